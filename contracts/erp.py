@@ -1,0 +1,209 @@
+"""Inbound ERP events: customers, invoices, payments and credit notes.
+
+ERP connectors publish these to the ``erp.*.v1`` topics, keyed by ``customer_id``. They are
+the only input Relance trusts about money. Unknown top-level fields are rejected (a typo
+in a connector must not silently lose data); ERP-specific attributes go in ``extra``.
+Updates carry a ``version`` that grows with each change in the ERP, so that an older
+update arriving late never overwrites a newer one.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import EmailStr, Field, StringConstraints, field_validator, model_validator
+from pydantic_extra_types.country import CountryAlpha2
+
+from contracts.envelope import CompanyCode, Contract, CustomerId, Event, ExtraAttributes
+from contracts.money import PositiveAmount, PositiveMoney
+
+DocumentNumber = Annotated[str, StringConstraints(min_length=1, max_length=60, strip_whitespace=True)]
+Version = Annotated[int, Field(ge=0, description="Grows with each change in the ERP.")]
+PhoneNumber = Annotated[
+    str, StringConstraints(pattern=r"^\+[1-9][0-9]{6,14}$"), Field(description="E.164, e.g. +33612345678")
+]
+LanguageCode = Annotated[
+    str,
+    StringConstraints(pattern=r"^[a-z]{2}$"),
+    Field(description="ISO 639-1 language of the customer's documents, e.g. fr."),
+]
+
+ContactRole = Literal["billing", "accounting", "buyer"]
+CustomerType = Literal["business", "public_body", "consumer"]
+Market = Literal["domestic", "export"]
+PayerProfile = Literal[
+    "negligent", "bad_payer", "insolvent", "administrative", "disputer", "automatic", "good_payer"
+]
+RiskRating = Literal["low", "medium", "high", "critical"]
+PaymentMethod = Literal[
+    "transfer", "direct_debit", "card", "cheque", "bill_of_exchange", "cash", "other"
+]
+
+
+class Contact(Contract):
+    role: ContactRole
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+    email: EmailStr | None = None
+    phone: PhoneNumber | None = None
+
+    @model_validator(mode="after")
+    def _reachable(self) -> Contact:
+        if self.email is None and self.phone is None:
+            raise ValueError("a contact needs an email or a phone number")
+        return self
+
+
+class Segment(Contract):
+    """The attributes that assign a customer to a dunning scenario."""
+
+    customer_type: CustomerType = "business"
+    market: Market = "domestic"
+    risk_rating: RiskRating = "medium"
+    payer_profile: PayerProfile | None = None
+    tags: tuple[Annotated[str, StringConstraints(min_length=1, max_length=60)], ...] = ()
+
+
+class CustomerPayload(Contract):
+    customer_id: CustomerId
+    version: Version
+    company_code: CompanyCode
+    name: Annotated[str, StringConstraints(min_length=1, max_length=300)]
+    country: CountryAlpha2
+    time_zone: str = Field(description="IANA time zone, e.g. Europe/Paris.")
+    language: LanguageCode = "fr"
+    contacts: tuple[Contact, ...] = ()
+    segment: Segment = Segment()
+    extra: ExtraAttributes
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_time_zone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown IANA time zone {value!r}") from exc
+        return value
+
+
+class CustomerUpserted(Event):
+    event_type: Literal["erp.customer.upserted"] = "erp.customer.upserted"
+    payload: CustomerPayload
+
+
+class InvoicePayload(Contract):
+    """A whole invoice as the ERP knows it at ``version``."""
+
+    company_code: CompanyCode
+    customer_id: CustomerId
+    invoice_number: DocumentNumber = Field(description="Unique per company.")
+    version: Version
+    issue_date: date
+    due_date: date
+    amount: PositiveMoney = Field(description="Total amount due, taxes included.")
+    payment_terms: Annotated[str, StringConstraints(max_length=100)] | None = None
+    purchase_order: Annotated[str, StringConstraints(max_length=100)] | None = None
+    extra: ExtraAttributes
+
+    @model_validator(mode="after")
+    def _due_after_issue(self) -> InvoicePayload:
+        if self.due_date < self.issue_date:
+            raise ValueError(
+                f"due date {self.due_date} is before issue date {self.issue_date}"
+            )
+        return self
+
+
+class InvoiceIssued(Event):
+    event_type: Literal["erp.invoice.issued"] = "erp.invoice.issued"
+    payload: InvoicePayload
+
+
+class InvoiceUpdated(Event):
+    """A correction of an issued invoice (amount, due date...), as a full new version."""
+
+    event_type: Literal["erp.invoice.updated"] = "erp.invoice.updated"
+    payload: InvoicePayload
+
+
+class InvoiceCancellation(Contract):
+    company_code: CompanyCode
+    customer_id: CustomerId
+    invoice_number: DocumentNumber
+    version: Version
+    reason: Annotated[str, StringConstraints(max_length=500)] | None = None
+
+
+class InvoiceCancelled(Event):
+    event_type: Literal["erp.invoice.cancelled"] = "erp.invoice.cancelled"
+    payload: InvoiceCancellation
+
+
+class Allocation(Contract):
+    """The part of a payment or credit note that the ERP applied to one invoice."""
+
+    invoice_number: DocumentNumber
+    amount: PositiveAmount
+
+
+class PaymentPayload(Contract):
+    payment_id: DocumentNumber = Field(description="Unique per company.")
+    company_code: CompanyCode
+    customer_id: CustomerId
+    received_on: date
+    amount: PositiveMoney
+    method: PaymentMethod = "transfer"
+    allocations: tuple[Allocation, ...] = Field(
+        default=(),
+        description=(
+            "Explicit allocations. What they leave over is allocated by Relance: to the "
+            "invoice named in `reference` first, then to the oldest due invoices."
+        ),
+    )
+    reference: Annotated[str, StringConstraints(max_length=200)] | None = Field(
+        default=None, description="Remittance text, often an invoice number."
+    )
+    extra: ExtraAttributes
+
+    @model_validator(mode="after")
+    def _allocations_fit(self) -> PaymentPayload:
+        allocated = sum((a.amount for a in self.allocations), Decimal(0))
+        if allocated > self.amount.amount:
+            raise ValueError(
+                f"allocations total {allocated} exceeds the payment amount {self.amount.amount}"
+            )
+        return self
+
+
+class PaymentReceived(Event):
+    event_type: Literal["erp.payment.received"] = "erp.payment.received"
+    payload: PaymentPayload
+
+
+class CreditNotePayload(Contract):
+    credit_note_number: DocumentNumber = Field(description="Unique per company.")
+    company_code: CompanyCode
+    customer_id: CustomerId
+    issue_date: date
+    amount: PositiveMoney
+    invoice_number: DocumentNumber | None = Field(
+        default=None,
+        description="The invoice it reduces or cancels; none leaves a customer credit.",
+    )
+    reason: Annotated[str, StringConstraints(max_length=500)] | None = None
+    extra: ExtraAttributes
+
+
+class CreditNoteIssued(Event):
+    event_type: Literal["erp.credit_note.issued"] = "erp.credit_note.issued"
+    payload: CreditNotePayload
+
+
+ErpCustomerEvent = Annotated[CustomerUpserted, Field(discriminator="event_type")]
+ErpInvoiceEvent = Annotated[
+    InvoiceIssued | InvoiceUpdated | InvoiceCancelled, Field(discriminator="event_type")
+]
+ErpPaymentEvent = Annotated[PaymentReceived, Field(discriminator="event_type")]
+ErpCreditNoteEvent = Annotated[CreditNoteIssued, Field(discriminator="event_type")]

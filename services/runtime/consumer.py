@@ -1,0 +1,244 @@
+"""Consumer plumbing: Kafka batches in, one PostgreSQL transaction per batch, offsets after.
+
+The business step is a plain async function of a :class:`UnitOfWork` and the batch's new
+events (a *handler*). Everything else lives here, once for every service:
+
+1. each record is parsed with its topic's union; a record that does not parse is
+   dead-lettered with reason ``schema_invalid``;
+2. in one transaction: the batch's event ids are claimed in the inbox (duplicates are
+   skipped), the handler applies the new events, and what it emitted or rejected is
+   written to the outbox;
+3. only after that transaction committed are the Kafka offsets committed.
+
+Three kinds of failure, three treatments: transient database errors are retried with
+backoff (:mod:`tenacity`); bad input is dead-lettered with its reason and counted; any
+other exception is a bug: the batch is rewound (not committed) and the service stops,
+loudly, so that its supervisor restarts it. If more than ``dead_letter_max_ratio`` of the
+recent records are dead-lettered, the consumer stops rather than drain a topic into its
+dead-letter topic.
+"""
+
+from __future__ import annotations
+
+import collections
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from pydantic import ValidationError
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential
+
+from contracts.envelope import Event
+from contracts.topics import Topic
+from services.runtime import inbox, metrics, outbox
+from services.runtime.clock import Clock
+from services.runtime.database import TRANSIENT_ERRORS, Connection, Pool
+from services.runtime.dead_letter import DeadLetter, IncomingRecord, describe_validation_error
+from services.runtime.errors import RelanceError
+from services.runtime.logs import get_logger
+
+log = get_logger(__name__)
+
+
+class DeadLetterLimitExceeded(RelanceError):
+    """Too many records are being dead-lettered; the consumer stopped to protect the topic."""
+
+
+class UnitOfWork:
+    """What a handler may do within its batch's transaction."""
+
+    def __init__(self, connection: Connection, clock: Clock) -> None:
+        self.connection = connection
+        self.clock = clock
+        self._emitted: list[outbox.OutgoingRecord] = []
+        self._rejected: dict[UUID, tuple[str, str]] = {}
+
+    def emit(self, topic: Topic, event: Event) -> None:
+        """Publish ``event`` on ``topic`` if and only if the transaction commits."""
+        self._emitted.append(outbox.OutgoingRecord.of(topic, event))
+
+    def reject(self, event: Event, reason: str, detail: str) -> None:
+        """Dead-letter ``event``: it is valid but cannot be applied (a conflict, say).
+
+        The handler must not have changed any state for it.
+        """
+        self._rejected[event.event_id] = (reason, detail)
+
+    @property
+    def emitted(self) -> Sequence[outbox.OutgoingRecord]:
+        return self._emitted
+
+    @property
+    def rejected(self) -> dict[UUID, tuple[str, str]]:
+        return self._rejected
+
+
+Handler = Callable[[UnitOfWork, Sequence[Event]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class BatchOutcome:
+    applied: int
+    duplicates: int
+    dead_lettered: int
+
+
+@dataclass
+class BatchProcessor:
+    """Applies batches of records to a service's state, exactly once in effect."""
+
+    service: str
+    topics: Sequence[Topic]
+    handler: Handler
+    pool: Pool
+    clock: Clock
+    dead_letter_max_ratio: float = 0.5
+    dead_letter_window: int = 1000
+    retry_for_s: float = 120.0
+    _recent: collections.deque[bool] = field(init=False)
+    _by_name: dict[str, Topic] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._recent = collections.deque(maxlen=self.dead_letter_window)
+        self._by_name = {t.name: t for t in self.topics}
+
+    async def process(self, records: Sequence[IncomingRecord]) -> BatchOutcome:
+        started = time.perf_counter()
+        retrying = AsyncRetrying(
+            retry=retry_if_exception_type(TRANSIENT_ERRORS),
+            wait=wait_exponential(multiplier=0.2, max=10),
+            stop=stop_after_delay(self.retry_for_s),
+            reraise=True,
+        )
+        outcome = BatchOutcome(0, 0, 0)
+        async for attempt in retrying:
+            with attempt:
+                outcome = await self._process_once(records)
+        metrics.BATCH_SECONDS.labels(self.service).observe(time.perf_counter() - started)
+        metrics.BATCH_RECORDS.labels(self.service).observe(len(records))
+        return outcome
+
+    def _parse(
+        self, records: Sequence[IncomingRecord]
+    ) -> tuple[list[tuple[IncomingRecord, Event]], list[DeadLetter]]:
+        parsed: list[tuple[IncomingRecord, Event]] = []
+        invalid: list[DeadLetter] = []
+        for record in records:
+            topic = self._by_name.get(record.topic)
+            if topic is None:
+                invalid.append(self._dead(record, "unknown_topic", f"not consumed: {record.topic}"))
+                continue
+            try:
+                parsed.append((record, topic.parse(record.value)))
+            except ValidationError as exc:
+                invalid.append(
+                    self._dead(record, "schema_invalid", describe_validation_error(exc))
+                )
+        return parsed, invalid
+
+    def _dead(
+        self, record: IncomingRecord, reason: str, detail: str, event_id: UUID | None = None
+    ) -> DeadLetter:
+        return DeadLetter(record, reason, detail, self.service, event_id)
+
+    async def _process_once(self, records: Sequence[IncomingRecord]) -> BatchOutcome:
+        parsed, invalid = self._parse(records)
+        # One claim per record: events by their id, unreadable records by their position.
+        claims: dict[UUID, str] = {}
+        for record, event in parsed:
+            claims.setdefault(event.event_id, record.topic)
+        for dead in invalid:
+            claims.setdefault(
+                inbox.position_id(dead.record.topic, dead.record.partition, dead.record.offset),
+                dead.record.topic,
+            )
+        async with self.pool.acquire() as connection, connection.transaction():
+            fresh = await inbox.claim(connection, list(claims.items()))
+            new_events: list[Event] = []
+            records_of: dict[UUID, IncomingRecord] = {}
+            duplicates: list[IncomingRecord] = []
+            for record, event in parsed:
+                if event.event_id in fresh and event.event_id not in records_of:
+                    new_events.append(event)
+                    records_of[event.event_id] = record
+                else:
+                    duplicates.append(record)
+            new_invalid = [
+                d
+                for d in invalid
+                if inbox.position_id(d.record.topic, d.record.partition, d.record.offset)
+                in fresh
+            ]
+            work = UnitOfWork(connection, self.clock)
+            if new_events:
+                await self.handler(work, new_events)
+            rejected = [
+                self._dead(records_of[event_id], reason, detail, event_id)
+                for event_id, (reason, detail) in work.rejected.items()
+            ]
+            dead_letters = new_invalid + rejected
+            self._check_dead_letter_ratio(len(records), len(dead_letters))
+            await outbox.enqueue(
+                connection, [*work.emitted, *(d.outgoing() for d in dead_letters)]
+            )
+        self._count(records_of, work.rejected, duplicates, dead_letters)
+        return BatchOutcome(
+            applied=len(new_events) - len(rejected),
+            duplicates=len(duplicates) + len(invalid) - len(new_invalid),
+            dead_lettered=len(dead_letters),
+        )
+
+    def _check_dead_letter_ratio(self, total: int, dead: int) -> None:
+        batch = [True] * dead + [False] * (total - dead)
+        window = (list(self._recent) + batch)[-self.dead_letter_window :]
+        dead_in_window = sum(window)
+        if len(window) >= min(100, self.dead_letter_window) and (
+            dead_in_window / len(window) > self.dead_letter_max_ratio
+        ):
+            raise DeadLetterLimitExceeded(
+                f"{dead_in_window} of the last {len(window)} records would be dead-lettered "
+                f"(limit {self.dead_letter_max_ratio:.0%}); stopping {self.service}"
+            )
+        self._recent.extend(batch)
+
+    def _count(
+        self,
+        records_of: dict[UUID, IncomingRecord],
+        rejected: dict[UUID, tuple[str, str]],
+        duplicates: Sequence[IncomingRecord],
+        dead_letters: Sequence[DeadLetter],
+    ) -> None:
+        for event_id, record in records_of.items():
+            if event_id not in rejected:
+                metrics.EVENTS_APPLIED.labels(self.service, record.topic).inc()
+        for record in duplicates:
+            metrics.EVENTS_DUPLICATE.labels(self.service, record.topic).inc()
+        for dead in dead_letters:
+            metrics.EVENTS_DEAD_LETTERED.labels(self.service, dead.record.topic, dead.reason).inc()
+            log.warning(
+                "dead_lettered",
+                topic=dead.record.topic,
+                partition=dead.record.partition,
+                offset=dead.record.offset,
+                reason=dead.reason,
+            )
+
+
+def record_lag(service: str, consumer: Any, records: Sequence[IncomingRecord]) -> None:
+    """Set the lag gauge of each partition in the batch from the consumer's high watermark."""
+    last: dict[tuple[str, int], int] = {}
+    for record in records:
+        last[(record.topic, record.partition)] = record.offset
+    try:
+        from aiokafka import TopicPartition
+
+        for (topic, partition), offset in last.items():
+            highwater = consumer.highwater(TopicPartition(topic, partition))
+            if highwater is not None:
+                metrics.CONSUMER_LAG.labels(service, topic, str(partition)).set(
+                    max(0, highwater - offset - 1)
+                )
+    except (AttributeError, TypeError, AssertionError):
+        return  # the in-memory test broker has no high watermarks

@@ -1,0 +1,52 @@
+"""The asyncpg pool of a service, bound to the service's own schema."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import asyncpg
+
+from services.runtime.errors import TransientError
+from services.runtime.settings import DatabaseSettings
+
+Pool = asyncpg.Pool
+Connection = asyncpg.Connection
+
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    ConnectionError,
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.exceptions.InterfaceError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.TooManyConnectionsError,
+    asyncpg.exceptions.SerializationError,
+    asyncpg.exceptions.DeadlockDetectedError,
+    asyncpg.exceptions.AdminShutdownError,
+)
+
+
+async def _init_connection(connection: Connection) -> None:
+    await connection.set_type_codec(
+        "jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
+    )
+    await connection.set_type_codec(
+        "json", encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
+    )
+
+
+async def create_pool(settings: DatabaseSettings, schema: str, **overrides: Any) -> Pool:
+    """A pool whose connections see ``schema`` first. Fails with :class:`TransientError`."""
+    try:
+        pool = await asyncpg.create_pool(
+            dsn=settings.url.get_secret_value(),
+            min_size=overrides.get("min_size", settings.pool_min_size),
+            max_size=overrides.get("max_size", settings.pool_max_size),
+            command_timeout=settings.command_timeout_s,
+            server_settings={"search_path": f'"{schema}", public', "application_name": schema},
+            init=_init_connection,
+        )
+    except TRANSIENT_ERRORS as exc:
+        raise TransientError(f"cannot connect to PostgreSQL: {exc}") from exc
+    assert pool is not None
+    return pool

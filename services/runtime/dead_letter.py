@@ -1,0 +1,88 @@
+"""Records that cannot be applied, sent to ``<topic>.dlq`` with their reason.
+
+Nothing is dropped: the dead letter carries the original key, value and headers, plus
+``dlq.*`` headers saying why (a machine-readable ``dlq.reason`` code and a ``dlq.detail``
+text) and where the record came from. Dead letters are written to the outbox in the same
+transaction as the rest of the batch, so that, with the inbox, a record is either applied
+or dead-lettered, exactly once: events in = events applied + events dead-lettered.
+
+Details never quote the rejected input: validation errors are rendered without their
+input values, which may hold personal data.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from pydantic import ValidationError
+
+from contracts.topics import DLQ_SUFFIX
+from services.runtime.outbox import OutgoingRecord
+
+MAX_DETAIL = 4000
+
+
+@dataclass(frozen=True)
+class IncomingRecord:
+    """What the consumer plumbing keeps of a Kafka record."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes
+    headers: tuple[tuple[str, bytes], ...] = ()
+
+    @classmethod
+    def of(cls, record: Any) -> IncomingRecord:
+        """From an aiokafka ``ConsumerRecord``."""
+        return cls(
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            key=record.key,
+            value=record.value if record.value is not None else b"",
+            headers=tuple((name, value or b"") for name, value in (record.headers or ())),
+        )
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    record: IncomingRecord
+    reason: str
+    detail: str
+    service: str
+    event_id: UUID | None = None
+
+    def outgoing(self) -> OutgoingRecord:
+        source = self.record
+        headers = [
+            *source.headers,
+            ("dlq.reason", self.reason.encode()),
+            ("dlq.detail", self.detail[:MAX_DETAIL].encode()),
+            ("dlq.service", self.service.encode()),
+            ("dlq.topic", source.topic.encode()),
+            ("dlq.partition", str(source.partition).encode()),
+            ("dlq.offset", str(source.offset).encode()),
+        ]
+        if self.event_id is not None:
+            headers.append(("dlq.event_id", str(self.event_id).encode()))
+        return OutgoingRecord(
+            topic=source.topic + DLQ_SUFFIX,
+            key=source.key,
+            value=source.value,
+            headers=tuple(headers),
+            event_id=self.event_id,
+        )
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """A JSON list of ``{loc, type, msg}``, without the offending input values."""
+    errors = [
+        {"loc": ".".join(str(part) for part in error["loc"]), "type": error["type"], "msg": error["msg"]}
+        for error in exc.errors(include_input=False, include_url=False, include_context=False)
+    ]
+    return json.dumps(errors, ensure_ascii=False)

@@ -1,0 +1,232 @@
+"""The transactional outbox and its relay to Kafka.
+
+A service that changes its state and emits events writes both in one PostgreSQL
+transaction: the events go to its ``outbox`` table (:func:`enqueue`). The
+:class:`OutboxRelay` publishes the rows in id order with an idempotent producer, then
+deletes them. There are no dual writes: an event exists if and only if its state change
+committed.
+
+Publishing is at least once. If the relay dies after Kafka acknowledged a batch and before
+the rows were deleted, the next relay publishes them again; consumers drop the copies by
+``event_id`` (see :mod:`services.runtime.inbox`).
+
+Per-key order: one relay per schema is active at a time (a PostgreSQL advisory lock; other
+replicas wait as standbys), rows are sent in id order, and the idempotent producer keeps
+the order of each partition.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from uuid import UUID
+
+from contracts.envelope import Event
+from contracts.topics import Topic
+from services.runtime import metrics, sql
+from services.runtime.database import TRANSIENT_ERRORS, Connection, Pool
+from services.runtime.logs import get_logger
+
+log = get_logger(__name__)
+
+Headers = Sequence[tuple[str, bytes]]
+
+
+@dataclass(frozen=True)
+class OutgoingRecord:
+    topic: str
+    key: bytes | None
+    value: bytes
+    headers: Headers = ()
+    event_id: UUID | None = None
+
+    @classmethod
+    def of(cls, topic: Topic, event: Event) -> OutgoingRecord:
+        return cls(
+            topic=topic.name,
+            key=topic.key(event),
+            value=topic.value(event),
+            headers=(("event_type", event.event_type.encode()),),
+            event_id=event.event_id,
+        )
+
+
+def _encode_headers(headers: Headers) -> str:
+    """Headers as a JSON list of ``[name, base64 value]`` (values may be binary)."""
+    return json.dumps([[name, base64.b64encode(value).decode()] for name, value in headers])
+
+
+def _decode_headers(headers: list[list[str]]) -> list[tuple[str, bytes]]:
+    return [(name, base64.b64decode(value)) for name, value in headers]
+
+
+def channel_name(schema: str) -> str:
+    return f"relance_outbox_{schema}"
+
+
+async def enqueue(connection: Connection, records: Iterable[OutgoingRecord]) -> int:
+    """Write records to the outbox; call inside the transaction that changes the state."""
+    batch = list(records)
+    if not batch:
+        return 0
+    await connection.execute(
+        sql.ENQUEUE,
+        [r.topic for r in batch],
+        [r.key for r in batch],
+        [r.value for r in batch],
+        [_encode_headers(r.headers) for r in batch],
+        [r.event_id for r in batch],
+    )
+    schema = await connection.fetchval("SELECT current_schema()")
+    await connection.execute(sql.NOTIFY, channel_name(schema))
+    return len(batch)
+
+
+class RecordSender(Protocol):
+    """Publishes records in order; returns when the broker acknowledged all of them."""
+
+    async def send_all(self, records: Sequence[OutgoingRecord]) -> None: ...
+
+
+class KafkaRecordSender:
+    """An idempotent aiokafka producer (acks=all), used by the relay and the dead letters.
+
+    aiokafka is used directly rather than through FastStream's publisher so that a whole
+    batch is in flight at once and awaited together.
+    """
+
+    def __init__(self, client_options: dict[str, Any], client_id: str) -> None:
+        from aiokafka import AIOKafkaProducer
+
+        self._producer = AIOKafkaProducer(
+            **client_options,
+            client_id=client_id,
+            enable_idempotence=True,
+            acks="all",
+            linger_ms=5,
+            max_batch_size=256 * 1024,
+            compression_type=None,
+        )
+
+    async def start(self) -> None:
+        await self._producer.start()
+
+    async def stop(self) -> None:
+        await self._producer.stop()
+
+    async def send_all(self, records: Sequence[OutgoingRecord]) -> None:
+        futures = [
+            await self._producer.send(
+                r.topic, value=r.value, key=r.key, headers=list(r.headers) or None
+            )
+            for r in records
+        ]
+        await asyncio.gather(*futures)
+
+
+@dataclass
+class OutboxRelay:
+    """Publishes a schema's outbox to Kafka until ``stop`` is set."""
+
+    service: str
+    pool: Pool
+    sender: RecordSender
+    batch_size: int = 500
+    poll_interval_s: float = 1.0
+    standby_retry_s: float = 2.0
+    # A test hook: runs after Kafka acknowledged a batch and before its rows are deleted.
+    after_publish: Callable[[Sequence[OutgoingRecord]], Awaitable[None]] | None = None
+    published: int = field(default=0, init=False)
+    active: bool = field(default=False, init=False)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Relay until ``stop``; survive database outages, crash on anything else."""
+        while not stop.is_set():
+            try:
+                await self._hold_lock_and_relay(stop)
+            except TRANSIENT_ERRORS as exc:
+                log.warning("outbox_relay_retrying", service=self.service, error=repr(exc))
+                await _wait(stop, self.standby_retry_s)
+
+    async def _hold_lock_and_relay(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            async with self.pool.acquire() as connection:
+                if not await connection.fetchval(sql.TRY_RELAY_LOCK):
+                    self.active = False
+                    await _wait(stop, self.standby_retry_s)
+                    continue
+                try:
+                    self.active = True
+                    log.info("outbox_relay_active", service=self.service)
+                    await self._relay(connection, stop)
+                finally:
+                    self.active = False
+                    if not connection.is_closed():
+                        await connection.fetchval(sql.RELAY_UNLOCK)
+
+    async def _relay(self, connection: Connection, stop: asyncio.Event) -> None:
+        wake = asyncio.Event()
+        schema = await connection.fetchval("SELECT current_schema()")
+
+        def _notified(*_: object) -> None:
+            wake.set()
+
+        await connection.add_listener(channel_name(schema), _notified)
+        try:
+            while not stop.is_set():
+                wake.clear()
+                sent = await self.relay_once(connection)
+                if sent < self.batch_size:
+                    await _wait_any(stop, wake, self.poll_interval_s)
+        finally:
+            if not connection.is_closed():
+                await connection.remove_listener(channel_name(schema), _notified)
+
+    async def relay_once(self, connection: Connection) -> int:
+        """Publish one batch; return how many rows were published."""
+        rows = await connection.fetch(sql.FETCH_BATCH, self.batch_size)
+        if not rows:
+            metrics.OUTBOX_BACKLOG.labels(self.service).set(0)
+            return 0
+        records = [
+            OutgoingRecord(
+                topic=row["topic"],
+                key=row["key"],
+                value=row["value"],
+                headers=_decode_headers(row["headers"]),
+            )
+            for row in rows
+        ]
+        await self.sender.send_all(records)
+        if self.after_publish is not None:
+            await self.after_publish(records)
+        await connection.execute(sql.DELETE_PUBLISHED, [row["id"] for row in rows])
+        self.published += len(records)
+        for record in records:
+            metrics.OUTBOX_PUBLISHED.labels(self.service, record.topic).inc()
+        metrics.OUTBOX_BACKLOG.labels(self.service).set(
+            await connection.fetchval(sql.BACKLOG)
+        )
+        return len(records)
+
+
+async def _wait(stop: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+    except TimeoutError:
+        pass
+
+
+async def _wait_any(stop: asyncio.Event, wake: asyncio.Event, seconds: float) -> None:
+    waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wake.wait())]
+    try:
+        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+
+

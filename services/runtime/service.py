@@ -1,0 +1,250 @@
+"""Running a service: wiring, supervised background tasks, graceful shutdown.
+
+A service declares a :class:`ServiceDefinition`: its name, its PostgreSQL schema and
+migrations, the topics it consumes, and a ``build`` function that receives the shared
+resources (:class:`ServiceContext`) and returns its parts (:class:`ServiceParts`): the
+batch handler, named background loops, and HTTP routes. :func:`run` does the rest, the
+same way for every service:
+
+start: migrate, open the pool and the producer, start the outbox relay and the service's
+loops under supervision, start the HTTP server, subscribe to Kafka, report ready;
+
+stop (SIGTERM, SIGINT, or a supervised task failing): report not ready, let the batch in
+progress finish and commit (FastStream's graceful timeout), stop the loops, let the relay
+finish its batch, close everything. A failed task makes the process exit non-zero so that
+its supervisor (Kubernetes, systemd) restarts it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
+
+from contracts.topics import Topic
+from services.runtime import logs, metrics, migrations
+from services.runtime.clock import Clock, clock_from_setting
+from services.runtime.consumer import BatchProcessor, Handler, record_lag
+from services.runtime.database import TRANSIENT_ERRORS, Pool, create_pool
+from services.runtime.dead_letter import IncomingRecord
+from services.runtime.errors import SupervisedTaskFailed
+from services.runtime.health import HealthState, HttpServer, build_app
+from services.runtime.outbox import KafkaRecordSender, OutboxRelay
+from services.runtime.settings import KafkaSettings, ServiceSettings
+
+log = logs.get_logger(__name__)
+
+Loop = Callable[[asyncio.Event], Awaitable[None]]
+
+
+@dataclass
+class ServiceContext:
+    """The shared resources a service's ``build`` receives."""
+
+    name: str
+    settings: ServiceSettings
+    pool: Pool
+    clock: Clock
+    sender: KafkaRecordSender
+
+
+@dataclass
+class ServiceParts:
+    handler: Handler | None = None
+    loops: Mapping[str, Loop] = field(default_factory=dict)
+    routes: Sequence[web.RouteDef] = ()
+    on_stop: Callable[[], Awaitable[None]] | None = None
+
+
+@dataclass(frozen=True)
+class ServiceDefinition:
+    name: str
+    schema: str
+    migrations: Path | None
+    consumes: Sequence[Topic]
+    settings_class: type[ServiceSettings]
+    build: Callable[[ServiceContext], Awaitable[ServiceParts]]
+
+    @property
+    def group_id(self) -> str:
+        return f"relance-{self.name}"
+
+
+class Supervisor:
+    """Named background tasks; the first one to fail stops the service."""
+
+    def __init__(self, service: str) -> None:
+        self.service = service
+        self.stop = asyncio.Event()
+        self.failed = asyncio.Event()
+        self.failure: BaseException | None = None
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+
+    def start(self, name: str, loop: Loop) -> None:
+        task = asyncio.create_task(loop(self.stop), name=f"{self.service}:{name}")
+        task.add_done_callback(lambda t, n=name: self._done(n, t))
+        self._tasks[name] = task
+
+    def _done(self, name: str, task: asyncio.Task[None]) -> None:
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is not None:
+            self.fail(SupervisedTaskFailed(f"task {name!r} failed: {exc!r}"), name)
+        elif not self.stop.is_set():
+            self.fail(SupervisedTaskFailed(f"task {name!r} returned before stop"), name)
+
+    def fail(self, exc: BaseException, task: str = "consumer") -> None:
+        metrics.TASK_FAILURES.labels(self.service, task).inc()
+        log.error("task_failed", task=task, error=repr(exc))
+        if self.failure is None:
+            self.failure = exc
+        self.failed.set()
+
+    async def shutdown(self, timeout: float) -> None:
+        self.stop.set()
+        tasks = list(self._tasks.values())
+        if not tasks:
+            return
+        _, pending = await asyncio.wait(tasks, timeout=timeout)
+        for task in pending:
+            log.warning("task_cancelled_on_stop", task=task.get_name())
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+
+
+def make_broker(settings: KafkaSettings, client_id: str, graceful_timeout: float) -> KafkaBroker:
+    security: BaseSecurity | None = None
+    ssl_context = settings.ssl_context()
+    if settings.sasl_mechanism:
+        user = settings.sasl_username or ""
+        password = settings.sasl_password.get_secret_value() if settings.sasl_password else ""
+        sasl = {"PLAIN": SASLPlaintext, "SCRAM-SHA-256": SASLScram256, "SCRAM-SHA-512": SASLScram512}
+        security = sasl[settings.sasl_mechanism](
+            user, password, ssl_context=ssl_context, use_ssl=ssl_context is not None
+        )
+    elif ssl_context is not None:
+        security = BaseSecurity(ssl_context=ssl_context, use_ssl=True)
+    return KafkaBroker(
+        settings.bootstrap_servers,
+        client_id=client_id,
+        security=security,
+        graceful_timeout=graceful_timeout,
+        logger=None,
+    )
+
+
+def subscribe(
+    broker: KafkaBroker,
+    processor: BatchProcessor,
+    *,
+    group_id: str,
+    settings: ServiceSettings,
+    on_fatal: Callable[[BaseException], None],
+) -> Any:
+    """Consume the processor's topics in batches; commit offsets after each transaction."""
+    subscriber = broker.subscriber(
+        *[topic.name for topic in processor.topics],
+        group_id=group_id,
+        batch=True,
+        max_records=settings.batch_max_records,
+        batch_timeout_ms=settings.batch_timeout_ms,
+        auto_offset_reset="earliest",
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+    )
+
+    @subscriber
+    async def on_batch(message: KafkaMessage) -> None:
+        raw = message.raw_message
+        records = tuple(IncomingRecord.of(r) for r in (raw if isinstance(raw, tuple) else (raw,)))
+        try:
+            await processor.process(records)
+        except TRANSIENT_ERRORS as exc:
+            on_fatal(exc)  # retried for minutes already: let the supervisor restart us
+            raise
+        except Exception as exc:
+            on_fatal(exc)
+            raise
+        record_lag(processor.service, getattr(message, "consumer", None), records)
+
+    return subscriber
+
+
+async def run(definition: ServiceDefinition, settings: ServiceSettings) -> int:
+    """Run a service until SIGTERM/SIGINT or a failure; return the process exit code."""
+    logs.configure(definition.name, settings.log_level)
+    clock = clock_from_setting(settings.clock)
+    database_url = settings.database.url.get_secret_value()
+    applied = await migrations.apply_async(database_url, definition.schema, definition.migrations)
+    log.info("migrated", schema=definition.schema, applied=applied)
+    pool = await create_pool(settings.database, definition.schema)
+    client_id = f"{settings.kafka.client_id_prefix}-{definition.name}"
+    sender = KafkaRecordSender(settings.kafka.client_options(), client_id=client_id)
+    await sender.start()
+    context = ServiceContext(definition.name, settings, pool, clock, sender)
+    parts = await definition.build(context)
+
+    supervisor = Supervisor(definition.name)
+    state = HealthState(definition.name)
+
+    async def database_ready() -> str | None:
+        return None if await pool.fetchval("SELECT 1") == 1 else "database did not answer"
+
+    state.checks["database"] = database_ready
+    broker = make_broker(settings.kafka, client_id, graceful_timeout=settings.drain_timeout_s)
+    if parts.handler is not None and definition.consumes:
+        processor = BatchProcessor(
+            service=definition.name,
+            topics=definition.consumes,
+            handler=parts.handler,
+            pool=pool,
+            clock=clock,
+            dead_letter_max_ratio=settings.dead_letter_max_ratio,
+        )
+        subscribe(
+            broker, processor, group_id=definition.group_id, settings=settings, on_fatal=supervisor.fail
+        )
+    relay = OutboxRelay(definition.name, pool, sender, batch_size=settings.outbox_batch_size)
+    supervisor.start("outbox-relay", relay.run)
+    for name, loop in parts.loops.items():
+        supervisor.start(name, loop)
+    http = HttpServer(build_app(state, parts.routes), settings.http_host, settings.http_port)
+    await http.start()
+    await broker.start()
+    state.started = True
+    log.info("started", http_port=http.port, consumes=[t.name for t in definition.consumes])
+
+    stop_requested = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop_requested.set)
+    waiters = [asyncio.ensure_future(stop_requested.wait()), asyncio.ensure_future(supervisor.failed.wait())]
+    await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    for waiter in waiters:
+        waiter.cancel()
+
+    state.draining = True
+    if supervisor.failure is not None:
+        state.failure = str(supervisor.failure)
+    log.info("draining", reason="failure" if supervisor.failure else "signal")
+    try:
+        await asyncio.wait_for(broker.stop(), timeout=settings.drain_timeout_s + 5)
+    except TimeoutError:
+        log.error("drain_timeout", seconds=settings.drain_timeout_s)
+    await supervisor.shutdown(timeout=settings.drain_timeout_s)
+    if parts.on_stop is not None:
+        await parts.on_stop()
+    await sender.stop()
+    await pool.close()
+    await http.stop()
+    log.info("stopped", failed=supervisor.failure is not None)
+    return 1 if supervisor.failure is not None else 0

@@ -1,0 +1,123 @@
+"""Typed settings, read from the environment once at start and passed down.
+
+Each component has its own class and prefix: ``KAFKA_*`` for the Kafka client,
+``DATABASE_*`` for PostgreSQL, and ``RELANCE_<SERVICE>_*`` for a service's own settings
+(each service subclasses :class:`ServiceSettings`). Nothing else reads the environment.
+"""
+
+from __future__ import annotations
+
+import ssl
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from services.runtime.errors import ConfigurationError
+
+SettingsT = TypeVar("SettingsT", bound=BaseSettings)
+
+
+class KafkaSettings(BaseSettings):
+    """How to reach Kafka: plaintext on a laptop, TLS with SASL/SCRAM in production."""
+
+    model_config = SettingsConfigDict(env_prefix="KAFKA_", extra="ignore")
+
+    bootstrap_servers: str = "127.0.0.1:9092"
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    ssl_cafile: Path | None = None
+    ssl_certfile: Path | None = None
+    ssl_keyfile: Path | None = None
+    client_id_prefix: str = "relance"
+
+    @model_validator(mode="after")
+    def _consistent(self) -> KafkaSettings:
+        if self.security_protocol.startswith("SASL"):
+            if not (self.sasl_mechanism and self.sasl_username and self.sasl_password):
+                raise ValueError(
+                    f"KAFKA_SECURITY_PROTOCOL={self.security_protocol} needs "
+                    "KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD"
+                )
+        return self
+
+    def ssl_context(self) -> ssl.SSLContext | None:
+        if "SSL" not in self.security_protocol:
+            return None
+        context = ssl.create_default_context(
+            cafile=str(self.ssl_cafile) if self.ssl_cafile else None
+        )
+        if self.ssl_certfile:
+            context.load_cert_chain(
+                str(self.ssl_certfile), str(self.ssl_keyfile) if self.ssl_keyfile else None
+            )
+        return context
+
+    def client_options(self) -> dict[str, Any]:
+        """Keyword arguments shared by aiokafka's producer, consumer and admin clients."""
+        options: dict[str, Any] = {
+            "bootstrap_servers": self.bootstrap_servers,
+            "security_protocol": self.security_protocol,
+        }
+        context = self.ssl_context()
+        if context is not None:
+            options["ssl_context"] = context
+        if self.sasl_mechanism:
+            options["sasl_mechanism"] = self.sasl_mechanism
+            options["sasl_plain_username"] = self.sasl_username
+            options["sasl_plain_password"] = (
+                self.sasl_password.get_secret_value() if self.sasl_password else None
+            )
+        return options
+
+
+class DatabaseSettings(BaseSettings):
+    """How to reach PostgreSQL. TLS is set in the URL (``?sslmode=verify-full``)."""
+
+    model_config = SettingsConfigDict(env_prefix="DATABASE_", extra="ignore")
+
+    url: SecretStr = SecretStr("postgresql://relance:relance@127.0.0.1:5433/relance")
+    pool_min_size: int = Field(default=1, ge=0)
+    pool_max_size: int = Field(default=10, ge=1)
+    command_timeout_s: float = Field(default=60.0, gt=0)
+
+
+class ServiceSettings(BaseSettings):
+    """What every service has. Subclasses set ``env_prefix="RELANCE_<SERVICE>_"``."""
+
+    model_config = SettingsConfigDict(env_prefix="RELANCE_", extra="ignore")
+
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8080, ge=0, le=65535)
+    clock: str = Field(
+        default="system",
+        description="`system` for the wall clock, `file:<path>` for a simulated clock "
+        "whose current instant another process writes in that file (demo, tests).",
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    drain_timeout_s: float = Field(
+        default=20.0, gt=0, description="How long SIGTERM waits for the current batch."
+    )
+    batch_max_records: int = Field(default=500, ge=1)
+    batch_timeout_ms: int = Field(default=200, ge=0)
+    dead_letter_max_ratio: float = Field(
+        default=0.5,
+        gt=0,
+        le=1,
+        description="Stop consuming when more than this share of recent records is "
+        "dead-lettered: a broken producer must not drain a topic into its DLQ.",
+    )
+    outbox_batch_size: int = Field(default=500, ge=1)
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+
+
+def load(cls: type[SettingsT]) -> SettingsT:
+    """Build settings once, turning validation errors into one clear configuration error."""
+    try:
+        return cls()
+    except ValueError as exc:
+        raise ConfigurationError(f"invalid settings for {cls.__name__}: {exc}") from exc

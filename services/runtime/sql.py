@@ -1,0 +1,31 @@
+"""Every SQL statement of the runtime kit, named and parameterised.
+
+The tables live in each service's schema; connections set ``search_path`` to it.
+"""
+
+# inbox
+CLAIM_EVENT_IDS = """
+INSERT INTO inbox (event_id, topic)
+SELECT * FROM unnest($1::uuid[], $2::text[])
+ON CONFLICT (event_id) DO NOTHING
+RETURNING event_id
+"""
+
+# outbox
+ENQUEUE = """
+INSERT INTO outbox (topic, key, value, headers, event_id)
+SELECT t, k, v, h::jsonb, e
+FROM unnest($1::text[], $2::bytea[], $3::bytea[], $4::text[], $5::uuid[]) AS u(t, k, v, h, e)
+"""
+NOTIFY = "SELECT pg_notify($1, '')"
+FETCH_BATCH = """
+SELECT id, topic, key, value, headers FROM outbox ORDER BY id LIMIT $1
+"""
+DELETE_PUBLISHED = "DELETE FROM outbox WHERE id = ANY($1::bigint[])"
+# bounded, so that a huge backlog does not make the gauge itself slow
+BACKLOG = "SELECT count(*) FROM (SELECT 1 FROM outbox LIMIT 1000000) AS backlog"
+TRY_RELAY_LOCK = "SELECT pg_try_advisory_lock(hashtext('relance.outbox.' || current_schema()))"
+RELAY_UNLOCK = "SELECT pg_advisory_unlock(hashtext('relance.outbox.' || current_schema()))"
+
+# schema
+CREATE_SCHEMA = 'CREATE SCHEMA IF NOT EXISTS "{schema}"'

@@ -1,0 +1,263 @@
+"""The runtime kit on a real Kafka and a real PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import asyncpg
+import pytest
+
+from contracts import erp
+from contracts.envelope import Event
+from contracts.money import PositiveMoney
+from contracts.topics import ERP_INVOICES, Topic
+from services.runtime import migrations
+from services.runtime.clock import SimulatedClock
+from services.runtime.consumer import BatchProcessor, UnitOfWork
+from services.runtime.database import create_pool
+from services.runtime.dead_letter import IncomingRecord
+from services.runtime.outbox import KafkaRecordSender, OutboxRelay, OutgoingRecord, enqueue
+from services.runtime.service import Supervisor, make_broker, subscribe
+from services.runtime.settings import DatabaseSettings, KafkaSettings, ServiceSettings
+from tests.kafka_tools import consume, create_topics, eventually, produce, unique
+
+pytestmark = pytest.mark.integration
+
+SCHEMA = "kit_test"
+CLOCK = SimulatedClock(datetime(2026, 3, 1, 8, 0, tzinfo=UTC))
+
+
+def invoice_event(number: int, amount: str = "120.00") -> erp.InvoiceIssued:
+    return erp.InvoiceIssued(
+        event_id=uuid.uuid4(),
+        occurred_at=datetime(2026, 1, 5, 9, 30, tzinfo=UTC),
+        source="test-erp",
+        payload=erp.InvoicePayload(
+            company_code="FR01",
+            customer_id=f"C{number % 7}",
+            invoice_number=f"F{number:05d}",
+            version=1,
+            issue_date=date(2026, 1, 5),
+            due_date=date(2026, 2, 4),
+            amount=PositiveMoney(amount=Decimal(amount), currency="EUR"),
+        ),
+    )
+
+
+@pytest.fixture
+async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    await migrations.apply_async(database_url, SCHEMA, None)
+    pool = await create_pool(DatabaseSettings(url=database_url), SCHEMA)  # type: ignore[arg-type]
+    await pool.execute(
+        "CREATE TABLE seen (event_id uuid PRIMARY KEY, invoice_number text NOT NULL)"
+    )
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture
+def topic() -> Topic:
+    return dataclasses.replace(ERP_INVOICES, name=unique(ERP_INVOICES.name))
+
+
+async def record_seen(work: UnitOfWork, events: Sequence[Event]) -> None:
+    rows = []
+    for event in events:
+        assert isinstance(event, erp.InvoiceIssued)
+        if event.payload.invoice_number.endswith("13"):
+            work.reject(event, "conflict", "invoice 13 conflicts, by construction")
+            continue
+        rows.append((event.event_id, event.payload.invoice_number))
+    await work.connection.executemany("INSERT INTO seen VALUES ($1, $2)", rows)
+
+
+def incoming(topic: Topic, events: Sequence[bytes], first_offset: int = 0) -> list[IncomingRecord]:
+    return [
+        IncomingRecord(topic.name, 0, first_offset + i, b"k", value)
+        for i, value in enumerate(events)
+    ]
+
+
+async def test_inbox_ignores_a_replayed_batch(pool: asyncpg.Pool, topic: Topic) -> None:
+    processor = BatchProcessor("kit", [topic], record_seen, pool, CLOCK)
+    records = incoming(topic, [topic.value(invoice_event(n)) for n in range(1, 21)])
+
+    first = await processor.process(records)
+    replay = await processor.process(records)
+
+    assert (first.applied, first.duplicates, first.dead_lettered) == (19, 0, 1)
+    assert (replay.applied, replay.duplicates, replay.dead_lettered) == (0, 20, 0)
+    assert await pool.fetchval("SELECT count(*) FROM seen") == 19
+    assert await pool.fetchval("SELECT count(*) FROM outbox") == 1
+
+
+async def test_same_event_twice_in_one_batch_is_applied_once(
+    pool: asyncpg.Pool, topic: Topic
+) -> None:
+    processor = BatchProcessor("kit", [topic], record_seen, pool, CLOCK)
+    value = topic.value(invoice_event(1))
+    outcome = await processor.process(incoming(topic, [value, value]))
+    assert (outcome.applied, outcome.duplicates) == (1, 1)
+    assert await pool.fetchval("SELECT count(*) FROM seen") == 1
+
+
+async def test_handler_bug_rolls_back_everything(pool: asyncpg.Pool, topic: Topic) -> None:
+    async def buggy(work: UnitOfWork, events: Sequence[Event]) -> None:
+        await record_seen(work, events)
+        raise RuntimeError("bug")
+
+    processor = BatchProcessor("kit", [topic], buggy, pool, CLOCK)
+    records = incoming(topic, [topic.value(invoice_event(n)) for n in range(3)] + [b"{bad"])
+    with pytest.raises(RuntimeError, match="bug"):
+        await processor.process(records)
+    assert await pool.fetchval("SELECT count(*) FROM seen") == 0
+    assert await pool.fetchval("SELECT count(*) FROM inbox") == 0
+    assert await pool.fetchval("SELECT count(*) FROM outbox") == 0
+
+
+async def test_round_trip_with_dead_letters_counts_every_record(
+    pool: asyncpg.Pool, topic: Topic, kafka_bootstrap: str
+) -> None:
+    """Valid events applied once, bad records dead-lettered with reasons, nothing lost."""
+    await create_topics(kafka_bootstrap, [topic.name, topic.dead_letter])
+    valid = [invoice_event(n) for n in range(1, 101)]
+    good_bytes = [(topic.key(e), topic.value(e)) for e in valid]
+    not_json = (b"C1", b"{not json")
+    wrong_currency = (b"C2", topic.value(valid[0]).replace(b'"EUR"', b'"EURO"'))
+    naive_date = (b"C3", topic.value(valid[1]).replace(b"Z", b"").replace(valid[1].event_id.hex.encode(), b""))
+    redelivered = good_bytes[:10]  # the ERP connector sent these twice
+    await produce(kafka_bootstrap, topic.name, [*good_bytes, not_json, wrong_currency, naive_date, *redelivered])
+
+    settings = ServiceSettings(kafka=KafkaSettings(bootstrap_servers=kafka_bootstrap))
+    processor = BatchProcessor("kit", [topic], record_seen, pool, CLOCK)
+    supervisor = Supervisor("kit")
+    broker = make_broker(settings.kafka, "kit-test", graceful_timeout=5)
+    subscribe(broker, processor, group_id=unique("group"), settings=settings, on_fatal=supervisor.fail)
+    sender = KafkaRecordSender(settings.kafka.client_options(), "kit-test")
+    await sender.start()
+    relay = OutboxRelay("kit", pool, sender, poll_interval_s=0.2)
+    supervisor.start("outbox-relay", relay.run)
+    await broker.start()
+    try:
+        await eventually(lambda: _count(pool, "SELECT count(*) = 99 FROM seen"))
+        dead = await consume(kafka_bootstrap, topic.dead_letter, expected=4)
+    finally:
+        await broker.stop()
+        await supervisor.shutdown(timeout=5)
+        await sender.stop()
+
+    assert supervisor.failure is None
+    reasons = sorted(dict(r.headers)["dlq.reason"].decode() for r in dead)
+    assert reasons == ["conflict", "schema_invalid", "schema_invalid", "schema_invalid"]
+    assert {bytes(r.value) for r in dead} >= {not_json[1], wrong_currency[1]}
+    for record in dead:
+        headers = dict(record.headers)
+        assert headers["dlq.topic"].decode() == topic.name
+        assert int(headers["dlq.offset"]) >= 0
+    currency_error = next(r for r in dead if r.value == wrong_currency[1])
+    assert b"payload.amount.currency" in dict(currency_error.headers)["dlq.detail"]
+    assert b"EURO" not in dict(currency_error.headers)["dlq.detail"]  # no input quoted
+    applied = await pool.fetchval("SELECT count(*) FROM seen")
+    distinct_sent = len(valid) + 3
+    assert applied + len(dead) == distinct_sent
+
+
+async def _count(pool: asyncpg.Pool, query: str) -> bool:
+    return bool(await pool.fetchval(query))
+
+
+async def test_relay_killed_between_publish_and_mark_publishes_again_and_inbox_dedupes(
+    pool: asyncpg.Pool, topic: Topic, kafka_bootstrap: str, database_url: str
+) -> None:
+    await create_topics(kafka_bootstrap, [topic.name])
+    events = [invoice_event(n) for n in range(1, 51)]
+    async with pool.acquire() as connection, connection.transaction():
+        await enqueue(connection, [OutgoingRecord.of(topic, e) for e in events])
+
+    class Killed(Exception):
+        pass
+
+    async def die(_: Sequence[OutgoingRecord]) -> None:
+        raise Killed
+
+    sender = KafkaRecordSender({"bootstrap_servers": kafka_bootstrap}, "kit-relay")
+    await sender.start()
+    try:
+        dying = OutboxRelay("kit", pool, sender, after_publish=die)
+        async with pool.acquire() as connection:
+            with pytest.raises(Killed):
+                await dying.relay_once(connection)
+        assert await pool.fetchval("SELECT count(*) FROM outbox") == 50  # not marked
+
+        healthy = OutboxRelay("kit", pool, sender)
+        async with pool.acquire() as connection:
+            assert await healthy.relay_once(connection) == 50
+        assert await pool.fetchval("SELECT count(*) FROM outbox") == 0
+    finally:
+        await sender.stop()
+
+    published = await consume(kafka_bootstrap, topic.name, expected=100)
+    assert len(published) == 100  # every row twice: at-least-once
+    ids = [topic.parse(r.value).event_id for r in published]
+    assert len(set(ids)) == 50
+    # per-key order is kept: within a partition, the first copies come in outbox order
+    by_partition: dict[int, list[uuid.UUID]] = {}
+    for record in published:
+        by_partition.setdefault(record.partition, []).append(topic.parse(record.value).event_id)
+    order = {e.event_id: i for i, e in enumerate(events)}
+    for partition_ids in by_partition.values():
+        half = partition_ids[: len(partition_ids) // 2]
+        assert half == sorted(half, key=order.__getitem__)
+
+    downstream = f"{SCHEMA}_downstream"
+    await migrations.apply_async(database_url, downstream, None)
+    downstream_pool = await create_pool(DatabaseSettings(url=database_url), downstream)  # type: ignore[arg-type]
+    try:
+        await downstream_pool.execute(
+            "CREATE TABLE seen (event_id uuid PRIMARY KEY, invoice_number text NOT NULL)"
+        )
+        processor = BatchProcessor("downstream", [topic], record_seen, downstream_pool, CLOCK)
+        outcome = await processor.process([IncomingRecord.of(r) for r in published])
+        assert outcome.duplicates == 50
+        assert await downstream_pool.fetchval("SELECT count(*) FROM seen") == 49
+        assert outcome.applied + outcome.dead_lettered == 50
+    finally:
+        await downstream_pool.close()
+
+
+async def test_dead_letter_limit_stops_the_consumer(pool: asyncpg.Pool, topic: Topic) -> None:
+    processor = BatchProcessor(
+        "kit", [topic], record_seen, pool, CLOCK, dead_letter_max_ratio=0.5, dead_letter_window=200
+    )
+    good = incoming(topic, [topic.value(invoice_event(n)) for n in range(1, 60)])
+    await processor.process(good)
+    garbage = incoming(topic, [b"garbage"] * 120, first_offset=1000)
+    with pytest.raises(Exception, match="dead-lettered"):
+        await processor.process(garbage)
+    assert await pool.fetchval("SELECT count(*) FROM outbox WHERE topic LIKE '%.dlq'") == 1
+
+
+async def test_relay_is_single_active_per_schema(pool: asyncpg.Pool, kafka_bootstrap: str) -> None:
+    sender = KafkaRecordSender({"bootstrap_servers": kafka_bootstrap}, "kit-relay")
+    await sender.start()
+    stop = asyncio.Event()
+    first = OutboxRelay("kit", pool, sender, poll_interval_s=0.1, standby_retry_s=0.1)
+    second = OutboxRelay("kit", pool, sender, poll_interval_s=0.1, standby_retry_s=0.1)
+    tasks = [asyncio.create_task(first.run(stop)), asyncio.create_task(second.run(stop))]
+    try:
+        await eventually(lambda: _truthy(first.active or second.active))
+        await asyncio.sleep(0.5)
+        assert first.active != second.active
+    finally:
+        stop.set()
+        await asyncio.gather(*tasks)
+        await sender.stop()
+
+
+async def _truthy(value: bool) -> bool:
+    return value
