@@ -1,0 +1,22 @@
+# The two commands of the README, and a few for development.
+.PHONY: demo test check setup up down topics
+
+demo:            ## set up everything, bring Relance up, run the demo
+	scripts/demo
+
+test:            ## set up everything, start Kafka and PostgreSQL, run every check and test
+	scripts/test
+
+check:           ## format, lint, types, contracts, tests (servers already running)
+	scripts/check
+
+setup:           ## virtual environment, Kafka jars, PostgreSQL packages
+	scripts/setup
+
+up:              ## start Kafka and PostgreSQL and leave them running
+	infra/kafka.sh start
+	infra/postgres.sh start
+
+down:            ## stop Kafka and PostgreSQL
+	infra/kafka.sh stop
+	infra/postgres.sh stop

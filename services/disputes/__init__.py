@@ -1,0 +1,1 @@
+"""The disputes service: disputes, promises to pay and payment plans that pause and resume dunning."""

@@ -1,0 +1,1 @@
+"""The reporting service: aged balance, DSO and collection effectiveness tables for BI tools."""

@@ -1,0 +1,96 @@
+"""The ``relance`` command line.
+
+::
+
+    relance services                 list the services
+    relance run SERVICE              run one service until SIGTERM
+    relance migrate SERVICE|all      apply pending schema migrations
+    relance topics create            create the topics and dead-letter topics
+    relance contracts export|check   regenerate / verify JSON Schemas and AsyncAPI
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+from typing import Annotated
+
+import typer
+
+from services.runtime import migrations
+from services.runtime.errors import RelanceError
+from services.runtime.service import ServiceDefinition, run
+from services.runtime.settings import KafkaSettings, ServiceSettings, load
+
+SERVICES = ("ingestion", "scheduler", "notifier", "disputes", "reporting")
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="Relance: dunning on Kafka.")
+topics_app = typer.Typer(no_args_is_help=True, help="Kafka topics.")
+app.add_typer(topics_app, name="topics")
+
+
+def definition(service: str) -> ServiceDefinition:
+    if service not in SERVICES:
+        raise typer.BadParameter(f"unknown service {service!r}; one of {', '.join(SERVICES)}")
+    module = importlib.import_module(f"services.{service}.app")
+    found: ServiceDefinition = module.DEFINITION
+    return found
+
+
+@app.command("services")
+def list_services() -> None:
+    """List the services, their schemas and the topics they consume."""
+    for name in SERVICES:
+        found = definition(name)
+        consumed = ", ".join(t.name for t in found.consumes) or "-"
+        typer.echo(f"{name:<10} schema={found.schema:<10} consumes: {consumed}")
+
+
+@app.command("run")
+def run_service(service: Annotated[str, typer.Argument(help="ingestion, scheduler, ...")]) -> None:
+    """Run one service until SIGTERM or SIGINT."""
+    found = definition(service)
+    try:
+        settings = load(found.settings_class)
+        code = asyncio.run(run(found, settings))
+    except RelanceError as exc:
+        typer.echo(f"relance {service}: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    raise typer.Exit(code)
+
+
+@app.command("migrate")
+def migrate(service: Annotated[str, typer.Argument(help="a service, or 'all'")]) -> None:
+    """Apply pending schema migrations."""
+    names = SERVICES if service == "all" else (service,)
+    for name in names:
+        found = definition(name)
+        settings: ServiceSettings = load(found.settings_class)
+        applied = migrations.apply(
+            settings.database.url.get_secret_value(), found.schema, found.migrations
+        )
+        typer.echo(f"{name}: schema {found.schema}: applied {len(applied)} migration(s)")
+
+
+@topics_app.command("create")
+def create_topics(
+    replication_factor: Annotated[int, typer.Option(min=1)] = 1,
+) -> None:
+    """Create the topics of contracts.topics and their dead-letter topics if missing."""
+    from services.runtime.topic_admin import create_topics as create
+
+    kafka = load(KafkaSettings)
+    created = asyncio.run(create(kafka.client_options(), replication_factor=replication_factor))
+    typer.echo(f"created {len(created)} topic(s)" + (": " + ", ".join(created) if created else ""))
+
+
+@app.command("contracts")
+def contracts(action: Annotated[str, typer.Argument(help="export or check")]) -> None:
+    """Regenerate (export) or verify (check) the JSON Schemas and the AsyncAPI document."""
+    from contracts import export
+
+    raise typer.Exit(export.main([action]))
+
+
+def main() -> None:
+    app()
