@@ -39,9 +39,7 @@ async def produce(
         await producer.stop()
 
 
-async def consume(
-    bootstrap: str, topic: str, expected: int, timeout_s: float = 30.0
-) -> list[Any]:
+async def consume(bootstrap: str, topic: str, expected: int, timeout_s: float = 30.0) -> list[Any]:
     """Read ``topic`` from the beginning until ``expected`` records or the timeout."""
     consumer = AIOKafkaConsumer(
         topic,
@@ -67,9 +65,7 @@ async def consume(
     return records
 
 
-async def eventually(
-    probe: Any, *, timeout_s: float = 30.0, interval_s: float = 0.1
-) -> Any:
+async def eventually(probe: Any, *, timeout_s: float = 30.0, interval_s: float = 0.1) -> Any:
     """Await ``probe()`` until it returns a truthy value; return it or fail on timeout."""
     deadline = time.monotonic() + timeout_s
     last: Any = None

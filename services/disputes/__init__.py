@@ -1,1 +1,4 @@
-"""The disputes service: disputes, promises to pay and payment plans that pause and resume dunning."""
+"""The disputes service.
+
+Disputes, promises to pay and payment plans that pause and resume dunning.
+"""

@@ -1,1 +1,4 @@
-"""The notifier service: reminders dispatched over email, SMS and letters, with proof and without double sends."""
+"""The notifier service.
+
+Reminders dispatched over email, SMS and letters, with proof and without double sends.
+"""

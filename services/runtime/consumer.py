@@ -133,9 +133,7 @@ class BatchProcessor:
             try:
                 parsed.append((record, topic.parse(record.value)))
             except ValidationError as exc:
-                invalid.append(
-                    self._dead(record, "schema_invalid", describe_validation_error(exc))
-                )
+                invalid.append(self._dead(record, "schema_invalid", describe_validation_error(exc)))
         return parsed, invalid
 
     def _dead(
@@ -168,8 +166,7 @@ class BatchProcessor:
             new_invalid = [
                 d
                 for d in invalid
-                if inbox.position_id(d.record.topic, d.record.partition, d.record.offset)
-                in fresh
+                if inbox.position_id(d.record.topic, d.record.partition, d.record.offset) in fresh
             ]
             work = UnitOfWork(connection, self.clock)
             if new_events:
@@ -180,9 +177,7 @@ class BatchProcessor:
             ]
             dead_letters = new_invalid + rejected
             self._check_dead_letter_ratio(len(records), len(dead_letters))
-            await outbox.enqueue(
-                connection, [*work.emitted, *(d.outgoing() for d in dead_letters)]
-            )
+            await outbox.enqueue(connection, [*work.emitted, *(d.outgoing() for d in dead_letters)])
         self._count(records_of, work.rejected, duplicates, dead_letters)
         return BatchOutcome(
             applied=len(new_events) - len(rejected),

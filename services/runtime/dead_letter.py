@@ -82,7 +82,11 @@ class DeadLetter:
 def describe_validation_error(exc: ValidationError) -> str:
     """A JSON list of ``{loc, type, msg}``, without the offending input values."""
     errors = [
-        {"loc": ".".join(str(part) for part in error["loc"]), "type": error["type"], "msg": error["msg"]}
+        {
+            "loc": ".".join(str(part) for part in error["loc"]),
+            "type": error["type"],
+            "msg": error["msg"],
+        }
         for error in exc.errors(include_input=False, include_url=False, include_context=False)
     ]
     return json.dumps(errors, ensure_ascii=False)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -208,17 +209,13 @@ class OutboxRelay:
         self.published += len(records)
         for record in records:
             metrics.OUTBOX_PUBLISHED.labels(self.service, record.topic).inc()
-        metrics.OUTBOX_BACKLOG.labels(self.service).set(
-            await connection.fetchval(sql.BACKLOG)
-        )
+        metrics.OUTBOX_BACKLOG.labels(self.service).set(await connection.fetchval(sql.BACKLOG))
         return len(records)
 
 
 async def _wait(stop: asyncio.Event, seconds: float) -> None:
-    try:
+    with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), timeout=seconds)
-    except TimeoutError:
-        pass
 
 
 async def _wait_any(stop: asyncio.Event, wake: asyncio.Event, seconds: float) -> None:
@@ -228,5 +225,3 @@ async def _wait_any(stop: asyncio.Event, wake: asyncio.Event, seconds: float) ->
     finally:
         for waiter in waiters:
             waiter.cancel()
-
-

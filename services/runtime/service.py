@@ -18,8 +18,9 @@ its supervisor (Kubernetes, systemd) restarts it.
 from __future__ import annotations
 
 import asyncio
+import functools
 import signal
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,7 +44,7 @@ from services.runtime.settings import KafkaSettings, ServiceSettings
 
 log = logs.get_logger(__name__)
 
-Loop = Callable[[asyncio.Event], Awaitable[None]]
+Loop = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
 
 
 @dataclass
@@ -91,7 +92,7 @@ class Supervisor:
 
     def start(self, name: str, loop: Loop) -> None:
         task = asyncio.create_task(loop(self.stop), name=f"{self.service}:{name}")
-        task.add_done_callback(lambda t, n=name: self._done(n, t))
+        task.add_done_callback(functools.partial(self._done, name))
         self._tasks[name] = task
 
     def _done(self, name: str, task: asyncio.Task[None]) -> None:
@@ -110,12 +111,12 @@ class Supervisor:
             self.failure = exc
         self.failed.set()
 
-    async def shutdown(self, timeout: float) -> None:
+    async def shutdown(self, grace_s: float) -> None:
         self.stop.set()
         tasks = list(self._tasks.values())
         if not tasks:
             return
-        _, pending = await asyncio.wait(tasks, timeout=timeout)
+        _, pending = await asyncio.wait(tasks, timeout=grace_s)
         for task in pending:
             log.warning("task_cancelled_on_stop", task=task.get_name())
             task.cancel()
@@ -128,7 +129,11 @@ def make_broker(settings: KafkaSettings, client_id: str, graceful_timeout: float
     if settings.sasl_mechanism:
         user = settings.sasl_username or ""
         password = settings.sasl_password.get_secret_value() if settings.sasl_password else ""
-        sasl = {"PLAIN": SASLPlaintext, "SCRAM-SHA-256": SASLScram256, "SCRAM-SHA-512": SASLScram512}
+        sasl = {
+            "PLAIN": SASLPlaintext,
+            "SCRAM-SHA-256": SASLScram256,
+            "SCRAM-SHA-512": SASLScram512,
+        }
         security = sasl[settings.sasl_mechanism](
             user, password, ssl_context=ssl_context, use_ssl=ssl_context is not None
         )
@@ -211,12 +216,16 @@ async def run(definition: ServiceDefinition, settings: ServiceSettings) -> int:
             dead_letter_max_ratio=settings.dead_letter_max_ratio,
         )
         subscribe(
-            broker, processor, group_id=definition.group_id, settings=settings, on_fatal=supervisor.fail
+            broker,
+            processor,
+            group_id=definition.group_id,
+            settings=settings,
+            on_fatal=supervisor.fail,
         )
     relay = OutboxRelay(definition.name, pool, sender, batch_size=settings.outbox_batch_size)
     supervisor.start("outbox-relay", relay.run)
-    for name, loop in parts.loops.items():
-        supervisor.start(name, loop)
+    for name, background in parts.loops.items():
+        supervisor.start(name, background)
     http = HttpServer(build_app(state, parts.routes), settings.http_host, settings.http_port)
     await http.start()
     await broker.start()
@@ -224,10 +233,13 @@ async def run(definition: ServiceDefinition, settings: ServiceSettings) -> int:
     log.info("started", http_port=http.port, consumes=[t.name for t in definition.consumes])
 
     stop_requested = asyncio.Event()
-    loop = asyncio.get_running_loop()
+    event_loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop_requested.set)
-    waiters = [asyncio.ensure_future(stop_requested.wait()), asyncio.ensure_future(supervisor.failed.wait())]
+        event_loop.add_signal_handler(sig, stop_requested.set)
+    waiters = [
+        asyncio.ensure_future(stop_requested.wait()),
+        asyncio.ensure_future(supervisor.failed.wait()),
+    ]
     await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
     for waiter in waiters:
         waiter.cancel()
@@ -240,7 +252,7 @@ async def run(definition: ServiceDefinition, settings: ServiceSettings) -> int:
         await asyncio.wait_for(broker.stop(), timeout=settings.drain_timeout_s + 5)
     except TimeoutError:
         log.error("drain_timeout", seconds=settings.drain_timeout_s)
-    await supervisor.shutdown(timeout=settings.drain_timeout_s)
+    await supervisor.shutdown(grace_s=settings.drain_timeout_s)
     if parts.on_stop is not None:
         await parts.on_stop()
     await sender.stop()

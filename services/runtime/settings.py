@@ -36,12 +36,12 @@ class KafkaSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _consistent(self) -> KafkaSettings:
-        if self.security_protocol.startswith("SASL"):
-            if not (self.sasl_mechanism and self.sasl_username and self.sasl_password):
-                raise ValueError(
-                    f"KAFKA_SECURITY_PROTOCOL={self.security_protocol} needs "
-                    "KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD"
-                )
+        credentials = self.sasl_mechanism and self.sasl_username and self.sasl_password
+        if self.security_protocol.startswith("SASL") and not credentials:
+            raise ValueError(
+                f"KAFKA_SECURITY_PROTOCOL={self.security_protocol} needs "
+                "KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD"
+            )
         return self
 
     def ssl_context(self) -> ssl.SSLContext | None:

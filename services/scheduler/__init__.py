@@ -1,1 +1,4 @@
-"""The scheduler service: dunning scenarios, segmentation and durable timers; reminder-due and escalation events out."""
+"""The scheduler service.
+
+Dunning scenarios, segmentation and durable timers; reminder-due and escalation events out.
+"""

@@ -5,8 +5,8 @@ It owns the PostgreSQL schema ``scheduler`` and reads no other service's tables.
 
 from __future__ import annotations
 
-from services.scheduler.settings import SchedulerSettings
 from services.runtime.service import ServiceContext, ServiceDefinition, ServiceParts
+from services.scheduler.settings import SchedulerSettings
 
 
 async def build(context: ServiceContext) -> ServiceParts:

@@ -52,7 +52,7 @@ def invoice_event(number: int, amount: str = "120.00") -> erp.InvoiceIssued:
 @pytest.fixture
 async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
     await migrations.apply_async(database_url, SCHEMA, None)
-    pool = await create_pool(DatabaseSettings(url=database_url), SCHEMA)  # type: ignore[arg-type]
+    pool = await create_pool(DatabaseSettings(url=database_url), SCHEMA)
     await pool.execute(
         "CREATE TABLE seen (event_id uuid PRIMARY KEY, invoice_number text NOT NULL)"
     )
@@ -129,15 +129,24 @@ async def test_round_trip_with_dead_letters_counts_every_record(
     good_bytes = [(topic.key(e), topic.value(e)) for e in valid]
     not_json = (b"C1", b"{not json")
     wrong_currency = (b"C2", topic.value(valid[0]).replace(b'"EUR"', b'"EURO"'))
-    naive_date = (b"C3", topic.value(valid[1]).replace(b"Z", b"").replace(valid[1].event_id.hex.encode(), b""))
+    naive_date = (
+        b"C3",
+        topic.value(valid[1]).replace(b"Z", b"").replace(valid[1].event_id.hex.encode(), b""),
+    )
     redelivered = good_bytes[:10]  # the ERP connector sent these twice
-    await produce(kafka_bootstrap, topic.name, [*good_bytes, not_json, wrong_currency, naive_date, *redelivered])
+    await produce(
+        kafka_bootstrap,
+        topic.name,
+        [*good_bytes, not_json, wrong_currency, naive_date, *redelivered],
+    )
 
     settings = ServiceSettings(kafka=KafkaSettings(bootstrap_servers=kafka_bootstrap))
     processor = BatchProcessor("kit", [topic], record_seen, pool, CLOCK)
     supervisor = Supervisor("kit")
     broker = make_broker(settings.kafka, "kit-test", graceful_timeout=5)
-    subscribe(broker, processor, group_id=unique("group"), settings=settings, on_fatal=supervisor.fail)
+    subscribe(
+        broker, processor, group_id=unique("group"), settings=settings, on_fatal=supervisor.fail
+    )
     sender = KafkaRecordSender(settings.kafka.client_options(), "kit-test")
     await sender.start()
     relay = OutboxRelay("kit", pool, sender, poll_interval_s=0.2)
@@ -148,7 +157,7 @@ async def test_round_trip_with_dead_letters_counts_every_record(
         dead = await consume(kafka_bootstrap, topic.dead_letter, expected=4)
     finally:
         await broker.stop()
-        await supervisor.shutdown(timeout=5)
+        await supervisor.shutdown(grace_s=5)
         await sender.stop()
 
     assert supervisor.failure is None
@@ -179,18 +188,18 @@ async def test_relay_killed_between_publish_and_mark_publishes_again_and_inbox_d
     async with pool.acquire() as connection, connection.transaction():
         await enqueue(connection, [OutgoingRecord.of(topic, e) for e in events])
 
-    class Killed(Exception):
+    class KilledError(Exception):
         pass
 
     async def die(_: Sequence[OutgoingRecord]) -> None:
-        raise Killed
+        raise KilledError
 
     sender = KafkaRecordSender({"bootstrap_servers": kafka_bootstrap}, "kit-relay")
     await sender.start()
     try:
         dying = OutboxRelay("kit", pool, sender, after_publish=die)
         async with pool.acquire() as connection:
-            with pytest.raises(Killed):
+            with pytest.raises(KilledError):
                 await dying.relay_once(connection)
         assert await pool.fetchval("SELECT count(*) FROM outbox") == 50  # not marked
 
@@ -216,7 +225,7 @@ async def test_relay_killed_between_publish_and_mark_publishes_again_and_inbox_d
 
     downstream = f"{SCHEMA}_downstream"
     await migrations.apply_async(database_url, downstream, None)
-    downstream_pool = await create_pool(DatabaseSettings(url=database_url), downstream)  # type: ignore[arg-type]
+    downstream_pool = await create_pool(DatabaseSettings(url=database_url), downstream)
     try:
         await downstream_pool.execute(
             "CREATE TABLE seen (event_id uuid PRIMARY KEY, invoice_number text NOT NULL)"

@@ -8,7 +8,6 @@ import os
 import signal
 import sys
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -59,7 +58,7 @@ class ServiceProcess:
                 if not raw:
                     raise AssertionError(f"process ended before logging {event!r}: {self.lines}")
                 try:
-                    line = json.loads(raw)
+                    line: dict[str, object] = json.loads(raw)
                 except ValueError:
                     continue
                 self.lines.append(line)
@@ -70,9 +69,7 @@ class ServiceProcess:
 
 
 @pytest.fixture
-async def echo(
-    kafka_bootstrap: str, database_url: str
-) -> AsyncIterator[tuple[str, dict[str, str]]]:
+async def echo(kafka_bootstrap: str, database_url: str) -> tuple[str, dict[str, str]]:
     topic = unique(ERP_INVOICES.name)
     await create_topics(kafka_bootstrap, [topic, topic + ".dlq"])
     env = {
@@ -85,7 +82,7 @@ async def echo(
         "DATABASE_URL": database_url,
         "PYTHONPATH": str(ROOT),
     }
-    yield topic, env
+    return topic, env
 
 
 async def start(env: dict[str, str]) -> ServiceProcess:
@@ -104,11 +101,15 @@ async def start(env: dict[str, str]) -> ServiceProcess:
     return service
 
 
-async def test_endpoints_and_metrics(echo: tuple[str, dict[str, str]], kafka_bootstrap: str) -> None:
+async def test_endpoints_and_metrics(
+    echo: tuple[str, dict[str, str]], kafka_bootstrap: str
+) -> None:
     topic, env = echo
     service = await start(env)
     try:
-        await produce(kafka_bootstrap, topic, [(b"C1", invoice(n)) for n in range(20)] + [(b"C1", b"nope")])
+        await produce(
+            kafka_bootstrap, topic, [(b"C1", invoice(n)) for n in range(20)] + [(b"C1", b"nope")]
+        )
         base = f"http://127.0.0.1:{service.port}"
         async with aiohttp.ClientSession() as http:
             async with http.get(f"{base}/healthz") as response:
@@ -125,12 +126,15 @@ async def test_endpoints_and_metrics(echo: tuple[str, dict[str, str]], kafka_boo
                 async with http.get(f"{base}/metrics") as response:
                     text = await response.text()
                 wanted = f'relance_events_applied_total{{service="echo",topic="{topic}"}} 20.0'
-                dead = f'relance_events_dead_lettered_total{{reason="schema_invalid",service="echo",topic="{topic}"}} 1.0'
+                dead = (
+                    "relance_events_dead_lettered_total"
+                    f'{{reason="schema_invalid",service="echo",topic="{topic}"}} 1.0'
+                )
                 return text if wanted in text and dead in text else None
 
             text = await eventually(applied)
             assert "relance_batch_seconds_bucket" in text
-            assert 'relance_consumer_lag{partition=' in text
+            assert "relance_consumer_lag{partition=" in text
     finally:
         service.process.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(service.process.wait(), 30) == 0
@@ -143,7 +147,9 @@ async def test_sigterm_drains_the_batch_in_progress(
     topic, env = echo
     env = {**env, "ECHO_DELAY_S": "1.5"}
     total = 400
-    await produce(kafka_bootstrap, topic, [(f"C{n % 5}".encode(), invoice(n)) for n in range(total)])
+    await produce(
+        kafka_bootstrap, topic, [(f"C{n % 5}".encode(), invoice(n)) for n in range(total)]
+    )
     connection = await asyncpg.connect(database_url)
     try:
         first = await start(env)

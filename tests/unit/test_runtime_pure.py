@@ -1,0 +1,165 @@
+"""The pure parts of the runtime kit: clock, settings, log redaction, dead letters."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import structlog
+from pydantic import BaseModel, ValidationError
+
+from services.runtime import logs
+from services.runtime.clock import FileClock, SimulatedClock, SystemClock, clock_from_setting, today_in
+from services.runtime.dead_letter import DeadLetter, IncomingRecord, describe_validation_error
+from services.runtime.errors import ConfigurationError, SupervisedTaskFailed
+from services.runtime.inbox import position_id
+from services.runtime.migrations import _yoyo_url
+from services.runtime.settings import KafkaSettings, ServiceSettings, load
+
+START = datetime(2026, 3, 1, 23, 30, tzinfo=UTC)
+
+
+def test_simulated_clock_moves_only_forward() -> None:
+    clock = SimulatedClock(START)
+    assert clock.now() == START
+    assert clock.advance(timedelta(days=2)) == START + timedelta(days=2)
+    with pytest.raises(ValueError, match="backwards"):
+        clock.advance(timedelta(seconds=-1))
+    with pytest.raises(ValueError, match="backwards"):
+        clock.set(START)
+    with pytest.raises(ValueError, match="aware"):
+        SimulatedClock(datetime(2026, 1, 1))  # noqa: DTZ001
+
+
+def test_today_depends_on_the_customers_time_zone() -> None:
+    clock = SimulatedClock(START)  # 23:30 UTC on 1 March
+    assert str(today_in(clock, "Europe/Paris")) == "2026-03-02"
+    assert str(today_in(clock, "America/New_York")) == "2026-03-01"
+
+
+def test_file_clock_is_shared_through_a_file(tmp_path: Path) -> None:
+    path = tmp_path / "clock"
+    FileClock.write(path, START)
+    reader = FileClock(path, refresh_s=0)
+    assert reader.now() == START
+    FileClock.write(path, START + timedelta(hours=5))
+    assert reader.now() == START + timedelta(hours=5)
+    FileClock.write(path, START)  # a writer going back does not move readers back
+    assert reader.now() == START + timedelta(hours=5)
+    assert isinstance(clock_from_setting(f"file:{path}"), FileClock)
+    assert isinstance(clock_from_setting("system"), SystemClock)
+
+
+def test_bad_clock_settings_fail_at_start(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="unknown clock"):
+        clock_from_setting("sundial")
+    with pytest.raises(ConfigurationError, match="cannot read"):
+        clock_from_setting(f"file:{tmp_path / 'missing'}")
+    naive = tmp_path / "naive"
+    naive.write_text("2026-01-01T00:00:00")
+    with pytest.raises(ConfigurationError, match="not timezone-aware"):
+        clock_from_setting(f"file:{naive}")
+
+
+def test_sasl_without_credentials_is_a_clear_configuration_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("KAFKA_SECURITY_PROTOCOL", "SASL_SSL")
+    with pytest.raises(ConfigurationError, match="KAFKA_SASL_USERNAME"):
+        load(KafkaSettings)
+
+
+def test_scram_settings_become_client_options(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "kafka-0:9093")
+    monkeypatch.setenv("KAFKA_SECURITY_PROTOCOL", "SASL_SSL")
+    monkeypatch.setenv("KAFKA_SASL_MECHANISM", "SCRAM-SHA-512")
+    monkeypatch.setenv("KAFKA_SASL_USERNAME", "relance-ingestion")
+    monkeypatch.setenv("KAFKA_SASL_PASSWORD", "s3cret")
+    options = load(KafkaSettings).client_options()
+    assert options["bootstrap_servers"] == "kafka-0:9093"
+    assert options["sasl_mechanism"] == "SCRAM-SHA-512"
+    assert options["sasl_plain_password"] == "s3cret"
+    assert options["ssl_context"] is not None
+    assert "s3cret" not in repr(load(KafkaSettings))
+
+
+def test_service_settings_read_their_own_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
+    from services.ingestion.settings import IngestionSettings
+
+    monkeypatch.setenv("RELANCE_INGESTION_HTTP_PORT", "9999")
+    monkeypatch.setenv("RELANCE_SCHEDULER_HTTP_PORT", "1")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://u:p@db:5432/relance")
+    settings = load(IngestionSettings)
+    assert settings.http_port == 9999
+    assert settings.database.url.get_secret_value() == "postgresql://u:p@db:5432/relance"
+    assert isinstance(settings, ServiceSettings)
+
+
+def test_logs_redact_personal_data(capsys: pytest.CaptureFixture[str]) -> None:
+    logs.configure("test")
+    log = logs.get_logger("t")
+    log.info(
+        "reminder_sent",
+        email="jane@example.com",
+        customer_id="C1",
+        detail="sent to jane@example.com and +33 6 12 34 56 78",
+        contacts=[{"email": "x@y.fr"}],
+    )
+    line = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    structlog.reset_defaults()
+    assert line["email"] == logs.REDACTED
+    assert line["contacts"] == logs.REDACTED
+    assert line["customer_id"] == "C1"
+    assert "jane@example.com" not in line["detail"]
+    assert "12 34 56" not in line["detail"]
+    assert line["service"] == "test"
+
+
+def test_dead_letter_keeps_the_original_and_says_why() -> None:
+    record = IncomingRecord("erp.invoices.v1", 2, 41, b"C1", b"{oops", (("trace", b"\x00\x01"),))
+    outgoing = DeadLetter(record, "schema_invalid", "[]", "ingestion").outgoing()
+    headers = dict(outgoing.headers)
+    assert outgoing.topic == "erp.invoices.v1.dlq"
+    assert (outgoing.key, outgoing.value) == (b"C1", b"{oops")
+    assert headers["trace"] == b"\x00\x01"
+    assert headers["dlq.reason"] == b"schema_invalid"
+    assert (headers["dlq.partition"], headers["dlq.offset"]) == (b"2", b"41")
+
+
+def test_validation_detail_does_not_quote_the_input() -> None:
+    class Contact(BaseModel):
+        email: int
+
+    with pytest.raises(ValidationError) as caught:
+        Contact.model_validate({"email": "jane@example.com"})
+    detail = describe_validation_error(caught.value)
+    assert "jane@example.com" not in detail
+    assert json.loads(detail)[0]["loc"] == "email"
+
+
+def test_position_ids_are_deterministic() -> None:
+    assert position_id("t", 0, 1) == position_id("t", 0, 1)
+    assert position_id("t", 0, 1) != position_id("t", 1, 0)
+
+
+def test_yoyo_url_targets_the_schema() -> None:
+    url = _yoyo_url("postgresql://u:p@h:5433/db?sslmode=require", "ledger")
+    assert url == "postgresql+psycopg://u:p@h:5433/db?sslmode=require&schema=ledger"
+
+
+def test_errors_default_to_their_docstring() -> None:
+    assert str(SupervisedTaskFailed()) == "A background task of the service stopped."
+    assert str(SupervisedTaskFailed("relay died")) == "relay died"
+
+
+def test_logs_are_json_lines(capsys: pytest.CaptureFixture[str]) -> None:
+    logs.configure("svc", "WARNING")
+    logs.get_logger("t").info("hidden")
+    logs.get_logger("t").warning("shown", count=3)
+    out = io.StringIO(capsys.readouterr().out).read().strip().splitlines()
+    structlog.reset_defaults()
+    assert len(out) == 1
+    assert json.loads(out[0])["count"] == 3
