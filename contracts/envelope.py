@@ -23,10 +23,11 @@ CompanyCode = Annotated[
     StringConstraints(min_length=1, max_length=40, strip_whitespace=True),
     Field(description="The creditor's legal entity / company code in the ERP."),
 ]
+# Fields of this type are declared `extra: ExtraAttributes = Field(default_factory=dict)` so
+# that type checkers see the default (the pydantic mypy plugin misses it inside Annotated).
 ExtraAttributes = Annotated[
     dict[str, JsonValue],
     Field(
-        default_factory=dict,
         description=(
             "ERP-specific attributes that Relance keeps but does not interpret. ERP events "
             "reject unknown top-level fields; anything else an ERP wants kept goes here."

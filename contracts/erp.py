@@ -20,10 +20,14 @@ from pydantic_extra_types.country import CountryAlpha2
 from contracts.envelope import CompanyCode, Contract, CustomerId, Event, ExtraAttributes
 from contracts.money import PositiveAmount, PositiveMoney
 
-DocumentNumber = Annotated[str, StringConstraints(min_length=1, max_length=60, strip_whitespace=True)]
+DocumentNumber = Annotated[
+    str, StringConstraints(min_length=1, max_length=60, strip_whitespace=True)
+]
 Version = Annotated[int, Field(ge=0, description="Grows with each change in the ERP.")]
 PhoneNumber = Annotated[
-    str, StringConstraints(pattern=r"^\+[1-9][0-9]{6,14}$"), Field(description="E.164, e.g. +33612345678")
+    str,
+    StringConstraints(pattern=r"^\+[1-9][0-9]{6,14}$"),
+    Field(description="E.164, e.g. +33612345678"),
 ]
 LanguageCode = Annotated[
     str,
@@ -76,7 +80,7 @@ class CustomerPayload(Contract):
     language: LanguageCode = "fr"
     contacts: tuple[Contact, ...] = ()
     segment: Segment = Segment()
-    extra: ExtraAttributes
+    extra: ExtraAttributes = Field(default_factory=dict)
 
     @field_validator("time_zone")
     @classmethod
@@ -105,14 +109,12 @@ class InvoicePayload(Contract):
     amount: PositiveMoney = Field(description="Total amount due, taxes included.")
     payment_terms: Annotated[str, StringConstraints(max_length=100)] | None = None
     purchase_order: Annotated[str, StringConstraints(max_length=100)] | None = None
-    extra: ExtraAttributes
+    extra: ExtraAttributes = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _due_after_issue(self) -> InvoicePayload:
         if self.due_date < self.issue_date:
-            raise ValueError(
-                f"due date {self.due_date} is before issue date {self.issue_date}"
-            )
+            raise ValueError(f"due date {self.due_date} is before issue date {self.issue_date}")
         return self
 
 
@@ -165,7 +167,7 @@ class PaymentPayload(Contract):
     reference: Annotated[str, StringConstraints(max_length=200)] | None = Field(
         default=None, description="Remittance text, often an invoice number."
     )
-    extra: ExtraAttributes
+    extra: ExtraAttributes = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _allocations_fit(self) -> PaymentPayload:
@@ -193,7 +195,7 @@ class CreditNotePayload(Contract):
         description="The invoice it reduces or cancels; none leaves a customer credit.",
     )
     reason: Annotated[str, StringConstraints(max_length=500)] | None = None
-    extra: ExtraAttributes
+    extra: ExtraAttributes = Field(default_factory=dict)
 
 
 class CreditNoteIssued(Event):

@@ -20,9 +20,10 @@ from contracts.envelope import Contract
 _DIGITS = r"[0-9]{1,14}(\.[0-9]{1,4})?$"
 
 
-def _refuse_binary_float(value: Any) -> Any:
+def refuse_binary_float(value: Any) -> Any:
+    """Refuse a binary float before it becomes a ``Decimal`` with its rounding error."""
     if isinstance(value, float):
-        raise ValueError("an amount is a decimal string or an integer, never a binary float")
+        raise ValueError("an exact decimal is a string or an integer, never a binary float")
     return value
 
 
@@ -37,7 +38,7 @@ def _json_schema(pattern: str, description: str) -> WithJsonSchema:
 Amount = Annotated[
     Decimal,
     Field(max_digits=18, decimal_places=4, allow_inf_nan=False),
-    BeforeValidator(_refuse_binary_float),
+    BeforeValidator(refuse_binary_float),
     PlainSerializer(lambda value: format(value, "f"), return_type=str, when_used="json"),
     _json_schema("^-?" + _DIGITS, 'Exact decimal amount as a string, e.g. "1250.00".'),
 ]

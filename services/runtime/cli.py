@@ -87,7 +87,7 @@ def create_topics(
 @app.command("contracts")
 def contracts(action: Annotated[str, typer.Argument(help="export or check")]) -> None:
     """Regenerate (export) or verify (check) the JSON Schemas and the AsyncAPI document."""
-    from contracts import export
+    import contracts.export as export
 
     raise typer.Exit(export.main([action]))
 

@@ -12,7 +12,13 @@ import structlog
 from pydantic import BaseModel, ValidationError
 
 from services.runtime import logs
-from services.runtime.clock import FileClock, SimulatedClock, SystemClock, clock_from_setting, today_in
+from services.runtime.clock import (
+    FileClock,
+    SimulatedClock,
+    SystemClock,
+    clock_from_setting,
+    today_in,
+)
 from services.runtime.dead_letter import DeadLetter, IncomingRecord, describe_validation_error
 from services.runtime.errors import ConfigurationError, SupervisedTaskFailed
 from services.runtime.inbox import position_id
@@ -31,7 +37,7 @@ def test_simulated_clock_moves_only_forward() -> None:
     with pytest.raises(ValueError, match="backwards"):
         clock.set(START)
     with pytest.raises(ValueError, match="aware"):
-        SimulatedClock(datetime(2026, 1, 1))  # noqa: DTZ001
+        SimulatedClock(datetime(2026, 1, 1))
 
 
 def test_today_depends_on_the_customers_time_zone() -> None:

@@ -1,0 +1,376 @@
+"""Disputes, promises to pay and payment plans: the temporary exits from dunning.
+
+Commands come from the CRM, the customer portal and the HTTP API on
+``disputes.commands.v1``; the disputes service decides and publishes what happened on
+``disputes.events.v1``. A justified dispute [litige] stops reminders to the customer and
+starts reminders to the internal owner who must solve it (sales, technical, order
+administration [ADV], accounting) before a due date; when it is resolved the invoices
+re-enter their scenario where they left it. A promise to pay or a payment plan
+[échéancier] pauses reminders for its invoices until it is kept or broken.
+
+Every event names the customer and the invoices it pauses or resumes.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from itertools import pairwise
+from typing import Annotated, Literal
+from uuid import UUID
+
+from pydantic import Field, StringConstraints, model_validator
+
+from contracts.dunning import Channel, InternalRole
+from contracts.envelope import Contract, CustomerId, Event
+from contracts.ledger import InvoiceId, InvoiceIds, distinct_invoice_ids
+from contracts.money import Money, PositiveMoney
+
+DisputeCategory = Literal[
+    "commercial", "quality", "delivery", "pricing", "administrative", "accounting"
+]
+RaisedBy = Literal["customer", "collector", "portal"]
+DisputeOutcome = Literal["justified", "rejected", "settled_by_payment"]
+PromiseChannel = Literal[Channel, "portal", "visit"]
+Firmness = Literal["gentle", "firm", "urgent"]
+
+Actor = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=200, strip_whitespace=True),
+    Field(description="Who did it: a user's login or email, or a system's name."),
+]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=4000)]
+Note = Annotated[str, StringConstraints(max_length=4000)]
+
+
+class DisputedInvoices(Contract):
+    """The invoices a dispute is about, or the whole account."""
+
+    customer_id: CustomerId
+    invoice_ids: tuple[InvoiceId, ...] = Field(
+        default=(), description="Empty only when the whole account is disputed."
+    )
+    whole_account: bool = Field(
+        default=False,
+        description="The whole account is disputed: invoices opened later are paused too.",
+    )
+
+    @model_validator(mode="after")
+    def _names_invoices(self) -> DisputedInvoices:
+        distinct_invoice_ids(self.invoice_ids)
+        if not self.whole_account and not self.invoice_ids:
+            raise ValueError("a dispute names its invoices or covers the whole account")
+        return self
+
+
+class Instalment(Contract):
+    """One payment of a payment plan."""
+
+    due_date: date
+    amount: PositiveMoney
+
+
+def _instalments_in_order(instalments: tuple[Instalment, ...]) -> None:
+    for earlier, later in pairwise(instalments):
+        if later.due_date <= earlier.due_date:
+            raise ValueError(
+                f"instalment due {later.due_date} does not come after the one due "
+                f"{earlier.due_date}"
+            )
+    currencies = sorted({i.amount.currency for i in instalments})
+    if len(currencies) > 1:
+        raise ValueError(f"instalments mix currencies: {', '.join(currencies)}")
+
+
+def _short_of(received: Money, due: PositiveMoney, what: str) -> None:
+    if received.currency != due.currency:
+        raise ValueError(f"the received amount is not in the {what}'s currency")
+    if not 0 <= received.amount < due.amount:
+        raise ValueError(f"received {received.amount} of {due.amount}: not a missed {what}")
+
+
+# Commands ---------------------------------------------------------------------------------
+
+
+class DisputeRequest(DisputedInvoices):
+    dispute_id: UUID = Field(description="Chosen by the caller, so that a retried command is safe.")
+    category: DisputeCategory
+    text: Text = Field(description="The customer's complaint, in their words.")
+    raised_by: RaisedBy
+
+
+class OpenDispute(Event):
+    """Open a dispute on invoices or on a whole account."""
+
+    event_type: Literal["dispute.open"] = "dispute.open"
+    payload: DisputeRequest
+
+
+class DisputeResolution(Contract):
+    dispute_id: UUID
+    customer_id: CustomerId
+    outcome: DisputeOutcome = Field(
+        description=(
+            "Justified: the creditor was wrong (a credit note follows); rejected: the invoices "
+            "are due after all; settled_by_payment: the customer paid."
+        )
+    )
+    by: Actor
+    note: Note | None = None
+
+
+class ResolveDispute(Event):
+    """Close a dispute with its outcome; its invoices resume their scenario."""
+
+    event_type: Literal["dispute.resolve"] = "dispute.resolve"
+    payload: DisputeResolution
+
+
+class DisputeReopening(Contract):
+    dispute_id: UUID
+    customer_id: CustomerId
+    by: Actor
+    reason: Text
+
+
+class ReopenDispute(Event):
+    """Reopen a resolved dispute; its invoices are paused again."""
+
+    event_type: Literal["dispute.reopen"] = "dispute.reopen"
+    payload: DisputeReopening
+
+
+class Promise(Contract):
+    """A customer's promise to pay an amount by a date, for some invoices."""
+
+    promise_id: UUID = Field(description="Chosen by the caller, so that a retried command is safe.")
+    customer_id: CustomerId
+    invoice_ids: InvoiceIds
+    promised_date: date
+    amount: PositiveMoney
+    channel: PromiseChannel = Field(description="How the customer made the promise.")
+    recorded_by: Actor
+
+
+class RecordPromise(Event):
+    """Record a customer's promise to pay an amount by a date."""
+
+    event_type: Literal["promise.record"] = "promise.record"
+    payload: Promise
+
+
+class PaymentPlan(Contract):
+    """A payment plan [échéancier]: instalments the customer agreed to pay for some invoices."""
+
+    plan_id: UUID = Field(description="Chosen by the caller, so that a retried command is safe.")
+    customer_id: CustomerId
+    invoice_ids: InvoiceIds
+    agreed_on: date
+    instalments: tuple[Instalment, ...] = Field(
+        min_length=1, description="Due dates strictly increasing, one currency."
+    )
+    agreed_by: Actor
+
+    @model_validator(mode="after")
+    def _instalments(self) -> PaymentPlan:
+        _instalments_in_order(self.instalments)
+        return self
+
+
+class AgreePaymentPlan(Event):
+    """Record a payment plan [échéancier] agreed with the customer."""
+
+    event_type: Literal["payment_plan.agree"] = "payment_plan.agree"
+    payload: PaymentPlan
+
+
+DisputeCommand = Annotated[
+    OpenDispute | ResolveDispute | ReopenDispute | RecordPromise | AgreePaymentPlan,
+    Field(discriminator="event_type"),
+]
+
+
+# Events -----------------------------------------------------------------------------------
+
+
+class Ownership(Contract):
+    """Who must solve a dispute, and by when."""
+
+    owner_role: InternalRole
+    owner: Actor | None = Field(default=None, description="The person, when one is named.")
+    due_date: date = Field(description="When the owner must have solved it.")
+
+
+class OpenedDispute(DisputedInvoices, Ownership):
+    """A dispute, routed to the service that can solve it."""
+
+    dispute_id: UUID
+    category: DisputeCategory
+    text: Text
+    raised_by: RaisedBy
+
+
+class DisputeOpened(Event):
+    """A dispute was opened: reminders to the customer stop for its invoices."""
+
+    event_type: Literal["dispute.opened"] = "dispute.opened"
+    payload: OpenedDispute
+
+
+class ResolvedDispute(DisputedInvoices):
+    dispute_id: UUID
+    outcome: DisputeOutcome
+    by: Actor
+    note: Note | None = None
+
+
+class DisputeResolved(Event):
+    """A dispute was resolved: its invoices resume their scenario where they left it."""
+
+    event_type: Literal["dispute.resolved"] = "dispute.resolved"
+    payload: ResolvedDispute
+
+
+class ReopenedDispute(DisputedInvoices, Ownership):
+    dispute_id: UUID
+    by: Actor
+    reason: Text
+
+
+class DisputeReopened(Event):
+    """A resolved dispute was reopened: its invoices are paused again."""
+
+    event_type: Literal["dispute.reopened"] = "dispute.reopened"
+    payload: ReopenedDispute
+
+
+class OwnerReminder(DisputedInvoices, Ownership):
+    """A reminder to the owner of a dispute, firmer each time it is still open."""
+
+    reminder_id: UUID = Field(description="Deterministic, like a dunning reminder's.")
+    dispute_id: UUID
+    firmness: Firmness
+    escalated_to_manager: bool = Field(description="Whether the owner's manager is copied.")
+    channel: Channel = "email"
+
+
+class DisputeOwnerReminderDue(Event):
+    """The owner of a dispute is reminded to solve it."""
+
+    event_type: Literal["dispute.owner_reminder.due"] = "dispute.owner_reminder.due"
+    payload: OwnerReminder
+
+
+class PromiseMade(Event):
+    """The customer promised to pay: reminders for these invoices pause until the date."""
+
+    event_type: Literal["promise.made"] = "promise.made"
+    payload: Promise
+
+
+class KeptPromise(Contract):
+    promise_id: UUID
+    customer_id: CustomerId
+    invoice_ids: InvoiceIds
+    kept_on: date
+
+
+class PromiseKept(Event):
+    """The promised amount arrived in time."""
+
+    event_type: Literal["promise.kept"] = "promise.kept"
+    payload: KeptPromise
+
+
+class BrokenPromise(Contract):
+    promise_id: UUID
+    customer_id: CustomerId
+    invoice_ids: InvoiceIds
+    promised_date: date
+    amount: PositiveMoney = Field(description="What was promised.")
+    received: Money = Field(description="What arrived by the promised date, perhaps nothing.")
+
+    @model_validator(mode="after")
+    def _short(self) -> BrokenPromise:
+        _short_of(self.received, self.amount, "promise")
+        return self
+
+
+class PromiseBroken(Event):
+    """The promised date passed without the amount: the invoices resume, firmer."""
+
+    event_type: Literal["promise.broken"] = "promise.broken"
+    payload: BrokenPromise
+
+
+class PaymentPlanAgreed(Event):
+    """A payment plan was agreed: its invoices pause while instalments are paid."""
+
+    event_type: Literal["payment_plan.agreed"] = "payment_plan.agreed"
+    payload: PaymentPlan
+
+
+class MissedInstalment(Contract):
+    plan_id: UUID
+    customer_id: CustomerId
+    invoice_ids: InvoiceIds
+    instalment_number: int = Field(ge=1, description="1 for the first instalment.")
+    due_date: date
+    amount: PositiveMoney
+    received: Money = Field(description="What arrived by the due date, perhaps nothing.")
+
+    @model_validator(mode="after")
+    def _short(self) -> MissedInstalment:
+        _short_of(self.received, self.amount, "instalment")
+        return self
+
+
+class PaymentPlanInstalmentMissed(Event):
+    """An instalment was not paid in full by its due date."""
+
+    event_type: Literal["payment_plan.instalment_missed"] = "payment_plan.instalment_missed"
+    payload: MissedInstalment
+
+
+class BrokenPaymentPlan(Contract):
+    plan_id: UUID
+    customer_id: CustomerId
+    invoice_ids: InvoiceIds
+    broken_on: date
+    reason: Text
+
+
+class PaymentPlanBroken(Event):
+    """The plan is off: its invoices resume their scenario."""
+
+    event_type: Literal["payment_plan.broken"] = "payment_plan.broken"
+    payload: BrokenPaymentPlan
+
+
+class CompletedPaymentPlan(Contract):
+    plan_id: UUID
+    customer_id: CustomerId
+    invoice_ids: InvoiceIds
+    completed_on: date
+
+
+class PaymentPlanCompleted(Event):
+    """Every instalment was paid."""
+
+    event_type: Literal["payment_plan.completed"] = "payment_plan.completed"
+    payload: CompletedPaymentPlan
+
+
+DisputeEvent = Annotated[
+    DisputeOpened
+    | DisputeResolved
+    | DisputeReopened
+    | DisputeOwnerReminderDue
+    | PromiseMade
+    | PromiseKept
+    | PromiseBroken
+    | PaymentPlanAgreed
+    | PaymentPlanInstalmentMissed
+    | PaymentPlanBroken
+    | PaymentPlanCompleted,
+    Field(discriminator="event_type"),
+]

@@ -1,0 +1,229 @@
+"""Dunning actions: what the scheduler decided to do about a customer's overdue invoices.
+
+The scheduler walks each invoice through its customer's dunning scenario [scénario de
+relance]: an ordered list of steps anchored on the due date, growing firmer from the
+preventive phase to level 1, level 2 and the formal notice [mise en demeure]. When steps of
+several invoices of one customer fall due together they are grouped into one
+``dunning.reminder.due``. When a scenario ends without payment, the case leaves the
+amicable phase with a ``dunning.escalation.raised`` (litigation, collection agency or
+doubtful debt). ``dunning.state.changed`` tells reporting where each invoice stands.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Literal, get_args
+from uuid import UUID
+
+from pydantic import AwareDatetime, Field, StringConstraints, model_validator
+
+from contracts.envelope import CompanyCode, Contract, CustomerId, Event
+from contracts.erp import ContactRole, DocumentNumber, LanguageCode
+from contracts.ledger import InvoiceId, distinct_invoice_ids
+from contracts.money import PositiveMoney
+
+DunningLevel = Literal["preventive", "level_1", "level_2", "formal_notice"]
+"""The phases of the funnel, from the courteous preventive reminder to the formal notice."""
+
+DUNNING_LEVELS: tuple[DunningLevel, ...] = get_args(DunningLevel)
+"""The levels in increasing firmness; ``DUNNING_LEVELS.index(level)`` ranks them."""
+
+Channel = Literal[
+    "email",
+    "interactive_email",
+    "sms",
+    "phone_call",
+    "postal_letter",
+    "registered_letter",
+    "electronic_registered_letter",
+]
+"""How an action reaches its recipient. A ``phone_call`` becomes a call task for a collector;
+a ``registered_letter`` is sent with acknowledgement of receipt [recommandé avec AR]; an
+``electronic_registered_letter`` is its eIDAS equivalent [LRE]."""
+
+InternalRole = Literal[
+    "collector", "sales", "order_administration", "technical", "accounting_team", "manager"
+]
+"""People on the creditor's side: the credit controller, the sales rep, order administration
+[ADV], a technician, the accounting team, the collection manager."""
+
+RecipientRole = Literal[ContactRole, InternalRole]
+"""A customer contact's role, or an internal role when the action asks a colleague for help."""
+
+EscalationAction = Literal["litigation", "collection_agency", "doubtful_debt"]
+PauseReason = Literal["dispute", "promise_to_pay", "payment_plan", "suspended"]
+
+ScenarioId = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=100, strip_whitespace=True),
+    Field(description="The dunning scenario the action belongs to."),
+]
+StepName = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=100, strip_whitespace=True),
+    Field(description="The step of the scenario, unique within it."),
+]
+TemplateName = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+def _same_currency(amount: PositiveMoney, open_amount: PositiveMoney) -> None:
+    if amount.currency != open_amount.currency:
+        raise ValueError(
+            f"open amount in {open_amount.currency} for an invoice in {amount.currency}"
+        )
+
+
+class DunnedInvoice(Contract):
+    """One invoice an action is about, as the scheduler saw it when deciding."""
+
+    invoice_id: InvoiceId
+    invoice_number: DocumentNumber
+    due_date: date
+    amount: PositiveMoney
+    open_amount: PositiveMoney
+    days_overdue: int = Field(description="Days past the due date; negative before it.")
+
+    @model_validator(mode="after")
+    def _open_within_amount(self) -> DunnedInvoice:
+        _same_currency(self.amount, self.open_amount)
+        if self.open_amount.amount > self.amount.amount:
+            raise ValueError(
+                f"open amount {self.open_amount.amount} exceeds the invoice amount "
+                f"{self.amount.amount} for {self.invoice_id}"
+            )
+        return self
+
+
+def _distinct_invoices(invoices: tuple[DunnedInvoice, ...]) -> None:
+    distinct_invoice_ids(tuple(i.invoice_id for i in invoices))
+
+
+class Reminder(Contract):
+    """One reminder to send: a step of the customer's scenario, for one or more invoices."""
+
+    reminder_id: UUID = Field(
+        description=(
+            "Deterministic: derived from the customer, scenario, step and invoices, so that a "
+            "scheduler that decides twice emits the same reminder and the notifier sends once."
+        )
+    )
+    customer_id: CustomerId
+    company_code: CompanyCode
+    scenario_id: ScenarioId
+    campaign_id: ScenarioId | None = Field(
+        default=None,
+        description=(
+            "Set when an ad-hoc campaign [campagne de relance] sends it, in parallel with the "
+            "customer's scenario; scenario_id then names the campaign's one-step scenario."
+        ),
+    )
+    step_name: StepName
+    level: DunningLevel
+    channel: Channel
+    recipient_role: RecipientRole
+    template: TemplateName
+    language: LanguageCode
+    include_penalties: bool = Field(
+        description="Whether the reminder states late-payment penalties and the 40 EUR indemnity."
+    )
+    escalating: bool = Field(
+        description="Whether this is the action that moves the case to the next level."
+    )
+    scheduled_for: AwareDatetime = Field(
+        description="When to send it: a business day, in the customer's sending window."
+    )
+    invoices: tuple[DunnedInvoice, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _distinct(self) -> Reminder:
+        _distinct_invoices(self.invoices)
+        return self
+
+
+class ReminderDue(Event):
+    """A reminder is due to a customer (or to a colleague) for a group of invoices."""
+
+    event_type: Literal["dunning.reminder.due"] = "dunning.reminder.due"
+    payload: Reminder
+
+
+class Escalation(Contract):
+    """The amicable phase ended without payment: the case is handed over."""
+
+    customer_id: CustomerId
+    company_code: CompanyCode
+    scenario_id: ScenarioId
+    action: EscalationAction
+    invoices: tuple[DunnedInvoice, ...] = Field(min_length=1)
+    total_open: tuple[PositiveMoney, ...] = Field(
+        min_length=1, description="The open amount of the invoices, one total per currency."
+    )
+
+    @model_validator(mode="after")
+    def _totals_add_up(self) -> Escalation:
+        _distinct_invoices(self.invoices)
+        expected: defaultdict[str, Decimal] = defaultdict(Decimal)
+        for invoice in self.invoices:
+            expected[invoice.open_amount.currency] += invoice.open_amount.amount
+        stated: dict[str, Decimal] = {}
+        for total in self.total_open:
+            if total.currency in stated:
+                raise ValueError(f"two totals in {total.currency}")
+            stated[total.currency] = total.amount
+        if stated != dict(expected):
+            raise ValueError(
+                f"total open {stated} does not match the invoices' open amounts {dict(expected)}"
+            )
+        return self
+
+
+class EscalationRaised(Event):
+    """A case leaves the amicable phase: litigation, collection agency or doubtful debt."""
+
+    event_type: Literal["dunning.escalation.raised"] = "dunning.escalation.raised"
+    payload: Escalation
+
+
+class InvoiceDunningState(Contract):
+    """Where one invoice stands in its scenario."""
+
+    customer_id: CustomerId
+    company_code: CompanyCode
+    invoice_id: InvoiceId
+    scenario_id: ScenarioId
+    step_name: StepName | None = Field(description="The last step taken; none before the first.")
+    level: DunningLevel | None = Field(description="The level reached; none before the first step.")
+    paused: bool
+    pause_reason: PauseReason | None = None
+    last_action_at: AwareDatetime | None = None
+    next_action_at: AwareDatetime | None = Field(
+        default=None, description="None when paused or when the scenario has ended."
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> InvoiceDunningState:
+        if self.paused != (self.pause_reason is not None):
+            raise ValueError("a pause reason is given if and only if the invoice is paused")
+        if (self.step_name is None) != (self.level is None):
+            raise ValueError("step name and level are given together")
+        if (
+            self.last_action_at is not None
+            and self.next_action_at is not None
+            and self.next_action_at < self.last_action_at
+        ):
+            raise ValueError("the next action is before the last one")
+        return self
+
+
+class DunningStateChanged(Event):
+    """An invoice moved in its scenario, was paused or resumed; for reporting."""
+
+    event_type: Literal["dunning.state.changed"] = "dunning.state.changed"
+    payload: InvoiceDunningState
+
+
+DunningEvent = Annotated[
+    ReminderDue | EscalationRaised | DunningStateChanged, Field(discriminator="event_type")
+]

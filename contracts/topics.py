@@ -1,0 +1,232 @@
+"""The registry of Relance's topics: names, event unions, keys and dead-letter topics.
+
+Every topic is versioned (``.v1``) and keyed by the customer's id, so that one customer's
+events stay ordered on one partition. The one exception is reference data that is about no
+customer (exchange rates): its topic names another key with ``key_field``. A record that
+cannot be applied goes to the topic's dead-letter topic, ``<name>.dlq``, with its original
+bytes and headers and a reason.
+
+No topic is compacted: compaction keeps only the last record of each key, and a customer's
+key carries many different facts (one per invoice, payment, reminder). State lives in each
+service's PostgreSQL schema; retention only bounds how far back a consumer can replay.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from pydantic import TypeAdapter
+
+from contracts import disputes, dunning, erp, ledger, notifications, reference
+from contracts.envelope import Event
+
+DLQ_SUFFIX = ".dlq"
+CUSTOMER_KEY = "payload.customer_id"
+
+_DAY_MS = 24 * 60 * 60 * 1000
+
+
+def _retained(days: int | None) -> dict[str, str]:
+    """Topic configuration for a deleted (never compacted) topic kept ``days``, or forever."""
+    retention_ms = -1 if days is None else days * _DAY_MS
+    return {"cleanup.policy": "delete", "retention.ms": str(retention_ms)}
+
+
+@dataclass(frozen=True)
+class Topic:
+    """One Kafka topic and the events it carries."""
+
+    name: str
+    union: Any  # an Annotated discriminated union of Event subclasses
+    description: str
+    producers: tuple[str, ...]
+    consumers: tuple[str, ...]
+    partitions: int = 6
+    retention: str = "7 days; ledger state lives in PostgreSQL"
+    extra_config: dict[str, str] = field(default_factory=dict)
+    # Dotted attribute path from an event to its Kafka key; every customer topic keeps the
+    # default, a topic about no customer names another attribute.
+    key_field: str = CUSTOMER_KEY
+
+    @property
+    def dead_letter(self) -> str:
+        return self.name + DLQ_SUFFIX
+
+    @cached_property
+    def adapter(self) -> TypeAdapter[Event]:
+        return TypeAdapter(self.union)
+
+    def parse(self, value: bytes) -> Event:
+        """Validate one record's value; raises ``pydantic.ValidationError``."""
+        return self.adapter.validate_json(value)
+
+    def key(self, event: Event) -> bytes:
+        """The record's Kafka key: the attribute at ``key_field``, by default the customer's id."""
+        value: Any = event
+        for name in self.key_field.split("."):
+            value = getattr(value, name)
+        return str(value).encode()
+
+    @staticmethod
+    def value(event: Event) -> bytes:
+        return event.model_dump_json().encode()
+
+
+_ERP_RETENTION = (
+    "7 days, deleted: ingestion applies the documents to the ledger in PostgreSQL at once, "
+    "and a connector can republish from the ERP"
+)
+
+ERP_CUSTOMERS = Topic(
+    name="erp.customers.v1",
+    union=erp.ErpCustomerEvent,
+    description="Customer master data from the ERPs.",
+    producers=("erp",),
+    consumers=("ingestion",),
+    partitions=12,
+    retention=_ERP_RETENTION,
+    extra_config=_retained(7),
+)
+ERP_INVOICES = Topic(
+    name="erp.invoices.v1",
+    union=erp.ErpInvoiceEvent,
+    description="Invoices issued, corrected and cancelled in the ERPs.",
+    producers=("erp",),
+    consumers=("ingestion",),
+    partitions=12,
+    retention=_ERP_RETENTION,
+    extra_config=_retained(7),
+)
+ERP_PAYMENTS = Topic(
+    name="erp.payments.v1",
+    union=erp.ErpPaymentEvent,
+    description="Payments received, with or without explicit allocations.",
+    producers=("erp",),
+    consumers=("ingestion",),
+    partitions=12,
+    retention=_ERP_RETENTION,
+    extra_config=_retained(7),
+)
+ERP_CREDIT_NOTES = Topic(
+    name="erp.credit-notes.v1",
+    union=erp.ErpCreditNoteEvent,
+    description="Credit notes, against an invoice or left as customer credit.",
+    producers=("erp",),
+    consumers=("ingestion",),
+    partitions=12,
+    retention=_ERP_RETENTION,
+    extra_config=_retained(7),
+)
+
+ERP_TOPICS: tuple[Topic, ...] = (ERP_CUSTOMERS, ERP_INVOICES, ERP_PAYMENTS, ERP_CREDIT_NOTES)
+
+
+LEDGER_EVENTS = Topic(
+    name="ledger.events.v1",
+    union=ledger.LedgerEvent,
+    description=(
+        "The normalized ledger: customers, invoices opened, open amounts changed, invoices "
+        "settled or cancelled, credit balances."
+    ),
+    producers=("ingestion",),
+    consumers=("scheduler", "notifier", "disputes", "reporting"),
+    partitions=12,
+    retention=(
+        "30 days, deleted: enough to replay a consumer after a long outage; the ledger itself "
+        "lives in PostgreSQL and ingestion can republish it"
+    ),
+    extra_config=_retained(30),
+)
+DUNNING_ACTIONS = Topic(
+    name="dunning.actions.v1",
+    union=dunning.DunningEvent,
+    description=(
+        "Reminders due (grouped per customer), escalations out of the amicable phase, and "
+        "each invoice's dunning state."
+    ),
+    producers=("scheduler",),
+    consumers=("notifier", "reporting", "disputes"),
+    partitions=12,
+    retention=(
+        "30 days, deleted: the notifier keeps every delivery and its proof in PostgreSQL; "
+        "a reminder older than that is no longer worth sending"
+    ),
+    extra_config=_retained(30),
+)
+NOTIFIER_DELIVERIES = Topic(
+    name="notifier.deliveries.v1",
+    union=notifications.DeliveryEvent,
+    description="What became of each reminder (sent, delivered, bounced, failed, suppressed) "
+    "and the outcomes of call tasks.",
+    producers=("notifier",),
+    consumers=("scheduler", "disputes", "reporting"),
+    partitions=6,
+    retention="30 days, deleted: the proof archive lives in the notifier's PostgreSQL schema",
+    extra_config=_retained(30),
+)
+DISPUTE_COMMANDS = Topic(
+    name="disputes.commands.v1",
+    union=disputes.DisputeCommand,
+    description=(
+        "Requests to open, resolve or reopen a dispute, record a promise to pay or agree a "
+        "payment plan, from the CRM, the customer portal and the HTTP API."
+    ),
+    producers=("crm", "portal", "http-api"),
+    consumers=("disputes",),
+    partitions=3,
+    retention=(
+        "30 days, deleted: a few commands per customer and month; the disputes service keeps "
+        "what it decided"
+    ),
+    extra_config=_retained(30),
+)
+DISPUTE_EVENTS = Topic(
+    name="disputes.events.v1",
+    union=disputes.DisputeEvent,
+    description=(
+        "Disputes opened, resolved and reopened, owner reminders, promises to pay and payment "
+        "plans: what pauses and resumes dunning."
+    ),
+    producers=("disputes",),
+    consumers=("scheduler", "notifier", "reporting"),
+    partitions=6,
+    retention=(
+        "30 days, deleted: the disputes service keeps disputes, promises and plans in "
+        "PostgreSQL and their consumers keep the pauses they caused"
+    ),
+    extra_config=_retained(30),
+)
+FX_RATES = Topic(
+    name="reference.fx-rates.v1",
+    union=reference.FxRateEvent,
+    description="Daily exchange rates, for reporting in one currency.",
+    producers=("ops", "erp"),
+    consumers=("reporting",),
+    partitions=1,
+    retention=(
+        "forever: a few hundred small records a day, and reporting rebuilds past aged "
+        "balances and DSO with the rates of their day"
+    ),
+    extra_config=_retained(None),
+    key_field="payload.pair",
+)
+
+RELANCE_TOPICS: tuple[Topic, ...] = (
+    LEDGER_EVENTS,
+    DUNNING_ACTIONS,
+    NOTIFIER_DELIVERIES,
+    DISPUTE_COMMANDS,
+    DISPUTE_EVENTS,
+    FX_RATES,
+)
+
+ALL_TOPICS: tuple[Topic, ...] = ERP_TOPICS + RELANCE_TOPICS
+
+
+def by_name(name: str) -> Topic:
+    for topic in ALL_TOPICS:
+        if topic.name == name:
+            return topic
+    raise KeyError(f"no topic named {name!r} in contracts.topics")

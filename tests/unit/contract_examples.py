@@ -1,0 +1,645 @@
+"""One valid, realistic example of every event in ``contracts``, keyed by event type.
+
+The examples tell one customer's story: ACME Industrie (FR01) is invoiced, reminded, disputes
+an invoice, promises to pay and agrees a payment plan. Tests derive invalid cases from them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID, uuid5
+
+from contracts import disputes, dunning, erp, ledger, notifications, reference
+from contracts.envelope import Event
+from contracts.money import Money, PositiveMoney
+
+CUSTOMER = "C-1001"
+COMPANY = "FR01"
+INVOICE = "FR01/INV-2024-0042"
+OTHER_INVOICE = "FR01/INV-2024-0057"
+AT = datetime(2024, 5, 2, 9, 30, tzinfo=UTC)
+_NAMESPACE = UUID("6f1c1d5e-3a0b-4c57-9b8e-2f4a1c9e7d10")
+
+
+def uid(name: str) -> UUID:
+    """A stable UUID per name, so examples are reproducible."""
+    return uuid5(_NAMESPACE, name)
+
+
+def eur(amount: str) -> Money:
+    return Money(amount=Decimal(amount), currency="EUR")
+
+
+def eur_positive(amount: str) -> PositiveMoney:
+    return PositiveMoney(amount=Decimal(amount), currency="EUR")
+
+
+def envelope(event_type: str, source: str) -> dict[str, Any]:
+    return {"event_id": uid(event_type), "occurred_at": AT, "source": source}
+
+
+def _contact() -> erp.Contact:
+    return erp.Contact(role="billing", name="Claire Martin", email="compta@acme.example")
+
+
+def _dunned(invoice_id: str = INVOICE, number: str = "INV-2024-0042") -> dunning.DunnedInvoice:
+    return dunning.DunnedInvoice(
+        invoice_id=invoice_id,
+        invoice_number=number,
+        due_date=date(2024, 4, 10),
+        amount=eur_positive("1200.00"),
+        open_amount=eur_positive("700.00"),
+        days_overdue=22,
+    )
+
+
+def erp_customer_upserted() -> Event:
+    return erp.CustomerUpserted(
+        **envelope("erp.customer.upserted", "erp-sap-fr"),
+        payload=erp.CustomerPayload(
+            extra={},
+            customer_id=CUSTOMER,
+            version=3,
+            company_code=COMPANY,
+            name="ACME Industrie SAS",
+            country="FR",
+            time_zone="Europe/Paris",
+            contacts=(_contact(),),
+        ),
+    )
+
+
+def _erp_invoice() -> erp.InvoicePayload:
+    return erp.InvoicePayload(
+        extra={},
+        company_code=COMPANY,
+        customer_id=CUSTOMER,
+        invoice_number="INV-2024-0042",
+        version=1,
+        issue_date=date(2024, 3, 11),
+        due_date=date(2024, 4, 10),
+        amount=eur_positive("1200.00"),
+        payment_terms="30 days net",
+    )
+
+
+def erp_invoice_issued() -> Event:
+    return erp.InvoiceIssued(**envelope("erp.invoice.issued", "erp-sap-fr"), payload=_erp_invoice())
+
+
+def erp_invoice_updated() -> Event:
+    return erp.InvoiceUpdated(
+        **envelope("erp.invoice.updated", "erp-sap-fr"),
+        payload=_erp_invoice().model_copy(update={"version": 2, "due_date": date(2024, 4, 15)}),
+    )
+
+
+def erp_invoice_cancelled() -> Event:
+    return erp.InvoiceCancelled(
+        **envelope("erp.invoice.cancelled", "erp-sap-fr"),
+        payload=erp.InvoiceCancellation(
+            company_code=COMPANY,
+            customer_id=CUSTOMER,
+            invoice_number="INV-2024-0042",
+            version=3,
+            reason="issued twice",
+        ),
+    )
+
+
+def erp_payment_received() -> Event:
+    return erp.PaymentReceived(
+        **envelope("erp.payment.received", "erp-sap-fr"),
+        payload=erp.PaymentPayload(
+            extra={},
+            payment_id="PAY-77",
+            company_code=COMPANY,
+            customer_id=CUSTOMER,
+            received_on=date(2024, 4, 20),
+            amount=eur_positive("500.00"),
+            allocations=(erp.Allocation(invoice_number="INV-2024-0042", amount=Decimal("500")),),
+        ),
+    )
+
+
+def erp_credit_note_issued() -> Event:
+    return erp.CreditNoteIssued(
+        **envelope("erp.credit_note.issued", "erp-sap-fr"),
+        payload=erp.CreditNotePayload(
+            extra={},
+            credit_note_number="CN-12",
+            company_code=COMPANY,
+            customer_id=CUSTOMER,
+            issue_date=date(2024, 4, 22),
+            amount=eur_positive("100.00"),
+            invoice_number="INV-2024-0042",
+        ),
+    )
+
+
+def ledger_customer_upserted() -> Event:
+    return ledger.LedgerCustomerUpserted(
+        **envelope("ledger.customer.upserted", "ingestion"),
+        payload=ledger.LedgerCustomer(
+            extra={},
+            customer_id=CUSTOMER,
+            company_code=COMPANY,
+            version=3,
+            name="ACME Industrie SAS",
+            country="FR",
+            time_zone="Europe/Paris",
+            language="fr",
+            contacts=(_contact(),),
+            segment=erp.Segment(risk_rating="high", payer_profile="negligent"),
+        ),
+    )
+
+
+def ledger_invoice_opened() -> Event:
+    return ledger.InvoiceOpened(
+        **envelope("ledger.invoice.opened", "ingestion"),
+        payload=ledger.OpenedInvoice(
+            extra={},
+            company_code=COMPANY,
+            customer_id=CUSTOMER,
+            invoice_id=INVOICE,
+            invoice_number="INV-2024-0042",
+            issue_date=date(2024, 3, 11),
+            due_date=date(2024, 4, 10),
+            amount=eur_positive("1200.00"),
+            open_amount=eur_positive("1200.00"),
+            purchase_order="PO-5531",
+            payment_terms="30 days net",
+        ),
+    )
+
+
+def ledger_open_amount_changed() -> Event:
+    return ledger.OpenAmountChanged(
+        **envelope("ledger.invoice.open_amount_changed", "ingestion"),
+        payload=ledger.OpenAmountChange(
+            company_code=COMPANY,
+            customer_id=CUSTOMER,
+            invoice_id=INVOICE,
+            invoice_number="INV-2024-0042",
+            previous_open_amount=eur("1200.00"),
+            open_amount=eur_positive("700.00"),
+            cause="payment",
+            cause_document_id="PAY-77",
+            due_date=date(2024, 4, 10),
+            amount=eur_positive("1200.00"),
+        ),
+    )
+
+
+def ledger_invoice_settled() -> Event:
+    return ledger.InvoiceSettled(
+        **envelope("ledger.invoice.settled", "ingestion"),
+        payload=ledger.Settlement(
+            company_code=COMPANY,
+            customer_id=CUSTOMER,
+            invoice_id=INVOICE,
+            invoice_number="INV-2024-0042",
+            settled_on=date(2024, 5, 28),
+            cause="payment",
+            cause_document_id="PAY-91",
+            previous_open_amount=eur_positive("700.00"),
+            amount=eur_positive("1200.00"),
+            issue_date=date(2024, 3, 11),
+            due_date=date(2024, 4, 10),
+        ),
+    )
+
+
+def ledger_invoice_cancelled() -> Event:
+    return ledger.LedgerInvoiceCancelled(
+        **envelope("ledger.invoice.cancelled", "ingestion"),
+        payload=ledger.Cancellation(
+            company_code=COMPANY,
+            customer_id=CUSTOMER,
+            invoice_id=OTHER_INVOICE,
+            invoice_number="INV-2024-0057",
+            previous_open_amount=eur("300.00"),
+            reason="issued twice",
+        ),
+    )
+
+
+def ledger_credit_balance_changed() -> Event:
+    return ledger.CreditBalanceChanged(
+        **envelope("ledger.customer.credit_balance_changed", "ingestion"),
+        payload=ledger.CreditBalanceChange(
+            company_code=COMPANY,
+            customer_id=CUSTOMER,
+            currency="EUR",
+            balance=Decimal("45.50"),
+            delta=Decimal("45.50"),
+            cause="payment",
+            cause_document_id="PAY-91",
+        ),
+    )
+
+
+def dunning_reminder_due() -> Event:
+    return dunning.ReminderDue(
+        **envelope("dunning.reminder.due", "scheduler"),
+        payload=dunning.Reminder(
+            reminder_id=uid("reminder"),
+            customer_id=CUSTOMER,
+            company_code=COMPANY,
+            scenario_id="smb-domestic",
+            step_name="d+21-registered-letter",
+            level="level_2",
+            channel="registered_letter",
+            recipient_role="accounting",
+            template="level-2-formal",
+            language="fr",
+            include_penalties=True,
+            escalating=True,
+            scheduled_for=datetime(2024, 5, 2, 7, 0, tzinfo=UTC),
+            invoices=(_dunned(), _dunned(OTHER_INVOICE, "INV-2024-0057")),
+        ),
+    )
+
+
+def dunning_escalation_raised() -> Event:
+    return dunning.EscalationRaised(
+        **envelope("dunning.escalation.raised", "scheduler"),
+        payload=dunning.Escalation(
+            customer_id=CUSTOMER,
+            company_code=COMPANY,
+            scenario_id="smb-domestic",
+            action="collection_agency",
+            invoices=(_dunned(), _dunned(OTHER_INVOICE, "INV-2024-0057")),
+            total_open=(eur_positive("1400.00"),),
+        ),
+    )
+
+
+def dunning_state_changed() -> Event:
+    return dunning.DunningStateChanged(
+        **envelope("dunning.state.changed", "scheduler"),
+        payload=dunning.InvoiceDunningState(
+            customer_id=CUSTOMER,
+            company_code=COMPANY,
+            invoice_id=INVOICE,
+            scenario_id="smb-domestic",
+            step_name="d+21-registered-letter",
+            level="level_2",
+            paused=False,
+            last_action_at=datetime(2024, 5, 2, 7, 0, tzinfo=UTC),
+            next_action_at=datetime(2024, 5, 23, 7, 0, tzinfo=UTC),
+        ),
+    )
+
+
+def _delivery() -> dict[str, Any]:
+    return {
+        "delivery_id": uid("delivery"),
+        "reminder_id": uid("reminder"),
+        "customer_id": CUSTOMER,
+        "invoice_ids": (INVOICE, OTHER_INVOICE),
+        "channel": "email",
+        "at": AT,
+    }
+
+
+def delivery_sent() -> Event:
+    return notifications.DeliverySent(
+        **envelope("delivery.sent", "notifier"),
+        payload=notifications.ProviderDelivery(
+            **_delivery(), provider="smtp", provider_tracking_id="<a1b2@mail.relance>"
+        ),
+    )
+
+
+def delivery_delivered() -> Event:
+    return notifications.DeliveryDelivered(
+        **envelope("delivery.delivered", "notifier"),
+        payload=notifications.ProviderDelivery(
+            **{**_delivery(), "channel": "registered_letter"},
+            provider="ar24",
+            provider_tracking_id="1A 234 567 8901 2",
+        ),
+    )
+
+
+def delivery_bounced() -> Event:
+    return notifications.DeliveryBounced(
+        **envelope("delivery.bounced", "notifier"),
+        payload=notifications.Bounce(
+            **_delivery(), provider="smtp", kind="hard", reason="550 5.1.1 user unknown"
+        ),
+    )
+
+
+def delivery_failed() -> Event:
+    return notifications.DeliveryFailed(
+        **envelope("delivery.failed", "notifier"),
+        payload=notifications.Failure(
+            **{**_delivery(), "channel": "sms"},
+            provider="twilio",
+            reason="503 from provider",
+            retryable=True,
+            attempt=2,
+        ),
+    )
+
+
+def delivery_suppressed() -> Event:
+    return notifications.DeliverySuppressed(
+        **envelope("delivery.suppressed", "notifier"),
+        payload=notifications.Suppression(**_delivery(), reason="invoice_disputed"),
+    )
+
+
+def call_task_closed() -> Event:
+    return notifications.CallTaskClosed(
+        **envelope("call_task.closed", "notifier"),
+        payload=notifications.ClosedCallTask(
+            task_id=uid("task"),
+            reminder_id=uid("reminder"),
+            customer_id=CUSTOMER,
+            invoice_ids=(INVOICE,),
+            outcome="promise_to_pay",
+            promised_date=date(2024, 5, 15),
+            promised_amount=eur_positive("700.00"),
+            closed_by="collector@creditor.example",
+            note="Will pay by transfer after their payment run.",
+        ),
+    )
+
+
+def dispute_open() -> Event:
+    return disputes.OpenDispute(
+        **envelope("dispute.open", "portal"),
+        payload=disputes.DisputeRequest(
+            dispute_id=uid("dispute"),
+            customer_id=CUSTOMER,
+            invoice_ids=(OTHER_INVOICE,),
+            category="delivery",
+            text="Pallet 3 never arrived.",
+            raised_by="portal",
+        ),
+    )
+
+
+def dispute_resolve() -> Event:
+    return disputes.ResolveDispute(
+        **envelope("dispute.resolve", "crm"),
+        payload=disputes.DisputeResolution(
+            dispute_id=uid("dispute"),
+            customer_id=CUSTOMER,
+            outcome="justified",
+            by="adv@creditor.example",
+            note="Credit note CN-13 issued for pallet 3.",
+        ),
+    )
+
+
+def dispute_reopen() -> Event:
+    return disputes.ReopenDispute(
+        **envelope("dispute.reopen", "crm"),
+        payload=disputes.DisputeReopening(
+            dispute_id=uid("dispute"),
+            customer_id=CUSTOMER,
+            by="collector@creditor.example",
+            reason="The credit note was for the wrong amount.",
+        ),
+    )
+
+
+def _promise() -> disputes.Promise:
+    return disputes.Promise(
+        promise_id=uid("promise"),
+        customer_id=CUSTOMER,
+        invoice_ids=(INVOICE,),
+        promised_date=date(2024, 5, 15),
+        amount=eur_positive("700.00"),
+        channel="phone_call",
+        recorded_by="collector@creditor.example",
+    )
+
+
+def promise_record() -> Event:
+    return disputes.RecordPromise(**envelope("promise.record", "http-api"), payload=_promise())
+
+
+def _plan() -> disputes.PaymentPlan:
+    return disputes.PaymentPlan(
+        plan_id=uid("plan"),
+        customer_id=CUSTOMER,
+        invoice_ids=(INVOICE, OTHER_INVOICE),
+        agreed_on=date(2024, 5, 20),
+        instalments=(
+            disputes.Instalment(due_date=date(2024, 5, 20), amount=eur_positive("400.00")),
+            disputes.Instalment(due_date=date(2024, 6, 20), amount=eur_positive("500.00")),
+            disputes.Instalment(due_date=date(2024, 7, 20), amount=eur_positive("500.00")),
+        ),
+        agreed_by="collector@creditor.example",
+    )
+
+
+def payment_plan_agree() -> Event:
+    return disputes.AgreePaymentPlan(**envelope("payment_plan.agree", "crm"), payload=_plan())
+
+
+def dispute_opened() -> Event:
+    return disputes.DisputeOpened(
+        **envelope("dispute.opened", "disputes"),
+        payload=disputes.OpenedDispute(
+            dispute_id=uid("dispute"),
+            customer_id=CUSTOMER,
+            invoice_ids=(OTHER_INVOICE,),
+            category="delivery",
+            text="Pallet 3 never arrived.",
+            raised_by="portal",
+            owner_role="order_administration",
+            owner="adv@creditor.example",
+            due_date=date(2024, 5, 16),
+        ),
+    )
+
+
+def dispute_resolved() -> Event:
+    return disputes.DisputeResolved(
+        **envelope("dispute.resolved", "disputes"),
+        payload=disputes.ResolvedDispute(
+            dispute_id=uid("dispute"),
+            customer_id=CUSTOMER,
+            invoice_ids=(OTHER_INVOICE,),
+            outcome="justified",
+            by="adv@creditor.example",
+        ),
+    )
+
+
+def dispute_reopened() -> Event:
+    return disputes.DisputeReopened(
+        **envelope("dispute.reopened", "disputes"),
+        payload=disputes.ReopenedDispute(
+            dispute_id=uid("dispute"),
+            customer_id=CUSTOMER,
+            whole_account=True,
+            owner_role="accounting_team",
+            due_date=date(2024, 6, 1),
+            by="collector@creditor.example",
+            reason="The credit note was for the wrong amount.",
+        ),
+    )
+
+
+def dispute_owner_reminder_due() -> Event:
+    return disputes.DisputeOwnerReminderDue(
+        **envelope("dispute.owner_reminder.due", "disputes"),
+        payload=disputes.OwnerReminder(
+            reminder_id=uid("owner-reminder"),
+            dispute_id=uid("dispute"),
+            customer_id=CUSTOMER,
+            invoice_ids=(OTHER_INVOICE,),
+            owner_role="order_administration",
+            owner="adv@creditor.example",
+            due_date=date(2024, 5, 16),
+            firmness="firm",
+            escalated_to_manager=True,
+        ),
+    )
+
+
+def promise_made() -> Event:
+    return disputes.PromiseMade(**envelope("promise.made", "disputes"), payload=_promise())
+
+
+def promise_kept() -> Event:
+    return disputes.PromiseKept(
+        **envelope("promise.kept", "disputes"),
+        payload=disputes.KeptPromise(
+            promise_id=uid("promise"),
+            customer_id=CUSTOMER,
+            invoice_ids=(INVOICE,),
+            kept_on=date(2024, 5, 14),
+        ),
+    )
+
+
+def promise_broken() -> Event:
+    return disputes.PromiseBroken(
+        **envelope("promise.broken", "disputes"),
+        payload=disputes.BrokenPromise(
+            promise_id=uid("promise"),
+            customer_id=CUSTOMER,
+            invoice_ids=(INVOICE,),
+            promised_date=date(2024, 5, 15),
+            amount=eur_positive("700.00"),
+            received=eur("200.00"),
+        ),
+    )
+
+
+def payment_plan_agreed() -> Event:
+    return disputes.PaymentPlanAgreed(
+        **envelope("payment_plan.agreed", "disputes"), payload=_plan()
+    )
+
+
+def payment_plan_instalment_missed() -> Event:
+    return disputes.PaymentPlanInstalmentMissed(
+        **envelope("payment_plan.instalment_missed", "disputes"),
+        payload=disputes.MissedInstalment(
+            plan_id=uid("plan"),
+            customer_id=CUSTOMER,
+            invoice_ids=(INVOICE, OTHER_INVOICE),
+            instalment_number=2,
+            due_date=date(2024, 6, 20),
+            amount=eur_positive("500.00"),
+            received=eur("0"),
+        ),
+    )
+
+
+def payment_plan_broken() -> Event:
+    return disputes.PaymentPlanBroken(
+        **envelope("payment_plan.broken", "disputes"),
+        payload=disputes.BrokenPaymentPlan(
+            plan_id=uid("plan"),
+            customer_id=CUSTOMER,
+            invoice_ids=(INVOICE, OTHER_INVOICE),
+            broken_on=date(2024, 6, 30),
+            reason="second instalment unpaid ten days after its due date",
+        ),
+    )
+
+
+def payment_plan_completed() -> Event:
+    return disputes.PaymentPlanCompleted(
+        **envelope("payment_plan.completed", "disputes"),
+        payload=disputes.CompletedPaymentPlan(
+            plan_id=uid("plan"),
+            customer_id=CUSTOMER,
+            invoice_ids=(INVOICE, OTHER_INVOICE),
+            completed_on=date(2024, 7, 19),
+        ),
+    )
+
+
+def fx_rate_published() -> Event:
+    return reference.FxRatePublished(
+        **envelope("fx.rate.published", "ops"),
+        payload=reference.FxRate(
+            base_currency="EUR",
+            quote_currency="USD",
+            rate=Decimal("1.0845"),
+            valid_on=date(2024, 5, 2),
+        ),
+    )
+
+
+_BUILDERS: tuple[Callable[[], Event], ...] = (
+    erp_customer_upserted,
+    erp_invoice_issued,
+    erp_invoice_updated,
+    erp_invoice_cancelled,
+    erp_payment_received,
+    erp_credit_note_issued,
+    ledger_customer_upserted,
+    ledger_invoice_opened,
+    ledger_open_amount_changed,
+    ledger_invoice_settled,
+    ledger_invoice_cancelled,
+    ledger_credit_balance_changed,
+    dunning_reminder_due,
+    dunning_escalation_raised,
+    dunning_state_changed,
+    delivery_sent,
+    delivery_delivered,
+    delivery_bounced,
+    delivery_failed,
+    delivery_suppressed,
+    call_task_closed,
+    dispute_open,
+    dispute_resolve,
+    dispute_reopen,
+    promise_record,
+    payment_plan_agree,
+    dispute_opened,
+    dispute_resolved,
+    dispute_reopened,
+    dispute_owner_reminder_due,
+    promise_made,
+    promise_kept,
+    promise_broken,
+    payment_plan_agreed,
+    payment_plan_instalment_missed,
+    payment_plan_broken,
+    payment_plan_completed,
+    fx_rate_published,
+)
+
+
+def examples() -> dict[str, Event]:
+    """One example per event type, by event type."""
+    built = [build() for build in _BUILDERS]
+    return {event.event_type: event for event in built}
