@@ -113,6 +113,10 @@ start() {
   external && return 0
   install
   if running; then say "already running (pid $(cat "$PID")) on 127.0.0.1:$PORT"; wait_ready; return 0; fi
+  if "$PYTHON" "$ROOT/infra/kafka_ready.py" "127.0.0.1:$PORT" 2>/dev/null; then
+    say "another Kafka already answers on 127.0.0.1:$PORT; point KAFKA_BOOTSTRAP_SERVERS to it or set RELANCE_KAFKA_PORT"
+    exit 1
+  fi
   write_config
   if [[ ! -f "$DATA/meta.properties" ]]; then
     local cluster_id
