@@ -1,0 +1,31 @@
+# syntax=docker/dockerfile:1
+# One image for every Relance service; the command picks the service:
+#   docker run IMAGE run ingestion      (scheduler, notifier, disputes, reporting)
+#   docker run IMAGE migrate all
+#
+# Stage 1 builds wheels for Relance and all its dependencies; stage 2 installs them
+# without a compiler, pip cache or sources, and runs as an unprivileged user.
+
+FROM python:3.11.10-slim-bookworm AS builder
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY contracts ./contracts
+COPY services ./services
+RUN pip wheel --wheel-dir /wheels .
+
+FROM python:3.11.10-slim-bookworm AS runtime
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1
+RUN groupadd --system --gid 10001 relance \
+    && useradd --system --uid 10001 --gid relance --no-create-home --shell /usr/sbin/nologin relance
+RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
+    pip install --no-index --find-links /wheels /wheels/relance-*.whl \
+    && pip uninstall --yes pip setuptools wheel
+USER 10001:10001
+EXPOSE 8080
+ENTRYPOINT ["relance"]
+CMD ["run", "ingestion"]

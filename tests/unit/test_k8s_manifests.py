@@ -1,0 +1,348 @@
+"""Structural checks of the Kubernetes manifests, the image and the alerts, against the code.
+
+Schema validation of the built overlays is ``scripts/check-k8s`` (kustomize + kubeconform);
+these tests read the base's YAML directly and check what a schema cannot: that it agrees
+with ``contracts/topics.py``, the services' settings and their metrics.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from prometheus_client import REGISTRY
+from pydantic_settings import BaseSettings
+
+from contracts.topics import ALL_TOPICS, Topic
+from services.runtime.cli import SERVICES
+from services.runtime.service import ServiceDefinition
+from services.runtime.settings import DatabaseSettings, KafkaSettings, ServiceSettings, load
+
+ROOT = Path(__file__).resolve().parents[2]
+BASE = ROOT / "k8s" / "base"
+OVERLAYS = ROOT / "k8s" / "overlays"
+RUNBOOK = ROOT / "docs" / "operations.md"
+REQUIRED_ALERTS = {
+    "RelanceConsumerLagGrowing",
+    "RelanceDeadLetterRate",
+    "RelanceOutboxBacklog",
+    "RelanceDeliveryFailures",
+    "RelanceSchedulerStalled",
+}
+# Metrics the alerts and the dashboard use that no service exports yet (remove a name
+# when its service exports it): the scheduler's reminders due per channel, its ticks.
+NOT_YET_EXPORTED = {"relance_scheduler_reminders_due", "relance_scheduler_tick_seconds"}
+Manifest = dict[str, Any]
+
+
+def _documents() -> Iterator[Manifest]:
+    kustomization = yaml.safe_load((BASE / "kustomization.yaml").read_text())
+    for resource in kustomization["resources"]:
+        for document in yaml.safe_load_all((BASE / resource).read_text()):
+            if document:
+                yield document
+
+
+MANIFESTS = list(_documents())
+
+
+def _of_kind(kind: str) -> dict[str, Manifest]:
+    return {m["metadata"]["name"]: m for m in MANIFESTS if m["kind"] == kind}
+
+
+def _consumed(service: str) -> list[Topic]:
+    return [topic for topic in ALL_TOPICS if service in topic.consumers]
+
+
+def _produced(service: str) -> list[Topic]:
+    return [topic for topic in ALL_TOPICS if service in topic.producers]
+
+
+def _settings_class(service: str) -> type[ServiceSettings]:
+    module = importlib.import_module(f"services.{service}.settings")
+    (settings_class,) = (
+        value
+        for value in vars(module).values()
+        if isinstance(value, type)
+        and issubclass(value, ServiceSettings)
+        and value is not ServiceSettings
+    )
+    return settings_class
+
+
+def _definition(service: str) -> ServiceDefinition:
+    definition: ServiceDefinition = importlib.import_module(f"services.{service}.app").DEFINITION
+    return definition
+
+
+def _container(service: str) -> Manifest:
+    deployment = _of_kind("Deployment")[f"relance-{service}"]
+    containers: list[Manifest] = deployment["spec"]["template"]["spec"]["containers"]
+    assert len(containers) == 1
+    return containers[0]
+
+
+def _config(service: str) -> dict[str, str]:
+    config_maps = _of_kind("ConfigMap")
+    return {**config_maps["relance-common"]["data"], **config_maps[f"relance-{service}"]["data"]}
+
+
+def test_one_deployment_per_service_running_it() -> None:
+    assert set(_of_kind("Deployment")) == {f"relance-{s}" for s in SERVICES}
+    for service in SERVICES:
+        assert _container(service)["args"] == ["run", service]
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_deployment_probes_resources_and_security(service: str) -> None:
+    pod = _of_kind("Deployment")[f"relance-{service}"]["spec"]["template"]["spec"]
+    container = _container(service)
+    assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+    assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
+    assert container["ports"] == [{"name": "http", "containerPort": 8080, "protocol": "TCP"}]
+    for bound in ("requests", "limits"):
+        assert set(container["resources"][bound]) == {"cpu", "memory"}
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["runAsUser"] != 0
+    security = container["securityContext"]
+    assert security["readOnlyRootFilesystem"] is True
+    assert security["allowPrivilegeEscalation"] is False
+    assert security["capabilities"]["drop"] == ["ALL"]
+    assert pod["automountServiceAccountToken"] is False
+    assert {"name": "tmp", "mountPath": "/tmp"} in container["volumeMounts"]
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_settings_come_from_config_maps_and_secrets(
+    service: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    container = _container(service)
+    refs = [
+        source.get("configMapRef", source.get("secretRef"))["name"]
+        for source in container["envFrom"]
+    ]
+    assert refs[:2] == ["relance-common", f"relance-{service}"]
+    environment = dict(_config(service))
+    for variable in container["env"]:
+        if "valueFrom" in variable:
+            assert set(variable["valueFrom"]) == {"secretKeyRef"}
+            environment[variable["name"]] = f"secret-{variable['name'].lower()}"
+        else:  # Kubernetes expands $(NAME) from the variables defined before
+            environment[variable["name"]] = re.sub(
+                r"\$\((\w+)\)", lambda m: environment[m.group(1)], variable["value"]
+            )
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+
+    settings = load(_settings_class(service))
+
+    assert settings.http_host == "0.0.0.0"
+    assert settings.http_port == 8080
+    assert settings.kafka.security_protocol == "SASL_SSL"
+    assert settings.kafka.sasl_username == f"relance-{service}"
+    assert settings.kafka.ssl_cafile is not None
+    url = settings.database.url.get_secret_value()
+    assert "sslmode=verify-full" in url
+    assert "secret-database_password" in url
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_configured_variable_is_a_setting(service: str) -> None:
+    prefixes: dict[str, type[BaseSettings]] = {
+        f"RELANCE_{service.upper()}_": _settings_class(service),
+        "KAFKA_": KafkaSettings,
+        "DATABASE_": DatabaseSettings,
+    }
+    url_parts = {"DATABASE_HOST", "DATABASE_USERNAME", "DATABASE_PASSWORD"}
+    names = set(_config(service)) | {v["name"] for v in _container(service)["env"]}
+    for name in sorted(names - url_parts):
+        if name.startswith("PYTHON"):
+            continue
+        (prefix,) = (prefix for prefix in prefixes if name.startswith(prefix))
+        assert name.removeprefix(prefix).lower() in prefixes[prefix].model_fields, name
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_grace_period_outlasts_the_drain(service: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    pod = _of_kind("Deployment")[f"relance-{service}"]["spec"]["template"]["spec"]
+    monkeypatch.delenv(f"RELANCE_{service.upper()}_DRAIN_TIMEOUT_S", raising=False)
+    default_drain = load(_settings_class(service)).drain_timeout_s
+    configured = float(_config(service).get(f"RELANCE_{service.upper()}_DRAIN_TIMEOUT_S", "0"))
+    drain = max(default_drain, configured)
+    # The drain, then the relay's last batch and closing: at least ten more seconds.
+    assert pod["terminationGracePeriodSeconds"] >= drain + 10
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_disruption_budget_and_service_select_the_deployment(service: str) -> None:
+    labels = _of_kind("Deployment")[f"relance-{service}"]["spec"]["selector"]["matchLabels"]
+    budget = _of_kind("PodDisruptionBudget")[f"relance-{service}"]["spec"]
+    assert budget["selector"]["matchLabels"] == labels
+    assert _of_kind("Service")[f"relance-{service}"]["spec"]["selector"] == labels
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_scaled_object_follows_the_consumer_group_and_partitions(service: str) -> None:
+    scaled = _of_kind("ScaledObject")[f"relance-{service}"]["spec"]
+    consumed = _consumed(service)
+    assert scaled["scaleTargetRef"]["name"] == f"relance-{service}"
+    assert 1 <= scaled["minReplicaCount"] <= scaled["maxReplicaCount"]
+    assert scaled["maxReplicaCount"] <= max(topic.partitions for topic in consumed)
+    triggers = scaled["triggers"]
+    assert {t["metadata"]["topic"] for t in triggers} == {topic.name for topic in consumed}
+    for trigger in triggers:
+        assert trigger["type"] == "kafka"
+        assert trigger["metadata"]["consumerGroup"] == _definition(service).group_id
+        assert trigger["metadata"]["allowIdleConsumers"] == "false"
+
+
+def test_overlays_keep_replicas_within_partitions() -> None:
+    widest = min(max(t.partitions for t in _consumed(s)) for s in SERVICES)
+    for overlay in OVERLAYS.iterdir():
+        text = (overlay / "kustomization.yaml").read_text()
+        for value in re.findall(r"path: /spec/(?:max|min)ReplicaCount\s+value: (\d+)", text):
+            assert int(value) <= widest, overlay.name
+
+
+def test_every_topic_and_dead_letter_topic_is_declared() -> None:
+    declared = {m["spec"]["topicName"]: m["spec"] for m in _of_kind("KafkaTopic").values()}
+    assert set(declared) == {t.name for t in ALL_TOPICS} | {t.dead_letter for t in ALL_TOPICS}
+    for topic in ALL_TOPICS:
+        spec = declared[topic.name]
+        assert spec["partitions"] == topic.partitions
+        for key, value in topic.extra_config.items():
+            assert spec["config"][key] == value, (topic.name, key)
+        assert spec["config"]["cleanup.policy"] == "delete"  # never compacted, see topics.py
+        assert declared[topic.dead_letter]["partitions"] >= 1
+    for manifest in _of_kind("KafkaTopic").values():
+        assert manifest["metadata"]["labels"]["strimzi.io/cluster"] == "relance"
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_kafka_user_has_only_its_contract_acls(service: str) -> None:
+    user = _of_kind("KafkaUser")[f"relance-{service}"]["spec"]
+    assert user["authentication"]["type"] == "scram-sha-512"
+    grants = {
+        (acl["resource"]["type"], acl["resource"]["name"], operation)
+        for acl in user["authorization"]["acls"]
+        for operation in acl["operations"]
+    }
+    expected = {("group", f"relance-{service}", op) for op in ("Read", "Describe")}
+    for topic in _consumed(service):
+        expected |= {("topic", topic.name, op) for op in ("Read", "Describe")}
+        expected |= {("topic", topic.dead_letter, op) for op in ("Write", "Describe")}
+    for topic in _produced(service):
+        expected |= {("topic", topic.name, op) for op in ("Write", "Describe")}
+    assert grants == expected
+
+
+def test_postgres_cluster_has_the_bi_read_only_role() -> None:
+    cluster = _of_kind("Cluster")["relance-db"]["spec"]
+    (role,) = cluster["managed"]["roles"]
+    assert role["name"] == "relance_bi"
+    assert role["login"] is True
+    assert not any(role[flag] for flag in ("superuser", "createdb", "createrole", "replication"))
+    grants = " ".join(cluster["bootstrap"]["initdb"]["postInitApplicationSQL"])
+    assert "GRANT SELECT ON TABLES TO relance_bi" in grants
+    assert "INSERT" not in grants
+    assert "UPDATE" not in grants
+
+
+def test_network_policies_deny_by_default_and_open_the_internet_to_the_notifier_only() -> None:
+    policies = _of_kind("NetworkPolicy")
+    deny = policies["relance-services-default-deny"]["spec"]
+    assert deny["podSelector"]["matchLabels"] == {"relance.io/workload": "service"}
+    assert set(deny["policyTypes"]) == {"Ingress", "Egress"}
+    assert "ingress" not in deny
+    assert "egress" not in deny
+    with_ip_blocks = {
+        name
+        for name, policy in policies.items()
+        for rule in policy["spec"].get("egress", [])
+        for peer in rule["to"]
+        if "ipBlock" in peer
+    }
+    assert with_ip_blocks == {"relance-notifier-providers"}
+
+
+def test_alerts_exist_with_runbooks() -> None:
+    rules = [
+        rule
+        for group in _of_kind("PrometheusRule")["relance-alerts"]["spec"]["groups"]
+        for rule in group["rules"]
+    ]
+    names = {rule["alert"] for rule in rules}
+    assert names >= REQUIRED_ALERTS
+    runbook = RUNBOOK.read_text()
+    headings = {line.removeprefix("### ").strip() for line in runbook.splitlines()}
+    for rule in rules:
+        assert rule["annotations"]["runbook_url"].endswith("#" + rule["alert"].lower())
+        assert rule["alert"] in headings, f"no runbook section for {rule['alert']}"
+
+
+def _metric_names(text: str) -> set[str]:
+    names = set(re.findall(r"\brelance_[a-z_]+", text))
+    return {re.sub(r"_(total|bucket|count|sum)$", "", name) for name in names}
+
+
+def test_alerts_and_dashboard_use_exported_metrics() -> None:
+    for service in SERVICES:  # importing a service's modules registers its metrics
+        importlib.import_module(f"services.{service}.app")
+        if importlib.util.find_spec(f"services.{service}.metrics") is not None:
+            importlib.import_module(f"services.{service}.metrics")
+    exported = {re.sub(r"_total$", "", family.name) for family in REGISTRY.collect()}
+    alerts = (BASE / "monitoring" / "alerts.yaml").read_text()
+    dashboard_text = (BASE / "monitoring" / "dashboards" / "relance.json").read_text()
+    referenced = _metric_names(alerts) | _metric_names(dashboard_text)
+    assert referenced - exported <= NOT_YET_EXPORTED, referenced - exported - NOT_YET_EXPORTED
+
+
+def test_dashboard_is_a_grafana_dashboard_config_map() -> None:
+    dashboard = json.loads((BASE / "monitoring" / "dashboards" / "relance.json").read_text())
+    assert dashboard["uid"] == "relance-overview"
+    assert all(panel["targets"] for panel in dashboard["panels"])
+    kustomization = yaml.safe_load((BASE / "kustomization.yaml").read_text())
+    (generator,) = kustomization["configMapGenerator"]
+    assert generator["options"]["labels"] == {"grafana_dashboard": "1"}
+    assert generator["files"] == ["relance.json=monitoring/dashboards/relance.json"]
+
+
+def _stages(dockerfile: str) -> list[list[str]]:
+    stages: list[list[str]] = []
+    for line in dockerfile.replace("\\\n", " ").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.upper().startswith("FROM "):
+            stages.append([])
+        if stages:
+            stages[-1].append(line)
+    return stages
+
+
+def test_image_is_multi_stage_non_root_and_without_build_tools() -> None:
+    stages = _stages((ROOT / "Dockerfile").read_text())
+    assert len(stages) >= 2
+    final = stages[-1]
+    final_text = "\n".join(final)
+    users = [line.split()[1] for line in final if line.upper().startswith("USER ")]
+    assert users, "the final stage sets no USER"
+    assert users[-1].split(":")[0] not in {"0", "root"}
+    for tool in ("apt-get install", "gcc", "build-essential", "git ", "COPY . "):
+        assert tool not in final_text
+    assert 'ENTRYPOINT ["relance"]' in final
+    assert any(line.startswith("CMD [") for line in final)
+    ignored = [
+        line
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line and not line.startswith("#")
+    ]
+    assert ignored[0] == "*", "the build context is an allow-list"
+    assert ".venv" not in " ".join(ignored)
