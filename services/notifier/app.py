@@ -1,23 +1,88 @@
 """Wiring of the notifier service: what it consumes, owns and runs.
 
-It owns the PostgreSQL schema ``notifier`` and reads no other service's tables.
+It owns the PostgreSQL schema ``notifier`` and reads no other service's tables. The
+consumer records deliveries to make; the ``dispatcher`` loop sends them outside the
+consumer's transactions. Templates are loaded and rendered against a sample at start, so
+a broken template stops the service before it reminds anyone.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import get_args
+
+from contracts.dunning import Channel
+from contracts.topics import DISPUTE_EVENTS, DUNNING_ACTIONS, LEDGER_EVENTS
+from services.notifier.call_tasks import CallTasks
+from services.notifier.channels import ChannelAdapter, EmailAdapter, FileDropAdapter, SmsAdapter
+from services.notifier.composer import EmailComposer
+from services.notifier.dispatcher import Dispatcher
+from services.notifier.email_channel import SmtpChannel
+from services.notifier.handler import handle
+from services.notifier.proof import ProofArchive
+from services.notifier.rate_limit import ChannelRateLimiter
 from services.notifier.settings import NotifierSettings
+from services.notifier.sms_status import SmsStatusCallback
+from services.runtime.logs import get_logger
 from services.runtime.service import ServiceContext, ServiceDefinition, ServiceParts
+
+log = get_logger(__name__)
+CHANNELS: tuple[str, ...] = tuple(c for c in get_args(Channel) if c != "phone_call")
 
 
 async def build(context: ServiceContext) -> ServiceParts:
-    return ServiceParts()
+    settings = context.settings
+    assert isinstance(settings, NotifierSettings)
+    composer = EmailComposer.load(settings)
+    adapters = channel_adapters(settings, composer)
+    for channel in CHANNELS:
+        if channel not in adapters:
+            log.warning("channel_unavailable", channel=channel)
+    dispatcher = Dispatcher(
+        context.pool,
+        context.clock,
+        settings,
+        adapters,
+        composer,
+        limiter=ChannelRateLimiter(settings.channel_rates_per_s),
+    )
+    status = SmsStatusCallback(context.pool, context.clock, settings)
+    tasks = CallTasks(context.pool, context.clock)
+    return ServiceParts(
+        handler=handle,
+        loops={"dispatcher": dispatcher.run},
+        routes=[*status.routes(), *tasks.routes(), *ProofArchive(context.pool).routes()],
+    )
+
+
+def channel_adapters(
+    settings: NotifierSettings, composer: EmailComposer
+) -> dict[str, ChannelAdapter]:
+    """The adapters of the channels configured in this environment."""
+    adapters: dict[str, ChannelAdapter] = {}
+    if settings.smtp_host is not None:
+        adapters["email"] = EmailAdapter(composer, SmtpChannel(settings))
+    if settings.twilio_account_sid and settings.twilio_auth_token and settings.sms_from:
+        adapters["sms"] = SmsAdapter(
+            composer,
+            account_sid=settings.twilio_account_sid,
+            auth_token=settings.twilio_auth_token.get_secret_value(),
+            from_number=settings.sms_from,
+            status_callback_url=settings.sms_status_callback_url,
+            base_url=settings.twilio_base_url,
+        )
+    if settings.letters_drop_dir is not None:
+        drop = FileDropAdapter(composer, settings.letters_drop_dir)
+        adapters["postal_letter"] = drop
+        adapters["registered_letter"] = drop
+    return adapters
 
 
 DEFINITION = ServiceDefinition(
     name="notifier",
     schema="notifier",
-    migrations=None,
-    consumes=(),
+    migrations=Path(__file__).parent / "migrations",
+    consumes=(DUNNING_ACTIONS, LEDGER_EVENTS, DISPUTE_EVENTS),
     settings_class=NotifierSettings,
     build=build,
 )

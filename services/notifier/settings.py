@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
+from contracts.dunning import DunningLevel
+from services.notifier.rendering import DEFAULT_TEMPLATES
 from services.runtime.settings import ServiceSettings
 
 
@@ -11,3 +18,68 @@ class NotifierSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="RELANCE_NOTIFIER_", extra="ignore")
 
     http_port: int = 8083
+
+    # Email over SMTP; with no host the email channel reports itself unavailable.
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_security: Literal["starttls", "tls", "none"] = Field(
+        default="starttls", description="STARTTLS on 587, implicit TLS on 465, or none."
+    )
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_timeout_s: float = Field(default=30.0, gt=0)
+    smtp_cafile: Path | None = None
+    email_from: str = "relances@example.com"
+    message_id_domain: str = Field(
+        default="relance.invalid", description="Right-hand side of the deterministic Message-ID."
+    )
+    cc_other_contacts_levels: tuple[DunningLevel, ...] = Field(
+        default=("level_2", "formal_notice"),
+        description="Levels at which the customer's other contacts are copied.",
+    )
+
+    # SMS through Twilio; with no account the SMS channel reports itself unavailable.
+    twilio_account_sid: str | None = None
+    twilio_auth_token: SecretStr | None = None
+    sms_from: str | None = Field(default=None, description="The sending number, E.164.")
+    sms_status_callback_url: str | None = Field(
+        default=None,
+        description="The public URL of POST /sms/status, as Twilio signs it.",
+    )
+    twilio_base_url: str | None = Field(
+        default=None, description="Another base URL for Twilio's API (a test double)."
+    )
+
+    # Letters dropped for the in-house print room (postal and registered letters).
+    letters_drop_dir: Path | None = None
+
+    # Rendering
+    templates_dir: Path = DEFAULT_TEMPLATES
+    fallback_language: str = "en"
+    creditor_name: str = "Relance Demo SAS"
+    creditor_address: tuple[str, ...] = ("1 rue de la Paix", "75002 Paris", "France")
+    creditor_email: str = "relances@example.com"
+    creditor_phone: str | None = None
+    creditor_registration: str | None = None
+    creditor_iban: str | None = None
+    creditor_bic: str | None = None
+    ecb_rate_percent: Decimal = Field(
+        default=Decimal("2.15"), description="The ECB refinancing rate of the current half-year."
+    )
+    penalty_margin_points: Decimal = Decimal(10)
+    recovery_indemnity_eur: Decimal = Decimal(40)
+
+    # Dispatching
+    dispatch_interval_s: float = Field(default=1.0, gt=0)
+    max_attempts: int = Field(default=8, ge=1)
+    retry_base_s: float = Field(default=30.0, gt=0)
+    retry_max_s: float = Field(default=3600.0, gt=0)
+    channel_rates_per_s: dict[str, float] = Field(
+        default_factory=lambda: {"email": 20.0, "sms": 5.0},
+        description=(
+            "Most sends a second per channel and process; a channel not listed is not limited."
+        ),
+    )
+    sending_lease_s: float = Field(
+        default=300.0, gt=0, description="After this, a delivery left 'sending' is retried."
+    )

@@ -1,0 +1,218 @@
+"""Composing a reminder's email: recipients, rendered bodies and the PDF statement."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from email.message import EmailMessage
+from typing import Any
+
+from contracts.dunning import DUNNING_LEVELS, DunnedInvoice, DunningLevel, Reminder
+from contracts.money import PositiveMoney
+from services.notifier.domain.statement import PenaltyTerms, Statement, statement_of
+from services.notifier.email_channel import Attachment, build_message, message_id_of
+from services.notifier.errors import DeliveryError, TemplateNotFound
+from services.notifier.rendering import (
+    Creditor,
+    RenderedEmail,
+    TemplateCatalogue,
+    render_context,
+)
+from services.notifier.settings import NotifierSettings
+from services.notifier.statement_pdf import statement_pdf
+
+
+@dataclass(frozen=True)
+class CustomerView:
+    name: str
+    language: str
+    contacts: tuple[dict[str, Any], ...]
+
+    @classmethod
+    def of_row(cls, name: str, language: str, contacts: str) -> CustomerView:
+        return cls(name, language, tuple(json.loads(contacts)))
+
+
+@dataclass(frozen=True)
+class Recipients:
+    to: tuple[str, ...]
+    cc: tuple[str, ...]
+    contact_name: str | None
+
+
+def recipients_of(
+    customer: CustomerView, role: str, level: DunningLevel, cc_levels: tuple[DunningLevel, ...]
+) -> Recipients:
+    """The contacts in the reminder's role; the others copied at the levels that ask for it."""
+    to = [c for c in customer.contacts if c.get("role") == role and c.get("email")]
+    if not to:
+        raise DeliveryError(f"no email contact with role {role}", retryable=False)
+    addresses = tuple(dict.fromkeys(str(c["email"]) for c in to))
+    cc: tuple[str, ...] = ()
+    if level in cc_levels:
+        others = (str(c["email"]) for c in customer.contacts if c.get("email"))
+        cc = tuple(dict.fromkeys(a for a in others if a not in addresses))
+    return Recipients(addresses, cc, to[0].get("name"))
+
+
+@dataclass(frozen=True)
+class Rendering:
+    rendered: RenderedEmail
+    language: str
+    statement: Statement
+
+    @property
+    def subject(self) -> str:
+        return self.rendered.subject
+
+    @property
+    def text(self) -> str:
+        return self.rendered.text
+
+
+@dataclass(frozen=True)
+class ComposedEmail:
+    message: EmailMessage
+    recipients: Recipients
+    message_id: str
+
+
+class EmailComposer:
+    """Renders reminders with the checked template catalogue and the creditor's settings."""
+
+    def __init__(self, settings: NotifierSettings, catalogue: TemplateCatalogue) -> None:
+        self.settings = settings
+        self.catalogue = catalogue
+        self.creditor = creditor_of(settings)
+        self.terms = PenaltyTerms(
+            ecb_rate_percent=settings.ecb_rate_percent,
+            margin_points=settings.penalty_margin_points,
+            indemnity_per_invoice_eur=settings.recovery_indemnity_eur,
+        )
+
+    @classmethod
+    def load(cls, settings: NotifierSettings) -> EmailComposer:
+        """Load and check every template against a sample; raise at start if one fails."""
+        terms = PenaltyTerms(settings.ecb_rate_percent, settings.penalty_margin_points)
+        catalogue = TemplateCatalogue.load(
+            settings.templates_dir, sample_context(creditor_of(settings), terms)
+        )
+        return cls(settings, catalogue)
+
+    def compose(
+        self,
+        reminder: Reminder,
+        invoices: tuple[DunnedInvoice, ...],
+        customer: CustomerView,
+        now: datetime,
+    ) -> ComposedEmail:
+        recipients = recipients_of(
+            customer,
+            reminder.recipient_role,
+            reminder.level,
+            self.settings.cc_other_contacts_levels,
+        )
+        rendering = self.render_reminder(
+            reminder, invoices, customer, now, contact_name=recipients.contact_name
+        )
+        statement, language, rendered = rendering.statement, rendering.language, rendering.rendered
+        pdf = statement_pdf(
+            creditor=self.creditor,
+            customer_name=customer.name,
+            customer_id=reminder.customer_id,
+            language=language,
+            statement=statement,
+            created_at=now,
+        )
+        message_id = message_id_of(
+            reminder.reminder_id, reminder.channel, self.settings.message_id_domain
+        )
+        message = build_message(
+            sender=self.settings.email_from,
+            to=recipients.to,
+            cc=recipients.cc,
+            rendered=rendered,
+            message_id=message_id,
+            sent_at=now,
+            attachments=(Attachment(f"statement-{statement.as_of.isoformat()}.pdf", pdf),),
+        )
+        return ComposedEmail(message, recipients, message_id)
+
+    def render_reminder(
+        self,
+        reminder: Reminder,
+        invoices: tuple[DunnedInvoice, ...],
+        customer: CustomerView,
+        now: datetime,
+        *,
+        contact_name: str | None = None,
+    ) -> Rendering:
+        """Render the reminder's template set for ``invoices``: subject, text and HTML."""
+        statement = statement_of(invoices, now.date(), reminder.include_penalties, self.terms)
+        try:
+            key = self.catalogue.resolve(
+                (reminder.template, reminder.level),
+                reminder.language,
+                self.settings.fallback_language,
+            )
+        except TemplateNotFound as exc:
+            raise DeliveryError(str(exc), retryable=False) from exc
+        context = render_context(
+            creditor=self.creditor,
+            customer_name=customer.name,
+            customer_id=reminder.customer_id,
+            level=reminder.level,
+            language=key[1],
+            statement=statement,
+            contact_name=contact_name,
+        )
+        return Rendering(self.catalogue.render(key, context), key[1], statement)
+
+
+def creditor_of(settings: NotifierSettings) -> Creditor:
+    return Creditor(
+        name=settings.creditor_name,
+        address=settings.creditor_address,
+        email=settings.creditor_email,
+        phone=settings.creditor_phone,
+        registration=settings.creditor_registration,
+        iban=settings.creditor_iban,
+        bic=settings.creditor_bic,
+    )
+
+
+def sample_statement(terms: PenaltyTerms) -> Statement:
+    """Two late invoices in two currencies, with penalties: every branch of a template."""
+    invoices = (
+        DunnedInvoice(
+            invoice_id="FR01/SAMPLE-1",
+            invoice_number="SAMPLE-1",
+            due_date=date(2026, 1, 15),
+            amount=PositiveMoney(amount=Decimal("1200.00"), currency="EUR"),
+            open_amount=PositiveMoney(amount=Decimal("700.00"), currency="EUR"),
+            days_overdue=30,
+        ),
+        DunnedInvoice(
+            invoice_id="FR01/SAMPLE-2",
+            invoice_number="SAMPLE-2",
+            due_date=date(2026, 1, 31),
+            amount=PositiveMoney(amount=Decimal("99.90"), currency="USD"),
+            open_amount=PositiveMoney(amount=Decimal("99.90"), currency="USD"),
+            days_overdue=14,
+        ),
+    )
+    return statement_of(invoices, date(2026, 2, 14), True, terms)
+
+
+def sample_context(creditor: Creditor, terms: PenaltyTerms) -> dict[str, Any]:
+    return render_context(
+        creditor=creditor,
+        customer_name="Sample <Customer> & Co",
+        customer_id="C-SAMPLE",
+        level=DUNNING_LEVELS[1],
+        language="en",
+        statement=sample_statement(terms),
+        contact_name="Sample Contact",
+    )

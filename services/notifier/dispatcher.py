@@ -1,0 +1,374 @@
+"""Sending pending deliveries, outside any consumer transaction, and recording the outcome.
+
+One delivery at a time, in three steps:
+
+1. in a short transaction, claim a due delivery (``FOR UPDATE SKIP LOCKED``, so replicas
+   share the work), drop the invoices settled, cancelled or disputed since the reminder was
+   scheduled (suppressing the delivery if none is left), compose the message and record it,
+   its hash and its recipients with status ``sending`` and a lease;
+2. hand the message to the provider, with no transaction open;
+3. in a second transaction, record the outcome (``sent``, a retry with backoff and jitter,
+   or ``failed``) and put the delivery event in the outbox.
+
+A crash between the provider accepting (2) and the outcome being recorded (3) leaves the
+delivery ``sending``; once its lease expires it is sent again with the same Message-ID.
+That window is the one allowed duplicate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import random
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from contracts.dunning import DunnedInvoice, Reminder
+from contracts.envelope import Event
+from contracts.notifications import (
+    DeliveryFailed,
+    DeliverySent,
+    DeliverySuppressed,
+    Failure,
+    ProviderDelivery,
+    Suppression,
+)
+from contracts.topics import NOTIFIER_DELIVERIES, Topic
+from services.notifier import call_tasks, queries
+from services.notifier.channels import ChannelAdapter, Outgoing, Receipt
+from services.notifier.composer import CustomerView, EmailComposer
+from services.notifier.domain.suppression import still_due
+from services.notifier.errors import DeliveryError
+from services.notifier.metrics import DELIVERIES
+from services.notifier.rate_limit import ChannelRateLimiter
+from services.notifier.settings import NotifierSettings
+from services.runtime import outbox
+from services.runtime.clock import Clock
+from services.runtime.database import TRANSIENT_ERRORS, Connection, Pool
+from services.runtime.logs import get_logger
+
+log = get_logger(__name__)
+EVENT_NAMESPACE = uuid.UUID("0e3b8f4a-52c1-4a77-b3f4-7c9d1e2a6b58")
+
+
+@dataclass(frozen=True)
+class Claimed:
+    delivery_id: uuid.UUID
+    reminder: Reminder
+    attempt: int
+    invoice_ids: tuple[str, ...]
+    adapter: ChannelAdapter
+    outgoing: Outgoing
+
+
+def retry_delay(attempt: int, base_s: float, max_s: float, rng: random.Random) -> float:
+    """Exponential backoff with jitter: between half and all of ``base * 2**(attempt-1)``."""
+    ceiling = min(max_s, base_s * 2.0 ** (attempt - 1))
+    return float(ceiling * (0.5 + rng.random() / 2))
+
+
+@dataclass
+class Dispatcher:
+    pool: Pool
+    clock: Clock
+    settings: NotifierSettings
+    adapters: Mapping[str, ChannelAdapter]
+    composer: EmailComposer
+    topic: Topic = NOTIFIER_DELIVERIES
+    rng: random.Random = field(default_factory=random.Random)
+    limiter: ChannelRateLimiter | None = None
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Dispatch until ``stop``; sleep ``dispatch_interval_s`` when nothing is due."""
+        while not stop.is_set():
+            try:
+                if await self.dispatch_once():
+                    continue
+            except TRANSIENT_ERRORS as exc:  # the database is away: wait, then carry on
+                log.warning("dispatch_paused", error=repr(exc))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=self.settings.dispatch_interval_s)
+
+    async def dispatch_all(self) -> int:
+        """Dispatch until nothing is due; return how many deliveries were handled."""
+        handled = 0
+        while await self.dispatch_once():
+            handled += 1
+        return handled
+
+    async def dispatch_once(self) -> bool:
+        claimed = await self._claim()
+        if claimed is None:
+            return False
+        if isinstance(claimed, bool):
+            return claimed
+        if self.limiter is not None:
+            await self.limiter.wait(claimed.reminder.channel)
+        try:
+            receipt = await claimed.adapter.send(claimed.outgoing)
+        except DeliveryError as exc:
+            await self._failed(
+                claimed.delivery_id, claimed.reminder, claimed.attempt, exc, claimed.invoice_ids
+            )
+        else:
+            await self._sent(claimed, receipt)
+        return True
+
+    async def _claim(self) -> Claimed | bool | None:
+        now = self.clock.now()
+        async with self.pool.acquire() as connection, connection.transaction():
+            row = await connection.fetchrow(queries.CLAIM_DUE, now)
+            if row is None:
+                return None
+            reminder = Reminder.model_validate_json(row["reminder"])
+            delivery_id: uuid.UUID = row["delivery_id"]
+            attempt = int(row["attempts"]) + 1
+            invoice_ids = [i.invoice_id for i in reminder.invoices]
+            closed = {
+                r["invoice_id"] for r in await connection.fetch(queries.CLOSED_AMONG, invoice_ids)
+            }
+            disputed: set[str] = set()
+            whole_account = False
+            for r in await connection.fetch(queries.DISPUTES_OF, reminder.customer_id):
+                disputed.update(r["invoice_ids"])
+                whole_account = whole_account or bool(r["whole_account"])
+            kept = still_due(reminder.invoices, closed, disputed, whole_account)
+            remaining_ids = tuple(i.invoice_id for i in kept.remaining)
+            if not kept.remaining:
+                assert kept.reason is not None
+                await connection.execute(
+                    queries.MARK_FINAL,
+                    delivery_id,
+                    "suppressed",
+                    kept.reason,
+                    invoice_ids,
+                    now,
+                )
+                await self._emit(
+                    connection,
+                    DeliverySuppressed(
+                        **self._envelope(delivery_id, "suppressed", attempt, now),
+                        payload=Suppression(
+                            **self._delivery(delivery_id, reminder, tuple(invoice_ids), now),
+                            reason=kept.reason,
+                        ),
+                    ),
+                )
+                DELIVERIES.labels("notifier", reminder.channel, "suppressed").inc()
+                log.info("delivery_suppressed", delivery_id=str(delivery_id), reason=kept.reason)
+                return True
+            if reminder.channel == "phone_call":
+                return await self._call_task(
+                    connection, delivery_id, reminder, attempt, kept.remaining, now
+                )
+            adapter = self.adapters.get(reminder.channel)
+            try:
+                if adapter is None:
+                    raise DeliveryError(
+                        f"channel {reminder.channel} is not available", retryable=False
+                    )
+                customer = await self._customer(connection, reminder.customer_id)
+                outgoing = adapter.prepare(reminder, kept.remaining, customer, now)
+            except DeliveryError as exc:
+                await self._record_failure(
+                    connection, delivery_id, reminder, attempt, exc, remaining_ids, now
+                )
+                return True
+            await connection.execute(
+                queries.START_SENDING,
+                delivery_id,
+                now + timedelta(seconds=self.settings.sending_lease_s),
+                list(remaining_ids),
+                list(outgoing.recipients),
+                outgoing.tracking_id,
+                outgoing.content,
+                hashlib.sha256(outgoing.content).hexdigest(),
+                adapter.provider,
+                now,
+            )
+            await connection.execute(queries.START_ATTEMPT, delivery_id, attempt, now)
+            return Claimed(delivery_id, reminder, attempt, remaining_ids, adapter, outgoing)
+
+    async def _call_task(
+        self,
+        connection: Connection,
+        delivery_id: uuid.UUID,
+        reminder: Reminder,
+        attempt: int,
+        invoices: tuple[DunnedInvoice, ...],
+        now: datetime,
+    ) -> bool:
+        """A phone reminder becomes a call task for a collector, in the claim's transaction."""
+        invoice_ids = tuple(i.invoice_id for i in invoices)
+        try:
+            customer = await self._customer(connection, reminder.customer_id)
+            script = self.composer.render_reminder(reminder, invoices, customer, now).text
+        except DeliveryError as exc:
+            await self._record_failure(
+                connection, delivery_id, reminder, attempt, exc, invoice_ids, now
+            )
+            return True
+        task_id = call_tasks.task_id_of(delivery_id)
+        await connection.execute(
+            queries.CREATE_CALL_TASK,
+            task_id,
+            delivery_id,
+            reminder.reminder_id,
+            reminder.customer_id,
+            customer.name,
+            list(invoice_ids),
+            list(customer.contacts),
+            script,
+            now,
+        )
+        await connection.execute(queries.SET_ATTEMPTS, delivery_id, attempt)
+        await connection.execute(
+            queries.MARK_FINAL, delivery_id, "sent", None, list(invoice_ids), now
+        )
+        await connection.execute(
+            queries.MARK_SENT, delivery_id, "call task created", now, str(task_id)
+        )
+        await self._emit(
+            connection,
+            DeliverySent(
+                **self._envelope(delivery_id, "sent", attempt, now),
+                payload=ProviderDelivery(
+                    **self._delivery(delivery_id, reminder, invoice_ids, now),
+                    provider=call_tasks.PROVIDER,
+                    provider_tracking_id=str(task_id),
+                ),
+            ),
+        )
+        DELIVERIES.labels("notifier", reminder.channel, "sent").inc()
+        return True
+
+    @staticmethod
+    async def _customer(connection: Connection, customer_id: str) -> CustomerView:
+        row = await connection.fetchrow(queries.CUSTOMER, customer_id)
+        if row is None:
+            raise DeliveryError(f"customer {customer_id} not known yet", retryable=True)
+        return CustomerView.of_row(row["name"], row["language"], row["contacts"])
+
+    async def _sent(self, claimed: Claimed, receipt: Receipt) -> None:
+        now = self.clock.now()
+        async with self.pool.acquire() as connection, connection.transaction():
+            await connection.execute(
+                queries.MARK_SENT, claimed.delivery_id, receipt.reply, now, receipt.tracking_id
+            )
+            await connection.execute(
+                queries.FINISH_ATTEMPT,
+                claimed.delivery_id,
+                claimed.attempt,
+                now,
+                "sent",
+                receipt.reply,
+            )
+            await self._emit(
+                connection,
+                DeliverySent(
+                    **self._envelope(claimed.delivery_id, "sent", claimed.attempt, now),
+                    payload=ProviderDelivery(
+                        **self._delivery(
+                            claimed.delivery_id, claimed.reminder, claimed.invoice_ids, now
+                        ),
+                        provider=claimed.adapter.provider,
+                        provider_tracking_id=receipt.tracking_id,
+                    ),
+                ),
+            )
+        DELIVERIES.labels("notifier", claimed.reminder.channel, "sent").inc()
+
+    async def _failed(
+        self,
+        delivery_id: uuid.UUID,
+        reminder: Reminder,
+        attempt: int,
+        error: DeliveryError,
+        invoice_ids: tuple[str, ...],
+    ) -> None:
+        now = self.clock.now()
+        async with self.pool.acquire() as connection, connection.transaction():
+            await connection.execute(
+                queries.FINISH_ATTEMPT, delivery_id, attempt, now, "failed", error.reason
+            )
+            await self._record_failure(
+                connection, delivery_id, reminder, attempt, error, invoice_ids, now
+            )
+
+    async def _record_failure(
+        self,
+        connection: Connection,
+        delivery_id: uuid.UUID,
+        reminder: Reminder,
+        attempt: int,
+        error: DeliveryError,
+        invoice_ids: tuple[str, ...],
+        now: datetime,
+    ) -> None:
+        await connection.execute(queries.SET_ATTEMPTS, delivery_id, attempt)
+        if error.retryable and attempt < self.settings.max_attempts:
+            delay = retry_delay(
+                attempt, self.settings.retry_base_s, self.settings.retry_max_s, self.rng
+            )
+            await connection.execute(
+                queries.MARK_RETRY, delivery_id, now + timedelta(seconds=delay), error.reason, now
+            )
+            DELIVERIES.labels("notifier", reminder.channel, "retried").inc()
+            log.warning(
+                "delivery_retry", delivery_id=str(delivery_id), attempt=attempt, error=error.reason
+            )
+            return
+        await connection.execute(
+            queries.MARK_FINAL, delivery_id, "failed", error.reason, list(invoice_ids), now
+        )
+        await self._emit(
+            connection,
+            DeliveryFailed(
+                **self._envelope(delivery_id, "failed", attempt, now),
+                payload=Failure(
+                    **self._delivery(delivery_id, reminder, invoice_ids, now),
+                    provider=self._provider(reminder.channel),
+                    reason=error.reason[:1000],
+                    retryable=False,
+                    attempt=attempt,
+                ),
+            ),
+        )
+        DELIVERIES.labels("notifier", reminder.channel, "failed").inc()
+        log.warning("delivery_failed", delivery_id=str(delivery_id), error=error.reason)
+
+    def _provider(self, channel: str) -> str | None:
+        adapter = self.adapters.get(channel)
+        return adapter.provider if adapter is not None else None
+
+    # -- events -------------------------------------------------------------------------
+
+    async def _emit(self, connection: Connection, event: Event) -> None:
+        await outbox.enqueue(connection, [outbox.OutgoingRecord.of(self.topic, event)])
+
+    @staticmethod
+    def _envelope(
+        delivery_id: uuid.UUID, outcome: str, attempt: int, now: datetime
+    ) -> dict[str, Any]:
+        return {
+            "event_id": uuid.uuid5(EVENT_NAMESPACE, f"{delivery_id}/{outcome}/{attempt}"),
+            "occurred_at": now,
+            "source": "notifier",
+        }
+
+    @staticmethod
+    def _delivery(
+        delivery_id: uuid.UUID, reminder: Reminder, invoice_ids: tuple[str, ...], now: datetime
+    ) -> dict[str, Any]:
+        return {
+            "delivery_id": delivery_id,
+            "reminder_id": reminder.reminder_id,
+            "customer_id": reminder.customer_id,
+            "invoice_ids": tuple(invoice_ids),
+            "channel": reminder.channel,
+            "at": now,
+        }

@@ -1,0 +1,1 @@
+"""Pure rules of the notifier: penalties, statements of open items, delivery decisions."""

@@ -1,0 +1,111 @@
+"""The statement of open items a reminder states: invoices, penalties and totals per currency."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from contracts.dunning import DunnedInvoice
+from services.notifier.domain import penalties
+
+
+@dataclass(frozen=True)
+class PenaltyTerms:
+    """How the creditor charges late payment."""
+
+    ecb_rate_percent: Decimal
+    margin_points: Decimal = penalties.DEFAULT_MARGIN_POINTS
+    indemnity_per_invoice_eur: Decimal = penalties.RECOVERY_INDEMNITY_EUR
+
+    @property
+    def annual_rate_percent(self) -> Decimal:
+        return penalties.annual_penalty_rate(self.ecb_rate_percent, self.margin_points)
+
+
+@dataclass(frozen=True)
+class StatementLine:
+    invoice_id: str
+    invoice_number: str
+    due_date: date
+    amount: Decimal
+    open_amount: Decimal
+    currency: str
+    days_late: int
+    interest: Decimal
+
+
+@dataclass(frozen=True)
+class CurrencyTotal:
+    currency: str
+    open_amount: Decimal
+    interest: Decimal
+
+    @property
+    def with_interest(self) -> Decimal:
+        return self.open_amount + self.interest
+
+
+@dataclass(frozen=True)
+class Statement:
+    as_of: date
+    lines: tuple[StatementLine, ...]
+    totals: tuple[CurrencyTotal, ...]
+    include_penalties: bool
+    annual_rate_percent: Decimal
+    indemnity_eur: Decimal
+    late_invoices: int
+
+
+def statement_of(
+    invoices: Iterable[DunnedInvoice], as_of: date, include_penalties: bool, terms: PenaltyTerms
+) -> Statement:
+    """Draw the statement of ``invoices`` on ``as_of``; penalties only if the step asks."""
+    lines: list[StatementLine] = []
+    for invoice in sorted(invoices, key=lambda i: (i.due_date, i.invoice_number)):
+        late = penalties.days_late(invoice.due_date, as_of)
+        interest = (
+            penalties.late_payment_interest(
+                invoice.open_amount.amount, invoice.due_date, as_of, terms.annual_rate_percent
+            )
+            if include_penalties
+            else Decimal("0.00")
+        )
+        lines.append(
+            StatementLine(
+                invoice_id=invoice.invoice_id,
+                invoice_number=invoice.invoice_number,
+                due_date=invoice.due_date,
+                amount=invoice.amount.amount,
+                open_amount=invoice.open_amount.amount,
+                currency=invoice.open_amount.currency,
+                days_late=late,
+                interest=interest,
+            )
+        )
+    open_by: defaultdict[str, Decimal] = defaultdict(Decimal)
+    interest_by: defaultdict[str, Decimal] = defaultdict(Decimal)
+    for line in lines:
+        open_by[line.currency] += line.open_amount
+        interest_by[line.currency] += line.interest
+    totals = tuple(
+        CurrencyTotal(currency, open_by[currency], interest_by[currency])
+        for currency in sorted(open_by)
+    )
+    late_invoices = sum(1 for line in lines if line.days_late > 0)
+    indemnity = (
+        penalties.recovery_indemnity(late_invoices, terms.indemnity_per_invoice_eur)
+        if include_penalties
+        else Decimal("0.00")
+    )
+    return Statement(
+        as_of=as_of,
+        lines=tuple(lines),
+        totals=totals,
+        include_penalties=include_penalties,
+        annual_rate_percent=terms.annual_rate_percent,
+        indemnity_eur=indemnity,
+        late_invoices=late_invoices,
+    )

@@ -1,0 +1,85 @@
+"""The notifier's consumer: keeps its view of invoices and disputes, records deliveries to make.
+
+The handler runs inside the batch's database transaction, so it never talks to a provider:
+a ``dunning.reminder.due`` becomes a *pending* delivery keyed by (reminder, channel), which a
+redelivered or replayed event cannot create twice. The dispatcher sends pending deliveries
+outside any consumer transaction (:mod:`services.notifier.dispatcher`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from contracts import disputes, dunning, ledger
+from contracts.envelope import Event
+from services.notifier import queries
+from services.runtime.consumer import UnitOfWork
+
+DELIVERY_NAMESPACE = uuid.UUID("6f1d3c52-8a0e-4b8e-9a43-1d0c2e5b7f10")
+
+
+def delivery_id_of(reminder_id: uuid.UUID, channel: str) -> uuid.UUID:
+    """Deterministic: one delivery per reminder and channel."""
+    return uuid.uuid5(DELIVERY_NAMESPACE, f"{reminder_id}/{channel}")
+
+
+async def handle(work: UnitOfWork, events: Sequence[Event]) -> None:
+    connection = work.connection
+    for event in events:
+        match event:
+            case dunning.ReminderDue(payload=reminder):
+                await connection.execute(
+                    queries.RECORD_DELIVERY,
+                    reminder.reminder_id,
+                    reminder.channel,
+                    delivery_id_of(reminder.reminder_id, reminder.channel),
+                    reminder.customer_id,
+                    reminder.model_dump(mode="json"),
+                    reminder.scheduled_for,
+                    [i.invoice_id for i in reminder.invoices],
+                    work.clock.now(),
+                )
+            case ledger.LedgerCustomerUpserted(payload=customer):
+                contacts = [c.model_dump(mode="json") for c in customer.contacts]
+                await connection.execute(
+                    queries.UPSERT_CUSTOMER,
+                    customer.customer_id,
+                    customer.version,
+                    customer.name,
+                    customer.language,
+                    contacts,
+                )
+            case ledger.InvoiceSettled(payload=settlement):
+                await connection.execute(
+                    queries.CLOSE_INVOICE, settlement.invoice_id, settlement.customer_id, "settled"
+                )
+            case ledger.LedgerInvoiceCancelled(payload=cancellation):
+                await connection.execute(
+                    queries.CLOSE_INVOICE,
+                    cancellation.invoice_id,
+                    cancellation.customer_id,
+                    "cancelled",
+                )
+            case ledger.OpenAmountChanged(payload=change):
+                await connection.execute(queries.REOPEN_INVOICE, change.invoice_id)
+            case disputes.DisputeOpened(payload=opened):
+                await _open_dispute(work, opened.dispute_id, opened)
+            case disputes.DisputeReopened(payload=reopened):
+                await _open_dispute(work, reopened.dispute_id, reopened)
+            case disputes.DisputeResolved(payload=resolved):
+                await connection.execute(queries.CLOSE_DISPUTE, resolved.dispute_id)
+            case _:
+                pass  # other facts on these topics do not concern the notifier
+
+
+async def _open_dispute(
+    work: UnitOfWork, dispute_id: uuid.UUID, invoices: disputes.DisputedInvoices
+) -> None:
+    await work.connection.execute(
+        queries.OPEN_DISPUTE,
+        dispute_id,
+        invoices.customer_id,
+        list(invoices.invoice_ids),
+        invoices.whole_account,
+    )

@@ -1,0 +1,93 @@
+"""The proof archive, read back: every delivery about an invoice, and the exact bytes sent.
+
+``GET /invoices/{invoice_id}/deliveries`` lists the deliveries that named the invoice
+(``invoice_id`` URL-encoded, e.g. ``FR01%2FINV-1``), with recipients, provider ids, the
+content's SHA-256, each attempt's timestamps and outcome, and the provider's reports.
+``GET /deliveries/{delivery_id}/content`` returns the exact message or PDF sent.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from typing import Any
+
+from aiohttp import web
+
+from services.notifier import queries
+from services.runtime.database import Pool
+
+MEDIA_TYPES = {"email": "message/rfc822", "sms": "application/json"}
+
+
+def _instant(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+class ProofArchive:
+    def __init__(self, pool: Pool) -> None:
+        self.pool = pool
+
+    def routes(self) -> list[web.RouteDef]:
+        return [
+            web.get("/invoices/{invoice_id}/deliveries", self.deliveries_route),
+            web.get("/deliveries/{delivery_id}/content", self.content_route),
+        ]
+
+    async def deliveries_of(self, invoice_id: str) -> list[dict[str, Any]]:
+        rows = await self.pool.fetch(queries.DELIVERIES_OF_INVOICE, invoice_id)
+        ids = [r["delivery_id"] for r in rows]
+        attempts: defaultdict[uuid.UUID, list[dict[str, Any]]] = defaultdict(list)
+        for a in await self.pool.fetch(queries.ATTEMPTS_OF, ids):
+            attempts[a["delivery_id"]].append(
+                {
+                    "attempt": a["attempt"],
+                    "started_at": _instant(a["started_at"]),
+                    "finished_at": _instant(a["finished_at"]),
+                    "outcome": a["outcome"],
+                    "detail": a["detail"],
+                }
+            )
+        reports: defaultdict[uuid.UUID, list[dict[str, Any]]] = defaultdict(list)
+        for r in await self.pool.fetch(queries.REPORTS_OF, ids):
+            reports[r["delivery_id"]].append(
+                {"status": r["status"], "received_at": _instant(r["received_at"])}
+            )
+        return [
+            {
+                "delivery_id": str(r["delivery_id"]),
+                "reminder_id": str(r["reminder_id"]),
+                "channel": r["channel"],
+                "status": r["status"],
+                "recipients": list(r["recipients"] or ()),
+                "provider": r["provider"],
+                "provider_tracking_id": r["provider_tracking_id"],
+                "provider_reply": r["provider_reply"],
+                "content_sha256": r["content_sha256"],
+                "invoice_ids": list(r["invoice_ids"]),
+                "last_error": r["last_error"],
+                "created_at": _instant(r["created_at"]),
+                "updated_at": _instant(r["updated_at"]),
+                "attempts": attempts[r["delivery_id"]],
+                "reports": reports[r["delivery_id"]],
+            }
+            for r in rows
+        ]
+
+    async def deliveries_route(self, request: web.Request) -> web.Response:
+        deliveries = await self.deliveries_of(request.match_info["invoice_id"])
+        return web.json_response({"deliveries": deliveries})
+
+    async def content_route(self, request: web.Request) -> web.Response:
+        try:
+            delivery_id = uuid.UUID(request.match_info["delivery_id"])
+        except ValueError:
+            return web.json_response({"error": "not a delivery id"}, status=400)
+        row = await self.pool.fetchrow(queries.CONTENT_OF, delivery_id)
+        if row is None or row["content"] is None:
+            return web.json_response({"error": f"no content for {delivery_id}"}, status=404)
+        return web.Response(
+            body=row["content"],
+            content_type=MEDIA_TYPES.get(row["channel"], "application/pdf"),
+            headers={"X-Content-SHA256": row["content_sha256"]},
+        )

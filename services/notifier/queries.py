@@ -1,0 +1,152 @@
+"""Every SQL statement of the notifier (schema ``notifier``, parameterised)."""
+
+from __future__ import annotations
+
+UPSERT_CUSTOMER = """
+INSERT INTO customers (customer_id, version, name, language, contacts)
+VALUES ($1, $2, $3, $4, $5::jsonb)
+ON CONFLICT (customer_id) DO UPDATE
+SET version = EXCLUDED.version, name = EXCLUDED.name, language = EXCLUDED.language,
+    contacts = EXCLUDED.contacts
+WHERE customers.version < EXCLUDED.version
+"""
+
+CLOSE_INVOICE = """
+INSERT INTO closed_invoices (invoice_id, customer_id, status) VALUES ($1, $2, $3)
+ON CONFLICT (invoice_id) DO UPDATE SET status = EXCLUDED.status
+"""
+
+REOPEN_INVOICE = "DELETE FROM closed_invoices WHERE invoice_id = $1"
+
+OPEN_DISPUTE = """
+INSERT INTO open_disputes (dispute_id, customer_id, invoice_ids, whole_account)
+VALUES ($1, $2, $3, $4)
+ON CONFLICT (dispute_id) DO UPDATE
+SET invoice_ids = EXCLUDED.invoice_ids, whole_account = EXCLUDED.whole_account
+"""
+
+CLOSE_DISPUTE = "DELETE FROM open_disputes WHERE dispute_id = $1"
+
+RECORD_DELIVERY = """
+INSERT INTO deliveries (reminder_id, channel, delivery_id, customer_id, reminder, status,
+                        next_attempt_at, invoice_ids, created_at, updated_at)
+VALUES ($1, $2, $3, $4, $5::jsonb, 'pending', $6, $7, $8, $8)
+ON CONFLICT (reminder_id, channel) DO NOTHING
+"""
+
+CLAIM_DUE = """
+SELECT reminder_id, channel, delivery_id, reminder::text AS reminder, attempts
+FROM deliveries
+WHERE (status = 'pending' AND next_attempt_at <= $1)
+   OR (status = 'sending' AND lease_until <= $1)
+ORDER BY next_attempt_at
+LIMIT 1
+FOR UPDATE SKIP LOCKED
+"""
+
+CLOSED_AMONG = "SELECT invoice_id FROM closed_invoices WHERE invoice_id = ANY($1::text[])"
+
+DISPUTES_OF = """
+SELECT invoice_ids, whole_account FROM open_disputes WHERE customer_id = $1
+"""
+
+CUSTOMER = "SELECT name, language, contacts::text AS contacts FROM customers WHERE customer_id = $1"
+
+START_SENDING = """
+UPDATE deliveries
+SET status = 'sending', attempts = attempts + 1, lease_until = $2, invoice_ids = $3,
+    recipients = $4, message_id = $5, content = $6, content_sha256 = $7, provider = $8,
+    updated_at = $9
+WHERE delivery_id = $1
+RETURNING attempts
+"""
+
+START_ATTEMPT = """
+INSERT INTO delivery_attempts (delivery_id, attempt, started_at) VALUES ($1, $2, $3)
+ON CONFLICT (delivery_id, attempt) DO NOTHING
+"""
+
+FINISH_ATTEMPT = """
+UPDATE delivery_attempts SET finished_at = $3, outcome = $4, detail = $5
+WHERE delivery_id = $1 AND attempt = $2
+"""
+
+MARK_SENT = """
+UPDATE deliveries
+SET status = 'sent', lease_until = NULL, provider_reply = $2, last_error = NULL, updated_at = $3,
+    provider_tracking_id = $4
+WHERE delivery_id = $1
+"""
+
+MARK_RETRY = """
+UPDATE deliveries
+SET status = 'pending', lease_until = NULL, next_attempt_at = $2, last_error = $3,
+    updated_at = $4
+WHERE delivery_id = $1
+"""
+
+MARK_FINAL = """
+UPDATE deliveries
+SET status = $2, lease_until = NULL, last_error = $3, invoice_ids = $4, updated_at = $5
+WHERE delivery_id = $1
+"""
+
+DELIVERIES_OF_INVOICE = """
+SELECT delivery_id, reminder_id, channel, status, attempts, recipients, provider,
+       provider_tracking_id, provider_reply, content_sha256, invoice_ids, last_error,
+       created_at, updated_at
+FROM deliveries WHERE invoice_ids @> ARRAY[$1::text] ORDER BY created_at, delivery_id
+"""
+
+ATTEMPTS_OF = """
+SELECT delivery_id, attempt, started_at, finished_at, outcome, detail
+FROM delivery_attempts WHERE delivery_id = ANY($1::uuid[]) ORDER BY delivery_id, attempt
+"""
+
+REPORTS_OF = """
+SELECT delivery_id, status, received_at FROM delivery_reports
+WHERE delivery_id = ANY($1::uuid[]) ORDER BY received_at
+"""
+
+CONTENT_OF = """
+SELECT channel, content, content_sha256 FROM deliveries WHERE delivery_id = $1
+"""
+
+SET_ATTEMPTS = "UPDATE deliveries SET attempts = $2 WHERE delivery_id = $1"
+
+DELIVERY_BY_TRACKING = """
+SELECT delivery_id, reminder_id, customer_id, channel, invoice_ids
+FROM deliveries WHERE provider = $1 AND provider_tracking_id = $2
+"""
+
+RECORD_REPORT = """
+INSERT INTO delivery_reports (delivery_id, status, received_at, detail)
+VALUES ($1, $2, $3, $4)
+ON CONFLICT (delivery_id, status) DO NOTHING
+RETURNING delivery_id
+"""
+
+CREATE_CALL_TASK = """
+INSERT INTO call_tasks (task_id, delivery_id, reminder_id, customer_id, customer_name,
+                        invoice_ids, contacts, script, status, created_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'open', $9)
+ON CONFLICT (task_id) DO NOTHING
+"""
+
+CALL_TASKS = """
+SELECT task_id, reminder_id, customer_id, customer_name, invoice_ids, contacts::text AS contacts,
+       script, status, created_at, closed_at, outcome::text AS outcome
+FROM call_tasks
+WHERE status = $1 AND ($2::text IS NULL OR customer_id = $2)
+ORDER BY created_at, task_id
+LIMIT $3
+"""
+
+CALL_TASK_FOR_UPDATE = """
+SELECT task_id, reminder_id, customer_id, invoice_ids, status, outcome::text AS outcome
+FROM call_tasks WHERE task_id = $1 FOR UPDATE
+"""
+
+CLOSE_CALL_TASK = """
+UPDATE call_tasks SET status = 'closed', closed_at = $2, outcome = $3 WHERE task_id = $1
+"""

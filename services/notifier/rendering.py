@@ -1,0 +1,183 @@
+"""Rendering reminders with Jinja2: a sandboxed environment, one template set per name and language.
+
+A template set is a folder ``<templates>/<name>/<language>/`` holding ``subject.txt``,
+``body.txt`` and ``body.html``; partials shared by every set live in ``<templates>/_partials``.
+HTML is autoescaped; text is not. Undefined variables are errors. Every set found is rendered
+once against a sample reminder when the catalogue is loaded, so that a broken template stops
+the service at start with the file and the error, instead of failing on a customer later.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from jinja2.sandbox import SandboxedEnvironment
+
+from services.notifier.domain.statement import Statement
+from services.notifier.errors import TemplateConfigurationError, TemplateNotFound
+
+DEFAULT_TEMPLATES = Path(__file__).parent / "templates"
+PARTS = ("subject.txt", "body.txt", "body.html")
+NBSP = "\u00a0"
+
+
+@dataclass(frozen=True)
+class Creditor:
+    """The creditor's details printed on every reminder."""
+
+    name: str
+    address: tuple[str, ...]
+    email: str
+    phone: str | None = None
+    registration: str | None = None
+    iban: str | None = None
+    bic: str | None = None
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    subject: str
+    text: str
+    html: str
+
+
+def format_money(amount: Decimal, currency: str, language: str) -> str:
+    """``1 234,56 EUR`` in French, ``EUR 1,234.56`` otherwise."""
+    quantized = amount.quantize(Decimal("0.01"))
+    sign = "-" if quantized < 0 else ""
+    whole, _, cents = f"{abs(quantized):.2f}".partition(".")
+    groups: list[str] = []
+    while whole:
+        groups.insert(0, whole[-3:])
+        whole = whole[:-3]
+    if language == "fr":
+        return f"{sign}{NBSP.join(groups)},{cents}{NBSP}{currency}"
+    return f"{sign}{currency} {','.join(groups)}.{cents}"
+
+
+def format_date(value: date, language: str) -> str:
+    return value.strftime("%d/%m/%Y") if language == "fr" else value.isoformat()
+
+
+def format_rate(value: Decimal, language: str) -> str:
+    text = f"{value.normalize():f}"
+    return text.replace(".", ",") if language == "fr" else text
+
+
+def _environment(directory: Path) -> SandboxedEnvironment:
+    environment = SandboxedEnvironment(
+        loader=jinja2.FileSystemLoader(str(directory)),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default=False),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    environment.filters["money"] = format_money
+    environment.filters["day"] = format_date
+    environment.filters["rate"] = format_rate
+    return environment
+
+
+def render_context(
+    *,
+    creditor: Creditor,
+    customer_name: str,
+    customer_id: str,
+    level: str,
+    language: str,
+    statement: Statement,
+    contact_name: str | None,
+) -> dict[str, Any]:
+    return {
+        "creditor": creditor,
+        "customer": {"name": customer_name, "id": customer_id, "contact_name": contact_name},
+        "level": level,
+        "lang": language,
+        "statement": statement,
+    }
+
+
+class TemplateCatalogue:
+    """The template sets of one folder, checked at load time."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._environment = _environment(directory)
+        self._sets: dict[tuple[str, str], tuple[jinja2.Template, ...]] = {}
+
+    @classmethod
+    def load(cls, directory: Path, sample: Mapping[str, Any]) -> TemplateCatalogue:
+        """Compile every set and render it against ``sample``; raise on the first error."""
+        catalogue = cls(directory)
+        if not directory.is_dir():
+            raise TemplateConfigurationError(f"template folder {directory} does not exist")
+        for name_dir in sorted(p for p in directory.iterdir() if p.is_dir()):
+            if name_dir.name.startswith("_"):
+                continue
+            for language_dir in sorted(p for p in name_dir.iterdir() if p.is_dir()):
+                key = (name_dir.name, language_dir.name)
+                catalogue._sets[key] = catalogue._compile(*key)
+                catalogue._render(key, catalogue._sets[key], sample)
+        if not catalogue._sets:
+            raise TemplateConfigurationError(f"no template set in {directory}")
+        return catalogue
+
+    @property
+    def sets(self) -> tuple[tuple[str, str], ...]:
+        return tuple(sorted(self._sets))
+
+    def _compile(self, name: str, language: str) -> tuple[jinja2.Template, ...]:
+        templates = []
+        for part in PARTS:
+            path = f"{name}/{language}/{part}"
+            try:
+                templates.append(self._environment.get_template(path))
+            except jinja2.TemplateNotFound as exc:
+                raise TemplateConfigurationError(f"template {path} is missing") from exc
+            except jinja2.TemplateSyntaxError as exc:
+                raise TemplateConfigurationError(
+                    f"template {exc.filename or path} line {exc.lineno}: {exc.message}"
+                ) from exc
+        return tuple(templates)
+
+    def _render(
+        self,
+        key: tuple[str, str],
+        templates: tuple[jinja2.Template, ...],
+        context: Mapping[str, Any],
+    ) -> RenderedEmail:
+        rendered = []
+        for part, template in zip(PARTS, templates, strict=True):
+            try:
+                rendered.append(template.render(context))
+            except jinja2.TemplateError as exc:
+                raise TemplateConfigurationError(
+                    f"template {key[0]}/{key[1]}/{part} does not render: "
+                    f"{type(exc).__name__}: {exc}"
+                ) from exc
+        subject = " ".join(rendered[0].split())
+        if not subject:
+            raise TemplateConfigurationError(f"template {key[0]}/{key[1]}: empty subject")
+        return RenderedEmail(subject=subject, text=rendered[1], html=rendered[2])
+
+    def resolve(
+        self, names: tuple[str, ...], language: str, fallback_language: str
+    ) -> tuple[str, str]:
+        """The first set found among ``names`` in ``language``, then in the fallback language."""
+        for wanted_language in (language, fallback_language):
+            for name in names:
+                if (name, wanted_language) in self._sets:
+                    return name, wanted_language
+        raise TemplateNotFound(
+            f"no template among {list(names)} in {language} or {fallback_language}"
+        )
+
+    def render(self, key: tuple[str, str], context: Mapping[str, Any]) -> RenderedEmail:
+        return self._render(key, self._sets[key], context)

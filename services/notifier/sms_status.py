@@ -1,0 +1,107 @@
+"""Twilio's status callbacks: signed delivery reports for the SMS sent.
+
+Twilio signs each callback with the account's auth token over the callback's public URL
+and its form parameters (``X-Twilio-Signature``); a request whose signature does not match
+is refused with 403 and changes nothing. A valid report is kept in ``delivery_reports``
+(once per delivery and status) and becomes ``delivery.delivered`` or, for ``undelivered``
+and ``failed``, ``delivery.bounced``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from aiohttp import web
+from twilio.request_validator import RequestValidator
+
+from contracts.notifications import Bounce, DeliveryBounced, DeliveryDelivered, ProviderDelivery
+from contracts.topics import NOTIFIER_DELIVERIES, Topic
+from services.notifier import queries
+from services.notifier.settings import NotifierSettings
+from services.runtime import outbox
+from services.runtime.clock import Clock
+from services.runtime.database import Pool
+
+PROVIDER = "twilio"
+REPORT_NAMESPACE = uuid.UUID("3c7e2f4d-1b9a-4e55-8d2c-5a6f7b8c9d01")
+# Twilio error codes that mean the number itself is wrong or unreachable for good.
+HARD_BOUNCE_CODES = frozenset({"21211", "21614", "30003", "30005", "30006"})
+
+
+class SmsStatusCallback:
+    def __init__(
+        self,
+        pool: Pool,
+        clock: Clock,
+        settings: NotifierSettings,
+        topic: Topic = NOTIFIER_DELIVERIES,
+    ) -> None:
+        self.pool = pool
+        self.clock = clock
+        self.url = settings.sms_status_callback_url
+        token = settings.twilio_auth_token
+        self.validator = RequestValidator(token.get_secret_value()) if token else None
+        self.topic = topic
+
+    def routes(self) -> list[web.RouteDef]:
+        return [web.post("/sms/status", self.receive)]
+
+    async def receive(self, request: web.Request) -> web.Response:
+        if self.validator is None or self.url is None:
+            return web.Response(status=404, text="SMS is not configured")
+        form = await request.post()
+        params = {key: str(value) for key, value in form.items()}
+        signature = request.headers.get("X-Twilio-Signature", "")
+        if not self.validator.validate(self.url, params, signature):
+            return web.Response(status=403, text="invalid signature")
+        sid = params.get("MessageSid") or params.get("SmsSid")
+        status = params.get("MessageStatus") or params.get("SmsStatus")
+        if not sid or not status:
+            return web.Response(status=400, text="MessageSid and MessageStatus are required")
+        applied = await self.apply(sid, status, params)
+        return web.Response(status=200 if applied is not None else 202, text=applied or "unknown")
+
+    async def apply(self, sid: str, status: str, params: dict[str, str]) -> str | None:
+        """Record the report; return the delivery id, or None for an unknown message."""
+        now = self.clock.now()
+        async with self.pool.acquire() as connection, connection.transaction():
+            row = await connection.fetchrow(queries.DELIVERY_BY_TRACKING, PROVIDER, sid)
+            if row is None:
+                return None
+            delivery_id: uuid.UUID = row["delivery_id"]
+            inserted = await connection.fetchval(
+                queries.RECORD_REPORT, delivery_id, status, now, params
+            )
+            if inserted is None or status not in {"delivered", "undelivered", "failed"}:
+                return str(delivery_id)
+            common: dict[str, Any] = {
+                "delivery_id": delivery_id,
+                "reminder_id": row["reminder_id"],
+                "customer_id": row["customer_id"],
+                "invoice_ids": tuple(row["invoice_ids"]),
+                "channel": row["channel"],
+                "at": now,
+                "provider": PROVIDER,
+                "provider_tracking_id": sid,
+            }
+            envelope: dict[str, Any] = {
+                "event_id": uuid.uuid5(REPORT_NAMESPACE, f"{delivery_id}/{status}"),
+                "occurred_at": now,
+                "source": "notifier",
+            }
+            event: DeliveryDelivered | DeliveryBounced
+            if status == "delivered":
+                event = DeliveryDelivered(**envelope, payload=ProviderDelivery(**common))
+            else:
+                code = params.get("ErrorCode", "")
+                event = DeliveryBounced(
+                    **envelope,
+                    payload=Bounce(
+                        **common,
+                        kind="hard" if code in HARD_BOUNCE_CODES else "soft",
+                        reason=f"Twilio {status} {code}".strip(),
+                    ),
+                )
+            await outbox.enqueue(connection, [outbox.OutgoingRecord.of(self.topic, event)])
+            return str(delivery_id)

@@ -1,0 +1,146 @@
+"""The statement of open items as a one-page PDF (fpdf2, pure Python, no system library).
+
+The core PDF fonts cover Latin-1 only: characters outside it (the euro sign, typographic
+quotes) are replaced by close equivalents before drawing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fpdf import FPDF
+
+from services.notifier.domain.statement import Statement
+from services.notifier.rendering import Creditor, format_date, format_money, format_rate
+
+LABELS = {
+    "fr": {
+        "title": "Relevé de factures ouvertes",
+        "customer": "Client",
+        "as_of": "Au",
+        "invoice": "Facture",
+        "due": "Échéance",
+        "amount": "Montant",
+        "open": "Restant dû",
+        "interest": "Pénalités",
+        "total": "Total",
+        "rate": "Taux des pénalités de retard : {rate} % l'an "
+        "à compter du lendemain de l'échéance.",
+        "indemnity": "Indemnité forfaitaire pour frais de recouvrement : {amount} "
+        "({count} facture(s) x 40 EUR).",
+    },
+    "en": {
+        "title": "Statement of open invoices",
+        "customer": "Customer",
+        "as_of": "On",
+        "invoice": "Invoice",
+        "due": "Due date",
+        "amount": "Amount",
+        "open": "Outstanding",
+        "interest": "Interest",
+        "total": "Total",
+        "rate": "Late-payment interest rate: {rate}% a year from the day after the due date.",
+        "indemnity": "Fixed recovery indemnity: {amount} ({count} invoice(s) x EUR 40).",
+    },
+}
+_REPLACEMENTS = str.maketrans(
+    {"€": "EUR", "\u2013": "-", "\u2014": "-", "\u2019": "'", "\u202f": " "}
+)
+
+
+def _latin1(text: str) -> str:
+    return text.translate(_REPLACEMENTS).encode("latin-1", "replace").decode("latin-1")
+
+
+def statement_pdf(
+    *,
+    creditor: Creditor,
+    customer_name: str,
+    customer_id: str,
+    language: str,
+    statement: Statement,
+    created_at: datetime,
+    letter: str | None = None,
+) -> bytes:
+    """A deterministic PDF for the same inputs (creation date fixed to ``created_at``).
+
+    With ``letter``, the letter's text comes first and the statement on the next page.
+    """
+    labels = LABELS.get(language, LABELS["en"])
+    pdf = FPDF(format="A4")
+    pdf.set_creation_date(created_at)
+    pdf.set_title(_latin1(labels["title"]))
+    pdf.set_author(_latin1(creditor.name))
+    pdf.add_page()
+    pdf.set_font("helvetica", "B", 12)
+    pdf.cell(0, 6, _latin1(creditor.name), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("helvetica", "", 9)
+    for line in (*creditor.address, creditor.email, creditor.phone, creditor.registration):
+        if line:
+            pdf.cell(0, 4.5, _latin1(line), new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(6)
+    if letter is not None:
+        pdf.set_font("helvetica", "", 10)
+        pdf.multi_cell(0, 5, _latin1(letter), new_x="LMARGIN", new_y="NEXT")
+        pdf.add_page()
+    pdf.set_font("helvetica", "B", 14)
+    pdf.cell(0, 8, _latin1(labels["title"]), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("helvetica", "", 10)
+    pdf.cell(
+        0,
+        5,
+        _latin1(f"{labels['customer']}: {customer_name} ({customer_id})"),
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
+    pdf.cell(
+        0,
+        5,
+        _latin1(f"{labels['as_of']} {format_date(statement.as_of, language)}"),
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
+    pdf.ln(4)
+    widths = (50, 30, 35, 35, 30) if statement.include_penalties else (60, 35, 45, 45)
+    headers = [labels["invoice"], labels["due"], labels["amount"], labels["open"]]
+    if statement.include_penalties:
+        headers.append(labels["interest"])
+    pdf.set_font("helvetica", "B", 9)
+    for width, header in zip(widths, headers, strict=True):
+        pdf.cell(width, 6, _latin1(header), border=1)
+    pdf.ln()
+    pdf.set_font("helvetica", "", 9)
+    for item in statement.lines:
+        cells = [
+            item.invoice_number,
+            format_date(item.due_date, language),
+            format_money(item.amount, item.currency, language),
+            format_money(item.open_amount, item.currency, language),
+        ]
+        if statement.include_penalties:
+            cells.append(format_money(item.interest, item.currency, language))
+        for width, text in zip(widths, cells, strict=True):
+            pdf.cell(width, 6, _latin1(text), border=1)
+        pdf.ln()
+    pdf.set_font("helvetica", "B", 9)
+    for total in statement.totals:
+        cells = [labels["total"], "", "", format_money(total.open_amount, total.currency, language)]
+        if statement.include_penalties:
+            cells.append(format_money(total.interest, total.currency, language))
+        for width, text in zip(widths, cells, strict=True):
+            pdf.cell(width, 6, _latin1(text), border=1)
+        pdf.ln()
+    if statement.include_penalties:
+        pdf.ln(4)
+        pdf.set_font("helvetica", "", 9)
+        rate = labels["rate"].format(rate=format_rate(statement.annual_rate_percent, language))
+        pdf.multi_cell(0, 5, _latin1(rate), new_x="LMARGIN", new_y="NEXT")
+        indemnity = labels["indemnity"].format(
+            amount=format_money(statement.indemnity_eur, "EUR", language),
+            count=statement.late_invoices,
+        )
+        pdf.multi_cell(0, 5, _latin1(indemnity), new_x="LMARGIN", new_y="NEXT")
+    if creditor.iban:
+        pdf.ln(4)
+        pdf.cell(0, 5, _latin1(f"IBAN {creditor.iban}  BIC {creditor.bic or ''}"))
+    return bytes(pdf.output())

@@ -1,0 +1,69 @@
+"""A notifier on a fresh database, driven step by step: consume events, dispatch, inspect."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import socket
+import uuid
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from typing import Any
+
+import asyncpg
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from contracts.envelope import Event
+from services.notifier.dispatcher import Dispatcher
+from services.notifier.handler import handle
+from services.runtime.clock import SimulatedClock
+from services.runtime.consumer import UnitOfWork
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclasses.dataclass
+class Notifier:
+    pool: asyncpg.Pool
+    clock: SimulatedClock
+    dispatcher: Dispatcher
+    topic: str
+
+    async def consume(self, *events: Event) -> None:
+        async with self.pool.acquire() as connection, connection.transaction():
+            await handle(UnitOfWork(connection, self.clock), events)
+
+    async def published(self) -> list[dict[str, Any]]:
+        rows = await self.pool.fetch("SELECT topic, value FROM outbox ORDER BY id")
+        assert all(r["topic"] == self.topic for r in rows)
+        return [json.loads(r["value"]) for r in rows]
+
+    async def delivery(self, reminder_id: uuid.UUID) -> asyncpg.Record:
+        row = await self.pool.fetchrow(
+            "SELECT * FROM deliveries WHERE reminder_id = $1", reminder_id
+        )
+        assert row is not None
+        return row
+
+
+class Mailbox:
+    """An aiosmtpd handler keeping what it receives; ``reply`` makes it refuse messages."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[Envelope, EmailMessage]] = []
+        self.reply: str | None = None
+
+    async def handle_DATA(  # noqa: N802 (aiosmtpd hook name)
+        self, server: SMTP, session: Session, envelope: Envelope
+    ) -> str:
+        if self.reply is not None:
+            return self.reply
+        assert isinstance(envelope.content, bytes)
+        message = message_from_bytes(envelope.content, policy=policy.default)
+        assert isinstance(message, EmailMessage)
+        self.received.append((envelope, message))
+        return "250 OK queued"

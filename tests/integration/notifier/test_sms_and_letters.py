@@ -1,0 +1,257 @@
+"""SMS through the Twilio SDK against a loopback stand-in, signed status callbacks, file drop."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import hashlib
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import asyncpg
+import pytest
+from aiohttp import web
+from twilio.request_validator import RequestValidator
+
+from contracts.topics import NOTIFIER_DELIVERIES
+from services.notifier.channels import ChannelAdapter, FileDropAdapter, SmsAdapter
+from services.notifier.composer import EmailComposer
+from services.notifier.dispatcher import Dispatcher
+from services.notifier.settings import NotifierSettings
+from services.notifier.sms_status import SmsStatusCallback
+from services.runtime.clock import SimulatedClock
+from tests.integration.notifier.harness import Notifier, free_port
+from tests.kafka_tools import unique
+from tests.unit.notifier import samples
+
+pytestmark = pytest.mark.integration
+
+ACCOUNT = "AC" + "1" * 32
+TOKEN = "secret-auth-token"
+CALLBACK_URL = "https://notifier.example/sms/status"
+
+
+class TwilioStandIn:
+    """A loopback HTTP server answering like Twilio's Messages API, or failing on demand."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, dict[str, str], str | None]] = []
+        self.status = 201
+        self.delay_s = 0.0
+        self.base_url = ""
+
+    async def create_message(self, request: web.Request) -> web.Response:
+        form = {key: str(value) for key, value in (await request.post()).items()}
+        self.requests.append((request.path, form, request.headers.get("Authorization")))
+        if self.delay_s:
+            await asyncio.sleep(self.delay_s)
+        if self.status != 201:
+            body = {
+                "code": 20500 if self.status >= 500 else 21211,
+                "message": "refused",
+                "status": self.status,
+            }
+            return web.json_response(body, status=self.status)
+        body = {
+            "sid": f"SM{len(self.requests):032d}",
+            "status": "queued",
+            "to": form["To"],
+            "from": form["From"],
+            "body": form["Body"],
+            "account_sid": ACCOUNT,
+        }
+        return web.json_response(body, status=201)
+
+
+@pytest.fixture
+async def twilio() -> AsyncIterator[TwilioStandIn]:
+    stand_in = TwilioStandIn()
+    app = web.Application()
+    app.router.add_post("/2010-04-01/Accounts/{account}/Messages.json", stand_in.create_message)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    stand_in.base_url = f"http://127.0.0.1:{port}"
+    yield stand_in
+    await runner.cleanup()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> NotifierSettings:
+    return NotifierSettings(
+        twilio_account_sid=ACCOUNT,
+        twilio_auth_token=TOKEN,
+        sms_from="+33100000000",
+        sms_status_callback_url=CALLBACK_URL,
+        letters_drop_dir=tmp_path / "print-room",
+        creditor_phone="+33 1 00 00 00 00",
+    )
+
+
+@pytest.fixture
+def notifier(pool: asyncpg.Pool, twilio: TwilioStandIn, settings: NotifierSettings) -> Notifier:
+    composer = EmailComposer.load(settings)
+    sms = SmsAdapter(
+        composer,
+        account_sid=ACCOUNT,
+        auth_token=TOKEN,
+        from_number="+33100000000",
+        status_callback_url=CALLBACK_URL,
+        base_url=twilio.base_url,
+        timeout_s=1.0,
+    )
+    assert settings.letters_drop_dir is not None
+    drop = FileDropAdapter(composer, settings.letters_drop_dir)
+    topic = dataclasses.replace(NOTIFIER_DELIVERIES, name=unique(NOTIFIER_DELIVERIES.name))
+    adapters: dict[str, ChannelAdapter] = {
+        "sms": sms,
+        "postal_letter": drop,
+        "registered_letter": drop,
+    }
+    clock = SimulatedClock(samples.NOW)
+    dispatcher = Dispatcher(pool, clock, settings, adapters, composer, topic=topic)
+    return Notifier(pool, clock, dispatcher, topic.name)
+
+
+async def _sms_sent(notifier: Notifier) -> tuple[Any, str]:
+    due = samples.reminder("INV-1", channel="sms", role="accounting", level="level_1")
+    await notifier.consume(samples.customer_upserted(), samples.reminder_due(due))
+    assert await notifier.dispatcher.dispatch_all() == 1
+    row = await notifier.delivery(due.reminder_id)
+    return due, str(row["provider_tracking_id"])
+
+
+async def test_sms_is_sent_through_the_twilio_sdk(
+    notifier: Notifier, twilio: TwilioStandIn
+) -> None:
+    due, sid = await _sms_sent(notifier)
+    ((path, form, authorization),) = twilio.requests
+    assert path == f"/2010-04-01/Accounts/{ACCOUNT}/Messages.json"
+    assert form["To"] == "+33612345678"
+    assert form["From"] == "+33100000000"
+    assert form["StatusCallback"] == CALLBACK_URL
+    assert "Relance" in form["Body"]
+    assert "700,00" in form["Body"]
+    assert authorization is not None
+    assert authorization.startswith("Basic ")
+    row = await notifier.delivery(due.reminder_id)
+    assert row["status"] == "sent"
+    assert row["provider"] == "twilio"
+    assert json.loads(row["content"])["body"] == form["Body"]
+    (sent,) = await notifier.published()
+    assert sent["event_type"] == "delivery.sent"
+    assert sent["payload"]["provider_tracking_id"] == sid
+
+
+@pytest.mark.parametrize(("status", "retried"), [(500, True), (429, True), (400, False)])
+async def test_twilio_errors_are_retried_or_final_by_status(
+    notifier: Notifier, twilio: TwilioStandIn, status: int, retried: bool
+) -> None:
+    twilio.status = status
+    due = samples.reminder("INV-1", channel="sms", role="accounting")
+    await notifier.consume(samples.customer_upserted(), samples.reminder_due(due))
+    await notifier.dispatcher.dispatch_all()
+    row = await notifier.delivery(due.reminder_id)
+    assert row["status"] == ("pending" if retried else "failed")
+    assert str(status) in row["last_error"]
+    events = await notifier.published()
+    assert [e["event_type"] for e in events] == ([] if retried else ["delivery.failed"])
+
+
+async def test_twilio_timeout_is_retried(notifier: Notifier, twilio: TwilioStandIn) -> None:
+    twilio.delay_s = 3.0
+    due = samples.reminder("INV-1", channel="sms", role="accounting")
+    await notifier.consume(samples.customer_upserted(), samples.reminder_due(due))
+    await notifier.dispatcher.dispatch_all()
+    row = await notifier.delivery(due.reminder_id)
+    assert row["status"] == "pending"
+    assert row["attempts"] == 1
+
+
+async def test_signed_status_callback_becomes_a_delivered_event(
+    notifier: Notifier, pool: asyncpg.Pool, settings: NotifierSettings
+) -> None:
+    due, sid = await _sms_sent(notifier)
+    callback = SmsStatusCallback(
+        pool,
+        notifier.clock,
+        settings,
+        topic=dataclasses.replace(NOTIFIER_DELIVERIES, name=notifier.topic),
+    )
+    app = web.Application()
+    app.add_routes(callback.routes())
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    params = {"MessageSid": sid, "MessageStatus": "delivered", "AccountSid": ACCOUNT}
+    signature = RequestValidator(TOKEN).compute_signature(CALLBACK_URL, params)
+    try:
+        async with aiohttp.ClientSession() as http:
+            url = f"http://127.0.0.1:{port}/sms/status"
+            forged = await http.post(url, data=params, headers={"X-Twilio-Signature": "forged"})
+            assert forged.status == 403
+            for _ in range(2):  # Twilio retries callbacks: recorded once
+                signed = await http.post(
+                    url, data=params, headers={"X-Twilio-Signature": signature}
+                )
+                assert signed.status == 200
+    finally:
+        await runner.cleanup()
+    events = await notifier.published()
+    assert [e["event_type"] for e in events] == ["delivery.sent", "delivery.delivered"]
+    assert events[1]["payload"]["reminder_id"] == str(due.reminder_id)
+    reports = await pool.fetch("SELECT status FROM delivery_reports")
+    assert [r["status"] for r in reports] == ["delivered"]
+
+
+async def test_undelivered_sms_report_is_a_bounce(
+    notifier: Notifier, pool: asyncpg.Pool, settings: NotifierSettings
+) -> None:
+    _, sid = await _sms_sent(notifier)
+    topic = dataclasses.replace(NOTIFIER_DELIVERIES, name=notifier.topic)
+    callback = SmsStatusCallback(pool, notifier.clock, settings, topic=topic)
+    params = {"MessageSid": sid, "MessageStatus": "undelivered", "ErrorCode": "30003"}
+    assert await callback.apply(sid, "undelivered", params) is not None
+    assert await callback.apply("SM-unknown", "delivered", {}) is None
+    events = await notifier.published()
+    assert [e["event_type"] for e in events] == ["delivery.sent", "delivery.bounced"]
+    assert events[1]["payload"]["kind"] == "hard"
+
+
+async def test_registered_letter_is_dropped_as_pdf_and_manifest(
+    notifier: Notifier, settings: NotifierSettings
+) -> None:
+    due = samples.reminder("INV-1", "INV-2", channel="registered_letter", level="formal_notice")
+    await notifier.consume(samples.customer_upserted(), samples.reminder_due(due))
+    assert await notifier.dispatcher.dispatch_all() == 1
+    assert settings.letters_drop_dir is not None
+    name = f"reminder-{due.reminder_id}-registered_letter"
+    pdf = (settings.letters_drop_dir / f"{name}.pdf").read_bytes()
+    manifest = json.loads((settings.letters_drop_dir / f"{name}.json").read_text())
+    assert pdf.startswith(b"%PDF")
+    assert manifest["acknowledgement_of_receipt"] is True
+    assert manifest["sha256"] == hashlib.sha256(pdf).hexdigest()
+    assert manifest["customer_id"] == samples.CUSTOMER
+    assert manifest["subject"].startswith("Mise en demeure")
+    row = await notifier.delivery(due.reminder_id)
+    assert row["status"] == "sent"
+    assert row["content"] == pdf
+    (sent,) = await notifier.published()
+    assert sent["payload"]["provider"] == "file_drop"
+    assert sent["payload"]["provider_tracking_id"] == name
+
+
+async def test_channel_without_adapter_fails_for_the_scheduler_to_fall_back(
+    notifier: Notifier,
+) -> None:
+    due = samples.reminder("INV-1", channel="electronic_registered_letter")
+    await notifier.consume(samples.customer_upserted(), samples.reminder_due(due))
+    await notifier.dispatcher.dispatch_all()
+    (failed,) = await notifier.published()
+    assert failed["event_type"] == "delivery.failed"
+    assert "not available" in failed["payload"]["reason"]

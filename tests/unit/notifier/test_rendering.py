@@ -1,0 +1,155 @@
+from __future__ import annotations
+
+import shutil
+from decimal import Decimal
+from email import message_from_bytes, policy
+from pathlib import Path
+
+import pytest
+
+from services.notifier.composer import (
+    CustomerView,
+    EmailComposer,
+    recipients_of,
+    sample_context,
+)
+from services.notifier.dispatcher import retry_delay
+from services.notifier.email_channel import message_id_of
+from services.notifier.errors import DeliveryError, TemplateConfigurationError
+from services.notifier.rendering import DEFAULT_TEMPLATES, TemplateCatalogue, format_money
+from services.notifier.settings import NotifierSettings
+from services.notifier.statement_pdf import statement_pdf
+from tests.unit.notifier.samples import NOW, reminder
+
+CUSTOMER = CustomerView(
+    name="ACME <Industrie> & Fils",
+    language="fr",
+    contacts=(
+        {"role": "billing", "name": "Claire", "email": "compta@acme.example"},
+        {"role": "buyer", "name": "Paul", "email": "achats@acme.example"},
+        {"role": "accounting", "phone": "+33612345678"},
+    ),
+)
+
+
+@pytest.fixture(scope="module")
+def composer() -> EmailComposer:
+    return EmailComposer.load(NotifierSettings(creditor_iban="FR7630001007941234567890185"))
+
+
+def test_default_templates_cover_every_level_in_french_and_english(
+    composer: EmailComposer,
+) -> None:
+    levels = ("preventive", "level_1", "level_2", "formal_notice")
+    assert set(composer.catalogue.sets) == {(lv, lang) for lv in levels for lang in ("fr", "en")}
+
+
+def test_money_is_formatted_per_language() -> None:
+    assert format_money(Decimal("1234.5"), "EUR", "fr") == "1\u00a0234,50\u00a0EUR"
+    assert format_money(Decimal("1234567.891"), "USD", "en") == "USD 1,234,567.89"
+
+
+def test_email_states_statement_penalties_and_escapes_html(composer: EmailComposer) -> None:
+    composed = composer.compose(
+        reminder("INV-1", "INV-2"), reminder("INV-1", "INV-2").invoices, CUSTOMER, NOW
+    )
+    message = message_from_bytes(composed.message.as_bytes(), policy=policy.default)
+    assert message["Subject"].startswith("Deuxième relance")
+    text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert "INV-1" in text
+    assert "INV-2" in text
+    assert "12,15 %" in text
+    assert "80,00\u00a0EUR" in text
+    assert "ACME &lt;Industrie&gt; &amp; Fils" in html
+    assert "ACME <Industrie> & Fils" in text
+    (attachment,) = list(message.iter_attachments())
+    assert attachment.get_content_type() == "application/pdf"
+    assert attachment.get_content().startswith(b"%PDF")
+
+
+def test_unknown_template_name_falls_back_to_the_level_and_language(
+    composer: EmailComposer,
+) -> None:
+    english = reminder(language="de", level="formal_notice", template="no-such-template")
+    composed = composer.compose(english, english.invoices, CUSTOMER, NOW)
+    assert composed.message["Subject"].startswith("Formal notice to pay")
+
+
+def test_message_id_is_derived_from_the_reminder(composer: EmailComposer) -> None:
+    due = reminder()
+    first = composer.compose(due, due.invoices, CUSTOMER, NOW)
+    again = composer.compose(due, due.invoices, CUSTOMER, NOW)
+    assert (
+        first.message_id
+        == again.message_id
+        == message_id_of(due.reminder_id, "email", "relance.invalid")
+    )
+
+
+def test_other_contacts_copied_only_at_the_levels_that_ask() -> None:
+    cc_levels = ("level_2", "formal_notice")
+    firm = recipients_of(CUSTOMER, "billing", "level_2", cc_levels)  # type: ignore[arg-type]
+    mild = recipients_of(CUSTOMER, "billing", "level_1", cc_levels)  # type: ignore[arg-type]
+    assert firm.to == ("compta@acme.example",)
+    assert firm.cc == ("achats@acme.example",)
+    assert mild.cc == ()
+    with pytest.raises(DeliveryError) as raised:
+        recipients_of(CUSTOMER, "accounting", "level_1", cc_levels)  # type: ignore[arg-type]
+    assert not raised.value.retryable
+
+
+def test_pdf_is_deterministic(composer: EmailComposer) -> None:
+    context = sample_context(composer.creditor, composer.terms)
+    arguments = {
+        "creditor": composer.creditor,
+        "customer_name": "Société Générale d'Équipement €",
+        "customer_id": "C-1",
+        "language": "fr",
+        "statement": context["statement"],
+        "created_at": NOW,
+    }
+    first = statement_pdf(**arguments)
+    assert first.startswith(b"%PDF")
+    assert first == statement_pdf(**arguments)
+
+
+def _copy_templates(tmp_path: Path) -> Path:
+    target = tmp_path / "templates"
+    shutil.copytree(DEFAULT_TEMPLATES, target)
+    return target
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("{{ customer.nickname }}", "does not render"),
+        ("{% if %}", "line 1"),
+        ("{{ creditor.__class__.__mro__ }}", "does not render"),
+    ],
+)
+def test_broken_template_is_refused_at_load_time(
+    tmp_path: Path, composer: EmailComposer, content: str, expected: str
+) -> None:
+    templates = _copy_templates(tmp_path)
+    (templates / "level_1" / "fr" / "body.html").write_text(content)
+    with pytest.raises(TemplateConfigurationError, match=expected) as raised:
+        TemplateCatalogue.load(templates, sample_context(composer.creditor, composer.terms))
+    assert "level_1/fr" in str(raised.value)
+
+
+def test_missing_part_is_refused_at_load_time(tmp_path: Path, composer: EmailComposer) -> None:
+    templates = _copy_templates(tmp_path)
+    (templates / "preventive" / "en" / "subject.txt").unlink()
+    with pytest.raises(TemplateConfigurationError, match=r"preventive/en/subject\.txt is missing"):
+        TemplateCatalogue.load(templates, sample_context(composer.creditor, composer.terms))
+
+
+def test_retry_delay_grows_exponentially_within_bounds() -> None:
+    import random
+
+    rng = random.Random(7)
+    for attempt in range(1, 12):
+        delay = retry_delay(attempt, 30.0, 3600.0, rng)
+        ceiling = min(3600.0, 30.0 * 2 ** (attempt - 1))
+        assert ceiling / 2 <= delay <= ceiling

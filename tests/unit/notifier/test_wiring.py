@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from contracts.topics import DISPUTE_EVENTS, DUNNING_ACTIONS, LEDGER_EVENTS
+from services.notifier.app import DEFINITION, channel_adapters
+from services.notifier.composer import EmailComposer
+from services.notifier.email_channel import SmtpChannel
+from services.notifier.rate_limit import ChannelRateLimiter
+from services.notifier.settings import NotifierSettings
+
+
+def test_notifier_consumes_reminders_ledger_and_disputes() -> None:
+    assert DEFINITION.schema == "notifier"
+    assert [t.name for t in DEFINITION.consumes] == [
+        t.name for t in (DUNNING_ACTIONS, LEDGER_EVENTS, DISPUTE_EVENTS)
+    ]
+    assert DEFINITION.migrations is not None
+    assert sorted(p.name for p in DEFINITION.migrations.glob("*.sql")) == [
+        "0001_deliveries.sql",
+        "0002_call_tasks.sql",
+    ]
+
+
+def test_only_configured_channels_are_available(tmp_path: Path) -> None:
+    bare = NotifierSettings()
+    assert channel_adapters(bare, EmailComposer.load(bare)) == {}
+    full = NotifierSettings(
+        smtp_host="smtp.example",
+        twilio_account_sid="AC" + "0" * 32,
+        twilio_auth_token="token",
+        sms_from="+33100000000",
+        letters_drop_dir=tmp_path,
+    )
+    adapters = channel_adapters(full, EmailComposer.load(full))
+    assert sorted(adapters) == ["email", "postal_letter", "registered_letter", "sms"]
+    assert {a.provider for a in adapters.values()} == {"smtp", "twilio", "file_drop"}
+
+
+async def test_rate_limiter_spaces_sends_per_channel() -> None:
+    now = [100.0]
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    limiter = ChannelRateLimiter({"sms": 4.0}, monotonic=lambda: now[0], sleep=sleep)
+    waits = [await limiter.wait("sms") for _ in range(3)]
+    assert waits == [0.0, 0.25, 0.25]
+    assert await limiter.wait("email") == 0.0  # not limited
+    now[0] += 10
+    assert await limiter.wait("sms") == 0.0
+    assert slept == [0.25, 0.25]
+
+
+def test_smtp_channel_needs_a_host() -> None:
+    settings = NotifierSettings()
+    with pytest.raises(ValueError, match="no SMTP host"):
+        SmtpChannel(settings)
