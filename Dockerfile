@@ -25,6 +25,9 @@ RUN groupadd --system --gid 10001 relance \
 RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
     pip install --no-index --find-links /wheels /wheels/relance-*.whl \
     && pip uninstall --yes pip setuptools wheel
+# The default scenario library; a ConfigMap mounted over this folder replaces it.
+COPY scenarios /etc/relance/scenarios
+ENV RELANCE_SCHEDULER_SCENARIOS_PATH=/etc/relance/scenarios
 USER 10001:10001
 EXPOSE 8080
 ENTRYPOINT ["relance"]

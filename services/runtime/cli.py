@@ -7,6 +7,7 @@
     relance migrate SERVICE|all      apply pending schema migrations
     relance topics create            create the topics and dead-letter topics
     relance contracts export|check   regenerate / verify JSON Schemas and AsyncAPI
+    relance scheduler validate|suspend|resume   scenario library and global suspension
 """
 
 from __future__ import annotations
@@ -21,12 +22,14 @@ from services.runtime import migrations
 from services.runtime.errors import RelanceError
 from services.runtime.service import ServiceDefinition, run
 from services.runtime.settings import KafkaSettings, ServiceSettings, load
+from services.scheduler.cli import app as scheduler_app
 
 SERVICES = ("ingestion", "scheduler", "notifier", "disputes", "reporting")
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Relance: dunning on Kafka.")
 topics_app = typer.Typer(no_args_is_help=True, help="Kafka topics.")
 app.add_typer(topics_app, name="topics")
+app.add_typer(scheduler_app, name="scheduler")
 
 
 def definition(service: str) -> ServiceDefinition:

@@ -1,23 +1,57 @@
 """Wiring of the scheduler service: what it consumes, owns and runs.
 
-It owns the PostgreSQL schema ``scheduler`` and reads no other service's tables.
+It owns the PostgreSQL schema ``scheduler`` and reads no other service's tables. It follows
+the ledger and the pauses from the disputes service, and a tick loop emits what falls due.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from datetime import timedelta
+from pathlib import Path
+
+from contracts.topics import DISPUTE_EVENTS, LEDGER_EVENTS
 from services.runtime.service import ServiceContext, ServiceDefinition, ServiceParts
+from services.scheduler.domain.calendar import SendingWindow
+from services.scheduler.domain.library import load_library
 from services.scheduler.settings import SchedulerSettings
+from services.scheduler.state import Policy
+from services.scheduler.tick import Ticker
+from services.scheduler.tracking import Tracker
+
+MIGRATIONS_PATH = Path(__file__).parent / "migrations"
+
+
+def policy_of(settings: SchedulerSettings) -> Policy:
+    return Policy(
+        library=load_library(settings.scenarios_path),
+        window=SendingWindow(settings.window_start, settings.window_end),
+        min_gap=timedelta(hours=settings.min_contact_gap_hours),
+    )
 
 
 async def build(context: ServiceContext) -> ServiceParts:
-    return ServiceParts()
+    settings = context.settings
+    assert isinstance(settings, SchedulerSettings)
+    policy = policy_of(settings)
+    tracker = Tracker(policy)
+    ticker = Ticker(context.pool, context.clock, policy, settings.tick_batch_size)
+
+    async def tick_loop(stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            await ticker.run_until_idle()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), settings.tick_interval_s)
+
+    return ServiceParts(handler=tracker.handle, loops={"tick": tick_loop})
 
 
 DEFINITION = ServiceDefinition(
     name="scheduler",
     schema="scheduler",
-    migrations=None,
-    consumes=(),
+    migrations=MIGRATIONS_PATH,
+    consumes=(LEDGER_EVENTS, DISPUTE_EVENTS),
     settings_class=SchedulerSettings,
     build=build,
 )

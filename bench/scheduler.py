@@ -1,0 +1,168 @@
+"""The scheduler's tick on large dunning books: time to emit what is due, and an empty tick.
+
+Run with ``python -m bench.scheduler [--sizes 10000 100000 1000000] [--due-share 0.05]
+[--replicas N]``. For each size it loads that many open invoices (five per customer) into
+a fresh schema with set-based INSERTs, a ``--due-share`` of them due now (each for a
+different customer), the rest due in the coming weeks. It then times ticks until nothing
+is due (every due invoice becomes a ``dunning.reminder.due`` in the outbox, with its state
+moved on), and the median of ``--empty-ticks`` ticks with nothing due, which must not grow
+with the number of open invoices. With ``--replicas N`` the due invoices are drained by N
+scheduler processes at once (``FOR UPDATE SKIP LOCKED`` shares the work). Nothing is
+asserted: these are measurements.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import statistics
+import time
+from concurrent.futures import ProcessPoolExecutor
+from datetime import UTC, date, datetime
+
+import asyncpg
+
+from bench.limits import DEFAULT_DATABASE_URL
+from services.runtime import migrations
+from services.runtime.clock import SimulatedClock
+from services.runtime.database import Connection, create_pool
+from services.runtime.settings import DatabaseSettings
+from services.scheduler.app import MIGRATIONS_PATH, policy_of
+from services.scheduler.settings import SchedulerSettings
+from services.scheduler.tick import Ticker
+
+SCHEMA = "bench_scheduler"
+NOW = datetime(2026, 12, 8, 9, 30, tzinfo=UTC)  # a Tuesday, 10:30 in Paris
+PER_CUSTOMER = 5
+SEGMENT = '{"payer_profile": "negligent"}'
+
+
+CUSTOMERS_SQL = """
+INSERT INTO customer (customer_id, company_code, country, time_zone, language, segment, version)
+SELECT 'C' || g, 'FR01', 'FR', 'Europe/Paris', 'fr', $1::jsonb, 1
+FROM generate_series(0, $2 - 1) AS g
+"""
+
+# Invoice g is due now when g % every = 0 (one per customer at most), else in 1 to 40 days.
+INVOICES_SQL = """
+INSERT INTO dunning_invoice (invoice_id, customer_id, company_code, invoice_number, due_date,
+    currency, amount, open_amount, scenario_id, position, status, last_step_name, last_level,
+    last_action_at, next_action_at)
+SELECT 'FR01/F' || g, 'C' || (g / $2), 'FR01', 'F' || g,
+       CASE WHEN due THEN $3::date ELSE $4::date END, 'EUR', 1200.00, 1200.00, 'negligent', 1,
+       'active', 'courtesy', 'preventive', $5::timestamptz - interval '8 days',
+       CASE WHEN due THEN $5::timestamptz - interval '1 hour'
+            ELSE $5::timestamptz + (1 + g % 40) * interval '1 day' END
+FROM (SELECT g, $6 > 0 AND g % $6 = 0 AS due FROM generate_series(0, $1 - 1) AS g) AS s
+"""
+
+
+async def load(connection: Connection, invoices: int, due_share: float) -> int:
+    """Load the book; return how many invoices are due now."""
+    customers = (invoices + PER_CUSTOMER - 1) // PER_CUSTOMER
+    await connection.execute(CUSTOMERS_SQL, SEGMENT, customers)
+    every = max(1, round(1 / due_share / PER_CUSTOMER)) * PER_CUSTOMER if due_share else 0
+    # D+3 reached on the due ones: the "friendly" step of `negligent` is due.
+    await connection.execute(
+        INVOICES_SQL, invoices, PER_CUSTOMER, date(2026, 12, 5), date(2027, 1, 10), NOW, every
+    )
+    await connection.execute("ANALYZE dunning_invoice; ANALYZE customer")
+    return len(range(0, invoices, every)) if every else 0
+
+
+async def prepare(url: str, invoices: int, due_share: float) -> tuple[int, float]:
+    """A fresh schema holding the book; return how many invoices are due and the load time."""
+    admin = await asyncpg.connect(url)
+    await admin.execute(f'DROP SCHEMA IF EXISTS "{SCHEMA}" CASCADE')
+    await admin.close()
+    await migrations.apply_async(url, SCHEMA, MIGRATIONS_PATH)
+    connection = await asyncpg.connect(url, server_settings={"search_path": SCHEMA})
+    try:
+        started = time.perf_counter()
+        due = await load(connection, invoices, due_share)
+        return due, time.perf_counter() - started
+    finally:
+        await connection.close()
+
+
+async def drain(url: str, batch: int, start_at: float) -> tuple[int, float, float]:
+    """One scheduler replica: tick until nothing is due.
+
+    Returns the reminders it emitted and when (wall clock) it started and finished, so that
+    the start-up of the replicas' processes is not counted.
+    """
+    pool = await create_pool(DatabaseSettings(url=url), SCHEMA, max_size=2)
+    try:
+        ticker = Ticker(pool, SimulatedClock(NOW), policy_of(SchedulerSettings()), batch)
+        await asyncio.sleep(max(0.0, start_at - time.time()))
+        started = time.time()
+        reminders = sum(o.reminders for o in await ticker.run_until_idle())
+        return reminders, started, time.time()
+    finally:
+        await pool.close()
+
+
+def replica(url: str, batch: int, start_at: float) -> tuple[int, float, float]:
+    return asyncio.run(drain(url, batch, start_at))
+
+
+async def empty_ticks(url: str, count: int) -> tuple[int, list[float]]:
+    """The outbox size, and the duration of ``count`` ticks with nothing due."""
+    pool = await create_pool(DatabaseSettings(url=url), SCHEMA, max_size=2)
+    try:
+        ticker = Ticker(pool, SimulatedClock(NOW), policy_of(SchedulerSettings()), 500)
+        durations = []
+        for _ in range(count):
+            started = time.perf_counter()
+            outcome = await ticker.tick()
+            durations.append(time.perf_counter() - started)
+            assert outcome.empty, "something was still due"
+        return await pool.fetchval("SELECT count(*) FROM outbox"), durations
+    finally:
+        await pool.close()
+
+
+def measure(
+    url: str, invoices: int, due_share: float, ticks: int, batch: int, replicas: int
+) -> None:
+    due, loaded_s = asyncio.run(prepare(url, invoices, due_share))
+    if replicas == 1:
+        runs = [replica(url, batch, 0.0)]
+    else:
+        context = multiprocessing.get_context("spawn")
+        start_at = time.time() + 5.0  # every replica has started and connected by then
+        with ProcessPoolExecutor(replicas, mp_context=context) as executor:
+            runs = list(
+                executor.map(replica, [url] * replicas, [batch] * replicas, [start_at] * replicas)
+            )
+    reminders = sum(r[0] for r in runs)
+    drain_s = max(r[2] for r in runs) - min(r[1] for r in runs)
+    emitted, empty = asyncio.run(empty_ticks(url, ticks))
+    print(
+        f"{invoices:>9,} open invoices (loaded in {loaded_s:5.1f} s) | {due:>6,} due, "
+        f"{replicas} replica(s): {reminders:>6,} reminders ({emitted:>7,} outbox events) in "
+        f"{drain_s:6.2f} s = {reminders / drain_s if drain_s else 0:,.0f}/s | empty tick: "
+        f"median {statistics.median(empty) * 1000:.2f} ms, max {max(empty) * 1000:.2f} ms"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    parser.add_argument("--due-share", type=float, default=0.05)
+    parser.add_argument("--empty-ticks", type=int, default=50)
+    parser.add_argument(
+        "--replicas", type=int, default=1, help="scheduler replicas, one process each"
+    )
+    parser.add_argument("--batch", type=int, default=SchedulerSettings().tick_batch_size)
+    args = parser.parse_args()
+    for size in args.sizes:
+        measure(
+            args.database_url, size, args.due_share, args.empty_ticks, args.batch, args.replicas
+        )
+
+
+if __name__ == "__main__":
+    main()

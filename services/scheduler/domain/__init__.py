@@ -1,0 +1,1 @@
+"""Pure scheduling rules: scenarios, assignment, business calendars and step progress."""

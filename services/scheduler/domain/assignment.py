@@ -1,0 +1,80 @@
+"""Which scenario a customer follows: an explicit choice, else the first matching rule.
+
+Rules are tried in order; the first whose conditions all hold gives the scenario, and a
+rule may give ``null``: no reminders (automatic and good payers, by default). Opted-out
+customers and invoices are never reminded.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from pydantic import Field
+from pydantic_extra_types.country import CountryAlpha2
+
+from contracts.dunning import ScenarioId
+from contracts.erp import CustomerType, Market, PayerProfile, RiskRating, Segment
+from services.scheduler.domain.scenario import Rule
+
+NO_PROFILE = "none"
+"""Matches customers whose payer profile is not known."""
+
+
+class Match(Rule):
+    """Conditions on a customer; an empty list matches anything."""
+
+    payer_profile: tuple[PayerProfile | str, ...] = ()
+    customer_type: tuple[CustomerType, ...] = ()
+    market: tuple[Market, ...] = ()
+    country: tuple[CountryAlpha2, ...] = ()
+    risk_rating: tuple[RiskRating, ...] = ()
+    any_tag: tuple[str, ...] = ()
+    min_outstanding: Decimal | None = Field(default=None, ge=0)
+
+    def holds(self, segment: Segment, country: str, outstanding: Decimal) -> bool:
+        profile = segment.payer_profile or NO_PROFILE
+        checks = (
+            not self.payer_profile or profile in self.payer_profile,
+            not self.customer_type or segment.customer_type in self.customer_type,
+            not self.market or segment.market in self.market,
+            not self.country or country in self.country,
+            not self.risk_rating or segment.risk_rating in self.risk_rating,
+            not self.any_tag or bool(set(self.any_tag) & set(segment.tags)),
+            self.min_outstanding is None or outstanding >= self.min_outstanding,
+        )
+        return all(checks)
+
+
+class AssignmentRule(Rule):
+    scenario: ScenarioId | None = Field(description="None: no reminders for these customers.")
+    when: Match = Match()
+
+
+class Assignment(Rule):
+    rules: tuple[AssignmentRule, ...] = ()
+    overrides: dict[str, ScenarioId | None] = Field(
+        default_factory=dict, description="Customer id to scenario (or null), before any rule."
+    )
+    opt_out_customers: frozenset[str] = frozenset()
+    opt_out_invoices: frozenset[str] = frozenset()
+    opt_out_tag: str = "no-dunning"
+
+    def scenario_for(
+        self, customer_id: str, segment: Segment, country: str, outstanding: Decimal = Decimal(0)
+    ) -> str | None:
+        """The scenario of a customer, or None when they get no reminders."""
+        if customer_id in self.opt_out_customers or self.opt_out_tag in segment.tags:
+            return None
+        if customer_id in self.overrides:
+            return self.overrides[customer_id]
+        for rule in self.rules:
+            if rule.when.holds(segment, country, outstanding):
+                return rule.scenario
+        return None
+
+    def invoice_opted_out(self, invoice_id: str) -> bool:
+        return invoice_id in self.opt_out_invoices
+
+    def scenario_ids(self) -> set[str]:
+        named = {r.scenario for r in self.rules} | set(self.overrides.values())
+        return {s for s in named if s is not None}

@@ -1,0 +1,126 @@
+"""Where an invoice goes next in its scenario, and when.
+
+An invoice holds a position: the index of the next step to take (``len(steps)`` means only
+the exit is left). :func:`plan` computes the next step's send instant; :func:`due_now`
+answers, at a tick, which step to take now. After an outage several steps may have fallen
+due: only the latest applicable one is taken, the earlier ones are recorded as skipped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from contracts.erp import CustomerType
+from services.scheduler.domain.calendar import SendingWindow, send_instant
+from services.scheduler.domain.scenario import Scenario, Step
+
+
+@dataclass(frozen=True)
+class Debtor:
+    """What the rules need to know about the customer."""
+
+    country: str
+    time_zone: str
+    customer_type: CustomerType = "business"
+    window: SendingWindow = field(default_factory=SendingWindow)
+
+
+@dataclass(frozen=True)
+class Planned:
+    """The next action of an invoice: a step (``step is None``: the exit) and its instant."""
+
+    position: int
+    step: Step | None
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Taken:
+    """What a tick does for one invoice: the step to take (None: the exit) and skipped ones."""
+
+    position: int
+    step: Step | None
+    skipped: tuple[Step, ...]
+
+
+def _applicable(scenario: Scenario, start: int, open_amount: Decimal, debtor: Debtor) -> list[int]:
+    return [
+        i
+        for i in range(start, len(scenario.steps))
+        if scenario.steps[i].applies_to(open_amount, debtor.customer_type)
+    ]
+
+
+def _instant(
+    scenario: Scenario, position: int, due_date: date, debtor: Debtor, not_before: datetime | None
+) -> datetime:
+    offset = (
+        scenario.steps[position].offset_days
+        if position < len(scenario.steps)
+        else scenario.max_amicable_days
+    )
+    return send_instant(
+        due_date + timedelta(days=offset),
+        country=debtor.country,
+        time_zone=debtor.time_zone,
+        window=debtor.window,
+        not_before=not_before,
+    )
+
+
+def plan(
+    scenario: Scenario,
+    position: int,
+    *,
+    due_date: date,
+    open_amount: Decimal,
+    debtor: Debtor,
+    not_before: datetime | None = None,
+) -> Planned | None:
+    """The next action from ``position`` on, or None when the scenario is over (exit taken)."""
+    if position > len(scenario.steps):
+        return None
+    candidates = _applicable(scenario, position, open_amount, debtor)
+    nxt = candidates[0] if candidates else len(scenario.steps)
+    step = scenario.steps[nxt] if nxt < len(scenario.steps) else None
+    return Planned(nxt, step, _instant(scenario, nxt, due_date, debtor, not_before))
+
+
+def due_now(
+    scenario: Scenario,
+    position: int,
+    *,
+    due_date: date,
+    open_amount: Decimal,
+    debtor: Debtor,
+    now: datetime,
+    resumed: bool = False,
+) -> Taken | None:
+    """The step to take at ``now`` (the latest one due), or None when nothing is due.
+
+    ``resumed``: the invoice comes back from a pause; it takes the step where it stopped
+    (the first applicable one from ``position``), skipping nothing.
+    """
+    if position > len(scenario.steps):
+        return None
+    if resumed:
+        applicable = _applicable(scenario, position, open_amount, debtor)
+        if applicable:
+            first = applicable[0]
+            if _instant(scenario, first, due_date, debtor, None) > now:
+                return None
+            return Taken(first, scenario.steps[first], ())
+    due = [
+        i
+        for i in _applicable(scenario, position, open_amount, debtor)
+        if _instant(scenario, i, due_date, debtor, None) <= now
+    ]
+    exit_due = _instant(scenario, len(scenario.steps), due_date, debtor, None) <= now
+    if exit_due:
+        return Taken(len(scenario.steps), None, tuple(scenario.steps[i] for i in due))
+    if not due:
+        return None
+    latest = due[-1]
+    return Taken(latest, scenario.steps[latest], tuple(scenario.steps[i] for i in due[:-1]))

@@ -1,0 +1,118 @@
+"""Dunning scenarios: ordered steps anchored on the due date, growing firmer, then an exit.
+
+A scenario is declared in YAML and parsed into :class:`Scenario`. Field-level mistakes
+(an unknown channel, a missing field) are reported by pydantic; the rules that span steps
+(order, firmness, the end, known templates) by :func:`check_scenario`.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from contracts.dunning import (
+    DUNNING_LEVELS,
+    Channel,
+    DunningLevel,
+    EscalationAction,
+    RecipientRole,
+    ScenarioId,
+    StepName,
+    TemplateName,
+)
+from contracts.erp import CustomerType
+
+Description = Annotated[str, StringConstraints(max_length=2000)]
+
+
+class Rule(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class StepConditions(Rule):
+    """A step is taken only for invoices and customers that meet every condition given."""
+
+    min_open_amount: Decimal | None = Field(default=None, ge=0)
+    customer_types: tuple[CustomerType, ...] = ()
+
+
+class Step(Rule):
+    name: StepName
+    level: DunningLevel
+    offset_days: int = Field(ge=-90, le=365, description="Days from the due date; negative before.")
+    channel: Channel
+    recipient: RecipientRole = "billing"
+    template: TemplateName
+    include_penalties: bool = False
+    escalating: bool = False
+    conditions: StepConditions = StepConditions()
+
+    @property
+    def rank(self) -> int:
+        return DUNNING_LEVELS.index(self.level)
+
+    def applies_to(self, open_amount: Decimal, customer_type: CustomerType) -> bool:
+        conditions = self.conditions
+        if conditions.min_open_amount is not None and open_amount < conditions.min_open_amount:
+            return False
+        return not conditions.customer_types or customer_type in conditions.customer_types
+
+
+class Scenario(Rule):
+    id: ScenarioId
+    description: Description = ""
+    max_amicable_days: int = Field(ge=1, le=365)
+    exit_action: EscalationAction | None = Field(
+        default=None, description="The handover when the amicable phase ends; required."
+    )
+    steps: tuple[Step, ...] = Field(min_length=1)
+
+
+def check_scenario(scenario: Scenario, templates: frozenset[str]) -> list[tuple[int | None, str]]:
+    """The cross-step problems of ``scenario``: (1-based step index or None, message)."""
+    problems: list[tuple[int | None, str]] = []
+    if scenario.exit_action is None:
+        problems.append(
+            (
+                None,
+                "the scenario has no end: give an exit_action (litigation, "
+                "collection_agency or doubtful_debt)",
+            )
+        )
+    seen: set[str] = set()
+    previous: Step | None = None
+    for index, step in enumerate(scenario.steps, start=1):
+        if step.name in seen:
+            problems.append((index, f"step name {step.name!r} is used twice"))
+        seen.add(step.name)
+        if templates and step.template not in templates:
+            problems.append((index, f"unknown template {step.template!r}"))
+        if previous is not None:
+            if step.offset_days <= previous.offset_days:
+                problems.append(
+                    (
+                        index,
+                        f"steps out of order: offset {step.offset_days} days does not come "
+                        f"after {previous.offset_days} days of step {previous.name!r}",
+                    )
+                )
+            if step.rank < previous.rank:
+                problems.append(
+                    (
+                        index,
+                        f"firmness goes down: {step.level} after {previous.level} of step "
+                        f"{previous.name!r}",
+                    )
+                )
+        if step.offset_days > scenario.max_amicable_days:
+            problems.append(
+                (
+                    index,
+                    f"offset {step.offset_days} days is past the end of the amicable phase "
+                    f"({scenario.max_amicable_days} days)",
+                )
+            )
+        previous = step
+    return problems

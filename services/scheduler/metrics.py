@@ -1,0 +1,22 @@
+"""The scheduler's own metrics, next to the runtime kit's (``service`` label on each)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Histogram
+
+REMINDERS_DUE = Counter(
+    "relance_scheduler_reminders_due",
+    "Reminder-due events emitted, by channel and level.",
+    ["service", "channel", "level"],
+)
+ESCALATIONS = Counter(
+    "relance_scheduler_escalations",
+    "Cases that left the amicable phase, by exit action.",
+    ["service", "action"],
+)
+TICK_SECONDS = Histogram(
+    "relance_scheduler_tick_seconds",
+    "Time of one tick (one batch of due customers, one transaction), empty ones included.",
+    ["service"],
+    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)

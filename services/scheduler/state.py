@@ -1,0 +1,180 @@
+"""One invoice's dunning state as stored, and the policy every decision is taken under."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from contracts.dunning import DunningStateChanged, InvoiceDunningState
+from contracts.erp import Segment
+from contracts.money import PositiveMoney
+from services.runtime.database import Connection
+from services.scheduler import queries
+from services.scheduler.domain.calendar import SendingWindow
+from services.scheduler.domain.library import Library
+from services.scheduler.domain.progress import Debtor, plan
+from services.scheduler.domain.scenario import Scenario
+
+SOURCE = "scheduler"
+
+
+@dataclass(frozen=True)
+class Policy:
+    library: Library
+    window: SendingWindow
+    min_gap: timedelta
+
+
+@dataclass(frozen=True)
+class Customer:
+    customer_id: str
+    company_code: str
+    country: str
+    time_zone: str
+    language: str
+    segment: Segment
+    last_contact_at: datetime | None
+
+    @classmethod
+    def of(cls, row: Any) -> Customer:
+        return cls(
+            row["customer_id"],
+            row["company_code"],
+            row["country"],
+            row["time_zone"],
+            row["language"],
+            Segment.model_validate(row["segment"]),
+            row["last_contact_at"],
+        )
+
+    def debtor(self, window: SendingWindow) -> Debtor:
+        return Debtor(self.country, self.time_zone, self.segment.customer_type, window)
+
+
+@dataclass(frozen=True)
+class InvoiceState:
+    invoice_id: str
+    customer_id: str
+    company_code: str
+    invoice_number: str
+    due_date: date
+    currency: str
+    amount: Decimal
+    open_amount: Decimal
+    scenario_id: str | None
+    position: int
+    status: str
+    pause_reason: str | None
+    resumed: bool
+    last_step_name: str | None
+    last_level: str | None
+    last_action_at: datetime | None
+    next_action_at: datetime | None
+
+    @classmethod
+    def of(cls, row: Any) -> InvoiceState:
+        return cls(**{name: row[name] for name in cls.__dataclass_fields__})
+
+    def money(self, value: Decimal) -> PositiveMoney:
+        return PositiveMoney(amount=value, currency=self.currency)
+
+    def snapshot(self) -> InvoiceDunningState | None:
+        """The contract's view of the state; None when the invoice has no scenario."""
+        if self.scenario_id is None:
+            return None
+        return InvoiceDunningState(
+            customer_id=self.customer_id,
+            company_code=self.company_code,
+            invoice_id=self.invoice_id,
+            scenario_id=self.scenario_id,
+            step_name=self.last_step_name,
+            level=self.last_level,
+            paused=self.pause_reason is not None,
+            pause_reason=self.pause_reason,
+            last_action_at=self.last_action_at,
+            next_action_at=self.next_action_at,
+        )
+
+
+def _row(state: InvoiceState) -> tuple[object, ...]:
+    return (
+        state.invoice_id,
+        state.due_date,
+        state.amount,
+        state.open_amount,
+        state.scenario_id,
+        state.position,
+        state.status,
+        state.pause_reason,
+        state.resumed,
+        state.last_step_name,
+        state.last_level,
+        state.last_action_at,
+        state.next_action_at,
+    )
+
+
+async def save(connection: Connection, state: InvoiceState) -> None:
+    await connection.execute(queries.SAVE_INVOICE, *_row(state))
+
+
+async def save_many(connection: Connection, states: list[InvoiceState]) -> None:
+    """Save every state in one statement (the last state of an invoice listed twice wins)."""
+    latest = {s.invoice_id: _row(s) for s in states}
+    if latest:
+        await connection.execute(
+            queries.SAVE_INVOICES, *(list(c) for c in zip(*latest.values(), strict=True))
+        )
+
+
+def state_changed(state: InvoiceState, now: datetime) -> DunningStateChanged | None:
+    snapshot = state.snapshot()
+    if snapshot is None:
+        return None
+    return DunningStateChanged(
+        event_id=uuid.uuid4(), occurred_at=now, source=SOURCE, payload=snapshot
+    )
+
+
+def scenario_of(policy: Policy, state: InvoiceState) -> Scenario | None:
+    if state.scenario_id is None:
+        return None
+    return policy.library.scenarios.get(state.scenario_id)
+
+
+def rescheduled(
+    policy: Policy, state: InvoiceState, customer: Customer | None, not_before: datetime | None
+) -> InvoiceState:
+    """``state`` with its next action recomputed (none when paused, closed or unassigned)."""
+    scenario = scenario_of(policy, state)
+    if customer is None or scenario is None or state.status != "active" or state.pause_reason:
+        return replace(state, next_action_at=None)
+    if state.last_action_at is not None:
+        gap = state.last_action_at + policy.min_gap
+        not_before = gap if not_before is None else max(not_before, gap)
+    planned = plan(
+        scenario,
+        state.position,
+        due_date=state.due_date,
+        open_amount=state.open_amount,
+        debtor=customer.debtor(policy.window),
+        not_before=not_before,
+    )
+    return replace(state, next_action_at=None if planned is None else planned.at)
+
+
+def assigned(
+    policy: Policy, state: InvoiceState, customer: Customer, outstanding: Decimal = Decimal(0)
+) -> InvoiceState:
+    """A not-yet-started invoice with the scenario the customer's assignment gives it."""
+    assignment = policy.library.assignment
+    scenario_id = None
+    if not assignment.invoice_opted_out(state.invoice_id):
+        scenario_id = assignment.scenario_for(
+            customer.customer_id, customer.segment, customer.country, outstanding
+        )
+    status = "active" if scenario_id is not None else "unassigned"
+    return replace(state, scenario_id=scenario_id, status=status, position=0)

@@ -1,0 +1,321 @@
+"""The tick: take every due step, grouped per customer, and move the timers on.
+
+One tick is one transaction. It claims customers with due invoices (``FOR UPDATE SKIP
+LOCKED`` on the customer row, so that two replicas never group the same customer), takes
+for each invoice the latest step due (earlier ones are recorded as skipped), and emits, per
+customer, one ``dunning.reminder.due`` for the firmest (level, channel) group. Other groups
+wait for the minimum gap, so that a customer never gets two reminders the same day.
+Invoices past the amicable phase leave it with a ``dunning.escalation.raised``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from contracts.dunning import (
+    DunnedInvoice,
+    Escalation,
+    EscalationRaised,
+    Reminder,
+    ReminderDue,
+)
+from contracts.envelope import Event
+from contracts.money import PositiveMoney
+from contracts.topics import DUNNING_ACTIONS
+from services.runtime.clock import Clock
+from services.runtime.database import Connection, Pool
+from services.runtime.outbox import OutgoingRecord, enqueue
+from services.scheduler import metrics, queries
+from services.scheduler.domain.calendar import send_instant
+from services.scheduler.domain.progress import Taken, due_now
+from services.scheduler.domain.scenario import Scenario, Step
+from services.scheduler.state import (
+    SOURCE,
+    Customer,
+    InvoiceState,
+    Policy,
+    rescheduled,
+    save_many,
+    scenario_of,
+    state_changed,
+)
+
+SERVICE = "scheduler"
+REMINDER_NAMESPACE = uuid.UUID("6f1d3c52-34a4-4b8e-9d53-6a0c1f3c2b7e")
+
+
+@dataclass(frozen=True)
+class TickOutcome:
+    customers: int
+    reminders: int
+    escalations: int
+
+    @property
+    def empty(self) -> bool:
+        return self.customers == 0
+
+
+@dataclass
+class _Writes:
+    """What one tick changes, written at its end in a few round trips."""
+
+    events: list[Event] = field(default_factory=list)
+    states: list[InvoiceState] = field(default_factory=list)
+    contacts: list[tuple[str, datetime]] = field(default_factory=list)
+    skipped: list[tuple[str, str, str, datetime]] = field(default_factory=list)
+
+    async def flush(self, connection: Connection) -> None:
+        await save_many(connection, self.states)
+        if self.contacts:
+            await connection.executemany(queries.SET_LAST_CONTACT, self.contacts)
+        if self.skipped:
+            await connection.executemany(queries.RECORD_SKIPPED, self.skipped)
+        await enqueue(connection, [OutgoingRecord.of(DUNNING_ACTIONS, e) for e in self.events])
+
+
+@dataclass(frozen=True)
+class _Due:
+    state: InvoiceState
+    scenario: Scenario
+    taken: Taken
+
+
+def reminder_id(
+    customer_id: str, scenario_id: str, step: str, invoices: Sequence[str]
+) -> uuid.UUID:
+    key = "|".join([customer_id, scenario_id, step, *sorted(invoices)])
+    return uuid.uuid5(REMINDER_NAMESPACE, key)
+
+
+def _dunned(state: InvoiceState, customer: Customer, now: datetime) -> DunnedInvoice:
+    today = now.astimezone(ZoneInfo(customer.time_zone)).date()
+    return DunnedInvoice(
+        invoice_id=state.invoice_id,
+        invoice_number=state.invoice_number,
+        due_date=state.due_date,
+        amount=state.money(state.amount),
+        open_amount=state.money(state.open_amount),
+        days_overdue=(today - state.due_date).days,
+    )
+
+
+class Ticker:
+    def __init__(self, pool: Pool, clock: Clock, policy: Policy, batch_size: int = 500) -> None:
+        self.pool = pool
+        self.clock = clock
+        self.policy = policy
+        self.batch_size = batch_size
+
+    async def tick(self) -> TickOutcome:
+        """One batch of due customers, in one transaction."""
+        with metrics.TICK_SECONDS.labels(SERVICE).time():
+            async with self.pool.acquire() as connection, connection.transaction():
+                outcome, writes = await self._tick_in(connection)
+        for event in writes.events:  # counted once committed
+            if isinstance(event, ReminderDue):
+                reminder = event.payload
+                metrics.REMINDERS_DUE.labels(SERVICE, reminder.channel, reminder.level).inc()
+            elif isinstance(event, EscalationRaised):
+                metrics.ESCALATIONS.labels(SERVICE, event.payload.action).inc()
+        return outcome
+
+    async def run_until_idle(self) -> list[TickOutcome]:
+        """Ticks until a batch comes back short: everything due now is done."""
+        outcomes = []
+        while True:
+            outcome = await self.tick()
+            outcomes.append(outcome)
+            if outcome.customers == 0:
+                return outcomes
+
+    async def _tick_in(self, connection: Connection) -> tuple[TickOutcome, _Writes]:
+        now = self.clock.now()
+        writes = _Writes()
+        if await connection.fetchval(queries.SUSPENDED):
+            return TickOutcome(0, 0, 0), writes
+        rows = await connection.fetch(queries.CLAIM_DUE_CUSTOMERS, now, self.batch_size)
+        customers = {r["customer_id"]: Customer.of(r) for r in rows}
+        if not customers:
+            return TickOutcome(0, 0, 0), writes
+        by_customer: defaultdict[str, list[InvoiceState]] = defaultdict(list)
+        for row in await connection.fetch(queries.DUE_INVOICES, list(customers), now):
+            by_customer[row["customer_id"]].append(InvoiceState.of(row))
+        reminders = escalations = 0
+        for customer_id, states in by_customer.items():
+            sent, raised = self._customer(customers[customer_id], states, now, writes)
+            reminders += sent
+            escalations += raised
+        await writes.flush(connection)
+        return TickOutcome(len(customers), reminders, escalations), writes
+
+    def _customer(
+        self,
+        customer: Customer,
+        states: list[InvoiceState],
+        now: datetime,
+        writes: _Writes,
+    ) -> tuple[int, int]:
+        debtor = customer.debtor(self.policy.window)
+        steps: defaultdict[tuple[int, str, str], list[_Due]] = defaultdict(list)
+        exits: defaultdict[str, list[_Due]] = defaultdict(list)
+        for state in states:
+            scenario = scenario_of(self.policy, state)
+            taken = None
+            if scenario is not None:
+                taken = due_now(
+                    scenario,
+                    state.position,
+                    due_date=state.due_date,
+                    open_amount=state.open_amount,
+                    debtor=debtor,
+                    now=now,
+                    resumed=state.resumed,
+                )
+            if scenario is None or taken is None:
+                self._store(state, rescheduled(self.policy, state, customer, None), now, writes)
+                continue
+            due = _Due(state, scenario, taken)
+            if taken.step is None:
+                exits[scenario.id].append(due)
+            else:
+                steps[(taken.step.rank, taken.step.channel, scenario.id)].append(due)
+        raised = 0
+        for group in exits.values():
+            self._escalate(customer, group, now, writes)
+            raised += 1
+        if not steps:
+            return 0, raised
+        gap_end = (
+            None
+            if customer.last_contact_at is None
+            else customer.last_contact_at + self.policy.min_gap
+        )
+        firmest = max(steps)
+        for key, group in steps.items():
+            if key == firmest and (gap_end is None or gap_end <= now):
+                continue
+            wait_until = max(now + self.policy.min_gap, gap_end or now)
+            for due in group:
+                later = send_instant(
+                    wait_until.date(),
+                    country=customer.country,
+                    time_zone=customer.time_zone,
+                    window=self.policy.window,
+                    not_before=wait_until,
+                )
+                self._store(due.state, replace(due.state, next_action_at=later), now, writes)
+        if gap_end is not None and gap_end > now:
+            return 0, raised
+        self._remind(customer, steps[firmest], now, writes)
+        writes.contacts.append((customer.customer_id, now))
+        return 1, raised
+
+    def _store(
+        self,
+        before: InvoiceState,
+        after: InvoiceState,
+        now: datetime,
+        writes: _Writes,
+    ) -> None:
+        writes.states.append(after)
+        if (before.position, before.status, before.next_action_at) != (
+            after.position,
+            after.status,
+            after.next_action_at,
+        ):
+            changed = state_changed(after, now)
+            if changed is not None:
+                writes.events.append(changed)
+
+    def _remind(
+        self,
+        customer: Customer,
+        group: list[_Due],
+        now: datetime,
+        writes: _Writes,
+    ) -> None:
+        step: Step = max((d.taken.step for d in group if d.taken.step), key=lambda s: s.offset_days)
+        scenario_id = group[0].scenario.id
+        invoice_ids = [d.state.invoice_id for d in group]
+        scheduled = max(d.state.next_action_at or now for d in group)
+        rid = reminder_id(customer.customer_id, scenario_id, step.name, invoice_ids)
+        writes.events.append(
+            ReminderDue(
+                event_id=rid,
+                occurred_at=now,
+                source=SOURCE,
+                payload=Reminder(
+                    reminder_id=rid,
+                    customer_id=customer.customer_id,
+                    company_code=customer.company_code,
+                    scenario_id=scenario_id,
+                    step_name=step.name,
+                    level=step.level,
+                    channel=step.channel,
+                    recipient_role=step.recipient,
+                    template=step.template,
+                    language=customer.language,
+                    include_penalties=step.include_penalties,
+                    escalating=step.escalating,
+                    scheduled_for=min(scheduled, now),
+                    invoices=tuple(_dunned(d.state, customer, now) for d in group),
+                ),
+            )
+        )
+        for due in group:
+            taken_step = due.taken.step
+            assert taken_step is not None
+            for skipped in due.taken.skipped:
+                writes.skipped.append((due.state.invoice_id, scenario_id, skipped.name, now))
+            moved = replace(
+                due.state,
+                position=due.taken.position + 1,
+                last_step_name=taken_step.name,
+                last_level=taken_step.level,
+                last_action_at=now,
+                resumed=False,
+            )
+            self._store(due.state, rescheduled(self.policy, moved, customer, now), now, writes)
+
+    def _escalate(
+        self,
+        customer: Customer,
+        group: list[_Due],
+        now: datetime,
+        writes: _Writes,
+    ) -> None:
+        scenario = group[0].scenario
+        assert scenario.exit_action is not None
+        totals: defaultdict[str, Decimal] = defaultdict(Decimal)
+        for due in group:
+            totals[due.state.currency] += due.state.open_amount
+        writes.events.append(
+            EscalationRaised(
+                event_id=uuid.uuid4(),
+                occurred_at=now,
+                source=SOURCE,
+                payload=Escalation(
+                    customer_id=customer.customer_id,
+                    company_code=customer.company_code,
+                    scenario_id=scenario.id,
+                    action=scenario.exit_action,
+                    invoices=tuple(_dunned(d.state, customer, now) for d in group),
+                    total_open=tuple(
+                        PositiveMoney(amount=v, currency=c) for c, v in sorted(totals.items())
+                    ),
+                ),
+            )
+        )
+        for due in group:
+            for skipped in due.taken.skipped:
+                writes.skipped.append((due.state.invoice_id, scenario.id, skipped.name, now))
+            after = replace(
+                due.state, position=len(scenario.steps) + 1, status="escalated", next_action_at=None
+            )
+            self._store(due.state, after, now, writes)

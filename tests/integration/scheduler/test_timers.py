@@ -1,0 +1,242 @@
+"""Durable timers on a real PostgreSQL: the right reminders on the right days, once."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from contracts.erp import Segment
+from services.runtime import migrations
+from services.runtime.clock import SimulatedClock
+from services.runtime.database import create_pool
+from services.runtime.settings import DatabaseSettings
+from tests.integration.scheduler.fixtures import (
+    SCHEMA,
+    Scheduler,
+    amount_changed,
+    cancelled,
+    customer,
+    dispute_opened,
+    dispute_resolved,
+    opened,
+    settled,
+)
+
+pytestmark = pytest.mark.integration
+
+MIGRATIONS = Path(__file__).resolve().parents[3] / "services" / "scheduler" / "migrations"
+DUE = date(2026, 12, 1)  # a Tuesday
+
+
+@pytest.fixture
+async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    await migrations.apply_async(database_url, SCHEMA, MIGRATIONS)
+    pool = await create_pool(DatabaseSettings(url=database_url), SCHEMA)
+    yield pool
+    await pool.close()
+
+
+def morning(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, 9, 30, tzinfo=UTC)  # 10:30 in Paris
+
+
+async def walk(scheduler: Scheduler, first: date, days: int) -> dict[str, date]:
+    """Tick every morning; the day each step was reminded, by step name."""
+    sent: dict[str, date] = {}
+    for offset in range(days):
+        day = first + timedelta(days=offset)
+        scheduler.clock.set(morning(day))
+        await scheduler.ticker.run_until_idle()
+        for reminder in await scheduler.reminders():
+            sent.setdefault(reminder.step_name, reminder.scheduled_for.date())
+    return sent
+
+
+async def test_advancing_the_clock_sends_each_step_on_its_business_day(pool: asyncpg.Pool) -> None:
+    scheduler = Scheduler.of(pool, SimulatedClock(morning(date(2026, 11, 15))))
+    await scheduler.feed([customer("C1"), opened("C1", "F1", DUE)])
+
+    sent = await walk(scheduler, date(2026, 11, 16), 100)
+
+    assert sent == {
+        "courtesy": date(2026, 11, 26),  # D-5, a Thursday
+        "friendly": date(2026, 12, 4),  # D+3, a Friday
+        "call": date(2026, 12, 14),  # D+12 is a Sunday: Monday
+        "firm": date(2026, 12, 28),  # D+25 is a Saturday: Monday
+        "registered": date(2027, 1, 5),  # D+35
+        "formal_notice": date(2027, 1, 20),  # D+50
+    }
+    (escalation,) = await scheduler.escalations()
+    assert escalation.action == "litigation"
+    assert [i.invoice_id for i in escalation.invoices] == ["FR01/F1"]
+    state = await pool.fetchrow("SELECT status, next_action_at FROM dunning_invoice")
+    assert state is not None
+    assert (state["status"], state["next_action_at"]) == ("escalated", None)
+    assert len(await scheduler.reminders()) == 6
+
+
+async def test_settled_and_cancelled_invoices_are_never_reminded(pool: asyncpg.Pool) -> None:
+    scheduler = Scheduler.of(pool, SimulatedClock(morning(date(2026, 11, 15))))
+    await scheduler.feed(
+        [customer("C1"), opened("C1", "F1", DUE), opened("C1", "F2", DUE), opened("C1", "F3", DUE)]
+    )
+    await walk(scheduler, date(2026, 11, 16), 12)  # the courtesy step went out on 26 Nov
+    await scheduler.feed([settled("C1", "F1", DUE), cancelled("C1", "F2")])
+
+    await walk(scheduler, date(2026, 11, 28), 100)
+
+    later = [r for r in await scheduler.reminders() if r.step_name != "courtesy"]
+    assert later
+    assert {i.invoice_id for r in later for i in r.invoices} == {"FR01/F3"}
+    (escalation,) = await scheduler.escalations()
+    assert [i.invoice_id for i in escalation.invoices] == ["FR01/F3"]
+
+
+async def test_a_partial_payment_keeps_the_invoice_and_a_reversal_reopens_it(
+    pool: asyncpg.Pool,
+) -> None:
+    scheduler = Scheduler.of(pool, SimulatedClock(morning(date(2026, 11, 15))))
+    await scheduler.feed([customer("C1"), opened("C1", "F1", DUE)])
+    await walk(scheduler, date(2026, 11, 16), 11)  # courtesy on 26 Nov
+    await scheduler.feed([amount_changed("C1", "F1", DUE, "1200.00", "400.00")])
+    await walk(scheduler, date(2026, 11, 27), 10)  # friendly on 4 Dec, with 400 open
+    await scheduler.feed([settled("C1", "F1", DUE, "400.00")])
+    await walk(scheduler, date(2026, 12, 7), 10)  # nothing: settled
+    await scheduler.feed([amount_changed("C1", "F1", DUE, "0", "400.00")])  # bounced payment
+    await walk(scheduler, date(2026, 12, 17), 2)
+
+    reminders = await scheduler.reminders()
+    assert [(r.step_name, r.scheduled_for.date()) for r in reminders] == [
+        ("courtesy", date(2026, 11, 26)),
+        ("friendly", date(2026, 12, 4)),
+        ("call", date(2026, 12, 16)),  # due on 14 Dec; due again once reopened on 16 Dec
+    ]
+    assert reminders[1].invoices[0].open_amount.amount == Decimal("400.00")
+
+
+async def test_due_invoices_of_a_customer_are_grouped_in_one_reminder(pool: asyncpg.Pool) -> None:
+    scheduler = Scheduler.of(pool, SimulatedClock(morning(date(2026, 11, 15))))
+    await scheduler.feed(
+        [customer("C1"), opened("C1", "F1", DUE), opened("C1", "F2", DUE), opened("C2", "F3", DUE)]
+    )
+    await scheduler.feed([customer("C2")])  # the customer arrives after its invoice
+
+    await walk(scheduler, date(2026, 11, 26), 1)
+
+    reminders = await scheduler.reminders()
+    by_customer = {r.customer_id: sorted(i.invoice_id for i in r.invoices) for r in reminders}
+    assert by_customer == {"C1": ["FR01/F1", "FR01/F2"], "C2": ["FR01/F3"]}
+    assert {r.step_name for r in reminders} == {"courtesy"}
+
+
+async def test_good_payers_and_opted_out_customers_get_nothing(pool: asyncpg.Pool) -> None:
+    scheduler = Scheduler.of(pool, SimulatedClock(morning(date(2026, 11, 15))))
+    await scheduler.feed(
+        [
+            customer("C1", Segment(payer_profile="good_payer")),
+            customer("C2", Segment(tags=("no-dunning",))),
+            opened("C1", "F1", DUE),
+            opened("C2", "F2", DUE),
+        ]
+    )
+    await walk(scheduler, date(2026, 11, 16), 100)
+    assert await scheduler.emitted() == []
+
+
+async def test_after_an_outage_only_the_latest_step_goes_out(pool: asyncpg.Pool) -> None:
+    scheduler = Scheduler.of(pool, SimulatedClock(morning(date(2026, 11, 15))))
+    await scheduler.feed([customer("C1"), opened("C1", "F1", DUE)])
+
+    await walk(scheduler, date(2026, 12, 30), 1)  # courtesy, friendly, call and firm are due
+
+    (reminder,) = await scheduler.reminders()
+    assert (reminder.step_name, reminder.level) == ("firm", "level_2")
+    skipped = await pool.fetch("SELECT step_name FROM skipped_step ORDER BY skipped_at, step_name")
+    assert sorted(r["step_name"] for r in skipped) == ["call", "courtesy", "friendly"]
+
+
+async def test_a_disputed_invoice_pauses_and_resumes_where_it_stopped(pool: asyncpg.Pool) -> None:
+    scheduler = Scheduler.of(pool, SimulatedClock(morning(date(2026, 11, 15))))
+    dispute = uuid.uuid4()
+    await scheduler.feed([customer("C1"), opened("C1", "F1", DUE)])
+    await walk(scheduler, date(2026, 11, 16), 11)  # courtesy sent on 26 Nov
+    await scheduler.feed([dispute_opened("C1", "F1", dispute)])
+
+    await walk(scheduler, date(2026, 11, 27), 10)
+    assert [r.step_name for r in await scheduler.reminders()] == ["courtesy"]
+
+    await scheduler.feed([dispute_resolved("C1", "F1", dispute)])
+    await walk(scheduler, date(2026, 12, 7), 1)
+    assert [r.step_name for r in await scheduler.reminders()] == ["courtesy", "friendly"]
+
+
+async def test_a_long_pause_resumes_at_the_stopped_step_after_the_gap(
+    pool: asyncpg.Pool,
+) -> None:
+    scheduler = Scheduler.of(pool, SimulatedClock(morning(date(2026, 11, 15))))
+    dispute = uuid.uuid4()
+    await scheduler.feed([customer("C1"), opened("C1", "F1", DUE)])
+    await walk(scheduler, date(2026, 11, 16), 11)  # courtesy sent on 26 Nov
+    await scheduler.feed([dispute_opened("C1", "F1", dispute)])
+    await walk(scheduler, date(2026, 11, 27), 25)  # friendly and call fall due meanwhile
+
+    await scheduler.feed([dispute_resolved("C1", "F1", dispute)])  # on 21 Dec, 10:30
+    await walk(scheduler, date(2026, 12, 21), 10)
+
+    sent = [(r.step_name, r.scheduled_for.date()) for r in await scheduler.reminders()]
+    assert sent == [
+        ("courtesy", date(2026, 11, 26)),
+        ("friendly", date(2026, 12, 22)),  # where it stopped, the minimum gap after resuming
+        ("call", date(2026, 12, 23)),
+        ("firm", date(2026, 12, 28)),
+    ]
+    assert await pool.fetchval("SELECT count(*) FROM skipped_step") == 0
+
+
+async def test_a_global_suspension_stops_every_reminder_until_lifted(pool: asyncpg.Pool) -> None:
+    scheduler = Scheduler.of(pool, SimulatedClock(morning(date(2026, 11, 15))))
+    await scheduler.feed([customer("C1"), opened("C1", "F1", DUE)])
+    await pool.execute("UPDATE global_suspension SET suspended = true")
+    await walk(scheduler, date(2026, 11, 16), 20)
+    assert await scheduler.reminders() == []
+
+    await pool.execute("UPDATE global_suspension SET suspended = false")
+    await walk(scheduler, date(2026, 12, 7), 1)
+    assert [r.step_name for r in await scheduler.reminders()] == ["friendly"]
+
+
+async def test_two_concurrent_tickers_never_emit_a_step_twice(database_url: str) -> None:
+    await migrations.apply_async(database_url, SCHEMA, MIGRATIONS)
+    pools = [
+        await create_pool(DatabaseSettings(url=database_url), SCHEMA, max_size=4) for _ in range(2)
+    ]
+    try:
+        clock = SimulatedClock(morning(date(2026, 11, 15)))
+        replicas = [Scheduler.of(p, clock, batch_size=7) for p in pools]
+        events = []
+        for n in range(60):
+            events.append(customer(f"C{n}"))
+            events.extend(opened(f"C{n}", f"F{n}-{k}", DUE) for k in range(3))
+        await replicas[0].feed(events)
+
+        for day in range(30):
+            clock.set(morning(date(2026, 11, 20) + timedelta(days=day)))
+            await asyncio.gather(*(r.ticker.run_until_idle() for r in replicas for _ in range(2)))
+
+        reminders = await replicas[0].reminders()
+        sent = Counter((i.invoice_id, r.step_name) for r in reminders for i in r.invoices)
+        assert set(sent.values()) == {1}
+        assert {step for _, step in sent} == {"courtesy", "friendly", "call"}
+        assert len(sent) == 60 * 3 * 3
+        assert len({r.reminder_id for r in reminders}) == len(reminders) == 60 * 3
+    finally:
+        for p in pools:
+            await p.close()
