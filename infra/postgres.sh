@@ -88,6 +88,8 @@ CONF
   psql_admin <<SQL
 SELECT 'CREATE ROLE $ROLE LOGIN CREATEDB CREATEROLE' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$ROLE')\gexec
 ALTER ROLE $ROLE WITH LOGIN CREATEDB CREATEROLE PASSWORD '$PASSWORD';
+-- lets the tests drop a database whose sessions belong to the BI role
+GRANT pg_signal_backend TO $ROLE;
 SELECT 'CREATE DATABASE $DB OWNER $ROLE' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '$DB')\gexec
 SQL
   say "ready: $(url)"

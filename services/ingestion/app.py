@@ -5,19 +5,26 @@ It owns the PostgreSQL schema ``ledger`` and reads no other service's tables.
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from contracts.topics import ERP_TOPICS
+from services.ingestion.handler import LedgerHandler
 from services.ingestion.settings import IngestionSettings
 from services.runtime.service import ServiceContext, ServiceDefinition, ServiceParts
 
 
 async def build(context: ServiceContext) -> ServiceParts:
-    return ServiceParts()
+    settings = context.settings
+    assert isinstance(settings, IngestionSettings)
+    handler = LedgerHandler(context.name, frozenset(settings.company_codes))
+    return ServiceParts(handler=handler.handle)
 
 
 DEFINITION = ServiceDefinition(
     name="ingestion",
     schema="ledger",
-    migrations=None,
-    consumes=(),
+    migrations=Path(__file__).parent / "migrations",
+    consumes=ERP_TOPICS,
     settings_class=IngestionSettings,
     build=build,
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from services.runtime.settings import ServiceSettings
@@ -11,3 +12,11 @@ class IngestionSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="RELANCE_INGESTION_", extra="ignore")
 
     http_port: int = 8081
+    company_codes: tuple[str, ...] = Field(
+        default=(),
+        description=(
+            "The creditor company codes this installation serves, as a JSON list, e.g. "
+            '["FR01", "DE02"]. Events of any other company are dead-lettered with reason '
+            "`unknown_company`. Empty accepts every company."
+        ),
+    )

@@ -1,0 +1,270 @@
+"""Ingestion end to end: ERP topics in Kafka -> committed ledger rows -> published ledger events.
+
+Run with ``python -m bench.ingestion [--events N] [--batch N]``. It produces a realistic mix
+(60% invoices, 35% payments, 5% customers and credit notes) into fresh topics, runs the
+ingestion handler behind the runtime kit's consumer (batches, one transaction each, offsets
+committed after) and the outbox relay into a fresh schema, and times from the first record
+consumed until every record is in the inbox and every ledger event is published. It prints
+events/s, the ratio to the ``bench.limits`` figures, the p99 batch latency and the peak
+memory (RSS). Nothing is asserted: these are measurements.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import os
+import random
+import resource
+import time
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from bench.limits import DEFAULT_BOOTSTRAP, DEFAULT_DATABASE_URL, load_limits
+from contracts import erp
+from contracts.envelope import Event
+from contracts.money import PositiveMoney
+from contracts.topics import ERP_TOPICS, LEDGER_EVENTS, Topic
+from services.ingestion.app import DEFINITION
+from services.ingestion.handler import LedgerHandler
+from services.runtime import migrations
+from services.runtime.clock import SimulatedClock
+from services.runtime.consumer import BatchOutcome, BatchProcessor
+from services.runtime.database import create_pool
+from services.runtime.dead_letter import IncomingRecord
+from services.runtime.outbox import KafkaRecordSender, OutboxRelay
+from services.runtime.service import Supervisor, make_broker, subscribe
+from services.runtime.settings import DatabaseSettings, KafkaSettings, ServiceSettings
+
+START = datetime(2026, 1, 1, 8, 0, tzinfo=UTC)
+
+
+def erp_mix(count: int, seed: int = 7) -> list[tuple[Topic, Event]]:
+    """A month of ERP traffic: 60% invoices, 35% payments, 5% customers and credit notes."""
+    rng = random.Random(seed)
+    customers = max(10, count // 40)
+    by_name = {t.name: t for t in ERP_TOPICS}
+    out: list[tuple[Topic, Event]] = []
+    invoices: list[tuple[str, Decimal]] = []
+    currencies = ("EUR", "EUR", "EUR", "USD", "GBP")
+
+    def envelope(n: int) -> dict[str, Any]:
+        return {
+            "event_id": uuid.UUID(int=rng.getrandbits(128)),
+            "occurred_at": START + timedelta(seconds=n),
+            "source": "bench-erp",
+        }
+
+    for n in range(count):
+        cid = f"C{rng.randrange(customers)}"
+        currency = currencies[hash(cid) % len(currencies)]
+        roll = rng.random()
+        if roll < 0.60 or not invoices:
+            number = f"F{n:08d}"
+            amount = Decimal(rng.randrange(1000, 500000)) / 100
+            issue = date(2026, 1, 1) + timedelta(days=rng.randrange(60))
+            event: Event = erp.InvoiceIssued(
+                **envelope(n),
+                payload=erp.InvoicePayload(
+                    company_code="FR01" if rng.random() < 0.8 else "DE02",
+                    customer_id=cid,
+                    invoice_number=number,
+                    version=1,
+                    issue_date=issue,
+                    due_date=issue + timedelta(days=30),
+                    amount=PositiveMoney(amount=amount, currency=currency),
+                ),
+            )
+            invoices.append((cid, amount))
+            out.append((by_name["erp.invoices.v1"], event))
+        elif roll < 0.95:
+            payer, owed = invoices[rng.randrange(len(invoices))]
+            paid = (owed * Decimal(rng.choice(("1", "1", "0.5", "1.1")))).quantize(Decimal("0.01"))
+            event = erp.PaymentReceived(
+                **envelope(n),
+                payload=erp.PaymentPayload(
+                    payment_id=f"P{n:08d}",
+                    company_code="FR01",
+                    customer_id=payer,
+                    received_on=date(2026, 2, 1) + timedelta(days=rng.randrange(30)),
+                    amount=PositiveMoney(
+                        amount=paid, currency=currencies[hash(payer) % len(currencies)]
+                    ),
+                ),
+            )
+            out.append((by_name["erp.payments.v1"], event))
+        elif roll < 0.975:
+            event = erp.CustomerUpserted(
+                **envelope(n),
+                payload=erp.CustomerPayload(
+                    customer_id=cid,
+                    version=n,
+                    company_code="FR01",
+                    name=f"Customer {cid}",
+                    country="FR",
+                    time_zone="Europe/Paris",
+                ),
+            )
+            out.append((by_name["erp.customers.v1"], event))
+        else:
+            event = erp.CreditNoteIssued(
+                **envelope(n),
+                payload=erp.CreditNotePayload(
+                    credit_note_number=f"A{n:08d}",
+                    company_code="FR01",
+                    customer_id=cid,
+                    issue_date=date(2026, 2, 1),
+                    amount=PositiveMoney(amount=Decimal("25.00"), currency=currency),
+                ),
+            )
+            out.append((by_name["erp.credit-notes.v1"], event))
+    return out
+
+
+async def produce_all(bootstrap: str, records: list[tuple[str, bytes, bytes]]) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
+    await producer.start()
+    try:
+        for start in range(0, len(records), 5000):
+            futures = [
+                await producer.send(topic, value=value, key=key)
+                for topic, key, value in records[start : start + 5000]
+            ]
+            await asyncio.gather(*futures)
+    finally:
+        await producer.stop()
+
+
+class TimedBatchProcessor(BatchProcessor):
+    """The kit's processor, noting each batch's latency and dead letters."""
+
+    latencies: list[float]
+    dead_lettered: int
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.latencies = []
+        self.dead_lettered = 0
+
+    async def process(self, records: Sequence[IncomingRecord]) -> BatchOutcome:
+        started = time.perf_counter()
+        outcome = await super().process(records)
+        self.latencies.append(time.perf_counter() - started)
+        self.dead_lettered += outcome.dead_lettered
+        return outcome
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
+
+
+async def run(count: int, batch: int, bootstrap: str, database_url: str) -> dict[str, float]:
+    suffix = uuid.uuid4().hex[:8]
+    topics = [dataclasses.replace(t, name=f"bench-{suffix}.{t.name}") for t in ERP_TOPICS]
+    ledger = dataclasses.replace(LEDGER_EVENTS, name=f"bench-{suffix}.{LEDGER_EVENTS.name}")
+    renamed = {t.name.split(".", 1)[1]: t for t in topics}
+    print(f"generating {count} ERP events...", flush=True)
+    mix = erp_mix(count)
+    records = [
+        (renamed[topic.name].name, topic.key(event), topic.value(event)) for topic, event in mix
+    ]
+    del mix
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        names = [t.name for t in topics] + [t.dead_letter for t in topics] + [ledger.name]
+        await admin.create_topics(
+            [NewTopic(n, num_partitions=6, replication_factor=1) for n in names]
+        )
+    finally:
+        await admin.close()
+    print("producing...", flush=True)
+    await produce_all(bootstrap, records)
+    del records
+
+    schema = f"bench_ingestion_{suffix}"
+    await migrations.apply_async(database_url, schema, DEFINITION.migrations)
+    pool = await create_pool(DatabaseSettings(url=database_url), schema, max_size=4)
+    settings = ServiceSettings(
+        kafka=KafkaSettings(bootstrap_servers=bootstrap),
+        batch_max_records=batch,
+        batch_timeout_ms=100,
+    )
+    handler = LedgerHandler(ledger_topic=ledger)
+    processor = TimedBatchProcessor(
+        "ingestion", topics, handler.handle, pool, SimulatedClock(START), dead_letter_max_ratio=1.0
+    )
+    latencies = processor.latencies
+    supervisor = Supervisor("bench")
+    broker = make_broker(settings.kafka, "bench-ingestion", graceful_timeout=10)
+    subscribe(
+        broker, processor, group_id=f"bench-{suffix}", settings=settings, on_fatal=supervisor.fail
+    )
+    sender = KafkaRecordSender(settings.kafka.client_options(), "bench-ingestion")
+    await sender.start()
+    relay = OutboxRelay("bench", pool, sender, batch_size=2000, poll_interval_s=0.05)
+    supervisor.start("outbox-relay", relay.run)
+    print("consuming...", flush=True)
+    started = time.perf_counter()
+    await broker.start()
+    try:
+        while True:
+            done = await pool.fetchval("SELECT count(*) FROM inbox")
+            pending = await pool.fetchval("SELECT count(*) FROM outbox")
+            if supervisor.failure is not None:
+                raise supervisor.failure
+            if done >= count and pending == 0:
+                break
+            await asyncio.sleep(0.2)
+        elapsed = time.perf_counter() - started
+    finally:
+        await broker.stop()
+        await supervisor.shutdown(grace_s=10)
+        await sender.stop()
+    emitted = relay.published
+    dead = processor.dead_lettered
+    parked = await pool.fetchval("SELECT count(*) FROM parked_documents")
+    await pool.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    await pool.close()
+    return {
+        "events": float(count),
+        "elapsed_s": elapsed,
+        "events_per_s": count / elapsed,
+        "p99_batch_s": percentile(latencies, 0.99),
+        "p50_batch_s": percentile(latencies, 0.50),
+        "batches": float(len(latencies)),
+        "published_records": float(emitted),
+        "dead_lettered": float(dead),
+        "parked_left": float(parked),
+        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--batch", type=int, default=2000)
+    args = parser.parse_args()
+    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", DEFAULT_BOOTSTRAP)
+    database_url = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
+    figures = asyncio.run(run(args.events, args.batch, bootstrap, database_url))
+    for name, value in figures.items():
+        print(f"{name:>18}: {value:,.3f}")
+    limits = load_limits() or {}
+    for metric in ("kafka_consume", "kafka_produce", "postgres_copy", "pydantic_validate"):
+        if metric in limits:
+            ratio = figures["events_per_s"] / limits[metric]
+            print(f"{'ratio to ' + metric:>30}: {ratio:.3f}  ({limits[metric]:,.0f}/s)")
+    print(f"target 30,000 events/s: {figures['events_per_s'] / 30_000:.2f} of it")
+
+
+if __name__ == "__main__":
+    main()

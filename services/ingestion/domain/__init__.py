@@ -1,0 +1,1 @@
+"""Pure ledger rules of ingestion: no I/O, only dataclasses and functions."""

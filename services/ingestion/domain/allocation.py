@@ -1,0 +1,137 @@
+"""How a payment or a credit note is spread over invoices, in exact ``Decimal`` arithmetic.
+
+The rule for a payment, in order:
+
+1. its explicit allocations, each capped at what the named invoice still owes (an explicit
+   allocation to an invoice in another currency makes the whole payment inapplicable:
+   ``currency_mismatch``);
+2. what is left goes to the invoice whose number is the payment's ``reference`` (trimmed),
+   if that invoice is open, of the customer and in the payment's currency;
+3. then to the customer's open invoices in the payment's currency, oldest due date first
+   (ties: oldest issue date, then invoice number);
+4. what is still left becomes the customer's credit balance in that currency.
+
+A credit note naming an invoice reduces it by at most its open amount; the rest, or the
+whole credit note if it names no invoice, becomes credit balance. No invoice's open amount
+ever goes below zero and the parts always add up to the document's amount.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from services.ingestion.errors import Inapplicable
+
+ZERO = Decimal(0)
+
+
+@dataclass(frozen=True)
+class OwedInvoice:
+    """What the allocation needs to know about one invoice."""
+
+    invoice_number: str
+    currency: str
+    open_amount: Decimal
+    due_date: date
+    issue_date: date
+
+
+@dataclass(frozen=True)
+class AllocationPlan:
+    """Amounts per invoice (each invoice once, in order of allocation) and the credit left."""
+
+    allocations: tuple[tuple[str, Decimal], ...]
+    credit: Decimal
+
+    @property
+    def allocated(self) -> Decimal:
+        return sum((amount for _, amount in self.allocations), ZERO)
+
+
+class _Spread:
+    def __init__(self, amount: Decimal, invoices: Sequence[OwedInvoice]) -> None:
+        self.left = amount
+        self.owed = {i.invoice_number: i.open_amount for i in invoices}
+        self.parts: dict[str, Decimal] = {}
+
+    def give(self, invoice_number: str, wanted: Decimal) -> None:
+        part = min(wanted, self.owed.get(invoice_number, ZERO), self.left)
+        if part <= 0:
+            return
+        self.owed[invoice_number] -= part
+        self.left -= part
+        self.parts[invoice_number] = self.parts.get(invoice_number, ZERO) + part
+
+    def plan(self) -> AllocationPlan:
+        return AllocationPlan(tuple(self.parts.items()), self.left)
+
+
+def allocate_payment(
+    amount: Decimal,
+    currency: str,
+    explicit: Sequence[tuple[str, Decimal]],
+    reference: str | None,
+    invoices: Sequence[OwedInvoice],
+) -> AllocationPlan:
+    """Spread a payment over ``invoices`` (the customer's known invoices) by the rule above.
+
+    Every invoice named in ``explicit`` must be among ``invoices``.
+    """
+    by_number = {i.invoice_number: i for i in invoices}
+    for number, _ in explicit:
+        invoice = by_number[number]
+        if invoice.currency != currency:
+            raise Inapplicable(
+                "currency_mismatch",
+                f"a payment in {currency} is allocated to invoice {number} in {invoice.currency}",
+            )
+    spread = _Spread(amount, invoices)
+    for number, wanted in explicit:
+        spread.give(number, wanted)
+    if reference is not None:
+        named = by_number.get(reference.strip())
+        if named is not None and named.currency == currency:
+            spread.give(named.invoice_number, spread.left)
+    oldest_first = sorted(
+        (i for i in invoices if i.currency == currency),
+        key=lambda i: (i.due_date, i.issue_date, i.invoice_number),
+    )
+    for invoice in oldest_first:
+        if spread.left <= 0:
+            break
+        spread.give(invoice.invoice_number, spread.left)
+    return spread.plan()
+
+
+def allocate_credit_note(
+    amount: Decimal, currency: str, invoice: OwedInvoice | None
+) -> AllocationPlan:
+    """Reduce ``invoice`` by at most its open amount; the rest is credit."""
+    if invoice is None:
+        return AllocationPlan((), amount)
+    if invoice.currency != currency:
+        raise Inapplicable(
+            "currency_mismatch",
+            f"a credit note in {currency} names invoice {invoice.invoice_number} "
+            f"in {invoice.currency}",
+        )
+    spread = _Spread(amount, [invoice])
+    spread.give(invoice.invoice_number, amount)
+    return spread.plan()
+
+
+@dataclass(frozen=True)
+class Correction:
+    """An invoice's new open amount after its total changed, and what was overpaid."""
+
+    open_amount: Decimal
+    overpaid: Decimal
+
+
+def correct_amount(amount: Decimal, open_amount: Decimal, new_amount: Decimal) -> Correction:
+    """What was already paid stays paid; if it exceeds the new total, the excess is credit."""
+    paid = amount - open_amount
+    return Correction(max(new_amount - paid, ZERO), max(paid - new_amount, ZERO))

@@ -1,0 +1,674 @@
+"""The ledger of one batch, in memory: ERP events in, ledger rows and ledger events out.
+
+:class:`Book` holds the rows a batch may touch (loaded by the handler), applies ERP events
+one by one with the rules of :mod:`services.ingestion.domain.allocation`, and records what
+changed, what it emits and what it rejects. It does no I/O. An event it rejects changes
+nothing: every check runs before the first change.
+
+Rules beyond the allocation:
+
+* an invoice number is unique per company; the same content again (whatever the version)
+  is a no-op; different content with a newer version is a correction; different content with
+  the same or an older version, another customer, or a correction of a cancelled invoice is
+  rejected ``invoice_conflict``; a cancellation of an invoice never seen is rejected
+  ``unknown_invoice``; what was paid on a cancelled invoice becomes credit balance;
+* a payment or a credit note id is unique per company: the same content again is a no-op,
+  different content is rejected ``document_conflict``;
+* a payment or credit note naming an invoice not seen yet is parked whole and applied
+  when the last invoice it names arrives; the invoice then opens with what remains due;
+* a customer update with a version not newer than the stored one is ignored;
+* with a list of known company codes, any other company is rejected ``unknown_company``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic_extra_types.currency_code import ISO4217
+
+from contracts import erp, ledger
+from contracts.envelope import Event
+from contracts.ledger import invoice_id_of
+from contracts.money import Money, PositiveMoney
+from services.ingestion.domain.allocation import (
+    ZERO,
+    AllocationPlan,
+    OwedInvoice,
+    allocate_credit_note,
+    allocate_payment,
+    correct_amount,
+)
+from services.ingestion.errors import Inapplicable
+
+SOURCE = "ingestion"
+LEDGER_NAMESPACE = uuid.UUID("0b6f5a52-6d1e-4f0c-9a57-1f1f6c3e2a10")
+
+DocumentKind = Literal["payment", "credit_note"]
+InvoiceKey = tuple[str, str]  # (company_code, invoice_number)
+DocumentKey = tuple[str, str, str]  # (company_code, kind, document_id)
+BalanceKey = tuple[str, str, str]  # (company_code, customer_id, currency)
+Document = erp.PaymentReceived | erp.CreditNoteIssued
+
+
+def content_hash(payload: Any, exclude: set[str] | None = None) -> str:
+    """A digest of a payload's content, ``exclude`` left out (e.g. the version)."""
+    return hashlib.sha256(payload.model_dump_json(exclude=exclude).encode()).hexdigest()
+
+
+@dataclass
+class InvoiceRow:
+    company_code: str
+    invoice_number: str
+    customer_id: str
+    version: int
+    currency: str
+    amount: Decimal
+    open_amount: Decimal
+    issue_date: date
+    due_date: date
+    status: str
+    settled_on: date | None
+    payment_terms: str | None
+    purchase_order: str | None
+    extra_json: str  # the ERP's extra attributes, as JSON text
+    content_hash: str
+
+    @property
+    def key(self) -> InvoiceKey:
+        return (self.company_code, self.invoice_number)
+
+    def owed(self) -> OwedInvoice:
+        return OwedInvoice(
+            self.invoice_number, self.currency, self.open_amount, self.due_date, self.issue_date
+        )
+
+    def money(self, amount: Decimal) -> PositiveMoney:
+        # Both parts come from validated ERP documents; the ledger event that carries this
+        # money validates its own invariants (open amount within the total, and so on).
+        if amount <= 0:
+            raise ValueError(f"invoice {self.invoice_number}: {amount} is not a positive amount")
+        return PositiveMoney.model_construct(amount=amount, currency=ISO4217(self.currency))
+
+
+@dataclass
+class CustomerRow:
+    customer_id: str
+    company_code: str
+    version: int
+    payload: erp.CustomerPayload | None  # None when loaded only to compare versions
+
+
+@dataclass
+class DocumentRow:
+    company_code: str
+    kind: DocumentKind
+    document_id: str
+    customer_id: str
+    currency: str
+    amount: Decimal
+    value_date: date
+    content_hash: str
+    status: str
+    event_id: uuid.UUID
+
+    @property
+    def key(self) -> DocumentKey:
+        return (self.company_code, self.kind, self.document_id)
+
+
+@dataclass
+class ParkedDocument:
+    company_code: str
+    kind: DocumentKind
+    document_id: str
+    customer_id: str
+    awaiting: tuple[str, ...]
+    event: Document
+    status: str = "parked"
+    reason: str | None = None
+
+    @property
+    def key(self) -> DocumentKey:
+        return (self.company_code, self.kind, self.document_id)
+
+
+@dataclass(frozen=True)
+class AllocationRow:
+    company_code: str
+    kind: DocumentKind
+    document_id: str
+    invoice_number: str
+    currency: str
+    amount: Decimal
+
+
+@dataclass
+class Tally:
+    """What became of the batch's events."""
+
+    applied: int = 0
+    unchanged: int = 0
+    parked: int = 0
+    rejected: int = 0
+    unparked: int = 0
+
+
+def document_of(event: Document) -> tuple[DocumentKind, str, Decimal, str, date, tuple[str, ...]]:
+    """(kind, id, amount, currency, value date, invoices named) of a payment or credit note."""
+    if isinstance(event, erp.PaymentReceived):
+        p = event.payload
+        named = tuple(dict.fromkeys(a.invoice_number for a in p.allocations))
+        return ("payment", p.payment_id, p.amount.amount, p.amount.currency, p.received_on, named)
+    c = event.payload
+    named = (c.invoice_number,) if c.invoice_number else ()
+    return (
+        "credit_note",
+        c.credit_note_number,
+        c.amount.amount,
+        c.amount.currency,
+        c.issue_date,
+        named,
+    )
+
+
+@dataclass
+class Book:
+    """The rows one batch may touch, and what the batch did to them."""
+
+    invoices: dict[InvoiceKey, InvoiceRow] = field(default_factory=dict)
+    customers: dict[str, CustomerRow] = field(default_factory=dict)
+    balances: dict[BalanceKey, Decimal] = field(default_factory=dict)
+    documents: dict[DocumentKey, DocumentRow] = field(default_factory=dict)
+    parked: dict[DocumentKey, ParkedDocument] = field(default_factory=dict)
+    known_companies: frozenset[str] = frozenset()
+
+    emitted: list[Event] = field(default_factory=list)
+    rejected: list[tuple[Event, str, str]] = field(default_factory=list)
+    allocations: list[AllocationRow] = field(default_factory=list)
+    changed_invoices: set[InvoiceKey] = field(default_factory=set)
+    changed_customers: set[str] = field(default_factory=set)
+    changed_balances: set[BalanceKey] = field(default_factory=set)
+    changed_documents: set[DocumentKey] = field(default_factory=set)
+    changed_parked: set[DocumentKey] = field(default_factory=set)
+    unparked: set[DocumentKey] = field(default_factory=set)
+    tally: Tally = field(default_factory=Tally)
+
+    _open_by_customer: dict[tuple[str, str], set[str]] = field(default_factory=dict)
+    _cause: tuple[uuid.UUID, datetime] | None = None
+    _counter: int = 0
+    _quiet: InvoiceKey | None = None
+
+    def __post_init__(self) -> None:
+        for row in self.invoices.values():
+            self._index(row)
+
+    # -- entry point ---------------------------------------------------------------------
+
+    def apply_all(self, events: Iterable[Event]) -> None:
+        for event in events:
+            self.apply(event)
+
+    def apply(self, event: Event) -> None:
+        self._cause = (event.event_id, event.occurred_at)
+        self._counter = 0
+        try:
+            company = str(event.payload.company_code)
+            if self.known_companies and company not in self.known_companies:
+                raise Inapplicable("unknown_company", f"company {company} is not configured")
+            if isinstance(event, erp.CustomerUpserted):
+                outcome = self._customer(event)
+            elif isinstance(event, erp.InvoiceIssued | erp.InvoiceUpdated):
+                outcome = self._invoice(event)
+            elif isinstance(event, erp.InvoiceCancelled):
+                outcome = self._cancel(event)
+            elif isinstance(event, erp.PaymentReceived | erp.CreditNoteIssued):
+                outcome = self._document(event)
+            else:
+                raise Inapplicable("unsupported_event", f"{event.event_type} is not an ERP event")
+        except Inapplicable as exc:
+            self.rejected.append((event, exc.reason, exc.detail))
+            self.tally.rejected += 1
+            return
+        setattr(self.tally, outcome, getattr(self.tally, outcome) + 1)
+
+    # -- customers -----------------------------------------------------------------------
+
+    def _customer(self, event: erp.CustomerUpserted) -> str:
+        p = event.payload
+        stored = self.customers.get(p.customer_id)
+        if stored is not None and stored.version >= p.version:
+            return "unchanged"
+        self.customers[p.customer_id] = CustomerRow(p.customer_id, p.company_code, p.version, p)
+        self.changed_customers.add(p.customer_id)
+        self._emit(
+            ledger.LedgerCustomerUpserted,
+            ledger.LedgerCustomer(
+                customer_id=p.customer_id,
+                company_code=p.company_code,
+                version=p.version,
+                name=p.name,
+                country=p.country,
+                time_zone=p.time_zone,
+                language=p.language,
+                contacts=p.contacts,
+                segment=p.segment,
+                extra=p.extra,
+            ),
+        )
+        return "applied"
+
+    # -- invoices ------------------------------------------------------------------------
+
+    def _invoice(self, event: erp.InvoiceIssued | erp.InvoiceUpdated) -> str:
+        p = event.payload
+        digest = content_hash(p, exclude={"version"})
+        stored = self.invoices.get((p.company_code, p.invoice_number))
+        if stored is None:
+            self._open(p, digest)
+            return "applied"
+        if stored.content_hash == digest:
+            if p.version > stored.version:
+                stored.version = p.version
+                self.changed_invoices.add(stored.key)
+            return "unchanged"
+        if p.version <= stored.version:
+            raise Inapplicable(
+                "invoice_conflict",
+                f"invoice {p.invoice_number} of {p.company_code} arrived with other content "
+                f"at version {p.version}, not newer than the stored {stored.version}",
+            )
+        if stored.status == "cancelled" or stored.customer_id != p.customer_id:
+            raise Inapplicable(
+                "invoice_conflict",
+                f"invoice {p.invoice_number} of {p.company_code} is cancelled or belongs to "
+                "another customer",
+            )
+        if p.amount.currency != stored.currency and stored.open_amount != stored.amount:
+            raise Inapplicable(
+                "invoice_conflict",
+                f"invoice {p.invoice_number} changes currency after payments were applied",
+            )
+        self._correct(stored, p, digest)
+        return "applied"
+
+    def _open(self, p: erp.InvoicePayload, digest: str) -> None:
+        row = InvoiceRow(
+            company_code=p.company_code,
+            invoice_number=p.invoice_number,
+            customer_id=p.customer_id,
+            version=p.version,
+            currency=p.amount.currency,
+            amount=p.amount.amount,
+            open_amount=p.amount.amount,
+            issue_date=p.issue_date,
+            due_date=p.due_date,
+            status="open",
+            settled_on=None,
+            payment_terms=p.payment_terms,
+            purchase_order=p.purchase_order,
+            extra_json=json.dumps(p.extra),
+            content_hash=digest,
+        )
+        self.invoices[row.key] = row
+        self._index(row)
+        self.changed_invoices.add(row.key)
+        waiting = sorted(
+            (d for d in self.parked.values() if self._waits_for(d, row)),
+            key=lambda d: d.event.occurred_at,
+        )
+        outer = self.emitted
+        self.emitted = []
+        self._quiet = row.key
+        last: Document | None = None
+        try:
+            for parked in waiting:
+                if self._apply_parked(parked):
+                    last = parked.event
+        finally:
+            self._quiet = None
+            later, self.emitted = self.emitted, outer
+        opening = row.open_amount if row.open_amount > 0 else row.amount
+        self._emit(
+            ledger.InvoiceOpened,
+            ledger.OpenedInvoice(
+                company_code=row.company_code,
+                customer_id=row.customer_id,
+                invoice_id=invoice_id_of(row.company_code, row.invoice_number),
+                invoice_number=row.invoice_number,
+                issue_date=row.issue_date,
+                due_date=row.due_date,
+                amount=row.money(row.amount),
+                open_amount=row.money(opening),
+                purchase_order=row.purchase_order,
+                payment_terms=row.payment_terms,
+                extra=p.extra,
+            ),
+        )
+        if row.open_amount == 0 and last is not None:
+            kind, document_id, _, _, value_date, _ = document_of(last)
+            self._settled(row, row.amount, kind, document_id, value_date)
+        self.emitted.extend(later)
+
+    def _waits_for(self, parked: ParkedDocument, row: InvoiceRow) -> bool:
+        return (
+            parked.status == "parked"
+            and parked.company_code == row.company_code
+            and row.invoice_number in parked.awaiting
+        )
+
+    def _apply_parked(self, parked: ParkedDocument) -> bool:
+        """Apply a parked document whose invoices have all arrived; True if it was applied."""
+        missing = [n for n in parked.awaiting if (parked.company_code, n) not in self.invoices]
+        if missing:
+            return False
+        try:
+            self._check_named(parked.event, parked.company_code, parked.customer_id)
+            self._spread(parked.event)
+        except Inapplicable as exc:
+            parked.status, parked.reason = "rejected", exc.reason
+            self.changed_parked.add(parked.key)
+            self.documents[parked.key].status = "rejected"
+            self.changed_documents.add(parked.key)
+            return False
+        self.documents[parked.key].status = "applied"
+        self.changed_documents.add(parked.key)
+        self.unparked.add(parked.key)
+        del self.parked[parked.key]
+        self.tally.unparked += 1
+        return True
+
+    def _correct(self, row: InvoiceRow, p: erp.InvoicePayload, digest: str) -> None:
+        before = row.open_amount
+        fix = correct_amount(row.amount, row.open_amount, p.amount.amount)
+        was_open = row.status == "open"
+        row.version, row.content_hash = p.version, digest
+        row.currency, row.amount, row.open_amount = (
+            p.amount.currency,
+            p.amount.amount,
+            fix.open_amount,
+        )
+        row.issue_date, row.due_date = p.issue_date, p.due_date
+        row.payment_terms, row.purchase_order, row.extra_json = (
+            p.payment_terms,
+            p.purchase_order,
+            json.dumps(p.extra),
+        )
+        self.changed_invoices.add(row.key)
+        document_id = f"{row.invoice_number}@v{p.version}"
+        if row.open_amount > 0:
+            row.status, row.settled_on = "open", None
+            self._index(row)
+            self._emit(
+                ledger.OpenAmountChanged,
+                ledger.OpenAmountChange(
+                    company_code=row.company_code,
+                    customer_id=row.customer_id,
+                    invoice_id=invoice_id_of(row.company_code, row.invoice_number),
+                    invoice_number=row.invoice_number,
+                    previous_open_amount=Money(amount=before, currency=row.currency),
+                    open_amount=row.money(row.open_amount),
+                    cause="correction",
+                    cause_document_id=document_id,
+                    due_date=row.due_date,
+                    amount=row.money(row.amount),
+                ),
+            )
+        elif was_open:
+            assert self._cause is not None  # the correction's own date settles it
+            self._settled(row, before, "correction", document_id, self._cause[1].date())
+        if fix.overpaid > 0:
+            self._credit(
+                row.company_code,
+                row.customer_id,
+                row.currency,
+                fix.overpaid,
+                "reversal",
+                document_id,
+            )
+
+    def _cancel(self, event: erp.InvoiceCancelled) -> str:
+        p = event.payload
+        row = self.invoices.get((p.company_code, p.invoice_number))
+        if row is None:
+            raise Inapplicable(
+                "unknown_invoice",
+                f"invoice {p.invoice_number} of {p.company_code} was never issued",
+            )
+        if row.status == "cancelled":
+            return "unchanged"
+        if p.version < row.version or row.customer_id != p.customer_id:
+            raise Inapplicable(
+                "invoice_conflict",
+                f"cancellation of invoice {p.invoice_number} at version {p.version} is older "
+                f"than the stored {row.version} or names another customer",
+            )
+        before = row.open_amount
+        paid = row.amount - row.open_amount
+        row.status, row.open_amount, row.version = "cancelled", ZERO, p.version
+        self._unindex(row)
+        self.changed_invoices.add(row.key)
+        self._emit(
+            ledger.LedgerInvoiceCancelled,
+            ledger.Cancellation(
+                company_code=row.company_code,
+                customer_id=row.customer_id,
+                invoice_id=invoice_id_of(row.company_code, row.invoice_number),
+                invoice_number=row.invoice_number,
+                previous_open_amount=Money(amount=before, currency=row.currency),
+                reason=p.reason,
+            ),
+        )
+        if paid > 0:
+            self._credit(
+                row.company_code,
+                row.customer_id,
+                row.currency,
+                paid,
+                "reversal",
+                row.invoice_number,
+            )
+        return "applied"
+
+    # -- payments and credit notes -------------------------------------------------------
+
+    def _document(self, event: Document) -> str:
+        p = event.payload
+        kind, document_id, amount, currency, value_date, named = document_of(event)
+        key: DocumentKey = (p.company_code, kind, document_id)
+        digest = content_hash(p)
+        stored = self.documents.get(key)
+        if stored is not None:
+            if stored.content_hash == digest:
+                return "unchanged"
+            raise Inapplicable(
+                "document_conflict",
+                f"{kind} {document_id} of {p.company_code} arrived again with other content",
+            )
+        missing = tuple(n for n in named if (p.company_code, n) not in self.invoices)
+        if not missing:
+            self._check_named(event, p.company_code, p.customer_id)
+            self._spread(event)
+        status = "parked" if missing else "applied"
+        self.documents[key] = DocumentRow(
+            p.company_code,
+            kind,
+            document_id,
+            p.customer_id,
+            currency,
+            amount,
+            value_date,
+            digest,
+            status,
+            event.event_id,
+        )
+        self.changed_documents.add(key)
+        if missing:
+            self.parked[key] = ParkedDocument(
+                p.company_code, kind, document_id, p.customer_id, named, event
+            )
+            self.changed_parked.add(key)
+            return "parked"
+        return "applied"
+
+    def _check_named(self, event: Document, company: str, customer: str) -> None:
+        _, document_id, _, currency, _, named = document_of(event)
+        for number in named:
+            row = self.invoices[(company, number)]
+            if row.customer_id != customer:
+                raise Inapplicable(
+                    "customer_mismatch",
+                    f"{document_id} of customer {customer} names invoice {number} "
+                    "of another customer",
+                )
+            if row.currency != currency:
+                raise Inapplicable(
+                    "currency_mismatch",
+                    f"{document_id} in {currency} names invoice {number} in {row.currency}",
+                )
+
+    def _spread(self, event: Document) -> None:
+        p = event.payload
+        kind, document_id, amount, currency, value_date, _ = document_of(event)
+        plan: AllocationPlan
+        if isinstance(event, erp.PaymentReceived):
+            candidates = {
+                n: self.invoices[(p.company_code, n)]
+                for n in self._open_by_customer.get((p.company_code, p.customer_id), set())
+            }
+            explicit = [(a.invoice_number, a.amount) for a in event.payload.allocations]
+            for number, _ in explicit:
+                candidates.setdefault(number, self.invoices[(p.company_code, number)])
+            plan = allocate_payment(
+                amount,
+                currency,
+                explicit,
+                event.payload.reference,
+                [r.owed() for r in candidates.values()],
+            )
+        else:
+            named = event.payload.invoice_number
+            row = self.invoices.get((p.company_code, named)) if named else None
+            plan = allocate_credit_note(amount, currency, row.owed() if row else None)
+        for number, part in plan.allocations:
+            row = self.invoices[(p.company_code, number)]
+            self.allocations.append(
+                AllocationRow(p.company_code, kind, document_id, number, currency, part)
+            )
+            self._pay(row, part, kind, document_id, value_date)
+        if plan.credit > 0:
+            self._credit(p.company_code, p.customer_id, currency, plan.credit, kind, document_id)
+
+    def _pay(
+        self, row: InvoiceRow, part: Decimal, kind: DocumentKind, document_id: str, value_date: date
+    ) -> None:
+        before = row.open_amount
+        row.open_amount = before - part
+        self.changed_invoices.add(row.key)
+        if row.open_amount == 0:
+            row.status, row.settled_on = "settled", value_date
+            self._unindex(row)
+            if self._quiet != row.key:
+                self._settled(row, before, kind, document_id, value_date)
+            return
+        if self._quiet == row.key:
+            return
+        self._emit(
+            ledger.OpenAmountChanged,
+            ledger.OpenAmountChange(
+                company_code=row.company_code,
+                customer_id=row.customer_id,
+                invoice_id=invoice_id_of(row.company_code, row.invoice_number),
+                invoice_number=row.invoice_number,
+                previous_open_amount=Money(amount=before, currency=row.currency),
+                open_amount=row.money(row.open_amount),
+                cause=kind,
+                cause_document_id=document_id,
+                due_date=row.due_date,
+                amount=row.money(row.amount),
+            ),
+        )
+
+    def _settled(
+        self,
+        row: InvoiceRow,
+        before: Decimal,
+        cause: Literal["payment", "credit_note", "correction"],
+        document_id: str,
+        value_date: date,
+    ) -> None:
+        row.status, row.settled_on = "settled", value_date
+        self._emit(
+            ledger.InvoiceSettled,
+            ledger.Settlement(
+                company_code=row.company_code,
+                customer_id=row.customer_id,
+                invoice_id=invoice_id_of(row.company_code, row.invoice_number),
+                invoice_number=row.invoice_number,
+                settled_on=value_date,
+                cause=cause,
+                cause_document_id=document_id,
+                previous_open_amount=row.money(before),
+                amount=row.money(row.amount),
+                issue_date=row.issue_date,
+                due_date=row.due_date,
+            ),
+        )
+
+    def _credit(
+        self,
+        company: str,
+        customer: str,
+        currency: str,
+        delta: Decimal,
+        cause: Literal["payment", "credit_note", "reversal"],
+        document_id: str,
+    ) -> None:
+        key = (company, customer, currency)
+        balance = self.balances.get(key, ZERO) + delta
+        self.balances[key] = balance
+        self.changed_balances.add(key)
+        self._emit(
+            ledger.CreditBalanceChanged,
+            ledger.CreditBalanceChange(
+                company_code=company,
+                customer_id=customer,
+                currency=currency,
+                balance=balance,
+                delta=delta,
+                cause=cause,
+                cause_document_id=document_id,
+            ),
+        )
+
+    # -- plumbing ------------------------------------------------------------------------
+
+    def _index(self, row: InvoiceRow) -> None:
+        if row.status == "open":
+            self._open_by_customer.setdefault((row.company_code, row.customer_id), set()).add(
+                row.invoice_number
+            )
+
+    def _unindex(self, row: InvoiceRow) -> None:
+        self._open_by_customer.get((row.company_code, row.customer_id), set()).discard(
+            row.invoice_number
+        )
+
+    def _emit(self, event_class: Callable[..., Event], payload: Any) -> None:
+        assert self._cause is not None
+        cause_id, occurred_at = self._cause
+        self._counter += 1
+        self.emitted.append(
+            event_class(
+                event_id=uuid.uuid5(LEDGER_NAMESPACE, f"{cause_id}:{self._counter}"),
+                occurred_at=occurred_at,
+                source=SOURCE,
+                payload=payload,
+            )
+        )

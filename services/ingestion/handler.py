@@ -1,0 +1,128 @@
+"""The batch handler: load the rows a batch touches, apply it in a :class:`Book`, write back.
+
+Four round trips read the batch's invoices, customers, balances, documents and parked
+documents; the ERP events are applied in memory in their batch order; what changed is
+written back with set-based upserts and ``COPY``, ledger events go to the outbox and
+rejected events to the dead-letter topic, all in the batch's one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from contracts import erp
+from contracts.envelope import Event
+from contracts.topics import ERP_CREDIT_NOTES, ERP_PAYMENTS, LEDGER_EVENTS, Topic
+from services.ingestion import metrics, queries
+from services.ingestion.domain.book import (
+    Book,
+    DocumentKey,
+    InvoiceKey,
+    ParkedDocument,
+    document_of,
+)
+from services.runtime.consumer import UnitOfWork
+
+
+@dataclass(frozen=True)
+class LedgerHandler:
+    """Applies batches of ERP events to the ledger."""
+
+    service: str = "ingestion"
+    known_companies: frozenset[str] = frozenset()
+    ledger_topic: Topic = LEDGER_EVENTS
+
+    async def handle(self, work: UnitOfWork, events: Sequence[Event]) -> None:
+        book = await self.load(work, events)
+        book.apply_all(events)
+        await self.save(work, book)
+        for event, reason, detail in book.rejected:
+            work.reject(event, reason, detail)
+        for ledger_event in book.emitted:
+            work.emit(self.ledger_topic, ledger_event)
+        tally = book.tally
+        for outcome in ("applied", "unchanged", "parked", "rejected", "unparked"):
+            count = getattr(tally, outcome)
+            if count:
+                metrics.DOCUMENTS.labels(self.service, outcome).inc(count)
+
+    async def load(self, work: UnitOfWork, events: Sequence[Event]) -> Book:
+        connection = work.connection
+        invoice_keys: set[InvoiceKey] = set()
+        document_keys: set[DocumentKey] = set()
+        customers: set[str] = set()
+        paying: set[str] = set()
+        arriving: set[str] = set()
+        for event in events:
+            payload = event.payload
+            customers.add(payload.customer_id)
+            if isinstance(event, erp.InvoiceIssued | erp.InvoiceUpdated | erp.InvoiceCancelled):
+                invoice_keys.add((payload.company_code, payload.invoice_number))
+                arriving.add(payload.invoice_number)
+            elif isinstance(event, erp.PaymentReceived | erp.CreditNoteIssued):
+                kind, document_id, _, _, _, named = document_of(event)
+                document_keys.add((payload.company_code, kind, document_id))
+                invoice_keys.update((payload.company_code, n) for n in named)
+                paying.add(payload.customer_id)
+        parked: dict[DocumentKey, ParkedDocument] = {}
+        for row in await queries.parked_awaiting(connection, sorted(arriving)):
+            company, kind, document_id, customer, awaiting, event_json = row
+            if not any((company, n) in invoice_keys for n in awaiting):
+                continue
+            topic = ERP_PAYMENTS if kind == "payment" else ERP_CREDIT_NOTES
+            document = topic.parse(event_json.encode())
+            assert isinstance(document, erp.PaymentReceived | erp.CreditNoteIssued)
+            parked[(company, kind, document_id)] = ParkedDocument(
+                company, kind, document_id, customer, tuple(awaiting), document
+            )
+            invoice_keys.update((company, n) for n in awaiting)
+            document_keys.add((company, kind, document_id))
+            customers.add(customer)
+            paying.add(customer)
+        invoices = {r.key: r for r in await queries.invoices_by_key(connection, invoice_keys)}
+        for row in await queries.open_invoices_of(connection, sorted(paying)):
+            invoices.setdefault(row.key, row)
+        return Book(
+            invoices=invoices,
+            customers={
+                r.customer_id: r
+                for r in await queries.customer_versions(connection, sorted(customers))
+            },
+            balances=await queries.balances_of(connection, sorted(customers)),
+            documents={r.key: r for r in await queries.documents_by_key(connection, document_keys)},
+            parked=parked,
+            known_companies=self.known_companies,
+        )
+
+    async def save(self, work: UnitOfWork, book: Book) -> None:
+        connection = work.connection
+        await queries.save_customers(
+            connection, (book.customers[c] for c in book.changed_customers)
+        )
+        await queries.save_invoices(connection, (book.invoices[k] for k in book.changed_invoices))
+        await queries.save_balances(
+            connection, {k: book.balances[k] for k in book.changed_balances}
+        )
+        await queries.save_documents(
+            connection, (book.documents[k] for k in book.changed_documents)
+        )
+        await queries.save_allocations(connection, book.allocations)
+        await queries.delete_parked(connection, book.unparked)
+        await queries.save_parked(
+            connection,
+            (
+                (
+                    p.company_code,
+                    p.kind,
+                    p.document_id,
+                    p.customer_id,
+                    list(p.awaiting),
+                    p.event.model_dump(mode="json"),
+                    p.status,
+                    p.reason,
+                )
+                for k in book.changed_parked - book.unparked
+                for p in (book.parked[k],)
+            ),
+        )

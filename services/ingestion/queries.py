@@ -1,0 +1,280 @@
+"""The SQL of the ingestion service: loading a batch's rows and writing back what changed.
+
+Reads use ``unnest`` of arrays (one round trip per table and batch); writes are set-based
+upserts (``executemany``, pipelined by asyncpg) and ``COPY`` for allocations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from typing import Any
+
+from services.ingestion.domain.book import (
+    AllocationRow,
+    BalanceKey,
+    CustomerRow,
+    DocumentKey,
+    DocumentRow,
+    InvoiceKey,
+    InvoiceRow,
+)
+from services.runtime.database import Connection
+
+_INVOICE_COLUMNS = (
+    "company_code, invoice_number, customer_id, version, currency, amount, open_amount, "
+    "issue_date, due_date, status, settled_on, payment_terms, purchase_order, extra::text, "
+    "content_hash"
+)
+
+
+def _invoice(record: Any) -> InvoiceRow:
+    return InvoiceRow(
+        company_code=record[0],
+        invoice_number=record[1],
+        customer_id=record[2],
+        version=record[3],
+        currency=record[4].strip(),
+        amount=record[5],
+        open_amount=record[6],
+        issue_date=record[7],
+        due_date=record[8],
+        status=record[9],
+        settled_on=record[10],
+        payment_terms=record[11],
+        purchase_order=record[12],
+        extra_json=record[13],
+        content_hash=record[14],
+    )
+
+
+async def invoices_by_key(connection: Connection, keys: Iterable[InvoiceKey]) -> list[InvoiceRow]:
+    companies, numbers = _columns(keys, 2)
+    if not companies:
+        return []
+    rows = await connection.fetch(
+        f"SELECT {_INVOICE_COLUMNS} FROM invoices i "
+        "JOIN unnest($1::text[], $2::text[]) AS k(company_code, invoice_number) "
+        "USING (company_code, invoice_number)",
+        companies,
+        numbers,
+    )
+    return [_invoice(r) for r in rows]
+
+
+async def open_invoices_of(connection: Connection, customers: Sequence[str]) -> list[InvoiceRow]:
+    if not customers:
+        return []
+    rows = await connection.fetch(
+        f"SELECT {_INVOICE_COLUMNS} FROM invoices "
+        "WHERE status = 'open' AND customer_id = ANY($1::text[])",
+        list(customers),
+    )
+    return [_invoice(r) for r in rows]
+
+
+async def customer_versions(connection: Connection, customers: Sequence[str]) -> list[CustomerRow]:
+    if not customers:
+        return []
+    rows = await connection.fetch(
+        "SELECT customer_id, company_code, version FROM customers "
+        "WHERE customer_id = ANY($1::text[])",
+        list(customers),
+    )
+    return [CustomerRow(r[0], r[1], r[2], None) for r in rows]
+
+
+async def balances_of(
+    connection: Connection, customers: Sequence[str]
+) -> dict[BalanceKey, Decimal]:
+    if not customers:
+        return {}
+    rows = await connection.fetch(
+        "SELECT company_code, customer_id, currency, balance FROM credit_balances "
+        "WHERE customer_id = ANY($1::text[])",
+        list(customers),
+    )
+    return {(r[0], r[1], r[2].strip()): r[3] for r in rows}
+
+
+async def documents_by_key(
+    connection: Connection, keys: Iterable[DocumentKey]
+) -> list[DocumentRow]:
+    companies, kinds, ids = _columns(keys, 3)
+    if not companies:
+        return []
+    rows = await connection.fetch(
+        "SELECT company_code, kind, document_id, customer_id, currency, amount, value_date, "
+        "content_hash, status, event_id FROM documents "
+        "JOIN unnest($1::text[], $2::text[], $3::text[]) AS k(company_code, kind, document_id) "
+        "USING (company_code, kind, document_id)",
+        companies,
+        kinds,
+        ids,
+    )
+    return [
+        DocumentRow(r[0], r[1], r[2], r[3], r[4].strip(), r[5], r[6], r[7], r[8], r[9])
+        for r in rows
+    ]
+
+
+async def parked_awaiting(connection: Connection, numbers: Sequence[str]) -> list[Any]:
+    """Parked documents waiting for any of these invoice numbers (any company)."""
+    if not numbers:
+        return []
+    return list(
+        await connection.fetch(
+            "SELECT company_code, kind, document_id, customer_id, awaiting, event::text "
+            "FROM parked_documents WHERE status = 'parked' AND awaiting && $1::text[] "
+            "ORDER BY parked_seq",
+            list(numbers),
+        )
+    )
+
+
+async def save_customers(connection: Connection, rows: Iterable[CustomerRow]) -> None:
+    records = [
+        (
+            r.customer_id,
+            r.company_code,
+            r.version,
+            r.payload.name,
+            r.payload.country,
+            r.payload.time_zone,
+            r.payload.language,
+            r.payload.model_dump(mode="json"),
+        )
+        for r in rows
+        if r.payload is not None
+    ]
+    if records:
+        await connection.executemany(
+            "INSERT INTO customers (customer_id, company_code, version, name, country, "
+            "time_zone, language, document) VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb) "
+            "ON CONFLICT (customer_id) DO UPDATE SET company_code = EXCLUDED.company_code, "
+            "version = EXCLUDED.version, name = EXCLUDED.name, country = EXCLUDED.country, "
+            "time_zone = EXCLUDED.time_zone, language = EXCLUDED.language, "
+            "document = EXCLUDED.document WHERE customers.version < EXCLUDED.version",
+            records,
+        )
+
+
+async def save_invoices(connection: Connection, rows: Iterable[InvoiceRow]) -> None:
+    records = [
+        (
+            r.company_code,
+            r.invoice_number,
+            r.customer_id,
+            r.version,
+            r.currency,
+            r.amount,
+            r.open_amount,
+            r.issue_date,
+            r.due_date,
+            r.status,
+            r.settled_on,
+            r.payment_terms,
+            r.purchase_order,
+            r.extra_json,
+            r.content_hash,
+        )
+        for r in rows
+    ]
+    if records:
+        await connection.executemany(
+            "INSERT INTO invoices (company_code, invoice_number, customer_id, version, currency, "
+            "amount, open_amount, issue_date, due_date, status, settled_on, payment_terms, "
+            "purchase_order, extra, content_hash) VALUES "
+            "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::text::jsonb, $15) "
+            "ON CONFLICT (company_code, invoice_number) DO UPDATE SET "
+            "customer_id = EXCLUDED.customer_id, version = EXCLUDED.version, "
+            "currency = EXCLUDED.currency, amount = EXCLUDED.amount, "
+            "open_amount = EXCLUDED.open_amount, issue_date = EXCLUDED.issue_date, "
+            "due_date = EXCLUDED.due_date, status = EXCLUDED.status, "
+            "settled_on = EXCLUDED.settled_on, payment_terms = EXCLUDED.payment_terms, "
+            "purchase_order = EXCLUDED.purchase_order, extra = EXCLUDED.extra, "
+            "content_hash = EXCLUDED.content_hash",
+            records,
+        )
+
+
+async def save_balances(connection: Connection, balances: dict[BalanceKey, Decimal]) -> None:
+    if balances:
+        await connection.executemany(
+            "INSERT INTO credit_balances (company_code, customer_id, currency, balance) "
+            "VALUES ($1, $2, $3, $4) ON CONFLICT (company_code, customer_id, currency) "
+            "DO UPDATE SET balance = EXCLUDED.balance",
+            [(*key, value) for key, value in balances.items()],
+        )
+
+
+async def save_documents(connection: Connection, rows: Iterable[DocumentRow]) -> None:
+    records = [
+        (
+            r.company_code,
+            r.kind,
+            r.document_id,
+            r.customer_id,
+            r.currency,
+            r.amount,
+            r.value_date,
+            r.content_hash,
+            r.status,
+            r.event_id,
+        )
+        for r in rows
+    ]
+    if records:
+        await connection.executemany(
+            "INSERT INTO documents (company_code, kind, document_id, customer_id, currency, "
+            "amount, value_date, content_hash, status, event_id) VALUES "
+            "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
+            "ON CONFLICT (company_code, kind, document_id) DO UPDATE SET status = EXCLUDED.status",
+            records,
+        )
+
+
+async def save_allocations(connection: Connection, rows: Sequence[AllocationRow]) -> None:
+    if rows:
+        await connection.copy_records_to_table(
+            "allocations",
+            records=[
+                (r.company_code, r.kind, r.document_id, r.invoice_number, r.currency, r.amount)
+                for r in rows
+            ],
+            columns=["company_code", "kind", "document_id", "invoice_number", "currency", "amount"],
+        )
+
+
+async def save_parked(connection: Connection, rows: Iterable[tuple[Any, ...]]) -> None:
+    """Rows: (company, kind, document id, customer, awaiting, event json, status, reason)."""
+    records = list(rows)
+    if records:
+        await connection.executemany(
+            "INSERT INTO parked_documents (company_code, kind, document_id, customer_id, "
+            "awaiting, event, status, reason) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8) "
+            "ON CONFLICT (company_code, kind, document_id) DO UPDATE SET "
+            "status = EXCLUDED.status, reason = EXCLUDED.reason",
+            records,
+        )
+
+
+async def delete_parked(connection: Connection, keys: Iterable[DocumentKey]) -> None:
+    companies, kinds, ids = _columns(keys, 3)
+    if companies:
+        await connection.execute(
+            "DELETE FROM parked_documents p USING unnest($1::text[], $2::text[], $3::text[]) "
+            "AS k(company_code, kind, document_id) WHERE p.company_code = k.company_code "
+            "AND p.kind = k.kind AND p.document_id = k.document_id",
+            companies,
+            kinds,
+            ids,
+        )
+
+
+def _columns(keys: Iterable[tuple[str, ...]], width: int) -> list[list[str]]:
+    columns: list[list[str]] = [[] for _ in range(width)]
+    for key in set(keys):
+        for column, value in zip(columns, key, strict=True):
+            column.append(value)
+    return columns

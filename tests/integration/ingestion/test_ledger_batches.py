@@ -1,0 +1,229 @@
+"""The ingestion handler through the runtime kit's BatchProcessor, on a real PostgreSQL."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import asyncpg
+import pytest
+
+from contracts import erp
+from contracts.envelope import Event
+from contracts.topics import ERP_CREDIT_NOTES, ERP_CUSTOMERS, ERP_INVOICES, ERP_PAYMENTS, Topic
+from services.ingestion.app import DEFINITION
+from services.ingestion.handler import LedgerHandler
+from services.runtime import migrations
+from services.runtime.clock import SimulatedClock
+from services.runtime.consumer import BatchOutcome, BatchProcessor
+from services.runtime.database import create_pool
+from services.runtime.dead_letter import IncomingRecord
+from services.runtime.settings import DatabaseSettings
+from tests.unit.ingestion.erp_events import (
+    cancellation,
+    credit_note,
+    customer,
+    invoice,
+    payment,
+    with_new_id,
+)
+
+pytestmark = pytest.mark.integration
+
+CLOCK = SimulatedClock(datetime(2026, 3, 1, 8, 0, tzinfo=UTC))
+TOPIC_OF = {
+    "erp.customer.upserted": ERP_CUSTOMERS,
+    "erp.invoice.issued": ERP_INVOICES,
+    "erp.invoice.updated": ERP_INVOICES,
+    "erp.invoice.cancelled": ERP_INVOICES,
+    "erp.payment.received": ERP_PAYMENTS,
+    "erp.credit_note.issued": ERP_CREDIT_NOTES,
+}
+
+
+@pytest.fixture
+async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    await migrations.apply_async(database_url, DEFINITION.schema, DEFINITION.migrations)
+    pool = await create_pool(DatabaseSettings(url=database_url), DEFINITION.schema)
+    yield pool
+    await pool.close()
+
+
+class Feed:
+    """Turns events and raw bytes into Kafka-like records with growing offsets."""
+
+    def __init__(self) -> None:
+        self.offset = 0
+
+    def records(self, items: Sequence[Event | tuple[Topic, bytes]]) -> list[IncomingRecord]:
+        out = []
+        for item in items:
+            if isinstance(item, tuple):
+                topic, value = item
+            else:
+                topic, value = TOPIC_OF[item.event_type], item.model_dump_json().encode()
+            out.append(IncomingRecord(topic.name, 0, self.offset, b"C1", value))
+            self.offset += 1
+        return out
+
+
+def processor(pool: asyncpg.Pool, companies: frozenset[str] = frozenset()) -> BatchProcessor:
+    handler = LedgerHandler(known_companies=companies)
+    return BatchProcessor(
+        "ingestion", DEFINITION.consumes, handler.handle, pool, CLOCK, dead_letter_max_ratio=1.0
+    )
+
+
+async def outbox(pool: asyncpg.Pool, topic: str) -> list[dict[str, Any]]:
+    rows = await pool.fetch("SELECT topic, value, headers FROM outbox ORDER BY id")
+    return [
+        {"value": json.loads(bytes(r["value"])), "headers": r["headers"]}
+        for r in rows
+        if r["topic"] == topic
+    ]
+
+
+async def dead_reasons(pool: asyncpg.Pool, *topics: str) -> list[str]:
+    rows = await pool.fetch("SELECT topic, headers FROM outbox ORDER BY id")
+    return [
+        base64.b64decode(dict(r["headers"])["dlq.reason"]).decode()
+        for r in rows
+        if r["topic"] in topics
+    ]
+
+
+async def totals(pool: asyncpg.Pool) -> list[tuple[Any, ...]]:
+    rows = await pool.fetch(
+        "SELECT customer_id, currency, sum(amount)::text, sum(open_amount)::text, count(*) "
+        "FROM invoices GROUP BY 1, 2 UNION ALL "
+        "SELECT customer_id, currency, balance::text, 'credit', 0 FROM credit_balances "
+        "ORDER BY 1, 2, 4"
+    )
+    return [tuple(r) for r in rows]
+
+
+async def test_payment_before_its_invoice_is_parked_then_applied(pool: asyncpg.Pool) -> None:
+    feed, batches = Feed(), processor(pool)
+    await batches.process(feed.records([payment("P1", "30", allocations=(("F1", "30"),))]))
+    assert await pool.fetchval("SELECT count(*) FROM parked_documents") == 1
+    assert await pool.fetchval("SELECT count(*) FROM invoices") == 0
+    assert await outbox(pool, "ledger.events.v1") == []
+
+    await batches.process(feed.records([invoice("F1", "100")]))
+
+    assert await pool.fetchval("SELECT count(*) FROM parked_documents") == 0
+    assert await pool.fetchval("SELECT open_amount FROM invoices") == Decimal("70")
+    assert await pool.fetchval("SELECT status FROM documents") == "applied"
+    events = await outbox(pool, "ledger.events.v1")
+    assert [e["value"]["event_type"] for e in events] == ["ledger.invoice.opened"]
+    assert Decimal(events[0]["value"]["payload"]["open_amount"]["amount"]) == 70
+
+
+async def test_duplicates_and_conflicts(pool: asyncpg.Pool) -> None:
+    feed, batches = Feed(), processor(pool)
+    first = invoice("F1", "100")
+    await batches.process(feed.records([first, customer(version=2)]))
+    outcome = await batches.process(
+        feed.records(
+            [
+                with_new_id(first),  # same content, new event id: no-op
+                invoice("F1", "90", version=1, updated=True),  # same version, other content
+                invoice("F1", "120", version=2, updated=True),  # newer: an update
+                customer(version=1, name="Old name"),  # older: ignored
+            ]
+        )
+    )
+    assert outcome == BatchOutcome(applied=3, duplicates=0, dead_lettered=1)
+    assert await pool.fetchval("SELECT amount FROM invoices") == Decimal("120")
+    assert await pool.fetchval("SELECT name FROM customers") == "Dupont SA"
+    assert await dead_reasons(pool, "erp.invoices.v1.dlq") == ["invoice_conflict"]
+
+
+def scenario() -> list[Event]:
+    events: list[Event] = [customer("C1"), customer("C2")]
+    for n in range(30):
+        events.append(invoice(f"F{n}", f"{100 + n}.25", customer_id=f"C{n % 2 + 1}"))
+    events += [
+        payment("P1", "150", customer_id="C1"),
+        payment("P2", "1000.10", customer_id="C2", reference="F9"),
+        credit_note("A1", "20", "F4", customer_id="C1"),
+        credit_note("A2", "7.5", customer_id="C2"),
+        cancellation("F6", customer_id="C1"),
+        payment("P3", "99", customer_id="C1", allocations=(("F40", "50"),)),
+        invoice("F40", "60", customer_id="C1"),
+    ]
+    return events
+
+
+async def test_replaying_the_stream_twice_leaves_identical_totals(
+    pool: asyncpg.Pool, database_url: str
+) -> None:
+    events = scenario()
+    feed, batches = Feed(), processor(pool)
+    for start in range(0, len(events), 7):
+        await batches.process(feed.records(events[start : start + 7]))
+    first = await totals(pool)
+    emitted = await pool.fetchval("SELECT count(*) FROM outbox")
+    assert first  # something was booked
+
+    replay = Feed()  # the same records from offset 0, and the same ERP documents re-sent
+    for start in range(0, len(events), 11):
+        await batches.process(replay.records(events[start : start + 11]))
+    resent = [with_new_id(e) for e in events if isinstance(e, erp.InvoiceIssued)]
+    await batches.process(feed.records(resent))
+    assert await totals(pool) == first
+    assert await pool.fetchval("SELECT count(*) FROM outbox") == emitted
+    paid = await pool.fetchval("SELECT sum(amount) FROM allocations")
+    credit = await pool.fetchval("SELECT sum(balance) FROM credit_balances")
+    documents = await pool.fetchval("SELECT sum(amount) FROM documents")
+    cancelled_paid = Decimal(0)  # F6 had nothing paid when cancelled
+    assert paid + credit == documents + cancelled_paid
+
+
+async def test_bad_inputs_are_dead_lettered_with_reasons_and_every_record_is_counted(
+    pool: asyncpg.Pool,
+) -> None:
+    valid: list[Event] = [
+        invoice("F1", "100"),
+        invoice("F2", "50", currency="USD"),
+        payment("P1", "10"),
+        payment("P9", "10", allocations=(("F77", "10"),)),  # parked
+        credit_note("A1", "5", "F1"),
+    ]
+    good_invoice = invoice("F3", "10").model_dump_json()
+    bad: list[tuple[Topic, bytes, str]] = [
+        (ERP_INVOICES, b"{not json", "schema_invalid"),
+        (ERP_INVOICES, good_invoice.replace('"EUR"', '"ZZZ"').encode(), "schema_invalid"),
+        (
+            ERP_INVOICES,
+            good_invoice.replace('"amount":"10"', '"amount":"-10"').encode(),
+            "schema_invalid",
+        ),
+        (ERP_INVOICES, good_invoice.replace("2026-02-01", "2025-12-01").encode(), "schema_invalid"),
+    ]
+    inapplicable: list[tuple[Event, str]] = [
+        (payment("P2", "50", currency="USD", allocations=(("F1", "50"),)), "currency_mismatch"),
+        (invoice("F5", company="ZZ99"), "unknown_company"),
+        (invoice("F1", "101"), "invoice_conflict"),
+        (cancellation("F404"), "unknown_invoice"),
+    ]
+    items: list[Event | tuple[Topic, bytes]] = [*valid]
+    items[1:1] = [(t, v) for t, v, _ in bad]
+    items += [e for e, _ in inapplicable]
+    outcome = await processor(pool, frozenset({"FR01"})).process(Feed().records(items))
+
+    dead = await dead_reasons(pool, "erp.invoices.v1.dlq", "erp.payments.v1.dlq")
+    assert sorted(dead) == sorted([r for _, _, r in bad] + [r for _, r in inapplicable])
+    parked = await pool.fetchval("SELECT count(*) FROM parked_documents")
+    booked = await pool.fetchval(
+        "SELECT (SELECT count(*) FROM invoices) + "
+        "(SELECT count(*) FROM documents WHERE status = 'applied')"
+    )
+    assert parked == 1
+    assert booked == len(valid) - parked
+    assert outcome.applied == len(valid)
+    assert len(items) == booked + parked + outcome.dead_lettered

@@ -1,0 +1,204 @@
+"""The ledger rules applied in memory, event by event."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from contracts import ledger
+from contracts.envelope import Event
+from services.ingestion.domain.book import Book
+from tests.unit.ingestion.erp_events import (
+    cancellation,
+    credit_note,
+    customer,
+    invoice,
+    payment,
+    with_new_id,
+)
+
+D = Decimal
+
+
+def types(book: Book) -> list[str]:
+    return [e.event_type.removeprefix("ledger.") for e in book.emitted]
+
+
+def test_partial_then_full_payment_settles_alone() -> None:
+    book = Book()
+    book.apply_all([invoice("F1", "100"), payment("P1", "40"), payment("P2", "60")])
+    assert types(book) == ["invoice.opened", "invoice.open_amount_changed", "invoice.settled"]
+    row = book.invoices[("FR01", "F1")]
+    assert (row.open_amount, row.status) == (D("0"), "settled")
+    settled = book.emitted[-1]
+    assert isinstance(settled, ledger.InvoiceSettled)
+    assert settled.payload.previous_open_amount.amount == D("60")
+    assert settled.payload.cause_document_id == "P2"
+
+
+def test_overpayment_leaves_a_credit_balance() -> None:
+    book = Book()
+    book.apply_all([invoice("F1", "100"), payment("P1", "130.5")])
+    assert book.balances[("FR01", "C1", "EUR")] == D("30.5")
+    assert types(book)[-2:] == ["invoice.settled", "customer.credit_balance_changed"]
+
+
+def test_payment_in_another_currency_is_rejected_and_changes_nothing() -> None:
+    book = Book()
+    book.apply_all([invoice("F1", "100")])
+    book.apply(payment("P1", "100", currency="USD", allocations=(("F1", "100"),)))
+    assert [r[1] for r in book.rejected] == ["currency_mismatch"]
+    assert book.invoices[("FR01", "F1")].open_amount == D("100")
+    assert ("FR01", "payment", "P1") not in book.documents
+
+
+def test_same_invoice_again_is_a_no_op_newer_is_an_update_conflict_is_rejected() -> None:
+    first = invoice("F1", "100")
+    book = Book()
+    book.apply_all([first, with_new_id(first)])
+    assert book.tally.unchanged == 1
+    book.apply(invoice("F1", "120", version=2, updated=True))
+    assert book.invoices[("FR01", "F1")].amount == D("120")
+    book.apply(invoice("F1", "90", version=2, updated=True))
+    book.apply(invoice("F1", "90", version=1, updated=True))
+    assert [r[1] for r in book.rejected] == ["invoice_conflict", "invoice_conflict"]
+    assert book.invoices[("FR01", "F1")].amount == D("120")
+
+
+def test_payment_before_its_invoice_is_parked_then_applied() -> None:
+    book = Book()
+    book.apply(payment("P1", "30", allocations=(("F1", "30"),)))
+    assert book.tally.parked == 1
+    assert book.emitted == []
+    book.apply(invoice("F1", "100"))
+    assert book.tally.unparked == 1
+    opened = book.emitted[0]
+    assert isinstance(opened, ledger.InvoiceOpened)
+    assert opened.payload.open_amount.amount == D("70")
+    assert len(book.emitted) == 1
+    assert book.documents[("FR01", "payment", "P1")].status == "applied"
+
+
+def test_parked_payment_that_pays_it_all_opens_then_settles() -> None:
+    book = Book()
+    book.apply(credit_note("A1", "100", "F1"))
+    book.apply(invoice("F1", "100"))
+    assert types(book) == ["invoice.opened", "invoice.settled"]
+    assert book.emitted[0].payload.open_amount.amount == D("100")
+
+
+def test_credit_note_without_invoice_and_cancellation_refund_credit() -> None:
+    book = Book()
+    book.apply_all([invoice("F1", "100"), payment("P1", "40"), cancellation("F1")])
+    assert book.invoices[("FR01", "F1")].status == "cancelled"
+    assert book.balances[("FR01", "C1", "EUR")] == D("40")
+    book.apply(credit_note("A1", "5"))
+    assert book.balances[("FR01", "C1", "EUR")] == D("45")
+
+
+def test_older_customer_version_never_overwrites() -> None:
+    book = Book()
+    book.apply_all([customer(version=3, name="New"), customer(version=2, name="Old")])
+    stored = book.customers["C1"].payload
+    assert stored is not None
+    assert stored.name == "New"
+    assert book.tally.unchanged == 1
+
+
+def test_unknown_company_is_rejected() -> None:
+    book = Book(known_companies=frozenset({"FR01"}))
+    book.apply(invoice("F1", company="XX99"))
+    assert [r[1] for r in book.rejected] == ["unknown_company"]
+    assert book.invoices == {}
+
+
+def test_correction_below_what_was_paid_settles_and_credits_the_excess() -> None:
+    book = Book()
+    book.apply_all([invoice("F1", "100"), payment("P1", "60")])
+    book.apply(invoice("F1", "50", version=2, updated=True))
+    assert types(book)[-2:] == ["invoice.settled", "customer.credit_balance_changed"]
+    assert book.balances[("FR01", "C1", "EUR")] == D("10")
+
+
+def test_duplicate_payment_id_with_other_content_is_a_conflict() -> None:
+    book = Book()
+    book.apply_all([invoice("F1", "100"), payment("P1", "10"), payment("P1", "20")])
+    assert [r[1] for r in book.rejected] == ["document_conflict"]
+    assert book.invoices[("FR01", "F1")].open_amount == D("90")
+
+
+def test_parked_payment_in_another_currency_is_kept_as_rejected() -> None:
+    book = Book()
+    book.apply(payment("P1", "30", allocations=(("F1", "30"),)))
+    book.apply(invoice("F1", "100", currency="USD"))
+    parked = book.parked[("FR01", "payment", "P1")]
+    assert (parked.status, parked.reason) == ("rejected", "currency_mismatch")
+    assert book.invoices[("FR01", "F1")].open_amount == D("100")
+    assert types(book) == ["invoice.opened"]
+
+
+def test_payment_naming_another_customers_invoice_is_rejected() -> None:
+    book = Book()
+    book.apply(invoice("F1", "100", customer_id="C2"))
+    book.apply(payment("P1", "30", allocations=(("F1", "30"),)))
+    assert [r[1] for r in book.rejected] == ["customer_mismatch"]
+
+
+def test_cancelling_an_unknown_invoice_is_rejected() -> None:
+    book = Book()
+    book.apply(cancellation("F404"))
+    assert [r[1] for r in book.rejected] == ["unknown_invoice"]
+
+
+def test_reference_picks_the_invoice_before_the_oldest_due() -> None:
+    book = Book()
+    book.apply_all(
+        [
+            invoice("F1", "100", due=date(2026, 1, 10)),
+            invoice("F2", "100", due=date(2026, 3, 10)),
+            payment("P1", "100", reference="F2"),
+        ]
+    )
+    assert book.invoices[("FR01", "F2")].status == "settled"
+    assert book.invoices[("FR01", "F1")].open_amount == D("100")
+
+
+amounts = st.integers(1, 50_000).map(lambda cents: str(Decimal(cents) / 100))
+
+
+@st.composite
+def streams(draw: st.DrawFn) -> list[Event]:
+    numbers = [f"F{n}" for n in range(draw(st.integers(1, 5)))]
+    currency_of = {n: draw(st.sampled_from(["EUR", "USD"])) for n in numbers}
+    events: list[Event] = [invoice(n, draw(amounts), currency=currency_of[n]) for n in numbers]
+    for k in range(draw(st.integers(0, 8))):
+        target = draw(st.sampled_from(numbers))
+        currency = currency_of[target]
+        kind = draw(st.sampled_from(["explicit", "free", "credit"]))
+        if kind == "explicit":
+            events.append(
+                payment(f"P{k}", draw(amounts), currency=currency, allocations=((target, "0.01"),))
+            )
+        elif kind == "free":
+            events.append(payment(f"P{k}", draw(amounts), currency=currency))
+        else:
+            events.append(credit_note(f"A{k}", draw(amounts), target))
+    return draw(st.permutations(events))
+
+
+@given(streams())
+def test_any_order_keeps_money_exact_and_never_negative(events: list[Event]) -> None:
+    book = Book()
+    book.apply_all(events)
+    for row in book.invoices.values():
+        assert 0 <= row.open_amount <= row.amount
+    applied = sum((d.amount for d in book.documents.values() if d.status == "applied"), Decimal(0))
+    allocated = sum((a.amount for a in book.allocations), Decimal(0))
+    assert allocated + sum(book.balances.values(), Decimal(0)) == applied
+    paid = sum((r.amount - r.open_amount for r in book.invoices.values()), Decimal(0))
+    assert paid == allocated
+    for event in book.emitted:  # every ledger event is valid against its contract
+        assert type(event).model_validate(event.model_dump()) == event
