@@ -1,0 +1,1 @@
+"""Pure rules of reporting: age buckets and DSO, without I/O."""

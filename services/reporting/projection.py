@@ -1,0 +1,314 @@
+"""The projection: ledger, dunning, dispute and FX events applied to the reporting tables.
+
+:func:`statements_for` maps one event to the parameterised statements that apply it (a
+pure function); :func:`apply_events`, the service's batch handler, runs them within the
+batch's transaction, in the order of the events. Consecutive events of one type are sent
+together (``executemany``): their first statements, then their second ones, which gives
+the same result as one event after the other because a second statement only appends to
+the open-amount history. The kit's inbox guarantees each event id is applied once. Events
+of types reporting does not use map to no statement.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, date
+from itertools import groupby
+from typing import Any
+
+from contracts import disputes, dunning, ledger, reference
+from contracts.envelope import Event
+from services.reporting import queries
+from services.runtime.consumer import UnitOfWork
+
+Statement = tuple[str, tuple[Any, ...]]
+
+
+async def apply_events(work: UnitOfWork, events: Sequence[Event]) -> None:
+    """The service's batch handler."""
+    for _, run in groupby(events, key=type):
+        per_event = [statements_for(event) for event in run]
+        for position in range(max((len(s) for s in per_event), default=0)):
+            by_sql: dict[str, list[tuple[Any, ...]]] = {}
+            for statements in per_event:
+                if position < len(statements):
+                    sql, args = statements[position]
+                    by_sql.setdefault(sql, []).append(args)
+            for sql, rows in by_sql.items():
+                await work.connection.executemany(sql, rows)
+
+
+def statements_for(event: Event) -> list[Statement]:
+    """The statements that apply ``event``; none for an event type reporting ignores."""
+    if isinstance(event, ledger.LedgerCustomerUpserted):
+        return [_customer(event)]
+    if isinstance(event, ledger.InvoiceOpened):
+        return _opened(event)
+    if isinstance(event, ledger.OpenAmountChanged):
+        return _open_amount_changed(event)
+    if isinstance(event, ledger.InvoiceSettled):
+        return _settled(event)
+    if isinstance(event, ledger.LedgerInvoiceCancelled):
+        c = event.payload
+        return [
+            (queries.CANCEL_INVOICE, (c.invoice_id, event.occurred_at)),
+            (
+                queries.RECORD_CANCELLATION,
+                (c.invoice_id, event.event_id, _utc_day(event), event.occurred_at),
+            ),
+        ]
+    if isinstance(event, ledger.CreditBalanceChanged):
+        p = event.payload
+        return [
+            (queries.UPSERT_CREDIT_BALANCE, (p.customer_id, p.currency, p.company_code, p.balance))
+        ]
+    if isinstance(event, dunning.DunningStateChanged):
+        return [_dunning_state(event)]
+    if isinstance(event, disputes.DisputeOpened):
+        d = event.payload
+        return [
+            (
+                queries.OPEN_DISPUTE,
+                (
+                    d.dispute_id,
+                    d.customer_id,
+                    d.whole_account,
+                    d.category,
+                    d.raised_by,
+                    d.owner_role,
+                    d.due_date,
+                    event.occurred_at,
+                ),
+            ),
+            (queries.ADD_DISPUTE_INVOICES, (d.dispute_id, list(d.invoice_ids))),
+        ]
+    if isinstance(event, disputes.DisputeResolved):
+        r = event.payload
+        return [(queries.RESOLVE_DISPUTE, (r.dispute_id, r.outcome, event.occurred_at))]
+    if isinstance(event, disputes.DisputeReopened):
+        o = event.payload
+        return [
+            (queries.REOPEN_DISPUTE, (o.dispute_id, o.owner_role, o.due_date)),
+            (queries.ADD_DISPUTE_INVOICES, (o.dispute_id, list(o.invoice_ids))),
+        ]
+    if isinstance(event, dunning.ReminderDue):
+        m = event.payload
+        return [
+            (
+                queries.RECORD_REMINDER_INVOICES,
+                (
+                    m.reminder_id,
+                    [i.invoice_id for i in m.invoices],
+                    m.customer_id,
+                    m.company_code,
+                    m.scenario_id,
+                    m.step_name,
+                    m.level,
+                    m.channel,
+                    m.scheduled_for,
+                ),
+            )
+        ]
+    if isinstance(event, dunning.EscalationRaised):
+        e = event.payload
+        return [
+            (
+                queries.RECORD_ESCALATION,
+                (
+                    event.event_id,
+                    e.customer_id,
+                    e.company_code,
+                    e.scenario_id,
+                    e.action,
+                    total.currency,
+                    total.amount,
+                    sum(1 for i in e.invoices if i.open_amount.currency == total.currency),
+                    event.occurred_at,
+                ),
+            )
+            for total in e.total_open
+        ]
+    promises_and_plans = _promises_and_plans(event)
+    if promises_and_plans:
+        return promises_and_plans
+    if isinstance(event, reference.FxRatePublished):
+        f = event.payload
+        return [(queries.UPSERT_FX_RATE, (f.base_currency, f.quote_currency, f.valid_on, f.rate))]
+    return []
+
+
+def _promises_and_plans(event: Event) -> list[Statement]:
+    if isinstance(event, disputes.PromiseMade):
+        p = event.payload
+        return [
+            (
+                queries.MAKE_PROMISE,
+                (
+                    p.promise_id,
+                    p.customer_id,
+                    len(p.invoice_ids),
+                    p.promised_date,
+                    p.amount.currency,
+                    p.amount.amount,
+                    p.channel,
+                    event.occurred_at,
+                ),
+            ),
+            (queries.ADD_PROMISE_INVOICES, (p.promise_id, list(p.invoice_ids))),
+        ]
+    if isinstance(event, disputes.PromiseKept):
+        k = event.payload
+        return [(queries.CLOSE_PROMISE, (k.promise_id, "kept", k.kept_on, None))]
+    if isinstance(event, disputes.PromiseBroken):
+        b = event.payload
+        return [
+            (
+                queries.CLOSE_PROMISE,
+                (b.promise_id, "broken", b.promised_date, b.received.amount),
+            )
+        ]
+    if isinstance(event, disputes.PaymentPlanAgreed):
+        a = event.payload
+        return [
+            (
+                queries.AGREE_PLAN,
+                (
+                    a.plan_id,
+                    a.customer_id,
+                    len(a.invoice_ids),
+                    a.agreed_on,
+                    a.instalments[0].amount.currency,
+                    sum(i.amount.amount for i in a.instalments),
+                    len(a.instalments),
+                ),
+            )
+        ]
+    if isinstance(event, disputes.PaymentPlanInstalmentMissed):
+        return [(queries.MISS_INSTALMENT, (event.payload.plan_id,))]
+    if isinstance(event, disputes.PaymentPlanBroken):
+        return [(queries.CLOSE_PLAN, (event.payload.plan_id, "broken", event.payload.broken_on))]
+    if isinstance(event, disputes.PaymentPlanCompleted):
+        c = event.payload
+        return [(queries.CLOSE_PLAN, (c.plan_id, "completed", c.completed_on))]
+    return []
+
+
+def _customer(event: ledger.LedgerCustomerUpserted) -> Statement:
+    c = event.payload
+    # A consumer's name is personal data; a company's name is not, and BI needs it.
+    name = None if c.segment.customer_type == "consumer" else c.name
+    return (
+        queries.UPSERT_CUSTOMER,
+        (
+            c.customer_id,
+            c.company_code,
+            c.version,
+            name,
+            str(c.country),
+            c.segment.customer_type,
+            c.segment.market,
+            c.segment.risk_rating,
+            c.segment.payer_profile,
+        ),
+    )
+
+
+def _opened(event: ledger.InvoiceOpened) -> list[Statement]:
+    i = event.payload
+    return [
+        (
+            queries.UPSERT_OPENED_INVOICE,
+            (
+                i.invoice_id,
+                i.company_code,
+                i.customer_id,
+                i.invoice_number,
+                i.issue_date,
+                i.due_date,
+                i.amount.currency,
+                i.amount.amount,
+                i.open_amount.amount,
+                event.occurred_at,
+            ),
+        ),
+        (
+            queries.RECORD_OPEN_AMOUNT,
+            (
+                i.invoice_id,
+                event.event_id,
+                i.issue_date,
+                event.occurred_at,
+                i.open_amount.amount,
+                i.due_date,
+                "opened",
+            ),
+        ),
+    ]
+
+
+def _open_amount_changed(event: ledger.OpenAmountChanged) -> list[Statement]:
+    c = event.payload
+    return [
+        (
+            queries.CHANGE_OPEN_AMOUNT,
+            (c.invoice_id, c.open_amount.amount, c.due_date, c.amount.amount, event.occurred_at),
+        ),
+        (
+            queries.RECORD_OPEN_AMOUNT,
+            (
+                c.invoice_id,
+                event.event_id,
+                _utc_day(event),
+                event.occurred_at,
+                c.open_amount.amount,
+                c.due_date,
+                c.cause,
+            ),
+        ),
+    ]
+
+
+def _settled(event: ledger.InvoiceSettled) -> list[Statement]:
+    s = event.payload
+    return [
+        (
+            queries.SETTLE_INVOICE,
+            (s.invoice_id, s.settled_on, s.cause, s.amount.amount, s.due_date, event.occurred_at),
+        ),
+        (
+            queries.RECORD_OPEN_AMOUNT,
+            (
+                s.invoice_id,
+                event.event_id,
+                s.settled_on,
+                event.occurred_at,
+                0,
+                s.due_date,
+                "settled",
+            ),
+        ),
+    ]
+
+
+def _dunning_state(event: dunning.DunningStateChanged) -> Statement:
+    s = event.payload
+    return (
+        queries.UPSERT_DUNNING_STATE,
+        (
+            s.invoice_id,
+            s.customer_id,
+            s.scenario_id,
+            s.step_name,
+            s.level,
+            s.paused,
+            s.pause_reason,
+            s.last_action_at,
+            s.next_action_at,
+            event.occurred_at,
+        ),
+    )
+
+
+def _utc_day(event: Event) -> date:
+    """The day an event happened, in UTC: when a change without a value date takes effect."""
+    return event.occurred_at.astimezone(UTC).date()

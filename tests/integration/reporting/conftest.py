@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+
+import asyncpg
+import pytest
+
+from contracts.envelope import Event
+from contracts.topics import Topic
+from services.reporting.app import DEFINITION, SCHEMA
+from services.reporting.domain.aging import buckets
+from services.reporting.projection import apply_events
+from services.reporting.refresh import configure
+from services.runtime import migrations
+from services.runtime.clock import SimulatedClock
+from services.runtime.consumer import BatchProcessor
+from services.runtime.database import create_pool
+from services.runtime.dead_letter import IncomingRecord
+from services.runtime.settings import DatabaseSettings
+from tests.integration.reporting.generated_ledger import TODAY, _at
+
+
+async def migrated_pool(database_url: str) -> asyncpg.Pool:
+    await migrations.apply_async(database_url, SCHEMA, DEFINITION.migrations)
+    pool = await create_pool(DatabaseSettings(url=database_url), SCHEMA)
+    async with pool.acquire() as connection:
+        await configure(connection, "EUR", buckets())
+    return pool
+
+
+@pytest.fixture
+async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    pool = await migrated_pool(database_url)
+    yield pool
+    await pool.close()
+
+
+def processor(pool: asyncpg.Pool) -> BatchProcessor:
+    return BatchProcessor(
+        "reporting", DEFINITION.consumes, apply_events, pool, SimulatedClock(_at(TODAY, 0))
+    )
+
+
+async def feed(
+    pool: asyncpg.Pool, events: Sequence[tuple[Topic, Event]], batch_size: int = 50
+) -> None:
+    """Apply ``events`` through the kit's batch processor, as the consumer would."""
+    records = [
+        IncomingRecord(topic.name, 0, offset, topic.key(event), topic.value(event))
+        for offset, (topic, event) in enumerate(events)
+    ]
+    batch_processor = processor(pool)
+    for start in range(0, len(records), batch_size):
+        await batch_processor.process(records[start : start + batch_size])
