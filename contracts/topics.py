@@ -134,10 +134,10 @@ LEDGER_EVENTS = Topic(
     consumers=("scheduler", "notifier", "disputes", "reporting"),
     partitions=12,
     retention=(
-        "30 days, deleted: enough to replay a consumer after a long outage; the ledger itself "
-        "lives in PostgreSQL and ingestion can republish it"
+        "forever: reporting is rebuilt by replaying the public topics from the beginning, "
+        "so the facts it projects are kept (tiered storage keeps old segments cheap)"
     ),
-    extra_config=_retained(30),
+    extra_config=_retained(None),
 )
 DUNNING_ACTIONS = Topic(
     name="dunning.actions.v1",
@@ -150,10 +150,10 @@ DUNNING_ACTIONS = Topic(
     consumers=("notifier", "reporting", "disputes"),
     partitions=12,
     retention=(
-        "30 days, deleted: the notifier keeps every delivery and its proof in PostgreSQL; "
-        "a reminder older than that is no longer worth sending"
+        "forever: reporting rebuilds dunning states and step effectiveness from it; the "
+        "notifier keeps every delivery and its proof in PostgreSQL"
     ),
-    extra_config=_retained(30),
+    extra_config=_retained(None),
 )
 NOTIFIER_DELIVERIES = Topic(
     name="notifier.deliveries.v1",
@@ -163,8 +163,11 @@ NOTIFIER_DELIVERIES = Topic(
     producers=("notifier",),
     consumers=("scheduler", "disputes", "reporting"),
     partitions=6,
-    retention="30 days, deleted: the proof archive lives in the notifier's PostgreSQL schema",
-    extra_config=_retained(30),
+    retention=(
+        "forever: reporting measures what followed each sent reminder from it; the proof "
+        "archive lives in the notifier's PostgreSQL schema"
+    ),
+    extra_config=_retained(None),
 )
 DISPUTE_COMMANDS = Topic(
     name="disputes.commands.v1",
@@ -193,10 +196,10 @@ DISPUTE_EVENTS = Topic(
     consumers=("scheduler", "notifier", "reporting"),
     partitions=6,
     retention=(
-        "30 days, deleted: the disputes service keeps disputes, promises and plans in "
-        "PostgreSQL and their consumers keep the pauses they caused"
+        "forever: reporting rebuilds disputes, promises and plans from it; the disputes "
+        "service keeps them in PostgreSQL"
     ),
-    extra_config=_retained(30),
+    extra_config=_retained(None),
 )
 FX_RATES = Topic(
     name="reference.fx-rates.v1",
