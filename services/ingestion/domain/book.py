@@ -405,21 +405,7 @@ class Book:
         if row.open_amount > 0:
             row.status, row.settled_on = "open", None
             self._index(row)
-            self._emit(
-                ledger.OpenAmountChanged,
-                ledger.OpenAmountChange(
-                    company_code=row.company_code,
-                    customer_id=row.customer_id,
-                    invoice_id=invoice_id_of(row.company_code, row.invoice_number),
-                    invoice_number=row.invoice_number,
-                    previous_open_amount=Money(amount=before, currency=row.currency),
-                    open_amount=row.money(row.open_amount),
-                    cause="correction",
-                    cause_document_id=document_id,
-                    due_date=row.due_date,
-                    amount=row.money(row.amount),
-                ),
-            )
+            self._open_amount_changed(row, before, "correction", document_id)
         elif was_open:
             assert self._cause is not None  # the correction's own date settles it
             self._settled(row, before, "correction", document_id, self._cause[1].date())
@@ -579,6 +565,11 @@ class Book:
             return
         if self._quiet == row.key:
             return
+        self._open_amount_changed(row, before, kind, document_id)
+
+    def _open_amount_changed(
+        self, row: InvoiceRow, before: Decimal, cause: ledger.OpenAmountCause, document_id: str
+    ) -> None:
         self._emit(
             ledger.OpenAmountChanged,
             ledger.OpenAmountChange(
@@ -588,7 +579,7 @@ class Book:
                 invoice_number=row.invoice_number,
                 previous_open_amount=Money(amount=before, currency=row.currency),
                 open_amount=row.money(row.open_amount),
-                cause=kind,
+                cause=cause,
                 cause_document_id=document_id,
                 due_date=row.due_date,
                 amount=row.money(row.amount),
