@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import EmailStr, Field, StringConstraints, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 from pydantic_extra_types.country import CountryAlpha2
 
 from contracts.envelope import CompanyCode, Contract, CustomerId, Event, ExtraAttributes
@@ -114,7 +115,11 @@ class InvoicePayload(Contract):
     @model_validator(mode="after")
     def _due_after_issue(self) -> InvoicePayload:
         if self.due_date < self.issue_date:
-            raise ValueError(f"due date {self.due_date} is before issue date {self.issue_date}")
+            raise PydanticCustomError(
+                "due_before_issue",
+                "due date {due_date} is before issue date {issue_date}",
+                {"due_date": str(self.due_date), "issue_date": str(self.issue_date)},
+            )
         return self
 
 

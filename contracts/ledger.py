@@ -73,7 +73,7 @@ DocumentId = Annotated[
 ]
 
 OpenAmountCause = Literal["payment", "credit_note", "correction", "reversal"]
-SettlementCause = Literal["payment", "credit_note", "correction"]
+SettlementCause = Literal["payment", "credit_note", "correction", "credit_balance"]
 CreditBalanceCause = Literal["payment", "credit_note", "allocation", "reversal", "refund"]
 
 

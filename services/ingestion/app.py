@@ -16,7 +16,9 @@ from services.runtime.service import ServiceContext, ServiceDefinition, ServiceP
 async def build(context: ServiceContext) -> ServiceParts:
     settings = context.settings
     assert isinstance(settings, IngestionSettings)
-    handler = LedgerHandler(context.name, frozenset(settings.company_codes))
+    handler = LedgerHandler(
+        context.name, frozenset(settings.company_codes), apply_credit=settings.apply_credit
+    )
     return ServiceParts(handler=handler.handle)
 
 

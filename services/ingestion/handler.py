@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from contracts import erp
 from contracts.envelope import Event
-from contracts.topics import ERP_CREDIT_NOTES, ERP_PAYMENTS, LEDGER_EVENTS, Topic
+from contracts.topics import ERP_CREDIT_NOTES, ERP_INVOICES, ERP_PAYMENTS, LEDGER_EVENTS, Topic
 from services.ingestion import metrics, queries
 from services.ingestion.domain.book import (
     Book,
@@ -23,6 +23,13 @@ from services.ingestion.domain.book import (
     document_of,
 )
 from services.runtime.consumer import UnitOfWork
+from services.runtime.dead_letter import IncomingRecord
+
+PARKED_TOPICS = {
+    "payment": ERP_PAYMENTS,
+    "credit_note": ERP_CREDIT_NOTES,
+    "cancellation": ERP_INVOICES,
+}
 
 
 @dataclass(frozen=True)
@@ -32,6 +39,7 @@ class LedgerHandler:
     service: str = "ingestion"
     known_companies: frozenset[str] = frozenset()
     ledger_topic: Topic = LEDGER_EVENTS
+    apply_credit: bool = True
 
     async def handle(self, work: UnitOfWork, events: Sequence[Event]) -> None:
         book = await self.load(work, events)
@@ -39,9 +47,24 @@ class LedgerHandler:
         await self.save(work, book)
         for event, reason, detail in book.rejected:
             work.reject(event, reason, detail)
+        for parked, reason, detail in book.dead_parked:
+            topic = PARKED_TOPICS[parked.kind]
+            record = IncomingRecord(
+                topic=topic.name,
+                partition=-1,
+                offset=-1,
+                key=topic.key(parked.event),
+                value=topic.value(parked.event),
+                headers=(("event_type", parked.event.event_type.encode()),),
+            )
+            work.dead_letter_held(record, parked.event.event_id, reason, detail)
         for ledger_event in book.emitted:
             work.emit(self.ledger_topic, ledger_event)
         tally = book.tally
+        if book.dead_parked:
+            metrics.DOCUMENTS.labels(self.service, "rejected_after_parking").inc(
+                len(book.dead_parked)
+            )
         for outcome in ("applied", "unchanged", "parked", "rejected", "unparked"):
             count = getattr(tally, outcome)
             if count:
@@ -70,9 +93,10 @@ class LedgerHandler:
             company, kind, document_id, customer, awaiting, event_json = row
             if not any((company, n) in invoice_keys for n in awaiting):
                 continue
-            topic = ERP_PAYMENTS if kind == "payment" else ERP_CREDIT_NOTES
-            document = topic.parse(event_json.encode())
-            assert isinstance(document, erp.PaymentReceived | erp.CreditNoteIssued)
+            document = PARKED_TOPICS[kind].parse(event_json.encode())
+            assert isinstance(
+                document, erp.PaymentReceived | erp.CreditNoteIssued | erp.InvoiceCancelled
+            )
             parked[(company, kind, document_id)] = ParkedDocument(
                 company, kind, document_id, customer, tuple(awaiting), document
             )
@@ -93,6 +117,7 @@ class LedgerHandler:
             documents={r.key: r for r in await queries.documents_by_key(connection, document_keys)},
             parked=parked,
             known_companies=self.known_companies,
+            apply_credit=self.apply_credit,
         )
 
     async def save(self, work: UnitOfWork, book: Book) -> None:

@@ -20,3 +20,11 @@ class IngestionSettings(ServiceSettings):
             "`unknown_company`. Empty accepts every company."
         ),
     )
+    apply_credit: bool = Field(
+        default=True,
+        description=(
+            "Pay a newly issued invoice from the customer's credit balance in its company and "
+            "currency (payments that arrived before the invoice, over-payments, credit notes "
+            "without an invoice). Off leaves credit for the accountants to allocate."
+        ),
+    )

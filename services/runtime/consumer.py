@@ -4,7 +4,8 @@ The business step is a plain async function of a :class:`UnitOfWork` and the bat
 events (a *handler*). Everything else lives here, once for every service:
 
 1. each record is parsed with its topic's union; a record that does not parse is
-   dead-lettered with reason ``schema_invalid``;
+   dead-lettered with a reason saying why (``malformed_json``, ``unknown_currency``,
+   ``schema_invalid``...; see :func:`services.runtime.dead_letter.reason_of`);
 2. in one transaction: the batch's event ids are claimed in the inbox (duplicates are
    skipped), the handler applies the new events, and what it emitted or rejected is
    written to the outbox;
@@ -35,7 +36,12 @@ from contracts.topics import Topic
 from services.runtime import inbox, metrics, outbox
 from services.runtime.clock import Clock
 from services.runtime.database import TRANSIENT_ERRORS, Connection, Pool
-from services.runtime.dead_letter import DeadLetter, IncomingRecord, describe_validation_error
+from services.runtime.dead_letter import (
+    DeadLetter,
+    IncomingRecord,
+    describe_validation_error,
+    reason_of,
+)
 from services.runtime.errors import RelanceError
 from services.runtime.logs import get_logger
 
@@ -54,6 +60,7 @@ class UnitOfWork:
         self.clock = clock
         self._emitted: list[outbox.OutgoingRecord] = []
         self._rejected: dict[UUID, tuple[str, str]] = {}
+        self._held_back: list[tuple[IncomingRecord, UUID, str, str]] = []
 
     def emit(self, topic: Topic, event: Event) -> None:
         """Publish ``event`` on ``topic`` if and only if the transaction commits."""
@@ -65,6 +72,21 @@ class UnitOfWork:
         The handler must not have changed any state for it.
         """
         self._rejected[event.event_id] = (reason, detail)
+
+    def dead_letter_held(
+        self, record: IncomingRecord, event_id: UUID, reason: str, detail: str
+    ) -> None:
+        """Dead-letter an event of an *earlier* batch that the service held back (parked).
+
+        Parking counts as handling the record; when its target arrives and the event turns
+        out inapplicable after all, it goes to its dead-letter topic now, with ``record``
+        rebuilt from what was kept (position -1 when the original one is unknown).
+        """
+        self._held_back.append((record, event_id, reason, detail))
+
+    @property
+    def held_back(self) -> Sequence[tuple[IncomingRecord, UUID, str, str]]:
+        return self._held_back
 
     @property
     def emitted(self) -> Sequence[outbox.OutgoingRecord]:
@@ -133,7 +155,7 @@ class BatchProcessor:
             try:
                 parsed.append((record, topic.parse(record.value)))
             except ValidationError as exc:
-                invalid.append(self._dead(record, "schema_invalid", describe_validation_error(exc)))
+                invalid.append(self._dead(record, reason_of(exc), describe_validation_error(exc)))
         return parsed, invalid
 
     def _dead(
@@ -175,10 +197,17 @@ class BatchProcessor:
                 self._dead(records_of[event_id], reason, detail, event_id)
                 for event_id, (reason, detail) in work.rejected.items()
             ]
+            held_back = [
+                self._dead(record, reason, detail, event_id)
+                for record, event_id, reason, detail in work.held_back
+            ]
             dead_letters = new_invalid + rejected
             self._check_dead_letter_ratio(len(records), len(dead_letters))
-            await outbox.enqueue(connection, [*work.emitted, *(d.outgoing() for d in dead_letters)])
-        self._count(records_of, work.rejected, duplicates, dead_letters)
+            await outbox.enqueue(
+                connection,
+                [*work.emitted, *(d.outgoing() for d in [*dead_letters, *held_back])],
+            )
+        self._count(records_of, work.rejected, duplicates, [*dead_letters, *held_back])
         return BatchOutcome(
             applied=len(new_events) - len(rejected),
             duplicates=len(duplicates) + len(invalid) - len(new_invalid),

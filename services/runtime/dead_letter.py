@@ -79,6 +79,33 @@ class DeadLetter:
         )
 
 
+# Validation errors that name a business rule get their own dead-letter reason, so that an
+# operator can count and route them without parsing ``dlq.detail``.
+_CUSTOM_REASONS = frozenset({"due_before_issue"})
+
+
+def reason_of(exc: ValidationError) -> str:
+    """The machine-readable dead-letter reason of a record that does not validate.
+
+    ``malformed_json`` (not JSON at all), ``unknown_currency`` (not an ISO 4217 code),
+    ``non_positive_amount`` (an amount that must be above zero is not), ``due_before_issue``,
+    else ``schema_invalid``; ``dlq.detail`` always lists every error with its field path.
+    """
+    errors = exc.errors(include_input=False, include_url=False, include_context=False)
+    for error in errors:
+        kind = error["type"]
+        field = str(error["loc"][-1]) if error["loc"] else ""
+        if kind == "json_invalid":
+            return "malformed_json"
+        if kind in _CUSTOM_REASONS:
+            return kind
+        if kind == "ISO4217" or (field == "currency" and kind not in ("missing", "string_type")):
+            return "unknown_currency"
+        if field == "amount" and kind in ("greater_than", "greater_than_equal"):
+            return "non_positive_amount"
+    return "schema_invalid"
+
+
 def describe_validation_error(exc: ValidationError) -> str:
     """A JSON list of ``{loc, type, msg}``, without the offending input values."""
     errors = [

@@ -162,7 +162,7 @@ async def test_round_trip_with_dead_letters_counts_every_record(
 
     assert supervisor.failure is None
     reasons = sorted(dict(r.headers)["dlq.reason"].decode() for r in dead)
-    assert reasons == ["conflict", "schema_invalid", "schema_invalid", "schema_invalid"]
+    assert reasons == ["conflict", "malformed_json", "schema_invalid", "unknown_currency"]
     assert {bytes(r.value) for r in dead} >= {not_json[1], wrong_currency[1]}
     for record in dead:
         headers = dict(record.headers)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import structlog
@@ -169,3 +171,50 @@ def test_logs_are_json_lines(capsys: pytest.CaptureFixture[str]) -> None:
     structlog.reset_defaults()
     assert len(out) == 1
     assert json.loads(out[0])["count"] == 3
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        (lambda p: p["amount"].update(currency="ZZZ"), "unknown_currency"),
+        (lambda p: p["amount"].update(amount="-5"), "non_positive_amount"),
+        (lambda p: p["amount"].update(amount="0"), "non_positive_amount"),
+        (lambda p: p.update(due_date="2025-01-01"), "due_before_issue"),
+        (lambda p: p.pop("customer_id"), "schema_invalid"),
+        (lambda p: p["amount"].update(amount=10.5), "schema_invalid"),
+    ],
+)
+def test_dead_letter_reason_names_the_broken_rule(
+    change: Callable[[dict[str, Any]], object], reason: str
+) -> None:
+    from contracts.topics import ERP_INVOICES
+    from services.runtime.dead_letter import reason_of
+
+    document = {
+        "event_id": "6f1c2f4e-8d0a-4c55-9a0e-5d2b3f7f0b11",
+        "occurred_at": "2026-01-01T00:00:00Z",
+        "source": "erp",
+        "event_type": "erp.invoice.issued",
+        "payload": {
+            "company_code": "FR01",
+            "customer_id": "C1",
+            "invoice_number": "F1",
+            "version": 1,
+            "issue_date": "2026-01-01",
+            "due_date": "2026-02-01",
+            "amount": {"amount": "10.00", "currency": "EUR"},
+        },
+    }
+    change(document["payload"])  # type: ignore[arg-type]
+    with pytest.raises(ValidationError) as raised:
+        ERP_INVOICES.parse(json.dumps(document).encode())
+    assert reason_of(raised.value) == reason
+
+
+def test_dead_letter_reason_of_bytes_that_are_not_json() -> None:
+    from contracts.topics import ERP_INVOICES
+    from services.runtime.dead_letter import reason_of
+
+    with pytest.raises(ValidationError) as raised:
+        ERP_INVOICES.parse(b"{not json")
+    assert reason_of(raised.value) == "malformed_json"

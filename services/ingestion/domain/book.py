@@ -10,12 +10,21 @@ Rules beyond the allocation:
 * an invoice number is unique per company; the same content again (whatever the version)
   is a no-op; different content with a newer version is a correction; different content with
   the same or an older version, another customer, or a correction of a cancelled invoice is
-  rejected ``invoice_conflict``; a cancellation of an invoice never seen is rejected
-  ``unknown_invoice``; what was paid on a cancelled invoice becomes credit balance;
+  rejected ``invoice_conflict``; what was paid on a cancelled invoice becomes credit
+  balance;
+* a cancellation of an invoice not seen yet is parked like a payment and applied right
+  after the invoice opens, so that the invoice is never followed in between;
 * a payment or a credit note id is unique per company: the same content again is a no-op,
   different content is rejected ``document_conflict``;
 * a payment or credit note naming an invoice not seen yet is parked whole and applied
   when the last invoice it names arrives; the invoice then opens with what remains due;
+  a parked event found inapplicable then (another customer's invoice, another currency)
+  is dead-lettered at that moment (:attr:`Book.dead_parked`);
+* a new invoice first uses the customer's credit balance in its company and currency
+  (unallocated payments that arrived before it, over-payments, credit notes without an
+  invoice), so that a customer who paid before the invoice reached Relance is never
+  reminded; the invoice then opens with what remains due, settled on its issue date if the
+  credit covers it (``apply_credit`` turns this off);
 * a customer update with a version not newer than the stored one is ignored;
 * with a list of known company codes, any other company is rejected ``unknown_company``.
 """
@@ -51,6 +60,7 @@ SOURCE = "ingestion"
 LEDGER_NAMESPACE = uuid.UUID("0b6f5a52-6d1e-4f0c-9a57-1f1f6c3e2a10")
 
 DocumentKind = Literal["payment", "credit_note"]
+ParkedKind = Literal["payment", "credit_note", "cancellation"]
 InvoiceKey = tuple[str, str]  # (company_code, invoice_number)
 DocumentKey = tuple[str, str, str]  # (company_code, kind, document_id)
 BalanceKey = tuple[str, str, str]  # (company_code, customer_id, currency)
@@ -125,12 +135,14 @@ class DocumentRow:
 
 @dataclass
 class ParkedDocument:
+    """A payment, credit note or cancellation waiting for the invoices it names."""
+
     company_code: str
-    kind: DocumentKind
-    document_id: str
+    kind: ParkedKind
+    document_id: str  # the invoice number, for a cancellation
     customer_id: str
     awaiting: tuple[str, ...]
-    event: Document
+    event: Document | erp.InvoiceCancelled
     status: str = "parked"
     reason: str | None = None
 
@@ -142,7 +154,7 @@ class ParkedDocument:
 @dataclass(frozen=True)
 class AllocationRow:
     company_code: str
-    kind: DocumentKind
+    kind: DocumentKind | Literal["credit_balance"]
     document_id: str
     invoice_number: str
     currency: str
@@ -188,8 +200,10 @@ class Book:
     documents: dict[DocumentKey, DocumentRow] = field(default_factory=dict)
     parked: dict[DocumentKey, ParkedDocument] = field(default_factory=dict)
     known_companies: frozenset[str] = frozenset()
+    apply_credit: bool = True
 
     emitted: list[Event] = field(default_factory=list)
+    dead_parked: list[tuple[ParkedDocument, str, str]] = field(default_factory=list)
     rejected: list[tuple[Event, str, str]] = field(default_factory=list)
     allocations: list[AllocationRow] = field(default_factory=list)
     changed_invoices: set[InvoiceKey] = field(default_factory=set)
@@ -326,11 +340,15 @@ class Book:
         outer = self.emitted
         self.emitted = []
         self._quiet = row.key
-        last: Document | None = None
+        settled_by: tuple[ledger.SettlementCause, str, date] | None = None
         try:
             for parked in waiting:
-                if self._apply_parked(parked):
-                    last = parked.event
+                if parked.kind != "cancellation" and self._apply_parked(parked):
+                    assert not isinstance(parked.event, erp.InvoiceCancelled)
+                    kind, document_id, _, _, value_date, _ = document_of(parked.event)
+                    settled_by = (kind, document_id, value_date)
+            if self._use_credit(row):
+                settled_by = ("credit_balance", row.invoice_number, row.issue_date)
         finally:
             self._quiet = None
             later, self.emitted = self.emitted, outer
@@ -351,10 +369,59 @@ class Book:
                 extra=p.extra,
             ),
         )
-        if row.open_amount == 0 and last is not None:
-            kind, document_id, _, _, value_date, _ = document_of(last)
-            self._settled(row, row.amount, kind, document_id, value_date)
+        if row.open_amount == 0 and settled_by is not None:
+            self._settled(row, row.amount, *settled_by)
         self.emitted.extend(later)
+        for parked in waiting:
+            if parked.kind == "cancellation":
+                self._apply_parked_cancellation(parked)
+
+    def _use_credit(self, row: InvoiceRow) -> bool:
+        """Pay a new invoice from the customer's credit balance; True if that settled it."""
+        key = (row.company_code, row.customer_id, row.currency)
+        credit = self.balances.get(key, ZERO)
+        if not self.apply_credit or credit <= 0 or row.open_amount <= 0:
+            return False
+        part = min(credit, row.open_amount)
+        self.allocations.append(
+            AllocationRow(
+                row.company_code,
+                "credit_balance",
+                row.invoice_number,
+                row.invoice_number,
+                row.currency,
+                part,
+            )
+        )
+        row.open_amount -= part
+        if row.open_amount == 0:
+            row.status, row.settled_on = "settled", row.issue_date
+            self._unindex(row)
+        self._credit(
+            row.company_code,
+            row.customer_id,
+            row.currency,
+            -part,
+            "allocation",
+            row.invoice_number,
+        )
+        return row.open_amount == 0
+
+    def _apply_parked_cancellation(self, parked: ParkedDocument) -> None:
+        assert isinstance(parked.event, erp.InvoiceCancelled)
+        try:
+            self._cancel(parked.event)
+        except Inapplicable as exc:
+            self._dead_parked(parked, exc)
+            return
+        self.unparked.add(parked.key)
+        del self.parked[parked.key]
+        self.tally.unparked += 1
+
+    def _dead_parked(self, parked: ParkedDocument, exc: Inapplicable) -> None:
+        parked.status, parked.reason = "rejected", exc.reason
+        self.changed_parked.add(parked.key)
+        self.dead_parked.append((parked, exc.reason, exc.detail))
 
     def _waits_for(self, parked: ParkedDocument, row: InvoiceRow) -> bool:
         return (
@@ -368,12 +435,12 @@ class Book:
         missing = [n for n in parked.awaiting if (parked.company_code, n) not in self.invoices]
         if missing:
             return False
+        assert not isinstance(parked.event, erp.InvoiceCancelled)
         try:
             self._check_named(parked.event, parked.company_code, parked.customer_id)
             self._spread(parked.event)
         except Inapplicable as exc:
-            parked.status, parked.reason = "rejected", exc.reason
-            self.changed_parked.add(parked.key)
+            self._dead_parked(parked, exc)
             self.documents[parked.key].status = "rejected"
             self.changed_documents.add(parked.key)
             return False
@@ -423,10 +490,19 @@ class Book:
         p = event.payload
         row = self.invoices.get((p.company_code, p.invoice_number))
         if row is None:
-            raise Inapplicable(
-                "unknown_invoice",
-                f"invoice {p.invoice_number} of {p.company_code} was never issued",
+            key: DocumentKey = (p.company_code, "cancellation", p.invoice_number)
+            if key in self.parked:
+                return "unchanged"
+            self.parked[key] = ParkedDocument(
+                p.company_code,
+                "cancellation",
+                p.invoice_number,
+                p.customer_id,
+                (p.invoice_number,),
+                event,
             )
+            self.changed_parked.add(key)
+            return "parked"
         if row.status == "cancelled":
             return "unchanged"
         if p.version < row.version or row.customer_id != p.customer_id:
@@ -590,7 +666,7 @@ class Book:
         self,
         row: InvoiceRow,
         before: Decimal,
-        cause: Literal["payment", "credit_note", "correction"],
+        cause: ledger.SettlementCause,
         document_id: str,
         value_date: date,
     ) -> None:
@@ -618,7 +694,7 @@ class Book:
         customer: str,
         currency: str,
         delta: Decimal,
-        cause: Literal["payment", "credit_note", "reversal"],
+        cause: ledger.CreditBalanceCause,
         document_id: str,
     ) -> None:
         key = (company, customer, currency)

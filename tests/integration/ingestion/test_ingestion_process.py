@@ -97,7 +97,7 @@ async def test_service_builds_the_ledger_from_kafka_and_publishes_ledger_events(
         assert types.count("ledger.customer.upserted") == 1
         dead = await consume(kafka_bootstrap, prefix + "erp.invoices.v1.dlq", expected=2)
         reasons = sorted(dict(r.headers)["dlq.reason"].decode() for r in dead)
-        assert reasons == ["schema_invalid", "unknown_company"]
+        assert reasons == ["malformed_json", "unknown_company"]
     finally:
         await connection.close()
         process.send_signal(signal.SIGTERM)

@@ -192,24 +192,33 @@ async def test_bad_inputs_are_dead_lettered_with_reasons_and_every_record_is_cou
         invoice("F2", "50", currency="USD"),
         payment("P1", "10"),
         payment("P9", "10", allocations=(("F77", "10"),)),  # parked
+        cancellation("F404"),  # parked until F404 arrives
         credit_note("A1", "5", "F1"),
     ]
     good_invoice = invoice("F3", "10").model_dump_json()
     bad: list[tuple[Topic, bytes, str]] = [
-        (ERP_INVOICES, b"{not json", "schema_invalid"),
-        (ERP_INVOICES, good_invoice.replace('"EUR"', '"ZZZ"').encode(), "schema_invalid"),
+        (ERP_INVOICES, b"{not json", "malformed_json"),
+        (ERP_INVOICES, good_invoice.replace('"EUR"', '"ZZZ"').encode(), "unknown_currency"),
         (
             ERP_INVOICES,
             good_invoice.replace('"amount":"10"', '"amount":"-10"').encode(),
+            "non_positive_amount",
+        ),
+        (
+            ERP_INVOICES,
+            good_invoice.replace("2026-02-01", "2025-12-01").encode(),
+            "due_before_issue",
+        ),
+        (
+            ERP_INVOICES,
+            good_invoice.replace('"customer_id"', '"client"').encode(),
             "schema_invalid",
         ),
-        (ERP_INVOICES, good_invoice.replace("2026-02-01", "2025-12-01").encode(), "schema_invalid"),
     ]
     inapplicable: list[tuple[Event, str]] = [
         (payment("P2", "50", currency="USD", allocations=(("F1", "50"),)), "currency_mismatch"),
         (invoice("F5", company="ZZ99"), "unknown_company"),
         (invoice("F1", "101"), "invoice_conflict"),
-        (cancellation("F404"), "unknown_invoice"),
     ]
     items: list[Event | tuple[Topic, bytes]] = [*valid]
     items[1:1] = [(t, v) for t, v, _ in bad]
@@ -223,7 +232,39 @@ async def test_bad_inputs_are_dead_lettered_with_reasons_and_every_record_is_cou
         "SELECT (SELECT count(*) FROM invoices) + "
         "(SELECT count(*) FROM documents WHERE status = 'applied')"
     )
-    assert parked == 1
+    assert parked == 2
     assert booked == len(valid) - parked
     assert outcome.applied == len(valid)
     assert len(items) == booked + parked + outcome.dead_lettered
+
+
+async def test_parked_events_found_inapplicable_later_are_dead_lettered_then(
+    pool: asyncpg.Pool,
+) -> None:
+    feed, batches = Feed(), processor(pool)
+    early_payment = payment("P1", "30", currency="USD", allocations=(("F1", "30"),))
+    early_cancel = cancellation("F2", customer_id="C9")
+    first = await batches.process(feed.records([early_payment, early_cancel]))
+    assert (first.applied, first.dead_lettered) == (2, 0)
+    assert await dead_reasons(pool, "erp.payments.v1.dlq", "erp.invoices.v1.dlq") == []
+
+    second = await batches.process(feed.records([invoice("F1", "100"), invoice("F2", "80")]))
+    assert second.dead_lettered == 0  # the invoices themselves are fine
+    rows = await pool.fetch(
+        "SELECT topic, value, headers FROM outbox WHERE topic LIKE '%.dlq' ORDER BY id"
+    )
+    dead = {r["topic"]: {k: base64.b64decode(v).decode() for k, v in r["headers"]} for r in rows}
+    assert dead["erp.payments.v1.dlq"]["dlq.reason"] == "currency_mismatch"
+    assert dead["erp.payments.v1.dlq"]["dlq.event_id"] == str(early_payment.event_id)
+    assert dead["erp.payments.v1.dlq"]["dlq.offset"] == "-1"
+    assert dead["erp.invoices.v1.dlq"]["dlq.reason"] == "invoice_conflict"
+    values = {
+        r["topic"]: erp.InvoiceCancelled.model_validate_json(r["value"])
+        for r in rows
+        if r["topic"] == "erp.invoices.v1.dlq"
+    }
+    assert values["erp.invoices.v1.dlq"] == early_cancel
+    statuses = await pool.fetch("SELECT kind, status FROM parked_documents ORDER BY kind")
+    assert [tuple(r) for r in statuses] == [("cancellation", "rejected"), ("payment", "rejected")]
+    open_amounts = await pool.fetch("SELECT open_amount FROM invoices ORDER BY invoice_number")
+    assert [r["open_amount"] for r in open_amounts] == [Decimal(100), Decimal(80)]

@@ -138,6 +138,9 @@ def test_parked_payment_in_another_currency_is_kept_as_rejected() -> None:
     assert (parked.status, parked.reason) == ("rejected", "currency_mismatch")
     assert book.invoices[("FR01", "F1")].open_amount == D("100")
     assert types(book) == ["invoice.opened"]
+    assert [(p.document_id, reason) for p, reason, _ in book.dead_parked] == [
+        ("P1", "currency_mismatch")
+    ]
 
 
 def test_payment_naming_another_customers_invoice_is_rejected() -> None:
@@ -147,10 +150,63 @@ def test_payment_naming_another_customers_invoice_is_rejected() -> None:
     assert [r[1] for r in book.rejected] == ["customer_mismatch"]
 
 
-def test_cancelling_an_unknown_invoice_is_rejected() -> None:
+def test_cancellation_before_its_invoice_is_parked_then_applied_after_the_opening() -> None:
     book = Book()
-    book.apply(cancellation("F404"))
-    assert [r[1] for r in book.rejected] == ["unknown_invoice"]
+    book.apply(cancellation("F1"))
+    book.apply(cancellation("F1"))  # the ERP sent it twice
+    assert (book.tally.parked, book.tally.unchanged, book.emitted) == (1, 1, [])
+    book.apply(invoice("F1", "100"))
+    assert types(book) == ["invoice.opened", "invoice.cancelled"]
+    assert book.invoices[("FR01", "F1")].status == "cancelled"
+    assert ("FR01", "cancellation", "F1") in book.unparked
+    assert book.rejected == []
+
+
+def test_parked_cancellation_naming_another_customer_is_dead_lettered_later() -> None:
+    book = Book()
+    book.apply(cancellation("F1", customer_id="C9"))
+    book.apply(invoice("F1", "100"))
+    assert types(book) == ["invoice.opened"]
+    assert [(p.kind, reason) for p, reason, _ in book.dead_parked] == [
+        ("cancellation", "invoice_conflict")
+    ]
+    assert book.invoices[("FR01", "F1")].status == "open"
+
+
+def test_payment_before_any_invoice_pays_the_next_invoice_from_credit() -> None:
+    book = Book()
+    book.apply(payment("P1", "130"))
+    assert book.balances[("FR01", "C1", "EUR")] == D("130")
+    book.apply(invoice("F1", "100"))
+    assert types(book) == [
+        "customer.credit_balance_changed",
+        "invoice.opened",
+        "invoice.settled",
+        "customer.credit_balance_changed",
+    ]
+    opened, settled, used = book.emitted[1:]
+    assert isinstance(opened, ledger.InvoiceOpened)
+    assert isinstance(settled, ledger.InvoiceSettled)
+    assert isinstance(used, ledger.CreditBalanceChanged)
+    assert (settled.payload.cause, settled.payload.settled_on) == (
+        "credit_balance",
+        date(2026, 1, 2),
+    )
+    assert (used.payload.delta, used.payload.balance) == (D("-100"), D("30"))
+    book.apply(invoice("F2", "50"))
+    assert book.invoices[("FR01", "F2")].open_amount == D("20")
+    assert book.emitted[-2].payload.open_amount.amount == D("20")
+    assert book.balances[("FR01", "C1", "EUR")] == D("0")
+
+
+def test_credit_is_kept_when_its_use_is_turned_off_or_in_another_currency() -> None:
+    off = Book(apply_credit=False)
+    off.apply_all([payment("P1", "130"), invoice("F1", "100")])
+    assert off.invoices[("FR01", "F1")].open_amount == D("100")
+    other = Book()
+    other.apply_all([payment("P1", "130"), invoice("F1", "100", currency="USD")])
+    assert other.invoices[("FR01", "F1")].open_amount == D("100")
+    assert other.balances[("FR01", "C1", "EUR")] == D("130")
 
 
 def test_reference_picks_the_invoice_before_the_oldest_due() -> None:
