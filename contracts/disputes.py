@@ -243,6 +243,34 @@ class DisputeReopened(Event):
     payload: ReopenedDispute
 
 
+CorrectionCause = Literal["credit_note", "correction", "settled", "cancelled"]
+
+
+class ReceivedCorrection(Contract):
+    """The ledger shows the correction a justified dispute waited for, on some invoices."""
+
+    dispute_id: UUID
+    customer_id: CustomerId
+    invoice_ids: InvoiceIds
+    cause: CorrectionCause = Field(
+        description=(
+            "What the ledger showed: a credit note or a correction moving the open amount, "
+            "or the invoice settled or cancelled."
+        )
+    )
+
+
+class DisputeCorrectionReceived(Event):
+    """A justified dispute's credit note or correction reached the ledger for these invoices.
+
+    Until then the invoices of a dispute resolved as justified stay paused; from then on
+    they resume their scenario where they left it.
+    """
+
+    event_type: Literal["dispute.correction_received"] = "dispute.correction_received"
+    payload: ReceivedCorrection
+
+
 class OwnerReminder(DisputedInvoices, Ownership):
     """A reminder to the owner of a dispute, firmer each time it is still open."""
 
@@ -267,11 +295,21 @@ class PromiseMade(Event):
     payload: Promise
 
 
+class PromiseRecord(Contract):
+    """A customer's promises so far, for the broken-promise rate and payer-profile hints."""
+
+    kept: int = Field(ge=0)
+    broken: int = Field(ge=0)
+
+
 class KeptPromise(Contract):
     promise_id: UUID
     customer_id: CustomerId
     invoice_ids: InvoiceIds
     kept_on: date
+    customer_record: PromiseRecord | None = Field(
+        default=None, description="The customer's kept and broken promises, this one included."
+    )
 
 
 class PromiseKept(Event):
@@ -288,6 +326,9 @@ class BrokenPromise(Contract):
     promised_date: date
     amount: PositiveMoney = Field(description="What was promised.")
     received: Money = Field(description="What arrived by the promised date, perhaps nothing.")
+    customer_record: PromiseRecord | None = Field(
+        default=None, description="The customer's kept and broken promises, this one included."
+    )
 
     @model_validator(mode="after")
     def _short(self) -> BrokenPromise:
@@ -364,6 +405,7 @@ DisputeEvent = Annotated[
     DisputeOpened
     | DisputeResolved
     | DisputeReopened
+    | DisputeCorrectionReceived
     | DisputeOwnerReminderDue
     | PromiseMade
     | PromiseKept

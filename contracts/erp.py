@@ -48,16 +48,47 @@ PaymentMethod = Literal[
 ]
 
 
+AddressLine = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=38, strip_whitespace=True),
+    Field(description="At most 38 characters, the postal standard (AFNOR NF Z10-011)."),
+]
+
+
+class PostalAddress(Contract):
+    """Where letters go: up to four lines, then the postal code and town, then the country."""
+
+    lines: tuple[AddressLine, ...] = Field(
+        min_length=1,
+        max_length=4,
+        description=(
+            "Company or person, then building, street, locality or PO box; without the postal "
+            "code and town line."
+        ),
+    )
+    postal_code: Annotated[str, StringConstraints(min_length=1, max_length=10)]
+    town: Annotated[str, StringConstraints(min_length=1, max_length=30)]
+    country: CountryAlpha2
+
+    @property
+    def last_line(self) -> str:
+        """The postal code and town line, e.g. ``75002 PARIS``."""
+        return f"{self.postal_code} {self.town}"
+
+
 class Contact(Contract):
     role: ContactRole
     name: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
     email: EmailStr | None = None
     phone: PhoneNumber | None = None
+    address: PostalAddress | None = Field(
+        default=None, description="The postal address letters to this contact go to."
+    )
 
     @model_validator(mode="after")
     def _reachable(self) -> Contact:
-        if self.email is None and self.phone is None:
-            raise ValueError("a contact needs an email or a phone number")
+        if self.email is None and self.phone is None and self.address is None:
+            raise ValueError("a contact needs an email, a phone number or a postal address")
         return self
 
 

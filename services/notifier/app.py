@@ -19,6 +19,7 @@ from services.notifier.composer import EmailComposer
 from services.notifier.dispatcher import Dispatcher
 from services.notifier.email_channel import SmtpChannel
 from services.notifier.handler import handle
+from services.notifier.maileva import MailevaAdapter, MailevaClient, MailevaConfig, MailevaTracker
 from services.notifier.proof import ProofArchive
 from services.notifier.rate_limit import ChannelRateLimiter
 from services.notifier.settings import NotifierSettings
@@ -46,11 +47,18 @@ async def build(context: ServiceContext) -> ServiceParts:
         composer,
         limiter=ChannelRateLimiter(settings.channel_rates_per_s),
     )
+    loops = {"dispatcher": dispatcher.run}
+    maileva = maileva_client(settings)
+    if maileva is not None:
+        tracker = MailevaTracker(
+            context.pool, context.clock, maileva, interval_s=settings.maileva_poll_interval_s
+        )
+        loops["letter-tracking"] = tracker.run
     status = SmsStatusCallback(context.pool, context.clock, settings)
     tasks = CallTasks(context.pool, context.clock)
     return ServiceParts(
         handler=handle,
-        loops={"dispatcher": dispatcher.run},
+        loops=loops,
         routes=[*status.routes(), *tasks.routes(), *ProofArchive(context.pool).routes()],
     )
 
@@ -75,7 +83,35 @@ def channel_adapters(
         drop = FileDropAdapter(composer, settings.letters_drop_dir)
         adapters["postal_letter"] = drop
         adapters["registered_letter"] = drop
+    maileva = maileva_client(settings)
+    if maileva is not None:
+        adapters["postal_letter"] = MailevaAdapter(composer, maileva, registered=False)
+        adapters["registered_letter"] = MailevaAdapter(composer, maileva, registered=True)
     return adapters
+
+
+def maileva_client(settings: NotifierSettings) -> MailevaClient | None:
+    """Maileva's client when its API and credentials are all configured."""
+    if not (
+        settings.maileva_api_url
+        and settings.maileva_client_id
+        and settings.maileva_client_secret
+        and settings.maileva_username
+        and settings.maileva_password
+    ):
+        return None
+    return MailevaClient(
+        MailevaConfig(
+            api_url=settings.maileva_api_url,
+            auth_url=settings.maileva_auth_url,
+            client_id=settings.maileva_client_id,
+            client_secret=settings.maileva_client_secret.get_secret_value(),
+            username=settings.maileva_username,
+            password=settings.maileva_password.get_secret_value(),
+            sender_address=(settings.creditor_name, *settings.creditor_address),
+            notification_email=settings.maileva_notification_email,
+        )
+    )
 
 
 DEFINITION = ServiceDefinition(

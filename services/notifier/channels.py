@@ -206,14 +206,47 @@ class _TwilioHttp(AsyncTwilioHttpClient):  # type: ignore[misc]
         )
 
 
+def letter_pdf(
+    composer: EmailComposer,
+    reminder: Reminder,
+    invoices: tuple[DunnedInvoice, ...],
+    customer: CustomerView,
+    now: datetime,
+) -> tuple[bytes, str, str]:
+    """A letter's PDF (the reminder's text, then the statement), its subject and language."""
+    composed = composer.render_reminder(reminder, invoices, customer, now)
+    statement = statement_of(invoices, now.date(), reminder.include_penalties, composer.terms)
+    pdf = statement_pdf(
+        creditor=composer.creditor,
+        customer_name=customer.name,
+        customer_id=reminder.customer_id,
+        language=composed.language,
+        statement=statement,
+        created_at=now,
+        letter=composed.text,
+    )
+    return pdf, composed.subject, composed.language
+
+
+def postal_address_of(customer: CustomerView, role: str) -> dict[str, Any] | None:
+    """The postal address of the contact in ``role``, else of the billing contact."""
+    with_address = [c for c in customer.contacts if c.get("address")]
+    for wanted in (role, "billing"):
+        for contact in with_address:
+            if contact.get("role") == wanted:
+                return {"name": contact.get("name"), **contact["address"]}
+    return None
+
+
 class FileDropAdapter:
     """Letters for an in-house print room: the PDF and a JSON manifest in a folder.
 
     The letter is the reminder's text followed by the statement; the manifest names the
-    customer (the print room holds the postal addresses), the channel (a registered letter
-    is sent with acknowledgement of receipt) and the PDF's SHA-256. Files are written under
-    a temporary name and renamed, so the print room never reads half a file; the manifest
-    is written last.
+    customer and the postal address of the contact in the reminder's role (else the billing
+    contact; ``null`` when the ERP sent none, and the print room uses its own), the channel
+    (a registered letter is sent with acknowledgement of receipt) and the PDF's SHA-256.
+    Files are written under a temporary name and renamed, so the print room never reads half
+    a file; the manifest is written last.
     """
 
     provider = "file_drop"
@@ -229,28 +262,17 @@ class FileDropAdapter:
         customer: CustomerView,
         now: datetime,
     ) -> Outgoing:
-        composed = self.composer.render_reminder(reminder, invoices, customer, now)
-        statement = statement_of(
-            invoices, now.date(), reminder.include_penalties, self.composer.terms
-        )
-        pdf = statement_pdf(
-            creditor=self.composer.creditor,
-            customer_name=customer.name,
-            customer_id=reminder.customer_id,
-            language=composed.language,
-            statement=statement,
-            created_at=now,
-            letter=composed.text,
-        )
+        pdf, subject, language = letter_pdf(self.composer, reminder, invoices, customer, now)
         name = f"reminder-{reminder.reminder_id}-{reminder.channel}"
         manifest = {
             "reminder_id": str(reminder.reminder_id),
             "customer_id": reminder.customer_id,
             "customer_name": customer.name,
+            "postal_address": postal_address_of(customer, reminder.recipient_role),
             "channel": reminder.channel,
             "acknowledgement_of_receipt": reminder.channel == "registered_letter",
-            "language": composed.language,
-            "subject": composed.subject,
+            "language": language,
+            "subject": subject,
             "document": f"{name}.pdf",
             "sha256": hashlib.sha256(pdf).hexdigest(),
             "prepared_at": now.isoformat(),

@@ -3,7 +3,9 @@
 ``GET /invoices/{invoice_id}/deliveries`` lists the deliveries that named the invoice
 (``invoice_id`` URL-encoded, e.g. ``FR01%2FINV-1``), with recipients, provider ids, the
 content's SHA-256, each attempt's timestamps and outcome, and the provider's reports.
-``GET /deliveries/{delivery_id}/content`` returns the exact message or PDF sent.
+``GET /deliveries/{delivery_id}/content`` returns the exact message or PDF sent, and
+``GET /deliveries/{delivery_id}/documents/{kind}`` what the provider returned afterwards: a
+letter's ``deposit_proof``, a registered letter's ``acknowledgement_of_receipt``.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ class ProofArchive:
         return [
             web.get("/invoices/{invoice_id}/deliveries", self.deliveries_route),
             web.get("/deliveries/{delivery_id}/content", self.content_route),
+            web.get("/deliveries/{delivery_id}/documents/{kind}", self.document_route),
         ]
 
     async def deliveries_of(self, invoice_id: str) -> list[dict[str, Any]]:
@@ -53,6 +56,15 @@ class ProofArchive:
             reports[r["delivery_id"]].append(
                 {"status": r["status"], "received_at": _instant(r["received_at"])}
             )
+        documents: defaultdict[uuid.UUID, list[dict[str, Any]]] = defaultdict(list)
+        for d in await self.pool.fetch(queries.DOCUMENTS_OF, ids):
+            documents[d["delivery_id"]].append(
+                {
+                    "kind": d["kind"],
+                    "sha256": d["sha256"],
+                    "received_at": _instant(d["received_at"]),
+                }
+            )
         return [
             {
                 "delivery_id": str(r["delivery_id"]),
@@ -70,6 +82,7 @@ class ProofArchive:
                 "updated_at": _instant(r["updated_at"]),
                 "attempts": attempts[r["delivery_id"]],
                 "reports": reports[r["delivery_id"]],
+                "documents": documents[r["delivery_id"]],
             }
             for r in rows
         ]
@@ -90,4 +103,19 @@ class ProofArchive:
             body=row["content"],
             content_type=MEDIA_TYPES.get(row["channel"], "application/pdf"),
             headers={"X-Content-SHA256": row["content_sha256"]},
+        )
+
+    async def document_route(self, request: web.Request) -> web.Response:
+        try:
+            delivery_id = uuid.UUID(request.match_info["delivery_id"])
+        except ValueError:
+            return web.json_response({"error": "not a delivery id"}, status=400)
+        kind = request.match_info["kind"]
+        row = await self.pool.fetchrow(queries.DOCUMENT, delivery_id, kind)
+        if row is None:
+            return web.json_response({"error": f"no {kind} for {delivery_id}"}, status=404)
+        return web.Response(
+            body=row["content"],
+            content_type="application/octet-stream",
+            headers={"X-Content-SHA256": row["sha256"]},
         )

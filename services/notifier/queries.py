@@ -150,3 +150,35 @@ FROM call_tasks WHERE task_id = $1 FOR UPDATE
 CLOSE_CALL_TASK = """
 UPDATE call_tasks SET status = 'closed', closed_at = $2, outcome = $3 WHERE task_id = $1
 """
+
+# Letters sent through a provider and not yet delivered or returned, followed for a while.
+LETTERS_IN_TRANSIT = """
+SELECT d.delivery_id, d.reminder_id, d.customer_id, d.channel, d.invoice_ids,
+       d.provider_tracking_id,
+       ARRAY(SELECT kind FROM delivery_documents g WHERE g.delivery_id = d.delivery_id)
+           AS documents
+FROM deliveries d
+WHERE d.provider = $1 AND d.status = 'sent' AND d.updated_at >= $3
+  AND NOT EXISTS (
+      SELECT 1 FROM delivery_reports r
+      WHERE r.delivery_id = d.delivery_id
+        AND (r.status = ANY($2::text[])
+             OR (d.channel <> 'registered_letter' AND r.status = 'D01')))
+ORDER BY d.updated_at
+"""
+
+RECORD_DOCUMENT = """
+INSERT INTO delivery_documents (delivery_id, kind, content, sha256, received_at, detail)
+VALUES ($1, $2, $3, encode(sha256($3), 'hex'), $4, $5)
+ON CONFLICT (delivery_id, kind) DO NOTHING
+RETURNING delivery_id
+"""
+
+DOCUMENTS_OF = """
+SELECT delivery_id, kind, sha256, received_at FROM delivery_documents
+WHERE delivery_id = ANY($1::uuid[]) ORDER BY received_at
+"""
+
+DOCUMENT = """
+SELECT content, sha256 FROM delivery_documents WHERE delivery_id = $1 AND kind = $2
+"""

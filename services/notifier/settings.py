@@ -53,6 +53,26 @@ class NotifierSettings(ServiceSettings):
     # Letters dropped for the in-house print room (postal and registered letters).
     letters_drop_dir: Path | None = None
 
+    # Postal and registered letters through Maileva's API; when configured, Maileva sends
+    # the letters and the file drop is not used for them.
+    maileva_api_url: str | None = Field(
+        default=None,
+        description="https://api.maileva.com, or https://api.sandbox.maileva.net to test.",
+    )
+    maileva_auth_url: str = (
+        "https://connexion.maileva.com/auth/realms/services/protocol/openid-connect/token"
+    )
+    maileva_client_id: str | None = None
+    maileva_client_secret: SecretStr | None = None
+    maileva_username: str | None = None
+    maileva_password: SecretStr | None = None
+    maileva_notification_email: str | None = Field(
+        default=None, description="Where Maileva sends deposit proofs and notifications."
+    )
+    maileva_poll_interval_s: float = Field(
+        default=3600.0, gt=0, description="How often letters in transit are followed up."
+    )
+
     # Rendering
     templates_dir: Path = DEFAULT_TEMPLATES
     fallback_language: str = "en"

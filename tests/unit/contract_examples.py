@@ -492,6 +492,18 @@ def dispute_reopened() -> Event:
     )
 
 
+def dispute_correction_received() -> Event:
+    return disputes.DisputeCorrectionReceived(
+        **envelope("dispute.correction_received", "disputes"),
+        payload=disputes.ReceivedCorrection(
+            dispute_id=uid("dispute"),
+            customer_id=CUSTOMER,
+            invoice_ids=(OTHER_INVOICE,),
+            cause="credit_note",
+        ),
+    )
+
+
 def dispute_owner_reminder_due() -> Event:
     return disputes.DisputeOwnerReminderDue(
         **envelope("dispute.owner_reminder.due", "disputes"),
@@ -627,6 +639,7 @@ _BUILDERS: tuple[Callable[[], Event], ...] = (
     dispute_opened,
     dispute_resolved,
     dispute_reopened,
+    dispute_correction_received,
     dispute_owner_reminder_due,
     promise_made,
     promise_kept,

@@ -3,6 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
 from contracts.topics import DISPUTE_EVENTS, DUNNING_ACTIONS, LEDGER_EVENTS
 from services.notifier.app import DEFINITION, channel_adapters
@@ -21,6 +22,7 @@ def test_notifier_consumes_reminders_ledger_and_disputes() -> None:
     assert sorted(p.name for p in DEFINITION.migrations.glob("*.sql")) == [
         "0001_deliveries.sql",
         "0002_call_tasks.sql",
+        "0004_provider_documents.sql",
     ]
 
 
@@ -37,6 +39,22 @@ def test_only_configured_channels_are_available(tmp_path: Path) -> None:
     adapters = channel_adapters(full, EmailComposer.load(full))
     assert sorted(adapters) == ["email", "postal_letter", "registered_letter", "sms"]
     assert {a.provider for a in adapters.values()} == {"smtp", "twilio", "file_drop"}
+
+
+def test_maileva_sends_the_letters_once_fully_configured(tmp_path: Path) -> None:
+    partial = NotifierSettings(letters_drop_dir=tmp_path, maileva_api_url="https://api.example")
+    adapters = channel_adapters(partial, EmailComposer.load(partial))
+    assert adapters["registered_letter"].provider == "file_drop"
+    full = partial.model_copy(
+        update={
+            "maileva_client_id": "client",
+            "maileva_client_secret": SecretStr("secret"),
+            "maileva_username": "user",
+            "maileva_password": SecretStr("password"),
+        }
+    )
+    adapters = channel_adapters(full, EmailComposer.load(full))
+    assert {adapters[c].provider for c in ("postal_letter", "registered_letter")} == {"maileva"}
 
 
 async def test_rate_limiter_spaces_sends_per_channel() -> None:
