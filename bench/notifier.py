@@ -1,0 +1,247 @@
+"""Notifier: emails with a one-page PDF statement per second, and the duplicate window.
+
+Run with ``python -m bench.notifier [--emails N] [--invoices K]``. In a fresh database
+(dropped afterwards) it records N reminder-due events (each for K invoices of its own
+customer) through the notifier's handler, then runs the real dispatcher against a real SMTP
+server on loopback (aiosmtpd) until every delivery is sent, and prints:
+
+* emails/s from the first claim to the last delivery recorded as sent;
+* the share of that time spent rendering PDF statements (fpdf2) and rendering the rest;
+* the *duplicate window*: for each email, the time from the SMTP server accepting it to the
+  delivery being committed as ``sent`` (p50, p99, max). A crash inside that window is the
+  one case where a reminder is sent twice (see ``services/notifier/dispatcher.py``).
+
+Nothing is asserted: these are measurements.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import socket
+import statistics
+import time
+import urllib.parse
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from email import policy
+from email.parser import BytesHeaderParser
+from typing import Any
+
+import asyncpg
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from bench.limits import DEFAULT_DATABASE_URL
+from contracts import dunning, erp, ledger
+from contracts.money import PositiveMoney
+from services.notifier import composer as composer_module
+from services.notifier.app import DEFINITION, channel_adapters
+from services.notifier.channels import Receipt
+from services.notifier.composer import EmailComposer
+from services.notifier.dispatcher import Claimed, Dispatcher
+from services.notifier.handler import handle
+from services.notifier.settings import NotifierSettings
+from services.runtime import migrations
+from services.runtime.clock import SimulatedClock
+from services.runtime.consumer import UnitOfWork
+from services.runtime.database import create_pool
+from services.runtime.settings import DatabaseSettings
+
+NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+
+
+class Accepting:
+    """An aiosmtpd handler noting when it accepted each message, by Message-ID."""
+
+    def __init__(self) -> None:
+        self.accepted_at: dict[str, float] = {}
+
+    async def handle_DATA(  # noqa: N802 (aiosmtpd hook name)
+        self, server: SMTP, session: Session, envelope: Envelope
+    ) -> str:
+        accepted = time.perf_counter()
+        content = envelope.content if isinstance(envelope.content, bytes) else b""
+        headers = BytesHeaderParser(policy=policy.default).parsebytes(content)
+        self.accepted_at[str(headers["Message-ID"]).strip()] = accepted
+        return "250 OK queued"
+
+
+class TimedDispatcher(Dispatcher):
+    """The real dispatcher, noting when each delivery's outcome was committed."""
+
+    recorded_at: dict[str, float]
+
+    async def _sent(self, claimed: Claimed, receipt: Receipt) -> None:
+        await super()._sent(claimed, receipt)
+        if receipt.tracking_id is not None:
+            self.recorded_at[receipt.tracking_id] = time.perf_counter()
+
+
+@contextlib.contextmanager
+def timing_pdfs() -> Iterator[list[float]]:
+    """Time every PDF statement rendered through the composer."""
+    spent: list[float] = []
+    original = composer_module.statement_pdf  # type: ignore[attr-defined]
+
+    def timed(*args: Any, **kwargs: Any) -> bytes:
+        started = time.perf_counter()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            spent.append(time.perf_counter() - started)
+
+    setattr(composer_module, "statement_pdf", timed)  # noqa: B010 (patching for timing)
+    try:
+        yield spent
+    finally:
+        setattr(composer_module, "statement_pdf", original)  # noqa: B010
+
+
+def events(emails: int, invoices: int) -> list[Any]:
+    now = NOW
+    out: list[Any] = []
+    for n in range(emails):
+        customer = f"C{n:06d}"
+        out.append(
+            ledger.LedgerCustomerUpserted(
+                event_id=uuid.uuid4(),
+                occurred_at=now,
+                source="ingestion",
+                payload=ledger.LedgerCustomer(
+                    customer_id=customer,
+                    company_code="FR01",
+                    version=1,
+                    name=f"Client {n} SAS",
+                    country="FR",
+                    time_zone="Europe/Paris",
+                    language="fr" if n % 3 else "en",
+                    contacts=(
+                        erp.Contact(role="billing", email=f"compta{n}@client.example"),
+                        erp.Contact(role="buyer", email=f"achats{n}@client.example"),
+                    ),
+                ),
+            )
+        )
+        dunned = tuple(
+            dunning.DunnedInvoice(
+                invoice_id=f"FR01/F{n:06d}-{k}",
+                invoice_number=f"F{n:06d}-{k}",
+                days_overdue=29,
+                due_date=date(2026, 2, 1),
+                amount=PositiveMoney(amount=Decimal("1250.00") + k, currency="EUR"),
+                open_amount=PositiveMoney(amount=Decimal("1250.00") + k, currency="EUR"),
+            )
+            for k in range(invoices)
+        )
+        out.append(
+            dunning.ReminderDue(
+                event_id=uuid.uuid4(),
+                occurred_at=now,
+                source="scheduler",
+                payload=dunning.Reminder(
+                    reminder_id=uuid.uuid4(),
+                    customer_id=customer,
+                    company_code="FR01",
+                    scenario_id="bench",
+                    step_name="d+15-email",
+                    level="level_1",
+                    channel="email",
+                    recipient_role="billing",
+                    template="level-1-firm",
+                    language="fr",
+                    include_penalties=True,
+                    escalating=False,
+                    scheduled_for=now,
+                    invoices=dunned,
+                ),
+            )
+        )
+    return out
+
+
+def _database(url: str, name: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    return urllib.parse.urlunsplit(parts._replace(path="/" + name))
+
+
+async def run(emails: int, invoices: int, database_url: str) -> dict[str, float]:
+    name = f"bench_notifier_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(database_url)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    await admin.close()
+    url = _database(database_url, name)
+    handler = Accepting()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        await migrations.apply_async(url, DEFINITION.schema, DEFINITION.migrations)
+        pool = await create_pool(DatabaseSettings(url=url), DEFINITION.schema, max_size=4)
+        settings = NotifierSettings(
+            smtp_host="127.0.0.1",
+            smtp_port=port,
+            smtp_security="none",
+            channel_rates_per_s={},
+        )
+        composer = EmailComposer.load(settings)
+        clock = SimulatedClock(NOW)
+        async with pool.acquire() as connection, connection.transaction():
+            await handle(UnitOfWork(connection, clock), events(emails, invoices))
+        dispatcher = TimedDispatcher(
+            pool, clock, settings, channel_adapters(settings, composer), composer
+        )
+        dispatcher.recorded_at = {}
+        with timing_pdfs() as pdf_times:
+            started = time.perf_counter()
+            sent = await dispatcher.dispatch_all()
+            elapsed = time.perf_counter() - started
+        rows = await pool.fetch("SELECT status, count(*) AS n FROM deliveries GROUP BY status")
+        statuses: dict[str, int] = {r["status"]: r["n"] for r in rows}
+        await pool.close()
+    finally:
+        controller.stop()
+        admin = await asyncpg.connect(database_url)
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+    windows = sorted(
+        (dispatcher.recorded_at[m] - accepted) * 1000
+        for m, accepted in handler.accepted_at.items()
+        if m in dispatcher.recorded_at
+    )
+    pdf_total = sum(pdf_times)
+    return {
+        "emails_sent": float(statuses.get("sent", 0)),
+        "dispatched": float(sent),
+        "elapsed_s": elapsed,
+        "emails_per_s": statuses.get("sent", 0) / elapsed,
+        "pdf_ms_mean": 1000 * statistics.fmean(pdf_times) if pdf_times else 0.0,
+        "pdf_share_of_time": pdf_total / elapsed,
+        "window_ms_p50": windows[len(windows) // 2] if windows else 0.0,
+        "window_ms_p99": windows[min(len(windows) - 1, int(0.99 * len(windows)))]
+        if windows
+        else 0.0,
+        "window_ms_max": windows[-1] if windows else 0.0,
+        "windows_measured": float(len(windows)),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--emails", type=int, default=500)
+    parser.add_argument("--invoices", type=int, default=3, help="invoices per statement")
+    args = parser.parse_args()
+    database_url = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
+    figures = asyncio.run(run(args.emails, args.invoices, database_url))
+    for key, value in figures.items():
+        print(f"{key:>20}: {value:,.3f}")
+
+
+if __name__ == "__main__":
+    main()
