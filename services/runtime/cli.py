@@ -18,6 +18,7 @@ from typing import Annotated
 
 import typer
 
+from services.notifier.cli import app as call_tasks_app
 from services.runtime import migrations
 from services.runtime.errors import RelanceError
 from services.runtime.service import ServiceDefinition, run
@@ -30,6 +31,7 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, help="Relance: dun
 topics_app = typer.Typer(no_args_is_help=True, help="Kafka topics.")
 app.add_typer(topics_app, name="topics")
 app.add_typer(scheduler_app, name="scheduler")
+app.add_typer(call_tasks_app, name="call-tasks")
 
 
 def definition(service: str) -> ServiceDefinition:
