@@ -5,6 +5,8 @@ Mounted under ``relance scheduler``::
     relance scheduler validate [FOLDER]   check a library; every problem located, exit 1 if any
     relance scheduler suspend             stop every reminder until resumed
     relance scheduler resume              lift the suspension
+    relance scheduler campaign FILE       send one step now to the customers FILE selects
+                                          (--dry-run: only show who would be reached)
 """
 
 from __future__ import annotations
@@ -16,11 +18,20 @@ from typing import Annotated
 import asyncpg
 import typer
 
-from services.runtime.clock import SystemClock
-from services.runtime.settings import DatabaseSettings
+from services.runtime.clock import SystemClock, clock_from_setting
+from services.runtime.database import create_pool
+from services.runtime.settings import DatabaseSettings, load
 from services.scheduler import queries
+from services.scheduler.app import policy_of
+from services.scheduler.campaigns import (
+    CampaignRefused,
+    CampaignReport,
+    load_campaign,
+    run_campaign,
+)
 from services.scheduler.domain.library import DEFAULT_LIBRARY, load_library
 from services.scheduler.errors import InvalidScenarios
+from services.scheduler.settings import SchedulerSettings
 
 app = typer.Typer(no_args_is_help=True, help="Dunning scenarios and sending.")
 
@@ -60,3 +71,43 @@ def resume() -> None:
     """Lift a global suspension."""
     asyncio.run(set_suspended(DatabaseSettings().url.get_secret_value(), False))
     typer.echo("scheduler resumed.")
+
+
+async def _run_campaign(path: Path, dry_run: bool) -> CampaignReport:
+    settings = load(SchedulerSettings)
+    policy = policy_of(settings)
+    campaign = load_campaign(path, policy.library.templates)
+    pool = await create_pool(settings.database, "scheduler", max_size=2)
+    try:
+        return await run_campaign(
+            pool, clock_from_setting(settings.clock), policy, campaign, dry_run=dry_run
+        )
+    finally:
+        await pool.close()
+
+
+@app.command("campaign")
+def campaign(
+    file: Annotated[Path, typer.Argument(help="The campaign's YAML file.")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show who would be reached; send nothing.")
+    ] = False,
+) -> None:
+    """Send one step now to the customers a campaign selects, beside their scenarios."""
+    try:
+        report = asyncio.run(_run_campaign(file, dry_run))
+    except InvalidScenarios as exc:
+        for problem in exc.problems:
+            typer.echo(str(problem), err=True)
+        raise typer.Exit(1) from exc
+    except CampaignRefused as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from exc
+    invoices = sum(n for _, n in report.reached)
+    verb = "would reach" if dry_run else "reached"
+    typer.echo(
+        f"campaign {report.campaign_id}: {verb} {len(report.reached)} customer(s), "
+        f"{invoices} invoice(s)"
+    )
+    for reason, count in report.skipped_by_reason().items():
+        typer.echo(f"  skipped {count}: {reason}")

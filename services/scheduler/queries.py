@@ -101,3 +101,24 @@ INSERT INTO skipped_step (invoice_id, scenario_id, step_name, skipped_at)
 VALUES ($1, $2, $3, $4)
 ON CONFLICT DO NOTHING
 """
+
+# Campaigns: the customers of some companies (all when none is given), locked for the run.
+CAMPAIGN_CUSTOMERS = """
+SELECT * FROM customer
+WHERE cardinality($1::text[]) = 0 OR company_code = ANY($1::text[])
+ORDER BY customer_id
+FOR UPDATE
+"""
+
+OPEN_INVOICES_OF = """
+SELECT * FROM dunning_invoice
+WHERE customer_id = ANY($1::text[]) AND status IN ('active', 'unassigned')
+"""
+
+CAMPAIGN_REACHED = "SELECT customer_id FROM campaign_contact WHERE campaign_id = $1"
+
+RECORD_CAMPAIGN_CONTACT = """
+INSERT INTO campaign_contact
+    (campaign_id, customer_id, reminder_id, invoice_ids, scheduled_for, reached_at)
+VALUES ($1, $2, $3, $4, $5, $6)
+"""

@@ -1,0 +1,159 @@
+"""Running an ad-hoc campaign: select in the scheduler's tables, emit, remember who was reached.
+
+One transaction: the customers of the campaign's companies are locked (``FOR UPDATE``, so a
+tick cannot contact them at the same moment), :func:`~services.scheduler.domain.campaign.select`
+chooses, and each customer reached gets one ``dunning.reminder.due`` with ``campaign_id`` set,
+scheduled at the first instant of a business day within the sending window. The customer's
+last contact moves to that instant, so their scenario's next step keeps the minimum gap, and
+``campaign_contact`` records the reach, so that running the campaign again reaches nobody twice
+(the reminder's id is deterministic too, so the notifier would send it once anyway).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import yaml
+from pydantic import ValidationError
+
+from contracts.dunning import Reminder, ReminderDue
+from contracts.topics import DUNNING_ACTIONS, Topic
+from services.runtime.clock import Clock
+from services.runtime.database import Pool
+from services.runtime.outbox import OutgoingRecord, enqueue
+from services.scheduler import queries
+from services.scheduler.domain.calendar import send_instant
+from services.scheduler.domain.campaign import Campaign, SkipReason, check_campaign, select
+from services.scheduler.errors import InvalidScenarios, Problem, SchedulerError
+from services.scheduler.state import SOURCE, Customer, InvoiceState, Policy
+from services.scheduler.tick import _dunned, reminder_id
+
+
+class CampaignRefused(SchedulerError):
+    """The campaign cannot run now (sending is suspended)."""
+
+
+def load_campaign(path: Path, templates: frozenset[str]) -> Campaign:
+    """Read and check a campaign file; every problem is reported with the file's name."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise InvalidScenarios([Problem(path.name, f"cannot read YAML: {exc}")]) from exc
+    try:
+        campaign = Campaign.model_validate(raw)
+    except ValidationError as exc:
+        raise InvalidScenarios(
+            [
+                Problem(path.name, f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}")
+                for e in exc.errors()
+            ]
+        ) from exc
+    problems = check_campaign(campaign, templates)
+    if problems:
+        raise InvalidScenarios([Problem(path.name, p, campaign.id) for p in problems])
+    return campaign
+
+
+@dataclass
+class CampaignReport:
+    campaign_id: str
+    dry_run: bool
+    reached: list[tuple[str, int]] = field(default_factory=list)  # customer, invoices
+    skipped: dict[str, SkipReason] = field(default_factory=dict)
+
+    def skipped_by_reason(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for reason in self.skipped.values():
+            counts[reason] = counts.get(reason, 0) + 1
+        return dict(sorted(counts.items()))
+
+
+async def run_campaign(
+    pool: Pool,
+    clock: Clock,
+    policy: Policy,
+    campaign: Campaign,
+    *,
+    dry_run: bool = False,
+    topic: Topic = DUNNING_ACTIONS,
+) -> CampaignReport:
+    now = clock.now()
+    report = CampaignReport(campaign.id, dry_run)
+    async with pool.acquire() as connection, connection.transaction():
+        if await connection.fetchval(queries.SUSPENDED):
+            raise CampaignRefused("sending is suspended: `relance scheduler resume` first")
+        customers = [
+            Customer.of(row)
+            for row in await connection.fetch(
+                queries.CAMPAIGN_CUSTOMERS, list(campaign.select.company_codes)
+            )
+        ]
+        invoices: dict[str, list[InvoiceState]] = {c.customer_id: [] for c in customers}
+        for row in await connection.fetch(queries.OPEN_INVOICES_OF, list(invoices)):
+            invoices[row["customer_id"]].append(InvoiceState.of(row))
+        reached_before = frozenset(
+            r["customer_id"] for r in await connection.fetch(queries.CAMPAIGN_REACHED, campaign.id)
+        )
+        outcome = select(
+            campaign,
+            policy.library.assignment,
+            [(c, invoices[c.customer_id]) for c in customers],
+            now=now,
+            today_of={
+                c.customer_id: now.astimezone(ZoneInfo(c.time_zone)).date() for c in customers
+            },
+            min_gap=policy.min_gap,
+            already_reached=reached_before,
+        )
+        report.skipped = outcome.skipped
+        step = campaign.step
+        records: list[OutgoingRecord] = []
+        for target in outcome.targets:
+            customer = target.customer
+            today = now.astimezone(ZoneInfo(customer.time_zone)).date()
+            at = send_instant(
+                today,
+                country=customer.country,
+                time_zone=customer.time_zone,
+                window=policy.window,
+                not_before=now,
+            )
+            ids = [i.invoice_id for i in target.invoices]
+            reminder = Reminder(
+                reminder_id=reminder_id(customer.customer_id, campaign.id, step.name, ids),
+                customer_id=customer.customer_id,
+                company_code=customer.company_code,
+                scenario_id=campaign.id,
+                campaign_id=campaign.id,
+                step_name=step.name,
+                level=step.level,
+                channel=step.channel,
+                recipient_role=step.recipient,
+                template=step.template,
+                language=customer.language,
+                include_penalties=step.include_penalties,
+                escalating=False,
+                scheduled_for=at,
+                invoices=tuple(_dunned(i, customer, now) for i in target.invoices),
+            )
+            report.reached.append((customer.customer_id, len(ids)))
+            if dry_run:
+                continue
+            event = ReminderDue(
+                event_id=reminder.reminder_id, occurred_at=now, source=SOURCE, payload=reminder
+            )
+            records.append(OutgoingRecord.of(topic, event))
+            await connection.execute(queries.SET_LAST_CONTACT, customer.customer_id, at)
+            await connection.execute(
+                queries.RECORD_CAMPAIGN_CONTACT,
+                campaign.id,
+                customer.customer_id,
+                reminder.reminder_id,
+                ids,
+                at,
+                now,
+            )
+        await enqueue(connection, records)
+    return report
