@@ -17,6 +17,7 @@ from services.notifier.call_tasks import CallTasks
 from services.notifier.channels import ChannelAdapter, EmailAdapter, FileDropAdapter, SmsAdapter
 from services.notifier.composer import EmailComposer
 from services.notifier.dispatcher import Dispatcher
+from services.notifier.email_bounces import EmailBounces
 from services.notifier.email_channel import SmtpChannel
 from services.notifier.handler import handle
 from services.notifier.maileva import MailevaAdapter, MailevaClient, MailevaConfig, MailevaTracker
@@ -59,7 +60,12 @@ async def build(context: ServiceContext) -> ServiceParts:
     return ServiceParts(
         handler=handle,
         loops=loops,
-        routes=[*status.routes(), *tasks.routes(), *ProofArchive(context.pool).routes()],
+        routes=[
+            *status.routes(),
+            *EmailBounces(context.pool, context.clock, settings).routes(),
+            *tasks.routes(),
+            *ProofArchive(context.pool).routes(),
+        ],
     )
 
 

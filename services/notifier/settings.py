@@ -50,6 +50,14 @@ class NotifierSettings(ServiceSettings):
         default=None, description="Another base URL for Twilio's API (a test double)."
     )
 
+    bounce_webhook_token: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Shared token of POST /email/bounces (header X-Relance-Token), where the mail "
+            "system posts delivery status notifications; none disables the endpoint."
+        ),
+    )
+
     # Letters dropped for the in-house print room (postal and registered letters).
     letters_drop_dir: Path | None = None
 
