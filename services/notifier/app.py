@@ -22,7 +22,7 @@ from services.notifier.email_channel import SmtpChannel
 from services.notifier.handler import handle
 from services.notifier.maileva import MailevaAdapter, MailevaClient, MailevaConfig, MailevaTracker
 from services.notifier.proof import ProofArchive
-from services.notifier.rate_limit import ChannelRateLimiter
+from services.notifier.rate_limit import SharedRateLimiter
 from services.notifier.settings import NotifierSettings
 from services.notifier.sms_status import SmsStatusCallback
 from services.runtime.logs import get_logger
@@ -46,7 +46,7 @@ async def build(context: ServiceContext) -> ServiceParts:
         settings,
         adapters,
         composer,
-        limiter=ChannelRateLimiter(settings.channel_rates_per_s),
+        limiter=SharedRateLimiter(context.pool, settings.channel_rates_per_s),
     )
     loops = {"dispatcher": dispatcher.run}
     maileva = maileva_client(settings)

@@ -44,7 +44,7 @@ from services.notifier.composer import CustomerView, EmailComposer
 from services.notifier.domain.suppression import still_due
 from services.notifier.errors import DeliveryError
 from services.notifier.metrics import DELIVERIES
-from services.notifier.rate_limit import ChannelRateLimiter
+from services.notifier.rate_limit import RateLimiter
 from services.notifier.settings import NotifierSettings
 from services.runtime import outbox
 from services.runtime.clock import Clock
@@ -80,7 +80,7 @@ class Dispatcher:
     composer: EmailComposer
     topic: Topic = NOTIFIER_DELIVERIES
     rng: random.Random = field(default_factory=random.Random)
-    limiter: ChannelRateLimiter | None = None
+    limiter: RateLimiter | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
         """Dispatch until ``stop``; sleep ``dispatch_interval_s`` when nothing is due."""
