@@ -21,6 +21,7 @@ from services.notifier.email_bounces import EmailBounces
 from services.notifier.email_channel import SmtpChannel
 from services.notifier.handler import handle
 from services.notifier.maileva import MailevaAdapter, MailevaClient, MailevaConfig, MailevaTracker
+from services.notifier.portal import InteractiveEmailAdapter, Portal, PortalLinks
 from services.notifier.proof import ProofArchive
 from services.notifier.rate_limit import SharedRateLimiter
 from services.notifier.settings import NotifierSettings
@@ -55,6 +56,10 @@ async def build(context: ServiceContext) -> ServiceParts:
             context.pool, context.clock, maileva, interval_s=settings.maileva_poll_interval_s
         )
         loops["letter-tracking"] = tracker.run
+    links = portal_links(settings)
+    portal_routes = (
+        [] if links is None else Portal(context.pool, context.clock, composer, links).routes()
+    )
     status = SmsStatusCallback(context.pool, context.clock, settings)
     tasks = CallTasks(context.pool, context.clock)
     return ServiceParts(
@@ -65,6 +70,7 @@ async def build(context: ServiceContext) -> ServiceParts:
             *EmailBounces(context.pool, context.clock, settings).routes(),
             *tasks.routes(),
             *ProofArchive(context.pool).routes(),
+            *portal_routes,
         ],
     )
 
@@ -89,11 +95,27 @@ def channel_adapters(
         drop = FileDropAdapter(composer, settings.letters_drop_dir)
         adapters["postal_letter"] = drop
         adapters["registered_letter"] = drop
+    links = portal_links(settings)
+    if settings.smtp_host is not None and links is not None:
+        adapters["interactive_email"] = InteractiveEmailAdapter(
+            composer, SmtpChannel(settings), links
+        )
     maileva = maileva_client(settings)
     if maileva is not None:
         adapters["postal_letter"] = MailevaAdapter(composer, maileva, registered=False)
         adapters["registered_letter"] = MailevaAdapter(composer, maileva, registered=True)
     return adapters
+
+
+def portal_links(settings: NotifierSettings) -> PortalLinks | None:
+    """The signer of interactive emails' links, when the portal is configured."""
+    if settings.portal_base_url is None or settings.portal_secret is None:
+        return None
+    return PortalLinks(
+        settings.portal_secret.get_secret_value(),
+        settings.portal_base_url,
+        settings.portal_link_days,
+    )
 
 
 def maileva_client(settings: NotifierSettings) -> MailevaClient | None:

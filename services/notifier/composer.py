@@ -99,6 +99,16 @@ class EmailComposer:
         catalogue = TemplateCatalogue.load(
             settings.templates_dir, sample_context(creditor_of(settings), terms)
         )
+        for lang in ("fr", "en"):  # the interactive email's block, checked at start too
+            for kind in ("txt", "html"):
+                catalogue.render_partial(
+                    f"_partials/portal.{lang}.{kind}",
+                    {
+                        "portal_url": "https://portal.example/p/x",
+                        "expires_on": date(2026, 1, 31),
+                        "lang": lang,
+                    },
+                )
         return cls(settings, catalogue)
 
     def compose(
@@ -107,7 +117,10 @@ class EmailComposer:
         invoices: tuple[DunnedInvoice, ...],
         customer: CustomerView,
         now: datetime,
+        *,
+        portal: tuple[str, date] | None = None,
     ) -> ComposedEmail:
+        """The reminder's email; ``portal`` (link, valid until) adds the customer's link."""
         recipients = recipients_of(
             customer,
             reminder.recipient_role,
@@ -118,6 +131,8 @@ class EmailComposer:
             reminder, invoices, customer, now, contact_name=recipients.contact_name
         )
         statement, language, rendered = rendering.statement, rendering.language, rendering.rendered
+        if portal is not None:
+            rendered = self._with_portal(rendered, language, *portal)
         pdf = statement_pdf(
             creditor=self.creditor,
             customer_name=customer.name,
@@ -139,6 +154,18 @@ class EmailComposer:
             attachments=(Attachment(f"statement-{statement.as_of.isoformat()}.pdf", pdf),),
         )
         return ComposedEmail(message, recipients, message_id)
+
+    def _with_portal(
+        self, rendered: RenderedEmail, language: str, link: str, valid_until: date
+    ) -> RenderedEmail:
+        lang = language if language in ("fr", "en") else "en"
+        context = {"portal_url": link, "expires_on": valid_until, "lang": lang}
+        text = self.catalogue.render_partial(f"_partials/portal.{lang}.txt", context)
+        html = self.catalogue.render_partial(f"_partials/portal.{lang}.html", context)
+        body = rendered.html
+        at = body.rfind("</body>")
+        body = body[:at] + html + body[at:] if at >= 0 else body + html
+        return RenderedEmail(subject=rendered.subject, text=rendered.text + text, html=body)
 
     def render_reminder(
         self,

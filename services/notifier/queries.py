@@ -182,3 +182,7 @@ WHERE delivery_id = ANY($1::uuid[]) ORDER BY received_at
 DOCUMENT = """
 SELECT content, sha256 FROM delivery_documents WHERE delivery_id = $1 AND kind = $2
 """
+
+PORTAL_REMINDER = """
+SELECT customer_id, reminder FROM deliveries WHERE reminder_id = $1 LIMIT 1
+"""

@@ -181,3 +181,12 @@ class TemplateCatalogue:
 
     def render(self, key: tuple[str, str], context: Mapping[str, Any]) -> RenderedEmail:
         return self._render(key, self._sets[key], context)
+
+    def render_partial(self, path: str, context: Mapping[str, Any]) -> str:
+        """Render one file of ``_partials`` (e.g. the portal's block); errors are configuration."""
+        try:
+            return self._environment.get_template(path).render(context)
+        except jinja2.TemplateError as exc:
+            raise TemplateConfigurationError(
+                f"template {path} does not render: {type(exc).__name__}: {exc}"
+            ) from exc

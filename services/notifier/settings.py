@@ -58,6 +58,16 @@ class NotifierSettings(ServiceSettings):
         ),
     )
 
+    # Interactive email: the reminder with a personal link to the customer's page.
+    portal_base_url: str | None = Field(
+        default=None,
+        description="The public URL under which /portal/... of this service is reachable.",
+    )
+    portal_secret: SecretStr | None = Field(
+        default=None, description="Signs the personal links (at least 16 characters)."
+    )
+    portal_link_days: int = Field(default=30, ge=1, le=365)
+
     # Letters dropped for the in-house print room (postal and registered letters).
     letters_drop_dir: Path | None = None
 
