@@ -147,7 +147,7 @@ DUNNING_ACTIONS = Topic(
         "each invoice's dunning state."
     ),
     producers=("scheduler",),
-    consumers=("notifier", "reporting", "disputes"),
+    consumers=("notifier", "reporting"),
     partitions=12,
     retention=(
         "forever: reporting rebuilds dunning states and step effectiveness from it; the "

@@ -21,6 +21,7 @@ from services.notifier.email_bounces import EmailBounces
 from services.notifier.email_channel import SmtpChannel
 from services.notifier.handler import handle
 from services.notifier.maileva import MailevaAdapter, MailevaClient, MailevaConfig, MailevaTracker
+from services.notifier.notices import NoticeComposer, NoticeSender
 from services.notifier.portal import InteractiveEmailAdapter, Portal, PortalLinks
 from services.notifier.proof import ProofArchive
 from services.notifier.rate_limit import SharedRateLimiter
@@ -56,6 +57,13 @@ async def build(context: ServiceContext) -> ServiceParts:
             context.pool, context.clock, maileva, interval_s=settings.maileva_poll_interval_s
         )
         loops["letter-tracking"] = tracker.run
+    if settings.smtp_host is not None:
+        notices = NoticeSender(
+            context.pool, context.clock, settings, NoticeComposer(settings), SmtpChannel(settings)
+        )
+        loops["notices"] = notices.run
+    else:
+        log.warning("notices_unavailable", reason="no SMTP host: notices stay pending")
     links = portal_links(settings)
     portal_routes = (
         [] if links is None else Portal(context.pool, context.clock, composer, links).routes()

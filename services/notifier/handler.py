@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from contracts import disputes, dunning, ledger
 from contracts.envelope import Event
-from services.notifier import queries
+from services.notifier import notices, queries
 from services.runtime.consumer import UnitOfWork
 
 DELIVERY_NAMESPACE = uuid.UUID("6f1d3c52-8a0e-4b8e-9a43-1d0c2e5b7f10")
@@ -69,6 +69,10 @@ async def handle(work: UnitOfWork, events: Sequence[Event]) -> None:
                 await _open_dispute(work, reopened.dispute_id, reopened)
             case disputes.DisputeResolved(payload=resolved):
                 await connection.execute(queries.CLOSE_DISPUTE, resolved.dispute_id)
+            case disputes.PromiseMade(payload=promise):
+                await notices.record_promise(work, promise)
+            case disputes.DisputeOwnerReminderDue(payload=owner_reminder):
+                await notices.record_owner_reminder(work, owner_reminder)
             case _:
                 pass  # other facts on these topics do not concern the notifier
 

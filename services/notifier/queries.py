@@ -183,6 +183,41 @@ DOCUMENT = """
 SELECT content, sha256 FROM delivery_documents WHERE delivery_id = $1 AND kind = $2
 """
 
+# Notices: written confirmations of phone promises and dispute owner reminders ------------
+
+RECORD_NOTICE = """
+INSERT INTO notices (notice_id, kind, customer_id, payload, status, next_attempt_at, created_at)
+VALUES ($1, $2, $3, $4::jsonb, 'pending', $5, $5)
+ON CONFLICT (notice_id) DO NOTHING
+"""
+
+CLAIM_NOTICE = """
+SELECT notice_id, kind, customer_id, payload::text AS payload, attempts
+FROM notices
+WHERE status IN ('pending', 'sending') AND next_attempt_at <= $1
+ORDER BY next_attempt_at
+LIMIT 1
+FOR UPDATE SKIP LOCKED
+"""
+
+NOTICE_SENDING = """
+UPDATE notices SET status = 'sending', attempts = attempts + 1, next_attempt_at = $2,
+                   recipients = $3, subject = $4, body = $5
+WHERE notice_id = $1
+"""
+
+NOTICE_SENT = "UPDATE notices SET status = 'sent', sent_at = $2, error = NULL WHERE notice_id = $1"
+
+NOTICE_RETRY = """
+UPDATE notices SET status = 'pending', next_attempt_at = $2, error = $3 WHERE notice_id = $1
+"""
+
+NOTICE_FAILED = "UPDATE notices SET status = 'failed', error = $2 WHERE notice_id = $1"
+
+NOTICE_CUSTOMER = (
+    "SELECT name, language, contacts::text AS contacts FROM customers WHERE customer_id = $1"
+)
+
 PORTAL_REMINDER = """
 SELECT customer_id, reminder FROM deliveries WHERE reminder_id = $1 LIMIT 1
 """

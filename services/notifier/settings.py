@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from contracts.dunning import DunningLevel
+from contracts.dunning import DunningLevel, InternalRole
 from services.notifier.rendering import DEFAULT_TEMPLATES
 from services.runtime.settings import ServiceSettings
 
@@ -117,6 +117,14 @@ class NotifierSettings(ServiceSettings):
         description=(
             "Most sends a second per channel and process; a channel not listed is not limited."
         ),
+    )
+    internal_addresses: dict[InternalRole, str] = Field(
+        default_factory=dict,
+        description="Where a dispute's owner is reminded, by internal role (JSON map); "
+        "`manager` is copied when a reminder is escalated.",
+    )
+    internal_language: str = Field(
+        default="fr", description="The language of internal notices (owner reminders)."
     )
     sending_lease_s: float = Field(
         default=300.0, gt=0, description="After this, a delivery left 'sending' is retried."

@@ -11,7 +11,7 @@ import contextlib
 from datetime import timedelta
 from pathlib import Path
 
-from contracts.topics import DISPUTE_EVENTS, LEDGER_EVENTS
+from contracts.topics import DISPUTE_EVENTS, LEDGER_EVENTS, NOTIFIER_DELIVERIES
 from services.runtime.service import ServiceContext, ServiceDefinition, ServiceParts
 from services.scheduler.domain.calendar import SendingWindow
 from services.scheduler.domain.library import load_library
@@ -28,6 +28,7 @@ def policy_of(settings: SchedulerSettings) -> Policy:
         library=load_library(settings.scenarios_path),
         window=SendingWindow(settings.window_start, settings.window_end),
         min_gap=timedelta(hours=settings.min_contact_gap_hours),
+        fallbacks={str(k): str(v) for k, v in settings.channel_fallbacks.items()},
     )
 
 
@@ -51,7 +52,7 @@ DEFINITION = ServiceDefinition(
     name="scheduler",
     schema="scheduler",
     migrations=MIGRATIONS_PATH,
-    consumes=(LEDGER_EVENTS, DISPUTE_EVENTS),
+    consumes=(LEDGER_EVENTS, DISPUTE_EVENTS, NOTIFIER_DELIVERIES),
     settings_class=SchedulerSettings,
     build=build,
 )

@@ -20,3 +20,13 @@ TICK_SECONDS = Histogram(
     ["service"],
     buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+FALLBACKS = Counter(
+    "relance_scheduler_fallbacks",
+    "Reminders sent again on a fallback channel after a failure or a hard bounce.",
+    ["service", "from_channel", "to_channel"],
+)
+UNDELIVERABLE = Counter(
+    "relance_scheduler_undeliverable",
+    "Reminders that failed on a channel with no fallback left: the contact needs fixing.",
+    ["service", "channel"],
+)

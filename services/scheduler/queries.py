@@ -122,3 +122,18 @@ INSERT INTO campaign_contact
     (campaign_id, customer_id, reminder_id, invoice_ids, scheduled_for, reached_at)
 VALUES ($1, $2, $3, $4, $5, $6)
 """
+
+RECORD_REMINDER = """
+INSERT INTO sent_reminder (reminder_id, customer_id, payload, fallback_of, created_at)
+VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (reminder_id) DO NOTHING
+RETURNING reminder_id
+"""
+
+SENT_REMINDER = "SELECT payload FROM sent_reminder WHERE reminder_id = $1"
+
+STILL_FOLLOWED = """
+SELECT invoice_id FROM dunning_invoice
+WHERE invoice_id = ANY($1::text[]) AND status IN ('active', 'unassigned')
+  AND pause_reason IS NULL
+"""

@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import time
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from contracts.dunning import Channel
 from services.runtime.settings import ServiceSettings
 from services.scheduler.domain.library import DEFAULT_LIBRARY
+from services.scheduler.state import DEFAULT_FALLBACKS
 
 
 class SchedulerSettings(ServiceSettings):
@@ -22,3 +24,22 @@ class SchedulerSettings(ServiceSettings):
     min_contact_gap_hours: float = Field(default=20.0, ge=0)
     tick_interval_s: float = Field(default=5.0, gt=0)
     tick_batch_size: int = Field(default=500, ge=1)
+    channel_fallbacks: dict[Channel, Channel] = Field(
+        default_factory=lambda: dict(DEFAULT_FALLBACKS),  # type: ignore[arg-type]
+        description=(
+            "When a reminder fails for good or bounces hard on a channel, the same step is "
+            "sent again on this channel (JSON map); a channel not listed has no fallback."
+        ),
+    )
+
+    @field_validator("channel_fallbacks")
+    @classmethod
+    def _no_loop(cls, value: dict[str, str]) -> dict[str, str]:
+        for start in value:
+            seen, channel = {start}, start
+            while channel in value:
+                channel = value[channel]
+                if channel in seen:
+                    raise ValueError(f"channel fallbacks loop through {channel}")
+                seen.add(channel)
+        return value

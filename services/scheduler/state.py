@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -21,11 +22,24 @@ from services.scheduler.domain.scenario import Scenario
 SOURCE = "scheduler"
 
 
+# When a reminder cannot reach the customer on its channel (no such contact, no provider, a
+# hard bounce), the same step goes again on the next channel of this chain; none after the
+# paper ones.
+DEFAULT_FALLBACKS: Mapping[str, str] = {
+    "interactive_email": "email",
+    "email": "postal_letter",
+    "sms": "email",
+    "phone_call": "email",
+    "electronic_registered_letter": "registered_letter",
+}
+
+
 @dataclass(frozen=True)
 class Policy:
     library: Library
     window: SendingWindow
     min_gap: timedelta
+    fallbacks: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_FALLBACKS))
 
 
 @dataclass(frozen=True)
@@ -163,7 +177,10 @@ def rescheduled(
         debtor=customer.debtor(policy.window),
         not_before=not_before,
     )
-    return replace(state, next_action_at=None if planned is None else planned.at)
+    at = None if planned is None else planned.at
+    if at is not None and state.resumed and state.next_action_at is not None:
+        at = min(at, state.next_action_at)  # an expedited resumption keeps its earlier timer
+    return replace(state, next_action_at=at)
 
 
 def assigned(

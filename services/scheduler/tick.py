@@ -33,7 +33,7 @@ from services.runtime.database import Connection, Pool
 from services.runtime.outbox import OutgoingRecord, enqueue
 from services.scheduler import metrics, queries
 from services.scheduler.domain.calendar import send_instant
-from services.scheduler.domain.progress import Taken, due_now
+from services.scheduler.domain.progress import Taken, due_now, resumed_step
 from services.scheduler.domain.scenario import Scenario, Step
 from services.scheduler.state import (
     SOURCE,
@@ -69,9 +69,18 @@ class _Writes:
     states: list[InvoiceState] = field(default_factory=list)
     contacts: list[tuple[str, datetime]] = field(default_factory=list)
     skipped: list[tuple[str, str, str, datetime]] = field(default_factory=list)
+    reminders: list[tuple[Reminder, datetime]] = field(default_factory=list)
 
     async def flush(self, connection: Connection) -> None:
         await save_many(connection, self.states)
+        if self.reminders:
+            await connection.executemany(
+                queries.RECORD_REMINDER,
+                [
+                    (r.reminder_id, r.customer_id, r.model_dump(mode="json"), None, at)
+                    for r, at in self.reminders
+                ],
+            )
         if self.contacts:
             await connection.executemany(queries.SET_LAST_CONTACT, self.contacts)
         if self.skipped:
@@ -167,7 +176,13 @@ class Ticker:
         for state in states:
             scenario = scenario_of(self.policy, state)
             taken = None
-            if scenario is not None:
+            if scenario is not None and state.resumed:
+                # back from a pause: its timer says when (perhaps sooner than the step's own
+                # date, after a broken promise); it takes the step where it stands
+                taken = resumed_step(
+                    scenario, state.position, open_amount=state.open_amount, debtor=debtor
+                )
+            if scenario is not None and taken is None:
                 taken = due_now(
                     scenario,
                     state.position,
@@ -178,7 +193,8 @@ class Ticker:
                     resumed=state.resumed,
                 )
             if scenario is None or taken is None:
-                self._store(state, rescheduled(self.policy, state, customer, None), now, writes)
+                waiting = replace(state, next_action_at=None)  # the timer that fired is spent
+                self._store(state, rescheduled(self.policy, waiting, customer, None), now, writes)
                 continue
             due = _Due(state, scenario, taken)
             if taken.step is None:
@@ -245,29 +261,29 @@ class Ticker:
         invoice_ids = [d.state.invoice_id for d in group]
         scheduled = max(d.state.next_action_at or now for d in group)
         rid = reminder_id(customer.customer_id, scenario_id, step.name, invoice_ids)
-        writes.events.append(
-            ReminderDue(
-                event_id=rid,
-                occurred_at=now,
-                source=SOURCE,
-                payload=Reminder(
-                    reminder_id=rid,
-                    customer_id=customer.customer_id,
-                    company_code=customer.company_code,
-                    scenario_id=scenario_id,
-                    step_name=step.name,
-                    level=step.level,
-                    channel=step.channel,
-                    recipient_role=step.recipient,
-                    template=step.template,
-                    language=customer.language,
-                    include_penalties=step.include_penalties,
-                    escalating=step.escalating,
-                    scheduled_for=min(scheduled, now),
-                    invoices=tuple(_dunned(d.state, customer, now) for d in group),
-                ),
-            )
+        event = ReminderDue(
+            event_id=rid,
+            occurred_at=now,
+            source=SOURCE,
+            payload=Reminder(
+                reminder_id=rid,
+                customer_id=customer.customer_id,
+                company_code=customer.company_code,
+                scenario_id=scenario_id,
+                step_name=step.name,
+                level=step.level,
+                channel=step.channel,
+                recipient_role=step.recipient,
+                template=step.template,
+                language=customer.language,
+                include_penalties=step.include_penalties,
+                escalating=step.escalating,
+                scheduled_for=min(scheduled, now),
+                invoices=tuple(_dunned(d.state, customer, now) for d in group),
+            ),
         )
+        writes.events.append(event)
+        writes.reminders.append((event.payload, now))
         for due in group:
             taken_step = due.taken.step
             assert taken_step is not None

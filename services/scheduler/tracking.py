@@ -1,8 +1,10 @@
 """Keeping each invoice's dunning state in step with the ledger and with pauses.
 
 The ledger opens invoices, moves their open amount and closes them; disputes, promises to
-pay and payment plans pause and resume them. Every change reschedules the invoice's durable
-timer (``next_action_at``); a closed or paused invoice has none, so it is never reminded.
+pay and payment plans pause and resume them; a reminder the notifier could not deliver goes
+again on a fallback channel (:mod:`services.scheduler.fallback`). Every change reschedules
+the invoice's durable timer (``next_action_at``); a closed or paused invoice has none, so it
+is never reminded.
 """
 
 from __future__ import annotations
@@ -11,12 +13,17 @@ import json
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
+from enum import Enum
+from zoneinfo import ZoneInfo
 
 from contracts import disputes, ledger
 from contracts.envelope import Event
 from contracts.topics import DUNNING_ACTIONS
 from services.runtime.consumer import UnitOfWork
 from services.scheduler import queries
+from services.scheduler.domain.calendar import send_instant
+from services.scheduler.domain.progress import firmer_position
+from services.scheduler.fallback import fall_back, needs_fallback
 from services.scheduler.state import (
     Customer,
     InvoiceState,
@@ -24,6 +31,7 @@ from services.scheduler.state import (
     assigned,
     rescheduled,
     save,
+    scenario_of,
     state_changed,
 )
 
@@ -33,13 +41,41 @@ PAUSES: dict[type[Event], str] = {
     disputes.PromiseMade: "promise_to_pay",
     disputes.PaymentPlanAgreed: "payment_plan",
 }
-RESUMES: tuple[type[Event], ...] = (
-    disputes.DisputeResolved,
-    disputes.PromiseKept,
-    disputes.PromiseBroken,
-    disputes.PaymentPlanBroken,
-    disputes.PaymentPlanCompleted,
-)
+
+
+class Resumption(Enum):
+    """How an invoice comes back from a pause."""
+
+    WHERE_IT_STOPPED = "where_it_stopped"  # the step it would have taken next
+    FIRMER = "firmer"  # the next step firmer than the last one, on that step's date or ASAP
+    FIRMER_NOW = "firmer_now"  # the next firmer step, on the next business day
+
+
+def resumption_of(event: Event) -> tuple[str, Resumption] | None:
+    """Which pause an event lifts and how; None when it lifts none.
+
+    A dispute resolved as justified lifts nothing: the creditor was wrong, a credit note or
+    a corrected invoice follows, and the invoices stay paused until the disputes service
+    sees it in the ledger (``dispute.correction_received``).
+    """
+    match event:
+        case disputes.DisputeResolved(payload=resolved):
+            if resolved.outcome == "justified":
+                return None
+            if resolved.outcome == "rejected":
+                return "dispute", Resumption.FIRMER
+            return "dispute", Resumption.WHERE_IT_STOPPED
+        case disputes.DisputeCorrectionReceived():
+            return "dispute", Resumption.WHERE_IT_STOPPED
+        case disputes.PromiseKept():
+            return "promise_to_pay", Resumption.WHERE_IT_STOPPED
+        case disputes.PromiseBroken():
+            return "promise_to_pay", Resumption.FIRMER_NOW
+        case disputes.PaymentPlanBroken():
+            return "payment_plan", Resumption.FIRMER_NOW
+        case disputes.PaymentPlanCompleted():
+            return "payment_plan", Resumption.WHERE_IT_STOPPED
+    return None
 
 
 class Tracker:
@@ -64,8 +100,12 @@ class Tracker:
             await self._closed(work, event.payload.invoice_id, now)
         elif type(event) in PAUSES:
             await self._pause(work, event, PAUSES[type(event)], now)
-        elif isinstance(event, RESUMES):
-            await self._resume(work, event, now)
+        elif (failed := needs_fallback(event)) is not None:
+            await fall_back(work, self.policy, failed, now)
+        else:
+            resumption = resumption_of(event)
+            if resumption is not None:
+                await self._resume(work, event, *resumption, now)
 
     async def _customer_row(self, work: UnitOfWork, customer_id: str) -> Customer | None:
         row = await work.connection.fetchrow(queries.CUSTOMER, customer_id)
@@ -170,11 +210,50 @@ class Tracker:
             after = replace(before, pause_reason=reason, next_action_at=None)
             await self._store(work, before, after, now)
 
-    async def _resume(self, work: UnitOfWork, event: Event, now: datetime) -> None:
+    async def _resume(
+        self, work: UnitOfWork, event: Event, reason: str, how: Resumption, now: datetime
+    ) -> None:
+        """Lift the pause ``reason`` (only that one) from the event's invoices."""
         customer = await self._customer_row(work, event.payload.customer_id)
         for before in await self._targets(work, event):
-            if before.pause_reason is None:
-                continue
+            if before.pause_reason != reason:
+                continue  # not paused, or paused for another reason that still holds
             resumed = replace(before, pause_reason=None, resumed=True)
-            after = rescheduled(self.policy, resumed, customer, now + self.policy.min_gap)
+            if how is not Resumption.WHERE_IT_STOPPED:
+                resumed = self._firmer(resumed, customer)
+            not_before = now + self.policy.min_gap
+            if how is Resumption.FIRMER_NOW and customer is not None:
+                not_before = self._next_business_instant(resumed, customer, now)
+                resumed = replace(resumed, next_action_at=not_before)
+            after = rescheduled(self.policy, resumed, customer, not_before)
             await self._store(work, before, after, now)
+
+    def _firmer(self, state: InvoiceState, customer: Customer | None) -> InvoiceState:
+        scenario = scenario_of(self.policy, state)
+        if scenario is None or customer is None:
+            return state
+        position = firmer_position(
+            scenario,
+            state.position,
+            state.last_level,  # type: ignore[arg-type]
+            open_amount=state.open_amount,
+            debtor=customer.debtor(self.policy.window),
+        )
+        return replace(state, position=position)
+
+    def _next_business_instant(
+        self, state: InvoiceState, customer: Customer, now: datetime
+    ) -> datetime:
+        """The first sending instant from now on a business day, after the minimum gap."""
+        not_before = now
+        if state.last_action_at is not None:
+            not_before = max(not_before, state.last_action_at + self.policy.min_gap)
+        if customer.last_contact_at is not None:
+            not_before = max(not_before, customer.last_contact_at + self.policy.min_gap)
+        return send_instant(
+            not_before.astimezone(ZoneInfo(customer.time_zone)).date(),
+            country=customer.country,
+            time_zone=customer.time_zone,
+            window=self.policy.window,
+            not_before=not_before,
+        )

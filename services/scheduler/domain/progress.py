@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+from contracts.dunning import DUNNING_LEVELS, DunningLevel
 from contracts.erp import CustomerType
 from services.scheduler.domain.calendar import SendingWindow, send_instant
 from services.scheduler.domain.scenario import Scenario, Step
@@ -86,6 +87,41 @@ def plan(
     nxt = candidates[0] if candidates else len(scenario.steps)
     step = scenario.steps[nxt] if nxt < len(scenario.steps) else None
     return Planned(nxt, step, _instant(scenario, nxt, due_date, debtor, not_before))
+
+
+def firmer_position(
+    scenario: Scenario,
+    position: int,
+    last_level: DunningLevel | None,
+    *,
+    open_amount: Decimal,
+    debtor: Debtor,
+) -> int:
+    """The position of the first applicable step from ``position`` firmer than ``last_level``.
+
+    Where a broken promise, a broken payment plan or a rejected dispute resumes: never back,
+    and never at the level the customer already had (``len(steps)``: only the exit is left).
+    Before any step was taken, the position stays.
+    """
+    if last_level is None or position >= len(scenario.steps):
+        return position
+    last_rank = DUNNING_LEVELS.index(last_level)
+    for index in _applicable(scenario, position, open_amount, debtor):
+        if scenario.steps[index].rank > last_rank:
+            return index
+    return len(scenario.steps)
+
+
+def resumed_step(
+    scenario: Scenario, position: int, *, open_amount: Decimal, debtor: Debtor
+) -> Taken | None:
+    """What a resumed invoice takes when its timer fires: the first applicable step from
+    ``position``, whatever its own date (None when only the exit is left)."""
+    applicable = _applicable(scenario, position, open_amount, debtor)
+    if not applicable:
+        return None
+    first = applicable[0]
+    return Taken(first, scenario.steps[first], ())
 
 
 def due_now(

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from contracts.topics import DISPUTE_EVENTS, LEDGER_EVENTS
+from contracts.topics import DISPUTE_EVENTS, LEDGER_EVENTS, NOTIFIER_DELIVERIES
 from services.runtime import migrations
 from services.runtime.clock import SimulatedClock
 from services.runtime.database import create_pool
@@ -25,9 +25,13 @@ pytestmark = pytest.mark.integration
 
 def test_the_definition_consumes_the_ledger_and_the_disputes() -> None:
     assert DEFINITION.schema == "scheduler"
-    assert DEFINITION.consumes == (LEDGER_EVENTS, DISPUTE_EVENTS)
+    assert DEFINITION.consumes == (LEDGER_EVENTS, DISPUTE_EVENTS, NOTIFIER_DELIVERIES)
     assert DEFINITION.migrations is not None
-    assert sorted(p.name for p in DEFINITION.migrations.glob("*.sql")) == ["0001_dunning_state.sql"]
+    assert sorted(p.name for p in DEFINITION.migrations.glob("*.sql")) == [
+        "0001_dunning_state.sql",
+        "0003_campaigns.sql",
+        "0004_sent_reminders.sql",
+    ]
 
 
 async def test_the_tick_loop_emits_what_is_due_and_stops(database_url: str) -> None:

@@ -23,6 +23,7 @@ def test_notifier_consumes_reminders_ledger_and_disputes() -> None:
         "0001_deliveries.sql",
         "0002_call_tasks.sql",
         "0004_provider_documents.sql",
+        "0005_notices.sql",
         "0006_channel_rates.sql",
     ]
 

@@ -1,0 +1,1 @@
+"""The disputes service's rules, as plain functions and dataclasses without I/O."""

@@ -1,0 +1,212 @@
+"""The disputes service's consumer: commands, the ledger, and collectors' call outcomes.
+
+A command that cannot be applied (unknown invoice, invoice already settled, overlapping
+promise, dispute not open...) is dead-lettered with its reason and counted; it changes
+nothing. A call closed with "promise to pay" or "dispute raised" becomes a promise made by
+phone or a dispute raised by the collector, decided exactly as the same command would be.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+
+from contracts import disputes, ledger, notifications
+from contracts.disputes import DisputeCategory
+from contracts.envelope import Event
+from contracts.topics import DISPUTE_EVENTS
+from services.disputes import metrics, queries
+from services.disputes.casebook import Casebook
+from services.disputes.errors import CommandRejected
+from services.runtime.consumer import UnitOfWork
+from services.runtime.database import Connection
+
+SERVICE = "disputes"
+CALL_NAMESPACE = uuid.UUID("c2a4e1d0-7f36-4b0b-9e55-0d8c3a71f6b2")
+
+Decide = Callable[[Connection, datetime], Awaitable[list[Event]]]
+
+
+def from_call_id(task_id: uuid.UUID, what: str) -> uuid.UUID:
+    """The id of the promise or dispute a closed call task records (a replay finds it)."""
+    return uuid.uuid5(CALL_NAMESPACE, f"{task_id}/{what}")
+
+
+class CommandHandler:
+    def __init__(self, casebook: Casebook, call_dispute_category: DisputeCategory) -> None:
+        self.casebook = casebook
+        self.call_dispute_category = call_dispute_category
+
+    async def handle(self, work: UnitOfWork, events: Sequence[Event]) -> None:
+        for event in events:
+            await self.apply(work, event)
+
+    async def _decide(self, work: UnitOfWork, event: Event, name: str, decide: Decide) -> None:
+        """Apply one command in a savepoint; on rejection nothing it did remains."""
+        try:
+            async with work.connection.transaction():
+                emitted = await decide(work.connection, work.clock.now())
+        except CommandRejected as exc:
+            work.reject(event, exc.reason, exc.detail)
+            metrics.COMMANDS.labels(SERVICE, name, "kafka", "rejected").inc()
+            metrics.REJECTIONS.labels(SERVICE, exc.reason).inc()
+            return
+        metrics.COMMANDS.labels(SERVICE, name, "kafka", "applied").inc()
+        self._emit(work, emitted)
+
+    @staticmethod
+    def _emit(work: UnitOfWork, emitted: Sequence[Event]) -> None:
+        for out in emitted:
+            work.emit(DISPUTE_EVENTS, out)
+            metrics.EVENTS.labels(SERVICE, out.event_type).inc()
+
+    async def apply(self, work: UnitOfWork, event: Event) -> None:
+        book = self.casebook
+        match event:
+            case disputes.OpenDispute(payload=request):
+                await self._decide(
+                    work,
+                    event,
+                    "dispute.open",
+                    lambda c, now: book.open_dispute(c, now, request, request.raised_by),
+                )
+            case disputes.ResolveDispute(payload=resolution):
+                await self._decide(
+                    work,
+                    event,
+                    "dispute.resolve",
+                    lambda c, now: book.resolve_dispute(c, now, resolution),
+                )
+            case disputes.ReopenDispute(payload=reopening):
+                await self._decide(
+                    work,
+                    event,
+                    "dispute.reopen",
+                    lambda c, now: book.reopen_dispute(c, now, reopening),
+                )
+            case disputes.RecordPromise(payload=promise):
+                await self._decide(
+                    work,
+                    event,
+                    "promise.record",
+                    lambda c, now: book.record_promise(c, now, promise),
+                )
+            case disputes.AgreePaymentPlan(payload=plan):
+                await self._decide(
+                    work, event, "payment_plan.agree", lambda c, now: book.agree_plan(c, now, plan)
+                )
+            case notifications.CallTaskClosed(payload=call):
+                await self._call_closed(work, event, call)
+            case _:
+                self._emit(work, await self._ledger(work.connection, work.clock.now(), event))
+
+    async def _call_closed(
+        self, work: UnitOfWork, event: Event, call: notifications.ClosedCallTask
+    ) -> None:
+        book = self.casebook
+        if call.outcome == "promise_to_pay":
+            assert call.promised_date is not None
+            assert call.promised_amount is not None
+            promise = disputes.Promise(
+                promise_id=from_call_id(call.task_id, "promise"),
+                customer_id=call.customer_id,
+                invoice_ids=call.invoice_ids,
+                promised_date=call.promised_date,
+                amount=call.promised_amount,
+                channel="phone_call",
+                recorded_by=call.closed_by,
+            )
+            await self._decide(
+                work, event, "call.promise", lambda c, now: book.record_promise(c, now, promise)
+            )
+        elif call.outcome == "dispute_raised":
+            assert call.dispute_reason is not None
+            request = disputes.DisputeRequest(
+                dispute_id=from_call_id(call.task_id, "dispute"),
+                customer_id=call.customer_id,
+                invoice_ids=call.invoice_ids,
+                category=self.call_dispute_category,
+                text=call.dispute_reason,
+                raised_by="collector",
+            )
+            await self._decide(
+                work,
+                event,
+                "call.dispute",
+                lambda c, now: book.open_dispute(c, now, request, call.closed_by),
+            )
+
+    async def _ledger(self, connection: Connection, now: datetime, event: Event) -> list[Event]:
+        book = self.casebook
+        match event:
+            case ledger.LedgerCustomerUpserted(payload=customer):
+                await connection.execute(
+                    queries.UPSERT_CUSTOMER,
+                    customer.customer_id,
+                    customer.time_zone,
+                    customer.version,
+                )
+            case ledger.InvoiceOpened(payload=opened):
+                new = await connection.fetchval(
+                    queries.OPEN_INVOICE,
+                    opened.invoice_id,
+                    opened.customer_id,
+                    opened.open_amount.currency,
+                    opened.open_amount.amount,
+                )
+                if new is not None:
+                    return await book.invoice_opened(
+                        connection, now, opened.customer_id, opened.invoice_id
+                    )
+            case ledger.OpenAmountChanged(payload=change):
+                await connection.execute(
+                    queries.SET_OPEN_AMOUNT,
+                    change.invoice_id,
+                    change.customer_id,
+                    change.open_amount.currency,
+                    change.open_amount.amount,
+                )
+                moved = change.previous_open_amount.amount - change.open_amount.amount
+                if change.cause in ("payment", "reversal"):
+                    return await book.payment_received(
+                        connection, now, change.customer_id, change.invoice_id, moved
+                    )
+                if change.cause in ("credit_note", "correction"):
+                    return await book.corrected(
+                        connection, now, change.customer_id, change.invoice_id, change.cause
+                    )
+            case ledger.InvoiceSettled(payload=settlement):
+                await connection.execute(
+                    queries.CLOSE_INVOICE,
+                    settlement.invoice_id,
+                    settlement.customer_id,
+                    settlement.amount.currency,
+                    "settled",
+                )
+                events: list[Event] = []
+                if settlement.cause == "payment":
+                    events = await book.payment_received(
+                        connection,
+                        now,
+                        settlement.customer_id,
+                        settlement.invoice_id,
+                        settlement.previous_open_amount.amount,
+                    )
+                return events + await book.invoice_closed(
+                    connection, now, settlement.customer_id, settlement.invoice_id, "settled"
+                )
+            case ledger.LedgerInvoiceCancelled(payload=cancellation):
+                await connection.execute(
+                    queries.CLOSE_INVOICE,
+                    cancellation.invoice_id,
+                    cancellation.customer_id,
+                    cancellation.previous_open_amount.currency,
+                    "cancelled",
+                )
+                return await book.invoice_closed(
+                    connection, now, cancellation.customer_id, cancellation.invoice_id, "cancelled"
+                )
+            case _:
+                pass  # other facts on these topics do not concern disputes
+        return []

@@ -1,0 +1,232 @@
+"""Every SQL statement of the disputes service, parameterised; tables live in ``disputes``."""
+
+from __future__ import annotations
+
+# The ledger, as far as the service needs it ----------------------------------------------
+
+UPSERT_CUSTOMER = """
+INSERT INTO customer (customer_id, time_zone, version) VALUES ($1, $2, $3)
+ON CONFLICT (customer_id) DO UPDATE SET time_zone = EXCLUDED.time_zone, version = EXCLUDED.version
+WHERE customer.version <= EXCLUDED.version
+"""
+
+CUSTOMER_TIME_ZONE = "SELECT time_zone FROM customer WHERE customer_id = $1"
+
+OPEN_INVOICE = """
+INSERT INTO invoice (invoice_id, customer_id, currency, open_amount, status)
+VALUES ($1, $2, $3, $4, 'open')
+ON CONFLICT (invoice_id) DO NOTHING
+RETURNING invoice_id
+"""
+
+SET_OPEN_AMOUNT = """
+INSERT INTO invoice (invoice_id, customer_id, currency, open_amount, status)
+VALUES ($1, $2, $3, $4, 'open')
+ON CONFLICT (invoice_id) DO UPDATE SET open_amount = EXCLUDED.open_amount, status = 'open'
+"""
+
+CLOSE_INVOICE = """
+INSERT INTO invoice (invoice_id, customer_id, currency, open_amount, status)
+VALUES ($1, $2, $3, 0, $4)
+ON CONFLICT (invoice_id) DO UPDATE SET open_amount = 0, status = EXCLUDED.status
+"""
+
+INVOICES = "SELECT * FROM invoice WHERE invoice_id = ANY($1::text[])"
+
+OPEN_INVOICES_OF_CUSTOMER = """
+SELECT invoice_id FROM invoice WHERE customer_id = $1 AND status = 'open' ORDER BY invoice_id
+"""
+
+RECORD_PAYMENT = """
+INSERT INTO payment (invoice_id, customer_id, amount, received_at) VALUES ($1, $2, $3, $4)
+"""
+
+# Disputes ----------------------------------------------------------------------------------
+
+DISPUTE = "SELECT * FROM dispute WHERE dispute_id = $1"
+
+DISPUTE_FOR_UPDATE = "SELECT * FROM dispute WHERE dispute_id = $1 FOR UPDATE"
+
+# Invoices held by a dispute still pausing them (open, or justified awaiting its correction).
+DISPUTED_INVOICES = """
+SELECT dispute_id, invoice_ids, whole_account FROM dispute
+WHERE customer_id = $1 AND status IN ('open', 'awaiting_correction') AND dispute_id <> $2
+"""
+
+INSERT_DISPUTE = """
+INSERT INTO dispute (dispute_id, customer_id, invoice_ids, whole_account, category, text,
+                     raised_by, owner_role, owner, due_date, status, next_reminder_at,
+                     opened_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'open', $11, $12, $12)
+"""
+
+# Open disputes on a whole account, which take in the invoices opened after them.
+OPEN_WHOLE_ACCOUNT_DISPUTES = """
+SELECT * FROM dispute
+WHERE customer_id = $1 AND whole_account AND status = 'open' AND NOT ($2 = ANY(invoice_ids))
+ORDER BY dispute_id
+FOR UPDATE
+"""
+
+ADD_DISPUTED_INVOICE = """
+UPDATE dispute SET invoice_ids = array_append(invoice_ids, $2), updated_at = $3
+WHERE dispute_id = $1
+RETURNING *
+"""
+
+RESOLVE_DISPUTE = """
+UPDATE dispute SET status = $2, outcome = $3, awaiting = $4, next_reminder_at = NULL,
+                   version = version + 1, updated_at = $5
+WHERE dispute_id = $1
+RETURNING version
+"""
+
+REOPEN_DISPUTE = """
+UPDATE dispute SET status = 'open', outcome = NULL, awaiting = '{}', owner_role = $2, owner = $3,
+                   due_date = $4, opening = opening + 1, reminders_sent = 0,
+                   next_reminder_at = $5, version = version + 1, updated_at = $6
+WHERE dispute_id = $1
+RETURNING version
+"""
+
+# A justified dispute whose correction arrived on one invoice; resolved once all arrived.
+CORRECTION_RECEIVED = """
+UPDATE dispute SET awaiting = array_remove(awaiting, $2),
+                   status = CASE WHEN awaiting = ARRAY[$2]::text[] THEN 'resolved'
+                                 ELSE status END,
+                   version = version + 1, updated_at = $3
+WHERE dispute_id = $1
+RETURNING version
+"""
+
+AWAITING_CORRECTION = """
+SELECT * FROM dispute
+WHERE customer_id = $1 AND status = 'awaiting_correction' AND $2 = ANY(awaiting)
+ORDER BY dispute_id
+FOR UPDATE
+"""
+
+RECORD_TRANSITION = """
+INSERT INTO dispute_transition (dispute_id, version, action, actor, at, detail)
+VALUES ($1, $2, $3, $4, $5, $6)
+"""
+
+TRANSITIONS = """
+SELECT version, action, actor, at, detail FROM dispute_transition
+WHERE dispute_id = $1 ORDER BY id
+"""
+
+LIST_DISPUTES = """
+SELECT * FROM dispute
+WHERE ($1::text IS NULL OR customer_id = $1) AND ($2::text IS NULL OR status = $2)
+ORDER BY opened_at DESC, dispute_id
+LIMIT $3
+"""
+
+DUE_OWNER_REMINDERS = """
+SELECT * FROM dispute
+WHERE status = 'open' AND next_reminder_at IS NOT NULL AND next_reminder_at <= $1
+ORDER BY next_reminder_at
+LIMIT $2
+FOR UPDATE SKIP LOCKED
+"""
+
+OWNER_REMINDED = """
+UPDATE dispute SET reminders_sent = $2, next_reminder_at = $3 WHERE dispute_id = $1
+"""
+
+# Promises ----------------------------------------------------------------------------------
+
+PROMISE = "SELECT * FROM promise WHERE promise_id = $1"
+
+OPEN_PROMISED_INVOICES = """
+SELECT promise_id, invoice_ids FROM promise WHERE customer_id = $1 AND status = 'open'
+"""
+
+INSERT_PROMISE = """
+INSERT INTO promise (promise_id, customer_id, invoice_ids, promised_date, amount, currency,
+                     channel, recorded_by, made_at, deadline_at, status)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'open')
+"""
+
+OPEN_PROMISES_ON_INVOICE = """
+SELECT * FROM promise WHERE status = 'open' AND $1 = ANY(invoice_ids) AND made_at <= $2
+ORDER BY promise_id
+FOR UPDATE
+"""
+
+ADD_TO_PROMISE = "UPDATE promise SET received = received + $2 WHERE promise_id = $1"
+
+CLOSE_PROMISE = "UPDATE promise SET status = $2, closed_on = $3 WHERE promise_id = $1"
+
+DUE_PROMISES = """
+SELECT * FROM promise
+WHERE status = 'open' AND deadline_at <= $1
+ORDER BY deadline_at
+LIMIT $2
+FOR UPDATE SKIP LOCKED
+"""
+
+LIST_PROMISES = """
+SELECT * FROM promise
+WHERE ($1::text IS NULL OR customer_id = $1) AND ($2::text IS NULL OR status = $2)
+ORDER BY made_at DESC, promise_id
+LIMIT $3
+"""
+
+PROMISE_MADE = """
+INSERT INTO customer_promise_record (customer_id, made) VALUES ($1, 1)
+ON CONFLICT (customer_id) DO UPDATE SET made = customer_promise_record.made + 1
+"""
+
+PROMISE_DECIDED = """
+UPDATE customer_promise_record SET kept = kept + $2, broken = broken + $3
+WHERE customer_id = $1
+RETURNING kept, broken
+"""
+
+PROMISE_RECORD = "SELECT * FROM customer_promise_record WHERE customer_id = $1"
+
+# Payment plans -----------------------------------------------------------------------------
+
+PLAN = "SELECT * FROM payment_plan WHERE plan_id = $1"
+
+ACTIVE_PLANNED_INVOICES = """
+SELECT plan_id, invoice_ids FROM payment_plan WHERE customer_id = $1 AND status = 'active'
+"""
+
+INSERT_PLAN = """
+INSERT INTO payment_plan (plan_id, customer_id, invoice_ids, agreed_on, agreed_by, instalments,
+                          currency, made_at, status, next_check_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'active', $9)
+"""
+
+ACTIVE_PLANS_ON_INVOICE = """
+SELECT * FROM payment_plan WHERE status = 'active' AND $1 = ANY(invoice_ids) AND made_at <= $2
+ORDER BY plan_id
+FOR UPDATE
+"""
+
+UPDATE_PLAN = """
+UPDATE payment_plan SET received = $2, status = $3, next_check_at = $4, closed_on = $5
+WHERE plan_id = $1
+"""
+
+DUE_PLANS = """
+SELECT * FROM payment_plan
+WHERE status = 'active' AND next_check_at IS NOT NULL AND next_check_at <= $1
+ORDER BY next_check_at
+LIMIT $2
+FOR UPDATE SKIP LOCKED
+"""
+
+LIST_PLANS = """
+SELECT * FROM payment_plan
+WHERE ($1::text IS NULL OR customer_id = $1) AND ($2::text IS NULL OR status = $2)
+ORDER BY made_at DESC, plan_id
+LIMIT $3
+"""
+
+CLOSED_AMONG = """
+SELECT count(*) FROM invoice WHERE invoice_id = ANY($1::text[]) AND status <> 'open'
+"""

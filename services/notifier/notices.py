@@ -1,0 +1,268 @@
+"""Notices: emails that are not dunning reminders.
+
+Two kinds, both decided by the disputes service:
+
+- ``promise_confirmation``: a promise to pay made by phone is confirmed in writing to the
+  customer's billing contacts (DOMAIN.md: every agreement reached by phone is confirmed in
+  writing);
+- ``owner_reminder``: the internal owner of an overdue dispute is reminded, at the address
+  configured for their role (or the named owner's), the manager copied when escalated.
+
+The consumer records a notice (its id derived from the promise or the owner reminder, so a
+replayed event records nothing twice); the ``notices`` loop sends it outside any consumer
+transaction like the dispatcher does: claim under a lease, send, record the outcome. The
+message, its recipients and its outcome stay in ``notices`` as proof.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import random
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from contracts import disputes
+from contracts.dunning import InternalRole
+from services.notifier import queries
+from services.notifier.composer import creditor_of
+from services.notifier.dispatcher import retry_delay
+from services.notifier.email_channel import SmtpChannel, build_message
+from services.notifier.errors import DeliveryError
+from services.notifier.rendering import Creditor, RenderedEmail, TemplateCatalogue
+from services.notifier.settings import NotifierSettings
+from services.runtime.clock import Clock
+from services.runtime.consumer import UnitOfWork
+from services.runtime.database import TRANSIENT_ERRORS, Pool
+from services.runtime.logs import get_logger
+
+log = get_logger(__name__)
+NOTICE_TEMPLATES = Path(__file__).parent / "notice_templates"
+NOTICE_NAMESPACE = uuid.UUID("9d2c6a1e-4f0b-4c7e-8a35-2b1f0e7d6c93")
+
+
+def notice_id_of(kind: str, subject_id: uuid.UUID) -> uuid.UUID:
+    return uuid.uuid5(NOTICE_NAMESPACE, f"{kind}/{subject_id}")
+
+
+async def record_promise(work: UnitOfWork, promise: disputes.Promise) -> None:
+    """A promise made by phone gets its written confirmation; others were written already."""
+    if promise.channel != "phone_call":
+        return
+    await work.connection.execute(
+        queries.RECORD_NOTICE,
+        notice_id_of("promise_confirmation", promise.promise_id),
+        "promise_confirmation",
+        promise.customer_id,
+        promise.model_dump(mode="json"),
+        work.clock.now(),
+    )
+
+
+async def record_owner_reminder(work: UnitOfWork, reminder: disputes.OwnerReminder) -> None:
+    await work.connection.execute(
+        queries.RECORD_NOTICE,
+        notice_id_of("owner_reminder", reminder.reminder_id),
+        "owner_reminder",
+        reminder.customer_id,
+        reminder.model_dump(mode="json"),
+        work.clock.now(),
+    )
+
+
+@dataclass(frozen=True)
+class Composed:
+    to: tuple[str, ...]
+    cc: tuple[str, ...]
+    subject: str
+    text: str
+    html: str
+
+
+def _sample(creditor: Creditor) -> dict[str, Any]:
+    return {
+        "creditor": creditor,
+        "customer": {"name": "Sample & Co", "id": "C0", "contact_name": "Sam"},
+        "promise": {
+            "amount": Decimal("1234.56"),
+            "currency": "EUR",
+            "promised_date": date(2026, 1, 31),
+            "invoice_ids": ("FR01/F1",),
+            "recorded_by": "collector@example.com",
+        },
+        "reminder": disputes.OwnerReminder(
+            reminder_id=uuid.UUID(int=1),
+            dispute_id=uuid.UUID(int=2),
+            customer_id="C0",
+            invoice_ids=("FR01/F1",),
+            owner_role="sales",
+            due_date=date(2026, 1, 31),
+            firmness="urgent",
+            escalated_to_manager=True,
+        ),
+    }
+
+
+class NoticeComposer:
+    """Renders notices with their own checked template sets (``notice_templates/``)."""
+
+    def __init__(self, settings: NotifierSettings, directory: Path = NOTICE_TEMPLATES) -> None:
+        self.settings = settings
+        self.creditor = creditor_of(settings)
+        self.catalogue = TemplateCatalogue.load(directory, _sample(self.creditor))
+
+    def compose(
+        self, kind: str, payload: Mapping[str, Any], customer: Mapping[str, Any] | None
+    ) -> Composed:
+        name = customer["name"] if customer else payload["customer_id"]
+        language = customer["language"] if customer else self.settings.fallback_language
+        contacts: list[dict[str, Any]] = (
+            json.loads(customer["contacts"]) if customer and customer["contacts"] else []
+        )
+        if kind == "promise_confirmation":
+            promise = disputes.Promise.model_validate(payload)
+            billing = [c for c in contacts if c.get("role") == "billing" and c.get("email")]
+            if not billing:
+                raise DeliveryError("no email contact with role billing", retryable=False)
+            to = tuple(dict.fromkeys(str(c["email"]) for c in billing))
+            context: dict[str, Any] = {
+                "promise": {
+                    "amount": promise.amount.amount,
+                    "currency": promise.amount.currency,
+                    "promised_date": promise.promised_date,
+                    "invoice_ids": promise.invoice_ids,
+                    "recorded_by": promise.recorded_by,
+                },
+                "contact_name": billing[0].get("name"),
+            }
+            cc: tuple[str, ...] = ()
+        else:
+            reminder = disputes.OwnerReminder.model_validate(payload)
+            to, cc = self._owner_addresses(reminder)
+            language = self.settings.internal_language
+            context = {"reminder": reminder, "contact_name": None}
+        key = self.catalogue.resolve((kind,), language, self.settings.fallback_language)
+        rendered = self.catalogue.render(
+            key,
+            {
+                "creditor": self.creditor,
+                "customer": {
+                    "name": name,
+                    "id": payload["customer_id"],
+                    "contact_name": context.pop("contact_name"),
+                },
+                **context,
+            },
+        )
+        return Composed(to, cc, rendered.subject, rendered.text, rendered.html)
+
+    def _owner_addresses(
+        self, reminder: disputes.OwnerReminder
+    ) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        addresses: Mapping[InternalRole, str] = self.settings.internal_addresses
+        owner = reminder.owner if reminder.owner and "@" in reminder.owner else None
+        to = owner or addresses.get(reminder.owner_role)
+        if to is None:
+            raise DeliveryError(
+                f"no address for role {reminder.owner_role} (RELANCE_NOTIFIER_INTERNAL_ADDRESSES)",
+                retryable=False,
+            )
+        manager = addresses.get("manager")
+        cc = (manager,) if reminder.escalated_to_manager and manager and manager != to else ()
+        return (to,), cc
+
+
+class NoticeSender:
+    """Sends recorded notices by email, one at a time, with retries and a lease."""
+
+    def __init__(
+        self,
+        pool: Pool,
+        clock: Clock,
+        settings: NotifierSettings,
+        composer: NoticeComposer,
+        smtp: SmtpChannel,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.pool = pool
+        self.clock = clock
+        self.settings = settings
+        self.composer = composer
+        self.smtp = smtp
+        self.rng = rng or random.Random()  # noqa: S311 (retry jitter, not a secret)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                if await self.send_once():
+                    continue
+            except TRANSIENT_ERRORS as exc:
+                log.warning("notices_paused", error=repr(exc))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=self.settings.dispatch_interval_s)
+
+    async def send_all(self) -> int:
+        sent = 0
+        while await self.send_once():
+            sent += 1
+        return sent
+
+    async def send_once(self) -> bool:
+        now = self.clock.now()
+        async with self.pool.acquire() as connection, connection.transaction():
+            row = await connection.fetchrow(queries.CLAIM_NOTICE, now)
+            if row is None:
+                return False
+            payload = json.loads(row["payload"])
+            customer = await connection.fetchrow(queries.NOTICE_CUSTOMER, row["customer_id"])
+            try:
+                composed = self.composer.compose(
+                    row["kind"], payload, None if customer is None else dict(customer)
+                )
+            except DeliveryError as exc:
+                await connection.execute(queries.NOTICE_FAILED, row["notice_id"], str(exc))
+                log.warning("notice_failed", kind=row["kind"], error=str(exc))
+                return True
+            lease = now + timedelta(seconds=self.settings.sending_lease_s)
+            await connection.execute(
+                queries.NOTICE_SENDING,
+                row["notice_id"],
+                lease,
+                [*composed.to, *composed.cc],
+                composed.subject,
+                composed.text,
+            )
+        await self._send(row["notice_id"], row["attempts"] + 1, composed, now)
+        return True
+
+    async def _send(
+        self, notice_id: uuid.UUID, attempt: int, composed: Composed, now: datetime
+    ) -> None:
+        message = build_message(
+            sender=self.settings.email_from,
+            to=composed.to,
+            cc=composed.cc,
+            rendered=RenderedEmail(composed.subject, composed.text, composed.html),
+            message_id=f"<notice-{notice_id}@{self.settings.message_id_domain}>",
+            sent_at=now,
+        )
+        try:
+            await self.smtp.send(message)
+        except DeliveryError as exc:
+            if exc.retryable and attempt < self.settings.max_attempts:
+                delay = retry_delay(
+                    attempt, self.settings.retry_base_s, self.settings.retry_max_s, self.rng
+                )
+                await self.pool.execute(
+                    queries.NOTICE_RETRY, notice_id, now + timedelta(seconds=delay), str(exc)
+                )
+            else:
+                await self.pool.execute(queries.NOTICE_FAILED, notice_id, str(exc))
+            return
+        await self.pool.execute(queries.NOTICE_SENT, notice_id, self.clock.now())
