@@ -39,7 +39,11 @@ def apply(database_url: str, schema: str, service_migrations: Path | None) -> li
     """Create ``schema`` if needed and apply pending migrations; return their ids."""
     try:
         with psycopg.connect(database_url, autocommit=True) as connection:
-            connection.execute(sql.CREATE_SCHEMA.format(schema=schema).encode())
+            # CREATE SCHEMA IF NOT EXISTS checks the CREATE privilege on the database even when
+            # the schema exists; a service's own role owns its schema and needs no more.
+            exists = connection.execute(sql.SCHEMA_EXISTS, (schema,)).fetchone()
+            if exists is None:
+                connection.execute(sql.CREATE_SCHEMA.format(schema=schema).encode())
         sources = [str(KIT_MIGRATIONS)]
         if service_migrations is not None:
             sources.append(str(service_migrations))

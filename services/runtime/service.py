@@ -20,12 +20,20 @@ from __future__ import annotations
 import asyncio
 import functools
 import signal
+import ssl
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from aiokafka.errors import (
+    AuthenticationFailedError,
+    KafkaConnectionError,
+    KafkaError,
+    SaslAuthenticationFailed,
+    UnsupportedSaslMechanismError,
+)
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
@@ -37,7 +45,7 @@ from services.runtime.clock import Clock, clock_from_setting
 from services.runtime.consumer import BatchProcessor, Handler, record_lag
 from services.runtime.database import TRANSIENT_ERRORS, Pool, create_pool
 from services.runtime.dead_letter import IncomingRecord
-from services.runtime.errors import SupervisedTaskFailed
+from services.runtime.errors import ConfigurationError, SupervisedTaskFailed, TransientError
 from services.runtime.health import HealthState, HttpServer, build_app
 from services.runtime.outbox import KafkaRecordSender, OutboxRelay
 from services.runtime.settings import KafkaSettings, ServiceSettings
@@ -148,6 +156,54 @@ def make_broker(settings: KafkaSettings, client_id: str, graceful_timeout: float
     )
 
 
+async def start_sender(sender: KafkaRecordSender, settings: KafkaSettings) -> None:
+    """Start the producer; when Kafka refuses it, say why (TLS, SASL) instead of only
+    aiokafka's "Unable to bootstrap"."""
+    try:
+        await sender.start()
+    except KafkaConnectionError as exc:
+        await sender.stop()
+        raise await kafka_refusal(settings) from exc
+
+
+async def kafka_refusal(settings: KafkaSettings) -> ConfigurationError | TransientError:
+    """Connect to each bootstrap server once to find why the clients could not.
+
+    A certificate that does not verify or a refused SASL login is a configuration error
+    (restarting will not help); anything else is transient.
+    """
+    from aiokafka.conn import create_conn
+
+    options = settings.client_options()
+    options.pop("bootstrap_servers")
+    reasons: list[str] = []
+    for server in settings.bootstrap_servers.split(","):
+        host, _, port = server.strip().rpartition(":")
+        try:
+            connection = await create_conn(host, int(port), request_timeout_ms=10_000, **options)
+        except ssl.SSLError as err:
+            return ConfigurationError(
+                f"Kafka at {server}: TLS handshake failed ({err}); check KAFKA_SSL_CAFILE "
+                f"and KAFKA_SECURITY_PROTOCOL={settings.security_protocol}"
+            )
+        except (
+            SaslAuthenticationFailed,
+            AuthenticationFailedError,
+            UnsupportedSaslMechanismError,
+        ) as err:
+            return ConfigurationError(
+                f"Kafka at {server} refused the SASL login of user "
+                f"{settings.sasl_username!r} with {settings.sasl_mechanism} ({err}); check "
+                "KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD and KAFKA_SASL_MECHANISM"
+            )
+        except (OSError, KafkaError, TimeoutError) as err:
+            reasons.append(f"{server}: {err!r}")
+        else:
+            connection.close()
+            reasons.append(f"{server}: connected on a second attempt")
+    return TransientError(f"cannot connect to Kafka ({'; '.join(reasons)})")
+
+
 def subscribe(
     broker: KafkaBroker,
     processor: BatchProcessor,
@@ -194,7 +250,7 @@ async def run(definition: ServiceDefinition, settings: ServiceSettings) -> int:
     pool = await create_pool(settings.database, definition.schema)
     client_id = f"{settings.kafka.client_id_prefix}-{definition.name}"
     sender = KafkaRecordSender(settings.kafka.client_options(), client_id=client_id)
-    await sender.start()
+    await start_sender(sender, settings.kafka)
     context = ServiceContext(definition.name, settings, pool, clock, sender)
     parts = await definition.build(context)
 

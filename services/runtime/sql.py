@@ -29,3 +29,4 @@ RELAY_UNLOCK = "SELECT pg_advisory_unlock(hashtext('relance.outbox.' || current_
 
 # schema
 CREATE_SCHEMA = 'CREATE SCHEMA IF NOT EXISTS "{schema}"'
+SCHEMA_EXISTS = "SELECT 1 FROM pg_namespace WHERE nspname = %s"

@@ -128,7 +128,7 @@ async def test_endpoints_and_metrics(
                 wanted = f'relance_events_applied_total{{service="echo",topic="{topic}"}} 20.0'
                 dead = (
                     "relance_events_dead_lettered_total"
-                    f'{{reason="schema_invalid",service="echo",topic="{topic}"}} 1.0'
+                    f'{{reason="malformed_json",service="echo",topic="{topic}"}} 1.0'
                 )
                 return text if wanted in text and dead in text else None
 

@@ -243,16 +243,65 @@ def test_kafka_user_has_only_its_contract_acls(service: str) -> None:
     assert grants == expected
 
 
-def test_postgres_cluster_has_the_bi_read_only_role() -> None:
+def _roles() -> dict[str, Manifest]:
     cluster = _of_kind("Cluster")["relance-db"]["spec"]
-    (role,) = cluster["managed"]["roles"]
-    assert role["name"] == "relance_bi"
+    return {role["name"]: role for role in cluster["managed"]["roles"]}
+
+
+def _bootstrap_sql() -> list[str]:
+    statements: list[str] = _of_kind("Cluster")["relance-db"]["spec"]["bootstrap"]["initdb"][
+        "postInitApplicationSQL"
+    ]
+    return statements
+
+
+def test_postgres_cluster_has_the_bi_read_only_role() -> None:
+    role = _roles()["relance_bi"]
     assert role["login"] is True
     assert not any(role[flag] for flag in ("superuser", "createdb", "createrole", "replication"))
-    grants = " ".join(cluster["bootstrap"]["initdb"]["postInitApplicationSQL"])
-    assert "GRANT SELECT ON TABLES TO relance_bi" in grants
+    assert role["passwordSecret"]["name"] == "relance-db-bi"
+    grants = " ".join(_bootstrap_sql())
+    assert (
+        "ALTER DEFAULT PRIVILEGES FOR ROLE relance_reporting IN SCHEMA reporting "
+        "GRANT SELECT ON TABLES TO relance_bi" in grants
+    )
     assert "INSERT" not in grants
     assert "UPDATE" not in grants
+
+
+def test_each_service_has_its_own_database_role_owning_its_schema() -> None:
+    assert set(_roles()) == {f"relance_{s}" for s in SERVICES} | {"relance_bi"}
+    statements = _bootstrap_sql()
+    for service in SERVICES:
+        role = _roles()[f"relance_{service}"]
+        assert role["login"] is True
+        assert not any(role.get(flag) for flag in ("superuser", "createdb", "createrole"))
+        assert role["passwordSecret"]["name"] == f"relance-db-{service}"
+        schema = _definition(service).schema
+        assert f"CREATE SCHEMA IF NOT EXISTS {schema} AUTHORIZATION relance_{service}" in statements
+        env = {v["name"]: v for v in _container(service)["env"]}
+        for variable in ("DATABASE_USERNAME", "DATABASE_PASSWORD"):
+            secret = env[variable]["valueFrom"]["secretKeyRef"]
+            assert secret["name"] == f"relance-db-{service}", (service, variable)
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_database_connection_limit_covers_the_pools_at_full_scale(service: str) -> None:
+    pool = int(_of_kind("ConfigMap")["relance-common"]["data"]["DATABASE_POOL_MAX_SIZE"])
+    replicas = _of_kind("ScaledObject")[f"relance-{service}"]["spec"]["maxReplicaCount"]
+    surge = 1  # the Deployments' maxSurge
+    migrations = 2  # yoyo's connection and the schema check, at start
+    limit = _roles()[f"relance_{service}"]["connectionLimit"]
+    assert limit >= pool * (replicas + surge) + migrations
+
+
+def test_dev_overlay_generates_every_database_secret() -> None:
+    kustomization = yaml.safe_load((OVERLAYS / "dev" / "kustomization.yaml").read_text())
+    generated = {secret["name"]: secret for secret in kustomization["secretGenerator"]}
+    for role in _roles().values():
+        secret = generated[role["passwordSecret"]["name"]]
+        assert secret["type"] == "kubernetes.io/basic-auth"
+        assert f"username={role['name']}" in secret["literals"]
 
 
 def test_network_policies_deny_by_default_and_open_the_internet_to_the_notifier_only() -> None:
@@ -270,6 +319,64 @@ def test_network_policies_deny_by_default_and_open_the_internet_to_the_notifier_
         if "ipBlock" in peer
     }
     assert with_ip_blocks == {"relance-notifier-providers"}
+
+
+def test_base_admits_only_prometheus_into_the_notifier() -> None:
+    """The SMS callbacks' way in is the production overlay's, not the base's."""
+    notifier = {"app.kubernetes.io/name": "relance-notifier", "relance.io/workload": "service"}
+    for name, policy in _of_kind("NetworkPolicy").items():
+        selected = policy["spec"]["podSelector"]["matchLabels"].items()
+        if not selected <= notifier.items():
+            continue
+        for rule in policy["spec"].get("ingress", []):
+            assert rule["from"] == [
+                {
+                    "namespaceSelector": {
+                        "matchLabels": {"kubernetes.io/metadata.name": "monitoring"}
+                    },
+                    "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}},
+                }
+            ], name
+
+
+def test_prod_publishes_only_the_sms_status_callback_over_https() -> None:
+    documents = [
+        d for d in yaml.safe_load_all((OVERLAYS / "prod" / "sms-callbacks.yaml").read_text()) if d
+    ]
+    by_kind = {d["kind"]: d for d in documents}
+    assert len(by_kind) == len(documents) == 3
+    gateway, route = by_kind["Gateway"], by_kind["HTTPRoute"]
+    listeners = gateway["spec"]["listeners"]
+    for listener in listeners:
+        assert listener["protocol"] == "HTTPS"
+        assert listener["tls"]["mode"] == "Terminate"
+        assert listener["tls"]["certificateRefs"]
+    (rule,) = route["spec"]["rules"]
+    assert rule["matches"] == [
+        {"path": {"type": "Exact", "value": "/sms/status"}, "method": "POST"}
+    ]
+    assert rule["backendRefs"] == [{"name": "relance-notifier", "port": 8080}]
+    assert _of_kind("Service")["relance-notifier"]["spec"]["ports"][0]["port"] == 8080
+    notifier_routes = (ROOT / "services" / "notifier" / "sms_status.py").read_text()
+    assert 'web.post("/sms/status"' in notifier_routes
+    assert {ref["name"] for ref in route["spec"]["parentRefs"]} == {gateway["metadata"]["name"]}
+    (hostname,) = route["spec"]["hostnames"]
+    assert hostname in {listener["hostname"] for listener in listeners}
+    # Twilio signs with the URL the notifier is configured with: it must be the route's.
+    kustomization = (OVERLAYS / "prod" / "kustomization.yaml").read_text()
+    assert f"value: https://{hostname}/sms/status" in kustomization
+    assert "sms-callbacks.yaml" in yaml.safe_load(kustomization)["resources"]
+
+    policy = by_kind["NetworkPolicy"]["spec"]
+    assert policy["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": "relance-notifier"}
+    (ingress,) = policy["ingress"]
+    (peer,) = ingress["from"]
+    assert (
+        peer["podSelector"]["matchLabels"]["gateway.envoyproxy.io/owning-gateway-name"]
+        == (gateway["metadata"]["name"])
+    )
+    assert "namespaceSelector" in peer
+    assert ingress["ports"] == [{"port": 8080, "protocol": "TCP"}]
 
 
 def test_alerts_exist_with_runbooks() -> None:
