@@ -29,7 +29,7 @@ from services.scheduler.campaigns import (
     load_campaign,
     run_campaign,
 )
-from services.scheduler.domain.library import DEFAULT_LIBRARY, load_library
+from services.scheduler.domain.library import load_library
 from services.scheduler.errors import InvalidScenarios
 from services.scheduler.settings import SchedulerSettings
 
@@ -38,9 +38,14 @@ app = typer.Typer(no_args_is_help=True, help="Dunning scenarios and sending.")
 
 @app.command("validate")
 def validate(
-    folder: Annotated[Path, typer.Argument(help="The scenario library folder.")] = DEFAULT_LIBRARY,
+    folder: Annotated[
+        Path | None,
+        typer.Argument(help="The library folder (default: RELANCE_SCHEDULER_SCENARIOS_PATH)."),
+    ] = None,
 ) -> None:
     """Check every scenario, template and assignment rule of a library."""
+    if folder is None:
+        folder = load(SchedulerSettings).scenarios_path
     try:
         library = load_library(folder)
     except InvalidScenarios as exc:

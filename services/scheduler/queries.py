@@ -137,3 +137,10 @@ SELECT invoice_id FROM dunning_invoice
 WHERE invoice_id = ANY($1::text[]) AND status IN ('active', 'unassigned')
   AND pause_reason IS NULL
 """
+
+UNDER_WAY_INVOICES = """
+SELECT * FROM dunning_invoice
+WHERE customer_id = $1 AND last_step_name IS NOT NULL AND status = 'active'
+ORDER BY invoice_id
+FOR UPDATE
+"""

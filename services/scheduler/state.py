@@ -16,7 +16,7 @@ from services.runtime.database import Connection
 from services.scheduler import queries
 from services.scheduler.domain.calendar import SendingWindow
 from services.scheduler.domain.library import Library
-from services.scheduler.domain.progress import Debtor, plan
+from services.scheduler.domain.progress import Debtor, firmer_position, plan
 from services.scheduler.domain.scenario import Scenario
 
 SOURCE = "scheduler"
@@ -195,3 +195,36 @@ def assigned(
         )
     status = "active" if scenario_id is not None else "unassigned"
     return replace(state, scenario_id=scenario_id, status=status, position=0)
+
+
+def reassigned(
+    policy: Policy, state: InvoiceState, customer: Customer, outstanding: Decimal = Decimal(0)
+) -> InvoiceState:
+    """An invoice under way, moved to the scenario its customer's attributes now give.
+
+    A customer whose payer profile, type or tags changed follows the new scenario from its
+    first step firmer than the last level sent (firmness never goes down, no level is sent
+    twice); with no scenario any more (a good payer now, an opt-out) the invoice is no longer
+    reminded. The same scenario changes nothing.
+    """
+    assignment = policy.library.assignment
+    target = None
+    if not assignment.invoice_opted_out(state.invoice_id):
+        target = assignment.scenario_for(
+            customer.customer_id, customer.segment, customer.country, outstanding
+        )
+    if target == state.scenario_id:
+        return state
+    if target is None:
+        return replace(state, scenario_id=None, status="unassigned", next_action_at=None)
+    scenario = policy.library.scenarios.get(target)
+    if scenario is None:
+        return state
+    position = firmer_position(
+        scenario,
+        0,
+        state.last_level,  # type: ignore[arg-type]  # a DunningLevel as stored
+        open_amount=state.open_amount,
+        debtor=customer.debtor(policy.window),
+    )
+    return replace(state, scenario_id=target, position=position, resumed=False)

@@ -29,6 +29,7 @@ from services.scheduler.state import (
     InvoiceState,
     Policy,
     assigned,
+    reassigned,
     rescheduled,
     save,
     scenario_of,
@@ -143,6 +144,11 @@ class Tracker:
             after = assigned(self.policy, before, customer, outstanding)
             after = rescheduled(self.policy, after, customer, now)
             await self._store(work, before, after, now)
+        for row in await work.connection.fetch(queries.UNDER_WAY_INVOICES, payload.customer_id):
+            before = InvoiceState.of(row)
+            after = reassigned(self.policy, before, customer, outstanding)
+            if after != before:
+                await self._store(work, before, rescheduled(self.policy, after, customer, now), now)
 
     async def _opened(self, work: UnitOfWork, payload: ledger.OpenedInvoice, now: datetime) -> None:
         await work.connection.execute(
