@@ -100,6 +100,28 @@ def _distinct_invoices(invoices: tuple[DunnedInvoice, ...]) -> None:
     distinct_invoice_ids(tuple(i.invoice_id for i in invoices))
 
 
+class OpenStatement(Contract):
+    """The customer's whole open account when the reminder was decided [relevé de compte]."""
+
+    invoices: tuple[DunnedInvoice, ...] = Field(
+        description="Every open invoice of the customer, reminded or not, oldest due first."
+    )
+    totals: tuple[PositiveMoney, ...] = Field(
+        description="The open amount of those invoices, one total per currency."
+    )
+
+    @model_validator(mode="after")
+    def _totals_add_up(self) -> OpenStatement:
+        _distinct_invoices(self.invoices)
+        expected: defaultdict[str, Decimal] = defaultdict(Decimal)
+        for invoice in self.invoices:
+            expected[invoice.open_amount.currency] += invoice.open_amount.amount
+        stated = {t.currency: t.amount for t in self.totals}
+        if len(stated) != len(self.totals) or stated != dict(expected):
+            raise ValueError(f"totals {stated} do not match the invoices' {dict(expected)}")
+        return self
+
+
 class Reminder(Contract):
     """One reminder to send: a step of the customer's scenario, for one or more invoices."""
 
@@ -135,6 +157,13 @@ class Reminder(Contract):
         description="When to send it: a business day, in the customer's sending window."
     )
     invoices: tuple[DunnedInvoice, ...] = Field(min_length=1)
+    statement: OpenStatement | None = Field(
+        default=None,
+        description=(
+            "The customer's full open statement, per currency, for the reminder to show "
+            "beside the invoices it is about."
+        ),
+    )
 
     @model_validator(mode="after")
     def _distinct(self) -> Reminder:

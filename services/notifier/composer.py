@@ -138,7 +138,7 @@ class EmailComposer:
             customer_name=customer.name,
             customer_id=reminder.customer_id,
             language=language,
-            statement=statement,
+            statement=self.account_statement(reminder, invoices, now) or statement,
             created_at=now,
         )
         message_id = message_id_of(
@@ -154,6 +154,23 @@ class EmailComposer:
             attachments=(Attachment(f"statement-{statement.as_of.isoformat()}.pdf", pdf),),
         )
         return ComposedEmail(message, recipients, message_id)
+
+    def account_statement(
+        self, reminder: Reminder, invoices: tuple[DunnedInvoice, ...], now: datetime
+    ) -> Statement | None:
+        """The customer's full open statement for the attached PDF, when the reminder has it.
+
+        The reminder's invoices found settled, cancelled or disputed since it was decided are
+        left out of it too.
+        """
+        if reminder.statement is None:
+            return None
+        kept = {i.invoice_id for i in invoices}
+        dropped = {i.invoice_id for i in reminder.invoices} - kept
+        account = tuple(i for i in reminder.statement.invoices if i.invoice_id not in dropped)
+        if not account:
+            return None
+        return statement_of(account, now.date(), reminder.include_penalties, self.terms)
 
     def _with_portal(
         self, rendered: RenderedEmail, language: str, link: str, valid_until: date

@@ -144,3 +144,9 @@ WHERE customer_id = $1 AND last_step_name IS NOT NULL AND status = 'active'
 ORDER BY invoice_id
 FOR UPDATE
 """
+
+# The whole open account of the customers of a tick batch, for the reminders' statements.
+OPEN_ACCOUNTS = """
+SELECT * FROM dunning_invoice
+WHERE customer_id = ANY($1::text[]) AND status <> 'closed' AND open_amount > 0
+"""

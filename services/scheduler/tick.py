@@ -22,6 +22,7 @@ from contracts.dunning import (
     DunnedInvoice,
     Escalation,
     EscalationRaised,
+    OpenStatement,
     Reminder,
     ReminderDue,
 )
@@ -114,6 +115,24 @@ def _dunned(state: InvoiceState, customer: Customer, now: datetime) -> DunnedInv
     )
 
 
+def open_statement(
+    account: Sequence[InvoiceState], customer: Customer, now: datetime
+) -> OpenStatement | None:
+    """The customer's open invoices and their totals per currency; None if none is open."""
+    states = sorted(
+        (s for s in account if s.open_amount > 0), key=lambda s: (s.due_date, s.invoice_number)
+    )
+    if not states:
+        return None
+    totals: defaultdict[str, Decimal] = defaultdict(Decimal)
+    for state in states:
+        totals[state.currency] += state.open_amount
+    return OpenStatement(
+        invoices=tuple(_dunned(s, customer, now) for s in states),
+        totals=tuple(PositiveMoney(amount=v, currency=c) for c, v in sorted(totals.items())),
+    )
+
+
 class Ticker:
     def __init__(self, pool: Pool, clock: Clock, policy: Policy, batch_size: int = 500) -> None:
         self.pool = pool
@@ -155,9 +174,14 @@ class Ticker:
         by_customer: defaultdict[str, list[InvoiceState]] = defaultdict(list)
         for row in await connection.fetch(queries.DUE_INVOICES, list(customers), now):
             by_customer[row["customer_id"]].append(InvoiceState.of(row))
+        accounts: defaultdict[str, list[InvoiceState]] = defaultdict(list)
+        for row in await connection.fetch(queries.OPEN_ACCOUNTS, list(by_customer)):
+            accounts[row["customer_id"]].append(InvoiceState.of(row))
         reminders = escalations = 0
         for customer_id, states in by_customer.items():
-            sent, raised = self._customer(customers[customer_id], states, now, writes)
+            sent, raised = self._customer(
+                customers[customer_id], states, now, writes, accounts[customer_id]
+            )
             reminders += sent
             escalations += raised
         await writes.flush(connection)
@@ -169,6 +193,7 @@ class Ticker:
         states: list[InvoiceState],
         now: datetime,
         writes: _Writes,
+        account: list[InvoiceState],
     ) -> tuple[int, int]:
         debtor = customer.debtor(self.policy.window)
         steps: defaultdict[tuple[int, str, str], list[_Due]] = defaultdict(list)
@@ -228,7 +253,7 @@ class Ticker:
                 self._store(due.state, replace(due.state, next_action_at=later), now, writes)
         if gap_end is not None and gap_end > now:
             return 0, raised
-        self._remind(customer, steps[firmest], now, writes)
+        self._remind(customer, steps[firmest], now, writes, account)
         writes.contacts.append((customer.customer_id, now))
         return 1, raised
 
@@ -255,6 +280,7 @@ class Ticker:
         group: list[_Due],
         now: datetime,
         writes: _Writes,
+        account: list[InvoiceState],
     ) -> None:
         step: Step = max((d.taken.step for d in group if d.taken.step), key=lambda s: s.offset_days)
         scenario_id = group[0].scenario.id
@@ -280,6 +306,7 @@ class Ticker:
                 escalating=step.escalating,
                 scheduled_for=min(scheduled, now),
                 invoices=tuple(_dunned(d.state, customer, now) for d in group),
+                statement=open_statement(account, customer, now),
             ),
         )
         writes.events.append(event)
