@@ -1,9 +1,9 @@
 """Wiring of the reporting service: what it consumes, owns and runs.
 
 It owns the PostgreSQL schema ``reporting`` and reads no other service's tables. It
-consumes the public topics it projects (ledger, dunning actions, dispute events, exchange
-rates); events of types it does not use on those topics are ignored. Projecting a new
-event type later means rebuilding: drop the schema and replay the topics.
+consumes the public topics it projects (ledger, dunning actions, deliveries, dispute
+events, exchange rates); events of types it does not use on those topics are ignored.
+Projecting a new event type later means rebuilding: drop the schema and replay the topics.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from contracts.topics import (
     DUNNING_ACTIONS,
     FX_RATES,
     LEDGER_EVENTS,
+    NOTIFIER_DELIVERIES,
 )
 from services.reporting import refresh
 from services.reporting.bi_role import ensure_bi_role
@@ -42,7 +43,32 @@ async def build(context: ServiceContext) -> ServiceParts:
             connection, settings.reporting_currency, buckets(settings.bucket_edges)
         )
         await ensure_bi_role(connection, settings.bi_role, SCHEMA, password)
-    return ServiceParts(handler=apply_events, loops={"refresh": _refresh_loop(context, settings)})
+        today = context.clock.now().astimezone(UTC).date()
+        outcome = await refresh.roll_aged_balance(connection, today)
+        log.info("aged_balance_rolled", day=str(today), outcome=outcome)
+    return ServiceParts(
+        handler=apply_events,
+        loops={
+            "refresh": _refresh_loop(context, settings),
+            "aging": _aging_loop(context, settings),
+        },
+    )
+
+
+def _aging_loop(context: ServiceContext, settings: ReportingSettings) -> Loop:
+    """Roll the maintained aged balance to the clock's day soon after the day changes."""
+
+    async def run(stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            today = context.clock.now().astimezone(UTC).date()
+            async with context.pool.acquire() as connection:
+                outcome = await refresh.roll_aged_balance(connection, today)
+            if outcome != "current":
+                log.info("aged_balance_rolled", day=str(today), outcome=outcome)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), settings.aging_roll_interval_s)
+
+    return run
 
 
 def _refresh_loop(context: ServiceContext, settings: ReportingSettings) -> Loop:
@@ -63,7 +89,7 @@ DEFINITION = ServiceDefinition(
     name="reporting",
     schema=SCHEMA,
     migrations=MIGRATIONS,
-    consumes=(LEDGER_EVENTS, DUNNING_ACTIONS, DISPUTE_EVENTS, FX_RATES),
+    consumes=(LEDGER_EVENTS, DUNNING_ACTIONS, NOTIFIER_DELIVERIES, DISPUTE_EVENTS, FX_RATES),
     settings_class=ReportingSettings,
     build=build,
 )

@@ -16,12 +16,15 @@ from datetime import UTC, date
 from itertools import groupby
 from typing import Any
 
-from contracts import disputes, dunning, ledger, reference
+from contracts import disputes, dunning, ledger, notifications, reference
 from contracts.envelope import Event
 from services.reporting import queries
 from services.runtime.consumer import UnitOfWork
 
 Statement = tuple[str, tuple[Any, ...]]
+
+# The customer tag naming the collector's portfolio: ``collector:<code>``.
+COLLECTOR_TAG = "collector:"
 
 
 async def apply_events(work: UnitOfWork, events: Sequence[Event]) -> None:
@@ -131,6 +134,9 @@ def statements_for(event: Event) -> list[Statement]:
     promises_and_plans = _promises_and_plans(event)
     if promises_and_plans:
         return promises_and_plans
+    deliveries = _deliveries(event)
+    if deliveries:
+        return deliveries
     if isinstance(event, reference.FxRatePublished):
         f = event.payload
         return [(queries.UPSERT_FX_RATE, (f.base_currency, f.quote_currency, f.valid_on, f.rate))]
@@ -193,6 +199,69 @@ def _promises_and_plans(event: Event) -> list[Statement]:
     return []
 
 
+def _deliveries(event: Event) -> list[Statement]:
+    """What became of a reminder: its delivery's latest outcome, and the invoices sent."""
+    if isinstance(event, notifications.CallTaskClosed):
+        t = event.payload
+        return [
+            (
+                queries.RECORD_CALL_OUTCOME,
+                (
+                    t.task_id,
+                    t.reminder_id,
+                    t.customer_id,
+                    t.outcome,
+                    len(t.invoice_ids),
+                    event.occurred_at,
+                ),
+            )
+        ]
+    if not isinstance(
+        event,
+        notifications.DeliverySent
+        | notifications.DeliveryDelivered
+        | notifications.DeliveryBounced
+        | notifications.DeliveryFailed
+        | notifications.DeliverySuppressed,
+    ):
+        return []
+    d = event.payload
+    handed_over = isinstance(event, notifications.DeliverySent | notifications.DeliveryDelivered)
+    delivered = isinstance(event, notifications.DeliveryDelivered)
+    statements: list[Statement] = [
+        (
+            queries.RECORD_DELIVERY,
+            (
+                d.delivery_id,
+                d.reminder_id,
+                d.customer_id,
+                d.channel,
+                len(d.invoice_ids),
+                event.event_type.removeprefix("delivery."),
+                d.at,
+                d.at if handed_over else None,
+                d.at if delivered else None,
+                d.kind if isinstance(d, notifications.Bounce) else None,
+                d.reason if isinstance(d, notifications.Suppression) else None,
+                1 if isinstance(event, notifications.DeliveryFailed) else 0,
+            ),
+        )
+    ]
+    if handed_over:
+        statements.append(
+            (queries.RECORD_SENT_INVOICES, (d.reminder_id, list(d.invoice_ids), d.at))
+        )
+    return statements
+
+
+def collector_of(tags: Sequence[str]) -> str | None:
+    """The collector's portfolio code from a customer's tag ``collector:<code>``, if any."""
+    for tag in tags:
+        if tag.startswith(COLLECTOR_TAG) and len(tag) > len(COLLECTOR_TAG):
+            return tag[len(COLLECTOR_TAG) :]
+    return None
+
+
 def _customer(event: ledger.LedgerCustomerUpserted) -> Statement:
     c = event.payload
     # A consumer's name is personal data; a company's name is not, and BI needs it.
@@ -209,6 +278,7 @@ def _customer(event: ledger.LedgerCustomerUpserted) -> Statement:
             c.segment.market,
             c.segment.risk_rating,
             c.segment.payer_profile,
+            collector_of(c.segment.tags),
         ),
     )
 

@@ -6,6 +6,12 @@ Connections have ``search_path`` set to the ``reporting`` schema.
 # parameters
 SET_REPORTING_CURRENCY = "UPDATE report_parameters SET reporting_currency = $1"
 DELETE_BUCKETS = "DELETE FROM aging_buckets"
+# the maintained aged balance is recomputed at the next roll (buckets may have changed)
+RESET_AGING = "UPDATE report_parameters SET aging_day = NULL"
+ROLL_AGED_BALANCE = "SELECT roll_aged_balance($1)"
+# Tables of a few rows are below autovacuum's thresholds: without statistics the planner
+# expects thousands of rows in each, and JIT-compiles every BI query for nothing.
+ANALYZE_SMALL_TABLES = "ANALYZE report_parameters, aging_buckets, fx_rates"
 INSERT_BUCKETS = """
 INSERT INTO aging_buckets (bucket_order, label, min_days, max_days)
 SELECT * FROM unnest($1::int[], $2::text[], $3::int[], $4::int[])
@@ -14,13 +20,13 @@ SELECT * FROM unnest($1::int[], $2::text[], $3::int[], $4::int[])
 # customers
 UPSERT_CUSTOMER = """
 INSERT INTO customers (customer_id, company_code, version, name, country, customer_type,
-                       market, risk_rating, payer_profile)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                       market, risk_rating, payer_profile, collector)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 ON CONFLICT (customer_id) DO UPDATE SET
     company_code = EXCLUDED.company_code, version = EXCLUDED.version, name = EXCLUDED.name,
     country = EXCLUDED.country, customer_type = EXCLUDED.customer_type,
     market = EXCLUDED.market, risk_rating = EXCLUDED.risk_rating,
-    payer_profile = EXCLUDED.payer_profile
+    payer_profile = EXCLUDED.payer_profile, collector = EXCLUDED.collector
 WHERE customers.version <= EXCLUDED.version
 """
 
@@ -192,4 +198,106 @@ INSERT INTO reminder_invoices (reminder_id, invoice_id, customer_id, company_cod
                                step_name, dunning_level, channel, scheduled_for)
 SELECT $1, unnest($2::text[]), $3, $4, $5, $6, $7, $8, $9
 ON CONFLICT DO NOTHING
+"""
+
+# deliveries (notifier.deliveries.v1)
+RECORD_DELIVERY = """
+INSERT INTO deliveries (delivery_id, reminder_id, customer_id, channel, invoice_count, status,
+                        status_at, sent_at, delivered_at, bounce_kind, suppression_reason,
+                        failures)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+ON CONFLICT (delivery_id) DO UPDATE SET
+    status = CASE WHEN (EXCLUDED.status_at, delivery_status_rank(EXCLUDED.status))
+                       >= (deliveries.status_at, delivery_status_rank(deliveries.status))
+                  THEN EXCLUDED.status ELSE deliveries.status END,
+    status_at = greatest(deliveries.status_at, EXCLUDED.status_at),
+    sent_at = least(deliveries.sent_at, EXCLUDED.sent_at),
+    delivered_at = least(deliveries.delivered_at, EXCLUDED.delivered_at),
+    bounce_kind = coalesce(EXCLUDED.bounce_kind, deliveries.bounce_kind),
+    suppression_reason = coalesce(EXCLUDED.suppression_reason, deliveries.suppression_reason),
+    failures = deliveries.failures + EXCLUDED.failures
+"""
+RECORD_SENT_INVOICES = """
+INSERT INTO sent_invoices (reminder_id, invoice_id, sent_at)
+SELECT $1, unnest($2::text[]), $3
+ON CONFLICT (reminder_id, invoice_id) DO UPDATE SET
+    sent_at = least(sent_invoices.sent_at, EXCLUDED.sent_at)
+"""
+RECORD_CALL_OUTCOME = """
+INSERT INTO call_outcomes (task_id, reminder_id, customer_id, outcome, invoice_count, closed_at)
+VALUES ($1, $2, $3, $4, $5, $6)
+ON CONFLICT (task_id) DO NOTHING
+"""
+
+# the HTML report (read only)
+REPORT_AGED_BY_COMPANY = """
+SELECT company_code, bucket, bucket_order, sum(invoice_count) AS invoice_count,
+       CASE WHEN bool_and(open_amount_reporting IS NOT NULL)
+            THEN sum(open_amount_reporting) END AS amount_reporting
+FROM aged_balance_as_of($1)
+GROUP BY company_code, bucket, bucket_order
+ORDER BY company_code, bucket_order
+"""
+REPORT_AGED_UNCONVERTED = """
+SELECT currency, sum(invoice_count) AS invoice_count, sum(open_amount) AS open_amount
+FROM aged_balance_as_of($1) WHERE open_amount_reporting IS NULL
+GROUP BY currency ORDER BY currency
+"""
+REPORT_BUCKETS = "SELECT bucket_order, label FROM aging_buckets ORDER BY bucket_order"
+REPORT_SNAPSHOT_TREND = """
+SELECT snapshot_date AS day, bucket_order,
+       CASE WHEN bool_and(open_amount_reporting IS NOT NULL)
+            THEN sum(open_amount_reporting) END AS amount_reporting
+FROM aged_balance_snapshots
+WHERE snapshot_date > $1 AND snapshot_date <= $2
+GROUP BY snapshot_date, bucket_order
+"""
+REPORT_HISTORY_TREND = """
+SELECT bucket_order,
+       CASE WHEN bool_and(open_amount_reporting IS NOT NULL)
+            THEN sum(open_amount_reporting) END AS amount_reporting
+FROM aged_balance_as_of($1)
+GROUP BY bucket_order
+"""
+REPORT_STEP_EFFECTIVENESS = """
+SELECT scenario_id, step_name, reminders_due, reminders, invoices_reminded,
+       paid_within_7_days, paid_within_14_days, paid_within_30_days,
+       promises_within_30_days, disputes_within_30_days
+FROM step_effectiveness ORDER BY scenario_id, step_name
+"""
+REPORT_OPEN_DISPUTES = """
+SELECT category, owner_role, age_band, disputes, overdue_disputes, invoices,
+       disputed_amount_reporting
+FROM open_disputes_as_of($1)
+ORDER BY category, owner_role, dispute_age_band_order(age_band)
+"""
+REPORT_DISPUTE_RESOLUTION = """
+SELECT category, owner_role, outcome, resolved, average_days_to_resolve,
+       median_days_to_resolve, resolved_late
+FROM dispute_resolution ORDER BY category, owner_role, outcome
+"""
+REPORT_PROMISES = """
+SELECT month, sum(promises) AS promises, sum(pending) AS pending, sum(kept) AS kept,
+       sum(broken) AS broken
+FROM promise_outcomes WHERE month <= $1
+GROUP BY month ORDER BY month
+"""
+REPORT_BROKEN_PROMISES = """
+SELECT customer_id, company_code, promises, kept, broken, broken_rate
+FROM promise_rates WHERE broken > 0
+ORDER BY broken_rate DESC, broken DESC, customer_id LIMIT $1
+"""
+REPORT_PLANS = """
+SELECT company_code, status, plans, plans_with_missed_instalments, instalments_missed,
+       total_amount_reporting
+FROM payment_plan_summary ORDER BY company_code, status
+"""
+REPORT_ESCALATIONS = """
+SELECT company_code, action, month, escalations, customers, invoices, total_open_reporting
+FROM escalation_summary WHERE month <= $1 ORDER BY month, company_code, action
+"""
+REPORT_WORKLIST = """
+SELECT rank, company_code, customer_id, collector, risk_rating, overdue_invoices,
+       overdue_amount_reporting, amount_at_risk, oldest_days_overdue
+FROM collector_worklist_as_of($1) ORDER BY rank LIMIT $2
 """

@@ -30,6 +30,11 @@ class ReportingSettings(ServiceSettings):
         default=3600.0, gt=0, description="How often the DSO table and today's snapshot refresh."
     )
     dso_months: int = Field(default=13, ge=1, description="Months of DSO kept up to date.")
+    aging_roll_interval_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="How often the maintained aged balance checks whether the day changed.",
+    )
 
     @field_validator("bucket_edges")
     @classmethod

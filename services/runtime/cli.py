@@ -8,6 +8,7 @@
     relance topics create            create the topics and dead-letter topics
     relance contracts export|check   regenerate / verify JSON Schemas and AsyncAPI
     relance scheduler validate|suspend|resume   scenario library and global suspension
+    relance report html|charts|load-rates       HTML report and charts, exchange rates
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Annotated
 import typer
 
 from services.notifier.cli import app as call_tasks_app
+from services.reporting.cli import app as report_app
 from services.runtime import migrations
 from services.runtime.errors import RelanceError
 from services.runtime.service import ServiceDefinition, run
@@ -31,6 +33,7 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, help="Relance: dun
 topics_app = typer.Typer(no_args_is_help=True, help="Kafka topics.")
 app.add_typer(topics_app, name="topics")
 app.add_typer(scheduler_app, name="scheduler")
+app.add_typer(report_app, name="report")
 app.add_typer(call_tasks_app, name="call-tasks")
 
 

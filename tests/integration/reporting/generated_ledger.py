@@ -1,8 +1,10 @@
 """A generated event history and an independent pure-Python model of what reporting shows.
 
-The history covers customers (one a consumer, all with contacts), invoices in EUR, USD and
-GBP opened partly or wholly open, partial payments, credit notes, reversals, due-date
-corrections, settlements, cancellations, dunning states, disputes and exchange rates.
+The history covers customers (one a consumer, all with contacts, some in a collector's
+portfolio), invoices in EUR, USD and GBP opened partly or wholly open, partial payments,
+credit notes, reversals, due-date corrections, settlements, cancellations, dunning states,
+reminders and what became of their deliveries (sent late, failed then sent, suppressed),
+disputes opened and resolved, promises, payment plans, escalations and exchange rates.
 """
 
 from __future__ import annotations
@@ -15,15 +17,23 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from contracts import disputes, dunning, ledger, reference
+from contracts import disputes, dunning, ledger, notifications, reference
 from contracts.envelope import Event
 from contracts.erp import Contact, Segment
 from contracts.money import Money, PositiveMoney
-from contracts.topics import DISPUTE_EVENTS, DUNNING_ACTIONS, FX_RATES, LEDGER_EVENTS, Topic
+from contracts.topics import (
+    DISPUTE_EVENTS,
+    DUNNING_ACTIONS,
+    FX_RATES,
+    LEDGER_EVENTS,
+    NOTIFIER_DELIVERIES,
+    Topic,
+)
 from services.reporting.domain.aging import DEFAULT_EDGES, bucket_of
 from services.reporting.domain.dso import MonthSales, countback_dso, month_end, months_back
 
 TODAY = date(2026, 3, 1)
+COLLECTORS = ("north", "south", None)
 CENT = Decimal("0.01")
 # Rates chosen so that inverses are exact decimals.
 EUR_USD = {date(2025, 1, 1): Decimal("1.25"), date(2025, 12, 1): Decimal("1.6")}
@@ -53,6 +63,18 @@ class InvoiceModel:
 
 
 @dataclass
+class DisputeModel:
+    customer_id: str
+    category: str
+    owner_role: str
+    opened_at: datetime
+    due_date: date
+    invoice_ids: tuple[str, ...]
+    resolved_at: datetime | None = None
+    outcome: str | None = None
+
+
+@dataclass
 class GeneratedLedger:
     events: list[tuple[Topic, Event]]
     invoices: dict[str, InvoiceModel]
@@ -62,6 +84,14 @@ class GeneratedLedger:
     escalated: dict[str, Decimal] = field(default_factory=dict)
     # invoice -> (step, reminder time); invoice -> times of promises made, disputes opened
     reminders: list[tuple[str, str, datetime]] = field(default_factory=list)
+    # step -> reminders decided (dunning.reminder.due), sent or not
+    reminders_due: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    disputes: dict[str, DisputeModel] = field(default_factory=dict)
+    collectors: dict[str, str | None] = field(default_factory=dict)
+    promise_customers: dict[str, str] = field(default_factory=dict)
+    escalated_currency: dict[str, str] = field(default_factory=dict)
+    # delivery id -> (latest status, failures)
+    deliveries: dict[str, tuple[str, int]] = field(default_factory=dict)
     promised_at: dict[str, list[datetime]] = field(default_factory=lambda: defaultdict(list))
     disputed_at: dict[str, list[datetime]] = field(default_factory=lambda: defaultdict(list))
 
@@ -138,13 +168,20 @@ def generate(seed: int, invoice_count: int = 60) -> GeneratedLedger:
                         phone="+33123456789",
                     ),
                 ),
-                segment=Segment(customer_type="consumer" if n == 0 else "business"),
+                segment=Segment(
+                    customer_type="consumer" if n == 0 else "business",
+                    tags=(("no-dunning",) if n == 5 else ())
+                    + ((f"collector:{COLLECTORS[n % 3]}",) if COLLECTORS[n % 3] else ()),
+                ),
             ),
         )
 
     invoices: dict[str, InvoiceModel] = {}
     disputes_opened: dict[str, Event] = {}
+    dispute_models: dict[str, DisputeModel] = {}
     reminders: list[tuple[str, str, datetime]] = []
+    reminders_due: dict[str, int] = defaultdict(int)
+    deliveries: dict[str, tuple[str, int]] = {}
     for n in range(invoice_count):
         customer_id, company = customers[rng.randrange(len(customers))]
         currency = rng.choice(["EUR", "EUR", "USD", "GBP"])
@@ -260,7 +297,7 @@ def generate(seed: int, invoice_count: int = 60) -> GeneratedLedger:
                 scenario_id="standard",
                 step_name=step,
                 level="level_1",
-                channel="email",
+                channel="phone_call" if step == "second reminder" and n % 3 == 0 else "email",
                 recipient_role="billing",
                 template="t",
                 language="fr",
@@ -279,7 +316,10 @@ def generate(seed: int, invoice_count: int = 60) -> GeneratedLedger:
                 ),
             )
             add(DUNNING_ACTIONS, reminder_day, dunning.ReminderDue, reminder)
-            reminders.append((invoice_id, step, reminder.scheduled_for))
+            reminders_due[step] += 1
+            sent_at = _deliver(rng, add, reminder, reminder_day, deliveries)
+            if sent_at is not None:
+                reminders.append((invoice_id, step, sent_at))
         if not ended and rng.random() < 0.5:
             step_day = min(TODAY, due + timedelta(days=5))
             paused = rng.random() < 0.3
@@ -301,29 +341,169 @@ def generate(seed: int, invoice_count: int = 60) -> GeneratedLedger:
                 ),
             )
         if not ended and rng.random() < 0.15:
-            disputes_opened[invoice_id] = add(
+            dispute_id = uuid.UUID(int=rng.getrandbits(128))
+            category = rng.choice(["quality", "pricing", "delivery"])
+            owner_role = rng.choice(["sales", "technical"])
+            opened_day = min(TODAY, issue + timedelta(days=3))
+            disputes_opened[invoice_id] = opened = add(
                 DISPUTE_EVENTS,
-                min(TODAY, issue + timedelta(days=3)),
+                opened_day,
                 disputes.DisputeOpened,
                 disputes.OpenedDispute(
-                    dispute_id=uuid.UUID(int=rng.getrandbits(128)),
+                    dispute_id=dispute_id,
                     customer_id=customer_id,
                     invoice_ids=(invoice_id,),
-                    category="quality",
+                    category=category,
                     text="Broken parts",
                     raised_by="customer",
-                    owner_role="sales",
-                    due_date=TODAY,
+                    owner_role=owner_role,
+                    owner="jeanne.martin@example.com",
+                    due_date=opened_day + timedelta(days=20),
                 ),
             )
+            model_dispute = DisputeModel(
+                customer_id,
+                category,
+                owner_role,
+                opened.occurred_at,
+                opened_day + timedelta(days=20),
+                (invoice_id,),
+            )
+            resolved_day = opened_day + timedelta(days=rng.randrange(2, 40))
+            if rng.random() < 0.5 and resolved_day <= TODAY:
+                outcome = rng.choice(["justified", "rejected"])
+                resolved = add(
+                    DISPUTE_EVENTS,
+                    resolved_day,
+                    disputes.DisputeResolved,
+                    disputes.ResolvedDispute(
+                        dispute_id=dispute_id,
+                        customer_id=customer_id,
+                        invoice_ids=(invoice_id,),
+                        outcome=outcome,
+                        by="jeanne.martin@example.com",
+                        note="Customer Jeanne agreed",
+                    ),
+                )
+                model_dispute.resolved_at, model_dispute.outcome = resolved.occurred_at, outcome
+            dispute_models[str(dispute_id)] = model_dispute
 
-    generated = GeneratedLedger([], invoices, reminders=reminders)
+    whole_id = uuid.UUID(int=rng.getrandbits(128))
+    whole = add(
+        DISPUTE_EVENTS,
+        TODAY - timedelta(days=10),
+        disputes.DisputeOpened,
+        disputes.OpenedDispute(
+            dispute_id=whole_id,
+            customer_id="C7",
+            whole_account=True,
+            category="commercial",
+            text="We contest the whole contract",
+            raised_by="collector",
+            owner_role="manager",
+            due_date=TODAY - timedelta(days=2),
+        ),
+    )
+    dispute_models[str(whole_id)] = DisputeModel(
+        "C7", "commercial", "manager", whole.occurred_at, TODAY - timedelta(days=2), ()
+    )
+    generated = GeneratedLedger(
+        [],
+        invoices,
+        reminders=reminders,
+        reminders_due=reminders_due,
+        disputes=dispute_models,
+        collectors={c: COLLECTORS[n % 3] for n, (c, _) in enumerate(customers)},
+        deliveries=deliveries,
+    )
     for invoice_id, opened_dispute in disputes_opened.items():
         generated.disputed_at[invoice_id].append(opened_dispute.occurred_at)
     _promises_plans_escalations(rng, add, generated)
     stamped.sort(key=lambda item: item[0])
     generated.events = [(topic, event) for _, topic, event in stamped]
     return generated
+
+
+def _deliver(
+    rng: random.Random,
+    add: Any,
+    reminder: dunning.Reminder,
+    day: date,
+    deliveries: dict[str, tuple[str, int]],
+) -> datetime | None:
+    """What became of a reminder; when it was handed to a provider, if it was."""
+    fate = rng.choice(["sent", "sent", "sent", "next_day", "failed_then_sent", "suppressed"])
+    delivery_id = uuid.UUID(int=rng.getrandbits(128))
+    common = {
+        "delivery_id": delivery_id,
+        "reminder_id": reminder.reminder_id,
+        "customer_id": reminder.customer_id,
+        "invoice_ids": tuple(i.invoice_id for i in reminder.invoices),
+        "channel": reminder.channel,
+    }
+    if fate == "suppressed":
+        add(
+            NOTIFIER_DELIVERIES,
+            day,
+            notifications.DeliverySuppressed,
+            notifications.Suppression(
+                **common, at=reminder.scheduled_for, reason="invoice_disputed"
+            ),
+        )
+        deliveries[str(delivery_id)] = ("suppressed", 0)
+        return None
+    sent_day = day
+    if fate == "failed_then_sent":
+        add(
+            NOTIFIER_DELIVERIES,
+            day,
+            notifications.DeliveryFailed,
+            notifications.Failure(
+                **common,
+                at=reminder.scheduled_for,
+                reason="SMTP 451 for billing@example.com",
+                retryable=True,
+            ),
+        )
+    if fate in ("next_day", "failed_then_sent") and day < TODAY:
+        sent_day = day + timedelta(days=1)
+    sent_at = _at(sent_day, 0) + timedelta(minutes=10)
+    add(
+        NOTIFIER_DELIVERIES,
+        sent_day,
+        notifications.DeliverySent,
+        notifications.ProviderDelivery(
+            **common, at=sent_at, provider="smtp", provider_tracking_id="<m1@example.com>"
+        ),
+    )
+    failures = int(fate == "failed_then_sent")
+    deliveries[str(delivery_id)] = ("sent", failures)
+    if reminder.channel == "phone_call":
+        add(
+            NOTIFIER_DELIVERIES,
+            sent_day,
+            notifications.CallTaskClosed,
+            notifications.ClosedCallTask(
+                task_id=uuid.UUID(int=rng.getrandbits(128)),
+                reminder_id=reminder.reminder_id,
+                customer_id=reminder.customer_id,
+                invoice_ids=common["invoice_ids"],
+                outcome="no_answer",
+                closed_by="jeanne.martin@example.com",
+                note="Called Jeanne on +33123456789",
+            ),
+        )
+    elif rng.random() < 0.5:
+        add(
+            NOTIFIER_DELIVERIES,
+            sent_day,
+            notifications.DeliveryDelivered,
+            notifications.ProviderDelivery(
+                **common, at=sent_at + timedelta(hours=1), provider="smtp"
+            ),
+        )
+        deliveries[str(delivery_id)] = ("delivered", failures)
+    return sent_at
 
 
 def _promises_plans_escalations(rng: random.Random, add: Any, generated: GeneratedLedger) -> None:
@@ -373,6 +553,7 @@ def _promises_plans_escalations(rng: random.Random, add: Any, generated: Generat
                 ),
             )
         generated.promises[str(promise_id)] = outcome
+        generated.promise_customers[str(promise_id)] = invoice.customer_id
     for n, invoice in enumerate(open_invoices[6:10]):
         plan_id = uuid.UUID(int=rng.getrandbits(128))
         common = {"customer_id": invoice.customer_id, "invoice_ids": (invoice.invoice_id,)}
@@ -455,6 +636,7 @@ def _promises_plans_escalations(rng: random.Random, add: Any, generated: Generat
             ),
         )
         generated.escalated[str(event.event_id)] = state[0]
+        generated.escalated_currency[str(event.event_id)] = invoice.currency
 
 
 def rate_on(currency: str, day: date) -> Decimal | None:
@@ -511,10 +693,14 @@ def payment_delays(invoices: dict[str, InvoiceModel], as_of: date) -> dict[str, 
 
 
 def dso(
-    invoices: dict[str, InvoiceModel], company: str, month: date, countback_months: int
+    invoices: dict[str, InvoiceModel],
+    company: str,
+    month: date,
+    countback_months: int,
+    until: date = TODAY,
 ) -> tuple[Decimal, Decimal]:
-    """Receivables in EUR at the month's end and their countback DSO."""
-    end = month_end(month)
+    """Receivables in EUR at the month's end (or ``until`` within it) and their DSO."""
+    end = min(month_end(month), until)
     receivables = Decimal(0)
     sales: dict[date, Decimal] = defaultdict(Decimal)
     for invoice in invoices.values():
@@ -525,12 +711,13 @@ def dso(
             rate = rate_on(invoice.currency, end)
             assert rate is not None
             receivables += (state[0] * rate).quantize(CENT, ROUND_HALF_UP)
-        if not invoice.cancelled:
+        if not invoice.cancelled and invoice.issue_date <= end:
             rate = rate_on(invoice.currency, invoice.issue_date)
             assert rate is not None
             amount = (invoice.amount * rate).quantize(CENT, ROUND_HALF_UP)
             sales[invoice.issue_date.replace(day=1)] += amount
-    history = [MonthSales(month_end(m).day, sales[m]) for m in months_back(month, countback_months)]
+    months = months_back(month, countback_months)
+    history = [MonthSales(end.day if m == month else month_end(m).day, sales[m]) for m in months]
     return receivables, countback_dso(receivables, history)
 
 
@@ -563,4 +750,64 @@ def step_effectiveness(
             sum(1 for _, _, d in values if d),
         )
         for step, values in rows.items()
+    }
+
+
+def open_disputes(
+    generated: GeneratedLedger, as_of: date
+) -> dict[tuple[str, str, str], tuple[int, int, int, Decimal]]:
+    """(reason, owner, age band) -> (open disputes, past due, invoices, amount in EUR)."""
+    open_items = {
+        i.invoice_id: (i, s)
+        for i in generated.invoices.values()
+        if (s := i.at(as_of)) is not None and s[0] > 0
+    }
+    result: dict[tuple[str, str, str], tuple[int, int, int, Decimal]] = {}
+    for d in generated.disputes.values():
+        opened = d.opened_at.date()
+        if opened > as_of or (d.resolved_at is not None and d.resolved_at.date() <= as_of):
+            continue
+        age = (as_of - opened).days
+        band = "0-7" if age <= 7 else "8-30" if age <= 30 else "31-60" if age <= 60 else "over_60"
+        held = [
+            (invoice, state)
+            for invoice, state in open_items.values()
+            if invoice.customer_id == d.customer_id
+            and (not d.invoice_ids or invoice.invoice_id in d.invoice_ids)
+        ]
+        amount = Decimal(0)
+        for invoice, state in held:
+            rate = rate_on(invoice.currency, as_of)
+            assert rate is not None
+            amount += (state[0] * rate).quantize(CENT, ROUND_HALF_UP)
+        key = (d.category, d.owner_role, band)
+        count, late, invoices, total = result.get(key, (0, 0, 0, Decimal(0)))
+        result[key] = (
+            count + 1,
+            late + (d.due_date < as_of),
+            invoices + len(held),
+            total + amount,
+        )
+    return result
+
+
+def dispute_resolution(
+    generated: GeneratedLedger,
+) -> dict[tuple[str, str, str], tuple[int, Decimal, int]]:
+    """(reason, owner, outcome) -> (resolved, average days to resolve, resolved late)."""
+    spans: dict[tuple[str, str, str], list[tuple[Decimal, bool]]] = defaultdict(list)
+    for d in generated.disputes.values():
+        if d.resolved_at is None or d.outcome is None:
+            continue
+        seconds = Decimal((d.resolved_at - d.opened_at).total_seconds())
+        spans[(d.category, d.owner_role, d.outcome)].append(
+            (seconds / 86400, d.resolved_at.date() > d.due_date)
+        )
+    return {
+        key: (
+            len(values),
+            (sum((v for v, _ in values), Decimal(0)) / len(values)).quantize(CENT, ROUND_HALF_UP),
+            sum(1 for _, late in values if late),
+        )
+        for key, values in spans.items()
     }

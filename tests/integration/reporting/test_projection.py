@@ -332,3 +332,7 @@ async def test_step_effectiveness_matches_the_model(pool: asyncpg.Pool) -> None:
     assert found == expected
     assert all(r["reminders"] == r["invoices_reminded"] for r in rows)
     assert any(values[3] > 0 for values in expected.values())
+    # reminders decided but never handed to a provider (suppressed) are not counted as sent
+    due = {r["step_name"]: r["reminders_due"] for r in rows}
+    assert due == dict(generated.reminders_due)
+    assert all(r["reminders"] < r["reminders_due"] for r in rows)

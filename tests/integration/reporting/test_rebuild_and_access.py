@@ -28,6 +28,9 @@ PROJECTED_TABLES = (
     "escalations",
     "promise_invoices",
     "reminder_invoices",
+    "deliveries",
+    "sent_invoices",
+    "call_outcomes",
     "dso_monthly",
     "aged_balance_snapshots",
 )
@@ -127,6 +130,10 @@ async def test_the_bi_role_reads_reporting_and_nothing_else(database_url: str) -
         ):
             with pytest.raises(asyncpg.InsufficientPrivilegeError):
                 await bi.fetch(f"SELECT * FROM {forbidden}")
+        for view in ("open_disputes", "dispute_resolution", "promise_rates", "deliveries"):
+            await bi.fetch(f"SELECT * FROM reporting.{view}")
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await bi.fetchval("SELECT reporting.roll_aged_balance('2026-03-01')")
         with pytest.raises(asyncpg.InsufficientPrivilegeError):
             await bi.execute("DELETE FROM reporting.invoices")
         with pytest.raises(asyncpg.InsufficientPrivilegeError):

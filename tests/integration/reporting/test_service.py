@@ -7,7 +7,13 @@ import dataclasses
 
 import pytest
 
-from contracts.topics import DISPUTE_EVENTS, DUNNING_ACTIONS, FX_RATES, LEDGER_EVENTS
+from contracts.topics import (
+    DISPUTE_EVENTS,
+    DUNNING_ACTIONS,
+    FX_RATES,
+    LEDGER_EVENTS,
+    NOTIFIER_DELIVERIES,
+)
 from services.reporting.app import DEFINITION, build
 from services.reporting.projection import apply_events
 from services.reporting.settings import ReportingSettings
@@ -27,6 +33,7 @@ def test_consumes_the_topics_it_projects() -> None:
     assert [t.name for t in DEFINITION.consumes] == [
         LEDGER_EVENTS.name,
         DUNNING_ACTIONS.name,
+        NOTIFIER_DELIVERIES.name,
         DISPUTE_EVENTS.name,
         FX_RATES.name,
     ]
