@@ -34,8 +34,9 @@ FOR UPDATE
 # What the customer owes on the invoices the scheduler follows, all currencies added up
 # (the assignment rules' ``min_outstanding`` is a rough size criterion).
 OUTSTANDING = """
-SELECT coalesce(sum(open_amount), 0) FROM dunning_invoice
+SELECT currency, sum(open_amount) AS total FROM dunning_invoice
 WHERE customer_id = $1 AND status IN ('active', 'unassigned')
+GROUP BY currency
 """
 
 INSERT_INVOICE = """

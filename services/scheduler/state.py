@@ -95,6 +95,19 @@ class InvoiceState:
     def money(self, value: Decimal) -> PositiveMoney:
         return PositiveMoney(amount=value, currency=self.currency)
 
+    @property
+    def pauses(self) -> tuple[str, ...]:
+        """Every pause that holds the invoice (a dispute and a promise may both hold it)."""
+        return tuple(self.pause_reason.split(",")) if self.pause_reason else ()
+
+    def paused_also(self, reason: str) -> InvoiceState:
+        return replace(self, pause_reason=",".join(sorted({*self.pauses, reason})))
+
+    def lifted(self, reason: str) -> InvoiceState:
+        """Without the pause ``reason``; still paused if another one holds."""
+        remaining = sorted(set(self.pauses) - {reason})
+        return replace(self, pause_reason=",".join(remaining) or None)
+
     def snapshot(self) -> InvoiceDunningState | None:
         """The contract's view of the state; None when the invoice has no scenario."""
         if self.scenario_id is None:
@@ -107,7 +120,7 @@ class InvoiceState:
             step_name=self.last_step_name,
             level=self.last_level,
             paused=self.pause_reason is not None,
-            pause_reason=self.pause_reason,
+            pause_reason=self.pauses[0] if self.pauses else None,
             last_action_at=self.last_action_at,
             next_action_at=self.next_action_at,
         )
@@ -184,7 +197,10 @@ def rescheduled(
 
 
 def assigned(
-    policy: Policy, state: InvoiceState, customer: Customer, outstanding: Decimal = Decimal(0)
+    policy: Policy,
+    state: InvoiceState,
+    customer: Customer,
+    outstanding: Mapping[str, Decimal] | None = None,
 ) -> InvoiceState:
     """A not-yet-started invoice with the scenario the customer's assignment gives it."""
     assignment = policy.library.assignment
@@ -198,7 +214,10 @@ def assigned(
 
 
 def reassigned(
-    policy: Policy, state: InvoiceState, customer: Customer, outstanding: Decimal = Decimal(0)
+    policy: Policy,
+    state: InvoiceState,
+    customer: Customer,
+    outstanding: Mapping[str, Decimal] | None = None,
 ) -> InvoiceState:
     """An invoice under way, moved to the scenario its customer's attributes now give.
 

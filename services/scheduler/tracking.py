@@ -13,6 +13,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
+from decimal import Decimal
 from enum import Enum
 from zoneinfo import ZoneInfo
 
@@ -79,6 +80,12 @@ def resumption_of(event: Event) -> tuple[str, Resumption] | None:
     return None
 
 
+async def _outstanding(work: UnitOfWork, customer_id: str) -> dict[str, Decimal]:
+    """What the customer owes on the invoices the scheduler follows, per currency."""
+    rows = await work.connection.fetch(queries.OUTSTANDING, customer_id)
+    return {r["currency"]: r["total"] for r in rows}
+
+
 class Tracker:
     """The scheduler's handler of ledger and dispute events."""
 
@@ -138,7 +145,7 @@ class Tracker:
             return  # an older version than the one kept
         customer = await self._customer_row(work, payload.customer_id)
         assert customer is not None
-        outstanding = await work.connection.fetchval(queries.OUTSTANDING, payload.customer_id)
+        outstanding = await _outstanding(work, payload.customer_id)
         for row in await work.connection.fetch(queries.NOT_STARTED_INVOICES, payload.customer_id):
             before = InvoiceState.of(row)
             after = assigned(self.policy, before, customer, outstanding)
@@ -169,7 +176,7 @@ class Tracker:
         customer = await self._customer_row(work, payload.customer_id)
         after = replace(before, scenario_id=None, status="unassigned", next_action_at=None)
         if customer is not None:
-            outstanding = await work.connection.fetchval(queries.OUTSTANDING, payload.customer_id)
+            outstanding = await _outstanding(work, payload.customer_id)
             after = assigned(self.policy, after, customer, outstanding)
             after = rescheduled(self.policy, after, customer, now)
         await self._store(work, None, after, now)
@@ -213,7 +220,7 @@ class Tracker:
 
     async def _pause(self, work: UnitOfWork, event: Event, reason: str, now: datetime) -> None:
         for before in await self._targets(work, event):
-            after = replace(before, pause_reason=reason, next_action_at=None)
+            after = replace(before.paused_also(reason), next_action_at=None)
             await self._store(work, before, after, now)
 
     async def _resume(
@@ -222,9 +229,12 @@ class Tracker:
         """Lift the pause ``reason`` (only that one) from the event's invoices."""
         customer = await self._customer_row(work, event.payload.customer_id)
         for before in await self._targets(work, event):
-            if before.pause_reason != reason:
-                continue  # not paused, or paused for another reason that still holds
-            resumed = replace(before, pause_reason=None, resumed=True)
+            if reason not in before.pauses:
+                continue  # not paused for this reason
+            if before.lifted(reason).pause_reason is not None:
+                await self._store(work, before, before.lifted(reason), now)
+                continue  # another pause still holds it (a promise under a dispute, say)
+            resumed = replace(before.lifted(reason), resumed=True)
             if how is not Resumption.WHERE_IT_STOPPED:
                 resumed = self._firmer(resumed, customer)
             not_before = now + self.policy.min_gap

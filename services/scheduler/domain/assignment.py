@@ -7,13 +7,15 @@ customers and invoices are never reminded.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_extra_types.country import CountryAlpha2
 
 from contracts.dunning import ScenarioId
 from contracts.erp import CustomerType, Market, PayerProfile, RiskRating, Segment
+from contracts.money import CurrencyCode
 from services.scheduler.domain.scenario import Rule
 
 NO_PROFILE = "none"
@@ -29,9 +31,34 @@ class Match(Rule):
     country: tuple[CountryAlpha2, ...] = ()
     risk_rating: tuple[RiskRating, ...] = ()
     any_tag: tuple[str, ...] = ()
-    min_outstanding: Decimal | None = Field(default=None, ge=0)
+    min_outstanding: Decimal | dict[CurrencyCode, Decimal] | None = Field(
+        default=None,
+        description=(
+            "What the customer owes in one currency at least: an amount applies to each "
+            "currency, a map gives one threshold per currency (amounts in different "
+            "currencies are never added up)."
+        ),
+    )
 
-    def holds(self, segment: Segment, country: str, outstanding: Decimal) -> bool:
+    @field_validator("min_outstanding")
+    @classmethod
+    def _not_negative(
+        cls, value: Decimal | dict[str, Decimal] | None
+    ) -> Decimal | dict[str, Decimal] | None:
+        amounts = value.values() if isinstance(value, dict) else [value]
+        if any(a is not None and a < 0 for a in amounts):
+            raise ValueError("min_outstanding cannot be negative")
+        return value
+
+    def owes_enough(self, outstanding: Mapping[str, Decimal]) -> bool:
+        threshold = self.min_outstanding
+        if threshold is None:
+            return True
+        if isinstance(threshold, dict):
+            return any(outstanding.get(c, Decimal(0)) >= t for c, t in threshold.items())
+        return any(v >= threshold for v in outstanding.values()) or threshold == 0
+
+    def holds(self, segment: Segment, country: str, outstanding: Mapping[str, Decimal]) -> bool:
         profile = segment.payer_profile or NO_PROFILE
         checks = (
             not self.payer_profile or profile in self.payer_profile,
@@ -40,7 +67,7 @@ class Match(Rule):
             not self.country or country in self.country,
             not self.risk_rating or segment.risk_rating in self.risk_rating,
             not self.any_tag or bool(set(self.any_tag) & set(segment.tags)),
-            self.min_outstanding is None or outstanding >= self.min_outstanding,
+            self.owes_enough(outstanding),
         )
         return all(checks)
 
@@ -60,7 +87,11 @@ class Assignment(Rule):
     opt_out_tag: str = "no-dunning"
 
     def scenario_for(
-        self, customer_id: str, segment: Segment, country: str, outstanding: Decimal = Decimal(0)
+        self,
+        customer_id: str,
+        segment: Segment,
+        country: str,
+        outstanding: Mapping[str, Decimal] | None = None,
     ) -> str | None:
         """The scenario of a customer, or None when they get no reminders."""
         if customer_id in self.opt_out_customers or self.opt_out_tag in segment.tags:
@@ -68,7 +99,7 @@ class Assignment(Rule):
         if customer_id in self.overrides:
             return self.overrides[customer_id]
         for rule in self.rules:
-            if rule.when.holds(segment, country, outstanding):
+            if rule.when.holds(segment, country, outstanding or {}):
                 return rule.scenario
         return None
 

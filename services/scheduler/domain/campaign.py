@@ -151,7 +151,7 @@ def select(
     for customer, invoices in candidates:
         if selection.company_codes and customer.company_code not in selection.company_codes:
             continue
-        outstanding = sum((i.open_amount for i in invoices if i.status == "active"), Decimal(0))
+        outstanding = _totals(i for i in invoices if i.status == "active")
         if not selection.customers.holds(customer.segment, customer.country, outstanding):
             continue
         cid = customer.customer_id

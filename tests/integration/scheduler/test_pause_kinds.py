@@ -102,6 +102,22 @@ async def test_a_broken_promise_does_not_lift_a_dispute(pool: asyncpg.Pool) -> N
     assert await pause_of(pool) is None
 
 
+async def test_a_rejected_dispute_does_not_lift_a_promise_still_running(
+    pool: asyncpg.Pool,
+) -> None:
+    scheduler = Scheduler.of(pool, SimulatedClock(morning(date(2026, 12, 7))))
+    promise_id, dispute_id = uuid.uuid4(), uuid.uuid4()
+    await scheduler.feed([customer("C1"), opened("C1", "F1", DUE), promise_made(promise_id)])
+    await scheduler.feed([dispute_opened("C1", "F1", dispute_id)])
+    assert await pause_of(pool) == "dispute,promise_to_pay"
+    await scheduler.feed([dispute_resolved("C1", "F1", dispute_id)])
+    assert await pause_of(pool) == "promise_to_pay"  # the promise still holds it
+    await walk(scheduler, date(2026, 12, 8), 5)
+    assert await scheduler.reminders() == []
+    await scheduler.feed([promise_broken(promise_id)])
+    assert await pause_of(pool) is None
+
+
 async def test_a_justified_dispute_keeps_the_invoice_paused(pool: asyncpg.Pool) -> None:
     scheduler = Scheduler.of(pool, SimulatedClock(morning(date(2026, 12, 7))))
     dispute_id = uuid.uuid4()

@@ -160,8 +160,11 @@ def test_rules_on_country_risk_tags_and_outstanding(tmp_path: Path) -> None:
     assert assignment.scenario_for("C", Segment(risk_rating="high"), "DE") == "bad_payer"
     assert assignment.scenario_for("C", Segment(risk_rating="high"), "FR") == "negligent"
     key = Segment(tags=("key-account",))
-    assert assignment.scenario_for("C", key, "FR", Decimal("1000")) == "disputer"
-    assert assignment.scenario_for("C", key, "FR", Decimal("999.99")) == "negligent"
+    assert assignment.scenario_for("C", key, "FR", {"EUR": Decimal("1000")}) == "disputer"
+    assert assignment.scenario_for("C", key, "FR", {"EUR": Decimal("999.99")}) == "negligent"
+    # amounts in different currencies are never added up
+    split = {"EUR": Decimal("600"), "USD": Decimal("600")}
+    assert assignment.scenario_for("C", key, "FR", split) == "negligent"
 
 
 def test_a_broken_library_lists_every_problem_with_its_file(tmp_path: Path) -> None:
@@ -184,3 +187,14 @@ def test_a_broken_library_lists_every_problem_with_its_file(tmp_path: Path) -> N
     )
     assert "broken.yaml: cannot read YAML" in text
     assert "assignment.yaml: unknown scenario 'ghost'" in text
+
+
+def test_min_outstanding_per_currency() -> None:
+    from services.scheduler.domain.assignment import Match
+
+    per_currency = Match.model_validate({"min_outstanding": {"EUR": "1000", "GBP": "850"}})
+    assert per_currency.owes_enough({"GBP": Decimal("900")})
+    assert not per_currency.owes_enough({"EUR": Decimal("900"), "USD": Decimal("5000")})
+    assert Match().owes_enough({})
+    with pytest.raises(ValueError, match="negative"):
+        Match.model_validate({"min_outstanding": {"EUR": "-1"}})
