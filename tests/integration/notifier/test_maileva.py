@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import dataclasses
 import json
@@ -48,6 +49,7 @@ class MailevaStandIn:
         self.tokens_issued = 0
         self.revoke_next = False
         self.fail: dict[str, tuple[int, dict[str, Any]]] = {}
+        self.delay_s = 0.0
         self.proof_ready = False
         self.statuses: list[dict[str, str]] = []
         self.base_url = ""
@@ -97,6 +99,8 @@ class MailevaStandIn:
     async def create(self, request: web.Request) -> web.Response:
         if (refused := self._refused(request, "create")) is not None:
             return refused
+        if self.delay_s:
+            await asyncio.sleep(self.delay_s)
         sid = f"S{len(self.sendings) + 1}"
         self.sendings[sid] = {"path": request.path, **(await request.json())}
         return web.json_response({"id": sid, "status": "DRAFT"}, status=201)
@@ -174,7 +178,7 @@ def client(maileva: MailevaStandIn) -> MailevaClient:
             username=USER,
             password=PASSWORD,
             sender_address=("Relance Demo SAS", "1 rue de la Paix", "75002 Paris"),
-            timeout_s=5.0,
+            timeout_s=1.0,
         )
     )
 
@@ -351,3 +355,16 @@ async def test_customer_without_postal_address_fails_for_the_scheduler_to_fall_b
     assert failed["event_type"] == "delivery.failed"
     assert "no postal address" in failed["payload"]["reason"]
     assert maileva.calls == []
+
+
+async def test_a_provider_that_does_not_answer_in_time_is_retried(
+    notifier: Notifier, maileva: MailevaStandIn
+) -> None:
+    maileva.delay_s = 3.0  # beyond the client's 1 s timeout
+    due = samples.reminder("INV-1", channel="postal_letter")
+    await notifier.consume(customer_with_address(), samples.reminder_due(due))
+    await notifier.dispatcher.dispatch_all()
+    row = await notifier.delivery(due.reminder_id)
+    assert (row["status"], row["attempts"]) == ("pending", 1)
+    assert "Timeout" in row["last_error"]
+    assert maileva.submitted == []
