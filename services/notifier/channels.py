@@ -90,17 +90,15 @@ class EmailAdapter:
         return Receipt(outgoing.tracking_id, reply)
 
 
-SMS_LABELS = {
-    "fr": "{subject}. Reste dû : {totals}. Contact : {contact}",
-    "en": "{subject}. Outstanding: {totals}. Contact: {contact}",
-}
+SMS_LANGUAGES = ("fr", "en")  # languages of the templates _partials/sms.<lang>.txt
 
 
 class SmsAdapter:
     """SMS through Twilio's REST API with the SDK's async client.
 
-    The body is the reminder's subject, the totals outstanding and the creditor's contact,
-    in the customer's language; Twilio reports delivery to ``status_callback_url``.
+    The body is the template ``_partials/sms.<lang>.txt`` (the reminder's subject, the
+    totals outstanding and the creditor's contact) in the customer's language; Twilio reports
+    delivery to ``status_callback_url``.
     """
 
     provider = "twilio"
@@ -147,8 +145,12 @@ class SmsAdapter:
             format_money(t.open_amount, t.currency, language) for t in statement.totals
         )
         contact = self.composer.creditor.phone or self.composer.creditor.email
-        body = SMS_LABELS.get(language, SMS_LABELS["en"]).format(
-            subject=composed.subject, totals=totals, contact=contact
+        lang = language if language in SMS_LANGUAGES else "en"
+        body = " ".join(
+            self.composer.catalogue.render_partial(
+                f"_partials/sms.{lang}.txt",
+                {"subject": composed.subject, "totals": totals, "contact": contact},
+            ).split()
         )
         request = {"to": phones[0], "from_": self.from_number, "body": body}
         return Outgoing(

@@ -99,7 +99,7 @@ class EmailComposer:
         catalogue = TemplateCatalogue.load(
             settings.templates_dir, sample_context(creditor_of(settings), terms)
         )
-        for lang in ("fr", "en"):  # the interactive email's block, checked at start too
+        for lang in ("fr", "en"):  # the interactive email's block and the SMS, checked too
             for kind in ("txt", "html"):
                 catalogue.render_partial(
                     f"_partials/portal.{lang}.{kind}",
@@ -109,6 +109,10 @@ class EmailComposer:
                         "lang": lang,
                     },
                 )
+            catalogue.render_partial(
+                f"_partials/sms.{lang}.txt",
+                {"subject": "Relance", "totals": "1 200,00 EUR", "contact": "+33 1 00 00 00 00"},
+            )
         return cls(settings, catalogue)
 
     def compose(

@@ -136,6 +136,8 @@ async def test_sms_is_sent_through_the_twilio_sdk(
     assert form["StatusCallback"] == CALLBACK_URL
     assert "Relance" in form["Body"]
     assert "700,00" in form["Body"]
+    assert "Reste dû" in form["Body"]
+    assert form["Body"].endswith("Contact : +33 1 00 00 00 00")
     assert authorization is not None
     assert authorization.startswith("Basic ")
     row = await notifier.delivery(due.reminder_id)
