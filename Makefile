@@ -1,7 +1,7 @@
 # The two commands of the README, and a few for development.
 .PHONY: demo test check setup up down topics
 
-demo:            ## set up everything, bring Relance up, run the demo
+demo:            ## set up everything, run 120 simulated days of dunning (docs/demo.md)
 	scripts/demo
 
 test:            ## set up everything, start Kafka and PostgreSQL, run every check and test

@@ -9,6 +9,7 @@
     relance contracts export|check   regenerate / verify JSON Schemas and AsyncAPI
     relance scheduler validate|suspend|resume   scenario library and global suspension
     relance report html|charts|load-rates       HTML report and charts, exchange rates
+    relance demo [--small] [--keep]  120 simulated days of a synthetic ERP history
 """
 
 from __future__ import annotations
@@ -98,6 +99,36 @@ def contracts(action: Annotated[str, typer.Argument(help="export or check")]) ->
     import contracts.export as export
 
     raise typer.Exit(export.main([action]))
+
+
+@app.command("demo")
+def demo(
+    small: Annotated[bool, typer.Option(help="The system test's size: 120 customers.")] = False,
+    days: Annotated[int | None, typer.Option(min=1, help="Simulated days.")] = None,
+    customers: Annotated[int | None, typer.Option(min=1)] = None,
+    invoices: Annotated[int | None, typer.Option(min=1)] = None,
+    seed: Annotated[int, typer.Option(help="The generator's seed.")] = 42,
+    keep: Annotated[bool, typer.Option(help="Leave the services running at the end.")] = False,
+    database: Annotated[str, typer.Option(help="The demo's own database.")] = "relance_demo",
+) -> None:
+    """Run the five services on simulated time over a synthetic ERP history (docs/demo.md).
+
+    Recreates Relance's topics on the broker of KAFKA_BOOTSTRAP_SERVERS and the database
+    DATABASE on the server of DATABASE_URL: use a broker of its own (scripts/demo does).
+    """
+    from simulation.demo import main as run_demo
+
+    raise typer.Exit(
+        run_demo(
+            small=small,
+            days=days,
+            customers=customers,
+            invoices=invoices,
+            seed=seed,
+            keep=keep,
+            database_name=database,
+        )
+    )
 
 
 def main() -> None:

@@ -1,0 +1,266 @@
+"""What did happen, read back after a run, and its comparison with the oracle.
+
+Read back: the scheduler's decisions and the notifier's deliveries from their topics (from
+the beginning), the dead-letter topics, the ledger's and reporting's invoices, and what the
+loopback providers received. Each check adds a line to :attr:`Verdict.lines` and, when it
+fails, to :attr:`Verdict.failures`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from contracts.dunning import EscalationRaised, ReminderDue
+from contracts.notifications import DeliverySent
+from contracts.topics import ALL_TOPICS, DUNNING_ACTIONS, NOTIFIER_DELIVERIES
+from simulation.cluster import read_topic
+from simulation.oracle import Expected, disputed_on, expected_actions, expected_open_amounts
+from simulation.run import Run
+
+
+@dataclass
+class Sent:
+    reminder_id: str
+    channel: str
+    day: date
+    invoice_ids: tuple[str, ...]
+    attempt: int
+
+
+@dataclass
+class Outcome:
+    """The facts of a run that a second run must reproduce."""
+
+    actions: set[Expected] = field(default_factory=set)
+    decisions: Counter[tuple[str, str]] = field(default_factory=Counter)
+    sent: dict[tuple[str, str], Sent] = field(default_factory=dict)
+    reminder_days: dict[str, date] = field(default_factory=dict)
+    dead_letters: Counter[tuple[str, bytes]] = field(default_factory=Counter)
+    ledger: dict[str, tuple[str, Decimal]] = field(default_factory=dict)
+    reporting: dict[str, tuple[str, Decimal]] = field(default_factory=dict)
+    providers: dict[str, int] = field(default_factory=dict)
+    email_ids: Counter[str] = field(default_factory=Counter)
+    sms_requests: int = 0
+    letters: int = 0
+    resent_after_lease: int = 0
+
+
+@dataclass
+class Verdict:
+    lines: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+    def check(self, ok: bool, line: str, detail: Any = None) -> None:
+        self.lines.append(("ok    " if ok else "FAIL  ") + line)
+        if not ok:
+            self.failures.append(line + ("" if detail is None else f": {detail}"))
+
+
+async def outcome_of(run: Run) -> Outcome:
+    bootstrap = run.options.bootstrap
+    found = Outcome()
+    seen: set[str] = set()
+    for record in await read_topic(bootstrap, DUNNING_ACTIONS.name):
+        event = DUNNING_ACTIONS.parse(record.value)
+        if str(event.event_id) in seen:
+            continue  # a relay that published twice publishes the same event id
+        seen.add(str(event.event_id))
+        if isinstance(event, ReminderDue):
+            reminder = event.payload
+            day = event.occurred_at.date()
+            found.reminder_days[str(reminder.reminder_id)] = day
+            for invoice in reminder.invoices:
+                found.actions.add(
+                    Expected(
+                        invoice.invoice_id,
+                        day,
+                        reminder.step_name,
+                        reminder.level,
+                        reminder.channel,
+                    )
+                )
+                found.decisions[(invoice.invoice_id, reminder.step_name)] += 1
+        elif isinstance(event, EscalationRaised):
+            day = event.occurred_at.date()
+            for invoice in event.payload.invoices:
+                found.actions.add(
+                    Expected(invoice.invoice_id, day, f"exit:{event.payload.action}", "exit", "-")
+                )
+                found.decisions[(invoice.invoice_id, "exit")] += 1
+    for record in await read_topic(bootstrap, NOTIFIER_DELIVERIES.name):
+        event = NOTIFIER_DELIVERIES.parse(record.value)
+        if isinstance(event, DeliverySent):
+            p = event.payload
+            key = (str(p.reminder_id), p.channel)
+            attempt = 1
+            found.sent.setdefault(
+                key, Sent(str(p.reminder_id), p.channel, p.at.date(), p.invoice_ids, attempt)
+            )
+    for topic in ALL_TOPICS:
+        for record in await read_topic(bootstrap, topic.dead_letter):
+            found.dead_letters[(topic.name, bytes(record.value))] += 1
+    for r in await run.fetch(
+        "SELECT company_code || '/' || invoice_number AS invoice_id, status, open_amount "
+        "FROM ledger.invoices"
+    ):
+        found.ledger[r["invoice_id"]] = (r["status"], Decimal(r["open_amount"]))
+    for r in await run.fetch("SELECT invoice_id, status, open_amount FROM reporting.invoices"):
+        found.reporting[r["invoice_id"]] = (r["status"], Decimal(r["open_amount"]))
+    found.resent_after_lease = int(
+        await run.scalar(
+            "SELECT count(*) FROM notifier.delivery_attempts a JOIN notifier.deliveries d "
+            "USING (delivery_id) WHERE a.attempt > 1 AND d.status = 'sent'"
+        )
+    )
+    assert run.providers is not None
+    found.providers = run.providers.counts()
+    found.email_ids = run.providers.smtp.message_ids()
+    found.sms_requests = run.providers.sms.count()
+    found.letters = run.providers.letters.count()
+    return found
+
+
+def verdict(run: Run, found: Outcome, library: Path, *, disputes_pause: bool) -> Verdict:
+    history = run.history
+    v = Verdict()
+    expected = expected_actions(history, library, disputes_pause=disputes_pause)
+    missing = expected - found.actions
+    unexpected = found.actions - expected
+    v.check(
+        not missing and not unexpected,
+        f"reminders and escalations: {len(found.actions)} per invoice and day, oracle "
+        f"{len(expected)} (same day, step, level, channel)",
+        {
+            "missing": sorted(missing, key=str)[:5],
+            "unexpected": sorted(unexpected, key=str)[:5],
+            "n_missing": len(missing),
+            "n_unexpected": len(unexpected),
+        },
+    )
+    twice = {k: n for k, n in found.decisions.items() if n > 1}
+    v.check(not twice, "no step decided twice for an invoice", list(twice.items())[:5])
+
+    # every reminder delivered, on its day, on its channel
+    reminders = found.reminder_days
+    sent_ids = {rid for rid, _ in found.sent}
+    undelivered = [rid for rid in reminders if rid not in sent_ids]
+    v.check(
+        not undelivered,
+        f"every reminder delivered: {len(found.sent)} sent for {len(reminders)} reminders",
+        undelivered[:5],
+    )
+    late = [
+        s
+        for s in found.sent.values()
+        if s.reminder_id in reminders and s.day != reminders[s.reminder_id]
+    ]
+    v.check(
+        len(late) <= found.resent_after_lease,
+        f"deliveries on the reminder's day: {len(found.sent) - len(late)}; later: {len(late)} "
+        f"(allowed: the {found.resent_after_lease} resent after a crash left them sending)",
+        [(s.reminder_id, s.day) for s in late[:5]],
+    )
+    # never about an invoice settled or disputed before the send
+    index_of = {history.day_of(i): i for i in range(history.size.days)}
+    wrong = []
+    for s in found.sent.values():
+        day = index_of.get(s.day)
+        for invoice_id in s.invoice_ids:
+            closed = history.closed_day(invoice_id)
+            if day is None or (closed is not None and closed <= day):
+                wrong.append((s.reminder_id, invoice_id, "settled"))
+            elif disputes_pause and disputed_on(history, invoice_id, day):
+                wrong.append((s.reminder_id, invoice_id, "disputed"))
+    v.check(
+        not wrong,
+        "no delivery about an invoice settled, cancelled or disputed before it",
+        wrong[:5],
+    )
+
+    # providers: what the notifier says it sent arrived, and how many twice
+    by_channel = Counter(s.channel for s in found.sent.values())
+    letters = by_channel["postal_letter"] + by_channel["registered_letter"]
+    unique_emails = len(found.email_ids)
+    duplicates = {
+        "email": sum(n - 1 for n in found.email_ids.values()),
+        "sms": found.sms_requests - by_channel["sms"],
+    }
+    v.check(
+        unique_emails == by_channel["email"],
+        f"SMTP server received {unique_emails} distinct emails for {by_channel['email']} sent",
+    )
+    v.check(
+        found.sms_requests >= by_channel["sms"],
+        f"Twilio stand-in received {found.sms_requests} SMS for {by_channel['sms']} sent",
+    )
+    v.check(
+        found.letters == letters, f"print room received {found.letters} letters for {letters} sent"
+    )
+    allowed = found.resent_after_lease
+    v.check(
+        duplicates["email"] + duplicates["sms"] <= allowed,
+        f"duplicates at the providers: {duplicates} (the notifier's crash window allows "
+        f"{allowed}: deliveries sent again after their lease expired)",
+    )
+
+    # the money: generator, ledger and reporting agree to the cent
+    expected_amounts = expected_open_amounts(history)
+    for name, book in (("ledger", found.ledger), ("reporting", found.reporting)):
+        missing_invoices = set(expected_amounts) - set(book)
+        extra = set(book) - set(expected_amounts)
+        diff = [
+            (i, a, book[i])
+            for i, a in expected_amounts.items()
+            if i in book and (book[i][1] if book[i][0] == "open" else Decimal(0)) != a
+        ]
+        v.check(
+            not missing_invoices and not extra and not diff,
+            f"{name}: {len(book)} invoices, open amounts equal the generator's to the cent",
+            {"missing": sorted(missing_invoices)[:5], "extra": sorted(extra)[:5], "diff": diff[:5]},
+        )
+    per_customer: defaultdict[str, Decimal] = defaultdict(Decimal)
+    for invoice_id, amount in expected_amounts.items():
+        per_customer[history.invoices[invoice_id].customer_id] += amount
+    ledger_customer: defaultdict[str, Decimal] = defaultdict(Decimal)
+    for invoice_id, (status, amount) in found.ledger.items():
+        if status == "open" and invoice_id in history.invoices:
+            ledger_customer[history.invoices[invoice_id].customer_id] += amount
+    v.check(
+        {k: a for k, a in per_customer.items() if a}
+        == {k: a for k, a in ledger_customer.items() if a},
+        f"open amounts per customer agree ({sum(per_customer.values()):,.2f} in total)",
+    )
+
+    # dead letters: exactly the bad records
+    injected = Counter((r.topic, r.value) for r in history.bad)
+    v.check(
+        found.dead_letters == injected,
+        f"dead-lettered {sum(found.dead_letters.values())} records, injected "
+        f"{sum(injected.values())} bad ones: the same records",
+        {
+            "missing": len(injected - found.dead_letters),
+            "unexpected": [k[1][:120] for k in (found.dead_letters - injected)][:5],
+        },
+    )
+    return v
+
+
+def comparable(found: Outcome) -> dict[str, Any]:
+    """What must be identical between an undisturbed run and a run with faults."""
+    return {
+        "actions": sorted((a.invoice_id, str(a.day), a.step, a.channel) for a in found.actions),
+        "ledger": sorted((k, v[0], str(v[1])) for k, v in found.ledger.items()),
+        "reporting": sorted((k, v[0], str(v[1])) for k, v in found.reporting.items()),
+        "dead_letters": sorted((k[0], k[1].hex(), n) for k, n in found.dead_letters.items()),
+        "sent": sorted((k[0], k[1]) for k in found.sent),
+    }
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, default=str)

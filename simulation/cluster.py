@@ -1,0 +1,466 @@
+"""The five services as separate processes, and what the run needs around them.
+
+:class:`ServiceProcess` runs ``relance run <service>`` with an environment pointing to the
+simulated clock file, the loopback providers and the run's own database, and can stop it
+(SIGTERM), kill it (SIGKILL) and start it again on the same HTTP port.
+
+:class:`Quiescence` tells when the system has done everything the current instant asks
+for. It is quiet when, twice in a row with nothing published in between:
+
+- every consumer group has committed the end offset of every partition it consumes
+  (consumer lag 0, read with Kafka's admin API);
+- every service's outbox is empty (nothing left to publish);
+- no scheduler timer is due at the simulated instant (``next_action_at <= now``), and no
+  timer of the disputes service (owner reminders, promise deadlines, payment plan checks);
+- no notifier delivery is due (pending and due, or sending with an expired lease).
+
+The two observations are compared on the sum of all end offsets, so an event published
+between the checks of one observation is caught by the next one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+import time
+import urllib.parse
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+from contracts.topics import ALL_TOPICS
+from services.runtime.service import ServiceDefinition
+
+SERVICES = ("ingestion", "scheduler", "notifier", "disputes", "reporting")
+
+# The timers of the disputes service, as the columns of its schema that hold them.
+DISPUTE_TIMERS = (
+    ("dispute", "status = 'open' AND next_reminder_at <= $1"),
+    ("promise", "status = 'open' AND deadline_at <= $1"),
+    ("payment_plan", "status = 'active' AND next_check_at <= $1"),
+)
+
+
+def definition(service: str) -> ServiceDefinition:
+    import importlib
+
+    found: ServiceDefinition = importlib.import_module(f"services.{service}.app").DEFINITION
+    return found
+
+
+def with_database(url: str, name: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    return urllib.parse.urlunsplit(parts._replace(path="/" + name))
+
+
+async def fresh_database(admin_url: str, name: str) -> str:
+    """Drop and create database ``name`` on the server of ``admin_url``; return its URL."""
+    connection = await asyncpg.connect(admin_url)
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+    return with_database(admin_url, name)
+
+
+async def fresh_topics(bootstrap: str) -> None:
+    """Delete Relance's topics and consumer groups if present, then create them again."""
+    from services.runtime.topic_admin import create_topics
+
+    names = {t.name for t in ALL_TOPICS} | {t.dead_letter for t in ALL_TOPICS}
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        present = [n for n in await admin.list_topics() if n in names]
+        if present:
+            await admin.delete_topics(present)
+            deadline = time.monotonic() + 60
+            while set(await admin.list_topics()) & set(present):
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"topics not deleted after 60 s: {present}")
+                await asyncio.sleep(0.5)
+        groups = [
+            g[0] for g in await admin.list_consumer_groups() if str(g[0]).startswith("relance-")
+        ]
+        if groups:
+            with contextlib.suppress(Exception):
+                await admin.delete_consumer_groups(groups)
+    finally:
+        await admin.close()
+    for attempt in range(20):
+        try:
+            await create_topics({"bootstrap_servers": bootstrap})
+            return
+        except Exception:  # a deletion still in progress on the broker
+            if attempt == 19:
+                raise
+            await asyncio.sleep(1)
+
+
+@dataclass
+class ServiceProcess:
+    name: str  # the service, or the service and a replica number (notifier-2)
+    service: str
+    environment: Mapping[str, str]
+    log_path: Path
+    port: int
+    process: asyncio.subprocess.Process | None = None
+    starts: int = 0
+    kills: int = 0
+
+    async def start(self) -> None:
+        executable = Path(sys.executable).with_name("relance")
+        command = (
+            [str(executable)]
+            if executable.exists()
+            else [sys.executable, "-c", "from services.runtime.cli import main; main()"]
+        )
+        log = open(self.log_path, "ab")  # noqa: SIM115, ASYNC230 (the child writes to it)
+        try:
+            self.process = await asyncio.create_subprocess_exec(
+                *command,
+                "run",
+                self.service,
+                stdout=log,
+                stderr=log,
+                stdin=asyncio.subprocess.DEVNULL,
+                env=dict(self.environment),
+                start_new_session=True,
+            )
+        finally:
+            log.close()
+        self.starts += 1
+
+    async def ready(self, timeout_s: float = 90.0) -> None:
+        import aiohttp
+
+        deadline = time.monotonic() + timeout_s
+        async with aiohttp.ClientSession() as http:
+            while True:
+                if self.process is not None and self.process.returncode is not None:
+                    raise RuntimeError(
+                        f"{self.name} exited with {self.process.returncode}; see {self.log_path}"
+                    )
+                with contextlib.suppress(aiohttp.ClientError, OSError, TimeoutError):
+                    async with http.get(
+                        f"http://127.0.0.1:{self.port}/readyz",
+                        timeout=aiohttp.ClientTimeout(total=2),
+                    ) as reply:
+                        if reply.status == 200:
+                            return
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{self.name} not ready after {timeout_s} s")
+                await asyncio.sleep(0.2)
+
+    async def restart(self, attempts: int = 10) -> None:
+        """Start again until ready: a process may exit while a server it needs restarts."""
+        for attempt in range(attempts):
+            if not self.alive:
+                await self.start()
+            try:
+                await self.ready()
+                return
+            except RuntimeError:
+                if attempt == attempts - 1:
+                    raise
+                await asyncio.sleep(1)
+
+    @property
+    def alive(self) -> bool:
+        return self.process is not None and self.process.returncode is None
+
+    async def kill(self) -> None:
+        """SIGKILL: no drain, no goodbye."""
+        if self.process is not None and self.process.returncode is None:
+            self.process.send_signal(signal.SIGKILL)
+            await self.process.wait()
+            self.kills += 1
+
+    async def stop(self, timeout_s: float = 30.0) -> None:
+        if self.process is None or self.process.returncode is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(self.process.wait(), timeout_s)
+        except TimeoutError:
+            self.process.send_signal(signal.SIGKILL)
+            await self.process.wait()
+
+
+def service_environment(
+    service: str,
+    *,
+    base: Mapping[str, str],
+    bootstrap: str,
+    database_url: str,
+    clock_file: Path,
+    port: int,
+    extra: Mapping[str, str],
+) -> dict[str, str]:
+    prefix = f"RELANCE_{service.upper()}_"
+    env = {k: v for k, v in base.items() if not k.startswith("RELANCE_")}
+    env.update(
+        {
+            "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+            "DATABASE_URL": database_url,
+            "DATABASE_POOL_MAX_SIZE": "5",
+            f"{prefix}CLOCK": f"file:{clock_file}",
+            f"{prefix}HTTP_PORT": str(port),
+            f"{prefix}LOG_LEVEL": os.environ.get("RELANCE_SIMULATION_LOG_LEVEL", "WARNING"),
+            f"{prefix}BATCH_TIMEOUT_MS": "50",
+            f"{prefix}DRAIN_TIMEOUT_S": "10",
+        }
+    )
+    env.update(
+        {k: v for k, v in extra.items() if k.startswith(prefix) or not k.startswith("RELANCE_")}
+    )
+    return env
+
+
+@dataclass
+class Observation:
+    lag: dict[str, int]
+    outbox: dict[str, int]
+    timers_due: int
+    deliveries_due: int
+    end_offsets: int
+
+    @property
+    def quiet(self) -> bool:
+        return (
+            not any(self.lag.values())
+            and not any(self.outbox.values())
+            and self.timers_due == 0
+            and self.deliveries_due == 0
+        )
+
+    def describe(self) -> str:
+        return (
+            f"lag={ {k: v for k, v in self.lag.items() if v} } "
+            f"outbox={ {k: v for k, v in self.outbox.items() if v} } "
+            f"timers_due={self.timers_due} deliveries_due={self.deliveries_due}"
+        )
+
+
+@dataclass
+class Quiescence:
+    bootstrap: str
+    database_url: str
+    services: tuple[str, ...] = SERVICES
+    poll_s: float = 0.05
+    _admin: AIOKafkaAdminClient | None = None
+    _consumer: AIOKafkaConsumer | None = None
+    _pool: asyncpg.Pool | None = None
+    _groups: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    _query: str | None = None
+    _schemas: dict[str, str] = field(default_factory=dict)
+
+    async def start(self) -> None:
+        for service in self.services:
+            found = definition(service)
+            self._schemas[service] = found.schema
+            if found.consumes:
+                self._groups[found.group_id] = tuple(t.name for t in found.consumes)
+        await self._connect_kafka()
+        self._pool = await asyncpg.create_pool(self.database_url, min_size=1, max_size=2)
+
+    async def _connect_kafka(self) -> None:
+        self._admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
+        await self._admin.start()
+        self._consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None)
+        await self._consumer.start()
+
+    async def reconnect(self) -> None:
+        """After a broker or database restart: drop the clients and open new ones."""
+        await self.close()
+        await self._connect_kafka()
+        self._pool = await asyncpg.create_pool(self.database_url, min_size=1, max_size=2)
+
+    async def close(self) -> None:
+        if self._consumer is not None:
+            with contextlib.suppress(Exception):
+                await self._consumer.stop()
+        if self._admin is not None:
+            with contextlib.suppress(Exception):
+                await self._admin.close()
+        if self._pool is not None:
+            with contextlib.suppress(Exception):
+                await self._pool.close()
+        self._consumer = self._admin = self._pool = None
+
+    async def observe(self, now: datetime) -> Observation:
+        assert self._admin is not None
+        assert self._consumer is not None
+        assert self._pool is not None
+        partitions: dict[str, list[TopicPartition]] = {}
+        for topics in self._groups.values():
+            for topic in topics:
+                if topic not in partitions:
+                    found = self._consumer.partitions_for_topic(topic)
+                    if not found:
+                        await self._consumer._client.force_metadata_update()
+                        found = self._consumer.partitions_for_topic(topic) or set()
+                    partitions[topic] = [TopicPartition(topic, p) for p in sorted(found)]
+        every = [tp for tps in partitions.values() for tp in tps]
+        ends: dict[TopicPartition, int] = await self._consumer.end_offsets(every)
+        groups = list(self._groups)
+        offsets = await asyncio.gather(
+            *(self._admin.list_consumer_group_offsets(g) for g in groups)
+        )
+        lag: dict[str, int] = {}
+        for group, committed in zip(groups, offsets, strict=True):
+            behind = 0
+            for topic in self._groups[group]:
+                for tp in partitions[topic]:
+                    done = committed.get(tp)
+                    behind += max(0, ends.get(tp, 0) - (done.offset if done else 0))
+            lag[group] = behind
+        if self._query is None:
+            self._query = await self._build_query()
+        row = await self._pool.fetchrow(self._query, now)
+        assert row is not None
+        outbox = {
+            k.removeprefix("outbox_"): int(v) for k, v in row.items() if k.startswith("outbox_")
+        }
+        return Observation(
+            lag, outbox, int(row["timers"]), int(row["deliveries"]), sum(ends.values())
+        )
+
+    async def _build_query(self) -> str:
+        """One statement for every count, over the tables that exist (after migrations)."""
+        assert self._pool is not None
+        async with self._pool.acquire() as connection:
+
+            async def exists(name: str) -> bool:
+                return bool(await connection.fetchval("SELECT to_regclass($1)", name))
+
+            columns = []
+            for service, schema in self._schemas.items():
+                if await exists(f"{schema}.outbox"):
+                    columns.append(f"(SELECT count(*) FROM {schema}.outbox) AS outbox_{service}")
+            timers = ["0"]
+            if await exists("scheduler.dunning_invoice"):
+                timers.append(
+                    "(SELECT count(*) FROM scheduler.dunning_invoice "
+                    "WHERE next_action_at IS NOT NULL AND next_action_at <= $1)"
+                )
+            for table, condition in DISPUTE_TIMERS:
+                if not await exists(f"disputes.{table}"):
+                    continue
+                part = f"(SELECT count(*) FROM disputes.{table} WHERE {condition})"
+                try:  # another version of the schema: its timers are not waited for
+                    await connection.fetchval(f"SELECT {part}", datetime.now(UTC))
+                except asyncpg.PostgresError:
+                    continue
+                timers.append(part)
+            deliveries = "0"
+            if await exists("notifier.deliveries"):
+                deliveries = (
+                    "(SELECT count(*) FROM notifier.deliveries WHERE "
+                    "(status = 'pending' AND next_attempt_at <= $1) "
+                    "OR (status = 'sending' AND lease_until <= $1))"
+                )
+        columns += [f"{' + '.join(timers)} AS timers", f"{deliveries} AS deliveries"]
+        return "SELECT " + ", ".join(columns) + ", $1::timestamptz AS at"
+
+    async def wait(
+        self,
+        now: datetime,
+        timeout_s: float = 300.0,
+        tend: Callable[[], Awaitable[None]] | None = None,
+    ) -> Observation:
+        """Wait until two quiet observations in a row see the same end offsets.
+
+        ``tend`` runs before each observation (the controller restarts a service that
+        exited on its own there, as Kubernetes or systemd would).
+        """
+        deadline = time.monotonic() + timeout_s
+        previous: Observation | None = None
+        last: Observation | None = None
+        while True:
+            if tend is not None:
+                await tend()
+            try:
+                last = await self.observe(now)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, Exception) as exc:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"not quiescent after {timeout_s} s: {exc!r}") from exc
+                await asyncio.sleep(0.5)
+                continue
+            if last.quiet and previous is not None and previous.end_offsets == last.end_offsets:
+                return last
+            previous = last if last.quiet else None
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"not quiescent after {timeout_s} s: {last.describe()}")
+            await asyncio.sleep(self.poll_s)
+
+
+async def partitions_of(consumer: AIOKafkaConsumer, name: str) -> list[TopicPartition]:
+    """The partitions of a topic, waiting for metadata that names it (a fresh client)."""
+    deadline = time.monotonic() + 15
+    while True:
+        await consumer._client.force_metadata_update()
+        found = consumer.partitions_for_topic(name)
+        if found or time.monotonic() > deadline:
+            return [TopicPartition(name, p) for p in sorted(found or ())]
+        await asyncio.sleep(0.2)
+
+
+async def topic_counts(bootstrap: str, names: list[str]) -> dict[str, int]:
+    """How many records each topic holds (end minus beginning offsets)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
+    await consumer.start()
+    try:
+        counts: dict[str, int] = {}
+        for name in names:
+            tps = await partitions_of(consumer, name)
+            if not tps:
+                counts[name] = 0
+                continue
+            ends = await consumer.end_offsets(tps)
+            starts = await consumer.beginning_offsets(tps)
+            counts[name] = sum(ends[tp] - starts[tp] for tp in tps)
+        return counts
+    finally:
+        await consumer.stop()
+
+
+async def read_topic(bootstrap: str, name: str) -> list[Any]:
+    """Every record of a topic, from the beginning to the current end."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )
+    await consumer.start()
+    try:
+        tps = await partitions_of(consumer, name)
+        if not tps:
+            raise RuntimeError(f"topic {name} not found on the broker")
+        consumer.assign(tps)
+        ends = await consumer.end_offsets(tps)
+        starts = await consumer.beginning_offsets(tps)
+        for tp in tps:
+            consumer.seek(tp, starts[tp])
+        records: list[Any] = []
+        remaining = {tp for tp in tps if ends[tp] > starts[tp]}
+        while remaining:
+            batch = await consumer.getmany(*remaining, timeout_ms=1000, max_records=5000)
+            for tp, found in batch.items():
+                records.extend(found)
+                if found and found[-1].offset + 1 >= ends[tp]:
+                    remaining.discard(tp)
+        return records
+    finally:
+        await consumer.stop()

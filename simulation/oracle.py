@@ -1,0 +1,172 @@
+"""What should have happened, computed from the generated history alone.
+
+The oracle reads a scenario library's YAML itself and walks each invoice through its
+scenario day by day with the rules of the domain, written here independently of the
+scheduler's code:
+
+- a customer follows the scenario of the first assignment rule whose conditions all hold
+  (``scenario: null``: no reminders);
+- a step falls on the due date plus its offset, moved to the next business day of the
+  customer's country (weekends and the public holidays of the ``holidays`` package);
+- an invoice enters its scenario the day the ledger opens it; on each day, the latest of
+  the steps due that it has not taken yet is sent (earlier ones are skipped), and once the
+  exit day (due date plus ``max_amicable_days``) has come the invoice escalates instead;
+- nothing is sent for an invoice settled or cancelled that day or before, nor, when the
+  disputes service pauses disputed invoices, for an invoice under an open dispute.
+
+It is meant for a "simple" history (:attr:`Size.simple`): every invoice of a customer is
+issued on one day with one due date, so the invoices of a customer move together and the
+scheduler's grouping and minimum gap between contacts never defer a step.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import holidays
+import yaml
+
+from simulation.generator import Customer, History
+
+
+@dataclass(frozen=True)
+class OracleStep:
+    name: str
+    level: str
+    offset_days: int
+    channel: str
+
+
+@dataclass(frozen=True)
+class OracleScenario:
+    id: str
+    max_amicable_days: int
+    exit_action: str
+    steps: tuple[OracleStep, ...]
+
+
+@dataclass(frozen=True)
+class Expected:
+    """One reminder or escalation of one invoice on one simulated day."""
+
+    invoice_id: str
+    day: date
+    step: str  # the step's name, or "exit:<action>" for an escalation
+    level: str
+    channel: str
+
+
+def load(folder: Path) -> tuple[dict[str, OracleScenario], list[dict[str, Any]]]:
+    scenarios: dict[str, OracleScenario] = {}
+    for path in sorted(folder.glob("*.yaml")):
+        if path.name in ("assignment.yaml", "templates.yaml"):
+            continue
+        raw = yaml.safe_load(path.read_text())
+        scenarios[raw["id"]] = OracleScenario(
+            id=raw["id"],
+            max_amicable_days=int(raw["max_amicable_days"]),
+            exit_action=str(raw["exit_action"]),
+            steps=tuple(
+                OracleStep(s["name"], s["level"], int(s["offset_days"]), s["channel"])
+                for s in raw["steps"]
+            ),
+        )
+    rules = yaml.safe_load((folder / "assignment.yaml").read_text())["rules"]
+    return scenarios, list(rules)
+
+
+def scenario_of(customer: Customer, rules: list[dict[str, Any]]) -> str | None:
+    facts = {
+        "payer_profile": customer.profile,
+        "customer_type": customer.customer_type,
+        "market": customer.market,
+        "risk_rating": customer.risk,
+    }
+    for rule in rules:
+        when = rule.get("when") or {}
+        if all(facts.get(k) in v for k, v in when.items()):
+            found = rule.get("scenario")
+            return None if found is None else str(found)
+    return None
+
+
+@functools.lru_cache(maxsize=256)
+def _holidays(country: str, year: int) -> frozenset[date]:
+    try:
+        return frozenset(holidays.country_holidays(country, years=year).keys())
+    except NotImplementedError:
+        return frozenset()
+
+
+def business_day_on_or_after(day: date, country: str) -> date:
+    while day.weekday() >= 5 or day in _holidays(country, day.year):
+        day += timedelta(days=1)
+    return day
+
+
+def disputed_on(history: History, invoice_id: str, day: int) -> bool:
+    return any(
+        invoice_id in d.invoice_ids
+        and d.opened_day <= day
+        and (d.resolved_day is None or d.resolved_day > day)
+        for d in history.disputes
+    )
+
+
+def expected_actions(history: History, library: Path, *, disputes_pause: bool) -> set[Expected]:
+    """Every reminder and escalation the history calls for, per invoice and day."""
+    scenarios, rules = load(library)
+    found: set[Expected] = set()
+    for invoice in history.invoices.values():
+        customer = history.customers[invoice.customer_id]
+        scenario_id = scenario_of(customer, rules)
+        if scenario_id is None:
+            continue
+        scenario = scenarios[scenario_id]
+        step_days = [
+            business_day_on_or_after(
+                invoice.due_date + timedelta(days=s.offset_days), customer.country
+            )
+            for s in scenario.steps
+        ]
+        exit_day = business_day_on_or_after(
+            invoice.due_date + timedelta(days=scenario.max_amicable_days), customer.country
+        )
+        closed = history.closed_day(invoice.invoice_id)
+        position = 0
+        for index in range(max(invoice.issue_day, 0), history.size.days):
+            today = history.day_of(index)
+            if closed is not None and closed <= index:
+                break
+            if disputes_pause and disputed_on(history, invoice.invoice_id, index):
+                continue
+            if exit_day <= today:
+                found.add(
+                    Expected(invoice.invoice_id, today, f"exit:{scenario.exit_action}", "exit", "-")
+                )
+                break
+            due = [i for i in range(position, len(scenario.steps)) if step_days[i] <= today]
+            if due:
+                step = scenario.steps[due[-1]]
+                found.add(Expected(invoice.invoice_id, today, step.name, step.level, step.channel))
+                position = due[-1] + 1
+    return found
+
+
+def expected_open_amounts(history: History) -> dict[str, Decimal]:
+    """Each invoice's open amount at the end of the run (0 once settled or cancelled)."""
+    last = history.size.days - 1
+    amounts: dict[str, Decimal] = {}
+    for invoice_id in history.invoices:
+        closed = history.closed_day(invoice_id)
+        amounts[invoice_id] = (
+            Decimal(0)
+            if closed is not None and closed <= last
+            else history.open_amount(invoice_id, last)
+        )
+    return amounts

@@ -1,0 +1,185 @@
+"""Loopback stand-ins for the providers the notifier talks to, counting what arrives.
+
+- :class:`SmtpCollector`: an aiosmtpd server that keeps every message (Message-ID, recipients);
+- :class:`TwilioStandIn`: an HTTP server answering like Twilio's Messages API, so the
+  notifier's real Twilio SDK is used with ``RELANCE_NOTIFIER_TWILIO_BASE_URL``;
+- :class:`LetterDrop`: the print room's folder, where the notifier drops each letter's PDF
+  and its JSON manifest.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+ACCOUNT_SID = "AC" + "5" * 32
+AUTH_TOKEN = "simulation-token"  # noqa: S105 (the loopback stand-in's, not a secret)
+SMS_FROM = "+33100000000"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass(frozen=True)
+class Email:
+    message_id: str
+    recipients: tuple[str, ...]
+    subject: str
+
+
+class _Handler:
+    def __init__(self, collector: SmtpCollector) -> None:
+        self.collector = collector
+
+    async def handle_DATA(  # noqa: N802 (aiosmtpd hook name)
+        self, server: SMTP, session: Session, envelope: Envelope
+    ) -> str:
+        content = envelope.content
+        assert isinstance(content, bytes)
+        message = message_from_bytes(content, policy=policy.default)
+        email = Email(
+            message_id=str(message.get("Message-ID", "")),
+            recipients=tuple(str(r) for r in envelope.rcpt_tos),
+            subject=str(message.get("Subject", "")),
+        )
+        with self.collector.lock:
+            self.collector.received.append(email)
+        return "250 OK queued"
+
+
+@dataclass
+class SmtpCollector:
+    """An SMTP server on loopback (in its own thread) keeping every message received."""
+
+    port: int = 0
+    received: list[Email] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    _controller: Controller | None = None
+
+    def start(self) -> None:
+        self.port = self.port or free_port()
+        self._controller = Controller(
+            _Handler(self), hostname="127.0.0.1", port=self.port, ready_timeout=10
+        )
+        self._controller.start()
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    def count(self) -> int:
+        with self.lock:
+            return len(self.received)
+
+    def message_ids(self) -> Counter[str]:
+        with self.lock:
+            return Counter(e.message_id for e in self.received)
+
+
+@dataclass
+class TwilioStandIn:
+    """Twilio's ``POST /2010-04-01/Accounts/{sid}/Messages.json`` on loopback."""
+
+    port: int = 0
+    requests: list[dict[str, str]] = field(default_factory=list)
+    _runner: web.AppRunner | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def create_message(self, request: web.Request) -> web.Response:
+        form = {key: str(value) for key, value in (await request.post()).items()}
+        self.requests.append(form)
+        body: dict[str, Any] = {
+            "sid": f"SM{len(self.requests):032d}",
+            "status": "queued",
+            "to": form.get("To"),
+            "from": form.get("From"),
+            "body": form.get("Body"),
+            "account_sid": request.match_info["account"],
+        }
+        return web.json_response(body, status=201)
+
+    async def start(self) -> None:
+        self.port = self.port or free_port()
+        app = web.Application()
+        app.router.add_post("/2010-04-01/Accounts/{account}/Messages.json", self.create_message)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    def count(self) -> int:
+        return len(self.requests)
+
+
+@dataclass
+class LetterDrop:
+    """The print room's folder: one ``.json`` manifest per letter, next to its PDF."""
+
+    directory: Path
+
+    def manifests(self) -> list[dict[str, Any]]:
+        if not self.directory.exists():
+            return []
+        found = []
+        for path in sorted(self.directory.glob("reminder-*.json")):
+            found.append(json.loads(path.read_text()))
+        return found
+
+    def count(self) -> int:
+        if not self.directory.exists():
+            return 0
+        return sum(1 for _ in self.directory.glob("reminder-*.json"))
+
+    def by_channel(self) -> Counter[str]:
+        return Counter(str(m["channel"]) for m in self.manifests())
+
+
+@dataclass
+class Providers:
+    smtp: SmtpCollector
+    sms: TwilioStandIn
+    letters: LetterDrop
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "email": self.smtp.count(),
+            "sms": self.sms.count(),
+            "letters": self.letters.count(),
+        }
+
+    def notifier_environment(self) -> dict[str, str]:
+        return {
+            "RELANCE_NOTIFIER_SMTP_HOST": "127.0.0.1",
+            "RELANCE_NOTIFIER_SMTP_PORT": str(self.smtp.port),
+            "RELANCE_NOTIFIER_SMTP_SECURITY": "none",
+            "RELANCE_NOTIFIER_TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+            "RELANCE_NOTIFIER_TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+            "RELANCE_NOTIFIER_SMS_FROM": SMS_FROM,
+            "RELANCE_NOTIFIER_TWILIO_BASE_URL": self.sms.base_url,
+            "RELANCE_NOTIFIER_LETTERS_DROP_DIR": str(self.letters.directory),
+            # interactive email: the links point at the notifier's page (its default port)
+            "RELANCE_NOTIFIER_PORTAL_BASE_URL": "http://127.0.0.1:8083",
+            "RELANCE_NOTIFIER_PORTAL_SECRET": "relance-demo-portal-secret",
+        }

@@ -1,0 +1,445 @@
+"""The run controller: services as processes, a simulated clock, the history day by day.
+
+For each simulated day ``d``:
+
+1. morning (06:00 UTC, before any sending window opens in Europe or America): publish the
+   ERP records and the CRM's dispute commands of the day, wait for quiescence;
+2. evening (19:00 UTC, when every customer's 09:00-18:00 window of the day has opened):
+   the scheduler's timers fire and the notifier sends; wait for quiescence;
+3. answer the call tasks the notifier opened (demo only), wait for quiescence.
+
+Faults (the system test) are injected at chosen days and phases through :class:`Faults`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import os
+import random
+import shutil
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock_time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiokafka import AIOKafkaProducer
+
+from services.runtime.clock import FileClock
+from simulation.cluster import (
+    SERVICES,
+    Quiescence,
+    ServiceProcess,
+    fresh_database,
+    fresh_topics,
+    service_environment,
+)
+from simulation.generator import History, Record, Size, generate
+from simulation.providers import LetterDrop, Providers, SmtpCollector, TwilioStandIn, free_port
+
+MORNING = clock_time(6, 0)
+EVENING = clock_time(19, 0)
+
+Hook = Callable[["Run", int, str], Awaitable[None]]
+
+
+@dataclass
+class Options:
+    size: Size
+    seed: int = 42
+    workdir: Path = Path(".cache/demo")
+    bootstrap: str = "127.0.0.1:9092"
+    admin_database_url: str = "postgresql://relance:relance@127.0.0.1:5433/relance"
+    database_name: str = "relance_demo"
+    scenarios_path: Path | None = None
+    answer_calls: bool = True
+    progress: bool = True
+    progress_every: int = 1
+    hook: Hook | None = None
+    quiet_timeout_s: float = 300.0
+    # More than one process of a service share its consumer group's partitions and, for the
+    # scheduler and the notifier, their due work (SKIP LOCKED): the demo runs a few.
+    replicas: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class DayStats:
+    day: date
+    erp_records: int
+    commands: int
+    providers: dict[str, int]
+    call_tasks_answered: int
+    seconds: float
+    phases: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class Run:
+    options: Options
+    history: History
+    database_url: str = ""
+    clock_file: Path = Path()
+    providers: Providers | None = None
+    processes: dict[str, ServiceProcess] = field(default_factory=dict)
+    quiescence: Quiescence | None = None
+    producer: AIOKafkaProducer | None = None
+    days: list[DayStats] = field(default_factory=list)
+    answers: Counter[str] = field(default_factory=Counter)
+    published: int = 0
+    started_at: float = field(default_factory=time.monotonic)
+    generation_s: float = 0.0
+    events_log: list[str] = field(default_factory=list)
+    restarting: set[str] = field(default_factory=set)
+
+    # setup ----------------------------------------------------------------------------------
+
+    def now_at(self, day: int, at: clock_time) -> datetime:
+        return datetime.combine(self.history.day_of(day), at, tzinfo=UTC)
+
+    def set_clock(self, instant: datetime) -> None:
+        FileClock.write(self.clock_file, instant)
+
+    async def start(self) -> None:
+        options = self.options
+        work = options.workdir.resolve()
+        for sub in ("letters", "logs"):
+            shutil.rmtree(work / sub, ignore_errors=True)
+            (work / sub).mkdir(parents=True, exist_ok=True)
+        self.clock_file = work / "clock"
+        self.set_clock(self.now_at(0, clock_time(5, 0)))
+        self.say(f"database {options.database_name}, fresh topics on {options.bootstrap}")
+        self.database_url = await fresh_database(options.admin_database_url, options.database_name)
+        await fresh_topics(options.bootstrap)
+        smtp = SmtpCollector()
+        smtp.start()
+        sms = TwilioStandIn()
+        await sms.start()
+        self.providers = Providers(smtp, sms, LetterDrop(work / "letters"))
+        extra = {
+            **self.providers.notifier_environment(),
+            "RELANCE_NOTIFIER_DISPATCH_INTERVAL_S": "0.1",
+            "RELANCE_NOTIFIER_CHANNEL_RATES_PER_S": "{}",
+            "RELANCE_SCHEDULER_TICK_INTERVAL_S": "0.2",
+            "RELANCE_DISPUTES_TICK_INTERVAL_S": "0.2",
+            "RELANCE_DISPUTES_API_PORT": str(free_port()),
+            "RELANCE_REPORTING_REFRESH_INTERVAL_S": "60",
+            "RELANCE_REPORTING_DSO_MONTHS": "6",
+        }
+        if options.scenarios_path is not None:
+            extra["RELANCE_SCHEDULER_SCENARIOS_PATH"] = str(options.scenarios_path.resolve())
+        await asyncio.to_thread(self._migrate)
+        for service in SERVICES:
+            replicas = options.replicas.get(service, 1)
+            for replica in range(1, replicas + 1):
+                name = service if replica == 1 else f"{service}-{replica}"
+                port = free_port()
+                environment = service_environment(
+                    service,
+                    base=os.environ,
+                    bootstrap=options.bootstrap,
+                    database_url=self.database_url,
+                    clock_file=self.clock_file,
+                    port=port,
+                    extra=extra,
+                )
+                self.processes[name] = ServiceProcess(
+                    name, service, environment, work / "logs" / f"{name}.log", port
+                )
+        await asyncio.gather(*(p.start() for p in self.processes.values()))
+        await asyncio.gather(*(p.ready() for p in self.processes.values()))
+        self.say(
+            "services ready: "
+            + ", ".join(
+                f"{n} (pid {p.process.pid if p.process else '?'}, :{p.port})"
+                for n, p in self.processes.items()
+            )
+        )
+        self.quiescence = Quiescence(options.bootstrap, self.database_url)
+        await self.quiescence.start()
+        await self._start_producer()
+
+    def _migrate(self) -> None:
+        from services.runtime import migrations
+        from simulation.cluster import definition
+
+        for name in SERVICES:
+            found = definition(name)
+            migrations.apply(self.database_url, found.schema, found.migrations)
+
+    async def _start_producer(self) -> None:
+        self.producer = AIOKafkaProducer(
+            bootstrap_servers=self.options.bootstrap,
+            acks="all",
+            enable_idempotence=True,
+            linger_ms=5,
+        )
+        await self.producer.start()
+
+    async def restart_clients(self) -> None:
+        """After a broker or database restart."""
+        if self.producer is not None:
+            with contextlib.suppress(Exception):
+                await self.producer.stop()
+        await self._start_producer()
+        assert self.quiescence is not None
+        await self.quiescence.reconnect()
+
+    async def stop(self) -> None:
+        for process in self.processes.values():
+            with contextlib.suppress(Exception):
+                await process.stop()
+        if self.quiescence is not None:
+            await self.quiescence.close()
+        if self.producer is not None:
+            with contextlib.suppress(Exception):
+                await self.producer.stop()
+        if self.providers is not None:
+            self.providers.smtp.stop()
+            await self.providers.sms.stop()
+
+    # the day loop ---------------------------------------------------------------------------
+
+    def say(self, line: str) -> None:
+        if self.options.progress:
+            print(line, flush=True)
+
+    async def publish(self, records: list[Record]) -> None:
+        assert self.producer is not None
+        for attempt in range(60):
+            try:
+                futures = [
+                    await self.producer.send(r.topic, value=r.value, key=r.key) for r in records
+                ]
+                await asyncio.gather(*futures)
+                self.published += len(records)
+                return
+            except Exception as exc:  # the broker is restarting: the same records again
+                if attempt == 59:
+                    raise
+                self.say(f"  publish retry after {type(exc).__name__}")
+                await asyncio.sleep(1)
+                await self.restart_clients()
+
+    async def quiet(self, instant: datetime) -> None:
+        assert self.quiescence is not None
+        await self.quiescence.wait(instant, self.options.quiet_timeout_s, tend=self.tend)
+
+    async def tend(self) -> None:
+        """Restart a service that exited on its own (a supervisor's job)."""
+        for name, process in self.processes.items():
+            if name in self.restarting or process.alive or process.process is None:
+                continue
+            code = process.process.returncode
+            self.events_log.append(f"{name} exited by itself (code {code}); restarted")
+            self.say(f"  {name} exited by itself (code {code}); restarting it")
+            await process.restart()
+
+    async def hook(self, day: int, phase: str) -> None:
+        if self.options.hook is not None:
+            await self.options.hook(self, day, phase)
+
+    async def day(self, index: int) -> None:
+        began = time.monotonic()
+        phases: dict[str, float] = {}
+        mark = began
+
+        def lap(name: str) -> None:
+            nonlocal mark
+            now = time.monotonic()
+            phases[name] = now - mark
+            mark = now
+
+        morning = self.now_at(index, MORNING)
+        self.set_clock(morning)
+        records = self.history.timeline[index]
+        commands = self.history.commands[index]
+        await self.hook(index, "morning")
+        if index == 0:  # master data first, then the documents that name it
+            await self.publish(self.history.opening_customers)
+            await self.quiet(morning)
+        if index == 0:
+            # the opening balance: the CRM's commands only once the ledger events of the
+            # invoices they name have reached every service
+            await self.publish(records)
+            await self.quiet(morning)
+            lap("erp")
+            await self.publish(commands)
+        else:
+            # a dispute names invoices issued on earlier days, already known everywhere
+            await self.publish(records + commands)
+        await self.quiet(morning)
+        lap("erp+crm")
+        evening = self.now_at(index, EVENING)
+        self.set_clock(evening)
+        await self.hook(index, "evening")
+        await self.quiet(evening)
+        lap("dunning")
+        answered = 0
+        if self.options.answer_calls:
+            answered = await self.answer_calls(index)
+            if answered:
+                await self.quiet(evening)
+        lap("calls")
+        assert self.providers is not None
+        stats = DayStats(
+            self.history.day_of(index),
+            len(records) + (len(self.history.opening_customers) if index == 0 else 0),
+            len(commands),
+            self.providers.counts(),
+            answered,
+            time.monotonic() - began,
+            phases,
+        )
+        self.days.append(stats)
+        if index % self.options.progress_every == 0 or index == self.history.size.days - 1:
+            await self.progress(index, stats)
+
+    async def progress(self, index: int, stats: DayStats) -> None:
+        calls = await self.scalar("SELECT count(*) FROM notifier.call_tasks")
+        counts = stats.providers
+        self.say(
+            f"{stats.day}  day {index + 1:>3}/{self.history.size.days}  "
+            f"events {self.published:>7}  email {counts['email']:>6}  sms {counts['sms']:>5}  "
+            f"letters {counts['letters']:>5}  calls {calls:>5}  "
+            f"({time.monotonic() - self.started_at:5.0f} s; day "
+            + " ".join(f"{k} {v:.1f}" for k, v in stats.phases.items())
+            + ")"
+        )
+
+    async def scalar(self, query: str, *args: Any) -> Any:
+        assert self.quiescence is not None
+        assert self.quiescence._pool is not None
+        return await self.quiescence._pool.fetchval(query, *args)
+
+    async def fetch(self, query: str, *args: Any) -> list[Any]:
+        assert self.quiescence is not None
+        assert self.quiescence._pool is not None
+        return list(await self.quiescence._pool.fetch(query, *args))
+
+    async def run(self) -> None:
+        for index in range(self.history.size.days):
+            await self.day(index)
+        # let reporting take its daily snapshot and DSO of the last simulated day
+        await asyncio.sleep(0)
+
+    # call tasks -----------------------------------------------------------------------------
+
+    async def answer_calls(self, index: int) -> int:
+        """Close the open call tasks as a collector would after calling the customer."""
+        bases = [
+            f"http://127.0.0.1:{p.port}" for p in self.processes.values() if p.service == "notifier"
+        ]
+        answered = 0
+        gate = asyncio.Semaphore(8)
+
+        async def close(http: aiohttp.ClientSession, number: int, task: dict[str, Any]) -> None:
+            nonlocal answered
+            outcome = self.outcome_of(task, index)
+            base = bases[number % len(bases)]  # spread over the notifier's replicas
+            async with (
+                gate,
+                http.post(f"{base}/call-tasks/{task['task_id']}/close", json=outcome) as reply,
+            ):
+                if reply.status == 200:
+                    answered += 1
+                    self.answers[str(outcome["outcome"])] += 1
+
+        async with aiohttp.ClientSession() as http:
+            seen: set[str] = set()
+            while True:
+                async with http.get(f"{bases[0]}/call-tasks", params={"status": "open"}) as reply:
+                    tasks = (await reply.json())["tasks"]
+                fresh = [t for t in tasks if t["task_id"] not in seen]
+                if not fresh:
+                    return answered
+                seen.update(t["task_id"] for t in fresh)
+                await asyncio.gather(*(close(http, n, t) for n, t in enumerate(fresh)))
+
+    def outcome_of(self, task: dict[str, Any], index: int) -> dict[str, Any]:
+        history = self.history
+        customer = history.customers.get(task["customer_id"])
+        digest = hashlib.sha256(task["task_id"].encode()).digest()
+        rng = random.Random(int.from_bytes(digest[:8], "big"))  # noqa: S311 (simulation)
+        profile = customer.profile if customer else "negligent"
+        roll = rng.random()
+        invoice_ids = tuple(task["invoice_ids"])
+        base: dict[str, Any] = {"closed_by": "collector.simulated@example.com"}
+        if (profile == "disputer" and roll < 0.5) or roll < 0.06:
+            return {**base, "outcome": "dispute_raised", "dispute_reason": "goods not received"}
+        promise_share = {"bad_payer": 0.5, "insolvent": 0.55, "administrative": 0.5}.get(
+            profile, 0.65
+        )
+        if roll < promise_share:
+            open_total = sum(
+                (history.open_amount(i, index) for i in invoice_ids if i in history.invoices),
+                Decimal(0),
+            )
+            if open_total <= 0:
+                return {**base, "outcome": "no_answer"}
+            currency = history.invoices[invoice_ids[0]].currency
+            paid_on = history.next_payment_day(invoice_ids, index)
+            if paid_on is not None and paid_on - index <= 21:
+                promised = history.day_of(paid_on)  # the customer keeps it
+            else:
+                promised = history.day_of(index + rng.randint(5, 12))
+            return {
+                **base,
+                "outcome": "promise_to_pay",
+                "promised_date": promised.isoformat(),
+                "promised_amount": {"amount": format(open_total, "f"), "currency": currency},
+            }
+        if roll < promise_share + 0.25:
+            return {**base, "outcome": "no_answer"}
+        return {**base, "outcome": "wrong_contact"}
+
+
+async def simulate(options: Options) -> Run:
+    """Generate, start everything, run every day; the caller prints and stops."""
+    began = time.monotonic()
+    history = generate(options.size, options.seed)
+    run = Run(options, history)
+    run.generation_s = time.monotonic() - began
+    run.say(
+        f"generated {len(history.customers)} customers, {len(history.invoices)} invoices, "
+        f"{history.record_count} records ({len(history.bad)} bad) in {run.generation_s:.1f} s"
+    )
+    try:
+        await run.start()
+    except BaseException:
+        await run.stop()
+        raise
+    return run
+
+
+def history_digest(history: History) -> str:
+    """A fingerprint of the generated records, to show that a seed gives the same history."""
+    digest = hashlib.sha256()
+    for record in history.opening_customers:
+        digest.update(record.value)
+    for day in history.timeline:
+        for record in day:
+            digest.update(record.value)
+    for day in history.commands:
+        for record in day:
+            digest.update(record.value)
+    return digest.hexdigest()[:16]
+
+
+def as_json(value: Any) -> str:
+    return json.dumps(value, default=str, indent=2)
+
+
+def start_of(history: History) -> date:
+    return history.size.start
+
+
+def end_of(history: History) -> date:
+    return history.size.start + timedelta(days=history.size.days - 1)

@@ -1,0 +1,145 @@
+"""The end-of-run summary, read from the reporting schema, the notifier and the providers."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import Decimal
+from typing import Any
+
+from contracts.topics import ALL_TOPICS
+from simulation.cluster import topic_counts
+from simulation.run import Run, end_of, start_of
+
+
+def _money(value: Any) -> str:
+    if value is None:
+        return "-"
+    return f"{Decimal(value):,.0f}"
+
+
+def _share(value: Any) -> str:
+    return "-" if value is None else f"{float(value):.0%}"
+
+
+async def summary_lines(run: Run) -> list[str]:
+    history = run.history
+    lines: list[str] = []
+    add = lines.append
+    start, end = start_of(history), end_of(history)
+    add("")
+    add(
+        f"Summary: {start} to {end}, {len(history.customers)} customers, "
+        f"{len(history.invoices)} invoices, {run.published} records published"
+    )
+
+    add("")
+    add("Reminders sent by level and channel (notifier deliveries):")
+    rows = await run.fetch(
+        "SELECT reminder->>'level' AS level, channel, status, count(*) AS n "
+        "FROM notifier.deliveries GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+    )
+    table: defaultdict[tuple[str, str], dict[str, int]] = defaultdict(dict)
+    for r in rows:
+        table[(r["level"], r["channel"])][r["status"]] = r["n"]
+    order = {"preventive": 0, "level_1": 1, "level_2": 2, "formal_notice": 3}
+    add(f"  {'level':<14}{'channel':<30}{'sent':>7}{'suppressed':>12}{'failed':>8}{'other':>7}")
+    for (level, channel), counts in sorted(
+        table.items(), key=lambda k: (order.get(k[0][0], 9), k[0][1])
+    ):
+        other = sum(v for k, v in counts.items() if k not in ("sent", "suppressed", "failed"))
+        add(
+            f"  {level:<14}{channel:<30}{counts.get('sent', 0):>7}"
+            f"{counts.get('suppressed', 0):>12}{counts.get('failed', 0):>8}{other:>7}"
+        )
+    assert run.providers is not None
+    counts = run.providers.counts()
+    add(
+        f"  providers received: email {counts['email']}, sms {counts['sms']}, "
+        f"letters {counts['letters']} ({dict(run.providers.letters.by_channel())})"
+    )
+    calls = await run.fetch("SELECT status, count(*) AS n FROM notifier.call_tasks GROUP BY 1")
+    add(
+        f"  call tasks: {dict((r['status'], r['n']) for r in calls)}; "
+        f"answered by the simulation: {dict(run.answers)}"
+    )
+
+    add("")
+    add("Payments following each step (reporting.step_effectiveness):")
+    add(
+        f"  {'scenario':<16}{'step':<22}{'reminders':>10}{'invoices':>9}"
+        f"{'paid 7d':>9}{'paid 30d':>9}{'promise':>8}{'dispute':>8}"
+    )
+    for r in await run.fetch(
+        "SELECT * FROM reporting.step_effectiveness ORDER BY scenario_id, step_name"
+    ):
+        add(
+            f"  {r['scenario_id']:<16}{r['step_name']:<22}{r['reminders']:>10}"
+            f"{r['invoices_reminded']:>9}{_share(r['paid_within_7_days']):>9}"
+            f"{_share(r['paid_within_30_days']):>9}{r['promises_within_30_days']:>8}"
+            f"{r['disputes_within_30_days']:>8}"
+        )
+
+    disputes = await run.fetch("SELECT status, count(*) AS n FROM reporting.disputes GROUP BY 1")
+    promises = await run.fetch("SELECT status, count(*) AS n FROM reporting.promises GROUP BY 1")
+    escalations = await run.fetch(
+        "SELECT action, count(DISTINCT event_id) AS n, sum(total_open) AS amount "
+        "FROM reporting.escalations GROUP BY 1 ORDER BY 1"
+    )
+    add("")
+    generated = len(history.disputes)
+    add(
+        f"Disputes: {dict((r['status'], r['n']) for r in disputes) or 'none recorded'} "
+        f"(the CRM opened {generated}; call tasks raised {run.answers.get('dispute_raised', 0)})"
+    )
+    add(
+        f"Promises: {dict((r['status'], r['n']) for r in promises) or 'none recorded'} "
+        f"(made on calls: {run.answers.get('promise_to_pay', 0)})"
+    )
+    add(
+        "Escalations: "
+        + (
+            ", ".join(f"{r['action']} {r['n']} ({_money(r['amount'])})" for r in escalations)
+            or "none"
+        )
+    )
+
+    add("")
+    add("Aged balance in EUR (reporting.aged_balance_as_of), start -> end:")
+    buckets: dict[str, list[Decimal]] = {}
+    for position, day in enumerate((start, end)):
+        for r in await run.fetch(
+            "SELECT bucket, bucket_order, sum(open_amount_reporting) AS amount "
+            "FROM reporting.aged_balance_as_of($1) GROUP BY 1, 2 ORDER BY 2",
+            day,
+        ):
+            buckets.setdefault(r["bucket"], [Decimal(0), Decimal(0)])[position] = Decimal(
+                r["amount"] or 0
+            )
+    for bucket, (before, after) in buckets.items():
+        add(f"  {bucket:<10}{_money(before):>16}  ->{_money(after):>16}")
+    total_before = sum((v[0] for v in buckets.values()), Decimal(0))
+    total_after = sum((v[1] for v in buckets.values()), Decimal(0))
+    add(f"  {'total':<10}{_money(total_before):>16}  ->{_money(total_after):>16}")
+
+    add("")
+    dso = await run.fetch(
+        "SELECT company_code, month, dso_days FROM reporting.dso_monthly "
+        "WHERE month >= $1 ORDER BY company_code, month",
+        start.replace(day=1),
+    )
+    by_company: defaultdict[str, list[str]] = defaultdict(list)
+    for r in dso:
+        days = "-" if r["dso_days"] is None else f"{r['dso_days']:.0f}"
+        by_company[r["company_code"]].append(f"{r['month']:%b} {days}")
+    add("DSO (countback, days) per company and month:")
+    for company, months in sorted(by_company.items()):
+        add(f"  {company}: " + ", ".join(months))
+
+    dlq = await topic_counts(run.options.bootstrap, [t.dead_letter for t in ALL_TOPICS])
+    add("")
+    add(
+        f"Dead-lettered: {sum(dlq.values())} "
+        f"({', '.join(f'{k}: {v}' for k, v in dlq.items() if v) or 'none'}); "
+        f"bad records injected: {len(history.bad)}"
+    )
+    return lines

@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import replace
+from decimal import Decimal
+
+import pytest
+from pydantic import ValidationError
+
+from contracts.topics import by_name
+from simulation.generator import PROFILES, History, Size, generate
+
+SMALL = replace(Size.small(), customers=200, invoices=900, days=40)
+
+
+@pytest.fixture(scope="module")
+def history() -> History:
+    return generate(replace(SMALL, simple=False), seed=3)
+
+
+def fingerprint(history: History) -> list[bytes]:
+    values = [r.value for r in history.opening_customers]
+    values += [r.value for day in history.timeline for r in day]
+    values += [r.value for day in history.commands for r in day]
+    return values
+
+
+def test_the_same_seed_gives_the_same_records_and_another_seed_others() -> None:
+    assert fingerprint(generate(SMALL, seed=5)) == fingerprint(generate(SMALL, seed=5))
+    assert fingerprint(generate(SMALL, seed=5)) != fingerprint(generate(SMALL, seed=6))
+
+
+def test_sizes_profiles_countries_and_segments_are_spread(history: History) -> None:
+    assert len(history.customers) == 200
+    assert len(history.invoices) == 900
+    assert len(history.timeline) == 40
+    profiles = Counter(c.profile for c in history.customers.values())
+    assert set(profiles) == set(PROFILES)
+    assert len({c.country for c in history.customers.values()}) >= 6
+    assert len({c.company_code for c in history.customers.values()}) >= 5
+    assert {c.customer_type for c in history.customers.values()} == {
+        "business",
+        "public_body",
+        "consumer",
+    }
+    assert {c.market for c in history.customers.values()} == {"domestic", "export"}
+
+
+def test_every_good_record_is_valid_and_every_bad_one_names_its_reason(history: History) -> None:
+    good = 0
+    for day in [history.opening_customers, *history.timeline, *history.commands]:
+        for record in day:
+            if record.bad is None:
+                by_name(record.topic).parse(record.value)
+                good += 1
+    assert good > 1000
+    reasons = Counter(r.bad for r in history.bad)
+    assert reasons["schema_invalid"] >= 4
+    assert {"invoice_conflict", "document_conflict", "currency_mismatch"} <= set(reasons)
+    for record in history.bad:
+        if record.bad == "schema_invalid":
+            with pytest.raises(ValidationError):
+                by_name(record.topic).parse(record.value)
+        else:
+            by_name(record.topic).parse(record.value)  # valid, but conflicting
+
+
+def test_movements_never_take_an_invoice_below_zero(history: History) -> None:
+    for invoice_id, invoice in history.invoices.items():
+        for day in range(-history.size.history_days, history.size.days):
+            amount = history.open_amount(invoice_id, day)
+            assert Decimal(0) <= amount <= invoice.amount
+    paid = [m for m in history.movements if m.kind == "payment"]
+    assert paid
+    assert all(m.amount > 0 for m in history.movements)
+
+
+def test_payments_name_the_invoice_they_pay(history: History) -> None:
+    for day in history.timeline:
+        for record in day:
+            if record.topic == "erp.payments.v1" and record.bad is None:
+                payload = json.loads(record.value)["payload"]
+                (allocation,) = payload["allocations"]
+                assert allocation["amount"] == payload["amount"]["amount"]
+                assert f"{payload['company_code']}/{allocation['invoice_number']}" in (
+                    history.invoices
+                )
+
+
+def test_a_simple_history_issues_each_customers_invoices_together() -> None:
+    simple = generate(Size.small(), seed=11)
+    by_customer: dict[str, set[tuple[int, str]]] = {}
+    for invoice in simple.invoices.values():
+        by_customer.setdefault(invoice.customer_id, set()).add(
+            (invoice.issue_day, str(invoice.due_date))
+        )
+    assert all(len(days) == 1 for days in by_customer.values())
+    assert all(d.outcome in (None, "justified") for d in simple.disputes)

@@ -1,0 +1,159 @@
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from simulation.generator import Customer, Dispute, History, Invoice, Movement, Size
+from simulation.oracle import (
+    Expected,
+    business_day_on_or_after,
+    expected_actions,
+    expected_open_amounts,
+)
+
+START = date(2026, 1, 5)  # a Monday
+
+LIBRARY = """
+id: plain
+max_amicable_days: 20
+exit_action: litigation
+steps:
+  - {name: before, level: preventive, offset_days: -2, channel: email}
+  - {name: first, level: level_1, offset_days: 3, channel: sms}
+  - {name: second, level: level_1, offset_days: 4, channel: phone_call}
+  - {name: third, level: level_2, offset_days: 12, channel: postal_letter}
+"""
+ASSIGNMENT = """
+rules:
+  - scenario: null
+    when: {payer_profile: [good_payer]}
+  - scenario: plain
+    when: {}
+"""
+
+
+def library(tmp_path: Path) -> Path:
+    (tmp_path / "plain.yaml").write_text(LIBRARY)
+    (tmp_path / "assignment.yaml").write_text(ASSIGNMENT)
+    return tmp_path
+
+
+def customer(customer_id: str, profile: str = "negligent", country: str = "FR") -> Customer:
+    return Customer(
+        customer_id=customer_id,
+        company_code="FR01",
+        currency="EUR",
+        name=customer_id,
+        country=country,
+        time_zone="Europe/Paris",
+        language="fr",
+        profile=profile,  # type: ignore[arg-type]
+        customer_type="business",
+        market="domestic",
+        risk="medium",
+    )
+
+
+def invoice(customer_id: str, number: str, issue_day: int, due: date) -> Invoice:
+    return Invoice(
+        invoice_id=f"FR01/{number}",
+        number=number,
+        customer_id=customer_id,
+        company_code="FR01",
+        currency="EUR",
+        issue_day=issue_day,
+        issue_date=START + timedelta(days=issue_day),
+        due_date=due,
+        amount=Decimal("100.00"),
+        terms="30 days net",
+    )
+
+
+def history(
+    invoices: list[Invoice],
+    customers: list[Customer],
+    movements: list[Movement] = (),  # type: ignore[assignment]
+    disputes: list[Dispute] = (),  # type: ignore[assignment]
+    days: int = 40,
+) -> History:
+    return History(
+        size=Size(customers=len(customers), invoices=len(invoices), days=days, start=START),
+        seed=0,
+        customers={c.customer_id: c for c in customers},
+        invoices={i.invoice_id: i for i in invoices},
+        movements=list(movements),
+        disputes=list(disputes),
+        timeline=[[] for _ in range(days)],
+        commands=[[] for _ in range(days)],
+        opening_customers=[],
+    )
+
+
+def test_business_days_skip_weekends_and_the_countrys_holidays() -> None:
+    assert business_day_on_or_after(date(2026, 1, 10), "FR") == date(2026, 1, 12)
+    assert business_day_on_or_after(date(2026, 1, 1), "FR") == date(2026, 1, 2)
+    assert business_day_on_or_after(date(2026, 1, 6), "ES") == date(2026, 1, 7)  # Epiphany
+    assert business_day_on_or_after(date(2026, 1, 6), "FR") == date(2026, 1, 6)
+
+
+def test_each_step_on_its_business_day_then_the_exit(tmp_path: Path) -> None:
+    due = date(2026, 1, 14)  # a Wednesday
+    found = expected_actions(
+        history([invoice("C1", "A", 0, due)], [customer("C1")]),
+        library(tmp_path),
+        disputes_pause=True,
+    )
+    # "first" falls on Saturday 17 and "second" on Sunday 18: both move to Monday 19,
+    # where only the latest is sent and the earlier one is skipped
+    assert found == {
+        Expected("FR01/A", date(2026, 1, 12), "before", "preventive", "email"),
+        Expected("FR01/A", date(2026, 1, 19), "second", "level_1", "phone_call"),
+        Expected("FR01/A", date(2026, 1, 26), "third", "level_2", "postal_letter"),
+        Expected("FR01/A", date(2026, 2, 3), "exit:litigation", "exit", "-"),
+    }
+
+
+def test_an_invoice_known_late_takes_only_the_latest_step_due(tmp_path: Path) -> None:
+    due = date(2025, 12, 31)
+    found = expected_actions(
+        history([invoice("C1", "A", -40, due)], [customer("C1")], days=12),
+        library(tmp_path),
+        disputes_pause=True,
+    )
+    assert found == {
+        # on day 0, "before", "first" and "second" are all due: only "second" is sent
+        Expected("FR01/A", START, "second", "level_1", "phone_call"),
+        Expected("FR01/A", date(2026, 1, 12), "third", "level_2", "postal_letter"),
+    }
+
+
+def test_settled_disputed_and_unassigned_invoices_get_nothing_more(tmp_path: Path) -> None:
+    due = date(2026, 1, 14)
+    invoices = [
+        invoice("C1", "PAID", 0, due),
+        invoice("C2", "DISPUTED", 0, due),
+        invoice("C3", "GOOD", 0, due),
+    ]
+    dispute = Dispute(uuid.uuid4(), "C2", ("FR01/DISPUTED",), 8, None, None)
+    h = history(
+        invoices,
+        [customer("C1"), customer("C2"), customer("C3", profile="good_payer")],
+        movements=[Movement(10, "FR01/PAID", Decimal("100.00"), "payment")],
+        disputes=[dispute],
+    )
+    found = expected_actions(h, library(tmp_path), disputes_pause=True)
+    assert found == {
+        Expected("FR01/PAID", date(2026, 1, 12), "before", "preventive", "email"),
+        Expected("FR01/DISPUTED", date(2026, 1, 12), "before", "preventive", "email"),
+    }
+    unpaused = expected_actions(h, library(tmp_path), disputes_pause=False)
+    assert Expected("FR01/DISPUTED", date(2026, 1, 19), "second", "level_1", "phone_call") in (
+        unpaused
+    )
+    assert expected_open_amounts(h) == {
+        "FR01/PAID": Decimal(0),
+        "FR01/DISPUTED": Decimal("100.00"),
+        "FR01/GOOD": Decimal("100.00"),
+    }
