@@ -217,7 +217,7 @@ def letter_pdf(
 ) -> tuple[bytes, str, str]:
     """A letter's PDF (the reminder's text, then the statement), its subject and language."""
     composed = composer.render_reminder(reminder, invoices, customer, now)
-    statement = composer.account_statement(reminder, invoices, now) or statement_of(
+    statement = composer.account_statement(reminder, invoices, customer, now) or statement_of(
         invoices, now.date(), reminder.include_penalties, composer.terms
     )
     pdf = statement_pdf(

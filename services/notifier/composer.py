@@ -25,14 +25,29 @@ from services.notifier.statement_pdf import statement_pdf
 
 
 @dataclass(frozen=True)
+class OpenItem:
+    """An open invoice of the customer, as the notifier's view of the ledger has it."""
+
+    invoice_id: str
+    invoice_number: str
+    due_date: date
+    currency: str
+    amount: Decimal
+    open_amount: Decimal
+
+
+@dataclass(frozen=True)
 class CustomerView:
     name: str
     language: str
     contacts: tuple[dict[str, Any], ...]
+    open_items: tuple[OpenItem, ...] = ()
 
     @classmethod
-    def of_row(cls, name: str, language: str, contacts: str) -> CustomerView:
-        return cls(name, language, tuple(json.loads(contacts)))
+    def of_row(
+        cls, name: str, language: str, contacts: str, open_items: tuple[OpenItem, ...] = ()
+    ) -> CustomerView:
+        return cls(name, language, tuple(json.loads(contacts)), open_items)
 
 
 @dataclass(frozen=True)
@@ -142,7 +157,7 @@ class EmailComposer:
             customer_name=customer.name,
             customer_id=reminder.customer_id,
             language=language,
-            statement=self.account_statement(reminder, invoices, now) or statement,
+            statement=self.account_statement(reminder, invoices, customer, now) or statement,
             created_at=now,
         )
         message_id = message_id_of(
@@ -160,19 +175,29 @@ class EmailComposer:
         return ComposedEmail(message, recipients, message_id)
 
     def account_statement(
-        self, reminder: Reminder, invoices: tuple[DunnedInvoice, ...], now: datetime
+        self,
+        reminder: Reminder,
+        invoices: tuple[DunnedInvoice, ...],
+        customer: CustomerView,
+        now: datetime,
     ) -> Statement | None:
-        """The customer's full open statement for the attached PDF, when the reminder has it.
+        """The customer's whole open account for the attached PDF, drawn at send time.
 
-        The reminder's invoices found settled, cancelled or disputed since it was decided are
-        left out of it too.
+        The lines come from the notifier's own view of the ledger (every open invoice,
+        reminded or not); the reminder's invoices found settled, cancelled or disputed since
+        it was decided are left out, the others appear as the reminder states them. None
+        when the view has nothing more than the reminder's invoices.
         """
-        if reminder.statement is None:
+        if not customer.open_items:
             return None
-        kept = {i.invoice_id for i in invoices}
-        dropped = {i.invoice_id for i in reminder.invoices} - kept
-        account = tuple(i for i in reminder.statement.invoices if i.invoice_id not in dropped)
-        if not account:
+        dropped = {i.invoice_id for i in reminder.invoices} - {i.invoice_id for i in invoices}
+        reminded = {i.invoice_id: i for i in invoices}
+        account = tuple(
+            reminded.get(item.invoice_id) or _dunned_item(item, now)
+            for item in customer.open_items
+            if item.invoice_id not in dropped and item.open_amount > 0
+        )
+        if {i.invoice_id for i in account} <= set(reminded):
             return None
         return statement_of(account, now.date(), reminder.include_penalties, self.terms)
 
@@ -217,6 +242,17 @@ class EmailComposer:
             contact_name=contact_name,
         )
         return Rendering(self.catalogue.render(key, context), key[1], statement)
+
+
+def _dunned_item(item: OpenItem, now: datetime) -> DunnedInvoice:
+    return DunnedInvoice(
+        invoice_id=item.invoice_id,
+        invoice_number=item.invoice_number,
+        due_date=item.due_date,
+        amount=PositiveMoney(amount=item.amount, currency=item.currency),
+        open_amount=PositiveMoney(amount=item.open_amount, currency=item.currency),
+        days_overdue=(now.date() - item.due_date).days,
+    )
 
 
 def creditor_of(settings: NotifierSettings) -> Creditor:

@@ -40,7 +40,7 @@ from contracts.notifications import (
 from contracts.topics import NOTIFIER_DELIVERIES, Topic
 from services.notifier import call_tasks, queries
 from services.notifier.channels import ChannelAdapter, Outgoing, Receipt
-from services.notifier.composer import CustomerView, EmailComposer
+from services.notifier.composer import CustomerView, EmailComposer, OpenItem
 from services.notifier.domain.suppression import still_due
 from services.notifier.errors import DeliveryError
 from services.notifier.metrics import DELIVERIES
@@ -251,7 +251,18 @@ class Dispatcher:
         row = await connection.fetchrow(queries.CUSTOMER, customer_id)
         if row is None:
             raise DeliveryError(f"customer {customer_id} not known yet", retryable=True)
-        return CustomerView.of_row(row["name"], row["language"], row["contacts"])
+        items = tuple(
+            OpenItem(
+                r["invoice_id"],
+                r["invoice_number"],
+                r["due_date"],
+                r["currency"].strip(),
+                r["amount"],
+                r["open_amount"],
+            )
+            for r in await connection.fetch(queries.OPEN_ITEMS_OF, customer_id)
+        )
+        return CustomerView.of_row(row["name"], row["language"], row["contacts"], items)
 
     async def _sent(self, claimed: Claimed, receipt: Receipt) -> None:
         now = self.clock.now()

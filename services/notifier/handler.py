@@ -50,10 +50,22 @@ async def handle(work: UnitOfWork, events: Sequence[Event]) -> None:
                     customer.language,
                     contacts,
                 )
+            case ledger.InvoiceOpened(payload=opened):
+                await connection.execute(
+                    queries.UPSERT_OPEN_ITEM,
+                    opened.invoice_id,
+                    opened.customer_id,
+                    opened.invoice_number,
+                    opened.due_date,
+                    opened.amount.currency,
+                    opened.amount.amount,
+                    opened.open_amount.amount,
+                )
             case ledger.InvoiceSettled(payload=settlement):
                 await connection.execute(
                     queries.CLOSE_INVOICE, settlement.invoice_id, settlement.customer_id, "settled"
                 )
+                await connection.execute(queries.DELETE_OPEN_ITEM, settlement.invoice_id)
             case ledger.LedgerInvoiceCancelled(payload=cancellation):
                 await connection.execute(
                     queries.CLOSE_INVOICE,
@@ -61,8 +73,19 @@ async def handle(work: UnitOfWork, events: Sequence[Event]) -> None:
                     cancellation.customer_id,
                     "cancelled",
                 )
+                await connection.execute(queries.DELETE_OPEN_ITEM, cancellation.invoice_id)
             case ledger.OpenAmountChanged(payload=change):
                 await connection.execute(queries.REOPEN_INVOICE, change.invoice_id)
+                await connection.execute(
+                    queries.UPSERT_OPEN_ITEM,
+                    change.invoice_id,
+                    change.customer_id,
+                    change.invoice_number,
+                    change.due_date,
+                    change.amount.currency,
+                    change.amount.amount,
+                    change.open_amount.amount,
+                )
             case disputes.DisputeOpened(payload=opened):
                 await _open_dispute(work, opened.dispute_id, opened)
             case disputes.DisputeReopened(payload=reopened):

@@ -221,3 +221,19 @@ NOTICE_CUSTOMER = (
 PORTAL_REMINDER = """
 SELECT customer_id, reminder FROM deliveries WHERE reminder_id = $1 LIMIT 1
 """
+
+UPSERT_OPEN_ITEM = """
+INSERT INTO open_items (invoice_id, customer_id, invoice_number, due_date, currency, amount,
+                        open_amount)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+ON CONFLICT (invoice_id) DO UPDATE SET
+    due_date = EXCLUDED.due_date, currency = EXCLUDED.currency, amount = EXCLUDED.amount,
+    open_amount = EXCLUDED.open_amount
+"""
+
+DELETE_OPEN_ITEM = "DELETE FROM open_items WHERE invoice_id = $1"
+
+OPEN_ITEMS_OF = """
+SELECT invoice_id, invoice_number, due_date, currency, amount, open_amount
+FROM open_items WHERE customer_id = $1 ORDER BY due_date, invoice_number
+"""

@@ -28,7 +28,7 @@ from services.scheduler.domain.calendar import send_instant
 from services.scheduler.domain.campaign import Campaign, SkipReason, check_campaign, select
 from services.scheduler.errors import InvalidScenarios, Problem, SchedulerError
 from services.scheduler.state import SOURCE, Customer, InvoiceState, Policy
-from services.scheduler.tick import _dunned, open_statement, reminder_id
+from services.scheduler.tick import _dunned, account_of, open_statement, reminder_id
 
 
 class CampaignRefused(SchedulerError):
@@ -137,7 +137,7 @@ async def run_campaign(
                 escalating=False,
                 scheduled_for=at,
                 invoices=tuple(_dunned(i, customer, now) for i in target.invoices),
-                statement=open_statement(invoices[customer.customer_id], customer, now),
+                statement=open_statement(account_of(invoices[customer.customer_id])),
             )
             report.reached.append((customer.customer_id, len(ids)))
             if dry_run:

@@ -148,6 +148,9 @@ FOR UPDATE
 
 # The whole open account of the customers of a tick batch, for the reminders' statements.
 OPEN_ACCOUNTS = """
-SELECT * FROM dunning_invoice
+SELECT customer_id, currency, sum(open_amount) AS total, count(*) AS invoices
+FROM dunning_invoice
 WHERE customer_id = ANY($1::text[]) AND status <> 'closed' AND open_amount > 0
+GROUP BY customer_id, currency
+ORDER BY customer_id, currency
 """

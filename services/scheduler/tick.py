@@ -115,22 +115,24 @@ def _dunned(state: InvoiceState, customer: Customer, now: datetime) -> DunnedInv
     )
 
 
-def open_statement(
-    account: Sequence[InvoiceState], customer: Customer, now: datetime
-) -> OpenStatement | None:
-    """The customer's open invoices and their totals per currency; None if none is open."""
-    states = sorted(
-        (s for s in account if s.open_amount > 0), key=lambda s: (s.due_date, s.invoice_number)
-    )
-    if not states:
+def open_statement(account: Sequence[tuple[str, Decimal, int]]) -> OpenStatement | None:
+    """The statement of (currency, open total, open invoices) rows; None if nothing is open."""
+    rows = [(c, t, n) for c, t, n in account if t > 0]
+    if not rows:
         return None
-    totals: defaultdict[str, Decimal] = defaultdict(Decimal)
-    for state in states:
-        totals[state.currency] += state.open_amount
     return OpenStatement(
-        invoices=tuple(_dunned(s, customer, now) for s in states),
-        totals=tuple(PositiveMoney(amount=v, currency=c) for c, v in sorted(totals.items())),
+        totals=tuple(PositiveMoney(amount=t, currency=c) for c, t, _ in sorted(rows)),
+        open_invoices=sum(n for _, _, n in rows),
     )
+
+
+def account_of(states: Sequence[InvoiceState]) -> list[tuple[str, Decimal, int]]:
+    """(currency, open total, open invoices) of some invoices."""
+    totals: defaultdict[str, list[Decimal]] = defaultdict(list)
+    for state in states:
+        if state.status != "closed" and state.open_amount > 0:
+            totals[state.currency].append(state.open_amount)
+    return [(c, sum(v, Decimal(0)), len(v)) for c, v in sorted(totals.items())]
 
 
 class Ticker:
@@ -174,9 +176,9 @@ class Ticker:
         by_customer: defaultdict[str, list[InvoiceState]] = defaultdict(list)
         for row in await connection.fetch(queries.DUE_INVOICES, list(customers), now):
             by_customer[row["customer_id"]].append(InvoiceState.of(row))
-        accounts: defaultdict[str, list[InvoiceState]] = defaultdict(list)
+        accounts: defaultdict[str, list[tuple[str, Decimal, int]]] = defaultdict(list)
         for row in await connection.fetch(queries.OPEN_ACCOUNTS, list(by_customer)):
-            accounts[row["customer_id"]].append(InvoiceState.of(row))
+            accounts[row["customer_id"]].append((row["currency"], row["total"], row["invoices"]))
         reminders = escalations = 0
         for customer_id, states in by_customer.items():
             sent, raised = self._customer(
@@ -193,7 +195,7 @@ class Ticker:
         states: list[InvoiceState],
         now: datetime,
         writes: _Writes,
-        account: list[InvoiceState],
+        account: list[tuple[str, Decimal, int]],
     ) -> tuple[int, int]:
         debtor = customer.debtor(self.policy.window)
         steps: defaultdict[tuple[int, str, str], list[_Due]] = defaultdict(list)
@@ -280,7 +282,7 @@ class Ticker:
         group: list[_Due],
         now: datetime,
         writes: _Writes,
-        account: list[InvoiceState],
+        account: list[tuple[str, Decimal, int]],
     ) -> None:
         step: Step = max((d.taken.step for d in group if d.taken.step), key=lambda s: s.offset_days)
         scenario_id = group[0].scenario.id
@@ -306,7 +308,7 @@ class Ticker:
                 escalating=step.escalating,
                 scheduled_for=min(scheduled, now),
                 invoices=tuple(_dunned(d.state, customer, now) for d in group),
-                statement=open_statement(account, customer, now),
+                statement=open_statement(account),
             ),
         )
         writes.events.append(event)

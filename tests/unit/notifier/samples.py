@@ -87,6 +87,24 @@ def customer_upserted(version: int = 1) -> ledger.LedgerCustomerUpserted:
     )
 
 
+def invoice_opened(number: str, amount: str = "1200.00") -> ledger.InvoiceOpened:
+    return ledger.InvoiceOpened(
+        event_id=uuid.uuid4(),
+        occurred_at=NOW,
+        source="ingestion",
+        payload=ledger.OpenedInvoice(
+            company_code="FR01",
+            customer_id=CUSTOMER,
+            invoice_id=f"FR01/{number}",
+            invoice_number=number,
+            issue_date=date(2026, 1, 1),
+            due_date=date(2026, 1, 31),
+            amount=eur(amount),
+            open_amount=eur(amount),
+        ),
+    )
+
+
 def invoice_settled(number: str) -> ledger.InvoiceSettled:
     return ledger.InvoiceSettled(
         event_id=uuid.uuid4(),

@@ -1,24 +1,38 @@
-"""The PDF attached to a reminder states the customer's whole open account."""
+"""The PDF attached to a reminder states the customer's whole open account at send time."""
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
-from contracts.dunning import OpenStatement
-from services.notifier.composer import EmailComposer
+from services.notifier.composer import CustomerView, EmailComposer, OpenItem
 from services.notifier.settings import NotifierSettings
 from tests.unit.notifier import samples
 
 
-def test_the_full_statement_leaves_out_what_was_paid_since_the_decision() -> None:
+def item(number: str, open_amount: str) -> OpenItem:
+    return OpenItem(
+        f"FR01/{number}", number, date(2026, 1, 31), "EUR", Decimal("1200.00"), Decimal(open_amount)
+    )
+
+
+def test_the_statement_lists_every_open_item_less_what_was_paid_since() -> None:
     composer = EmailComposer.load(NotifierSettings())
-    account = tuple(samples.dunned(n) for n in ("INV-1", "INV-2", "INV-3"))
-    totals = sum((i.open_amount.amount for i in account), Decimal(0))
-    reminder = samples.reminder("INV-1", "INV-2").model_copy(
-        update={"statement": OpenStatement(invoices=account, totals=(samples.eur(str(totals)),))}
+    reminder = samples.reminder("INV-1", "INV-2")
+    customer = CustomerView(
+        "ACME", "fr", (), (item("INV-1", "700.00"), item("INV-2", "700.00"), item("INV-3", "50"))
     )
     still_due = reminder.invoices[:1]  # INV-2 was settled after the scheduler decided
-    statement = composer.account_statement(reminder, still_due, samples.NOW)
+    statement = composer.account_statement(reminder, still_due, customer, samples.NOW)
     assert statement is not None
     assert [line.invoice_number for line in statement.lines] == ["INV-1", "INV-3"]
-    assert composer.account_statement(samples.reminder("INV-1"), still_due, samples.NOW) is None
+    assert [(t.currency, t.open_amount) for t in statement.totals] == [("EUR", Decimal("750.00"))]
+
+
+def test_no_account_statement_when_nothing_else_is_open() -> None:
+    composer = EmailComposer.load(NotifierSettings())
+    reminder = samples.reminder("INV-1")
+    only = CustomerView("ACME", "fr", (), (item("INV-1", "700.00"),))
+    assert composer.account_statement(reminder, reminder.invoices, only, samples.NOW) is None
+    empty = CustomerView("ACME", "fr", ())
+    assert composer.account_statement(reminder, reminder.invoices, empty, samples.NOW) is None

@@ -25,6 +25,7 @@ def test_notifier_consumes_reminders_ledger_and_disputes() -> None:
         "0004_provider_documents.sql",
         "0005_notices.sql",
         "0006_channel_rates.sql",
+        "0007_open_items.sql",
     ]
 
 
