@@ -14,7 +14,7 @@ import hashlib
 import json
 import os
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, Protocol
@@ -78,11 +78,17 @@ class EmailAdapter:
         customer: CustomerView,
         now: datetime,
     ) -> Outgoing:
-        composed = self.composer.compose(reminder, invoices, customer, now)
+        composed = self.composer.compose(
+            reminder, invoices, customer, now, portal=self.portal(reminder, now)
+        )
         recipients = (*composed.recipients.to, *composed.recipients.cc)
         return Outgoing(
             composed.message.as_bytes(), recipients, composed.message_id, composed.message
         )
+
+    def portal(self, reminder: Reminder, now: datetime) -> tuple[str, date] | None:
+        """The customer's personal link and its last valid day; none in a plain email."""
+        return None
 
     async def send(self, outgoing: Outgoing) -> Receipt:
         assert isinstance(outgoing.message, EmailMessage)

@@ -33,8 +33,8 @@ from contracts import disputes
 from contracts.dunning import DunnedInvoice, Reminder
 from contracts.topics import DISPUTE_COMMANDS, Topic
 from services.notifier import queries
-from services.notifier.channels import EmailAdapter, Outgoing
-from services.notifier.composer import CustomerView, EmailComposer
+from services.notifier.channels import EmailAdapter
+from services.notifier.composer import EmailComposer
 from services.notifier.domain.suppression import still_due
 from services.notifier.email_channel import SmtpChannel
 from services.runtime import outbox
@@ -116,25 +116,9 @@ class InteractiveEmailAdapter(EmailAdapter):
         super().__init__(composer, smtp)
         self.links = links
 
-    def prepare(
-        self,
-        reminder: Reminder,
-        invoices: tuple[DunnedInvoice, ...],
-        customer: CustomerView,
-        now: datetime,
-    ) -> Outgoing:
+    def portal(self, reminder: Reminder, now: datetime) -> tuple[str, date] | None:
         link = self.links.link(reminder.customer_id, reminder.reminder_id, now)
-        composed = self.composer.compose(
-            reminder,
-            invoices,
-            customer,
-            now,
-            portal=(link, (now + self.links.valid_for).date()),
-        )
-        recipients = (*composed.recipients.to, *composed.recipients.cc)
-        return Outgoing(
-            composed.message.as_bytes(), recipients, composed.message_id, composed.message
-        )
+        return link, (now + self.links.valid_for).date()
 
 
 class Portal:
