@@ -1,12 +1,16 @@
 """Ingestion end to end: ERP topics in Kafka -> committed ledger rows -> published ledger events.
 
-Run with ``python -m bench.ingestion [--events N] [--batch N]``. It produces a realistic mix
-(60% invoices, 35% payments, 5% customers and credit notes) into fresh topics, runs the
-ingestion handler behind the runtime kit's consumer (batches, one transaction each, offsets
-committed after) and the outbox relay into a fresh schema, and times from the first record
-consumed until every record is in the inbox and every ledger event is published. It prints
-events/s, the ratio to the ``bench.limits`` figures, the p99 batch latency and the peak
-memory (RSS). Nothing is asserted: these are measurements.
+Run with ``python -m bench.ingestion [--events N] [--batch N] [--consumers N]``. It produces
+a realistic mix (60% invoices, 35% payments, 5% customers and credit notes) into fresh
+12-partition topics, then runs ``--consumers`` ingestion replicas, one process each, in one
+consumer group: each is the runtime kit's consumer (batches, one transaction each, offsets
+committed after) with the ingestion handler, and an outbox relay (one active at a time, as
+in production), on a fresh schema. It times from the moment the replicas start consuming
+until every record is in the inbox and every ledger event is published, and prints
+events/s, the ratio to the ``bench.limits`` figures, the p50/p99 batch latency, and each
+replica's resident memory at 10%, 50% and the end of the run and its peak (the generated
+events live in the parent process, not in the replicas). Nothing is asserted: these are
+measurements.
 """
 
 from __future__ import annotations
@@ -14,16 +18,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import multiprocessing
 import os
 import random
-import resource
 import time
 import uuid
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import asyncpg
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
@@ -44,6 +50,7 @@ from services.runtime.service import Supervisor, make_broker, subscribe
 from services.runtime.settings import DatabaseSettings, KafkaSettings, ServiceSettings
 
 START = datetime(2026, 1, 1, 8, 0, tzinfo=UTC)
+PARTITIONS = 12  # as the ERP topics in production (docs/contracts.md)
 
 
 def erp_mix(count: int, seed: int = 7) -> list[tuple[Topic, Event]]:
@@ -166,7 +173,97 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
 
 
-async def run(count: int, batch: int, bootstrap: str, database_url: str) -> dict[str, float]:
+def rss_mib() -> float:
+    """This process's resident set size now (not its peak), in MiB."""
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+@dataclasses.dataclass(frozen=True)
+class Setup:
+    """What one consumer process needs to join the run."""
+
+    bootstrap: str
+    database_url: str
+    schema: str
+    suffix: str
+    count: int
+    batch: int
+    start_at: float  # wall clock: every process starts consuming then
+
+
+@dataclasses.dataclass
+class ConsumerFigures:
+    latencies: list[float]
+    dead_lettered: int
+    published: int
+    rss_samples: list[tuple[float, float]]  # (seconds since start, RSS MiB)
+    consumed_s: float  # seconds from start until every record was in the inbox
+
+
+async def consume(setup: Setup) -> ConsumerFigures:
+    """One ingestion replica (consumer + outbox relay) until the whole run is done.
+
+    Every replica joins the same consumer group; only one relay is active at a time (the
+    outbox's advisory lock), as in production.
+    """
+    topics = [dataclasses.replace(t, name=f"bench-{setup.suffix}.{t.name}") for t in ERP_TOPICS]
+    ledger = dataclasses.replace(LEDGER_EVENTS, name=f"bench-{setup.suffix}.{LEDGER_EVENTS.name}")
+    pool = await create_pool(DatabaseSettings(url=setup.database_url), setup.schema, max_size=4)
+    settings = ServiceSettings(
+        kafka=KafkaSettings(bootstrap_servers=setup.bootstrap),
+        batch_max_records=setup.batch,
+        batch_timeout_ms=100,
+    )
+    handler = LedgerHandler(ledger_topic=ledger)
+    processor = TimedBatchProcessor(
+        "ingestion", topics, handler.handle, pool, SimulatedClock(START), dead_letter_max_ratio=1.0
+    )
+    supervisor = Supervisor("bench")
+    broker = make_broker(settings.kafka, "bench-ingestion", graceful_timeout=10)
+    subscribe(
+        broker,
+        processor,
+        group_id=f"bench-{setup.suffix}",
+        settings=settings,
+        on_fatal=supervisor.fail,
+    )
+    sender = KafkaRecordSender(settings.kafka.client_options(), "bench-ingestion")
+    await sender.start()
+    relay = OutboxRelay("bench", pool, sender, batch_size=2000, poll_interval_s=0.05)
+    await asyncio.sleep(max(0.0, setup.start_at - time.time()))
+    samples: list[tuple[float, float]] = []
+    consumed_s = 0.0
+    supervisor.start("outbox-relay", relay.run)
+    await broker.start()
+    try:
+        while True:
+            samples.append((time.time() - setup.start_at, rss_mib()))
+            done = await pool.fetchval("SELECT count(*) FROM inbox")
+            pending = await pool.fetchval("SELECT count(*) FROM outbox")
+            if supervisor.failure is not None:
+                raise supervisor.failure
+            if done >= setup.count and not consumed_s:
+                consumed_s = time.time() - setup.start_at
+            if done >= setup.count and pending == 0:
+                break
+            await asyncio.sleep(0.5)
+    finally:
+        await broker.stop()
+        await supervisor.shutdown(grace_s=10)
+        await sender.stop()
+        await pool.close()
+    return ConsumerFigures(
+        processor.latencies, processor.dead_lettered, relay.published, samples, consumed_s
+    )
+
+
+def replica(setup: Setup) -> ConsumerFigures:
+    return asyncio.run(consume(setup))
+
+
+async def prepare(count: int, bootstrap: str, database_url: str) -> tuple[str, str]:
+    """Fresh topics holding ``count`` ERP events, and a fresh ledger schema."""
     suffix = uuid.uuid4().hex[:8]
     topics = [dataclasses.replace(t, name=f"bench-{suffix}.{t.name}") for t in ERP_TOPICS]
     ledger = dataclasses.replace(LEDGER_EVENTS, name=f"bench-{suffix}.{LEDGER_EVENTS.name}")
@@ -182,80 +279,79 @@ async def run(count: int, batch: int, bootstrap: str, database_url: str) -> dict
     try:
         names = [t.name for t in topics] + [t.dead_letter for t in topics] + [ledger.name]
         await admin.create_topics(
-            [NewTopic(n, num_partitions=6, replication_factor=1) for n in names]
+            [NewTopic(n, num_partitions=PARTITIONS, replication_factor=1) for n in names]
         )
     finally:
         await admin.close()
     print("producing...", flush=True)
     await produce_all(bootstrap, records)
     del records
-
     schema = f"bench_ingestion_{suffix}"
     await migrations.apply_async(database_url, schema, DEFINITION.migrations)
-    pool = await create_pool(DatabaseSettings(url=database_url), schema, max_size=4)
-    settings = ServiceSettings(
-        kafka=KafkaSettings(bootstrap_servers=bootstrap),
-        batch_max_records=batch,
-        batch_timeout_ms=100,
-    )
-    handler = LedgerHandler(ledger_topic=ledger)
-    processor = TimedBatchProcessor(
-        "ingestion", topics, handler.handle, pool, SimulatedClock(START), dead_letter_max_ratio=1.0
-    )
-    latencies = processor.latencies
-    supervisor = Supervisor("bench")
-    broker = make_broker(settings.kafka, "bench-ingestion", graceful_timeout=10)
-    subscribe(
-        broker, processor, group_id=f"bench-{suffix}", settings=settings, on_fatal=supervisor.fail
-    )
-    sender = KafkaRecordSender(settings.kafka.client_options(), "bench-ingestion")
-    await sender.start()
-    relay = OutboxRelay("bench", pool, sender, batch_size=2000, poll_interval_s=0.05)
-    supervisor.start("outbox-relay", relay.run)
-    print("consuming...", flush=True)
-    started = time.perf_counter()
-    await broker.start()
+    return suffix, schema
+
+
+async def leftovers(database_url: str, schema: str) -> int:
+    """Documents still parked at the end; drops the schema."""
+    connection = await asyncpg.connect(database_url, server_settings={"search_path": schema})
     try:
-        while True:
-            done = await pool.fetchval("SELECT count(*) FROM inbox")
-            pending = await pool.fetchval("SELECT count(*) FROM outbox")
-            if supervisor.failure is not None:
-                raise supervisor.failure
-            if done >= count and pending == 0:
-                break
-            await asyncio.sleep(0.2)
-        elapsed = time.perf_counter() - started
+        parked: int = await connection.fetchval("SELECT count(*) FROM parked_documents")
+        await connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        return parked
     finally:
-        await broker.stop()
-        await supervisor.shutdown(grace_s=10)
-        await sender.stop()
-    emitted = relay.published
-    dead = processor.dead_lettered
-    parked = await pool.fetchval("SELECT count(*) FROM parked_documents")
-    await pool.execute(f'DROP SCHEMA "{schema}" CASCADE')
-    await pool.close()
-    return {
+        await connection.close()
+
+
+def run(
+    count: int, batch: int, consumers: int, bootstrap: str, database_url: str
+) -> dict[str, float]:
+    suffix, schema = asyncio.run(prepare(count, bootstrap, database_url))
+    print(f"consuming with {consumers} replica(s)...", flush=True)
+    start_at = time.time() + 5.0  # every replica has started and connected by then
+    setups = [
+        Setup(bootstrap, database_url, schema, suffix, count, batch, start_at)
+        for _ in range(consumers)
+    ]
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(consumers, mp_context=context) as executor:
+        runs = list(executor.map(replica, setups))
+    elapsed = max(r.rss_samples[-1][0] for r in runs)
+    latencies = [s for r in runs for s in r.latencies]
+    parked = asyncio.run(leftovers(database_url, schema))
+    figures = {
         "events": float(count),
+        "consumers": float(consumers),
         "elapsed_s": elapsed,
         "events_per_s": count / elapsed,
+        "all_consumed_s": min(r.consumed_s for r in runs),
         "p99_batch_s": percentile(latencies, 0.99),
         "p50_batch_s": percentile(latencies, 0.50),
         "batches": float(len(latencies)),
-        "published_records": float(emitted),
-        "dead_lettered": float(dead),
+        "published_records": float(sum(r.published for r in runs)),
+        "dead_lettered": float(sum(r.dead_lettered for r in runs)),
         "parked_left": float(parked),
-        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
+    # Memory of each replica over the run: at 10%, 50% and the end, and its peak.
+    for n, r in enumerate(runs):
+        samples = r.rss_samples
+        for share in (0.1, 0.5, 1.0):
+            at = samples[min(len(samples) - 1, int(share * (len(samples) - 1)))]
+            figures[f"replica{n}_rss_{int(share * 100)}%_mib"] = at[1]
+        figures[f"replica{n}_peak_rss_mib"] = max(m for _, m in samples)
+    return figures
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--batch", type=int, default=2000)
+    parser.add_argument(
+        "--consumers", type=int, default=1, help="ingestion replicas, one process each"
+    )
     args = parser.parse_args()
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", DEFAULT_BOOTSTRAP)
     database_url = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
-    figures = asyncio.run(run(args.events, args.batch, bootstrap, database_url))
+    figures = run(args.events, args.batch, args.consumers, bootstrap, database_url)
     for name, value in figures.items():
         print(f"{name:>18}: {value:,.3f}")
     limits = load_limits() or {}

@@ -204,6 +204,11 @@ async def kafka_refusal(settings: KafkaSettings) -> ConfigurationError | Transie
     return TransientError(f"cannot connect to Kafka ({'; '.join(reasons)})")
 
 
+async def _undecoded(message: Any) -> None:
+    """A FastStream decoder that leaves the bodies alone: the handler reads raw records."""
+    return None
+
+
 def subscribe(
     broker: KafkaBroker,
     processor: BatchProcessor,
@@ -221,6 +226,9 @@ def subscribe(
         batch_timeout_ms=settings.batch_timeout_ms,
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.NACK_ON_ERROR,
+        # The processor parses each record with its topic's contract; FastStream's own
+        # JSON decoding of every body would be thrown away (it cost ~20 µs per record).
+        decoder=_undecoded,
     )
 
     @subscriber

@@ -8,6 +8,7 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import Any
 
 import asyncpg
 import pytest
@@ -270,3 +271,51 @@ async def test_relay_is_single_active_per_schema(pool: asyncpg.Pool, kafka_boots
 
 async def _truthy(value: bool) -> bool:
     return value
+
+
+async def test_sender_keeps_partitioning_order_and_headers_of_plain_sends(
+    kafka_bootstrap: str,
+) -> None:
+    """Batched sends land where one-by-one sends would, in order, headers and all."""
+    batched, plain = unique("sender.batched"), unique("sender.plain")
+    await create_topics(kafka_bootstrap, [batched, plain], partitions=6)
+    records = [
+        OutgoingRecord(
+            batched,
+            f"C{n % 13}".encode(),
+            f"{n:06d}".encode() + b"." * 300,
+            (("event_type", b"ledger.invoice.opened"), ("n", str(n).encode())),
+        )
+        for n in range(3000)
+    ]
+    # no key: spread over partitions; larger than a whole 256 KiB batch: sent on its own
+    records.append(OutgoingRecord(batched, None, b"keyless"))
+    records.append(OutgoingRecord(batched, b"C1", b"L" * 300_000))
+    records.append(OutgoingRecord(batched, b"C1", b"after-the-large-one"))
+    sender = KafkaRecordSender({"bootstrap_servers": kafka_bootstrap}, "test-sender")
+    await sender.start()
+    try:
+        for start in range(0, len(records), 700):
+            await sender.send_all(records[start : start + 700])
+    finally:
+        await sender.stop()
+    await produce(kafka_bootstrap, plain, [(f"C{k}".encode(), b"x") for k in range(13)])
+
+    got = await consume(kafka_bootstrap, batched, len(records))
+    reference = await consume(kafka_bootstrap, plain, 13)
+    assert len(got) == len(records)
+    partition_of_key = {r.key: r.partition for r in reference}
+    by_key: dict[bytes | None, list[Any]] = {}
+    for record in sorted(got, key=lambda r: (r.partition, r.offset)):
+        by_key.setdefault(record.key, []).append(record)
+        if record.key is not None:
+            assert record.partition == partition_of_key[record.key]
+    for key, same_key in by_key.items():
+        if key is None:
+            continue
+        values = [r.value for r in same_key]
+        expected = [r.value for r in records if r.key == key]
+        assert values == expected  # per-key order kept, the large record included
+    first = next(r for r in got if r.value.startswith(b"000007."))
+    assert list(first.headers) == [("event_type", b"ledger.invoice.opened"), ("n", b"7")]
+    assert [r.value for r in by_key[None]] == [b"keyless"]
