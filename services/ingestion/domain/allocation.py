@@ -18,6 +18,7 @@ ever goes below zero and the parts always add up to the document's amount.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -95,14 +96,17 @@ def allocate_payment(
         named = by_number.get(reference.strip())
         if named is not None and named.currency == currency:
             spread.give(named.invoice_number, spread.left)
-    oldest_first = sorted(
-        (i for i in invoices if i.currency == currency),
-        key=lambda i: (i.due_date, i.issue_date, i.invoice_number),
-    )
-    for invoice in oldest_first:
-        if spread.left <= 0:
-            break
-        spread.give(invoice.invoice_number, spread.left)
+    if spread.left > 0:
+        # A heap rather than a sort: a payment usually settles one or two invoices of a
+        # customer who may have hundreds open, so only those are ever ordered.
+        oldest_first = [
+            (i.due_date, i.issue_date, i.invoice_number)
+            for i in invoices
+            if i.currency == currency and spread.owed[i.invoice_number] > 0
+        ]
+        heapq.heapify(oldest_first)
+        while spread.left > 0 and oldest_first:
+            spread.give(heapq.heappop(oldest_first)[2], spread.left)
     return spread.plan()
 
 
