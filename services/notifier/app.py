@@ -13,6 +13,7 @@ from typing import get_args
 
 from contracts.dunning import Channel
 from contracts.topics import DISPUTE_EVENTS, DUNNING_ACTIONS, LEDGER_EVENTS
+from services.notifier.ar24 import Ar24Adapter, Ar24Client, Ar24Config, Ar24Tracker
 from services.notifier.call_tasks import CallTasks
 from services.notifier.channels import ChannelAdapter, EmailAdapter, FileDropAdapter, SmsAdapter
 from services.notifier.composer import EmailComposer
@@ -57,6 +58,12 @@ async def build(context: ServiceContext) -> ServiceParts:
             context.pool, context.clock, maileva, interval_s=settings.maileva_poll_interval_s
         )
         loops["letter-tracking"] = tracker.run
+    lre = adapters.get("electronic_registered_letter")
+    if isinstance(lre, Ar24Adapter):
+        lre_tracker = Ar24Tracker(
+            context.pool, context.clock, lre.client, interval_s=settings.ar24_poll_interval_s
+        )
+        loops["lre-tracking"] = lre_tracker.run
     if settings.smtp_host is not None:
         notices = NoticeSender(
             context.pool, context.clock, settings, NoticeComposer(settings), SmtpChannel(settings)
@@ -112,6 +119,9 @@ def channel_adapters(
     if maileva is not None:
         adapters["postal_letter"] = MailevaAdapter(composer, maileva, registered=False)
         adapters["registered_letter"] = MailevaAdapter(composer, maileva, registered=True)
+    ar24 = ar24_client(settings)
+    if ar24 is not None:
+        adapters["electronic_registered_letter"] = Ar24Adapter(composer, ar24)
     return adapters
 
 
@@ -146,6 +156,40 @@ def maileva_client(settings: NotifierSettings) -> MailevaClient | None:
             password=settings.maileva_password.get_secret_value(),
             sender_address=(settings.creditor_name, *settings.creditor_address),
             notification_email=settings.maileva_notification_email,
+        )
+    )
+
+
+def ar24_client(settings: NotifierSettings) -> Ar24Client | None:
+    """AR24's client when its API, credentials and sender account are all configured.
+
+    An eIDAS letter also needs the sender's OTP key; without it (and ``ar24_eidas`` left
+    on) the channel stays unavailable rather than send letters that are not qualified.
+    """
+    if not (
+        settings.ar24_api_url
+        and settings.ar24_token
+        and settings.ar24_private_key
+        and settings.ar24_sender_user_id
+    ):
+        return None
+    if settings.ar24_eidas and settings.ar24_otp_secret is None:
+        log.warning(
+            "channel_unavailable",
+            channel="electronic_registered_letter",
+            reason="eIDAS letters need RELANCE_NOTIFIER_AR24_OTP_SECRET",
+        )
+        return None
+    otp = settings.ar24_otp_secret
+    return Ar24Client(
+        Ar24Config(
+            api_url=settings.ar24_api_url,
+            token=settings.ar24_token.get_secret_value(),
+            private_key=settings.ar24_private_key.get_secret_value(),
+            sender_user_id=settings.ar24_sender_user_id,
+            eidas=settings.ar24_eidas,
+            otp_secret=otp.get_secret_value() if otp is not None else None,
+            timeout_s=settings.ar24_timeout_s,
         )
     )
 

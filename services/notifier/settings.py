@@ -91,6 +91,33 @@ class NotifierSettings(ServiceSettings):
         default=3600.0, gt=0, description="How often letters in transit are followed up."
     )
 
+    # Electronic registered letters [LRE] through AR24's API; with no API URL, token,
+    # private key and sender account the channel reports itself unavailable.
+    ar24_api_url: str | None = Field(
+        default=None,
+        description="https://app.ar24.fr/api, or https://sandbox.ar24.fr/api to test.",
+    )
+    ar24_token: SecretStr | None = None
+    ar24_private_key: SecretStr | None = Field(
+        default=None, description="Signs each call and decrypts AR24's replies."
+    )
+    ar24_sender_user_id: str | None = Field(
+        default=None, description="The AR24 account (`id_user`) the letters are sent from."
+    )
+    ar24_eidas: bool = Field(
+        default=True,
+        description="eIDAS-qualified letters (equivalent to a paper registered letter; they "
+        "need the sender's OTP key); false sends AR24's simple, non-qualified LRE.",
+    )
+    ar24_otp_secret: SecretStr | None = Field(
+        default=None,
+        description="The sender's OTP key (base32) that AR24 posted to the sender, for eIDAS.",
+    )
+    ar24_timeout_s: float = Field(default=60.0, gt=0, description="AR24's own timeout is 60 s.")
+    ar24_poll_interval_s: float = Field(
+        default=3600.0, gt=0, description="How often letters not yet final are followed up."
+    )
+
     # Rendering
     templates_dir: Path = DEFAULT_TEMPLATES
     fallback_language: str = "en"

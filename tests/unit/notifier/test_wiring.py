@@ -26,6 +26,7 @@ def test_notifier_consumes_reminders_ledger_and_disputes() -> None:
         "0005_notices.sql",
         "0006_channel_rates.sql",
         "0007_open_items.sql",
+        "0008_lre_proofs.sql",
     ]
 
 
@@ -58,6 +59,24 @@ def test_maileva_sends_the_letters_once_fully_configured(tmp_path: Path) -> None
     )
     adapters = channel_adapters(full, EmailComposer.load(full))
     assert {adapters[c].provider for c in ("postal_letter", "registered_letter")} == {"maileva"}
+
+
+def test_lre_is_available_once_ar24_is_fully_configured() -> None:
+    partial = NotifierSettings(
+        ar24_api_url="https://sandbox.ar24.fr/api",
+        ar24_token=SecretStr("token"),
+        ar24_private_key=SecretStr("private-key"),
+    )
+    composer = EmailComposer.load(partial)
+    assert "electronic_registered_letter" not in channel_adapters(partial, composer)
+    sender = partial.model_copy(update={"ar24_sender_user_id": "1234"})
+    # eIDAS (the default) needs the sender's OTP key: not qualified means not available
+    assert "electronic_registered_letter" not in channel_adapters(sender, composer)
+    eidas = sender.model_copy(update={"ar24_otp_secret": SecretStr("JBSWY3DPEHPK3PXP")})
+    adapter = channel_adapters(eidas, composer)["electronic_registered_letter"]
+    assert adapter.provider == "ar24"
+    simple = sender.model_copy(update={"ar24_eidas": False})
+    assert channel_adapters(simple, composer)["electronic_registered_letter"].provider == "ar24"
 
 
 async def test_rate_limiter_spaces_sends_per_channel() -> None:
