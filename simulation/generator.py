@@ -8,7 +8,8 @@ before the first simulated day (those documents form the opening balance, stream
 0) and runs for ``Size.days`` simulated days; :attr:`History.timeline` holds, per simulated
 day, the ERP records to publish, and :attr:`History.commands` the dispute commands a CRM
 would publish that day. Some records are bad on purpose (malformed JSON, schema-invalid,
-conflicting): :attr:`Record.bad` names the dead-letter reason expected for each.
+conflicting): :attr:`Record.bad` names the dead-letter reason expected for each (the
+``dlq.reason`` the services give it).
 
 Every movement on an invoice names it explicitly (a payment's allocation, a credit note's
 invoice number), so the generator knows each invoice's open amount at every moment, to the
@@ -762,7 +763,7 @@ class _Builder:
             key: bytes | None = invoice.customer_id.encode()
             if kind == "malformed":
                 value = b'{"event_id": "' + str(self.uuid()).encode() + b'", "payload": {'
-                reason = "schema_invalid"
+                reason = "malformed_json"
             elif kind in ("negative_amount", "due_before_issue", "unknown_field"):
                 data = json.loads(
                     ERP_INVOICES.value(
@@ -776,12 +777,14 @@ class _Builder:
                 )
                 if kind == "negative_amount":
                     data["payload"]["amount"]["amount"] = "-120.00"
+                    reason = "non_positive_amount"
                 elif kind == "due_before_issue":
                     data["payload"]["due_date"] = str(invoice.issue_date - timedelta(days=3))
+                    reason = "due_before_issue"
                 else:
                     data["payload"]["colour"] = "blue"
+                    reason = "schema_invalid"
                 value = json.dumps(data).encode()
-                reason = "schema_invalid"
             elif kind == "invoice_conflict":  # same number and version, another amount
                 event = erp.InvoiceIssued(
                     event_id=self.uuid(),

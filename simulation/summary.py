@@ -7,7 +7,9 @@ from decimal import Decimal
 from typing import Any
 
 from contracts.topics import ALL_TOPICS
-from simulation.cluster import topic_counts
+from simulation import dead_letters
+from simulation.cluster import read_topic, topic_counts
+from simulation.generator import CRM
 from simulation.run import Run, end_of, start_of
 
 
@@ -21,8 +23,32 @@ def _share(value: Any) -> str:
     return "-" if value is None else f"{float(value):.0%}"
 
 
+async def dead_letter_account(run: Run) -> dead_letters.Account:
+    """Every dead letter of the run: injected on purpose, or refused by a service's rule."""
+    bootstrap = run.options.bootstrap
+    names = [t.dead_letter for t in ALL_TOPICS]
+    found: list[dead_letters.DeadLetter] = []
+    for name, count in (await topic_counts(bootstrap, names)).items():
+        if count:
+            found.extend(
+                dead_letters.DeadLetter.of(name, r) for r in await read_topic(bootstrap, name)
+            )
+    holders = [
+        dead_letters.Holder(
+            r["dispute_id"], r["raised_by"], r["opened_at"], tuple(r["invoice_ids"])
+        )
+        for r in await run.fetch(
+            "SELECT dispute_id, raised_by, opened_at, invoice_ids FROM disputes.dispute "
+            "WHERE invoice_ids && $1::text[]",
+            dead_letters.disputed_invoices(found),
+        )
+    ]
+    return dead_letters.account(found, run.history.bad, holders)
+
+
 async def summary_lines(run: Run) -> list[str]:
     history = run.history
+    found = await dead_letter_account(run)
     lines: list[str] = []
     add = lines.append
     start, end = start_of(history), end_of(history)
@@ -87,9 +113,12 @@ async def summary_lines(run: Run) -> list[str]:
     )
     add("")
     generated = len(history.disputes)
+    refused = found.rejected_commands("dispute.open", CRM)
     add(
         f"Disputes: {dict((r['status'], r['n']) for r in disputes) or 'none recorded'} "
-        f"(the CRM opened {generated}; call tasks raised {run.answers.get('dispute_raised', 0)})"
+        f"(the CRM asked to open {generated}"
+        + (f", {refused} refused: see the dead letters" if refused else "")
+        + f"; call tasks raised {run.answers.get('dispute_raised', 0)})"
     )
     add(
         f"Promises: {dict((r['status'], r['n']) for r in promises) or 'none recorded'} "
@@ -135,11 +164,6 @@ async def summary_lines(run: Run) -> list[str]:
     for company, months in sorted(by_company.items()):
         add(f"  {company}: " + ", ".join(months))
 
-    dlq = await topic_counts(run.options.bootstrap, [t.dead_letter for t in ALL_TOPICS])
     add("")
-    add(
-        f"Dead-lettered: {sum(dlq.values())} "
-        f"({', '.join(f'{k}: {v}' for k, v in dlq.items() if v) or 'none'}); "
-        f"bad records injected: {len(history.bad)}"
-    )
+    lines.extend(dead_letters.summary_lines(found))
     return lines
