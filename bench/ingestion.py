@@ -9,8 +9,11 @@ in production), on a fresh schema. It times from the moment the replicas start c
 until every record is in the inbox and every ledger event is published, and prints
 events/s, the ratio to the ``bench.limits`` figures, the p50/p99 batch latency, and each
 replica's resident memory at 10%, 50% and the end of the run and its peak (the generated
-events live in the parent process, not in the replicas). Nothing is asserted: these are
-measurements.
+events live in the parent process, not in the replicas). It also prints where the CPU
+went: CPU microseconds per event spent by the replicas, by PostgreSQL and by Kafka, and the
+rate at which that work would saturate every core of the machine (``cpu_bound_events_per_s``),
+which is the ceiling no tuning of waits or batch sizes can pass. Nothing is asserted: these
+are measurements.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import dataclasses
 import multiprocessing
 import os
 import random
+import resource
 import time
 import uuid
 from collections.abc import Sequence
@@ -40,7 +44,8 @@ from contracts.money import PositiveMoney
 from contracts.topics import ERP_TOPICS, LEDGER_EVENTS, Topic
 from services.ingestion.app import DEFINITION
 from services.ingestion.handler import LedgerHandler
-from services.runtime import migrations
+from services.ingestion.settings import IngestionSettings
+from services.runtime import gc_tuning, migrations
 from services.runtime.clock import SimulatedClock
 from services.runtime.consumer import BatchOutcome, BatchProcessor
 from services.runtime.database import create_pool
@@ -179,6 +184,41 @@ def rss_mib() -> float:
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
+def server_cpu_s() -> dict[str, float]:
+    """CPU seconds (user + system) used so far by the PostgreSQL and Kafka processes here.
+
+    Read from ``/proc`` (Linux): every process named ``postgres`` and every ``java`` process
+    whose command line runs Kafka. Other clients of the same servers count too, so the
+    figures are only clean on an otherwise idle machine.
+    """
+    ticks = os.sysconf("SC_CLK_TCK")
+    used = {"postgres": 0.0, "kafka": 0.0}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                name, _, rest = stat.read().partition(" (")[2].rpartition(")")
+                fields = rest.split()
+            with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
+                command = cmdline.read()
+        except OSError:
+            continue  # the process ended meanwhile
+        # utime, stime, and cutime, cstime: the CPU of children already reaped (a
+        # PostgreSQL backend that ended is counted in its postmaster)
+        seconds = sum(int(f) for f in fields[11:15]) / ticks
+        if name == "postgres":
+            used["postgres"] += seconds
+        elif name == "java" and b"kafka" in command:
+            used["kafka"] += seconds
+    return used
+
+
+def own_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 @dataclasses.dataclass(frozen=True)
 class Setup:
     """What one consumer process needs to join the run."""
@@ -190,6 +230,7 @@ class Setup:
     count: int
     batch: int
     start_at: float  # wall clock: every process starts consuming then
+    tune_gc: bool = True  # as services do (services.runtime.gc_tuning)
 
 
 @dataclasses.dataclass
@@ -199,6 +240,7 @@ class ConsumerFigures:
     published: int
     rss_samples: list[tuple[float, float]]  # (seconds since start, RSS MiB)
     consumed_s: float  # seconds from start until every record was in the inbox
+    cpu_s: float  # CPU seconds the replica used while consuming
 
 
 async def consume(setup: Setup) -> ConsumerFigures:
@@ -230,10 +272,19 @@ async def consume(setup: Setup) -> ConsumerFigures:
     )
     sender = KafkaRecordSender(settings.kafka.client_options(), "bench-ingestion")
     await sender.start()
-    relay = OutboxRelay("bench", pool, sender, batch_size=2000, poll_interval_s=0.05)
+    relay = OutboxRelay(
+        "bench",
+        pool,
+        sender,
+        batch_size=IngestionSettings().outbox_batch_size,
+        poll_interval_s=0.05,
+    )
+    if setup.tune_gc:
+        gc_tuning.tune(settings.gc_gen0_threshold)
     await asyncio.sleep(max(0.0, setup.start_at - time.time()))
     samples: list[tuple[float, float]] = []
     consumed_s = 0.0
+    cpu_at_start = own_cpu_s()
     supervisor.start("outbox-relay", relay.run)
     await broker.start()
     try:
@@ -254,7 +305,12 @@ async def consume(setup: Setup) -> ConsumerFigures:
         await sender.stop()
         await pool.close()
     return ConsumerFigures(
-        processor.latencies, processor.dead_lettered, relay.published, samples, consumed_s
+        processor.latencies,
+        processor.dead_lettered,
+        relay.published,
+        samples,
+        consumed_s,
+        own_cpu_s() - cpu_at_start,
     )
 
 
@@ -303,18 +359,22 @@ async def leftovers(database_url: str, schema: str) -> int:
 
 
 def run(
-    count: int, batch: int, consumers: int, bootstrap: str, database_url: str
+    count: int, batch: int, consumers: int, bootstrap: str, database_url: str, tune_gc: bool
 ) -> dict[str, float]:
     suffix, schema = asyncio.run(prepare(count, bootstrap, database_url))
     print(f"consuming with {consumers} replica(s)...", flush=True)
     start_at = time.time() + 5.0  # every replica has started and connected by then
     setups = [
-        Setup(bootstrap, database_url, schema, suffix, count, batch, start_at)
+        Setup(bootstrap, database_url, schema, suffix, count, batch, start_at, tune_gc)
         for _ in range(consumers)
     ]
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(consumers, mp_context=context) as executor:
-        runs = list(executor.map(replica, setups))
+        pending = executor.map(replica, setups)
+        time.sleep(max(0.0, start_at - time.time()))
+        servers_before = server_cpu_s()
+        runs = list(pending)
+        servers_after = server_cpu_s()
     elapsed = max(r.rss_samples[-1][0] for r in runs)
     latencies = [s for r in runs for s in r.latencies]
     parked = asyncio.run(leftovers(database_url, schema))
@@ -331,6 +391,14 @@ def run(
         "dead_lettered": float(sum(r.dead_lettered for r in runs)),
         "parked_left": float(parked),
     }
+    # Where the CPU went, per event: the machine's ceiling is its cores over their sum.
+    replicas_cpu = sum(r.cpu_s for r in runs)
+    figures["cpu_us_per_event_replicas"] = replicas_cpu / count * 1e6
+    for server in ("postgres", "kafka"):
+        used = servers_after[server] - servers_before[server]
+        figures[f"cpu_us_per_event_{server}"] = used / count * 1e6
+    total_us = sum(v for k, v in figures.items() if k.startswith("cpu_us_per_event_"))
+    figures["cpu_bound_events_per_s"] = (os.cpu_count() or 1) * 1e6 / total_us
     # Memory of each replica over the run: at 10%, 50% and the end, and its peak.
     for n, r in enumerate(runs):
         samples = r.rss_samples
@@ -344,14 +412,21 @@ def run(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1_000_000)
-    parser.add_argument("--batch", type=int, default=2000)
+    parser.add_argument("--batch", type=int, default=IngestionSettings().batch_max_records)
     parser.add_argument(
         "--consumers", type=int, default=1, help="ingestion replicas, one process each"
+    )
+    parser.add_argument(
+        "--default-gc",
+        action="store_true",
+        help="leave CPython's garbage collector as it is (services tune it at start)",
     )
     args = parser.parse_args()
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", DEFAULT_BOOTSTRAP)
     database_url = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
-    figures = run(args.events, args.batch, args.consumers, bootstrap, database_url)
+    figures = run(
+        args.events, args.batch, args.consumers, bootstrap, database_url, not args.default_gc
+    )
     for name, value in figures.items():
         print(f"{name:>18}: {value:,.3f}")
     limits = load_limits() or {}

@@ -12,6 +12,11 @@ class IngestionSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="RELANCE_INGESTION_", extra="ignore")
 
     http_port: int = 8081
+    # Larger batches than the kit's default: a batch costs about twenty round trips to
+    # PostgreSQL and one transaction whatever its size, and ingestion meets month-end
+    # volumes (bench.ingestion: 2,000-record batches ran about 25% slower than 5,000).
+    batch_max_records: int = Field(default=5000, ge=1)
+    outbox_batch_size: int = Field(default=5000, ge=1)
     company_codes: tuple[str, ...] = Field(
         default=(),
         description=(

@@ -40,7 +40,7 @@ from faststream.kafka.annotations import KafkaMessage
 from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 
 from contracts.topics import Topic
-from services.runtime import logs, metrics, migrations
+from services.runtime import gc_tuning, logs, metrics, migrations
 from services.runtime.clock import Clock, clock_from_setting
 from services.runtime.consumer import BatchProcessor, Handler, record_lag
 from services.runtime.database import TRANSIENT_ERRORS, Pool, create_pool
@@ -292,6 +292,8 @@ async def run(definition: ServiceDefinition, settings: ServiceSettings) -> int:
         supervisor.start(name, background)
     http = HttpServer(build_app(state, parts.routes), settings.http_host, settings.http_port)
     await http.start()
+    if settings.gc_gen0_threshold:
+        gc_tuning.tune(settings.gc_gen0_threshold)
     await broker.start()
     state.started = True
     log.info("started", http_port=http.port, consumes=[t.name for t in definition.consumes])

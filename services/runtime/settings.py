@@ -111,6 +111,13 @@ class ServiceSettings(BaseSettings):
         "dead-lettered: a broken producer must not drain a topic into its DLQ.",
     )
     outbox_batch_size: int = Field(default=500, ge=1)
+    gc_gen0_threshold: int = Field(
+        default=50_000,
+        ge=0,
+        description="Once started, freeze the objects alive and collect the youngest "
+        "generation every this many allocations (CPython's default: 700); 0 leaves the "
+        "garbage collector as it is. See services/runtime/gc_tuning.py.",
+    )
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
 

@@ -218,3 +218,18 @@ def test_dead_letter_reason_of_bytes_that_are_not_json() -> None:
     with pytest.raises(ValidationError) as raised:
         ERP_INVOICES.parse(b"{not json")
     assert reason_of(raised.value) == "malformed_json"
+
+
+def test_gc_tuning_freezes_startup_objects_and_raises_the_threshold() -> None:
+    import gc
+
+    from services.runtime import gc_tuning
+
+    before = gc.get_threshold()
+    try:
+        gc_tuning.tune(12_345)
+        assert gc.get_threshold() == (12_345, gc_tuning.GEN1_THRESHOLD, gc_tuning.GEN2_THRESHOLD)
+        assert gc.get_freeze_count() > 0  # this test's own module, among others, is frozen
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
