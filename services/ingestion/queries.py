@@ -1,11 +1,15 @@
 """The SQL of the ingestion service: loading a batch's rows and writing back what changed.
 
-Reads use ``unnest`` of arrays (one round trip per table and batch); writes are set-based
-upserts (``executemany``, pipelined by asyncpg) and ``COPY`` for allocations.
+Reads use ``unnest`` of arrays (one round trip per table and batch); writes are one
+set-based upsert per table and batch (``INSERT ... SELECT FROM unnest(...) ON CONFLICT``:
+the batch's keys are unique, the :class:`Book` keeps one row per key) and ``COPY`` for
+allocations; only parked documents, which are rare and carry an array per row, are
+written row by row.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
@@ -142,20 +146,25 @@ async def save_customers(connection: Connection, rows: Iterable[CustomerRow]) ->
             r.payload.country,
             r.payload.time_zone,
             r.payload.language,
-            r.payload.model_dump(mode="json"),
+            json.dumps(r.payload.model_dump(mode="json")),
         )
         for r in rows
         if r.payload is not None
     ]
     if records:
-        await connection.executemany(
+        await connection.execute(
             "INSERT INTO customers (customer_id, company_code, version, name, country, "
-            "time_zone, language, document) VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb) "
+            "time_zone, language, document) "
+            "SELECT c.customer_id, c.company_code, c.version, c.name, c.country, c.time_zone, "
+            "c.language, c.document::jsonb FROM unnest($1::text[], $2::text[], $3::bigint[], "
+            "$4::text[], $5::text[], $6::text[], $7::text[], $8::text[]) "
+            "AS c(customer_id, company_code, version, name, country, time_zone, language, "
+            "document) "
             "ON CONFLICT (customer_id) DO UPDATE SET company_code = EXCLUDED.company_code, "
             "version = EXCLUDED.version, name = EXCLUDED.name, country = EXCLUDED.country, "
             "time_zone = EXCLUDED.time_zone, language = EXCLUDED.language, "
             "document = EXCLUDED.document WHERE customers.version < EXCLUDED.version",
-            records,
+            *_columns_of(records, 8),
         )
 
 
@@ -181,11 +190,18 @@ async def save_invoices(connection: Connection, rows: Iterable[InvoiceRow]) -> N
         for r in rows
     ]
     if records:
-        await connection.executemany(
+        await connection.execute(
             "INSERT INTO invoices (company_code, invoice_number, customer_id, version, currency, "
             "amount, open_amount, issue_date, due_date, status, settled_on, payment_terms, "
-            "purchase_order, extra, content_hash) VALUES "
-            "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::text::jsonb, $15) "
+            "purchase_order, extra, content_hash) "
+            "SELECT i.company_code, i.invoice_number, i.customer_id, i.version, i.currency, "
+            "i.amount, i.open_amount, i.issue_date, i.due_date, i.status, i.settled_on, "
+            "i.payment_terms, i.purchase_order, i.extra::jsonb, i.content_hash "
+            "FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], "
+            "$6::numeric[], $7::numeric[], $8::date[], $9::date[], $10::text[], $11::date[], "
+            "$12::text[], $13::text[], $14::text[], $15::text[]) AS i(company_code, "
+            "invoice_number, customer_id, version, currency, amount, open_amount, issue_date, "
+            "due_date, status, settled_on, payment_terms, purchase_order, extra, content_hash) "
             "ON CONFLICT (company_code, invoice_number) DO UPDATE SET "
             "customer_id = EXCLUDED.customer_id, version = EXCLUDED.version, "
             "currency = EXCLUDED.currency, amount = EXCLUDED.amount, "
@@ -194,17 +210,18 @@ async def save_invoices(connection: Connection, rows: Iterable[InvoiceRow]) -> N
             "settled_on = EXCLUDED.settled_on, payment_terms = EXCLUDED.payment_terms, "
             "purchase_order = EXCLUDED.purchase_order, extra = EXCLUDED.extra, "
             "content_hash = EXCLUDED.content_hash",
-            records,
+            *_columns_of(records, 15),
         )
 
 
 async def save_balances(connection: Connection, balances: dict[BalanceKey, Decimal]) -> None:
     if balances:
-        await connection.executemany(
+        await connection.execute(
             "INSERT INTO credit_balances (company_code, customer_id, currency, balance) "
-            "VALUES ($1, $2, $3, $4) ON CONFLICT (company_code, customer_id, currency) "
+            "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::numeric[]) "
+            "ON CONFLICT (company_code, customer_id, currency) "
             "DO UPDATE SET balance = EXCLUDED.balance",
-            [(*key, value) for key, value in balances.items()],
+            *_columns_of([(*key, value) for key, value in balances.items()], 4),
         )
 
 
@@ -225,12 +242,13 @@ async def save_documents(connection: Connection, rows: Iterable[DocumentRow]) ->
         for r in rows
     ]
     if records:
-        await connection.executemany(
+        await connection.execute(
             "INSERT INTO documents (company_code, kind, document_id, customer_id, currency, "
-            "amount, value_date, content_hash, status, event_id) VALUES "
-            "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
+            "amount, value_date, content_hash, status, event_id) "
+            "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], "
+            "$6::numeric[], $7::date[], $8::text[], $9::text[], $10::uuid[]) "
             "ON CONFLICT (company_code, kind, document_id) DO UPDATE SET status = EXCLUDED.status",
-            records,
+            *_columns_of(records, 10),
         )
 
 
@@ -276,5 +294,18 @@ def _columns(keys: Iterable[tuple[str, ...]], width: int) -> list[list[str]]:
     columns: list[list[str]] = [[] for _ in range(width)]
     for key in set(keys):
         for column, value in zip(columns, key, strict=True):
+            column.append(value)
+    return columns
+
+
+def _columns_of(records: Sequence[tuple[Any, ...]], width: int) -> list[list[Any]]:
+    """Rows as ``width`` column arrays, for one set-based ``INSERT ... SELECT FROM unnest``.
+
+    One statement per table and batch, not one per row (``executemany``): PostgreSQL then
+    plans and runs the upsert once, which is what made ingestion's writes cheap.
+    """
+    columns: list[list[Any]] = [[] for _ in range(width)]
+    for record in records:
+        for column, value in zip(columns, record, strict=True):
             column.append(value)
     return columns
