@@ -1,14 +1,18 @@
 """The scheduler's tick on large dunning books: time to emit what is due, and an empty tick.
 
 Run with ``python -m bench.scheduler [--sizes 10000 100000 1000000] [--due-share 0.05]
-[--replicas N]``. For each size it loads that many open invoices (five per customer) into
-a fresh schema with set-based INSERTs, a ``--due-share`` of them due now (each for a
-different customer), the rest due in the coming weeks. It then times ticks until nothing
-is due (every due invoice becomes a ``dunning.reminder.due`` in the outbox, with its state
-moved on), and the median of ``--empty-ticks`` ticks with nothing due, which must not grow
-with the number of open invoices. With ``--replicas N`` the due invoices are drained by N
-scheduler processes at once (``FOR UPDATE SKIP LOCKED`` shares the work). Nothing is
-asserted: these are measurements.
+[--replicas N] [--concurrency C] [--batch B]``. For each size it loads that many open
+invoices (five per customer) into a fresh schema with set-based INSERTs, a ``--due-share``
+of them due now (each for a different customer), the rest due in the coming weeks. It then
+times ticks until nothing is due (every due invoice becomes a ``dunning.reminder.due`` in
+the outbox, with its state moved on and its ``dunning.state.changed``), and the median of
+``--empty-ticks`` ticks with nothing due, which must not grow with the number of open
+invoices. ``--replicas N`` drains with N scheduler processes at once (``FOR UPDATE SKIP
+LOCKED`` shares the work); each runs ``--concurrency`` ticks side by side, as the service's
+``tick_concurrency`` does (default: the service's). Each line states the replicas and ticks
+in flight, the scheduler processes' CPU time during the drain and the load average before
+and after it, since other work on the machine moves the figures. Nothing is asserted: these
+are measurements.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import multiprocessing
+import os
 import statistics
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -24,7 +29,7 @@ from datetime import UTC, date, datetime
 import asyncpg
 
 from bench.limits import DEFAULT_DATABASE_URL
-from services.runtime import migrations
+from services.runtime import gc_tuning, migrations
 from services.runtime.clock import SimulatedClock
 from services.runtime.database import Connection, create_pool
 from services.runtime.settings import DatabaseSettings
@@ -86,25 +91,32 @@ async def prepare(url: str, invoices: int, due_share: float) -> tuple[int, float
         await connection.close()
 
 
-async def drain(url: str, batch: int, start_at: float) -> tuple[int, float, float]:
+async def drain(
+    url: str, batch: int, concurrency: int, start_at: float
+) -> tuple[int, float, float, float]:
     """One scheduler replica: tick until nothing is due.
 
-    Returns the reminders it emitted and when (wall clock) it started and finished, so that
-    the start-up of the replicas' processes is not counted.
+    Returns the reminders it emitted, when (wall clock) it started and finished, so that the
+    start-up of the replicas' processes is not counted, and the CPU time it used meanwhile.
     """
-    pool = await create_pool(DatabaseSettings(url=url), SCHEMA, max_size=2)
+    pool = await create_pool(DatabaseSettings(url=url), SCHEMA, max_size=concurrency + 1)
     try:
-        ticker = Ticker(pool, SimulatedClock(NOW), policy_of(SchedulerSettings()), batch)
+        ticker = Ticker(
+            pool, SimulatedClock(NOW), policy_of(SchedulerSettings()), batch, concurrency
+        )
+        gc_tuning.tune(SchedulerSettings().gc_gen0_threshold)  # as services do once built
         await asyncio.sleep(max(0.0, start_at - time.time()))
-        started = time.time()
+        started, cpu = time.time(), time.process_time()
         reminders = sum(o.reminders for o in await ticker.run_until_idle())
-        return reminders, started, time.time()
+        return reminders, started, time.time(), time.process_time() - cpu
     finally:
         await pool.close()
 
 
-def replica(url: str, batch: int, start_at: float) -> tuple[int, float, float]:
-    return asyncio.run(drain(url, batch, start_at))
+def replica(
+    url: str, batch: int, concurrency: int, start_at: float
+) -> tuple[int, float, float, float]:
+    return asyncio.run(drain(url, batch, concurrency, start_at))
 
 
 async def empty_ticks(url: str, count: int) -> tuple[int, list[float]]:
@@ -124,26 +136,43 @@ async def empty_ticks(url: str, count: int) -> tuple[int, list[float]]:
 
 
 def measure(
-    url: str, invoices: int, due_share: float, ticks: int, batch: int, replicas: int
+    url: str,
+    invoices: int,
+    due_share: float,
+    ticks: int,
+    batch: int,
+    replicas: int,
+    concurrency: int,
 ) -> None:
     due, loaded_s = asyncio.run(prepare(url, invoices, due_share))
+    load_before = os.getloadavg()[0]
     if replicas == 1:
-        runs = [replica(url, batch, 0.0)]
+        runs = [replica(url, batch, concurrency, 0.0)]
     else:
         context = multiprocessing.get_context("spawn")
         start_at = time.time() + 5.0  # every replica has started and connected by then
         with ProcessPoolExecutor(replicas, mp_context=context) as executor:
             runs = list(
-                executor.map(replica, [url] * replicas, [batch] * replicas, [start_at] * replicas)
+                executor.map(
+                    replica,
+                    [url] * replicas,
+                    [batch] * replicas,
+                    [concurrency] * replicas,
+                    [start_at] * replicas,
+                )
             )
+    load_after = os.getloadavg()[0]
     reminders = sum(r[0] for r in runs)
     drain_s = max(r[2] for r in runs) - min(r[1] for r in runs)
+    cpu_s = sum(r[3] for r in runs)
     emitted, empty = asyncio.run(empty_ticks(url, ticks))
     print(
         f"{invoices:>9,} open invoices (loaded in {loaded_s:5.1f} s) | {due:>6,} due, "
-        f"{replicas} replica(s): {reminders:>6,} reminders ({emitted:>7,} outbox events) in "
-        f"{drain_s:6.2f} s = {reminders / drain_s if drain_s else 0:,.0f}/s | empty tick: "
-        f"median {statistics.median(empty) * 1000:.2f} ms, max {max(empty) * 1000:.2f} ms"
+        f"{replicas} replica(s) x {concurrency} tick(s) at once, batch {batch}: "
+        f"{reminders:>6,} reminders ({emitted:>7,} outbox events) in {drain_s:6.2f} s = "
+        f"{reminders / drain_s if drain_s else 0:,.0f}/s, scheduler CPU {cpu_s:5.2f} s | "
+        f"empty tick: median {statistics.median(empty) * 1000:.2f} ms, "
+        f"max {max(empty) * 1000:.2f} ms | load average {load_before:.2f} -> {load_after:.2f}"
     )
 
 
@@ -157,10 +186,22 @@ def main() -> None:
         "--replicas", type=int, default=1, help="scheduler replicas, one process each"
     )
     parser.add_argument("--batch", type=int, default=SchedulerSettings().tick_batch_size)
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=SchedulerSettings().tick_concurrency,
+        help="ticks each replica runs side by side (the service's tick_concurrency)",
+    )
     args = parser.parse_args()
     for size in args.sizes:
         measure(
-            args.database_url, size, args.due_share, args.empty_ticks, args.batch, args.replicas
+            args.database_url,
+            size,
+            args.due_share,
+            args.empty_ticks,
+            args.batch,
+            args.replicas,
+            args.concurrency,
         )
 
 

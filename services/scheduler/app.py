@@ -37,7 +37,9 @@ async def build(context: ServiceContext) -> ServiceParts:
     assert isinstance(settings, SchedulerSettings)
     policy = policy_of(settings)
     tracker = Tracker(policy)
-    ticker = Ticker(context.pool, context.clock, policy, settings.tick_batch_size)
+    ticker = Ticker(
+        context.pool, context.clock, policy, settings.tick_batch_size, settings.tick_concurrency
+    )
 
     async def tick_loop(stop: asyncio.Event) -> None:
         while not stop.is_set():

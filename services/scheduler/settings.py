@@ -24,6 +24,14 @@ class SchedulerSettings(ServiceSettings):
     min_contact_gap_hours: float = Field(default=20.0, ge=0)
     tick_interval_s: float = Field(default=5.0, gt=0)
     tick_batch_size: int = Field(default=500, ge=1)
+    tick_concurrency: int = Field(
+        default=2,
+        ge=1,
+        description=(
+            "Ticks (transactions) one replica runs side by side when much is due; each claims "
+            "its own customers, so PostgreSQL writes one batch while Python decides the next."
+        ),
+    )
     channel_fallbacks: dict[Channel, Channel] = Field(
         default_factory=lambda: dict(DEFAULT_FALLBACKS),  # type: ignore[arg-type]
         description=(

@@ -148,15 +148,6 @@ async def save(connection: Connection, state: InvoiceState) -> None:
     await connection.execute(queries.SAVE_INVOICE, *_row(state))
 
 
-async def save_many(connection: Connection, states: list[InvoiceState]) -> None:
-    """Save every state in one statement (the last state of an invoice listed twice wins)."""
-    latest = {s.invoice_id: _row(s) for s in states}
-    if latest:
-        await connection.execute(
-            queries.SAVE_INVOICES, *(list(c) for c in zip(*latest.values(), strict=True))
-        )
-
-
 def state_changed(state: InvoiceState, now: datetime) -> DunningStateChanged | None:
     snapshot = state.snapshot()
     if snapshot is None:

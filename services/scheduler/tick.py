@@ -10,8 +10,10 @@ Invoices past the amicable phase leave it with a ``dunning.escalation.raised``.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -23,16 +25,13 @@ from contracts.dunning import (
     Escalation,
     EscalationRaised,
     OpenStatement,
-    Reminder,
-    ReminderDue,
 )
-from contracts.envelope import Event
 from contracts.money import PositiveMoney
 from contracts.topics import DUNNING_ACTIONS
 from services.runtime.clock import Clock
 from services.runtime.database import Connection, Pool
 from services.runtime.outbox import OutgoingRecord, enqueue
-from services.scheduler import metrics, queries
+from services.scheduler import metrics, outgoing, queries
 from services.scheduler.domain.calendar import send_instant
 from services.scheduler.domain.progress import Taken, due_now, resumed_step
 from services.scheduler.domain.scenario import Scenario, Step
@@ -42,9 +41,7 @@ from services.scheduler.state import (
     InvoiceState,
     Policy,
     rescheduled,
-    save_many,
     scenario_of,
-    state_changed,
 )
 
 SERVICE = "scheduler"
@@ -64,29 +61,57 @@ class TickOutcome:
 
 @dataclass
 class _Writes:
-    """What one tick changes, written at its end in a few round trips."""
+    """What one tick changes, written at its end in a few set-based statements."""
 
-    events: list[Event] = field(default_factory=list)
+    records: list[OutgoingRecord] = field(default_factory=list)
     states: list[InvoiceState] = field(default_factory=list)
-    contacts: list[tuple[str, datetime]] = field(default_factory=list)
-    skipped: list[tuple[str, str, str, datetime]] = field(default_factory=list)
-    reminders: list[tuple[Reminder, datetime]] = field(default_factory=list)
+    contacts: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str, str]] = field(default_factory=list)
+    reminders: list[OutgoingRecord] = field(default_factory=list)
+    sent: Counter[tuple[str, str]] = field(default_factory=Counter)  # (channel, level)
+    raised: Counter[str] = field(default_factory=Counter)  # exit action
 
-    async def flush(self, connection: Connection) -> None:
-        await save_many(connection, self.states)
+    async def flush(self, connection: Connection, now: datetime) -> None:
+        if self.states:
+            progress = {s.invoice_id: _progress(s) for s in self.states}  # the last one wins
+            await connection.execute(queries.SAVE_PROGRESS, _dumps(list(progress.values())))
         if self.reminders:
-            await connection.executemany(
-                queries.RECORD_REMINDER,
-                [
-                    (r.reminder_id, r.customer_id, r.model_dump(mode="json"), None, at)
-                    for r, at in self.reminders
-                ],
-            )
+            # each reminder is serialised once, for the outbox; sent_reminder keeps its payload
+            values = b",".join(r.value for r in self.reminders)
+            await connection.execute(queries.RECORD_REMINDERS, b"[" + values + b"]", now)
         if self.contacts:
-            await connection.executemany(queries.SET_LAST_CONTACT, self.contacts)
+            await connection.execute(queries.SET_LAST_CONTACTS, now, self.contacts)
         if self.skipped:
-            await connection.executemany(queries.RECORD_SKIPPED, self.skipped)
-        await enqueue(connection, [OutgoingRecord.of(DUNNING_ACTIONS, e) for e in self.events])
+            await connection.execute(
+                queries.RECORD_SKIPPED,
+                *(list(c) for c in zip(*self.skipped, strict=True)),
+                now,
+            )
+        await enqueue(connection, self.records)
+
+    def count(self) -> None:
+        """Count what was emitted, once committed."""
+        for (channel, level), n in self.sent.items():
+            metrics.REMINDERS_DUE.labels(SERVICE, channel, level).inc(n)
+        for action, n in self.raised.items():
+            metrics.ESCALATIONS.labels(SERVICE, action).inc(n)
+
+
+def _progress(state: InvoiceState) -> list[object]:
+    """What a tick changes of an invoice, as a row of ``queries.SAVE_PROGRESS``."""
+    return [
+        state.invoice_id,
+        state.position,
+        state.status,
+        state.resumed,
+        state.last_step_name,
+        state.last_level,
+        None if state.last_action_at is None else outgoing.instant(state.last_action_at),
+        None if state.next_action_at is None else outgoing.instant(state.next_action_at),
+    ]
+
+
+_dumps = json.JSONEncoder(separators=(",", ":")).encode
 
 
 @dataclass(frozen=True)
@@ -136,41 +161,68 @@ def account_of(states: Sequence[InvoiceState]) -> list[tuple[str, Decimal, int]]
 
 
 class Ticker:
-    def __init__(self, pool: Pool, clock: Clock, policy: Policy, batch_size: int = 500) -> None:
+    """Emits what falls due, ``concurrency`` ticks (transactions) at a time.
+
+    Concurrent ticks claim different customers (``SKIP LOCKED``), like replicas do: while one
+    waits on PostgreSQL, another decides, so the database and Python work in parallel.
+    """
+
+    def __init__(
+        self,
+        pool: Pool,
+        clock: Clock,
+        policy: Policy,
+        batch_size: int = 500,
+        concurrency: int = 1,
+    ) -> None:
         self.pool = pool
         self.clock = clock
         self.policy = policy
         self.batch_size = batch_size
+        self.concurrency = concurrency
 
     async def tick(self) -> TickOutcome:
         """One batch of due customers, in one transaction."""
         with metrics.TICK_SECONDS.labels(SERVICE).time():
             async with self.pool.acquire() as connection, connection.transaction():
                 outcome, writes = await self._tick_in(connection)
-        for event in writes.events:  # counted once committed
-            if isinstance(event, ReminderDue):
-                reminder = event.payload
-                metrics.REMINDERS_DUE.labels(SERVICE, reminder.channel, reminder.level).inc()
-            elif isinstance(event, EscalationRaised):
-                metrics.ESCALATIONS.labels(SERVICE, event.payload.action).inc()
+        writes.count()
         return outcome
 
     async def run_until_idle(self) -> list[TickOutcome]:
-        """Ticks until a batch comes back short: everything due now is done."""
+        """Ticks until nothing is left to claim: everything due now is done.
+
+        With ``concurrency`` > 1, that many loops tick side by side; each stops when its
+        claim comes back empty (what is left is held by the others, which finish it).
+        """
+        if self.concurrency == 1:
+            return await self._until_idle()
+        loops = [asyncio.ensure_future(self._until_idle()) for _ in range(self.concurrency)]
+        try:
+            done = await asyncio.gather(*loops)
+        except BaseException:
+            # a failed tick fails the whole as itself; the others roll back and stop first
+            for loop in loops:
+                loop.cancel()
+            await asyncio.gather(*loops, return_exceptions=True)
+            raise
+        return [outcome for outcomes in done for outcome in outcomes]
+
+    async def _until_idle(self) -> list[TickOutcome]:
         outcomes = []
         while True:
             outcome = await self.tick()
             outcomes.append(outcome)
-            if outcome.customers == 0:
+            if outcome.empty:
                 return outcomes
 
     async def _tick_in(self, connection: Connection) -> tuple[TickOutcome, _Writes]:
         now = self.clock.now()
         writes = _Writes()
-        if await connection.fetchval(queries.SUSPENDED):
-            return TickOutcome(0, 0, 0), writes
-        rows = await connection.fetch(queries.CLAIM_DUE_CUSTOMERS, now, self.batch_size)
-        customers = {r["customer_id"]: Customer.of(r) for r in rows}
+        customers: dict[str, Customer] = {}
+        for row in await connection.fetch(queries.CLAIM_DUE_CUSTOMERS, now, self.batch_size):
+            if row["customer_id"] not in customers:  # once per due invoice
+                customers[row["customer_id"]] = Customer.of(row)
         if not customers:
             return TickOutcome(0, 0, 0), writes
         by_customer: defaultdict[str, list[InvoiceState]] = defaultdict(list)
@@ -186,7 +238,7 @@ class Ticker:
             )
             reminders += sent
             escalations += raised
-        await writes.flush(connection)
+        await writes.flush(connection, now)
         return TickOutcome(len(customers), reminders, escalations), writes
 
     def _customer(
@@ -256,7 +308,7 @@ class Ticker:
         if gap_end is not None and gap_end > now:
             return 0, raised
         self._remind(customer, steps[firmest], now, writes, account)
-        writes.contacts.append((customer.customer_id, now))
+        writes.contacts.append(customer.customer_id)
         return 1, raised
 
     def _store(
@@ -266,15 +318,23 @@ class Ticker:
         now: datetime,
         writes: _Writes,
     ) -> None:
+        # the tick moves invoices through their scenario; the rest is not saved (SAVE_PROGRESS)
+        assert (after.invoice_id, after.due_date, after.amount, after.open_amount) == (
+            before.invoice_id,
+            before.due_date,
+            before.amount,
+            before.open_amount,
+        )
+        assert (after.scenario_id, after.pause_reason) == (before.scenario_id, before.pause_reason)
         writes.states.append(after)
         if (before.position, before.status, before.next_action_at) != (
             after.position,
             after.status,
             after.next_action_at,
         ):
-            changed = state_changed(after, now)
+            changed = outgoing.state_changed(after, now)
             if changed is not None:
-                writes.events.append(changed)
+                writes.records.append(changed)
 
     def _remind(
         self,
@@ -289,35 +349,24 @@ class Ticker:
         invoice_ids = [d.state.invoice_id for d in group]
         scheduled = max(d.state.next_action_at or now for d in group)
         rid = reminder_id(customer.customer_id, scenario_id, step.name, invoice_ids)
-        event = ReminderDue(
-            event_id=rid,
-            occurred_at=now,
-            source=SOURCE,
-            payload=Reminder(
-                reminder_id=rid,
-                customer_id=customer.customer_id,
-                company_code=customer.company_code,
-                scenario_id=scenario_id,
-                step_name=step.name,
-                level=step.level,
-                channel=step.channel,
-                recipient_role=step.recipient,
-                template=step.template,
-                language=customer.language,
-                include_penalties=step.include_penalties,
-                escalating=step.escalating,
-                scheduled_for=min(scheduled, now),
-                invoices=tuple(_dunned(d.state, customer, now) for d in group),
-                statement=open_statement(account),
-            ),
+        record = outgoing.reminder_due(
+            reminder_id=rid,
+            now=now,
+            customer=customer,
+            scenario_id=scenario_id,
+            step=step,
+            scheduled_for=min(scheduled, now),
+            invoices=[d.state for d in group],
+            account=account,
         )
-        writes.events.append(event)
-        writes.reminders.append((event.payload, now))
+        writes.records.append(record)
+        writes.reminders.append(record)
+        writes.sent[(step.channel, step.level)] += 1
         for due in group:
             taken_step = due.taken.step
             assert taken_step is not None
             for skipped in due.taken.skipped:
-                writes.skipped.append((due.state.invoice_id, scenario_id, skipped.name, now))
+                writes.skipped.append((due.state.invoice_id, scenario_id, skipped.name))
             moved = replace(
                 due.state,
                 position=due.taken.position + 1,
@@ -340,26 +389,30 @@ class Ticker:
         totals: defaultdict[str, Decimal] = defaultdict(Decimal)
         for due in group:
             totals[due.state.currency] += due.state.open_amount
-        writes.events.append(
-            EscalationRaised(
-                event_id=uuid.uuid4(),
-                occurred_at=now,
-                source=SOURCE,
-                payload=Escalation(
-                    customer_id=customer.customer_id,
-                    company_code=customer.company_code,
-                    scenario_id=scenario.id,
-                    action=scenario.exit_action,
-                    invoices=tuple(_dunned(d.state, customer, now) for d in group),
-                    total_open=tuple(
-                        PositiveMoney(amount=v, currency=c) for c, v in sorted(totals.items())
+        writes.raised[scenario.exit_action] += 1
+        writes.records.append(
+            OutgoingRecord.of(
+                DUNNING_ACTIONS,
+                EscalationRaised(
+                    event_id=uuid.uuid4(),
+                    occurred_at=now,
+                    source=SOURCE,
+                    payload=Escalation(
+                        customer_id=customer.customer_id,
+                        company_code=customer.company_code,
+                        scenario_id=scenario.id,
+                        action=scenario.exit_action,
+                        invoices=tuple(_dunned(d.state, customer, now) for d in group),
+                        total_open=tuple(
+                            PositiveMoney(amount=v, currency=c) for c, v in sorted(totals.items())
+                        ),
                     ),
                 ),
             )
         )
         for due in group:
             for skipped in due.taken.skipped:
-                writes.skipped.append((due.state.invoice_id, scenario.id, skipped.name, now))
+                writes.skipped.append((due.state.invoice_id, scenario.id, skipped.name))
             after = replace(
                 due.state, position=len(scenario.steps) + 1, status="escalated", next_action_at=None
             )

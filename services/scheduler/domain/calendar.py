@@ -56,10 +56,10 @@ def _local(day: date, at: time, zone: ZoneInfo) -> datetime:
 
 
 @functools.lru_cache(maxsize=65536)
-def _first_instant(day: date, country: str, time_zone: str, window: SendingWindow) -> datetime:
+def _first_instant(day: date, country: str, time_zone: str, start: time) -> datetime:
     zone = ZoneInfo(time_zone)
     day = next_business_day(day, country)
-    return _local(day, window.start, zone)
+    return _local(day, start, zone)
 
 
 def send_instant(
@@ -71,8 +71,9 @@ def send_instant(
     not_before: datetime | None = None,
 ) -> datetime:
     """The first instant, on or after ``day``, on a business day, in the window, >= not_before."""
-    if not_before is None:  # the common case, shared by every invoice due the same day
-        return _first_instant(day, country, time_zone, window)
+    first = _first_instant(day, country, time_zone, window.start)  # shared by a day's invoices
+    if not_before is None or first >= not_before:
+        return first  # the first instant on or after ``day`` already respects not_before
     zone = ZoneInfo(time_zone)
     day = next_business_day(max(day, not_before.astimezone(zone).date()), country)
     while True:

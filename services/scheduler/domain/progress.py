@@ -81,11 +81,18 @@ def plan(
     not_before: datetime | None = None,
 ) -> Planned | None:
     """The next action from ``position`` on, or None when the scenario is over (exit taken)."""
-    if position > len(scenario.steps):
+    steps = scenario.steps
+    if position > len(steps):
         return None
-    candidates = _applicable(scenario, position, open_amount, debtor)
-    nxt = candidates[0] if candidates else len(scenario.steps)
-    step = scenario.steps[nxt] if nxt < len(scenario.steps) else None
+    nxt = next(
+        (
+            i
+            for i in range(position, len(steps))
+            if steps[i].applies_to(open_amount, debtor.customer_type)
+        ),
+        len(steps),
+    )
+    step = steps[nxt] if nxt < len(steps) else None
     return Planned(nxt, step, _instant(scenario, nxt, due_date, debtor, not_before))
 
 
@@ -148,14 +155,19 @@ def due_now(
             if _instant(scenario, first, due_date, debtor, None) > now:
                 return None
             return Taken(first, scenario.steps[first], ())
-    due = [
-        i
-        for i in _applicable(scenario, position, open_amount, debtor)
-        if _instant(scenario, i, due_date, debtor, None) <= now
-    ]
-    exit_due = _instant(scenario, len(scenario.steps), due_date, debtor, None) <= now
-    if exit_due:
-        return Taken(len(scenario.steps), None, tuple(scenario.steps[i] for i in due))
+    # Steps come in increasing offset order and the exit after the last one (check_scenario),
+    # and a later date never sends earlier: the steps due now are the applicable ones up to
+    # the first that is not, and the exit is due only if every step is.
+    due: list[int] = []
+    for i in range(position, len(scenario.steps)):
+        if not scenario.steps[i].applies_to(open_amount, debtor.customer_type):
+            continue
+        if _instant(scenario, i, due_date, debtor, None) > now:
+            break
+        due.append(i)
+    else:
+        if _instant(scenario, len(scenario.steps), due_date, debtor, None) <= now:
+            return Taken(len(scenario.steps), None, tuple(scenario.steps[i] for i in due))
     if not due:
         return None
     latest = due[-1]

@@ -144,9 +144,18 @@ class Scheduler:
     ticker: Ticker
 
     @classmethod
-    def of(cls, pool: asyncpg.Pool, clock: SimulatedClock, batch_size: int = 500) -> Scheduler:
-        policy = policy_of(SchedulerSettings())
-        return cls(pool, clock, Tracker(policy), Ticker(pool, clock, policy, batch_size))
+    def of(
+        cls,
+        pool: asyncpg.Pool,
+        clock: SimulatedClock,
+        batch_size: int = 500,
+        concurrency: int | None = None,
+    ) -> Scheduler:
+        """A scheduler ticking like the service: by default as many ticks at once as it runs."""
+        settings = SchedulerSettings()
+        policy = policy_of(settings)
+        ticker = Ticker(pool, clock, policy, batch_size, concurrency or settings.tick_concurrency)
+        return cls(pool, clock, Tracker(policy), ticker)
 
     async def feed(self, events: Sequence[Event]) -> None:
         async with self.pool.acquire() as connection, connection.transaction():

@@ -220,7 +220,8 @@ async def test_two_concurrent_tickers_never_emit_a_step_twice(database_url: str)
     ]
     try:
         clock = SimulatedClock(morning(date(2026, 11, 15)))
-        replicas = [Scheduler.of(p, clock, batch_size=7) for p in pools]
+        # each replica runs two ticks at once too: four claims race for the same customers
+        replicas = [Scheduler.of(p, clock, batch_size=7, concurrency=2) for p in pools]
         events = []
         for n in range(60):
             events.append(customer(f"C{n}"))
@@ -240,3 +241,57 @@ async def test_two_concurrent_tickers_never_emit_a_step_twice(database_url: str)
     finally:
         for p in pools:
             await p.close()
+
+
+async def test_a_tick_claims_past_the_customers_another_tick_holds(pool: asyncpg.Pool) -> None:
+    scheduler = Scheduler.of(pool, SimulatedClock(morning(date(2026, 11, 15))), batch_size=1)
+    events = [customer("C0"), customer("C1"), customer("C2")]
+    events += [opened(f"C{n}", f"F{n}", DUE) for n in range(3)]
+    await scheduler.feed(events)
+    scheduler.clock.set(morning(date(2026, 11, 26)))  # every courtesy step is due
+    first = await pool.fetchval(
+        "SELECT customer_id FROM dunning_invoice ORDER BY next_action_at, invoice_id LIMIT 1"
+    )
+    async with pool.acquire() as other, other.transaction():
+        # another replica (or another tick of this one) holds the first due customer
+        await other.execute("SELECT 1 FROM customer WHERE customer_id = $1 FOR UPDATE", first)
+        outcome = await scheduler.ticker.tick()
+        assert (outcome.customers, outcome.reminders) == (1, 1)  # the next one, not nothing
+        assert [r.customer_id for r in await scheduler.reminders()] != [first]
+    await scheduler.ticker.run_until_idle()
+    reached = Counter(r.customer_id for r in await scheduler.reminders())
+    assert reached == {"C0": 1, "C1": 1, "C2": 1}
+
+
+async def test_a_state_the_contract_refuses_fails_the_tick_and_emits_nothing(
+    pool: asyncpg.Pool,
+) -> None:
+    scheduler = Scheduler.of(pool, SimulatedClock(morning(date(2026, 11, 15))), concurrency=2)
+    await scheduler.feed([customer("C1"), opened("C1", "F1", DUE)])
+    before = len(await scheduler.emitted())
+    # an open amount above the invoice's: a reminder must not list it
+    await pool.execute("UPDATE dunning_invoice SET amount = 1 WHERE invoice_id = 'FR01/F1'")
+    scheduler.clock.set(morning(date(2026, 11, 26)))
+    with pytest.raises(ValueError, match="not within the invoice amount"):
+        await scheduler.ticker.run_until_idle()
+    assert len(await scheduler.emitted()) == before  # the tick rolled back
+    assert await pool.fetchval("SELECT count(*) FROM sent_reminder") == 0
+
+
+async def test_ids_with_quotes_and_accents_go_through_every_step(pool: asyncpg.Pool) -> None:
+    # the tick writes its events and its invoices' progress as JSON text
+    scheduler = Scheduler.of(pool, SimulatedClock(morning(date(2026, 11, 15))))
+    await scheduler.feed([customer('C"é\\1'), opened('C"é\\1', 'F"ü\\1', DUE)])
+
+    sent = await walk(scheduler, date(2026, 11, 16), 100)
+
+    assert list(sent) == ["courtesy", "friendly", "call", "firm", "registered", "formal_notice"]
+    reminders = await scheduler.reminders()
+    assert {(r.customer_id, i.invoice_id) for r in reminders for i in r.invoices} == {
+        ('C"é\\1', 'FR01/F"ü\\1')
+    }
+    assert [e.customer_id for e in await scheduler.escalations()] == ['C"é\\1']
+    reminded = await pool.fetchval(
+        "SELECT count(*) FROM sent_reminder WHERE customer_id = $1", 'C"é\\1'
+    )
+    assert reminded == 6

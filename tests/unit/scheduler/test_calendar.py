@@ -93,6 +93,16 @@ def test_send_instant_is_a_business_day_in_the_window_and_never_early(
     assert window.start <= local.time().replace(tzinfo=None) < window.end
     if not_before is not None:
         assert at >= not_before
+    # and it is the first such instant: day by day from the later of the two dates
+    first = max(day, day if not_before is None else not_before.astimezone(zone).date())
+    while True:
+        start = datetime.combine(first, window.start, tzinfo=zone)
+        candidate = start if not_before is None else max(start, not_before)
+        end = datetime.combine(first, window.end, tzinfo=zone)
+        if is_business_day(first, country) and candidate < end:
+            break
+        first += timedelta(days=1)
+    assert at == candidate
 
 
 def test_plan_starts_with_the_preventive_step_before_the_due_date() -> None:

@@ -16,8 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from contracts.dunning import DUNNING_LEVELS
-from services.scheduler.domain.calendar import SendingWindow
-from services.scheduler.domain.progress import Debtor, due_now, plan
+from services.scheduler.domain.calendar import SendingWindow, send_instant
+from services.scheduler.domain.progress import Debtor, Taken, due_now, plan
 from services.scheduler.domain.scenario import Scenario, check_scenario
 
 ZONES = {
@@ -114,3 +114,70 @@ def test_a_daily_walk_keeps_every_scheduling_rule(
             scenario, position, due_date=due, open_amount=open_amount, debtor=debtor, not_before=now
         )
         assert planned is None or planned.at >= now, "the next action is never in the past"
+
+
+def _instant_of(scenario: Scenario, index: int, due: date, debtor: Debtor) -> datetime:
+    offset = (
+        scenario.steps[index].offset_days
+        if index < len(scenario.steps)
+        else scenario.max_amicable_days
+    )
+    return send_instant(
+        due + timedelta(days=offset),
+        country=debtor.country,
+        time_zone=debtor.time_zone,
+        window=debtor.window,
+    )
+
+
+def reference_due_now(
+    scenario: Scenario,
+    position: int,
+    due: date,
+    open_amount: Decimal,
+    debtor: Debtor,
+    now: datetime,
+) -> Taken | None:
+    """The definition, step by step: the latest applicable step whose instant has come (the
+    earlier ones skipped), or the exit once its own instant has come."""
+    if position > len(scenario.steps):
+        return None
+    applicable = [
+        i
+        for i in range(position, len(scenario.steps))
+        if scenario.steps[i].applies_to(open_amount, debtor.customer_type)
+    ]
+    due_steps = [i for i in applicable if _instant_of(scenario, i, due, debtor) <= now]
+    if _instant_of(scenario, len(scenario.steps), due, debtor) <= now:
+        return Taken(len(scenario.steps), None, tuple(scenario.steps[i] for i in due_steps))
+    if not due_steps:
+        return None
+    latest = due_steps[-1]
+    return Taken(latest, scenario.steps[latest], tuple(scenario.steps[i] for i in due_steps[:-1]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    scenario=scenarios(),
+    position=st.integers(0, 6),
+    country=st.sampled_from(sorted(ZONES)),
+    due=st.dates(min_value=date(2026, 1, 1), max_value=date(2027, 12, 31)),
+    open_amount=st.sampled_from([Decimal("10"), Decimal("1200")]),
+    days=st.integers(-20, 140),
+    hour=st.integers(0, 23),
+)
+def test_due_now_takes_what_the_definition_takes(
+    scenario: Scenario,
+    position: int,
+    country: str,
+    due: date,
+    open_amount: Decimal,
+    days: int,
+    hour: int,
+) -> None:
+    # due_now stops at the first applicable step not yet due: steps come in offset order
+    debtor = Debtor(country, ZONES[country], "business", SendingWindow())
+    now = datetime.combine(due + timedelta(days=days), time(hour), ZoneInfo(ZONES[country]))
+    assert due_now(
+        scenario, position, due_date=due, open_amount=open_amount, debtor=debtor, now=now
+    ) == reference_due_now(scenario, position, due, open_amount, debtor, now)

@@ -1,0 +1,209 @@
+"""The tick's events, written straight as JSON, are the bytes the contract models dump.
+
+For any stored state (ids with quotes and accents, amounts with up to four decimals, several
+currencies, pauses, instants in UTC or in a customer's zone), the reminder-due and
+state-changed records equal the ones built by validating ``dunning.ReminderDue`` and
+``dunning.DunningStateChanged`` and dumping them, and they validate as those events. The
+rules the models check on the state itself are checked too.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from contracts.dunning import DunningStateChanged, Reminder, ReminderDue
+from contracts.erp import Segment
+from contracts.topics import DUNNING_ACTIONS
+from services.runtime.outbox import OutgoingRecord
+from services.scheduler import outgoing
+from services.scheduler.domain.library import load_library
+from services.scheduler.domain.scenario import Step
+from services.scheduler.state import SOURCE, Customer, InvoiceState
+from services.scheduler.tick import _dunned, open_statement
+
+LIBRARY = load_library()
+STEPS = [step for scenario in LIBRARY.scenarios.values() for step in scenario.steps]
+ZONES = ["Europe/Paris", "America/St_Johns", "Asia/Kolkata", "UTC", "America/New_York"]
+
+names = st.text(
+    alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), min_size=1, max_size=20
+).filter(lambda s: s == s.strip())
+amounts = st.decimals(min_value=Decimal("0.01"), max_value=Decimal("99999999999999"), places=2) | (
+    st.decimals(min_value=Decimal("0.0001"), max_value=Decimal("99999999999999"), places=4)
+)
+currencies = st.sampled_from(["EUR", "USD", "JPY", "CHF"])
+instants = st.builds(
+    lambda moment, zone: moment.astimezone(ZoneInfo(zone)),
+    st.datetimes(
+        min_value=datetime(2000, 1, 1), max_value=datetime(2090, 1, 1), timezones=st.just(UTC)
+    ),
+    st.sampled_from(ZONES),
+)
+
+
+@st.composite
+def invoices(draw: st.DrawFn, customer_id: str = "C1") -> InvoiceState:
+    amount = draw(amounts)
+    open_amount = draw(amounts.filter(lambda a: a <= amount))
+    last_action = draw(st.none() | instants)
+    step = draw(st.sampled_from(STEPS))
+    next_action = draw(st.none() | instants)
+    if last_action is not None and next_action is not None and next_action < last_action:
+        next_action = last_action + timedelta(days=draw(st.integers(0, 40)))
+    return InvoiceState(
+        invoice_id=draw(names),
+        customer_id=customer_id,
+        company_code=draw(names),
+        invoice_number=draw(names),
+        due_date=draw(st.dates(min_value=date(2001, 1, 1), max_value=date(2089, 1, 1))),
+        currency=draw(currencies),
+        amount=amount,
+        open_amount=open_amount,
+        scenario_id=draw(st.none() | st.sampled_from(sorted(LIBRARY.scenarios))),
+        position=draw(st.integers(0, 7)),
+        status=draw(st.sampled_from(["active", "closed", "escalated", "unassigned"])),
+        pause_reason=draw(
+            st.sampled_from([None, "dispute", "promise_to_pay", "dispute,payment_plan"])
+        ),
+        resumed=draw(st.booleans()),
+        last_step_name=None if last_action is None else step.name,
+        last_level=None if last_action is None else step.level,
+        last_action_at=last_action,
+        next_action_at=next_action,
+    )
+
+
+def customer(customer_id: str, zone: str) -> Customer:
+    return Customer(customer_id, "FR01", "FR", zone, "fr", Segment(), None)
+
+
+@settings(max_examples=300, deadline=None)
+@given(state=invoices(), now=instants)
+def test_a_state_change_is_the_models_dump(state: InvoiceState, now: datetime) -> None:
+    record = outgoing.state_changed(state, now)
+    snapshot = state.snapshot()
+    if snapshot is None:
+        assert record is None
+        return
+    assert record is not None
+    assert record.event_id is not None
+    expected = DunningStateChanged(
+        event_id=record.event_id, occurred_at=now, source=SOURCE, payload=snapshot
+    )
+    assert record == OutgoingRecord.of(DUNNING_ACTIONS, expected)
+    # it validates (compared as JSON: an instant in a DST fold compares unequal across zones)
+    assert DUNNING_ACTIONS.parse(record.value).model_dump_json().encode() == record.value
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    data=st.data(),
+    customer_id=names,
+    zone=st.sampled_from(ZONES),
+    now=instants,
+    step=st.sampled_from(STEPS),
+    account=st.lists(
+        st.tuples(currencies, amounts | st.just(Decimal(0)), st.integers(1, 50)),
+        max_size=4,
+        unique_by=lambda row: row[0],
+    ),
+)
+def test_a_reminder_due_is_the_models_dump(
+    data: st.DataObject,
+    customer_id: str,
+    zone: str,
+    now: datetime,
+    step: Step,
+    account: list[tuple[str, Decimal, int]],
+) -> None:
+    states = data.draw(
+        st.lists(invoices(customer_id), min_size=1, max_size=4, unique_by=lambda s: s.invoice_id)
+    )
+    scheduled = data.draw(instants)
+    who = customer(customer_id, zone)
+    rid = uuid.uuid4()
+    record = outgoing.reminder_due(
+        reminder_id=rid,
+        now=now,
+        customer=who,
+        scenario_id="negligent",
+        step=step,
+        scheduled_for=scheduled,
+        invoices=states,
+        account=account,
+    )
+    expected = ReminderDue(
+        event_id=rid,
+        occurred_at=now,
+        source=SOURCE,
+        payload=Reminder(
+            reminder_id=rid,
+            customer_id=customer_id,
+            company_code="FR01",
+            scenario_id="negligent",
+            step_name=step.name,
+            level=step.level,
+            channel=step.channel,
+            recipient_role=step.recipient,
+            template=step.template,
+            language="fr",
+            include_penalties=step.include_penalties,
+            escalating=step.escalating,
+            scheduled_for=scheduled,
+            invoices=tuple(_dunned(s, who, now) for s in states),
+            statement=open_statement(account),
+        ),
+    )
+    assert record == OutgoingRecord.of(DUNNING_ACTIONS, expected)
+    # it validates (compared as JSON: an instant in a DST fold compares unequal across zones)
+    assert DUNNING_ACTIONS.parse(record.value).model_dump_json().encode() == record.value
+    # sent_reminder keeps the payload: what the fallback reads back
+    payload = Reminder.model_validate(json.loads(record.value)["payload"])
+    assert payload.model_dump_json() == expected.payload.model_dump_json()
+
+
+STATE = InvoiceState(
+    "FR01/F1", "C1", "FR01", "F1", date(2026, 12, 1), "EUR", Decimal("100.00"),
+    Decimal("40.00"), "negligent", 1, "active", None, False, "courtesy", "preventive",
+    datetime(2026, 12, 1, 9, tzinfo=UTC), datetime(2026, 12, 4, 9, tzinfo=UTC),
+)  # fmt: skip
+NOW = datetime(2026, 12, 4, 9, 30, tzinfo=UTC)
+
+
+def remind(*states: InvoiceState) -> OutgoingRecord:
+    return outgoing.reminder_due(
+        reminder_id=uuid.uuid4(),
+        now=NOW,
+        customer=customer("C1", "Europe/Paris"),
+        scenario_id="negligent",
+        step=STEPS[0],
+        scheduled_for=NOW,
+        invoices=states,
+        account=[("EUR", Decimal("40.00"), 1)],
+    )
+
+
+def test_the_rules_the_models_check_on_the_state_are_checked() -> None:
+    with pytest.raises(ValueError, match="not within the invoice amount"):
+        remind(replace(STATE, open_amount=Decimal("100.01")))
+    with pytest.raises(ValueError, match="not within the invoice amount"):
+        remind(replace(STATE, open_amount=Decimal(0)))
+    with pytest.raises(ValueError, match="each invoice once"):
+        remind(STATE, STATE)
+    with pytest.raises(ValueError, match="at least one invoice"):
+        remind()
+    with pytest.raises(ValueError, match="before the last one"):
+        outgoing.state_changed(
+            replace(STATE, next_action_at=datetime(2026, 11, 30, tzinfo=UTC)), NOW
+        )
+    with pytest.raises(ValueError, match="together"):
+        outgoing.state_changed(replace(STATE, last_level=None), NOW)
