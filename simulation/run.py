@@ -327,8 +327,6 @@ class Run:
     async def run(self) -> None:
         for index in range(self.history.size.days):
             await self.day(index)
-        # let reporting take its daily snapshot and DSO of the last simulated day
-        await asyncio.sleep(0)
 
     # call tasks -----------------------------------------------------------------------------
 

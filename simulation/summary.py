@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
+import asyncpg
+
 from contracts.topics import ALL_TOPICS
+from services.reporting import refresh
+from services.reporting.app import SCHEMA as REPORTING_SCHEMA
 from simulation import dead_letters
 from simulation.cluster import read_topic, topic_counts
 from simulation.generator import CRM
@@ -21,6 +28,61 @@ def _money(value: Any) -> str:
 
 def _share(value: Any) -> str:
     return "-" if value is None else f"{float(value):.0%}"
+
+
+@dataclass(frozen=True)
+class DsoRow:
+    company_code: str
+    month: date
+    dso_days: Decimal | None
+
+
+def months_spanned(start: date, end: date) -> int:
+    """How many calendar months the days from ``start`` to ``end`` touch, both included."""
+    if end < start:
+        raise ValueError(f"the history ends ({end}) before it starts ({start})")
+    return (end.year - start.year) * 12 + end.month - start.month + 1
+
+
+def dso_lines(rows: Iterable[DsoRow], end: date) -> list[str]:
+    """The summary's DSO section: one line per company, its months in order.
+
+    The month of ``end`` is cut at ``end`` (a month still under way), as the reporting
+    service computes it. Without a row, one line says so rather than an empty table.
+    """
+    by_company: defaultdict[str, list[DsoRow]] = defaultdict(list)
+    for row in rows:
+        by_company[row.company_code].append(row)
+    header = f"DSO (countback, days) per company and month, as of {end}"
+    if not by_company:
+        return [f"{header}: none (reporting.dso_monthly has no row for the simulated months)"]
+    lines = [f"{header} (reporting.dso_monthly):"]
+    for company, months in sorted(by_company.items()):
+        cells = [
+            f"{m.month:%b} " + ("-" if m.dso_days is None else f"{m.dso_days:.0f}")
+            for m in sorted(months, key=lambda m: m.month)
+        ]
+        lines.append(f"  {company}: " + ", ".join(cells))
+    return lines
+
+
+async def refresh_dso(run: Run, start: date, end: date) -> int:
+    """Recompute ``reporting.dso_monthly`` as of ``end`` for every month of the history.
+
+    The reporting service recomputes the table only every
+    ``RELANCE_REPORTING_REFRESH_INTERVAL_S`` (60 s in the demo, counted from its start, when
+    nothing is recorded yet): a run shorter than that, or ending between two refreshes,
+    would read an empty or stale table. This is the service's own refresh, run once more on
+    the last simulated day, after every event has been projected.
+    """
+    connection = await asyncpg.connect(
+        run.database_url,
+        server_settings={"search_path": f'"{REPORTING_SCHEMA}", public'},
+    )
+    try:
+        return await refresh.refresh_dso(connection, end, months_spanned(start, end))
+    finally:
+        await connection.close()
 
 
 async def dead_letter_account(run: Run) -> dead_letters.Account:
@@ -151,18 +213,16 @@ async def summary_lines(run: Run) -> list[str]:
     add(f"  {'total':<10}{_money(total_before):>16}  ->{_money(total_after):>16}")
 
     add("")
+    await refresh_dso(run, start, end)
     dso = await run.fetch(
         "SELECT company_code, month, dso_days FROM reporting.dso_monthly "
-        "WHERE month >= $1 ORDER BY company_code, month",
+        "WHERE month >= $1 AND month <= $2 ORDER BY company_code, month",
         start.replace(day=1),
+        end,
     )
-    by_company: defaultdict[str, list[str]] = defaultdict(list)
-    for r in dso:
-        days = "-" if r["dso_days"] is None else f"{r['dso_days']:.0f}"
-        by_company[r["company_code"]].append(f"{r['month']:%b} {days}")
-    add("DSO (countback, days) per company and month:")
-    for company, months in sorted(by_company.items()):
-        add(f"  {company}: " + ", ".join(months))
+    lines.extend(
+        dso_lines((DsoRow(r["company_code"], r["month"], r["dso_days"]) for r in dso), end)
+    )
 
     add("")
     lines.extend(dead_letters.summary_lines(found))
