@@ -16,11 +16,15 @@ from collections import Counter
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from aiohttp import web
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from contracts.dunning import InternalRole
+
+INTERNAL_ROLES: tuple[str, ...] = get_args(InternalRole)
 
 ACCOUNT_SID = "AC" + "5" * 32
 AUTH_TOKEN = "simulation-token"  # noqa: S105 (the loopback stand-in's, not a secret)
@@ -83,12 +87,24 @@ class SmtpCollector:
             self._controller = None
 
     def count(self) -> int:
+        """Reminders received (notices apart: see :meth:`notice_count`)."""
         with self.lock:
-            return len(self.received)
+            return sum(not _is_notice(e) for e in self.received)
+
+    def notice_count(self) -> int:
+        """Notices received: owner reminders and written confirmations of promises."""
+        with self.lock:
+            return sum(_is_notice(e) for e in self.received)
 
     def message_ids(self) -> Counter[str]:
+        """How often each reminder's Message-ID arrived (notices apart)."""
         with self.lock:
-            return Counter(e.message_id for e in self.received)
+            return Counter(e.message_id for e in self.received if not _is_notice(e))
+
+
+def _is_notice(email: Email) -> bool:
+    # services/notifier/notices.py: notices carry <notice-{id}@...> Message-IDs
+    return email.message_id.startswith("<notice-")
 
 
 @dataclass
@@ -165,6 +181,7 @@ class Providers:
     def counts(self) -> dict[str, int]:
         return {
             "email": self.smtp.count(),
+            "notices": self.smtp.notice_count(),
             "sms": self.sms.count(),
             "letters": self.letters.count(),
         }
@@ -182,4 +199,8 @@ class Providers:
             # interactive email: the links point at the notifier's page (its default port)
             "RELANCE_NOTIFIER_PORTAL_BASE_URL": "http://127.0.0.1:8083",
             "RELANCE_NOTIFIER_PORTAL_SECRET": "relance-demo-portal-secret",
+            # where dispute owners are reminded, by internal role
+            "RELANCE_NOTIFIER_INTERNAL_ADDRESSES": json.dumps(
+                {role: f"{role.replace('_', '-')}@creditor.example" for role in INTERNAL_ROLES}
+            ),
         }

@@ -143,7 +143,8 @@ async def summary_lines(run: Run) -> list[str]:
     counts = run.providers.counts()
     add(
         f"  providers received: email {counts['email']}, sms {counts['sms']}, "
-        f"letters {counts['letters']} ({dict(run.providers.letters.by_channel())})"
+        f"letters {counts['letters']} ({dict(run.providers.letters.by_channel())}); "
+        f"notices by email {counts['notices']} (owner reminders, promise confirmations)"
     )
     calls = await run.fetch("SELECT status, count(*) AS n FROM notifier.call_tasks GROUP BY 1")
     add(
