@@ -50,11 +50,10 @@ from zoneinfo import ZoneInfo
 import aiohttp
 
 from contracts.dunning import DunnedInvoice, Reminder
-from contracts.notifications import Bounce, DeliveryBounced, DeliveryDelivered, ProviderDelivery
 from contracts.topics import NOTIFIER_DELIVERIES, Topic
 from services.notifier import queries
 from services.notifier.ar24_crypto import CipherError, decrypt_reply, signature, totp
-from services.notifier.channels import Outgoing, Receipt, letter_pdf
+from services.notifier.channels import Outgoing, Receipt, letter_pdf, provider_report_event
 from services.notifier.composer import CustomerView, EmailComposer
 from services.notifier.errors import DeliveryError
 from services.runtime import outbox
@@ -410,32 +409,14 @@ class Ar24Tracker:
             )
             if inserted is None or outcome is None:
                 return 0 if inserted is None else 1
-            common: dict[str, Any] = {
-                "delivery_id": row["delivery_id"],
-                "reminder_id": row["reminder_id"],
-                "customer_id": row["customer_id"],
-                "invoice_ids": tuple(row["invoice_ids"]),
-                "channel": row["channel"],
-                "at": now,
-                "provider": PROVIDER,
-                "provider_tracking_id": row["provider_tracking_id"],
-            }
-            envelope: dict[str, Any] = {
-                "event_id": uuid.uuid5(REPORT_NAMESPACE, f"{row['delivery_id']}/{code}"),
-                "occurred_at": now,
-                "source": "notifier",
-            }
-            event: DeliveryDelivered | DeliveryBounced
-            if outcome == "delivered":
-                event = DeliveryDelivered(**envelope, payload=ProviderDelivery(**common))
-            else:
-                event = DeliveryBounced(
-                    **envelope,
-                    payload=Bounce(
-                        **common,
-                        kind="hard",
-                        reason="AR24: the notification email of the LRE bounced",
-                    ),
-                )
+            event = provider_report_event(
+                row,
+                code=code,
+                now=now,
+                provider=PROVIDER,
+                namespace=REPORT_NAMESPACE,
+                outcome=outcome,
+                bounce_reason="AR24: the notification email of the LRE bounced",
+            )
             await outbox.enqueue(connection, [outbox.OutgoingRecord.of(self.topic, event)])
         return 1

@@ -13,17 +13,20 @@ import base64
 import hashlib
 import json
 import os
+import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from twilio.base.exceptions import TwilioRestException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
 from contracts.dunning import DunnedInvoice, Reminder
+from contracts.notifications import Bounce, DeliveryBounced, DeliveryDelivered, ProviderDelivery
 from services.notifier.composer import CustomerView, EmailComposer
 from services.notifier.domain.statement import statement_of
 from services.notifier.email_channel import SmtpChannel
@@ -311,3 +314,42 @@ def _write_atomically(path: Path, content: bytes) -> None:
         file.flush()
         os.fsync(file.fileno())
     os.replace(temporary, path)
+
+
+def provider_report_event(
+    row: Mapping[str, Any],
+    *,
+    code: str,
+    now: datetime,
+    provider: str,
+    namespace: uuid.UUID,
+    outcome: str,
+    bounce_kind: Literal["hard", "soft"] = "hard",
+    bounce_reason: str = "",
+) -> DeliveryDelivered | DeliveryBounced:
+    """The delivery event a letter provider's final status gives (Maileva's, AR24's trackers).
+
+    ``row`` is the tracked delivery (its ids, channel and the provider's tracking id); the
+    event id is derived from the delivery and the status ``code``, so a status seen twice
+    gives the same event.
+    """
+    common: dict[str, Any] = {
+        "delivery_id": row["delivery_id"],
+        "reminder_id": row["reminder_id"],
+        "customer_id": row["customer_id"],
+        "invoice_ids": tuple(row["invoice_ids"]),
+        "channel": row["channel"],
+        "at": now,
+        "provider": provider,
+        "provider_tracking_id": row["provider_tracking_id"],
+    }
+    envelope: dict[str, Any] = {
+        "event_id": uuid.uuid5(namespace, f"{row['delivery_id']}/{code}"),
+        "occurred_at": now,
+        "source": "notifier",
+    }
+    if outcome == "delivered":
+        return DeliveryDelivered(**envelope, payload=ProviderDelivery(**common))
+    return DeliveryBounced(
+        **envelope, payload=Bounce(**common, kind=bounce_kind, reason=bounce_reason)
+    )

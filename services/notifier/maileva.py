@@ -40,10 +40,15 @@ from typing import Any
 import aiohttp
 
 from contracts.dunning import DunnedInvoice, Reminder
-from contracts.notifications import Bounce, DeliveryBounced, DeliveryDelivered, ProviderDelivery
 from contracts.topics import NOTIFIER_DELIVERIES, Topic
 from services.notifier import queries
-from services.notifier.channels import Outgoing, Receipt, letter_pdf, postal_address_of
+from services.notifier.channels import (
+    Outgoing,
+    Receipt,
+    letter_pdf,
+    postal_address_of,
+    provider_report_event,
+)
 from services.notifier.composer import CustomerView, EmailComposer
 from services.notifier.errors import DeliveryError
 from services.runtime import outbox
@@ -373,33 +378,16 @@ class MailevaTracker:
                 return 0
             if outcome is None:
                 return 1
-            common: dict[str, Any] = {
-                "delivery_id": row["delivery_id"],
-                "reminder_id": row["reminder_id"],
-                "customer_id": row["customer_id"],
-                "invoice_ids": tuple(row["invoice_ids"]),
-                "channel": row["channel"],
-                "at": now,
-                "provider": PROVIDER,
-                "provider_tracking_id": row["provider_tracking_id"],
-            }
-            envelope: dict[str, Any] = {
-                "event_id": uuid.uuid5(REPORT_NAMESPACE, f"{row['delivery_id']}/{code}"),
-                "occurred_at": now,
-                "source": "notifier",
-            }
-            event: DeliveryDelivered | DeliveryBounced
-            if outcome == "delivered":
-                event = DeliveryDelivered(**envelope, payload=ProviderDelivery(**common))
-            else:
-                event = DeliveryBounced(
-                    **envelope,
-                    payload=Bounce(
-                        **common,
-                        kind="hard" if code in HARD_RETURNS else "soft",
-                        reason=f"Maileva {code}: {status.get('label', '')}".strip(),
-                    ),
-                )
+            event = provider_report_event(
+                row,
+                code=code,
+                now=now,
+                provider=PROVIDER,
+                namespace=REPORT_NAMESPACE,
+                outcome=outcome,
+                bounce_kind="hard" if code in HARD_RETURNS else "soft",
+                bounce_reason=f"Maileva {code}: {status.get('label', '')}".strip(),
+            )
             await outbox.enqueue(connection, [outbox.OutgoingRecord.of(self.topic, event)])
         return 1
 
