@@ -58,8 +58,7 @@ class LedgerHandler:
                 headers=(("event_type", parked.event.event_type.encode()),),
             )
             work.dead_letter_held(record, parked.event.event_id, reason, detail)
-        for ledger_event in book.emitted:
-            work.emit(self.ledger_topic, ledger_event)
+        work.emit_records(book.emitted)
         tally = book.tally
         if book.dead_parked:
             metrics.DOCUMENTS.labels(self.service, "rejected_after_parking").inc(
@@ -80,10 +79,15 @@ class LedgerHandler:
         for event in events:
             payload = event.payload
             customers.add(payload.customer_id)
-            if isinstance(event, erp.InvoiceIssued | erp.InvoiceUpdated | erp.InvoiceCancelled):
+            # exact types: see Book.apply
+            if (
+                type(event) is erp.InvoiceIssued
+                or type(event) is erp.InvoiceUpdated
+                or type(event) is erp.InvoiceCancelled
+            ):
                 invoice_keys.add((payload.company_code, payload.invoice_number))
                 arriving.add(payload.invoice_number)
-            elif isinstance(event, erp.PaymentReceived | erp.CreditNoteIssued):
+            elif type(event) is erp.PaymentReceived or type(event) is erp.CreditNoteIssued:
                 kind, document_id, _, _, _, named = document_of(event)
                 document_keys.add((payload.company_code, kind, document_id))
                 invoice_keys.update((payload.company_code, n) for n in named)
@@ -118,6 +122,7 @@ class LedgerHandler:
             parked=parked,
             known_companies=self.known_companies,
             apply_credit=self.apply_credit,
+            ledger_topic=self.ledger_topic.name,
         )
 
     async def save(self, work: UnitOfWork, book: Book) -> None:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import collections
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -65,6 +65,14 @@ class UnitOfWork:
     def emit(self, topic: Topic, event: Event) -> None:
         """Publish ``event`` on ``topic`` if and only if the transaction commits."""
         self._emitted.append(outbox.OutgoingRecord.of(topic, event))
+
+    def emit_records(self, records: Iterable[outbox.OutgoingRecord]) -> None:
+        """Publish records serialised by the handler itself, if the transaction commits.
+
+        For services that write their frequent events straight as JSON (see
+        :mod:`services.runtime.json_text`); each record must carry its ``event_id``.
+        """
+        self._emitted.extend(records)
 
     def reject(self, event: Event, reason: str, detail: str) -> None:
         """Dead-letter ``event``: it is valid but cannot be applied (a conflict, say).
@@ -234,11 +242,14 @@ class BatchProcessor:
         duplicates: Sequence[IncomingRecord],
         dead_letters: Sequence[DeadLetter],
     ) -> None:
-        for event_id, record in records_of.items():
-            if event_id not in rejected:
-                metrics.EVENTS_APPLIED.labels(self.service, record.topic).inc()
-        for record in duplicates:
-            metrics.EVENTS_DUPLICATE.labels(self.service, record.topic).inc()
+        # counted per topic first: a labels() look-up per record was a visible cost
+        applied = collections.Counter(
+            record.topic for event_id, record in records_of.items() if event_id not in rejected
+        )
+        for topic, count in applied.items():
+            metrics.EVENTS_APPLIED.labels(self.service, topic).inc(count)
+        for topic, count in collections.Counter(r.topic for r in duplicates).items():
+            metrics.EVENTS_DUPLICATE.labels(self.service, topic).inc(count)
         for dead in dead_letters:
             metrics.EVENTS_DEAD_LETTERED.labels(self.service, dead.record.topic, dead.reason).inc()
             log.warning(

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import collections
 import contextlib
 import functools
 import json
@@ -259,8 +260,8 @@ class OutboxRelay:
             await self.after_publish(records)
         await connection.execute(sql.DELETE_PUBLISHED, [row["id"] for row in rows])
         self.published += len(records)
-        for record in records:
-            metrics.OUTBOX_PUBLISHED.labels(self.service, record.topic).inc()
+        for topic, count in collections.Counter(r.topic for r in records).items():
+            metrics.OUTBOX_PUBLISHED.labels(self.service, topic).inc(count)
         metrics.OUTBOX_BACKLOG.labels(self.service).set(await connection.fetchval(sql.BACKLOG))
         return len(records)
 

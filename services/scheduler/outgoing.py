@@ -14,64 +14,35 @@ check them. Rarer events (escalations, campaigns, fallbacks) go through the mode
 
 from __future__ import annotations
 
-import functools
 import uuid
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
-from json.encoder import encode_basestring
 from zoneinfo import ZoneInfo
 
 from contracts.topics import DUNNING_ACTIONS
+from services.runtime import json_text
 from services.runtime.outbox import OutgoingRecord
 from services.scheduler.domain.scenario import Step
 from services.scheduler.state import SOURCE, Customer, InvoiceState
 
 REMINDER_DUE = "dunning.reminder.due"
 STATE_CHANGED = "dunning.state.changed"
-SCHEMA_VERSION = 1
 
 _HEADERS = {
     event_type: (("event_type", event_type.encode()),)
     for event_type in (REMINDER_DUE, STATE_CHANGED)
 }
-_string = encode_basestring  # a JSON string as pydantic writes it (UTF-8, not \u-escaped)
-
-
-def instant(at: datetime) -> str:
-    """An aware datetime as pydantic writes it: ISO 8601, UTC as ``Z``."""
-    return _instant_text(at, at.utcoffset())
-
-
-@functools.lru_cache(maxsize=4096)  # a tick writes the same few instants many times
-def _instant_text(at: datetime, offset: timedelta | None) -> str:
-    # the offset is part of the key: the same instant in two zones is written two ways
-    text = at.isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
-
-
-def _optional_string(value: str | None) -> str:
-    return "null" if value is None else _string(value)
-
-
-def _optional_instant(at: datetime | None) -> str:
-    return "null" if at is None else f'"{instant(at)}"'
-
-
-def _bool(value: bool) -> str:
-    return "true" if value else "false"
-
-
-def _money(amount: Decimal, currency: str) -> str:
-    return f'{{"amount":"{amount:f}","currency":{_string(currency)}}}'
+_string = json_text.string
+_optional_string = json_text.optional_string
+_optional_instant = json_text.optional_instant
+_bool = json_text.boolean
+_money = json_text.money
+instant = json_text.instant
 
 
 def _envelope(event_id: uuid.UUID, event_type: str, now: datetime) -> str:
-    return (
-        f'{{"event_id":"{event_id}","event_type":"{event_type}",'
-        f'"schema_version":{SCHEMA_VERSION},"occurred_at":"{instant(now)}",'
-        f'"source":{_string(SOURCE)},"payload":'
-    )
+    return json_text.envelope(event_id, event_type, instant(now), SOURCE)
 
 
 def dunned_invoice(state: InvoiceState, today: date) -> str:

@@ -34,18 +34,16 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic_extra_types.currency_code import ISO4217
-
 from contracts import erp, ledger
 from contracts.envelope import Event
-from contracts.ledger import invoice_id_of
-from contracts.money import Money, PositiveMoney
+from contracts.topics import LEDGER_EVENTS
+from services.ingestion.domain import ledger_events
 from services.ingestion.domain.allocation import (
     ZERO,
     AllocationPlan,
@@ -55,9 +53,8 @@ from services.ingestion.domain.allocation import (
     correct_amount,
 )
 from services.ingestion.errors import Inapplicable
-
-SOURCE = "ingestion"
-LEDGER_NAMESPACE = uuid.UUID("0b6f5a52-6d1e-4f0c-9a57-1f1f6c3e2a10")
+from services.runtime import json_text
+from services.runtime.outbox import OutgoingRecord
 
 DocumentKind = Literal["payment", "credit_note"]
 ParkedKind = Literal["payment", "credit_note", "cancellation"]
@@ -98,13 +95,6 @@ class InvoiceRow:
         return OwedInvoice(
             self.invoice_number, self.currency, self.open_amount, self.due_date, self.issue_date
         )
-
-    def money(self, amount: Decimal) -> PositiveMoney:
-        # Both parts come from validated ERP documents; the ledger event that carries this
-        # money validates its own invariants (open amount within the total, and so on).
-        if amount <= 0:
-            raise ValueError(f"invoice {self.invoice_number}: {amount} is not a positive amount")
-        return PositiveMoney.model_construct(amount=amount, currency=ISO4217(self.currency))
 
 
 @dataclass
@@ -201,8 +191,9 @@ class Book:
     parked: dict[DocumentKey, ParkedDocument] = field(default_factory=dict)
     known_companies: frozenset[str] = frozenset()
     apply_credit: bool = True
+    ledger_topic: str = LEDGER_EVENTS.name
 
-    emitted: list[Event] = field(default_factory=list)
+    emitted: list[OutgoingRecord] = field(default_factory=list)
     dead_parked: list[tuple[ParkedDocument, str, str]] = field(default_factory=list)
     rejected: list[tuple[Event, str, str]] = field(default_factory=list)
     allocations: list[AllocationRow] = field(default_factory=list)
@@ -216,6 +207,7 @@ class Book:
 
     _open_by_customer: dict[tuple[str, str], set[str]] = field(default_factory=dict)
     _cause: tuple[uuid.UUID, datetime] | None = None
+    _cause_at: str | None = None  # the cause's instant as JSON text, written once
     _counter: int = 0
     _quiet: InvoiceKey | None = None
 
@@ -231,19 +223,22 @@ class Book:
 
     def apply(self, event: Event) -> None:
         self._cause = (event.event_id, event.occurred_at)
+        self._cause_at = None
         self._counter = 0
         try:
             company = str(event.payload.company_code)
             if self.known_companies and company not in self.known_companies:
                 raise Inapplicable("unknown_company", f"company {company} is not configured")
-            if isinstance(event, erp.CustomerUpserted):
-                outcome = self._customer(event)
-            elif isinstance(event, erp.InvoiceIssued | erp.InvoiceUpdated):
+            # exact types, most frequent first: isinstance() on pydantic models goes
+            # through ABCMeta and was a visible cost at thousands of events per batch
+            if type(event) is erp.InvoiceIssued or type(event) is erp.InvoiceUpdated:
                 outcome = self._invoice(event)
-            elif isinstance(event, erp.InvoiceCancelled):
-                outcome = self._cancel(event)
-            elif isinstance(event, erp.PaymentReceived | erp.CreditNoteIssued):
+            elif type(event) is erp.PaymentReceived or type(event) is erp.CreditNoteIssued:
                 outcome = self._document(event)
+            elif type(event) is erp.CustomerUpserted:
+                outcome = self._customer(event)
+            elif type(event) is erp.InvoiceCancelled:
+                outcome = self._cancel(event)
             else:
                 raise Inapplicable("unsupported_event", f"{event.event_type} is not an ERP event")
         except Inapplicable as exc:
@@ -262,18 +257,21 @@ class Book:
         self.customers[p.customer_id] = CustomerRow(p.customer_id, p.company_code, p.version, p)
         self.changed_customers.add(p.customer_id)
         self._emit(
-            ledger.LedgerCustomerUpserted,
-            ledger.LedgerCustomer(
-                customer_id=p.customer_id,
-                company_code=p.company_code,
-                version=p.version,
-                name=p.name,
-                country=p.country,
-                time_zone=p.time_zone,
-                language=p.language,
-                contacts=p.contacts,
-                segment=p.segment,
-                extra=p.extra,
+            ledger_events.CUSTOMER_UPSERTED,
+            p.customer_id,
+            ledger_events.customer_upserted(
+                ledger.LedgerCustomer(
+                    customer_id=p.customer_id,
+                    company_code=p.company_code,
+                    version=p.version,
+                    name=p.name,
+                    country=p.country,
+                    time_zone=p.time_zone,
+                    language=p.language,
+                    contacts=p.contacts,
+                    segment=p.segment,
+                    extra=p.extra,
+                )
             ),
         )
         return "applied"
@@ -354,16 +352,17 @@ class Book:
             later, self.emitted = self.emitted, outer
         opening = row.open_amount if row.open_amount > 0 else row.amount
         self._emit(
-            ledger.InvoiceOpened,
-            ledger.OpenedInvoice(
+            ledger_events.INVOICE_OPENED,
+            row.customer_id,
+            ledger_events.invoice_opened(
                 company_code=row.company_code,
                 customer_id=row.customer_id,
-                invoice_id=invoice_id_of(row.company_code, row.invoice_number),
                 invoice_number=row.invoice_number,
                 issue_date=row.issue_date,
                 due_date=row.due_date,
-                amount=row.money(row.amount),
-                open_amount=row.money(opening),
+                currency=row.currency,
+                amount=row.amount,
+                open_amount=opening,
                 purchase_order=row.purchase_order,
                 payment_terms=row.payment_terms,
                 extra=p.extra,
@@ -517,13 +516,14 @@ class Book:
         self._unindex(row)
         self.changed_invoices.add(row.key)
         self._emit(
-            ledger.LedgerInvoiceCancelled,
-            ledger.Cancellation(
+            ledger_events.INVOICE_CANCELLED,
+            row.customer_id,
+            ledger_events.invoice_cancelled(
                 company_code=row.company_code,
                 customer_id=row.customer_id,
-                invoice_id=invoice_id_of(row.company_code, row.invoice_number),
                 invoice_number=row.invoice_number,
-                previous_open_amount=Money(amount=before, currency=row.currency),
+                currency=row.currency,
+                previous_open_amount=before,
                 reason=p.reason,
             ),
         )
@@ -647,18 +647,19 @@ class Book:
         self, row: InvoiceRow, before: Decimal, cause: ledger.OpenAmountCause, document_id: str
     ) -> None:
         self._emit(
-            ledger.OpenAmountChanged,
-            ledger.OpenAmountChange(
+            ledger_events.OPEN_AMOUNT_CHANGED,
+            row.customer_id,
+            ledger_events.open_amount_changed(
                 company_code=row.company_code,
                 customer_id=row.customer_id,
-                invoice_id=invoice_id_of(row.company_code, row.invoice_number),
                 invoice_number=row.invoice_number,
-                previous_open_amount=Money(amount=before, currency=row.currency),
-                open_amount=row.money(row.open_amount),
+                currency=row.currency,
+                previous_open_amount=before,
+                open_amount=row.open_amount,
                 cause=cause,
                 cause_document_id=document_id,
                 due_date=row.due_date,
-                amount=row.money(row.amount),
+                amount=row.amount,
             ),
         )
 
@@ -672,17 +673,18 @@ class Book:
     ) -> None:
         row.status, row.settled_on = "settled", value_date
         self._emit(
-            ledger.InvoiceSettled,
-            ledger.Settlement(
+            ledger_events.INVOICE_SETTLED,
+            row.customer_id,
+            ledger_events.invoice_settled(
                 company_code=row.company_code,
                 customer_id=row.customer_id,
-                invoice_id=invoice_id_of(row.company_code, row.invoice_number),
                 invoice_number=row.invoice_number,
+                currency=row.currency,
                 settled_on=value_date,
                 cause=cause,
                 cause_document_id=document_id,
-                previous_open_amount=row.money(before),
-                amount=row.money(row.amount),
+                previous_open_amount=before,
+                amount=row.amount,
                 issue_date=row.issue_date,
                 due_date=row.due_date,
             ),
@@ -702,8 +704,9 @@ class Book:
         self.balances[key] = balance
         self.changed_balances.add(key)
         self._emit(
-            ledger.CreditBalanceChanged,
-            ledger.CreditBalanceChange(
+            ledger_events.CREDIT_BALANCE_CHANGED,
+            customer,
+            ledger_events.credit_balance_changed(
                 company_code=company,
                 customer_id=customer,
                 currency=currency,
@@ -727,15 +730,20 @@ class Book:
             row.invoice_number
         )
 
-    def _emit(self, event_class: Callable[..., Event], payload: Any) -> None:
+    def _emit(self, event_type: str, customer_id: str, payload: str) -> None:
+        """Emit a ledger event whose payload is the JSON text ``payload``.
+
+        Its id is derived from the ERP event that caused it and its rank among that event's
+        ledger events, so that a replay emits the same ids; it occurred when its cause did.
+        """
         assert self._cause is not None
         cause_id, occurred_at = self._cause
+        if self._cause_at is None:
+            self._cause_at = json_text.instant_once(occurred_at)
         self._counter += 1
+        event_id = ledger_events.event_id_of(cause_id, self._counter)
         self.emitted.append(
-            event_class(
-                event_id=uuid.uuid5(LEDGER_NAMESPACE, f"{cause_id}:{self._counter}"),
-                occurred_at=occurred_at,
-                source=SOURCE,
-                payload=payload,
+            ledger_events.record(
+                self.ledger_topic, event_type, event_id, self._cause_at, customer_id, payload
             )
         )
