@@ -304,8 +304,9 @@ def _columns_of(records: Sequence[tuple[Any, ...]], width: int) -> list[list[Any
     One statement per table and batch, not one per row (``executemany``): PostgreSQL then
     plans and runs the upsert once, which is what made ingestion's writes cheap.
     """
-    columns: list[list[Any]] = [[] for _ in range(width)]
-    for record in records:
-        for column, value in zip(columns, record, strict=True):
-            column.append(value)
+    if not records:
+        return [[] for _ in range(width)]
+    columns = [list(column) for column in zip(*records, strict=True)]  # transposed in C
+    if len(columns) != width:
+        raise ValueError(f"rows of {len(columns)} values, not {width}")
     return columns

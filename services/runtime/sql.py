@@ -12,14 +12,9 @@ RETURNING event_id
 """
 
 # outbox
-ENQUEUE = """
-INSERT INTO outbox (topic, key, value, headers, event_id)
-SELECT t, k, v, h::jsonb, e
-FROM unnest($1::text[], $2::bytea[], $3::bytea[], $4::text[], $5::uuid[]) AS u(t, k, v, h, e)
-"""
 NOTIFY = "SELECT pg_notify($1, '')"
 FETCH_BATCH = """
-SELECT id, topic, key, value, headers::text AS headers FROM outbox ORDER BY id LIMIT $1
+SELECT id, topic, key, value, headers FROM outbox ORDER BY id LIMIT $1
 """
 DELETE_PUBLISHED = "DELETE FROM outbox WHERE id = ANY($1::bigint[])"
 # bounded, so that a huge backlog does not make the gauge itself slow

@@ -11,6 +11,9 @@ from typing import Any
 
 import pytest
 import structlog
+from aiokafka.partitioner import DefaultPartitioner
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
 from services.runtime import logs
@@ -25,6 +28,7 @@ from services.runtime.dead_letter import DeadLetter, IncomingRecord, describe_va
 from services.runtime.errors import ConfigurationError, SupervisedTaskFailed
 from services.runtime.inbox import position_id
 from services.runtime.migrations import _yoyo_url
+from services.runtime.outbox import _partition_index
 from services.runtime.settings import KafkaSettings, ServiceSettings, load
 
 START = datetime(2026, 3, 1, 23, 30, tzinfo=UTC)
@@ -233,3 +237,11 @@ def test_gc_tuning_freezes_startup_objects_and_raises_the_threshold() -> None:
     finally:
         gc.unfreeze()
         gc.set_threshold(*before)
+
+
+@given(key=st.binary(min_size=0, max_size=40), partitions=st.integers(1, 64))
+def test_the_cached_partitioner_puts_a_key_where_aiokafkas_default_one_does(
+    key: bytes, partitions: int
+) -> None:
+    every = list(range(partitions))
+    assert _partition_index(key, partitions) == DefaultPartitioner()(key, every, every)

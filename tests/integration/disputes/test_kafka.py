@@ -117,7 +117,8 @@ async def test_commands_and_a_call_outcome_through_kafka_pause_the_scheduler(
         await processor.process([IncomingRecord.of(r) for r in records])
 
     dead = await disputes.pool.fetch(
-        "SELECT headers FROM outbox WHERE topic = $1 ORDER BY id", commands.dead_letter
+        "SELECT headers::jsonb AS headers FROM outbox WHERE topic = $1 ORDER BY id",
+        commands.dead_letter,
     )
     reasons = sorted(base64.b64decode(dict(row["headers"])["dlq.reason"]).decode() for row in dead)
     assert reasons == ["schema_invalid", "unknown_invoice"]

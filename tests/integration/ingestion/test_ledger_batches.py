@@ -79,7 +79,9 @@ def processor(pool: asyncpg.Pool, companies: frozenset[str] = frozenset()) -> Ba
 
 
 async def outbox(pool: asyncpg.Pool, topic: str) -> list[dict[str, Any]]:
-    rows = await pool.fetch("SELECT topic, value, headers FROM outbox ORDER BY id")
+    rows = await pool.fetch(
+        "SELECT topic, value, headers::jsonb AS headers FROM outbox ORDER BY id"
+    )
     return [
         {"value": json.loads(bytes(r["value"])), "headers": r["headers"]}
         for r in rows
@@ -88,7 +90,7 @@ async def outbox(pool: asyncpg.Pool, topic: str) -> list[dict[str, Any]]:
 
 
 async def dead_reasons(pool: asyncpg.Pool, *topics: str) -> list[str]:
-    rows = await pool.fetch("SELECT topic, headers FROM outbox ORDER BY id")
+    rows = await pool.fetch("SELECT topic, headers::jsonb AS headers FROM outbox ORDER BY id")
     return [
         base64.b64decode(dict(r["headers"])["dlq.reason"]).decode()
         for r in rows
@@ -251,7 +253,8 @@ async def test_parked_events_found_inapplicable_later_are_dead_lettered_then(
     second = await batches.process(feed.records([invoice("F1", "100"), invoice("F2", "80")]))
     assert second.dead_lettered == 0  # the invoices themselves are fine
     rows = await pool.fetch(
-        "SELECT topic, value, headers FROM outbox WHERE topic LIKE '%.dlq' ORDER BY id"
+        "SELECT topic, value, headers::jsonb AS headers FROM outbox "
+        "WHERE topic LIKE '%.dlq' ORDER BY id"
     )
     dead = {r["topic"]: {k: base64.b64decode(v).decode() for k, v in r["headers"]} for r in rows}
     assert dead["erp.payments.v1.dlq"]["dlq.reason"] == "currency_mismatch"
