@@ -325,7 +325,7 @@ class Book:
             settled_on=None,
             payment_terms=p.payment_terms,
             purchase_order=p.purchase_order,
-            extra_json=json.dumps(p.extra),
+            extra_json=json.dumps(p.extra) if p.extra else "{}",
             content_hash=digest,
         )
         self.invoices[row.key] = row
@@ -464,7 +464,7 @@ class Book:
         row.payment_terms, row.purchase_order, row.extra_json = (
             p.payment_terms,
             p.purchase_order,
-            json.dumps(p.extra),
+            json.dumps(p.extra) if p.extra else "{}",
         )
         self.changed_invoices.add(row.key)
         document_id = f"{row.invoice_number}@v{p.version}"
