@@ -12,6 +12,7 @@ from typing import Any
 
 import asyncpg
 import pytest
+from prometheus_client import REGISTRY
 
 from contracts import erp
 from contracts.envelope import Event
@@ -238,6 +239,35 @@ async def test_relay_killed_between_publish_and_mark_publishes_again_and_inbox_d
         assert outcome.applied + outcome.dead_lettered == 50
     finally:
         await downstream_pool.close()
+
+
+async def test_a_busy_relay_counts_its_backlog_at_most_once_per_interval(
+    pool: asyncpg.Pool, topic: Topic, kafka_bootstrap: str
+) -> None:
+    await create_topics(kafka_bootstrap, [topic.name])
+    async with pool.acquire() as connection, connection.transaction():
+        await enqueue(connection, [OutgoingRecord.of(topic, invoice_event(n)) for n in range(25)])
+    service = f"kit-{uuid.uuid4().hex[:6]}"
+
+    def backlog() -> float | None:
+        return REGISTRY.get_sample_value("relance_outbox_backlog", {"service": service})
+
+    sender = KafkaRecordSender({"bootstrap_servers": kafka_bootstrap}, "kit-relay")
+    await sender.start()
+    try:
+        relay = OutboxRelay(service, pool, sender, batch_size=10, backlog_interval_s=3600)
+        async with pool.acquire() as connection:
+            assert await relay.relay_once(connection) == 10
+            assert backlog() == 15  # counted after the first full batch
+            async with connection.transaction():
+                await enqueue(connection, [OutgoingRecord.of(topic, invoice_event(99))])
+            assert await relay.relay_once(connection) == 10
+            assert backlog() == 15  # not counted again within the interval
+            assert await relay.relay_once(connection) == 6
+            assert backlog() == 0  # a batch that was not full emptied the outbox
+    finally:
+        await sender.stop()
+    assert await pool.fetchval("SELECT count(*) FROM outbox") == 0
 
 
 async def test_dead_letter_limit_stops_the_consumer(pool: asyncpg.Pool, topic: Topic) -> None:
