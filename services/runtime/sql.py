@@ -12,6 +12,10 @@ RETURNING event_id
 """
 
 # outbox
+ENQUEUE = """
+INSERT INTO outbox (topic, key, value, headers, event_id)
+SELECT * FROM unnest($1::text[], $2::bytea[], $3::bytea[], $4::text[], $5::uuid[])
+"""
 NOTIFY = "SELECT pg_notify($1, '')"
 FETCH_BATCH = """
 SELECT id, topic, key, value, headers FROM outbox ORDER BY id LIMIT $1

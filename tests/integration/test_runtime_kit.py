@@ -23,7 +23,14 @@ from services.runtime.clock import SimulatedClock
 from services.runtime.consumer import BatchProcessor, UnitOfWork
 from services.runtime.database import create_pool
 from services.runtime.dead_letter import IncomingRecord
-from services.runtime.outbox import KafkaRecordSender, OutboxRelay, OutgoingRecord, enqueue
+from services.runtime.outbox import (
+    COPY_FROM_ROWS,
+    KafkaRecordSender,
+    OutboxRelay,
+    OutgoingRecord,
+    _decode_headers,
+    enqueue,
+)
 from services.runtime.service import Supervisor, make_broker, subscribe
 from services.runtime.settings import DatabaseSettings, KafkaSettings, ServiceSettings
 from tests.kafka_tools import consume, create_topics, eventually, produce, unique
@@ -239,6 +246,27 @@ async def test_relay_killed_between_publish_and_mark_publishes_again_and_inbox_d
         assert outcome.applied + outcome.dead_lettered == 50
     finally:
         await downstream_pool.close()
+
+
+@pytest.mark.parametrize("count", [3, COPY_FROM_ROWS])
+async def test_enqueued_rows_are_kept_as_given_whether_inserted_or_copied(
+    pool: asyncpg.Pool, topic: Topic, count: int
+) -> None:
+    headers = (("event_type", b"x"), ("n", bytes([0, 255])))
+    records = [
+        dataclasses.replace(OutgoingRecord.of(topic, invoice_event(n)), headers=headers)
+        for n in range(count)
+    ]
+    async with pool.acquire() as connection, connection.transaction():
+        assert await enqueue(connection, records) == count
+    rows = await pool.fetch("SELECT topic, key, value, headers, event_id FROM outbox ORDER BY id")
+    kept = [
+        OutgoingRecord(
+            r["topic"], r["key"], r["value"], _decode_headers(r["headers"]), r["event_id"]
+        )
+        for r in rows
+    ]
+    assert kept == records
 
 
 async def test_a_busy_relay_counts_its_backlog_at_most_once_per_interval(
