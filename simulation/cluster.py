@@ -305,8 +305,8 @@ class Quiescence:
         """What is left to do at ``now``: PostgreSQL's counts first, Kafka's only when none.
 
         While the services are busy the database already says so, and the observation stops
-        there: asking Kafka for every group's offsets twenty times a second cost the demo's
-        controller and the broker a tenth of the machine.
+        there: asking Kafka for every group's offsets twenty times a second was most of the
+        demo controller's own work outside its SMTP stand-in, and load on the broker.
         """
         assert self._admin is not None
         assert self._consumer is not None
