@@ -1,0 +1,62 @@
+"""The kit's periodic loop: sleeps between idle steps, runs busy steps back to back,
+tolerates only the errors it is told to, and stops promptly."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from services.runtime.loops import every
+
+
+async def test_busy_steps_run_back_to_back_and_idle_steps_sleep() -> None:
+    calls: list[float] = []
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    async def step() -> bool:
+        calls.append(loop.time())
+        if len(calls) == 4:
+            stop.set()
+        return len(calls) <= 2  # two busy steps, then idle
+
+    started = loop.time()
+    await asyncio.wait_for(every(0.2, step)(stop), timeout=5)
+    assert len(calls) == 4
+    assert calls[2] - calls[0] < 0.1  # the busy steps did not sleep
+    assert calls[3] - calls[2] >= 0.19  # the idle one did
+    assert loop.time() - started < 2
+
+
+async def test_stop_interrupts_the_sleep() -> None:
+    stop = asyncio.Event()
+
+    async def step() -> None:
+        asyncio.get_running_loop().call_later(0.05, stop.set)
+
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await asyncio.wait_for(every(60, step)(stop), timeout=5)
+    assert loop.time() - started < 1
+
+
+async def test_tolerated_errors_are_retried_and_others_propagate() -> None:
+    stop = asyncio.Event()
+    attempts = 0
+
+    async def flaky() -> None:
+        nonlocal attempts
+        attempts += 1
+        if attempts < 3:
+            raise ConnectionError("away")
+        stop.set()
+
+    await asyncio.wait_for(every(0.01, flaky, tolerate=(ConnectionError,))(stop), timeout=5)
+    assert attempts == 3
+
+    async def broken() -> None:
+        raise ValueError("bug")
+
+    with pytest.raises(ValueError, match="bug"):
+        await asyncio.wait_for(every(0.01, broken, tolerate=(ConnectionError,))(asyncio.Event()), 5)
