@@ -15,8 +15,8 @@ from contracts.topics import DISPUTE_EVENTS, LEDGER_EVENTS, NOTIFIER_DELIVERIES
 from services.runtime.service import ServiceContext, ServiceDefinition, ServiceParts
 from services.scheduler.domain.calendar import SendingWindow
 from services.scheduler.domain.library import load_library
+from services.scheduler.domain.state import Policy
 from services.scheduler.settings import SchedulerSettings
-from services.scheduler.state import Policy
 from services.scheduler.tick import Ticker
 from services.scheduler.tracking import Tracker
 

@@ -26,9 +26,15 @@ from services.runtime.outbox import OutgoingRecord, enqueue
 from services.scheduler import queries
 from services.scheduler.domain.calendar import send_instant
 from services.scheduler.domain.campaign import Campaign, SkipReason, check_campaign, select
+from services.scheduler.domain.reminders import (
+    account_of,
+    dunned_invoice,
+    open_statement,
+    reminder_id,
+)
+from services.scheduler.domain.state import Customer, InvoiceState, Policy
 from services.scheduler.errors import InvalidScenarios, Problem, SchedulerError
-from services.scheduler.state import SOURCE, Customer, InvoiceState, Policy
-from services.scheduler.tick import _dunned, account_of, open_statement, reminder_id
+from services.scheduler.outgoing import SOURCE
 
 
 class CampaignRefused(SchedulerError):
@@ -136,7 +142,7 @@ async def run_campaign(
                 include_penalties=step.include_penalties,
                 escalating=False,
                 scheduled_for=at,
-                invoices=tuple(_dunned(i, customer, now) for i in target.invoices),
+                invoices=tuple(dunned_invoice(i, customer, now) for i in target.invoices),
                 statement=open_statement(account_of(invoices[customer.customer_id])),
             )
             report.reached.append((customer.customer_id, len(ids)))

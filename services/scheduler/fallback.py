@@ -26,7 +26,8 @@ from services.runtime.consumer import UnitOfWork
 from services.runtime.logs import get_logger
 from services.scheduler import metrics, queries
 from services.scheduler.domain.calendar import send_instant
-from services.scheduler.state import SOURCE, Customer, Policy
+from services.scheduler.domain.state import Customer, Policy
+from services.scheduler.outgoing import SOURCE
 
 log = get_logger(__name__)
 FALLBACK_NAMESPACE = uuid.UUID("5d2e8f71-0a3b-4c6d-9e1f-7b8a6c5d4e32")

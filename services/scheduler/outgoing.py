@@ -24,8 +24,9 @@ from contracts.topics import DUNNING_ACTIONS
 from services.runtime import json_text
 from services.runtime.outbox import OutgoingRecord
 from services.scheduler.domain.scenario import Step
-from services.scheduler.state import SOURCE, Customer, InvoiceState
+from services.scheduler.domain.state import Customer, InvoiceState
 
+SOURCE = "scheduler"
 REMINDER_DUE = "dunning.reminder.due"
 STATE_CHANGED = "dunning.state.changed"
 

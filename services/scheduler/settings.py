@@ -11,7 +11,7 @@ from pydantic_settings import SettingsConfigDict
 from contracts.dunning import Channel
 from services.runtime.settings import ServiceSettings
 from services.scheduler.domain.library import DEFAULT_LIBRARY
-from services.scheduler.state import DEFAULT_FALLBACKS
+from services.scheduler.domain.state import DEFAULT_FALLBACKS
 
 
 class SchedulerSettings(ServiceSettings):

@@ -10,6 +10,7 @@ is never reminded.
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -18,24 +19,25 @@ from enum import Enum
 from zoneinfo import ZoneInfo
 
 from contracts import disputes, ledger
+from contracts.dunning import DunningStateChanged
 from contracts.envelope import Event
 from contracts.topics import DUNNING_ACTIONS
 from services.runtime.consumer import UnitOfWork
+from services.runtime.database import Connection
 from services.scheduler import queries
 from services.scheduler.domain.calendar import send_instant
 from services.scheduler.domain.progress import firmer_position
-from services.scheduler.fallback import fall_back, needs_fallback
-from services.scheduler.state import (
+from services.scheduler.domain.state import (
     Customer,
     InvoiceState,
     Policy,
     assigned,
     reassigned,
     rescheduled,
-    save,
     scenario_of,
-    state_changed,
 )
+from services.scheduler.fallback import fall_back, needs_fallback
+from services.scheduler.outgoing import SOURCE
 
 PAUSES: dict[type[Event], str] = {
     disputes.DisputeOpened: "dispute",
@@ -84,6 +86,34 @@ async def _outstanding(work: UnitOfWork, customer_id: str) -> dict[str, Decimal]
     """What the customer owes on the invoices the scheduler follows, per currency."""
     rows = await work.connection.fetch(queries.OUTSTANDING, customer_id)
     return {r["currency"]: r["total"] for r in rows}
+
+
+async def save(connection: Connection, state: InvoiceState) -> None:
+    await connection.execute(
+        queries.SAVE_INVOICE,
+        state.invoice_id,
+        state.due_date,
+        state.amount,
+        state.open_amount,
+        state.scenario_id,
+        state.position,
+        state.status,
+        state.pause_reason,
+        state.resumed,
+        state.last_step_name,
+        state.last_level,
+        state.last_action_at,
+        state.next_action_at,
+    )
+
+
+def state_changed(state: InvoiceState, now: datetime) -> DunningStateChanged | None:
+    snapshot = state.snapshot()
+    if snapshot is None:
+        return None
+    return DunningStateChanged(
+        event_id=uuid.uuid4(), occurred_at=now, source=SOURCE, payload=snapshot
+    )
 
 
 class Tracker:

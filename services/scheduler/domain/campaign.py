@@ -47,7 +47,7 @@ from contracts.dunning import (
 )
 from services.scheduler.domain.assignment import Assignment, Match
 from services.scheduler.domain.scenario import Description, Rule
-from services.scheduler.state import Customer, InvoiceState
+from services.scheduler.domain.state import Customer, InvoiceState
 
 SkipReason = Literal["opted_out", "min_gap", "already_reached", "nothing_selected"]
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 from contracts.erp import Segment
 from services.scheduler.domain.assignment import Assignment
 from services.scheduler.domain.campaign import Campaign, select
-from services.scheduler.state import Customer, InvoiceState
+from services.scheduler.domain.state import Customer, InvoiceState
 
 NOW = datetime(2026, 12, 15, 9, 30, tzinfo=UTC)
 TODAY = NOW.date()

@@ -26,9 +26,11 @@ from contracts.topics import DUNNING_ACTIONS
 from services.runtime.outbox import OutgoingRecord
 from services.scheduler import outgoing
 from services.scheduler.domain.library import load_library
+from services.scheduler.domain.reminders import dunned_invoice as _dunned
+from services.scheduler.domain.reminders import open_statement
 from services.scheduler.domain.scenario import Step
-from services.scheduler.state import SOURCE, Customer, InvoiceState
-from services.scheduler.tick import _dunned, open_statement
+from services.scheduler.domain.state import Customer, InvoiceState
+from services.scheduler.outgoing import SOURCE
 
 LIBRARY = load_library()
 STEPS = [step for scenario in LIBRARY.scenarios.values() for step in scenario.steps]

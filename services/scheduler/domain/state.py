@@ -1,26 +1,25 @@
-"""One invoice's dunning state as stored, and the policy every decision is taken under."""
+"""One invoice's dunning state, the customer it belongs to, and the policy every decision is
+taken under; and the state's transitions: assignment, reassignment and rescheduling.
+
+Pure: the tick (:mod:`services.scheduler.tick`) and the tracker
+(:mod:`services.scheduler.tracking`) read the rows, call these, and write what they return.
+"""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from contracts.dunning import DunningStateChanged, InvoiceDunningState
+from contracts.dunning import InvoiceDunningState
 from contracts.erp import Segment
 from contracts.money import PositiveMoney
-from services.runtime.database import Connection
-from services.scheduler import queries
 from services.scheduler.domain.calendar import SendingWindow
 from services.scheduler.domain.library import Library
 from services.scheduler.domain.progress import Debtor, firmer_position, plan
 from services.scheduler.domain.scenario import Scenario
-
-SOURCE = "scheduler"
-
 
 # When a reminder cannot reach the customer on its channel (no such contact, no provider, a
 # hard bounce), the same step goes again on the next channel of this chain; none after the
@@ -124,37 +123,6 @@ class InvoiceState:
             last_action_at=self.last_action_at,
             next_action_at=self.next_action_at,
         )
-
-
-def _row(state: InvoiceState) -> tuple[object, ...]:
-    return (
-        state.invoice_id,
-        state.due_date,
-        state.amount,
-        state.open_amount,
-        state.scenario_id,
-        state.position,
-        state.status,
-        state.pause_reason,
-        state.resumed,
-        state.last_step_name,
-        state.last_level,
-        state.last_action_at,
-        state.next_action_at,
-    )
-
-
-async def save(connection: Connection, state: InvoiceState) -> None:
-    await connection.execute(queries.SAVE_INVOICE, *_row(state))
-
-
-def state_changed(state: InvoiceState, now: datetime) -> DunningStateChanged | None:
-    snapshot = state.snapshot()
-    if snapshot is None:
-        return None
-    return DunningStateChanged(
-        event_id=uuid.uuid4(), occurred_at=now, source=SOURCE, payload=snapshot
-    )
 
 
 def scenario_of(policy: Policy, state: InvoiceState) -> Scenario | None:

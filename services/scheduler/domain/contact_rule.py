@@ -1,0 +1,198 @@
+"""The tick's rule: what one customer's due invoices get now.
+
+For each due invoice, the latest step due is taken (the earlier ones are recorded as
+skipped); an invoice past its scenario's last step leaves the amicable phase (an
+escalation per scenario). The invoices to remind are grouped by (level, channel, scenario)
+and only the firmest group is reminded, in one reminder: a customer never gets two
+reminders the same day. The other groups wait for the minimum gap, and so does the firmest
+one while the customer's last contact is more recent than the gap. A timer that fired with
+nothing to take (no scenario, no step due after all) is spent and planned again.
+
+:func:`decide` is a pure function of the stored state; :mod:`services.scheduler.tick` reads
+the due customers, calls it, and writes the :class:`Decision` it returns.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import NamedTuple
+
+from services.scheduler.domain.calendar import send_instant
+from services.scheduler.domain.progress import Taken, due_now, resumed_step
+from services.scheduler.domain.reminders import reminder_id
+from services.scheduler.domain.scenario import Scenario, Step
+from services.scheduler.domain.state import (
+    Customer,
+    InvoiceState,
+    Policy,
+    rescheduled,
+    scenario_of,
+)
+
+
+class Move(NamedTuple):
+    """An invoice's state before and after the tick (a tuple: there is one per due invoice)."""
+
+    before: InvoiceState
+    after: InvoiceState
+
+
+@dataclass(frozen=True)
+class Due:
+    """An invoice with the step (or the exit) it takes now."""
+
+    state: InvoiceState
+    scenario: Scenario
+    taken: Taken
+
+
+@dataclass(frozen=True)
+class Reminding:
+    """One ``dunning.reminder.due``: ``step`` for ``invoices``, which move as ``moves`` say."""
+
+    reminder_id: uuid.UUID
+    scenario_id: str
+    step: Step
+    scheduled_for: datetime
+    invoices: tuple[InvoiceState, ...]
+    moves: tuple[Move, ...]
+
+
+@dataclass(frozen=True)
+class Escalating:
+    """Invoices leaving ``scenario`` by its exit (one ``dunning.escalation.raised``)."""
+
+    scenario: Scenario
+    invoices: tuple[InvoiceState, ...]
+    moves: tuple[Move, ...]
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What one customer's due invoices get, in the order the tick writes it."""
+
+    customer: Customer
+    spent: tuple[Move, ...]  # timers that fired with nothing to take, planned again
+    escalations: tuple[Escalating, ...]
+    postponed: tuple[Move, ...]  # groups waiting for the minimum gap
+    reminder: Reminding | None
+    skipped: tuple[tuple[str, str, str], ...]  # (invoice, scenario, step) passed over
+
+
+def decide(
+    policy: Policy, customer: Customer, states: Sequence[InvoiceState], now: datetime
+) -> Decision:
+    """What ``customer``'s due invoices (``states``, as stored) get at ``now``."""
+    debtor = customer.debtor(policy.window)
+    steps: defaultdict[tuple[int, str, str], list[Due]] = defaultdict(list)
+    exits: defaultdict[str, list[Due]] = defaultdict(list)
+    spent: list[Move] = []
+    for state in states:
+        scenario = scenario_of(policy, state)
+        taken = None
+        if scenario is not None and state.resumed:
+            # back from a pause: its timer says when (perhaps sooner than the step's own
+            # date, after a broken promise); it takes the step where it stands
+            taken = resumed_step(
+                scenario, state.position, open_amount=state.open_amount, debtor=debtor
+            )
+        if scenario is not None and taken is None:
+            taken = due_now(
+                scenario,
+                state.position,
+                due_date=state.due_date,
+                open_amount=state.open_amount,
+                debtor=debtor,
+                now=now,
+                resumed=state.resumed,
+            )
+        if scenario is None or taken is None:
+            waiting = replace(state, next_action_at=None)  # the timer that fired is spent
+            spent.append(Move(state, rescheduled(policy, waiting, customer, None)))
+            continue
+        due = Due(state, scenario, taken)
+        if taken.step is None:
+            exits[scenario.id].append(due)
+        else:
+            steps[(taken.step.rank, taken.step.channel, scenario.id)].append(due)
+    skipped: list[tuple[str, str, str]] = []
+    escalations = tuple(_escalating(group, skipped) for group in exits.values())
+    if not steps:
+        return Decision(customer, tuple(spent), escalations, (), None, tuple(skipped))
+    gap_end = (
+        None if customer.last_contact_at is None else customer.last_contact_at + policy.min_gap
+    )
+    firmest = max(steps)
+    postponed: list[Move] = []
+    for key, group in steps.items():
+        if key == firmest and (gap_end is None or gap_end <= now):
+            continue
+        wait_until = max(now + policy.min_gap, gap_end or now)
+        for due in group:
+            later = send_instant(
+                wait_until.date(),
+                country=customer.country,
+                time_zone=customer.time_zone,
+                window=policy.window,
+                not_before=wait_until,
+            )
+            postponed.append(Move(due.state, replace(due.state, next_action_at=later)))
+    reminder = None
+    if gap_end is None or gap_end <= now:
+        reminder = _reminding(policy, customer, steps[firmest], now, skipped)
+    return Decision(customer, tuple(spent), escalations, tuple(postponed), reminder, tuple(skipped))
+
+
+def _reminding(
+    policy: Policy,
+    customer: Customer,
+    group: list[Due],
+    now: datetime,
+    skipped: list[tuple[str, str, str]],
+) -> Reminding:
+    step: Step = max((d.taken.step for d in group if d.taken.step), key=lambda s: s.offset_days)
+    scenario_id = group[0].scenario.id
+    scheduled = max(d.state.next_action_at or now for d in group)
+    moves = []
+    for due in group:
+        taken_step = due.taken.step
+        assert taken_step is not None
+        for passed in due.taken.skipped:
+            skipped.append((due.state.invoice_id, scenario_id, passed.name))
+        moved = replace(
+            due.state,
+            position=due.taken.position + 1,
+            last_step_name=taken_step.name,
+            last_level=taken_step.level,
+            last_action_at=now,
+            resumed=False,
+        )
+        moves.append(Move(due.state, rescheduled(policy, moved, customer, now)))
+    return Reminding(
+        reminder_id=reminder_id(
+            customer.customer_id, scenario_id, step.name, [d.state.invoice_id for d in group]
+        ),
+        scenario_id=scenario_id,
+        step=step,
+        scheduled_for=min(scheduled, now),
+        invoices=tuple(d.state for d in group),
+        moves=tuple(moves),
+    )
+
+
+def _escalating(group: list[Due], skipped: list[tuple[str, str, str]]) -> Escalating:
+    scenario = group[0].scenario
+    assert scenario.exit_action is not None
+    moves = []
+    for due in group:
+        for passed in due.taken.skipped:
+            skipped.append((due.state.invoice_id, scenario.id, passed.name))
+        after = replace(
+            due.state, position=len(scenario.steps) + 1, status="escalated", next_action_at=None
+        )
+        moves.append(Move(due.state, after))
+    return Escalating(scenario, tuple(d.state for d in group), tuple(moves))
