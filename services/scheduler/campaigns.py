@@ -33,12 +33,8 @@ from services.scheduler.domain.reminders import (
     reminder_id,
 )
 from services.scheduler.domain.state import Customer, InvoiceState, Policy
-from services.scheduler.errors import InvalidScenarios, Problem, SchedulerError
+from services.scheduler.errors import CampaignRefused, InvalidScenarios, Problem
 from services.scheduler.outgoing import SOURCE
-
-
-class CampaignRefused(SchedulerError):
-    """The campaign cannot run now (sending is suspended)."""
 
 
 def load_campaign(path: Path, templates: frozenset[str]) -> Campaign:

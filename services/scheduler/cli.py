@@ -23,14 +23,9 @@ from services.runtime.database import create_pool
 from services.runtime.settings import DatabaseSettings, load
 from services.scheduler import queries
 from services.scheduler.app import policy_of
-from services.scheduler.campaigns import (
-    CampaignRefused,
-    CampaignReport,
-    load_campaign,
-    run_campaign,
-)
+from services.scheduler.campaigns import CampaignReport, load_campaign, run_campaign
 from services.scheduler.domain.library import load_library
-from services.scheduler.errors import InvalidScenarios
+from services.scheduler.errors import CampaignRefused, InvalidScenarios
 from services.scheduler.settings import SchedulerSettings
 
 app = typer.Typer(no_args_is_help=True, help="Dunning scenarios and sending.")

@@ -1,15 +1,32 @@
-"""The scheduler's exceptions: one base, so that callers can catch them all."""
+"""The scheduler's exceptions: one base, so that callers can catch them all.
+
+::
+
+    RelanceError
+     └── SchedulerError             the scheduler failed
+          ├── InvalidScenarios      scenario or campaign files that cannot be applied (*)
+          ├── EmptySendingWindow    a sending window that ends before it starts (*, ValueError)
+          ├── UnknownRate           no reference rate for a day late interest runs on (*)
+          ├── CampaignRefused       the campaign cannot run now (sending is suspended)
+          └── InvalidState          a stored state breaks a rule of its event's contract
+                                    (a ValueError, as the contract model's own refusal is)
+
+(*) also a ``ConfigurationError``: a wrong library or setting is a wrong setup. A docstring
+is the message of each class when it is raised without one. Validators of pydantic models
+(settings, the library's rules) raise ``ValueError``, which pydantic reports as a
+``ValidationError`` naming the field.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from services.runtime.errors import ConfigurationError
+from services.runtime.errors import ConfigurationError, RelanceError
 
 
-class SchedulerError(ConfigurationError):
-    """Base of every error the scheduler raises on purpose (a wrong library is a wrong setup)."""
+class SchedulerError(RelanceError):
+    """The scheduler failed."""
 
 
 @dataclass(frozen=True)
@@ -34,9 +51,25 @@ class Problem:
         return f"{': '.join(where)}: {self.message}"
 
 
-class InvalidScenarios(SchedulerError):
+class InvalidScenarios(SchedulerError, ConfigurationError):
     """Scenario files that cannot be applied; ``problems`` says where and why."""
 
     def __init__(self, problems: Sequence[Problem]) -> None:
         self.problems = tuple(problems)
         super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class EmptySendingWindow(SchedulerError, ConfigurationError, ValueError):
+    """The sending window ends before it starts."""
+
+
+class UnknownRate(SchedulerError, ConfigurationError):
+    """No reference rate is known for a day interest runs on."""
+
+
+class CampaignRefused(SchedulerError):
+    """The campaign cannot run now (sending is suspended)."""
+
+
+class InvalidState(SchedulerError, ValueError):
+    """A stored dunning state breaks a rule of the contract its event follows."""

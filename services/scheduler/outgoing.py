@@ -25,6 +25,7 @@ from services.runtime import json_text
 from services.runtime.outbox import OutgoingRecord
 from services.scheduler.domain.scenario import Step
 from services.scheduler.domain.state import Customer, InvoiceState
+from services.scheduler.errors import InvalidState
 
 SOURCE = "scheduler"
 REMINDER_DUE = "dunning.reminder.due"
@@ -49,7 +50,7 @@ def _envelope(event_id: uuid.UUID, event_type: str, now: datetime) -> str:
 def dunned_invoice(state: InvoiceState, today: date) -> str:
     """A ``DunnedInvoice``: the invoice as a reminder lists it, on the customer's ``today``."""
     if not 0 < state.open_amount <= state.amount:
-        raise ValueError(
+        raise InvalidState(
             f"open amount {state.open_amount} is not within the invoice amount {state.amount} "
             f"for {state.invoice_id}"
         )
@@ -95,9 +96,9 @@ def reminder_due(
 ) -> OutgoingRecord:
     """The ``dunning.reminder.due`` of one step for a group of the customer's invoices."""
     if not invoices:
-        raise ValueError("a reminder lists at least one invoice")
+        raise InvalidState("a reminder lists at least one invoice")
     if len({s.invoice_id for s in invoices}) != len(invoices):
-        raise ValueError("a reminder lists each invoice once")
+        raise InvalidState("a reminder lists each invoice once")
     today = now.astimezone(ZoneInfo(customer.time_zone)).date()
     listed = ",".join(dunned_invoice(s, today) for s in invoices)
     value = (
@@ -122,13 +123,13 @@ def state_changed(state: InvoiceState, now: datetime) -> OutgoingRecord | None:
     if state.scenario_id is None:
         return None
     if (state.last_step_name is None) != (state.last_level is None):
-        raise ValueError("step name and level are given together")
+        raise InvalidState("step name and level are given together")
     if (
         state.last_action_at is not None
         and state.next_action_at is not None
         and state.next_action_at < state.last_action_at
     ):
-        raise ValueError("the next action is before the last one")
+        raise InvalidState("the next action is before the last one")
     event_id = uuid.uuid4()
     pauses = state.pauses
     value = (

@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo
 
 import holidays
 
+from services.scheduler.errors import EmptySendingWindow
+
 SATURDAY = 5
 
 
@@ -48,7 +50,7 @@ class SendingWindow:
 
     def __post_init__(self) -> None:
         if self.start >= self.end:
-            raise ValueError(f"sending window {self.start}-{self.end} is empty")
+            raise EmptySendingWindow(f"sending window {self.start}-{self.end} is empty")
 
 
 def _local(day: date, at: time, zone: ZoneInfo) -> datetime:

@@ -17,15 +17,11 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from contracts.erp import CustomerType
-from services.scheduler.errors import SchedulerError
+from services.scheduler.errors import UnknownRate
 
 CENT = Decimal("0.01")
 DAYS_PER_YEAR = Decimal(365)
 RECOVERY_INDEMNITY = Decimal(40)
-
-
-class UnknownRate(SchedulerError):
-    """No reference rate is known for a day interest runs on."""
 
 
 def half_year_start(day: date) -> date:

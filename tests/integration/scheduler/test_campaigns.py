@@ -19,10 +19,10 @@ from services.runtime.clock import SimulatedClock
 from services.runtime.database import create_pool
 from services.runtime.settings import DatabaseSettings
 from services.scheduler.app import policy_of
-from services.scheduler.campaigns import CampaignRefused, load_campaign, run_campaign
+from services.scheduler.campaigns import load_campaign, run_campaign
 from services.scheduler.cli import app as scheduler_cli
 from services.scheduler.domain.campaign import Campaign
-from services.scheduler.errors import InvalidScenarios
+from services.scheduler.errors import CampaignRefused, InvalidScenarios
 from services.scheduler.settings import SchedulerSettings
 from tests.integration.scheduler.fixtures import (
     SCHEMA,

@@ -9,12 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.scheduler.domain.interest import (
-    RateTable,
-    UnknownRate,
-    late_interest,
-    recovery_indemnity,
-)
+from services.scheduler.domain.interest import RateTable, late_interest, recovery_indemnity
+from services.scheduler.errors import UnknownRate
 
 FRANCE = RateTable({date(2026, 1, 1): Decimal("2.15"), date(2026, 7, 1): Decimal("2.00")})
 
