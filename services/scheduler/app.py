@@ -6,12 +6,11 @@ the ledger and the pauses from the disputes service, and a tick loop emits what 
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from datetime import timedelta
 from pathlib import Path
 
 from contracts.topics import DISPUTE_EVENTS, LEDGER_EVENTS, NOTIFIER_DELIVERIES
+from services.runtime.loops import every
 from services.runtime.service import ServiceContext, ServiceDefinition, ServiceParts
 from services.scheduler.domain.calendar import SendingWindow
 from services.scheduler.domain.library import load_library
@@ -41,13 +40,11 @@ async def build(context: ServiceContext) -> ServiceParts:
         context.pool, context.clock, policy, settings.tick_batch_size, settings.tick_concurrency
     )
 
-    async def tick_loop(stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            await ticker.run_until_idle()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), settings.tick_interval_s)
+    async def tick() -> None:
+        await ticker.run_until_idle()  # everything due now, then wait for the next interval
 
-    return ServiceParts(handler=tracker.handle, loops={"tick": tick_loop})
+    loops = {"tick": every(settings.tick_interval_s, tick, name="tick")}
+    return ServiceParts(handler=tracker.handle, loops=loops)
 
 
 DEFINITION = ServiceDefinition(
