@@ -12,11 +12,8 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
-from enum import Enum
-from zoneinfo import ZoneInfo
 
 from contracts import disputes, ledger
 from contracts.dunning import DunningStateChanged
@@ -25,17 +22,20 @@ from contracts.topics import DUNNING_ACTIONS
 from services.runtime.consumer import UnitOfWork
 from services.runtime.database import Connection
 from services.scheduler import queries
-from services.scheduler.domain.calendar import send_instant
-from services.scheduler.domain.progress import firmer_position
 from services.scheduler.domain.state import (
     Customer,
     InvoiceState,
     Policy,
+    amount_changed,
     assigned,
+    closed,
+    opened,
+    paused,
     reassigned,
     rescheduled,
-    scenario_of,
+    resumed,
 )
+from services.scheduler.domain.state import Resumption as Resumption  # where callers find it
 from services.scheduler.fallback import fall_back, needs_fallback
 from services.scheduler.outgoing import SOURCE
 
@@ -45,14 +45,6 @@ PAUSES: dict[type[Event], str] = {
     disputes.PromiseMade: "promise_to_pay",
     disputes.PaymentPlanAgreed: "payment_plan",
 }
-
-
-class Resumption(Enum):
-    """How an invoice comes back from a pause."""
-
-    WHERE_IT_STOPPED = "where_it_stopped"  # the step it would have taken next
-    FIRMER = "firmer"  # the next step firmer than the last one, on that step's date or ASAP
-    FIRMER_NOW = "firmer_now"  # the next firmer step, on the next business day
 
 
 def resumption_of(event: Event) -> tuple[str, Resumption] | None:
@@ -204,11 +196,10 @@ class Tracker:
         if before.last_step_name is not None or before.status not in ("active", "unassigned"):
             return  # already followed: a replayed or late opening changes nothing
         customer = await self._customer_row(work, payload.customer_id)
-        after = replace(before, scenario_id=None, status="unassigned", next_action_at=None)
+        outstanding = None
         if customer is not None:
             outstanding = await _outstanding(work, payload.customer_id)
-            after = assigned(self.policy, after, customer, outstanding)
-            after = rescheduled(self.policy, after, customer, now)
+        after = opened(self.policy, before, customer, outstanding, now)
         await self._store(work, None, after, now)
 
     async def _amount_changed(
@@ -218,18 +209,16 @@ class Tracker:
         if row is None:
             return  # an invoice opened before the scheduler followed the ledger
         before = InvoiceState.of(row)
-        status = before.status
-        if status == "closed":  # a reversal reopened it
-            status = "active" if before.scenario_id is not None else "unassigned"
-        after = replace(
+        customer = await self._customer_row(work, payload.customer_id)
+        after = amount_changed(
+            self.policy,
             before,
+            customer,
             due_date=payload.due_date,
             amount=payload.amount.amount,
             open_amount=payload.open_amount.amount,
-            status=status,
+            now=now,
         )
-        customer = await self._customer_row(work, payload.customer_id)
-        after = rescheduled(self.policy, after, customer, now)
         await self._store(work, before, after, now)
 
     async def _closed(self, work: UnitOfWork, invoice_id: str, now: datetime) -> None:
@@ -237,8 +226,7 @@ class Tracker:
         if row is None:
             return
         before = InvoiceState.of(row)
-        after = replace(before, status="closed", next_action_at=None)
-        await self._store(work, before, after, now)
+        await self._store(work, before, closed(before), now)
 
     async def _targets(self, work: UnitOfWork, event: Event) -> list[InvoiceState]:
         payload = event.payload
@@ -250,8 +238,7 @@ class Tracker:
 
     async def _pause(self, work: UnitOfWork, event: Event, reason: str, now: datetime) -> None:
         for before in await self._targets(work, event):
-            after = replace(before.paused_also(reason), next_action_at=None)
-            await self._store(work, before, after, now)
+            await self._store(work, before, paused(before, reason), now)
 
     async def _resume(
         self, work: UnitOfWork, event: Event, reason: str, how: Resumption, now: datetime
@@ -259,47 +246,6 @@ class Tracker:
         """Lift the pause ``reason`` (only that one) from the event's invoices."""
         customer = await self._customer_row(work, event.payload.customer_id)
         for before in await self._targets(work, event):
-            if reason not in before.pauses:
-                continue  # not paused for this reason
-            if before.lifted(reason).pause_reason is not None:
-                await self._store(work, before, before.lifted(reason), now)
-                continue  # another pause still holds it (a promise under a dispute, say)
-            resumed = replace(before.lifted(reason), resumed=True)
-            if how is not Resumption.WHERE_IT_STOPPED:
-                resumed = self._firmer(resumed, customer)
-            not_before = now + self.policy.min_gap
-            if how is Resumption.FIRMER_NOW and customer is not None:
-                not_before = self._next_business_instant(resumed, customer, now)
-                resumed = replace(resumed, next_action_at=not_before)
-            after = rescheduled(self.policy, resumed, customer, not_before)
-            await self._store(work, before, after, now)
-
-    def _firmer(self, state: InvoiceState, customer: Customer | None) -> InvoiceState:
-        scenario = scenario_of(self.policy, state)
-        if scenario is None or customer is None:
-            return state
-        position = firmer_position(
-            scenario,
-            state.position,
-            state.last_level,  # type: ignore[arg-type]
-            open_amount=state.open_amount,
-            debtor=customer.debtor(self.policy.window),
-        )
-        return replace(state, position=position)
-
-    def _next_business_instant(
-        self, state: InvoiceState, customer: Customer, now: datetime
-    ) -> datetime:
-        """The first sending instant from now on a business day, after the minimum gap."""
-        not_before = now
-        if state.last_action_at is not None:
-            not_before = max(not_before, state.last_action_at + self.policy.min_gap)
-        if customer.last_contact_at is not None:
-            not_before = max(not_before, customer.last_contact_at + self.policy.min_gap)
-        return send_instant(
-            not_before.astimezone(ZoneInfo(customer.time_zone)).date(),
-            country=customer.country,
-            time_zone=customer.time_zone,
-            window=self.policy.window,
-            not_before=not_before,
-        )
+            after = resumed(self.policy, before, customer, reason, how, now)
+            if after is not None:  # None: not paused for this reason
+                await self._store(work, before, after, now)

@@ -1,5 +1,6 @@
 """One invoice's dunning state, the customer it belongs to, and the policy every decision is
-taken under; and the state's transitions: assignment, reassignment and rescheduling.
+taken under; and the state's transitions: assignment and reassignment, rescheduling, the
+ledger's changes (opened, amount changed, closed), pauses and resumptions.
 
 Pure: the tick (:mod:`services.scheduler.tick`) and the tracker
 (:mod:`services.scheduler.tracking`) read the rows, call these, and write what they return.
@@ -11,12 +12,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from enum import Enum
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from contracts.dunning import InvoiceDunningState
 from contracts.erp import Segment
 from contracts.money import PositiveMoney
-from services.scheduler.domain.calendar import SendingWindow
+from services.scheduler.domain.calendar import SendingWindow, send_instant
 from services.scheduler.domain.library import Library
 from services.scheduler.domain.progress import Debtor, firmer_position, plan
 from services.scheduler.domain.scenario import Scenario
@@ -206,3 +209,113 @@ def reassigned(
         debtor=customer.debtor(policy.window),
     )
     return replace(state, scenario_id=target, position=position, resumed=False)
+
+
+def opened(
+    policy: Policy,
+    state: InvoiceState,
+    customer: Customer | None,
+    outstanding: Mapping[str, Decimal] | None,
+    now: datetime,
+) -> InvoiceState:
+    """A newly followed invoice: assigned and planned if its customer is known, else waiting."""
+    after = replace(state, scenario_id=None, status="unassigned", next_action_at=None)
+    if customer is None:
+        return after
+    return rescheduled(policy, assigned(policy, after, customer, outstanding), customer, now)
+
+
+def amount_changed(
+    policy: Policy,
+    state: InvoiceState,
+    customer: Customer | None,
+    *,
+    due_date: date,
+    amount: Decimal,
+    open_amount: Decimal,
+    now: datetime,
+) -> InvoiceState:
+    """The invoice with the ledger's new amounts and due date; a reversal reopens it."""
+    status = state.status
+    if status == "closed":  # a reversal reopened it
+        status = "active" if state.scenario_id is not None else "unassigned"
+    after = replace(state, due_date=due_date, amount=amount, open_amount=open_amount, status=status)
+    return rescheduled(policy, after, customer, now)
+
+
+def closed(state: InvoiceState) -> InvoiceState:
+    """Settled or cancelled: never reminded again."""
+    return replace(state, status="closed", next_action_at=None)
+
+
+def paused(state: InvoiceState, reason: str) -> InvoiceState:
+    """Held by one more pause (a dispute, a promise to pay, a payment plan): no timer."""
+    return replace(state.paused_also(reason), next_action_at=None)
+
+
+class Resumption(Enum):
+    """How an invoice comes back from a pause."""
+
+    WHERE_IT_STOPPED = "where_it_stopped"  # the step it would have taken next
+    FIRMER = "firmer"  # the next step firmer than the last one, on that step's date or ASAP
+    FIRMER_NOW = "firmer_now"  # the next firmer step, on the next business day
+
+
+def resumed(
+    policy: Policy,
+    state: InvoiceState,
+    customer: Customer | None,
+    reason: str,
+    how: Resumption,
+    now: datetime,
+) -> InvoiceState | None:
+    """The invoice with the pause ``reason`` (only that one) lifted; None if not so paused.
+
+    Still paused if another pause holds it (a promise under a dispute, say); otherwise it
+    goes on as ``how`` says, after the minimum gap.
+    """
+    if reason not in state.pauses:
+        return None
+    lifted = state.lifted(reason)
+    if lifted.pause_reason is not None:
+        return lifted
+    after = replace(lifted, resumed=True)
+    if how is not Resumption.WHERE_IT_STOPPED:
+        after = _firmer(policy, after, customer)
+    not_before = now + policy.min_gap
+    if how is Resumption.FIRMER_NOW and customer is not None:
+        not_before = _next_business_instant(policy, after, customer, now)
+        after = replace(after, next_action_at=not_before)
+    return rescheduled(policy, after, customer, not_before)
+
+
+def _firmer(policy: Policy, state: InvoiceState, customer: Customer | None) -> InvoiceState:
+    scenario = scenario_of(policy, state)
+    if scenario is None or customer is None:
+        return state
+    position = firmer_position(
+        scenario,
+        state.position,
+        state.last_level,  # type: ignore[arg-type]  # a DunningLevel as stored
+        open_amount=state.open_amount,
+        debtor=customer.debtor(policy.window),
+    )
+    return replace(state, position=position)
+
+
+def _next_business_instant(
+    policy: Policy, state: InvoiceState, customer: Customer, now: datetime
+) -> datetime:
+    """The first sending instant from now on a business day, after the minimum gap."""
+    not_before = now
+    if state.last_action_at is not None:
+        not_before = max(not_before, state.last_action_at + policy.min_gap)
+    if customer.last_contact_at is not None:
+        not_before = max(not_before, customer.last_contact_at + policy.min_gap)
+    return send_instant(
+        not_before.astimezone(ZoneInfo(customer.time_zone)).date(),
+        country=customer.country,
+        time_zone=customer.time_zone,
+        window=policy.window,
+        not_before=not_before,
+    )
