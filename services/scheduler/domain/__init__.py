@@ -1,1 +1,3 @@
-"""Pure scheduling rules: scenarios, assignment, business calendars and step progress."""
+"""Pure scheduling rules: scenarios, assignment, calendars, step progress, the invoice state and
+its transitions, the tick's contact rule, campaigns and interest. No I/O: shells read and write.
+"""
