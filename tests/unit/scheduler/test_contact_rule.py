@@ -1,0 +1,102 @@
+"""The tick's contact rule, as a pure function: one reminder per customer, the firmest group
+first, the minimum gap, the exits."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+from contracts.erp import Segment
+from services.scheduler.domain.calendar import SendingWindow
+from services.scheduler.domain.contact_rule import decide
+from services.scheduler.domain.library import load_library
+from services.scheduler.domain.state import Customer, InvoiceState, Policy
+
+NOW = datetime(2026, 12, 15, 9, 30, tzinfo=UTC)  # a Tuesday, 10:30 in Paris
+POLICY = Policy(library=load_library(), window=SendingWindow(), min_gap=timedelta(hours=20))
+
+
+def client(last_contact: datetime | None = None) -> Customer:
+    return Customer(
+        "C1", "FR01", "FR", "Europe/Paris", "fr", Segment(payer_profile="negligent"), last_contact
+    )
+
+
+def invoice(number: str, due: date, scenario_id: str | None = "negligent") -> InvoiceState:
+    return InvoiceState(
+        invoice_id=f"FR01/{number}",
+        customer_id="C1",
+        company_code="FR01",
+        invoice_number=number,
+        due_date=due,
+        currency="EUR",
+        amount=Decimal("1200.00"),
+        open_amount=Decimal("1200.00"),
+        scenario_id=scenario_id,
+        position=1,  # the courtesy reminder was sent
+        status="active",
+        pause_reason=None,
+        resumed=False,
+        last_step_name="courtesy",
+        last_level="preventive",
+        last_action_at=NOW - timedelta(days=40),
+        next_action_at=NOW - timedelta(hours=1),
+    )
+
+
+FRIENDLY_DUE = invoice("F1", date(2026, 12, 12))  # D+3: the friendly email is due
+FIRM_DUE = invoice("F2", date(2026, 11, 15))  # D+30: the firm step, friendly and call passed
+
+
+def test_the_firmest_group_is_reminded_and_the_others_wait_for_the_gap() -> None:
+    decision = decide(POLICY, client(), [FRIENDLY_DUE, FIRM_DUE], NOW)
+
+    assert decision.reminder is not None
+    assert decision.reminder.step.name == "firm"
+    assert [s.invoice_id for s in decision.reminder.invoices] == ["FR01/F2"]
+    (moved,) = decision.reminder.moves
+    assert (moved.after.position, moved.after.last_step_name) == (4, "firm")
+    assert moved.after.last_action_at == NOW
+    assert decision.skipped == (
+        ("FR01/F2", "negligent", "friendly"),
+        ("FR01/F2", "negligent", "call"),
+    )
+    (waiting,) = decision.postponed
+    assert waiting.before == FRIENDLY_DUE
+    assert waiting.after.next_action_at is not None
+    assert waiting.after.next_action_at >= NOW + POLICY.min_gap
+    assert waiting.after.position == FRIENDLY_DUE.position
+    assert decision.spent == ()
+    assert decision.escalations == ()
+
+
+def test_a_customer_contacted_within_the_gap_gets_nothing_now() -> None:
+    contacted = NOW - timedelta(hours=2)
+    decision = decide(POLICY, client(contacted), [FRIENDLY_DUE, FIRM_DUE], NOW)
+
+    assert decision.reminder is None
+    assert {m.before.invoice_id for m in decision.postponed} == {"FR01/F1", "FR01/F2"}
+    for move in decision.postponed:
+        assert move.after.next_action_at is not None
+        assert move.after.next_action_at >= contacted + POLICY.min_gap
+
+
+def test_a_timer_with_nothing_to_take_is_spent() -> None:
+    unassigned = invoice("F3", date(2026, 12, 12), scenario_id=None)
+    decision = decide(POLICY, client(), [unassigned], NOW)
+
+    assert decision.reminder is None
+    (spent,) = decision.spent
+    assert spent.after == replace(unassigned, next_action_at=None)
+
+
+def test_invoices_past_the_amicable_phase_escalate() -> None:
+    late = invoice("F4", date(2026, 9, 1))  # D+105, past the 75 amicable days
+    decision = decide(POLICY, client(), [late], NOW)
+
+    (escalating,) = decision.escalations
+    assert escalating.scenario.id == "negligent"
+    (moved,) = escalating.moves
+    assert (moved.after.status, moved.after.next_action_at) == ("escalated", None)
+    assert decision.reminder is None
