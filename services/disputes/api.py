@@ -32,7 +32,7 @@ from services.disputes import metrics, queries
 from services.disputes.casebook import Casebook
 from services.disputes.domain.commitments import broken_rate
 from services.disputes.domain.roles import Action, ApiRole, may, role_of
-from services.disputes.errors import CommandRejected
+from services.disputes.errors import CommandRejected, DisputesError
 from services.runtime.clock import Clock
 from services.runtime.database import Connection, Pool
 from services.runtime.logs import get_logger
@@ -45,7 +45,9 @@ PromiseStatus = Literal["open", "kept", "broken"]
 PlanStatus = Literal["active", "completed", "broken"]
 
 
-class ApiError(Exception):
+class ApiError(DisputesError):
+    """The request was refused."""
+
     def __init__(self, status: int, error: str, detail: str) -> None:
         self.status, self.error, self.detail = status, error, detail
         super().__init__(f"{error}: {detail}")
@@ -284,7 +286,7 @@ def build_api(pool: Pool, clock: Clock, casebook: Casebook, keys: Mapping[str, A
         request: disputes.DisputeRequest, role: Annotated[ApiRole, Depends(allowed("open_dispute"))]
     ) -> JSONResponse:
         actor = f"{request.raised_by} (api:{role})"
-        await command("dispute.open", lambda c, now: casebook.open_dispute(c, now, request, actor))
+        await command("dispute.open", lambda c, now: casebook.disputes.open(c, now, request, actor))
         response = await dispute_view(request.dispute_id)
         response.status_code = 201
         return response
@@ -322,7 +324,7 @@ def build_api(pool: Pool, clock: Clock, casebook: Casebook, keys: Mapping[str, A
         )
         await command(
             "dispute.resolve",
-            lambda c, now: casebook.resolve_dispute(c, now, resolution, version),
+            lambda c, now: casebook.disputes.resolve(c, now, resolution, version),
         )
         return await dispute_view(dispute_id)
 
@@ -338,7 +340,7 @@ def build_api(pool: Pool, clock: Clock, casebook: Casebook, keys: Mapping[str, A
             dispute_id=dispute_id, customer_id=body.customer_id, by=body.by, reason=body.reason
         )
         await command(
-            "dispute.reopen", lambda c, now: casebook.reopen_dispute(c, now, reopening, version)
+            "dispute.reopen", lambda c, now: casebook.disputes.reopen(c, now, reopening, version)
         )
         return await dispute_view(dispute_id)
 
@@ -346,7 +348,7 @@ def build_api(pool: Pool, clock: Clock, casebook: Casebook, keys: Mapping[str, A
     async def record_promise(
         promise: disputes.Promise, _: Annotated[ApiRole, Depends(allowed("record_promise"))]
     ) -> PromiseView:
-        await command("promise.record", lambda c, now: casebook.record_promise(c, now, promise))
+        await command("promise.record", lambda c, now: casebook.promises.record(c, now, promise))
         row = await pool.fetchrow(queries.PROMISE, promise.promise_id)
         return PromiseView.of(row)
 
@@ -364,7 +366,7 @@ def build_api(pool: Pool, clock: Clock, casebook: Casebook, keys: Mapping[str, A
     async def agree_plan(
         plan: disputes.PaymentPlan, _: Annotated[ApiRole, Depends(allowed("agree_plan"))]
     ) -> PlanView:
-        await command("payment_plan.agree", lambda c, now: casebook.agree_plan(c, now, plan))
+        await command("payment_plan.agree", lambda c, now: casebook.plans.agree(c, now, plan))
         row = await pool.fetchrow(queries.PLAN, plan.plan_id)
         return PlanView.of(row)
 

@@ -9,12 +9,12 @@ on its own port (``api_port``), next to the health server (``http_port``).
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from contracts.topics import DISPUTE_COMMANDS, LEDGER_EVENTS, NOTIFIER_DELIVERIES
 from services.disputes.api import ApiServer, build_api
-from services.disputes.casebook import Casebook, Policy
+from services.disputes.casebook import Casebook
+from services.disputes.domain.policy import Policy
 from services.disputes.handler import CommandHandler
 from services.disputes.settings import DisputesSettings
 from services.disputes.tick import Timers
@@ -51,11 +51,10 @@ async def build(context: ServiceContext) -> ServiceParts:
         settings.api_host,
         settings.api_port,
     )
-
-    async def tick_loop(stop: asyncio.Event) -> None:
-        await timers.run(stop, settings.tick_interval_s)
-
-    return ServiceParts(handler=handler.handle, loops={"tick": tick_loop, "api": api.run})
+    return ServiceParts(
+        handler=handler.handle,
+        loops={"tick": timers.loop(settings.tick_interval_s), "api": api.run},
+    )
 
 
 DEFINITION = ServiceDefinition(

@@ -2,10 +2,12 @@
 
 ::
 
-    DisputesError
-     └── CommandRejected        a valid command that cannot be applied to the current state
-          ├── NotFound          it names a dispute the service does not know
-          └── VersionConflict   it was based on another version of the dispute
+    RelanceError
+     └── DisputesError
+          ├── CommandRejected        a valid command that cannot be applied to the current state
+          │    ├── NotFound          it names a dispute the service does not know
+          │    └── VersionConflict   it was based on another version of the dispute
+          └── ApiError               an HTTP request refused before any command (api.py)
 
 A rejected command changes nothing: on Kafka it is dead-lettered with ``reason`` (and
 counted), over HTTP it is answered with a 4xx and ``{"error": reason, "detail": ...}``.

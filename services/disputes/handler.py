@@ -69,32 +69,32 @@ class CommandHandler:
                     work,
                     event,
                     "dispute.open",
-                    lambda c, now: book.open_dispute(c, now, request, request.raised_by),
+                    lambda c, now: book.disputes.open(c, now, request, request.raised_by),
                 )
             case disputes.ResolveDispute(payload=resolution):
                 await self._decide(
                     work,
                     event,
                     "dispute.resolve",
-                    lambda c, now: book.resolve_dispute(c, now, resolution),
+                    lambda c, now: book.disputes.resolve(c, now, resolution),
                 )
             case disputes.ReopenDispute(payload=reopening):
                 await self._decide(
                     work,
                     event,
                     "dispute.reopen",
-                    lambda c, now: book.reopen_dispute(c, now, reopening),
+                    lambda c, now: book.disputes.reopen(c, now, reopening),
                 )
             case disputes.RecordPromise(payload=promise):
                 await self._decide(
                     work,
                     event,
                     "promise.record",
-                    lambda c, now: book.record_promise(c, now, promise),
+                    lambda c, now: book.promises.record(c, now, promise),
                 )
             case disputes.AgreePaymentPlan(payload=plan):
                 await self._decide(
-                    work, event, "payment_plan.agree", lambda c, now: book.agree_plan(c, now, plan)
+                    work, event, "payment_plan.agree", lambda c, now: book.plans.agree(c, now, plan)
                 )
             case notifications.CallTaskClosed(payload=call):
                 await self._call_closed(work, event, call)
@@ -118,7 +118,7 @@ class CommandHandler:
                 recorded_by=call.closed_by,
             )
             await self._decide(
-                work, event, "call.promise", lambda c, now: book.record_promise(c, now, promise)
+                work, event, "call.promise", lambda c, now: book.promises.record(c, now, promise)
             )
         elif call.outcome == "dispute_raised":
             assert call.dispute_reason is not None
@@ -134,7 +134,7 @@ class CommandHandler:
                 work,
                 event,
                 "call.dispute",
-                lambda c, now: book.open_dispute(c, now, request, call.closed_by),
+                lambda c, now: book.disputes.open(c, now, request, call.closed_by),
             )
 
     async def _ledger(self, connection: Connection, now: datetime, event: Event) -> list[Event]:
@@ -156,7 +156,7 @@ class CommandHandler:
                     opened.open_amount.amount,
                 )
                 if new is not None:
-                    return await book.invoice_opened(
+                    return await book.disputes.invoice_opened(
                         connection, now, opened.customer_id, opened.invoice_id
                     )
             case ledger.OpenAmountChanged(payload=change):
@@ -173,7 +173,7 @@ class CommandHandler:
                         connection, now, change.customer_id, change.invoice_id, moved
                     )
                 if change.cause in ("credit_note", "correction"):
-                    return await book.corrected(
+                    return await book.disputes.corrected(
                         connection, now, change.customer_id, change.invoice_id, change.cause
                     )
             case ledger.InvoiceSettled(payload=settlement):

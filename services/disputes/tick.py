@@ -9,8 +9,6 @@ transaction.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from dataclasses import dataclass
 
 from contracts.envelope import Event
@@ -19,6 +17,7 @@ from services.disputes import metrics, queries
 from services.disputes.casebook import Casebook
 from services.runtime.clock import Clock
 from services.runtime.database import Pool
+from services.runtime.loops import Loop, every
 from services.runtime.outbox import OutgoingRecord, enqueue
 
 SERVICE = "disputes"
@@ -45,33 +44,25 @@ class Timers:
     async def tick(self) -> TickOutcome:
         now = self.clock.now()
         events: list[Event] = []
+        book = self.casebook
         async with self.pool.acquire() as connection, connection.transaction():
             reminders = await connection.fetch(queries.DUE_OWNER_REMINDERS, now, self.batch_size)
             for row in reminders:
-                event, next_at = self.casebook.owner_reminder(now, row)
-                events.append(event)
-                await connection.execute(
-                    queries.OWNER_REMINDED, row["dispute_id"], row["reminders_sent"] + 1, next_at
-                )
-                await connection.execute(
-                    queries.RECORD_TRANSITION,
-                    row["dispute_id"],
-                    row["version"],
-                    "owner_reminded",
-                    "disputes",
-                    now,
-                    {"reminder_id": str(event.event_id), "firmness": event.payload.firmness},
-                )
+                events.append(await book.disputes.remind_owner(connection, now, row))
             promises = await connection.fetch(queries.DUE_PROMISES, now, self.batch_size)
             for row in promises:
-                events.append(await self.casebook.promise_deadline_passed(connection, now, row))
+                events.append(await book.promises.deadline_passed(connection, now, row))
             plans = await connection.fetch(queries.DUE_PLANS, now, self.batch_size)
             for row in plans:
-                events.extend(await self.casebook.plan_check_due(connection, now, row))
+                events.extend(await book.plans.check_due(connection, now, row))
             await enqueue(connection, [OutgoingRecord.of(DISPUTE_EVENTS, e) for e in events])
         for event in events:
             metrics.EVENTS.labels(SERVICE, event.event_type).inc()
         return TickOutcome(len(reminders), len(promises), len(plans))
+
+    async def step(self) -> bool:
+        """One tick; True when it found timers due (there may be more: tick again at once)."""
+        return not (await self.tick()).empty
 
     async def run_until_idle(self) -> list[TickOutcome]:
         outcomes = []
@@ -81,8 +72,6 @@ class Timers:
             if outcome.empty:
                 return outcomes
 
-    async def run(self, stop: asyncio.Event, interval_s: float) -> None:
-        while not stop.is_set():
-            await self.run_until_idle()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), interval_s)
+    def loop(self, interval_s: float) -> Loop:
+        """The supervised loop: tick until idle, then every ``interval_s`` seconds."""
+        return every(interval_s, self.step, name="tick")

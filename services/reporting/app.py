@@ -8,8 +8,6 @@ Projecting a new event type later means rebuilding: drop the schema and replay t
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from datetime import UTC
 from pathlib import Path
 
@@ -26,6 +24,7 @@ from services.reporting.domain.aging import buckets
 from services.reporting.projection import apply_events
 from services.reporting.settings import ReportingSettings
 from services.runtime import logs
+from services.runtime.loops import every
 from services.runtime.service import Loop, ServiceContext, ServiceDefinition, ServiceParts
 
 SCHEMA = "reporting"
@@ -58,31 +57,25 @@ async def build(context: ServiceContext) -> ServiceParts:
 def _aging_loop(context: ServiceContext, settings: ReportingSettings) -> Loop:
     """Roll the maintained aged balance to the clock's day soon after the day changes."""
 
-    async def run(stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            today = context.clock.now().astimezone(UTC).date()
-            async with context.pool.acquire() as connection:
-                outcome = await refresh.roll_aged_balance(connection, today)
-            if outcome != "current":
-                log.info("aged_balance_rolled", day=str(today), outcome=outcome)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), settings.aging_roll_interval_s)
+    async def roll() -> None:
+        today = context.clock.now().astimezone(UTC).date()
+        async with context.pool.acquire() as connection:
+            outcome = await refresh.roll_aged_balance(connection, today)
+        if outcome != "current":
+            log.info("aged_balance_rolled", day=str(today), outcome=outcome)
 
-    return run
+    return every(settings.aging_roll_interval_s, roll, name="aging")
 
 
 def _refresh_loop(context: ServiceContext, settings: ReportingSettings) -> Loop:
-    async def run(stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            today = context.clock.now().astimezone(UTC).date()
-            async with context.pool.acquire() as connection:
-                await refresh.snapshot_aged_balance(connection, today)
-                written = await refresh.refresh_dso(connection, today, settings.dso_months)
-            log.info("reporting_refreshed", day=str(today), dso_rows=written)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), settings.refresh_interval_s)
+    async def refresh_figures() -> None:
+        today = context.clock.now().astimezone(UTC).date()
+        async with context.pool.acquire() as connection:
+            await refresh.snapshot_aged_balance(connection, today)
+            written = await refresh.refresh_dso(connection, today, settings.dso_months)
+        log.info("reporting_refreshed", day=str(today), dso_rows=written)
 
-    return run
+    return every(settings.refresh_interval_s, refresh_figures, name="refresh")
 
 
 DEFINITION = ServiceDefinition(

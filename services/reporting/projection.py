@@ -1,17 +1,18 @@
 """The projection: ledger, dunning, dispute and FX events applied to the reporting tables.
 
 :func:`statements_for` maps one event to the parameterised statements that apply it (a
-pure function); :func:`apply_events`, the service's batch handler, runs them within the
-batch's transaction, in the order of the events. Consecutive events of one type are sent
+pure function, dispatched on the event's class through the table :data:`PROJECTIONS`);
+:func:`apply_events`, the service's batch handler, runs them within the batch's
+transaction, in the order of the events. Consecutive events of one type are sent
 together (``executemany``): their first statements, then their second ones, which gives
 the same result as one event after the other because a second statement only appends to
 the open-amount history. The kit's inbox guarantees each event id is applied once. Events
-of types reporting does not use map to no statement.
+of types reporting does not use (absent from the table) map to no statement.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date
 from itertools import groupby
 from typing import Any
@@ -43,188 +44,189 @@ async def apply_events(work: UnitOfWork, events: Sequence[Event]) -> None:
 
 def statements_for(event: Event) -> list[Statement]:
     """The statements that apply ``event``; none for an event type reporting ignores."""
-    if isinstance(event, ledger.LedgerCustomerUpserted):
-        return [_customer(event)]
-    if isinstance(event, ledger.InvoiceOpened):
-        return _opened(event)
-    if isinstance(event, ledger.OpenAmountChanged):
-        return _open_amount_changed(event)
-    if isinstance(event, ledger.InvoiceSettled):
-        return _settled(event)
-    if isinstance(event, ledger.LedgerInvoiceCancelled):
-        c = event.payload
-        return [
-            (queries.CANCEL_INVOICE, (c.invoice_id, event.occurred_at)),
+    project = PROJECTIONS.get(type(event))
+    return [] if project is None else project(event)
+
+
+def _cancelled(event: ledger.LedgerInvoiceCancelled) -> list[Statement]:
+    c = event.payload
+    return [
+        (queries.CANCEL_INVOICE, (c.invoice_id, event.occurred_at)),
+        (
+            queries.RECORD_CANCELLATION,
+            (c.invoice_id, event.event_id, _utc_day(event), event.occurred_at),
+        ),
+    ]
+
+
+def _credit_balance(event: ledger.CreditBalanceChanged) -> list[Statement]:
+    p = event.payload
+    return [(queries.UPSERT_CREDIT_BALANCE, (p.customer_id, p.currency, p.company_code, p.balance))]
+
+
+def _dispute_opened(event: disputes.DisputeOpened) -> list[Statement]:
+    d = event.payload
+    return [
+        (
+            queries.OPEN_DISPUTE,
             (
-                queries.RECORD_CANCELLATION,
-                (c.invoice_id, event.event_id, _utc_day(event), event.occurred_at),
+                d.dispute_id,
+                d.customer_id,
+                d.whole_account,
+                d.category,
+                d.raised_by,
+                d.owner_role,
+                d.due_date,
+                event.occurred_at,
             ),
-        ]
-    if isinstance(event, ledger.CreditBalanceChanged):
-        p = event.payload
-        return [
-            (queries.UPSERT_CREDIT_BALANCE, (p.customer_id, p.currency, p.company_code, p.balance))
-        ]
-    if isinstance(event, dunning.DunningStateChanged):
-        return [_dunning_state(event)]
-    if isinstance(event, disputes.DisputeOpened):
-        d = event.payload
-        return [
+        ),
+        (queries.ADD_DISPUTE_INVOICES, (d.dispute_id, list(d.invoice_ids))),
+    ]
+
+
+def _dispute_resolved(event: disputes.DisputeResolved) -> list[Statement]:
+    r = event.payload
+    return [(queries.RESOLVE_DISPUTE, (r.dispute_id, r.outcome, event.occurred_at))]
+
+
+def _dispute_reopened(event: disputes.DisputeReopened) -> list[Statement]:
+    o = event.payload
+    return [
+        (queries.REOPEN_DISPUTE, (o.dispute_id, o.owner_role, o.due_date)),
+        (queries.ADD_DISPUTE_INVOICES, (o.dispute_id, list(o.invoice_ids))),
+    ]
+
+
+def _reminder_due(event: dunning.ReminderDue) -> list[Statement]:
+    m = event.payload
+    return [
+        (
+            queries.RECORD_REMINDER_INVOICES,
             (
-                queries.OPEN_DISPUTE,
-                (
-                    d.dispute_id,
-                    d.customer_id,
-                    d.whole_account,
-                    d.category,
-                    d.raised_by,
-                    d.owner_role,
-                    d.due_date,
-                    event.occurred_at,
-                ),
+                m.reminder_id,
+                [i.invoice_id for i in m.invoices],
+                m.customer_id,
+                m.company_code,
+                m.scenario_id,
+                m.step_name,
+                m.level,
+                m.channel,
+                m.scheduled_for,
             ),
-            (queries.ADD_DISPUTE_INVOICES, (d.dispute_id, list(d.invoice_ids))),
-        ]
-    if isinstance(event, disputes.DisputeResolved):
-        r = event.payload
-        return [(queries.RESOLVE_DISPUTE, (r.dispute_id, r.outcome, event.occurred_at))]
-    if isinstance(event, disputes.DisputeReopened):
-        o = event.payload
-        return [
-            (queries.REOPEN_DISPUTE, (o.dispute_id, o.owner_role, o.due_date)),
-            (queries.ADD_DISPUTE_INVOICES, (o.dispute_id, list(o.invoice_ids))),
-        ]
-    if isinstance(event, dunning.ReminderDue):
-        m = event.payload
-        return [
-            (
-                queries.RECORD_REMINDER_INVOICES,
-                (
-                    m.reminder_id,
-                    [i.invoice_id for i in m.invoices],
-                    m.customer_id,
-                    m.company_code,
-                    m.scenario_id,
-                    m.step_name,
-                    m.level,
-                    m.channel,
-                    m.scheduled_for,
-                ),
-            )
-        ]
-    if isinstance(event, dunning.EscalationRaised):
-        e = event.payload
-        return [
-            (
-                queries.RECORD_ESCALATION,
-                (
-                    event.event_id,
-                    e.customer_id,
-                    e.company_code,
-                    e.scenario_id,
-                    e.action,
-                    total.currency,
-                    total.amount,
-                    sum(1 for i in e.invoices if i.open_amount.currency == total.currency),
-                    event.occurred_at,
-                ),
-            )
-            for total in e.total_open
-        ]
-    promises_and_plans = _promises_and_plans(event)
-    if promises_and_plans:
-        return promises_and_plans
-    deliveries = _deliveries(event)
-    if deliveries:
-        return deliveries
-    if isinstance(event, reference.FxRatePublished):
-        f = event.payload
-        return [(queries.UPSERT_FX_RATE, (f.base_currency, f.quote_currency, f.valid_on, f.rate))]
-    return []
+        )
+    ]
 
 
-def _promises_and_plans(event: Event) -> list[Statement]:
-    if isinstance(event, disputes.PromiseMade):
-        p = event.payload
-        return [
+def _escalation(event: dunning.EscalationRaised) -> list[Statement]:
+    e = event.payload
+    return [
+        (
+            queries.RECORD_ESCALATION,
             (
-                queries.MAKE_PROMISE,
-                (
-                    p.promise_id,
-                    p.customer_id,
-                    len(p.invoice_ids),
-                    p.promised_date,
-                    p.amount.currency,
-                    p.amount.amount,
-                    p.channel,
-                    event.occurred_at,
-                ),
+                event.event_id,
+                e.customer_id,
+                e.company_code,
+                e.scenario_id,
+                e.action,
+                total.currency,
+                total.amount,
+                sum(1 for i in e.invoices if i.open_amount.currency == total.currency),
+                event.occurred_at,
             ),
-            (queries.ADD_PROMISE_INVOICES, (p.promise_id, list(p.invoice_ids))),
-        ]
-    if isinstance(event, disputes.PromiseKept):
-        k = event.payload
-        return [(queries.CLOSE_PROMISE, (k.promise_id, "kept", k.kept_on, None))]
-    if isinstance(event, disputes.PromiseBroken):
-        b = event.payload
-        return [
-            (
-                queries.CLOSE_PROMISE,
-                (b.promise_id, "broken", b.promised_date, b.received.amount),
-            )
-        ]
-    if isinstance(event, disputes.PaymentPlanAgreed):
-        a = event.payload
-        return [
-            (
-                queries.AGREE_PLAN,
-                (
-                    a.plan_id,
-                    a.customer_id,
-                    len(a.invoice_ids),
-                    a.agreed_on,
-                    a.instalments[0].amount.currency,
-                    sum(i.amount.amount for i in a.instalments),
-                    len(a.instalments),
-                ),
-            )
-        ]
-    if isinstance(event, disputes.PaymentPlanInstalmentMissed):
-        return [(queries.MISS_INSTALMENT, (event.payload.plan_id,))]
-    if isinstance(event, disputes.PaymentPlanBroken):
-        return [(queries.CLOSE_PLAN, (event.payload.plan_id, "broken", event.payload.broken_on))]
-    if isinstance(event, disputes.PaymentPlanCompleted):
-        c = event.payload
-        return [(queries.CLOSE_PLAN, (c.plan_id, "completed", c.completed_on))]
-    return []
+        )
+        for total in e.total_open
+    ]
 
 
-def _deliveries(event: Event) -> list[Statement]:
+def _promise_made(event: disputes.PromiseMade) -> list[Statement]:
+    p = event.payload
+    return [
+        (
+            queries.MAKE_PROMISE,
+            (
+                p.promise_id,
+                p.customer_id,
+                len(p.invoice_ids),
+                p.promised_date,
+                p.amount.currency,
+                p.amount.amount,
+                p.channel,
+                event.occurred_at,
+            ),
+        ),
+        (queries.ADD_PROMISE_INVOICES, (p.promise_id, list(p.invoice_ids))),
+    ]
+
+
+def _promise_kept(event: disputes.PromiseKept) -> list[Statement]:
+    k = event.payload
+    return [(queries.CLOSE_PROMISE, (k.promise_id, "kept", k.kept_on, None))]
+
+
+def _promise_broken(event: disputes.PromiseBroken) -> list[Statement]:
+    b = event.payload
+    return [(queries.CLOSE_PROMISE, (b.promise_id, "broken", b.promised_date, b.received.amount))]
+
+
+def _plan_agreed(event: disputes.PaymentPlanAgreed) -> list[Statement]:
+    a = event.payload
+    return [
+        (
+            queries.AGREE_PLAN,
+            (
+                a.plan_id,
+                a.customer_id,
+                len(a.invoice_ids),
+                a.agreed_on,
+                a.instalments[0].amount.currency,
+                sum(i.amount.amount for i in a.instalments),
+                len(a.instalments),
+            ),
+        )
+    ]
+
+
+def _instalment_missed(event: disputes.PaymentPlanInstalmentMissed) -> list[Statement]:
+    return [(queries.MISS_INSTALMENT, (event.payload.plan_id,))]
+
+
+def _plan_broken(event: disputes.PaymentPlanBroken) -> list[Statement]:
+    return [(queries.CLOSE_PLAN, (event.payload.plan_id, "broken", event.payload.broken_on))]
+
+
+def _plan_completed(event: disputes.PaymentPlanCompleted) -> list[Statement]:
+    c = event.payload
+    return [(queries.CLOSE_PLAN, (c.plan_id, "completed", c.completed_on))]
+
+
+def _call_closed(event: notifications.CallTaskClosed) -> list[Statement]:
+    t = event.payload
+    return [
+        (
+            queries.RECORD_CALL_OUTCOME,
+            (
+                t.task_id,
+                t.reminder_id,
+                t.customer_id,
+                t.outcome,
+                len(t.invoice_ids),
+                event.occurred_at,
+            ),
+        )
+    ]
+
+
+DeliveryEvent = (
+    notifications.DeliverySent
+    | notifications.DeliveryDelivered
+    | notifications.DeliveryBounced
+    | notifications.DeliveryFailed
+    | notifications.DeliverySuppressed
+)
+
+
+def _delivery(event: DeliveryEvent) -> list[Statement]:
     """What became of a reminder: its delivery's latest outcome, and the invoices sent."""
-    if isinstance(event, notifications.CallTaskClosed):
-        t = event.payload
-        return [
-            (
-                queries.RECORD_CALL_OUTCOME,
-                (
-                    t.task_id,
-                    t.reminder_id,
-                    t.customer_id,
-                    t.outcome,
-                    len(t.invoice_ids),
-                    event.occurred_at,
-                ),
-            )
-        ]
-    if not isinstance(
-        event,
-        notifications.DeliverySent
-        | notifications.DeliveryDelivered
-        | notifications.DeliveryBounced
-        | notifications.DeliveryFailed
-        | notifications.DeliverySuppressed,
-    ):
-        return []
     d = event.payload
     handed_over = isinstance(event, notifications.DeliverySent | notifications.DeliveryDelivered)
     delivered = isinstance(event, notifications.DeliveryDelivered)
@@ -252,6 +254,11 @@ def _deliveries(event: Event) -> list[Statement]:
             (queries.RECORD_SENT_INVOICES, (d.reminder_id, list(d.invoice_ids), d.at))
         )
     return statements
+
+
+def _fx_rate(event: reference.FxRatePublished) -> list[Statement]:
+    f = event.payload
+    return [(queries.UPSERT_FX_RATE, (f.base_currency, f.quote_currency, f.valid_on, f.rate))]
 
 
 def collector_of(tags: Sequence[str]) -> str | None:
@@ -382,3 +389,35 @@ def _dunning_state(event: dunning.DunningStateChanged) -> Statement:
 def _utc_day(event: Event) -> date:
     """The day an event happened, in UTC: when a change without a value date takes effect."""
     return event.occurred_at.astimezone(UTC).date()
+
+
+# Event class -> the function mapping one such event to its statements. An event type
+# absent from the table is one reporting does not use.
+PROJECTIONS: Mapping[type[Event], Callable[[Any], list[Statement]]] = {
+    ledger.LedgerCustomerUpserted: lambda event: [_customer(event)],
+    ledger.InvoiceOpened: _opened,
+    ledger.OpenAmountChanged: _open_amount_changed,
+    ledger.InvoiceSettled: _settled,
+    ledger.LedgerInvoiceCancelled: _cancelled,
+    ledger.CreditBalanceChanged: _credit_balance,
+    dunning.DunningStateChanged: lambda event: [_dunning_state(event)],
+    dunning.ReminderDue: _reminder_due,
+    dunning.EscalationRaised: _escalation,
+    disputes.DisputeOpened: _dispute_opened,
+    disputes.DisputeResolved: _dispute_resolved,
+    disputes.DisputeReopened: _dispute_reopened,
+    disputes.PromiseMade: _promise_made,
+    disputes.PromiseKept: _promise_kept,
+    disputes.PromiseBroken: _promise_broken,
+    disputes.PaymentPlanAgreed: _plan_agreed,
+    disputes.PaymentPlanInstalmentMissed: _instalment_missed,
+    disputes.PaymentPlanBroken: _plan_broken,
+    disputes.PaymentPlanCompleted: _plan_completed,
+    notifications.CallTaskClosed: _call_closed,
+    notifications.DeliverySent: _delivery,
+    notifications.DeliveryDelivered: _delivery,
+    notifications.DeliveryBounced: _delivery,
+    notifications.DeliveryFailed: _delivery,
+    notifications.DeliverySuppressed: _delivery,
+    reference.FxRatePublished: _fx_rate,
+}

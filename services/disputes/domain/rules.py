@@ -10,9 +10,16 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any, Protocol
 
 from contracts.disputes import Instalment
 from services.disputes.errors import CommandRejected
+
+
+class Row(Protocol):
+    """A stored dispute, promise or plan as the shell read it: its columns by name."""
+
+    def __getitem__(self, column: str, /) -> Any: ...
 
 
 @dataclass(frozen=True)
