@@ -39,10 +39,10 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from bench.limits import DEFAULT_DATABASE_URL
 from contracts import dunning, erp, ledger
 from contracts.money import PositiveMoney
-from services.notifier import composer as composer_module
 from services.notifier.app import DEFINITION, channel_adapters
-from services.notifier.channels import Receipt
-from services.notifier.composer import EmailComposer
+from services.notifier.channels.adapter import Receipt
+from services.notifier.composing import composer as composer_module
+from services.notifier.composing.composer import EmailComposer
 from services.notifier.dispatcher import Claimed, Dispatcher
 from services.notifier.handler import handle
 from services.notifier.settings import NotifierSettings

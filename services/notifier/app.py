@@ -13,22 +13,32 @@ from typing import get_args
 
 from contracts.dunning import Channel
 from contracts.topics import DISPUTE_EVENTS, DUNNING_ACTIONS, LEDGER_EVENTS
-from services.notifier.ar24 import Ar24Adapter, Ar24Client, Ar24Config, Ar24Tracker
-from services.notifier.call_tasks import CallTasks
-from services.notifier.channels import ChannelAdapter, EmailAdapter, FileDropAdapter, SmsAdapter
-from services.notifier.composer import EmailComposer
+from services.notifier.channels.adapter import ChannelAdapter
+from services.notifier.channels.ar24.client import Ar24Adapter, Ar24Client, Ar24Config
+from services.notifier.channels.ar24.tracking import Ar24Tracker
+from services.notifier.channels.email.adapter import EmailAdapter
+from services.notifier.channels.email.bounces import EmailBounces
+from services.notifier.channels.email.smtp import SmtpChannel
+from services.notifier.channels.letters.file_drop import FileDropAdapter
+from services.notifier.channels.maileva.client import (
+    MailevaAdapter,
+    MailevaClient,
+    MailevaConfig,
+)
+from services.notifier.channels.maileva.tracking import MailevaTracker
+from services.notifier.channels.phone.tasks import CallTasks
+from services.notifier.channels.portal.page import InteractiveEmailAdapter, Portal, PortalLinks
+from services.notifier.channels.sms.adapter import SmsAdapter
+from services.notifier.channels.sms.status import SmsStatusCallback
+from services.notifier.composing.composer import EmailComposer
 from services.notifier.dispatcher import Dispatcher
-from services.notifier.email_bounces import EmailBounces
-from services.notifier.email_channel import SmtpChannel
 from services.notifier.handler import handle
-from services.notifier.maileva import MailevaAdapter, MailevaClient, MailevaConfig, MailevaTracker
 from services.notifier.notices import NoticeComposer, NoticeSender
-from services.notifier.portal import InteractiveEmailAdapter, Portal, PortalLinks
 from services.notifier.proof import ProofArchive
 from services.notifier.rate_limit import SharedRateLimiter
 from services.notifier.settings import NotifierSettings
-from services.notifier.sms_status import SmsStatusCallback
 from services.runtime.logs import get_logger
+from services.runtime.loops import Loop
 from services.runtime.service import ServiceContext, ServiceDefinition, ServiceParts
 
 log = get_logger(__name__)
@@ -51,7 +61,7 @@ async def build(context: ServiceContext) -> ServiceParts:
         composer,
         limiter=SharedRateLimiter(context.pool, settings.channel_rates_per_s),
     )
-    loops = {"dispatcher": dispatcher.run}
+    loops: dict[str, Loop] = {"dispatcher": dispatcher.run}
     maileva = maileva_client(settings)
     if maileva is not None:
         tracker = MailevaTracker(

@@ -10,7 +10,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from contracts.dunning import DunningLevel, InternalRole
-from services.notifier.rendering import DEFAULT_TEMPLATES
+from services.notifier.composing.rendering import DEFAULT_TEMPLATES
 from services.runtime.settings import ServiceSettings
 
 

@@ -11,8 +11,8 @@ import pytest
 from aiohttp import web
 
 from contracts.topics import NOTIFIER_DELIVERIES
-from services.notifier.call_tasks import CallTasks
-from services.notifier.composer import EmailComposer
+from services.notifier.channels.phone.tasks import CallTasks
+from services.notifier.composing.composer import EmailComposer
 from services.notifier.dispatcher import Dispatcher
 from services.notifier.settings import NotifierSettings
 from services.runtime.clock import SimulatedClock

@@ -17,9 +17,9 @@ from aiohttp import web
 
 from contracts.topics import NOTIFIER_DELIVERIES
 from services.notifier.app import channel_adapters
-from services.notifier.composer import EmailComposer
+from services.notifier.channels.email.bounces import EmailBounces, parse_dsn
+from services.notifier.composing.composer import EmailComposer
 from services.notifier.dispatcher import Dispatcher
-from services.notifier.email_bounces import EmailBounces, parse_dsn
 from services.notifier.settings import NotifierSettings
 from services.runtime.clock import SimulatedClock
 from tests.integration.notifier.harness import Mailbox, Notifier, free_port

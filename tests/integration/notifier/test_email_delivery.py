@@ -14,10 +14,10 @@ import pytest
 from aiohttp import web
 
 from contracts.topics import NOTIFIER_DELIVERIES
-from services.notifier.channels import EmailAdapter
-from services.notifier.composer import EmailComposer
+from services.notifier.channels.email.adapter import EmailAdapter
+from services.notifier.channels.email.smtp import SmtpChannel
+from services.notifier.composing.composer import EmailComposer
 from services.notifier.dispatcher import Dispatcher
-from services.notifier.email_channel import SmtpChannel
 from services.notifier.proof import ProofArchive
 from services.notifier.settings import NotifierSettings
 from services.runtime.clock import SimulatedClock
@@ -231,7 +231,7 @@ async def test_crash_after_claiming_resends_with_the_same_message_id_after_the_l
     due = samples.reminder("INV-1")
     await notifier.consume(samples.customer_upserted(), samples.reminder_due(due))
     # the process claims the delivery and dies before recording any outcome
-    claimed = await notifier.dispatcher._claim()
+    claimed = (await notifier.dispatcher._claim()).sending
     assert claimed is not None
     assert not isinstance(claimed, bool)
     assert (await notifier.delivery(due.reminder_id))["status"] == "sending"

@@ -8,10 +8,10 @@ import asyncpg
 import pytest
 
 from contracts.topics import DUNNING_ACTIONS, LEDGER_EVENTS, NOTIFIER_DELIVERIES, Topic
-from services.notifier.channels import EmailAdapter
-from services.notifier.composer import EmailComposer
+from services.notifier.channels.email.adapter import EmailAdapter
+from services.notifier.channels.email.smtp import SmtpChannel
+from services.notifier.composing.composer import EmailComposer
 from services.notifier.dispatcher import Dispatcher
-from services.notifier.email_channel import SmtpChannel
 from services.notifier.handler import handle
 from services.notifier.settings import NotifierSettings
 from services.runtime.clock import SimulatedClock

@@ -15,10 +15,15 @@ from aiohttp import BodyPartReader, web
 
 from contracts import erp, ledger
 from contracts.topics import NOTIFIER_DELIVERIES
-from services.notifier.channels import ChannelAdapter
-from services.notifier.composer import EmailComposer
+from services.notifier.channels.adapter import ChannelAdapter
+from services.notifier.channels.maileva.client import (
+    MailevaAdapter,
+    MailevaClient,
+    MailevaConfig,
+)
+from services.notifier.channels.maileva.tracking import MailevaTracker
+from services.notifier.composing.composer import EmailComposer
 from services.notifier.dispatcher import Dispatcher
-from services.notifier.maileva import MailevaAdapter, MailevaClient, MailevaConfig, MailevaTracker
 from services.notifier.settings import NotifierSettings
 from services.runtime.clock import SimulatedClock
 from tests.integration.notifier.harness import Notifier, free_port

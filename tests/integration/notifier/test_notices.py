@@ -13,7 +13,7 @@ import pytest
 
 from contracts import disputes
 from contracts.money import PositiveMoney
-from services.notifier.email_channel import SmtpChannel
+from services.notifier.channels.email.smtp import SmtpChannel
 from services.notifier.handler import handle
 from services.notifier.notices import NoticeComposer, NoticeSender
 from services.notifier.settings import NotifierSettings

@@ -16,9 +16,9 @@ from aiohttp import web
 
 from contracts.topics import DISPUTE_COMMANDS, NOTIFIER_DELIVERIES
 from services.notifier.app import channel_adapters, portal_links
-from services.notifier.composer import EmailComposer
+from services.notifier.channels.portal.page import Portal
+from services.notifier.composing.composer import EmailComposer
 from services.notifier.dispatcher import Dispatcher
-from services.notifier.portal import Portal
 from services.notifier.settings import NotifierSettings
 from services.runtime.clock import SimulatedClock
 from tests.integration.notifier.harness import Mailbox, Notifier, free_port

@@ -17,11 +17,13 @@ from aiohttp import web
 from twilio.request_validator import RequestValidator
 
 from contracts.topics import NOTIFIER_DELIVERIES
-from services.notifier.channels import ChannelAdapter, FileDropAdapter, SmsAdapter
-from services.notifier.composer import EmailComposer
+from services.notifier.channels.adapter import ChannelAdapter
+from services.notifier.channels.letters.file_drop import FileDropAdapter
+from services.notifier.channels.sms.adapter import SmsAdapter
+from services.notifier.channels.sms.status import SmsStatusCallback
+from services.notifier.composing.composer import EmailComposer
 from services.notifier.dispatcher import Dispatcher
 from services.notifier.settings import NotifierSettings
-from services.notifier.sms_status import SmsStatusCallback
 from services.runtime.clock import SimulatedClock
 from tests.integration.notifier.harness import Notifier, free_port
 from tests.kafka_tools import unique

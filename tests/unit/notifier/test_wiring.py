@@ -7,8 +7,8 @@ from pydantic import SecretStr
 
 from contracts.topics import DISPUTE_EVENTS, DUNNING_ACTIONS, LEDGER_EVENTS
 from services.notifier.app import DEFINITION, channel_adapters
-from services.notifier.composer import EmailComposer
-from services.notifier.email_channel import SmtpChannel
+from services.notifier.channels.email.smtp import SmtpChannel
+from services.notifier.composing.composer import EmailComposer
 from services.notifier.rate_limit import ChannelRateLimiter
 from services.notifier.settings import NotifierSettings
 

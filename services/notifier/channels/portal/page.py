@@ -33,10 +33,10 @@ from contracts import disputes
 from contracts.dunning import DunnedInvoice, Reminder
 from contracts.topics import DISPUTE_COMMANDS, Topic
 from services.notifier import queries
-from services.notifier.channels import EmailAdapter
-from services.notifier.composer import EmailComposer
+from services.notifier.channels.email.adapter import EmailAdapter
+from services.notifier.channels.email.smtp import SmtpChannel
+from services.notifier.composing.composer import EmailComposer
 from services.notifier.domain.suppression import still_due
-from services.notifier.email_channel import SmtpChannel
 from services.runtime import outbox
 from services.runtime.clock import Clock
 from services.runtime.database import Pool

@@ -11,17 +11,17 @@ from typing import Any
 
 from contracts.dunning import DUNNING_LEVELS, DunnedInvoice, DunningLevel, Reminder
 from contracts.money import PositiveMoney
-from services.notifier.domain.statement import PenaltyTerms, Statement, statement_of
-from services.notifier.email_channel import Attachment, build_message, message_id_of
-from services.notifier.errors import DeliveryError, TemplateNotFound
-from services.notifier.rendering import (
+from services.notifier.composing.mime import Attachment, build_message, message_id_of
+from services.notifier.composing.rendering import (
     Creditor,
     RenderedEmail,
     TemplateCatalogue,
     render_context,
 )
+from services.notifier.composing.statement_pdf import statement_pdf
+from services.notifier.domain.statement import PenaltyTerms, Statement, statement_of
+from services.notifier.errors import DeliveryError, TemplateNotFound
 from services.notifier.settings import NotifierSettings
-from services.notifier.statement_pdf import statement_pdf
 
 
 @dataclass(frozen=True)
