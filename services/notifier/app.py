@@ -83,7 +83,7 @@ async def build(context: ServiceContext) -> ServiceParts:
         log.warning("notices_unavailable", reason="no SMTP host: notices stay pending")
     links = portal_links(settings)
     portal_routes = (
-        [] if links is None else Portal(context.pool, context.clock, composer, links).routes()
+        [] if links is None else [Portal(context.pool, context.clock, composer, links).routes()]
     )
     status = SmsStatusCallback(context.pool, context.clock, settings)
     tasks = CallTasks(context.pool, context.clock)
@@ -91,10 +91,10 @@ async def build(context: ServiceContext) -> ServiceParts:
         handler=handle,
         loops=loops,
         routes=[
-            *status.routes(),
-            *EmailBounces(context.pool, context.clock, settings).routes(),
-            *tasks.routes(),
-            *ProofArchive(context.pool).routes(),
+            status.routes(),
+            EmailBounces(context.pool, context.clock, settings).routes(),
+            tasks.routes(),
+            ProofArchive(context.pool).routes(),
             *portal_routes,
         ],
     )

@@ -22,7 +22,6 @@ from contracts.topics import DUNNING_ACTIONS, LEDGER_EVENTS, NOTIFIER_DELIVERIES
 from services.notifier.channels.adapter import ChannelAdapter
 from services.notifier.channels.ar24.client import Ar24Adapter, Ar24Client, Ar24Config
 from services.notifier.channels.ar24.crypto import (
-    CipherError,
     date_of_signature,
     encrypt_reply,
     totp,
@@ -30,6 +29,7 @@ from services.notifier.channels.ar24.crypto import (
 from services.notifier.channels.ar24.tracking import Ar24Tracker
 from services.notifier.composing.composer import EmailComposer
 from services.notifier.dispatcher import Dispatcher
+from services.notifier.errors import CipherError
 from services.notifier.handler import handle
 from services.notifier.proof import ProofArchive
 from services.notifier.settings import NotifierSettings

@@ -13,7 +13,6 @@ from email.mime.text import MIMEText
 import aiohttp
 import asyncpg
 import pytest
-from aiohttp import web
 
 from contracts.topics import NOTIFIER_DELIVERIES
 from services.notifier.app import channel_adapters
@@ -22,7 +21,7 @@ from services.notifier.composing.composer import EmailComposer
 from services.notifier.dispatcher import Dispatcher
 from services.notifier.settings import NotifierSettings
 from services.runtime.clock import SimulatedClock
-from tests.integration.notifier.harness import Mailbox, Notifier, free_port
+from tests.integration.notifier.harness import Mailbox, Notifier, serve
 from tests.kafka_tools import unique
 from tests.unit.notifier import samples
 
@@ -87,14 +86,10 @@ def notifier(pool: asyncpg.Pool, settings: NotifierSettings) -> Notifier:
 @pytest.fixture
 async def endpoint(notifier: Notifier, settings: NotifierSettings) -> AsyncIterator[str]:
     bounces = EmailBounces(notifier.pool, notifier.clock, settings, notifier.dispatcher.topic)
-    app = web.Application()
-    app.add_routes(bounces.routes())
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
+    server = await serve(bounces.routes())
+    port = server.port
     yield f"http://127.0.0.1:{port}/email/bounces"
-    await runner.cleanup()
+    await server.stop()
 
 
 async def post(url: str, body: bytes, token: str = TOKEN) -> tuple[int, str]:

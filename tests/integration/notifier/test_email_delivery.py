@@ -11,7 +11,6 @@ from typing import Any
 import aiohttp
 import asyncpg
 import pytest
-from aiohttp import web
 
 from contracts.topics import NOTIFIER_DELIVERIES
 from services.notifier.channels.email.adapter import EmailAdapter
@@ -21,7 +20,7 @@ from services.notifier.dispatcher import Dispatcher
 from services.notifier.proof import ProofArchive
 from services.notifier.settings import NotifierSettings
 from services.runtime.clock import SimulatedClock
-from tests.integration.notifier.harness import Mailbox, Notifier, free_port
+from tests.integration.notifier.harness import Mailbox, Notifier, free_port, serve
 from tests.kafka_tools import unique
 from tests.unit.notifier import samples
 
@@ -259,12 +258,8 @@ async def test_proof_of_every_reminder_is_retrievable_per_invoice(
     await notifier.dispatcher.dispatch_all()
 
     archive = ProofArchive(notifier.pool)
-    app = web.Application()
-    app.add_routes(archive.routes())
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
+    server = await serve(archive.routes())
+    port = server.port
     try:
         async with aiohttp.ClientSession() as http:
             base = f"http://127.0.0.1:{port}"
@@ -274,7 +269,7 @@ async def test_proof_of_every_reminder_is_retrievable_per_invoice(
             body = await content.read()
             none = await (await http.get(f"{base}/invoices/FR01%2FINV-9/deliveries")).json()
     finally:
-        await runner.cleanup()
+        await server.stop()
     assert delivery["status"] == "sent"
     assert delivery["recipients"] == ["compta@acme.example", "achats@acme.example"]
     assert [a["outcome"] for a in delivery["attempts"]] == ["failed", "sent"]

@@ -25,7 +25,7 @@ from services.notifier.composing.composer import EmailComposer
 from services.notifier.dispatcher import Dispatcher
 from services.notifier.settings import NotifierSettings
 from services.runtime.clock import SimulatedClock
-from tests.integration.notifier.harness import Notifier, free_port
+from tests.integration.notifier.harness import Notifier, free_port, serve
 from tests.kafka_tools import unique
 from tests.unit.notifier import samples
 
@@ -186,26 +186,24 @@ async def test_signed_status_callback_becomes_a_delivered_event(
         settings,
         topic=dataclasses.replace(NOTIFIER_DELIVERIES, name=notifier.topic),
     )
-    app = web.Application()
-    app.add_routes(callback.routes())
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
+    server = await serve(callback.routes())
+    port = server.port
     params = {"MessageSid": sid, "MessageStatus": "delivered", "AccountSid": ACCOUNT}
     signature = RequestValidator(TOKEN).compute_signature(CALLBACK_URL, params)
     try:
         async with aiohttp.ClientSession() as http:
             url = f"http://127.0.0.1:{port}/sms/status"
-            forged = await http.post(url, data=params, headers={"X-Twilio-Signature": "forged"})
-            assert forged.status == 403
+            async with http.post(
+                url, data=params, headers={"X-Twilio-Signature": "forged"}
+            ) as forged:
+                assert forged.status == 403
             for _ in range(2):  # Twilio retries callbacks: recorded once
-                signed = await http.post(
+                async with http.post(
                     url, data=params, headers={"X-Twilio-Signature": signature}
-                )
-                assert signed.status == 200
+                ) as signed:
+                    assert signed.status == 200
     finally:
-        await runner.cleanup()
+        await server.stop()
     events = await notifier.published()
     assert [e["event_type"] for e in events] == ["delivery.sent", "delivery.delivered"]
     assert events[1]["payload"]["reminder_id"] == str(due.reminder_id)

@@ -50,10 +50,10 @@ import aiohttp
 
 from contracts.dunning import DunnedInvoice, Reminder
 from services.notifier.channels.adapter import Outgoing, Receipt
-from services.notifier.channels.ar24.crypto import CipherError, decrypt_reply, signature, totp
+from services.notifier.channels.ar24.crypto import decrypt_reply, signature, totp
 from services.notifier.channels.letters.document import letter_pdf
 from services.notifier.composing.composer import CustomerView, EmailComposer
-from services.notifier.errors import DeliveryError
+from services.notifier.errors import CipherError, DeliveryError
 from services.runtime.logs import get_logger
 
 log = get_logger(__name__)
