@@ -246,11 +246,11 @@ class NoticeSender:
         self, notice_id: uuid.UUID, attempt: int, composed: Composed, now: datetime
     ) -> None:
         message = build_message(
-            sender=self.settings.email_from,
+            sender=self.settings.email.sender,
             to=composed.to,
             cc=composed.cc,
             rendered=RenderedEmail(composed.subject, composed.text, composed.html),
-            message_id=f"<notice-{notice_id}@{self.settings.message_id_domain}>",
+            message_id=f"<notice-{notice_id}@{self.settings.email.message_id_domain}>",
             sent_at=now,
         )
         try:

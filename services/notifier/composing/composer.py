@@ -144,7 +144,7 @@ class EmailComposer:
             customer,
             reminder.recipient_role,
             reminder.level,
-            self.settings.cc_other_contacts_levels,
+            self.settings.email.cc_other_contacts_levels,
         )
         rendering = self.render_reminder(
             reminder, invoices, customer, now, contact_name=recipients.contact_name
@@ -161,10 +161,10 @@ class EmailComposer:
             created_at=now,
         )
         message_id = message_id_of(
-            reminder.reminder_id, reminder.channel, self.settings.message_id_domain
+            reminder.reminder_id, reminder.channel, self.settings.email.message_id_domain
         )
         message = build_message(
-            sender=self.settings.email_from,
+            sender=self.settings.email.sender,
             to=recipients.to,
             cc=recipients.cc,
             rendered=rendered,

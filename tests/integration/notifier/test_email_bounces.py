@@ -19,7 +19,7 @@ from services.notifier.app import channel_adapters
 from services.notifier.channels.email.bounces import EmailBounces, parse_dsn
 from services.notifier.composing.composer import EmailComposer
 from services.notifier.dispatcher import Dispatcher
-from services.notifier.settings import NotifierSettings
+from services.notifier.settings import EmailSettings, NotifierSettings, SmtpSettings
 from services.runtime.clock import SimulatedClock
 from tests.integration.notifier.harness import Mailbox, Notifier, serve
 from tests.kafka_tools import unique
@@ -66,10 +66,8 @@ def dsn(original: EmailMessage, *recipients: tuple[str, str, str]) -> bytes:
 @pytest.fixture
 def settings(mailbox: tuple[Mailbox, int]) -> NotifierSettings:
     return NotifierSettings(
-        smtp_host="127.0.0.1",
-        smtp_port=mailbox[1],
-        smtp_security="none",
-        bounce_webhook_token=TOKEN,
+        smtp=SmtpSettings(host="127.0.0.1", port=mailbox[1], security="none"),
+        email=EmailSettings(bounce_webhook_token=TOKEN),
     )
 
 

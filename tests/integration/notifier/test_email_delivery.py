@@ -18,7 +18,7 @@ from services.notifier.channels.email.smtp import SmtpChannel
 from services.notifier.composing.composer import EmailComposer
 from services.notifier.dispatcher import Dispatcher
 from services.notifier.proof import ProofArchive
-from services.notifier.settings import NotifierSettings
+from services.notifier.settings import EmailSettings, NotifierSettings, SmtpSettings
 from services.runtime.clock import SimulatedClock
 from tests.integration.notifier.harness import Mailbox, Notifier, free_port, serve
 from tests.kafka_tools import unique
@@ -30,12 +30,10 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 def notifier(pool: asyncpg.Pool, mailbox: tuple[Mailbox, int]) -> Notifier:
     settings = NotifierSettings(
-        smtp_host="127.0.0.1",
-        smtp_port=mailbox[1],
-        smtp_security="none",
-        smtp_timeout_s=5,
-        email_from="relances@creditor.example",
-        message_id_domain="creditor.example",
+        smtp=SmtpSettings(host="127.0.0.1", port=mailbox[1], security="none", timeout_s=5),
+        email=EmailSettings(
+            sender="relances@creditor.example", message_id_domain="creditor.example"
+        ),
     )
     clock = SimulatedClock(samples.NOW)
     topic = dataclasses.replace(NOTIFIER_DELIVERIES, name=unique(NOTIFIER_DELIVERIES.name))
@@ -200,7 +198,7 @@ async def test_unreachable_smtp_server_is_a_transient_failure(
     pool: asyncpg.Pool, notifier: Notifier
 ) -> None:
     settings = NotifierSettings(
-        smtp_host="127.0.0.1", smtp_port=free_port(), smtp_security="none", smtp_timeout_s=2
+        smtp=SmtpSettings(host="127.0.0.1", port=free_port(), security="none", timeout_s=2)
     )
     adapter = EmailAdapter(EmailComposer.load(settings), SmtpChannel(settings))
     dispatcher = dataclasses.replace(notifier.dispatcher, adapters={"email": adapter})

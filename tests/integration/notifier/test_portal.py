@@ -18,7 +18,7 @@ from services.notifier.app import channel_adapters, portal_links
 from services.notifier.channels.portal.page import Portal
 from services.notifier.composing.composer import EmailComposer
 from services.notifier.dispatcher import Dispatcher
-from services.notifier.settings import NotifierSettings
+from services.notifier.settings import NotifierSettings, PortalSettings, SmtpSettings
 from services.runtime.clock import SimulatedClock
 from tests.integration.notifier.harness import Mailbox, Notifier, free_port, serve
 from tests.kafka_tools import unique
@@ -38,12 +38,10 @@ class Site:
 async def site(pool: asyncpg.Pool, mailbox: tuple[Mailbox, int]) -> AsyncIterator[Site]:
     port = free_port()
     settings = NotifierSettings(
-        smtp_host="127.0.0.1",
-        smtp_port=mailbox[1],
-        smtp_security="none",
-        portal_base_url=f"http://127.0.0.1:{port}",
-        portal_secret="a-long-enough-portal-secret",
-        portal_link_days=30,
+        smtp=SmtpSettings(host="127.0.0.1", port=mailbox[1], security="none"),
+        portal=PortalSettings(
+            base_url=f"http://127.0.0.1:{port}", secret="a-long-enough-portal-secret", link_days=30
+        ),
     )
     composer = EmailComposer.load(settings)
     clock = SimulatedClock(samples.NOW)
@@ -55,7 +53,7 @@ async def site(pool: asyncpg.Pool, mailbox: tuple[Mailbox, int]) -> AsyncIterato
     assert links is not None
     server = await serve(Portal(pool, clock, composer, links).routes(), port=port)
     yield Site(
-        settings.portal_base_url or "", Notifier(pool, clock, dispatcher, topic.name), mailbox[0]
+        settings.portal.base_url or "", Notifier(pool, clock, dispatcher, topic.name), mailbox[0]
     )
     await server.stop()
 

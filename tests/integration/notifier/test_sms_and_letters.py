@@ -23,7 +23,7 @@ from services.notifier.channels.sms.adapter import SmsAdapter
 from services.notifier.channels.sms.status import SmsStatusCallback
 from services.notifier.composing.composer import EmailComposer
 from services.notifier.dispatcher import Dispatcher
-from services.notifier.settings import NotifierSettings
+from services.notifier.settings import LettersSettings, NotifierSettings, TwilioSettings
 from services.runtime.clock import SimulatedClock
 from tests.integration.notifier.harness import Notifier, free_port, serve
 from tests.kafka_tools import unique
@@ -85,12 +85,14 @@ async def twilio() -> AsyncIterator[TwilioStandIn]:
 @pytest.fixture
 def settings(tmp_path: Path) -> NotifierSettings:
     return NotifierSettings(
-        twilio_account_sid=ACCOUNT,
-        twilio_auth_token=TOKEN,
-        sms_from="+33100000000",
-        sms_status_callback_url=CALLBACK_URL,
-        letters_drop_dir=tmp_path / "print-room",
         creditor_phone="+33 1 00 00 00 00",
+        twilio=TwilioSettings(
+            account_sid=ACCOUNT,
+            auth_token=TOKEN,
+            sms_from="+33100000000",
+            status_callback_url=CALLBACK_URL,
+        ),
+        letters=LettersSettings(drop_dir=tmp_path / "print-room"),
     )
 
 
@@ -106,8 +108,8 @@ def notifier(pool: asyncpg.Pool, twilio: TwilioStandIn, settings: NotifierSettin
         base_url=twilio.base_url,
         timeout_s=1.0,
     )
-    assert settings.letters_drop_dir is not None
-    drop = FileDropAdapter(composer, settings.letters_drop_dir)
+    assert settings.letters.drop_dir is not None
+    drop = FileDropAdapter(composer, settings.letters.drop_dir)
     topic = dataclasses.replace(NOTIFIER_DELIVERIES, name=unique(NOTIFIER_DELIVERIES.name))
     adapters: dict[str, ChannelAdapter] = {
         "sms": sms,
@@ -231,10 +233,10 @@ async def test_registered_letter_is_dropped_as_pdf_and_manifest(
     due = samples.reminder("INV-1", "INV-2", channel="registered_letter", level="formal_notice")
     await notifier.consume(samples.customer_upserted(), samples.reminder_due(due))
     assert await notifier.dispatcher.dispatch_all() == 1
-    assert settings.letters_drop_dir is not None
+    assert settings.letters.drop_dir is not None
     name = f"reminder-{due.reminder_id}-registered_letter"
-    pdf = (settings.letters_drop_dir / f"{name}.pdf").read_bytes()
-    manifest = json.loads((settings.letters_drop_dir / f"{name}.json").read_text())
+    pdf = (settings.letters.drop_dir / f"{name}.pdf").read_bytes()
+    manifest = json.loads((settings.letters.drop_dir / f"{name}.json").read_text())
     assert pdf.startswith(b"%PDF")
     assert manifest["acknowledgement_of_receipt"] is True
     assert manifest["sha256"] == hashlib.sha256(pdf).hexdigest()

@@ -106,7 +106,7 @@ class EmailBounces:
     ) -> None:
         self.pool = pool
         self.clock = clock
-        token = settings.bounce_webhook_token
+        token = settings.email.bounce_webhook_token
         self.token = token.get_secret_value() if token is not None else None
         self.topic = topic
 

@@ -17,19 +17,19 @@ class SmtpChannel:
     """Sends messages to the configured SMTP server; classifies failures."""
 
     def __init__(self, settings: NotifierSettings) -> None:
-        if settings.smtp_host is None:
+        if settings.smtp.host is None:
             raise ValueError("no SMTP host configured")
-        self.host = settings.smtp_host
-        self.port = settings.smtp_port
-        self.security = settings.smtp_security
-        self.username = settings.smtp_username
+        self.host = settings.smtp.host
+        self.port = settings.smtp.port
+        self.security = settings.smtp.security
+        self.username = settings.smtp.username
         self.password = (
-            settings.smtp_password.get_secret_value() if settings.smtp_password else None
+            settings.smtp.password.get_secret_value() if settings.smtp.password else None
         )
-        self.timeout = settings.smtp_timeout_s
+        self.timeout = settings.smtp.timeout_s
         self.tls_context: ssl.SSLContext | None = None
-        if settings.smtp_cafile is not None:
-            self.tls_context = ssl.create_default_context(cafile=str(settings.smtp_cafile))
+        if settings.smtp.cafile is not None:
+            self.tls_context = ssl.create_default_context(cafile=str(settings.smtp.cafile))
 
     async def send(self, message: EmailMessage) -> str:
         """Send; return the server's reply. Raise :class:`DeliveryError` on failure."""

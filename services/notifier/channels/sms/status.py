@@ -41,8 +41,8 @@ class SmsStatusCallback:
     ) -> None:
         self.pool = pool
         self.clock = clock
-        self.url = settings.sms_status_callback_url
-        token = settings.twilio_auth_token
+        self.url = settings.twilio.status_callback_url
+        token = settings.twilio.auth_token
         self.validator = RequestValidator(token.get_secret_value()) if token else None
         self.topic = topic
 
