@@ -39,13 +39,13 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from bench.limits import DEFAULT_DATABASE_URL
 from contracts import dunning, erp, ledger
 from contracts.money import PositiveMoney
-from services.notifier import composer as composer_module
 from services.notifier.app import DEFINITION, channel_adapters
-from services.notifier.channels import Receipt
-from services.notifier.composer import EmailComposer
+from services.notifier.channels.adapter import Receipt
+from services.notifier.composing import composer as composer_module
+from services.notifier.composing.composer import EmailComposer
 from services.notifier.dispatcher import Claimed, Dispatcher
 from services.notifier.handler import handle
-from services.notifier.settings import NotifierSettings
+from services.notifier.settings import NotifierSettings, SmtpSettings
 from services.runtime import migrations
 from services.runtime.clock import SimulatedClock
 from services.runtime.consumer import UnitOfWork
@@ -185,10 +185,7 @@ async def run(emails: int, invoices: int, database_url: str) -> dict[str, float]
         await migrations.apply_async(url, DEFINITION.schema, DEFINITION.migrations)
         pool = await create_pool(DatabaseSettings(url=url), DEFINITION.schema, max_size=4)
         settings = NotifierSettings(
-            smtp_host="127.0.0.1",
-            smtp_port=port,
-            smtp_security="none",
-            channel_rates_per_s={},
+            channel_rates_per_s={}, smtp=SmtpSettings(host="127.0.0.1", port=port, security="none")
         )
         composer = EmailComposer.load(settings)
         clock = SimulatedClock(NOW)

@@ -13,22 +13,32 @@ from typing import get_args
 
 from contracts.dunning import Channel
 from contracts.topics import DISPUTE_EVENTS, DUNNING_ACTIONS, LEDGER_EVENTS
-from services.notifier.ar24 import Ar24Adapter, Ar24Client, Ar24Config, Ar24Tracker
-from services.notifier.call_tasks import CallTasks
-from services.notifier.channels import ChannelAdapter, EmailAdapter, FileDropAdapter, SmsAdapter
-from services.notifier.composer import EmailComposer
+from services.notifier.channels.adapter import ChannelAdapter
+from services.notifier.channels.ar24.client import Ar24Adapter, Ar24Client, Ar24Config
+from services.notifier.channels.ar24.tracking import Ar24Tracker
+from services.notifier.channels.email.adapter import EmailAdapter
+from services.notifier.channels.email.bounces import EmailBounces
+from services.notifier.channels.email.smtp import SmtpChannel
+from services.notifier.channels.letters.file_drop import FileDropAdapter
+from services.notifier.channels.maileva.client import (
+    MailevaAdapter,
+    MailevaClient,
+    MailevaConfig,
+)
+from services.notifier.channels.maileva.tracking import MailevaTracker
+from services.notifier.channels.phone.tasks import CallTasks
+from services.notifier.channels.portal.page import InteractiveEmailAdapter, Portal, PortalLinks
+from services.notifier.channels.sms.adapter import SmsAdapter
+from services.notifier.channels.sms.status import SmsStatusCallback
+from services.notifier.composing.composer import EmailComposer
 from services.notifier.dispatcher import Dispatcher
-from services.notifier.email_bounces import EmailBounces
-from services.notifier.email_channel import SmtpChannel
 from services.notifier.handler import handle
-from services.notifier.maileva import MailevaAdapter, MailevaClient, MailevaConfig, MailevaTracker
 from services.notifier.notices import NoticeComposer, NoticeSender
-from services.notifier.portal import InteractiveEmailAdapter, Portal, PortalLinks
 from services.notifier.proof import ProofArchive
 from services.notifier.rate_limit import SharedRateLimiter
 from services.notifier.settings import NotifierSettings
-from services.notifier.sms_status import SmsStatusCallback
 from services.runtime.logs import get_logger
+from services.runtime.loops import Loop
 from services.runtime.service import ServiceContext, ServiceDefinition, ServiceParts
 
 log = get_logger(__name__)
@@ -51,20 +61,20 @@ async def build(context: ServiceContext) -> ServiceParts:
         composer,
         limiter=SharedRateLimiter(context.pool, settings.channel_rates_per_s),
     )
-    loops = {"dispatcher": dispatcher.run}
+    loops: dict[str, Loop] = {"dispatcher": dispatcher.run}
     maileva = maileva_client(settings)
     if maileva is not None:
         tracker = MailevaTracker(
-            context.pool, context.clock, maileva, interval_s=settings.maileva_poll_interval_s
+            context.pool, context.clock, maileva, interval_s=settings.maileva.poll_interval_s
         )
         loops["letter-tracking"] = tracker.run
     lre = adapters.get("electronic_registered_letter")
     if isinstance(lre, Ar24Adapter):
         lre_tracker = Ar24Tracker(
-            context.pool, context.clock, lre.client, interval_s=settings.ar24_poll_interval_s
+            context.pool, context.clock, lre.client, interval_s=settings.ar24.poll_interval_s
         )
         loops["lre-tracking"] = lre_tracker.run
-    if settings.smtp_host is not None:
+    if settings.smtp.host is not None:
         notices = NoticeSender(
             context.pool, context.clock, settings, NoticeComposer(settings), SmtpChannel(settings)
         )
@@ -73,7 +83,7 @@ async def build(context: ServiceContext) -> ServiceParts:
         log.warning("notices_unavailable", reason="no SMTP host: notices stay pending")
     links = portal_links(settings)
     portal_routes = (
-        [] if links is None else Portal(context.pool, context.clock, composer, links).routes()
+        [] if links is None else [Portal(context.pool, context.clock, composer, links).routes()]
     )
     status = SmsStatusCallback(context.pool, context.clock, settings)
     tasks = CallTasks(context.pool, context.clock)
@@ -81,10 +91,10 @@ async def build(context: ServiceContext) -> ServiceParts:
         handler=handle,
         loops=loops,
         routes=[
-            *status.routes(),
-            *EmailBounces(context.pool, context.clock, settings).routes(),
-            *tasks.routes(),
-            *ProofArchive(context.pool).routes(),
+            status.routes(),
+            EmailBounces(context.pool, context.clock, settings).routes(),
+            tasks.routes(),
+            ProofArchive(context.pool).routes(),
             *portal_routes,
         ],
     )
@@ -95,23 +105,23 @@ def channel_adapters(
 ) -> dict[str, ChannelAdapter]:
     """The adapters of the channels configured in this environment."""
     adapters: dict[str, ChannelAdapter] = {}
-    if settings.smtp_host is not None:
+    if settings.smtp.host is not None:
         adapters["email"] = EmailAdapter(composer, SmtpChannel(settings))
-    if settings.twilio_account_sid and settings.twilio_auth_token and settings.sms_from:
+    if settings.twilio.account_sid and settings.twilio.auth_token and settings.twilio.sms_from:
         adapters["sms"] = SmsAdapter(
             composer,
-            account_sid=settings.twilio_account_sid,
-            auth_token=settings.twilio_auth_token.get_secret_value(),
-            from_number=settings.sms_from,
-            status_callback_url=settings.sms_status_callback_url,
-            base_url=settings.twilio_base_url,
+            account_sid=settings.twilio.account_sid,
+            auth_token=settings.twilio.auth_token.get_secret_value(),
+            from_number=settings.twilio.sms_from,
+            status_callback_url=settings.twilio.status_callback_url,
+            base_url=settings.twilio.base_url,
         )
-    if settings.letters_drop_dir is not None:
-        drop = FileDropAdapter(composer, settings.letters_drop_dir)
+    if settings.letters.drop_dir is not None:
+        drop = FileDropAdapter(composer, settings.letters.drop_dir)
         adapters["postal_letter"] = drop
         adapters["registered_letter"] = drop
     links = portal_links(settings)
-    if settings.smtp_host is not None and links is not None:
+    if settings.smtp.host is not None and links is not None:
         adapters["interactive_email"] = InteractiveEmailAdapter(
             composer, SmtpChannel(settings), links
         )
@@ -127,35 +137,35 @@ def channel_adapters(
 
 def portal_links(settings: NotifierSettings) -> PortalLinks | None:
     """The signer of interactive emails' links, when the portal is configured."""
-    if settings.portal_base_url is None or settings.portal_secret is None:
+    if settings.portal.base_url is None or settings.portal.secret is None:
         return None
     return PortalLinks(
-        settings.portal_secret.get_secret_value(),
-        settings.portal_base_url,
-        settings.portal_link_days,
+        settings.portal.secret.get_secret_value(),
+        settings.portal.base_url,
+        settings.portal.link_days,
     )
 
 
 def maileva_client(settings: NotifierSettings) -> MailevaClient | None:
     """Maileva's client when its API and credentials are all configured."""
     if not (
-        settings.maileva_api_url
-        and settings.maileva_client_id
-        and settings.maileva_client_secret
-        and settings.maileva_username
-        and settings.maileva_password
+        settings.maileva.api_url
+        and settings.maileva.client_id
+        and settings.maileva.client_secret
+        and settings.maileva.username
+        and settings.maileva.password
     ):
         return None
     return MailevaClient(
         MailevaConfig(
-            api_url=settings.maileva_api_url,
-            auth_url=settings.maileva_auth_url,
-            client_id=settings.maileva_client_id,
-            client_secret=settings.maileva_client_secret.get_secret_value(),
-            username=settings.maileva_username,
-            password=settings.maileva_password.get_secret_value(),
+            api_url=settings.maileva.api_url,
+            auth_url=settings.maileva.auth_url,
+            client_id=settings.maileva.client_id,
+            client_secret=settings.maileva.client_secret.get_secret_value(),
+            username=settings.maileva.username,
+            password=settings.maileva.password.get_secret_value(),
             sender_address=(settings.creditor_name, *settings.creditor_address),
-            notification_email=settings.maileva_notification_email,
+            notification_email=settings.maileva.notification_email,
         )
     )
 
@@ -163,33 +173,33 @@ def maileva_client(settings: NotifierSettings) -> MailevaClient | None:
 def ar24_client(settings: NotifierSettings) -> Ar24Client | None:
     """AR24's client when its API, credentials and sender account are all configured.
 
-    An eIDAS letter also needs the sender's OTP key; without it (and ``ar24_eidas`` left
+    An eIDAS letter also needs the sender's OTP key; without it (and ``ar24.eidas`` left
     on) the channel stays unavailable rather than send letters that are not qualified.
     """
     if not (
-        settings.ar24_api_url
-        and settings.ar24_token
-        and settings.ar24_private_key
-        and settings.ar24_sender_user_id
+        settings.ar24.api_url
+        and settings.ar24.token
+        and settings.ar24.private_key
+        and settings.ar24.sender_user_id
     ):
         return None
-    if settings.ar24_eidas and settings.ar24_otp_secret is None:
+    if settings.ar24.eidas and settings.ar24.otp_secret is None:
         log.warning(
             "channel_unavailable",
             channel="electronic_registered_letter",
             reason="eIDAS letters need RELANCE_NOTIFIER_AR24_OTP_SECRET",
         )
         return None
-    otp = settings.ar24_otp_secret
+    otp = settings.ar24.otp_secret
     return Ar24Client(
         Ar24Config(
-            api_url=settings.ar24_api_url,
-            token=settings.ar24_token.get_secret_value(),
-            private_key=settings.ar24_private_key.get_secret_value(),
-            sender_user_id=settings.ar24_sender_user_id,
-            eidas=settings.ar24_eidas,
+            api_url=settings.ar24.api_url,
+            token=settings.ar24.token.get_secret_value(),
+            private_key=settings.ar24.private_key.get_secret_value(),
+            sender_user_id=settings.ar24.sender_user_id,
+            eidas=settings.ar24.eidas,
             otp_secret=otp.get_secret_value() if otp is not None else None,
-            timeout_s=settings.ar24_timeout_s,
+            timeout_s=settings.ar24.timeout_s,
         )
     )
 

@@ -22,7 +22,8 @@ from typing import Annotated, Any, TypeVar
 import typer
 from pydantic import ValidationError
 
-from services.notifier.call_tasks import CallTaskConflict, CallTasks
+from services.notifier.channels.phone.tasks import CallTasks
+from services.notifier.errors import CallTaskConflict
 from services.notifier.settings import NotifierSettings
 from services.runtime.clock import clock_from_setting
 from services.runtime.database import create_pool

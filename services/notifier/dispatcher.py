@@ -18,7 +18,6 @@ That window is the one allowed duplicate.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import random
 import uuid
@@ -38,9 +37,10 @@ from contracts.notifications import (
     Suppression,
 )
 from contracts.topics import NOTIFIER_DELIVERIES, Topic
-from services.notifier import call_tasks, queries
-from services.notifier.channels import ChannelAdapter, Outgoing, Receipt
-from services.notifier.composer import CustomerView, EmailComposer, OpenItem
+from services.notifier import queries
+from services.notifier.channels.adapter import ChannelAdapter, Outgoing, Receipt
+from services.notifier.channels.phone import tasks as call_tasks
+from services.notifier.composing.composer import CustomerView, EmailComposer, OpenItem
 from services.notifier.domain.suppression import still_due
 from services.notifier.errors import DeliveryError
 from services.notifier.metrics import DELIVERIES
@@ -50,6 +50,7 @@ from services.runtime import outbox
 from services.runtime.clock import Clock
 from services.runtime.database import TRANSIENT_ERRORS, Connection, Pool
 from services.runtime.logs import get_logger
+from services.runtime.loops import every
 
 log = get_logger(__name__)
 EVENT_NAMESPACE = uuid.UUID("0e3b8f4a-52c1-4a77-b3f4-7c9d1e2a6b58")
@@ -63,6 +64,20 @@ class Claimed:
     invoice_ids: tuple[str, ...]
     adapter: ChannelAdapter
     outgoing: Outgoing
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What one claim did: ``found`` a due delivery or not; ``sending`` holds the message
+    to hand to its provider, or ``None`` when the claim's transaction settled the delivery
+    itself (suppressed, failed before sending, turned into a call task) or found nothing."""
+
+    found: bool
+    sending: Claimed | None = None
+
+
+NOTHING_DUE = Claim(found=False)
+SETTLED = Claim(found=True)
 
 
 def retry_delay(attempt: int, base_s: float, max_s: float, rng: random.Random) -> float:
@@ -83,15 +98,15 @@ class Dispatcher:
     limiter: RateLimiter | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Dispatch until ``stop``; sleep ``dispatch_interval_s`` when nothing is due."""
-        while not stop.is_set():
-            try:
-                if await self.dispatch_once():
-                    continue
-            except TRANSIENT_ERRORS as exc:  # the database is away: wait, then carry on
-                log.warning("dispatch_paused", error=repr(exc))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=self.settings.dispatch_interval_s)
+        """Dispatch until ``stop``; sleep ``dispatch_interval_s`` when nothing is due, or
+        while the database is away."""
+        loop = every(
+            lambda: self.settings.dispatch_interval_s,
+            self.dispatch_once,
+            name="dispatcher",
+            tolerate=TRANSIENT_ERRORS,
+        )
+        await loop(stop)
 
     async def dispatch_all(self) -> int:
         """Dispatch until nothing is due; return how many deliveries were handled."""
@@ -101,11 +116,10 @@ class Dispatcher:
         return handled
 
     async def dispatch_once(self) -> bool:
-        claimed = await self._claim()
+        claim = await self._claim()
+        claimed = claim.sending
         if claimed is None:
-            return False
-        if isinstance(claimed, bool):
-            return claimed
+            return claim.found
         if self.limiter is not None:
             await self.limiter.wait(claimed.reminder.channel)
         try:
@@ -118,12 +132,12 @@ class Dispatcher:
             await self._sent(claimed, receipt)
         return True
 
-    async def _claim(self) -> Claimed | bool | None:
+    async def _claim(self) -> Claim:
         now = self.clock.now()
         async with self.pool.acquire() as connection, connection.transaction():
             row = await connection.fetchrow(queries.CLAIM_DUE, now)
             if row is None:
-                return None
+                return NOTHING_DUE
             reminder = Reminder.model_validate_json(row["reminder"])
             delivery_id: uuid.UUID = row["delivery_id"]
             attempt = int(row["attempts"]) + 1
@@ -160,11 +174,12 @@ class Dispatcher:
                 )
                 DELIVERIES.labels("notifier", reminder.channel, "suppressed").inc()
                 log.info("delivery_suppressed", delivery_id=str(delivery_id), reason=kept.reason)
-                return True
+                return SETTLED
             if reminder.channel == "phone_call":
-                return await self._call_task(
+                await self._call_task(
                     connection, delivery_id, reminder, attempt, kept.remaining, now
                 )
+                return SETTLED
             adapter = self.adapters.get(reminder.channel)
             try:
                 if adapter is None:
@@ -177,7 +192,7 @@ class Dispatcher:
                 await self._record_failure(
                     connection, delivery_id, reminder, attempt, exc, remaining_ids, now
                 )
-                return True
+                return SETTLED
             await connection.execute(
                 queries.START_SENDING,
                 delivery_id,
@@ -191,7 +206,10 @@ class Dispatcher:
                 now,
             )
             await connection.execute(queries.START_ATTEMPT, delivery_id, attempt, now)
-            return Claimed(delivery_id, reminder, attempt, remaining_ids, adapter, outgoing)
+            return Claim(
+                found=True,
+                sending=Claimed(delivery_id, reminder, attempt, remaining_ids, adapter, outgoing),
+            )
 
     async def _call_task(
         self,
@@ -201,7 +219,7 @@ class Dispatcher:
         attempt: int,
         invoices: tuple[DunnedInvoice, ...],
         now: datetime,
-    ) -> bool:
+    ) -> None:
         """A phone reminder becomes a call task for a collector, in the claim's transaction."""
         invoice_ids = tuple(i.invoice_id for i in invoices)
         try:
@@ -211,7 +229,7 @@ class Dispatcher:
             await self._record_failure(
                 connection, delivery_id, reminder, attempt, exc, invoice_ids, now
             )
-            return True
+            return
         task_id = call_tasks.task_id_of(delivery_id)
         await connection.execute(
             queries.CREATE_CALL_TASK,
@@ -244,7 +262,6 @@ class Dispatcher:
             ),
         )
         DELIVERIES.labels("notifier", reminder.channel, "sent").inc()
-        return True
 
     @staticmethod
     async def _customer(connection: Connection, customer_id: str) -> CustomerView:

@@ -17,7 +17,6 @@ message, its recipients and its outcome stay in ``notices`` as proof.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import random
 import uuid
@@ -31,16 +30,18 @@ from typing import Any
 from contracts import disputes
 from contracts.dunning import InternalRole
 from services.notifier import queries
-from services.notifier.composer import creditor_of
+from services.notifier.channels.email.smtp import SmtpChannel
+from services.notifier.composing.composer import creditor_of
+from services.notifier.composing.mime import build_message
+from services.notifier.composing.rendering import Creditor, RenderedEmail, TemplateCatalogue
 from services.notifier.dispatcher import retry_delay
-from services.notifier.email_channel import SmtpChannel, build_message
 from services.notifier.errors import DeliveryError
-from services.notifier.rendering import Creditor, RenderedEmail, TemplateCatalogue
 from services.notifier.settings import NotifierSettings
 from services.runtime.clock import Clock
 from services.runtime.consumer import UnitOfWork
 from services.runtime.database import TRANSIENT_ERRORS, Pool
 from services.runtime.logs import get_logger
+from services.runtime.loops import every
 
 log = get_logger(__name__)
 NOTICE_TEMPLATES = Path(__file__).parent / "notice_templates"
@@ -198,14 +199,14 @@ class NoticeSender:
         self.rng = rng or random.Random()  # noqa: S311 (retry jitter, not a secret)
 
     async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                if await self.send_once():
-                    continue
-            except TRANSIENT_ERRORS as exc:
-                log.warning("notices_paused", error=repr(exc))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=self.settings.dispatch_interval_s)
+        """Send notices until ``stop``; sleep when none is due or the database is away."""
+        loop = every(
+            lambda: self.settings.dispatch_interval_s,
+            self.send_once,
+            name="notices",
+            tolerate=TRANSIENT_ERRORS,
+        )
+        await loop(stop)
 
     async def send_all(self) -> int:
         sent = 0
@@ -245,11 +246,11 @@ class NoticeSender:
         self, notice_id: uuid.UUID, attempt: int, composed: Composed, now: datetime
     ) -> None:
         message = build_message(
-            sender=self.settings.email_from,
+            sender=self.settings.email.sender,
             to=composed.to,
             cc=composed.cc,
             rendered=RenderedEmail(composed.subject, composed.text, composed.html),
-            message_id=f"<notice-{notice_id}@{self.settings.message_id_domain}>",
+            message_id=f"<notice-{notice_id}@{self.settings.email.message_id_domain}>",
             sent_at=now,
         )
         try:

@@ -14,7 +14,8 @@ import uuid
 from collections import defaultdict
 from typing import Any
 
-from aiohttp import web
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
 
 from services.notifier import queries
 from services.runtime.database import Pool
@@ -30,12 +31,21 @@ class ProofArchive:
     def __init__(self, pool: Pool) -> None:
         self.pool = pool
 
-    def routes(self) -> list[web.RouteDef]:
-        return [
-            web.get("/invoices/{invoice_id}/deliveries", self.deliveries_route),
-            web.get("/deliveries/{delivery_id}/content", self.content_route),
-            web.get("/deliveries/{delivery_id}/documents/{kind}", self.document_route),
-        ]
+    def routes(self) -> APIRouter:
+        router = APIRouter()
+        router.add_api_route(
+            # invoice ids hold slashes (FR01/INV-1), sent as %2F and decoded before routing
+            "/invoices/{invoice_id:path}/deliveries",
+            self.deliveries_route,
+            methods=["GET"],
+        )
+        router.add_api_route(
+            "/deliveries/{delivery_id}/content", self.content_route, methods=["GET"]
+        )
+        router.add_api_route(
+            "/deliveries/{delivery_id}/documents/{kind}", self.document_route, methods=["GET"]
+        )
+        return router
 
     async def deliveries_of(self, invoice_id: str) -> list[dict[str, Any]]:
         rows = await self.pool.fetch(queries.DELIVERIES_OF_INVOICE, invoice_id)
@@ -87,35 +97,35 @@ class ProofArchive:
             for r in rows
         ]
 
-    async def deliveries_route(self, request: web.Request) -> web.Response:
-        deliveries = await self.deliveries_of(request.match_info["invoice_id"])
-        return web.json_response({"deliveries": deliveries})
+    async def deliveries_route(self, request: Request) -> Response:
+        deliveries = await self.deliveries_of(request.path_params["invoice_id"])
+        return JSONResponse({"deliveries": deliveries})
 
-    async def content_route(self, request: web.Request) -> web.Response:
+    async def content_route(self, request: Request) -> Response:
         try:
-            delivery_id = uuid.UUID(request.match_info["delivery_id"])
+            delivery_id = uuid.UUID(request.path_params["delivery_id"])
         except ValueError:
-            return web.json_response({"error": "not a delivery id"}, status=400)
+            return JSONResponse({"error": "not a delivery id"}, status_code=400)
         row = await self.pool.fetchrow(queries.CONTENT_OF, delivery_id)
         if row is None or row["content"] is None:
-            return web.json_response({"error": f"no content for {delivery_id}"}, status=404)
-        return web.Response(
-            body=row["content"],
-            content_type=MEDIA_TYPES.get(row["channel"], "application/pdf"),
+            return JSONResponse({"error": f"no content for {delivery_id}"}, status_code=404)
+        return Response(
+            bytes(row["content"]),
+            media_type=MEDIA_TYPES.get(row["channel"], "application/pdf"),
             headers={"X-Content-SHA256": row["content_sha256"]},
         )
 
-    async def document_route(self, request: web.Request) -> web.Response:
+    async def document_route(self, request: Request) -> Response:
         try:
-            delivery_id = uuid.UUID(request.match_info["delivery_id"])
+            delivery_id = uuid.UUID(request.path_params["delivery_id"])
         except ValueError:
-            return web.json_response({"error": "not a delivery id"}, status=400)
-        kind = request.match_info["kind"]
+            return JSONResponse({"error": "not a delivery id"}, status_code=400)
+        kind = request.path_params["kind"]
         row = await self.pool.fetchrow(queries.DOCUMENT, delivery_id, kind)
         if row is None:
-            return web.json_response({"error": f"no {kind} for {delivery_id}"}, status=404)
-        return web.Response(
-            body=row["content"],
-            content_type="application/octet-stream",
+            return JSONResponse({"error": f"no {kind} for {delivery_id}"}, status_code=404)
+        return Response(
+            bytes(row["content"]),
+            media_type="application/octet-stream",
             headers={"X-Content-SHA256": row["sha256"]},
         )

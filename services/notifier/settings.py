@@ -7,116 +7,185 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr
-from pydantic_settings import SettingsConfigDict
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts.dunning import DunningLevel, InternalRole
-from services.notifier.rendering import DEFAULT_TEMPLATES
+from services.notifier.composing.rendering import DEFAULT_TEMPLATES
 from services.runtime.settings import ServiceSettings
 
 
-class NotifierSettings(ServiceSettings):
-    model_config = SettingsConfigDict(env_prefix="RELANCE_NOTIFIER_", extra="ignore")
+def _prefixed(group: str) -> SettingsConfigDict:
+    return SettingsConfigDict(
+        env_prefix=f"RELANCE_NOTIFIER_{group}_", extra="ignore", validate_by_name=True
+    )
 
-    http_port: int = 8083
 
-    # Email over SMTP; with no host the email channel reports itself unavailable.
-    smtp_host: str | None = None
-    smtp_port: int = Field(default=587, ge=1, le=65535)
-    smtp_security: Literal["starttls", "tls", "none"] = Field(
+def _env(name: str) -> str:
+    """The environment variable of a field whose name does not follow its group's prefix
+    (kept from when the notifier's settings were flat)."""
+    return f"RELANCE_NOTIFIER_{name}"
+
+
+class SmtpSettings(BaseSettings):
+    """Email over SMTP (``RELANCE_NOTIFIER_SMTP_*``); with no host the email channel reports
+    itself unavailable."""
+
+    model_config = _prefixed("SMTP")
+
+    host: str | None = None
+    port: int = Field(default=587, ge=1, le=65535)
+    security: Literal["starttls", "tls", "none"] = Field(
         default="starttls", description="STARTTLS on 587, implicit TLS on 465, or none."
     )
-    smtp_username: str | None = None
-    smtp_password: SecretStr | None = None
-    smtp_timeout_s: float = Field(default=30.0, gt=0)
-    smtp_cafile: Path | None = None
-    email_from: str = "relances@example.com"
+    username: str | None = None
+    password: SecretStr | None = None
+    timeout_s: float = Field(default=30.0, gt=0)
+    cafile: Path | None = None
+
+
+class EmailSettings(BaseSettings):
+    """What every email carries, and the bounce endpoint."""
+
+    model_config = _prefixed("EMAIL")
+
+    sender: str = Field(default="relances@example.com", validation_alias=_env("EMAIL_FROM"))
     message_id_domain: str = Field(
-        default="relance.invalid", description="Right-hand side of the deterministic Message-ID."
+        default="relance.invalid",
+        validation_alias=_env("MESSAGE_ID_DOMAIN"),
+        description="Right-hand side of the deterministic Message-ID.",
     )
     cc_other_contacts_levels: tuple[DunningLevel, ...] = Field(
         default=("level_2", "formal_notice"),
+        validation_alias=_env("CC_OTHER_CONTACTS_LEVELS"),
         description="Levels at which the customer's other contacts are copied.",
     )
-
-    # SMS through Twilio; with no account the SMS channel reports itself unavailable.
-    twilio_account_sid: str | None = None
-    twilio_auth_token: SecretStr | None = None
-    sms_from: str | None = Field(default=None, description="The sending number, E.164.")
-    sms_status_callback_url: str | None = Field(
-        default=None,
-        description="The public URL of POST /sms/status, as Twilio signs it.",
-    )
-    twilio_base_url: str | None = Field(
-        default=None, description="Another base URL for Twilio's API (a test double)."
-    )
-
     bounce_webhook_token: SecretStr | None = Field(
         default=None,
+        validation_alias=_env("BOUNCE_WEBHOOK_TOKEN"),
         description=(
             "Shared token of POST /email/bounces (header X-Relance-Token), where the mail "
             "system posts delivery status notifications; none disables the endpoint."
         ),
     )
 
-    # Interactive email: the reminder with a personal link to the customer's page.
-    portal_base_url: str | None = Field(
+
+class TwilioSettings(BaseSettings):
+    """SMS through Twilio (``RELANCE_NOTIFIER_TWILIO_*``, ``RELANCE_NOTIFIER_SMS_*``); with no
+    account the SMS channel reports itself unavailable."""
+
+    model_config = _prefixed("TWILIO")
+
+    account_sid: str | None = None
+    auth_token: SecretStr | None = None
+    sms_from: str | None = Field(
+        default=None, validation_alias=_env("SMS_FROM"), description="The sending number, E.164."
+    )
+    status_callback_url: str | None = Field(
+        default=None,
+        validation_alias=_env("SMS_STATUS_CALLBACK_URL"),
+        description="The public URL of POST /sms/status, as Twilio signs it.",
+    )
+    base_url: str | None = Field(
+        default=None, description="Another base URL for Twilio's API (a test double)."
+    )
+
+
+class PortalSettings(BaseSettings):
+    """Interactive email: the reminder with a personal link to the customer's page."""
+
+    model_config = _prefixed("PORTAL")
+
+    base_url: str | None = Field(
         default=None,
         description="The public URL under which /portal/... of this service is reachable.",
     )
-    portal_secret: SecretStr | None = Field(
+    secret: SecretStr | None = Field(
         default=None, description="Signs the personal links (at least 16 characters)."
     )
-    portal_link_days: int = Field(default=30, ge=1, le=365)
+    link_days: int = Field(default=30, ge=1, le=365)
 
-    # Letters dropped for the in-house print room (postal and registered letters).
-    letters_drop_dir: Path | None = None
 
-    # Postal and registered letters through Maileva's API; when configured, Maileva sends
-    # the letters and the file drop is not used for them.
-    maileva_api_url: str | None = Field(
+class LettersSettings(BaseSettings):
+    """Letters dropped for the in-house print room (postal and registered letters)."""
+
+    model_config = _prefixed("LETTERS")
+
+    drop_dir: Path | None = None
+
+
+class MailevaSettings(BaseSettings):
+    """Postal and registered letters through Maileva's API; when configured, Maileva sends
+    the letters and the file drop is not used for them."""
+
+    model_config = _prefixed("MAILEVA")
+
+    api_url: str | None = Field(
         default=None,
         description="https://api.maileva.com, or https://api.sandbox.maileva.net to test.",
     )
-    maileva_auth_url: str = (
+    auth_url: str = (
         "https://connexion.maileva.com/auth/realms/services/protocol/openid-connect/token"
     )
-    maileva_client_id: str | None = None
-    maileva_client_secret: SecretStr | None = None
-    maileva_username: str | None = None
-    maileva_password: SecretStr | None = None
-    maileva_notification_email: str | None = Field(
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+    username: str | None = None
+    password: SecretStr | None = None
+    notification_email: str | None = Field(
         default=None, description="Where Maileva sends deposit proofs and notifications."
     )
-    maileva_poll_interval_s: float = Field(
+    poll_interval_s: float = Field(
         default=3600.0, gt=0, description="How often letters in transit are followed up."
     )
 
-    # Electronic registered letters [LRE] through AR24's API; with no API URL, token,
-    # private key and sender account the channel reports itself unavailable.
-    ar24_api_url: str | None = Field(
+
+class Ar24Settings(BaseSettings):
+    """Electronic registered letters [LRE] through AR24's API; with no API URL, token,
+    private key and sender account the channel reports itself unavailable."""
+
+    model_config = _prefixed("AR24")
+
+    api_url: str | None = Field(
         default=None,
         description="https://app.ar24.fr/api, or https://sandbox.ar24.fr/api to test.",
     )
-    ar24_token: SecretStr | None = None
-    ar24_private_key: SecretStr | None = Field(
+    token: SecretStr | None = None
+    private_key: SecretStr | None = Field(
         default=None, description="Signs each call and decrypts AR24's replies."
     )
-    ar24_sender_user_id: str | None = Field(
+    sender_user_id: str | None = Field(
         default=None, description="The AR24 account (`id_user`) the letters are sent from."
     )
-    ar24_eidas: bool = Field(
+    eidas: bool = Field(
         default=True,
         description="eIDAS-qualified letters (equivalent to a paper registered letter; they "
         "need the sender's OTP key); false sends AR24's simple, non-qualified LRE.",
     )
-    ar24_otp_secret: SecretStr | None = Field(
+    otp_secret: SecretStr | None = Field(
         default=None,
         description="The sender's OTP key (base32) that AR24 posted to the sender, for eIDAS.",
     )
-    ar24_timeout_s: float = Field(default=60.0, gt=0, description="AR24's own timeout is 60 s.")
-    ar24_poll_interval_s: float = Field(
+    timeout_s: float = Field(default=60.0, gt=0, description="AR24's own timeout is 60 s.")
+    poll_interval_s: float = Field(
         default=3600.0, gt=0, description="How often letters not yet final are followed up."
     )
+
+
+class NotifierSettings(ServiceSettings):
+    """The notifier's settings, one nested group per channel or provider, each read from its
+    own environment prefix like the kit's ``KafkaSettings`` (the variable names are those
+    of docs/notifier.md)."""
+
+    model_config = SettingsConfigDict(env_prefix="RELANCE_NOTIFIER_", extra="ignore")
+
+    http_port: int = 8083
+
+    smtp: SmtpSettings = Field(default_factory=SmtpSettings)
+    email: EmailSettings = Field(default_factory=EmailSettings)
+    twilio: TwilioSettings = Field(default_factory=TwilioSettings)
+    portal: PortalSettings = Field(default_factory=PortalSettings)
+    letters: LettersSettings = Field(default_factory=LettersSettings)
+    maileva: MailevaSettings = Field(default_factory=MailevaSettings)
+    ar24: Ar24Settings = Field(default_factory=Ar24Settings)
 
     # Rendering
     templates_dir: Path = DEFAULT_TEMPLATES

@@ -3,17 +3,28 @@
 ``/healthz`` (liveness) fails only when the process should be restarted: a supervised task
 died. ``/readyz`` (readiness) fails while the service cannot do its work: starting,
 draining, or its database does not answer. Services add their own routes (APIs, provider
-callbacks) to the same server.
+callbacks) to the same server as FastAPI routers.
+
+The server is a FastAPI application served in-process by uvicorn: FastAPI because services
+need pydantic request models, OpenAPI for their APIs and server-rendered pages; uvicorn
+without its own logging configuration (logs stay the kit's) and without an access log.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+import contextlib
+import logging
+import socket
+from collections.abc import Awaitable, Callable, Generator, Sequence
 from dataclasses import dataclass, field
 
-from aiohttp import web
+import uvicorn
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+
+from services.runtime.errors import ConfigurationError
 
 ReadinessCheck = Callable[[], Awaitable[str | None]]  # None when ready, else why not
 
@@ -44,48 +55,81 @@ class HealthState:
         return problems
 
 
-def build_app(state: HealthState, extra_routes: Sequence[web.RouteDef] = ()) -> web.Application:
-    async def healthz(_: web.Request) -> web.Response:
-        if state.failure:
-            return web.json_response({"status": "failed", "reason": state.failure}, status=503)
-        return web.json_response({"status": "ok", "service": state.service})
+def build_app(state: HealthState, routers: Sequence[APIRouter] = ()) -> FastAPI:
+    """The service's HTTP application: the health routes, then the service's routers."""
 
-    async def readyz(_: web.Request) -> web.Response:
+    async def healthz() -> Response:
+        if state.failure:
+            return JSONResponse({"status": "failed", "reason": state.failure}, status_code=503)
+        return JSONResponse({"status": "ok", "service": state.service})
+
+    async def readyz() -> Response:
         problems = await state.readiness()
         if problems:
-            return web.json_response({"status": "not ready", "problems": problems}, status=503)
-        return web.json_response({"status": "ready", "service": state.service})
+            return JSONResponse({"status": "not ready", "problems": problems}, status_code=503)
+        return JSONResponse({"status": "ready", "service": state.service})
 
-    async def metrics(_: web.Request) -> web.Response:
-        return web.Response(
-            body=generate_latest(REGISTRY), headers={"Content-Type": CONTENT_TYPE_LATEST}
-        )
+    async def metrics() -> Response:
+        return Response(generate_latest(REGISTRY), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
-    app = web.Application()
-    app.add_routes(
-        [
-            web.get("/healthz", healthz),
-            web.get("/readyz", readyz),
-            web.get("/metrics", metrics),
-            *extra_routes,
-        ]
-    )
+    app = FastAPI(title=f"relance-{state.service}")
+    app.add_api_route("/healthz", healthz, methods=["GET"])
+    app.add_api_route("/readyz", readyz, methods=["GET"])
+    app.add_api_route("/metrics", metrics, methods=["GET"])
+    for router in routers:
+        app.include_router(router)
     return app
 
 
+class _InProcessServer(uvicorn.Server):
+    """uvicorn's server, leaving SIGTERM and SIGINT to the service that runs it."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
+
+
 class HttpServer:
-    def __init__(self, app: web.Application, host: str, port: int) -> None:
-        self._runner = web.AppRunner(app, access_log=None)
+    """Serves an ASGI application in this process's event loop; ``port`` is the port bound
+    (the real one when asked for port 0)."""
+
+    def __init__(self, app: FastAPI, host: str, port: int) -> None:
+        config = uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            log_config=None,
+            access_log=False,
+            lifespan="off",
+            timeout_graceful_shutdown=5,
+        )
+        # uvicorn's start and stop notices would be unstructured lines among our logs; its
+        # warnings and errors (an exception in a route) still come through.
+        logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
+        self._server = _InProcessServer(config)
+        self._task: asyncio.Task[None] | None = None
         self._host = host
-        self._port = port
         self.port = port
 
     async def start(self) -> None:
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self._host, self._port)
-        await site.start()
-        address = self._runner.addresses[0]
-        self.port = int(address[1])
+        family = socket.AF_INET6 if ":" in self._host else socket.AF_INET
+        try:
+            listening = socket.create_server((self._host, self.port), family=family)
+        except OSError as exc:
+            raise ConfigurationError(f"cannot listen on {self._host}:{self.port}: {exc}") from exc
+        self.port = int(listening.getsockname()[1])
+        self._task = asyncio.create_task(
+            self._server.serve(sockets=[listening]), name="http-server"
+        )
+        while not self._server.started:
+            if self._task.done():
+                self._task.result()
+                raise ConfigurationError(f"the HTTP server on port {self.port} did not start")
+            await asyncio.sleep(0.01)
 
     async def stop(self) -> None:
-        await self._runner.cleanup()
+        if self._task is None:
+            return
+        self._server.should_exit = True
+        await self._task
+        self._task = None

@@ -3,8 +3,8 @@
 A service declares a :class:`ServiceDefinition`: its name, its PostgreSQL schema and
 migrations, the topics it consumes, and a ``build`` function that receives the shared
 resources (:class:`ServiceContext`) and returns its parts (:class:`ServiceParts`): the
-batch handler, named background loops, and HTTP routes. :func:`run` does the rest, the
-same way for every service:
+batch handler, named background loops, and HTTP routes (FastAPI routers). :func:`run` does
+the rest, the same way for every service:
 
 start: migrate, open the pool and the producer, start the outbox relay and the service's
 loops under supervision, start the HTTP server, subscribe to Kafka, report ready;
@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
 from aiokafka.errors import (
     AuthenticationFailedError,
     KafkaConnectionError,
@@ -34,6 +33,7 @@ from aiokafka.errors import (
     SaslAuthenticationFailed,
     UnsupportedSaslMechanismError,
 )
+from fastapi import APIRouter
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
@@ -70,7 +70,7 @@ class ServiceContext:
 class ServiceParts:
     handler: Handler | None = None
     loops: Mapping[str, Loop] = field(default_factory=dict)
-    routes: Sequence[web.RouteDef] = ()
+    routes: Sequence[APIRouter] = ()
     on_stop: Callable[[], Awaitable[None]] | None = None
 
 

@@ -12,18 +12,30 @@ from typing import Any
 
 import asyncpg
 from aiosmtpd.smtp import SMTP, Envelope, Session
+from fastapi import APIRouter, FastAPI
 
 from contracts.envelope import Event
 from services.notifier.dispatcher import Dispatcher
 from services.notifier.handler import handle
 from services.runtime.clock import SimulatedClock
 from services.runtime.consumer import UnitOfWork
+from services.runtime.health import HttpServer
 
 
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+async def serve(*routers: APIRouter, port: int = 0) -> HttpServer:
+    """Serve the notifier's routers on 127.0.0.1 as the service does (``server.port``)."""
+    app = FastAPI()
+    for router in routers:
+        app.include_router(router)
+    server = HttpServer(app, "127.0.0.1", port)
+    await server.start()
+    return server
 
 
 @dataclasses.dataclass

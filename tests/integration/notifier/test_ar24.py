@@ -19,11 +19,17 @@ from aiohttp import web
 
 from contracts import erp, ledger
 from contracts.topics import DUNNING_ACTIONS, LEDGER_EVENTS, NOTIFIER_DELIVERIES, Topic
-from services.notifier.ar24 import Ar24Adapter, Ar24Client, Ar24Config, Ar24Tracker
-from services.notifier.ar24_crypto import CipherError, date_of_signature, encrypt_reply, totp
-from services.notifier.channels import ChannelAdapter
-from services.notifier.composer import EmailComposer
+from services.notifier.channels.adapter import ChannelAdapter
+from services.notifier.channels.ar24.client import Ar24Adapter, Ar24Client, Ar24Config
+from services.notifier.channels.ar24.crypto import (
+    date_of_signature,
+    encrypt_reply,
+    totp,
+)
+from services.notifier.channels.ar24.tracking import Ar24Tracker
+from services.notifier.composing.composer import EmailComposer
 from services.notifier.dispatcher import Dispatcher
+from services.notifier.errors import CipherError
 from services.notifier.handler import handle
 from services.notifier.proof import ProofArchive
 from services.notifier.settings import NotifierSettings

@@ -8,15 +8,14 @@ from collections.abc import AsyncIterator
 import aiohttp
 import asyncpg
 import pytest
-from aiohttp import web
 
 from contracts.topics import NOTIFIER_DELIVERIES
-from services.notifier.call_tasks import CallTasks
-from services.notifier.composer import EmailComposer
+from services.notifier.channels.phone.tasks import CallTasks
+from services.notifier.composing.composer import EmailComposer
 from services.notifier.dispatcher import Dispatcher
 from services.notifier.settings import NotifierSettings
 from services.runtime.clock import SimulatedClock
-from tests.integration.notifier.harness import Notifier, free_port
+from tests.integration.notifier.harness import Notifier, serve
 from tests.kafka_tools import unique
 from tests.unit.notifier import samples
 
@@ -40,14 +39,10 @@ async def api(notifier: Notifier) -> AsyncIterator[str]:
         notifier.clock,
         dataclasses.replace(NOTIFIER_DELIVERIES, name=notifier.topic),
     )
-    app = web.Application()
-    app.add_routes(tasks.routes())
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
+    server = await serve(tasks.routes())
+    port = server.port
     yield f"http://127.0.0.1:{port}"
-    await runner.cleanup()
+    await server.stop()
 
 
 async def test_phone_reminder_is_a_call_task_closed_with_a_promise(

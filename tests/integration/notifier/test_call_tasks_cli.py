@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from contracts.topics import NOTIFIER_DELIVERIES
 from services.notifier.cli import app
-from services.notifier.composer import EmailComposer
+from services.notifier.composing.composer import EmailComposer
 from services.notifier.dispatcher import Dispatcher
 from services.notifier.settings import NotifierSettings
 from services.runtime.clock import SimulatedClock

@@ -13,16 +13,15 @@ from email.mime.text import MIMEText
 import aiohttp
 import asyncpg
 import pytest
-from aiohttp import web
 
 from contracts.topics import NOTIFIER_DELIVERIES
 from services.notifier.app import channel_adapters
-from services.notifier.composer import EmailComposer
+from services.notifier.channels.email.bounces import EmailBounces, parse_dsn
+from services.notifier.composing.composer import EmailComposer
 from services.notifier.dispatcher import Dispatcher
-from services.notifier.email_bounces import EmailBounces, parse_dsn
-from services.notifier.settings import NotifierSettings
+from services.notifier.settings import EmailSettings, NotifierSettings, SmtpSettings
 from services.runtime.clock import SimulatedClock
-from tests.integration.notifier.harness import Mailbox, Notifier, free_port
+from tests.integration.notifier.harness import Mailbox, Notifier, serve
 from tests.kafka_tools import unique
 from tests.unit.notifier import samples
 
@@ -67,10 +66,8 @@ def dsn(original: EmailMessage, *recipients: tuple[str, str, str]) -> bytes:
 @pytest.fixture
 def settings(mailbox: tuple[Mailbox, int]) -> NotifierSettings:
     return NotifierSettings(
-        smtp_host="127.0.0.1",
-        smtp_port=mailbox[1],
-        smtp_security="none",
-        bounce_webhook_token=TOKEN,
+        smtp=SmtpSettings(host="127.0.0.1", port=mailbox[1], security="none"),
+        email=EmailSettings(bounce_webhook_token=TOKEN),
     )
 
 
@@ -87,14 +84,10 @@ def notifier(pool: asyncpg.Pool, settings: NotifierSettings) -> Notifier:
 @pytest.fixture
 async def endpoint(notifier: Notifier, settings: NotifierSettings) -> AsyncIterator[str]:
     bounces = EmailBounces(notifier.pool, notifier.clock, settings, notifier.dispatcher.topic)
-    app = web.Application()
-    app.add_routes(bounces.routes())
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
+    server = await serve(bounces.routes())
+    port = server.port
     yield f"http://127.0.0.1:{port}/email/bounces"
-    await runner.cleanup()
+    await server.stop()
 
 
 async def post(url: str, body: bytes, token: str = TOKEN) -> tuple[int, str]:

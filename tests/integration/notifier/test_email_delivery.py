@@ -11,17 +11,16 @@ from typing import Any
 import aiohttp
 import asyncpg
 import pytest
-from aiohttp import web
 
 from contracts.topics import NOTIFIER_DELIVERIES
-from services.notifier.channels import EmailAdapter
-from services.notifier.composer import EmailComposer
+from services.notifier.channels.email.adapter import EmailAdapter
+from services.notifier.channels.email.smtp import SmtpChannel
+from services.notifier.composing.composer import EmailComposer
 from services.notifier.dispatcher import Dispatcher
-from services.notifier.email_channel import SmtpChannel
 from services.notifier.proof import ProofArchive
-from services.notifier.settings import NotifierSettings
+from services.notifier.settings import EmailSettings, NotifierSettings, SmtpSettings
 from services.runtime.clock import SimulatedClock
-from tests.integration.notifier.harness import Mailbox, Notifier, free_port
+from tests.integration.notifier.harness import Mailbox, Notifier, free_port, serve
 from tests.kafka_tools import unique
 from tests.unit.notifier import samples
 
@@ -31,12 +30,10 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 def notifier(pool: asyncpg.Pool, mailbox: tuple[Mailbox, int]) -> Notifier:
     settings = NotifierSettings(
-        smtp_host="127.0.0.1",
-        smtp_port=mailbox[1],
-        smtp_security="none",
-        smtp_timeout_s=5,
-        email_from="relances@creditor.example",
-        message_id_domain="creditor.example",
+        smtp=SmtpSettings(host="127.0.0.1", port=mailbox[1], security="none", timeout_s=5),
+        email=EmailSettings(
+            sender="relances@creditor.example", message_id_domain="creditor.example"
+        ),
     )
     clock = SimulatedClock(samples.NOW)
     topic = dataclasses.replace(NOTIFIER_DELIVERIES, name=unique(NOTIFIER_DELIVERIES.name))
@@ -201,7 +198,7 @@ async def test_unreachable_smtp_server_is_a_transient_failure(
     pool: asyncpg.Pool, notifier: Notifier
 ) -> None:
     settings = NotifierSettings(
-        smtp_host="127.0.0.1", smtp_port=free_port(), smtp_security="none", smtp_timeout_s=2
+        smtp=SmtpSettings(host="127.0.0.1", port=free_port(), security="none", timeout_s=2)
     )
     adapter = EmailAdapter(EmailComposer.load(settings), SmtpChannel(settings))
     dispatcher = dataclasses.replace(notifier.dispatcher, adapters={"email": adapter})
@@ -231,7 +228,7 @@ async def test_crash_after_claiming_resends_with_the_same_message_id_after_the_l
     due = samples.reminder("INV-1")
     await notifier.consume(samples.customer_upserted(), samples.reminder_due(due))
     # the process claims the delivery and dies before recording any outcome
-    claimed = await notifier.dispatcher._claim()
+    claimed = (await notifier.dispatcher._claim()).sending
     assert claimed is not None
     assert not isinstance(claimed, bool)
     assert (await notifier.delivery(due.reminder_id))["status"] == "sending"
@@ -259,12 +256,8 @@ async def test_proof_of_every_reminder_is_retrievable_per_invoice(
     await notifier.dispatcher.dispatch_all()
 
     archive = ProofArchive(notifier.pool)
-    app = web.Application()
-    app.add_routes(archive.routes())
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
+    server = await serve(archive.routes())
+    port = server.port
     try:
         async with aiohttp.ClientSession() as http:
             base = f"http://127.0.0.1:{port}"
@@ -274,7 +267,7 @@ async def test_proof_of_every_reminder_is_retrievable_per_invoice(
             body = await content.read()
             none = await (await http.get(f"{base}/invoices/FR01%2FINV-9/deliveries")).json()
     finally:
-        await runner.cleanup()
+        await server.stop()
     assert delivery["status"] == "sent"
     assert delivery["recipients"] == ["compta@acme.example", "achats@acme.example"]
     assert [a["outcome"] for a in delivery["attempts"]] == ["failed", "sent"]

@@ -8,12 +8,12 @@ import asyncpg
 import pytest
 
 from contracts.topics import DUNNING_ACTIONS, LEDGER_EVENTS, NOTIFIER_DELIVERIES, Topic
-from services.notifier.channels import EmailAdapter
-from services.notifier.composer import EmailComposer
+from services.notifier.channels.email.adapter import EmailAdapter
+from services.notifier.channels.email.smtp import SmtpChannel
+from services.notifier.composing.composer import EmailComposer
 from services.notifier.dispatcher import Dispatcher
-from services.notifier.email_channel import SmtpChannel
 from services.notifier.handler import handle
-from services.notifier.settings import NotifierSettings
+from services.notifier.settings import NotifierSettings, SmtpSettings
 from services.runtime.clock import SimulatedClock
 from services.runtime.consumer import BatchProcessor
 from services.runtime.dead_letter import IncomingRecord
@@ -67,7 +67,7 @@ async def test_replayed_reminders_and_a_payment_give_one_email_and_two_events(
         records = await consume(kafka_bootstrap, topic.name, expected=expected)
         outcome = await processor.process([IncomingRecord.of(r) for r in records])
         assert outcome.dead_lettered == 0
-    settings = NotifierSettings(smtp_host="127.0.0.1", smtp_port=port, smtp_security="none")
+    settings = NotifierSettings(smtp=SmtpSettings(host="127.0.0.1", port=port, security="none"))
     composer = EmailComposer.load(settings)
     adapters = {"email": EmailAdapter(composer, SmtpChannel(settings))}
     dispatcher = Dispatcher(pool, clock, settings, adapters, composer, topic=deliveries)

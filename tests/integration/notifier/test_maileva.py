@@ -15,10 +15,15 @@ from aiohttp import BodyPartReader, web
 
 from contracts import erp, ledger
 from contracts.topics import NOTIFIER_DELIVERIES
-from services.notifier.channels import ChannelAdapter
-from services.notifier.composer import EmailComposer
+from services.notifier.channels.adapter import ChannelAdapter
+from services.notifier.channels.maileva.client import (
+    MailevaAdapter,
+    MailevaClient,
+    MailevaConfig,
+)
+from services.notifier.channels.maileva.tracking import MailevaTracker
+from services.notifier.composing.composer import EmailComposer
 from services.notifier.dispatcher import Dispatcher
-from services.notifier.maileva import MailevaAdapter, MailevaClient, MailevaConfig, MailevaTracker
 from services.notifier.settings import NotifierSettings
 from services.runtime.clock import SimulatedClock
 from tests.integration.notifier.harness import Notifier, free_port
@@ -368,3 +373,19 @@ async def test_a_provider_that_does_not_answer_in_time_is_retried(
     assert (row["status"], row["attempts"]) == ("pending", 1)
     assert "Timeout" in row["last_error"]
     assert maileva.submitted == []
+
+
+async def test_tracking_survives_maileva_unavailable_and_polls_again_next_round(
+    notifier: Notifier, maileva: MailevaStandIn, client: MailevaClient, pool: asyncpg.Pool
+) -> None:
+    due = samples.reminder("INV-1", channel="postal_letter", level="level_2")
+    await notifier.consume(customer_with_address(), samples.reminder_due(due))
+    await notifier.dispatcher.dispatch_all()
+    tracker = MailevaTracker(pool, notifier.clock, client, topic=notifier.dispatcher.topic)
+    maileva.statuses = [{"status": "D01", "label": "Distribué", "date": "2026-03-04"}]
+    maileva.fail["sending"] = (503, {"code": "UNAVAILABLE", "message": "maintenance"})
+    assert await tracker.poll_all() == 0  # logged, not raised: the letter waits
+    del maileva.fail["sending"]
+    assert await tracker.poll_all() == 1  # polled again: D01 delivered
+    events = [e["event_type"] for e in await notifier.published()]
+    assert events == ["delivery.sent", "delivery.delivered"]

@@ -13,10 +13,10 @@ import pytest
 
 from contracts import disputes
 from contracts.money import PositiveMoney
-from services.notifier.email_channel import SmtpChannel
+from services.notifier.channels.email.smtp import SmtpChannel
 from services.notifier.handler import handle
 from services.notifier.notices import NoticeComposer, NoticeSender
-from services.notifier.settings import NotifierSettings
+from services.notifier.settings import NotifierSettings, SmtpSettings
 from services.runtime.clock import SimulatedClock
 from services.runtime.consumer import UnitOfWork
 from tests.integration.notifier.harness import Mailbox
@@ -63,7 +63,7 @@ def _owner_reminder(firmness: str, escalated: bool) -> disputes.DisputeOwnerRemi
 
 def _sender(pool: asyncpg.Pool, port: int, **extra: Any) -> NoticeSender:
     settings = NotifierSettings(
-        smtp_host="127.0.0.1", smtp_port=port, smtp_security="none", **extra
+        smtp=SmtpSettings(host="127.0.0.1", port=port, security="none"), **extra
     )
     return NoticeSender(
         pool, SimulatedClock(samples.NOW), settings, NoticeComposer(settings), SmtpChannel(settings)

@@ -8,7 +8,7 @@ import asyncpg
 import pytest
 
 from contracts.topics import NOTIFIER_DELIVERIES
-from services.notifier.composer import EmailComposer
+from services.notifier.composing.composer import EmailComposer
 from services.notifier.dispatcher import Dispatcher
 from services.notifier.settings import NotifierSettings
 from services.runtime.clock import SimulatedClock

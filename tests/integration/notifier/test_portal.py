@@ -12,16 +12,15 @@ from typing import Any
 import aiohttp
 import asyncpg
 import pytest
-from aiohttp import web
 
 from contracts.topics import DISPUTE_COMMANDS, NOTIFIER_DELIVERIES
 from services.notifier.app import channel_adapters, portal_links
-from services.notifier.composer import EmailComposer
+from services.notifier.channels.portal.page import Portal
+from services.notifier.composing.composer import EmailComposer
 from services.notifier.dispatcher import Dispatcher
-from services.notifier.portal import Portal
-from services.notifier.settings import NotifierSettings
+from services.notifier.settings import NotifierSettings, PortalSettings, SmtpSettings
 from services.runtime.clock import SimulatedClock
-from tests.integration.notifier.harness import Mailbox, Notifier, free_port
+from tests.integration.notifier.harness import Mailbox, Notifier, free_port, serve
 from tests.kafka_tools import unique
 from tests.unit.notifier import samples
 
@@ -39,12 +38,10 @@ class Site:
 async def site(pool: asyncpg.Pool, mailbox: tuple[Mailbox, int]) -> AsyncIterator[Site]:
     port = free_port()
     settings = NotifierSettings(
-        smtp_host="127.0.0.1",
-        smtp_port=mailbox[1],
-        smtp_security="none",
-        portal_base_url=f"http://127.0.0.1:{port}",
-        portal_secret="a-long-enough-portal-secret",
-        portal_link_days=30,
+        smtp=SmtpSettings(host="127.0.0.1", port=mailbox[1], security="none"),
+        portal=PortalSettings(
+            base_url=f"http://127.0.0.1:{port}", secret="a-long-enough-portal-secret", link_days=30
+        ),
     )
     composer = EmailComposer.load(settings)
     clock = SimulatedClock(samples.NOW)
@@ -54,15 +51,11 @@ async def site(pool: asyncpg.Pool, mailbox: tuple[Mailbox, int]) -> AsyncIterato
     dispatcher = Dispatcher(pool, clock, settings, adapters, composer, topic=topic)
     links = portal_links(settings)
     assert links is not None
-    app = web.Application()
-    app.add_routes(Portal(pool, clock, composer, links).routes())
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
+    server = await serve(Portal(pool, clock, composer, links).routes(), port=port)
     yield Site(
-        settings.portal_base_url or "", Notifier(pool, clock, dispatcher, topic.name), mailbox[0]
+        settings.portal.base_url or "", Notifier(pool, clock, dispatcher, topic.name), mailbox[0]
     )
-    await runner.cleanup()
+    await server.stop()
 
 
 async def emailed_link(site: Site) -> str:

@@ -17,13 +17,15 @@ from aiohttp import web
 from twilio.request_validator import RequestValidator
 
 from contracts.topics import NOTIFIER_DELIVERIES
-from services.notifier.channels import ChannelAdapter, FileDropAdapter, SmsAdapter
-from services.notifier.composer import EmailComposer
+from services.notifier.channels.adapter import ChannelAdapter
+from services.notifier.channels.letters.file_drop import FileDropAdapter
+from services.notifier.channels.sms.adapter import SmsAdapter
+from services.notifier.channels.sms.status import SmsStatusCallback
+from services.notifier.composing.composer import EmailComposer
 from services.notifier.dispatcher import Dispatcher
-from services.notifier.settings import NotifierSettings
-from services.notifier.sms_status import SmsStatusCallback
+from services.notifier.settings import LettersSettings, NotifierSettings, TwilioSettings
 from services.runtime.clock import SimulatedClock
-from tests.integration.notifier.harness import Notifier, free_port
+from tests.integration.notifier.harness import Notifier, free_port, serve
 from tests.kafka_tools import unique
 from tests.unit.notifier import samples
 
@@ -83,12 +85,14 @@ async def twilio() -> AsyncIterator[TwilioStandIn]:
 @pytest.fixture
 def settings(tmp_path: Path) -> NotifierSettings:
     return NotifierSettings(
-        twilio_account_sid=ACCOUNT,
-        twilio_auth_token=TOKEN,
-        sms_from="+33100000000",
-        sms_status_callback_url=CALLBACK_URL,
-        letters_drop_dir=tmp_path / "print-room",
         creditor_phone="+33 1 00 00 00 00",
+        twilio=TwilioSettings(
+            account_sid=ACCOUNT,
+            auth_token=TOKEN,
+            sms_from="+33100000000",
+            status_callback_url=CALLBACK_URL,
+        ),
+        letters=LettersSettings(drop_dir=tmp_path / "print-room"),
     )
 
 
@@ -104,8 +108,8 @@ def notifier(pool: asyncpg.Pool, twilio: TwilioStandIn, settings: NotifierSettin
         base_url=twilio.base_url,
         timeout_s=1.0,
     )
-    assert settings.letters_drop_dir is not None
-    drop = FileDropAdapter(composer, settings.letters_drop_dir)
+    assert settings.letters.drop_dir is not None
+    drop = FileDropAdapter(composer, settings.letters.drop_dir)
     topic = dataclasses.replace(NOTIFIER_DELIVERIES, name=unique(NOTIFIER_DELIVERIES.name))
     adapters: dict[str, ChannelAdapter] = {
         "sms": sms,
@@ -184,26 +188,24 @@ async def test_signed_status_callback_becomes_a_delivered_event(
         settings,
         topic=dataclasses.replace(NOTIFIER_DELIVERIES, name=notifier.topic),
     )
-    app = web.Application()
-    app.add_routes(callback.routes())
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
+    server = await serve(callback.routes())
+    port = server.port
     params = {"MessageSid": sid, "MessageStatus": "delivered", "AccountSid": ACCOUNT}
     signature = RequestValidator(TOKEN).compute_signature(CALLBACK_URL, params)
     try:
         async with aiohttp.ClientSession() as http:
             url = f"http://127.0.0.1:{port}/sms/status"
-            forged = await http.post(url, data=params, headers={"X-Twilio-Signature": "forged"})
-            assert forged.status == 403
+            async with http.post(
+                url, data=params, headers={"X-Twilio-Signature": "forged"}
+            ) as forged:
+                assert forged.status == 403
             for _ in range(2):  # Twilio retries callbacks: recorded once
-                signed = await http.post(
+                async with http.post(
                     url, data=params, headers={"X-Twilio-Signature": signature}
-                )
-                assert signed.status == 200
+                ) as signed:
+                    assert signed.status == 200
     finally:
-        await runner.cleanup()
+        await server.stop()
     events = await notifier.published()
     assert [e["event_type"] for e in events] == ["delivery.sent", "delivery.delivered"]
     assert events[1]["payload"]["reminder_id"] == str(due.reminder_id)
@@ -231,10 +233,10 @@ async def test_registered_letter_is_dropped_as_pdf_and_manifest(
     due = samples.reminder("INV-1", "INV-2", channel="registered_letter", level="formal_notice")
     await notifier.consume(samples.customer_upserted(), samples.reminder_due(due))
     assert await notifier.dispatcher.dispatch_all() == 1
-    assert settings.letters_drop_dir is not None
+    assert settings.letters.drop_dir is not None
     name = f"reminder-{due.reminder_id}-registered_letter"
-    pdf = (settings.letters_drop_dir / f"{name}.pdf").read_bytes()
-    manifest = json.loads((settings.letters_drop_dir / f"{name}.json").read_text())
+    pdf = (settings.letters.drop_dir / f"{name}.pdf").read_bytes()
+    manifest = json.loads((settings.letters.drop_dir / f"{name}.json").read_text())
     assert pdf.startswith(b"%PDF")
     assert manifest["acknowledgement_of_receipt"] is True
     assert manifest["sha256"] == hashlib.sha256(pdf).hexdigest()

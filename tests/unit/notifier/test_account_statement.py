@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from services.notifier.composer import CustomerView, EmailComposer, OpenItem
+from services.notifier.composing.composer import CustomerView, EmailComposer, OpenItem
 from services.notifier.settings import NotifierSettings
 from tests.unit.notifier import samples
 

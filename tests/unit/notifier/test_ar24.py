@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.notifier import ar24_crypto
-from services.notifier.ar24 import addressee_names, email_contact, outcome_of
-from services.notifier.composer import CustomerView
+from services.notifier.channels.ar24 import crypto as ar24_crypto
+from services.notifier.channels.ar24.client import addressee_names, email_contact, outcome_of
+from services.notifier.composing.composer import CustomerView
 from services.notifier.errors import DeliveryError
 
 # AR24's own example (developers.ar24.fr, "Sign your requests"): a date, a private key, the

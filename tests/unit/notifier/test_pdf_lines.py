@@ -6,7 +6,7 @@ from fpdf import FPDF
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.notifier.statement_pdf import lines_for
+from services.notifier.composing.statement_pdf import lines_for
 
 WORDS = st.text(alphabet="abcdefghijklmnopqrstuvwxyzÉé0123456789.,:/-'", min_size=0, max_size=40)
 PARAGRAPHS = st.lists(WORDS, max_size=60).map(" ".join)

@@ -7,18 +7,18 @@ from pathlib import Path
 
 import pytest
 
-from services.notifier.composer import (
+from services.notifier.composing.composer import (
     CustomerView,
     EmailComposer,
     recipients_of,
     sample_context,
 )
+from services.notifier.composing.mime import message_id_of
+from services.notifier.composing.rendering import DEFAULT_TEMPLATES, TemplateCatalogue, format_money
+from services.notifier.composing.statement_pdf import statement_pdf
 from services.notifier.dispatcher import retry_delay
-from services.notifier.email_channel import message_id_of
 from services.notifier.errors import DeliveryError, TemplateConfigurationError
-from services.notifier.rendering import DEFAULT_TEMPLATES, TemplateCatalogue, format_money
 from services.notifier.settings import NotifierSettings
-from services.notifier.statement_pdf import statement_pdf
 from tests.unit.notifier.samples import NOW, reminder
 
 CUSTOMER = CustomerView(

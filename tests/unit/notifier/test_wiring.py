@@ -7,10 +7,17 @@ from pydantic import SecretStr
 
 from contracts.topics import DISPUTE_EVENTS, DUNNING_ACTIONS, LEDGER_EVENTS
 from services.notifier.app import DEFINITION, channel_adapters
-from services.notifier.composer import EmailComposer
-from services.notifier.email_channel import SmtpChannel
+from services.notifier.channels.email.smtp import SmtpChannel
+from services.notifier.composing.composer import EmailComposer
 from services.notifier.rate_limit import ChannelRateLimiter
-from services.notifier.settings import NotifierSettings
+from services.notifier.settings import (
+    Ar24Settings,
+    LettersSettings,
+    MailevaSettings,
+    NotifierSettings,
+    SmtpSettings,
+    TwilioSettings,
+)
 
 
 def test_notifier_consumes_reminders_ledger_and_disputes() -> None:
@@ -34,11 +41,11 @@ def test_only_configured_channels_are_available(tmp_path: Path) -> None:
     bare = NotifierSettings()
     assert channel_adapters(bare, EmailComposer.load(bare)) == {}
     full = NotifierSettings(
-        smtp_host="smtp.example",
-        twilio_account_sid="AC" + "0" * 32,
-        twilio_auth_token="token",
-        sms_from="+33100000000",
-        letters_drop_dir=tmp_path,
+        smtp=SmtpSettings(host="smtp.example"),
+        twilio=TwilioSettings(
+            account_sid="AC" + "0" * 32, auth_token="token", sms_from="+33100000000"
+        ),
+        letters=LettersSettings(drop_dir=tmp_path),
     )
     adapters = channel_adapters(full, EmailComposer.load(full))
     assert sorted(adapters) == ["email", "postal_letter", "registered_letter", "sms"]
@@ -46,36 +53,46 @@ def test_only_configured_channels_are_available(tmp_path: Path) -> None:
 
 
 def test_maileva_sends_the_letters_once_fully_configured(tmp_path: Path) -> None:
-    partial = NotifierSettings(letters_drop_dir=tmp_path, maileva_api_url="https://api.example")
+    partial = NotifierSettings(
+        letters=LettersSettings(drop_dir=tmp_path),
+        maileva=MailevaSettings(api_url="https://api.example"),
+    )
     adapters = channel_adapters(partial, EmailComposer.load(partial))
     assert adapters["registered_letter"].provider == "file_drop"
-    full = partial.model_copy(
+    maileva = partial.maileva.model_copy(
         update={
-            "maileva_client_id": "client",
-            "maileva_client_secret": SecretStr("secret"),
-            "maileva_username": "user",
-            "maileva_password": SecretStr("password"),
+            "client_id": "client",
+            "client_secret": SecretStr("secret"),
+            "username": "user",
+            "password": SecretStr("password"),
         }
     )
+    full = partial.model_copy(update={"maileva": maileva})
     adapters = channel_adapters(full, EmailComposer.load(full))
     assert {adapters[c].provider for c in ("postal_letter", "registered_letter")} == {"maileva"}
 
 
+def _with_ar24(settings: NotifierSettings, **ar24: object) -> NotifierSettings:
+    return settings.model_copy(update={"ar24": settings.ar24.model_copy(update=ar24)})
+
+
 def test_lre_is_available_once_ar24_is_fully_configured() -> None:
     partial = NotifierSettings(
-        ar24_api_url="https://sandbox.ar24.fr/api",
-        ar24_token=SecretStr("token"),
-        ar24_private_key=SecretStr("private-key"),
+        ar24=Ar24Settings(
+            api_url="https://sandbox.ar24.fr/api",
+            token=SecretStr("token"),
+            private_key=SecretStr("private-key"),
+        )
     )
     composer = EmailComposer.load(partial)
     assert "electronic_registered_letter" not in channel_adapters(partial, composer)
-    sender = partial.model_copy(update={"ar24_sender_user_id": "1234"})
+    sender = _with_ar24(partial, sender_user_id="1234")
     # eIDAS (the default) needs the sender's OTP key: not qualified means not available
     assert "electronic_registered_letter" not in channel_adapters(sender, composer)
-    eidas = sender.model_copy(update={"ar24_otp_secret": SecretStr("JBSWY3DPEHPK3PXP")})
+    eidas = _with_ar24(sender, otp_secret=SecretStr("JBSWY3DPEHPK3PXP"))
     adapter = channel_adapters(eidas, composer)["electronic_registered_letter"]
     assert adapter.provider == "ar24"
-    simple = sender.model_copy(update={"ar24_eidas": False})
+    simple = _with_ar24(sender, eidas=False)
     assert channel_adapters(simple, composer)["electronic_registered_letter"].provider == "ar24"
 
 

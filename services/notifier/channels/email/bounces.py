@@ -24,7 +24,8 @@ from email import message_from_bytes, policy
 from email.message import Message
 from typing import Any
 
-from aiohttp import web
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from contracts.notifications import Bounce, DeliveryBounced, DeliveryDelivered, ProviderDelivery
 from contracts.topics import NOTIFIER_DELIVERIES, Topic
@@ -105,26 +106,30 @@ class EmailBounces:
     ) -> None:
         self.pool = pool
         self.clock = clock
-        token = settings.bounce_webhook_token
+        token = settings.email.bounce_webhook_token
         self.token = token.get_secret_value() if token is not None else None
         self.topic = topic
 
-    def routes(self) -> list[web.RouteDef]:
-        return [web.post("/email/bounces", self.receive)]
+    def routes(self) -> APIRouter:
+        router = APIRouter()
+        router.add_api_route("/email/bounces", self.receive, methods=["POST"])
+        return router
 
-    async def receive(self, request: web.Request) -> web.Response:
+    async def receive(self, request: Request) -> Response:
         if self.token is None:
-            return web.Response(status=404, text="email bounces are not configured")
+            return PlainTextResponse("email bounces are not configured", status_code=404)
         given = request.headers.get("X-Relance-Token", "")
         if not hmac.compare_digest(given.encode(), self.token.encode()):
-            return web.Response(status=403, text="invalid token")
-        report = parse_dsn(await request.read())
+            return PlainTextResponse("invalid token", status_code=403)
+        report = parse_dsn(await request.body())
         if report is None:
-            return web.Response(status=422, text="not a delivery status notification")
+            return PlainTextResponse("not a delivery status notification", status_code=422)
         applied = await self.apply(report)
         if applied is None:
-            return web.Response(status=202, text=f"unknown message {report.original_message_id}")
-        return web.json_response({"delivery_id": applied})
+            return PlainTextResponse(
+                f"unknown message {report.original_message_id}", status_code=202
+            )
+        return JSONResponse({"delivery_id": applied})
 
     async def apply(self, report: DeliveryReport) -> str | None:
         """Record the report; return the delivery id, or None for a message not ours."""

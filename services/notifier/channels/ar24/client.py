@@ -4,7 +4,7 @@ AR24 is a qualified trust service provider (ANSSI) for eIDAS electronic register
 delivery: an eIDAS-qualified LRE has the legal value of a paper registered letter with
 acknowledgement of receipt (French CPCE, art. L.100). Its API (``developers.ar24.fr``) takes
 form fields and answers JSON; every call carries the account's ``token``, a ``date`` and
-a ``signature`` header (:mod:`services.notifier.ar24_crypto`), and successful replies are
+a ``signature`` header (:mod:`services.notifier.channels.ar24.crypto`), and successful replies are
 encrypted. The letter goes out in two calls, from the creditor's AR24 account
 (``id_user``), which is created and identity-verified once, by hand, on AR24's side:
 
@@ -18,7 +18,7 @@ encrypted. The letter goes out in two calls, from the creditor's AR24 account
    (``otp``). AR24 answers the mail's ``id``: the tracking id kept on the delivery.
 
 AR24 then notifies the addressee by email, who has 15 days to accept the letter (after
-identifying themselves) or refuse it. :class:`Ar24Tracker` polls ``GET /mail/?id=…`` for
+identifying themselves) or refuse it. :class:`~.tracking.Ar24Tracker` polls ``GET /mail/?id=…`` for
 each letter not yet final and stores each proof as a document of the delivery once AR24
 has it: ``deposit_proof`` [preuve de dépôt et d'envoi], ``acknowledgement_of_receipt``
 [preuve de réception], ``refusal_proof``, ``negligence_proof`` (not claimed in 15 days) or
@@ -35,14 +35,13 @@ again on the retry (the window every channel documents); the duplicate carries t
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -50,15 +49,11 @@ from zoneinfo import ZoneInfo
 import aiohttp
 
 from contracts.dunning import DunnedInvoice, Reminder
-from contracts.topics import NOTIFIER_DELIVERIES, Topic
-from services.notifier import queries
-from services.notifier.ar24_crypto import CipherError, decrypt_reply, signature, totp
-from services.notifier.channels import Outgoing, Receipt, letter_pdf, provider_report_event
-from services.notifier.composer import CustomerView, EmailComposer
-from services.notifier.errors import DeliveryError
-from services.runtime import outbox
-from services.runtime.clock import Clock
-from services.runtime.database import Pool
+from services.notifier.channels.adapter import Outgoing, Receipt
+from services.notifier.channels.ar24.crypto import decrypt_reply, signature, totp
+from services.notifier.channels.letters.document import letter_pdf
+from services.notifier.composing.composer import CustomerView, EmailComposer
+from services.notifier.errors import CipherError, DeliveryError
 from services.runtime.logs import get_logger
 
 log = get_logger(__name__)
@@ -317,106 +312,3 @@ class Ar24Adapter:
             # Accepted but unreadable: retrying could send twice, so the scheduler decides.
             raise DeliveryError("AR24 POST /mail/: accepted without a mail id", retryable=False)
         return Receipt(str(sent["id"]), str(sent.get("status") or "sent"))
-
-
-class Ar24Tracker:
-    """Polls AR24 for the letters not yet final; stores proofs, emits what happened."""
-
-    def __init__(
-        self,
-        pool: Pool,
-        clock: Clock,
-        client: Ar24Client,
-        *,
-        interval_s: float = 3600.0,
-        follow_days: int = 60,
-        topic: Topic = NOTIFIER_DELIVERIES,
-    ) -> None:
-        self.pool = pool
-        self.clock = clock
-        self.client = client
-        self.interval_s = interval_s
-        self.follow_days = follow_days
-        self.topic = topic
-
-    async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            await self.poll_all()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), self.interval_s)
-
-    async def poll_all(self) -> int:
-        """Poll every letter not yet final; return how many proofs and reports were new.
-
-        A letter AR24 cannot tell about now is logged and polled again next time; it does
-        not hold the others up.
-        """
-        since = self.clock.now() - timedelta(days=self.follow_days)
-        rows = await self.pool.fetch(queries.LETTERS_IN_TRANSIT, PROVIDER, list(FINAL), since)
-        new = 0
-        async with self.client.session() as session:
-            for row in rows:
-                try:
-                    new += await self._poll(session, dict(row))
-                except DeliveryError as exc:
-                    log.warning(
-                        "lre_tracking_failed",
-                        delivery_id=str(row["delivery_id"]),
-                        error=exc.reason,
-                    )
-        return new
-
-    async def _poll(self, session: aiohttp.ClientSession, row: Mapping[str, Any]) -> int:
-        mail = await self.client.call(
-            session,
-            "GET",
-            "mail",
-            {"id": str(row["provider_tracking_id"]), "id_user": self.client.config.sender_user_id},
-        )
-        if not isinstance(mail, Mapping):
-            raise DeliveryError("AR24 GET /mail/: no mail object", retryable=True)
-        stored = set(row["documents"] or ())
-        new = 0
-        for kind, field in PROOFS:  # proofs first: a final report waits for its proof
-            url = mail.get(field)
-            if url and kind not in stored:
-                content = await self.client.download(session, str(url))
-                new += await self._document(row, kind, content, mail)
-        code, outcome = outcome_of(mail)
-        return new + await self._report(row, code, outcome, mail)
-
-    async def _document(
-        self, row: Mapping[str, Any], kind: str, content: bytes, mail: Mapping[str, Any]
-    ) -> int:
-        detail = {k: mail.get(k) for k in ("id", "status", "date", "ts_ev_date", "is_eidas")}
-        inserted = await self.pool.fetchval(
-            queries.RECORD_DOCUMENT, row["delivery_id"], kind, content, self.clock.now(), detail
-        )
-        return 0 if inserted is None else 1
-
-    async def _report(
-        self, row: Mapping[str, Any], code: str, outcome: str | None, mail: Mapping[str, Any]
-    ) -> int:
-        """Record a status once; a final one also emits delivered or bounced."""
-        now = self.clock.now()
-        detail = {
-            k: mail.get(k)
-            for k in ("status", "ts_ev_date", "view_date", "refused_date", "negligence_date")
-        }
-        async with self.pool.acquire() as connection, connection.transaction():
-            inserted = await connection.fetchval(
-                queries.RECORD_REPORT, row["delivery_id"], code, now, detail
-            )
-            if inserted is None or outcome is None:
-                return 0 if inserted is None else 1
-            event = provider_report_event(
-                row,
-                code=code,
-                now=now,
-                provider=PROVIDER,
-                namespace=REPORT_NAMESPACE,
-                outcome=outcome,
-                bounce_reason="AR24: the notification email of the LRE bounced",
-            )
-            await outbox.enqueue(connection, [outbox.OutgoingRecord.of(self.topic, event)])
-        return 1

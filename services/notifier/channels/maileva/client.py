@@ -13,7 +13,7 @@ postman has signed and Maileva scans. The same flow serves both products, on two
 5. ``POST /sendings/{id}/submit`` sends it to production. A submitted sending cannot be
    cancelled.
 
-The tracking id kept on the delivery is ``<sending id>/<recipient id>``. :class:`MailevaTracker`
+The tracking id kept on the delivery is ``<sending id>/<recipient id>``. ``MailevaTracker``
 then polls each letter not yet final: it stores the deposit proof [preuve de dépôt] once
 Maileva has it and, for a registered letter, the signed acknowledgement of receipt, as
 documents of the delivery (:mod:`services.notifier.proof` serves them), and turns the
@@ -28,32 +28,21 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import json
 import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import aiohttp
 
 from contracts.dunning import DunnedInvoice, Reminder
-from contracts.topics import NOTIFIER_DELIVERIES, Topic
-from services.notifier import queries
-from services.notifier.channels import (
-    Outgoing,
-    Receipt,
-    letter_pdf,
-    postal_address_of,
-    provider_report_event,
-)
-from services.notifier.composer import CustomerView, EmailComposer
+from services.notifier.channels.adapter import Outgoing, Receipt
+from services.notifier.channels.letters.document import letter_pdf, postal_address_of
+from services.notifier.composing.composer import CustomerView, EmailComposer
 from services.notifier.errors import DeliveryError
-from services.runtime import outbox
-from services.runtime.clock import Clock
-from services.runtime.database import Pool
 from services.runtime.logs import get_logger
 
 log = get_logger(__name__)
@@ -271,125 +260,6 @@ class MailevaAdapter:
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
             raise DeliveryError(f"Maileva: {type(exc).__name__}: {exc}", retryable=True) from exc
         return Receipt(f"{created['id']}/{recipient['id']}", "submitted")
-
-
-class MailevaTracker:
-    """Polls Maileva for the letters not yet final; stores proofs, emits what happened."""
-
-    def __init__(
-        self,
-        pool: Pool,
-        clock: Clock,
-        client: MailevaClient,
-        *,
-        interval_s: float = 3600.0,
-        follow_days: int = 60,
-        topic: Topic = NOTIFIER_DELIVERIES,
-    ) -> None:
-        self.follow_days = follow_days
-        self.pool = pool
-        self.clock = clock
-        self.client = client
-        self.interval_s = interval_s
-        self.topic = topic
-
-    async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                await self.poll_all()
-            except DeliveryError as exc:
-                log.warning("maileva_tracking_failed", error=str(exc))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), self.interval_s)
-
-    async def poll_all(self) -> int:
-        """Poll every letter still travelling; return how many reports were new."""
-        since = self.clock.now() - timedelta(days=self.follow_days)
-        rows = await self.pool.fetch(
-            queries.LETTERS_IN_TRANSIT, PROVIDER, sorted(RETURNED | {ACKNOWLEDGED}), since
-        )
-        new = 0
-        async with self.client.session() as session:
-            for row in rows:
-                new += await self._poll(session, dict(row))
-        return new
-
-    def _base(self, channel: str) -> str:
-        product = "registered_mail" if channel == "registered_letter" else "mail"
-        return f"{self.client.config.api_url.rstrip('/')}/{product}/v2"
-
-    async def _poll(self, session: aiohttp.ClientSession, row: Mapping[str, Any]) -> int:
-        sending_id, recipient_id = str(row["provider_tracking_id"]).split("/", 1)
-        sending_url = f"{self._base(row['channel'])}/sendings/{sending_id}"
-        recipient_url = f"{sending_url}/recipients/{recipient_id}"
-        registered = row["channel"] == "registered_letter"
-        stored = set(row["documents"] or ())
-        new = 0
-        sending = await self.client.call(session, "GET", sending_url)
-        if sending.get("deposit_proof_url") and "deposit_proof" not in stored:
-            proof = await self.client.call(
-                session, "GET", f"{sending_url}/download_deposit_proof", raw=True
-            )
-            new += await self._document(row, "deposit_proof", proof, sending)
-        statuses = await self.client.call(session, "GET", f"{recipient_url}/delivery_statuses")
-        for status in statuses.get("delivery_statuses", ()):
-            code = str(status.get("status", ""))
-            if code == ACKNOWLEDGED and registered:
-                if "acknowledgement_of_receipt" not in stored:
-                    receipt = await self.client.call(
-                        session,
-                        "GET",
-                        f"{recipient_url}/download_acknowledgement_of_receipt",
-                        raw=True,
-                    )
-                    new += await self._document(row, "acknowledgement_of_receipt", receipt, status)
-                new += await self._report(row, code, status, "delivered")
-            elif code == DELIVERED and not registered:
-                new += await self._report(row, code, status, "delivered")
-            elif code in RETURNED:
-                new += await self._report(row, code, status, "bounced")
-            elif code:
-                new += await self._report(row, code, status, None)
-        return new
-
-    async def _document(
-        self, row: Mapping[str, Any], kind: str, content: bytes, detail: Mapping[str, Any]
-    ) -> int:
-        now = self.clock.now()
-        inserted = await self.pool.fetchval(
-            queries.RECORD_DOCUMENT, row["delivery_id"], kind, content, now, dict(detail)
-        )
-        return 0 if inserted is None else 1
-
-    async def _report(
-        self,
-        row: Mapping[str, Any],
-        code: str,
-        status: Mapping[str, Any],
-        outcome: str | None,
-    ) -> int:
-        """Record a postal status once; ``outcome`` delivered or bounced also emits it."""
-        now = self.clock.now()
-        async with self.pool.acquire() as connection, connection.transaction():
-            inserted = await connection.fetchval(
-                queries.RECORD_REPORT, row["delivery_id"], code, now, dict(status)
-            )
-            if inserted is None:
-                return 0
-            if outcome is None:
-                return 1
-            event = provider_report_event(
-                row,
-                code=code,
-                now=now,
-                provider=PROVIDER,
-                namespace=REPORT_NAMESPACE,
-                outcome=outcome,
-                bounce_kind="hard" if code in HARD_RETURNS else "soft",
-                bounce_reason=f"Maileva {code}: {status.get('label', '')}".strip(),
-            )
-            await outbox.enqueue(connection, [outbox.OutgoingRecord.of(self.topic, event)])
-        return 1
 
 
 def _basic(user: str, password: str) -> str:

@@ -22,7 +22,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from services.notifier.domain.statement import Statement
 from services.notifier.errors import TemplateConfigurationError, TemplateNotFound
 
-DEFAULT_TEMPLATES = Path(__file__).parent / "templates"
+DEFAULT_TEMPLATES = Path(__file__).parent.parent / "templates"
 PARTS = ("subject.txt", "body.txt", "body.html")
 NBSP = "\u00a0"
 

@@ -21,22 +21,26 @@ import hashlib
 import hmac
 import json
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, get_args
 
-from aiohttp import web
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from pydantic import ValidationError
 
 from contracts import disputes
 from contracts.dunning import DunnedInvoice, Reminder
 from contracts.topics import DISPUTE_COMMANDS, Topic
 from services.notifier import queries
-from services.notifier.channels import EmailAdapter
-from services.notifier.composer import EmailComposer
+from services.notifier.channels.email.adapter import EmailAdapter
+from services.notifier.channels.email.smtp import SmtpChannel
+from services.notifier.composing.composer import EmailComposer
 from services.notifier.domain.suppression import still_due
-from services.notifier.email_channel import SmtpChannel
+from services.notifier.errors import PageRefused, TokenRefused
+from services.notifier.forms import form_of
 from services.runtime import outbox
 from services.runtime.clock import Clock
 from services.runtime.database import Pool
@@ -52,14 +56,6 @@ def _b64(data: bytes) -> str:
 
 def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-class TokenRefused(Exception):
-    """A portal token that was tampered with (``expired`` False) or is out of date."""
-
-    def __init__(self, reason: str, *, expired: bool = False) -> None:
-        super().__init__(reason)
-        self.expired = expired
 
 
 @dataclass(frozen=True)
@@ -138,25 +134,25 @@ class Portal:
         self.links = links
         self.topic = topic
 
-    def routes(self) -> list[web.RouteDef]:
-        return [
-            web.get("/portal/{token}", self.page),
-            web.post("/portal/{token}/promise", self.promise),
-            web.post("/portal/{token}/dispute", self.dispute),
-        ]
+    def routes(self) -> APIRouter:
+        router = APIRouter()
+        router.add_api_route("/portal/{token}", _answering(self.page), methods=["GET"])
+        router.add_api_route("/portal/{token}/promise", _answering(self.promise), methods=["POST"])
+        router.add_api_route("/portal/{token}/dispute", _answering(self.dispute), methods=["POST"])
+        return router
 
-    def _access(self, request: web.Request) -> PortalAccess:
+    def _access(self, request: Request) -> PortalAccess:
         try:
-            return self.links.check(request.match_info["token"], self.clock.now())
+            return self.links.check(request.path_params["token"], self.clock.now())
         except TokenRefused as exc:
-            raise (web.HTTPGone if exc.expired else web.HTTPForbidden)(text=str(exc)) from exc
+            raise PageRefused(410 if exc.expired else 403, str(exc)) from exc
 
     async def _open_invoices(self, access: PortalAccess) -> tuple[str, str, list[DunnedInvoice]]:
         """The customer's name and language, and the reminder's invoices still due."""
         row = await self.pool.fetchrow(queries.PORTAL_REMINDER, access.reminder_id)
         customer = await self.pool.fetchrow(queries.CUSTOMER, access.customer_id)
         if row is None or customer is None or row["customer_id"] != access.customer_id:
-            raise web.HTTPNotFound(text="this reminder is unknown")
+            raise PageRefused(404, "this reminder is unknown")
         reminder = Reminder.model_validate(row["reminder"])
         ids = [i.invoice_id for i in reminder.invoices]
         closed = {r["invoice_id"] for r in await self.pool.fetch(queries.CLOSED_AMONG, ids)}
@@ -168,11 +164,11 @@ class Portal:
         kept = still_due(reminder.invoices, closed, disputed, whole)
         return customer["name"], reminder.language, list(kept.remaining)
 
-    async def page(self, request: web.Request, message: str | None = None) -> web.Response:
+    async def page(self, request: Request, message: str | None = None) -> Response:
         access = self._access(request)
         name, language, invoices = await self._open_invoices(access)
         currencies = sorted({i.open_amount.currency for i in invoices})
-        token = request.match_info["token"]
+        token = request.path_params["token"]
         context: dict[str, Any] = {
             "creditor": self.composer.creditor,
             "customer_name": name,
@@ -197,26 +193,26 @@ class Portal:
         html = self.composer.catalogue.render_partial(
             f"_partials/portal_page.{context['lang']}.html", context
         )
-        return web.Response(text=html, content_type="text/html")
+        return HTMLResponse(html)
 
-    async def promise(self, request: web.Request) -> web.Response:
+    async def promise(self, request: Request) -> Response:
         access = self._access(request)
-        form = await request.post()
+        form = await form_of(request)
         _, _, invoices = await self._open_invoices(access)
         today = self.clock.now().date()
         try:
             promised = date.fromisoformat(str(form.get("promised_date", "")))
             amount = Decimal(str(form.get("amount", "")).replace(",", ".").replace(" ", ""))
         except (ValueError, InvalidOperation):
-            raise web.HTTPUnprocessableEntity(text="a date and an amount are expected") from None
+            raise PageRefused(422, "a date and an amount are expected") from None
         if not today <= promised <= today + timedelta(days=MAX_PROMISE_DAYS):
-            raise web.HTTPUnprocessableEntity(
-                text=f"the date must be between today and {MAX_PROMISE_DAYS} days from now"
+            raise PageRefused(
+                422, f"the date must be between today and {MAX_PROMISE_DAYS} days from now"
             )
         currencies = {i.open_amount.currency for i in invoices}
         if len(currencies) != 1:
-            raise web.HTTPConflict(text="nothing to promise, or several currencies: call us")
-        key = f"{request.match_info['token']}/promise/{promised}/{amount}"
+            raise PageRefused(409, "nothing to promise, or several currencies: call us")
+        key = f"{request.path_params['token']}/promise/{promised}/{amount}"
         try:
             command = disputes.RecordPromise(
                 event_id=uuid.uuid5(COMMAND_NAMESPACE, key + "/event"),
@@ -233,21 +229,21 @@ class Portal:
                 ),
             )
         except ValidationError as exc:
-            raise web.HTTPUnprocessableEntity(text="the amount must be above zero") from exc
+            raise PageRefused(422, "the amount must be above zero") from exc
         await self._send(command)
         return await self.page(request, message=_THANKS["promise"])
 
-    async def dispute(self, request: web.Request) -> web.Response:
+    async def dispute(self, request: Request) -> Response:
         access = self._access(request)
-        form = await request.post()
+        form = await form_of(request)
         _, _, invoices = await self._open_invoices(access)
         choice = str(form.get("invoice_id", "all"))
         named = [i.invoice_id for i in invoices if choice in ("all", i.invoice_id)]
         category = str(form.get("category", ""))
         text = str(form.get("text", "")).strip()
         if not named or category not in get_args(disputes.DisputeCategory) or not text:
-            raise web.HTTPUnprocessableEntity(text="an invoice, a reason and a text are expected")
-        key = f"{request.match_info['token']}/dispute/{choice}/{category}"
+            raise PageRefused(422, "an invoice, a reason and a text are expected")
+        key = f"{request.path_params['token']}/dispute/{choice}/{category}"
         command = disputes.OpenDispute(
             event_id=uuid.uuid5(COMMAND_NAMESPACE, key + "/event"),
             occurred_at=self.clock.now(),
@@ -267,6 +263,20 @@ class Portal:
     async def _send(self, command: disputes.RecordPromise | disputes.OpenDispute) -> None:
         async with self.pool.acquire() as connection, connection.transaction():
             await outbox.enqueue(connection, [outbox.OutgoingRecord.of(self.topic, command)])
+
+
+def _answering(
+    handler: Callable[[Request], Awaitable[Response]],
+) -> Callable[[Request], Awaitable[Response]]:
+    """A route answering a refused request with its status and text, as a plain page."""
+
+    async def route(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except PageRefused as exc:
+            return PlainTextResponse(exc.text, status_code=exc.status)
+
+    return route
 
 
 _THANKS = {

@@ -13,12 +13,14 @@ import json
 import uuid
 from typing import Any
 
-from aiohttp import web
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 
 from contracts.notifications import CallTaskClosed, ClosedCallTask
 from contracts.topics import NOTIFIER_DELIVERIES, Topic
 from services.notifier import queries
+from services.notifier.errors import CallTaskConflict
 from services.runtime import outbox
 from services.runtime.clock import Clock
 from services.runtime.database import Pool
@@ -32,21 +34,17 @@ def task_id_of(delivery_id: uuid.UUID) -> uuid.UUID:
     return uuid.uuid5(TASK_NAMESPACE, str(delivery_id))
 
 
-class CallTaskConflict(Exception):
-    """The task was already closed with another outcome."""
-
-
 class CallTasks:
     def __init__(self, pool: Pool, clock: Clock, topic: Topic = NOTIFIER_DELIVERIES) -> None:
         self.pool = pool
         self.clock = clock
         self.topic = topic
 
-    def routes(self) -> list[web.RouteDef]:
-        return [
-            web.get("/call-tasks", self.list_route),
-            web.post("/call-tasks/{task_id}/close", self.close_route),
-        ]
+    def routes(self) -> APIRouter:
+        router = APIRouter()
+        router.add_api_route("/call-tasks", self.list_route, methods=["GET"])
+        router.add_api_route("/call-tasks/{task_id}/close", self.close_route, methods=["POST"])
+        return router
 
     async def list(
         self, status: str = "open", customer_id: str | None = None, limit: int = 100
@@ -98,30 +96,30 @@ class CallTasks:
             await outbox.enqueue(connection, [outbox.OutgoingRecord.of(self.topic, event)])
             return closed
 
-    async def list_route(self, request: web.Request) -> web.Response:
-        status = request.query.get("status", "open")
+    async def list_route(self, request: Request) -> Response:
+        status = request.query_params.get("status", "open")
         if status not in {"open", "closed"}:
-            return web.json_response({"error": "status is open or closed"}, status=400)
-        tasks = await self.list(status, request.query.get("customer_id"))
-        return web.json_response({"tasks": tasks})
+            return JSONResponse({"error": "status is open or closed"}, status_code=400)
+        tasks = await self.list(status, request.query_params.get("customer_id"))
+        return JSONResponse({"tasks": tasks})
 
-    async def close_route(self, request: web.Request) -> web.Response:
+    async def close_route(self, request: Request) -> Response:
         try:
-            task_id = uuid.UUID(request.match_info["task_id"])
+            task_id = uuid.UUID(request.path_params["task_id"])
             body = await request.json()
         except ValueError:
-            return web.json_response(
-                {"error": "a task id and a JSON body are expected"}, status=400
+            return JSONResponse(
+                {"error": "a task id and a JSON body are expected"}, status_code=400
             )
         if not isinstance(body, dict):
-            return web.json_response({"error": "a JSON object is expected"}, status=400)
+            return JSONResponse({"error": "a JSON object is expected"}, status_code=400)
         try:
             closed = await self.close(task_id, body)
         except ValidationError as exc:
             errors = json.loads(exc.json(include_url=False))
-            return web.json_response({"error": "invalid outcome", "details": errors}, status=422)
+            return JSONResponse({"error": "invalid outcome", "details": errors}, status_code=422)
         except CallTaskConflict as exc:
-            return web.json_response({"error": str(exc)}, status=409)
+            return JSONResponse({"error": str(exc)}, status_code=409)
         if closed is None:
-            return web.json_response({"error": f"no call task {task_id}"}, status=404)
-        return web.json_response(closed.model_dump(mode="json"))
+            return JSONResponse({"error": f"no call task {task_id}"}, status_code=404)
+        return JSONResponse(closed.model_dump(mode="json"))

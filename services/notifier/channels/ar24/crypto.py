@@ -31,11 +31,9 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.padding import PKCS7
 from cryptography.hazmat.primitives.twofactor.totp import TOTP
 
+from services.notifier.errors import CipherError as CipherError  # raised here
+
 BLOCK_BITS = algorithms.AES.block_size  # 128
-
-
-class CipherError(ValueError):
-    """An AR24 reply that does not decrypt (wrong key, date or truncated body)."""
 
 
 def _cipher(key: bytes, iv: bytes) -> Cipher[modes.CBC]:

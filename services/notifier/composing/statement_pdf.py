@@ -11,8 +11,8 @@ from datetime import datetime
 
 from fpdf import FPDF
 
+from services.notifier.composing.rendering import Creditor, format_date, format_money, format_rate
 from services.notifier.domain.statement import Statement
-from services.notifier.rendering import Creditor, format_date, format_money, format_rate
 
 LABELS = {
     "fr": {

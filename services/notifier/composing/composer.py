@@ -11,17 +11,17 @@ from typing import Any
 
 from contracts.dunning import DUNNING_LEVELS, DunnedInvoice, DunningLevel, Reminder
 from contracts.money import PositiveMoney
-from services.notifier.domain.statement import PenaltyTerms, Statement, statement_of
-from services.notifier.email_channel import Attachment, build_message, message_id_of
-from services.notifier.errors import DeliveryError, TemplateNotFound
-from services.notifier.rendering import (
+from services.notifier.composing.mime import Attachment, build_message, message_id_of
+from services.notifier.composing.rendering import (
     Creditor,
     RenderedEmail,
     TemplateCatalogue,
     render_context,
 )
+from services.notifier.composing.statement_pdf import statement_pdf
+from services.notifier.domain.statement import PenaltyTerms, Statement, statement_of
+from services.notifier.errors import DeliveryError, TemplateNotFound
 from services.notifier.settings import NotifierSettings
-from services.notifier.statement_pdf import statement_pdf
 
 
 @dataclass(frozen=True)
@@ -144,7 +144,7 @@ class EmailComposer:
             customer,
             reminder.recipient_role,
             reminder.level,
-            self.settings.cc_other_contacts_levels,
+            self.settings.email.cc_other_contacts_levels,
         )
         rendering = self.render_reminder(
             reminder, invoices, customer, now, contact_name=recipients.contact_name
@@ -161,10 +161,10 @@ class EmailComposer:
             created_at=now,
         )
         message_id = message_id_of(
-            reminder.reminder_id, reminder.channel, self.settings.message_id_domain
+            reminder.reminder_id, reminder.channel, self.settings.email.message_id_domain
         )
         message = build_message(
-            sender=self.settings.email_from,
+            sender=self.settings.email.sender,
             to=recipients.to,
             cc=recipients.cc,
             rendered=rendered,

@@ -12,12 +12,14 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from aiohttp import web
+from fastapi import APIRouter, Request
+from fastapi.responses import PlainTextResponse, Response
 from twilio.request_validator import RequestValidator
 
 from contracts.notifications import Bounce, DeliveryBounced, DeliveryDelivered, ProviderDelivery
 from contracts.topics import NOTIFIER_DELIVERIES, Topic
 from services.notifier import queries
+from services.notifier.forms import form_of
 from services.notifier.settings import NotifierSettings
 from services.runtime import outbox
 from services.runtime.clock import Clock
@@ -39,28 +41,31 @@ class SmsStatusCallback:
     ) -> None:
         self.pool = pool
         self.clock = clock
-        self.url = settings.sms_status_callback_url
-        token = settings.twilio_auth_token
+        self.url = settings.twilio.status_callback_url
+        token = settings.twilio.auth_token
         self.validator = RequestValidator(token.get_secret_value()) if token else None
         self.topic = topic
 
-    def routes(self) -> list[web.RouteDef]:
-        return [web.post("/sms/status", self.receive)]
+    def routes(self) -> APIRouter:
+        router = APIRouter()
+        router.add_api_route("/sms/status", self.receive, methods=["POST"])
+        return router
 
-    async def receive(self, request: web.Request) -> web.Response:
+    async def receive(self, request: Request) -> Response:
         if self.validator is None or self.url is None:
-            return web.Response(status=404, text="SMS is not configured")
-        form = await request.post()
-        params = {key: str(value) for key, value in form.items()}
+            return PlainTextResponse("SMS is not configured", status_code=404)
+        params = await form_of(request)
         signature = request.headers.get("X-Twilio-Signature", "")
         if not self.validator.validate(self.url, params, signature):
-            return web.Response(status=403, text="invalid signature")
+            return PlainTextResponse("invalid signature", status_code=403)
         sid = params.get("MessageSid") or params.get("SmsSid")
         status = params.get("MessageStatus") or params.get("SmsStatus")
         if not sid or not status:
-            return web.Response(status=400, text="MessageSid and MessageStatus are required")
+            return PlainTextResponse("MessageSid and MessageStatus are required", status_code=400)
         applied = await self.apply(sid, status, params)
-        return web.Response(status=200 if applied is not None else 202, text=applied or "unknown")
+        return PlainTextResponse(
+            applied or "unknown", status_code=200 if applied is not None else 202
+        )
 
     async def apply(self, sid: str, status: str, params: dict[str, str]) -> str | None:
         """Record the report; return the delivery id, or None for an unknown message."""

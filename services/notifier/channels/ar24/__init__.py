@@ -1,0 +1,1 @@
+"""Electronic registered letters through AR24: client, crypto, tracking."""

@@ -1,0 +1,1 @@
+"""Postal and registered letters: the letter's PDF, and the print room's file drop."""

@@ -1,0 +1,1 @@
+"""Postal and registered letters through Maileva, and their tracking."""

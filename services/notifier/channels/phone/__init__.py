@@ -1,0 +1,1 @@
+"""Phone reminders: call tasks for collectors."""

@@ -1,0 +1,1 @@
+"""SMS through Twilio, and Twilio's signed status callbacks."""

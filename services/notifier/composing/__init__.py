@@ -1,0 +1,1 @@
+"""Composing reminders: templates, the composer, MIME messages and the PDF statement."""
