@@ -10,9 +10,9 @@ from datetime import timedelta
 from pathlib import Path
 
 from contracts.topics import DISPUTE_EVENTS, LEDGER_EVENTS, NOTIFIER_DELIVERIES
+from services.runtime.business_days import SendingWindow
 from services.runtime.loops import every
 from services.runtime.service import ServiceContext, ServiceDefinition, ServiceParts
-from services.scheduler.domain.calendar import SendingWindow
 from services.scheduler.domain.library import load_library
 from services.scheduler.domain.state import Policy
 from services.scheduler.settings import SchedulerSettings

@@ -20,11 +20,11 @@ from pydantic import ValidationError
 
 from contracts.dunning import Reminder, ReminderDue
 from contracts.topics import DUNNING_ACTIONS, Topic
+from services.runtime.business_days import send_instant
 from services.runtime.clock import Clock
 from services.runtime.database import Pool
 from services.runtime.outbox import OutgoingRecord, enqueue
 from services.scheduler import queries
-from services.scheduler.domain.calendar import send_instant
 from services.scheduler.domain.campaign import Campaign, SkipReason, check_campaign, select
 from services.scheduler.domain.reminders import (
     account_of,

@@ -5,7 +5,6 @@
     RelanceError
      └── SchedulerError             the scheduler failed
           ├── InvalidScenarios      scenario or campaign files that cannot be applied (*)
-          ├── EmptySendingWindow    a sending window that ends before it starts (*, ValueError)
           ├── UnknownRate           no reference rate for a day late interest runs on (*)
           ├── CampaignRefused       the campaign cannot run now (sending is suspended)
           └── InvalidState          a stored state breaks a rule of its event's contract
@@ -57,10 +56,6 @@ class InvalidScenarios(SchedulerError, ConfigurationError):
     def __init__(self, problems: Sequence[Problem]) -> None:
         self.problems = tuple(problems)
         super().__init__("\n".join(str(p) for p in self.problems))
-
-
-class EmptySendingWindow(SchedulerError, ConfigurationError, ValueError):
-    """The sending window ends before it starts."""
 
 
 class UnknownRate(SchedulerError, ConfigurationError):

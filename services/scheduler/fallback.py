@@ -22,10 +22,10 @@ from zoneinfo import ZoneInfo
 from contracts import notifications
 from contracts.dunning import Reminder, ReminderDue
 from contracts.topics import DUNNING_ACTIONS
+from services.runtime.business_days import send_instant
 from services.runtime.consumer import UnitOfWork
 from services.runtime.logs import get_logger
 from services.scheduler import metrics, queries
-from services.scheduler.domain.calendar import send_instant
 from services.scheduler.domain.state import Customer, Policy
 from services.scheduler.outgoing import SOURCE
 

@@ -162,11 +162,31 @@ def test_every_configured_variable_is_a_setting(service: str) -> None:
     }
     url_parts = {"DATABASE_HOST", "DATABASE_USERNAME", "DATABASE_PASSWORD"}
     names = set(_config(service)) | {v["name"] for v in _container(service)["env"]}
+    accepted = set().union(*(_accepted_names(cls, prefix) for prefix, cls in prefixes.items()))
     for name in sorted(names - url_parts):
         if name.startswith("PYTHON"):
             continue
-        (prefix,) = (prefix for prefix in prefixes if name.startswith(prefix))
-        assert name.removeprefix(prefix).lower() in prefixes[prefix].model_fields, name
+        assert name in accepted, name
+
+
+def _accepted_names(settings: type[BaseSettings], prefix: str) -> set[str]:
+    """The environment names a settings class reads: its prefixed fields, their aliases,
+    and those of the settings nested in it under their own prefixes."""
+    names: set[str] = set()
+    for field_name, field in settings.model_fields.items():
+        nested = field.annotation
+        if isinstance(nested, type) and issubclass(nested, BaseSettings):
+            if nested not in (KafkaSettings, DatabaseSettings):
+                names |= _accepted_names(nested, str(nested.model_config.get("env_prefix", "")))
+            continue
+        alias = field.validation_alias
+        if isinstance(alias, str):
+            names.add(alias.upper())
+        elif alias is not None:
+            choices = getattr(alias, "choices", ())
+            names |= {str(c).upper() for c in choices if isinstance(c, str)}
+        names.add(f"{prefix}{field_name}".upper())
+    return names
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -357,8 +377,10 @@ def test_prod_publishes_only_the_sms_status_callback_over_https() -> None:
     ]
     assert rule["backendRefs"] == [{"name": "relance-notifier", "port": 8080}]
     assert _of_kind("Service")["relance-notifier"]["spec"]["ports"][0]["port"] == 8080
-    notifier_routes = (ROOT / "services" / "notifier" / "sms_status.py").read_text()
-    assert 'web.post("/sms/status"' in notifier_routes
+    notifier_routes = (
+        ROOT / "services" / "notifier" / "channels" / "sms" / "status.py"
+    ).read_text()
+    assert 'add_api_route("/sms/status", self.receive, methods=["POST"])' in notifier_routes
     assert {ref["name"] for ref in route["spec"]["parentRefs"]} == {gateway["metadata"]["name"]}
     (hostname,) = route["spec"]["hostnames"]
     assert hostname in {listener["hostname"] for listener in listeners}

@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import NamedTuple
 
-from services.scheduler.domain.calendar import send_instant
+from services.runtime.business_days import send_instant
 from services.scheduler.domain.progress import Taken, due_now, resumed_step
 from services.scheduler.domain.reminders import reminder_id
 from services.scheduler.domain.scenario import Scenario, Step

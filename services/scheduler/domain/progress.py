@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from contracts.dunning import DUNNING_LEVELS, DunningLevel
 from contracts.erp import CustomerType
-from services.scheduler.domain.calendar import SendingWindow, send_instant
+from services.runtime.business_days import SendingWindow, send_instant
 from services.scheduler.domain.scenario import Scenario, Step
 
 

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from contracts.dunning import InvoiceDunningState
 from contracts.erp import Segment
 from contracts.money import PositiveMoney
-from services.scheduler.domain.calendar import SendingWindow, send_instant
+from services.runtime.business_days import SendingWindow, send_instant
 from services.scheduler.domain.library import Library
 from services.scheduler.domain.progress import Debtor, firmer_position, plan
 from services.scheduler.domain.scenario import Scenario

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from contracts.dunning import DUNNING_LEVELS
-from services.scheduler.domain.calendar import SendingWindow, is_business_day, send_instant
+from services.runtime.business_days import SendingWindow, is_business_day, send_instant
 from services.scheduler.domain.library import load_library
 from services.scheduler.domain.progress import Debtor, due_now, plan
 

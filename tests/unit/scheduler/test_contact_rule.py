@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from contracts.erp import Segment
-from services.scheduler.domain.calendar import SendingWindow
+from services.runtime.business_days import SendingWindow
 from services.scheduler.domain.contact_rule import decide
 from services.scheduler.domain.library import load_library
 from services.scheduler.domain.state import Customer, InvoiceState, Policy

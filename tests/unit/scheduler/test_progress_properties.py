@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from contracts.dunning import DUNNING_LEVELS
-from services.scheduler.domain.calendar import SendingWindow, send_instant
+from services.runtime.business_days import SendingWindow, send_instant
 from services.scheduler.domain.progress import Debtor, Taken, due_now, plan
 from services.scheduler.domain.scenario import Scenario, check_scenario
 

@@ -1,5 +1,8 @@
 """Business days and sending windows, in the customer's country and time zone.
 
+Shared by every service that decides when something may reach a customer: the scheduler
+plans each step with it, the notifier checks it again right before a provider call.
+
 A step falls on a calendar date (the due date plus its offset). It is sent on the first
 business day of the customer's country on or after that date (weekends and public holidays
 are skipped, from the maintained ``holidays`` package), inside the customer's sending
@@ -16,9 +19,13 @@ from zoneinfo import ZoneInfo
 
 import holidays
 
-from services.scheduler.errors import EmptySendingWindow
+from services.runtime.errors import ConfigurationError
 
 SATURDAY = 5
+
+
+class EmptySendingWindow(ConfigurationError, ValueError):
+    """A sending window that ends before it starts."""
 
 
 @functools.lru_cache(maxsize=4096)
