@@ -174,9 +174,10 @@ DISPUTE_COMMANDS = Topic(
     union=disputes.DisputeCommand,
     description=(
         "Requests to open, resolve or reopen a dispute, record a promise to pay or agree a "
-        "payment plan, from the CRM, the customer portal and the HTTP API."
+        "payment plan, from the CRM and the notifier's customer portal (the disputes "
+        "service's HTTP API decides its commands itself, without this topic)."
     ),
-    producers=("crm", "portal", "http-api"),
+    producers=("crm", "notifier"),
     consumers=("disputes",),
     partitions=3,
     retention=(
@@ -205,7 +206,7 @@ FX_RATES = Topic(
     name="reference.fx-rates.v1",
     union=reference.FxRateEvent,
     description="Daily exchange rates, for reporting in one currency.",
-    producers=("ops", "erp"),
+    producers=("ops", "erp"),  # ops: an operator's `relance report load-rates`
     consumers=("reporting",),
     partitions=1,
     retention=(

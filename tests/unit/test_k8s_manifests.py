@@ -30,6 +30,16 @@ BASE = ROOT / "k8s" / "base"
 OVERLAYS = ROOT / "k8s" / "overlays"
 RUNBOOK = ROOT / "docs" / "operations.md"
 REQUIRED_ALERTS = {
+    "RelanceServiceDown",
+    "RelanceCrashLooping",
+    "RelanceBrokerConsumerLag",
+    "RelanceDeadLetterGrowth",
+    "RelanceHttpErrors",
+    "RelanceBackupFailed",
+    "RelanceBackupLate",
+    "RelanceWalArchivingFailing",
+    "RelanceVolumeFilling",
+    "RelanceLedgerStale",
     "RelanceConsumerLagGrowing",
     "RelanceDeadLetterRate",
     "RelanceOutboxBacklog",
@@ -37,8 +47,14 @@ REQUIRED_ALERTS = {
     "RelanceSchedulerStalled",
 }
 # Metrics the alerts and the dashboard use that no service exports yet (remove a name
-# when its service exports it): the scheduler's reminders due per channel, its ticks.
-NOT_YET_EXPORTED: set[str] = set()
+# when its service exports it): the HTTP requests of every service (RED), and reporting's
+# ledger freshness (the age of the newest applied ERP event per topic).
+NOT_YET_EXPORTED: set[str] = {
+    "relance_http_requests",
+    "relance_http_request_duration_seconds",
+    "relance_ledger_freshness_seconds",
+}
+RUNBOOK_BASE = "https://docs.relance.example.com/operations"
 Manifest = dict[str, Any]
 
 
@@ -215,10 +231,9 @@ def test_scaled_object_follows_the_consumer_group_and_partitions(service: str) -
     assert scaled["scaleTargetRef"]["name"] == f"relance-{service}"
     assert 1 <= scaled["minReplicaCount"] <= scaled["maxReplicaCount"]
     assert scaled["maxReplicaCount"] <= max(topic.partitions for topic in consumed)
-    triggers = scaled["triggers"]
+    triggers = [t for t in scaled["triggers"] if t["type"] == "kafka"]
     assert {t["metadata"]["topic"] for t in triggers} == {topic.name for topic in consumed}
     for trigger in triggers:
-        assert trigger["type"] == "kafka"
         assert trigger["metadata"]["consumerGroup"] == _definition(service).group_id
         assert trigger["metadata"]["allowIdleConsumers"] == "false"
 
@@ -311,8 +326,10 @@ def test_database_connection_limit_covers_the_pools_at_full_scale(service: str) 
     replicas = _of_kind("ScaledObject")[f"relance-{service}"]["spec"]["maxReplicaCount"]
     surge = 1  # the Deployments' maxSurge
     migrations = 2  # yoyo's connection and the schema check, at start
+    triggers = _of_kind("ScaledObject")[f"relance-{service}"]["spec"]["triggers"]
+    keda = sum(1 for t in triggers if t["type"] == "postgresql")  # KEDA's own connection
     limit = _roles()[f"relance_{service}"]["connectionLimit"]
-    assert limit >= pool * (replicas + surge) + migrations
+    assert limit >= pool * (replicas + surge) + migrations + keda
 
 
 def test_dev_overlay_generates_every_database_secret() -> None:
@@ -412,7 +429,7 @@ def test_alerts_exist_with_runbooks() -> None:
     runbook = RUNBOOK.read_text()
     headings = {line.removeprefix("### ").strip() for line in runbook.splitlines()}
     for rule in rules:
-        assert rule["annotations"]["runbook_url"].endswith("#" + rule["alert"].lower())
+        assert rule["annotations"]["runbook_url"] == f"{RUNBOOK_BASE}#{rule['alert'].lower()}"
         assert rule["alert"] in headings, f"no runbook section for {rule['alert']}"
 
 
@@ -436,7 +453,10 @@ def test_alerts_and_dashboard_use_exported_metrics() -> None:
 def test_dashboard_is_a_grafana_dashboard_config_map() -> None:
     dashboard = json.loads((BASE / "monitoring" / "dashboards" / "relance.json").read_text())
     assert dashboard["uid"] == "relance-overview"
-    assert all(panel["targets"] for panel in dashboard["panels"])
+    assert all(panel["targets"] for panel in dashboard["panels"] if panel["type"] != "row")
+    rows = {panel["title"] for panel in dashboard["panels"] if panel["type"] == "row"}
+    assert {"Freshness", "HTTP (rate, errors, duration)", "Restarts and memory"} <= rows
+    assert len({panel["id"] for panel in dashboard["panels"]}) == len(dashboard["panels"])
     kustomization = yaml.safe_load((BASE / "kustomization.yaml").read_text())
     (generator,) = kustomization["configMapGenerator"]
     assert generator["options"]["labels"] == {"grafana_dashboard": "1"}
