@@ -7,6 +7,9 @@ several invoices of one customer fall due together they are grouped into one
 ``dunning.reminder.due``. When a scenario ends without payment, the case leaves the
 amicable phase with a ``dunning.escalation.raised`` (litigation, collection agency or
 doubtful debt). ``dunning.state.changed`` tells reporting where each invoice stands.
+``dunning.sending.suspended`` and ``dunning.sending.resumed`` stop and restart everything
+that reaches customers, for one company or for all: the scheduler stops deciding, the
+notifier holds what it has queued, retries and fallbacks included.
 """
 
 from __future__ import annotations
@@ -250,6 +253,59 @@ class DunningStateChanged(Event):
     payload: InvoiceDunningState
 
 
+SUSPENSION_KEY_ALL = "*"
+"""The record key of a suspension of every company; a company's suspension is keyed by its
+code."""
+
+
+class Suspension(Contract):
+    """Sending stopped: nothing reaches a customer of the scope until it is resumed."""
+
+    suspension_id: UUID = Field(description="Names the suspension; its resumption cites it.")
+    company_code: CompanyCode | None = Field(
+        default=None, description="The company whose customers are held; none: every company."
+    )
+    by: Annotated[str, StringConstraints(min_length=1, max_length=200)] = Field(
+        description="The authenticated identity of the person who suspended."
+    )
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+    at: AwareDatetime
+
+    @property
+    def partition_key(self) -> str:
+        """The record key: the company's code, or ``*`` for every company."""
+        return self.company_code or SUSPENSION_KEY_ALL
+
+
+class SuspensionLifted(Contract):
+    """Sending resumed for the scope of a suspension."""
+
+    suspension_id: UUID
+    company_code: CompanyCode | None = None
+    by: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    at: AwareDatetime
+
+    @property
+    def partition_key(self) -> str:
+        """The record key: the company's code, or ``*`` for every company."""
+        return self.company_code or SUSPENSION_KEY_ALL
+
+
+class SendingSuspended(Event):
+    """Everything that reaches customers of a company (or of all) stops until resumed."""
+
+    event_type: Literal["dunning.sending.suspended"] = "dunning.sending.suspended"
+    payload: Suspension
+
+
+class SendingResumed(Event):
+    """A suspension ends: what was held is checked again and sent in the sending window."""
+
+    event_type: Literal["dunning.sending.resumed"] = "dunning.sending.resumed"
+    payload: SuspensionLifted
+
+
 DunningEvent = Annotated[
-    ReminderDue | EscalationRaised | DunningStateChanged, Field(discriminator="event_type")
+    ReminderDue | EscalationRaised | DunningStateChanged | SendingSuspended | SendingResumed,
+    Field(discriminator="event_type"),
 ]

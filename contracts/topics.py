@@ -63,7 +63,12 @@ class Topic:
         return self.adapter.validate_json(value)
 
     def key(self, event: Event) -> bytes:
-        """The record's Kafka key: the attribute at ``key_field``, by default the customer's id."""
+        """The record's Kafka key: the attribute at ``key_field``, by default the customer's id;
+        a payload that concerns no single customer (a suspension) names its own
+        ``partition_key``."""
+        own = getattr(event.payload, "partition_key", None)
+        if isinstance(own, str):
+            return own.encode()
         value: Any = event
         for name in self.key_field.split("."):
             value = getattr(value, name)

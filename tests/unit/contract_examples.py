@@ -296,6 +296,31 @@ def dunning_state_changed() -> Event:
     )
 
 
+def dunning_sending_suspended() -> Event:
+    return dunning.SendingSuspended(
+        **envelope("dunning.sending.suspended", "scheduler"),
+        payload=dunning.Suspension(
+            suspension_id=uid("suspension"),
+            company_code=COMPANY,
+            by="marie.dupont@example.com",
+            reason="ERP migration of the French entity",
+            at=datetime(2024, 5, 3, 16, 0, tzinfo=UTC),
+        ),
+    )
+
+
+def dunning_sending_resumed() -> Event:
+    return dunning.SendingResumed(
+        **envelope("dunning.sending.resumed", "scheduler"),
+        payload=dunning.SuspensionLifted(
+            suspension_id=uid("suspension"),
+            company_code=COMPANY,
+            by="marie.dupont@example.com",
+            at=datetime(2024, 5, 6, 7, 0, tzinfo=UTC),
+        ),
+    )
+
+
 def _delivery() -> dict[str, Any]:
     return {
         "delivery_id": uid("delivery"),
@@ -624,6 +649,8 @@ _BUILDERS: tuple[Callable[[], Event], ...] = (
     ledger_credit_balance_changed,
     dunning_reminder_due,
     dunning_escalation_raised,
+    dunning_sending_suspended,
+    dunning_sending_resumed,
     dunning_state_changed,
     delivery_sent,
     delivery_delivered,

@@ -147,6 +147,8 @@ def test_the_key_is_the_customer_except_for_exchange_rates(event_type: str) -> N
     key = topic_of(event_type).key(event)
     if event_type == "fx.rate.published":
         assert key == b"EUR/USD"
+    elif event_type.startswith("dunning.sending."):
+        assert key == b"FR01"  # a suspension concerns a company, not one customer
     else:
         assert key == CUSTOMER.encode() == event.customer_id.encode()
 
