@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 import io
 import json
+import pkgutil
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,7 +27,7 @@ from services.runtime.clock import (
     today_in,
 )
 from services.runtime.dead_letter import DeadLetter, IncomingRecord, describe_validation_error
-from services.runtime.errors import ConfigurationError, SupervisedTaskFailed
+from services.runtime.errors import ConfigurationError, RelanceError, SupervisedTaskFailed
 from services.runtime.inbox import position_id
 from services.runtime.migrations import _yoyo_url
 from services.runtime.outbox import _partition_index
@@ -245,3 +247,42 @@ def test_the_cached_partitioner_puts_a_key_where_aiokafkas_default_one_does(
 ) -> None:
     every = list(range(partitions))
     assert _partition_index(key, partitions) == DefaultPartitioner()(key, every, every)
+
+
+def _exceptions_defined_in(package: str) -> list[type[BaseException]]:
+    """Every exception class defined (not imported) in the modules of ``package``."""
+    found: list[type[BaseException]] = []
+    root = importlib.import_module(package)
+    names = [package] + [
+        info.name for info in pkgutil.walk_packages(root.__path__, prefix=f"{package}.")
+    ]
+    for name in names:
+        module = importlib.import_module(name)
+        for value in vars(module).values():
+            if (
+                isinstance(value, type)
+                and issubclass(value, BaseException)
+                and value.__module__ == name
+            ):
+                found.append(value)
+    return found
+
+
+@pytest.mark.parametrize(
+    ("package", "base"),
+    [
+        ("services.runtime", "services.runtime.errors:RelanceError"),
+        ("services.ingestion", "services.ingestion.errors:IngestionError"),
+    ],
+)
+def test_every_exception_sits_under_its_service_base_and_is_listed(package: str, base: str) -> None:
+    module_name, _, class_name = base.partition(":")
+    errors = importlib.import_module(module_name)
+    service_base = getattr(errors, class_name)
+    tree = errors.__doc__ or ""
+    found = _exceptions_defined_in(package)
+    assert service_base in found
+    for exception in found:
+        assert issubclass(exception, RelanceError), exception
+        assert issubclass(exception, service_base), exception
+        assert exception.__name__ in tree, f"{exception.__name__} is not in {module_name}'s tree"
