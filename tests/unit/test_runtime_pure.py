@@ -6,6 +6,7 @@ import importlib
 import io
 import json
 import pkgutil
+import traceback
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -84,6 +85,41 @@ def test_sasl_without_credentials_is_a_clear_configuration_error(
     monkeypatch.setenv("KAFKA_SECURITY_PROTOCOL", "SASL_SSL")
     with pytest.raises(ConfigurationError, match="KAFKA_SASL_USERNAME"):
         load(KafkaSettings)
+
+
+SECRET = "hunter2-not-for-logs"
+
+
+@pytest.mark.parametrize(
+    ("environment", "named"),
+    [
+        (
+            {"KAFKA_SECURITY_PROTOCOL": "SASL_SSL", "KAFKA_SASL_USERNAME": "u"},
+            "KAFKA_SASL_MECHANISM",
+        ),
+        ({"KAFKA_SASL_MECHANISM": "bogus"}, "KAFKA_SASL_MECHANISM"),
+        ({"KAFKA_SECURITY_PROTOCOL": "TLS"}, "KAFKA_SECURITY_PROTOCOL"),
+        (
+            {"DATABASE_URL": f"postgresql://u:{SECRET}@db/x", "DATABASE_POOL_MAX_SIZE": "0"},
+            "DATABASE_POOL_MAX_SIZE",
+        ),
+        ({"RELANCE_INGESTION_HTTP_PORT": SECRET}, "RELANCE_INGESTION_HTTP_PORT"),
+    ],
+)
+def test_a_settings_error_names_the_variable_and_never_prints_a_secret(
+    monkeypatch: pytest.MonkeyPatch, environment: dict[str, str], named: str
+) -> None:
+    from services.ingestion.settings import IngestionSettings
+
+    monkeypatch.setenv("KAFKA_SASL_PASSWORD", SECRET)
+    for variable, value in environment.items():
+        monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigurationError) as raised:
+        load(IngestionSettings)
+    printed = "".join(traceback.format_exception(raised.value))
+    assert named in str(raised.value)
+    assert SECRET not in printed
+    assert "input_value" not in printed
 
 
 def test_scram_settings_become_client_options(monkeypatch: pytest.MonkeyPatch) -> None:
