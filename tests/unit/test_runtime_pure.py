@@ -5,10 +5,12 @@ from __future__ import annotations
 import importlib
 import io
 import json
+import logging
 import pkgutil
 import traceback
+import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -166,6 +168,101 @@ def test_logs_redact_personal_data(capsys: pytest.CaptureFixture[str]) -> None:
     assert "jane@example.com" not in line["detail"]
     assert "12 34 56" not in line["detail"]
     assert line["service"] == "test"
+
+
+@given(identifier=st.uuids())
+def test_log_redaction_leaves_uuids_alone(identifier: uuid.UUID) -> None:
+    text = f"reminder {identifier} for invoice {identifier.hex}"
+    assert logs._scrub(text) == text
+    assert logs._scrub(str(identifier).upper()) == str(identifier).upper()
+
+
+@given(
+    moment=st.datetimes(
+        min_value=datetime(1970, 1, 1),
+        max_value=datetime(2100, 1, 1),
+        timezones=st.sampled_from(
+            [UTC, timezone(timedelta(hours=1)), timezone(-timedelta(hours=5, minutes=30))]
+        ),
+    )
+)
+def test_log_redaction_leaves_dates_and_times_alone(moment: datetime) -> None:
+    text = f"due {moment.date().isoformat()}, sent at {moment.isoformat()}"
+    assert logs._scrub(text) == text
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "550 5.1.1 <x> recipient unknown",
+        "250 2.0.0 Ok: queued as 0123456789",
+        "421 4.7.0 try again later",
+        "status 503 after 1200 ms, amount 1234567.89 EUR",
+    ],
+)
+def test_log_redaction_leaves_codes_and_amounts_alone(reply: str) -> None:
+    assert logs._scrub(reply) == reply
+
+
+@given(
+    number=st.from_regex(r"\+[1-9][0-9]{6,14}", fullmatch=True),
+    spaced=st.booleans(),
+)
+def test_log_redaction_masks_every_e164_phone_number(number: str, spaced: bool) -> None:
+    written = number[:3] + " " + " ".join(number[3:]) if spaced else number
+    masked = logs._scrub(f"call {written}, or jane.doe+dunning@example.co.uk.")
+    assert masked == "call [phone], or [email]."
+
+
+@pytest.mark.parametrize(
+    "number", ["06 12 34 56 78", "01.23.45.67.89", "07-12-34-56-78", "+33 (0)6 12 34 56 78"]
+)
+def test_log_redaction_masks_national_phone_numbers(number: str) -> None:
+    assert logs._scrub(f"customer asks to call {number} today") == (
+        "customer asks to call [phone] today"
+    )
+
+
+@pytest.mark.parametrize("library", ["aiokafka.consumer.group_coordinator", "yoyo.migrations"])
+def test_standard_library_logs_share_the_json_and_redaction_pipeline(
+    capsys: pytest.CaptureFixture[str], library: str
+) -> None:
+    logs.configure("svc")
+    try:
+        logging.getLogger(library).warning("failed for %s, call +33612345678", "jane@example.com")
+        try:
+            raise RuntimeError("broker gone")
+        except RuntimeError:
+            logging.getLogger(library).exception("stopped")
+    finally:
+        structlog.reset_defaults()
+    lines = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines()]
+    assert lines[0]["logger"] == library
+    assert lines[0]["level"] == "warning"
+    assert lines[0]["service"] == "svc"
+    assert lines[0]["event"] == "failed for [email], call [phone]"
+    assert "timestamp" in lines[0]
+    assert lines[1]["level"] == "error"
+    assert "RuntimeError: broker gone" in lines[1]["exception"]
+
+
+def test_uvicorn_logs_share_the_pipeline(capsys: pytest.CaptureFixture[str]) -> None:
+    import uvicorn
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:  # an ASGI app, never called
+        raise AssertionError
+
+    logs.configure("svc")
+    try:
+        uvicorn.Config(app, log_level="info", log_config=logs.UVICORN_LOG_CONFIG)
+        logging.getLogger("uvicorn.error").info("Started server process for jane@example.com")
+        logging.getLogger("uvicorn.access").info("GET /portal/x from +33612345678")
+    finally:
+        structlog.reset_defaults()
+    lines = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines()]
+    assert [line["logger"] for line in lines] == ["uvicorn.error", "uvicorn.access"]
+    assert lines[0]["event"] == "Started server process for [email]"
+    assert lines[1]["event"] == "GET /portal/x from [phone]"
 
 
 def test_dead_letter_keeps_the_original_and_says_why() -> None:
