@@ -13,6 +13,7 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY contracts ./contracts
 COPY services ./services
+COPY relance ./relance
 RUN pip wheel --wheel-dir /wheels .
 
 FROM python:3.11.10-slim-bookworm AS runtime

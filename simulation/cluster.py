@@ -121,11 +121,7 @@ class ServiceProcess:
 
     async def start(self) -> None:
         executable = Path(sys.executable).with_name("relance")
-        command = (
-            [str(executable)]
-            if executable.exists()
-            else [sys.executable, "-c", "from services.runtime.cli import main; main()"]
-        )
+        command = [str(executable)] if executable.exists() else [sys.executable, "-m", "relance"]
         log = open(self.log_path, "ab")  # noqa: SIM115, ASYNC230 (the child writes to it)
         try:
             self.process = await asyncio.create_subprocess_exec(

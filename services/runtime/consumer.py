@@ -42,14 +42,10 @@ from services.runtime.dead_letter import (
     describe_validation_error,
     reason_of,
 )
-from services.runtime.errors import RelanceError
+from services.runtime.errors import DeadLetterLimitExceeded as DeadLetterLimitExceeded
 from services.runtime.logs import get_logger
 
 log = get_logger(__name__)
-
-
-class DeadLetterLimitExceeded(RelanceError):
-    """Too many records are being dead-lettered; the consumer stopped to protect the topic."""
 
 
 class UnitOfWork:

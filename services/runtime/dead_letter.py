@@ -20,7 +20,7 @@ from uuid import UUID
 from pydantic import ValidationError
 
 from contracts.topics import DLQ_SUFFIX
-from services.runtime.outbox import OutgoingRecord
+from services.runtime.records import OutgoingRecord
 
 MAX_DETAIL = 4000
 

@@ -6,10 +6,17 @@
      ├── ConfigurationError      settings or files that cannot work
      ├── TransientError          worth retrying: the database or the broker is unavailable
      ├── MigrationError          a schema migration failed
-     └── SupervisedTaskFailed    a background task of a service stopped; the service stops
+     ├── SupervisedTaskFailed    a background task of a service stopped; the service stops
+     └── DeadLetterLimitExceeded too many records dead-lettered; the consumer stopped
+
+``RelanceError`` is also the runtime kit's own base. Each service has its base right under
+it (``IngestionError``, ``SchedulerError``, ``NotifierError``, ``DisputesError``,
+``ReportingError``), and every exception a service defines sits under that base; the tree
+at the top of each service's ``errors.py`` lists them.
 
 Adapters translate driver exceptions into these with ``raise ... from exc``. A docstring is
-the message of each class when it is raised without one.
+the message of each class when it is raised without one. A broken invariant in the code
+itself (a bug, not bad input) raises a built-in ``ValueError`` or ``TypeError`` and crashes.
 """
 
 from __future__ import annotations
@@ -36,3 +43,7 @@ class MigrationError(RelanceError):
 
 class SupervisedTaskFailed(RelanceError):
     """A background task of the service stopped."""
+
+
+class DeadLetterLimitExceeded(RelanceError):
+    """Too many records are being dead-lettered; the consumer stopped to protect the topic."""

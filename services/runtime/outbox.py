@@ -27,36 +27,16 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
-from uuid import UUID
 
-from contracts.envelope import Event
-from contracts.topics import Topic
 from services.runtime import metrics, sql
 from services.runtime.database import TRANSIENT_ERRORS, Connection, Pool
 from services.runtime.logs import get_logger
 
+# The record is a value of its own module (no driver); re-exported for the shells.
+from services.runtime.records import Headers as Headers
+from services.runtime.records import OutgoingRecord as OutgoingRecord
+
 log = get_logger(__name__)
-
-Headers = Sequence[tuple[str, bytes]]
-
-
-@dataclass(frozen=True)
-class OutgoingRecord:
-    topic: str
-    key: bytes | None
-    value: bytes
-    headers: Headers = ()
-    event_id: UUID | None = None
-
-    @classmethod
-    def of(cls, topic: Topic, event: Event) -> OutgoingRecord:
-        return cls(
-            topic=topic.name,
-            key=topic.key(event),
-            value=topic.value(event),
-            headers=(("event_type", event.event_type.encode()),),
-            event_id=event.event_id,
-        )
 
 
 @functools.lru_cache(maxsize=1024)

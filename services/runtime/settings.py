@@ -11,7 +11,7 @@ import ssl
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.runtime.errors import ConfigurationError
@@ -123,8 +123,44 @@ class ServiceSettings(BaseSettings):
 
 
 def load(cls: type[SettingsT]) -> SettingsT:
-    """Build settings once, turning validation errors into one clear configuration error."""
+    """Build settings once, turning validation errors into one clear configuration error.
+
+    The error names the variables and says what is wrong with them, never their values:
+    pydantic's own message quotes the input, which holds passwords and URLs with
+    credentials. Neither is the original exception chained, for the same reason.
+    """
     try:
         return cls()
-    except ValueError as exc:
-        raise ConfigurationError(f"invalid settings for {cls.__name__}: {exc}") from exc
+    except ValidationError as exc:
+        problem = describe_settings_error(cls, exc)
+    except ValueError as exc:  # pydantic-settings' SettingsError: names the field only
+        problem = str(exc)
+    raise ConfigurationError(f"invalid settings for {cls.__name__}: {problem}") from None
+
+
+def describe_settings_error(cls: type[BaseSettings], exc: ValidationError) -> str:
+    """``VARIABLE: reason`` for each error of ``exc``, without the input values."""
+    owner = _settings_class_named(cls, exc.title)
+    prefix = str(owner.model_config.get("env_prefix") or "") if owner else ""
+    problems = []
+    for error in exc.errors(include_input=False, include_url=False, include_context=False):
+        location = [str(part) for part in error["loc"]]
+        if not location:
+            where = exc.title
+        elif owner is not None:
+            where = (prefix + location[0]).upper() + "".join(f".{p}" for p in location[1:])
+        else:
+            where = f"{exc.title}." + ".".join(location)
+        problems.append(f"{where}: {error['msg']}")
+    return "; ".join(problems)
+
+
+def _settings_class_named(cls: type[BaseSettings], name: str) -> type[BaseSettings] | None:
+    """``cls`` or the settings class of one of its fields, by class name."""
+    if cls.__name__ == name:
+        return cls
+    for field in cls.model_fields.values():
+        kind = field.annotation
+        if isinstance(kind, type) and issubclass(kind, BaseSettings) and kind.__name__ == name:
+            return kind
+    return None

@@ -21,7 +21,7 @@ from prometheus_client import REGISTRY
 from pydantic_settings import BaseSettings
 
 from contracts.topics import ALL_TOPICS, Topic
-from services.runtime.cli import SERVICES
+from relance.cli import SERVICES
 from services.runtime.service import ServiceDefinition
 from services.runtime.settings import DatabaseSettings, KafkaSettings, ServiceSettings, load
 

@@ -3,6 +3,7 @@ wheel the container image installs holds it (templates, migrations, schemas)."""
 
 from __future__ import annotations
 
+import importlib
 import tomllib
 from pathlib import Path, PurePosixPath
 
@@ -41,3 +42,17 @@ def test_every_data_file_is_package_data() -> None:
             ):
                 missing.append(str(path.relative_to(ROOT)))
     assert missing == []
+
+
+def test_the_relance_script_points_into_a_packaged_module() -> None:
+    """The ``relance`` entry point names a function of the top-level ``relance`` package,
+    and setuptools' package discovery includes that package, so the wheel runs it."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    target = project["project"]["scripts"]["relance"]
+    module, _, function = target.partition(":")
+    assert module.split(".")[0] == "relance"
+    included = project["tool"]["setuptools"]["packages"]["find"]["include"]
+    assert any(PurePosixPath(module.split(".")[0]).match(pattern) for pattern in included)
+    entry = getattr(importlib.import_module(module), function)
+    assert callable(entry)
+    assert not (ROOT / "services" / "runtime" / "cli.py").exists(), "the kit holds no CLI"

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import importlib
 import io
 import json
+import logging
+import pkgutil
+import traceback
+import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +30,7 @@ from services.runtime.clock import (
     today_in,
 )
 from services.runtime.dead_letter import DeadLetter, IncomingRecord, describe_validation_error
-from services.runtime.errors import ConfigurationError, SupervisedTaskFailed
+from services.runtime.errors import ConfigurationError, RelanceError, SupervisedTaskFailed
 from services.runtime.inbox import position_id
 from services.runtime.migrations import _yoyo_url
 from services.runtime.outbox import _partition_index
@@ -84,6 +89,41 @@ def test_sasl_without_credentials_is_a_clear_configuration_error(
         load(KafkaSettings)
 
 
+SECRET = "hunter2-not-for-logs"
+
+
+@pytest.mark.parametrize(
+    ("environment", "named"),
+    [
+        (
+            {"KAFKA_SECURITY_PROTOCOL": "SASL_SSL", "KAFKA_SASL_USERNAME": "u"},
+            "KAFKA_SASL_MECHANISM",
+        ),
+        ({"KAFKA_SASL_MECHANISM": "bogus"}, "KAFKA_SASL_MECHANISM"),
+        ({"KAFKA_SECURITY_PROTOCOL": "TLS"}, "KAFKA_SECURITY_PROTOCOL"),
+        (
+            {"DATABASE_URL": f"postgresql://u:{SECRET}@db/x", "DATABASE_POOL_MAX_SIZE": "0"},
+            "DATABASE_POOL_MAX_SIZE",
+        ),
+        ({"RELANCE_INGESTION_HTTP_PORT": SECRET}, "RELANCE_INGESTION_HTTP_PORT"),
+    ],
+)
+def test_a_settings_error_names_the_variable_and_never_prints_a_secret(
+    monkeypatch: pytest.MonkeyPatch, environment: dict[str, str], named: str
+) -> None:
+    from services.ingestion.settings import IngestionSettings
+
+    monkeypatch.setenv("KAFKA_SASL_PASSWORD", SECRET)
+    for variable, value in environment.items():
+        monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigurationError) as raised:
+        load(IngestionSettings)
+    printed = "".join(traceback.format_exception(raised.value))
+    assert named in str(raised.value)
+    assert SECRET not in printed
+    assert "input_value" not in printed
+
+
 def test_scram_settings_become_client_options(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "kafka-0:9093")
     monkeypatch.setenv("KAFKA_SECURITY_PROTOCOL", "SASL_SSL")
@@ -128,6 +168,101 @@ def test_logs_redact_personal_data(capsys: pytest.CaptureFixture[str]) -> None:
     assert "jane@example.com" not in line["detail"]
     assert "12 34 56" not in line["detail"]
     assert line["service"] == "test"
+
+
+@given(identifier=st.uuids())
+def test_log_redaction_leaves_uuids_alone(identifier: uuid.UUID) -> None:
+    text = f"reminder {identifier} for invoice {identifier.hex}"
+    assert logs._scrub(text) == text
+    assert logs._scrub(str(identifier).upper()) == str(identifier).upper()
+
+
+@given(
+    moment=st.datetimes(
+        min_value=datetime(1970, 1, 1),
+        max_value=datetime(2100, 1, 1),
+        timezones=st.sampled_from(
+            [UTC, timezone(timedelta(hours=1)), timezone(-timedelta(hours=5, minutes=30))]
+        ),
+    )
+)
+def test_log_redaction_leaves_dates_and_times_alone(moment: datetime) -> None:
+    text = f"due {moment.date().isoformat()}, sent at {moment.isoformat()}"
+    assert logs._scrub(text) == text
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "550 5.1.1 <x> recipient unknown",
+        "250 2.0.0 Ok: queued as 0123456789",
+        "421 4.7.0 try again later",
+        "status 503 after 1200 ms, amount 1234567.89 EUR",
+    ],
+)
+def test_log_redaction_leaves_codes_and_amounts_alone(reply: str) -> None:
+    assert logs._scrub(reply) == reply
+
+
+@given(
+    number=st.from_regex(r"\+[1-9][0-9]{6,14}", fullmatch=True),
+    spaced=st.booleans(),
+)
+def test_log_redaction_masks_every_e164_phone_number(number: str, spaced: bool) -> None:
+    written = number[:3] + " " + " ".join(number[3:]) if spaced else number
+    masked = logs._scrub(f"call {written}, or jane.doe+dunning@example.co.uk.")
+    assert masked == "call [phone], or [email]."
+
+
+@pytest.mark.parametrize(
+    "number", ["06 12 34 56 78", "01.23.45.67.89", "07-12-34-56-78", "+33 (0)6 12 34 56 78"]
+)
+def test_log_redaction_masks_national_phone_numbers(number: str) -> None:
+    assert logs._scrub(f"customer asks to call {number} today") == (
+        "customer asks to call [phone] today"
+    )
+
+
+@pytest.mark.parametrize("library", ["aiokafka.consumer.group_coordinator", "yoyo.migrations"])
+def test_standard_library_logs_share_the_json_and_redaction_pipeline(
+    capsys: pytest.CaptureFixture[str], library: str
+) -> None:
+    logs.configure("svc")
+    try:
+        logging.getLogger(library).warning("failed for %s, call +33612345678", "jane@example.com")
+        try:
+            raise RuntimeError("broker gone")
+        except RuntimeError:
+            logging.getLogger(library).exception("stopped")
+    finally:
+        structlog.reset_defaults()
+    lines = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines()]
+    assert lines[0]["logger"] == library
+    assert lines[0]["level"] == "warning"
+    assert lines[0]["service"] == "svc"
+    assert lines[0]["event"] == "failed for [email], call [phone]"
+    assert "timestamp" in lines[0]
+    assert lines[1]["level"] == "error"
+    assert "RuntimeError: broker gone" in lines[1]["exception"]
+
+
+def test_uvicorn_logs_share_the_pipeline(capsys: pytest.CaptureFixture[str]) -> None:
+    import uvicorn
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:  # an ASGI app, never called
+        raise AssertionError
+
+    logs.configure("svc")
+    try:
+        uvicorn.Config(app, log_level="info", log_config=logs.UVICORN_LOG_CONFIG)
+        logging.getLogger("uvicorn.error").info("Started server process for jane@example.com")
+        logging.getLogger("uvicorn.access").info("GET /portal/x from +33612345678")
+    finally:
+        structlog.reset_defaults()
+    lines = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines()]
+    assert [line["logger"] for line in lines] == ["uvicorn.error", "uvicorn.access"]
+    assert lines[0]["event"] == "Started server process for [email]"
+    assert lines[1]["event"] == "GET /portal/x from [phone]"
 
 
 def test_dead_letter_keeps_the_original_and_says_why() -> None:
@@ -245,3 +380,42 @@ def test_the_cached_partitioner_puts_a_key_where_aiokafkas_default_one_does(
 ) -> None:
     every = list(range(partitions))
     assert _partition_index(key, partitions) == DefaultPartitioner()(key, every, every)
+
+
+def _exceptions_defined_in(package: str) -> list[type[BaseException]]:
+    """Every exception class defined (not imported) in the modules of ``package``."""
+    found: list[type[BaseException]] = []
+    root = importlib.import_module(package)
+    names = [package] + [
+        info.name for info in pkgutil.walk_packages(root.__path__, prefix=f"{package}.")
+    ]
+    for name in names:
+        module = importlib.import_module(name)
+        for value in vars(module).values():
+            if (
+                isinstance(value, type)
+                and issubclass(value, BaseException)
+                and value.__module__ == name
+            ):
+                found.append(value)
+    return found
+
+
+@pytest.mark.parametrize(
+    ("package", "base"),
+    [
+        ("services.runtime", "services.runtime.errors:RelanceError"),
+        ("services.ingestion", "services.ingestion.errors:IngestionError"),
+    ],
+)
+def test_every_exception_sits_under_its_service_base_and_is_listed(package: str, base: str) -> None:
+    module_name, _, class_name = base.partition(":")
+    errors = importlib.import_module(module_name)
+    service_base = getattr(errors, class_name)
+    tree = errors.__doc__ or ""
+    found = _exceptions_defined_in(package)
+    assert service_base in found
+    for exception in found:
+        assert issubclass(exception, RelanceError), exception
+        assert issubclass(exception, service_base), exception
+        assert exception.__name__ in tree, f"{exception.__name__} is not in {module_name}'s tree"

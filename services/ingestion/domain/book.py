@@ -54,7 +54,7 @@ from services.ingestion.domain.allocation import (
 )
 from services.ingestion.errors import Inapplicable
 from services.runtime import json_text
-from services.runtime.outbox import OutgoingRecord
+from services.runtime.records import OutgoingRecord
 
 DocumentKind = Literal["payment", "credit_note"]
 ParkedKind = Literal["payment", "credit_note", "cancellation"]

@@ -27,7 +27,7 @@ from contracts import ledger
 from contracts.ledger import invoice_id_of
 from services.runtime import json_text
 from services.runtime.json_text import day, money, optional_string, string
-from services.runtime.outbox import OutgoingRecord
+from services.runtime.records import OutgoingRecord
 
 SOURCE = "ingestion"
 LEDGER_NAMESPACE = uuid.UUID("0b6f5a52-6d1e-4f0c-9a57-1f1f6c3e2a10")

@@ -17,9 +17,9 @@ import asyncpg
 import pytest
 import yaml
 
+from relance.cli import SERVICES
 from services.reporting.bi_role import ensure_bi_role
 from services.runtime import migrations
-from services.runtime.cli import SERVICES
 from services.runtime.service import ServiceDefinition
 from tests.integration.security.conftest import TlsPostgres
 

@@ -28,7 +28,7 @@ from contracts.money import Money, PositiveMoney
 from contracts.topics import LEDGER_EVENTS
 from services.ingestion.domain import ledger_events
 from services.runtime import json_text
-from services.runtime.outbox import OutgoingRecord
+from services.runtime.records import OutgoingRecord
 
 REFUSALS = "must be positive|is before issue date|exceeds|cannot be|cannot lead|lowers|raises"
 ZONES = ["Europe/Paris", "America/St_Johns", "Asia/Kolkata", "UTC"]

@@ -1,4 +1,4 @@
-"""The ``relance`` command line.
+"""The ``relance`` command line, assembled from the services' own subcommands.
 
 ::
 
@@ -9,7 +9,11 @@
     relance contracts export|check   regenerate / verify JSON Schemas and AsyncAPI
     relance scheduler validate|suspend|resume   scenario library and global suspension
     relance report html|charts|load-rates       HTML report and charts, exchange rates
+    relance call-tasks ...           the notifier's phone-call tasks
     relance demo [--small] [--keep]  120 simulated days of a synthetic ERP history
+
+Each service keeps its own subcommands in ``services/<name>/cli.py``; this module only
+mounts them, and finds each service's :class:`ServiceDefinition` in ``services.<name>.app``.
 """
 
 from __future__ import annotations

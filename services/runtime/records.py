@@ -1,0 +1,39 @@
+"""Records on their way to Kafka, as values: no database driver, no Kafka client.
+
+A service's domain builds :class:`OutgoingRecord`s (an event serialised for its topic) and
+its shell hands them to :func:`services.runtime.outbox.enqueue` within the transaction that
+changed its state. Keeping the value apart from the outbox lets ``domain/`` modules build
+records without importing asyncpg (import-linter checks it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from uuid import UUID
+
+from contracts.envelope import Event
+from contracts.topics import Topic
+
+Headers = Sequence[tuple[str, bytes]]
+
+
+@dataclass(frozen=True)
+class OutgoingRecord:
+    """One record for Kafka: its topic, key, value and headers, and the event it carries."""
+
+    topic: str
+    key: bytes | None
+    value: bytes
+    headers: Headers = ()
+    event_id: UUID | None = None
+
+    @classmethod
+    def of(cls, topic: Topic, event: Event) -> OutgoingRecord:
+        return cls(
+            topic=topic.name,
+            key=topic.key(event),
+            value=topic.value(event),
+            headers=(("event_type", event.event_type.encode()),),
+            event_id=event.event_id,
+        )
