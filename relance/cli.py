@@ -10,6 +10,7 @@
     relance scheduler validate|suspend|resume   scenario library and global suspension
     relance report html|charts|load-rates       HTML report and charts, exchange rates
     relance call-tasks ...           the notifier's phone-call tasks
+    relance dlq list|show|replay     dead letters by topic and reason; replay after a fix
     relance demo [--small] [--keep]  120 simulated days of a synthetic ERP history
 
 Each service keeps its own subcommands in ``services/<name>/cli.py``; this module only
@@ -27,6 +28,7 @@ import typer
 from services.notifier.cli import app as call_tasks_app
 from services.reporting.cli import app as report_app
 from services.runtime import migrations
+from services.runtime.dlq_admin import app as dlq_app
 from services.runtime.errors import RelanceError
 from services.runtime.service import ServiceDefinition, run
 from services.runtime.settings import KafkaSettings, ServiceSettings, load
@@ -40,6 +42,7 @@ app.add_typer(topics_app, name="topics")
 app.add_typer(scheduler_app, name="scheduler")
 app.add_typer(report_app, name="report")
 app.add_typer(call_tasks_app, name="call-tasks")
+app.add_typer(dlq_app, name="dlq")
 
 
 def definition(service: str) -> ServiceDefinition:

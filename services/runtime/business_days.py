@@ -19,13 +19,9 @@ from zoneinfo import ZoneInfo
 
 import holidays
 
-from services.runtime.errors import ConfigurationError
+from services.runtime.errors import EmptySendingWindow
 
 SATURDAY = 5
-
-
-class EmptySendingWindow(ConfigurationError, ValueError):
-    """A sending window that ends before it starts."""
 
 
 @functools.lru_cache(maxsize=4096)

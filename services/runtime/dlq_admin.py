@@ -46,7 +46,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
 
 from contracts.topics import ALL_TOPICS, DLQ_SUFFIX
-from services.runtime.errors import RelanceError
+from services.runtime.errors import DlqError, RelanceError
 from services.runtime.logs import get_logger
 from services.runtime.settings import KafkaSettings, load
 
@@ -57,10 +57,6 @@ REPLAYED_FROM = "dlq.replayed_from"
 REPLAYED_AT = "dlq.replayed_at"
 
 app = typer.Typer(no_args_is_help=True, help="Dead letters: count them, show one, replay them.")
-
-
-class DlqError(RelanceError):
-    """Bad input to ``relance dlq``: an unknown topic, a position that holds no dead letter."""
 
 
 @dataclass(frozen=True)

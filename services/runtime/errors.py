@@ -4,10 +4,12 @@
 
     RelanceError
      ├── ConfigurationError      settings or files that cannot work
+     │    └── EmptySendingWindow a sending window that ends before it starts (*, ValueError)
      ├── TransientError          worth retrying: the database or the broker is unavailable
      ├── MigrationError          a schema migration failed
      ├── SupervisedTaskFailed    a background task of a service stopped; the service stops
-     └── DeadLetterLimitExceeded too many records dead-lettered; the consumer stopped
+     ├── DeadLetterLimitExceeded too many records dead-lettered; the consumer stopped
+     └── DlqError                bad input to ``relance dlq`` (unknown topic, no such record)
 
 ``RelanceError`` is also the runtime kit's own base. Each service has its base right under
 it (``IngestionError``, ``SchedulerError``, ``NotifierError``, ``DisputesError``,
@@ -47,3 +49,11 @@ class SupervisedTaskFailed(RelanceError):
 
 class DeadLetterLimitExceeded(RelanceError):
     """Too many records are being dead-lettered; the consumer stopped to protect the topic."""
+
+
+class EmptySendingWindow(ConfigurationError, ValueError):
+    """A sending window that ends before it starts."""
+
+
+class DlqError(RelanceError):
+    """Bad input to ``relance dlq``: an unknown topic, a position that holds no dead letter."""

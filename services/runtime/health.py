@@ -24,6 +24,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
+from services.runtime import logs
 from services.runtime.errors import ConfigurationError
 
 ReadinessCheck = Callable[[], Awaitable[str | None]]  # None when ready, else why not
@@ -98,7 +99,7 @@ class HttpServer:
             app,
             host=host,
             port=port,
-            log_config=None,
+            log_config=logs.UVICORN_LOG_CONFIG,  # through our JSON and redaction pipeline
             access_log=False,
             lifespan="off",
             timeout_graceful_shutdown=5,

@@ -22,11 +22,11 @@ from services.runtime.dlq_admin import (
     REPLAYED_BY,
     REPLAYED_FROM,
     DeadLetterRecord,
-    DlqError,
     count,
     read_dead_letters,
     replay,
 )
+from services.runtime.errors import DlqError
 from services.runtime.outbox import KafkaRecordSender, OutboxRelay, OutgoingRecord
 from services.runtime.settings import DatabaseSettings, KafkaSettings
 from tests.integration.test_runtime_kit import invoice_event

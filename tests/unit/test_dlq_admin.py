@@ -10,7 +10,6 @@ from typer.testing import CliRunner
 from contracts.topics import ALL_TOPICS
 from services.runtime.dlq_admin import (
     DeadLetterRecord,
-    DlqError,
     app,
     count,
     dead_letter_topics,
@@ -18,6 +17,7 @@ from services.runtime.dlq_admin import (
     parse_position,
     replay_headers,
 )
+from services.runtime.errors import DlqError
 
 RUNNER = CliRunner()
 
