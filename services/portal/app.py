@@ -1,0 +1,41 @@
+"""Wiring of the portal: the customers' internet-facing pages behind signed links.
+
+It owns the PostgreSQL schema ``portal`` and reads no other service's tables. Its read
+model is built from the public topics (``ledger.events.v1`` for customers, invoices,
+payments and credit notes; ``disputes.events.v1`` for disputes, promises and plans); what
+customers do goes out as commands on ``disputes.commands.v1`` through the outbox. It is
+kept apart from the notifier, which holds the providers' credentials: the two share only
+the kit's signed links (``services/runtime/signed_links.py``) and their keys.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from contracts.topics import DISPUTE_EVENTS, LEDGER_EVENTS
+from services.portal.pages import Pages
+from services.portal.projection import apply_events
+from services.portal.settings import PortalSettings
+from services.runtime.service import ServiceContext, ServiceDefinition, ServiceParts
+from services.runtime.signed_links import CustomerLinks
+
+SCHEMA = "portal"
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+async def build(context: ServiceContext) -> ServiceParts:
+    settings = context.settings
+    assert isinstance(settings, PortalSettings)
+    links = CustomerLinks(settings.links, context.clock)
+    pages = Pages(context.pool, context.clock, settings, links)
+    return ServiceParts(handler=apply_events, routes=[pages.routes()])
+
+
+DEFINITION = ServiceDefinition(
+    name="portal",
+    schema=SCHEMA,
+    migrations=MIGRATIONS,
+    consumes=(LEDGER_EVENTS, DISPUTE_EVENTS),
+    settings_class=PortalSettings,
+    build=build,
+)

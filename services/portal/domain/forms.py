@@ -1,0 +1,104 @@
+"""What the customer typed, checked: a pure function of the form's fields and the account.
+
+Each check returns either the decision (what to send) or the errors, one message key per
+field (``services/portal/i18n.py`` words them in the page's language). The fields as typed
+are always kept, so that a page showing errors shows them back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+
+from services.portal.domain.account import Account, InvoiceLine
+
+CATEGORIES = ("commercial", "quality", "delivery", "pricing", "administrative", "accounting")
+MESSAGE_MAX = 4000
+
+FormFields = Mapping[str, Sequence[str]]
+
+
+@dataclass(frozen=True)
+class FieldError:
+    key: str  # a message key of services/portal/i18n.py
+    values: Mapping[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PromiseDecision:
+    lines: tuple[InvoiceLine, ...]
+    promised_date: date
+    amount: Decimal
+    currency: str
+
+
+@dataclass(frozen=True)
+class DisputeDecision:
+    lines: tuple[InvoiceLine, ...]
+    category: str
+    message: str
+
+
+Errors = dict[str, FieldError]
+
+
+def _first(form: FormFields, name: str) -> str:
+    values = form.get(name) or ("",)
+    return values[-1].strip()
+
+
+def _chosen(form: FormFields, account: Account, errors: Errors) -> tuple[InvoiceLine, ...]:
+    lines = account.payable(form.get("invoice", ()))
+    if not lines:
+        errors["invoice"] = FieldError("choose_invoices")
+    return lines
+
+
+def check_promise(
+    form: FormFields, account: Account, today: date, max_days: int
+) -> PromiseDecision | Errors:
+    errors: Errors = {}
+    lines = _chosen(form, account, errors)
+    currencies = {line.invoice.currency for line in lines}
+    if len(currencies) > 1:
+        errors["invoice"] = FieldError("one_currency")
+    typed = _first(form, "promised_date")
+    promised: date | None = None
+    if not typed:
+        errors["promised_date"] = FieldError("date_required")
+    else:
+        try:
+            promised = date.fromisoformat(typed)
+        except ValueError:
+            errors["promised_date"] = FieldError("date_invalid")
+    if promised is not None:
+        if promised < today:
+            errors["promised_date"] = FieldError("date_past")
+        elif promised > today + timedelta(days=max_days):
+            errors["promised_date"] = FieldError("date_too_far", {"days": max_days})
+    if errors or promised is None:
+        return errors
+    return PromiseDecision(
+        lines=lines,
+        promised_date=promised,
+        amount=sum((line.invoice.open_amount for line in lines), Decimal(0)),
+        currency=currencies.pop(),
+    )
+
+
+def check_dispute(form: FormFields, account: Account) -> DisputeDecision | Errors:
+    errors: Errors = {}
+    lines = _chosen(form, account, errors)
+    category = _first(form, "category")
+    if category not in CATEGORIES:
+        errors["category"] = FieldError("category_required")
+    message = _first(form, "message")
+    if not message:
+        errors["message"] = FieldError("message_required")
+    elif len(message) > MESSAGE_MAX:
+        errors["message"] = FieldError("message_too_long", {"max": MESSAGE_MAX})
+    if errors:
+        return errors
+    return DisputeDecision(lines=lines, category=category, message=message)

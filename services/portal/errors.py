@@ -1,0 +1,30 @@
+"""Exceptions of the portal.
+
+::
+
+    RelanceError
+     └── PortalError            the portal failed
+          └── PageRefused       a request answered with an error page (status, message key)
+
+Links that do not verify raise the kit's ``LinkExpired`` and ``LinkTampered``
+(``services/runtime/signed_links.py``); the pages turn them into 410 and 403.
+"""
+
+from __future__ import annotations
+
+from services.runtime.errors import RelanceError
+
+
+class PortalError(RelanceError):
+    """The portal failed."""
+
+
+class PageRefused(PortalError):
+    """This request is refused."""
+
+    def __init__(self, status: int, title_key: str, text_key: str, language: str) -> None:
+        super().__init__(f"{status} {title_key}")
+        self.status = status
+        self.title_key = title_key
+        self.text_key = text_key
+        self.language = language

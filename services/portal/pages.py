@@ -1,0 +1,322 @@
+"""The customer's pages behind a signed link: a thin shell over the read model and commands.
+
+``GET /portal/{token}``: the account with one company (open invoices per currency with
+their status, payments and credit notes received recently) and two forms.
+``POST /portal/{token}/promise``: announce a payment date for chosen invoices, sent as a
+``promise.record`` command (channel ``portal``); ``POST /portal/{token}/dispute``: open a
+dispute on chosen invoices with a category and a message, sent as ``dispute.open`` (raised
+by ``portal``). Commands go to ``disputes.commands.v1`` through the outbox; the disputes
+service decides, and its events come back into the read model. Command ids derive from the
+link and the form, so a form sent twice is one command.
+
+A form with errors is shown again (422) with each error next to its field, in the page's
+language, and everything typed kept; a form accepted redirects (303) to the account page
+with a thank-you notice, so that reloading does not post again.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from contracts import disputes
+from contracts.topics import DISPUTE_COMMANDS, Topic
+from services.portal import i18n, queries
+from services.portal.domain.account import Account, OpenInvoice, Pause, account_of
+from services.portal.domain.forms import (
+    CATEGORIES,
+    DisputeDecision,
+    Errors,
+    FormFields,
+    PromiseDecision,
+    check_dispute,
+    check_promise,
+)
+from services.portal.errors import PageRefused
+from services.portal.guard import BodyTooLarge, RateLimit, form_fields, secured
+from services.portal.settings import PortalSettings
+from services.runtime import outbox
+from services.runtime.clock import Clock
+from services.runtime.database import Pool
+from services.runtime.signed_links import CustomerLink, CustomerLinks, LinkExpired, LinkTampered
+
+COMMAND_NAMESPACE = uuid.UUID("6f1c2a9e-8b47-4d0e-9a35-2c7e51b4d8f0")
+TEMPLATES = Path(__file__).parent / "templates"
+STYLESHEET = (Path(__file__).parent / "static" / "portal.css").read_bytes()
+SOURCE = "portal"
+
+
+def templates() -> Environment:
+    environment = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    return environment
+
+
+class Words:
+    """The words of one page language, with Babel's money and dates."""
+
+    def __init__(self, language: str) -> None:
+        self.language = i18n.language_of(language)
+        self._words = i18n.WORDS[self.language]
+
+    def __call__(self, key: str, **values: object) -> str:
+        return self._words[key].format(**values)
+
+    def money(self, amount: Any, currency: str) -> str:
+        return i18n.money(amount, currency, self.language)
+
+    def day(self, value: Any) -> str:
+        return i18n.day(value, self.language)
+
+
+class Pages:
+    def __init__(
+        self,
+        pool: Pool,
+        clock: Clock,
+        settings: PortalSettings,
+        links: CustomerLinks,
+        topic: Topic = DISPUTE_COMMANDS,
+    ) -> None:
+        self.pool = pool
+        self.clock = clock
+        self.settings = settings
+        self.links = links
+        self.topic = topic
+        self.environment = templates()
+        self.rate_limit = RateLimit(clock, settings.requests_per_minute)
+
+    def routes(self) -> APIRouter:
+        router = APIRouter()
+        router.add_api_route("/portal/static/portal.css", self.stylesheet, methods=["GET"])
+        router.add_api_route("/portal/{token}", self._answering(self.page), methods=["GET"])
+        router.add_api_route(
+            "/portal/{token}/promise", self._answering(self.promise), methods=["POST"]
+        )
+        router.add_api_route(
+            "/portal/{token}/dispute", self._answering(self.dispute), methods=["POST"]
+        )
+        return router
+
+    async def stylesheet(self) -> Response:
+        response = Response(STYLESHEET, media_type="text/css")
+        secured(response)
+        response.headers["Cache-Control"] = "public, max-age=3600"
+        return response
+
+    # access -----------------------------------------------------------------------------
+
+    async def _access(self, request: Request) -> tuple[CustomerLink, Mapping[str, Any]]:
+        """Who the link is for, and their customer row; refuses bad, expired, revoked or
+        too frequent requests."""
+        address = request.client.host if request.client else "unknown"
+        browser_language = i18n.from_accept_language(request.headers.get("accept-language"))
+        try:
+            link = self.links.check(request.path_params["token"])
+        except LinkExpired as exc:
+            language = browser_language
+            if exc.customer_id and exc.company_code:
+                row = await self.pool.fetchrow(queries.CUSTOMER, exc.customer_id, exc.company_code)
+                language = i18n.language_of(row["language"]) if row else browser_language
+            if not self.rate_limit.allow("expired", address):
+                raise PageRefused(429, "too_many", "too_many", language) from exc
+            raise PageRefused(410, "expired_title", "expired_text", language) from exc
+        except LinkTampered as exc:
+            self.rate_limit.allow("tampered", address)
+            raise PageRefused(403, "tampered_title", "tampered_text", browser_language) from exc
+        row = await self.pool.fetchrow(queries.CUSTOMER, link.customer_id, link.company_code)
+        language = i18n.language_of(row["language"]) if row else browser_language
+        if not self.rate_limit.allow(link.customer_id, link.company_code, address):
+            raise PageRefused(429, "too_many", "too_many", language)
+        revoked = await self.pool.fetchval(
+            queries.REVOKED_SINCE, link.customer_id, link.company_code
+        )
+        if revoked is not None and link.signed_at <= revoked:
+            raise PageRefused(403, "tampered_title", "tampered_text", language)
+        if row is None:
+            raise PageRefused(404, "not_found_title", "not_found_text", language)
+        return link, dict(row)
+
+    async def _account(self, link: CustomerLink) -> Account:
+        today = self.clock.now().date()
+        invoices = [
+            OpenInvoice(**dict(r))
+            for r in await self.pool.fetch(
+                queries.OPEN_INVOICES, link.customer_id, link.company_code
+            )
+        ]
+        pauses = [
+            Pause(r["kind"], frozenset(r["invoice_ids"]), r["whole_account"], r["until"])
+            for r in await self.pool.fetch(queries.PAUSES, link.customer_id)
+        ]
+        return account_of(invoices, pauses, today)
+
+    # pages ------------------------------------------------------------------------------
+
+    async def page(self, request: Request) -> Response:
+        link, customer = await self._access(request)
+        done = request.query_params.get("done")
+        thanks = f"thanks_{done}" if done in ("promise", "dispute") else None
+        return await self._render(request, link, customer, thanks=thanks)
+
+    async def _render(
+        self,
+        request: Request,
+        link: CustomerLink,
+        customer: Mapping[str, Any],
+        *,
+        thanks: str | None = None,
+        form: str | None = None,
+        typed: FormFields | None = None,
+        errors: Errors | None = None,
+        status: int = 200,
+    ) -> Response:
+        words = Words(customer["language"])
+        account = await self._account(link)
+        since = self.clock.now().date() - timedelta(days=self.settings.recent_days)
+        receipts = await self.pool.fetch(
+            queries.RECEIPTS_SINCE, link.customer_id, link.company_code, since
+        )
+        token = request.path_params["token"]
+        payable = {
+            line.invoice.invoice_id
+            for line in account.payable(line.invoice.invoice_id for line in account.lines)
+        }
+        html = self.environment.get_template("account.html").render(
+            t=words,
+            lang=words.language,
+            customer=customer,
+            company=self.settings.company_names.get(link.company_code, link.company_code),
+            account=account,
+            payable=payable,
+            receipts=receipts,
+            recent_days=self.settings.recent_days,
+            thanks=thanks,
+            form=form,
+            typed=typed or {},
+            errors=errors or {},
+            categories=CATEGORIES,
+            today=self.clock.now().date().isoformat(),
+            latest=(
+                self.clock.now().date() + timedelta(days=self.settings.max_promise_days)
+            ).isoformat(),
+            promise_url=f"/portal/{token}/promise",
+            dispute_url=f"/portal/{token}/dispute",
+        )
+        return HTMLResponse(html, status_code=status)
+
+    # forms ------------------------------------------------------------------------------
+
+    async def _form(self, request: Request, customer: Mapping[str, Any]) -> FormFields:
+        try:
+            return await form_fields(request, self.settings.max_form_bytes)
+        except BodyTooLarge:
+            raise PageRefused(
+                413, "too_large", "too_large", i18n.language_of(customer["language"])
+            ) from None
+
+    async def promise(self, request: Request) -> Response:
+        link, customer = await self._access(request)
+        typed = await self._form(request, customer)
+        account = await self._account(link)
+        checked = check_promise(
+            typed, account, self.clock.now().date(), self.settings.max_promise_days
+        )
+        if not isinstance(checked, PromiseDecision):
+            return await self._render(
+                request, link, customer, form="promise", typed=typed, errors=checked, status=422
+            )
+        ids = tuple(sorted(line.invoice.invoice_id for line in checked.lines))
+        key = f"{link.customer_id}/{link.company_code}/promise/{checked.promised_date}/{ids}"
+        command = disputes.RecordPromise(
+            event_id=uuid.uuid5(COMMAND_NAMESPACE, key + "/event"),
+            occurred_at=self.clock.now(),
+            source=SOURCE,
+            payload=disputes.Promise(
+                promise_id=uuid.uuid5(COMMAND_NAMESPACE, key),
+                customer_id=link.customer_id,
+                invoice_ids=ids,
+                promised_date=checked.promised_date,
+                amount={"amount": checked.amount, "currency": checked.currency},
+                channel="portal",
+                recorded_by=f"portal:{link.customer_id}",
+            ),
+        )
+        await self._send(command)
+        return self._done(request, "promise")
+
+    async def dispute(self, request: Request) -> Response:
+        link, customer = await self._access(request)
+        typed = await self._form(request, customer)
+        account = await self._account(link)
+        checked = check_dispute(typed, account)
+        if not isinstance(checked, DisputeDecision):
+            return await self._render(
+                request, link, customer, form="dispute", typed=typed, errors=checked, status=422
+            )
+        ids = tuple(sorted(line.invoice.invoice_id for line in checked.lines))
+        key = f"{link.customer_id}/{link.company_code}/dispute/{ids}/{checked.category}"
+        command = disputes.OpenDispute(
+            event_id=uuid.uuid5(COMMAND_NAMESPACE, key + "/event"),
+            occurred_at=self.clock.now(),
+            source=SOURCE,
+            payload=disputes.DisputeRequest(
+                dispute_id=uuid.uuid5(COMMAND_NAMESPACE, key),
+                customer_id=link.customer_id,
+                invoice_ids=ids,
+                category=checked.category,
+                text=checked.message,
+                raised_by="portal",
+            ),
+        )
+        await self._send(command)
+        return self._done(request, "dispute")
+
+    def _done(self, request: Request, what: str) -> Response:
+        return RedirectResponse(f"/portal/{request.path_params['token']}?done={what}", 303)
+
+    async def _send(self, command: disputes.RecordPromise | disputes.OpenDispute) -> None:
+        async with self.pool.acquire() as connection, connection.transaction():
+            await outbox.enqueue(connection, [outbox.OutgoingRecord.of(self.topic, command)])
+
+    # errors -----------------------------------------------------------------------------
+
+    def _answering(
+        self, handler: Callable[[Request], Awaitable[Response]]
+    ) -> Callable[[Request], Awaitable[Response]]:
+        """A route whose every answer carries the security headers, and whose refusals are
+        pages in the customer's language."""
+
+        async def route(request: Request) -> Response:
+            try:
+                response = await handler(request)
+            except PageRefused as refused:
+                response = self._refused(refused)
+            return secured(response)
+
+        return route
+
+    def _refused(self, refused: PageRefused) -> Response:
+        words = Words(refused.language)
+        html = self.environment.get_template("refused.html").render(
+            t=words,
+            lang=words.language,
+            title=words(refused.title_key),
+            text=words(refused.text_key),
+        )
+        response = HTMLResponse(html, status_code=refused.status)
+        if refused.status == 429:
+            response.headers["Retry-After"] = "60"
+        return response

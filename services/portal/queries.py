@@ -1,0 +1,78 @@
+"""Every SQL statement of the portal, named and parameterised.
+
+Connections have ``search_path`` set to the ``portal`` schema.
+"""
+
+# projection: ledger ---------------------------------------------------------------------
+UPSERT_CUSTOMER = """
+INSERT INTO customers (customer_id, company_code, version, name, language, country)
+VALUES ($1, $2, $3, $4, $5, $6)
+ON CONFLICT (customer_id) DO UPDATE SET
+    company_code = EXCLUDED.company_code, version = EXCLUDED.version, name = EXCLUDED.name,
+    language = EXCLUDED.language, country = EXCLUDED.country
+WHERE customers.version <= EXCLUDED.version
+"""
+OPEN_INVOICE = """
+INSERT INTO invoices (invoice_id, customer_id, company_code, invoice_number, issue_date,
+                      due_date, amount, open_amount, currency, changed_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+ON CONFLICT (invoice_id) DO NOTHING
+"""
+CHANGE_OPEN_AMOUNT = """
+INSERT INTO invoices (invoice_id, customer_id, company_code, invoice_number, issue_date,
+                      due_date, amount, open_amount, currency, changed_at)
+VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $8, $9)
+ON CONFLICT (invoice_id) DO UPDATE SET
+    due_date = EXCLUDED.due_date, amount = EXCLUDED.amount,
+    open_amount = EXCLUDED.open_amount, closed = false, changed_at = EXCLUDED.changed_at
+"""
+CLOSE_INVOICE = """
+UPDATE invoices SET closed = true, open_amount = 0, changed_at = $2 WHERE invoice_id = $1
+"""
+RECORD_RECEIPT = """
+INSERT INTO receipts (event_id, customer_id, company_code, invoice_id, invoice_number, cause,
+                      amount, currency, received_on)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+ON CONFLICT (event_id) DO NOTHING
+"""
+
+# projection: disputes, promises, plans --------------------------------------------------
+START_PAUSE = """
+INSERT INTO pauses (kind, pause_id, customer_id, invoice_ids, whole_account, until)
+VALUES ($1, $2, $3, $4, $5, $6)
+ON CONFLICT (kind, pause_id) DO UPDATE SET
+    invoice_ids = EXCLUDED.invoice_ids, whole_account = EXCLUDED.whole_account,
+    until = EXCLUDED.until
+"""
+END_PAUSE = "DELETE FROM pauses WHERE kind = $1 AND pause_id = $2"
+
+# pages ------------------------------------------------------------------------------------
+CUSTOMER = """
+SELECT customer_id, company_code, name, language, country
+FROM customers WHERE customer_id = $1 AND company_code = $2
+"""
+OPEN_INVOICES = """
+SELECT invoice_id, invoice_number, issue_date, due_date, amount, open_amount, currency
+FROM invoices
+WHERE customer_id = $1 AND company_code = $2 AND NOT closed AND open_amount > 0
+ORDER BY currency, due_date, invoice_number
+"""
+RECEIPTS_SINCE = """
+SELECT invoice_number, cause, amount, currency, received_on
+FROM receipts
+WHERE customer_id = $1 AND company_code = $2 AND received_on >= $3
+ORDER BY received_on DESC, invoice_number
+LIMIT 50
+"""
+PAUSES = """
+SELECT kind, invoice_ids, whole_account, until FROM pauses WHERE customer_id = $1
+"""
+REVOKED_SINCE = """
+SELECT revoked_at FROM revoked_links WHERE customer_id = $1 AND company_code = $2
+"""
+REVOKE = """
+INSERT INTO revoked_links (customer_id, company_code, revoked_at, reason)
+VALUES ($1, $2, $3, $4)
+ON CONFLICT (customer_id, company_code) DO UPDATE SET
+    revoked_at = EXCLUDED.revoked_at, reason = EXCLUDED.reason
+"""
