@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.runtime.clock import Clock
@@ -66,16 +66,6 @@ class SignedLinkSettings(BaseSettings):
     )
     valid_days: int = Field(default=45, ge=1, le=366)
 
-    @field_validator("keys")
-    @classmethod
-    def _long_enough(cls, keys: tuple[SecretStr, ...]) -> tuple[SecretStr, ...]:
-        for position, key in enumerate(keys):
-            if len(key.get_secret_value()) < MIN_KEY_LENGTH:
-                raise ValueError(
-                    f"key {position} has fewer than {MIN_KEY_LENGTH} characters"
-                )  # the key itself is never shown
-        return keys
-
     @property
     def configured(self) -> bool:
         return bool(self.keys) and bool(self.base_url)
@@ -106,6 +96,12 @@ class CustomerLinks:
     def __init__(self, settings: SignedLinkSettings, clock: Clock) -> None:
         if not settings.keys:
             raise ConfigurationError("no signing key for customer links (RELANCE_LINKS_KEYS)")
+        for position, key in enumerate(settings.keys):
+            # checked here rather than by the settings model, whose errors show the input
+            if len(key.get_secret_value()) < MIN_KEY_LENGTH:
+                raise ConfigurationError(
+                    f"RELANCE_LINKS_KEYS: key {position} has fewer than {MIN_KEY_LENGTH} characters"
+                )
         self.settings = settings
         self.clock = clock
         self.valid_for = timedelta(days=settings.valid_days)
