@@ -30,7 +30,9 @@ from contracts.topics import ALL_TOPICS, Topic
 CONTRACTS_VERSION = "1.0.0"
 """Version of the contracts as a whole, in the AsyncAPI document; bump it with any change."""
 
-RELANCE_SERVICES = frozenset({"ingestion", "scheduler", "notifier", "disputes", "reporting"})
+RELANCE_SERVICES = frozenset(
+    {"ingestion", "scheduler", "notifier", "disputes", "reporting", "portal"}
+)
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 ASYNCAPI_PATH = "docs/asyncapi.json"
 SCHEMAS_DIR = "contracts/schemas"

@@ -136,7 +136,7 @@ LEDGER_EVENTS = Topic(
         "settled or cancelled, credit balances."
     ),
     producers=("ingestion",),
-    consumers=("scheduler", "notifier", "disputes", "reporting"),
+    consumers=("scheduler", "notifier", "disputes", "reporting", "portal"),
     partitions=12,
     retention=(
         "forever: reporting is rebuilt by replaying the public topics from the beginning, "
@@ -182,7 +182,7 @@ DISPUTE_COMMANDS = Topic(
         "payment plan, from the CRM and the notifier's customer portal (the disputes "
         "service's HTTP API decides its commands itself, without this topic)."
     ),
-    producers=("crm", "notifier"),
+    producers=("crm", "notifier", "portal"),
     consumers=("disputes",),
     partitions=3,
     retention=(
@@ -199,7 +199,7 @@ DISPUTE_EVENTS = Topic(
         "plans: what pauses and resumes dunning."
     ),
     producers=("disputes",),
-    consumers=("scheduler", "notifier", "reporting"),
+    consumers=("scheduler", "notifier", "reporting", "portal"),
     partitions=6,
     retention=(
         "forever: reporting rebuilds disputes, promises and plans from it; the disputes "

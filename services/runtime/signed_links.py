@@ -5,7 +5,7 @@ invoicing company's code, and the instant it was signed, with an HMAC (``itsdang
 ``URLSafeTimedSerializer``). There is one link per customer and company: the token names no
 reminder, so every email to that customer from that company leads to the same account.
 
-Keys rotate: ``RELANCE_LINKS_KEYS`` is a JSON list, oldest first; the last key signs, every
+Keys rotate: ``RELANCE_LINKS_KEYS`` lists them separated by commas, oldest first; the last key signs, every
 key in the list verifies. To rotate, append a new key, deploy, and drop the oldest once the
 links it signed have expired. A link older than ``RELANCE_LINKS_VALID_DAYS`` is expired
 (:class:`LinkExpired`, the portal answers 410); a link whose signature does not verify with
@@ -20,11 +20,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from services.runtime.clock import Clock
 from services.runtime.errors import ConfigurationError, RelanceError
@@ -57,14 +57,21 @@ class SignedLinkSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="RELANCE_LINKS_", extra="ignore")
 
-    keys: tuple[SecretStr, ...] = Field(
+    keys: Annotated[tuple[SecretStr, ...], NoDecode] = Field(
         default=(),
-        description="Signing keys, oldest first, as a JSON list; the last one signs.",
+        description="Signing keys, oldest first, separated by commas; the last one signs.",
     )
     base_url: str | None = Field(
         default=None, description="Where the portal is reached from the internet."
     )
     valid_days: int = Field(default=45, ge=1, le=366)
+
+    @field_validator("keys", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(key.strip() for key in value.split(",") if key.strip())
+        return value
 
     @property
     def configured(self) -> bool:

@@ -103,9 +103,17 @@ def test_user_acls_follow_the_registry(principal: str) -> None:
 
 
 def test_the_customer_portal_may_write_dispute_commands() -> None:
-    """The notifier serves the customer portal, whose forms become dispute commands."""
-    grants = _grants(_users()["relance-notifier"])
-    assert ("topic", "disputes.commands.v1", "literal", "Write") in grants
+    """The portal's forms become dispute commands (and the notifier's older page's, while
+    it remains); the portal writes nothing else."""
+    for user in ("relance-portal", "relance-notifier"):
+        grants = _grants(_users()[user])
+        assert ("topic", "disputes.commands.v1", "literal", "Write") in grants
+    portal_writes = {
+        name
+        for kind, name, _, op in _grants(_users()["relance-portal"])
+        if kind == "topic" and op == "Write" and not name.endswith(registry.DLQ_SUFFIX)
+    }
+    assert portal_writes == {"disputes.commands.v1"}
 
 
 def test_the_erp_connector_writes_erp_and_reference_topics_only() -> None:
