@@ -6,12 +6,12 @@ invoicing company's code, and the instant it was signed, with an HMAC (``itsdang
 reminder, so every email to that customer from that company leads to the same account.
 
 Keys rotate: ``RELANCE_LINKS_KEYS`` lists them separated by commas, oldest first; the last
-key signs, every key in the list verifies. To rotate, append a new key, deploy, and drop the
-oldest once the links it signed have expired. A link older than ``RELANCE_LINKS_VALID_DAYS`` is expired
-(:class:`LinkExpired`, the portal answers 410); a link whose signature does not verify with
-any key is refused (:class:`LinkTampered`, 403). Revoking the links of one customer and
-company is the portal's business (its revocation list): it compares :attr:`CustomerLink.signed_at`
-with the revocation's instant.
+key signs, every key in the list verifies. To rotate, append a new key, deploy, and drop
+the oldest once the links it signed have expired. A link older than
+``RELANCE_LINKS_VALID_DAYS`` is expired (:class:`LinkExpired`, the portal answers 410); a
+link whose signature does not verify with any key is refused (:class:`LinkTampered`, 403).
+Revoking the links of one customer and company is the portal's business (its revocation
+list): it compares :attr:`CustomerLink.signed_at` with the revocation's instant.
 
 Both services import this module; neither imports the other.
 """
