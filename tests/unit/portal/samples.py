@@ -21,7 +21,9 @@ def money(amount: str, currency: str = "EUR") -> PositiveMoney:
     return PositiveMoney(amount=Decimal(amount), currency=currency)
 
 
-def customer(language: str = "fr", name: str = "Ateliers <Dupont> & Fils") -> Event:
+def customer(
+    language: str = "fr", name: str = "Ateliers <Dupont> & Fils", version: int = 1
+) -> Event:
     return ledger.LedgerCustomerUpserted(
         event_id=uuid.uuid4(),
         occurred_at=NOW,
@@ -29,7 +31,7 @@ def customer(language: str = "fr", name: str = "Ateliers <Dupont> & Fils") -> Ev
         payload=ledger.LedgerCustomer(
             customer_id=CUSTOMER,
             company_code=COMPANY,
-            version=1,
+            version=version,
             name=name,
             country="FR",
             time_zone="Europe/Paris",
