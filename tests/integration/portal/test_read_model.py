@@ -127,4 +127,5 @@ async def test_an_older_customer_version_does_not_overwrite_a_newer_one(
     newer = samples.customer(language="de", name="Dupont GmbH", version=3)
     await feed(pool, clock, [newer, samples.customer(language="fr")])
     row = await pool.fetchrow(queries.CUSTOMER, samples.CUSTOMER, samples.COMPANY)
+    assert row is not None
     assert (row["language"], row["name"]) == ("de", "Dupont GmbH")
