@@ -207,6 +207,12 @@ class Pages:
             form=form,
             typed=typed or {},
             errors=errors or {},
+            field_ids={
+                "invoice": f"{form}-invoice-1",
+                "promised_date": "promised-date",
+                "category": "category",
+                "message": "message",
+            },
             categories=CATEGORIES,
             today=self.clock.now().date().isoformat(),
             latest=(

@@ -140,7 +140,9 @@ async def test_a_form_error_is_shown_beside_its_field_and_keeps_what_was_typed(
     assert await page.get_by_label("Votre message", exact=True).input_value() == typed
     assert await dispute.get_by_label("F-2026-004").is_checked()
     assert not await dispute.get_by_label("F-2026-001").is_checked()
-    assert await page.get_by_role("alert").count() == 1
+    summary = page.get_by_role("alert")
+    await summary.get_by_role("link", name="Choisissez la nature du problème.").click()
+    assert await page.evaluate("() => document.activeElement.id") == "category"
     await page.screenshot(path=IMAGES / "portal-form-error.png", full_page=True)
     assert await site.outbox() == []  # nothing was sent
 
