@@ -108,7 +108,15 @@ class Pages:
         router.add_api_route(
             "/portal/{token}/dispute", self._answering(self.dispute), methods=["POST"]
         )
+        # anything else under /portal: a page with the same headers, not the framework's JSON
+        router.add_api_route(
+            "/portal/{anything:path}", self._answering(self.unknown), methods=["GET", "POST"]
+        )
         return router
+
+    async def unknown(self, request: Request) -> Response:
+        language = i18n.from_accept_language(request.headers.get("accept-language"))
+        raise PageRefused(404, "not_found_title", "not_found_text", language)
 
     async def stylesheet(self) -> Response:
         response = Response(STYLESHEET, media_type="text/css")
@@ -134,7 +142,8 @@ class Pages:
                 raise PageRefused(429, "too_many", "too_many", language) from exc
             raise PageRefused(410, "expired_title", "expired_text", language) from exc
         except LinkTampered as exc:
-            self.rate_limit.allow("tampered", address)
+            if not self.rate_limit.allow("tampered", address):  # slows down guessing
+                raise PageRefused(429, "too_many", "too_many", browser_language) from exc
             raise PageRefused(403, "tampered_title", "tampered_text", browser_language) from exc
         row = await self.pool.fetchrow(queries.CUSTOMER, link.customer_id, link.company_code)
         language = i18n.language_of(row["language"]) if row else browser_language

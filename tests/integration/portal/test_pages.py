@@ -90,3 +90,25 @@ async def test_a_promise_sent_twice_is_one_command(site: Site) -> None:
     assert first["event_id"] == second["event_id"]
     assert first["payload"]["promise_id"] == second["payload"]["promise_id"]
     assert records[0].key == samples.CUSTOMER.encode()
+
+
+async def test_other_paths_and_methods_get_a_page_with_the_same_headers(site: Site) -> None:
+    async with httpx.AsyncClient() as client:
+        responses = (
+            await client.post(site.account_url, data={"x": "1"}),
+            await client.get(site.account_url + "/promise", headers={"accept-language": "es"}),
+            await client.get(site.base_url + "/portal/"),
+        )
+    for response in responses:
+        assert response.status_code == 404, response.request.url
+        assert response.headers["referrer-policy"] == "no-referrer"
+        assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+    assert "Cuenta no disponible" in responses[1].text
+    assert "Account not available" in responses[2].text
+
+
+async def test_guessing_links_from_one_address_is_slowed_down(site: Site) -> None:
+    site.pages.rate_limit.per_minute = 2
+    async with httpx.AsyncClient() as client:
+        statuses = [(await client.get(site.url(f"guess{n}.x.y"))).status_code for n in range(3)]
+    assert statuses == [403, 403, 429]
