@@ -20,6 +20,7 @@ from :func:`guarded_router`; a whole application from :func:`install`.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
@@ -181,6 +182,7 @@ class OidcVerifier:
         self.clock = clock
         self._keys: KeySet | None = None
         self._fetched_at: float | None = None
+        self._refreshing = asyncio.Lock()  # concurrent first requests fetch the keys once
 
     async def _fetch_json(self, url: str) -> Any:
         timeout = aiohttp.ClientTimeout(total=10)
@@ -194,7 +196,13 @@ class OidcVerifier:
         except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
             raise IdentityProviderUnavailable(f"cannot read {url}: {exc}") from exc
 
-    async def _refresh(self) -> KeySet:
+    async def _refresh(self, stale: KeySet | None = None) -> KeySet:
+        async with self._refreshing:
+            if self._keys is not None and self._keys is not stale:
+                return self._keys  # another request fetched them meanwhile
+            return await self._fetch_keys()
+
+    async def _fetch_keys(self) -> KeySet:
         discovery = await self._fetch_json(f"{self.issuer}/.well-known/openid-configuration")
         if not isinstance(discovery, dict) or discovery.get("issuer", "").rstrip("/") != (
             self.issuer
@@ -222,7 +230,9 @@ class OidcVerifier:
                 raise Unauthenticated("the token's key id is unknown", "invalid_token") from None
             try:
                 decoded = jwt.decode(
-                    token, await self._refresh(), algorithms=list(self.settings.oidc_algorithms)
+                    token,
+                    await self._refresh(stale=keys),
+                    algorithms=list(self.settings.oidc_algorithms),
                 )
             except JoseError as exc:
                 raise Unauthenticated(f"invalid token: {exc.error}", "invalid_token") from None

@@ -285,6 +285,7 @@ class SignInLimiter:
 
     max_failures: int = 5
     window_s: float = 300.0
+    max_keys: int = 100_000  # beyond, expired entries are swept: the table stays bounded
     _failures: dict[str, deque[float]] = field(default_factory=dict)
 
     def check(self, account: str, address: str, now: float) -> None:
@@ -294,20 +295,25 @@ class SignInLimiter:
                 raise SignInThrottled(max(1, int(failures[0] + self.window_s - now) + 1))
 
     def failed(self, account: str, address: str, now: float) -> None:
+        if len(self._failures) >= self.max_keys:
+            for key in list(self._failures):
+                self._recent(key, now)
         for key in (f"account:{account}", f"address:{address}"):
-            self._recent(key, now).append(now)
+            self._recent(key, now)
+            self._failures.setdefault(key, deque()).append(now)
 
     def succeeded(self, account: str) -> None:
         self._failures.pop(f"account:{account}", None)
 
     def _recent(self, key: str, now: float) -> deque[float]:
-        failures = self._failures.setdefault(key, deque())
+        """The key's failures within the window; a key with none left is forgotten."""
+        failures = self._failures.get(key)
+        if failures is None:
+            return deque()
         while failures and failures[0] <= now - self.window_s:
             failures.popleft()
         if not failures:
-            # forget idle keys so that random logins do not grow the table
-            self._failures.pop(key, None)
-            failures = self._failures.setdefault(key, deque())
+            del self._failures[key]
         return failures
 
 

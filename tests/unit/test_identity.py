@@ -114,6 +114,13 @@ def test_the_limiter_counts_failures_per_account_and_address_in_a_window() -> No
     limiter.succeeded("anna")
 
 
+def test_the_limiter_forgets_what_left_the_window() -> None:
+    limiter = SignInLimiter(max_failures=2, window_s=60, max_keys=4)
+    for n in range(10):
+        limiter.failed(f"login-{n}", f"10.0.0.{n}", now=n * 100)
+    assert len(limiter._failures) <= 4 + 2
+
+
 def test_keys_are_validated() -> None:
     with pytest.raises(ValueError, match="shorter than 32"):
         parse_signing_keys("k1:short")
