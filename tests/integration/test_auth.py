@@ -276,3 +276,29 @@ async def test_sign_in_is_throttled_per_account_and_address(site: Site) -> None:
     assert (await sign_in(site, "bruno", PASSWORD)).status_code == 429
     site.clock.advance(timedelta(seconds=301))
     assert (await sign_in(site, "carla", PASSWORD)).status_code == 200
+
+
+async def test_an_audience_list_naming_relance_is_accepted(site: Site) -> None:
+    token = site.provider.token(
+        now=site.clock.now().timestamp(), extra={"aud": ["account", AUDIENCE]}
+    )
+    response = await site.client.get("/companies/FR01/customer", headers=bearer(token))
+    assert response.status_code == 200, response.text
+
+
+async def test_an_unreachable_provider_is_a_503_not_a_refusal() -> None:
+    clock = SimulatedClock(datetime.now(UTC))
+    async with identity_provider() as provider:
+        issuer = provider.issuer
+        token = provider.token(now=clock.now().timestamp())
+    # the provider has stopped: its port no longer answers
+    settings = AuthSettings(oidc_issuer=issuer, oidc_audience=AUDIENCE)
+    server = HttpServer(application(Authenticator(SERVICE, settings, clock)), "127.0.0.1", 0)
+    await server.start()
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{server.port}") as client:
+            response = await client.get("/companies/FR01/customer", headers=bearer(token))
+    finally:
+        await server.stop()
+    assert response.status_code == 503
+    assert response.json()["error"] == "identity_provider_unavailable"
