@@ -55,7 +55,7 @@ from services.runtime.identity import (
     covers_invoices,
     require_role,
 )
-from services.runtime.logs import get_logger
+from services.runtime.logs import UVICORN_LOG_CONFIG, get_logger
 from services.runtime.outbox import OutgoingRecord, enqueue
 
 log = get_logger(__name__)
@@ -518,7 +518,13 @@ class ApiServer:
 
     def __init__(self, app: FastAPI, host: str, port: int) -> None:
         self.config = uvicorn.Config(
-            app, host=host, port=port, lifespan="off", log_level="warning", access_log=False
+            app,
+            host=host,
+            port=port,
+            lifespan="off",
+            log_level="warning",
+            access_log=False,
+            log_config=UVICORN_LOG_CONFIG,  # through the kit's JSON and redaction pipeline
         )
         self.server = uvicorn.Server(self.config)
         self.started = asyncio.Event()
