@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 import random
+import secrets
 import shutil
 import time
 from collections import Counter
@@ -44,6 +45,9 @@ from simulation.cluster import (
 )
 from simulation.generator import History, Record, Size, generate
 from simulation.providers import LetterDrop, Providers, SmtpCollector, TwilioStandIn, free_port
+
+# The simulated collector's key for the notifier's call tasks (one per run, never reused).
+COLLECTOR_KEY = secrets.token_urlsafe(32)
 
 MORNING = clock_time(6, 0)
 EVENING = clock_time(19, 0)
@@ -130,6 +134,8 @@ class Run:
             "RELANCE_SCHEDULER_TICK_INTERVAL_S": "0.1",
             "RELANCE_DISPUTES_TICK_INTERVAL_S": "0.1",
             "RELANCE_DISPUTES_API_PORT": str(free_port()),
+            # the simulated collector closes call tasks with a machine key of its own
+            "RELANCE_AUTH_API_KEYS": f"collector:simulated-collector:{COLLECTOR_KEY}",
             "RELANCE_REPORTING_REFRESH_INTERVAL_S": "60",
             "RELANCE_REPORTING_DSO_MONTHS": "6",
         }
@@ -356,7 +362,7 @@ class Run:
                     answered += 1
                     self.answers[str(outcome["outcome"])] += 1
 
-        async with aiohttp.ClientSession() as http:
+        async with aiohttp.ClientSession(headers={"X-API-Key": COLLECTOR_KEY}) as http:
             seen: set[str] = set()
             while True:
                 async with http.get(f"{bases[0]}/call-tasks", params={"status": "open"}) as reply:

@@ -1,18 +1,27 @@
 """The HTTP API of the disputes service (FastAPI, served by uvicorn inside the service).
 
-Every request presents an API key (``X-API-Key: <key>`` or ``Authorization: Bearer
-<key>``); the key's role says what it may do (:mod:`services.disputes.domain.roles`). With
-no key configured the API refuses every request: it is never open by default. Commands go
-through the same :class:`Casebook` as the Kafka commands and publish the same events
-through the outbox. Changing a dispute needs the version it was read at (``If-Match`` or
-``expected_version``): a stale one is answered ``409 version_conflict``.
+Every route is authenticated (:mod:`services.runtime.auth`): a person presents a bearer
+token from the firm's OpenID Connect provider or from ``POST /auth/sign-in`` (local
+accounts); a machine presents an API key (``X-API-Key: <key>`` or ``Authorization: Bearer
+<key>``), whose role says what it may do (:mod:`services.disputes.domain.roles`). A person
+needs the role ``viewer`` to read and ``collector`` to act, and only on invoices whose
+company is in their portfolio (403 ``portfolio`` otherwise, counted). With no credential
+source configured the API refuses every request: it is never open by default.
+
+The actor recorded on a command is the authenticated identity's subject (``oidc:anna``,
+``local:bruno``, ``api-key:collector``), never what the body says: ``by``,
+``recorded_by`` and ``agreed_by`` are still accepted, for older clients, and ignored.
+
+Commands go through the same :class:`Casebook` as the Kafka commands and publish the same
+events through the outbox. Changing a dispute needs the version it was read at
+(``If-Match`` or ``expected_version``): a stale one is answered ``409 version_conflict``.
 """
 
 # No ``from __future__ import annotations`` here: FastAPI reads the endpoints' annotations,
 # which name dependencies built inside :func:`build_api`.
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -31,11 +40,22 @@ from contracts.topics import DISPUTE_EVENTS
 from services.disputes import metrics, queries
 from services.disputes.casebook import Casebook
 from services.disputes.domain.commitments import broken_rate
-from services.disputes.domain.roles import Action, ApiRole, may, role_of
+from services.disputes.domain.roles import Action, ApiRole, may
 from services.disputes.errors import CommandRejected, DisputesError
+from services.runtime.auth import Authenticator, AuthSettings, install, machine
 from services.runtime.clock import Clock
 from services.runtime.database import Connection, Pool
-from services.runtime.logs import get_logger
+from services.runtime.identity import (
+    Identity,
+    Refused,
+    Role,
+    authorize,
+    authorize_invoices,
+    covers,
+    covers_invoices,
+    require_role,
+)
+from services.runtime.logs import UVICORN_LOG_CONFIG, get_logger
 from services.runtime.outbox import OutgoingRecord, enqueue
 
 log = get_logger(__name__)
@@ -43,6 +63,22 @@ SERVICE = "disputes"
 DisputeStatus = Literal["open", "awaiting_correction", "resolved"]
 PromiseStatus = Literal["open", "kept", "broken"]
 PlanStatus = Literal["active", "completed", "broken"]
+# The least role a person needs for each action; machines keep their API role's permissions.
+ACTION_ROLES: Mapping[Action, Role] = {
+    "read": "viewer",
+    "open_dispute": "collector",
+    "resolve_dispute": "collector",
+    "reopen_dispute": "collector",
+    "record_promise": "collector",
+    "agree_plan": "collector",
+}
+MACHINE_ROLES: Mapping[ApiRole, Role] = {
+    "reader": "viewer",
+    "portal": "collector",
+    "collector": "collector",
+    "manager": "credit_manager",
+}
+IGNORED_ACTOR = "Ignored: the actor recorded is the authenticated identity."
 
 
 class ApiError(DisputesError):
@@ -60,7 +96,7 @@ class Body(BaseModel):
 class ResolveBody(Body):
     customer_id: str
     outcome: DisputeOutcome
-    by: Actor
+    by: Actor | None = Field(default=None, description=IGNORED_ACTOR, deprecated=True)
     note: Note | None = None
     expected_version: int | None = Field(
         default=None, ge=1, description="The version read; or send it as If-Match."
@@ -69,7 +105,7 @@ class ResolveBody(Body):
 
 class ReopenBody(Body):
     customer_id: str
-    by: Actor
+    by: Actor | None = Field(default=None, description=IGNORED_ACTOR, deprecated=True)
     reason: Text
     expected_version: int | None = Field(default=None, ge=1)
 
@@ -170,16 +206,6 @@ class PromiseRecordView(BaseModel):
     broken_rate: Decimal | None = Field(description="Broken / (kept + broken); null before any.")
 
 
-def _presented(authorization: str | None, api_key: str | None) -> str | None:
-    if api_key:
-        return api_key.strip()
-    if authorization:
-        scheme, _, token = authorization.partition(" ")
-        if scheme.lower() == "bearer" and token.strip():
-            return token.strip()
-    return None
-
-
 def _version(if_match: str | None, expected: int | None) -> int:
     if if_match is not None:
         text = if_match.strip().removeprefix("W/").strip('"')
@@ -197,15 +223,49 @@ def _version(if_match: str | None, expected: int | None) -> int:
     return expected
 
 
-def build_api(pool: Pool, clock: Clock, casebook: Casebook, keys: Mapping[str, ApiRole]) -> FastAPI:
+def machine_keys(keys: Mapping[str, ApiRole]) -> dict[str, Identity]:
+    """The configured API keys as machine identities, keeping each key's own permissions."""
+    return {
+        secret: machine(api_role, MACHINE_ROLES[api_role], scope=api_role)
+        for secret, api_role in keys.items()
+    }
+
+
+def permit(identity: Identity, action: Action) -> None:
+    """Raise :class:`Refused` unless the identity may do ``action`` at all."""
+    if identity.kind == "machine" and identity.scope in MACHINE_ROLES:
+        scope: ApiRole = identity.scope  # type: ignore[assignment]  # checked just above
+        if not may(scope, action):
+            raise Refused("role", f"role {scope} may not {action.replace('_', ' ')}")
+        return
+    require_role(identity, ACTION_ROLES[action])
+
+
+def build_api(
+    pool: Pool,
+    clock: Clock,
+    casebook: Casebook,
+    keys: Mapping[str, ApiRole],
+    auth: AuthSettings | None = None,
+) -> FastAPI:
     app = FastAPI(
         title="Relance disputes",
         version="1",
         description=(
             "Disputes, promises to pay and payment plans: the temporary exits from dunning. "
-            "Authenticate with `X-API-Key` or `Authorization: Bearer`."
+            "Authenticate with a bearer token (OpenID Connect, or `POST /auth/sign-in` for a "
+            "local account) or a machine's `X-API-Key`."
         ),
     )
+    authenticator = Authenticator(
+        SERVICE,
+        auth or AuthSettings(),
+        clock,
+        api_keys=machine_keys(keys),
+        not_configured="api_not_configured",
+    )
+    install(app)
+    app.include_router(authenticator.sign_in_router())
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
@@ -226,29 +286,55 @@ def build_api(pool: Pool, clock: Clock, casebook: Casebook, keys: Mapping[str, A
         ]
         return JSONResponse({"error": "invalid_request", "detail": problems}, status_code=422)
 
-    def allowed(action: Action) -> Callable[..., Awaitable[ApiRole]]:
+    def allowed(action: Action) -> Callable[..., Awaitable[Identity]]:
         async def check(
-            authorization: Annotated[str | None, Header()] = None,
-            x_api_key: Annotated[str | None, Header()] = None,
-        ) -> ApiRole:
-            if not keys:
-                raise ApiError(
-                    401,
-                    "api_not_configured",
-                    "no API key is configured (RELANCE_DISPUTES_API_KEYS): every request is "
-                    "refused",
-                )
-            presented = _presented(authorization, x_api_key)
-            if presented is None:
-                raise ApiError(401, "unauthenticated", "send X-API-Key or Authorization: Bearer")
-            role = role_of(presented, keys)
-            if role is None:
-                raise ApiError(401, "unauthenticated", "unknown API key")
-            if not may(role, action):
-                raise ApiError(403, "forbidden", f"role {role} may not {action.replace('_', ' ')}")
-            return role
+            identity: Annotated[Identity, Depends(authenticator.authenticate)],
+        ) -> Identity:
+            permit(identity, action)
+            return identity
 
         return check
+
+    async def companies_of_customer(customer_id: str) -> list[str]:
+        rows = await pool.fetch(queries.CUSTOMER_COMPANIES, customer_id)
+        return [r["company_code"] for r in rows]
+
+    async def authorize_customer(
+        identity: Identity,
+        customer_id: str,
+        invoice_ids: Sequence[str],
+        whole_account: bool = False,
+    ) -> None:
+        """The invoices' companies, or for the whole account every company the customer
+        has invoices in, must be in the identity's portfolio."""
+        if identity.unrestricted:
+            return
+        authorize_invoices(identity, invoice_ids)
+        if invoice_ids and not whole_account:
+            return
+        companies = await companies_of_customer(customer_id)
+        if not companies:
+            raise Refused(
+                "portfolio", f"customer {customer_id} is outside {identity.subject}'s portfolio"
+            )
+        for company in companies:
+            authorize(identity, company_code=company)
+
+    async def visible(identity: Identity, rows: Sequence[Any]) -> list[Any]:
+        """The rows whose invoices (or customer, for the whole account) the identity sees."""
+        if identity.unrestricted:
+            return list(rows)
+        shown = []
+        for row in rows:
+            invoices = list(row["invoice_ids"])
+            if invoices and not row.get("whole_account", False):
+                if covers_invoices(identity, invoices):
+                    shown.append(row)
+                continue
+            companies = await companies_of_customer(row["customer_id"])
+            if companies and all(covers(identity, company_code=c) for c in companies):
+                shown.append(row)
+        return shown
 
     async def command(
         name: str, decide: Callable[[Connection, datetime], Awaitable[list[Event]]]
@@ -265,6 +351,15 @@ def build_api(pool: Pool, clock: Clock, casebook: Casebook, keys: Mapping[str, A
         for event in events:
             metrics.EVENTS.labels(SERVICE, event.event_type).inc()
         return events
+
+    async def dispute_row(identity: Identity, dispute_id: UUID) -> Any:
+        row = await pool.fetchrow(queries.DISPUTE, dispute_id)
+        if row is None:
+            raise ApiError(404, "unknown_dispute", f"no dispute {dispute_id}")
+        await authorize_customer(
+            identity, row["customer_id"], list(row["invoice_ids"]), row["whole_account"]
+        )
+        return row
 
     async def dispute_view(dispute_id: UUID, with_history: bool = False) -> JSONResponse:
         row = await pool.fetchrow(queries.DISPUTE, dispute_id)
@@ -283,43 +378,51 @@ def build_api(pool: Pool, clock: Clock, casebook: Casebook, keys: Mapping[str, A
 
     @app.post("/disputes", status_code=201, response_model=DisputeView, tags=["disputes"])
     async def open_dispute(
-        request: disputes.DisputeRequest, role: Annotated[ApiRole, Depends(allowed("open_dispute"))]
+        request: disputes.DisputeRequest,
+        identity: Annotated[Identity, Depends(allowed("open_dispute"))],
     ) -> JSONResponse:
-        actor = f"{request.raised_by} (api:{role})"
-        await command("dispute.open", lambda c, now: casebook.disputes.open(c, now, request, actor))
+        await authorize_customer(
+            identity, request.customer_id, request.invoice_ids, request.whole_account
+        )
+        await command(
+            "dispute.open",
+            lambda c, now: casebook.disputes.open(c, now, request, identity.actor),
+        )
         response = await dispute_view(request.dispute_id)
         response.status_code = 201
         return response
 
     @app.get("/disputes", response_model=list[DisputeView], tags=["disputes"])
     async def list_disputes(
-        _: Annotated[ApiRole, Depends(allowed("read"))],
+        identity: Annotated[Identity, Depends(allowed("read"))],
         customer_id: str | None = None,
         status: DisputeStatus | None = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> list[DisputeView]:
         rows = await pool.fetch(queries.LIST_DISPUTES, customer_id, status, limit)
-        return [DisputeView.of(r) for r in rows]
+        return [DisputeView.of(r) for r in await visible(identity, rows)]
 
     @app.get("/disputes/{dispute_id}", response_model=DisputeView, tags=["disputes"])
     async def get_dispute(
-        dispute_id: UUID, _: Annotated[ApiRole, Depends(allowed("read"))]
+        dispute_id: UUID, identity: Annotated[Identity, Depends(allowed("read"))]
     ) -> JSONResponse:
+        await dispute_row(identity, dispute_id)
         return await dispute_view(dispute_id, with_history=True)
 
     @app.post("/disputes/{dispute_id}/resolve", response_model=DisputeView, tags=["disputes"])
     async def resolve_dispute(
         dispute_id: UUID,
         body: ResolveBody,
-        _: Annotated[ApiRole, Depends(allowed("resolve_dispute"))],
+        identity: Annotated[Identity, Depends(allowed("resolve_dispute"))],
         if_match: Annotated[str | None, Header()] = None,
     ) -> JSONResponse:
         version = _version(if_match, body.expected_version)
+        await dispute_row(identity, dispute_id)
         resolution = disputes.DisputeResolution(
             dispute_id=dispute_id,
             customer_id=body.customer_id,
             outcome=body.outcome,
-            by=body.by,
+            by=identity.actor,
             note=body.note,
         )
         await command(
@@ -332,12 +435,16 @@ def build_api(pool: Pool, clock: Clock, casebook: Casebook, keys: Mapping[str, A
     async def reopen_dispute(
         dispute_id: UUID,
         body: ReopenBody,
-        _: Annotated[ApiRole, Depends(allowed("reopen_dispute"))],
+        identity: Annotated[Identity, Depends(allowed("reopen_dispute"))],
         if_match: Annotated[str | None, Header()] = None,
     ) -> JSONResponse:
         version = _version(if_match, body.expected_version)
+        await dispute_row(identity, dispute_id)
         reopening = disputes.DisputeReopening(
-            dispute_id=dispute_id, customer_id=body.customer_id, by=body.by, reason=body.reason
+            dispute_id=dispute_id,
+            customer_id=body.customer_id,
+            by=identity.actor,
+            reason=body.reason,
         )
         await command(
             "dispute.reopen", lambda c, now: casebook.disputes.reopen(c, now, reopening, version)
@@ -346,39 +453,43 @@ def build_api(pool: Pool, clock: Clock, casebook: Casebook, keys: Mapping[str, A
 
     @app.post("/promises", status_code=201, response_model=PromiseView, tags=["promises"])
     async def record_promise(
-        promise: disputes.Promise, _: Annotated[ApiRole, Depends(allowed("record_promise"))]
+        body: disputes.Promise, identity: Annotated[Identity, Depends(allowed("record_promise"))]
     ) -> PromiseView:
+        await authorize_customer(identity, body.customer_id, body.invoice_ids)
+        promise = body.model_copy(update={"recorded_by": identity.actor})
         await command("promise.record", lambda c, now: casebook.promises.record(c, now, promise))
         row = await pool.fetchrow(queries.PROMISE, promise.promise_id)
         return PromiseView.of(row)
 
     @app.get("/promises", response_model=list[PromiseView], tags=["promises"])
     async def list_promises(
-        _: Annotated[ApiRole, Depends(allowed("read"))],
+        identity: Annotated[Identity, Depends(allowed("read"))],
         customer_id: str | None = None,
         status: PromiseStatus | None = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> list[PromiseView]:
         rows = await pool.fetch(queries.LIST_PROMISES, customer_id, status, limit)
-        return [PromiseView.of(r) for r in rows]
+        return [PromiseView.of(r) for r in await visible(identity, rows)]
 
     @app.post("/payment-plans", status_code=201, response_model=PlanView, tags=["payment plans"])
     async def agree_plan(
-        plan: disputes.PaymentPlan, _: Annotated[ApiRole, Depends(allowed("agree_plan"))]
+        body: disputes.PaymentPlan, identity: Annotated[Identity, Depends(allowed("agree_plan"))]
     ) -> PlanView:
+        await authorize_customer(identity, body.customer_id, body.invoice_ids)
+        plan = body.model_copy(update={"agreed_by": identity.actor})
         await command("payment_plan.agree", lambda c, now: casebook.plans.agree(c, now, plan))
         row = await pool.fetchrow(queries.PLAN, plan.plan_id)
         return PlanView.of(row)
 
     @app.get("/payment-plans", response_model=list[PlanView], tags=["payment plans"])
     async def list_plans(
-        _: Annotated[ApiRole, Depends(allowed("read"))],
+        identity: Annotated[Identity, Depends(allowed("read"))],
         customer_id: str | None = None,
         status: PlanStatus | None = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> list[PlanView]:
         rows = await pool.fetch(queries.LIST_PLANS, customer_id, status, limit)
-        return [PlanView.of(r) for r in rows]
+        return [PlanView.of(r) for r in await visible(identity, rows)]
 
     @app.get(
         "/customers/{customer_id}/promise-record",
@@ -386,8 +497,9 @@ def build_api(pool: Pool, clock: Clock, casebook: Casebook, keys: Mapping[str, A
         tags=["promises"],
     )
     async def promise_record(
-        customer_id: str, _: Annotated[ApiRole, Depends(allowed("read"))]
+        customer_id: str, identity: Annotated[Identity, Depends(allowed("read"))]
     ) -> PromiseRecordView:
+        await authorize_customer(identity, customer_id, [])
         row = await pool.fetchrow(queries.PROMISE_RECORD, customer_id)
         made, kept, broken = (0, 0, 0) if row is None else (row["made"], row["kept"], row["broken"])
         return PromiseRecordView(
@@ -406,7 +518,13 @@ class ApiServer:
 
     def __init__(self, app: FastAPI, host: str, port: int) -> None:
         self.config = uvicorn.Config(
-            app, host=host, port=port, lifespan="off", log_level="warning", access_log=False
+            app,
+            host=host,
+            port=port,
+            lifespan="off",
+            log_level="warning",
+            access_log=False,
+            log_config=UVICORN_LOG_CONFIG,  # through the kit's JSON and redaction pipeline
         )
         self.server = uvicorn.Server(self.config)
         self.started = asyncio.Event()

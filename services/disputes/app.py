@@ -44,10 +44,11 @@ async def build(context: ServiceContext) -> ServiceParts:
     handler = CommandHandler(casebook, settings.call_dispute_category)
     timers = Timers(context.pool, context.clock, casebook, settings.tick_batch_size)
     keys = settings.secret_keys()
-    if not keys:
-        log.warning("api_closed", reason="no API key configured: every request is refused")
+    auth = settings.auth
+    if not (keys or auth.api_keys.get_secret_value() or auth.oidc_issuer or auth.users_file):
+        log.warning("api_closed", reason="no credential configured: every request is refused")
     api = ApiServer(
-        build_api(context.pool, context.clock, casebook, keys),
+        build_api(context.pool, context.clock, casebook, keys, auth),
         settings.api_host,
         settings.api_port,
     )

@@ -12,6 +12,11 @@ WHERE customer.version <= EXCLUDED.version
 
 CUSTOMER_TIME_ZONE = "SELECT time_zone FROM customer WHERE customer_id = $1"
 
+# The companies a customer has invoices with (an invoice id is <company_code>/<number>).
+CUSTOMER_COMPANIES = """
+SELECT DISTINCT split_part(invoice_id, '/', 1) AS company_code FROM invoice WHERE customer_id = $1
+"""
+
 OPEN_INVOICE = """
 INSERT INTO invoice (invoice_id, customer_id, currency, open_amount, status)
 VALUES ($1, $2, $3, $4, 'open')

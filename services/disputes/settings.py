@@ -1,7 +1,8 @@
 """Settings of the disputes service (environment prefix `RELANCE_DISPUTES_`).
 
-The HTTP API is never open by default: with no API key configured it refuses every
-request (``401``) and says why in its answer and in the log at start.
+The HTTP API is never open by default: with no API key, identity provider or local
+account configured it refuses every request (``401``) and says why in its answer and in
+the log at start.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from services.disputes.domain.routing import (
     ReminderPolicy,
     Routing,
 )
+from services.runtime.auth import AuthSettings
 from services.runtime.errors import ConfigurationError
 from services.runtime.settings import ServiceSettings
 
@@ -33,6 +35,11 @@ class DisputesSettings(ServiceSettings):
         description="Accepted API keys (or bearer tokens) and the role each grants, as "
         "`role:key,role:key` (roles: reader, portal, collector, manager; keys of at least 16 "
         "characters). Empty: the API refuses every request.",
+    )
+    auth: AuthSettings = Field(
+        default_factory=AuthSettings,
+        description="People (OpenID Connect, local accounts) and machine keys beside "
+        "`api_keys` (`RELANCE_AUTH_*`, shared by every service).",
     )
     time_zone: str = Field(
         default="Europe/Paris",

@@ -37,6 +37,7 @@ from services.notifier.notices import NoticeComposer, NoticeSender
 from services.notifier.proof import ProofArchive
 from services.notifier.rate_limit import SharedRateLimiter
 from services.notifier.settings import NotifierSettings
+from services.runtime.auth import Authenticator
 from services.runtime.logs import get_logger
 from services.runtime.loops import Loop
 from services.runtime.service import ServiceContext, ServiceDefinition, ServiceParts
@@ -87,14 +88,22 @@ async def build(context: ServiceContext) -> ServiceParts:
     )
     status = SmsStatusCallback(context.pool, context.clock, settings)
     tasks = CallTasks(context.pool, context.clock)
+    # people and machines: call tasks and the proof archive; providers keep their own
+    # checks (Twilio's signature, the bounce token) and customers their signed links
+    auth = Authenticator("notifier", settings.auth, context.clock)
+    if not auth.configured:
+        log.warning(
+            "api_closed", reason="no RELANCE_AUTH_* credential: call tasks and proofs refuse"
+        )
     return ServiceParts(
         handler=handle,
         loops=loops,
         routes=[
             status.routes(),
             EmailBounces(context.pool, context.clock, settings).routes(),
-            tasks.routes(),
-            ProofArchive(context.pool).routes(),
+            tasks.routes(auth),
+            ProofArchive(context.pool).routes(auth),
+            auth.sign_in_router(),
             *portal_routes,
         ],
     )

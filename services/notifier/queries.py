@@ -112,6 +112,8 @@ CONTENT_OF = """
 SELECT channel, content, content_sha256 FROM deliveries WHERE delivery_id = $1
 """
 
+INVOICES_OF_DELIVERY = "SELECT invoice_ids FROM deliveries WHERE delivery_id = $1"
+
 SET_ATTEMPTS = "UPDATE deliveries SET attempts = $2 WHERE delivery_id = $1"
 
 DELIVERY_BY_TRACKING = """

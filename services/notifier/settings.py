@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts.dunning import DunningLevel, InternalRole
 from services.notifier.composing.rendering import DEFAULT_TEMPLATES
+from services.runtime.auth import AuthSettings
 from services.runtime.settings import ServiceSettings
 
 
@@ -186,6 +187,10 @@ class NotifierSettings(ServiceSettings):
     letters: LettersSettings = Field(default_factory=LettersSettings)
     maileva: MailevaSettings = Field(default_factory=MailevaSettings)
     ar24: Ar24Settings = Field(default_factory=Ar24Settings)
+    auth: AuthSettings = Field(
+        default_factory=AuthSettings,
+        description="Who may use the call tasks and the proof archive (`RELANCE_AUTH_*`).",
+    )
 
     # Rendering
     templates_dir: Path = DEFAULT_TEMPLATES

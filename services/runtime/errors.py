@@ -9,7 +9,12 @@
      ├── MigrationError          a schema migration failed
      ├── SupervisedTaskFailed    a background task of a service stopped; the service stops
      ├── DeadLetterLimitExceeded too many records dead-lettered; the consumer stopped
-     └── DlqError                bad input to ``relance dlq`` (unknown topic, no such record)
+     ├── DlqError                bad input to ``relance dlq`` (unknown topic, no such record)
+     └── AuthError               an HTTP request's credentials (``identity``, ``auth``)
+          ├── Unauthenticated    no valid credential: 401 with ``WWW-Authenticate: Bearer``
+          ├── Refused            the role or the portfolio does not allow it: 403, counted
+          ├── SignInThrottled    too many failed sign-ins: 429
+          └── IdentityProviderUnavailable  the provider's keys cannot be fetched: 503
 
 ``RelanceError`` is also the runtime kit's own base. Each service has its base right under
 it (``IngestionError``, ``SchedulerError``, ``NotifierError``, ``DisputesError``,

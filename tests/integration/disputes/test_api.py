@@ -15,6 +15,7 @@ from pydantic import SecretStr
 
 from services.disputes.app import DEFINITION
 from services.disputes.settings import DisputesSettings
+from services.runtime.auth import AuthSettings
 from services.runtime.clock import SimulatedClock
 from services.runtime.outbox import KafkaRecordSender
 from services.runtime.service import ServiceContext
@@ -36,10 +37,12 @@ class Api:
 
 
 async def _serve(
-    pool: asyncpg.Pool, clock: SimulatedClock, api_keys: str
+    pool: asyncpg.Pool, clock: SimulatedClock, api_keys: str, auth: AuthSettings | None = None
 ) -> AsyncIterator[httpx.AsyncClient]:
     port = free_port()
-    settings = DisputesSettings(api_port=port, api_keys=SecretStr(api_keys))
+    settings = DisputesSettings(
+        api_port=port, api_keys=SecretStr(api_keys), auth=auth or AuthSettings()
+    )
     context = ServiceContext(
         "disputes", settings, pool, clock, KafkaRecordSender.__new__(KafkaRecordSender)
     )
@@ -166,9 +169,9 @@ async def test_resolving_needs_the_current_version(api: Api) -> None:
     assert reopened.status_code == 200
     detail = (await client.get(url, headers=_as(READER))).json()
     assert [(h["action"], h["actor"]) for h in detail["history"]] == [
-        ("opened", "customer (api:collector)"),
-        ("resolved", "anna@creditor.example"),
-        ("reopened", "anna@creditor.example"),
+        ("opened", "api-key:collector"),
+        ("resolved", "api-key:collector"),
+        ("reopened", "api-key:collector"),
     ]
     types = [e.event_type for e in await api.disputes.events()]
     assert types == ["dispute.opened", "dispute.resolved", "dispute.reopened"]

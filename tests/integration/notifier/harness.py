@@ -13,13 +13,25 @@ from typing import Any
 import asyncpg
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from fastapi import APIRouter, FastAPI
+from pydantic import SecretStr
 
 from contracts.envelope import Event
 from services.notifier.dispatcher import Dispatcher
 from services.notifier.handler import handle
-from services.runtime.clock import SimulatedClock
+from services.runtime.auth import Authenticator, AuthSettings
+from services.runtime.clock import Clock, SimulatedClock
 from services.runtime.consumer import UnitOfWork
 from services.runtime.health import HttpServer
+
+# A machine key holding the collector role and every portfolio, for tests of the routes'
+# behaviour; tests of who may do what use people (tests/identity_provider.py).
+COLLECTOR_KEY = "collector-key-for-notifier-tests"
+AS_COLLECTOR = {"X-API-Key": COLLECTOR_KEY}
+
+
+def authenticator(clock: Clock, settings: AuthSettings | None = None) -> Authenticator:
+    keys = SecretStr(f"collector:notifier-tests:{COLLECTOR_KEY}")
+    return Authenticator("notifier", settings or AuthSettings(api_keys=keys), clock)
 
 
 def free_port() -> int:

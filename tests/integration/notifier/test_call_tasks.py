@@ -15,7 +15,7 @@ from services.notifier.composing.composer import EmailComposer
 from services.notifier.dispatcher import Dispatcher
 from services.notifier.settings import NotifierSettings
 from services.runtime.clock import SimulatedClock
-from tests.integration.notifier.harness import Notifier, serve
+from tests.integration.notifier.harness import AS_COLLECTOR, Notifier, authenticator, serve
 from tests.kafka_tools import unique
 from tests.unit.notifier import samples
 
@@ -39,7 +39,7 @@ async def api(notifier: Notifier) -> AsyncIterator[str]:
         notifier.clock,
         dataclasses.replace(NOTIFIER_DELIVERIES, name=notifier.topic),
     )
-    server = await serve(tasks.routes())
+    server = await serve(tasks.routes(authenticator(notifier.clock)))
     port = server.port
     yield f"http://127.0.0.1:{port}"
     await server.stop()
@@ -54,7 +54,7 @@ async def test_phone_reminder_is_a_call_task_closed_with_a_promise(
     )
     assert await notifier.dispatcher.dispatch_all() == 1
 
-    async with aiohttp.ClientSession() as http:
+    async with aiohttp.ClientSession(headers=AS_COLLECTOR) as http:
         listed = await (await http.get(f"{api}/call-tasks")).json()
         (task,) = listed["tasks"]
         assert task["customer_id"] == samples.CUSTOMER
@@ -87,7 +87,7 @@ async def test_phone_reminder_is_a_call_task_closed_with_a_promise(
 
 
 async def test_closing_an_unknown_task_is_not_found(api: str) -> None:
-    async with aiohttp.ClientSession() as http:
+    async with aiohttp.ClientSession(headers=AS_COLLECTOR) as http:
         response = await http.post(
             f"{api}/call-tasks/00000000-0000-0000-0000-000000000000/close",
             json={"outcome": "no_answer", "closed_by": "eve"},

@@ -20,7 +20,14 @@ from services.notifier.dispatcher import Dispatcher
 from services.notifier.proof import ProofArchive
 from services.notifier.settings import EmailSettings, NotifierSettings, SmtpSettings
 from services.runtime.clock import SimulatedClock
-from tests.integration.notifier.harness import Mailbox, Notifier, free_port, serve
+from tests.integration.notifier.harness import (
+    AS_COLLECTOR,
+    Mailbox,
+    Notifier,
+    authenticator,
+    free_port,
+    serve,
+)
 from tests.kafka_tools import unique
 from tests.unit.notifier import samples
 
@@ -256,10 +263,10 @@ async def test_proof_of_every_reminder_is_retrievable_per_invoice(
     await notifier.dispatcher.dispatch_all()
 
     archive = ProofArchive(notifier.pool)
-    server = await serve(archive.routes())
+    server = await serve(archive.routes(authenticator(notifier.clock)))
     port = server.port
     try:
-        async with aiohttp.ClientSession() as http:
+        async with aiohttp.ClientSession(headers=AS_COLLECTOR) as http:
             base = f"http://127.0.0.1:{port}"
             listed = await (await http.get(f"{base}/invoices/FR01%2FINV-1/deliveries")).json()
             (delivery,) = listed["deliveries"]

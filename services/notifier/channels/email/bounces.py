@@ -5,7 +5,9 @@ notification [avis de non-remise] to the envelope sender. The operator routes th
 messages to ``POST /email/bounces`` (a pipe from the MTA's bounce mailbox, or an inbound
 mail webhook), with the raw message as the body and the shared token of
 ``RELANCE_NOTIFIER_BOUNCE_WEBHOOK_TOKEN`` in the ``X-Relance-Token`` header; with no token
-configured the endpoint answers 404.
+(or an empty one) configured the endpoint answers 404, and a request without the token or
+with another one 403. It is a provider callback: the token, not a person's identity, is
+its authentication.
 
 The report names the original message by its Message-ID (the ``message/rfc822`` or
 ``text/rfc822-headers`` part), which Relance derives from the reminder, so the delivery is
@@ -107,7 +109,8 @@ class EmailBounces:
         self.pool = pool
         self.clock = clock
         token = settings.email.bounce_webhook_token
-        self.token = token.get_secret_value() if token is not None else None
+        # an empty token is no token: the endpoint is closed, never open to an empty header
+        self.token = (token.get_secret_value() if token is not None else "") or None
         self.topic = topic
 
     def routes(self) -> APIRouter:

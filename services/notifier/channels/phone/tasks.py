@@ -5,6 +5,10 @@ with the statement of open items). Collectors list open tasks and close them wit
 outcome of the call through the HTTP API; closing publishes ``call_task.closed``, which the
 disputes service (a promise to pay, a dispute raised) and the scheduler act upon. Closing a
 closed task again with the same outcome is a no-op; with another outcome it is refused.
+
+The routes need the role ``collector``: a collector lists the tasks in their portfolio (by
+the company of the task's invoices) and may close only those (403 ``portfolio`` otherwise);
+``closed_by`` is the authenticated identity, whatever the body says.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import json
 import uuid
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 
@@ -22,8 +26,10 @@ from contracts.topics import NOTIFIER_DELIVERIES, Topic
 from services.notifier import queries
 from services.notifier.errors import CallTaskConflict
 from services.runtime import outbox
+from services.runtime.auth import Authenticator, guarded_router
 from services.runtime.clock import Clock
 from services.runtime.database import Pool
+from services.runtime.identity import Identity, authorize_invoices, covers_invoices
 
 TASK_NAMESPACE = uuid.UUID("9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d")
 PROVIDER = "call_task"
@@ -40,10 +46,18 @@ class CallTasks:
         self.clock = clock
         self.topic = topic
 
-    def routes(self) -> APIRouter:
-        router = APIRouter()
-        router.add_api_route("/call-tasks", self.list_route, methods=["GET"])
-        router.add_api_route("/call-tasks/{task_id}/close", self.close_route, methods=["POST"])
+    def routes(self, auth: Authenticator) -> APIRouter:
+        router = guarded_router()
+        collector: Identity = Depends(auth.require("collector"))
+
+        async def list_tasks(request: Request, identity: Identity = collector) -> Response:
+            return await self.list_route(request, identity)
+
+        async def close_task(request: Request, identity: Identity = collector) -> Response:
+            return await self.close_route(request, identity)
+
+        router.add_api_route("/call-tasks", list_tasks, methods=["GET"])
+        router.add_api_route("/call-tasks/{task_id}/close", close_task, methods=["POST"])
         return router
 
     async def list(
@@ -67,13 +81,19 @@ class CallTasks:
             for r in rows
         ]
 
-    async def close(self, task_id: uuid.UUID, outcome: dict[str, Any]) -> ClosedCallTask | None:
-        """Close the task; None if it does not exist. Raises ValidationError, CallTaskConflict."""
+    async def close(
+        self, task_id: uuid.UUID, outcome: dict[str, Any], identity: Identity | None = None
+    ) -> ClosedCallTask | None:
+        """Close the task; None if it does not exist. Raises ValidationError, CallTaskConflict,
+        and Refused when ``identity`` (who closes it through the API) may not."""
         now = self.clock.now()
         async with self.pool.acquire() as connection, connection.transaction():
             row = await connection.fetchrow(queries.CALL_TASK_FOR_UPDATE, task_id)
             if row is None:
                 return None
+            if identity is not None:
+                authorize_invoices(identity, row["invoice_ids"])
+                outcome = {**outcome, "closed_by": identity.actor}
             closed = ClosedCallTask(
                 task_id=task_id,
                 reminder_id=row["reminder_id"],
@@ -96,14 +116,15 @@ class CallTasks:
             await outbox.enqueue(connection, [outbox.OutgoingRecord.of(self.topic, event)])
             return closed
 
-    async def list_route(self, request: Request) -> Response:
+    async def list_route(self, request: Request, identity: Identity) -> Response:
         status = request.query_params.get("status", "open")
         if status not in {"open", "closed"}:
             return JSONResponse({"error": "status is open or closed"}, status_code=400)
         tasks = await self.list(status, request.query_params.get("customer_id"))
-        return JSONResponse({"tasks": tasks})
+        shown = [t for t in tasks if covers_invoices(identity, t["invoice_ids"])]
+        return JSONResponse({"tasks": shown})
 
-    async def close_route(self, request: Request) -> Response:
+    async def close_route(self, request: Request, identity: Identity) -> Response:
         try:
             task_id = uuid.UUID(request.path_params["task_id"])
             body = await request.json()
@@ -114,7 +135,7 @@ class CallTasks:
         if not isinstance(body, dict):
             return JSONResponse({"error": "a JSON object is expected"}, status_code=400)
         try:
-            closed = await self.close(task_id, body)
+            closed = await self.close(task_id, body, identity)
         except ValidationError as exc:
             errors = json.loads(exc.json(include_url=False))
             return JSONResponse({"error": "invalid outcome", "details": errors}, status_code=422)
