@@ -4,7 +4,8 @@
 
     RelanceError
      └── PortalError            the portal failed
-          └── PageRefused       a request answered with an error page (status, message key)
+          ├── PageRefused       a request answered with an error page (status, message key)
+          └── BodyTooLarge      a request's body is larger than allowed (413)
 
 Links that do not verify raise the kit's ``LinkExpired`` and ``LinkTampered``
 (``services/runtime/signed_links.py``); the pages turn them into 410 and 403.
@@ -28,3 +29,7 @@ class PageRefused(PortalError):
         self.title_key = title_key
         self.text_key = text_key
         self.language = language
+
+
+class BodyTooLarge(PortalError):
+    """The request's body is larger than allowed."""

@@ -17,6 +17,7 @@ from urllib.parse import parse_qs
 from starlette.requests import Request
 from starlette.responses import Response
 
+from services.portal.errors import BodyTooLarge
 from services.runtime.clock import Clock
 
 CONTENT_SECURITY_POLICY = (
@@ -37,10 +38,6 @@ SECURITY_HEADERS = {
 def secured(response: Response) -> Response:
     response.headers.update(SECURITY_HEADERS)
     return response
-
-
-class BodyTooLarge(Exception):
-    """The request's body is larger than allowed."""
 
 
 async def form_fields(request: Request, limit: int) -> dict[str, list[str]]:

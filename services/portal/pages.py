@@ -39,8 +39,8 @@ from services.portal.domain.forms import (
     check_dispute,
     check_promise,
 )
-from services.portal.errors import PageRefused
-from services.portal.guard import BodyTooLarge, RateLimit, form_fields, secured
+from services.portal.errors import BodyTooLarge, PageRefused
+from services.portal.guard import RateLimit, form_fields, secured
 from services.portal.settings import PortalSettings
 from services.runtime import outbox
 from services.runtime.clock import Clock

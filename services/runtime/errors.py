@@ -10,6 +10,9 @@
      ├── SupervisedTaskFailed    a background task of a service stopped; the service stops
      ├── DeadLetterLimitExceeded too many records dead-lettered; the consumer stopped
      ├── DlqError                bad input to ``relance dlq`` (unknown topic, no such record)
+     ├── LinkRefused             a customer's signed link does not open (``signed_links``)
+     │    ├── LinkTampered       changed, or signed with a key no longer listed: 403
+     │    └── LinkExpired        older than its lifetime: 410
      └── AuthError               an HTTP request's credentials (``identity``, ``auth``)
           ├── Unauthenticated    no valid credential: 401 with ``WWW-Authenticate: Bearer``
           ├── Refused            the role or the portfolio does not allow it: 403, counted
@@ -18,8 +21,8 @@
 
 ``RelanceError`` is also the runtime kit's own base. Each service has its base right under
 it (``IngestionError``, ``SchedulerError``, ``NotifierError``, ``DisputesError``,
-``ReportingError``), and every exception a service defines sits under that base; the tree
-at the top of each service's ``errors.py`` lists them.
+``ReportingError``, ``PortalError``), and every exception a service defines sits under that
+base; the tree at the top of each service's ``errors.py`` lists them.
 
 Adapters translate driver exceptions into these with ``raise ... from exc``. A docstring is
 the message of each class when it is raised without one. A broken invariant in the code
