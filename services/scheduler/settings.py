@@ -32,6 +32,22 @@ class SchedulerSettings(ServiceSettings):
             "its own customers, so PostgreSQL writes one batch while Python decides the next."
         ),
     )
+    formal_notice_delay_days: int = Field(
+        default=8,
+        ge=0,
+        description=(
+            "Days after a formal notice was delivered (or deemed delivered) before an invoice "
+            "may leave for litigation or a collection agency."
+        ),
+    )
+    call_retry_business_days: int = Field(
+        default=2, ge=1, description="Business days before a call not answered is tried again."
+    )
+    call_attempts: int = Field(
+        default=3,
+        ge=1,
+        description="Calls tried (the first included) before the step's written channel.",
+    )
     channel_fallbacks: dict[Channel, Channel] = Field(
         default_factory=lambda: dict(DEFAULT_FALLBACKS),  # type: ignore[arg-type]
         description=(

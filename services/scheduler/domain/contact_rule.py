@@ -109,6 +109,7 @@ def decide(
                 debtor=debtor,
                 now=now,
                 resumed=state.resumed,
+                notice=state.notice(policy),
             )
         if scenario is None or taken is None:
             waiting = replace(state, next_action_at=None)  # the timer that fired is spent
@@ -156,7 +157,9 @@ def _reminding(
 ) -> Reminding:
     step: Step = max((d.taken.step for d in group if d.taken.step), key=lambda s: s.offset_days)
     scenario_id = group[0].scenario.id
-    scheduled = max(d.state.next_action_at or now for d in group)
+    # the timers fired at a sending instant, unless the tick runs late (a restart at night, a
+    # catch-up, a resumption): then the reminder waits for the next one, never goes at once
+    at = sending_instant(policy, customer, now)
     moves = []
     for due in group:
         taken_step = due.taken.step
@@ -168,19 +171,31 @@ def _reminding(
             position=due.taken.position + 1,
             last_step_name=taken_step.name,
             last_level=taken_step.level,
-            last_action_at=now,
+            last_action_at=at,
             resumed=False,
         )
-        moves.append(Move(due.state, rescheduled(policy, moved, customer, now)))
+        moves.append(Move(due.state, rescheduled(policy, moved, customer, at)))
     return Reminding(
         reminder_id=reminder_id(
             customer.customer_id, scenario_id, step.name, [d.state.invoice_id for d in group]
         ),
         scenario_id=scenario_id,
         step=step,
-        scheduled_for=min(scheduled, now),
+        scheduled_for=at,
         invoices=tuple(d.state for d in group),
         moves=tuple(moves),
+    )
+
+
+def sending_instant(policy: Policy, customer: Customer, now: datetime) -> datetime:
+    """``now`` if it is inside the customer's sending window on a business day, else the next
+    such instant (in the customer's time zone and country)."""
+    return send_instant(
+        now.astimezone(customer.zone).date(),
+        country=customer.country,
+        time_zone=customer.time_zone,
+        window=policy.window,
+        not_before=now,
     )
 
 

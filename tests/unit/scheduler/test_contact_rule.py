@@ -91,12 +91,33 @@ def test_a_timer_with_nothing_to_take_is_spent() -> None:
     assert spent.after == replace(unassigned, next_action_at=None)
 
 
-def test_invoices_past_the_amicable_phase_escalate() -> None:
+def test_invoices_past_the_amicable_phase_get_the_formal_notice_before_they_escalate() -> None:
     late = invoice("F4", date(2026, 9, 1))  # D+105, past the 75 amicable days
     decision = decide(POLICY, client(), [late], NOW)
 
+    assert decision.escalations == ()  # no litigation without a formal notice
+    assert decision.reminder is not None
+    assert decision.reminder.step.level == "formal_notice"
+    (moved,) = decision.reminder.moves
+    assert moved.after.next_action_at is None  # the exit waits for the delivery
+
+    noticed = replace(
+        late,
+        position=len(POLICY.library.scenarios["negligent"].steps),
+        last_step_name="formal_notice",
+        last_level="formal_notice",
+        formal_notice_at=NOW - timedelta(days=10),
+    )
+    decision = decide(POLICY, client(), [noticed], NOW)
     (escalating,) = decision.escalations
     assert escalating.scenario.id == "negligent"
     (moved,) = escalating.moves
     assert (moved.after.status, moved.after.next_action_at) == ("escalated", None)
     assert decision.reminder is None
+
+    recent = replace(noticed, formal_notice_at=NOW - timedelta(days=3))
+    decision = decide(POLICY, client(), [recent], NOW)
+    assert decision.escalations == ()
+    (spent,) = decision.spent
+    assert spent.after.next_action_at is not None
+    assert spent.after.next_action_at >= NOW - timedelta(days=3) + POLICY.notice_delay
