@@ -14,14 +14,16 @@ the due customers, calls it, and writes the :class:`Decision` it returns.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import NamedTuple
+from zoneinfo import ZoneInfo
 
-from services.runtime.business_days import send_instant
+from services.runtime.business_days import SendingWindow, send_instant
 from services.scheduler.domain.progress import Taken, due_now, resumed_step
 from services.scheduler.domain.reminders import reminder_id
 from services.scheduler.domain.scenario import Scenario, Step
@@ -190,11 +192,19 @@ def _reminding(
 def sending_instant(policy: Policy, customer: Customer, now: datetime) -> datetime:
     """``now`` if it is inside the customer's sending window on a business day, else the next
     such instant (in the customer's time zone and country)."""
+    return _sending_instant(now, customer.country, customer.time_zone, policy.window)
+
+
+@functools.lru_cache(maxsize=1024)
+def _sending_instant(
+    now: datetime, country: str, time_zone: str, window: SendingWindow
+) -> datetime:
+    # a tick decides for all its customers at one ``now``: one computation per time zone
     return send_instant(
-        now.astimezone(customer.zone).date(),
-        country=customer.country,
-        time_zone=customer.time_zone,
-        window=policy.window,
+        now.astimezone(ZoneInfo(time_zone)).date(),
+        country=country,
+        time_zone=time_zone,
+        window=window,
         not_before=now,
     )
 

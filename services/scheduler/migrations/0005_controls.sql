@@ -19,6 +19,12 @@ SELECT md5('global_suspension')::uuid, NULL, 'unknown',
        'suspended before suspensions were recorded', coalesce(changed_at, now())
 FROM global_suspension WHERE suspended;
 DROP TABLE global_suspension;
+-- What the old flag said, for its readers outside the service (the autoscaler's query of due
+-- work in k8s/base/services/scheduler.yaml): whether every company is suspended.
+CREATE VIEW global_suspension AS
+SELECT EXISTS (
+    SELECT 1 FROM sending_suspension WHERE resumed_at IS NULL AND company_code IS NULL
+) AS suspended;
 
 -- When the invoice's formal notice [mise en demeure] was delivered or deemed delivered: it
 -- leaves the amicable phase for litigation or an agency only a delay after this.

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import getpass
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from typer.testing import CliRunner
 
 from contracts.dunning import SendingResumed, SendingSuspended
 from contracts.topics import DISPUTE_EVENTS, DUNNING_ACTIONS, LEDGER_EVENTS, NOTIFIER_DELIVERIES
@@ -16,6 +18,7 @@ from services.runtime.outbox import KafkaRecordSender
 from services.runtime.service import ServiceContext
 from services.runtime.settings import DatabaseSettings
 from services.scheduler.app import DEFINITION
+from services.scheduler.cli import app as scheduler_cli
 from services.scheduler.cli import set_suspended
 from services.scheduler.errors import SuspensionRefused
 from services.scheduler.settings import SchedulerSettings
@@ -73,7 +76,10 @@ async def test_suspend_and_resume_are_recorded_and_announced(database_url: str) 
         )
         with pytest.raises(SuspensionRefused, match="already suspended for company FR01"):
             await set_suspended(database_url, True, company_code="FR01", by="bob", reason="again")
+        # the autoscaler's query reads the old flag: every company suspended, or not
+        assert await pool.fetchval("SELECT suspended FROM global_suspension") is False
         await set_suspended(database_url, True, by="bob", reason="incident", clock=clock)
+        assert await pool.fetchval("SELECT suspended FROM global_suspension") is True
         clock.advance(timedelta(days=3))
         await set_suspended(database_url, False, company_code="FR01", by="carol", clock=clock)
         with pytest.raises(SuspensionRefused, match="not suspended for company FR01"):
@@ -100,5 +106,35 @@ async def test_suspend_and_resume_are_recorded_and_announced(database_url: str) 
         assert suspended.payload.reason == "ERP migration"
         assert resumed.payload.suspension_id == suspended.payload.suspension_id
         assert resumed.payload.by == "carol"
+    finally:
+        await pool.close()
+
+
+async def test_the_commands_suspend_and_resume_with_the_operator_as_actor(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await migrations.apply_async(database_url, DEFINITION.schema, DEFINITION.migrations)
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setattr(getpass, "getuser", lambda: "operator1")
+    runner = CliRunner()
+    pool = await create_pool(DatabaseSettings(url=database_url), DEFINITION.schema)
+    try:
+        result = await asyncio.to_thread(
+            runner.invoke, scheduler_cli, ["suspend", "--company", "FR01", "--reason", "ERP"]
+        )
+        assert result.exit_code == 0, result.output
+        assert "sending suspended for company FR01" in result.output
+        result = await asyncio.to_thread(runner.invoke, scheduler_cli, ["suspend"])
+        assert result.exit_code != 0  # --reason is required
+        result = await asyncio.to_thread(
+            runner.invoke, scheduler_cli, ["resume", "--company", "FR01", "--by", "carol"]
+        )
+        assert result.exit_code == 0, result.output
+        result = await asyncio.to_thread(runner.invoke, scheduler_cli, ["resume"])
+        assert result.exit_code == 1
+        assert "not suspended for every company" in result.output
+        row = await pool.fetchrow("SELECT suspended_by, resumed_by FROM sending_suspension")
+        assert row is not None
+        assert (row["suspended_by"], row["resumed_by"]) == ("operator1", "carol")
     finally:
         await pool.close()
