@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
 
 from contracts import dunning, notifications
 from contracts.envelope import Event
@@ -354,3 +356,72 @@ async def test_a_wrong_contact_asks_the_account_owner_and_writes_meanwhile(
     before = len(await scheduler.reminders())
     await scheduler.feed([failed(fix[0], scheduler.clock.now())])
     assert len(await scheduler.reminders()) == before
+
+
+# -- property: any suspension, any resumption hour -------------------------------------------
+
+TABLES = (
+    "dunning_invoice",
+    "customer",
+    "sent_reminder",
+    "skipped_step",
+    "sending_suspension",
+    "call_attempt",
+    "outbox",
+)
+
+
+@settings(
+    max_examples=6,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],  # a failing case is reported as is
+)
+@given(
+    start=st.integers(-10, 70),  # days from the due date
+    length=st.integers(1, 90),
+    resume_hour=st.integers(0, 23),
+    scope=st.sampled_from(["FR01", None]),
+)
+async def test_any_suspension_holds_and_resumes_without_a_burst(
+    pool: asyncpg.Pool, start: int, length: int, resume_hour: int, scope: str | None
+) -> None:
+    """Whatever the suspension's start, length, scope and the hour it ends: nothing for a
+    suspended customer meanwhile; afterwards at most one reminder a day, the minimum gap, the
+    window, and litigation only after a delivered formal notice and its delay."""
+    await pool.execute(f"TRUNCATE {', '.join(TABLES)}")
+    first = DUE - timedelta(days=15)
+    scheduler = Scheduler.of(pool, SimulatedClock(paris(first, 6)))
+    await scheduler.feed(
+        [customer("C1")] + [opened("C1", f"F{n}", DUE + timedelta(days=3 * n)) for n in range(3)]
+    )
+    suspended_from = DUE + timedelta(days=start)
+    resumed_on = suspended_from + timedelta(days=length)
+    served: dict[uuid.UUID, datetime] = {}
+    day = first
+    while day < DUE + timedelta(days=175):
+        if day == suspended_from:
+            await suspend(pool, paris(day, 7), scope)
+        if day == resumed_on:
+            await resume(pool, paris(day, resume_hour), scope)
+        for hour in (7, 16) if day != resumed_on else (resume_hour, 23):
+            await tick_at(scheduler, paris(day, hour))
+        for r in await scheduler.reminders():
+            if r.level == "formal_notice" and r.reminder_id not in served:
+                served[r.reminder_id] = r.scheduled_for + timedelta(days=1)
+                await scheduler.feed([delivered(r, served[r.reminder_id])])
+        day += timedelta(days=1)
+
+    events = await scheduler.emitted()
+    reminders = [e for e in events if isinstance(e, dunning.ReminderDue)]
+    held_from, held_until = paris(suspended_from, 7), paris(resumed_on, resume_hour)
+    assert not [e for e in reminders if held_from <= e.occurred_at < held_until]
+    instants = sorted(e.payload.scheduled_for for e in reminders)
+    assert all(in_window(at) for at in instants)
+    assert all(b - a >= scheduler.ticker.policy.min_gap for a, b in pairwise(instants))
+    assert len({at.astimezone(PARIS).date() for at in instants}) == len(instants)
+    escalations = [e for e in events if isinstance(e, dunning.EscalationRaised)]
+    assert escalations, "every invoice leaves the amicable phase in the end"
+    first_served = min(served.values())
+    assert all(e.occurred_at >= first_served + timedelta(days=8) for e in escalations)
+    assert all(e.occurred_at >= held_until or e.occurred_at < held_from for e in escalations)
