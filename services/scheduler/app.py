@@ -31,6 +31,8 @@ def policy_of(settings: SchedulerSettings) -> Policy:
         notice_delay=timedelta(days=settings.formal_notice_delay_days),
         call_retry_business_days=settings.call_retry_business_days,
         call_attempts=settings.call_attempts,
+        notice_sent_channels=frozenset(settings.formal_notice_served_when_sent_channels),
+        notice_sent_providers=frozenset(settings.formal_notice_served_when_sent_providers),
     )
 
 

@@ -3,11 +3,11 @@ outcome.
 
 - A formal notice [mise en demeure] counts as served on its ``delivery.delivered`` (a letter's
   or an electronic registered letter's acknowledgement, a refused or unclaimed registered
-  letter too: the notifier reports those as delivered). On the channels whose delivery is
-  not reliably reported (``DEEMED_DELIVERED_WHEN_SENT``: email, a call), its ``delivery.sent``
-  counts. Each invoice it was about records the instant (``formal_notice_at``, the first
-  one), and its exit is planned ``Policy.notice_delay`` after it
-  (:mod:`services.scheduler.domain.progress`).
+  letter too: the notifier reports those as delivered). Where no delivery report ever comes
+  (``Policy.notice_sent_channels``: email, a call; ``Policy.notice_sent_providers``: the
+  in-house print room's file drop), its ``delivery.sent`` counts. Each invoice it was about
+  records the instant (``formal_notice_at``, the first one), and its exit is planned
+  ``Policy.notice_delay`` after it (:mod:`services.scheduler.domain.progress`).
 - A call's outcome follows :mod:`services.scheduler.domain.calls`: the call again, the written
   channel (:func:`services.scheduler.fallback.fall_back`), an internal notice to the account
   owner.
@@ -38,17 +38,19 @@ from services.scheduler.fallback import fall_back
 from services.scheduler.outgoing import SOURCE
 
 Store = Callable[[UnitOfWork, InvoiceState | None, InvoiceState, datetime], Awaitable[None]]
-DEEMED_DELIVERED_WHEN_SENT = frozenset({"email", "interactive_email", "phone_call"})
 CALL_NAMESPACE = uuid.UUID("0b7c4d1e-6f2a-4e8b-9c3d-5a1f7e2b8c64")
 
 
-def serves_notice(event: object) -> notifications.Delivery | None:
-    """The delivery that may serve a formal notice: delivered, or sent on a channel with no
-    delivery report."""
+def serves_notice(policy: Policy, event: object) -> notifications.Delivery | None:
+    """The delivery that may serve a formal notice: delivered, or sent where no delivery
+    report follows (a channel or a provider without one)."""
     match event:
         case notifications.DeliveryDelivered(payload=delivered):
             return delivered
-        case notifications.DeliverySent(payload=sent) if sent.channel in DEEMED_DELIVERED_WHEN_SENT:
+        case notifications.DeliverySent(payload=sent) if (
+            sent.channel in policy.notice_sent_channels
+            or sent.provider in policy.notice_sent_providers
+        ):
             return sent
     return None
 

@@ -40,6 +40,20 @@ class SchedulerSettings(ServiceSettings):
             "may leave for litigation or a collection agency."
         ),
     )
+    formal_notice_served_when_sent_channels: frozenset[Channel] = Field(
+        default=frozenset({"email", "interactive_email", "phone_call"}),
+        description=(
+            "Channels with no delivery report: a formal notice sent on one is deemed delivered "
+            "on its delivery.sent (elsewhere, on its delivery.delivered)."
+        ),
+    )
+    formal_notice_served_when_sent_providers: frozenset[str] = Field(
+        default=frozenset({"file_drop"}),
+        description=(
+            "Providers that never report a delivery (an in-house print room): a formal notice "
+            "they sent is deemed delivered on its delivery.sent."
+        ),
+    )
     call_retry_business_days: int = Field(
         default=2, ge=1, description="Business days before a call not answered is tried again."
     )

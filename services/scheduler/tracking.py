@@ -135,7 +135,7 @@ class Tracker:
             await self._pause(work, event, PAUSES[type(event)], now)
         elif (failed := needs_fallback(event)) is not None:
             await fall_back(work, self.policy, failed.reminder_id, now)
-        elif (served := serves_notice(event)) is not None:
+        elif (served := serves_notice(self.policy, event)) is not None:
             await notice_served(work, self.policy, served, self._store)
         elif isinstance(event, notifications.CallTaskClosed):
             await call_closed(work, self.policy, event.payload)

@@ -51,6 +51,9 @@ class Policy:
     notice_delay: timedelta = DEFAULT_NOTICE_DELAY  # after a delivered formal notice, the exit
     call_retry_business_days: int = 2  # a call not answered is tried again after these
     call_attempts: int = 3  # calls tried before the step's written channel
+    # where a formal notice's ``delivery.sent`` serves it (no delivery report comes after)
+    notice_sent_channels: frozenset[str] = frozenset({"email", "interactive_email", "phone_call"})
+    notice_sent_providers: frozenset[str] = frozenset({"file_drop"})
 
 
 @dataclass(frozen=True)

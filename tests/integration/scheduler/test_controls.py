@@ -425,3 +425,43 @@ async def test_any_suspension_holds_and_resumes_without_a_burst(
     first_served = min(served.values())
     assert all(e.occurred_at >= first_served + timedelta(days=8) for e in escalations)
     assert all(e.occurred_at >= held_until or e.occurred_at < held_from for e in escalations)
+
+
+async def test_a_formal_notice_sent_where_no_report_follows_is_deemed_delivered(
+    pool: asyncpg.Pool,
+) -> None:
+    """A registered letter from the in-house print room (file drop) never reports its
+    delivery: it is served when sent; one sent through Maileva waits for its report."""
+    now = paris(date(2026, 12, 1), 10)
+    scheduler = Scheduler.of(pool, SimulatedClock(now))
+    await scheduler.feed(
+        [customer("C1"), opened("C1", "A", date(2026, 6, 1)), opened("C1", "B", date(2026, 6, 2))]
+    )
+    await tick_at(scheduler, now)
+    (notice,) = await scheduler.reminders()
+    assert notice.level == "formal_notice"
+
+    def sent(provider: str, invoice_id: str) -> Event:
+        return notifications.DeliverySent(
+            event_id=uuid.uuid4(),
+            occurred_at=now,
+            source="notifier",
+            payload=notifications.ProviderDelivery(
+                delivery_id=uuid.uuid4(),
+                reminder_id=notice.reminder_id,
+                customer_id="C1",
+                invoice_ids=(invoice_id,),
+                channel="registered_letter",
+                at=now,
+                provider=provider,
+            ),
+        )
+
+    await scheduler.feed([sent("maileva", "FR01/A")])  # a report will follow: not yet served
+    assert await pool.fetchval("SELECT count(formal_notice_at) FROM dunning_invoice") == 0
+    await scheduler.feed([sent("file_drop", "FR01/A")])
+    served = await pool.fetch("SELECT formal_notice_at FROM dunning_invoice")
+    assert [r["formal_notice_at"] for r in served] == [now, now]  # every invoice it was about
+    await tick_at(scheduler, now + timedelta(days=9))
+    (escalation,) = await scheduler.escalations()
+    assert {i.invoice_number for i in escalation.invoices} == {"A", "B"}
