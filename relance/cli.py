@@ -7,7 +7,7 @@
     relance migrate SERVICE|all      apply pending schema migrations
     relance topics create            create the topics and dead-letter topics
     relance contracts export|check   regenerate / verify JSON Schemas and AsyncAPI
-    relance scheduler validate|suspend|resume   scenario library and global suspension
+    relance scheduler validate|suspend|resume   scenario library; suspensions (a company or all)
     relance report html|charts|load-rates       HTML report and charts, exchange rates
     relance call-tasks ...           the notifier's phone-call tasks
     relance dlq list|show|replay     dead letters by topic and reason; replay after a fix

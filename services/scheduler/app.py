@@ -28,6 +28,11 @@ def policy_of(settings: SchedulerSettings) -> Policy:
         window=SendingWindow(settings.window_start, settings.window_end),
         min_gap=timedelta(hours=settings.min_contact_gap_hours),
         fallbacks={str(k): str(v) for k, v in settings.channel_fallbacks.items()},
+        notice_delay=timedelta(days=settings.formal_notice_delay_days),
+        call_retry_business_days=settings.call_retry_business_days,
+        call_attempts=settings.call_attempts,
+        notice_sent_channels=frozenset(settings.formal_notice_served_when_sent_channels),
+        notice_sent_providers=frozenset(settings.formal_notice_served_when_sent_providers),
     )
 
 

@@ -35,6 +35,7 @@ from services.scheduler.domain.reminders import (
 from services.scheduler.domain.state import Customer, InvoiceState, Policy
 from services.scheduler.errors import CampaignRefused, InvalidScenarios, Problem
 from services.scheduler.outgoing import SOURCE
+from services.scheduler.suspensions import holding, suspended_among
 
 
 def load_campaign(path: Path, templates: frozenset[str]) -> Campaign:
@@ -84,8 +85,12 @@ async def run_campaign(
     now = clock.now()
     report = CampaignReport(campaign.id, dry_run)
     async with pool.acquire() as connection, connection.transaction():
-        if await connection.fetchval(queries.SUSPENDED):
-            raise CampaignRefused("sending is suspended: `relance scheduler resume` first")
+        held = suspended_among(await holding(connection), campaign.select.company_codes)
+        if held:
+            scopes = ", ".join(h.company_code or "every company" for h in held)
+            raise CampaignRefused(
+                f"sending is suspended ({scopes}): `relance scheduler resume` first"
+            )
         customers = [
             Customer.of(row)
             for row in await connection.fetch(

@@ -3,8 +3,11 @@
 Mounted under ``relance scheduler``::
 
     relance scheduler validate [FOLDER]   check a library; every problem located, exit 1 if any
-    relance scheduler suspend             stop every reminder until resumed
-    relance scheduler resume              lift the suspension
+    relance scheduler suspend --reason TEXT [--company CODE] [--by NAME]
+                                          stop sending to the customers of one company (or
+                                          of all) until resumed; recorded and announced
+    relance scheduler resume [--company CODE] [--by NAME]
+                                          lift that suspension
     relance scheduler campaign FILE       send one step now to the customers FILE selects
                                           (--dry-run: only show who would be reached)
 """
@@ -12,20 +15,21 @@ Mounted under ``relance scheduler``::
 from __future__ import annotations
 
 import asyncio
+import getpass
 from pathlib import Path
 from typing import Annotated
 
 import asyncpg
 import typer
 
-from services.runtime.clock import SystemClock, clock_from_setting
+from services.runtime.clock import Clock, SystemClock, clock_from_setting
 from services.runtime.database import create_pool
 from services.runtime.settings import DatabaseSettings, load
-from services.scheduler import queries
+from services.scheduler import suspensions
 from services.scheduler.app import policy_of
 from services.scheduler.campaigns import CampaignReport, load_campaign, run_campaign
 from services.scheduler.domain.library import load_library
-from services.scheduler.errors import CampaignRefused, InvalidScenarios
+from services.scheduler.errors import CampaignRefused, InvalidScenarios, SuspensionRefused
 from services.scheduler.settings import SchedulerSettings
 
 app = typer.Typer(no_args_is_help=True, help="Dunning scenarios and sending.")
@@ -51,26 +55,85 @@ def validate(
     typer.echo(f"{len(library.scenarios)} scenarios valid: {', '.join(sorted(library.scenarios))}")
 
 
-async def set_suspended(database_url: str, suspended: bool) -> None:
+async def set_suspended(
+    database_url: str,
+    suspended: bool,
+    *,
+    company_code: str | None = None,
+    by: str,
+    reason: str | None = None,
+    clock: Clock | None = None,
+) -> None:
+    """Suspend (with ``reason``) or resume sending for one company or all, recorded and
+    announced in one transaction."""
+    now = (clock or SystemClock()).now()
     connection = await asyncpg.connect(database_url, server_settings={"search_path": "scheduler"})
     try:
-        await connection.execute(queries.SET_SUSPENDED, suspended, SystemClock().now())
+        async with connection.transaction():
+            if suspended:
+                assert reason is not None
+                await suspensions.suspend(
+                    connection, company_code=company_code, by=by, reason=reason, now=now
+                )
+            else:
+                await suspensions.resume(connection, company_code=company_code, by=by, now=now)
     finally:
         await connection.close()
 
 
+CompanyOption = Annotated[
+    str | None,
+    typer.Option("--company", help="The company's code; without it, every company."),
+]
+ByOption = Annotated[
+    str | None,
+    typer.Option("--by", help="Who does it (default: the operator's login name)."),
+]
+
+
+def _scope(company: str | None) -> str:
+    return "every company" if company is None else f"company {company}"
+
+
 @app.command("suspend")
-def suspend() -> None:
-    """Stop all sending at once; reminders stay due and go out after ``resume``."""
-    asyncio.run(set_suspended(DatabaseSettings().url.get_secret_value(), True))
-    typer.echo("scheduler suspended: no reminder goes out until `resume`.")
+def suspend(
+    reason: Annotated[str, typer.Option("--reason", help="Why sending stops (recorded).")],
+    company: CompanyOption = None,
+    by: ByOption = None,
+) -> None:
+    """Stop sending to one company's customers (or everyone's); reminders wait for resume."""
+    try:
+        asyncio.run(
+            set_suspended(
+                DatabaseSettings().url.get_secret_value(),
+                True,
+                company_code=company,
+                by=by or getpass.getuser(),
+                reason=reason,
+            )
+        )
+    except SuspensionRefused as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"sending suspended for {_scope(company)}: nothing goes out until `resume`.")
 
 
 @app.command("resume")
-def resume() -> None:
-    """Lift a global suspension."""
-    asyncio.run(set_suspended(DatabaseSettings().url.get_secret_value(), False))
-    typer.echo("scheduler resumed.")
+def resume(company: CompanyOption = None, by: ByOption = None) -> None:
+    """Lift the suspension of one company (or of every company)."""
+    try:
+        asyncio.run(
+            set_suspended(
+                DatabaseSettings().url.get_secret_value(),
+                False,
+                company_code=company,
+                by=by or getpass.getuser(),
+            )
+        )
+    except SuspensionRefused as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"sending resumed for {_scope(company)}.")
 
 
 async def _run_campaign(path: Path, dry_run: bool) -> CampaignReport:

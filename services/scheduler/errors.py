@@ -7,6 +7,7 @@
           ├── InvalidScenarios      scenario or campaign files that cannot be applied (*)
           ├── UnknownRate           no reference rate for a day late interest runs on (*)
           ├── CampaignRefused       the campaign cannot run now (sending is suspended)
+          ├── SuspensionRefused     nothing to suspend or resume (already so for that scope)
           └── InvalidState          a stored state breaks a rule of its event's contract
                                     (a ValueError, as the contract model's own refusal is)
 
@@ -64,6 +65,10 @@ class UnknownRate(SchedulerError, ConfigurationError):
 
 class CampaignRefused(SchedulerError):
     """The campaign cannot run now (sending is suspended)."""
+
+
+class SuspensionRefused(SchedulerError):
+    """Sending is already suspended, or not suspended, for that scope."""
 
 
 class InvalidState(SchedulerError, ValueError):

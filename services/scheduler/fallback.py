@@ -8,6 +8,10 @@ step again, on the next channel of ``Policy.fallbacks`` (email → postal letter
 the domain's "letter when a customer has no email"), for the invoices it still follows and
 that are not paused, at the first instant of a business day within the sending window.
 
+A step addressed to a colleague (an internal role: sales, order administration, ...) falls back
+only to a channel that reaches colleagues (``INTERNAL_CHANNELS``): never to a letter or a
+text, which would reach the customer. With none left, it is undeliverable (logged, counted).
+
 The fallback's reminder id derives from the original one and the channel, and is recorded in
 ``sent_reminder`` with ``fallback_of``: a redelivered failure sends nothing twice, and a
 failure of the fallback falls back again along the chain (which has no loops).
@@ -26,6 +30,7 @@ from services.runtime.business_days import send_instant
 from services.runtime.consumer import UnitOfWork
 from services.runtime.logs import get_logger
 from services.scheduler import metrics, queries
+from services.scheduler.domain.scenario import INTERNAL_CHANNELS, is_internal
 from services.scheduler.domain.state import Customer, Policy
 from services.scheduler.outgoing import SOURCE
 
@@ -43,16 +48,25 @@ def needs_fallback(event: object) -> notifications.Delivery | None:
     return None
 
 
+def fallback_channel(policy: Policy, original: Reminder) -> str | None:
+    """The channel a reminder goes again on, or None: a colleague's step never leaves the
+    channels that reach colleagues."""
+    channel = policy.fallbacks.get(original.channel)
+    if is_internal(original.recipient_role) and channel not in INTERNAL_CHANNELS:
+        return None
+    return channel
+
+
 async def fall_back(
-    work: UnitOfWork, policy: Policy, delivery: notifications.Delivery, now: datetime
+    work: UnitOfWork, policy: Policy, reminder_id: uuid.UUID, now: datetime
 ) -> Reminder | None:
-    """Send the failed reminder's step on the fallback channel; the new reminder, if any."""
+    """Send a reminder's step again on its fallback channel; the new reminder, if any."""
     connection = work.connection
-    row = await connection.fetchrow(queries.SENT_REMINDER, delivery.reminder_id)
+    row = await connection.fetchrow(queries.SENT_REMINDER, reminder_id)
     if row is None:
         return None  # not a reminder of this scheduler (an owner reminder, a notice)
     original = Reminder.model_validate(row["payload"])
-    channel = policy.fallbacks.get(original.channel)
+    channel = fallback_channel(policy, original)
     if channel is None:
         metrics.UNDELIVERABLE.labels(SOURCE, original.channel).inc()
         log.warning(

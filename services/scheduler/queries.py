@@ -50,7 +50,7 @@ SAVE_INVOICE = """
 UPDATE dunning_invoice SET
     due_date = $2, amount = $3, open_amount = $4, scenario_id = $5, position = $6, status = $7,
     pause_reason = $8, resumed = $9, last_step_name = $10, last_level = $11,
-    last_action_at = $12, next_action_at = $13
+    last_action_at = $12, next_action_at = $13, formal_notice_at = $14
 WHERE invoice_id = $1
 """
 
@@ -67,20 +67,41 @@ FROM jsonb_array_elements($1::text::jsonb) AS v
 WHERE d.invoice_id = v ->> 0
 """
 
-SUSPENDED = "SELECT suspended FROM global_suspension"
+# Suspensions: one company's (company_code) or every company's (NULL), with their history.
+SUSPEND = """
+INSERT INTO sending_suspension (suspension_id, company_code, suspended_by, reason, suspended_at)
+VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (coalesce(company_code, '*')) WHERE resumed_at IS NULL DO NOTHING
+RETURNING suspension_id
+"""
 
-SET_SUSPENDED = "UPDATE global_suspension SET suspended = $1, changed_at = $2"
+RESUME = """
+UPDATE sending_suspension SET resumed_by = $2, resumed_at = $3
+WHERE resumed_at IS NULL AND company_code IS NOT DISTINCT FROM $1
+RETURNING suspension_id
+"""
+
+# The suspensions that hold now, oldest first.
+HOLDING_SUSPENSIONS = """
+SELECT * FROM sending_suspension WHERE resumed_at IS NULL ORDER BY suspended_at, suspension_id
+"""
+
+SUSPENSION_HISTORY = "SELECT * FROM sending_suspension ORDER BY suspended_at, suspension_id"
 
 # A tick claims customers (not invoices) so that one customer's due invoices are grouped by
 # exactly one replica. It walks the partial index on next_action_at in order and locks each
 # due invoice's customer; customers another tick holds are skipped before the LIMIT counts,
 # so that concurrent ticks (replicas, or one replica's pipelined ticks) take the next ones
 # instead of coming back empty. A customer with several due invoices comes back once per
-# invoice. Nothing is claimed while the global suspension holds.
+# invoice. No customer of a suspended company (or of any, when every company is suspended) is
+# claimed: their timers wait, and fire in the first tick after the resumption.
 CLAIM_DUE_CUSTOMERS = """
 SELECT c.* FROM dunning_invoice d JOIN customer c ON c.customer_id = d.customer_id
 WHERE d.next_action_at IS NOT NULL AND d.next_action_at <= $1
-  AND NOT (SELECT suspended FROM global_suspension)
+  AND NOT EXISTS (
+      SELECT 1 FROM sending_suspension s
+      WHERE s.resumed_at IS NULL AND (s.company_code IS NULL OR s.company_code = c.company_code)
+  )
 ORDER BY d.next_action_at
 LIMIT $2
 FOR UPDATE OF c SKIP LOCKED
@@ -95,7 +116,12 @@ FOR UPDATE
 
 SET_LAST_CONTACT = "UPDATE customer SET last_contact_at = $2 WHERE customer_id = $1"
 
-SET_LAST_CONTACTS = "UPDATE customer SET last_contact_at = $1 WHERE customer_id = ANY($2::text[])"
+# Each customer's last contact: the instant its reminder is scheduled for.
+SET_LAST_CONTACTS = """
+UPDATE customer AS c SET last_contact_at = v.at
+FROM unnest($1::text[], $2::timestamptz[]) AS v (customer_id, at)
+WHERE c.customer_id = v.customer_id
+"""
 
 RECORD_SKIPPED = """
 INSERT INTO skipped_step (invoice_id, scenario_id, step_name, skipped_at)
@@ -163,3 +189,22 @@ WHERE customer_id = ANY($1::text[]) AND status <> 'closed' AND open_amount > 0
 GROUP BY customer_id, currency
 ORDER BY customer_id, currency
 """
+
+# The invoices a formal notice was about, still followed, to record its delivery.
+NOTICED_INVOICES = """
+SELECT * FROM dunning_invoice
+WHERE invoice_id = ANY($1::text[]) AND status = 'active'
+ORDER BY invoice_id
+FOR UPDATE
+"""
+
+# One more call not answered; the number of calls tried so far (the first one included).
+CALL_NOT_ANSWERED = """
+INSERT INTO call_attempt (root_reminder_id, attempts, last_outcome, updated_at)
+VALUES ($1, 1, $2, $3)
+ON CONFLICT (root_reminder_id) DO UPDATE SET
+    attempts = call_attempt.attempts + 1, last_outcome = $2, updated_at = $3
+RETURNING attempts
+"""
+
+SENT_REMINDER_ROW = "SELECT payload, fallback_of FROM sent_reminder WHERE reminder_id = $1"

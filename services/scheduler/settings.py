@@ -32,6 +32,36 @@ class SchedulerSettings(ServiceSettings):
             "its own customers, so PostgreSQL writes one batch while Python decides the next."
         ),
     )
+    formal_notice_delay_days: int = Field(
+        default=8,
+        ge=0,
+        description=(
+            "Days after a formal notice was delivered (or deemed delivered) before an invoice "
+            "may leave for litigation or a collection agency."
+        ),
+    )
+    formal_notice_served_when_sent_channels: frozenset[Channel] = Field(
+        default=frozenset({"email", "interactive_email", "phone_call"}),
+        description=(
+            "Channels with no delivery report: a formal notice sent on one is deemed delivered "
+            "on its delivery.sent (elsewhere, on its delivery.delivered)."
+        ),
+    )
+    formal_notice_served_when_sent_providers: frozenset[str] = Field(
+        default=frozenset({"file_drop"}),
+        description=(
+            "Providers that never report a delivery (an in-house print room): a formal notice "
+            "they sent is deemed delivered on its delivery.sent."
+        ),
+    )
+    call_retry_business_days: int = Field(
+        default=2, ge=1, description="Business days before a call not answered is tried again."
+    )
+    call_attempts: int = Field(
+        default=3,
+        ge=1,
+        description="Calls tried (the first included) before the step's written channel.",
+    )
     channel_fallbacks: dict[Channel, Channel] = Field(
         default_factory=lambda: dict(DEFAULT_FALLBACKS),  # type: ignore[arg-type]
         description=(

@@ -51,7 +51,7 @@ class _Writes:
 
     records: list[OutgoingRecord] = field(default_factory=list)
     states: list[InvoiceState] = field(default_factory=list)
-    contacts: list[str] = field(default_factory=list)
+    contacts: list[tuple[str, datetime]] = field(default_factory=list)  # customer, instant
     skipped: list[tuple[str, str, str]] = field(default_factory=list)
     reminders: list[OutgoingRecord] = field(default_factory=list)
     sent: Counter[tuple[str, str]] = field(default_factory=Counter)  # (channel, level)
@@ -91,7 +91,7 @@ class _Writes:
             self.reminders.append(record)
             self.sent[(step.channel, step.level)] += 1
             self.moved(reminding.moves, now)
-            self.contacts.append(customer.customer_id)
+            self.contacts.append((customer.customer_id, reminding.scheduled_for))
         self.skipped.extend(decision.skipped)
 
     def moved(self, moves: Sequence[Move], now: datetime) -> None:
@@ -127,7 +127,8 @@ class _Writes:
             values = b",".join(r.value for r in self.reminders)
             await connection.execute(queries.RECORD_REMINDERS, b"[" + values + b"]", now)
         if self.contacts:
-            await connection.execute(queries.SET_LAST_CONTACTS, now, self.contacts)
+            customer_ids, instants = zip(*self.contacts, strict=True)
+            await connection.execute(queries.SET_LAST_CONTACTS, customer_ids, instants)
         if self.skipped:
             await connection.execute(
                 queries.RECORD_SKIPPED,

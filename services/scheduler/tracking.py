@@ -2,9 +2,10 @@
 
 The ledger opens invoices, moves their open amount and closes them; disputes, promises to
 pay and payment plans pause and resume them; a reminder the notifier could not deliver goes
-again on a fallback channel (:mod:`services.scheduler.fallback`). Every change reschedules
-the invoice's durable timer (``next_action_at``); a closed or paused invoice has none, so it
-is never reminded.
+again on a fallback channel (:mod:`services.scheduler.fallback`); a delivered formal notice
+and a call's outcome decide what comes next (:mod:`services.scheduler.deliveries`). Every
+change reschedules the invoice's durable timer (``next_action_at``); a closed or paused
+invoice has none, so it is never reminded.
 """
 
 from __future__ import annotations
@@ -15,13 +16,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 
-from contracts import disputes, ledger
+from contracts import disputes, ledger, notifications
 from contracts.dunning import DunningStateChanged
 from contracts.envelope import Event
 from contracts.topics import DUNNING_ACTIONS
 from services.runtime.consumer import UnitOfWork
 from services.runtime.database import Connection
 from services.scheduler import queries
+from services.scheduler.deliveries import call_closed, notice_served, serves_notice
 from services.scheduler.domain.state import (
     Customer,
     InvoiceState,
@@ -96,6 +98,7 @@ async def save(connection: Connection, state: InvoiceState) -> None:
         state.last_level,
         state.last_action_at,
         state.next_action_at,
+        state.formal_notice_at,
     )
 
 
@@ -131,7 +134,11 @@ class Tracker:
         elif type(event) in PAUSES:
             await self._pause(work, event, PAUSES[type(event)], now)
         elif (failed := needs_fallback(event)) is not None:
-            await fall_back(work, self.policy, failed, now)
+            await fall_back(work, self.policy, failed.reminder_id, now)
+        elif (served := serves_notice(self.policy, event)) is not None:
+            await notice_served(work, self.policy, served, self._store)
+        elif isinstance(event, notifications.CallTaskClosed):
+            await call_closed(work, self.policy, event.payload)
         else:
             resumption = resumption_of(event)
             if resumption is not None:

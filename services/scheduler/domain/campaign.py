@@ -46,7 +46,7 @@ from contracts.dunning import (
     TemplateName,
 )
 from services.scheduler.domain.assignment import Assignment, Match
-from services.scheduler.domain.scenario import Description, Rule
+from services.scheduler.domain.scenario import INTERNAL_CHANNELS, Description, Rule, is_internal
 from services.scheduler.domain.state import Customer, InvoiceState
 
 SkipReason = Literal["opted_out", "min_gap", "already_reached", "nothing_selected"]
@@ -92,6 +92,11 @@ def check_campaign(campaign: Campaign, templates: frozenset[str]) -> list[str]:
     problems: list[str] = []
     if templates and campaign.step.template not in templates:
         problems.append(f"unknown template {campaign.step.template!r}")
+    if is_internal(campaign.step.recipient) and campaign.step.channel not in INTERNAL_CHANNELS:
+        problems.append(
+            f"recipient {campaign.step.recipient!r} is a colleague, whom a "
+            f"{campaign.step.channel} cannot reach"
+        )
     low, high = campaign.select.min_days_overdue, campaign.select.max_days_overdue
     if low is not None and high is not None and low > high:
         problems.append(f"min_days_overdue {low} is above max_days_overdue {high}")

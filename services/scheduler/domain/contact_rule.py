@@ -14,14 +14,16 @@ the due customers, calls it, and writes the :class:`Decision` it returns.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import NamedTuple
+from zoneinfo import ZoneInfo
 
-from services.runtime.business_days import send_instant
+from services.runtime.business_days import SendingWindow, send_instant
 from services.scheduler.domain.progress import Taken, due_now, resumed_step
 from services.scheduler.domain.reminders import reminder_id
 from services.scheduler.domain.scenario import Scenario, Step
@@ -109,6 +111,7 @@ def decide(
                 debtor=debtor,
                 now=now,
                 resumed=state.resumed,
+                notice=state.notice(policy),
             )
         if scenario is None or taken is None:
             waiting = replace(state, next_action_at=None)  # the timer that fired is spent
@@ -156,7 +159,9 @@ def _reminding(
 ) -> Reminding:
     step: Step = max((d.taken.step for d in group if d.taken.step), key=lambda s: s.offset_days)
     scenario_id = group[0].scenario.id
-    scheduled = max(d.state.next_action_at or now for d in group)
+    # the timers fired at a sending instant, unless the tick runs late (a restart at night, a
+    # catch-up, a resumption): then the reminder waits for the next one, never goes at once
+    at = sending_instant(policy, customer, now)
     moves = []
     for due in group:
         taken_step = due.taken.step
@@ -168,19 +173,39 @@ def _reminding(
             position=due.taken.position + 1,
             last_step_name=taken_step.name,
             last_level=taken_step.level,
-            last_action_at=now,
+            last_action_at=at,
             resumed=False,
         )
-        moves.append(Move(due.state, rescheduled(policy, moved, customer, now)))
+        moves.append(Move(due.state, rescheduled(policy, moved, customer, at)))
     return Reminding(
         reminder_id=reminder_id(
             customer.customer_id, scenario_id, step.name, [d.state.invoice_id for d in group]
         ),
         scenario_id=scenario_id,
         step=step,
-        scheduled_for=min(scheduled, now),
+        scheduled_for=at,
         invoices=tuple(d.state for d in group),
         moves=tuple(moves),
+    )
+
+
+def sending_instant(policy: Policy, customer: Customer, now: datetime) -> datetime:
+    """``now`` if it is inside the customer's sending window on a business day, else the next
+    such instant (in the customer's time zone and country)."""
+    return _sending_instant(now, customer.country, customer.time_zone, policy.window)
+
+
+@functools.lru_cache(maxsize=1024)
+def _sending_instant(
+    now: datetime, country: str, time_zone: str, window: SendingWindow
+) -> datetime:
+    # a tick decides for all its customers at one ``now``: one computation per time zone
+    return send_instant(
+        now.astimezone(ZoneInfo(time_zone)).date(),
+        country=country,
+        time_zone=time_zone,
+        window=window,
+        not_before=now,
     )
 
 

@@ -3,7 +3,14 @@
 An invoice holds a position: the index of the next step to take (``len(steps)`` means only
 the exit is left). :func:`plan` computes the next step's send instant; :func:`due_now`
 answers, at a tick, which step to take now. After an outage several steps may have fallen
-due: only the latest applicable one is taken, the earlier ones are recorded as skipped.
+due: only the latest applicable one is taken, the earlier ones are recorded as skipped;
+a formal notice [mise en demeure] is never skipped.
+
+No litigation without a formal notice: a scenario whose exit is litigation or a collection
+agency leaves the amicable phase only once its formal notice step was delivered (or deemed
+delivered: :class:`Notice`) and ``Notice.delay`` (8 days by default) has passed since. An
+invoice whose exit falls due earlier takes the formal notice instead (a catch-up after an
+outage, an invoice first seen past the scenario's end) or waits for it to be delivered.
 """
 
 from __future__ import annotations
@@ -11,11 +18,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Final
 
 from contracts.dunning import DUNNING_LEVELS, DunningLevel
 from contracts.erp import CustomerType
 from services.runtime.business_days import SendingWindow, send_instant
-from services.scheduler.domain.scenario import Scenario, Step
+from services.scheduler.domain.scenario import EXITS_AFTER_NOTICE, Scenario, Step
 
 
 @dataclass(frozen=True)
@@ -26,6 +34,37 @@ class Debtor:
     time_zone: str
     customer_type: CustomerType = "business"
     window: SendingWindow = field(default_factory=SendingWindow)
+
+
+FORMAL_NOTICE: Final = "formal_notice"
+DEFAULT_NOTICE_DELAY: Final = timedelta(days=8)
+
+
+@dataclass(frozen=True)
+class Notice:
+    """An invoice's formal notice: when it was delivered or deemed delivered (None: not yet),
+    and how long the customer is given after it before the exit."""
+
+    at: datetime | None = None
+    delay: timedelta = DEFAULT_NOTICE_DELAY
+
+
+NO_NOTICE = Notice()
+
+
+def exit_needs_notice(scenario: Scenario) -> bool:
+    return scenario.exit_action in EXITS_AFTER_NOTICE
+
+
+def _notice_step(
+    scenario: Scenario, start: int, open_amount: Decimal, debtor: Debtor
+) -> int | None:
+    """The last applicable formal-notice step (from ``start``), or None."""
+    found = None
+    for i in _applicable(scenario, start, open_amount, debtor):
+        if scenario.steps[i].level == FORMAL_NOTICE:
+            found = i
+    return found
 
 
 @dataclass(frozen=True)
@@ -79,8 +118,10 @@ def plan(
     open_amount: Decimal,
     debtor: Debtor,
     not_before: datetime | None = None,
+    notice: Notice = NO_NOTICE,
 ) -> Planned | None:
-    """The next action from ``position`` on, or None when the scenario is over (exit taken)."""
+    """The next action from ``position`` on, or None when the scenario is over (exit taken)
+    or its exit waits for a formal notice to be delivered."""
     steps = scenario.steps
     if position > len(steps):
         return None
@@ -93,6 +134,11 @@ def plan(
         len(steps),
     )
     step = steps[nxt] if nxt < len(steps) else None
+    if step is None and exit_needs_notice(scenario):
+        if notice.at is None:
+            return None  # nothing to do until the formal notice is delivered
+        after_notice = notice.at + notice.delay
+        not_before = after_notice if not_before is None else max(not_before, after_notice)
     return Planned(nxt, step, _instant(scenario, nxt, due_date, debtor, not_before))
 
 
@@ -140,11 +186,13 @@ def due_now(
     debtor: Debtor,
     now: datetime,
     resumed: bool = False,
+    notice: Notice = NO_NOTICE,
 ) -> Taken | None:
     """The step to take at ``now`` (the latest one due), or None when nothing is due.
 
     ``resumed``: the invoice comes back from a pause; it takes the step where it stopped
-    (the first applicable one from ``position``), skipping nothing.
+    (the first applicable one from ``position``), skipping nothing. A formal notice due is
+    never skipped, and an exit that needs one waits for it (the module's docstring).
     """
     if position > len(scenario.steps):
         return None
@@ -166,9 +214,31 @@ def due_now(
             break
         due.append(i)
     else:
-        if _instant(scenario, len(scenario.steps), due_date, debtor, None) <= now:
+        exit_due = _instant(scenario, len(scenario.steps), due_date, debtor, None) <= now
+        if exit_due and (
+            not exit_needs_notice(scenario)
+            or _notice_served(scenario, position, open_amount, debtor, notice, now)
+        ):
             return Taken(len(scenario.steps), None, tuple(scenario.steps[i] for i in due))
     if not due:
         return None
-    latest = due[-1]
-    return Taken(latest, scenario.steps[latest], tuple(scenario.steps[i] for i in due[:-1]))
+    # the latest step due, or the first formal notice due: a catch-up never passes over it
+    latest = next((i for i in due if scenario.steps[i].level == FORMAL_NOTICE), due[-1])
+    return Taken(
+        latest, scenario.steps[latest], tuple(scenario.steps[i] for i in due if i < latest)
+    )
+
+
+def _notice_served(
+    scenario: Scenario,
+    position: int,
+    open_amount: Decimal,
+    debtor: Debtor,
+    notice: Notice,
+    now: datetime,
+) -> bool:
+    """Whether the exit may be taken: the formal notice was delivered, its delay is over, and
+    no formal notice is still ahead of ``position``."""
+    if _notice_step(scenario, position, open_amount, debtor) is not None:
+        return False  # still to send (a catch-up takes it, see due_now)
+    return notice.at is not None and notice.at + notice.delay <= now

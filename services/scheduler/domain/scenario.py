@@ -8,7 +8,7 @@ A scenario is declared in YAML and parsed into :class:`Scenario`. Field-level mi
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Final, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -17,6 +17,7 @@ from contracts.dunning import (
     Channel,
     DunningLevel,
     EscalationAction,
+    InternalRole,
     RecipientRole,
     ScenarioId,
     StepName,
@@ -25,6 +26,19 @@ from contracts.dunning import (
 from contracts.erp import CustomerType
 
 Description = Annotated[str, StringConstraints(max_length=2000)]
+
+INTERNAL_ROLES: Final = frozenset(get_args(InternalRole))
+INTERNAL_CHANNELS: Final[frozenset[str]] = frozenset({"email"})
+"""How a step reaches a colleague: the notifier addresses an internal role by email (the
+customer's account team, or its routing table); a letter, a text or a call would reach the
+customer's contacts, never a colleague."""
+EXITS_AFTER_NOTICE: Final = frozenset({"litigation", "collection_agency"})
+"""The exits that need a delivered formal notice first (a doubtful debt does not: it is an
+accounting decision, not a claim against the customer)."""
+
+
+def is_internal(role: str) -> bool:
+    return role in INTERNAL_ROLES
 
 
 class Rule(BaseModel):
@@ -48,6 +62,11 @@ class Step(Rule):
     include_penalties: bool = False
     escalating: bool = False
     conditions: StepConditions = StepConditions()
+
+    @property
+    def internal(self) -> bool:
+        """Addressed to a colleague (sales, order administration, ...), not to the customer."""
+        return is_internal(self.recipient)
 
     @property
     def rank(self) -> int:
@@ -89,6 +108,18 @@ def check_scenario(scenario: Scenario, templates: frozenset[str]) -> list[tuple[
         seen.add(step.name)
         if templates and step.template not in templates:
             problems.append((index, f"unknown template {step.template!r}"))
+        if step.internal and step.channel not in INTERNAL_CHANNELS:
+            problems.append(
+                (
+                    index,
+                    f"recipient {step.recipient!r} is a colleague, whom a {step.channel} cannot "
+                    f"reach: use {', '.join(sorted(INTERNAL_CHANNELS))}",
+                )
+            )
+        if step.internal and step.level == "formal_notice":
+            problems.append(
+                (index, "a formal notice is addressed to the customer, not a colleague")
+            )
         if previous is not None:
             if step.offset_days <= previous.offset_days:
                 problems.append(
@@ -115,4 +146,14 @@ def check_scenario(scenario: Scenario, templates: frozenset[str]) -> list[tuple[
                 )
             )
         previous = step
+    if scenario.exit_action in EXITS_AFTER_NOTICE and not any(
+        s.level == "formal_notice" for s in scenario.steps
+    ):
+        problems.append(
+            (
+                None,
+                f"no formal notice step: an invoice cannot go to {scenario.exit_action} without "
+                "one (add a step of level formal_notice, or end with doubtful_debt)",
+            )
+        )
     return problems

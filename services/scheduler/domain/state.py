@@ -21,7 +21,13 @@ from contracts.erp import Segment
 from contracts.money import PositiveMoney
 from services.runtime.business_days import SendingWindow, send_instant
 from services.scheduler.domain.library import Library
-from services.scheduler.domain.progress import Debtor, firmer_position, plan
+from services.scheduler.domain.progress import (
+    DEFAULT_NOTICE_DELAY,
+    Debtor,
+    Notice,
+    firmer_position,
+    plan,
+)
 from services.scheduler.domain.scenario import Scenario
 
 # When a reminder cannot reach the customer on its channel (no such contact, no provider, a
@@ -42,6 +48,12 @@ class Policy:
     window: SendingWindow
     min_gap: timedelta
     fallbacks: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_FALLBACKS))
+    notice_delay: timedelta = DEFAULT_NOTICE_DELAY  # after a delivered formal notice, the exit
+    call_retry_business_days: int = 2  # a call not answered is tried again after these
+    call_attempts: int = 3  # calls tried before the step's written channel
+    # where a formal notice's ``delivery.sent`` serves it (no delivery report comes after)
+    notice_sent_channels: frozenset[str] = frozenset({"email", "interactive_email", "phone_call"})
+    notice_sent_providers: frozenset[str] = frozenset({"file_drop"})
 
 
 @dataclass(frozen=True)
@@ -66,6 +78,10 @@ class Customer:
             row["last_contact_at"],
         )
 
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)  # cached by zoneinfo
+
     def debtor(self, window: SendingWindow) -> Debtor:
         return Debtor(self.country, self.time_zone, self.segment.customer_type, window)
 
@@ -89,10 +105,14 @@ class InvoiceState:
     last_level: str | None
     last_action_at: datetime | None
     next_action_at: datetime | None
+    formal_notice_at: datetime | None = None  # delivered or deemed delivered
 
     @classmethod
     def of(cls, row: Any) -> InvoiceState:
         return cls(**{name: row[name] for name in cls.__dataclass_fields__})
+
+    def notice(self, policy: Policy) -> Notice:
+        return Notice(self.formal_notice_at, policy.notice_delay)
 
     def money(self, value: Decimal) -> PositiveMoney:
         return PositiveMoney(amount=value, currency=self.currency)
@@ -151,6 +171,7 @@ def rescheduled(
         open_amount=state.open_amount,
         debtor=customer.debtor(policy.window),
         not_before=not_before,
+        notice=state.notice(policy),
     )
     at = None if planned is None else planned.at
     if at is not None and state.resumed and state.next_action_at is not None:

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import asyncpg
 
-from contracts import disputes, dunning, ledger
+from contracts import disputes, dunning, ledger, notifications
 from contracts.envelope import Event
 from contracts.erp import Segment
 from contracts.money import Money, PositiveMoney
@@ -194,3 +194,29 @@ def amount_changed(customer_id: str, number: str, due: date, previous: str, now_
             amount=money("1200.00"),
         ),
     )
+
+
+def delivered(reminder: dunning.Reminder, at: datetime) -> Event:
+    """The notifier's report that ``reminder`` reached its recipient at ``at``."""
+    return notifications.DeliveryDelivered(
+        event_id=uuid.uuid4(),
+        occurred_at=at,
+        source="notifier",
+        payload=notifications.ProviderDelivery(
+            delivery_id=uuid.uuid4(),
+            reminder_id=reminder.reminder_id,
+            customer_id=reminder.customer_id,
+            invoice_ids=tuple(i.invoice_id for i in reminder.invoices),
+            channel=reminder.channel,
+            at=at,
+            provider="ar24",
+        ),
+    )
+
+
+async def deliver_formal_notices(scheduler: Scheduler, delivered_ids: set[uuid.UUID]) -> None:
+    """Report every formal notice emitted so far as delivered at its scheduled instant (once)."""
+    for reminder in await scheduler.reminders():
+        if reminder.level == "formal_notice" and reminder.reminder_id not in delivered_ids:
+            delivered_ids.add(reminder.reminder_id)
+            await scheduler.feed([delivered(reminder, reminder.scheduled_for)])

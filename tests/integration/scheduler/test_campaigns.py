@@ -18,6 +18,7 @@ from services.runtime import migrations
 from services.runtime.clock import SimulatedClock
 from services.runtime.database import create_pool
 from services.runtime.settings import DatabaseSettings
+from services.scheduler import suspensions
 from services.scheduler.app import policy_of
 from services.scheduler.campaigns import load_campaign, run_campaign
 from services.scheduler.cli import app as scheduler_cli
@@ -151,11 +152,25 @@ async def test_a_dry_run_sends_nothing_and_a_recent_contact_is_skipped(
     assert await pool.fetchval("SELECT count(*) FROM campaign_contact") == 0
 
 
-async def test_a_suspended_scheduler_refuses_campaigns(pool: asyncpg.Pool) -> None:
+async def test_a_suspension_refuses_the_campaigns_that_would_reach_it(pool: asyncpg.Pool) -> None:
     scheduler = await book(pool)
-    await pool.execute("UPDATE global_suspension SET suspended = true")
+    async with pool.acquire() as connection, connection.transaction():
+        await suspensions.suspend(
+            connection, company_code="BE01", by="alice", reason="ERP", now=scheduler.clock.now()
+        )
+    for_fr01 = CAMPAIGN.model_copy(
+        update={"select": CAMPAIGN.select.model_copy(update={"company_codes": ("FR01",)})}
+    )
+    report = await run_campaign(pool, scheduler.clock, POLICY, for_fr01, dry_run=True)
+    assert report.reached  # another company's suspension does not hold FR01
+    with pytest.raises(CampaignRefused, match=r"suspended \(BE01\)"):
+        await run_campaign(pool, scheduler.clock, POLICY, CAMPAIGN)  # every company: BE01 too
+    async with pool.acquire() as connection, connection.transaction():
+        await suspensions.suspend(
+            connection, company_code=None, by="alice", reason="all", now=scheduler.clock.now()
+        )
     with pytest.raises(CampaignRefused, match="suspended"):
-        await run_campaign(pool, scheduler.clock, POLICY, CAMPAIGN)
+        await run_campaign(pool, scheduler.clock, POLICY, for_fr01)
 
 
 def test_campaign_files_are_checked_with_located_errors(tmp_path: Path) -> None:

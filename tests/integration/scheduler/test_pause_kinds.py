@@ -22,6 +22,7 @@ from tests.integration.scheduler.fixtures import (
     AT,
     Scheduler,
     customer,
+    deliver_formal_notices,
     dispute_opened,
     dispute_resolved,
     opened,
@@ -45,9 +46,12 @@ def morning(day: date) -> datetime:
 
 
 async def walk(scheduler: Scheduler, first: date, days: int) -> None:
+    """Tick every morning; formal notices are reported delivered when sent."""
+    served: set[uuid.UUID] = set()
     for offset in range(days):
         scheduler.clock.set(morning(first + timedelta(days=offset)))
         await scheduler.ticker.run_until_idle()
+        await deliver_formal_notices(scheduler, served)
 
 
 def promise_made(promise_id: uuid.UUID) -> Event:

@@ -18,12 +18,14 @@ from services.runtime import migrations
 from services.runtime.clock import SimulatedClock
 from services.runtime.database import create_pool
 from services.runtime.settings import DatabaseSettings
+from services.scheduler import suspensions
 from tests.integration.scheduler.fixtures import (
     SCHEMA,
     Scheduler,
     amount_changed,
     cancelled,
     customer,
+    deliver_formal_notices,
     dispute_opened,
     dispute_resolved,
     opened,
@@ -49,12 +51,15 @@ def morning(day: date) -> datetime:
 
 
 async def walk(scheduler: Scheduler, first: date, days: int) -> dict[str, date]:
-    """Tick every morning; the day each step was reminded, by step name."""
+    """Tick every morning; the day each step was reminded, by step name. Formal notices are
+    reported delivered when sent."""
     sent: dict[str, date] = {}
+    served: set[uuid.UUID] = set()
     for offset in range(days):
         day = first + timedelta(days=offset)
         scheduler.clock.set(morning(day))
         await scheduler.ticker.run_until_idle()
+        await deliver_formal_notices(scheduler, served)
         for reminder in await scheduler.reminders():
             sent.setdefault(reminder.step_name, reminder.scheduled_for.date())
     return sent
@@ -117,7 +122,7 @@ async def test_a_partial_payment_keeps_the_invoice_and_a_reversal_reopens_it(
     assert [(r.step_name, r.scheduled_for.date()) for r in reminders] == [
         ("courtesy", date(2026, 11, 26)),
         ("friendly", date(2026, 12, 4)),
-        ("call", date(2026, 12, 16)),  # due on 14 Dec; due again once reopened on 16 Dec
+        ("call", date(2026, 12, 17)),  # due on 14 Dec; again once reopened, at the next tick
     ]
     assert reminders[1].invoices[0].open_amount.amount == Decimal("400.00")
 
@@ -204,11 +209,17 @@ async def test_a_long_pause_resumes_at_the_stopped_step_after_the_gap(
 async def test_a_global_suspension_stops_every_reminder_until_lifted(pool: asyncpg.Pool) -> None:
     scheduler = Scheduler.of(pool, SimulatedClock(morning(date(2026, 11, 15))))
     await scheduler.feed([customer("C1"), opened("C1", "F1", DUE)])
-    await pool.execute("UPDATE global_suspension SET suspended = true")
+    async with pool.acquire() as connection, connection.transaction():
+        await suspensions.suspend(
+            connection, company_code=None, by="alice", reason="incident", now=scheduler.clock.now()
+        )
     await walk(scheduler, date(2026, 11, 16), 20)
     assert await scheduler.reminders() == []
 
-    await pool.execute("UPDATE global_suspension SET suspended = false")
+    async with pool.acquire() as connection, connection.transaction():
+        await suspensions.resume(
+            connection, company_code=None, by="alice", now=scheduler.clock.now()
+        )
     await walk(scheduler, date(2026, 12, 7), 1)
     assert [r.step_name for r in await scheduler.reminders()] == ["friendly"]
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from contracts.dunning import DUNNING_LEVELS
 from services.runtime.business_days import SendingWindow, is_business_day, send_instant
 from services.scheduler.domain.library import load_library
-from services.scheduler.domain.progress import Debtor, due_now, plan
+from services.scheduler.domain.progress import Debtor, Notice, due_now, plan
 
 LIBRARY = load_library()
 PARIS = Debtor(country="FR", time_zone="Europe/Paris")
@@ -125,12 +125,27 @@ def test_after_an_outage_only_the_latest_due_step_is_taken() -> None:
     assert [s.name for s in taken.skipped] == ["courtesy", "friendly", "call"]
 
 
-def test_past_the_amicable_phase_the_exit_is_taken() -> None:
+def test_past_the_amicable_phase_the_formal_notice_comes_before_the_exit() -> None:
     negligent = LIBRARY.scenarios["negligent"]
+    notice = len(negligent.steps) - 1
+    assert negligent.steps[notice].level == "formal_notice"
     now = datetime(2027, 3, 1, tzinfo=UTC)
-    taken = due_now(
-        negligent, 2, due_date=date(2026, 11, 30), open_amount=Decimal(100), debtor=PARIS, now=now
-    )
+    due = {"due_date": date(2026, 11, 30), "open_amount": Decimal(100), "debtor": PARIS}
+    taken = due_now(negligent, 2, now=now, **due)  # type: ignore[arg-type]
+    assert taken is not None
+    assert taken.step is not None
+    assert taken.step.level == "formal_notice"  # a catch-up sends it, never skips it
+    # sent but not delivered yet: the exit waits, with no timer
+    past = len(negligent.steps)
+    assert due_now(negligent, past, now=now, **due) is None  # type: ignore[arg-type]
+    assert plan(negligent, past, **due) is None  # type: ignore[arg-type]
+    delivered = Notice(datetime(2027, 2, 25, tzinfo=UTC), timedelta(days=8))
+    assert due_now(negligent, past, now=now, notice=delivered, **due) is None  # type: ignore[arg-type]
+    planned = plan(negligent, past, notice=delivered, **due)  # type: ignore[arg-type]
+    assert planned is not None
+    assert planned.at >= datetime(2027, 3, 5, tzinfo=UTC)
+    later = datetime(2027, 3, 6, 12, tzinfo=UTC)
+    taken = due_now(negligent, past, now=later, notice=delivered, **due)  # type: ignore[arg-type]
     assert taken is not None
     assert taken.step is None
     assert taken.position == len(negligent.steps)

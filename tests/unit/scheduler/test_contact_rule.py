@@ -6,9 +6,13 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from contracts.erp import Segment
-from services.runtime.business_days import SendingWindow
+from services.runtime.business_days import SendingWindow, is_business_day
 from services.scheduler.domain.contact_rule import decide
 from services.scheduler.domain.library import load_library
 from services.scheduler.domain.state import Customer, InvoiceState, Policy
@@ -91,12 +95,61 @@ def test_a_timer_with_nothing_to_take_is_spent() -> None:
     assert spent.after == replace(unassigned, next_action_at=None)
 
 
-def test_invoices_past_the_amicable_phase_escalate() -> None:
+def test_invoices_past_the_amicable_phase_get_the_formal_notice_before_they_escalate() -> None:
     late = invoice("F4", date(2026, 9, 1))  # D+105, past the 75 amicable days
     decision = decide(POLICY, client(), [late], NOW)
 
+    assert decision.escalations == ()  # no litigation without a formal notice
+    assert decision.reminder is not None
+    assert decision.reminder.step.level == "formal_notice"
+    (moved,) = decision.reminder.moves
+    assert moved.after.next_action_at is None  # the exit waits for the delivery
+
+    noticed = replace(
+        late,
+        position=len(POLICY.library.scenarios["negligent"].steps),
+        last_step_name="formal_notice",
+        last_level="formal_notice",
+        formal_notice_at=NOW - timedelta(days=10),
+    )
+    decision = decide(POLICY, client(), [noticed], NOW)
     (escalating,) = decision.escalations
     assert escalating.scenario.id == "negligent"
     (moved,) = escalating.moves
     assert (moved.after.status, moved.after.next_action_at) == ("escalated", None)
     assert decision.reminder is None
+
+    recent = replace(noticed, formal_notice_at=NOW - timedelta(days=3))
+    decision = decide(POLICY, client(), [recent], NOW)
+    assert decision.escalations == ()
+    (spent,) = decision.spent
+    assert spent.after.next_action_at is not None
+    assert spent.after.next_action_at >= NOW - timedelta(days=3) + POLICY.notice_delay
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    now=st.datetimes(
+        min_value=datetime(2026, 12, 1), max_value=datetime(2027, 6, 30), timezones=st.just(UTC)
+    ),
+    zone=st.sampled_from(["Europe/Paris", "America/New_York", "Asia/Tokyo"]),
+    late_days=st.integers(0, 200),
+)
+def test_a_reminder_is_scheduled_in_the_window_whenever_the_tick_runs(
+    now: datetime, zone: str, late_days: int
+) -> None:
+    """A restart at night, a catch-up after any outage, a resumption at any hour: the reminder
+    is for the customer's next window instant on a business day, never before the tick."""
+    who = replace(client(), time_zone=zone)
+    due = now.date() - timedelta(days=late_days)
+    state = replace(invoice("F9", due), last_action_at=None, next_action_at=now)
+    decision = decide(POLICY, who, [state], now)
+    if decision.reminder is None:
+        return  # nothing due for this date (only the exit, waiting for its formal notice)
+    at = decision.reminder.scheduled_for
+    local = at.astimezone(ZoneInfo(zone))
+    assert at >= now
+    assert is_business_day(local.date(), who.country)
+    assert POLICY.window.start <= local.time() < POLICY.window.end
+    assert at - now < timedelta(days=5)  # the next instant, not a later one
+    assert all(m.after.last_action_at == at for m in decision.reminder.moves)

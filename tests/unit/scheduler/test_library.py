@@ -33,7 +33,7 @@ def scenario(**changes: Any) -> dict[str, Any]:
             {"name": "b", "level": "level_1", "offset_days": 5, "channel": "sms", "template": "t2"},
             {
                 "name": "c",
-                "level": "level_2",
+                "level": "formal_notice",
                 "offset_days": 20,
                 "channel": "registered_letter",
                 "template": "t3",
@@ -52,6 +52,43 @@ def messages(raw: dict[str, Any]) -> list[str]:
 
 def test_a_valid_scenario_has_no_problem() -> None:
     assert messages(scenario()) == []
+
+
+def test_litigation_or_an_agency_needs_a_formal_notice_step_a_doubtful_debt_does_not() -> None:
+    raw = scenario()
+    raw["steps"][2]["level"] = "level_2"
+    for exit_action in ("litigation", "collection_agency"):
+        raw["exit_action"] = exit_action
+        (problem,) = messages(raw)
+        assert problem == (
+            f"s.yaml: scenario 's': no formal notice step: an invoice cannot go to "
+            f"{exit_action} without one (add a step of level formal_notice, or end with "
+            "doubtful_debt)"
+        )
+    raw["exit_action"] = "doubtful_debt"
+    assert messages(raw) == []
+
+
+@pytest.mark.parametrize(
+    "channel", ["postal_letter", "registered_letter", "sms", "phone_call", "interactive_email"]
+)
+def test_a_step_for_a_colleague_must_use_a_channel_that_reaches_one(channel: str) -> None:
+    raw = scenario()
+    raw["steps"][1].update(recipient="sales", channel=channel)
+    (problem,) = messages(raw)
+    assert problem == (
+        f"s.yaml: scenario 's': step 2 ('b'): recipient 'sales' is a colleague, whom a "
+        f"{channel} cannot reach: use email"
+    )
+    raw["steps"][1].update(channel="email")
+    assert messages(raw) == []
+
+
+def test_a_formal_notice_is_for_the_customer() -> None:
+    raw = scenario()
+    raw["steps"][2].update(recipient="order_administration", channel="email")
+    (problem,) = messages(raw)
+    assert problem.endswith("a formal notice is addressed to the customer, not a colleague")
 
 
 def test_unknown_channel_names_file_scenario_and_step() -> None:
@@ -75,7 +112,7 @@ def test_steps_out_of_order_are_located() -> None:
 
 
 def test_firmness_going_down_is_located() -> None:
-    raw = scenario()
+    raw = scenario(exit_action="doubtful_debt")
     raw["steps"][2]["level"] = "preventive"
     (problem,) = messages(raw)
     assert "step 3 ('c'): firmness goes down: preventive after level_1" in problem
