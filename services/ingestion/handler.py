@@ -59,6 +59,11 @@ class LedgerHandler:
             )
             work.dead_letter_held(record, parked.event.event_id, reason, detail)
         work.emit_records(book.emitted)
+        if book.changed_parked or book.unparked:
+            count, oldest = await queries.unmatched_cash(work.connection)
+            metrics.record_unmatched(
+                self.service, count, None if oldest is None else oldest.timestamp()
+            )
         tally = book.tally
         if book.dead_parked:
             metrics.DOCUMENTS.labels(self.service, "rejected_after_parking").inc(
@@ -109,6 +114,7 @@ class LedgerHandler:
             customers.add(customer)
             paying.add(customer)
         invoices = {r.key: r for r in await queries.invoices_by_key(connection, invoice_keys)}
+        balances, credit_dates = await queries.balances_of(connection, sorted(customers))
         for row in await queries.open_invoices_of(connection, sorted(paying)):
             invoices.setdefault(row.key, row)
         return Book(
@@ -117,7 +123,8 @@ class LedgerHandler:
                 r.customer_id: r
                 for r in await queries.customer_versions(connection, sorted(customers))
             },
-            balances=await queries.balances_of(connection, sorted(customers)),
+            balances=balances,
+            credit_dates=credit_dates,
             documents={r.key: r for r in await queries.documents_by_key(connection, document_keys)},
             parked=parked,
             known_companies=self.known_companies,
@@ -132,7 +139,7 @@ class LedgerHandler:
         )
         await queries.save_invoices(connection, (book.invoices[k] for k in book.changed_invoices))
         await queries.save_balances(
-            connection, {k: book.balances[k] for k in book.changed_balances}
+            connection, {k: book.balances[k] for k in book.changed_balances}, book.credit_dates
         )
         await queries.save_documents(
             connection, (book.documents[k] for k in book.changed_documents)
@@ -151,6 +158,7 @@ class LedgerHandler:
                     p.event.model_dump(mode="json"),
                     p.status,
                     p.reason,
+                    p.event.occurred_at,
                 )
                 for k in book.changed_parked - book.unparked
                 for p in (book.parked[k],)

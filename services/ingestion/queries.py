@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -90,15 +91,18 @@ async def customer_versions(connection: Connection, customers: Sequence[str]) ->
 
 async def balances_of(
     connection: Connection, customers: Sequence[str]
-) -> dict[BalanceKey, Decimal]:
+) -> tuple[dict[BalanceKey, Decimal], dict[BalanceKey, date]]:
+    """The customers' credit balances, and the latest value date of the money in each."""
     if not customers:
-        return {}
+        return {}, {}
     rows = await connection.fetch(
-        "SELECT company_code, customer_id, currency, balance FROM credit_balances "
+        "SELECT company_code, customer_id, currency, balance, value_date FROM credit_balances "
         "WHERE customer_id = ANY($1::text[])",
         list(customers),
     )
-    return {(r[0], r[1], r[2].strip()): r[3] for r in rows}
+    balances = {(r[0], r[1], r[2].strip()): r[3] for r in rows}
+    dates = {(r[0], r[1], r[2].strip()): r[4] for r in rows if r[4] is not None}
+    return balances, dates
 
 
 async def documents_by_key(
@@ -214,14 +218,17 @@ async def save_invoices(connection: Connection, rows: Iterable[InvoiceRow]) -> N
         )
 
 
-async def save_balances(connection: Connection, balances: dict[BalanceKey, Decimal]) -> None:
+async def save_balances(
+    connection: Connection, balances: dict[BalanceKey, Decimal], dates: dict[BalanceKey, date]
+) -> None:
     if balances:
         await connection.execute(
-            "INSERT INTO credit_balances (company_code, customer_id, currency, balance) "
-            "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::numeric[]) "
+            "INSERT INTO credit_balances (company_code, customer_id, currency, balance, "
+            "value_date) "
+            "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::numeric[], $5::date[]) "
             "ON CONFLICT (company_code, customer_id, currency) "
-            "DO UPDATE SET balance = EXCLUDED.balance",
-            *_columns_of([(*key, value) for key, value in balances.items()], 4),
+            "DO UPDATE SET balance = EXCLUDED.balance, value_date = EXCLUDED.value_date",
+            *_columns_of([(*key, value, dates.get(key)) for key, value in balances.items()], 5),
         )
 
 
@@ -265,12 +272,14 @@ async def save_allocations(connection: Connection, rows: Sequence[AllocationRow]
 
 
 async def save_parked(connection: Connection, rows: Iterable[tuple[Any, ...]]) -> None:
-    """Rows: (company, kind, document id, customer, awaiting, event json, status, reason)."""
+    """Rows: (company, kind, document id, customer, awaiting, event json, status, reason,
+    parked at)."""
     records = list(rows)
     if records:
         await connection.executemany(
             "INSERT INTO parked_documents (company_code, kind, document_id, customer_id, "
-            "awaiting, event, status, reason) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8) "
+            "awaiting, event, status, reason, parked_at) "
+            "VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9) "
             "ON CONFLICT (company_code, kind, document_id) DO UPDATE SET "
             "status = EXCLUDED.status, reason = EXCLUDED.reason",
             records,
@@ -310,3 +319,13 @@ def _columns_of(records: Sequence[tuple[Any, ...]], width: int) -> list[list[Any
     if len(columns) != width:
         raise ValueError(f"rows of {len(columns)} values, not {width}")
     return columns
+
+
+async def unmatched_cash(connection: Connection) -> tuple[int, datetime | None]:
+    """How many payments and credit notes wait for their invoices, and since when the oldest."""
+    row = await connection.fetchrow(
+        "SELECT count(*), min(parked_at) FROM parked_documents "
+        "WHERE status = 'parked' AND kind <> 'cancellation'"
+    )
+    assert row is not None
+    return row[0], row[1]
