@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from contracts.topics import ERP_TOPICS
+from services.ingestion import metrics, queries
 from services.ingestion.handler import LedgerHandler
 from services.ingestion.settings import IngestionSettings
 from services.runtime.service import ServiceContext, ServiceDefinition, ServiceParts
@@ -19,6 +20,9 @@ async def build(context: ServiceContext) -> ServiceParts:
     handler = LedgerHandler(
         context.name, frozenset(settings.company_codes), apply_credit=settings.apply_credit
     )
+    async with context.pool.acquire() as connection:  # the gauges are right from the start
+        count, oldest = await queries.unmatched_cash(connection)
+    metrics.record_unmatched(context.name, count, None if oldest is None else oldest.timestamp())
     return ServiceParts(handler=handler.handle)
 
 

@@ -57,7 +57,13 @@ def statements_for(event: Event) -> list[Statement]:
             (queries.CANCEL_INVOICE, (c.invoice_id, event.occurred_at)),
             (
                 queries.RECORD_CANCELLATION,
-                (c.invoice_id, event.event_id, _utc_day(event), event.occurred_at),
+                (
+                    c.invoice_id,
+                    event.event_id,
+                    _utc_day(event),
+                    event.occurred_at,
+                    c.previous_open_amount.amount,
+                ),
             ),
         ]
     if isinstance(event, ledger.CreditBalanceChanged):
@@ -137,6 +143,9 @@ def statements_for(event: Event) -> list[Statement]:
     deliveries = _deliveries(event)
     if deliveries:
         return deliveries
+    unmatched = _unmatched_cash(event)
+    if unmatched:
+        return unmatched
     if isinstance(event, reference.FxRatePublished):
         f = event.payload
         return [(queries.UPSERT_FX_RATE, (f.base_currency, f.quote_currency, f.valid_on, f.rate))]
@@ -311,6 +320,7 @@ def _opened(event: ledger.InvoiceOpened) -> list[Statement]:
                 i.open_amount.amount,
                 i.due_date,
                 "opened",
+                i.open_amount.amount,
             ),
         ),
     ]
@@ -328,11 +338,12 @@ def _open_amount_changed(event: ledger.OpenAmountChanged) -> list[Statement]:
             (
                 c.invoice_id,
                 event.event_id,
-                _utc_day(event),
+                _utc_day(event) if c.value_date is None else c.value_date,
                 event.occurred_at,
                 c.open_amount.amount,
                 c.due_date,
                 c.cause,
+                c.open_amount.amount - c.previous_open_amount.amount,
             ),
         ),
     ]
@@ -355,9 +366,49 @@ def _settled(event: ledger.InvoiceSettled) -> list[Statement]:
                 0,
                 s.due_date,
                 "settled",
+                -s.previous_open_amount.amount,
             ),
         ),
     ]
+
+
+def _unmatched_cash(event: Event) -> list[Statement]:
+    """Money ingestion parked until its invoices arrive, and what became of it."""
+    if isinstance(event, ledger.UnmatchedCashRecorded):
+        u = event.payload
+        return [
+            (
+                queries.RECORD_UNMATCHED_CASH,
+                (
+                    u.company_code,
+                    u.kind,
+                    u.document_id,
+                    u.customer_id,
+                    u.amount.currency,
+                    u.amount.amount,
+                    u.value_date,
+                    list(u.awaiting),
+                    event.occurred_at,
+                ),
+            )
+        ]
+    if isinstance(event, ledger.UnmatchedCashCleared):
+        c = event.payload
+        return [
+            (
+                queries.CLEAR_UNMATCHED_CASH,
+                (
+                    c.company_code,
+                    c.kind,
+                    c.document_id,
+                    c.customer_id,
+                    c.outcome,
+                    c.reason,
+                    event.occurred_at,
+                ),
+            )
+        ]
+    return []
 
 
 def _dunning_state(event: dunning.DunningStateChanged) -> Statement:
