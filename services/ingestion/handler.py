@@ -8,6 +8,7 @@ rejected events to the dead-letter topic, all in the batch's one transaction.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -32,6 +33,23 @@ PARKED_TOPICS = {
 }
 
 
+def held_dead_letters(book: Book) -> list[tuple[IncomingRecord, uuid.UUID, str, str]]:
+    """The parked events the book gave up on, rebuilt as records for their dead-letter topic."""
+    held = []
+    for parked, reason, detail in book.dead_parked:
+        topic = PARKED_TOPICS[parked.kind]
+        record = IncomingRecord(
+            topic=topic.name,
+            partition=-1,
+            offset=-1,
+            key=topic.key(parked.event),
+            value=topic.value(parked.event),
+            headers=(("event_type", parked.event.event_type.encode()),),
+        )
+        held.append((record, parked.event.event_id, reason, detail))
+    return held
+
+
 @dataclass(frozen=True)
 class LedgerHandler:
     """Applies batches of ERP events to the ledger."""
@@ -47,17 +65,8 @@ class LedgerHandler:
         await self.save(work, book)
         for event, reason, detail in book.rejected:
             work.reject(event, reason, detail)
-        for parked, reason, detail in book.dead_parked:
-            topic = PARKED_TOPICS[parked.kind]
-            record = IncomingRecord(
-                topic=topic.name,
-                partition=-1,
-                offset=-1,
-                key=topic.key(parked.event),
-                value=topic.value(parked.event),
-                headers=(("event_type", parked.event.event_type.encode()),),
-            )
-            work.dead_letter_held(record, parked.event.event_id, reason, detail)
+        for record, event_id, reason, detail in held_dead_letters(book):
+            work.dead_letter_held(record, event_id, reason, detail)
         work.emit_records(book.emitted)
         if book.changed_parked or book.unparked:
             count, oldest = await queries.unmatched_cash(work.connection)

@@ -329,3 +329,25 @@ async def unmatched_cash(connection: Connection) -> tuple[int, datetime | None]:
     )
     assert row is not None
     return row[0], row[1]
+
+
+async def parked_document(connection: Connection, key: DocumentKey) -> Any:
+    """One parked payment or credit note still waiting, locked until the transaction ends."""
+    return await connection.fetchrow(
+        "SELECT company_code, kind, document_id, customer_id, awaiting, event::text "
+        "FROM parked_documents WHERE company_code = $1 AND kind = $2 AND document_id = $3 "
+        "AND status = 'parked' AND kind <> 'cancellation' FOR UPDATE",
+        *key,
+    )
+
+
+async def unmatched_documents(connection: Connection) -> list[Any]:
+    """Every payment and credit note waiting for invoices, oldest first."""
+    return list(
+        await connection.fetch(
+            "SELECT p.company_code, p.kind, p.document_id, p.customer_id, p.awaiting, "
+            "p.parked_at, d.currency, d.amount, d.value_date FROM parked_documents p "
+            "JOIN documents d USING (company_code, kind, document_id) "
+            "WHERE p.status = 'parked' AND p.kind <> 'cancellation' ORDER BY p.parked_at"
+        )
+    )

@@ -254,6 +254,61 @@ class Book:
             return
         setattr(self.tally, outcome, getattr(self.tally, outcome) + 1)
 
+    # -- operators' decisions on unmatched cash ---------------------------------------------
+
+    def release(self, key: DocumentKey, cause_id: uuid.UUID, at: datetime) -> None:
+        """Apply a parked payment or credit note now, without the invoices still missing.
+
+        What it allocated to a missing invoice goes by the ordinary rule (its reference,
+        the customer's oldest open invoices, then credit balance); a credit note naming a
+        missing invoice becomes credit. Inapplicable after all (another customer's invoice,
+        another currency), it is dead-lettered instead.
+        """
+        parked = self.parked[key]
+        assert not isinstance(parked.event, erp.InvoiceCancelled)
+        self._begin(cause_id, at)
+        event = parked.event
+        known = {n for n in parked.awaiting if (parked.company_code, n) in self.invoices}
+        if isinstance(event, erp.PaymentReceived):
+            allocations = tuple(a for a in event.payload.allocations if a.invoice_number in known)
+            event = event.model_copy(
+                update={"payload": event.payload.model_copy(update={"allocations": allocations})}
+            )
+        elif event.payload.invoice_number not in known:
+            event = event.model_copy(
+                update={"payload": event.payload.model_copy(update={"invoice_number": None})}
+            )
+        try:
+            self._check_named(event, parked.company_code, parked.customer_id)
+            self._spread(event)
+        except Inapplicable as exc:
+            self._dead_parked(parked, exc)
+            self.documents[parked.key].status = "rejected"
+            self.changed_documents.add(parked.key)
+            return
+        self.documents[parked.key].status = "applied"
+        self.changed_documents.add(parked.key)
+        self.unparked.add(parked.key)
+        del self.parked[parked.key]
+        self.tally.unparked += 1
+        self._cleared(parked, "released")
+
+    def dead_letter(
+        self, key: DocumentKey, cause_id: uuid.UUID, at: datetime, reason: str, detail: str
+    ) -> None:
+        """Give up on a parked payment or credit note: dead-letter it, apply nothing of it."""
+        parked = self.parked[key]
+        assert parked.kind != "cancellation"
+        self._begin(cause_id, at)
+        self._dead_parked(parked, Inapplicable(reason, detail))
+        self.documents[parked.key].status = "rejected"
+        self.changed_documents.add(parked.key)
+
+    def _begin(self, cause_id: uuid.UUID, at: datetime) -> None:
+        self._cause = (cause_id, at)
+        self._cause_at = None
+        self._counter = 0
+
     # -- customers -----------------------------------------------------------------------
 
     def _customer(self, event: erp.CustomerUpserted) -> str:
