@@ -123,7 +123,7 @@ class LedgerHandler:
             customers.add(customer)
             paying.add(customer)
         invoices = {r.key: r for r in await queries.invoices_by_key(connection, invoice_keys)}
-        balances, credit_dates = await queries.balances_of(connection, sorted(customers))
+        balances, credit_lots = await queries.balances_of(connection, sorted(customers))
         for row in await queries.open_invoices_of(connection, sorted(paying)):
             invoices.setdefault(row.key, row)
         return Book(
@@ -133,7 +133,7 @@ class LedgerHandler:
                 for r in await queries.customer_versions(connection, sorted(customers))
             },
             balances=balances,
-            credit_dates=credit_dates,
+            credit_lots=credit_lots,
             documents={r.key: r for r in await queries.documents_by_key(connection, document_keys)},
             parked=parked,
             known_companies=self.known_companies,
@@ -148,7 +148,7 @@ class LedgerHandler:
         )
         await queries.save_invoices(connection, (book.invoices[k] for k in book.changed_invoices))
         await queries.save_balances(
-            connection, {k: book.balances[k] for k in book.changed_balances}, book.credit_dates
+            connection, {k: book.balances[k] for k in book.changed_balances}, book.credit_lots
         )
         await queries.save_documents(
             connection, (book.documents[k] for k in book.changed_documents)

@@ -18,6 +18,7 @@ from typing import Any
 from services.ingestion.domain.book import (
     AllocationRow,
     BalanceKey,
+    CreditLots,
     CustomerRow,
     DocumentKey,
     DocumentRow,
@@ -91,18 +92,28 @@ async def customer_versions(connection: Connection, customers: Sequence[str]) ->
 
 async def balances_of(
     connection: Connection, customers: Sequence[str]
-) -> tuple[dict[BalanceKey, Decimal], dict[BalanceKey, date]]:
-    """The customers' credit balances, and the latest value date of the money in each."""
+) -> tuple[dict[BalanceKey, Decimal], dict[BalanceKey, CreditLots]]:
+    """The customers' credit balances, and the lots of money in each by value date."""
     if not customers:
         return {}, {}
     rows = await connection.fetch(
-        "SELECT company_code, customer_id, currency, balance, value_date FROM credit_balances "
+        "SELECT company_code, customer_id, currency, balance, lots::text FROM credit_balances "
         "WHERE customer_id = ANY($1::text[])",
         list(customers),
     )
-    balances = {(r[0], r[1], r[2].strip()): r[3] for r in rows}
-    dates = {(r[0], r[1], r[2].strip()): r[4] for r in rows if r[4] is not None}
-    return balances, dates
+    balances: dict[BalanceKey, Decimal] = {}
+    lots: dict[BalanceKey, CreditLots] = {}
+    for r in rows:
+        key = (r[0], r[1], r[2].strip())
+        balances[key] = r[3]
+        if r[4] is None:  # written before lots were kept
+            lots[key] = [(None, r[3])] if r[3] > 0 else []
+        else:
+            lots[key] = [
+                (None if when is None else date.fromisoformat(when), Decimal(amount))
+                for when, amount in json.loads(r[4])
+            ]
+    return balances, lots
 
 
 async def documents_by_key(
@@ -219,17 +230,26 @@ async def save_invoices(connection: Connection, rows: Iterable[InvoiceRow]) -> N
 
 
 async def save_balances(
-    connection: Connection, balances: dict[BalanceKey, Decimal], dates: dict[BalanceKey, date]
+    connection: Connection,
+    balances: dict[BalanceKey, Decimal],
+    lots: dict[BalanceKey, CreditLots],
 ) -> None:
     if balances:
         await connection.execute(
-            "INSERT INTO credit_balances (company_code, customer_id, currency, balance, "
-            "value_date) "
-            "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::numeric[], $5::date[]) "
+            "INSERT INTO credit_balances (company_code, customer_id, currency, balance, lots) "
+            "SELECT c, k, cur, b, l::jsonb FROM unnest($1::text[], $2::text[], $3::text[], "
+            "$4::numeric[], $5::text[]) AS u(c, k, cur, b, l) "
             "ON CONFLICT (company_code, customer_id, currency) "
-            "DO UPDATE SET balance = EXCLUDED.balance, value_date = EXCLUDED.value_date",
-            *_columns_of([(*key, value, dates.get(key)) for key, value in balances.items()], 5),
+            "DO UPDATE SET balance = EXCLUDED.balance, lots = EXCLUDED.lots",
+            *_columns_of(
+                [(*key, value, _lots_json(lots.get(key, []))) for key, value in balances.items()],
+                5,
+            ),
         )
+
+
+def _lots_json(lots: CreditLots) -> str:
+    return json.dumps([[None if d is None else d.isoformat(), f"{a:f}"] for d, a in lots])
 
 
 async def save_documents(connection: Connection, rows: Iterable[DocumentRow]) -> None:

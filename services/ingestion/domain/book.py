@@ -25,10 +25,10 @@ Rules beyond the allocation:
   change with its own value date: the parked documents that named it, then the customer's
   credit balance in its company and currency (unallocated payments that arrived before it,
   over-payments, credit notes without an invoice), so that a customer who paid before the
-  invoice reached Relance is never reminded (``apply_credit`` turns this off). Credit
-  takes effect on the latest value date of the money that made it, or on the invoice's
-  issue date if that is later: a prepayment found by its reference settles on the day it
-  was paid, not on the day the invoice was issued;
+  invoice reached Relance is never reminded (``apply_credit`` turns this off). Credit is
+  kept in lots by value date and used oldest first; each part pays from its lot's value
+  date, or from the invoice's issue date if that is later: a prepayment found by its
+  reference settles on the day it was paid, not on the day the invoice was issued;
 * every open-amount change carries its value date: a document's value date (received on,
   issued on), or the day of the correction or cancellation that caused it;
 * a customer update with a version not newer than the stored one is ignored;
@@ -157,6 +157,45 @@ class AllocationRow:
     amount: Decimal
 
 
+CreditLots = list[tuple[date | None, Decimal]]
+"""A credit balance as (value date, amount) lots, oldest value date first; used oldest first."""
+
+
+def take_credit(lots: CreditLots, amount: Decimal) -> list[tuple[date | None, Decimal]]:
+    """The parts of ``lots`` that ``amount`` of credit uses, oldest first; ``lots`` shrinks.
+
+    Lots that do not cover ``amount`` (a balance older than its lots) give an undated rest.
+    """
+    parts: list[tuple[date | None, Decimal]] = []
+    while amount > 0 and lots:
+        when, available = lots[0]
+        part = min(available, amount)
+        parts.append((when, part))
+        amount -= part
+        if part == available:
+            lots.pop(0)
+        else:
+            lots[0] = (when, available - part)
+    if amount > 0:
+        parts.append((None, amount))
+    return parts
+
+
+def add_credit(lots: CreditLots, when: date | None, amount: Decimal) -> None:
+    """Add a lot of ``amount`` received on ``when``, keeping lots in value-date order."""
+    position = len(lots)
+    while position > 0 and _later(lots[position - 1][0], when):
+        position -= 1
+    lots.insert(position, (when, amount))
+
+
+def _later(first: date | None, second: date | None) -> bool:
+    """Whether ``first`` sorts after ``second``, undated (oldest) first."""
+    if first is None:
+        return False
+    return second is None or first > second
+
+
 @dataclass
 class Tally:
     """What became of the batch's events."""
@@ -193,8 +232,9 @@ class Book:
     invoices: dict[InvoiceKey, InvoiceRow] = field(default_factory=dict)
     customers: dict[str, CustomerRow] = field(default_factory=dict)
     balances: dict[BalanceKey, Decimal] = field(default_factory=dict)
-    # the latest value date of the money in each credit balance
-    credit_dates: dict[BalanceKey, date] = field(default_factory=dict)
+    # the money in each credit balance by value date, oldest first (None: unknown, from
+    # before value dates were kept); see CreditLots
+    credit_lots: dict[BalanceKey, CreditLots] = field(default_factory=dict)
     documents: dict[DocumentKey, DocumentRow] = field(default_factory=dict)
     parked: dict[DocumentKey, ParkedDocument] = field(default_factory=dict)
     known_companies: frozenset[str] = frozenset()
@@ -428,7 +468,6 @@ class Book:
         credit = self.balances.get(key, ZERO)
         if not self.apply_credit or credit <= 0 or row.open_amount <= 0:
             return
-        value_date = max(row.issue_date, self.credit_dates.get(key, row.issue_date))
         part = min(credit, row.open_amount)
         self.allocations.append(
             AllocationRow(
@@ -440,7 +479,14 @@ class Book:
                 part,
             )
         )
-        self._pay(row, part, "credit_balance", row.invoice_number, value_date)
+        # each part of the credit pays from its own value date, never before the issue date
+        lots = self.credit_lots.setdefault(key, [])
+        paid_on: dict[date, Decimal] = {}
+        for when, lot_part in take_credit(lots, part):
+            day = row.issue_date if when is None else max(when, row.issue_date)
+            paid_on[day] = paid_on.get(day, ZERO) + lot_part
+        for day, day_part in sorted(paid_on.items()):
+            self._pay(row, day_part, "credit_balance", row.invoice_number, day)
         self._credit(
             row.company_code,
             row.customer_id,
@@ -448,7 +494,7 @@ class Book:
             -part,
             "allocation",
             row.invoice_number,
-            value_date,
+            None,
         )
 
     def _apply_parked_cancellation(self, parked: ParkedDocument) -> None:
@@ -789,17 +835,18 @@ class Book:
         delta: Decimal,
         cause: ledger.CreditBalanceCause,
         document_id: str,
-        value_date: date,
+        value_date: date | None,
     ) -> None:
+        """Move a credit balance; ``value_date`` dates new credit (None when using credit:
+        the caller took the lots it used)."""
         key = (company, customer, currency)
-        before = self.balances.get(key, ZERO)
-        balance = before + delta
+        balance = self.balances.get(key, ZERO) + delta
         self.balances[key] = balance
+        lots = self.credit_lots.setdefault(key, [])
         if delta > 0:
-            known = self.credit_dates.get(key)
-            self.credit_dates[key] = (
-                value_date if before <= 0 or known is None else max(known, value_date)
-            )
+            add_credit(lots, value_date, delta)
+        elif value_date is not None:
+            take_credit(lots, -delta)
         self.changed_balances.add(key)
         self._emit(
             ledger_events.CREDIT_BALANCE_CHANGED,

@@ -1,6 +1,8 @@
--- The latest value date of the money in each credit balance: an invoice paid from credit
--- is paid on that day (or on its issue date if later), not on its issue date.
-ALTER TABLE credit_balances ADD COLUMN value_date date;
+-- The money in each credit balance by value date, oldest first, as a JSON list of
+-- [value date, amount as a string]: an invoice paid from credit is paid from each part's
+-- value date (or its issue date if later), not from its issue date. NULL for a balance
+-- written before: one lot of unknown date.
+ALTER TABLE credit_balances ADD COLUMN lots jsonb;
 
 -- When a document was parked (its ERP event's instant), for the unmatched-cash metrics.
 ALTER TABLE parked_documents ADD COLUMN parked_at timestamptz NOT NULL DEFAULT now();

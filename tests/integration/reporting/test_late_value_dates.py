@@ -14,9 +14,7 @@ issue date, and each payment counts from its value date (or the invoice's issue 
 when it was paid before the invoice was issued).
 
 One invoice per customer, so that which invoice a payment pays does not depend on the
-allocation rules; at most one payment per invoice arrives before it unnamed (by
-reference), since credit made of several payments counts from the latest of their value
-dates (``docs/ingestion.md``).
+allocation rules.
 """
 
 from __future__ import annotations
@@ -109,7 +107,6 @@ def histories(draw: st.DrawFn) -> list[InvoicePlan]:
         left = amount
         settle = draw(st.booleans())
         count = draw(st.integers(0, 3))
-        early_unnamed = False
         for n in range(count):
             if left <= 0:
                 break
@@ -126,10 +123,6 @@ def histories(draw: st.DrawFn) -> list[InvoicePlan]:
                 draw(st.integers(0, 9)),
             )
             naming = draw(st.sampled_from(["allocation", "reference", "unnamed"]))
-            if published <= plan.published and naming != "allocation":
-                if early_unnamed:
-                    naming = "allocation"
-                early_unnamed = True
             plan.payments.append(PaymentPlan(f"P{k}-{n}", part, value_date, published, naming))
         invoices.append(plan)
     return invoices
@@ -356,6 +349,21 @@ def test_a_prepayment_named_by_its_reference_counts_from_its_value_date(base_url
     )
     assert expected_items([invoice], date(2026, 1, 19)) == {
         ("FR01/F0", date(2026, 2, 4), Decimal("100"))
+    }
+    asyncio.run(_check(base_url, [invoice]))
+
+
+def test_credit_made_of_several_prepayments_counts_from_each_value_date(base_url: str) -> None:
+    """30 paid on 8 January and 70 on 25 January, both before the invoice reached Relance."""
+    invoice = InvoicePlan(
+        "F0", "C0", date(2026, 1, 5), date(2026, 2, 4), Decimal("100"), (date(2026, 1, 28), 0)
+    )
+    invoice.payments += [
+        PaymentPlan("P0", Decimal("70"), date(2026, 1, 25), (date(2026, 1, 26), 0), "unnamed"),
+        PaymentPlan("P1", Decimal("30"), date(2026, 1, 8), (date(2026, 1, 27), 0), "reference"),
+    ]
+    assert expected_items([invoice], date(2026, 1, 10)) == {
+        ("FR01/F0", date(2026, 2, 4), Decimal("70"))
     }
     asyncio.run(_check(base_url, [invoice]))
 

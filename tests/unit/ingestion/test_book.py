@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from contracts import ledger
 from contracts.envelope import Event
 from contracts.topics import LEDGER_EVENTS
-from services.ingestion.domain.book import Book
+from services.ingestion.domain.book import Book, CreditLots, add_credit, take_credit
 from tests.unit.ingestion.erp_events import (
     cancellation,
     credit_note,
@@ -298,3 +298,54 @@ def test_any_order_keeps_money_exact_and_never_negative(events: list[Event]) -> 
     assert paid == allocated
     for record in book.emitted:  # every ledger event is its contract's dump, and valid
         assert LEDGER_EVENTS.value(LEDGER_EVENTS.parse(record.value)) == record.value
+
+
+lots_in = st.lists(
+    st.tuples(
+        st.none() | st.dates(min_value=date(2026, 1, 1), max_value=date(2026, 3, 1)),
+        amounts.map(Decimal),
+    ),
+    max_size=6,
+)
+
+
+@given(added=lots_in, used=amounts.map(Decimal))
+def test_credit_is_used_oldest_value_date_first_and_adds_up(
+    added: list[tuple[date | None, Decimal]], used: Decimal
+) -> None:
+    lots: CreditLots = []
+    for when, amount in added:
+        add_credit(lots, when, amount)
+    days = [when for when, _ in lots]
+    undated = [d for d in days if d is None]
+    assert days == undated + sorted(d for d in days if d is not None)
+    total = sum((a for _, a in lots), Decimal(0))
+    parts = take_credit(lots, used)
+    assert sum((a for _, a in parts), Decimal(0)) == used
+    assert sum((a for _, a in lots), Decimal(0)) == max(total - used, Decimal(0))
+    dated = [d for d, _ in parts if d is not None]
+    assert dated == sorted(dated)  # oldest first
+    if used > total:  # more than the lots hold: the rest is undated
+        assert parts[-1] == (None, used - total)
+
+
+def test_credit_from_two_prepayments_pays_from_each_value_date() -> None:
+    book = Book()
+    book.apply(payment("P1", "70"))  # received 10 February
+    early = payment("P0", "30").model_copy(deep=True)
+    early = early.model_copy(
+        update={"payload": early.payload.model_copy(update={"received_on": date(2026, 1, 20)})}
+    )
+    book.apply(early)
+    book.apply(invoice("F1", "100"))  # issued 2 January
+    changed, settled = [
+        e for e in emitted(book) if isinstance(e, ledger.OpenAmountChanged | ledger.InvoiceSettled)
+    ]
+    assert isinstance(changed, ledger.OpenAmountChanged)
+    assert (changed.payload.value_date, changed.payload.open_amount.amount) == (
+        date(2026, 1, 20),
+        D("70"),
+    )
+    assert isinstance(settled, ledger.InvoiceSettled)
+    assert settled.payload.settled_on == date(2026, 2, 10)
+    assert book.credit_lots[("FR01", "C1", "EUR")] == []
