@@ -319,6 +319,11 @@ REPORT_ESCALATIONS = """
 SELECT company_code, action, month, escalations, customers, invoices, total_open_reporting
 FROM escalation_summary WHERE month <= $1 ORDER BY month, company_code, action
 """
+REPORT_UNMATCHED_CASH = """
+SELECT company_code, customer_id, kind, document_id, currency, amount, value_date,
+       array_to_string(awaiting, ', ') AS awaiting, age_days, over_alert_age
+FROM unmatched_cash_as_of($1) ORDER BY recorded_at, document_id LIMIT $2
+"""
 REPORT_WORKLIST = """
 SELECT rank, company_code, customer_id, collector, risk_rating, overdue_invoices,
        overdue_amount_reporting, amount_at_risk, oldest_days_overdue

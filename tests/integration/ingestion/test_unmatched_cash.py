@@ -25,8 +25,10 @@ from services.ingestion.errors import NotUnmatched
 from services.ingestion.unmatched import decide
 from services.reporting.app import DEFINITION as REPORTING
 from services.reporting.domain.aging import buckets
+from services.reporting.html_report import render
 from services.reporting.projection import apply_events
 from services.reporting.refresh import configure
+from services.reporting.report_data import gather
 from services.runtime import migrations
 from services.runtime.clock import SimulatedClock
 from services.runtime.consumer import BatchProcessor
@@ -125,6 +127,14 @@ async def test_parked_money_is_published_measured_and_listed(
     assert await _unmatched(reporting_pool, day + timedelta(days=7)) == [
         ("P9", Decimal("30"), ["F-TYPO"], 7, True)
     ]
+    # and the HTML report shows it
+    async with reporting_pool.acquire() as connection:
+        data = await gather(connection, day + timedelta(days=8))
+    html = render(data)
+    section = html[html.index('id="unmatched-cash-table"') :]
+    assert "<td>P9</td>" in section
+    assert "<td>F-TYPO</td>" in section
+    assert "over alert age" in section.split("</table>")[0]
 
 
 async def test_an_operator_releases_it_onto_the_customers_open_invoice(
