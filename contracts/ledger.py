@@ -10,6 +10,16 @@ One fact, one event: a change that brings the open amount to zero is published a
 ``ledger.invoice.settled`` alone, never as an ``open_amount_changed`` to zero followed by a
 settlement. A reversal that reopens a settled invoice is an ``open_amount_changed`` whose
 previous open amount is zero.
+
+Every change of an open amount carries the day it takes effect: a settlement its
+``settled_on``, an ``open_amount_changed`` (from schema version 2) its ``value_date``, so
+that a payment published after its value date (the next morning's bank import) still counts
+from that date in past balances.
+
+Money ingestion cannot match yet (a payment or credit note naming an invoice not seen yet)
+is public too: ``ledger.unmatched_cash.recorded`` when it is parked, and
+``ledger.unmatched_cash.cleared`` when it is matched, released by an operator or
+dead-lettered.
 """
 
 from __future__ import annotations
@@ -72,7 +82,7 @@ DocumentId = Annotated[
     Field(description="The ERP document that caused the change: payment id, credit note..."),
 ]
 
-OpenAmountCause = Literal["payment", "credit_note", "correction", "reversal"]
+OpenAmountCause = Literal["payment", "credit_note", "correction", "reversal", "credit_balance"]
 SettlementCause = Literal["payment", "credit_note", "correction", "credit_balance"]
 CreditBalanceCause = Literal["payment", "credit_note", "allocation", "reversal", "refund"]
 
@@ -117,9 +127,9 @@ class OpenedInvoice(Contract):
     amount: PositiveMoney = Field(description="Total amount due, taxes included.")
     open_amount: PositiveMoney = Field(
         description=(
-            "What remains to be paid. Less than the amount when documents that arrived before "
-            "the invoice partly paid it; if they paid it all, the invoice opens at its amount "
-            "and is settled by the next event."
+            "What remains to be paid. Ingestion opens every invoice at its amount: documents "
+            "and credit that arrived before it are applied by the events that follow, each "
+            "with its value date (older producers opened it with what remained due)."
         )
     )
     purchase_order: Annotated[str, StringConstraints(max_length=100)] | None = None
@@ -149,7 +159,8 @@ class InvoiceOpened(Event):
 class OpenAmountChange(Contract):
     """The open amount of an invoice moved, and it is still open afterwards.
 
-    A payment or a credit note lowers it, a reversal (a payment rejected by the bank, a
+    A payment, a credit note or the customer's credit balance (money that arrived before the
+    invoice, since schema version 2) lowers it, a reversal (a payment rejected by the bank, a
     credit note withdrawn) raises it, a correction of the invoice may do either or move only
     the due date.
     """
@@ -164,6 +175,14 @@ class OpenAmountChange(Contract):
     cause_document_id: DocumentId
     due_date: date = Field(description="The due date now; a correction may have moved it.")
     amount: PositiveMoney = Field(description="The invoice total now; a correction may change it.")
+    value_date: date | None = Field(
+        default=None,
+        description=(
+            "The day the change takes effect: the value date of the payment or credit note, "
+            "the day of a correction or reversal. Since schema version 2; absent from "
+            "version 1 events, whose change takes effect on the (UTC) day it occurred."
+        ),
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> OpenAmountChange:
@@ -176,7 +195,7 @@ class OpenAmountChange(Contract):
                 f"{self.amount.amount}"
             )
         before, after = self.previous_open_amount.amount, self.open_amount.amount
-        if self.cause in ("payment", "credit_note") and not after < before:
+        if self.cause in ("payment", "credit_note", "credit_balance") and not after < before:
             raise ValueError(f"a {self.cause} lowers the open amount, not {before} to {after}")
         if self.cause == "reversal" and not after > before:
             raise ValueError(f"a reversal raises the open amount, not {before} to {after}")
@@ -187,6 +206,8 @@ class OpenAmountChanged(Event):
     """A partial payment, a credit note, a correction or a reversal; the invoice stays open."""
 
     event_type: Literal["ledger.invoice.open_amount_changed"] = "ledger.invoice.open_amount_changed"
+    # 2: the payload carries its value date
+    schema_version: int = Field(default=2, ge=1)
     payload: OpenAmountChange
 
 
@@ -276,12 +297,69 @@ class CreditBalanceChanged(Event):
     payload: CreditBalanceChange
 
 
+UnmatchedKind = Literal["payment", "credit_note"]
+UnmatchedOutcome = Literal["matched", "released", "dead_lettered"]
+
+
+class UnmatchedCash(Contract):
+    """A payment or credit note that names invoices the ledger has not seen yet.
+
+    Ingestion holds it (nothing of it is applied, not even as credit balance) until the last
+    invoice it names arrives, an operator releases it, or an operator dead-letters it.
+    """
+
+    company_code: CompanyCode
+    customer_id: CustomerId
+    kind: UnmatchedKind
+    document_id: DocumentId
+    amount: PositiveMoney
+    value_date: date = Field(description="The document's value date (received on, issued on).")
+    awaiting: Annotated[
+        tuple[DocumentNumber, ...],
+        Field(min_length=1, description="The invoice numbers it names that are not known yet."),
+    ]
+
+
+class UnmatchedCashRecorded(Event):
+    """Money arrived that cannot be matched yet: it waits for its invoices."""
+
+    event_type: Literal["ledger.unmatched_cash.recorded"] = "ledger.unmatched_cash.recorded"
+    payload: UnmatchedCash
+
+
+class UnmatchedCashClearance(Contract):
+    """What became of unmatched money."""
+
+    company_code: CompanyCode
+    customer_id: CustomerId
+    kind: UnmatchedKind
+    document_id: DocumentId
+    outcome: UnmatchedOutcome = Field(
+        description=(
+            "matched: the invoices it named arrived and it was applied; released: an operator "
+            "had it applied without the invoices still missing (to the customer's other open "
+            "invoices, then credit balance); dead_lettered: an operator or a failed match sent "
+            "it to the dead-letter topic, nothing of it applied."
+        )
+    )
+    reason: Annotated[str, StringConstraints(max_length=500)] | None = None
+
+
+class UnmatchedCashCleared(Event):
+    """Unmatched money was matched, released or dead-lettered: it no longer waits."""
+
+    event_type: Literal["ledger.unmatched_cash.cleared"] = "ledger.unmatched_cash.cleared"
+    payload: UnmatchedCashClearance
+
+
 LedgerEvent = Annotated[
     LedgerCustomerUpserted
     | InvoiceOpened
     | OpenAmountChanged
     | InvoiceSettled
     | LedgerInvoiceCancelled
-    | CreditBalanceChanged,
+    | CreditBalanceChanged
+    | UnmatchedCashRecorded
+    | UnmatchedCashCleared,
     Field(discriminator="event_type"),
 ]

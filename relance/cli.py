@@ -11,6 +11,7 @@
     relance report html|charts|load-rates       HTML report and charts, exchange rates
     relance call-tasks ...           the notifier's phone-call tasks
     relance dlq list|show|replay     dead letters by topic and reason; replay after a fix
+    relance unmatched list|release|dead-letter   money parked until its invoices arrive
     relance demo [--small] [--keep]  120 simulated days of a synthetic ERP history
 
 Each service keeps its own subcommands in ``services/<name>/cli.py``; this module only
@@ -25,6 +26,7 @@ from typing import Annotated
 
 import typer
 
+from services.ingestion.unmatched import app as unmatched_app
 from services.notifier.cli import app as call_tasks_app
 from services.reporting.cli import app as report_app
 from services.runtime import migrations
@@ -43,6 +45,7 @@ app.add_typer(scheduler_app, name="scheduler")
 app.add_typer(report_app, name="report")
 app.add_typer(call_tasks_app, name="call-tasks")
 app.add_typer(dlq_app, name="dlq")
+app.add_typer(unmatched_app, name="unmatched")
 
 
 def definition(service: str) -> ServiceDefinition:

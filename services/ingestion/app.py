@@ -8,8 +8,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from contracts.topics import ERP_TOPICS
+from services.ingestion import metrics, queries
 from services.ingestion.handler import LedgerHandler
 from services.ingestion.settings import IngestionSettings
+from services.runtime.loops import every
 from services.runtime.service import ServiceContext, ServiceDefinition, ServiceParts
 
 
@@ -19,7 +21,24 @@ async def build(context: ServiceContext) -> ServiceParts:
     handler = LedgerHandler(
         context.name, frozenset(settings.company_codes), apply_credit=settings.apply_credit
     )
-    return ServiceParts(handler=handler.handle)
+
+    async def measure_unmatched_cash() -> bool:
+        # after operators' decisions too, which happen outside the service's batches
+        async with context.pool.acquire() as connection:
+            count, oldest = await queries.unmatched_cash(connection)
+        metrics.record_unmatched(
+            context.name, count, None if oldest is None else oldest.timestamp()
+        )
+        return False
+
+    return ServiceParts(
+        handler=handler.handle,
+        loops={
+            "unmatched_cash": every(
+                settings.unmatched_cash_interval_s, measure_unmatched_cash, name="unmatched_cash"
+            )
+        },
+    )
 
 
 DEFINITION = ServiceDefinition(

@@ -3,7 +3,8 @@
 ::
 
     IngestionError
-     └── Inapplicable         a valid ERP event that the ledger cannot apply (dead-lettered)
+     ├── Inapplicable         a valid ERP event that the ledger cannot apply (dead-lettered)
+     └── NotUnmatched         an operator named a document that is not waiting for invoices
 """
 
 from __future__ import annotations
@@ -22,3 +23,7 @@ class Inapplicable(IngestionError):
         super().__init__(detail)
         self.reason = reason
         self.detail = detail
+
+
+class NotUnmatched(IngestionError):
+    """No payment or credit note with this company, kind and id is waiting for invoices."""

@@ -8,6 +8,7 @@ rejected events to the dead-letter topic, all in the batch's one transaction.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -32,6 +33,23 @@ PARKED_TOPICS = {
 }
 
 
+def held_dead_letters(book: Book) -> list[tuple[IncomingRecord, uuid.UUID, str, str]]:
+    """The parked events the book gave up on, rebuilt as records for their dead-letter topic."""
+    held = []
+    for parked, reason, detail in book.dead_parked:
+        topic = PARKED_TOPICS[parked.kind]
+        record = IncomingRecord(
+            topic=topic.name,
+            partition=-1,
+            offset=-1,
+            key=topic.key(parked.event),
+            value=topic.value(parked.event),
+            headers=(("event_type", parked.event.event_type.encode()),),
+        )
+        held.append((record, parked.event.event_id, reason, detail))
+    return held
+
+
 @dataclass(frozen=True)
 class LedgerHandler:
     """Applies batches of ERP events to the ledger."""
@@ -47,18 +65,14 @@ class LedgerHandler:
         await self.save(work, book)
         for event, reason, detail in book.rejected:
             work.reject(event, reason, detail)
-        for parked, reason, detail in book.dead_parked:
-            topic = PARKED_TOPICS[parked.kind]
-            record = IncomingRecord(
-                topic=topic.name,
-                partition=-1,
-                offset=-1,
-                key=topic.key(parked.event),
-                value=topic.value(parked.event),
-                headers=(("event_type", parked.event.event_type.encode()),),
-            )
-            work.dead_letter_held(record, parked.event.event_id, reason, detail)
+        for record, event_id, reason, detail in held_dead_letters(book):
+            work.dead_letter_held(record, event_id, reason, detail)
         work.emit_records(book.emitted)
+        if book.changed_parked or book.unparked:
+            count, oldest = await queries.unmatched_cash(work.connection)
+            metrics.record_unmatched(
+                self.service, count, None if oldest is None else oldest.timestamp()
+            )
         tally = book.tally
         if book.dead_parked:
             metrics.DOCUMENTS.labels(self.service, "rejected_after_parking").inc(
@@ -109,6 +123,7 @@ class LedgerHandler:
             customers.add(customer)
             paying.add(customer)
         invoices = {r.key: r for r in await queries.invoices_by_key(connection, invoice_keys)}
+        balances, credit_lots = await queries.balances_of(connection, sorted(customers))
         for row in await queries.open_invoices_of(connection, sorted(paying)):
             invoices.setdefault(row.key, row)
         return Book(
@@ -117,7 +132,8 @@ class LedgerHandler:
                 r.customer_id: r
                 for r in await queries.customer_versions(connection, sorted(customers))
             },
-            balances=await queries.balances_of(connection, sorted(customers)),
+            balances=balances,
+            credit_lots=credit_lots,
             documents={r.key: r for r in await queries.documents_by_key(connection, document_keys)},
             parked=parked,
             known_companies=self.known_companies,
@@ -132,7 +148,7 @@ class LedgerHandler:
         )
         await queries.save_invoices(connection, (book.invoices[k] for k in book.changed_invoices))
         await queries.save_balances(
-            connection, {k: book.balances[k] for k in book.changed_balances}
+            connection, {k: book.balances[k] for k in book.changed_balances}, book.credit_lots
         )
         await queries.save_documents(
             connection, (book.documents[k] for k in book.changed_documents)
@@ -151,6 +167,7 @@ class LedgerHandler:
                     p.event.model_dump(mode="json"),
                     p.status,
                     p.reason,
+                    p.event.occurred_at,
                 )
                 for k in book.changed_parked - book.unparked
                 for p in (book.parked[k],)

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from services.ingestion.domain.book import (
     AllocationRow,
     BalanceKey,
+    CreditLots,
     CustomerRow,
     DocumentKey,
     DocumentRow,
@@ -90,15 +92,28 @@ async def customer_versions(connection: Connection, customers: Sequence[str]) ->
 
 async def balances_of(
     connection: Connection, customers: Sequence[str]
-) -> dict[BalanceKey, Decimal]:
+) -> tuple[dict[BalanceKey, Decimal], dict[BalanceKey, CreditLots]]:
+    """The customers' credit balances, and the lots of money in each by value date."""
     if not customers:
-        return {}
+        return {}, {}
     rows = await connection.fetch(
-        "SELECT company_code, customer_id, currency, balance FROM credit_balances "
+        "SELECT company_code, customer_id, currency, balance, lots::text FROM credit_balances "
         "WHERE customer_id = ANY($1::text[])",
         list(customers),
     )
-    return {(r[0], r[1], r[2].strip()): r[3] for r in rows}
+    balances: dict[BalanceKey, Decimal] = {}
+    lots: dict[BalanceKey, CreditLots] = {}
+    for r in rows:
+        key = (r[0], r[1], r[2].strip())
+        balances[key] = r[3]
+        if r[4] is None:  # written before lots were kept
+            lots[key] = [(None, r[3])] if r[3] > 0 else []
+        else:
+            lots[key] = [
+                (None if when is None else date.fromisoformat(when), Decimal(amount))
+                for when, amount in json.loads(r[4])
+            ]
+    return balances, lots
 
 
 async def documents_by_key(
@@ -214,15 +229,27 @@ async def save_invoices(connection: Connection, rows: Iterable[InvoiceRow]) -> N
         )
 
 
-async def save_balances(connection: Connection, balances: dict[BalanceKey, Decimal]) -> None:
+async def save_balances(
+    connection: Connection,
+    balances: dict[BalanceKey, Decimal],
+    lots: dict[BalanceKey, CreditLots],
+) -> None:
     if balances:
         await connection.execute(
-            "INSERT INTO credit_balances (company_code, customer_id, currency, balance) "
-            "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::numeric[]) "
+            "INSERT INTO credit_balances (company_code, customer_id, currency, balance, lots) "
+            "SELECT c, k, cur, b, l::jsonb FROM unnest($1::text[], $2::text[], $3::text[], "
+            "$4::numeric[], $5::text[]) AS u(c, k, cur, b, l) "
             "ON CONFLICT (company_code, customer_id, currency) "
-            "DO UPDATE SET balance = EXCLUDED.balance",
-            *_columns_of([(*key, value) for key, value in balances.items()], 4),
+            "DO UPDATE SET balance = EXCLUDED.balance, lots = EXCLUDED.lots",
+            *_columns_of(
+                [(*key, value, _lots_json(lots.get(key, []))) for key, value in balances.items()],
+                5,
+            ),
         )
+
+
+def _lots_json(lots: CreditLots) -> str:
+    return json.dumps([[None if d is None else d.isoformat(), f"{a:f}"] for d, a in lots])
 
 
 async def save_documents(connection: Connection, rows: Iterable[DocumentRow]) -> None:
@@ -265,12 +292,14 @@ async def save_allocations(connection: Connection, rows: Sequence[AllocationRow]
 
 
 async def save_parked(connection: Connection, rows: Iterable[tuple[Any, ...]]) -> None:
-    """Rows: (company, kind, document id, customer, awaiting, event json, status, reason)."""
+    """Rows: (company, kind, document id, customer, awaiting, event json, status, reason,
+    parked at)."""
     records = list(rows)
     if records:
         await connection.executemany(
             "INSERT INTO parked_documents (company_code, kind, document_id, customer_id, "
-            "awaiting, event, status, reason) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8) "
+            "awaiting, event, status, reason, parked_at) "
+            "VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9) "
             "ON CONFLICT (company_code, kind, document_id) DO UPDATE SET "
             "status = EXCLUDED.status, reason = EXCLUDED.reason",
             records,
@@ -310,3 +339,35 @@ def _columns_of(records: Sequence[tuple[Any, ...]], width: int) -> list[list[Any
     if len(columns) != width:
         raise ValueError(f"rows of {len(columns)} values, not {width}")
     return columns
+
+
+async def unmatched_cash(connection: Connection) -> tuple[int, datetime | None]:
+    """How many payments and credit notes wait for their invoices, and since when the oldest."""
+    row = await connection.fetchrow(
+        "SELECT count(*), min(parked_at) FROM parked_documents "
+        "WHERE status = 'parked' AND kind <> 'cancellation'"
+    )
+    assert row is not None
+    return row[0], row[1]
+
+
+async def parked_document(connection: Connection, key: DocumentKey) -> Any:
+    """One parked payment or credit note still waiting, locked until the transaction ends."""
+    return await connection.fetchrow(
+        "SELECT company_code, kind, document_id, customer_id, awaiting, event::text "
+        "FROM parked_documents WHERE company_code = $1 AND kind = $2 AND document_id = $3 "
+        "AND status = 'parked' AND kind <> 'cancellation' FOR UPDATE",
+        *key,
+    )
+
+
+async def unmatched_documents(connection: Connection) -> list[Any]:
+    """Every payment and credit note waiting for invoices, oldest first."""
+    return list(
+        await connection.fetch(
+            "SELECT p.company_code, p.kind, p.document_id, p.customer_id, p.awaiting, "
+            "p.parked_at, d.currency, d.amount, d.value_date FROM parked_documents p "
+            "JOIN documents d USING (company_code, kind, document_id) "
+            "WHERE p.status = 'parked' AND p.kind <> 'cancellation' ORDER BY p.parked_at"
+        )
+    )

@@ -33,3 +33,8 @@ class IngestionSettings(ServiceSettings):
             "without an invoice). Off leaves credit for the accountants to allocate."
         ),
     )
+    unmatched_cash_interval_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="How often the unmatched-cash gauges (count, oldest age) are measured.",
+    )

@@ -39,7 +39,10 @@ async def build(context: ServiceContext) -> ServiceParts:
     password = settings.bi_password.get_secret_value() if settings.bi_password else None
     async with context.pool.acquire() as connection:
         await refresh.configure(
-            connection, settings.reporting_currency, buckets(settings.bucket_edges)
+            connection,
+            settings.reporting_currency,
+            buckets(settings.bucket_edges),
+            settings.unmatched_alert_days,
         )
         await ensure_bi_role(connection, settings.bi_role, SCHEMA, password)
         today = context.clock.now().astimezone(UTC).date()

@@ -203,6 +203,23 @@ shares are of the invoices sent, paid 0 to 7, 14 or 30 days after the day sent.<
 <td class="n">{{ w.amount_at_risk | money }}</td><td class="n">{{ w.oldest_days_overdue }}</td></tr>
 {% endfor %}
 </table>
+
+<h2 id="unmatched-cash">Unmatched cash (oldest {{ data.unmatched_cash | length }})</h2>
+<p>Payments and credit notes waiting for an invoice not received yet; nothing of them is
+applied until they are matched, released or dead-lettered.</p>
+<table id="unmatched-cash-table">
+<tr><th>company</th><th>customer</th><th>document</th><th>kind</th>
+<th class="n">amount</th><th>currency</th><th>value date</th><th>awaiting</th>
+<th class="n">waiting (days)</th><th>alert</th></tr>
+{% for u in data.unmatched_cash %}
+<tr><td>{{ u.company_code }}</td><td>{{ u.customer_id }}</td><td>{{ u.document_id }}</td>
+<td>{{ u.kind }}</td><td class="n">{{ u.amount | money }}</td><td>{{ u.currency }}</td>
+<td>{{ u.value_date }}</td><td>{{ u.awaiting }}</td><td class="n">{{ u.age_days }}</td>
+<td>{{ "over alert age" if u.over_alert_age else "" }}</td></tr>
+{% else %}
+<tr><td colspan="10">none</td></tr>
+{% endfor %}
+</table>
 </body>
 </html>
 """

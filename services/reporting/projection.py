@@ -54,7 +54,13 @@ def _cancelled(event: ledger.LedgerInvoiceCancelled) -> list[Statement]:
         (queries.CANCEL_INVOICE, (c.invoice_id, event.occurred_at)),
         (
             queries.RECORD_CANCELLATION,
-            (c.invoice_id, event.event_id, _utc_day(event), event.occurred_at),
+            (
+                c.invoice_id,
+                event.event_id,
+                _utc_day(event),
+                event.occurred_at,
+                c.previous_open_amount.amount,
+            ),
         ),
     ]
 
@@ -318,6 +324,7 @@ def _opened(event: ledger.InvoiceOpened) -> list[Statement]:
                 i.open_amount.amount,
                 i.due_date,
                 "opened",
+                i.open_amount.amount,
             ),
         ),
     ]
@@ -335,11 +342,12 @@ def _open_amount_changed(event: ledger.OpenAmountChanged) -> list[Statement]:
             (
                 c.invoice_id,
                 event.event_id,
-                _utc_day(event),
+                _utc_day(event) if c.value_date is None else c.value_date,
                 event.occurred_at,
                 c.open_amount.amount,
                 c.due_date,
                 c.cause,
+                c.open_amount.amount - c.previous_open_amount.amount,
             ),
         ),
     ]
@@ -362,8 +370,49 @@ def _settled(event: ledger.InvoiceSettled) -> list[Statement]:
                 0,
                 s.due_date,
                 "settled",
+                -s.previous_open_amount.amount,
             ),
         ),
+    ]
+
+
+def _unmatched_cash_recorded(event: ledger.UnmatchedCashRecorded) -> list[Statement]:
+    """Money ingestion parked until its invoices arrive."""
+    u = event.payload
+    return [
+        (
+            queries.RECORD_UNMATCHED_CASH,
+            (
+                u.company_code,
+                u.kind,
+                u.document_id,
+                u.customer_id,
+                u.amount.currency,
+                u.amount.amount,
+                u.value_date,
+                list(u.awaiting),
+                event.occurred_at,
+            ),
+        )
+    ]
+
+
+def _unmatched_cash_cleared(event: ledger.UnmatchedCashCleared) -> list[Statement]:
+    """What became of parked money: matched, released or dead-lettered."""
+    c = event.payload
+    return [
+        (
+            queries.CLEAR_UNMATCHED_CASH,
+            (
+                c.company_code,
+                c.kind,
+                c.document_id,
+                c.customer_id,
+                c.outcome,
+                c.reason,
+                event.occurred_at,
+            ),
+        )
     ]
 
 
@@ -400,6 +449,8 @@ PROJECTIONS: Mapping[type[Event], Callable[[Any], list[Statement]]] = {
     ledger.InvoiceSettled: _settled,
     ledger.LedgerInvoiceCancelled: _cancelled,
     ledger.CreditBalanceChanged: _credit_balance,
+    ledger.UnmatchedCashRecorded: _unmatched_cash_recorded,
+    ledger.UnmatchedCashCleared: _unmatched_cash_cleared,
     dunning.DunningStateChanged: lambda event: [_dunning_state(event)],
     dunning.ReminderDue: _reminder_due,
     dunning.EscalationRaised: _escalation,

@@ -54,16 +54,20 @@ CANCEL_INVOICE = """
 UPDATE invoices SET open_amount = 0, status = 'cancelled', cancelled_at = $2, updated_at = $2
 WHERE invoice_id = $1
 """
+# A change takes effect on its value date, never before the invoice's issue date (a
+# payment received before the invoice was issued pays it from the day it exists).
 RECORD_OPEN_AMOUNT = """
 INSERT INTO invoice_open_amounts (invoice_id, event_id, effective_on, occurred_at,
-                                  open_amount, due_date, cause)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
+                                  open_amount, due_date, cause, delta)
+VALUES ($1, $2, greatest($3::date, (SELECT issue_date FROM invoices WHERE invoice_id = $1)),
+        $4, $5, $6, $7, $8)
 ON CONFLICT DO NOTHING
 """
 RECORD_CANCELLATION = """
 INSERT INTO invoice_open_amounts (invoice_id, event_id, effective_on, occurred_at,
-                                  open_amount, due_date, cause)
-SELECT invoice_id, $2, $3, $4, 0, due_date, 'cancelled' FROM invoices WHERE invoice_id = $1
+                                  open_amount, due_date, cause, delta)
+SELECT invoice_id, $2, greatest($3::date, issue_date), $4, 0, due_date, 'cancelled', -$5::numeric
+FROM invoices WHERE invoice_id = $1
 ON CONFLICT DO NOTHING
 """
 
@@ -109,6 +113,25 @@ VALUES ($1, $2, $3, $4)
 ON CONFLICT (customer_id, currency) DO UPDATE SET
     company_code = EXCLUDED.company_code, balance = EXCLUDED.balance
 """
+
+# unmatched cash (ledger.unmatched_cash.recorded / .cleared), whichever arrives first
+RECORD_UNMATCHED_CASH = """
+INSERT INTO unmatched_cash_documents (company_code, kind, document_id, customer_id, currency,
+                                      amount, value_date, awaiting, recorded_at, status)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'unmatched')
+ON CONFLICT (company_code, kind, document_id) DO UPDATE SET
+    customer_id = EXCLUDED.customer_id, currency = EXCLUDED.currency,
+    amount = EXCLUDED.amount, value_date = EXCLUDED.value_date,
+    awaiting = EXCLUDED.awaiting, recorded_at = EXCLUDED.recorded_at
+"""
+CLEAR_UNMATCHED_CASH = """
+INSERT INTO unmatched_cash_documents (company_code, kind, document_id, customer_id, status,
+                                      reason, cleared_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+ON CONFLICT (company_code, kind, document_id) DO UPDATE SET
+    status = EXCLUDED.status, reason = EXCLUDED.reason, cleared_at = EXCLUDED.cleared_at
+"""
+SET_UNMATCHED_ALERT_DAYS = "UPDATE report_parameters SET unmatched_alert_days = $1"
 
 # fx rates
 UPSERT_FX_RATE = """
@@ -295,6 +318,11 @@ FROM payment_plan_summary ORDER BY company_code, status
 REPORT_ESCALATIONS = """
 SELECT company_code, action, month, escalations, customers, invoices, total_open_reporting
 FROM escalation_summary WHERE month <= $1 ORDER BY month, company_code, action
+"""
+REPORT_UNMATCHED_CASH = """
+SELECT company_code, customer_id, kind, document_id, currency, amount, value_date,
+       array_to_string(awaiting, ', ') AS awaiting, age_days, over_alert_age
+FROM unmatched_cash_as_of($1) ORDER BY recorded_at, document_id LIMIT $2
 """
 REPORT_WORKLIST = """
 SELECT rank, company_code, customer_id, collector, risk_rating, overdue_invoices,

@@ -21,11 +21,15 @@ COUNTBACK_MONTHS = 24
 
 
 async def configure(
-    connection: Connection, reporting_currency: str, buckets: tuple[AgingBucket, ...]
+    connection: Connection,
+    reporting_currency: str,
+    buckets: tuple[AgingBucket, ...],
+    unmatched_alert_days: int = 7,
 ) -> None:
-    """Write the settings' reporting currency and buckets into the schema."""
+    """Write the settings' reporting currency, buckets and unmatched-cash age into the schema."""
     async with connection.transaction():
         await connection.execute(queries.SET_REPORTING_CURRENCY, reporting_currency)
+        await connection.execute(queries.SET_UNMATCHED_ALERT_DAYS, unmatched_alert_days)
         await connection.execute(queries.DELETE_BUCKETS)
         await connection.execute(
             queries.INSERT_BUCKETS,

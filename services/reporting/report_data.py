@@ -67,6 +67,7 @@ class ReportData:
     plans: list[dict[str, object]] = field(default_factory=list)
     escalations: list[dict[str, object]] = field(default_factory=list)
     worklist: list[dict[str, object]] = field(default_factory=list)
+    unmatched_cash: list[dict[str, object]] = field(default_factory=list)
 
     def bucket_totals(self) -> dict[str, Decimal | None]:
         """The aged balance per bucket over every company, in the reporting currency."""
@@ -114,6 +115,7 @@ async def gather(
     data.plans = _dicts(await connection.fetch(queries.REPORT_PLANS))
     data.escalations = _dicts(await connection.fetch(queries.REPORT_ESCALATIONS, month_of_as_of))
     data.worklist = _dicts(await connection.fetch(queries.REPORT_WORKLIST, as_of, top))
+    data.unmatched_cash = _dicts(await connection.fetch(queries.REPORT_UNMATCHED_CASH, as_of, top))
     return data
 
 

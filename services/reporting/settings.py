@@ -36,6 +36,13 @@ class ReportingSettings(ServiceSettings):
         description="How often the maintained aged balance checks whether the day changed.",
     )
 
+    unmatched_alert_days: int = Field(
+        default=7,
+        ge=1,
+        description="Age in days after which unmatched cash (a payment or credit note waiting "
+        "for its invoice) is flagged in the unmatched_cash view.",
+    )
+
     @field_validator("bucket_edges")
     @classmethod
     def _valid_edges(cls, value: tuple[int, ...]) -> tuple[int, ...]:

@@ -191,6 +191,7 @@ def ledger_open_amount_changed() -> Event:
             cause_document_id="PAY-77",
             due_date=date(2024, 4, 10),
             amount=eur_positive("1200.00"),
+            value_date=date(2024, 5, 2),
         ),
     )
 
@@ -239,6 +240,34 @@ def ledger_credit_balance_changed() -> Event:
             delta=Decimal("45.50"),
             cause="payment",
             cause_document_id="PAY-91",
+        ),
+    )
+
+
+def ledger_unmatched_cash_recorded() -> Event:
+    return ledger.UnmatchedCashRecorded(
+        **envelope("ledger.unmatched_cash.recorded", "ingestion"),
+        payload=ledger.UnmatchedCash(
+            company_code=COMPANY,
+            customer_id=CUSTOMER,
+            kind="payment",
+            document_id="PAY-93",
+            amount=eur_positive("250.00"),
+            value_date=date(2024, 5, 2),
+            awaiting=("INV-2024-0061",),
+        ),
+    )
+
+
+def ledger_unmatched_cash_cleared() -> Event:
+    return ledger.UnmatchedCashCleared(
+        **envelope("ledger.unmatched_cash.cleared", "ingestion"),
+        payload=ledger.UnmatchedCashClearance(
+            company_code=COMPANY,
+            customer_id=CUSTOMER,
+            kind="payment",
+            document_id="PAY-93",
+            outcome="matched",
         ),
     )
 
@@ -647,6 +676,8 @@ _BUILDERS: tuple[Callable[[], Event], ...] = (
     ledger_invoice_settled,
     ledger_invoice_cancelled,
     ledger_credit_balance_changed,
+    ledger_unmatched_cash_recorded,
+    ledger_unmatched_cash_cleared,
     dunning_reminder_due,
     dunning_escalation_raised,
     dunning_sending_suspended,

@@ -16,15 +16,21 @@ Rules beyond the allocation:
   after the invoice opens, so that the invoice is never followed in between;
 * a payment or a credit note id is unique per company: the same content again is a no-op,
   different content is rejected ``document_conflict``;
-* a payment or credit note naming an invoice not seen yet is parked whole and applied
-  when the last invoice it names arrives; the invoice then opens with what remains due;
-  a parked event found inapplicable then (another customer's invoice, another currency)
-  is dead-lettered at that moment (:attr:`Book.dead_parked`);
-* a new invoice first uses the customer's credit balance in its company and currency
-  (unallocated payments that arrived before it, over-payments, credit notes without an
-  invoice), so that a customer who paid before the invoice reached Relance is never
-  reminded; the invoice then opens with what remains due, settled on its issue date if the
-  credit covers it (``apply_credit`` turns this off);
+* a payment or credit note naming an invoice not seen yet is parked whole (published as
+  ``ledger.unmatched_cash.recorded``) and applied when the last invoice it names arrives
+  (``ledger.unmatched_cash.cleared``, matched); a parked event found inapplicable then
+  (another customer's invoice, another currency) is dead-lettered at that moment
+  (:attr:`Book.dead_parked`, cleared as dead-lettered);
+* a new invoice opens at its amount; what arrived before it is applied right after, each
+  change with its own value date: the parked documents that named it, then the customer's
+  credit balance in its company and currency (unallocated payments that arrived before it,
+  over-payments, credit notes without an invoice), so that a customer who paid before the
+  invoice reached Relance is never reminded (``apply_credit`` turns this off). Credit is
+  kept in lots by value date and used oldest first; each part pays from its lot's value
+  date, or from the invoice's issue date if that is later: a prepayment found by its
+  reference settles on the day it was paid, not on the day the invoice was issued;
+* every open-amount change carries its value date: a document's value date (received on,
+  issued on), or the day of the correction or cancellation that caused it;
 * a customer update with a version not newer than the stored one is ignored;
 * with a list of known company codes, any other company is rejected ``unknown_company``.
 """
@@ -151,6 +157,45 @@ class AllocationRow:
     amount: Decimal
 
 
+CreditLots = list[tuple[date | None, Decimal]]
+"""A credit balance as (value date, amount) lots, oldest value date first; used oldest first."""
+
+
+def take_credit(lots: CreditLots, amount: Decimal) -> list[tuple[date | None, Decimal]]:
+    """The parts of ``lots`` that ``amount`` of credit uses, oldest first; ``lots`` shrinks.
+
+    Lots that do not cover ``amount`` (a balance older than its lots) give an undated rest.
+    """
+    parts: list[tuple[date | None, Decimal]] = []
+    while amount > 0 and lots:
+        when, available = lots[0]
+        part = min(available, amount)
+        parts.append((when, part))
+        amount -= part
+        if part == available:
+            lots.pop(0)
+        else:
+            lots[0] = (when, available - part)
+    if amount > 0:
+        parts.append((None, amount))
+    return parts
+
+
+def add_credit(lots: CreditLots, when: date | None, amount: Decimal) -> None:
+    """Add a lot of ``amount`` received on ``when``, keeping lots in value-date order."""
+    position = len(lots)
+    while position > 0 and _later(lots[position - 1][0], when):
+        position -= 1
+    lots.insert(position, (when, amount))
+
+
+def _later(first: date | None, second: date | None) -> bool:
+    """Whether ``first`` sorts after ``second``, undated (oldest) first."""
+    if first is None:
+        return False
+    return second is None or first > second
+
+
 @dataclass
 class Tally:
     """What became of the batch's events."""
@@ -187,6 +232,9 @@ class Book:
     invoices: dict[InvoiceKey, InvoiceRow] = field(default_factory=dict)
     customers: dict[str, CustomerRow] = field(default_factory=dict)
     balances: dict[BalanceKey, Decimal] = field(default_factory=dict)
+    # the money in each credit balance by value date, oldest first (None: unknown, from
+    # before value dates were kept); see CreditLots
+    credit_lots: dict[BalanceKey, CreditLots] = field(default_factory=dict)
     documents: dict[DocumentKey, DocumentRow] = field(default_factory=dict)
     parked: dict[DocumentKey, ParkedDocument] = field(default_factory=dict)
     known_companies: frozenset[str] = frozenset()
@@ -209,7 +257,6 @@ class Book:
     _cause: tuple[uuid.UUID, datetime] | None = None
     _cause_at: str | None = None  # the cause's instant as JSON text, written once
     _counter: int = 0
-    _quiet: InvoiceKey | None = None
 
     def __post_init__(self) -> None:
         for row in self.invoices.values():
@@ -246,6 +293,61 @@ class Book:
             self.tally.rejected += 1
             return
         setattr(self.tally, outcome, getattr(self.tally, outcome) + 1)
+
+    # -- operators' decisions on unmatched cash ---------------------------------------------
+
+    def release(self, key: DocumentKey, cause_id: uuid.UUID, at: datetime) -> None:
+        """Apply a parked payment or credit note now, without the invoices still missing.
+
+        What it allocated to a missing invoice goes by the ordinary rule (its reference,
+        the customer's oldest open invoices, then credit balance); a credit note naming a
+        missing invoice becomes credit. Inapplicable after all (another customer's invoice,
+        another currency), it is dead-lettered instead.
+        """
+        parked = self.parked[key]
+        assert not isinstance(parked.event, erp.InvoiceCancelled)
+        self._begin(cause_id, at)
+        event = parked.event
+        known = {n for n in parked.awaiting if (parked.company_code, n) in self.invoices}
+        if isinstance(event, erp.PaymentReceived):
+            allocations = tuple(a for a in event.payload.allocations if a.invoice_number in known)
+            event = event.model_copy(
+                update={"payload": event.payload.model_copy(update={"allocations": allocations})}
+            )
+        elif event.payload.invoice_number not in known:
+            event = event.model_copy(
+                update={"payload": event.payload.model_copy(update={"invoice_number": None})}
+            )
+        try:
+            self._check_named(event, parked.company_code, parked.customer_id)
+            self._spread(event)
+        except Inapplicable as exc:
+            self._dead_parked(parked, exc)
+            self.documents[parked.key].status = "rejected"
+            self.changed_documents.add(parked.key)
+            return
+        self.documents[parked.key].status = "applied"
+        self.changed_documents.add(parked.key)
+        self.unparked.add(parked.key)
+        del self.parked[parked.key]
+        self.tally.unparked += 1
+        self._cleared(parked, "released")
+
+    def dead_letter(
+        self, key: DocumentKey, cause_id: uuid.UUID, at: datetime, reason: str, detail: str
+    ) -> None:
+        """Give up on a parked payment or credit note: dead-letter it, apply nothing of it."""
+        parked = self.parked[key]
+        assert parked.kind != "cancellation"
+        self._begin(cause_id, at)
+        self._dead_parked(parked, Inapplicable(reason, detail))
+        self.documents[parked.key].status = "rejected"
+        self.changed_documents.add(parked.key)
+
+    def _begin(self, cause_id: uuid.UUID, at: datetime) -> None:
+        self._cause = (cause_id, at)
+        self._cause_at = None
+        self._counter = 0
 
     # -- customers -----------------------------------------------------------------------
 
@@ -335,22 +437,6 @@ class Book:
             (d for d in self.parked.values() if self._waits_for(d, row)),
             key=lambda d: d.event.occurred_at,
         )
-        outer = self.emitted
-        self.emitted = []
-        self._quiet = row.key
-        settled_by: tuple[ledger.SettlementCause, str, date] | None = None
-        try:
-            for parked in waiting:
-                if parked.kind != "cancellation" and self._apply_parked(parked):
-                    assert not isinstance(parked.event, erp.InvoiceCancelled)
-                    kind, document_id, _, _, value_date, _ = document_of(parked.event)
-                    settled_by = (kind, document_id, value_date)
-            if self._use_credit(row):
-                settled_by = ("credit_balance", row.invoice_number, row.issue_date)
-        finally:
-            self._quiet = None
-            later, self.emitted = self.emitted, outer
-        opening = row.open_amount if row.open_amount > 0 else row.amount
         self._emit(
             ledger_events.INVOICE_OPENED,
             row.customer_id,
@@ -362,25 +448,26 @@ class Book:
                 due_date=row.due_date,
                 currency=row.currency,
                 amount=row.amount,
-                open_amount=opening,
+                open_amount=row.amount,
                 purchase_order=row.purchase_order,
                 payment_terms=row.payment_terms,
                 extra=p.extra,
             ),
         )
-        if row.open_amount == 0 and settled_by is not None:
-            self._settled(row, row.amount, *settled_by)
-        self.emitted.extend(later)
+        for parked in waiting:
+            if parked.kind != "cancellation":
+                self._apply_parked(parked)
+        self._use_credit(row)
         for parked in waiting:
             if parked.kind == "cancellation":
                 self._apply_parked_cancellation(parked)
 
-    def _use_credit(self, row: InvoiceRow) -> bool:
-        """Pay a new invoice from the customer's credit balance; True if that settled it."""
+    def _use_credit(self, row: InvoiceRow) -> None:
+        """Pay a new invoice from the customer's credit balance."""
         key = (row.company_code, row.customer_id, row.currency)
         credit = self.balances.get(key, ZERO)
         if not self.apply_credit or credit <= 0 or row.open_amount <= 0:
-            return False
+            return
         part = min(credit, row.open_amount)
         self.allocations.append(
             AllocationRow(
@@ -392,10 +479,14 @@ class Book:
                 part,
             )
         )
-        row.open_amount -= part
-        if row.open_amount == 0:
-            row.status, row.settled_on = "settled", row.issue_date
-            self._unindex(row)
+        # each part of the credit pays from its own value date, never before the issue date
+        lots = self.credit_lots.setdefault(key, [])
+        paid_on: dict[date, Decimal] = {}
+        for when, lot_part in take_credit(lots, part):
+            day = row.issue_date if when is None else max(when, row.issue_date)
+            paid_on[day] = paid_on.get(day, ZERO) + lot_part
+        for day, day_part in sorted(paid_on.items()):
+            self._pay(row, day_part, "credit_balance", row.invoice_number, day)
         self._credit(
             row.company_code,
             row.customer_id,
@@ -403,8 +494,8 @@ class Book:
             -part,
             "allocation",
             row.invoice_number,
+            None,
         )
-        return row.open_amount == 0
 
     def _apply_parked_cancellation(self, parked: ParkedDocument) -> None:
         assert isinstance(parked.event, erp.InvoiceCancelled)
@@ -421,6 +512,7 @@ class Book:
         parked.status, parked.reason = "rejected", exc.reason
         self.changed_parked.add(parked.key)
         self.dead_parked.append((parked, exc.reason, exc.detail))
+        self._cleared(parked, "dead_lettered", exc.reason)
 
     def _waits_for(self, parked: ParkedDocument, row: InvoiceRow) -> bool:
         return (
@@ -448,7 +540,26 @@ class Book:
         self.unparked.add(parked.key)
         del self.parked[parked.key]
         self.tally.unparked += 1
+        self._cleared(parked, "matched")
         return True
+
+    def _cleared(
+        self, parked: ParkedDocument, outcome: ledger.UnmatchedOutcome, reason: str | None = None
+    ) -> None:
+        if parked.kind == "cancellation":
+            return
+        self._emit(
+            ledger_events.UNMATCHED_CASH_CLEARED,
+            parked.customer_id,
+            ledger_events.unmatched_cash_cleared(
+                company_code=parked.company_code,
+                customer_id=parked.customer_id,
+                kind=parked.kind,
+                document_id=parked.document_id,
+                outcome=outcome,
+                reason=reason,
+            ),
+        )
 
     def _correct(self, row: InvoiceRow, p: erp.InvoicePayload, digest: str) -> None:
         before = row.open_amount
@@ -468,13 +579,14 @@ class Book:
         )
         self.changed_invoices.add(row.key)
         document_id = f"{row.invoice_number}@v{p.version}"
+        assert self._cause is not None  # a correction takes effect on its own day
+        today = self._cause[1].date()
         if row.open_amount > 0:
             row.status, row.settled_on = "open", None
             self._index(row)
-            self._open_amount_changed(row, before, "correction", document_id)
+            self._open_amount_changed(row, before, "correction", document_id, today)
         elif was_open:
-            assert self._cause is not None  # the correction's own date settles it
-            self._settled(row, before, "correction", document_id, self._cause[1].date())
+            self._settled(row, before, "correction", document_id, today)
         if fix.overpaid > 0:
             self._credit(
                 row.company_code,
@@ -483,6 +595,7 @@ class Book:
                 fix.overpaid,
                 "reversal",
                 document_id,
+                today,
             )
 
     def _cancel(self, event: erp.InvoiceCancelled) -> str:
@@ -535,6 +648,7 @@ class Book:
                 paid,
                 "reversal",
                 row.invoice_number,
+                event.occurred_at.date(),
             )
         return "applied"
 
@@ -576,6 +690,20 @@ class Book:
                 p.company_code, kind, document_id, p.customer_id, named, event
             )
             self.changed_parked.add(key)
+            self._emit(
+                ledger_events.UNMATCHED_CASH_RECORDED,
+                p.customer_id,
+                ledger_events.unmatched_cash_recorded(
+                    company_code=p.company_code,
+                    customer_id=p.customer_id,
+                    kind=kind,
+                    document_id=document_id,
+                    currency=currency,
+                    amount=amount,
+                    value_date=value_date,
+                    awaiting=missing,
+                ),
+            )
             return "parked"
         return "applied"
 
@@ -625,26 +753,34 @@ class Book:
             )
             self._pay(row, part, kind, document_id, value_date)
         if plan.credit > 0:
-            self._credit(p.company_code, p.customer_id, currency, plan.credit, kind, document_id)
+            self._credit(
+                p.company_code, p.customer_id, currency, plan.credit, kind, document_id, value_date
+            )
 
     def _pay(
-        self, row: InvoiceRow, part: Decimal, kind: DocumentKind, document_id: str, value_date: date
+        self,
+        row: InvoiceRow,
+        part: Decimal,
+        kind: DocumentKind | Literal["credit_balance"],
+        document_id: str,
+        value_date: date,
     ) -> None:
         before = row.open_amount
         row.open_amount = before - part
         self.changed_invoices.add(row.key)
         if row.open_amount == 0:
-            row.status, row.settled_on = "settled", value_date
             self._unindex(row)
-            if self._quiet != row.key:
-                self._settled(row, before, kind, document_id, value_date)
+            self._settled(row, before, kind, document_id, value_date)
             return
-        if self._quiet == row.key:
-            return
-        self._open_amount_changed(row, before, kind, document_id)
+        self._open_amount_changed(row, before, kind, document_id, value_date)
 
     def _open_amount_changed(
-        self, row: InvoiceRow, before: Decimal, cause: ledger.OpenAmountCause, document_id: str
+        self,
+        row: InvoiceRow,
+        before: Decimal,
+        cause: ledger.OpenAmountCause,
+        document_id: str,
+        value_date: date,
     ) -> None:
         self._emit(
             ledger_events.OPEN_AMOUNT_CHANGED,
@@ -660,6 +796,7 @@ class Book:
                 cause_document_id=document_id,
                 due_date=row.due_date,
                 amount=row.amount,
+                value_date=value_date,
             ),
         )
 
@@ -698,10 +835,18 @@ class Book:
         delta: Decimal,
         cause: ledger.CreditBalanceCause,
         document_id: str,
+        value_date: date | None,
     ) -> None:
+        """Move a credit balance; ``value_date`` dates new credit (None when using credit:
+        the caller took the lots it used)."""
         key = (company, customer, currency)
         balance = self.balances.get(key, ZERO) + delta
         self.balances[key] = balance
+        lots = self.credit_lots.setdefault(key, [])
+        if delta > 0:
+            add_credit(lots, value_date, delta)
+        elif value_date is not None:
+            take_credit(lots, -delta)
         self.changed_balances.add(key)
         self._emit(
             ledger_events.CREDIT_BALANCE_CHANGED,

@@ -7,10 +7,12 @@ of it. Each payload is written in its contract's field order and formats (``ledg
 ``OpenedInvoice``, ``OpenAmountChange``, ``Settlement``, ``Cancellation``,
 ``CreditBalanceChange``; the unit tests check, for generated values, that the bytes are the
 ones the models dump). The values come from validated ERP documents and the ledger's own
-rows; the contract's rules that the ledger's arithmetic could break (an open amount above
+rows; ``open_amount_changed`` is written at its schema version 2 (with its value date).
+The contract's rules that the ledger's arithmetic could break (an open amount above
 the invoice's, a payment that raises it, a negative credit balance) are checked here as the
-models check them, and raise ``ValueError``: a bug, which stops the batch. Customers, rarer
-and richer, still go through their model (:func:`customer_upserted`).
+models check them, and raise ``ValueError``: a bug, which stops the batch. Customers and
+unmatched cash, rarer, still go through their models (:func:`customer_upserted`,
+:func:`unmatched_cash_recorded`, :func:`unmatched_cash_cleared`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import pydantic_core
 
 from contracts import ledger
 from contracts.ledger import invoice_id_of
+from contracts.money import PositiveMoney
 from services.runtime import json_text
 from services.runtime.json_text import day, money, optional_string, string
 from services.runtime.records import OutgoingRecord
@@ -38,6 +41,11 @@ OPEN_AMOUNT_CHANGED = "ledger.invoice.open_amount_changed"
 INVOICE_SETTLED = "ledger.invoice.settled"
 INVOICE_CANCELLED = "ledger.invoice.cancelled"
 CREDIT_BALANCE_CHANGED = "ledger.customer.credit_balance_changed"
+UNMATCHED_CASH_RECORDED = "ledger.unmatched_cash.recorded"
+UNMATCHED_CASH_CLEARED = "ledger.unmatched_cash.cleared"
+
+# event types written at another schema version than the envelope writer's 1
+_SCHEMA_VERSIONS = {OPEN_AMOUNT_CHANGED: 2}
 
 _HEADERS = {
     event_type: (("event_type", event_type.encode()),)
@@ -48,6 +56,8 @@ _HEADERS = {
         INVOICE_SETTLED,
         INVOICE_CANCELLED,
         CREDIT_BALANCE_CHANGED,
+        UNMATCHED_CASH_RECORDED,
+        UNMATCHED_CASH_CLEARED,
     )
 }
 _LARGEST = Decimal(10) ** 14  # an Amount has at most 14 digits before the point
@@ -77,7 +87,11 @@ def record(
 
     ``occurred_at`` is written by :func:`services.runtime.json_text.instant_once`.
     """
-    value = f"{json_text.envelope(event_id, event_type, occurred_at, SOURCE)}{payload}}}"
+    head = json_text.envelope(event_id, event_type, occurred_at, SOURCE)
+    version = _SCHEMA_VERSIONS.get(event_type)
+    if version is not None:
+        head = head.replace('"schema_version":1,', f'"schema_version":{version},', 1)
+    value = f"{head}{payload}}}"
     return OutgoingRecord(
         topic=topic,
         key=customer_id.encode(),
@@ -147,6 +161,7 @@ def open_amount_changed(
     cause_document_id: str,
     due_date: date,
     amount: Decimal,
+    value_date: date,
 ) -> str:
     """The payload of ``ledger.invoice.open_amount_changed`` (``OpenAmountChange``)."""
     before, after = previous_open_amount, open_amount
@@ -156,7 +171,7 @@ def open_amount_changed(
         raise ValueError("the previous open amount cannot be negative")
     if after > amount:
         raise ValueError(f"open amount {after} exceeds the invoice amount {amount}")
-    if cause in ("payment", "credit_note") and not after < before:
+    if cause in ("payment", "credit_note", "credit_balance") and not after < before:
         raise ValueError(f"a {cause} lowers the open amount, not {before} to {after}")
     if cause == "reversal" and not after > before:
         raise ValueError(f"a reversal raises the open amount, not {before} to {after}")
@@ -165,7 +180,7 @@ def open_amount_changed(
         f'"previous_open_amount":{money(before, currency)},'
         f'"open_amount":{money(after, currency)},"cause":"{cause}",'
         f'"cause_document_id":{string(cause_document_id)},"due_date":{day(due_date)},'
-        f'"amount":{money(amount, currency)}}}'
+        f'"amount":{money(amount, currency)},"value_date":{day(value_date)}}}'
     )
 
 
@@ -244,3 +259,46 @@ def credit_balance_changed(
         f'"currency":{string(currency)},"balance":"{balance:f}","delta":"{delta:f}",'
         f'"cause":"{cause}","cause_document_id":{string(cause_document_id)}}}'
     )
+
+
+def unmatched_cash_recorded(
+    *,
+    company_code: str,
+    customer_id: str,
+    kind: ledger.UnmatchedKind,
+    document_id: str,
+    currency: str,
+    amount: Decimal,
+    value_date: date,
+    awaiting: tuple[str, ...],
+) -> str:
+    """The payload of ``ledger.unmatched_cash.recorded`` (``UnmatchedCash``)."""
+    return ledger.UnmatchedCash(
+        company_code=company_code,
+        customer_id=customer_id,
+        kind=kind,
+        document_id=document_id,
+        amount=PositiveMoney(amount=amount, currency=currency),
+        value_date=value_date,
+        awaiting=awaiting,
+    ).model_dump_json()
+
+
+def unmatched_cash_cleared(
+    *,
+    company_code: str,
+    customer_id: str,
+    kind: ledger.UnmatchedKind,
+    document_id: str,
+    outcome: ledger.UnmatchedOutcome,
+    reason: str | None = None,
+) -> str:
+    """The payload of ``ledger.unmatched_cash.cleared`` (``UnmatchedCashClearance``)."""
+    return ledger.UnmatchedCashClearance(
+        company_code=company_code,
+        customer_id=customer_id,
+        kind=kind,
+        document_id=document_id,
+        outcome=outcome,
+        reason=reason,
+    ).model_dump_json()

@@ -124,6 +124,7 @@ async def test_killed_and_restarted_service_loses_and_duplicates_nothing(
         kafka_bootstrap, prefix + LEDGER_EVENTS.name, expected=10 * len(events), timeout_s=15
     )
     last_open: dict[str, Decimal] = {}
+    unmatched: set[str] = set()
     seen: set[str] = set()
     for record in published:  # downstream dedupe by event id, in partition order
         event = json.loads(record.value)
@@ -133,9 +134,16 @@ async def test_killed_and_restarted_service_loses_and_duplicates_nothing(
         payload = event["payload"]
         if event["event_type"] == "ledger.invoice.settled":
             last_open[payload["invoice_number"]] = Decimal(0)
+        elif event["event_type"] == "ledger.unmatched_cash.recorded":
+            unmatched.add(payload["document_id"])
+        elif event["event_type"] == "ledger.unmatched_cash.cleared":
+            assert payload["outcome"] == "matched"
+            unmatched.remove(payload["document_id"])
         else:
             last_open[payload["invoice_number"]] = Decimal(payload["open_amount"]["amount"])
     assert last_open == expected
+    # every payment that waited for its invoice was published waiting, then matched
+    assert unmatched == set()
 
 
 async def _grew(count: object, before: int) -> bool:

@@ -113,16 +113,24 @@ async def test_payment_before_its_invoice_is_parked_then_applied(pool: asyncpg.P
     await batches.process(feed.records([payment("P1", "30", allocations=(("F1", "30"),))]))
     assert await pool.fetchval("SELECT count(*) FROM parked_documents") == 1
     assert await pool.fetchval("SELECT count(*) FROM invoices") == 0
-    assert await outbox(pool, "ledger.events.v1") == []
+    recorded = await outbox(pool, "ledger.events.v1")
+    assert [e["value"]["event_type"] for e in recorded] == ["ledger.unmatched_cash.recorded"]
 
     await batches.process(feed.records([invoice("F1", "100")]))
 
     assert await pool.fetchval("SELECT count(*) FROM parked_documents") == 0
     assert await pool.fetchval("SELECT open_amount FROM invoices") == Decimal("70")
     assert await pool.fetchval("SELECT status FROM documents") == "applied"
-    events = await outbox(pool, "ledger.events.v1")
-    assert [e["value"]["event_type"] for e in events] == ["ledger.invoice.opened"]
-    assert Decimal(events[0]["value"]["payload"]["open_amount"]["amount"]) == 70
+    events = (await outbox(pool, "ledger.events.v1"))[1:]
+    assert [e["value"]["event_type"] for e in events] == [
+        "ledger.invoice.opened",
+        "ledger.invoice.open_amount_changed",
+        "ledger.unmatched_cash.cleared",
+    ]
+    assert Decimal(events[0]["value"]["payload"]["open_amount"]["amount"]) == 100
+    changed = events[1]["value"]
+    assert (changed["schema_version"], changed["payload"]["value_date"]) == (2, "2026-02-10")
+    assert Decimal(changed["payload"]["open_amount"]["amount"]) == 70
 
 
 async def test_duplicates_and_conflicts(pool: asyncpg.Pool) -> None:

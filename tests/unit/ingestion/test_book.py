@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from contracts import ledger
 from contracts.envelope import Event
 from contracts.topics import LEDGER_EVENTS
-from services.ingestion.domain.book import Book
+from services.ingestion.domain.book import Book, CreditLots, add_credit, take_credit
 from tests.unit.ingestion.erp_events import (
     cancellation,
     credit_note,
@@ -78,13 +78,25 @@ def test_payment_before_its_invoice_is_parked_then_applied() -> None:
     book = Book()
     book.apply(payment("P1", "30", allocations=(("F1", "30"),)))
     assert book.tally.parked == 1
-    assert emitted(book) == []
+    (recorded,) = emitted(book)
+    assert isinstance(recorded, ledger.UnmatchedCashRecorded)
+    assert (recorded.payload.awaiting, recorded.payload.value_date) == (
+        ("F1",),
+        date(2026, 2, 10),
+    )
     book.apply(invoice("F1", "100"))
     assert book.tally.unparked == 1
-    opened = emitted(book)[0]
+    opened, changed, cleared = emitted(book)[1:]
+    # it opens at its amount; the parked payment follows with its own value date
     assert isinstance(opened, ledger.InvoiceOpened)
-    assert opened.payload.open_amount.amount == D("70")
-    assert len(book.emitted) == 1
+    assert opened.payload.open_amount.amount == D("100")
+    assert isinstance(changed, ledger.OpenAmountChanged)
+    assert (changed.payload.open_amount.amount, changed.payload.value_date) == (
+        D("70"),
+        date(2026, 2, 10),
+    )
+    assert isinstance(cleared, ledger.UnmatchedCashCleared)
+    assert (cleared.payload.document_id, cleared.payload.outcome) == ("P1", "matched")
     assert book.documents[("FR01", "payment", "P1")].status == "applied"
 
 
@@ -92,8 +104,13 @@ def test_parked_payment_that_pays_it_all_opens_then_settles() -> None:
     book = Book()
     book.apply(credit_note("A1", "100", "F1"))
     book.apply(invoice("F1", "100"))
-    assert types(book) == ["invoice.opened", "invoice.settled"]
-    assert emitted(book)[0].payload.open_amount.amount == D("100")
+    assert types(book) == [
+        "unmatched_cash.recorded",
+        "invoice.opened",
+        "invoice.settled",
+        "unmatched_cash.cleared",
+    ]
+    assert emitted(book)[1].payload.open_amount.amount == D("100")
 
 
 def test_credit_note_without_invoice_and_cancellation_refund_credit() -> None:
@@ -143,7 +160,17 @@ def test_parked_payment_in_another_currency_is_kept_as_rejected() -> None:
     parked = book.parked[("FR01", "payment", "P1")]
     assert (parked.status, parked.reason) == ("rejected", "currency_mismatch")
     assert book.invoices[("FR01", "F1")].open_amount == D("100")
-    assert types(book) == ["invoice.opened"]
+    assert types(book) == [
+        "unmatched_cash.recorded",
+        "invoice.opened",
+        "unmatched_cash.cleared",
+    ]
+    cleared = emitted(book)[-1]
+    assert isinstance(cleared, ledger.UnmatchedCashCleared)
+    assert (cleared.payload.outcome, cleared.payload.reason) == (
+        "dead_lettered",
+        "currency_mismatch",
+    )
     assert [(p.document_id, reason) for p, reason, _ in book.dead_parked] == [
         ("P1", "currency_mismatch")
     ]
@@ -194,14 +221,21 @@ def test_payment_before_any_invoice_pays_the_next_invoice_from_credit() -> None:
     assert isinstance(opened, ledger.InvoiceOpened)
     assert isinstance(settled, ledger.InvoiceSettled)
     assert isinstance(used, ledger.CreditBalanceChanged)
+    # settled the day the money came (after the invoice's issue date), not on its issue date
     assert (settled.payload.cause, settled.payload.settled_on) == (
         "credit_balance",
-        date(2026, 1, 2),
+        date(2026, 2, 10),
     )
     assert (used.payload.delta, used.payload.balance) == (D("-100"), D("30"))
     book.apply(invoice("F2", "50"))
     assert book.invoices[("FR01", "F2")].open_amount == D("20")
-    assert emitted(book)[-2].payload.open_amount.amount == D("20")
+    changed = emitted(book)[-2]
+    assert isinstance(changed, ledger.OpenAmountChanged)
+    assert (changed.payload.open_amount.amount, changed.payload.cause) == (
+        D("20"),
+        "credit_balance",
+    )
+    assert changed.payload.value_date == date(2026, 2, 10)
     assert book.balances[("FR01", "C1", "EUR")] == D("0")
 
 
@@ -264,3 +298,54 @@ def test_any_order_keeps_money_exact_and_never_negative(events: list[Event]) -> 
     assert paid == allocated
     for record in book.emitted:  # every ledger event is its contract's dump, and valid
         assert LEDGER_EVENTS.value(LEDGER_EVENTS.parse(record.value)) == record.value
+
+
+lots_in = st.lists(
+    st.tuples(
+        st.none() | st.dates(min_value=date(2026, 1, 1), max_value=date(2026, 3, 1)),
+        amounts.map(Decimal),
+    ),
+    max_size=6,
+)
+
+
+@given(added=lots_in, used=amounts.map(Decimal))
+def test_credit_is_used_oldest_value_date_first_and_adds_up(
+    added: list[tuple[date | None, Decimal]], used: Decimal
+) -> None:
+    lots: CreditLots = []
+    for when, amount in added:
+        add_credit(lots, when, amount)
+    days = [when for when, _ in lots]
+    undated = [d for d in days if d is None]
+    assert days == undated + sorted(d for d in days if d is not None)
+    total = sum((a for _, a in lots), Decimal(0))
+    parts = take_credit(lots, used)
+    assert sum((a for _, a in parts), Decimal(0)) == used
+    assert sum((a for _, a in lots), Decimal(0)) == max(total - used, Decimal(0))
+    dated = [d for d, _ in parts if d is not None]
+    assert dated == sorted(dated)  # oldest first
+    if used > total:  # more than the lots hold: the rest is undated
+        assert parts[-1] == (None, used - total)
+
+
+def test_credit_from_two_prepayments_pays_from_each_value_date() -> None:
+    book = Book()
+    book.apply(payment("P1", "70"))  # received 10 February
+    early = payment("P0", "30").model_copy(deep=True)
+    early = early.model_copy(
+        update={"payload": early.payload.model_copy(update={"received_on": date(2026, 1, 20)})}
+    )
+    book.apply(early)
+    book.apply(invoice("F1", "100"))  # issued 2 January
+    changed, settled = [
+        e for e in emitted(book) if isinstance(e, ledger.OpenAmountChanged | ledger.InvoiceSettled)
+    ]
+    assert isinstance(changed, ledger.OpenAmountChanged)
+    assert (changed.payload.value_date, changed.payload.open_amount.amount) == (
+        date(2026, 1, 20),
+        D("70"),
+    )
+    assert isinstance(settled, ledger.InvoiceSettled)
+    assert settled.payload.settled_on == date(2026, 2, 10)
+    assert book.credit_lots[("FR01", "C1", "EUR")] == []
