@@ -32,11 +32,13 @@ from services.notifier.channels.sms.adapter import SmsAdapter
 from services.notifier.channels.sms.status import SmsStatusCallback
 from services.notifier.composing.composer import EmailComposer
 from services.notifier.dispatcher import Dispatcher
-from services.notifier.handler import handle
+from services.notifier.domain.sending_time import Place
+from services.notifier.handler import handler_for
 from services.notifier.notices import NoticeComposer, NoticeSender
 from services.notifier.proof import ProofArchive
 from services.notifier.rate_limit import SharedRateLimiter
 from services.notifier.settings import NotifierSettings
+from services.notifier.suspensions import ReleaseRules
 from services.runtime.logs import get_logger
 from services.runtime.loops import Loop
 from services.runtime.service import ServiceContext, ServiceDefinition, ServiceParts
@@ -88,7 +90,13 @@ async def build(context: ServiceContext) -> ServiceParts:
     status = SmsStatusCallback(context.pool, context.clock, settings)
     tasks = CallTasks(context.pool, context.clock)
     return ServiceParts(
-        handler=handle,
+        handler=handler_for(
+            ReleaseRules(
+                window=settings.sending_window,
+                min_gap=settings.min_contact_gap,
+                default_place=Place(settings.default_country, settings.default_time_zone),
+            )
+        ),
         loops=loops,
         routes=[
             status.routes(),
