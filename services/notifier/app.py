@@ -29,6 +29,7 @@ from services.notifier.channels.maileva.tracking import MailevaTracker
 from services.notifier.channels.phone.tasks import CallTasks
 from services.notifier.channels.portal.page import InteractiveEmailAdapter, Portal, PortalLinks
 from services.notifier.channels.sms.adapter import SmsAdapter
+from services.notifier.channels.sms.opt_out import SmsOptOuts
 from services.notifier.channels.sms.status import SmsStatusCallback
 from services.notifier.composing.composer import EmailComposer
 from services.notifier.dispatcher import Dispatcher
@@ -100,6 +101,7 @@ async def build(context: ServiceContext) -> ServiceParts:
         loops=loops,
         routes=[
             status.routes(),
+            SmsOptOuts(context.pool, context.clock, settings).routes(),
             EmailBounces(context.pool, context.clock, settings).routes(),
             tasks.routes(),
             ProofArchive(context.pool).routes(),

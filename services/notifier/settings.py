@@ -87,6 +87,12 @@ class TwilioSettings(BaseSettings):
         validation_alias=_env("SMS_STATUS_CALLBACK_URL"),
         description="The public URL of POST /sms/status, as Twilio signs it.",
     )
+    inbound_url: str | None = Field(
+        default=None,
+        validation_alias=_env("SMS_INBOUND_URL"),
+        description="The public URL of POST /sms/inbound (the number's incoming-message "
+        "webhook, where Twilio reports STOP and START), as Twilio signs it.",
+    )
     base_url: str | None = Field(
         default=None, description="Another base URL for Twilio's API (a test double)."
     )
