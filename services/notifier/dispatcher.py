@@ -26,9 +26,9 @@ import asyncio
 import hashlib
 import random
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from contracts.dunning import DunnedInvoice, Reminder
@@ -47,8 +47,8 @@ from services.notifier import queries
 from services.notifier.channels.adapter import ChannelAdapter, Outgoing, Receipt
 from services.notifier.channels.phone import tasks as call_tasks
 from services.notifier.composing.composer import CustomerView, EmailComposer, OpenItem
+from services.notifier.domain.handlings import Handlings, handlings_of
 from services.notifier.domain.sending_time import Place, next_window_instant
-from services.notifier.domain.statement import Handling
 from services.notifier.domain.suppression import SilenceFacts, silence
 from services.notifier.errors import DeliveryError
 from services.notifier.metrics import DELIVERIES, FINAL_CHECK_REFUSALS, WINDOW_WAITS
@@ -87,49 +87,6 @@ class Claim:
 
 NOTHING_DUE = Claim(found=False)
 SETTLED = Claim(found=True)
-
-
-@dataclass(frozen=True)
-class Handlings:
-    """A customer's invoices handled elsewhere: disputed (or the whole account), paused by a
-    promise or a plan, and how each is marked in a statement."""
-
-    disputed: frozenset[str]
-    whole_account: bool
-    paused: frozenset[str]
-    by_invoice: Mapping[str, Handling]
-    whole_account_since: date | None = None
-
-    def marks(self, invoice_ids: Iterable[str]) -> Mapping[str, Handling]:
-        """How each of ``invoice_ids`` is marked; all of them under a whole-account dispute."""
-        if not self.whole_account:
-            return self.by_invoice
-        account = Handling("dispute", since=self.whole_account_since)
-        return {i: account for i in invoice_ids} | dict(self.by_invoice)
-
-
-def handlings_of(rows: Sequence[Any]) -> Handlings:
-    disputed: set[str] = set()
-    paused: set[str] = set()
-    whole_account = False
-    whole_account_since: date | None = None
-    marks: dict[str, Handling] = {}
-    for r in rows:
-        kind = r["kind"]
-        ids = r["invoice_ids"]
-        if kind == "dispute":
-            disputed.update(ids)
-            if r["whole_account"]:
-                whole_account = True
-                whole_account_since = r["since"]
-        else:
-            paused.update(ids)
-        for invoice_id in ids:
-            if kind == "dispute" or invoice_id not in marks:
-                marks[invoice_id] = Handling(kind, since=r["since"], until=r["until"])
-    return Handlings(
-        frozenset(disputed), whole_account, frozenset(paused), marks, whole_account_since
-    )
 
 
 def retry_delay(attempt: int, base_s: float, max_s: float, rng: random.Random) -> float:
@@ -228,16 +185,13 @@ class Dispatcher:
             delivery_id: uuid.UUID = row["delivery_id"]
             attempt = int(row["attempts"]) + 1
             invoice_ids = [i.invoice_id for i in reminder.invoices]
-            closed = {
-                r["invoice_id"] for r in await connection.fetch(queries.CLOSED_AMONG, invoice_ids)
-            }
             handled = handlings_of(
-                await connection.fetch(queries.HANDLINGS_OF, reminder.customer_id)
+                await connection.fetch(queries.SILENCE_FACTS, reminder.customer_id, invoice_ids)
             )
             kept = silence(
                 reminder.invoices,
                 SilenceFacts(
-                    closed=closed,
+                    closed=handled.closed,
                     disputed=handled.disputed,
                     whole_account_disputed=handled.whole_account,
                     paused=handled.paused,
@@ -262,7 +216,9 @@ class Dispatcher:
                     raise DeliveryError(
                         f"channel {reminder.channel} is not available", retryable=False
                     )
-                customer, place = await self._customer(connection, reminder.customer_id, handled)
+                customer, place, opted_out = await self._customer(
+                    connection, reminder.customer_id, handled
+                )
                 later = next_window_instant(now, place, self.settings.sending_window)
                 if later is not None:
                     await connection.execute(queries.PUSH_TO_WINDOW, delivery_id, later, now)
@@ -279,10 +235,6 @@ class Dispatcher:
                     connection, delivery_id, reminder, attempt, exc, remaining_ids, now
                 )
                 return SETTLED
-            opted_out = {
-                r["address"]
-                for r in await connection.fetch(queries.OPTED_OUT_AMONG, list(outgoing.recipients))
-            }
             if outgoing.recipients and opted_out >= set(outgoing.recipients):
                 await self._suppress(connection, delivery_id, reminder, attempt, "opted_out", now)
                 return SETTLED
@@ -344,7 +296,7 @@ class Dispatcher:
         """A phone reminder becomes a call task for a collector, in the claim's transaction."""
         invoice_ids = tuple(i.invoice_id for i in invoices)
         try:
-            customer, _ = await self._customer(connection, reminder.customer_id, handled)
+            customer, _, _ = await self._customer(connection, reminder.customer_id, handled)
             script = self.composer.render_reminder(reminder, invoices, customer, now).text
         except DeliveryError as exc:
             await self._record_failure(
@@ -386,7 +338,8 @@ class Dispatcher:
 
     async def _customer(
         self, connection: Connection, customer_id: str, handled: Handlings
-    ) -> tuple[CustomerView, Place]:
+    ) -> tuple[CustomerView, Place, frozenset[str]]:
+        """The customer's view for composing, where they are, and their opted-out addresses."""
         row = await connection.fetchrow(queries.CUSTOMER, customer_id)
         if row is None:
             raise DeliveryError(f"customer {customer_id} not known yet", retryable=True)
@@ -414,7 +367,7 @@ class Dispatcher:
             handled=handled.marks(i.invoice_id for i in items),
             customer_type=row["customer_type"] or "business",
         )
-        return view, place
+        return view, place, frozenset(row["opted_out"])
 
     async def _sent(self, claimed: Claimed, receipt: Receipt) -> None:
         now = self.clock.now()

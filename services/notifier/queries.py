@@ -55,15 +55,19 @@ LIMIT 1
 FOR UPDATE OF d SKIP LOCKED
 """
 
-# What handles a customer's invoices elsewhere: open disputes, active promises and plans.
-HANDLINGS_OF = """
-SELECT 'dispute' AS kind, invoice_ids, whole_account, opened_on AS since, NULL::date AS until
+# In one round trip: which of the reminder's invoices ($2) are closed, and what handles the
+# customer's invoices elsewhere (open disputes, active promises and plans).
+SILENCE_FACTS = """
+SELECT 'closed' AS kind, array_agg(invoice_id) AS invoice_ids, false AS whole_account,
+       NULL::date AS since, NULL::date AS until
+FROM closed_invoices WHERE invoice_id = ANY($2::text[])
+HAVING count(*) > 0
+UNION ALL
+SELECT 'dispute', invoice_ids, whole_account, opened_on, NULL::date
 FROM open_disputes WHERE customer_id = $1
 UNION ALL
 SELECT kind, invoice_ids, false, since, until FROM commitments WHERE customer_id = $1
 """
-
-OPTED_OUT_AMONG = "SELECT address FROM opt_outs WHERE address = ANY($1::text[])"
 
 # The final check, right before the provider call, after the rate limit's wait: one
 # statement, no transaction. Anything true sends the delivery back to the claim.
@@ -160,14 +164,11 @@ ON CONFLICT (address) DO NOTHING
 
 REMOVE_OPT_OUT = "DELETE FROM opt_outs WHERE address = $1"
 
-CLOSED_AMONG = "SELECT invoice_id FROM closed_invoices WHERE invoice_id = ANY($1::text[])"
-
-DISPUTES_OF = """
-SELECT invoice_ids, whole_account FROM open_disputes WHERE customer_id = $1
-"""
-
+# The customer, with the addresses of its contacts that opted out.
 CUSTOMER = """
-SELECT name, language, contacts::text AS contacts, country, time_zone, customer_type
+SELECT name, language, contacts::text AS contacts, country, time_zone, customer_type,
+       ARRAY(SELECT o.address FROM opt_outs o, jsonb_array_elements(customers.contacts) c
+             WHERE o.address IN (c->>'email', c->>'phone')) AS opted_out
 FROM customers WHERE customer_id = $1
 """
 

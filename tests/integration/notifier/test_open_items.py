@@ -9,7 +9,8 @@ import pytest
 
 from contracts.topics import NOTIFIER_DELIVERIES
 from services.notifier.composing.composer import EmailComposer
-from services.notifier.dispatcher import Dispatcher, handlings_of
+from services.notifier.dispatcher import Dispatcher
+from services.notifier.domain.handlings import handlings_of
 from services.notifier.settings import NotifierSettings
 from services.runtime.clock import SimulatedClock
 from tests.integration.notifier.harness import Notifier
@@ -35,7 +36,7 @@ async def test_open_items_follow_the_ledger_and_reach_the_customer_view(
         samples.invoice_settled("INV-2"),
     )
     async with pool.acquire() as connection:
-        customer, _ = await notifier.dispatcher._customer(
+        customer, _, _ = await notifier.dispatcher._customer(
             connection, samples.CUSTOMER, handlings_of([])
         )
     assert [(i.invoice_number, i.open_amount) for i in customer.open_items] == [
