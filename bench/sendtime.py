@@ -1,11 +1,11 @@
 """Notifier: the send-time window left between the final check and the provider.
 
-Run with ``python -m bench.sendtime [--emails N] [--disputes-per-s R]``. In a fresh database
-(dropped afterwards) it records N reminder-due events (one customer each, three invoices)
-through the notifier's handler, then runs the real dispatcher (with the shared rate limiter
-off) against a real SMTP server on loopback (aiosmtpd) while another task opens disputes on
-random customers' whole accounts through the same handler, R a second. It prints ``uptime``
-before and after (the machine is shared), and:
+Run with ``python -m bench.sendtime [--emails N] [--disputes-per-s R] [--email-rate E]``.
+In a fresh database (dropped afterwards) it records N reminder-due events (one customer each,
+three invoices) through the notifier's handler, then runs the real dispatcher (the shared
+rate limiter at E emails a second, off by default) against a real SMTP server on loopback
+(aiosmtpd) while another task opens disputes on random customers' whole accounts through the
+same handler, R a second. It prints ``uptime`` before and after (the machine is shared), and:
 
 * emails/s with every send-time control on (suspension, window, promises and plans,
   opt-outs, the final check);
@@ -45,6 +45,7 @@ from services.notifier.composing.composer import EmailComposer
 from services.notifier.dispatcher import Claimed, Dispatcher
 from services.notifier.domain.sending_time import Place
 from services.notifier.handler import handle
+from services.notifier.rate_limit import SharedRateLimiter
 from services.notifier.settings import NotifierSettings, SmtpSettings
 from services.runtime import migrations
 from services.runtime.clock import SimulatedClock
@@ -135,7 +136,9 @@ def _percentiles(values: list[float]) -> tuple[float, float, float]:
     )
 
 
-async def run(emails: int, disputes_per_s: float, database_url: str) -> dict[str, float]:
+async def run(
+    emails: int, disputes_per_s: float, database_url: str, email_rate: float = 0.0
+) -> dict[str, float]:
     name = f"bench_sendtime_{uuid.uuid4().hex[:8]}"
     admin = await asyncpg.connect(database_url)
     await admin.execute(f'CREATE DATABASE "{name}"')
@@ -151,15 +154,24 @@ async def run(emails: int, disputes_per_s: float, database_url: str) -> dict[str
     try:
         await migrations.apply_async(url, DEFINITION.schema, DEFINITION.migrations)
         pool = await create_pool(DatabaseSettings(url=url), DEFINITION.schema, max_size=6)
+        rates = {"email": email_rate} if email_rate > 0 else {}
         settings = NotifierSettings(
-            channel_rates_per_s={}, smtp=SmtpSettings(host="127.0.0.1", port=port, security="none")
+            channel_rates_per_s=rates,
+            smtp=SmtpSettings(host="127.0.0.1", port=port, security="none"),
         )
         composer = EmailComposer.load(settings)
         clock = SimulatedClock(NOW)
         async with pool.acquire() as connection, connection.transaction():
             await handle(UnitOfWork(connection, clock), events(emails, INVOICES))
         adapter = TimedAdapter(channel_adapters(settings, composer)["email"])
-        dispatcher = TimedDispatcher(pool, clock, settings, {"email": adapter}, composer)
+        dispatcher = TimedDispatcher(
+            pool,
+            clock,
+            settings,
+            {"email": adapter},
+            composer,
+            limiter=SharedRateLimiter(pool, rates) if rates else None,
+        )
         dispatcher.checked_at = {}
         stop = asyncio.Event()
         writer = asyncio.create_task(
@@ -227,10 +239,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--emails", type=int, default=300)
     parser.add_argument("--disputes-per-s", type=float, default=20.0)
+    parser.add_argument(
+        "--email-rate", type=float, default=0.0, help="the shared rate limit (0: none)"
+    )
     args = parser.parse_args()
     database_url = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
     print(f"before: {_uptime()}")
-    figures = asyncio.run(run(args.emails, args.disputes_per_s, database_url))
+    figures = asyncio.run(run(args.emails, args.disputes_per_s, database_url, args.email_rate))
     print(f" after: {_uptime()}")
     for key, value in figures.items():
         print(f"{key:>26}: {value:,.3f}")
