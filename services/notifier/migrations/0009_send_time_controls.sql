@@ -15,6 +15,9 @@ ALTER TABLE customers
 ALTER TABLE deliveries ADD COLUMN company_code text;
 UPDATE deliveries SET company_code = reminder->>'company_code';
 ALTER TABLE deliveries ALTER COLUMN company_code SET NOT NULL;
+-- Each customer's last delivery sent, for the minimum gap when held deliveries are released.
+CREATE INDEX deliveries_sent_to_customer ON deliveries (customer_id, updated_at)
+    WHERE status = 'sent';
 
 -- Since when an invoice is disputed (the statements say "in dispute since 18/02").
 ALTER TABLE open_disputes ADD COLUMN opened_on date;
