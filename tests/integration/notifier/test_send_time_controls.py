@@ -211,6 +211,23 @@ async def test_suspension_holds_everything_and_resume_releases_without_a_burst(
     assert await _suppressions(notifier) == ["invoice_settled"]
 
 
+async def test_a_resume_at_8_in_paris_sends_at_9_not_at_once(
+    notifier: Notifier, mailbox: tuple[Mailbox, int]
+) -> None:
+    box, _ = mailbox
+    due = samples.reminder("INV-1")
+    await notifier.consume(samples.customer_upserted(), suspended(None), samples.reminder_due(due))
+    resumed_at = TUESDAY_9H_PARIS - timedelta(hours=1)  # 08:00 Paris
+    notifier.clock.set(resumed_at)
+    await notifier.consume(resumed(None, resumed_at))
+    assert await notifier.dispatcher.dispatch_all() == 0
+    assert box.received == []
+    assert (await notifier.delivery(due.reminder_id))["next_attempt_at"] == TUESDAY_9H_PARIS
+    notifier.clock.set(TUESDAY_9H_PARIS)
+    assert await notifier.dispatcher.dispatch_all() == 1
+    assert len(box.received) == 1
+
+
 async def test_a_suspension_of_every_company_holds_and_another_company_does_not(
     notifier: Notifier, mailbox: tuple[Mailbox, int]
 ) -> None:
