@@ -29,14 +29,17 @@ from services.notifier.channels.maileva.tracking import MailevaTracker
 from services.notifier.channels.phone.tasks import CallTasks
 from services.notifier.channels.portal.page import InteractiveEmailAdapter, Portal, PortalLinks
 from services.notifier.channels.sms.adapter import SmsAdapter
+from services.notifier.channels.sms.opt_out import SmsOptOuts
 from services.notifier.channels.sms.status import SmsStatusCallback
 from services.notifier.composing.composer import EmailComposer
 from services.notifier.dispatcher import Dispatcher
-from services.notifier.handler import handle
+from services.notifier.domain.sending_time import Place
+from services.notifier.handler import handler_for
 from services.notifier.notices import NoticeComposer, NoticeSender
 from services.notifier.proof import ProofArchive
 from services.notifier.rate_limit import SharedRateLimiter
 from services.notifier.settings import NotifierSettings
+from services.notifier.suspensions import ReleaseRules
 from services.runtime.auth import Authenticator
 from services.runtime.logs import get_logger
 from services.runtime.loops import Loop
@@ -96,10 +99,17 @@ async def build(context: ServiceContext) -> ServiceParts:
             "api_closed", reason="no RELANCE_AUTH_* credential: call tasks and proofs refuse"
         )
     return ServiceParts(
-        handler=handle,
+        handler=handler_for(
+            ReleaseRules(
+                window=settings.sending_window,
+                min_gap=settings.min_contact_gap,
+                default_place=Place(settings.default_country, settings.default_time_zone),
+            )
+        ),
         loops=loops,
         routes=[
             status.routes(),
+            SmsOptOuts(context.pool, context.clock, settings).routes(),
             EmailBounces(context.pool, context.clock, settings).routes(),
             tasks.routes(auth),
             ProofArchive(context.pool).routes(auth),

@@ -3,10 +3,15 @@
 One delivery at a time, in three steps:
 
 1. in a short transaction, claim a due delivery (``FOR UPDATE SKIP LOCKED``, so replicas
-   share the work), drop the invoices settled, cancelled or disputed since the reminder was
-   scheduled (suppressing the delivery if none is left), compose the message and record it,
-   its hash and its recipients with status ``sending`` and a lease;
-2. hand the message to the provider, with no transaction open;
+   share the work) whose company is not suspended, drop the invoices settled, cancelled,
+   disputed, promised or in a plan since the reminder was scheduled (suppressing the
+   delivery if none is left, or if every recipient opted out), push it to the customer's
+   next sending-window instant if it is outside the window, else compose the message and
+   record it, its hash and its recipients with status ``sending`` and a lease;
+2. wait for the channel's rate limit, check again (one statement: suspension, settlement,
+   dispute, promise or plan, opt-out, the window) and, if anything changed, hand the
+   delivery back to the claim without consuming an attempt; else hand the message to the
+   provider, with no transaction open;
 3. in a second transaction, record the outcome (``sent``, a retry with backoff and jitter,
    or ``failed``) and put the delivery event in the outbox.
 
@@ -35,15 +40,18 @@ from contracts.notifications import (
     Failure,
     ProviderDelivery,
     Suppression,
+    SuppressionReason,
 )
 from contracts.topics import NOTIFIER_DELIVERIES, Topic
 from services.notifier import queries
 from services.notifier.channels.adapter import ChannelAdapter, Outgoing, Receipt
 from services.notifier.channels.phone import tasks as call_tasks
 from services.notifier.composing.composer import CustomerView, EmailComposer, OpenItem
-from services.notifier.domain.suppression import still_due
+from services.notifier.domain.handlings import Handlings, handlings_of
+from services.notifier.domain.sending_time import Place, next_window_instant
+from services.notifier.domain.suppression import SilenceFacts, silence
 from services.notifier.errors import DeliveryError
-from services.notifier.metrics import DELIVERIES
+from services.notifier.metrics import DELIVERIES, FINAL_CHECK_REFUSALS, WINDOW_WAITS
 from services.notifier.rate_limit import RateLimiter
 from services.notifier.settings import NotifierSettings
 from services.runtime import outbox
@@ -74,6 +82,7 @@ class Claim:
 
     found: bool
     sending: Claimed | None = None
+    place: Place | None = None
 
 
 NOTHING_DUE = Claim(found=False)
@@ -122,6 +131,8 @@ class Dispatcher:
             return claim.found
         if self.limiter is not None:
             await self.limiter.wait(claimed.reminder.channel)
+        if not await self.final_check(claimed, claim.place or self._default_place):
+            return True
         try:
             receipt = await claimed.adapter.send(claimed.outgoing)
         except DeliveryError as exc:
@@ -131,6 +142,38 @@ class Dispatcher:
         else:
             await self._sent(claimed, receipt)
         return True
+
+    @property
+    def _default_place(self) -> Place:
+        return Place(self.settings.default_country, self.settings.default_time_zone)
+
+    async def final_check(self, claimed: Claimed, place: Place) -> bool:
+        """Right before the provider call: may the message still go? If not, the delivery
+        goes back to the claim (pending, its attempt taken back), which then drops it with
+        its reason, holds it or pushes it to the window, as for any other."""
+        row = await self.pool.fetchrow(
+            queries.FINAL_CHECK,
+            claimed.reminder.company_code,
+            claimed.reminder.customer_id,
+            list(claimed.invoice_ids),
+            list(claimed.outgoing.recipients),
+        )
+        assert row is not None
+        now = self.clock.now()
+        later = next_window_instant(now, place, self.settings.sending_window)
+        refused = [name for name, value in row.items() if value]
+        if not refused and later is None:
+            return True
+        async with self.pool.acquire() as connection, connection.transaction():
+            await connection.execute(queries.UNCLAIM, claimed.delivery_id, later or now, now)
+            await connection.execute(queries.DROP_ATTEMPT, claimed.delivery_id, claimed.attempt)
+        FINAL_CHECK_REFUSALS.labels("notifier", claimed.reminder.channel).inc()
+        log.info(
+            "delivery_final_check_refused",
+            delivery_id=str(claimed.delivery_id),
+            causes=refused or ["outside_window"],
+        )
+        return False
 
     async def _claim(self) -> Claim:
         now = self.clock.now()
@@ -142,42 +185,29 @@ class Dispatcher:
             delivery_id: uuid.UUID = row["delivery_id"]
             attempt = int(row["attempts"]) + 1
             invoice_ids = [i.invoice_id for i in reminder.invoices]
-            closed = {
-                r["invoice_id"] for r in await connection.fetch(queries.CLOSED_AMONG, invoice_ids)
-            }
-            disputed: set[str] = set()
-            whole_account = False
-            for r in await connection.fetch(queries.DISPUTES_OF, reminder.customer_id):
-                disputed.update(r["invoice_ids"])
-                whole_account = whole_account or bool(r["whole_account"])
-            kept = still_due(reminder.invoices, closed, disputed, whole_account)
+            handled = handlings_of(
+                await connection.fetch(queries.SILENCE_FACTS, reminder.customer_id, invoice_ids)
+            )
+            kept = silence(
+                reminder.invoices,
+                SilenceFacts(
+                    closed=handled.closed,
+                    disputed=handled.disputed,
+                    whole_account_disputed=handled.whole_account,
+                    paused=handled.paused,
+                    customer_held=False,  # hook: customer holds arrive with a later change
+                ),
+            )
             remaining_ids = tuple(i.invoice_id for i in kept.remaining)
             if not kept.remaining:
                 assert kept.reason is not None
-                await connection.execute(
-                    queries.MARK_FINAL,
-                    delivery_id,
-                    "suppressed",
-                    kept.reason,
-                    invoice_ids,
-                    now,
-                )
-                await self._emit(
-                    connection,
-                    DeliverySuppressed(
-                        **self._envelope(delivery_id, "suppressed", attempt, now),
-                        payload=Suppression(
-                            **self._delivery(delivery_id, reminder, tuple(invoice_ids), now),
-                            reason=kept.reason,
-                        ),
-                    ),
-                )
-                DELIVERIES.labels("notifier", reminder.channel, "suppressed").inc()
-                log.info("delivery_suppressed", delivery_id=str(delivery_id), reason=kept.reason)
+                await self._suppress(connection, delivery_id, reminder, attempt, kept.reason, now)
                 return SETTLED
             if reminder.channel == "phone_call":
+                # A call task is internal work for a collector, not a contact: it is created
+                # at once; the collector calls in office hours (not the sending window).
                 await self._call_task(
-                    connection, delivery_id, reminder, attempt, kept.remaining, now
+                    connection, delivery_id, reminder, attempt, kept.remaining, now, handled
                 )
                 return SETTLED
             adapter = self.adapters.get(reminder.channel)
@@ -186,12 +216,27 @@ class Dispatcher:
                     raise DeliveryError(
                         f"channel {reminder.channel} is not available", retryable=False
                     )
-                customer = await self._customer(connection, reminder.customer_id)
+                customer, place, opted_out = await self._customer(
+                    connection, reminder.customer_id, handled
+                )
+                later = next_window_instant(now, place, self.settings.sending_window)
+                if later is not None:
+                    await connection.execute(queries.PUSH_TO_WINDOW, delivery_id, later, now)
+                    WINDOW_WAITS.labels("notifier", reminder.channel).inc()
+                    log.info(
+                        "delivery_outside_window",
+                        delivery_id=str(delivery_id),
+                        next_attempt_at=later.isoformat(),
+                    )
+                    return SETTLED
                 outgoing = adapter.prepare(reminder, kept.remaining, customer, now)
             except DeliveryError as exc:
                 await self._record_failure(
                     connection, delivery_id, reminder, attempt, exc, remaining_ids, now
                 )
+                return SETTLED
+            if outgoing.recipients and opted_out >= set(outgoing.recipients):
+                await self._suppress(connection, delivery_id, reminder, attempt, "opted_out", now)
                 return SETTLED
             await connection.execute(
                 queries.START_SENDING,
@@ -209,7 +254,34 @@ class Dispatcher:
             return Claim(
                 found=True,
                 sending=Claimed(delivery_id, reminder, attempt, remaining_ids, adapter, outgoing),
+                place=place,
             )
+
+    async def _suppress(
+        self,
+        connection: Connection,
+        delivery_id: uuid.UUID,
+        reminder: Reminder,
+        attempt: int,
+        reason: SuppressionReason,
+        now: datetime,
+    ) -> None:
+        invoice_ids = [i.invoice_id for i in reminder.invoices]
+        await connection.execute(
+            queries.MARK_FINAL, delivery_id, "suppressed", reason, invoice_ids, now
+        )
+        await self._emit(
+            connection,
+            DeliverySuppressed(
+                **self._envelope(delivery_id, "suppressed", attempt, now),
+                payload=Suppression(
+                    **self._delivery(delivery_id, reminder, tuple(invoice_ids), now),
+                    reason=reason,
+                ),
+            ),
+        )
+        DELIVERIES.labels("notifier", reminder.channel, "suppressed").inc()
+        log.info("delivery_suppressed", delivery_id=str(delivery_id), reason=reason)
 
     async def _call_task(
         self,
@@ -219,11 +291,12 @@ class Dispatcher:
         attempt: int,
         invoices: tuple[DunnedInvoice, ...],
         now: datetime,
+        handled: Handlings,
     ) -> None:
         """A phone reminder becomes a call task for a collector, in the claim's transaction."""
         invoice_ids = tuple(i.invoice_id for i in invoices)
         try:
-            customer = await self._customer(connection, reminder.customer_id)
+            customer, _, _ = await self._customer(connection, reminder.customer_id, handled)
             script = self.composer.render_reminder(reminder, invoices, customer, now).text
         except DeliveryError as exc:
             await self._record_failure(
@@ -263,8 +336,10 @@ class Dispatcher:
         )
         DELIVERIES.labels("notifier", reminder.channel, "sent").inc()
 
-    @staticmethod
-    async def _customer(connection: Connection, customer_id: str) -> CustomerView:
+    async def _customer(
+        self, connection: Connection, customer_id: str, handled: Handlings
+    ) -> tuple[CustomerView, Place, frozenset[str]]:
+        """The customer's view for composing, where they are, and their opted-out addresses."""
         row = await connection.fetchrow(queries.CUSTOMER, customer_id)
         if row is None:
             raise DeliveryError(f"customer {customer_id} not known yet", retryable=True)
@@ -279,7 +354,20 @@ class Dispatcher:
             )
             for r in await connection.fetch(queries.OPEN_ITEMS_OF, customer_id)
         )
-        return CustomerView.of_row(row["name"], row["language"], row["contacts"], items)
+        place = (
+            Place(row["country"], row["time_zone"])
+            if row["country"] and row["time_zone"]
+            else self._default_place
+        )
+        view = CustomerView.of_row(
+            row["name"],
+            row["language"],
+            row["contacts"],
+            items,
+            handled=handled.marks(i.invoice_id for i in items),
+            customer_type=row["customer_type"] or "business",
+        )
+        return view, place, frozenset(row["opted_out"])
 
     async def _sent(self, claimed: Claimed, receipt: Receipt) -> None:
         now = self.clock.now()

@@ -9,13 +9,16 @@ outside any consumer transaction (:mod:`services.notifier.dispatcher`).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import date
 
 from contracts import disputes, dunning, ledger
 from contracts.envelope import Event
-from services.notifier import notices, queries
+from services.notifier import notices, queries, suspensions
+from services.notifier.suspensions import ReleaseRules
 from services.runtime.consumer import UnitOfWork
 
+DEFAULT_RULES = ReleaseRules()
 DELIVERY_NAMESPACE = uuid.UUID("6f1d3c52-8a0e-4b8e-9a43-1d0c2e5b7f10")
 
 
@@ -24,7 +27,18 @@ def delivery_id_of(reminder_id: uuid.UUID, channel: str) -> uuid.UUID:
     return uuid.uuid5(DELIVERY_NAMESPACE, f"{reminder_id}/{channel}")
 
 
-async def handle(work: UnitOfWork, events: Sequence[Event]) -> None:
+def handler_for(rules: ReleaseRules) -> Callable[[UnitOfWork, Sequence[Event]], Awaitable[None]]:
+    """The consumer's handler, releasing held deliveries by ``rules`` on resume."""
+
+    async def handler(work: UnitOfWork, events: Sequence[Event]) -> None:
+        await handle(work, events, rules)
+
+    return handler
+
+
+async def handle(
+    work: UnitOfWork, events: Sequence[Event], rules: ReleaseRules = DEFAULT_RULES
+) -> None:
     connection = work.connection
     for event in events:
         match event:
@@ -39,7 +53,12 @@ async def handle(work: UnitOfWork, events: Sequence[Event]) -> None:
                     reminder.scheduled_for,
                     [i.invoice_id for i in reminder.invoices],
                     work.clock.now(),
+                    reminder.company_code,
                 )
+            case dunning.SendingSuspended(payload=suspension):
+                await suspensions.suspend(work, suspension)
+            case dunning.SendingResumed(payload=lifted):
+                await suspensions.resume(work, lifted, rules)
             case ledger.LedgerCustomerUpserted(payload=customer):
                 contacts = [c.model_dump(mode="json") for c in customer.contacts]
                 await connection.execute(
@@ -49,6 +68,10 @@ async def handle(work: UnitOfWork, events: Sequence[Event]) -> None:
                     customer.name,
                     customer.language,
                     contacts,
+                    customer.company_code,
+                    customer.country,
+                    customer.time_zone,
+                    customer.segment.customer_type,
                 )
             case ledger.InvoiceOpened(payload=opened):
                 await connection.execute(
@@ -87,13 +110,40 @@ async def handle(work: UnitOfWork, events: Sequence[Event]) -> None:
                     change.open_amount.amount,
                 )
             case disputes.DisputeOpened(payload=opened):
-                await _open_dispute(work, opened.dispute_id, opened)
+                await _open_dispute(work, opened.dispute_id, opened, event.occurred_at.date())
             case disputes.DisputeReopened(payload=reopened):
-                await _open_dispute(work, reopened.dispute_id, reopened)
+                await _open_dispute(work, reopened.dispute_id, reopened, event.occurred_at.date())
             case disputes.DisputeResolved(payload=resolved):
                 await connection.execute(queries.CLOSE_DISPUTE, resolved.dispute_id)
             case disputes.PromiseMade(payload=promise):
+                await connection.execute(
+                    queries.RECORD_COMMITMENT,
+                    promise.promise_id,
+                    "promise",
+                    promise.customer_id,
+                    list(promise.invoice_ids),
+                    event.occurred_at.date(),
+                    promise.promised_date,
+                )
                 await notices.record_promise(work, promise)
+            case disputes.PromiseKept(payload=kept):
+                await connection.execute(queries.END_COMMITMENT, kept.promise_id)
+            case disputes.PromiseBroken(payload=broken):
+                await connection.execute(queries.END_COMMITMENT, broken.promise_id)
+            case disputes.PaymentPlanAgreed(payload=plan):
+                await connection.execute(
+                    queries.RECORD_COMMITMENT,
+                    plan.plan_id,
+                    "plan",
+                    plan.customer_id,
+                    list(plan.invoice_ids),
+                    plan.agreed_on,
+                    plan.instalments[-1].due_date,
+                )
+            case disputes.PaymentPlanCompleted(payload=completed):
+                await connection.execute(queries.END_COMMITMENT, completed.plan_id)
+            case disputes.PaymentPlanBroken(payload=broken_plan):
+                await connection.execute(queries.END_COMMITMENT, broken_plan.plan_id)
             case disputes.DisputeOwnerReminderDue(payload=owner_reminder):
                 await notices.record_owner_reminder(work, owner_reminder)
             case _:
@@ -101,7 +151,7 @@ async def handle(work: UnitOfWork, events: Sequence[Event]) -> None:
 
 
 async def _open_dispute(
-    work: UnitOfWork, dispute_id: uuid.UUID, invoices: disputes.DisputedInvoices
+    work: UnitOfWork, dispute_id: uuid.UUID, invoices: disputes.DisputedInvoices, on: date
 ) -> None:
     await work.connection.execute(
         queries.OPEN_DISPUTE,
@@ -109,4 +159,5 @@ async def _open_dispute(
         invoices.customer_id,
         list(invoices.invoice_ids),
         invoices.whole_account,
+        on,
     )

@@ -9,3 +9,22 @@ DELIVERIES = Counter(
     "Deliveries by channel and outcome (sent, retried, failed, suppressed).",
     ["service", "channel", "outcome"],
 )
+
+SUSPENSION_DELIVERIES = Counter(
+    "relance_notifier_suspension_deliveries_total",
+    "Deliveries held when a suspension starts and released when it is lifted.",
+    ["service", "outcome"],
+)
+
+WINDOW_WAITS = Counter(
+    "relance_notifier_window_waits_total",
+    "Deliveries and notices claimed outside the customer's sending window, pushed to its next "
+    "instant.",
+    ["service", "channel"],
+)
+
+FINAL_CHECK_REFUSALS = Counter(
+    "relance_notifier_final_check_refusals_total",
+    "Deliveries sent back to the claim by the final check right before the provider call.",
+    ["service", "channel"],
+)

@@ -12,6 +12,10 @@ The consumer records a notice (its id derived from the promise or the owner remi
 replayed event records nothing twice); the ``notices`` loop sends it outside any consumer
 transaction like the dispatcher does: claim under a lease, send, record the outcome. The
 message, its recipients and its outcome stay in ``notices`` as proof.
+
+A notice to a customer (a promise's confirmation) obeys the same controls as a reminder: it
+is held while the customer's company is suspended and waits for the customer's sending
+window on a business day. An owner reminder goes to internal staff and obeys neither.
 """
 
 from __future__ import annotations
@@ -35,7 +39,9 @@ from services.notifier.composing.composer import creditor_of
 from services.notifier.composing.mime import build_message
 from services.notifier.composing.rendering import Creditor, RenderedEmail, TemplateCatalogue
 from services.notifier.dispatcher import retry_delay
+from services.notifier.domain.sending_time import Place, next_window_instant
 from services.notifier.errors import DeliveryError
+from services.notifier.metrics import WINDOW_WAITS
 from services.notifier.settings import NotifierSettings
 from services.runtime.clock import Clock
 from services.runtime.consumer import UnitOfWork
@@ -220,6 +226,17 @@ class NoticeSender:
             row = await connection.fetchrow(queries.CLAIM_NOTICE, now)
             if row is None:
                 return False
+            if row["kind"] != "owner_reminder":  # to a customer: only in their window
+                place = (
+                    Place(row["country"], row["time_zone"])
+                    if row["country"] and row["time_zone"]
+                    else Place(self.settings.default_country, self.settings.default_time_zone)
+                )
+                later = next_window_instant(now, place, self.settings.sending_window)
+                if later is not None:
+                    await connection.execute(queries.NOTICE_WAIT, row["notice_id"], later)
+                    WINDOW_WAITS.labels("notifier", "notice").inc()
+                    return True
             payload = json.loads(row["payload"])
             customer = await connection.fetchrow(queries.NOTICE_CUSTOMER, row["customer_id"])
             try:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 UPSERT_CUSTOMER = """
-INSERT INTO customers (customer_id, version, name, language, contacts)
-VALUES ($1, $2, $3, $4, $5::jsonb)
+INSERT INTO customers (customer_id, version, name, language, contacts, company_code, country,
+                       time_zone, customer_type)
+VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9)
 ON CONFLICT (customer_id) DO UPDATE
 SET version = EXCLUDED.version, name = EXCLUDED.name, language = EXCLUDED.language,
-    contacts = EXCLUDED.contacts
+    contacts = EXCLUDED.contacts, company_code = EXCLUDED.company_code,
+    country = EXCLUDED.country, time_zone = EXCLUDED.time_zone,
+    customer_type = EXCLUDED.customer_type
 WHERE customers.version < EXCLUDED.version
 """
 
@@ -19,38 +22,155 @@ ON CONFLICT (invoice_id) DO UPDATE SET status = EXCLUDED.status
 REOPEN_INVOICE = "DELETE FROM closed_invoices WHERE invoice_id = $1"
 
 OPEN_DISPUTE = """
-INSERT INTO open_disputes (dispute_id, customer_id, invoice_ids, whole_account)
-VALUES ($1, $2, $3, $4)
+INSERT INTO open_disputes (dispute_id, customer_id, invoice_ids, whole_account, opened_on)
+VALUES ($1, $2, $3, $4, $5)
 ON CONFLICT (dispute_id) DO UPDATE
-SET invoice_ids = EXCLUDED.invoice_ids, whole_account = EXCLUDED.whole_account
+SET invoice_ids = EXCLUDED.invoice_ids, whole_account = EXCLUDED.whole_account,
+    opened_on = coalesce(open_disputes.opened_on, EXCLUDED.opened_on)
 """
 
 CLOSE_DISPUTE = "DELETE FROM open_disputes WHERE dispute_id = $1"
 
 RECORD_DELIVERY = """
 INSERT INTO deliveries (reminder_id, channel, delivery_id, customer_id, reminder, status,
-                        next_attempt_at, invoice_ids, created_at, updated_at)
-VALUES ($1, $2, $3, $4, $5::jsonb, 'pending', $6, $7, $8, $8)
+                        next_attempt_at, invoice_ids, created_at, updated_at, company_code)
+VALUES ($1, $2, $3, $4, $5::jsonb, 'pending', $6, $7, $8, $8, $9)
 ON CONFLICT (reminder_id, channel) DO NOTHING
 """
 
-CLAIM_DUE = """
-SELECT reminder_id, channel, delivery_id, reminder::text AS reminder, attempts
-FROM deliveries
-WHERE (status = 'pending' AND next_attempt_at <= $1)
-   OR (status = 'sending' AND lease_until <= $1)
-ORDER BY next_attempt_at
+# A suspension of the delivery's company (or of every company) holds it: not claimed, no
+# attempt consumed, until the suspension is lifted.
+NOT_SUSPENDED = """NOT EXISTS (
+    SELECT 1 FROM suspensions s
+    WHERE s.lifted_at IS NULL AND (s.company_code IS NULL OR s.company_code = {company}))"""
+
+CLAIM_DUE = f"""
+SELECT d.reminder_id, d.channel, d.delivery_id, d.reminder::text AS reminder, d.attempts
+FROM deliveries d
+WHERE ((d.status = 'pending' AND d.next_attempt_at <= $1)
+       OR (d.status = 'sending' AND d.lease_until <= $1))
+  AND {NOT_SUSPENDED.format(company="d.company_code")}
+ORDER BY d.next_attempt_at
 LIMIT 1
-FOR UPDATE SKIP LOCKED
+FOR UPDATE OF d SKIP LOCKED
 """
 
-CLOSED_AMONG = "SELECT invoice_id FROM closed_invoices WHERE invoice_id = ANY($1::text[])"
-
-DISPUTES_OF = """
-SELECT invoice_ids, whole_account FROM open_disputes WHERE customer_id = $1
+# In one round trip: which of the reminder's invoices ($2) are closed, and what handles the
+# customer's invoices elsewhere (open disputes, active promises and plans).
+SILENCE_FACTS = """
+SELECT 'closed' AS kind, array_agg(invoice_id) AS invoice_ids, false AS whole_account,
+       NULL::date AS since, NULL::date AS until
+FROM closed_invoices WHERE invoice_id = ANY($2::text[])
+HAVING count(*) > 0
+UNION ALL
+SELECT 'dispute', invoice_ids, whole_account, opened_on, NULL::date
+FROM open_disputes WHERE customer_id = $1
+UNION ALL
+SELECT kind, invoice_ids, false, since, until FROM commitments WHERE customer_id = $1
 """
 
-CUSTOMER = "SELECT name, language, contacts::text AS contacts FROM customers WHERE customer_id = $1"
+# The final check, right before the provider call, after the rate limit's wait: one
+# statement, no transaction. Anything true sends the delivery back to the claim.
+FINAL_CHECK = f"""
+SELECT
+    NOT {NOT_SUSPENDED.format(company="$1")} AS suspended,
+    EXISTS (SELECT 1 FROM closed_invoices WHERE invoice_id = ANY($3::text[])) AS closed,
+    EXISTS (SELECT 1 FROM open_disputes
+            WHERE customer_id = $2 AND (whole_account OR invoice_ids && $3::text[])) AS disputed,
+    EXISTS (SELECT 1 FROM commitments
+            WHERE customer_id = $2 AND invoice_ids && $3::text[]) AS paused,
+    cardinality($4::text[]) > 0 AND (SELECT count(*) FROM opt_outs WHERE address = ANY($4::text[]))
+        = cardinality($4::text[]) AS opted_out
+"""
+
+# Back to the claim: the attempt started is taken back (not consumed).
+UNCLAIM = """
+UPDATE deliveries
+SET status = 'pending', lease_until = NULL, next_attempt_at = $2, attempts = attempts - 1,
+    updated_at = $3
+WHERE delivery_id = $1 AND status = 'sending'
+"""
+
+DROP_ATTEMPT = "DELETE FROM delivery_attempts WHERE delivery_id = $1 AND attempt = $2"
+
+# Claimed outside the customer's sending window: waits for the next window instant.
+PUSH_TO_WINDOW = """
+UPDATE deliveries
+SET status = 'pending', lease_until = NULL, next_attempt_at = $2, updated_at = $3
+WHERE delivery_id = $1
+"""
+
+# Suspensions ---------------------------------------------------------------------------
+
+RECORD_SUSPENSION = """
+INSERT INTO suspensions (suspension_id, company_code, suspended_by, reason, suspended_at)
+VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (suspension_id) DO NOTHING
+RETURNING suspension_id
+"""
+
+COUNT_IN_SCOPE = """
+SELECT count(*) FROM deliveries
+WHERE status IN ('pending', 'sending') AND ($1::text IS NULL OR company_code = $1)
+"""
+
+LIFT_SUSPENSION = """
+UPDATE suspensions SET lifted_by = $2, lifted_at = $3
+WHERE suspension_id = $1 AND lifted_at IS NULL
+RETURNING company_code, suspended_by, reason, suspended_at
+"""
+
+SET_RELEASED = "UPDATE suspensions SET released = $2 WHERE suspension_id = $1"
+
+# Deliveries of the lifted scope that fell due while held, and are not held by another
+# suspension still active; with where each customer is and when they were last contacted.
+HELD_DUE = f"""
+SELECT d.delivery_id, d.customer_id, d.next_attempt_at,
+       c.country, c.time_zone,
+       (SELECT max(x.updated_at) FROM deliveries x
+        WHERE x.customer_id = d.customer_id AND x.status = 'sent') AS last_contact
+FROM deliveries d
+LEFT JOIN customers c ON c.customer_id = d.customer_id
+WHERE ((d.status = 'pending' AND d.next_attempt_at <= $2)
+       OR (d.status = 'sending' AND d.lease_until <= $2))
+  AND ($1::text IS NULL OR d.company_code = $1)
+  AND {NOT_SUSPENDED.format(company="d.company_code")}
+FOR UPDATE OF d
+"""
+
+RELEASE_AT = """
+UPDATE deliveries AS d
+SET status = 'pending', lease_until = NULL, next_attempt_at = r.at, updated_at = $3
+FROM unnest($1::uuid[], $2::timestamptz[]) AS r(delivery_id, at)
+WHERE d.delivery_id = r.delivery_id
+"""
+
+# Promises to pay and payment plans --------------------------------------------------------
+
+RECORD_COMMITMENT = """
+INSERT INTO commitments (commitment_id, kind, customer_id, invoice_ids, since, until)
+VALUES ($1, $2, $3, $4, $5, $6)
+ON CONFLICT (commitment_id) DO NOTHING
+"""
+
+END_COMMITMENT = "DELETE FROM commitments WHERE commitment_id = $1"
+
+# Opt-outs ------------------------------------------------------------------------------------
+
+RECORD_OPT_OUT = """
+INSERT INTO opt_outs (address, source, recorded_at) VALUES ($1, $2, $3)
+ON CONFLICT (address) DO NOTHING
+"""
+
+REMOVE_OPT_OUT = "DELETE FROM opt_outs WHERE address = $1"
+
+# The customer, with the addresses of its contacts that opted out.
+CUSTOMER = """
+SELECT name, language, contacts::text AS contacts, country, time_zone, customer_type,
+       ARRAY(SELECT o.address FROM opt_outs o, jsonb_array_elements(customers.contacts) c
+             WHERE o.address IN (c->>'email', c->>'phone')) AS opted_out
+FROM customers WHERE customer_id = $1
+"""
 
 START_SENDING = """
 UPDATE deliveries
@@ -193,14 +313,21 @@ VALUES ($1, $2, $3, $4::jsonb, 'pending', $5, $5)
 ON CONFLICT (notice_id) DO NOTHING
 """
 
-CLAIM_NOTICE = """
-SELECT notice_id, kind, customer_id, payload::text AS payload, attempts
-FROM notices
-WHERE status IN ('pending', 'sending') AND next_attempt_at <= $1
-ORDER BY next_attempt_at
+# A notice to a customer (a promise's confirmation) is held while the customer's company is
+# suspended; an owner reminder goes to internal staff and is not.
+CLAIM_NOTICE = f"""
+SELECT n.notice_id, n.kind, n.customer_id, n.payload::text AS payload, n.attempts,
+       c.country, c.time_zone
+FROM notices n
+LEFT JOIN customers c ON c.customer_id = n.customer_id
+WHERE n.status IN ('pending', 'sending') AND n.next_attempt_at <= $1
+  AND (n.kind = 'owner_reminder' OR {NOT_SUSPENDED.format(company="c.company_code")})
+ORDER BY n.next_attempt_at
 LIMIT 1
-FOR UPDATE SKIP LOCKED
+FOR UPDATE OF n SKIP LOCKED
 """
+
+NOTICE_WAIT = "UPDATE notices SET next_attempt_at = $2 WHERE notice_id = $1"
 
 NOTICE_SENDING = """
 UPDATE notices SET status = 'sending', attempts = attempts + 1, next_attempt_at = $2,

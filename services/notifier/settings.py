@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Literal
@@ -12,6 +13,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from contracts.dunning import DunningLevel, InternalRole
 from services.notifier.composing.rendering import DEFAULT_TEMPLATES
 from services.runtime.auth import AuthSettings
+from services.runtime.business_days import SendingWindow
 from services.runtime.settings import ServiceSettings
 
 
@@ -85,6 +87,12 @@ class TwilioSettings(BaseSettings):
         default=None,
         validation_alias=_env("SMS_STATUS_CALLBACK_URL"),
         description="The public URL of POST /sms/status, as Twilio signs it.",
+    )
+    inbound_url: str | None = Field(
+        default=None,
+        validation_alias=_env("SMS_INBOUND_URL"),
+        description="The public URL of POST /sms/inbound (the number's incoming-message "
+        "webhook, where Twilio reports STOP and START), as Twilio signs it.",
     )
     base_url: str | None = Field(
         default=None, description="Another base URL for Twilio's API (a test double)."
@@ -230,3 +238,31 @@ class NotifierSettings(ServiceSettings):
     sending_lease_s: float = Field(
         default=300.0, gt=0, description="After this, a delivery left 'sending' is retried."
     )
+
+    # When a message may reach a customer (mirrors the scheduler's settings of the same name)
+    window_start: time = Field(
+        default=time(9, 0), description="Start of the customer's local sending window."
+    )
+    window_end: time = Field(
+        default=time(18, 0), description="End of the customer's local sending window."
+    )
+    min_contact_gap_hours: float = Field(
+        default=20.0,
+        ge=0,
+        description="Least time between two deliveries to one customer when held ones are "
+        "released on resume (the scheduler's setting of the same name).",
+    )
+    default_country: str = Field(
+        default="FR", description="Business days of a customer whose country is not known yet."
+    )
+    default_time_zone: str = Field(
+        default="Europe/Paris", description="Time zone of a customer not known yet."
+    )
+
+    @property
+    def sending_window(self) -> SendingWindow:
+        return SendingWindow(self.window_start, self.window_end)
+
+    @property
+    def min_contact_gap(self) -> timedelta:
+        return timedelta(hours=self.min_contact_gap_hours)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from email.message import EmailMessage
 from typing import Any
 
 from contracts.dunning import DUNNING_LEVELS, DunnedInvoice, DunningLevel, Reminder
+from contracts.erp import CustomerType
 from contracts.money import PositiveMoney
 from services.notifier.composing.mime import Attachment, build_message, message_id_of
 from services.notifier.composing.rendering import (
@@ -19,7 +21,7 @@ from services.notifier.composing.rendering import (
     render_context,
 )
 from services.notifier.composing.statement_pdf import statement_pdf
-from services.notifier.domain.statement import PenaltyTerms, Statement, statement_of
+from services.notifier.domain.statement import Handling, PenaltyTerms, Statement, statement_of
 from services.notifier.errors import DeliveryError, TemplateNotFound
 from services.notifier.settings import NotifierSettings
 
@@ -38,16 +40,29 @@ class OpenItem:
 
 @dataclass(frozen=True)
 class CustomerView:
+    """The customer at send time: contacts, open items, what is handled elsewhere, type."""
+
     name: str
     language: str
     contacts: tuple[dict[str, Any], ...]
     open_items: tuple[OpenItem, ...] = ()
+    handled: Mapping[str, Handling] = field(default_factory=dict)
+    customer_type: CustomerType = "business"
 
     @classmethod
     def of_row(
-        cls, name: str, language: str, contacts: str, open_items: tuple[OpenItem, ...] = ()
+        cls,
+        name: str,
+        language: str,
+        contacts: str,
+        open_items: tuple[OpenItem, ...] = (),
+        *,
+        handled: Mapping[str, Handling] | None = None,
+        customer_type: CustomerType = "business",
     ) -> CustomerView:
-        return cls(name, language, tuple(json.loads(contacts)), open_items)
+        return cls(
+            name, language, tuple(json.loads(contacts)), open_items, handled or {}, customer_type
+        )
 
 
 @dataclass(frozen=True)
@@ -184,9 +199,11 @@ class EmailComposer:
         """The customer's whole open account for the attached PDF, drawn at send time.
 
         The lines come from the notifier's own view of the ledger (every open invoice,
-        reminded or not); the reminder's invoices found settled, cancelled or disputed since
-        it was decided are left out, the others appear as the reminder states them. None
-        when the view has nothing more than the reminder's invoices.
+        reminded or not); the reminder's invoices found settled or cancelled since it was
+        decided are left out, the others appear as the reminder states them. An invoice
+        under an open dispute, an active promise or a payment plan is shown marked and
+        counts toward no total, interest or indemnity. None when the view has nothing more
+        than the reminder's invoices.
         """
         if not customer.open_items:
             return None
@@ -195,11 +212,19 @@ class EmailComposer:
         account = tuple(
             reminded.get(item.invoice_id) or _dunned_item(item, now)
             for item in customer.open_items
-            if item.invoice_id not in dropped and item.open_amount > 0
+            if (item.invoice_id not in dropped or item.invoice_id in customer.handled)
+            and item.open_amount > 0
         )
         if {i.invoice_id for i in account} <= set(reminded):
             return None
-        return statement_of(account, now.date(), reminder.include_penalties, self.terms)
+        return statement_of(
+            account,
+            now.date(),
+            reminder.include_penalties,
+            self.terms,
+            handled=customer.handled,
+            customer_type=customer.customer_type,
+        )
 
     def _with_portal(
         self, rendered: RenderedEmail, language: str, link: str, valid_until: date
@@ -223,7 +248,14 @@ class EmailComposer:
         contact_name: str | None = None,
     ) -> Rendering:
         """Render the reminder's template set for ``invoices``: subject, text and HTML."""
-        statement = statement_of(invoices, now.date(), reminder.include_penalties, self.terms)
+        statement = statement_of(
+            invoices,
+            now.date(),
+            reminder.include_penalties,
+            self.terms,
+            handled=customer.handled,
+            customer_type=customer.customer_type,
+        )
         try:
             key = self.catalogue.resolve(
                 (reminder.template, reminder.level),

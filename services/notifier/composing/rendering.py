@@ -19,7 +19,7 @@ from typing import Any
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
-from services.notifier.domain.statement import Statement
+from services.notifier.domain.statement import Handling, Statement
 from services.notifier.errors import TemplateConfigurationError, TemplateNotFound
 
 DEFAULT_TEMPLATES = Path(__file__).parent.parent / "templates"
@@ -70,6 +70,38 @@ def format_rate(value: Decimal, language: str) -> str:
     return text.replace(".", ",") if language == "fr" else text
 
 
+HANDLING_LABELS = {
+    "fr": {
+        "dispute": "en litige depuis le {since}",
+        "promise": "paiement promis pour le {until}",
+        "plan": "dans un échéancier de paiement",
+        "dispute_undated": "en litige",
+        "excluded": "non compris dans le total",
+    },
+    "en": {
+        "dispute": "in dispute since {since}",
+        "promise": "payment promised for {until}",
+        "plan": "in a payment plan",
+        "dispute_undated": "in dispute",
+        "excluded": "not counted in the total",
+    },
+}
+
+
+def format_handling(handling: Handling | None, language: str) -> str:
+    """What handles an invoice elsewhere, e.g. ``in dispute since 18/02/2026``; '' if none."""
+    if handling is None:
+        return ""
+    labels = HANDLING_LABELS["fr" if language == "fr" else "en"]
+    kind: str = handling.kind
+    if kind == "dispute" and handling.since is None:
+        kind = "dispute_undated"  # a dispute recorded before its date was kept
+    since = format_date(handling.since, language) if handling.since else ""
+    until = format_date(handling.until, language) if handling.until else ""
+    text = labels[kind].format(since=since, until=until)
+    return f"{text}, {labels['excluded']}"
+
+
 def _environment(directory: Path) -> SandboxedEnvironment:
     environment = SandboxedEnvironment(
         loader=jinja2.FileSystemLoader(str(directory)),
@@ -82,6 +114,7 @@ def _environment(directory: Path) -> SandboxedEnvironment:
     environment.filters["money"] = format_money
     environment.filters["day"] = format_date
     environment.filters["rate"] = format_rate
+    environment.filters["handling"] = format_handling
     return environment
 
 

@@ -11,7 +11,13 @@ from datetime import datetime
 
 from fpdf import FPDF
 
-from services.notifier.composing.rendering import Creditor, format_date, format_money, format_rate
+from services.notifier.composing.rendering import (
+    Creditor,
+    format_date,
+    format_handling,
+    format_money,
+    format_rate,
+)
 from services.notifier.domain.statement import Statement
 
 LABELS = {
@@ -178,10 +184,22 @@ def statement_pdf(
             format_money(item.open_amount, item.currency, language),
         ]
         if statement.include_penalties:
-            cells.append(format_money(item.interest, item.currency, language))
+            interest = format_money(item.interest, item.currency, language)
+            cells.append(interest if item.handled is None else "-")
         for width, text in zip(widths, cells, strict=True):
             pdf.cell(width, 6, _latin1(text), border=1)
         pdf.ln()
+        if item.handled is not None:  # shown for completeness, never as due
+            pdf.set_font("helvetica", "I", 8)
+            pdf.cell(
+                sum(widths),
+                5,
+                _latin1(f"{item.invoice_number}: {format_handling(item.handled, language)}"),
+                border=1,
+                new_x="LMARGIN",
+                new_y="NEXT",
+            )
+            pdf.set_font("helvetica", "", 9)
     pdf.set_font("helvetica", "B", 9)
     for total in statement.totals:
         cells = [labels["total"], "", "", format_money(total.open_amount, total.currency, language)]
@@ -195,6 +213,7 @@ def statement_pdf(
         pdf.set_font("helvetica", "", 9)
         rate = labels["rate"].format(rate=format_rate(statement.annual_rate_percent, language))
         _paragraphs(pdf, 5, _latin1(rate))
+    if statement.include_penalties and statement.indemnity_applies:
         indemnity = labels["indemnity"].format(
             amount=format_money(statement.indemnity_eur, "EUR", language),
             count=statement.late_invoices,

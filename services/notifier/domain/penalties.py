@@ -3,13 +3,17 @@
 Interest runs from the day after the due date up to and including the day the statement is
 drawn, at the European Central Bank's refinancing rate plus ten percentage points unless the
 creditor's terms state otherwise, on the open amount, over a 365-day year. Each late invoice
-to a business also owes a fixed indemnity for recovery costs of 40 EUR.
+to a business (or a public body) also owes a fixed indemnity for recovery costs of 40 EUR; a
+consumer never owes it (the indemnity exists for debts between businesses only), whatever a
+step, an assignment override or a campaign asks: the rule depends on the customer's type.
 """
 
 from __future__ import annotations
 
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+
+from contracts.erp import CustomerType
 
 CENT = Decimal("0.01")
 DEFAULT_MARGIN_POINTS = Decimal(10)
@@ -38,8 +42,17 @@ def late_payment_interest(
     return interest.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+def owes_recovery_indemnity(customer_type: CustomerType) -> bool:
+    """A business or a public body owes the fixed recovery indemnity; a consumer never does."""
+    return customer_type != "consumer"
+
+
 def recovery_indemnity(
-    late_invoices: int, per_invoice: Decimal = RECOVERY_INDEMNITY_EUR
+    late_invoices: int,
+    per_invoice: Decimal = RECOVERY_INDEMNITY_EUR,
+    customer_type: CustomerType = "business",
 ) -> Decimal:
-    """The fixed indemnity in EUR owed for ``late_invoices`` late invoices."""
+    """The fixed indemnity in EUR owed for ``late_invoices`` late invoices (0 for a consumer)."""
+    if not owes_recovery_indemnity(customer_type):
+        return Decimal("0.00")
     return (per_invoice * late_invoices).quantize(CENT)

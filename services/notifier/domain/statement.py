@@ -1,15 +1,33 @@
-"""The statement of open items a reminder states: invoices, penalties and totals per currency."""
+"""The statement of open items a reminder states: invoices, penalties and totals per currency.
+
+An invoice handled elsewhere (under an open dispute, an active promise to pay or a payment
+plan) is never presented as due: when it is shown for completeness its line carries what
+handles it (``handled``) and it counts toward no total, no interest and no indemnity.
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Literal
 
 from contracts.dunning import DunnedInvoice
+from contracts.erp import CustomerType
 from services.notifier.domain import penalties
+
+HandlingKind = Literal["dispute", "promise", "plan"]
+
+
+@dataclass(frozen=True)
+class Handling:
+    """Why an invoice is not due in a statement: a dispute (since), a promise (until), a plan."""
+
+    kind: HandlingKind
+    since: date | None = None
+    until: date | None = None
 
 
 @dataclass(frozen=True)
@@ -35,6 +53,7 @@ class StatementLine:
     currency: str
     days_late: int
     interest: Decimal
+    handled: Handling | None = None
 
 
 @dataclass(frozen=True)
@@ -57,20 +76,37 @@ class Statement:
     annual_rate_percent: Decimal
     indemnity_eur: Decimal
     late_invoices: int
+    indemnity_applies: bool = True
+
+    @property
+    def due_lines(self) -> tuple[StatementLine, ...]:
+        return tuple(line for line in self.lines if line.handled is None)
 
 
 def statement_of(
-    invoices: Iterable[DunnedInvoice], as_of: date, include_penalties: bool, terms: PenaltyTerms
+    invoices: Iterable[DunnedInvoice],
+    as_of: date,
+    include_penalties: bool,
+    terms: PenaltyTerms,
+    *,
+    handled: Mapping[str, Handling] | None = None,
+    customer_type: CustomerType = "business",
 ) -> Statement:
-    """Draw the statement of ``invoices`` on ``as_of``; penalties only if the step asks."""
+    """Draw the statement of ``invoices`` on ``as_of``; penalties only if the step asks.
+
+    Invoices in ``handled`` are marked and left out of the totals, the interest and the
+    count of late invoices; a consumer is never charged the fixed recovery indemnity.
+    """
+    handled = handled or {}
     lines: list[StatementLine] = []
     for invoice in sorted(invoices, key=lambda i: (i.due_date, i.invoice_number)):
+        handling = handled.get(invoice.invoice_id)
         late = penalties.days_late(invoice.due_date, as_of)
         interest = (
             penalties.late_payment_interest(
                 invoice.open_amount.amount, invoice.due_date, as_of, terms.annual_rate_percent
             )
-            if include_penalties
+            if include_penalties and handling is None
             else Decimal("0.00")
         )
         lines.append(
@@ -83,20 +119,23 @@ def statement_of(
                 currency=invoice.open_amount.currency,
                 days_late=late,
                 interest=interest,
+                handled=handling,
             )
         )
     open_by: defaultdict[str, Decimal] = defaultdict(Decimal)
     interest_by: defaultdict[str, Decimal] = defaultdict(Decimal)
     for line in lines:
+        if line.handled is not None:
+            continue
         open_by[line.currency] += line.open_amount
         interest_by[line.currency] += line.interest
     totals = tuple(
         CurrencyTotal(currency, open_by[currency], interest_by[currency])
         for currency in sorted(open_by)
     )
-    late_invoices = sum(1 for line in lines if line.days_late > 0)
+    late_invoices = sum(1 for line in lines if line.days_late > 0 and line.handled is None)
     indemnity = (
-        penalties.recovery_indemnity(late_invoices, terms.indemnity_per_invoice_eur)
+        penalties.recovery_indemnity(late_invoices, terms.indemnity_per_invoice_eur, customer_type)
         if include_penalties
         else Decimal("0.00")
     )
@@ -108,4 +147,5 @@ def statement_of(
         annual_rate_percent=terms.annual_rate_percent,
         indemnity_eur=indemnity,
         late_invoices=late_invoices,
+        indemnity_applies=penalties.owes_recovery_indemnity(customer_type),
     )

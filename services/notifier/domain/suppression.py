@@ -1,4 +1,13 @@
-"""Which invoices of a reminder may still be reminded about, just before sending."""
+"""Which invoices of a reminder may still be reminded about, just before sending.
+
+Every reason to stay silent, in one place: an invoice settled or cancelled
+(``invoice_settled``), under an open dispute (``invoice_disputed``), under an active promise
+to pay or payment plan recorded after the decision (``paused``); the whole delivery when the
+customer is held (``paused``; holds come with a later change: the hook is
+``SilenceFacts.customer_held``) or when every recipient opted out (``opted_out``). A
+suspension holds a delivery (it waits, nothing is dropped), so it is decided in the claim,
+not here.
+"""
 
 from __future__ import annotations
 
@@ -18,24 +27,50 @@ class InvoiceFilter:
     reason: SuppressionReason | None
 
 
+@dataclass(frozen=True)
+class SilenceFacts:
+    """What the notifier knows about a reminder's invoices and customer at send time."""
+
+    closed: Collection[str] = ()
+    disputed: Collection[str] = ()
+    whole_account_disputed: bool = False
+    paused: Collection[str] = ()
+    customer_held: bool = False  # hook: customer holds arrive with a later change
+    opted_out: bool = False
+
+
 def still_due(
     invoices: Collection[DunnedInvoice],
     closed: Collection[str],
     disputed: Collection[str],
     whole_account_disputed: bool,
+    paused: Collection[str] = (),
 ) -> InvoiceFilter:
-    """Drop invoices settled or cancelled (``closed``) or disputed since scheduling."""
+    """Drop invoices settled or cancelled (``closed``), disputed, or under a promise or plan."""
+    return silence(invoices, SilenceFacts(closed, disputed, whole_account_disputed, paused=paused))
+
+
+def silence(invoices: Collection[DunnedInvoice], facts: SilenceFacts) -> InvoiceFilter:
+    """What may still be said, and the reason for what may not (the strongest one)."""
+    everything = tuple(i.invoice_id for i in invoices)
+    if facts.opted_out:
+        return InvoiceFilter((), everything, "opted_out")
+    if facts.customer_held:
+        return InvoiceFilter((), everything, "paused")
     remaining: list[DunnedInvoice] = []
     dropped: list[str] = []
-    any_disputed = False
+    causes: set[SuppressionReason] = set()
     for invoice in invoices:
-        is_disputed = whole_account_disputed or invoice.invoice_id in disputed
-        if is_disputed or invoice.invoice_id in closed:
-            dropped.append(invoice.invoice_id)
-            any_disputed = any_disputed or is_disputed
+        if facts.whole_account_disputed or invoice.invoice_id in facts.disputed:
+            causes.add("invoice_disputed")
+        elif invoice.invoice_id in facts.paused:
+            causes.add("paused")
+        elif invoice.invoice_id in facts.closed:
+            causes.add("invoice_settled")
         else:
             remaining.append(invoice)
-    reason: SuppressionReason | None = None
-    if dropped:
-        reason = "invoice_disputed" if any_disputed else "invoice_settled"
+            continue
+        dropped.append(invoice.invoice_id)
+    strongest: tuple[SuppressionReason, ...] = ("invoice_disputed", "paused", "invoice_settled")
+    reason = next((r for r in strongest if r in causes), None)
     return InvoiceFilter(tuple(remaining), tuple(dropped), reason)

@@ -10,6 +10,7 @@ import pytest
 from contracts.topics import NOTIFIER_DELIVERIES
 from services.notifier.composing.composer import EmailComposer
 from services.notifier.dispatcher import Dispatcher
+from services.notifier.domain.handlings import handlings_of
 from services.notifier.settings import NotifierSettings
 from services.runtime.clock import SimulatedClock
 from tests.integration.notifier.harness import Notifier
@@ -35,7 +36,9 @@ async def test_open_items_follow_the_ledger_and_reach_the_customer_view(
         samples.invoice_settled("INV-2"),
     )
     async with pool.acquire() as connection:
-        customer = await Dispatcher._customer(connection, samples.CUSTOMER)
+        customer, _, _ = await notifier.dispatcher._customer(
+            connection, samples.CUSTOMER, handlings_of([])
+        )
     assert [(i.invoice_number, i.open_amount) for i in customer.open_items] == [
         ("INV-1", Decimal("700.00")),
         ("INV-3", Decimal("1200.00")),

@@ -8,7 +8,6 @@ from typing import Any
 from contracts.dunning import DunnedInvoice, Reminder
 from services.notifier.composing.composer import CustomerView, EmailComposer
 from services.notifier.composing.statement_pdf import statement_pdf
-from services.notifier.domain.statement import statement_of
 
 
 def letter_pdf(
@@ -20,9 +19,7 @@ def letter_pdf(
 ) -> tuple[bytes, str, str]:
     """A letter's PDF (the reminder's text, then the statement), its subject and language."""
     composed = composer.render_reminder(reminder, invoices, customer, now)
-    statement = composer.account_statement(reminder, invoices, customer, now) or statement_of(
-        invoices, now.date(), reminder.include_penalties, composer.terms
-    )
+    statement = composer.account_statement(reminder, invoices, customer, now) or composed.statement
     pdf = statement_pdf(
         creditor=composer.creditor,
         customer_name=customer.name,

@@ -38,6 +38,7 @@ from services.notifier import queries
 from services.notifier.channels.email.adapter import EmailAdapter
 from services.notifier.channels.email.smtp import SmtpChannel
 from services.notifier.composing.composer import EmailComposer
+from services.notifier.domain.handlings import handlings_of
 from services.notifier.domain.suppression import still_due
 from services.notifier.errors import PageRefused, TokenRefused
 from services.notifier.forms import form_of
@@ -155,13 +156,10 @@ class Portal:
             raise PageRefused(404, "this reminder is unknown")
         reminder = Reminder.model_validate(row["reminder"])
         ids = [i.invoice_id for i in reminder.invoices]
-        closed = {r["invoice_id"] for r in await self.pool.fetch(queries.CLOSED_AMONG, ids)}
-        disputed: set[str] = set()
-        whole = False
-        for dispute in await self.pool.fetch(queries.DISPUTES_OF, access.customer_id):
-            disputed.update(dispute["invoice_ids"])
-            whole = whole or dispute["whole_account"]
-        kept = still_due(reminder.invoices, closed, disputed, whole)
+        handled = handlings_of(
+            await self.pool.fetch(queries.SILENCE_FACTS, access.customer_id, ids)
+        )
+        kept = still_due(reminder.invoices, handled.closed, handled.disputed, handled.whole_account)
         return customer["name"], reminder.language, list(kept.remaining)
 
     async def page(self, request: Request, message: str | None = None) -> Response:
