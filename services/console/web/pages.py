@@ -1,0 +1,296 @@
+"""The console's routes: sign-in, My day, a customer, search.
+
+A thin shell: each route finds who is asking (the session cookie, or a bearer token from
+the gateway), checks role and portfolio on the server, reads the read model, renders a
+template. Failures become pages: no session sends to the sign-in page, a refusal is a 403
+page, a form without its anti-forgery token a 403 page, too many failed sign-ins a 429.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
+from fastapi.routing import APIRoute
+
+from services.console import read_model
+from services.console.errors import CsrfRefused
+from services.console.settings import ConsoleSettings
+from services.console.web.i18n import LANGUAGES, Pages
+from services.console.web.security import CSRF_FIELD, Cookies, new_csrf_token, protect
+from services.runtime.auth import SIGN_INS, Authenticator
+from services.runtime.clock import Clock
+from services.runtime.database import Pool
+from services.runtime.identity import (
+    Identity,
+    Refused,
+    SignInThrottled,
+    Unauthenticated,
+    authorize,
+    check_password,
+    require_role,
+)
+from services.runtime.logs import get_logger
+
+log = get_logger(__name__)
+
+STATIC = Path(__file__).parent.parent / "static"
+STATIC_FILES = {"console.css": "text/css"}
+SERVICE = "console"
+
+
+class SignInNeeded(Exception):
+    """No valid session: the browser is sent to the sign-in page."""
+
+
+class Console:
+    """The pages of one console process: its read model, clock, sign-in and templates."""
+
+    def __init__(
+        self,
+        pool: Pool,
+        clock: Clock,
+        settings: ConsoleSettings,
+        authenticator: Authenticator,
+    ) -> None:
+        self.pool = pool
+        self.clock = clock
+        self.settings = settings
+        self.auth = authenticator
+        lifetime = authenticator.tokens.lifetime_s if authenticator.tokens else 900
+        self.cookies = Cookies(settings.secure_cookies, lifetime)
+        self.pages = Pages(settings.default_language)
+        for environment in self.pages.environments.values():
+            environment.globals["customer_url"] = customer_url
+
+    # --- who is asking ------------------------------------------------------------------
+
+    async def identity(self, request: Request) -> Identity:
+        """The signed-in identity (session cookie, or a bearer token from the gateway)."""
+        request.state.auth_service = SERVICE
+        token = request.cookies.get(self.cookies.session)
+        try:
+            if token and self.auth.tokens is not None:
+                identity = self.auth.tokens.verify(token, self.clock.now().timestamp())
+            else:
+                header = request.headers.get("authorization", "")
+                scheme, _, credential = header.partition(" ")
+                if scheme.lower() != "bearer" or not credential.strip():
+                    raise SignInNeeded
+                identity = await self.auth.identify(credential.strip())
+        except Unauthenticated as exc:
+            raise SignInNeeded from exc
+        request.state.identity = identity
+        require_role(identity, "viewer")
+        return identity
+
+    def language(self, request: Request) -> str:
+        return self.pages.language_of(
+            request.cookies.get(self.cookies.language), request.headers.get("accept-language")
+        )
+
+    def render(
+        self,
+        request: Request,
+        template: str,
+        status_code: int = 200,
+        identity: Identity | None = None,
+        **values: Any,
+    ) -> HTMLResponse:
+        csrf, fresh = self.cookies.csrf_token(request)
+        language = self.language(request)
+        body = self.pages.render(
+            language,
+            template,
+            csrf_field=CSRF_FIELD,
+            csrf_token=csrf,
+            identity=identity,
+            path=request.url.path,
+            **values,
+        )
+        response = HTMLResponse(body, status_code=status_code)
+        if fresh:
+            self.cookies.set_csrf(response, csrf)
+        protect(response)
+        return response
+
+    async def form(self, request: Request) -> dict[str, str]:
+        """The posted form, once its anti-forgery token is checked."""
+        data = await request.form()
+        self.cookies.check_csrf(request, data.get(CSRF_FIELD))
+        return {k: v for k, v in data.items() if isinstance(v, str)}
+
+    # --- the pages ----------------------------------------------------------------------
+
+    async def home(self, request: Request) -> Response:
+        await self.identity(request)
+        return protect(RedirectResponse("/my-day", status_code=303))
+
+    async def sign_in_page(self, request: Request) -> Response:
+        return self.render(request, "sign_in.html", failed=False)
+
+    async def sign_in(self, request: Request) -> Response:
+        form = await self.form(request)
+        login = form.get("login", "").strip()[:200]
+        password = form.get("password", "")[:1000]
+        address = request.client.host if request.client else "unknown"
+        now = self.clock.now().timestamp()
+        if self.auth.tokens is None or not self.auth.accounts:
+            return self.render(request, "sign_in.html", status_code=404, failed=False)
+        try:
+            self.auth.limiter.check(login, address, now)
+            identity = check_password(self.auth.accounts, login, password)
+        except SignInThrottled as exc:
+            SIGN_INS.labels(SERVICE, "throttled").inc()
+            response = self.render(
+                request, "sign_in.html", status_code=429, failed=False, retry=exc.retry_after_s
+            )
+            response.headers["Retry-After"] = str(exc.retry_after_s)
+            return response
+        except Unauthenticated:
+            self.auth.limiter.failed(login, address, now)
+            SIGN_INS.labels(SERVICE, "refused").inc()
+            log.info("sign_in_refused", login=login, address=address)
+            return self.render(request, "sign_in.html", status_code=401, failed=True, login=login)
+        self.auth.limiter.succeeded(login)
+        SIGN_INS.labels(SERVICE, "signed_in").inc()
+        log.info("signed_in", subject=identity.subject)
+        signed_in = RedirectResponse("/my-day", status_code=303)
+        self.cookies.set_session(signed_in, self.auth.tokens.issue(identity, now))
+        self.cookies.set_csrf(signed_in, new_csrf_token())  # a new token once signed in
+        return protect(signed_in)
+
+    async def sign_out(self, request: Request) -> Response:
+        await self.form(request)
+        response = RedirectResponse("/sign-in", status_code=303)
+        self.cookies.clear_session(response)
+        return protect(response)
+
+    async def choose_language(self, request: Request) -> Response:
+        form = await self.form(request)
+        language = form.get("language", "")
+        back = form.get("back", "/")
+        if not back.startswith("/") or back.startswith("//"):
+            back = "/"
+        response = RedirectResponse(back, status_code=303)
+        if language in LANGUAGES:
+            self.cookies.set_language(response, language)
+        return protect(response)
+
+    async def my_day(self, request: Request, company: str | None = None) -> Response:
+        identity = await self.identity(request)
+        company = company or None
+        if company is not None:
+            authorize(identity, company_code=company)
+        now = self.clock.now()
+        items = await read_model.worklist(
+            self.pool, identity, now.date(), now, company, self.settings.worklist_limit
+        )
+        companies = await read_model.companies(self.pool, identity)
+        return self.render(
+            request,
+            "my_day.html",
+            identity=identity,
+            items=items,
+            companies=companies,
+            company=company,
+        )
+
+    async def customer(self, request: Request, customer_id: str) -> Response:
+        identity = await self.identity(request)
+        found = await read_model.customer(self.pool, customer_id)
+        if found is None:
+            return self.render(request, "not_found.html", status_code=404, identity=identity)
+        authorize(
+            identity,
+            company_code=found.company_code,
+            collector_code=found.collector_code,
+            segment=found.market,
+        )
+        today = self.clock.now().date()
+        items, totals = await read_model.open_items(self.pool, customer_id, today)
+        entries = await read_model.timeline(self.pool, customer_id, self.settings.timeline_limit)
+        return self.render(
+            request,
+            "customer.html",
+            identity=identity,
+            customer=found,
+            items=items,
+            totals=totals,
+            timeline=entries,
+        )
+
+    async def search(self, request: Request, q: str = "") -> Response:
+        identity = await self.identity(request)
+        text = q.strip()[:100]
+        results = (
+            await read_model.search(self.pool, identity, text, self.settings.search_limit)
+            if len(text) >= 2
+            else []
+        )
+        return self.render(request, "search.html", identity=identity, q=text, results=results)
+
+    async def static(self, name: str) -> Response:
+        kind = STATIC_FILES.get(name)
+        if kind is None:
+            return protect(Response(status_code=404))
+        response = FileResponse(STATIC / name, media_type=kind)
+        response.headers["Cache-Control"] = "public, max-age=3600"
+        return protect(response, cache=True)
+
+    # --- failures as pages --------------------------------------------------------------
+
+    def failure(self, request: Request, exc: Exception) -> Response:
+        if isinstance(exc, SignInNeeded):
+            return protect(RedirectResponse("/sign-in", status_code=303))
+        identity = getattr(request.state, "identity", None)
+        if isinstance(exc, Refused):
+            log.info(
+                "authorization_refused",
+                route=request.url.path,
+                reason=exc.reason,
+                subject=identity.subject if identity else None,
+            )
+            return self.render(
+                request, "refused.html", status_code=403, identity=identity, reason=exc.reason
+            )
+        assert isinstance(exc, CsrfRefused)
+        log.info("form_refused", route=request.url.path, detail=str(exc))
+        return self.render(
+            request, "refused.html", status_code=403, identity=identity, reason="csrf"
+        )
+
+    def router(self) -> APIRouter:
+        console = self
+
+        class ConsoleRoute(APIRoute):
+            def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+                handler = super().get_route_handler()
+
+                async def guarded(request: Request) -> Response:
+                    try:
+                        return await handler(request)
+                    except (SignInNeeded, Refused, CsrfRefused) as exc:
+                        return console.failure(request, exc)
+
+                return guarded
+
+        router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
+        router.add_api_route("/", self.home, methods=["GET"])
+        router.add_api_route("/sign-in", self.sign_in_page, methods=["GET"])
+        router.add_api_route("/sign-in", self.sign_in, methods=["POST"])
+        router.add_api_route("/sign-out", self.sign_out, methods=["POST"])
+        router.add_api_route("/language", self.choose_language, methods=["POST"])
+        router.add_api_route("/my-day", self.my_day, methods=["GET"])
+        router.add_api_route("/customers/{customer_id:path}", self.customer, methods=["GET"])
+        router.add_api_route("/search", self.search, methods=["GET"])
+        router.add_api_route("/static/{name}", self.static, methods=["GET"])
+        return router
+
+
+def customer_url(customer_id: str) -> str:
+    return "/customers/" + quote(customer_id, safe="")
