@@ -154,7 +154,7 @@ WHERE d.state = 'open' AND d.due_date < $5 AND {_IN_PORTFOLIO}
   AND ($7::text IS NULL OR c.company_code = $7)
 UNION ALL
 SELECT 'delivery_trouble', c.customer_id, c.name, c.company_code,
-       coalesce(r.currency, ''), coalesce(r.at_risk, 0), v.at::date, v.outcome || ': ' || v.channel
+       coalesce(r.currency, ''), coalesce(r.at_risk, 0), v.at::date, 'delivery.' || v.outcome
 FROM deliveries v JOIN customers c USING (customer_id)
 LEFT JOIN LATERAL {_AT_RISK.format(ids="v.invoice_ids")} r ON true
 WHERE v.outcome IN ('failed', 'bounced') AND {_IN_PORTFOLIO}

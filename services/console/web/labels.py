@@ -72,6 +72,13 @@ LABELS: dict[str, str] = {
     "plan.instalment_missed": N_("Instalment missed"),
     "plan.broken": N_("Payment plan broken"),
     "plan.completed": N_("Payment plan completed"),
+    # dispute categories
+    "commercial": N_("Commercial"),
+    "quality": N_("Quality"),
+    "delivery": N_("Delivery"),
+    "pricing": N_("Pricing"),
+    "administrative": N_("Administrative"),
+    "accounting": N_("Accounting"),
     # roles
     "viewer": N_("viewer"),
     "collector": N_("collector"),
