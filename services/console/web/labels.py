@@ -13,7 +13,7 @@ def N_(message: str) -> str:  # noqa: N802 (gettext's conventional marker)
 
 LABELS: dict[str, str] = {
     # open item statuses and ageing
-    "due": N_("Due"),
+    "due": N_("Current"),
     "overdue": N_("Overdue"),
     "disputed": N_("Disputed"),
     "promised": N_("Promised"),

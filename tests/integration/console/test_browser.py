@@ -128,7 +128,7 @@ async def test_a_collector_signs_in_opens_my_day_and_a_customers_timeline(
     await page.wait_for_url("**/customers/C-1001")
     assert await page.locator("h1").inner_text() == "Atelier Dubois SARL"
     statuses = await page.locator("table.items .status").all_inner_texts()
-    assert sorted(statuses) == ["Disputed", "Due", "Overdue", "Overdue"]
+    assert sorted(statuses) == ["Current", "Disputed", "Overdue", "Overdue"]
     timeline = page.locator("ol.timeline > li")
     assert await timeline.count() == 12
     first = await timeline.first.inner_text()
@@ -148,6 +148,10 @@ async def test_the_pages_speak_french(console_url: str, browser: Browser) -> Non
     page = await signed_in(browser, console_url, "camille", locale="fr-FR")
     assert await page.locator("h1").inner_text() == "Ma journée"
     assert "1\u202f500,00\xa0€" in await page.locator("table.worklist tbody tr").first.inner_text()
+    await page.goto("/customers/C-1001")
+    assert "Relance rejetée" in await page.locator("ol.timeline").inner_text()
+    await shot(page, "console-customer-fr.png")
+    await page.goto("/my-day")
     await page.get_by_role("button", name="English").click()
     await page.wait_for_url("**/my-day")
     assert await page.locator("h1").inner_text() == "My day"
