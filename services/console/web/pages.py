@@ -76,6 +76,7 @@ class Console:
         try:
             if token and self.auth.tokens is not None:
                 identity = self.auth.tokens.verify(token, self.clock.now().timestamp())
+                request.state.renew_session = True
             else:
                 header = request.headers.get("authorization", "")
                 scheme, _, credential = header.partition(" ")
@@ -242,6 +243,14 @@ class Console:
         response.headers["Cache-Control"] = "public, max-age=3600"
         return protect(response, cache=True)
 
+    def renew_session(self, request: Request, response: Response) -> None:
+        """A page seen with a valid session cookie gets a fresh one: the session ends after
+        ``RELANCE_AUTH_TOKEN_LIFETIME_S`` without a page, not that long after signing in."""
+        identity = getattr(request.state, "identity", None)
+        if getattr(request.state, "renew_session", False) and self.auth.tokens and identity:
+            now = self.clock.now().timestamp()
+            self.cookies.set_session(response, self.auth.tokens.issue(identity, now))
+
     # --- failures as pages --------------------------------------------------------------
 
     def failure(self, request: Request, exc: Exception) -> Response:
@@ -273,9 +282,11 @@ class Console:
 
                 async def guarded(request: Request) -> Response:
                     try:
-                        return await handler(request)
+                        response = await handler(request)
                     except (SignInNeeded, Refused, CsrfRefused) as exc:
                         return console.failure(request, exc)
+                    console.renew_session(request, response)
+                    return response
 
                 return guarded
 

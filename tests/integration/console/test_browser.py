@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import asyncpg
@@ -56,11 +57,17 @@ users:
 
 
 @pytest.fixture
-async def console_url(pool: asyncpg.Pool, tmp_path: Path) -> AsyncIterator[str]:
+def clock() -> SimulatedClock:
+    return SimulatedClock(NOW)
+
+
+@pytest.fixture
+async def console_url(
+    pool: asyncpg.Pool, tmp_path: Path, clock: SimulatedClock
+) -> AsyncIterator[str]:
     await feed(pool, [*events(), call_closed()])
     users = tmp_path / "users.yaml"
     users.write_text(USERS, encoding="utf-8")
-    clock = SimulatedClock(NOW)
     auth = AuthSettings(users_file=users, signing_keys="k1:" + "s" * 40)
     console = Console(
         pool, clock, ConsoleSettings(auth=auth), Authenticator("console", auth, clock)
@@ -210,6 +217,19 @@ async def test_a_collector_gets_403_outside_their_portfolio(
     assert allowed.status == 200
     await manager.goto("/my-day")
     await shot(manager, "console-my-day-credit-manager.png")
+
+
+async def test_a_session_lasts_while_pages_are_seen_and_ends_when_idle(
+    console_url: str, browser: Browser, clock: SimulatedClock
+) -> None:
+    page = await signed_in(browser, console_url, "camille")
+    for _ in range(3):  # 30 minutes of work, a page every 10 minutes (tokens last 15)
+        clock.advance(timedelta(minutes=10))
+        await page.goto("/customers/C-1001")
+        assert page.url.endswith("/customers/C-1001")
+    clock.advance(timedelta(minutes=16))
+    await page.goto("/my-day")
+    assert page.url.endswith("/sign-in")
 
 
 async def test_sign_in_is_rate_limited_and_needs_its_token(console_url: str) -> None:
