@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from services.console.web.oidc import OidcClientSettings
 from services.runtime.auth import AuthSettings
 from services.runtime.settings import ServiceSettings
 
@@ -31,3 +32,4 @@ class ConsoleSettings(ServiceSettings):
     timeline_limit: int = Field(default=300, ge=1, le=5000)
     search_limit: int = Field(default=50, ge=1, le=500)
     auth: AuthSettings = Field(default_factory=AuthSettings)
+    oidc: OidcClientSettings = Field(default_factory=OidcClientSettings)

@@ -21,6 +21,7 @@ from services.console import read_model
 from services.console.errors import CsrfRefused
 from services.console.settings import ConsoleSettings
 from services.console.web.i18n import LANGUAGES, Pages
+from services.console.web.oidc import OidcClient, Pending, SignInFailed
 from services.console.web.security import CSRF_FIELD, Cookies, new_csrf_token, protect
 from services.runtime.auth import SIGN_INS, Authenticator
 from services.runtime.clock import Clock
@@ -64,6 +65,11 @@ class Console:
         lifetime = authenticator.tokens.lifetime_s if authenticator.tokens else 900
         self.cookies = Cookies(settings.secure_cookies, lifetime)
         self.pages = Pages(settings.default_language)
+        self.oidc = (
+            OidcClient(settings.oidc, authenticator.oidc)
+            if settings.oidc.client_id and authenticator.oidc is not None
+            else None
+        )
         for environment in self.pages.environments.values():
             environment.globals["customer_url"] = customer_url
 
@@ -131,8 +137,63 @@ class Console:
         await self.identity(request)
         return protect(RedirectResponse("/my-day", status_code=303))
 
+    def sign_in_values(self) -> dict[str, Any]:
+        return {
+            "local_accounts": bool(self.auth.tokens and self.auth.accounts),
+            "provider": self.oidc is not None,
+        }
+
     async def sign_in_page(self, request: Request) -> Response:
-        return self.render(request, "sign_in.html", failed=False)
+        return self.render(request, "sign_in.html", failed=False, **self.sign_in_values())
+
+    async def sign_in_with_provider(self, request: Request) -> Response:
+        if self.oidc is None:
+            return self.render(request, "not_found.html", status_code=404)
+        try:
+            url, pending = await self.oidc.start(self.redirect_uri(request))
+        except SignInFailed as exc:
+            log.warning("identity_provider_unavailable", detail=str(exc))
+            return self.render(
+                request, "sign_in.html", status_code=503, unavailable=True, **self.sign_in_values()
+            )
+        response = RedirectResponse(url, status_code=303)
+        self.cookies.set_pending(response, pending.cookie())
+        return protect(response)
+
+    async def provider_callback(
+        self, request: Request, state: str = "", code: str = "", error: str = ""
+    ) -> Response:
+        if self.oidc is None or self.auth.tokens is None:
+            return self.render(request, "not_found.html", status_code=404)
+        pending = Pending.of(request.cookies.get(self.cookies.pending))
+        try:
+            if error or not code:
+                raise Unauthenticated(f"the identity provider refused: {error[:100]}")
+            identity = await self.oidc.finish(pending, state, code, self.redirect_uri(request))
+        except (Unauthenticated, SignInFailed) as exc:
+            SIGN_INS.labels(SERVICE, "refused").inc()
+            log.info("sign_in_refused", provider=True, detail=str(exc))
+            refused = self.render(
+                request, "sign_in.html", status_code=401, failed=True, **self.sign_in_values()
+            )
+            self.cookies.clear_pending(refused)
+            return refused
+        SIGN_INS.labels(SERVICE, "signed_in").inc()
+        log.info("signed_in", subject=identity.subject, provider=True)
+        return self.open_session(identity)
+
+    def redirect_uri(self, request: Request) -> str:
+        configured = self.settings.oidc.redirect_uri
+        return configured or str(request.base_url).rstrip("/") + "/sign-in/oidc/callback"
+
+    def open_session(self, identity: Identity) -> Response:
+        assert self.auth.tokens is not None
+        now = self.clock.now().timestamp()
+        signed_in = RedirectResponse("/my-day", status_code=303)
+        self.cookies.set_session(signed_in, self.auth.tokens.issue(identity, now))
+        self.cookies.set_csrf(signed_in, new_csrf_token())  # a new token once signed in
+        self.cookies.clear_pending(signed_in)
+        return protect(signed_in)
 
     async def sign_in(self, request: Request) -> Response:
         form = await self.form(request)
@@ -141,14 +202,21 @@ class Console:
         address = request.client.host if request.client else "unknown"
         now = self.clock.now().timestamp()
         if self.auth.tokens is None or not self.auth.accounts:
-            return self.render(request, "sign_in.html", status_code=404, failed=False)
+            return self.render(
+                request, "sign_in.html", status_code=404, failed=False, **self.sign_in_values()
+            )
         try:
             self.auth.limiter.check(login, address, now)
             identity = check_password(self.auth.accounts, login, password)
         except SignInThrottled as exc:
             SIGN_INS.labels(SERVICE, "throttled").inc()
             response = self.render(
-                request, "sign_in.html", status_code=429, failed=False, retry=exc.retry_after_s
+                request,
+                "sign_in.html",
+                status_code=429,
+                failed=False,
+                retry=exc.retry_after_s,
+                **self.sign_in_values(),
             )
             response.headers["Retry-After"] = str(exc.retry_after_s)
             return response
@@ -156,14 +224,18 @@ class Console:
             self.auth.limiter.failed(login, address, now)
             SIGN_INS.labels(SERVICE, "refused").inc()
             log.info("sign_in_refused", login=login, address=address)
-            return self.render(request, "sign_in.html", status_code=401, failed=True, login=login)
+            return self.render(
+                request,
+                "sign_in.html",
+                status_code=401,
+                failed=True,
+                login=login,
+                **self.sign_in_values(),
+            )
         self.auth.limiter.succeeded(login)
         SIGN_INS.labels(SERVICE, "signed_in").inc()
         log.info("signed_in", subject=identity.subject)
-        signed_in = RedirectResponse("/my-day", status_code=303)
-        self.cookies.set_session(signed_in, self.auth.tokens.issue(identity, now))
-        self.cookies.set_csrf(signed_in, new_csrf_token())  # a new token once signed in
-        return protect(signed_in)
+        return self.open_session(identity)
 
     async def sign_out(self, request: Request) -> Response:
         await self.form(request)
@@ -294,6 +366,8 @@ class Console:
         router.add_api_route("/", self.home, methods=["GET"])
         router.add_api_route("/sign-in", self.sign_in_page, methods=["GET"])
         router.add_api_route("/sign-in", self.sign_in, methods=["POST"])
+        router.add_api_route("/sign-in/oidc", self.sign_in_with_provider, methods=["GET"])
+        router.add_api_route("/sign-in/oidc/callback", self.provider_callback, methods=["GET"])
         router.add_api_route("/sign-out", self.sign_out, methods=["POST"])
         router.add_api_route("/language", self.choose_language, methods=["POST"])
         router.add_api_route("/my-day", self.my_day, methods=["GET"])

@@ -52,6 +52,7 @@ class Cookies:
         self.session = f"{prefix}relance-console-session"
         self.csrf = f"{prefix}relance-console-csrf"
         self.language = f"{prefix}relance-console-language"
+        self.pending = f"{prefix}relance-console-oidc"
 
     def _set(self, response: Response, name: str, value: str, max_age: int | None) -> None:
         response.set_cookie(
@@ -70,6 +71,24 @@ class Cookies:
     def clear_session(self, response: Response) -> None:
         response.delete_cookie(
             self.session, path="/", secure=self.secure, httponly=True, samesite="strict"
+        )
+
+    def set_pending(self, response: Response, value: str) -> None:
+        """The OpenID Connect sign-in under way; Lax, since the provider brings the browser
+        back from its own site with a top-level GET."""
+        response.set_cookie(
+            self.pending,
+            value,
+            max_age=600,
+            path="/",
+            secure=self.secure,
+            httponly=True,
+            samesite="lax",
+        )
+
+    def clear_pending(self, response: Response) -> None:
+        response.delete_cookie(
+            self.pending, path="/", secure=self.secure, httponly=True, samesite="lax"
         )
 
     def set_language(self, response: Response, language: str) -> None:

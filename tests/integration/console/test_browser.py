@@ -16,12 +16,14 @@ import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
 from services.console.settings import ConsoleSettings
+from services.console.web.oidc import OidcClientSettings
 from services.console.web.pages import Console
 from services.runtime.auth import Authenticator, AuthSettings
 from services.runtime.clock import SimulatedClock
 from services.runtime.health import HealthState, HttpServer, build_app
 from services.runtime.identity import hash_password
 from tests.integration.console.conftest import feed
+from tests.integration.console.oidc_provider import CLIENT_ID, CLIENT_SECRET, CodeFlowProvider
 from tests.integration.console.story import NOW, SCRIPT_NAME, call_closed, events
 
 pytestmark = [
@@ -230,6 +232,59 @@ async def test_a_session_lasts_while_pages_are_seen_and_ends_when_idle(
     clock.advance(timedelta(minutes=16))
     await page.goto("/my-day")
     assert page.url.endswith("/sign-in")
+
+
+@pytest.fixture
+async def provider() -> AsyncIterator[CodeFlowProvider]:
+    found = CodeFlowProvider(now=NOW.timestamp())
+    await found.start()
+    try:
+        yield found
+    finally:
+        await found.stop()
+
+
+@pytest.fixture
+async def console_with_provider(
+    pool: asyncpg.Pool, provider: CodeFlowProvider, clock: SimulatedClock
+) -> AsyncIterator[str]:
+    await feed(pool, events())
+    auth = AuthSettings(
+        oidc_issuer=provider.issuer, oidc_audience=CLIENT_ID, signing_keys="k1:" + "s" * 40
+    )
+    settings = ConsoleSettings(
+        auth=auth,
+        oidc=OidcClientSettings(client_id=CLIENT_ID, client_secret=CLIENT_SECRET),
+    )
+    console = Console(pool, clock, settings, Authenticator("console", auth, clock))
+    server = HttpServer(build_app(HealthState("console"), [console.router()]), "127.0.0.1", 0)
+    await server.start()
+    try:
+        yield f"http://localhost:{server.port}"
+    finally:
+        await server.stop()
+
+
+async def test_a_collector_signs_in_through_the_firms_identity_provider(
+    console_with_provider: str, browser: Browser, provider: CodeFlowProvider
+) -> None:
+    context = await browser.new_context(base_url=console_with_provider, locale="en-GB")
+    page = await context.new_page()
+    await page.goto("/my-day")
+    assert page.url.endswith("/sign-in")
+    assert await page.get_by_label("Password").count() == 0  # no local accounts here
+    await page.get_by_role("link", name="Sign in with your company account").click()
+    await page.wait_for_url("**/my-day")
+    assert "Anna" in await page.locator("form.who").inner_text()
+    assert await page.locator("table.worklist tbody tr").count() == 4
+    assert provider.token_requests[0]["verifier"]  # PKCE
+    response = await page.goto("/customers/C-2001")
+    assert response is not None
+    assert response.status == 403
+
+    forged = await page.goto("/sign-in/oidc/callback?code=stolen&state=guessed")
+    assert forged is not None
+    assert forged.status == 401
 
 
 async def test_sign_in_is_rate_limited_and_needs_its_token(console_url: str) -> None:
