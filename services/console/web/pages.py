@@ -247,8 +247,8 @@ class Console:
         form = await self.form(request)
         language = form.get("language", "")
         back = form.get("back", "/")
-        if not back.startswith("/") or back.startswith("//"):
-            back = "/"
+        if not back.startswith("/") or back.startswith("//") or "\\" in back:
+            back = "/"  # only a path of this site: never an open redirect
         response = RedirectResponse(back, status_code=303)
         if language in LANGUAGES:
             self.cookies.set_language(response, language)
@@ -257,13 +257,15 @@ class Console:
     async def my_day(self, request: Request, company: str | None = None) -> Response:
         identity = await self.identity(request)
         company = company or None
-        if company is not None:
-            authorize(identity, company_code=company)
+        companies = await read_model.companies(self.pool, identity)
+        if company is not None and company not in companies:
+            # A collector's portfolio may name collector codes only: the companies it covers
+            # are those of its customers.
+            raise Refused("portfolio", f"company {company} is outside the portfolio")
         now = self.clock.now()
         items = await read_model.worklist(
             self.pool, identity, now.date(), now, company, self.settings.worklist_limit
         )
-        companies = await read_model.companies(self.pool, identity)
         return self.render(
             request,
             "my_day.html",

@@ -88,6 +88,22 @@ async def test_build_serves_the_pages_beside_the_health_routes(
             assert "Secure" in csrf
             forged = await client.get("/my-day", headers={"Authorization": "Bearer not.a.token"})
             assert forged.status_code == 303
+            token = (
+                sign_in.cookies.get("__Host-relance-console-csrf")
+                or csrf.split(";")[0].split("=", 1)[1]
+            )
+            for back, expected in (
+                ("/search", "/search"),
+                ("//evil.example", "/"),
+                ("/\\evil.example", "/"),
+            ):
+                chosen = await client.post(
+                    "/language",
+                    data={"language": "en", "back": back, "csrf_token": token},
+                    headers={"Cookie": f"__Host-relance-console-csrf={token}"},
+                )
+                assert (chosen.status_code, chosen.headers["location"]) == (303, expected)
+                assert "relance-console-language=en" in chosen.headers["set-cookie"]
             css = await client.get("/static/console.css")
             assert css.headers["content-type"].startswith("text/css")
             assert (await client.get("/static/..%2Fapp.py")).status_code == 404
