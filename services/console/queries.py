@@ -173,17 +173,27 @@ SELECT DISTINCT c.company_code FROM customers c WHERE {_IN_PORTFOLIO} ORDER BY 1
 """
 
 # Search: customers by name (trigram similarity) or number, and by invoice number.
-# $5 the text, $6 the text as a LIKE pattern (wildcards escaped), $7 the limit.
+# $5 the text, $6 the text as a LIKE pattern (wildcards escaped), $7 the limit. Each arm is
+# its own query so that each can use its trigram index (one OR across them made the
+# planner scan the whole table).
 SEARCH_CUSTOMERS = f"""
-SELECT c.customer_id, c.name, c.company_code, NULL AS invoice_number,
-       greatest(public.similarity(c.name, $5), public.similarity(c.customer_id, $5)) AS score
-FROM customers c
+WITH found AS (
+    (SELECT customer_id, public.similarity(name, $5) AS score FROM customers
+     WHERE name OPERATOR(public.%) $5 ORDER BY 2 DESC LIMIT $7)
+    UNION ALL
+    (SELECT customer_id, 1.0 FROM customers WHERE name ILIKE $6 LIMIT $7)
+    UNION ALL
+    (SELECT customer_id, 1.5 FROM customers WHERE customer_id ILIKE $6 LIMIT $7)
+)
+SELECT c.customer_id, c.name, c.company_code, NULL AS invoice_number, max(f.score) AS score
+FROM found f JOIN customers c USING (customer_id)
 WHERE {_IN_PORTFOLIO}
-  AND (c.name ILIKE $6 OR c.customer_id ILIKE $6 OR c.name OPERATOR(public.%) $5)
+GROUP BY c.customer_id
 UNION ALL
-SELECT c.customer_id, c.name, c.company_code, i.invoice_number,
-       public.similarity(i.invoice_number, $5) + 0.5
-FROM invoices i JOIN customers c USING (customer_id)
-WHERE {_IN_PORTFOLIO} AND i.invoice_number ILIKE $6
+(SELECT c.customer_id, c.name, c.company_code, i.invoice_number,
+        public.similarity(i.invoice_number, $5) + 0.5
+ FROM invoices i JOIN customers c USING (customer_id)
+ WHERE {_IN_PORTFOLIO} AND i.invoice_number ILIKE $6
+ LIMIT $7)
 ORDER BY score DESC, name LIMIT $7
 """
