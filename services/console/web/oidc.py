@@ -25,7 +25,7 @@ import aiohttp
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from services.console.errors import ConsoleError
+from services.console.errors import SignInFailed
 from services.runtime.auth import OidcVerifier
 from services.runtime.identity import Identity, Unauthenticated
 
@@ -49,10 +49,6 @@ class OidcClientSettings(BaseSettings):
         "the address the browser used to reach the console.",
     )
     scope: str = "openid profile email"
-
-
-class SignInFailed(ConsoleError):
-    """The identity provider's answer could not open a session."""
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,10 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 
 from services.console import read_model
-from services.console.errors import CsrfRefused
+from services.console.errors import CsrfRefused, SignInFailed, SignInNeeded
 from services.console.settings import ConsoleSettings
 from services.console.web.i18n import LANGUAGES, Pages
-from services.console.web.oidc import OidcClient, Pending, SignInFailed
+from services.console.web.oidc import OidcClient, Pending
 from services.console.web.security import CSRF_FIELD, Cookies, new_csrf_token, protect
 from services.runtime.auth import SIGN_INS, Authenticator
 from services.runtime.clock import Clock
@@ -42,10 +42,6 @@ log = get_logger(__name__)
 STATIC = Path(__file__).parent.parent / "static"
 STATIC_FILES = {"console.css": "text/css"}
 SERVICE = "console"
-
-
-class SignInNeeded(Exception):
-    """No valid session: the browser is sent to the sign-in page."""
 
 
 class Console:

@@ -80,3 +80,22 @@ def test_the_policy_allows_no_script() -> None:
     assert "script" not in CONTENT_SECURITY_POLICY
     assert "default-src 'none'" in CONTENT_SECURITY_POLICY
     assert "frame-ancestors 'none'" in CONTENT_SECURITY_POLICY
+
+
+def test_every_console_exception_is_under_its_base_and_listed() -> None:
+    import inspect
+    import pkgutil
+
+    import services.console
+    from services.console import errors
+
+    found = set()
+    for module in pkgutil.walk_packages(services.console.__path__, "services.console."):
+        imported = __import__(module.name, fromlist=["_"])
+        for _, value in inspect.getmembers(imported, inspect.isclass):
+            if issubclass(value, BaseException) and value.__module__.startswith("services.console"):
+                found.add(value)
+    assert errors.ConsoleError in found
+    for exception in found:
+        assert issubclass(exception, errors.ConsoleError), exception
+        assert exception.__name__ in (errors.__doc__ or ""), exception
