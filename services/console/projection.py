@@ -1,0 +1,282 @@
+"""The projection: public events applied to the console's read model.
+
+:func:`statements_for` maps one event to the parameterised statements that apply it (the
+state tables, then the customer's timeline entry from :mod:`domain.timeline`);
+:func:`apply_events`, the service's batch handler, runs them in the batch's transaction, in
+the order of the events. The kit's inbox applies each event id once; event types the
+console does not use map to no statement.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from contracts import disputes, dunning, ledger, notifications
+from contracts.envelope import Event
+from services.console import queries
+from services.console.domain.timeline import entry_of
+from services.runtime.consumer import UnitOfWork
+
+Statement = tuple[str, tuple[Any, ...]]
+
+COLLECTOR_TAG = "collector:"
+
+
+async def apply_events(work: UnitOfWork, events: Sequence[Event]) -> None:
+    """The service's batch handler."""
+    for event in events:
+        for sql, args in statements_for(event):
+            await work.connection.execute(sql, *args)
+
+
+def statements_for(event: Event) -> list[Statement]:
+    """The statements that apply ``event``: its state changes, then its timeline entry."""
+    project = PROJECTIONS.get(type(event))
+    statements = [] if project is None else project(event)
+    entry = entry_of(event)
+    if entry is not None:
+        statements.append(
+            (
+                queries.ADD_TIMELINE_ENTRY,
+                (entry.event_id, entry.customer_id, entry.at, entry.kind, entry.facts),
+            )
+        )
+    return statements
+
+
+def collector_of(tags: Sequence[str]) -> str | None:
+    """The collector's portfolio code from a customer's tag ``collector:<code>``, if any."""
+    for tag in tags:
+        if tag.startswith(COLLECTOR_TAG) and len(tag) > len(COLLECTOR_TAG):
+            return tag[len(COLLECTOR_TAG) :]
+    return None
+
+
+def _customer(event: ledger.LedgerCustomerUpserted) -> list[Statement]:
+    c = event.payload
+    contacts = [contact.model_dump(mode="json", exclude_none=True) for contact in c.contacts]
+    return [
+        (
+            queries.UPSERT_CUSTOMER,
+            (
+                c.customer_id,
+                c.company_code,
+                c.version,
+                c.name,
+                str(c.country),
+                c.language,
+                c.segment.customer_type,
+                c.segment.market,
+                c.segment.risk_rating,
+                c.segment.payer_profile,
+                collector_of(c.segment.tags),
+                contacts,
+            ),
+        )
+    ]
+
+
+def _opened(event: ledger.InvoiceOpened) -> list[Statement]:
+    i = event.payload
+    return [
+        (
+            queries.OPEN_INVOICE,
+            (
+                i.invoice_id,
+                i.customer_id,
+                i.company_code,
+                i.invoice_number,
+                i.issue_date,
+                i.due_date,
+                i.amount.currency,
+                i.amount.amount,
+                i.open_amount.amount,
+            ),
+        )
+    ]
+
+
+def _changed(event: ledger.OpenAmountChanged) -> list[Statement]:
+    c = event.payload
+    return [
+        (
+            queries.CHANGE_OPEN_AMOUNT,
+            (c.invoice_id, c.open_amount.amount, c.due_date, c.amount.amount),
+        )
+    ]
+
+
+def _settled(event: ledger.InvoiceSettled) -> list[Statement]:
+    return [(queries.CLOSE_INVOICE, (event.payload.invoice_id, "settled"))]
+
+
+def _cancelled(event: ledger.LedgerInvoiceCancelled) -> list[Statement]:
+    return [(queries.CLOSE_INVOICE, (event.payload.invoice_id, "cancelled"))]
+
+
+def _dunning_state(event: dunning.DunningStateChanged) -> list[Statement]:
+    s = event.payload
+    return [
+        (
+            queries.DUNNING_STATE,
+            (
+                s.invoice_id,
+                s.scenario_id,
+                s.step_name,
+                s.level,
+                s.paused,
+                s.pause_reason,
+                s.next_action_at,
+            ),
+        )
+    ]
+
+
+def _reminder(event: dunning.ReminderDue) -> list[Statement]:
+    r = event.payload
+    return [
+        (
+            queries.RECORD_REMINDER,
+            (
+                r.reminder_id,
+                r.customer_id,
+                r.company_code,
+                r.channel,
+                r.level,
+                r.step_name,
+                r.scheduled_for,
+                [i.invoice_id for i in r.invoices],
+            ),
+        )
+    ]
+
+
+def _delivery(event: Event) -> list[Statement]:
+    d = event.payload
+    assert isinstance(d, notifications.Delivery)
+    reason = getattr(d, "reason", None)
+    return [
+        (
+            queries.RECORD_DELIVERY,
+            (
+                d.delivery_id,
+                d.reminder_id,
+                d.customer_id,
+                d.channel,
+                event.event_type.removeprefix("delivery."),
+                str(reason) if reason is not None else None,
+                list(d.invoice_ids),
+                d.at,
+            ),
+        )
+    ]
+
+
+def _call_closed(event: notifications.CallTaskClosed) -> list[Statement]:
+    t = event.payload
+    return [(queries.CLOSE_CALL_TASK, (t.reminder_id, t.outcome, event.occurred_at))]
+
+
+def _dispute_opened(event: disputes.DisputeOpened) -> list[Statement]:
+    d = event.payload
+    return [
+        (
+            queries.OPEN_DISPUTE,
+            (
+                d.dispute_id,
+                d.customer_id,
+                list(d.invoice_ids),
+                d.whole_account,
+                d.category,
+                d.owner_role,
+                d.owner,
+                d.due_date,
+                event.occurred_at,
+            ),
+        )
+    ]
+
+
+def _dispute_resolved(event: disputes.DisputeResolved) -> list[Statement]:
+    return [(queries.RESOLVE_DISPUTE, (event.payload.dispute_id,))]
+
+
+def _dispute_reopened(event: disputes.DisputeReopened) -> list[Statement]:
+    o = event.payload
+    return [
+        (
+            queries.REOPEN_DISPUTE,
+            (o.dispute_id, o.owner_role, o.owner, o.due_date, list(o.invoice_ids)),
+        )
+    ]
+
+
+def _promise_made(event: disputes.PromiseMade) -> list[Statement]:
+    p = event.payload
+    return [
+        (
+            queries.MAKE_PROMISE,
+            (
+                p.promise_id,
+                p.customer_id,
+                list(p.invoice_ids),
+                p.promised_date,
+                p.amount.currency,
+                p.amount.amount,
+            ),
+        )
+    ]
+
+
+def _promise_kept(event: disputes.PromiseKept) -> list[Statement]:
+    return [(queries.CLOSE_PROMISE, (event.payload.promise_id, "kept", event.occurred_at))]
+
+
+def _promise_broken(event: disputes.PromiseBroken) -> list[Statement]:
+    return [(queries.CLOSE_PROMISE, (event.payload.promise_id, "broken", event.occurred_at))]
+
+
+def _plan_agreed(event: disputes.PaymentPlanAgreed) -> list[Statement]:
+    a = event.payload
+    return [(queries.AGREE_PLAN, (a.plan_id, a.customer_id, list(a.invoice_ids)))]
+
+
+def _instalment_missed(event: disputes.PaymentPlanInstalmentMissed) -> list[Statement]:
+    return [(queries.MISS_INSTALMENT, (event.payload.plan_id,))]
+
+
+def _plan_broken(event: disputes.PaymentPlanBroken) -> list[Statement]:
+    return [(queries.CLOSE_PLAN, (event.payload.plan_id, "broken"))]
+
+
+def _plan_completed(event: disputes.PaymentPlanCompleted) -> list[Statement]:
+    return [(queries.CLOSE_PLAN, (event.payload.plan_id, "completed"))]
+
+
+# Event class -> the function mapping one such event to its state statements.
+PROJECTIONS: Mapping[type[Event], Callable[[Any], list[Statement]]] = {
+    ledger.LedgerCustomerUpserted: _customer,
+    ledger.InvoiceOpened: _opened,
+    ledger.OpenAmountChanged: _changed,
+    ledger.InvoiceSettled: _settled,
+    ledger.LedgerInvoiceCancelled: _cancelled,
+    dunning.DunningStateChanged: _dunning_state,
+    dunning.ReminderDue: _reminder,
+    notifications.DeliverySent: _delivery,
+    notifications.DeliveryDelivered: _delivery,
+    notifications.DeliveryBounced: _delivery,
+    notifications.DeliveryFailed: _delivery,
+    notifications.DeliverySuppressed: _delivery,
+    notifications.CallTaskClosed: _call_closed,
+    disputes.DisputeOpened: _dispute_opened,
+    disputes.DisputeResolved: _dispute_resolved,
+    disputes.DisputeReopened: _dispute_reopened,
+    disputes.PromiseMade: _promise_made,
+    disputes.PromiseKept: _promise_kept,
+    disputes.PromiseBroken: _promise_broken,
+    disputes.PaymentPlanAgreed: _plan_agreed,
+    disputes.PaymentPlanInstalmentMissed: _instalment_missed,
+    disputes.PaymentPlanBroken: _plan_broken,
+    disputes.PaymentPlanCompleted: _plan_completed,
+}

@@ -1,0 +1,35 @@
+"""Settings of the console (environment prefix ``RELANCE_CONSOLE_``; who may sign in and
+how is the installation's ``RELANCE_AUTH_*``, nested here)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from services.console.web.oidc import OidcClientSettings
+from services.runtime.auth import AuthSettings
+from services.runtime.settings import ServiceSettings
+
+Language = Literal["fr", "en"]
+
+
+class ConsoleSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="RELANCE_CONSOLE_", extra="ignore")
+
+    http_port: int = 8086
+    default_language: Language = Field(
+        default="fr", description="The pages' language when the browser asks for none we have."
+    )
+    secure_cookies: bool = Field(
+        default=True,
+        description="Mark the session and anti-forgery cookies Secure (HTTPS only; browsers "
+        "accept them on http://localhost too). Turn off only behind plain HTTP on a trusted "
+        "network.",
+    )
+    worklist_limit: int = Field(default=200, ge=1, le=2000)
+    timeline_limit: int = Field(default=300, ge=1, le=5000)
+    search_limit: int = Field(default=50, ge=1, le=500)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
+    oidc: OidcClientSettings = Field(default_factory=OidcClientSettings)

@@ -1,0 +1,379 @@
+"""The console's routes: sign-in, My day, a customer, search.
+
+A thin shell: each route finds who is asking (the session cookie, or a bearer token from
+the gateway), checks role and portfolio on the server, reads the read model, renders a
+template. Failures become pages: no session sends to the sign-in page, a refusal is a 403
+page, a form without its anti-forgery token a 403 page, too many failed sign-ins a 429.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
+from fastapi.routing import APIRoute
+
+from services.console import read_model
+from services.console.errors import CsrfRefused, SignInFailed, SignInNeeded
+from services.console.settings import ConsoleSettings
+from services.console.web.i18n import LANGUAGES, Pages
+from services.console.web.oidc import OidcClient, Pending
+from services.console.web.security import CSRF_FIELD, Cookies, new_csrf_token, protect
+from services.runtime.auth import SIGN_INS, Authenticator
+from services.runtime.clock import Clock
+from services.runtime.database import Pool
+from services.runtime.identity import (
+    Identity,
+    Refused,
+    SignInThrottled,
+    Unauthenticated,
+    authorize,
+    check_password,
+    require_role,
+)
+from services.runtime.logs import get_logger
+
+log = get_logger(__name__)
+
+STATIC = Path(__file__).parent.parent / "static"
+STATIC_FILES = {"console.css": "text/css"}
+SERVICE = "console"
+
+
+class Console:
+    """The pages of one console process: its read model, clock, sign-in and templates."""
+
+    def __init__(
+        self,
+        pool: Pool,
+        clock: Clock,
+        settings: ConsoleSettings,
+        authenticator: Authenticator,
+    ) -> None:
+        self.pool = pool
+        self.clock = clock
+        self.settings = settings
+        self.auth = authenticator
+        lifetime = authenticator.tokens.lifetime_s if authenticator.tokens else 900
+        self.cookies = Cookies(settings.secure_cookies, lifetime)
+        self.pages = Pages(settings.default_language)
+        self.oidc = (
+            OidcClient(settings.oidc, authenticator.oidc)
+            if settings.oidc.client_id and authenticator.oidc is not None
+            else None
+        )
+        for environment in self.pages.environments.values():
+            environment.globals["customer_url"] = customer_url
+
+    # --- who is asking ------------------------------------------------------------------
+
+    async def identity(self, request: Request) -> Identity:
+        """The signed-in identity (session cookie, or a bearer token from the gateway)."""
+        request.state.auth_service = SERVICE
+        token = request.cookies.get(self.cookies.session)
+        try:
+            if token and self.auth.tokens is not None:
+                identity = self.auth.tokens.verify(token, self.clock.now().timestamp())
+                request.state.renew_session = True
+            else:
+                header = request.headers.get("authorization", "")
+                scheme, _, credential = header.partition(" ")
+                if scheme.lower() != "bearer" or not credential.strip():
+                    raise SignInNeeded
+                identity = await self.auth.identify(credential.strip())
+        except Unauthenticated as exc:
+            raise SignInNeeded from exc
+        request.state.identity = identity
+        require_role(identity, "viewer")
+        return identity
+
+    def language(self, request: Request) -> str:
+        return self.pages.language_of(
+            request.cookies.get(self.cookies.language), request.headers.get("accept-language")
+        )
+
+    def render(
+        self,
+        request: Request,
+        template: str,
+        status_code: int = 200,
+        identity: Identity | None = None,
+        **values: Any,
+    ) -> HTMLResponse:
+        csrf, fresh = self.cookies.csrf_token(request)
+        language = self.language(request)
+        body = self.pages.render(
+            language,
+            template,
+            csrf_field=CSRF_FIELD,
+            csrf_token=csrf,
+            identity=identity,
+            path=request.url.path,
+            **values,
+        )
+        response = HTMLResponse(body, status_code=status_code)
+        if fresh:
+            self.cookies.set_csrf(response, csrf)
+        protect(response)
+        return response
+
+    async def form(self, request: Request) -> dict[str, str]:
+        """The posted form, once its anti-forgery token is checked."""
+        data = await request.form()
+        self.cookies.check_csrf(request, data.get(CSRF_FIELD))
+        return {k: v for k, v in data.items() if isinstance(v, str)}
+
+    # --- the pages ----------------------------------------------------------------------
+
+    async def home(self, request: Request) -> Response:
+        await self.identity(request)
+        return protect(RedirectResponse("/my-day", status_code=303))
+
+    def sign_in_values(self) -> dict[str, Any]:
+        return {
+            "local_accounts": bool(self.auth.tokens and self.auth.accounts),
+            "provider": self.oidc is not None,
+        }
+
+    async def sign_in_page(self, request: Request) -> Response:
+        return self.render(request, "sign_in.html", failed=False, **self.sign_in_values())
+
+    async def sign_in_with_provider(self, request: Request) -> Response:
+        if self.oidc is None:
+            return self.render(request, "not_found.html", status_code=404)
+        try:
+            url, pending = await self.oidc.start(self.redirect_uri(request))
+        except SignInFailed as exc:
+            log.warning("identity_provider_unavailable", detail=str(exc))
+            return self.render(
+                request, "sign_in.html", status_code=503, unavailable=True, **self.sign_in_values()
+            )
+        response = RedirectResponse(url, status_code=303)
+        self.cookies.set_pending(response, pending.cookie())
+        return protect(response)
+
+    async def provider_callback(
+        self, request: Request, state: str = "", code: str = "", error: str = ""
+    ) -> Response:
+        if self.oidc is None or self.auth.tokens is None:
+            return self.render(request, "not_found.html", status_code=404)
+        pending = Pending.of(request.cookies.get(self.cookies.pending))
+        try:
+            if error or not code:
+                raise Unauthenticated(f"the identity provider refused: {error[:100]}")
+            identity = await self.oidc.finish(pending, state, code, self.redirect_uri(request))
+        except (Unauthenticated, SignInFailed) as exc:
+            SIGN_INS.labels(SERVICE, "refused").inc()
+            log.info("sign_in_refused", provider=True, detail=str(exc))
+            refused = self.render(
+                request, "sign_in.html", status_code=401, failed=True, **self.sign_in_values()
+            )
+            self.cookies.clear_pending(refused)
+            return refused
+        SIGN_INS.labels(SERVICE, "signed_in").inc()
+        log.info("signed_in", subject=identity.subject, provider=True)
+        return self.open_session(identity)
+
+    def redirect_uri(self, request: Request) -> str:
+        configured = self.settings.oidc.redirect_uri
+        return configured or str(request.base_url).rstrip("/") + "/sign-in/oidc/callback"
+
+    def open_session(self, identity: Identity) -> Response:
+        assert self.auth.tokens is not None
+        now = self.clock.now().timestamp()
+        signed_in = RedirectResponse("/my-day", status_code=303)
+        self.cookies.set_session(signed_in, self.auth.tokens.issue(identity, now))
+        self.cookies.set_csrf(signed_in, new_csrf_token())  # a new token once signed in
+        self.cookies.clear_pending(signed_in)
+        return protect(signed_in)
+
+    async def sign_in(self, request: Request) -> Response:
+        form = await self.form(request)
+        login = form.get("login", "").strip()[:200]
+        password = form.get("password", "")[:1000]
+        address = request.client.host if request.client else "unknown"
+        now = self.clock.now().timestamp()
+        if self.auth.tokens is None or not self.auth.accounts:
+            return self.render(
+                request, "sign_in.html", status_code=404, failed=False, **self.sign_in_values()
+            )
+        try:
+            self.auth.limiter.check(login, address, now)
+            identity = check_password(self.auth.accounts, login, password)
+        except SignInThrottled as exc:
+            SIGN_INS.labels(SERVICE, "throttled").inc()
+            response = self.render(
+                request,
+                "sign_in.html",
+                status_code=429,
+                failed=False,
+                retry=exc.retry_after_s,
+                **self.sign_in_values(),
+            )
+            response.headers["Retry-After"] = str(exc.retry_after_s)
+            return response
+        except Unauthenticated:
+            self.auth.limiter.failed(login, address, now)
+            SIGN_INS.labels(SERVICE, "refused").inc()
+            log.info("sign_in_refused", login=login, address=address)
+            return self.render(
+                request,
+                "sign_in.html",
+                status_code=401,
+                failed=True,
+                login=login,
+                **self.sign_in_values(),
+            )
+        self.auth.limiter.succeeded(login)
+        SIGN_INS.labels(SERVICE, "signed_in").inc()
+        log.info("signed_in", subject=identity.subject)
+        return self.open_session(identity)
+
+    async def sign_out(self, request: Request) -> Response:
+        await self.form(request)
+        response = RedirectResponse("/sign-in", status_code=303)
+        self.cookies.clear_session(response)
+        return protect(response)
+
+    async def choose_language(self, request: Request) -> Response:
+        form = await self.form(request)
+        language = form.get("language", "")
+        back = form.get("back", "/")
+        if not back.startswith("/") or back.startswith("//") or "\\" in back:
+            back = "/"  # only a path of this site: never an open redirect
+        response = RedirectResponse(back, status_code=303)
+        if language in LANGUAGES:
+            self.cookies.set_language(response, language)
+        return protect(response)
+
+    async def my_day(self, request: Request, company: str | None = None) -> Response:
+        identity = await self.identity(request)
+        company = company or None
+        companies = await read_model.companies(self.pool, identity)
+        if company is not None and company not in companies:
+            # A collector's portfolio may name collector codes only: the companies it covers
+            # are those of its customers.
+            raise Refused("portfolio", f"company {company} is outside the portfolio")
+        now = self.clock.now()
+        items = await read_model.worklist(
+            self.pool, identity, now.date(), now, company, self.settings.worklist_limit
+        )
+        return self.render(
+            request,
+            "my_day.html",
+            identity=identity,
+            items=items,
+            companies=companies,
+            company=company,
+        )
+
+    async def customer(self, request: Request, customer_id: str) -> Response:
+        identity = await self.identity(request)
+        found = await read_model.customer(self.pool, customer_id)
+        if found is None:
+            return self.render(request, "not_found.html", status_code=404, identity=identity)
+        authorize(
+            identity,
+            company_code=found.company_code,
+            collector_code=found.collector_code,
+            segment=found.market,
+        )
+        today = self.clock.now().date()
+        items, totals = await read_model.open_items(self.pool, customer_id, today)
+        entries = await read_model.timeline(self.pool, customer_id, self.settings.timeline_limit)
+        return self.render(
+            request,
+            "customer.html",
+            identity=identity,
+            customer=found,
+            items=items,
+            totals=totals,
+            timeline=entries,
+        )
+
+    async def search(self, request: Request, q: str = "") -> Response:
+        identity = await self.identity(request)
+        text = q.strip()[:100]
+        results = (
+            await read_model.search(self.pool, identity, text, self.settings.search_limit)
+            if len(text) >= 2
+            else []
+        )
+        return self.render(request, "search.html", identity=identity, q=text, results=results)
+
+    async def static(self, name: str) -> Response:
+        kind = STATIC_FILES.get(name)
+        if kind is None:
+            return protect(Response(status_code=404))
+        response = FileResponse(STATIC / name, media_type=kind)
+        response.headers["Cache-Control"] = "public, max-age=3600"
+        return protect(response, cache=True)
+
+    def renew_session(self, request: Request, response: Response) -> None:
+        """A page seen with a valid session cookie gets a fresh one: the session ends after
+        ``RELANCE_AUTH_TOKEN_LIFETIME_S`` without a page, not that long after signing in."""
+        identity = getattr(request.state, "identity", None)
+        if getattr(request.state, "renew_session", False) and self.auth.tokens and identity:
+            now = self.clock.now().timestamp()
+            self.cookies.set_session(response, self.auth.tokens.issue(identity, now))
+
+    # --- failures as pages --------------------------------------------------------------
+
+    def failure(self, request: Request, exc: Exception) -> Response:
+        if isinstance(exc, SignInNeeded):
+            return protect(RedirectResponse("/sign-in", status_code=303))
+        identity = getattr(request.state, "identity", None)
+        if isinstance(exc, Refused):
+            log.info(
+                "authorization_refused",
+                route=request.url.path,
+                reason=exc.reason,
+                subject=identity.subject if identity else None,
+            )
+            return self.render(
+                request, "refused.html", status_code=403, identity=identity, reason=exc.reason
+            )
+        assert isinstance(exc, CsrfRefused)
+        log.info("form_refused", route=request.url.path, detail=str(exc))
+        return self.render(
+            request, "refused.html", status_code=403, identity=identity, reason="csrf"
+        )
+
+    def router(self) -> APIRouter:
+        console = self
+
+        class ConsoleRoute(APIRoute):
+            def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+                handler = super().get_route_handler()
+
+                async def guarded(request: Request) -> Response:
+                    try:
+                        response = await handler(request)
+                    except (SignInNeeded, Refused, CsrfRefused) as exc:
+                        return console.failure(request, exc)
+                    console.renew_session(request, response)
+                    return response
+
+                return guarded
+
+        router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
+        router.add_api_route("/", self.home, methods=["GET"])
+        router.add_api_route("/sign-in", self.sign_in_page, methods=["GET"])
+        router.add_api_route("/sign-in", self.sign_in, methods=["POST"])
+        router.add_api_route("/sign-in/oidc", self.sign_in_with_provider, methods=["GET"])
+        router.add_api_route("/sign-in/oidc/callback", self.provider_callback, methods=["GET"])
+        router.add_api_route("/sign-out", self.sign_out, methods=["POST"])
+        router.add_api_route("/language", self.choose_language, methods=["POST"])
+        router.add_api_route("/my-day", self.my_day, methods=["GET"])
+        router.add_api_route("/customers/{customer_id:path}", self.customer, methods=["GET"])
+        router.add_api_route("/search", self.search, methods=["GET"])
+        router.add_api_route("/static/{name}", self.static, methods=["GET"])
+        return router
+
+
+def customer_url(customer_id: str) -> str:
+    return "/customers/" + quote(customer_id, safe="")

@@ -1,0 +1,42 @@
+"""Every event the console reads becomes the right timeline entry; others become none."""
+
+from __future__ import annotations
+
+from services.console.domain.timeline import WORDING, entry_of, number_of
+from services.console.projection import PROJECTIONS, statements_for
+from services.console.web.labels import LABELS
+from tests.integration.console.story import call_closed, events
+
+
+def test_each_event_of_the_story_has_an_entry_with_a_label() -> None:
+    story = [*events(), call_closed()]
+    for _, event in story:
+        entry = entry_of(event)
+        if type(event).__name__ in ("LedgerCustomerUpserted", "DunningStateChanged"):
+            assert entry is None
+            continue
+        assert entry is not None, event.event_type
+        assert entry.customer_id == event.payload.customer_id
+        assert entry.at == event.occurred_at
+        assert entry.kind in LABELS, entry.kind
+
+
+def test_every_worded_kind_of_ledger_change_has_a_label() -> None:
+    kinds = [f"invoice.{c}" for c in ("payment", "credit_note", "correction", "reversal")] + [
+        f"invoice.settled.{c}" for c in ("payment", "credit_note", "correction", "credit_balance")
+    ]
+    assert all(k in LABELS for k in kinds)
+
+
+def test_the_projection_writes_the_timeline_last_and_ignores_unknown_events() -> None:
+    _, event = call_closed()
+    statements = statements_for(event)
+    assert len(statements) == 2
+    assert "INSERT INTO timeline" in statements[-1][0]
+    assert set(PROJECTIONS) <= set(WORDING) | {
+        t for t in PROJECTIONS if t.__name__ in ("LedgerCustomerUpserted", "DunningStateChanged")
+    }
+
+
+def test_number_of_an_invoice_id() -> None:
+    assert number_of("FR01/INV/2026/1") == "INV/2026/1"
