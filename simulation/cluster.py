@@ -22,7 +22,7 @@ for. It is quiet when, twice in a row with nothing published in between:
   without change, such a shortfall no longer holds the day (the notifier's crash window).
 
 A service stopped on purpose for a while (an outage of the system test) is left out: its
-consumer groups' lag and its timers wait for it to come back (``absent``).
+consumer groups' lag, its outbox and its timers wait for it to come back (``absent``).
 
 The two observations are compared on the sum of all end offsets, so an event published
 between the checks of one observation is caught by the next one.
@@ -344,7 +344,9 @@ class Quiescence:
         row = await self._pool.fetchrow(self._query, now)
         assert row is not None
         outbox = {
-            k.removeprefix("outbox_"): int(v) for k, v in row.items() if k.startswith("outbox_")
+            k.removeprefix("outbox_"): int(v)
+            for k, v in row.items()
+            if k.startswith("outbox_") and k.removeprefix("outbox_") not in self.absent
         }
         timers = int(row["timers_disputes"])
         if "scheduler" not in self.absent:
