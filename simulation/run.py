@@ -415,8 +415,13 @@ class Run:
         output, _ = await process.communicate()
         if process.returncode == 0:
             return None
-        last = output.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
-        return f"exit {process.returncode}: {last[0][:300]}"
+        # the last line that says something (typer draws its errors in a box)
+        said = [
+            line.strip(" │╭╮╰╯─")
+            for line in output.decode(errors="replace").splitlines()
+            if line.strip(" │╭╮╰╯─")
+        ]
+        return f"exit {process.returncode}: {(said or ['no output'])[-1][:300]}"
 
     async def progress(self, index: int, stats: DayStats) -> None:
         calls = await self.scalar("SELECT count(*) FROM notifier.call_tasks")
