@@ -18,7 +18,7 @@ import random
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -117,10 +117,12 @@ async def run_and_read(chosen: Options) -> tuple[Run, Outcome]:
     return run, found
 
 
-def report(title: str, lines: list[str]) -> None:
+def report(title: str, lines: list[str], failures: Sequence[str] = ()) -> None:
     print(f"\n{title}")
     for line in lines:
         print("  " + line)
+    for failure in failures:  # in full: pytest shortens the assertion's message
+        print("  failed: " + failure[:3000])
 
 
 async def test_a_run_matches_the_oracle(
@@ -134,7 +136,9 @@ async def test_a_run_matches_the_oracle(
     )
     report("events:", run.events_log)
     report(
-        f"system run checked against the oracle ({time.monotonic() - began:.0f} s):", result.lines
+        f"system run checked against the oracle ({time.monotonic() - began:.0f} s):",
+        result.lines,
+        result.failures,
     )
     assert found.actions, "the run sent no reminder at all"
     assert run.history.bad
@@ -260,6 +264,7 @@ async def test_faults_change_nothing(
     report(
         f"run with faults checked against the oracle ({time.monotonic() - began:.0f} s):",
         result.lines,
+        result.failures,
     )
     kills = {n: p.kills for n, p in run.processes.items()}
     assert all(kills[s] == 1 for s in SERVICES), kills
