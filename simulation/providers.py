@@ -95,7 +95,8 @@ class _Handler:
         # the demo controller's CPU
         message = _HEADERS.parsebytes(content)
         email = Email(
-            message_id=str(message.get("Message-ID", "")),
+            # a long Message-ID is folded onto its own line: the value keeps the fold's space
+            message_id=str(message.get("Message-ID", "")).strip(),
             recipients=tuple(str(r) for r in envelope.rcpt_tos),
             subject=str(message.get("Subject", "")),
             received_at=self.collector.clock(),

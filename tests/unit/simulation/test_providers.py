@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from email.message import EmailMessage
 from pathlib import Path
+
+import aiosmtplib
 
 from simulation.providers import (
     INTERNAL_ROLES,
@@ -55,6 +58,26 @@ def test_letters_are_stamped_when_first_seen(tmp_path: Path) -> None:
         ("C1", MONDAY),
         ("C2", TUESDAY),
     ]
+
+
+async def test_a_folded_message_id_is_read_whole() -> None:
+    smtp = SmtpCollector(clock=lambda: MONDAY)
+    smtp.start()
+    try:
+        message = EmailMessage()
+        message["From"] = "relance@creditor.example"
+        message["To"] = "billing@c1.example"
+        message["Subject"] = "Relance"
+        message["Message-ID"] = (
+            "<reminder-97ba67f8-4e5a-531b-969b-0632ed50aa1f.email@relance.invalid>"
+        )
+        message.set_content("Bonjour")
+        await aiosmtplib.send(message, hostname="127.0.0.1", port=smtp.port)
+    finally:
+        smtp.stop()
+    [email] = smtp.emails()
+    assert email.reminder_key == ("97ba67f8-4e5a-531b-969b-0632ed50aa1f", "email")
+    assert email.received_at == MONDAY
 
 
 def test_every_internal_role_has_an_address(tmp_path: Path) -> None:
