@@ -31,6 +31,7 @@ from simulation.cluster import SERVICES, definition
 from simulation.generator import History, Size, generate
 from simulation.oracle import affected_invoices, busiest_company, expected_actions
 from simulation.run import Options, Run, SuspensionPlan, simulate
+from simulation.summary import suspensions_and_drops
 from tests.e2e.servers import OwnKafka, OwnPostgres, free_port
 from tests.infrastructure import Servers
 
@@ -110,6 +111,9 @@ async def run_and_read(chosen: Options) -> tuple[Run, Outcome]:
         try:
             await run.run()
             found = await outcome_of(run)
+            # the demo summary's lines on suspensions, drops and unmatched cash, read once
+            # from a real run
+            report("summary:", await suspensions_and_drops(run))
         finally:
             await run.stop()
     finally:
