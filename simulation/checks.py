@@ -290,6 +290,19 @@ def verdict(
             "unexpected": sorted(unexpected, key=str)[:5],
             "n_missing": len(missing),
             "n_unexpected": len(unexpected),
+            # where they are: per day and company (a suspension, an outage show at once)
+            "missing_by_day": sorted(
+                Counter(
+                    (str(a.day), history.invoices[a.invoice_id].company_code) for a in missing
+                ).items()
+            ),
+            "unexpected_by_day": sorted(
+                Counter(
+                    (str(a.day), history.invoices[a.invoice_id].company_code)
+                    for a in unexpected
+                    if a.invoice_id in history.invoices
+                ).items()
+            ),
         },
     )
     twice = {k: n for k, n in found.decisions.items() if n > 1}
