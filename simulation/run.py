@@ -389,8 +389,9 @@ class Run:
             record.suspended_at = self.instant
         else:
             record.resumed_at = self.instant
+        done = "suspended" if index == plan.first_day else "resumed"
         self.events_log.append(
-            f"day {index}: sending {arguments[0]}d for {plan.company_code}"
+            f"day {index}: sending {done} for {plan.company_code}"
             + ("" if problem is None else " (the command failed)")
         )
 

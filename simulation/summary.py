@@ -139,9 +139,10 @@ async def suspensions_and_drops(run: Run) -> list[str]:
     planned = "none planned"
     if record is not None:
         plan = record.plan
+        history = run.history
         planned = (
-            f"planned: {plan.company_code} from day {plan.first_day + 1} to day "
-            f"{plan.resume_day + 1}"
+            f"planned: {plan.company_code} from {history.day_of(plan.first_day)} to "
+            f"{history.day_of(plan.resume_day)}"
             + (f"; {'; '.join(record.problems)}" if record.problems else "")
         )
     lines = suspension_lines(sorted(events, key=lambda e: e.payload.at), planned)
