@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import random
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -653,6 +653,7 @@ class _Builder:
 
     def behave(self) -> None:
         last = self.size.days - 1
+        invoices_of: Counter[str] = Counter(i.customer_id for i in self.invoices.values())
         for invoice in sorted(self.invoices.values(), key=lambda i: (i.issue_day, i.number)):
             customer = self.customers[invoice.customer_id]
             due = self.day_index(invoice.due_date)
@@ -669,9 +670,15 @@ class _Builder:
                     self.settle_late(invoice, due, profile)
                     continue
                 resolved = opened + rng.randint(8, 30)
-                outcome: disputes.DisputeOutcome = (
-                    "justified" if self.size.simple or rng.random() < 0.55 else "rejected"
-                )
+                outcome: disputes.DisputeOutcome
+                if self.size.simple:
+                    # a rejected dispute brings its invoice back into the scenario, firmer:
+                    # only for a customer with this one invoice, so that a customer's
+                    # invoices still move together
+                    alone = invoices_of[customer.customer_id] == 1
+                    outcome = "rejected" if alone and rng.random() < 0.5 else "justified"
+                else:
+                    outcome = "justified" if rng.random() < 0.55 else "rejected"
                 if resolved > last:
                     self.dispute([invoice], opened, None, None)
                     continue

@@ -13,6 +13,11 @@ scheduler's code:
   exit day (due date plus ``max_amicable_days``) has come the invoice escalates instead;
 - nothing is sent for an invoice settled or cancelled that day or before, nor, when the
   disputes service pauses disputed invoices, for an invoice under an open dispute;
+- a dispute resolved as rejected brings its invoice back, firmer (docs/scenarios.md: it
+  continues at its next step firmer than the last level sent, never sooner than the
+  minimum gap after its last reminder, which a dispute of eight days or more has passed):
+  on the first business day from the resolution, that step is sent if its date has come
+  (whatever the later steps also due), else it waits for its date;
 - nothing is decided on a day the scheduler is away (an outage of the system test) nor,
   for the customers of a company whose sending is suspended, on the days of the suspension
   (:class:`Silence`); the next day it acts, an invoice whose steps fell due meanwhile takes
@@ -46,6 +51,8 @@ from simulation.generator import Customer, History
 
 # the sending window of every customer of the generated histories (the domain's default)
 WINDOW = (time(9, 0), time(18, 0))
+# the dunning levels, from the gentlest to the firmest (the domain's funnel)
+LEVELS = ("preventive", "level_1", "level_2", "formal_notice")
 
 
 @dataclass(frozen=True)
@@ -144,6 +151,26 @@ def disputed_on(history: History, invoice_id: str, day: int) -> bool:
     )
 
 
+def rejected_on(history: History, invoice_id: str) -> list[int]:
+    """The days the invoice's disputes were resolved as rejected, in order."""
+    return sorted(
+        d.resolved_day
+        for d in history.disputes
+        if invoice_id in d.invoice_ids and d.outcome == "rejected" and d.resolved_day is not None
+    )
+
+
+def firmer_position(scenario: OracleScenario, position: int, last_level: str | None) -> int:
+    """The first step from ``position`` firmer than ``last_level`` (all firmer: none sent)."""
+    if last_level is None:
+        return position
+    rank = LEVELS.index(last_level)
+    for index in range(position, len(scenario.steps)):
+        if LEVELS.index(scenario.steps[index].level) > rank:
+            return index
+    return len(scenario.steps)
+
+
 def business_day(day: date, country: str) -> bool:
     return business_day_on_or_after(day, country) == day
 
@@ -177,7 +204,9 @@ def expected_actions(
             invoice.due_date + timedelta(days=scenario.max_amicable_days), customer.country
         )
         closed = history.closed_day(invoice.invoice_id)
+        rejected = rejected_on(history, invoice.invoice_id) if disputes_pause else []
         position = 0
+        last_level: str | None = None
         for index in range(max(invoice.issue_day, 0), history.size.days):
             today = history.day_of(index)
             if closed is not None and closed <= index:
@@ -191,11 +220,21 @@ def expected_actions(
                     Expected(invoice.invoice_id, today, f"exit:{scenario.exit_action}", "exit", "-")
                 )
                 break
+            if rejected and rejected[0] <= index:  # back from a rejected dispute, firmer
+                rejected.pop(0)
+                position = firmer_position(scenario, position, last_level)
+                if position < len(scenario.steps) and step_days[position] <= today:
+                    step = scenario.steps[position]
+                    found.add(
+                        Expected(invoice.invoice_id, today, step.name, step.level, step.channel)
+                    )
+                    last_level, position = step.level, position + 1
+                continue
             due = [i for i in range(position, len(scenario.steps)) if step_days[i] <= today]
             if due:
                 step = scenario.steps[due[-1]]
                 found.add(Expected(invoice.invoice_id, today, step.name, step.level, step.channel))
-                position = due[-1] + 1
+                last_level, position = step.level, due[-1] + 1
     return found
 
 

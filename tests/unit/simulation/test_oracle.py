@@ -203,3 +203,22 @@ def test_the_sending_window_is_local_and_on_business_days() -> None:
     assert not inside_window(paris, datetime(2026, 1, 10, 10, 0, tzinfo=UTC))  # Saturday
     assert not inside_window(paris, datetime(2026, 1, 1, 10, 0, tzinfo=UTC))  # New Year
     assert not inside_window(paris, datetime(2026, 1, 5, 19, 0, tzinfo=UTC))  # 20:00
+
+
+def test_a_rejected_dispute_resumes_at_the_next_firmer_step(tmp_path: Path) -> None:
+    due = date(2026, 1, 14)
+    dispute = Dispute(uuid.uuid4(), "C1", ("FR01/A",), 8, 22, "rejected")  # Jan 13 to Jan 27
+    found = expected_actions(
+        history([invoice("C1", "A", 0, due)], [customer("C1")], disputes=[dispute]),
+        library(tmp_path),
+        disputes_pause=True,
+    )
+    # "before" (preventive) was sent on Jan 12; on Tuesday 27 "first" (level_1), the next
+    # firmer step, is sent although "second" and "third" are due too; then "third" when it
+    # is the latest due (the next day), and the exit
+    assert found == {
+        Expected("FR01/A", date(2026, 1, 12), "before", "preventive", "email"),
+        Expected("FR01/A", date(2026, 1, 27), "first", "level_1", "sms"),
+        Expected("FR01/A", date(2026, 1, 28), "third", "level_2", "postal_letter"),
+        Expected("FR01/A", date(2026, 2, 3), "exit:litigation", "exit", "-"),
+    }
