@@ -163,8 +163,9 @@ class Size:
     start: date = date(2026, 1, 5)
     bad_records: int = 24
     # In a "simple" history (the system test's), each customer's invoices are all issued
-    # on one day with one due date and disputes are only resolved as justified, so that
-    # every invoice of a customer stays at the same point of its scenario.
+    # on one day with one due date, and a dispute is resolved as rejected only when it is
+    # about the customer's one invoice (else as justified), so that every invoice of a
+    # customer stays at the same point of its scenario.
     simple: bool = False
 
     @classmethod
