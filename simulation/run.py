@@ -399,11 +399,7 @@ class Run:
         """``relance scheduler ARGS`` with the scheduler's environment; None if it worked."""
         scheduler = next(p for p in self.processes.values() if p.service == "scheduler")
         executable = Path(sys.executable).with_name("relance")
-        command = (
-            [str(executable)]
-            if executable.exists()
-            else [sys.executable, "-c", "from services.runtime.cli import main; main()"]
-        )
+        command = [str(executable)] if executable.exists() else [sys.executable, "-m", "relance"]
         process = await asyncio.create_subprocess_exec(
             *command,
             "scheduler",
