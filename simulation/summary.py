@@ -87,10 +87,32 @@ async def refresh_dso(run: Run, start: date, end: date) -> int:
         await connection.close()
 
 
-# The reporting view of unmatched cash (payments and credit notes parked because their
-# invoice or customer has not arrived, issue 15 item 9) is not on this branch yet: the
-# summary says so, and reads it once a relation of that name exists.
-UNMATCHED_CASH_VIEW = "reporting.unmatched_cash"
+# Unmatched cash: payments and credit notes ingestion parked because an invoice they name
+# had not arrived, as reporting keeps them. The view ``reporting.unmatched_cash`` is as of
+# the real date; the summary asks its function for the last simulated day.
+UNMATCHED_CASH_AS_OF = "reporting.unmatched_cash_as_of"
+
+
+def unmatched_cash_lines(rows: list[Any], as_of: date) -> list[str]:
+    """Unmatched cash at the end of the run: how much, per company and currency, how old."""
+    if not rows:
+        return [f"Unmatched cash on {as_of} ({UNMATCHED_CASH_AS_OF}): none"]
+    flagged = sum(1 for r in rows if r["over_alert_age"])
+    lines = [
+        f"Unmatched cash on {as_of} ({UNMATCHED_CASH_AS_OF}): {len(rows)} documents, "
+        f"{flagged} past the alert age"
+    ]
+    totals: defaultdict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    for r in rows:
+        totals[(r["company_code"], str(r["currency"] or "?"))] += Decimal(r["amount"] or 0)
+    for (company, currency), amount in sorted(totals.items()):
+        lines.append(f"  {company} {currency} {_money(amount)}")
+    oldest = max(rows, key=lambda r: r["age_days"] or 0)
+    lines.append(
+        f"  oldest: {oldest['kind']} {oldest['document_id']} of {oldest['customer_id']}, "
+        f"{oldest['age_days']} days, awaiting {', '.join(oldest['awaiting'] or ())}"
+    )
+    return lines
 
 
 def drop_lines(reasons: Counter[str]) -> list[str]:
@@ -147,15 +169,9 @@ async def suspensions_and_drops(run: Run) -> list[str]:
         )
     lines = suspension_lines(sorted(events, key=lambda e: e.payload.at), planned)
     lines.extend(drop_lines(reasons))
-    if await run.scalar("SELECT to_regclass($1)", UNMATCHED_CASH_VIEW) is None:
-        lines.append(
-            f"Unmatched cash: not reported yet (follow-up: {UNMATCHED_CASH_VIEW} is not in "
-            "this version's reporting schema)"
-        )
-    else:
-        rows = await run.fetch(f"SELECT * FROM {UNMATCHED_CASH_VIEW}")
-        lines.append(f"Unmatched cash ({UNMATCHED_CASH_VIEW}): {len(rows)} rows")
-        lines.extend(f"  {dict(r)}" for r in rows[:10])
+    end = end_of(run.history)
+    rows = await run.fetch(f"SELECT * FROM {UNMATCHED_CASH_AS_OF}($1)", end)
+    lines.extend(unmatched_cash_lines(rows, end))
     return lines
 
 

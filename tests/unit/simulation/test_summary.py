@@ -15,6 +15,7 @@ from simulation.summary import (
     dso_lines,
     months_spanned,
     suspension_lines,
+    unmatched_cash_lines,
 )
 
 
@@ -95,3 +96,40 @@ def test_suspensions_say_who_when_and_why() -> None:
         "  2026-01-26 06:00 resumed every company by ops@example.com",
     ]
     assert "none announced" in suspension_lines([], "none planned")[1]
+
+
+def test_unmatched_cash_per_company_and_currency_with_the_oldest() -> None:
+    day = date(2026, 2, 18)
+    rows = [
+        {
+            "company_code": "FR01",
+            "currency": "EUR",
+            "amount": Decimal("120.50"),
+            "over_alert_age": True,
+            "age_days": 9,
+            "kind": "payment",
+            "document_id": "PAY-1",
+            "customer_id": "C1",
+            "awaiting": ["FR01/INV-9"],
+        },
+        {
+            "company_code": "FR01",
+            "currency": "EUR",
+            "amount": Decimal("80"),
+            "over_alert_age": False,
+            "age_days": 2,
+            "kind": "credit_note",
+            "document_id": "CN-2",
+            "customer_id": "C2",
+            "awaiting": ["FR01/INV-7"],
+        },
+    ]
+    assert unmatched_cash_lines(rows, day) == [
+        "Unmatched cash on 2026-02-18 (reporting.unmatched_cash_as_of): 2 documents, "
+        "1 past the alert age",
+        "  FR01 EUR 200",
+        "  oldest: payment PAY-1 of C1, 9 days, awaiting FR01/INV-9",
+    ]
+    assert unmatched_cash_lines([], day) == [
+        "Unmatched cash on 2026-02-18 (reporting.unmatched_cash_as_of): none"
+    ]
