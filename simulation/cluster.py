@@ -13,6 +13,8 @@ for. It is quiet when, twice in a row with nothing published in between:
 - no scheduler timer is due at the simulated instant (``next_action_at <= now``), and no
   timer of the disputes service (owner reminders, promise deadlines, payment plan checks);
 - no notifier delivery is due (pending and due, or sending with an expired lease);
+  a scheduler timer or a delivery held by a suspension of its company is not due: it
+  waits for the resumption;
 - no notifier notice is due (owner reminders of disputes, written confirmations of
   promises: pending and due, or sending with an expired lease), and every notice the
   notifier has claimed or sent has reached the SMTP stand-in (a notice being sent has a
@@ -424,9 +426,18 @@ class Quiescence:
                     columns.append(f"(SELECT count(*) FROM {schema}.outbox) AS outbox_{service}")
             scheduler_timers = "0"
             if await exists("scheduler.dunning_invoice"):
+                held = ""
+                if await exists("scheduler.sending_suspension"):
+                    # a suspended company's timers wait for the resumption: not due now
+                    held = (
+                        " AND NOT EXISTS (SELECT 1 FROM scheduler.customer c "
+                        "JOIN scheduler.sending_suspension s ON s.resumed_at IS NULL "
+                        "AND (s.company_code IS NULL OR s.company_code = c.company_code) "
+                        "WHERE c.customer_id = d.customer_id)"
+                    )
                 scheduler_timers = (
-                    "(SELECT count(*) FROM scheduler.dunning_invoice "
-                    "WHERE next_action_at IS NOT NULL AND next_action_at <= $1)"
+                    "(SELECT count(*) FROM scheduler.dunning_invoice d "
+                    f"WHERE next_action_at IS NOT NULL AND next_action_at <= $1{held})"
                 )
             timers = ["0"]
             for table, condition in DISPUTE_TIMERS:
@@ -440,10 +451,18 @@ class Quiescence:
                 timers.append(part)
             deliveries = "0"
             if await exists("notifier.deliveries"):
+                held = ""
+                if await exists("notifier.suspensions"):
+                    # held while the company's sending is suspended: not due now
+                    held = (
+                        " AND NOT EXISTS (SELECT 1 FROM notifier.suspensions s "
+                        "WHERE s.lifted_at IS NULL "
+                        "AND (s.company_code IS NULL OR s.company_code = d.company_code))"
+                    )
                 deliveries = (
-                    "(SELECT count(*) FROM notifier.deliveries WHERE "
-                    "(status = 'pending' AND next_attempt_at <= $1) "
-                    "OR (status = 'sending' AND lease_until <= $1))"
+                    "(SELECT count(*) FROM notifier.deliveries d WHERE "
+                    "((status = 'pending' AND next_attempt_at <= $1) "
+                    f"OR (status = 'sending' AND lease_until <= $1)){held})"
                 )
             notices_due = notices_claimed = "0"
             if await exists("notifier.notices"):
