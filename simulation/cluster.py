@@ -12,7 +12,19 @@ for. It is quiet when, twice in a row with nothing published in between:
 - every service's outbox is empty (nothing left to publish);
 - no scheduler timer is due at the simulated instant (``next_action_at <= now``), and no
   timer of the disputes service (owner reminders, promise deadlines, payment plan checks);
-- no notifier delivery is due (pending and due, or sending with an expired lease).
+- no notifier delivery is due (pending and due, or sending with an expired lease);
+  a scheduler timer or a delivery held by a suspension of its company is not due: it
+  waits for the resumption;
+- no notifier notice is due (owner reminders of disputes, written confirmations of
+  promises: pending and due, or sending with an expired lease), and every notice the
+  notifier has claimed or sent has reached the SMTP stand-in (a notice being sent has a
+  lease in the future, so it is not "due", yet it has not arrived: it is waited for). A
+  notice cut off by a SIGKILL between its claim and the SMTP server stays claimed until its
+  lease expires on a later simulated day; after ``stranded_after_s`` seconds of real time
+  without change, such a shortfall no longer holds the day (the notifier's crash window).
+
+A service stopped on purpose for a while (an outage of the system test) is left out: its
+consumer groups' lag, its outbox and its timers wait for it to come back (``absent``).
 
 The two observations are compared on the sum of all end offsets, so an event published
 between the checks of one observation is caught by the next one.
@@ -231,22 +243,36 @@ class Observation:
     timers_due: int
     deliveries_due: int
     end_offsets: int
+    notices_due: int = 0
+    notices_unreceived: int = 0  # claimed or sent by the notifier, not at the SMTP server
+
+    @property
+    def busy(self) -> bool:
+        """Work the database shows (Kafka's lag apart)."""
+        return bool(
+            any(self.outbox.values())
+            or self.timers_due
+            or self.deliveries_due
+            or self.notices_due
+            or self.notices_unreceived
+        )
 
     @property
     def quiet(self) -> bool:
-        return (
-            not any(self.lag.values())
-            and not any(self.outbox.values())
-            and self.timers_due == 0
-            and self.deliveries_due == 0
-        )
+        return not any(self.lag.values()) and not self.busy
 
     def describe(self) -> str:
         return (
             f"lag={ {k: v for k, v in self.lag.items() if v} } "
             f"outbox={ {k: v for k, v in self.outbox.items() if v} } "
-            f"timers_due={self.timers_due} deliveries_due={self.deliveries_due}"
+            f"timers_due={self.timers_due} deliveries_due={self.deliveries_due} "
+            f"notices_due={self.notices_due} notices_unreceived={self.notices_unreceived}"
         )
+
+
+def notices_unreceived(claimed_or_sent: int, received: int) -> int:
+    """Notices the notifier claimed or sent that the SMTP server has not received."""
+    return max(0, claimed_or_sent - received)
 
 
 @dataclass
@@ -255,6 +281,11 @@ class Quiescence:
     database_url: str
     services: tuple[str, ...] = SERVICES
     poll_s: float = 0.05
+    # the distinct notices the SMTP stand-in received (None: notices are not waited for)
+    notices_received: Callable[[], int] | None = None
+    stranded_after_s: float = 10.0
+    # services stopped on purpose (an outage): their lag and timers are not waited for
+    absent: set[str] = field(default_factory=set)
     _admin: AIOKafkaAdminClient | None = None
     _consumer: AIOKafkaConsumer | None = None
     _pool: asyncpg.Pool | None = None
@@ -262,6 +293,8 @@ class Quiescence:
     _query: str | None = None
     _schemas: dict[str, str] = field(default_factory=dict)
     _coordinators: dict[str, int] = field(default_factory=dict)
+    _group_service: dict[str, str] = field(default_factory=dict)
+    _shortfall: tuple[int, float] | None = None  # (notices unreceived, since when)
 
     async def start(self) -> None:
         for service in self.services:
@@ -269,6 +302,7 @@ class Quiescence:
             self._schemas[service] = found.schema
             if found.consumes:
                 self._groups[found.group_id] = tuple(t.name for t in found.consumes)
+                self._group_service[found.group_id] = service
         await self._connect_kafka()
         self._pool = await asyncpg.create_pool(self.database_url, min_size=1, max_size=2)
 
@@ -312,11 +346,20 @@ class Quiescence:
         row = await self._pool.fetchrow(self._query, now)
         assert row is not None
         outbox = {
-            k.removeprefix("outbox_"): int(v) for k, v in row.items() if k.startswith("outbox_")
+            k.removeprefix("outbox_"): int(v)
+            for k, v in row.items()
+            if k.startswith("outbox_") and k.removeprefix("outbox_") not in self.absent
         }
-        timers, deliveries = int(row["timers"]), int(row["deliveries"])
-        if any(outbox.values()) or timers or deliveries:
-            return Observation({}, outbox, timers, deliveries, -1)
+        timers = int(row["timers_disputes"])
+        if "scheduler" not in self.absent:
+            timers += int(row["timers_scheduler"])
+        deliveries = int(row["deliveries"])
+        notices_due, unreceived = int(row["notices_due"]), 0
+        if self.notices_received is not None:
+            unreceived = self._unreceived(int(row["notices_claimed"]), self.notices_received())
+        database = Observation({}, outbox, timers, deliveries, -1, notices_due, unreceived)
+        if database.busy:
+            return database
         partitions: dict[str, list[TopicPartition]] = {}
         for topics in self._groups.values():
             for topic in topics:
@@ -328,7 +371,7 @@ class Quiescence:
                     partitions[topic] = [TopicPartition(topic, p) for p in sorted(found)]
         every = [tp for tps in partitions.values() for tp in tps]
         ends: dict[TopicPartition, int] = await self._consumer.end_offsets(every)
-        groups = list(self._groups)
+        groups = [g for g in self._groups if self._group_service.get(g) not in self.absent]
         offsets = await asyncio.gather(*(self._group_offsets(g) for g in groups))
         lag: dict[str, int] = {}
         for group, committed in zip(groups, offsets, strict=True):
@@ -338,7 +381,21 @@ class Quiescence:
                     done = committed.get(tp)
                     behind += max(0, ends.get(tp, 0) - (done.offset if done else 0))
             lag[group] = behind
-        return Observation(lag, outbox, timers, deliveries, sum(ends.values()))
+        return Observation(
+            lag, outbox, timers, deliveries, sum(ends.values()), notices_due, unreceived
+        )
+
+    def _unreceived(self, claimed: int, received: int) -> int:
+        """The notices still on their way to the SMTP server, less any stranded by a crash."""
+        short = notices_unreceived(claimed, received)
+        if not short:
+            self._shortfall = None
+            return 0
+        now = time.monotonic()
+        if self._shortfall is None or self._shortfall[0] != short:
+            self._shortfall = (short, now)
+            return short
+        return 0 if now - self._shortfall[1] > self.stranded_after_s else short
 
     async def _group_offsets(self, group: str) -> dict[TopicPartition, OffsetAndMetadata]:
         """The group's committed offsets, from its coordinator (looked up once, not per call)."""
@@ -367,12 +424,22 @@ class Quiescence:
             for service, schema in self._schemas.items():
                 if await exists(f"{schema}.outbox"):
                     columns.append(f"(SELECT count(*) FROM {schema}.outbox) AS outbox_{service}")
-            timers = ["0"]
+            scheduler_timers = "0"
             if await exists("scheduler.dunning_invoice"):
-                timers.append(
-                    "(SELECT count(*) FROM scheduler.dunning_invoice "
-                    "WHERE next_action_at IS NOT NULL AND next_action_at <= $1)"
+                held = ""
+                if await exists("scheduler.sending_suspension"):
+                    # a suspended company's timers wait for the resumption: not due now
+                    held = (
+                        " AND NOT EXISTS (SELECT 1 FROM scheduler.customer c "
+                        "JOIN scheduler.sending_suspension s ON s.resumed_at IS NULL "
+                        "AND (s.company_code IS NULL OR s.company_code = c.company_code) "
+                        "WHERE c.customer_id = d.customer_id)"
+                    )
+                scheduler_timers = (
+                    "(SELECT count(*) FROM scheduler.dunning_invoice d "
+                    f"WHERE next_action_at IS NOT NULL AND next_action_at <= $1{held})"
                 )
+            timers = ["0"]
             for table, condition in DISPUTE_TIMERS:
                 if not await exists(f"disputes.{table}"):
                     continue
@@ -384,12 +451,35 @@ class Quiescence:
                 timers.append(part)
             deliveries = "0"
             if await exists("notifier.deliveries"):
+                held = ""
+                if await exists("notifier.suspensions"):
+                    # held while the company's sending is suspended: not due now
+                    held = (
+                        " AND NOT EXISTS (SELECT 1 FROM notifier.suspensions s "
+                        "WHERE s.lifted_at IS NULL "
+                        "AND (s.company_code IS NULL OR s.company_code = d.company_code))"
+                    )
                 deliveries = (
-                    "(SELECT count(*) FROM notifier.deliveries WHERE "
-                    "(status = 'pending' AND next_attempt_at <= $1) "
-                    "OR (status = 'sending' AND lease_until <= $1))"
+                    "(SELECT count(*) FROM notifier.deliveries d WHERE "
+                    "((status = 'pending' AND next_attempt_at <= $1) "
+                    f"OR (status = 'sending' AND lease_until <= $1)){held})"
                 )
-        columns += [f"{' + '.join(timers)} AS timers", f"{deliveries} AS deliveries"]
+            notices_due = notices_claimed = "0"
+            if await exists("notifier.notices"):
+                notices_due = (
+                    "(SELECT count(*) FROM notifier.notices "
+                    "WHERE status IN ('pending', 'sending') AND next_attempt_at <= $1)"
+                )
+                notices_claimed = (
+                    "(SELECT count(*) FROM notifier.notices WHERE status IN ('sending', 'sent'))"
+                )
+        columns += [
+            f"{scheduler_timers} AS timers_scheduler",
+            f"{' + '.join(timers)} AS timers_disputes",
+            f"{deliveries} AS deliveries",
+            f"{notices_due} AS notices_due",
+            f"{notices_claimed} AS notices_claimed",
+        ]
         return "SELECT " + ", ".join(columns) + ", $1::timestamptz AS at"
 
     async def wait(

@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import random
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -163,8 +163,9 @@ class Size:
     start: date = date(2026, 1, 5)
     bad_records: int = 24
     # In a "simple" history (the system test's), each customer's invoices are all issued
-    # on one day with one due date and disputes are only resolved as justified, so that
-    # every invoice of a customer stays at the same point of its scenario.
+    # on one day with one due date, and a dispute is resolved as rejected only when it is
+    # about the customer's one invoice (else as justified), so that every invoice of a
+    # customer stays at the same point of its scenario.
     simple: bool = False
 
     @classmethod
@@ -653,6 +654,7 @@ class _Builder:
 
     def behave(self) -> None:
         last = self.size.days - 1
+        invoices_of: Counter[str] = Counter(i.customer_id for i in self.invoices.values())
         for invoice in sorted(self.invoices.values(), key=lambda i: (i.issue_day, i.number)):
             customer = self.customers[invoice.customer_id]
             due = self.day_index(invoice.due_date)
@@ -669,9 +671,15 @@ class _Builder:
                     self.settle_late(invoice, due, profile)
                     continue
                 resolved = opened + rng.randint(8, 30)
-                outcome: disputes.DisputeOutcome = (
-                    "justified" if self.size.simple or rng.random() < 0.55 else "rejected"
-                )
+                outcome: disputes.DisputeOutcome
+                if self.size.simple:
+                    # a rejected dispute brings its invoice back into the scenario, firmer:
+                    # only for a customer with this one invoice, so that a customer's
+                    # invoices still move together
+                    alone = invoices_of[customer.customer_id] == 1
+                    outcome = "rejected" if alone and rng.random() < 0.5 else "justified"
+                else:
+                    outcome = "justified" if rng.random() < 0.55 else "rejected"
                 if resolved > last:
                     self.dispute([invoice], opened, None, None)
                     continue

@@ -12,7 +12,21 @@ scheduler's code:
   the steps due that it has not taken yet is sent (earlier ones are skipped), and once the
   exit day (due date plus ``max_amicable_days``) has come the invoice escalates instead;
 - nothing is sent for an invoice settled or cancelled that day or before, nor, when the
-  disputes service pauses disputed invoices, for an invoice under an open dispute.
+  disputes service pauses disputed invoices, for an invoice under an open dispute;
+- a dispute resolved as rejected brings its invoice back, firmer (docs/scenarios.md: it
+  continues at its next step firmer than the last level sent, never sooner than the
+  minimum gap after its last reminder, which a dispute of eight days or more has passed):
+  on the first business day from the resolution, that step is sent if its date has come
+  (whatever the later steps also due), else it waits for its date;
+- nothing is decided on a day the scheduler is away (an outage of the system test) nor,
+  for the customers of a company whose sending is suspended, on the days of the suspension
+  (:class:`Silence`); the next day it acts, an invoice whose steps fell due meanwhile takes
+  only the latest one (the catch-up), or escalates if its exit day has come; nothing is
+  decided on a day that is not a business day of the customer's country.
+
+Every message a customer receives must arrive inside the customer's sending window
+(09:00-18:00 local, :data:`WINDOW`) on a business day of the customer's country
+(:func:`inside_window`).
 
 It is meant for a "simple" history (:attr:`Size.simple`): every invoice of a customer is
 issued on one day with one due date, so the invoices of a customer move together and the
@@ -22,16 +36,35 @@ scheduler's grouping and minimum gap between contacts never defer a step.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
-from datetime import date, timedelta
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import holidays
 import yaml
 
 from simulation.generator import Customer, History
+
+# the sending window of every customer of the generated histories (the domain's default)
+WINDOW = (time(9, 0), time(18, 0))
+# the dunning levels, from the gentlest to the firmest (the domain's funnel)
+LEVELS = ("preventive", "level_1", "level_2", "formal_notice")
+
+
+@dataclass(frozen=True)
+class Silence:
+    """Days on which the scheduler decides nothing: for everyone (``down``, an outage) or
+    for the customers of a company (``suspended``, company code: day indexes)."""
+
+    down: frozenset[int] = frozenset()
+    suspended: dict[str, frozenset[int]] = field(default_factory=dict)
+
+    def holds(self, customer: Customer, day: int) -> bool:
+        return day in self.down or day in self.suspended.get(customer.company_code, frozenset())
 
 
 @dataclass(frozen=True)
@@ -118,8 +151,41 @@ def disputed_on(history: History, invoice_id: str, day: int) -> bool:
     )
 
 
-def expected_actions(history: History, library: Path, *, disputes_pause: bool) -> set[Expected]:
+def rejected_on(history: History, invoice_id: str) -> list[int]:
+    """The days the invoice's disputes were resolved as rejected, in order."""
+    return sorted(
+        d.resolved_day
+        for d in history.disputes
+        if invoice_id in d.invoice_ids and d.outcome == "rejected" and d.resolved_day is not None
+    )
+
+
+def firmer_position(scenario: OracleScenario, position: int, last_level: str | None) -> int:
+    """The first step from ``position`` firmer than ``last_level`` (all firmer: none sent)."""
+    if last_level is None:
+        return position
+    rank = LEVELS.index(last_level)
+    for index in range(position, len(scenario.steps)):
+        if LEVELS.index(scenario.steps[index].level) > rank:
+            return index
+    return len(scenario.steps)
+
+
+def business_day(day: date, country: str) -> bool:
+    return business_day_on_or_after(day, country) == day
+
+
+def inside_window(customer: Customer, at: datetime) -> bool:
+    """Whether ``at`` is inside the customer's sending window, on a business day."""
+    local = at.astimezone(ZoneInfo(customer.time_zone))
+    return business_day(local.date(), customer.country) and WINDOW[0] <= local.time() < WINDOW[1]
+
+
+def expected_actions(
+    history: History, library: Path, *, disputes_pause: bool, silence: Silence | None = None
+) -> set[Expected]:
     """Every reminder and escalation the history calls for, per invoice and day."""
+    silence = silence or Silence()
     scenarios, rules = load(library)
     found: set[Expected] = set()
     for invoice in history.invoices.values():
@@ -138,24 +204,56 @@ def expected_actions(history: History, library: Path, *, disputes_pause: bool) -
             invoice.due_date + timedelta(days=scenario.max_amicable_days), customer.country
         )
         closed = history.closed_day(invoice.invoice_id)
+        rejected = rejected_on(history, invoice.invoice_id) if disputes_pause else []
         position = 0
+        last_level: str | None = None
         for index in range(max(invoice.issue_day, 0), history.size.days):
             today = history.day_of(index)
             if closed is not None and closed <= index:
                 break
             if disputes_pause and disputed_on(history, invoice.invoice_id, index):
                 continue
+            if silence.holds(customer, index) or not business_day(today, customer.country):
+                continue  # a catch-up after a pause waits for a business day too
             if exit_day <= today:
                 found.add(
                     Expected(invoice.invoice_id, today, f"exit:{scenario.exit_action}", "exit", "-")
                 )
                 break
+            if rejected and rejected[0] <= index:  # back from a rejected dispute, firmer
+                rejected.pop(0)
+                position = firmer_position(scenario, position, last_level)
+                if position < len(scenario.steps) and step_days[position] <= today:
+                    step = scenario.steps[position]
+                    found.add(
+                        Expected(invoice.invoice_id, today, step.name, step.level, step.channel)
+                    )
+                    last_level, position = step.level, position + 1
+                continue
             due = [i for i in range(position, len(scenario.steps)) if step_days[i] <= today]
             if due:
                 step = scenario.steps[due[-1]]
                 found.add(Expected(invoice.invoice_id, today, step.name, step.level, step.channel))
-                position = due[-1] + 1
+                last_level, position = step.level, due[-1] + 1
     return found
+
+
+def busiest_company(history: History, expected: set[Expected], days: range) -> str:
+    """The company whose customers the oracle reminds most often on ``days``."""
+    dates = {history.day_of(d) for d in days}
+    counts: Counter[str] = Counter(
+        history.invoices[a.invoice_id].company_code
+        for a in expected
+        if a.day in dates and a.level != "exit"
+    )
+    if not counts:
+        raise ValueError(f"no reminder at all on days {days.start}-{days.stop - 1}")
+    return counts.most_common(1)[0][0]
+
+
+def affected_invoices(with_: set[Expected], without: set[Expected]) -> set[str]:
+    """The invoices whose reminders or escalations differ between two expectations."""
+    return {a.invoice_id for a in with_ ^ without}
 
 
 def expected_open_amounts(history: History) -> dict[str, Decimal]:

@@ -5,6 +5,12 @@
   notifier's real Twilio SDK is used with ``RELANCE_NOTIFIER_TWILIO_BASE_URL``;
 - :class:`LetterDrop`: the print room's folder, where the notifier drops each letter's PDF
   and its JSON manifest.
+
+Each stand-in stamps what it receives with the simulated instant (the run's clock file, read
+when the message arrives; for letters, when the controller next looks at the folder, at the
+end of the phase that dropped them), so that the checks can tell whether a customer was
+contacted inside their sending window, on a business day, and not while sending was
+suspended.
 """
 
 from __future__ import annotations
@@ -13,7 +19,9 @@ import json
 import socket
 import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from email import policy
 from email.parser import BytesHeaderParser
 from pathlib import Path
@@ -39,11 +47,36 @@ def free_port() -> int:
         return port
 
 
+SimulatedNow = Callable[[], datetime | None]
+
+
+def no_clock() -> datetime | None:
+    return None
+
+
 @dataclass(frozen=True)
 class Email:
     message_id: str
     recipients: tuple[str, ...]
     subject: str
+    received_at: datetime | None = None  # the simulated instant it arrived
+
+    @property
+    def notice_id(self) -> str | None:
+        """The notice's id for a notice (``<notice-{id}@...>``), else None."""
+        if not _is_notice(self):
+            return None
+        return self.message_id.removeprefix("<notice-").split("@", 1)[0]
+
+    @property
+    def reminder_key(self) -> tuple[str, str] | None:
+        """(reminder id, channel) for a reminder (``<reminder-{id}.{channel}@...>``)."""
+        if not self.message_id.startswith("<reminder-"):
+            return None
+        reminder, _, channel = (
+            self.message_id.removeprefix("<reminder-").split("@", 1)[0].partition(".")
+        )
+        return reminder, channel
 
 
 _HEADERS = BytesHeaderParser(policy=policy.default)
@@ -62,12 +95,16 @@ class _Handler:
         # the demo controller's CPU
         message = _HEADERS.parsebytes(content)
         email = Email(
-            message_id=str(message.get("Message-ID", "")),
+            # a long Message-ID is folded onto its own line: the value keeps the fold's space
+            message_id=str(message.get("Message-ID", "")).strip(),
             recipients=tuple(str(r) for r in envelope.rcpt_tos),
             subject=str(message.get("Subject", "")),
+            received_at=self.collector.clock(),
         )
         with self.collector.lock:
             self.collector.received.append(email)
+            if email.notice_id is not None:
+                self.collector.distinct_notices.add(email.notice_id)
         return "250 OK queued"
 
 
@@ -78,6 +115,8 @@ class SmtpCollector:
     port: int = 0
     received: list[Email] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    clock: SimulatedNow = no_clock
+    distinct_notices: set[str] = field(default_factory=set)  # kept as messages arrive
     _controller: Controller | None = None
 
     def start(self) -> None:
@@ -102,6 +141,20 @@ class SmtpCollector:
         with self.lock:
             return sum(_is_notice(e) for e in self.received)
 
+    def notice_ids(self) -> set[str]:
+        """The distinct notices received (a notice sent again after a crash counts once)."""
+        with self.lock:
+            return {i for e in self.received if (i := e.notice_id) is not None}
+
+    def distinct_notice_count(self) -> int:
+        """How many distinct notices arrived, without a pass over every message."""
+        with self.lock:
+            return len(self.distinct_notices)
+
+    def emails(self) -> list[Email]:
+        with self.lock:
+            return list(self.received)
+
     def message_ids(self) -> Counter[str]:
         """How often each reminder's Message-ID arrived (notices apart)."""
         with self.lock:
@@ -119,6 +172,8 @@ class TwilioStandIn:
 
     port: int = 0
     requests: list[dict[str, str]] = field(default_factory=list)
+    received_at: list[datetime | None] = field(default_factory=list)
+    clock: SimulatedNow = no_clock
     _runner: web.AppRunner | None = None
 
     @property
@@ -128,6 +183,7 @@ class TwilioStandIn:
     async def create_message(self, request: web.Request) -> web.Response:
         form = {key: str(value) for key, value in (await request.post()).items()}
         self.requests.append(form)
+        self.received_at.append(self.clock())
         body: dict[str, Any] = {
             "sid": f"SM{len(self.requests):032d}",
             "status": "queued",
@@ -160,6 +216,23 @@ class LetterDrop:
     """The print room's folder: one ``.json`` manifest per letter, next to its PDF."""
 
     directory: Path
+    received_at: dict[str, datetime] = field(default_factory=dict)  # manifest name: instant
+
+    def stamp(self, instant: datetime) -> None:
+        """Note the letters dropped since the last look as received at ``instant``."""
+        if not self.directory.exists():
+            return
+        for path in self.directory.glob("reminder-*.json"):
+            self.received_at.setdefault(path.name, instant)
+
+    def stamped(self) -> list[tuple[dict[str, Any], datetime | None]]:
+        """Every letter's manifest with the simulated instant it was seen in the folder."""
+        if not self.directory.exists():
+            return []
+        return [
+            (json.loads(path.read_text()), self.received_at.get(path.name))
+            for path in sorted(self.directory.glob("reminder-*.json"))
+        ]
 
     def manifests(self) -> list[dict[str, Any]]:
         if not self.directory.exists():

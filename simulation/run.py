@@ -2,11 +2,17 @@
 
 For each simulated day ``d``:
 
-1. morning (06:00 UTC, before any sending window opens in Europe or America): publish the
-   ERP records and the CRM's dispute commands of the day, wait for quiescence;
-2. evening (19:00 UTC, when every customer's 09:00-18:00 window of the day has opened):
-   the scheduler's timers fire and the notifier sends; wait for quiescence;
+1. morning (06:00 UTC, before any sending window opens in Europe or America): start or lift
+   the planned suspension of sending, publish the ERP records and the CRM's dispute
+   commands of the day, wait for quiescence;
+2. sending: the clock moves to each of the day's sending instants in turn (``timeline.py``:
+   the fewest UTC instants such that every customer's 09:00-18:00 local window holds one;
+   the first is the phase called "evening"), the scheduler's timers fire and the notifier
+   sends; wait for quiescence at each;
 3. answer the call tasks the notifier opened (demo only), wait for quiescence.
+
+Each move of the clock goes through a barrier (``clock_barrier.py``): nothing is published
+until every service process is bound to see the new instant.
 
 Faults (the system test) are injected at chosen days and phases through :class:`Faults`.
 """
@@ -21,6 +27,7 @@ import os
 import random
 import secrets
 import shutil
+import sys
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -34,7 +41,7 @@ from typing import Any
 import aiohttp
 from aiokafka import AIOKafkaProducer
 
-from services.runtime.clock import FileClock
+from simulation.clock_barrier import move_clock
 from simulation.cluster import (
     SERVICES,
     Quiescence,
@@ -45,14 +52,40 @@ from simulation.cluster import (
 )
 from simulation.generator import History, Record, Size, generate
 from simulation.providers import LetterDrop, Providers, SmtpCollector, TwilioStandIn, free_port
+from simulation.timeline import sending_instants
 
 # The simulated collector's key for the notifier's call tasks (one per run, never reused).
 COLLECTOR_KEY = secrets.token_urlsafe(32)
 
 MORNING = clock_time(6, 0)
-EVENING = clock_time(19, 0)
 
 Hook = Callable[["Run", int, str], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class SuspensionPlan:
+    """Suspend sending for one company's customers from the morning of ``first_day`` until
+    the morning of ``resume_day`` (``relance scheduler suspend --company`` / ``resume``)."""
+
+    company_code: str
+    first_day: int
+    resume_day: int
+    reason: str = "ERP migration (simulated)"
+    by: str = "ops.simulated@example.com"
+
+    def __post_init__(self) -> None:
+        if self.resume_day <= self.first_day:
+            raise ValueError("a suspension is resumed after the day it starts")
+
+
+@dataclass
+class SuspensionRecord:
+    """What the controller did: the simulated instants, and whether each command worked."""
+
+    plan: SuspensionPlan
+    suspended_at: datetime | None = None
+    resumed_at: datetime | None = None
+    problems: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -72,6 +105,8 @@ class Options:
     # More than one process of a service share its consumer group's partitions and, for the
     # scheduler and the notifier, their due work (SKIP LOCKED): the demo runs a few.
     replicas: dict[str, int] = field(default_factory=dict)
+    # suspend one company's sending for a few days mid-run, then resume (None: no suspension)
+    suspension: SuspensionPlan | None = None
 
 
 @dataclass
@@ -102,14 +137,26 @@ class Run:
     generation_s: float = 0.0
     events_log: list[str] = field(default_factory=list)
     restarting: set[str] = field(default_factory=set)
+    instant: datetime | None = None  # the simulated instant the clock file holds
+    suspension: SuspensionRecord | None = None
 
     # setup ----------------------------------------------------------------------------------
 
     def now_at(self, day: int, at: clock_time) -> datetime:
         return datetime.combine(self.history.day_of(day), at, tzinfo=UTC)
 
-    def set_clock(self, instant: datetime) -> None:
-        FileClock.write(self.clock_file, instant)
+    def simulated_now(self) -> datetime | None:
+        """The instant the controller last wrote (the providers stamp what they receive)."""
+        return self.instant
+
+    async def set_clock(self, instant: datetime) -> None:
+        """Move the clock; return once every service process is bound to see ``instant``."""
+        self.instant = instant
+        await move_clock(self.clock_file, instant)
+
+    def sending_instants(self, index: int) -> list[datetime]:
+        zones = {c.time_zone for c in self.history.customers.values()}
+        return sending_instants(self.history.day_of(index), zones)
 
     async def start(self) -> None:
         options = self.options
@@ -118,13 +165,13 @@ class Run:
             shutil.rmtree(work / sub, ignore_errors=True)
             (work / sub).mkdir(parents=True, exist_ok=True)
         self.clock_file = work / "clock"
-        self.set_clock(self.now_at(0, clock_time(5, 0)))
+        await self.set_clock(self.now_at(0, clock_time(5, 0)))
         self.say(f"database {options.database_name}, fresh topics on {options.bootstrap}")
         self.database_url = await fresh_database(options.admin_database_url, options.database_name)
         await fresh_topics(options.bootstrap)
-        smtp = SmtpCollector()
+        smtp = SmtpCollector(clock=self.simulated_now)
         smtp.start()
-        sms = TwilioStandIn()
+        sms = TwilioStandIn(clock=self.simulated_now)
         await sms.start()
         self.providers = Providers(smtp, sms, LetterDrop(work / "letters"))
         extra = {
@@ -174,7 +221,11 @@ class Run:
                 for n, p in self.processes.items()
             )
         )
-        self.quiescence = Quiescence(options.bootstrap, self.database_url)
+        self.quiescence = Quiescence(
+            options.bootstrap, self.database_url, notices_received=smtp.distinct_notice_count
+        )
+        if options.suspension is not None:
+            self.suspension = SuspensionRecord(options.suspension)
         await self.quiescence.start()
         await self._start_producer()
 
@@ -243,6 +294,8 @@ class Run:
     async def quiet(self, instant: datetime) -> None:
         assert self.quiescence is not None
         await self.quiescence.wait(instant, self.options.quiet_timeout_s, tend=self.tend)
+        if self.providers is not None:
+            self.providers.letters.stamp(instant)
 
     async def tend(self) -> None:
         """Restart a service that exited on its own (a supervisor's job)."""
@@ -270,10 +323,11 @@ class Run:
             mark = now
 
         morning = self.now_at(index, MORNING)
-        self.set_clock(morning)
+        await self.set_clock(morning)
         records = self.history.timeline[index]
         commands = self.history.commands[index]
         await self.hook(index, "morning")
+        await self.suspend_or_resume(index)
         if index == 0:  # master data first, then the documents that name it
             await self.publish(self.history.opening_customers)
             await self.quiet(morning)
@@ -289,16 +343,17 @@ class Run:
             await self.publish(records + commands)
         await self.quiet(morning)
         lap("erp+crm")
-        evening = self.now_at(index, EVENING)
-        self.set_clock(evening)
-        await self.hook(index, "evening")
-        await self.quiet(evening)
+        instants = self.sending_instants(index)
+        for number, instant in enumerate(instants):
+            await self.set_clock(instant)
+            await self.hook(index, "evening" if number == 0 else "sending")
+            await self.quiet(instant)
         lap("dunning")
         answered = 0
         if self.options.answer_calls:
             answered = await self.answer_calls(index)
             if answered:
-                await self.quiet(evening)
+                await self.quiet(instants[-1])
         lap("calls")
         assert self.providers is not None
         stats = DayStats(
@@ -313,6 +368,57 @@ class Run:
         self.days.append(stats)
         if index % self.options.progress_every == 0 or index == self.history.size.days - 1:
             await self.progress(index, stats)
+
+    async def suspend_or_resume(self, index: int) -> None:
+        """Run the scheduler's ``suspend`` or ``resume`` command on the planned mornings."""
+        record = self.suspension
+        if record is None:
+            return
+        plan = record.plan
+        if index == plan.first_day:
+            arguments = ["suspend", "--company", plan.company_code, "--reason", plan.reason]
+        elif index == plan.resume_day:
+            arguments = ["resume", "--company", plan.company_code]
+        else:
+            return
+        problem = await self.scheduler_command([*arguments, "--by", plan.by])
+        if problem is not None:
+            record.problems.append(f"day {index}: relance scheduler {arguments[0]}: {problem}")
+            self.say(f"  {record.problems[-1]}")
+        if index == plan.first_day:
+            record.suspended_at = self.instant
+        else:
+            record.resumed_at = self.instant
+        done = "suspended" if index == plan.first_day else "resumed"
+        self.events_log.append(
+            f"day {index}: sending {done} for {plan.company_code}"
+            + ("" if problem is None else " (the command failed)")
+        )
+
+    async def scheduler_command(self, arguments: list[str]) -> str | None:
+        """``relance scheduler ARGS`` with the scheduler's environment; None if it worked."""
+        scheduler = next(p for p in self.processes.values() if p.service == "scheduler")
+        executable = Path(sys.executable).with_name("relance")
+        command = [str(executable)] if executable.exists() else [sys.executable, "-m", "relance"]
+        process = await asyncio.create_subprocess_exec(
+            *command,
+            "scheduler",
+            *arguments,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            stdin=asyncio.subprocess.DEVNULL,
+            env=dict(scheduler.environment),
+        )
+        output, _ = await process.communicate()
+        if process.returncode == 0:
+            return None
+        # the last line that says something (typer draws its errors in a box)
+        said = [
+            line.strip(" │╭╮╰╯─")
+            for line in output.decode(errors="replace").splitlines()
+            if line.strip(" │╭╮╰╯─")
+        ]
+        return f"exit {process.returncode}: {(said or ['no output'])[-1][:300]}"
 
     async def progress(self, index: int, stats: DayStats) -> None:
         calls = await self.scalar("SELECT count(*) FROM notifier.call_tasks")

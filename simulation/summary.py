@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -11,7 +11,9 @@ from typing import Any
 
 import asyncpg
 
-from contracts.topics import ALL_TOPICS
+from contracts.dunning import SendingResumed, SendingSuspended
+from contracts.notifications import DeliverySuppressed
+from contracts.topics import ALL_TOPICS, DUNNING_ACTIONS, NOTIFIER_DELIVERIES
 from services.reporting import refresh
 from services.reporting.app import SCHEMA as REPORTING_SCHEMA
 from simulation import dead_letters
@@ -85,6 +87,94 @@ async def refresh_dso(run: Run, start: date, end: date) -> int:
         await connection.close()
 
 
+# Unmatched cash: payments and credit notes ingestion parked because an invoice they name
+# had not arrived, as reporting keeps them. The view ``reporting.unmatched_cash`` is as of
+# the real date; the summary asks its function for the last simulated day.
+UNMATCHED_CASH_AS_OF = "reporting.unmatched_cash_as_of"
+
+
+def unmatched_cash_lines(rows: list[Any], as_of: date) -> list[str]:
+    """Unmatched cash at the end of the run: how much, per company and currency, how old."""
+    if not rows:
+        return [f"Unmatched cash on {as_of} ({UNMATCHED_CASH_AS_OF}): none"]
+    flagged = sum(1 for r in rows if r["over_alert_age"])
+    lines = [
+        f"Unmatched cash on {as_of} ({UNMATCHED_CASH_AS_OF}): {len(rows)} documents, "
+        f"{flagged} past the alert age"
+    ]
+    totals: defaultdict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    for r in rows:
+        totals[(r["company_code"], str(r["currency"] or "?"))] += Decimal(r["amount"] or 0)
+    for (company, currency), amount in sorted(totals.items()):
+        lines.append(f"  {company} {currency} {_money(amount)}")
+    oldest = max(rows, key=lambda r: r["age_days"] or 0)
+    lines.append(
+        f"  oldest: {oldest['kind']} {oldest['document_id']} of {oldest['customer_id']}, "
+        f"{oldest['age_days']} days, awaiting {', '.join(oldest['awaiting'] or ())}"
+    )
+    return lines
+
+
+def drop_lines(reasons: Counter[str]) -> list[str]:
+    """Deliveries dropped on purpose (``delivery.suppressed``), by reason."""
+    total = sum(reasons.values())
+    if not total:
+        return ["Drops (delivery.suppressed): none"]
+    return [
+        f"Drops (delivery.suppressed): {total}, by reason: "
+        + ", ".join(f"{reason} {n}" for reason, n in sorted(reasons.items()))
+    ]
+
+
+def suspension_lines(events: list[SendingSuspended | SendingResumed], planned: str) -> list[str]:
+    """Every suspension and resumption announced on the dunning topic, in order."""
+    lines = [f"Suspensions of sending ({planned}):"]
+    if not events:
+        lines.append("  none announced on the dunning topic (dunning.sending.suspended)")
+    for event in events:
+        p = event.payload
+        scope = p.company_code or "every company"
+        if isinstance(event, SendingSuspended):
+            lines.append(
+                f"  {p.at:%Y-%m-%d %H:%M} suspended {scope} by {p.by}: {event.payload.reason}"
+            )
+        else:
+            lines.append(f"  {p.at:%Y-%m-%d %H:%M} resumed {scope} by {p.by}")
+    return lines
+
+
+async def suspensions_and_drops(run: Run) -> list[str]:
+    bootstrap = run.options.bootstrap
+    events: list[SendingSuspended | SendingResumed] = []
+    for record in await read_topic(bootstrap, DUNNING_ACTIONS.name):
+        event = DUNNING_ACTIONS.parse(record.value)
+        if isinstance(event, SendingSuspended | SendingResumed):
+            events.append(event)
+    reasons: Counter[str] = Counter()
+    seen: set[str] = set()
+    for record in await read_topic(bootstrap, NOTIFIER_DELIVERIES.name):
+        event = NOTIFIER_DELIVERIES.parse(record.value)
+        if isinstance(event, DeliverySuppressed) and str(event.event_id) not in seen:
+            seen.add(str(event.event_id))
+            reasons[event.payload.reason] += 1
+    record = run.suspension
+    planned = "none planned"
+    if record is not None:
+        plan = record.plan
+        history = run.history
+        planned = (
+            f"planned: {plan.company_code} from {history.day_of(plan.first_day)} to "
+            f"{history.day_of(plan.resume_day)}"
+            + (f"; {'; '.join(record.problems)}" if record.problems else "")
+        )
+    lines = suspension_lines(sorted(events, key=lambda e: e.payload.at), planned)
+    lines.extend(drop_lines(reasons))
+    end = end_of(run.history)
+    rows = await run.fetch(f"SELECT * FROM {UNMATCHED_CASH_AS_OF}($1)", end)
+    lines.extend(unmatched_cash_lines(rows, end))
+    return lines
+
+
 async def dead_letter_account(run: Run) -> dead_letters.Account:
     """Every dead letter of the run: injected on purpose, or refused by a service's rule."""
     bootstrap = run.options.bootstrap
@@ -151,6 +241,9 @@ async def summary_lines(run: Run) -> list[str]:
         f"  call tasks: {dict((r['status'], r['n']) for r in calls)}; "
         f"answered by the simulation: {dict(run.answers)}"
     )
+
+    add("")
+    lines.extend(await suspensions_and_drops(run))
 
     add("")
     add("Payments following each step (reporting.step_effectiveness):")

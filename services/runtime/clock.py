@@ -58,13 +58,20 @@ class SimulatedClock:
         self._now = instant.astimezone(UTC)
 
 
+# How long a FileClock trusts its last read of the file, in seconds of the event loop's time
+# (``time.monotonic()``, one clock for every process of the machine). A controller that
+# writes a new instant and then waits this long (simulation/clock_barrier.py) knows that
+# every later ``now()`` of every process returns the new instant.
+FILE_CLOCK_REFRESH_S = 0.05
+
+
 class FileClock:
     """A simulated clock shared between processes through a file holding an ISO instant.
 
     Reads are cached for ``refresh_s`` seconds of real time; the instant never goes back.
     """
 
-    def __init__(self, path: Path, refresh_s: float = 0.05) -> None:
+    def __init__(self, path: Path, refresh_s: float = FILE_CLOCK_REFRESH_S) -> None:
         self._path = path
         self._refresh_s = refresh_s
         self._cached: datetime | None = None

@@ -98,7 +98,7 @@ def test_the_crm_raising_a_dispute_a_collector_raised_is_explained(history: Hist
         "twice, the second refused",
         "disputes.commands.v1 (disputes): unknown_dispute 1",
         f"{CRM} dispute.resolve of {history.day_of(dispute.resolved_day or 0)}, dispute {short} "
-        f"({dispute.customer_id}, justified)",
+        f"({dispute.customer_id}, {dispute.outcome})",
         f"because its opening was refused on {opened}: the dispute never existed",
     ]
     assert "!" not in text

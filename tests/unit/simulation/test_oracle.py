@@ -1,16 +1,19 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 from simulation.generator import Customer, Dispute, History, Invoice, Movement, Size
 from simulation.oracle import (
     Expected,
+    Silence,
+    affected_invoices,
     business_day_on_or_after,
     expected_actions,
     expected_open_amounts,
+    inside_window,
 )
 
 START = date(2026, 1, 5)  # a Monday
@@ -156,4 +159,66 @@ def test_settled_disputed_and_unassigned_invoices_get_nothing_more(tmp_path: Pat
         "FR01/PAID": Decimal(0),
         "FR01/DISPUTED": Decimal("100.00"),
         "FR01/GOOD": Decimal("100.00"),
+    }
+
+
+def test_a_silent_day_moves_the_step_to_the_next_business_day_as_a_catch_up(
+    tmp_path: Path,
+) -> None:
+    due = date(2026, 1, 14)
+    plain = history([invoice("C1", "A", 0, due)], [customer("C1")])
+    # the scheduler away on Monday 19 ("second" due), suspended for FR01 on Tuesday 20 too
+    outage = Silence(frozenset({14}), {"FR01": frozenset({15})})
+    found = expected_actions(plain, library(tmp_path), disputes_pause=True, silence=outage)
+    assert Expected("FR01/A", date(2026, 1, 21), "second", "level_1", "phone_call") in found
+    assert not {a for a in found if a.day in (date(2026, 1, 19), date(2026, 1, 20))}
+    other = Silence(suspended={"DE01": frozenset({14})})  # another company: no change
+    assert expected_actions(
+        plain, library(tmp_path), disputes_pause=True, silence=other
+    ) == expected_actions(plain, library(tmp_path), disputes_pause=True)
+    assert affected_invoices(
+        found, expected_actions(plain, library(tmp_path), disputes_pause=True)
+    ) == {"FR01/A"}
+
+
+def test_a_catch_up_after_a_silence_ending_on_a_weekend_waits_for_monday(
+    tmp_path: Path,
+) -> None:
+    due = date(2026, 1, 14)
+    plain = history([invoice("C1", "A", 0, due)], [customer("C1")])
+    silence = Silence(suspended={"FR01": frozenset(range(14, 19))})  # Monday 19 to Friday 23
+    found = expected_actions(plain, library(tmp_path), disputes_pause=True, silence=silence)
+    # "second" fell due on Monday 19: not sent on Saturday 24 nor Sunday 25; on Monday 26
+    # "third" is due too, and only the latest goes
+    assert not {a for a in found if a.day in (date(2026, 1, 24), date(2026, 1, 25))}
+    assert Expected("FR01/A", date(2026, 1, 26), "third", "level_2", "postal_letter") in found
+    assert not {a for a in found if a.step == "second"}
+
+
+def test_the_sending_window_is_local_and_on_business_days() -> None:
+    paris = customer("C1")
+    assert inside_window(paris, datetime(2026, 1, 5, 8, 0, tzinfo=UTC))  # 09:00 in Paris
+    assert not inside_window(paris, datetime(2026, 1, 5, 7, 59, tzinfo=UTC))
+    assert not inside_window(paris, datetime(2026, 1, 5, 17, 0, tzinfo=UTC))  # 18:00
+    assert not inside_window(paris, datetime(2026, 1, 10, 10, 0, tzinfo=UTC))  # Saturday
+    assert not inside_window(paris, datetime(2026, 1, 1, 10, 0, tzinfo=UTC))  # New Year
+    assert not inside_window(paris, datetime(2026, 1, 5, 19, 0, tzinfo=UTC))  # 20:00
+
+
+def test_a_rejected_dispute_resumes_at_the_next_firmer_step(tmp_path: Path) -> None:
+    due = date(2026, 1, 14)
+    dispute = Dispute(uuid.uuid4(), "C1", ("FR01/A",), 8, 22, "rejected")  # Jan 13 to Jan 27
+    found = expected_actions(
+        history([invoice("C1", "A", 0, due)], [customer("C1")], disputes=[dispute]),
+        library(tmp_path),
+        disputes_pause=True,
+    )
+    # "before" (preventive) was sent on Jan 12; on Tuesday 27 "first" (level_1), the next
+    # firmer step, is sent although "second" and "third" are due too; then "third" when it
+    # is the latest due (the next day), and the exit
+    assert found == {
+        Expected("FR01/A", date(2026, 1, 12), "before", "preventive", "email"),
+        Expected("FR01/A", date(2026, 1, 27), "first", "level_1", "sms"),
+        Expected("FR01/A", date(2026, 1, 28), "third", "level_2", "postal_letter"),
+        Expected("FR01/A", date(2026, 2, 3), "exit:litigation", "exit", "-"),
     }

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
+from email.message import EmailMessage
 from pathlib import Path
+
+import aiosmtplib
 
 from simulation.providers import (
     INTERNAL_ROLES,
@@ -13,6 +17,9 @@ from simulation.providers import (
     SmtpCollector,
     TwilioStandIn,
 )
+
+MONDAY = datetime(2026, 1, 5, 15, tzinfo=UTC)
+TUESDAY = datetime(2026, 1, 6, 15, tzinfo=UTC)
 
 
 def test_notices_are_counted_apart_from_reminders() -> None:
@@ -27,6 +34,50 @@ def test_notices_are_counted_apart_from_reminders() -> None:
     assert smtp.count() == 2
     assert smtp.notice_count() == 1
     assert dict(smtp.message_ids()) == {"<r1-email@relance>": 2}
+
+
+def test_emails_name_their_notice_or_reminder_and_keep_the_simulated_instant() -> None:
+    notice = Email("<notice-5b3c@relance.example>", ("a@b.example",), "Promesse")
+    reminder = Email("<reminder-9f1e.email@relance.example>", ("a@b.example",), "Relance")
+    assert notice.notice_id == "5b3c"
+    assert notice.reminder_key is None
+    assert reminder.reminder_key == ("9f1e", "email")
+    assert reminder.notice_id is None
+    smtp = SmtpCollector()
+    smtp.received.extend([notice, notice, reminder])
+    assert smtp.notice_ids() == {"5b3c"}
+
+
+def test_letters_are_stamped_when_first_seen(tmp_path: Path) -> None:
+    drop = LetterDrop(tmp_path)
+    (tmp_path / "reminder-1-postal_letter.json").write_text('{"customer_id": "C1"}')
+    drop.stamp(MONDAY)
+    (tmp_path / "reminder-2-postal_letter.json").write_text('{"customer_id": "C2"}')
+    drop.stamp(TUESDAY)
+    assert [(m["customer_id"], at) for m, at in drop.stamped()] == [
+        ("C1", MONDAY),
+        ("C2", TUESDAY),
+    ]
+
+
+async def test_a_folded_message_id_is_read_whole() -> None:
+    smtp = SmtpCollector(clock=lambda: MONDAY)
+    smtp.start()
+    try:
+        message = EmailMessage()
+        message["From"] = "relance@creditor.example"
+        message["To"] = "billing@c1.example"
+        message["Subject"] = "Relance"
+        message["Message-ID"] = (
+            "<reminder-97ba67f8-4e5a-531b-969b-0632ed50aa1f.email@relance.invalid>"
+        )
+        message.set_content("Bonjour")
+        await aiosmtplib.send(message, hostname="127.0.0.1", port=smtp.port)
+    finally:
+        smtp.stop()
+    [email] = smtp.emails()
+    assert email.reminder_key == ("97ba67f8-4e5a-531b-969b-0632ed50aa1f", "email")
+    assert email.received_at == MONDAY
 
 
 def test_every_internal_role_has_an_address(tmp_path: Path) -> None:

@@ -1,12 +1,22 @@
 from __future__ import annotations
 
-from datetime import date, timedelta
+import uuid
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 
+from contracts.dunning import SendingResumed, SendingSuspended, Suspension, SuspensionLifted
 from simulation.generator import Size
-from simulation.summary import DsoRow, dso_lines, months_spanned
+from simulation.summary import (
+    DsoRow,
+    drop_lines,
+    dso_lines,
+    months_spanned,
+    suspension_lines,
+    unmatched_cash_lines,
+)
 
 
 def test_months_spanned_counts_every_month_touched() -> None:
@@ -46,3 +56,80 @@ def test_dso_lines_without_rows_say_so_instead_of_an_empty_header() -> None:
     assert len(lines) == 1
     assert lines[0].startswith("DSO (countback, days) per company and month, as of 2026-02-18: ")
     assert "none" in lines[0]
+
+
+def test_drops_are_counted_by_reason() -> None:
+    assert drop_lines(Counter()) == ["Drops (delivery.suppressed): none"]
+    assert drop_lines(Counter({"suspended": 3, "invoice_settled": 2})) == [
+        "Drops (delivery.suppressed): 5, by reason: invoice_settled 2, suspended 3"
+    ]
+
+
+def test_suspensions_say_who_when_and_why() -> None:
+    at = datetime(2026, 1, 19, 6, tzinfo=UTC)
+    suspension_id = uuid.uuid4()
+    events: list[SendingSuspended | SendingResumed] = [
+        SendingSuspended(
+            event_id=uuid.uuid4(),
+            occurred_at=at,
+            source="relance.scheduler",
+            payload=Suspension(
+                suspension_id=suspension_id,
+                company_code="FR01",
+                by="ops@example.com",
+                reason="ERP migration",
+                at=at,
+            ),
+        ),
+        SendingResumed(
+            event_id=uuid.uuid4(),
+            occurred_at=at + timedelta(days=7),
+            source="relance.scheduler",
+            payload=SuspensionLifted(
+                suspension_id=suspension_id, by="ops@example.com", at=at + timedelta(days=7)
+            ),
+        ),
+    ]
+    assert suspension_lines(events, "planned: FR01") == [
+        "Suspensions of sending (planned: FR01):",
+        "  2026-01-19 06:00 suspended FR01 by ops@example.com: ERP migration",
+        "  2026-01-26 06:00 resumed every company by ops@example.com",
+    ]
+    assert "none announced" in suspension_lines([], "none planned")[1]
+
+
+def test_unmatched_cash_per_company_and_currency_with_the_oldest() -> None:
+    day = date(2026, 2, 18)
+    rows = [
+        {
+            "company_code": "FR01",
+            "currency": "EUR",
+            "amount": Decimal("120.50"),
+            "over_alert_age": True,
+            "age_days": 9,
+            "kind": "payment",
+            "document_id": "PAY-1",
+            "customer_id": "C1",
+            "awaiting": ["FR01/INV-9"],
+        },
+        {
+            "company_code": "FR01",
+            "currency": "EUR",
+            "amount": Decimal("80"),
+            "over_alert_age": False,
+            "age_days": 2,
+            "kind": "credit_note",
+            "document_id": "CN-2",
+            "customer_id": "C2",
+            "awaiting": ["FR01/INV-7"],
+        },
+    ]
+    assert unmatched_cash_lines(rows, day) == [
+        "Unmatched cash on 2026-02-18 (reporting.unmatched_cash_as_of): 2 documents, "
+        "1 past the alert age",
+        "  FR01 EUR 200",
+        "  oldest: payment PAY-1 of C1, 9 days, awaiting FR01/INV-9",
+    ]
+    assert unmatched_cash_lines([], day) == [
+        "Unmatched cash on 2026-02-18 (reporting.unmatched_cash_as_of): none"
+    ]
