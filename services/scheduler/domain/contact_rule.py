@@ -90,6 +90,11 @@ def decide(
 ) -> Decision:
     """What ``customer``'s due invoices (``states``, as stored) get at ``now``."""
     debtor = customer.debtor(policy.window)
+    # what is due is judged at the instant the reminder will go: a tick outside the window
+    # (a restart at night, a catch-up, a resumption at 08:00) sends at the next window
+    # instant, and must then send the step due at that instant, never an older one (a
+    # preventive reminder after the due date)
+    sending_at = sending_instant(policy, customer, now)
     steps: defaultdict[tuple[int, str, str], list[Due]] = defaultdict(list)
     exits: defaultdict[str, list[Due]] = defaultdict(list)
     spent: list[Move] = []
@@ -109,7 +114,7 @@ def decide(
                 due_date=state.due_date,
                 open_amount=state.open_amount,
                 debtor=debtor,
-                now=now,
+                now=sending_at,
                 resumed=state.resumed,
                 notice=state.notice(policy),
             )

@@ -153,3 +153,23 @@ def test_a_reminder_is_scheduled_in_the_window_whenever_the_tick_runs(
     assert POLICY.window.start <= local.time() < POLICY.window.end
     assert at - now < timedelta(days=5)  # the next instant, not a later one
     assert all(m.after.last_action_at == at for m in decision.reminder.moves)
+
+
+def test_a_tick_before_the_window_sends_the_step_due_when_the_window_opens() -> None:
+    """A catch-up at 06:00 Paris sends at 09:00: the step due at 09:00 (friendly, D+3), not
+    the preventive courtesy reminder the invoice was still waiting for before its due date."""
+    early = datetime(2026, 12, 15, 5, 0, tzinfo=UTC)  # Tuesday 06:00 in Paris
+    fresh = replace(
+        invoice("P1", date(2026, 12, 12)),
+        position=0,
+        last_step_name=None,
+        last_level=None,
+        last_action_at=None,
+        next_action_at=early - timedelta(days=8),
+    )
+    decision = decide(POLICY, client(), [fresh], early)
+
+    assert decision.reminder is not None
+    assert decision.reminder.step.name == "friendly"
+    assert decision.reminder.scheduled_for == datetime(2026, 12, 15, 8, 0, tzinfo=UTC)
+    assert decision.skipped == (("FR01/P1", "negligent", "courtesy"),)
