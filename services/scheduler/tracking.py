@@ -103,7 +103,7 @@ async def save(connection: Connection, state: InvoiceState) -> None:
 
 
 def state_changed(state: InvoiceState, now: datetime) -> DunningStateChanged | None:
-    snapshot = state.snapshot()
+    snapshot = state.snapshot(now)
     if snapshot is None:
         return None
     return DunningStateChanged(
