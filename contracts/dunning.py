@@ -347,7 +347,10 @@ class ExecutedCommand(Contract):
     invoice_id: InvoiceId | None = None
     detail: dict[str, str] = Field(
         default_factory=dict,
-        description="The command's own arguments (until, template, scenario, reason, note).",
+        description=(
+            "The command's own arguments (until, reason, template, scenario, step); a note's "
+            "length, not its text, which this topic would keep for ever."
+        ),
     )
     before: tuple[InvoiceSnapshot, ...] = ()
     after: tuple[InvoiceSnapshot, ...] = ()

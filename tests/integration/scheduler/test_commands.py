@@ -251,14 +251,18 @@ async def test_send_now_sends_the_next_step_at_the_next_window_instant(
     )
     assert sent.statement is not None
     assert sent.statement.open_invoices == 1
+    await desk.tick(paris(date(2026, 12, 4), 10))  # the scenario goes on: friendly, due + 3
+    assert [r.step_name for r in await desk.reminders()] == ["courtesy", "send_now", "friendly"]
 
     unknown = command(commands.SendNowCommand, commands.SendNow, "C2", template="no_such")
-    await desk.command(unknown, paris(date(2026, 11, 25), 13))
+    await desk.command(unknown, paris(date(2026, 12, 4), 13))
     await desk.command(hold("C2", date(2026, 12, 20)))
     held = command(commands.SendNowCommand, commands.SendNow, "C2")
     await desk.command(held)
+    release_invoice = command(commands.ReleaseCommand, commands.Release, "C2", invoice_id="FR01/F2")
+    await desk.command(release_invoice)  # the customer's hold holds it
     reasons = [h["dlq.reason"] for _, h in await desk.dead_letters()]
-    assert reasons == ["unknown_template", "held"]
+    assert reasons == ["unknown_template", "held", "held"]
 
 
 async def test_a_scenario_change_keeps_each_invoice_at_its_step_by_name(
@@ -384,7 +388,8 @@ async def test_a_command_delivered_twice_is_executed_once(pool: asyncpg.Pool) ->
     assert [(r["text"], r["written_by"]) for r in notes] == [
         ("Called the accountant; cheque sent Friday.", "local:marie")
     ]
-    assert [a.command for a in await desk.audits()] == ["add_note"]
+    (audit,) = await desk.audits()
+    assert (audit.command, audit.detail) == ("add_note", {"note_length": "42"})
 
     skip_id = uuid.uuid4()
     for _ in range(2):
