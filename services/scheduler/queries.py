@@ -232,6 +232,13 @@ UPDATE dunning_invoice SET held_until = $2, hold_reason = $3
 WHERE invoice_id = ANY($1::text[])
 """
 
+# An invoice opened while its customer is held is held with it.
+HOLD_LIKE_CUSTOMER = """
+UPDATE dunning_invoice AS d SET held_until = c.held_until, hold_reason = c.hold_reason
+FROM customer AS c
+WHERE d.invoice_id = $1 AND c.customer_id = d.customer_id
+"""
+
 SET_SCENARIO_OVERRIDE = "UPDATE customer SET scenario_override = $2 WHERE customer_id = $1"
 
 ADD_NOTE = """

@@ -195,6 +195,12 @@ async def test_a_held_customer_gets_nothing_until_the_day_then_the_next_step_in_
     assert audit.after[0].held_until == until
     assert audit.after[0].next_step == "friendly"
 
+    # an invoice opened during the customer's hold is held with it
+    desk.clock.set(paris(date(2026, 11, 30), 10))
+    await desk.scheduler.feed([opened("C1", "F1b", DUE)])
+    (later,) = await desk.states("FR01/F1b")
+    assert (later.pause_reason, later.paused_until) == ("hold", until)
+
     for day in (date(2026, 12, 4), date(2026, 12, 7), date(2026, 12, 9)):
         await desk.tick(paris(day, 17, 59))
     assert len(await desk.reminders()) == 1  # friendly fell due on the 4th: held
@@ -202,6 +208,7 @@ async def test_a_held_customer_gets_nothing_until_the_day_then_the_next_step_in_
     await desk.tick(until.astimezone(UTC) + timedelta(minutes=5))
     reminders = await desk.reminders()
     assert [r.step_name for r in reminders] == ["courtesy", "friendly"]  # one, no burst
+    assert {i.invoice_id for i in reminders[1].invoices} == {"FR01/F1", "FR01/F1b"}
     assert reminders[1].scheduled_for == paris(date(2026, 12, 10), 9)
     assert in_window(reminders[1].scheduled_for)
 
