@@ -56,7 +56,9 @@ RecipientRole = Literal[ContactRole, InternalRole]
 """A customer contact's role, or an internal role when the action asks a colleague for help."""
 
 EscalationAction = Literal["litigation", "collection_agency", "doubtful_debt"]
-PauseReason = Literal["dispute", "promise_to_pay", "payment_plan", "suspended"]
+PauseReason = Literal["dispute", "promise_to_pay", "payment_plan", "suspended", "hold"]
+"""Why an invoice is paused; ``hold``: a collector held it (or its customer) until
+``paused_until``."""
 
 ScenarioId = Annotated[
     str,
@@ -230,6 +232,13 @@ class InvoiceDunningState(Contract):
     next_action_at: AwareDatetime | None = Field(
         default=None, description="None when paused or when the scenario has ended."
     )
+    paused_until: AwareDatetime | None = Field(
+        default=None,
+        description=(
+            "For a hold: the instant dunning may resume (nothing may reach the customer about "
+            "this invoice before it, queued deliveries included)."
+        ),
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> InvoiceDunningState:
@@ -305,7 +314,67 @@ class SendingResumed(Event):
     payload: SuspensionLifted
 
 
+# Audit of collectors' commands (contracts.commands) ---------------------------------------
+
+ActorRole = Literal["viewer", "collector", "credit_manager", "administrator"]
+"""The roles of Relance's identities, ordered: each includes the ones before it."""
+
+CommandName = Literal["hold", "release", "send_now", "change_scenario", "skip_step", "add_note"]
+ActorSubject = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class InvoiceSnapshot(Contract):
+    """An invoice's place as a command found it or left it."""
+
+    invoice_id: InvoiceId
+    scenario_id: ScenarioId | None
+    next_step: StepName | None = Field(description="None when no step is left.")
+    held_until: AwareDatetime | None = None
+    next_action_at: AwareDatetime | None = None
+
+
+class ExecutedCommand(Contract):
+    """One executed command: who, when, what, and the state before and after."""
+
+    command_id: UUID
+    command: CommandName
+    customer_id: CustomerId
+    company_code: CompanyCode
+    actor_subject: ActorSubject
+    actor_role: ActorRole
+    requested_at: AwareDatetime
+    executed_at: AwareDatetime
+    invoice_id: InvoiceId | None = None
+    detail: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            "The command's own arguments (until, reason, template, scenario, step); a note's "
+            "length, not its text, which this topic would keep for ever."
+        ),
+    )
+    before: tuple[InvoiceSnapshot, ...] = ()
+    after: tuple[InvoiceSnapshot, ...] = ()
+
+    @model_validator(mode="after")
+    def _same_invoices(self) -> ExecutedCommand:
+        if {s.invoice_id for s in self.before} != {s.invoice_id for s in self.after}:
+            raise ValueError("before and after name the same invoices")
+        return self
+
+
+class CommandExecuted(Event):
+    """A collector's command was executed: the audit trail of operator actions."""
+
+    event_type: Literal["dunning.command.executed"] = "dunning.command.executed"
+    payload: ExecutedCommand
+
+
 DunningEvent = Annotated[
-    ReminderDue | EscalationRaised | DunningStateChanged | SendingSuspended | SendingResumed,
+    ReminderDue
+    | EscalationRaised
+    | DunningStateChanged
+    | SendingSuspended
+    | SendingResumed
+    | CommandExecuted,
     Field(discriminator="event_type"),
 ]

@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from contracts import disputes, dunning, erp, ledger, notifications, reference
+from contracts import commands, disputes, dunning, erp, ledger, notifications, reference
 from contracts.envelope import Event
 
 DLQ_SUFFIX = ".dlq"
@@ -207,6 +207,24 @@ DISPUTE_EVENTS = Topic(
     ),
     extra_config=_retained(None),
 )
+DUNNING_COMMANDS = Topic(
+    name="dunning.commands.v1",
+    union=commands.CollectorCommand,
+    description=(
+        "Collectors' commands on a customer or an invoice: hold until a date, release, send "
+        "now, change the scenario, skip a step, add a note; each with its authenticated actor. "
+        "The scheduler checks the actor's role and portfolio, executes, and announces each "
+        "executed command as a dunning.command.executed on dunning.actions.v1."
+    ),
+    producers=("console", "crm", "ops"),  # ops: an operator's `relance scheduler hold ...`
+    consumers=("scheduler",),
+    partitions=3,
+    retention=(
+        "30 days, deleted: a few commands per customer and day; the scheduler keeps what it "
+        "executed and the audit trail lives on dunning.actions.v1"
+    ),
+    extra_config=_retained(30),
+)
 FX_RATES = Topic(
     name="reference.fx-rates.v1",
     union=reference.FxRateEvent,
@@ -228,6 +246,7 @@ RELANCE_TOPICS: tuple[Topic, ...] = (
     NOTIFIER_DELIVERIES,
     DISPUTE_COMMANDS,
     DISPUTE_EVENTS,
+    DUNNING_COMMANDS,
     FX_RATES,
 )
 

@@ -435,6 +435,42 @@ def _dunning_state(event: dunning.DunningStateChanged) -> Statement:
     )
 
 
+def _command_executed(event: dunning.CommandExecuted) -> list[Statement]:
+    """The audit view's row: the command's role, time and non-personal arguments only (no
+    subject, no reason, no note)."""
+    c = event.payload
+    until = c.detail.get("until")
+    moved = sum(
+        (b.scenario_id, b.next_step) != (a.scenario_id, a.next_step)
+        for b, a in zip(
+            sorted(c.before, key=lambda s: s.invoice_id),
+            sorted(c.after, key=lambda s: s.invoice_id),
+            strict=True,
+        )
+    )
+    return [
+        (
+            queries.RECORD_AUDIT_EVENT,
+            (
+                c.command_id,
+                c.command,
+                c.customer_id,
+                c.company_code,
+                c.invoice_id,
+                c.actor_role,
+                c.requested_at,
+                c.executed_at,
+                len(c.after),
+                None if until is None else date.fromisoformat(until),
+                c.detail.get("scenario_id"),
+                c.detail.get("template"),
+                c.detail.get("step_name"),
+                moved,
+            ),
+        )
+    ]
+
+
 def _utc_day(event: Event) -> date:
     """The day an event happened, in UTC: when a change without a value date takes effect."""
     return event.occurred_at.astimezone(UTC).date()
@@ -454,6 +490,7 @@ PROJECTIONS: Mapping[type[Event], Callable[[Any], list[Statement]]] = {
     dunning.DunningStateChanged: lambda event: [_dunning_state(event)],
     dunning.ReminderDue: _reminder_due,
     dunning.EscalationRaised: _escalation,
+    dunning.CommandExecuted: _command_executed,
     disputes.DisputeOpened: _dispute_opened,
     disputes.DisputeResolved: _dispute_resolved,
     disputes.DisputeReopened: _dispute_reopened,

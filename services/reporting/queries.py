@@ -72,6 +72,15 @@ ON CONFLICT DO NOTHING
 """
 
 # dunning
+# One executed collector's command, without personal data (see 0003_audit.sql).
+RECORD_AUDIT_EVENT = """
+INSERT INTO audit_event (command_id, command, customer_id, company_code, invoice_id, actor_role,
+                         requested_at, executed_at, invoices, held_until, scenario_id,
+                         template, step_name, steps_moved)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+ON CONFLICT (command_id) DO NOTHING
+"""
+
 UPSERT_DUNNING_STATE = """
 INSERT INTO invoice_dunning (invoice_id, customer_id, scenario_id, step_name, dunning_level,
                              paused, pause_reason, last_action_at, next_action_at, changed_at)

@@ -1,7 +1,8 @@
 """Wiring of the scheduler service: what it consumes, owns and runs.
 
 It owns the PostgreSQL schema ``scheduler`` and reads no other service's tables. It follows
-the ledger and the pauses from the disputes service, and a tick loop emits what falls due.
+the ledger and the pauses from the disputes service, executes collectors' commands
+(:mod:`services.scheduler.commands`), and a tick loop emits what falls due.
 """
 
 from __future__ import annotations
@@ -9,10 +10,11 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from contracts.topics import DISPUTE_EVENTS, LEDGER_EVENTS, NOTIFIER_DELIVERIES
+from contracts.topics import DISPUTE_EVENTS, DUNNING_COMMANDS, LEDGER_EVENTS, NOTIFIER_DELIVERIES
 from services.runtime.business_days import SendingWindow
 from services.runtime.loops import every
 from services.runtime.service import ServiceContext, ServiceDefinition, ServiceParts
+from services.scheduler.commands import CommandDesk, handler
 from services.scheduler.domain.library import load_library
 from services.scheduler.domain.state import Policy
 from services.scheduler.settings import SchedulerSettings
@@ -49,14 +51,14 @@ async def build(context: ServiceContext) -> ServiceParts:
         await ticker.run_until_idle()  # everything due now, then wait for the next interval
 
     loops = {"tick": every(settings.tick_interval_s, tick, name="tick")}
-    return ServiceParts(handler=tracker.handle, loops=loops)
+    return ServiceParts(handler=handler(tracker.apply, CommandDesk(policy)), loops=loops)
 
 
 DEFINITION = ServiceDefinition(
     name="scheduler",
     schema="scheduler",
     migrations=MIGRATIONS_PATH,
-    consumes=(LEDGER_EVENTS, DISPUTE_EVENTS, NOTIFIER_DELIVERIES),
+    consumes=(LEDGER_EVENTS, DISPUTE_EVENTS, NOTIFIER_DELIVERIES, DUNNING_COMMANDS),
     settings_class=SchedulerSettings,
     build=build,
 )

@@ -10,18 +10,37 @@ Mounted under ``relance scheduler``::
                                           lift that suspension
     relance scheduler campaign FILE       send one step now to the customers FILE selects
                                           (--dry-run: only show who would be reached)
+
+Collectors' commands, produced on ``dunning.commands.v1`` with the operator as an
+administrator machine identity (``operator:<--by>``, every customer in its portfolio); the
+scheduler executes them, or dead-letters them with a reason::
+
+    relance scheduler hold CUSTOMER --until DATE --reason TEXT [--invoice ID]
+    relance scheduler release CUSTOMER [--invoice ID]
+    relance scheduler send-now CUSTOMER [--invoice ID] [--template NAME]
+    relance scheduler change-scenario CUSTOMER SCENARIO
+    relance scheduler skip-step CUSTOMER INVOICE [--step NAME]
+    relance scheduler note CUSTOMER TEXT [--invoice ID]
 """
 
 from __future__ import annotations
 
 import asyncio
 import getpass
+import uuid
+from collections.abc import Callable
+from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import asyncpg
 import typer
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
 
+from contracts import commands
+from contracts.envelope import Event
+from contracts.topics import DUNNING_COMMANDS, Topic
 from services.runtime.clock import Clock, SystemClock, clock_from_setting
 from services.runtime.database import create_pool
 from services.runtime.settings import DatabaseSettings, load
@@ -174,3 +193,182 @@ def campaign(
     )
     for reason, count in report.skipped_by_reason().items():
         typer.echo(f"  skipped {count}: {reason}")
+
+
+# -- collectors' commands, as an operator ---------------------------------------------------
+
+CustomerArgument = Annotated[str, typer.Argument(help="The customer's id.")]
+InvoiceOption = Annotated[
+    str | None, typer.Option("--invoice", help="One invoice of the customer (COMPANY/NUMBER).")
+]
+OperatorOption = Annotated[
+    str | None,
+    typer.Option(
+        "--by",
+        help=(
+            "The administrator identity the command is recorded under, as operator:<name> "
+            "(default: the operator's login name)."
+        ),
+    ),
+]
+
+
+def operator(by: str | None) -> commands.CommandActor:
+    """The operator as the command's actor: an administrator machine identity."""
+    return commands.CommandActor(
+        subject=f"operator:{by or getpass.getuser()}",
+        roles=("administrator",),
+        kind="machine",
+        everything=True,
+    )
+
+
+def command_event(
+    kind: Callable[..., Event], payload_kind: type[commands.CommandBase], **fields: Any
+) -> Event:
+    """A command of the operator's, with a fresh command id, requested now."""
+    now = SystemClock().now()
+    payload = payload_kind(command_id=uuid.uuid4(), requested_at=now, **fields)
+    return kind(event_id=uuid.uuid4(), occurred_at=now, source="operator", payload=payload)
+
+
+async def publish_command(
+    kafka_options: dict[str, object], event: Event, topic: Topic = DUNNING_COMMANDS
+) -> None:
+    """Produce one command on its topic, keyed by its customer; acknowledged by every replica."""
+    producer = AIOKafkaProducer(**kafka_options, acks="all", enable_idempotence=True)
+    await producer.start()
+    try:
+        await producer.send_and_wait(topic.name, topic.value(event), key=topic.key(event))
+    finally:
+        await producer.stop()
+
+
+def _send(
+    kind: Callable[..., Event], payload_kind: type[commands.CommandBase], **fields: Any
+) -> None:
+    event = command_event(kind, payload_kind, **fields)
+    settings = load(SchedulerSettings)
+    try:
+        asyncio.run(publish_command(settings.kafka.client_options(), event))
+    except KafkaError as exc:
+        typer.echo(f"the command could not be produced: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(
+        f"{event.event_type} {event.payload.command_id} sent for {event.payload.customer_id}; "
+        f"the scheduler executes it (or dead-letters it to {DUNNING_COMMANDS.dead_letter})."
+    )
+
+
+@app.command("hold")
+def hold(
+    customer: CustomerArgument,
+    until: Annotated[str, typer.Option("--until", help="The day dunning may resume (YYYY-MM-DD).")],
+    reason: Annotated[str, typer.Option("--reason", help="Why it is held (recorded).")],
+    invoice: InvoiceOption = None,
+    by: OperatorOption = None,
+) -> None:
+    """Hold a customer (or one invoice) until a day: nothing is sent before it."""
+    try:
+        day = date.fromisoformat(until)
+    except ValueError as exc:
+        typer.echo(f"--until is a day, YYYY-MM-DD, not {until!r}", err=True)
+        raise typer.Exit(2) from exc
+    _send(
+        commands.HoldCommand,
+        commands.Hold,
+        customer_id=customer,
+        actor=operator(by),
+        invoice_id=invoice,
+        until=day,
+        reason=reason,
+    )
+
+
+@app.command("release")
+def release(
+    customer: CustomerArgument, invoice: InvoiceOption = None, by: OperatorOption = None
+) -> None:
+    """Lift a hold before its day: dunning resumes at the next applicable step."""
+    _send(
+        commands.ReleaseCommand,
+        commands.Release,
+        customer_id=customer,
+        actor=operator(by),
+        invoice_id=invoice,
+    )
+
+
+@app.command("send-now")
+def send_now(
+    customer: CustomerArgument,
+    invoice: InvoiceOption = None,
+    template: Annotated[
+        str | None,
+        typer.Option("--template", help="A template to send instead of the next step."),
+    ] = None,
+    by: OperatorOption = None,
+) -> None:
+    """Send the next step (or a template, a statement say) at the next sending instant."""
+    _send(
+        commands.SendNowCommand,
+        commands.SendNow,
+        customer_id=customer,
+        actor=operator(by),
+        invoice_id=invoice,
+        template=template,
+    )
+
+
+@app.command("change-scenario")
+def change_scenario(
+    customer: CustomerArgument,
+    scenario: Annotated[str, typer.Argument(help="The scenario's id in the library.")],
+    by: OperatorOption = None,
+) -> None:
+    """Move a customer to another scenario now; each invoice keeps its place by step name."""
+    _send(
+        commands.ChangeScenarioCommand,
+        commands.ChangeScenario,
+        customer_id=customer,
+        actor=operator(by),
+        scenario_id=scenario,
+    )
+
+
+@app.command("skip-step")
+def skip_step(
+    customer: CustomerArgument,
+    invoice: Annotated[str, typer.Argument(help="The invoice (COMPANY/NUMBER).")],
+    step: Annotated[
+        str | None, typer.Option("--step", help="The step expected next, as a guard.")
+    ] = None,
+    by: OperatorOption = None,
+) -> None:
+    """Move one invoice past its next step without sending it."""
+    _send(
+        commands.SkipStepCommand,
+        commands.SkipStep,
+        customer_id=customer,
+        actor=operator(by),
+        invoice_id=invoice,
+        step_name=step,
+    )
+
+
+@app.command("note")
+def note(
+    customer: CustomerArgument,
+    text: Annotated[str, typer.Argument(help="The note.")],
+    invoice: InvoiceOption = None,
+    by: OperatorOption = None,
+) -> None:
+    """Keep a note on a customer (or one of its invoices)."""
+    _send(
+        commands.AddNoteCommand,
+        commands.AddNote,
+        customer_id=customer,
+        actor=operator(by),
+        invoice_id=invoice,
+        text=text,
+    )

@@ -8,6 +8,8 @@
           ├── UnknownRate           no reference rate for a day late interest runs on (*)
           ├── CampaignRefused       the campaign cannot run now (sending is suspended)
           ├── SuspensionRefused     nothing to suspend or resume (already so for that scope)
+          ├── CommandRejected       a collector's command refused or not applicable; its
+          │                         ``reason`` is the dead letter's (contracts.commands)
           └── InvalidState          a stored state breaks a rule of its event's contract
                                     (a ValueError, as the contract model's own refusal is)
 
@@ -69,6 +71,15 @@ class CampaignRefused(SchedulerError):
 
 class SuspensionRefused(SchedulerError):
     """Sending is already suspended, or not suspended, for that scope."""
+
+
+class CommandRejected(SchedulerError):
+    """A collector's command cannot be executed; ``reason`` says why, for its dead letter."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        self.reason = reason
+        self.detail = detail
+        super().__init__(f"{reason}: {detail}")
 
 
 class InvalidState(SchedulerError, ValueError):

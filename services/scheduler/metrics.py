@@ -30,3 +30,8 @@ UNDELIVERABLE = Counter(
     "Reminders that failed on a channel with no fallback left: the contact needs fixing.",
     ["service", "channel"],
 )
+COMMANDS = Counter(
+    "relance_scheduler_commands",
+    "Collectors' commands, by command and outcome (executed, duplicate, or the rejection reason).",
+    ["service", "command", "outcome"],
+)

@@ -143,6 +143,8 @@ def state_changed(state: InvoiceState, now: datetime) -> OutgoingRecord | None:
         f'"paused":{_bool(state.pause_reason is not None)},'
         f'"pause_reason":{_optional_string(pauses[0] if pauses else None)},'
         f'"last_action_at":{_optional_instant(state.last_action_at)},'
-        f'"next_action_at":{_optional_instant(state.next_action_at)}}}}}'
+        f'"next_action_at":{_optional_instant(state.next_action_at)},'
+        # the tick never moves a held invoice (queries.DUE_INVOICES): no hold to show
+        f'"paused_until":null}}}}'
     )
     return _record(STATE_CHANGED, state.customer_id, event_id, value)

@@ -93,7 +93,8 @@ SUSPENSION_HISTORY = "SELECT * FROM sending_suspension ORDER BY suspended_at, su
 # due invoice's customer; customers another tick holds are skipped before the LIMIT counts,
 # so that concurrent ticks (replicas, or one replica's pipelined ticks) take the next ones
 # instead of coming back empty. A customer with several due invoices comes back once per
-# invoice. No customer of a suspended company (or of any, when every company is suspended) is
+# invoice. A held customer or invoice (a collector's hold, until its date) is not claimed either.
+# No customer of a suspended company (or of any, when every company is suspended) is
 # claimed: their timers wait, and fire in the first tick after the resumption.
 CLAIM_DUE_CUSTOMERS = """
 SELECT c.* FROM dunning_invoice d JOIN customer c ON c.customer_id = d.customer_id
@@ -102,6 +103,8 @@ WHERE d.next_action_at IS NOT NULL AND d.next_action_at <= $1
       SELECT 1 FROM sending_suspension s
       WHERE s.resumed_at IS NULL AND (s.company_code IS NULL OR s.company_code = c.company_code)
   )
+  AND (c.held_until IS NULL OR c.held_until <= $1)
+  AND (d.held_until IS NULL OR d.held_until <= $1)
 ORDER BY d.next_action_at
 LIMIT $2
 FOR UPDATE OF c SKIP LOCKED
@@ -110,6 +113,7 @@ FOR UPDATE OF c SKIP LOCKED
 DUE_INVOICES = """
 SELECT * FROM dunning_invoice
 WHERE customer_id = ANY($1::text[]) AND next_action_at IS NOT NULL AND next_action_at <= $2
+  AND (held_until IS NULL OR held_until <= $2)
 ORDER BY customer_id, invoice_id
 FOR UPDATE
 """
@@ -208,3 +212,43 @@ RETURNING attempts
 """
 
 SENT_REMINDER_ROW = "SELECT payload, fallback_of FROM sent_reminder WHERE reminder_id = $1"
+
+# Collectors' commands ---------------------------------------------------------------------
+
+RECORD_COMMAND = """
+INSERT INTO executed_command
+    (command_id, command, customer_id, actor_subject, requested_at, executed_at, audit)
+VALUES ($1, $2, $3, $4, $5, $6, $7::text::jsonb)
+ON CONFLICT (command_id) DO NOTHING
+RETURNING command_id
+"""
+
+CUSTOMER_FOR_UPDATE = "SELECT * FROM customer WHERE customer_id = $1 FOR UPDATE"
+
+HOLD_CUSTOMER = "UPDATE customer SET held_until = $2, hold_reason = $3 WHERE customer_id = $1"
+
+HOLD_INVOICES = """
+UPDATE dunning_invoice SET held_until = $2, hold_reason = $3
+WHERE invoice_id = ANY($1::text[])
+"""
+
+# An invoice opened while its customer is held is held with it.
+HOLD_LIKE_CUSTOMER = """
+UPDATE dunning_invoice AS d SET held_until = c.held_until, hold_reason = c.hold_reason
+FROM customer AS c
+WHERE d.invoice_id = $1 AND c.customer_id = d.customer_id
+"""
+
+SET_SCENARIO_OVERRIDE = "UPDATE customer SET scenario_override = $2 WHERE customer_id = $1"
+
+ADD_NOTE = """
+INSERT INTO customer_note (command_id, customer_id, invoice_id, text, written_by, written_at)
+VALUES ($1, $2, $3, $4, $5, $6)
+ON CONFLICT (command_id) DO NOTHING
+"""
+
+NOTES = "SELECT * FROM customer_note WHERE customer_id = $1 ORDER BY written_at, command_id"
+
+EXECUTED_COMMANDS = """
+SELECT * FROM executed_command WHERE customer_id = $1 ORDER BY executed_at, command_id
+"""

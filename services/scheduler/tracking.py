@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 
@@ -103,7 +104,7 @@ async def save(connection: Connection, state: InvoiceState) -> None:
 
 
 def state_changed(state: InvoiceState, now: datetime) -> DunningStateChanged | None:
-    snapshot = state.snapshot()
+    snapshot = state.snapshot(now)
     if snapshot is None:
         return None
     return DunningStateChanged(
@@ -207,6 +208,9 @@ class Tracker:
         if customer is not None:
             outstanding = await _outstanding(work, payload.customer_id)
         after = opened(self.policy, before, customer, outstanding, now)
+        if customer is not None and customer.held_at(now):  # a collector's hold covers it
+            await work.connection.execute(queries.HOLD_LIKE_CUSTOMER, payload.invoice_id)
+            after = replace(after, held_until=customer.held_until)
         await self._store(work, None, after, now)
 
     async def _amount_changed(

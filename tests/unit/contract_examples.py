@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid5
 
-from contracts import disputes, dunning, erp, ledger, notifications, reference
+from contracts import commands, disputes, dunning, erp, ledger, notifications, reference
 from contracts.envelope import Event
 from contracts.money import Money, PositiveMoney
 
@@ -346,6 +346,94 @@ def dunning_sending_resumed() -> Event:
             company_code=COMPANY,
             by="marie.dupont@example.com",
             at=datetime(2024, 5, 6, 7, 0, tzinfo=UTC),
+        ),
+    )
+
+
+def _actor() -> commands.CommandActor:
+    return commands.CommandActor(
+        subject="local:marie.dupont", roles=("collector",), company_codes=(COMPANY,)
+    )
+
+
+def _command(kind: type[commands.CommandBase], **fields: Any) -> Any:
+    return kind(
+        command_id=uid(f"command-{kind.__name__}"),
+        customer_id=CUSTOMER,
+        actor=_actor(),
+        requested_at=AT,
+        **fields,
+    )
+
+
+def command_hold() -> Event:
+    return commands.HoldCommand(
+        **envelope("command.hold", "console"),
+        payload=_command(commands.Hold, until=date(2024, 5, 15), reason="credit note being issued"),
+    )
+
+
+def command_release() -> Event:
+    return commands.ReleaseCommand(
+        **envelope("command.release", "console"), payload=_command(commands.Release)
+    )
+
+
+def command_send_now() -> Event:
+    return commands.SendNowCommand(
+        **envelope("command.send_now", "console"),
+        payload=_command(commands.SendNow, template="statement"),
+    )
+
+
+def command_change_scenario() -> Event:
+    return commands.ChangeScenarioCommand(
+        **envelope("command.change_scenario", "crm"),
+        payload=_command(commands.ChangeScenario, scenario_id="strategic"),
+    )
+
+
+def command_skip_step() -> Event:
+    return commands.SkipStepCommand(
+        **envelope("command.skip_step", "console"),
+        payload=_command(commands.SkipStep, invoice_id=INVOICE, step_name="level_1_email"),
+    )
+
+
+def command_add_note() -> Event:
+    return commands.AddNoteCommand(
+        **envelope("command.add_note", "console"),
+        payload=_command(commands.AddNote, text="Called the accountant; cheque sent Friday."),
+    )
+
+
+def dunning_command_executed() -> Event:
+    held = datetime(2024, 5, 14, 22, 0, tzinfo=UTC)
+    return dunning.CommandExecuted(
+        **envelope("dunning.command.executed", "scheduler"),
+        payload=dunning.ExecutedCommand(
+            command_id=uid("command-Hold"),
+            command="hold",
+            customer_id=CUSTOMER,
+            company_code=COMPANY,
+            actor_subject="local:marie.dupont",
+            actor_role="collector",
+            requested_at=AT,
+            executed_at=AT,
+            detail={"until": "2024-05-15", "reason": "credit note being issued"},
+            before=(
+                dunning.InvoiceSnapshot(
+                    invoice_id=INVOICE, scenario_id="standard", next_step="level_1_email"
+                ),
+            ),
+            after=(
+                dunning.InvoiceSnapshot(
+                    invoice_id=INVOICE,
+                    scenario_id="standard",
+                    next_step="level_1_email",
+                    held_until=held,
+                ),
+            ),
         ),
     )
 
@@ -707,6 +795,13 @@ _BUILDERS: tuple[Callable[[], Event], ...] = (
     payment_plan_broken,
     payment_plan_completed,
     fx_rate_published,
+    command_hold,
+    command_release,
+    command_send_now,
+    command_change_scenario,
+    command_skip_step,
+    command_add_note,
+    dunning_command_executed,
 )
 
 

@@ -24,7 +24,12 @@ ROOT = Path(__file__).resolve().parents[2]
 KAFKA = ROOT / "k8s" / "base" / "kafka"
 
 # The KafkaUser of each principal the registry names that is not one of the services.
-EXTERNAL_USERS = {"erp": "relance-erp-connector", "crm": "relance-crm", "ops": "relance-operator"}
+EXTERNAL_USERS = {
+    "erp": "relance-erp-connector",
+    "crm": "relance-crm",
+    "ops": "relance-operator",
+    "console": "relance-console",
+}
 # Kafka Connect's own topics and group (configs, offsets, status), created by the worker.
 CONNECT_PREFIX = "relance-erp-connect"
 

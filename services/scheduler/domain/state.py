@@ -65,6 +65,8 @@ class Customer:
     language: str
     segment: Segment
     last_contact_at: datetime | None
+    held_until: datetime | None = None  # a collector's hold of the whole customer
+    scenario_override: str | None = None  # a collector's choice, over the assignment rules
 
     @classmethod
     def of(cls, row: Any) -> Customer:
@@ -76,7 +78,12 @@ class Customer:
             row["language"],
             Segment.model_validate(row["segment"]),
             row["last_contact_at"],
+            row.get("held_until"),
+            row.get("scenario_override"),
         )
+
+    def held_at(self, now: datetime) -> bool:
+        return self.held_until is not None and self.held_until > now
 
     @property
     def zone(self) -> ZoneInfo:
@@ -106,10 +113,14 @@ class InvoiceState:
     last_action_at: datetime | None
     next_action_at: datetime | None
     formal_notice_at: datetime | None = None  # delivered or deemed delivered
+    held_until: datetime | None = None  # a collector's hold: nothing decided before it
 
     @classmethod
     def of(cls, row: Any) -> InvoiceState:
         return cls(**{name: row[name] for name in cls.__dataclass_fields__})
+
+    def held_at(self, now: datetime) -> bool:
+        return self.held_until is not None and self.held_until > now
 
     def notice(self, policy: Policy) -> Notice:
         return Notice(self.formal_notice_at, policy.notice_delay)
@@ -130,10 +141,28 @@ class InvoiceState:
         remaining = sorted(set(self.pauses) - {reason})
         return replace(self, pause_reason=",".join(remaining) or None)
 
-    def snapshot(self) -> InvoiceDunningState | None:
-        """The contract's view of the state; None when the invoice has no scenario."""
+    def snapshot(self, now: datetime | None = None) -> InvoiceDunningState | None:
+        """The contract's view of the state; None when the invoice has no scenario.
+
+        At ``now``, a hold in force shows as a pause (``hold``, until ``paused_until``) when
+        no other pause holds the invoice; its timer is not shown (nothing happens before).
+        """
         if self.scenario_id is None:
             return None
+        if now is not None and self.held_at(now) and not self.pauses:
+            return InvoiceDunningState(
+                customer_id=self.customer_id,
+                company_code=self.company_code,
+                invoice_id=self.invoice_id,
+                scenario_id=self.scenario_id,
+                step_name=self.last_step_name,
+                level=self.last_level,
+                paused=True,
+                pause_reason="hold",
+                paused_until=self.held_until,
+                last_action_at=self.last_action_at,
+                next_action_at=None,
+            )
         return InvoiceDunningState(
             customer_id=self.customer_id,
             company_code=self.company_code,
@@ -179,6 +208,12 @@ def rescheduled(
     return replace(state, next_action_at=at)
 
 
+def _override(policy: Policy, customer: Customer) -> str | None:
+    """The scenario a collector chose for the customer, while the library still has it."""
+    chosen = customer.scenario_override
+    return chosen if chosen is not None and chosen in policy.library.scenarios else None
+
+
 def assigned(
     policy: Policy,
     state: InvoiceState,
@@ -189,7 +224,7 @@ def assigned(
     assignment = policy.library.assignment
     scenario_id = None
     if not assignment.invoice_opted_out(state.invoice_id):
-        scenario_id = assignment.scenario_for(
+        scenario_id = _override(policy, customer) or assignment.scenario_for(
             customer.customer_id, customer.segment, customer.country, outstanding
         )
     status = "active" if scenario_id is not None else "unassigned"
@@ -212,7 +247,7 @@ def reassigned(
     assignment = policy.library.assignment
     target = None
     if not assignment.invoice_opted_out(state.invoice_id):
-        target = assignment.scenario_for(
+        target = _override(policy, customer) or assignment.scenario_for(
             customer.customer_id, customer.segment, customer.country, outstanding
         )
     if target == state.scenario_id:

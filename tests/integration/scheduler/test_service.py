@@ -10,7 +10,13 @@ import pytest
 from typer.testing import CliRunner
 
 from contracts.dunning import SendingResumed, SendingSuspended
-from contracts.topics import DISPUTE_EVENTS, DUNNING_ACTIONS, LEDGER_EVENTS, NOTIFIER_DELIVERIES
+from contracts.topics import (
+    DISPUTE_EVENTS,
+    DUNNING_ACTIONS,
+    DUNNING_COMMANDS,
+    LEDGER_EVENTS,
+    NOTIFIER_DELIVERIES,
+)
 from services.runtime import migrations
 from services.runtime.clock import SimulatedClock
 from services.runtime.database import create_pool
@@ -30,13 +36,19 @@ pytestmark = pytest.mark.integration
 
 def test_the_definition_consumes_the_ledger_and_the_disputes() -> None:
     assert DEFINITION.schema == "scheduler"
-    assert DEFINITION.consumes == (LEDGER_EVENTS, DISPUTE_EVENTS, NOTIFIER_DELIVERIES)
+    assert DEFINITION.consumes == (
+        LEDGER_EVENTS,
+        DISPUTE_EVENTS,
+        NOTIFIER_DELIVERIES,
+        DUNNING_COMMANDS,
+    )
     assert DEFINITION.migrations is not None
     assert sorted(p.name for p in DEFINITION.migrations.glob("*.sql")) == [
         "0001_dunning_state.sql",
         "0003_campaigns.sql",
         "0004_sent_reminders.sql",
         "0005_controls.sql",
+        "0006_commands.sql",
     ]
 
 

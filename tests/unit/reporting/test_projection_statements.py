@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
-from contracts import disputes, ledger
+from contracts import disputes, dunning, ledger
 from contracts.erp import Contact, Segment
 from contracts.money import Money
 from services.reporting import queries
@@ -73,3 +73,32 @@ def test_a_change_takes_effect_on_its_utc_day() -> None:
     assert cancel[0] == queries.CANCEL_INVOICE
     assert history[0] == queries.RECORD_CANCELLATION
     assert history[1][2] == date(2026, 3, 1)
+
+
+def test_the_audit_view_keeps_the_role_and_the_arguments_but_no_person_nor_free_text() -> None:
+    snapshot = dunning.InvoiceSnapshot(
+        invoice_id="FR01/F1", scenario_id="negligent", next_step="friendly"
+    )
+    event = dunning.CommandExecuted(
+        event_id=uuid.uuid4(),
+        occurred_at=AT,
+        source="scheduler",
+        payload=dunning.ExecutedCommand(
+            command_id=uuid.uuid4(),
+            command="hold",
+            customer_id="C1",
+            company_code="FR01",
+            actor_subject="local:marie.dupont",
+            actor_role="collector",
+            requested_at=AT,
+            executed_at=AT,
+            detail={"until": "2026-03-15", "reason": "Mme Martin on leave"},
+            before=(snapshot,),
+            after=(snapshot.model_copy(update={"held_until": AT + timedelta(days=14)}),),
+        ),
+    )
+    [(sql, args)] = statements_for(event)
+    assert sql == queries.RECORD_AUDIT_EVENT
+    assert args[1:6] == ("hold", "C1", "FR01", None, "collector")
+    assert (args[8], args[9], args[13]) == (1, date(2026, 3, 15), 0)
+    assert not any("marie" in str(a) or "Martin" in str(a) for a in args)

@@ -1,0 +1,63 @@
+"""The audit view of collectors' commands, projected from dunning.command.executed."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+
+import asyncpg
+import pytest
+
+from contracts import dunning
+from contracts.topics import DUNNING_ACTIONS
+from tests.integration.reporting.conftest import feed
+
+pytestmark = pytest.mark.integration
+
+AT = datetime(2026, 11, 27, 10, tzinfo=UTC)
+
+
+def executed(command: str, detail: dict[str, str], moved: bool) -> dunning.CommandExecuted:
+    before = dunning.InvoiceSnapshot(
+        invoice_id="FR01/F1", scenario_id="negligent", next_step="friendly"
+    )
+    after = before.model_copy(update={"next_step": "call"}) if moved else before
+    return dunning.CommandExecuted(
+        event_id=uuid.uuid4(),
+        occurred_at=AT,
+        source="scheduler",
+        payload=dunning.ExecutedCommand(
+            command_id=uuid.uuid4(),
+            command=command,
+            customer_id="C1",
+            company_code="FR01",
+            actor_subject="local:marie.dupont",
+            actor_role="collector",
+            requested_at=AT,
+            executed_at=AT,
+            invoice_id="FR01/F1",
+            detail=detail,
+            before=(before,),
+            after=(after,),
+        ),
+    )
+
+
+async def test_executed_commands_are_kept_once_without_who_or_what_was_written(
+    pool: asyncpg.Pool,
+) -> None:
+    hold = executed("hold", {"until": "2026-12-10", "reason": "credit note for Mme Martin"}, False)
+    skip = executed("skip_step", {"step_name": "friendly"}, True)
+    note = executed("add_note", {"note": "Mme Martin promised Friday"}, False)
+    events = [(DUNNING_ACTIONS, e) for e in (hold, skip, note, hold)]  # hold delivered twice
+    await feed(pool, events)
+    rows = await pool.fetch("SELECT * FROM audit_event ORDER BY command")
+    assert [(r["command"], r["held_until"], r["step_name"], r["steps_moved"]) for r in rows] == [
+        ("add_note", None, None, 0),
+        ("hold", date(2026, 12, 10), None, 0),
+        ("skip_step", None, "friendly", 1),
+    ]
+    assert {r["actor_role"] for r in rows} == {"collector"}
+    text = " ".join(str(v) for r in rows for v in r.values())
+    assert "marie" not in text
+    assert "Martin" not in text
