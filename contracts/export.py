@@ -31,7 +31,7 @@ CONTRACTS_VERSION = "1.0.0"
 """Version of the contracts as a whole, in the AsyncAPI document; bump it with any change."""
 
 RELANCE_SERVICES = frozenset(
-    {"ingestion", "scheduler", "notifier", "disputes", "reporting", "portal"}
+    {"ingestion", "scheduler", "notifier", "disputes", "reporting", "portal", "console"}
 )
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 ASYNCAPI_PATH = "docs/asyncapi.json"

@@ -136,7 +136,7 @@ LEDGER_EVENTS = Topic(
         "settled or cancelled, credit balances."
     ),
     producers=("ingestion",),
-    consumers=("scheduler", "notifier", "disputes", "reporting", "portal"),
+    consumers=("scheduler", "notifier", "disputes", "reporting", "portal", "console"),
     partitions=12,
     retention=(
         "forever: reporting is rebuilt by replaying the public topics from the beginning, "
@@ -152,7 +152,7 @@ DUNNING_ACTIONS = Topic(
         "each invoice's dunning state."
     ),
     producers=("scheduler",),
-    consumers=("notifier", "reporting"),
+    consumers=("notifier", "reporting", "console"),
     partitions=12,
     retention=(
         "forever: reporting rebuilds dunning states and step effectiveness from it; the "
@@ -166,7 +166,7 @@ NOTIFIER_DELIVERIES = Topic(
     description="What became of each reminder (sent, delivered, bounced, failed, suppressed) "
     "and the outcomes of call tasks.",
     producers=("notifier",),
-    consumers=("scheduler", "disputes", "reporting"),
+    consumers=("scheduler", "disputes", "reporting", "console"),
     partitions=6,
     retention=(
         "forever: reporting measures what followed each sent reminder from it; the proof "
@@ -199,7 +199,7 @@ DISPUTE_EVENTS = Topic(
         "plans: what pauses and resumes dunning."
     ),
     producers=("disputes",),
-    consumers=("scheduler", "notifier", "reporting", "portal"),
+    consumers=("scheduler", "notifier", "reporting", "portal", "console"),
     partitions=6,
     retention=(
         "forever: reporting rebuilds disputes, promises and plans from it; the disputes "

@@ -36,7 +36,7 @@ from services.runtime.service import ServiceDefinition, run
 from services.runtime.settings import KafkaSettings, ServiceSettings, load
 from services.scheduler.cli import app as scheduler_app
 
-SERVICES = ("ingestion", "scheduler", "notifier", "disputes", "reporting", "portal")
+SERVICES = ("ingestion", "scheduler", "notifier", "disputes", "reporting", "portal", "console")
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Relance: dunning on Kafka.")
 topics_app = typer.Typer(no_args_is_help=True, help="Kafka topics.")

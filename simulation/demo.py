@@ -20,6 +20,10 @@ from pathlib import Path
 from simulation.generator import Size
 from simulation.run import Options, Run, history_digest, simulate
 
+# The people's doors the demo opens with --keep, on the demo's data (docs/console.md,
+# docs/portal.md); the timed run never starts them.
+FRONT_DOORS = ("console", "portal")
+
 
 def html_report_command() -> list[str] | None:
     """``relance report html`` when this installation has it, else None."""
@@ -61,6 +65,119 @@ def write_html_report(run: Run, output: Path) -> str:
     return f"HTML report: {where}"
 
 
+async def open_front_doors(run: Run) -> list[str]:
+    """Start the console and the portal on the demo's data; what to tell the person.
+
+    Both build their read models from the topics' beginning, in the background after they
+    are ready. The console gets two local accounts with passwords generated here (argon2
+    hashes in a users file of the run's own): a collector whose portfolio is the invoicing
+    company with the most overdue invoices, and a credit manager who sees everything. The
+    portal gets a signing key of the run's own, and the links of the three customers of
+    that company with the most overdue money.
+    """
+    import secrets
+
+    import yaml
+
+    from services.runtime.clock import FileClock
+    from services.runtime.identity import hash_password
+    from services.runtime.signed_links import CustomerLinks, SignedLinkSettings
+    from simulation.cluster import Quiescence, ServiceProcess, definition, service_environment
+    from simulation.providers import free_port
+
+    work = run.options.workdir.resolve()
+    today = FileClock.read(run.clock_file).date()
+    ledger = definition("ingestion").schema
+    overdue = await run.fetch(
+        "SELECT company_code, customer_id, sum(open_amount) AS overdue, min(currency) AS cur "
+        f"FROM {ledger}.invoices WHERE status = 'open' AND due_date < $1 "
+        "GROUP BY company_code, customer_id ORDER BY overdue DESC",
+        today,
+    )
+    companies = [row["company_code"] for row in overdue]
+    company = max(set(companies), key=companies.count) if companies else "FR01"
+
+    passwords = {"camille": secrets.token_urlsafe(12), "dominique": secrets.token_urlsafe(12)}
+    users = {
+        "users": {
+            "camille": {
+                "name": "Camille Laurent",
+                "role": "collector",
+                "password_hash": hash_password(passwords["camille"]),
+                "portfolio": {"company_codes": [company]},
+            },
+            "dominique": {
+                "name": "Dominique Roy",
+                "role": "credit_manager",
+                "password_hash": hash_password(passwords["dominique"]),
+            },
+        }
+    }
+    users_file = work / "console-users.yaml"
+    users_file.write_text(yaml.safe_dump(users, sort_keys=False), encoding="utf-8")
+    users_file.chmod(0o600)
+
+    ports = {service: free_port() for service in FRONT_DOORS}
+    links_key = secrets.token_urlsafe(32)
+    portal_url = f"http://localhost:{ports['portal']}"
+    own = {
+        "console": {
+            "RELANCE_AUTH_USERS_FILE": str(users_file),
+            "RELANCE_AUTH_SIGNING_KEYS": f"demo:{secrets.token_urlsafe(32)}",
+            # plain HTTP on the loopback: cookies without Secure (and without __Host-)
+            "RELANCE_CONSOLE_SECURE_COOKIES": "false",
+        },
+        "portal": {"RELANCE_LINKS_KEYS": links_key, "RELANCE_LINKS_BASE_URL": portal_url},
+    }
+    started = []
+    for service in FRONT_DOORS:
+        environment = service_environment(
+            service,
+            base=os.environ,
+            bootstrap=run.options.bootstrap,
+            database_url=run.database_url,
+            clock_file=run.clock_file,
+            port=ports[service],
+            extra={},
+        )
+        environment.update(own[service])
+        process = ServiceProcess(
+            service, service, environment, work / "logs" / f"{service}.log", ports[service]
+        )
+        run.processes[service] = process
+        started.append(process)
+    await asyncio.gather(*(p.start() for p in started))
+    await asyncio.gather(*(p.ready() for p in started))
+    print(
+        "console and portal started; reading the demo's events into their read models", flush=True
+    )
+    caught_up = Quiescence(run.options.bootstrap, run.database_url, services=FRONT_DOORS)
+    await caught_up.start()
+    try:
+        await caught_up.wait(FileClock.read(run.clock_file), timeout_s=1800)
+    finally:
+        await caught_up.close()
+
+    links = CustomerLinks(
+        SignedLinkSettings(keys=(links_key,), base_url=portal_url), FileClock(run.clock_file)
+    )
+    samples = [row for row in overdue if row["company_code"] == company][:3]
+    lines = [
+        "",
+        f"Console: http://localhost:{ports['console']}/",
+        f"  camille   / {passwords['camille']}   collector, portfolio: company {company}",
+        f"  dominique / {passwords['dominique']}   credit manager, every customer",
+        f"  (passwords generated for this run; the users file is {users_file})",
+        f"Portal: {portal_url}/portal/<link>; links of customers with overdue invoices:",
+    ]
+    lines += [
+        f"  {row['customer_id']} ({row['overdue']:.2f} {row['cur']} overdue): "
+        f"{links.url(row['customer_id'], row['company_code'])}"
+        for row in samples
+    ]
+    return lines
+
+
 async def demo(options: Options, *, keep: bool = False) -> int:
     from simulation.summary import summary_lines
 
@@ -88,6 +205,8 @@ async def demo(options: Options, *, keep: bool = False) -> int:
             f"(generation {run.generation_s:.1f} s)"
         )
         if keep:
+            for line in await open_front_doors(run):
+                print(line)
             print(
                 "Left running (--keep): "
                 + ", ".join(
@@ -96,7 +215,11 @@ async def demo(options: Options, *, keep: bool = False) -> int:
                 )
             )
             print(f"Database {run.database_url}; the clock file is {run.clock_file}")
-            await asyncio.Event().wait()  # the providers live in this process: keep it
+            print("Ctrl-C stops the services.", flush=True)
+            try:
+                await asyncio.Event().wait()  # the providers live in this process: keep it
+            finally:
+                await run.stop()  # Ctrl-C: every service, the console and portal included
         return 0
     finally:
         if not keep:

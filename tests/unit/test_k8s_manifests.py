@@ -179,7 +179,8 @@ def test_every_configured_variable_is_a_setting(service: str) -> None:
     url_parts = {"DATABASE_HOST", "DATABASE_USERNAME", "DATABASE_PASSWORD"}
     names = set(_config(service)) | {v["name"] for v in _container(service)["env"]}
     accepted = set().union(*(_accepted_names(cls, prefix) for prefix, cls in prefixes.items()))
-    for name in sorted(names - url_parts):
+    read_by_uvicorn = {"FORWARDED_ALLOW_IPS"}  # whose X-Forwarded-* headers it trusts
+    for name in sorted(names - url_parts - read_by_uvicorn):
         if name.startswith("PYTHON"):
             continue
         assert name in accepted, name
@@ -416,6 +417,74 @@ def test_prod_publishes_only_the_sms_status_callback_over_https() -> None:
     )
     assert "namespaceSelector" in peer
     assert ingress["ports"] == [{"port": 8080, "protocol": "TCP"}]
+
+
+def _routed(route: Manifest, path: str) -> bool:
+    """Whether one of the route's matches sends ``path`` to its backend."""
+    for rule in route["spec"]["rules"]:
+        for match in rule["matches"]:
+            kind, value = match["path"]["type"], match["path"]["value"]
+            if path == value or (kind == "PathPrefix" and path.startswith(value + "/")):
+                return True
+    return False
+
+
+def _served_paths(pages: Path) -> set[str]:
+    """The paths a service's router serves, its path parameters filled in."""
+    paths = re.findall(r'add_api_route\(\s*"([^"]+)"', pages.read_text())
+    assert paths, pages
+    return {re.sub(r"\{[^}]+\}", "x", path) for path in paths}
+
+
+def test_prod_routes_the_portal_and_the_console_and_nothing_operational() -> None:
+    documents = [
+        d for d in yaml.safe_load_all((OVERLAYS / "prod" / "front-doors.yaml").read_text()) if d
+    ]
+    kustomization_text = (OVERLAYS / "prod" / "kustomization.yaml").read_text()
+    assert "front-doors.yaml" in yaml.safe_load(kustomization_text)["resources"]
+    (gateway,) = (d for d in documents if d["kind"] == "Gateway")
+    listeners = {listener["name"]: listener for listener in gateway["spec"]["listeners"]}
+    for listener in listeners.values():
+        assert listener["protocol"] == "HTTPS"
+        assert listener["tls"]["mode"] == "Terminate"
+        assert listener["tls"]["certificateRefs"]
+    routes = {d["metadata"]["name"]: d for d in documents if d["kind"] == "HTTPRoute"}
+    assert set(routes) == {"relance-portal", "relance-console"}
+    for service, pages in (
+        ("portal", ROOT / "services" / "portal" / "pages.py"),
+        ("console", ROOT / "services" / "console" / "web" / "pages.py"),
+    ):
+        route = routes[f"relance-{service}"]
+        (parent,) = route["spec"]["parentRefs"]
+        assert parent["name"] == gateway["metadata"]["name"]
+        assert route["spec"]["hostnames"] == [listeners[parent["sectionName"]]["hostname"]]
+        for rule in route["spec"]["rules"]:
+            assert rule["backendRefs"] == [{"name": f"relance-{service}", "port": 8080}]
+        for path in _served_paths(pages):
+            assert _routed(route, path), (service, path)
+        for path in ("/metrics", "/healthz", "/readyz"):
+            assert not _routed(route, path), (service, path)
+    # The links the notifier mints lead to the portal's route.
+    portal_host = routes["relance-portal"]["spec"]["hostnames"][0]
+    links_base = _of_kind("ConfigMap")["relance-portal"]["data"]["RELANCE_LINKS_BASE_URL"]
+    assert links_base == f"https://{portal_host}"
+    assert _routed(routes["relance-portal"], "/portal/some-token")
+    # The identity provider sends the browser back to the console's own listener.
+    console_host = routes["relance-console"]["spec"]["hostnames"][0]
+    assert f"value: https://{console_host}/sign-in/oidc/callback" in kustomization_text
+    # Only the Gateway's proxies reach the two services' port.
+    policies = {d["metadata"]["name"]: d["spec"] for d in documents if d["kind"] == "NetworkPolicy"}
+    for service in ("portal", "console"):
+        policy = policies[f"relance-{service}-gateway"]
+        assert policy["podSelector"]["matchLabels"] == {
+            "app.kubernetes.io/name": f"relance-{service}"
+        }
+        (ingress,) = policy["ingress"]
+        (peer,) = ingress["from"]
+        labels = peer["podSelector"]["matchLabels"]
+        assert labels["gateway.envoyproxy.io/owning-gateway-name"] == gateway["metadata"]["name"]
+        assert ingress["ports"] == [{"port": 8080, "protocol": "TCP"}]
+    assert all("ingress" not in p for n, p in policies.items() if not n.endswith("-gateway"))
 
 
 def test_alerts_exist_with_runbooks() -> None:
