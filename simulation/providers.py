@@ -202,9 +202,6 @@ class Providers:
             "RELANCE_NOTIFIER_SMS_FROM": SMS_FROM,
             "RELANCE_NOTIFIER_TWILIO_BASE_URL": self.sms.base_url,
             "RELANCE_NOTIFIER_LETTERS_DROP_DIR": str(self.letters.directory),
-            # interactive email: the links point at the notifier's page (its default port)
-            "RELANCE_NOTIFIER_PORTAL_BASE_URL": "http://127.0.0.1:8083",
-            "RELANCE_NOTIFIER_PORTAL_SECRET": "relance-demo-portal-secret",
             # where dispute owners are reminded, by internal role
             "RELANCE_NOTIFIER_INTERNAL_ADDRESSES": json.dumps(
                 {role: f"{role.replace('_', '-')}@creditor.example" for role in INTERNAL_ROLES}

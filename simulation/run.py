@@ -48,6 +48,8 @@ from simulation.providers import LetterDrop, Providers, SmtpCollector, TwilioSta
 
 # The simulated collector's key for the notifier's call tasks (one per run, never reused).
 COLLECTOR_KEY = secrets.token_urlsafe(32)
+# The key that signs the customers' links, shared by the notifier and the portal (one per run).
+LINK_KEY = secrets.token_urlsafe(32)
 
 MORNING = clock_time(6, 0)
 EVENING = clock_time(19, 0)
@@ -127,8 +129,12 @@ class Run:
         sms = TwilioStandIn()
         await sms.start()
         self.providers = Providers(smtp, sms, LetterDrop(work / "letters"))
+        # the interactive emails' links lead to the portal process (its port chosen here)
+        portal_port = free_port()
         extra = {
             **self.providers.notifier_environment(),
+            "RELANCE_LINKS_KEYS": LINK_KEY,
+            "RELANCE_LINKS_BASE_URL": f"http://127.0.0.1:{portal_port}",
             "RELANCE_NOTIFIER_DISPATCH_INTERVAL_S": "0.1",
             "RELANCE_NOTIFIER_CHANNEL_RATES_PER_S": "{}",
             "RELANCE_SCHEDULER_TICK_INTERVAL_S": "0.1",
@@ -152,7 +158,7 @@ class Run:
             replicas = options.replicas.get(service, 1)
             for replica in range(1, replicas + 1):
                 name = service if replica == 1 else f"{service}-{replica}"
-                port = free_port()
+                port = portal_port if name == "portal" else free_port()
                 environment = service_environment(
                     service,
                     base=os.environ,
