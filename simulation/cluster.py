@@ -43,8 +43,8 @@ from services.runtime.service import ServiceDefinition
 
 SERVICES = ("ingestion", "scheduler", "notifier", "disputes", "reporting", "portal")
 # Settings of the kit that several services read alike: the customers' links, minted by the
-# notifier and checked by the portal with the same keys.
-SHARED_PREFIXES = ("RELANCE_LINKS_",)
+# notifier and checked by the portal with the same keys, and who may call the services' APIs.
+SHARED_PREFIXES = ("RELANCE_LINKS_", "RELANCE_AUTH_")
 
 # The timers of the disputes service, as the columns of its schema that hold them.
 DISPUTE_TIMERS = (
