@@ -75,6 +75,11 @@ async def demo(options: Options, *, keep: bool = False) -> int:
         run.say(f"history fingerprint {history_digest(run.history)} (seed {options.seed})")
         run.say(f"simulating {options.size.days} days from {options.size.start}")
         await run.run()
+        opened, clicked = await run.open_portal_links()
+        run.say(
+            f"customers clicking their interactive email's link: {opened} of {clicked} "
+            "opened their account on the portal"
+        )
         for line in await summary_lines(run):
             print(line)
         print()
@@ -97,7 +102,7 @@ async def demo(options: Options, *, keep: bool = False) -> int:
             )
             print(f"Database {run.database_url}; the clock file is {run.clock_file}")
             await asyncio.Event().wait()  # the providers live in this process: keep it
-        return 0
+        return 0 if opened == clicked else 1
     finally:
         if not keep:
             await run.stop()

@@ -10,12 +10,13 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 import threading
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from email import policy
-from email.parser import BytesHeaderParser
+from email.parser import BytesHeaderParser, BytesParser
 from pathlib import Path
 from typing import Any, get_args
 
@@ -47,6 +48,9 @@ class Email:
 
 
 _HEADERS = BytesHeaderParser(policy=policy.default)
+# An interactive email's link to the customer's account on the portal (services/portal/).
+_PORTAL_LINK = re.compile(r"https?://\S+/portal/\S+")
+PORTAL_SAMPLES = 5  # the newest interactive emails kept whole, for the customer to click
 
 
 class _Handler:
@@ -68,6 +72,8 @@ class _Handler:
         )
         with self.collector.lock:
             self.collector.received.append(email)
+            if b"/portal/" in content:  # an interactive email (or, rarely, a PDF's base64)
+                self.collector.interactive.append(content)
         return "250 OK queued"
 
 
@@ -77,6 +83,7 @@ class SmtpCollector:
 
     port: int = 0
     received: list[Email] = field(default_factory=list)
+    interactive: deque[bytes] = field(default_factory=lambda: deque(maxlen=PORTAL_SAMPLES))
     lock: threading.Lock = field(default_factory=threading.Lock)
     _controller: Controller | None = None
 
@@ -101,6 +108,19 @@ class SmtpCollector:
         """Notices received: owner reminders and written confirmations of promises."""
         with self.lock:
             return sum(_is_notice(e) for e in self.received)
+
+    def portal_links(self) -> list[str]:
+        """The portal links of the newest interactive emails received (their text part)."""
+        with self.lock:
+            kept = list(self.interactive)
+        links = []
+        for content in kept:
+            message = BytesParser(policy=policy.default).parsebytes(content)
+            text = message.get_body(("plain",))
+            found = _PORTAL_LINK.search(text.get_content()) if text is not None else None
+            if found is not None:
+                links.append(found.group(0))
+        return links
 
     def message_ids(self) -> Counter[str]:
         """How often each reminder's Message-ID arrived (notices apart)."""

@@ -346,6 +346,21 @@ class Run:
         for index in range(self.history.size.days):
             await self.day(index)
 
+    # the customer's page ----------------------------------------------------------------------
+
+    async def open_portal_links(self) -> tuple[int, int]:
+        """A customer clicks the link of an interactive email: the newest few received are
+        opened on the portal process; how many answered 200, of how many."""
+        assert self.providers is not None
+        links = self.providers.smtp.portal_links()
+        opened = 0
+        async with aiohttp.ClientSession() as http:
+            for link in links:
+                async with http.get(link, allow_redirects=False) as page:
+                    if page.status == 200:
+                        opened += 1
+        return opened, len(links)
+
     # call tasks -----------------------------------------------------------------------------
 
     async def answer_calls(self, index: int) -> int:
