@@ -179,10 +179,10 @@ DISPUTE_COMMANDS = Topic(
     union=disputes.DisputeCommand,
     description=(
         "Requests to open, resolve or reopen a dispute, record a promise to pay or agree a "
-        "payment plan, from the CRM and the notifier's customer portal (the disputes "
-        "service's HTTP API decides its commands itself, without this topic)."
+        "payment plan, from the CRM and the customers' portal (the disputes service's HTTP "
+        "API decides its commands itself, without this topic)."
     ),
-    producers=("crm", "notifier", "portal"),
+    producers=("crm", "portal"),
     consumers=("disputes",),
     partitions=3,
     retention=(

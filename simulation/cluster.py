@@ -1,4 +1,4 @@
-"""The five services as separate processes, and what the run needs around them.
+"""The six services as separate processes, and what the run needs around them.
 
 :class:`ServiceProcess` runs ``relance run <service>`` with an environment pointing to the
 simulated clock file, the loopback providers and the run's own database, and can stop it
@@ -53,7 +53,10 @@ from aiokafka.structs import OffsetAndMetadata
 from contracts.topics import ALL_TOPICS
 from services.runtime.service import ServiceDefinition
 
-SERVICES = ("ingestion", "scheduler", "notifier", "disputes", "reporting")
+SERVICES = ("ingestion", "scheduler", "notifier", "disputes", "reporting", "portal")
+# Settings of the kit that several services read alike: the customers' links, minted by the
+# notifier and checked by the portal with the same keys, and who may call the services' APIs.
+SHARED_PREFIXES = ("RELANCE_LINKS_", "RELANCE_AUTH_")
 
 # The timers of the disputes service, as the columns of its schema that hold them.
 DISPUTE_TIMERS = (
@@ -231,7 +234,11 @@ def service_environment(
         }
     )
     env.update(
-        {k: v for k, v in extra.items() if k.startswith(prefix) or not k.startswith("RELANCE_")}
+        {
+            k: v
+            for k, v in extra.items()
+            if k.startswith((prefix, *SHARED_PREFIXES)) or not k.startswith("RELANCE_")
+        }
     )
     return env
 

@@ -22,7 +22,7 @@ from simulation.run import Options, Run, history_digest, simulate
 
 # The people's doors the demo opens with --keep, on the demo's data (docs/console.md,
 # docs/portal.md); the timed run never starts them.
-FRONT_DOORS = ("console", "portal")
+FRONT_DOORS = ("console",)  # the portal already runs during the demo (the emails link to it)
 
 
 def html_report_command() -> list[str] | None:
@@ -73,7 +73,8 @@ async def open_front_doors(run: Run) -> list[str]:
     hashes in a users file of the run's own): a collector whose portfolio is the invoicing
     company with the most overdue invoices, and a credit manager who sees everything. The
     portal gets a signing key of the run's own, and the links of the three customers of
-    that company with the most overdue money.
+    that company with the most overdue money. The portal is the run's own process (the
+    interactive emails of the run link to it), signing with the run's key.
     """
     import secrets
 
@@ -84,6 +85,7 @@ async def open_front_doors(run: Run) -> list[str]:
     from services.runtime.signed_links import CustomerLinks, SignedLinkSettings
     from simulation.cluster import Quiescence, ServiceProcess, definition, service_environment
     from simulation.providers import free_port
+    from simulation.run import LINK_KEY
 
     work = run.options.workdir.resolve()
     today = FileClock.read(run.clock_file).date()
@@ -118,8 +120,8 @@ async def open_front_doors(run: Run) -> list[str]:
     users_file.chmod(0o600)
 
     ports = {service: free_port() for service in FRONT_DOORS}
-    links_key = secrets.token_urlsafe(32)
-    portal_url = f"http://localhost:{ports['portal']}"
+    links_key = LINK_KEY
+    portal_url = f"http://localhost:{run.processes['portal'].port}"
     own = {
         "console": {
             "RELANCE_AUTH_USERS_FILE": str(users_file),
@@ -127,7 +129,6 @@ async def open_front_doors(run: Run) -> list[str]:
             # plain HTTP on the loopback: cookies without Secure (and without __Host-)
             "RELANCE_CONSOLE_SECURE_COOKIES": "false",
         },
-        "portal": {"RELANCE_LINKS_KEYS": links_key, "RELANCE_LINKS_BASE_URL": portal_url},
     }
     started = []
     for service in FRONT_DOORS:
@@ -148,9 +149,7 @@ async def open_front_doors(run: Run) -> list[str]:
         started.append(process)
     await asyncio.gather(*(p.start() for p in started))
     await asyncio.gather(*(p.ready() for p in started))
-    print(
-        "console and portal started; reading the demo's events into their read models", flush=True
-    )
+    print("console started; reading the demo's events into its read model", flush=True)
     caught_up = Quiescence(run.options.bootstrap, run.database_url, services=FRONT_DOORS)
     await caught_up.start()
     try:
@@ -192,6 +191,11 @@ async def demo(options: Options, *, keep: bool = False) -> int:
         run.say(f"history fingerprint {history_digest(run.history)} (seed {options.seed})")
         run.say(f"simulating {options.size.days} days from {options.size.start}")
         await run.run()
+        opened, clicked = await run.open_portal_links()
+        run.say(
+            f"customers clicking their interactive email's link: {opened} of {clicked} "
+            "opened their account on the portal"
+        )
         for line in await summary_lines(run):
             print(line)
         print()
@@ -220,7 +224,7 @@ async def demo(options: Options, *, keep: bool = False) -> int:
                 await asyncio.Event().wait()  # the providers live in this process: keep it
             finally:
                 await run.stop()  # Ctrl-C: every service, the console and portal included
-        return 0
+        return 0 if opened == clicked else 1
     finally:
         if not keep:
             await run.stop()

@@ -16,14 +16,15 @@ suspended.
 from __future__ import annotations
 
 import json
+import re
 import socket
 import threading
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from email import policy
-from email.parser import BytesHeaderParser
+from email.parser import BytesHeaderParser, BytesParser
 from pathlib import Path
 from typing import Any, get_args
 
@@ -80,6 +81,9 @@ class Email:
 
 
 _HEADERS = BytesHeaderParser(policy=policy.default)
+# An interactive email's link to the customer's account on the portal (services/portal/).
+_PORTAL_LINK = re.compile(r"https?://\S+/portal/\S+")
+PORTAL_SAMPLES = 5  # the newest interactive emails kept whole, for the customer to click
 
 
 class _Handler:
@@ -105,6 +109,8 @@ class _Handler:
             self.collector.received.append(email)
             if email.notice_id is not None:
                 self.collector.distinct_notices.add(email.notice_id)
+            if b"/portal/" in content:  # an interactive email (or, rarely, a PDF's base64)
+                self.collector.interactive.append(content)
         return "250 OK queued"
 
 
@@ -114,6 +120,7 @@ class SmtpCollector:
 
     port: int = 0
     received: list[Email] = field(default_factory=list)
+    interactive: deque[bytes] = field(default_factory=lambda: deque(maxlen=PORTAL_SAMPLES))
     lock: threading.Lock = field(default_factory=threading.Lock)
     clock: SimulatedNow = no_clock
     distinct_notices: set[str] = field(default_factory=set)  # kept as messages arrive
@@ -154,6 +161,19 @@ class SmtpCollector:
     def emails(self) -> list[Email]:
         with self.lock:
             return list(self.received)
+
+    def portal_links(self) -> list[str]:
+        """The portal links of the newest interactive emails received (their text part)."""
+        with self.lock:
+            kept = list(self.interactive)
+        links = []
+        for content in kept:
+            message = BytesParser(policy=policy.default).parsebytes(content)
+            text = message.get_body(("plain",))
+            found = _PORTAL_LINK.search(text.get_content()) if text is not None else None
+            if found is not None:
+                links.append(found.group(0))
+        return links
 
     def message_ids(self) -> Counter[str]:
         """How often each reminder's Message-ID arrived (notices apart)."""
@@ -275,9 +295,6 @@ class Providers:
             "RELANCE_NOTIFIER_SMS_FROM": SMS_FROM,
             "RELANCE_NOTIFIER_TWILIO_BASE_URL": self.sms.base_url,
             "RELANCE_NOTIFIER_LETTERS_DROP_DIR": str(self.letters.directory),
-            # interactive email: the links point at the notifier's page (its default port)
-            "RELANCE_NOTIFIER_PORTAL_BASE_URL": "http://127.0.0.1:8083",
-            "RELANCE_NOTIFIER_PORTAL_SECRET": "relance-demo-portal-secret",
             # where dispute owners are reminded, by internal role
             "RELANCE_NOTIFIER_INTERNAL_ADDRESSES": json.dumps(
                 {role: f"{role.replace('_', '-')}@creditor.example" for role in INTERNAL_ROLES}

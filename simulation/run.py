@@ -56,6 +56,8 @@ from simulation.timeline import sending_instants
 
 # The simulated collector's key for the notifier's call tasks (one per run, never reused).
 COLLECTOR_KEY = secrets.token_urlsafe(32)
+# The key that signs the customers' links, shared by the notifier and the portal (one per run).
+LINK_KEY = secrets.token_urlsafe(32)
 
 MORNING = clock_time(6, 0)
 
@@ -174,8 +176,12 @@ class Run:
         sms = TwilioStandIn(clock=self.simulated_now)
         await sms.start()
         self.providers = Providers(smtp, sms, LetterDrop(work / "letters"))
+        # the interactive emails' links lead to the portal process (its port chosen here)
+        portal_port = free_port()
         extra = {
             **self.providers.notifier_environment(),
+            "RELANCE_LINKS_KEYS": LINK_KEY,
+            "RELANCE_LINKS_BASE_URL": f"http://127.0.0.1:{portal_port}",
             "RELANCE_NOTIFIER_DISPATCH_INTERVAL_S": "0.1",
             "RELANCE_NOTIFIER_CHANNEL_RATES_PER_S": "{}",
             "RELANCE_SCHEDULER_TICK_INTERVAL_S": "0.1",
@@ -199,7 +205,7 @@ class Run:
             replicas = options.replicas.get(service, 1)
             for replica in range(1, replicas + 1):
                 name = service if replica == 1 else f"{service}-{replica}"
-                port = free_port()
+                port = portal_port if name == "portal" else free_port()
                 environment = service_environment(
                     service,
                     base=os.environ,
@@ -445,6 +451,21 @@ class Run:
     async def run(self) -> None:
         for index in range(self.history.size.days):
             await self.day(index)
+
+    # the customer's page ----------------------------------------------------------------------
+
+    async def open_portal_links(self) -> tuple[int, int]:
+        """A customer clicks the link of an interactive email: the newest few received are
+        opened on the portal process; how many answered 200, of how many."""
+        assert self.providers is not None
+        links = self.providers.smtp.portal_links()
+        opened = 0
+        async with aiohttp.ClientSession() as http:
+            for link in links:
+                async with http.get(link, allow_redirects=False) as page:
+                    if page.status == 200:
+                        opened += 1
+        return opened, len(links)
 
     # call tasks -----------------------------------------------------------------------------
 

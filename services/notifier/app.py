@@ -18,6 +18,7 @@ from services.notifier.channels.ar24.client import Ar24Adapter, Ar24Client, Ar24
 from services.notifier.channels.ar24.tracking import Ar24Tracker
 from services.notifier.channels.email.adapter import EmailAdapter
 from services.notifier.channels.email.bounces import EmailBounces
+from services.notifier.channels.email.interactive import InteractiveEmailAdapter
 from services.notifier.channels.email.smtp import SmtpChannel
 from services.notifier.channels.letters.file_drop import FileDropAdapter
 from services.notifier.channels.maileva.client import (
@@ -27,7 +28,6 @@ from services.notifier.channels.maileva.client import (
 )
 from services.notifier.channels.maileva.tracking import MailevaTracker
 from services.notifier.channels.phone.tasks import CallTasks
-from services.notifier.channels.portal.page import InteractiveEmailAdapter, Portal, PortalLinks
 from services.notifier.channels.sms.adapter import SmsAdapter
 from services.notifier.channels.sms.opt_out import SmsOptOuts
 from services.notifier.channels.sms.status import SmsStatusCallback
@@ -41,9 +41,11 @@ from services.notifier.rate_limit import SharedRateLimiter
 from services.notifier.settings import NotifierSettings
 from services.notifier.suspensions import ReleaseRules
 from services.runtime.auth import Authenticator
+from services.runtime.clock import Clock
 from services.runtime.logs import get_logger
 from services.runtime.loops import Loop
 from services.runtime.service import ServiceContext, ServiceDefinition, ServiceParts
+from services.runtime.signed_links import CustomerLinks
 
 log = get_logger(__name__)
 CHANNELS: tuple[str, ...] = tuple(c for c in get_args(Channel) if c != "phone_call")
@@ -53,7 +55,7 @@ async def build(context: ServiceContext) -> ServiceParts:
     settings = context.settings
     assert isinstance(settings, NotifierSettings)
     composer = EmailComposer.load(settings)
-    adapters = channel_adapters(settings, composer)
+    adapters = channel_adapters(settings, composer, customer_links(settings, context.clock))
     for channel in CHANNELS:
         if channel not in adapters:
             log.warning("channel_unavailable", channel=channel)
@@ -85,14 +87,10 @@ async def build(context: ServiceContext) -> ServiceParts:
         loops["notices"] = notices.run
     else:
         log.warning("notices_unavailable", reason="no SMTP host: notices stay pending")
-    links = portal_links(settings)
-    portal_routes = (
-        [] if links is None else [Portal(context.pool, context.clock, composer, links).routes()]
-    )
     status = SmsStatusCallback(context.pool, context.clock, settings)
     tasks = CallTasks(context.pool, context.clock)
     # people and machines: call tasks and the proof archive; providers keep their own
-    # checks (Twilio's signature, the bounce token) and customers their signed links
+    # checks (Twilio's signature, the bounce token); customers act on the portal
     auth = Authenticator("notifier", settings.auth, context.clock)
     if not auth.configured:
         log.warning(
@@ -114,15 +112,15 @@ async def build(context: ServiceContext) -> ServiceParts:
             tasks.routes(auth),
             ProofArchive(context.pool).routes(auth),
             auth.sign_in_router(),
-            *portal_routes,
         ],
     )
 
 
 def channel_adapters(
-    settings: NotifierSettings, composer: EmailComposer
+    settings: NotifierSettings, composer: EmailComposer, links: CustomerLinks | None = None
 ) -> dict[str, ChannelAdapter]:
-    """The adapters of the channels configured in this environment."""
+    """The adapters of the channels configured in this environment; the interactive email
+    needs SMTP and the customers' ``links``."""
     adapters: dict[str, ChannelAdapter] = {}
     if settings.smtp.host is not None:
         adapters["email"] = EmailAdapter(composer, SmtpChannel(settings))
@@ -139,7 +137,6 @@ def channel_adapters(
         drop = FileDropAdapter(composer, settings.letters.drop_dir)
         adapters["postal_letter"] = drop
         adapters["registered_letter"] = drop
-    links = portal_links(settings)
     if settings.smtp.host is not None and links is not None:
         adapters["interactive_email"] = InteractiveEmailAdapter(
             composer, SmtpChannel(settings), links
@@ -154,15 +151,13 @@ def channel_adapters(
     return adapters
 
 
-def portal_links(settings: NotifierSettings) -> PortalLinks | None:
-    """The signer of interactive emails' links, when the portal is configured."""
-    if settings.portal.base_url is None or settings.portal.secret is None:
+def customer_links(settings: NotifierSettings, clock: Clock) -> CustomerLinks | None:
+    """The minter of the interactive emails' links to the portal (``RELANCE_LINKS_*``, shared
+    with the portal that checks them), when both its keys and its base URL are set. A key
+    too short stops the service at start (``ConfigurationError``)."""
+    if not settings.links.configured:
         return None
-    return PortalLinks(
-        settings.portal.secret.get_secret_value(),
-        settings.portal.base_url,
-        settings.portal.link_days,
-    )
+    return CustomerLinks(settings.links, clock)
 
 
 def maileva_client(settings: NotifierSettings) -> MailevaClient | None:

@@ -8,9 +8,7 @@
           ├── TemplateNotFound            no template for a reminder's name and language
           ├── DeliveryError               a channel could not hand a message over (retryable?)
           ├── CipherError                 an AR24 reply that does not decrypt (also ValueError)
-          ├── CallTaskConflict            a call task already closed with another outcome
-          ├── TokenRefused                a portal link tampered with or out of date
-          └── PageRefused                 a portal request answered with an HTTP error page
+          └── CallTaskConflict            a call task already closed with another outcome
 """
 
 from __future__ import annotations
@@ -45,20 +43,3 @@ class CipherError(NotifierError, ValueError):
 
 class CallTaskConflict(NotifierError):
     """The task was already closed with another outcome."""
-
-
-class TokenRefused(NotifierError):
-    """A portal token that was tampered with (``expired`` False) or is out of date."""
-
-    def __init__(self, reason: str, *, expired: bool = False) -> None:
-        super().__init__(reason)
-        self.expired = expired
-
-
-class PageRefused(NotifierError):
-    """A portal request that is answered with an error page: ``status`` and its text."""
-
-    def __init__(self, status: int, text: str) -> None:
-        super().__init__(text)
-        self.status = status
-        self.text = text

@@ -1,4 +1,4 @@
-"""Reading the URL-encoded forms that providers (Twilio) and the portal's pages post."""
+"""Reading the URL-encoded forms that providers (Twilio) post."""
 
 from __future__ import annotations
 

@@ -347,10 +347,6 @@ NOTICE_CUSTOMER = (
     "SELECT name, language, contacts::text AS contacts FROM customers WHERE customer_id = $1"
 )
 
-PORTAL_REMINDER = """
-SELECT customer_id, reminder FROM deliveries WHERE reminder_id = $1 LIMIT 1
-"""
-
 UPSERT_OPEN_ITEM = """
 INSERT INTO open_items (invoice_id, customer_id, invoice_number, due_date, currency, amount,
                         open_amount)

@@ -15,6 +15,7 @@ from services.notifier.composing.rendering import DEFAULT_TEMPLATES
 from services.runtime.auth import AuthSettings
 from services.runtime.business_days import SendingWindow
 from services.runtime.settings import ServiceSettings
+from services.runtime.signed_links import SignedLinkSettings
 
 
 def _prefixed(group: str) -> SettingsConfigDict:
@@ -99,21 +100,6 @@ class TwilioSettings(BaseSettings):
     )
 
 
-class PortalSettings(BaseSettings):
-    """Interactive email: the reminder with a personal link to the customer's page."""
-
-    model_config = _prefixed("PORTAL")
-
-    base_url: str | None = Field(
-        default=None,
-        description="The public URL under which /portal/... of this service is reachable.",
-    )
-    secret: SecretStr | None = Field(
-        default=None, description="Signs the personal links (at least 16 characters)."
-    )
-    link_days: int = Field(default=30, ge=1, le=365)
-
-
 class LettersSettings(BaseSettings):
     """Letters dropped for the in-house print room (postal and registered letters)."""
 
@@ -191,7 +177,11 @@ class NotifierSettings(ServiceSettings):
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
     email: EmailSettings = Field(default_factory=EmailSettings)
     twilio: TwilioSettings = Field(default_factory=TwilioSettings)
-    portal: PortalSettings = Field(default_factory=PortalSettings)
+    links: SignedLinkSettings = Field(
+        default_factory=SignedLinkSettings,
+        description="The customers' links to the portal in interactive emails "
+        "(`RELANCE_LINKS_*`, shared with the portal).",
+    )
     letters: LettersSettings = Field(default_factory=LettersSettings)
     maileva: MailevaSettings = Field(default_factory=MailevaSettings)
     ar24: Ar24Settings = Field(default_factory=Ar24Settings)

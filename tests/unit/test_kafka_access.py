@@ -28,7 +28,6 @@ EXTERNAL_USERS = {
     "erp": "relance-erp-connector",
     "crm": "relance-crm",
     "ops": "relance-operator",
-    "console": "relance-console",
 }
 # Kafka Connect's own topics and group (configs, offsets, status), created by the worker.
 CONNECT_PREFIX = "relance-erp-connect"
@@ -108,11 +107,12 @@ def test_user_acls_follow_the_registry(principal: str) -> None:
 
 
 def test_the_customer_portal_may_write_dispute_commands() -> None:
-    """The portal's forms become dispute commands (and the notifier's older page's, while
-    it remains); the portal writes nothing else."""
-    for user in ("relance-portal", "relance-notifier"):
-        grants = _grants(_users()[user])
-        assert ("topic", "disputes.commands.v1", "literal", "Write") in grants
+    """The portal's forms become dispute commands; the portal writes nothing else, and the
+    notifier, which only mints the links to it, no dispute command at all."""
+    grants = _grants(_users()["relance-portal"])
+    assert ("topic", "disputes.commands.v1", "literal", "Write") in grants
+    notifier = _grants(_users()["relance-notifier"])
+    assert not any(name == "disputes.commands.v1" for _, name, _, op in notifier if op == "Write")
     portal_writes = {
         name
         for kind, name, _, op in _grants(_users()["relance-portal"])

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
 
 from contracts.topics import DISPUTE_EVENTS, DUNNING_ACTIONS, LEDGER_EVENTS
-from services.notifier.app import DEFINITION, channel_adapters
+from services.notifier.app import DEFINITION, channel_adapters, customer_links
 from services.notifier.channels.email.smtp import SmtpChannel
 from services.notifier.composing.composer import EmailComposer
 from services.notifier.rate_limit import ChannelRateLimiter
@@ -18,6 +19,9 @@ from services.notifier.settings import (
     SmtpSettings,
     TwilioSettings,
 )
+from services.runtime.clock import SimulatedClock
+from services.runtime.errors import ConfigurationError
+from services.runtime.signed_links import SignedLinkSettings
 
 
 def test_notifier_consumes_reminders_ledger_and_disputes() -> None:
@@ -51,6 +55,30 @@ def test_only_configured_channels_are_available(tmp_path: Path) -> None:
     adapters = channel_adapters(full, EmailComposer.load(full))
     assert sorted(adapters) == ["email", "postal_letter", "registered_letter", "sms"]
     assert {a.provider for a in adapters.values()} == {"smtp", "twilio", "file_drop"}
+
+
+def test_the_interactive_email_needs_smtp_and_the_portals_link_keys() -> None:
+    clock = SimulatedClock(datetime(2026, 3, 2, tzinfo=UTC))
+    key = SecretStr("k" * 32)
+    smtp = SmtpSettings(host="smtp.example")
+    for links in (
+        SignedLinkSettings(),
+        SignedLinkSettings(keys=(key,)),  # no RELANCE_LINKS_BASE_URL: nowhere to point
+        SignedLinkSettings(base_url="https://portal.example"),
+    ):
+        settings = NotifierSettings(smtp=smtp, links=links)
+        assert customer_links(settings, clock) is None
+        assert "interactive_email" not in channel_adapters(settings, EmailComposer.load(settings))
+    full = NotifierSettings(
+        smtp=smtp, links=SignedLinkSettings(keys=(key,), base_url="https://portal.example")
+    )
+    adapters = channel_adapters(full, EmailComposer.load(full), customer_links(full, clock))
+    assert adapters["interactive_email"].provider == "smtp"
+    short = NotifierSettings(
+        links=SignedLinkSettings(keys=(SecretStr("short"),), base_url="https://portal.example")
+    )
+    with pytest.raises(ConfigurationError, match="key 0 has fewer than 32"):
+        customer_links(short, clock)
 
 
 def test_maileva_sends_the_letters_once_fully_configured(tmp_path: Path) -> None:

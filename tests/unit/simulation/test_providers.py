@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 
 import aiosmtplib
+from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from simulation.providers import (
     INTERNAL_ROLES,
@@ -16,6 +18,7 @@ from simulation.providers import (
     Providers,
     SmtpCollector,
     TwilioStandIn,
+    _Handler,
 )
 
 MONDAY = datetime(2026, 1, 5, 15, tzinfo=UTC)
@@ -86,3 +89,31 @@ def test_every_internal_role_has_an_address(tmp_path: Path) -> None:
     assert set(addresses) == set(INTERNAL_ROLES)
     assert "sales" in addresses
     assert addresses["order_administration"] == "order-administration@creditor.example"
+
+
+async def test_the_newest_interactive_emails_are_kept_for_their_portal_link() -> None:
+    smtp = SmtpCollector()
+    handler = _Handler(smtp)
+    link = (
+        "http://127.0.0.1:43975/portal/" + "eyJjIjoiQy0xMDAxIiwiZSI6IkZSMDEifQ.Z1x9aQ." + "k" * 60
+    )
+    bodies = (
+        f"Réglez en ligne :\n{link}\n(lien personnel, valable jusqu'au 01/04/2026)\n",
+        "Une relance sans lien.\n",
+    )
+    for number, body in enumerate(bodies):
+        message = EmailMessage()
+        message["From"] = "relances@creditor.example"
+        message["To"] = "billing@c1.example"
+        message["Message-ID"] = f"<r{number}-email@relance>"
+        message.set_content(body)  # quoted-printable: the long link is wrapped
+        message.add_alternative(f"<p>{body}</p>", subtype="html")
+        envelope = Envelope()
+        envelope.content = message.as_bytes()
+        envelope.rcpt_tos = ["billing@c1.example"]
+        assert await handler.handle_DATA(
+            SMTP(handler), Session(loop=asyncio.get_running_loop()), envelope
+        ) == ("250 OK queued")
+    assert smtp.count() == 2
+    assert len(smtp.interactive) == 1
+    assert smtp.portal_links() == [link]
