@@ -35,6 +35,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from itertools import pairwise
 from typing import Literal
 
 from babel.numbers import get_currency_precision
@@ -386,7 +387,7 @@ def late_interest(
     breaks.update(p.value_date for p in payments if first < p.value_date <= as_of)
     edges = sorted(breaks)
     periods: list[InterestPeriod] = []
-    for start, end in zip(edges, edges[1:], strict=False):
+    for start, end in pairwise(edges):
         if start > as_of:
             break
         base = open_amount_on(amount, payments, start)
