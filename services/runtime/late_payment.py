@@ -41,9 +41,10 @@ from typing import Literal
 from babel.numbers import get_currency_precision
 
 from contracts.erp import CustomerType
+from contracts.reference import ReferenceRateKind
 from services.runtime.errors import LatePaymentError, NoReferenceRate
 
-RateKind = Literal["ecb_mro", "de_base_rate", "boe_base_rate"]
+RateKind = ReferenceRateKind
 # Which day's reference rate a half-year uses: its first day, or the day before it (UK).
 Fixing = Literal["first_day", "eve"]
 
