@@ -11,7 +11,8 @@
      ├── DeadLetterLimitExceeded too many records dead-lettered; the consumer stopped
      ├── DlqError                bad input to ``relance dlq`` (unknown topic, no such record)
      ├── LatePaymentError        late-payment rules given bad input (``late_payment``)
-     │    └── NoReferenceRate    no reference rate known for a half-year of the claim
+     │    ├── NoReferenceRate    no reference rate known for a half-year of the claim
+     │    └── InvalidInterestRatesFile  a reference rates file with bad lines (``reference_rates``)
      ├── LinkRefused             a customer's signed link does not open (``signed_links``)
      │    ├── LinkTampered       changed, or signed with a key no longer listed: 403
      │    └── LinkExpired        older than its lifetime: 410
