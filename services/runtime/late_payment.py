@@ -9,10 +9,11 @@ The creditor company's country decides (:func:`law_of`): France, Germany, Spain,
 the United Kingdom have their own rules; any other country gets the minimum of EU
 Directive 2011/7/EU (reference rate + 8 points, 40 EUR), which is documented as such.
 
-- The yearly rate is a reference rate plus a margin. The reference rate of a half-year is
-  fixed once for the whole half-year: the rate in force on 1 January or 1 July (ECB main
-  refinancing rate, German base rate), or, in the UK, the Bank of England base rate in
-  force on 31 December or 30 June, the day before the half-year starts.
+- The yearly rate is a reference rate plus a margin. In the EU countries the reference rate
+  of each half-year is the rate in force on its first day (1 January or 1 July: ECB main
+  refinancing rate, German base rate), so a debt late across 1 July bears two rates. In the
+  UK the rate is fixed once per debt: the Bank of England rate in force on 31 December or
+  30 June immediately before the day statutory interest starts to run, for the whole claim.
 - A rate stated on the invoice or in the contract replaces the statutory one.
 - Interest is simple interest, per day, from the day after the due date up to ``as_of``
   included, on the open amount of each day: a payment reduces the base from its value date
@@ -113,15 +114,20 @@ class StatutoryRate:
     margin_points: Decimal
     fixing: Fixing
     source: str
+    # True: one rate for the whole debt, fixed by the half-year interest starts to run in
+    # (the UK); False: each half-year of the claim bears its own rate (the EU texts).
+    fixed_per_debt: bool = False
 
     def fixing_day(self, day: date) -> date:
         """The day whose reference rate applies to the whole half-year of ``day``."""
         start = half_year_start(day)
         return start if self.fixing == "first_day" else start - timedelta(days=1)
 
-    def yearly_rate(self, day: date, rates: ReferenceRates) -> Decimal:
-        """The yearly rate in percent for ``day``."""
-        return rates.in_force(self.reference, self.fixing_day(day)) + self.margin_points
+    def yearly_rate(self, day: date, rates: ReferenceRates, starts_running: date) -> Decimal:
+        """The yearly rate in percent for ``day`` of a debt whose interest starts to run on
+        ``starts_running`` (the day after the due date)."""
+        fixed_on = self.fixing_day(starts_running if self.fixed_per_debt else day)
+        return rates.in_force(self.reference, fixed_on) + self.margin_points
 
 
 @dataclass(frozen=True)
@@ -224,15 +230,19 @@ UNITED_KINGDOM = Law(
         "boe_base_rate",
         Decimal(8),
         "eve",
-        "Late Payment of Commercial Debts (Rate of Interest) (No. 3) Order 2002: Bank of "
-        "England official dealing rate on 31 December / 30 June + 8",
+        "Late Payment of Commercial Debts (Rate of Interest) (No. 3) Order 2002 art. 4: 8% "
+        "over the Bank of England official dealing rate in force on 30 June / 31 December "
+        "immediately before the day statutory interest starts to run",
+        fixed_per_debt=True,
     ),
     public_body=StatutoryRate(
         "boe_base_rate",
         Decimal(8),
         "eve",
-        "Late Payment of Commercial Debts (Rate of Interest) (No. 3) Order 2002: Bank of "
-        "England official dealing rate on 31 December / 30 June + 8",
+        "Late Payment of Commercial Debts (Rate of Interest) (No. 3) Order 2002 art. 4: 8% "
+        "over the Bank of England official dealing rate in force on 30 June / 31 December "
+        "immediately before the day statutory interest starts to run",
+        fixed_per_debt=True,
     ),
     consumer=None,
     indemnity_currency="GBP",
@@ -268,12 +278,14 @@ class InterestTerms:
     contract_rate: Decimal | None = None
     warnings: tuple[str, ...] = ()
 
-    def yearly_rate(self, day: date, rates: ReferenceRates) -> Decimal:
+    def yearly_rate(self, day: date, rates: ReferenceRates, starts_running: date) -> Decimal:
+        """The yearly rate in percent for ``day`` of a debt whose interest starts to run on
+        ``starts_running``."""
         if self.contract_rate is not None:
             return self.contract_rate
         if self.statutory is None:
             return Decimal(0)
-        return self.statutory.yearly_rate(day, rates)
+        return self.statutory.yearly_rate(day, rates, starts_running)
 
 
 def interest_terms(
@@ -395,7 +407,9 @@ def late_interest(
         if base == 0:
             continue
         periods.append(
-            InterestPeriod(start, end - timedelta(days=1), base, terms.yearly_rate(start, rates))
+            InterestPeriod(
+                start, end - timedelta(days=1), base, terms.yearly_rate(start, rates, first)
+            )
         )
     # One division at the end keeps the sum exact (a true half-cent rounds up, never down).
     weighted = sum((p.base * p.yearly_rate * p.days for p in periods), Decimal(0))

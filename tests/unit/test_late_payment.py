@@ -67,7 +67,7 @@ def test_the_uk_government_example() -> None:
     1000 x 8.5% x 50 / 365 = 11.6438... = 11.64 GBP (the guide's 11.50 is 50 rounded days)."""
     rates = ReferenceRates([ReferenceRate("boe_base_rate", date(2009, 3, 5), Decimal("0.5"))])
     terms = interest_terms(UNITED_KINGDOM, "business")
-    assert terms.yearly_rate(date(2015, 2, 1), rates) == Decimal("8.5")
+    assert terms.yearly_rate(date(2015, 2, 1), rates, date(2015, 1, 11)) == Decimal("8.5")
     assert (Decimal(1000) * Decimal("0.085") / 365).quantize(Decimal("0.01")) == Decimal("0.23")
     due = date(2015, 1, 10)
     claim = late_interest(Decimal(1000), "GBP", due, due + timedelta(days=50), terms, rates)
@@ -81,9 +81,8 @@ def test_the_french_formula_and_rate_of_the_second_half_of_2024() -> None:
     montant impayé X taux d'intérêt X nombre de jours de retard / 365", the ECB rate
     "depuis le mois de juin 2024 ... 4,25 soit au total 14,25 % (4,25 + 10)". 1,000 EUR
     30 days late in August 2024: 1000 x 14.25% x 30 / 365 = 11.7123... = 11.71 EUR."""
-    assert interest_terms(FRANCE, "business").yearly_rate(date(2024, 8, 1), HISTORY) == Decimal(
-        "14.25"
-    )
+    terms = interest_terms(FRANCE, "business")
+    assert terms.yearly_rate(date(2024, 8, 1), HISTORY, date(2024, 8, 1)) == Decimal("14.25")
     assert _claim("FR", "1000", date(2024, 7, 31), date(2024, 8, 30)) == Decimal("11.71")
 
 
@@ -101,15 +100,23 @@ def test_the_statutory_rates_of_each_jurisdiction_in_the_second_half_of_2024() -
     }
     for (country, customer_type), rate in expected.items():
         terms = interest_terms(law_of(country), customer_type)  # type: ignore[arg-type]
-        assert terms.yearly_rate(day, HISTORY) == Decimal(rate), (country, customer_type)
+        assert terms.yearly_rate(day, HISTORY, day) == Decimal(rate), (country, customer_type)
 
 
-def test_the_uk_fixes_its_rate_on_the_eve_of_the_half_year() -> None:
-    """Bank Rate went to 5.25 on 3 August 2023: the second half of 2023 keeps 5.00 (the rate
-    on 30 June), the first half of 2024 takes 5.25 (the rate on 31 December)."""
+def test_the_uk_fixes_one_rate_per_debt_on_the_eve_of_the_half_year_it_starts() -> None:
+    """Order 2002/1675 art. 4: 8% over the official dealing rate in force on 30 June (interest
+    starting to run from 1 July to 31 December) or 31 December (from 1 January to 30 June)
+    immediately before the day statutory interest starts to run. Bank Rate went to 5.25 on
+    3 August 2023: a debt starting to run in the second half of 2023 bears 5.00 + 8 for its
+    whole life, even in 2024; one starting on 1 January 2024 bears 5.25 + 8."""
     terms = interest_terms(UNITED_KINGDOM, "business")
-    assert terms.yearly_rate(date(2023, 12, 31), HISTORY) == Decimal("13.00")
-    assert terms.yearly_rate(date(2024, 1, 1), HISTORY) == Decimal("13.25")
+    assert terms.yearly_rate(date(2024, 3, 1), HISTORY, date(2023, 12, 31)) == Decimal("13.00")
+    assert terms.yearly_rate(date(2024, 3, 1), HISTORY, date(2024, 1, 1)) == Decimal("13.25")
+    claim = late_interest(
+        Decimal(3650), "GBP", date(2023, 12, 1), date(2024, 1, 30), terms, HISTORY
+    )
+    assert {p.yearly_rate for p in claim.periods} == {Decimal("13.00")}
+    assert claim.total == Decimal("78.00")  # 3650 x 13% x 60 / 365
 
 
 # Across 1 July with a partial payment -------------------------------------------------------
@@ -198,15 +205,14 @@ def test_a_french_contract_rate_under_three_times_the_legal_rate_is_kept_with_a_
 
 
 def test_consumers_owe_the_german_consumer_rate_or_only_a_contract_rate() -> None:
-    assert interest_terms(GERMANY, "consumer").yearly_rate(date(2024, 9, 1), HISTORY) == Decimal(
-        "8.37"
-    )
+    german = interest_terms(GERMANY, "consumer")
+    assert german.yearly_rate(date(2024, 9, 1), HISTORY, date(2024, 9, 1)) == Decimal("8.37")
     french = interest_terms(FRANCE, "consumer")
     assert french.statutory is None
     assert "consumer" in french.warnings[0]
     assert _claim("FR", "1000", date(2024, 1, 1), date(2024, 6, 1), customer_type="consumer") == 0
     agreed = interest_terms(FRANCE, "consumer", contract_rate=Decimal(5))
-    assert agreed.yearly_rate(date(2024, 2, 1), HISTORY) == Decimal(5)
+    assert agreed.yearly_rate(date(2024, 2, 1), HISTORY, date(2024, 2, 1)) == Decimal(5)
 
 
 @pytest.mark.parametrize(
@@ -250,10 +256,12 @@ _ROWS = [
 ]
 
 
-def _rate_by_hand(country: str, customer_type: str, day: date) -> Fraction | None:
+def _rate_by_hand(country: str, customer_type: str, day: date, due: date) -> Fraction | None:
     kind, fixing, margins = _REFERENCE[country]
     if customer_type not in margins:
         return None
+    if fixing == "eve":  # the UK: one rate per debt, from the day interest starts to run
+        day = due + timedelta(days=1)
     start = date(day.year, 1, 1) if day.month < 7 else date(day.year, 7, 1)
     on = start if fixing == "first" else start - timedelta(days=1)
     rows = [r for r in _ROWS if r["kind"] == kind and date.fromisoformat(r["valid_from"]) <= on]
@@ -274,7 +282,7 @@ def _day_by_day(
     day = due + timedelta(days=1)
     while day <= as_of:
         open_amount = Fraction(amount) - sum(Fraction(a) for d, a in payments if d <= day)
-        rate = _rate_by_hand(country, customer_type, day)
+        rate = _rate_by_hand(country, customer_type, day, due)
         if rate is not None and open_amount > 0:
             total += open_amount * rate / 100 / 365
         day += timedelta(days=1)
