@@ -13,7 +13,8 @@ Directive 2011/7/EU (reference rate + 8 points, 40 EUR), which is documented as 
   of each half-year is the rate in force on its first day (1 January or 1 July: ECB main
   refinancing rate, German base rate), so a debt late across 1 July bears two rates. In the
   UK the rate is fixed once per debt: the Bank of England rate in force on 31 December or
-  30 June immediately before the day statutory interest starts to run, for the whole claim.
+  30 June immediately before the day statutory interest starts to run, for the whole claim;
+  French public buyers likewise pay the ECB rate of the half-year interest started to run.
 - A rate stated on the invoice or in the contract replaces the statutory one.
 - Interest is simple interest, per day, from the day after the due date up to ``as_of``
   included, on the open amount of each day: a payment reduces the base from its value date
@@ -188,7 +189,9 @@ FRANCE = Law(
         "ecb_mro",
         Decimal(8),
         "first_day",
-        "Décret 2013-269 art. 8; Code de la commande publique R2192-31; " + _ECB_FIRST_DAY,
+        "Code de la commande publique R2192-31 (décret 2013-269): ECB main refinancing rate in "
+        "force on the first day of the half-year in which the interest started to run + 8",
+        fixed_per_debt=True,
     ),
     consumer=None,
     indemnity_currency="EUR",

@@ -90,7 +90,7 @@ def test_the_statutory_rates_of_each_jurisdiction_in_the_second_half_of_2024() -
     day = date(2024, 9, 1)
     expected = {
         ("FR", "business"): "14.25",  # ECB 4.25 on 1 July 2024 + 10
-        ("FR", "public_body"): "12.25",  # + 8
+        ("FR", "public_body"): "12.25",  # + 8 (interest starting to run in this half-year)
         ("DE", "business"): "12.37",  # Basiszinssatz 3.37 + 9
         ("DE", "consumer"): "8.37",  # + 5
         ("ES", "business"): "12.25",
@@ -117,6 +117,18 @@ def test_the_uk_fixes_one_rate_per_debt_on_the_eve_of_the_half_year_it_starts() 
     )
     assert {p.yearly_rate for p in claim.periods} == {Decimal("13.00")}
     assert claim.total == Decimal("78.00")  # 3650 x 13% x 60 / 365
+
+
+def test_french_public_buyers_pay_the_rate_of_the_half_year_interest_started_to_run() -> None:
+    """Code de la commande publique R2192-31: the ECB rate "en vigueur au premier jour du
+    semestre de l'année civile au cours duquel les intérêts moratoires ont commencé à courir,
+    majoré de huit points". Started in June 2024 (4.50 on 1 January): 12.50% also in July."""
+    terms = interest_terms(FRANCE, "public_body")
+    claim = late_interest(
+        Decimal(3650), "EUR", date(2024, 6, 20), date(2024, 7, 20), terms, HISTORY
+    )
+    assert {p.yearly_rate for p in claim.periods} == {Decimal("12.50")}
+    assert claim.total == Decimal("37.50")  # 3650 x 12.5% x 30 / 365
 
 
 # Across 1 July with a partial payment -------------------------------------------------------
@@ -248,6 +260,9 @@ _REFERENCE = {  # the test's own reading of each text: (rate kind, fixing, margi
     "IT": ("ecb_mro", "first", {"business": 8, "public_body": 8}),
     "GB": ("boe_base_rate", "eve", {"business": 8, "public_body": 8}),
 }
+# One rate for the whole debt, from the half-year interest starts to run in (Order 2002/1675
+# art. 4; Code de la commande publique R2192-31); every other rule reads each day's half-year.
+_FIXED_PER_DEBT = {("GB", "business"), ("GB", "public_body"), ("FR", "public_body")}
 _ROWS = [
     row
     for row in csv.DictReader(
@@ -260,7 +275,7 @@ def _rate_by_hand(country: str, customer_type: str, day: date, due: date) -> Fra
     kind, fixing, margins = _REFERENCE[country]
     if customer_type not in margins:
         return None
-    if fixing == "eve":  # the UK: one rate per debt, from the day interest starts to run
+    if (country, customer_type) in _FIXED_PER_DEBT:
         day = due + timedelta(days=1)
     start = date(day.year, 1, 1) if day.month < 7 else date(day.year, 7, 1)
     on = start if fixing == "first" else start - timedelta(days=1)
