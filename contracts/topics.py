@@ -2,9 +2,9 @@
 
 Every topic is versioned (``.v1``) and keyed by the customer's id, so that one customer's
 events stay ordered on one partition. The one exception is reference data that is about no
-customer (exchange rates): its topic names another key with ``key_field``. A record that
-cannot be applied goes to the topic's dead-letter topic, ``<name>.dlq``, with its original
-bytes and headers and a reason.
+customer (exchange rates, interest rates): its topic names another key with ``key_field``.
+A record that cannot be applied goes to the topic's dead-letter topic, ``<name>.dlq``, with
+its original bytes and headers and a reason.
 
 No topic is compacted: compaction keeps only the last record of each key, and a customer's
 key carries many different facts (one per invoice, payment, reminder). State lives in each
@@ -240,6 +240,25 @@ FX_RATES = Topic(
     key_field="payload.pair",
 )
 
+INTEREST_RATES = Topic(
+    name="reference.interest-rates.v1",
+    union=reference.InterestRateEvent,
+    description=(
+        "Reference interest rates of late-payment law (ECB main refinancing rate, German "
+        "base rate, Bank of England base rate), each in force from a day."
+    ),
+    producers=("ops",),  # ops: an operator loading the rates file (reference/)
+    # The notifier states and claims penalties (services.runtime.late_payment) with them.
+    consumers=("notifier",),
+    partitions=1,
+    retention=(
+        "forever: a few records a year, and a claim for interest on an old debt needs the "
+        "rates of every half-year it ran through"
+    ),
+    extra_config=_retained(None),
+    key_field="payload.kind",
+)
+
 RELANCE_TOPICS: tuple[Topic, ...] = (
     LEDGER_EVENTS,
     DUNNING_ACTIONS,
@@ -248,6 +267,7 @@ RELANCE_TOPICS: tuple[Topic, ...] = (
     DISPUTE_EVENTS,
     DUNNING_COMMANDS,
     FX_RATES,
+    INTEREST_RATES,
 )
 
 ALL_TOPICS: tuple[Topic, ...] = ERP_TOPICS + RELANCE_TOPICS

@@ -10,6 +10,9 @@
      ├── SupervisedTaskFailed    a background task of a service stopped; the service stops
      ├── DeadLetterLimitExceeded too many records dead-lettered; the consumer stopped
      ├── DlqError                bad input to ``relance dlq`` (unknown topic, no such record)
+     ├── LatePaymentError        late-payment rules given bad input (``late_payment``)
+     │    ├── NoReferenceRate    no reference rate known for a half-year of the claim
+     │    └── InvalidInterestRatesFile  a reference rates file with bad lines (``reference_rates``)
      ├── LinkRefused             a customer's signed link does not open (``signed_links``)
      │    ├── LinkTampered       changed, or signed with a key no longer listed: 403
      │    └── LinkExpired        older than its lifetime: 410
@@ -65,3 +68,11 @@ class EmptySendingWindow(ConfigurationError, ValueError):
 
 class DlqError(RelanceError):
     """Bad input to ``relance dlq``: an unknown topic, a position that holds no dead letter."""
+
+
+class LatePaymentError(RelanceError, ValueError):
+    """Late-payment interest or indemnity asked with inputs the rules cannot work with."""
+
+
+class NoReferenceRate(LatePaymentError):
+    """No reference interest rate is known for a half-year the claim runs through."""

@@ -751,6 +751,15 @@ def fx_rate_published() -> Event:
     )
 
 
+def reference_interest_rate_published() -> Event:
+    return reference.ReferenceInterestRatePublished(
+        **envelope("reference.interest_rate.published", "ops"),
+        payload=reference.ReferenceInterestRate(
+            kind="de_base_rate", valid_from=date(2024, 7, 1), rate=Decimal("3.37")
+        ),
+    )
+
+
 _BUILDERS: tuple[Callable[[], Event], ...] = (
     erp_customer_upserted,
     erp_invoice_issued,
@@ -802,6 +811,7 @@ _BUILDERS: tuple[Callable[[], Event], ...] = (
     command_skip_step,
     command_add_note,
     dunning_command_executed,
+    reference_interest_rate_published,
 )
 
 

@@ -147,6 +147,8 @@ def test_the_key_is_the_customer_except_for_exchange_rates(event_type: str) -> N
     key = topic_of(event_type).key(event)
     if event_type == "fx.rate.published":
         assert key == b"EUR/USD"
+    elif event_type == "reference.interest_rate.published":
+        assert key == b"de_base_rate"  # one partition, each kind in order
     elif event_type.startswith("dunning.sending."):
         assert key == b"FR01"  # a suspension concerns a company, not one customer
     else:
@@ -158,6 +160,7 @@ def test_money_goes_out_as_decimal_strings() -> None:
     assert payload["amount"] == {"amount": "1200.00", "currency": "EUR"}
     assert as_json("ledger.customer.credit_balance_changed")["payload"]["delta"] == "45.50"
     assert as_json("fx.rate.published")["payload"]["rate"] == "1.0845"
+    assert as_json("reference.interest_rate.published")["payload"]["rate"] == "3.37"
 
 
 # The envelope and money --------------------------------------------------------------------
@@ -469,6 +472,9 @@ RULES: list[tuple[str, str, dict[str, Any], str]] = [
     ("fx.rate.published", "same currency", {"quote_currency": "EUR"}, "to itself"),
     ("fx.rate.published", "zero rate", {"rate": "0"}, "greater than 0"),
     ("fx.rate.published", "float rate", {"rate": 1.0845}, "never a binary float"),
+    ("reference.interest_rate.published", "unknown kind", {"kind": "fed_funds"}, "ecb_mro"),
+    ("reference.interest_rate.published", "float rate", {"rate": 3.37}, "binary float"),
+    ("reference.interest_rate.published", "absurd rate", {"rate": "250"}, "less than or equal"),
 ]
 
 
