@@ -12,6 +12,7 @@
     relance call-tasks ...           the notifier's phone-call tasks
     relance dlq list|show|replay     dead letters by topic and reason; replay after a fix
     relance unmatched list|release|dead-letter   money parked until its invoices arrive
+    relance reference-rates load-interest-rates FILE   ECB, Bundesbank, BoE rates as events
     relance demo [--small] [--keep]  120 simulated days of a synthetic ERP history
 
 Each service keeps its own subcommands in ``services/<name>/cli.py``; this module only
@@ -32,6 +33,7 @@ from services.reporting.cli import app as report_app
 from services.runtime import migrations
 from services.runtime.dlq_admin import app as dlq_app
 from services.runtime.errors import RelanceError
+from services.runtime.reference_rates import app as reference_rates_app
 from services.runtime.service import ServiceDefinition, run
 from services.runtime.settings import KafkaSettings, ServiceSettings, load
 from services.scheduler.cli import app as scheduler_app
@@ -46,6 +48,7 @@ app.add_typer(report_app, name="report")
 app.add_typer(call_tasks_app, name="call-tasks")
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(unmatched_app, name="unmatched")
+app.add_typer(reference_rates_app, name="reference-rates")
 
 
 def definition(service: str) -> ServiceDefinition:
