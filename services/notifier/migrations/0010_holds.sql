@@ -11,4 +11,5 @@ CREATE TABLE invoice_holds (
     held_until  timestamptz,
     stated_at   timestamptz NOT NULL
 );
-CREATE INDEX invoice_holds_customer ON invoice_holds (customer_id);
+-- The claim looks up the customer's invoices held (a lifted hold's row is not indexed).
+CREATE INDEX invoice_holds_customer ON invoice_holds (customer_id) WHERE held;

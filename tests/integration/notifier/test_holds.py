@@ -198,3 +198,23 @@ async def test_the_final_check_after_the_rate_limit_catches_a_late_hold(
     row = await notifier.delivery(due.reminder_id)
     assert (row["status"], row["attempts"], row["last_error"]) == ("suppressed", 0, "paused")
     assert await notifier.pool.fetchval("SELECT count(*) FROM delivery_attempts") == 0
+
+
+async def test_a_campaigns_delivery_about_a_held_customer_is_suppressed(
+    notifier: Notifier, mailbox: tuple[Mailbox, int]
+) -> None:
+    box, _ = mailbox
+    campaign = samples.reminder("INV-1", "INV-2").model_copy(
+        update={"campaign_id": "year-end", "scenario_id": "year-end"}
+    )
+    await notifier.consume(
+        samples.customer_upserted(),
+        # a hold of the whole customer, announced invoice by invoice
+        state("INV-1", held_until=UNTIL_NOON),
+        state("INV-2", held_until=UNTIL_NOON),
+        samples.reminder_due(campaign),
+    )
+    assert await notifier.dispatcher.dispatch_all() == 1
+    assert box.received == []
+    row = await notifier.delivery(campaign.reminder_id)
+    assert (row["status"], row["last_error"]) == ("suppressed", "paused")
