@@ -4,12 +4,13 @@ One delivery at a time, in three steps:
 
 1. in a short transaction, claim a due delivery (``FOR UPDATE SKIP LOCKED``, so replicas
    share the work) whose company is not suspended, drop the invoices settled, cancelled,
-   disputed, promised or in a plan since the reminder was scheduled (suppressing the
-   delivery if none is left, or if every recipient opted out), push it to the customer's
+   disputed, promised, in a plan or held by a collector (until a date not yet passed) since
+   the reminder was scheduled (suppressing the delivery if none is left, or if every
+   recipient opted out), push it to the customer's
    next sending-window instant if it is outside the window, else compose the message and
    record it, its hash and its recipients with status ``sending`` and a lease;
 2. wait for the channel's rate limit, check again (one statement: suspension, settlement,
-   dispute, promise or plan, opt-out, the window) and, if anything changed, hand the
+   dispute, promise or plan, hold, opt-out, the window) and, if anything changed, hand the
    delivery back to the claim without consuming an attempt; else hand the message to the
    provider, with no transaction open;
 3. in a second transaction, record the outcome (``sent``, a retry with backoff and jitter,
@@ -157,6 +158,7 @@ class Dispatcher:
             claimed.reminder.customer_id,
             list(claimed.invoice_ids),
             list(claimed.outgoing.recipients),
+            self.clock.now(),
         )
         assert row is not None
         now = self.clock.now()
@@ -195,7 +197,7 @@ class Dispatcher:
                     disputed=handled.disputed,
                     whole_account_disputed=handled.whole_account,
                     paused=handled.paused,
-                    customer_held=False,  # hook: customer holds arrive with a later change
+                    held=frozenset(row["held"]),
                 ),
             )
             remaining_ids = tuple(i.invoice_id for i in kept.remaining)

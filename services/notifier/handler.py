@@ -1,4 +1,5 @@
-"""The notifier's consumer: keeps its view of invoices and disputes, records deliveries to make.
+"""The notifier's consumer: keeps its view of invoices, disputes and holds, records deliveries
+to make.
 
 The handler runs inside the batch's database transaction, so it never talks to a provider:
 a ``dunning.reminder.due`` becomes a *pending* delivery keyed by (reminder, channel), which a
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import date
+from datetime import date, datetime
 
 from contracts import disputes, dunning, ledger
 from contracts.envelope import Event
@@ -55,6 +56,8 @@ async def handle(
                     work.clock.now(),
                     reminder.company_code,
                 )
+            case dunning.DunningStateChanged(payload=state):
+                await _record_hold(work, state, event.occurred_at)
             case dunning.SendingSuspended(payload=suspension):
                 await suspensions.suspend(work, suspension)
             case dunning.SendingResumed(payload=lifted):
@@ -161,3 +164,17 @@ async def _open_dispute(
         invoices.whole_account,
         on,
     )
+
+
+async def _record_hold(
+    work: UnitOfWork, state: dunning.InvoiceDunningState, stated_at: datetime
+) -> None:
+    """A collector's hold on the invoice (or on its customer, announced invoice by invoice):
+    held until ``paused_until``, or until a later state lifts it when it has no date; any
+    other state lifts it."""
+    if state.pause_reason == "hold":
+        await work.connection.execute(
+            queries.RECORD_HOLD, state.invoice_id, state.customer_id, state.paused_until, stated_at
+        )
+    else:
+        await work.connection.execute(queries.LIFT_HOLD, state.invoice_id, stated_at)

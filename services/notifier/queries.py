@@ -44,8 +44,13 @@ NOT_SUSPENDED = """NOT EXISTS (
     SELECT 1 FROM suspensions s
     WHERE s.lifted_at IS NULL AND (s.company_code IS NULL OR s.company_code = {company}))"""
 
+# With the customer's invoices held by a collector at $1 (a hold whose date has passed no
+# longer counts): set-based, in the claim's own round trip.
 CLAIM_DUE = f"""
-SELECT d.reminder_id, d.channel, d.delivery_id, d.reminder::text AS reminder, d.attempts
+SELECT d.reminder_id, d.channel, d.delivery_id, d.reminder::text AS reminder, d.attempts,
+       ARRAY(SELECT h.invoice_id FROM invoice_holds h
+             WHERE h.customer_id = d.customer_id AND h.held
+               AND (h.held_until IS NULL OR h.held_until > $1)) AS held
 FROM deliveries d
 WHERE ((d.status = 'pending' AND d.next_attempt_at <= $1)
        OR (d.status = 'sending' AND d.lease_until <= $1))
@@ -79,6 +84,10 @@ SELECT
             WHERE customer_id = $2 AND (whole_account OR invoice_ids && $3::text[])) AS disputed,
     EXISTS (SELECT 1 FROM commitments
             WHERE customer_id = $2 AND invoice_ids && $3::text[]) AS paused,
+    EXISTS (SELECT 1 FROM invoice_holds
+            WHERE invoice_id = ANY($3::text[]) AND held
+              AND (held_until IS NULL OR held_until > $5))
+        AS held,
     cardinality($4::text[]) > 0 AND (SELECT count(*) FROM opt_outs WHERE address = ANY($4::text[]))
         = cardinality($4::text[]) AS opted_out
 """
@@ -154,6 +163,24 @@ ON CONFLICT (commitment_id) DO NOTHING
 """
 
 END_COMMITMENT = "DELETE FROM commitments WHERE commitment_id = $1"
+
+# Collectors' holds ----------------------------------------------------------------------------
+
+# A newer state wins: a state replayed late does not undo what a later one said.
+RECORD_HOLD = """
+INSERT INTO invoice_holds (invoice_id, customer_id, held, held_until, stated_at)
+VALUES ($1, $2, true, $3, $4)
+ON CONFLICT (invoice_id) DO UPDATE
+SET customer_id = EXCLUDED.customer_id, held = true, held_until = EXCLUDED.held_until,
+    stated_at = EXCLUDED.stated_at
+WHERE invoice_holds.stated_at <= EXCLUDED.stated_at
+"""
+
+# Only invoices once held have a row: a state of any other invoice changes nothing.
+LIFT_HOLD = """
+UPDATE invoice_holds SET held = false, held_until = NULL, stated_at = $2
+WHERE invoice_id = $1 AND stated_at <= $2
+"""
 
 # Opt-outs ------------------------------------------------------------------------------------
 

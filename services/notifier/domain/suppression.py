@@ -2,9 +2,9 @@
 
 Every reason to stay silent, in one place: an invoice settled or cancelled
 (``invoice_settled``), under an open dispute (``invoice_disputed``), under an active promise
-to pay or payment plan recorded after the decision (``paused``); the whole delivery when the
-customer is held (``paused``; holds come with a later change: the hook is
-``SilenceFacts.customer_held``) or when every recipient opted out (``opted_out``). A
+to pay or payment plan recorded after the decision, or held by a collector until a date
+that has not passed (``paused``; a hold of the whole customer holds each of its invoices);
+the whole delivery when every recipient opted out (``opted_out``). A
 suspension holds a delivery (it waits, nothing is dropped), so it is decided in the claim,
 not here.
 """
@@ -35,7 +35,7 @@ class SilenceFacts:
     disputed: Collection[str] = ()
     whole_account_disputed: bool = False
     paused: Collection[str] = ()
-    customer_held: bool = False  # hook: customer holds arrive with a later change
+    held: Collection[str] = ()  # held by a collector, the hold's date not passed
     opted_out: bool = False
 
 
@@ -55,15 +55,13 @@ def silence(invoices: Collection[DunnedInvoice], facts: SilenceFacts) -> Invoice
     everything = tuple(i.invoice_id for i in invoices)
     if facts.opted_out:
         return InvoiceFilter((), everything, "opted_out")
-    if facts.customer_held:
-        return InvoiceFilter((), everything, "paused")
     remaining: list[DunnedInvoice] = []
     dropped: list[str] = []
     causes: set[SuppressionReason] = set()
     for invoice in invoices:
         if facts.whole_account_disputed or invoice.invoice_id in facts.disputed:
             causes.add("invoice_disputed")
-        elif invoice.invoice_id in facts.paused:
+        elif invoice.invoice_id in facts.paused or invoice.invoice_id in facts.held:
             causes.add("paused")
         elif invoice.invoice_id in facts.closed:
             causes.add("invoice_settled")

@@ -82,7 +82,9 @@ def test_release_waits_for_the_gap_after_the_last_contact() -> None:
 def test_every_reason_to_stay_silent_is_named() -> None:
     invoices = (dunned("A"), dunned("B"))
     assert silence(invoices, SilenceFacts(opted_out=True)).reason == "opted_out"
-    assert silence(invoices, SilenceFacts(customer_held=True)).reason == "paused"
+    assert silence(invoices, SilenceFacts(held={"FR01/A", "FR01/B"})).reason == "paused"
+    held = silence(invoices, SilenceFacts(held={"FR01/B"}, closed={"FR01/A"}))
+    assert (held.remaining, held.dropped, held.reason) == ((), ("FR01/A", "FR01/B"), "paused")
     assert silence(invoices, SilenceFacts(paused={"FR01/A", "FR01/B"})).reason == "paused"
     assert silence(invoices, SilenceFacts(closed={"FR01/A", "FR01/B"})).reason == (
         "invoice_settled"

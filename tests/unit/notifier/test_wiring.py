@@ -39,6 +39,7 @@ def test_notifier_consumes_reminders_ledger_and_disputes() -> None:
         "0007_open_items.sql",
         "0008_lre_proofs.sql",
         "0009_send_time_controls.sql",
+        "0010_holds.sql",
     ]
 
 
