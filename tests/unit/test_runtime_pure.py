@@ -406,6 +406,12 @@ def _exceptions_defined_in(package: str) -> list[type[BaseException]]:
     [
         ("services.runtime", "services.runtime.errors:RelanceError"),
         ("services.ingestion", "services.ingestion.errors:IngestionError"),
+        ("services.scheduler", "services.scheduler.errors:SchedulerError"),
+        ("services.notifier", "services.notifier.errors:NotifierError"),
+        ("services.disputes", "services.disputes.errors:DisputesError"),
+        ("services.reporting", "services.reporting.errors:ReportingError"),
+        ("services.portal", "services.portal.errors:PortalError"),
+        ("services.console", "services.console.errors:ConsoleError"),
     ],
 )
 def test_every_exception_sits_under_its_service_base_and_is_listed(package: str, base: str) -> None:
