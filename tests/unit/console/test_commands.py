@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from uuid import UUID
+from uuid import UUID, uuid4
 
-from contracts import commands
+from contracts import commands, dunning
 from contracts.topics import DUNNING_COMMANDS
 from services.console.domain.commands import FormProblem, command_of, fields_of
+from services.console.domain.timeline import entry_of
 from services.console.web.actions import actor_of
 from services.runtime.identity import Identity, Portfolio
 
@@ -74,3 +75,27 @@ def test_each_action_checks_its_own_fields() -> None:
     sent = build("send_now", {"template": "statement"})
     assert isinstance(sent, commands.SendNowCommand)
     assert sent.payload.template == "statement"
+
+
+def test_an_executed_command_is_worded_on_the_timeline() -> None:
+    executed = dunning.CommandExecuted(
+        event_id=uuid4(),
+        occurred_at=NOW,
+        source="scheduler",
+        payload=dunning.ExecutedCommand(
+            command_id=COMMAND_ID,
+            command="skip_step",
+            customer_id="C-1001",
+            company_code="FR01",
+            actor_subject="oidc:7f3a",
+            actor_role="collector",
+            requested_at=NOW,
+            executed_at=NOW,
+            invoice_id="FR01/INV-1",
+            detail={"step": "second_reminder"},
+        ),
+    )
+    entry = entry_of(executed)
+    assert entry is not None
+    assert (entry.customer_id, entry.kind) == ("C-1001", "command.skip_step")
+    assert entry.facts == {"by": "oidc:7f3a", "number": "INV-1", "step": "second_reminder"}
