@@ -254,6 +254,10 @@ def _plan_completed(event: disputes.PaymentPlanCompleted) -> list[Statement]:
     return [(queries.CLOSE_PLAN, (event.payload.plan_id, "completed"))]
 
 
+def _command_executed(event: dunning.CommandExecuted) -> list[Statement]:
+    return [(queries.COMMAND_EXECUTED, (event.payload.command_id, event.payload.executed_at))]
+
+
 # Event class -> the function mapping one such event to its state statements.
 PROJECTIONS: Mapping[type[Event], Callable[[Any], list[Statement]]] = {
     ledger.LedgerCustomerUpserted: _customer,
@@ -263,6 +267,7 @@ PROJECTIONS: Mapping[type[Event], Callable[[Any], list[Statement]]] = {
     ledger.LedgerInvoiceCancelled: _cancelled,
     dunning.DunningStateChanged: _dunning_state,
     dunning.ReminderDue: _reminder,
+    dunning.CommandExecuted: _command_executed,
     notifications.DeliverySent: _delivery,
     notifications.DeliveryDelivered: _delivery,
     notifications.DeliveryBounced: _delivery,

@@ -197,3 +197,24 @@ UNION ALL
  LIMIT $7)
 ORDER BY score DESC, name LIMIT $7
 """
+
+# Collectors' commands sent from the console: recorded in the transaction that puts them in
+# the outbox (a retried form inserts nothing and sends nothing again), then marked
+# executed when the scheduler's dunning.command.executed arrives.
+RECORD_SENT_COMMAND = """
+INSERT INTO sent_command
+    (command_id, customer_id, command, invoice_id, facts, actor_subject, requested_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+ON CONFLICT (command_id) DO NOTHING
+RETURNING command_id
+"""
+
+COMMAND_EXECUTED = """
+UPDATE sent_command SET executed_at = $2 WHERE command_id = $1 AND executed_at IS NULL
+"""
+
+WAITING_COMMANDS = """
+SELECT command_id, command, invoice_id, facts, actor_subject, requested_at
+FROM sent_command WHERE customer_id = $1 AND executed_at IS NULL
+ORDER BY requested_at DESC LIMIT $2
+"""

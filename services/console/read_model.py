@@ -127,6 +127,27 @@ async def timeline(pool: Pool, customer_id: str, limit: int) -> list[TimelineRow
     return [TimelineRow(r["at"], r["kind"], r["facts"]) for r in rows]
 
 
+@dataclass(frozen=True)
+class WaitingCommand:
+    """A command this console sent that the scheduler has not announced executed yet."""
+
+    command: str
+    invoice_id: str | None
+    facts: dict[str, Any]
+    actor_subject: str
+    requested_at: datetime
+
+
+async def waiting_commands(pool: Pool, customer_id: str, limit: int) -> list[WaitingCommand]:
+    rows = await pool.fetch(queries.WAITING_COMMANDS, customer_id, limit)
+    return [
+        WaitingCommand(
+            r["command"], r["invoice_id"], r["facts"], r["actor_subject"], r["requested_at"]
+        )
+        for r in rows
+    ]
+
+
 async def worklist(
     pool: Pool,
     identity: Identity,

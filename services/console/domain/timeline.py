@@ -108,6 +108,24 @@ def _escalation(e: dunning.EscalationRaised) -> tuple[str, Facts]:
     }
 
 
+def actor_name(subject: str) -> str:
+    """Who gave a command, as a reader knows them: a local account's or an operator's login
+    (``local:camille`` is ``camille``); other subjects (``oidc:<sub>``) as they are."""
+    kind, _, name = subject.partition(":")
+    return name if kind in ("local", "operator") and name else subject
+
+
+def _command(e: dunning.CommandExecuted) -> tuple[str, Facts]:
+    c = e.payload
+    facts: Facts = {"by": actor_name(c.actor_subject)}
+    if c.invoice_id is not None:
+        facts["number"] = number_of(c.invoice_id)
+    for name in ("until", "reason", "template", "scenario", "step"):
+        if c.detail.get(name):
+            facts[name] = c.detail[name]
+    return f"command.{c.command}", facts
+
+
 def _delivery(e: Event) -> tuple[str, Facts]:
     d = e.payload
     assert isinstance(d, notifications.Delivery)
@@ -231,6 +249,7 @@ WORDING: Mapping[type[Event], Callable[[Any], tuple[str, Facts]]] = {
     ledger.CreditBalanceChanged: _credit,
     dunning.ReminderDue: _reminder,
     dunning.EscalationRaised: _escalation,
+    dunning.CommandExecuted: _command,
     notifications.DeliverySent: _delivery,
     notifications.DeliveryDelivered: _delivery,
     notifications.DeliveryBounced: _delivery,

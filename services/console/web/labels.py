@@ -40,6 +40,13 @@ LABELS: dict[str, str] = {
     "postal_letter": N_("Postal letter"),
     "registered_letter": N_("Registered letter"),
     "electronic_registered_letter": N_("Electronic registered letter"),
+    # collectors' commands
+    "command.hold": N_("Hold"),
+    "command.release": N_("Hold released"),
+    "command.send_now": N_("Sent now"),
+    "command.add_note": N_("Note"),
+    "command.skip_step": N_("Step skipped"),
+    "command.change_scenario": N_("Scenario changed"),
     # timeline
     "invoice.opened": N_("Invoice issued"),
     "invoice.payment": N_("Payment received"),

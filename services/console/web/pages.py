@@ -12,14 +12,18 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
+from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 
+from contracts.topics import DUNNING_COMMANDS, Topic
 from services.console import read_model
+from services.console.domain.commands import FIELDS
 from services.console.errors import CsrfRefused, SignInFailed, SignInNeeded
 from services.console.settings import ConsoleSettings
+from services.console.web.actions import act
 from services.console.web.i18n import LANGUAGES, Pages
 from services.console.web.oidc import OidcClient, Pending
 from services.console.web.security import CSRF_FIELD, Cookies, new_csrf_token, protect
@@ -53,8 +57,12 @@ class Console:
         clock: Clock,
         settings: ConsoleSettings,
         authenticator: Authenticator,
+        commands_topic: Topic = DUNNING_COMMANDS,
+        new_command_id: Callable[[], UUID] = uuid4,
     ) -> None:
         self.pool = pool
+        self.commands_topic = commands_topic
+        self.new_command_id = new_command_id
         self.clock = clock
         self.settings = settings
         self.auth = authenticator
@@ -271,7 +279,7 @@ class Console:
             company=company,
         )
 
-    async def customer(self, request: Request, customer_id: str) -> Response:
+    async def customer(self, request: Request, customer_id: str, sent: str = "") -> Response:
         identity = await self.identity(request)
         found = await read_model.customer(self.pool, customer_id)
         if found is None:
@@ -285,6 +293,13 @@ class Console:
         today = self.clock.now().date()
         items, totals = await read_model.open_items(self.pool, customer_id, today)
         entries = await read_model.timeline(self.pool, customer_id, self.settings.timeline_limit)
+        waiting = await read_model.waiting_commands(
+            self.pool, customer_id, self.settings.timeline_limit
+        )
+        # One command id per form, drawn now and carried by the form and its confirmation:
+        # the same form posted twice is one command.
+        command_ids = {action: self.new_command_id() for action in FIELDS}
+        skip_ids = {item.invoice_id: self.new_command_id() for item in items}
         return self.render(
             request,
             "customer.html",
@@ -293,7 +308,16 @@ class Console:
             items=items,
             totals=totals,
             timeline=entries,
+            waiting=waiting,
+            sent=sent if sent in FIELDS else None,
+            command_ids=command_ids,
+            skip_ids=skip_ids,
+            can_act=identity.has("collector"),
+            can_manage=identity.has("credit_manager"),
         )
+
+    async def action(self, request: Request, customer_id: str, action: str) -> Response:
+        return await act(self, request, customer_id, action, self.commands_topic)
 
     async def search(self, request: Request, q: str = "") -> Response:
         identity = await self.identity(request)
@@ -369,6 +393,9 @@ class Console:
         router.add_api_route("/sign-out", self.sign_out, methods=["POST"])
         router.add_api_route("/language", self.choose_language, methods=["POST"])
         router.add_api_route("/my-day", self.my_day, methods=["GET"])
+        router.add_api_route(
+            "/customers/{customer_id:path}/actions/{action}", self.action, methods=["POST"]
+        )
         router.add_api_route("/customers/{customer_id:path}", self.customer, methods=["GET"])
         router.add_api_route("/search", self.search, methods=["GET"])
         router.add_api_route("/static/{name}", self.static, methods=["GET"])
