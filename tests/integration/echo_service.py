@@ -39,6 +39,8 @@ class EchoSettings(ServiceSettings):
 
 async def build(context: ServiceContext) -> ServiceParts:
     delay = float(os.environ.get("ECHO_DELAY_S", "0"))
+    # a slow start-up (a long migration, say), for the test of SIGTERM during start-up
+    await asyncio.sleep(float(os.environ.get("ECHO_BUILD_DELAY_S", "0")))
     await context.pool.execute(
         "CREATE TABLE IF NOT EXISTS seen (event_id uuid PRIMARY KEY, invoice_number text)"
     )
