@@ -42,14 +42,20 @@ OUTAGE_S = float(os.environ.get("RELANCE_OUTAGE_S", "30"))
 
 
 @pytest.fixture
-def own_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OwnKafka]:
+def stopped_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OwnKafka]:
+    """A private broker, not started yet."""
     kafka = OwnKafka.create(tmp_path_factory.mktemp("kafka-outage"))
     os.environ.setdefault("PYTHON", sys.executable)  # infra/kafka.sh's readiness probe
-    kafka.start()
     try:
         yield kafka
     finally:
         kafka.destroy()
+
+
+@pytest.fixture
+def own_kafka(stopped_kafka: OwnKafka) -> OwnKafka:
+    stopped_kafka.start()
+    return stopped_kafka
 
 
 async def read_logs(service: ServiceProcess) -> None:
@@ -183,3 +189,53 @@ async def test_a_kafka_outage_is_waited_out(
         f"dead-lettered; all applied {recovered_s:.1f}s after the broker was back; "
         f"answers {dict(answers)}"
     )
+
+
+async def test_a_service_started_before_kafka_connects_when_it_comes(
+    stopped_kafka: OwnKafka, database_url: str
+) -> None:
+    """Kafka down at start: HTTP works, events wait in the outbox, then everything flows."""
+    topic = f"erp.{unique('invoices.v1')}"
+    env = {
+        **os.environ,
+        "ECHO_TOPIC": topic,
+        "ECHO_HTTP_PORT": "0",
+        "KAFKA_BOOTSTRAP_SERVERS": stopped_kafka.bootstrap,
+        "DATABASE_URL": database_url,
+        "PYTHONPATH": str(ROOT),
+    }
+    service = await start(env)
+    reader = asyncio.create_task(read_logs(service))
+    base = f"http://127.0.0.1:{service.port}"
+    connection = await asyncpg.connect(database_url)
+    try:
+        async with aiohttp.ClientSession() as http:
+            for n in range(5):
+                async with http.post(f"{base}/invoices/K{n}") as response:
+                    assert response.status == 200
+            async with http.get(f"{base}/readyz") as response:
+                assert (await response.json())["status"] == "degraded"
+            await asyncio.to_thread(stopped_kafka.start)
+            back_at = time.monotonic()
+            await create_topics(stopped_kafka.bootstrap, [topic, topic + ".dlq"])
+
+            async def all_applied() -> bool:
+                try:
+                    return bool(await connection.fetchval("SELECT count(*) = 5 FROM echo.seen"))
+                except asyncpg.UndefinedTableError:
+                    return False
+
+            await eventually(all_applied, timeout_s=120, interval_s=0.5)
+            print(f"applied 5 buffered events {time.monotonic() - back_at:.1f}s after Kafka came")
+
+            async def ready() -> bool:
+                async with http.get(f"{base}/readyz") as response:
+                    return bool((await response.json())["status"] == "ready")
+
+            await eventually(ready, timeout_s=30)
+    finally:
+        await connection.close()
+        service.process.send_signal(signal.SIGTERM)
+        code = await asyncio.wait_for(service.process.wait(), 60)
+        await reader
+    assert code == 0
