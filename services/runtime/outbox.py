@@ -87,9 +87,17 @@ async def enqueue(connection: Connection, records: Iterable[OutgoingRecord]) -> 
 def kafka_unavailable(exc: BaseException) -> bool:
     """Whether ``exc`` means Kafka cannot be reached for now (wait and retry), rather than
     that it refused us (a certificate, a login, an ACL: stop and say so)."""
-    from aiokafka.errors import KafkaConnectionError, KafkaError, KafkaTimeoutError
+    from aiokafka.errors import (
+        KafkaConnectionError,
+        KafkaError,
+        KafkaTimeoutError,
+        OutOfOrderSequenceNumber,
+    )
 
-    if isinstance(exc, (TransientError, KafkaConnectionError, KafkaTimeoutError)):
+    # OutOfOrderSequenceNumber: the idempotent producer's sequence broke across an outage
+    # (a batch expired, another got through); the relay starts a new producer.
+    waited_out = (TransientError, KafkaConnectionError, KafkaTimeoutError, OutOfOrderSequenceNumber)
+    if isinstance(exc, waited_out):
         return True
     return isinstance(exc, KafkaError) and bool(getattr(exc, "retriable", False))
 
@@ -181,6 +189,21 @@ class KafkaRecordSender:
         producer, self._producer = self._producer, None
         if producer is not None:
             await producer.stop()
+
+    async def reset(self) -> None:
+        """Drop the producer after a failed send; the next send starts a new one.
+
+        An idempotent producer whose batch failed may not carry on (its sequence numbers
+        no longer match the broker's); a new one gets a new producer id. The old one is
+        given a few seconds to flush what it still holds (at least once: copies are
+        dropped by the consumers' inbox).
+        """
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            try:
+                await asyncio.wait_for(producer.stop(), timeout=5)
+            except Exception as exc:
+                log.warning("producer_dropped", error=repr(exc))
 
     async def probe(self) -> None:
         """Ask any broker for the cluster's metadata; raise when none answers."""
@@ -285,6 +308,9 @@ class OutboxRelay:
                     error=repr(exc),
                     retry_in_s=backoff,
                 )
+                reset = getattr(self.sender, "reset", None)
+                if reset is not None:
+                    await reset()
                 await _wait(stop, backoff)
                 backoff = min(backoff * 2, self.kafka_retry_max_s)
             else:

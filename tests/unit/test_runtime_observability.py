@@ -13,6 +13,7 @@ from aiokafka.errors import (
     KafkaConnectionError,
     KafkaTimeoutError,
     NotLeaderForPartitionError,
+    OutOfOrderSequenceNumber,
     TopicAuthorizationFailedError,
 )
 from fastapi import APIRouter
@@ -142,6 +143,7 @@ def test_ledger_freshness_is_the_age_of_the_newest_applied_erp_event() -> None:
         (KafkaConnectionError("refused"), True),
         (KafkaTimeoutError(), True),
         (NotLeaderForPartitionError(), True),
+        (OutOfOrderSequenceNumber(), True),
         (TransientError("cannot connect to Kafka"), True),
         (TopicAuthorizationFailedError(), False),
         (ConfigurationError("TLS handshake failed"), False),
