@@ -17,14 +17,21 @@ other exception is a bug: the batch is rewound (not committed) and the service s
 loudly, so that its supervisor restarts it. If more than ``dead_letter_max_ratio`` of the
 recent records are dead-lettered, the consumer stops rather than drain a topic into its
 dead-letter topic.
+
+For the ERP's topics (``erp.*``) the processor also keeps the ``occurred_at`` of the newest
+event it applied, per topic, and exports its age as ``relance_ledger_freshness_seconds``
+(computed against the service's clock when scraped, so it grows while nothing arrives):
+how far behind the ERP the ledger is. The ingestion service is the one that consumes them.
 """
 
 from __future__ import annotations
 
 import collections
+import functools
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -46,6 +53,8 @@ from services.runtime.errors import DeadLetterLimitExceeded as DeadLetterLimitEx
 from services.runtime.logs import get_logger
 
 log = get_logger(__name__)
+
+FRESHNESS_TOPIC_PREFIX = "erp."  # the ERP's topics: their freshness is the ledger's
 
 
 class UnitOfWork:
@@ -125,10 +134,32 @@ class BatchProcessor:
     retry_for_s: float = 120.0
     _recent: collections.deque[bool] = field(init=False)
     _by_name: dict[str, Topic] = field(init=False)
+    _fresh_topics: frozenset[str] = field(init=False)
+    _newest: dict[str, datetime] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self._recent = collections.deque(maxlen=self.dead_letter_window)
         self._by_name = {t.name: t for t in self.topics}
+        self._fresh_topics = frozenset(
+            t.name for t in self.topics if t.name.startswith(FRESHNESS_TOPIC_PREFIX)
+        )
+
+    def freshness_s(self, topic: str) -> float:
+        """Seconds since the newest applied event of ``topic`` occurred (0 before any)."""
+        newest = self._newest.get(topic)
+        return 0.0 if newest is None else (self.clock.now() - newest).total_seconds()
+
+    def _note_newest(self, applied: Iterable[tuple[str, Event]]) -> None:
+        for topic, event in applied:
+            if topic not in self._fresh_topics:
+                continue
+            known = self._newest.get(topic)
+            if known is None:
+                metrics.LEDGER_FRESHNESS.labels(self.service, topic).set_function(
+                    functools.partial(self.freshness_s, topic)
+                )
+            if known is None or event.occurred_at > known:
+                self._newest[topic] = event.occurred_at
 
     async def process(self, records: Sequence[IncomingRecord]) -> BatchOutcome:
         started = time.perf_counter()
@@ -212,6 +243,12 @@ class BatchProcessor:
                 [*work.emitted, *(d.outgoing() for d in [*dead_letters, *held_back])],
             )
         self._count(records_of, work.rejected, duplicates, [*dead_letters, *held_back])
+        if self._fresh_topics:
+            self._note_newest(
+                (records_of[e.event_id].topic, e)
+                for e in new_events
+                if e.event_id not in work.rejected
+            )
         return BatchOutcome(
             applied=len(new_events) - len(rejected),
             duplicates=len(duplicates) + len(invalid) - len(new_invalid),

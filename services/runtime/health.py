@@ -2,8 +2,15 @@
 
 ``/healthz`` (liveness) fails only when the process should be restarted: a supervised task
 died. ``/readyz`` (readiness) fails while the service cannot do its work: starting,
-draining, or its database does not answer. Services add their own routes (APIs, provider
-callbacks) to the same server as FastAPI routers.
+draining, or its database does not answer. It answers 200 with ``"status": "degraded"``
+and the reasons while only a degradation holds (Kafka unreachable): the HTTP routes still
+work then, so the pod stays behind its Service. Services add their own routes (APIs,
+provider callbacks) to the same server as FastAPI routers.
+
+Every request is counted and timed by :class:`RequestMetrics`
+(``relance_http_requests_total`` and ``relance_http_request_duration_seconds``), labelled
+with the route's template (``/disputes/{dispute_id}``), never the raw path, so that the
+series stay bounded; a path no route matches is counted as ``unmatched``.
 
 The server is a FastAPI application served in-process by uvicorn: FastAPI because services
 need pydantic request models, OpenAPI for their APIs and server-rendered pages; uvicorn
@@ -16,15 +23,17 @@ import asyncio
 import contextlib
 import logging
 import socket
-from collections.abc import Awaitable, Callable, Generator, Sequence
+import time
+from collections.abc import Awaitable, Callable, Generator, MutableMapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import uvicorn
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
-from services.runtime import logs
+from services.runtime import logs, metrics
 from services.runtime.errors import ConfigurationError
 
 ReadinessCheck = Callable[[], Awaitable[str | None]]  # None when ready, else why not
@@ -37,6 +46,8 @@ class HealthState:
     draining: bool = False
     failure: str | None = None
     checks: dict[str, ReadinessCheck] = field(default_factory=dict)
+    # Problems that leave the HTTP routes working (Kafka unreachable): reported, still ready.
+    degradations: dict[str, ReadinessCheck] = field(default_factory=dict)
 
     async def readiness(self) -> dict[str, str]:
         problems: dict[str, str] = {}
@@ -46,14 +57,77 @@ class HealthState:
             problems["service"] = "draining"
         if self.failure:
             problems["service"] = f"failed: {self.failure}"
-        for name, check in self.checks.items():
-            try:
-                problem = await asyncio.wait_for(check(), timeout=2.0)
-            except Exception as exc:
-                problem = f"{type(exc).__name__}: {exc}"
-            if problem:
-                problems[name] = problem
+        problems.update(await _run_checks(self.checks))
         return problems
+
+    async def degraded(self) -> dict[str, str]:
+        return await _run_checks(self.degradations)
+
+
+async def _run_checks(checks: dict[str, ReadinessCheck]) -> dict[str, str]:
+    problems: dict[str, str] = {}
+    for name, check in checks.items():
+        try:
+            problem = await asyncio.wait_for(check(), timeout=2.0)
+        except Exception as exc:
+            problem = f"{type(exc).__name__}: {exc}"
+        if problem:
+            problems[name] = problem
+    return problems
+
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class RequestMetrics:
+    """ASGI middleware counting and timing each HTTP request by route template.
+
+    Plain ASGI rather than Starlette's ``BaseHTTPMiddleware``: it does not buffer or wrap
+    streamed responses, and costs a few microseconds per request.
+    """
+
+    def __init__(self, app: ASGIApp, service: str) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500  # an exception before the response started is answered 500
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            route = _route_template(scope)
+            method = str(scope.get("method", "")).upper()
+            metrics.HTTP_REQUESTS.labels(self.service, route, method, str(status)).inc()
+            metrics.HTTP_REQUEST_SECONDS.labels(self.service, route, method).observe(
+                time.perf_counter() - started
+            )
+
+
+def _route_template(scope: Scope) -> str:
+    """The matched route's path template (``/disputes/{dispute_id}``), a mount's path
+    followed by ``/{path}`` (static files), or ``unmatched`` when nothing matched: bounded
+    cardinality either way."""
+    route = scope.get("route")
+    template = getattr(route, "path_format", None)
+    if template:
+        return str(template)
+    mounted = str(scope.get("root_path", "") or "")
+    return f"{mounted}/{{path}}" if mounted else "unmatched"
 
 
 def build_app(state: HealthState, routers: Sequence[APIRouter] = ()) -> FastAPI:
@@ -68,6 +142,11 @@ def build_app(state: HealthState, routers: Sequence[APIRouter] = ()) -> FastAPI:
         problems = await state.readiness()
         if problems:
             return JSONResponse({"status": "not ready", "problems": problems}, status_code=503)
+        degraded = await state.degraded()
+        if degraded:
+            return JSONResponse(
+                {"status": "degraded", "service": state.service, "degraded": degraded}
+            )
         return JSONResponse({"status": "ready", "service": state.service})
 
     async def metrics() -> Response:
@@ -79,6 +158,7 @@ def build_app(state: HealthState, routers: Sequence[APIRouter] = ()) -> FastAPI:
     app.add_api_route("/metrics", metrics, methods=["GET"])
     for router in routers:
         app.include_router(router)
+    app.add_middleware(RequestMetrics, service=state.service)
     return app
 
 

@@ -54,3 +54,26 @@ TASK_FAILURES = Counter(
     "Supervised background tasks that failed (the service stops).",
     ["service", "task"],
 )
+KAFKA_UNAVAILABLE = Gauge(
+    "relance_kafka_unavailable",
+    "1 while the service cannot reach Kafka (client: producer or consumer), else 0; "
+    "HTTP keeps serving and the outbox buffers in PostgreSQL meanwhile.",
+    ["service", "client"],
+)
+HTTP_REQUESTS = Counter(
+    "relance_http_requests_total",
+    "HTTP requests answered, by route template (not the raw path), method and status.",
+    ["service", "route", "method", "status"],
+)
+HTTP_REQUEST_SECONDS = Histogram(
+    "relance_http_request_duration_seconds",
+    "Time to answer an HTTP request, by route template and method.",
+    ["service", "route", "method"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+LEDGER_FRESHNESS = Gauge(
+    "relance_ledger_freshness_seconds",
+    "Age of the newest ERP event applied from each erp.* topic (its occurred_at against "
+    "the service's clock): how far behind the ERP the ledger is.",
+    ["service", "topic"],
+)

@@ -30,6 +30,7 @@ from typing import Any, Protocol
 
 from services.runtime import metrics, sql
 from services.runtime.database import TRANSIENT_ERRORS, Connection, Pool
+from services.runtime.errors import TransientError
 from services.runtime.logs import get_logger
 
 # The record is a value of its own module (no driver); re-exported for the shells.
@@ -83,6 +84,24 @@ async def enqueue(connection: Connection, records: Iterable[OutgoingRecord]) -> 
     return len(batch)
 
 
+def kafka_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` means Kafka cannot be reached for now (wait and retry), rather than
+    that it refused us (a certificate, a login, an ACL: stop and say so)."""
+    from aiokafka.errors import (
+        KafkaConnectionError,
+        KafkaError,
+        KafkaTimeoutError,
+        OutOfOrderSequenceNumber,
+    )
+
+    # OutOfOrderSequenceNumber: the idempotent producer's sequence broke across an outage
+    # (a batch expired, another got through); the relay starts a new producer.
+    waited_out = (TransientError, KafkaConnectionError, KafkaTimeoutError, OutOfOrderSequenceNumber)
+    if isinstance(exc, waited_out):
+        return True
+    return isinstance(exc, KafkaError) and bool(getattr(exc, "retriable", False))
+
+
 class RecordSender(Protocol):
     """Publishes records in order; returns when the broker acknowledged all of them."""
 
@@ -114,27 +133,89 @@ class KafkaRecordSender:
     ``records``.
     """
 
-    def __init__(self, client_options: dict[str, Any], client_id: str) -> None:
+    def __init__(
+        self,
+        client_options: dict[str, Any],
+        client_id: str,
+        diagnose: Callable[[], Awaitable[Exception]] | None = None,
+    ) -> None:
+        self._options = dict(client_options)
+        self._client_id = client_id
+        # Says why a start failed: a configuration error, or a transient one.
+        self._diagnose = diagnose
+        self._producer: Any = None
+        self._starting = asyncio.Lock()
+        self._spread = 0
+
+    @property
+    def started(self) -> bool:
+        return self._producer is not None
+
+    def _new_producer(self) -> Any:
         from aiokafka import AIOKafkaProducer
 
-        self._producer = AIOKafkaProducer(
-            **client_options,
-            client_id=client_id,
+        return AIOKafkaProducer(
+            **self._options,
+            client_id=self._client_id,
             enable_idempotence=True,
             acks="all",
             linger_ms=5,
             max_batch_size=256 * 1024,
             compression_type=None,
         )
-        self._spread = 0
 
     async def start(self) -> None:
-        await self._producer.start()
+        """Connect; raise the diagnosis (configuration or transient) when Kafka refuses.
+
+        A producer whose start failed is dropped: the next start begins afresh.
+        """
+        from aiokafka.errors import KafkaConnectionError
+
+        async with self._starting:
+            if self._producer is not None:
+                return
+            producer = self._new_producer()
+            try:
+                await producer.start()
+            except KafkaConnectionError as exc:
+                with contextlib.suppress(Exception):
+                    await producer.stop()
+                if self._diagnose is None:
+                    raise
+                raise await self._diagnose() from exc
+            self._producer = producer
 
     async def stop(self) -> None:
-        await self._producer.stop()
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            await producer.stop()
+
+    async def reset(self) -> None:
+        """Drop the producer after a failed send; the next send starts a new one.
+
+        An idempotent producer whose batch failed may not carry on (its sequence numbers
+        no longer match the broker's); a new one gets a new producer id. The old one is
+        given a few seconds to flush what it still holds (at least once: copies are
+        dropped by the consumers' inbox).
+        """
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            try:
+                await asyncio.wait_for(producer.stop(), timeout=5)
+            except Exception as exc:
+                log.warning("producer_dropped", error=repr(exc))
+
+    async def probe(self) -> None:
+        """Ask any broker for the cluster's metadata; raise when none answers."""
+        from aiokafka.errors import KafkaConnectionError
+
+        if self._producer is None:
+            raise KafkaConnectionError("the producer is not connected")
+        await self._producer.client.fetch_all_metadata()
 
     async def send_all(self, records: Sequence[OutgoingRecord]) -> None:
+        if self._producer is None:
+            await self.start()
         by_partition: dict[tuple[str, int], list[OutgoingRecord]] = {}
         partitions: dict[str, list[int]] = {}
         for record in records:
@@ -192,18 +273,48 @@ class OutboxRelay:
     # A test hook: runs after Kafka acknowledged a batch and before its rows are deleted.
     after_publish: Callable[[Sequence[OutgoingRecord]], Awaitable[None]] | None = None
     backlog_interval_s: float = 5.0  # how often a busy relay counts its backlog
+    kafka_retry_max_s: float = 30.0  # the longest wait between two attempts to reach Kafka
+    # Why the last attempt to publish failed, until one succeeds (readiness shows it).
+    kafka_problem: str | None = field(default=None, init=False)
+    kafka_down_since: float | None = field(default=None, init=False)
     published: int = field(default=0, init=False)
     active: bool = field(default=False, init=False)
     _backlog_counted_at: float = field(default=float("-inf"), init=False)
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Relay until ``stop``; survive database outages, crash on anything else."""
+        """Relay until ``stop``; wait out database and Kafka outages, crash on anything else.
+
+        While Kafka cannot be reached the rows stay in the outbox (PostgreSQL buffers them)
+        and the relay tries again after a backoff that doubles up to ``kafka_retry_max_s``;
+        a configuration error (TLS, SASL, an ACL) is not waited out.
+        """
+        backoff = self.standby_retry_s
         while not stop.is_set():
             try:
                 await self._hold_lock_and_relay(stop)
             except TRANSIENT_ERRORS as exc:
                 log.warning("outbox_relay_retrying", service=self.service, error=repr(exc))
                 await _wait(stop, self.standby_retry_s)
+            except Exception as exc:
+                if not kafka_unavailable(exc):
+                    raise
+                if self.kafka_problem is None:
+                    self.kafka_down_since = time.monotonic()
+                self.kafka_problem = f"cannot publish: {exc!r}"
+                metrics.KAFKA_UNAVAILABLE.labels(self.service, "producer").set(1)
+                log.warning(
+                    "outbox_relay_waiting_for_kafka",
+                    service=self.service,
+                    error=repr(exc),
+                    retry_in_s=backoff,
+                )
+                reset = getattr(self.sender, "reset", None)
+                if reset is not None:
+                    await reset()
+                await _wait(stop, backoff)
+                backoff = min(backoff * 2, self.kafka_retry_max_s)
+            else:
+                backoff = self.standby_retry_s
 
     async def _hold_lock_and_relay(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -255,6 +366,11 @@ class OutboxRelay:
             for row in rows
         ]
         await self.sender.send_all(records)
+        if self.kafka_problem is not None:
+            down_for = time.monotonic() - (self.kafka_down_since or time.monotonic())
+            log.info("outbox_relay_reconnected", service=self.service, down_s=round(down_for, 1))
+            self.kafka_problem = self.kafka_down_since = None
+            metrics.KAFKA_UNAVAILABLE.labels(self.service, "producer").set(0)
         if self.after_publish is not None:
             await self.after_publish(records)
         await connection.execute(sql.DELETE_PUBLISHED, [row["id"] for row in rows])

@@ -6,18 +6,31 @@ resources (:class:`ServiceContext`) and returns its parts (:class:`ServiceParts`
 batch handler, named background loops, and HTTP routes (FastAPI routers). :func:`run` does
 the rest, the same way for every service:
 
-start: migrate, open the pool and the producer, start the outbox relay and the service's
-loops under supervision, start the HTTP server, subscribe to Kafka, report ready;
+start: listen for SIGTERM and SIGINT, migrate, open the pool, try the producer once, start
+the outbox relay and the service's loops under supervision, start the HTTP server, connect
+the consumer (a supervised task that retries), report ready. A signal during start-up stops
+it where it is and closes what was opened.
 
-stop (SIGTERM, SIGINT, or a supervised task failing): report not ready, let the batch in
-progress finish and commit (FastStream's graceful timeout), stop the loops, let the relay
-finish its batch, close everything. A failed task makes the process exit non-zero so that
-its supervisor (Kubernetes, systemd) restarts it.
+Kafka is not needed to start or to serve HTTP: when it cannot be reached, the relay leaves
+the events in the outbox (PostgreSQL buffers them) and retries with a backoff, the consumer
+connects when the broker comes back (aiokafka reconnects by itself afterwards), and
+``/readyz`` answers "degraded" with the reason while ``/healthz`` stays ok. A Kafka that
+answers but refuses us (a certificate that does not verify, a SASL login refused) is a
+configuration error: the service stops and says why.
+
+stop (SIGTERM, SIGINT, or a supervised task failing): report not ready; at once, let the
+batch in progress finish and commit (FastStream's graceful timeout, ``drain_timeout_s``)
+and stop the loops and the relay (the same time bound); then close the hooks, producer,
+pool and HTTP server within :data:`CLOSE_TIMEOUT_S`. The worst case,
+:func:`worst_case_stop_s`, must fit in the Deployments' ``terminationGracePeriodSeconds``.
+A failed task makes the process exit non-zero so that its supervisor (Kubernetes,
+systemd) restarts it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import signal
 import ssl
@@ -47,10 +60,23 @@ from services.runtime.database import TRANSIENT_ERRORS, Pool, create_pool
 from services.runtime.dead_letter import IncomingRecord
 from services.runtime.errors import ConfigurationError, SupervisedTaskFailed, TransientError
 from services.runtime.health import HealthState, HttpServer, build_app
-from services.runtime.outbox import KafkaRecordSender, OutboxRelay
+from services.runtime.loops import pause
+from services.runtime.outbox import KafkaRecordSender, OutboxRelay, kafka_unavailable
 from services.runtime.settings import KafkaSettings, ServiceSettings
 
 log = logs.get_logger(__name__)
+
+# After the drain: the consumer's leaving its group and committing, beyond its graceful
+# timeout; then closing the service's hook, the producer, the pool and the HTTP server.
+CONSUMER_STOP_MARGIN_S = 5.0
+CLOSE_TIMEOUT_S = 10.0
+KAFKA_RETRY_MAX_S = 30.0  # the longest wait between two attempts to reach Kafka
+
+
+def worst_case_stop_s(drain_timeout_s: float) -> float:
+    """The longest a SIGTERM takes to stop a service (see the module's docstring)."""
+    return drain_timeout_s + CONSUMER_STOP_MARGIN_S + CLOSE_TIMEOUT_S
+
 
 Loop = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
 
@@ -107,7 +133,9 @@ class Supervisor:
         if task.cancelled():
             return
         exc = task.exception()
-        if exc is not None:
+        if isinstance(exc, ConfigurationError):
+            self.fail(exc, name)  # said as it is: the operator has something to fix
+        elif exc is not None:
             self.fail(SupervisedTaskFailed(f"task {name!r} failed: {exc!r}"), name)
         elif not self.stop.is_set():
             self.fail(SupervisedTaskFailed(f"task {name!r} returned before stop"), name)
@@ -157,8 +185,8 @@ def make_broker(settings: KafkaSettings, client_id: str, graceful_timeout: float
 
 
 async def start_sender(sender: KafkaRecordSender, settings: KafkaSettings) -> None:
-    """Start the producer; when Kafka refuses it, say why (TLS, SASL) instead of only
-    aiokafka's "Unable to bootstrap"."""
+    """Start a producer made without a diagnosis; when Kafka refuses it, say why (TLS,
+    SASL) instead of only aiokafka's "Unable to bootstrap"."""
     try:
         await sender.start()
     except KafkaConnectionError as exc:
@@ -248,28 +276,98 @@ def subscribe(
     return subscriber
 
 
+@dataclass
+class _Running:
+    """What a started service holds, for its stop."""
+
+    state: HealthState
+    supervisor: Supervisor
+    broker: KafkaBroker | None = None
+    closers: list[tuple[str, Callable[[], Awaitable[None]]]] = field(default_factory=list)
+
+
 async def run(definition: ServiceDefinition, settings: ServiceSettings) -> int:
     """Run a service until SIGTERM/SIGINT or a failure; return the process exit code."""
     logs.configure(definition.name, settings.log_level)
+    stop_requested = asyncio.Event()
+    event_loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        event_loop.add_signal_handler(sig, stop_requested.set)
+    supervisor = Supervisor(definition.name)
+    running = _Running(HealthState(definition.name), supervisor)
+    try:
+        starting = asyncio.ensure_future(_start(definition, settings, running))
+        signalled = asyncio.ensure_future(stop_requested.wait())
+        await asyncio.wait([starting, signalled], return_when=asyncio.FIRST_COMPLETED)
+        if not starting.done():
+            log.info("stopping_during_start")
+            starting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await starting
+            await _stop(running, settings)
+            log.info("stopped", failed=False)
+            return 0
+        signalled.cancel()
+        try:
+            starting.result()
+        except BaseException:
+            await _stop(running, settings)
+            raise
+        waiters = [
+            asyncio.ensure_future(stop_requested.wait()),
+            asyncio.ensure_future(supervisor.failed.wait()),
+        ]
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        for waiter in waiters:
+            waiter.cancel()
+        running.state.draining = True
+        if supervisor.failure is not None:
+            running.state.failure = str(supervisor.failure)
+        log.info("draining", reason="failure" if supervisor.failure else "signal")
+        await _stop(running, settings)
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            event_loop.remove_signal_handler(sig)
+    log.info("stopped", failed=supervisor.failure is not None)
+    if isinstance(supervisor.failure, ConfigurationError):
+        raise supervisor.failure
+    return 1 if supervisor.failure is not None else 0
+
+
+async def _start(
+    definition: ServiceDefinition, settings: ServiceSettings, running: _Running
+) -> None:
     clock = clock_from_setting(settings.clock)
     database_url = settings.database.url.get_secret_value()
     applied = await migrations.apply_async(database_url, definition.schema, definition.migrations)
     log.info("migrated", schema=definition.schema, applied=applied)
     pool = await create_pool(settings.database, definition.schema)
+    running.closers.append(("pool", functools.partial(_close_pool, pool)))
     client_id = f"{settings.kafka.client_id_prefix}-{definition.name}"
-    sender = KafkaRecordSender(settings.kafka.client_options(), client_id=client_id)
-    await start_sender(sender, settings.kafka)
+    sender = KafkaRecordSender(
+        settings.kafka.client_options(),
+        client_id=client_id,
+        diagnose=functools.partial(kafka_refusal, settings.kafka),
+    )
+    running.closers.append(("producer", sender.stop))
+    try:
+        await sender.start()
+    except TransientError as exc:  # the relay connects it when Kafka is back
+        log.warning("kafka_unavailable_at_start", error=str(exc))
     context = ServiceContext(definition.name, settings, pool, clock, sender)
     parts = await definition.build(context)
+    if parts.on_stop is not None:
+        running.closers.append(("on_stop", parts.on_stop))
 
-    supervisor = Supervisor(definition.name)
-    state = HealthState(definition.name)
+    supervisor = running.supervisor
+    state = running.state
 
     async def database_ready() -> str | None:
         return None if await pool.fetchval("SELECT 1") == 1 else "database did not answer"
 
     state.checks["database"] = database_ready
     broker = make_broker(settings.kafka, client_id, graceful_timeout=settings.drain_timeout_s)
+    consumer = KafkaConsumerLink(definition.name, broker, settings.kafka)
     if parts.handler is not None and definition.consumes:
         processor = BatchProcessor(
             service=definition.name,
@@ -286,43 +384,124 @@ async def run(definition: ServiceDefinition, settings: ServiceSettings) -> int:
             settings=settings,
             on_fatal=supervisor.fail,
         )
-    relay = OutboxRelay(definition.name, pool, sender, batch_size=settings.outbox_batch_size)
+    relay = OutboxRelay(
+        definition.name,
+        pool,
+        sender,
+        batch_size=settings.outbox_batch_size,
+        kafka_retry_max_s=KAFKA_RETRY_MAX_S,
+    )
+
+    async def connect_producer(stop: asyncio.Event) -> None:
+        backoff = 1.0
+        while not sender.started and not stop.is_set():
+            try:
+                await sender.start()
+            except TransientError as exc:
+                log.warning("kafka_producer_waiting", error=str(exc), retry_in_s=backoff)
+                await pause(stop, backoff)
+                backoff = min(backoff * 2, KAFKA_RETRY_MAX_S)
+        await stop.wait()
+
+    async def kafka_reachable() -> str | None:
+        if not sender.started:
+            return "producer: not connected yet"
+        if consumer.problem is not None:
+            return consumer.problem
+        if relay.kafka_problem is not None:
+            return relay.kafka_problem
+        try:
+            await asyncio.wait_for(sender.probe(), timeout=1.5)
+        except Exception as exc:
+            return f"unreachable: {type(exc).__name__}: {exc}"
+        return None
+
+    state.degradations["kafka"] = kafka_reachable
+    supervisor.start("kafka-producer", connect_producer)
     supervisor.start("outbox-relay", relay.run)
     for name, background in parts.loops.items():
         supervisor.start(name, background)
     http = HttpServer(build_app(state, parts.routes), settings.http_host, settings.http_port)
     await http.start()
+    running.closers.append(("http", http.stop))
     if settings.gc_gen0_threshold:
         gc_tuning.tune(settings.gc_gen0_threshold)
-    await broker.start()
+    running.broker = broker
+    supervisor.start("kafka-consumer", consumer.run)
     state.started = True
     log.info("started", http_port=http.port, consumes=[t.name for t in definition.consumes])
 
-    stop_requested = asyncio.Event()
-    event_loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        event_loop.add_signal_handler(sig, stop_requested.set)
-    waiters = [
-        asyncio.ensure_future(stop_requested.wait()),
-        asyncio.ensure_future(supervisor.failed.wait()),
-    ]
-    await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-    for waiter in waiters:
-        waiter.cancel()
 
-    state.draining = True
-    if supervisor.failure is not None:
-        state.failure = str(supervisor.failure)
-    log.info("draining", reason="failure" if supervisor.failure else "signal")
+class KafkaConsumerLink:
+    """Starts the FastStream broker (its consumer) and keeps trying while Kafka cannot be
+    reached, with a backoff doubling up to :data:`KAFKA_RETRY_MAX_S`; a refusal (TLS,
+    SASL) fails the task. Once started, aiokafka reconnects on its own after an outage
+    and FastStream's fetch loop waits out the errors meanwhile."""
+
+    def __init__(self, service: str, broker: KafkaBroker, settings: KafkaSettings) -> None:
+        self.service = service
+        self.broker = broker
+        self.settings = settings
+        self.problem: str | None = "consumer: not connected yet"
+
+    async def run(self, stop: asyncio.Event) -> None:
+        backoff = 1.0
+        while not stop.is_set():
+            try:
+                await self.broker.start()
+            except Exception as exc:
+                if not isinstance(exc, OSError) and not kafka_unavailable(exc):
+                    raise
+                with contextlib.suppress(Exception):
+                    await self.broker.stop()
+                refusal = await kafka_refusal(self.settings)
+                if isinstance(refusal, ConfigurationError):
+                    raise refusal from None
+                self.problem = f"consumer: {refusal}"
+                metrics.KAFKA_UNAVAILABLE.labels(self.service, "consumer").set(1)
+                log.warning("kafka_consumer_waiting", error=str(refusal), retry_in_s=backoff)
+                await pause(stop, backoff)
+                backoff = min(backoff * 2, KAFKA_RETRY_MAX_S)
+                continue
+            self.problem = None
+            metrics.KAFKA_UNAVAILABLE.labels(self.service, "consumer").set(0)
+            log.info("kafka_consumer_started")
+            break
+        await stop.wait()
+
+
+async def _stop(running: _Running, settings: ServiceSettings) -> None:
+    """Drain the consumer and stop the supervised tasks at once, then close the rest."""
+    running.state.draining = True
+
+    async def drain_consumer() -> None:
+        if running.broker is None:
+            return
+        try:
+            await asyncio.wait_for(
+                running.broker.stop(), timeout=settings.drain_timeout_s + CONSUMER_STOP_MARGIN_S
+            )
+        except TimeoutError:
+            log.error("drain_timeout", seconds=settings.drain_timeout_s)
+        except Exception as exc:
+            log.warning("consumer_stop_failed", error=repr(exc))
+
+    await asyncio.gather(
+        drain_consumer(), running.supervisor.shutdown(grace_s=settings.drain_timeout_s)
+    )
+    deadline = asyncio.get_running_loop().time() + CLOSE_TIMEOUT_S
+    for name, close in reversed(running.closers):
+        remaining = max(0.1, deadline - asyncio.get_running_loop().time())
+        try:
+            await asyncio.wait_for(close(), timeout=remaining)
+        except TimeoutError:
+            log.error("close_timeout", part=name)
+        except Exception as exc:
+            log.warning("close_failed", part=name, error=repr(exc))
+
+
+async def _close_pool(pool: Pool) -> None:
     try:
-        await asyncio.wait_for(broker.stop(), timeout=settings.drain_timeout_s + 5)
+        await asyncio.wait_for(pool.close(), timeout=5)
     except TimeoutError:
-        log.error("drain_timeout", seconds=settings.drain_timeout_s)
-    await supervisor.shutdown(grace_s=settings.drain_timeout_s)
-    if parts.on_stop is not None:
-        await parts.on_stop()
-    await sender.stop()
-    await pool.close()
-    await http.stop()
-    log.info("stopped", failed=supervisor.failure is not None)
-    return 1 if supervisor.failure is not None else 0
+        pool.terminate()

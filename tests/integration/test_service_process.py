@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import sys
 import uuid
 from datetime import UTC, date, datetime
@@ -190,3 +191,57 @@ async def _count(connection: asyncpg.Connection, at_least: int) -> bool:
         return bool(await connection.fetchval("SELECT count(*) >= $1 FROM echo.seen", at_least))
     except asyncpg.UndefinedTableError:
         return False
+
+
+async def test_sigterm_during_start_up_is_honoured(echo: tuple[str, dict[str, str]]) -> None:
+    _, env = echo
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "tests.integration.echo_service",
+        env={**env, "ECHO_BUILD_DELAY_S": "60"},
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    service = ServiceProcess(process)
+    await service.read_until("migrated")
+    await asyncio.sleep(0.5)  # inside the service's build, which takes a minute
+    process.send_signal(signal.SIGTERM)
+    assert await asyncio.wait_for(process.wait(), 15) == 0
+    await service.read_until("stopped", timeout_s=5)
+    assert "stopping_during_start" in [line.get("event") for line in service.lines]
+    assert "started" not in [line.get("event") for line in service.lines]
+
+
+async def test_a_service_starts_and_serves_http_without_kafka(
+    echo: tuple[str, dict[str, str]],
+) -> None:
+    """No broker at all: HTTP answers, readiness says degraded and why, liveness is ok."""
+    _, env = echo
+    with socket.socket() as sock:  # a port where nothing listens
+        sock.bind(("127.0.0.1", 0))
+        nowhere = f"127.0.0.1:{sock.getsockname()[1]}"
+    service = await start({**env, "KAFKA_BOOTSTRAP_SERVERS": nowhere})
+    try:
+        base = f"http://127.0.0.1:{service.port}"
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"{base}/healthz") as response:
+                assert response.status == 200
+            async with http.get(f"{base}/readyz") as response:
+                assert response.status == 200
+                body = await response.json()
+                assert body["status"] == "degraded"
+                assert "connect" in body["degraded"]["kafka"]
+            async with http.post(f"{base}/invoices/N1") as response:
+                assert response.status == 200  # written to the outbox, published later
+            async with http.get(f"{base}/metrics") as response:
+                text = await response.text()
+            assert (
+                'relance_http_requests_total{method="POST",route="/invoices/{number}",'
+                'service="echo",status="200"} 1.0'
+            ) in text
+            assert 'relance_kafka_unavailable{client="consumer",service="echo"} 1.0' in text
+    finally:
+        service.process.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(service.process.wait(), 60) == 0
