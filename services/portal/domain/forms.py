@@ -41,6 +41,12 @@ class DisputeDecision:
     message: str
 
 
+@dataclass(frozen=True)
+class PaymentDecision:
+    lines: tuple[InvoiceLine, ...]
+    currency: str
+
+
 Errors = dict[str, FieldError]
 
 
@@ -86,6 +92,17 @@ def check_promise(
         amount=sum((line.invoice.open_amount for line in lines), Decimal(0)),
         currency=currencies.pop(),
     )
+
+
+def check_payment(form: FormFields, account: Account) -> PaymentDecision | Errors:
+    errors: Errors = {}
+    lines = _chosen(form, account, errors)
+    currencies = {line.invoice.currency for line in lines}
+    if len(currencies) > 1:
+        errors["invoice"] = FieldError("one_currency")
+    if errors:
+        return errors
+    return PaymentDecision(lines=lines, currency=currencies.pop())
 
 
 def check_dispute(form: FormFields, account: Account) -> DisputeDecision | Errors:
