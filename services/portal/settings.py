@@ -3,7 +3,7 @@ kit's ``RELANCE_LINKS_*``, shared with the notifier that mints the links)."""
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.runtime.settings import ServiceSettings
@@ -40,6 +40,15 @@ class StripeSettings(BaseSettings):
     )
     timeout_s: float = Field(default=10.0, gt=0)
     max_webhook_bytes: int = Field(default=262_144, ge=1024)
+
+    @model_validator(mode="after")
+    def _webhooks_verifiable(self) -> StripeSettings:
+        if self.secret_key is not None and not self.webhook_secrets:
+            raise ValueError(
+                "RELANCE_STRIPE_SECRET_KEY is set but RELANCE_STRIPE_WEBHOOK_SECRETS is empty: "
+                "no payment could be confirmed"
+            )
+        return self
 
 
 class PortalSettings(ServiceSettings):
