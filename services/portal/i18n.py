@@ -52,6 +52,7 @@ CATEGORIES = ("commercial", "quality", "delivery", "pricing", "administrative", 
 
 WORDS: dict[str, dict[str, str]] = {
     "en": {
+        "too_many_to_pay": "Choose fewer invoices: pay the others in a second payment.",
         "pay_title": "Pay online",
         "pay_help": "Pay the chosen invoices by card with our payment provider; "
         "you come back here afterwards.",
@@ -124,6 +125,8 @@ WORDS: dict[str, dict[str, str]] = {
         "not_found_text": "This account cannot be shown yet. Please try again later.",
     },
     "fr": {
+        "too_many_to_pay": "Choisissez moins de factures : "
+        "réglez les autres en un second paiement.",
         "pay_title": "Payer en ligne",
         "pay_help": "Réglez les factures choisies par carte chez notre "
         "prestataire de paiement ; vous revenez ici ensuite.",
@@ -195,6 +198,8 @@ WORDS: dict[str, dict[str, str]] = {
         "not_found_text": "Ce compte ne peut pas encore être affiché. Réessayez plus tard.",
     },
     "de": {
+        "too_many_to_pay": "Wählen Sie weniger Rechnungen: "
+        "Bezahlen Sie die übrigen in einer zweiten Zahlung.",
         "pay_title": "Online bezahlen",
         "pay_help": "Bezahlen Sie die gewählten Rechnungen per Karte bei unserem "
         "Zahlungsdienstleister; danach kommen Sie hierher zurück.",
@@ -268,6 +273,7 @@ WORDS: dict[str, dict[str, str]] = {
         "versuchen.",
     },
     "es": {
+        "too_many_to_pay": "Elija menos facturas: pague las demás en un segundo pago.",
         "pay_title": "Pagar en línea",
         "pay_help": "Pague las facturas elegidas con tarjeta en nuestro proveedor "
         "de pagos; después volverá aquí.",
@@ -340,6 +346,7 @@ WORDS: dict[str, dict[str, str]] = {
         "not_found_text": "Esta cuenta aún no se puede mostrar. Inténtelo más tarde.",
     },
     "it": {
+        "too_many_to_pay": "Scelga meno fatture: paghi le altre con un secondo pagamento.",
         "pay_title": "Paga online",
         "pay_help": "Paghi le fatture scelte con carta presso il nostro fornitore "
         "di pagamenti; poi tornerà qui.",

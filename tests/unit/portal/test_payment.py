@@ -143,3 +143,32 @@ def test_a_paid_session_without_the_portals_metadata_is_refused() -> None:
             date(2026, 3, 2),
             7,
         )
+
+
+def test_a_payment_takes_payable_invoices_of_one_currency_and_not_too_many() -> None:
+    from services.portal.domain.account import OpenInvoice, account_of
+    from services.portal.domain.forms import FieldError, PaymentDecision, check_payment
+
+    def invoice(number: str, currency: str = "EUR") -> OpenInvoice:
+        return OpenInvoice(
+            invoice_id=f"FR01/{number}",
+            invoice_number=number,
+            issue_date=date(2026, 1, 1),
+            due_date=date(2026, 2, 1),
+            amount=Decimal("10.00"),
+            open_amount=Decimal("10.00"),
+            currency=currency,
+        )
+
+    many = [invoice(f"F-2026-{n:04d}") for n in range(40)]
+    account = account_of([*many, invoice("US-1", "USD")], [], date(2026, 3, 2))
+    decision = check_payment({"invoice": ["FR01/F-2026-0001", "FR01/F-2026-0002"]}, account)
+    assert isinstance(decision, PaymentDecision)
+    assert decision.currency == "EUR"
+    assert check_payment({"invoice": ["FR01/F-2026-0001", "FR01/US-1"]}, account) == {
+        "invoice": FieldError("one_currency")
+    }
+    assert check_payment({"invoice": [i.invoice_id for i in many]}, account) == {
+        "invoice": FieldError("too_many_to_pay")
+    }
+    assert check_payment({}, account) == {"invoice": FieldError("choose_invoices")}
