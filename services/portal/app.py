@@ -16,6 +16,7 @@ from contracts.topics import DISPUTE_EVENTS, LEDGER_EVENTS
 from services.portal.pages import Pages
 from services.portal.projection import apply_events
 from services.portal.settings import PortalSettings
+from services.portal.stripe import StripeCheckout
 from services.runtime.service import ServiceContext, ServiceDefinition, ServiceParts
 from services.runtime.signed_links import CustomerLinks
 
@@ -27,7 +28,8 @@ async def build(context: ServiceContext) -> ServiceParts:
     settings = context.settings
     assert isinstance(settings, PortalSettings)
     links = CustomerLinks(settings.links, context.clock)
-    pages = Pages(context.pool, context.clock, settings, links)
+    checkout = StripeCheckout(settings.stripe) if settings.stripe.secret_key else None
+    pages = Pages(context.pool, context.clock, settings, links, checkout=checkout)
     return ServiceParts(handler=apply_events, routes=[pages.routes()])
 
 

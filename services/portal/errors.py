@@ -5,7 +5,10 @@
     RelanceError
      └── PortalError            the portal failed
           ├── PageRefused       a request answered with an error page (status, message key)
-          └── BodyTooLarge      a request's body is larger than allowed (413)
+          ├── BodyTooLarge      a request's body is larger than allowed (413)
+          ├── PaymentRefused    a checkout or a payment webhook cannot be used (400)
+          │    └── SignatureRefused  a webhook whose signature does not verify (400)
+          └── ProviderFailed    the payment provider did not answer as expected (502)
 
 Links that do not verify raise the kit's ``LinkExpired`` and ``LinkTampered``
 (``services/runtime/signed_links.py``); the pages turn them into 410 and 403.
@@ -33,3 +36,15 @@ class PageRefused(PortalError):
 
 class BodyTooLarge(PortalError):
     """The request's body is larger than allowed."""
+
+
+class PaymentRefused(PortalError):
+    """A checkout or a payment webhook cannot be used."""
+
+
+class SignatureRefused(PaymentRefused):
+    """A payment webhook's signature does not verify."""
+
+
+class ProviderFailed(PortalError):
+    """The payment provider did not answer as expected."""

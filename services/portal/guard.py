@@ -35,8 +35,15 @@ SECURITY_HEADERS = {
 }
 
 
-def secured(response: Response) -> Response:
+def secured(response: Response, form_targets: tuple[str, ...] = ()) -> Response:
+    """The security headers; ``form_targets`` are origins a form may lead to besides this
+    one (the payment provider's checkout, reached by a redirect from the pay form, which
+    browsers check against ``form-action``)."""
     response.headers.update(SECURITY_HEADERS)
+    if form_targets:
+        response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY.replace(
+            "form-action 'self'", "form-action 'self' " + " ".join(form_targets)
+        )
     return response
 
 

@@ -52,6 +52,16 @@ CATEGORIES = ("commercial", "quality", "delivery", "pricing", "administrative", 
 
 WORDS: dict[str, dict[str, str]] = {
     "en": {
+        "too_many_to_pay": "Choose fewer invoices: pay the others in a second payment.",
+        "pay_title": "Pay online",
+        "pay_help": "Pay the chosen invoices by card with our payment provider; "
+        "you come back here afterwards.",
+        "pay_submit": "Pay by card",
+        "thanks_payment": "Thank you: your payment is being confirmed; reminders for "
+        "these invoices are paused.",
+        "provider_failed_title": "Payment unavailable",
+        "provider_failed_text": "The payment service did not answer. Please try again in a "
+        "few minutes.",
         "page_title": "Your account",
         "skip": "Skip to content",
         "account_of": "Account of {customer} with {company}",
@@ -115,6 +125,17 @@ WORDS: dict[str, dict[str, str]] = {
         "not_found_text": "This account cannot be shown yet. Please try again later.",
     },
     "fr": {
+        "too_many_to_pay": "Choisissez moins de factures : "
+        "réglez les autres en un second paiement.",
+        "pay_title": "Payer en ligne",
+        "pay_help": "Réglez les factures choisies par carte chez notre "
+        "prestataire de paiement ; vous revenez ici ensuite.",
+        "pay_submit": "Payer par carte",
+        "thanks_payment": "Merci : votre paiement est en cours de confirmation ; les "
+        "relances de ces factures sont suspendues.",
+        "provider_failed_title": "Paiement indisponible",
+        "provider_failed_text": "Le service de paiement n'a pas répondu. Réessayez dans "
+        "quelques minutes.",
         "page_title": "Votre compte",
         "skip": "Aller au contenu",
         "account_of": "Compte de {customer} auprès de {company}",
@@ -177,6 +198,17 @@ WORDS: dict[str, dict[str, str]] = {
         "not_found_text": "Ce compte ne peut pas encore être affiché. Réessayez plus tard.",
     },
     "de": {
+        "too_many_to_pay": "Wählen Sie weniger Rechnungen: "
+        "Bezahlen Sie die übrigen in einer zweiten Zahlung.",
+        "pay_title": "Online bezahlen",
+        "pay_help": "Bezahlen Sie die gewählten Rechnungen per Karte bei unserem "
+        "Zahlungsdienstleister; danach kommen Sie hierher zurück.",
+        "pay_submit": "Mit Karte bezahlen",
+        "thanks_payment": "Vielen Dank: Ihre Zahlung wird bestätigt; Mahnungen für "
+        "diese Rechnungen ruhen.",
+        "provider_failed_title": "Zahlung nicht verfügbar",
+        "provider_failed_text": "Der Zahlungsdienst hat nicht geantwortet. Bitte versuchen "
+        "Sie es in einigen Minuten erneut.",
         "page_title": "Ihr Konto",
         "skip": "Zum Inhalt springen",
         "account_of": "Konto von {customer} bei {company}",
@@ -241,6 +273,16 @@ WORDS: dict[str, dict[str, str]] = {
         "versuchen.",
     },
     "es": {
+        "too_many_to_pay": "Elija menos facturas: pague las demás en un segundo pago.",
+        "pay_title": "Pagar en línea",
+        "pay_help": "Pague las facturas elegidas con tarjeta en nuestro proveedor "
+        "de pagos; después volverá aquí.",
+        "pay_submit": "Pagar con tarjeta",
+        "thanks_payment": "Gracias: su pago se está confirmando; los recordatorios de "
+        "estas facturas quedan en pausa.",
+        "provider_failed_title": "Pago no disponible",
+        "provider_failed_text": "El servicio de pago no ha respondido. Inténtelo de nuevo en "
+        "unos minutos.",
         "page_title": "Su cuenta",
         "skip": "Ir al contenido",
         "account_of": "Cuenta de {customer} con {company}",
@@ -304,6 +346,16 @@ WORDS: dict[str, dict[str, str]] = {
         "not_found_text": "Esta cuenta aún no se puede mostrar. Inténtelo más tarde.",
     },
     "it": {
+        "too_many_to_pay": "Scelga meno fatture: paghi le altre con un secondo pagamento.",
+        "pay_title": "Paga online",
+        "pay_help": "Paghi le fatture scelte con carta presso il nostro fornitore "
+        "di pagamenti; poi tornerà qui.",
+        "pay_submit": "Paga con carta",
+        "thanks_payment": "Grazie: il pagamento è in corso di conferma; i solleciti di "
+        "queste fatture sono sospesi.",
+        "provider_failed_title": "Pagamento non disponibile",
+        "provider_failed_text": "Il servizio di pagamento non ha risposto. Riprovi tra "
+        "qualche minuto.",
         "page_title": "Il suo conto",
         "skip": "Vai al contenuto",
         "account_of": "Conto di {customer} presso {company}",

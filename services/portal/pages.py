@@ -1,11 +1,16 @@
 """The customer's pages behind a signed link: a thin shell over the read model and commands.
 
 ``GET /portal/{token}``: the account with one company (open invoices per currency with
-their status, payments and credit notes received recently) and two forms.
+their status, payments and credit notes received recently) and three forms.
 ``POST /portal/{token}/promise``: announce a payment date for chosen invoices, sent as a
-``promise.record`` command (channel ``portal``); ``POST /portal/{token}/dispute``: open a
+``promise.record`` command (channel ``portal``). ``POST /portal/{token}/dispute``: open a
 dispute on chosen invoices with a category and a message, sent as ``dispute.open`` (raised
-by ``portal``). Commands go to ``disputes.commands.v1`` through the outbox; the disputes
+by ``portal``). ``POST /portal/{token}/pay`` (when Stripe is configured): pay chosen
+invoices by card through Stripe Checkout, a redirect to the session's page;
+``POST /portal/webhooks/stripe``: Stripe's signed notification that a session was paid,
+sent as a ``promise.record`` (channel ``portal``, due ``pause_days`` ahead) so that dunning
+waits for the ERP's payment (docs/portal.md, "Paying online").
+Commands go to ``disputes.commands.v1`` through the outbox; the disputes
 service decides, and its events come back into the read model. Command ids derive from the
 link and the form, so a form sent twice is one command.
 
@@ -16,6 +21,8 @@ with a thank-you notice, so that reloading does not post again.
 
 from __future__ import annotations
 
+import json
+import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
@@ -35,13 +42,22 @@ from services.portal.domain.forms import (
     DisputeDecision,
     Errors,
     FormFields,
+    PaymentDecision,
     PromiseDecision,
     check_dispute,
+    check_payment,
     check_promise,
 )
-from services.portal.errors import BodyTooLarge, PageRefused
+from services.portal.domain.payment import announced_payment, idempotency_key, verify_signature
+from services.portal.errors import (
+    BodyTooLarge,
+    PageRefused,
+    PaymentRefused,
+    ProviderFailed,
+)
 from services.portal.guard import RateLimit, form_fields, secured
 from services.portal.settings import PortalSettings
+from services.portal.stripe import InvoiceToPay, StripeCheckout
 from services.runtime import outbox
 from services.runtime.clock import Clock
 from services.runtime.database import Pool
@@ -51,6 +67,7 @@ COMMAND_NAMESPACE = uuid.UUID("6f1c2a9e-8b47-4d0e-9a35-2c7e51b4d8f0")
 TEMPLATES = Path(__file__).parent / "templates"
 STYLESHEET = (Path(__file__).parent / "static" / "portal.css").read_bytes()
 SOURCE = "portal"
+logger = logging.getLogger(__name__)
 
 
 def templates() -> Environment:
@@ -89,6 +106,7 @@ class Pages:
         settings: PortalSettings,
         links: CustomerLinks,
         topic: Topic = DISPUTE_COMMANDS,
+        checkout: StripeCheckout | None = None,
     ) -> None:
         self.pool = pool
         self.clock = clock
@@ -97,6 +115,8 @@ class Pages:
         self.topic = topic
         self.environment = templates()
         self.rate_limit = RateLimit(clock, settings.requests_per_minute)
+        self.checkout = checkout
+        self.form_targets = (settings.stripe.checkout_origin,) if checkout else ()
 
     def routes(self) -> APIRouter:
         router = APIRouter()
@@ -108,6 +128,9 @@ class Pages:
         router.add_api_route(
             "/portal/{token}/dispute", self._answering(self.dispute), methods=["POST"]
         )
+        if self.checkout is not None:
+            router.add_api_route("/portal/webhooks/stripe", self.stripe_webhook, methods=["POST"])
+            router.add_api_route("/portal/{token}/pay", self._answering(self.pay), methods=["POST"])
         # anything else under /portal: a page with the same headers, not the framework's JSON
         router.add_api_route(
             "/portal/{anything:path}", self._answering(self.unknown), methods=["GET", "POST"]
@@ -177,7 +200,7 @@ class Pages:
     async def page(self, request: Request) -> Response:
         link, customer = await self._access(request)
         done = request.query_params.get("done")
-        thanks = f"thanks_{done}" if done in ("promise", "dispute") else None
+        thanks = f"thanks_{done}" if done in ("promise", "dispute", "payment") else None
         return await self._render(request, link, customer, thanks=thanks)
 
     async def _render(
@@ -229,6 +252,7 @@ class Pages:
             ).isoformat(),
             promise_url=f"/portal/{token}/promise",
             dispute_url=f"/portal/{token}/dispute",
+            pay_url=f"/portal/{token}/pay" if self.checkout else None,
         )
         return HTMLResponse(html, status_code=status)
 
@@ -299,6 +323,101 @@ class Pages:
         await self._send(command)
         return self._done(request, "dispute")
 
+    async def pay(self, request: Request) -> Response:
+        link, customer = await self._access(request)
+        typed = await self._form(request, customer)
+        account = await self._account(link)
+        checked = check_payment(typed, account)
+        if not isinstance(checked, PaymentDecision):
+            return await self._render(
+                request, link, customer, form="pay", typed=typed, errors=checked, status=422
+            )
+        assert self.checkout is not None
+        token = request.path_params["token"]
+        public = self.settings.links.base_url or str(request.base_url)
+        here = f"{public.rstrip('/')}/portal/{token}"
+        invoices = [
+            InvoiceToPay(
+                line.invoice.invoice_id,
+                line.invoice.invoice_number,
+                line.invoice.open_amount,
+                line.invoice.currency,
+            )
+            for line in sorted(checked.lines, key=lambda line: line.invoice.invoice_id)
+        ]
+        key = idempotency_key(
+            link.customer_id,
+            link.company_code,
+            [(i.invoice_id, i.amount) for i in invoices],
+            token,
+        )
+        try:
+            session = await self.checkout.create_session(
+                customer_id=link.customer_id,
+                company_code=link.company_code,
+                invoices=invoices,
+                language=i18n.language_of(customer["language"]),
+                success_url=f"{here}?done=payment",
+                cancel_url=here,
+                idempotency_key=key,
+            )
+        except ProviderFailed as exc:
+            logger.warning(
+                "checkout for %s/%s failed: %s", link.customer_id, link.company_code, exc
+            )
+            raise PageRefused(
+                502,
+                "provider_failed_title",
+                "provider_failed_text",
+                i18n.language_of(customer["language"]),
+            ) from exc
+        return RedirectResponse(session.url, 303)
+
+    async def stripe_webhook(self, request: Request) -> Response:
+        """Stripe's notification: 400 and nothing sent unless its signature verifies; a paid
+        session becomes a promise (its id derives from the session, so Stripe's retries
+        are one command); other events are acknowledged and ignored."""
+        stripe = self.settings.stripe
+        body = bytearray()
+        async for chunk in request.stream():
+            body.extend(chunk)
+            if len(body) > stripe.max_webhook_bytes:
+                return _plain(413, "payload too large")
+        try:
+            verify_signature(
+                bytes(body),
+                request.headers.get("stripe-signature"),
+                [secret.get_secret_value() for secret in stripe.webhook_secrets],
+                self.clock.now(),
+                stripe.tolerance_s,
+            )
+            event = json.loads(body)
+            if not isinstance(event, dict):
+                raise PaymentRefused("the event is not a JSON object")
+            payment = announced_payment(event, self.clock.now().date(), stripe.pause_days)
+        except (PaymentRefused, ValueError) as exc:
+            logger.warning("Stripe webhook refused: %s", exc)
+            return _plain(400, str(exc))
+        if payment is None:
+            return _plain(200, "ignored")
+        key = f"stripe/{payment.session_id}"
+        command = disputes.RecordPromise(
+            event_id=uuid.uuid5(COMMAND_NAMESPACE, key + "/event"),
+            occurred_at=self.clock.now(),
+            source=SOURCE,
+            payload=disputes.Promise(
+                promise_id=uuid.uuid5(COMMAND_NAMESPACE, key),
+                customer_id=payment.customer_id,
+                invoice_ids=payment.invoice_ids,
+                promised_date=payment.expected_by,
+                amount={"amount": payment.amount, "currency": payment.currency},
+                channel="portal",
+                recorded_by=f"stripe:{payment.session_id}"[:200],
+            ),
+        )
+        await self._send(command)
+        return _plain(200, "announced")
+
     def _done(self, request: Request, what: str) -> Response:
         return RedirectResponse(f"/portal/{request.path_params['token']}?done={what}", 303)
 
@@ -319,7 +438,7 @@ class Pages:
                 response = await handler(request)
             except PageRefused as refused:
                 response = self._refused(refused)
-            return secured(response)
+            return secured(response, self.form_targets)
 
         return route
 
@@ -335,3 +454,7 @@ class Pages:
         if refused.status == 429:
             response.headers["Retry-After"] = "60"
         return response
+
+
+def _plain(status: int, text: str) -> Response:
+    return secured(Response(text, status_code=status, media_type="text/plain"))

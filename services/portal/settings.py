@@ -3,11 +3,52 @@ kit's ``RELANCE_LINKS_*``, shared with the notifier that mints the links)."""
 
 from __future__ import annotations
 
-from pydantic import Field
-from pydantic_settings import SettingsConfigDict
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.runtime.settings import ServiceSettings
 from services.runtime.signed_links import SignedLinkSettings
+
+
+class StripeSettings(BaseSettings):
+    """Stripe Checkout (``RELANCE_STRIPE_*``); without a secret key the portal offers no
+    online payment."""
+
+    model_config = SettingsConfigDict(env_prefix="RELANCE_STRIPE_", extra="ignore")
+
+    api_base: str = Field(
+        default="https://api.stripe.com", description="Stripe's API (a stand-in in tests)."
+    )
+    checkout_origin: str = Field(
+        default="https://checkout.stripe.com",
+        description="Where Checkout's pages are, allowed as a form target by the CSP.",
+    )
+    secret_key: SecretStr | None = Field(default=None, description="The API's secret key.")
+    webhook_secrets: tuple[SecretStr, ...] = Field(
+        default=(),
+        description="The webhook endpoint's signing secrets (``whsec_...``), JSON list; "
+        "two during a rotation.",
+    )
+    tolerance_s: int = Field(
+        default=300, ge=1, description="How old (or early) a webhook's signature may be."
+    )
+    pause_days: int = Field(
+        default=7,
+        ge=1,
+        le=90,
+        description="How long dunning waits for the ERP's payment after the provider announced it.",
+    )
+    timeout_s: float = Field(default=10.0, gt=0)
+    max_webhook_bytes: int = Field(default=262_144, ge=1024)
+
+    @model_validator(mode="after")
+    def _webhooks_verifiable(self) -> StripeSettings:
+        if self.secret_key is not None and not self.webhook_secrets:
+            raise ValueError(
+                "RELANCE_STRIPE_SECRET_KEY is set but RELANCE_STRIPE_WEBHOOK_SECRETS is empty: "
+                "no payment could be confirmed"
+            )
+        return self
 
 
 class PortalSettings(ServiceSettings):
@@ -15,6 +56,7 @@ class PortalSettings(ServiceSettings):
 
     http_port: int = 8086
     links: SignedLinkSettings = Field(default_factory=SignedLinkSettings)
+    stripe: StripeSettings = Field(default_factory=StripeSettings)
     company_names: dict[str, str] = Field(
         default_factory=dict,
         description="The invoicing companies' names by company code (JSON map), shown on "

@@ -16,6 +16,7 @@ from services.portal.domain.account import Account, InvoiceLine
 
 CATEGORIES = ("commercial", "quality", "delivery", "pricing", "administrative", "accounting")
 MESSAGE_MAX = 4000
+PAYMENT_IDS_MAX = 500  # Stripe's limit on a metadata value, where the invoices' ids go
 
 FormFields = Mapping[str, Sequence[str]]
 
@@ -39,6 +40,12 @@ class DisputeDecision:
     lines: tuple[InvoiceLine, ...]
     category: str
     message: str
+
+
+@dataclass(frozen=True)
+class PaymentDecision:
+    lines: tuple[InvoiceLine, ...]
+    currency: str
 
 
 Errors = dict[str, FieldError]
@@ -86,6 +93,19 @@ def check_promise(
         amount=sum((line.invoice.open_amount for line in lines), Decimal(0)),
         currency=currencies.pop(),
     )
+
+
+def check_payment(form: FormFields, account: Account) -> PaymentDecision | Errors:
+    errors: Errors = {}
+    lines = _chosen(form, account, errors)
+    currencies = {line.invoice.currency for line in lines}
+    if len(currencies) > 1:
+        errors["invoice"] = FieldError("one_currency")
+    elif len(" ".join(line.invoice.invoice_id for line in lines)) > PAYMENT_IDS_MAX:
+        errors["invoice"] = FieldError("too_many_to_pay")
+    if errors:
+        return errors
+    return PaymentDecision(lines=lines, currency=currencies.pop())
 
 
 def check_dispute(form: FormFields, account: Account) -> DisputeDecision | Errors:

@@ -17,7 +17,8 @@ from contracts.topics import DISPUTE_COMMANDS, DISPUTE_EVENTS, LEDGER_EVENTS, To
 from services.portal.app import DEFINITION, SCHEMA
 from services.portal.pages import Pages
 from services.portal.projection import apply_events
-from services.portal.settings import PortalSettings
+from services.portal.settings import PortalSettings, StripeSettings
+from services.portal.stripe import StripeCheckout
 from services.runtime import migrations
 from services.runtime.clock import SimulatedClock
 from services.runtime.consumer import BatchProcessor
@@ -27,6 +28,7 @@ from services.runtime.health import HealthState, HttpServer, build_app
 from services.runtime.outbox import KafkaRecordSender, OutboxRelay
 from services.runtime.settings import DatabaseSettings, KafkaSettings
 from services.runtime.signed_links import CustomerLinks, SignedLinkSettings
+from tests.integration.portal.stripe_standin import SECRET_KEY, WEBHOOK_SECRET, StripeStandIn
 from tests.kafka_tools import create_topics, unique
 from tests.unit.portal import samples
 
@@ -43,6 +45,7 @@ class Site:
     pages: Pages
     commands: Topic
     bootstrap: str
+    stripe: StripeStandIn
 
     def url(self, token: str) -> str:
         return f"{self.base_url}/portal/{token}"
@@ -76,17 +79,29 @@ async def site(database_url: str, kafka_bootstrap: str) -> AsyncIterator[Site]:
     pool = await create_pool(DatabaseSettings(url=database_url), SCHEMA)
     clock = SimulatedClock(samples.NOW)
     await feed(pool, clock, samples.account_events())
+    stripe = StripeStandIn()
+    stripe_server = HttpServer(build_app(HealthState("stripe"), [stripe.routes()]), "127.0.0.1", 0)
+    await stripe_server.start()
+    stripe.base_url = f"http://127.0.0.1:{stripe_server.port}"
     settings = PortalSettings(
         links=SignedLinkSettings(keys=KEYS, base_url="http://127.0.0.1", valid_days=45),
         company_names={"FR01": "Outillage Martin SA"},
         requests_per_minute=1000,
+        stripe=StripeSettings(
+            api_base=stripe.base_url,
+            checkout_origin=stripe.base_url,
+            secret_key=SECRET_KEY,
+            webhook_secrets=(WEBHOOK_SECRET,),
+        ),
     )
     links = CustomerLinks(settings.links, clock)
     commands = dataclasses.replace(DISPUTE_COMMANDS, name=unique(DISPUTE_COMMANDS.name))
     await create_topics(kafka_bootstrap, [commands.name], partitions=1)
-    pages = Pages(pool, clock, settings, links, topic=commands)
+    checkout = StripeCheckout(settings.stripe, conflict_delay_s=0.2)
+    pages = Pages(pool, clock, settings, links, topic=commands, checkout=checkout)
     server = HttpServer(build_app(HealthState("portal"), [pages.routes()]), "127.0.0.1", 0)
     await server.start()
+    settings.links.base_url = f"http://127.0.0.1:{server.port}"  # where payments return
     sender = KafkaRecordSender(
         KafkaSettings(bootstrap_servers=kafka_bootstrap).client_options(), client_id="portal-test"
     )
@@ -103,9 +118,12 @@ async def site(database_url: str, kafka_bootstrap: str) -> AsyncIterator[Site]:
         pages,
         commands,
         kafka_bootstrap,
+        stripe,
     )
     stop.set()
     await relaying
     await sender.stop()
     await server.stop()
+    await checkout.close()
+    await stripe_server.stop()
     await pool.close()

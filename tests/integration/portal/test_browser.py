@@ -15,6 +15,7 @@ import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
 from tests.integration.portal.conftest import Site
+from tests.integration.portal.stripe_standin import signature
 from tests.kafka_tools import consume
 from tests.unit.portal import samples
 
@@ -186,3 +187,62 @@ async def test_a_phone_sized_screen_scrolls_only_vertically(browser: Browser, si
     await page.evaluate("() => document.activeElement.blur()")
     await page.screenshot(path=IMAGES / "portal-phone.png", full_page=True)
     await context.close()
+
+
+async def test_paying_by_card_redirects_to_checkout_and_the_webhook_announces_it(
+    page: Page, site: Site
+) -> None:
+    await page.goto(site.account_url)
+    pay = page.locator("form[action$='/pay']")
+    await pay.get_by_label("F-2026-001").check()
+    await pay.get_by_label("F-2026-002").check()
+    await pay.get_by_role("button", name="Payer par carte").dblclick()  # impatient
+    await page.wait_for_url(f"{site.stripe.base_url}/c/pay/*")
+    assert await page.locator("h1").inner_text() == "Pay 118000 eur"
+    assert site.stripe.created == 1  # the double click made one session
+    (session_id,) = site.stripe.sessions
+    # Stripe tells the portal the session was paid, signed with the endpoint's secret
+    payload = site.stripe.completed_event(session_id)
+    answer = await page.request.post(
+        f"{site.base_url}/portal/webhooks/stripe",
+        data=payload,
+        headers={
+            "stripe-signature": signature(payload, site.clock.now().timestamp()),
+            "content-type": "application/json",
+        },
+    )
+    assert answer.status == 200
+    (record,) = await consume(site.bootstrap, site.commands.name, expected=1)
+    command = json.loads(record.value)
+    assert command["event_type"] == "promise.record"
+    assert command["payload"]["invoice_ids"] == ["FR01/F-2026-001", "FR01/F-2026-002"]
+    assert command["payload"]["amount"] == {"amount": "1180.00", "currency": "EUR"}
+    assert command["payload"]["recorded_by"] == f"stripe:{session_id}"
+    # back from the checkout to the account, with a notice
+    await page.get_by_role("link", name="Pay").click()
+    await page.wait_for_url("**?done=payment")
+    notice = page.get_by_role("status")
+    assert await notice.inner_text() == (
+        "Merci : votre paiement est en cours de confirmation ; "
+        "les relances de ces factures sont suspendues."
+    )
+
+
+async def test_a_forged_payment_webhook_is_refused_and_nothing_is_published(
+    page: Page, site: Site
+) -> None:
+    await page.goto(site.account_url)
+    pay = page.locator("form[action$='/pay']")
+    await pay.get_by_label("F-2026-002").check()
+    await pay.get_by_role("button", name="Payer par carte").click()
+    await page.wait_for_url(f"{site.stripe.base_url}/c/pay/*")
+    (session_id,) = site.stripe.sessions
+    payload = site.stripe.completed_event(session_id)
+    forged = signature(payload, site.clock.now().timestamp(), secret="whsec_not_the_endpoints")
+    answer = await page.request.post(
+        f"{site.base_url}/portal/webhooks/stripe",
+        data=payload,
+        headers={"stripe-signature": forged, "content-type": "application/json"},
+    )
+    assert answer.status == 400
+    assert await consume(site.bootstrap, site.commands.name, expected=0, timeout_s=2) == []
