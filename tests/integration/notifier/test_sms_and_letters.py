@@ -6,7 +6,9 @@ import asyncio
 import dataclasses
 import hashlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime, timedelta
+from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,7 @@ from services.notifier.channels.sms.adapter import SmsAdapter
 from services.notifier.channels.sms.status import SmsStatusCallback
 from services.notifier.composing.composer import EmailComposer
 from services.notifier.dispatcher import Dispatcher
+from services.notifier.handler import delivery_id_of
 from services.notifier.settings import LettersSettings, NotifierSettings, TwilioSettings
 from services.runtime.clock import SimulatedClock
 from tests.integration.notifier.harness import Notifier, free_port, serve
@@ -37,19 +40,26 @@ CALLBACK_URL = "https://notifier.example/sms/status"
 
 
 class TwilioStandIn:
-    """A loopback HTTP server answering like Twilio's Messages API, or failing on demand."""
+    """A loopback HTTP server answering like Twilio's Messages API, or failing on demand.
+
+    ``messages`` holds what Twilio accepted (what the customer receives); with ``delay_s``
+    a message is accepted and the response comes too late, as when Twilio times out after
+    taking the message. ``GET Messages.json`` lists them newest first, filtered by To and
+    From, as Twilio's list resource does.
+    """
 
     def __init__(self) -> None:
         self.requests: list[tuple[str, dict[str, str], str | None]] = []
+        self.lookups: list[dict[str, str]] = []
+        self.messages: list[dict[str, Any]] = []
         self.status = 201
         self.delay_s = 0.0
         self.base_url = ""
+        self.clock: Callable[[], datetime] = lambda: samples.NOW
 
     async def create_message(self, request: web.Request) -> web.Response:
         form = {key: str(value) for key, value in (await request.post()).items()}
         self.requests.append((request.path, form, request.headers.get("Authorization")))
-        if self.delay_s:
-            await asyncio.sleep(self.delay_s)
         if self.status != 201:
             body = {
                 "code": 20500 if self.status >= 500 else 21211,
@@ -57,15 +67,33 @@ class TwilioStandIn:
                 "status": self.status,
             }
             return web.json_response(body, status=self.status)
-        body = {
-            "sid": f"SM{len(self.requests):032d}",
+        message = {
+            "sid": f"SM{len(self.messages) + 1:032d}",
             "status": "queued",
             "to": form["To"],
             "from": form["From"],
             "body": form["Body"],
             "account_sid": ACCOUNT,
+            "date_created": format_datetime(self.clock(), usegmt=True),
+            "date_sent": None,
         }
-        return web.json_response(body, status=201)
+        self.messages.append(message)
+        if self.delay_s:
+            await asyncio.sleep(self.delay_s)
+        return web.json_response(message, status=201)
+
+    async def list_messages(self, request: web.Request) -> web.Response:
+        query = dict(request.query)
+        self.lookups.append(query)
+        found = [
+            m
+            for m in reversed(self.messages)
+            if m["to"] == query.get("To", m["to"]) and m["from"] == query.get("From", m["from"])
+        ]
+        size = int(query.get("PageSize", "50"))
+        return web.json_response(
+            {"messages": found[:size], "page": 0, "page_size": size, "next_page_uri": None}
+        )
 
 
 @pytest.fixture
@@ -73,6 +101,7 @@ async def twilio() -> AsyncIterator[TwilioStandIn]:
     stand_in = TwilioStandIn()
     app = web.Application()
     app.router.add_post("/2010-04-01/Accounts/{account}/Messages.json", stand_in.create_message)
+    app.router.add_get("/2010-04-01/Accounts/{account}/Messages.json", stand_in.list_messages)
     runner = web.AppRunner(app)
     await runner.setup()
     port = free_port()
@@ -117,6 +146,7 @@ def notifier(pool: asyncpg.Pool, twilio: TwilioStandIn, settings: NotifierSettin
         "registered_letter": drop,
     }
     clock = SimulatedClock(samples.NOW)
+    twilio.clock = clock.now
     dispatcher = Dispatcher(pool, clock, settings, adapters, composer, topic=topic)
     return Notifier(pool, clock, dispatcher, topic.name)
 
@@ -137,7 +167,9 @@ async def test_sms_is_sent_through_the_twilio_sdk(
     assert path == f"/2010-04-01/Accounts/{ACCOUNT}/Messages.json"
     assert form["To"] == "+33612345678"
     assert form["From"] == "+33100000000"
-    assert form["StatusCallback"] == CALLBACK_URL
+    delivery_id = delivery_id_of(due.reminder_id, "sms")
+    assert form["StatusCallback"] == f"{CALLBACK_URL}?delivery={delivery_id}"
+    assert twilio.lookups == [{"To": "+33612345678", "From": "+33100000000", "PageSize": "20"}]
     assert "Relance" in form["Body"]
     assert "700,00" in form["Body"]
     assert "Reste dû" in form["Body"]
@@ -178,6 +210,83 @@ async def test_twilio_timeout_is_retried(notifier: Notifier, twilio: TwilioStand
     assert row["attempts"] == 1
 
 
+async def _retried(notifier: Notifier, due: Any) -> asyncpg.Record:
+    """Move past the delivery's retry time and dispatch it again."""
+    notifier.clock.advance(timedelta(hours=2))
+    assert await notifier.dispatcher.dispatch_all() == 1
+    return await notifier.delivery(due.reminder_id)
+
+
+async def test_sms_accepted_before_a_timeout_is_found_and_not_sent_again(
+    notifier: Notifier, twilio: TwilioStandIn
+) -> None:
+    twilio.delay_s = 3.0  # Twilio takes the message, its answer comes after our timeout
+    due = samples.reminder("INV-1", channel="sms", role="accounting")
+    await notifier.consume(samples.customer_upserted(), samples.reminder_due(due))
+    await notifier.dispatcher.dispatch_all()
+    assert (await notifier.delivery(due.reminder_id))["status"] == "pending"
+    twilio.delay_s = 0.0
+    row = await _retried(notifier, due)
+    (message,) = twilio.messages  # the customer got it once
+    assert len(twilio.requests) == 1  # and the retry did not post it again
+    assert row["status"] == "sent"
+    assert row["attempts"] == 2
+    assert row["provider_tracking_id"] == message["sid"]
+    (sent,) = await notifier.published()
+    assert sent["payload"]["provider_tracking_id"] == message["sid"]
+
+
+async def test_sms_that_twilio_never_took_is_sent_again(
+    notifier: Notifier, twilio: TwilioStandIn
+) -> None:
+    twilio.status = 500  # refused: nothing at Twilio
+    due = samples.reminder("INV-1", channel="sms", role="accounting")
+    await notifier.consume(samples.customer_upserted(), samples.reminder_due(due))
+    await notifier.dispatcher.dispatch_all()
+    assert twilio.messages == []
+    twilio.status = 201
+    row = await _retried(notifier, due)
+    (message,) = twilio.messages
+    assert len(twilio.requests) == 2
+    assert len(twilio.lookups) == 2
+    assert row["status"] == "sent"
+    assert row["provider_tracking_id"] == message["sid"]
+
+
+async def test_an_earlier_sms_with_another_body_does_not_stop_the_send(
+    notifier: Notifier, twilio: TwilioStandIn
+) -> None:
+    twilio.messages.append(
+        {
+            "sid": "SM" + "9" * 32,
+            "status": "delivered",
+            "to": "+33612345678",
+            "from": "+33100000000",
+            "body": "Another reminder",
+            "account_sid": ACCOUNT,
+            "date_created": format_datetime(samples.NOW, usegmt=True),
+            "date_sent": format_datetime(samples.NOW, usegmt=True),
+        }
+    )
+    _, sid = await _sms_sent(notifier)
+    assert len(twilio.requests) == 1
+    assert sid == twilio.messages[-1]["sid"] != "SM" + "9" * 32
+
+
+async def test_a_lookup_that_fails_sends_nothing_and_is_retried(
+    notifier: Notifier, twilio: TwilioStandIn
+) -> None:
+    sms = notifier.dispatcher.adapters["sms"]
+    assert isinstance(sms, SmsAdapter)
+    sms.base_url = f"http://127.0.0.1:{free_port()}"  # nothing listens: the lookup fails
+    due = samples.reminder("INV-1", channel="sms", role="accounting")
+    await notifier.consume(samples.customer_upserted(), samples.reminder_due(due))
+    await notifier.dispatcher.dispatch_all()
+    row = await notifier.delivery(due.reminder_id)
+    assert row["status"] == "pending"
+    assert twilio.requests == []
+
+
 async def test_signed_status_callback_becomes_a_delivered_event(
     notifier: Notifier, pool: asyncpg.Pool, settings: NotifierSettings
 ) -> None:
@@ -191,10 +300,16 @@ async def test_signed_status_callback_becomes_a_delivered_event(
     server = await serve(callback.routes())
     port = server.port
     params = {"MessageSid": sid, "MessageStatus": "delivered", "AccountSid": ACCOUNT}
-    signature = RequestValidator(TOKEN).compute_signature(CALLBACK_URL, params)
+    query = f"?delivery={delivery_id_of(due.reminder_id, 'sms')}"
+    signature = RequestValidator(TOKEN).compute_signature(CALLBACK_URL + query, params)
     try:
         async with aiohttp.ClientSession() as http:
-            url = f"http://127.0.0.1:{port}/sms/status"
+            url = f"http://127.0.0.1:{port}/sms/status{query}"
+            unsigned_query = RequestValidator(TOKEN).compute_signature(CALLBACK_URL, params)
+            async with http.post(
+                url, data=params, headers={"X-Twilio-Signature": unsigned_query}
+            ) as without_query:
+                assert without_query.status == 403  # the query is part of what is signed
             async with http.post(
                 url, data=params, headers={"X-Twilio-Signature": "forged"}
             ) as forged:

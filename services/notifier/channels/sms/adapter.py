@@ -1,12 +1,32 @@
-"""The SMS channel's adapter: Twilio's REST API through the SDK's async client."""
+"""The SMS channel's adapter: Twilio's REST API through the SDK's async client.
+
+Retries without duplicates. A call that times out, whose connection is reset after the
+request was written, or that gets a 5xx may have been accepted by Twilio all the same, and
+sending again would text the customer twice. Twilio's messages have no client reference
+field, so before each send the adapter lists the messages sent to that number from our
+sender (``GET /2010-04-01/Accounts/{AccountSid}/Messages.json?To=…&From=…``, newest first,
+one page) and looks for one created in the last ``lookup_window`` with exactly the same
+body; if one is there, the delivery is recorded as sent with that message's SID and nothing
+is sent. No ``DateSent>=`` filter: a message still ``queued`` or ``accepted`` has no
+``date_sent`` yet, and it is precisely the one to find. The lookup runs before every send,
+not only retries, because the adapter does not see the delivery's previous attempts and a
+crash between Twilio's acceptance and the recording of the outcome (the delivery is sent
+again once its lease expires) is as ambiguous as a timeout. A lookup that fails is a
+retryable error: nothing is sent until Twilio can be asked.
+
+The status callback URL carries the delivery's id (``?delivery=<id>``); Twilio posts its
+reports to that exact URL and signs it, query included, so each report names the delivery
+it is about even if its SID was never recorded.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import base64
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from twilio.base.exceptions import TwilioRestException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
@@ -18,8 +38,20 @@ from services.notifier.composing.composer import CustomerView, EmailComposer
 from services.notifier.composing.rendering import format_money
 from services.notifier.domain.statement import statement_of
 from services.notifier.errors import DeliveryError
+from services.notifier.handler import delivery_id_of
+from services.runtime.logs import get_logger
+
+log = get_logger(__name__)
 
 SMS_LANGUAGES = ("fr", "en")  # languages of the templates _partials/sms.<lang>.txt
+LOOKUP_PAGE_SIZE = 20  # the newest messages to one number from our sender, read on a send
+
+
+def callback_url_for(status_callback_url: str, delivery_id: str) -> str:
+    """The status callback URL with ``delivery=<id>`` added to its query."""
+    parts = urlsplit(status_callback_url)
+    query = [(k, v) for k, v in parse_qsl(parts.query) if k != "delivery"]
+    return urlunsplit(parts._replace(query=urlencode([*query, ("delivery", delivery_id)])))
 
 
 class SmsAdapter:
@@ -42,6 +74,7 @@ class SmsAdapter:
         status_callback_url: str | None,
         base_url: str | None = None,
         timeout_s: float = 30.0,
+        lookup_window: timedelta = timedelta(days=2),
     ) -> None:
         self.composer = composer
         self.account_sid = account_sid
@@ -50,6 +83,7 @@ class SmsAdapter:
         self.status_callback_url = status_callback_url
         self.base_url = base_url
         self.timeout_s = timeout_s
+        self.lookup_window = lookup_window
 
     def prepare(
         self,
@@ -82,8 +116,10 @@ class SmsAdapter:
             ).split()
         )
         request = {"to": phones[0], "from_": self.from_number, "body": body}
+        delivery_id = str(delivery_id_of(reminder.reminder_id, reminder.channel))
+        message = {**request, "delivery_id": delivery_id, "prepared_at": now}
         return Outgoing(
-            json.dumps(request, ensure_ascii=False).encode(), (phones[0],), None, request
+            json.dumps(request, ensure_ascii=False).encode(), (phones[0],), None, message
         )
 
     async def send(self, outgoing: Outgoing) -> Receipt:
@@ -91,10 +127,20 @@ class SmsAdapter:
         client = Client(self.account_sid, self.auth_token, http_client=http)
         if self.base_url is not None:
             client.api.base_url = self.base_url
-        options: dict[str, Any] = dict(outgoing.message)
+        message_fields: dict[str, Any] = dict(outgoing.message)
+        delivery_id = str(message_fields.pop("delivery_id"))
+        prepared_at: datetime = message_fields.pop("prepared_at")
+        options = message_fields
         if self.status_callback_url:
-            options["status_callback"] = self.status_callback_url
+            options["status_callback"] = callback_url_for(self.status_callback_url, delivery_id)
         try:
+            found = await asyncio.wait_for(
+                self._already_sent(client, options, prepared_at - self.lookup_window),
+                self.timeout_s,
+            )
+            if found is not None:
+                log.info("sms_found_at_twilio", delivery_id=delivery_id, sid=found.sid)
+                return Receipt(found.sid, str(found.status))
             message = await asyncio.wait_for(
                 client.messages.create_async(**options), self.timeout_s
             )
@@ -110,6 +156,20 @@ class SmsAdapter:
         finally:
             await http.close()
         return Receipt(message.sid, str(message.status))
+
+    async def _already_sent(
+        self, client: Client, options: dict[str, Any], since: datetime
+    ) -> Any | None:
+        """The message Twilio already holds for this delivery: same number, sender and body,
+        created since ``since``; None when there is none."""
+        page = await client.messages.list_async(
+            to=options["to"], from_=options["from_"], limit=LOOKUP_PAGE_SIZE
+        )
+        for message in page:
+            created = message.date_created
+            if message.body == options["body"] and (created is None or created >= since):
+                return message
+        return None
 
 
 class _TwilioHttp(AsyncTwilioHttpClient):  # type: ignore[misc]

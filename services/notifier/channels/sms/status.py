@@ -1,7 +1,9 @@
 """Twilio's status callbacks: signed delivery reports for the SMS sent.
 
 Twilio signs each callback with the account's auth token over the callback's public URL
-and its form parameters (``X-Twilio-Signature``); a request whose signature does not match
+and its form parameters (``X-Twilio-Signature``). The adapter adds ``?delivery=<id>`` to
+the URL it gives Twilio, so the URL checked is the configured one with the query the request
+came with (Twilio signs the exact URL it posts to). A request whose signature does not match
 is refused with 403 and changes nothing. A valid report is kept in ``delivery_reports``
 (once per delivery and status) and becomes ``delivery.delivered`` or, for ``undelivered``
 and ``failed``, ``delivery.bounced``.
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import uuid
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
@@ -56,7 +59,8 @@ class SmsStatusCallback:
             return PlainTextResponse("SMS is not configured", status_code=404)
         params = await form_of(request)
         signature = request.headers.get("X-Twilio-Signature", "")
-        if not self.validator.validate(self.url, params, signature):
+        signed_url = urlunsplit(urlsplit(self.url)._replace(query=request.url.query))
+        if not self.validator.validate(signed_url, params, signature):
             return PlainTextResponse("invalid signature", status_code=403)
         sid = params.get("MessageSid") or params.get("SmsSid")
         status = params.get("MessageStatus") or params.get("SmsStatus")
