@@ -9,6 +9,7 @@ the service at start with the file and the error, instead of failing on a custom
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -27,6 +28,7 @@ from services.notifier.errors import TemplateConfigurationError, TemplateNotFoun
 
 DEFAULT_TEMPLATES = Path(__file__).parent.parent / "templates"
 PARTS = ("subject.txt", "body.txt", "body.html")
+_CODE_THEN_DIGIT = re.compile(r"(?<=[A-Za-z])(?=[0-9])|(?<=[0-9])(?=[A-Za-z])")
 DateWidth = Literal["short", "medium", "long", "full"]
 
 
@@ -61,7 +63,10 @@ def locale_of(language: str) -> Locale:
 def format_money(amount: Decimal, currency: str, language: str) -> str:
     """``1 234,56 €`` in French, ``€1,234.56`` in English, ``¥1,235``, ``KWD 1.500``: Babel's
     pattern for the language and the currency's own digits (0 for JPY, 3 for KWD)."""
-    return format_currency(amount, currency, locale=locale_of(language), currency_digits=True)
+    text = format_currency(amount, currency, locale=locale_of(language), currency_digits=True)
+    # CLDR's currency spacing, which Babel does not apply: a code next to a digit gets a
+    # no-break space (``KWD 1.500``, never ``KWD1.500``); symbols such as € or $ do not.
+    return _CODE_THEN_DIGIT.sub("\u00a0", text)
 
 
 def format_date(value: date, language: str, width: DateWidth = "long") -> str:

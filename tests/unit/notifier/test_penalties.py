@@ -52,7 +52,8 @@ def test_a_consumer_owes_no_indemnity_and_in_germany_base_rate_plus_five() -> No
     german = penalties.penalties_of(
         invoices, date(2024, 8, 30), creditor_country="DE", customer_type="consumer", rates=RATES
     )
-    assert german.indemnity is None and not german.indemnity_applies
+    assert german.indemnity is None
+    assert not german.indemnity_applies
     # 30 days at 3.37 + 5 = 8.37% on 3,650: 3650 x 8.37 x 30 / 36500 = 25.11
     assert german.interest == {"DE01/A": Decimal("25.11")}
     french = penalties.penalties_of(

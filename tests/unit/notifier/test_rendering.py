@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from services.notifier.composing.composer import (
+    SAMPLE_RATES,
     CustomerView,
     EmailComposer,
     recipients_of,
@@ -18,6 +19,7 @@ from services.notifier.composing.rendering import DEFAULT_TEMPLATES, TemplateCat
 from services.notifier.composing.statement_pdf import statement_pdf
 from services.notifier.dispatcher import retry_delay
 from services.notifier.errors import DeliveryError, TemplateConfigurationError
+from services.notifier.reference_rates import RateBook
 from services.notifier.settings import NotifierSettings
 from tests.unit.notifier.samples import NOW, reminder
 
@@ -34,7 +36,9 @@ CUSTOMER = CustomerView(
 
 @pytest.fixture(scope="module")
 def composer() -> EmailComposer:
-    return EmailComposer.load(NotifierSettings(creditor_iban="FR7630001007941234567890185"))
+    return EmailComposer.load(
+        NotifierSettings(creditor_iban="FR7630001007941234567890185"), RateBook(SAMPLE_RATES)
+    )
 
 
 def test_default_templates_cover_every_level_in_french_and_english(
@@ -45,8 +49,12 @@ def test_default_templates_cover_every_level_in_french_and_english(
 
 
 def test_money_is_formatted_per_language() -> None:
-    assert format_money(Decimal("1234.5"), "EUR", "fr") == "1\u00a0234,50\u00a0EUR"
-    assert format_money(Decimal("1234567.891"), "USD", "en") == "USD 1,234,567.89"
+    assert format_money(Decimal("1234.5"), "EUR", "fr") == "1\u202f234,50\u00a0€"
+    assert format_money(Decimal("1234567.89"), "USD", "en") == "$1,234,567.89"
+    assert format_money(Decimal("1234"), "JPY", "en") == "¥1,234"
+    assert format_money(Decimal("1234"), "JPY", "fr") == "1\u202f234\u00a0JPY"
+    assert format_money(Decimal("1.5"), "KWD", "en") == "KWD\u00a01.500"
+    assert format_money(Decimal("1.5"), "KWD", "fr") == "1,500\u00a0KWD"
 
 
 def test_email_states_statement_penalties_and_escapes_html(composer: EmailComposer) -> None:
@@ -60,7 +68,7 @@ def test_email_states_statement_penalties_and_escapes_html(composer: EmailCompos
     assert "INV-1" in text
     assert "INV-2" in text
     assert "12,15 %" in text
-    assert "80,00\u00a0EUR" in text
+    assert "soit 80,00\u00a0€ pour 2 facture(s)" in text
     assert "ACME &lt;Industrie&gt; &amp; Fils" in html
     assert "ACME <Industrie> & Fils" in text
     (attachment,) = list(message.iter_attachments())
@@ -100,7 +108,7 @@ def test_other_contacts_copied_only_at_the_levels_that_ask() -> None:
 
 
 def test_pdf_is_deterministic(composer: EmailComposer) -> None:
-    context = sample_context(composer.creditor, composer.terms)
+    context = sample_context(composer.creditor)
     arguments = {
         "creditor": composer.creditor,
         "customer_name": "Société Générale d'Équipement €",
@@ -134,7 +142,7 @@ def test_broken_template_is_refused_at_load_time(
     templates = _copy_templates(tmp_path)
     (templates / "level_1" / "fr" / "body.html").write_text(content)
     with pytest.raises(TemplateConfigurationError, match=expected) as raised:
-        TemplateCatalogue.load(templates, sample_context(composer.creditor, composer.terms))
+        TemplateCatalogue.load(templates, sample_context(composer.creditor))
     assert "level_1/fr" in str(raised.value)
 
 
@@ -142,7 +150,7 @@ def test_missing_part_is_refused_at_load_time(tmp_path: Path, composer: EmailCom
     templates = _copy_templates(tmp_path)
     (templates / "preventive" / "en" / "subject.txt").unlink()
     with pytest.raises(TemplateConfigurationError, match=r"preventive/en/subject\.txt is missing"):
-        TemplateCatalogue.load(templates, sample_context(composer.creditor, composer.terms))
+        TemplateCatalogue.load(templates, sample_context(composer.creditor))
 
 
 def test_retry_delay_grows_exponentially_within_bounds() -> None:
