@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from contracts.money import PositiveMoney
 from services.notifier.composing.composer import (
     SAMPLE_RATES,
     CustomerView,
@@ -161,3 +162,73 @@ def test_retry_delay_grows_exponentially_within_bounds() -> None:
         delay = retry_delay(attempt, 30.0, 3600.0, rng)
         ceiling = min(3600.0, 30.0 * 2 ** (attempt - 1))
         assert ceiling / 2 <= delay <= ceiling
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        (
+            "fr",
+            (
+                "Relevé des factures ouvertes au 2 mars 2026 :\n"
+                "- Facture INV-1, échue le 31 janvier 2026 : 700,00\u00a0€ restant dû sur "
+                "1\u202f200,00\u00a0€, pénalités de retard 6,99\u00a0€ (30 jours)\n"
+                "- Facture INV-2, échue le 31 janvier 2026 : 700,00\u00a0€ restant dû sur "
+                "1\u202f200,00\u00a0€, pénalités de retard 6,99\u00a0€ (30 jours)\n"
+                "Total restant dû : 1\u202f400,00\u00a0€, pénalités comprises : "
+                "1\u202f413,98\u00a0€\n\n"
+                "Conformément à l'article L441-10 du Code de commerce, les sommes impayées à "
+                "leur échéance portent intérêt au taux de 12,15 % l'an à compter du lendemain "
+                "de l'échéance, et chaque facture payée en retard donne lieu à une indemnité "
+                "forfaitaire pour frais de recouvrement, soit 80,00\u00a0€ pour 2 facture(s).\n"
+            ),
+        ),
+        (
+            "en",
+            (
+                "Statement of open invoices on March 2, 2026:\n"
+                "- Invoice INV-1, due January 31, 2026: €700.00 outstanding of €1,200.00, "
+                "late-payment interest €6.99 (30 days)\n"
+                "- Invoice INV-2, due January 31, 2026: €700.00 outstanding of €1,200.00, "
+                "late-payment interest €6.99 (30 days)\n"
+                "Total outstanding: €1,400.00, with interest: €1,413.98\n\n"
+                "Under article L441-10 of the French Commercial Code, sums unpaid when due "
+                "bear interest at 12.15% a year from the day after the due date, and each "
+                "invoice paid late owes a fixed recovery indemnity, that is €80.00 for 2 "
+                "invoice(s).\n"
+            ),
+        ),
+    ],
+)
+def test_rendered_statement_states_babel_amounts_dates_and_the_law(
+    composer: EmailComposer, language: str, expected: str
+) -> None:
+    # 700 EUR x (ECB 2.15 + 10)% x 30 days / 365 = 6.99 per invoice; 40 EUR each
+    due = reminder("INV-1", "INV-2", language=language)
+    text = composer.render_reminder(due, due.invoices, CUSTOMER, NOW).text
+    assert expected in text
+
+
+def test_a_statement_in_yen_and_dinars_keeps_each_currencys_digits(
+    composer: EmailComposer,
+) -> None:
+    due = reminder("INV-1", language="en")
+    jpy = due.invoices[0].model_copy(
+        update={
+            "amount": PositiveMoney(amount=Decimal("120000"), currency="JPY"),
+            "open_amount": PositiveMoney(amount=Decimal("70000"), currency="JPY"),
+        }
+    )
+    kwd = due.invoices[0].model_copy(
+        update={
+            "invoice_id": "FR01/INV-K",
+            "invoice_number": "INV-K",
+            "amount": PositiveMoney(amount=Decimal("1200.125"), currency="KWD"),
+            "open_amount": PositiveMoney(amount=Decimal("700.125"), currency="KWD"),
+        }
+    )
+    text = composer.render_reminder(due, (jpy, kwd), CUSTOMER, NOW).text
+    # 70,000 x 12.15% x 30 / 365 = 699.04 -> 699 JPY; 700.125 KWD -> 6.9917 -> 6.992 KWD
+    assert "¥70,000 outstanding of ¥120,000, late-payment interest ¥699 (30 days)" in text
+    assert "KWD\u00a0700.125 outstanding of KWD\u00a01,200.125" in text
+    assert "late-payment interest KWD\u00a06.992" in text
