@@ -179,7 +179,7 @@ def test_retry_delay_grows_exponentially_within_bounds() -> None:
                 "1\u202f413,98\u00a0€\n\n"
                 "Conformément à l'article L441-10 du Code de commerce, les sommes impayées à "
                 "leur échéance portent intérêt au taux de 12,15 % l'an à compter du lendemain "
-                "de l'échéance, et chaque facture payée en retard donne lieu à une indemnité "
+                "de l'échéance. Chaque facture payée en retard donne lieu à une indemnité "
                 "forfaitaire pour frais de recouvrement, soit 80,00\u00a0€ pour 2 facture(s).\n"
             ),
         ),
@@ -193,7 +193,7 @@ def test_retry_delay_grows_exponentially_within_bounds() -> None:
                 "late-payment interest €6.99 (30 days)\n"
                 "Total outstanding: €1,400.00, with interest: €1,413.98\n\n"
                 "Under article L441-10 of the French Commercial Code, sums unpaid when due "
-                "bear interest at 12.15% a year from the day after the due date, and each "
+                "bear interest at 12.15% a year from the day after the due date. Each "
                 "invoice paid late owes a fixed recovery indemnity, that is €80.00 for 2 "
                 "invoice(s).\n"
             ),
