@@ -232,3 +232,34 @@ def test_a_statement_in_yen_and_dinars_keeps_each_currencys_digits(
     assert "¥70,000 outstanding of ¥120,000, late-payment interest ¥699 (30 days)" in text
     assert "KWD\u00a0700.125 outstanding of KWD\u00a01,200.125" in text
     assert "late-payment interest KWD\u00a06.992" in text
+
+
+def test_without_a_known_rate_the_statement_says_interest_is_left_out() -> None:
+    composer = EmailComposer.load(NotifierSettings(), RateBook())
+    due = reminder("INV-1", language="fr")
+    rendered = composer.render_reminder(due, due.invoices, CUSTOMER, NOW)
+    assert rendered.statement.interest_unknown
+    assert "pénalités de retard" not in rendered.text  # no line interest, nothing guessed
+    assert (
+        "\n\nChaque facture payée en retard donne lieu à une indemnité forfaitaire pour frais "
+        "de recouvrement, soit 40,00\u00a0€ pour 1 facture(s). Les intérêts de retard ne "
+        "figurent pas dans ce relevé"
+    ) in rendered.text
+
+
+def test_a_british_company_claims_its_fixed_sum_in_pounds() -> None:
+    composer = EmailComposer.load(
+        NotifierSettings(company_countries={"FR01": "GB"}), RateBook(SAMPLE_RATES)
+    )
+    due = reminder("INV-1", language="en")
+    gbp = due.invoices[0].model_copy(
+        update={
+            "amount": PositiveMoney(amount=Decimal("5000"), currency="GBP"),
+            "open_amount": PositiveMoney(amount=Decimal("5000"), currency="GBP"),
+        }
+    )
+    rendered = composer.render_reminder(due, (gbp,), CUSTOMER, NOW)
+    assert rendered.statement.jurisdiction == "GB"
+    assert "that is £70.00 for 1 invoice(s)" in rendered.text
+    assert "Under the late-payment law of the creditor's country" not in rendered.text
+    assert rendered.statement.interest_unknown  # no Bank Rate among the sample rates
