@@ -8,11 +8,12 @@ a broken template stops the service before it reminds anyone.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import get_args
 
 from contracts.dunning import Channel
-from contracts.topics import DISPUTE_EVENTS, DUNNING_ACTIONS, LEDGER_EVENTS
+from contracts.topics import DISPUTE_EVENTS, DUNNING_ACTIONS, INTEREST_RATES, LEDGER_EVENTS
 from services.notifier.channels.adapter import ChannelAdapter
 from services.notifier.channels.ar24.client import Ar24Adapter, Ar24Client, Ar24Config
 from services.notifier.channels.ar24.tracking import Ar24Tracker
@@ -38,6 +39,7 @@ from services.notifier.handler import handler_for
 from services.notifier.notices import NoticeComposer, NoticeSender
 from services.notifier.proof import ProofArchive
 from services.notifier.rate_limit import SharedRateLimiter
+from services.notifier.reference_rates import RateBook
 from services.notifier.settings import NotifierSettings
 from services.notifier.suspensions import ReleaseRules
 from services.runtime.auth import Authenticator
@@ -54,7 +56,9 @@ CHANNELS: tuple[str, ...] = tuple(c for c in get_args(Channel) if c != "phone_ca
 async def build(context: ServiceContext) -> ServiceParts:
     settings = context.settings
     assert isinstance(settings, NotifierSettings)
-    composer = EmailComposer.load(settings)
+    rate_book = RateBook()
+    await rate_book.refresh(context.pool)  # statements drawn from the first send know them
+    composer = EmailComposer.load(settings, rate_book)
     adapters = channel_adapters(settings, composer, customer_links(settings, context.clock))
     for channel in CHANNELS:
         if channel not in adapters:
@@ -67,7 +71,12 @@ async def build(context: ServiceContext) -> ServiceParts:
         composer,
         limiter=SharedRateLimiter(context.pool, settings.channel_rates_per_s),
     )
-    loops: dict[str, Loop] = {"dispatcher": dispatcher.run}
+    loops: dict[str, Loop] = {
+        "dispatcher": dispatcher.run,
+        "reference-rates": functools.partial(
+            rate_book.run, context.pool, settings.reference_rates_refresh_s
+        ),
+    }
     maileva = maileva_client(settings)
     if maileva is not None:
         tracker = MailevaTracker(
@@ -222,7 +231,7 @@ DEFINITION = ServiceDefinition(
     name="notifier",
     schema="notifier",
     migrations=Path(__file__).parent / "migrations",
-    consumes=(DUNNING_ACTIONS, LEDGER_EVENTS, DISPUTE_EVENTS),
+    consumes=(DUNNING_ACTIONS, LEDGER_EVENTS, DISPUTE_EVENTS, INTEREST_RATES),
     settings_class=NotifierSettings,
     build=build,
 )

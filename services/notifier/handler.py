@@ -13,9 +13,9 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime
 
-from contracts import disputes, dunning, ledger
+from contracts import disputes, dunning, ledger, reference
 from contracts.envelope import Event
-from services.notifier import notices, queries, suspensions
+from services.notifier import notices, queries, reference_rates, suspensions
 from services.notifier.suspensions import ReleaseRules
 from services.runtime.consumer import UnitOfWork
 
@@ -149,6 +149,8 @@ async def handle(
                 await connection.execute(queries.END_COMMITMENT, broken_plan.plan_id)
             case disputes.DisputeOwnerReminderDue(payload=owner_reminder):
                 await notices.record_owner_reminder(work, owner_reminder)
+            case reference.ReferenceInterestRatePublished(payload=rate):
+                await reference_rates.record_rate(work, rate)
             case _:
                 pass  # other facts on these topics do not concern the notifier
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import time, timedelta
-from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
@@ -200,11 +199,23 @@ class NotifierSettings(ServiceSettings):
     creditor_registration: str | None = None
     creditor_iban: str | None = None
     creditor_bic: str | None = None
-    ecb_rate_percent: Decimal = Field(
-        default=Decimal("2.15"), description="The ECB refinancing rate of the current half-year."
+    # Late-payment law: the creditor company's country decides it (docs/law.md); the
+    # reference rates come from reference.interest-rates.v1, never from a setting.
+    company_countries: dict[str, str] = Field(
+        default_factory=dict,
+        description="Country (ISO 3166 alpha-2) of each creditor company by company code, "
+        'e.g. {"FR01": "FR", "DE01": "DE"}: its late-payment law.',
     )
-    penalty_margin_points: Decimal = Decimal(10)
-    recovery_indemnity_eur: Decimal = Decimal(40)
+    creditor_country: str = Field(
+        default="FR",
+        min_length=2,
+        max_length=2,
+        description="Country of the creditor identity of these settings (creditor_*), the law "
+        "of a company missing from company_countries.",
+    )
+    reference_rates_refresh_s: float = Field(
+        default=300.0, gt=0, description="How often statements see newly consumed rates."
+    )
 
     # Dispatching
     dispatch_interval_s: float = Field(default=1.0, gt=0)

@@ -5,7 +5,6 @@
     RelanceError
      └── SchedulerError             the scheduler failed
           ├── InvalidScenarios      scenario or campaign files that cannot be applied (*)
-          ├── UnknownRate           no reference rate for a day late interest runs on (*)
           ├── CampaignRefused       the campaign cannot run now (sending is suspended)
           ├── SuspensionRefused     nothing to suspend or resume (already so for that scope)
           ├── CommandRejected       a collector's command refused or not applicable; its
@@ -59,10 +58,6 @@ class InvalidScenarios(SchedulerError, ConfigurationError):
     def __init__(self, problems: Sequence[Problem]) -> None:
         self.problems = tuple(problems)
         super().__init__("\n".join(str(p) for p in self.problems))
-
-
-class UnknownRate(SchedulerError, ConfigurationError):
-    """No reference rate is known for a day interest runs on."""
 
 
 class CampaignRefused(SchedulerError):

@@ -23,7 +23,12 @@ from services.notifier.composing.rendering import (
 from services.notifier.composing.statement_pdf import statement_pdf
 from services.notifier.domain.statement import Handling, PenaltyTerms, Statement, statement_of
 from services.notifier.errors import DeliveryError, TemplateNotFound
+from services.notifier.reference_rates import RateBook
 from services.notifier.settings import NotifierSettings
+from services.runtime.late_payment import ReferenceRate, ReferenceRates
+from services.runtime.logs import get_logger
+
+log = get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -112,22 +117,25 @@ class ComposedEmail:
 class EmailComposer:
     """Renders reminders with the checked template catalogue and the creditor's settings."""
 
-    def __init__(self, settings: NotifierSettings, catalogue: TemplateCatalogue) -> None:
+    def __init__(
+        self,
+        settings: NotifierSettings,
+        catalogue: TemplateCatalogue,
+        rate_book: RateBook | None = None,
+    ) -> None:
         self.settings = settings
         self.catalogue = catalogue
         self.creditor = creditor_of(settings)
-        self.terms = PenaltyTerms(
-            ecb_rate_percent=settings.ecb_rate_percent,
-            margin_points=settings.penalty_margin_points,
-            indemnity_per_invoice_eur=settings.recovery_indemnity_eur,
-        )
+        self.rate_book = rate_book if rate_book is not None else RateBook()
 
     @classmethod
-    def load(cls, settings: NotifierSettings) -> EmailComposer:
-        """Load and check every template against a sample; raise at start if one fails."""
-        terms = PenaltyTerms(settings.ecb_rate_percent, settings.penalty_margin_points)
+    def load(cls, settings: NotifierSettings, rate_book: RateBook | None = None) -> EmailComposer:
+        """Load and check every template against a sample; raise at start if one fails.
+
+        ``rate_book``: the reference interest rates the notifier keeps (none: statements
+        leave interest out and say so)."""
         catalogue = TemplateCatalogue.load(
-            settings.templates_dir, sample_context(creditor_of(settings), terms)
+            settings.templates_dir, sample_context(creditor_of(settings))
         )
         for lang in ("fr", "en"):  # the interactive email's block and the SMS, checked too
             for kind in ("txt", "html"):
@@ -143,7 +151,38 @@ class EmailComposer:
                 f"_partials/sms.{lang}.txt",
                 {"subject": "Relance", "totals": "1 200,00 EUR", "contact": "+33 1 00 00 00 00"},
             )
-        return cls(settings, catalogue)
+        return cls(settings, catalogue, rate_book)
+
+    def terms_for(self, company_code: str) -> PenaltyTerms:
+        """The late-payment law of ``company_code``: its country from ``company_countries``,
+        else the country of the configured creditor (``creditor_country``)."""
+        country = self.settings.company_countries.get(company_code, self.settings.creditor_country)
+        return PenaltyTerms(country, self.rate_book.rates)
+
+    def _statement(
+        self,
+        reminder: Reminder,
+        invoices: tuple[DunnedInvoice, ...],
+        customer: CustomerView,
+        as_of: date,
+    ) -> Statement:
+        statement = statement_of(
+            invoices,
+            as_of,
+            reminder.include_penalties,
+            self.terms_for(reminder.company_code),
+            handled=customer.handled,
+            customer_type=customer.customer_type,
+        )
+        if statement.include_penalties and statement.warnings:
+            log.warning(
+                "penalties_incomplete",
+                reminder_id=str(reminder.reminder_id),
+                company_code=reminder.company_code,
+                interest_left_out=statement.interest_unknown,
+                reasons=list(statement.warnings),
+            )
+        return statement
 
     def compose(
         self,
@@ -217,14 +256,7 @@ class EmailComposer:
         )
         if {i.invoice_id for i in account} <= set(reminded):
             return None
-        return statement_of(
-            account,
-            now.date(),
-            reminder.include_penalties,
-            self.terms,
-            handled=customer.handled,
-            customer_type=customer.customer_type,
-        )
+        return self._statement(reminder, account, customer, now.date())
 
     def _with_portal(
         self, rendered: RenderedEmail, language: str, link: str, valid_until: date
@@ -248,14 +280,7 @@ class EmailComposer:
         contact_name: str | None = None,
     ) -> Rendering:
         """Render the reminder's template set for ``invoices``: subject, text and HTML."""
-        statement = statement_of(
-            invoices,
-            now.date(),
-            reminder.include_penalties,
-            self.terms,
-            handled=customer.handled,
-            customer_type=customer.customer_type,
-        )
+        statement = self._statement(reminder, invoices, customer, now.date())
         try:
             key = self.catalogue.resolve(
                 (reminder.template, reminder.level),
@@ -299,7 +324,10 @@ def creditor_of(settings: NotifierSettings) -> Creditor:
     )
 
 
-def sample_statement(terms: PenaltyTerms) -> Statement:
+SAMPLE_RATES = ReferenceRates((ReferenceRate("ecb_mro", date(2025, 6, 11), Decimal("2.15")),))
+
+
+def sample_statement() -> Statement:
     """Two late invoices in two currencies, with penalties: every branch of a template."""
     invoices = (
         DunnedInvoice(
@@ -319,16 +347,16 @@ def sample_statement(terms: PenaltyTerms) -> Statement:
             days_overdue=14,
         ),
     )
-    return statement_of(invoices, date(2026, 2, 14), True, terms)
+    return statement_of(invoices, date(2026, 2, 14), True, PenaltyTerms("FR", SAMPLE_RATES))
 
 
-def sample_context(creditor: Creditor, terms: PenaltyTerms) -> dict[str, Any]:
+def sample_context(creditor: Creditor) -> dict[str, Any]:
     return render_context(
         creditor=creditor,
         customer_name="Sample <Customer> & Co",
         customer_id="C-SAMPLE",
         level=DUNNING_LEVELS[1],
         language="en",
-        statement=sample_statement(terms),
+        statement=sample_statement(),
         contact_name="Sample Contact",
     )

@@ -9,14 +9,18 @@ the service at start with the file and the error, instead of failing on a custom
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import jinja2
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_date as babel_format_date
+from babel.numbers import format_currency, format_decimal
 from jinja2.sandbox import SandboxedEnvironment
 
 from services.notifier.domain.statement import Handling, Statement
@@ -24,7 +28,8 @@ from services.notifier.errors import TemplateConfigurationError, TemplateNotFoun
 
 DEFAULT_TEMPLATES = Path(__file__).parent.parent / "templates"
 PARTS = ("subject.txt", "body.txt", "body.html")
-NBSP = "\u00a0"
+_CODE_THEN_DIGIT = re.compile(r"(?<=[A-Za-z])(?=[0-9])|(?<=[0-9])(?=[A-Za-z])")
+DateWidth = Literal["short", "medium", "long", "full"]
 
 
 @dataclass(frozen=True)
@@ -47,27 +52,31 @@ class RenderedEmail:
     html: str
 
 
+def locale_of(language: str) -> Locale:
+    """Babel's locale of a message's language (``fr``, ``en-GB``); English if Babel has none."""
+    try:
+        return Locale.parse(language.replace("-", "_"))
+    except (UnknownLocaleError, ValueError):
+        return Locale.parse("en")
+
+
 def format_money(amount: Decimal, currency: str, language: str) -> str:
-    """``1 234,56 EUR`` in French, ``EUR 1,234.56`` otherwise."""
-    quantized = amount.quantize(Decimal("0.01"))
-    sign = "-" if quantized < 0 else ""
-    whole, _, cents = f"{abs(quantized):.2f}".partition(".")
-    groups: list[str] = []
-    while whole:
-        groups.insert(0, whole[-3:])
-        whole = whole[:-3]
-    if language == "fr":
-        return f"{sign}{NBSP.join(groups)},{cents}{NBSP}{currency}"
-    return f"{sign}{currency} {','.join(groups)}.{cents}"
+    """``1 234,56 €`` in French, ``€1,234.56`` in English, ``¥1,235``, ``KWD 1.500``: Babel's
+    pattern for the language and the currency's own digits (0 for JPY, 3 for KWD)."""
+    text = format_currency(amount, currency, locale=locale_of(language), currency_digits=True)
+    # CLDR's currency spacing, which Babel does not apply: a code next to a digit gets a
+    # no-break space (``KWD 1.500``, never ``KWD1.500``); symbols such as € or $ do not.
+    return _CODE_THEN_DIGIT.sub("\u00a0", text)
 
 
-def format_date(value: date, language: str) -> str:
-    return value.strftime("%d/%m/%Y") if language == "fr" else value.isoformat()
+def format_date(value: date, language: str, width: DateWidth = "long") -> str:
+    """``14 février 2026``, ``February 14, 2026``: Babel's date in the message's language."""
+    return babel_format_date(value, format=width, locale=locale_of(language))
 
 
 def format_rate(value: Decimal, language: str) -> str:
-    text = f"{value.normalize():f}"
-    return text.replace(".", ",") if language == "fr" else text
+    """A percentage figure as the language writes numbers: ``12,15`` in French."""
+    return format_decimal(value, format="#,##0.##", locale=locale_of(language))
 
 
 HANDLING_LABELS = {

@@ -34,7 +34,9 @@ LABELS = {
         "rate": "Taux des pénalités de retard : {rate} % l'an "
         "à compter du lendemain de l'échéance.",
         "indemnity": "Indemnité forfaitaire pour frais de recouvrement : {amount} "
-        "({count} facture(s) x 40 EUR).",
+        "({count} facture(s)).",
+        "unknown": "Les intérêts de retard ne figurent pas dans ce relevé : le taux de "
+        "référence de certains jours de retard n'est pas encore publié.",
     },
     "en": {
         "title": "Statement of open invoices",
@@ -47,7 +49,9 @@ LABELS = {
         "interest": "Interest",
         "total": "Total",
         "rate": "Late-payment interest rate: {rate}% a year from the day after the due date.",
-        "indemnity": "Fixed recovery indemnity: {amount} ({count} invoice(s) x EUR 40).",
+        "indemnity": "Fixed recovery indemnity: {amount} ({count} invoice(s)).",
+        "unknown": "Late-payment interest is left out of this statement: the reference rate "
+        "of some days late is not published yet.",
     },
 }
 _REPLACEMENTS = str.maketrans(
@@ -179,7 +183,7 @@ def statement_pdf(
     for item in statement.lines:
         cells = [
             item.invoice_number,
-            format_date(item.due_date, language),
+            format_date(item.due_date, language, "medium"),
             format_money(item.amount, item.currency, language),
             format_money(item.open_amount, item.currency, language),
         ]
@@ -211,11 +215,14 @@ def statement_pdf(
     if statement.include_penalties:
         pdf.ln(4)
         pdf.set_font("helvetica", "", 9)
-        rate = labels["rate"].format(rate=format_rate(statement.annual_rate_percent, language))
-        _paragraphs(pdf, 5, _latin1(rate))
+        if statement.annual_rate_percent is not None:
+            rate = labels["rate"].format(rate=format_rate(statement.annual_rate_percent, language))
+            _paragraphs(pdf, 5, _latin1(rate))
+        if statement.interest_unknown:
+            _paragraphs(pdf, 5, _latin1(labels["unknown"]))
     if statement.include_penalties and statement.indemnity_applies:
         indemnity = labels["indemnity"].format(
-            amount=format_money(statement.indemnity_eur, "EUR", language),
+            amount=format_money(statement.indemnity, statement.indemnity_currency, language),
             count=statement.late_invoices,
         )
         _paragraphs(pdf, 5, _latin1(indemnity))

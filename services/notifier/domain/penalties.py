@@ -1,29 +1,61 @@
-"""Late-payment penalties and the fixed recovery indemnity (French Commercial Code L441-10).
+"""Late-payment penalties a statement states: the interest of each late invoice and the fixed
+recovery indemnity, by the law of the creditor company's country (``docs/law.md``).
 
-Interest runs from the day after the due date up to and including the day the statement is
-drawn, at the European Central Bank's refinancing rate plus ten percentage points unless the
-creditor's terms state otherwise, on the open amount, over a 365-day year. Each late invoice
-to a business (or a public body) also owes a fixed indemnity for recovery costs of 40 EUR; a
-consumer never owes it (the indemnity exists for debts between businesses only), whatever a
-step, an assignment override or a campaign asks: the rule depends on the customer's type.
+The rules are the kit's (:mod:`services.runtime.late_payment`): the statutory rate of each
+half-year from the reference rates the notifier keeps, simple interest actual/365 on the
+invoice's open amount from the day after its due date up to the statement's day, rounded
+once to the currency's minor unit; the fixed indemnity per late invoice for a business or a
+public body (40 EUR, or GBP 40/70/100 in the UK by the size of the debt), never for a
+consumer. The notifier knows only each invoice's current open amount, not the value dates
+of earlier partial payments, so the base is the open amount over the whole period.
+
+A day whose reference rate is not known yet does not make anyone guess: the interest is
+left out (:attr:`Penalties.interest_unknown`) and the statement says so.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from contracts.erp import CustomerType
-
-CENT = Decimal("0.01")
-DEFAULT_MARGIN_POINTS = Decimal(10)
-RECOVERY_INDEMNITY_EUR = Decimal(40)
-DAYS_IN_YEAR = Decimal(365)
+from services.runtime import late_payment
+from services.runtime.errors import LatePaymentError, NoReferenceRate
+from services.runtime.late_payment import ReferenceRates
 
 
-def annual_penalty_rate(ecb_rate_percent: Decimal, margin_points: Decimal) -> Decimal:
-    """The yearly rate in percent: the ECB rate plus the margin (10 points by default)."""
-    return ecb_rate_percent + margin_points
+@dataclass(frozen=True)
+class LateInvoice:
+    """One late invoice of a statement: what it owes interest on."""
+
+    invoice_id: str
+    open_amount: Decimal
+    currency: str
+    due_date: date
+
+
+@dataclass(frozen=True)
+class Penalties:
+    """The penalties of a statement drawn on ``as_of``.
+
+    ``interest`` maps each invoice id to its interest (absent when unknown);
+    ``yearly_rate`` is the statutory rate in force on ``as_of`` (None if unknown or none);
+    ``indemnity`` is in ``indemnity_currency``, None for a consumer.
+    """
+
+    jurisdiction: str
+    interest: dict[str, Decimal]
+    yearly_rate: Decimal | None
+    indemnity: Decimal | None
+    indemnity_currency: str
+    interest_unknown: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def indemnity_applies(self) -> bool:
+        return self.indemnity is not None
 
 
 def days_late(due_date: date, as_of: date) -> int:
@@ -31,28 +63,63 @@ def days_late(due_date: date, as_of: date) -> int:
     return max(0, (as_of - due_date).days)
 
 
-def late_payment_interest(
-    open_amount: Decimal, due_date: date, as_of: date, annual_rate_percent: Decimal
-) -> Decimal:
-    """Interest owed on ``open_amount`` on ``as_of``, rounded half-up to the cent."""
-    if open_amount <= 0:
-        return Decimal("0.00")
-    days = days_late(due_date, as_of)
-    interest = open_amount * annual_rate_percent / Decimal(100) * Decimal(days) / DAYS_IN_YEAR
-    return interest.quantize(CENT, rounding=ROUND_HALF_UP)
+def penalties_of(
+    invoices: Iterable[LateInvoice],
+    as_of: date,
+    *,
+    creditor_country: str,
+    customer_type: CustomerType,
+    rates: ReferenceRates,
+) -> Penalties:
+    """The interest and fixed indemnity of ``invoices`` on ``as_of`` under the creditor's law.
+
+    An invoice whose interest needs a reference rate not known for one of its days is left
+    out of ``interest`` and named in ``interest_unknown``; it still counts for the indemnity.
+    """
+    law = late_payment.law_of(creditor_country)
+    terms = late_payment.interest_terms(law, customer_type)
+    interest: dict[str, Decimal] = {}
+    unknown: list[str] = []
+    warnings: list[str] = list(terms.warnings)
+    indemnity: Decimal | None = None if customer_type == "consumer" else Decimal(0)
+    indemnity_currency = law.indemnity_currency
+    for invoice in invoices:
+        if days_late(invoice.due_date, as_of) == 0 or invoice.open_amount <= 0:
+            continue
+        try:
+            claim = late_payment.late_interest(
+                invoice.open_amount, invoice.currency, invoice.due_date, as_of, terms, rates
+            )
+        except NoReferenceRate as exc:
+            unknown.append(invoice.invoice_id)
+            warnings.append(f"{invoice.invoice_id}: {exc}")
+        else:
+            interest[invoice.invoice_id] = claim.total
+        if indemnity is not None:
+            try:
+                fixed = law.fixed_indemnity(customer_type, invoice.open_amount, invoice.currency)
+            except LatePaymentError as exc:  # a UK claim in another currency than GBP
+                warnings.append(f"{invoice.invoice_id}: {exc}")
+                continue
+            if fixed is not None:
+                indemnity += fixed.amount
+                indemnity_currency = fixed.currency
+    return Penalties(
+        jurisdiction=law.jurisdiction,
+        interest=interest,
+        yearly_rate=_rate_on(terms, rates, as_of),
+        indemnity=indemnity,
+        indemnity_currency=indemnity_currency,
+        interest_unknown=tuple(unknown),
+        warnings=tuple(warnings),
+    )
 
 
-def owes_recovery_indemnity(customer_type: CustomerType) -> bool:
-    """A business or a public body owes the fixed recovery indemnity; a consumer never does."""
-    return customer_type != "consumer"
-
-
-def recovery_indemnity(
-    late_invoices: int,
-    per_invoice: Decimal = RECOVERY_INDEMNITY_EUR,
-    customer_type: CustomerType = "business",
-) -> Decimal:
-    """The fixed indemnity in EUR owed for ``late_invoices`` late invoices (0 for a consumer)."""
-    if not owes_recovery_indemnity(customer_type):
-        return Decimal("0.00")
-    return (per_invoice * late_invoices).quantize(CENT)
+def _rate_on(terms: late_payment.InterestTerms, rates: ReferenceRates, day: date) -> Decimal | None:
+    """The yearly rate a debt late on ``day`` bears on that day; None if unknown or none."""
+    if terms.statutory is None and terms.contract_rate is None:
+        return None
+    try:
+        return terms.yearly_rate(day, rates, day)
+    except NoReferenceRate:
+        return None

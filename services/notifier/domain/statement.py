@@ -17,6 +17,7 @@ from typing import Literal
 from contracts.dunning import DunnedInvoice
 from contracts.erp import CustomerType
 from services.notifier.domain import penalties
+from services.runtime.late_payment import ReferenceRates
 
 HandlingKind = Literal["dispute", "promise", "plan"]
 
@@ -32,15 +33,11 @@ class Handling:
 
 @dataclass(frozen=True)
 class PenaltyTerms:
-    """How the creditor charges late payment."""
+    """The law late payment falls under: the creditor company's country, the reference rates
+    known to the notifier."""
 
-    ecb_rate_percent: Decimal
-    margin_points: Decimal = penalties.DEFAULT_MARGIN_POINTS
-    indemnity_per_invoice_eur: Decimal = penalties.RECOVERY_INDEMNITY_EUR
-
-    @property
-    def annual_rate_percent(self) -> Decimal:
-        return penalties.annual_penalty_rate(self.ecb_rate_percent, self.margin_points)
+    creditor_country: str
+    rates: ReferenceRates
 
 
 @dataclass(frozen=True)
@@ -73,10 +70,17 @@ class Statement:
     lines: tuple[StatementLine, ...]
     totals: tuple[CurrencyTotal, ...]
     include_penalties: bool
-    annual_rate_percent: Decimal
-    indemnity_eur: Decimal
+    # the statutory yearly rate in force on ``as_of``; None when unknown or none applies
+    annual_rate_percent: Decimal | None
+    indemnity: Decimal
     late_invoices: int
     indemnity_applies: bool = True
+    indemnity_currency: str = "EUR"
+    jurisdiction: str = "FR"
+    # True when a late invoice's interest needs a reference rate not known yet: the
+    # statement leaves that interest out and says so
+    interest_unknown: bool = False
+    warnings: tuple[str, ...] = ()
 
     @property
     def due_lines(self) -> tuple[StatementLine, ...]:
@@ -98,17 +102,24 @@ def statement_of(
     count of late invoices; a consumer is never charged the fixed recovery indemnity.
     """
     handled = handled or {}
-    lines: list[StatementLine] = []
-    for invoice in sorted(invoices, key=lambda i: (i.due_date, i.invoice_number)):
-        handling = handled.get(invoice.invoice_id)
-        late = penalties.days_late(invoice.due_date, as_of)
-        interest = (
-            penalties.late_payment_interest(
-                invoice.open_amount.amount, invoice.due_date, as_of, terms.annual_rate_percent
+    ordered = sorted(invoices, key=lambda i: (i.due_date, i.invoice_number))
+    due = [i for i in ordered if i.invoice_id not in handled]
+    owed = penalties.penalties_of(
+        (
+            penalties.LateInvoice(
+                i.invoice_id, i.open_amount.amount, i.open_amount.currency, i.due_date
             )
-            if include_penalties and handling is None
-            else Decimal("0.00")
+            for i in due
         )
+        if include_penalties
+        else (),
+        as_of,
+        creditor_country=terms.creditor_country,
+        customer_type=customer_type,
+        rates=terms.rates,
+    )
+    lines: list[StatementLine] = []
+    for invoice in ordered:
         lines.append(
             StatementLine(
                 invoice_id=invoice.invoice_id,
@@ -117,9 +128,9 @@ def statement_of(
                 amount=invoice.amount.amount,
                 open_amount=invoice.open_amount.amount,
                 currency=invoice.open_amount.currency,
-                days_late=late,
-                interest=interest,
-                handled=handling,
+                days_late=penalties.days_late(invoice.due_date, as_of),
+                interest=owed.interest.get(invoice.invoice_id, Decimal(0)),
+                handled=handled.get(invoice.invoice_id),
             )
         )
     open_by: defaultdict[str, Decimal] = defaultdict(Decimal)
@@ -134,18 +145,17 @@ def statement_of(
         for currency in sorted(open_by)
     )
     late_invoices = sum(1 for line in lines if line.days_late > 0 and line.handled is None)
-    indemnity = (
-        penalties.recovery_indemnity(late_invoices, terms.indemnity_per_invoice_eur, customer_type)
-        if include_penalties
-        else Decimal("0.00")
-    )
     return Statement(
         as_of=as_of,
         lines=tuple(lines),
         totals=totals,
         include_penalties=include_penalties,
-        annual_rate_percent=terms.annual_rate_percent,
-        indemnity_eur=indemnity,
+        annual_rate_percent=owed.yearly_rate,
+        indemnity=owed.indemnity or Decimal(0),
         late_invoices=late_invoices,
-        indemnity_applies=penalties.owes_recovery_indemnity(customer_type),
+        indemnity_applies=customer_type != "consumer",
+        indemnity_currency=owed.indemnity_currency,
+        jurisdiction=owed.jurisdiction,
+        interest_unknown=bool(owed.interest_unknown),
+        warnings=owed.warnings,
     )

@@ -15,9 +15,10 @@ import pytest
 from contracts.topics import NOTIFIER_DELIVERIES
 from services.notifier.channels.email.adapter import EmailAdapter
 from services.notifier.channels.email.smtp import SmtpChannel
-from services.notifier.composing.composer import EmailComposer
+from services.notifier.composing.composer import SAMPLE_RATES, EmailComposer
 from services.notifier.dispatcher import Dispatcher
 from services.notifier.proof import ProofArchive
+from services.notifier.reference_rates import RateBook
 from services.notifier.settings import EmailSettings, NotifierSettings, SmtpSettings
 from services.runtime.clock import SimulatedClock
 from tests.integration.notifier.harness import (
@@ -44,7 +45,9 @@ def notifier(pool: asyncpg.Pool, mailbox: tuple[Mailbox, int]) -> Notifier:
     )
     clock = SimulatedClock(samples.NOW)
     topic = dataclasses.replace(NOTIFIER_DELIVERIES, name=unique(NOTIFIER_DELIVERIES.name))
-    adapter = EmailAdapter(EmailComposer.load(settings), SmtpChannel(settings))
+    adapter = EmailAdapter(
+        EmailComposer.load(settings, RateBook(SAMPLE_RATES)), SmtpChannel(settings)
+    )
     dispatcher = Dispatcher(
         pool, clock, settings, {"email": adapter}, adapter.composer, topic=topic
     )
@@ -207,7 +210,9 @@ async def test_unreachable_smtp_server_is_a_transient_failure(
     settings = NotifierSettings(
         smtp=SmtpSettings(host="127.0.0.1", port=free_port(), security="none", timeout_s=2)
     )
-    adapter = EmailAdapter(EmailComposer.load(settings), SmtpChannel(settings))
+    adapter = EmailAdapter(
+        EmailComposer.load(settings, RateBook(SAMPLE_RATES)), SmtpChannel(settings)
+    )
     dispatcher = dataclasses.replace(notifier.dispatcher, adapters={"email": adapter})
     due = samples.reminder("INV-1")
     await notifier.consume(samples.customer_upserted(), samples.reminder_due(due))

@@ -37,12 +37,12 @@ async def test_a_letter_marks_a_disputed_invoice_and_leaves_it_out_of_the_totals
     assert settings.letters.drop_dir is not None
     pdf = settings.letters.drop_dir / f"reminder-{due.reminder_id}-registered_letter.pdf"
     text = pdf_text(pdf.read_bytes()).replace("\xa0", " ")
-    assert "INV-2: en litige depuis le 02/03/2026, non compris dans le total" in text
+    assert "INV-2: en litige depuis le 2 mars 2026, non compris dans le total" in text
     lines = text.splitlines()
     total = lines.index("Total", lines.index("INV-2"))
     assert lines[total + 1] == "700,00 EUR"  # INV-1 alone, as the reminder states it
     assert "5 700,00 EUR" not in text
-    assert "(1 facture(s) x 40 EUR)" in text
+    assert "40,00 EUR (1 facture(s))" in text
 
 
 async def test_an_sms_states_only_what_is_still_due(
@@ -56,6 +56,6 @@ async def test_an_sms_states_only_what_is_still_due(
     assert await notifier.dispatcher.dispatch_all() == 1
     ((_, form, _),) = twilio.requests
     body = " ".join(form["Body"].replace("\xa0", " ").replace("\u202f", " ").split())
-    assert "Reste dû : 700,00 EUR." in body  # INV-1 alone, not 1 400,00
+    assert "Reste dû : 700,00 €." in body  # INV-1 alone, not 1 400,00
     row = await notifier.delivery(due.reminder_id)
     assert list(row["invoice_ids"]) == ["FR01/INV-1"]

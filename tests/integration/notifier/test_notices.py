@@ -90,8 +90,8 @@ async def test_a_phone_promise_is_confirmed_in_writing_once(
     body = message.get_body(preferencelist=("plain",))
     assert body is not None
     text = body.get_content()
-    assert "1\u00a0500,00\u00a0EUR" in text
-    assert "10/12/2026" in text
+    assert "1\u202f500,00\u00a0€" in text
+    assert "10 décembre 2026" in text
     assert "FR01/F2" in text
     row = await pool.fetchrow("SELECT status, recipients FROM notices")
     assert row is not None

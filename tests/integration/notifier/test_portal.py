@@ -81,7 +81,7 @@ async def emailed_link(site: Site, due: Reminder) -> str:
     match = re.search(r"(https://\S+/portal/\S+)", text.get_content())
     assert match is not None
     assert f'href="{match.group(1)}"' in html.get_content()
-    assert "valable jusqu'au 01/04/2026" in text.get_content()  # 30 days from 2 March
+    assert "valable jusqu'au 1 avril 2026" in text.get_content()  # 30 days from 2 March
     return match.group(1)
 
 

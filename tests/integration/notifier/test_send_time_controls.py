@@ -20,9 +20,10 @@ from contracts.envelope import Event
 from contracts.topics import NOTIFIER_DELIVERIES
 from services.notifier.channels.email.adapter import EmailAdapter
 from services.notifier.channels.email.smtp import SmtpChannel
-from services.notifier.composing.composer import EmailComposer
+from services.notifier.composing.composer import SAMPLE_RATES, EmailComposer
 from services.notifier.dispatcher import Dispatcher
 from services.notifier.notices import NoticeComposer, NoticeSender
+from services.notifier.reference_rates import RateBook
 from services.notifier.settings import EmailSettings, NotifierSettings, SmtpSettings
 from services.runtime.clock import SimulatedClock
 from tests.integration.notifier.harness import Mailbox, Notifier
@@ -46,7 +47,9 @@ def notifier(pool: asyncpg.Pool, mailbox: tuple[Mailbox, int]) -> Notifier:
     )
     clock = SimulatedClock(samples.NOW)
     topic = dataclasses.replace(NOTIFIER_DELIVERIES, name=unique(NOTIFIER_DELIVERIES.name))
-    adapter = EmailAdapter(EmailComposer.load(settings), SmtpChannel(settings))
+    adapter = EmailAdapter(
+        EmailComposer.load(settings, RateBook(SAMPLE_RATES)), SmtpChannel(settings)
+    )
     dispatcher = Dispatcher(
         pool, clock, settings, {"email": adapter}, adapter.composer, topic=topic
     )
@@ -416,17 +419,17 @@ async def test_the_statement_marks_disputed_promised_and_planned_invoices_and_le
 
     assert "INV-2" not in text
     assert "INV-2" not in html
-    assert "Total restant dû : 700,00\xa0EUR" in text
-    assert "40,00\xa0EUR pour 1 facture(s)" in text
+    assert "Total restant dû : 700,00\xa0€" in text
+    assert "40,00\xa0€ pour 1 facture(s)" in text
     # the PDF shows the others for completeness, marked, out of the totals
-    assert "INV-2: en litige depuis le 18/02/2026, non compris dans le total" in pdf
-    assert "INV-3: paiement promis pour le 15/03/2026, non compris dans le total" in pdf
+    assert "INV-2: en litige depuis le 18 février 2026, non compris dans le total" in pdf
+    assert "INV-3: paiement promis pour le 15 mars 2026, non compris dans le total" in pdf
     assert "INV-4: dans un échéancier de paiement, non compris dans le total" in pdf
     lines = pdf.replace("\xa0", " ").splitlines()
     total = lines.index("Total", lines.index("INV-4"))
     assert lines[total + 1 : total + 3] == ["700,00 EUR", "6,99 EUR"]  # INV-1 alone
     assert lines[lines.index("INV-2") + 4] == "-"  # no interest on a disputed invoice
-    assert "(1 facture(s) x 40 EUR)" in pdf
+    assert "40,00 EUR (1 facture(s))" in pdf.replace("\xa0", " ")
 
 
 # 5. Consumers never owe the fixed recovery indemnity -----------------------------------------
@@ -448,4 +451,6 @@ async def test_a_consumer_is_never_charged_the_recovery_indemnity(
         assert "indemnité forfaitaire" not in part.lower()
         assert "40 EUR" not in part
         assert "40,00" not in part
-    assert "12,15 %" in text  # interest still stated
+    # French law has no statutory rate against a consumer (only a contract rate): none
+    assert "12,15 %" not in text
+    assert "pénalités de retard" not in text

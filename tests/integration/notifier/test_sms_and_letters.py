@@ -23,9 +23,10 @@ from services.notifier.channels.adapter import ChannelAdapter
 from services.notifier.channels.letters.file_drop import FileDropAdapter
 from services.notifier.channels.sms.adapter import SmsAdapter
 from services.notifier.channels.sms.status import SmsStatusCallback
-from services.notifier.composing.composer import EmailComposer
+from services.notifier.composing.composer import SAMPLE_RATES, EmailComposer
 from services.notifier.dispatcher import Dispatcher
 from services.notifier.handler import delivery_id_of
+from services.notifier.reference_rates import RateBook
 from services.notifier.settings import LettersSettings, NotifierSettings, TwilioSettings
 from services.runtime.clock import SimulatedClock
 from tests.integration.notifier.harness import Notifier, free_port, serve
@@ -127,7 +128,7 @@ def settings(tmp_path: Path) -> NotifierSettings:
 
 @pytest.fixture
 def notifier(pool: asyncpg.Pool, twilio: TwilioStandIn, settings: NotifierSettings) -> Notifier:
-    composer = EmailComposer.load(settings)
+    composer = EmailComposer.load(settings, RateBook(SAMPLE_RATES))
     sms = SmsAdapter(
         composer,
         account_sid=ACCOUNT,

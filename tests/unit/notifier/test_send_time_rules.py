@@ -20,11 +20,14 @@ from services.notifier.domain.sending_time import (
 from services.notifier.domain.statement import Handling, PenaltyTerms, statement_of
 from services.notifier.domain.suppression import SilenceFacts, silence
 from services.runtime.business_days import SendingWindow, is_business_day
+from services.runtime.late_payment import ReferenceRate, ReferenceRates
 from tests.unit.notifier.samples import dunned
 
 PARIS = Place("FR", "Europe/Paris")
 WINDOW = SendingWindow()
-TERMS = PenaltyTerms(Decimal("2.15"))
+TERMS = PenaltyTerms(
+    "FR", ReferenceRates((ReferenceRate("ecb_mro", date(2025, 6, 11), Decimal("2.15")),))
+)
 instants = st.datetimes(
     min_value=datetime(2026, 1, 1), max_value=datetime(2027, 12, 31), timezones=st.just(UTC)
 )
@@ -110,21 +113,34 @@ def test_handled_invoices_are_marked_and_counted_nowhere() -> None:
     (total,) = statement.totals
     assert total.open_amount == Decimal("700.00")
     assert statement.late_invoices == 1
-    assert statement.indemnity_eur == Decimal("40.00")
+    assert statement.indemnity == Decimal("40")
     assert [line.interest for line in statement.lines if line.handled] == [Decimal("0.00")] * 2
     assert [line.invoice_number for line in statement.due_lines] == ["A"]
 
 
 @given(st.sampled_from(["business", "public_body", "consumer"]), st.integers(0, 20))
 def test_only_consumers_never_owe_the_recovery_indemnity(customer_type: str, late: int) -> None:
-    owed = penalties.recovery_indemnity(late, customer_type=customer_type)  # type: ignore[arg-type]
-    assert (owed == 0) == (customer_type == "consumer" or late == 0)
+    invoices = [
+        penalties.LateInvoice(f"FR01/{n}", Decimal(100), "EUR", date(2026, 1, 1))
+        for n in range(late)
+    ]
+    owed = penalties.penalties_of(
+        invoices,
+        date(2026, 3, 2),
+        creditor_country="FR",
+        customer_type=customer_type,  # type: ignore[arg-type]
+        rates=TERMS.rates,
+    )
+    assert (owed.indemnity is None) == (customer_type == "consumer")
+    assert (owed.indemnity or 0) == 40 * late * (customer_type != "consumer")
 
 
 def test_a_consumers_statement_with_penalties_has_no_indemnity() -> None:
     statement = statement_of(
         (dunned("A"), dunned("B")), date(2026, 3, 2), True, TERMS, customer_type="consumer"
     )
-    assert statement.indemnity_eur == Decimal("0.00")
+    assert statement.indemnity == 0
     assert not statement.indemnity_applies
-    assert statement.totals[0].interest > 0
+    # French law gives no statutory rate against a consumer: only a contract rate would
+    assert statement.totals[0].interest == 0
+    assert statement.warnings

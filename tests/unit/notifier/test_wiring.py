@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from contracts.topics import DISPUTE_EVENTS, DUNNING_ACTIONS, LEDGER_EVENTS
+from contracts.topics import DISPUTE_EVENTS, DUNNING_ACTIONS, INTEREST_RATES, LEDGER_EVENTS
 from services.notifier.app import DEFINITION, channel_adapters, customer_links
 from services.notifier.channels.email.smtp import SmtpChannel
 from services.notifier.composing.composer import EmailComposer
@@ -24,10 +24,10 @@ from services.runtime.errors import ConfigurationError
 from services.runtime.signed_links import SignedLinkSettings
 
 
-def test_notifier_consumes_reminders_ledger_and_disputes() -> None:
+def test_notifier_consumes_reminders_ledger_disputes_and_interest_rates() -> None:
     assert DEFINITION.schema == "notifier"
     assert [t.name for t in DEFINITION.consumes] == [
-        t.name for t in (DUNNING_ACTIONS, LEDGER_EVENTS, DISPUTE_EVENTS)
+        t.name for t in (DUNNING_ACTIONS, LEDGER_EVENTS, DISPUTE_EVENTS, INTEREST_RATES)
     ]
     assert DEFINITION.migrations is not None
     assert sorted(p.name for p in DEFINITION.migrations.glob("*.sql")) == [
@@ -40,6 +40,7 @@ def test_notifier_consumes_reminders_ledger_and_disputes() -> None:
         "0008_lre_proofs.sql",
         "0009_send_time_controls.sql",
         "0010_holds.sql",
+        "0011_reference_interest_rates.sql",
     ]
 
 

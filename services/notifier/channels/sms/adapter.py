@@ -103,7 +103,9 @@ class SmsAdapter:
             )
         composed = self.composer.render_reminder(reminder, invoices, customer, now)
         language = composed.language
-        statement = statement_of(invoices, now.date(), False, self.composer.terms)
+        statement = statement_of(
+            invoices, now.date(), False, self.composer.terms_for(reminder.company_code)
+        )
         totals = ", ".join(
             format_money(t.open_amount, t.currency, language) for t in statement.totals
         )
