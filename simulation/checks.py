@@ -317,8 +317,9 @@ def verdict(
     reminders = found.reminder_days
     sent_ids = {rid for rid, _ in found.sent}
     undelivered = sorted(rid for rid in reminders if rid not in sent_ids)
-    # decided on a resumption's morning, before the day's payments settled every invoice it
-    # names: the notifier must suppress it (the oracle's ``settled_after_decision``)
+    # decided the morning after a silence (a suspension lifted, the scheduler back from an
+    # outage), before the day's payments settled every invoice it names: the notifier must
+    # suppress it (the oracle's ``settled_after_decision``)
     suppressed = sorted(
         rid
         for rid, day in reminders.items()
@@ -329,7 +330,7 @@ def verdict(
     v.check(
         undelivered == suppressed,
         f"every reminder delivered: {len(found.sent)} sent for {len(reminders)} reminders, "
-        f"{len(suppressed)} decided before the payment of the day that settled their invoices "
+        f"{len(suppressed)} decided before the day's payment that settled their invoices "
         "(suppressed)",
         {"undelivered": undelivered[:5], "suppressed": suppressed[:5]},
     )

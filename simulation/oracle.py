@@ -25,9 +25,10 @@ scheduler's code:
   serves it) and :data:`NOTICE_DELAY` has passed since; a day whose exit falls due before
   takes the formal notice instead (a catch-up never skips it), or nothing while the delay
   runs;
-- on the morning a company's suspension is lifted the scheduler decides at once, before the
-  day's ledger and CRM records arrive (:meth:`Silence.resumes`): a reminder it decides for an
-  invoice settled that day is suppressed by the notifier (:func:`settled_after_decision`);
+- on the morning after a silence (a suspension lifted, the scheduler back from its outage)
+  the scheduler decides what fell due meanwhile at once, before the day's ledger and CRM
+  records arrive (:meth:`Silence.resumes`): a reminder it decides then for an invoice settled
+  that day is suppressed by the notifier (:func:`settled_after_decision`);
 - nothing is decided on a day the scheduler is away (an outage of the system test) nor,
   for the customers of a company whose sending is suspended, on the days of the suspension
   (:class:`Silence`); the next day it acts, an invoice whose steps fell due meanwhile takes
@@ -82,11 +83,12 @@ class Silence:
         return day in self.down or day in self.suspended.get(customer.company_code, frozenset())
 
     def resumes(self, customer: Customer, day: int) -> bool:
-        """Whether ``day`` is the first after a suspension of the customer's company: the
-        controller resumes sending at 06:00, before the day's records, and the scheduler's
-        first tick decides at once (for the next instant in the sending window)."""
-        days = self.suspended.get(customer.company_code, frozenset())
-        return day - 1 in days and day not in days and day not in self.down
+        """Whether ``day`` is the first after a silence for the customer: the scheduler comes
+        back at 06:00, before the day's records (the controller lifts a suspension, the
+        system test starts the scheduler again after its outage, both in the morning), and
+        its timers that fell due meanwhile fire at once (for the next instant in the sending
+        window)."""
+        return not self.holds(customer, day) and self.holds(customer, day - 1)
 
 
 @dataclass(frozen=True)
@@ -234,9 +236,17 @@ def expected_actions(
 
         for index in range(max(invoice.issue_day, 0), history.size.days):
             today = history.day_of(index)
-            # on a resumption's morning the scheduler decides before the day's ledger and
-            # CRM records arrive: what it knows is the day before's
-            known = index - 1 if silence.resumes(customer, index) else index
+            # the morning after a silence, an invoice whose next action fell due meanwhile is
+            # decided before the day's ledger and CRM records arrive: what the scheduler knows
+            # then is the day before's
+            if position < len(scenario.steps):
+                next_day = step_days[position]
+            elif needs_notice and notice_day is not None:
+                next_day = max(exit_day, notice_day + NOTICE_DELAY)
+            else:
+                next_day = exit_day
+            overdue = next_day < today and silence.resumes(customer, index)
+            known = index - 1 if overdue else index
             if closed is not None and closed <= known:
                 break
             if disputes_pause and disputed_on(history, invoice.invoice_id, known):
@@ -280,7 +290,7 @@ def settled_after_decision(
     history: History, silence: Silence, invoice_ids: tuple[str, ...], day: int
 ) -> bool:
     """Whether a reminder decided on ``day`` names only invoices settled or cancelled that
-    day, after a decision taken on a resumption's morning (:meth:`Silence.resumes`): the
+    day, after a decision taken on the morning after a silence (:meth:`Silence.resumes`): the
     notifier, which learns of the payment before the sending instant, suppresses it."""
     return bool(invoice_ids) and all(
         invoice_id in history.invoices

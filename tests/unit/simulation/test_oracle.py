@@ -294,7 +294,7 @@ def test_a_rejected_dispute_past_the_exit_day_resumes_then_serves_the_notice(
 
 
 def test_a_resumption_morning_decides_before_the_days_payment(tmp_path: Path) -> None:
-    due = date(2026, 1, 7)
+    due = date(2026, 1, 5)  # "first" on Thursday 8, during the suspension
     paid = Movement(day=7, invoice_id="FR01/A", kind="payment", amount=Decimal("100.00"))
     silence = Silence(suspended={"FR01": frozenset(range(2, 7))})  # resumed Monday 12
     found = expected_actions(
@@ -307,3 +307,21 @@ def test_a_resumption_morning_decides_before_the_days_payment(tmp_path: Path) ->
     assert found == {Expected("FR01/A", date(2026, 1, 12), "first", "level_1", "email")}
     assert settled_after_decision(h, silence, ("FR01/A",), 7)
     assert not settled_after_decision(h, Silence(), ("FR01/A",), 7)
+
+
+def test_the_morning_after_an_outage_decides_only_what_fell_due_before_the_payment(
+    tmp_path: Path,
+) -> None:
+    # "first" due Monday 12 (D+3), the outage that day; both invoices paid on Tuesday 13
+    late = invoice("C1", "A", 0, date(2026, 1, 9))
+    today = invoice("C2", "B", 0, date(2026, 1, 10))  # "first" due Tuesday 13 itself
+    paid = [
+        Movement(day=8, invoice_id="FR01/A", kind="payment", amount=Decimal("100.00")),
+        Movement(day=8, invoice_id="FR01/B", kind="payment", amount=Decimal("100.00")),
+    ]
+    h = history([late, today], [customer("C1"), customer("C2")], paid)
+    outage = Silence(down=frozenset({7}))
+    found = expected_actions(h, notice_library(tmp_path), disputes_pause=True, silence=outage)
+    # decided at 06:00 on the 13th, before the payment; B's timer is for the window, after it
+    assert found == {Expected("FR01/A", date(2026, 1, 13), "first", "level_1", "email")}
+    assert settled_after_decision(h, outage, ("FR01/A",), 8)
