@@ -27,6 +27,7 @@ from simulation.oracle import (
     expected_actions,
     expected_open_amounts,
     inside_window,
+    settled_after_decision,
 )
 from simulation.run import Run
 
@@ -68,6 +69,7 @@ class Outcome:
     resent_after_lease: int = 0
     contacts: list[Contact] = field(default_factory=list)
     reminder_customers: dict[str, str] = field(default_factory=dict)
+    reminder_invoices: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass
@@ -95,6 +97,9 @@ async def outcome_of(run: Run) -> Outcome:
             day = event.occurred_at.date()
             found.reminder_days[str(reminder.reminder_id)] = day
             found.reminder_customers[str(reminder.reminder_id)] = reminder.customer_id
+            found.reminder_invoices[str(reminder.reminder_id)] = tuple(
+                i.invoice_id for i in reminder.invoices
+            )
             for invoice in reminder.invoices:
                 found.actions.add(
                     Expected(
@@ -311,11 +316,23 @@ def verdict(
     # every reminder delivered, on its day, on its channel
     reminders = found.reminder_days
     sent_ids = {rid for rid, _ in found.sent}
-    undelivered = [rid for rid in reminders if rid not in sent_ids]
+    undelivered = sorted(rid for rid in reminders if rid not in sent_ids)
+    # decided the morning after a silence (a suspension lifted, the scheduler back from an
+    # outage), before the day's payments settled every invoice it names: the notifier must
+    # suppress it (the oracle's ``settled_after_decision``)
+    suppressed = sorted(
+        rid
+        for rid, day in reminders.items()
+        if settled_after_decision(
+            history, silence, found.reminder_invoices.get(rid, ()), (day - history.size.start).days
+        )
+    )
     v.check(
-        not undelivered,
-        f"every reminder delivered: {len(found.sent)} sent for {len(reminders)} reminders",
-        undelivered[:5],
+        undelivered == suppressed,
+        f"every reminder delivered: {len(found.sent)} sent for {len(reminders)} reminders, "
+        f"{len(suppressed)} decided before the day's payment that settled their invoices "
+        "(suppressed)",
+        {"undelivered": undelivered[:5], "suppressed": suppressed[:5]},
     )
     late = [
         s

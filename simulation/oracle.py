@@ -17,7 +17,18 @@ scheduler's code:
   continues at its next step firmer than the last level sent, never sooner than the
   minimum gap after its last reminder, which a dispute of eight days or more has passed):
   on the first business day from the resolution, that step is sent if its date has come
-  (whatever the later steps also due), else it waits for its date;
+  (whatever the later steps also due, and even past the exit day), else it waits for its
+  date; with only the exit left, the day goes as any other;
+- no litigation without a formal notice (docs/scenarios.md): an exit to litigation or a
+  collection agency is taken only once every step is due, the formal notice was served
+  (sent: the system test's letters go to the ``file_drop`` print room, whose ``delivery.sent``
+  serves it) and :data:`NOTICE_DELAY` has passed since; a day whose exit falls due before
+  takes the formal notice instead (a catch-up never skips it), or nothing while the delay
+  runs;
+- on the morning after a silence (a suspension lifted, the scheduler back from its outage)
+  the scheduler decides what fell due meanwhile at once, before the day's ledger and CRM
+  records arrive (:meth:`Silence.resumes`): a reminder it decides then for an invoice settled
+  that day is suppressed by the notifier (:func:`settled_after_decision`);
 - nothing is decided on a day the scheduler is away (an outage of the system test) nor,
   for the customers of a company whose sending is suspended, on the days of the suspension
   (:class:`Silence`); the next day it acts, an invoice whose steps fell due meanwhile takes
@@ -53,6 +64,11 @@ from simulation.generator import Customer, History
 WINDOW = (time(9, 0), time(18, 0))
 # the dunning levels, from the gentlest to the firmest (the domain's funnel)
 LEVELS = ("preventive", "level_1", "level_2", "formal_notice")
+FORMAL_NOTICE = "formal_notice"
+# the exits that need a served formal notice first, and the delay after it (the scheduler's
+# default, RELANCE_SCHEDULER_FORMAL_NOTICE_DELAY_DAYS, which the system test keeps)
+EXITS_AFTER_NOTICE = frozenset({"litigation", "collection_agency"})
+NOTICE_DELAY = timedelta(days=8)
 
 
 @dataclass(frozen=True)
@@ -65,6 +81,14 @@ class Silence:
 
     def holds(self, customer: Customer, day: int) -> bool:
         return day in self.down or day in self.suspended.get(customer.company_code, frozenset())
+
+    def resumes(self, customer: Customer, day: int) -> bool:
+        """Whether ``day`` is the first after a silence for the customer: the scheduler comes
+        back at 06:00, before the day's records (the controller lifts a suspension, the
+        system test starts the scheduler again after its outage, both in the morning), and
+        its timers that fell due meanwhile fire at once (for the next instant in the sending
+        window)."""
+        return not self.holds(customer, day) and self.holds(customer, day - 1)
 
 
 @dataclass(frozen=True)
@@ -205,37 +229,75 @@ def expected_actions(
         )
         closed = history.closed_day(invoice.invoice_id)
         rejected = rejected_on(history, invoice.invoice_id) if disputes_pause else []
+        needs_notice = scenario.exit_action in EXITS_AFTER_NOTICE
         position = 0
         last_level: str | None = None
+        notice_day: date | None = None  # the day the formal notice was served
+
         for index in range(max(invoice.issue_day, 0), history.size.days):
             today = history.day_of(index)
-            if closed is not None and closed <= index:
+            # the morning after a silence, an invoice whose next action fell due meanwhile is
+            # decided before the day's ledger and CRM records arrive: what the scheduler knows
+            # then is the day before's
+            if position < len(scenario.steps):
+                next_day = step_days[position]
+            elif needs_notice and notice_day is not None:
+                next_day = max(exit_day, notice_day + NOTICE_DELAY)
+            else:
+                next_day = exit_day
+            overdue = next_day < today and silence.resumes(customer, index)
+            known = index - 1 if overdue else index
+            if closed is not None and closed <= known:
                 break
-            if disputes_pause and disputed_on(history, invoice.invoice_id, index):
+            if disputes_pause and disputed_on(history, invoice.invoice_id, known):
                 continue
             if silence.holds(customer, index) or not business_day(today, customer.country):
                 continue  # a catch-up after a pause waits for a business day too
-            if exit_day <= today:
-                found.add(
-                    Expected(invoice.invoice_id, today, f"exit:{scenario.exit_action}", "exit", "-")
-                )
-                break
-            if rejected and rejected[0] <= index:  # back from a rejected dispute, firmer
+            resumed = False
+            if rejected and rejected[0] <= known:  # back from a rejected dispute, firmer
                 rejected.pop(0)
                 position = firmer_position(scenario, position, last_level)
-                if position < len(scenario.steps) and step_days[position] <= today:
-                    step = scenario.steps[position]
+                resumed = position < len(scenario.steps)
+                # the firmer step if its date has come; with only the exit left, nothing
+                # here: the exit is due as on any other day
+                due = [position] if resumed and step_days[position] <= today else []
+            else:
+                due = [i for i in range(position, len(scenario.steps)) if step_days[i] <= today]
+            if not resumed and exit_day <= today and len(due) == len(scenario.steps) - position:
+                notice_ahead = any(scenario.steps[i].level == FORMAL_NOTICE for i in due)
+                served = notice_day is not None and notice_day + NOTICE_DELAY <= today
+                if not needs_notice or (not notice_ahead and served):
                     found.add(
-                        Expected(invoice.invoice_id, today, step.name, step.level, step.channel)
+                        Expected(
+                            invoice.invoice_id, today, f"exit:{scenario.exit_action}", "exit", "-"
+                        )
                     )
-                    last_level, position = step.level, position + 1
-                continue
-            due = [i for i in range(position, len(scenario.steps)) if step_days[i] <= today]
+                    break
             if due:
-                step = scenario.steps[due[-1]]
+                # the latest step due, or the first formal notice due: never skipped
+                chosen = next((i for i in due if scenario.steps[i].level == FORMAL_NOTICE), due[-1])
+                step = scenario.steps[chosen]
                 found.add(Expected(invoice.invoice_id, today, step.name, step.level, step.channel))
-                last_level, position = step.level, due[-1] + 1
+                last_level, position = step.level, chosen + 1
+                if step.level == FORMAL_NOTICE and notice_day is None:
+                    notice_day = today
+            if closed is not None and closed <= index:
+                break  # settled the day of a decision taken before the news
     return found
+
+
+def settled_after_decision(
+    history: History, silence: Silence, invoice_ids: tuple[str, ...], day: int
+) -> bool:
+    """Whether a reminder decided on ``day`` names only invoices settled or cancelled that
+    day, after a decision taken on the morning after a silence (:meth:`Silence.resumes`): the
+    notifier, which learns of the payment before the sending instant, suppresses it."""
+    return bool(invoice_ids) and all(
+        invoice_id in history.invoices
+        and history.closed_day(invoice_id) == day
+        and silence.resumes(history.customers[history.invoices[invoice_id].customer_id], day)
+        for invoice_id in invoice_ids
+    )
 
 
 def busiest_company(history: History, expected: set[Expected], days: range) -> str:

@@ -14,6 +14,7 @@ from simulation.oracle import (
     expected_actions,
     expected_open_amounts,
     inside_window,
+    settled_after_decision,
 )
 
 START = date(2026, 1, 5)  # a Monday
@@ -21,7 +22,7 @@ START = date(2026, 1, 5)  # a Monday
 LIBRARY = """
 id: plain
 max_amicable_days: 20
-exit_action: litigation
+exit_action: doubtful_debt
 steps:
   - {name: before, level: preventive, offset_days: -2, channel: email}
   - {name: first, level: level_1, offset_days: 3, channel: sms}
@@ -114,7 +115,7 @@ def test_each_step_on_its_business_day_then_the_exit(tmp_path: Path) -> None:
         Expected("FR01/A", date(2026, 1, 12), "before", "preventive", "email"),
         Expected("FR01/A", date(2026, 1, 19), "second", "level_1", "phone_call"),
         Expected("FR01/A", date(2026, 1, 26), "third", "level_2", "postal_letter"),
-        Expected("FR01/A", date(2026, 2, 3), "exit:litigation", "exit", "-"),
+        Expected("FR01/A", date(2026, 2, 3), "exit:doubtful_debt", "exit", "-"),
     }
 
 
@@ -220,5 +221,107 @@ def test_a_rejected_dispute_resumes_at_the_next_firmer_step(tmp_path: Path) -> N
         Expected("FR01/A", date(2026, 1, 12), "before", "preventive", "email"),
         Expected("FR01/A", date(2026, 1, 27), "first", "level_1", "sms"),
         Expected("FR01/A", date(2026, 1, 28), "third", "level_2", "postal_letter"),
-        Expected("FR01/A", date(2026, 2, 3), "exit:litigation", "exit", "-"),
+        Expected("FR01/A", date(2026, 2, 3), "exit:doubtful_debt", "exit", "-"),
     }
+
+
+NOTICE_LIBRARY = """
+id: plain
+max_amicable_days: 20
+exit_action: litigation
+steps:
+  - {name: first, level: level_1, offset_days: 3, channel: email}
+  - {name: notice, level: formal_notice, offset_days: 16, channel: registered_letter}
+"""
+
+
+def notice_library(tmp_path: Path) -> Path:
+    (tmp_path / "plain.yaml").write_text(NOTICE_LIBRARY)
+    (tmp_path / "assignment.yaml").write_text(ASSIGNMENT)
+    return tmp_path
+
+
+def test_litigation_waits_for_the_notice_delay_after_the_exit_day(tmp_path: Path) -> None:
+    due = date(2026, 1, 7)  # notice Friday 23 (D+16), exit day Tuesday 27 (D+20)
+    found = expected_actions(
+        history([invoice("C1", "A", 0, due)], [customer("C1")]),
+        notice_library(tmp_path),
+        disputes_pause=True,
+    )
+    assert found == {
+        Expected("FR01/A", date(2026, 1, 12), "first", "level_1", "email"),
+        Expected("FR01/A", date(2026, 1, 23), "notice", "formal_notice", "registered_letter"),
+        # served on Friday 23: 8 days later is Saturday 31, so Monday 2 February
+        Expected("FR01/A", date(2026, 2, 2), "exit:litigation", "exit", "-"),
+    }
+
+
+def test_a_catch_up_past_the_exit_day_takes_the_notice_first(tmp_path: Path) -> None:
+    due = date(2025, 12, 10)  # exit day 30 December, known only on 5 January
+    found = expected_actions(
+        history([invoice("C1", "A", -40, due)], [customer("C1")], days=20),
+        notice_library(tmp_path),
+        disputes_pause=True,
+    )
+    assert found == {
+        Expected("FR01/A", date(2026, 1, 5), "notice", "formal_notice", "registered_letter"),
+        Expected("FR01/A", date(2026, 1, 13), "exit:litigation", "exit", "-"),
+    }
+
+
+def test_a_rejected_dispute_past_the_exit_day_resumes_then_serves_the_notice(
+    tmp_path: Path,
+) -> None:
+    due = date(2026, 1, 2)  # "first" on 5 January, exit day 22 January
+    dispute = Dispute(
+        dispute_id=uuid.uuid4(),
+        customer_id="C1",
+        invoice_ids=("FR01/A",),
+        opened_day=1,
+        resolved_day=22,  # Tuesday 27 January, past the exit day
+        outcome="rejected",
+    )
+    found = expected_actions(
+        history([invoice("C1", "A", -30, due)], [customer("C1")], [], [dispute], days=40),
+        notice_library(tmp_path),
+        disputes_pause=True,
+    )
+    assert found == {
+        Expected("FR01/A", date(2026, 1, 5), "first", "level_1", "email"),
+        Expected("FR01/A", date(2026, 1, 27), "notice", "formal_notice", "registered_letter"),
+        Expected("FR01/A", date(2026, 2, 4), "exit:litigation", "exit", "-"),
+    }
+
+
+def test_a_resumption_morning_decides_before_the_days_payment(tmp_path: Path) -> None:
+    due = date(2026, 1, 5)  # "first" on Thursday 8, during the suspension
+    paid = Movement(day=7, invoice_id="FR01/A", kind="payment", amount=Decimal("100.00"))
+    silence = Silence(suspended={"FR01": frozenset(range(2, 7))})  # resumed Monday 12
+    found = expected_actions(
+        history([invoice("C1", "A", 0, due)], [customer("C1")], [paid]),
+        notice_library(tmp_path),
+        disputes_pause=True,
+        silence=silence,
+    )
+    h = history([invoice("C1", "A", 0, due)], [customer("C1")], [paid])
+    assert found == {Expected("FR01/A", date(2026, 1, 12), "first", "level_1", "email")}
+    assert settled_after_decision(h, silence, ("FR01/A",), 7)
+    assert not settled_after_decision(h, Silence(), ("FR01/A",), 7)
+
+
+def test_the_morning_after_an_outage_decides_only_what_fell_due_before_the_payment(
+    tmp_path: Path,
+) -> None:
+    # "first" due Monday 12 (D+3), the outage that day; both invoices paid on Tuesday 13
+    late = invoice("C1", "A", 0, date(2026, 1, 9))
+    today = invoice("C2", "B", 0, date(2026, 1, 10))  # "first" due Tuesday 13 itself
+    paid = [
+        Movement(day=8, invoice_id="FR01/A", kind="payment", amount=Decimal("100.00")),
+        Movement(day=8, invoice_id="FR01/B", kind="payment", amount=Decimal("100.00")),
+    ]
+    h = history([late, today], [customer("C1"), customer("C2")], paid)
+    outage = Silence(down=frozenset({7}))
+    found = expected_actions(h, notice_library(tmp_path), disputes_pause=True, silence=outage)
+    # decided at 06:00 on the 13th, before the payment; B's timer is for the window, after it
+    assert found == {Expected("FR01/A", date(2026, 1, 13), "first", "level_1", "email")}
+    assert settled_after_decision(h, outage, ("FR01/A",), 8)
