@@ -38,6 +38,7 @@ from contracts.topics import (
     ERP_INVOICES,
     ERP_PAYMENTS,
     FX_RATES,
+    INTEREST_RATES,
     Topic,
 )
 
@@ -870,6 +871,30 @@ class _Builder:
                 )
             )
 
+    def interest_rates(self) -> None:
+        """The reference interest rates of the repository's file, as the treasury loads them
+        with `relance reference-rates load-interest-rates`: statements compute late interest
+        by the creditor's law from them."""
+        from pathlib import Path
+
+        from services.runtime.reference_rates import interest_rate_event, parse_interest_rates
+
+        path = Path(__file__).resolve().parents[1] / "reference" / "interest-rates.csv"
+        loaded_at = instant(self.date_of(self.first_day - 5))
+        for rate in parse_interest_rates(path.read_text(encoding="utf-8")):
+            event = interest_rate_event(rate, loaded_at)
+            self.events[0].append(
+                (
+                    0,
+                    Record(
+                        INTEREST_RATES.name,
+                        INTEREST_RATES.key(event),
+                        INTEREST_RATES.value(event),
+                        event.event_type,
+                    ),
+                )
+            )
+
     def build(self) -> History:
         self.make_customers()
         self.make_invoices()
@@ -877,6 +902,7 @@ class _Builder:
         self.make_bad()
         self.make_duplicates()
         self.fx()
+        self.interest_rates()
         # Movements after the last simulated day never happen within the run.
         last = self.size.days - 1
         self.movements = [m for m in self.movements if m.day <= last]
