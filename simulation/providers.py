@@ -22,9 +22,10 @@ import threading
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from email import policy
 from email.parser import BytesHeaderParser, BytesParser
+from email.utils import format_datetime
 from pathlib import Path
 from typing import Any, get_args
 
@@ -193,6 +194,7 @@ class TwilioStandIn:
     port: int = 0
     requests: list[dict[str, str]] = field(default_factory=list)
     received_at: list[datetime | None] = field(default_factory=list)
+    messages: list[dict[str, Any]] = field(default_factory=list)
     clock: SimulatedNow = no_clock
     _runner: web.AppRunner | None = None
 
@@ -203,7 +205,8 @@ class TwilioStandIn:
     async def create_message(self, request: web.Request) -> web.Response:
         form = {key: str(value) for key, value in (await request.post()).items()}
         self.requests.append(form)
-        self.received_at.append(self.clock())
+        now = self.clock()
+        self.received_at.append(now)
         body: dict[str, Any] = {
             "sid": f"SM{len(self.requests):032d}",
             "status": "queued",
@@ -211,13 +214,33 @@ class TwilioStandIn:
             "from": form.get("From"),
             "body": form.get("Body"),
             "account_sid": request.match_info["account"],
+            "date_created": format_datetime(
+                (now or datetime.now(UTC)).astimezone(UTC), usegmt=True
+            ),
+            "date_sent": None,
         }
+        self.messages.append(body)
         return web.json_response(body, status=201)
+
+    async def list_messages(self, request: web.Request) -> web.Response:
+        """Twilio's message list, newest first, filtered by ``To`` and ``From``: the notifier
+        looks a message up there before sending it again."""
+        query = dict(request.query)
+        found = [
+            m
+            for m in reversed(self.messages)
+            if m["to"] == query.get("To", m["to"]) and m["from"] == query.get("From", m["from"])
+        ]
+        size = int(query.get("PageSize", "50"))
+        return web.json_response(
+            {"messages": found[:size], "page": 0, "page_size": size, "next_page_uri": None}
+        )
 
     async def start(self) -> None:
         self.port = self.port or free_port()
         app = web.Application()
         app.router.add_post("/2010-04-01/Accounts/{account}/Messages.json", self.create_message)
+        app.router.add_get("/2010-04-01/Accounts/{account}/Messages.json", self.list_messages)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
