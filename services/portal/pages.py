@@ -35,8 +35,10 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from contracts import disputes
 from contracts.topics import DISPUTE_COMMANDS, Topic
-from services.portal import i18n, queries
+from services.portal import i18n, metrics, queries
+from services.portal.documents import DocumentStore
 from services.portal.domain.account import Account, OpenInvoice, Pause, account_of
+from services.portal.domain.documents import check_copy, file_name
 from services.portal.domain.forms import (
     CATEGORIES,
     DisputeDecision,
@@ -51,6 +53,9 @@ from services.portal.domain.forms import (
 from services.portal.domain.payment import announced_payment, idempotency_key, verify_signature
 from services.portal.errors import (
     BodyTooLarge,
+    DocumentAltered,
+    DocumentMissing,
+    DocumentStoreFailed,
     PageRefused,
     PaymentRefused,
     ProviderFailed,
@@ -107,6 +112,7 @@ class Pages:
         links: CustomerLinks,
         topic: Topic = DISPUTE_COMMANDS,
         checkout: StripeCheckout | None = None,
+        documents: DocumentStore | None = None,
     ) -> None:
         self.pool = pool
         self.clock = clock
@@ -116,6 +122,7 @@ class Pages:
         self.environment = templates()
         self.rate_limit = RateLimit(clock, settings.requests_per_minute)
         self.checkout = checkout
+        self.documents = documents
         self.form_targets = (settings.stripe.checkout_origin,) if checkout else ()
 
     def routes(self) -> APIRouter:
@@ -128,6 +135,12 @@ class Pages:
         router.add_api_route(
             "/portal/{token}/dispute", self._answering(self.dispute), methods=["POST"]
         )
+        if self.documents is not None:
+            router.add_api_route(
+                "/portal/{token}/copy/{invoice_id:path}",
+                self._answering(self.copy),
+                methods=["GET"],
+            )
         if self.checkout is not None:
             router.add_api_route("/portal/webhooks/stripe", self.stripe_webhook, methods=["POST"])
             router.add_api_route("/portal/{token}/pay", self._answering(self.pay), methods=["POST"])
@@ -253,8 +266,59 @@ class Pages:
             promise_url=f"/portal/{token}/promise",
             dispute_url=f"/portal/{token}/dispute",
             pay_url=f"/portal/{token}/pay" if self.checkout else None,
+            copy_url=f"/portal/{token}/copy/" if self.documents else None,
+            documented=await self._documented(link),
         )
         return HTMLResponse(html, status_code=status)
+
+    # invoice copies ---------------------------------------------------------------------
+
+    async def _documented(self, link: CustomerLink) -> frozenset[str]:
+        if self.documents is None:
+            return frozenset()
+        rows = await self.pool.fetch(
+            queries.DOCUMENTED_INVOICES, link.customer_id, link.company_code
+        )
+        return frozenset(r["invoice_id"] for r in rows)
+
+    async def copy(self, request: Request) -> Response:
+        """The copy of one of this link's invoices, checked against the ERP's digest. Any
+        other invoice id (another customer's, a forged one) is 404, counted."""
+        link, customer = await self._access(request)
+        language = i18n.language_of(customer["language"])
+        invoice_id = request.path_params["invoice_id"]
+        row = await self.pool.fetchrow(
+            queries.DOCUMENT_OF, invoice_id, link.customer_id, link.company_code
+        )
+        if row is None:
+            metrics.COPIES.labels(SOURCE, "refused").inc()
+            logger.warning(
+                "copy of %r refused to the link of %s/%s: not its invoice, or no copy",
+                invoice_id[:120],
+                link.customer_id,
+                link.company_code,
+            )
+            raise PageRefused(404, "copy_missing_title", "copy_missing_text", language)
+        assert self.documents is not None
+        try:
+            body = await self.documents.fetch(row["reference"])
+            check_copy(body, row["sha256"])
+        except DocumentMissing as exc:
+            metrics.COPIES.labels(SOURCE, "missing").inc()
+            logger.warning("copy of %s missing in the document store: %s", invoice_id, exc)
+            raise PageRefused(404, "copy_missing_title", "copy_missing_text", language) from exc
+        except (DocumentStoreFailed, DocumentAltered) as exc:
+            outcome = "altered" if isinstance(exc, DocumentAltered) else "store_failed"
+            metrics.COPIES.labels(SOURCE, outcome).inc()
+            logger.error("copy of %s not served (%s): %s", invoice_id, outcome, exc)
+            raise PageRefused(502, "copy_failed_title", "copy_failed_text", language) from exc
+        metrics.COPIES.labels(SOURCE, "served").inc()
+        name = file_name(row["invoice_number"], row["media_type"])
+        return Response(
+            body,
+            media_type=row["media_type"],
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
 
     # forms ------------------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.portal.documents import DocumentStoreSettings
 from services.runtime.settings import ServiceSettings
 from services.runtime.signed_links import SignedLinkSettings
 
@@ -57,6 +58,7 @@ class PortalSettings(ServiceSettings):
     http_port: int = 8086
     links: SignedLinkSettings = Field(default_factory=SignedLinkSettings)
     stripe: StripeSettings = Field(default_factory=StripeSettings)
+    documents: DocumentStoreSettings = Field(default_factory=DocumentStoreSettings)
     company_names: dict[str, str] = Field(
         default_factory=dict,
         description="The invoicing companies' names by company code (JSON map), shown on "
