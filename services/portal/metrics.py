@@ -10,8 +10,3 @@ COPIES = Counter(
     "copy, missing in the store, altered, store_failed).",
     ["service", "outcome"],
 )
-CALLBACKS = Counter(
-    "relance_portal_callback_requests",
-    "Call-back requests sent to the disputes service.",
-    ["service"],
-)

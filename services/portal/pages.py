@@ -8,8 +8,8 @@ dispute on chosen invoices with a category and a message, sent as ``dispute.open
 by ``portal``). ``POST /portal/{token}/pay`` (when Stripe is configured): pay chosen
 invoices by card through Stripe Checkout, a redirect to the session's page;
 ``POST /portal/webhooks/stripe``: Stripe's signed notification that a session was paid,
-sent as a ``promise.record`` (channel ``portal``, due ``pause_days`` ahead) so that dunning
-waits for the ERP's payment (docs/portal.md, "Paying online").
+sent as a ``promise.record`` of kind ``payment_announced`` (channel ``portal``) so that
+dunning waits for the ERP's payment (docs/portal.md, "Paying online").
 Commands go to ``disputes.commands.v1`` through the outbox; the disputes
 service decides, and its events come back into the read model. Command ids derive from the
 link and the form, so a form sent twice is one command.
@@ -439,8 +439,8 @@ class Pages:
 
     async def stripe_webhook(self, request: Request) -> Response:
         """Stripe's notification: 400 and nothing sent unless its signature verifies; a paid
-        session becomes a promise (its id derives from the session, so Stripe's retries
-        are one command); other events are acknowledged and ignored."""
+        session becomes an announced payment (its id derives from the session, so Stripe's
+        retries are one command); other events are acknowledged and ignored."""
         stripe = self.settings.stripe
         body = bytearray()
         async for chunk in request.stream():
@@ -458,7 +458,7 @@ class Pages:
             event = json.loads(body)
             if not isinstance(event, dict):
                 raise PaymentRefused("the event is not a JSON object")
-            payment = announced_payment(event, self.clock.now().date(), stripe.pause_days)
+            payment = announced_payment(event, self.clock.now().date())
         except (PaymentRefused, ValueError) as exc:
             logger.warning("Stripe webhook refused: %s", exc)
             return _plain(400, str(exc))
@@ -473,10 +473,11 @@ class Pages:
                 promise_id=uuid.uuid5(COMMAND_NAMESPACE, key),
                 customer_id=payment.customer_id,
                 invoice_ids=payment.invoice_ids,
-                promised_date=payment.expected_by,
+                promised_date=payment.paid_on,
                 amount={"amount": payment.amount, "currency": payment.currency},
                 channel="portal",
                 recorded_by=f"stripe:{payment.session_id}"[:200],
+                kind="payment_announced",
             ),
         )
         await self._send(command)

@@ -33,12 +33,6 @@ class StripeSettings(BaseSettings):
     tolerance_s: int = Field(
         default=300, ge=1, description="How old (or early) a webhook's signature may be."
     )
-    pause_days: int = Field(
-        default=7,
-        ge=1,
-        le=90,
-        description="How long dunning waits for the ERP's payment after the provider announced it.",
-    )
     timeout_s: float = Field(default=10.0, gt=0)
     max_webhook_bytes: int = Field(default=262_144, ge=1024)
 

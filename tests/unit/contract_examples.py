@@ -83,6 +83,10 @@ def _erp_invoice() -> erp.InvoicePayload:
         due_date=date(2024, 4, 10),
         amount=eur_positive("1200.00"),
         payment_terms="30 days net",
+        document=erp.InvoiceDocument(
+            reference="FR01/2024/INV-2024-0042.pdf",
+            sha256="9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+        ),
     )
 
 
@@ -585,6 +589,22 @@ def _plan() -> disputes.PaymentPlan:
     )
 
 
+def callback_request() -> Event:
+    return disputes.RequestCallback(
+        **envelope("callback.request", "portal"),
+        payload=disputes.CallbackRequest(
+            request_id=uid("callback"),
+            customer_id=CUSTOMER,
+            company_code=COMPANY,
+            phone="+33612345678",
+            on=date(2024, 5, 14),
+            slot="morning",
+            invoice_ids=(INVOICE,),
+            requested_by="portal:" + CUSTOMER,
+        ),
+    )
+
+
 def payment_plan_agree() -> Event:
     return disputes.AgreePaymentPlan(**envelope("payment_plan.agree", "crm"), payload=_plan())
 
@@ -791,6 +811,7 @@ _BUILDERS: tuple[Callable[[], Event], ...] = (
     dispute_reopen,
     promise_record,
     payment_plan_agree,
+    callback_request,
     dispute_opened,
     dispute_resolved,
     dispute_reopened,
