@@ -40,12 +40,16 @@ from services.portal.documents import DocumentStore
 from services.portal.domain.account import Account, OpenInvoice, Pause, account_of
 from services.portal.domain.documents import check_copy, file_name
 from services.portal.domain.forms import (
+    CALLBACK_MAX_DAYS,
     CATEGORIES,
+    SLOTS,
+    CallbackDecision,
     DisputeDecision,
     Errors,
     FormFields,
     PaymentDecision,
     PromiseDecision,
+    check_callback,
     check_dispute,
     check_payment,
     check_promise,
@@ -135,6 +139,9 @@ class Pages:
         router.add_api_route(
             "/portal/{token}/dispute", self._answering(self.dispute), methods=["POST"]
         )
+        router.add_api_route(
+            "/portal/{token}/callback", self._answering(self.callback), methods=["POST"]
+        )
         if self.documents is not None:
             router.add_api_route(
                 "/portal/{token}/copy/{invoice_id:path}",
@@ -213,7 +220,7 @@ class Pages:
     async def page(self, request: Request) -> Response:
         link, customer = await self._access(request)
         done = request.query_params.get("done")
-        thanks = f"thanks_{done}" if done in ("promise", "dispute", "payment") else None
+        thanks = f"thanks_{done}" if done in ("promise", "dispute", "payment", "callback") else None
         return await self._render(request, link, customer, thanks=thanks)
 
     async def _render(
@@ -257,7 +264,15 @@ class Pages:
                 "promised_date": "promised-date",
                 "category": "category",
                 "message": "message",
+                "phone": "phone",
+                "callback_date": "callback-date",
+                "slot": "slot-morning",
             },
+            slots=tuple(SLOTS),
+            callback_latest=(
+                self.clock.now().date() + timedelta(days=CALLBACK_MAX_DAYS)
+            ).isoformat(),
+            callback_url=f"/portal/{token}/callback",
             categories=CATEGORIES,
             today=self.clock.now().date().isoformat(),
             latest=(
@@ -387,6 +402,37 @@ class Pages:
         await self._send(command)
         return self._done(request, "dispute")
 
+    async def callback(self, request: Request) -> Response:
+        """The customer asks to be called back: a ``callback.request`` for the account's
+        owner, kept by the disputes service."""
+        link, customer = await self._access(request)
+        typed = await self._form(request, customer)
+        checked = check_callback(typed, self.clock.now().date())
+        if not isinstance(checked, CallbackDecision):
+            return await self._render(
+                request, link, customer, form="callback", typed=typed, errors=checked, status=422
+            )
+        key = (
+            f"{link.customer_id}/{link.company_code}/callback/{checked.phone}/"
+            f"{checked.on}/{checked.slot}"
+        )
+        command = disputes.RequestCallback(
+            event_id=uuid.uuid5(COMMAND_NAMESPACE, key + "/event"),
+            occurred_at=self.clock.now(),
+            source=SOURCE,
+            payload=disputes.CallbackRequest(
+                request_id=uuid.uuid5(COMMAND_NAMESPACE, key),
+                customer_id=link.customer_id,
+                company_code=link.company_code,
+                phone=checked.phone,
+                on=checked.on,
+                slot=checked.slot,
+                requested_by=f"portal:{link.customer_id}",
+            ),
+        )
+        await self._send(command)
+        return self._done(request, "callback")
+
     async def pay(self, request: Request) -> Response:
         link, customer = await self._access(request)
         typed = await self._form(request, customer)
@@ -486,7 +532,9 @@ class Pages:
     def _done(self, request: Request, what: str) -> Response:
         return RedirectResponse(f"/portal/{request.path_params['token']}?done={what}", 303)
 
-    async def _send(self, command: disputes.RecordPromise | disputes.OpenDispute) -> None:
+    async def _send(
+        self, command: disputes.RecordPromise | disputes.OpenDispute | disputes.RequestCallback
+    ) -> None:
         async with self.pool.acquire() as connection, connection.transaction():
             await outbox.enqueue(connection, [outbox.OutgoingRecord.of(self.topic, command)])
 
