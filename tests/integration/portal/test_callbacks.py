@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import date
 
-import asyncpg
 import httpx
 import pytest
 
