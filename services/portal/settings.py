@@ -3,8 +3,11 @@ kit's ``RELANCE_LINKS_*``, shared with the notifier that mints the links)."""
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+import json
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from services.portal.documents import DocumentStoreSettings
 from services.runtime.settings import ServiceSettings
@@ -25,16 +28,25 @@ class StripeSettings(BaseSettings):
         description="Where Checkout's pages are, allowed as a form target by the CSP.",
     )
     secret_key: SecretStr | None = Field(default=None, description="The API's secret key.")
-    webhook_secrets: tuple[SecretStr, ...] = Field(
+    webhook_secrets: Annotated[tuple[SecretStr, ...], NoDecode] = Field(
         default=(),
-        description="The webhook endpoint's signing secrets (``whsec_...``), JSON list; "
-        "two during a rotation.",
+        description="The webhook endpoint's signing secrets (``whsec_...``), separated by "
+        "commas (or a JSON list); two during a rotation.",
     )
     tolerance_s: int = Field(
         default=300, ge=1, description="How old (or early) a webhook's signature may be."
     )
     timeout_s: float = Field(default=10.0, gt=0)
     max_webhook_bytes: int = Field(default=262_144, ge=1024)
+
+    @field_validator("webhook_secrets", mode="before")
+    @classmethod
+    def _listed(cls, value: object) -> object:
+        if isinstance(value, str):
+            if value.strip().startswith("["):
+                return tuple(json.loads(value))
+            return tuple(secret.strip() for secret in value.split(",") if secret.strip())
+        return value
 
     @model_validator(mode="after")
     def _webhooks_verifiable(self) -> StripeSettings:
