@@ -6,6 +6,7 @@ Screenshots go to docs/images/ for docs/portal.md.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 from collections.abc import AsyncIterator
@@ -131,7 +132,8 @@ async def test_the_copy_of_an_invoice_is_downloaded_from_the_account(
         await link.click()
     download = await downloading.value
     assert download.suggested_filename == "F-2026-002.pdf"
-    assert Path(await download.path()).read_bytes() == samples.COPY_OF_002
+    saved = await download.path()
+    assert await asyncio.to_thread(Path(saved).read_bytes) == samples.COPY_OF_002
     # only the invoice whose copy the ERP named has a link
     assert await page.get_by_role("link", name="Télécharger la copie").count() == 1
 
