@@ -94,6 +94,30 @@ def _short_of(received: Money, due: PositiveMoney, what: str) -> None:
         raise ValueError(f"received {received.amount} of {due.amount}: not a missed {what}")
 
 
+AttachmentType = Literal["application/pdf", "image/png", "image/jpeg"]
+
+
+class Attachment(Contract):
+    """A document attached to a dispute (a delivery note, a photo), kept in the document
+    store; its type was checked from its content, not from its name."""
+
+    reference: Annotated[
+        str, StringConstraints(min_length=1, max_length=1024, pattern=r"^[^\x00-\x1f\x7f]+$")
+    ] = Field(description="Its key in the document store.")
+    media_type: AttachmentType
+    size: int = Field(ge=1, description="In bytes.")
+    sha256: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+    file_name: Annotated[str, StringConstraints(min_length=1, max_length=200)] = Field(
+        description="The name it was sent with, for display only."
+    )
+
+
+Attachments = Annotated[
+    tuple[Attachment, ...],
+    Field(max_length=5, description="Documents attached, at most five."),
+]
+
+
 # Commands ---------------------------------------------------------------------------------
 
 
@@ -102,12 +126,15 @@ class DisputeRequest(DisputedInvoices):
     category: DisputeCategory
     text: Text = Field(description="The customer's complaint, in their words.")
     raised_by: RaisedBy
+    attachments: Attachments = ()
 
 
 class OpenDispute(Event):
     """Open a dispute on invoices or on a whole account."""
 
     event_type: Literal["dispute.open"] = "dispute.open"
+    # 2: the payload's attachments
+    schema_version: int = Field(default=2, ge=1)
     payload: DisputeRequest
 
 
@@ -259,12 +286,15 @@ class OpenedDispute(DisputedInvoices, Ownership):
     category: DisputeCategory
     text: Text
     raised_by: RaisedBy
+    attachments: Attachments = ()
 
 
 class DisputeOpened(Event):
     """A dispute was opened: reminders to the customer stop for its invoices."""
 
     event_type: Literal["dispute.opened"] = "dispute.opened"
+    # 2: the payload's attachments
+    schema_version: int = Field(default=2, ge=1)
     payload: OpenedDispute
 
 

@@ -137,6 +137,7 @@ class DisputeView(BaseModel):
     version: int
     opened_at: datetime
     updated_at: datetime
+    attachments: list[disputes.Attachment] = []
     history: list[Transition] | None = None
 
     @classmethod
@@ -159,6 +160,7 @@ class DisputeView(BaseModel):
             version=row["version"],
             opened_at=row["opened_at"],
             updated_at=row["updated_at"],
+            attachments=[disputes.Attachment.model_validate(a) for a in row["attachments"]],
             history=history,
         )
 

@@ -61,8 +61,8 @@ WHERE customer_id = $1 AND status IN ('open', 'awaiting_correction') AND dispute
 INSERT_DISPUTE = """
 INSERT INTO dispute (dispute_id, customer_id, invoice_ids, whole_account, category, text,
                      raised_by, owner_role, owner, due_date, status, next_reminder_at,
-                     opened_at, updated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'open', $11, $12, $12)
+                     opened_at, updated_at, attachments)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'open', $11, $12, $12, $13)
 """
 
 # Open disputes on a whole account, which take in the invoices opened after them.

@@ -1,11 +1,13 @@
 """The document store: where the ERP keeps invoice copies, read by reference.
 
-Two adapters behind one method, :meth:`DocumentStore.fetch`:
+Two adapters behind two methods, :meth:`DocumentStore.fetch` (invoice copies) and
+:meth:`DocumentStore.store` (documents customers attach to disputes):
 
-- :class:`HttpDocumentServer`: the ERP's document server, ``GET {base_url}/{reference}``
-  with a bearer token;
+- :class:`HttpDocumentServer`: the ERP's document server, ``GET`` and ``PUT
+  {base_url}/{reference}`` with a bearer token;
 - :class:`S3DocumentStore`: S3-compatible object storage (AWS S3, MinIO, Ceph, Scaleway...),
-  ``GetObject`` on one bucket through aiobotocore, requests signed with SigV4.
+  ``GetObject`` and ``PutObject`` on one bucket through aiobotocore, requests signed with
+  SigV4.
 
 Both read at most ``max_bytes`` (a larger copy is refused, never truncated) and translate
 their client's errors into :class:`DocumentMissing` (the store has no such copy) and
@@ -71,6 +73,10 @@ class DocumentStore(Protocol):
         """The copy's bytes; :class:`DocumentMissing` or :class:`DocumentStoreFailed`."""
         ...
 
+    async def store(self, reference: str, body: bytes, media_type: str) -> None:
+        """Keeps ``body`` under ``reference``; :class:`DocumentStoreFailed`."""
+        ...
+
 
 class HttpDocumentServer:
     """The ERP's document server: ``GET {base_url}/{reference}``, bearer token."""
@@ -83,8 +89,28 @@ class HttpDocumentServer:
         self.timeout_s = settings.timeout_s
         self.max_bytes = settings.max_bytes
 
+    def _url(self, reference: str) -> str:
+        return f"{self.base_url}/{quote(reference.lstrip('/'), safe='/')}"
+
+    async def store(self, reference: str, body: bytes, media_type: str) -> None:
+        headers = {
+            "Authorization": f"Bearer {self.token.get_secret_value()}",
+            "Content-Type": media_type,
+        }
+        try:
+            async with httpx.AsyncClient(timeout=self.timeout_s) as client:
+                response = await client.put(self._url(reference), content=body, headers=headers)
+        except httpx.HTTPError as exc:
+            raise DocumentStoreFailed(
+                f"the document server did not answer: {type(exc).__name__}"
+            ) from exc
+        if response.status_code not in (200, 201, 204):
+            raise DocumentStoreFailed(
+                f"the document server answered {response.status_code} storing {reference}"
+            )
+
     async def fetch(self, reference: str) -> bytes:
-        url = f"{self.base_url}/{quote(reference.lstrip('/'), safe='/')}"
+        url = self._url(reference)
         headers = {"Authorization": f"Bearer {self.token.get_secret_value()}"}
         try:
             async with (
@@ -121,11 +147,10 @@ class S3DocumentStore:
         self.settings = settings
         self.bucket = settings.s3_bucket
 
-    async def fetch(self, reference: str) -> bytes:
+    def _client(self) -> Any:
         # imported here: botocore loads its service models, which only this adapter needs
         from aiobotocore.config import AioConfig
         from aiobotocore.session import get_session
-        from botocore.exceptions import BotoCoreError, ClientError
 
         s = self.settings
         assert s.s3_access_key_id is not None
@@ -136,15 +161,37 @@ class S3DocumentStore:
             retries={"max_attempts": 2, "mode": "standard"},
             s3={"addressing_style": "path"},
         )
+        return get_session().create_client(
+            "s3",
+            region_name=s.s3_region,
+            endpoint_url=s.s3_endpoint_url,
+            aws_access_key_id=s.s3_access_key_id.get_secret_value(),
+            aws_secret_access_key=s.s3_secret_access_key.get_secret_value(),
+            config=config,
+        )
+
+    async def store(self, reference: str, body: bytes, media_type: str) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
         try:
-            async with get_session().create_client(
-                "s3",
-                region_name=s.s3_region,
-                endpoint_url=s.s3_endpoint_url,
-                aws_access_key_id=s.s3_access_key_id.get_secret_value(),
-                aws_secret_access_key=s.s3_secret_access_key.get_secret_value(),
-                config=config,
-            ) as client:
+            async with self._client() as client:
+                await client.put_object(
+                    Bucket=self.bucket, Key=reference, Body=body, ContentType=media_type
+                )
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            raise DocumentStoreFailed(f"the object storage refused {reference}: {code}") from exc
+        except BotoCoreError as exc:
+            raise DocumentStoreFailed(
+                f"the object storage did not answer: {type(exc).__name__}"
+            ) from exc
+
+    async def fetch(self, reference: str) -> bytes:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        s = self.settings
+        try:
+            async with self._client() as client:
                 answer: dict[str, Any] = await client.get_object(Bucket=self.bucket, Key=reference)
                 if int(answer.get("ContentLength") or 0) > s.max_bytes:
                     raise DocumentStoreFailed(f"{reference} is larger than {s.max_bytes} bytes")

@@ -52,6 +52,15 @@ CATEGORIES = ("commercial", "quality", "delivery", "pricing", "administrative", 
 
 WORDS: dict[str, dict[str, str]] = {
     "en": {
+        "field_attachments": "Documents (PDF, PNG or JPEG; at most {count} files of {max} MB)",
+        "attachments_again": "Choose your documents again: they are not kept when the form comes "
+        "back.",
+        "attachment_type": "{name} is not a PDF, PNG or JPEG file.",
+        "attachment_too_large": "{name} is larger than {max} MB.",
+        "attachment_too_many": "Attach at most {max} documents.",
+        "attachment_failed_title": "Documents not received",
+        "attachment_failed_text": "Your documents could not be saved. Please try again in a few "
+        "minutes.",
         "copy_link": "Download the copy of invoice {number}",
         "copy_missing_title": "Copy not available",
         "copy_missing_text": "This invoice's copy cannot be found. Reply to the email you "
@@ -145,6 +154,15 @@ WORDS: dict[str, dict[str, str]] = {
         "not_found_text": "This account cannot be shown yet. Please try again later.",
     },
     "fr": {
+        "field_attachments": "Documents (PDF, PNG ou JPEG ; au plus {count} fichiers de {max} Mo)",
+        "attachments_again": "Choisissez de nouveau vos documents : ils ne sont pas conservés "
+        "quand le formulaire revient.",
+        "attachment_type": "{name} n'est pas un fichier PDF, PNG ou JPEG.",
+        "attachment_too_large": "{name} dépasse {max} Mo.",
+        "attachment_too_many": "Joignez au plus {max} documents.",
+        "attachment_failed_title": "Documents non reçus",
+        "attachment_failed_text": "Vos documents n'ont pas pu être enregistrés. Réessayez dans "
+        "quelques minutes.",
         "copy_link": "Télécharger la copie de la facture {number}",
         "copy_missing_title": "Copie indisponible",
         "copy_missing_text": "La copie de cette facture est introuvable. Répondez à l'e-mail reçu "
@@ -238,6 +256,16 @@ WORDS: dict[str, dict[str, str]] = {
         "not_found_text": "Ce compte ne peut pas encore être affiché. Réessayez plus tard.",
     },
     "de": {
+        "field_attachments": "Dokumente (PDF, PNG oder JPEG; höchstens {count} Dateien zu {max} "
+        "MB)",
+        "attachments_again": "Wählen Sie Ihre Dokumente erneut: sie bleiben nicht erhalten, wenn "
+        "das Formular zurückkommt.",
+        "attachment_type": "{name} ist keine PDF-, PNG- oder JPEG-Datei.",
+        "attachment_too_large": "{name} ist größer als {max} MB.",
+        "attachment_too_many": "Höchstens {max} Dokumente anhängen.",
+        "attachment_failed_title": "Dokumente nicht erhalten",
+        "attachment_failed_text": "Ihre Dokumente konnten nicht gespeichert werden. Bitte in "
+        "einigen Minuten erneut versuchen.",
         "copy_link": "Kopie der Rechnung {number} herunterladen",
         "copy_missing_title": "Kopie nicht verfügbar",
         "copy_missing_text": "Die Kopie dieser Rechnung wurde nicht gefunden. Antworten Sie auf "
@@ -333,6 +361,16 @@ WORDS: dict[str, dict[str, str]] = {
         "versuchen.",
     },
     "es": {
+        "field_attachments": "Documentos (PDF, PNG o JPEG; como máximo {count} archivos de {max} "
+        "MB)",
+        "attachments_again": "Vuelva a elegir sus documentos: no se conservan cuando el "
+        "formulario vuelve.",
+        "attachment_type": "{name} no es un archivo PDF, PNG o JPEG.",
+        "attachment_too_large": "{name} supera {max} MB.",
+        "attachment_too_many": "Adjunte como máximo {max} documentos.",
+        "attachment_failed_title": "Documentos no recibidos",
+        "attachment_failed_text": "No se pudieron guardar sus documentos. Inténtelo de nuevo en "
+        "unos minutos.",
         "copy_link": "Descargar la copia de la factura {number}",
         "copy_missing_title": "Copia no disponible",
         "copy_missing_text": "No se encuentra la copia de esta factura. Responda al correo "
@@ -426,6 +464,15 @@ WORDS: dict[str, dict[str, str]] = {
         "not_found_text": "Esta cuenta aún no se puede mostrar. Inténtelo más tarde.",
     },
     "it": {
+        "field_attachments": "Documenti (PDF, PNG o JPEG; al massimo {count} file da {max} MB)",
+        "attachments_again": "Scelga di nuovo i documenti: non vengono conservati quando il "
+        "modulo ritorna.",
+        "attachment_type": "{name} non è un file PDF, PNG o JPEG.",
+        "attachment_too_large": "{name} supera {max} MB.",
+        "attachment_too_many": "Alleghi al massimo {max} documenti.",
+        "attachment_failed_title": "Documenti non ricevuti",
+        "attachment_failed_text": "Non è stato possibile salvare i documenti. Riprovi tra qualche "
+        "minuto.",
         "copy_link": "Scarica la copia della fattura {number}",
         "copy_missing_title": "Copia non disponibile",
         "copy_missing_text": "La copia di questa fattura non è stata trovata. Risponda all'e-mail "

@@ -38,6 +38,7 @@ from contracts.topics import DISPUTE_COMMANDS, Topic
 from services.portal import i18n, metrics, queries
 from services.portal.documents import DocumentStore
 from services.portal.domain.account import Account, OpenInvoice, Pause, account_of
+from services.portal.domain.attachments import CheckedAttachment, check_attachments
 from services.portal.domain.documents import check_copy, file_name
 from services.portal.domain.forms import (
     CALLBACK_MAX_DAYS,
@@ -46,6 +47,7 @@ from services.portal.domain.forms import (
     CallbackDecision,
     DisputeDecision,
     Errors,
+    FieldError,
     FormFields,
     PaymentDecision,
     PromiseDecision,
@@ -64,7 +66,7 @@ from services.portal.errors import (
     PaymentRefused,
     ProviderFailed,
 )
-from services.portal.guard import RateLimit, form_fields, secured
+from services.portal.guard import RateLimit, form_fields, form_with_files, secured
 from services.portal.settings import PortalSettings
 from services.portal.stripe import InvoiceToPay, StripeCheckout
 from services.runtime import outbox
@@ -267,7 +269,16 @@ class Pages:
                 "phone": "phone",
                 "callback_date": "callback-date",
                 "slot": "slot-morning",
+                "attachment": "attachment",
             },
+            attachments=(
+                {
+                    "count": self.settings.max_attachments,
+                    "max": self.settings.max_attachment_bytes // 2**20,
+                }
+                if self.documents and self.settings.max_attachments
+                else None
+            ),
             slots=tuple(SLOTS),
             callback_latest=(
                 self.clock.now().date() + timedelta(days=CALLBACK_MAX_DAYS)
@@ -376,31 +387,96 @@ class Pages:
         return self._done(request, "promise")
 
     async def dispute(self, request: Request) -> Response:
+        """A dispute with its documents: each checked by its content, stored in the
+        document store under the dispute, and named in ``dispute.open``."""
         link, customer = await self._access(request)
-        typed = await self._form(request, customer)
+        accepts_files = self.documents is not None and self.settings.max_attachments > 0
+        files_limit = self.settings.max_form_bytes + (
+            self.settings.max_attachments * self.settings.max_attachment_bytes
+        )
+        try:
+            typed, files = await form_with_files(
+                request,
+                self.settings.max_form_bytes,
+                files_limit,
+                # a few more than allowed, so that too many is said beside the field
+                2 * self.settings.max_attachments + 1 if accepts_files else 0,
+            )
+        except BodyTooLarge:
+            raise PageRefused(
+                413, "too_large", "too_large", i18n.language_of(customer["language"])
+            ) from None
         account = await self._account(link)
         checked = check_dispute(typed, account)
-        if not isinstance(checked, DisputeDecision):
+        attached = check_attachments(
+            [(f.file_name, f.body) for f in files],
+            self.settings.max_attachment_bytes,
+            self.settings.max_attachments if accepts_files else 0,
+        )
+        errors = {} if isinstance(checked, DisputeDecision) else dict(checked)
+        if isinstance(attached, FieldError):
+            errors["attachment"] = attached
+        if errors or not isinstance(checked, DisputeDecision) or isinstance(attached, FieldError):
             return await self._render(
-                request, link, customer, form="dispute", typed=typed, errors=checked, status=422
+                request, link, customer, form="dispute", typed=typed, errors=errors, status=422
             )
         ids = tuple(sorted(line.invoice.invoice_id for line in checked.lines))
-        key = f"{link.customer_id}/{link.company_code}/dispute/{ids}/{checked.category}"
+        digests = tuple(a.sha256 for a in attached)
+        key = f"{link.customer_id}/{link.company_code}/dispute/{ids}/{checked.category}" + (
+            f"/{digests}" if digests else ""
+        )
+        dispute_id = uuid.uuid5(COMMAND_NAMESPACE, key)
+        stored = await self._store_attachments(link, customer, dispute_id, attached)
         command = disputes.OpenDispute(
             event_id=uuid.uuid5(COMMAND_NAMESPACE, key + "/event"),
             occurred_at=self.clock.now(),
             source=SOURCE,
             payload=disputes.DisputeRequest(
-                dispute_id=uuid.uuid5(COMMAND_NAMESPACE, key),
+                dispute_id=dispute_id,
                 customer_id=link.customer_id,
                 invoice_ids=ids,
                 category=checked.category,
                 text=checked.message,
                 raised_by="portal",
+                attachments=stored,
             ),
         )
         await self._send(command)
         return self._done(request, "dispute")
+
+    async def _store_attachments(
+        self,
+        link: CustomerLink,
+        customer: Mapping[str, Any],
+        dispute_id: uuid.UUID,
+        attached: list[CheckedAttachment],
+    ) -> tuple[disputes.Attachment, ...]:
+        """Each document in the store before the command is sent: a dispute never names a
+        document the store does not have. A failure is a page (502); nothing is sent."""
+        stored = []
+        for number, attachment in enumerate(attached, start=1):
+            reference = attachment.reference(link.customer_id, str(dispute_id), number)
+            assert self.documents is not None
+            try:
+                await self.documents.store(reference, attachment.body, attachment.media_type)
+            except DocumentStoreFailed as exc:
+                logger.error("attachment of dispute %s not stored: %s", dispute_id, exc)
+                raise PageRefused(
+                    502,
+                    "attachment_failed_title",
+                    "attachment_failed_text",
+                    i18n.language_of(customer["language"]),
+                ) from exc
+            stored.append(
+                disputes.Attachment(
+                    reference=reference,
+                    media_type=attachment.media_type,
+                    size=len(attachment.body),
+                    sha256=attachment.sha256,
+                    file_name=attachment.file_name,
+                )
+            )
+        return tuple(stored)
 
     async def callback(self, request: Request) -> Response:
         """The customer asks to be called back: a ``callback.request`` for the account's

@@ -79,6 +79,12 @@ class PortalSettings(ServiceSettings):
     max_form_bytes: int = Field(
         default=16_384, ge=1024, description="Larger request bodies are refused (413)."
     )
+    max_attachments: int = Field(
+        default=3, ge=0, le=5, description="Most documents attached to one dispute."
+    )
+    max_attachment_bytes: int = Field(
+        default=5 * 1024 * 1024, ge=1024, description="Largest document attached to a dispute."
+    )
     requests_per_minute: int = Field(
         default=30,
         ge=1,

@@ -529,6 +529,15 @@ def dispute_open() -> Event:
             category="delivery",
             text="Pallet 3 never arrived.",
             raised_by="portal",
+            attachments=(
+                disputes.Attachment(
+                    reference="disputes/C-1001/delivery-note-7.pdf",
+                    media_type="application/pdf",
+                    size=48213,
+                    sha256="2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae",
+                    file_name="bon de livraison 7.pdf",
+                ),
+            ),
         ),
     )
 

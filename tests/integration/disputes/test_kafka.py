@@ -47,7 +47,7 @@ def test_the_definition_consumes_commands_the_ledger_and_call_outcomes() -> None
     assert DEFINITION.migrations is not None
     assert [p.name for p in DEFINITION.migrations.glob("*.sql")] == [
         "0001_disputes.sql",
-        "0002_announced_payments_and_callbacks.sql",
+        "0002_announced_payments_callbacks_attachments.sql",
     ]
 
 

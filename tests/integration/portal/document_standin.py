@@ -2,6 +2,7 @@
 
 :class:`DocumentServerStandIn`: the ERP's document server, ``GET /documents/{path}``, 401
 without the expected bearer token, 404 for an unknown path. :class:`S3StandIn`: an
+``PUT /documents/{path}`` stores a document (201). :class:`S3StandIn`: an
 S3-compatible ``GetObject`` (path style, ``GET /{bucket}/{key}``), 403 ``SignatureDoesNotMatch``
 unless the request is SigV4-signed with the expected access key for ``s3`` in the region,
 404 ``NoSuchKey`` for an unknown key, as S3 answers. Both count the requests they served.
@@ -34,12 +35,22 @@ def _s3_error(status: int, code: str) -> Response:
 class DocumentServerStandIn:
     def __init__(self) -> None:
         self.documents: dict[str, bytes] = {}
+        self.media_types: dict[str, str] = {}
         self.served = 0
 
     def routes(self) -> APIRouter:
         router = APIRouter()
         router.add_api_route("/documents/{path:path}", self.get, methods=["GET"])
+        router.add_api_route("/documents/{path:path}", self.put, methods=["PUT"])
         return router
+
+    async def put(self, request: Request) -> Response:
+        if request.headers.get("authorization") != f"Bearer {TOKEN}":
+            return Response("unauthorized", status_code=401)
+        path = request.path_params["path"]
+        self.documents[path] = await request.body()
+        self.media_types[path] = request.headers.get("content-type", "")
+        return Response(status_code=201)
 
     async def get(self, request: Request) -> Response:
         if request.headers.get("authorization") != f"Bearer {TOKEN}":

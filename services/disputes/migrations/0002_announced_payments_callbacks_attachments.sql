@@ -4,6 +4,10 @@
 ALTER TABLE promise ADD COLUMN kind text NOT NULL DEFAULT 'promise'
     CHECK (kind IN ('promise', 'payment_announced'));
 
+-- The documents attached to a dispute (dispute.open, schema version 2), as references
+-- into the document store: [{reference, media_type, size, sha256, file_name}].
+ALTER TABLE dispute ADD COLUMN attachments jsonb NOT NULL DEFAULT '[]';
+
 -- Customers' requests to be called back (callback.request, from the portal), for the
 -- account's owner: open until a collector marks them done.
 CREATE TABLE callback_request (
