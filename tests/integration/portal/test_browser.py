@@ -104,13 +104,19 @@ async def test_announcing_a_payment_date_publishes_a_promise(page: Page, site: S
     assert command["payload"]["channel"] == "portal"
 
 
-async def test_opening_a_dispute_on_one_invoice_publishes_it(page: Page, site: Site) -> None:
+async def test_opening_a_dispute_with_a_document_publishes_it(page: Page, site: Site) -> None:
     await page.goto(site.account_url)
     dispute = page.locator("form[action$='/dispute']")
     await dispute.get_by_label("F-2026-002").check()
     await page.get_by_label("Nature du problème", exact=True).select_option("delivery")
     await page.get_by_label("Votre message", exact=True).fill(
         "Livraison incomplète : 2 colis sur 3."
+    )
+    delivery_note = b"%PDF-1.7\n% bon de livraison signe\n%%EOF\n"
+    await page.get_by_label("Documents (PDF, PNG ou JPEG").set_input_files(
+        files=[
+            {"name": "bon-livraison.pdf", "mimeType": "application/pdf", "buffer": delivery_note}
+        ]
     )
     await page.get_by_role("button", name="Envoyer").click()
     await page.wait_for_url("**?done=dispute")
@@ -121,6 +127,12 @@ async def test_opening_a_dispute_on_one_invoice_publishes_it(page: Page, site: S
     assert command["payload"]["category"] == "delivery"
     assert command["payload"]["text"] == "Livraison incomplète : 2 colis sur 3."
     assert command["payload"]["raised_by"] == "portal"
+    (attachment,) = command["payload"]["attachments"]
+    assert (attachment["file_name"], attachment["media_type"]) == (
+        "bon-livraison.pdf",
+        "application/pdf",
+    )
+    assert site.documents.documents[attachment["reference"]] == delivery_note
 
 
 async def test_the_copy_of_an_invoice_is_downloaded_from_the_account(
