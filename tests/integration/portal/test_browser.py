@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, FilePayload, Page, async_playwright
 
 from tests.integration.portal.conftest import Site
 from tests.integration.portal.stripe_standin import signature
@@ -114,9 +114,9 @@ async def test_opening_a_dispute_with_a_document_publishes_it(page: Page, site: 
     )
     delivery_note = b"%PDF-1.7\n% bon de livraison signe\n%%EOF\n"
     await page.get_by_label("Documents (PDF, PNG ou JPEG").set_input_files(
-        files=[
-            {"name": "bon-livraison.pdf", "mimeType": "application/pdf", "buffer": delivery_note}
-        ]
+        files=FilePayload(
+            name="bon-livraison.pdf", mimeType="application/pdf", buffer=delivery_note
+        )
     )
     await page.get_by_role("button", name="Envoyer").click()
     await page.wait_for_url("**?done=dispute")
