@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from services.portal import metrics
-from services.portal.documents import DocumentStoreSettings, S3DocumentStore
+from services.portal.documents import DocumentStoreSettings, HttpDocumentServer, S3DocumentStore
 from services.portal.errors import DocumentMissing, DocumentStoreFailed
 from services.runtime.health import HealthState, HttpServer, build_app
 from tests.integration.portal import document_standin as standin
@@ -114,3 +114,19 @@ async def test_the_object_storage_adapter_reads_a_signed_get_object() -> None:
         assert s3.served == 1
     finally:
         await server.stop()
+
+
+async def test_a_document_server_refusing_the_token_is_a_page_and_the_token_never_shown(
+    site: Site, caplog: pytest.LogCaptureFixture
+) -> None:
+    from pydantic import SecretStr
+
+    store = site.pages.documents
+    assert isinstance(store, HttpDocumentServer)
+    store.token = SecretStr("a-token-the-server-does-not-know")
+    async with httpx.AsyncClient() as client:
+        response = await client.get(site.account_url + "/copy/FR01/F-2026-002")
+    assert response.status_code == 502
+    assert "Copie indisponible" in response.text
+    assert "answered 401" in caplog.text
+    assert "a-token-the-server-does-not-know" not in caplog.text + response.text
