@@ -187,11 +187,14 @@ def _dispute_resolved(event: disputes.DisputeResolved) -> list[Statement]:
 
 
 def _promise(event: disputes.PromiseMade) -> list[Statement]:
+    """A promise shows its date; a payment the provider announced shows none (its date is
+    the day it was paid: the page says the payment was announced, awaiting the ERP)."""
     p = event.payload
+    until = p.promised_date if p.kind == "promise" else None
     return [
         (
             queries.START_PAUSE,
-            ("promise", p.promise_id, p.customer_id, list(p.invoice_ids), False, p.promised_date),
+            ("promise", p.promise_id, p.customer_id, list(p.invoice_ids), False, until),
         )
     ]
 
