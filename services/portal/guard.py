@@ -12,12 +12,12 @@ process (each replica counts its own: the limit is per replica).
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
 from starlette.datastructures import UploadFile
-from starlette.exceptions import HTTPException
-from starlette.formparsers import MultiPartException
+from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -98,10 +98,16 @@ async def form_with_files(
         return parse_qs(body.decode("utf-8", errors="replace"), keep_blank_values=True), []
     if not multipart:
         return {}, []
-    request._body = body  # starlette parses the body already read
+
+    async def read() -> AsyncGenerator[bytes, None]:
+        yield body
+
+    parser = MultiPartParser(
+        request.headers, read(), max_files=max_files, max_fields=100, max_part_size=limit
+    )
     try:
-        form = await request.form(max_files=max_files, max_fields=100, max_part_size=limit)
-    except (MultiPartException, HTTPException) as exc:  # too many parts, or malformed
+        form = await parser.parse()
+    except MultiPartException as exc:  # too many files or fields, or malformed
         raise BodyTooLarge() from exc
     fields: dict[str, list[str]] = {}
     files: list[UploadedFile] = []
