@@ -96,6 +96,13 @@ class CommandHandler:
                 await self._decide(
                     work, event, "payment_plan.agree", lambda c, now: book.plans.agree(c, now, plan)
                 )
+            case disputes.RequestCallback(payload=callback):
+                await self._decide(
+                    work,
+                    event,
+                    "callback.request",
+                    lambda c, now: book.callbacks.request(c, now, callback),
+                )
             case notifications.CallTaskClosed(payload=call):
                 await self._call_closed(work, event, call)
             case _:

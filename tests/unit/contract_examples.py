@@ -83,6 +83,10 @@ def _erp_invoice() -> erp.InvoicePayload:
         due_date=date(2024, 4, 10),
         amount=eur_positive("1200.00"),
         payment_terms="30 days net",
+        document=erp.InvoiceDocument(
+            reference="FR01/2024/INV-2024-0042.pdf",
+            sha256="9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+        ),
     )
 
 
@@ -525,6 +529,15 @@ def dispute_open() -> Event:
             category="delivery",
             text="Pallet 3 never arrived.",
             raised_by="portal",
+            attachments=(
+                disputes.Attachment(
+                    reference="disputes/C-1001/delivery-note-7.pdf",
+                    media_type="application/pdf",
+                    size=48213,
+                    sha256="2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae",
+                    file_name="bon de livraison 7.pdf",
+                ),
+            ),
         ),
     )
 
@@ -582,6 +595,22 @@ def _plan() -> disputes.PaymentPlan:
             disputes.Instalment(due_date=date(2024, 7, 20), amount=eur_positive("500.00")),
         ),
         agreed_by="collector@creditor.example",
+    )
+
+
+def callback_request() -> Event:
+    return disputes.RequestCallback(
+        **envelope("callback.request", "portal"),
+        payload=disputes.CallbackRequest(
+            request_id=uid("callback"),
+            customer_id=CUSTOMER,
+            company_code=COMPANY,
+            phone="+33612345678",
+            on=date(2024, 5, 14),
+            slot="morning",
+            invoice_ids=(INVOICE,),
+            requested_by="portal:" + CUSTOMER,
+        ),
     )
 
 
@@ -791,6 +820,7 @@ _BUILDERS: tuple[Callable[[], Event], ...] = (
     dispute_reopen,
     promise_record,
     payment_plan_agree,
+    callback_request,
     dispute_opened,
     dispute_resolved,
     dispute_reopened,
