@@ -319,7 +319,9 @@ class SendingResumed(Event):
 ActorRole = Literal["viewer", "collector", "credit_manager", "administrator"]
 """The roles of Relance's identities, ordered: each includes the ones before it."""
 
-CommandName = Literal["hold", "release", "send_now", "change_scenario", "skip_step", "add_note"]
+CommandName = Literal[
+    "hold", "release", "send_now", "change_scenario", "skip_step", "add_note", "log_call"
+]
 ActorSubject = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
 

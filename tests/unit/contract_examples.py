@@ -407,6 +407,20 @@ def command_add_note() -> Event:
     )
 
 
+def command_log_call() -> Event:
+    return commands.LogCallCommand(
+        **envelope("command.log_call", "scheduler"),
+        payload=_command(
+            commands.LogCall,
+            invoice_ids=(INVOICE,),
+            outcome="promise_to_pay",
+            promised_date=date(2024, 5, 31),
+            promised_amount=eur_positive("1200.00"),
+            note="Spoke with the accountant.",
+        ),
+    )
+
+
 def dunning_command_executed() -> Event:
     held = datetime(2024, 5, 14, 22, 0, tzinfo=UTC)
     return dunning.CommandExecuted(
@@ -810,6 +824,7 @@ _BUILDERS: tuple[Callable[[], Event], ...] = (
     command_change_scenario,
     command_skip_step,
     command_add_note,
+    command_log_call,
     dunning_command_executed,
     reference_interest_rate_published,
 )
