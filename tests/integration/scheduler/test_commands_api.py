@@ -367,3 +367,47 @@ async def test_the_scheduler_authorizes_every_command_by_role_and_portfolio_kind
     assert after == before + refused
     (reason,) = {r["reason"] for r in await desk.pool.fetch("SELECT reason FROM refused_command")}
     assert reason == "forbidden"
+
+
+async def test_a_call_logged_against_its_call_reminder_is_followed_up(api: Api) -> None:
+    desk = api.desk
+    day = date(2026, 11, 28)  # the day after NOW
+    while not [r for r in await desk.reminders() if r.channel == "phone_call"]:
+        await desk.tick(paris(day, 10))
+        day = date.fromordinal(day.toordinal() + 1)
+        assert day < date(2027, 1, 31), "no call step came"
+    (call,) = [r for r in await desk.reminders() if r.channel == "phone_call"]
+    seen = len(await desk.reminders())
+
+    stranger = command(
+        commands.LogCallCommand,
+        commands.LogCall,
+        call.customer_id,
+        outcome="no_answer",
+        reminder_id=uuid.uuid4(),
+    )
+    await desk.command(stranger, paris(day, 11))
+    assert (await desk.dead_letters())[-1][1]["dlq.reason"] == "unknown_reminder"
+
+    logged = command(
+        commands.LogCallCommand,
+        commands.LogCall,
+        call.customer_id,
+        actor=commands.CommandActor(
+            subject="local:marie", roles=("collector",), collector_codes=("C12",)
+        ),
+        outcome="no_answer",
+        reminder_id=call.reminder_id,
+        note="voicemail full",
+    )
+    await desk.command(logged, paris(day, 11))
+    (again,) = (await desk.reminders())[seen:]
+    assert (again.channel, again.step_name) == ("phone_call", call.step_name)
+    assert again.scheduled_for > paris(day, 11)  # the retry, business days later
+    (audit,) = [a for a in await desk.audits() if a.command == "log_call"]
+    assert audit.detail == {
+        "outcome": "no_answer",
+        "invoices": str(len(call.invoices)),
+        "reminder_id": str(call.reminder_id),
+    }
+    assert "voicemail" not in audit.model_dump_json()  # the note stays in logged_call
