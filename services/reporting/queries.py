@@ -338,3 +338,11 @@ SELECT rank, company_code, customer_id, collector, risk_rating, overdue_invoices
        overdue_amount_reporting, amount_at_risk, oldest_days_overdue
 FROM collector_worklist_as_of($1) ORDER BY rank LIMIT $2
 """
+
+RECORD_OPERATOR_ACTION = """
+INSERT INTO operator_action (event_id, action, company_codes, actor_role, at, state_before,
+                             state_after, suspension_id, campaign_id, template, level, channel,
+                             customers, invoices)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+ON CONFLICT (event_id) DO NOTHING
+"""

@@ -8,8 +8,10 @@ Mounted under ``relance scheduler``::
                                           of all) until resumed; recorded and announced
     relance scheduler resume [--company CODE] [--by NAME]
                                           lift that suspension
-    relance scheduler campaign FILE       send one step now to the customers FILE selects
-                                          (--dry-run: only show who would be reached)
+    relance scheduler campaign FILE [--by NAME]
+                                          send one step now to the customers FILE selects
+                                          (--dry-run: only show who would be reached);
+                                          recorded and announced for the audit
 
 Collectors' commands, produced on ``dunning.commands.v1`` with the operator as an
 administrator machine identity (``operator:<--by>``, every customer in its portfolio); the
@@ -155,14 +157,14 @@ def resume(company: CompanyOption = None, by: ByOption = None) -> None:
     typer.echo(f"sending resumed for {_scope(company)}.")
 
 
-async def _run_campaign(path: Path, dry_run: bool) -> CampaignReport:
+async def _run_campaign(path: Path, dry_run: bool, by: str) -> CampaignReport:
     settings = load(SchedulerSettings)
     policy = policy_of(settings)
     campaign = load_campaign(path, policy.library.templates)
     pool = await create_pool(settings.database, "scheduler", max_size=2)
     try:
         return await run_campaign(
-            pool, clock_from_setting(settings.clock), policy, campaign, dry_run=dry_run
+            pool, clock_from_setting(settings.clock), policy, campaign, dry_run=dry_run, by=by
         )
     finally:
         await pool.close()
@@ -174,10 +176,11 @@ def campaign(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show who would be reached; send nothing.")
     ] = False,
+    by: ByOption = None,
 ) -> None:
     """Send one step now to the customers a campaign selects, beside their scenarios."""
     try:
-        report = asyncio.run(_run_campaign(file, dry_run))
+        report = asyncio.run(_run_campaign(file, dry_run, by or getpass.getuser()))
     except InvalidScenarios as exc:
         for problem in exc.problems:
             typer.echo(str(problem), err=True)

@@ -407,6 +407,25 @@ def command_add_note() -> Event:
     )
 
 
+def dunning_campaign_launched() -> Event:
+    return dunning.CampaignLaunched(
+        **envelope("dunning.campaign.launched", "scheduler"),
+        payload=dunning.CampaignRun(
+            campaign_id="year-end-2024",
+            template="statement",
+            step_name="year_end_statement",
+            level="preventive",
+            channel="email",
+            company_codes=(COMPANY,),
+            by="jeanne.operator",
+            at=AT,
+            customers_reached=120,
+            invoices_reached=310,
+            skipped={"already_reached": 4, "min_gap": 2},
+        ),
+    )
+
+
 def command_log_call() -> Event:
     return commands.LogCallCommand(
         **envelope("command.log_call", "scheduler"),
@@ -826,6 +845,7 @@ _BUILDERS: tuple[Callable[[], Event], ...] = (
     command_add_note,
     command_log_call,
     dunning_command_executed,
+    dunning_campaign_launched,
     reference_interest_rate_published,
 )
 
