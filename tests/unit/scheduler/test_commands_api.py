@@ -5,6 +5,7 @@ each body the command's payload less what the API fills in, published at /openap
 # read it.
 
 import json
+from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
 import httpx
@@ -114,3 +115,12 @@ def test_kinds_carry_their_lowest_role(name: str) -> None:
     assert kind.role == "collector"
     (change,) = [k for k in command_kinds() if k.name == "change_scenario"]
     assert change.role == "credit_manager"
+
+
+def test_the_commands_page_names_every_route_and_its_lowest_role() -> None:
+    page = (Path(__file__).resolve().parents[3] / "docs" / "commands.md").read_text()
+    for kind in command_kinds():
+        assert f"`POST /v1/commands/{kind.name}`" in page, kind.name
+        assert f"| `{kind.name}` | `dunning.commands.v1` | scheduler | {kind.role} |" in page
+    assert "`GET /v1/commands/{command_id}`" in page
+    assert "/openapi.json" in page
