@@ -19,12 +19,14 @@ firm's OpenID Connect provider, or ``POST /auth/sign-in`` for a local account) o
 machine's ``X-API-Key``. Early answers: ``401`` without a valid credential, ``403`` for a
 role that can never issue the command (its lowest role,
 :data:`services.scheduler.domain.commands.COMMAND_ROLES`) or a customer outside the
-caller's portfolio (both counted in ``relance_authorization_refusals_total``), ``404`` for
-a customer the scheduler does not know, ``409`` for a ``command_id`` already used with
-another body, ``422`` with the field errors of a bad body. Otherwise the command is recorded
-in ``submitted_command`` and written to the outbox (``dunning.commands.v1``, the path every
-producer's commands take) in one transaction, and the answer is ``202`` with its id. The
-scheduler checks role and portfolio again when it executes it.
+caller's portfolio (both counted in ``relance_authorization_refusals_total``; a customer the
+scheduler does not know is outside every restricted portfolio), ``404`` for a customer the
+scheduler does not know when the caller sees every customer, ``409`` for a ``command_id``
+already used with another body, ``422`` with the field errors of a bad body. Otherwise the
+command is recorded in ``submitted_command`` and written to the outbox
+(``dunning.commands.v1``, the path every producer's commands take) in one transaction, and
+the answer is ``202`` with its id. The scheduler checks role and portfolio again when it
+executes it.
 """
 
 # No ``from __future__ import annotations``: FastAPI reads the endpoints' annotations, which
@@ -47,7 +49,7 @@ from contracts import commands
 from contracts.dunning import ExecutedCommand, InvoiceSnapshot
 from contracts.envelope import Event
 from contracts.erp import Segment
-from contracts.topics import DUNNING_COMMANDS
+from contracts.topics import DUNNING_COMMANDS, Topic
 from services.runtime.auth import Authenticator, AuthRoute
 from services.runtime.clock import Clock
 from services.runtime.database import Pool
@@ -250,11 +252,13 @@ class CommandsApi:
         clock: Clock,
         authenticator: Authenticator,
         kinds: Sequence[CommandKind] | None = None,
+        topic: Topic = DUNNING_COMMANDS,
     ) -> None:
         self.pool = pool
         self.clock = clock
         self.auth = authenticator
         self.kinds = list(kinds if kinds is not None else command_kinds())
+        self.topic = topic
 
     def router(self) -> APIRouter:
         router = APIRouter(route_class=CommandRoute, tags=["commands"])
@@ -342,6 +346,11 @@ class CommandsApi:
             if customer_id is not None:
                 row = await connection.fetchrow(queries.CUSTOMER_SCOPE, customer_id)
                 if row is None:
+                    if not identity.unrestricted:  # whether it exists is none of theirs
+                        raise Refused(
+                            "portfolio",
+                            f"customer {customer_id} is outside {identity.subject}'s portfolio",
+                        )
                     return JSONResponse(
                         {"error": "unknown_customer", "detail": f"no customer {customer_id}"},
                         status_code=404,
@@ -374,7 +383,7 @@ class CommandsApi:
                     )
                 metrics.API_COMMANDS.labels(kind.name, "repeated").inc()
             else:
-                await enqueue(connection, [OutgoingRecord.of(DUNNING_COMMANDS, event)])
+                await enqueue(connection, [OutgoingRecord.of(self.topic, event)])
                 metrics.API_COMMANDS.labels(kind.name, "accepted").inc()
         accepted = CommandAccepted(
             command_id=command_id, command=kind.name, href=f"{PREFIX}/{command_id}"

@@ -13,9 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from contracts.erp import Segment
-from services.runtime.identity import Identity, authorize, covers
-
-COLLECTOR_TAG = "collector:"
+from services.runtime.identity import Identity, authorize, collector_code_of, covers
 
 
 @dataclass(frozen=True)
@@ -29,10 +27,7 @@ class CustomerScope:
 
 def collector_code(segment: Segment) -> str | None:
     """The collector in charge of the account (its tag ``collector:<code>``), if any."""
-    for tag in segment.tags:
-        if tag.startswith(COLLECTOR_TAG) and len(tag) > len(COLLECTOR_TAG):
-            return tag[len(COLLECTOR_TAG) :]
-    return None
+    return collector_code_of(segment.tags)
 
 
 def scope_of(company_code: str, segment: Segment) -> CustomerScope:

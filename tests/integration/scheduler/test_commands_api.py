@@ -5,6 +5,8 @@ clock). Then the authorization matrix of the executor itself, per role and portf
 
 # No ``from __future__ import annotations``: FastAPI is involved (see services/scheduler/api.py).
 
+import asyncio
+import dataclasses
 import uuid
 from collections.abc import AsyncIterator
 from datetime import date
@@ -22,10 +24,14 @@ from contracts.erp import Segment
 from contracts.topics import DUNNING_COMMANDS
 from services.runtime.auth import Authenticator, AuthSettings
 from services.runtime.dead_letter import IncomingRecord
+from services.runtime.health import HealthState, HttpServer, build_app
 from services.runtime.identity import Identity, Portfolio
+from services.runtime.outbox import KafkaRecordSender, OutboxRelay
+from services.runtime.settings import KafkaSettings
 from services.scheduler.api import CommandsApi
 from tests.integration.scheduler.fixtures import customer, opened
 from tests.integration.scheduler.test_commands import DUE, Desk, command, paris, pool  # noqa: F401
+from tests.kafka_tools import consume, create_topics, unique
 
 pytestmark = pytest.mark.integration
 
@@ -204,6 +210,9 @@ async def test_refusals_before_anything_is_sent(api: Api) -> None:
     assert "promised date" in promise_without_date.json()["detail"][0]["message"]
 
     unknown = await api.post("hold", {**hold, "customer_id": "C9"}, MARIE)
+    assert (unknown.status_code, unknown.json()["reason"]) == (403, "portfolio")
+    manager = person("dominique", "credit_manager")  # sees every customer
+    unknown = await api.post("hold", {**hold, "customer_id": "C9"}, manager)
     assert (unknown.status_code, unknown.json()["error"]) == (404, "unknown_customer")
     assert await api.sent() == []
 
@@ -411,3 +420,50 @@ async def test_a_call_logged_against_its_call_reminder_is_followed_up(api: Api) 
         "reminder_id": str(call.reminder_id),
     }
     assert "voicemail" not in audit.model_dump_json()  # the note stays in logged_call
+
+
+async def test_served_by_the_scheduler_a_command_travels_through_kafka_to_its_execution(
+    api: Api, kafka_bootstrap: str
+) -> None:
+    """The routes on the scheduler's HTTP server (uvicorn, beside /healthz), the outbox
+    relay to a fresh Kafka topic, the record read back and executed."""
+    desk = api.desk
+    topic = dataclasses.replace(DUNNING_COMMANDS, name=unique(DUNNING_COMMANDS.name))
+    await create_topics(kafka_bootstrap, [topic.name], partitions=1)
+    commands_api = CommandsApi(desk.pool, desk.clock, api.auth, topic=topic)
+    server = HttpServer(
+        build_app(HealthState("scheduler"), [commands_api.router()]), "127.0.0.1", 0
+    )
+    await server.start()
+    sender = KafkaRecordSender(
+        KafkaSettings(bootstrap_servers=kafka_bootstrap).client_options(), client_id="api-t"
+    )
+    await sender.start()
+    stop = asyncio.Event()
+    relaying = asyncio.create_task(
+        OutboxRelay("scheduler", desk.pool, sender, poll_interval_s=0.1).run(stop)
+    )
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{server.port}") as client:
+            document = (await client.get("/openapi.json")).json()
+            assert "/v1/commands/log_call" in document["paths"]
+            answer = await client.post(
+                "/v1/commands/add_note",
+                json={"customer_id": "C1", "text": "will pay after the audit"},
+                headers=api.bearer(MARIE),
+            )
+            assert answer.status_code == 202
+            (record,) = await consume(kafka_bootstrap, topic.name, expected=1)
+            assert record.key == b"C1"
+            desk.offset += 1
+            await desk.processor.process(
+                [IncomingRecord(DUNNING_COMMANDS.name, 0, desk.offset, record.key, record.value)]
+            )
+            outcome = (await client.get(answer.json()["href"], headers=api.bearer(MARIE))).json()
+            assert (outcome["status"], outcome["actor"]) == ("executed", "local:marie")
+            assert outcome["detail"] == {"note_length": "24"}
+    finally:
+        stop.set()
+        await relaying
+        await sender.stop()
+        await server.stop()
