@@ -111,6 +111,7 @@ def agreement_of(
             category=call.dispute_category or DEFAULT_DISPUTE_CATEGORY,
             text=call.dispute_reason,
             raised_by="collector",
+            by=actor,
         )
         return disputes.OpenDispute(
             event_id=uuid.uuid5(LOGGED_CALL_NAMESPACE, f"{base}/dispute.open"),
