@@ -9,9 +9,11 @@ from typing import Any
 
 import pytest
 from pydantic import ValidationError
+from typer.testing import CliRunner
 
 from contracts import commands, disputes
 from contracts.money import PositiveMoney
+from services.scheduler.cli import app
 from services.scheduler.domain.calls import agreement_of, call_detail
 
 NOW = datetime(2026, 11, 27, 10, tzinfo=UTC)
@@ -84,3 +86,11 @@ def test_a_call_without_its_outcomes_details_is_refused(
 ) -> None:
     with pytest.raises(ValidationError, match=problem):
         call(outcome, **fields)
+
+
+def test_the_operators_command_refuses_a_call_without_its_details_before_sending() -> None:
+    result = CliRunner().invoke(
+        app, ["log-call", "C1", "--outcome", "promise_to_pay", "--amount", "12.00"]
+    )
+    assert result.exit_code == 2
+    assert "a promise to pay needs a promised date and amount" in result.output
