@@ -403,6 +403,8 @@ class CommandDesk:
         for invoice_id in call.invoice_ids:
             await self._targets(run, customer, invoice_id)
         open_ids = [s.invoice_id for s in await self._targets(run, customer, None)]
+        # last of the checks: a call reminder's follow-up emits as the tracker does, and
+        # nothing after this refuses the command
         logged = await log_call(run.work, self.policy, customer, call, open_ids, run.now)
         run.forwarded.extend(logged.forwarded)
         return logged.detail
