@@ -466,6 +466,7 @@ def _command_executed(event: dunning.CommandExecuted) -> list[Statement]:
                 c.detail.get("template"),
                 c.detail.get("step_name"),
                 moved,
+                c.detail.get("outcome") if c.command == "log_call" else None,
             ),
         )
     ]

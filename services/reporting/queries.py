@@ -76,8 +76,8 @@ ON CONFLICT DO NOTHING
 RECORD_AUDIT_EVENT = """
 INSERT INTO audit_event (command_id, command, customer_id, company_code, invoice_id, actor_role,
                          requested_at, executed_at, invoices, held_until, scenario_id,
-                         template, step_name, steps_moved)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+                         template, step_name, steps_moved, call_outcome)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
 ON CONFLICT (command_id) DO NOTHING
 """
 

@@ -21,6 +21,9 @@ CREATE TABLE operator_action (
 );
 CREATE INDEX operator_action_at ON operator_action (at);
 
+-- A logged call's outcome (log_call), among the commands' non-personal arguments.
+ALTER TABLE audit_event ADD COLUMN call_outcome text;
+
 -- The audit trail in one place: collectors' commands (audit_event) and operators' actions.
 CREATE VIEW audit_trail AS
 SELECT command_id AS action_id, 'command' AS source, command AS action,

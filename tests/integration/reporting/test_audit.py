@@ -106,7 +106,8 @@ async def test_suspensions_and_campaigns_are_operator_actions_in_the_audit_trail
         ),
     )
     hold = executed("hold", {"until": "2026-12-10", "reason": "credit note"}, False)
-    events = [(DUNNING_ACTIONS, e) for e in (suspended, resumed, campaign, campaign, hold)]
+    call = executed("log_call", {"outcome": "no_answer", "invoices": "1"}, False)
+    events = [(DUNNING_ACTIONS, e) for e in (suspended, resumed, campaign, campaign, hold, call)]
     await feed(pool, events)
 
     rows = await pool.fetch("SELECT * FROM operator_action ORDER BY at")
@@ -124,13 +125,16 @@ async def test_suspensions_and_campaigns_are_operator_actions_in_the_audit_trail
         12,
         30,
     )
-    trail = await pool.fetch("SELECT * FROM audit_trail ORDER BY at, source")
+    trail = await pool.fetch("SELECT * FROM audit_trail ORDER BY at, source, action")
     assert [(r["source"], r["action"]) for r in trail] == [
         ("command", "hold"),
+        ("command", "log_call"),
         ("operator", "sending_suspended"),
         ("operator", "sending_resumed"),
         ("operator", "campaign_launched"),
     ]
+    outcome = await pool.fetchval("SELECT call_outcome FROM audit_event WHERE command = 'log_call'")
+    assert outcome == "no_answer"
     text = " ".join(str(v) for r in [*rows, *trail] for v in r.values())
     assert "jeanne" not in text
     assert "Martin" not in text
