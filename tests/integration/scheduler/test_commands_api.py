@@ -467,3 +467,28 @@ async def test_served_by_the_scheduler_a_command_travels_through_kafka_to_its_ex
         await relaying
         await sender.stop()
         await server.stop()
+
+
+async def test_the_outcome_of_a_command_another_producer_sent_is_shown_within_the_portfolio(
+    api: Api,
+) -> None:
+    from_console = command(
+        commands.AddNoteCommand,
+        commands.AddNote,
+        "C1",
+        actor=commands.CommandActor(
+            subject="local:camille", roles=("collector",), collector_codes=("C12",)
+        ),
+        text="left a message",
+    )
+    await api.desk.command(from_console, NOW)
+    href = f"/v1/commands/{from_console.payload.command_id}"
+    shown = (await api.client.get(href, headers=api.bearer(MARIE))).json()
+    assert (shown["status"], shown["actor"], shown["command"]) == (
+        "executed",
+        "local:camille",
+        "add_note",
+    )
+    assert "submitted_by" not in shown  # not sent through this API
+    other = person("jan", "collector", collector_codes=["C34"])
+    assert (await api.client.get(href, headers=api.bearer(other))).status_code == 403
