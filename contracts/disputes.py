@@ -127,6 +127,14 @@ class DisputeRequest(DisputedInvoices):
     text: Text = Field(description="The customer's complaint, in their words.")
     raised_by: RaisedBy
     attachments: Attachments = ()
+    by: Actor | None = Field(
+        default=None,
+        description=(
+            "On disputes.commands.v1, the authenticated identity that recorded it (a "
+            "collector who logged the call); none: recorded as raised_by. The disputes API "
+            "records its caller's identity instead."
+        ),
+    )
 
 
 class OpenDispute(Event):

@@ -319,7 +319,9 @@ class SendingResumed(Event):
 ActorRole = Literal["viewer", "collector", "credit_manager", "administrator"]
 """The roles of Relance's identities, ordered: each includes the ones before it."""
 
-CommandName = Literal["hold", "release", "send_now", "change_scenario", "skip_step", "add_note"]
+CommandName = Literal[
+    "hold", "release", "send_now", "change_scenario", "skip_step", "add_note", "log_call"
+]
 ActorSubject = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
 
@@ -369,12 +371,44 @@ class CommandExecuted(Event):
     payload: ExecutedCommand
 
 
+class CampaignRun(Contract):
+    """An ad-hoc campaign sent: who launched it, when, what, and whom it reached."""
+
+    campaign_id: ScenarioId
+    template: TemplateName
+    step_name: StepName
+    level: DunningLevel
+    channel: Channel
+    company_codes: tuple[CompanyCode, ...] = Field(
+        default=(), description="The companies it selected; none: every company."
+    )
+    by: ActorSubject = Field(description="The operator who launched it.")
+    at: AwareDatetime
+    customers_reached: int = Field(ge=0)
+    invoices_reached: int = Field(ge=0)
+    skipped: dict[str, int] = Field(
+        default_factory=dict, description="Customers left out, by reason (already reached...)."
+    )
+
+    @property
+    def partition_key(self) -> str:
+        return f"campaign:{self.campaign_id}"
+
+
+class CampaignLaunched(Event):
+    """An operator sent a campaign (the audit of it; its reminders follow as reminder.due)."""
+
+    event_type: Literal["dunning.campaign.launched"] = "dunning.campaign.launched"
+    payload: CampaignRun
+
+
 DunningEvent = Annotated[
     ReminderDue
     | EscalationRaised
     | DunningStateChanged
     | SendingSuspended
     | SendingResumed
-    | CommandExecuted,
+    | CommandExecuted
+    | CampaignLaunched,
     Field(discriminator="event_type"),
 ]

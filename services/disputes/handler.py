@@ -69,7 +69,9 @@ class CommandHandler:
                     work,
                     event,
                     "dispute.open",
-                    lambda c, now: book.disputes.open(c, now, request, request.raised_by),
+                    lambda c, now: book.disputes.open(
+                        c, now, request, request.by or request.raised_by
+                    ),
                 )
             case disputes.ResolveDispute(payload=resolution):
                 await self._decide(

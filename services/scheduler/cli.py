@@ -8,8 +8,10 @@ Mounted under ``relance scheduler``::
                                           of all) until resumed; recorded and announced
     relance scheduler resume [--company CODE] [--by NAME]
                                           lift that suspension
-    relance scheduler campaign FILE       send one step now to the customers FILE selects
-                                          (--dry-run: only show who would be reached)
+    relance scheduler campaign FILE [--by NAME]
+                                          send one step now to the customers FILE selects
+                                          (--dry-run: only show who would be reached);
+                                          recorded and announced for the audit
 
 Collectors' commands, produced on ``dunning.commands.v1`` with the operator as an
 administrator machine identity (``operator:<--by>``, every customer in its portfolio); the
@@ -21,6 +23,9 @@ scheduler executes them, or dead-letters them with a reason::
     relance scheduler change-scenario CUSTOMER SCENARIO
     relance scheduler skip-step CUSTOMER INVOICE [--step NAME]
     relance scheduler note CUSTOMER TEXT [--invoice ID]
+    relance scheduler log-call CUSTOMER --outcome OUTCOME [--invoice ID ...] [--reminder ID]
+                               [--promised-date DATE --amount AMOUNT [--currency EUR]]
+                               [--reason TEXT] [--note TEXT]
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ import asyncpg
 import typer
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
+from pydantic import ValidationError
 
 from contracts import commands
 from contracts.envelope import Event
@@ -155,14 +161,14 @@ def resume(company: CompanyOption = None, by: ByOption = None) -> None:
     typer.echo(f"sending resumed for {_scope(company)}.")
 
 
-async def _run_campaign(path: Path, dry_run: bool) -> CampaignReport:
+async def _run_campaign(path: Path, dry_run: bool, by: str) -> CampaignReport:
     settings = load(SchedulerSettings)
     policy = policy_of(settings)
     campaign = load_campaign(path, policy.library.templates)
     pool = await create_pool(settings.database, "scheduler", max_size=2)
     try:
         return await run_campaign(
-            pool, clock_from_setting(settings.clock), policy, campaign, dry_run=dry_run
+            pool, clock_from_setting(settings.clock), policy, campaign, dry_run=dry_run, by=by
         )
     finally:
         await pool.close()
@@ -174,10 +180,11 @@ def campaign(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show who would be reached; send nothing.")
     ] = False,
+    by: ByOption = None,
 ) -> None:
     """Send one step now to the customers a campaign selects, beside their scenarios."""
     try:
-        report = asyncio.run(_run_campaign(file, dry_run))
+        report = asyncio.run(_run_campaign(file, dry_run, by or getpass.getuser()))
     except InvalidScenarios as exc:
         for problem in exc.problems:
             typer.echo(str(problem), err=True)
@@ -372,3 +379,57 @@ def note(
         invoice_id=invoice,
         text=text,
     )
+
+
+@app.command("log-call")
+def log_call(
+    customer: CustomerArgument,
+    outcome: Annotated[
+        str,
+        typer.Option(
+            "--outcome",
+            help="answered, no_answer, wrong_contact, promise_to_pay or dispute_raised.",
+        ),
+    ],
+    invoice: Annotated[
+        list[str] | None,
+        typer.Option("--invoice", help="An invoice discussed (repeat); none: the open ones."),
+    ] = None,
+    reminder: Annotated[
+        str | None, typer.Option("--reminder", help="The call reminder this call answers.")
+    ] = None,
+    promised_date: Annotated[
+        str | None, typer.Option("--promised-date", help="A promise's day (YYYY-MM-DD).")
+    ] = None,
+    amount: Annotated[
+        str | None, typer.Option("--amount", help="A promise's amount, e.g. 1200.00.")
+    ] = None,
+    currency: Annotated[str, typer.Option("--currency", help="The amount's currency.")] = "EUR",
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="A dispute's reason, in the customer's words.")
+    ] = None,
+    note: Annotated[str | None, typer.Option("--note", help="A note kept with the call.")] = None,
+    by: OperatorOption = None,
+) -> None:
+    """Log a call and its outcome; a promise or a dispute goes on to the disputes service."""
+    fields: dict[str, Any] = {
+        "customer_id": customer,
+        "actor": operator(by),
+        "outcome": outcome,
+        "invoice_ids": tuple(invoice or ()),
+        "reminder_id": reminder,
+        "promised_date": promised_date,
+        "promised_amount": None if amount is None else {"amount": amount, "currency": currency},
+        "dispute_reason": reason,
+        "note": note,
+    }
+    try:
+        commands.LogCall.model_validate(
+            {**fields, "command_id": uuid.uuid4(), "requested_at": SystemClock().now()}
+        )
+    except ValidationError as exc:
+        for error in exc.errors():
+            where = ".".join(str(p) for p in error["loc"])
+            typer.echo(f"{where or 'call'}: {error['msg']}", err=True)
+        raise typer.Exit(2) from exc
+    _send(commands.LogCallCommand, commands.LogCall, **fields)

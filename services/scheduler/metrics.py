@@ -35,3 +35,9 @@ COMMANDS = Counter(
     "Collectors' commands, by command and outcome (executed, duplicate, or the rejection reason).",
     ["service", "command", "outcome"],
 )
+API_COMMANDS = Counter(
+    "relance_scheduler_api_commands",
+    "Commands received through the HTTP commands API and written to dunning.commands.v1, by "
+    "command and outcome (accepted, repeated: a retry with the same id and body).",
+    ["command", "outcome"],
+)

@@ -252,3 +252,47 @@ NOTES = "SELECT * FROM customer_note WHERE customer_id = $1 ORDER BY written_at,
 EXECUTED_COMMANDS = """
 SELECT * FROM executed_command WHERE customer_id = $1 ORDER BY executed_at, command_id
 """
+
+RECORD_REFUSAL = """
+INSERT INTO refused_command (command_id, command, customer_id, reason, detail, refused_at)
+VALUES ($1, $2, $3, $4, $5, $6)
+ON CONFLICT (command_id) DO UPDATE SET
+    reason = EXCLUDED.reason, detail = EXCLUDED.detail, refused_at = EXCLUDED.refused_at
+"""
+
+RECORD_LOGGED_CALL = """
+INSERT INTO logged_call
+    (command_id, customer_id, invoice_ids, outcome, reminder_id, note, called_by, logged_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+ON CONFLICT (command_id) DO NOTHING
+"""
+
+LOGGED_CALLS = "SELECT * FROM logged_call WHERE customer_id = $1 ORDER BY logged_at, command_id"
+
+# The commands API ----------------------------------------------------------------------------
+
+SUBMIT_COMMAND = """
+INSERT INTO submitted_command
+    (command_id, command, customer_id, actor_subject, body_digest, submitted_at)
+VALUES ($1, $2, $3, $4, $5, $6)
+ON CONFLICT (command_id) DO NOTHING
+RETURNING command_id
+"""
+
+SUBMITTED_COMMAND = "SELECT * FROM submitted_command WHERE command_id = $1"
+
+CUSTOMER_SCOPE = "SELECT company_code, segment FROM customer WHERE customer_id = $1"
+
+# What became of a command: executed (with its audit), refused (with its reason), or only
+# submitted here and not yet executed.
+COMMAND_OUTCOME = """
+SELECT s.command_id AS submitted_id, s.command AS submitted_command,
+       s.customer_id AS submitted_customer, s.actor_subject AS submitted_by, s.submitted_at,
+       e.command_id AS executed_id, e.audit, e.executed_at,
+       r.command_id AS refused_id, r.command AS refused_command,
+       r.customer_id AS refused_customer, r.reason, r.detail, r.refused_at
+FROM (SELECT $1::uuid AS command_id) AS asked
+LEFT JOIN submitted_command AS s ON s.command_id = asked.command_id
+LEFT JOIN executed_command AS e ON e.command_id = asked.command_id
+LEFT JOIN refused_command AS r ON r.command_id = asked.command_id
+"""

@@ -9,6 +9,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from contracts.dunning import Channel
+from services.runtime.auth import AuthSettings
 from services.runtime.settings import ServiceSettings
 from services.scheduler.domain.library import DEFAULT_LIBRARY
 from services.scheduler.domain.state import DEFAULT_FALLBACKS
@@ -18,6 +19,11 @@ class SchedulerSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="RELANCE_SCHEDULER_", extra="ignore")
 
     http_port: int = 8082
+    auth: AuthSettings = Field(
+        default_factory=AuthSettings,
+        description="Who may use the HTTP commands API (`RELANCE_AUTH_*`, shared by every "
+        "service): OpenID Connect, local accounts, machine keys. None: it refuses every request.",
+    )
     scenarios_path: Path = DEFAULT_LIBRARY
     window_start: time = time(9, 0)
     window_end: time = time(18, 0)

@@ -411,6 +411,39 @@ def command_add_note() -> Event:
     )
 
 
+def dunning_campaign_launched() -> Event:
+    return dunning.CampaignLaunched(
+        **envelope("dunning.campaign.launched", "scheduler"),
+        payload=dunning.CampaignRun(
+            campaign_id="year-end-2024",
+            template="statement",
+            step_name="year_end_statement",
+            level="preventive",
+            channel="email",
+            company_codes=(COMPANY,),
+            by="jeanne.operator",
+            at=AT,
+            customers_reached=120,
+            invoices_reached=310,
+            skipped={"already_reached": 4, "min_gap": 2},
+        ),
+    )
+
+
+def command_log_call() -> Event:
+    return commands.LogCallCommand(
+        **envelope("command.log_call", "scheduler"),
+        payload=_command(
+            commands.LogCall,
+            invoice_ids=(INVOICE,),
+            outcome="promise_to_pay",
+            promised_date=date(2024, 5, 31),
+            promised_amount=eur_positive("1200.00"),
+            note="Spoke with the accountant.",
+        ),
+    )
+
+
 def dunning_command_executed() -> Event:
     held = datetime(2024, 5, 14, 22, 0, tzinfo=UTC)
     return dunning.CommandExecuted(
@@ -840,7 +873,9 @@ _BUILDERS: tuple[Callable[[], Event], ...] = (
     command_change_scenario,
     command_skip_step,
     command_add_note,
+    command_log_call,
     dunning_command_executed,
+    dunning_campaign_launched,
     reference_interest_rate_published,
 )
 

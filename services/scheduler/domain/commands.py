@@ -22,6 +22,7 @@ COMMAND_ROLES = {
     "send_now": "collector",
     "skip_step": "collector",
     "add_note": "collector",
+    "log_call": "collector",
     "change_scenario": "credit_manager",
 }
 """The lowest role each command needs (a viewer gives none)."""
