@@ -237,9 +237,11 @@ SUSPENDED_COMPANY = "FR01"
 
 
 def suspension_for(size: Size) -> SuspensionPlan | None:
-    """Suspend :data:`SUSPENDED_COMPANY` from the first Monday after a third of the run for
-    a week (``relance scheduler suspend --company`` / ``resume``); none in a run too short."""
-    first = size.days // 3
+    """Suspend :data:`SUSPENDED_COMPANY` for a week from the first Monday after three fifths
+    of the run, when its invoices are well under way (``relance scheduler suspend
+    --company`` / ``resume``); none in a run too short to resume it three days before the
+    end."""
+    first = size.days * 3 // 5
     while (size.start + timedelta(days=first)).weekday() != 0:
         first += 1
     resume = first + 7

@@ -147,12 +147,15 @@ def test_held_lines_count_what_the_suspension_held_released_and_dropped() -> Non
         paid_meanwhile={"FR01/D"},
         held_deliveries=2,
     )
-    reminded = {"FR01/A": "r1", "FR01/B": "r1", "FR01/D": "r2", "DE01/X": "r3"}
-    assert held_lines(record, reminded) == [
+    reminded = {"FR01/A": "r1", "FR01/B": "r1", "FR01/C": "r2", "FR01/D": "r3", "DE01/X": "r4"}
+    assert held_lines(record, reminded, {"r2", "r4"}) == [
         "  held: 4 invoices whose reminder fell due while suspended, 2 deliveries waiting "
         "in the notifier at the resumption",
         "  released after the resumption: 2 invoices in 1 reminders (the catch-up: the latest "
-        "step due, in the sending window); dropped because paid meanwhile: 1 invoices",
+        "step due, in the sending window)",
+        "  dropped because paid meanwhile: 2 invoices (1 settled before the resumption, never "
+        "reminded; 1 paid on the resumption's day, their catch-up reminder dropped by the "
+        "notifier: invoice_settled)",
     ]
     unlifted = SuspensionRecord(SuspensionPlan("FR01", 14, 21), suspended_at=at)
-    assert "not lifted" in held_lines(unlifted, {})[0]
+    assert "not lifted" in held_lines(unlifted, {}, set())[0]
