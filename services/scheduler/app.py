@@ -17,6 +17,7 @@ from services.runtime.service import ServiceContext, ServiceDefinition, ServiceP
 from services.scheduler.commands import CommandDesk, handler
 from services.scheduler.domain.library import load_library
 from services.scheduler.domain.state import Policy
+from services.scheduler.library_store import LibraryWatch, reload_library
 from services.scheduler.settings import SchedulerSettings
 from services.scheduler.tick import Ticker
 from services.scheduler.tracking import Tracker
@@ -41,7 +42,17 @@ def policy_of(settings: SchedulerSettings) -> Policy:
 async def build(context: ServiceContext) -> ServiceParts:
     settings = context.settings
     assert isinstance(settings, SchedulerSettings)
-    policy = policy_of(settings)
+    policy = policy_of(settings)  # refuses to start with a library that has problems
+    watch = LibraryWatch(
+        context.pool,
+        policy,
+        settings.scenarios_path if settings.library_watch_folder else None,
+        context.clock,
+    )
+    # the folder's library becomes the stored one (a new version if it changed meanwhile)
+    await reload_library(
+        context.pool, policy, settings.scenarios_path, by="scheduler", now=context.clock.now()
+    )
     tracker = Tracker(policy)
     ticker = Ticker(
         context.pool, context.clock, policy, settings.tick_batch_size, settings.tick_concurrency
@@ -50,7 +61,10 @@ async def build(context: ServiceContext) -> ServiceParts:
     async def tick() -> None:
         await ticker.run_until_idle()  # everything due now, then wait for the next interval
 
-    loops = {"tick": every(settings.tick_interval_s, tick, name="tick")}
+    loops = {
+        "tick": every(settings.tick_interval_s, tick, name="tick"),
+        "library": every(settings.library_check_interval_s, watch.check, name="library"),
+    }
     return ServiceParts(handler=handler(tracker.apply, CommandDesk(policy)), loops=loops)
 
 

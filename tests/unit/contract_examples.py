@@ -407,6 +407,28 @@ def command_add_note() -> Event:
     )
 
 
+def dunning_library_changed() -> Event:
+    return dunning.LibraryChanged(
+        **envelope("dunning.library.changed", "scheduler"),
+        payload=dunning.LibraryChange(
+            revision_before=3,
+            revision=4,
+            changed_by="operator:marie.dupont",
+            changed_at=AT,
+            scenarios=(
+                dunning.ScenarioVersionChange(
+                    scenario_id="negligent", change="changed", version_before=2, version_after=3
+                ),
+                dunning.ScenarioVersionChange(
+                    scenario_id="seasonal", change="removed", version_before=1
+                ),
+            ),
+            invoices_moved=12,
+            invoices_reassigned=40,
+        ),
+    )
+
+
 def dunning_command_executed() -> Event:
     held = datetime(2024, 5, 14, 22, 0, tzinfo=UTC)
     return dunning.CommandExecuted(
@@ -811,6 +833,7 @@ _BUILDERS: tuple[Callable[[], Event], ...] = (
     command_skip_step,
     command_add_note,
     dunning_command_executed,
+    dunning_library_changed,
     reference_interest_rate_published,
 )
 
