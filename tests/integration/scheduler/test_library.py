@@ -370,8 +370,9 @@ async def test_an_escalating_step_waits_for_its_delivery_and_a_returned_letter_h
     assert [r.step_name for r in sent][-1] == "registered", "nothing after the letter"
     registered = sent[-1]
     assert registered.escalating
-    row = await pool.fetchrow("SELECT awaiting_delivery, next_action_at FROM dunning_invoice")
-    assert (row["awaiting_delivery"], row["next_action_at"]) == ("registered", None)
+    waiting = await pool.fetchrow("SELECT awaiting_delivery, next_action_at FROM dunning_invoice")
+    assert waiting is not None
+    assert (waiting["awaiting_delivery"], waiting["next_action_at"]) == ("registered", None)
 
     returned_at = scheduler.clock.now()
     await scheduler.feed([bounced(registered, returned_at)])
@@ -381,10 +382,11 @@ async def test_an_escalating_step_waits_for_its_delivery_and_a_returned_letter_h
         "collector",
         "email",
     )
-    row = await pool.fetchrow(
+    held = await pool.fetchrow(
         "SELECT awaiting_delivery, delivery_returned_at, next_action_at FROM dunning_invoice"
     )
-    assert tuple(row) == ("registered", returned_at, None), "the level holds"
+    assert held is not None
+    assert tuple(held) == ("registered", returned_at, None), "the level holds"
 
     # the letter is served after all (handed over again): the invoice moves on
     await scheduler.feed([delivered(registered, returned_at + timedelta(days=1))])
