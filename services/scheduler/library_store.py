@@ -87,11 +87,12 @@ WHERE scenario_id = $1 AND legacy_position IS NOT NULL
 CLEAR_LEGACY_POSITIONS = """
 UPDATE dunning_invoice SET legacy_position = NULL WHERE legacy_position IS NOT NULL
 """
-# The invoices under way of some scenarios (locked: a tick holding one finishes first).
+# The invoices under way of some scenarios (locked: a tick holding one finishes first; in
+# the tick's order, customer then invoice, so that the two never wait on each other).
 INVOICES_OF_SCENARIOS = """
 SELECT * FROM dunning_invoice
 WHERE scenario_id = ANY($1::text[]) AND status = 'active'
-ORDER BY invoice_id
+ORDER BY customer_id, invoice_id
 FOR UPDATE
 """
 CUSTOMERS = "SELECT * FROM customer WHERE customer_id = ANY($1::text[])"
@@ -179,6 +180,39 @@ class Reload:
         for move in self.moves:
             found[move.scenario_id][move.kind] += 1
         return dict(found)
+
+    def summary(self) -> dict[str, Any]:
+        """The reload as JSON-ready data (what an HTTP API's dry run answers)."""
+        return {
+            "revision_before": self.revision_before,
+            "revision": self.library.revision,
+            "changed": self.changed,
+            "scenarios": [
+                {
+                    "scenario_id": c.scenario_id,
+                    "change": c.kind,
+                    "version_before": c.version_before,
+                    "version_after": c.version_after,
+                }
+                for c in self.changes
+                if c.kind != "unchanged"
+            ],
+            "assignment_changed": self.assignment_changed,
+            "templates_changed": self.templates_changed,
+            "counts": {sid: dict(counted) for sid, counted in sorted(self.counts().items())},
+            "moves": [
+                {
+                    "invoice_id": m.invoice_id,
+                    "scenario_id": m.scenario_id,
+                    "how": m.kind,
+                    "from_step": m.from_step,
+                    "to_step": m.to_step,
+                    "to_scenario": m.to_scenario if m.kind == "reassigned" else m.scenario_id,
+                }
+                for m in self.moves
+                if m.kind != "unchanged"
+            ],
+        }
 
     def audit(self, by: str, now: datetime) -> LibraryChange:
         kinds = Counter(m.kind for m in self.moves)
@@ -340,7 +374,7 @@ async def _orphans(
         SELECT * FROM dunning_invoice
         WHERE status = 'active' AND scenario_id IS NOT NULL
           AND NOT (scenario_id = ANY($1::text[]))
-        ORDER BY invoice_id
+        ORDER BY customer_id, invoice_id
         FOR UPDATE
         """,
         sorted(policy.library.scenarios),

@@ -333,6 +333,19 @@ async def test_the_dry_run_lists_the_moves_and_a_removed_scenario_reassigns_and_
     assert "    FR01/B2: bad_payer removed, reassigned to negligent at courtesy" in lines
     assert alert._value.get() == before, "a dry run alerts nobody"
 
+    api = await reload_library(pool, running, folder, by="marie", now=clock.now(), dry_run=True)
+    assert api.summary()["counts"] == {
+        "bad_payer": {"reassigned": 2},
+        "negligent": {"moved": 1},
+    }
+    assert api.summary()["moves"][0] == {
+        "invoice_id": "FR01/N1",
+        "scenario_id": "negligent",
+        "how": "moved",
+        "from_step": "call",
+        "to_step": "firm",
+        "to_scenario": "negligent",
+    }
     done = await reload_library(pool, running, folder, by="marie", now=clock.now())
     assert alert._value.get() == before + 2
     rows = await pool.fetch(
