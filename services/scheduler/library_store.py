@@ -55,7 +55,6 @@ from services.scheduler.domain.state import (
     InvoiceState,
     Policy,
     assigned,
-    at_position,
     reassigned,
     rescheduled,
 )
@@ -344,11 +343,12 @@ async def _moves(
         assert state.scenario_id is not None
         old = before.scenario_at(state.scenario_id, state.scenario_version)
         new = policy.library.scenarios[state.scenario_id]
+        version = policy.library.version_of(new.id)
         if state.last_step_name is None and not state.resumed:
             position = 0  # not started: the new version from its beginning
         else:
             position = followed_position(old, new, state.next_step)
-        after = at_position(policy, state, position)
+        after = replace(state, next_step=new.id_at(position), scenario_version=version)
         after = rescheduled(policy, after, customers.get(state.customer_id), None)
         kind = "moved" if after.next_step != state.next_step else "unchanged"
         moves.append(
@@ -481,7 +481,12 @@ async def apply_reload(connection: Connection, reload: Reload, *, by: str, now: 
             SAVE_MOVES, json.dumps([_move_row(after) for _, after in reload.states])
         )
         for before, after in reload.states:
-            if before.snapshot(now) != after.snapshot(now):
+            # what a reload changes of the state consumers see: scenario, status, timer
+            if (before.scenario_id, before.status, before.next_action_at) != (
+                after.scenario_id,
+                after.status,
+                after.next_action_at,
+            ):
                 changed = outgoing.state_changed(after, now)
                 if changed is not None:
                     records.append(changed)

@@ -176,8 +176,10 @@ def _reminding(
         assert taken_step is not None
         for passed in due.taken.skipped:
             skipped.append((due.state.invoice_id, scenario_id, passed.name))
-        moved = replace(
-            at_position(policy, due.state, due.taken.position + 1),
+        moved = replace(  # one replace: the tick's hot path (at_position, inlined)
+            due.state,
+            next_step=due.scenario.id_at(due.taken.position + 1),
+            scenario_version=policy.library.version_of(due.scenario.id),
             last_step_name=taken_step.name,
             last_level=taken_step.level,
             last_action_at=at,
