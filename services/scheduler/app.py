@@ -43,15 +43,16 @@ async def build(context: ServiceContext) -> ServiceParts:
     settings = context.settings
     assert isinstance(settings, SchedulerSettings)
     policy = policy_of(settings)  # refuses to start with a library that has problems
+    # the folder's library becomes the stored one (a new version if it changed meanwhile)
+    started = await reload_library(
+        context.pool, policy, settings.scenarios_path, by="scheduler", now=context.clock.now()
+    )
     watch = LibraryWatch(
         context.pool,
         policy,
         settings.scenarios_path if settings.library_watch_folder else None,
         context.clock,
-    )
-    # the folder's library becomes the stored one (a new version if it changed meanwhile)
-    await reload_library(
-        context.pool, policy, settings.scenarios_path, by="scheduler", now=context.clock.now()
+        seen=started.digest,
     )
     tracker = Tracker(policy)
     ticker = Ticker(

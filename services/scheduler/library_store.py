@@ -520,13 +520,16 @@ async def reload_library(
     by: str,
     now: datetime,
     dry_run: bool = False,
+    candidate: Library | None = None,
 ) -> Reload:
-    """Accept the library of ``folder`` (or, ``dry_run``, only say what it would do).
+    """Accept the library of ``folder`` (or, ``dry_run``, only say what it would do);
+    ``candidate``: the folder's library, already loaded.
 
     Raises :class:`InvalidScenarios` (nothing changes) when the folder has any problem.
     On success the policy's library is the new one.
     """
-    candidate = load_library(folder)
+    if candidate is None:
+        candidate = load_library(folder)
     async with pool.acquire() as connection, connection.transaction():
         reload = await plan_reload(connection, candidate, policy, now)
         if not dry_run:
@@ -547,35 +550,57 @@ async def reload_library(
 
 class LibraryWatch:
     """Keeps the running scheduler's library current: the folder's new versions accepted,
-    another replica's or the CLI's adopted."""
+    another replica's or the CLI's adopted.
 
-    def __init__(self, pool: Pool, policy: Policy, folder: Path | None, clock: Any) -> None:
+    The folder is accepted when *it* changed since the last look (``seen``, its digest), not
+    whenever it differs from the library in force: a library an operator reloaded from
+    another folder stays until this folder changes (or the scheduler restarts, when its
+    folder is accepted again)."""
+
+    def __init__(
+        self,
+        pool: Pool,
+        policy: Policy,
+        folder: Path | None,
+        clock: Any,
+        seen: str | None = None,
+    ) -> None:
         self.pool = pool
         self.policy = policy
         self.folder = folder
         self.clock = clock
+        self.seen = seen  # the digest of the folder's library when last accepted
         self._refused: str | None = None  # the problems last logged, not to repeat them
 
     async def check(self) -> None:
         """One check: the folder (when watched), then the latest stored revision."""
         if self.folder is not None:
-            try:
-                await reload_library(
-                    self.pool, self.policy, self.folder, by="folder", now=self.clock.now()
-                )
-                self._refused = None
-            except InvalidScenarios as exc:
-                text = str(exc)
-                if text != self._refused:
-                    self._refused = text
-                    metrics.LIBRARY_RELOADS.labels(SERVICE, "refused").inc()
-                    log.error(
-                        "library_refused",
-                        folder=str(self.folder),
-                        problems=[str(p) for p in exc.problems],
-                        running_revision=self.policy.library.revision,
-                    )
+            await self._check_folder(self.folder)
         await self.adopt_latest()
+
+    async def _check_folder(self, folder: Path) -> None:
+        try:
+            candidate = load_library(folder)
+        except InvalidScenarios as exc:
+            text = str(exc)
+            if text != self._refused:
+                self._refused = text
+                metrics.LIBRARY_RELOADS.labels(SERVICE, "refused").inc()
+                log.error(
+                    "library_refused",
+                    folder=str(folder),
+                    problems=[str(p) for p in exc.problems],
+                    running_revision=self.policy.library.revision,
+                )
+            return
+        self._refused = None
+        found = library_digest(candidate)
+        if found == self.seen:
+            return
+        await reload_library(
+            self.pool, self.policy, folder, by="folder", now=self.clock.now(), candidate=candidate
+        )
+        self.seen = found
 
     async def adopt_latest(self) -> bool:
         """Adopt a revision newer than the running one; whether there was one."""

@@ -243,6 +243,17 @@ async def test_the_running_scheduler_adopts_a_new_version_without_a_restart(
     assert await LibraryWatch(pool, other_replica, None, clock).adopt_latest()
     assert other_replica.library.versions["negligent"] == 2
 
+    # an operator reloads from another folder: the watch does not undo it while its own
+    # folder stays as it was, and the running scheduler adopts it
+    elsewhere = folder.parent / "elsewhere"
+    shutil.copytree(folder, elsewhere)
+    negligent["description"] = "edited elsewhere"
+    write(elsewhere, "negligent", negligent)
+    await reload_library(pool, other_replica, elsewhere, by="ops", now=clock.now())
+    await watch.check()
+    assert (running.library.revision, running.library.versions["negligent"]) == (3, 3)
+    assert running.library.scenarios["negligent"].description == "edited elsewhere"
+
 
 async def test_an_invalid_library_is_refused_and_the_running_version_stays(
     pool: asyncpg.Pool, folder: Path, database_url: str
