@@ -1,5 +1,5 @@
-"""What the notifier's reports change besides fallbacks: a formal notice delivered, a call's
-outcome.
+"""What the notifier's reports change besides fallbacks: a formal notice or an escalating
+letter delivered (or returned), a call's outcome.
 
 - A formal notice [mise en demeure] counts as served on its ``delivery.delivered`` (a letter's
   or an electronic registered letter's acknowledgement, a refused or unclaimed registered
@@ -8,6 +8,10 @@ outcome.
   in-house print room's file drop), its ``delivery.sent`` counts. Each invoice it was about
   records the instant (``formal_notice_at``, the first one), and its exit is planned
   ``Policy.notice_delay`` after it (:mod:`services.scheduler.domain.progress`).
+- An escalating step (``escalating: true``: a registered letter with acknowledgement) is
+  served by the same reports: its invoices wait (``awaiting_delivery``) until then, and move
+  on after it. A returned letter (``delivery.bounced``) holds the level and sends the account
+  owner a task (:func:`letter_returned`).
 - A call's outcome follows :mod:`services.scheduler.domain.calls`: the call again, the written
   channel (:func:`services.scheduler.fallback.fall_back`), an internal notice to the account
   owner.
