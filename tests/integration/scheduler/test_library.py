@@ -14,6 +14,8 @@ from typing import Any
 import asyncpg
 import pytest
 import yaml
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from contracts import dunning, notifications
@@ -207,6 +209,67 @@ async def test_library_edits_while_1000_invoices_are_under_way_move_none_by_acci
     assert [(c.revision_before, c.revision) for c in changes] == [(None, 1), (1, 2), (2, 3), (3, 4)]
     assert [s.version_after for s in changes[-1].scenarios] == [4]
     assert changes[-1].changed_by == "ops"
+
+
+LEVELS = ("preventive", "level_1", "level_2", "formal_notice")
+
+
+@st.composite
+def edited_steps(draw: st.DrawFn, current: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A valid random edit of negligent's steps: some removed (never the last formal notice),
+    some inserted, the rest possibly reordered; offsets and levels laid out again in order."""
+    kept = [s for s in current if s["level"] == "formal_notice" or draw(st.booleans())]
+    kept = draw(st.permutations(kept))
+    for _ in range(draw(st.integers(0, 3))):
+        name = f"new_{draw(st.uuids()).hex[:6]}"
+        kept.insert(draw(st.integers(0, len(kept))), step(name, "level_1", 0))
+    levels = sorted((s["level"] for s in kept), key=LEVELS.index)
+    return [
+        {**s, "level": level, "offset_days": -10 + 7 * index}
+        for index, (s, level) in enumerate(zip(kept, levels, strict=True))
+    ]
+
+
+@settings(
+    max_examples=8,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+)
+@given(data=st.data())
+async def test_random_edits_move_no_invoice_by_accident(
+    pool: asyncpg.Pool, tmp_path_factory: pytest.TempPathFactory, data: st.DataObject
+) -> None:
+    """Two successive random edits (insertions, removals, reorders) of a scenario 1,000
+    invoices follow: each invoice under way heads for its step, or the next surviving one."""
+    await pool.execute(
+        "TRUNCATE library_version, library_revision, dunning_invoice, customer, outbox"
+    )
+    folder = tmp_path_factory.mktemp("scenarios") / "scenarios"
+    shutil.copytree(DEFAULT_LIBRARY, folder)
+    negligent = read(folder, "negligent")
+    await book(pool, negligent["steps"], 1000)
+    policy = policy_for(folder)
+    await reload_library(pool, policy, folder, by="ops", now=NOW)
+    current = negligent["steps"]
+    for _ in range(2):
+        steps = data.draw(edited_steps(current))
+        write(folder, "negligent", {**negligent, "steps": steps})
+        before_ids = [s.get("id", s["name"]) for s in current]
+        after_ids = [s.get("id", s["name"]) for s in steps]
+        before = await progress(pool)
+
+        await reload_library(pool, policy, folder, by="ops", now=NOW)
+
+        after = await progress(pool)
+        version = policy.library.versions["negligent"]
+        for invoice_id, (heading, _, last_step, last_level) in before.items():
+            if last_step is None:
+                wanted = after_ids[0]
+            else:
+                wanted = expected_next(before_ids, after_ids, heading)
+            assert after[invoice_id] == (wanted, version, last_step, last_level), invoice_id
+        current = steps
 
 
 async def test_the_running_scheduler_adopts_a_new_version_without_a_restart(
