@@ -12,6 +12,7 @@ of types reporting does not use (absent from the table) map to no statement.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date
 from itertools import groupby
@@ -554,6 +555,34 @@ def _campaign_launched(event: dunning.CampaignLaunched) -> list[Statement]:
     ]
 
 
+def _library_changed(event: dunning.LibraryChanged) -> list[Statement]:
+    """The library audit's row: revisions, scenarios and counts; not who changed it."""
+    c = event.payload
+
+    def named(kind: str) -> list[str]:
+        return [s.scenario_id for s in c.scenarios if s.change == kind]
+
+    versions = {s.scenario_id: s.version_after for s in c.scenarios if s.version_after}
+    return [
+        (
+            queries.RECORD_LIBRARY_AUDIT_EVENT,
+            (
+                c.revision,
+                c.revision_before,
+                c.changed_at,
+                named("added"),
+                named("changed"),
+                named("removed"),
+                json.dumps(versions, sort_keys=True),
+                c.assignment_changed,
+                c.templates_changed,
+                c.invoices_moved,
+                c.invoices_reassigned,
+            ),
+        )
+    ]
+
+
 def _utc_day(event: Event) -> date:
     """The day an event happened, in UTC: when a change without a value date takes effect."""
     return event.occurred_at.astimezone(UTC).date()
@@ -577,6 +606,7 @@ PROJECTIONS: Mapping[type[Event], Callable[[Any], list[Statement]]] = {
     dunning.SendingSuspended: _sending_suspended,
     dunning.SendingResumed: _sending_resumed,
     dunning.CampaignLaunched: _campaign_launched,
+    dunning.LibraryChanged: _library_changed,
     disputes.DisputeOpened: _dispute_opened,
     disputes.DisputeResolved: _dispute_resolved,
     disputes.DisputeReopened: _dispute_reopened,

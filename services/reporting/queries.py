@@ -81,6 +81,15 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
 ON CONFLICT (command_id) DO NOTHING
 """
 
+RECORD_LIBRARY_AUDIT_EVENT = """
+INSERT INTO library_audit_event (revision, revision_before, changed_at, scenarios_added,
+                                 scenarios_changed, scenarios_removed, versions_after,
+                                 assignment_changed, templates_changed, invoices_moved,
+                                 invoices_reassigned)
+VALUES ($1, $2, $3, $4, $5, $6, $7::text::jsonb, $8, $9, $10, $11)
+ON CONFLICT (revision) DO NOTHING
+"""
+
 UPSERT_DUNNING_STATE = """
 INSERT INTO invoice_dunning (invoice_id, customer_id, scenario_id, step_name, dunning_level,
                              paused, pause_reason, last_action_at, next_action_at, changed_at)

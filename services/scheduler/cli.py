@@ -13,6 +13,14 @@ Mounted under ``relance scheduler``::
                                           (--dry-run: only show who would be reached);
                                           recorded and announced for the audit
 
+The scenario library, versioned in the scheduler's database::
+
+    relance scheduler library reload [FOLDER] --by NAME [--dry-run]
+                                          accept the folder's library as a new version (the
+                                          running scheduler adopts it without a restart);
+                                          --dry-run lists the invoices it would move and how
+    relance scheduler library versions    the versions stored, scenario by scenario
+
 Collectors' commands, produced on ``dunning.commands.v1`` with the operator as an
 administrator machine identity (``operator:<--by>``, every customer in its portfolio); the
 scheduler executes them, or dead-letters them with a reason::
@@ -34,7 +42,7 @@ import asyncio
 import getpass
 import uuid
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -55,6 +63,7 @@ from services.scheduler.app import policy_of
 from services.scheduler.campaigns import CampaignReport, load_campaign, run_campaign
 from services.scheduler.domain.library import load_library
 from services.scheduler.errors import CampaignRefused, InvalidScenarios, SuspensionRefused
+from services.scheduler.library_store import Reload, reload_library
 from services.scheduler.settings import SchedulerSettings
 
 app = typer.Typer(no_args_is_help=True, help="Dunning scenarios and sending.")
@@ -200,6 +209,110 @@ def campaign(
     )
     for reason, count in report.skipped_by_reason().items():
         typer.echo(f"  skipped {count}: {reason}")
+
+
+# -- the scenario library ---------------------------------------------------------------
+
+library_app = typer.Typer(no_args_is_help=True, help="The versioned scenario library.")
+app.add_typer(library_app, name="library")
+
+
+async def _reload(folder: Path, by: str, dry_run: bool) -> Reload:
+    settings = load(SchedulerSettings)
+    policy = policy_of(settings)
+    pool = await create_pool(settings.database, "scheduler", max_size=2)
+    try:
+        return await reload_library(
+            pool,
+            policy,
+            folder,
+            by=by,
+            now=clock_from_setting(settings.clock).now(),
+            dry_run=dry_run,
+        )
+    finally:
+        await pool.close()
+
+
+def report_lines(reload: Reload, *, dry_run: bool) -> list[str]:
+    """What a reload did (or, ``dry_run``, would do), as the CLI prints it."""
+    if not reload.changed:
+        return [f"library unchanged (revision {reload.library.revision})."]
+    verb = "would become" if dry_run else "is now"
+    lines = [f"library {verb} revision {reload.library.revision}"]
+    for change in reload.changes:
+        if change.kind == "unchanged":
+            continue
+        before = "-" if change.version_before is None else f"v{change.version_before}"
+        after = "-" if change.version_after is None else f"v{change.version_after}"
+        lines.append(f"  {change.scenario_id}: {change.kind} ({before} -> {after})")
+    if reload.assignment_changed:
+        lines.append("  assignment rules changed")
+    if reload.templates_changed:
+        lines.append("  templates changed")
+    counts = reload.counts()
+    for scenario_id in sorted(counts):
+        counted = counts[scenario_id]
+        lines.append(
+            f"  invoices of {scenario_id}: {counted['unchanged']} unchanged, "
+            f"{counted['moved']} moved, {counted['reassigned']} reassigned"
+        )
+    for move in reload.moves:
+        if move.kind != "unchanged":
+            lines.append(f"    {move}")
+    return lines
+
+
+@library_app.command("reload")
+def library_reload(
+    folder: Annotated[
+        Path | None,
+        typer.Argument(help="The library folder (default: RELANCE_SCHEDULER_SCENARIOS_PATH)."),
+    ] = None,
+    by: Annotated[str, typer.Option("--by", help="Who changes the library (recorded).")] = "",
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="List the invoices it would move and how; change nothing."),
+    ] = False,
+) -> None:
+    """Accept a library folder as a new version, without restarting the scheduler."""
+    if folder is None:
+        folder = load(SchedulerSettings).scenarios_path
+    try:
+        reload = asyncio.run(_reload(folder, by or getpass.getuser(), dry_run))
+    except InvalidScenarios as exc:
+        for problem in exc.problems:
+            typer.echo(str(problem), err=True)
+        typer.echo(
+            f"{len(exc.problems)} problem(s): the library is refused, the running version stays.",
+            err=True,
+        )
+        raise typer.Exit(1) from exc
+    for line in report_lines(reload, dry_run=dry_run):
+        typer.echo(line)
+
+
+async def _versions() -> list[tuple[str, int, bool, datetime, str]]:
+    settings = load(SchedulerSettings)
+    pool = await create_pool(settings.database, "scheduler", max_size=1)
+    try:
+        rows = await pool.fetch(
+            "SELECT scenario_id, version, removed, loaded_at, loaded_by FROM library_version "
+            "ORDER BY scenario_id, version"
+        )
+    finally:
+        await pool.close()
+    return [
+        (r["scenario_id"], r["version"], r["removed"], r["loaded_at"], r["loaded_by"]) for r in rows
+    ]
+
+
+@library_app.command("versions")
+def library_versions() -> None:
+    """List every stored version of every scenario: when, by whom."""
+    for scenario_id, version, removed, at, by in asyncio.run(_versions()):
+        what = "removed" if removed else f"v{version}"
+        typer.echo(f"{scenario_id} {what} {at.isoformat()} {by}")
 
 
 # -- collectors' commands, as an operator ---------------------------------------------------

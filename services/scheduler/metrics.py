@@ -41,3 +41,13 @@ API_COMMANDS = Counter(
     "command and outcome (accepted, repeated: a retry with the same id and body).",
     ["command", "outcome"],
 )
+LIBRARY_RELOADS = Counter(
+    "relance_scheduler_library_reloads",
+    "Scenario libraries checked at run time, by outcome (accepted, refused).",
+    ["service", "outcome"],
+)
+LIBRARY_REASSIGNED = Counter(
+    "relance_scheduler_library_reassigned",
+    "Invoices under way of a scenario removed from the library, assigned again by the rules.",
+    ["service", "scenario"],
+)

@@ -48,21 +48,24 @@ ON CONFLICT (invoice_id) DO NOTHING
 
 SAVE_INVOICE = """
 UPDATE dunning_invoice SET
-    due_date = $2, amount = $3, open_amount = $4, scenario_id = $5, position = $6, status = $7,
+    due_date = $2, amount = $3, open_amount = $4, scenario_id = $5, next_step = $6, status = $7,
     pause_reason = $8, resumed = $9, last_step_name = $10, last_level = $11,
-    last_action_at = $12, next_action_at = $13, formal_notice_at = $14
+    last_action_at = $12, next_action_at = $13, formal_notice_at = $14,
+    scenario_version = $15, awaiting_delivery = $16
 WHERE invoice_id = $1
 """
 
 # What a tick changes of the invoices it holds: their place in the scenario and their timer
 # (nothing else: amounts, scenario and pauses are the tracker's). One JSON array of
-# [invoice_id, position, status, resumed, last_step_name, last_level, last_action_at,
-# next_action_at] rows: a single text parameter costs far less to send than eight arrays.
+# [invoice_id, next_step, status, resumed, last_step_name, last_level, last_action_at,
+# next_action_at, scenario_version, awaiting_delivery] rows: a single text parameter costs
+# far less to send than ten arrays.
 SAVE_PROGRESS = """
 UPDATE dunning_invoice AS d SET
-    position = (v ->> 1)::int, status = v ->> 2, resumed = (v ->> 3)::boolean,
+    next_step = v ->> 1, status = v ->> 2, resumed = (v ->> 3)::boolean,
     last_step_name = v ->> 4, last_level = v ->> 5,
-    last_action_at = (v ->> 6)::timestamptz, next_action_at = (v ->> 7)::timestamptz
+    last_action_at = (v ->> 6)::timestamptz, next_action_at = (v ->> 7)::timestamptz,
+    scenario_version = (v ->> 8)::int, awaiting_delivery = v ->> 9
 FROM jsonb_array_elements($1::text::jsonb) AS v
 WHERE d.invoice_id = v ->> 0
 """
@@ -201,6 +204,9 @@ WHERE invoice_id = ANY($1::text[]) AND status = 'active'
 ORDER BY invoice_id
 FOR UPDATE
 """
+
+# An escalating step's letter came back: the invoice holds its level.
+RETURNED = "UPDATE dunning_invoice SET delivery_returned_at = $2 WHERE invoice_id = $1"
 
 # One more call not answered; the number of calls tried so far (the first one included).
 CALL_NOT_ANSWERED = """

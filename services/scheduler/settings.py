@@ -25,6 +25,22 @@ class SchedulerSettings(ServiceSettings):
         "service): OpenID Connect, local accounts, machine keys. None: it refuses every request.",
     )
     scenarios_path: Path = DEFAULT_LIBRARY
+    library_check_interval_s: float = Field(
+        default=60.0,
+        gt=0,
+        description=(
+            "How often the running scheduler checks its scenario folder (a new valid version "
+            "is accepted, an invalid one refused while the running one stays) and adopts a "
+            "library version accepted elsewhere (the CLI, another replica)."
+        ),
+    )
+    library_watch_folder: bool = Field(
+        default=True,
+        description=(
+            "Whether the periodic check reads the folder; without it, only `relance scheduler "
+            "library reload` changes the library."
+        ),
+    )
     window_start: time = time(9, 0)
     window_end: time = time(18, 0)
     min_contact_gap_hours: float = Field(default=20.0, ge=0)

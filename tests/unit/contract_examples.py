@@ -444,6 +444,28 @@ def command_log_call() -> Event:
     )
 
 
+def dunning_library_changed() -> Event:
+    return dunning.LibraryChanged(
+        **envelope("dunning.library.changed", "scheduler"),
+        payload=dunning.LibraryChange(
+            revision_before=3,
+            revision=4,
+            changed_by="operator:marie.dupont",
+            changed_at=AT,
+            scenarios=(
+                dunning.ScenarioVersionChange(
+                    scenario_id="negligent", change="changed", version_before=2, version_after=3
+                ),
+                dunning.ScenarioVersionChange(
+                    scenario_id="seasonal", change="removed", version_before=1
+                ),
+            ),
+            invoices_moved=12,
+            invoices_reassigned=40,
+        ),
+    )
+
+
 def dunning_command_executed() -> Event:
     held = datetime(2024, 5, 14, 22, 0, tzinfo=UTC)
     return dunning.CommandExecuted(
@@ -876,6 +898,7 @@ _BUILDERS: tuple[Callable[[], Event], ...] = (
     command_log_call,
     dunning_command_executed,
     dunning_campaign_launched,
+    dunning_library_changed,
     reference_interest_rate_published,
 )
 

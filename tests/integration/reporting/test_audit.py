@@ -138,3 +138,37 @@ async def test_suspensions_and_campaigns_are_operator_actions_in_the_audit_trail
     text = " ".join(str(v) for r in [*rows, *trail] for v in r.values())
     assert "jeanne" not in text
     assert "Martin" not in text
+
+
+async def test_library_changes_are_kept_once_without_who_changed_it(pool: asyncpg.Pool) -> None:
+    change = dunning.LibraryChanged(
+        event_id=uuid.uuid4(),
+        occurred_at=AT,
+        source="scheduler",
+        payload=dunning.LibraryChange(
+            revision_before=1,
+            revision=2,
+            changed_by="operator:marie.dupont",
+            changed_at=AT,
+            scenarios=(
+                dunning.ScenarioVersionChange(
+                    scenario_id="negligent", change="changed", version_before=1, version_after=2
+                ),
+                dunning.ScenarioVersionChange(
+                    scenario_id="bad_payer", change="removed", version_before=1
+                ),
+            ),
+            assignment_changed=True,
+            invoices_moved=3,
+            invoices_reassigned=40,
+        ),
+    )
+    await feed(pool, [(DUNNING_ACTIONS, change), (DUNNING_ACTIONS, change)])
+    (row,) = await pool.fetch("SELECT * FROM library_audit_event")
+    assert (row["revision"], row["scenarios_changed"], row["scenarios_removed"]) == (
+        2,
+        ["negligent"],
+        ["bad_payer"],
+    )
+    assert (row["invoices_moved"], row["invoices_reassigned"]) == (3, 40)
+    assert "marie" not in " ".join(str(v) for v in row.values())
