@@ -28,7 +28,7 @@ import hashlib
 import random
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -135,7 +135,8 @@ class Dispatcher:
         if not await self.final_check(claimed, claim.place or self._default_place):
             return True
         try:
-            receipt = await claimed.adapter.send(claimed.outgoing)
+            outgoing = replace(claimed.outgoing, attempt=claimed.attempt)
+            receipt = await claimed.adapter.send(outgoing)
         except DeliveryError as exc:
             await self._failed(
                 claimed.delivery_id, claimed.reminder, claimed.attempt, exc, claimed.invoice_ids
