@@ -103,7 +103,9 @@ _SUMMARY = "relance_repeat_summary"
 @dataclass
 class _Seen:
     first_at: float
-    record: logging.LogRecord
+    message: str
+    pathname: str  # where it was logged (not the record: its traceback would stay alive)
+    lineno: int
     repeats: int = 0
 
 
@@ -140,7 +142,8 @@ class RepeatLimiter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if record.__dict__.get(_SUMMARY):
             return True
-        key = (record.name, record.levelno, record.getMessage())
+        message = record.getMessage()
+        key = (record.name, record.levelno, message)
         now = self._clock()
         with self._lock:
             due = self._take_expired(now)
@@ -150,31 +153,34 @@ class RepeatLimiter(logging.Filter):
                 passes = False
             else:
                 if len(self._seen) < self._max_tracked:
-                    self._seen[key] = _Seen(first_at=now, record=record)
+                    self._seen[key] = _Seen(now, message, record.pathname, record.lineno)
                 passes = True
         for summary in due:
             self._emit(summary)
         return passes
 
     def _take_expired(self, now: float) -> list[logging.LogRecord]:
-        expired = [k for k, seen in self._seen.items() if now - seen.first_at >= self.window_s]
+        # Insertion order is the order of first occurrences: the expired ones come first.
+        expired = []
+        for key, seen in self._seen.items():
+            if now - seen.first_at < self.window_s:
+                break
+            expired.append(key)
         summaries = []
         for key in expired:
             seen = self._seen.pop(key)
             if seen.repeats:
-                summaries.append(self._summary(seen, now))
+                summaries.append(self._summary(key[0], key[1], seen))
         return summaries
 
-    def _summary(self, seen: _Seen, now: float) -> logging.LogRecord:
-        original = seen.record
-        span = min(now - seen.first_at, self.window_s)
+    def _summary(self, name: str, level: int, seen: _Seen) -> logging.LogRecord:
         summary = logging.LogRecord(
-            name=original.name,
-            level=original.levelno,
-            pathname=original.pathname,
-            lineno=original.lineno,
+            name=name,
+            level=level,
+            pathname=seen.pathname,
+            lineno=seen.lineno,
             msg="%s ... repeated %d times in the last %.0f s",
-            args=(original.getMessage(), seen.repeats, span),
+            args=(seen.message, seen.repeats, self.window_s),
             exc_info=None,
         )
         summary.__dict__[_SUMMARY] = True  # the filter lets its own summaries through
