@@ -15,8 +15,8 @@ Those libraries repeat themselves when something is down: during a Kafka outage 
 logs the same connection error several times a second, for as long as it lasts. A
 :class:`RepeatLimiter` on the handler lets the first occurrence of a logger's message
 through, holds back the copies for a minute, then writes one summary ("... repeated N times
-in the last 60 s"). Relance's own structlog events are not limited: they are written
-where something happens, not in a retry loop.
+in the last 60 s"); warnings and errors only. Relance's own structlog events are not
+limited: they are written where something happens, not in a retry loop.
 """
 
 from __future__ import annotations
@@ -112,13 +112,16 @@ class _Seen:
 class RepeatLimiter(logging.Filter):
     """Lets the first of identical records through, then summarises the copies.
 
-    Records are identical when they come from the same logger, at the same level, with the
-    same message once formatted. The first one passes; the copies within ``window_s``
-    seconds of it are dropped and counted. Once the window is over, the count is written
-    as one record of the same logger and level, "<message> ... repeated N times in the
-    last <window_s> s", either when the message comes again (that occurrence then passes
-    as a new first) or, if it stopped, with the next record of any kind. A message that
-    was not repeated in its window leaves no summary.
+    Only warnings and errors are limited (``min_level``): that is what a library repeats in
+    a retry loop, and informational lines that merely look alike (yoyo's " - applying step
+    0" of each migration) pass untouched. Records are identical when they come from the
+    same logger, at the same level, with the same message once formatted. The first one
+    passes; the copies within ``window_s`` seconds of it are dropped and counted. Once the
+    window is over, the count is written as one record of the same logger and level,
+    "<message> ... repeated N times in the last <window_s> s", either when the message
+    comes again (that occurrence then passes as a new first) or, if it stopped, with the
+    next record of any kind. A message that was not repeated in its window leaves no
+    summary.
 
     At most ``max_tracked`` distinct messages are followed at once; beyond that, records
     pass unlimited rather than growing the table without bound.
@@ -130,31 +133,33 @@ class RepeatLimiter(logging.Filter):
         window_s: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
         max_tracked: int = 1000,
+        min_level: int = logging.WARNING,
     ) -> None:
         super().__init__()
         self._emit = emit
         self.window_s = window_s
         self._clock = clock
         self._max_tracked = max_tracked
+        self._min_level = min_level
         self._seen: dict[tuple[str, int, str], _Seen] = {}
         self._lock = threading.Lock()
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.__dict__.get(_SUMMARY):
             return True
-        message = record.getMessage()
-        key = (record.name, record.levelno, message)
         now = self._clock()
+        passes = True
         with self._lock:
             due = self._take_expired(now)
-            seen = self._seen.get(key)
-            if seen is not None:
-                seen.repeats += 1
-                passes = False
-            else:
-                if len(self._seen) < self._max_tracked:
+            if record.levelno >= self._min_level:
+                message = record.getMessage()
+                key = (record.name, record.levelno, message)
+                seen = self._seen.get(key)
+                if seen is not None:
+                    seen.repeats += 1
+                    passes = False
+                elif len(self._seen) < self._max_tracked:
                     self._seen[key] = _Seen(now, message, record.pathname, record.lineno)
-                passes = True
         for summary in due:
             self._emit(summary)
         return passes

@@ -89,12 +89,12 @@ def test_a_message_that_stopped_is_summarised_with_the_next_record(
     for _ in range(4):
         logger.warning("Unable to update metadata")
         clock.now += 1
-    logger.info("once")  # within the window: nothing to summarise yet
+    logger.error("once")  # within the window: nothing to summarise yet
     clock.now += 120  # Kafka is back, aiokafka quiet; later something else is logged
     logger.info("Joined group")
     assert lines(out) == [
         "aiokafka.test_repeats WARNING Unable to update metadata",
-        "aiokafka.test_repeats INFO once",
+        "aiokafka.test_repeats ERROR once",
         "aiokafka.test_repeats WARNING Unable to update metadata"
         " ... repeated 3 times in the last 60 s",
         "aiokafka.test_repeats INFO Joined group",
@@ -105,10 +105,19 @@ def test_a_message_not_repeated_leaves_no_summary(
     written: tuple[logging.Logger, io.StringIO], clock: Clock
 ) -> None:
     logger, out = written
-    logger.info("Discovered coordinator")
+    logger.warning("Marking the coordinator dead")
     clock.now += 61
-    logger.info("Discovered coordinator")
-    assert lines(out) == ["aiokafka.test_repeats INFO Discovered coordinator"] * 2
+    logger.warning("Marking the coordinator dead")
+    assert lines(out) == ["aiokafka.test_repeats WARNING Marking the coordinator dead"] * 2
+
+
+def test_informational_lines_are_not_limited(
+    written: tuple[logging.Logger, io.StringIO], clock: Clock
+) -> None:
+    logger, out = written
+    for _ in range(3):  # yoyo, one line per migration: alike, yet each one means something
+        logger.info(" - applying step 0")
+    assert lines(out) == ["aiokafka.test_repeats INFO  - applying step 0"] * 3
 
 
 def test_beyond_the_tracked_messages_records_pass_unlimited(clock: Clock) -> None:
