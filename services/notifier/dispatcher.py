@@ -136,7 +136,8 @@ class Dispatcher:
         if not await self.final_check(claimed, claim.place or self._default_place):
             return True
         try:
-            receipt = await claimed.adapter.send(claimed.outgoing)
+            outgoing = replace(claimed.outgoing, attempt=claimed.attempt)
+            receipt = await claimed.adapter.send(outgoing)
         except DeliveryError as exc:
             await self._failed(
                 claimed.delivery_id, claimed.reminder, claimed.attempt, exc, claimed.invoice_ids
