@@ -1,0 +1,135 @@
+"""Reading the team's figures from the console's read model (credit managers).
+
+Aged balance per company and currency, the DSO at the last month ends, each scenario
+step's effectiveness (invoices paid within ``window_days`` of the reminder) and each
+collector's workload and results. Everything is the console's own tables; the portfolio
+filter applies as on every listing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from services.console import queries
+from services.console.domain.team import dso, month_ends, paid_share
+from services.console.read_model import portfolio_args, rows_of
+from services.runtime.database import Pool
+from services.runtime.identity import Identity
+
+DSO_POINTS = 6
+RESULTS_DAYS = 30
+
+
+@dataclass(frozen=True)
+class DsoTrend:
+    company_code: str
+    currency: str
+    points: list[tuple[date, Decimal | None]]
+
+
+@dataclass(frozen=True)
+class StepEffect:
+    scenario_id: str
+    step_name: str
+    level: str
+    channel: str
+    reminders: int
+    invoices: int
+    paid: int
+    share: Decimal | None
+
+
+@dataclass(frozen=True)
+class CollectorFigures:
+    collector_code: str
+    customers: int
+    open_invoices: int
+    open_amounts: list[tuple[str, Decimal]]
+    calls_due: int
+    settled: int
+    promises_kept: int
+    promises_broken: int
+
+
+@dataclass(frozen=True)
+class Team:
+    aged: list[dict[str, Any]]
+    dso: list[DsoTrend]
+    dso_dates: list[date]
+    steps: list[StepEffect]
+    collectors: list[CollectorFigures]
+    window_days: int
+    since: date
+
+
+async def team(pool: Pool, identity: Identity, now: datetime, window_days: int) -> Team:
+    today = now.date()
+    who = portfolio_args(identity)
+    aged = rows_of(await pool.fetch(queries.AGED_BALANCE, *who, today))
+    dates = month_ends(today, DSO_POINTS)
+    trends = [
+        DsoTrend(
+            r["company_code"],
+            r["currency"],
+            [(d, dso(r[f"receivable_{n}"], r[f"invoiced_{n}"])) for n, d in enumerate(dates)],
+        )
+        for r in await pool.fetch(queries.dso_trend(len(dates)), *who, *dates)
+    ]
+    since = now - timedelta(days=90)
+    steps = [
+        StepEffect(
+            r["scenario_id"],
+            r["step_name"],
+            r["level"],
+            r["channel"],
+            r["reminders"],
+            r["invoices"],
+            r["paid"],
+            paid_share(r["paid"], r["invoices"]),
+        )
+        for r in await pool.fetch(queries.STEP_EFFECTIVENESS, *who, since, window_days, now)
+    ]
+    results_since = today - timedelta(days=RESULTS_DAYS)
+    amounts: dict[str, list[tuple[str, Decimal]]] = {}
+    for r in await pool.fetch(queries.COLLECTOR_OPEN_AMOUNTS, *who):
+        amounts.setdefault(r["collector_code"], []).append((r["currency"], r["open_amount"]))
+    activity = {
+        r["collector_code"]: r
+        for r in await pool.fetch(
+            queries.COLLECTOR_ACTIVITY, *who, now - timedelta(days=RESULTS_DAYS), now
+        )
+    }
+    collectors = []
+    for r in await pool.fetch(queries.COLLECTOR_WORKLOAD, *who, results_since):
+        act = activity.get(r["collector_code"])
+        collectors.append(
+            CollectorFigures(
+                collector_code=r["collector_code"],
+                customers=r["customers"],
+                open_invoices=r["open_invoices"],
+                open_amounts=amounts.get(r["collector_code"], []),
+                calls_due=act["calls_due"] if act else 0,
+                settled=r["settled"],
+                promises_kept=act["promises_kept"] if act else 0,
+                promises_broken=act["promises_broken"] if act else 0,
+            )
+        )
+    return Team(aged, trends, dates, steps, collectors, window_days, results_since)
+
+
+@dataclass(frozen=True)
+class Operations:
+    dead_letters: list[dict[str, Any]]
+    refusals: list[dict[str, Any]]
+    freshness: list[dict[str, Any]]
+
+
+async def operations(pool: Pool, limit: int) -> Operations:
+    return Operations(
+        rows_of(await pool.fetch(queries.DEAD_LETTER_COUNTS)),
+        rows_of(await pool.fetch(queries.REFUSED_COMMANDS, limit)),
+        rows_of(await pool.fetch(queries.FRESHNESS)),
+    )
