@@ -53,14 +53,49 @@ from services.runtime.settings import DatabaseSettings
 NOW = datetime(2026, 6, 15, 9, 0, tzinfo=UTC)
 COMPANIES = ("FR01", "FR02", "DE02", "ES03", "IT04")
 COLLECTORS = 40
-WORDS = (
-    "Atelier Boulangerie Menuiserie Garage Transports Pharmacie Imprimerie Librairie "
-    "Fromagerie Quincaillerie Brasserie Serrurerie Plomberie Electricité Jardinerie"
-).split()
-NAMES = (
-    "Dubois Martin Bernard Petit Durand Leroy Moreau Simon Laurent Lefebvre Michel Garcia "
-    "David Bertrand Roux Vincent Fournier Morel Girard Andre Mercier Dupont Lambert Bonnet"
-).split()
+WORDS = [
+    "Atelier",
+    "Boulangerie",
+    "Menuiserie",
+    "Garage",
+    "Transports",
+    "Pharmacie",
+    "Imprimerie",
+    "Librairie",
+    "Fromagerie",
+    "Quincaillerie",
+    "Brasserie",
+    "Serrurerie",
+    "Plomberie",
+    "Electricité",
+    "Jardinerie",
+]
+NAMES = [
+    "Dubois",
+    "Martin",
+    "Bernard",
+    "Petit",
+    "Durand",
+    "Leroy",
+    "Moreau",
+    "Simon",
+    "Laurent",
+    "Lefebvre",
+    "Michel",
+    "Garcia",
+    "David",
+    "Bertrand",
+    "Roux",
+    "Vincent",
+    "Fournier",
+    "Morel",
+    "Girard",
+    "Andre",
+    "Mercier",
+    "Dupont",
+    "Lambert",
+    "Bonnet",
+]
 
 
 def _database(url: str, name: str) -> str:
@@ -175,7 +210,7 @@ async def load(url: str, customers: int, per_customer: int) -> float:
 
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 async def run_load(
