@@ -132,6 +132,10 @@ LOAD = [
     FROM (SELECT customer_id, company_code, substr(customer_id, 3)::int AS n FROM customers) c
     CROSS JOIN generate_series(0, $1 - 1) k
     """,
+    """
+    INSERT INTO customer_segments (company_code, collector_code, market)
+    SELECT DISTINCT company_code, coalesce(collector_code, ''), market FROM customers
+    """,
     # one timeline entry per invoice
     """
     INSERT INTO timeline (event_id, customer_id, at, kind, facts)
@@ -195,6 +199,7 @@ async def load(url: str, customers: int, per_customer: int) -> float:
         await connection.execute(LOAD[0], customers, COLLECTORS, list(COMPANIES), WORDS, NAMES)
         await connection.execute(LOAD[1], per_customer, NOW.date(), NOW)
         await connection.execute(LOAD[2])
+        await connection.execute(LOAD[3])
         for statement in WORK:  # $1 today, $2 now; a statement with only now numbers it $1
             if "$1" not in statement:
                 await connection.execute(statement.replace("$2", "$1"), NOW)
@@ -278,26 +283,32 @@ async def run_load(
 
 
 async def main(args: argparse.Namespace) -> None:
-    name = f"bench_console_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(args.database_url)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.close()
+    name = args.reuse or f"bench_console_{uuid.uuid4().hex[:8]}"
     url = _database(args.database_url, name)
     per_customer = max(1, args.invoices // args.customers)
+    if not args.reuse:
+        admin = await asyncpg.connect(args.database_url)
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        await admin.close()
     try:
-        await migrations.apply_async(url, SCHEMA, DEFINITION.migrations)
-        print(f"loading {args.customers:,} customers, {args.customers * per_customer:,} invoices")
-        load_s = await load(url, args.customers, per_customer)
-        print(f"loaded in {load_s:.0f} s")
+        if not args.reuse:
+            await migrations.apply_async(url, SCHEMA, DEFINITION.migrations)
+            print(
+                f"loading {args.customers:,} customers, {args.customers * per_customer:,} "
+                f"invoices into {name}"
+            )
+            load_s = await load(url, args.customers, per_customer)
+            print(f"loaded in {load_s:.0f} s")
         before = os.getloadavg()
         timings, elapsed = await run_load(
             url, args.customers, per_customer, args.workers, args.requests
         )
         after = os.getloadavg()
     finally:
-        admin = await asyncpg.connect(args.database_url)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+        if not args.keep:
+            admin = await asyncpg.connect(args.database_url)
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await admin.close()
     total = sum(len(v) for v in timings.values())
     print(f"{'page':<18} {'requests':>8} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")
     for kind in sorted(timings):
@@ -323,6 +334,8 @@ def cli() -> None:
     parser.add_argument("--workers", type=int, default=8)
     parser.add_argument("--requests", type=int, default=800)
     parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL)
+    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--reuse", metavar="NAME", help="measure a kept database, no load")
     asyncio.run(main(parser.parse_args()))
 
 

@@ -105,7 +105,11 @@ def _customer(event: ledger.LedgerCustomerUpserted) -> list[Statement]:
                 collector_of(c.segment.tags),
                 contacts,
             ),
-        )
+        ),
+        (
+            queries.RECORD_SEGMENT,
+            (c.company_code, collector_of(c.segment.tags) or "", c.segment.market),
+        ),
     ]
 
 

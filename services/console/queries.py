@@ -22,6 +22,11 @@ ON CONFLICT (customer_id) DO UPDATE SET
 WHERE customers.version <= EXCLUDED.version
 """
 
+RECORD_SEGMENT = """
+INSERT INTO customer_segments (company_code, collector_code, market) VALUES ($1, $2, $3)
+ON CONFLICT DO NOTHING
+"""
+
 OPEN_INVOICE = """
 INSERT INTO invoices (invoice_id, customer_id, company_code, invoice_number, issue_date,
                       due_date, currency, amount, open_amount, status)
@@ -229,12 +234,12 @@ ORDER BY at_risk DESC, urgency, since LIMIT $11
 """
 
 COMPANIES = f"""
-SELECT DISTINCT c.company_code FROM customers c WHERE {_IN_PORTFOLIO} ORDER BY 1
+SELECT DISTINCT c.company_code FROM customer_segments c WHERE {_IN_PORTFOLIO} ORDER BY 1
 """
 
 COLLECTORS = f"""
-SELECT DISTINCT c.collector_code FROM customers c
-WHERE c.collector_code IS NOT NULL AND {_IN_PORTFOLIO} ORDER BY 1
+SELECT DISTINCT c.collector_code FROM customer_segments c
+WHERE c.collector_code <> '' AND {_IN_PORTFOLIO} ORDER BY 1
 """
 
 # Search: customers by name (trigram similarity) or number, and by invoice number.
@@ -304,7 +309,7 @@ FROM invoices WHERE invoice_id = ANY($1::text[]) ORDER BY due_date, invoice_numb
 _DISPUTE_FILTERS = f"""d.state = 'open' AND {_IN_PORTFOLIO}
   AND ($5::text IS NULL OR coalesce(d.owner, d.owner_role) = $5)
   AND ($6::text IS NULL OR d.category = $6)
-  AND ($7::integer IS NULL OR d.opened_at <= $8 - make_interval(days => $7))"""
+  AND ($7::integer IS NULL OR d.opened_at <= $8::timestamptz - make_interval(days => $7))"""
 
 DISPUTES = f"""
 SELECT d.dispute_id, c.customer_id, c.name, c.company_code, d.category, d.owner_role,
@@ -318,10 +323,10 @@ ORDER BY d.opened_at, d.dispute_id LIMIT $9
 
 DISPUTE_SUMMARY = f"""
 SELECT coalesce(d.owner, d.owner_role) AS owner, d.category,
-       count(*) FILTER (WHERE $8 - d.opened_at <= interval '30 days') AS up_to_30,
-       count(*) FILTER (WHERE $8 - d.opened_at > interval '30 days'
-                        AND $8 - d.opened_at <= interval '60 days') AS up_to_60,
-       count(*) FILTER (WHERE $8 - d.opened_at > interval '60 days') AS over_60,
+       count(*) FILTER (WHERE $8::timestamptz - d.opened_at <= interval '30 days') AS up_to_30,
+       count(*) FILTER (WHERE $8::timestamptz - d.opened_at > interval '30 days'
+                        AND $8::timestamptz - d.opened_at <= interval '60 days') AS up_to_60,
+       count(*) FILTER (WHERE $8::timestamptz - d.opened_at > interval '60 days') AS over_60,
        count(*) FILTER (WHERE d.due_date < $8::date) AS overdue
 FROM disputes d JOIN customers c USING (customer_id)
 WHERE {_DISPUTE_FILTERS} AND $9::integer > 0
@@ -334,14 +339,14 @@ FROM disputes d JOIN customers c USING (customer_id)
 WHERE d.state = 'open' AND {_IN_PORTFOLIO} ORDER BY 1
 """
 
-# --- promises and plans: $5 today, $6 the limit ------------------------------------------
+# --- promises (due within a week of $5, today, or broken), $6 the limit; plans, $5 the limit
 
 PROMISES = f"""
 SELECT m.promise_id, c.customer_id, c.name, c.company_code, m.state, m.promised_date,
        m.currency, m.amount, m.recorded_by, m.closed_at
 FROM promises m JOIN customers c USING (customer_id)
 WHERE {_IN_PORTFOLIO} AND (
-    (m.state = 'made' AND m.promised_date <= $5 + 7)
+    (m.state = 'made' AND m.promised_date <= $5::date + 7)
     OR (m.state = 'broken' AND EXISTS (SELECT 1 FROM invoices i WHERE i.status = 'open'
                                        AND i.invoice_id = ANY(m.invoice_ids))))
 ORDER BY m.state DESC, m.promised_date LIMIT $6
@@ -354,7 +359,7 @@ FROM plans p JOIN customers c USING (customer_id)
 WHERE {_IN_PORTFOLIO} AND (p.state = 'agreed'
     OR (p.state = 'broken' AND EXISTS (SELECT 1 FROM invoices i WHERE i.status = 'open'
                                        AND i.invoice_id = ANY(p.invoice_ids))))
-ORDER BY p.missed DESC, p.agreed_on LIMIT $6
+ORDER BY p.missed DESC, p.agreed_on LIMIT $5
 """
 
 # --- the team: $5 today -----------------------------------------------------------------
@@ -404,11 +409,12 @@ STEP_EFFECTIVENESS = f"""
 SELECT t.scenario_id, t.step_name, t.level, t.channel,
        count(DISTINCT t.reminder_id) AS reminders, count(*) AS invoices,
        count(*) FILTER (WHERE i.status = 'settled'
-                        AND i.closed_on <= (t.scheduled_for AT TIME ZONE 'UTC')::date + $6)
+                        AND i.closed_on <= (t.scheduled_for AT TIME ZONE 'UTC')::date + $6::integer)
            AS paid
 FROM reminders t CROSS JOIN LATERAL unnest(t.invoice_ids) AS x(invoice_id)
 JOIN invoices i ON i.invoice_id = x.invoice_id
-WHERE t.scheduled_for >= $5 AND t.scheduled_for <= $7 AND t.scenario_id IS NOT NULL
+WHERE t.scheduled_for >= $5::timestamptz AND t.scheduled_for <= $7::timestamptz
+  AND t.scenario_id IS NOT NULL
   AND {_INVOICE_IN_PORTFOLIO}
 GROUP BY 1, 2, 3, 4 ORDER BY 1, 2
 """

@@ -15,7 +15,7 @@ from typing import Any
 
 from services.console import queries
 from services.console.domain.team import dso, month_ends, paid_share
-from services.console.read_model import portfolio_args, rows_of
+from services.console.read_model import fetch_planned, portfolio_args, rows_of
 from services.runtime.database import Pool
 from services.runtime.identity import Identity
 
@@ -68,7 +68,7 @@ class Team:
 async def team(pool: Pool, identity: Identity, now: datetime, window_days: int) -> Team:
     today = now.date()
     who = portfolio_args(identity)
-    aged = rows_of(await pool.fetch(queries.AGED_BALANCE, *who, today))
+    aged = rows_of(await fetch_planned(pool, queries.AGED_BALANCE, *who, today))
     dates = month_ends(today, DSO_POINTS)
     trends = [
         DsoTrend(
@@ -76,7 +76,7 @@ async def team(pool: Pool, identity: Identity, now: datetime, window_days: int) 
             r["currency"],
             [(d, dso(r[f"receivable_{n}"], r[f"invoiced_{n}"])) for n, d in enumerate(dates)],
         )
-        for r in await pool.fetch(queries.dso_trend(len(dates)), *who, *dates)
+        for r in await fetch_planned(pool, queries.dso_trend(len(dates)), *who, *dates)
     ]
     since = now - timedelta(days=90)
     steps = [
@@ -90,20 +90,22 @@ async def team(pool: Pool, identity: Identity, now: datetime, window_days: int) 
             r["paid"],
             paid_share(r["paid"], r["invoices"]),
         )
-        for r in await pool.fetch(queries.STEP_EFFECTIVENESS, *who, since, window_days, now)
+        for r in await fetch_planned(
+            pool, queries.STEP_EFFECTIVENESS, *who, since, window_days, now
+        )
     ]
     results_since = today - timedelta(days=RESULTS_DAYS)
     amounts: dict[str, list[tuple[str, Decimal]]] = {}
-    for r in await pool.fetch(queries.COLLECTOR_OPEN_AMOUNTS, *who):
+    for r in await fetch_planned(pool, queries.COLLECTOR_OPEN_AMOUNTS, *who):
         amounts.setdefault(r["collector_code"], []).append((r["currency"], r["open_amount"]))
     activity = {
         r["collector_code"]: r
-        for r in await pool.fetch(
-            queries.COLLECTOR_ACTIVITY, *who, now - timedelta(days=RESULTS_DAYS), now
+        for r in await fetch_planned(
+            pool, queries.COLLECTOR_ACTIVITY, *who, now - timedelta(days=RESULTS_DAYS), now
         )
     }
     collectors = []
-    for r in await pool.fetch(queries.COLLECTOR_WORKLOAD, *who, results_since):
+    for r in await fetch_planned(pool, queries.COLLECTOR_WORKLOAD, *who, results_since):
         act = activity.get(r["collector_code"])
         collectors.append(
             CollectorFigures(
@@ -129,7 +131,7 @@ class Operations:
 
 async def operations(pool: Pool, limit: int) -> Operations:
     return Operations(
-        rows_of(await pool.fetch(queries.DEAD_LETTER_COUNTS)),
-        rows_of(await pool.fetch(queries.REFUSED_COMMANDS, limit)),
-        rows_of(await pool.fetch(queries.FRESHNESS)),
+        rows_of(await fetch_planned(pool, queries.DEAD_LETTER_COUNTS)),
+        rows_of(await fetch_planned(pool, queries.REFUSED_COMMANDS, limit)),
+        rows_of(await fetch_planned(pool, queries.FRESHNESS)),
     )

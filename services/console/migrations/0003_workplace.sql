@@ -78,3 +78,14 @@ CREATE TABLE refused_commands (
 );
 CREATE INDEX refused_commands_at ON refused_commands (refused_at DESC);
 CREATE INDEX customers_collector ON customers (collector_code);
+
+-- Each combination of company, collector and market some customer has had: My day's filter
+-- lists read these few rows instead of every customer.
+CREATE TABLE customer_segments (
+    company_code   text NOT NULL,
+    collector_code text NOT NULL DEFAULT '',
+    market         text NOT NULL,
+    PRIMARY KEY (company_code, collector_code, market)
+);
+INSERT INTO customer_segments (company_code, collector_code, market)
+SELECT DISTINCT company_code, coalesce(collector_code, ''), market FROM customers;
