@@ -273,6 +273,10 @@ def test_kafka_user_has_only_its_contract_acls(service: str) -> None:
         expected |= {("topic", topic.dead_letter, op) for op in ("Write", "Describe")}
     for topic in _produced(service):
         expected |= {("topic", topic.name, op) for op in ("Write", "Describe")}
+    if service == "console":  # the dead-letter census of its Operations page
+        expected |= {
+            ("topic", t.dead_letter, op) for t in ALL_TOPICS for op in ("Read", "Describe")
+        }
     assert grants == expected
 
 
@@ -357,13 +361,19 @@ def test_network_policies_deny_by_default_and_open_the_internet_to_the_notifier_
 
 
 def test_base_admits_only_prometheus_into_the_notifier() -> None:
-    """The SMS callbacks' way in is the production overlay's, not the base's."""
+    """The SMS callbacks' way in is the production overlay's, not the base's; besides
+    Prometheus, only the console (a call's outcome, to /call-tasks) reaches the notifier."""
     notifier = {"app.kubernetes.io/name": "relance-notifier", "relance.io/workload": "service"}
     for name, policy in _of_kind("NetworkPolicy").items():
         selected = policy["spec"]["podSelector"]["matchLabels"].items()
         if not selected <= notifier.items():
             continue
         for rule in policy["spec"].get("ingress", []):
+            if name == "relance-notifier-from-console":
+                assert rule["from"] == [
+                    {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "relance-console"}}}
+                ]
+                continue
             assert rule["from"] == [
                 {
                     "namespaceSelector": {
