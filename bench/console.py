@@ -156,9 +156,10 @@ WORK = [
     """,
     """
     INSERT INTO disputes (dispute_id, customer_id, invoice_ids, whole_account, category,
-                          owner_role, owner, due_date, state, opened_at)
+                          owner_role, owner, due_date, state, opened_at, at_risk_currency,
+                          at_risk)
     SELECT gen_random_uuid(), customer_id, ARRAY[invoice_id], false, 'quality', 'sales', NULL,
-           $1::date - 5, 'open', $2::timestamptz - interval '40 days'
+           $1::date - 5, 'open', $2::timestamptz - interval '40 days', currency, open_amount
     FROM invoices WHERE invoice_id LIKE '%3' ORDER BY invoice_id LIMIT 4000
     """,
     """
@@ -170,16 +171,18 @@ WORK = [
     """,
     """
     INSERT INTO deliveries (delivery_id, reminder_id, customer_id, channel, outcome, reason,
-                            invoice_ids, at)
+                            invoice_ids, at, at_risk_currency, at_risk)
     SELECT gen_random_uuid(), gen_random_uuid(), customer_id, 'email', 'bounced', '550',
-           ARRAY[invoice_id], $2::timestamptz - interval '1 day'
+           ARRAY[invoice_id], $2::timestamptz - interval '1 day', currency, open_amount
     FROM invoices WHERE invoice_id LIKE '%7' ORDER BY invoice_id LIMIT 3000
     """,
     """
     INSERT INTO reminders (reminder_id, customer_id, company_code, channel, level, step_name,
-                           scheduled_for, invoice_ids, scenario_id, template)
+                           scheduled_for, invoice_ids, scenario_id, template,
+                           at_risk_currency, at_risk)
     SELECT gen_random_uuid(), customer_id, company_code, 'phone_call', 'level_2', 'call',
-           $2::timestamptz - interval '1 hour', ARRAY[invoice_id], 'standard', 'call_script'
+           $2::timestamptz - interval '1 hour', ARRAY[invoice_id], 'standard', 'call_script',
+           currency, open_amount
     FROM invoices WHERE invoice_id LIKE '%9' ORDER BY invoice_id LIMIT 5000
     """,
     """

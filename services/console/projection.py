@@ -113,6 +113,11 @@ def _customer(event: ledger.LedgerCustomerUpserted) -> list[Statement]:
     ]
 
 
+def _at_risk_of_items_holding(invoice_id: str) -> list[Statement]:
+    """My day's items that hold this invoice get their money at risk again."""
+    return [(sql, (invoice_id,)) for sql in queries.INVOICE_AT_RISK]
+
+
 def _opened(event: ledger.InvoiceOpened) -> list[Statement]:
     i = event.payload
     return [
@@ -129,7 +134,8 @@ def _opened(event: ledger.InvoiceOpened) -> list[Statement]:
                 i.amount.amount,
                 i.open_amount.amount,
             ),
-        )
+        ),
+        *_at_risk_of_items_holding(i.invoice_id),
     ]
 
 
@@ -139,18 +145,25 @@ def _changed(event: ledger.OpenAmountChanged) -> list[Statement]:
         (
             queries.CHANGE_OPEN_AMOUNT,
             (c.invoice_id, c.open_amount.amount, c.due_date, c.amount.amount),
-        )
+        ),
+        *_at_risk_of_items_holding(c.invoice_id),
     ]
 
 
 def _settled(event: ledger.InvoiceSettled) -> list[Statement]:
     s = event.payload
-    return [(queries.CLOSE_INVOICE, (s.invoice_id, "settled", s.settled_on))]
+    return [
+        (queries.CLOSE_INVOICE, (s.invoice_id, "settled", s.settled_on)),
+        *_at_risk_of_items_holding(s.invoice_id),
+    ]
 
 
 def _cancelled(event: ledger.LedgerInvoiceCancelled) -> list[Statement]:
     on = event.occurred_at.date()
-    return [(queries.CLOSE_INVOICE, (event.payload.invoice_id, "cancelled", on))]
+    return [
+        (queries.CLOSE_INVOICE, (event.payload.invoice_id, "cancelled", on)),
+        *_at_risk_of_items_holding(event.payload.invoice_id),
+    ]
 
 
 def _unmatched(event: ledger.UnmatchedCashRecorded) -> list[Statement]:
@@ -213,7 +226,8 @@ def _reminder(event: dunning.ReminderDue) -> list[Statement]:
                 r.scenario_id,
                 r.template,
             ),
-        )
+        ),
+        (queries.REMINDER_AT_RISK, (r.reminder_id,)),
     ]
 
 
@@ -244,6 +258,7 @@ def _delivery(event: Event) -> list[Statement]:
                 d.at,
             ),
         ),
+        (queries.DELIVERY_AT_RISK, (d.delivery_id,)),
     ]
 
 
@@ -268,7 +283,8 @@ def _dispute_opened(event: disputes.DisputeOpened) -> list[Statement]:
                 d.due_date,
                 event.occurred_at,
             ),
-        )
+        ),
+        (queries.DISPUTE_AT_RISK, (d.dispute_id,)),
     ]
 
 
@@ -282,7 +298,8 @@ def _dispute_reopened(event: disputes.DisputeReopened) -> list[Statement]:
         (
             queries.REOPEN_DISPUTE,
             (o.dispute_id, o.owner_role, o.owner, o.due_date, list(o.invoice_ids)),
-        )
+        ),
+        (queries.DISPUTE_AT_RISK, (o.dispute_id,)),
     ]
 
 

@@ -22,6 +22,34 @@ ON CONFLICT (customer_id) DO UPDATE SET
 WHERE customers.version <= EXCLUDED.version
 """
 
+# The money at risk of My day's items: the open amount of their invoices in the currency
+# holding the most. Refreshed for one item when it is recorded or changes ($1 its id), and
+# for the items holding an invoice whose open amount changed ($1 the invoice).
+_AT_RISK_OF = """(SELECT i.currency, sum(i.open_amount) FROM invoices i
+    WHERE i.status = 'open' AND i.invoice_id = ANY({alias}.invoice_ids)
+    GROUP BY i.currency ORDER BY 2 DESC LIMIT 1)"""
+
+DISPUTE_AT_RISK = f"""
+UPDATE disputes d SET (at_risk_currency, at_risk) = {_AT_RISK_OF.format(alias="d")}
+WHERE d.dispute_id = $1
+"""
+DELIVERY_AT_RISK = f"""
+UPDATE deliveries v SET (at_risk_currency, at_risk) = {_AT_RISK_OF.format(alias="v")}
+WHERE v.delivery_id = $1
+"""
+REMINDER_AT_RISK = f"""
+UPDATE reminders t SET (at_risk_currency, at_risk) = {_AT_RISK_OF.format(alias="t")}
+WHERE t.reminder_id = $1 AND t.channel = 'phone_call'
+"""
+INVOICE_AT_RISK = [
+    f"""UPDATE disputes d SET (at_risk_currency, at_risk) = {_AT_RISK_OF.format(alias="d")}
+WHERE d.state = 'open' AND d.invoice_ids @> ARRAY[$1::text]""",
+    f"""UPDATE deliveries v SET (at_risk_currency, at_risk) = {_AT_RISK_OF.format(alias="v")}
+WHERE v.outcome IN ('failed', 'bounced') AND v.invoice_ids @> ARRAY[$1::text]""",
+    f"""UPDATE reminders t SET (at_risk_currency, at_risk) = {_AT_RISK_OF.format(alias="t")}
+WHERE t.channel = 'phone_call' AND t.closed_at IS NULL AND t.invoice_ids @> ARRAY[$1::text]""",
+]
+
 RECORD_SEGMENT = """
 INSERT INTO customer_segments (company_code, collector_code, market) VALUES ($1, $2, $3)
 ON CONFLICT DO NOTHING
@@ -171,13 +199,10 @@ WHERE customer_id = $1 ORDER BY at DESC, event_id LIMIT $2
 """
 
 # The worklist's sources. Each row: kind, customer, currency, money at risk (the open
-# amount of the invoices concerned), since when, a detail and a reference (a call's
-# reminder). $5 today, $6 now, $7 a company code, $8 a collector code, $9 a dunning level
-# (each null for all), $10 the names the reader goes by (disputes they own), $11 the limit.
-_AT_RISK = """(SELECT i.currency, coalesce(sum(i.open_amount), 0) AS at_risk FROM invoices i
-   WHERE i.status = 'open' AND i.invoice_id = ANY({ids}) GROUP BY i.currency
-   ORDER BY 2 DESC LIMIT 1)"""
-
+# amount of the invoices concerned, kept by the projection), since when, a detail and a
+# reference (a call's reminder). $5 today, $6 now, $7 a company code, $8 a collector code,
+# $9 a dunning level (each null for all), $10 the names the reader goes by (disputes they
+# own), $11 the limit.
 _FILTERS = f"""{_IN_PORTFOLIO}
   AND ($7::text IS NULL OR c.company_code = $7) AND ($8::text IS NULL OR c.collector_code = $8)"""
 
@@ -203,18 +228,16 @@ FROM plans p JOIN customers c USING (customer_id)
 WHERE p.state = 'agreed' AND p.missed > 0 AND {_FILTERS} AND {_at_level("p.invoice_ids")}
 UNION ALL
 SELECT 'overdue_dispute', 2, c.customer_id, c.name, c.company_code,
-       coalesce(r.currency, ''), coalesce(r.at_risk, 0), d.due_date, d.category, NULL
+       coalesce(d.at_risk_currency, ''), coalesce(d.at_risk, 0), d.due_date, d.category, NULL
 FROM disputes d JOIN customers c USING (customer_id)
-LEFT JOIN LATERAL {_AT_RISK.format(ids="d.invoice_ids")} r ON true
 WHERE d.state = 'open' AND d.due_date < $5 AND {_FILTERS}
   AND ($1::boolean OR d.owner IS NULL OR d.owner = ANY($10::text[]))
   AND {_at_level("d.invoice_ids")}
 UNION ALL
 SELECT 'delivery_trouble', 3, c.customer_id, c.name, c.company_code,
-       coalesce(r.currency, ''), coalesce(r.at_risk, 0), v.at::date, 'delivery.' || v.outcome,
-       NULL
+       coalesce(v.at_risk_currency, ''), coalesce(v.at_risk, 0), v.at::date,
+       'delivery.' || v.outcome, NULL
 FROM deliveries v JOIN customers c USING (customer_id)
-LEFT JOIN LATERAL {_AT_RISK.format(ids="v.invoice_ids")} r ON true
 WHERE v.outcome IN ('failed', 'bounced') AND {_FILTERS} AND {_at_level("v.invoice_ids")}
 UNION ALL
 SELECT 'unmatched_cash', 4, c.customer_id, c.name, c.company_code,
@@ -223,10 +246,9 @@ FROM unmatched_cash u JOIN customers c USING (customer_id)
 WHERE u.cleared_at IS NULL AND {_FILTERS} AND $9::text IS NULL
 UNION ALL
 SELECT 'call_due', 5, c.customer_id, c.name, c.company_code,
-       coalesce(r.currency, ''), coalesce(r.at_risk, 0), t.scheduled_for::date, t.level,
-       t.reminder_id::text
+       coalesce(t.at_risk_currency, ''), coalesce(t.at_risk, 0), t.scheduled_for::date,
+       t.level, t.reminder_id::text
 FROM reminders t JOIN customers c USING (customer_id)
-LEFT JOIN LATERAL {_AT_RISK.format(ids="t.invoice_ids")} r ON true
 WHERE t.channel = 'phone_call' AND t.closed_at IS NULL AND t.scheduled_for <= $6
   AND {_FILTERS} AND ($9::text IS NULL OR t.level = $9)
 ) work
@@ -313,10 +335,9 @@ _DISPUTE_FILTERS = f"""d.state = 'open' AND {_IN_PORTFOLIO}
 
 DISPUTES = f"""
 SELECT d.dispute_id, c.customer_id, c.name, c.company_code, d.category, d.owner_role,
-       d.owner, d.due_date, d.opened_at, coalesce(r.currency, '') AS currency,
-       coalesce(r.at_risk, 0) AS at_risk
+       d.owner, d.due_date, d.opened_at, coalesce(d.at_risk_currency, '') AS currency,
+       coalesce(d.at_risk, 0) AS at_risk
 FROM disputes d JOIN customers c USING (customer_id)
-LEFT JOIN LATERAL {_AT_RISK.format(ids="d.invoice_ids")} r ON true
 WHERE {_DISPUTE_FILTERS}
 ORDER BY d.opened_at, d.dispute_id LIMIT $9
 """

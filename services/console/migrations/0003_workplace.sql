@@ -89,3 +89,31 @@ CREATE TABLE customer_segments (
 );
 INSERT INTO customer_segments (company_code, collector_code, market)
 SELECT DISTINCT company_code, coalesce(collector_code, ''), market FROM customers;
+
+-- The money at risk of each item My day lists (the open amount of its invoices, in the
+-- currency holding the most), kept by the projection when the item or one of its invoices
+-- changes: My day then sorts stored amounts instead of summing invoices for every item.
+ALTER TABLE disputes ADD COLUMN at_risk_currency char(3);
+ALTER TABLE disputes ADD COLUMN at_risk numeric(20, 4);
+ALTER TABLE deliveries ADD COLUMN at_risk_currency char(3);
+ALTER TABLE deliveries ADD COLUMN at_risk numeric(20, 4);
+ALTER TABLE reminders ADD COLUMN at_risk_currency char(3);
+ALTER TABLE reminders ADD COLUMN at_risk numeric(20, 4);
+CREATE INDEX disputes_open_invoices ON disputes USING gin (invoice_ids) WHERE state = 'open';
+CREATE INDEX deliveries_trouble_invoices ON deliveries USING gin (invoice_ids)
+    WHERE outcome IN ('failed', 'bounced');
+CREATE INDEX reminders_calls_open_invoices ON reminders USING gin (invoice_ids)
+    WHERE channel = 'phone_call' AND closed_at IS NULL;
+UPDATE disputes d SET (at_risk_currency, at_risk) = (
+    SELECT i.currency, sum(i.open_amount) FROM invoices i
+    WHERE i.status = 'open' AND i.invoice_id = ANY(d.invoice_ids)
+    GROUP BY i.currency ORDER BY 2 DESC LIMIT 1);
+UPDATE deliveries v SET (at_risk_currency, at_risk) = (
+    SELECT i.currency, sum(i.open_amount) FROM invoices i
+    WHERE i.status = 'open' AND i.invoice_id = ANY(v.invoice_ids)
+    GROUP BY i.currency ORDER BY 2 DESC LIMIT 1);
+UPDATE reminders t SET (at_risk_currency, at_risk) = (
+    SELECT i.currency, sum(i.open_amount) FROM invoices i
+    WHERE i.status = 'open' AND i.invoice_id = ANY(t.invoice_ids)
+    GROUP BY i.currency ORDER BY 2 DESC LIMIT 1)
+WHERE t.channel = 'phone_call';

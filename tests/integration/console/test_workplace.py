@@ -4,7 +4,7 @@ Operations on a real PostgreSQL; the dead-letter census on a real Kafka."""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from uuid import uuid4
 
@@ -12,10 +12,12 @@ import asyncpg
 import pytest
 from aiokafka import AIOKafkaProducer
 
+from contracts import ledger
+from contracts.topics import LEDGER_EVENTS
 from services.console import queries, read_model, team
 from services.console.dead_letters import DeadLetterCensus
 from tests.integration.console.conftest import feed
-from tests.integration.console.story import NOW, events, uid
+from tests.integration.console.story import NOW, events, money, uid
 from tests.integration.console.test_read_model import COLLECTOR, MANAGER
 from tests.integration.console.workplace_story import TASK_ID, workplace_events
 from tests.kafka_tools import create_topics, unique
@@ -49,6 +51,35 @@ async def test_my_day_holds_every_source_and_filters(pool: asyncpg.Pool) -> None
     assert found is not None
     assert (found.call_task_id, found.currency) == (TASK_ID, "USD")
     assert [i.invoice_number for i in found.invoices] == ["INV-4"]
+
+
+async def test_the_money_at_risk_follows_the_invoices(pool: asyncpg.Pool) -> None:
+    """A dispute's and a bounce's money at risk are kept as their invoices are paid."""
+    settled = ledger.InvoiceSettled(
+        event_id=uid("INV-2 settled"),
+        occurred_at=LATER,
+        source="ingestion",
+        payload=ledger.Settlement(
+            company_code="FR01",
+            customer_id="C-1001",
+            invoice_id="FR01/INV-2",
+            invoice_number="INV-2",
+            settled_on=LATER.date(),
+            cause="payment",
+            cause_document_id="PAY-2",
+            previous_open_amount=money("800"),
+            amount=money("800"),
+            issue_date=date(2026, 2, 1),
+            due_date=date(2026, 3, 3),
+        ),
+    )
+    await feed(pool, [*events(), (LEDGER_EVENTS, settled)])
+    items = await read_model.worklist(
+        pool, COLLECTOR, LATER.date(), LATER, read_model.WorkFilter(), 50
+    )
+    at_risk = {i.kind: i.at_risk for i in items}
+    assert at_risk["delivery_trouble"] == Decimal("700")  # INV-1 alone is still open
+    assert at_risk["overdue_dispute"] == Decimal("0")
 
 
 async def test_disputes_promises_and_plans(pool: asyncpg.Pool) -> None:
