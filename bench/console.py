@@ -15,6 +15,9 @@ sign-in) and has ``--workers`` clients ask, each in turn:
 * ``search_name``: a customer's name with a typo (trigram similarity);
 * ``search_invoice``: an invoice number.
 
+Then, one at a time after the load, five times each: the Disputes, Promises and plans and
+Team pages of the credit manager (shown in brackets: they are not part of the load).
+
 It prints, per page, the median, the 95th percentile and the worst time from request to
 the last byte, the requests per second of the whole run and the load average before and
 after; and, measured alone before the load, the time of ``GET /healthz`` (no database, no
@@ -286,6 +289,13 @@ async def run_load(
             started = time.perf_counter()
             await asyncio.gather(*(worker(client, requests // workers) for _ in range(workers)))
             elapsed = time.perf_counter() - started
+            for path in ("/disputes", "/promises", "/team"):  # the other pages, one at a time
+                for _ in range(5):
+                    started_one = time.perf_counter()
+                    response = await client.get(path, cookies=as_manager)
+                    if response.status_code != 200:
+                        raise RuntimeError(f"{path}: {response.status_code}")
+                    timings[f"({path}, alone)"].append(time.perf_counter() - started_one)
     finally:
         await server.stop()
         await pool.close()

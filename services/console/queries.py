@@ -388,26 +388,26 @@ ORDER BY p.missed DESC, p.agreed_on LIMIT $5
 _INVOICE_IN_PORTFOLIO = f"""($1::boolean OR EXISTS (SELECT 1 FROM customers c
     WHERE c.customer_id = i.customer_id AND {_IN_PORTFOLIO}))"""
 
-AGED_BALANCE = f"""
-SELECT i.company_code, i.currency, sum(i.open_amount) AS total,
-       sum(i.open_amount) FILTER (WHERE i.due_date >= $5) AS not_due,
-       sum(i.open_amount) FILTER (WHERE i.due_date < $5 AND i.due_date >= $5 - 30) AS d1_30,
-       sum(i.open_amount) FILTER (WHERE i.due_date < $5 - 30 AND i.due_date >= $5 - 60)
-           AS d31_60,
-       sum(i.open_amount) FILTER (WHERE i.due_date < $5 - 60 AND i.due_date >= $5 - 90)
-           AS d61_90,
-       sum(i.open_amount) FILTER (WHERE i.due_date < $5 - 90) AS over_90
-FROM invoices i
-WHERE i.status = 'open' AND {_INVOICE_IN_PORTFOLIO}
-GROUP BY 1, 2 ORDER BY 1, 2
-"""
 
-
-def dso_trend(points: int) -> str:
-    """DSO at ``points`` month ends ($5 .. $(4+points)), over the 90 days before each: what was
-    receivable that day (invoices issued by then and not yet closed, at their full amount)
-    over what was invoiced in those 90 days, times 90. One scan of the invoices."""
-    columns = []
+def aged_balance_and_dso(points: int) -> str:
+    """One scan of the invoices, per company and currency: the aged balance today (the last
+    of the dates) and the DSO at ``points`` dates ($5 .. $(4+points)), over the 90 days
+    before each: what was receivable that day (invoices issued by then and not yet closed,
+    at their full amount) over what was invoiced in those 90 days, times 90."""
+    today = f"${4 + points}::date"
+    columns = [
+        f"""sum(i.open_amount) FILTER (WHERE i.status = 'open') AS total,
+       sum(i.open_amount) FILTER (WHERE i.status = 'open' AND i.due_date >= {today})
+           AS not_due,
+       sum(i.open_amount) FILTER (WHERE i.status = 'open' AND i.due_date < {today}
+                                  AND i.due_date >= {today} - 30) AS d1_30,
+       sum(i.open_amount) FILTER (WHERE i.status = 'open' AND i.due_date < {today} - 30
+                                  AND i.due_date >= {today} - 60) AS d31_60,
+       sum(i.open_amount) FILTER (WHERE i.status = 'open' AND i.due_date < {today} - 60
+                                  AND i.due_date >= {today} - 90) AS d61_90,
+       sum(i.open_amount) FILTER (WHERE i.status = 'open' AND i.due_date < {today} - 90)
+           AS over_90"""
+    ]
     for n in range(points):
         d = f"${5 + n}::date"
         columns.append(
@@ -440,35 +440,42 @@ WHERE t.scheduled_for >= $5::timestamptz AND t.scheduled_for <= $7::timestamptz
 GROUP BY 1, 2, 3, 4 ORDER BY 1, 2
 """
 
-# Each collector's workload (open invoices, calls due) and results since $5 (settled,
-# promises kept and broken); $6 now.
-COLLECTOR_WORKLOAD = f"""
-SELECT c.collector_code, count(*) FILTER (WHERE i.status = 'open') AS open_invoices,
-       count(DISTINCT c.customer_id) FILTER (WHERE i.status = 'open') AS customers,
-       count(*) FILTER (WHERE i.status = 'settled' AND i.closed_on >= $5) AS settled
-FROM customers c JOIN invoices i USING (customer_id)
+# Each collector's workload and results. Customers per collector code; per collector code
+# and currency, open invoices and amounts and invoices settled since $5 (one join of the
+# invoices); calls due by $6 and promises kept or broken since $5, per collector code.
+COLLECTOR_CUSTOMERS = f"""
+SELECT c.collector_code, count(*) AS customers FROM customers c
 WHERE c.collector_code IS NOT NULL AND {_IN_PORTFOLIO}
 GROUP BY 1 ORDER BY 1
 """
 
-COLLECTOR_OPEN_AMOUNTS = f"""
-SELECT c.collector_code, i.currency, sum(i.open_amount) AS open_amount
+COLLECTOR_INVOICES = f"""
+SELECT c.collector_code, i.currency,
+       count(*) FILTER (WHERE i.status = 'open') AS open_invoices,
+       coalesce(sum(i.open_amount) FILTER (WHERE i.status = 'open'), 0) AS open_amount,
+       count(*) FILTER (WHERE i.status = 'settled' AND i.closed_on >= $5::date) AS settled
 FROM customers c JOIN invoices i USING (customer_id)
-WHERE c.collector_code IS NOT NULL AND i.status = 'open' AND {_IN_PORTFOLIO}
+WHERE c.collector_code IS NOT NULL AND {_IN_PORTFOLIO}
 GROUP BY 1, 2 ORDER BY 1, 2
 """
 
 COLLECTOR_ACTIVITY = f"""
-SELECT c.collector_code,
-       (SELECT count(*) FROM reminders t WHERE t.customer_id = ANY(array_agg(c.customer_id))
-        AND t.channel = 'phone_call' AND t.closed_at IS NULL AND t.scheduled_for <= $6)
-           AS calls_due,
-       (SELECT count(*) FROM promises m WHERE m.customer_id = ANY(array_agg(c.customer_id))
-        AND m.state = 'kept' AND m.closed_at >= $5) AS promises_kept,
-       (SELECT count(*) FROM promises m WHERE m.customer_id = ANY(array_agg(c.customer_id))
-        AND m.state = 'broken' AND m.closed_at >= $5) AS promises_broken
-FROM customers c
-WHERE c.collector_code IS NOT NULL AND {_IN_PORTFOLIO}
+SELECT collector_code, sum(calls_due) AS calls_due, sum(kept) AS promises_kept,
+       sum(broken) AS promises_broken
+FROM (
+    SELECT c.collector_code, count(*) AS calls_due, 0 AS kept, 0 AS broken
+    FROM reminders t JOIN customers c USING (customer_id)
+    WHERE t.channel = 'phone_call' AND t.closed_at IS NULL AND t.scheduled_for <= $6
+      AND c.collector_code IS NOT NULL AND {_IN_PORTFOLIO}
+    GROUP BY 1
+    UNION ALL
+    SELECT c.collector_code, 0, count(*) FILTER (WHERE m.state = 'kept'),
+           count(*) FILTER (WHERE m.state = 'broken')
+    FROM promises m JOIN customers c USING (customer_id)
+    WHERE m.state IN ('kept', 'broken') AND m.closed_at >= $5
+      AND c.collector_code IS NOT NULL AND {_IN_PORTFOLIO}
+    GROUP BY 1
+) activity
 GROUP BY 1 ORDER BY 1
 """
 

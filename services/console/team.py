@@ -68,15 +68,18 @@ class Team:
 async def team(pool: Pool, identity: Identity, now: datetime, window_days: int) -> Team:
     today = now.date()
     who = portfolio_args(identity)
-    aged = rows_of(await fetch_planned(pool, queries.AGED_BALANCE, *who, today))
     dates = month_ends(today, DSO_POINTS)
+    rows = rows_of(
+        await fetch_planned(pool, queries.aged_balance_and_dso(len(dates)), *who, *dates)
+    )
+    aged = [r for r in rows if r["total"] is not None]
     trends = [
         DsoTrend(
             r["company_code"],
             r["currency"],
             [(d, dso(r[f"receivable_{n}"], r[f"invoiced_{n}"])) for n, d in enumerate(dates)],
         )
-        for r in await fetch_planned(pool, queries.dso_trend(len(dates)), *who, *dates)
+        for r in rows
     ]
     since = now - timedelta(days=90)
     steps = [
@@ -96,8 +99,14 @@ async def team(pool: Pool, identity: Identity, now: datetime, window_days: int) 
     ]
     results_since = today - timedelta(days=RESULTS_DAYS)
     amounts: dict[str, list[tuple[str, Decimal]]] = {}
-    for r in await fetch_planned(pool, queries.COLLECTOR_OPEN_AMOUNTS, *who):
-        amounts.setdefault(r["collector_code"], []).append((r["currency"], r["open_amount"]))
+    open_invoices: dict[str, int] = {}
+    settled: dict[str, int] = {}
+    for r in await fetch_planned(pool, queries.COLLECTOR_INVOICES, *who, results_since):
+        code = r["collector_code"]
+        if r["open_invoices"]:
+            amounts.setdefault(code, []).append((r["currency"], r["open_amount"]))
+        open_invoices[code] = open_invoices.get(code, 0) + r["open_invoices"]
+        settled[code] = settled.get(code, 0) + r["settled"]
     activity = {
         r["collector_code"]: r
         for r in await fetch_planned(
@@ -105,18 +114,19 @@ async def team(pool: Pool, identity: Identity, now: datetime, window_days: int) 
         )
     }
     collectors = []
-    for r in await fetch_planned(pool, queries.COLLECTOR_WORKLOAD, *who, results_since):
-        act = activity.get(r["collector_code"])
+    for r in await fetch_planned(pool, queries.COLLECTOR_CUSTOMERS, *who):
+        code = r["collector_code"]
+        act = activity.get(code)
         collectors.append(
             CollectorFigures(
-                collector_code=r["collector_code"],
+                collector_code=code,
                 customers=r["customers"],
-                open_invoices=r["open_invoices"],
-                open_amounts=amounts.get(r["collector_code"], []),
-                calls_due=act["calls_due"] if act else 0,
-                settled=r["settled"],
-                promises_kept=act["promises_kept"] if act else 0,
-                promises_broken=act["promises_broken"] if act else 0,
+                open_invoices=open_invoices.get(code, 0),
+                open_amounts=amounts.get(code, []),
+                calls_due=int(act["calls_due"]) if act else 0,
+                settled=settled.get(code, 0),
+                promises_kept=int(act["promises_kept"]) if act else 0,
+                promises_broken=int(act["promises_broken"]) if act else 0,
             )
         )
     return Team(aged, trends, dates, steps, collectors, window_days, results_since)
