@@ -5,8 +5,13 @@
 #
 # Stage 1 builds wheels for Relance and all its dependencies; stage 2 installs them
 # without a compiler, pip cache or sources, and runs as an unprivileged user.
+#
+# BASE is any Debian bookworm image with Python 3.11 and a `pip` on PATH. The default is
+# Docker Hub's; scripts/image builds one from Debian packages instead (mmdebstrap, with a
+# virtual environment in /opt/venv on PATH) and builds this file with podman, no daemon.
+ARG BASE=python:3.11.10-slim-bookworm
 
-FROM python:3.11.10-slim-bookworm AS builder
+FROM ${BASE} AS builder
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
@@ -16,7 +21,7 @@ COPY services ./services
 COPY relance ./relance
 RUN pip wheel --wheel-dir /wheels .
 
-FROM python:3.11.10-slim-bookworm AS runtime
+FROM ${BASE} AS runtime
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONDONTWRITEBYTECODE=1 \
