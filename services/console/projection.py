@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, get_args
+from uuid import UUID
 
 from contracts import disputes, dunning, ledger, notifications
 from contracts.envelope import Event
@@ -360,7 +361,17 @@ def _plan_completed(event: disputes.PaymentPlanCompleted) -> list[Statement]:
 
 
 def _command_executed(event: dunning.CommandExecuted) -> list[Statement]:
-    return [(queries.COMMAND_EXECUTED, (event.payload.command_id, event.payload.executed_at))]
+    c = event.payload
+    statements: list[Statement] = [(queries.COMMAND_EXECUTED, (c.command_id, c.executed_at))]
+    reminder = c.detail.get("reminder_id")
+    if c.command == "log_call" and reminder:
+        try:
+            reminder_id = UUID(reminder)
+        except ValueError:
+            return statements
+        outcome = c.detail.get("outcome", "")
+        statements.append((queries.CALL_LOGGED, (reminder_id, outcome, c.executed_at)))
+    return statements
 
 
 # Event class -> the function mapping one such event to its state statements.

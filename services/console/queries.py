@@ -92,6 +92,12 @@ CALL_TASK_CREATED = "UPDATE reminders SET call_task_id = $2 WHERE reminder_id = 
 
 CLOSE_CALL_TASK = "UPDATE reminders SET call_outcome = $2, closed_at = $3 WHERE reminder_id = $1"
 
+# A call logged with the log_call command answering a call reminder: the call is made.
+CALL_LOGGED = """
+UPDATE reminders SET call_outcome = $2, closed_at = $3
+WHERE reminder_id = $1 AND closed_at IS NULL
+"""
+
 RECORD_DELIVERY = """
 INSERT INTO deliveries (delivery_id, reminder_id, customer_id, channel, outcome, reason,
                         invoice_ids, at)

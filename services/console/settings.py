@@ -8,7 +8,6 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from services.console.call_outcomes import NotifierClientSettings
 from services.console.web.oidc import OidcClientSettings
 from services.runtime.auth import AuthSettings
 from services.runtime.settings import ServiceSettings
@@ -39,4 +38,3 @@ class ConsoleSettings(ServiceSettings):
     )
     auth: AuthSettings = Field(default_factory=AuthSettings)
     oidc: OidcClientSettings = Field(default_factory=OidcClientSettings)
-    notifier: NotifierClientSettings = Field(default_factory=NotifierClientSettings)

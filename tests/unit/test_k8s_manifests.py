@@ -366,19 +366,13 @@ def test_network_policies_deny_by_default_and_open_the_internet_to_the_providers
 
 
 def test_base_admits_only_prometheus_into_the_notifier() -> None:
-    """The SMS callbacks' way in is the production overlay's, not the base's; besides
-    Prometheus, only the console (a call's outcome, to /call-tasks) reaches the notifier."""
+    """The SMS callbacks' way in is the production overlay's, not the base's."""
     notifier = {"app.kubernetes.io/name": "relance-notifier", "relance.io/workload": "service"}
     for name, policy in _of_kind("NetworkPolicy").items():
         selected = policy["spec"]["podSelector"]["matchLabels"].items()
         if not selected <= notifier.items():
             continue
         for rule in policy["spec"].get("ingress", []):
-            if name == "relance-notifier-from-console":
-                assert rule["from"] == [
-                    {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "relance-console"}}}
-                ]
-                continue
             assert rule["from"] == [
                 {
                     "namespaceSelector": {

@@ -117,4 +117,6 @@ LABELS: dict[str, str] = {
     "dispute_raised": N_("Dispute raised"),
     "wrong_contact": N_("Wrong contact"),
     "no_answer": N_("No answer"),
+    "answered": N_("Answered, nothing agreed"),
+    "command.log_call": N_("Call logged"),
 }

@@ -21,7 +21,6 @@ from fastapi.routing import APIRoute
 from contracts.dunning import DunningLevel
 from contracts.topics import DUNNING_COMMANDS, Topic
 from services.console import read_model
-from services.console.call_outcomes import NotifierCallTasks
 from services.console.domain.commands import FIELDS
 from services.console.errors import CsrfRefused, SignInFailed, SignInNeeded
 from services.console.settings import ConsoleSettings
@@ -78,7 +77,6 @@ class Console:
             if settings.oidc.client_id and authenticator.oidc is not None
             else None
         )
-        self.call_tasks = NotifierCallTasks(settings.notifier) if settings.notifier.url else None
         for environment in self.pages.environments.values():
             environment.globals["customer_url"] = customer_url
 
@@ -103,15 +101,6 @@ class Console:
         request.state.identity = identity
         require_role(identity, "viewer")
         return identity
-
-    def credential(self, request: Request) -> str | None:
-        """The credential the reader presented (session token or bearer token), forwarded
-        as theirs to a service the console calls on their behalf."""
-        token = request.cookies.get(self.cookies.session)
-        if token:
-            return token
-        scheme, _, credential = request.headers.get("authorization", "").partition(" ")
-        return credential.strip() if scheme.lower() == "bearer" and credential.strip() else None
 
     def language(self, request: Request) -> str:
         return self.pages.language_of(

@@ -2,8 +2,9 @@
 plans, Team (credit managers) and Operations (administrators).
 
 Each route finds who is asking, checks role and portfolio, reads the read model and renders
-a template, as :mod:`services.console.web.pages` does; the call's outcome goes to the
-notifier through :mod:`services.console.call_outcomes`.
+a template, as :mod:`services.console.web.pages` does; a call's outcome is a ``log_call``
+command on ``dunning.commands.v1``, recorded and put in the outbox in one transaction like
+the customer page's actions (the ``command_id`` drawn when the page is rendered).
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ from fastapi import Request, Response
 from fastapi.responses import RedirectResponse
 
 from contracts.disputes import DisputeCategory
-from services.console import read_model, team
-from services.console.domain.calls import OUTCOMES, outcome_of
-from services.console.errors import CallOutcomeRefused, CallOutcomeUnavailable, SignInNeeded
+from services.console import queries, read_model, team
+from services.console.domain.calls import OUTCOMES, log_call_of
+from services.console.web.actions import actor_of
 from services.console.web.security import protect
+from services.runtime import outbox
 from services.runtime.identity import Identity, authorize, require_role
 from services.runtime.logs import get_logger
 
@@ -27,7 +29,7 @@ if TYPE_CHECKING:
 
 log = get_logger(__name__)
 
-CATEGORIES: tuple[str, ...] = get_args(DisputeCategory)
+CATEGORIES: tuple[str, ...] = get_args(DisputeCategory)  # also the call's dispute category
 AGES = (7, 30, 60, 90)
 EFFECT_WINDOW_DAYS = 14
 
@@ -81,9 +83,10 @@ def _render_call(
         call=found,
         customer=customer,
         outcomes=OUTCOMES,
-        can_record=identity.has("collector") and console.call_tasks is not None,
+        categories=CATEGORIES,
+        can_record=identity.has("collector"),
         today=console.clock.now().date(),
-        **values,
+        **{"command_id": console.new_command_id(), **values},
     )
 
 
@@ -93,43 +96,59 @@ async def call_outcome(console: Console, request: Request, reminder_id: str) -> 
     if found is None or customer is None:
         return console.render(request, "not_found.html", status_code=404, identity=identity)
     require_role(identity, "collector")
-    if console.call_tasks is None or found.call_task_id is None:
-        return _render_call(
-            console, request, identity, found, customer, status_code=503, unavailable=True
-        )
-    today = console.clock.now().date()
-    body = outcome_of(form, currency=found.currency, today=today)
-    if isinstance(body, list):
-        return _render_call(
-            console, request, identity, found, customer, status_code=422, problems=body, form=form
-        )
-    credential = console.credential(request)
-    if credential is None:
-        raise SignInNeeded
     try:
-        await console.call_tasks.close(found.call_task_id, body, credential)
-    except CallOutcomeRefused as exc:
-        log.info("call_outcome_refused", reminder_id=reminder_id, status=exc.status)
-        return _render_call(
-            console, request, identity, found, customer, status_code=409, refused=True, form=form
+        command_id = UUID(form.get("command_id", ""))
+    except ValueError:
+        return console.render(
+            request, "refused.html", status_code=400, identity=identity, reason="form"
         )
-    except CallOutcomeUnavailable as exc:
-        log.warning("call_outcome_unavailable", reminder_id=reminder_id, detail=str(exc))
+    now = console.clock.now()
+    built = log_call_of(
+        form,
+        command_id=command_id,
+        customer_id=customer.customer_id,
+        reminder_id=found.reminder_id,
+        invoice_ids=[i.invoice_id for i in found.invoices if i.status == "open"],
+        currency=found.currency,
+        actor=actor_of(identity),
+        now=now,
+        today=now.date(),
+    )
+    if isinstance(built, list):
         return _render_call(
             console,
             request,
             identity,
             found,
             customer,
-            status_code=503,
-            unavailable=True,
+            status_code=422,
+            problems=built,
             form=form,
+            command_id=command_id,
         )
+    facts = {"outcome": form.get("outcome", ""), "reminder_id": str(found.reminder_id)}
+    async with console.pool.acquire() as connection, connection.transaction():
+        recorded = await connection.fetchval(
+            queries.RECORD_SENT_COMMAND,
+            command_id,
+            customer.customer_id,
+            "log_call",
+            None,
+            facts,
+            identity.actor,
+            now,
+        )
+        if recorded is not None:
+            await outbox.enqueue(
+                connection, [outbox.OutgoingRecord.of(console.commands_topic, built)]
+            )
     log.info(
-        "call_outcome_recorded",
-        reminder_id=reminder_id,
-        outcome=body["outcome"],
+        "command_sent",
+        command="log_call",
+        command_id=str(command_id),
+        customer_id=customer.customer_id,
         subject=identity.subject,
+        again=recorded is None,
     )
     return protect(RedirectResponse(f"/calls/{found.reminder_id}?sent=yes", status_code=303))
 

@@ -1,25 +1,25 @@
 """The console's other pages in a real browser (Debian's chromium driven by Playwright):
-a call made from My day and its outcome sent to the notifier (a loopback stand-in of its
-``/call-tasks/{id}/close`` route), Disputes, Promises and plans, Team for a credit manager,
-Operations for an administrator, refused to a collector. ``RELANCE_SCREENSHOTS=1`` writes
-the pages' screenshots into docs/images/."""
+a call made from My day and its outcome sent as a ``log_call`` command through the outbox,
+then executed (the call leaves My day), Disputes, Promises and plans, Team for a credit
+manager, Operations for an administrator, refused to a collector. ``RELANCE_SCREENSHOTS=1``
+writes the pages' screenshots into docs/images/."""
 
 from __future__ import annotations
 
 import shutil
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 import pytest
-from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
 from playwright.async_api import Browser
 
+from contracts import dunning
+from contracts.commands import LogCallCommand
+from contracts.topics import DUNNING_ACTIONS
 from services.console import queries
-from services.console.call_outcomes import NotifierClientSettings
 from services.console.settings import ConsoleSettings
 from services.console.web.pages import Console
 from services.runtime.auth import Authenticator, AuthSettings
@@ -35,7 +35,7 @@ from tests.integration.console.test_browser import (
     shot,
     signed_in,
 )
-from tests.integration.console.workplace_story import TASK_ID, workplace_events
+from tests.integration.console.workplace_story import workplace_events
 
 pytestmark = [
     pytest.mark.integration,
@@ -51,36 +51,8 @@ ADMIN = f"""
 """
 
 
-class NotifierStandIn:
-    """The notifier's call-task close route on the loopback: what it was sent, and how."""
-
-    def __init__(self) -> None:
-        self.closed: list[tuple[str, dict[str, Any], str]] = []
-        router = APIRouter()
-
-        async def close(task_id: str, request: Request) -> JSONResponse:
-            body = await request.json()
-            self.closed.append((task_id, body, request.headers.get("authorization", "")))
-            return JSONResponse({"task_id": task_id, **body})
-
-        router.add_api_route("/call-tasks/{task_id}/close", close, methods=["POST"])
-        self.server = HttpServer(build_app(HealthState("notifier"), [router]), "127.0.0.1", 0)
-
-
 @pytest.fixture
-async def notifier() -> AsyncIterator[NotifierStandIn]:
-    stand_in = NotifierStandIn()
-    await stand_in.server.start()
-    try:
-        yield stand_in
-    finally:
-        await stand_in.server.stop()
-
-
-@pytest.fixture
-async def console_url(
-    pool: asyncpg.Pool, tmp_path: Path, notifier: NotifierStandIn
-) -> AsyncIterator[str]:
+async def console_url(pool: asyncpg.Pool, tmp_path: Path) -> AsyncIterator[str]:
     await feed(pool, [*events(), *workplace_events()])
     await pool.execute(
         queries.RECORD_REFUSAL,
@@ -97,10 +69,7 @@ async def console_url(
     users.write_text(USERS + ADMIN, encoding="utf-8")
     clock = SimulatedClock(NOW + timedelta(days=6))
     auth = AuthSettings(users_file=users, signing_keys="k1:" + "s" * 40)
-    settings = ConsoleSettings(
-        auth=auth,
-        notifier=NotifierClientSettings(url=f"http://127.0.0.1:{notifier.server.port}"),
-    )
+    settings = ConsoleSettings(auth=auth)
     console = Console(pool, clock, settings, Authenticator("console", auth, clock))
     server = HttpServer(build_app(HealthState("console"), [console.router()]), "127.0.0.1", 0)
     await server.start()
@@ -113,7 +82,7 @@ async def console_url(
 async def test_a_collector_makes_the_call_of_my_day_and_logs_a_promise(
     console_url: str,
     browser: Browser,  # noqa: F811
-    notifier: NotifierStandIn,
+    pool: asyncpg.Pool,
 ) -> None:
     page = await signed_in(browser, console_url, "camille")
     kinds = await page.locator("table.worklist .kind").all_inner_texts()
@@ -138,22 +107,46 @@ async def test_a_collector_makes_the_call_of_my_day_and_logs_a_promise(
     await page.get_by_role("button", name="Log the call").press("Enter")
     await page.wait_for_load_state()
     assert "Promised amount is missing." in await page.locator("[role=alert]").inner_text()
-    assert notifier.closed == []
+    assert await pool.fetchval("SELECT count(*) FROM outbox") == 0
 
     await page.get_by_label("Promised amount (USD)").fill("300")
     await page.get_by_label("Note").fill("Rappeler le 30")
     await page.get_by_role("button", name="Log the call").press("Enter")
     await page.wait_for_url("**/calls/*?sent=yes")
-    [(task_id, body, authorization)] = notifier.closed
-    assert task_id == str(TASK_ID)
-    assert body == {
-        "outcome": "promise_to_pay",
-        "promised_date": "2026-03-30",
-        "promised_amount": {"amount": "300", "currency": "USD"},
-        "note": "Rappeler le 30",
-    }
-    session = {c["name"]: c["value"] for c in await page.context.cookies()}
-    assert authorization == "Bearer " + session["__Host-relance-console-session"]
+    [record] = await pool.fetch("SELECT topic, value FROM outbox")
+    assert record["topic"] == "dunning.commands.v1"
+    command = LogCallCommand.model_validate_json(record["value"])
+    call = command.payload
+    assert (call.outcome, call.reminder_id, call.invoice_ids, call.note) == (
+        "promise_to_pay",
+        uid("reminder call A"),
+        ("FR01/INV-4",),
+        "Rappeler le 30",
+    )
+    assert call.promised_amount is not None
+    assert (call.promised_date, call.promised_amount.amount) == (date(2026, 3, 30), Decimal(300))
+    assert call.actor.subject == "local:camille"
+
+    # The scheduler executes it: the call leaves My day.
+    executed = dunning.CommandExecuted(
+        event_id=uid("log_call executed"),
+        occurred_at=NOW + timedelta(days=6),
+        source="scheduler",
+        payload=dunning.ExecutedCommand(
+            command_id=call.command_id,
+            command="log_call",
+            customer_id="C-1001",
+            company_code="FR01",
+            actor_subject="local:camille",
+            actor_role="collector",
+            requested_at=call.requested_at,
+            executed_at=NOW + timedelta(days=6),
+            detail={"outcome": "promise_to_pay", "reminder_id": str(uid("reminder call A"))},
+        ),
+    )
+    await feed(pool, [(DUNNING_ACTIONS, executed)])
+    await page.goto("/my-day")
+    assert "Call to make" not in await page.locator("main").inner_text()
 
 
 async def test_disputes_promises_and_plans_and_refusals(

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.console.domain.calls import OUTCOMES, outcome_of
+from contracts.commands import CommandActor, LogCallCommand
+from services.console.domain.calls import OUTCOMES, log_call_of
 from services.console.domain.commands import FormProblem
 from services.console.domain.dead_letters import DeadLetter, refusal_of, tally
 from services.console.domain.team import dso, month_ends, paid_share
@@ -18,43 +19,79 @@ from services.console.domain.team import dso, month_ends, paid_share
 TODAY = date(2026, 3, 16)
 
 
+ACTOR = CommandActor(subject="local:camille", roles=("collector",), collector_codes=("C12",))
+REMINDER = uuid4()
+
+
+def log_call(form: dict[str, str]) -> object:
+    return log_call_of(
+        form,
+        command_id=UUID("00000000-0000-4000-8000-000000000001"),
+        customer_id="C-1001",
+        reminder_id=REMINDER,
+        invoice_ids=["FR01/INV-4"],
+        currency="EUR",
+        actor=ACTOR,
+        now=datetime(2026, 3, 16, 9, tzinfo=UTC),
+        today=TODAY,
+    )
+
+
 def test_a_promise_needs_a_date_after_today_and_an_amount_in_the_calls_currency() -> None:
-    assert outcome_of(
-        {"outcome": "promise_to_pay", "promised_date": "2026-03-30", "promised_amount": "1 500,50"},
-        currency="EUR",
-        today=TODAY,
-    ) == {
-        "outcome": "promise_to_pay",
-        "promised_date": "2026-03-30",
-        "promised_amount": {"amount": "1500.50", "currency": "EUR"},
-    }
-    assert outcome_of(
-        {"outcome": "promise_to_pay", "promised_date": "2026-03-16", "promised_amount": "-3"},
-        currency="EUR",
-        today=TODAY,
+    event = log_call(
+        {"outcome": "promise_to_pay", "promised_date": "2026-03-30", "promised_amount": "1 500,50"}
+    )
+    assert isinstance(event, LogCallCommand)
+    call = event.payload
+    assert (call.outcome, call.promised_date, call.reminder_id) == (
+        "promise_to_pay",
+        date(2026, 3, 30),
+        REMINDER,
+    )
+    assert call.promised_amount is not None
+    assert (call.promised_amount.amount, call.promised_amount.currency) == (
+        Decimal("1500.50"),
+        "EUR",
+    )
+    assert call.invoice_ids == ("FR01/INV-4",)
+    assert call.actor == ACTOR
+    assert event == log_call(
+        {"outcome": "promise_to_pay", "promised_date": "2026-03-30", "promised_amount": "1500.5"}
+    )  # the same command id: the same event, sent once
+    assert log_call(
+        {"outcome": "promise_to_pay", "promised_date": "2026-03-16", "promised_amount": "-3"}
     ) == [
         FormProblem("promised_date", "not_after_today"),
         FormProblem("promised_amount", "invalid"),
     ]
-    assert outcome_of({"outcome": "promise_to_pay"}, currency="EUR", today=TODAY) == [
+    assert log_call({"outcome": "promise_to_pay"}) == [
         FormProblem("promised_date", "missing"),
         FormProblem("promised_amount", "missing"),
     ]
 
 
 def test_other_outcomes_take_no_promise_and_a_dispute_needs_its_reason() -> None:
-    assert OUTCOMES == ("promise_to_pay", "dispute_raised", "wrong_contact", "no_answer")
-    assert outcome_of(
-        {"outcome": "no_answer", "promised_amount": "300", "note": " call back "},
-        currency="EUR",
-        today=TODAY,
-    ) == {"outcome": "no_answer", "note": "call back"}
-    assert outcome_of({"outcome": "dispute_raised"}, currency="EUR", today=TODAY) == [
-        FormProblem("dispute_reason", "missing")
-    ]
-    assert outcome_of({"outcome": "answered"}, currency="EUR", today=TODAY) == [
-        FormProblem("outcome", "invalid")
-    ]
+    assert OUTCOMES == (
+        "answered",
+        "no_answer",
+        "wrong_contact",
+        "promise_to_pay",
+        "dispute_raised",
+    )
+    answered = log_call({"outcome": "answered", "promised_amount": "300", "note": " call back "})
+    assert isinstance(answered, LogCallCommand)
+    assert (answered.payload.promised_amount, answered.payload.note) == (None, "call back")
+    assert log_call({"outcome": "dispute_raised"}) == [FormProblem("dispute_reason", "missing")]
+    disputed = log_call(
+        {
+            "outcome": "dispute_raised",
+            "dispute_reason": "2 cartons missing",
+            "dispute_category": "delivery",
+        }
+    )
+    assert isinstance(disputed, LogCallCommand)
+    assert disputed.payload.dispute_category == "delivery"
+    assert log_call({"outcome": "shouted"}) == [FormProblem("outcome", "invalid")]
 
 
 def test_month_ends_and_dso() -> None:
