@@ -35,3 +35,9 @@ COMMANDS = Counter(
     "Collectors' commands, by command and outcome (executed, duplicate, or the rejection reason).",
     ["service", "command", "outcome"],
 )
+
+PROPOSALS = Counter(
+    "relance_scheduler_proposals",
+    "Proposals raised, edited and ended (approved, skipped, postponed, withdrawn, timeout_*).",
+    ["service", "outcome"],
+)

@@ -23,6 +23,11 @@ COMMAND_ROLES = {
     "skip_step": "collector",
     "add_note": "collector",
     "change_scenario": "credit_manager",
+    # a proposal may also need the role its step names (confirm_role): checked on its row
+    "approve_proposal": "collector",
+    "edit_proposal": "collector",
+    "postpone_proposal": "collector",
+    "skip_proposal": "collector",
 }
 """The lowest role each command needs (a viewer gives none)."""
 
