@@ -49,6 +49,7 @@ def test_the_definition_consumes_the_ledger_and_the_disputes() -> None:
         "0004_sent_reminders.sql",
         "0005_controls.sql",
         "0006_commands.sql",
+        "0007_proposals.sql",
     ]
 
 
