@@ -160,6 +160,7 @@ async def test_the_approved_version_is_sent_as_previewed_byte_for_byte(
     desk.notifier.clock.advance(timedelta(hours=1))
     assert await desk.notifier.dispatcher.dispatch_all() == 1
     ((envelope, message),) = box.received
+    assert envelope.original_content is not None
     assert wire(envelope.original_content) == wire(previewed)  # byte for byte
     text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert REWRITTEN in text
