@@ -489,6 +489,13 @@ class Timeouts:
     ) -> list[Event]:
         policy = stored.proposal.on_timeout
         metrics.PROPOSALS.labels(SERVICE, f"timeout_{policy}").inc()
+        still = [
+            s
+            for s in await _invoices(connection, stored)
+            if decide.waiting(s, stored.scenario_id, stored.positions[s.invoice_id])
+        ]
+        if not still:  # paid, cancelled or moved since: nothing left to decide
+            return await self._withdraw(connection, customer, stored, now)
         if policy == "hold":
             return []  # it waits for a decision; the invoices stay paused
         try:

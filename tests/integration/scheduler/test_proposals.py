@@ -379,10 +379,11 @@ async def test_a_proposal_nobody_decided_follows_its_step_s_policy(
         assert [r.step_name for r in await desk.reminders()] == ["courtesy", "friendly"]
 
 
+@pytest.mark.parametrize("policy", ["send", "hold"])
 async def test_a_proposal_whose_invoices_were_paid_is_withdrawn_at_its_deadline(
-    pool: asyncpg.Pool, tmp_path: Path
+    pool: asyncpg.Pool, tmp_path: Path, policy: str
 ) -> None:
-    desk = Desk(pool, library(tmp_path, on_timeout="send"), paris(date(2026, 11, 20), 10))
+    desk = Desk(pool, library(tmp_path, on_timeout=policy), paris(date(2026, 11, 20), 10))
     proposal = await proposed(desk)
     await desk.scheduler.feed([settled("C1", "F1", DUE)])
     await desk.command(approval(proposal), paris(date(2026, 12, 7), 10))
