@@ -14,7 +14,9 @@ from typing import Any
 
 import aiohttp
 import asyncpg
+import httpx
 import pytest
+from prometheus_client import REGISTRY
 
 from contracts import dunning
 from contracts.topics import NOTIFIER_DELIVERIES
@@ -27,7 +29,9 @@ from services.notifier.notices import NoticeComposer, NoticeSender
 from services.notifier.previews import Previews
 from services.notifier.reference_rates import RateBook
 from services.notifier.settings import EmailSettings, NotifierSettings, SmtpSettings
+from services.runtime.auth import AuthSettings
 from services.runtime.clock import SimulatedClock
+from tests.identity_provider import AUDIENCE, identity_provider
 from tests.integration.notifier.harness import AS_COLLECTOR, Mailbox, Notifier, authenticator, serve
 from tests.kafka_tools import unique
 from tests.unit.notifier import samples
@@ -224,3 +228,43 @@ async def test_the_collectors_are_reminded_of_a_waiting_proposal_unless_it_was_d
     desk.notifier.clock.advance(timedelta(days=3))
     assert await sender.send_all() == 0
     assert len(box.received) == 1
+
+
+async def test_who_may_see_a_preview(desk: Desk) -> None:
+    reminder = samples.reminder("INV-1")
+    await desk.notifier.consume(
+        samples.customer_upserted(), samples.invoice_opened("INV-1"), proposal(reminder)
+    )
+    assert await desk.previews.render_all() == 1
+    path = f"/proposals/{uuid.UUID(int=7)}/1"
+    clock = desk.notifier.clock
+    async with identity_provider() as provider:
+        auth = authenticator(
+            clock, AuthSettings(oidc_issuer=provider.issuer, oidc_audience=AUDIENCE)
+        )
+        server = await serve(desk.previews.routes(auth))
+
+        def person(subject: str, role: str, company: str) -> dict[str, str]:
+            token = provider.token(subject, (role,), (company,), now=clock.now().timestamp())
+            return {"Authorization": f"Bearer {token}"}
+
+        route = "/proposals/{proposal_id}/{version}"
+        labels = {"service": "notifier", "route": route, "reason": "portfolio"}
+        before = REGISTRY.get_sample_value("relance_authorization_refusals_total", labels) or 0
+        try:
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{server.port}") as client:
+                viewer = await client.get(path, headers=person("vic", "viewer", "FR01"))
+                assert (viewer.status_code, viewer.json()["reason"]) == (403, "role")
+                outside = await client.get(path, headers=person("dora", "collector", "DE02"))
+                assert (outside.status_code, outside.json()["reason"]) == (403, "portfolio")
+                mine = await client.get(path, headers=person("anna", "collector", "FR01"))
+                assert mine.status_code == 200
+                assert hashlib.sha256(mine.content).hexdigest() == mine.headers["X-Content-SHA256"]
+                unknown = await client.get(
+                    f"/proposals/{uuid.UUID(int=9)}/1", headers=person("anna", "collector", "FR01")
+                )
+                assert unknown.status_code == 404
+        finally:
+            await server.stop()
+    after = REGISTRY.get_sample_value("relance_authorization_refusals_total", labels)
+    assert after == before + 1
