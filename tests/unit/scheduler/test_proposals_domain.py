@@ -13,9 +13,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from typer.testing import CliRunner
 
 from contracts.erp import Segment
 from services.runtime.business_days import SendingWindow, is_business_day
+from services.scheduler.cli import app
 from services.scheduler.domain.assignment import Match
 from services.scheduler.domain.library import DEFAULT_LIBRARY, load_library, parse_scenario
 from services.scheduler.domain.proposals import (
@@ -145,3 +147,19 @@ def test_a_proposal_is_postponed_to_a_later_day_s_window() -> None:
     with pytest.raises(CommandRejected) as past:
         postpone_instant(PARIS, WINDOW, date(2026, 12, 4), now)
     assert past.value.reason == "hold_date_past"
+
+
+def test_the_operator_s_proposal_commands_refuse_malformed_arguments() -> None:
+    runner = CliRunner()
+    bad_id = runner.invoke(app, ["approve-proposal", "C1", "not-a-uuid", "--version", "1"])
+    assert (bad_id.exit_code, "a proposal id is a UUID" in bad_id.output) == (2, True)
+    proposal = str(uuid.uuid4())
+    bad_paragraph = runner.invoke(
+        app, ["edit-proposal", "C1", proposal, "--version", "1", "--paragraph", "opening"]
+    )
+    assert bad_paragraph.exit_code == 2
+    assert "--paragraph is NAME=TEXT" in bad_paragraph.output
+    bad_day = runner.invoke(
+        app, ["postpone-proposal", "C1", proposal, "--version", "1", "--until", "Monday"]
+    )
+    assert bad_day.exit_code == 2
