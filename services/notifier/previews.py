@@ -35,7 +35,7 @@ from services.notifier.channels.adapter import ChannelAdapter, Outgoing
 from services.notifier.composing.composer import CustomerView
 from services.notifier.composing.rendering import rewritten
 from services.notifier.dispatcher import Dispatcher
-from services.notifier.errors import DeliveryError, NotifierError
+from services.notifier.errors import DeliveryError, UnknownParagraph
 from services.runtime import outbox
 from services.runtime.auth import Authenticator, guarded_router
 from services.runtime.clock import Clock
@@ -56,10 +56,6 @@ MEDIA_TYPES = {
     "registered_letter": "application/pdf",
     "electronic_registered_letter": "application/pdf",
 }
-
-
-class UnknownParagraph(NotifierError):
-    """An edit rewrites a paragraph the template does not offer to rewrite."""
 
 
 def preview_path(proposal_id: uuid.UUID, version: int) -> str:
