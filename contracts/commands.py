@@ -31,6 +31,7 @@ from contracts.dunning import (
     CommandName,
     ExecutedCommand,
     InvoiceSnapshot,
+    ProposalAttachment,
     ProposalVersion,
     ScenarioId,
     StepName,
@@ -177,6 +178,14 @@ class EditProposal(ProposalCommand):
     channel: Channel | None = Field(default=None, description="Another channel for the step.")
     recipient_role: ContactRole | None = Field(
         default=None, description="Another of the customer's contacts, by role."
+    )
+    attachments: tuple[ProposalAttachment, ...] | None = Field(
+        default=None,
+        max_length=10,
+        description=(
+            "Files added to the email (uploaded to the notifier first, POST "
+            "/proposals/{proposal_id}/attachments); none: unchanged, empty: none any more."
+        ),
     )
 
 

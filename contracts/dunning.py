@@ -406,6 +406,20 @@ postponed it to a date (the step is proposed again then), or nothing was left to
 (the invoices were settled, cancelled or moved to another scenario)."""
 
 
+class ProposalAttachment(Contract):
+    """A file a collector adds to a proposal's email (uploaded to the notifier first)."""
+
+    filename: Annotated[
+        str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^/\\\x00-\x1f]+$")
+    ]
+    media_type: Annotated[
+        str, StringConstraints(pattern=r"^[a-z0-9.+-]+/[a-z0-9.+-]+$", max_length=100)
+    ]
+    sha256: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")] = Field(
+        description="The uploaded bytes' SHA-256, as the notifier's upload answered it."
+    )
+
+
 class Proposal(Contract):
     """A reminder the scheduler would send, waiting for a collector's decision."""
 
@@ -437,6 +451,9 @@ class Proposal(Contract):
             "The editable paragraphs a collector rewrote, by the name the template gives them; "
             "the others read as the template has them."
         ),
+    )
+    attachments: tuple[ProposalAttachment, ...] = Field(
+        default=(), max_length=10, description="Files added to the email, in this order."
     )
     edited_by: ActorSubject | None = Field(
         default=None, description="Who made this version, when it is an edit."

@@ -21,11 +21,15 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import re
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from email.message import EmailMessage
 
-from fastapi import APIRouter, Depends
-from fastapi.responses import Response
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, Response
 
 from contracts.dunning import DunnedInvoice, Proposal, ProposalDecided, Reminder
 from contracts.notifications import ProposalRendered, ProposalRendering
@@ -48,6 +52,8 @@ from services.runtime.loops import every
 log = get_logger(__name__)
 PREVIEW_NAMESPACE = uuid.UUID("b1f3e7a0-2c4d-4e8f-9a6b-5d7c3e1f0a92")
 EMAIL_CHANNELS = frozenset({"email", "interactive_email"})
+MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024
+MEDIA_TYPE = re.compile(r"[a-z0-9.+-]+/[a-z0-9.+-]+")
 MEDIA_TYPES = {
     "email": "message/rfc822",
     "interactive_email": "message/rfc822",
@@ -62,6 +68,15 @@ def preview_path(proposal_id: uuid.UUID, version: int) -> str:
     return f"/proposals/{proposal_id}/{version}"
 
 
+@dataclass(frozen=True)
+class File:
+    """A file added to a proposal's email."""
+
+    filename: str
+    media_type: str
+    content: bytes
+
+
 def render(
     adapter: ChannelAdapter,
     reminder: Reminder,
@@ -69,9 +84,11 @@ def render(
     customer: CustomerView,
     paragraphs: dict[str, str],
     now: datetime,
+    files: Sequence[File] = (),
 ) -> Outgoing:
-    """The adapter's exact rendering with ``paragraphs`` rewritten; refused when one of them
-    is not a paragraph its template offers (:class:`UnknownParagraph`)."""
+    """The adapter's exact rendering with ``paragraphs`` rewritten and ``files`` attached
+    after the statement; refused when a paragraph is not one its template offers
+    (:class:`UnknownParagraph`)."""
     with rewritten(paragraphs) as offered:
         outgoing = adapter.prepare(reminder, invoices, customer, now)
     unknown = sorted(set(paragraphs) - offered)
@@ -80,7 +97,31 @@ def render(
             f"template {reminder.template!r} offers no editable paragraph {', '.join(unknown)}"
             f" (it offers: {', '.join(sorted(offered)) or 'none'})"
         )
-    return outgoing
+    if not files:
+        return outgoing
+    message = outgoing.message
+    if not isinstance(message, EmailMessage):
+        raise DeliveryError("files are attached to an email only", retryable=False)
+    for file in files:
+        maintype, _, subtype = file.media_type.partition("/")
+        message.add_attachment(
+            file.content, maintype=maintype, subtype=subtype, filename=file.filename
+        )
+    return Outgoing(message.as_bytes(), outgoing.recipients, outgoing.tracking_id, message)
+
+
+async def files_of(connection: Connection, proposal: Proposal) -> list[File]:
+    """The proposal's files, as uploaded; a file cited but not uploaded is refused."""
+    if not proposal.attachments:
+        return []
+    rows = await connection.fetch(
+        queries.ATTACHMENTS_OF, proposal.proposal_id, [a.sha256 for a in proposal.attachments]
+    )
+    stored = {r["sha256"]: bytes(r["content"]) for r in rows}
+    missing = [a.filename for a in proposal.attachments if a.sha256 not in stored]
+    if missing:
+        raise DeliveryError(f"not uploaded: {', '.join(missing)}", retryable=False)
+    return [File(a.filename, a.media_type, stored[a.sha256]) for a in proposal.attachments]
 
 
 class Previews:
@@ -138,7 +179,13 @@ class Previews:
                     connection, reminder.customer_id, [i.invoice_id for i in reminder.invoices]
                 )
                 outgoing = render(
-                    adapter, reminder, reminder.invoices, customer, proposal.paragraphs, now
+                    adapter,
+                    reminder,
+                    reminder.invoices,
+                    customer,
+                    proposal.paragraphs,
+                    now,
+                    await files_of(connection, proposal),
                 )
             except (DeliveryError, UnknownParagraph) as exc:
                 reason = str(exc)[:1000]
@@ -199,8 +246,11 @@ class Previews:
             queries.PREVIEW, reminder.proposal.proposal_id, reminder.proposal.version
         )
         paragraphs: dict[str, str] = {}
-        if row is not None:
-            paragraphs = Proposal.model_validate_json(row["proposal"]).paragraphs
+        files: list[File] = []
+        if row is not None:  # a file gone missing fails the delivery (DeliveryError)
+            approved = Proposal.model_validate_json(row["proposal"])
+            paragraphs = approved.paragraphs
+            files = await files_of(connection, approved)
         same_invoices = row is not None and sorted(row["invoice_ids"] or ()) == sorted(
             i.invoice_id for i in invoices
         )
@@ -211,11 +261,13 @@ class Previews:
                     proposal_id=str(reminder.proposal.proposal_id),
                     cause="invoices changed" if row is not None else "no preview",
                 )
-                return render(adapter, reminder, invoices, customer, paragraphs, now)
+                return render(adapter, reminder, invoices, customer, paragraphs, now, files)
             if reminder.channel in EMAIL_CHANNELS:
                 content = bytes(row["content"])
                 return Outgoing(content, tuple(row["recipients"]), row["tracking_id"], content)
-            outgoing = render(adapter, reminder, invoices, customer, paragraphs, row["rendered_at"])
+            outgoing = render(
+                adapter, reminder, invoices, customer, paragraphs, row["rendered_at"], files
+            )
         except UnknownParagraph as exc:
             raise DeliveryError(str(exc), retryable=False) from exc
         if hashlib.sha256(outgoing.content).hexdigest() != row["content_sha256"]:
@@ -237,8 +289,45 @@ class Previews:
         ) -> Response:
             return await self.preview_route(proposal_id, version, identity)
 
+        async def upload(
+            proposal_id: uuid.UUID, request: Request, identity: Identity = collector
+        ) -> Response:
+            return await self.upload_route(proposal_id, request, identity)
+
         router.add_api_route("/proposals/{proposal_id}/{version}", preview, methods=["GET"])
+        router.add_api_route("/proposals/{proposal_id}/attachments", upload, methods=["POST"])
         return router
+
+    async def upload_route(
+        self, proposal_id: uuid.UUID, request: Request, identity: Identity
+    ) -> Response:
+        """Keep a file for a proposal's email; answers its SHA-256 for the edit to cite."""
+        company = await self.pool.fetchval(queries.PROPOSAL_COMPANY, proposal_id)
+        if company is None:
+            return JSONResponse({"error": "no such proposal"}, status_code=404)
+        authorize(identity, company_code=company)  # 403, counted, outside the portfolio
+        media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if not MEDIA_TYPE.fullmatch(media_type):
+            return JSONResponse({"error": "a Content-Type is needed"}, status_code=415)
+        content = await request.body()
+        if not content or len(content) > MAX_ATTACHMENT_BYTES:
+            return JSONResponse(
+                {"error": f"a file has 1 to {MAX_ATTACHMENT_BYTES} bytes"}, status_code=413
+            )
+        digest = hashlib.sha256(content).hexdigest()
+        await self.pool.execute(
+            queries.RECORD_ATTACHMENT,
+            proposal_id,
+            digest,
+            company,
+            media_type,
+            content,
+            identity.actor,
+            self.clock.now(),
+        )
+        return JSONResponse(
+            {"sha256": digest, "media_type": media_type, "size": len(content)}, status_code=201
+        )
 
     async def preview_route(
         self, proposal_id: uuid.UUID, version: int, identity: Identity

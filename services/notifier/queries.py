@@ -436,3 +436,17 @@ ON CONFLICT (notice_id) DO NOTHING
 CANCEL_NOTICE = (
     "UPDATE notices SET status = 'cancelled' WHERE notice_id = $1 AND status = 'pending'"
 )
+
+PROPOSAL_COMPANY = "SELECT company_code FROM proposal_previews WHERE proposal_id = $1 LIMIT 1"
+
+RECORD_ATTACHMENT = """
+INSERT INTO proposal_attachments (proposal_id, sha256, company_code, media_type, content,
+                                  uploaded_by, uploaded_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+ON CONFLICT (proposal_id, sha256) DO NOTHING
+"""
+
+ATTACHMENTS_OF = """
+SELECT sha256, content FROM proposal_attachments
+WHERE proposal_id = $1 AND sha256 = ANY($2::text[])
+"""

@@ -327,6 +327,7 @@ class CommandDesk:
             paragraphs=dict(command.paragraphs),
             channel=command.channel,
             recipient_role=command.recipient_role,
+            attachments=command.attachments,
             now=run.now,
         )
         return await self._record(run, outcome)

@@ -30,6 +30,7 @@ from typing import Any
 from contracts.dunning import (
     DunningStateChanged,
     Proposal,
+    ProposalAttachment,
     ProposalClosed,
     ProposalDecided,
     ProposalDecision,
@@ -56,6 +57,8 @@ from services.scheduler.tracking import save
 SERVICE = "scheduler"
 
 Move = tuple[InvoiceState, InvoiceState]
+EMAIL_CHANNELS = frozenset({"email", "interactive_email"})
+"""The channels a proposal's extra files can go with."""
 
 
 @dataclass(frozen=True)
@@ -382,6 +385,7 @@ async def edit(
     paragraphs: dict[str, str],
     channel: str | None,
     recipient_role: str | None,
+    attachments: tuple[ProposalAttachment, ...] | None = None,
     now: datetime,
 ) -> Outcome:
     """A new version: the paragraphs rewritten, the channel or recipient changed; the notifier
@@ -397,14 +401,18 @@ async def edit(
     if recipient_role is not None and recipient_role != reminder.recipient_role:
         changes["recipient_role"] = recipient_role
     merged = {**proposal.paragraphs, **paragraphs}
-    if not changes and merged == proposal.paragraphs:
+    files = proposal.attachments if attachments is None else attachments
+    if not changes and merged == proposal.paragraphs and files == proposal.attachments:
         raise CommandRejected("invalid_edit", "the edit changes nothing")
+    if files and (changes.get("channel") or reminder.channel) not in EMAIL_CHANNELS:
+        raise CommandRejected("invalid_edit", "files are attached to an email only")
     edited = Proposal.model_validate(
         {
             **proposal.model_dump(),
             "version": proposal.version + 1,
             "reminder": {**reminder.model_dump(), **changes},
             "paragraphs": merged,
+            "attachments": [a.model_dump() for a in files],
             "edited_by": by,
         }
     )
@@ -425,6 +433,8 @@ async def edit(
     }
     if paragraphs:
         detail["paragraphs"] = ",".join(sorted(paragraphs))  # their names, not their text
+    if attachments is not None:
+        detail["attachments"] = str(len(files))
     return Outcome(events=[event], detail=detail)
 
 

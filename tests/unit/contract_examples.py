@@ -457,8 +457,13 @@ def command_edit_proposal() -> Event:
         payload=commands.EditProposal(
             **_proposed("proposal"),
             paragraphs={"opening": "Further to our call of this morning, ..."},
-            channel="postal_letter",
+            channel="email",
             recipient_role="accounting",
+            attachments=(
+                dunning.ProposalAttachment(
+                    filename="signed-quote.pdf", media_type="application/pdf", sha256="1" * 64
+                ),
+            ),
         ),
     )
 

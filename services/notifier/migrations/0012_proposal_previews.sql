@@ -29,3 +29,15 @@ ALTER TABLE notices ADD CONSTRAINT notices_kind_check
 ALTER TABLE notices DROP CONSTRAINT notices_status_check;
 ALTER TABLE notices ADD CONSTRAINT notices_status_check
     CHECK (status IN ('pending', 'sending', 'sent', 'failed', 'cancelled'));
+
+-- Files a collector adds to a proposal's email, uploaded before the edit that cites them.
+CREATE TABLE proposal_attachments (
+    proposal_id   uuid NOT NULL,
+    sha256        text NOT NULL,
+    company_code  text NOT NULL,
+    media_type    text NOT NULL,
+    content       bytea NOT NULL,
+    uploaded_by   text NOT NULL,
+    uploaded_at   timestamptz NOT NULL,
+    PRIMARY KEY (proposal_id, sha256)
+);

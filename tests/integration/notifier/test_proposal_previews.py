@@ -268,3 +268,58 @@ async def test_who_may_see_a_preview(desk: Desk) -> None:
             await server.stop()
     after = REGISTRY.get_sample_value("relance_authorization_refusals_total", labels)
     assert after == before + 1
+
+
+async def test_a_file_uploaded_for_a_proposal_goes_with_its_email(
+    desk: Desk, mailbox: tuple[Mailbox, int]
+) -> None:
+    box, _ = mailbox
+    reminder = samples.reminder("INV-1")
+    await desk.notifier.consume(
+        samples.customer_upserted(), samples.invoice_opened("INV-1"), proposal(reminder)
+    )
+    assert await desk.previews.render_all() == 1
+    quote = b"%PDF-1.4 the signed quote\n%%EOF\n"
+    server = await serve(desk.previews.routes(authenticator(desk.notifier.clock)))
+    base = f"http://127.0.0.1:{server.port}/proposals/{uuid.UUID(int=7)}/attachments"
+    try:
+        async with httpx.AsyncClient() as client:
+            pdf = {**AS_COLLECTOR, "Content-Type": "application/pdf"}
+            uploaded = await client.post(base, content=quote, headers=pdf)
+            assert uploaded.status_code == 201, uploaded.text
+            untyped = await client.post(base, content=quote, headers=AS_COLLECTOR)
+            assert untyped.status_code == 415
+            nowhere = await client.post(
+                base.replace(str(uuid.UUID(int=7)), str(uuid.UUID(int=9))),
+                content=quote,
+                headers=pdf,
+            )
+            assert nowhere.status_code == 404
+    finally:
+        await server.stop()
+    digest = uploaded.json()["sha256"]
+    assert digest == hashlib.sha256(quote).hexdigest()
+    attached = dunning.ProposalAttachment(
+        filename="devis signé.pdf", media_type="application/pdf", sha256=digest
+    )
+    missing = dunning.ProposalAttachment(
+        filename="other.pdf", media_type="application/pdf", sha256="1" * 64
+    )
+    await desk.notifier.consume(
+        proposal(reminder, 2, attachments=(attached,)),
+        proposal(reminder, 3, attachments=(attached, missing)),
+    )
+    assert await desk.previews.render_all() == 2
+    _, second, third = await rendered(desk)
+    assert second["rendered"] is True
+    assert (third["rendered"], third["reason"]) == (False, "not uploaded: other.pdf")
+
+    await desk.notifier.consume(approved(reminder, 2))
+    assert await desk.notifier.dispatcher.dispatch_all() == 1
+    ((_, message),) = box.received
+    files = {part.get_filename(): part.get_content() for part in message.iter_attachments()}
+    assert files["devis signé.pdf"] == quote
+    statements = [n for n in files if n and n.endswith(".pdf") and n != "devis signé.pdf"]
+    assert len(statements) == 1  # the statement is still there
+    row = await desk.notifier.delivery(reminder.reminder_id)
+    assert row["content_sha256"] == second["digest"]

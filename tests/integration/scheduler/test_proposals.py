@@ -457,3 +457,30 @@ async def test_the_tick_goes_on_by_itself_where_nothing_is_to_confirm(
     assert [r.step_name for r in await desk.reminders()] == ["courtesy", "friendly"]
     assert await desk.proposals() == []
     assert (await desk.reminders())[-1].proposal is None
+
+
+async def test_files_are_added_to_an_email_proposal_only(
+    pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    desk = Desk(pool, library(tmp_path), paris(date(2026, 11, 20), 10))
+    proposal = await proposed(desk)
+    quote = dunning.ProposalAttachment(
+        filename="devis.pdf", media_type="application/pdf", sha256="a" * 64
+    )
+    on_paper = decision(
+        commands.EditProposalCommand,
+        commands.EditProposal,
+        proposal,
+        channel="postal_letter",
+        attachments=(quote,),
+    )
+    await desk.command(on_paper, paris(date(2026, 12, 7), 10))
+    assert await desk.dead_letters() == ["invalid_edit"]
+    by_email = decision(
+        commands.EditProposalCommand, commands.EditProposal, proposal, attachments=(quote,)
+    )
+    await desk.command(by_email)
+    edited = (await desk.proposals())[-1]
+    assert (edited.version, edited.attachments) == (2, (quote,))
+    (audit,) = await desk.emitted(dunning.CommandExecuted)
+    assert audit.detail["attachments"] == "1"
