@@ -41,3 +41,20 @@ PROPOSALS = Counter(
     "Proposals raised, edited and ended (approved, skipped, postponed, withdrawn, timeout_*).",
     ["service", "outcome"],
 )
+
+API_COMMANDS = Counter(
+    "relance_scheduler_api_commands",
+    "Commands received through the HTTP commands API and written to dunning.commands.v1, by "
+    "command and outcome (accepted, repeated: a retry with the same id and body).",
+    ["command", "outcome"],
+)
+LIBRARY_RELOADS = Counter(
+    "relance_scheduler_library_reloads",
+    "Scenario libraries checked at run time, by outcome (accepted, refused).",
+    ["service", "outcome"],
+)
+LIBRARY_REASSIGNED = Counter(
+    "relance_scheduler_library_reassigned",
+    "Invoices under way of a scenario removed from the library, assigned again by the rules.",
+    ["service", "scenario"],
+)

@@ -68,7 +68,7 @@ class Raised:
     proposal: Proposal
     scenario_id: str
     step_name: str
-    positions: dict[str, int]
+    steps: dict[str, str]  # invoice: the identity of the step it waits at
     moves: tuple[Move, ...]
     raised_at: datetime
 
@@ -104,15 +104,15 @@ def raised(
         remind_owner_at=due.remind_at,
         on_timeout=confirmation.on_timeout,
     )
+    scenario = policy.library.scenarios[reminding.scenario_id]
     moves = []
-    positions = {}
+    steps: dict[str, str] = {}
     for before, sent in reminding.moves:
-        position = sent.position - 1  # the step taken (earlier ones were passed over)
-        positions[before.invoice_id] = position
-        moves.append((before, decide.proposed(before, position)))
-    return Raised(
-        proposal, reminding.scenario_id, reminding.step.name, positions, tuple(moves), now
-    )
+        # the step taken (earlier ones were passed over), by the name the moved state records
+        position = next(i for i, s in enumerate(scenario.steps) if s.name == sent.last_step_name)
+        steps[before.invoice_id] = scenario.steps[position].id
+        moves.append((before, decide.proposed(policy, before, position)))
+    return Raised(proposal, reminding.scenario_id, reminding.step.name, steps, tuple(moves), now)
 
 
 async def write_raised(connection: Connection, raised_now: Sequence[Raised]) -> None:
@@ -126,7 +126,7 @@ async def write_raised(connection: Connection, raised_now: Sequence[Raised]) -> 
             proposal.reminder.company_code,
             one.scenario_id,
             one.step_name,
-            json.dumps(one.positions),
+            json.dumps(one.steps),
             proposal.model_dump_json(),
             proposal.confirm_role,
             proposal.on_timeout,
@@ -159,7 +159,7 @@ class Stored:
     status: str
     scenario_id: str
     step_name: str
-    positions: dict[str, int]
+    steps: dict[str, str]  # invoice: the identity of the step it waits at
     timed_out: bool
 
     @classmethod
@@ -169,7 +169,7 @@ class Stored:
             row["status"],
             row["scenario_id"],
             row["step_name"],
-            json.loads(row["positions"]),
+            json.loads(row["steps"]),
             row["timed_out_at"] is not None,
         )
 
@@ -189,7 +189,7 @@ async def locked(connection: Connection, customer: Customer, proposal_id: uuid.U
 
 
 async def _invoices(connection: Connection, stored: Stored) -> list[InvoiceState]:
-    rows = await connection.fetch(queries.INVOICES_FOR_UPDATE, sorted(stored.positions))
+    rows = await connection.fetch(queries.INVOICES_FOR_UPDATE, sorted(stored.steps))
     return [InvoiceState.of(r) for r in rows]
 
 
@@ -237,7 +237,8 @@ def _step(policy: Policy, stored: Stored) -> Step | None:
     scenario = policy.library.scenarios.get(stored.scenario_id)
     if scenario is None:
         return None
-    return next((s for s in scenario.steps if s.name == stored.step_name), None)
+    ids = set(stored.steps.values())  # by identity: the step may be renamed meanwhile
+    return next((s for s in scenario.steps if s.id in ids), None)
 
 
 async def approve(
@@ -260,11 +261,9 @@ async def approve(
     at = sending_instant(policy, customer, now)
     sending: list[InvoiceState] = []
     for state in await _invoices(connection, stored):
-        position = stored.positions[state.invoice_id]
         if (
             step is not None
-            and step.name == stored.step_name
-            and decide.waiting(state, stored.scenario_id, position)
+            and decide.waiting(state, stored.scenario_id, stored.steps[state.invoice_id])
             and state.pauses == (decide.PAUSE,)
             and not state.held_at(now)
         ):
@@ -326,7 +325,7 @@ async def skip(
     outcome = Outcome()
     passed = []
     for state in await _invoices(connection, stored):
-        if decide.waiting(state, stored.scenario_id, stored.positions[state.invoice_id]):
+        if decide.waiting(state, stored.scenario_id, stored.steps[state.invoice_id]):
             passed.append(state.invoice_id)
             outcome.moves.append((state, decide.skipped(policy, state, customer, now)))
         elif decide.PAUSE in state.pauses:
@@ -362,7 +361,7 @@ async def postpone(
     at = decide.postpone_instant(customer, policy.window, until, now)
     outcome = Outcome()
     for state in await _invoices(connection, stored):
-        if decide.waiting(state, stored.scenario_id, stored.positions[state.invoice_id]):
+        if decide.waiting(state, stored.scenario_id, stored.steps[state.invoice_id]):
             outcome.moves.append((state, decide.postponed(policy, state, customer, at)))
         elif decide.PAUSE in state.pauses:
             outcome.moves.append((state, decide.released(policy, state, customer, now)))
@@ -502,7 +501,7 @@ class Timeouts:
         still = [
             s
             for s in await _invoices(connection, stored)
-            if decide.waiting(s, stored.scenario_id, stored.positions[s.invoice_id])
+            if decide.waiting(s, stored.scenario_id, stored.steps[s.invoice_id])
         ]
         if not still:  # paid, cancelled or moved since: nothing left to decide
             return await self._withdraw(connection, customer, stored, now)

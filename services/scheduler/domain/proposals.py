@@ -25,7 +25,14 @@ from zoneinfo import ZoneInfo
 from contracts.dunning import ActorRole, OnTimeout
 from services.runtime.business_days import SendingWindow, next_business_day, send_instant
 from services.scheduler.domain.scenario import Scenario, Step
-from services.scheduler.domain.state import Customer, InvoiceState, Policy, rescheduled
+from services.scheduler.domain.state import (
+    Customer,
+    InvoiceState,
+    Policy,
+    at_position,
+    position_of,
+    rescheduled,
+)
 from services.scheduler.errors import CommandRejected
 
 PAUSE = "proposal"
@@ -119,20 +126,21 @@ def decidable(status: str, current: int, cited: int, proposal_id: uuid.UUID) -> 
         )
 
 
-def waiting(state: InvoiceState, scenario_id: str, position: int) -> bool:
+def waiting(state: InvoiceState, scenario_id: str, step_id: str) -> bool:
     """Whether the invoice still waits at the proposed step (settled, moved or re-assigned
     invoices do not)."""
     return (
         state.status == "active"
         and state.scenario_id == scenario_id
-        and state.position == position
+        and state.next_step == step_id
         and PAUSE in state.pauses
     )
 
 
-def proposed(state: InvoiceState, position: int) -> InvoiceState:
+def proposed(policy: Policy, state: InvoiceState, position: int) -> InvoiceState:
     """The invoice waiting at the step at ``position`` for a decision: no timer meanwhile."""
-    return replace(state.paused_also(PAUSE), position=position, resumed=False, next_action_at=None)
+    at_step = at_position(policy, state, position)
+    return replace(at_step.paused_also(PAUSE), resumed=False, next_action_at=None)
 
 
 def released(
@@ -142,13 +150,16 @@ def released(
     return rescheduled(policy, state.lifted(PAUSE), customer, now)
 
 
+def _past_step(policy: Policy, state: InvoiceState) -> InvoiceState:
+    return at_position(policy, state.lifted(PAUSE), position_of(policy, state) + 1)
+
+
 def approved(
     policy: Policy, state: InvoiceState, customer: Customer, step: Step, at: datetime
 ) -> InvoiceState:
     """The invoice past the step, sent at ``at``, as the tick moves a reminded invoice."""
     moved = replace(
-        state.lifted(PAUSE),
-        position=state.position + 1,
+        _past_step(policy, state),
         last_step_name=step.name,
         last_level=step.level,
         last_action_at=at,
@@ -159,7 +170,7 @@ def approved(
 
 def skipped(policy: Policy, state: InvoiceState, customer: Customer, now: datetime) -> InvoiceState:
     """The invoice past the step without sending it; its next step planned as usual."""
-    moved = replace(state.lifted(PAUSE), position=state.position + 1, resumed=False)
+    moved = replace(_past_step(policy, state), resumed=False)
     return rescheduled(policy, moved, customer, now)
 
 

@@ -9,8 +9,8 @@ CREATE TABLE proposal (
     status           text NOT NULL DEFAULT 'pending',
     scenario_id      text NOT NULL,
     step_name        text NOT NULL,
-    -- the invoices waiting at the step: {invoice_id: position of the step}
-    positions        jsonb NOT NULL,
+    -- the invoices waiting at the step: {invoice_id: the identity of the step}
+    steps            jsonb NOT NULL,
     -- the Proposal payload of the current version (its reminder, paragraphs, deadline, ...)
     payload          jsonb NOT NULL,
     confirm_role     text NOT NULL,

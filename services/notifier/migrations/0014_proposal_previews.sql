@@ -24,7 +24,8 @@ CREATE INDEX proposal_previews_pending ON proposal_previews (created_at) WHERE s
 -- The collectors' reminder of a proposal nobody decided yet is a notice.
 ALTER TABLE notices DROP CONSTRAINT notices_kind_check;
 ALTER TABLE notices ADD CONSTRAINT notices_kind_check
-    CHECK (kind IN ('promise_confirmation', 'owner_reminder', 'proposal_reminder'));
+    CHECK (kind IN ('promise_confirmation', 'plan_confirmation', 'owner_reminder',
+                    'proposal_reminder'));
 -- a proposal's reminder is cancelled when the proposal is decided first
 ALTER TABLE notices DROP CONSTRAINT notices_status_check;
 ALTER TABLE notices ADD CONSTRAINT notices_status_check
