@@ -8,7 +8,8 @@
           ├── TemplateNotFound            no template for a reminder's name and language
           ├── DeliveryError               a channel could not hand a message over (retryable?)
           ├── CipherError                 an AR24 reply that does not decrypt (also ValueError)
-          └── CallTaskConflict            a call task already closed with another outcome
+          ├── CallTaskConflict            a call task already closed with another outcome
+          └── UnknownParagraph            an edit rewrites a paragraph no template part offers
 """
 
 from __future__ import annotations
@@ -43,3 +44,7 @@ class CipherError(NotifierError, ValueError):
 
 class CallTaskConflict(NotifierError):
     """The task was already closed with another outcome."""
+
+
+class UnknownParagraph(NotifierError):
+    """An edit rewrites a paragraph the template does not offer to rewrite."""

@@ -231,7 +231,8 @@ class NotifierSettings(ServiceSettings):
     internal_addresses: dict[InternalRole, str] = Field(
         default_factory=dict,
         description="Where a dispute's owner is reminded, by internal role (JSON map); "
-        "`manager` is copied when a reminder is escalated.",
+        "`manager` is copied when a reminder is escalated; `collector` receives the "
+        "reminders of proposals nobody decided yet.",
     )
     internal_language: str = Field(
         default="fr", description="The language of internal notices (owner reminders)."

@@ -10,7 +10,9 @@ the service at start with the file and the error, instead of failing on a custom
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -111,6 +113,32 @@ def format_handling(handling: Handling | None, language: str) -> str:
     return f"{text}, {labels['excluded']}"
 
 
+_REWRITTEN: ContextVar[Mapping[str, str] | None] = ContextVar("rewritten", default=None)
+_OFFERED: ContextVar[set[str] | None] = ContextVar("offered", default=None)
+
+
+def editable(name: str, text: str) -> str:
+    """A paragraph a template offers to rewrite (``{{ editable("opening", "...") }}``): the
+    collector's text when a proposal's edit rewrote it, else the template's own."""
+    offered = _OFFERED.get()
+    if offered is not None:
+        offered.add(name)
+    return (_REWRITTEN.get() or {}).get(name, text)
+
+
+@contextmanager
+def rewritten(paragraphs: Mapping[str, str]) -> Iterator[set[str]]:
+    """Render with ``paragraphs`` rewritten; yields the names the templates offered."""
+    offered: set[str] = set()
+    paragraphs_token = _REWRITTEN.set(dict(paragraphs))
+    offered_token = _OFFERED.set(offered)
+    try:
+        yield offered
+    finally:
+        _REWRITTEN.reset(paragraphs_token)
+        _OFFERED.reset(offered_token)
+
+
 def _environment(directory: Path) -> SandboxedEnvironment:
     environment = SandboxedEnvironment(
         loader=jinja2.FileSystemLoader(str(directory)),
@@ -124,6 +152,7 @@ def _environment(directory: Path) -> SandboxedEnvironment:
     environment.filters["day"] = format_date
     environment.filters["rate"] = format_rate
     environment.filters["handling"] = format_handling
+    environment.globals["editable"] = editable
     return environment
 
 
