@@ -35,12 +35,13 @@ from contracts import disputes
 from contracts.dunning import InternalRole
 from services.notifier import queries
 from services.notifier.channels.email.smtp import SmtpChannel
-from services.notifier.composing.composer import creditor_of
+from services.notifier.composing.companies import Companies
+from services.notifier.composing.composer import SAMPLE_CREDITOR
 from services.notifier.composing.mime import build_message
 from services.notifier.composing.rendering import Creditor, RenderedEmail, TemplateCatalogue
 from services.notifier.dispatcher import retry_delay
 from services.notifier.domain.sending_time import Place, next_window_instant
-from services.notifier.errors import DeliveryError
+from services.notifier.errors import DeliveryError, UnknownCompany
 from services.notifier.metrics import WINDOW_WAITS
 from services.notifier.settings import NotifierSettings
 from services.runtime.clock import Clock
@@ -121,8 +122,20 @@ class NoticeComposer:
 
     def __init__(self, settings: NotifierSettings, directory: Path = NOTICE_TEMPLATES) -> None:
         self.settings = settings
-        self.creditor = creditor_of(settings)
-        self.catalogue = TemplateCatalogue.load(directory, _sample(self.creditor))
+        self.companies = Companies(settings.companies)
+        self.catalogue = TemplateCatalogue.load(directory, _sample(SAMPLE_CREDITOR))
+
+    def _creditor(self, payload: Mapping[str, Any], customer: Mapping[str, Any] | None) -> Creditor:
+        """The customer's company, else the company of the notice's first invoice
+        (``<company>/<number>``); one with no identity fails the notice for good."""
+        code = customer.get("company_code") if customer else None
+        if not code:
+            invoice_ids = payload.get("invoice_ids") or ("",)
+            code = str(invoice_ids[0]).partition("/")[0]
+        try:
+            return Creditor.of(code, self.companies.identity_of(code))
+        except UnknownCompany as exc:
+            raise DeliveryError(str(exc), retryable=False) from exc
 
     def compose(
         self, kind: str, payload: Mapping[str, Any], customer: Mapping[str, Any] | None
@@ -158,7 +171,7 @@ class NoticeComposer:
         rendered = self.catalogue.render(
             key,
             {
-                "creditor": self.creditor,
+                "creditor": self._creditor(payload, customer),
                 "customer": {
                     "name": name,
                     "id": payload["customer_id"],

@@ -371,7 +371,8 @@ UPDATE notices SET status = 'pending', next_attempt_at = $2, error = $3 WHERE no
 NOTICE_FAILED = "UPDATE notices SET status = 'failed', error = $2 WHERE notice_id = $1"
 
 NOTICE_CUSTOMER = (
-    "SELECT name, language, contacts::text AS contacts FROM customers WHERE customer_id = $1"
+    "SELECT name, language, contacts::text AS contacts, company_code FROM customers"
+    " WHERE customer_id = $1"
 )
 
 UPSERT_OPEN_ITEM = """

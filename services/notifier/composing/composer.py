@@ -13,6 +13,7 @@ from typing import Any
 from contracts.dunning import DUNNING_LEVELS, DunnedInvoice, DunningLevel, Reminder
 from contracts.erp import CustomerType
 from contracts.money import PositiveMoney
+from services.notifier.composing.companies import Companies
 from services.notifier.composing.mime import Attachment, build_message, message_id_of
 from services.notifier.composing.rendering import (
     Creditor,
@@ -22,7 +23,8 @@ from services.notifier.composing.rendering import (
 )
 from services.notifier.composing.statement_pdf import statement_pdf
 from services.notifier.domain.statement import Handling, PenaltyTerms, Statement, statement_of
-from services.notifier.errors import DeliveryError, TemplateNotFound
+from services.notifier.errors import DeliveryError, TemplateNotFound, UnknownCompany
+from services.notifier.metrics import UNKNOWN_COMPANIES
 from services.notifier.reference_rates import RateBook
 from services.notifier.settings import NotifierSettings
 from services.runtime.late_payment import ReferenceRate, ReferenceRates
@@ -125,7 +127,7 @@ class EmailComposer:
     ) -> None:
         self.settings = settings
         self.catalogue = catalogue
-        self.creditor = creditor_of(settings)
+        self.companies = Companies(settings.companies)
         self.rate_book = rate_book if rate_book is not None else RateBook()
 
     @classmethod
@@ -134,9 +136,13 @@ class EmailComposer:
 
         ``rate_book``: the reference interest rates the notifier keeps (none: statements
         leave interest out and say so)."""
-        catalogue = TemplateCatalogue.load(
-            settings.templates_dir, sample_context(creditor_of(settings))
-        )
+        catalogue = TemplateCatalogue.load(settings.templates_dir, sample_context(SAMPLE_CREDITOR))
+        if not settings.companies:
+            log.warning(
+                "no_creditor_identity",
+                detail="no company configured (RELANCE_NOTIFIER_COMPANIES_FILE): every "
+                "reminder will fail",
+            )
         for lang in ("fr", "en"):  # the interactive email's block and the SMS, checked too
             for kind in ("txt", "html"):
                 catalogue.render_partial(
@@ -153,11 +159,20 @@ class EmailComposer:
             )
         return cls(settings, catalogue, rate_book)
 
+    def creditor_for(self, company_code: str) -> Creditor:
+        """The identity of ``company_code``; a company with none fails the delivery for
+        good, with its reason, and is counted: never another company's name."""
+        try:
+            identity = self.companies.identity_of(company_code)
+        except UnknownCompany as exc:
+            UNKNOWN_COMPANIES.labels("notifier", company_code).inc()
+            log.error("unknown_company", company_code=company_code, reason=str(exc))
+            raise DeliveryError(str(exc), retryable=False) from exc
+        return Creditor.of(company_code, identity)
+
     def terms_for(self, company_code: str) -> PenaltyTerms:
-        """The late-payment law of ``company_code``: its country from ``company_countries``,
-        else the country of the configured creditor (``creditor_country``)."""
-        country = self.settings.company_countries.get(company_code, self.settings.creditor_country)
-        return PenaltyTerms(country, self.rate_book.rates)
+        """The late-payment law of ``company_code``: the country of its identity."""
+        return PenaltyTerms(self.creditor_for(company_code).country, self.rate_book.rates)
 
     def _statement(
         self,
@@ -207,7 +222,7 @@ class EmailComposer:
         if portal is not None:
             rendered = self._with_portal(rendered, language, *portal)
         pdf = statement_pdf(
-            creditor=self.creditor,
+            creditor=self.creditor_for(reminder.company_code),
             customer_name=customer.name,
             customer_id=reminder.customer_id,
             language=language,
@@ -290,7 +305,7 @@ class EmailComposer:
         except TemplateNotFound as exc:
             raise DeliveryError(str(exc), retryable=False) from exc
         context = render_context(
-            creditor=self.creditor,
+            creditor=self.creditor_for(reminder.company_code),
             customer_name=customer.name,
             customer_id=reminder.customer_id,
             level=reminder.level,
@@ -312,16 +327,23 @@ def _dunned_item(item: OpenItem, now: datetime) -> DunnedInvoice:
     )
 
 
-def creditor_of(settings: NotifierSettings) -> Creditor:
-    return Creditor(
-        name=settings.creditor_name,
-        address=settings.creditor_address,
-        email=settings.creditor_email,
-        phone=settings.creditor_phone,
-        registration=settings.creditor_registration,
-        iban=settings.creditor_iban,
-        bic=settings.creditor_bic,
-    )
+SAMPLE_CREDITOR = Creditor(
+    name="Sample <Creditor> & Cie SAS",
+    address=("1 rue de l'Exemple", "75002 Paris", "France"),
+    email="credit@example.com",
+    phone="+33 1 00 00 00 00",
+    registration="RCS Paris 000 000 000",
+    iban="FR76 0000 0000 0000 0000 0000 000",
+    bic="EXAMPLEXXX",
+    code="FR01",
+    country="FR",
+    city="Paris",
+    vat_number="FR00000000000",
+    return_address=("1 rue de l'Exemple", "75002 Paris", "France"),
+    signatory_name="Sam Sample",
+    signatory_title="Credit manager",
+)
+"""The creditor every template is checked against when the catalogue is loaded."""
 
 
 SAMPLE_RATES = ReferenceRates((ReferenceRate("ecb_mro", date(2025, 6, 11), Decimal("2.15")),))

@@ -23,6 +23,7 @@ from babel.dates import format_date as babel_format_date
 from babel.numbers import format_currency, format_decimal
 from jinja2.sandbox import SandboxedEnvironment
 
+from services.notifier.composing.companies import CompanyIdentity
 from services.notifier.domain.statement import Handling, Statement
 from services.notifier.errors import TemplateConfigurationError, TemplateNotFound
 
@@ -34,7 +35,7 @@ DateWidth = Literal["short", "medium", "long", "full"]
 
 @dataclass(frozen=True)
 class Creditor:
-    """The creditor's details printed on every reminder."""
+    """The creditor company's details printed on every reminder (its configured identity)."""
 
     name: str
     address: tuple[str, ...]
@@ -43,6 +44,34 @@ class Creditor:
     registration: str | None = None
     iban: str | None = None
     bic: str | None = None
+    code: str = ""
+    country: str = "FR"
+    city: str = ""
+    vat_number: str | None = None
+    return_address: tuple[str, ...] = ()
+    logo: Path | None = None
+    signatory_name: str = ""
+    signatory_title: str = ""
+
+    @classmethod
+    def of(cls, code: str, identity: CompanyIdentity) -> Creditor:
+        return cls(
+            name=identity.legal_name,
+            address=identity.address,
+            email=identity.email,
+            phone=identity.phone,
+            registration=identity.registration,
+            iban=identity.iban,
+            bic=identity.bic,
+            code=code,
+            country=identity.country,
+            city=identity.city,
+            vat_number=identity.vat_number,
+            return_address=identity.return_address,
+            logo=identity.logo,
+            signatory_name=identity.signatory.name,
+            signatory_title=identity.signatory.title,
+        )
 
 
 @dataclass(frozen=True)

@@ -37,9 +37,7 @@ CUSTOMER = CustomerView(
 
 @pytest.fixture(scope="module")
 def composer() -> EmailComposer:
-    return EmailComposer.load(
-        NotifierSettings(creditor_iban="FR7630001007941234567890185"), RateBook(SAMPLE_RATES)
-    )
+    return EmailComposer.load(NotifierSettings(), RateBook(SAMPLE_RATES))
 
 
 def test_default_templates_cover_every_level_in_french_and_english(
@@ -109,9 +107,9 @@ def test_other_contacts_copied_only_at_the_levels_that_ask() -> None:
 
 
 def test_pdf_is_deterministic(composer: EmailComposer) -> None:
-    context = sample_context(composer.creditor)
+    context = sample_context(composer.creditor_for("FR01"))
     arguments = {
-        "creditor": composer.creditor,
+        "creditor": composer.creditor_for("FR01"),
         "customer_name": "Société Générale d'Équipement €",
         "customer_id": "C-1",
         "language": "fr",
@@ -143,7 +141,7 @@ def test_broken_template_is_refused_at_load_time(
     templates = _copy_templates(tmp_path)
     (templates / "level_1" / "fr" / "body.html").write_text(content)
     with pytest.raises(TemplateConfigurationError, match=expected) as raised:
-        TemplateCatalogue.load(templates, sample_context(composer.creditor))
+        TemplateCatalogue.load(templates, sample_context(composer.creditor_for("FR01")))
     assert "level_1/fr" in str(raised.value)
 
 
@@ -151,7 +149,7 @@ def test_missing_part_is_refused_at_load_time(tmp_path: Path, composer: EmailCom
     templates = _copy_templates(tmp_path)
     (templates / "preventive" / "en" / "subject.txt").unlink()
     with pytest.raises(TemplateConfigurationError, match=r"preventive/en/subject\.txt is missing"):
-        TemplateCatalogue.load(templates, sample_context(composer.creditor))
+        TemplateCatalogue.load(templates, sample_context(composer.creditor_for("FR01")))
 
 
 def test_retry_delay_grows_exponentially_within_bounds() -> None:
@@ -248,10 +246,8 @@ def test_without_a_known_rate_the_statement_says_interest_is_left_out() -> None:
 
 
 def test_a_british_company_claims_its_fixed_sum_in_pounds() -> None:
-    composer = EmailComposer.load(
-        NotifierSettings(company_countries={"FR01": "GB"}), RateBook(SAMPLE_RATES)
-    )
-    due = reminder("INV-1", language="en")
+    composer = EmailComposer.load(NotifierSettings(), RateBook(SAMPLE_RATES))
+    due = reminder("INV-1", language="en").model_copy(update={"company_code": "GB01"})
     gbp = due.invoices[0].model_copy(
         update={
             "amount": PositiveMoney(amount=Decimal("5000"), currency="GBP"),

@@ -21,7 +21,7 @@ def letter_pdf(
     composed = composer.render_reminder(reminder, invoices, customer, now)
     statement = composer.account_statement(reminder, invoices, customer, now) or composed.statement
     pdf = statement_pdf(
-        creditor=composer.creditor,
+        creditor=composer.creditor_for(reminder.company_code),
         customer_name=customer.name,
         customer_id=reminder.customer_id,
         language=composed.language,

@@ -109,7 +109,8 @@ class SmsAdapter:
         totals = ", ".join(
             format_money(t.open_amount, t.currency, language) for t in statement.totals
         )
-        contact = self.composer.creditor.phone or self.composer.creditor.email
+        creditor = self.composer.creditor_for(reminder.company_code)
+        contact = creditor.phone or creditor.email
         lang = language if language in SMS_LANGUAGES else "en"
         body = " ".join(
             self.composer.catalogue.render_partial(
