@@ -192,7 +192,15 @@ class NotifierSettings(ServiceSettings):
 
     # Rendering
     templates_dir: Path = DEFAULT_TEMPLATES
-    fallback_language: str = "en"
+    fallback_language: str = Field(
+        default="en",
+        description="The language of a customer whose language has no templates.",
+    )
+    customer_languages: tuple[str, ...] = Field(
+        default=("fr", "en", "de", "es", "it"),
+        description="The languages customers are configured with: every template a "
+        "scenario cites must exist in each (relance notifier templates check).",
+    )
     companies_file: Path | None = Field(
         default=None,
         description="The YAML file of the creditor companies' identities (docs/notifier.md, "

@@ -68,6 +68,12 @@ class CompanyIdentity(BaseModel):
         default=None, description="A PNG or JPEG drawn at the top of letters and statements."
     )
     signatory: Signatory
+    notice_days: int = Field(
+        default=8,
+        ge=1,
+        le=90,
+        description="Days a formal notice gives to pay, from the letter's day (its deadline).",
+    )
 
     @property
     def return_address(self) -> tuple[str, ...]:

@@ -17,6 +17,7 @@ from services.notifier.composing.companies import Companies
 from services.notifier.composing.mime import Attachment, build_message, message_id_of
 from services.notifier.composing.rendering import (
     Creditor,
+    Medium,
     RenderedEmail,
     TemplateCatalogue,
     render_context,
@@ -293,25 +294,31 @@ class EmailComposer:
         now: datetime,
         *,
         contact_name: str | None = None,
+        medium: Medium = "email",
     ) -> Rendering:
-        """Render the reminder's template set for ``invoices``: subject, text and HTML."""
+        """Render the reminder's template set for ``invoices``: subject, text and HTML
+        (``medium`` ``letter``: the text of a letter, see ``render_context``)."""
         statement = self._statement(reminder, invoices, customer, now.date())
         try:
-            key = self.catalogue.resolve(
-                (reminder.template, reminder.level),
+            key = self.catalogue.resolve_reminder(
+                reminder.template,
+                reminder.level,
                 reminder.language,
                 self.settings.fallback_language,
             )
         except TemplateNotFound as exc:
             raise DeliveryError(str(exc), retryable=False) from exc
+        creditor = self.creditor_for(reminder.company_code)
         context = render_context(
-            creditor=self.creditor_for(reminder.company_code),
+            creditor=creditor,
             customer_name=customer.name,
             customer_id=reminder.customer_id,
             level=reminder.level,
             language=key[1],
             statement=statement,
             contact_name=contact_name,
+            medium=medium,
+            notice_days=creditor.notice_days,
         )
         return Rendering(self.catalogue.render(key, context), key[1], statement)
 

@@ -6,6 +6,7 @@ quotes) are replaced by close equivalents before drawing.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import datetime
 
@@ -59,7 +60,16 @@ _REPLACEMENTS = str.maketrans(
 )
 
 
+def latin1(text: str) -> str:
+    """``text`` in the core fonts' Latin-1, with close equivalents for what it lacks."""
+    return _latin1(text)
+
+
+_EURO_BEFORE_DIGIT = re.compile("€(?=[0-9])")
+
+
 def _latin1(text: str) -> str:
+    text = _EURO_BEFORE_DIGIT.sub("EUR\u00a0", text)  # €700.00 -> EUR 700.00
     return text.translate(_REPLACEMENTS).encode("latin-1", "replace").decode("latin-1")
 
 
@@ -130,12 +140,8 @@ def statement_pdf(
     language: str,
     statement: Statement,
     created_at: datetime,
-    letter: str | None = None,
 ) -> bytes:
-    """A deterministic PDF for the same inputs (creation date fixed to ``created_at``).
-
-    With ``letter``, the letter's text comes first and the statement on the next page.
-    """
+    """A deterministic PDF for the same inputs (creation date fixed to ``created_at``)."""
     labels = LABELS.get(language, LABELS["en"])
     pdf = FPDF(format="A4")
     pdf.set_creation_date(created_at)
@@ -145,14 +151,38 @@ def statement_pdf(
     pdf.set_font("helvetica", "B", 12)
     pdf.cell(0, 6, _latin1(creditor.name), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("helvetica", "", 9)
-    for line in (*creditor.address, creditor.email, creditor.phone, creditor.registration):
+    for line in (
+        *creditor.address,
+        creditor.email,
+        creditor.phone,
+        creditor.registration,
+        creditor.vat_number,
+    ):
         if line:
             pdf.cell(0, 4.5, _latin1(line), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(6)
-    if letter is not None:
-        pdf.set_font("helvetica", "", 10)
-        _paragraphs(pdf, 5, _latin1(letter))
-        pdf.add_page()
+    draw_statement(
+        pdf,
+        creditor=creditor,
+        customer_name=customer_name,
+        customer_id=customer_id,
+        language=language,
+        statement=statement,
+    )
+    return bytes(pdf.output())
+
+
+def draw_statement(
+    pdf: FPDF,
+    *,
+    creditor: Creditor,
+    customer_name: str,
+    customer_id: str,
+    language: str,
+    statement: Statement,
+) -> None:
+    """The statement's title, table, penalties and bank details from the current position."""
+    labels = LABELS.get(language, LABELS["en"])
     pdf.set_font("helvetica", "B", 14)
     pdf.cell(0, 8, _latin1(labels["title"]), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("helvetica", "", 10)
@@ -229,4 +259,3 @@ def statement_pdf(
     if creditor.iban:
         pdf.ln(4)
         pdf.cell(0, 5, _latin1(f"IBAN {creditor.iban}  BIC {creditor.bic or ''}"))
-    return bytes(pdf.output())

@@ -15,8 +15,9 @@ MM = 72 / 25.4
 A4_HEIGHT_MM = 297.0
 _STREAM = re.compile(rb"<<(?P<dict>(?:(?!>>).)*?)>>\s*stream\r?\n(?P<data>.*?)\r?\nendstream", re.S)
 _RUN = re.compile(
-    rb"BT\s+([-\d.]+)\s+([-\d.]+)\s+Td\s+\((?P<text>(?:\\.|[^\\)])*)\)\s*Tj\s+ET", re.S
+    rb"BT\s+([-\d.]+)\s+([-\d.]+)\s+Td\s+(?P<shows>(?:\((?:\\.|[^\\)])*\)\s*Tj\s*)+)ET", re.S
 )
+_SHOW = re.compile(rb"\((?P<text>(?:\\.|[^\\)])*)\)\s*Tj", re.S)
 _ESCAPE = re.compile(rb"\\(\d{1,3}|.)", re.S)
 
 
@@ -58,7 +59,8 @@ def text_runs(pdf: bytes) -> list[Run]:
         page += 1
         for run in found:
             x, y = float(run.group(1)), float(run.group(2))
-            runs.append(Run(page, _unescape(run.group("text")), x / MM, A4_HEIGHT_MM - y / MM))
+            text = "".join(_unescape(m.group("text")) for m in _SHOW.finditer(run.group("shows")))
+            runs.append(Run(page, text, x / MM, A4_HEIGHT_MM - y / MM))
     return runs
 
 

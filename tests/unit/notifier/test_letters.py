@@ -1,0 +1,146 @@
+"""Letters are letters: the recipient in the envelope's window, letterhead, place and date,
+subject, a letter's salutation and closing, the signatory, page numbers; read back from the
+PDF's own text and positions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fpdf import FPDF
+
+from services.notifier.channels.letters.document import letter_pdf
+from services.notifier.composing.composer import SAMPLE_RATES, CustomerView, EmailComposer
+from services.notifier.composing.letter_pdf import DIN_5008_B, RIGHT_WINDOW, LetterLayout
+from services.notifier.reference_rates import RateBook
+from services.notifier.settings import NotifierSettings
+from tests.unit.notifier.pdf_text import Run, text_runs
+from tests.unit.notifier.samples import NOW, reminder
+
+
+def _customer(language: str, country: str = "FR", **address: Any) -> CustomerView:
+    postal = {"lines": ["12 avenue des Fleurs"], "postal_code": "69003", "town": "Lyon"}
+    return CustomerView(
+        name="ACME Industrie SAS",
+        language=language,
+        contacts=(
+            {
+                "role": "billing",
+                "name": "Claire Martin",
+                "email": "compta@acme.example",
+                "address": {**postal, "country": country, **address},
+            },
+        ),
+    )
+
+
+@pytest.fixture(scope="module")
+def composer() -> EmailComposer:
+    return EmailComposer.load(NotifierSettings(), RateBook(SAMPLE_RATES))
+
+
+def _letter(
+    composer: EmailComposer, company: str, language: str, customer: CustomerView
+) -> list[Run]:
+    due = reminder(
+        "INV-1",
+        "INV-2",
+        level="formal_notice",
+        channel="registered_letter",
+        template="formal_notice",
+        language=language,
+    ).model_copy(update={"company_code": company})
+    pdf, _, _ = letter_pdf(composer, due, due.invoices, customer, NOW)
+    return text_runs(pdf)
+
+
+def _width_mm(text: str, size: float = 10) -> float:
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("helvetica", "", size)
+    return float(pdf.get_string_width(text))
+
+
+def _assert_in_window(run: Run, layout: LetterLayout, size: float = 10) -> None:
+    window = layout.window
+    assert window.left <= run.x_mm, run
+    assert run.x_mm + _width_mm(run.text, size) <= window.right, run
+    # the baseline below the window's top by at least a capital's height, above its bottom
+    assert window.top + 2 <= run.top_mm <= window.bottom - 1, run
+
+
+def test_a_french_letter_puts_the_address_in_the_right_window(composer: EmailComposer) -> None:
+    runs = _letter(composer, "FR01", "fr", _customer("fr"))
+    page_one = [r for r in runs if r.page == 1]
+    block = ["ACME Industrie SAS", "Claire Martin", "12 avenue des Fleurs", "69003 LYON"]
+    address = [r for r in page_one if r.text in block]
+    assert [r.text for r in address] == block  # in order, town in capitals (NF Z10-011)
+    for run in address:
+        _assert_in_window(run, RIGHT_WINDOW)
+        assert run.x_mm == pytest.approx(address[0].x_mm)  # left-aligned
+    assert address[0].x_mm >= 100  # 11 cm from the right edge at most
+    assert address[0].top_mm >= 50 - 4  # from 5 cm below the top edge
+    mention = next(r for r in page_one if r.text.startswith("Lettre recommandée"))
+    _assert_in_window(mention, RIGHT_WINDOW, size=8)
+    # no country line at home
+    assert not any(r.text == "FRANCE" for r in page_one)
+
+
+def test_a_german_letter_follows_din_5008_form_b(composer: EmailComposer) -> None:
+    customer = _customer("de", "FR")
+    runs = _letter(composer, "DE01", "de", customer)
+    page_one = [r for r in runs if r.page == 1]
+    block = ["ACME Industrie SAS", "Claire Martin", "12 avenue des Fleurs", "69003 LYON"]
+    address = [r for r in page_one if r.text in (*block, "FRANKREICH")]
+    assert [r.text for r in address] == [*block, "FRANKREICH"]  # abroad: the country last
+    for run in address:
+        _assert_in_window(run, DIN_5008_B)
+        assert run.top_mm >= 62.7  # the recipient zone, under the return address zone
+    sender = next(r for r in page_one if r.text.startswith("Relance Demo Deutschland GmbH,"))
+    _assert_in_window(sender, DIN_5008_B, size=5.25)  # made small enough to fit
+    assert sender.top_mm <= 62.7
+    place_date = next(r for r in page_one if r.text.startswith("München, "))
+    assert place_date.x_mm >= 125  # the information block
+    assert place_date.text == "München, 2. März 2026"
+
+
+def test_a_letter_reads_as_a_letter(composer: EmailComposer) -> None:
+    runs = _letter(composer, "FR01", "fr", _customer("fr"))
+    text = [r.text for r in runs]
+    page_one = [r for r in runs if r.page == 1]
+    assert page_one[0].text == "Relance Demo SAS"  # the letterhead first
+    assert page_one[0].top_mm < 20
+    assert "Paris, le 2 mars 2026" in text
+    assert "Votre numéro de client : C-1001" in text
+    assert "Factures : INV-1, INV-2" in text
+    subject = next(r for r in page_one if r.text.startswith("Objet : "))
+    assert subject.text == "Objet : Mise en demeure de payer"
+    assert "Madame, Monsieur," in text
+    salutation = text.index("Madame, Monsieur,")
+    assert page_one[salutation].top_mm > subject.top_mm
+    whole = "\n".join(text)
+    for email_phrase in ("joint à ce message", "Bonjour", "Cordialement", "Dear customer"):
+        assert email_phrase not in whole
+    assert "Claire Dubois" in text
+    assert "Responsable du recouvrement" in text
+    assert text.index("Responsable du recouvrement") > text.index("Claire Dubois")
+    pages = max(r.page for r in runs)
+    assert pages >= 2  # the statement on a page of its own
+    for page in range(1, pages + 1):
+        assert f"Page {page} / {pages}" in text
+    footer = next(r for r in page_one if r.text.startswith("Relance Demo SAS - RCS Paris"))
+    assert "FR00900000001" in footer.text
+    assert footer.top_mm > 270
+
+
+def test_an_english_letter_greets_the_named_contact_and_closes_accordingly(
+    composer: EmailComposer,
+) -> None:
+    customer = _customer("en", "GB", postal_code="EC1A 1BB", town="London")
+    text = [r.text for r in _letter(composer, "GB01", "en", customer)]
+    assert "Dear Claire Martin," in text
+    assert "Yours sincerely," in text
+    assert text[text.index("Claire Martin") + 2 : text.index("Claire Martin") + 4] == [
+        "LONDON",
+        "EC1A 1BB",
+    ]  # a British address: town, then postcode
