@@ -20,6 +20,7 @@ from services.notifier.composing.rendering import (
     Medium,
     RenderedEmail,
     TemplateCatalogue,
+    regional,
     render_context,
 )
 from services.notifier.composing.statement_pdf import statement_pdf
@@ -314,7 +315,7 @@ class EmailComposer:
             customer_name=customer.name,
             customer_id=reminder.customer_id,
             level=reminder.level,
-            language=key[1],
+            language=regional(key[1], creditor.country),
             statement=statement,
             contact_name=contact_name,
             medium=medium,

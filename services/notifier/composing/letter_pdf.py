@@ -27,7 +27,7 @@ from typing import Any
 from babel import Locale
 from fpdf import FPDF
 
-from services.notifier.composing.rendering import Creditor, format_date
+from services.notifier.composing.rendering import Creditor, format_date, regional
 from services.notifier.composing.statement_pdf import LABELS, draw_statement, latin1, lines_for
 from services.notifier.domain.statement import Statement
 
@@ -344,7 +344,8 @@ def _information(
     pdf.set_xy(layout.info_left, layout.info_top)
     pdf.set_font("helvetica", "", 9.5)
     width = pdf.w - layout.text_right - layout.info_left
-    place_date = labels["place_date"].format(city=creditor.city, date=format_date(day, language))
+    day_text = format_date(day, regional(language, creditor.country))
+    place_date = labels["place_date"].format(city=creditor.city, date=day_text)
     pdf.cell(width, 5, latin1(place_date), new_x="LEFT", new_y="NEXT")
     pdf.cell(
         width, 5, latin1(labels["customer"].format(id=customer_id)), new_x="LEFT", new_y="NEXT"

@@ -94,6 +94,18 @@ def locale_of(language: str) -> Locale:
         return Locale.parse("en")
 
 
+def regional(language: str, country: str) -> str:
+    """The creditor country's variant of ``language`` when it is that country's own
+    language (``en_GB`` for a British company writing in English: ``16 March 2026``),
+    else ``language`` as it is (a French company writing in English keeps ``en``)."""
+    try:
+        if Locale.parse(f"und_{country}").language == language:
+            return f"{language}_{country}"
+    except (UnknownLocaleError, ValueError):
+        pass
+    return language
+
+
 def format_money(amount: Decimal, currency: str, language: str) -> str:
     """``1 234,56 €`` in French, ``€1,234.56`` in English, ``¥1,235``, ``KWD 1.500``: Babel's
     pattern for the language and the currency's own digits (0 for JPY, 3 for KWD)."""
