@@ -87,7 +87,7 @@ def test_germany_letzte_mahnung(composer: EmailComposer) -> None:
         CUSTOMER,
         NOW,
     ).subject
-    assert subject == "Letzte Mahnung – Relance Demo Deutschland GmbH"
+    assert subject == "Letzte Mahnung \u2013 Relance Demo Deutschland GmbH"
 
 
 def test_united_kingdom_letter_before_action(composer: EmailComposer) -> None:
