@@ -33,6 +33,7 @@ from services.runtime.late_payment import ReferenceRate, ReferenceRates
 from services.runtime.logs import get_logger
 
 log = get_logger(__name__)
+PARTIAL_LANGUAGES = ("fr", "en", "de", "es", "it")  # _partials/portal.<lang>, sms.<lang>
 
 
 @dataclass(frozen=True)
@@ -145,7 +146,7 @@ class EmailComposer:
                 detail="no company configured (RELANCE_NOTIFIER_COMPANIES_FILE): every "
                 "reminder will fail",
             )
-        for lang in ("fr", "en"):  # the interactive email's block and the SMS, checked too
+        for lang in PARTIAL_LANGUAGES:  # the interactive email's block and the SMS, checked too
             for kind in ("txt", "html"):
                 catalogue.render_partial(
                     f"_partials/portal.{lang}.{kind}",
@@ -278,7 +279,7 @@ class EmailComposer:
     def _with_portal(
         self, rendered: RenderedEmail, language: str, link: str, valid_until: date
     ) -> RenderedEmail:
-        lang = language if language in ("fr", "en") else "en"
+        lang = language if language in PARTIAL_LANGUAGES else "en"
         context = {"portal_url": link, "expires_on": valid_until, "lang": lang}
         text = self.catalogue.render_partial(f"_partials/portal.{lang}.txt", context)
         html = self.catalogue.render_partial(f"_partials/portal.{lang}.html", context)

@@ -43,7 +43,13 @@ from services.runtime.logs import get_logger
 
 log = get_logger(__name__)
 
-SMS_LANGUAGES = ("fr", "en")  # languages of the templates _partials/sms.<lang>.txt
+SMS_LANGUAGES = (
+    "fr",
+    "en",
+    "de",
+    "es",
+    "it",
+)  # languages of the templates _partials/sms.<lang>.txt
 LOOKUP_PAGE_SIZE = 20  # the newest messages to one number from our sender, read on a send
 
 
