@@ -14,8 +14,9 @@ The layout depends on the creditor company's country (docs/notifier.md, Letters)
   mention, then 27.3 mm (six lines) for the recipient; information block at 125 mm; fold
   marks at 105 and 210 mm.
 
-Drawn with fpdf2's core fonts (Latin-1): a character outside it is replaced before drawing
-(``latin1``), like in the statement.
+Drawn in DejaVu Sans, embedded and subset (``statement_pdf.Document``): the euro sign, and a
+name in Polish, Czech or Turkish printed as written (core fonts only if the font files are
+missing).
 """
 
 from __future__ import annotations
@@ -25,10 +26,15 @@ from datetime import date, datetime
 from typing import Any
 
 from babel import Locale
-from fpdf import FPDF
 
 from services.notifier.composing.rendering import Creditor, format_date, regional
-from services.notifier.composing.statement_pdf import LABELS, draw_statement, latin1, lines_for
+from services.notifier.composing.statement_pdf import (
+    LABELS,
+    Document,
+    creditor_texts,
+    draw_statement,
+    lines_for,
+)
 from services.notifier.domain.statement import Statement
 
 MM_PER_PT = 25.4 / 72
@@ -195,9 +201,11 @@ def _country_name(country: str, creditor_country: str) -> str:
     return str(sender.territories.get(country) or english)
 
 
-class _Letter(FPDF):
-    def __init__(self, creditor: Creditor, page_label: str, layout: LetterLayout) -> None:
-        super().__init__(format="A4")
+class _Letter(Document):
+    def __init__(
+        self, creditor: Creditor, page_label: str, layout: LetterLayout, *texts: str
+    ) -> None:
+        super().__init__(*texts, embed_fonts=True)  # a letter: the euro sign, every name
         self.creditor = creditor
         self.page_label = page_label
         self.layout = layout
@@ -213,9 +221,9 @@ class _Letter(FPDF):
             else None
         )
         line = " - ".join(part for part in (*legal, bank) if part)
-        self.cell(0, 3.5, latin1(line), align="C", new_x="LMARGIN", new_y="NEXT")
+        self.cell(0, 3.5, self.text_of(line), align="C", new_x="LMARGIN", new_y="NEXT")
         label = self.page_label.format(page=self.page_no(), pages="{nb}")
-        self.cell(0, 3.5, latin1(label), align="R")
+        self.cell(0, 3.5, self.text_of(label), align="R")
 
 
 def letter_pdf(
@@ -237,10 +245,19 @@ def letter_pdf(
     lang = language if language in LETTER_LABELS else "en"
     labels = LETTER_LABELS[lang]
     layout = layout_of(creditor.country)
-    pdf = _Letter(creditor, labels["page"], layout)
+    texts = (
+        *creditor_texts(creditor),
+        customer_name,
+        customer_id,
+        subject,
+        text,
+        *address_block(recipient, creditor.country),
+        *invoice_numbers,
+    )
+    pdf = _Letter(creditor, labels["page"], layout, *texts)
     pdf.set_creation_date(created_at)
-    pdf.set_title(latin1(subject))
-    pdf.set_author(latin1(creditor.name))
+    pdf.set_title(pdf.text_of(subject))
+    pdf.set_author(pdf.text_of(creditor.name))
     pdf.set_margins(layout.text_left, 20, layout.text_right)
     pdf.set_auto_page_break(True, margin=25)
     pdf.add_page()
@@ -252,21 +269,21 @@ def letter_pdf(
     _information(pdf, creditor, customer_id, created_at.date(), invoice_numbers, labels, language)
     pdf.set_xy(layout.text_left, max(pdf.get_y() + 6, layout.subject_top))
     pdf.set_font("helvetica", "B", 11)
-    for line in lines_for(pdf, latin1(labels["subject"].format(subject=subject))):
+    for line in lines_for(pdf, pdf.text_of(labels["subject"].format(subject=subject))):
         pdf.cell(0, 5.5, line, new_x="LMARGIN", new_y="NEXT")
     pdf.ln(5)
     pdf.set_font("helvetica", "", 10)
-    for line in lines_for(pdf, latin1(text.strip() + "\n")):
+    for line in lines_for(pdf, pdf.text_of(text.strip() + "\n")):
         pdf.cell(0, 5, line, new_x="LMARGIN", new_y="NEXT")
     if pdf.get_y() > pdf.h - 25 - 30:  # keep the signature block together
         pdf.add_page()
     pdf.ln(4)
     pdf.set_font("helvetica", "B", 10)
-    pdf.cell(0, 5, latin1(creditor.name), new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 5, pdf.text_of(creditor.name), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(12)  # room to sign
     pdf.set_font("helvetica", "", 10)
-    pdf.cell(0, 5, latin1(creditor.signatory_name), new_x="LMARGIN", new_y="NEXT")
-    pdf.cell(0, 5, latin1(creditor.signatory_title), new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 5, pdf.text_of(creditor.signatory_name), new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 5, pdf.text_of(creditor.signatory_title), new_x="LMARGIN", new_y="NEXT")
     pdf.add_page()
     draw_statement(
         pdf,
@@ -276,25 +293,25 @@ def letter_pdf(
         language=language if language in LABELS else "en",
         statement=statement,
     )
-    return bytes(pdf.output())
+    return pdf.pdf_bytes()
 
 
-def _letterhead(pdf: FPDF, creditor: Creditor, layout: LetterLayout) -> None:
+def _letterhead(pdf: Document, creditor: Creditor, layout: LetterLayout) -> None:
     top = 12.0
     if creditor.logo is not None:
         pdf.image(str(creditor.logo), x=pdf.w - layout.text_right - 40, y=10, h=18)
     pdf.set_xy(layout.text_left, top)
     pdf.set_font("helvetica", "B", 13)
-    pdf.cell(0, 6, latin1(creditor.name), new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 6, pdf.text_of(creditor.name), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("helvetica", "", 8.5)
     contact = " - ".join(part for part in (creditor.phone, creditor.email) if part)
     for line in (*creditor.address, contact):
         if line:
-            pdf.cell(90, 4, latin1(line), new_x="LMARGIN", new_y="NEXT")
+            pdf.cell(90, 4, pdf.text_of(line), new_x="LMARGIN", new_y="NEXT")
 
 
 def _window(
-    pdf: FPDF,
+    pdf: Document,
     creditor: Creditor,
     recipient: Recipient,
     layout: LetterLayout,
@@ -303,7 +320,7 @@ def _window(
 ) -> None:
     zone = layout.return_zone
     pdf.set_xy(zone.left, zone.top)
-    sender = latin1(", ".join((creditor.name, *(creditor.return_address or creditor.address))))
+    sender = pdf.text_of(", ".join((creditor.name, *(creditor.return_address or creditor.address))))
     size = 6.5
     pdf.set_font("helvetica", "", size)
     while pdf.get_string_width(sender) > zone.width and size > 5:  # one line, in the window
@@ -314,25 +331,25 @@ def _window(
     pdf.cell(zone.width, 3, sender, new_x="LEFT", new_y="NEXT")
     if registered:
         pdf.set_font("helvetica", "B", 8)
-        pdf.cell(zone.width, 4, latin1(registered), new_x="LEFT", new_y="NEXT")
+        pdf.cell(zone.width, 4, pdf.text_of(registered), new_x="LEFT", new_y="NEXT")
     box = layout.recipient
     pdf.set_xy(box.left, max(box.top, pdf.get_y() + 1))
     pdf.set_font("helvetica", "", 10)
     for line in address_block(recipient, creditor.country):
-        text = latin1(line)
+        text = pdf.text_of(line)
         while pdf.get_string_width(text) > box.width:  # never past the window's edge
             text = text[:-1]
         pdf.cell(box.width, 4.6, text, new_x="LEFT", new_y="NEXT")
 
 
-def _fold_marks(pdf: FPDF, layout: LetterLayout) -> None:
+def _fold_marks(pdf: Document, layout: LetterLayout) -> None:
     pdf.set_line_width(0.2)
     for y in layout.fold_marks:
         pdf.line(3, y, 8, y)
 
 
 def _information(
-    pdf: FPDF,
+    pdf: Document,
     creditor: Creditor,
     customer_id: str,
     day: date,
@@ -346,11 +363,15 @@ def _information(
     width = pdf.w - layout.text_right - layout.info_left
     day_text = format_date(day, regional(language, creditor.country))
     place_date = labels["place_date"].format(city=creditor.city, date=day_text)
-    pdf.cell(width, 5, latin1(place_date), new_x="LEFT", new_y="NEXT")
+    pdf.cell(width, 5, pdf.text_of(place_date), new_x="LEFT", new_y="NEXT")
     pdf.cell(
-        width, 5, latin1(labels["customer"].format(id=customer_id)), new_x="LEFT", new_y="NEXT"
+        width, 5, pdf.text_of(labels["customer"].format(id=customer_id)), new_x="LEFT", new_y="NEXT"
     )
     numbers = ", ".join(invoice_numbers)
     pdf.multi_cell(
-        width, 5, latin1(labels["invoices"].format(numbers=numbers)), new_x="LEFT", new_y="NEXT"
+        width,
+        5,
+        pdf.text_of(labels["invoices"].format(numbers=numbers)),
+        new_x="LEFT",
+        new_y="NEXT",
     )

@@ -7,11 +7,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from fpdf import FPDF
 
 from services.notifier.channels.letters.document import letter_pdf
 from services.notifier.composing.composer import SAMPLE_RATES, CustomerView, EmailComposer
 from services.notifier.composing.letter_pdf import DIN_5008_B, RIGHT_WINDOW, LetterLayout
+from services.notifier.composing.statement_pdf import Document
 from services.notifier.reference_rates import RateBook
 from services.notifier.settings import NotifierSettings
 from tests.unit.notifier.pdf_text import Run, text_runs
@@ -55,10 +55,13 @@ def _letter(
 
 
 def _width_mm(text: str, size: float = 10) -> float:
-    pdf = FPDF()
+    pdf = Document(embed_fonts=True)  # the letter's own font
     pdf.add_page()
     pdf.set_font("helvetica", "", size)
-    return float(pdf.get_string_width(text))
+    try:
+        return float(pdf.get_string_width(text))
+    finally:
+        pdf.close_fonts()
 
 
 def _assert_in_window(run: Run, layout: LetterLayout, size: float = 10) -> None:
@@ -144,3 +147,58 @@ def test_an_english_letter_greets_the_named_contact_and_closes_accordingly(
         "LONDON",
         "EC1A 1BB",
     ]  # a British address: town, then postcode
+
+
+def test_a_polish_or_turkish_name_is_printed_as_written(composer: EmailComposer) -> None:
+    customer = CustomerView(
+        name="Przedsiębiorstwo Łódź Sp. z o.o.",
+        language="fr",
+        contacts=(
+            {
+                "role": "billing",
+                "name": "Ğül Çelik",
+                "email": "a@b.example",
+                "address": {
+                    "lines": ["ul. Piotrkowska 12"],
+                    "postal_code": "90-001",
+                    "town": "Łódź",
+                    "country": "PL",
+                },
+            },
+        ),
+    )
+    runs = _letter(composer, "FR01", "fr", customer)
+    text = [r.text for r in runs]
+    assert text[text.index("Przedsiębiorstwo Łódź Sp. z o.o.") :][:5] == [
+        "Przedsiębiorstwo Łódź Sp. z o.o.",
+        "Ğül Çelik",
+        "ul. Piotrkowska 12",
+        "90-001 ŁÓDŹ",
+        "POLOGNE",  # abroad: the country, in the sender's language
+    ]
+    assert any("700,00\u00a0€" in t for t in text)  # the euro sign itself
+
+
+def test_an_emails_statement_embeds_a_font_only_when_a_name_needs_it(
+    composer: EmailComposer,
+) -> None:
+    from datetime import UTC, datetime
+
+    from services.notifier.composing.composer import sample_context
+    from services.notifier.composing.statement_pdf import statement_pdf
+    from tests.unit.notifier.pdf_text import page_text
+
+    creditor = composer.creditor_for("FR01")
+    arguments = {
+        "creditor": creditor,
+        "customer_id": "C-1",
+        "language": "fr",
+        "statement": sample_context(creditor)["statement"],
+        "created_at": datetime(2026, 3, 2, tzinfo=UTC),
+    }
+    latin = statement_pdf(customer_name="Société Générale", **arguments)
+    polish = statement_pdf(customer_name="Przedsiębiorstwo Łódź", **arguments)
+    assert b"/FontFile2" not in latin  # the core fonts: nothing embedded
+    assert "Client: Société Générale (C-1)" in page_text(latin)
+    assert b"/FontFile2" in polish
+    assert "Client: Przedsiębiorstwo Łódź (C-1)" in page_text(polish)
