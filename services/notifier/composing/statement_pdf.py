@@ -233,6 +233,8 @@ def statement_pdf(
     pdf.set_title(pdf.text_of(labels["title"]))
     pdf.set_author(pdf.text_of(creditor.name))
     pdf.add_page()
+    if creditor.logo is not None:  # top right, beside the company's name
+        pdf.image(str(creditor.logo), x=pdf.w - pdf.r_margin - 40, y=pdf.t_margin, h=15)
     pdf.set_font("helvetica", "B", 12)
     pdf.cell(0, 6, pdf.text_of(creditor.name), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("helvetica", "", 9)

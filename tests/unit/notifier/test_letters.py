@@ -4,6 +4,7 @@ PDF's own text and positions."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -202,3 +203,45 @@ def test_an_emails_statement_embeds_a_font_only_when_a_name_needs_it(
     assert "Client: Société Générale (C-1)" in page_text(latin)
     assert b"/FontFile2" in polish
     assert "Client: Przedsiębiorstwo Łódź (C-1)" in page_text(polish)
+
+
+def test_the_companys_logo_heads_its_letters_and_statements(tmp_path: Path) -> None:
+    from dataclasses import replace
+    from datetime import UTC, datetime
+
+    from PIL import Image
+
+    from services.notifier.composing.composer import sample_context
+    from services.notifier.composing.letter_pdf import Recipient
+    from services.notifier.composing.letter_pdf import letter_pdf as draw_letter
+    from services.notifier.composing.statement_pdf import statement_pdf
+
+    logo = tmp_path / "logo.png"
+    Image.new("RGB", (120, 40), (200, 30, 30)).save(logo)
+    creditor = replace(EmailComposer.load(NotifierSettings()).creditor_for("FR01"), logo=logo)
+    statement = sample_context(creditor)["statement"]
+    when = datetime(2026, 3, 2, tzinfo=UTC)
+    letter = draw_letter(
+        creditor=creditor,
+        customer_name="ACME",
+        customer_id="C-1",
+        recipient=Recipient("ACME"),
+        language="fr",
+        subject="Relance",
+        text="Madame, Monsieur,",
+        statement=statement,
+        registered=False,
+        created_at=when,
+        invoice_numbers=("INV-1",),
+    )
+    alone = statement_pdf(
+        creditor=creditor,
+        customer_name="ACME",
+        customer_id="C-1",
+        language="fr",
+        statement=statement,
+        created_at=when,
+    )
+    for pdf in (letter, alone):
+        assert b"/Subtype /Image" in pdf
+        assert b"/Width 120" in pdf
