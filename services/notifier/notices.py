@@ -117,6 +117,9 @@ def _sample(creditor: Creditor) -> dict[str, Any]:
     }
 
 
+CUSTOMER_NOTICE = "promise_confirmation"  # the one notice kind a customer receives
+
+
 class NoticeComposer:
     """Renders notices with their own checked template sets (``notice_templates/``)."""
 
@@ -125,15 +128,25 @@ class NoticeComposer:
         self.companies = Companies(settings.companies)
         self.catalogue = TemplateCatalogue.load(directory, _sample(SAMPLE_CREDITOR))
 
-    def _creditor(self, payload: Mapping[str, Any], customer: Mapping[str, Any] | None) -> Creditor:
-        """The customer's company, else the company of the notice's first invoice
-        (``<company>/<number>``); one with no identity fails the notice for good."""
+    def _creditor(
+        self, kind: str, payload: Mapping[str, Any], customer: Mapping[str, Any] | None
+    ) -> Creditor:
+        """The customer's company, else the payload's ``company_code``, else the company of
+        its first invoice (``<company>/<number>``). A notice to a customer from a company
+        with no identity fails for good; a notice to the creditor's own staff whose company
+        is not known is signed by the installation (``email.sender``)."""
         code = customer.get("company_code") if customer else None
+        if not code:
+            code = payload.get("company_code")
         if not code:
             invoice_ids = payload.get("invoice_ids") or ("",)
             code = str(invoice_ids[0]).partition("/")[0]
+        if code in self.companies:
+            return Creditor.of(str(code), self.companies.identity_of(str(code)))
+        if kind != CUSTOMER_NOTICE:
+            return Creditor(name="Relance", address=(), email=self.settings.email.sender)
         try:
-            return Creditor.of(code, self.companies.identity_of(code))
+            return Creditor.of(str(code), self.companies.identity_of(str(code)))
         except UnknownCompany as exc:
             raise DeliveryError(str(exc), retryable=False) from exc
 
@@ -171,7 +184,7 @@ class NoticeComposer:
         rendered = self.catalogue.render(
             key,
             {
-                "creditor": self._creditor(payload, customer),
+                "creditor": self._creditor(kind, payload, customer),
                 "customer": {
                     "name": name,
                     "id": payload["customer_id"],

@@ -91,3 +91,27 @@ def test_the_demo_configures_every_company_of_the_demo_group() -> None:
     demo = load_companies(Path(__file__).parents[3] / "simulation" / "companies.yaml")
     assert {c.code for c in COMPANIES} <= set(demo)
     assert all(demo[c.code].country == c.country for c in COMPANIES)
+
+
+def test_a_promise_confirmation_speaks_for_the_customers_company() -> None:
+    import json
+    from datetime import date
+
+    from services.notifier.notices import NoticeComposer
+
+    notices = NoticeComposer(NotifierSettings())
+    promise = {
+        "promise_id": "00000000-0000-0000-0000-000000000001",
+        "customer_id": "C-1",
+        "invoice_ids": ["DE01/F1"],
+        "promised_date": date(2026, 3, 20).isoformat(),
+        "amount": {"amount": "1500.00", "currency": "EUR"},
+        "channel": "phone_call",
+        "recorded_by": "anna@creditor.example",
+    }
+    contacts = json.dumps([{"role": "billing", "email": "ap@kunde.example"}])
+    customer = {"name": "Kunde", "language": "en", "contacts": contacts, "company_code": "DE01"}
+    composed = notices.compose("promise_confirmation", promise, customer)
+    assert "Relance Demo Deutschland GmbH" in composed.text
+    with pytest.raises(DeliveryError, match="'PL01'"):
+        notices.compose("promise_confirmation", promise, {**customer, "company_code": "PL01"})
