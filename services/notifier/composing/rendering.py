@@ -140,6 +140,27 @@ HANDLING_LABELS = {
         "dispute_undated": "in dispute",
         "excluded": "not counted in the total",
     },
+    "de": {
+        "dispute": "strittig seit dem {since}",
+        "promise": "Zahlung zugesagt für den {until}",
+        "plan": "in einer Ratenzahlungsvereinbarung",
+        "dispute_undated": "strittig",
+        "excluded": "nicht in der Summe enthalten",
+    },
+    "es": {
+        "dispute": "en disputa desde el {since}",
+        "promise": "pago prometido para el {until}",
+        "plan": "en un plan de pagos",
+        "dispute_undated": "en disputa",
+        "excluded": "no incluida en el total",
+    },
+    "it": {
+        "dispute": "contestata dal {since}",
+        "promise": "pagamento promesso per il {until}",
+        "plan": "in un piano di rientro",
+        "dispute_undated": "contestata",
+        "excluded": "non compresa nel totale",
+    },
 }
 
 
@@ -147,7 +168,7 @@ def format_handling(handling: Handling | None, language: str) -> str:
     """What handles an invoice elsewhere, e.g. ``in dispute since 18/02/2026``; '' if none."""
     if handling is None:
         return ""
-    labels = HANDLING_LABELS["fr" if language == "fr" else "en"]
+    labels = HANDLING_LABELS.get(language.split("_")[0].split("-")[0], HANDLING_LABELS["en"])
     kind: str = handling.kind
     if kind == "dispute" and handling.since is None:
         kind = "dispute_undated"  # a dispute recorded before its date was kept

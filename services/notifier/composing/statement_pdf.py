@@ -56,6 +56,52 @@ LABELS = {
         "unknown": "Late-payment interest is left out of this statement: the reference rate "
         "of some days late is not published yet.",
     },
+    "de": {
+        "title": "Übersicht der offenen Rechnungen",
+        "customer": "Kunde",
+        "as_of": "Stand",
+        "invoice": "Rechnung",
+        "due": "Fällig am",
+        "amount": "Betrag",
+        "open": "Offen",
+        "interest": "Zinsen",
+        "total": "Summe",
+        "rate": "Verzugszinssatz: {rate} % pro Jahr ab dem Tag nach Fälligkeit.",
+        "indemnity": "Pauschale für Beitreibungskosten: {amount} ({count} Rechnung(en)).",
+        "unknown": "Verzugszinsen sind in dieser Übersicht nicht enthalten: Der "
+        "Referenzzinssatz einiger Verzugstage ist noch nicht veröffentlicht.",
+    },
+    "es": {
+        "title": "Extracto de facturas pendientes",
+        "customer": "Cliente",
+        "as_of": "A",
+        "invoice": "Factura",
+        "due": "Vencimiento",
+        "amount": "Importe",
+        "open": "Pendiente",
+        "interest": "Intereses",
+        "total": "Total",
+        "rate": "Tipo de interés de demora: {rate} % anual desde el día siguiente al vencimiento.",
+        "indemnity": "Indemnización por costes de cobro: {amount} ({count} factura(s)).",
+        "unknown": "Los intereses de demora no figuran en este extracto: el tipo de "
+        "referencia de algunos días de retraso aún no se ha publicado.",
+    },
+    "it": {
+        "title": "Estratto delle fatture aperte",
+        "customer": "Cliente",
+        "as_of": "Al",
+        "invoice": "Fattura",
+        "due": "Scadenza",
+        "amount": "Importo",
+        "open": "Da pagare",
+        "interest": "Interessi",
+        "total": "Totale",
+        "rate": "Tasso degli interessi di mora: {rate} % annuo dal giorno successivo alla "
+        "scadenza.",
+        "indemnity": "Importo forfettario per i costi di recupero: {amount} ({count} fattura/e).",
+        "unknown": "Gli interessi di mora non figurano in questo estratto: il tasso di "
+        "riferimento di alcuni giorni di ritardo non è ancora pubblicato.",
+    },
 }
 _REPLACEMENTS = str.maketrans(
     {"€": "EUR", "\u2013": "-", "\u2014": "-", "\u2019": "'", "\u202f": " "}

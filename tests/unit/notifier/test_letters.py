@@ -245,3 +245,33 @@ def test_the_companys_logo_heads_its_letters_and_statements(tmp_path: Path) -> N
     for pdf in (letter, alone):
         assert b"/Subtype /Image" in pdf
         assert b"/Width 120" in pdf
+
+
+@pytest.mark.parametrize(
+    ("language", "title", "handled"),
+    [
+        ("de", "Übersicht der offenen Rechnungen", "strittig seit dem"),
+        ("es", "Extracto de facturas pendientes", "en disputa desde el"),
+        ("it", "Estratto delle fatture aperte", "contestata dal"),
+    ],
+)
+def test_the_statement_speaks_the_customers_language(
+    composer: EmailComposer, language: str, title: str, handled: str
+) -> None:
+    from datetime import date
+
+    from services.notifier.domain.statement import Handling
+    from tests.unit.notifier.pdf_text import page_text
+
+    due = reminder("INV-1", "INV-2", language=language, channel="postal_letter")
+    customer = _customer(language)
+    customer = CustomerView(
+        customer.name,
+        language,
+        customer.contacts,
+        handled={"FR01/INV-2": Handling("dispute", since=date(2026, 2, 18))},
+    )
+    pdf, _, _ = letter_pdf(composer, due, due.invoices, customer, NOW)
+    text = page_text(pdf)
+    assert title in text
+    assert handled in text
