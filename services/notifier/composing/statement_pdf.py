@@ -109,6 +109,8 @@ _REPLACEMENTS = str.maketrans(
 
 
 _EURO_BEFORE_DIGIT = re.compile("€(?=[0-9])")
+_XMP_CREATE = re.compile(rb'xmp:CreateDate="([0-9T:+-]{25})"')
+_XMP_LATER = re.compile(rb'((?:xmp:ModifyDate|xmp:MetadataDate)=")[0-9T:+-]{25}"')
 
 
 def _replaced(text: str) -> str:
@@ -203,10 +205,13 @@ class Document(FPDF):
     always embed; an email's statement only when one of its texts needs it."""
 
     def __init__(self, *texts: str, embed_fonts: bool = False) -> None:
-        super().__init__(format="A4")
         self.unicode = (embed_fonts or needs_unicode(texts)) and all(
             (DEJAVU / name).is_file() for name in DEJAVU_FILES.values()
         )
+        # a letter with its fonts embedded is written as PDF/A-2U (fpdf2 adds the XMP
+        # identification and the sRGB output intent, and refuses what PDF/A forbids)
+        self.pdf_a = embed_fonts and self.unicode
+        super().__init__(format="A4", enforce_compliance="PDFA_2U" if self.pdf_a else None)
 
     def set_font(  # type: ignore[override]
         self, family: str | None = None, style: str = "", size: float = 0
@@ -218,11 +223,20 @@ class Document(FPDF):
         super().set_font(family, style, size)
 
     def pdf_bytes(self) -> bytes:
-        """The finished document; the font files fpdf2 keeps open are closed."""
+        """The finished document; the font files fpdf2 keeps open are closed.
+
+        fpdf2 dates a PDF/A's XMP ``ModifyDate`` and ``MetadataDate`` with the real clock;
+        they are set to the creation date (the dispatch instant, as long, in UTC) so that
+        the same inputs give the same bytes."""
         try:
-            return bytes(self.output())
+            document = bytes(self.output())
         finally:
             self.close_fonts()
+        created = _XMP_CREATE.search(document)
+        if self.pdf_a and created:
+            stamp = created.group(1)
+            document = _XMP_LATER.sub(lambda m: m.group(1) + stamp + b'"', document)
+        return document
 
     def close_fonts(self) -> None:
         for font in self.fonts.values():

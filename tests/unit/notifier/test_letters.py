@@ -275,3 +275,14 @@ def test_the_statement_speaks_the_customers_language(
     text = page_text(pdf)
     assert title in text
     assert handled in text
+
+
+def test_a_letter_is_written_as_pdf_a_2u(composer: EmailComposer) -> None:
+    due = reminder("INV-1", level="formal_notice", channel="registered_letter")
+    pdf, _, _ = letter_pdf(composer, due, due.invoices, _customer("fr"), NOW)
+    assert b"<pdfaid:part>2</pdfaid:part>" in pdf or b'pdfaid:part="2"' in pdf
+    assert b"/OutputIntents" in pdf
+    assert b"/FontFile2" in pdf  # every font embedded
+    assert b"/Helvetica" not in pdf
+    again, _, _ = letter_pdf(composer, due, due.invoices, _customer("fr"), NOW)
+    assert again == pdf  # deterministic: no random document id, dates from the dispatch
