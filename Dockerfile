@@ -15,6 +15,9 @@ COPY contracts ./contracts
 COPY services ./services
 COPY relance ./relance
 RUN pip wheel --wheel-dir /wheels .
+# DejaVu Sans for the notifier's letters (Latin Extended names, the euro sign, PDF/A)
+RUN apt-get update && apt-get install --yes --no-install-recommends fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
 
 FROM python:3.11.10-slim-bookworm AS runtime
 ENV PIP_NO_CACHE_DIR=1 \
@@ -26,6 +29,7 @@ RUN groupadd --system --gid 10001 relance \
 RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
     pip install --no-index --find-links /wheels /wheels/relance-*.whl \
     && pip uninstall --yes pip setuptools wheel
+COPY --from=builder /usr/share/fonts/truetype/dejavu /usr/share/fonts/truetype/dejavu
 # The default scenario library; a ConfigMap mounted over this folder replaces it.
 COPY scenarios /etc/relance/scenarios
 ENV RELANCE_SCHEDULER_SCENARIOS_PATH=/etc/relance/scenarios
