@@ -24,12 +24,13 @@ from services.notifier.composing.rendering import (
     render_context,
 )
 from services.notifier.composing.statement_pdf import statement_pdf
+from services.notifier.domain.penalties import OpenAmountChange, payments_after_due
 from services.notifier.domain.statement import Handling, PenaltyTerms, Statement, statement_of
 from services.notifier.errors import DeliveryError, TemplateNotFound, UnknownCompany
 from services.notifier.metrics import UNKNOWN_COMPANIES
 from services.notifier.reference_rates import RateBook
 from services.notifier.settings import NotifierSettings
-from services.runtime.late_payment import ReferenceRate, ReferenceRates
+from services.runtime.late_payment import Payment, ReferenceRate, ReferenceRates
 from services.runtime.logs import get_logger
 
 log = get_logger(__name__)
@@ -46,6 +47,20 @@ class OpenItem:
     currency: str
     amount: Decimal
     open_amount: Decimal
+    open_amount_changes: str = "[]"  # JSON: value_date, before, after, as consumed
+
+    def payments(self) -> tuple[Payment, ...]:
+        """What reduced the open amount after the due date, by value date (see
+        ``penalties.payments_after_due``)."""
+        changes = (
+            OpenAmountChange(
+                date.fromisoformat(c["value_date"]),
+                Decimal(str(c["before"])),
+                Decimal(str(c["after"])),
+            )
+            for c in json.loads(self.open_amount_changes)
+        )
+        return payments_after_due(changes, self.due_date, self.open_amount)
 
 
 @dataclass(frozen=True)
@@ -191,6 +206,7 @@ class EmailComposer:
             self.terms_for(reminder.company_code),
             handled=customer.handled,
             customer_type=customer.customer_type,
+            payments={item.invoice_id: item.payments() for item in customer.open_items},
         )
         if statement.include_penalties and statement.warnings:
             log.warning(

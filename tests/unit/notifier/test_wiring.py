@@ -41,6 +41,7 @@ def test_notifier_consumes_reminders_ledger_disputes_and_interest_rates() -> Non
         "0009_send_time_controls.sql",
         "0010_holds.sql",
         "0011_reference_interest_rates.sql",
+        "0012_open_amount_history.sql",
     ]
 
 
