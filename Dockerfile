@@ -5,8 +5,13 @@
 #
 # Stage 1 builds wheels for Relance and all its dependencies; stage 2 installs them
 # without a compiler, pip cache or sources, and runs as an unprivileged user.
+#
+# BASE is any Debian bookworm image with Python 3.11 and a `pip` on PATH. The default is
+# Docker Hub's; scripts/image builds one from Debian packages instead (mmdebstrap, with a
+# virtual environment in /opt/venv on PATH) and builds this file with podman, no daemon.
+ARG BASE=python:3.11.10-slim-bookworm
 
-FROM python:3.11.10-slim-bookworm AS builder
+FROM ${BASE} AS builder
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
@@ -15,11 +20,13 @@ COPY contracts ./contracts
 COPY services ./services
 COPY relance ./relance
 RUN pip wheel --wheel-dir /wheels .
-# DejaVu Sans for the notifier's letters (Latin Extended names, the euro sign, PDF/A)
-RUN apt-get update && apt-get install --yes --no-install-recommends fonts-dejavu-core \
-    && rm -rf /var/lib/apt/lists/*
+# DejaVu Sans for the notifier's letters (Latin Extended names, the euro sign, PDF/A):
+# scripts/image's base has it; Docker Hub's is given it here
+RUN test -d /usr/share/fonts/truetype/dejavu || (apt-get update \
+    && apt-get install --yes --no-install-recommends fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*)
 
-FROM python:3.11.10-slim-bookworm AS runtime
+FROM ${BASE} AS runtime
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONDONTWRITEBYTECODE=1 \

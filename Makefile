@@ -1,5 +1,5 @@
 # The two commands of the README, and a few for development.
-.PHONY: demo test check setup up down topics
+.PHONY: demo test check setup up down topics image
 
 demo:            ## set up everything, run 120 simulated days of dunning (docs/demo.md)
 	scripts/demo
@@ -12,6 +12,9 @@ check:           ## format, lint, types, contracts, tests (servers already runni
 
 setup:           ## virtual environment, Kafka jars, PostgreSQL packages
 	scripts/setup
+
+image:           ## build the image with podman from a Debian base (no daemon) and check it
+	scripts/image
 
 up:              ## start Kafka and PostgreSQL and leave them running
 	infra/kafka.sh start

@@ -52,10 +52,11 @@ FROM generate_series(0, $2 - 1) AS g
 # Invoice g is due now when g % every = 0 (one per customer at most), else in 1 to 40 days.
 INVOICES_SQL = """
 INSERT INTO dunning_invoice (invoice_id, customer_id, company_code, invoice_number, due_date,
-    currency, amount, open_amount, scenario_id, position, status, last_step_name, last_level,
+    currency, amount, open_amount, scenario_id, next_step, status, last_step_name, last_level,
     last_action_at, next_action_at)
 SELECT 'FR01/F' || g, 'C' || (g / $2), 'FR01', 'F' || g,
-       CASE WHEN due THEN $3::date ELSE $4::date END, 'EUR', 1200.00, 1200.00, 'negligent', 1,
+       CASE WHEN due THEN $3::date ELSE $4::date END, 'EUR', 1200.00, 1200.00, 'negligent',
+       'friendly',
        'active', 'courtesy', 'preventive', $5::timestamptz - interval '8 days',
        CASE WHEN due THEN $5::timestamptz - interval '1 hour'
             ELSE $5::timestamptz + (1 + g % 40) * interval '1 day' END

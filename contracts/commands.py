@@ -2,8 +2,10 @@
 
 People who run collections steer the stream with commands on ``dunning.commands.v1``: hold a
 customer or an invoice until a date, release it, send the next step (or a chosen template)
-now, change a customer's scenario, skip an invoice's next step, add a note. The console, the
-CRM and operators (``relance scheduler hold ...``) produce them; the scheduler executes them.
+now, change a customer's scenario, skip an invoice's next step, add a note, log a call with
+its outcome. The console, the CRM, operators (``relance scheduler hold ...``) and the
+scheduler's HTTP commands API (``POST /v1/commands/<name>``) produce them; the scheduler
+executes them.
 
 Every command carries a ``command_id`` chosen by its producer (a retried command is applied
 once), the authenticated ``actor`` that asked (never free text typed in a form: the identity
@@ -22,8 +24,9 @@ from datetime import date
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, Field, StringConstraints
+from pydantic import AwareDatetime, Field, StringConstraints, model_validator
 
+from contracts.disputes import DisputeCategory
 from contracts.dunning import (
     ActorRole,
     CommandExecuted,
@@ -36,6 +39,7 @@ from contracts.dunning import (
 )
 from contracts.envelope import Contract, CustomerId, Event
 from contracts.ledger import InvoiceId
+from contracts.money import PositiveMoney
 
 CommandRejection = Literal[
     "forbidden",  # the actor's role or portfolio does not allow it (counted)
@@ -50,6 +54,7 @@ CommandRejection = Literal[
     "no_step_left",  # send now or skip a step with no step left in the scenario
     "suspended",  # sending is suspended for the customer's company
     "held",  # send now while a hold stands: release it first
+    "unknown_reminder",  # a call logged against a reminder that is not this customer's call
 ]
 """Why the scheduler dead-lettered a command (the dead letter's ``reason``)."""
 
@@ -139,6 +144,60 @@ class AddNote(CommandBase):
     text: Annotated[str, StringConstraints(min_length=1, max_length=4000)]
 
 
+LoggedCallOutcome = Literal[
+    "answered", "no_answer", "wrong_contact", "promise_to_pay", "dispute_raised"
+]
+"""What came of a call: ``answered`` (spoken to, nothing agreed), ``no_answer``,
+``wrong_contact`` (the number reaches someone else), ``promise_to_pay`` (with a date and an
+amount), ``dispute_raised`` (with the customer's reason)."""
+
+
+class LogCall(CommandBase):
+    invoice_ids: tuple[InvoiceId, ...] = Field(
+        default=(),
+        max_length=1000,
+        description="The invoices discussed; none: the customer's open invoices.",
+    )
+    outcome: LoggedCallOutcome
+    reminder_id: UUID | None = Field(
+        default=None,
+        description=(
+            "The call reminder (a call task) this call answers: its follow-up applies (call "
+            "again, the written channel, correct the contact); none: a call of the "
+            "collector's own."
+        ),
+    )
+    promised_date: date | None = Field(default=None, description="With a promise to pay.")
+    promised_amount: PositiveMoney | None = Field(
+        default=None, description="With a promise to pay."
+    )
+    dispute_reason: Text | None = Field(default=None, description="With a dispute raised.")
+    dispute_category: DisputeCategory | None = Field(
+        default=None, description="With a dispute raised (default: commercial)."
+    )
+    note: Annotated[str, StringConstraints(min_length=1, max_length=4000)] | None = Field(
+        default=None,
+        description="Kept by the scheduler with the call, out of the audit event.",
+    )
+
+    @model_validator(mode="after")
+    def _outcome_details(self) -> LogCall:
+        promised = self.promised_date is not None or self.promised_amount is not None
+        if self.outcome == "promise_to_pay":
+            if self.promised_date is None or self.promised_amount is None:
+                raise ValueError("a promise to pay needs a promised date and amount")
+        elif promised:
+            raise ValueError(f"a promised date or amount with outcome {self.outcome}")
+        if self.outcome == "dispute_raised":
+            if self.dispute_reason is None:
+                raise ValueError("a dispute raised needs its reason")
+        elif self.dispute_reason is not None or self.dispute_category is not None:
+            raise ValueError(f"a dispute reason or category with outcome {self.outcome}")
+        if len(set(self.invoice_ids)) != len(self.invoice_ids):
+            raise ValueError("an invoice is named twice")
+        return self
+
+
 class HoldCommand(Event):
     """Stop dunning a customer (or one invoice) until a date, with a reason."""
 
@@ -181,13 +240,21 @@ class AddNoteCommand(Event):
     payload: AddNote
 
 
+class LogCallCommand(Event):
+    """Log a call with its outcome; a promise or a dispute goes on to the disputes service."""
+
+    event_type: Literal["command.log_call"] = "command.log_call"
+    payload: LogCall
+
+
 CollectorCommand = Annotated[
     HoldCommand
     | ReleaseCommand
     | SendNowCommand
     | ChangeScenarioCommand
     | SkipStepCommand
-    | AddNoteCommand,
+    | AddNoteCommand
+    | LogCallCommand,
     Field(discriminator="event_type"),
 ]
 

@@ -21,7 +21,8 @@ from uuid import UUID
 from pydantic import Field, StringConstraints, model_validator
 
 from contracts.dunning import Channel, InternalRole
-from contracts.envelope import Contract, CustomerId, Event
+from contracts.envelope import CompanyCode, Contract, CustomerId, Event
+from contracts.erp import PhoneNumber
 from contracts.ledger import InvoiceId, InvoiceIds, distinct_invoice_ids
 from contracts.money import Money, PositiveMoney
 
@@ -31,6 +32,11 @@ DisputeCategory = Literal[
 RaisedBy = Literal["customer", "collector", "portal"]
 DisputeOutcome = Literal["justified", "rejected", "settled_by_payment"]
 PromiseChannel = Literal[Channel, "portal", "visit"]
+PromiseKind = Literal["promise", "payment_announced"]
+"""``promise``: the customer promised to pay by a date. ``payment_announced``: a payment
+provider announced that the customer paid (a card payment on the portal); dunning waits for
+the ERP's payment, and if it does not come in time the invoices resume with an alert, not a
+broken promise in the customer's record."""
 Firmness = Literal["gentle", "firm", "urgent"]
 
 Actor = Annotated[
@@ -88,6 +94,30 @@ def _short_of(received: Money, due: PositiveMoney, what: str) -> None:
         raise ValueError(f"received {received.amount} of {due.amount}: not a missed {what}")
 
 
+AttachmentType = Literal["application/pdf", "image/png", "image/jpeg"]
+
+
+class Attachment(Contract):
+    """A document attached to a dispute (a delivery note, a photo), kept in the document
+    store; its type was checked from its content, not from its name."""
+
+    reference: Annotated[
+        str, StringConstraints(min_length=1, max_length=1024, pattern=r"^[^\x00-\x1f\x7f]+$")
+    ] = Field(description="Its key in the document store.")
+    media_type: AttachmentType
+    size: int = Field(ge=1, description="In bytes.")
+    sha256: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+    file_name: Annotated[str, StringConstraints(min_length=1, max_length=200)] = Field(
+        description="The name it was sent with, for display only."
+    )
+
+
+Attachments = Annotated[
+    tuple[Attachment, ...],
+    Field(max_length=5, description="Documents attached, at most five."),
+]
+
+
 # Commands ---------------------------------------------------------------------------------
 
 
@@ -96,12 +126,23 @@ class DisputeRequest(DisputedInvoices):
     category: DisputeCategory
     text: Text = Field(description="The customer's complaint, in their words.")
     raised_by: RaisedBy
+    attachments: Attachments = ()
+    by: Actor | None = Field(
+        default=None,
+        description=(
+            "On disputes.commands.v1, the authenticated identity that recorded it (a "
+            "collector who logged the call); none: recorded as raised_by. The disputes API "
+            "records its caller's identity instead."
+        ),
+    )
 
 
 class OpenDispute(Event):
     """Open a dispute on invoices or on a whole account."""
 
     event_type: Literal["dispute.open"] = "dispute.open"
+    # 2: the payload's attachments
+    schema_version: int = Field(default=2, ge=1)
     payload: DisputeRequest
 
 
@@ -149,12 +190,22 @@ class Promise(Contract):
     amount: PositiveMoney
     channel: PromiseChannel = Field(description="How the customer made the promise.")
     recorded_by: Actor
+    kind: PromiseKind = Field(
+        default="promise",
+        description=(
+            "payment_announced: a provider announced the payment (promised_date is the day "
+            "it was paid); the disputes service waits its own time for the ERP's payment."
+        ),
+    )
 
 
 class RecordPromise(Event):
-    """Record a customer's promise to pay an amount by a date."""
+    """Record a customer's promise to pay an amount by a date, or a payment a provider
+    announced (``kind``)."""
 
     event_type: Literal["promise.record"] = "promise.record"
+    # 2: the payload's kind (promise, payment_announced)
+    schema_version: int = Field(default=2, ge=1)
     payload: Promise
 
 
@@ -183,8 +234,44 @@ class AgreePaymentPlan(Event):
     payload: PaymentPlan
 
 
+CallbackSlot = Literal["morning", "afternoon"]
+
+
+class CallbackRequest(Contract):
+    """A customer asks the person in charge of their account to call them back."""
+
+    request_id: UUID = Field(description="Chosen by the caller, so that a retried command is safe.")
+    customer_id: CustomerId
+    company_code: CompanyCode
+    phone: PhoneNumber
+    on: date = Field(description="The day the customer wants to be called.")
+    slot: CallbackSlot = Field(description="Morning (9:00 to 12:00) or afternoon (14:00 to 17:00).")
+    invoice_ids: tuple[InvoiceId, ...] = Field(
+        default=(), description="The invoices the customer wants to talk about, if chosen."
+    )
+    requested_by: Actor
+
+    @model_validator(mode="after")
+    def _distinct(self) -> CallbackRequest:
+        distinct_invoice_ids(self.invoice_ids)
+        return self
+
+
+class RequestCallback(Event):
+    """Record a customer's request to be called back (from the portal); the account's owner
+    sees it in the disputes service's open call-back requests."""
+
+    event_type: Literal["callback.request"] = "callback.request"
+    payload: CallbackRequest
+
+
 DisputeCommand = Annotated[
-    OpenDispute | ResolveDispute | ReopenDispute | RecordPromise | AgreePaymentPlan,
+    OpenDispute
+    | ResolveDispute
+    | ReopenDispute
+    | RecordPromise
+    | AgreePaymentPlan
+    | RequestCallback,
     Field(discriminator="event_type"),
 ]
 
@@ -207,12 +294,15 @@ class OpenedDispute(DisputedInvoices, Ownership):
     category: DisputeCategory
     text: Text
     raised_by: RaisedBy
+    attachments: Attachments = ()
 
 
 class DisputeOpened(Event):
     """A dispute was opened: reminders to the customer stop for its invoices."""
 
     event_type: Literal["dispute.opened"] = "dispute.opened"
+    # 2: the payload's attachments
+    schema_version: int = Field(default=2, ge=1)
     payload: OpenedDispute
 
 
@@ -292,6 +382,8 @@ class PromiseMade(Event):
     """The customer promised to pay: reminders for these invoices pause until the date."""
 
     event_type: Literal["promise.made"] = "promise.made"
+    # 2: the payload's kind (promise, payment_announced)
+    schema_version: int = Field(default=2, ge=1)
     payload: Promise
 
 
@@ -310,12 +402,17 @@ class KeptPromise(Contract):
     customer_record: PromiseRecord | None = Field(
         default=None, description="The customer's kept and broken promises, this one included."
     )
+    kind: PromiseKind = Field(
+        default="promise", description="payment_announced: the ERP confirmed the payment."
+    )
 
 
 class PromiseKept(Event):
     """The promised amount arrived in time."""
 
     event_type: Literal["promise.kept"] = "promise.kept"
+    # 2: the payload's kind
+    schema_version: int = Field(default=2, ge=1)
     payload: KeptPromise
 
 
@@ -329,6 +426,14 @@ class BrokenPromise(Contract):
     customer_record: PromiseRecord | None = Field(
         default=None, description="The customer's kept and broken promises, this one included."
     )
+    kind: PromiseKind = Field(
+        default="promise",
+        description=(
+            "payment_announced: the payment a provider announced did not reach the ERP in "
+            "time; the invoices resume and the collector is alerted. It does not count in "
+            "the customer's promise record."
+        ),
+    )
 
     @model_validator(mode="after")
     def _short(self) -> BrokenPromise:
@@ -340,6 +445,8 @@ class PromiseBroken(Event):
     """The promised date passed without the amount: the invoices resume, firmer."""
 
     event_type: Literal["promise.broken"] = "promise.broken"
+    # 2: the payload's kind
+    schema_version: int = Field(default=2, ge=1)
     payload: BrokenPromise
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Literal, get_args
+from typing import Annotated, Final, Literal, get_args
 from uuid import UUID
 
 from pydantic import AwareDatetime, Field, StringConstraints, model_validator
@@ -319,7 +319,9 @@ class SendingResumed(Event):
 ActorRole = Literal["viewer", "collector", "credit_manager", "administrator"]
 """The roles of Relance's identities, ordered: each includes the ones before it."""
 
-CommandName = Literal["hold", "release", "send_now", "change_scenario", "skip_step", "add_note"]
+CommandName = Literal[
+    "hold", "release", "send_now", "change_scenario", "skip_step", "add_note", "log_call"
+]
 ActorSubject = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
 
@@ -369,12 +371,93 @@ class CommandExecuted(Event):
     payload: ExecutedCommand
 
 
+class CampaignRun(Contract):
+    """An ad-hoc campaign sent: who launched it, when, what, and whom it reached."""
+
+    campaign_id: ScenarioId
+    template: TemplateName
+    step_name: StepName
+    level: DunningLevel
+    channel: Channel
+    company_codes: tuple[CompanyCode, ...] = Field(
+        default=(), description="The companies it selected; none: every company."
+    )
+    by: ActorSubject = Field(description="The operator who launched it.")
+    at: AwareDatetime
+    customers_reached: int = Field(ge=0)
+    invoices_reached: int = Field(ge=0)
+    skipped: dict[str, int] = Field(
+        default_factory=dict, description="Customers left out, by reason (already reached...)."
+    )
+
+    @property
+    def partition_key(self) -> str:
+        return f"campaign:{self.campaign_id}"
+
+
+class CampaignLaunched(Event):
+    """An operator sent a campaign (the audit of it; its reminders follow as reminder.due)."""
+
+    event_type: Literal["dunning.campaign.launched"] = "dunning.campaign.launched"
+    payload: CampaignRun
+
+
+# Audit of the scenario library's changes ----------------------------------------------------
+
+LIBRARY_KEY: Final = "library"
+"""The record key of library changes: one partition keeps them in order."""
+ScenarioChangeKind = Literal["added", "changed", "removed"]
+
+
+class ScenarioVersionChange(Contract):
+    """One scenario of an accepted library change, with its versions before and after."""
+
+    scenario_id: ScenarioId
+    change: ScenarioChangeKind
+    version_before: int | None = Field(default=None, ge=1, description="None: added.")
+    version_after: int | None = Field(default=None, ge=1, description="None: removed.")
+
+
+class LibraryChange(Contract):
+    """An accepted change of the scenario library: who, when, what, versions before and
+    after, and what it did to the invoices under way."""
+
+    revision_before: int | None = Field(
+        default=None, ge=1, description="The library revision replaced (None: the first one)."
+    )
+    revision: int = Field(ge=1)
+    changed_by: ActorSubject
+    changed_at: AwareDatetime
+    scenarios: tuple[ScenarioVersionChange, ...] = ()
+    assignment_changed: bool = False
+    templates_changed: bool = False
+    invoices_moved: int = Field(
+        default=0, ge=0, description="Invoices whose next step changed (a step removed)."
+    )
+    invoices_reassigned: int = Field(
+        default=0, ge=0, description="Invoices of removed scenarios, assigned again by the rules."
+    )
+
+    @property
+    def partition_key(self) -> str:
+        return LIBRARY_KEY
+
+
+class LibraryChanged(Event):
+    """A new version of the scenario library was accepted and is in force."""
+
+    event_type: Literal["dunning.library.changed"] = "dunning.library.changed"
+    payload: LibraryChange
+
+
 DunningEvent = Annotated[
     ReminderDue
     | EscalationRaised
     | DunningStateChanged
     | SendingSuspended
     | SendingResumed
-    | CommandExecuted,
+    | CommandExecuted
+    | CampaignLaunched
+    | LibraryChanged,
     Field(discriminator="event_type"),
 ]

@@ -129,6 +129,35 @@ class CustomerUpserted(Event):
     payload: CustomerPayload
 
 
+MediaType = Annotated[
+    str,
+    StringConstraints(pattern=r"^[a-z]+/[a-z0-9][a-z0-9.+-]{0,100}$"),
+    Field(description="The copy's media type, e.g. application/pdf."),
+]
+Sha256 = Annotated[
+    str,
+    StringConstraints(pattern=r"^[0-9a-f]{64}$", to_lower=True),
+    Field(description="SHA-256 of the copy's bytes, 64 hexadecimal digits."),
+]
+
+
+class InvoiceDocument(Contract):
+    """Where the ERP keeps the invoice's copy (its PDF): a key in the document store."""
+
+    reference: Annotated[
+        str, StringConstraints(min_length=1, max_length=1024, pattern=r"^[^\x00-\x1f\x7f]+$")
+    ] = Field(
+        description=(
+            "The copy's key in the document store: an object key in the bucket, or a path "
+            "on the ERP's document server."
+        )
+    )
+    media_type: MediaType = "application/pdf"
+    sha256: Sha256 | None = Field(
+        default=None, description="When given, a copy whose bytes do not match is not served."
+    )
+
+
 class InvoicePayload(Contract):
     """A whole invoice as the ERP knows it at ``version``."""
 
@@ -141,6 +170,10 @@ class InvoicePayload(Contract):
     amount: PositiveMoney = Field(description="Total amount due, taxes included.")
     payment_terms: Annotated[str, StringConstraints(max_length=100)] | None = None
     purchase_order: Annotated[str, StringConstraints(max_length=100)] | None = None
+    document: InvoiceDocument | None = Field(
+        default=None,
+        description="The invoice's copy, which the customer can download from the portal.",
+    )
     extra: ExtraAttributes = Field(default_factory=dict)
 
     @model_validator(mode="after")
@@ -156,6 +189,8 @@ class InvoicePayload(Contract):
 
 class InvoiceIssued(Event):
     event_type: Literal["erp.invoice.issued"] = "erp.invoice.issued"
+    # 2: the payload may name the invoice's copy (``document``)
+    schema_version: int = Field(default=2, ge=1)
     payload: InvoicePayload
 
 
@@ -163,6 +198,8 @@ class InvoiceUpdated(Event):
     """A correction of an issued invoice (amount, due date...), as a full new version."""
 
     event_type: Literal["erp.invoice.updated"] = "erp.invoice.updated"
+    # 2: the payload may name the invoice's copy (``document``)
+    schema_version: int = Field(default=2, ge=1)
     payload: InvoicePayload
 
 

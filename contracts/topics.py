@@ -99,7 +99,7 @@ ERP_INVOICES = Topic(
     union=erp.ErpInvoiceEvent,
     description="Invoices issued, corrected and cancelled in the ERPs.",
     producers=("erp",),
-    consumers=("ingestion",),
+    consumers=("ingestion", "portal"),  # the portal keeps each invoice's copy reference
     partitions=12,
     retention=_ERP_RETENTION,
     extra_config=_retained(7),
@@ -179,10 +179,11 @@ DISPUTE_COMMANDS = Topic(
     union=disputes.DisputeCommand,
     description=(
         "Requests to open, resolve or reopen a dispute, record a promise to pay or agree a "
-        "payment plan, from the CRM and the customers' portal (the disputes service's HTTP "
-        "API decides its commands itself, without this topic)."
+        "payment plan, from the CRM, the customers' portal and the scheduler (a promise or a "
+        "dispute from a call a collector logged); the disputes service's HTTP API decides its "
+        "commands itself, without this topic."
     ),
-    producers=("crm", "portal"),
+    producers=("crm", "portal", "scheduler"),
     consumers=("disputes",),
     partitions=3,
     retention=(
@@ -212,11 +213,13 @@ DUNNING_COMMANDS = Topic(
     union=commands.CollectorCommand,
     description=(
         "Collectors' commands on a customer or an invoice: hold until a date, release, send "
-        "now, change the scenario, skip a step, add a note; each with its authenticated actor. "
+        "now, change the scenario, skip a step, add a note, log a call; each with its "
+        "authenticated actor (the scheduler's HTTP commands API produces them too). "
         "The scheduler checks the actor's role and portfolio, executes, and announces each "
         "executed command as a dunning.command.executed on dunning.actions.v1."
     ),
-    producers=("console", "crm", "ops"),  # ops: an operator's `relance scheduler hold ...`
+    # ops: an operator's `relance scheduler hold ...`; scheduler: its HTTP commands API
+    producers=("console", "crm", "ops", "scheduler"),
     consumers=("scheduler",),
     partitions=3,
     retention=(

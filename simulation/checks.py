@@ -16,10 +16,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from contracts.disputes import PromiseBroken, PromiseKept
 from contracts.dunning import EscalationRaised, ReminderDue
 from contracts.notifications import DeliverySent
-from contracts.topics import ALL_TOPICS, DUNNING_ACTIONS, NOTIFIER_DELIVERIES
+from contracts.topics import ALL_TOPICS, DISPUTE_EVENTS, DUNNING_ACTIONS, NOTIFIER_DELIVERIES
 from simulation.cluster import read_topic
+from simulation.generator import History
 from simulation.oracle import (
     Expected,
     Silence,
@@ -27,6 +29,7 @@ from simulation.oracle import (
     expected_actions,
     expected_open_amounts,
     inside_window,
+    promised_on,
     settled_after_decision,
 )
 from simulation.run import Run
@@ -70,6 +73,9 @@ class Outcome:
     contacts: list[Contact] = field(default_factory=list)
     reminder_customers: dict[str, str] = field(default_factory=dict)
     reminder_invoices: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # the promises the disputes service announced broken (with the day) and kept
+    promises_broken: dict[str, date] = field(default_factory=dict)
+    promises_kept: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -127,6 +133,12 @@ async def outcome_of(run: Run) -> Outcome:
             found.sent.setdefault(
                 key, Sent(str(p.reminder_id), p.channel, p.at.date(), p.invoice_ids, attempt)
             )
+    for record in await read_topic(bootstrap, DISPUTE_EVENTS.name):
+        event = DISPUTE_EVENTS.parse(record.value)
+        if isinstance(event, PromiseBroken):
+            found.promises_broken[str(event.payload.promise_id)] = event.occurred_at.date()
+        elif isinstance(event, PromiseKept):
+            found.promises_kept.add(str(event.payload.promise_id))
     for topic in ALL_TOPICS:
         for record in await read_topic(bootstrap, topic.dead_letter):
             found.dead_letters[(topic.name, bytes(record.value))] += 1
@@ -256,6 +268,31 @@ def contact_checks(run: Run, found: Outcome, v: Verdict, *, suspension: bool) ->
     )
 
 
+def promise_checks(history: History, found: Outcome, v: Verdict) -> None:
+    """The disputes service broke each promise not paid by its date plus the grace, on the
+    oracle's day (the morning after the grace, in the customer's time zone), and kept the
+    others once paid."""
+    last = history.size.days - 1
+    broken = {
+        str(p.promise_id): history.day_of(p.broken_day)
+        for p in history.promises
+        if p.broken_day is not None and p.broken_day <= last
+    }
+    kept = {
+        str(p.promise_id)
+        for p in history.promises
+        if p.broken_day is None
+        and all((history.closed_day(i) or last + 1) <= last for i in p.invoice_ids)
+    }
+    v.check(
+        found.promises_broken == broken and found.promises_kept == kept,
+        f"promises to pay: {len(found.promises_broken)} broken and {len(found.promises_kept)} "
+        f"kept by the disputes service, the history's {len(broken)} and {len(kept)}, broken "
+        "on their day",
+        {"broken": sorted(found.promises_broken.items()), "expected": sorted(broken.items())},
+    )
+
+
 def silence_of(run: Run, down: frozenset[int] = frozenset()) -> Silence:
     """The days the oracle must keep silent: an outage's, and the planned suspension's."""
     plan = run.options.suspension
@@ -356,11 +393,16 @@ def verdict(
                 wrong.append((s.reminder_id, invoice_id, "settled"))
             elif disputes_pause and disputed_on(history, invoice_id, day):
                 wrong.append((s.reminder_id, invoice_id, "disputed"))
+            elif disputes_pause and promised_on(history, invoice_id, day):
+                wrong.append((s.reminder_id, invoice_id, "promised"))
     v.check(
         not wrong,
-        "no delivery about an invoice settled, cancelled or disputed before it",
+        "no delivery about an invoice settled, cancelled, disputed or under a promise to pay "
+        "before it",
         wrong[:5],
     )
+    if disputes_pause:
+        promise_checks(history, found, v)
 
     # providers: what the notifier says it sent arrived, and how many twice
     by_channel = Counter(s.channel for s in found.sent.values())

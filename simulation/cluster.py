@@ -16,7 +16,8 @@ for. It is quiet when, twice in a row with nothing published in between:
   a scheduler timer or a delivery held by a suspension of its company is not due: it
   waits for the resumption;
 - no notifier notice is due (owner reminders of disputes, written confirmations of
-  promises: pending and due, or sending with an expired lease), and every notice the
+  promises: pending and due, or sending with an expired lease; a confirmation to a
+  customer of a suspended company is held, not due), and every notice the
   notifier has claimed or sent has reached the SMTP stand-in (a notice being sent has a
   lease in the future, so it is not "due", yet it has not arrived: it is waited for). A
   notice cut off by a SIGKILL between its claim and the SMTP server stays claimed until its
@@ -473,9 +474,20 @@ class Quiescence:
                 )
             notices_due = notices_claimed = "0"
             if await exists("notifier.notices"):
+                held = ""
+                if await exists("notifier.suspensions"):
+                    # a notice to a customer of a suspended company (a promise's written
+                    # confirmation) is held like a delivery; an owner reminder is not
+                    held = (
+                        " AND (n.kind = 'owner_reminder' OR NOT EXISTS ("
+                        "SELECT 1 FROM notifier.customers c "
+                        "JOIN notifier.suspensions s ON s.lifted_at IS NULL "
+                        "AND (s.company_code IS NULL OR s.company_code = c.company_code) "
+                        "WHERE c.customer_id = n.customer_id))"
+                    )
                 notices_due = (
-                    "(SELECT count(*) FROM notifier.notices "
-                    "WHERE status IN ('pending', 'sending') AND next_attempt_at <= $1)"
+                    "(SELECT count(*) FROM notifier.notices n "
+                    f"WHERE status IN ('pending', 'sending') AND next_attempt_at <= $1{held})"
                 )
                 notices_claimed = (
                     "(SELECT count(*) FROM notifier.notices WHERE status IN ('sending', 'sent'))"

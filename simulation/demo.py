@@ -15,10 +15,11 @@ import subprocess
 import sys
 import time
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 from simulation.generator import Size
-from simulation.run import Options, Run, history_digest, simulate
+from simulation.run import Options, Run, SuspensionPlan, history_digest, simulate
 
 # The people's doors the demo opens with --keep, on the demo's data (docs/console.md,
 # docs/portal.md); the timed run never starts them.
@@ -230,6 +231,25 @@ async def demo(options: Options, *, keep: bool = False) -> int:
             await run.stop()
 
 
+# The company whose sending the demo suspends for a week (an entity migrating its ERP):
+# the largest of the generated histories (France, Belgium, Switzerland).
+SUSPENDED_COMPANY = "FR01"
+
+
+def suspension_for(size: Size) -> SuspensionPlan | None:
+    """Suspend :data:`SUSPENDED_COMPANY` for a week from the first Monday after three fifths
+    of the run, when its invoices are well under way (``relance scheduler suspend
+    --company`` / ``resume``); none in a run too short to resume it three days before the
+    end."""
+    first = size.days * 3 // 5
+    while (size.start + timedelta(days=first)).weekday() != 0:
+        first += 1
+    resume = first + 7
+    if resume > size.days - 3:
+        return None
+    return SuspensionPlan(SUSPENDED_COMPANY, first, resume, reason="ERP migration (demo)")
+
+
 def main(
     *,
     small: bool = False,
@@ -259,6 +279,7 @@ def main(
         database_name=database_name,
         progress_every=1 if size.days <= 60 else 5,
         replicas={} if small else {"notifier": 4, "scheduler": 2},
+        suspension=suspension_for(size),
     )
     try:
         return asyncio.run(demo(options, keep=keep))

@@ -240,6 +240,26 @@ class Dispute:
     outcome: disputes.DisputeOutcome | None
 
 
+@dataclass(frozen=True)
+class PromiseToPay:
+    """A customer's promise to pay, recorded by the CRM on ``recorded_day``: ``broken_day``
+    is the day after the grace (the disputes service's default, two days after the
+    promised date) when the money has not arrived by then (None: kept, or not due yet)."""
+
+    promise_id: uuid.UUID
+    customer_id: str
+    invoice_ids: tuple[str, ...]
+    recorded_day: int
+    promised_day: int
+    broken_day: int | None
+
+
+# Days after the promised date before a promise is broken (RELANCE_DISPUTES_PROMISE_GRACE_DAYS,
+# whose default the system test keeps): the disputes service breaks it at the end of that
+# day in the customer's time zone, seen on the next simulated day.
+PROMISE_GRACE_DAYS = 2
+
+
 @dataclass
 class History:
     size: Size
@@ -252,6 +272,7 @@ class History:
     commands: list[list[Record]]
     opening_customers: list[Record]
     bad: list[Record] = field(default_factory=list)
+    promises: list[PromiseToPay] = field(default_factory=list)
     _by_invoice: dict[str, list[Movement]] | None = field(default=None, repr=False)
 
     def day_of(self, index: int) -> date:
@@ -322,6 +343,10 @@ class _Builder:
         self.commands: defaultdict[int, list[Record]] = defaultdict(list)
         self.opening_customers: list[Record] = []
         self.bad: list[Record] = []
+        self.promises: list[PromiseToPay] = []
+        # the payment records of each invoice, for the customers whose payments
+        # :meth:`commitments` replaces
+        self.payments_of: defaultdict[str, list[tuple[int, Record]]] = defaultdict(list)
         self.sequence: defaultdict[str, int] = defaultdict(int)
         self.document_seq = 0
 
@@ -562,7 +587,8 @@ class _Builder:
                 reference=invoice.number,
             ),
         )
-        self.publish(day, ERP_PAYMENTS, event, 2)
+        record = self.publish(day, ERP_PAYMENTS, event, 2)
+        self.payments_of[invoice.invoice_id].append((max(day, 0), record))
         self.movements.append(Movement(day, invoice.invoice_id, amount, "payment"))
 
     def credit(self, invoice: Invoice, day: int, amount: Decimal, reason: str) -> None:
@@ -727,6 +753,116 @@ class _Builder:
             remaining -= part
             day += rng.randint(7, 30)
         self.pay(invoice, day, remaining, method)
+
+    # promises and rejected disputes (simple histories) ---------------------------------------
+
+    def commitments(self) -> None:
+        """Some customers' payments replaced by a promise kept, a promise broken, or a
+        dispute of all their invoices that is rejected.
+
+        A promise covers every invoice of the customer and their whole amount; it is kept
+        when the money arrives by the promised date, broken when it arrives only after the
+        grace (or never): dunning resumes then, firmer. A rejected dispute of all of a
+        customer's invoices resumes them together, firmer, before they are paid. Only
+        customers with no dispute so far, so that their invoices still move together. A
+        random stream of its own, so that the rest of the history stays as it was.
+        """
+        main, self.rng = self.rng, random.Random(f"{self.seed}:commitments")  # noqa: S311
+        try:
+            self._commitments()
+        finally:
+            self.rng = main
+
+    def _commitments(self) -> None:
+        rng = self.rng
+        last = self.size.days - 1
+        disputed = {c for d in self.disputes for c in (d.customer_id,)}
+        invoices_of: defaultdict[str, list[Invoice]] = defaultdict(list)
+        for invoice in sorted(self.invoices.values(), key=lambda i: i.number):
+            invoices_of[invoice.customer_id].append(invoice)
+        eligible = [
+            c
+            for c in sorted(self.customers)
+            if c not in disputed
+            and self.customers[c].profile not in ("good_payer", "automatic")
+            and invoices_of[c]
+        ]
+        rng.shuffle(eligible)
+        wanted = {"broken": 6, "kept": 3, "rejected": 3}
+        for customer_id in eligible:
+            invoices = invoices_of[customer_id]
+            due = self.day_index(invoices[0].due_date)
+            first = max(invoices[0].issue_day + 1, 1)
+            kind = next((k for k, n in wanted.items() if n > 0), None)
+            if kind is None:
+                return
+            if kind == "rejected":
+                opened = max(due + rng.randint(-2, 8), first)
+                resolved = opened + rng.randint(8, 16)
+                if resolved > last - 3:
+                    continue
+                self.replace_payments(invoices)
+                self.dispute(invoices, opened, resolved, "rejected")
+                paid = resolved + rng.randint(3, 15)
+            else:
+                recorded = max(due + rng.randint(3, 10), first)
+                promised = recorded + rng.randint(3, 7)
+                broken = promised + PROMISE_GRACE_DAYS + 1
+                if (kind == "broken" and broken > last - 2) or promised > last:
+                    continue
+                self.replace_payments(invoices)
+                self.promise(invoices, recorded, promised, broken if kind == "broken" else None)
+                if kind == "kept":
+                    paid = rng.randint(recorded + 1, promised)
+                elif self.customers[customer_id].profile == "insolvent" or rng.random() < 0.25:
+                    paid = last + 1  # never, within the run
+                else:
+                    paid = broken + rng.randint(1, 20)
+            wanted[kind] -= 1
+            for invoice in invoices:
+                self.pay(invoice, paid, invoice.amount, "transfer")
+
+    def replace_payments(self, invoices: list[Invoice]) -> None:
+        """Forget the payments generated for ``invoices`` (records and movements)."""
+        ids = {i.invoice_id for i in invoices}
+        for invoice_id in ids:
+            for day, record in self.payments_of.pop(invoice_id, []):
+                left = [(o, r) for o, r in self.events[day] if r is not record]
+                if left:
+                    self.events[day] = left
+                else:
+                    del self.events[day]
+        self.movements = [m for m in self.movements if m.invoice_id not in ids]
+
+    def promise(
+        self, invoices: list[Invoice], recorded: int, promised: int, broken: int | None
+    ) -> None:
+        customer = self.customers[invoices[0].customer_id]
+        found = PromiseToPay(
+            promise_id=self.uuid(),
+            customer_id=customer.customer_id,
+            invoice_ids=tuple(i.invoice_id for i in invoices),
+            recorded_day=recorded,
+            promised_day=promised,
+            broken_day=broken,
+        )
+        self.promises.append(found)
+        total = sum((i.amount for i in invoices), Decimal(0))
+        command = disputes.RecordPromise(
+            event_id=self.uuid(),
+            occurred_at=instant(self.date_of(recorded)),
+            source=CRM,
+            payload=disputes.Promise(
+                promise_id=found.promise_id,
+                customer_id=customer.customer_id,
+                invoice_ids=found.invoice_ids,
+                promised_date=self.date_of(promised),
+                amount=self.money(total, customer.currency),
+                channel="phone_call",
+                recorded_by="collector.simulated@example.com",
+            ),
+        )
+        self.command(recorded, command)
 
     # bad records ----------------------------------------------------------------------------
 
@@ -899,6 +1035,8 @@ class _Builder:
         self.make_customers()
         self.make_invoices()
         self.behave()
+        if self.size.simple:
+            self.commitments()
         self.make_bad()
         self.make_duplicates()
         self.fx()
@@ -922,6 +1060,7 @@ class _Builder:
             commands=commands,
             opening_customers=self.opening_customers,
             bad=self.bad,
+            promises=self.promises,
         )
 
 

@@ -12,13 +12,23 @@ scheduler's code:
   the steps due that it has not taken yet is sent (earlier ones are skipped), and once the
   exit day (due date plus ``max_amicable_days``) has come the invoice escalates instead;
 - nothing is sent for an invoice settled or cancelled that day or before, nor, when the
-  disputes service pauses disputed invoices, for an invoice under an open dispute;
+  disputes service pauses disputed invoices, for an invoice under an open dispute or an
+  active promise to pay;
 - a dispute resolved as rejected brings its invoice back, firmer (docs/scenarios.md: it
   continues at its next step firmer than the last level sent, never sooner than the
-  minimum gap after its last reminder, which a dispute of eight days or more has passed):
-  on the first business day from the resolution, that step is sent if its date has come
+  minimum gap after its last reminder, which a dispute of eight days or more has passed,
+  nor than the minimum gap after the resolution, which the CRM sends in the morning: the
+  next day): on the first business day after the resolution's day, that step is sent if
+  its date has come
   (whatever the later steps also due, and even past the exit day), else it waits for its
   date; with only the exit left, the day goes as any other;
+- a promise to pay (a CRM's ``promise.record``) holds every invoice it names from the day
+  it is recorded; kept (the payment by the promised date), the payment closes them; broken
+  (nothing by the promised date plus the disputes service's two days of grace), the
+  disputes service says so the next morning (``promise.broken``, in the customer's time
+  zone) and the invoices come back firmer at once: on the first business day from that
+  day, the step firmer than the last level sent is sent whatever its own date (even past
+  the exit day); with only the exit left, the day goes as any other;
 - no litigation without a formal notice (docs/scenarios.md): an exit to litigation or a
   collection agency is taken only once every step is due, the formal notice was served
   (sent: the system test's letters go to the ``file_drop`` print room, whose ``delivery.sent``
@@ -184,6 +194,26 @@ def rejected_on(history: History, invoice_id: str) -> list[int]:
     )
 
 
+def promised_on(history: History, invoice_id: str, day: int) -> bool:
+    """Whether a promise to pay holds the invoice on ``day``: from the day it is recorded
+    until the day it is broken (a kept one holds it until the payment closes it)."""
+    return any(
+        invoice_id in p.invoice_ids
+        and p.recorded_day <= day
+        and (p.broken_day is None or p.broken_day > day)
+        for p in history.promises
+    )
+
+
+def broken_on(history: History, invoice_id: str) -> list[int]:
+    """The days the invoice's promises were broken, in order."""
+    return sorted(
+        p.broken_day
+        for p in history.promises
+        if invoice_id in p.invoice_ids and p.broken_day is not None
+    )
+
+
 def firmer_position(scenario: OracleScenario, position: int, last_level: str | None) -> int:
     """The first step from ``position`` firmer than ``last_level`` (all firmer: none sent)."""
     if last_level is None:
@@ -229,6 +259,7 @@ def expected_actions(
         )
         closed = history.closed_day(invoice.invoice_id)
         rejected = rejected_on(history, invoice.invoice_id) if disputes_pause else []
+        broken = broken_on(history, invoice.invoice_id) if disputes_pause else []
         needs_notice = scenario.exit_action in EXITS_AFTER_NOTICE
         position = 0
         last_level: str | None = None
@@ -245,22 +276,36 @@ def expected_actions(
                 next_day = max(exit_day, notice_day + NOTICE_DELAY)
             else:
                 next_day = exit_day
-            overdue = next_day < today and silence.resumes(customer, index)
+            if broken and history.day_of(broken[0]) < next_day:  # a broken promise's timer
+                next_day = history.day_of(broken[0])
+            # (an invoice a promise held the day before has no timer: nothing fell due)
+            held = disputes_pause and promised_on(history, invoice.invoice_id, index - 1)
+            overdue = next_day < today and silence.resumes(customer, index) and not held
             known = index - 1 if overdue else index
             if closed is not None and closed <= known:
                 break
-            if disputes_pause and disputed_on(history, invoice.invoice_id, known):
+            if disputes_pause and (
+                disputed_on(history, invoice.invoice_id, known)
+                or promised_on(history, invoice.invoice_id, known)
+                or (rejected and rejected[0] == known)  # the minimum gap after resolution
+            ):
                 continue
             if silence.holds(customer, index) or not business_day(today, customer.country):
                 continue  # a catch-up after a pause waits for a business day too
             resumed = False
-            if rejected and rejected[0] <= known:  # back from a rejected dispute, firmer
+            if rejected and rejected[0] < known:  # back from a rejected dispute, firmer
                 rejected.pop(0)
                 position = firmer_position(scenario, position, last_level)
                 resumed = position < len(scenario.steps)
                 # the firmer step if its date has come; with only the exit left, nothing
                 # here: the exit is due as on any other day
                 due = [position] if resumed and step_days[position] <= today else []
+            elif broken and broken[0] <= known:  # a promise broken: firmer, at once
+                broken.pop(0)
+                position = firmer_position(scenario, position, last_level)
+                resumed = position < len(scenario.steps)
+                # the firmer step whatever its date; with only the exit left, nothing here
+                due = [position] if resumed else []
             else:
                 due = [i for i in range(position, len(scenario.steps)) if step_days[i] <= today]
             if not resumed and exit_day <= today and len(due) == len(scenario.steps) - position:

@@ -88,6 +88,13 @@ class SuspensionRecord:
     suspended_at: datetime | None = None
     resumed_at: datetime | None = None
     problems: list[str] = field(default_factory=list)
+    # the company's invoices whose scheduler timer fell due while suspended (read each
+    # morning of the suspension), those of them settled or cancelled by the resumption
+    # (never reminded: the first tick after it finds them closed), and the company's
+    # deliveries the notifier held at the resumption
+    held: set[str] = field(default_factory=set)
+    paid_meanwhile: set[str] = field(default_factory=set)
+    held_deliveries: int = 0
 
 
 @dataclass
@@ -381,6 +388,8 @@ class Run:
         if record is None:
             return
         plan = record.plan
+        if plan.first_day < index <= plan.resume_day:
+            await self.note_held(record, index == plan.resume_day)
         if index == plan.first_day:
             arguments = ["suspend", "--company", plan.company_code, "--reason", plan.reason]
         elif index == plan.resume_day:
@@ -399,6 +408,34 @@ class Run:
         self.events_log.append(
             f"day {index}: sending {done} for {plan.company_code}"
             + ("" if problem is None else " (the command failed)")
+        )
+
+    async def note_held(self, record: SuspensionRecord, resuming: bool) -> None:
+        """Before the morning's records: the suspended company's invoices whose timer has
+        fallen due (held by the suspension); at the resumption, before it, which of them
+        were closed meanwhile and how many deliveries the notifier holds."""
+        company = record.plan.company_code
+        rows = await self.fetch(
+            "SELECT invoice_id FROM scheduler.dunning_invoice WHERE invoice_id LIKE $1 "
+            "AND status = 'active' AND next_action_at <= $2",
+            f"{company}/%",
+            self.instant,
+        )
+        record.held.update(r["invoice_id"] for r in rows)
+        if not resuming:
+            return
+        closed = await self.fetch(
+            "SELECT invoice_id FROM scheduler.dunning_invoice "
+            "WHERE invoice_id = ANY($1::text[]) AND status = 'closed'",
+            sorted(record.held),
+        )
+        record.paid_meanwhile = {r["invoice_id"] for r in closed}
+        record.held_deliveries = int(
+            await self.scalar(
+                "SELECT count(*) FROM notifier.deliveries "
+                "WHERE company_code = $1 AND status IN ('pending', 'sending')",
+                company,
+            )
         )
 
     async def scheduler_command(self, arguments: list[str]) -> str | None:

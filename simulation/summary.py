@@ -11,7 +11,7 @@ from typing import Any
 
 import asyncpg
 
-from contracts.dunning import SendingResumed, SendingSuspended
+from contracts.dunning import ReminderDue, SendingResumed, SendingSuspended
 from contracts.notifications import DeliverySuppressed
 from contracts.topics import ALL_TOPICS, DUNNING_ACTIONS, NOTIFIER_DELIVERIES
 from services.reporting import refresh
@@ -19,7 +19,7 @@ from services.reporting.app import SCHEMA as REPORTING_SCHEMA
 from simulation import dead_letters
 from simulation.cluster import read_topic, topic_counts
 from simulation.generator import CRM
-from simulation.run import Run, end_of, start_of
+from simulation.run import Run, SuspensionRecord, end_of, start_of
 
 
 def _money(value: Any) -> str:
@@ -143,13 +143,51 @@ def suspension_lines(events: list[SendingSuspended | SendingResumed], planned: s
     return lines
 
 
+def held_lines(
+    record: SuspensionRecord, reminded: dict[str, str], settled_at_sending: set[str]
+) -> list[str]:
+    """What the suspension held and what became of it: the invoices whose reminder fell
+    due while suspended; those reminded after the resumption (``reminded``: invoice to the
+    first reminder decided for it after the resumption); those paid meanwhile, either
+    settled before the resumption (never reminded) or paid on the resumption's day after
+    the scheduler's morning decision (their reminder in ``settled_at_sending``, the
+    reminders the notifier dropped as ``invoice_settled``)."""
+    if record.resumed_at is None:
+        return ["  held: the suspension was not lifted within the run"]
+    candidates = {i for i in record.held - record.paid_meanwhile if i in reminded}
+    dropped = {i for i in candidates if reminded[i] in settled_at_sending}
+    released = candidates - dropped
+    return [
+        f"  held: {len(record.held)} invoices whose reminder fell due while suspended, "
+        f"{record.held_deliveries} deliveries waiting in the notifier at the resumption",
+        f"  released after the resumption: {len(released)} invoices in "
+        f"{len({reminded[i] for i in released})} reminders (the catch-up: the latest step "
+        "due, in the sending window)",
+        f"  dropped because paid meanwhile: {len(record.paid_meanwhile) + len(dropped)} "
+        f"invoices ({len(record.paid_meanwhile)} settled before the resumption, never "
+        f"reminded; {len(dropped)} paid on the resumption's day, their catch-up reminder "
+        "dropped by the notifier: invoice_settled)",
+    ]
+
+
 async def suspensions_and_drops(run: Run) -> list[str]:
     bootstrap = run.options.bootstrap
     events: list[SendingSuspended | SendingResumed] = []
+    suspension = run.suspension
+    resumed_at = suspension.resumed_at if suspension is not None else None
+    reminded: dict[str, str] = {}  # invoice: its first reminder after the resumption
+    settled_at_sending: set[str] = set()  # reminders the notifier dropped: paid by then
     for record in await read_topic(bootstrap, DUNNING_ACTIONS.name):
         event = DUNNING_ACTIONS.parse(record.value)
         if isinstance(event, SendingSuspended | SendingResumed):
             events.append(event)
+        elif (
+            isinstance(event, ReminderDue)
+            and resumed_at is not None
+            and event.occurred_at >= resumed_at
+        ):
+            for invoice in event.payload.invoices:
+                reminded.setdefault(invoice.invoice_id, str(event.payload.reminder_id))
     reasons: Counter[str] = Counter()
     seen: set[str] = set()
     for record in await read_topic(bootstrap, NOTIFIER_DELIVERIES.name):
@@ -157,6 +195,8 @@ async def suspensions_and_drops(run: Run) -> list[str]:
         if isinstance(event, DeliverySuppressed) and str(event.event_id) not in seen:
             seen.add(str(event.event_id))
             reasons[event.payload.reason] += 1
+            if event.payload.reason == "invoice_settled":
+                settled_at_sending.add(str(event.payload.reminder_id))
     record = run.suspension
     planned = "none planned"
     if record is not None:
@@ -168,6 +208,8 @@ async def suspensions_and_drops(run: Run) -> list[str]:
             + (f"; {'; '.join(record.problems)}" if record.problems else "")
         )
     lines = suspension_lines(sorted(events, key=lambda e: e.payload.at), planned)
+    if record is not None:
+        lines.extend(held_lines(record, reminded, settled_at_sending))
     lines.extend(drop_lines(reasons))
     end = end_of(run.history)
     rows = await run.fetch(f"SELECT * FROM {UNMATCHED_CASH_AS_OF}($1)", end)

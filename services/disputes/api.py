@@ -62,6 +62,7 @@ log = get_logger(__name__)
 SERVICE = "disputes"
 DisputeStatus = Literal["open", "awaiting_correction", "resolved"]
 PromiseStatus = Literal["open", "kept", "broken"]
+CallbackStatus = Literal["open", "done"]
 PlanStatus = Literal["active", "completed", "broken"]
 # The least role a person needs for each action; machines keep their API role's permissions.
 ACTION_ROLES: Mapping[Action, Role] = {
@@ -136,6 +137,7 @@ class DisputeView(BaseModel):
     version: int
     opened_at: datetime
     updated_at: datetime
+    attachments: list[disputes.Attachment] = []
     history: list[Transition] | None = None
 
     @classmethod
@@ -158,6 +160,7 @@ class DisputeView(BaseModel):
             version=row["version"],
             opened_at=row["opened_at"],
             updated_at=row["updated_at"],
+            attachments=[disputes.Attachment.model_validate(a) for a in row["attachments"]],
             history=history,
         )
 
@@ -171,6 +174,7 @@ class PromiseView(BaseModel):
     currency: str
     channel: str
     recorded_by: str
+    kind: disputes.PromiseKind
     status: PromiseStatus
     received: Decimal
     deadline_at: datetime
@@ -178,6 +182,23 @@ class PromiseView(BaseModel):
 
     @classmethod
     def of(cls, row: Any) -> "PromiseView":
+        return cls(**{name: row[name] for name in cls.model_fields})
+
+
+class CallbackView(BaseModel):
+    request_id: UUID
+    customer_id: str
+    company_code: str
+    phone: str
+    on_day: date
+    slot: disputes.CallbackSlot
+    invoice_ids: list[str]
+    requested_by: str
+    requested_at: datetime
+    status: CallbackStatus
+
+    @classmethod
+    def of(cls, row: Any) -> "CallbackView":
         return cls(**{name: row[name] for name in cls.model_fields})
 
 
@@ -490,6 +511,17 @@ def build_api(
     ) -> list[PlanView]:
         rows = await pool.fetch(queries.LIST_PLANS, customer_id, status, limit)
         return [PlanView.of(r) for r in await visible(identity, rows)]
+
+    @app.get("/callbacks", response_model=list[CallbackView], tags=["call-back requests"])
+    async def list_callbacks(
+        identity: Annotated[Identity, Depends(allowed("read"))],
+        customer_id: str | None = None,
+        status: CallbackStatus | None = "open",
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ) -> list[CallbackView]:
+        """Customers' requests to be called back (from the portal), by day and slot."""
+        rows = await pool.fetch(queries.LIST_CALLBACKS, customer_id, status, limit)
+        return [CallbackView.of(r) for r in await visible(identity, rows)]
 
     @app.get(
         "/customers/{customer_id}/promise-record",

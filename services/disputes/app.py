@@ -34,6 +34,7 @@ def policy_of(settings: DisputesSettings) -> Policy:
         promise_max_days=settings.promise_max_days,
         instalment_grace_days=settings.instalment_grace_days,
         plan_first_within_days=settings.plan_first_within_days,
+        announced_payment_days=settings.announced_payment_days,
     )
 
 

@@ -19,6 +19,7 @@ from decimal import Decimal
 from contracts.disputes import CorrectionCause
 from contracts.envelope import Event
 from services.disputes import queries
+from services.disputes.cases.callbacks import Callbacks
 from services.disputes.cases.disputes import Disputes
 from services.disputes.cases.ledger_view import LedgerView
 from services.disputes.cases.plans import Plans
@@ -36,6 +37,7 @@ class Casebook:
         self.disputes = Disputes(policy, self.ledger)
         self.promises = Promises(policy, self.ledger)
         self.plans = Plans(policy, self.ledger)
+        self.callbacks = Callbacks(self.ledger)
 
     async def payment_received(
         self,

@@ -69,7 +69,9 @@ class CommandHandler:
                     work,
                     event,
                     "dispute.open",
-                    lambda c, now: book.disputes.open(c, now, request, request.raised_by),
+                    lambda c, now: book.disputes.open(
+                        c, now, request, request.by or request.raised_by
+                    ),
                 )
             case disputes.ResolveDispute(payload=resolution):
                 await self._decide(
@@ -95,6 +97,13 @@ class CommandHandler:
             case disputes.AgreePaymentPlan(payload=plan):
                 await self._decide(
                     work, event, "payment_plan.agree", lambda c, now: book.plans.agree(c, now, plan)
+                )
+            case disputes.RequestCallback(payload=callback):
+                await self._decide(
+                    work,
+                    event,
+                    "callback.request",
+                    lambda c, now: book.callbacks.request(c, now, callback),
                 )
             case notifications.CallTaskClosed(payload=call):
                 await self._call_closed(work, event, call)

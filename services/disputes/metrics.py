@@ -19,3 +19,10 @@ EVENTS = Counter(
     "Events published, by event type.",
     ["service", "event_type"],
 )
+
+ANNOUNCED_PAYMENTS_UNCONFIRMED = Counter(
+    "relance_disputes_announced_payments_unconfirmed",
+    "Payments a provider announced whose ERP payment did not arrive in time: their invoices "
+    "resumed dunning. Alerted on (RelanceAnnouncedPaymentUnconfirmed).",
+    ["service"],
+)

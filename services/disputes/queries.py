@@ -61,8 +61,8 @@ WHERE customer_id = $1 AND status IN ('open', 'awaiting_correction') AND dispute
 INSERT_DISPUTE = """
 INSERT INTO dispute (dispute_id, customer_id, invoice_ids, whole_account, category, text,
                      raised_by, owner_role, owner, due_date, status, next_reminder_at,
-                     opened_at, updated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'open', $11, $12, $12)
+                     opened_at, updated_at, attachments)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'open', $11, $12, $12, $13)
 """
 
 # Open disputes on a whole account, which take in the invoices opened after them.
@@ -150,8 +150,8 @@ SELECT promise_id, invoice_ids FROM promise WHERE customer_id = $1 AND status = 
 
 INSERT_PROMISE = """
 INSERT INTO promise (promise_id, customer_id, invoice_ids, promised_date, amount, currency,
-                     channel, recorded_by, made_at, deadline_at, status)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'open')
+                     channel, recorded_by, made_at, deadline_at, status, kind)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'open', $11)
 """
 
 OPEN_PROMISES_ON_INVOICE = """
@@ -234,4 +234,23 @@ LIMIT $3
 
 CLOSED_AMONG = """
 SELECT count(*) FROM invoice WHERE invoice_id = ANY($1::text[]) AND status <> 'open'
+"""
+
+# Call-back requests --------------------------------------------------------------------------
+
+INSERT_CALLBACK = """
+INSERT INTO callback_request (request_id, customer_id, company_code, phone, on_day, slot,
+                              invoice_ids, requested_by, requested_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+ON CONFLICT (request_id) DO NOTHING
+RETURNING request_id
+"""
+
+CALLBACK = "SELECT * FROM callback_request WHERE request_id = $1"
+
+LIST_CALLBACKS = """
+SELECT * FROM callback_request
+WHERE ($1::text IS NULL OR customer_id = $1) AND ($2::text IS NULL OR status = $2)
+ORDER BY on_day, slot, requested_at
+LIMIT $3
 """

@@ -73,6 +73,14 @@ class DisputesSettings(ServiceSettings):
     promise_grace_days: int = Field(
         default=2, ge=0, description="Days after the promised date before a promise is broken."
     )
+    announced_payment_days: int = Field(
+        default=5,
+        ge=1,
+        le=60,
+        description="Days a payment announced by a provider (a card payment on the portal) "
+        "pauses its invoices while the ERP's payment is awaited; then they resume, with an "
+        "alert.",
+    )
     instalment_grace_days: int = Field(
         default=2, ge=0, description="Days after an instalment's due date before it is missed."
     )

@@ -11,16 +11,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from contracts.disputes import PromiseBroken
 from contracts.envelope import Event
 from contracts.topics import DISPUTE_EVENTS
 from services.disputes import metrics, queries
 from services.disputes.casebook import Casebook
 from services.runtime.clock import Clock
 from services.runtime.database import Pool
+from services.runtime.logs import get_logger
 from services.runtime.loops import Loop, every
 from services.runtime.outbox import OutgoingRecord, enqueue
 
 SERVICE = "disputes"
+log = get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,14 @@ class Timers:
             await enqueue(connection, [OutgoingRecord.of(DISPUTE_EVENTS, e) for e in events])
         for event in events:
             metrics.EVENTS.labels(SERVICE, event.event_type).inc()
+            if isinstance(event, PromiseBroken) and event.payload.kind == "payment_announced":
+                metrics.ANNOUNCED_PAYMENTS_UNCONFIRMED.labels(SERVICE).inc()
+                log.warning(
+                    "announced_payment_unconfirmed",
+                    promise_id=str(event.payload.promise_id),
+                    customer_id=event.payload.customer_id,
+                    invoice_ids=list(event.payload.invoice_ids),
+                )
         return TickOutcome(len(reminders), len(promises), len(plans))
 
     async def step(self) -> bool:

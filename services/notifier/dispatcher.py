@@ -6,7 +6,8 @@ One delivery at a time, in three steps:
    share the work) whose company is not suspended, drop the invoices settled, cancelled,
    disputed, promised, in a plan or held by a collector (until a date not yet passed) since
    the reminder was scheduled (suppressing the delivery if none is left, or if every
-   recipient opted out), push it to the customer's
+   recipient opted out; the recipients who opted out are left out, the others still
+   receive it, and the claim records who was left out), push it to the customer's
    next sending-window instant if it is outside the window, else compose the message and
    record it, its hash and its recipients with status ``sending`` and a lease;
 2. wait for the channel's rate limit, check again (one statement: suspension, settlement,
@@ -28,7 +29,7 @@ import hashlib
 import random
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -50,7 +51,7 @@ from services.notifier.channels.phone import tasks as call_tasks
 from services.notifier.composing.composer import CustomerView, EmailComposer, OpenItem
 from services.notifier.domain.handlings import Handlings, handlings_of
 from services.notifier.domain.sending_time import Place, next_window_instant
-from services.notifier.domain.suppression import SilenceFacts, silence
+from services.notifier.domain.suppression import SilenceFacts, reachable, silence
 from services.notifier.errors import DeliveryError
 from services.notifier.metrics import DELIVERIES, FINAL_CHECK_REFUSALS, WINDOW_WAITS
 from services.notifier.rate_limit import RateLimiter
@@ -135,7 +136,8 @@ class Dispatcher:
         if not await self.final_check(claimed, claim.place or self._default_place):
             return True
         try:
-            receipt = await claimed.adapter.send(claimed.outgoing)
+            outgoing = replace(claimed.outgoing, attempt=claimed.attempt)
+            receipt = await claimed.adapter.send(outgoing)
         except DeliveryError as exc:
             await self._failed(
                 claimed.delivery_id, claimed.reminder, claimed.attempt, exc, claimed.invoice_ids
@@ -237,9 +239,28 @@ class Dispatcher:
                     connection, delivery_id, reminder, attempt, exc, remaining_ids, now
                 )
                 return SETTLED
-            if outgoing.recipients and opted_out >= set(outgoing.recipients):
-                await self._suppress(connection, delivery_id, reminder, attempt, "opted_out", now)
-                return SETTLED
+            left_out: tuple[str, ...] = ()
+            if opted_out & set(outgoing.recipients):
+                # some recipients opted out: the message again without their addresses
+                reach = reachable(customer.contacts, opted_out)
+                left_out = tuple(a for a in reach.left_out if a in outgoing.recipients)
+                try:
+                    outgoing = adapter.prepare(
+                        reminder, kept.remaining, replace(customer, contacts=reach.contacts), now
+                    )
+                except DeliveryError:  # nobody left in the reminder's role
+                    outgoing = replace(outgoing, recipients=())
+                if not outgoing.recipients:
+                    await self._suppress(
+                        connection, delivery_id, reminder, attempt, "opted_out", now
+                    )
+                    return SETTLED
+                log.info(
+                    "delivery_recipients_opted_out",
+                    delivery_id=str(delivery_id),
+                    left_out=len(left_out),
+                    recipients=len(outgoing.recipients),
+                )
             await connection.execute(
                 queries.START_SENDING,
                 delivery_id,
@@ -251,6 +272,7 @@ class Dispatcher:
                 hashlib.sha256(outgoing.content).hexdigest(),
                 adapter.provider,
                 now,
+                list(left_out),
             )
             await connection.execute(queries.START_ATTEMPT, delivery_id, attempt, now)
             return Claim(

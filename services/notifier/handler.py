@@ -150,6 +150,7 @@ async def handle(
                     plan.agreed_on,
                     plan.instalments[-1].due_date,
                 )
+                await notices.record_plan(work, plan)
             case disputes.PaymentPlanCompleted(payload=completed):
                 await connection.execute(queries.END_COMMITMENT, completed.plan_id)
             case disputes.PaymentPlanBroken(payload=broken_plan):

@@ -1,19 +1,20 @@
 """Notices: emails that are not dunning reminders.
 
-Two kinds, both decided by the disputes service:
+Three kinds, all decided by the disputes service:
 
-- ``promise_confirmation``: a promise to pay made by phone is confirmed in writing to the
-  customer's billing contacts (DOMAIN.md: every agreement reached by phone is confirmed in
-  writing);
+- ``promise_confirmation`` and ``plan_confirmation``: every agreement, a promise to pay or a
+  payment plan, whatever the channel it was made on (a call, a visit, an email, the
+  customer's page), is confirmed in writing to the customer's billing contacts (DOMAIN.md:
+  every agreement is confirmed in writing); the letter says how it was made;
 - ``owner_reminder``: the internal owner of an overdue dispute is reminded, at the address
   configured for their role (or the named owner's), the manager copied when escalated.
 
-The consumer records a notice (its id derived from the promise or the owner reminder, so a
+The consumer records a notice (its id derived from the promise, the plan or the owner reminder, so a
 replayed event records nothing twice); the ``notices`` loop sends it outside any consumer
 transaction like the dispatcher does: claim under a lease, send, record the outcome. The
 message, its recipients and its outcome stay in ``notices`` as proof.
 
-A notice to a customer (a promise's confirmation) obeys the same controls as a reminder: it
+A notice to a customer (an agreement's confirmation) obeys the same controls as a reminder: it
 is held while the customer's company is suspended and waits for the customer's sending
 window on a business day. An owner reminder goes to internal staff and obeys neither.
 """
@@ -59,16 +60,29 @@ def notice_id_of(kind: str, subject_id: uuid.UUID) -> uuid.UUID:
     return uuid.uuid5(NOTICE_NAMESPACE, f"{kind}/{subject_id}")
 
 
+CUSTOMER_NOTICES = frozenset({"promise_confirmation", "plan_confirmation"})
+
+
 async def record_promise(work: UnitOfWork, promise: disputes.Promise) -> None:
-    """A promise made by phone gets its written confirmation; others were written already."""
-    if promise.channel != "phone_call":
-        return
+    """Every promise gets its written confirmation, whatever the channel it was made on."""
     await work.connection.execute(
         queries.RECORD_NOTICE,
         notice_id_of("promise_confirmation", promise.promise_id),
         "promise_confirmation",
         promise.customer_id,
         promise.model_dump(mode="json"),
+        work.clock.now(),
+    )
+
+
+async def record_plan(work: UnitOfWork, plan: disputes.PaymentPlan) -> None:
+    """Every payment plan gets its written confirmation: its instalments, their dates."""
+    await work.connection.execute(
+        queries.RECORD_NOTICE,
+        notice_id_of("plan_confirmation", plan.plan_id),
+        "plan_confirmation",
+        plan.customer_id,
+        plan.model_dump(mode="json"),
         work.clock.now(),
     )
 
@@ -103,6 +117,18 @@ def _sample(creditor: Creditor) -> dict[str, Any]:
             "promised_date": date(2026, 1, 31),
             "invoice_ids": ("FR01/F1",),
             "recorded_by": "collector@example.com",
+            "channel": "phone_call",
+        },
+        "plan": {
+            "currency": "EUR",
+            "total": Decimal("1200.00"),
+            "instalments": (
+                {"due_date": date(2026, 1, 31), "amount": Decimal("600.00")},
+                {"due_date": date(2026, 2, 28), "amount": Decimal("600.00")},
+            ),
+            "invoice_ids": ("FR01/F1",),
+            "agreed_on": date(2026, 1, 10),
+            "agreed_by": "collector@example.com",
         },
         "reminder": disputes.OwnerReminder(
             reminder_id=uuid.UUID(int=1),
@@ -115,9 +141,6 @@ def _sample(creditor: Creditor) -> dict[str, Any]:
             escalated_to_manager=True,
         ),
     }
-
-
-CUSTOMER_NOTICE = "promise_confirmation"  # the one notice kind a customer receives
 
 
 class NoticeComposer:
@@ -143,7 +166,7 @@ class NoticeComposer:
             code = str(invoice_ids[0]).partition("/")[0]
         if code in self.companies:
             return Creditor.of(str(code), self.companies.identity_of(str(code)))
-        if kind != CUSTOMER_NOTICE:
+        if kind not in CUSTOMER_NOTICES:
             return Creditor(name="Relance", address=(), email=self.settings.email.sender)
         try:
             return Creditor.of(str(code), self.companies.identity_of(str(code)))
@@ -158,23 +181,36 @@ class NoticeComposer:
         contacts: list[dict[str, Any]] = (
             json.loads(customer["contacts"]) if customer and customer["contacts"] else []
         )
-        if kind == "promise_confirmation":
-            promise = disputes.Promise.model_validate(payload)
+        cc: tuple[str, ...] = ()
+        if kind in CUSTOMER_NOTICES:
             billing = [c for c in contacts if c.get("role") == "billing" and c.get("email")]
             if not billing:
                 raise DeliveryError("no email contact with role billing", retryable=False)
             to = tuple(dict.fromkeys(str(c["email"]) for c in billing))
-            context: dict[str, Any] = {
-                "promise": {
+            context: dict[str, Any] = {"contact_name": billing[0].get("name")}
+            if kind == "promise_confirmation":
+                promise = disputes.Promise.model_validate(payload)
+                context["promise"] = {
                     "amount": promise.amount.amount,
                     "currency": promise.amount.currency,
                     "promised_date": promise.promised_date,
                     "invoice_ids": promise.invoice_ids,
                     "recorded_by": promise.recorded_by,
-                },
-                "contact_name": billing[0].get("name"),
-            }
-            cc: tuple[str, ...] = ()
+                    "channel": promise.channel,
+                }
+            else:
+                plan = disputes.PaymentPlan.model_validate(payload)
+                context["plan"] = {
+                    "currency": plan.instalments[0].amount.currency,
+                    "total": sum((i.amount.amount for i in plan.instalments), Decimal(0)),
+                    "instalments": tuple(
+                        {"due_date": i.due_date, "amount": i.amount.amount}
+                        for i in plan.instalments
+                    ),
+                    "invoice_ids": plan.invoice_ids,
+                    "agreed_on": plan.agreed_on,
+                    "agreed_by": plan.agreed_by,
+                }
         else:
             reminder = disputes.OwnerReminder.model_validate(payload)
             to, cc = self._owner_addresses(reminder)

@@ -88,8 +88,7 @@ SELECT
             WHERE invoice_id = ANY($3::text[]) AND held
               AND (held_until IS NULL OR held_until > $5))
         AS held,
-    cardinality($4::text[]) > 0 AND (SELECT count(*) FROM opt_outs WHERE address = ANY($4::text[]))
-        = cardinality($4::text[]) AS opted_out
+    EXISTS (SELECT 1 FROM opt_outs WHERE address = ANY($4::text[])) AS opted_out
 """
 
 # Back to the claim: the attempt started is taken back (not consumed).
@@ -203,7 +202,7 @@ START_SENDING = """
 UPDATE deliveries
 SET status = 'sending', attempts = attempts + 1, lease_until = $2, invoice_ids = $3,
     recipients = $4, message_id = $5, content = $6, content_sha256 = $7, provider = $8,
-    updated_at = $9
+    updated_at = $9, opted_out_recipients = $10
 WHERE delivery_id = $1
 RETURNING attempts
 """

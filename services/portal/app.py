@@ -2,7 +2,8 @@
 
 It owns the PostgreSQL schema ``portal`` and reads no other service's tables. Its read
 model is built from the public topics (``ledger.events.v1`` for customers, invoices,
-payments and credit notes; ``disputes.events.v1`` for disputes, promises and plans); what
+payments and credit notes; ``disputes.events.v1`` for disputes, promises and plans;
+``erp.invoices.v1`` for the references of the invoices' copies); what
 customers do goes out as commands on ``disputes.commands.v1`` through the outbox. It is
 kept apart from the notifier, which holds the providers' credentials: the two share only
 the kit's signed links (``services/runtime/signed_links.py``) and their keys.
@@ -12,7 +13,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from contracts.topics import DISPUTE_EVENTS, LEDGER_EVENTS
+from contracts.topics import DISPUTE_EVENTS, ERP_INVOICES, LEDGER_EVENTS
+from services.portal.documents import document_store
 from services.portal.pages import Pages
 from services.portal.projection import apply_events
 from services.portal.settings import PortalSettings
@@ -29,7 +31,14 @@ async def build(context: ServiceContext) -> ServiceParts:
     assert isinstance(settings, PortalSettings)
     links = CustomerLinks(settings.links, context.clock)
     checkout = StripeCheckout(settings.stripe) if settings.stripe.secret_key else None
-    pages = Pages(context.pool, context.clock, settings, links, checkout=checkout)
+    pages = Pages(
+        context.pool,
+        context.clock,
+        settings,
+        links,
+        checkout=checkout,
+        documents=document_store(settings.documents),
+    )
     return ServiceParts(handler=apply_events, routes=[pages.routes()])
 
 
@@ -37,7 +46,7 @@ DEFINITION = ServiceDefinition(
     name="portal",
     schema=SCHEMA,
     migrations=MIGRATIONS,
-    consumes=(LEDGER_EVENTS, DISPUTE_EVENTS),
+    consumes=(LEDGER_EVENTS, DISPUTE_EVENTS, ERP_INVOICES),
     settings_class=PortalSettings,
     build=build,
 )

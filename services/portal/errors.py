@@ -8,7 +8,10 @@
           ├── BodyTooLarge      a request's body is larger than allowed (413)
           ├── PaymentRefused    a checkout or a payment webhook cannot be used (400)
           │    └── SignatureRefused  a webhook whose signature does not verify (400)
-          └── ProviderFailed    the payment provider did not answer as expected (502)
+          ├── ProviderFailed    the payment provider did not answer as expected (502)
+          ├── DocumentMissing   the document store has no such copy
+          ├── DocumentStoreFailed  the document store did not answer as expected (502)
+          └── DocumentAltered   a copy whose bytes do not match the ERP's digest (502)
 
 Links that do not verify raise the kit's ``LinkExpired`` and ``LinkTampered``
 (``services/runtime/signed_links.py``); the pages turn them into 410 and 403.
@@ -48,3 +51,15 @@ class SignatureRefused(PaymentRefused):
 
 class ProviderFailed(PortalError):
     """The payment provider did not answer as expected."""
+
+
+class DocumentMissing(PortalError):
+    """The document store has no such copy."""
+
+
+class DocumentStoreFailed(PortalError):
+    """The document store did not answer as expected."""
+
+
+class DocumentAltered(PortalError):
+    """The copy's bytes do not match the digest the ERP published."""

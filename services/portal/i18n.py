@@ -52,6 +52,35 @@ CATEGORIES = ("commercial", "quality", "delivery", "pricing", "administrative", 
 
 WORDS: dict[str, dict[str, str]] = {
     "en": {
+        "field_attachments": "Documents (PDF, PNG or JPEG; at most {count} files of {max} MB)",
+        "attachments_again": "Choose your documents again: they are not kept when the form comes "
+        "back.",
+        "attachment_type": "{name} is not a PDF, PNG or JPEG file.",
+        "attachment_too_large": "{name} is larger than {max} MB.",
+        "attachment_too_many": "Attach at most {max} documents.",
+        "attachment_failed_title": "Documents not received",
+        "attachment_failed_text": "Your documents could not be saved. Please try again in a few "
+        "minutes.",
+        "copy_link": "Download the copy of invoice {number}",
+        "copy_missing_title": "Copy not available",
+        "copy_missing_text": "This invoice's copy cannot be found. Reply to the email you "
+        "received to get it.",
+        "copy_failed_title": "Copy unavailable",
+        "copy_failed_text": "The copy could not be fetched. Please try again in a few minutes.",
+        "callback_title": "Ask to be called back",
+        "callback_help": "Leave a number and a time: the person in charge of your account calls "
+        "you.",
+        "field_phone": "Phone number (international, e.g. +33 6 12 34 56 78)",
+        "field_callback_date": "Day",
+        "field_slot": "Time",
+        "slot_morning": "Morning (9:00 to 12:00)",
+        "slot_afternoon": "Afternoon (14:00 to 17:00)",
+        "callback_submit": "Call me back",
+        "thanks_callback": "Thank you: we will call you at the time you chose.",
+        "phone_required": "Enter a phone number.",
+        "phone_invalid": "Enter the number in international format, starting with + and the "
+        "country code.",
+        "slot_required": "Choose a time.",
         "too_many_to_pay": "Choose fewer invoices: pay the others in a second payment.",
         "pay_title": "Pay online",
         "pay_help": "Pay the chosen invoices by card with our payment provider; "
@@ -125,6 +154,35 @@ WORDS: dict[str, dict[str, str]] = {
         "not_found_text": "This account cannot be shown yet. Please try again later.",
     },
     "fr": {
+        "field_attachments": "Documents (PDF, PNG ou JPEG ; au plus {count} fichiers de {max} Mo)",
+        "attachments_again": "Choisissez de nouveau vos documents : ils ne sont pas conservés "
+        "quand le formulaire revient.",
+        "attachment_type": "{name} n'est pas un fichier PDF, PNG ou JPEG.",
+        "attachment_too_large": "{name} dépasse {max} Mo.",
+        "attachment_too_many": "Joignez au plus {max} documents.",
+        "attachment_failed_title": "Documents non reçus",
+        "attachment_failed_text": "Vos documents n'ont pas pu être enregistrés. Réessayez dans "
+        "quelques minutes.",
+        "copy_link": "Télécharger la copie de la facture {number}",
+        "copy_missing_title": "Copie indisponible",
+        "copy_missing_text": "La copie de cette facture est introuvable. Répondez à l'e-mail reçu "
+        "pour l'obtenir.",
+        "copy_failed_title": "Copie indisponible",
+        "copy_failed_text": "La copie n'a pas pu être récupérée. Réessayez dans quelques minutes.",
+        "callback_title": "Être rappelé",
+        "callback_help": "Laissez un numéro et un créneau : la personne qui suit votre compte "
+        "vous appelle.",
+        "field_phone": "Numéro de téléphone (international, ex. +33 6 12 34 56 78)",
+        "field_callback_date": "Jour",
+        "field_slot": "Créneau",
+        "slot_morning": "Matin (de 9 h à 12 h)",
+        "slot_afternoon": "Après-midi (de 14 h à 17 h)",
+        "callback_submit": "Me rappeler",
+        "thanks_callback": "Merci : nous vous appellerons au créneau choisi.",
+        "phone_required": "Saisissez un numéro de téléphone.",
+        "phone_invalid": "Saisissez le numéro au format international, commençant par + et "
+        "l'indicatif du pays.",
+        "slot_required": "Choisissez un créneau.",
         "too_many_to_pay": "Choisissez moins de factures : "
         "réglez les autres en un second paiement.",
         "pay_title": "Payer en ligne",
@@ -198,6 +256,36 @@ WORDS: dict[str, dict[str, str]] = {
         "not_found_text": "Ce compte ne peut pas encore être affiché. Réessayez plus tard.",
     },
     "de": {
+        "field_attachments": "Dokumente (PDF, PNG oder JPEG; höchstens {count} Dateien zu {max} "
+        "MB)",
+        "attachments_again": "Wählen Sie Ihre Dokumente erneut: sie bleiben nicht erhalten, wenn "
+        "das Formular zurückkommt.",
+        "attachment_type": "{name} ist keine PDF-, PNG- oder JPEG-Datei.",
+        "attachment_too_large": "{name} ist größer als {max} MB.",
+        "attachment_too_many": "Höchstens {max} Dokumente anhängen.",
+        "attachment_failed_title": "Dokumente nicht erhalten",
+        "attachment_failed_text": "Ihre Dokumente konnten nicht gespeichert werden. Bitte in "
+        "einigen Minuten erneut versuchen.",
+        "copy_link": "Kopie der Rechnung {number} herunterladen",
+        "copy_missing_title": "Kopie nicht verfügbar",
+        "copy_missing_text": "Die Kopie dieser Rechnung wurde nicht gefunden. Antworten Sie auf "
+        "die erhaltene E-Mail, um sie zu bekommen.",
+        "copy_failed_title": "Kopie nicht verfügbar",
+        "copy_failed_text": "Die Kopie konnte nicht abgerufen werden. Bitte in einigen Minuten "
+        "erneut versuchen.",
+        "callback_title": "Rückruf anfordern",
+        "callback_help": "Hinterlassen Sie eine Nummer und eine Zeit: die für Ihr Konto "
+        "zuständige Person ruft Sie an.",
+        "field_phone": "Telefonnummer (international, z. B. +49 30 1234567)",
+        "field_callback_date": "Tag",
+        "field_slot": "Zeit",
+        "slot_morning": "Vormittag (9 bis 12 Uhr)",
+        "slot_afternoon": "Nachmittag (14 bis 17 Uhr)",
+        "callback_submit": "Rückruf anfordern",
+        "thanks_callback": "Danke: wir rufen Sie zur gewählten Zeit an.",
+        "phone_required": "Geben Sie eine Telefonnummer ein.",
+        "phone_invalid": "Geben Sie die Nummer international ein, mit + und der Ländervorwahl.",
+        "slot_required": "Wählen Sie eine Zeit.",
         "too_many_to_pay": "Wählen Sie weniger Rechnungen: "
         "Bezahlen Sie die übrigen in einer zweiten Zahlung.",
         "pay_title": "Online bezahlen",
@@ -273,6 +361,36 @@ WORDS: dict[str, dict[str, str]] = {
         "versuchen.",
     },
     "es": {
+        "field_attachments": "Documentos (PDF, PNG o JPEG; como máximo {count} archivos de {max} "
+        "MB)",
+        "attachments_again": "Vuelva a elegir sus documentos: no se conservan cuando el "
+        "formulario vuelve.",
+        "attachment_type": "{name} no es un archivo PDF, PNG o JPEG.",
+        "attachment_too_large": "{name} supera {max} MB.",
+        "attachment_too_many": "Adjunte como máximo {max} documentos.",
+        "attachment_failed_title": "Documentos no recibidos",
+        "attachment_failed_text": "No se pudieron guardar sus documentos. Inténtelo de nuevo en "
+        "unos minutos.",
+        "copy_link": "Descargar la copia de la factura {number}",
+        "copy_missing_title": "Copia no disponible",
+        "copy_missing_text": "No se encuentra la copia de esta factura. Responda al correo "
+        "recibido para obtenerla.",
+        "copy_failed_title": "Copia no disponible",
+        "copy_failed_text": "No se pudo obtener la copia. Inténtelo de nuevo en unos minutos.",
+        "callback_title": "Solicitar una llamada",
+        "callback_help": "Deje un número y una franja horaria: la persona que lleva su cuenta le "
+        "llamará.",
+        "field_phone": "Teléfono (internacional, p. ej. +34 612 345 678)",
+        "field_callback_date": "Día",
+        "field_slot": "Franja horaria",
+        "slot_morning": "Mañana (de 9:00 a 12:00)",
+        "slot_afternoon": "Tarde (de 14:00 a 17:00)",
+        "callback_submit": "Llámenme",
+        "thanks_callback": "Gracias: le llamaremos en la franja elegida.",
+        "phone_required": "Introduzca un número de teléfono.",
+        "phone_invalid": "Introduzca el número en formato internacional, con + y el prefijo del "
+        "país.",
+        "slot_required": "Elija una franja horaria.",
         "too_many_to_pay": "Elija menos facturas: pague las demás en un segundo pago.",
         "pay_title": "Pagar en línea",
         "pay_help": "Pague las facturas elegidas con tarjeta en nuestro proveedor "
@@ -346,6 +464,36 @@ WORDS: dict[str, dict[str, str]] = {
         "not_found_text": "Esta cuenta aún no se puede mostrar. Inténtelo más tarde.",
     },
     "it": {
+        "field_attachments": "Documenti (PDF, PNG o JPEG; al massimo {count} file da {max} MB)",
+        "attachments_again": "Scelga di nuovo i documenti: non vengono conservati quando il "
+        "modulo ritorna.",
+        "attachment_type": "{name} non è un file PDF, PNG o JPEG.",
+        "attachment_too_large": "{name} supera {max} MB.",
+        "attachment_too_many": "Alleghi al massimo {max} documenti.",
+        "attachment_failed_title": "Documenti non ricevuti",
+        "attachment_failed_text": "Non è stato possibile salvare i documenti. Riprovi tra qualche "
+        "minuto.",
+        "copy_link": "Scarica la copia della fattura {number}",
+        "copy_missing_title": "Copia non disponibile",
+        "copy_missing_text": "La copia di questa fattura non è stata trovata. Risponda all'e-mail "
+        "ricevuta per ottenerla.",
+        "copy_failed_title": "Copia non disponibile",
+        "copy_failed_text": "Non è stato possibile recuperare la copia. Riprovi tra qualche "
+        "minuto.",
+        "callback_title": "Chiedere di essere richiamati",
+        "callback_help": "Lasci un numero e una fascia oraria: la persona che segue il suo conto "
+        "la chiamerà.",
+        "field_phone": "Numero di telefono (internazionale, es. +39 312 345 6789)",
+        "field_callback_date": "Giorno",
+        "field_slot": "Fascia oraria",
+        "slot_morning": "Mattina (dalle 9 alle 12)",
+        "slot_afternoon": "Pomeriggio (dalle 14 alle 17)",
+        "callback_submit": "Richiamatemi",
+        "thanks_callback": "Grazie: la chiameremo nella fascia scelta.",
+        "phone_required": "Inserisca un numero di telefono.",
+        "phone_invalid": "Inserisca il numero in formato internazionale, con + e il prefisso del "
+        "paese.",
+        "slot_required": "Scelga una fascia oraria.",
         "too_many_to_pay": "Scelga meno fatture: paghi le altre con un secondo pagamento.",
         "pay_title": "Paga online",
         "pay_help": "Paghi le fatture scelte con carta presso il nostro fornitore "

@@ -8,8 +8,8 @@ dispute on chosen invoices with a category and a message, sent as ``dispute.open
 by ``portal``). ``POST /portal/{token}/pay`` (when Stripe is configured): pay chosen
 invoices by card through Stripe Checkout, a redirect to the session's page;
 ``POST /portal/webhooks/stripe``: Stripe's signed notification that a session was paid,
-sent as a ``promise.record`` (channel ``portal``, due ``pause_days`` ahead) so that dunning
-waits for the ERP's payment (docs/portal.md, "Paying online").
+sent as a ``promise.record`` of kind ``payment_announced`` (channel ``portal``) so that
+dunning waits for the ERP's payment (docs/portal.md, "Paying online").
 Commands go to ``disputes.commands.v1`` through the outbox; the disputes
 service decides, and its events come back into the read model. Command ids derive from the
 link and the form, so a form sent twice is one command.
@@ -35,15 +35,23 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from contracts import disputes
 from contracts.topics import DISPUTE_COMMANDS, Topic
-from services.portal import i18n, queries
+from services.portal import i18n, metrics, queries
+from services.portal.documents import DocumentStore
 from services.portal.domain.account import Account, OpenInvoice, Pause, account_of
+from services.portal.domain.attachments import CheckedAttachment, check_attachments
+from services.portal.domain.documents import check_copy, file_name
 from services.portal.domain.forms import (
+    CALLBACK_MAX_DAYS,
     CATEGORIES,
+    SLOTS,
+    CallbackDecision,
     DisputeDecision,
     Errors,
+    FieldError,
     FormFields,
     PaymentDecision,
     PromiseDecision,
+    check_callback,
     check_dispute,
     check_payment,
     check_promise,
@@ -51,11 +59,14 @@ from services.portal.domain.forms import (
 from services.portal.domain.payment import announced_payment, idempotency_key, verify_signature
 from services.portal.errors import (
     BodyTooLarge,
+    DocumentAltered,
+    DocumentMissing,
+    DocumentStoreFailed,
     PageRefused,
     PaymentRefused,
     ProviderFailed,
 )
-from services.portal.guard import RateLimit, form_fields, secured
+from services.portal.guard import RateLimit, form_fields, form_with_files, secured
 from services.portal.settings import PortalSettings
 from services.portal.stripe import InvoiceToPay, StripeCheckout
 from services.runtime import outbox
@@ -107,6 +118,7 @@ class Pages:
         links: CustomerLinks,
         topic: Topic = DISPUTE_COMMANDS,
         checkout: StripeCheckout | None = None,
+        documents: DocumentStore | None = None,
     ) -> None:
         self.pool = pool
         self.clock = clock
@@ -116,6 +128,7 @@ class Pages:
         self.environment = templates()
         self.rate_limit = RateLimit(clock, settings.requests_per_minute)
         self.checkout = checkout
+        self.documents = documents
         self.form_targets = (settings.stripe.checkout_origin,) if checkout else ()
 
     def routes(self) -> APIRouter:
@@ -128,6 +141,15 @@ class Pages:
         router.add_api_route(
             "/portal/{token}/dispute", self._answering(self.dispute), methods=["POST"]
         )
+        router.add_api_route(
+            "/portal/{token}/callback", self._answering(self.callback), methods=["POST"]
+        )
+        if self.documents is not None:
+            router.add_api_route(
+                "/portal/{token}/copy/{invoice_id:path}",
+                self._answering(self.copy),
+                methods=["GET"],
+            )
         if self.checkout is not None:
             router.add_api_route("/portal/webhooks/stripe", self.stripe_webhook, methods=["POST"])
             router.add_api_route("/portal/{token}/pay", self._answering(self.pay), methods=["POST"])
@@ -200,7 +222,7 @@ class Pages:
     async def page(self, request: Request) -> Response:
         link, customer = await self._access(request)
         done = request.query_params.get("done")
-        thanks = f"thanks_{done}" if done in ("promise", "dispute", "payment") else None
+        thanks = f"thanks_{done}" if done in ("promise", "dispute", "payment", "callback") else None
         return await self._render(request, link, customer, thanks=thanks)
 
     async def _render(
@@ -244,7 +266,24 @@ class Pages:
                 "promised_date": "promised-date",
                 "category": "category",
                 "message": "message",
+                "phone": "phone",
+                "callback_date": "callback-date",
+                "slot": "slot-morning",
+                "attachment": "attachment",
             },
+            attachments=(
+                {
+                    "count": self.settings.max_attachments,
+                    "max": self.settings.max_attachment_bytes // 2**20,
+                }
+                if self.documents and self.settings.max_attachments
+                else None
+            ),
+            slots=tuple(SLOTS),
+            callback_latest=(
+                self.clock.now().date() + timedelta(days=CALLBACK_MAX_DAYS)
+            ).isoformat(),
+            callback_url=f"/portal/{token}/callback",
             categories=CATEGORIES,
             today=self.clock.now().date().isoformat(),
             latest=(
@@ -253,8 +292,59 @@ class Pages:
             promise_url=f"/portal/{token}/promise",
             dispute_url=f"/portal/{token}/dispute",
             pay_url=f"/portal/{token}/pay" if self.checkout else None,
+            copy_url=f"/portal/{token}/copy/" if self.documents else None,
+            documented=await self._documented(link),
         )
         return HTMLResponse(html, status_code=status)
+
+    # invoice copies ---------------------------------------------------------------------
+
+    async def _documented(self, link: CustomerLink) -> frozenset[str]:
+        if self.documents is None:
+            return frozenset()
+        rows = await self.pool.fetch(
+            queries.DOCUMENTED_INVOICES, link.customer_id, link.company_code
+        )
+        return frozenset(r["invoice_id"] for r in rows)
+
+    async def copy(self, request: Request) -> Response:
+        """The copy of one of this link's invoices, checked against the ERP's digest. Any
+        other invoice id (another customer's, a forged one) is 404, counted."""
+        link, customer = await self._access(request)
+        language = i18n.language_of(customer["language"])
+        invoice_id = request.path_params["invoice_id"]
+        row = await self.pool.fetchrow(
+            queries.DOCUMENT_OF, invoice_id, link.customer_id, link.company_code
+        )
+        if row is None:
+            metrics.COPIES.labels(SOURCE, "refused").inc()
+            logger.warning(
+                "copy of %r refused to the link of %s/%s: not its invoice, or no copy",
+                invoice_id[:120],
+                link.customer_id,
+                link.company_code,
+            )
+            raise PageRefused(404, "copy_missing_title", "copy_missing_text", language)
+        assert self.documents is not None
+        try:
+            body = await self.documents.fetch(row["reference"])
+            check_copy(body, row["sha256"])
+        except DocumentMissing as exc:
+            metrics.COPIES.labels(SOURCE, "missing").inc()
+            logger.warning("copy of %s missing in the document store: %s", invoice_id, exc)
+            raise PageRefused(404, "copy_missing_title", "copy_missing_text", language) from exc
+        except (DocumentStoreFailed, DocumentAltered) as exc:
+            outcome = "altered" if isinstance(exc, DocumentAltered) else "store_failed"
+            metrics.COPIES.labels(SOURCE, outcome).inc()
+            logger.error("copy of %s not served (%s): %s", invoice_id, outcome, exc)
+            raise PageRefused(502, "copy_failed_title", "copy_failed_text", language) from exc
+        metrics.COPIES.labels(SOURCE, "served").inc()
+        name = file_name(row["invoice_number"], row["media_type"])
+        return Response(
+            body,
+            media_type=row["media_type"],
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
 
     # forms ------------------------------------------------------------------------------
 
@@ -297,31 +387,127 @@ class Pages:
         return self._done(request, "promise")
 
     async def dispute(self, request: Request) -> Response:
+        """A dispute with its documents: each checked by its content, stored in the
+        document store under the dispute, and named in ``dispute.open``."""
         link, customer = await self._access(request)
-        typed = await self._form(request, customer)
+        accepts_files = self.documents is not None and self.settings.max_attachments > 0
+        files_limit = self.settings.max_form_bytes + (
+            self.settings.max_attachments * self.settings.max_attachment_bytes
+        )
+        try:
+            typed, files = await form_with_files(
+                request,
+                self.settings.max_form_bytes,
+                files_limit,
+                # a few more than allowed, so that too many is said beside the field
+                2 * self.settings.max_attachments + 1 if accepts_files else 0,
+            )
+        except BodyTooLarge:
+            raise PageRefused(
+                413, "too_large", "too_large", i18n.language_of(customer["language"])
+            ) from None
         account = await self._account(link)
         checked = check_dispute(typed, account)
-        if not isinstance(checked, DisputeDecision):
+        attached = check_attachments(
+            [(f.file_name, f.body) for f in files],
+            self.settings.max_attachment_bytes,
+            self.settings.max_attachments if accepts_files else 0,
+        )
+        errors = {} if isinstance(checked, DisputeDecision) else dict(checked)
+        if isinstance(attached, FieldError):
+            errors["attachment"] = attached
+        if errors or not isinstance(checked, DisputeDecision) or isinstance(attached, FieldError):
             return await self._render(
-                request, link, customer, form="dispute", typed=typed, errors=checked, status=422
+                request, link, customer, form="dispute", typed=typed, errors=errors, status=422
             )
         ids = tuple(sorted(line.invoice.invoice_id for line in checked.lines))
-        key = f"{link.customer_id}/{link.company_code}/dispute/{ids}/{checked.category}"
+        digests = tuple(a.sha256 for a in attached)
+        key = f"{link.customer_id}/{link.company_code}/dispute/{ids}/{checked.category}" + (
+            f"/{digests}" if digests else ""
+        )
+        dispute_id = uuid.uuid5(COMMAND_NAMESPACE, key)
+        stored = await self._store_attachments(link, customer, dispute_id, attached)
         command = disputes.OpenDispute(
             event_id=uuid.uuid5(COMMAND_NAMESPACE, key + "/event"),
             occurred_at=self.clock.now(),
             source=SOURCE,
             payload=disputes.DisputeRequest(
-                dispute_id=uuid.uuid5(COMMAND_NAMESPACE, key),
+                dispute_id=dispute_id,
                 customer_id=link.customer_id,
                 invoice_ids=ids,
                 category=checked.category,
                 text=checked.message,
                 raised_by="portal",
+                attachments=stored,
             ),
         )
         await self._send(command)
         return self._done(request, "dispute")
+
+    async def _store_attachments(
+        self,
+        link: CustomerLink,
+        customer: Mapping[str, Any],
+        dispute_id: uuid.UUID,
+        attached: list[CheckedAttachment],
+    ) -> tuple[disputes.Attachment, ...]:
+        """Each document in the store before the command is sent: a dispute never names a
+        document the store does not have. A failure is a page (502); nothing is sent."""
+        stored = []
+        for number, attachment in enumerate(attached, start=1):
+            reference = attachment.reference(link.customer_id, str(dispute_id), number)
+            assert self.documents is not None
+            try:
+                await self.documents.store(reference, attachment.body, attachment.media_type)
+            except DocumentStoreFailed as exc:
+                logger.error("attachment of dispute %s not stored: %s", dispute_id, exc)
+                raise PageRefused(
+                    502,
+                    "attachment_failed_title",
+                    "attachment_failed_text",
+                    i18n.language_of(customer["language"]),
+                ) from exc
+            stored.append(
+                disputes.Attachment(
+                    reference=reference,
+                    media_type=attachment.media_type,
+                    size=len(attachment.body),
+                    sha256=attachment.sha256,
+                    file_name=attachment.file_name,
+                )
+            )
+        return tuple(stored)
+
+    async def callback(self, request: Request) -> Response:
+        """The customer asks to be called back: a ``callback.request`` for the account's
+        owner, kept by the disputes service."""
+        link, customer = await self._access(request)
+        typed = await self._form(request, customer)
+        checked = check_callback(typed, self.clock.now().date())
+        if not isinstance(checked, CallbackDecision):
+            return await self._render(
+                request, link, customer, form="callback", typed=typed, errors=checked, status=422
+            )
+        key = (
+            f"{link.customer_id}/{link.company_code}/callback/{checked.phone}/"
+            f"{checked.on}/{checked.slot}"
+        )
+        command = disputes.RequestCallback(
+            event_id=uuid.uuid5(COMMAND_NAMESPACE, key + "/event"),
+            occurred_at=self.clock.now(),
+            source=SOURCE,
+            payload=disputes.CallbackRequest(
+                request_id=uuid.uuid5(COMMAND_NAMESPACE, key),
+                customer_id=link.customer_id,
+                company_code=link.company_code,
+                phone=checked.phone,
+                on=checked.on,
+                slot=checked.slot,
+                requested_by=f"portal:{link.customer_id}",
+            ),
+        )
+        await self._send(command)
+        return self._done(request, "callback")
 
     async def pay(self, request: Request) -> Response:
         link, customer = await self._access(request)
@@ -375,8 +561,8 @@ class Pages:
 
     async def stripe_webhook(self, request: Request) -> Response:
         """Stripe's notification: 400 and nothing sent unless its signature verifies; a paid
-        session becomes a promise (its id derives from the session, so Stripe's retries
-        are one command); other events are acknowledged and ignored."""
+        session becomes an announced payment (its id derives from the session, so Stripe's
+        retries are one command); other events are acknowledged and ignored."""
         stripe = self.settings.stripe
         body = bytearray()
         async for chunk in request.stream():
@@ -394,7 +580,7 @@ class Pages:
             event = json.loads(body)
             if not isinstance(event, dict):
                 raise PaymentRefused("the event is not a JSON object")
-            payment = announced_payment(event, self.clock.now().date(), stripe.pause_days)
+            payment = announced_payment(event, self.clock.now().date())
         except (PaymentRefused, ValueError) as exc:
             logger.warning("Stripe webhook refused: %s", exc)
             return _plain(400, str(exc))
@@ -409,10 +595,11 @@ class Pages:
                 promise_id=uuid.uuid5(COMMAND_NAMESPACE, key),
                 customer_id=payment.customer_id,
                 invoice_ids=payment.invoice_ids,
-                promised_date=payment.expected_by,
+                promised_date=payment.paid_on,
                 amount={"amount": payment.amount, "currency": payment.currency},
                 channel="portal",
                 recorded_by=f"stripe:{payment.session_id}"[:200],
+                kind="payment_announced",
             ),
         )
         await self._send(command)
@@ -421,7 +608,9 @@ class Pages:
     def _done(self, request: Request, what: str) -> Response:
         return RedirectResponse(f"/portal/{request.path_params['token']}?done={what}", 303)
 
-    async def _send(self, command: disputes.RecordPromise | disputes.OpenDispute) -> None:
+    async def _send(
+        self, command: disputes.RecordPromise | disputes.OpenDispute | disputes.RequestCallback
+    ) -> None:
         async with self.pool.acquire() as connection, connection.transaction():
             await outbox.enqueue(connection, [outbox.OutgoingRecord.of(self.topic, command)])
 

@@ -1,4 +1,4 @@
-"""The read model: ledger and dispute events applied to the portal's tables.
+"""The read model: ledger, dispute and ERP invoice events applied to the portal's tables.
 
 :func:`statements_for` maps one event to the parameterised statements that apply it (a
 pure function, dispatched on the event's class); :func:`apply_events`, the service's batch
@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC
 from typing import Any
 
-from contracts import disputes, ledger
+from contracts import disputes, erp, ledger
 from contracts.envelope import Event
 from services.portal import queries
 from services.runtime.consumer import UnitOfWork
@@ -151,6 +151,27 @@ def _receipt(
     )
 
 
+def _invoice_document(event: erp.InvoiceIssued | erp.InvoiceUpdated) -> list[Statement]:
+    """The copy's reference of the invoice's newest version (none: no copy)."""
+    i = event.payload
+    d = i.document
+    return [
+        (
+            queries.UPSERT_DOCUMENT,
+            (
+                ledger.invoice_id_of(i.company_code, i.invoice_number),
+                i.customer_id,
+                i.company_code,
+                i.invoice_number,
+                i.version,
+                d.reference if d else None,
+                d.media_type if d else None,
+                d.sha256 if d else None,
+            ),
+        )
+    ]
+
+
 def _dispute(event: disputes.DisputeOpened | disputes.DisputeReopened) -> list[Statement]:
     d = event.payload
     return [
@@ -166,11 +187,14 @@ def _dispute_resolved(event: disputes.DisputeResolved) -> list[Statement]:
 
 
 def _promise(event: disputes.PromiseMade) -> list[Statement]:
+    """A promise shows its date; a payment the provider announced shows none (its date is
+    the day it was paid: the page says the payment was announced, awaiting the ERP)."""
     p = event.payload
+    until = p.promised_date if p.kind == "promise" else None
     return [
         (
             queries.START_PAUSE,
-            ("promise", p.promise_id, p.customer_id, list(p.invoice_ids), False, p.promised_date),
+            ("promise", p.promise_id, p.customer_id, list(p.invoice_ids), False, until),
         )
     ]
 
@@ -193,6 +217,8 @@ def _plan_ended(
 
 
 PROJECTIONS: Mapping[type[Event], Callable[[Any], list[Statement]]] = {
+    erp.InvoiceIssued: _invoice_document,
+    erp.InvoiceUpdated: _invoice_document,
     ledger.LedgerCustomerUpserted: _customer,
     ledger.InvoiceOpened: _opened,
     ledger.OpenAmountChanged: _changed,

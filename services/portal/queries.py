@@ -76,3 +76,24 @@ VALUES ($1, $2, $3, $4)
 ON CONFLICT (customer_id, company_code) DO UPDATE SET
     revoked_at = EXCLUDED.revoked_at, reason = EXCLUDED.reason
 """
+
+# projection: ERP invoices' copies --------------------------------------------------------
+UPSERT_DOCUMENT = """
+INSERT INTO invoice_documents (invoice_id, customer_id, company_code, invoice_number, version,
+                               reference, media_type, sha256)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+ON CONFLICT (invoice_id) DO UPDATE SET
+    customer_id = EXCLUDED.customer_id, company_code = EXCLUDED.company_code,
+    invoice_number = EXCLUDED.invoice_number, version = EXCLUDED.version,
+    reference = EXCLUDED.reference, media_type = EXCLUDED.media_type, sha256 = EXCLUDED.sha256
+WHERE invoice_documents.version <= EXCLUDED.version
+"""
+DOCUMENTED_INVOICES = """
+SELECT invoice_id FROM invoice_documents
+WHERE customer_id = $1 AND company_code = $2 AND reference IS NOT NULL
+"""
+# the copy of one invoice, only if it is this link's customer's and company's
+DOCUMENT_OF = """
+SELECT invoice_number, reference, media_type, sha256 FROM invoice_documents
+WHERE invoice_id = $1 AND customer_id = $2 AND company_code = $3 AND reference IS NOT NULL
+"""

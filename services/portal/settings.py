@@ -3,9 +3,13 @@ kit's ``RELANCE_LINKS_*``, shared with the notifier that mints the links)."""
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+import json
+from typing import Annotated
 
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from services.portal.documents import DocumentStoreSettings
 from services.runtime.settings import ServiceSettings
 from services.runtime.signed_links import SignedLinkSettings
 
@@ -24,22 +28,25 @@ class StripeSettings(BaseSettings):
         description="Where Checkout's pages are, allowed as a form target by the CSP.",
     )
     secret_key: SecretStr | None = Field(default=None, description="The API's secret key.")
-    webhook_secrets: tuple[SecretStr, ...] = Field(
+    webhook_secrets: Annotated[tuple[SecretStr, ...], NoDecode] = Field(
         default=(),
-        description="The webhook endpoint's signing secrets (``whsec_...``), JSON list; "
-        "two during a rotation.",
+        description="The webhook endpoint's signing secrets (``whsec_...``), separated by "
+        "commas (or a JSON list); two during a rotation.",
     )
     tolerance_s: int = Field(
         default=300, ge=1, description="How old (or early) a webhook's signature may be."
     )
-    pause_days: int = Field(
-        default=7,
-        ge=1,
-        le=90,
-        description="How long dunning waits for the ERP's payment after the provider announced it.",
-    )
     timeout_s: float = Field(default=10.0, gt=0)
     max_webhook_bytes: int = Field(default=262_144, ge=1024)
+
+    @field_validator("webhook_secrets", mode="before")
+    @classmethod
+    def _listed(cls, value: object) -> object:
+        if isinstance(value, str):
+            if value.strip().startswith("["):
+                return tuple(json.loads(value))
+            return tuple(secret.strip() for secret in value.split(",") if secret.strip())
+        return value
 
     @model_validator(mode="after")
     def _webhooks_verifiable(self) -> StripeSettings:
@@ -57,6 +64,7 @@ class PortalSettings(ServiceSettings):
     http_port: int = 8086
     links: SignedLinkSettings = Field(default_factory=SignedLinkSettings)
     stripe: StripeSettings = Field(default_factory=StripeSettings)
+    documents: DocumentStoreSettings = Field(default_factory=DocumentStoreSettings)
     company_names: dict[str, str] = Field(
         default_factory=dict,
         description="The invoicing companies' names by company code (JSON map), shown on "
@@ -70,6 +78,12 @@ class PortalSettings(ServiceSettings):
     )
     max_form_bytes: int = Field(
         default=16_384, ge=1024, description="Larger request bodies are refused (413)."
+    )
+    max_attachments: int = Field(
+        default=3, ge=0, le=5, description="Most documents attached to one dispute."
+    )
+    max_attachment_bytes: int = Field(
+        default=5 * 1024 * 1024, ge=1024, description="Largest document attached to a dispute."
     )
     requests_per_minute: int = Field(
         default=30,

@@ -12,6 +12,7 @@ of types reporting does not use (absent from the table) map to no statement.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date
 from itertools import groupby
@@ -466,6 +467,117 @@ def _command_executed(event: dunning.CommandExecuted) -> list[Statement]:
                 c.detail.get("template"),
                 c.detail.get("step_name"),
                 moved,
+                c.detail.get("outcome") if c.command == "log_call" else None,
+            ),
+        )
+    ]
+
+
+OPERATOR_ROLE = "administrator"
+"""The role operators act with from the command line (suspensions, campaigns)."""
+
+
+def _operator_action(
+    event: Event, action: str, companies: tuple[str, ...], before: str, after: str, **more: Any
+) -> Statement:
+    fields = {
+        "suspension_id": None,
+        "campaign_id": None,
+        "template": None,
+        "level": None,
+        "channel": None,
+        "customers": None,
+        "invoices": None,
+        **more,
+    }
+    return (
+        queries.RECORD_OPERATOR_ACTION,
+        (
+            event.event_id,
+            action,
+            list(companies),
+            OPERATOR_ROLE,
+            event.occurred_at,
+            before,
+            after,
+            *fields.values(),
+        ),
+    )
+
+
+def _sending_suspended(event: dunning.SendingSuspended) -> list[Statement]:
+    """Who suspended (the role), when, which companies; not the reason (free text)."""
+    s = event.payload
+    companies = () if s.company_code is None else (s.company_code,)
+    return [
+        _operator_action(
+            event,
+            "sending_suspended",
+            companies,
+            "sending",
+            "suspended",
+            suspension_id=s.suspension_id,
+        )
+    ]
+
+
+def _sending_resumed(event: dunning.SendingResumed) -> list[Statement]:
+    s = event.payload
+    companies = () if s.company_code is None else (s.company_code,)
+    return [
+        _operator_action(
+            event,
+            "sending_resumed",
+            companies,
+            "suspended",
+            "sending",
+            suspension_id=s.suspension_id,
+        )
+    ]
+
+
+def _campaign_launched(event: dunning.CampaignLaunched) -> list[Statement]:
+    c = event.payload
+    return [
+        _operator_action(
+            event,
+            "campaign_launched",
+            c.company_codes,
+            "not_sent",
+            "sent",
+            campaign_id=c.campaign_id,
+            template=c.template,
+            level=c.level,
+            channel=c.channel,
+            customers=c.customers_reached,
+            invoices=c.invoices_reached,
+        )
+    ]
+
+
+def _library_changed(event: dunning.LibraryChanged) -> list[Statement]:
+    """The library audit's row: revisions, scenarios and counts; not who changed it."""
+    c = event.payload
+
+    def named(kind: str) -> list[str]:
+        return [s.scenario_id for s in c.scenarios if s.change == kind]
+
+    versions = {s.scenario_id: s.version_after for s in c.scenarios if s.version_after}
+    return [
+        (
+            queries.RECORD_LIBRARY_AUDIT_EVENT,
+            (
+                c.revision,
+                c.revision_before,
+                c.changed_at,
+                named("added"),
+                named("changed"),
+                named("removed"),
+                json.dumps(versions, sort_keys=True),
+                c.assignment_changed,
+                c.templates_changed,
+                c.invoices_moved,
+                c.invoices_reassigned,
             ),
         )
     ]
@@ -491,6 +603,10 @@ PROJECTIONS: Mapping[type[Event], Callable[[Any], list[Statement]]] = {
     dunning.ReminderDue: _reminder_due,
     dunning.EscalationRaised: _escalation,
     dunning.CommandExecuted: _command_executed,
+    dunning.SendingSuspended: _sending_suspended,
+    dunning.SendingResumed: _sending_resumed,
+    dunning.CampaignLaunched: _campaign_launched,
+    dunning.LibraryChanged: _library_changed,
     disputes.DisputeOpened: _dispute_opened,
     disputes.DisputeResolved: _dispute_resolved,
     disputes.DisputeReopened: _dispute_reopened,

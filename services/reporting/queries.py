@@ -76,9 +76,18 @@ ON CONFLICT DO NOTHING
 RECORD_AUDIT_EVENT = """
 INSERT INTO audit_event (command_id, command, customer_id, company_code, invoice_id, actor_role,
                          requested_at, executed_at, invoices, held_until, scenario_id,
-                         template, step_name, steps_moved)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+                         template, step_name, steps_moved, call_outcome)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
 ON CONFLICT (command_id) DO NOTHING
+"""
+
+RECORD_LIBRARY_AUDIT_EVENT = """
+INSERT INTO library_audit_event (revision, revision_before, changed_at, scenarios_added,
+                                 scenarios_changed, scenarios_removed, versions_after,
+                                 assignment_changed, templates_changed, invoices_moved,
+                                 invoices_reassigned)
+VALUES ($1, $2, $3, $4, $5, $6, $7::text::jsonb, $8, $9, $10, $11)
+ON CONFLICT (revision) DO NOTHING
 """
 
 UPSERT_DUNNING_STATE = """
@@ -337,4 +346,12 @@ REPORT_WORKLIST = """
 SELECT rank, company_code, customer_id, collector, risk_rating, overdue_invoices,
        overdue_amount_reporting, amount_at_risk, oldest_days_overdue
 FROM collector_worklist_as_of($1) ORDER BY rank LIMIT $2
+"""
+
+RECORD_OPERATOR_ACTION = """
+INSERT INTO operator_action (event_id, action, company_codes, actor_role, at, state_before,
+                             state_after, suspension_id, campaign_id, template, level, channel,
+                             customers, invoices)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+ON CONFLICT (event_id) DO NOTHING
 """

@@ -192,6 +192,18 @@ def authorize(
         )
 
 
+COLLECTOR_TAG = "collector:"
+"""The ERP's tag naming the collector in charge of an account (``collector:C12``)."""
+
+
+def collector_code_of(tags: Iterable[str]) -> str | None:
+    """The collector code among a customer's tags (its account team), if any."""
+    for tag in tags:
+        if tag.startswith(COLLECTOR_TAG) and len(tag) > len(COLLECTOR_TAG):
+            return tag[len(COLLECTOR_TAG) :]
+    return None
+
+
 def company_of(invoice_id: str) -> str:
     """The company code of an invoice id (``<company_code>/<invoice_number>``)."""
     return invoice_id.split("/", 1)[0]

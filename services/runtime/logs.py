@@ -10,6 +10,13 @@ same pipeline: :func:`configure` gives the root logger a structlog ``ProcessorFo
 so their records come out as the same JSON lines, redacted alike, with their ``logger``
 name. uvicorn installs handlers of its own unless it is given
 ``log_config=UVICORN_LOG_CONFIG``, which sends its records to the root logger instead.
+
+Those libraries repeat themselves when something is down: during a Kafka outage aiokafka
+logs the same connection error several times a second, for as long as it lasts. A
+:class:`RepeatLimiter` on the handler lets the first occurrence of a logger's message
+through, holds back the copies for a minute, then writes one summary ("... repeated N times
+in the last 60 s"); warnings and errors only. Relance's own structlog events are not
+limited: they are written where something happens, not in a retry loop.
 """
 
 from __future__ import annotations
@@ -17,7 +24,10 @@ from __future__ import annotations
 import logging
 import re
 import sys
-from collections.abc import Mapping, MutableMapping
+import threading
+import time
+from collections.abc import Callable, Mapping, MutableMapping
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -87,6 +97,101 @@ UVICORN_LOG_CONFIG: dict[str, Any] = {
     },
 }
 
+_SUMMARY = "relance_repeat_summary"
+
+
+@dataclass
+class _Seen:
+    first_at: float
+    message: str
+    pathname: str  # where it was logged (not the record: its traceback would stay alive)
+    lineno: int
+    repeats: int = 0
+
+
+class RepeatLimiter(logging.Filter):
+    """Lets the first of identical records through, then summarises the copies.
+
+    Only warnings and errors are limited (``min_level``): that is what a library repeats in
+    a retry loop, and informational lines that merely look alike (yoyo's " - applying step
+    0" of each migration) pass untouched. Records are identical when they come from the
+    same logger, at the same level, with the same message once formatted. The first one
+    passes; the copies within ``window_s`` seconds of it are dropped and counted. Once the
+    window is over, the count is written as one record of the same logger and level,
+    "<message> ... repeated N times in the last <window_s> s", either when the message
+    comes again (that occurrence then passes as a new first) or, if it stopped, with the
+    next record of any kind. A message that was not repeated in its window leaves no
+    summary.
+
+    At most ``max_tracked`` distinct messages are followed at once; beyond that, records
+    pass unlimited rather than growing the table without bound.
+    """
+
+    def __init__(
+        self,
+        emit: Callable[[logging.LogRecord], object],
+        window_s: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+        max_tracked: int = 1000,
+        min_level: int = logging.WARNING,
+    ) -> None:
+        super().__init__()
+        self._emit = emit
+        self.window_s = window_s
+        self._clock = clock
+        self._max_tracked = max_tracked
+        self._min_level = min_level
+        self._seen: dict[tuple[str, int, str], _Seen] = {}
+        self._lock = threading.Lock()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.__dict__.get(_SUMMARY):
+            return True
+        now = self._clock()
+        passes = True
+        with self._lock:
+            due = self._take_expired(now)
+            if record.levelno >= self._min_level:
+                message = record.getMessage()
+                key = (record.name, record.levelno, message)
+                seen = self._seen.get(key)
+                if seen is not None:
+                    seen.repeats += 1
+                    passes = False
+                elif len(self._seen) < self._max_tracked:
+                    self._seen[key] = _Seen(now, message, record.pathname, record.lineno)
+        for summary in due:
+            self._emit(summary)
+        return passes
+
+    def _take_expired(self, now: float) -> list[logging.LogRecord]:
+        # Insertion order is the order of first occurrences: the expired ones come first.
+        expired = []
+        for key, seen in self._seen.items():
+            if now - seen.first_at < self.window_s:
+                break
+            expired.append(key)
+        summaries = []
+        for key in expired:
+            seen = self._seen.pop(key)
+            if seen.repeats:
+                summaries.append(self._summary(key[0], key[1], seen))
+        return summaries
+
+    def _summary(self, name: str, level: int, seen: _Seen) -> logging.LogRecord:
+        summary = logging.LogRecord(
+            name=name,
+            level=level,
+            pathname=seen.pathname,
+            lineno=seen.lineno,
+            msg="%s ... repeated %d times in the last %.0f s",
+            args=(seen.message, seen.repeats, self.window_s),
+            exc_info=None,
+        )
+        summary.__dict__[_SUMMARY] = True  # the filter lets its own summaries through
+        return summary
+
+
 _STAMPED: list[Processor] = [
     structlog.contextvars.merge_contextvars,
     structlog.processors.add_log_level,
@@ -103,9 +208,11 @@ def configure(service: str, level: str = "INFO") -> None:
     """JSON lines on stdout, one per event, with the service name on each.
 
     structlog's loggers and the standard library's (aiokafka, yoyo, uvicorn, ...) share
-    the processors: context, level, timestamp, exception, redaction, JSON.
+    the processors: context, level, timestamp, exception, redaction, JSON. The standard
+    library's records go through a :class:`RepeatLimiter` first.
     """
     handler = logging.StreamHandler(sys.stdout)
+    handler.addFilter(RepeatLimiter(emit=handler.handle))
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=[*_STAMPED, structlog.stdlib.add_logger_name],

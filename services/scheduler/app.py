@@ -2,7 +2,8 @@
 
 It owns the PostgreSQL schema ``scheduler`` and reads no other service's tables. It follows
 the ledger and the pauses from the disputes service, executes collectors' commands
-(:mod:`services.scheduler.commands`), and a tick loop emits what falls due.
+(:mod:`services.scheduler.commands`) and serves their HTTP API (:mod:`services.scheduler.api`),
+and a tick loop emits what falls due.
 """
 
 from __future__ import annotations
@@ -11,17 +12,22 @@ from datetime import timedelta
 from pathlib import Path
 
 from contracts.topics import DISPUTE_EVENTS, DUNNING_COMMANDS, LEDGER_EVENTS, NOTIFIER_DELIVERIES
+from services.runtime.auth import Authenticator
 from services.runtime.business_days import SendingWindow
+from services.runtime.logs import get_logger
 from services.runtime.loops import every
 from services.runtime.service import ServiceContext, ServiceDefinition, ServiceParts
+from services.scheduler.api import CommandsApi
 from services.scheduler.commands import CommandDesk, handler
 from services.scheduler.domain.library import load_library
 from services.scheduler.domain.state import Policy
+from services.scheduler.library_store import LibraryWatch, reload_library
 from services.scheduler.settings import SchedulerSettings
 from services.scheduler.tick import Ticker
 from services.scheduler.tracking import Tracker
 
 MIGRATIONS_PATH = Path(__file__).parent / "migrations"
+log = get_logger(__name__)
 
 
 def policy_of(settings: SchedulerSettings) -> Policy:
@@ -41,7 +47,18 @@ def policy_of(settings: SchedulerSettings) -> Policy:
 async def build(context: ServiceContext) -> ServiceParts:
     settings = context.settings
     assert isinstance(settings, SchedulerSettings)
-    policy = policy_of(settings)
+    policy = policy_of(settings)  # refuses to start with a library that has problems
+    # the folder's library becomes the stored one (a new version if it changed meanwhile)
+    started = await reload_library(
+        context.pool, policy, settings.scenarios_path, by="scheduler", now=context.clock.now()
+    )
+    watch = LibraryWatch(
+        context.pool,
+        policy,
+        settings.scenarios_path if settings.library_watch_folder else None,
+        context.clock,
+        seen=started.digest,
+    )
     tracker = Tracker(policy)
     ticker = Ticker(
         context.pool, context.clock, policy, settings.tick_batch_size, settings.tick_concurrency
@@ -50,8 +67,19 @@ async def build(context: ServiceContext) -> ServiceParts:
     async def tick() -> None:
         await ticker.run_until_idle()  # everything due now, then wait for the next interval
 
-    loops = {"tick": every(settings.tick_interval_s, tick, name="tick")}
-    return ServiceParts(handler=handler(tracker.apply, CommandDesk(policy)), loops=loops)
+    loops = {
+        "tick": every(settings.tick_interval_s, tick, name="tick"),
+        "library": every(settings.library_check_interval_s, watch.check, name="library"),
+    }
+    auth = Authenticator("scheduler", settings.auth, context.clock)
+    if not auth.configured:
+        log.warning("api_closed", reason="no RELANCE_AUTH_* credential: the commands API refuses")
+    api = CommandsApi(context.pool, context.clock, auth)
+    return ServiceParts(
+        handler=handler(tracker.apply, CommandDesk(policy)),
+        loops=loops,
+        routes=[api.router(), auth.sign_in_router()],
+    )
 
 
 DEFINITION = ServiceDefinition(

@@ -7,18 +7,25 @@ scheduled at the first instant of a business day within the sending window. The 
 last contact moves to that instant, so their scenario's next step keeps the minimum gap, and
 ``campaign_contact`` records the reach, so that running the campaign again reaches nobody twice
 (the reminder's id is deterministic too, so the notifier would send it once anyway).
+
+A campaign sent is an operator action: ``dunning.campaign.launched`` (who, when, what, whom
+it reached and who it left out, by reason) goes out in the same transaction, for the audit
+trail (reporting's ``operator_action``). A dry run sends nothing and announces nothing.
 """
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import yaml
 from pydantic import ValidationError
 
-from contracts.dunning import Reminder, ReminderDue
+from contracts.dunning import CampaignLaunched, CampaignRun, Reminder, ReminderDue
+from contracts.envelope import Event
 from contracts.topics import DUNNING_ACTIONS, Topic
 from services.runtime.business_days import send_instant
 from services.runtime.clock import Clock
@@ -81,7 +88,9 @@ async def run_campaign(
     *,
     dry_run: bool = False,
     topic: Topic = DUNNING_ACTIONS,
+    by: str = "operator",
 ) -> CampaignReport:
+    """Send the campaign (``by``: who launched it, for the audit) or, dry, only report."""
     now = clock.now()
     report = CampaignReport(campaign.id, dry_run)
     async with pool.acquire() as connection, connection.transaction():
@@ -163,5 +172,26 @@ async def run_campaign(
                 at,
                 now,
             )
+        if not dry_run:
+            records.append(OutgoingRecord.of(topic, launched(campaign, report, by, now)))
         await enqueue(connection, records)
     return report
+
+
+def launched(campaign: Campaign, report: CampaignReport, by: str, now: datetime) -> Event:
+    """The audit event of a campaign sent."""
+    step = campaign.step
+    run = CampaignRun(
+        campaign_id=campaign.id,
+        template=step.template,
+        step_name=step.name,
+        level=step.level,
+        channel=step.channel,
+        company_codes=tuple(campaign.select.company_codes),
+        by=by[:200],
+        at=now,
+        customers_reached=len(report.reached),
+        invoices_reached=sum(n for _, n in report.reached),
+        skipped=report.skipped_by_reason(),
+    )
+    return CampaignLaunched(event_id=uuid.uuid4(), occurred_at=now, source=SOURCE, payload=run)

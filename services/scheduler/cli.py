@@ -8,8 +8,18 @@ Mounted under ``relance scheduler``::
                                           of all) until resumed; recorded and announced
     relance scheduler resume [--company CODE] [--by NAME]
                                           lift that suspension
-    relance scheduler campaign FILE       send one step now to the customers FILE selects
-                                          (--dry-run: only show who would be reached)
+    relance scheduler campaign FILE [--by NAME]
+                                          send one step now to the customers FILE selects
+                                          (--dry-run: only show who would be reached);
+                                          recorded and announced for the audit
+
+The scenario library, versioned in the scheduler's database::
+
+    relance scheduler library reload [FOLDER] --by NAME [--dry-run]
+                                          accept the folder's library as a new version (the
+                                          running scheduler adopts it without a restart);
+                                          --dry-run lists the invoices it would move and how
+    relance scheduler library versions    the versions stored, scenario by scenario
 
 Collectors' commands, produced on ``dunning.commands.v1`` with the operator as an
 administrator machine identity (``operator:<--by>``, every customer in its portfolio); the
@@ -21,6 +31,9 @@ scheduler executes them, or dead-letters them with a reason::
     relance scheduler change-scenario CUSTOMER SCENARIO
     relance scheduler skip-step CUSTOMER INVOICE [--step NAME]
     relance scheduler note CUSTOMER TEXT [--invoice ID]
+    relance scheduler log-call CUSTOMER --outcome OUTCOME [--invoice ID ...] [--reminder ID]
+                               [--promised-date DATE --amount AMOUNT [--currency EUR]]
+                               [--reason TEXT] [--note TEXT]
 """
 
 from __future__ import annotations
@@ -29,7 +42,7 @@ import asyncio
 import getpass
 import uuid
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -37,6 +50,7 @@ import asyncpg
 import typer
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
+from pydantic import ValidationError
 
 from contracts import commands
 from contracts.envelope import Event
@@ -49,6 +63,7 @@ from services.scheduler.app import policy_of
 from services.scheduler.campaigns import CampaignReport, load_campaign, run_campaign
 from services.scheduler.domain.library import load_library
 from services.scheduler.errors import CampaignRefused, InvalidScenarios, SuspensionRefused
+from services.scheduler.library_store import Reload, reload_library
 from services.scheduler.settings import SchedulerSettings
 
 app = typer.Typer(no_args_is_help=True, help="Dunning scenarios and sending.")
@@ -155,14 +170,14 @@ def resume(company: CompanyOption = None, by: ByOption = None) -> None:
     typer.echo(f"sending resumed for {_scope(company)}.")
 
 
-async def _run_campaign(path: Path, dry_run: bool) -> CampaignReport:
+async def _run_campaign(path: Path, dry_run: bool, by: str) -> CampaignReport:
     settings = load(SchedulerSettings)
     policy = policy_of(settings)
     campaign = load_campaign(path, policy.library.templates)
     pool = await create_pool(settings.database, "scheduler", max_size=2)
     try:
         return await run_campaign(
-            pool, clock_from_setting(settings.clock), policy, campaign, dry_run=dry_run
+            pool, clock_from_setting(settings.clock), policy, campaign, dry_run=dry_run, by=by
         )
     finally:
         await pool.close()
@@ -174,10 +189,11 @@ def campaign(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show who would be reached; send nothing.")
     ] = False,
+    by: ByOption = None,
 ) -> None:
     """Send one step now to the customers a campaign selects, beside their scenarios."""
     try:
-        report = asyncio.run(_run_campaign(file, dry_run))
+        report = asyncio.run(_run_campaign(file, dry_run, by or getpass.getuser()))
     except InvalidScenarios as exc:
         for problem in exc.problems:
             typer.echo(str(problem), err=True)
@@ -193,6 +209,110 @@ def campaign(
     )
     for reason, count in report.skipped_by_reason().items():
         typer.echo(f"  skipped {count}: {reason}")
+
+
+# -- the scenario library ---------------------------------------------------------------
+
+library_app = typer.Typer(no_args_is_help=True, help="The versioned scenario library.")
+app.add_typer(library_app, name="library")
+
+
+async def _reload(folder: Path, by: str, dry_run: bool) -> Reload:
+    settings = load(SchedulerSettings)
+    policy = policy_of(settings)
+    pool = await create_pool(settings.database, "scheduler", max_size=2)
+    try:
+        return await reload_library(
+            pool,
+            policy,
+            folder,
+            by=by,
+            now=clock_from_setting(settings.clock).now(),
+            dry_run=dry_run,
+        )
+    finally:
+        await pool.close()
+
+
+def report_lines(reload: Reload, *, dry_run: bool) -> list[str]:
+    """What a reload did (or, ``dry_run``, would do), as the CLI prints it."""
+    if not reload.changed:
+        return [f"library unchanged (revision {reload.library.revision})."]
+    verb = "would become" if dry_run else "is now"
+    lines = [f"library {verb} revision {reload.library.revision}"]
+    for change in reload.changes:
+        if change.kind == "unchanged":
+            continue
+        before = "-" if change.version_before is None else f"v{change.version_before}"
+        after = "-" if change.version_after is None else f"v{change.version_after}"
+        lines.append(f"  {change.scenario_id}: {change.kind} ({before} -> {after})")
+    if reload.assignment_changed:
+        lines.append("  assignment rules changed")
+    if reload.templates_changed:
+        lines.append("  templates changed")
+    counts = reload.counts()
+    for scenario_id in sorted(counts):
+        counted = counts[scenario_id]
+        lines.append(
+            f"  invoices of {scenario_id}: {counted['unchanged']} unchanged, "
+            f"{counted['moved']} moved, {counted['reassigned']} reassigned"
+        )
+    for move in reload.moves:
+        if move.kind != "unchanged":
+            lines.append(f"    {move}")
+    return lines
+
+
+@library_app.command("reload")
+def library_reload(
+    folder: Annotated[
+        Path | None,
+        typer.Argument(help="The library folder (default: RELANCE_SCHEDULER_SCENARIOS_PATH)."),
+    ] = None,
+    by: Annotated[str, typer.Option("--by", help="Who changes the library (recorded).")] = "",
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="List the invoices it would move and how; change nothing."),
+    ] = False,
+) -> None:
+    """Accept a library folder as a new version, without restarting the scheduler."""
+    if folder is None:
+        folder = load(SchedulerSettings).scenarios_path
+    try:
+        reload = asyncio.run(_reload(folder, by or getpass.getuser(), dry_run))
+    except InvalidScenarios as exc:
+        for problem in exc.problems:
+            typer.echo(str(problem), err=True)
+        typer.echo(
+            f"{len(exc.problems)} problem(s): the library is refused, the running version stays.",
+            err=True,
+        )
+        raise typer.Exit(1) from exc
+    for line in report_lines(reload, dry_run=dry_run):
+        typer.echo(line)
+
+
+async def _versions() -> list[tuple[str, int, bool, datetime, str]]:
+    settings = load(SchedulerSettings)
+    pool = await create_pool(settings.database, "scheduler", max_size=1)
+    try:
+        rows = await pool.fetch(
+            "SELECT scenario_id, version, removed, loaded_at, loaded_by FROM library_version "
+            "ORDER BY scenario_id, version"
+        )
+    finally:
+        await pool.close()
+    return [
+        (r["scenario_id"], r["version"], r["removed"], r["loaded_at"], r["loaded_by"]) for r in rows
+    ]
+
+
+@library_app.command("versions")
+def library_versions() -> None:
+    """List every stored version of every scenario: when, by whom."""
+    for scenario_id, version, removed, at, by in asyncio.run(_versions()):
+        what = "removed" if removed else f"v{version}"
+        typer.echo(f"{scenario_id} {what} {at.isoformat()} {by}")
 
 
 # -- collectors' commands, as an operator ---------------------------------------------------
@@ -372,3 +492,57 @@ def note(
         invoice_id=invoice,
         text=text,
     )
+
+
+@app.command("log-call")
+def log_call(
+    customer: CustomerArgument,
+    outcome: Annotated[
+        str,
+        typer.Option(
+            "--outcome",
+            help="answered, no_answer, wrong_contact, promise_to_pay or dispute_raised.",
+        ),
+    ],
+    invoice: Annotated[
+        list[str] | None,
+        typer.Option("--invoice", help="An invoice discussed (repeat); none: the open ones."),
+    ] = None,
+    reminder: Annotated[
+        str | None, typer.Option("--reminder", help="The call reminder this call answers.")
+    ] = None,
+    promised_date: Annotated[
+        str | None, typer.Option("--promised-date", help="A promise's day (YYYY-MM-DD).")
+    ] = None,
+    amount: Annotated[
+        str | None, typer.Option("--amount", help="A promise's amount, e.g. 1200.00.")
+    ] = None,
+    currency: Annotated[str, typer.Option("--currency", help="The amount's currency.")] = "EUR",
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="A dispute's reason, in the customer's words.")
+    ] = None,
+    note: Annotated[str | None, typer.Option("--note", help="A note kept with the call.")] = None,
+    by: OperatorOption = None,
+) -> None:
+    """Log a call and its outcome; a promise or a dispute goes on to the disputes service."""
+    fields: dict[str, Any] = {
+        "customer_id": customer,
+        "actor": operator(by),
+        "outcome": outcome,
+        "invoice_ids": tuple(invoice or ()),
+        "reminder_id": reminder,
+        "promised_date": promised_date,
+        "promised_amount": None if amount is None else {"amount": amount, "currency": currency},
+        "dispute_reason": reason,
+        "note": note,
+    }
+    try:
+        commands.LogCall.model_validate(
+            {**fields, "command_id": uuid.uuid4(), "requested_at": SystemClock().now()}
+        )
+    except ValidationError as exc:
+        for error in exc.errors():
+            where = ".".join(str(p) for p in error["loc"])
+            typer.echo(f"{where or 'call'}: {error['msg']}", err=True)
+        raise typer.Exit(2) from exc
+    _send(commands.LogCallCommand, commands.LogCall, **fields)

@@ -27,7 +27,7 @@ from contracts.dunning import (
     ReminderDue,
 )
 from contracts.envelope import Event
-from contracts.topics import DUNNING_ACTIONS, DUNNING_COMMANDS
+from contracts.topics import DISPUTE_COMMANDS, DUNNING_ACTIONS, DUNNING_COMMANDS
 from services.runtime.auth import REFUSALS
 from services.runtime.business_days import send_instant
 from services.runtime.consumer import UnitOfWork
@@ -36,11 +36,12 @@ from services.runtime.identity import (
     Identity,
     Portfolio,
     Refused,
-    authorize,
     require_role,
 )
 from services.scheduler import metrics, queries
+from services.scheduler.calls import log_call
 from services.scheduler.domain import commands as decide
+from services.scheduler.domain.portfolio import authorize_customer, scope_of
 from services.scheduler.domain.reminders import (
     account_of,
     dunned_invoice,
@@ -62,6 +63,7 @@ NAMES: dict[type[Event], str] = {
     commands.ChangeScenarioCommand: "change_scenario",
     commands.SkipStepCommand: "skip_step",
     commands.AddNoteCommand: "add_note",
+    commands.LogCallCommand: "log_call",
 }
 
 SEND_NOW_STEP = "send_now"
@@ -88,11 +90,13 @@ def identity_of(actor: commands.CommandActor) -> Identity:
 class _Run:
     """One command's reads and writes, and what it will emit if it holds."""
 
-    def __init__(self, connection: Connection, policy: Policy, now: datetime) -> None:
-        self.connection = connection
+    def __init__(self, work: UnitOfWork, policy: Policy, now: datetime) -> None:
+        self.work = work
+        self.connection: Connection = work.connection
         self.policy = policy
         self.now = now
         self.emitted: list[Event] = []
+        self.forwarded: list[Event] = []  # commands for the disputes service
         self.before: list[InvoiceState] = []
         self.after: list[InvoiceState] = []
 
@@ -115,12 +119,21 @@ class CommandDesk:
     async def apply(self, work: UnitOfWork, event: Event) -> None:
         name = NAMES[type(event)]
         now = work.clock.now()
-        run = _Run(work.connection, self.policy, now)
+        run = _Run(work, self.policy, now)
         try:
             async with work.connection.transaction():  # a savepoint in the batch's transaction
                 executed = await self._execute(run, event, name)
         except CommandRejected as exc:
             work.reject(event, exc.reason, exc.detail)
+            await work.connection.execute(
+                queries.RECORD_REFUSAL,
+                event.payload.command_id,
+                name,
+                event.payload.customer_id,
+                exc.reason,
+                exc.detail,
+                now,
+            )
             metrics.COMMANDS.labels(SERVICE, name, exc.reason).inc()
             if exc.reason == "forbidden":
                 REFUSALS.labels(SERVICE, DUNNING_COMMANDS.name, "forbidden").inc()
@@ -130,6 +143,8 @@ class CommandDesk:
             return
         for out in run.emitted:
             work.emit(DUNNING_ACTIONS, out)
+        for forwarded in run.forwarded:
+            work.emit(DISPUTE_COMMANDS, forwarded)
         metrics.COMMANDS.labels(SERVICE, name, "executed").inc()
 
     async def _execute(self, run: _Run, event: Event, name: str) -> bool:
@@ -147,7 +162,7 @@ class CommandDesk:
         identity = identity_of(payload.actor)
         try:
             require_role(identity, decide.COMMAND_ROLES[name])  # type: ignore[arg-type]
-            authorize(identity, company_code=customer.company_code)
+            authorize_customer(identity, scope_of(customer.company_code, customer.segment))
         except Refused as exc:
             raise CommandRejected("forbidden", exc.detail) from exc
         execute = self._executors()[name]
@@ -193,6 +208,7 @@ class CommandDesk:
             "change_scenario": self._change_scenario,  # type: ignore[dict-item]
             "skip_step": self._skip_step,  # type: ignore[dict-item]
             "add_note": self._add_note,  # type: ignore[dict-item]
+            "log_call": self._log_call,  # type: ignore[dict-item]
         }
 
     async def _targets(
@@ -380,6 +396,18 @@ class CommandDesk:
         # the text stays in customer_note (where it can be corrected or erased), out of the
         # audit event, which the topic keeps for ever
         return {"note_length": str(len(note.text))}
+
+    async def _log_call(
+        self, run: _Run, customer: Customer, call: commands.LogCall
+    ) -> dict[str, str]:
+        for invoice_id in call.invoice_ids:
+            await self._targets(run, customer, invoice_id)
+        open_ids = [s.invoice_id for s in await self._targets(run, customer, None)]
+        # last of the checks: a call reminder's follow-up emits as the tracker does, and
+        # nothing after this refuses the command
+        logged = await log_call(run.work, self.policy, customer, call, open_ids, run.now)
+        run.forwarded.extend(logged.forwarded)
+        return logged.detail
 
 
 def is_command(event: Event) -> bool:

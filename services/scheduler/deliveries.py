@@ -1,5 +1,5 @@
-"""What the notifier's reports change besides fallbacks: a formal notice delivered, a call's
-outcome.
+"""What the notifier's reports change besides fallbacks: a formal notice or an escalating
+letter delivered (or returned), a call's outcome.
 
 - A formal notice [mise en demeure] counts as served on its ``delivery.delivered`` (a letter's
   or an electronic registered letter's acknowledgement, a refused or unclaimed registered
@@ -8,6 +8,10 @@ outcome.
   in-house print room's file drop), its ``delivery.sent`` counts. Each invoice it was about
   records the instant (``formal_notice_at``, the first one), and its exit is planned
   ``Policy.notice_delay`` after it (:mod:`services.scheduler.domain.progress`).
+- An escalating step (``escalating: true``: a registered letter with acknowledgement) is
+  served by the same reports: its invoices wait (``awaiting_delivery``) until then, and move
+  on after it. A returned letter (``delivery.bounced``) holds the level and sends the account
+  owner a task (:func:`letter_returned`).
 - A call's outcome follows :mod:`services.scheduler.domain.calls`: the call again, the written
   channel (:func:`services.scheduler.fallback.fall_back`), an internal notice to the account
   owner.
@@ -71,9 +75,11 @@ async def _customer(work: UnitOfWork, customer_id: str) -> Customer | None:
 async def notice_served(
     work: UnitOfWork, policy: Policy, delivery: notifications.Delivery, store: Store
 ) -> None:
-    """Record a formal notice's delivery on its invoices and plan their exit after it."""
+    """Record a formal notice's delivery on its invoices and plan their exit after it; an
+    escalating step's delivery lets its invoices move on (the same rule: delivered, or deemed
+    delivered where no report follows)."""
     sent = await _sent(work, delivery.reminder_id)
-    if sent is None or sent[0].level != FORMAL_NOTICE:
+    if sent is None or not (sent[0].level == FORMAL_NOTICE or sent[0].escalating):
         return
     reminder = sent[0]
     customer = await _customer(work, reminder.customer_id)
@@ -81,10 +87,66 @@ async def notice_served(
     ids = [i.invoice_id for i in reminder.invoices]
     for row in await work.connection.fetch(queries.NOTICED_INVOICES, ids):
         before = InvoiceState.of(row)
-        if before.formal_notice_at is not None:
+        after = before
+        if reminder.level == FORMAL_NOTICE and before.formal_notice_at is None:
+            after = replace(after, formal_notice_at=delivery.at)
+        if reminder.escalating and before.awaiting_delivery == reminder.step_name:
+            after = replace(after, awaiting_delivery=None)
+        if after == before:
             continue  # served already (a copy of the report, another channel's)
-        after = replace(before, formal_notice_at=delivery.at)
-        await store(work, before, rescheduled(policy, after, customer, now), now)
+        not_before = max(now, delivery.at)
+        await store(work, before, rescheduled(policy, after, customer, not_before), now)
+
+
+def returned_letter(event: object) -> notifications.Bounce | None:
+    """A letter (or any reminder) that came back: a bounce, hard or soft."""
+    match event:
+        case notifications.DeliveryBounced(payload=bounce):
+            return bounce
+    return None
+
+
+RETURNED_STEP = "returned_letter"
+"""The step name of the task a returned escalating letter opens for the account owner."""
+
+
+async def letter_returned(
+    work: UnitOfWork, policy: Policy, bounce: notifications.Bounce
+) -> Reminder | None:
+    """An escalating step's letter came back: its invoices hold their level (they keep
+    waiting for a delivery, no further step) and the account owner gets a task, an internal
+    notice to find a way to serve it. A fallback channel, if any, still gets its chance."""
+    sent = await _sent(work, bounce.reminder_id)
+    if sent is None or not sent[0].escalating:
+        return None
+    reminder, root = sent
+    customer = await _customer(work, reminder.customer_id)
+    if customer is None:
+        return None
+    now = work.clock.now()
+    ids = [i.invoice_id for i in reminder.invoices]
+    for row in await work.connection.fetch(queries.NOTICED_INVOICES, ids):
+        before = InvoiceState.of(row)
+        if before.awaiting_delivery != reminder.step_name:
+            continue
+        await work.connection.execute(queries.RETURNED, before.invoice_id, bounce.at)
+    invoices = await _still_followed(work, reminder)
+    if not invoices:
+        return None
+    task = reminder.model_copy(
+        update={
+            "reminder_id": uuid.uuid5(CALL_NAMESPACE, f"{bounce.reminder_id}/{RETURNED_STEP}"),
+            "step_name": RETURNED_STEP,
+            "channel": "email",
+            "recipient_role": ACCOUNT_OWNER,
+            "template": FIX_CONTACT_TEMPLATE,
+            "include_penalties": False,
+            "escalating": False,
+            "scheduled_for": sending_instant(policy, customer, now),
+            "invoices": invoices,
+        }
+    )
+    return await _emit(work, task, root, now)
 
 
 async def call_closed(

@@ -35,3 +35,19 @@ COMMANDS = Counter(
     "Collectors' commands, by command and outcome (executed, duplicate, or the rejection reason).",
     ["service", "command", "outcome"],
 )
+API_COMMANDS = Counter(
+    "relance_scheduler_api_commands",
+    "Commands received through the HTTP commands API and written to dunning.commands.v1, by "
+    "command and outcome (accepted, repeated: a retry with the same id and body).",
+    ["command", "outcome"],
+)
+LIBRARY_RELOADS = Counter(
+    "relance_scheduler_library_reloads",
+    "Scenario libraries checked at run time, by outcome (accepted, refused).",
+    ["service", "outcome"],
+)
+LIBRARY_REASSIGNED = Counter(
+    "relance_scheduler_library_reassigned",
+    "Invoices under way of a scenario removed from the library, assigned again by the rules.",
+    ["service", "scenario"],
+)

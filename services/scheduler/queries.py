@@ -48,21 +48,24 @@ ON CONFLICT (invoice_id) DO NOTHING
 
 SAVE_INVOICE = """
 UPDATE dunning_invoice SET
-    due_date = $2, amount = $3, open_amount = $4, scenario_id = $5, position = $6, status = $7,
+    due_date = $2, amount = $3, open_amount = $4, scenario_id = $5, next_step = $6, status = $7,
     pause_reason = $8, resumed = $9, last_step_name = $10, last_level = $11,
-    last_action_at = $12, next_action_at = $13, formal_notice_at = $14
+    last_action_at = $12, next_action_at = $13, formal_notice_at = $14,
+    scenario_version = $15, awaiting_delivery = $16
 WHERE invoice_id = $1
 """
 
 # What a tick changes of the invoices it holds: their place in the scenario and their timer
 # (nothing else: amounts, scenario and pauses are the tracker's). One JSON array of
-# [invoice_id, position, status, resumed, last_step_name, last_level, last_action_at,
-# next_action_at] rows: a single text parameter costs far less to send than eight arrays.
+# [invoice_id, next_step, status, resumed, last_step_name, last_level, last_action_at,
+# next_action_at, scenario_version, awaiting_delivery] rows: a single text parameter costs
+# far less to send than ten arrays.
 SAVE_PROGRESS = """
 UPDATE dunning_invoice AS d SET
-    position = (v ->> 1)::int, status = v ->> 2, resumed = (v ->> 3)::boolean,
+    next_step = v ->> 1, status = v ->> 2, resumed = (v ->> 3)::boolean,
     last_step_name = v ->> 4, last_level = v ->> 5,
-    last_action_at = (v ->> 6)::timestamptz, next_action_at = (v ->> 7)::timestamptz
+    last_action_at = (v ->> 6)::timestamptz, next_action_at = (v ->> 7)::timestamptz,
+    scenario_version = (v ->> 8)::int, awaiting_delivery = v ->> 9
 FROM jsonb_array_elements($1::text::jsonb) AS v
 WHERE d.invoice_id = v ->> 0
 """
@@ -202,6 +205,9 @@ ORDER BY invoice_id
 FOR UPDATE
 """
 
+# An escalating step's letter came back: the invoice holds its level.
+RETURNED = "UPDATE dunning_invoice SET delivery_returned_at = $2 WHERE invoice_id = $1"
+
 # One more call not answered; the number of calls tried so far (the first one included).
 CALL_NOT_ANSWERED = """
 INSERT INTO call_attempt (root_reminder_id, attempts, last_outcome, updated_at)
@@ -251,4 +257,48 @@ NOTES = "SELECT * FROM customer_note WHERE customer_id = $1 ORDER BY written_at,
 
 EXECUTED_COMMANDS = """
 SELECT * FROM executed_command WHERE customer_id = $1 ORDER BY executed_at, command_id
+"""
+
+RECORD_REFUSAL = """
+INSERT INTO refused_command (command_id, command, customer_id, reason, detail, refused_at)
+VALUES ($1, $2, $3, $4, $5, $6)
+ON CONFLICT (command_id) DO UPDATE SET
+    reason = EXCLUDED.reason, detail = EXCLUDED.detail, refused_at = EXCLUDED.refused_at
+"""
+
+RECORD_LOGGED_CALL = """
+INSERT INTO logged_call
+    (command_id, customer_id, invoice_ids, outcome, reminder_id, note, called_by, logged_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+ON CONFLICT (command_id) DO NOTHING
+"""
+
+LOGGED_CALLS = "SELECT * FROM logged_call WHERE customer_id = $1 ORDER BY logged_at, command_id"
+
+# The commands API ----------------------------------------------------------------------------
+
+SUBMIT_COMMAND = """
+INSERT INTO submitted_command
+    (command_id, command, customer_id, actor_subject, body_digest, submitted_at)
+VALUES ($1, $2, $3, $4, $5, $6)
+ON CONFLICT (command_id) DO NOTHING
+RETURNING command_id
+"""
+
+SUBMITTED_COMMAND = "SELECT * FROM submitted_command WHERE command_id = $1"
+
+CUSTOMER_SCOPE = "SELECT company_code, segment FROM customer WHERE customer_id = $1"
+
+# What became of a command: executed (with its audit), refused (with its reason), or only
+# submitted here and not yet executed.
+COMMAND_OUTCOME = """
+SELECT s.command_id AS submitted_id, s.command AS submitted_command,
+       s.customer_id AS submitted_customer, s.actor_subject AS submitted_by, s.submitted_at,
+       e.command_id AS executed_id, e.audit, e.executed_at,
+       r.command_id AS refused_id, r.command AS refused_command,
+       r.customer_id AS refused_customer, r.reason, r.detail, r.refused_at
+FROM (SELECT $1::uuid AS command_id) AS asked
+LEFT JOIN submitted_command AS s ON s.command_id = asked.command_id
+LEFT JOIN executed_command AS e ON e.command_id = asked.command_id
+LEFT JOIN refused_command AS r ON r.command_id = asked.command_id
 """

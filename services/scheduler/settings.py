@@ -9,6 +9,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from contracts.dunning import Channel
+from services.runtime.auth import AuthSettings
 from services.runtime.settings import ServiceSettings
 from services.scheduler.domain.library import DEFAULT_LIBRARY
 from services.scheduler.domain.state import DEFAULT_FALLBACKS
@@ -18,7 +19,28 @@ class SchedulerSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="RELANCE_SCHEDULER_", extra="ignore")
 
     http_port: int = 8082
+    auth: AuthSettings = Field(
+        default_factory=AuthSettings,
+        description="Who may use the HTTP commands API (`RELANCE_AUTH_*`, shared by every "
+        "service): OpenID Connect, local accounts, machine keys. None: it refuses every request.",
+    )
     scenarios_path: Path = DEFAULT_LIBRARY
+    library_check_interval_s: float = Field(
+        default=60.0,
+        gt=0,
+        description=(
+            "How often the running scheduler checks its scenario folder (a new valid version "
+            "is accepted, an invalid one refused while the running one stays) and adopts a "
+            "library version accepted elsewhere (the CLI, another replica)."
+        ),
+    )
+    library_watch_folder: bool = Field(
+        default=True,
+        description=(
+            "Whether the periodic check reads the folder; without it, only `relance scheduler "
+            "library reload` changes the library."
+        ),
+    )
     window_start: time = time(9, 0)
     window_end: time = time(18, 0)
     min_contact_gap_hours: float = Field(default=20.0, ge=0)

@@ -29,6 +29,7 @@ from services.scheduler import metrics, outgoing, queries
 from services.scheduler.domain.contact_rule import Decision, Move, decide
 from services.scheduler.domain.reminders import escalation
 from services.scheduler.domain.state import Customer, InvoiceState, Policy
+from services.scheduler.library_store import adopt, unknown_versions
 from services.scheduler.outgoing import SOURCE
 
 SERVICE = "scheduler"
@@ -109,8 +110,8 @@ class _Writes:
                 before.pause_reason,
             )
             self.states.append(after)
-            if (before.position, before.status, before.next_action_at) != (
-                after.position,
+            if (before.next_step, before.status, before.next_action_at) != (
+                after.next_step,
                 after.status,
                 after.next_action_at,
             ):
@@ -149,13 +150,15 @@ def _progress(state: InvoiceState) -> list[object]:
     """What a tick changes of an invoice, as a row of ``queries.SAVE_PROGRESS``."""
     return [
         state.invoice_id,
-        state.position,
+        state.next_step,
         state.status,
         state.resumed,
         state.last_step_name,
         state.last_level,
         None if state.last_action_at is None else outgoing.instant(state.last_action_at),
         None if state.next_action_at is None else outgoing.instant(state.next_action_at),
+        state.scenario_version,
+        state.awaiting_delivery,
     ]
 
 
@@ -230,6 +233,8 @@ class Ticker:
         by_customer: defaultdict[str, list[InvoiceState]] = defaultdict(list)
         for row in await connection.fetch(queries.DUE_INVOICES, list(customers), now):
             by_customer[row["customer_id"]].append(InvoiceState.of(row))
+        if unknown_versions(self.policy, [s for due in by_customer.values() for s in due]):
+            await adopt(connection, self.policy)  # a library version accepted elsewhere
         accounts: defaultdict[str, list[tuple[str, Decimal, int]]] = defaultdict(list)
         for row in await connection.fetch(queries.OPEN_ACCOUNTS, list(by_customer)):
             accounts[row["customer_id"]].append((row["currency"], row["total"], row["invoices"]))

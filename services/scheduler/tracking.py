@@ -24,7 +24,13 @@ from contracts.topics import DUNNING_ACTIONS
 from services.runtime.consumer import UnitOfWork
 from services.runtime.database import Connection
 from services.scheduler import queries
-from services.scheduler.deliveries import call_closed, notice_served, serves_notice
+from services.scheduler.deliveries import (
+    call_closed,
+    letter_returned,
+    notice_served,
+    returned_letter,
+    serves_notice,
+)
 from services.scheduler.domain.state import (
     Customer,
     InvoiceState,
@@ -91,7 +97,7 @@ async def save(connection: Connection, state: InvoiceState) -> None:
         state.amount,
         state.open_amount,
         state.scenario_id,
-        state.position,
+        state.next_step,
         state.status,
         state.pause_reason,
         state.resumed,
@@ -100,6 +106,8 @@ async def save(connection: Connection, state: InvoiceState) -> None:
         state.last_action_at,
         state.next_action_at,
         state.formal_notice_at,
+        state.scenario_version,
+        state.awaiting_delivery,
     )
 
 
@@ -135,7 +143,11 @@ class Tracker:
         elif type(event) in PAUSES:
             await self._pause(work, event, PAUSES[type(event)], now)
         elif (failed := needs_fallback(event)) is not None:
+            if (bounce := returned_letter(event)) is not None:
+                await letter_returned(work, self.policy, bounce)
             await fall_back(work, self.policy, failed.reminder_id, now)
+        elif (bounce := returned_letter(event)) is not None:  # a soft bounce
+            await letter_returned(work, self.policy, bounce)
         elif (served := serves_notice(self.policy, event)) is not None:
             await notice_served(work, self.policy, served, self._store)
         elif isinstance(event, notifications.CallTaskClosed):

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
 import os
 import signal
 import sys
@@ -177,6 +178,17 @@ async def test_a_kafka_outage_is_waited_out(
     # the relay backs off (``outbox_relay_waiting_for_kafka``). Either way, no exit.
     events = [line.get("event") for line in service.lines]
     assert "task_failed" not in events
+    # aiokafka repeats its connection errors many times a second while the broker is
+    # away; each warning or error comes out once a minute at most, its copies summarised.
+    library = Counter(
+        (line.get("logger"), line.get("level"), line.get("event"))
+        for line in service.lines
+        if str(line.get("logger", "")).startswith("aiokafka")
+        and line.get("level") in ("warning", "error")
+    )
+    minutes = math.ceil((time.monotonic() - t0) / 60)
+    assert max(library.values(), default=0) <= 1 + minutes, library.most_common(3)
+    summaries = [e for e in events if " ... repeated " in str(e)]
     for name in (
         "relance_http_requests_total",
         "relance_http_request_duration_seconds_bucket",
@@ -187,7 +199,8 @@ async def test_a_kafka_outage_is_waited_out(
         f"outage {OUTAGE_S:.0f}s: {posted} events posted ({posted_during_outage} during the "
         f"outage, buffered in the outbox), {len(produced)} produced, {len(unreadable)} "
         f"dead-lettered; all applied {recovered_s:.1f}s after the broker was back; "
-        f"answers {dict(answers)}"
+        f"answers {dict(answers)}; {len(library)} distinct aiokafka warnings and errors, "
+        f"{len(summaries)} repeat summaries: {summaries[:3]}"
     )
 
 

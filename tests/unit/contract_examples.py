@@ -83,6 +83,10 @@ def _erp_invoice() -> erp.InvoicePayload:
         due_date=date(2024, 4, 10),
         amount=eur_positive("1200.00"),
         payment_terms="30 days net",
+        document=erp.InvoiceDocument(
+            reference="FR01/2024/INV-2024-0042.pdf",
+            sha256="9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+        ),
     )
 
 
@@ -407,6 +411,61 @@ def command_add_note() -> Event:
     )
 
 
+def dunning_campaign_launched() -> Event:
+    return dunning.CampaignLaunched(
+        **envelope("dunning.campaign.launched", "scheduler"),
+        payload=dunning.CampaignRun(
+            campaign_id="year-end-2024",
+            template="statement",
+            step_name="year_end_statement",
+            level="preventive",
+            channel="email",
+            company_codes=(COMPANY,),
+            by="jeanne.operator",
+            at=AT,
+            customers_reached=120,
+            invoices_reached=310,
+            skipped={"already_reached": 4, "min_gap": 2},
+        ),
+    )
+
+
+def command_log_call() -> Event:
+    return commands.LogCallCommand(
+        **envelope("command.log_call", "scheduler"),
+        payload=_command(
+            commands.LogCall,
+            invoice_ids=(INVOICE,),
+            outcome="promise_to_pay",
+            promised_date=date(2024, 5, 31),
+            promised_amount=eur_positive("1200.00"),
+            note="Spoke with the accountant.",
+        ),
+    )
+
+
+def dunning_library_changed() -> Event:
+    return dunning.LibraryChanged(
+        **envelope("dunning.library.changed", "scheduler"),
+        payload=dunning.LibraryChange(
+            revision_before=3,
+            revision=4,
+            changed_by="operator:marie.dupont",
+            changed_at=AT,
+            scenarios=(
+                dunning.ScenarioVersionChange(
+                    scenario_id="negligent", change="changed", version_before=2, version_after=3
+                ),
+                dunning.ScenarioVersionChange(
+                    scenario_id="seasonal", change="removed", version_before=1
+                ),
+            ),
+            invoices_moved=12,
+            invoices_reassigned=40,
+        ),
+    )
+
+
 def dunning_command_executed() -> Event:
     held = datetime(2024, 5, 14, 22, 0, tzinfo=UTC)
     return dunning.CommandExecuted(
@@ -525,6 +584,15 @@ def dispute_open() -> Event:
             category="delivery",
             text="Pallet 3 never arrived.",
             raised_by="portal",
+            attachments=(
+                disputes.Attachment(
+                    reference="disputes/C-1001/delivery-note-7.pdf",
+                    media_type="application/pdf",
+                    size=48213,
+                    sha256="2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae",
+                    file_name="bon de livraison 7.pdf",
+                ),
+            ),
         ),
     )
 
@@ -582,6 +650,22 @@ def _plan() -> disputes.PaymentPlan:
             disputes.Instalment(due_date=date(2024, 7, 20), amount=eur_positive("500.00")),
         ),
         agreed_by="collector@creditor.example",
+    )
+
+
+def callback_request() -> Event:
+    return disputes.RequestCallback(
+        **envelope("callback.request", "portal"),
+        payload=disputes.CallbackRequest(
+            request_id=uid("callback"),
+            customer_id=CUSTOMER,
+            company_code=COMPANY,
+            phone="+33612345678",
+            on=date(2024, 5, 14),
+            slot="morning",
+            invoice_ids=(INVOICE,),
+            requested_by="portal:" + CUSTOMER,
+        ),
     )
 
 
@@ -791,6 +875,7 @@ _BUILDERS: tuple[Callable[[], Event], ...] = (
     dispute_reopen,
     promise_record,
     payment_plan_agree,
+    callback_request,
     dispute_opened,
     dispute_resolved,
     dispute_reopened,
@@ -810,7 +895,10 @@ _BUILDERS: tuple[Callable[[], Event], ...] = (
     command_change_scenario,
     command_skip_step,
     command_add_note,
+    command_log_call,
     dunning_command_executed,
+    dunning_campaign_launched,
+    dunning_library_changed,
     reference_interest_rate_published,
 )
 

@@ -339,7 +339,9 @@ def test_dev_overlay_generates_every_database_secret() -> None:
         assert f"username={role['name']}" in secret["literals"]
 
 
-def test_network_policies_deny_by_default_and_open_the_internet_to_the_notifier_only() -> None:
+def test_network_policies_deny_by_default_and_open_the_internet_to_the_providers_clients() -> None:
+    """The notifier (mail, SMS, calls) and the portal (Stripe, invoice copies) alone reach
+    outside the cluster; the portal over HTTPS only."""
     policies = _of_kind("NetworkPolicy")
     deny = policies["relance-services-default-deny"]["spec"]
     assert deny["podSelector"]["matchLabels"] == {"relance.io/workload": "service"}
@@ -353,7 +355,10 @@ def test_network_policies_deny_by_default_and_open_the_internet_to_the_notifier_
         for peer in rule["to"]
         if "ipBlock" in peer
     }
-    assert with_ip_blocks == {"relance-notifier-providers"}
+    assert with_ip_blocks == {"relance-notifier-providers", "relance-portal-providers"}
+    portal = policies["relance-portal-providers"]["spec"]
+    assert portal["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": "relance-portal"}
+    assert [port["port"] for rule in portal["egress"] for port in rule["ports"]] == [443]
 
 
 def test_base_admits_only_prometheus_into_the_notifier() -> None:

@@ -85,6 +85,7 @@ class Disputes:
             route.due_date,
             first,
             now,
+            [a.model_dump(mode="json") for a in request.attachments],
         )
         await self._transition(
             connection,

@@ -36,10 +36,16 @@ class Promises:
         )
         zone = await self.ledger.time_zone(connection, promise.customer_id)
         today = now.astimezone(ZoneInfo(zone)).date()
-        rules.check_promised_date(promise.promised_date, today, self.policy.promise_max_days)
-        deadline = commitments.promise_deadline(
-            promise.promised_date, self.policy.promise_grace_days
-        )
+        if promise.kind == "payment_announced":
+            # paid already, per the provider: wait for the ERP's payment, then resume
+            deadline = commitments.announced_payment_deadline(
+                promise.promised_date, today, self.policy.announced_payment_days
+            )
+        else:
+            rules.check_promised_date(promise.promised_date, today, self.policy.promise_max_days)
+            deadline = commitments.promise_deadline(
+                promise.promised_date, self.policy.promise_grace_days
+            )
         await connection.execute(
             queries.INSERT_PROMISE,
             promise.promise_id,
@@ -52,8 +58,10 @@ class Promises:
             promise.recorded_by,
             now,
             commitments.day_end(deadline, zone),
+            promise.kind,
         )
-        await connection.execute(queries.PROMISE_MADE, promise.customer_id)
+        if promises.counts_in_record(promise.kind):
+            await connection.execute(queries.PROMISE_MADE, promise.customer_id)
         return [promises.made(now, promise)]
 
     async def payment_received(
@@ -85,13 +93,18 @@ class Promises:
         if promises.kept_at_deadline(row):
             return await self._keep(connection, now, row, today)
         await connection.execute(queries.CLOSE_PROMISE, row["promise_id"], "broken", today)
-        record = await self._record(connection, row["customer_id"], 0, 1)
+        record = await self._record(connection, row, 0, 1)
         return promises.broken(now, row, record)
 
     @staticmethod
     async def _record(
-        connection: Connection, customer_id: str, kept: int, broken: int
+        connection: Connection, promise: Any, kept: int, broken: int
     ) -> disputes.PromiseRecord | None:
+        """The customer's record with this promise decided; a payment a provider announced
+        does not count in it (None)."""
+        if not promises.counts_in_record(promise["kind"]):
+            return None
+        customer_id = promise["customer_id"]
         row = await connection.fetchrow(queries.PROMISE_DECIDED, customer_id, kept, broken)
         return (
             None if row is None else disputes.PromiseRecord(kept=row["kept"], broken=row["broken"])
@@ -99,5 +112,5 @@ class Promises:
 
     async def _keep(self, connection: Connection, now: datetime, row: Any, today: date) -> Event:
         await connection.execute(queries.CLOSE_PROMISE, row["promise_id"], "kept", today)
-        record = await self._record(connection, row["customer_id"], 1, 0)
+        record = await self._record(connection, row, 1, 0)
         return promises.kept(now, row, today, record)

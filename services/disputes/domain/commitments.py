@@ -25,6 +25,12 @@ def promise_deadline(promised_date: date, grace_days: int) -> date:
     return promised_date + timedelta(days=grace_days)
 
 
+def announced_payment_deadline(paid_on: date, today: date, wait_days: int) -> date:
+    """The last day the ERP's payment may arrive for a payment a provider announced: the
+    day it was paid (or today, when that is later in the customer's zone) plus the wait."""
+    return max(paid_on, today) + timedelta(days=wait_days)
+
+
 def promise_kept(amount: Decimal, received: Decimal, all_closed: bool) -> bool:
     """Kept once the payments cover the amount, or nothing is left to pay."""
     return received >= amount or all_closed

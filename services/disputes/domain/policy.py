@@ -28,6 +28,7 @@ class Policy:
     promise_max_days: int = 90
     instalment_grace_days: int = 2
     plan_first_within_days: int = 7
+    announced_payment_days: int = 5
 
     def owner_reminder_at(self, day: date) -> datetime:
         """When an owner reminder falls due on ``day``: the morning, in the service's zone."""

@@ -28,6 +28,12 @@ def already_recorded(existing: Row | None, promise: disputes.Promise) -> bool:
     )
 
 
+def counts_in_record(kind: disputes.PromiseKind) -> bool:
+    """Only the customer's own promises count in their kept and broken record: a payment a
+    provider announced that the ERP does not confirm is not the customer's broken word."""
+    return kind == "promise"
+
+
 def kept_at_deadline(row: Row) -> bool:
     """At the deadline, a promise is kept if the payments cover it at the last moment."""
     received: Decimal = max(Decimal(0), row["received"])
@@ -57,6 +63,7 @@ def kept(
             invoice_ids=tuple(row["invoice_ids"]),
             kept_on=today,
             customer_record=record,
+            kind=row["kind"],
         ),
     )
 
@@ -64,7 +71,8 @@ def kept(
 def broken(
     now: datetime, row: Row, record: disputes.PromiseRecord | None
 ) -> disputes.PromiseBroken:
-    """The promised date plus the grace is over and the payments do not cover it."""
+    """The promised date plus the grace is over and the payments do not cover it (for a
+    payment a provider announced: the ERP's payment did not arrive in time)."""
     return disputes.PromiseBroken(
         event_id=event_id("promise.broken", row["promise_id"]),
         occurred_at=now,
@@ -77,5 +85,6 @@ def broken(
             amount=PositiveMoney(amount=row["amount"], currency=row["currency"]),
             received=Money(amount=max(Decimal(0), row["received"]), currency=row["currency"]),
             customer_record=record,
+            kind=row["kind"],
         ),
     )

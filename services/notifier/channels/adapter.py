@@ -18,12 +18,17 @@ from services.notifier.composing.composer import CustomerView
 
 @dataclass(frozen=True)
 class Outgoing:
-    """A message ready to send: its exact bytes (the proof) and what the adapter needs."""
+    """A message ready to send: its exact bytes (the proof) and what the adapter needs.
+
+    ``attempt`` is the delivery's attempt this send is: 1 the first; above 1 a retry or a
+    re-claim after a crash, when the provider may already hold the message.
+    """
 
     content: bytes
     recipients: tuple[str, ...]
     tracking_id: str | None
     message: Any
+    attempt: int = 1
 
 
 @dataclass(frozen=True)

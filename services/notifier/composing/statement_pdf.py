@@ -274,14 +274,20 @@ class Document(FPDF):
         they are set to the creation date (the dispatch instant, as long, in UTC) so that
         the same inputs give the same bytes."""
         try:
-            document = bytes(self.output())
+            return self._steady(bytes(self.output()))
         finally:
             self.close_fonts()
+
+    def _steady(self, document: bytes) -> bytes:
         created = _XMP_CREATE.search(document)
-        if self.pdf_a and created:
-            stamp = created.group(1)
-            document = _XMP_LATER.sub(lambda m: m.group(1) + stamp + b'"', document)
-        return document
+        if not (self.pdf_a and created):
+            return document
+        stamp = created.group(1)
+        return _XMP_LATER.sub(lambda m: m.group(1) + stamp + b'"', document)
+
+    def _default_file_id(self, buffer: bytearray) -> str:
+        """The file's /ID, a hash of its content: of the content with the steady dates."""
+        return super()._default_file_id(bytearray(self._steady(bytes(buffer))))
 
     def close_fonts(self) -> None:
         for font in self.fonts.values():

@@ -4,15 +4,17 @@ Every reason to stay silent, in one place: an invoice settled or cancelled
 (``invoice_settled``), under an open dispute (``invoice_disputed``), under an active promise
 to pay or payment plan recorded after the decision, or held by a collector until a date
 that has not passed (``paused``; a hold of the whole customer holds each of its invoices);
-the whole delivery when every recipient opted out (``opted_out``). A
+the whole delivery when every recipient opted out (``opted_out``); when only some did,
+the message goes to the others and leaves them out (:func:`reachable`). A
 suspension holds a delivery (it waits, nothing is dropped), so it is decided in the claim,
 not here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from contracts.dunning import DunnedInvoice
 from contracts.notifications import SuppressionReason
@@ -72,3 +74,31 @@ def silence(invoices: Collection[DunnedInvoice], facts: SilenceFacts) -> Invoice
     strongest: tuple[SuppressionReason, ...] = ("invoice_disputed", "paused", "invoice_settled")
     reason = next((r for r in strongest if r in causes), None)
     return InvoiceFilter(tuple(remaining), tuple(dropped), reason)
+
+
+# the fields of a contact that hold an address a customer can opt out of
+ADDRESS_FIELDS = ("email", "phone")
+
+
+@dataclass(frozen=True)
+class Reachable:
+    """A customer's contacts without the addresses that opted out, and those left out."""
+
+    contacts: tuple[dict[str, Any], ...]
+    left_out: tuple[str, ...]
+
+
+def reachable(contacts: Collection[Mapping[str, Any]], opted_out: Collection[str]) -> Reachable:
+    """The contacts with each opted-out address removed (a contact keeps its other ones: a
+    STOP to SMS leaves its email), and the addresses removed, in contact order."""
+    kept: list[dict[str, Any]] = []
+    left_out: list[str] = []
+    for contact in contacts:
+        copy = dict(contact)
+        for name in ADDRESS_FIELDS:
+            address = copy.get(name)
+            if address and str(address) in opted_out:
+                del copy[name]
+                left_out.append(str(address))
+        kept.append(copy)
+    return Reachable(tuple(kept), tuple(dict.fromkeys(left_out)))

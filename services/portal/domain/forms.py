@@ -7,16 +7,22 @@ are always kept, so that a page showing errors shows them back.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
+from contracts.disputes import CallbackSlot
 from services.portal.domain.account import Account, InvoiceLine
 
 CATEGORIES = ("commercial", "quality", "delivery", "pricing", "administrative", "accounting")
 MESSAGE_MAX = 4000
 PAYMENT_IDS_MAX = 500  # Stripe's limit on a metadata value, where the invoices' ids go
+SLOTS: Mapping[str, CallbackSlot] = {"morning": "morning", "afternoon": "afternoon"}
+CALLBACK_MAX_DAYS = 30
+E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
+PHONE_SEPARATORS = re.compile(r"[\s.()/-]")
 
 FormFields = Mapping[str, Sequence[str]]
 
@@ -46,6 +52,13 @@ class DisputeDecision:
 class PaymentDecision:
     lines: tuple[InvoiceLine, ...]
     currency: str
+
+
+@dataclass(frozen=True)
+class CallbackDecision:
+    phone: str  # E.164
+    on: date
+    slot: CallbackSlot
 
 
 Errors = dict[str, FieldError]
@@ -122,3 +135,47 @@ def check_dispute(form: FormFields, account: Account) -> DisputeDecision | Error
     if errors:
         return errors
     return DisputeDecision(lines=lines, category=category, message=message)
+
+
+def phone_number(typed: str) -> str | None:
+    """The E.164 form of a number typed with spaces, dots, dashes or brackets, ``00`` for
+    ``+`` and the national ``(0)`` in brackets; None when it is not an international
+    number."""
+    compact = PHONE_SEPARATORS.sub("", typed.replace("(0)", ""))
+    if compact.startswith("00"):
+        compact = "+" + compact[2:]
+    return compact if E164.match(compact) else None
+
+
+def _day(form: FormFields, name: str, today: date, max_days: int, errors: Errors) -> date | None:
+    typed = _first(form, name)
+    if not typed:
+        errors[name] = FieldError("date_required")
+        return None
+    try:
+        day = date.fromisoformat(typed)
+    except ValueError:
+        errors[name] = FieldError("date_invalid")
+        return None
+    if day < today:
+        errors[name] = FieldError("date_past")
+    elif day > today + timedelta(days=max_days):
+        errors[name] = FieldError("date_too_far", {"days": max_days})
+    return day
+
+
+def check_callback(form: FormFields, today: date) -> CallbackDecision | Errors:
+    errors: Errors = {}
+    typed_phone = _first(form, "phone")
+    phone = phone_number(typed_phone)
+    if not typed_phone:
+        errors["phone"] = FieldError("phone_required")
+    elif phone is None:
+        errors["phone"] = FieldError("phone_invalid")
+    day = _day(form, "callback_date", today, CALLBACK_MAX_DAYS, errors)
+    slot = SLOTS.get(_first(form, "slot"))
+    if slot is None:
+        errors["slot"] = FieldError("slot_required")
+    if errors or phone is None or day is None or slot is None:
+        return errors
+    return CallbackDecision(phone=phone, on=day, slot=slot)

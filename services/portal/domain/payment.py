@@ -14,7 +14,7 @@ import hmac
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -90,12 +90,10 @@ class AnnouncedPayment:
     invoice_ids: tuple[str, ...]
     amount: Decimal
     currency: str
-    expected_by: date
+    paid_on: date
 
 
-def announced_payment(
-    event: Mapping[str, Any], today: date, pause_days: int
-) -> AnnouncedPayment | None:
+def announced_payment(event: Mapping[str, Any], today: date) -> AnnouncedPayment | None:
     """The payment a verified webhook event announces; ``None`` for an event that announces
     none (another type, or a session not paid yet, such as a SEPA debit still pending).
     Raises :class:`PaymentRefused` for a paid session without the portal's metadata."""
@@ -123,5 +121,5 @@ def announced_payment(
         invoice_ids=invoice_ids,
         amount=amount,
         currency=currency,
-        expected_by=today + timedelta(days=pause_days),
+        paid_on=today,
     )

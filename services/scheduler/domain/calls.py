@@ -9,14 +9,25 @@
 
 Pure: :mod:`services.scheduler.deliveries` reads the call's reminder and attempts, asks
 :func:`follow_up`, and writes what it says.
+
+A collector may also log a call through the ``log_call`` command (:mod:`services.scheduler.calls`
+executes it): the call is kept with its note, audited, and, when it answers a call reminder,
+followed up as above; a promise or a dispute is forwarded to the disputes service as its
+command (:func:`agreement_of`).
 """
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
+from contracts import disputes
+from contracts.commands import LogCall
+from contracts.disputes import DisputeCategory
+from contracts.envelope import Event
 from contracts.notifications import CallOutcome
 from services.runtime.business_days import next_business_day, send_instant
 from services.scheduler.domain.state import Customer, Policy
@@ -56,3 +67,71 @@ def follow_up(
     if outcome == "wrong_contact":
         return FollowUp("fix_contact_and_written")
     return FollowUp("nothing")
+
+
+# -- calls logged by collectors (the ``log_call`` command) ----------------------------------
+
+LOGGED_CALL_NAMESPACE = uuid.UUID("5f0d6c1a-93e2-4b7d-a8c4-2e61b0f9d7a3")
+FOLLOWED_UP: frozenset[str] = frozenset({"no_answer", "wrong_contact"})
+"""Outcomes of a call logged against a call reminder that its follow-up acts upon."""
+DEFAULT_DISPUTE_CATEGORY: DisputeCategory = "commercial"
+
+
+def agreement_of(
+    call: LogCall, invoice_ids: Sequence[str], actor: str, now: datetime
+) -> Event | None:
+    """What the disputes service records for a logged call: the promise made on the phone
+    (confirmed to the customer in writing by the notifier) or the dispute raised; None for
+    other outcomes. Ids derive from the command's, so a replay records nothing twice."""
+    base = call.command_id
+    if call.outcome == "promise_to_pay":
+        assert call.promised_date is not None
+        assert call.promised_amount is not None
+        promise = disputes.Promise(
+            promise_id=uuid.uuid5(LOGGED_CALL_NAMESPACE, f"{base}/promise"),
+            customer_id=call.customer_id,
+            invoice_ids=tuple(invoice_ids),
+            promised_date=call.promised_date,
+            amount=call.promised_amount,
+            channel="phone_call",
+            recorded_by=actor,
+        )
+        return disputes.RecordPromise(
+            event_id=uuid.uuid5(LOGGED_CALL_NAMESPACE, f"{base}/promise.record"),
+            occurred_at=now,
+            source="scheduler",
+            payload=promise,
+        )
+    if call.outcome == "dispute_raised":
+        assert call.dispute_reason is not None
+        request = disputes.DisputeRequest(
+            dispute_id=uuid.uuid5(LOGGED_CALL_NAMESPACE, f"{base}/dispute"),
+            customer_id=call.customer_id,
+            invoice_ids=tuple(invoice_ids),
+            category=call.dispute_category or DEFAULT_DISPUTE_CATEGORY,
+            text=call.dispute_reason,
+            raised_by="collector",
+            by=actor,
+        )
+        return disputes.OpenDispute(
+            event_id=uuid.uuid5(LOGGED_CALL_NAMESPACE, f"{base}/dispute.open"),
+            occurred_at=now,
+            source="scheduler",
+            payload=request,
+        )
+    return None
+
+
+def call_detail(call: LogCall, invoices: int) -> dict[str, str]:
+    """The audit's detail of a logged call: its outcome and figures, never the note or the
+    customer's words (the topic keeps the audit for ever)."""
+    detail = {"outcome": call.outcome, "invoices": str(invoices)}
+    if call.reminder_id is not None:
+        detail["reminder_id"] = str(call.reminder_id)
+    if call.promised_date is not None and call.promised_amount is not None:
+        detail["promised_date"] = call.promised_date.isoformat()
+        detail["promised_amount"] = str(call.promised_amount.amount)
+        detail["currency"] = call.promised_amount.currency
+    if call.dispute_category is not None or call.outcome == "dispute_raised":
+        detail["dispute_category"] = call.dispute_category or DEFAULT_DISPUTE_CATEGORY
+    return detail

@@ -13,7 +13,14 @@ from zoneinfo import ZoneInfo
 
 from contracts.dunning import DUNNING_LEVELS, InvoiceSnapshot
 from services.scheduler.domain.scenario import Scenario
-from services.scheduler.domain.state import Customer, InvoiceState, Policy, scenario_of
+from services.scheduler.domain.state import (
+    Customer,
+    InvoiceState,
+    Policy,
+    at_position,
+    position_of,
+    scenario_of,
+)
 from services.scheduler.errors import CommandRejected
 
 COMMAND_ROLES = {
@@ -22,6 +29,7 @@ COMMAND_ROLES = {
     "send_now": "collector",
     "skip_step": "collector",
     "add_note": "collector",
+    "log_call": "collector",
     "change_scenario": "credit_manager",
 }
 """The lowest role each command needs (a viewer gives none)."""
@@ -44,7 +52,7 @@ def hold_instant(customer: Customer, until: date, now: datetime) -> datetime:
 def mapped_position(old: Scenario | None, new: Scenario, position: int) -> int:
     """Where an invoice at ``position`` of ``old`` stands in ``new``, by step identity.
 
-    The step it would take next keeps its place when ``new`` has a step of that name;
+    The step it would take next keeps its place when ``new`` has a step of that identity;
     otherwise it goes to the first step of ``new`` at that step's level or firmer (never
     gentler than it was heading for). An invoice past every step (only the exit left) stays
     past every step; one with no scenario starts ``new`` from its first step.
@@ -54,9 +62,9 @@ def mapped_position(old: Scenario | None, new: Scenario, position: int) -> int:
     if position >= len(old.steps):
         return len(new.steps)
     heading = old.steps[position]
-    for index, step in enumerate(new.steps):
-        if step.name == heading.name:
-            return index
+    index = new.index_of(heading.id)
+    if index is not None:
+        return index
     rank = DUNNING_LEVELS.index(heading.level)
     for index, step in enumerate(new.steps):
         if step.rank >= rank:
@@ -69,29 +77,31 @@ def changed_scenario(
 ) -> InvoiceState:
     """The invoice moved to ``scenario_id``, at its mapped place, timer to be recomputed."""
     new = policy.library.scenarios[scenario_id]
-    position = mapped_position(scenario_of(policy, state), new, state.position)
+    position = mapped_position(scenario_of(policy, state), new, position_of(policy, state))
     status = "active" if state.status == "unassigned" else state.status
-    return replace(state, scenario_id=scenario_id, position=position, status=status, resumed=False)
+    moved = replace(state, scenario_id=scenario_id, status=status, resumed=False)
+    return at_position(policy, moved, position)
 
 
 def skipped(policy: Policy, state: InvoiceState, expected: str | None) -> InvoiceState:
     """The invoice past its next step; refused when none is left or it is not ``expected``."""
     scenario = scenario_of(policy, state)
-    if scenario is None or state.position >= len(scenario.steps):
+    position = position_of(policy, state)
+    if scenario is None or position >= len(scenario.steps):
         raise CommandRejected("no_step_left", f"{state.invoice_id} has no step left to skip")
-    step = scenario.steps[state.position]
+    step = scenario.steps[position]
     if expected is not None and step.name != expected:
         raise CommandRejected(
             "unknown_step", f"{state.invoice_id}'s next step is {step.name!r}, not {expected!r}"
         )
-    return replace(state, position=state.position + 1, resumed=False)
+    return at_position(policy, replace(state, resumed=False), position + 1)
 
 
 def next_step_now(policy: Policy, state: InvoiceState, now: datetime) -> InvoiceState | None:
     """The invoice with its next step due now (the tick sends it in the sending window);
     None when it has no step left."""
     scenario = scenario_of(policy, state)
-    if scenario is None or state.position >= len(scenario.steps):
+    if scenario is None or position_of(policy, state) >= len(scenario.steps):
         return None
     return replace(state, resumed=True, next_action_at=now)
 
@@ -106,8 +116,9 @@ def snapshot(policy: Policy, state: InvoiceState) -> InvoiceSnapshot:
     """The invoice's place, for the audit trail."""
     scenario = scenario_of(policy, state)
     next_step = None
-    if scenario is not None and state.position < len(scenario.steps):
-        next_step = scenario.steps[state.position].name
+    position = position_of(policy, state)
+    if scenario is not None and position < len(scenario.steps):
+        next_step = scenario.steps[position].name
     return InvoiceSnapshot(
         invoice_id=state.invoice_id,
         scenario_id=state.scenario_id,

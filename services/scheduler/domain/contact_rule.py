@@ -31,6 +31,8 @@ from services.scheduler.domain.state import (
     Customer,
     InvoiceState,
     Policy,
+    at_position,
+    position_of,
     rescheduled,
     scenario_of,
 )
@@ -101,16 +103,17 @@ def decide(
     for state in states:
         scenario = scenario_of(policy, state)
         taken = None
+        if scenario is not None and state.awaiting_delivery is not None:
+            scenario = None  # an escalating step not yet delivered: the invoice waits
+        position = 0 if scenario is None else position_of(policy, state)
         if scenario is not None and state.resumed:
             # back from a pause: its timer says when (perhaps sooner than the step's own
             # date, after a broken promise); it takes the step where it stands
-            taken = resumed_step(
-                scenario, state.position, open_amount=state.open_amount, debtor=debtor
-            )
+            taken = resumed_step(scenario, position, open_amount=state.open_amount, debtor=debtor)
         if scenario is not None and taken is None:
             taken = due_now(
                 scenario,
-                state.position,
+                position,
                 due_date=state.due_date,
                 open_amount=state.open_amount,
                 debtor=debtor,
@@ -128,7 +131,7 @@ def decide(
         else:
             steps[(taken.step.rank, taken.step.channel, scenario.id)].append(due)
     skipped: list[tuple[str, str, str]] = []
-    escalations = tuple(_escalating(group, skipped) for group in exits.values())
+    escalations = tuple(_escalating(policy, group, skipped) for group in exits.values())
     if not steps:
         return Decision(customer, tuple(spent), escalations, (), None, tuple(skipped))
     gap_end = (
@@ -173,13 +176,16 @@ def _reminding(
         assert taken_step is not None
         for passed in due.taken.skipped:
             skipped.append((due.state.invoice_id, scenario_id, passed.name))
-        moved = replace(
+        moved = replace(  # one replace: the tick's hot path (at_position, inlined)
             due.state,
-            position=due.taken.position + 1,
+            next_step=due.scenario.id_at(due.taken.position + 1),
+            scenario_version=policy.library.version_of(due.scenario.id),
             last_step_name=taken_step.name,
             last_level=taken_step.level,
             last_action_at=at,
             resumed=False,
+            # an escalating step must be delivered (or deemed delivered) before the next one
+            awaiting_delivery=taken_step.name if taken_step.escalating else None,
         )
         moves.append(Move(due.state, rescheduled(policy, moved, customer, at)))
     return Reminding(
@@ -214,7 +220,9 @@ def _sending_instant(
     )
 
 
-def _escalating(group: list[Due], skipped: list[tuple[str, str, str]]) -> Escalating:
+def _escalating(
+    policy: Policy, group: list[Due], skipped: list[tuple[str, str, str]]
+) -> Escalating:
     scenario = group[0].scenario
     assert scenario.exit_action is not None
     moves = []
@@ -222,7 +230,9 @@ def _escalating(group: list[Due], skipped: list[tuple[str, str, str]]) -> Escala
         for passed in due.taken.skipped:
             skipped.append((due.state.invoice_id, scenario.id, passed.name))
         after = replace(
-            due.state, position=len(scenario.steps) + 1, status="escalated", next_action_at=None
+            at_position(policy, due.state, len(scenario.steps)),
+            status="escalated",
+            next_action_at=None,
         )
         moves.append(Move(due.state, after))
     return Escalating(scenario, tuple(d.state for d in group), tuple(moves))

@@ -7,7 +7,7 @@ maps customers to scenarios, and every other ``*.yaml`` file declares one scenar
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +25,32 @@ DEFAULT_LIBRARY = Path(__file__).resolve().parents[3] / "scenarios"
 
 @dataclass(frozen=True)
 class Library:
+    """The scenarios in force, with their versions, and every version an invoice may still
+    refer to (``history``, by scenario id and version)."""
+
     scenarios: Mapping[str, Scenario]
     assignment: Assignment
     templates: frozenset[str]
+    versions: Mapping[str, int] = field(default_factory=dict)
+    history: Mapping[tuple[str, int], Scenario] = field(default_factory=dict)
+    revision: int = 0  # the library's stored revision (0: read from a folder, not stored)
+
+    def version_of(self, scenario_id: str) -> int | None:
+        return self.versions.get(scenario_id)
+
+    def scenario_at(self, scenario_id: str, version: int | None) -> Scenario | None:
+        """A scenario as it was in ``version`` (the one in force for None or the current)."""
+        if version is None or version == self.versions.get(scenario_id):
+            return self.scenarios.get(scenario_id)
+        return self.history.get((scenario_id, version))
+
+    def versioned(
+        self,
+        versions: Mapping[str, int],
+        history: Mapping[tuple[str, int], Scenario],
+        revision: int,
+    ) -> Library:
+        return replace(self, versions=dict(versions), history=dict(history), revision=revision)
 
 
 def _read(path: Path, problems: list[Problem]) -> Any:

@@ -1,8 +1,11 @@
 """Where an invoice goes next in its scenario, and when.
 
-An invoice holds a position: the index of the next step to take (``len(steps)`` means only
-the exit is left). :func:`plan` computes the next step's send instant; :func:`due_now`
-answers, at a tick, which step to take now. After an outage several steps may have fallen
+The functions here work on a position: the index of the next step to take in the
+scenario's version in force (``len(steps)`` means only the exit is left). An invoice stores
+its next step's identity, never the index; :func:`services.scheduler.domain.state.position_of`
+finds the index by identity (:mod:`services.scheduler.domain.versions`). :func:`plan`
+computes the next step's send instant; :func:`due_now` answers, at a tick, which step to
+take now. After an outage several steps may have fallen
 due: only the latest applicable one is taken, the earlier ones are recorded as skipped;
 a formal notice [mise en demeure] is never skipped.
 

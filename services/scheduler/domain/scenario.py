@@ -10,7 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Final, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from contracts.dunning import (
     DUNNING_LEVELS,
@@ -53,6 +53,13 @@ class StepConditions(Rule):
 
 
 class Step(Rule):
+    id: StepName = Field(
+        default="",
+        description=(
+            "The step's identity, which an invoice's progress refers to: it stays when the step "
+            "is renamed, moved or edited. Defaults to the step's name."
+        ),
+    )
     name: StepName
     level: DunningLevel
     offset_days: int = Field(ge=-90, le=365, description="Days from the due date; negative before.")
@@ -62,6 +69,13 @@ class Step(Rule):
     include_penalties: bool = False
     escalating: bool = False
     conditions: StepConditions = StepConditions()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _identity(cls, data: object) -> object:
+        if isinstance(data, dict) and not data.get("id") and isinstance(data.get("name"), str):
+            return {**data, "id": data["name"]}
+        return data
 
     @property
     def internal(self) -> bool:
@@ -88,6 +102,24 @@ class Scenario(Rule):
     )
     steps: tuple[Step, ...] = Field(min_length=1)
 
+    @property
+    def step_ids(self) -> tuple[str, ...]:
+        return tuple(step.id for step in self.steps)
+
+    def index_of(self, step_id: str | None) -> int | None:
+        """The index of the step ``step_id``; ``len(steps)`` for None (only the exit is
+        left); None when the scenario has no such step."""
+        if step_id is None:
+            return len(self.steps)
+        for index, step in enumerate(self.steps):
+            if step.id == step_id:
+                return index
+        return None
+
+    def id_at(self, position: int) -> str | None:
+        """The identity of the step at ``position``; None past the last step (the exit)."""
+        return self.steps[position].id if position < len(self.steps) else None
+
 
 def check_scenario(scenario: Scenario, templates: frozenset[str]) -> list[tuple[int | None, str]]:
     """The cross-step problems of ``scenario``: (1-based step index or None, message)."""
@@ -101,11 +133,21 @@ def check_scenario(scenario: Scenario, templates: frozenset[str]) -> list[tuple[
             )
         )
     seen: set[str] = set()
+    seen_ids: set[str] = set()
     previous: Step | None = None
     for index, step in enumerate(scenario.steps, start=1):
         if step.name in seen:
             problems.append((index, f"step name {step.name!r} is used twice"))
         seen.add(step.name)
+        if step.id in seen_ids:
+            problems.append(
+                (
+                    index,
+                    f"step id {step.id!r} is used twice (an id defaults to the step's name): "
+                    "each step needs its own identity",
+                )
+            )
+        seen_ids.add(step.id)
         if templates and step.template not in templates:
             problems.append((index, f"unknown template {step.template!r}"))
         if step.internal and step.channel not in INTERNAL_CHANNELS:

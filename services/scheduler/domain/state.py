@@ -29,6 +29,7 @@ from services.scheduler.domain.progress import (
     plan,
 )
 from services.scheduler.domain.scenario import Scenario
+from services.scheduler.domain.versions import followed_position
 
 # When a reminder cannot reach the customer on its channel (no such contact, no provider, a
 # hard bounce), the same step goes again on the next channel of this chain; none after the
@@ -42,8 +43,12 @@ DEFAULT_FALLBACKS: Mapping[str, str] = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)
 class Policy:
+    """What every decision is taken under. ``library`` is the one part that changes while the
+    scheduler runs: a new accepted library version replaces it whole
+    (:mod:`services.scheduler.library_store`), and every component holding the policy sees it."""
+
     library: Library
     window: SendingWindow
     min_gap: timedelta
@@ -104,7 +109,8 @@ class InvoiceState:
     amount: Decimal
     open_amount: Decimal
     scenario_id: str | None
-    position: int
+    next_step: str | None  # the identity of the step it heads for; None: only the exit left
+    scenario_version: int | None  # the scenario's version ``next_step`` was read in
     status: str
     pause_reason: str | None
     resumed: bool
@@ -114,6 +120,9 @@ class InvoiceState:
     next_action_at: datetime | None
     formal_notice_at: datetime | None = None  # delivered or deemed delivered
     held_until: datetime | None = None  # a collector's hold: nothing decided before it
+    # an escalating step taken (a registered letter with acknowledgement), not yet delivered
+    # nor deemed delivered: the invoice moves on only once it is (its step's name)
+    awaiting_delivery: str | None = None
 
     @classmethod
     def of(cls, row: Any) -> InvoiceState:
@@ -183,19 +192,55 @@ def scenario_of(policy: Policy, state: InvoiceState) -> Scenario | None:
     return policy.library.scenarios.get(state.scenario_id)
 
 
+def position_of(policy: Policy, state: InvoiceState) -> int:
+    """The index, in the scenario's version in force, of the step the invoice heads for
+    (``len(steps)``: only the exit left), found by the step's identity: the rule of
+    :mod:`services.scheduler.domain.versions` when it was read in another version."""
+    scenario = scenario_of(policy, state)
+    if scenario is None:
+        return 0
+    if state.status == "escalated":
+        return len(scenario.steps) + 1
+    library = policy.library
+    if state.scenario_version is None or state.scenario_version == library.version_of(scenario.id):
+        index = scenario.index_of(state.next_step)
+        if index is not None:
+            return index
+    old = library.scenario_at(scenario.id, state.scenario_version)
+    return followed_position(old, scenario, state.next_step)
+
+
+def at_position(policy: Policy, state: InvoiceState, position: int) -> InvoiceState:
+    """``state`` heading for the step at ``position`` of its scenario's version in force."""
+    scenario = scenario_of(policy, state)
+    if scenario is None:
+        return replace(state, next_step=None, scenario_version=None)
+    return replace(
+        state,
+        next_step=scenario.id_at(position),
+        scenario_version=policy.library.version_of(scenario.id),
+    )
+
+
 def rescheduled(
     policy: Policy, state: InvoiceState, customer: Customer | None, not_before: datetime | None
 ) -> InvoiceState:
     """``state`` with its next action recomputed (none when paused, closed or unassigned)."""
     scenario = scenario_of(policy, state)
-    if customer is None or scenario is None or state.status != "active" or state.pause_reason:
+    if (
+        customer is None
+        or scenario is None
+        or state.status != "active"
+        or state.pause_reason
+        or state.awaiting_delivery is not None
+    ):
         return replace(state, next_action_at=None)
     if state.last_action_at is not None:
         gap = state.last_action_at + policy.min_gap
         not_before = gap if not_before is None else max(not_before, gap)
     planned = plan(
         scenario,
-        state.position,
+        position_of(policy, state),
         due_date=state.due_date,
         open_amount=state.open_amount,
         debtor=customer.debtor(policy.window),
@@ -228,7 +273,7 @@ def assigned(
             customer.customer_id, customer.segment, customer.country, outstanding
         )
     status = "active" if scenario_id is not None else "unassigned"
-    return replace(state, scenario_id=scenario_id, status=status, position=0)
+    return at_position(policy, replace(state, scenario_id=scenario_id, status=status), 0)
 
 
 def reassigned(
@@ -264,7 +309,11 @@ def reassigned(
         open_amount=state.open_amount,
         debtor=customer.debtor(policy.window),
     )
-    return replace(state, scenario_id=target, position=position, resumed=False)
+    return at_position(
+        policy,
+        replace(state, scenario_id=target, resumed=False),
+        position,
+    )
 
 
 def opened(
@@ -351,12 +400,12 @@ def _firmer(policy: Policy, state: InvoiceState, customer: Customer | None) -> I
         return state
     position = firmer_position(
         scenario,
-        state.position,
+        position_of(policy, state),
         state.last_level,  # type: ignore[arg-type]  # a DunningLevel as stored
         open_amount=state.open_amount,
         debtor=customer.debtor(policy.window),
     )
-    return replace(state, position=position)
+    return at_position(policy, state, position)
 
 
 def _next_business_instant(

@@ -220,3 +220,38 @@ async def test_promises_and_plans_through_the_api(api: Api) -> None:
     }
     types = [e.event_type for e in await api.disputes.events()]
     assert types == ["promise.made", "payment_plan.agreed"]
+
+
+async def test_the_owner_sees_open_call_back_requests(api: Api) -> None:
+    from contracts.topics import DISPUTE_COMMANDS
+
+    request = DISPUTE_COMMANDS.adapter.validate_python(
+        {
+            "event_id": str(uuid.uuid4()),
+            "event_type": "callback.request",
+            "occurred_at": "2026-11-15T09:30:00Z",
+            "source": "portal",
+            "payload": {
+                "request_id": str(uuid.uuid4()),
+                "customer_id": "C1",
+                "company_code": "FR01",
+                "phone": "+33612345678",
+                "on": "2026-11-17",
+                "slot": "afternoon",
+                "invoice_ids": ["FR01/F1"],
+                "requested_by": "portal:C1",
+            },
+        }
+    )
+    past = request.model_copy(
+        update={"payload": request.payload.model_copy(update={"on": date(2026, 11, 14)})}
+    )
+    await api.disputes.feed([request, past])
+    assert api.disputes.rejected[-1][0] == "callback_day_in_past"
+    listed = await api.client.get("/callbacks?customer_id=C1", headers=_as(READER))
+    assert listed.status_code == 200, listed.text
+    assert [(c["phone"], c["on_day"], c["slot"], c["status"]) for c in listed.json()] == [
+        ("+33612345678", "2026-11-17", "afternoon", "open")
+    ]
+    refused = await api.client.get("/callbacks")
+    assert refused.status_code == 401

@@ -45,7 +45,10 @@ def test_the_definition_consumes_commands_the_ledger_and_call_outcomes() -> None
     assert DEFINITION.schema == "disputes"
     assert DEFINITION.consumes == (DISPUTE_COMMANDS, LEDGER_EVENTS, NOTIFIER_DELIVERIES)
     assert DEFINITION.migrations is not None
-    assert [p.name for p in DEFINITION.migrations.glob("*.sql")] == ["0001_disputes.sql"]
+    assert [p.name for p in DEFINITION.migrations.glob("*.sql")] == [
+        "0001_disputes.sql",
+        "0002_announced_payments_callbacks_attachments.sql",
+    ]
 
 
 async def test_migrations_give_the_declared_tables(disputes_pool: asyncpg.Pool) -> None:

@@ -292,3 +292,20 @@ async def test_an_invoice_opened_during_a_whole_account_dispute_is_paused_too(
     assert await timeline.reminders() == []
     pauses = await timeline.scheduler.pool.fetch("SELECT pause_reason FROM dunning_invoice")
     assert [r["pause_reason"] for r in pauses] == ["dispute", "dispute"]
+
+
+async def test_a_dispute_from_a_logged_call_is_recorded_as_the_collectors(
+    timeline: Timeline,
+) -> None:
+    await timeline.ledger(customer("C1"), opened("C1", "F1", DUE))
+    dispute_id, opening = open_dispute("C1", ["F1"], raised_by="collector", by="local:marie")
+    await timeline.command(opening)
+    other_id, other = open_dispute("C1", [], whole_account=True)  # from the customer's page
+    await timeline.command(other)
+    actors = {
+        r["dispute_id"]: r["actor"]
+        for r in await timeline.disputes.pool.fetch(
+            "SELECT dispute_id, actor FROM dispute_transition WHERE action = 'opened'"
+        )
+    }
+    assert actors == {dispute_id: "local:marie", other_id: "customer"}

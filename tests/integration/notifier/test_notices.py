@@ -1,5 +1,6 @@
-"""Notices through a real SMTP server: a phone promise confirmed in writing to the customer,
-a dispute's owner reminded at their role's address with the manager copied."""
+"""Notices through a real SMTP server: every agreement (a promise on any channel, a payment
+plan) confirmed in writing to the customer, a dispute's owner reminded at their role's
+address with the manager copied."""
 
 from __future__ import annotations
 
@@ -75,16 +76,33 @@ async def _consume(pool: asyncpg.Pool, *events: object) -> None:
         await handle(UnitOfWork(connection, SimulatedClock(samples.NOW)), events)  # type: ignore[arg-type]
 
 
-async def test_a_phone_promise_is_confirmed_in_writing_once(
+def _text(message: Any) -> str:
+    body = message.get_body(preferencelist=("plain",))
+    assert body is not None
+    return str(body.get_content())
+
+
+async def test_every_promise_is_confirmed_in_writing_once_whatever_its_channel(
     pool: asyncpg.Pool, mailbox: tuple[Mailbox, int]
 ) -> None:
     box, port = mailbox
     made = _promise("phone_call")
-    await _consume(pool, samples.customer_upserted(), made, made, _promise("email"))
+    others = [_promise(channel) for channel in ("email", "visit", "portal")]
+    await _consume(pool, samples.customer_upserted(), made, made, *others)
 
-    assert await _sender(pool, port).send_all() == 1
+    assert await _sender(pool, port).send_all() == 4
 
-    ((envelope, message),) = box.received
+    texts = [" ".join(_text(m).split()) for _, m in box.received]
+    for opening in (
+        "Nous vous remercions de notre échange téléphonique. Comme convenu, vous",
+        "Nous vous remercions de notre rencontre. Comme convenu, vous",
+        "Nous avons bien reçu l'engagement pris sur notre page de paiement : vous",
+        "Nous vous remercions de votre message. Comme convenu, vous",
+    ):
+        assert sum(opening in text for text in texts) == 1, opening
+    # who it was made to, for an agreement made to a person (a call, a visit)
+    assert sum("pris auprès de anna@creditor.example" in text for text in texts) == 2
+    ((envelope, message),) = [(e, m) for e, m in box.received if "téléphonique" in _text(m)]
     assert envelope.rcpt_tos == ["compta@acme.example"]  # the billing contact
     assert "Confirmation de votre engagement de paiement" in message["Subject"]
     body = message.get_body(preferencelist=("plain",))
@@ -96,6 +114,47 @@ async def test_a_phone_promise_is_confirmed_in_writing_once(
     row = await pool.fetchrow("SELECT status, recipients FROM notices")
     assert row is not None
     assert (row["status"], row["recipients"]) == ("sent", ["compta@acme.example"])
+
+
+async def test_a_payment_plan_is_confirmed_in_writing_with_its_instalments(
+    pool: asyncpg.Pool, mailbox: tuple[Mailbox, int]
+) -> None:
+    box, port = mailbox
+    instalments = (
+        disputes.Instalment(
+            due_date=date(2026, 12, 15),
+            amount=PositiveMoney(amount=Decimal("700.00"), currency="EUR"),
+        ),
+        disputes.Instalment(
+            due_date=date(2027, 1, 15),
+            amount=PositiveMoney(amount=Decimal("800.00"), currency="EUR"),
+        ),
+    )
+    agreed = disputes.PaymentPlanAgreed(
+        event_id=uuid.uuid4(),
+        occurred_at=samples.NOW,
+        source="disputes",
+        payload=disputes.PaymentPlan(
+            plan_id=uuid.uuid4(),
+            customer_id=samples.CUSTOMER,
+            invoice_ids=("FR01/F1",),
+            agreed_on=date(2026, 12, 1),
+            instalments=instalments,
+            agreed_by="local:anna",
+        ),
+    )
+    await _consume(pool, samples.customer_upserted(), agreed, agreed)
+
+    assert await _sender(pool, port).send_all() == 1
+
+    ((envelope, message),) = box.received
+    assert envelope.rcpt_tos == ["compta@acme.example"]
+    assert "Confirmation de votre échéancier de paiement" in message["Subject"]
+    text = _text(message)
+    assert "1\u202f500,00\u00a0€" in text  # the total
+    assert "700,00\u00a0€ au plus tard le 15 décembre 2026" in text
+    assert "800,00\u00a0€ au plus tard le 15 janvier 2027" in text
+    assert "FR01/F1" in text
 
 
 async def test_owner_reminders_go_to_the_role_and_copy_the_manager_when_escalated(

@@ -46,10 +46,11 @@ class TwilioStandIn:
     ``messages`` holds what Twilio accepted (what the customer receives); with ``delay_s``
     a message is accepted and the response comes too late, as when Twilio times out after
     taking the message. ``GET Messages.json`` lists them newest first, filtered by To and
-    From, as Twilio's list resource does.
+    From, as Twilio's list resource does. ``hits`` has every request it received.
     """
 
     def __init__(self) -> None:
+        self.hits: list[str] = []
         self.requests: list[tuple[str, dict[str, str], str | None]] = []
         self.lookups: list[dict[str, str]] = []
         self.messages: list[dict[str, Any]] = []
@@ -100,7 +101,14 @@ class TwilioStandIn:
 @pytest.fixture
 async def twilio() -> AsyncIterator[TwilioStandIn]:
     stand_in = TwilioStandIn()
-    app = web.Application()
+
+    @web.middleware
+    async def count(request: web.Request, handler: Any) -> web.StreamResponse:
+        stand_in.hits.append(f"{request.method} {request.path}")
+        response: web.StreamResponse = await handler(request)
+        return response
+
+    app = web.Application(middlewares=[count])
     app.router.add_post("/2010-04-01/Accounts/{account}/Messages.json", stand_in.create_message)
     app.router.add_get("/2010-04-01/Accounts/{account}/Messages.json", stand_in.list_messages)
     runner = web.AppRunner(app)
@@ -169,7 +177,6 @@ async def test_sms_is_sent_through_the_twilio_sdk(
     assert form["From"] == "+33100000000"
     delivery_id = delivery_id_of(due.reminder_id, "sms")
     assert form["StatusCallback"] == f"{CALLBACK_URL}?delivery={delivery_id}"
-    assert twilio.lookups == [{"To": "+33612345678", "From": "+33100000000", "PageSize": "20"}]
     assert "Relance" in form["Body"]
     assert "700,00" in form["Body"]
     assert "Reste dû" in form["Body"]
@@ -198,6 +205,16 @@ async def test_twilio_errors_are_retried_or_final_by_status(
     assert str(status) in row["last_error"]
     events = await notifier.published()
     assert [e["event_type"] for e in events] == ([] if retried else ["delivery.failed"])
+
+
+async def test_a_first_attempt_sends_without_asking_twilio_first(
+    notifier: Notifier, twilio: TwilioStandIn
+) -> None:
+    due, sid = await _sms_sent(notifier)
+    assert twilio.hits == [f"POST /2010-04-01/Accounts/{ACCOUNT}/Messages.json"]  # no GET
+    assert twilio.lookups == []
+    assert (await notifier.delivery(due.reminder_id))["attempts"] == 1
+    assert sid == twilio.messages[0]["sid"]
 
 
 async def test_twilio_timeout_is_retried(notifier: Notifier, twilio: TwilioStandIn) -> None:
@@ -229,6 +246,7 @@ async def test_sms_accepted_before_a_timeout_is_found_and_not_sent_again(
     row = await _retried(notifier, due)
     (message,) = twilio.messages  # the customer got it once
     assert len(twilio.requests) == 1  # and the retry did not post it again
+    assert twilio.lookups == [{"To": "+33612345678", "From": "+33100000000", "PageSize": "20"}]
     assert row["status"] == "sent"
     assert row["attempts"] == 2
     assert row["provider_tracking_id"] == message["sid"]
@@ -248,14 +266,40 @@ async def test_sms_that_twilio_never_took_is_sent_again(
     row = await _retried(notifier, due)
     (message,) = twilio.messages
     assert len(twilio.requests) == 2
-    assert len(twilio.lookups) == 2
+    assert len(twilio.lookups) == 1  # the retry asked first; the first attempt did not
     assert row["status"] == "sent"
     assert row["provider_tracking_id"] == message["sid"]
 
 
-async def test_an_earlier_sms_with_another_body_does_not_stop_the_send(
+async def test_an_sms_accepted_before_a_crash_is_found_when_its_lease_expires(
+    notifier: Notifier, twilio: TwilioStandIn, settings: NotifierSettings
+) -> None:
+    """Twilio took the first attempt, then the process died before recording it."""
+    due = samples.reminder("INV-1", channel="sms", role="accounting")
+    await notifier.consume(samples.customer_upserted(), samples.reminder_due(due))
+    claim = await notifier.dispatcher._claim()
+    assert claim.sending is not None
+    await claim.sending.adapter.send(claim.sending.outgoing)  # accepted; no outcome recorded
+    row = await notifier.delivery(due.reminder_id)
+    assert (row["status"], row["attempts"]) == ("sending", 1)
+    notifier.clock.advance(timedelta(seconds=settings.sending_lease_s + 1))
+    assert await notifier.dispatcher.dispatch_all() == 1  # re-claimed: attempt 2
+    (message,) = twilio.messages
+    assert len(twilio.requests) == 1
+    assert len(twilio.lookups) == 1
+    row = await notifier.delivery(due.reminder_id)
+    assert (row["status"], row["attempts"]) == ("sent", 2)
+    assert row["provider_tracking_id"] == message["sid"]
+
+
+async def test_an_earlier_sms_with_another_body_does_not_stop_a_resend(
     notifier: Notifier, twilio: TwilioStandIn
 ) -> None:
+    twilio.status = 500  # the first attempt is refused; the retry looks Twilio up
+    due = samples.reminder("INV-1", channel="sms", role="accounting")
+    await notifier.consume(samples.customer_upserted(), samples.reminder_due(due))
+    await notifier.dispatcher.dispatch_all()
+    twilio.status = 201
     twilio.messages.append(
         {
             "sid": "SM" + "9" * 32,
@@ -268,23 +312,34 @@ async def test_an_earlier_sms_with_another_body_does_not_stop_the_send(
             "date_sent": format_datetime(samples.NOW, usegmt=True),
         }
     )
-    _, sid = await _sms_sent(notifier)
-    assert len(twilio.requests) == 1
-    assert sid == twilio.messages[-1]["sid"] != "SM" + "9" * 32
+    row = await _retried(notifier, due)
+    assert len(twilio.lookups) == 1
+    assert len(twilio.requests) == 2  # the refused one, then the resend
+    assert row["status"] == "sent"
+    assert row["provider_tracking_id"] == twilio.messages[-1]["sid"] != "SM" + "9" * 32
 
 
 async def test_a_lookup_that_fails_sends_nothing_and_is_retried(
     notifier: Notifier, twilio: TwilioStandIn
 ) -> None:
-    sms = notifier.dispatcher.adapters["sms"]
-    assert isinstance(sms, SmsAdapter)
-    sms.base_url = f"http://127.0.0.1:{free_port()}"  # nothing listens: the lookup fails
+    twilio.status = 500  # the first attempt is refused: the retry has to ask first
     due = samples.reminder("INV-1", channel="sms", role="accounting")
     await notifier.consume(samples.customer_upserted(), samples.reminder_due(due))
     await notifier.dispatcher.dispatch_all()
-    row = await notifier.delivery(due.reminder_id)
+    assert len(twilio.requests) == 1
+    sms = notifier.dispatcher.adapters["sms"]
+    assert isinstance(sms, SmsAdapter)
+    twilio_url, sms.base_url = sms.base_url, f"http://127.0.0.1:{free_port()}"  # unreachable
+    twilio.status = 201
+    row = await _retried(notifier, due)
     assert row["status"] == "pending"
-    assert twilio.requests == []
+    assert row["attempts"] == 2
+    assert len(twilio.requests) == 1  # nothing sent without the lookup
+    sms.base_url = twilio_url
+    row = await _retried(notifier, due)
+    assert row["status"] == "sent"
+    assert len(twilio.lookups) == 1
+    assert len(twilio.messages) == 1
 
 
 async def test_signed_status_callback_becomes_a_delivered_event(

@@ -13,8 +13,9 @@ import asyncpg
 import pytest
 
 from contracts.envelope import Event
-from contracts.topics import DISPUTE_COMMANDS, DISPUTE_EVENTS, LEDGER_EVENTS, Topic
+from contracts.topics import DISPUTE_COMMANDS, DISPUTE_EVENTS, ERP_INVOICES, LEDGER_EVENTS, Topic
 from services.portal.app import DEFINITION, SCHEMA
+from services.portal.documents import DocumentStoreSettings, document_store
 from services.portal.pages import Pages
 from services.portal.projection import apply_events
 from services.portal.settings import PortalSettings, StripeSettings
@@ -28,6 +29,7 @@ from services.runtime.health import HealthState, HttpServer, build_app
 from services.runtime.outbox import KafkaRecordSender, OutboxRelay
 from services.runtime.settings import DatabaseSettings, KafkaSettings
 from services.runtime.signed_links import CustomerLinks, SignedLinkSettings
+from tests.integration.portal.document_standin import TOKEN, DocumentServerStandIn
 from tests.integration.portal.stripe_standin import SECRET_KEY, WEBHOOK_SECRET, StripeStandIn
 from tests.kafka_tools import create_topics, unique
 from tests.unit.portal import samples
@@ -46,6 +48,7 @@ class Site:
     commands: Topic
     bootstrap: str
     stripe: StripeStandIn
+    documents: DocumentServerStandIn
 
     def url(self, token: str) -> str:
         return f"{self.base_url}/portal/{token}"
@@ -68,7 +71,13 @@ async def feed(pool: asyncpg.Pool, clock: SimulatedClock, events: Sequence[Event
     """Apply ``events`` through the kit's batch processor, as the consumer would."""
     records = []
     for offset, event in enumerate(events):
-        topic = LEDGER_EVENTS if event.event_type.startswith("ledger.") else DISPUTE_EVENTS
+        topic = (
+            LEDGER_EVENTS
+            if event.event_type.startswith("ledger.")
+            else ERP_INVOICES
+            if event.event_type.startswith("erp.invoice.")
+            else DISPUTE_EVENTS
+        )
         records.append(IncomingRecord(topic.name, 0, offset, topic.key(event), topic.value(event)))
     await BatchProcessor("portal", DEFINITION.consumes, apply_events, pool, clock).process(records)
 
@@ -83,6 +92,12 @@ async def site(database_url: str, kafka_bootstrap: str) -> AsyncIterator[Site]:
     stripe_server = HttpServer(build_app(HealthState("stripe"), [stripe.routes()]), "127.0.0.1", 0)
     await stripe_server.start()
     stripe.base_url = f"http://127.0.0.1:{stripe_server.port}"
+    documents = DocumentServerStandIn()
+    documents.documents["FR01/2026/F-2026-002.pdf"] = samples.COPY_OF_002
+    document_server = HttpServer(
+        build_app(HealthState("documents"), [documents.routes()]), "127.0.0.1", 0
+    )
+    await document_server.start()
     settings = PortalSettings(
         links=SignedLinkSettings(keys=KEYS, base_url="http://127.0.0.1", valid_days=45),
         company_names={"FR01": "Outillage Martin SA"},
@@ -93,12 +108,25 @@ async def site(database_url: str, kafka_bootstrap: str) -> AsyncIterator[Site]:
             secret_key=SECRET_KEY,
             webhook_secrets=(WEBHOOK_SECRET,),
         ),
+        documents=DocumentStoreSettings(
+            kind="http",
+            base_url=f"http://127.0.0.1:{document_server.port}/documents",
+            token=TOKEN,
+        ),
     )
     links = CustomerLinks(settings.links, clock)
     commands = dataclasses.replace(DISPUTE_COMMANDS, name=unique(DISPUTE_COMMANDS.name))
     await create_topics(kafka_bootstrap, [commands.name], partitions=1)
     checkout = StripeCheckout(settings.stripe, conflict_delay_s=0.2)
-    pages = Pages(pool, clock, settings, links, topic=commands, checkout=checkout)
+    pages = Pages(
+        pool,
+        clock,
+        settings,
+        links,
+        topic=commands,
+        checkout=checkout,
+        documents=document_store(settings.documents),
+    )
     server = HttpServer(build_app(HealthState("portal"), [pages.routes()]), "127.0.0.1", 0)
     await server.start()
     settings.links.base_url = f"http://127.0.0.1:{server.port}"  # where payments return
@@ -119,6 +147,7 @@ async def site(database_url: str, kafka_bootstrap: str) -> AsyncIterator[Site]:
         commands,
         kafka_bootstrap,
         stripe,
+        documents,
     )
     stop.set()
     await relaying
@@ -126,4 +155,5 @@ async def site(database_url: str, kafka_bootstrap: str) -> AsyncIterator[Site]:
     await server.stop()
     await checkout.close()
     await stripe_server.stop()
+    await document_server.stop()
     await pool.close()

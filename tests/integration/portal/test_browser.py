@@ -6,13 +6,14 @@ Screenshots go to docs/images/ for docs/portal.md.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, FilePayload, Page, async_playwright
 
 from tests.integration.portal.conftest import Site
 from tests.integration.portal.stripe_standin import signature
@@ -103,13 +104,19 @@ async def test_announcing_a_payment_date_publishes_a_promise(page: Page, site: S
     assert command["payload"]["channel"] == "portal"
 
 
-async def test_opening_a_dispute_on_one_invoice_publishes_it(page: Page, site: Site) -> None:
+async def test_opening_a_dispute_with_a_document_publishes_it(page: Page, site: Site) -> None:
     await page.goto(site.account_url)
     dispute = page.locator("form[action$='/dispute']")
     await dispute.get_by_label("F-2026-002").check()
     await page.get_by_label("Nature du problème", exact=True).select_option("delivery")
     await page.get_by_label("Votre message", exact=True).fill(
         "Livraison incomplète : 2 colis sur 3."
+    )
+    delivery_note = b"%PDF-1.7\n% bon de livraison signe\n%%EOF\n"
+    await page.get_by_label("Documents (PDF, PNG ou JPEG").set_input_files(
+        files=FilePayload(
+            name="bon-livraison.pdf", mimeType="application/pdf", buffer=delivery_note
+        )
     )
     await page.get_by_role("button", name="Envoyer").click()
     await page.wait_for_url("**?done=dispute")
@@ -120,6 +127,51 @@ async def test_opening_a_dispute_on_one_invoice_publishes_it(page: Page, site: S
     assert command["payload"]["category"] == "delivery"
     assert command["payload"]["text"] == "Livraison incomplète : 2 colis sur 3."
     assert command["payload"]["raised_by"] == "portal"
+    (attachment,) = command["payload"]["attachments"]
+    assert (attachment["file_name"], attachment["media_type"]) == (
+        "bon-livraison.pdf",
+        "application/pdf",
+    )
+    assert site.documents.documents[attachment["reference"]] == delivery_note
+
+
+async def test_the_copy_of_an_invoice_is_downloaded_from_the_account(
+    page: Page, site: Site
+) -> None:
+    await page.goto(site.account_url)
+    link = page.get_by_role("link", name="Télécharger la copie de la facture F-2026-002")
+    async with page.expect_download() as downloading:
+        await link.click()
+    download = await downloading.value
+    assert download.suggested_filename == "F-2026-002.pdf"
+    saved = await download.path()
+    assert await asyncio.to_thread(Path(saved).read_bytes) == samples.COPY_OF_002
+    # only the invoice whose copy the ERP named has a link
+    assert await page.get_by_role("link", name="Télécharger la copie").count() == 1
+
+
+async def test_asking_to_be_called_back_publishes_the_request(page: Page, site: Site) -> None:
+    await page.goto(site.account_url)
+    await page.get_by_label("Numéro de téléphone").fill("06 12 34 56 78")
+    await page.get_by_label("Jour", exact=True).fill("2026-03-03")
+    await page.get_by_role("button", name="Me rappeler").click()
+    await page.wait_for_load_state()
+    # a national number and no slot: both said beside their fields, the day kept
+    assert "format international" in await page.locator("#phone-error").inner_text()
+    assert await page.locator("#slot-error").is_visible()
+    assert await page.get_by_label("Jour", exact=True).input_value() == "2026-03-03"
+    await page.get_by_label("Numéro de téléphone").fill("+33 6 12 34 56 78")
+    await page.get_by_label("Après-midi (de 14 h à 17 h)").check()
+    await page.get_by_role("button", name="Me rappeler").click()
+    await page.wait_for_url("**?done=callback")
+    notice = page.get_by_role("status")
+    assert await notice.inner_text() == "Merci : nous vous appellerons au créneau choisi."
+    (record,) = await consume(site.bootstrap, site.commands.name, expected=1)
+    command = json.loads(record.value)
+    assert command["event_type"] == "callback.request"
+    assert command["payload"]["phone"] == "+33612345678"
+    assert (command["payload"]["on"], command["payload"]["slot"]) == ("2026-03-03", "afternoon")
+    assert command["payload"]["company_code"] == samples.COMPANY
 
 
 async def test_a_form_error_is_shown_beside_its_field_and_keeps_what_was_typed(
@@ -218,6 +270,7 @@ async def test_paying_by_card_redirects_to_checkout_and_the_webhook_announces_it
     assert command["payload"]["invoice_ids"] == ["FR01/F-2026-001", "FR01/F-2026-002"]
     assert command["payload"]["amount"] == {"amount": "1180.00", "currency": "EUR"}
     assert command["payload"]["recorded_by"] == f"stripe:{session_id}"
+    assert command["payload"]["kind"] == "payment_announced"  # dunning waits for the ERP
     # back from the checkout to the account, with a notice
     await page.get_by_role("link", name="Pay").click()
     await page.wait_for_url("**?done=payment")

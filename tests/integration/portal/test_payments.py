@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import timedelta
 
 import httpx
 import pytest
@@ -143,7 +142,6 @@ async def test_a_paid_session_is_announced_once_as_a_portal_promise(site: Site) 
     assert command["payload"]["invoice_ids"] == ["FR01/F-2026-001", "FR01/F-2026-002"]
     assert command["payload"]["amount"] == {"amount": "1180.00", "currency": "EUR"}
     assert command["payload"]["channel"] == "portal"
-    assert command["payload"]["promised_date"] == str(
-        site.clock.now().date() + timedelta(days=site.settings.stripe.pause_days)
-    )
+    assert command["payload"]["promised_date"] == str(site.clock.now().date())  # paid on
+    assert command["payload"]["kind"] == "payment_announced"
     assert command["payload"]["recorded_by"].startswith("stripe:cs_test_")

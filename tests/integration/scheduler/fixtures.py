@@ -215,8 +215,10 @@ def delivered(reminder: dunning.Reminder, at: datetime) -> Event:
 
 
 async def deliver_formal_notices(scheduler: Scheduler, delivered_ids: set[uuid.UUID]) -> None:
-    """Report every formal notice emitted so far as delivered at its scheduled instant (once)."""
+    """Report every formal notice and every escalating step (a registered letter) emitted so
+    far as delivered at its scheduled instant (once): the next step waits for it."""
     for reminder in await scheduler.reminders():
-        if reminder.level == "formal_notice" and reminder.reminder_id not in delivered_ids:
+        wanted = reminder.level == "formal_notice" or reminder.escalating
+        if wanted and reminder.reminder_id not in delivered_ids:
             delivered_ids.add(reminder.reminder_id)
             await scheduler.feed([delivered(reminder, reminder.scheduled_for)])

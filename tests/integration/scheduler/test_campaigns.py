@@ -96,9 +96,20 @@ async def campaign_reminders(scheduler: Scheduler) -> list[dunning.Reminder]:
 
 async def test_a_campaign_reaches_the_selected_customers_once(pool: asyncpg.Pool) -> None:
     scheduler = await book(pool)
-    report = await run_campaign(pool, scheduler.clock, POLICY, CAMPAIGN)
+    report = await run_campaign(pool, scheduler.clock, POLICY, CAMPAIGN, by="jeanne")
 
     assert sorted(report.reached) == [("C1", 2), ("C2", 1)]
+    (launched,) = [
+        e.payload for e in await scheduler.emitted() if isinstance(e, dunning.CampaignLaunched)
+    ]
+    assert (launched.campaign_id, launched.by, launched.at, launched.template) == (
+        "year-end-2026",
+        "jeanne",
+        NOW,
+        "reminder_firm",
+    )
+    assert (launched.customers_reached, launched.invoices_reached) == (2, 3)
+    assert launched.skipped == {"nothing_selected": 2, "opted_out": 1}
     assert report.skipped == {"C3": "nothing_selected", "C4": "opted_out", "C5": "nothing_selected"}
     reminders = {r.customer_id: r for r in await campaign_reminders(scheduler)}
     c1 = reminders["C1"]
@@ -147,6 +158,7 @@ async def test_a_dry_run_sends_nothing_and_a_recent_contact_is_skipped(
     )
     report = await run_campaign(pool, scheduler.clock, POLICY, CAMPAIGN, dry_run=True)
     assert report.reached == [("C1", 2)]
+    assert not [e for e in await scheduler.emitted() if isinstance(e, dunning.CampaignLaunched)]
     assert report.skipped["C2"] == "min_gap"
     assert await campaign_reminders(scheduler) == []
     assert await pool.fetchval("SELECT count(*) FROM campaign_contact") == 0

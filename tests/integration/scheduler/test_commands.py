@@ -408,10 +408,10 @@ async def test_a_command_delivered_twice_is_executed_once(pool: asyncpg.Pool) ->
             invoice_id="FR01/F6",
         )
         await desk.command(skip)
-    position = await pool.fetchval(
-        "SELECT position FROM dunning_invoice WHERE invoice_id = $1", "FR01/F6"
+    next_step = await pool.fetchval(
+        "SELECT next_step FROM dunning_invoice WHERE invoice_id = $1", "FR01/F6"
     )
-    assert position == 2  # courtesy taken, friendly skipped once: next is the call
+    assert next_step == "call"  # courtesy taken, friendly skipped once: next is the call
     assert await desk.dead_letters() == []
 
 

@@ -29,7 +29,14 @@ from services.scheduler import suspensions
 from services.scheduler.campaigns import run_campaign
 from services.scheduler.domain.campaign import Campaign
 from services.scheduler.errors import CampaignRefused
-from tests.integration.scheduler.fixtures import SCHEMA, Scheduler, customer, delivered, opened
+from tests.integration.scheduler.fixtures import (
+    SCHEMA,
+    Scheduler,
+    customer,
+    deliver_formal_notices,
+    delivered,
+    opened,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -166,9 +173,11 @@ async def test_a_suspended_company_gets_nothing_and_resumes_without_a_burst(
     assert skipped > 0
 
     day = date(2027, 1, 5)
+    served: set[uuid.UUID] = set()
     while day < date(2027, 2, 1):
         for hour in (3, 10, 15):
             await tick_at(scheduler, paris(day, hour))
+        await deliver_formal_notices(scheduler, served)  # and the registered letters
         day += timedelta(days=1)
     c1 = [r for r in await scheduler.reminders() if r.customer_id == "C1"]
     instants = sorted(r.scheduled_for for r in c1)
@@ -252,15 +261,19 @@ async def test_after_any_outage_the_exit_follows_a_delivered_formal_notice(
     scheduler = Scheduler.of(pool, SimulatedClock(start))
     await scheduler.feed([customer("C1"), opened("C1", "F1", DUE)])
     delivered_at: datetime | None = None
+    served: set[uuid.UUID] = set()
     day = start.astimezone(PARIS).date()
     down = {DUE + timedelta(days=20 + n) for n in range(outage_days)}
     while day < DUE + timedelta(days=300):
         if day not in down:
             await tick_at(scheduler, paris(day, 11))
-            notices = [r for r in await scheduler.reminders() if r.level == "formal_notice"]
-            if notices and delivered_at is None:
-                delivered_at = notices[0].scheduled_for + timedelta(days=2)
-                await scheduler.feed([delivered(notices[0], delivered_at)])
+            for letter in await scheduler.reminders():  # escalating steps wait for them
+                if letter.escalating and letter.reminder_id not in served:
+                    served.add(letter.reminder_id)
+                    at = letter.scheduled_for + timedelta(days=2)
+                    await scheduler.feed([delivered(letter, at)])
+                    if letter.level == "formal_notice":
+                        delivered_at = at
         day += timedelta(days=1)
     assert delivered_at is not None, "the catch-up sends the formal notice"
     (raised,) = [e for e in await scheduler.emitted() if isinstance(e, dunning.EscalationRaised)]
@@ -409,7 +422,7 @@ async def test_any_suspension_holds_and_resumes_without_a_burst(
         for hour in (7, 16) if day != resumed_on else (resume_hour, 23):
             await tick_at(scheduler, paris(day, hour))
         for r in await scheduler.reminders():
-            if r.level == "formal_notice" and r.reminder_id not in served:
+            if r.escalating and r.reminder_id not in served:  # formal notices included
                 served[r.reminder_id] = r.scheduled_for + timedelta(days=1)
                 await scheduler.feed([delivered(r, served[r.reminder_id])])
         day += timedelta(days=1)

@@ -144,9 +144,9 @@ async def test_a_justified_dispute_keeps_the_invoice_paused(pool: asyncpg.Pool) 
     )
     await scheduler.feed([corrected])
     assert await pause_of(pool) is None
-    row = await pool.fetchrow("SELECT resumed, position, next_action_at FROM dunning_invoice")
+    row = await pool.fetchrow("SELECT resumed, next_step, next_action_at FROM dunning_invoice")
     assert row is not None
-    assert (row["resumed"], row["position"]) == (True, 0)  # where it stopped: nothing taken yet
+    assert (row["resumed"], row["next_step"]) == (True, "courtesy")  # nothing taken yet
     assert row["next_action_at"] is not None
 
 

@@ -57,7 +57,7 @@ async def test_a_customer_turned_bad_payer_continues_firmer_in_the_new_scenario(
     await scheduler.feed([customer("C1", Segment(payer_profile="bad_payer"), version=2)])
     row = await invoice_row(pool)
     assert row["scenario_id"] == "bad_payer"
-    assert row["position"] == 3  # bad_payer's first step firmer than level 1: registered
+    assert row["next_step"] == "registered"  # bad_payer's first step firmer than level 1
     assert row["next_action_at"] is not None
     for _ in range(1, 30):
         scheduler.clock.set(scheduler.clock.now() + timedelta(days=1))

@@ -49,6 +49,8 @@ def test_the_definition_consumes_the_ledger_and_the_disputes() -> None:
         "0004_sent_reminders.sql",
         "0005_controls.sql",
         "0006_commands.sql",
+        "0007_command_outcomes_and_calls.sql",
+        "0008_library_versions.sql",
     ]
 
 
@@ -64,6 +66,8 @@ async def test_the_tick_loop_emits_what_is_due_and_stops(database_url: str) -> N
             )
         )
         assert parts.handler is not None
+        served = {route.path for router in parts.routes for route in router.routes}  # type: ignore[attr-defined]
+        assert {"/v1/commands/hold", "/v1/commands/{command_id}", "/auth/sign-in"} <= served
         scheduler = Scheduler.of(pool, clock)
         await scheduler.feed([customer("C1"), opened("C1", "F1", date(2026, 12, 1))])
 

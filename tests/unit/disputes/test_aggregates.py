@@ -115,10 +115,39 @@ def test_a_promise_is_kept_at_its_deadline_only_if_the_payments_cover_it() -> No
         "amount": Decimal("100"),
         "currency": "EUR",
         "received": Decimal("-20"),  # a reversal: nothing counted
+        "kind": "promise",
     }
     broken = promises.broken(NOW, row, None)
     assert broken.payload.received.amount == Decimal(0)
+    assert broken.payload.kind == "promise"
     assert broken.event_id == promises.broken(NOW, row, None).event_id  # replay-safe
+
+
+def test_a_payment_a_provider_announced_waits_its_own_time_and_is_not_the_customers_word() -> None:
+    from services.disputes.domain import commitments
+
+    paid_on = date(2026, 11, 27)
+    # the wait starts on the day it was paid, or on the customer's today if later
+    assert commitments.announced_payment_deadline(paid_on, paid_on, 5) == date(2026, 12, 2)
+    assert commitments.announced_payment_deadline(paid_on, date(2026, 11, 28), 5) == date(
+        2026, 12, 3
+    )
+    assert promises.counts_in_record("promise")
+    assert not promises.counts_in_record("payment_announced")
+    row = {
+        "promise_id": uuid.UUID(int=3),
+        "customer_id": "C1",
+        "invoice_ids": ["I1"],
+        "promised_date": paid_on,
+        "amount": Decimal("100"),
+        "currency": "EUR",
+        "received": Decimal("0"),
+        "kind": "payment_announced",
+    }
+    broken = promises.broken(NOW, row, None)
+    assert broken.payload.kind == "payment_announced"
+    assert broken.payload.customer_record is None
+    assert promises.kept(NOW, row, paid_on, None).payload.kind == "payment_announced"
 
 
 def test_a_missed_instalment_breaks_the_plan_with_both_events_in_order() -> None:

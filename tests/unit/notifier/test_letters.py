@@ -286,3 +286,13 @@ def test_a_letter_is_written_as_pdf_a_2u(composer: EmailComposer) -> None:
     assert b"/Helvetica" not in pdf
     again, _, _ = letter_pdf(composer, due, due.invoices, _customer("fr"), NOW)
     assert again == pdf  # deterministic: no random document id, dates from the dispatch
+
+
+def test_a_letter_is_the_same_from_one_second_to_the_next(composer: EmailComposer) -> None:
+    import time
+
+    due = reminder("INV-1", level="formal_notice", channel="registered_letter")
+    first, _, _ = letter_pdf(composer, due, due.invoices, _customer("fr"), NOW)
+    time.sleep(1.1)  # fpdf2 dates the XMP with the real clock; the bytes must not change
+    again, _, _ = letter_pdf(composer, due, due.invoices, _customer("fr"), NOW)
+    assert again == first

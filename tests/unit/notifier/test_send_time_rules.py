@@ -18,7 +18,7 @@ from services.notifier.domain.sending_time import (
     release_schedule,
 )
 from services.notifier.domain.statement import Handling, PenaltyTerms, statement_of
-from services.notifier.domain.suppression import SilenceFacts, silence
+from services.notifier.domain.suppression import SilenceFacts, reachable, silence
 from services.runtime.business_days import SendingWindow, is_business_day
 from services.runtime.late_payment import ReferenceRate, ReferenceRates
 from tests.unit.notifier.samples import dunned
@@ -144,3 +144,19 @@ def test_a_consumers_statement_with_penalties_has_no_indemnity() -> None:
     # French law gives no statutory rate against a consumer: only a contract rate would
     assert statement.totals[0].interest == 0
     assert statement.warnings
+
+
+def test_an_opted_out_address_is_removed_from_its_contact_only() -> None:
+    contacts = (
+        {"role": "billing", "email": "a@x.example", "phone": "+33600000001"},
+        {"role": "billing", "email": "b@x.example"},
+        {"role": "buyer", "phone": "+33600000001"},
+    )
+    found = reachable(contacts, {"+33600000001", "b@x.example", "unknown@x.example"})
+    assert found.contacts == (
+        {"role": "billing", "email": "a@x.example"},  # a STOP to SMS keeps the email
+        {"role": "billing"},
+        {"role": "buyer"},
+    )
+    assert found.left_out == ("+33600000001", "b@x.example")
+    assert contacts[0]["phone"] == "+33600000001"  # the customer's own contacts untouched

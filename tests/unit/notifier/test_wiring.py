@@ -41,7 +41,9 @@ def test_notifier_consumes_reminders_ledger_disputes_and_interest_rates() -> Non
         "0009_send_time_controls.sql",
         "0010_holds.sql",
         "0011_reference_interest_rates.sql",
-        "0012_open_amount_history.sql",
+        "0012_plan_confirmations.sql",
+        "0013_opted_out_recipients.sql",
+        "0014_open_amount_history.sql",
     ]
 
 

@@ -3,11 +3,12 @@ currencies, a payment, a credit note, a dispute, a promise and a plan."""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from contracts import disputes, ledger
+from contracts import disputes, erp, ledger
 from contracts.envelope import Event
 from contracts.money import Money, PositiveMoney
 
@@ -160,6 +161,13 @@ def account_events() -> list[Event]:
         invoice("F-2026-001", "1200.00", date(2026, 1, 15)),  # part paid, overdue
         paid_in_part("F-2026-001", "1200.00", "700.00"),
         invoice("F-2026-002", "480.00", date(2026, 3, 31)),  # due
+        erp_invoice(  # its copy, with the digest the ERP published
+            "F-2026-002",
+            "480.00",
+            date(2026, 3, 31),
+            reference="FR01/2026/F-2026-002.pdf",
+            sha256=hashlib.sha256(COPY_OF_002).hexdigest(),
+        ),
         invoice("F-2026-003", "950.00", date(2026, 2, 10)),  # in dispute
         dispute_opened("F-2026-003"),
         invoice("F-2026-004", "300.00", date(2026, 2, 1)),  # promised
@@ -170,3 +178,36 @@ def account_events() -> list[Event]:
         invoice("F-2025-090", "150.00", date(2026, 1, 31)),
         settled("F-2025-090", "150.00", cause="credit_note"),
     ]
+
+
+COPY_OF_002 = b"%PDF-1.7\n% the copy of F-2026-002\n%%EOF\n"
+
+
+def erp_invoice(
+    number: str,
+    amount: str,
+    due: date,
+    *,
+    reference: str | None,
+    sha256: str | None = None,
+    customer_id: str = CUSTOMER,
+    version: int = 1,
+) -> Event:
+    """The ERP's invoice, naming its copy in the document store (``reference``)."""
+    return erp.InvoiceIssued(
+        event_id=uuid.uuid4(),
+        occurred_at=NOW,
+        source="erp-test",
+        payload=erp.InvoicePayload(
+            company_code=COMPANY,
+            customer_id=customer_id,
+            invoice_number=number,
+            version=version,
+            issue_date=date(2026, 1, 1),
+            due_date=due,
+            amount=money(amount),
+            document=None
+            if reference is None
+            else erp.InvoiceDocument(reference=reference, sha256=sha256),
+        ),
+    )

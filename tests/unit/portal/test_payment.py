@@ -119,29 +119,28 @@ def completed(**session: object) -> dict[str, object]:
 
 
 def test_a_paid_session_announces_its_invoices_and_amount() -> None:
-    payment = announced_payment(json.loads(json.dumps(completed())), date(2026, 3, 2), 7)
+    payment = announced_payment(json.loads(json.dumps(completed())), date(2026, 3, 2))
     assert payment is not None
     assert payment.invoice_ids == ("FR01/F-1", "FR01/F-2")
     assert payment.amount == Decimal("1180.00")
     assert payment.currency == "EUR"
     assert (payment.customer_id, payment.company_code) == ("C-1", "FR01")
-    assert payment.expected_by == date(2026, 3, 9)
+    assert payment.paid_on == date(2026, 3, 2)  # the disputes service decides how long to wait
 
 
 def test_unpaid_sessions_and_other_events_announce_nothing() -> None:
-    assert announced_payment(completed(payment_status="unpaid"), date(2026, 3, 2), 7) is None
+    assert announced_payment(completed(payment_status="unpaid"), date(2026, 3, 2)) is None
     other = {"type": "payment_intent.succeeded", "data": {"object": {}}}
-    assert announced_payment(other, date(2026, 3, 2), 7) is None
+    assert announced_payment(other, date(2026, 3, 2)) is None
 
 
 def test_a_paid_session_without_the_portals_metadata_is_refused() -> None:
     with pytest.raises(PaymentRefused, match="without the portal's data"):
-        announced_payment(completed(metadata={}), date(2026, 3, 2), 7)
+        announced_payment(completed(metadata={}), date(2026, 3, 2))
     with pytest.raises(PaymentRefused, match="no invoice"):
         announced_payment(
             completed(metadata={"customer_id": "C", "company_code": "F", "invoice_ids": ""}),
             date(2026, 3, 2),
-            7,
         )
 
 

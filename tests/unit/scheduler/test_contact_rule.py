@@ -38,7 +38,8 @@ def invoice(number: str, due: date, scenario_id: str | None = "negligent") -> In
         amount=Decimal("1200.00"),
         open_amount=Decimal("1200.00"),
         scenario_id=scenario_id,
-        position=1,  # the courtesy reminder was sent
+        next_step="friendly",  # the courtesy reminder was sent
+        scenario_version=None,
         status="active",
         pause_reason=None,
         resumed=False,
@@ -60,7 +61,7 @@ def test_the_firmest_group_is_reminded_and_the_others_wait_for_the_gap() -> None
     assert decision.reminder.step.name == "firm"
     assert [s.invoice_id for s in decision.reminder.invoices] == ["FR01/F2"]
     (moved,) = decision.reminder.moves
-    assert (moved.after.position, moved.after.last_step_name) == (4, "firm")
+    assert (moved.after.next_step, moved.after.last_step_name) == ("registered", "firm")
     assert moved.after.last_action_at == NOW
     assert decision.skipped == (
         ("FR01/F2", "negligent", "friendly"),
@@ -70,7 +71,7 @@ def test_the_firmest_group_is_reminded_and_the_others_wait_for_the_gap() -> None
     assert waiting.before == FRIENDLY_DUE
     assert waiting.after.next_action_at is not None
     assert waiting.after.next_action_at >= NOW + POLICY.min_gap
-    assert waiting.after.position == FRIENDLY_DUE.position
+    assert waiting.after.next_step == FRIENDLY_DUE.next_step
     assert decision.spent == ()
     assert decision.escalations == ()
 
@@ -107,7 +108,7 @@ def test_invoices_past_the_amicable_phase_get_the_formal_notice_before_they_esca
 
     noticed = replace(
         late,
-        position=len(POLICY.library.scenarios["negligent"].steps),
+        next_step=None,  # only the exit is left
         last_step_name="formal_notice",
         last_level="formal_notice",
         formal_notice_at=NOW - timedelta(days=10),
@@ -161,7 +162,7 @@ def test_a_tick_before_the_window_sends_the_step_due_when_the_window_opens() -> 
     early = datetime(2026, 12, 15, 5, 0, tzinfo=UTC)  # Tuesday 06:00 in Paris
     fresh = replace(
         invoice("P1", date(2026, 12, 12)),
-        position=0,
+        next_step="courtesy",
         last_step_name=None,
         last_level=None,
         last_action_at=None,

@@ -71,7 +71,8 @@ def invoices(draw: st.DrawFn, customer_id: str = "C1") -> InvoiceState:
         amount=amount,
         open_amount=open_amount,
         scenario_id=draw(st.none() | st.sampled_from(sorted(LIBRARY.scenarios))),
-        position=draw(st.integers(0, 7)),
+        next_step=draw(st.none() | st.sampled_from([s.id for s in STEPS])),
+        scenario_version=draw(st.none() | st.integers(1, 9)),
         status=draw(st.sampled_from(["active", "closed", "escalated", "unassigned"])),
         pause_reason=draw(
             st.sampled_from([None, "dispute", "promise_to_pay", "dispute,payment_plan"])
@@ -175,7 +176,7 @@ def test_a_reminder_due_is_the_models_dump(
 
 STATE = InvoiceState(
     "FR01/F1", "C1", "FR01", "F1", date(2026, 12, 1), "EUR", Decimal("100.00"),
-    Decimal("40.00"), "negligent", 1, "active", None, False, "courtesy", "preventive",
+    Decimal("40.00"), "negligent", "friendly", 1, "active", None, False, "courtesy", "preventive",
     datetime(2026, 12, 1, 9, tzinfo=UTC), datetime(2026, 12, 4, 9, tzinfo=UTC),
 )  # fmt: skip
 NOW = datetime(2026, 12, 4, 9, 30, tzinfo=UTC)

@@ -42,7 +42,7 @@ def commands_of(history: History, dispute: Dispute) -> tuple[Record, Record]:
     for day in history.commands:
         for record in day:
             event = DISPUTE_COMMANDS.parse(record.value)
-            if event.payload.dispute_id == dispute.dispute_id:
+            if getattr(event.payload, "dispute_id", None) == dispute.dispute_id:
                 found[event.event_type] = record
     return found["dispute.open"], found["dispute.resolve"]
 

@@ -98,4 +98,34 @@ def test_a_simple_history_issues_each_customers_invoices_together() -> None:
             (invoice.issue_day, str(invoice.due_date))
         )
     assert all(len(days) == 1 for days in by_customer.values())
-    assert all(d.outcome in (None, "justified") for d in simple.disputes)
+    # a rejected dispute names every invoice of its customer: they resume together
+    invoices_of: dict[str, set[str]] = {}
+    for invoice in simple.invoices.values():
+        invoices_of.setdefault(invoice.customer_id, set()).add(invoice.invoice_id)
+    rejected = [d for d in simple.disputes if d.outcome == "rejected"]
+    assert rejected
+    assert all(set(d.invoice_ids) == invoices_of[d.customer_id] for d in rejected)
+
+
+def test_a_simple_history_has_promises_kept_and_broken() -> None:
+    simple = generate(Size.small(), seed=7)
+    last = simple.size.days - 1
+    broken = [p for p in simple.promises if p.broken_day is not None]
+    kept = [p for p in simple.promises if p.broken_day is None]
+    assert broken
+    assert kept
+    for promise in simple.promises:
+        customer_invoices = {
+            i.invoice_id for i in simple.invoices.values() if i.customer_id == promise.customer_id
+        }
+        assert set(promise.invoice_ids) == customer_invoices
+        paid = [simple.closed_day(i) for i in promise.invoice_ids]
+        if promise.broken_day is None:  # kept: every invoice paid by the promised date
+            assert all(
+                d is not None and promise.recorded_day < d <= promise.promised_day for d in paid
+            )
+        else:  # broken: nothing paid before the grace is over
+            assert promise.broken_day == promise.promised_day + 3 <= last
+            assert all(d is None or d > promise.broken_day for d in paid)
+    commands = [r.kind for day in simple.commands for r in day]
+    assert commands.count("promise.record") == len(simple.promises)

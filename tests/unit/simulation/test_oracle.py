@@ -5,7 +5,15 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from simulation.generator import Customer, Dispute, History, Invoice, Movement, Size
+from simulation.generator import (
+    Customer,
+    Dispute,
+    History,
+    Invoice,
+    Movement,
+    PromiseToPay,
+    Size,
+)
 from simulation.oracle import (
     Expected,
     Silence,
@@ -81,6 +89,7 @@ def history(
     movements: list[Movement] = (),  # type: ignore[assignment]
     disputes: list[Dispute] = (),  # type: ignore[assignment]
     days: int = 40,
+    promises: list[PromiseToPay] = (),  # type: ignore[assignment]
 ) -> History:
     return History(
         size=Size(customers=len(customers), invoices=len(invoices), days=days, start=START),
@@ -92,6 +101,7 @@ def history(
         timeline=[[] for _ in range(days)],
         commands=[[] for _ in range(days)],
         opening_customers=[],
+        promises=list(promises),
     )
 
 
@@ -214,13 +224,14 @@ def test_a_rejected_dispute_resumes_at_the_next_firmer_step(tmp_path: Path) -> N
         library(tmp_path),
         disputes_pause=True,
     )
-    # "before" (preventive) was sent on Jan 12; on Tuesday 27 "first" (level_1), the next
-    # firmer step, is sent although "second" and "third" are due too; then "third" when it
-    # is the latest due (the next day), and the exit
+    # "before" (preventive) was sent on Jan 12; resolved on Tuesday 27 in the morning, the
+    # minimum gap after the resolution passes it; on Wednesday 28 "first" (level_1), the
+    # next firmer step, is sent although "second" and "third" are due too; then "third"
+    # when it is the latest due (the next day), and the exit
     assert found == {
         Expected("FR01/A", date(2026, 1, 12), "before", "preventive", "email"),
-        Expected("FR01/A", date(2026, 1, 27), "first", "level_1", "sms"),
-        Expected("FR01/A", date(2026, 1, 28), "third", "level_2", "postal_letter"),
+        Expected("FR01/A", date(2026, 1, 28), "first", "level_1", "sms"),
+        Expected("FR01/A", date(2026, 1, 29), "third", "level_2", "postal_letter"),
         Expected("FR01/A", date(2026, 2, 3), "exit:doubtful_debt", "exit", "-"),
     }
 
@@ -288,8 +299,9 @@ def test_a_rejected_dispute_past_the_exit_day_resumes_then_serves_the_notice(
     )
     assert found == {
         Expected("FR01/A", date(2026, 1, 5), "first", "level_1", "email"),
-        Expected("FR01/A", date(2026, 1, 27), "notice", "formal_notice", "registered_letter"),
-        Expected("FR01/A", date(2026, 2, 4), "exit:litigation", "exit", "-"),
+        # the day after the resolution (the minimum gap after it), then 8 days later
+        Expected("FR01/A", date(2026, 1, 28), "notice", "formal_notice", "registered_letter"),
+        Expected("FR01/A", date(2026, 2, 5), "exit:litigation", "exit", "-"),
     }
 
 
@@ -325,3 +337,49 @@ def test_the_morning_after_an_outage_decides_only_what_fell_due_before_the_payme
     # decided at 06:00 on the 13th, before the payment; B's timer is for the window, after it
     assert found == {Expected("FR01/A", date(2026, 1, 13), "first", "level_1", "email")}
     assert settled_after_decision(h, outage, ("FR01/A",), 8)
+
+
+def promise(recorded: int, promised: int, broken: int | None) -> PromiseToPay:
+    return PromiseToPay(uuid.uuid4(), "C1", ("FR01/A",), recorded, promised, broken)
+
+
+def test_a_broken_promise_resumes_at_once_at_the_next_firmer_step(tmp_path: Path) -> None:
+    due = date(2026, 1, 14)  # "before" Jan 12, "first" and "second" Jan 19, "third" Jan 26
+    weekday = promise(10, 14, 17)  # recorded Thursday 15, broken Thursday 22
+    found = expected_actions(
+        history([invoice("C1", "A", 0, due)], [customer("C1")], promises=[weekday]),
+        library(tmp_path),
+        disputes_pause=True,
+    )
+    # silent while promised (nothing on the 19th); broken on the 22nd: "first", the next
+    # step firmer than "before", at once; the next day the latest step due ("second")
+    assert found == {
+        Expected("FR01/A", date(2026, 1, 12), "before", "preventive", "email"),
+        Expected("FR01/A", date(2026, 1, 22), "first", "level_1", "sms"),
+        Expected("FR01/A", date(2026, 1, 23), "second", "level_1", "phone_call"),
+        Expected("FR01/A", date(2026, 1, 26), "third", "level_2", "postal_letter"),
+        Expected("FR01/A", date(2026, 2, 3), "exit:doubtful_debt", "exit", "-"),
+    }
+    saturday = promise(10, 16, 19)  # broken on Saturday 24: back on Monday 26
+    found = expected_actions(
+        history([invoice("C1", "A", 0, due)], [customer("C1")], promises=[saturday]),
+        library(tmp_path),
+        disputes_pause=True,
+    )
+    assert {a for a in found if a.day in (date(2026, 1, 26), date(2026, 1, 27))} == {
+        Expected("FR01/A", date(2026, 1, 26), "first", "level_1", "sms"),
+        Expected("FR01/A", date(2026, 1, 27), "third", "level_2", "postal_letter"),
+    }
+
+
+def test_a_kept_promise_keeps_silent_until_the_payment(tmp_path: Path) -> None:
+    due = date(2026, 1, 14)
+    paid = Movement(day=16, invoice_id="FR01/A", kind="payment", amount=Decimal("100.00"))
+    found = expected_actions(
+        history(
+            [invoice("C1", "A", 0, due)], [customer("C1")], [paid], promises=[promise(10, 16, None)]
+        ),
+        library(tmp_path),
+        disputes_pause=True,
+    )
+    assert found == {Expected("FR01/A", date(2026, 1, 12), "before", "preventive", "email")}

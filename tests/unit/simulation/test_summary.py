@@ -9,10 +9,12 @@ import pytest
 
 from contracts.dunning import SendingResumed, SendingSuspended, Suspension, SuspensionLifted
 from simulation.generator import Size
+from simulation.run import SuspensionPlan, SuspensionRecord
 from simulation.summary import (
     DsoRow,
     drop_lines,
     dso_lines,
+    held_lines,
     months_spanned,
     suspension_lines,
     unmatched_cash_lines,
@@ -133,3 +135,27 @@ def test_unmatched_cash_per_company_and_currency_with_the_oldest() -> None:
     assert unmatched_cash_lines([], day) == [
         "Unmatched cash on 2026-02-18 (reporting.unmatched_cash_as_of): none"
     ]
+
+
+def test_held_lines_count_what_the_suspension_held_released_and_dropped() -> None:
+    at = datetime(2026, 1, 19, 6, tzinfo=UTC)
+    record = SuspensionRecord(
+        SuspensionPlan("FR01", 14, 21),
+        suspended_at=at,
+        resumed_at=at + timedelta(days=7),
+        held={"FR01/A", "FR01/B", "FR01/C", "FR01/D"},
+        paid_meanwhile={"FR01/D"},
+        held_deliveries=2,
+    )
+    reminded = {"FR01/A": "r1", "FR01/B": "r1", "FR01/C": "r2", "FR01/D": "r3", "DE01/X": "r4"}
+    assert held_lines(record, reminded, {"r2", "r4"}) == [
+        "  held: 4 invoices whose reminder fell due while suspended, 2 deliveries waiting "
+        "in the notifier at the resumption",
+        "  released after the resumption: 2 invoices in 1 reminders (the catch-up: the latest "
+        "step due, in the sending window)",
+        "  dropped because paid meanwhile: 2 invoices (1 settled before the resumption, never "
+        "reminded; 1 paid on the resumption's day, their catch-up reminder dropped by the "
+        "notifier: invoice_settled)",
+    ]
+    unlifted = SuspensionRecord(SuspensionPlan("FR01", 14, 21), suspended_at=at)
+    assert "not lifted" in held_lines(unlifted, {}, set())[0]

@@ -3,15 +3,16 @@
 Retries without duplicates. A call that times out, whose connection is reset after the
 request was written, or that gets a 5xx may have been accepted by Twilio all the same, and
 sending again would text the customer twice. Twilio's messages have no client reference
-field, so before each send the adapter lists the messages sent to that number from our
+field, so before sending again the adapter lists the messages sent to that number from our
 sender (``GET /2010-04-01/Accounts/{AccountSid}/Messages.json?To=…&From=…``, newest first,
 one page) and looks for one created in the last ``lookup_window`` with exactly the same
 body; if one is there, the delivery is recorded as sent with that message's SID and nothing
 is sent. No ``DateSent>=`` filter: a message still ``queued`` or ``accepted`` has no
-``date_sent`` yet, and it is precisely the one to find. The lookup runs before every send,
-not only retries, because the adapter does not see the delivery's previous attempts and a
-crash between Twilio's acceptance and the recording of the outcome (the delivery is sent
-again once its lease expires) is as ambiguous as a timeout. A lookup that fails is a
+``date_sent`` yet, and it is precisely the one to find. The look-up runs when the
+delivery's attempt (``Outgoing.attempt``) is above 1: a retry, or a re-claim once the lease
+of a send interrupted by a crash has expired (the dispatcher counts an attempt when it
+starts sending, so that re-claim is attempt 2 as well). A first attempt cannot have reached
+Twilio before and sends at once, without the extra request. A look-up that fails is a
 retryable error: nothing is sent until Twilio can be asked.
 
 The status callback URL carries the delivery's id (``?delivery=<id>``); Twilio posts its
@@ -43,14 +44,8 @@ from services.runtime.logs import get_logger
 
 log = get_logger(__name__)
 
-SMS_LANGUAGES = (
-    "fr",
-    "en",
-    "de",
-    "es",
-    "it",
-)  # languages of the templates _partials/sms.<lang>.txt
-LOOKUP_PAGE_SIZE = 20  # the newest messages to one number from our sender, read on a send
+SMS_LANGUAGES = ("fr", "en", "de", "es", "it")  # languages of _partials/sms.<lang>.txt
+LOOKUP_PAGE_SIZE = 20  # the newest messages to one number from our sender, read on a resend
 
 
 def callback_url_for(status_callback_url: str, delivery_id: str) -> str:
@@ -143,13 +138,14 @@ class SmsAdapter:
         if self.status_callback_url:
             options["status_callback"] = callback_url_for(self.status_callback_url, delivery_id)
         try:
-            found = await asyncio.wait_for(
-                self._already_sent(client, options, prepared_at - self.lookup_window),
-                self.timeout_s,
-            )
-            if found is not None:
-                log.info("sms_found_at_twilio", delivery_id=delivery_id, sid=found.sid)
-                return Receipt(found.sid, str(found.status))
+            if outgoing.attempt > 1:  # Twilio may hold it already: ask before sending again
+                found = await asyncio.wait_for(
+                    self._already_sent(client, options, prepared_at - self.lookup_window),
+                    self.timeout_s,
+                )
+                if found is not None:
+                    log.info("sms_found_at_twilio", delivery_id=delivery_id, sid=found.sid)
+                    return Receipt(found.sid, str(found.status))
             message = await asyncio.wait_for(
                 client.messages.create_async(**options), self.timeout_s
             )

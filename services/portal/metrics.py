@@ -1,0 +1,12 @@
+"""The portal's own metrics, next to the runtime kit's (``service`` label on each)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter
+
+COPIES = Counter(
+    "relance_portal_invoice_copies",
+    "Invoice copies asked for, by outcome (served, refused: not this link's invoice or no "
+    "copy, missing in the store, altered, store_failed).",
+    ["service", "outcome"],
+)
