@@ -23,7 +23,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import multiprocessing
+import multiprocessing.process
 import os
+import signal
 import socket
 import time
 import urllib.parse
@@ -56,7 +59,7 @@ from services.notifier.dispatcher import Dispatcher
 from services.notifier.handler import handle
 from services.notifier.rate_limit import SharedRateLimiter
 from services.notifier.settings import NotifierSettings, SmtpSettings
-from services.runtime import logs, migrations
+from services.runtime import gc_tuning, logs, migrations
 from services.runtime.clock import SimulatedClock
 from services.runtime.consumer import BatchProcessor
 from services.runtime.database import create_pool
@@ -82,6 +85,20 @@ END $$;
 CREATE TRIGGER bench_closed AFTER INSERT ON notifier.closed_invoices
 FOR EACH ROW WHEN (NEW.invoice_id LIKE '{COMPANY}/L%')
 EXECUTE FUNCTION notifier.bench_closed();
+"""
+
+# The same on the ledger's side: the moment ingestion's transaction settling a bench
+# invoice committed (its ledger.invoice.settled is in the outbox from then on).
+SETTLED_CHANNEL = "bench_settled"
+SETTLED_TRIGGER = f"""
+CREATE FUNCTION ledger.bench_settled() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('{SETTLED_CHANNEL}', NEW.company_code || '/' || NEW.invoice_number);
+    RETURN NEW;
+END $$;
+CREATE TRIGGER bench_settled AFTER INSERT OR UPDATE ON ledger.invoices
+FOR EACH ROW WHEN (NEW.status = 'settled' AND NEW.customer_id LIKE 'L%')
+EXECUTE FUNCTION ledger.bench_settled();
 """
 
 
@@ -131,20 +148,22 @@ def cpu_s_of(pids: Iterable[int]) -> dict[int, float]:
 
 @dataclasses.dataclass
 class CpuMeter:
-    """CPU of the bench's own processes: this one and its database's PostgreSQL backends.
+    """CPU of the bench's own processes, by pid: the driver (this process), the service
+    processes it started, and its database's PostgreSQL backends.
 
-    The backends are found by pid in ``pg_stat_activity`` (the bench's database is its own,
-    so every backend on it serves the bench). A backend that ends between the two readings
-    is not counted; one that starts meanwhile is counted from zero. The Kafka broker serves
+    The backends are found in ``pg_stat_activity`` (the bench's database is its own, so
+    every backend on it serves the bench). A backend that ends between the two readings is
+    not counted; one that starts meanwhile is counted from zero. The Kafka broker serves
     everyone and cannot be split by client: it is not counted.
     """
 
     admin_url: str
     database: str
+    services: dict[str, int] = dataclasses.field(default_factory=dict)  # name -> pid
     _start: dict[int, float] = dataclasses.field(default_factory=dict)
     _started_at: float = 0.0
 
-    async def _pids(self) -> list[int]:
+    async def _backends(self) -> list[int]:
         connection = await asyncpg.connect(self.admin_url)
         try:
             rows = await connection.fetch(
@@ -155,22 +174,26 @@ class CpuMeter:
         return [int(r["pid"]) for r in rows]
 
     async def start(self) -> None:
-        self._start = cpu_s_of([os.getpid(), *await self._pids()])
+        pids = [os.getpid(), *self.services.values(), *await self._backends()]
+        self._start = cpu_s_of(pids)
         self._started_at = time.perf_counter()
 
     async def stop(self) -> dict[str, float]:
-        pids = await self._pids()
-        now = cpu_s_of([os.getpid(), *pids])
-        own = now.get(os.getpid(), 0.0) - self._start.get(os.getpid(), 0.0)
-        backends = sum(v - self._start.get(pid, 0.0) for pid, v in now.items() if pid in pids)
+        backends = await self._backends()
+        now = cpu_s_of([os.getpid(), *self.services.values(), *backends])
         wall = time.perf_counter() - self._started_at
-        return {
-            "wall_s": wall,
-            "cpu_s_bench_process": own,
-            "cpu_s_postgres_backends": backends,
-            "postgres_backends": float(len(pids)),
-            "cores_used": (own + backends) / wall if wall else 0.0,
-        }
+
+        def used(pid: int) -> float:
+            return now.get(pid, 0.0) - self._start.get(pid, 0.0)
+
+        figures = {"wall_s": wall, "cpu_s_driver": used(os.getpid())}
+        for name, pid in self.services.items():
+            figures[f"cpu_s_{name}"] = used(pid)
+        figures["cpu_s_postgres_backends"] = sum(used(pid) for pid in backends)
+        figures["postgres_backends"] = float(len(backends))
+        total = sum(v for k, v in figures.items() if k.startswith("cpu_s_"))
+        figures["cores_used"] = total / wall if wall else 0.0
+        return figures
 
 
 # ---------------------------------------------------------------------------------------
@@ -291,31 +314,117 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-class Stack:
-    """Ingestion and the notifier on fresh topics and a fresh database, in this process."""
+def renamed(topic: Topic, suffix: str) -> Topic:
+    return dataclasses.replace(topic, name=f"bench-{suffix}.{topic.name}")
 
-    def __init__(
-        self, bootstrap: str, admin_url: str, email_rate: float, dispatchers: int = 1
-    ) -> None:
+
+@dataclasses.dataclass(frozen=True)
+class ServiceSetup:
+    """What a service process needs: where everything is."""
+
+    bootstrap: str
+    url: str
+    suffix: str
+    email_rate: float
+    smtp_port: int
+
+
+def serve(name: str, setup: ServiceSetup) -> None:
+    """A service process (``ingestion`` or ``notifier``) until SIGTERM."""
+    quiet_logs()
+    asyncio.run(_serve(name, setup))
+
+
+async def _serve(name: str, setup: ServiceSetup) -> None:
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    kafka = KafkaSettings(bootstrap_servers=setup.bootstrap)
+    clock = SimulatedClock(NOW)
+    supervisor = Supervisor(f"bench-{name}")
+    broker = make_broker(kafka, f"bench-{name}", graceful_timeout=10)
+    ledger = renamed(LEDGER_EVENTS, setup.suffix)
+    if name == "ingestion":
+        settings: ServiceSettings = IngestionSettings(kafka=kafka)
+        pool = await create_pool(DatabaseSettings(url=setup.url), INGESTION.schema, max_size=4)
+        processor = BatchProcessor(
+            "ingestion",
+            [renamed(t, setup.suffix) for t in ERP_TOPICS],
+            LedgerHandler(ledger_topic=ledger).handle,
+            pool,
+            clock,
+        )
+    else:
+        notifier = NotifierSettings(
+            kafka=kafka,
+            channel_rates_per_s={"email": setup.email_rate} if setup.email_rate > 0 else {},
+            smtp=SmtpSettings(host="127.0.0.1", port=setup.smtp_port, security="none"),
+        )
+        settings = notifier
+        pool = await create_pool(DatabaseSettings(url=setup.url), NOTIFIER.schema, max_size=6)
+        processor = BatchProcessor(
+            "notifier", [renamed(DUNNING_ACTIONS, setup.suffix), ledger], handle, pool, clock
+        )
+        composer = EmailComposer.load(notifier)
+        dispatcher = Dispatcher(
+            pool,
+            clock,
+            notifier,
+            channel_adapters(notifier, composer),
+            composer,
+            topic=renamed(NOTIFIER_DELIVERIES, setup.suffix),
+            limiter=SharedRateLimiter(pool, notifier.channel_rates_per_s),
+        )
+        supervisor.start("dispatcher", dispatcher.run)
+    subscribe(
+        broker,
+        processor,
+        group_id=f"bench-{setup.suffix}-{name}",
+        settings=settings,
+        on_fatal=supervisor.fail,
+    )
+    sender = KafkaRecordSender(kafka.client_options(), f"bench-{name}")
+    await sender.start()
+    supervisor.start(
+        "outbox-relay", OutboxRelay(name, pool, sender, settings.outbox_batch_size).run
+    )
+    try:
+        gc_tuning.tune(settings.gc_gen0_threshold)  # as services do once built
+        await broker.start()
+        stopped = asyncio.create_task(stop.wait())
+        failed = asyncio.create_task(supervisor.failed.wait())
+        await asyncio.wait([stopped, failed], return_when=asyncio.FIRST_COMPLETED)
+        stopped.cancel()
+        failed.cancel()
+    finally:
+        await broker.stop()
+        await supervisor.shutdown(grace_s=10)
+        await sender.stop()
+        await pool.close()
+    if supervisor.failure is not None:
+        raise supervisor.failure
+
+
+class Stack:
+    """Ingestion and the notifier, one process each as in production, on fresh topics and a
+    fresh database; the SMTP server and the listeners are in this (the driver's) process."""
+
+    def __init__(self, bootstrap: str, admin_url: str, email_rate: float) -> None:
         self.bootstrap = bootstrap
         self.admin_url = admin_url
         self.email_rate = email_rate
-        self.dispatchers = dispatchers
         self.suffix = uuid.uuid4().hex[:8]
         self.database = f"bench_latency_{self.suffix}"
         self.url = _database_url(admin_url, self.database)
-        self.erp = {t.name: self._renamed(t) for t in ERP_TOPICS}
-        self.ledger = self._renamed(LEDGER_EVENTS)
-        self.actions = self._renamed(DUNNING_ACTIONS)
-        self.deliveries = self._renamed(NOTIFIER_DELIVERIES)
+        self.erp = {t.name: renamed(t, self.suffix) for t in ERP_TOPICS}
+        self.ledger = renamed(LEDGER_EVENTS, self.suffix)
+        self.actions = renamed(DUNNING_ACTIONS, self.suffix)
+        self.deliveries = renamed(NOTIFIER_DELIVERIES, self.suffix)
         self.smtp = Accepting()
-        self.closed_at: dict[str, float] = {}  # invoice id -> when its settlement committed
-        self.supervisor = Supervisor("bench-latency")
+        self.closed_at: dict[str, float] = {}  # invoice id -> when the notifier closed it
+        self.settled_at: dict[str, float] = {}  # invoice id -> when the ledger settled it
         self.cpu = CpuMeter(admin_url, self.database)
+        self.processes: dict[str, multiprocessing.process.BaseProcess] = {}
         self._cleanup = contextlib.AsyncExitStack()
-
-    def _renamed(self, topic: Topic) -> Topic:
-        return dataclasses.replace(topic, name=f"bench-{self.suffix}.{topic.name}")
 
     @property
     def topic_names(self) -> list[str]:
@@ -356,6 +465,7 @@ class Stack:
         await migrations.apply_async(self.url, NOTIFIER.schema, NOTIFIER.migrations)
         setup = await asyncpg.connect(self.url)
         await setup.execute(CLOSED_TRIGGER)
+        await setup.execute(SETTLED_TRIGGER)
         await setup.close()
 
         port = _free_port()
@@ -364,11 +474,9 @@ class Stack:
         cleanup.callback(controller.stop)
 
         database = DatabaseSettings(url=self.url)
-        self.ledger_pool = await create_pool(database, INGESTION.schema, max_size=4)
+        self.ledger_pool = await create_pool(database, INGESTION.schema, max_size=2)
         cleanup.push_async_callback(self.ledger_pool.close)
-        self.notifier_pool = await create_pool(
-            database, NOTIFIER.schema, max_size=4 + 2 * self.dispatchers
-        )
+        self.notifier_pool = await create_pool(database, NOTIFIER.schema, max_size=2)
         cleanup.push_async_callback(self.notifier_pool.close)
 
         listener = await asyncpg.connect(self.url)
@@ -377,7 +485,11 @@ class Stack:
         def closed(_: object, __: object, ___: object, invoice: object) -> None:
             self.closed_at.setdefault(str(invoice), time.perf_counter())
 
+        def settled(_: object, __: object, ___: object, invoice: object) -> None:
+            self.settled_at.setdefault(str(invoice), time.perf_counter())
+
         await listener.add_listener(CLOSED_CHANNEL, closed)
+        await listener.add_listener(SETTLED_CHANNEL, settled)
 
         self.producer = AIOKafkaProducer(
             bootstrap_servers=self.bootstrap, acks="all", linger_ms=5, enable_idempotence=True
@@ -385,72 +497,23 @@ class Stack:
         await self.producer.start()
         cleanup.push_async_callback(self.producer.stop)
 
-        kafka = KafkaSettings(bootstrap_servers=self.bootstrap)
-        clock = SimulatedClock(NOW)
-        ingestion_settings = IngestionSettings()
-        broker = make_broker(kafka, "bench-latency", graceful_timeout=10)
-        ingestion = BatchProcessor(
-            "ingestion",
-            list(self.erp.values()),
-            LedgerHandler(ledger_topic=self.ledger).handle,
-            self.ledger_pool,
-            clock,
-        )
-        subscribe(
-            broker,
-            ingestion,
-            group_id=f"bench-{self.suffix}-ingestion",
-            settings=ServiceSettings(
-                kafka=kafka,
-                batch_max_records=ingestion_settings.batch_max_records,
-                batch_timeout_ms=ingestion_settings.batch_timeout_ms,
-            ),
-            on_fatal=self.supervisor.fail,
-        )
-        notifier = BatchProcessor(
-            "notifier", [self.actions, self.ledger], handle, self.notifier_pool, clock
-        )
-        subscribe(
-            broker,
-            notifier,
-            group_id=f"bench-{self.suffix}-notifier",
-            settings=ServiceSettings(kafka=kafka),  # the notifier's defaults
-            on_fatal=self.supervisor.fail,
-        )
-        settings = NotifierSettings(
-            channel_rates_per_s={"email": self.email_rate} if self.email_rate > 0 else {},
-            smtp=SmtpSettings(host="127.0.0.1", port=port, security="none"),
-        )
-        composer = EmailComposer.load(settings)
-        senders = []
-        for name, pool, batch in (
-            ("ingestion", self.ledger_pool, ingestion_settings.outbox_batch_size),
-            ("notifier", self.notifier_pool, ServiceSettings(kafka=kafka).outbox_batch_size),
-        ):
-            sender = KafkaRecordSender(kafka.client_options(), f"bench-{name}")
-            await sender.start()
-            senders.append(sender)
-            self.supervisor.start(f"{name}-relay", OutboxRelay(name, pool, sender, batch).run)
-        for n in range(self.dispatchers):
-            dispatcher = Dispatcher(
-                self.notifier_pool,
-                clock,
-                settings,
-                channel_adapters(settings, composer),
-                composer,
-                topic=self.deliveries,
-                limiter=SharedRateLimiter(self.notifier_pool, settings.channel_rates_per_s),
-            )
-            self.supervisor.start(f"dispatcher-{n}", dispatcher.run)
+        setup_of = ServiceSetup(self.bootstrap, self.url, self.suffix, self.email_rate, port)
+        context = multiprocessing.get_context("spawn")
+        cleanup.push_async_callback(self._stop_services)
+        for name in ("ingestion", "notifier"):
+            process = context.Process(target=serve, args=(name, setup_of), name=f"bench-{name}")
+            process.start()
+            self.processes[name] = process
+            assert process.pid is not None
+            self.cpu.services[name] = process.pid
 
-        async def stop_services() -> None:
-            await broker.stop()
-            await self.supervisor.shutdown(grace_s=10)
-            for sender in senders:
-                await sender.stop()
-
-        cleanup.push_async_callback(stop_services)
-        await broker.start()
+    async def _stop_services(self) -> None:
+        for process in self.processes.values():
+            process.terminate()
+        for process in self.processes.values():
+            await asyncio.to_thread(process.join, 20)
+            if process.is_alive():
+                process.kill()
 
     async def _drop_database(self) -> None:
         admin = await asyncpg.connect(self.admin_url)
@@ -468,8 +531,9 @@ class Stack:
             await kafka_admin.close()
 
     def check(self) -> None:
-        if self.supervisor.failure is not None:
-            raise self.supervisor.failure
+        for name, process in self.processes.items():
+            if process.exitcode is not None:
+                raise RuntimeError(f"the {name} process ended (exit code {process.exitcode})")
 
     # -- publishing ----------------------------------------------------------------------
 

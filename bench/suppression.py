@@ -174,6 +174,24 @@ async def run(args: argparse.Namespace, bootstrap: str, database_url: str) -> di
         "payments_published": float(len(published)),
         **spread("payment_to_suppression", latencies),
         "not_suppressed_in_time": float(len(published) - len(latencies)),
+        # the two halves: ERP -> ledger settlement committed by ingestion, then that commit
+        # -> the notifier's (ingestion's outbox and relay, Kafka, the notifier's batch)
+        **spread(
+            "payment_to_ledger",
+            [
+                (stack.settled_at[i] - t) * 1000
+                for i, t in published.items()
+                if i in stack.settled_at
+            ],
+        ),
+        **spread(
+            "ledger_to_notifier",
+            [
+                (stack.closed_at[i] - stack.settled_at[i]) * 1000
+                for i in published
+                if i in stack.closed_at and i in stack.settled_at
+            ],
+        ),
         "publication_ack_p50_ms": sorted((acked[i] - published[i]) * 1000 for i in acked)[
             len(acked) // 2
         ]
