@@ -1,21 +1,25 @@
-"""A small Relance in one process for the latency benchmarks: ingestion and the notifier.
+"""A small Relance for the latency benchmarks: ingestion and the notifier, a process each.
 
-Both services run as they do in production, on real Kafka and PostgreSQL, with the runtime
-kit's pieces (``services.runtime.service``): ingestion's consumer (the ``LedgerHandler`` in
-batches, one transaction each) and its outbox relay; the notifier's consumer (``handle``
-on ``dunning.actions`` and ``ledger.events``), its dispatcher loop with the shared rate
-limiter and its outbox relay. Everything lives on fresh topics prefixed ``bench-<hex>.``
-and a fresh database ``bench_latency_<hex>``, both removed at the end. Emails go to an
-aiosmtpd server on loopback that notes when it accepted each message.
+Both services run as in production, one process each, on real Kafka and PostgreSQL, with
+the runtime kit's pieces (``services.runtime.service``) and their own settings' defaults:
+ingestion's consumer (the ``LedgerHandler`` in batches, one transaction each) and its
+outbox relay; the notifier's consumer (``handle`` on ``dunning.actions`` and
+``ledger.events``), its dispatcher loop with the shared rate limiter and its outbox relay.
+Everything lives on fresh topics prefixed ``bench-<hex>.`` and a fresh database
+``bench_latency_<hex>``, both removed at the end. The driver (the benchmark's own process)
+publishes the ERP and scheduler events, and runs an aiosmtpd server on loopback that notes
+when it accepted each message.
 
-The bench adds one thing to its own copy of the notifier's schema: a trigger on
-``closed_invoices`` that ``NOTIFY``s the invoice id. PostgreSQL delivers a notification when
-the inserting transaction commits, so the listener learns, within a few milliseconds, the
-moment a settlement became visible to the dispatcher's claim and final check.
+The bench adds two triggers to its own copy of the schemas: on the notifier's
+``closed_invoices`` and on the ledger's ``invoices`` (settled), each ``NOTIFY``ing the
+invoice id. PostgreSQL delivers a notification when the transaction that wrote the row
+commits, so the driver learns, within a few milliseconds and never early, the moment a
+settlement became visible to the dispatcher's claim and final check, and the moment
+ingestion committed it.
 
 It also gives the shared measuring kit: load average, the ``bench.limits`` pydantic figure
-measured in the same run, CPU time by pid (this process and the PostgreSQL backends of the
-bench's database) and percentiles.
+measured in the same run, CPU time by pid (the driver, the service processes and the
+PostgreSQL backends of the bench's database) and percentiles.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ from decimal import Decimal
 from typing import Any
 
 import asyncpg
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiosmtpd.controller import Controller
 
@@ -529,6 +533,25 @@ class Stack:
             await kafka_admin.delete_topics(self.topic_names)
         finally:
             await kafka_admin.close()
+
+    async def ledger_backlog(self) -> tuple[int, int]:
+        """Records on the bench's ledger topic, and how many the notifier has not committed."""
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
+        await admin.start()
+        try:
+            committed = await admin.list_consumer_group_offsets(f"bench-{self.suffix}-notifier")
+        finally:
+            await admin.close()
+        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap)
+        await consumer.start()
+        try:
+            partitions = [TopicPartition(self.ledger.name, p) for p in range(PARTITIONS)]
+            ends = await consumer.end_offsets(partitions)
+        finally:
+            await consumer.stop()
+        done = {tp: max(0, meta.offset) for tp, meta in committed.items()}
+        total = sum(ends.values())
+        return total, sum(ends[tp] - done.get(tp, 0) for tp in partitions)
 
     def check(self) -> None:
         for name, process in self.processes.items():

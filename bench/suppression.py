@@ -141,6 +141,7 @@ async def run(args: argparse.Namespace, bootstrap: str, database_url: str) -> di
             await asyncio.sleep(
                 max(0.0, started + (k + 1) / args.payment_rate - time.perf_counter())
             )
+        ledger_records, behind = await stack.ledger_backlog()
         deadline = time.monotonic() + args.settle_timeout_s
         while any(i not in stack.closed_at for i in published) and time.monotonic() < deadline:
             stack.check()
@@ -206,6 +207,10 @@ async def run(args: argparse.Namespace, bootstrap: str, database_url: str) -> di
         },
         **spread("raced_sent_after_payment", raced),
         "raced_accepted_after_settlement_visible": float(slipped),
+        # at the last payment: ledger events published so far (the payments' and the
+        # background's) and how many the notifier's consumer had not yet committed
+        "ledger_events": float(ledger_records),
+        "notifier_ledger_backlog": float(behind),
         "emails_sent": float(sent_during),
         "emails_per_s_while_measuring": sent_during / load_s,
         "erp_background_events": float(erp_sent),
