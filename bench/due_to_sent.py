@@ -139,6 +139,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     figures = asyncio.run(run(args, bootstrap, database_url))
     print(f" after: {load_average()}")
     print_figures(figures)
+    if figures["sent_per_s"] < 0.95 * args.rate:
+        print(
+            f"the notifier did not keep up: {figures['sent_per_s']:.1f} emails/s sent for "
+            f"{args.rate:g}/s published, so these figures are mostly time spent in the queue"
+        )
 
 
 if __name__ == "__main__":

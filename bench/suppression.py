@@ -121,6 +121,7 @@ async def run(args: argparse.Namespace, bootstrap: str, database_url: str) -> di
         unpaid = [customer_id(n) for n in range(args.payments)]
         print(f"publishing {args.payments} payments, {args.payment_rate}/s...", flush=True)
         started = time.perf_counter()
+        first_records, first_behind = await stack.ledger_backlog()
         for k in range(args.payments):
             stack.check()
             waiting = await stack.notifier_pool.fetch(
@@ -142,6 +143,7 @@ async def run(args: argparse.Namespace, bootstrap: str, database_url: str) -> di
                 max(0.0, started + (k + 1) / args.payment_rate - time.perf_counter())
             )
         ledger_records, behind = await stack.ledger_backlog()
+        payments_s = time.perf_counter() - started
         deadline = time.monotonic() + args.settle_timeout_s
         while any(i not in stack.closed_at for i in published) and time.monotonic() < deadline:
             stack.check()
@@ -211,6 +213,11 @@ async def run(args: argparse.Namespace, bootstrap: str, database_url: str) -> di
         # background's) and how many the notifier's consumer had not yet committed
         "ledger_events": float(ledger_records),
         "notifier_ledger_backlog": float(behind),
+        # ledger events reaching Kafka, and those the notifier's consumer committed, a
+        # second, while the payments were published
+        "ledger_events_in_per_s": (ledger_records - first_records) / payments_s,
+        "notifier_ledger_done_per_s": ((ledger_records - behind) - (first_records - first_behind))
+        / payments_s,
         "emails_sent": float(sent_during),
         "emails_per_s_while_measuring": sent_during / load_s,
         "erp_background_events": float(erp_sent),
