@@ -574,7 +574,7 @@ class Stack:
         )
         return future
 
-    async def customers_ready(self, count: int, invoices: bool, timeout_s: float = 120) -> None:
+    async def customers_ready(self, count: int, invoices: bool, timeout_s: float = 300) -> None:
         """Wait until the notifier knows ``count`` bench customers (and the ledger their
         invoices, if ``invoices``)."""
         deadline = time.monotonic() + timeout_s
