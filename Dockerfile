@@ -23,7 +23,7 @@ RUN pip wheel --wheel-dir /wheels .
 # DejaVu Sans for the notifier's letters (Latin Extended names, the euro sign, PDF/A):
 # scripts/image's base has it; Docker Hub's is given it here
 RUN test -d /usr/share/fonts/truetype/dejavu || (apt-get update \
-    && apt-get install --yes --no-install-recommends fonts-dejavu-core \
+    && apt-get install --yes --no-install-recommends fonts-dejavu-core=2.37-6 \
     && rm -rf /var/lib/apt/lists/*)
 
 FROM ${BASE} AS runtime
