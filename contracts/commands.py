@@ -29,15 +29,19 @@ from pydantic import AwareDatetime, Field, StringConstraints, model_validator
 from contracts.disputes import DisputeCategory
 from contracts.dunning import (
     ActorRole,
+    Channel,
     CommandExecuted,
     CommandName,
     ExecutedCommand,
     InvoiceSnapshot,
+    ProposalAttachment,
+    ProposalVersion,
     ScenarioId,
     StepName,
     TemplateName,
 )
 from contracts.envelope import Contract, CustomerId, Event
+from contracts.erp import ContactRole
 from contracts.ledger import InvoiceId
 from contracts.money import PositiveMoney
 
@@ -53,8 +57,12 @@ CommandRejection = Literal[
     "invoice_closed",  # settled, cancelled or escalated: nothing left to steer
     "no_step_left",  # send now or skip a step with no step left in the scenario
     "suspended",  # sending is suspended for the customer's company
-    "held",  # send now while a hold stands: release it first
+    "held",  # send now (or an approval) while a hold stands: release it first
     "unknown_reminder",  # a call logged against a reminder that is not this customer's call
+    "unknown_proposal",
+    "already_decided",  # the proposal was approved, skipped or postponed before
+    "stale_proposal",  # the proposal was edited since the version the collector saw
+    "invalid_edit",  # an edit naming a channel the step cannot use, or nothing to change
 ]
 """Why the scheduler dead-lettered a command (the dead letter's ``reason``)."""
 
@@ -142,6 +150,74 @@ class SkipStep(CommandBase):
 class AddNote(CommandBase):
     invoice_id: InvoiceId | None = None
     text: Annotated[str, StringConstraints(min_length=1, max_length=4000)]
+
+
+class ProposalCommand(CommandBase):
+    """A decision on a proposal, citing the version the collector saw."""
+
+    proposal_id: UUID
+    version: int = Field(
+        ge=1,
+        description=(
+            "The version the collector saw: refused (stale_proposal) when it was edited since, "
+            "(already_decided) when someone decided it first."
+        ),
+    )
+
+
+class ApproveProposal(ProposalCommand):
+    pass
+
+
+class EditProposal(ProposalCommand):
+    paragraphs: dict[
+        Annotated[str, StringConstraints(min_length=1, max_length=100)],
+        Annotated[str, StringConstraints(min_length=1, max_length=4000)],
+    ] = Field(
+        default_factory=dict,
+        description=(
+            "Editable paragraphs rewritten, by the name the template gives them (the notifier "
+            "refuses a paragraph its template does not mark as editable)."
+        ),
+    )
+    channel: Channel | None = Field(default=None, description="Another channel for the step.")
+    recipient_role: ContactRole | None = Field(
+        default=None, description="Another of the customer's contacts, by role."
+    )
+    attachments: tuple[ProposalAttachment, ...] | None = Field(
+        default=None,
+        max_length=10,
+        description=(
+            "Files added to the email (uploaded to the notifier first, POST "
+            "/proposals/{proposal_id}/attachments); none: unchanged, empty: none any more."
+        ),
+    )
+
+
+class PostponeProposal(ProposalCommand):
+    until: date = Field(
+        description="The day the step is proposed again, in the customer's time zone."
+    )
+
+
+class SkipProposal(ProposalCommand):
+    reason: Text
+
+
+class ApproveProposals(Contract):
+    """Many proposals approved at once, of any customers; each is decided on its own."""
+
+    command_id: UUID = Field(
+        description="Chosen by the producer: a command sent twice is applied once."
+    )
+    actor: CommandActor
+    requested_at: AwareDatetime
+    proposals: tuple[ProposalVersion, ...] = Field(min_length=1, max_length=500)
+
+    @property
+    def partition_key(self) -> str:
+        """The record key: the actor, since the proposals may be of several customers."""
+        return self.actor.subject
 
 
 LoggedCallOutcome = Literal[
@@ -240,6 +316,41 @@ class AddNoteCommand(Event):
     payload: AddNote
 
 
+class ApproveProposalCommand(Event):
+    """Send a proposal as it was previewed (the version cited)."""
+
+    event_type: Literal["command.approve_proposal"] = "command.approve_proposal"
+    payload: ApproveProposal
+
+
+class EditProposalCommand(Event):
+    """Rewrite a proposal's editable paragraphs, channel or recipient: a new version."""
+
+    event_type: Literal["command.edit_proposal"] = "command.edit_proposal"
+    payload: EditProposal
+
+
+class PostponeProposalCommand(Event):
+    """Propose the step again on a later day; the invoices wait until then."""
+
+    event_type: Literal["command.postpone_proposal"] = "command.postpone_proposal"
+    payload: PostponeProposal
+
+
+class SkipProposalCommand(Event):
+    """Do not send the proposal: its invoices move past the step."""
+
+    event_type: Literal["command.skip_proposal"] = "command.skip_proposal"
+    payload: SkipProposal
+
+
+class ApproveProposalsCommand(Event):
+    """Approve a list of proposals; each one that cannot be approved is refused alone."""
+
+    event_type: Literal["command.approve_proposals"] = "command.approve_proposals"
+    payload: ApproveProposals
+
+
 class LogCallCommand(Event):
     """Log a call with its outcome; a promise or a dispute goes on to the disputes service."""
 
@@ -254,6 +365,11 @@ CollectorCommand = Annotated[
     | ChangeScenarioCommand
     | SkipStepCommand
     | AddNoteCommand
+    | ApproveProposalCommand
+    | EditProposalCommand
+    | PostponeProposalCommand
+    | SkipProposalCommand
+    | ApproveProposalsCommand
     | LogCallCommand,
     Field(discriminator="event_type"),
 ]

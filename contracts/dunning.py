@@ -56,9 +56,9 @@ RecipientRole = Literal[ContactRole, InternalRole]
 """A customer contact's role, or an internal role when the action asks a colleague for help."""
 
 EscalationAction = Literal["litigation", "collection_agency", "doubtful_debt"]
-PauseReason = Literal["dispute", "promise_to_pay", "payment_plan", "suspended", "hold"]
+PauseReason = Literal["dispute", "promise_to_pay", "payment_plan", "suspended", "hold", "proposal"]
 """Why an invoice is paused; ``hold``: a collector held it (or its customer) until
-``paused_until``."""
+``paused_until``; ``proposal``: its step waits for a collector's confirmation."""
 
 ScenarioId = Annotated[
     str,
@@ -124,6 +124,13 @@ class OpenStatement(Contract):
         return self
 
 
+class ProposalVersion(Contract):
+    """One version of a proposal: the one a collector saw, or the one approved."""
+
+    proposal_id: UUID
+    version: int = Field(ge=1, description="1 when raised; one more after each edit.")
+
+
 class Reminder(Contract):
     """One reminder to send: a step of the customer's scenario, for one or more invoices."""
 
@@ -164,6 +171,13 @@ class Reminder(Contract):
         description=(
             "The customer's full open statement (totals per currency), for the reminder to "
             "show beside the invoices it is about."
+        ),
+    )
+    proposal: ProposalVersion | None = Field(
+        default=None,
+        description=(
+            "Set when a collector approved a proposal: the notifier sends, byte for byte, the "
+            "rendering of that version it previewed (after the send-time checks)."
         ),
     )
 
@@ -320,7 +334,17 @@ ActorRole = Literal["viewer", "collector", "credit_manager", "administrator"]
 """The roles of Relance's identities, ordered: each includes the ones before it."""
 
 CommandName = Literal[
-    "hold", "release", "send_now", "change_scenario", "skip_step", "add_note", "log_call"
+    "hold",
+    "release",
+    "send_now",
+    "change_scenario",
+    "skip_step",
+    "add_note",
+    "approve_proposal",
+    "edit_proposal",
+    "postpone_proposal",
+    "skip_proposal",
+    "log_call",
 ]
 ActorSubject = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
@@ -369,6 +393,113 @@ class CommandExecuted(Event):
 
     event_type: Literal["dunning.command.executed"] = "dunning.command.executed"
     payload: ExecutedCommand
+
+
+# Proposals: steps that wait for a collector's confirmation ----------------------------------
+
+OnTimeout = Literal["send", "hold", "skip"]
+"""What becomes of a proposal nobody decided in time: sent as proposed, kept waiting (the
+invoices stay paused until someone decides), or skipped (the invoices move past the step)."""
+
+ProposalDecision = Literal["approved", "skipped", "postponed", "withdrawn"]
+"""How a proposal ended: a collector (or its timeout) approved or skipped it, a collector
+postponed it to a date (the step is proposed again then), or nothing was left to propose
+(the invoices were settled, cancelled or moved to another scenario)."""
+
+
+class ProposalAttachment(Contract):
+    """A file a collector adds to a proposal's email (uploaded to the notifier first)."""
+
+    filename: Annotated[
+        str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^/\\\x00-\x1f]+$")
+    ]
+    media_type: Annotated[
+        str, StringConstraints(pattern=r"^[a-z0-9.+-]+/[a-z0-9.+-]+$", max_length=100)
+    ]
+    sha256: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")] = Field(
+        description="The uploaded bytes' SHA-256, as the notifier's upload answered it."
+    )
+
+
+class Proposal(Contract):
+    """A reminder the scheduler would send, waiting for a collector's decision."""
+
+    proposal_id: UUID
+    version: int = Field(ge=1, description="1 when raised; one more after each edit.")
+    customer_id: CustomerId
+    reminder: Reminder = Field(
+        description=(
+            "What would be sent, to whom and on which channel, as the notifier will send it "
+            "(its ``reminder_id`` is the one the approved reminder keeps)."
+        )
+    )
+    confirm_role: ActorRole = Field(
+        description="The least role that may decide it (a formal notice may need a credit manager)."
+    )
+    deadline: AwareDatetime = Field(
+        description="When the step's on_timeout policy applies if nobody decided."
+    )
+    remind_owner_at: AwareDatetime = Field(
+        description="When the collectors are reminded that it waits (a business day before)."
+    )
+    on_timeout: OnTimeout
+    paragraphs: dict[
+        Annotated[str, StringConstraints(min_length=1, max_length=100)],
+        Annotated[str, StringConstraints(min_length=1, max_length=4000)],
+    ] = Field(
+        default_factory=dict,
+        description=(
+            "The editable paragraphs a collector rewrote, by the name the template gives them; "
+            "the others read as the template has them."
+        ),
+    )
+    attachments: tuple[ProposalAttachment, ...] = Field(
+        default=(), max_length=10, description="Files added to the email, in this order."
+    )
+    edited_by: ActorSubject | None = Field(
+        default=None, description="Who made this version, when it is an edit."
+    )
+
+    @model_validator(mode="after")
+    def _one_customer(self) -> Proposal:
+        if self.reminder.customer_id != self.customer_id:
+            raise ValueError("a proposal's reminder is to the proposal's customer")
+        if self.remind_owner_at > self.deadline:
+            raise ValueError("the owner is reminded before the deadline")
+        return self
+
+
+class ProposalRaised(Event):
+    """A step waits for a collector's confirmation (raised, or a new version after an edit)."""
+
+    event_type: Literal["dunning.proposal.raised"] = "dunning.proposal.raised"
+    payload: Proposal
+
+
+class ProposalDecided(Contract):
+    """The end of a proposal."""
+
+    proposal_id: UUID
+    version: int = Field(ge=1)
+    customer_id: CustomerId
+    company_code: CompanyCode
+    decision: ProposalDecision
+    by: ActorSubject = Field(
+        description="The collector who decided, or ``timeout`` when the step's policy did."
+    )
+    at: AwareDatetime
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=2000)] | None = Field(
+        default=None, description="Why it was skipped or withdrawn."
+    )
+    postponed_until: date | None = None
+    reminder_id: UUID | None = Field(default=None, description="The reminder sent, when approved.")
+
+
+class ProposalClosed(Event):
+    """A proposal was approved, skipped, postponed or withdrawn: nobody decides it any more."""
+
+    event_type: Literal["dunning.proposal.decided"] = "dunning.proposal.decided"
+    payload: ProposalDecided
 
 
 class CampaignRun(Contract):
@@ -457,6 +588,8 @@ DunningEvent = Annotated[
     | SendingSuspended
     | SendingResumed
     | CommandExecuted
+    | ProposalRaised
+    | ProposalClosed
     | CampaignLaunched
     | LibraryChanged,
     Field(discriminator="event_type"),

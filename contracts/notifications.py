@@ -164,12 +164,42 @@ class CallTaskClosed(Event):
     payload: ClosedCallTask
 
 
+class ProposalRendering(Contract):
+    """A proposal rendered exactly as it would be sent, stored for the collector's preview."""
+
+    proposal_id: UUID
+    version: int = Field(ge=1)
+    customer_id: CustomerId
+    channel: Channel
+    rendered: bool = Field(description="False when it could not be rendered (see reason).")
+    digest: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")] | None = Field(
+        default=None, description="SHA-256 of the bytes that would go to the provider."
+    )
+    media_type: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = None
+    size: int | None = Field(default=None, ge=0)
+    recipients: tuple[Annotated[str, StringConstraints(max_length=320)], ...] = ()
+    preview_path: Annotated[str, StringConstraints(min_length=1, max_length=300)] | None = Field(
+        default=None,
+        description="Where the notifier serves the bytes (authenticated, collector or above).",
+    )
+    reason: Reason | None = Field(default=None, description="Why it could not be rendered.")
+    at: AwareDatetime
+
+
+class ProposalRendered(Event):
+    """A proposal's preview is ready: what the provider would receive, byte for byte."""
+
+    event_type: Literal["notifier.proposal.rendered"] = "notifier.proposal.rendered"
+    payload: ProposalRendering
+
+
 DeliveryEvent = Annotated[
     DeliverySent
     | DeliveryDelivered
     | DeliveryBounced
     | DeliveryFailed
     | DeliverySuppressed
-    | CallTaskClosed,
+    | CallTaskClosed
+    | ProposalRendered,
     Field(discriminator="event_type"),
 ]

@@ -12,10 +12,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from contracts.topics import DISPUTE_EVENTS, DUNNING_ACTIONS, LEDGER_EVENTS, NOTIFIER_DELIVERIES
+from services.console.dead_letters import DeadLetterCensus
 from services.console.projection import apply_events
 from services.console.settings import ConsoleSettings
 from services.console.web.pages import Console
 from services.runtime.auth import Authenticator
+from services.runtime.errors import TransientError
+from services.runtime.loops import every
 from services.runtime.service import ServiceContext, ServiceDefinition, ServiceParts
 
 SCHEMA = "console"
@@ -30,7 +33,18 @@ def console_of(context: ServiceContext) -> Console:
 
 
 async def build(context: ServiceContext) -> ServiceParts:
-    return ServiceParts(handler=apply_events, routes=[console_of(context).router()])
+    settings = context.settings
+    assert isinstance(settings, ConsoleSettings)
+    loops = {}
+    if settings.census_interval_s > 0:
+        census = DeadLetterCensus(context.pool, settings.kafka.client_options())
+        loops["dead_letter_census"] = every(
+            settings.census_interval_s,
+            census.step,
+            name="dead_letter_census",
+            tolerate=(TransientError,),
+        )
+    return ServiceParts(handler=apply_events, loops=loops, routes=[console_of(context).router()])
 
 
 DEFINITION = ServiceDefinition(

@@ -10,10 +10,13 @@ console does not use map to no statement.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from datetime import datetime
+from typing import Any, get_args
+from uuid import UUID
 
 from contracts import disputes, dunning, ledger, notifications
 from contracts.envelope import Event
+from contracts.topics import DISPUTE_EVENTS, DUNNING_ACTIONS, LEDGER_EVENTS, NOTIFIER_DELIVERIES
 from services.console import queries
 from services.console.domain.timeline import entry_of
 from services.runtime.consumer import UnitOfWork
@@ -21,13 +24,43 @@ from services.runtime.consumer import UnitOfWork
 Statement = tuple[str, tuple[Any, ...]]
 
 COLLECTOR_TAG = "collector:"
+# The notifier's provider name for a phone reminder turned into a collector's call task.
+CALL_TASK_PROVIDER = "call_task"
+CONSUMED = (LEDGER_EVENTS, DUNNING_ACTIONS, NOTIFIER_DELIVERIES, DISPUTE_EVENTS)
 
 
 async def apply_events(work: UnitOfWork, events: Sequence[Event]) -> None:
-    """The service's batch handler."""
+    """The service's batch handler; then, once per topic, how fresh the read model is."""
     for event in events:
         for sql, args in statements_for(event):
             await work.connection.execute(sql, *args)
+    for sql, args in freshness_of(events, work.clock.now()):
+        await work.connection.execute(sql, *args)
+
+
+def _topic_of_events() -> dict[type[Event], str]:
+    """Each event class of the topics the console reads, and its topic's name."""
+    topic_of: dict[type[Event], str] = {}
+    for topic in CONSUMED:
+        union = get_args(topic.union)[0]  # Annotated[A | B | ..., Field(...)]
+        for event_class in get_args(union) or (union,):
+            topic_of[event_class] = topic.name
+    return topic_of
+
+
+def freshness_of(events: Sequence[Event], now: datetime) -> list[Statement]:
+    """Per topic of ``events``: its newest event's time, now, and how many were applied."""
+    newest: dict[str, tuple[datetime, int]] = {}
+    for event in events:
+        topic = TOPIC_OF.get(type(event))
+        if topic is None:
+            continue
+        last, count = newest.get(topic, (event.occurred_at, 0))
+        newest[topic] = (max(last, event.occurred_at), count + 1)
+    return [
+        (queries.TOPIC_FRESHNESS, (topic, last, now, count))
+        for topic, (last, count) in sorted(newest.items())
+    ]
 
 
 def statements_for(event: Event) -> list[Statement]:
@@ -73,8 +106,17 @@ def _customer(event: ledger.LedgerCustomerUpserted) -> list[Statement]:
                 collector_of(c.segment.tags),
                 contacts,
             ),
-        )
+        ),
+        (
+            queries.RECORD_SEGMENT,
+            (c.company_code, collector_of(c.segment.tags) or "", c.segment.market),
+        ),
     ]
+
+
+def _at_risk_of_items_holding(invoice_id: str) -> list[Statement]:
+    """My day's items that hold this invoice get their money at risk again."""
+    return [(sql, (invoice_id,)) for sql in queries.INVOICE_AT_RISK]
 
 
 def _opened(event: ledger.InvoiceOpened) -> list[Statement]:
@@ -93,7 +135,8 @@ def _opened(event: ledger.InvoiceOpened) -> list[Statement]:
                 i.amount.amount,
                 i.open_amount.amount,
             ),
-        )
+        ),
+        *_at_risk_of_items_holding(i.invoice_id),
     ]
 
 
@@ -103,16 +146,50 @@ def _changed(event: ledger.OpenAmountChanged) -> list[Statement]:
         (
             queries.CHANGE_OPEN_AMOUNT,
             (c.invoice_id, c.open_amount.amount, c.due_date, c.amount.amount),
-        )
+        ),
+        *_at_risk_of_items_holding(c.invoice_id),
     ]
 
 
 def _settled(event: ledger.InvoiceSettled) -> list[Statement]:
-    return [(queries.CLOSE_INVOICE, (event.payload.invoice_id, "settled"))]
+    s = event.payload
+    return [
+        (queries.CLOSE_INVOICE, (s.invoice_id, "settled", s.settled_on)),
+        *_at_risk_of_items_holding(s.invoice_id),
+    ]
 
 
 def _cancelled(event: ledger.LedgerInvoiceCancelled) -> list[Statement]:
-    return [(queries.CLOSE_INVOICE, (event.payload.invoice_id, "cancelled"))]
+    on = event.occurred_at.date()
+    return [
+        (queries.CLOSE_INVOICE, (event.payload.invoice_id, "cancelled", on)),
+        *_at_risk_of_items_holding(event.payload.invoice_id),
+    ]
+
+
+def _unmatched(event: ledger.UnmatchedCashRecorded) -> list[Statement]:
+    u = event.payload
+    return [
+        (
+            queries.RECORD_UNMATCHED_CASH,
+            (
+                u.kind,
+                u.document_id,
+                u.customer_id,
+                u.company_code,
+                u.amount.currency,
+                u.amount.amount,
+                u.value_date,
+                list(u.awaiting),
+                event.occurred_at,
+            ),
+        )
+    ]
+
+
+def _unmatched_cleared(event: ledger.UnmatchedCashCleared) -> list[Statement]:
+    c = event.payload
+    return [(queries.CLEAR_UNMATCHED_CASH, (c.kind, c.document_id, c.outcome, event.occurred_at))]
 
 
 def _dunning_state(event: dunning.DunningStateChanged) -> list[Statement]:
@@ -147,8 +224,11 @@ def _reminder(event: dunning.ReminderDue) -> list[Statement]:
                 r.step_name,
                 r.scheduled_for,
                 [i.invoice_id for i in r.invoices],
+                r.scenario_id,
+                r.template,
             ),
-        )
+        ),
+        (queries.REMINDER_AT_RISK, (r.reminder_id,)),
     ]
 
 
@@ -156,7 +236,16 @@ def _delivery(event: Event) -> list[Statement]:
     d = event.payload
     assert isinstance(d, notifications.Delivery)
     reason = getattr(d, "reason", None)
+    statements: list[Statement] = []
+    if (
+        isinstance(d, notifications.ProviderDelivery)
+        and d.provider == CALL_TASK_PROVIDER
+        and d.provider_tracking_id
+        and event.event_type == "delivery.sent"
+    ):
+        statements.append((queries.CALL_TASK_CREATED, (d.reminder_id, d.provider_tracking_id)))
     return [
+        *statements,
         (
             queries.RECORD_DELIVERY,
             (
@@ -169,7 +258,8 @@ def _delivery(event: Event) -> list[Statement]:
                 list(d.invoice_ids),
                 d.at,
             ),
-        )
+        ),
+        (queries.DELIVERY_AT_RISK, (d.delivery_id,)),
     ]
 
 
@@ -194,7 +284,8 @@ def _dispute_opened(event: disputes.DisputeOpened) -> list[Statement]:
                 d.due_date,
                 event.occurred_at,
             ),
-        )
+        ),
+        (queries.DISPUTE_AT_RISK, (d.dispute_id,)),
     ]
 
 
@@ -208,7 +299,8 @@ def _dispute_reopened(event: disputes.DisputeReopened) -> list[Statement]:
         (
             queries.REOPEN_DISPUTE,
             (o.dispute_id, o.owner_role, o.owner, o.due_date, list(o.invoice_ids)),
-        )
+        ),
+        (queries.DISPUTE_AT_RISK, (o.dispute_id,)),
     ]
 
 
@@ -224,6 +316,8 @@ def _promise_made(event: disputes.PromiseMade) -> list[Statement]:
                 p.promised_date,
                 p.amount.currency,
                 p.amount.amount,
+                event.occurred_at,
+                p.recorded_by,
             ),
         )
     ]
@@ -239,11 +333,23 @@ def _promise_broken(event: disputes.PromiseBroken) -> list[Statement]:
 
 def _plan_agreed(event: disputes.PaymentPlanAgreed) -> list[Statement]:
     a = event.payload
-    return [(queries.AGREE_PLAN, (a.plan_id, a.customer_id, list(a.invoice_ids)))]
+    instalments = [i.model_dump(mode="json") for i in a.instalments]
+    return [
+        (
+            queries.AGREE_PLAN,
+            (a.plan_id, a.customer_id, list(a.invoice_ids), a.agreed_on, a.agreed_by, instalments),
+        )
+    ]
 
 
 def _instalment_missed(event: disputes.PaymentPlanInstalmentMissed) -> list[Statement]:
-    return [(queries.MISS_INSTALMENT, (event.payload.plan_id,))]
+    m = event.payload
+    return [
+        (
+            queries.MISS_INSTALMENT,
+            (m.plan_id, m.due_date, m.amount.currency, m.amount.amount - m.received.amount),
+        )
+    ]
 
 
 def _plan_broken(event: disputes.PaymentPlanBroken) -> list[Statement]:
@@ -255,7 +361,17 @@ def _plan_completed(event: disputes.PaymentPlanCompleted) -> list[Statement]:
 
 
 def _command_executed(event: dunning.CommandExecuted) -> list[Statement]:
-    return [(queries.COMMAND_EXECUTED, (event.payload.command_id, event.payload.executed_at))]
+    c = event.payload
+    statements: list[Statement] = [(queries.COMMAND_EXECUTED, (c.command_id, c.executed_at))]
+    reminder = c.detail.get("reminder_id")
+    if c.command == "log_call" and reminder:
+        try:
+            reminder_id = UUID(reminder)
+        except ValueError:
+            return statements
+        outcome = c.detail.get("outcome", "")
+        statements.append((queries.CALL_LOGGED, (reminder_id, outcome, c.executed_at)))
+    return statements
 
 
 # Event class -> the function mapping one such event to its state statements.
@@ -265,6 +381,8 @@ PROJECTIONS: Mapping[type[Event], Callable[[Any], list[Statement]]] = {
     ledger.OpenAmountChanged: _changed,
     ledger.InvoiceSettled: _settled,
     ledger.LedgerInvoiceCancelled: _cancelled,
+    ledger.UnmatchedCashRecorded: _unmatched,
+    ledger.UnmatchedCashCleared: _unmatched_cleared,
     dunning.DunningStateChanged: _dunning_state,
     dunning.ReminderDue: _reminder,
     dunning.CommandExecuted: _command_executed,
@@ -285,3 +403,6 @@ PROJECTIONS: Mapping[type[Event], Callable[[Any], list[Statement]]] = {
     disputes.PaymentPlanBroken: _plan_broken,
     disputes.PaymentPlanCompleted: _plan_completed,
 }
+
+
+TOPIC_OF = _topic_of_events()

@@ -22,6 +22,39 @@ ON CONFLICT (customer_id) DO UPDATE SET
 WHERE customers.version <= EXCLUDED.version
 """
 
+# The money at risk of My day's items: the open amount of their invoices in the currency
+# holding the most. Refreshed for one item when it is recorded or changes ($1 its id), and
+# for the items holding an invoice whose open amount changed ($1 the invoice).
+_AT_RISK_OF = """(SELECT i.currency, sum(i.open_amount) FROM invoices i
+    WHERE i.status = 'open' AND i.invoice_id = ANY({alias}.invoice_ids)
+    GROUP BY i.currency ORDER BY 2 DESC LIMIT 1)"""
+
+DISPUTE_AT_RISK = f"""
+UPDATE disputes d SET (at_risk_currency, at_risk) = {_AT_RISK_OF.format(alias="d")}
+WHERE d.dispute_id = $1
+"""
+DELIVERY_AT_RISK = f"""
+UPDATE deliveries v SET (at_risk_currency, at_risk) = {_AT_RISK_OF.format(alias="v")}
+WHERE v.delivery_id = $1
+"""
+REMINDER_AT_RISK = f"""
+UPDATE reminders t SET (at_risk_currency, at_risk) = {_AT_RISK_OF.format(alias="t")}
+WHERE t.reminder_id = $1 AND t.channel = 'phone_call'
+"""
+INVOICE_AT_RISK = [
+    f"""UPDATE disputes d SET (at_risk_currency, at_risk) = {_AT_RISK_OF.format(alias="d")}
+WHERE d.state = 'open' AND d.invoice_ids @> ARRAY[$1::text]""",
+    f"""UPDATE deliveries v SET (at_risk_currency, at_risk) = {_AT_RISK_OF.format(alias="v")}
+WHERE v.outcome IN ('failed', 'bounced') AND v.invoice_ids @> ARRAY[$1::text]""",
+    f"""UPDATE reminders t SET (at_risk_currency, at_risk) = {_AT_RISK_OF.format(alias="t")}
+WHERE t.channel = 'phone_call' AND t.closed_at IS NULL AND t.invoice_ids @> ARRAY[$1::text]""",
+]
+
+RECORD_SEGMENT = """
+INSERT INTO customer_segments (company_code, collector_code, market) VALUES ($1, $2, $3)
+ON CONFLICT DO NOTHING
+"""
+
 OPEN_INVOICE = """
 INSERT INTO invoices (invoice_id, customer_id, company_code, invoice_number, issue_date,
                       due_date, currency, amount, open_amount, status)
@@ -36,7 +69,9 @@ UPDATE invoices SET open_amount = $2, due_date = $3, amount = $4, status = 'open
 WHERE invoice_id = $1
 """
 
-CLOSE_INVOICE = "UPDATE invoices SET open_amount = 0, status = $2 WHERE invoice_id = $1"
+CLOSE_INVOICE = """
+UPDATE invoices SET open_amount = 0, status = $2, closed_on = $3 WHERE invoice_id = $1
+"""
 
 DUNNING_STATE = """
 UPDATE invoices SET scenario_id = $2, step_name = $3, level = $4, paused = $5,
@@ -46,12 +81,22 @@ WHERE invoice_id = $1
 
 RECORD_REMINDER = """
 INSERT INTO reminders (reminder_id, customer_id, company_code, channel, level, step_name,
-                       scheduled_for, invoice_ids)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                       scheduled_for, invoice_ids, scenario_id, template)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 ON CONFLICT (reminder_id) DO NOTHING
 """
 
+# A phone reminder the notifier turned into a call task (delivery.sent by provider
+# call_task, its tracking id the task's id): the id the outcome form closes.
+CALL_TASK_CREATED = "UPDATE reminders SET call_task_id = $2 WHERE reminder_id = $1"
+
 CLOSE_CALL_TASK = "UPDATE reminders SET call_outcome = $2, closed_at = $3 WHERE reminder_id = $1"
+
+# A call logged with the log_call command answering a call reminder: the call is made.
+CALL_LOGGED = """
+UPDATE reminders SET call_outcome = $2, closed_at = $3
+WHERE reminder_id = $1 AND closed_at IS NULL
+"""
 
 RECORD_DELIVERY = """
 INSERT INTO deliveries (delivery_id, reminder_id, customer_id, channel, outcome, reason,
@@ -79,19 +124,47 @@ WHERE dispute_id = $1
 
 MAKE_PROMISE = """
 INSERT INTO promises (promise_id, customer_id, invoice_ids, promised_date, currency, amount,
-                      state)
-VALUES ($1, $2, $3, $4, $5, $6, 'made')
+                      state, made_at, recorded_by)
+VALUES ($1, $2, $3, $4, $5, $6, 'made', $7, $8)
 ON CONFLICT (promise_id) DO NOTHING
 """
 
 CLOSE_PROMISE = "UPDATE promises SET state = $2, closed_at = $3 WHERE promise_id = $1"
 
 AGREE_PLAN = """
-INSERT INTO plans (plan_id, customer_id, invoice_ids, state) VALUES ($1, $2, $3, 'agreed')
+INSERT INTO plans (plan_id, customer_id, invoice_ids, state, agreed_on, agreed_by,
+                   instalments)
+VALUES ($1, $2, $3, 'agreed', $4, $5, $6)
 ON CONFLICT (plan_id) DO NOTHING
 """
 
-MISS_INSTALMENT = "UPDATE plans SET missed = missed + 1 WHERE plan_id = $1"
+MISS_INSTALMENT = """
+UPDATE plans SET missed = missed + 1, last_missed_on = $2, missed_currency = $3,
+                 missed_amount = $4
+WHERE plan_id = $1
+"""
+
+RECORD_UNMATCHED_CASH = """
+INSERT INTO unmatched_cash (kind, document_id, customer_id, company_code, currency, amount,
+                            value_date, awaiting, recorded_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+ON CONFLICT (kind, document_id) DO UPDATE SET
+    amount = EXCLUDED.amount, awaiting = EXCLUDED.awaiting, outcome = NULL, cleared_at = NULL
+"""
+
+CLEAR_UNMATCHED_CASH = """
+UPDATE unmatched_cash SET outcome = $3, cleared_at = $4 WHERE kind = $1 AND document_id = $2
+"""
+
+# Once per topic and batch: the newest event applied.
+TOPIC_FRESHNESS = """
+INSERT INTO topic_freshness (topic, last_occurred_at, last_applied_at, events)
+VALUES ($1, $2, $3, $4)
+ON CONFLICT (topic) DO UPDATE SET
+    last_occurred_at = greatest(topic_freshness.last_occurred_at, EXCLUDED.last_occurred_at),
+    last_applied_at = EXCLUDED.last_applied_at,
+    events = topic_freshness.events + EXCLUDED.events
+"""
 
 CLOSE_PLAN = "UPDATE plans SET state = $2 WHERE plan_id = $1"
 
@@ -132,44 +205,69 @@ WHERE customer_id = $1 ORDER BY at DESC, event_id LIMIT $2
 """
 
 # The worklist's sources. Each row: kind, customer, currency, money at risk (the open
-# amount of the invoices concerned), since when, and a detail; $5 is today, $6 now,
-# $7 a company code or null.
-_AT_RISK = """(SELECT i.currency, coalesce(sum(i.open_amount), 0) AS at_risk FROM invoices i
-   WHERE i.status = 'open' AND i.invoice_id = ANY({ids}) GROUP BY i.currency
-   ORDER BY 2 DESC LIMIT 1)"""
+# amount of the invoices concerned, kept by the projection), since when, a detail and a
+# reference (a call's reminder). $5 today, $6 now, $7 a company code, $8 a collector code,
+# $9 a dunning level (each null for all), $10 the names the reader goes by (disputes they
+# own), $11 the limit.
+_FILTERS = f"""{_IN_PORTFOLIO}
+  AND ($7::text IS NULL OR c.company_code = $7) AND ($8::text IS NULL OR c.collector_code = $8)"""
+
+
+def _at_level(ids: str) -> str:
+    return f"""($9::text IS NULL OR EXISTS (SELECT 1 FROM invoices l
+     WHERE l.invoice_id = ANY({ids}) AND l.level = $9))"""
+
 
 WORKLIST = f"""
-SELECT 'broken_promise' AS kind, c.customer_id, c.name, c.company_code,
-       m.currency, m.amount AS at_risk, m.promised_date AS since, NULL AS detail
+SELECT * FROM (
+SELECT 'broken_promise' AS kind, 0 AS urgency, c.customer_id, c.name, c.company_code,
+       m.currency, m.amount AS at_risk, m.promised_date AS since, NULL AS detail,
+       NULL AS reference
 FROM promises m JOIN customers c USING (customer_id)
-WHERE m.state = 'broken' AND {_IN_PORTFOLIO} AND ($7::text IS NULL OR c.company_code = $7)
+WHERE m.state = 'broken' AND {_FILTERS} AND {_at_level("m.invoice_ids")}
   AND EXISTS (SELECT 1 FROM invoices i WHERE i.status = 'open'
               AND i.invoice_id = ANY(m.invoice_ids))
 UNION ALL
-SELECT 'overdue_dispute', c.customer_id, c.name, c.company_code,
-       coalesce(r.currency, ''), coalesce(r.at_risk, 0), d.due_date, d.category
+SELECT 'missed_instalment', 1, c.customer_id, c.name, c.company_code,
+       p.missed_currency, p.missed_amount, p.last_missed_on, p.missed::text, NULL
+FROM plans p JOIN customers c USING (customer_id)
+WHERE p.state = 'agreed' AND p.missed > 0 AND {_FILTERS} AND {_at_level("p.invoice_ids")}
+UNION ALL
+SELECT 'overdue_dispute', 2, c.customer_id, c.name, c.company_code,
+       coalesce(d.at_risk_currency, ''), coalesce(d.at_risk, 0), d.due_date, d.category, NULL
 FROM disputes d JOIN customers c USING (customer_id)
-LEFT JOIN LATERAL {_AT_RISK.format(ids="d.invoice_ids")} r ON true
-WHERE d.state = 'open' AND d.due_date < $5 AND {_IN_PORTFOLIO}
-  AND ($7::text IS NULL OR c.company_code = $7)
+WHERE d.state = 'open' AND d.due_date < $5 AND {_FILTERS}
+  AND ($1::boolean OR d.owner IS NULL OR d.owner = ANY($10::text[]))
+  AND {_at_level("d.invoice_ids")}
 UNION ALL
-SELECT 'delivery_trouble', c.customer_id, c.name, c.company_code,
-       coalesce(r.currency, ''), coalesce(r.at_risk, 0), v.at::date, 'delivery.' || v.outcome
+SELECT 'delivery_trouble', 3, c.customer_id, c.name, c.company_code,
+       coalesce(v.at_risk_currency, ''), coalesce(v.at_risk, 0), v.at::date,
+       'delivery.' || v.outcome, NULL
 FROM deliveries v JOIN customers c USING (customer_id)
-LEFT JOIN LATERAL {_AT_RISK.format(ids="v.invoice_ids")} r ON true
-WHERE v.outcome IN ('failed', 'bounced') AND {_IN_PORTFOLIO}
-  AND ($7::text IS NULL OR c.company_code = $7)
+WHERE v.outcome IN ('failed', 'bounced') AND {_FILTERS} AND {_at_level("v.invoice_ids")}
 UNION ALL
-SELECT 'call_due', c.customer_id, c.name, c.company_code,
-       coalesce(r.currency, ''), coalesce(r.at_risk, 0), t.scheduled_for::date, t.level
+SELECT 'unmatched_cash', 4, c.customer_id, c.name, c.company_code,
+       u.currency, u.amount, u.value_date, u.kind, NULL
+FROM unmatched_cash u JOIN customers c USING (customer_id)
+WHERE u.cleared_at IS NULL AND {_FILTERS} AND $9::text IS NULL
+UNION ALL
+SELECT 'call_due', 5, c.customer_id, c.name, c.company_code,
+       coalesce(t.at_risk_currency, ''), coalesce(t.at_risk, 0), t.scheduled_for::date,
+       t.level, t.reminder_id::text
 FROM reminders t JOIN customers c USING (customer_id)
-LEFT JOIN LATERAL {_AT_RISK.format(ids="t.invoice_ids")} r ON true
 WHERE t.channel = 'phone_call' AND t.closed_at IS NULL AND t.scheduled_for <= $6
-  AND {_IN_PORTFOLIO} AND ($7::text IS NULL OR c.company_code = $7)
+  AND {_FILTERS} AND ($9::text IS NULL OR t.level = $9)
+) work
+ORDER BY at_risk DESC, urgency, since LIMIT $11
 """
 
 COMPANIES = f"""
-SELECT DISTINCT c.company_code FROM customers c WHERE {_IN_PORTFOLIO} ORDER BY 1
+SELECT DISTINCT c.company_code FROM customer_segments c WHERE {_IN_PORTFOLIO} ORDER BY 1
+"""
+
+COLLECTORS = f"""
+SELECT DISTINCT c.collector_code FROM customer_segments c
+WHERE c.collector_code <> '' AND {_IN_PORTFOLIO} ORDER BY 1
 """
 
 # Search: customers by name (trigram similarity) or number, and by invoice number.
@@ -215,6 +313,215 @@ UPDATE sent_command SET executed_at = $2 WHERE command_id = $1 AND executed_at I
 
 WAITING_COMMANDS = """
 SELECT command_id, command, invoice_id, facts, actor_subject, requested_at
-FROM sent_command WHERE customer_id = $1 AND executed_at IS NULL
+FROM sent_command s WHERE customer_id = $1 AND executed_at IS NULL
+  AND NOT EXISTS (SELECT 1 FROM refused_commands r WHERE r.command_id = s.command_id)
 ORDER BY requested_at DESC LIMIT $2
+"""
+
+# --- a call to make: its reminder, customer and invoices --------------------------------
+
+CALL = """
+SELECT t.reminder_id, t.customer_id, t.company_code, t.level, t.step_name, t.scenario_id,
+       t.template, t.scheduled_for, t.invoice_ids, t.call_task_id, t.call_outcome, t.closed_at
+FROM reminders t WHERE t.reminder_id = $1 AND t.channel = 'phone_call'
+"""
+
+CALL_INVOICES = """
+SELECT invoice_id, invoice_number, due_date, currency, open_amount, status
+FROM invoices WHERE invoice_id = ANY($1::text[]) ORDER BY due_date, invoice_number
+"""
+
+# --- disputes: $5 owner (the named person, else the owning role), $6 category, $7 opened at
+# least that many days ago, $8 now, $9 the limit ----------------------------------------
+
+_DISPUTE_FILTERS = f"""d.state = 'open' AND {_IN_PORTFOLIO}
+  AND ($5::text IS NULL OR coalesce(d.owner, d.owner_role) = $5)
+  AND ($6::text IS NULL OR d.category = $6)
+  AND ($7::integer IS NULL OR d.opened_at <= $8::timestamptz - make_interval(days => $7))"""
+
+DISPUTES = f"""
+SELECT d.dispute_id, c.customer_id, c.name, c.company_code, d.category, d.owner_role,
+       d.owner, d.due_date, d.opened_at, coalesce(d.at_risk_currency, '') AS currency,
+       coalesce(d.at_risk, 0) AS at_risk
+FROM disputes d JOIN customers c USING (customer_id)
+WHERE {_DISPUTE_FILTERS}
+ORDER BY d.opened_at, d.dispute_id LIMIT $9
+"""
+
+DISPUTE_SUMMARY = f"""
+SELECT coalesce(d.owner, d.owner_role) AS owner, d.category,
+       count(*) FILTER (WHERE $8::timestamptz - d.opened_at <= interval '30 days') AS up_to_30,
+       count(*) FILTER (WHERE $8::timestamptz - d.opened_at > interval '30 days'
+                        AND $8::timestamptz - d.opened_at <= interval '60 days') AS up_to_60,
+       count(*) FILTER (WHERE $8::timestamptz - d.opened_at > interval '60 days') AS over_60,
+       count(*) FILTER (WHERE d.due_date < $8::date) AS overdue
+FROM disputes d JOIN customers c USING (customer_id)
+WHERE {_DISPUTE_FILTERS} AND $9::integer > 0
+GROUP BY 1, 2 ORDER BY 1, 2
+"""
+
+DISPUTE_OWNERS = f"""
+SELECT DISTINCT coalesce(d.owner, d.owner_role) AS owner
+FROM disputes d JOIN customers c USING (customer_id)
+WHERE d.state = 'open' AND {_IN_PORTFOLIO} ORDER BY 1
+"""
+
+# --- promises (due within a week of $5, today, or broken), $6 the limit; plans, $5 the limit
+
+PROMISES = f"""
+SELECT m.promise_id, c.customer_id, c.name, c.company_code, m.state, m.promised_date,
+       m.currency, m.amount, m.recorded_by, m.closed_at
+FROM promises m JOIN customers c USING (customer_id)
+WHERE {_IN_PORTFOLIO} AND (
+    (m.state = 'made' AND m.promised_date <= $5::date + 7)
+    OR (m.state = 'broken' AND EXISTS (SELECT 1 FROM invoices i WHERE i.status = 'open'
+                                       AND i.invoice_id = ANY(m.invoice_ids))))
+ORDER BY m.state DESC, m.promised_date LIMIT $6
+"""
+
+PLANS = f"""
+SELECT p.plan_id, c.customer_id, c.name, c.company_code, p.state, p.agreed_on, p.agreed_by,
+       p.instalments, p.missed, p.last_missed_on, p.missed_currency, p.missed_amount
+FROM plans p JOIN customers c USING (customer_id)
+WHERE {_IN_PORTFOLIO} AND (p.state = 'agreed'
+    OR (p.state = 'broken' AND EXISTS (SELECT 1 FROM invoices i WHERE i.status = 'open'
+                                       AND i.invoice_id = ANY(p.invoice_ids))))
+ORDER BY p.missed DESC, p.agreed_on LIMIT $5
+"""
+
+# --- the team: $5 today -----------------------------------------------------------------
+
+_INVOICE_IN_PORTFOLIO = f"""($1::boolean OR EXISTS (SELECT 1 FROM customers c
+    WHERE c.customer_id = i.customer_id AND {_IN_PORTFOLIO}))"""
+
+
+def aged_balance_and_dso(points: int) -> str:
+    """One scan of the invoices, per company and currency: the aged balance today (the last
+    of the dates) and the DSO at ``points`` dates ($5 .. $(4+points)), over the 90 days
+    before each: what was receivable that day (invoices issued by then and not yet closed,
+    at their full amount) over what was invoiced in those 90 days, times 90."""
+    today = f"${4 + points}::date"
+    columns = [
+        f"""sum(i.open_amount) FILTER (WHERE i.status = 'open') AS total,
+       sum(i.open_amount) FILTER (WHERE i.status = 'open' AND i.due_date >= {today})
+           AS not_due,
+       sum(i.open_amount) FILTER (WHERE i.status = 'open' AND i.due_date < {today}
+                                  AND i.due_date >= {today} - 30) AS d1_30,
+       sum(i.open_amount) FILTER (WHERE i.status = 'open' AND i.due_date < {today} - 30
+                                  AND i.due_date >= {today} - 60) AS d31_60,
+       sum(i.open_amount) FILTER (WHERE i.status = 'open' AND i.due_date < {today} - 60
+                                  AND i.due_date >= {today} - 90) AS d61_90,
+       sum(i.open_amount) FILTER (WHERE i.status = 'open' AND i.due_date < {today} - 90)
+           AS over_90"""
+    ]
+    for n in range(points):
+        d = f"${5 + n}::date"
+        columns.append(
+            f"""sum(i.amount) FILTER (WHERE i.issue_date <= {d}
+                  AND (i.closed_on IS NULL OR i.closed_on > {d})) AS receivable_{n},
+       sum(i.amount) FILTER (WHERE i.issue_date <= {d} AND i.issue_date > {d} - 90)
+           AS invoiced_{n}"""
+        )
+    return f"""
+SELECT i.company_code, i.currency, {", ".join(columns)}
+FROM invoices i
+WHERE i.status <> 'cancelled' AND {_INVOICE_IN_PORTFOLIO}
+GROUP BY 1, 2 ORDER BY 1, 2
+"""
+
+
+# Effectiveness of each scenario step: of the invoices a step reminded since $5, how many
+# were paid within $6 days of it ($7 now).
+STEP_EFFECTIVENESS = f"""
+SELECT t.scenario_id, t.step_name, t.level, t.channel,
+       count(DISTINCT t.reminder_id) AS reminders, count(*) AS invoices,
+       count(*) FILTER (WHERE i.status = 'settled'
+                        AND i.closed_on <= (t.scheduled_for AT TIME ZONE 'UTC')::date + $6::integer)
+           AS paid
+FROM reminders t CROSS JOIN LATERAL unnest(t.invoice_ids) AS x(invoice_id)
+JOIN invoices i ON i.invoice_id = x.invoice_id
+WHERE t.scheduled_for >= $5::timestamptz AND t.scheduled_for <= $7::timestamptz
+  AND t.scenario_id IS NOT NULL
+  AND {_INVOICE_IN_PORTFOLIO}
+GROUP BY 1, 2, 3, 4 ORDER BY 1, 2
+"""
+
+# Each collector's workload and results. Customers per collector code; per collector code
+# and currency, open invoices and amounts and invoices settled since $5 (one join of the
+# invoices); calls due by $6 and promises kept or broken since $5, per collector code.
+COLLECTOR_CUSTOMERS = f"""
+SELECT c.collector_code, count(*) AS customers FROM customers c
+WHERE c.collector_code IS NOT NULL AND {_IN_PORTFOLIO}
+GROUP BY 1 ORDER BY 1
+"""
+
+COLLECTOR_INVOICES = f"""
+SELECT c.collector_code, i.currency,
+       count(*) FILTER (WHERE i.status = 'open') AS open_invoices,
+       coalesce(sum(i.open_amount) FILTER (WHERE i.status = 'open'), 0) AS open_amount,
+       count(*) FILTER (WHERE i.status = 'settled' AND i.closed_on >= $5::date) AS settled
+FROM customers c JOIN invoices i USING (customer_id)
+WHERE c.collector_code IS NOT NULL AND {_IN_PORTFOLIO}
+GROUP BY 1, 2 ORDER BY 1, 2
+"""
+
+COLLECTOR_ACTIVITY = f"""
+SELECT collector_code, sum(calls_due) AS calls_due, sum(kept) AS promises_kept,
+       sum(broken) AS promises_broken
+FROM (
+    SELECT c.collector_code, count(*) AS calls_due, 0 AS kept, 0 AS broken
+    FROM reminders t JOIN customers c USING (customer_id)
+    WHERE t.channel = 'phone_call' AND t.closed_at IS NULL AND t.scheduled_for <= $6
+      AND c.collector_code IS NOT NULL AND {_IN_PORTFOLIO}
+    GROUP BY 1
+    UNION ALL
+    SELECT c.collector_code, 0, count(*) FILTER (WHERE m.state = 'kept'),
+           count(*) FILTER (WHERE m.state = 'broken')
+    FROM promises m JOIN customers c USING (customer_id)
+    WHERE m.state IN ('kept', 'broken') AND m.closed_at >= $5
+      AND c.collector_code IS NOT NULL AND {_IN_PORTFOLIO}
+    GROUP BY 1
+) activity
+GROUP BY 1 ORDER BY 1
+"""
+
+# --- operations ------------------------------------------------------------------------
+
+DEAD_LETTER_COUNTS = """
+SELECT topic, reason, records, last_at FROM dead_letter_counts ORDER BY topic, reason
+"""
+
+REFUSED_COMMANDS = """
+SELECT command_id, customer_id, command, actor_subject, reason, detail, refused_at
+FROM refused_commands ORDER BY refused_at DESC LIMIT $1
+"""
+
+FRESHNESS = """
+SELECT topic, last_occurred_at, last_applied_at, events FROM topic_freshness ORDER BY topic
+"""
+
+DEAD_LETTER_POSITIONS = "SELECT topic, partition, next_offset FROM dead_letter_positions"
+
+SAVE_DEAD_LETTER_POSITION = """
+INSERT INTO dead_letter_positions (topic, partition, next_offset) VALUES ($1, $2, $3)
+ON CONFLICT (topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset
+"""
+
+COUNT_DEAD_LETTERS = """
+INSERT INTO dead_letter_counts (topic, reason, records, last_at) VALUES ($1, $2, $3, $4)
+ON CONFLICT (topic, reason) DO UPDATE SET
+    records = dead_letter_counts.records + EXCLUDED.records,
+    last_at = greatest(dead_letter_counts.last_at, EXCLUDED.last_at)
+"""
+
+RECORD_REFUSAL = """
+INSERT INTO refused_commands (command_id, customer_id, command, actor_subject, reason,
+                              detail, refused_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+ON CONFLICT (command_id) DO NOTHING
+"""
+
+REFUSED_FOR_CUSTOMER = """
+SELECT command_id, command, actor_subject, reason, detail, refused_at
+FROM refused_commands WHERE customer_id = $1 ORDER BY refused_at DESC LIMIT $2
 """

@@ -6,10 +6,12 @@ by the page itself (a collector outside their portfolio gets 403, not an empty p
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 from services.console import queries
 from services.console.domain.open_items import (
@@ -24,6 +26,22 @@ from services.console.domain.open_items import (
 )
 from services.runtime.database import Pool
 from services.runtime.identity import Identity
+
+
+def rows_of(records: Sequence[Any]) -> list[dict[str, Any]]:
+    """Rows as plain dicts, for templates."""
+    return [dict(r) for r in records]
+
+
+async def fetch_planned(pool: Pool, sql: str, *args: Any) -> list[Any]:
+    """``pool.fetch`` without PostgreSQL's JIT compilation, for the listings whose plans
+    PostgreSQL estimates expensive (a look-up per row): compiling them took seconds where
+    running them takes a hundred milliseconds (bench.console)."""
+    async with pool.acquire() as connection, connection.transaction(readonly=True):
+        await connection.execute(
+            "SET LOCAL jit = off; SET LOCAL max_parallel_workers_per_gather = 0"
+        )
+        return list(await connection.fetch(sql, *args))
 
 
 def portfolio_args(identity: Identity) -> tuple[bool, list[str], list[str], list[str]]:
@@ -128,6 +146,25 @@ async def timeline(pool: Pool, customer_id: str, limit: int) -> list[TimelineRow
 
 
 @dataclass(frozen=True)
+class RefusedCommand:
+    """A command the scheduler refused (seen on ``dunning.commands.v1.dlq``)."""
+
+    command: str
+    actor_subject: str | None
+    reason: str
+    detail: str | None
+    refused_at: datetime
+
+
+async def refused_commands(pool: Pool, customer_id: str, limit: int) -> list[RefusedCommand]:
+    rows = await pool.fetch(queries.REFUSED_FOR_CUSTOMER, customer_id, limit)
+    return [
+        RefusedCommand(r["command"], r["actor_subject"], r["reason"], r["detail"], r["refused_at"])
+        for r in rows
+    ]
+
+
+@dataclass(frozen=True)
 class WaitingCommand:
     """A command this console sent that the scheduler has not announced executed yet."""
 
@@ -148,15 +185,41 @@ async def waiting_commands(pool: Pool, customer_id: str, limit: int) -> list[Wai
     ]
 
 
+def names_of(identity: Identity) -> list[str]:
+    """The names a dispute's owner may go by for this reader: subject, login, display name."""
+    login = identity.subject.partition(":")[2]
+    return sorted({identity.subject, login, identity.name} - {""})
+
+
+@dataclass(frozen=True)
+class WorkFilter:
+    """My day's filters; each None for all."""
+
+    company_code: str | None = None
+    collector_code: str | None = None
+    level: str | None = None
+
+
 async def worklist(
     pool: Pool,
     identity: Identity,
     today: date,
     now: datetime,
-    company_code: str | None,
+    filters: WorkFilter,
     limit: int,
 ) -> list[WorkItem]:
-    rows = await pool.fetch(queries.WORKLIST, *portfolio_args(identity), today, now, company_code)
+    rows = await fetch_planned(
+        pool,
+        queries.WORKLIST,
+        *portfolio_args(identity),
+        today,
+        now,
+        filters.company_code,
+        filters.collector_code,
+        filters.level,
+        names_of(identity),
+        limit,
+    )
     items = [
         WorkItem(
             kind=r["kind"],
@@ -167,6 +230,7 @@ async def worklist(
             at_risk=r["at_risk"],
             since=r["since"],
             detail=r["detail"],
+            reference=r["reference"],
         )
         for r in rows
     ]
@@ -179,6 +243,13 @@ async def companies(pool: Pool, identity: Identity) -> list[str]:
     ]
 
 
+async def collectors(pool: Pool, identity: Identity) -> list[str]:
+    """The collector codes (portfolios) of the customers the reader sees."""
+    return [
+        r["collector_code"] for r in await pool.fetch(queries.COLLECTORS, *portfolio_args(identity))
+    ]
+
+
 def like_pattern(text: str) -> str:
     """``%text%`` with LIKE's wildcards in ``text`` escaped (``\\`` is the default escape)."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -186,9 +257,153 @@ def like_pattern(text: str) -> str:
 
 
 async def search(pool: Pool, identity: Identity, text: str, limit: int) -> list[Found]:
-    rows = await pool.fetch(
-        queries.SEARCH_CUSTOMERS, *portfolio_args(identity), text, like_pattern(text), limit
+    rows = await fetch_planned(
+        pool, queries.SEARCH_CUSTOMERS, *portfolio_args(identity), text, like_pattern(text), limit
     )
     return [
         Found(r["customer_id"], r["name"], r["company_code"], r["invoice_number"]) for r in rows
     ]
+
+
+# --- a call to make ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CallInvoice:
+    invoice_id: str
+    invoice_number: str
+    due_date: date
+    currency: str
+    open_amount: Decimal
+    status: str
+
+
+@dataclass(frozen=True)
+class Call:
+    """A phone reminder: who to call about which invoices, and whether it was made."""
+
+    reminder_id: UUID
+    customer_id: str
+    level: str
+    step_name: str
+    scenario_id: str | None
+    template: str | None
+    scheduled_for: datetime
+    call_task_id: UUID | None
+    call_outcome: str | None
+    closed_at: datetime | None
+    invoices: list[CallInvoice]
+
+    @property
+    def currency(self) -> str:
+        """The currency of the largest open amount: a promise is taken in it."""
+        open_ = [i for i in self.invoices if i.status == "open"] or self.invoices
+        return max(open_, key=lambda i: i.open_amount).currency if open_ else "EUR"
+
+
+async def call(pool: Pool, reminder_id: UUID) -> Call | None:
+    row = await pool.fetchrow(queries.CALL, reminder_id)
+    if row is None:
+        return None
+    invoices = [
+        CallInvoice(**dict(r)) for r in await pool.fetch(queries.CALL_INVOICES, row["invoice_ids"])
+    ]
+    return Call(
+        reminder_id=row["reminder_id"],
+        customer_id=row["customer_id"],
+        level=row["level"],
+        step_name=row["step_name"],
+        scenario_id=row["scenario_id"],
+        template=row["template"],
+        scheduled_for=row["scheduled_for"],
+        call_task_id=row["call_task_id"],
+        call_outcome=row["call_outcome"],
+        closed_at=row["closed_at"],
+        invoices=invoices,
+    )
+
+
+# --- disputes, promises and plans -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DisputeFilter:
+    owner: str | None = None
+    category: str | None = None
+    older_than_days: int | None = None
+
+
+async def disputes(
+    pool: Pool, identity: Identity, filters: DisputeFilter, now: datetime, limit: int
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[str]]:
+    """Open disputes (oldest first), their counts per owner, category and age, and the
+    owners to filter on."""
+    args = (
+        *portfolio_args(identity),
+        filters.owner,
+        filters.category,
+        filters.older_than_days,
+        now,
+        limit,
+    )
+    rows = await fetch_planned(pool, queries.DISPUTES, *args)
+    summary = await fetch_planned(pool, queries.DISPUTE_SUMMARY, *args)
+    owners = [
+        r["owner"] for r in await pool.fetch(queries.DISPUTE_OWNERS, *portfolio_args(identity))
+    ]
+    return rows_of(rows), rows_of(summary), owners
+
+
+@dataclass(frozen=True)
+class PlanRow:
+    plan_id: UUID
+    customer_id: str
+    name: str
+    company_code: str
+    state: str
+    agreed_on: date | None
+    agreed_by: str | None
+    missed: int
+    last_missed_on: date | None
+    missed_currency: str | None
+    missed_amount: Decimal | None
+    next_due: date | None
+    next_amount: Decimal | None
+    next_currency: str | None
+    instalments: int
+
+
+def next_instalment(instalments: Sequence[dict[str, Any]], today: date) -> Mapping[str, Any] | None:
+    """The first instalment due today or later, if any."""
+    coming = [i for i in instalments if date.fromisoformat(str(i["due_date"])) >= today]
+    return min(coming, key=lambda i: str(i["due_date"])) if coming else None
+
+
+async def promises_and_plans(
+    pool: Pool, identity: Identity, today: date, limit: int
+) -> tuple[list[dict[str, Any]], list[PlanRow]]:
+    promises = await fetch_planned(pool, queries.PROMISES, *portfolio_args(identity), today, limit)
+    plans = []
+    for r in await pool.fetch(queries.PLANS, *portfolio_args(identity), limit):
+        instalments = r["instalments"] or []
+        coming = next_instalment(instalments, today)
+        plans.append(
+            PlanRow(
+                plan_id=r["plan_id"],
+                customer_id=r["customer_id"],
+                name=r["name"],
+                company_code=r["company_code"],
+                state=r["state"],
+                agreed_on=r["agreed_on"],
+                agreed_by=r["agreed_by"],
+                missed=r["missed"],
+                last_missed_on=r["last_missed_on"],
+                missed_currency=r["missed_currency"],
+                missed_amount=r["missed_amount"],
+                next_due=date.fromisoformat(coming["due_date"]) if coming else None,
+                next_amount=Decimal(str(coming["amount"]["amount"])) if coming else None,
+                next_currency=coming["amount"]["currency"] if coming else None,
+                instalments=len(instalments),
+            )
+        )
+    return rows_of(promises), plans

@@ -31,5 +31,10 @@ class ConsoleSettings(ServiceSettings):
     worklist_limit: int = Field(default=200, ge=1, le=2000)
     timeline_limit: int = Field(default=300, ge=1, le=5000)
     search_limit: int = Field(default=50, ge=1, le=500)
+    census_interval_s: float = Field(
+        default=60.0,
+        ge=0,
+        description="How often the dead-letter topics are counted (0: never).",
+    )
     auth: AuthSettings = Field(default_factory=AuthSettings)
     oidc: OidcClientSettings = Field(default_factory=OidcClientSettings)

@@ -2,7 +2,8 @@
 
 It owns the PostgreSQL schema ``notifier`` and reads no other service's tables. The
 consumer records deliveries to make; the ``dispatcher`` loop sends them outside the
-consumer's transactions. Templates are loaded and rendered against a sample at start, so
+consumer's transactions; the ``previews`` loop renders proposals (steps to confirm) as they
+would be sent. Templates are loaded and rendered against a sample at start, so
 a broken template stops the service before it reminds anyone.
 """
 
@@ -37,6 +38,7 @@ from services.notifier.dispatcher import Dispatcher
 from services.notifier.domain.sending_time import Place
 from services.notifier.handler import handler_for
 from services.notifier.notices import NoticeComposer, NoticeSender
+from services.notifier.previews import Previews
 from services.notifier.proof import ProofArchive
 from services.notifier.rate_limit import SharedRateLimiter
 from services.notifier.reference_rates import RateBook
@@ -71,8 +73,13 @@ async def build(context: ServiceContext) -> ServiceParts:
         composer,
         limiter=SharedRateLimiter(context.pool, settings.channel_rates_per_s),
     )
+    previews = Previews(
+        context.pool, context.clock, dispatcher, interval_s=settings.dispatch_interval_s
+    )
+    dispatcher.previews = previews
     loops: dict[str, Loop] = {
         "dispatcher": dispatcher.run,
+        "previews": previews.run,
         "reference-rates": functools.partial(
             rate_book.run, context.pool, settings.reference_rates_refresh_s
         ),
@@ -120,6 +127,7 @@ async def build(context: ServiceContext) -> ServiceParts:
             EmailBounces(context.pool, context.clock, settings).routes(),
             tasks.routes(auth),
             ProofArchive(context.pool).routes(auth),
+            previews.routes(auth),
             auth.sign_in_router(),
         ],
     )
@@ -187,7 +195,6 @@ def maileva_client(settings: NotifierSettings) -> MailevaClient | None:
             client_secret=settings.maileva.client_secret.get_secret_value(),
             username=settings.maileva.username,
             password=settings.maileva.password.get_secret_value(),
-            sender_address=(settings.creditor_name, *settings.creditor_address),
             notification_email=settings.maileva.notification_email,
         )
     )

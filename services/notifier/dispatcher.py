@@ -31,7 +31,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from contracts.dunning import DunnedInvoice, Reminder
 from contracts.envelope import Event
@@ -61,6 +61,9 @@ from services.runtime.clock import Clock
 from services.runtime.database import TRANSIENT_ERRORS, Connection, Pool
 from services.runtime.logs import get_logger
 from services.runtime.loops import every
+
+if TYPE_CHECKING:
+    from services.notifier.previews import Previews
 
 log = get_logger(__name__)
 EVENT_NAMESPACE = uuid.UUID("0e3b8f4a-52c1-4a77-b3f4-7c9d1e2a6b58")
@@ -107,6 +110,7 @@ class Dispatcher:
     topic: Topic = NOTIFIER_DELIVERIES
     rng: random.Random = field(default_factory=random.Random)
     limiter: RateLimiter | None = None
+    previews: Previews | None = None  # an approved proposal is sent as it was previewed
 
     async def run(self, stop: asyncio.Event) -> None:
         """Dispatch until ``stop``; sleep ``dispatch_interval_s`` when nothing is due, or
@@ -233,7 +237,12 @@ class Dispatcher:
                         next_attempt_at=later.isoformat(),
                     )
                     return SETTLED
-                outgoing = adapter.prepare(reminder, kept.remaining, customer, now)
+                if reminder.proposal is not None and self.previews is not None:
+                    outgoing = await self.previews.approved_outgoing(
+                        connection, reminder, kept.remaining, adapter, customer, now
+                    )
+                else:
+                    outgoing = adapter.prepare(reminder, kept.remaining, customer, now)
             except DeliveryError as exc:
                 await self._record_failure(
                     connection, delivery_id, reminder, attempt, exc, remaining_ids, now
@@ -360,6 +369,16 @@ class Dispatcher:
         )
         DELIVERIES.labels("notifier", reminder.channel, "sent").inc()
 
+    async def customer_view(
+        self, connection: Connection, customer_id: str, invoice_ids: list[str]
+    ) -> CustomerView:
+        """The customer as a message about ``invoice_ids`` would show them now."""
+        handled = handlings_of(
+            await connection.fetch(queries.SILENCE_FACTS, customer_id, invoice_ids)
+        )
+        view, _, _ = await self._customer(connection, customer_id, handled)
+        return view
+
     async def _customer(
         self, connection: Connection, customer_id: str, handled: Handlings
     ) -> tuple[CustomerView, Place, frozenset[str]]:
@@ -375,6 +394,7 @@ class Dispatcher:
                 r["currency"].strip(),
                 r["amount"],
                 r["open_amount"],
+                r["open_amount_changes"],
             )
             for r in await connection.fetch(queries.OPEN_ITEMS_OF, customer_id)
         )

@@ -6,9 +6,12 @@
      └── NotifierError
           ├── TemplateConfigurationError  a template is missing or does not render at load
           ├── TemplateNotFound            no template for a reminder's name and language
+          ├── CompanyConfigurationError   the companies file is unreadable or invalid
+          ├── UnknownCompany              no creditor identity for a reminder's company
           ├── DeliveryError               a channel could not hand a message over (retryable?)
           ├── CipherError                 an AR24 reply that does not decrypt (also ValueError)
-          └── CallTaskConflict            a call task already closed with another outcome
+          ├── CallTaskConflict            a call task already closed with another outcome
+          └── UnknownParagraph            an edit rewrites a paragraph no template part offers
 """
 
 from __future__ import annotations
@@ -28,6 +31,18 @@ class TemplateNotFound(NotifierError):
     """No template for a reminder's template name (or level) and language."""
 
 
+class CompanyConfigurationError(NotifierError):
+    """The companies file (the creditor identities) is unreadable or invalid."""
+
+
+class UnknownCompany(NotifierError):
+    """No creditor identity is configured for the company of a message."""
+
+    def __init__(self, reason: str, *, company_code: str) -> None:
+        super().__init__(reason)
+        self.company_code = company_code
+
+
 class DeliveryError(NotifierError):
     """A channel could not hand a message over to its provider."""
 
@@ -43,3 +58,7 @@ class CipherError(NotifierError, ValueError):
 
 class CallTaskConflict(NotifierError):
     """The task was already closed with another outcome."""
+
+
+class UnknownParagraph(NotifierError):
+    """An edit rewrites a paragraph the template does not offer to rewrite."""

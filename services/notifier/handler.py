@@ -15,7 +15,7 @@ from datetime import date, datetime
 
 from contracts import disputes, dunning, ledger, reference
 from contracts.envelope import Event
-from services.notifier import notices, queries, reference_rates, suspensions
+from services.notifier import notices, previews, queries, reference_rates, suspensions
 from services.notifier.suspensions import ReleaseRules
 from services.runtime.consumer import UnitOfWork
 
@@ -56,6 +56,10 @@ async def handle(
                     work.clock.now(),
                     reminder.company_code,
                 )
+            case dunning.ProposalRaised(payload=proposal):
+                await previews.record_proposal(work, proposal)
+            case dunning.ProposalClosed(payload=closed):
+                await previews.record_decision(work, closed)
             case dunning.DunningStateChanged(payload=state):
                 await _record_hold(work, state, event.occurred_at)
             case dunning.SendingSuspended(payload=suspension):
@@ -110,6 +114,13 @@ async def handle(
                     change.due_date,
                     change.amount.currency,
                     change.amount.amount,
+                    change.open_amount.amount,
+                )
+                await connection.execute(
+                    queries.RECORD_OPEN_AMOUNT_CHANGE,
+                    change.invoice_id,
+                    change.value_date or event.occurred_at.date(),
+                    change.previous_open_amount.amount,
                     change.open_amount.amount,
                 )
             case disputes.DisputeOpened(payload=opened):

@@ -1,13 +1,16 @@
 """Notices: emails that are not dunning reminders.
 
-Three kinds, all decided by the disputes service:
+Four kinds: three decided by the disputes service, one by the scheduler:
 
 - ``promise_confirmation`` and ``plan_confirmation``: every agreement, a promise to pay or a
   payment plan, whatever the channel it was made on (a call, a visit, an email, the
   customer's page), is confirmed in writing to the customer's billing contacts (DOMAIN.md:
   every agreement is confirmed in writing); the letter says how it was made;
 - ``owner_reminder``: the internal owner of an overdue dispute is reminded, at the address
-  configured for their role (or the named owner's), the manager copied when escalated.
+  configured for their role (or the named owner's), the manager copied when escalated;
+- ``proposal_reminder``: the collectors (the address of the ``collector`` role) are reminded,
+  a business day before its deadline, of a proposal nobody decided yet (the scheduler's
+  semi-automatic mode); cancelled when it is decided first.
 
 The consumer records a notice (its id derived from the promise, the plan or the owner reminder, so a
 replayed event records nothing twice); the ``notices`` loop sends it outside any consumer
@@ -32,16 +35,17 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from contracts import disputes
+from contracts import disputes, dunning
 from contracts.dunning import InternalRole
 from services.notifier import queries
 from services.notifier.channels.email.smtp import SmtpChannel
-from services.notifier.composing.composer import creditor_of
+from services.notifier.composing.companies import Companies
+from services.notifier.composing.composer import SAMPLE_CREDITOR
 from services.notifier.composing.mime import build_message
 from services.notifier.composing.rendering import Creditor, RenderedEmail, TemplateCatalogue
 from services.notifier.dispatcher import retry_delay
 from services.notifier.domain.sending_time import Place, next_window_instant
-from services.notifier.errors import DeliveryError
+from services.notifier.errors import DeliveryError, UnknownCompany
 from services.notifier.metrics import WINDOW_WAITS
 from services.notifier.settings import NotifierSettings
 from services.runtime.clock import Clock
@@ -52,6 +56,8 @@ from services.runtime.loops import every
 
 log = get_logger(__name__)
 NOTICE_TEMPLATES = Path(__file__).parent / "notice_templates"
+INTERNAL_KINDS = frozenset({"owner_reminder", "proposal_reminder"})
+"""Notices to the creditor's own staff: neither the customer's window nor a suspension."""
 NOTICE_NAMESPACE = uuid.UUID("9d2c6a1e-4f0b-4c7e-8a35-2b1f0e7d6c93")
 
 
@@ -97,6 +103,51 @@ async def record_owner_reminder(work: UnitOfWork, reminder: disputes.OwnerRemind
     )
 
 
+PROPOSAL_OUTCOMES = {
+    "send": ("sent as proposed", "envoyé tel que proposé"),
+    "skip": ("skipped", "écarté"),
+    "hold": ("kept waiting for a decision", "maintenu en attente d'une décision"),
+}
+
+
+def proposal_facts(proposal: dunning.Proposal) -> dict[str, Any]:
+    """What the collectors' reminder about a waiting proposal says (no customer's text)."""
+    reminder = proposal.reminder
+    outcome, outcome_fr = PROPOSAL_OUTCOMES[proposal.on_timeout]
+    return {
+        "proposal_id": str(proposal.proposal_id),
+        "version": proposal.version,
+        "customer_id": proposal.customer_id,
+        "scenario_id": reminder.scenario_id,
+        "step_name": reminder.step_name,
+        "channel": reminder.channel,
+        "invoice_ids": [i.invoice_id for i in reminder.invoices],
+        "deadline": proposal.deadline.date().isoformat(),
+        "outcome": outcome,
+        "outcome_fr": outcome_fr,
+    }
+
+
+async def record_proposal_reminder(work: UnitOfWork, proposal: dunning.Proposal) -> None:
+    """The collectors are reminded of a waiting proposal a business day before its deadline
+    (a new version keeps the first one's reminder)."""
+    await work.connection.execute(
+        queries.RECORD_NOTICE_AT,
+        notice_id_of("proposal_reminder", proposal.proposal_id),
+        "proposal_reminder",
+        proposal.customer_id,
+        proposal_facts(proposal),
+        work.clock.now(),
+        proposal.remind_owner_at,
+    )
+
+
+async def cancel_proposal_reminder(work: UnitOfWork, proposal_id: uuid.UUID) -> None:
+    await work.connection.execute(
+        queries.CANCEL_NOTICE, notice_id_of("proposal_reminder", proposal_id)
+    )
+
+
 @dataclass(frozen=True)
 class Composed:
     to: tuple[str, ...]
@@ -139,6 +190,18 @@ def _sample(creditor: Creditor) -> dict[str, Any]:
             firmness="urgent",
             escalated_to_manager=True,
         ),
+        "proposal": {
+            "proposal_id": str(uuid.UUID(int=3)),
+            "version": 2,
+            "customer_id": "C0",
+            "scenario_id": "negligent",
+            "step_name": "friendly",
+            "channel": "email",
+            "invoice_ids": ["FR01/F1"],
+            "deadline": date(2026, 1, 31),
+            "outcome": "sent as proposed",
+            "outcome_fr": "envoyé tel que proposé",
+        },
     }
 
 
@@ -147,8 +210,30 @@ class NoticeComposer:
 
     def __init__(self, settings: NotifierSettings, directory: Path = NOTICE_TEMPLATES) -> None:
         self.settings = settings
-        self.creditor = creditor_of(settings)
-        self.catalogue = TemplateCatalogue.load(directory, _sample(self.creditor))
+        self.companies = Companies(settings.companies)
+        self.catalogue = TemplateCatalogue.load(directory, _sample(SAMPLE_CREDITOR))
+
+    def _creditor(
+        self, kind: str, payload: Mapping[str, Any], customer: Mapping[str, Any] | None
+    ) -> Creditor:
+        """The customer's company, else the payload's ``company_code``, else the company of
+        its first invoice (``<company>/<number>``). A notice to a customer from a company
+        with no identity fails for good; a notice to the creditor's own staff whose company
+        is not known is signed by the installation (``email.sender``)."""
+        code = customer.get("company_code") if customer else None
+        if not code:
+            code = payload.get("company_code")
+        if not code:
+            invoice_ids = payload.get("invoice_ids") or ("",)
+            code = str(invoice_ids[0]).partition("/")[0]
+        if code in self.companies:
+            return Creditor.of(str(code), self.companies.identity_of(str(code)))
+        if kind not in CUSTOMER_NOTICES:
+            return Creditor(name="Relance", address=(), email=self.settings.email.sender)
+        try:
+            return Creditor.of(str(code), self.companies.identity_of(str(code)))
+        except UnknownCompany as exc:
+            raise DeliveryError(str(exc), retryable=False) from exc
 
     def compose(
         self, kind: str, payload: Mapping[str, Any], customer: Mapping[str, Any] | None
@@ -188,6 +273,17 @@ class NoticeComposer:
                     "agreed_on": plan.agreed_on,
                     "agreed_by": plan.agreed_by,
                 }
+        elif kind == "proposal_reminder":
+            collectors = self.settings.internal_addresses.get("collector")
+            if collectors is None:
+                raise DeliveryError(
+                    "no address for role collector (RELANCE_NOTIFIER_INTERNAL_ADDRESSES)",
+                    retryable=False,
+                )
+            to = (collectors,)
+            language = self.settings.internal_language
+            facts = {**payload, "deadline": date.fromisoformat(payload["deadline"])}
+            context = {"proposal": facts, "contact_name": None}
         else:
             reminder = disputes.OwnerReminder.model_validate(payload)
             to, cc = self._owner_addresses(reminder)
@@ -197,7 +293,7 @@ class NoticeComposer:
         rendered = self.catalogue.render(
             key,
             {
-                "creditor": self.creditor,
+                "creditor": self._creditor(kind, payload, customer),
                 "customer": {
                     "name": name,
                     "id": payload["customer_id"],
@@ -265,7 +361,7 @@ class NoticeSender:
             row = await connection.fetchrow(queries.CLAIM_NOTICE, now)
             if row is None:
                 return False
-            if row["kind"] != "owner_reminder":  # to a customer: only in their window
+            if row["kind"] not in INTERNAL_KINDS:  # to a customer: only in their window
                 place = (
                     Place(row["country"], row["time_zone"])
                     if row["country"] and row["time_zone"]

@@ -340,14 +340,15 @@ ON CONFLICT (notice_id) DO NOTHING
 """
 
 # A notice to a customer (a promise's confirmation) is held while the customer's company is
-# suspended; an owner reminder goes to internal staff and is not.
+# suspended; an owner reminder or a proposal's reminder goes to internal staff and is not.
 CLAIM_NOTICE = f"""
 SELECT n.notice_id, n.kind, n.customer_id, n.payload::text AS payload, n.attempts,
        c.country, c.time_zone
 FROM notices n
 LEFT JOIN customers c ON c.customer_id = n.customer_id
 WHERE n.status IN ('pending', 'sending') AND n.next_attempt_at <= $1
-  AND (n.kind = 'owner_reminder' OR {NOT_SUSPENDED.format(company="c.company_code")})
+  AND (n.kind IN ('owner_reminder', 'proposal_reminder')
+       OR {NOT_SUSPENDED.format(company="c.company_code")})
 ORDER BY n.next_attempt_at
 LIMIT 1
 FOR UPDATE OF n SKIP LOCKED
@@ -370,7 +371,8 @@ UPDATE notices SET status = 'pending', next_attempt_at = $2, error = $3 WHERE no
 NOTICE_FAILED = "UPDATE notices SET status = 'failed', error = $2 WHERE notice_id = $1"
 
 NOTICE_CUSTOMER = (
-    "SELECT name, language, contacts::text AS contacts FROM customers WHERE customer_id = $1"
+    "SELECT name, language, contacts::text AS contacts, company_code FROM customers"
+    " WHERE customer_id = $1"
 )
 
 UPSERT_OPEN_ITEM = """
@@ -382,9 +384,81 @@ ON CONFLICT (invoice_id) DO UPDATE SET
     open_amount = EXCLUDED.open_amount
 """
 
+# A redelivered change is recorded once (the same value date, before and after).
+RECORD_OPEN_AMOUNT_CHANGE = """
+WITH change AS (
+    SELECT jsonb_build_object('value_date', $2::date, 'before', $3::numeric,
+                              'after', $4::numeric) AS entry
+)
+UPDATE open_items SET open_amount_changes = open_amount_changes || jsonb_build_array(entry)
+FROM change
+WHERE invoice_id = $1 AND NOT open_amount_changes @> jsonb_build_array(entry)
+"""
+
 DELETE_OPEN_ITEM = "DELETE FROM open_items WHERE invoice_id = $1"
 
 OPEN_ITEMS_OF = """
-SELECT invoice_id, invoice_number, due_date, currency, amount, open_amount
+SELECT invoice_id, invoice_number, due_date, currency, amount, open_amount,
+       open_amount_changes::text AS open_amount_changes
 FROM open_items WHERE customer_id = $1 ORDER BY due_date, invoice_number
+"""
+
+# Proposals' previews (services.notifier.previews) ------------------------------------------
+
+RECORD_PREVIEW = """
+INSERT INTO proposal_previews (proposal_id, version, customer_id, company_code, channel,
+                               proposal, status, created_at)
+VALUES ($1, $2, $3, $4, $5, $6::jsonb, 'pending', $7)
+ON CONFLICT (proposal_id, version) DO NOTHING
+"""
+
+CLAIM_PREVIEW = """
+SELECT proposal_id, version, proposal::text AS proposal FROM proposal_previews
+WHERE status = 'pending'
+ORDER BY created_at
+LIMIT 1
+FOR UPDATE SKIP LOCKED
+"""
+
+PREVIEW_RENDERED = """
+UPDATE proposal_previews
+SET status = 'rendered', rendered_at = $3, content = $4, content_sha256 = $5, media_type = $6,
+    recipients = $7, tracking_id = $8, invoice_ids = $9
+WHERE proposal_id = $1 AND version = $2
+"""
+
+PREVIEW_FAILED = """
+UPDATE proposal_previews SET status = 'failed', reason = $3, rendered_at = $4
+WHERE proposal_id = $1 AND version = $2
+"""
+
+PREVIEW = """
+SELECT *, proposal::text AS proposal FROM proposal_previews
+WHERE proposal_id = $1 AND version = $2
+"""
+
+
+# A notice due at a later instant (a proposal's reminder, a business day before its deadline).
+RECORD_NOTICE_AT = """
+INSERT INTO notices (notice_id, kind, customer_id, payload, status, next_attempt_at, created_at)
+VALUES ($1, $2, $3, $4::jsonb, 'pending', $6, $5)
+ON CONFLICT (notice_id) DO NOTHING
+"""
+
+CANCEL_NOTICE = (
+    "UPDATE notices SET status = 'cancelled' WHERE notice_id = $1 AND status = 'pending'"
+)
+
+PROPOSAL_COMPANY = "SELECT company_code FROM proposal_previews WHERE proposal_id = $1 LIMIT 1"
+
+RECORD_ATTACHMENT = """
+INSERT INTO proposal_attachments (proposal_id, sha256, company_code, media_type, content,
+                                  uploaded_by, uploaded_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+ON CONFLICT (proposal_id, sha256) DO NOTHING
+"""
+
+ATTACHMENTS_OF = """
+SELECT sha256, content FROM proposal_attachments
+WHERE proposal_id = $1 AND sha256 = ANY($2::text[])
 """

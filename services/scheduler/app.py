@@ -3,7 +3,8 @@
 It owns the PostgreSQL schema ``scheduler`` and reads no other service's tables. It follows
 the ledger and the pauses from the disputes service, executes collectors' commands
 (:mod:`services.scheduler.commands`) and serves their HTTP API (:mod:`services.scheduler.api`),
-and a tick loop emits what falls due.
+and a tick loop emits what falls due (or proposes it, for steps to confirm:
+:mod:`services.scheduler.proposals`, whose loop applies the timeouts).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from services.scheduler.commands import CommandDesk, handler
 from services.scheduler.domain.library import load_library
 from services.scheduler.domain.state import Policy
 from services.scheduler.library_store import LibraryWatch, reload_library
+from services.scheduler.proposals import Timeouts
 from services.scheduler.settings import SchedulerSettings
 from services.scheduler.tick import Ticker
 from services.scheduler.tracking import Tracker
@@ -67,9 +69,17 @@ async def build(context: ServiceContext) -> ServiceParts:
     async def tick() -> None:
         await ticker.run_until_idle()  # everything due now, then wait for the next interval
 
+    timeouts = Timeouts(context.pool, context.clock, policy)
+
+    async def proposals_past_deadline() -> None:
+        await timeouts.run_until_idle()  # each proposal nobody decided follows its policy
+
     loops = {
         "tick": every(settings.tick_interval_s, tick, name="tick"),
         "library": every(settings.library_check_interval_s, watch.check, name="library"),
+        "proposal_timeouts": every(
+            settings.tick_interval_s, proposals_past_deadline, name="proposal_timeouts"
+        ),
     }
     auth = Authenticator("scheduler", settings.auth, context.clock)
     if not auth.configured:

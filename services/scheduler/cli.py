@@ -31,6 +31,11 @@ scheduler executes them, or dead-letters them with a reason::
     relance scheduler change-scenario CUSTOMER SCENARIO
     relance scheduler skip-step CUSTOMER INVOICE [--step NAME]
     relance scheduler note CUSTOMER TEXT [--invoice ID]
+    relance scheduler approve-proposal CUSTOMER PROPOSAL --version N
+    relance scheduler edit-proposal CUSTOMER PROPOSAL --version N [--paragraph NAME=TEXT]...
+                                    [--channel CHANNEL] [--recipient ROLE]
+    relance scheduler postpone-proposal CUSTOMER PROPOSAL --version N --until DATE
+    relance scheduler skip-proposal CUSTOMER PROPOSAL --version N --reason TEXT
     relance scheduler log-call CUSTOMER --outcome OUTCOME [--invoice ID ...] [--reminder ID]
                                [--promised-date DATE --amount AMOUNT [--currency EUR]]
                                [--reason TEXT] [--note TEXT]
@@ -491,6 +496,119 @@ def note(
         actor=operator(by),
         invoice_id=invoice,
         text=text,
+    )
+
+
+ProposalArgument = Annotated[str, typer.Argument(help="The proposal's id (a UUID).")]
+VersionOption = Annotated[
+    int, typer.Option("--version", help="The version seen (refused if edited or decided since).")
+]
+
+
+def _proposal(proposal: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(proposal)
+    except ValueError as exc:
+        typer.echo(f"a proposal id is a UUID, not {proposal!r}", err=True)
+        raise typer.Exit(2) from exc
+
+
+@app.command("approve-proposal")
+def approve_proposal(
+    customer: CustomerArgument,
+    proposal: ProposalArgument,
+    version: VersionOption,
+    by: OperatorOption = None,
+) -> None:
+    """Send a proposal as previewed (the version cited)."""
+    _send(
+        commands.ApproveProposalCommand,
+        commands.ApproveProposal,
+        customer_id=customer,
+        actor=operator(by),
+        proposal_id=_proposal(proposal),
+        version=version,
+    )
+
+
+@app.command("edit-proposal")
+def edit_proposal(
+    customer: CustomerArgument,
+    proposal: ProposalArgument,
+    version: VersionOption,
+    paragraph: Annotated[
+        list[str] | None,
+        typer.Option("--paragraph", help="NAME=TEXT: an editable paragraph rewritten (repeat)."),
+    ] = None,
+    channel: Annotated[str | None, typer.Option("--channel", help="Another channel.")] = None,
+    recipient: Annotated[
+        str | None, typer.Option("--recipient", help="Another contact role (billing, ...).")
+    ] = None,
+    by: OperatorOption = None,
+) -> None:
+    """Rewrite a proposal's editable paragraphs, channel or recipient: a new version."""
+    paragraphs = {}
+    for given in paragraph or ():
+        name, sep, text = given.partition("=")
+        if not sep or not name or not text:
+            typer.echo(f"--paragraph is NAME=TEXT, not {given!r}", err=True)
+            raise typer.Exit(2)
+        paragraphs[name] = text
+    _send(
+        commands.EditProposalCommand,
+        commands.EditProposal,
+        customer_id=customer,
+        actor=operator(by),
+        proposal_id=_proposal(proposal),
+        version=version,
+        paragraphs=paragraphs,
+        channel=channel,
+        recipient_role=recipient,
+    )
+
+
+@app.command("postpone-proposal")
+def postpone_proposal(
+    customer: CustomerArgument,
+    proposal: ProposalArgument,
+    version: VersionOption,
+    until: Annotated[str, typer.Option("--until", help="The day to propose it again.")],
+    by: OperatorOption = None,
+) -> None:
+    """Propose the step again on a later day."""
+    try:
+        day = date.fromisoformat(until)
+    except ValueError as exc:
+        typer.echo(f"--until is a day, YYYY-MM-DD, not {until!r}", err=True)
+        raise typer.Exit(2) from exc
+    _send(
+        commands.PostponeProposalCommand,
+        commands.PostponeProposal,
+        customer_id=customer,
+        actor=operator(by),
+        proposal_id=_proposal(proposal),
+        version=version,
+        until=day,
+    )
+
+
+@app.command("skip-proposal")
+def skip_proposal(
+    customer: CustomerArgument,
+    proposal: ProposalArgument,
+    version: VersionOption,
+    reason: Annotated[str, typer.Option("--reason", help="Why it is not sent (recorded).")],
+    by: OperatorOption = None,
+) -> None:
+    """Do not send a proposal: its invoices move past the step."""
+    _send(
+        commands.SkipProposalCommand,
+        commands.SkipProposal,
+        customer_id=customer,
+        actor=operator(by),
+        proposal_id=_proposal(proposal),
+        version=version,
+        reason=reason,
     )
 
 

@@ -38,9 +38,11 @@ from services.runtime.identity import (
     Refused,
     require_role,
 )
-from services.scheduler import metrics, queries
+from services.runtime.logs import get_logger
+from services.scheduler import metrics, proposals, queries
 from services.scheduler.calls import log_call
 from services.scheduler.domain import commands as decide
+from services.scheduler.domain import proposals as decide_proposal
 from services.scheduler.domain.portfolio import authorize_customer, scope_of
 from services.scheduler.domain.reminders import (
     account_of,
@@ -55,6 +57,7 @@ from services.scheduler.suspensions import holding
 from services.scheduler.tracking import save, state_changed
 
 SERVICE = "scheduler"
+log = get_logger(__name__)
 
 NAMES: dict[type[Event], str] = {
     commands.HoldCommand: "hold",
@@ -64,7 +67,12 @@ NAMES: dict[type[Event], str] = {
     commands.SkipStepCommand: "skip_step",
     commands.AddNoteCommand: "add_note",
     commands.LogCallCommand: "log_call",
+    commands.ApproveProposalCommand: "approve_proposal",
+    commands.EditProposalCommand: "edit_proposal",
+    commands.PostponeProposalCommand: "postpone_proposal",
+    commands.SkipProposalCommand: "skip_proposal",
 }
+BULK_APPROVAL = "approve_proposals"
 
 SEND_NOW_STEP = "send_now"
 """The step name of a template sent now (a statement, say), outside the scenario's steps."""
@@ -117,14 +125,23 @@ class CommandDesk:
         self.policy = policy
 
     async def apply(self, work: UnitOfWork, event: Event) -> None:
+        if isinstance(event, commands.ApproveProposalsCommand):
+            await self._approve_all(work, event)
+            return
         name = NAMES[type(event)]
+        try:
+            await self._attempt(work, event, name)
+        except CommandRejected as exc:
+            work.reject(event, exc.reason, exc.detail)
+
+    async def _attempt(self, work: UnitOfWork, event: Event, name: str) -> None:
+        """Execute one command in a savepoint; a refusal is counted and raised again."""
         now = work.clock.now()
         run = _Run(work, self.policy, now)
         try:
             async with work.connection.transaction():  # a savepoint in the batch's transaction
                 executed = await self._execute(run, event, name)
         except CommandRejected as exc:
-            work.reject(event, exc.reason, exc.detail)
             await work.connection.execute(
                 queries.RECORD_REFUSAL,
                 event.payload.command_id,
@@ -137,7 +154,7 @@ class CommandDesk:
             metrics.COMMANDS.labels(SERVICE, name, exc.reason).inc()
             if exc.reason == "forbidden":
                 REFUSALS.labels(SERVICE, DUNNING_COMMANDS.name, "forbidden").inc()
-            return
+            raise
         if not executed:
             metrics.COMMANDS.labels(SERVICE, name, "duplicate").inc()
             return
@@ -146,6 +163,44 @@ class CommandDesk:
         for forwarded in run.forwarded:
             work.emit(DISPUTE_COMMANDS, forwarded)
         metrics.COMMANDS.labels(SERVICE, name, "executed").inc()
+
+    async def _approve_all(self, work: UnitOfWork, event: commands.ApproveProposalsCommand) -> None:
+        """Each proposal of a bulk approval is approved on its own, as a single approval
+        (its own savepoint, audit and command id derived from the bulk's). The bulk command
+        is dead-lettered only when none could be approved; the refusals of the others are
+        counted and logged with the proposal and the reason."""
+        bulk = event.payload
+        refusals: list[str] = []
+        for cited in bulk.proposals:
+            customer_id = await work.connection.fetchval(
+                queries.PROPOSAL_CUSTOMER, cited.proposal_id
+            )
+            if customer_id is None:
+                metrics.COMMANDS.labels(SERVICE, "approve_proposal", "unknown_proposal").inc()
+                refusals.append(f"{cited.proposal_id}: unknown_proposal")
+                continue
+            single = commands.ApproveProposalCommand(
+                event_id=uuid.uuid5(event.event_id, str(cited.proposal_id)),
+                occurred_at=event.occurred_at,
+                source=event.source,
+                payload=commands.ApproveProposal(
+                    command_id=uuid.uuid5(bulk.command_id, str(cited.proposal_id)),
+                    customer_id=customer_id,
+                    actor=bulk.actor,
+                    requested_at=bulk.requested_at,
+                    proposal_id=cited.proposal_id,
+                    version=cited.version,
+                ),
+            )
+            try:
+                await self._attempt(work, single, "approve_proposal")
+            except CommandRejected as exc:
+                refusals.append(f"{cited.proposal_id}: {exc.reason}")
+        if len(refusals) == len(bulk.proposals):
+            reason = refusals[0].rsplit(": ", 1)[1]
+            work.reject(event, reason, "; ".join(refusals)[:2000])
+        elif refusals:
+            log.info("bulk_approval_refusals", command_id=str(bulk.command_id), refused=refusals)
 
     async def _execute(self, run: _Run, event: Event, name: str) -> bool:
         payload: commands.CommandBase = event.payload
@@ -209,7 +264,89 @@ class CommandDesk:
             "skip_step": self._skip_step,  # type: ignore[dict-item]
             "add_note": self._add_note,  # type: ignore[dict-item]
             "log_call": self._log_call,  # type: ignore[dict-item]
+            "approve_proposal": self._approve_proposal,  # type: ignore[dict-item]
+            "edit_proposal": self._edit_proposal,  # type: ignore[dict-item]
+            "postpone_proposal": self._postpone_proposal,  # type: ignore[dict-item]
+            "skip_proposal": self._skip_proposal,  # type: ignore[dict-item]
         }
+
+    # -- proposals (services.scheduler.proposals) --------------------------------------
+
+    async def _decided(
+        self, run: _Run, customer: Customer, command: commands.ProposalCommand
+    ) -> proposals.Stored:
+        """The proposal cited, locked, decidable by this actor at this version."""
+        stored = await proposals.locked(run.connection, customer, command.proposal_id)
+        try:
+            require_role(identity_of(command.actor), stored.proposal.confirm_role)
+        except Refused as exc:
+            raise CommandRejected("forbidden", exc.detail) from exc
+        decide_proposal.decidable(
+            stored.status, stored.version, command.version, command.proposal_id
+        )
+        return stored
+
+    async def _record(self, run: _Run, outcome: proposals.Outcome) -> dict[str, str]:
+        for before, after in outcome.moves:
+            await run.store(before, after)
+        run.emitted.extend(outcome.events)
+        return outcome.detail
+
+    async def _approve_proposal(
+        self, run: _Run, customer: Customer, command: commands.ApproveProposal
+    ) -> dict[str, str]:
+        stored = await self._decided(run, customer, command)
+        outcome = await proposals.approve(
+            run.connection, self.policy, customer, stored, command.actor.subject, run.now
+        )
+        return await self._record(run, outcome)
+
+    async def _skip_proposal(
+        self, run: _Run, customer: Customer, command: commands.SkipProposal
+    ) -> dict[str, str]:
+        stored = await self._decided(run, customer, command)
+        outcome = await proposals.skip(
+            run.connection,
+            self.policy,
+            customer,
+            stored,
+            command.actor.subject,
+            command.reason,
+            run.now,
+        )
+        return await self._record(run, outcome)
+
+    async def _postpone_proposal(
+        self, run: _Run, customer: Customer, command: commands.PostponeProposal
+    ) -> dict[str, str]:
+        stored = await self._decided(run, customer, command)
+        outcome = await proposals.postpone(
+            run.connection,
+            self.policy,
+            customer,
+            stored,
+            command.actor.subject,
+            command.until,
+            run.now,
+        )
+        return await self._record(run, outcome)
+
+    async def _edit_proposal(
+        self, run: _Run, customer: Customer, command: commands.EditProposal
+    ) -> dict[str, str]:
+        stored = await self._decided(run, customer, command)
+        outcome = await proposals.edit(
+            run.connection,
+            self.policy,
+            stored,
+            command.actor.subject,
+            paragraphs=dict(command.paragraphs),
+            channel=command.channel,
+            recipient_role=command.recipient_role,
+            attachments=command.attachments,
+            now=run.now,
+        )
+        return await self._record(run, outcome)
 
     async def _targets(
         self, run: _Run, customer: Customer, invoice_id: str | None
@@ -411,7 +548,7 @@ class CommandDesk:
 
 
 def is_command(event: Event) -> bool:
-    return type(event) in NAMES
+    return type(event) in NAMES or isinstance(event, commands.ApproveProposalsCommand)
 
 
 Handle = Callable[[UnitOfWork, Sequence[Event]], Awaitable[None]]

@@ -35,6 +35,13 @@ COMMANDS = Counter(
     "Collectors' commands, by command and outcome (executed, duplicate, or the rejection reason).",
     ["service", "command", "outcome"],
 )
+
+PROPOSALS = Counter(
+    "relance_scheduler_proposals",
+    "Proposals raised, edited and ended (approved, skipped, postponed, withdrawn, timeout_*).",
+    ["service", "outcome"],
+)
+
 API_COMMANDS = Counter(
     "relance_scheduler_api_commands",
     "Commands received through the HTTP commands API and written to dunning.commands.v1, by "

@@ -113,7 +113,7 @@ def reminder_due(
         f'"include_penalties":{_bool(step.include_penalties)},'
         f'"escalating":{_bool(step.escalating)},'
         f'"scheduled_for":"{instant(scheduled_for)}",'
-        f'"invoices":[{listed}],"statement":{statement(account)}}}}}'
+        f'"invoices":[{listed}],"statement":{statement(account)},"proposal":null}}}}'
     )
     return _record(REMINDER_DUE, customer.customer_id, reminder_id, value)
 

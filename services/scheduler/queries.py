@@ -259,6 +259,39 @@ EXECUTED_COMMANDS = """
 SELECT * FROM executed_command WHERE customer_id = $1 ORDER BY executed_at, command_id
 """
 
+# Proposals (semi-automatic mode) ---------------------------------------------------------
+
+INSERT_PROPOSAL = """
+INSERT INTO proposal (proposal_id, customer_id, company_code, scenario_id, step_name,
+    steps, payload, confirm_role, on_timeout, deadline, remind_owner_at, raised_at)
+VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb, $8, $9, $10, $11, $12)
+"""
+
+PROPOSAL_FOR_UPDATE = "SELECT * FROM proposal WHERE proposal_id = $1 FOR UPDATE"
+
+PROPOSAL_CUSTOMER = "SELECT customer_id FROM proposal WHERE proposal_id = $1"
+
+INVOICES_FOR_UPDATE = """
+SELECT * FROM dunning_invoice WHERE invoice_id = ANY($1::text[]) ORDER BY invoice_id FOR UPDATE
+"""
+
+END_PROPOSAL = """
+UPDATE proposal SET status = $2, decided_at = $3, decided_by = $4, decision_reason = $5
+WHERE proposal_id = $1
+"""
+
+EDIT_PROPOSAL = "UPDATE proposal SET version = $2, payload = $3::jsonb WHERE proposal_id = $1"
+
+# Proposals past their deadline whose policy has not applied yet; the caller then locks the
+# customer and the proposal in that order, as commands do.
+PROPOSALS_PAST_DEADLINE = """
+SELECT proposal_id, customer_id FROM proposal
+WHERE status = 'pending' AND timed_out_at IS NULL AND deadline <= $1
+ORDER BY deadline, proposal_id
+LIMIT $2
+"""
+
+TIMED_OUT = "UPDATE proposal SET timed_out_at = $2 WHERE proposal_id = $1"
 RECORD_REFUSAL = """
 INSERT INTO refused_command (command_id, command, customer_id, reason, detail, refused_at)
 VALUES ($1, $2, $3, $4, $5, $6)

@@ -25,8 +25,9 @@ from contracts.topics import DUNNING_ACTIONS
 from services.runtime.clock import Clock
 from services.runtime.database import Connection, Pool
 from services.runtime.outbox import OutgoingRecord, enqueue
-from services.scheduler import metrics, outgoing, queries
+from services.scheduler import metrics, outgoing, proposals, queries
 from services.scheduler.domain.contact_rule import Decision, Move, decide
+from services.scheduler.domain.proposals import confirmation
 from services.scheduler.domain.reminders import escalation
 from services.scheduler.domain.state import Customer, InvoiceState, Policy
 from services.scheduler.library_store import adopt, unknown_versions
@@ -57,9 +58,14 @@ class _Writes:
     reminders: list[OutgoingRecord] = field(default_factory=list)
     sent: Counter[tuple[str, str]] = field(default_factory=Counter)  # (channel, level)
     raised: Counter[str] = field(default_factory=Counter)  # exit action
+    proposed: list[proposals.Raised] = field(default_factory=list)  # steps to confirm
 
     def add(
-        self, decision: Decision, now: datetime, account: Sequence[tuple[str, Decimal, int]]
+        self,
+        decision: Decision,
+        now: datetime,
+        account: Sequence[tuple[str, Decimal, int]],
+        policy: Policy | None = None,
     ) -> None:
         """The records and rows of one customer's decision, in the order they happened."""
         customer = decision.customer
@@ -88,6 +94,22 @@ class _Writes:
                 invoices=reminding.invoices,
                 account=account,
             )
+            confirm = None
+            if policy is not None and reminding.scenario_id in policy.library.scenarios:
+                scenario = policy.library.scenarios[reminding.scenario_id]
+                outstanding = proposals.outstanding_of(account)
+                confirm = confirmation(policy, customer, scenario, step, outstanding)
+            if policy is not None and confirm is not None:
+                # a step to confirm: a proposal instead of the reminder; the invoices wait
+                raised = proposals.raised(policy, customer, reminding, record, confirm, now)
+                self.proposed.append(raised)
+                self.records.append(raised.record)
+                for _, after in raised.moves:
+                    changed = outgoing.state_changed(after, now)
+                    if changed is not None:
+                        self.records.append(changed)
+                self.skipped.extend(decision.skipped)
+                return
             self.records.append(record)
             self.reminders.append(record)
             self.sent[(step.channel, step.level)] += 1
@@ -136,6 +158,8 @@ class _Writes:
                 *(list(c) for c in zip(*self.skipped, strict=True)),
                 now,
             )
+        if self.proposed:
+            await proposals.write_raised(connection, self.proposed)
         await enqueue(connection, self.records)
 
     def count(self) -> None:
@@ -241,7 +265,7 @@ class Ticker:
         reminders = escalations = 0
         for customer_id, states in by_customer.items():
             decision = decide(self.policy, customers[customer_id], states, now)
-            writes.add(decision, now, accounts[customer_id])
+            writes.add(decision, now, accounts[customer_id], self.policy)
             reminders += decision.reminder is not None
             escalations += len(decision.escalations)
         await writes.flush(connection, now)

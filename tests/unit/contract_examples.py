@@ -497,6 +497,119 @@ def dunning_command_executed() -> Event:
     )
 
 
+def _proposed(proposal: str) -> Any:
+    return _command(commands.ApproveProposal, proposal_id=uid(proposal), version=1).model_dump() | {
+        "command_id": uid(f"command-{proposal}")
+    }
+
+
+def command_approve_proposal() -> Event:
+    return commands.ApproveProposalCommand(
+        **envelope("command.approve_proposal", "console"),
+        payload=commands.ApproveProposal(**_proposed("proposal")),
+    )
+
+
+def command_edit_proposal() -> Event:
+    return commands.EditProposalCommand(
+        **envelope("command.edit_proposal", "console"),
+        payload=commands.EditProposal(
+            **_proposed("proposal"),
+            paragraphs={"opening": "Further to our call of this morning, ..."},
+            channel="email",
+            recipient_role="accounting",
+            attachments=(
+                dunning.ProposalAttachment(
+                    filename="signed-quote.pdf", media_type="application/pdf", sha256="1" * 64
+                ),
+            ),
+        ),
+    )
+
+
+def command_postpone_proposal() -> Event:
+    return commands.PostponeProposalCommand(
+        **envelope("command.postpone_proposal", "console"),
+        payload=commands.PostponeProposal(**_proposed("proposal"), until=date(2024, 5, 10)),
+    )
+
+
+def command_skip_proposal() -> Event:
+    return commands.SkipProposalCommand(
+        **envelope("command.skip_proposal", "console"),
+        payload=commands.SkipProposal(
+            **_proposed("proposal"), reason="customer called: payment sent today"
+        ),
+    )
+
+
+def command_approve_proposals() -> Event:
+    return commands.ApproveProposalsCommand(
+        **envelope("command.approve_proposals", "console"),
+        payload=commands.ApproveProposals(
+            command_id=uid("command-bulk"),
+            actor=_actor(),
+            requested_at=AT,
+            proposals=(
+                dunning.ProposalVersion(proposal_id=uid("proposal"), version=2),
+                dunning.ProposalVersion(proposal_id=uid("other-proposal"), version=1),
+            ),
+        ),
+    )
+
+
+def dunning_proposal_raised() -> Event:
+    reminder = dunning_reminder_due().payload
+    return dunning.ProposalRaised(
+        **envelope("dunning.proposal.raised", "scheduler"),
+        payload=dunning.Proposal(
+            proposal_id=uid("proposal"),
+            version=1,
+            customer_id=CUSTOMER,
+            reminder=reminder,
+            confirm_role="credit_manager",
+            deadline=datetime(2024, 5, 7, 7, 0, tzinfo=UTC),
+            remind_owner_at=datetime(2024, 5, 6, 7, 0, tzinfo=UTC),
+            on_timeout="hold",
+        ),
+    )
+
+
+def dunning_proposal_decided() -> Event:
+    return dunning.ProposalClosed(
+        **envelope("dunning.proposal.decided", "scheduler"),
+        payload=dunning.ProposalDecided(
+            proposal_id=uid("proposal"),
+            version=1,
+            customer_id=CUSTOMER,
+            company_code=COMPANY,
+            decision="approved",
+            by="local:marie.dupont",
+            at=AT,
+            reminder_id=uid("reminder"),
+        ),
+    )
+
+
+def notifier_proposal_rendered() -> Event:
+    return notifications.ProposalRendered(
+        **envelope("notifier.proposal.rendered", "notifier"),
+        payload=notifications.ProposalRendering(
+            proposal_id=uid("proposal"),
+            version=1,
+            customer_id=CUSTOMER,
+            channel="registered_letter",
+            rendered=True,
+            digest="0" * 64,
+            media_type="application/pdf",
+            size=48213,
+            recipients=("compta@example.com",),
+            preview_path=f"/proposals/{uid('proposal')}/1",
+            at=AT,
+        ),
+    )
+
+
 def _delivery() -> dict[str, Any]:
     return {
         "delivery_id": uid("delivery"),
@@ -897,6 +1010,14 @@ _BUILDERS: tuple[Callable[[], Event], ...] = (
     command_add_note,
     command_log_call,
     dunning_command_executed,
+    command_approve_proposal,
+    command_edit_proposal,
+    command_postpone_proposal,
+    command_skip_proposal,
+    command_approve_proposals,
+    dunning_proposal_raised,
+    dunning_proposal_decided,
+    notifier_proposal_rendered,
     dunning_campaign_launched,
     dunning_library_changed,
     reference_interest_rate_published,

@@ -79,6 +79,9 @@ def expected_grants(principal: str) -> set[Grant]:
         expected |= {
             ("group", f"relance-{principal}", "literal", op) for op in ("Read", "Describe")
         }
+    if principal == "console":  # the dead-letter census of its Operations page
+        for topic in ALL_TOPICS:
+            expected |= {("topic", topic.dead_letter, "literal", op) for op in ("Read", "Describe")}
     if principal == "ops":  # `relance dlq`: read dead letters, replay them to their topic
         for topic in ALL_TOPICS:
             expected |= {("topic", topic.dead_letter, "literal", op) for op in ("Read", "Describe")}

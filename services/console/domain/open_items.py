@@ -62,12 +62,21 @@ def totals_per_currency(items: Iterable[tuple[str, Decimal, AgeBucket]]) -> list
     ]
 
 
-WorkKind = Literal["broken_promise", "overdue_dispute", "delivery_trouble", "call_due"]
-# At equal amounts, the more urgent kind first.
-URGENCY: tuple[WorkKind, ...] = (
+WorkKind = Literal[
     "broken_promise",
+    "missed_instalment",
     "overdue_dispute",
     "delivery_trouble",
+    "unmatched_cash",
+    "call_due",
+]
+# At equal amounts, the more urgent kind first (the worklist query orders the same way).
+URGENCY: tuple[WorkKind, ...] = (
+    "broken_promise",
+    "missed_instalment",
+    "overdue_dispute",
+    "delivery_trouble",
+    "unmatched_cash",
     "call_due",
 )
 
@@ -84,6 +93,7 @@ class WorkItem:
     at_risk: Decimal
     since: date
     detail: str | None = None
+    reference: str | None = None  # a call's reminder id: its page has the outcome form
 
 
 def ranked(items: Sequence[WorkItem], limit: int) -> list[WorkItem]:

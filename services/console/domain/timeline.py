@@ -87,6 +87,24 @@ def _credit(e: ledger.CreditBalanceChanged) -> tuple[str, Facts]:
     }
 
 
+def _unmatched(e: ledger.UnmatchedCashRecorded) -> tuple[str, Facts]:
+    u = e.payload
+    return "unmatched_cash.recorded", {
+        "kind": u.kind,
+        "document": u.document_id,
+        "amount": {"amount": str(u.amount.amount), "currency": u.amount.currency},
+        "awaiting": list(u.awaiting),
+    }
+
+
+def _unmatched_cleared(e: ledger.UnmatchedCashCleared) -> tuple[str, Facts]:
+    c = e.payload
+    facts: Facts = {"kind": c.kind, "document": c.document_id, "outcome": c.outcome}
+    if c.reason:
+        facts["reason"] = c.reason
+    return "unmatched_cash.cleared", facts
+
+
 def _reminder(e: dunning.ReminderDue) -> tuple[str, Facts]:
     r = e.payload
     return "reminder.due", {
@@ -247,6 +265,8 @@ WORDING: Mapping[type[Event], Callable[[Any], tuple[str, Facts]]] = {
     ledger.InvoiceSettled: _settled,
     ledger.LedgerInvoiceCancelled: _cancelled,
     ledger.CreditBalanceChanged: _credit,
+    ledger.UnmatchedCashRecorded: _unmatched,
+    ledger.UnmatchedCashCleared: _unmatched_cleared,
     dunning.ReminderDue: _reminder,
     dunning.EscalationRaised: _escalation,
     dunning.CommandExecuted: _command,

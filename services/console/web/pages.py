@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 from urllib.parse import quote
 from uuid import UUID, uuid4
 
@@ -18,11 +18,13 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 
+from contracts.dunning import DunningLevel
 from contracts.topics import DUNNING_COMMANDS, Topic
 from services.console import read_model
 from services.console.domain.commands import FIELDS
 from services.console.errors import CsrfRefused, SignInFailed, SignInNeeded
 from services.console.settings import ConsoleSettings
+from services.console.web import workplace
 from services.console.web.actions import act
 from services.console.web.i18n import LANGUAGES, Pages
 from services.console.web.oidc import OidcClient, Pending
@@ -46,6 +48,7 @@ log = get_logger(__name__)
 STATIC = Path(__file__).parent.parent / "static"
 STATIC_FILES = {"console.css": "text/css"}
 SERVICE = "console"
+DUNNING_LEVELS: tuple[str, ...] = get_args(DunningLevel)
 
 
 class Console:
@@ -258,17 +261,30 @@ class Console:
             self.cookies.set_language(response, language)
         return protect(response)
 
-    async def my_day(self, request: Request, company: str | None = None) -> Response:
+    async def my_day(
+        self,
+        request: Request,
+        company: str | None = None,
+        portfolio: str | None = None,
+        level: str | None = None,
+    ) -> Response:
         identity = await self.identity(request)
         company = company or None
+        portfolio = portfolio or None
         companies = await read_model.companies(self.pool, identity)
         if company is not None and company not in companies:
             # A collector's portfolio may name collector codes only: the companies it covers
             # are those of its customers.
             raise Refused("portfolio", f"company {company} is outside the portfolio")
+        collectors = await read_model.collectors(self.pool, identity)
+        if portfolio is not None and portfolio not in collectors:
+            raise Refused("portfolio", f"portfolio {portfolio} is outside the portfolio")
+        filters = read_model.WorkFilter(
+            company, portfolio, level if level in DUNNING_LEVELS else None
+        )
         now = self.clock.now()
         items = await read_model.worklist(
-            self.pool, identity, now.date(), now, company, self.settings.worklist_limit
+            self.pool, identity, now.date(), now, filters, self.settings.worklist_limit
         )
         return self.render(
             request,
@@ -276,6 +292,9 @@ class Console:
             identity=identity,
             items=items,
             companies=companies,
+            collectors=collectors,
+            levels=DUNNING_LEVELS,
+            filters=filters,
             company=company,
         )
 
@@ -296,6 +315,9 @@ class Console:
         waiting = await read_model.waiting_commands(
             self.pool, customer_id, self.settings.timeline_limit
         )
+        refused = await read_model.refused_commands(
+            self.pool, customer_id, self.settings.timeline_limit
+        )
         # One command id per form, drawn now and carried by the form and its confirmation:
         # the same form posted twice is one command.
         command_ids = {action: self.new_command_id() for action in FIELDS}
@@ -309,6 +331,7 @@ class Console:
             totals=totals,
             timeline=entries,
             waiting=waiting,
+            refused=refused,
             sent=sent if sent in FIELDS else None,
             command_ids=command_ids,
             skip_ids=skip_ids,
@@ -318,6 +341,26 @@ class Console:
 
     async def action(self, request: Request, customer_id: str, action: str) -> Response:
         return await act(self, request, customer_id, action, self.commands_topic)
+
+    async def call(self, request: Request, reminder_id: str, sent: str = "") -> Response:
+        return await workplace.call_page(self, request, reminder_id, sent)
+
+    async def call_outcome(self, request: Request, reminder_id: str) -> Response:
+        return await workplace.call_outcome(self, request, reminder_id)
+
+    async def disputes(
+        self, request: Request, owner: str = "", category: str = "", age: str = ""
+    ) -> Response:
+        return await workplace.disputes_page(self, request, owner, category, age)
+
+    async def promises(self, request: Request) -> Response:
+        return await workplace.promises_page(self, request)
+
+    async def team(self, request: Request) -> Response:
+        return await workplace.team_page(self, request)
+
+    async def operations(self, request: Request) -> Response:
+        return await workplace.operations_page(self, request)
 
     async def search(self, request: Request, q: str = "") -> Response:
         identity = await self.identity(request)
@@ -397,6 +440,12 @@ class Console:
             "/customers/{customer_id:path}/actions/{action}", self.action, methods=["POST"]
         )
         router.add_api_route("/customers/{customer_id:path}", self.customer, methods=["GET"])
+        router.add_api_route("/calls/{reminder_id}", self.call, methods=["GET"])
+        router.add_api_route("/calls/{reminder_id}/outcome", self.call_outcome, methods=["POST"])
+        router.add_api_route("/disputes", self.disputes, methods=["GET"])
+        router.add_api_route("/promises", self.promises, methods=["GET"])
+        router.add_api_route("/team", self.team, methods=["GET"])
+        router.add_api_route("/operations", self.operations, methods=["GET"])
         router.add_api_route("/search", self.search, methods=["GET"])
         router.add_api_route("/static/{name}", self.static, methods=["GET"])
         return router

@@ -85,6 +85,10 @@ class Assignment(Rule):
     opt_out_customers: frozenset[str] = frozenset()
     opt_out_invoices: frozenset[str] = frozenset()
     opt_out_tag: str = "no-dunning"
+    confirm: tuple[Match, ...] = Field(
+        default=(),
+        description="Customers matching any of these confirm every step (semi-automatic mode).",
+    )
 
     def scenario_for(
         self,

@@ -31,6 +31,12 @@ COMMAND_ROLES = {
     "add_note": "collector",
     "log_call": "collector",
     "change_scenario": "credit_manager",
+    # a proposal may also need the role its step names (confirm_role): checked on its row
+    "approve_proposal": "collector",
+    "edit_proposal": "collector",
+    "postpone_proposal": "collector",
+    "skip_proposal": "collector",
+    "approve_proposals": "collector",  # each proposal is then checked as a single approval
 }
 """The lowest role each command needs (a viewer gives none)."""
 

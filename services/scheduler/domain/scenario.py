@@ -14,10 +14,12 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from contracts.dunning import (
     DUNNING_LEVELS,
+    ActorRole,
     Channel,
     DunningLevel,
     EscalationAction,
     InternalRole,
+    OnTimeout,
     RecipientRole,
     ScenarioId,
     StepName,
@@ -69,6 +71,11 @@ class Step(Rule):
     include_penalties: bool = False
     escalating: bool = False
     conditions: StepConditions = StepConditions()
+    # semi-automatic mode (services.scheduler.domain.proposals): unset, the scenario's
+    confirm: bool | None = None
+    confirm_role: ActorRole | None = None
+    on_timeout: OnTimeout | None = None
+    timeout_business_days: int | None = Field(default=None, ge=1, le=60)
 
     @model_validator(mode="before")
     @classmethod
@@ -101,6 +108,11 @@ class Scenario(Rule):
         default=None, description="The handover when the amicable phase ends; required."
     )
     steps: tuple[Step, ...] = Field(min_length=1)
+    # semi-automatic mode: every step waits for a collector's decision unless it says not
+    confirm: bool = False
+    confirm_role: ActorRole = "collector"
+    on_timeout: OnTimeout = "hold"
+    timeout_business_days: int = Field(default=3, ge=1, le=60)
 
     @property
     def step_ids(self) -> tuple[str, ...]:

@@ -134,7 +134,7 @@ async def test_a_collector_signs_in_opens_my_day_and_a_customers_timeline(
     await shot(page, "console-my-day.png")
     await page.get_by_label("Company").select_option("FR01")  # by keyboard and form alone
     await page.get_by_role("button", name="Filter").press("Enter")
-    await page.wait_for_url("**/my-day?company=FR01")
+    await page.wait_for_url("**/my-day?company=FR01&portfolio=&level=")
     assert await rows.count() == 3
 
     await page.get_by_role("link", name="Atelier Dubois SARL").first.click()

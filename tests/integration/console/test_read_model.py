@@ -86,23 +86,25 @@ async def test_the_timeline_tells_the_customers_story_newest_first(pool: asyncpg
 
 async def test_my_day_ranks_by_money_at_risk_within_the_portfolio(pool: asyncpg.Pool) -> None:
     await feed(pool, events())
-    mine = await read_model.worklist(pool, COLLECTOR, TODAY, NOW, None, 50)
+    mine = await read_model.worklist(pool, COLLECTOR, TODAY, NOW, read_model.WorkFilter(), 50)
     assert [(i.kind, i.customer_id, i.currency, i.at_risk) for i in mine] == [
         ("delivery_trouble", "C-1001", "EUR", Decimal("1500")),
         ("overdue_dispute", "C-1001", "EUR", Decimal("800")),
         ("broken_promise", "C-1001", "EUR", Decimal("700")),
         ("call_due", "C-1001", "USD", Decimal("300")),
     ]
-    everyone = await read_model.worklist(pool, MANAGER, TODAY, NOW, None, 50)
+    everyone = await read_model.worklist(pool, MANAGER, TODAY, NOW, read_model.WorkFilter(), 50)
     assert everyone[0].customer_id == "C-2001"
     assert everyone[0].at_risk == Decimal("5000")
-    only_de = await read_model.worklist(pool, MANAGER, TODAY, NOW, "DE02", 50)
+    only_de = await read_model.worklist(
+        pool, MANAGER, TODAY, NOW, read_model.WorkFilter("DE02"), 50
+    )
     assert {i.company_code for i in only_de} == {"DE02"}
     assert await read_model.companies(pool, COLLECTOR) == ["FR01"]
     assert await read_model.companies(pool, MANAGER) == ["DE02", "FR01"]
 
     await feed(pool, [call_closed()])
-    after_call = await read_model.worklist(pool, COLLECTOR, TODAY, NOW, None, 50)
+    after_call = await read_model.worklist(pool, COLLECTOR, TODAY, NOW, read_model.WorkFilter(), 50)
     assert "call_due" not in {i.kind for i in after_call}
 
 

@@ -40,6 +40,9 @@ class EmailAdapter:
         return None
 
     async def send(self, outgoing: Outgoing) -> Receipt:
+        if isinstance(outgoing.message, bytes):  # an approved proposal, as it was previewed
+            reply = await self.smtp.send_bytes(outgoing.message, outgoing.recipients)
+            return Receipt(outgoing.tracking_id, reply)
         assert isinstance(outgoing.message, EmailMessage)
         reply = await self.smtp.send(outgoing.message)
         return Receipt(outgoing.tracking_id, reply)

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import ssl
+from email import policy
 from email.message import EmailMessage
+from email.parser import BytesHeaderParser
+from email.utils import parseaddr
+from typing import Any
 
 import aiosmtplib
 
@@ -33,9 +37,22 @@ class SmtpChannel:
 
     async def send(self, message: EmailMessage) -> str:
         """Send; return the server's reply. Raise :class:`DeliveryError` on failure."""
+        return await self._send(message)
+
+    async def send_bytes(self, content: bytes, recipients: tuple[str, ...]) -> str:
+        """Send a message kept as its exact bytes (an approved proposal's rendering) to
+        ``recipients``, from the address of its ``From`` header."""
+        headers = BytesHeaderParser(policy=policy.default).parsebytes(content)
+        sender = parseaddr(str(headers["From"] or ""))[1]
+        if not sender or not recipients:
+            raise DeliveryError("the stored message has no sender or no recipient", retryable=False)
+        return await self._send(content, sender=sender, recipients=list(recipients))
+
+    async def _send(self, message: EmailMessage | bytes, **envelope: Any) -> str:
         try:
             _, reply = await aiosmtplib.send(
                 message,
+                **envelope,
                 hostname=self.host,
                 port=self.port,
                 username=self.username,
