@@ -1,5 +1,5 @@
 # The two commands of the README, and a few for development.
-.PHONY: demo test check setup up down topics image
+.PHONY: demo test check setup up down topics image containers
 
 demo:            ## set up everything, run 120 simulated days of dunning (docs/demo.md)
 	scripts/demo
@@ -15,6 +15,9 @@ setup:           ## virtual environment, Kafka jars, PostgreSQL packages
 
 image:           ## build the image with podman from a Debian base (no daemon) and check it
 	scripts/image
+
+containers:      ## the containers suite: testcontainers on podman with local Kafka/PostgreSQL images
+	scripts/image containers
 
 up:              ## start Kafka and PostgreSQL and leave them running
 	infra/kafka.sh start

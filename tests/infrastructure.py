@@ -4,6 +4,12 @@
 2. testcontainers, when a Docker engine answers a ping (the ``docker`` client alone is
    not enough: many machines have the client and no engine);
 3. the local servers of ``infra/kafka.sh`` and ``infra/postgres.sh``, started if needed.
+
+Through testcontainers, ``RELANCE_TEST_KAFKA_IMAGE`` and ``RELANCE_TEST_POSTGRES_IMAGE`` name
+locally built images (``scripts/image test-images``: Debian packages and the Maven Central
+jars, for machines that cannot reach Docker Hub), started as generic containers with their
+own wait strategies; without them, testcontainers' Kafka and PostgreSQL modules start their
+Docker Hub images.
 """
 
 from __future__ import annotations
@@ -11,6 +17,8 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -68,16 +76,11 @@ def servers() -> Iterator[Servers]:
         yield Servers(kafka, database, "environment")
         return
     if docker_engine_answers():
-        from testcontainers.kafka import KafkaContainer
-        from testcontainers.postgres import PostgresContainer
-
         with ExitStack() as stack:
             if not kafka:
-                container = stack.enter_context(KafkaContainer().with_kraft())
-                kafka = container.get_bootstrap_server()
+                kafka = _kafka_container(stack)
             if not database:
-                pg = stack.enter_context(PostgresContainer("postgres:16", driver=None))
-                database = pg.get_connection_url()
+                database = _postgres_container(stack)
             yield Servers(kafka, database, "testcontainers")
         return
     if not kafka:
@@ -87,3 +90,82 @@ def servers() -> Iterator[Servers]:
         _script("postgres.sh", "start")
         database = _script("postgres.sh", "url")
     yield Servers(kafka, database, "local scripts")
+
+
+STARTUP_TIMEOUT = 180  # seconds; a JVM and initdb on a loaded two-core machine
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _kafka_container(stack: ExitStack) -> str:
+    image = os.environ.get("RELANCE_TEST_KAFKA_IMAGE")
+    if not image:
+        from testcontainers.community.kafka import KafkaContainer
+
+        module = stack.enter_context(KafkaContainer().with_kraft())
+        bootstrap: str = module.get_bootstrap_server()
+        return bootstrap
+    from testcontainers.core.container import DockerContainer
+    from testcontainers.core.wait_strategies import LogMessageWaitStrategy
+
+    # The broker advertises the address clients use, so the port is published unchanged
+    # (infra/images/kafka-entrypoint listens on KAFKA_PORT and advertises KAFKA_ADVERTISED).
+    port = _free_port()
+    container = DockerContainer(image)
+    bootstrap = f"{container.get_container_host_ip()}:{port}"
+    container.with_bind_ports(port, port).with_envs(
+        KAFKA_PORT=str(port), KAFKA_ADVERTISED=bootstrap
+    ).waiting_for(
+        LogMessageWaitStrategy("Kafka Server started").with_startup_timeout(STARTUP_TIMEOUT)
+    )
+    stack.enter_context(container)
+    _wait_for_metadata(bootstrap)
+    return bootstrap
+
+
+def _wait_for_metadata(bootstrap: str) -> None:
+    """Started is not serving: wait until the broker answers a metadata request."""
+    deadline = time.monotonic() + 60
+    while (
+        subprocess.run(
+            [sys.executable, str(ROOT / "infra" / "kafka_ready.py"), bootstrap],
+            capture_output=True,
+            timeout=30,
+        ).returncode
+        != 0
+    ):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"Kafka in a container on {bootstrap} serves no metadata")
+        time.sleep(1)
+
+
+def _postgres_container(stack: ExitStack) -> str:
+    image = os.environ.get("RELANCE_TEST_POSTGRES_IMAGE")
+    if not image:
+        from testcontainers.community.postgres import PostgresContainer
+
+        module = stack.enter_context(PostgresContainer("postgres:16", driver=None))
+        url: str = module.get_connection_url()
+        return url
+    from testcontainers.core.container import DockerContainer
+    from testcontainers.core.wait_strategies import LogMessageWaitStrategy
+
+    user = password = name = "relance"
+    container = (
+        DockerContainer(image)
+        .with_exposed_ports(5432)
+        .with_envs(POSTGRES_USER=user, POSTGRES_PASSWORD=password, POSTGRES_DB=name)
+        .waiting_for(
+            LogMessageWaitStrategy(
+                "database system is ready to accept connections"
+            ).with_startup_timeout(STARTUP_TIMEOUT)
+        )
+    )
+    stack.enter_context(container)
+    host = container.get_container_host_ip()
+    return f"postgresql://{user}:{password}@{host}:{container.get_exposed_port(5432)}/{name}"
