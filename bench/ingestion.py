@@ -13,11 +13,12 @@ replica's resident memory at 10%, 50% and the end of the run and its peak (the g
 events live in the parent process, not in the replicas). It also prints where the CPU
 went: CPU microseconds per event spent by the replicas, by the PostgreSQL backends serving
 them and by the Kafka broker, each counted by process id (the replicas' own rusage, the
-backends found in ``pg_stat_activity`` by the run's ``application_name``, the broker's
-``java`` process), and the rate at which that work would saturate every core of the machine
-(``cpu_bound_events_per_s``), which is the ceiling no tuning of waits or batch sizes can
-pass. PostgreSQL's background processes (WAL writer, checkpointer, autovacuum) serve every
-database client on the host, so they are printed apart, host-wide, not charged.
+backends found in ``pg_stat_activity`` by the run's ``application_name``, the process
+listening on the bootstrap address's port), and the rate at which that work would saturate
+every core of the machine (``cpu_bound_events_per_s``), which is the ceiling no tuning of
+waits or batch sizes can pass. PostgreSQL's background processes (WAL writer, checkpointer,
+autovacuum) serve every database client on the host, so they are printed apart, host-wide,
+not charged.
 
 Because the host is shared, it prints the load average before and after the run, and the
 ``bench.limits`` pydantic figure measured in the same run (right before consuming), so that
@@ -267,21 +268,33 @@ def process_cpu_s(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def kafka_broker_pids() -> list[int]:
-    """The ``java`` processes running a Kafka broker on this host (normally one)."""
+def listening_pids(port: int) -> list[int]:
+    """The processes listening on TCP ``port`` here (the Kafka broker of the bootstrap address).
+
+    Found through ``/proc/net/tcp*`` (the socket's inode) and each process's open files: a
+    second broker or a Kafka command-line tool on the same host is not counted.
+    """
+    sockets = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as lines:
+                next(lines)
+                for line in lines:
+                    fields = line.split()
+                    if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                        sockets.add(f"socket:[{fields[9]}]")
+        except OSError:
+            continue
     pids = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
-            with open(f"/proc/{entry}/comm") as comm:
-                if comm.read().strip() != "java":
-                    continue
-            with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
-                if b"kafka.Kafka" in cmdline.read():
-                    pids.append(int(entry))
+            descriptors = os.listdir(f"/proc/{entry}/fd")
+            if any(os.readlink(f"/proc/{entry}/fd/{fd}") in sockets for fd in descriptors):
+                pids.append(int(entry))
         except OSError:
-            continue
+            continue  # another user's process, or it ended meanwhile
     return pids
 
 
@@ -418,7 +431,13 @@ async def consume(setup: Setup) -> ConsumerFigures:
     )
     handler = LedgerHandler(ledger_topic=ledger)
     processor = TimedBatchProcessor(
-        "ingestion", topics, handler.handle, pool, SimulatedClock(START), dead_letter_max_ratio=1.0
+        "ingestion",
+        topics,
+        handler.handle,
+        pool,
+        SimulatedClock(START),
+        dead_letter_max_ratio=1.0,
+        partition_locks=True,  # as the service (services/ingestion/app.py)
     )
     supervisor = Supervisor("bench")
     broker = make_broker(settings.kafka, "bench-ingestion", graceful_timeout=10)
@@ -547,7 +566,9 @@ def run(
         Setup(bootstrap, database_url, schema, suffix, count, batch, start_at, tune_gc)
         for _ in range(consumers)
     ]
-    brokers = kafka_broker_pids()
+    brokers = listening_pids(int(bootstrap.split(",")[0].rsplit(":", 1)[1]))
+    if not brokers:
+        print("the Kafka broker's process was not found: its CPU is not counted", flush=True)
     context = multiprocessing.get_context("spawn")
     backends = BackendCpu(database_url, schema)
     with ProcessPoolExecutor(consumers, mp_context=context) as executor:
