@@ -11,10 +11,22 @@ ledger event is published, and prints
 events/s, the ratio to the ``bench.limits`` figures, the p50/p99 batch latency, and each
 replica's resident memory at 10%, 50% and the end of the run and its peak (the generated
 events live in the parent process, not in the replicas). It also prints where the CPU
-went: CPU microseconds per event spent by the replicas, by PostgreSQL and by Kafka, and the
-rate at which that work would saturate every core of the machine (``cpu_bound_events_per_s``),
-which is the ceiling no tuning of waits or batch sizes can pass. Nothing is asserted: these
-are measurements.
+went: CPU microseconds per event spent by the replicas, by the PostgreSQL backends serving
+them and by the Kafka broker, each counted by process id (the replicas' own rusage, the
+backends found in ``pg_stat_activity`` by the run's ``application_name``, the process
+listening on the bootstrap address's port), and the rate at which that work would saturate
+every core of the machine (``cpu_bound_events_per_s``), which is the ceiling no tuning of
+waits or batch sizes can pass. PostgreSQL's background processes (WAL writer, checkpointer,
+autovacuum) serve every database client on the host, so they are printed apart, host-wide,
+not charged.
+
+Because the host is shared, it prints the load average before and after the run, and the
+``bench.limits`` pydantic figure measured in the same run (right before consuming), so that
+a noisy host shows in the output. At the end it reconciles the ledger with the generator to
+the cent, per company, customer and currency (the invoices' amounts less the payments and
+credit notes against the open amounts less the credit balances), and exits non-zero when
+any of them differs or an event was dead-lettered or left parked. Nothing else is asserted:
+the rest are measurements.
 """
 
 from __future__ import annotations
@@ -26,6 +38,8 @@ import multiprocessing
 import os
 import random
 import resource
+import sys
+import threading
 import time
 import uuid
 from collections.abc import Sequence
@@ -38,7 +52,7 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from bench.limits import DEFAULT_BOOTSTRAP, DEFAULT_DATABASE_URL, load_limits
+from bench.limits import DEFAULT_BOOTSTRAP, DEFAULT_DATABASE_URL, load_limits, measure_pydantic
 from contracts import erp
 from contracts.envelope import Event
 from contracts.money import PositiveMoney
@@ -144,6 +158,59 @@ def erp_mix(count: int, seed: int = 7) -> list[tuple[Topic, Event]]:
     return out
 
 
+Balances = dict[tuple[str, str, str], Decimal]
+
+
+def expected_balances(mix: Sequence[tuple[Topic, Event]]) -> Balances:
+    """What each (company, customer, currency) owes once every event is applied.
+
+    Invoices' amounts less payments and credit notes: the mix neither cancels nor corrects,
+    so however the topics interleave, the money each customer owes in a company and a
+    currency is this sum (its open invoices less its credit balance).
+    """
+    owed: Balances = {}
+    for _, event in mix:
+        payload = getattr(event, "payload", None)
+        if isinstance(event, erp.InvoiceIssued | erp.PaymentReceived | erp.CreditNoteIssued):
+            assert payload is not None
+            key = (payload.company_code, payload.customer_id, payload.amount.currency)
+            sign = 1 if isinstance(event, erp.InvoiceIssued) else -1
+            owed[key] = owed.get(key, Decimal(0)) + sign * payload.amount.amount
+    return owed
+
+
+async def ledger_balances(database_url: str, schema: str) -> Balances:
+    """What the ledger says each (company, customer, currency) owes: open less credit."""
+    connection = await asyncpg.connect(database_url, server_settings={"search_path": schema})
+    try:
+        rows = await connection.fetch(
+            """
+            SELECT company_code, customer_id, currency, sum(owed) AS owed FROM (
+                SELECT company_code, customer_id, currency::text, open_amount AS owed
+                  FROM invoices WHERE status = 'open'
+                UNION ALL
+                SELECT company_code, customer_id, currency::text, -balance
+                  FROM credit_balances
+            ) AS parts GROUP BY company_code, customer_id, currency
+            """
+        )
+    finally:
+        await connection.close()
+    return {(r["company_code"], r["customer_id"], r["currency"]): r["owed"] for r in rows}
+
+
+def reconcile(expected: Balances, ledger: Balances) -> list[str]:
+    """Every (company, customer, currency) whose ledger balance differs, to the cent."""
+    cent = Decimal("0.01")
+    differences = []
+    for key in sorted(expected.keys() | ledger.keys()):
+        want = expected.get(key, Decimal(0)).quantize(cent)
+        got = ledger.get(key, Decimal(0)).quantize(cent)
+        if want != got:
+            differences.append(f"{'/'.join(key)}: generator {want}, ledger {got}")
+    return differences
+
+
 async def produce_all(bootstrap: str, records: list[tuple[str, bytes, bytes]]) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
     await producer.start()
@@ -188,34 +255,135 @@ def rss_mib() -> float:
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def server_cpu_s() -> dict[str, float]:
-    """CPU seconds (user + system) used so far by the PostgreSQL and Kafka processes here.
+def process_cpu_s(pid: int) -> float | None:
+    """CPU seconds (user + system) used so far by process ``pid``; None if it is gone.
 
-    Read from ``/proc`` (Linux): every process named ``postgres`` and every ``java`` process
-    whose command line runs Kafka. Other clients of the same servers count too, so the
-    figures are only clean on an otherwise idle machine.
+    Read from ``/proc`` (Linux). Children already reaped are not counted.
+    """
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rpartition(")")[2].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def listening_pids(port: int) -> list[int]:
+    """The processes listening on TCP ``port`` here (the Kafka broker of the bootstrap address).
+
+    Found through ``/proc/net/tcp*`` (the socket's inode) and each process's open files: a
+    second broker or a Kafka command-line tool on the same host is not counted.
+    """
+    sockets = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as lines:
+                next(lines)
+                for line in lines:
+                    fields = line.split()
+                    if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                        sockets.add(f"socket:[{fields[9]}]")
+        except OSError:
+            continue
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            descriptors = os.listdir(f"/proc/{entry}/fd")
+            if any(os.readlink(f"/proc/{entry}/fd/{fd}") in sockets for fd in descriptors):
+                pids.append(int(entry))
+        except OSError:
+            continue  # another user's process, or it ended meanwhile
+    return pids
+
+
+def postgres_host_cpu_s() -> float:
+    """CPU seconds of every ``postgres`` process here, reaped children included.
+
+    Host-wide: other clients count too. Printed only as an upper bound next to the
+    attributed figure, never charged to the run.
     """
     ticks = os.sysconf("SC_CLK_TCK")
-    used = {"postgres": 0.0, "kafka": 0.0}
+    used = 0.0
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             with open(f"/proc/{entry}/stat") as stat:
                 name, _, rest = stat.read().partition(" (")[2].rpartition(")")
-                fields = rest.split()
-            with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
-                command = cmdline.read()
         except OSError:
-            continue  # the process ended meanwhile
-        # utime, stime, and cutime, cstime: the CPU of children already reaped (a
-        # PostgreSQL backend that ended is counted in its postmaster)
-        seconds = sum(int(f) for f in fields[11:15]) / ticks
+            continue
         if name == "postgres":
-            used["postgres"] += seconds
-        elif name == "java" and b"kafka" in command:
-            used["kafka"] += seconds
+            used += sum(int(f) for f in rest.split()[11:15]) / ticks
     return used
+
+
+class BackendCpu:
+    """The CPU of the PostgreSQL backends serving the run, found by ``application_name``.
+
+    Every replica's pool names its connections after the schema (the runtime kit's
+    ``create_pool``), which is fresh for each run, so ``pg_stat_activity`` tells which
+    backends are the run's. A thread looks every ``interval_s`` for new ones and notes each
+    one's CPU: what a backend used before :meth:`start` is not counted, and a backend that
+    ends loses at most its last ``interval_s`` (the pools keep their connections for the
+    whole run).
+    """
+
+    def __init__(self, database_url: str, application_name: str, interval_s: float = 0.5):
+        self.database_url = database_url
+        self.application_name = application_name
+        self.interval_s = interval_s
+        self.baseline: dict[int, float] = {}
+        self.last: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._started = threading.Event()
+
+    def start(self) -> None:
+        self._thread.start()
+        self._started.wait(10)
+
+    def stop(self) -> float:
+        """Stop looking; the CPU seconds the run's backends used since :meth:`start`."""
+        self._stop.set()
+        self._thread.join()
+        return sum(self.last[pid] - self.baseline.get(pid, 0.0) for pid in self.last)
+
+    def _run(self) -> None:
+        asyncio.run(self._watch())
+
+    async def _watch(self) -> None:
+        connection = await asyncpg.connect(
+            self.database_url, server_settings={"application_name": "bench-ingestion-watch"}
+        )
+        first = True
+        try:
+            while True:
+                pids = await connection.fetch(
+                    "SELECT pid FROM pg_stat_activity WHERE application_name = $1",
+                    self.application_name,
+                )
+                for row in pids:
+                    used = process_cpu_s(row["pid"])
+                    if used is None:
+                        continue
+                    if first:
+                        self.baseline[row["pid"]] = used
+                    self.last[row["pid"]] = used
+                # every known backend, also one whose connection just closed
+                for pid in list(self.last):
+                    used = process_cpu_s(pid)
+                    if used is not None and used >= self.last[pid]:
+                        self.last[pid] = used
+                if first:
+                    first = False
+                    self._started.set()
+                if self._stop.is_set():
+                    break  # after one last look
+                await asyncio.sleep(self.interval_s)
+        finally:
+            await connection.close()
 
 
 def own_cpu_s() -> float:
@@ -263,7 +431,13 @@ async def consume(setup: Setup) -> ConsumerFigures:
     )
     handler = LedgerHandler(ledger_topic=ledger)
     processor = TimedBatchProcessor(
-        "ingestion", topics, handler.handle, pool, SimulatedClock(START), dead_letter_max_ratio=1.0
+        "ingestion",
+        topics,
+        handler.handle,
+        pool,
+        SimulatedClock(START),
+        dead_letter_max_ratio=1.0,
+        partition_locks=True,  # as the service (services/ingestion/app.py)
     )
     supervisor = Supervisor("bench")
     broker = make_broker(settings.kafka, "bench-ingestion", graceful_timeout=10)
@@ -332,8 +506,8 @@ def replica(setup: Setup) -> ConsumerFigures:
     return asyncio.run(consume(setup))
 
 
-async def prepare(count: int, bootstrap: str, database_url: str) -> tuple[str, str]:
-    """Fresh topics holding ``count`` ERP events, and a fresh ledger schema."""
+async def prepare(count: int, bootstrap: str, database_url: str) -> tuple[str, str, Balances]:
+    """Fresh topics holding ``count`` ERP events, a fresh ledger schema, the balances due."""
     suffix = uuid.uuid4().hex[:8]
     topics = [dataclasses.replace(t, name=f"bench-{suffix}.{t.name}") for t in ERP_TOPICS]
     ledger = dataclasses.replace(LEDGER_EVENTS, name=f"bench-{suffix}.{LEDGER_EVENTS.name}")
@@ -343,6 +517,7 @@ async def prepare(count: int, bootstrap: str, database_url: str) -> tuple[str, s
     records = [
         (renamed[topic.name].name, topic.key(event), topic.value(event)) for topic, event in mix
     ]
+    expected = expected_balances(mix)
     del mix
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
@@ -358,7 +533,7 @@ async def prepare(count: int, bootstrap: str, database_url: str) -> tuple[str, s
     del records
     schema = f"bench_ingestion_{suffix}"
     await migrations.apply_async(database_url, schema, DEFINITION.migrations)
-    return suffix, schema
+    return suffix, schema, expected
 
 
 async def leftovers(database_url: str, schema: str) -> int:
@@ -372,25 +547,45 @@ async def leftovers(database_url: str, schema: str) -> int:
         await connection.close()
 
 
+def loadavg() -> str:
+    return " ".join(f"{v:.2f}" for v in os.getloadavg())
+
+
 def run(
     count: int, batch: int, consumers: int, bootstrap: str, database_url: str, tune_gc: bool
-) -> dict[str, float]:
-    suffix, schema = asyncio.run(prepare(count, bootstrap, database_url))
+) -> tuple[dict[str, float], list[str]]:
+    """The figures of one run, and the balances where the ledger and the generator differ."""
+    suffix, schema, expected = asyncio.run(prepare(count, bootstrap, database_url))
+    # the ceiling of this moment: the same host, a few seconds before consuming
+    pydantic_now = measure_pydantic(50_000)[0].value
+    load_before = os.getloadavg()
+    print(f"load average before: {loadavg()}", flush=True)
     print(f"consuming with {consumers} replica(s)...", flush=True)
     start_at = time.time() + 5.0  # every replica has started and connected by then
     setups = [
         Setup(bootstrap, database_url, schema, suffix, count, batch, start_at, tune_gc)
         for _ in range(consumers)
     ]
+    brokers = listening_pids(int(bootstrap.split(",")[0].rsplit(":", 1)[1]))
+    if not brokers:
+        print("the Kafka broker's process was not found: its CPU is not counted", flush=True)
     context = multiprocessing.get_context("spawn")
+    backends = BackendCpu(database_url, schema)
     with ProcessPoolExecutor(consumers, mp_context=context) as executor:
         pending = executor.map(replica, setups)
         time.sleep(max(0.0, start_at - time.time()))
-        servers_before = server_cpu_s()
+        backends.start()
+        kafka_before = [process_cpu_s(pid) or 0.0 for pid in brokers]
+        postgres_host_before = postgres_host_cpu_s()
         runs = list(pending)
-        servers_after = server_cpu_s()
+        kafka_after = [process_cpu_s(pid) or 0.0 for pid in brokers]
+        postgres_host_after = postgres_host_cpu_s()
+        postgres_cpu = backends.stop()
+    load_after = os.getloadavg()
+    print(f"load average after: {loadavg()}", flush=True)
     elapsed = max(r.rss_samples[-1][0] for r in runs)
     latencies = [s for r in runs for s in r.latencies]
+    differences = reconcile(expected, asyncio.run(ledger_balances(database_url, schema)))
     parked = asyncio.run(leftovers(database_url, schema))
     figures = {
         "events": float(count),
@@ -404,15 +599,24 @@ def run(
         "published_records": float(sum(r.published for r in runs)),
         "dead_lettered": float(sum(r.dead_lettered for r in runs)),
         "parked_left": float(parked),
+        "balances_checked": float(len(expected)),
+        "balances_differing": float(len(differences)),
+        "load_1min_before": load_before[0],
+        "load_1min_after": load_after[0],
+        "pydantic_validate_now": pydantic_now,
     }
     # Where the CPU went, per event: the machine's ceiling is its cores over their sum.
     replicas_cpu = sum(r.cpu_s for r in runs)
     figures["cpu_us_per_event_replicas"] = replicas_cpu / count * 1e6
-    for server in ("postgres", "kafka"):
-        used = servers_after[server] - servers_before[server]
-        figures[f"cpu_us_per_event_{server}"] = used / count * 1e6
+    figures["cpu_us_per_event_postgres"] = postgres_cpu / count * 1e6
+    figures["cpu_us_per_event_kafka"] = (sum(kafka_after) - sum(kafka_before)) / count * 1e6
     total_us = sum(v for k, v in figures.items() if k.startswith("cpu_us_per_event_"))
+    figures["cpu_us_per_event_all"] = total_us
     figures["cpu_bound_events_per_s"] = (os.cpu_count() or 1) * 1e6 / total_us
+    # not charged: every postgres process of the host, background writers and others' too
+    figures["cpu_us_per_event_postgres_host_wide"] = (
+        (postgres_host_after - postgres_host_before) / count * 1e6
+    )
     # Memory of each replica over the run: at 10%, 50% and the end, and its peak.
     for n, r in enumerate(runs):
         samples = r.rss_samples
@@ -420,7 +624,7 @@ def run(
             at = samples[min(len(samples) - 1, int(share * (len(samples) - 1)))]
             figures[f"replica{n}_rss_{int(share * 100)}%_mib"] = at[1]
         figures[f"replica{n}_peak_rss_mib"] = max(m for _, m in samples)
-    return figures
+    return figures, differences
 
 
 def main() -> None:
@@ -438,17 +642,37 @@ def main() -> None:
     args = parser.parse_args()
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", DEFAULT_BOOTSTRAP)
     database_url = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
-    figures = run(
+    figures, differences = run(
         args.events, args.batch, args.consumers, bootstrap, database_url, not args.default_gc
     )
     for name, value in figures.items():
-        print(f"{name:>18}: {value:,.3f}")
+        print(f"{name:>36}: {value:,.3f}")
     limits = load_limits() or {}
     for metric in ("kafka_consume", "kafka_produce", "postgres_copy", "pydantic_validate"):
         if metric in limits:
             ratio = figures["events_per_s"] / limits[metric]
             print(f"{'ratio to ' + metric:>30}: {ratio:.3f}  ({limits[metric]:,.0f}/s)")
-    print(f"target 30,000 events/s: {figures['events_per_s'] / 30_000:.2f} of it")
+    now = figures["pydantic_validate_now"]
+    stored = limits.get("pydantic_validate")
+    print(
+        f"pydantic_validate in this run: {now:,.0f}/s"
+        + (f" ({now / stored:.2f} of the stored figure)" if stored else "")
+        + f"; ratio of events/s to it: {figures['events_per_s'] / now:.3f}"
+    )
+    print(f"target 20,000 events/s: {figures['events_per_s'] / 20_000:.2f} of it")
+    print(f"target 100 µs of CPU per event: {figures['cpu_us_per_event_all']:.0f} µs")
+    failures = list(differences)
+    if figures["dead_lettered"]:
+        failures.append(f"{figures['dead_lettered']:.0f} events dead-lettered")
+    if figures["parked_left"]:
+        failures.append(f"{figures['parked_left']:.0f} documents left parked")
+    if failures:
+        print(f"LEDGER DOES NOT RECONCILE WITH THE GENERATOR ({len(failures)}):", file=sys.stderr)
+        for line in failures[:50]:
+            print(f"  {line}", file=sys.stderr)
+        sys.exit(1)
+    checked = int(figures["balances_checked"])
+    print(f"ledger reconciled with the generator to the cent: {checked} balances")
 
 
 if __name__ == "__main__":

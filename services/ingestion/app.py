@@ -33,6 +33,9 @@ async def build(context: ServiceContext) -> ServiceParts:
 
     return ServiceParts(
         handler=handler.handle,
+        # a batch reads a customer's rows, applies in memory and writes them back: during a
+        # rebalance the old and the new owner of a partition must not both do so at once
+        partition_locks=True,
         loops={
             "unmatched_cash": every(
                 settings.unmatched_cash_interval_s, measure_unmatched_cash, name="unmatched_cash"

@@ -18,6 +18,15 @@ loudly, so that its supervisor restarts it. If more than ``dead_letter_max_ratio
 recent records are dead-lettered, the consumer stops rather than drain a topic into its
 dead-letter topic.
 
+A consumer that keeps state per key across batches (the ledger's customers) relies on one
+replica owning a key at a time. A rebalance breaks that for a moment: the replica that lost
+a partition may still be applying a batch of it while the new owner reads the same rows.
+With ``partition_locks`` the batch's transaction first takes a transaction-level advisory
+lock per partition number of its records (sorted, so two batches cannot deadlock), before
+the inbox claim: the new owner waits until the old owner's batch committed and then reads
+what it wrote. Partition numbers, not topic partitions: topics keyed alike with the same
+number of partitions put a key in the same partition number of each.
+
 For the ERP's topics (``erp.*``) the processor also keeps the ``occurred_at`` of the newest
 event it applied, per topic, and exports its age as ``relance_ledger_freshness_seconds``
 (computed against the service's clock when scraped, so it grows while nothing arrives):
@@ -40,7 +49,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, w
 
 from contracts.envelope import Event
 from contracts.topics import Topic
-from services.runtime import inbox, metrics, outbox
+from services.runtime import inbox, metrics, outbox, sql
 from services.runtime.clock import Clock
 from services.runtime.database import TRANSIENT_ERRORS, Connection, Pool
 from services.runtime.dead_letter import (
@@ -132,6 +141,7 @@ class BatchProcessor:
     dead_letter_max_ratio: float = 0.5
     dead_letter_window: int = 1000
     retry_for_s: float = 120.0
+    partition_locks: bool = False
     _recent: collections.deque[bool] = field(init=False)
     _by_name: dict[str, Topic] = field(init=False)
     _fresh_topics: frozenset[str] = field(init=False)
@@ -210,6 +220,12 @@ class BatchProcessor:
                 dead.record.topic,
             )
         async with self.pool.acquire() as connection, connection.transaction():
+            if self.partition_locks:
+                await connection.execute(
+                    sql.LOCK_PARTITIONS,
+                    self.service,
+                    sorted({r.partition for r in records if r.partition >= 0}),
+                )
             fresh = await inbox.claim(connection, list(claims.items()))
             new_events: list[Event] = []
             records_of: dict[UUID, IncomingRecord] = {}

@@ -72,10 +72,11 @@ def money(value: Decimal, currency: str) -> str:
     return f'{{"amount":"{value:f}","currency":{string(currency)}}}'
 
 
-def envelope(event_id: uuid.UUID, event_type: str, occurred_at: str, source: str) -> str:
+def envelope(event_id: uuid.UUID | str, event_type: str, occurred_at: str, source: str) -> str:
     """An event's envelope up to ``"payload":``; the payload object and ``}`` follow.
 
-    ``occurred_at`` is the instant as :func:`instant` writes it.
+    ``occurred_at`` is the instant as :func:`instant` writes it; ``event_id`` a ``UUID`` or
+    its text as ``str()`` writes it.
     """
     return (
         f'{{"event_id":"{event_id}","event_type":"{event_type}",'

@@ -98,6 +98,8 @@ class ServiceParts:
     loops: Mapping[str, Loop] = field(default_factory=dict)
     routes: Sequence[APIRouter] = ()
     on_stop: Callable[[], Awaitable[None]] | None = None
+    # one batch at a time per partition number, across replicas (BatchProcessor)
+    partition_locks: bool = False
 
 
 @dataclass(frozen=True)
@@ -376,6 +378,7 @@ async def _start(
             pool=pool,
             clock=clock,
             dead_letter_max_ratio=settings.dead_letter_max_ratio,
+            partition_locks=parts.partition_locks,
         )
         subscribe(
             broker,

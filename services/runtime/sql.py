@@ -11,6 +11,12 @@ ON CONFLICT (event_id) DO NOTHING
 RETURNING event_id
 """
 
+# one batch at a time per partition number (BatchProcessor.partition_locks), in order
+LOCK_PARTITIONS = """
+SELECT count(pg_advisory_xact_lock(hashtext('relance.partition.' || $1), p))
+FROM (SELECT unnest($2::int[]) AS p ORDER BY 1) AS partitions
+"""
+
 # outbox
 ENQUEUE = """
 INSERT INTO outbox (topic, key, value, headers, event_id)

@@ -115,6 +115,37 @@ async def test_same_event_twice_in_one_batch_is_applied_once(
     assert await pool.fetchval("SELECT count(*) FROM seen") == 1
 
 
+async def test_with_partition_locks_a_batch_waits_for_the_old_owner_of_its_partition(
+    pool: asyncpg.Pool, topic: Topic
+) -> None:
+    # a rebalance: another replica still holds partition 0 in an open batch transaction
+    old_owner = await pool.acquire()
+    transaction = old_owner.transaction()
+    await transaction.start()
+    await old_owner.execute(
+        "SELECT pg_advisory_xact_lock(hashtext('relance.partition.' || $1), 0)", "kit"
+    )
+    processor = BatchProcessor("kit", [topic], record_seen, pool, CLOCK, partition_locks=True)
+    other = BatchProcessor("kit", [topic], record_seen, pool, CLOCK, partition_locks=True)
+    records = incoming(topic, [topic.value(invoice_event(n)) for n in range(1, 4)])
+    elsewhere = [
+        dataclasses.replace(r, partition=5)
+        for r in incoming(topic, [topic.value(invoice_event(n)) for n in range(4, 6)])
+    ]
+    try:
+        waiting = asyncio.ensure_future(processor.process(records))
+        # another partition number is not held up
+        assert (await asyncio.wait_for(other.process(elsewhere), 10)).applied == 2
+        await asyncio.sleep(0.5)
+        assert not waiting.done()
+        assert await pool.fetchval("SELECT count(*) FROM seen") == 2
+    finally:
+        await transaction.commit()
+        await pool.release(old_owner)
+    assert (await asyncio.wait_for(waiting, 10)).applied == 3
+    assert await pool.fetchval("SELECT count(*) FROM seen") == 5
+
+
 async def test_handler_bug_rolls_back_everything(pool: asyncpg.Pool, topic: Topic) -> None:
     async def buggy(work: UnitOfWork, events: Sequence[Event]) -> None:
         await record_seen(work, events)

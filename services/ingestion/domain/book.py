@@ -256,6 +256,7 @@ class Book:
     _open_by_customer: dict[tuple[str, str], set[str]] = field(default_factory=dict)
     _cause: tuple[uuid.UUID, datetime] | None = None
     _cause_at: str | None = None  # the cause's instant as JSON text, written once
+    _cause_state: Any = None  # the hash state its ledger event ids start from, made once
     _counter: int = 0
 
     def __post_init__(self) -> None:
@@ -271,6 +272,7 @@ class Book:
     def apply(self, event: Event) -> None:
         self._cause = (event.event_id, event.occurred_at)
         self._cause_at = None
+        self._cause_state = None
         self._counter = 0
         try:
             company = str(event.payload.company_code)
@@ -347,6 +349,7 @@ class Book:
     def _begin(self, cause_id: uuid.UUID, at: datetime) -> None:
         self._cause = (cause_id, at)
         self._cause_at = None
+        self._cause_state = None
         self._counter = 0
 
     # -- customers -----------------------------------------------------------------------
@@ -885,10 +888,11 @@ class Book:
         cause_id, occurred_at = self._cause
         if self._cause_at is None:
             self._cause_at = json_text.instant_once(occurred_at)
+            self._cause_state = ledger_events.cause_state(cause_id)
         self._counter += 1
-        event_id = ledger_events.event_id_of(cause_id, self._counter)
+        event_id, text = ledger_events.event_id_and_text(self._cause_state, self._counter)
         self.emitted.append(
             ledger_events.record(
-                self.ledger_topic, event_type, event_id, self._cause_at, customer_id, payload
+                self.ledger_topic, event_type, event_id, self._cause_at, customer_id, payload, text
             )
         )

@@ -22,6 +22,7 @@ import uuid
 from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import pydantic_core
 
@@ -70,9 +71,43 @@ def event_id_of(cause_id: uuid.UUID, counter: int) -> uuid.UUID:
     ``uuid5(LEDGER_NAMESPACE, f"{cause_id}:{counter}")``, computed from a copy of the
     namespace's hash state: the same id on every replay, so downstream dedupes by it.
     """
-    digest = _NAMESPACE_HASH.copy()
-    digest.update(f"{cause_id}:{counter}".encode())
-    return uuid.UUID(bytes=digest.digest()[:16], version=5)
+    return event_id_and_text(cause_state(cause_id), counter)[0]
+
+
+def cause_state(cause_id: uuid.UUID) -> Any:
+    """The hash state of ``LEDGER_NAMESPACE`` and ``"{cause_id}:"``, the ids' common prefix.
+
+    Computed once per ERP event: formatting a ``UUID`` as text is slow in pure Python.
+    """
+    state = _NAMESPACE_HASH.copy()
+    state.update(f"{cause_id}:".encode())
+    return state
+
+
+_VERSION_5_CLEAR = ~((0xC000 << 48) | (0xF000 << 64))
+_VERSION_5_SET = (0x8000 << 48) | (5 << 76)
+_new_object = object.__new__
+_set_slot = object.__setattr__
+_UUID = uuid.UUID
+_UNKNOWN = uuid.SafeUUID.unknown
+
+
+def event_id_and_text(cause: Any, counter: int) -> tuple[uuid.UUID, str]:
+    """:func:`event_id_of` from :func:`cause_state`, and the id as text.
+
+    The same value as ``uuid.UUID(bytes=digest[:16], version=5)`` (the variant and version
+    bits set as that constructor sets them), built without its checks, and the text
+    ``str(UUID)`` writes: at two ledger events per ERP event the constructor and ``str``
+    were 4 µs of the 6 the id cost.
+    """
+    digest = cause.copy()
+    digest.update(str(counter).encode())
+    value = (int.from_bytes(digest.digest()[:16]) & _VERSION_5_CLEAR) | _VERSION_5_SET
+    event_id = _new_object(_UUID)
+    _set_slot(event_id, "int", value)
+    _set_slot(event_id, "is_safe", _UNKNOWN)
+    hex_ = f"{value:032x}"
+    return event_id, f"{hex_[:8]}-{hex_[8:12]}-{hex_[12:16]}-{hex_[16:20]}-{hex_[20:]}"
 
 
 def record(
@@ -82,12 +117,16 @@ def record(
     occurred_at: str,
     customer_id: str,
     payload: str,
+    event_id_text: str | None = None,
 ) -> OutgoingRecord:
     """An outbox record of a ledger event whose payload is the JSON text ``payload``.
 
-    ``occurred_at`` is written by :func:`services.runtime.json_text.instant_once`.
+    ``occurred_at`` is written by :func:`services.runtime.json_text.instant_once`;
+    ``event_id_text``, if given, is ``str(event_id)`` (:func:`event_id_and_text`).
     """
-    head = json_text.envelope(event_id, event_type, occurred_at, SOURCE)
+    head = json_text.envelope(
+        event_id if event_id_text is None else event_id_text, event_type, occurred_at, SOURCE
+    )
     version = _SCHEMA_VERSIONS.get(event_type)
     if version is not None:
         head = head.replace('"schema_version":1,', f'"schema_version":{version},', 1)

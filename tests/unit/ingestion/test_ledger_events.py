@@ -414,6 +414,19 @@ def test_ledger_event_ids_are_the_uuid5_of_their_cause_and_rank(
     )
 
 
+@given(cause=st.uuids(), counter=st.integers(1, 10_000))
+def test_ids_built_from_the_cause_state_are_uuid5_values_and_texts(
+    cause: uuid.UUID, counter: int
+) -> None:
+    expected = uuid.uuid5(ledger_events.LEDGER_NAMESPACE, f"{cause}:{counter}")
+    event_id, text = ledger_events.event_id_and_text(ledger_events.cause_state(cause), counter)
+    assert event_id == expected
+    assert hash(event_id) == hash(expected)
+    assert (event_id.version, event_id.variant) == (5, uuid.RFC_4122)
+    assert event_id.bytes == expected.bytes
+    assert text == str(expected) == str(event_id)
+
+
 def test_a_rule_the_arithmetic_could_break_is_refused_with_its_reason() -> None:
     with pytest.raises(ValueError, match="a payment lowers the open amount"):
         ledger_events.open_amount_changed(
