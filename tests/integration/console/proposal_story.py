@@ -33,9 +33,7 @@ def rendered_email(customer: str, version: int, opening: str = OPENING) -> bytes
         f"Madame, Monsieur,\n\n{opening}\n\n<b>INV-1</b> 700,00 €\n\nCordialement,\n"
         f"Service recouvrement (version {version})\n"
     )
-    message.add_attachment(
-        PDF, maintype="application", subtype="pdf", filename="releve-C-1001.pdf"
-    )
+    message.add_attachment(PDF, maintype="application", subtype="pdf", filename="releve-C-1001.pdf")
     message.set_boundary(f"relance-{customer}-{version}")  # the same bytes each time
     return message.as_bytes()
 
@@ -108,7 +106,9 @@ def rendered(
     )
 
 
-def decided(name: str, customer: str, version: int, decision: str) -> dunning.ProposalClosed:
+def decided(
+    name: str, customer: str, version: int, decision: dunning.ProposalDecision
+) -> dunning.ProposalClosed:
     return dunning.ProposalClosed(
         event_id=uid(f"decided {name}"),
         occurred_at=NOW + timedelta(days=1),
@@ -118,7 +118,7 @@ def decided(name: str, customer: str, version: int, decision: str) -> dunning.Pr
             version=version,
             customer_id=customer,
             company_code="FR01",
-            decision=decision,  # type: ignore[arg-type]
+            decision=decision,
             by="local:camille",
             at=NOW + timedelta(days=1),
         ),

@@ -8,6 +8,7 @@ refused by the scheduler is shown; the customer's timeline shows the proposal an
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -140,7 +141,8 @@ async def test_a_collector_previews_edits_and_approves_then_approves_two_at_once
     async with page.expect_download() as download_info:
         await rows.first.get_by_role("link", name="Download the PDF").click()
     download = await download_info.value
-    assert Path(await download.path()).read_bytes() == PDF
+    saved = await download.path()
+    assert await asyncio.to_thread(saved.read_bytes) == PDF
 
     # The proposal's page: preview and the four decisions. Edit a paragraph.
     await rows.first.get_by_role("link", name="Preview and decide").click()
