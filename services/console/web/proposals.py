@@ -239,8 +239,8 @@ async def decide(console: Console, request: Request, proposal_id: str, decision:
 async def approve_selected(console: Console, request: Request) -> Response:
     """The proposals ticked on My day: a confirmation, then one ``approve_proposals``."""
     identity = await console.identity(request)
-    data = await request.form()
-    form = await console.form(request)
+    form = await console.form(request)  # the anti-forgery token first
+    data = await request.form()  # parsed once: every ticked box
     require_role(identity, "collector")
     chosen = selected_of([v for v in data.getlist("proposal") if isinstance(v, str)])
     try:
