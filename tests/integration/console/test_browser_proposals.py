@@ -138,6 +138,7 @@ async def test_a_collector_previews_edits_and_approves_then_approves_two_at_once
     await page.locator("details.preview summary").first.click()
     text = await rows.first.locator("pre.message").inner_text()
     assert "<b>INV-1</b> 700,00 €" in text  # markup of the message shown as text
+    await shot(page, "console-my-day-proposals.png")
     async with page.expect_download() as download_info:
         await rows.first.get_by_role("link", name="Download the PDF").click()
     download = await download_info.value
