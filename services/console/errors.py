@@ -6,7 +6,8 @@
      └── ConsoleError
           ├── CsrfRefused   (web.security: a form without its token)
           ├── SignInNeeded  (web.pages: no valid session; the browser goes to sign-in)
-          └── SignInFailed  (web.oidc: the identity provider could not be used)
+          ├── SignInFailed  (web.oidc: the identity provider could not be used)
+          └── PreviewUnavailable (notifier: a proposal's rendering could not be fetched)
 """
 
 from __future__ import annotations
@@ -28,3 +29,8 @@ class SignInFailed(ConsoleError):
 
 class SignInNeeded(ConsoleError):
     """No valid session: the browser is sent to the sign-in page."""
+
+
+class PreviewUnavailable(ConsoleError):
+    """The notifier did not serve a proposal's rendering (not configured, not rendered yet,
+    refused, or away)."""

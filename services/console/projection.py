@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, get_args
 from uuid import UUID
 
@@ -374,6 +375,78 @@ def _command_executed(event: dunning.CommandExecuted) -> list[Statement]:
     return statements
 
 
+def _proposal_raised(event: dunning.ProposalRaised) -> list[Statement]:
+    p = event.payload
+    r = p.reminder
+    # The money at risk: the open amounts of the invoices it reminds, in their currency
+    # (a reminder's invoices share one currency; the largest's is kept otherwise).
+    largest = max(r.invoices, key=lambda i: i.open_amount.amount)
+    at_risk = sum(
+        (
+            i.open_amount.amount
+            for i in r.invoices
+            if i.open_amount.currency == largest.open_amount.currency
+        ),
+        Decimal(0),
+    )
+    return [
+        (
+            queries.RAISE_PROPOSAL,
+            (
+                p.proposal_id,
+                p.version,
+                p.customer_id,
+                r.company_code,
+                r.reminder_id,
+                r.channel,
+                r.level,
+                r.step_name,
+                r.template,
+                r.recipient_role,
+                p.confirm_role,
+                p.deadline,
+                p.on_timeout,
+                dict(p.paragraphs),
+                [i.invoice_id for i in r.invoices],
+                [i.invoice_number for i in r.invoices],
+                largest.open_amount.currency,
+                at_risk,
+                p.edited_by,
+                event.occurred_at,
+            ),
+        )
+    ]
+
+
+def _proposal_rendered(event: notifications.ProposalRendered) -> list[Statement]:
+    r = event.payload
+    return [
+        (
+            queries.PROPOSAL_RENDERED,
+            (
+                r.proposal_id,
+                r.version,
+                r.rendered,
+                r.digest,
+                r.media_type,
+                r.preview_path,
+                str(r.reason) if r.reason is not None else None,
+                r.at,
+            ),
+        )
+    ]
+
+
+def _proposal_decided(event: dunning.ProposalClosed) -> list[Statement]:
+    d = event.payload
+    return [
+        (
+            queries.PROPOSAL_DECIDED,
+            (d.proposal_id, d.decision, d.by, d.at, d.reason, d.postponed_until),
+        )
+    ]
+
+
 # Event class -> the function mapping one such event to its state statements.
 PROJECTIONS: Mapping[type[Event], Callable[[Any], list[Statement]]] = {
     ledger.LedgerCustomerUpserted: _customer,
@@ -386,6 +459,9 @@ PROJECTIONS: Mapping[type[Event], Callable[[Any], list[Statement]]] = {
     dunning.DunningStateChanged: _dunning_state,
     dunning.ReminderDue: _reminder,
     dunning.CommandExecuted: _command_executed,
+    dunning.ProposalRaised: _proposal_raised,
+    dunning.ProposalClosed: _proposal_decided,
+    notifications.ProposalRendered: _proposal_rendered,
     notifications.DeliverySent: _delivery,
     notifications.DeliveryDelivered: _delivery,
     notifications.DeliveryBounced: _delivery,

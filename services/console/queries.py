@@ -220,7 +220,13 @@ def _at_level(ids: str) -> str:
 
 WORKLIST = f"""
 SELECT * FROM (
-SELECT 'broken_promise' AS kind, 0 AS urgency, c.customer_id, c.name, c.company_code,
+SELECT 'proposal' AS kind, 0 AS urgency, c.customer_id, c.name, c.company_code,
+       p.currency, p.at_risk, p.deadline::date AS since, p.step_name AS detail,
+       p.proposal_id::text AS reference
+FROM proposals p JOIN customers c USING (customer_id)
+WHERE p.decision IS NULL AND {_FILTERS} AND ($9::text IS NULL OR p.level = $9)
+UNION ALL
+SELECT 'broken_promise', 1, c.customer_id, c.name, c.company_code,
        m.currency, m.amount AS at_risk, m.promised_date AS since, NULL AS detail,
        NULL AS reference
 FROM promises m JOIN customers c USING (customer_id)
@@ -228,30 +234,30 @@ WHERE m.state = 'broken' AND {_FILTERS} AND {_at_level("m.invoice_ids")}
   AND EXISTS (SELECT 1 FROM invoices i WHERE i.status = 'open'
               AND i.invoice_id = ANY(m.invoice_ids))
 UNION ALL
-SELECT 'missed_instalment', 1, c.customer_id, c.name, c.company_code,
+SELECT 'missed_instalment', 2, c.customer_id, c.name, c.company_code,
        p.missed_currency, p.missed_amount, p.last_missed_on, p.missed::text, NULL
 FROM plans p JOIN customers c USING (customer_id)
 WHERE p.state = 'agreed' AND p.missed > 0 AND {_FILTERS} AND {_at_level("p.invoice_ids")}
 UNION ALL
-SELECT 'overdue_dispute', 2, c.customer_id, c.name, c.company_code,
+SELECT 'overdue_dispute', 3, c.customer_id, c.name, c.company_code,
        coalesce(d.at_risk_currency, ''), coalesce(d.at_risk, 0), d.due_date, d.category, NULL
 FROM disputes d JOIN customers c USING (customer_id)
 WHERE d.state = 'open' AND d.due_date < $5 AND {_FILTERS}
   AND ($1::boolean OR d.owner IS NULL OR d.owner = ANY($10::text[]))
   AND {_at_level("d.invoice_ids")}
 UNION ALL
-SELECT 'delivery_trouble', 3, c.customer_id, c.name, c.company_code,
+SELECT 'delivery_trouble', 4, c.customer_id, c.name, c.company_code,
        coalesce(v.at_risk_currency, ''), coalesce(v.at_risk, 0), v.at::date,
        'delivery.' || v.outcome, NULL
 FROM deliveries v JOIN customers c USING (customer_id)
 WHERE v.outcome IN ('failed', 'bounced') AND {_FILTERS} AND {_at_level("v.invoice_ids")}
 UNION ALL
-SELECT 'unmatched_cash', 4, c.customer_id, c.name, c.company_code,
+SELECT 'unmatched_cash', 5, c.customer_id, c.name, c.company_code,
        u.currency, u.amount, u.value_date, u.kind, NULL
 FROM unmatched_cash u JOIN customers c USING (customer_id)
 WHERE u.cleared_at IS NULL AND {_FILTERS} AND $9::text IS NULL
 UNION ALL
-SELECT 'call_due', 5, c.customer_id, c.name, c.company_code,
+SELECT 'call_due', 6, c.customer_id, c.name, c.company_code,
        coalesce(t.at_risk_currency, ''), coalesce(t.at_risk, 0), t.scheduled_for::date,
        t.level, t.reminder_id::text
 FROM reminders t JOIN customers c USING (customer_id)
@@ -524,4 +530,73 @@ ON CONFLICT (command_id) DO NOTHING
 REFUSED_FOR_CUSTOMER = """
 SELECT command_id, command, actor_subject, reason, detail, refused_at
 FROM refused_commands WHERE customer_id = $1 ORDER BY refused_at DESC LIMIT $2
+"""
+
+# --- proposals: steps waiting for a collector's confirmation -----------------------------
+
+# A raised proposal, or a new version after an edit: the newer version wins, and its
+# rendering is forgotten until the notifier renders it again.
+RAISE_PROPOSAL = """
+INSERT INTO proposals (proposal_id, version, customer_id, company_code, reminder_id, channel,
+    level, step_name, template, recipient_role, confirm_role, deadline, on_timeout,
+    paragraphs, invoice_ids, invoice_numbers, currency, at_risk, edited_by, raised_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
+    $20)
+ON CONFLICT (proposal_id) DO UPDATE SET
+    version = EXCLUDED.version, reminder_id = EXCLUDED.reminder_id,
+    channel = EXCLUDED.channel, recipient_role = EXCLUDED.recipient_role,
+    confirm_role = EXCLUDED.confirm_role, deadline = EXCLUDED.deadline,
+    on_timeout = EXCLUDED.on_timeout, paragraphs = EXCLUDED.paragraphs,
+    invoice_ids = EXCLUDED.invoice_ids, invoice_numbers = EXCLUDED.invoice_numbers,
+    currency = EXCLUDED.currency, at_risk = EXCLUDED.at_risk, edited_by = EXCLUDED.edited_by,
+    raised_at = EXCLUDED.raised_at, rendered = NULL, digest = NULL, media_type = NULL,
+    preview_path = NULL, render_reason = NULL, rendered_at = NULL
+WHERE proposals.version < EXCLUDED.version
+"""
+
+# The notifier's rendering of one version (an older version's is ignored).
+PROPOSAL_RENDERED = """
+UPDATE proposals SET rendered = $3, digest = $4, media_type = $5, preview_path = $6,
+    render_reason = $7, rendered_at = $8
+WHERE proposal_id = $1 AND version = $2
+"""
+
+PROPOSAL_DECIDED = """
+UPDATE proposals SET decision = $2, decided_by = $3, decided_at = $4, decision_reason = $5,
+    postponed_until = $6
+WHERE proposal_id = $1 AND decision IS NULL
+"""
+
+_PROPOSAL_COLUMNS = """
+p.proposal_id, p.version, p.customer_id, c.name, p.company_code, p.reminder_id, p.channel,
+p.level, p.step_name, p.template, p.recipient_role, p.confirm_role, p.deadline, p.on_timeout,
+p.paragraphs, p.invoice_numbers, p.currency, p.at_risk, p.edited_by, p.raised_at, p.rendered,
+p.digest, p.media_type, p.preview_path, p.render_reason, p.decision, p.decided_by,
+p.decided_at, p.decision_reason, p.postponed_until"""
+
+PROPOSAL = f"""
+SELECT {_PROPOSAL_COLUMNS}
+FROM proposals p JOIN customers c USING (customer_id) WHERE p.proposal_id = $1
+"""
+
+CUSTOMER_PROPOSALS = f"""
+SELECT {_PROPOSAL_COLUMNS}
+FROM proposals p JOIN customers c USING (customer_id)
+WHERE p.customer_id = $1 ORDER BY p.raised_at DESC LIMIT $2
+"""
+
+PROPOSALS_BY_ID = f"""
+SELECT {_PROPOSAL_COLUMNS}
+FROM proposals p JOIN customers c USING (customer_id)
+WHERE p.proposal_id = ANY($1::uuid[]) ORDER BY p.at_risk DESC, p.deadline
+"""
+
+# The decisions on proposals the scheduler refused to this reader (My day): another
+# collector decided first (already_decided), the proposal was edited since (stale_proposal).
+REFUSED_DECISIONS_OF = """
+SELECT r.command_id, r.command, r.actor_subject, r.reason, r.detail, r.refused_at,
+       r.customer_id, c.name
+FROM refused_commands r LEFT JOIN customers c USING (customer_id)
+WHERE r.actor_subject = $1 AND r.command = ANY($2::text[]) AND r.refused_at >= $3
+ORDER BY r.refused_at DESC LIMIT $4
 """

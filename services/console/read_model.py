@@ -407,3 +407,97 @@ async def promises_and_plans(
             )
         )
     return rows_of(promises), plans
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A step waiting for (or past) a collector's decision, its rendering and its end."""
+
+    proposal_id: UUID
+    version: int
+    customer_id: str
+    customer_name: str
+    company_code: str
+    reminder_id: UUID
+    channel: str
+    level: str
+    step_name: str
+    template: str
+    recipient_role: str | None
+    confirm_role: str
+    deadline: datetime
+    on_timeout: str
+    paragraphs: dict[str, str]
+    invoice_numbers: list[str]
+    currency: str
+    at_risk: Decimal
+    edited_by: str | None
+    raised_at: datetime
+    rendered: bool | None
+    digest: str | None
+    media_type: str | None
+    preview_path: str | None
+    render_reason: str | None
+    decision: str | None
+    decided_by: str | None
+    decided_at: datetime | None
+    decision_reason: str | None
+    postponed_until: date | None
+
+    @property
+    def waiting(self) -> bool:
+        return self.decision is None
+
+
+_PROPOSAL_FIELDS = tuple(Proposal.__dataclass_fields__)
+
+
+def _proposal_of(row: Any) -> Proposal:
+    values = dict(row)
+    values["customer_name"] = values.pop("name")
+    return Proposal(**{name: values[name] for name in _PROPOSAL_FIELDS})
+
+
+async def proposal(pool: Pool, proposal_id: UUID) -> tuple[Proposal, Customer] | None:
+    """One proposal and the few facts of its customer the page checks and shows."""
+    row = await pool.fetchrow(queries.PROPOSAL, proposal_id)
+    if row is None:
+        return None
+    found = await customer(pool, row["customer_id"])
+    if found is None:
+        return None
+    return _proposal_of(row), found
+
+
+async def proposals_of(pool: Pool, customer_id: str, limit: int) -> list[Proposal]:
+    rows = await pool.fetch(queries.CUSTOMER_PROPOSALS, customer_id, limit)
+    return [_proposal_of(r) for r in rows]
+
+
+async def proposals_by_id(pool: Pool, proposal_ids: Sequence[UUID]) -> list[Proposal]:
+    rows = await pool.fetch(queries.PROPOSALS_BY_ID, list(proposal_ids))
+    return [_proposal_of(r) for r in rows]
+
+
+@dataclass(frozen=True)
+class RefusedDecision:
+    """A decision of this reader on a proposal that the scheduler refused."""
+
+    command: str
+    reason: str
+    detail: str | None
+    refused_at: datetime
+    customer_id: str | None
+    customer_name: str | None
+
+
+async def refused_decisions(
+    pool: Pool, actor: str, commands: Sequence[str], since: datetime, limit: int
+) -> list[RefusedDecision]:
+    rows = await pool.fetch(queries.REFUSED_DECISIONS_OF, actor, list(commands), since, limit)
+    return [
+        RefusedDecision(
+            r["command"], r["reason"], r["detail"], r["refused_at"], r["customer_id"], r["name"]
+        )
+        for r in rows
+    ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from services.console.web.oidc import OidcClientSettings
@@ -35,6 +35,20 @@ class ConsoleSettings(ServiceSettings):
         default=60.0,
         ge=0,
         description="How often the dead-letter topics are counted (0: never).",
+    )
+    notifier_url: str | None = Field(
+        default=None,
+        description="Where the notifier serves proposals' renderings (GET /proposals/{id}/"
+        "{version}), e.g. http://relance-notifier:8080; none: previews are not shown.",
+    )
+    notifier_api_key: SecretStr = Field(
+        default=SecretStr(""),
+        description="The console's machine key at the notifier (one of the notifier's "
+        "RELANCE_AUTH_API_KEYS, role collector or above), sent as X-API-Key.",
+    )
+    notifier_timeout_s: float = Field(default=3.0, gt=0, le=30)
+    previews_on_my_day: int = Field(
+        default=20, ge=0, le=200, description="Proposals on My day shown with their preview."
     )
     auth: AuthSettings = Field(default_factory=AuthSettings)
     oidc: OidcClientSettings = Field(default_factory=OidcClientSettings)

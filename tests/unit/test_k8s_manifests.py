@@ -370,11 +370,19 @@ def test_network_policies_deny_by_default_and_open_the_internet_to_the_providers
 
 
 def test_base_admits_only_prometheus_into_the_notifier() -> None:
-    """The SMS callbacks' way in is the production overlay's, not the base's."""
+    """The SMS callbacks' way in is the production overlay's, not the base's; the console
+    reaches the HTTP port alone, for proposals' previews."""
     notifier = {"app.kubernetes.io/name": "relance-notifier", "relance.io/workload": "service"}
     for name, policy in _of_kind("NetworkPolicy").items():
         selected = policy["spec"]["podSelector"]["matchLabels"].items()
         if not selected <= notifier.items():
+            continue
+        if name == "relance-notifier-from-console":
+            (rule,) = policy["spec"]["ingress"]
+            assert rule["from"] == [
+                {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "relance-console"}}}
+            ]
+            assert rule["ports"] == [{"port": 8080, "protocol": "TCP"}]
             continue
         for rule in policy["spec"].get("ingress", []):
             assert rule["from"] == [

@@ -63,6 +63,7 @@ def totals_per_currency(items: Iterable[tuple[str, Decimal, AgeBucket]]) -> list
 
 
 WorkKind = Literal[
+    "proposal",
     "broken_promise",
     "missed_instalment",
     "overdue_dispute",
@@ -72,6 +73,7 @@ WorkKind = Literal[
 ]
 # At equal amounts, the more urgent kind first (the worklist query orders the same way).
 URGENCY: tuple[WorkKind, ...] = (
+    "proposal",
     "broken_promise",
     "missed_instalment",
     "overdue_dispute",
@@ -83,7 +85,8 @@ URGENCY: tuple[WorkKind, ...] = (
 
 @dataclass(frozen=True)
 class WorkItem:
-    """Something that needs a collector: its kind, the customer and the money at risk."""
+    """Something that needs a collector: its kind, the customer and the money at risk
+    (``since``: a proposal's deadline)."""
 
     kind: WorkKind
     customer_id: str
@@ -93,7 +96,7 @@ class WorkItem:
     at_risk: Decimal
     since: date
     detail: str | None = None
-    reference: str | None = None  # a call's reminder id: its page has the outcome form
+    reference: str | None = None  # a call's reminder id or a proposal's id: its page
 
 
 def ranked(items: Sequence[WorkItem], limit: int) -> list[WorkItem]:

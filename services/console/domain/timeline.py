@@ -144,6 +144,30 @@ def _command(e: dunning.CommandExecuted) -> tuple[str, Facts]:
     return f"command.{c.command}", facts
 
 
+def _proposal_raised(e: dunning.ProposalRaised) -> tuple[str, Facts]:
+    p = e.payload
+    facts: Facts = {
+        "version": p.version,
+        "step": p.reminder.step_name,
+        "channel": p.reminder.channel,
+        "numbers": [i.invoice_number for i in p.reminder.invoices],
+        "deadline": p.deadline.isoformat(),
+    }
+    if p.edited_by:
+        facts["by"] = actor_name(p.edited_by)
+    return ("proposal.edited" if p.version > 1 else "proposal.raised"), facts
+
+
+def _proposal_decided(e: dunning.ProposalClosed) -> tuple[str, Facts]:
+    d = e.payload
+    facts: Facts = {"version": d.version, "by": actor_name(d.by)}
+    if d.reason:
+        facts["reason"] = d.reason
+    if d.postponed_until:
+        facts["until"] = d.postponed_until.isoformat()
+    return f"proposal.{d.decision}", facts
+
+
 def _delivery(e: Event) -> tuple[str, Facts]:
     d = e.payload
     assert isinstance(d, notifications.Delivery)
@@ -270,6 +294,8 @@ WORDING: Mapping[type[Event], Callable[[Any], tuple[str, Facts]]] = {
     dunning.ReminderDue: _reminder,
     dunning.EscalationRaised: _escalation,
     dunning.CommandExecuted: _command,
+    dunning.ProposalRaised: _proposal_raised,
+    dunning.ProposalClosed: _proposal_decided,
     notifications.DeliverySent: _delivery,
     notifications.DeliveryDelivered: _delivery,
     notifications.DeliveryBounced: _delivery,

@@ -23,6 +23,7 @@ from babel.numbers import format_currency, format_decimal
 from babel.support import NullTranslations, Translations
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from services.console.domain.timeline import actor_name
 from services.console.web import labels
 
 LANGUAGES = ("fr", "en")
@@ -79,7 +80,7 @@ def environment(language: str) -> Environment:
             return ""
         return translations.gettext(labels.LABELS.get(value, value))
 
-    env.filters.update(money=money, day=day, number=number, label=label)
+    env.filters.update(money=money, day=day, number=number, label=label, person=actor_name)
     env.globals.update(language=language, languages=LANGUAGES)
     return env
 

@@ -9,6 +9,7 @@ page, a form without its anti-forgery token a 403 page, too many failed sign-ins
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, get_args
 from urllib.parse import quote
@@ -23,8 +24,9 @@ from contracts.topics import DUNNING_COMMANDS, Topic
 from services.console import read_model
 from services.console.domain.commands import FIELDS
 from services.console.errors import CsrfRefused, SignInFailed, SignInNeeded
+from services.console.notifier import NotifierPreviews
 from services.console.settings import ConsoleSettings
-from services.console.web import workplace
+from services.console.web import proposals, workplace
 from services.console.web.actions import act
 from services.console.web.i18n import LANGUAGES, Pages
 from services.console.web.oidc import OidcClient, Pending
@@ -49,6 +51,7 @@ STATIC = Path(__file__).parent.parent / "static"
 STATIC_FILES = {"console.css": "text/css"}
 SERVICE = "console"
 DUNNING_LEVELS: tuple[str, ...] = get_args(DunningLevel)
+REFUSALS_SHOWN_DAYS = 7  # My day shows the reader's refused decisions of the last week
 
 
 class Console:
@@ -62,8 +65,10 @@ class Console:
         authenticator: Authenticator,
         commands_topic: Topic = DUNNING_COMMANDS,
         new_command_id: Callable[[], UUID] = uuid4,
+        notifier: NotifierPreviews | None = None,
     ) -> None:
         self.pool = pool
+        self.notifier = notifier or NotifierPreviews(settings)
         self.commands_topic = commands_topic
         self.new_command_id = new_command_id
         self.clock = clock
@@ -267,6 +272,7 @@ class Console:
         company: str | None = None,
         portfolio: str | None = None,
         level: str | None = None,
+        sent: str = "",
     ) -> Response:
         identity = await self.identity(request)
         company = company or None
@@ -286,11 +292,28 @@ class Console:
         items = await read_model.worklist(
             self.pool, identity, now.date(), now, filters, self.settings.worklist_limit
         )
+        waiting = [UUID(i.reference) for i in items if i.kind == "proposal" and i.reference]
+        shown = await read_model.proposals_by_id(
+            self.pool, waiting[: self.settings.previews_on_my_day]
+        )
+        refused = await read_model.refused_decisions(
+            self.pool,
+            identity.actor,
+            (*proposals.PROPOSAL_COMMANDS, proposals.BULK),
+            now - timedelta(days=REFUSALS_SHOWN_DAYS),
+            self.settings.worklist_limit,
+        )
         return self.render(
             request,
             "my_day.html",
             identity=identity,
             items=items,
+            proposals={str(p.proposal_id): p for p in shown},
+            previews=await proposals.previews(self, shown),
+            refused=refused,
+            sent=sent == proposals.BULK,
+            bulk_command_id=self.new_command_id(),
+            can_decide=identity.has("collector"),
             companies=companies,
             collectors=collectors,
             levels=DUNNING_LEVELS,
@@ -318,6 +341,9 @@ class Console:
         refused = await read_model.refused_commands(
             self.pool, customer_id, self.settings.timeline_limit
         )
+        its_proposals = await read_model.proposals_of(
+            self.pool, customer_id, self.settings.timeline_limit
+        )
         # One command id per form, drawn now and carried by the form and its confirmation:
         # the same form posted twice is one command.
         command_ids = {action: self.new_command_id() for action in FIELDS}
@@ -332,6 +358,7 @@ class Console:
             timeline=entries,
             waiting=waiting,
             refused=refused,
+            proposals=its_proposals,
             sent=sent if sent in FIELDS else None,
             command_ids=command_ids,
             skip_ids=skip_ids,
@@ -347,6 +374,18 @@ class Console:
 
     async def call_outcome(self, request: Request, reminder_id: str) -> Response:
         return await workplace.call_outcome(self, request, reminder_id)
+
+    async def proposal(self, request: Request, proposal_id: str, sent: str = "") -> Response:
+        return await proposals.proposal_page(self, request, proposal_id, sent)
+
+    async def decide(self, request: Request, proposal_id: str, decision: str) -> Response:
+        return await proposals.decide(self, request, proposal_id, decision)
+
+    async def approve_proposals(self, request: Request) -> Response:
+        return await proposals.approve_selected(self, request)
+
+    async def proposal_pdf(self, request: Request, proposal_id: str, version: int) -> Response:
+        return await proposals.pdf(self, request, proposal_id, version)
 
     async def disputes(
         self, request: Request, owner: str = "", category: str = "", age: str = ""
@@ -442,6 +481,14 @@ class Console:
         router.add_api_route("/customers/{customer_id:path}", self.customer, methods=["GET"])
         router.add_api_route("/calls/{reminder_id}", self.call, methods=["GET"])
         router.add_api_route("/calls/{reminder_id}/outcome", self.call_outcome, methods=["POST"])
+        router.add_api_route("/proposals/approve", self.approve_proposals, methods=["POST"])
+        router.add_api_route("/proposals/{proposal_id}", self.proposal, methods=["GET"])
+        router.add_api_route(
+            "/proposals/{proposal_id}/decide/{decision}", self.decide, methods=["POST"]
+        )
+        router.add_api_route(
+            "/proposals/{proposal_id}/{version}/pdf", self.proposal_pdf, methods=["GET"]
+        )
         router.add_api_route("/disputes", self.disputes, methods=["GET"])
         router.add_api_route("/promises", self.promises, methods=["GET"])
         router.add_api_route("/team", self.team, methods=["GET"])

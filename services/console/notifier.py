@@ -1,0 +1,71 @@
+"""The notifier, as the console reads it: proposals' renderings, byte for byte.
+
+``GET {RELANCE_CONSOLE_NOTIFIER_URL}/proposals/{id}/{version}`` with the console's machine
+key (``X-API-Key``); the notifier answers the exact bytes it would hand the provider, their
+media type and their SHA-256 (``X-Content-SHA256``). The console checks the digest against
+the one ``notifier.proposal.rendered`` announced, so that what the collector approves is
+what was previewed. The console checks the reader's portfolio itself before asking; the
+machine key sees every customer. Every failure is a :class:`PreviewUnavailable` with why.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from uuid import UUID
+
+import httpx
+
+from services.console.errors import PreviewUnavailable
+from services.console.settings import ConsoleSettings
+
+MAX_BYTES = 20 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Rendering:
+    media_type: str
+    content: bytes
+    digest: str
+
+
+class NotifierPreviews:
+    """Fetches renderings from the notifier's preview route."""
+
+    def __init__(self, settings: ConsoleSettings, client: httpx.AsyncClient | None = None):
+        self.base_url = (settings.notifier_url or "").rstrip("/")
+        self.key = settings.notifier_api_key
+        self.timeout_s = settings.notifier_timeout_s
+        self.client = client
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.base_url)
+
+    async def fetch(self, proposal_id: UUID, version: int, digest: str | None) -> Rendering:
+        if not self.configured:
+            raise PreviewUnavailable("no notifier address (RELANCE_CONSOLE_NOTIFIER_URL)")
+        url = f"{self.base_url}/proposals/{proposal_id}/{version}"
+        headers = {"X-API-Key": self.key.get_secret_value()} if self.key else {}
+        try:
+            if self.client is not None:
+                response = await self.client.get(url, headers=headers, timeout=self.timeout_s)
+            else:
+                async with httpx.AsyncClient(timeout=self.timeout_s) as client:
+                    response = await client.get(url, headers=headers)
+        except httpx.HTTPError as exc:
+            raise PreviewUnavailable(f"the notifier did not answer: {type(exc).__name__}") from exc
+        if response.status_code != 200:
+            raise PreviewUnavailable(
+                f"the notifier answered {response.status_code}: {response.text[:200]}"
+            )
+        content = response.content
+        if len(content) > MAX_BYTES:
+            raise PreviewUnavailable(f"the rendering is larger than {MAX_BYTES} bytes")
+        actual = hashlib.sha256(content).hexdigest()
+        if digest is not None and actual != digest:
+            raise PreviewUnavailable(
+                f"the rendering served ({actual[:12]}) is not the one announced ({digest[:12]})"
+            )
+        media_type = response.headers.get("content-type", "application/octet-stream")
+        return Rendering(media_type, content, actual)
