@@ -62,7 +62,10 @@ class Outcome:
     decisions: Counter[tuple[str, str]] = field(default_factory=Counter)
     sent: dict[tuple[str, str], Sent] = field(default_factory=dict)
     reminder_days: dict[str, date] = field(default_factory=dict)
+    # dead letters of the topic's first consumer, its gate (ingestion for the ERP topics)
     dead_letters: Counter[tuple[str, bytes]] = field(default_factory=Counter)
+    # dead letters of the topic's other consumers (the portal also reads erp.invoices.v1)
+    other_dead_letters: Counter[tuple[str, bytes]] = field(default_factory=Counter)
     ledger: dict[str, tuple[str, Decimal]] = field(default_factory=dict)
     reporting: dict[str, tuple[str, Decimal]] = field(default_factory=dict)
     providers: dict[str, int] = field(default_factory=dict)
@@ -141,7 +144,11 @@ async def outcome_of(run: Run) -> Outcome:
             found.promises_kept.add(str(event.payload.promise_id))
     for topic in ALL_TOPICS:
         for record in await read_topic(bootstrap, topic.dead_letter):
-            found.dead_letters[(topic.name, bytes(record.value))] += 1
+            headers = dict(record.headers or ())
+            service = (headers.get("dlq.service") or b"").decode()
+            gate = not topic.consumers or service in ("", topic.consumers[0])
+            book = found.dead_letters if gate else found.other_dead_letters
+            book[(topic.name, bytes(record.value))] += 1
     for r in await run.fetch(
         "SELECT company_code || '/' || invoice_number AS invoice_id, status, open_amount "
         "FROM ledger.invoices"
@@ -470,6 +477,13 @@ def verdict(
             "missing": len(injected - found.dead_letters),
             "unexpected": [k[1][:120] for k in (found.dead_letters - injected)][:5],
         },
+    )
+    # another consumer of the same topic refuses bad records too, never a good one
+    v.check(
+        not set(found.other_dead_letters) - set(injected),
+        f"the topics' other consumers dead-lettered {sum(found.other_dead_letters.values())} "
+        "records, all of them bad ones",
+        {"unexpected": [k[1][:120] for k in set(found.other_dead_letters) - set(injected)][:5]},
     )
     return v
 
