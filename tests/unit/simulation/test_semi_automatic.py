@@ -16,11 +16,12 @@ from simulation.semi_automatic import (
     STEP,
     Collector,
     Pending,
+    demo_library,
+    demo_templates,
     paragraph_received,
     plan_decisions,
     request,
 )
-from simulation.semi_automatic import demo_library, demo_templates
 
 MONDAY = date(2026, 1, 12)
 
@@ -70,13 +71,13 @@ def test_the_collector_edits_postpones_skips_leaves_one_and_approves_the_rest() 
     assert collector.roles["p4"] == "undecided"
     assert "p9" not in collector.roles  # raised today: tomorrow's queue
     # the same day, once the edit is executed: its version 2 is approved, alone
-    again = plan_decisions(collector, [pending(1, MONDAY, 2), pending(4), pending(9, MONDAY)], MONDAY)
+    again = plan_decisions(
+        collector, [pending(1, MONDAY, 2), pending(4), pending(9, MONDAY)], MONDAY
+    )
     assert [(d.kind, d.proposals) for d in again] == [("approve", (pending(1, MONDAY, 2),))]
     # the next day: the undecided one still waits, the new one is approved
     later = plan_decisions(collector, [pending(4), pending(9, MONDAY)], date(2026, 1, 13))
-    assert [(d.kind, [p.proposal_id for p in d.proposals]) for d in later] == [
-        ("approve", ["p9"])
-    ]
+    assert [(d.kind, [p.proposal_id for p in d.proposals]) for d in later] == [("approve", ["p9"])]
 
 
 def test_the_requests_cite_the_version_seen() -> None:
@@ -95,7 +96,8 @@ def test_the_requests_cite_the_version_seen() -> None:
     )
     assert request(postpone, MONDAY, {})[1]["until"] == "2026-01-15"
     name, body = request(skip, MONDAY, {})
-    assert name == "skip_proposal" and body["reason"]
+    assert name == "skip_proposal"
+    assert body["reason"]
     assert request(bulk, MONDAY, {}) == (
         "approve_proposals",
         {"proposals": [{"proposal_id": "p5", "version": 1}, {"proposal_id": "p6", "version": 1}]},
