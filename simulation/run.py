@@ -52,7 +52,15 @@ from simulation.cluster import (
 )
 from simulation.generator import History, Record, Size, generate
 from simulation.providers import LetterDrop, Providers, SmtpCollector, TwilioStandIn, free_port
-from simulation.semi_automatic import Collector, Pending, plan_decisions, request
+from simulation.semi_automatic import (
+    EDITABLE_CHANNEL,
+    OPENINGS,
+    PROPOSED,
+    Collector,
+    Pending,
+    plan_decisions,
+    request,
+)
 from simulation.timeline import sending_instants
 
 # The simulated collector's key for the notifier's call tasks (one per run, never reused).
@@ -532,12 +540,19 @@ class Run:
             for _ in range(2):
                 rows = await self.fetch(
                     "SELECT proposal_id::text AS proposal_id, version, customer_id, raised_at, "
-                    "payload->'reminder'->>'reminder_id' AS reminder_id "
+                    f"{PROPOSED} ->> 'reminder_id' AS reminder_id, "
+                    f"{PROPOSED} ->> 'level' AS level, {PROPOSED} ->> 'channel' AS channel "
                     "FROM scheduler.proposal WHERE status = 'pending' AND timed_out_at IS NULL"
                 )
                 reminders = {r["proposal_id"]: r["reminder_id"] for r in rows}
                 waiting = [
-                    Pending(r["proposal_id"], r["version"], r["customer_id"], r["raised_at"].date())
+                    Pending(
+                        r["proposal_id"],
+                        r["version"],
+                        r["customer_id"],
+                        r["raised_at"].date(),
+                        editable=r["channel"] == EDITABLE_CHANNEL and r["level"] in OPENINGS,
+                    )
                     for r in rows
                 ]
                 decisions = plan_decisions(collector, waiting, today)

@@ -1,18 +1,19 @@
-"""The demo's semi-automatic mode: one step to confirm, and a simulated collector deciding.
+"""The demo's semi-automatic mode: one scenario to confirm, a simulated collector deciding.
 
-The demo's scenario library is a copy of the repository's (``scenarios/``) in which one step,
-the negligent scenario's level-2 email (``firm``), needs a collector's confirmation
-(:func:`demo_library`); the installation's own library is left as it is. Its template, the
-level-2 email, offers its opening sentence to rewrite (``{{ editable("opening", ...) }}``) in
-a copy of the notifier's templates (:func:`demo_templates`).
+The demo's scenario library is a copy of the repository's (``scenarios/``) in which the
+negligent scenario, the one most customers follow, says ``confirm: true``: each of its steps
+waits for a collector's decision (:func:`demo_library`); the installation's own library is
+left as it is. In a copy of the notifier's templates, the preventive and level-2 emails offer
+their opening sentence to rewrite (``{{ editable("opening", ...) }}``, :func:`demo_templates`).
 
 Every business day, at the day's first sending instant, the simulated collector looks at
 the proposals raised on earlier days and decides each through the scheduler's commands API
 (``dunning.commands.v1``), authenticated with the run's collector key, never with an actor
-of its own making. :func:`plan_decisions` says what: the first proposal it sees is edited
-(its opening rewritten) and then approved, the second postponed, the third skipped with a
-reason, the fourth left undecided so that the step's ``on_timeout`` policy plays; all the
-others are approved, together (``approve_proposals``) when several wait on a day.
+of its own making. :func:`plan_decisions` says what: the first email offering the paragraph
+is edited (its opening rewritten) and then approved; of the others, the first is postponed,
+the second skipped with a reason, the third left undecided so that the scenario's
+``on_timeout`` policy plays; all the rest are approved, together (``approve_proposals``)
+when several wait on a day.
 """
 
 from __future__ import annotations
@@ -29,16 +30,25 @@ from typing import Any, Literal
 import yaml
 
 SCENARIO = "negligent"
-STEP = "firm"  # level 2, an email: the template below
 ON_TIMEOUT = "send"
 TIMEOUT_BUSINESS_DAYS = 2
-TEMPLATE_LEVEL = "level_2"
 PARAGRAPH = "opening"
-# The opening sentence of the level-2 email the demo's templates offer to rewrite.
+# The opening sentences the demo's templates offer to rewrite, by level and language.
 OPENINGS = {
-    "fr": "Malgré notre précédente relance, les factures ci-dessous restent impayées.",
-    "en": "Despite our previous reminder, the invoices below remain unpaid.",
+    "preventive": {
+        "fr": "Nous nous permettons de vous rappeler que les factures ci-dessous arrivent "
+        "prochainement à échéance.",
+        "en": "This is a courtesy reminder that the invoices below will soon fall due.",
+    },
+    "level_2": {
+        "fr": "Malgré notre précédente relance, les factures ci-dessous restent impayées.",
+        "en": "Despite our previous reminder, the invoices below remain unpaid.",
+    },
 }
+EDITABLE_CHANNEL = "email"
+# The reminder a proposal would send, in SQL over ``scheduler.proposal`` (whose payload may
+# be kept as a JSON document or as the text of one).
+PROPOSED = "((payload #>> '{}')::jsonb -> 'reminder')"
 # What the simulated collector writes instead, in the customer's language.
 EDITED = {
     "fr": "Suite à notre échange téléphonique de ce jour, voici les factures dont nous "
@@ -48,25 +58,30 @@ EDITED = {
 POSTPONE_DAYS = 3
 SKIP_REASON = "The customer's buyer is away; the account manager calls him on his return"
 
+BULK_SIZE = 500  # the most proposals one approve_proposals command may cite
+
 Role = Literal["edit", "postpone", "skip", "undecided", "approve"]
 SPECIAL_ROLES: tuple[Role, ...] = ("edit", "postpone", "skip", "undecided")
 
 
 def demo_library(source: Path, target: Path) -> Path:
-    """Copy the library of ``source`` into ``target`` with :data:`STEP` of :data:`SCENARIO`
-    to confirm (``on_timeout: send`` after two business days)."""
+    """Copy the library of ``source`` into ``target`` with :data:`SCENARIO` to confirm
+    (``on_timeout: send`` after two business days)."""
     shutil.rmtree(target, ignore_errors=True)
     shutil.copytree(source, target)
     path = target / f"{SCENARIO}.yaml"
-    scenario = yaml.safe_load(path.read_text(encoding="utf-8"))
-    steps = [s for s in scenario.get("steps", ()) if s.get("name") == STEP]
-    if len(steps) != 1:
-        raise ValueError(f"{path}: the demo needs exactly one step named {STEP!r}")
-    steps[0].update(
-        confirm=True, on_timeout=ON_TIMEOUT, timeout_business_days=TIMEOUT_BUSINESS_DAYS
-    )
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(raw, dict) or raw.get("id") != SCENARIO:
+        raise ValueError(f"{path}: not the {SCENARIO} scenario")
+    scenario = {
+        **{k: v for k, v in raw.items() if k != "steps"},
+        "confirm": True,
+        "on_timeout": ON_TIMEOUT,
+        "timeout_business_days": TIMEOUT_BUSINESS_DAYS,
+        "steps": raw.get("steps", []),
+    }
     path.write_text(
-        "# The demo's copy: the level-2 email waits for a collector's decision.\n"
+        "# The demo's copy: every step waits for a collector's decision.\n"
         + yaml.safe_dump(scenario, sort_keys=False, allow_unicode=True, width=120),
         encoding="utf-8",
     )
@@ -78,15 +93,21 @@ def demo_templates(source: Path, target: Path) -> Path:
     offering its opening sentence as the editable paragraph :data:`PARAGRAPH`."""
     shutil.rmtree(target, ignore_errors=True)
     shutil.copytree(source, target)
-    for language, opening in OPENINGS.items():
-        for part in ("body.txt", "body.html"):
-            path = target / TEMPLATE_LEVEL / language / part
-            text = path.read_text(encoding="utf-8")
-            if text.count(opening) != 1:
-                raise ValueError(f"{path}: the opening {opening!r} is not there once")
-            mark = f'{{{{ editable("{PARAGRAPH}", "{opening}") }}}}'
-            path.write_text(text.replace(opening, mark), encoding="utf-8")
+    for level, openings in OPENINGS.items():
+        for language, opening in openings.items():
+            for part in ("body.txt", "body.html"):
+                path = target / level / language / part
+                mark_paragraph(path, opening)
     return target
+
+
+def mark_paragraph(path: Path, opening: str) -> None:
+    """Make the sentence ``opening`` of the template at ``path`` the editable paragraph."""
+    text = path.read_text(encoding="utf-8")
+    if text.count(opening) != 1:
+        raise ValueError(f"{path}: the opening {opening!r} is not there once")
+    mark = f'{{{{ editable("{PARAGRAPH}", "{opening}") }}}}'
+    path.write_text(text.replace(opening, mark), encoding="utf-8")
 
 
 @dataclass(frozen=True)
@@ -97,6 +118,7 @@ class Pending:
     version: int
     customer_id: str
     raised_on: date
+    editable: bool = False  # an email whose template offers :data:`PARAGRAPH`
 
 
 @dataclass(frozen=True)
@@ -126,8 +148,10 @@ def plan_decisions(collector: Collector, waiting: Iterable[Pending], today: date
 
     Only proposals raised before today are decided (the collector reviews the previous
     days' queue). Each proposal seen for the first time takes the next special part not
-    yet given (edit, postpone, skip, undecided), then the part ``approve``. An edited
-    proposal is approved once its new version is raised (a second pass the same day).
+    yet given (edit, postpone, skip, undecided; edit only for an editable one), then the
+    part ``approve``. An edited proposal is approved once its new version is raised (a
+    second pass the same day). Approvals of several proposals go in bulk, by
+    :data:`BULK_SIZE`.
     """
     approvals: list[Pending] = []
     decisions: list[Decision] = []
@@ -137,7 +161,10 @@ def plan_decisions(collector: Collector, waiting: Iterable[Pending], today: date
             continue
         if role is None:
             given = set(collector.roles.values())
-            fresh: Role = next((r for r in SPECIAL_ROLES if r not in given), "approve")
+            fresh: Role = next(
+                (r for r in SPECIAL_ROLES if r not in given and (r != "edit" or pending.editable)),
+                "approve",
+            )
             collector.roles[pending.proposal_id] = role = fresh
         if role == "undecided":
             continue
@@ -151,8 +178,8 @@ def plan_decisions(collector: Collector, waiting: Iterable[Pending], today: date
             approvals.append(pending)
     if len(approvals) == 1:
         decisions.append(Decision("approve", tuple(approvals)))
-    elif approvals:
-        decisions.append(Decision("approve_bulk", tuple(approvals)))
+    for start in range(0, len(approvals) if len(approvals) > 1 else 0, BULK_SIZE):
+        decisions.append(Decision("approve_bulk", tuple(approvals[start : start + BULK_SIZE])))
     return decisions
 
 

@@ -20,7 +20,7 @@ from simulation import dead_letters
 from simulation.cluster import read_topic, topic_counts
 from simulation.generator import CRM
 from simulation.run import Run, SuspensionRecord, end_of, start_of
-from simulation.semi_automatic import SCENARIO, STEP, paragraph_received
+from simulation.semi_automatic import PROPOSED, SCENARIO, paragraph_received
 
 
 def _money(value: Any) -> str:
@@ -249,7 +249,8 @@ async def proposal_lines(run: Run) -> list[str]:
     rows = await run.fetch(
         "SELECT proposal_id::text AS proposal_id, status, version, decided_by, "
         "timed_out_at IS NOT NULL AS timed_out, on_timeout, "
-        "payload->'reminder'->>'reminder_id' AS reminder_id FROM scheduler.proposal"
+        f"{PROPOSED} ->> 'reminder_id' AS reminder_id, {PROPOSED} ->> 'step_name' AS step "
+        "FROM scheduler.proposal"
     )
     if not rows and not run.options.decide_proposals:
         return []
@@ -260,8 +261,13 @@ async def proposal_lines(run: Run) -> list[str]:
     )
     deciders = sorted({r["decided_by"] for r in rows if r["decided_by"]})
     lines = [
-        f"Steps to confirm ({SCENARIO} scenario, step {STEP}; decided by the simulated "
+        f"Steps to confirm (the {SCENARIO} scenario, semi-automatic; decided by the simulated "
         "collector through the commands API):",
+        "  proposals raised by step: "
+        + (
+            ", ".join(f"{k} {v}" for k, v in sorted(Counter(r["step"] for r in rows).items()))
+            or "none"
+        ),
         f"  proposals raised {len(rows)}; approved {by_collector.get('approved', 0)} "
         f"({collector.approved_in_bulk} of them in {collector.bulk_commands} bulk approvals); "
         f"edited {sum(r['version'] > 1 for r in rows)}; postponed {status.get('postponed', 0)}; "

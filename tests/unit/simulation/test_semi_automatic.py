@@ -13,7 +13,6 @@ from simulation.semi_automatic import (
     OPENINGS,
     PARAGRAPH,
     SCENARIO,
-    STEP,
     Collector,
     Pending,
     demo_library,
@@ -26,36 +25,34 @@ from simulation.semi_automatic import (
 MONDAY = date(2026, 1, 12)
 
 
-def test_the_demo_library_confirms_one_step_and_leaves_the_repository_alone(
+def test_the_demo_library_confirms_one_scenario_and_leaves_the_repository_alone(
     tmp_path: Path,
 ) -> None:
     library = load_library(demo_library(DEFAULT_LIBRARY, tmp_path / "scenarios"))
-    confirmed = [
-        (scenario.id, step.name)
-        for scenario in library.scenarios.values()
-        for step in scenario.steps
-        if step.confirm or scenario.confirm
-    ]
-    assert confirmed == [(SCENARIO, STEP)]
-    step = next(s for s in library.scenarios[SCENARIO].steps if s.name == STEP)
-    assert (step.on_timeout, step.timeout_business_days) == ("send", 2)
-    assert not load_library(DEFAULT_LIBRARY).assignment.confirm
-    original = next(s for s in load_library(DEFAULT_LIBRARY).scenarios[SCENARIO].steps)
-    assert original.confirm is None
+    shipped = load_library(DEFAULT_LIBRARY)
+    assert [s.id for s in library.scenarios.values() if s.confirm] == [SCENARIO]
+    scenario = library.scenarios[SCENARIO]
+    assert (scenario.on_timeout, scenario.timeout_business_days) == ("send", 2)
+    assert scenario.steps == shipped.scenarios[SCENARIO].steps
+    assert all(step.confirm is None for step in scenario.steps)
+    assert not any(s.confirm for s in shipped.scenarios.values())
+    assert not library.assignment.confirm
 
 
 def test_the_demo_templates_offer_the_level_2_opening(tmp_path: Path) -> None:
     folder = demo_templates(DEFAULT_TEMPLATES, tmp_path / "templates")
     TemplateCatalogue(folder)  # still valid templates
-    for language, opening in OPENINGS.items():
-        text = (folder / "level_2" / language / "body.txt").read_text()
-        assert f'{{{{ editable("{PARAGRAPH}", "{opening}") }}}}' in text
-        shipped = (DEFAULT_TEMPLATES / "level_2" / language / "body.txt").read_text()
-        assert "editable(" not in shipped
+    for level, openings in OPENINGS.items():
+        for language, opening in openings.items():
+            for part in ("body.txt", "body.html"):
+                text = (folder / level / language / part).read_text()
+                assert f'{{{{ editable("{PARAGRAPH}", "{opening}") }}}}' in text
+                shipped = (DEFAULT_TEMPLATES / level / language / part).read_text()
+                assert "editable(" not in shipped
 
 
 def pending(number: int, raised_on: date = date(2026, 1, 9), version: int = 1) -> Pending:
-    return Pending(f"p{number}", version, f"C{number}", raised_on)
+    return Pending(f"p{number}", version, f"C{number}", raised_on, editable=number == 1)
 
 
 def test_the_collector_edits_postpones_skips_leaves_one_and_approves_the_rest() -> None:
@@ -78,6 +75,26 @@ def test_the_collector_edits_postpones_skips_leaves_one_and_approves_the_rest() 
     # the next day: the undecided one still waits, the new one is approved
     later = plan_decisions(collector, [pending(4), pending(9, MONDAY)], date(2026, 1, 13))
     assert [(d.kind, [p.proposal_id for p in d.proposals]) for d in later] == [("approve", ["p9"])]
+
+
+def test_only_an_email_offering_the_paragraph_is_edited() -> None:
+    collector = Collector()
+    first = plan_decisions(collector, [pending(2), pending(3)], MONDAY)
+    assert [d.kind for d in first] == ["postpone", "skip"]
+    second = plan_decisions(collector, [pending(4), pending(1)], date(2026, 1, 13))
+    assert [(d.kind, d.proposals[0].proposal_id) for d in second] == [("edit", "p1")]
+    assert collector.roles["p4"] == "undecided"
+
+
+def test_approvals_go_in_bulk_by_at_most_500() -> None:
+    waiting = [Pending(f"p{n:04}", 1, "C1", date(2026, 1, 9)) for n in range(1204)]
+    collector = Collector(roles={p.proposal_id: "approve" for p in waiting})
+    decisions = plan_decisions(collector, waiting, MONDAY)
+    assert [(d.kind, len(d.proposals)) for d in decisions] == [
+        ("approve_bulk", 500),
+        ("approve_bulk", 500),
+        ("approve_bulk", 204),
+    ]
 
 
 def test_the_requests_cite_the_version_seen() -> None:
