@@ -56,6 +56,7 @@ from simulation.semi_automatic import (
     EDITABLE_CHANNEL,
     OPENINGS,
     PROPOSED,
+    REVIEW_DAYS,
     Collector,
     Pending,
     plan_decisions,
@@ -525,12 +526,12 @@ class Run:
     # proposals (steps to confirm) ------------------------------------------------------------
 
     async def decide_proposals(self, index: int) -> None:
-        """On a business day, at the day's first sending instant: decide the proposals
+        """On a review day, at the day's first sending instant: decide the proposals
         raised on earlier days through the scheduler's commands API, as a collector
         (``semi_automatic.plan_decisions``); an edited proposal's new version is approved
         once raised, in a second pass."""
         today = self.history.day_of(index)
-        if today.weekday() >= 5 or self.instant is None:
+        if today.weekday() not in REVIEW_DAYS or self.instant is None:
             return
         scheduler = next(p for p in self.processes.values() if p.service == "scheduler")
         base = f"http://127.0.0.1:{scheduler.port}/v1/commands"

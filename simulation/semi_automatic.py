@@ -6,14 +6,15 @@ waits for a collector's decision (:func:`demo_library`); the installation's own 
 left as it is. In a copy of the notifier's templates, the preventive and level-2 emails offer
 their opening sentence to rewrite (``{{ editable("opening", ...) }}``, :func:`demo_templates`).
 
-Every business day, at the day's first sending instant, the simulated collector looks at
-the proposals raised on earlier days and decides each through the scheduler's commands API
-(``dunning.commands.v1``), authenticated with the run's collector key, never with an actor
-of its own making. :func:`plan_decisions` says what: the first email offering the paragraph
-is edited (its opening rewritten) and then approved; of the others, the first is postponed,
-the second skipped with a reason, the third left undecided so that the scenario's
-``on_timeout`` policy plays; all the rest are approved, together (``approve_proposals``)
-when several wait on a day.
+On Mondays, Wednesdays and Fridays (:data:`REVIEW_DAYS`), at the day's first sending
+instant, the simulated collector looks at the proposals raised on earlier days and decides
+each through the scheduler's commands API (``dunning.commands.v1``), authenticated with the
+run's collector key, never with an actor of its own making. :func:`plan_decisions` says
+what: the first email offering the paragraph is edited (its opening rewritten) and then
+approved; of the others, the first is postponed (its step proposed again that day is
+approved), the second skipped with a reason, the third left undecided so that the
+scenario's ``on_timeout`` policy plays; all the rest are approved, together
+(``approve_proposals``) when several wait.
 """
 
 from __future__ import annotations
@@ -56,6 +57,10 @@ EDITED = {
     "en": "Following our phone call today, here are the invoices we expect you to settle.",
 }
 POSTPONE_DAYS = 3
+# The collector goes through the queue on Mondays, Wednesdays and Fridays: never more than
+# two business days after a proposal was raised, within its deadline, and several proposals
+# at a time, approved together.
+REVIEW_DAYS = (0, 2, 4)
 SKIP_REASON = "The customer's buyer is away; the account manager calls him on his return"
 
 BULK_SIZE = 500  # the most proposals one approve_proposals command may cite
@@ -132,6 +137,7 @@ class Collector:
     """What the simulated collector decided (kept for the summary)."""
 
     roles: dict[str, Role] = field(default_factory=dict)  # proposal id: its part
+    postponed_customers: set[str] = field(default_factory=set)  # proposed again: approved
     edited: dict[str, str] = field(default_factory=dict)  # proposal id: the paragraph
     edited_reminders: dict[str, str] = field(default_factory=dict)  # reminder id: paragraph
     approved: int = 0
@@ -159,6 +165,8 @@ def plan_decisions(collector: Collector, waiting: Iterable[Pending], today: date
         role = collector.roles.get(pending.proposal_id)
         if pending.raised_on >= today and not (role == "edit" and pending.version > 1):
             continue
+        if role is None and pending.customer_id in collector.postponed_customers:
+            role = collector.roles[pending.proposal_id] = "approve"
         if role is None:
             given = set(collector.roles.values())
             fresh: Role = next(
@@ -171,6 +179,7 @@ def plan_decisions(collector: Collector, waiting: Iterable[Pending], today: date
         if role == "edit" and pending.version == 1:
             decisions.append(Decision("edit", (pending,)))
         elif role == "postpone":
+            collector.postponed_customers.add(pending.customer_id)
             decisions.append(Decision("postpone", (pending,)))
         elif role == "skip":
             decisions.append(Decision("skip", (pending,)))

@@ -86,6 +86,17 @@ def test_only_an_email_offering_the_paragraph_is_edited() -> None:
     assert collector.roles["p4"] == "undecided"
 
 
+def test_a_postponed_step_proposed_again_is_approved() -> None:
+    collector = Collector()
+    plan_decisions(collector, [pending(1), pending(2)], MONDAY)
+    again = Pending("p2-again", 1, "C2", date(2026, 1, 15))
+    decisions = plan_decisions(collector, [again, pending(3)], date(2026, 1, 16))
+    assert [(d.kind, d.proposals[0].proposal_id) for d in decisions] == [
+        ("skip", "p3"),
+        ("approve", "p2-again"),
+    ]
+
+
 def test_approvals_go_in_bulk_by_at_most_500() -> None:
     waiting = [Pending(f"p{n:04}", 1, "C1", date(2026, 1, 9)) for n in range(1204)]
     collector = Collector(roles={p.proposal_id: "approve" for p in waiting})
