@@ -542,7 +542,8 @@ class Run:
                 rows = await self.fetch(
                     "SELECT proposal_id::text AS proposal_id, version, customer_id, raised_at, "
                     f"{PROPOSED} ->> 'reminder_id' AS reminder_id, "
-                    f"{PROPOSED} ->> 'level' AS level, {PROPOSED} ->> 'channel' AS channel "
+                    f"{PROPOSED} ->> 'level' AS level, {PROPOSED} ->> 'channel' AS channel, "
+                    f"{PROPOSED} ->> 'language' AS language "
                     "FROM scheduler.proposal WHERE status = 'pending' AND timed_out_at IS NULL"
                 )
                 reminders = {r["proposal_id"]: r["reminder_id"] for r in rows}
@@ -552,7 +553,8 @@ class Run:
                         r["version"],
                         r["customer_id"],
                         r["raised_at"].date(),
-                        editable=r["channel"] == EDITABLE_CHANNEL and r["level"] in OPENINGS,
+                        editable=r["channel"] == EDITABLE_CHANNEL
+                        and r["language"] in OPENINGS.get(r["level"], {}),
                     )
                     for r in rows
                 ]

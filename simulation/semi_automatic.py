@@ -123,7 +123,7 @@ class Pending:
     version: int
     customer_id: str
     raised_on: date
-    editable: bool = False  # an email whose template offers :data:`PARAGRAPH`
+    editable: bool = False  # an email whose template, in its language, offers the paragraph
 
 
 @dataclass(frozen=True)
