@@ -20,6 +20,11 @@ COPY contracts ./contracts
 COPY services ./services
 COPY relance ./relance
 RUN pip wheel --wheel-dir /wheels .
+# DejaVu Sans for the notifier's letters (Latin Extended names, the euro sign, PDF/A):
+# scripts/image's base has it; Docker Hub's is given it here
+RUN test -d /usr/share/fonts/truetype/dejavu || (apt-get update \
+    && apt-get install --yes --no-install-recommends fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*)
 
 FROM ${BASE} AS runtime
 ENV PIP_NO_CACHE_DIR=1 \
@@ -31,6 +36,7 @@ RUN groupadd --system --gid 10001 relance \
 RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
     pip install --no-index --find-links /wheels /wheels/relance-*.whl \
     && pip uninstall --yes pip setuptools wheel
+COPY --from=builder /usr/share/fonts/truetype/dejavu /usr/share/fonts/truetype/dejavu
 # The default scenario library; a ConfigMap mounted over this folder replaces it.
 COPY scenarios /etc/relance/scenarios
 ENV RELANCE_SCHEDULER_SCENARIOS_PATH=/etc/relance/scenarios

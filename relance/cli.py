@@ -10,6 +10,7 @@
     relance scheduler validate|suspend|resume   scenario library; suspensions (a company or all)
     relance report html|charts|load-rates       HTML report and charts, exchange rates
     relance call-tasks ...           the notifier's phone-call tasks
+    relance notifier templates check every template a scenario cites, in every language
     relance dlq list|show|replay     dead letters by topic and reason; replay after a fix
     relance unmatched list|release|dead-letter   money parked until its invoices arrive
     relance reference-rates load-interest-rates FILE   ECB, Bundesbank, BoE rates as events
@@ -29,6 +30,7 @@ import typer
 
 from services.ingestion.unmatched import app as unmatched_app
 from services.notifier.cli import app as call_tasks_app
+from services.notifier.templates_cli import app as notifier_app
 from services.reporting.cli import app as report_app
 from services.runtime import migrations
 from services.runtime.dlq_admin import app as dlq_app
@@ -46,6 +48,7 @@ app.add_typer(topics_app, name="topics")
 app.add_typer(scheduler_app, name="scheduler")
 app.add_typer(report_app, name="report")
 app.add_typer(call_tasks_app, name="call-tasks")
+app.add_typer(notifier_app, name="notifier")
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(unmatched_app, name="unmatched")
 app.add_typer(reference_rates_app, name="reference-rates")

@@ -324,6 +324,8 @@ class Providers:
             "RELANCE_NOTIFIER_SMS_FROM": SMS_FROM,
             "RELANCE_NOTIFIER_TWILIO_BASE_URL": self.sms.base_url,
             "RELANCE_NOTIFIER_LETTERS_DROP_DIR": str(self.letters.directory),
+            # the demo group's companies: who each message speaks as, and its law
+            "RELANCE_NOTIFIER_COMPANIES_FILE": str(Path(__file__).with_name("companies.yaml")),
             # where dispute owners are reminded, by internal role
             "RELANCE_NOTIFIER_INTERNAL_ADDRESSES": json.dumps(
                 {role: f"{role.replace('_', '-')}@creditor.example" for role in INTERNAL_ROLES}

@@ -195,7 +195,6 @@ def maileva_client(settings: NotifierSettings) -> MailevaClient | None:
             client_secret=settings.maileva.client_secret.get_secret_value(),
             username=settings.maileva.username,
             password=settings.maileva.password.get_secret_value(),
-            sender_address=(settings.creditor_name, *settings.creditor_address),
             notification_email=settings.maileva.notification_email,
         )
     )

@@ -394,6 +394,7 @@ class Dispatcher:
                 r["currency"].strip(),
                 r["amount"],
                 r["open_amount"],
+                r["open_amount_changes"],
             )
             for r in await connection.fetch(queries.OPEN_ITEMS_OF, customer_id)
         )

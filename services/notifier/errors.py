@@ -6,6 +6,8 @@
      └── NotifierError
           ├── TemplateConfigurationError  a template is missing or does not render at load
           ├── TemplateNotFound            no template for a reminder's name and language
+          ├── CompanyConfigurationError   the companies file is unreadable or invalid
+          ├── UnknownCompany              no creditor identity for a reminder's company
           ├── DeliveryError               a channel could not hand a message over (retryable?)
           ├── CipherError                 an AR24 reply that does not decrypt (also ValueError)
           ├── CallTaskConflict            a call task already closed with another outcome
@@ -27,6 +29,18 @@ class TemplateConfigurationError(NotifierError):
 
 class TemplateNotFound(NotifierError):
     """No template for a reminder's template name (or level) and language."""
+
+
+class CompanyConfigurationError(NotifierError):
+    """The companies file (the creditor identities) is unreadable or invalid."""
+
+
+class UnknownCompany(NotifierError):
+    """No creditor identity is configured for the company of a message."""
+
+    def __init__(self, reason: str, *, company_code: str) -> None:
+        super().__init__(reason)
+        self.company_code = company_code
 
 
 class DeliveryError(NotifierError):

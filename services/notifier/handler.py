@@ -116,6 +116,13 @@ async def handle(
                     change.amount.amount,
                     change.open_amount.amount,
                 )
+                await connection.execute(
+                    queries.RECORD_OPEN_AMOUNT_CHANGE,
+                    change.invoice_id,
+                    change.value_date or event.occurred_at.date(),
+                    change.previous_open_amount.amount,
+                    change.open_amount.amount,
+                )
             case disputes.DisputeOpened(payload=opened):
                 await _open_dispute(work, opened.dispute_id, opened, event.occurred_at.date())
             case disputes.DisputeReopened(payload=reopened):

@@ -28,3 +28,9 @@ FINAL_CHECK_REFUSALS = Counter(
     "Deliveries sent back to the claim by the final check right before the provider call.",
     ["service", "channel"],
 )
+
+UNKNOWN_COMPANIES = Counter(
+    "relance_notifier_unknown_company_total",
+    "Deliveries failed because their company has no creditor identity configured.",
+    ["service", "company_code"],
+)

@@ -39,12 +39,13 @@ from contracts import disputes, dunning
 from contracts.dunning import InternalRole
 from services.notifier import queries
 from services.notifier.channels.email.smtp import SmtpChannel
-from services.notifier.composing.composer import creditor_of
+from services.notifier.composing.companies import Companies
+from services.notifier.composing.composer import SAMPLE_CREDITOR
 from services.notifier.composing.mime import build_message
 from services.notifier.composing.rendering import Creditor, RenderedEmail, TemplateCatalogue
 from services.notifier.dispatcher import retry_delay
 from services.notifier.domain.sending_time import Place, next_window_instant
-from services.notifier.errors import DeliveryError
+from services.notifier.errors import DeliveryError, UnknownCompany
 from services.notifier.metrics import WINDOW_WAITS
 from services.notifier.settings import NotifierSettings
 from services.runtime.clock import Clock
@@ -209,8 +210,30 @@ class NoticeComposer:
 
     def __init__(self, settings: NotifierSettings, directory: Path = NOTICE_TEMPLATES) -> None:
         self.settings = settings
-        self.creditor = creditor_of(settings)
-        self.catalogue = TemplateCatalogue.load(directory, _sample(self.creditor))
+        self.companies = Companies(settings.companies)
+        self.catalogue = TemplateCatalogue.load(directory, _sample(SAMPLE_CREDITOR))
+
+    def _creditor(
+        self, kind: str, payload: Mapping[str, Any], customer: Mapping[str, Any] | None
+    ) -> Creditor:
+        """The customer's company, else the payload's ``company_code``, else the company of
+        its first invoice (``<company>/<number>``). A notice to a customer from a company
+        with no identity fails for good; a notice to the creditor's own staff whose company
+        is not known is signed by the installation (``email.sender``)."""
+        code = customer.get("company_code") if customer else None
+        if not code:
+            code = payload.get("company_code")
+        if not code:
+            invoice_ids = payload.get("invoice_ids") or ("",)
+            code = str(invoice_ids[0]).partition("/")[0]
+        if code in self.companies:
+            return Creditor.of(str(code), self.companies.identity_of(str(code)))
+        if kind not in CUSTOMER_NOTICES:
+            return Creditor(name="Relance", address=(), email=self.settings.email.sender)
+        try:
+            return Creditor.of(str(code), self.companies.identity_of(str(code)))
+        except UnknownCompany as exc:
+            raise DeliveryError(str(exc), retryable=False) from exc
 
     def compose(
         self, kind: str, payload: Mapping[str, Any], customer: Mapping[str, Any] | None
@@ -270,7 +293,7 @@ class NoticeComposer:
         rendered = self.catalogue.render(
             key,
             {
-                "creditor": self.creditor,
+                "creditor": self._creditor(kind, payload, customer),
                 "customer": {
                     "name": name,
                     "id": payload["customer_id"],

@@ -371,7 +371,8 @@ UPDATE notices SET status = 'pending', next_attempt_at = $2, error = $3 WHERE no
 NOTICE_FAILED = "UPDATE notices SET status = 'failed', error = $2 WHERE notice_id = $1"
 
 NOTICE_CUSTOMER = (
-    "SELECT name, language, contacts::text AS contacts FROM customers WHERE customer_id = $1"
+    "SELECT name, language, contacts::text AS contacts, company_code FROM customers"
+    " WHERE customer_id = $1"
 )
 
 UPSERT_OPEN_ITEM = """
@@ -383,10 +384,22 @@ ON CONFLICT (invoice_id) DO UPDATE SET
     open_amount = EXCLUDED.open_amount
 """
 
+# A redelivered change is recorded once (the same value date, before and after).
+RECORD_OPEN_AMOUNT_CHANGE = """
+WITH change AS (
+    SELECT jsonb_build_object('value_date', $2::date, 'before', $3::numeric,
+                              'after', $4::numeric) AS entry
+)
+UPDATE open_items SET open_amount_changes = open_amount_changes || jsonb_build_array(entry)
+FROM change
+WHERE invoice_id = $1 AND NOT open_amount_changes @> jsonb_build_array(entry)
+"""
+
 DELETE_OPEN_ITEM = "DELETE FROM open_items WHERE invoice_id = $1"
 
 OPEN_ITEMS_OF = """
-SELECT invoice_id, invoice_number, due_date, currency, amount, open_amount
+SELECT invoice_id, invoice_number, due_date, currency, amount, open_amount,
+       open_amount_changes::text AS open_amount_changes
 FROM open_items WHERE customer_id = $1 ORDER BY due_date, invoice_number
 """
 

@@ -6,10 +6,11 @@ from datetime import time, timedelta
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts.dunning import DunningLevel, InternalRole
+from services.notifier.composing.companies import CompanyIdentity, load_companies
 from services.notifier.composing.rendering import DEFAULT_TEMPLATES
 from services.runtime.auth import AuthSettings
 from services.runtime.business_days import SendingWindow
@@ -191,27 +192,24 @@ class NotifierSettings(ServiceSettings):
 
     # Rendering
     templates_dir: Path = DEFAULT_TEMPLATES
-    fallback_language: str = "en"
-    creditor_name: str = "Relance Demo SAS"
-    creditor_address: tuple[str, ...] = ("1 rue de la Paix", "75002 Paris", "France")
-    creditor_email: str = "relances@example.com"
-    creditor_phone: str | None = None
-    creditor_registration: str | None = None
-    creditor_iban: str | None = None
-    creditor_bic: str | None = None
-    # Late-payment law: the creditor company's country decides it (docs/law.md); the
-    # reference rates come from reference.interest-rates.v1, never from a setting.
-    company_countries: dict[str, str] = Field(
-        default_factory=dict,
-        description="Country (ISO 3166 alpha-2) of each creditor company by company code, "
-        'e.g. {"FR01": "FR", "DE01": "DE"}: its late-payment law.',
+    fallback_language: str = Field(
+        default="en",
+        description="The language of a customer whose language has no templates.",
     )
-    creditor_country: str = Field(
-        default="FR",
-        min_length=2,
-        max_length=2,
-        description="Country of the creditor identity of these settings (creditor_*), the law "
-        "of a company missing from company_countries.",
+    customer_languages: tuple[str, ...] = Field(
+        default=("fr", "en", "de", "es", "it"),
+        description="The languages customers are configured with: every template a "
+        "scenario cites must exist in each (relance notifier templates check).",
+    )
+    companies_file: Path | None = Field(
+        default=None,
+        description="The YAML file of the creditor companies' identities (docs/notifier.md, "
+        "Companies): legal name, address, registration, VAT, bank details, letters' sender, "
+        "logo and signatory, and each company's country, which decides its late-payment law.",
+    )
+    companies: dict[str, CompanyIdentity] = Field(
+        default_factory=dict,
+        description="The identities by company code; read from companies_file when it is set.",
     )
     reference_rates_refresh_s: float = Field(
         default=300.0, gt=0, description="How often statements see newly consumed rates."
@@ -260,6 +258,12 @@ class NotifierSettings(ServiceSettings):
     default_time_zone: str = Field(
         default="Europe/Paris", description="Time zone of a customer not known yet."
     )
+
+    @model_validator(mode="after")
+    def _read_companies(self) -> NotifierSettings:
+        if self.companies_file is not None:
+            self.companies = {**load_companies(self.companies_file), **self.companies}
+        return self
 
     @property
     def sending_window(self) -> SendingWindow:

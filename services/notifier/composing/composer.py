@@ -13,22 +13,28 @@ from typing import Any
 from contracts.dunning import DUNNING_LEVELS, DunnedInvoice, DunningLevel, Reminder
 from contracts.erp import CustomerType
 from contracts.money import PositiveMoney
+from services.notifier.composing.companies import Companies
 from services.notifier.composing.mime import Attachment, build_message, message_id_of
 from services.notifier.composing.rendering import (
     Creditor,
+    Medium,
     RenderedEmail,
     TemplateCatalogue,
+    regional,
     render_context,
 )
 from services.notifier.composing.statement_pdf import statement_pdf
+from services.notifier.domain.penalties import OpenAmountChange, payments_after_due
 from services.notifier.domain.statement import Handling, PenaltyTerms, Statement, statement_of
-from services.notifier.errors import DeliveryError, TemplateNotFound
+from services.notifier.errors import DeliveryError, TemplateNotFound, UnknownCompany
+from services.notifier.metrics import UNKNOWN_COMPANIES
 from services.notifier.reference_rates import RateBook
 from services.notifier.settings import NotifierSettings
-from services.runtime.late_payment import ReferenceRate, ReferenceRates
+from services.runtime.late_payment import Payment, ReferenceRate, ReferenceRates
 from services.runtime.logs import get_logger
 
 log = get_logger(__name__)
+PARTIAL_LANGUAGES = ("fr", "en", "de", "es", "it")  # _partials/portal.<lang>, sms.<lang>
 
 
 @dataclass(frozen=True)
@@ -41,6 +47,20 @@ class OpenItem:
     currency: str
     amount: Decimal
     open_amount: Decimal
+    open_amount_changes: str = "[]"  # JSON: value_date, before, after, as consumed
+
+    def payments(self) -> tuple[Payment, ...]:
+        """What reduced the open amount after the due date, by value date (see
+        ``penalties.payments_after_due``)."""
+        changes = (
+            OpenAmountChange(
+                date.fromisoformat(c["value_date"]),
+                Decimal(str(c["before"])),
+                Decimal(str(c["after"])),
+            )
+            for c in json.loads(self.open_amount_changes)
+        )
+        return payments_after_due(changes, self.due_date, self.open_amount)
 
 
 @dataclass(frozen=True)
@@ -125,7 +145,7 @@ class EmailComposer:
     ) -> None:
         self.settings = settings
         self.catalogue = catalogue
-        self.creditor = creditor_of(settings)
+        self.companies = Companies(settings.companies)
         self.rate_book = rate_book if rate_book is not None else RateBook()
 
     @classmethod
@@ -134,10 +154,14 @@ class EmailComposer:
 
         ``rate_book``: the reference interest rates the notifier keeps (none: statements
         leave interest out and say so)."""
-        catalogue = TemplateCatalogue.load(
-            settings.templates_dir, sample_context(creditor_of(settings))
-        )
-        for lang in ("fr", "en"):  # the interactive email's block and the SMS, checked too
+        catalogue = TemplateCatalogue.load(settings.templates_dir, sample_context(SAMPLE_CREDITOR))
+        if not settings.companies:
+            log.warning(
+                "no_creditor_identity",
+                detail="no company configured (RELANCE_NOTIFIER_COMPANIES_FILE): every "
+                "reminder will fail",
+            )
+        for lang in PARTIAL_LANGUAGES:  # the interactive email's block and the SMS, checked too
             for kind in ("txt", "html"):
                 catalogue.render_partial(
                     f"_partials/portal.{lang}.{kind}",
@@ -153,11 +177,20 @@ class EmailComposer:
             )
         return cls(settings, catalogue, rate_book)
 
+    def creditor_for(self, company_code: str) -> Creditor:
+        """The identity of ``company_code``; a company with none fails the delivery for
+        good, with its reason, and is counted: never another company's name."""
+        try:
+            identity = self.companies.identity_of(company_code)
+        except UnknownCompany as exc:
+            UNKNOWN_COMPANIES.labels("notifier", company_code).inc()
+            log.error("unknown_company", company_code=company_code, reason=str(exc))
+            raise DeliveryError(str(exc), retryable=False) from exc
+        return Creditor.of(company_code, identity)
+
     def terms_for(self, company_code: str) -> PenaltyTerms:
-        """The late-payment law of ``company_code``: its country from ``company_countries``,
-        else the country of the configured creditor (``creditor_country``)."""
-        country = self.settings.company_countries.get(company_code, self.settings.creditor_country)
-        return PenaltyTerms(country, self.rate_book.rates)
+        """The late-payment law of ``company_code``: the country of its identity."""
+        return PenaltyTerms(self.creditor_for(company_code).country, self.rate_book.rates)
 
     def _statement(
         self,
@@ -173,6 +206,7 @@ class EmailComposer:
             self.terms_for(reminder.company_code),
             handled=customer.handled,
             customer_type=customer.customer_type,
+            payments={item.invoice_id: item.payments() for item in customer.open_items},
         )
         if statement.include_penalties and statement.warnings:
             log.warning(
@@ -207,7 +241,7 @@ class EmailComposer:
         if portal is not None:
             rendered = self._with_portal(rendered, language, *portal)
         pdf = statement_pdf(
-            creditor=self.creditor,
+            creditor=self.creditor_for(reminder.company_code),
             customer_name=customer.name,
             customer_id=reminder.customer_id,
             language=language,
@@ -261,7 +295,7 @@ class EmailComposer:
     def _with_portal(
         self, rendered: RenderedEmail, language: str, link: str, valid_until: date
     ) -> RenderedEmail:
-        lang = language if language in ("fr", "en") else "en"
+        lang = language if language in PARTIAL_LANGUAGES else "en"
         context = {"portal_url": link, "expires_on": valid_until, "lang": lang}
         text = self.catalogue.render_partial(f"_partials/portal.{lang}.txt", context)
         html = self.catalogue.render_partial(f"_partials/portal.{lang}.html", context)
@@ -278,25 +312,31 @@ class EmailComposer:
         now: datetime,
         *,
         contact_name: str | None = None,
+        medium: Medium = "email",
     ) -> Rendering:
-        """Render the reminder's template set for ``invoices``: subject, text and HTML."""
+        """Render the reminder's template set for ``invoices``: subject, text and HTML
+        (``medium`` ``letter``: the text of a letter, see ``render_context``)."""
         statement = self._statement(reminder, invoices, customer, now.date())
         try:
-            key = self.catalogue.resolve(
-                (reminder.template, reminder.level),
+            key = self.catalogue.resolve_reminder(
+                reminder.template,
+                reminder.level,
                 reminder.language,
                 self.settings.fallback_language,
             )
         except TemplateNotFound as exc:
             raise DeliveryError(str(exc), retryable=False) from exc
+        creditor = self.creditor_for(reminder.company_code)
         context = render_context(
-            creditor=self.creditor,
+            creditor=creditor,
             customer_name=customer.name,
             customer_id=reminder.customer_id,
             level=reminder.level,
-            language=key[1],
+            language=regional(key[1], creditor.country),
             statement=statement,
             contact_name=contact_name,
+            medium=medium,
+            notice_days=creditor.notice_days,
         )
         return Rendering(self.catalogue.render(key, context), key[1], statement)
 
@@ -312,16 +352,23 @@ def _dunned_item(item: OpenItem, now: datetime) -> DunnedInvoice:
     )
 
 
-def creditor_of(settings: NotifierSettings) -> Creditor:
-    return Creditor(
-        name=settings.creditor_name,
-        address=settings.creditor_address,
-        email=settings.creditor_email,
-        phone=settings.creditor_phone,
-        registration=settings.creditor_registration,
-        iban=settings.creditor_iban,
-        bic=settings.creditor_bic,
-    )
+SAMPLE_CREDITOR = Creditor(
+    name="Sample <Creditor> & Cie SAS",
+    address=("1 rue de l'Exemple", "75002 Paris", "France"),
+    email="credit@example.com",
+    phone="+33 1 00 00 00 00",
+    registration="RCS Paris 000 000 000",
+    iban="FR76 0000 0000 0000 0000 0000 000",
+    bic="EXAMPLEXXX",
+    code="FR01",
+    country="FR",
+    city="Paris",
+    vat_number="FR00000000000",
+    return_address=("1 rue de l'Exemple", "75002 Paris", "France"),
+    signatory_name="Sam Sample",
+    signatory_title="Credit manager",
+)
+"""The creditor every template is checked against when the catalogue is loaded."""
 
 
 SAMPLE_RATES = ReferenceRates((ReferenceRate("ecb_mro", date(2025, 6, 11), Decimal("2.15")),))

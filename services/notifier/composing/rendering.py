@@ -10,21 +10,23 @@ the service at start with the file and the error, instead of failing on a custom
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
 import jinja2
+import yaml
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date as babel_format_date
 from babel.numbers import format_currency, format_decimal
 from jinja2.sandbox import SandboxedEnvironment
 
+from services.notifier.composing.companies import CompanyIdentity
 from services.notifier.domain.statement import Handling, Statement
 from services.notifier.errors import TemplateConfigurationError, TemplateNotFound
 
@@ -32,11 +34,13 @@ DEFAULT_TEMPLATES = Path(__file__).parent.parent / "templates"
 PARTS = ("subject.txt", "body.txt", "body.html")
 _CODE_THEN_DIGIT = re.compile(r"(?<=[A-Za-z])(?=[0-9])|(?<=[0-9])(?=[A-Za-z])")
 DateWidth = Literal["short", "medium", "long", "full"]
+Medium = Literal["email", "letter"]
+MEDIA: tuple[Medium, ...] = ("email", "letter")
 
 
 @dataclass(frozen=True)
 class Creditor:
-    """The creditor's details printed on every reminder."""
+    """The creditor company's details printed on every reminder (its configured identity)."""
 
     name: str
     address: tuple[str, ...]
@@ -45,6 +49,36 @@ class Creditor:
     registration: str | None = None
     iban: str | None = None
     bic: str | None = None
+    code: str = ""
+    country: str = "FR"
+    city: str = ""
+    vat_number: str | None = None
+    return_address: tuple[str, ...] = ()
+    logo: Path | None = None
+    signatory_name: str = ""
+    signatory_title: str = ""
+    notice_days: int = 8
+
+    @classmethod
+    def of(cls, code: str, identity: CompanyIdentity) -> Creditor:
+        return cls(
+            name=identity.legal_name,
+            address=identity.address,
+            email=identity.email,
+            phone=identity.phone,
+            registration=identity.registration,
+            iban=identity.iban,
+            bic=identity.bic,
+            code=code,
+            country=identity.country,
+            city=identity.city,
+            vat_number=identity.vat_number,
+            return_address=identity.return_address,
+            logo=identity.logo,
+            signatory_name=identity.signatory.name,
+            signatory_title=identity.signatory.title,
+            notice_days=identity.notice_days,
+        )
 
 
 @dataclass(frozen=True)
@@ -60,6 +94,18 @@ def locale_of(language: str) -> Locale:
         return Locale.parse(language.replace("-", "_"))
     except (UnknownLocaleError, ValueError):
         return Locale.parse("en")
+
+
+def regional(language: str, country: str) -> str:
+    """The creditor country's variant of ``language`` when it is that country's own
+    language (``en_GB`` for a British company writing in English: ``16 March 2026``),
+    else ``language`` as it is (a French company writing in English keeps ``en``)."""
+    try:
+        if Locale.parse(f"und_{country}").language == language:
+            return f"{language}_{country}"
+    except (UnknownLocaleError, ValueError):
+        pass
+    return language
 
 
 def format_money(amount: Decimal, currency: str, language: str) -> str:
@@ -96,6 +142,27 @@ HANDLING_LABELS = {
         "dispute_undated": "in dispute",
         "excluded": "not counted in the total",
     },
+    "de": {
+        "dispute": "strittig seit dem {since}",
+        "promise": "Zahlung zugesagt für den {until}",
+        "plan": "in einer Ratenzahlungsvereinbarung",
+        "dispute_undated": "strittig",
+        "excluded": "nicht in der Summe enthalten",
+    },
+    "es": {
+        "dispute": "en disputa desde el {since}",
+        "promise": "pago prometido para el {until}",
+        "plan": "en un plan de pagos",
+        "dispute_undated": "en disputa",
+        "excluded": "no incluida en el total",
+    },
+    "it": {
+        "dispute": "contestata dal {since}",
+        "promise": "pagamento promesso per il {until}",
+        "plan": "in un piano di rientro",
+        "dispute_undated": "contestata",
+        "excluded": "non compresa nel totale",
+    },
 }
 
 
@@ -103,7 +170,7 @@ def format_handling(handling: Handling | None, language: str) -> str:
     """What handles an invoice elsewhere, e.g. ``in dispute since 18/02/2026``; '' if none."""
     if handling is None:
         return ""
-    labels = HANDLING_LABELS["fr" if language == "fr" else "en"]
+    labels = HANDLING_LABELS.get(language.split("_")[0].split("-")[0], HANDLING_LABELS["en"])
     kind: str = handling.kind
     if kind == "dispute" and handling.since is None:
         kind = "dispute_undated"  # a dispute recorded before its date was kept
@@ -139,6 +206,24 @@ def rewritten(paragraphs: Mapping[str, str]) -> Iterator[set[str]]:
         _OFFERED.reset(offered_token)
 
 
+NAMES_FILE = "names.yaml"
+
+
+def _names_by_level(path: Path) -> frozenset[str]:
+    """The template names written with their step's level set (``names.yaml``'s
+    ``by_level``); none when the folder has no such file."""
+    if not path.is_file():
+        return frozenset()
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise TemplateConfigurationError(f"{path}: {exc}") from exc
+    names = raw.get("by_level", []) if isinstance(raw, dict) else None
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise TemplateConfigurationError(f"{path}: by_level must be a list of template names")
+    return frozenset(names)
+
+
 def _environment(directory: Path) -> SandboxedEnvironment:
     environment = SandboxedEnvironment(
         loader=jinja2.FileSystemLoader(str(directory)),
@@ -165,13 +250,23 @@ def render_context(
     language: str,
     statement: Statement,
     contact_name: str | None,
+    medium: Medium = "email",
+    notice_days: int = 8,
 ) -> dict[str, Any]:
+    """What every template receives (docs/notifier.md, Templates). ``medium``: ``email``
+    (salutation to the contact, the PDF attached, the signature) or ``letter`` (a letter's
+    salutation and closing; the letterhead, date, subject and signatory are the letter's
+    layout); ``deadline``: the day a formal notice gives, ``notice_days`` after the
+    statement's day."""
     return {
         "creditor": creditor,
         "customer": {"name": customer_name, "id": customer_id, "contact_name": contact_name},
         "level": level,
         "lang": language,
         "statement": statement,
+        "medium": medium,
+        "deadline": statement.as_of + timedelta(days=notice_days),
+        "notice_days": notice_days,
     }
 
 
@@ -182,6 +277,7 @@ class TemplateCatalogue:
         self.directory = directory
         self._environment = _environment(directory)
         self._sets: dict[tuple[str, str], tuple[jinja2.Template, ...]] = {}
+        self.by_level: frozenset[str] = frozenset()
 
     @classmethod
     def load(cls, directory: Path, sample: Mapping[str, Any]) -> TemplateCatalogue:
@@ -195,9 +291,11 @@ class TemplateCatalogue:
             for language_dir in sorted(p for p in name_dir.iterdir() if p.is_dir()):
                 key = (name_dir.name, language_dir.name)
                 catalogue._sets[key] = catalogue._compile(*key)
-                catalogue._render(key, catalogue._sets[key], sample)
+                for medium in MEDIA:  # every set is also a letter's text
+                    catalogue._render(key, catalogue._sets[key], {**sample, "medium": medium})
         if not catalogue._sets:
             raise TemplateConfigurationError(f"no template set in {directory}")
+        catalogue.by_level = _names_by_level(directory / NAMES_FILE)
         return catalogue
 
     @property
@@ -249,6 +347,42 @@ class TemplateCatalogue:
         raise TemplateNotFound(
             f"no template among {list(names)} in {language} or {fallback_language}"
         )
+
+    @property
+    def languages(self) -> frozenset[str]:
+        return frozenset(language for _, language in self._sets)
+
+    def set_for(self, template: str, level: str) -> str | None:
+        """The set that writes ``template``: its own, else its level's when ``names.yaml``
+        declares it written by level; None for a name nobody declared."""
+        if any(name == template for name, _ in self._sets):
+            return template
+        if template in self.by_level:
+            return level
+        return None
+
+    def resolve_reminder(
+        self, template: str, level: str, language: str, fallback_language: str
+    ) -> tuple[str, str]:
+        """The set of a reminder's template name in its language, else in the fallback
+        language (a customer language with no templates); an undeclared name is refused."""
+        name = self.set_for(template, level)
+        if name is None:
+            raise TemplateNotFound(
+                f"template {template!r} has no set and is not declared in {NAMES_FILE}"
+            )
+        return self.resolve((name,), language, fallback_language)
+
+    def missing(self, template: str, level: str, languages: Iterable[str]) -> list[str]:
+        """Why ``template`` at ``level`` cannot be written in each of ``languages``."""
+        name = self.set_for(template, level)
+        if name is None:
+            return [f"template {template!r} has no set and is not declared in {NAMES_FILE}"]
+        return [
+            f"template {template!r} (set {name}) has no {language} version"
+            for language in languages
+            if (name, language) not in self._sets
+        ]
 
     def render(self, key: tuple[str, str], context: Mapping[str, Any]) -> RenderedEmail:
         return self._render(key, self._sets[key], context)

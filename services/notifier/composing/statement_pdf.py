@@ -1,14 +1,23 @@
-"""The statement of open items as a one-page PDF (fpdf2, pure Python, no system library).
+"""The statement of open items as a one-page PDF (fpdf2, pure Python).
 
-The core PDF fonts cover Latin-1 only: characters outside it (the euro sign, typographic
-quotes) are replaced by close equivalents before drawing.
+The core PDF fonts cover Latin-1 only: the euro sign and typographic quotes are replaced by
+close equivalents before drawing. A document with a character no replacement covers (a
+name in Polish, Czech or Turkish) is drawn in DejaVu Sans instead (``Document``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import atexit
+import re
+import shutil
+import tempfile
+import threading
+from collections.abc import Callable, Iterable
 from datetime import datetime
+from pathlib import Path
 
+from fontTools import subset as ftsubset
+from fontTools.ttLib import TTFont
 from fpdf import FPDF
 
 from services.notifier.composing.rendering import (
@@ -53,14 +62,76 @@ LABELS = {
         "unknown": "Late-payment interest is left out of this statement: the reference rate "
         "of some days late is not published yet.",
     },
+    "de": {
+        "title": "Übersicht der offenen Rechnungen",
+        "customer": "Kunde",
+        "as_of": "Stand",
+        "invoice": "Rechnung",
+        "due": "Fällig am",
+        "amount": "Betrag",
+        "open": "Offen",
+        "interest": "Zinsen",
+        "total": "Summe",
+        "rate": "Verzugszinssatz: {rate} % pro Jahr ab dem Tag nach Fälligkeit.",
+        "indemnity": "Pauschale für Beitreibungskosten: {amount} ({count} Rechnung(en)).",
+        "unknown": "Verzugszinsen sind in dieser Übersicht nicht enthalten: Der "
+        "Referenzzinssatz einiger Verzugstage ist noch nicht veröffentlicht.",
+    },
+    "es": {
+        "title": "Extracto de facturas pendientes",
+        "customer": "Cliente",
+        "as_of": "A",
+        "invoice": "Factura",
+        "due": "Vencimiento",
+        "amount": "Importe",
+        "open": "Pendiente",
+        "interest": "Intereses",
+        "total": "Total",
+        "rate": "Tipo de interés de demora: {rate} % anual desde el día siguiente al vencimiento.",
+        "indemnity": "Indemnización por costes de cobro: {amount} ({count} factura(s)).",
+        "unknown": "Los intereses de demora no figuran en este extracto: el tipo de "
+        "referencia de algunos días de retraso aún no se ha publicado.",
+    },
+    "it": {
+        "title": "Estratto delle fatture aperte",
+        "customer": "Cliente",
+        "as_of": "Al",
+        "invoice": "Fattura",
+        "due": "Scadenza",
+        "amount": "Importo",
+        "open": "Da pagare",
+        "interest": "Interessi",
+        "total": "Totale",
+        "rate": "Tasso degli interessi di mora: {rate} % annuo dal giorno successivo alla "
+        "scadenza.",
+        "indemnity": "Importo forfettario per i costi di recupero: {amount} ({count} fattura/e).",
+        "unknown": "Gli interessi di mora non figurano in questo estratto: il tasso di "
+        "riferimento di alcuni giorni di ritardo non è ancora pubblicato.",
+    },
 }
 _REPLACEMENTS = str.maketrans(
     {"€": "EUR", "\u2013": "-", "\u2014": "-", "\u2019": "'", "\u202f": " "}
 )
 
 
+_EURO_BEFORE_DIGIT = re.compile("€(?=[0-9])")
+_XMP_CREATE = re.compile(rb'xmp:CreateDate="([0-9T:+-]{25})"')
+_XMP_LATER = re.compile(rb'((?:xmp:ModifyDate|xmp:MetadataDate)=")[0-9T:+-]{25}"')
+
+
+def _replaced(text: str) -> str:
+    """The narrow no-break space (Babel's French thousands) as a plain one: neither font
+    family measures it the same way everywhere."""
+    return text.replace("\u202f", " ")
+
+
+def _core(text: str) -> str:
+    text = _EURO_BEFORE_DIGIT.sub("EUR\u00a0", text)  # €700.00 -> EUR 700.00
+    return text.translate(_REPLACEMENTS)
+
+
 def _latin1(text: str) -> str:
-    return text.translate(_REPLACEMENTS).encode("latin-1", "replace").decode("latin-1")
+    return _core(text).encode("latin-1", "replace").decode("latin-1")
 
 
 def wrapped(text: str, width_of: Callable[[str], float], limit: float) -> list[str]:
@@ -99,8 +170,138 @@ def wrapped(text: str, width_of: Callable[[str], float], limit: float) -> list[s
     return lines
 
 
+def creditor_texts(creditor: Creditor) -> tuple[str, ...]:
+    return tuple(
+        text
+        for text in (
+            creditor.name,
+            *creditor.address,
+            *creditor.return_address,
+            creditor.email,
+            creditor.phone,
+            creditor.registration,
+            creditor.vat_number,
+            creditor.city,
+            creditor.signatory_name,
+            creditor.signatory_title,
+        )
+        if text
+    )
+
+
+DEJAVU = Path("/usr/share/fonts/truetype/dejavu")
+DEJAVU_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf", "I": "DejaVuSans-Oblique.ttf"}
+# What letters need of DejaVu: Latin (with Extended-A, -B and Additional), Greek, Cyrillic,
+# punctuation, currency signs (the euro) and letterlike symbols. The font is cut to these
+# once per process: each document then parses and subsets a font a fifth of the size.
+SCRIPTS = (
+    (0x20, 0x24F),
+    (0x370, 0x3FF),
+    (0x400, 0x52F),
+    (0x1E00, 0x1EFF),
+    (0x2000, 0x206F),
+    (0x20A0, 0x20CF),
+    (0x2100, 0x214F),
+)
+_CUT_FONTS: dict[str, Path] = {}
+_CUT_LOCK = threading.Lock()
+
+
+def _font_file(style: str) -> Path:
+    """DejaVu Sans in ``style``, cut to ``SCRIPTS`` in a temporary folder the first time."""
+    with _CUT_LOCK:
+        if style not in _CUT_FONTS:
+            folder = Path(tempfile.mkdtemp(prefix="relance-fonts-"))
+            atexit.register(shutil.rmtree, folder, True)
+            options = ftsubset.Options()
+            options.name_IDs = ["*"]
+            options.notdef_outline = True
+            options.drop_tables += ["FFTM", "GSUB", "GPOS", "GDEF", "kern"]
+            font = TTFont(str(DEJAVU / DEJAVU_FILES[style]))
+            try:
+                subsetter = ftsubset.Subsetter(options)
+                subsetter.populate(
+                    unicodes=[c for first, last in SCRIPTS for c in range(first, last + 1)]
+                )
+                subsetter.subset(font)
+                target = folder / DEJAVU_FILES[style]
+                font.save(str(target))
+            finally:
+                font.close()
+            _CUT_FONTS[style] = target
+        return _CUT_FONTS[style]
+
+
+def needs_unicode(texts: Iterable[str]) -> bool:
+    """Whether a text has a character the core fonts cannot draw even after the usual
+    replacements (a Polish, Czech or Turkish name: Ł, ř, Ğ)."""
+    return any(ch > "\xff" for text in texts for ch in _core(text))
+
+
+class Document(FPDF):
+    """An A4 document in the core Helvetica (Latin-1, nothing embedded, fast) when its texts
+    fit and ``embed_fonts`` is not asked, else in DejaVu Sans (Latin Extended, Greek,
+    Cyrillic, the euro sign), embedded and subset, from Debian's fonts-dejavu-core. Without
+    those files it stays in Helvetica and replaces what Latin-1 lacks with ``?``.
+
+    Embedding costs: each style is loaded when first used and subset at the end (fpdf2
+    subsets the font in place, so it cannot be shared between documents); the font is cut
+    to the scripts letters need once per process (``_font_file``). Letters always embed; an
+    email's statement only when one of its texts needs it."""
+
+    def __init__(self, *texts: str, embed_fonts: bool = False) -> None:
+        self.unicode = (embed_fonts or needs_unicode(texts)) and all(
+            (DEJAVU / name).is_file() for name in DEJAVU_FILES.values()
+        )
+        # a letter with its fonts embedded is written as PDF/A-2U (fpdf2 adds the XMP
+        # identification and the sRGB output intent, and refuses what PDF/A forbids)
+        self.pdf_a = embed_fonts and self.unicode
+        super().__init__(format="A4", enforce_compliance="PDFA_2U" if self.pdf_a else None)
+
+    def set_font(  # type: ignore[override]
+        self, family: str | None = None, style: str = "", size: float = 0
+    ) -> None:
+        if self.unicode and family == "helvetica":
+            family = "dejavu"
+            if f"dejavu{style}" not in self.fonts:  # each style loaded when first used
+                self.add_font("dejavu", style, str(_font_file(style)))
+        super().set_font(family, style, size)
+
+    def pdf_bytes(self) -> bytes:
+        """The finished document; the font files fpdf2 keeps open are closed.
+
+        fpdf2 dates a PDF/A's XMP ``ModifyDate`` and ``MetadataDate`` with the real clock;
+        they are set to the creation date (the dispatch instant, as long, in UTC) so that
+        the same inputs give the same bytes."""
+        try:
+            return self._steady(bytes(self.output()))
+        finally:
+            self.close_fonts()
+
+    def _steady(self, document: bytes) -> bytes:
+        created = _XMP_CREATE.search(document)
+        if not (self.pdf_a and created):
+            return document
+        stamp = created.group(1)
+        return _XMP_LATER.sub(lambda m: m.group(1) + stamp + b'"', document)
+
+    def _default_file_id(self, buffer: bytearray) -> str:
+        """The file's /ID, a hash of its content: of the content with the steady dates."""
+        return super()._default_file_id(bytearray(self._steady(bytes(buffer))))
+
+    def close_fonts(self) -> None:
+        for font in self.fonts.values():
+            ttfont = getattr(font, "ttfont", None)
+            if ttfont is not None:
+                ttfont.close()
+
+    def text_of(self, text: str) -> str:
+        """``text`` as the document's fonts draw it."""
+        return _replaced(text) if self.unicode else _latin1(text)
+
+
 def lines_for(pdf: FPDF, text: str) -> list[str]:
-    """``text`` broken into lines over the page's width in the current font (core fonts)."""
+    """``text`` broken into lines over the page's width in the current font."""
     font = pdf.current_font
     assert font is not None
     size, scale = pdf.font_size_pt, pdf.k
@@ -130,43 +331,70 @@ def statement_pdf(
     language: str,
     statement: Statement,
     created_at: datetime,
-    letter: str | None = None,
 ) -> bytes:
-    """A deterministic PDF for the same inputs (creation date fixed to ``created_at``).
-
-    With ``letter``, the letter's text comes first and the statement on the next page.
-    """
+    """A deterministic PDF for the same inputs (creation date fixed to ``created_at``)."""
     labels = LABELS.get(language, LABELS["en"])
-    pdf = FPDF(format="A4")
+    pdf = Document(
+        *creditor_texts(creditor),
+        customer_name,
+        customer_id,
+        *(line.invoice_number for line in statement.lines),
+    )
     pdf.set_creation_date(created_at)
-    pdf.set_title(_latin1(labels["title"]))
-    pdf.set_author(_latin1(creditor.name))
+    pdf.set_title(pdf.text_of(labels["title"]))
+    pdf.set_author(pdf.text_of(creditor.name))
     pdf.add_page()
+    if creditor.logo is not None:  # top right, beside the company's name
+        pdf.image(str(creditor.logo), x=pdf.w - pdf.r_margin - 40, y=pdf.t_margin, h=15)
     pdf.set_font("helvetica", "B", 12)
-    pdf.cell(0, 6, _latin1(creditor.name), new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 6, pdf.text_of(creditor.name), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("helvetica", "", 9)
-    for line in (*creditor.address, creditor.email, creditor.phone, creditor.registration):
+    for line in (
+        *creditor.address,
+        creditor.email,
+        creditor.phone,
+        creditor.registration,
+        creditor.vat_number,
+    ):
         if line:
-            pdf.cell(0, 4.5, _latin1(line), new_x="LMARGIN", new_y="NEXT")
+            pdf.cell(0, 4.5, pdf.text_of(line), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(6)
-    if letter is not None:
-        pdf.set_font("helvetica", "", 10)
-        _paragraphs(pdf, 5, _latin1(letter))
-        pdf.add_page()
+    draw_statement(
+        pdf,
+        creditor=creditor,
+        customer_name=customer_name,
+        customer_id=customer_id,
+        language=language,
+        statement=statement,
+    )
+    return pdf.pdf_bytes()
+
+
+def draw_statement(
+    pdf: Document,
+    *,
+    creditor: Creditor,
+    customer_name: str,
+    customer_id: str,
+    language: str,
+    statement: Statement,
+) -> None:
+    """The statement's title, table, penalties and bank details from the current position."""
+    labels = LABELS.get(language, LABELS["en"])
     pdf.set_font("helvetica", "B", 14)
-    pdf.cell(0, 8, _latin1(labels["title"]), new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 8, pdf.text_of(labels["title"]), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("helvetica", "", 10)
     pdf.cell(
         0,
         5,
-        _latin1(f"{labels['customer']}: {customer_name} ({customer_id})"),
+        pdf.text_of(f"{labels['customer']}: {customer_name} ({customer_id})"),
         new_x="LMARGIN",
         new_y="NEXT",
     )
     pdf.cell(
         0,
         5,
-        _latin1(f"{labels['as_of']} {format_date(statement.as_of, language)}"),
+        pdf.text_of(f"{labels['as_of']} {format_date(statement.as_of, language)}"),
         new_x="LMARGIN",
         new_y="NEXT",
     )
@@ -177,7 +405,7 @@ def statement_pdf(
         headers.append(labels["interest"])
     pdf.set_font("helvetica", "B", 9)
     for width, header in zip(widths, headers, strict=True):
-        pdf.cell(width, 6, _latin1(header), border=1)
+        pdf.cell(width, 6, pdf.text_of(header), border=1)
     pdf.ln()
     pdf.set_font("helvetica", "", 9)
     for item in statement.lines:
@@ -191,14 +419,14 @@ def statement_pdf(
             interest = format_money(item.interest, item.currency, language)
             cells.append(interest if item.handled is None else "-")
         for width, text in zip(widths, cells, strict=True):
-            pdf.cell(width, 6, _latin1(text), border=1)
+            pdf.cell(width, 6, pdf.text_of(text), border=1)
         pdf.ln()
         if item.handled is not None:  # shown for completeness, never as due
             pdf.set_font("helvetica", "I", 8)
             pdf.cell(
                 sum(widths),
                 5,
-                _latin1(f"{item.invoice_number}: {format_handling(item.handled, language)}"),
+                pdf.text_of(f"{item.invoice_number}: {format_handling(item.handled, language)}"),
                 border=1,
                 new_x="LMARGIN",
                 new_y="NEXT",
@@ -210,23 +438,22 @@ def statement_pdf(
         if statement.include_penalties:
             cells.append(format_money(total.interest, total.currency, language))
         for width, text in zip(widths, cells, strict=True):
-            pdf.cell(width, 6, _latin1(text), border=1)
+            pdf.cell(width, 6, pdf.text_of(text), border=1)
         pdf.ln()
     if statement.include_penalties:
         pdf.ln(4)
         pdf.set_font("helvetica", "", 9)
         if statement.annual_rate_percent is not None:
             rate = labels["rate"].format(rate=format_rate(statement.annual_rate_percent, language))
-            _paragraphs(pdf, 5, _latin1(rate))
+            _paragraphs(pdf, 5, pdf.text_of(rate))
         if statement.interest_unknown:
-            _paragraphs(pdf, 5, _latin1(labels["unknown"]))
+            _paragraphs(pdf, 5, pdf.text_of(labels["unknown"]))
     if statement.include_penalties and statement.indemnity_applies:
         indemnity = labels["indemnity"].format(
             amount=format_money(statement.indemnity, statement.indemnity_currency, language),
             count=statement.late_invoices,
         )
-        _paragraphs(pdf, 5, _latin1(indemnity))
+        _paragraphs(pdf, 5, pdf.text_of(indemnity))
     if creditor.iban:
         pdf.ln(4)
-        pdf.cell(0, 5, _latin1(f"IBAN {creditor.iban}  BIC {creditor.bic or ''}"))
-    return bytes(pdf.output())
+        pdf.cell(0, 5, pdf.text_of(f"IBAN {creditor.iban}  BIC {creditor.bic or ''}"))

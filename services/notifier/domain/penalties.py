@@ -6,8 +6,11 @@ half-year from the reference rates the notifier keeps, simple interest actual/36
 invoice's open amount from the day after its due date up to the statement's day, rounded
 once to the currency's minor unit; the fixed indemnity per late invoice for a business or a
 public body (40 EUR, or GBP 40/70/100 in the UK by the size of the debt), never for a
-consumer. The notifier knows only each invoice's current open amount, not the value dates
-of earlier partial payments, so the base is the open amount over the whole period.
+consumer. The base is the open amount of each day: each payment or credit recorded after
+the due date (``payments_after_due``, from the open-amount changes the notifier keeps with
+their value dates) lowers it from its value date; where that history is missing or not a
+plain series of reductions (a reversal, a correction upward), the current open amount is
+the base over the whole period, as before.
 
 A day whose reference rate is not known yet does not make anyone guess: the interest is
 left out (:attr:`Penalties.interest_unknown`) and the statement says so.
@@ -19,6 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from itertools import pairwise
 
 from contracts.erp import CustomerType
 from services.runtime import late_payment
@@ -34,6 +38,34 @@ class LateInvoice:
     open_amount: Decimal
     currency: str
     due_date: date
+    # reductions of the open amount after the due date, by value date (none: the current
+    # open amount is the base for every day)
+    payments: tuple[late_payment.Payment, ...] = ()
+
+
+@dataclass(frozen=True)
+class OpenAmountChange:
+    """One change of an invoice's open amount: the day it took effect, before and after."""
+
+    value_date: date
+    before: Decimal
+    after: Decimal
+
+
+def payments_after_due(
+    changes: Iterable[OpenAmountChange], due_date: date, open_amount: Decimal
+) -> tuple[late_payment.Payment, ...]:
+    """The payments (and credits) that reduced the open amount after ``due_date``, each on
+    its value date; empty unless the changes after the due date are a plain series of
+    reductions ending at ``open_amount`` (then nothing is claimed on money already paid)."""
+    after = sorted((c for c in changes if c.value_date > due_date), key=lambda c: c.value_date)
+    if not after or after[-1].after != open_amount:
+        return ()
+    if any(c.after >= c.before for c in after):
+        return ()  # a reversal or an upward correction: no reliable history of the base
+    if any(b.before != a.after for a, b in pairwise(after)):
+        return ()  # a change missing in between
+    return tuple(late_payment.Payment(c.value_date, c.before - c.after) for c in after)
 
 
 @dataclass(frozen=True)
@@ -87,8 +119,15 @@ def penalties_of(
         if days_late(invoice.due_date, as_of) == 0 or invoice.open_amount <= 0:
             continue
         try:
+            paid = sum((p.amount for p in invoice.payments), Decimal(0))
             claim = late_payment.late_interest(
-                invoice.open_amount, invoice.currency, invoice.due_date, as_of, terms, rates
+                invoice.open_amount + paid,  # the base on the day after the due date
+                invoice.currency,
+                invoice.due_date,
+                as_of,
+                terms,
+                rates,
+                payments=invoice.payments,
             )
         except NoReferenceRate as exc:
             unknown.append(invoice.invoice_id)

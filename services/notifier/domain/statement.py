@@ -17,6 +17,7 @@ from typing import Literal
 from contracts.dunning import DunnedInvoice
 from contracts.erp import CustomerType
 from services.notifier.domain import penalties
+from services.runtime import late_payment
 from services.runtime.late_payment import ReferenceRates
 
 HandlingKind = Literal["dispute", "promise", "plan"]
@@ -95,11 +96,14 @@ def statement_of(
     *,
     handled: Mapping[str, Handling] | None = None,
     customer_type: CustomerType = "business",
+    payments: Mapping[str, tuple[late_payment.Payment, ...]] | None = None,
 ) -> Statement:
     """Draw the statement of ``invoices`` on ``as_of``; penalties only if the step asks.
 
     Invoices in ``handled`` are marked and left out of the totals, the interest and the
     count of late invoices; a consumer is never charged the fixed recovery indemnity.
+    ``payments``: by invoice, what reduced its open amount after its due date
+    (``penalties.payments_after_due``): interest runs on the open amount of each day.
     """
     handled = handled or {}
     ordered = sorted(invoices, key=lambda i: (i.due_date, i.invoice_number))
@@ -107,7 +111,11 @@ def statement_of(
     owed = penalties.penalties_of(
         (
             penalties.LateInvoice(
-                i.invoice_id, i.open_amount.amount, i.open_amount.currency, i.due_date
+                i.invoice_id,
+                i.open_amount.amount,
+                i.open_amount.currency,
+                i.due_date,
+                (payments or {}).get(i.invoice_id, ()),
             )
             for i in due
         )

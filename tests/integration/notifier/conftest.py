@@ -11,6 +11,7 @@ from services.runtime import migrations
 from services.runtime.database import create_pool
 from services.runtime.settings import DatabaseSettings
 from tests.integration.notifier.harness import Mailbox, free_port
+from tests.unit.notifier.conftest import companies_file  # noqa: F401 (autouse fixture)
 
 MIGRATIONS = Path(__file__).parents[3] / "services" / "notifier" / "migrations"
 

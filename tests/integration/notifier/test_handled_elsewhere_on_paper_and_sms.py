@@ -8,7 +8,7 @@ import pytest
 
 from services.notifier.settings import NotifierSettings
 from tests.integration.notifier.harness import Notifier
-from tests.integration.notifier.test_send_time_controls import pdf_text, plan_agreed
+from tests.integration.notifier.test_send_time_controls import plan_agreed
 from tests.integration.notifier.test_sms_and_letters import (  # noqa: F401 (fixtures)
     TwilioStandIn,
     notifier,
@@ -16,6 +16,7 @@ from tests.integration.notifier.test_sms_and_letters import (  # noqa: F401 (fix
     twilio,
 )
 from tests.unit.notifier import samples
+from tests.unit.notifier.pdf_text import page_text
 
 pytestmark = pytest.mark.integration
 
@@ -36,13 +37,13 @@ async def test_a_letter_marks_a_disputed_invoice_and_leaves_it_out_of_the_totals
     assert await notifier.dispatcher.dispatch_all() == 1
     assert settings.letters.drop_dir is not None
     pdf = settings.letters.drop_dir / f"reminder-{due.reminder_id}-registered_letter.pdf"
-    text = pdf_text(pdf.read_bytes()).replace("\xa0", " ")
+    text = page_text(pdf.read_bytes()).replace("\xa0", " ")  # the letter's own font
     assert "INV-2: en litige depuis le 2 mars 2026, non compris dans le total" in text
     lines = text.splitlines()
     total = lines.index("Total", lines.index("INV-2"))
-    assert lines[total + 1] == "700,00 EUR"  # INV-1 alone, as the reminder states it
-    assert "5 700,00 EUR" not in text
-    assert "40,00 EUR (1 facture(s))" in text
+    assert lines[total + 1] == "700,00 €"  # INV-1 alone, as the reminder states it
+    assert "5 700,00 €" not in text
+    assert "40,00 € (1 facture(s))" in text
 
 
 async def test_an_sms_states_only_what_is_still_due(

@@ -182,7 +182,6 @@ def client(maileva: MailevaStandIn) -> MailevaClient:
             client_secret=SECRET,
             username=USER,
             password=PASSWORD,
-            sender_address=("Relance Demo SAS", "1 rue de la Paix", "75002 Paris"),
             timeout_s=1.0,
         )
     )

@@ -123,7 +123,6 @@ async def twilio() -> AsyncIterator[TwilioStandIn]:
 @pytest.fixture
 def settings(tmp_path: Path) -> NotifierSettings:
     return NotifierSettings(
-        creditor_phone="+33 1 00 00 00 00",
         twilio=TwilioSettings(
             account_sid=ACCOUNT,
             auth_token=TOKEN,
@@ -181,7 +180,7 @@ async def test_sms_is_sent_through_the_twilio_sdk(
     assert "Relance" in form["Body"]
     assert "700,00" in form["Body"]
     assert "Reste dû" in form["Body"]
-    assert form["Body"].endswith("Contact : +33 1 00 00 00 00")
+    assert form["Body"].endswith("Contact : +33 1 84 00 00 00")  # FR01's phone
     assert authorization is not None
     assert authorization.startswith("Basic ")
     row = await notifier.delivery(due.reminder_id)

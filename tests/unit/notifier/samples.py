@@ -38,7 +38,7 @@ def reminder(
     channel: Channel = "email",
     language: str = "fr",
     include_penalties: bool = True,
-    template: str = "level-2-formal",
+    template: str = "reminder_firm",
     role: RecipientRole = "billing",
 ) -> dunning.Reminder:
     return dunning.Reminder(

@@ -37,16 +37,15 @@ CUSTOMER = CustomerView(
 
 @pytest.fixture(scope="module")
 def composer() -> EmailComposer:
-    return EmailComposer.load(
-        NotifierSettings(creditor_iban="FR7630001007941234567890185"), RateBook(SAMPLE_RATES)
-    )
+    return EmailComposer.load(NotifierSettings(), RateBook(SAMPLE_RATES))
 
 
-def test_default_templates_cover_every_level_in_french_and_english(
+def test_default_templates_cover_every_level_in_five_languages(
     composer: EmailComposer,
 ) -> None:
     levels = ("preventive", "level_1", "level_2", "formal_notice")
-    assert set(composer.catalogue.sets) == {(lv, lang) for lv in levels for lang in ("fr", "en")}
+    languages = ("fr", "en", "de", "es", "it")
+    assert set(composer.catalogue.sets) == {(lv, lang) for lv in levels for lang in languages}
 
 
 def test_money_is_formatted_per_language() -> None:
@@ -77,12 +76,22 @@ def test_email_states_statement_penalties_and_escapes_html(composer: EmailCompos
     assert attachment.get_content().startswith(b"%PDF")
 
 
-def test_unknown_template_name_falls_back_to_the_level_and_language(
+def test_an_undeclared_template_name_is_refused_not_replaced(composer: EmailComposer) -> None:
+    stray = reminder(language="de", level="formal_notice", template="no-such-template")
+    with pytest.raises(DeliveryError, match="'no-such-template' has no set") as raised:
+        composer.compose(stray, stray.invoices, CUSTOMER, NOW)
+    assert not raised.value.retryable
+
+
+def test_a_declared_name_is_written_by_its_level_and_a_language_without_templates_in_english(
     composer: EmailComposer,
 ) -> None:
-    english = reminder(language="de", level="formal_notice", template="no-such-template")
-    composed = composer.compose(english, english.invoices, CUSTOMER, NOW)
-    assert composed.message["Subject"].startswith("Formal notice to pay")
+    german = reminder(language="de", level="formal_notice", template="formal_notice_electronic")
+    composed = composer.compose(german, german.invoices, CUSTOMER, NOW)
+    assert composed.message["Subject"].startswith("Förmliche Zahlungsaufforderung")  # FR01
+    dutch = reminder(language="nl", level="level_1", template="reminder_friendly")
+    composed = composer.compose(dutch, dutch.invoices, CUSTOMER, NOW)
+    assert composed.message["Subject"].startswith("Overdue invoices")
 
 
 def test_message_id_is_derived_from_the_reminder(composer: EmailComposer) -> None:
@@ -109,9 +118,9 @@ def test_other_contacts_copied_only_at_the_levels_that_ask() -> None:
 
 
 def test_pdf_is_deterministic(composer: EmailComposer) -> None:
-    context = sample_context(composer.creditor)
+    context = sample_context(composer.creditor_for("FR01"))
     arguments = {
-        "creditor": composer.creditor,
+        "creditor": composer.creditor_for("FR01"),
         "customer_name": "Société Générale d'Équipement €",
         "customer_id": "C-1",
         "language": "fr",
@@ -143,7 +152,7 @@ def test_broken_template_is_refused_at_load_time(
     templates = _copy_templates(tmp_path)
     (templates / "level_1" / "fr" / "body.html").write_text(content)
     with pytest.raises(TemplateConfigurationError, match=expected) as raised:
-        TemplateCatalogue.load(templates, sample_context(composer.creditor))
+        TemplateCatalogue.load(templates, sample_context(composer.creditor_for("FR01")))
     assert "level_1/fr" in str(raised.value)
 
 
@@ -151,7 +160,7 @@ def test_missing_part_is_refused_at_load_time(tmp_path: Path, composer: EmailCom
     templates = _copy_templates(tmp_path)
     (templates / "preventive" / "en" / "subject.txt").unlink()
     with pytest.raises(TemplateConfigurationError, match=r"preventive/en/subject\.txt is missing"):
-        TemplateCatalogue.load(templates, sample_context(composer.creditor))
+        TemplateCatalogue.load(templates, sample_context(composer.creditor_for("FR01")))
 
 
 def test_retry_delay_grows_exponentially_within_bounds() -> None:
@@ -180,7 +189,8 @@ def test_retry_delay_grows_exponentially_within_bounds() -> None:
                 "Conformément à l'article L441-10 du Code de commerce, les sommes impayées à "
                 "leur échéance portent intérêt au taux de 12,15 % l'an à compter du lendemain "
                 "de l'échéance. Chaque facture payée en retard donne lieu à une indemnité "
-                "forfaitaire pour frais de recouvrement, soit 80,00\u00a0€ pour 2 facture(s).\n"
+                "forfaitaire pour frais de recouvrement (article D441-5 du Code de commerce), "
+                "soit 80,00\u00a0€ pour 2 facture(s).\n"
             ),
         ),
         (
@@ -194,8 +204,8 @@ def test_retry_delay_grows_exponentially_within_bounds() -> None:
                 "Total outstanding: €1,400.00, with interest: €1,413.98\n\n"
                 "Under article L441-10 of the French Commercial Code, sums unpaid when due "
                 "bear interest at 12.15% a year from the day after the due date. Each "
-                "invoice paid late owes a fixed recovery indemnity, that is €80.00 for 2 "
-                "invoice(s).\n"
+                "invoice paid late owes a fixed recovery indemnity (article D441-5 of the "
+                "French Commercial Code), that is €80.00 for 2 invoice(s).\n"
             ),
         ),
     ],
@@ -242,16 +252,15 @@ def test_without_a_known_rate_the_statement_says_interest_is_left_out() -> None:
     assert "pénalités de retard" not in rendered.text  # no line interest, nothing guessed
     assert (
         "\n\nChaque facture payée en retard donne lieu à une indemnité forfaitaire pour frais "
-        "de recouvrement, soit 40,00\u00a0€ pour 1 facture(s). Les intérêts de retard ne "
+        "de recouvrement (article D441-5 du Code de commerce), soit 40,00\u00a0€ pour 1 "
+        "facture(s). Les intérêts de retard ne "
         "figurent pas dans ce relevé"
     ) in rendered.text
 
 
 def test_a_british_company_claims_its_fixed_sum_in_pounds() -> None:
-    composer = EmailComposer.load(
-        NotifierSettings(company_countries={"FR01": "GB"}), RateBook(SAMPLE_RATES)
-    )
-    due = reminder("INV-1", language="en")
+    composer = EmailComposer.load(NotifierSettings(), RateBook(SAMPLE_RATES))
+    due = reminder("INV-1", language="en").model_copy(update={"company_code": "GB01"})
     gbp = due.invoices[0].model_copy(
         update={
             "amount": PositiveMoney(amount=Decimal("5000"), currency="GBP"),

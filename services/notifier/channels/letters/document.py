@@ -6,8 +6,10 @@ from datetime import datetime
 from typing import Any
 
 from contracts.dunning import DunnedInvoice, Reminder
+from services.notifier.composing import letter_pdf as layout
 from services.notifier.composing.composer import CustomerView, EmailComposer
-from services.notifier.composing.statement_pdf import statement_pdf
+
+REGISTERED_CHANNELS = frozenset({"registered_letter"})  # paper: the mention over the address
 
 
 def letter_pdf(
@@ -17,17 +19,32 @@ def letter_pdf(
     customer: CustomerView,
     now: datetime,
 ) -> tuple[bytes, str, str]:
-    """A letter's PDF (the reminder's text, then the statement), its subject and language."""
-    composed = composer.render_reminder(reminder, invoices, customer, now)
+    """A letter's PDF (the letter in the creditor company's layout, then the statement),
+    its subject and language. The text is the template set's letter text (``medium``
+    ``letter``): a letter's salutation and closing, no email phrases."""
+    address = postal_address_of(customer, reminder.recipient_role)
+    contact = address.get("name") if address else None
+    composed = composer.render_reminder(
+        reminder, invoices, customer, now, contact_name=contact, medium="letter"
+    )
     statement = composer.account_statement(reminder, invoices, customer, now) or composed.statement
-    pdf = statement_pdf(
-        creditor=composer.creditor,
+    creditor = composer.creditor_for(reminder.company_code)
+    subject = composed.subject
+    suffix = f" \u2013 {creditor.name}"  # subjects end with an en dash and the company
+    if subject.endswith(suffix):  # the letterhead names the company already
+        subject = subject[: -len(suffix)]
+    pdf = layout.letter_pdf(
+        creditor=creditor,
         customer_name=customer.name,
         customer_id=reminder.customer_id,
+        recipient=layout.Recipient.of(customer.name, address),
         language=composed.language,
+        subject=subject,
+        text=composed.text,
         statement=statement,
+        registered=reminder.channel in REGISTERED_CHANNELS,
         created_at=now,
-        letter=composed.text,
+        invoice_numbers=tuple(i.invoice_number for i in invoices),
     )
     return pdf, composed.subject, composed.language
 

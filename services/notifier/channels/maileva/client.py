@@ -110,8 +110,6 @@ class MailevaConfig:
     client_secret: str
     username: str
     password: str
-    sender_address: tuple[str, ...]
-    sender_country: str = "FR"
     notification_email: str | None = None
     color_printing: bool = False
     duplex_printing: bool = True
@@ -205,10 +203,11 @@ class MailevaAdapter:
         address = recipient_address(customer, reminder.recipient_role)
         pdf, subject, _ = letter_pdf(self.composer, reminder, invoices, customer, now)
         config = self.client.config
+        creditor = self.composer.creditor_for(reminder.company_code)
         custom_id = f"{reminder.reminder_id}-{reminder.channel}"
         sender = {
             f"sender_address_line_{n}": line[:MAX_LINE]
-            for n, line in enumerate(config.sender_address[:6], start=1)
+            for n, line in enumerate((creditor.name, *creditor.return_address)[:6], start=1)
         }
         sending: dict[str, Any] = {
             "name": subject[:100],
@@ -216,7 +215,7 @@ class MailevaAdapter:
             "color_printing": config.color_printing,
             "duplex_printing": config.duplex_printing,
             **sender,
-            "sender_country_code": config.sender_country,
+            "sender_country_code": creditor.country,
         }
         if self.registered:
             sending["acknowledgement_of_receipt"] = True

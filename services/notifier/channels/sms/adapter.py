@@ -44,7 +44,7 @@ from services.runtime.logs import get_logger
 
 log = get_logger(__name__)
 
-SMS_LANGUAGES = ("fr", "en")  # languages of the templates _partials/sms.<lang>.txt
+SMS_LANGUAGES = ("fr", "en", "de", "es", "it")  # languages of _partials/sms.<lang>.txt
 LOOKUP_PAGE_SIZE = 20  # the newest messages to one number from our sender, read on a resend
 
 
@@ -110,7 +110,8 @@ class SmsAdapter:
         totals = ", ".join(
             format_money(t.open_amount, t.currency, language) for t in statement.totals
         )
-        contact = self.composer.creditor.phone or self.composer.creditor.email
+        creditor = self.composer.creditor_for(reminder.company_code)
+        contact = creditor.phone or creditor.email
         lang = language if language in SMS_LANGUAGES else "en"
         body = " ".join(
             self.composer.catalogue.render_partial(

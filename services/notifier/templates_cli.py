@@ -1,0 +1,54 @@
+"""The notifier's template commands, mounted under ``relance notifier``::
+
+    relance notifier templates check [--library scenarios/] [--languages fr,en,de,es,it]
+
+Loads the notifier's template catalogue (``RELANCE_NOTIFIER_TEMPLATES_DIR``, every set
+rendered against a sample as at start) and checks that every template the scenario library
+lists or cites can be written at its step's level in every customer language; exit 1 with
+each problem located, 0 when all can.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from services.notifier.composing.composer import SAMPLE_CREDITOR, sample_context
+from services.notifier.composing.rendering import TemplateCatalogue
+from services.notifier.composing.template_check import DEFAULT_LIBRARY, check_library
+from services.notifier.errors import TemplateConfigurationError
+from services.notifier.settings import NotifierSettings
+from services.runtime.settings import load
+
+app = typer.Typer(no_args_is_help=True, help="The notifier's templates.")
+templates_app = typer.Typer(no_args_is_help=True, help="Check the reminder templates.")
+app.add_typer(templates_app, name="templates")
+
+
+@templates_app.command("check")
+def check(
+    library: Annotated[Path, typer.Option(help="the scenario library's folder")] = DEFAULT_LIBRARY,
+    languages: Annotated[
+        str | None, typer.Option(help="comma-separated; default: the customer languages setting")
+    ] = None,
+) -> None:
+    """Refuse a library citing a template the notifier cannot write in a customer language."""
+    settings = load(NotifierSettings)
+    wanted = (
+        tuple(x.strip() for x in languages.split(",") if x.strip())
+        if languages
+        else settings.customer_languages
+    )
+    try:
+        catalogue = TemplateCatalogue.load(settings.templates_dir, sample_context(SAMPLE_CREDITOR))
+    except TemplateConfigurationError as exc:
+        typer.echo(f"templates do not load: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    problems = check_library(catalogue, library, wanted)
+    for problem in problems:
+        typer.echo(problem, err=True)
+    if problems:
+        raise typer.Exit(1)
+    typer.echo(f"every template of {library} can be written in {', '.join(wanted)}")
