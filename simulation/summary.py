@@ -260,6 +260,10 @@ async def proposal_lines(run: Run) -> list[str]:
         r["status"] for r in rows if r["decided_by"] and r["decided_by"] != "timeout"
     )
     deciders = sorted({r["decided_by"] for r in rows if r["decided_by"]})
+    refusals = await run.fetch(
+        "SELECT command, reason, count(*) AS n FROM scheduler.refused_command "
+        "WHERE command LIKE '%proposal%' GROUP BY 1, 2 ORDER BY 1, 2"
+    )
     lines = [
         f"Steps to confirm (the {SCENARIO} scenario, semi-automatic; decided by the simulated "
         "collector through the commands API):",
@@ -279,7 +283,13 @@ async def proposal_lines(run: Run) -> list[str]:
         + f"); withdrawn {status.get('withdrawn', 0)} (invoices settled first); "
         f"still pending {status.get('pending', 0)}",
         f"  decided by: {', '.join(deciders) or 'nobody'}"
-        + (f"; commands refused by the API: {len(collector.refused)}" if collector.refused else ""),
+        + (f"; commands refused by the API: {len(collector.refused)}" if collector.refused else "")
+        + (
+            "; refused by the scheduler when executed: "
+            + ", ".join(f"{r['command']} {r['reason']} {r['n']}" for r in refusals)
+            if refusals
+            else ""
+        ),
     ]
     assert run.providers is not None
     kept = run.providers.smtp.kept
