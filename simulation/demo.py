@@ -225,7 +225,7 @@ async def demo(options: Options, *, keep: bool = False) -> int:
                 await asyncio.Event().wait()  # the providers live in this process: keep it
             finally:
                 await run.stop()  # Ctrl-C: every service, the console and portal included
-        return 0 if opened == clicked else 1
+        return 0 if opened == clicked and not run.collector.problems else 1
     finally:
         if not keep:
             await run.stop()
@@ -248,6 +248,22 @@ def suspension_for(size: Size) -> SuspensionPlan | None:
     if resume > size.days - 3:
         return None
     return SuspensionPlan(SUSPENDED_COMPANY, first, resume, reason="ERP migration (demo)")
+
+
+def semi_automatic(options: Options) -> Options:
+    """The demo's library and templates (``simulation/semi_automatic.py``): the repository's,
+    copied under the work directory, with the negligent scenario's level-2 email to confirm
+    and its opening sentence editable; the installation's own are left as they are."""
+    from services.notifier.composing.rendering import DEFAULT_TEMPLATES
+    from services.scheduler.domain.library import DEFAULT_LIBRARY
+    from simulation.semi_automatic import demo_library, demo_templates
+
+    work = options.workdir.resolve()
+    return replace(
+        options,
+        scenarios_path=demo_library(DEFAULT_LIBRARY, work / "scenarios"),
+        templates_path=demo_templates(DEFAULT_TEMPLATES, work / "templates"),
+    )
 
 
 def main(
@@ -280,7 +296,9 @@ def main(
         progress_every=1 if size.days <= 60 else 5,
         replicas={} if small else {"notifier": 4, "scheduler": 2},
         suspension=suspension_for(size),
+        decide_proposals=True,
     )
+    options = semi_automatic(options)
     try:
         return asyncio.run(demo(options, keep=keep))
     except (KeyboardInterrupt, asyncio.CancelledError):

@@ -108,6 +108,9 @@ class _Handler:
         )
         with self.collector.lock:
             self.collector.received.append(email)
+            key = email.reminder_key
+            if key is not None and key[0] in self.collector.watched:
+                self.collector.kept[key[0]] = content
             if email.notice_id is not None:
                 self.collector.distinct_notices.add(email.notice_id)
             if b"/portal/" in content:  # an interactive email (or, rarely, a PDF's base64)
@@ -125,6 +128,9 @@ class SmtpCollector:
     lock: threading.Lock = field(default_factory=threading.Lock)
     clock: SimulatedNow = no_clock
     distinct_notices: set[str] = field(default_factory=set)  # kept as messages arrive
+    # reminders whose whole message is kept (by reminder id), to read what the customer got
+    watched: set[str] = field(default_factory=set)
+    kept: dict[str, bytes] = field(default_factory=dict)
     _controller: Controller | None = None
 
     def start(self) -> None:

@@ -52,6 +52,16 @@ from simulation.cluster import (
 )
 from simulation.generator import History, Record, Size, generate
 from simulation.providers import LetterDrop, Providers, SmtpCollector, TwilioStandIn, free_port
+from simulation.semi_automatic import (
+    EDITABLE_CHANNEL,
+    OPENINGS,
+    PROPOSED,
+    REVIEW_DAYS,
+    Collector,
+    Pending,
+    plan_decisions,
+    request,
+)
 from simulation.timeline import sending_instants
 
 # The simulated collector's key for the notifier's call tasks (one per run, never reused).
@@ -116,6 +126,10 @@ class Options:
     replicas: dict[str, int] = field(default_factory=dict)
     # suspend one company's sending for a few days mid-run, then resume (None: no suspension)
     suspension: SuspensionPlan | None = None
+    # the notifier's templates (None: the shipped ones); the demo's offer an editable paragraph
+    templates_path: Path | None = None
+    # a simulated collector decides the proposals of the steps to confirm (semi_automatic.py)
+    decide_proposals: bool = False
 
 
 @dataclass
@@ -148,6 +162,7 @@ class Run:
     restarting: set[str] = field(default_factory=set)
     instant: datetime | None = None  # the simulated instant the clock file holds
     suspension: SuspensionRecord | None = None
+    collector: Collector = field(default_factory=Collector)
 
     # setup ----------------------------------------------------------------------------------
 
@@ -207,6 +222,8 @@ class Run:
             extra[f"RELANCE_{service.upper()}_BATCH_TIMEOUT_MS"] = "40"
         if options.scenarios_path is not None:
             extra["RELANCE_SCHEDULER_SCENARIOS_PATH"] = str(options.scenarios_path.resolve())
+        if options.templates_path is not None:
+            extra["RELANCE_NOTIFIER_TEMPLATES_DIR"] = str(options.templates_path.resolve())
         await asyncio.to_thread(self._migrate)
         for service in SERVICES:
             replicas = options.replicas.get(service, 1)
@@ -361,6 +378,8 @@ class Run:
             await self.set_clock(instant)
             await self.hook(index, "evening" if number == 0 else "sending")
             await self.quiet(instant)
+            if number == 0 and self.options.decide_proposals:
+                await self.decide_proposals(index)
         lap("dunning")
         answered = 0
         if self.options.answer_calls:
@@ -503,6 +522,76 @@ class Run:
                     if page.status == 200:
                         opened += 1
         return opened, len(links)
+
+    # proposals (steps to confirm) ------------------------------------------------------------
+
+    async def decide_proposals(self, index: int) -> None:
+        """On a review day, at the day's first sending instant: decide the proposals
+        raised on earlier days through the scheduler's commands API, as a collector
+        (``semi_automatic.plan_decisions``); an edited proposal's new version is approved
+        once raised, in a second pass."""
+        today = self.history.day_of(index)
+        if today.weekday() not in REVIEW_DAYS or self.instant is None:
+            return
+        scheduler = next(p for p in self.processes.values() if p.service == "scheduler")
+        base = f"http://127.0.0.1:{scheduler.port}/v1/commands"
+        languages = {c.customer_id: c.language for c in self.history.customers.values()}
+        collector = self.collector
+        async with aiohttp.ClientSession(headers={"X-API-Key": COLLECTOR_KEY}) as http:
+            for _ in range(2):
+                rows = await self.fetch(
+                    "SELECT proposal_id::text AS proposal_id, version, customer_id, raised_at, "
+                    f"{PROPOSED} ->> 'reminder_id' AS reminder_id, "
+                    f"{PROPOSED} ->> 'level' AS level, {PROPOSED} ->> 'channel' AS channel, "
+                    f"{PROPOSED} ->> 'language' AS language "
+                    "FROM scheduler.proposal WHERE status = 'pending' AND timed_out_at IS NULL"
+                )
+                reminders = {r["proposal_id"]: r["reminder_id"] for r in rows}
+                waiting = [
+                    Pending(
+                        r["proposal_id"],
+                        r["version"],
+                        r["customer_id"],
+                        r["raised_at"].date(),
+                        editable=r["channel"] == EDITABLE_CHANNEL
+                        and r["language"] in OPENINGS.get(r["level"], {}),
+                    )
+                    for r in rows
+                ]
+                decisions = plan_decisions(collector, waiting, today)
+                if not decisions:
+                    return
+                edited = False
+                for decision in decisions:
+                    name, body = request(decision, today, languages)
+                    async with http.post(f"{base}/{name}", json=body) as reply:
+                        if reply.status != 202:
+                            text = (await reply.text())[:300]
+                            collector.refused.append(f"{today} {name}: {reply.status} {text}")
+                            self.say(f"  {collector.refused[-1]}")
+                            continue
+                    count = len(decision.proposals)
+                    first = decision.proposals[0].proposal_id
+                    if decision.kind == "edit":
+                        edited = True
+                        paragraph = next(iter(body["paragraphs"].values()))
+                        collector.edited[first] = paragraph
+                        collector.edited_reminders[reminders[first]] = paragraph
+                        assert self.providers is not None
+                        self.providers.smtp.watched.add(reminders[first])
+                    elif decision.kind == "postpone":
+                        collector.postponed += 1
+                    elif decision.kind == "skip":
+                        collector.skipped += 1
+                    else:
+                        collector.approved += count
+                        if decision.kind == "approve_bulk":
+                            collector.approved_in_bulk += count
+                            collector.bulk_commands += 1
+                    self.events_log.append(f"day {index}: {name} x{count}")
+                await self.quiet(self.instant)
+                if not edited:
+                    return
 
     # call tasks -----------------------------------------------------------------------------
 

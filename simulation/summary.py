@@ -20,6 +20,7 @@ from simulation import dead_letters
 from simulation.cluster import read_topic, topic_counts
 from simulation.generator import CRM
 from simulation.run import Run, SuspensionRecord, end_of, start_of
+from simulation.semi_automatic import PROPOSED, SCENARIO, paragraph_received
 
 
 def _money(value: Any) -> str:
@@ -240,6 +241,74 @@ async def dead_letter_account(run: Run) -> dead_letters.Account:
     return dead_letters.account(found, run.history.bad, holders)
 
 
+async def proposal_lines(run: Run) -> list[str]:
+    """The steps to confirm: the proposals raised, how each ended, and whether the customer
+    of the edited one received the collector's paragraph (a problem otherwise, kept in
+    ``run.collector.problems``)."""
+    collector = run.collector
+    rows = await run.fetch(
+        "SELECT proposal_id::text AS proposal_id, status, version, decided_by, "
+        "timed_out_at IS NOT NULL AS timed_out, on_timeout, "
+        f"{PROPOSED} ->> 'reminder_id' AS reminder_id, {PROPOSED} ->> 'step_name' AS step "
+        "FROM scheduler.proposal"
+    )
+    if not rows and not run.options.decide_proposals:
+        return []
+    status = Counter(r["status"] for r in rows)
+    timed_out = [r for r in rows if r["timed_out"]]
+    by_collector = Counter(
+        r["status"] for r in rows if r["decided_by"] and r["decided_by"] != "timeout"
+    )
+    deciders = sorted({r["decided_by"] for r in rows if r["decided_by"]})
+    refusals = await run.fetch(
+        "SELECT command, reason, count(*) AS n FROM scheduler.refused_command "
+        "WHERE command LIKE '%proposal%' GROUP BY 1, 2 ORDER BY 1, 2"
+    )
+    lines = [
+        f"Steps to confirm (the {SCENARIO} scenario, semi-automatic; decided by the simulated "
+        "collector through the commands API):",
+        "  proposals raised by step: "
+        + (
+            ", ".join(f"{k} {v}" for k, v in sorted(Counter(r["step"] for r in rows).items()))
+            or "none"
+        ),
+        f"  proposals raised {len(rows)}; approved {by_collector.get('approved', 0)} "
+        f"({collector.approved_in_bulk} of them in {collector.bulk_commands} bulk approvals); "
+        f"edited {sum(r['version'] > 1 for r in rows)}; postponed {status.get('postponed', 0)}; "
+        f"skipped {status.get('skipped', 0)}; timed out {len(timed_out)} ("
+        + (
+            ", ".join(f"{r['on_timeout']}: {r['status']}" for r in timed_out)
+            or "none past its deadline"
+        )
+        + f"); withdrawn {status.get('withdrawn', 0)} (invoices settled first); "
+        f"still pending {status.get('pending', 0)}",
+        f"  decided by: {', '.join(deciders) or 'nobody'}"
+        + (f"; commands refused by the API: {len(collector.refused)}" if collector.refused else "")
+        + (
+            "; refused by the scheduler when executed: "
+            + ", ".join(f"{r['command']} {r['reason']} {r['n']}" for r in refusals)
+            if refusals
+            else ""
+        ),
+    ]
+    assert run.providers is not None
+    kept = run.providers.smtp.kept
+    for reminder_id, paragraph in collector.edited_reminders.items():
+        content = kept.get(reminder_id)
+        if content is None:
+            verdict = "! no email of this reminder reached the SMTP stand-in"
+            collector.problems.append(f"edited reminder {reminder_id} never received")
+        elif paragraph_received(content, paragraph):
+            verdict = "the SMTP stand-in received it with the edited paragraph"
+        else:
+            verdict = "! the email the SMTP stand-in received lacks the edited paragraph"
+            collector.problems.append(f"edited reminder {reminder_id} sent without the edit")
+        lines.append(f"  edited reminder {reminder_id}: {verdict}")
+    if not collector.edited_reminders:
+        lines.append("  no proposal was edited (fewer proposals than the collector's parts)")
+    return lines
+
+
 async def summary_lines(run: Run) -> list[str]:
     history = run.history
     found = await dead_letter_account(run)
@@ -286,6 +355,11 @@ async def summary_lines(run: Run) -> list[str]:
 
     add("")
     lines.extend(await suspensions_and_drops(run))
+
+    proposals = await proposal_lines(run)
+    if proposals:
+        add("")
+        lines.extend(proposals)
 
     add("")
     add("Payments following each step (reporting.step_effectiveness):")

@@ -83,6 +83,29 @@ async def test_a_folded_message_id_is_read_whole() -> None:
     assert email.received_at == MONDAY
 
 
+async def test_the_whole_message_of_a_watched_reminder_is_kept() -> None:
+    smtp = SmtpCollector(clock=lambda: MONDAY)
+    smtp.watched.add("97ba67f8-4e5a-531b-969b-0632ed50aa1f")
+    smtp.start()
+    try:
+        for reminder in (
+            "97ba67f8-4e5a-531b-969b-0632ed50aa1f",
+            "0e7c1b7e-0000-4000-8000-000000000001",
+        ):
+            message = EmailMessage()
+            message["From"] = "relance@creditor.example"
+            message["To"] = "billing@c1.example"
+            message["Subject"] = "Relance"
+            message["Message-ID"] = f"<reminder-{reminder}.email@relance.invalid>"
+            message.set_content(f"Bonjour {reminder}")
+            await aiosmtplib.send(message, hostname="127.0.0.1", port=smtp.port)
+    finally:
+        smtp.stop()
+    assert len(smtp.emails()) == 2
+    assert list(smtp.kept) == ["97ba67f8-4e5a-531b-969b-0632ed50aa1f"]
+    assert b"Bonjour 97ba67f8" in smtp.kept["97ba67f8-4e5a-531b-969b-0632ed50aa1f"]
+
+
 def test_every_internal_role_has_an_address(tmp_path: Path) -> None:
     providers = Providers(SmtpCollector(port=2525), TwilioStandIn(port=8099), LetterDrop(tmp_path))
     addresses = json.loads(providers.notifier_environment()["RELANCE_NOTIFIER_INTERNAL_ADDRESSES"])
