@@ -208,6 +208,15 @@ def _describe(dead: DeadLetter, event: Event | None) -> str:
     return what if customer is None else f"{what} ({customer})"
 
 
+def _gate(topic: str) -> str:
+    """The topic's first consumer, which refuses every bad record of it."""
+    try:
+        consumers = by_name(topic).consumers
+    except KeyError:
+        return "?"
+    return consumers[0] if consumers else "?"
+
+
 def account(
     dead_letters: Sequence[DeadLetter],
     bad: Sequence[Record],
@@ -215,19 +224,28 @@ def account(
 ) -> Account:
     """Sort every dead letter into injected, rejected by a rule, or unexplained."""
     found = Account(bad_records=len(bad))
-    waiting: defaultdict[tuple[str, bytes], list[Record]] = defaultdict(list)
-    for record in bad:
-        waiting[(record.topic, record.value)].append(record)
+    # every consumer of a topic refuses its bad records on its own (the portal reads
+    # erp.invoices.v1 beside ingestion): each service has its own list to match, and the
+    # topic's first consumer, its gate, must refuse every one
+    waiting: dict[str, defaultdict[tuple[str, bytes], list[Record]]] = {}
+
+    def waiting_for(service: str) -> defaultdict[tuple[str, bytes], list[Record]]:
+        if service not in waiting:
+            waiting[service] = defaultdict(list)
+            for record in bad:
+                waiting[service][(record.topic, record.value)].append(record)
+        return waiting[service]
+
     others: list[DeadLetter] = []
     for dead in dead_letters:
-        pending = waiting.get((dead.topic, dead.value))
+        pending = waiting_for(dead.service).get((dead.topic, dead.value))
         if pending:
             found.injected.append(Injected(dead, pending.pop(0)))
         elif dead.event_id is not None:
             others.append(dead)
         else:
             found.unexplained.append(dead)
-    found.missing = [r for records in waiting.values() for r in records]
+    found.missing = [r for r in bad if r in waiting_for(_gate(r.topic)).get((r.topic, r.value), [])]
     parsed = [(dead, _parse(dead)) for dead in others]
     refused_openings = {
         event.payload.dispute_id: event.occurred_at.date()

@@ -150,6 +150,28 @@ def test_a_record_delivered_twice_and_dead_lettered_twice_is_not_injected_twice(
     assert "invoice_conflict detail" in "\n".join(summary_lines(found))
 
 
+def test_another_consumer_refusing_the_same_bad_records_is_explained(history: History) -> None:
+    invoices = [r for r in history.bad if r.topic == "erp.invoices.v1"]
+    assert invoices, "the history injects bad invoices"
+    portal = [dead_letter_of(r, r.bad or "?", service="portal") for r in invoices]
+
+    found = account([*injected(history), *portal], history.bad)
+
+    assert found.explained
+    assert len(found.injected) == len(history.bad) + len(invoices)
+    assert not found.unexplained
+
+
+def test_a_bad_record_only_another_consumer_refused_is_missing(history: History) -> None:
+    record = next(r for r in history.bad if r.topic == "erp.invoices.v1")
+    dead = [d for d in injected(history) if d.value != record.value]
+    dead.append(dead_letter_of(record, record.bad or "?", service="portal"))
+
+    found = account(dead, history.bad)
+
+    assert [r.value for r in found.missing] == [record.value]  # ingestion, the gate, let it by
+
+
 @dataclass
 class FakeRecord:
     value: bytes
