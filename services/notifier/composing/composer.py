@@ -347,6 +347,7 @@ class EmailComposer:
             medium=medium,
             notice_days=creditor.notice_days,
             broken=recalled(customer.broken, (i.invoice_id for i in invoices)),
+            customer_type=customer.customer_type,
         )
         return Rendering(self.catalogue.render(key, context), key[1], statement)
 

@@ -254,16 +254,23 @@ def render_context(
     medium: Medium = "email",
     notice_days: int = 8,
     broken: tuple[BrokenCommitment, ...] = (),
+    customer_type: str = "business",
 ) -> dict[str, Any]:
     """What every template receives (docs/notifier.md, Templates). ``medium``: ``email``
     (salutation to the contact, the PDF attached, the signature) or ``letter`` (a letter's
     salutation and closing; the letterhead, date, subject and signatory are the letter's
     layout); ``deadline``: the day a formal notice gives, ``notice_days`` after the
     statement's day; ``broken``: the broken promises and missed instalments of the
-    reminder's invoices, which it recalls."""
+    reminder's invoices, which it recalls; ``customer_type``: ``business``, ``public_body`` or
+    ``consumer`` (a consumer is never cited the commercial late-payment texts)."""
     return {
         "creditor": creditor,
-        "customer": {"name": customer_name, "id": customer_id, "contact_name": contact_name},
+        "customer": {
+            "name": customer_name,
+            "id": customer_id,
+            "contact_name": contact_name,
+            "type": customer_type,
+        },
         "level": level,
         "lang": language,
         "statement": statement,
