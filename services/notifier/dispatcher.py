@@ -49,6 +49,7 @@ from services.notifier import queries
 from services.notifier.channels.adapter import ChannelAdapter, Outgoing, Receipt
 from services.notifier.channels.phone import tasks as call_tasks
 from services.notifier.composing.composer import CustomerView, EmailComposer, OpenItem
+from services.notifier.domain.commitments import BrokenCommitment
 from services.notifier.domain.handlings import Handlings, handlings_of
 from services.notifier.domain.sending_time import Place, next_window_instant
 from services.notifier.domain.suppression import SilenceFacts, reachable, silence
@@ -410,6 +411,18 @@ class Dispatcher:
             items,
             handled=handled.marks(i.invoice_id for i in items),
             customer_type=row["customer_type"] or "business",
+            broken=tuple(
+                BrokenCommitment(
+                    r["kind"],
+                    r["invoice_id"],
+                    r["due_on"],
+                    r["amount"],
+                    r["currency"],
+                    made_on=r["made_on"],
+                    instalment_number=r["instalment_number"],
+                )
+                for r in await connection.fetch(queries.BROKEN_COMMITMENTS_OF, customer_id)
+            ),
         )
         return view, place, frozenset(row["opted_out"])
 

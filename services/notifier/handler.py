@@ -96,6 +96,7 @@ async def handle(
                     queries.CLOSE_INVOICE, settlement.invoice_id, settlement.customer_id, "settled"
                 )
                 await connection.execute(queries.DELETE_OPEN_ITEM, settlement.invoice_id)
+                await connection.execute(queries.FORGET_BROKEN_COMMITMENTS, [settlement.invoice_id])
             case ledger.LedgerInvoiceCancelled(payload=cancellation):
                 await connection.execute(
                     queries.CLOSE_INVOICE,
@@ -104,6 +105,9 @@ async def handle(
                     "cancelled",
                 )
                 await connection.execute(queries.DELETE_OPEN_ITEM, cancellation.invoice_id)
+                await connection.execute(
+                    queries.FORGET_BROKEN_COMMITMENTS, [cancellation.invoice_id]
+                )
             case ledger.OpenAmountChanged(payload=change):
                 await connection.execute(queries.REOPEN_INVOICE, change.invoice_id)
                 await connection.execute(
@@ -139,11 +143,37 @@ async def handle(
                     event.occurred_at.date(),
                     promise.promised_date,
                 )
+                await connection.execute(
+                    queries.FORGET_BROKEN_COMMITMENTS, list(promise.invoice_ids)
+                )
                 await notices.record_promise(work, promise)
             case disputes.PromiseKept(payload=kept):
                 await connection.execute(queries.END_COMMITMENT, kept.promise_id)
             case disputes.PromiseBroken(payload=broken):
+                await connection.execute(
+                    queries.RECORD_BROKEN_COMMITMENT,
+                    broken.promise_id,
+                    broken.customer_id,
+                    "promise",
+                    list(broken.invoice_ids),
+                    broken.promised_date,
+                    broken.amount.amount,
+                    broken.amount.currency,
+                    None,
+                )
                 await connection.execute(queries.END_COMMITMENT, broken.promise_id)
+            case disputes.PaymentPlanInstalmentMissed(payload=missed):
+                await connection.execute(
+                    queries.RECORD_BROKEN_COMMITMENT,
+                    missed.plan_id,
+                    missed.customer_id,
+                    "instalment",
+                    list(missed.invoice_ids),
+                    missed.due_date,
+                    missed.amount.amount,
+                    missed.amount.currency,
+                    missed.instalment_number,
+                )
             case disputes.PaymentPlanAgreed(payload=plan):
                 await connection.execute(
                     queries.RECORD_COMMITMENT,
@@ -154,6 +184,7 @@ async def handle(
                     plan.agreed_on,
                     plan.instalments[-1].due_date,
                 )
+                await connection.execute(queries.FORGET_BROKEN_COMMITMENTS, list(plan.invoice_ids))
                 await notices.record_plan(work, plan)
             case disputes.PaymentPlanCompleted(payload=completed):
                 await connection.execute(queries.END_COMMITMENT, completed.plan_id)

@@ -163,6 +163,28 @@ ON CONFLICT (commitment_id) DO NOTHING
 
 END_COMMITMENT = "DELETE FROM commitments WHERE commitment_id = $1"
 
+# The last broken promise or missed instalment per invoice; the commitment's own row (still
+# there: it is ended after) gives the day it was made. A later due day wins.
+RECORD_BROKEN_COMMITMENT = """
+INSERT INTO broken_commitments
+    (invoice_id, customer_id, kind, made_on, due_on, amount, currency, instalment_number)
+SELECT invoice_id, $2, $3, (SELECT since FROM commitments WHERE commitment_id = $1),
+       $5, $6, $7, $8
+FROM unnest($4::text[]) AS invoice_id
+ON CONFLICT (invoice_id) DO UPDATE
+SET customer_id = EXCLUDED.customer_id, kind = EXCLUDED.kind, made_on = EXCLUDED.made_on,
+    due_on = EXCLUDED.due_on, amount = EXCLUDED.amount, currency = EXCLUDED.currency,
+    instalment_number = EXCLUDED.instalment_number
+WHERE broken_commitments.due_on <= EXCLUDED.due_on
+"""
+
+FORGET_BROKEN_COMMITMENTS = "DELETE FROM broken_commitments WHERE invoice_id = ANY($1::text[])"
+
+BROKEN_COMMITMENTS_OF = """
+SELECT invoice_id, kind, made_on, due_on, amount, currency, instalment_number
+FROM broken_commitments WHERE customer_id = $1 ORDER BY due_on, invoice_id
+"""
+
 # Collectors' holds ----------------------------------------------------------------------------
 
 # A newer state wins: a state replayed late does not undo what a later one said.

@@ -24,6 +24,7 @@ from services.notifier.composing.rendering import (
     render_context,
 )
 from services.notifier.composing.statement_pdf import statement_pdf
+from services.notifier.domain.commitments import BrokenCommitment, recalled
 from services.notifier.domain.penalties import OpenAmountChange, payments_after_due
 from services.notifier.domain.statement import Handling, PenaltyTerms, Statement, statement_of
 from services.notifier.errors import DeliveryError, TemplateNotFound, UnknownCompany
@@ -73,6 +74,7 @@ class CustomerView:
     open_items: tuple[OpenItem, ...] = ()
     handled: Mapping[str, Handling] = field(default_factory=dict)
     customer_type: CustomerType = "business"
+    broken: tuple[BrokenCommitment, ...] = ()
 
     @classmethod
     def of_row(
@@ -84,9 +86,16 @@ class CustomerView:
         *,
         handled: Mapping[str, Handling] | None = None,
         customer_type: CustomerType = "business",
+        broken: tuple[BrokenCommitment, ...] = (),
     ) -> CustomerView:
         return cls(
-            name, language, tuple(json.loads(contacts)), open_items, handled or {}, customer_type
+            name,
+            language,
+            tuple(json.loads(contacts)),
+            open_items,
+            handled or {},
+            customer_type,
+            broken,
         )
 
 
@@ -337,6 +346,8 @@ class EmailComposer:
             contact_name=contact_name,
             medium=medium,
             notice_days=creditor.notice_days,
+            broken=recalled(customer.broken, (i.invoice_id for i in invoices)),
+            customer_type=customer.customer_type,
         )
         return Rendering(self.catalogue.render(key, context), key[1], statement)
 
@@ -374,6 +385,28 @@ SAMPLE_CREDITOR = Creditor(
 SAMPLE_RATES = ReferenceRates((ReferenceRate("ecb_mro", date(2025, 6, 11), Decimal("2.15")),))
 
 
+SAMPLE_BROKEN = (
+    BrokenCommitment(
+        "promise",
+        "FR01/SAMPLE-1",
+        date(2026, 1, 20),
+        Decimal("1200.00"),
+        "EUR",
+        made_on=date(2026, 1, 12),
+    ),
+    BrokenCommitment(
+        "instalment",
+        "FR01/SAMPLE-2",
+        date(2026, 2, 5),
+        Decimal("50.00"),
+        "USD",
+        made_on=date(2026, 1, 10),
+        instalment_number=2,
+    ),
+)
+"""A broken promise and a missed instalment: the recall's every branch."""
+
+
 def sample_statement() -> Statement:
     """Two late invoices in two currencies, with penalties: every branch of a template."""
     invoices = (
@@ -406,4 +439,5 @@ def sample_context(creditor: Creditor) -> dict[str, Any]:
         language="en",
         statement=sample_statement(),
         contact_name="Sample Contact",
+        broken=SAMPLE_BROKEN,
     )

@@ -27,6 +27,7 @@ from babel.numbers import format_currency, format_decimal
 from jinja2.sandbox import SandboxedEnvironment
 
 from services.notifier.composing.companies import CompanyIdentity
+from services.notifier.domain.commitments import BrokenCommitment
 from services.notifier.domain.statement import Handling, Statement
 from services.notifier.errors import TemplateConfigurationError, TemplateNotFound
 
@@ -252,21 +253,31 @@ def render_context(
     contact_name: str | None,
     medium: Medium = "email",
     notice_days: int = 8,
+    broken: tuple[BrokenCommitment, ...] = (),
+    customer_type: str = "business",
 ) -> dict[str, Any]:
     """What every template receives (docs/notifier.md, Templates). ``medium``: ``email``
     (salutation to the contact, the PDF attached, the signature) or ``letter`` (a letter's
     salutation and closing; the letterhead, date, subject and signatory are the letter's
     layout); ``deadline``: the day a formal notice gives, ``notice_days`` after the
-    statement's day."""
+    statement's day; ``broken``: the broken promises and missed instalments of the
+    reminder's invoices, which it recalls; ``customer_type``: ``business``, ``public_body`` or
+    ``consumer`` (a consumer is never cited the commercial late-payment texts)."""
     return {
         "creditor": creditor,
-        "customer": {"name": customer_name, "id": customer_id, "contact_name": contact_name},
+        "customer": {
+            "name": customer_name,
+            "id": customer_id,
+            "contact_name": contact_name,
+            "type": customer_type,
+        },
         "level": level,
         "lang": language,
         "statement": statement,
         "medium": medium,
         "deadline": statement.as_of + timedelta(days=notice_days),
         "notice_days": notice_days,
+        "broken": broken,
     }
 
 

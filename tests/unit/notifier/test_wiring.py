@@ -45,6 +45,7 @@ def test_notifier_consumes_reminders_ledger_disputes_and_interest_rates() -> Non
         "0013_opted_out_recipients.sql",
         "0014_proposal_previews.sql",
         "0015_open_amount_history.sql",
+        "0016_broken_commitments.sql",
     ]
 
 
