@@ -13,9 +13,16 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime
 
-from contracts import disputes, dunning, ledger, reference
+from contracts import disputes, dunning, reference
 from contracts.envelope import Event
-from services.notifier import notices, previews, queries, reference_rates, suspensions
+from services.notifier import (
+    ledger_batch,
+    notices,
+    previews,
+    queries,
+    reference_rates,
+    suspensions,
+)
 from services.notifier.suspensions import ReleaseRules
 from services.runtime.consumer import UnitOfWork
 
@@ -41,7 +48,16 @@ async def handle(
     work: UnitOfWork, events: Sequence[Event], rules: ReleaseRules = DEFAULT_RULES
 ) -> None:
     connection = work.connection
+    # Consecutive ledger events are applied together, set-based, before the next other event
+    # (a resume reads the customers they write): the same end state as one at a time.
+    run = ledger_batch.LedgerRun()
     for event in events:
+        if isinstance(event, ledger_batch.LEDGER_EVENTS):
+            run.add(event)
+            continue
+        if run:
+            await ledger_batch.apply(connection, run)
+            run = ledger_batch.LedgerRun()
         match event:
             case dunning.ReminderDue(payload=reminder):
                 await connection.execute(
@@ -66,67 +82,6 @@ async def handle(
                 await suspensions.suspend(work, suspension)
             case dunning.SendingResumed(payload=lifted):
                 await suspensions.resume(work, lifted, rules)
-            case ledger.LedgerCustomerUpserted(payload=customer):
-                contacts = [c.model_dump(mode="json") for c in customer.contacts]
-                await connection.execute(
-                    queries.UPSERT_CUSTOMER,
-                    customer.customer_id,
-                    customer.version,
-                    customer.name,
-                    customer.language,
-                    contacts,
-                    customer.company_code,
-                    customer.country,
-                    customer.time_zone,
-                    customer.segment.customer_type,
-                )
-            case ledger.InvoiceOpened(payload=opened):
-                await connection.execute(
-                    queries.UPSERT_OPEN_ITEM,
-                    opened.invoice_id,
-                    opened.customer_id,
-                    opened.invoice_number,
-                    opened.due_date,
-                    opened.amount.currency,
-                    opened.amount.amount,
-                    opened.open_amount.amount,
-                )
-            case ledger.InvoiceSettled(payload=settlement):
-                await connection.execute(
-                    queries.CLOSE_INVOICE, settlement.invoice_id, settlement.customer_id, "settled"
-                )
-                await connection.execute(queries.DELETE_OPEN_ITEM, settlement.invoice_id)
-                await connection.execute(queries.FORGET_BROKEN_COMMITMENTS, [settlement.invoice_id])
-            case ledger.LedgerInvoiceCancelled(payload=cancellation):
-                await connection.execute(
-                    queries.CLOSE_INVOICE,
-                    cancellation.invoice_id,
-                    cancellation.customer_id,
-                    "cancelled",
-                )
-                await connection.execute(queries.DELETE_OPEN_ITEM, cancellation.invoice_id)
-                await connection.execute(
-                    queries.FORGET_BROKEN_COMMITMENTS, [cancellation.invoice_id]
-                )
-            case ledger.OpenAmountChanged(payload=change):
-                await connection.execute(queries.REOPEN_INVOICE, change.invoice_id)
-                await connection.execute(
-                    queries.UPSERT_OPEN_ITEM,
-                    change.invoice_id,
-                    change.customer_id,
-                    change.invoice_number,
-                    change.due_date,
-                    change.amount.currency,
-                    change.amount.amount,
-                    change.open_amount.amount,
-                )
-                await connection.execute(
-                    queries.RECORD_OPEN_AMOUNT_CHANGE,
-                    change.invoice_id,
-                    change.value_date or event.occurred_at.date(),
-                    change.previous_open_amount.amount,
-                    change.open_amount.amount,
-                )
             case disputes.DisputeOpened(payload=opened):
                 await _open_dispute(work, opened.dispute_id, opened, event.occurred_at.date())
             case disputes.DisputeReopened(payload=reopened):
@@ -196,6 +151,8 @@ async def handle(
                 await reference_rates.record_rate(work, rate)
             case _:
                 pass  # other facts on these topics do not concern the notifier
+    if run:
+        await ledger_batch.apply(connection, run)
 
 
 async def _open_dispute(

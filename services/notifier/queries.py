@@ -14,12 +14,14 @@ SET version = EXCLUDED.version, name = EXCLUDED.name, language = EXCLUDED.langua
 WHERE customers.version < EXCLUDED.version
 """
 
-CLOSE_INVOICE = """
-INSERT INTO closed_invoices (invoice_id, customer_id, status) VALUES ($1, $2, $3)
+# A batch's ledger events, set-based (services.notifier.ledger_batch): one row per invoice.
+CLOSE_INVOICES = """
+INSERT INTO closed_invoices (invoice_id, customer_id, status)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[])
 ON CONFLICT (invoice_id) DO UPDATE SET status = EXCLUDED.status
 """
 
-REOPEN_INVOICE = "DELETE FROM closed_invoices WHERE invoice_id = $1"
+REOPEN_INVOICES = "DELETE FROM closed_invoices WHERE invoice_id = ANY($1::text[])"
 
 OPEN_DISPUTE = """
 INSERT INTO open_disputes (dispute_id, customer_id, invoice_ids, whole_account, opened_on)
@@ -397,27 +399,37 @@ NOTICE_CUSTOMER = (
     " WHERE customer_id = $1"
 )
 
-UPSERT_OPEN_ITEM = """
+UPSERT_OPEN_ITEMS = """
 INSERT INTO open_items (invoice_id, customer_id, invoice_number, due_date, currency, amount,
                         open_amount)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::date[], $5::text[],
+                     $6::numeric[], $7::numeric[])
 ON CONFLICT (invoice_id) DO UPDATE SET
     due_date = EXCLUDED.due_date, currency = EXCLUDED.currency, amount = EXCLUDED.amount,
     open_amount = EXCLUDED.open_amount
 """
 
-# A redelivered change is recorded once (the same value date, before and after).
-RECORD_OPEN_AMOUNT_CHANGE = """
+# Each change appended in order, once: a redelivered change (the same value date, before and
+# after) already in the item's history is not appended again.
+RECORD_OPEN_AMOUNT_CHANGES = """
 WITH change AS (
-    SELECT jsonb_build_object('value_date', $2::date, 'before', $3::numeric,
-                              'after', $4::numeric) AS entry
+    SELECT c.invoice_id, c.n,
+           jsonb_build_object('value_date', c.value_date, 'before', c.before,
+                              'after', c.after) AS entry
+    FROM unnest($1::text[], $2::date[], $3::numeric[], $4::numeric[])
+         WITH ORDINALITY AS c(invoice_id, value_date, before, after, n)
+), new AS (
+    SELECT change.invoice_id, jsonb_agg(change.entry ORDER BY change.n) AS entries
+    FROM change JOIN open_items o ON o.invoice_id = change.invoice_id
+    WHERE NOT o.open_amount_changes @> jsonb_build_array(change.entry)
+    GROUP BY change.invoice_id
 )
-UPDATE open_items SET open_amount_changes = open_amount_changes || jsonb_build_array(entry)
-FROM change
-WHERE invoice_id = $1 AND NOT open_amount_changes @> jsonb_build_array(entry)
+UPDATE open_items SET open_amount_changes = open_amount_changes || new.entries
+FROM new
+WHERE open_items.invoice_id = new.invoice_id
 """
 
-DELETE_OPEN_ITEM = "DELETE FROM open_items WHERE invoice_id = $1"
+DELETE_OPEN_ITEMS = "DELETE FROM open_items WHERE invoice_id = ANY($1::text[])"
 
 OPEN_ITEMS_OF = """
 SELECT invoice_id, invoice_number, due_date, currency, amount, open_amount,
