@@ -38,6 +38,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -104,6 +105,9 @@ CREATE TRIGGER bench_settled AFTER INSERT OR UPDATE ON ledger.invoices
 FOR EACH ROW WHEN (NEW.status = 'settled' AND NEW.customer_id LIKE 'L%')
 EXECUTE FUNCTION ledger.bench_settled();
 """
+
+DEMO_COMPANIES = Path(__file__).resolve().parents[1] / "simulation" / "companies.yaml"
+"""The demo's invented companies: every generated invoice belongs to one of them."""
 
 
 # ---------------------------------------------------------------------------------------
@@ -362,6 +366,7 @@ async def _serve(name: str, setup: ServiceSetup) -> None:
             kafka=kafka,
             channel_rates_per_s={"email": setup.email_rate} if setup.email_rate > 0 else {},
             smtp=SmtpSettings(host="127.0.0.1", port=setup.smtp_port, security="none"),
+            companies_file=DEMO_COMPANIES,
         )
         settings = notifier
         pool = await create_pool(DatabaseSettings(url=setup.url), NOTIFIER.schema, max_size=6)
