@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 from uuid import UUID, uuid5
 
 from pydantic import ValidationError
@@ -124,17 +124,25 @@ def command_of(
         arguments["scenario_id"] = fields.get("scenario_id", "")
     if problems:
         return problems
-    event_class = EVENTS[action]
+    return command_event(
+        EVENTS[action],
+        command_id=command_id,
+        now=now,
+        customer_id=customer_id,
+        actor=actor,
+        **arguments,
+    )
+
+
+def command_event(
+    event_class: type[Event], *, command_id: UUID, now: datetime, **fields: Any
+) -> Event | list[FormProblem]:
+    """The command ``event_class`` with its payload built from ``fields``, or the form's
+    problems when the contract refuses them; the event id derives from the command's."""
     payload_class = event_class.model_fields["payload"].annotation
     assert isinstance(payload_class, type)
     try:
-        payload = payload_class(
-            command_id=command_id,
-            customer_id=customer_id,
-            actor=actor,
-            requested_at=now,
-            **arguments,
-        )
+        payload = payload_class(command_id=command_id, requested_at=now, **fields)
     except ValidationError as exc:
         return [
             FormProblem(str(error["loc"][0]) if error["loc"] else "form", "invalid")

@@ -15,13 +15,11 @@ from datetime import date, datetime
 from typing import Literal, get_args
 from uuid import UUID, uuid5
 
-from pydantic import ValidationError
-
 from contracts import commands
 from contracts.dunning import Channel, ProposalVersion
 from contracts.envelope import Event
 from contracts.erp import ContactRole
-from services.console.domain.commands import EVENT_NAMESPACE, SOURCE, FormProblem
+from services.console.domain.commands import EVENT_NAMESPACE, SOURCE, FormProblem, command_event
 
 Decision = Literal["approve", "edit", "postpone", "skip"]
 DECISIONS: tuple[Decision, ...] = get_args(Decision)
@@ -137,25 +135,16 @@ def decision_of(
         problems.append(FormProblem("decision", "invalid"))
     if problems:
         return problems
-    event_class = EVENTS[decision]
-    payload_class = event_class.model_fields["payload"].annotation
-    assert isinstance(payload_class, type)
-    try:
-        payload = payload_class(
-            command_id=command_id,
-            customer_id=customer_id,
-            actor=actor,
-            requested_at=now,
-            proposal_id=proposal_id,
-            version=version,
-            **arguments,
-        )
-    except ValidationError as exc:
-        return [
-            FormProblem(str(error["loc"][0]) if error["loc"] else "form", "invalid")
-            for error in exc.errors()
-        ]
-    return _event(event_class, command_id, now, payload)
+    return command_event(
+        EVENTS[decision],
+        command_id=command_id,
+        now=now,
+        customer_id=customer_id,
+        actor=actor,
+        proposal_id=proposal_id,
+        version=version,
+        **arguments,
+    )
 
 
 def selected_of(values: Sequence[str]) -> list[ProposalVersion] | list[FormProblem]:
