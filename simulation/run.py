@@ -54,7 +54,7 @@ from simulation.generator import History, Record, Size, generate
 from simulation.providers import LetterDrop, Providers, SmtpCollector, TwilioStandIn, free_port
 from simulation.semi_automatic import (
     EDITABLE_CHANNEL,
-    OPENINGS,
+    EDITABLE_LEVELS,
     PROPOSED,
     REVIEW_DAYS,
     Collector,
@@ -553,8 +553,7 @@ class Run:
                         r["version"],
                         r["customer_id"],
                         r["raised_at"].date(),
-                        editable=r["channel"] == EDITABLE_CHANNEL
-                        and r["language"] in OPENINGS.get(r["level"], {}),
+                        editable=r["channel"] == EDITABLE_CHANNEL and r["level"] in EDITABLE_LEVELS,
                     )
                     for r in rows
                 ]
