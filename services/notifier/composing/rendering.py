@@ -306,9 +306,9 @@ class TemplateCatalogue:
             for language_dir in sorted(p for p in name_dir.iterdir() if p.is_dir()):
                 key = (name_dir.name, language_dir.name)
                 catalogue._sets[key] = catalogue._compile(*key)
-                catalogue._editable[key] = editable_marks.marked(catalogue._environment, *key)
                 for medium in MEDIA:  # every set is also a letter's text
                     catalogue._render(key, catalogue._sets[key], {**sample, "medium": medium})
+                catalogue._editable[key] = editable_marks.marked(catalogue._environment, *key)
         if not catalogue._sets:
             raise TemplateConfigurationError(f"no template set in {directory}")
         editable_marks.consistent(catalogue._editable)
