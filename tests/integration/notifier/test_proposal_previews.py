@@ -218,6 +218,39 @@ async def test_the_collectors_are_reminded_of_a_waiting_proposal_unless_it_was_d
     assert len(box.received) == 1
 
 
+async def test_the_collectors_reminder_describes_the_version_edited_since(
+    desk: Desk, mailbox: tuple[Mailbox, int]
+) -> None:
+    box, _ = mailbox
+    reminder = samples.reminder("INV-1")
+    first = proposal(reminder)
+    await desk.notifier.consume(samples.customer_upserted(), first)
+    texted = reminder.model_copy(update={"channel": "sms"})
+    edited = proposal(texted, 2, edited_by="local:marie")
+    await desk.notifier.consume(edited)
+    await desk.notifier.consume(first)  # a replay of version 1 changes nothing
+    sender = NoticeSender(
+        desk.notifier.pool,
+        desk.notifier.clock,
+        desk.settings,
+        NoticeComposer(desk.settings),
+        SmtpChannel(desk.settings),
+    )
+    desk.notifier.clock.advance(timedelta(days=2))  # the first version's reminder day
+    assert await sender.send_all() == 1
+    ((_, message),) = box.received
+    text = " ".join(message.get_body(("plain",)).get_content().split())  # type: ignore[union-attr]
+    assert "Un envoi (sms) au client" in text  # in the staff's language, French here
+    assert "version 2." in text
+    assert "version 1" not in text
+    assert "Cette version a été modifiée par local:marie ; elle part au contact billing." in text
+    # once sent, a later version does not send it again
+    await desk.notifier.consume(proposal(reminder, 3, edited_by="local:paul"))
+    desk.notifier.clock.advance(timedelta(hours=1))
+    assert await sender.send_all() == 0
+    assert len(box.received) == 1
+
+
 async def test_who_may_see_a_preview(desk: Desk) -> None:
     reminder = samples.reminder("INV-1")
     await desk.notifier.consume(
