@@ -126,7 +126,7 @@ class Options:
     replicas: dict[str, int] = field(default_factory=dict)
     # suspend one company's sending for a few days mid-run, then resume (None: no suspension)
     suspension: SuspensionPlan | None = None
-    # the notifier's templates (None: the shipped ones); the demo's offer an editable paragraph
+    # the notifier's templates (None: the shipped ones, which mark editable paragraphs)
     templates_path: Path | None = None
     # a simulated collector decides the proposals of the steps to confirm (semi_automatic.py)
     decide_proposals: bool = False
