@@ -54,7 +54,7 @@ from simulation.generator import History, Record, Size, generate
 from simulation.providers import LetterDrop, Providers, SmtpCollector, TwilioStandIn, free_port
 from simulation.semi_automatic import (
     EDITABLE_CHANNEL,
-    OPENINGS,
+    EDITABLE_LEVELS,
     PROPOSED,
     REVIEW_DAYS,
     Collector,
@@ -126,7 +126,7 @@ class Options:
     replicas: dict[str, int] = field(default_factory=dict)
     # suspend one company's sending for a few days mid-run, then resume (None: no suspension)
     suspension: SuspensionPlan | None = None
-    # the notifier's templates (None: the shipped ones); the demo's offer an editable paragraph
+    # the notifier's templates (None: the shipped ones, which mark editable paragraphs)
     templates_path: Path | None = None
     # a simulated collector decides the proposals of the steps to confirm (semi_automatic.py)
     decide_proposals: bool = False
@@ -553,8 +553,7 @@ class Run:
                         r["version"],
                         r["customer_id"],
                         r["raised_at"].date(),
-                        editable=r["channel"] == EDITABLE_CHANNEL
-                        and r["language"] in OPENINGS.get(r["level"], {}),
+                        editable=r["channel"] == EDITABLE_CHANNEL and r["level"] in EDITABLE_LEVELS,
                     )
                     for r in rows
                 ]

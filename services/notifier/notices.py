@@ -121,18 +121,20 @@ def proposal_facts(proposal: dunning.Proposal) -> dict[str, Any]:
         "scenario_id": reminder.scenario_id,
         "step_name": reminder.step_name,
         "channel": reminder.channel,
+        "recipient_role": reminder.recipient_role,
         "invoice_ids": [i.invoice_id for i in reminder.invoices],
         "deadline": proposal.deadline.date().isoformat(),
         "outcome": outcome,
         "outcome_fr": outcome_fr,
+        "edited_by": proposal.edited_by,
     }
 
 
 async def record_proposal_reminder(work: UnitOfWork, proposal: dunning.Proposal) -> None:
-    """The collectors are reminded of a waiting proposal a business day before its deadline
-    (a new version keeps the first one's reminder)."""
+    """The collectors are reminded of a waiting proposal a business day before its deadline;
+    a new version (an edit) keeps the reminder's day and makes it describe that version."""
     await work.connection.execute(
-        queries.RECORD_NOTICE_AT,
+        queries.RECORD_PROPOSAL_NOTICE,
         notice_id_of("proposal_reminder", proposal.proposal_id),
         "proposal_reminder",
         proposal.customer_id,
@@ -197,10 +199,12 @@ def _sample(creditor: Creditor) -> dict[str, Any]:
             "scenario_id": "negligent",
             "step_name": "friendly",
             "channel": "email",
+            "recipient_role": "billing",
             "invoice_ids": ["FR01/F1"],
             "deadline": date(2026, 1, 31),
             "outcome": "sent as proposed",
             "outcome_fr": "envoyé tel que proposé",
+            "edited_by": "local:marie",
         },
     }
 

@@ -479,6 +479,16 @@ VALUES ($1, $2, $3, $4::jsonb, 'pending', $6, $5)
 ON CONFLICT (notice_id) DO NOTHING
 """
 
+# A proposal's reminder to the collectors describes its latest version: a new version
+# (an edit) rewrites the reminder's facts while it has not gone yet, never with an older one.
+RECORD_PROPOSAL_NOTICE = """
+INSERT INTO notices (notice_id, kind, customer_id, payload, status, next_attempt_at, created_at)
+VALUES ($1, $2, $3, $4::jsonb, 'pending', $6, $5)
+ON CONFLICT (notice_id) DO UPDATE SET payload = EXCLUDED.payload
+WHERE notices.status = 'pending'
+  AND (notices.payload ->> 'version')::int < (EXCLUDED.payload ->> 'version')::int
+"""
+
 CANCEL_NOTICE = (
     "UPDATE notices SET status = 'cancelled' WHERE notice_id = $1 AND status = 'pending'"
 )
