@@ -156,3 +156,49 @@ def test_a_german_public_body_is_owed_the_business_rate_and_no_chorus_pro(
     ) in text
     assert "Chorus Pro" not in text
     assert "L2192-13" not in text
+
+
+def test_the_letters_statement_page_names_the_references_under_the_invoice(
+    composer: EmailComposer,
+) -> None:
+    from services.notifier.channels.letters.document import letter_pdf
+    from simulation.pdf_text import page_text
+
+    due = reminder(
+        "INV-1",
+        level="formal_notice",
+        template="formal_notice",
+        language="fr",
+        channel="registered_letter",
+    )
+    pdf, _, _ = letter_pdf(composer, due, due.invoices, _public_body(), NOW)
+    text = " ".join(page_text(pdf).split())
+    # the letter's text, then the statement's page
+    assert "(30 jours); Chorus Pro : code service SERV-ACHATS, n° d'engagement" in text
+    assert "INV-1: Chorus Pro : code service SERV-ACHATS, n° d'engagement EJ-2026-0417" in text
+
+
+def test_a_british_companys_statement_page_writes_british_dates(
+    composer: EmailComposer,
+) -> None:
+    from services.notifier.channels.letters.document import letter_pdf
+    from simulation.pdf_text import page_text
+
+    due = reminder("INV-1", level="level_2", language="en", channel="postal_letter").model_copy(
+        update={"company_code": "GB01"}
+    )
+    invoices = tuple(
+        i.model_copy(
+            update={
+                "amount": i.amount.model_copy(update={"currency": "GBP"}),
+                "open_amount": i.open_amount.model_copy(update={"currency": "GBP"}),
+            }
+        )
+        for i in due.invoices
+    )
+    customer = CustomerView(name="ACME Ltd", language="en", contacts=())
+    pdf, _, _ = letter_pdf(composer, due, invoices, customer, NOW)
+    statement_page = page_text(pdf, page=2)
+    assert "On 2 Mar 2026" in statement_page or "On 2 March 2026" in statement_page
+    assert "31 Jan 2026" in statement_page
+    assert "March 2, 2026" not in statement_page
