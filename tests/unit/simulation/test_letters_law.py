@@ -195,3 +195,32 @@ def test_the_demos_customers_abroad_belong_to_their_countrys_company_and_speak_i
         (notice,) = [s for s in steps if s["level"] == "formal_notice"]
         assert notice["channel"] == "registered_letter"
         assert notice["include_penalties"] is True
+
+
+def test_the_demos_french_public_bodies_invoices_carry_their_chorus_pro_references() -> None:
+    from contracts import erp
+    from contracts.topics import ERP_INVOICES
+    from simulation.generator import Size, generate
+
+    history = generate(replace(Size.small(), customers=200, invoices=400, days=30), seed=3)
+    issued = [
+        ERP_INVOICES.parse(r.value)
+        for day in history.timeline
+        for r in day
+        if r.topic == ERP_INVOICES.name and r.kind == "erp.invoice.issued" and r.bad is None
+    ]
+    public = {
+        c.customer_id
+        for c in history.customers.values()
+        if c.customer_type == "public_body" and c.country == "FR"
+    }
+    assert public
+    assert any(e.payload.customer_id in public for e in issued if isinstance(e, erp.InvoiceIssued))
+    for event in issued:
+        assert isinstance(event, erp.InvoiceIssued)
+        payload = event.payload
+        if payload.customer_id in public:
+            assert payload.service_code == f"SERV-{payload.customer_id}"
+            assert payload.commitment_number == f"EJ-{payload.invoice_number}"
+        else:
+            assert (payload.service_code, payload.commitment_number) == (None, None)
