@@ -22,7 +22,7 @@ from contracts.notifications import DeliverySent
 from contracts.topics import ALL_TOPICS, DISPUTE_EVENTS, DUNNING_ACTIONS, NOTIFIER_DELIVERIES
 from simulation.cluster import read_topic
 from simulation.generator import History
-from simulation.letters_law import Addressee, demo_rates, law_verdict, letters_in
+from simulation.letters_law import LAWS, Addressee, demo_rates, law_verdict, letters_in
 from simulation.oracle import (
     Expected,
     Silence,
@@ -441,9 +441,9 @@ def verdict(
     )
     # the letters abroad: their company's language and law (docs/law.md)
     assert run.providers is not None
-    law = law_verdict(
-        letters_in(run.providers.letters.directory), addressees_of(history), demo_rates()
-    )
+    addressees = addressees_of(history)
+    abroad = {c for c, a in addressees.items() if a.country in LAWS}
+    law = law_verdict(letters_in(run.providers.letters.directory, abroad), addressees, demo_rates())
     v.check(law.ok(require_each=not history.size.simple), law.line(), law.problems[:5])
     allowed = found.resent_after_lease
     v.check(

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -182,13 +182,16 @@ class Letter:
     text: str  # every page, lines joined by spaces (sentences wrap across lines)
 
 
-def letters_in(directory: Path) -> list[Letter]:
-    """Every letter of the print room's folder, manifest and PDF read back."""
+def letters_in(directory: Path, customers: Collection[str] | None = None) -> list[Letter]:
+    """Every letter of the print room's folder (only those to ``customers`` when given),
+    manifest and PDF read back."""
     if not directory.exists():
         return []
     found = []
     for path in sorted(directory.glob("reminder-*.json")):
         manifest = json.loads(path.read_text(encoding="utf-8"))
+        if customers is not None and str(manifest["customer_id"]) not in customers:
+            continue
         pdf = (directory / str(manifest["document"])).read_bytes()
         found.append(
             Letter(

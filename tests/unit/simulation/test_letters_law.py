@@ -224,3 +224,13 @@ def test_the_demos_french_public_bodies_invoices_carry_their_chorus_pro_referenc
             assert payload.commitment_number == f"EJ-{payload.invoice_number}"
         else:
             assert (payload.service_code, payload.commitment_number) == (None, None)
+
+
+def test_only_the_letters_to_the_customers_asked_for_are_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    composer = _composer(monkeypatch, demo_rates())
+    _drop(composer, tmp_path, "C-DE")
+    _drop(composer, tmp_path, "C-ES")
+    assert [x.customer_id for x in letters_in(tmp_path, {"C-ES"})] == ["C-ES"]
+    assert letters_in(tmp_path / "nowhere") == []
