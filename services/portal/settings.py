@@ -10,6 +10,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from services.portal.documents import DocumentStoreSettings
+from services.portal.gocardless import GoCardlessSettings
 from services.runtime.settings import ServiceSettings
 from services.runtime.signed_links import SignedLinkSettings
 
@@ -65,6 +66,7 @@ class PortalSettings(ServiceSettings):
     links: SignedLinkSettings = Field(default_factory=SignedLinkSettings)
     stripe: StripeSettings = Field(default_factory=StripeSettings)
     documents: DocumentStoreSettings = Field(default_factory=DocumentStoreSettings)
+    gocardless: GoCardlessSettings = Field(default_factory=GoCardlessSettings)
     company_names: dict[str, str] = Field(
         default_factory=dict,
         description="The invoicing companies' names by company code (JSON map), shown on "
