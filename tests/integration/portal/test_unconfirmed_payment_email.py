@@ -85,6 +85,7 @@ def _alerts(box: Mailbox) -> list[tuple[Any, str, str]]:
     for envelope, message in box.received:
         if ADDRESSES["collector"] in envelope.rcpt_tos:
             body = message.get_body(preferencelist=("plain",))
+            assert body is not None
             subject = " ".join(str(message["Subject"]).split())
             found.append((envelope, subject, " ".join(body.get_content().split())))
     return found
