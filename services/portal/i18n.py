@@ -86,6 +86,8 @@ WORDS: dict[str, dict[str, str]] = {
         "pay_help": "Pay the chosen invoices by card with our payment provider; "
         "you come back here afterwards.",
         "pay_submit": "Pay by card",
+        "vat_number": "VAT number",
+        "company_identity": "The invoicing company",
         "debit_title": "Pay by direct debit",
         "debit_help": (
             "Pay the chosen invoices by SEPA direct debit from your bank account:"
@@ -204,6 +206,8 @@ WORDS: dict[str, dict[str, str]] = {
         "pay_help": "Réglez les factures choisies par carte chez notre "
         "prestataire de paiement ; vous revenez ici ensuite.",
         "pay_submit": "Payer par carte",
+        "vat_number": "N° TVA",
+        "company_identity": "La société qui facture",
         "debit_title": "Payer par prélèvement",
         "debit_help": (
             "Réglez les factures choisies par prélèvement SEPA sur votre compte "
@@ -322,6 +326,8 @@ WORDS: dict[str, dict[str, str]] = {
         "pay_help": "Bezahlen Sie die gewählten Rechnungen per Karte bei unserem "
         "Zahlungsdienstleister; danach kommen Sie hierher zurück.",
         "pay_submit": "Mit Karte bezahlen",
+        "vat_number": "USt-IdNr.",
+        "company_identity": "Das rechnungsstellende Unternehmen",
         "debit_title": "Per Lastschrift bezahlen",
         "debit_help": (
             "Bezahlen Sie die gewählten Rechnungen per SEPA-Lastschrift von Ihrem"
@@ -441,6 +447,8 @@ WORDS: dict[str, dict[str, str]] = {
         "pay_help": "Pague las facturas elegidas con tarjeta en nuestro proveedor "
         "de pagos; después volverá aquí.",
         "pay_submit": "Pagar con tarjeta",
+        "vat_number": "NIF-IVA",
+        "company_identity": "La empresa que factura",
         "debit_title": "Pagar por domiciliación",
         "debit_help": (
             "Pague las facturas elegidas por adeudo directo SEPA desde su cuenta "
@@ -559,6 +567,8 @@ WORDS: dict[str, dict[str, str]] = {
         "pay_help": "Paghi le fatture scelte con carta presso il nostro fornitore "
         "di pagamenti; poi tornerà qui.",
         "pay_submit": "Paga con carta",
+        "vat_number": "Partita IVA",
+        "company_identity": "La società che fattura",
         "debit_title": "Paga con addebito diretto",
         "debit_help": (
             "Paghi le fatture scelte con addebito diretto SEPA sul suo conto: "

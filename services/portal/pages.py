@@ -37,6 +37,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from contracts import disputes
 from contracts.topics import DISPUTE_COMMANDS, Topic
 from services.portal import debits, i18n, metrics, queries
+from services.portal.branding import Brand, load_brands
 from services.portal.documents import DocumentStore
 from services.portal.domain.account import Account, OpenInvoice, Pause, account_of
 from services.portal.domain.attachments import CheckedAttachment, check_attachments
@@ -142,12 +143,17 @@ class Pages:
         self.documents = documents
         self.form_targets: tuple[str, ...] = (settings.stripe.checkout_origin,) if checkout else ()
         self.direct_debit = direct_debit
+        self.brands: dict[str, Brand] = (
+            load_brands(settings.companies_file) if settings.companies_file else {}
+        )
         if direct_debit is not None:
             self.form_targets += (settings.gocardless.flow_origin,)
 
     def routes(self) -> APIRouter:
         router = APIRouter()
         router.add_api_route("/portal/static/portal.css", self.stylesheet, methods=["GET"])
+        router.add_api_route("/portal/brand/{code}/brand.css", self.brand_sheet, methods=["GET"])
+        router.add_api_route("/portal/brand/{code}/logo", self.brand_logo, methods=["GET"])
         router.add_api_route("/portal/{token}", self._answering(self.page), methods=["GET"])
         router.add_api_route(
             "/portal/{token}/promise", self._answering(self.promise), methods=["POST"]
@@ -186,6 +192,25 @@ class Pages:
 
     async def stylesheet(self) -> Response:
         response = Response(STYLESHEET, media_type="text/css")
+        secured(response)
+        response.headers["Cache-Control"] = "public, max-age=3600"
+        return response
+
+    async def brand_sheet(self, code: str) -> Response:
+        brand = self.brands.get(code)
+        if brand is None or not brand.stylesheet:
+            return _plain(404, "no such company")
+        response = Response(brand.stylesheet, media_type="text/css")
+        secured(response)
+        response.headers["Cache-Control"] = "public, max-age=3600"
+        return response
+
+    async def brand_logo(self, code: str) -> Response:
+        brand = self.brands.get(code)
+        if brand is None or brand.logo is None:
+            return _plain(404, "no such company")
+        body, media_type = brand.logo
+        response = Response(body, media_type=media_type)
         secured(response)
         response.headers["Cache-Control"] = "public, max-age=3600"
         return response
@@ -275,7 +300,12 @@ class Pages:
             t=words,
             lang=words.language,
             customer=customer,
-            company=self.settings.company_names.get(link.company_code, link.company_code),
+            company=(
+                self.brands[link.company_code].company.legal_name
+                if link.company_code in self.brands
+                else self.settings.company_names.get(link.company_code, link.company_code)
+            ),
+            brand=self.brands.get(link.company_code),
             account=account,
             payable=payable,
             receipts=receipts,

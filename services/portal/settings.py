@@ -4,6 +4,7 @@ kit's ``RELANCE_LINKS_*``, shared with the notifier that mints the links)."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -71,6 +72,12 @@ class PortalSettings(ServiceSettings):
         default_factory=dict,
         description="The invoicing companies' names by company code (JSON map), shown on "
         "the pages; a company not listed is shown by its code.",
+    )
+    companies_file: Path | None = Field(
+        default=None,
+        description="The companies file the notifier reads (same YAML format): each page "
+        "shows its customer's invoicing company's legal name, logo, address, registration "
+        "and VAT numbers and colours.",
     )
     recent_days: int = Field(
         default=60, ge=1, description="How far back payments and credit notes are listed."
