@@ -26,14 +26,10 @@ from pydantic import (
 
 from services.portal.domain.attachments import media_type_of
 from services.portal.domain.branding import brand_stylesheet, check_on_white
-from services.portal.errors import PortalError
+from services.portal.errors import BrandingError
 
 Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 LOGO_MAX_BYTES = 512 * 1024
-
-
-class BrandingError(PortalError):
-    """The companies file cannot be used for the pages."""
 
 
 class Colours(BaseModel):

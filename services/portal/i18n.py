@@ -86,6 +86,7 @@ WORDS: dict[str, dict[str, str]] = {
         "pay_help": "Pay the chosen invoices by card with our payment provider; "
         "you come back here afterwards.",
         "pay_submit": "Pay by card",
+        "already_being_paid": "These invoices are already being paid: choose others.",
         "vat_number": "VAT number",
         "company_identity": "The invoicing company",
         "debit_title": "Pay by direct debit",
@@ -206,6 +207,9 @@ WORDS: dict[str, dict[str, str]] = {
         "pay_help": "Réglez les factures choisies par carte chez notre "
         "prestataire de paiement ; vous revenez ici ensuite.",
         "pay_submit": "Payer par carte",
+        "already_being_paid": (
+            "Ces factures sont déjà en cours de paiement : choisissez-en d'autres."
+        ),
         "vat_number": "N° TVA",
         "company_identity": "La société qui facture",
         "debit_title": "Payer par prélèvement",
@@ -326,6 +330,7 @@ WORDS: dict[str, dict[str, str]] = {
         "pay_help": "Bezahlen Sie die gewählten Rechnungen per Karte bei unserem "
         "Zahlungsdienstleister; danach kommen Sie hierher zurück.",
         "pay_submit": "Mit Karte bezahlen",
+        "already_being_paid": "Diese Rechnungen werden bereits bezahlt: wählen Sie andere.",
         "vat_number": "USt-IdNr.",
         "company_identity": "Das rechnungsstellende Unternehmen",
         "debit_title": "Per Lastschrift bezahlen",
@@ -447,6 +452,7 @@ WORDS: dict[str, dict[str, str]] = {
         "pay_help": "Pague las facturas elegidas con tarjeta en nuestro proveedor "
         "de pagos; después volverá aquí.",
         "pay_submit": "Pagar con tarjeta",
+        "already_being_paid": "Estas facturas ya se están pagando: elija otras.",
         "vat_number": "NIF-IVA",
         "company_identity": "La empresa que factura",
         "debit_title": "Pagar por domiciliación",
@@ -567,6 +573,7 @@ WORDS: dict[str, dict[str, str]] = {
         "pay_help": "Paghi le fatture scelte con carta presso il nostro fornitore "
         "di pagamenti; poi tornerà qui.",
         "pay_submit": "Paga con carta",
+        "already_being_paid": "Queste fatture sono già in corso di pagamento: ne scelga altre.",
         "vat_number": "Partita IVA",
         "company_identity": "La società che fattura",
         "debit_title": "Paga con addebito diretto",

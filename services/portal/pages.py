@@ -46,6 +46,7 @@ from services.portal.domain.direct_debit import (
     check_debit,
     choice_key,
     debit_events,
+    not_paid_twice,
     verify_webhook,
 )
 from services.portal.domain.documents import check_copy, file_name
@@ -572,6 +573,13 @@ class Pages:
             return await self._render(
                 request, link, customer, form="pay", typed=typed, errors=checked, status=422
             )
+        twice = not_paid_twice(
+            [line.invoice.invoice_id for line in checked.lines], await self._being_paid(link)
+        )
+        if twice:
+            return await self._render(
+                request, link, customer, form="pay", typed=typed, errors=twice, status=422
+            )
         assert self.checkout is not None
         token = request.path_params["token"]
         public = self.settings.links.base_url or str(request.base_url)
@@ -677,6 +685,16 @@ class Pages:
         chosen = [(line.invoice.invoice_id, line.invoice.open_amount) for line in lines]
         now = self.clock.now()
         choice = choice_key(link.customer_id, link.company_code, chosen)
+        twice = not_paid_twice(
+            [invoice_id for invoice_id, _ in chosen], await self._being_paid(link)
+        )
+        if twice:
+            latest = await self.pool.fetchrow(queries.LATEST_DEBIT, choice)
+            if latest is not None and latest["status"] in PAID_STATES:
+                return self._done(request, "debit_paid")  # this very choice, authorised
+            return await self._render(
+                request, link, customer, form="debit", typed=typed, errors=twice, status=422
+            )
         debit = await debits.debit_for(
             self.pool, now, choice, link.customer_id, link.company_code, chosen, checked.currency
         )
@@ -709,6 +727,10 @@ class Pages:
             ) from exc
         await debits.requested(self.pool, now, debit.debit_id, started.billing_request_id)
         return RedirectResponse(started.authorisation_url, 303)
+
+    async def _being_paid(self, link: CustomerLink) -> frozenset[str]:
+        rows = await self.pool.fetch(queries.BEING_PAID, link.customer_id, link.company_code)
+        return frozenset(r["invoice_id"] for r in rows)
 
     async def gocardless_webhook(self, request: Request) -> Response:
         """GoCardless's batch of events: 498 and nothing changed unless its

@@ -131,6 +131,13 @@ UPDATE direct_debits
 SET status = 'announced', payment_id = coalesce(payment_id, $2), changed_at = $3
 WHERE debit_id = $1 AND status IN ('started', 'fulfilled')
 """
+BEING_PAID = """
+SELECT unnest(invoice_ids) AS invoice_id FROM direct_debits
+WHERE customer_id = $1 AND company_code = $2 AND status IN ('fulfilled', 'announced')
+UNION
+SELECT unnest(invoice_ids) FROM pauses
+WHERE customer_id = $1 AND kind = 'promise' AND until IS NULL
+"""
 DEBIT_FAILED = """
 UPDATE direct_debits SET status = 'failed', reason = $2, changed_at = $3
 WHERE debit_id = $1 AND status <> 'failed'

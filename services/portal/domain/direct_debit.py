@@ -135,6 +135,15 @@ def debit_events(batch: object) -> list[DebitEvent]:
     return events
 
 
+def not_paid_twice(chosen: Sequence[str], being_paid: frozenset[str]) -> Errors:
+    """Invoices a provider is already collecting (a debit the customer authorised, or a
+    payment announced and not yet confirmed by the ERP) are not paid a second time, by
+    debit or by card."""
+    if being_paid.intersection(chosen):
+        return {"invoice": FieldError("already_being_paid")}
+    return {}
+
+
 def check_debit(
     form: Mapping[str, Sequence[str]], account: Account, currencies: Sequence[str]
 ) -> PaymentDecision | Errors:

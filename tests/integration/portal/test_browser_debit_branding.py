@@ -141,7 +141,6 @@ async def test_paying_by_direct_debit_pauses_dunning_until_the_erp_payment_settl
     # GoCardless's hosted flow (the stand-in): the customer authorises the debit
     await page.wait_for_url(f"{site.gocardless.base_url}/flow/*")
     assert "Direct debit of 118000 EUR" in await page.locator("h1").inner_text()
-    await page.screenshot(path=IMAGES / "portal-debit-flow.png")
     await page.get_by_role("link", name="Authorise").click()
     await page.wait_for_url("**?done=debit")
     notice = await page.get_by_role("status").inner_text()

@@ -137,6 +137,15 @@ async def test_a_payment_is_announced_once_and_never_paid_twice(site: Site) -> N
         assert again.headers["location"].endswith("?done=debit_paid")
         notice = await client.get(site.base_url + again.headers["location"])
         assert "déjà en cours de paiement par prélèvement" in notice.text
+        # nor part of it again, by debit or by card
+        part = await debit(client, site, {"invoice": ["FR01/F-2026-001"]})
+        by_card = await client.post(
+            f"{site.account_url}/pay", data={"invoice": ["FR01/F-2026-002"]}
+        )
+        for refused_page in (part, by_card):
+            assert refused_page.status_code == 422
+            assert "Ces factures sont déjà en cours de paiement" in refused_page.text
+        assert site.stripe.requests == 0
         for action in ("submitted", "confirmed", "submitted"):  # later states, a redelivery
             batch = site.gocardless.webhook(site.gocardless.event("payments", action, request_id))
             response = await client.post(webhook_url(site), content=batch[0], headers=batch[1])

@@ -19,6 +19,7 @@ from services.portal.domain.direct_debit import (
     debit_event,
     debit_events,
     debit_id,
+    not_paid_twice,
     verify_webhook,
 )
 from services.portal.domain.forms import FieldError, PaymentDecision
@@ -180,3 +181,11 @@ def test_the_settings_need_webhook_secrets_with_a_token_and_never_show_them() ->
     for secret in ("live_abcdefghijklmnop", "first-secret", "second-secret"):
         assert secret not in shown
     assert GoCardlessSettings(currencies="EUR,GBP").currencies == ("EUR", "GBP")
+
+
+def test_invoices_being_collected_are_not_paid_twice() -> None:
+    being_paid = frozenset({"FR01/F1"})
+    assert not_paid_twice(["FR01/F2"], being_paid) == {}
+    assert not_paid_twice(["FR01/F2", "FR01/F1"], being_paid) == {
+        "invoice": FieldError("already_being_paid")
+    }
