@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from services.portal.branding import BrandingError, load_brands
+from services.portal.branding import load_brands
 from services.portal.domain.branding import brand_stylesheet, check_on_white, contrast
+from services.portal.errors import BrandingError
 
 NOTIFIER_COMPANIES = Path(__file__).parents[1] / "notifier" / "companies.yaml"
 PORTAL_COMPANIES = (
