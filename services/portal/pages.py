@@ -10,6 +10,12 @@ invoices by card through Stripe Checkout, a redirect to the session's page;
 ``POST /portal/webhooks/stripe``: Stripe's signed notification that a session was paid,
 sent as a ``promise.record`` of kind ``payment_announced`` (channel ``portal``) so that
 dunning waits for the ERP's payment (docs/portal.md, "Paying online").
+``POST /portal/{token}/debit`` (when GoCardless is configured): pay chosen invoices by SEPA
+direct debit, a redirect to GoCardless's Billing Request Flow; ``POST
+/portal/webhooks/gocardless``: GoCardless's signed batches of events, a submitted payment
+announced, a failed one withdrawn (docs/portal.md, "Paying by direct debit").
+``GET /portal/brand/{code}/logo`` and ``.../brand.css``: the invoicing company's logo and
+colours (docs/portal.md, "Branding").
 Commands go to ``disputes.commands.v1`` through the outbox; the disputes
 service decides, and its events come back into the read model. Command ids derive from the
 link and the form, so a form sent twice is one command.

@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
 from contracts import disputes
 from contracts.topics import DISPUTE_COMMANDS
@@ -91,6 +92,17 @@ async def test_a_currency_the_scheme_does_not_collect_is_refused_beside_the_fiel
     assert "Le prélèvement ne porte que sur ces devises : EUR." in response.text
     assert site.gocardless.requests == 0
     assert await debits(site) == []
+
+
+async def test_a_refused_access_token_shows_a_page_and_never_the_token(site: Site) -> None:
+    assert site.pages.direct_debit is not None
+    site.pages.direct_debit._token = SecretStr("live_revoked_token_0000000000")
+    async with httpx.AsyncClient() as client:
+        response = await debit(client, site, CHOSEN)
+    assert response.status_code == 502
+    assert "Paiement indisponible" in response.text
+    assert "live_revoked" not in response.text
+    assert site.gocardless.created == 0
 
 
 async def test_forged_webhooks_are_refused_counted_and_change_nothing(site: Site) -> None:
