@@ -790,14 +790,28 @@ class Pages:
             try:
                 response = await handler(request)
             except PageRefused as refused:
-                response = self._refused(refused)
+                response = self._refused(refused, self._company_of(request))
             return secured(response, self.form_targets)
 
         return route
 
-    def _refused(self, refused: PageRefused) -> Response:
+    def _company_of(self, request: Request) -> str | None:
+        """The company of the link in the path, when its signature verifies (expired or
+        not), so that a refusal page still shows the invoicing company; none when tampered."""
+        token = request.path_params.get("token")
+        if not token:
+            return None
+        try:
+            return self.links.check(token).company_code
+        except LinkExpired as exc:
+            return exc.company_code
+        except LinkTampered:
+            return None
+
+    def _refused(self, refused: PageRefused, company_code: str | None = None) -> Response:
         words = Words(refused.language)
         html = self.environment.get_template("refused.html").render(
+            brand=self.brands.get(company_code) if company_code else None,
             t=words,
             lang=words.language,
             title=words(refused.title_key),

@@ -126,6 +126,17 @@ async def test_each_customer_sees_the_company_that_invoices_them(
     await phone.screenshot(path=IMAGES / "portal-branding-phone.png", full_page=True)
     await context.close()
 
+    # a refusal page still shows the company when the link's signature verifies
+    expired = await page.goto(site.expired_url())
+    assert expired is not None
+    assert expired.status == 410
+    assert await page.locator(".masthead .company").inner_text() == "Outillage Martin SA"
+    assert "RCS Lyon 900 000 002" in await page.locator("footer.company-identity").inner_text()
+    tampered = await page.goto(site.account_url[:-3] + "xyz")
+    assert tampered is not None
+    assert tampered.status == 403
+    assert await page.locator("header.masthead").count() == 0  # nobody is known
+
 
 async def test_paying_by_direct_debit_pauses_dunning_until_the_erp_payment_settles_it(
     page: Page,  # noqa: F811
