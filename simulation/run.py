@@ -51,7 +51,14 @@ from simulation.cluster import (
     service_environment,
 )
 from simulation.generator import History, Record, Size, generate
-from simulation.providers import LetterDrop, Providers, SmtpCollector, TwilioStandIn, free_port
+from simulation.providers import (
+    COMPANIES_FILE,
+    LetterDrop,
+    Providers,
+    SmtpCollector,
+    TwilioStandIn,
+    free_port,
+)
 from simulation.semi_automatic import (
     EDITABLE_CHANNEL,
     EDITABLE_LEVELS,
@@ -204,6 +211,8 @@ class Run:
             **self.providers.notifier_environment(),
             "RELANCE_LINKS_KEYS": LINK_KEY,
             "RELANCE_LINKS_BASE_URL": f"http://127.0.0.1:{portal_port}",
+            # the portal speaks as each account's company, like the notifier's messages
+            "RELANCE_PORTAL_COMPANIES_FILE": str(COMPANIES_FILE),
             "RELANCE_NOTIFIER_DISPATCH_INTERVAL_S": "0.1",
             "RELANCE_NOTIFIER_CHANNEL_RATES_PER_S": "{}",
             "RELANCE_SCHEDULER_TICK_INTERVAL_S": "0.1",
