@@ -209,6 +209,7 @@ def _sample(creditor: Creditor) -> dict[str, Any]:
             "invoice_ids": ("FR01/F1",),
             "recorded_by": "collector@example.com",
             "channel": "phone_call",
+            "kind": "promise",
         },
         "plan": {
             "currency": "EUR",
@@ -314,6 +315,9 @@ class NoticeComposer:
                     "invoice_ids": promise.invoice_ids,
                     "recorded_by": promise.recorded_by,
                     "channel": promise.channel,
+                    # a provider's announced payment is acknowledged, not confirmed as a
+                    # commitment: the templates say so
+                    "kind": promise.kind,
                 }
             else:
                 plan = disputes.PaymentPlan.model_validate(payload)

@@ -115,3 +115,48 @@ def test_a_promise_confirmation_speaks_for_the_customers_company() -> None:
     assert "Relance Demo Deutschland GmbH" in composed.text
     with pytest.raises(DeliveryError, match="'PL01'"):
         notices.compose("promise_confirmation", promise, {**customer, "company_code": "PL01"})
+
+
+@pytest.mark.parametrize(
+    ("language", "acknowledged", "not_said"),
+    [
+        ("en", "your payment of", "you committed to pay"),
+        ("fr", "votre règlement de", "vous vous êtes engagé"),
+    ],
+)
+def test_a_payment_a_provider_announced_is_acknowledged_not_confirmed_as_a_commitment(
+    language: str, acknowledged: str, not_said: str
+) -> None:
+    import json
+    from datetime import date
+
+    from services.notifier.notices import NoticeComposer
+
+    notices = NoticeComposer(NotifierSettings())
+    announced = {
+        "promise_id": "00000000-0000-0000-0000-000000000002",
+        "customer_id": "C-1",
+        "invoice_ids": ["DE01/F1"],
+        "promised_date": date(2026, 3, 20).isoformat(),
+        "amount": {"amount": "1500.00", "currency": "EUR"},
+        "channel": "portal",
+        "recorded_by": "stripe:cs_test_1",
+        "kind": "payment_announced",
+    }
+    contacts = json.dumps([{"role": "billing", "email": "ap@kunde.example"}])
+    customer = {"name": "Kunde", "language": language, "contacts": contacts, "company_code": "DE01"}
+
+    composed = notices.compose("promise_confirmation", announced, customer)
+
+    for part in (composed.text, composed.html):
+        assert acknowledged in part
+        assert not_said not in part
+        assert "DE01/F1" in part
+    assert (
+        composed.subject
+        != notices.compose(
+            "promise_confirmation", {**announced, "kind": "promise"}, customer
+        ).subject
+    )
+    promised = notices.compose("promise_confirmation", {**announced, "kind": "promise"}, customer)
+    assert not_said in promised.text
