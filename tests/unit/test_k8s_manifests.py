@@ -605,6 +605,37 @@ def test_the_scheduler_api_takes_its_credentials_from_a_secret_and_admits_the_co
     assert rule["ports"] == [{"port": 8080, "protocol": "TCP"}]
 
 
+def test_the_console_s_key_at_the_notifier_is_accepted_by_the_notifier(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The console fetches proposals' renderings with RELANCE_CONSOLE_NOTIFIER_API_KEY; the
+    notifier lists the same key as `collector:console:<key>` in RELANCE_AUTH_API_KEYS: the dev
+    overlay's two Secrets agree, and the notifier accepts the console's key."""
+    from services.notifier.settings import NotifierSettings
+    from services.runtime.auth import Authenticator
+    from services.runtime.clock import SystemClock
+
+    notifier = {v["name"]: v for v in _container("notifier")["env"]}
+    assert notifier["RELANCE_AUTH_API_KEYS"]["valueFrom"]["secretKeyRef"] == {
+        "name": "relance-notifier-auth",
+        "key": "api-keys",
+        "optional": True,
+    }
+    console = {v["name"]: v for v in _container("console")["env"]}
+    console_ref = console["RELANCE_CONSOLE_NOTIFIER_API_KEY"]["valueFrom"]["secretKeyRef"]
+    dev = yaml.safe_load((OVERLAYS / "dev" / "kustomization.yaml").read_text())
+    generated = {
+        g["name"]: dict(literal.split("=", 1) for literal in g.get("literals", []))
+        for g in dev["secretGenerator"]
+    }
+    console_key = generated[console_ref["name"]][console_ref["key"]]
+    notifier_keys = generated["relance-notifier-auth"]["api-keys"]
+    assert f"collector:console:{console_key}" in notifier_keys.split(",")
+    monkeypatch.setenv("RELANCE_AUTH_API_KEYS", notifier_keys)
+    settings = load(NotifierSettings)
+    assert Authenticator("notifier", settings.auth, SystemClock()).configured
+
+
 def test_alerts_exist_with_runbooks() -> None:
     rules = [
         rule
