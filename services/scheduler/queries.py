@@ -335,3 +335,15 @@ LEFT JOIN submitted_command AS s ON s.command_id = asked.command_id
 LEFT JOIN executed_command AS e ON e.command_id = asked.command_id
 LEFT JOIN refused_command AS r ON r.command_id = asked.command_id
 """
+
+# -- operators' commands (services.scheduler.operations) ---------------------------------------
+
+OPERATOR_COMMAND_SEEN = "SELECT 1 FROM executed_operator_command WHERE command_id = $1"
+
+RECORD_OPERATOR_COMMAND = """
+INSERT INTO executed_operator_command
+    (command_id, command, company_codes, actor_subject, actor_role, requested_at, executed_at,
+     detail)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8::text::jsonb)
+ON CONFLICT (command_id) DO NOTHING
+"""
