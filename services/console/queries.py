@@ -600,3 +600,6 @@ FROM refused_commands r LEFT JOIN customers c USING (customer_id)
 WHERE r.actor_subject = $1 AND r.command = ANY($2::text[]) AND r.refused_at >= $3
 ORDER BY r.refused_at DESC LIMIT $4
 """
+
+# The names of some customers (a campaign's recipients on the Operations page).
+CUSTOMER_NAMES = "SELECT customer_id, name FROM customers WHERE customer_id = ANY($1::text[])"
