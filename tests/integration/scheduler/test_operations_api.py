@@ -18,8 +18,11 @@ import yaml
 from fastapi import FastAPI
 from pydantic import SecretStr
 
+from contracts.topics import DUNNING_COMMANDS
 from services.runtime.auth import Authenticator, AuthSettings
+from services.runtime.dead_letter import IncomingRecord
 from services.runtime.identity import Identity, Portfolio
+from services.scheduler.api import CommandsApi
 from services.scheduler.app import policy_of
 from services.scheduler.library_store import reload_library
 from services.scheduler.operations_api import OperationsApi
@@ -163,3 +166,46 @@ async def test_the_library_versions_and_their_yaml(api: Api, tmp_path: Path) -> 
     assert (
         await api.client.get("/v1/library/versions", headers=api.bearer(collector))
     ).status_code == 403
+
+
+async def test_a_suspension_through_the_commands_api_is_followed_to_its_execution(
+    api: Api, pool: asyncpg.Pool
+) -> None:
+    app = FastAPI()
+    app.include_router(CommandsApi(pool, api.desk.clock, api.auth).router())
+    manager = person("dominique", "credit_manager", company_codes=["FR01"])
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://scheduler"
+    ) as client:
+        collector = person("marie", "collector")
+        refused = await client.post(
+            "/v1/commands/suspend_sending",
+            json={"company_code": "FR01", "reason": "r"},
+            headers=api.bearer(collector),
+        )
+        assert refused.status_code == 403  # a collector can never suspend
+        accepted = await client.post(
+            "/v1/commands/suspend_sending",
+            json={"company_code": "FR01", "reason": "ERP migration"},
+            headers=api.bearer(manager),
+        )
+        assert accepted.status_code == 202, accepted.text
+        href = accepted.json()["href"]
+        pending = await client.get(href, headers=api.bearer(manager))
+        assert pending.json()["status"] == "pending"
+
+        (row,) = await pool.fetch(
+            "SELECT key, value FROM outbox WHERE topic = $1", DUNNING_COMMANDS.name
+        )
+        assert row["key"] == b"FR01"
+        api.desk.offset += 1
+        await api.desk.processor.process(
+            [IncomingRecord(DUNNING_COMMANDS.name, 0, api.desk.offset, row["key"], row["value"])]
+        )
+        executed = (await client.get(href, headers=api.bearer(manager))).json()
+        assert (executed["status"], executed["command"], executed["actor"]) == (
+            "executed",
+            "suspend_sending",
+            "local:dominique",
+        )
+        assert "suspension_id" in executed["detail"]
