@@ -25,7 +25,7 @@ from fastapi import Request, Response
 from fastapi.responses import RedirectResponse
 
 from contracts.envelope import Event
-from services.console import queries, read_model
+from services.console import queries, read_model, suspensions
 from services.console.domain.commands import FormProblem
 from services.console.domain.operations import (
     CHANNELS,
@@ -79,8 +79,17 @@ async def page_values(console: Console, identity: Identity, sent: str) -> dict[s
             library_error = "unavailable"
     else:
         library_error = "not_configured"
+    companies = await companies_of(console, identity)
+    in_force = await suspensions.in_force(console.pool)
+    resumable = [
+        s.company_code or EVERY_COMPANY
+        for s in in_force
+        if scope_allowed(s.company_code or EVERY_COMPANY, companies, identity.unrestricted)
+    ]
     return {
-        "companies": await companies_of(console, identity),
+        "suspensions": in_force,
+        "resumable": resumable,
+        "companies": companies,
         "every_company": identity.unrestricted,
         "command_ids": {"suspend": console.new_command_id(), "resume": console.new_command_id()},
         "campaign": {},

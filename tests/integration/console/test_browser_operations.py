@@ -32,7 +32,7 @@ from playwright.async_api import Browser
 from pydantic import SecretStr
 
 from contracts import commands, dunning
-from contracts.topics import DUNNING_COMMANDS
+from contracts.topics import DUNNING_ACTIONS, DUNNING_COMMANDS
 from services.console.settings import ConsoleSettings
 from services.console.web.pages import Console
 from services.runtime import migrations
@@ -196,7 +196,8 @@ async def test_a_credit_manager_suspends_one_company_and_nothing_is_sent_for_it(
     page = await signed_in(browser, site.url, "dominique")
     await page.get_by_role("link", name="Operations").click()
     await page.wait_for_url("**/operations")
-    await shot(page, "console-operations-actions.png")
+    assert "Sending is not suspended anywhere." in await page.locator("main").inner_text()
+    assert await page.locator("form.action-resume").count() == 0
     versions = await page.locator("table.versions").inner_text()
     assert "Negligent payers: a gentler first step" in versions
     assert "local:dominique" in versions
@@ -225,6 +226,23 @@ async def test_a_credit_manager_suspends_one_company_and_nothing_is_sent_for_it(
     assert [(s.company_code, s.by, s.role) for s in suspended] == [
         ("FR01", "local:dominique", "credit_manager")
     ]
+    # the scheduler's announcement reaches the console's read model: listed, resumable
+    announced = [
+        e for e in await site.desk.scheduler.emitted() if isinstance(e, dunning.SendingSuspended)
+    ]
+    await feed(site.console, [(DUNNING_ACTIONS, e) for e in announced])
+    await page.goto("/operations")
+    listed = await page.locator("table.suspensions tbody").inner_text()
+    assert "Company FR01" in listed
+    assert "ERP migration weekend" in listed
+    assert "local:dominique" in listed
+    resume = page.locator("form.action-resume")
+    assert await resume.get_by_label("Scope").locator("option").all_inner_texts() == [
+        "Company FR01"
+    ]
+    await shot(page, "console-operations-actions.png")
+
+    # an hour later (sessions end after 15 idle minutes: the console shares this clock)
     await site.desk.tick(paris(TODAY, 11))
     reached = {r.customer_id for r in await site.desk.reminders()}
     assert reached == {"C-2001"}  # nothing for FR01's customer; DE02's goes on
