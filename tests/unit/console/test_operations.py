@@ -10,6 +10,7 @@ import pytest
 
 from contracts import commands
 from services.console.domain.commands import FormProblem
+from services.console.domain.dead_letters import DeadLetter, refusal_of
 from services.console.domain.operations import (
     campaign_fields_of,
     campaign_of,
@@ -135,3 +136,22 @@ def test_the_library_diff_marks_added_and_removed_lines_with_context() -> None:
         ("context", "- name: friendly"),
     ]
     assert library_diff(before, before) == []
+
+
+def test_a_refused_launch_is_read_from_its_dead_letter_without_a_customer() -> None:
+    spec = campaign_of(campaign_fields_of(FORM))
+    assert isinstance(spec, commands.CampaignSpec)
+    launch = launch_of(spec, "b" * 64, command_id=COMMAND_ID, actor=ACTOR, now=NOW)
+    assert isinstance(launch, commands.LaunchCampaignCommand)
+    value = launch.model_dump_json().encode()
+    headers = [("dlq.reason", b"selection_changed"), ("dlq.topic", b"dunning.commands.v1")]
+    letter = DeadLetter("dunning.commands.v1.dlq", 0, 7, 1_773_600_000_000, value, headers)
+    refusal = refusal_of(letter)
+    assert refusal is not None
+    assert (refusal.command_id, refusal.command, refusal.customer_id, refusal.reason) == (
+        COMMAND_ID,
+        "launch_campaign",
+        None,
+        "selection_changed",
+    )
+    assert refusal.actor_subject == "local:dominique"
