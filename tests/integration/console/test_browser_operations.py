@@ -2,7 +2,8 @@
 scheduler's database, commands desk and operators' routes on the same PostgreSQL:
 
 - a credit manager suspends one company from the page (scope, reason, confirmation); the
-  command goes through the console's outbox to the scheduler, which executes it, and the
+  command goes through the console's outbox and a real Kafka topic to the scheduler's
+  consumer plumbing, which executes it, and the
   next tick sends nothing for that company while the other company's customer gets its
   reminder;
 - a campaign's dry run shows the recipients and one recipient's message rendered by the
@@ -15,6 +16,8 @@ scheduler's database, commands desk and operators' routes on the same PostgreSQL
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -32,7 +35,7 @@ from playwright.async_api import Browser
 from pydantic import SecretStr
 
 from contracts import commands, dunning
-from contracts.topics import DUNNING_ACTIONS, DUNNING_COMMANDS
+from contracts.topics import DUNNING_ACTIONS, DUNNING_COMMANDS, Topic
 from services.console.settings import ConsoleSettings
 from services.console.web.pages import Console
 from services.runtime import migrations
@@ -40,7 +43,8 @@ from services.runtime.auth import Authenticator, AuthSettings
 from services.runtime.database import create_pool
 from services.runtime.dead_letter import IncomingRecord
 from services.runtime.health import HealthState, HttpServer, build_app
-from services.runtime.settings import DatabaseSettings
+from services.runtime.outbox import KafkaRecordSender, OutboxRelay
+from services.runtime.settings import DatabaseSettings, KafkaSettings
 from services.scheduler.library_store import reload_library
 from services.scheduler.operations_api import OperationsApi
 from tests.integration.console.conftest import feed
@@ -53,6 +57,7 @@ from tests.integration.console.test_browser import (
 )
 from tests.integration.scheduler.fixtures import customer, opened
 from tests.integration.scheduler.test_commands import MIGRATIONS, Desk, paris
+from tests.kafka_tools import consume, create_topics, unique
 
 pytestmark = [
     pytest.mark.integration,
@@ -100,26 +105,32 @@ class Site:
     console: asyncpg.Pool
     desk: Desk
     notifier: Notifier
+    commands: Topic  # a fresh copy of dunning.commands.v1 the console's relay writes to
+    bootstrap: str
+    delivered: int = 0
 
-    async def deliver_commands(self) -> list[Any]:
-        """The console's outbox, as the scheduler's consumer receives it."""
-        rows = await self.console.fetch(
-            "SELECT key, value FROM outbox WHERE topic = $1 ORDER BY id", DUNNING_COMMANDS.name
-        )
+    async def deliver_commands(self, expected: int = 1) -> list[Any]:
+        """The console's commands as the scheduler's consumer receives them: relayed from
+        the console's outbox to Kafka, read back, processed by the scheduler's plumbing."""
+        records = await consume(self.bootstrap, self.commands.name, self.delivered + expected)
+        fresh = records[self.delivered :]
+        assert len(fresh) == expected
+        self.delivered += expected
         delivered = []
-        for row in rows:
+        for record in fresh:
             self.desk.offset += 1
-            record = IncomingRecord(
-                DUNNING_COMMANDS.name, 0, self.desk.offset, row["key"], row["value"]
+            incoming = IncomingRecord(
+                DUNNING_COMMANDS.name, 0, self.desk.offset, record.key, record.value
             )
-            await self.desk.processor.process([record])
-            delivered.append(DUNNING_COMMANDS.parse(row["value"]))
-        await self.console.execute("DELETE FROM outbox")
+            await self.desk.processor.process([incoming])
+            delivered.append(DUNNING_COMMANDS.parse(record.value))
         return delivered
 
 
 @pytest.fixture
-async def site(pool: asyncpg.Pool, database_url: str, tmp_path: Path) -> AsyncIterator[Site]:
+async def site(
+    pool: asyncpg.Pool, database_url: str, tmp_path: Path, kafka_bootstrap: str
+) -> AsyncIterator[Site]:
     await feed(pool, events())  # the console's read model: C-1001 (FR01), C-2001 (DE02)
     await migrations.apply_async(database_url, "scheduler", MIGRATIONS)
     scheduler_pool = await create_pool(DatabaseSettings(url=database_url), "scheduler")
@@ -177,12 +188,31 @@ async def site(pool: asyncpg.Pool, database_url: str, tmp_path: Path) -> AsyncIt
         notifier_url=f"http://127.0.0.1:{notifier_server.port}",
         notifier_api_key=KEY,
     )
-    console = Console(pool, desk.clock, settings, Authenticator("console", auth, desk.clock))
+    topic = dataclasses.replace(DUNNING_COMMANDS, name=unique(DUNNING_COMMANDS.name))
+    await create_topics(kafka_bootstrap, [topic.name], partitions=1)
+    console = Console(
+        pool,
+        desk.clock,
+        settings,
+        Authenticator("console", auth, desk.clock),
+        commands_topic=topic,
+    )
     server = HttpServer(build_app(HealthState("console"), [console.router()]), "127.0.0.1", 0)
     await server.start()
+    sender = KafkaRecordSender(
+        KafkaSettings(bootstrap_servers=kafka_bootstrap).client_options(), client_id="console-o"
+    )
+    await sender.start()
+    stop = asyncio.Event()
+    relaying = asyncio.create_task(
+        OutboxRelay("console", pool, sender, poll_interval_s=0.1).run(stop)
+    )
     try:
-        yield Site(f"http://localhost:{server.port}", pool, desk, notifier)
+        yield Site(f"http://localhost:{server.port}", pool, desk, notifier, topic, kafka_bootstrap)
     finally:
+        stop.set()
+        await relaying
+        await sender.stop()
         await server.stop()
         await notifier_server.stop()
         await scheduler.stop()
@@ -210,7 +240,7 @@ async def test_a_credit_manager_suspends_one_company_and_nothing_is_sent_for_it(
     confirmation = await page.locator("p.confirm").inner_text()
     assert "Nothing will be sent to the customers of company FR01" in confirmation
     assert "ERP migration weekend" in confirmation
-    assert await site.console.fetchval("SELECT count(*) FROM outbox") == 0  # not yet
+    assert await site.console.fetchval("SELECT count(*) FROM sent_command") == 0  # not yet
     await page.get_by_role("button", name="Confirm and send").click()
     await page.wait_for_url("**/operations?sent=suspend")
     assert "The suspension was sent" in await page.locator("[role=status]").inner_text()
@@ -273,7 +303,7 @@ async def test_a_credit_manager_suspends_one_company_and_nothing_is_sent_for_it(
     diff = await collector.goto("/operations/library/diff?scenario=negligent&before=1&after=2")
     assert diff is not None
     assert diff.status == 403
-    assert await site.console.fetchval("SELECT count(*) FROM outbox") == 0
+    assert await site.console.fetchval("SELECT count(*) FROM sent_command") == 1  # the suspension
 
 
 async def test_a_campaign_dry_run_shows_recipients_and_a_rendered_message_then_launches(
