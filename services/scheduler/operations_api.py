@@ -51,10 +51,6 @@ FROM library_version WHERE scenario_id = $1 AND version = $2
 """
 
 
-class _Rollback(Exception):
-    """Ends the dry run's transaction without writing (it wrote nothing anyway)."""
-
-
 def summary_of(content: Any, removed: bool) -> str:
     """A scenario version in one line: its description and its steps' names."""
     if removed or content is None:
@@ -168,16 +164,15 @@ class OperationsApi:
             campaign = campaign_of(spec, self.policy.library.templates)
         except CommandRejected as exc:
             return JSONResponse({"error": exc.reason, "detail": exc.detail}, status_code=422)
-        report: CampaignReport | None = None
-        try:
-            async with self.pool.acquire() as connection, connection.transaction():
+        async with self.pool.acquire() as connection:
+            transaction = connection.transaction()
+            await transaction.start()
+            try:  # rolled back in any case: a dry run writes nothing, and releases its locks
                 report = await plan_campaign(connection, self.policy, campaign, self.clock.now())
-                raise _Rollback
-        except _Rollback:
-            pass
-        except CampaignRefused as exc:
-            return JSONResponse({"error": "suspended", "detail": str(exc)}, status_code=409)
-        assert report is not None
+            except CampaignRefused as exc:
+                return JSONResponse({"error": "suspended", "detail": str(exc)}, status_code=409)
+            finally:
+                await transaction.rollback()
         return JSONResponse(dry_run_answer(report, offset, limit))
 
     async def versions(self) -> Response:
