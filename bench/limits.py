@@ -113,18 +113,22 @@ def invoice_event(index: int, reference_length: int = 0) -> InvoiceIssued:
 
 def invoice_payload(index: int, size: int = PAYLOAD_BYTES) -> bytes:
     """The JSON of :func:`invoice_event`, padded to ``size`` bytes when it fits."""
-    bare = _json(invoice_event(index))
+    bare = event_json(invoice_event(index))
     missing = size - len(bare)
     if missing <= 0:
         return bare
     reference = invoice_event(index).payload.purchase_order or ""
-    return _json(invoice_event(index, len(reference) + missing))
+    return event_json(invoice_event(index, len(reference) + missing))
 
 
-def _json(event: InvoiceIssued) -> bytes:
-    # without the optional copy reference (schema version 2), which the benchmark's ERP
-    # does not send: its payloads stay the size they were measured at
-    return event.model_dump_json(exclude={"payload": {"document"}}).encode()
+def event_json(event: InvoiceIssued) -> bytes:
+    """The JSON the benchmark's ERP sends for ``event``."""
+    # without the optional copy reference (schema version 2) and public bodies' platform
+    # references (version 3), which the benchmark's ERP does not send: its payloads stay
+    # the size they were measured at
+    return event.model_dump_json(
+        exclude={"payload": {"document", "service_code", "commitment_number"}}
+    ).encode()
 
 
 def payload_pool(count: int = PAYLOAD_POOL, size: int = PAYLOAD_BYTES) -> list[bytes]:

@@ -234,6 +234,27 @@ class AgreePaymentPlan(Event):
     payload: PaymentPlan
 
 
+class FailedPayment(Contract):
+    """A payment a provider announced, then reported failed, cancelled or charged back (a
+    direct debit the bank refused)."""
+
+    promise_id: UUID = Field(description="The ``payment_announced`` promise it recorded.")
+    customer_id: CustomerId
+    failed_on: date
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=500)] = Field(
+        description="What the provider said, such as ``failed: insufficient_funds``."
+    )
+    recorded_by: Actor
+
+
+class RecordPaymentFailure(Event):
+    """The payment a provider announced failed: its invoices resume at once (a
+    ``promise.broken`` of kind ``payment_announced``), the account's owner alerted."""
+
+    event_type: Literal["promise.payment_failed"] = "promise.payment_failed"
+    payload: FailedPayment
+
+
 CallbackSlot = Literal["morning", "afternoon"]
 
 
@@ -271,7 +292,8 @@ DisputeCommand = Annotated[
     | ReopenDispute
     | RecordPromise
     | AgreePaymentPlan
-    | RequestCallback,
+    | RequestCallback
+    | RecordPaymentFailure,
     Field(discriminator="event_type"),
 ]
 
@@ -433,6 +455,17 @@ class BrokenPromise(Contract):
             "time; the invoices resume and the collector is alerted. It does not count in "
             "the customer's promise record."
         ),
+    )
+    announced_by: Actor | None = Field(
+        default=None,
+        description="payment_announced: the provider and its payment (``stripe:<session>``, "
+        "``gocardless:<payment>``), for the alert to the account's owner.",
+    )
+    failure: str | None = Field(
+        default=None,
+        max_length=500,
+        description="payment_announced: what the provider said when the payment failed; "
+        "none when the ERP's payment simply did not come in time.",
     )
 
     @model_validator(mode="after")

@@ -158,6 +158,12 @@ class InvoiceDocument(Contract):
     )
 
 
+PlatformReference = Annotated[
+    str, StringConstraints(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$")
+]
+"""A reference of the public e-invoicing platform (a service code, a commitment number)."""
+
+
 class InvoicePayload(Contract):
     """A whole invoice as the ERP knows it at ``version``."""
 
@@ -174,6 +180,20 @@ class InvoicePayload(Contract):
         default=None,
         description="The invoice's copy, which the customer can download from the portal.",
     )
+    service_code: PlatformReference | None = Field(
+        default=None,
+        description=(
+            "For a public body: the code of the buyer's service that receives the invoice on "
+            "the public e-invoicing platform (Chorus Pro's code service in France)."
+        ),
+    )
+    commitment_number: PlatformReference | None = Field(
+        default=None,
+        description=(
+            "For a public body: the buyer's commitment number (numéro d'engagement, the "
+            "order's reference in its accounts), which the platform asks of the invoice."
+        ),
+    )
     extra: ExtraAttributes = Field(default_factory=dict)
 
     @model_validator(mode="after")
@@ -189,8 +209,9 @@ class InvoicePayload(Contract):
 
 class InvoiceIssued(Event):
     event_type: Literal["erp.invoice.issued"] = "erp.invoice.issued"
-    # 2: the payload may name the invoice's copy (``document``)
-    schema_version: int = Field(default=2, ge=1)
+    # 2: the payload may name the invoice's copy (``document``); 3: a public body's platform
+    # references (``service_code``, ``commitment_number``)
+    schema_version: int = Field(default=3, ge=1)
     payload: InvoicePayload
 
 
@@ -199,7 +220,7 @@ class InvoiceUpdated(Event):
 
     event_type: Literal["erp.invoice.updated"] = "erp.invoice.updated"
     # 2: the payload may name the invoice's copy (``document``)
-    schema_version: int = Field(default=2, ge=1)
+    schema_version: int = Field(default=3, ge=1)
     payload: InvoicePayload
 
 

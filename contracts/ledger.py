@@ -33,7 +33,14 @@ from pydantic import AfterValidator, Field, StringConstraints, model_validator
 from pydantic_extra_types.country import CountryAlpha2
 
 from contracts.envelope import CompanyCode, Contract, CustomerId, Event, ExtraAttributes
-from contracts.erp import Contact, DocumentNumber, LanguageCode, Segment, Version
+from contracts.erp import (
+    Contact,
+    DocumentNumber,
+    LanguageCode,
+    PlatformReference,
+    Segment,
+    Version,
+)
 from contracts.money import Amount, CurrencyCode, Money, NonNegativeAmount, PositiveMoney
 
 
@@ -134,6 +141,14 @@ class OpenedInvoice(Contract):
     )
     purchase_order: Annotated[str, StringConstraints(max_length=100)] | None = None
     payment_terms: Annotated[str, StringConstraints(max_length=100)] | None = None
+    service_code: PlatformReference | None = Field(
+        default=None,
+        description="A public body's service on the e-invoicing platform (schema version 2).",
+    )
+    commitment_number: PlatformReference | None = Field(
+        default=None,
+        description="A public body's commitment number for the invoice (schema version 2).",
+    )
     extra: ExtraAttributes = Field(default_factory=dict)
 
     @model_validator(mode="after")
@@ -153,6 +168,8 @@ class InvoiceOpened(Event):
     """An invoice entered the ledger with an open amount: dunning may start."""
 
     event_type: Literal["ledger.invoice.opened"] = "ledger.invoice.opened"
+    # 2: a public body's platform references (``service_code``, ``commitment_number``)
+    schema_version: int = Field(default=2, ge=1)
     payload: OpenedInvoice
 
 

@@ -8,6 +8,8 @@
     relance topics create            create the topics and dead-letter topics
     relance contracts export|check   regenerate / verify JSON Schemas and AsyncAPI
     relance scheduler validate|suspend|resume   scenario library; suspensions (a company or all)
+    relance library validate [FOLDER]            the scheduler's checks and the notifier's
+    relance library reload [FOLDER] --by NAME [--dry-run]   both checks, then the reload
     relance report html|charts|load-rates       HTML report and charts, exchange rates
     relance call-tasks ...           the notifier's phone-call tasks
     relance notifier templates check every template a scenario cites, in every language
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -31,6 +34,7 @@ import typer
 from services.ingestion.unmatched import app as unmatched_app
 from services.notifier.cli import app as call_tasks_app
 from services.notifier.templates_cli import app as notifier_app
+from services.notifier.templates_cli import template_problems
 from services.reporting.cli import app as report_app
 from services.runtime import migrations
 from services.runtime.dlq_admin import app as dlq_app
@@ -39,6 +43,10 @@ from services.runtime.reference_rates import app as reference_rates_app
 from services.runtime.service import ServiceDefinition, run
 from services.runtime.settings import KafkaSettings, ServiceSettings, load
 from services.scheduler.cli import app as scheduler_app
+from services.scheduler.cli import library_reload as scheduler_library_reload
+from services.scheduler.domain.library import load_library
+from services.scheduler.errors import InvalidScenarios
+from services.scheduler.settings import SchedulerSettings
 
 SERVICES = ("ingestion", "scheduler", "notifier", "disputes", "reporting", "portal", "console")
 
@@ -52,6 +60,11 @@ app.add_typer(notifier_app, name="notifier")
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(unmatched_app, name="unmatched")
 app.add_typer(reference_rates_app, name="reference-rates")
+library_app = typer.Typer(
+    no_args_is_help=True,
+    help="The scenario library, checked by the scheduler and the notifier together.",
+)
+app.add_typer(library_app, name="library")
 
 
 def definition(service: str) -> ServiceDefinition:
@@ -145,6 +158,65 @@ def demo(
             database_name=database,
         )
     )
+
+
+FolderArgument = Annotated[
+    Path | None,
+    typer.Argument(help="The library folder (default: RELANCE_SCHEDULER_SCENARIOS_PATH)."),
+]
+LanguagesOption = Annotated[
+    str | None,
+    typer.Option(help="comma-separated; default: the notifier's customer languages setting"),
+]
+
+
+def library_problems(folder: Path, languages: str | None = None) -> list[str]:
+    """Every problem of the library at ``folder``: the scheduler's (scenarios, steps,
+    templates listed, assignment) and the notifier's (each cited template at its step's
+    level and each step's channel, in every customer language); empty when it is valid."""
+    problems: list[str] = []
+    try:
+        load_library(folder)
+    except InvalidScenarios as exc:
+        problems.extend(str(p) for p in exc.problems)
+    problems.extend(template_problems(folder, languages)[1])
+    return problems
+
+
+def _refuse_if_invalid(folder: Path, languages: str | None, refused: str) -> None:
+    problems = library_problems(folder, languages)
+    for problem in problems:
+        typer.echo(problem, err=True)
+    if problems:
+        typer.echo(f"{len(problems)} problem(s); {refused}", err=True)
+        raise typer.Exit(1)
+
+
+@library_app.command("validate")
+def library_validate(folder: FolderArgument = None, languages: LanguagesOption = None) -> None:
+    """Check a library as the scheduler and the notifier would: exit 1 naming each problem."""
+    if folder is None:
+        folder = load(SchedulerSettings).scenarios_path
+    _refuse_if_invalid(folder, languages, "the library is not valid.")
+    typer.echo(f"library {folder} is valid: the scheduler can run it and the notifier write it")
+
+
+@library_app.command("reload")
+def library_reload(
+    folder: FolderArgument = None,
+    by: Annotated[str, typer.Option("--by", help="Who changes the library (recorded).")] = "",
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="List the invoices it would move and how; change nothing."),
+    ] = False,
+    languages: LanguagesOption = None,
+) -> None:
+    """Check a library with the notifier too, then reload it (``relance scheduler library
+    reload``); a library the notifier cannot write is refused before the scheduler sees it."""
+    if folder is None:
+        folder = load(SchedulerSettings).scenarios_path
+    _refuse_if_invalid(folder, languages, "the library is refused, the running version stays.")
+    scheduler_library_reload(folder, by=by, dry_run=dry_run)
 
 
 def main() -> None:

@@ -22,6 +22,7 @@ from contracts.notifications import DeliverySent
 from contracts.topics import ALL_TOPICS, DISPUTE_EVENTS, DUNNING_ACTIONS, NOTIFIER_DELIVERIES
 from simulation.cluster import read_topic
 from simulation.generator import History
+from simulation.letters_law import LAWS, Addressee, demo_rates, law_verdict, letters_in
 from simulation.oracle import (
     Expected,
     Silence,
@@ -300,6 +301,14 @@ def promise_checks(history: History, found: Outcome, v: Verdict) -> None:
     )
 
 
+def addressees_of(history: History) -> dict[str, Addressee]:
+    """Each customer as the letters' check needs them: country, company, language, type."""
+    return {
+        c.customer_id: Addressee(c.country, c.company_code, c.language, c.customer_type)
+        for c in history.customers.values()
+    }
+
+
 def silence_of(run: Run, down: frozenset[int] = frozenset()) -> Silence:
     """The days the oracle must keep silent: an outage's, and the planned suspension's."""
     plan = run.options.suspension
@@ -430,6 +439,12 @@ def verdict(
     v.check(
         found.letters == letters, f"print room received {found.letters} letters for {letters} sent"
     )
+    # the letters abroad: their company's language and law (docs/law.md)
+    assert run.providers is not None
+    addressees = addressees_of(history)
+    abroad = {c for c, a in addressees.items() if a.country in LAWS}
+    law = law_verdict(letters_in(run.providers.letters.directory, abroad), addressees, demo_rates())
+    v.check(law.ok(require_each=not history.size.simple), law.line(), law.problems[:5])
     allowed = found.resent_after_lease
     v.check(
         duplicates["email"] + duplicates["sms"] <= allowed,

@@ -251,18 +251,17 @@ def suspension_for(size: Size) -> SuspensionPlan | None:
 
 
 def semi_automatic(options: Options) -> Options:
-    """The demo's library and templates (``simulation/semi_automatic.py``): the repository's,
-    copied under the work directory, with the negligent scenario's level-2 email to confirm
-    and its opening sentence editable; the installation's own are left as they are."""
-    from services.notifier.composing.rendering import DEFAULT_TEMPLATES
+    """The demo's library (``simulation/semi_automatic.py``): the repository's, copied under
+    the work directory, with the negligent scenario to confirm; the installation's own is
+    left as it is. The templates are the shipped ones, whose emails mark their opening
+    sentence as editable."""
     from services.scheduler.domain.library import DEFAULT_LIBRARY
-    from simulation.semi_automatic import demo_library, demo_templates
+    from simulation.semi_automatic import demo_library
 
     work = options.workdir.resolve()
     return replace(
         options,
         scenarios_path=demo_library(DEFAULT_LIBRARY, work / "scenarios"),
-        templates_path=demo_templates(DEFAULT_TEMPLATES, work / "templates"),
     )
 
 

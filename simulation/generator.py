@@ -559,6 +559,12 @@ class _Builder:
             "amount": self.money(invoice.amount, invoice.currency),
             "payment_terms": invoice.terms,
         }
+        customer = self.customers[invoice.customer_id]
+        if customer.customer_type == "public_body" and customer.country == "FR":
+            # a French public buyer's invoice goes through Chorus Pro: its service and the
+            # buyer's commitment (no draw from the generator, so the history is unchanged)
+            values["service_code"] = f"SERV-{customer.customer_id}"
+            values["commitment_number"] = f"EJ-{invoice.number}"
         values.update(changes)
         return erp.InvoicePayload(**values)
 

@@ -300,6 +300,10 @@ class LetterDrop:
         return Counter(str(m["channel"]) for m in self.manifests())
 
 
+# the demo group's companies (the notifier's and the portal's format, docs/notifier.md)
+COMPANIES_FILE = Path(__file__).with_name("companies.yaml")
+
+
 @dataclass
 class Providers:
     smtp: SmtpCollector
@@ -325,7 +329,7 @@ class Providers:
             "RELANCE_NOTIFIER_TWILIO_BASE_URL": self.sms.base_url,
             "RELANCE_NOTIFIER_LETTERS_DROP_DIR": str(self.letters.directory),
             # the demo group's companies: who each message speaks as, and its law
-            "RELANCE_NOTIFIER_COMPANIES_FILE": str(Path(__file__).with_name("companies.yaml")),
+            "RELANCE_NOTIFIER_COMPANIES_FILE": str(COMPANIES_FILE),
             # where dispute owners are reminded, by internal role
             "RELANCE_NOTIFIER_INTERNAL_ADDRESSES": json.dumps(
                 {role: f"{role.replace('_', '-')}@creditor.example" for role in INTERNAL_ROLES}

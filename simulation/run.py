@@ -51,10 +51,17 @@ from simulation.cluster import (
     service_environment,
 )
 from simulation.generator import History, Record, Size, generate
-from simulation.providers import LetterDrop, Providers, SmtpCollector, TwilioStandIn, free_port
+from simulation.providers import (
+    COMPANIES_FILE,
+    LetterDrop,
+    Providers,
+    SmtpCollector,
+    TwilioStandIn,
+    free_port,
+)
 from simulation.semi_automatic import (
     EDITABLE_CHANNEL,
-    OPENINGS,
+    EDITABLE_LEVELS,
     PROPOSED,
     REVIEW_DAYS,
     Collector,
@@ -126,7 +133,7 @@ class Options:
     replicas: dict[str, int] = field(default_factory=dict)
     # suspend one company's sending for a few days mid-run, then resume (None: no suspension)
     suspension: SuspensionPlan | None = None
-    # the notifier's templates (None: the shipped ones); the demo's offer an editable paragraph
+    # the notifier's templates (None: the shipped ones, which mark editable paragraphs)
     templates_path: Path | None = None
     # a simulated collector decides the proposals of the steps to confirm (semi_automatic.py)
     decide_proposals: bool = False
@@ -204,6 +211,8 @@ class Run:
             **self.providers.notifier_environment(),
             "RELANCE_LINKS_KEYS": LINK_KEY,
             "RELANCE_LINKS_BASE_URL": f"http://127.0.0.1:{portal_port}",
+            # the portal speaks as each account's company, like the notifier's messages
+            "RELANCE_PORTAL_COMPANIES_FILE": str(COMPANIES_FILE),
             "RELANCE_NOTIFIER_DISPATCH_INTERVAL_S": "0.1",
             "RELANCE_NOTIFIER_CHANNEL_RATES_PER_S": "{}",
             "RELANCE_SCHEDULER_TICK_INTERVAL_S": "0.1",
@@ -553,8 +562,7 @@ class Run:
                         r["version"],
                         r["customer_id"],
                         r["raised_at"].date(),
-                        editable=r["channel"] == EDITABLE_CHANNEL
-                        and r["language"] in OPENINGS.get(r["level"], {}),
+                        editable=r["channel"] == EDITABLE_CHANNEL and r["level"] in EDITABLE_LEVELS,
                     )
                     for r in rows
                 ]

@@ -3,8 +3,10 @@
 The demo's scenario library is a copy of the repository's (``scenarios/``) in which the
 negligent scenario, the one most customers follow, says ``confirm: true``: each of its steps
 waits for a collector's decision (:func:`demo_library`); the installation's own library is
-left as it is. In a copy of the notifier's templates, the preventive and level-2 emails offer
-their opening sentence to rewrite (``{{ editable("opening", ...) }}``, :func:`demo_templates`).
+left as it is. The notifier's shipped templates are used as they are: the preventive, level-1
+and level-2 sets mark their opening sentence as the editable paragraph ``opening`` in every
+language (``{{ editable("opening", ...) }}``, :data:`EDITABLE_LEVELS`); a formal notice marks
+none.
 
 On Mondays, Wednesdays and Fridays (:data:`REVIEW_DAYS`), at the day's first sending
 instant, the simulated collector looks at the proposals raised on earlier days and decides
@@ -34,18 +36,9 @@ SCENARIO = "negligent"
 ON_TIMEOUT = "send"
 TIMEOUT_BUSINESS_DAYS = 2
 PARAGRAPH = "opening"
-# The opening sentences the demo's templates offer to rewrite, by level and language.
-OPENINGS = {
-    "preventive": {
-        "fr": "Nous nous permettons de vous rappeler que les factures ci-dessous arrivent "
-        "prochainement à échéance.",
-        "en": "This is a courtesy reminder that the invoices below will soon fall due.",
-    },
-    "level_2": {
-        "fr": "Malgré notre précédente relance, les factures ci-dessous restent impayées.",
-        "en": "Despite our previous reminder, the invoices below remain unpaid.",
-    },
-}
+# The levels whose shipped template sets mark :data:`PARAGRAPH` (in every language; the
+# catalogue refuses a set whose languages differ); a formal notice's message is the notice.
+EDITABLE_LEVELS = frozenset({"preventive", "level_1", "level_2"})
 EDITABLE_CHANNEL = "email"
 # The reminder a proposal would send, in SQL over ``scheduler.proposal`` (whose payload may
 # be kept as a JSON document or as the text of one).
@@ -93,28 +86,6 @@ def demo_library(source: Path, target: Path) -> Path:
     return target
 
 
-def demo_templates(source: Path, target: Path) -> Path:
-    """Copy the notifier's templates of ``source`` into ``target``, the level-2 email
-    offering its opening sentence as the editable paragraph :data:`PARAGRAPH`."""
-    shutil.rmtree(target, ignore_errors=True)
-    shutil.copytree(source, target)
-    for level, openings in OPENINGS.items():
-        for language, opening in openings.items():
-            for part in ("body.txt", "body.html"):
-                path = target / level / language / part
-                mark_paragraph(path, opening)
-    return target
-
-
-def mark_paragraph(path: Path, opening: str) -> None:
-    """Make the sentence ``opening`` of the template at ``path`` the editable paragraph."""
-    text = path.read_text(encoding="utf-8")
-    if text.count(opening) != 1:
-        raise ValueError(f"{path}: the opening {opening!r} is not there once")
-    mark = f'{{{{ editable("{PARAGRAPH}", "{opening}") }}}}'
-    path.write_text(text.replace(opening, mark), encoding="utf-8")
-
-
 @dataclass(frozen=True)
 class Pending:
     """A proposal waiting for a decision, as the scheduler keeps it."""
@@ -123,7 +94,7 @@ class Pending:
     version: int
     customer_id: str
     raised_on: date
-    editable: bool = False  # an email whose template, in its language, offers the paragraph
+    editable: bool = False  # an email whose template marks the paragraph
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,15 @@ from collections.abc import AsyncIterator, Iterator
 
 import asyncpg
 import pytest
+from hypothesis import HealthCheck, settings
 
 from tests.infrastructure import Servers, servers
+
+# Property tests assert behaviour, never speed: Hypothesis's default 200 ms deadline per
+# example and its too_slow health check turn a shared, loaded CI host into false failures.
+# Speed is measured under bench/.
+settings.register_profile("relance", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("relance")
 
 
 @pytest.fixture(scope="session")

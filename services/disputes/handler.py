@@ -105,6 +105,13 @@ class CommandHandler:
                     "callback.request",
                     lambda c, now: book.callbacks.request(c, now, callback),
                 )
+            case disputes.RecordPaymentFailure(payload=failure):
+                await self._decide(
+                    work,
+                    event,
+                    "promise.payment_failed",
+                    lambda c, now: book.promises.payment_failed(c, now, failure),
+                )
             case notifications.CallTaskClosed(payload=call):
                 await self._call_closed(work, event, call)
             case _:

@@ -144,6 +144,8 @@ UPDATE dispute SET reminders_sent = $2, next_reminder_at = $3 WHERE dispute_id =
 
 PROMISE = "SELECT * FROM promise WHERE promise_id = $1"
 
+PROMISE_FOR_UPDATE = "SELECT * FROM promise WHERE promise_id = $1 FOR UPDATE"
+
 OPEN_PROMISED_INVOICES = """
 SELECT promise_id, invoice_ids FROM promise WHERE customer_id = $1 AND status = 'open'
 """

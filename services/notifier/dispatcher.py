@@ -396,6 +396,8 @@ class Dispatcher:
                 r["amount"],
                 r["open_amount"],
                 r["open_amount_changes"],
+                r["service_code"],
+                r["commitment_number"],
             )
             for r in await connection.fetch(queries.OPEN_ITEMS_OF, customer_id)
         )

@@ -117,6 +117,8 @@ async def handle(
                     None,
                 )
                 await connection.execute(queries.END_COMMITMENT, broken.promise_id)
+                if broken.kind == "payment_announced":
+                    await notices.record_unconfirmed_payment(work, broken)
             case disputes.PaymentPlanInstalmentMissed(payload=missed):
                 await connection.execute(
                     queries.RECORD_BROKEN_COMMITMENT,

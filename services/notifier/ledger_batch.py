@@ -87,9 +87,11 @@ class LedgerRun:
     customers: list[tuple[Any, ...]] = field(default_factory=list)
     items: dict[str, _ItemWrite] = field(default_factory=dict)
     closures: dict[str, _ClosureWrite] = field(default_factory=dict)
+    # a public body's platform references, by invoice: (service_code, commitment_number)
+    references: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
-        return bool(self.customers or self.items or self.closures)
+        return bool(self.customers or self.items or self.closures or self.references)
 
     def add(self, event: Event) -> None:
         match event:
@@ -109,6 +111,11 @@ class LedgerRun:
                 )
             case ledger.InvoiceOpened(payload=opened):
                 self._upsert_item(_open_item(opened))
+                if opened.service_code is not None or opened.commitment_number is not None:
+                    self.references[opened.invoice_id] = (
+                        opened.service_code,
+                        opened.commitment_number,
+                    )
             case ledger.InvoiceSettled(payload=settlement):
                 self._close(settlement.invoice_id, settlement.customer_id, "settled")
             case ledger.LedgerInvoiceCancelled(payload=cancellation):
@@ -173,7 +180,7 @@ def _open_item(item: ledger.OpenedInvoice | ledger.OpenAmountChange) -> OpenItem
 
 
 async def apply(connection: Connection, run: LedgerRun) -> None:
-    """Write ``run`` in at most seven statements (rows in invoice order, for a stable lock
+    """Write ``run`` in at most eight statements (rows in invoice order, for a stable lock
     order)."""
     if run.customers:
         await connection.executemany(queries.UPSERT_CUSTOMER, run.customers)
@@ -200,6 +207,14 @@ async def apply(connection: Connection, run: LedgerRun) -> None:
     rows = [w.row for _, w in items if w.row is not None]
     if rows:
         await connection.execute(queries.UPSERT_OPEN_ITEMS, *_columns(rows))
+    references = sorted(run.references.items())
+    if references:
+        await connection.execute(
+            queries.RECORD_PLATFORM_REFERENCES,
+            [invoice_id for invoice_id, _ in references],
+            [codes[0] for _, codes in references],
+            [codes[1] for _, codes in references],
+        )
     changes = [(invoice_id, c) for invoice_id, w in items for c in w.changes]
     if changes:
         await connection.execute(

@@ -10,7 +10,12 @@ Four kinds: three decided by the disputes service, one by the scheduler:
   configured for their role (or the named owner's), the manager copied when escalated;
 - ``proposal_reminder``: the collectors (the address of the ``collector`` role) are reminded,
   a business day before its deadline, of a proposal nobody decided yet (the scheduler's
-  semi-automatic mode); cancelled when it is decided first.
+  semi-automatic mode); cancelled when it is decided first;
+- ``announced_payment_unconfirmed``: a payment a provider announced (a card payment or a
+  direct debit on the portal) that the ERP did not confirm in time, or that the provider
+  reported failed, is brought to the account's owners: the collectors (``collector``),
+  the accounting team (``accounting_team``) copied, who reconcile the ERP's postings. It says
+  which invoices, how much, announced when and by which provider.
 
 The consumer records a notice (its id derived from the promise, the plan or the owner reminder, so a
 replayed event records nothing twice); the ``notices`` loop sends it outside any consumer
@@ -56,7 +61,7 @@ from services.runtime.loops import every
 
 log = get_logger(__name__)
 NOTICE_TEMPLATES = Path(__file__).parent / "notice_templates"
-INTERNAL_KINDS = frozenset({"owner_reminder", "proposal_reminder"})
+INTERNAL_KINDS = frozenset({"owner_reminder", "proposal_reminder", "announced_payment_unconfirmed"})
 """Notices to the creditor's own staff: neither the customer's window nor a suspension."""
 NOTICE_NAMESPACE = uuid.UUID("9d2c6a1e-4f0b-4c7e-8a35-2b1f0e7d6c93")
 
@@ -103,6 +108,40 @@ async def record_owner_reminder(work: UnitOfWork, reminder: disputes.OwnerRemind
     )
 
 
+PROVIDER_NAMES = {"stripe": "Stripe", "gocardless": "GoCardless"}
+
+
+def unconfirmed_payment_facts(broken: disputes.BrokenPromise) -> dict[str, Any]:
+    """What the owners' alert about an announced payment says (no customer's text)."""
+    provider, _, reference = (broken.announced_by or "").partition(":")
+    return {
+        "provider_name": PROVIDER_NAMES.get(provider, provider or "?"),
+        "promise_id": str(broken.promise_id),
+        "customer_id": broken.customer_id,
+        "invoice_ids": list(broken.invoice_ids),
+        "amount": str(broken.amount.amount),
+        "currency": broken.amount.currency,
+        "received": str(broken.received.amount),
+        "announced_on": broken.promised_date.isoformat(),
+        "provider": provider or "unknown",
+        "provider_reference": reference or None,
+        "failure": broken.failure,
+    }
+
+
+async def record_unconfirmed_payment(work: UnitOfWork, broken: disputes.BrokenPromise) -> None:
+    """The account's owners learn that a payment a provider announced did not become an ERP
+    payment (in time, or at all: the provider reported it failed)."""
+    await work.connection.execute(
+        queries.RECORD_NOTICE,
+        notice_id_of("announced_payment_unconfirmed", broken.promise_id),
+        "announced_payment_unconfirmed",
+        broken.customer_id,
+        unconfirmed_payment_facts(broken),
+        work.clock.now(),
+    )
+
+
 PROPOSAL_OUTCOMES = {
     "send": ("sent as proposed", "envoyé tel que proposé"),
     "skip": ("skipped", "écarté"),
@@ -121,18 +160,20 @@ def proposal_facts(proposal: dunning.Proposal) -> dict[str, Any]:
         "scenario_id": reminder.scenario_id,
         "step_name": reminder.step_name,
         "channel": reminder.channel,
+        "recipient_role": reminder.recipient_role,
         "invoice_ids": [i.invoice_id for i in reminder.invoices],
         "deadline": proposal.deadline.date().isoformat(),
         "outcome": outcome,
         "outcome_fr": outcome_fr,
+        "edited_by": proposal.edited_by,
     }
 
 
 async def record_proposal_reminder(work: UnitOfWork, proposal: dunning.Proposal) -> None:
-    """The collectors are reminded of a waiting proposal a business day before its deadline
-    (a new version keeps the first one's reminder)."""
+    """The collectors are reminded of a waiting proposal a business day before its deadline;
+    a new version (an edit) keeps the reminder's day and makes it describe that version."""
     await work.connection.execute(
-        queries.RECORD_NOTICE_AT,
+        queries.RECORD_PROPOSAL_NOTICE,
         notice_id_of("proposal_reminder", proposal.proposal_id),
         "proposal_reminder",
         proposal.customer_id,
@@ -197,10 +238,24 @@ def _sample(creditor: Creditor) -> dict[str, Any]:
             "scenario_id": "negligent",
             "step_name": "friendly",
             "channel": "email",
+            "recipient_role": "billing",
             "invoice_ids": ["FR01/F1"],
             "deadline": date(2026, 1, 31),
             "outcome": "sent as proposed",
             "outcome_fr": "envoyé tel que proposé",
+            "edited_by": "local:marie",
+        },
+        "payment": {
+            "promise_id": str(uuid.UUID(int=4)),
+            "invoice_ids": ["FR01/F1", "FR01/F2"],
+            "amount": Decimal("1180.00"),
+            "currency": "EUR",
+            "received": Decimal("0"),
+            "announced_on": date(2026, 1, 31),
+            "provider": "gocardless",
+            "provider_name": "GoCardless",
+            "provider_reference": "PM000123",
+            "failure": "failed: insufficient_funds",
         },
     }
 
@@ -284,6 +339,24 @@ class NoticeComposer:
             language = self.settings.internal_language
             facts = {**payload, "deadline": date.fromisoformat(payload["deadline"])}
             context = {"proposal": facts, "contact_name": None}
+        elif kind == "announced_payment_unconfirmed":
+            collectors = self.settings.internal_addresses.get("collector")
+            if collectors is None:
+                raise DeliveryError(
+                    "no address for role collector (RELANCE_NOTIFIER_INTERNAL_ADDRESSES)",
+                    retryable=False,
+                )
+            to = (collectors,)
+            accounting = self.settings.internal_addresses.get("accounting_team")
+            cc = (accounting,) if accounting and accounting != collectors else ()
+            language = self.settings.internal_language
+            facts = {
+                **payload,
+                "amount": Decimal(payload["amount"]),
+                "received": Decimal(payload["received"]),
+                "announced_on": date.fromisoformat(payload["announced_on"]),
+            }
+            context = {"payment": facts, "contact_name": None}
         else:
             reminder = disputes.OwnerReminder.model_validate(payload)
             to, cc = self._owner_addresses(reminder)

@@ -432,9 +432,19 @@ WHERE open_items.invoice_id = new.invoice_id
 DELETE_OPEN_ITEMS = "DELETE FROM open_items WHERE invoice_id = ANY($1::text[])"
 
 OPEN_ITEMS_OF = """
-SELECT invoice_id, invoice_number, due_date, currency, amount, open_amount,
-       open_amount_changes::text AS open_amount_changes
-FROM open_items WHERE customer_id = $1 ORDER BY due_date, invoice_number
+SELECT o.invoice_id, o.invoice_number, o.due_date, o.currency, o.amount, o.open_amount,
+       o.open_amount_changes::text AS open_amount_changes, r.service_code, r.commitment_number
+FROM open_items o LEFT JOIN platform_references r ON r.invoice_id = o.invoice_id
+WHERE o.customer_id = $1 ORDER BY o.due_date, o.invoice_number
+"""
+
+# A public body's references on the e-invoicing platform, as the ledger opened the invoice
+# (an invoice opened again, e.g. redelivered, writes the same; the last one wins).
+RECORD_PLATFORM_REFERENCES = """
+INSERT INTO platform_references (invoice_id, service_code, commitment_number)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[])
+ON CONFLICT (invoice_id) DO UPDATE SET
+    service_code = EXCLUDED.service_code, commitment_number = EXCLUDED.commitment_number
 """
 
 # Proposals' previews (services.notifier.previews) ------------------------------------------
@@ -477,6 +487,16 @@ RECORD_NOTICE_AT = """
 INSERT INTO notices (notice_id, kind, customer_id, payload, status, next_attempt_at, created_at)
 VALUES ($1, $2, $3, $4::jsonb, 'pending', $6, $5)
 ON CONFLICT (notice_id) DO NOTHING
+"""
+
+# A proposal's reminder to the collectors describes its latest version: a new version
+# (an edit) rewrites the reminder's facts while it has not gone yet, never with an older one.
+RECORD_PROPOSAL_NOTICE = """
+INSERT INTO notices (notice_id, kind, customer_id, payload, status, next_attempt_at, created_at)
+VALUES ($1, $2, $3, $4::jsonb, 'pending', $6, $5)
+ON CONFLICT (notice_id) DO UPDATE SET payload = EXCLUDED.payload
+WHERE notices.status = 'pending'
+  AND (notices.payload ->> 'version')::int < (EXCLUDED.payload ->> 'version')::int
 """
 
 CANCEL_NOTICE = (

@@ -35,6 +35,20 @@ def check(
     ] = None,
 ) -> None:
     """Refuse a library citing a template the notifier cannot write in a customer language."""
+    wanted, problems = template_problems(library, languages)
+    for problem in problems:
+        typer.echo(problem, err=True)
+    if problems:
+        raise typer.Exit(1)
+    typer.echo(f"every template of {library} can be written in {', '.join(wanted)}")
+
+
+def template_problems(
+    library: Path, languages: str | None = None
+) -> tuple[tuple[str, ...], list[str]]:
+    """The languages checked and every template or channel of ``library`` the notifier
+    cannot write in them (its configured catalogue; ``languages`` comma-separated, default
+    the customer languages setting); a catalogue that does not load is one problem."""
     settings = load(NotifierSettings)
     wanted = (
         tuple(x.strip() for x in languages.split(",") if x.strip())
@@ -44,11 +58,5 @@ def check(
     try:
         catalogue = TemplateCatalogue.load(settings.templates_dir, sample_context(SAMPLE_CREDITOR))
     except TemplateConfigurationError as exc:
-        typer.echo(f"templates do not load: {exc}", err=True)
-        raise typer.Exit(1) from exc
-    problems = check_library(catalogue, library, wanted)
-    for problem in problems:
-        typer.echo(problem, err=True)
-    if problems:
-        raise typer.Exit(1)
-    typer.echo(f"every template of {library} can be written in {', '.join(wanted)}")
+        return wanted, [f"templates do not load: {exc}"]
+    return wanted, check_library(catalogue, library, wanted)

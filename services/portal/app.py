@@ -15,6 +15,7 @@ from pathlib import Path
 
 from contracts.topics import DISPUTE_EVENTS, ERP_INVOICES, LEDGER_EVENTS
 from services.portal.documents import document_store
+from services.portal.gocardless import GoCardlessDirectDebit
 from services.portal.pages import Pages
 from services.portal.projection import apply_events
 from services.portal.settings import PortalSettings
@@ -38,6 +39,9 @@ async def build(context: ServiceContext) -> ServiceParts:
         links,
         checkout=checkout,
         documents=document_store(settings.documents),
+        direct_debit=(
+            GoCardlessDirectDebit(settings.gocardless) if settings.gocardless.access_token else None
+        ),
     )
     return ServiceParts(handler=apply_events, routes=[pages.routes()])
 

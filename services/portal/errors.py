@@ -11,7 +11,8 @@
           ├── ProviderFailed    the payment provider did not answer as expected (502)
           ├── DocumentMissing   the document store has no such copy
           ├── DocumentStoreFailed  the document store did not answer as expected (502)
-          └── DocumentAltered   a copy whose bytes do not match the ERP's digest (502)
+          ├── DocumentAltered   a copy whose bytes do not match the ERP's digest (502)
+          └── BrandingError     the companies file cannot be used for the pages (at start)
 
 Links that do not verify raise the kit's ``LinkExpired`` and ``LinkTampered``
 (``services/runtime/signed_links.py``); the pages turn them into 410 and 403.
@@ -63,3 +64,7 @@ class DocumentStoreFailed(PortalError):
 
 class DocumentAltered(PortalError):
     """The copy's bytes do not match the digest the ERP published."""
+
+
+class BrandingError(PortalError):
+    """The companies file cannot be used for the pages."""

@@ -86,6 +86,24 @@ WORDS: dict[str, dict[str, str]] = {
         "pay_help": "Pay the chosen invoices by card with our payment provider; "
         "you come back here afterwards.",
         "pay_submit": "Pay by card",
+        "already_being_paid": "These invoices are already being paid: choose others.",
+        "vat_number": "VAT number",
+        "company_identity": "The invoicing company",
+        "debit_title": "Pay by direct debit",
+        "debit_help": (
+            "Pay the chosen invoices by SEPA direct debit from your bank account:"
+            " you give your IBAN and authorise the debit on our payment "
+            "provider's page, then come back here."
+        ),
+        "debit_submit": "Pay by direct debit",
+        "debit_currency": "Direct debit collects only these currencies: {currencies}.",
+        "thanks_debit": (
+            "Thank you: your direct debit is authorised; reminders for these "
+            "invoices are paused once your bank has been asked for the payment."
+        ),
+        "thanks_debit_paid": (
+            "These invoices are already being paid by direct debit: nothing more to do."
+        ),
         "thanks_payment": "Thank you: your payment is being confirmed; reminders for "
         "these invoices are paused.",
         "provider_failed_title": "Payment unavailable",
@@ -189,6 +207,26 @@ WORDS: dict[str, dict[str, str]] = {
         "pay_help": "Réglez les factures choisies par carte chez notre "
         "prestataire de paiement ; vous revenez ici ensuite.",
         "pay_submit": "Payer par carte",
+        "already_being_paid": (
+            "Ces factures sont déjà en cours de paiement : choisissez-en d'autres."
+        ),
+        "vat_number": "N° TVA",
+        "company_identity": "La société qui facture",
+        "debit_title": "Payer par prélèvement",
+        "debit_help": (
+            "Réglez les factures choisies par prélèvement SEPA sur votre compte "
+            "bancaire : vous indiquez votre IBAN et autorisez le prélèvement sur "
+            "la page de notre prestataire de paiement, puis revenez ici."
+        ),
+        "debit_submit": "Payer par prélèvement",
+        "debit_currency": "Le prélèvement ne porte que sur ces devises : {currencies}.",
+        "thanks_debit": (
+            "Merci : votre prélèvement est autorisé ; les relances de ces "
+            "factures sont suspendues dès que votre banque est sollicitée."
+        ),
+        "thanks_debit_paid": (
+            "Ces factures sont déjà en cours de paiement par prélèvement : rien de plus à faire."
+        ),
         "thanks_payment": "Merci : votre paiement est en cours de confirmation ; les "
         "relances de ces factures sont suspendues.",
         "provider_failed_title": "Paiement indisponible",
@@ -292,6 +330,24 @@ WORDS: dict[str, dict[str, str]] = {
         "pay_help": "Bezahlen Sie die gewählten Rechnungen per Karte bei unserem "
         "Zahlungsdienstleister; danach kommen Sie hierher zurück.",
         "pay_submit": "Mit Karte bezahlen",
+        "already_being_paid": "Diese Rechnungen werden bereits bezahlt: wählen Sie andere.",
+        "vat_number": "USt-IdNr.",
+        "company_identity": "Das rechnungsstellende Unternehmen",
+        "debit_title": "Per Lastschrift bezahlen",
+        "debit_help": (
+            "Bezahlen Sie die gewählten Rechnungen per SEPA-Lastschrift von Ihrem"
+            " Bankkonto: Sie geben Ihre IBAN an und erteilen das Mandat auf der "
+            "Seite unseres Zahlungsdienstes, dann kommen Sie hierher zurück."
+        ),
+        "debit_submit": "Per Lastschrift bezahlen",
+        "debit_currency": "Per Lastschrift werden nur diese Währungen eingezogen: {currencies}.",
+        "thanks_debit": (
+            "Vielen Dank: Ihre Lastschrift ist autorisiert; Mahnungen für diese "
+            "Rechnungen ruhen, sobald Ihre Bank um die Zahlung gebeten wurde."
+        ),
+        "thanks_debit_paid": (
+            "Diese Rechnungen werden bereits per Lastschrift bezahlt: Sie müssen nichts weiter tun."
+        ),
         "thanks_payment": "Vielen Dank: Ihre Zahlung wird bestätigt; Mahnungen für "
         "diese Rechnungen ruhen.",
         "provider_failed_title": "Zahlung nicht verfügbar",
@@ -396,6 +452,24 @@ WORDS: dict[str, dict[str, str]] = {
         "pay_help": "Pague las facturas elegidas con tarjeta en nuestro proveedor "
         "de pagos; después volverá aquí.",
         "pay_submit": "Pagar con tarjeta",
+        "already_being_paid": "Estas facturas ya se están pagando: elija otras.",
+        "vat_number": "NIF-IVA",
+        "company_identity": "La empresa que factura",
+        "debit_title": "Pagar por domiciliación",
+        "debit_help": (
+            "Pague las facturas elegidas por adeudo directo SEPA desde su cuenta "
+            "bancaria: indique su IBAN y autorice el adeudo en la página de "
+            "nuestro proveedor de pagos, y vuelva aquí."
+        ),
+        "debit_submit": "Pagar por domiciliación",
+        "debit_currency": "La domiciliación solo cobra en estas monedas: {currencies}.",
+        "thanks_debit": (
+            "Gracias: su adeudo está autorizado; los recordatorios de estas "
+            "facturas se suspenden en cuanto se solicite el pago a su banco."
+        ),
+        "thanks_debit_paid": (
+            "Estas facturas ya se están pagando por domiciliación: no tiene que hacer nada más."
+        ),
         "thanks_payment": "Gracias: su pago se está confirmando; los recordatorios de "
         "estas facturas quedan en pausa.",
         "provider_failed_title": "Pago no disponible",
@@ -499,6 +573,25 @@ WORDS: dict[str, dict[str, str]] = {
         "pay_help": "Paghi le fatture scelte con carta presso il nostro fornitore "
         "di pagamenti; poi tornerà qui.",
         "pay_submit": "Paga con carta",
+        "already_being_paid": "Queste fatture sono già in corso di pagamento: ne scelga altre.",
+        "vat_number": "Partita IVA",
+        "company_identity": "La società che fattura",
+        "debit_title": "Paga con addebito diretto",
+        "debit_help": (
+            "Paghi le fatture scelte con addebito diretto SEPA sul suo conto: "
+            "indichi il suo IBAN e autorizzi l'addebito sulla pagina del nostro "
+            "fornitore di pagamenti, poi torni qui."
+        ),
+        "debit_submit": "Paga con addebito diretto",
+        "debit_currency": "L'addebito diretto incassa solo queste valute: {currencies}.",
+        "thanks_debit": (
+            "Grazie: il suo addebito è autorizzato; i solleciti di queste fatture"
+            " sono sospesi appena la sua banca riceve la richiesta di pagamento."
+        ),
+        "thanks_debit_paid": (
+            "Queste fatture sono già in corso di pagamento con addebito diretto: "
+            "non deve fare altro."
+        ),
         "thanks_payment": "Grazie: il pagamento è in corso di conferma; i solleciti di "
         "queste fatture sono sospesi.",
         "provider_failed_title": "Pagamento non disponibile",

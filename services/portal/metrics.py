@@ -10,3 +10,11 @@ COPIES = Counter(
     "copy, missing in the store, altered, store_failed).",
     ["service", "outcome"],
 )
+
+WEBHOOKS = Counter(
+    "relance_portal_payment_webhooks",
+    "Payment providers' webhooks and events, by provider and outcome (refused: a signature "
+    "that does not verify, nothing changed; malformed; announced, failed, fulfilled, "
+    "ignored, unknown, repeated: what each GoCardless event did).",
+    ["service", "provider", "outcome"],
+)

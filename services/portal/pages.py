@@ -10,6 +10,12 @@ invoices by card through Stripe Checkout, a redirect to the session's page;
 ``POST /portal/webhooks/stripe``: Stripe's signed notification that a session was paid,
 sent as a ``promise.record`` of kind ``payment_announced`` (channel ``portal``) so that
 dunning waits for the ERP's payment (docs/portal.md, "Paying online").
+``POST /portal/{token}/debit`` (when GoCardless is configured): pay chosen invoices by SEPA
+direct debit, a redirect to GoCardless's Billing Request Flow; ``POST
+/portal/webhooks/gocardless``: GoCardless's signed batches of events, a submitted payment
+announced, a failed one withdrawn (docs/portal.md, "Paying by direct debit").
+``GET /portal/brand/{code}/logo`` and ``.../brand.css``: the invoicing company's logo and
+colours (docs/portal.md, "Branding").
 Commands go to ``disputes.commands.v1`` through the outbox; the disputes
 service decides, and its events come back into the read model. Command ids derive from the
 link and the form, so a form sent twice is one command.
@@ -26,6 +32,7 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -35,10 +42,19 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from contracts import disputes
 from contracts.topics import DISPUTE_COMMANDS, Topic
-from services.portal import i18n, metrics, queries
+from services.portal import debits, i18n, metrics, queries
+from services.portal.branding import Brand, load_brands
 from services.portal.documents import DocumentStore
 from services.portal.domain.account import Account, OpenInvoice, Pause, account_of
 from services.portal.domain.attachments import CheckedAttachment, check_attachments
+from services.portal.domain.direct_debit import (
+    PAID_STATES,
+    check_debit,
+    choice_key,
+    debit_events,
+    not_paid_twice,
+    verify_webhook,
+)
 from services.portal.domain.documents import check_copy, file_name
 from services.portal.domain.forms import (
     CALLBACK_MAX_DAYS,
@@ -65,7 +81,9 @@ from services.portal.errors import (
     PageRefused,
     PaymentRefused,
     ProviderFailed,
+    SignatureRefused,
 )
+from services.portal.gocardless import DebitToStart, GoCardlessDirectDebit
 from services.portal.guard import RateLimit, form_fields, form_with_files, secured
 from services.portal.settings import PortalSettings
 from services.portal.stripe import InvoiceToPay, StripeCheckout
@@ -119,6 +137,7 @@ class Pages:
         topic: Topic = DISPUTE_COMMANDS,
         checkout: StripeCheckout | None = None,
         documents: DocumentStore | None = None,
+        direct_debit: GoCardlessDirectDebit | None = None,
     ) -> None:
         self.pool = pool
         self.clock = clock
@@ -129,11 +148,19 @@ class Pages:
         self.rate_limit = RateLimit(clock, settings.requests_per_minute)
         self.checkout = checkout
         self.documents = documents
-        self.form_targets = (settings.stripe.checkout_origin,) if checkout else ()
+        self.form_targets: tuple[str, ...] = (settings.stripe.checkout_origin,) if checkout else ()
+        self.direct_debit = direct_debit
+        self.brands: dict[str, Brand] = (
+            load_brands(settings.companies_file) if settings.companies_file else {}
+        )
+        if direct_debit is not None:
+            self.form_targets += (settings.gocardless.flow_origin,)
 
     def routes(self) -> APIRouter:
         router = APIRouter()
         router.add_api_route("/portal/static/portal.css", self.stylesheet, methods=["GET"])
+        router.add_api_route("/portal/brand/{code}/brand.css", self.brand_sheet, methods=["GET"])
+        router.add_api_route("/portal/brand/{code}/logo", self.brand_logo, methods=["GET"])
         router.add_api_route("/portal/{token}", self._answering(self.page), methods=["GET"])
         router.add_api_route(
             "/portal/{token}/promise", self._answering(self.promise), methods=["POST"]
@@ -153,6 +180,13 @@ class Pages:
         if self.checkout is not None:
             router.add_api_route("/portal/webhooks/stripe", self.stripe_webhook, methods=["POST"])
             router.add_api_route("/portal/{token}/pay", self._answering(self.pay), methods=["POST"])
+        if self.direct_debit is not None:
+            router.add_api_route(
+                "/portal/webhooks/gocardless", self.gocardless_webhook, methods=["POST"]
+            )
+            router.add_api_route(
+                "/portal/{token}/debit", self._answering(self.debit), methods=["POST"]
+            )
         # anything else under /portal: a page with the same headers, not the framework's JSON
         router.add_api_route(
             "/portal/{anything:path}", self._answering(self.unknown), methods=["GET", "POST"]
@@ -165,6 +199,25 @@ class Pages:
 
     async def stylesheet(self) -> Response:
         response = Response(STYLESHEET, media_type="text/css")
+        secured(response)
+        response.headers["Cache-Control"] = "public, max-age=3600"
+        return response
+
+    async def brand_sheet(self, code: str) -> Response:
+        brand = self.brands.get(code)
+        if brand is None or not brand.stylesheet:
+            return _plain(404, "no such company")
+        response = Response(brand.stylesheet, media_type="text/css")
+        secured(response)
+        response.headers["Cache-Control"] = "public, max-age=3600"
+        return response
+
+    async def brand_logo(self, code: str) -> Response:
+        brand = self.brands.get(code)
+        if brand is None or brand.logo is None:
+            return _plain(404, "no such company")
+        body, media_type = brand.logo
+        response = Response(body, media_type=media_type)
         secured(response)
         response.headers["Cache-Control"] = "public, max-age=3600"
         return response
@@ -223,6 +276,8 @@ class Pages:
         link, customer = await self._access(request)
         done = request.query_params.get("done")
         thanks = f"thanks_{done}" if done in ("promise", "dispute", "payment", "callback") else None
+        if done in ("debit", "debit_paid"):
+            thanks = f"thanks_{done}"
         return await self._render(request, link, customer, thanks=thanks)
 
     async def _render(
@@ -252,7 +307,12 @@ class Pages:
             t=words,
             lang=words.language,
             customer=customer,
-            company=self.settings.company_names.get(link.company_code, link.company_code),
+            company=(
+                self.brands[link.company_code].company.legal_name
+                if link.company_code in self.brands
+                else self.settings.company_names.get(link.company_code, link.company_code)
+            ),
+            brand=self.brands.get(link.company_code),
             account=account,
             payable=payable,
             receipts=receipts,
@@ -292,6 +352,7 @@ class Pages:
             promise_url=f"/portal/{token}/promise",
             dispute_url=f"/portal/{token}/dispute",
             pay_url=f"/portal/{token}/pay" if self.checkout else None,
+            debit_url=f"/portal/{token}/debit" if self.direct_debit else None,
             copy_url=f"/portal/{token}/copy/" if self.documents else None,
             documented=await self._documented(link),
         )
@@ -518,6 +579,13 @@ class Pages:
             return await self._render(
                 request, link, customer, form="pay", typed=typed, errors=checked, status=422
             )
+        twice = not_paid_twice(
+            [line.invoice.invoice_id for line in checked.lines], await self._being_paid(link)
+        )
+        if twice:
+            return await self._render(
+                request, link, customer, form="pay", typed=typed, errors=twice, status=422
+            )
         assert self.checkout is not None
         token = request.path_params["token"]
         public = self.settings.links.base_url or str(request.base_url)
@@ -582,6 +650,7 @@ class Pages:
                 raise PaymentRefused("the event is not a JSON object")
             payment = announced_payment(event, self.clock.now().date())
         except (PaymentRefused, ValueError) as exc:
+            metrics.WEBHOOKS.labels(SOURCE, "stripe", "refused").inc()
             logger.warning("Stripe webhook refused: %s", exc)
             return _plain(400, str(exc))
         if payment is None:
@@ -605,6 +674,101 @@ class Pages:
         await self._send(command)
         return _plain(200, "announced")
 
+    async def debit(self, request: Request) -> Response:
+        """Pay chosen invoices by SEPA direct debit: the debit of this choice (one per
+        choice until it fails), its billing request created once, and a redirect to a new
+        Billing Request Flow. A choice already paid goes back to the account, paid."""
+        link, customer = await self._access(request)
+        typed = await self._form(request, customer)
+        account = await self._account(link)
+        assert self.direct_debit is not None
+        checked = check_debit(typed, account, self.settings.gocardless.currencies)
+        if not isinstance(checked, PaymentDecision):
+            return await self._render(
+                request, link, customer, form="debit", typed=typed, errors=checked, status=422
+            )
+        lines = sorted(checked.lines, key=lambda line: line.invoice.invoice_id)
+        chosen = [(line.invoice.invoice_id, line.invoice.open_amount) for line in lines]
+        now = self.clock.now()
+        choice = choice_key(link.customer_id, link.company_code, chosen)
+        twice = not_paid_twice(
+            [invoice_id for invoice_id, _ in chosen], await self._being_paid(link)
+        )
+        if twice:
+            latest = await self.pool.fetchrow(queries.LATEST_DEBIT, choice)
+            if latest is not None and latest["status"] in PAID_STATES:
+                return self._done(request, "debit_paid")  # this very choice, authorised
+            return await self._render(
+                request, link, customer, form="debit", typed=typed, errors=twice, status=422
+            )
+        debit = await debits.debit_for(
+            self.pool, now, choice, link.customer_id, link.company_code, chosen, checked.currency
+        )
+        if debit.status in PAID_STATES:
+            return self._done(request, "debit_paid")
+        token = request.path_params["token"]
+        public = self.settings.links.base_url or str(request.base_url)
+        here = f"{public.rstrip('/')}/portal/{token}"
+        language = i18n.language_of(customer["language"])
+        try:
+            started = await self.direct_debit.start(
+                DebitToStart(
+                    debit_id=str(debit.debit_id),
+                    customer_id=link.customer_id,
+                    company_code=link.company_code,
+                    invoice_numbers=[line.invoice.invoice_number for line in lines],
+                    amount=sum((amount for _, amount in chosen), Decimal(0)),
+                    currency=checked.currency,
+                    language=language,
+                ),
+                redirect_uri=f"{here}?done=debit",
+                exit_uri=here,
+            )
+        except ProviderFailed as exc:
+            logger.warning(
+                "direct debit for %s/%s failed: %s", link.customer_id, link.company_code, exc
+            )
+            raise PageRefused(
+                502, "provider_failed_title", "provider_failed_text", language
+            ) from exc
+        await debits.requested(self.pool, now, debit.debit_id, started.billing_request_id)
+        return RedirectResponse(started.authorisation_url, 303)
+
+    async def _being_paid(self, link: CustomerLink) -> frozenset[str]:
+        rows = await self.pool.fetch(queries.BEING_PAID, link.customer_id, link.company_code)
+        return frozenset(r["invoice_id"] for r in rows)
+
+    async def gocardless_webhook(self, request: Request) -> Response:
+        """GoCardless's batch of events: 498 and nothing changed unless its
+        ``Webhook-Signature`` verifies (counted); otherwise every event applied in one
+        transaction, 204."""
+        settings = self.settings.gocardless
+        body = bytearray()
+        async for chunk in request.stream():
+            body.extend(chunk)
+            if len(body) > settings.max_webhook_bytes:
+                return _plain(413, "payload too large")
+        try:
+            verify_webhook(
+                bytes(body),
+                request.headers.get("webhook-signature"),
+                [secret.get_secret_value() for secret in settings.webhook_secrets],
+            )
+        except SignatureRefused as exc:
+            metrics.WEBHOOKS.labels(SOURCE, "gocardless", "refused").inc()
+            logger.warning("GoCardless webhook refused: %s", exc)
+            return _plain(498, "invalid signature")
+        try:
+            events = debit_events(json.loads(body))
+        except (PaymentRefused, ValueError) as exc:
+            metrics.WEBHOOKS.labels(SOURCE, "gocardless", "malformed").inc()
+            logger.warning("GoCardless webhook malformed: %s", exc)
+            return _plain(400, str(exc))
+        counts = await debits.apply_events(self.pool, self.clock.now(), events, self.topic)
+        for outcome, count in counts.items():
+            metrics.WEBHOOKS.labels(SOURCE, "gocardless", outcome).inc(count)
+        return Response(status_code=204)
+
     def _done(self, request: Request, what: str) -> Response:
         return RedirectResponse(f"/portal/{request.path_params['token']}?done={what}", 303)
 
@@ -626,14 +790,28 @@ class Pages:
             try:
                 response = await handler(request)
             except PageRefused as refused:
-                response = self._refused(refused)
+                response = self._refused(refused, self._company_of(request))
             return secured(response, self.form_targets)
 
         return route
 
-    def _refused(self, refused: PageRefused) -> Response:
+    def _company_of(self, request: Request) -> str | None:
+        """The company of the link in the path, when its signature verifies (expired or
+        not), so that a refusal page still shows the invoicing company; none when tampered."""
+        token = request.path_params.get("token")
+        if not token:
+            return None
+        try:
+            return self.links.check(token).company_code
+        except LinkExpired as exc:
+            return exc.company_code
+        except LinkTampered:
+            return None
+
+    def _refused(self, refused: PageRefused, company_code: str | None = None) -> Response:
         words = Words(refused.language)
         html = self.environment.get_template("refused.html").render(
+            brand=self.brands.get(company_code) if company_code else None,
             t=words,
             lang=words.language,
             title=words(refused.title_key),

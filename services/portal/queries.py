@@ -97,3 +97,48 @@ DOCUMENT_OF = """
 SELECT invoice_number, reference, media_type, sha256 FROM invoice_documents
 WHERE invoice_id = $1 AND customer_id = $2 AND company_code = $3 AND reference IS NOT NULL
 """
+
+# direct debits (GoCardless) ---------------------------------------------------------------
+LATEST_DEBIT = """
+SELECT * FROM direct_debits WHERE choice = $1 ORDER BY attempt DESC LIMIT 1
+"""
+START_DEBIT = """
+INSERT INTO direct_debits (debit_id, choice, attempt, customer_id, company_code, invoice_ids,
+                           amount, currency, created_at, changed_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)
+ON CONFLICT (debit_id) DO NOTHING
+"""
+DEBIT_REQUESTED = """
+UPDATE direct_debits SET billing_request_id = $2, changed_at = $3
+WHERE debit_id = $1 AND billing_request_id IS NULL
+"""
+DEBIT_OF_EVENT = """
+SELECT * FROM direct_debits
+WHERE ($1::text IS NOT NULL AND payment_id = $1)
+   OR ($2::text IS NOT NULL AND billing_request_id = $2)
+   OR ($3::uuid IS NOT NULL AND debit_id = $3)
+ORDER BY (payment_id = $1) DESC NULLS LAST
+LIMIT 1
+FOR UPDATE
+"""
+DEBIT_FULFILLED = """
+UPDATE direct_debits
+SET status = 'fulfilled', payment_id = coalesce(payment_id, $2), changed_at = $3
+WHERE debit_id = $1 AND status = 'started'
+"""
+DEBIT_ANNOUNCED = """
+UPDATE direct_debits
+SET status = 'announced', payment_id = coalesce(payment_id, $2), changed_at = $3
+WHERE debit_id = $1 AND status IN ('started', 'fulfilled')
+"""
+BEING_PAID = """
+SELECT unnest(invoice_ids) AS invoice_id FROM direct_debits
+WHERE customer_id = $1 AND company_code = $2 AND status IN ('fulfilled', 'announced')
+UNION
+SELECT unnest(invoice_ids) FROM pauses
+WHERE customer_id = $1 AND kind = 'promise' AND until IS NULL
+"""
+DEBIT_FAILED = """
+UPDATE direct_debits SET status = 'failed', reason = $2, changed_at = $3
+WHERE debit_id = $1 AND status <> 'failed'
+"""

@@ -4,12 +4,14 @@ kit's ``RELANCE_LINKS_*``, shared with the notifier that mints the links)."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from services.portal.documents import DocumentStoreSettings
+from services.portal.gocardless import GoCardlessSettings
 from services.runtime.settings import ServiceSettings
 from services.runtime.signed_links import SignedLinkSettings
 
@@ -65,10 +67,17 @@ class PortalSettings(ServiceSettings):
     links: SignedLinkSettings = Field(default_factory=SignedLinkSettings)
     stripe: StripeSettings = Field(default_factory=StripeSettings)
     documents: DocumentStoreSettings = Field(default_factory=DocumentStoreSettings)
+    gocardless: GoCardlessSettings = Field(default_factory=GoCardlessSettings)
     company_names: dict[str, str] = Field(
         default_factory=dict,
         description="The invoicing companies' names by company code (JSON map), shown on "
         "the pages; a company not listed is shown by its code.",
+    )
+    companies_file: Path | None = Field(
+        default=None,
+        description="The companies file the notifier reads (same YAML format): each page "
+        "shows its customer's invoicing company's legal name, logo, address, registration "
+        "and VAT numbers and colours.",
     )
     recent_days: int = Field(
         default=60, ge=1, description="How far back payments and credit notes are listed."

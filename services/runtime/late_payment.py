@@ -195,7 +195,8 @@ FRANCE = Law(
     ),
     consumer=None,
     indemnity_currency="EUR",
-    indemnity_source="Code de commerce L441-10 II and D441-5: 40 EUR",
+    indemnity_source="Code de commerce L441-10 II and D441-5: 40 EUR (public buyers: Code de "
+    "la commande publique L2192-13 and D2192-35, 40 EUR)",
 )
 GERMANY = Law(
     jurisdiction="DE",

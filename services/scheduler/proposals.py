@@ -12,7 +12,9 @@ writing in the caller's transaction:
   customer's (:func:`approve`, :func:`edit`, :func:`postpone`, :func:`skip`);
 - the timeout loop (:class:`Timeouts`): a proposal nobody decided by its deadline follows
   its step's ``on_timeout``: ``send`` approves it, ``skip`` skips it, ``hold`` leaves it
-  waiting for a decision (its invoices stay paused).
+  waiting for a decision (its invoices stay paused). A ``send`` refused because the customer
+  is held or its company suspended is *deferred* (``send_deferred``): the loop approves it
+  once the hold has ended and no suspension covers the company, through the same checks.
 
 Every end is announced as a ``dunning.proposal.decided``.
 """
@@ -455,7 +457,8 @@ def _state_events(moves: Sequence[Move], now: datetime) -> list[Event]:
 
 @dataclass
 class Timeouts:
-    """Applies the step's ``on_timeout`` to proposals past their deadline."""
+    """Applies the step's ``on_timeout`` to proposals past their deadline, and sends the
+    timed-out ``send`` proposals that waited for a hold's end or a suspension's lifting."""
 
     pool: Pool
     clock: Clock
@@ -463,28 +466,36 @@ class Timeouts:
     batch_size: int = 100
 
     async def run_once(self) -> int:
-        """Proposals past their deadline, a batch in one transaction; how many were handled."""
+        """Proposals past their deadline, then deferred sends now free, a batch each in one
+        transaction; how many were handled (a deferred send still held back is not)."""
         now = self.clock.now()
         handled = 0
         async with self.pool.acquire() as connection, connection.transaction():
             due = await connection.fetch(queries.PROPOSALS_PAST_DEADLINE, now, self.batch_size)
             for row in due:
-                # the customer first, then the proposal, as commands lock them
-                customer_row = await connection.fetchrow(
-                    queries.CUSTOMER_FOR_UPDATE, row["customer_id"]
-                )
-                proposal_row = await connection.fetchrow(
-                    queries.PROPOSAL_FOR_UPDATE, row["proposal_id"]
-                )
-                if customer_row is None or proposal_row is None:
+                stored, customer = await self._locked(connection, row)
+                if stored is None or customer is None:
                     continue
-                stored = Stored.of(proposal_row)
                 if stored.status != decide.PENDING or stored.timed_out:
                     continue
-                events = await self._apply(connection, Customer.of(customer_row), stored, now)
-                await connection.execute(queries.TIMED_OUT, stored.proposal.proposal_id, now)
+                events, deferred = await self._apply(connection, customer, stored, now)
+                await connection.execute(
+                    queries.TIMED_OUT, stored.proposal.proposal_id, now, deferred
+                )
                 await enqueue(connection, [OutgoingRecord.of(DUNNING_ACTIONS, e) for e in events])
                 handled += 1
+            free = await connection.fetch(queries.PROPOSALS_TO_SEND_NOW_FREE, now, self.batch_size)
+            for row in free:
+                stored, customer = await self._locked(connection, row)
+                if stored is None or customer is None or stored.status != decide.PENDING:
+                    continue
+                events, deferred = await self._apply(connection, customer, stored, now)
+                await connection.execute(
+                    queries.SEND_DEFERRED, stored.proposal.proposal_id, deferred
+                )
+                await enqueue(connection, [OutgoingRecord.of(DUNNING_ACTIONS, e) for e in events])
+                if deferred is None:  # sent or withdrawn; held back again, it is not handled
+                    handled += 1
         return handled
 
     async def run_until_idle(self) -> int:
@@ -493,20 +504,32 @@ class Timeouts:
             total += handled
         return total
 
+    @staticmethod
+    async def _locked(connection: Connection, row: Any) -> tuple[Stored | None, Customer | None]:
+        # the customer first, then the proposal, as commands lock them
+        customer_row = await connection.fetchrow(queries.CUSTOMER_FOR_UPDATE, row["customer_id"])
+        proposal_row = await connection.fetchrow(queries.PROPOSAL_FOR_UPDATE, row["proposal_id"])
+        return (
+            Stored.of(proposal_row) if proposal_row is not None else None,
+            Customer.of(customer_row) if customer_row is not None else None,
+        )
+
     async def _apply(
         self, connection: Connection, customer: Customer, stored: Stored, now: datetime
-    ) -> list[Event]:
+    ) -> tuple[list[Event], str | None]:
+        """The policy's events, and why a ``send`` waits (``held``, ``suspended``) if it does."""
         policy = stored.proposal.on_timeout
-        metrics.PROPOSALS.labels(SERVICE, f"timeout_{policy}").inc()
+        if not stored.timed_out:
+            metrics.PROPOSALS.labels(SERVICE, f"timeout_{policy}").inc()
         still = [
             s
             for s in await _invoices(connection, stored)
             if decide.waiting(s, stored.scenario_id, stored.steps[s.invoice_id])
         ]
         if not still:  # paid, cancelled or moved since: nothing left to decide
-            return await self._withdraw(connection, customer, stored, now)
+            return await self._withdraw(connection, customer, stored, now), None
         if policy == "hold":
-            return []  # it waits for a decision; the invoices stay paused
+            return [], None  # it waits for a decision; the invoices stay paused
         try:
             async with connection.transaction():
                 if policy == "send":
@@ -526,10 +549,15 @@ class Timeouts:
                 for _, after in outcome.moves:
                     await save(connection, after)
         except CommandRejected as exc:
+            if exc.reason in ("held", "suspended"):
+                # sent by this loop once the hold ends or the suspension is lifted; a
+                # collector may still decide it meanwhile
+                metrics.PROPOSALS.labels(SERVICE, "send_deferred").inc()
+                return [], exc.reason
             if exc.reason != "invoice_closed":
-                return []  # held or suspended: it keeps waiting, as under ``hold``
-            return await self._withdraw(connection, customer, stored, now)
-        return [*_state_events(outcome.moves, now), *outcome.events]
+                return [], None  # it keeps waiting, as under ``hold``
+            return await self._withdraw(connection, customer, stored, now), None
+        return [*_state_events(outcome.moves, now), *outcome.events], None
 
     async def _withdraw(
         self, connection: Connection, customer: Customer, stored: Stored, now: datetime

@@ -291,7 +291,23 @@ ORDER BY deadline, proposal_id
 LIMIT $2
 """
 
-TIMED_OUT = "UPDATE proposal SET timed_out_at = $2 WHERE proposal_id = $1"
+TIMED_OUT = "UPDATE proposal SET timed_out_at = $2, send_deferred = $3 WHERE proposal_id = $1"
+
+# Proposals whose timed-out ``send`` waits for a hold's end or a suspension's lifting, whose
+# customer is no longer held and whose company no suspension covers: the loop sends them.
+PROPOSALS_TO_SEND_NOW_FREE = """
+SELECT p.proposal_id, p.customer_id FROM proposal p JOIN customer c USING (customer_id)
+WHERE p.status = 'pending' AND p.send_deferred IS NOT NULL
+  AND (c.held_until IS NULL OR c.held_until <= $1)
+  AND NOT EXISTS (
+      SELECT 1 FROM sending_suspension s
+      WHERE s.resumed_at IS NULL AND (s.company_code IS NULL OR s.company_code = c.company_code)
+  )
+ORDER BY p.deadline, p.proposal_id
+LIMIT $2
+"""
+
+SEND_DEFERRED = "UPDATE proposal SET send_deferred = $2 WHERE proposal_id = $1"
 RECORD_REFUSAL = """
 INSERT INTO refused_command (command_id, command, customer_id, reason, detail, refused_at)
 VALUES ($1, $2, $3, $4, $5, $6)

@@ -840,6 +840,19 @@ def callback_request() -> Event:
     )
 
 
+def promise_payment_failed() -> Event:
+    return disputes.RecordPaymentFailure(
+        **envelope("promise.payment_failed", "portal"),
+        payload=disputes.FailedPayment(
+            promise_id=uid("promise"),
+            customer_id=CUSTOMER,
+            failed_on=date(2024, 5, 14),
+            reason="failed: insufficient_funds",
+            recorded_by="gocardless:PM000123",
+        ),
+    )
+
+
 def payment_plan_agree() -> Event:
     return disputes.AgreePaymentPlan(**envelope("payment_plan.agree", "crm"), payload=_plan())
 
@@ -1047,6 +1060,7 @@ _BUILDERS: tuple[Callable[[], Event], ...] = (
     promise_record,
     payment_plan_agree,
     callback_request,
+    promise_payment_failed,
     dispute_opened,
     dispute_resolved,
     dispute_reopened,

@@ -467,7 +467,7 @@ def test_prod_routes_the_portal_and_the_console_and_nothing_operational() -> Non
         assert listener["tls"]["mode"] == "Terminate"
         assert listener["tls"]["certificateRefs"]
     routes = {d["metadata"]["name"]: d for d in documents if d["kind"] == "HTTPRoute"}
-    assert set(routes) == {"relance-portal", "relance-console"}
+    assert set(routes) == {"relance-portal", "relance-console", "relance-scheduler"}
     for service, pages in (
         ("portal", ROOT / "services" / "portal" / "pages.py"),
         ("console", ROOT / "services" / "console" / "web" / "pages.py"),
@@ -490,9 +490,9 @@ def test_prod_routes_the_portal_and_the_console_and_nothing_operational() -> Non
     # The identity provider sends the browser back to the console's own listener.
     console_host = routes["relance-console"]["spec"]["hostnames"][0]
     assert f"value: https://{console_host}/sign-in/oidc/callback" in kustomization_text
-    # Only the Gateway's proxies reach the two services' port.
+    # Only the Gateway's proxies reach the three services' port.
     policies = {d["metadata"]["name"]: d["spec"] for d in documents if d["kind"] == "NetworkPolicy"}
-    for service in ("portal", "console"):
+    for service in ("portal", "console", "scheduler"):
         policy = policies[f"relance-{service}-gateway"]
         assert policy["podSelector"]["matchLabels"] == {
             "app.kubernetes.io/name": f"relance-{service}"
@@ -503,6 +503,106 @@ def test_prod_routes_the_portal_and_the_console_and_nothing_operational() -> Non
         assert labels["gateway.envoyproxy.io/owning-gateway-name"] == gateway["metadata"]["name"]
         assert ingress["ports"] == [{"port": 8080, "protocol": "TCP"}]
     assert all("ingress" not in p for n, p in policies.items() if not n.endswith("-gateway"))
+
+
+def _commands_api_paths() -> set[str]:
+    """The paths the scheduler's commands API serves, parameters filled in."""
+    from services.scheduler.api import PREFIX, command_kinds
+
+    paths = {kind.path for kind in command_kinds()}
+    assert len(paths) >= 12, paths  # hold ... approve_proposals
+    return paths | {f"{PREFIX}/x", "/auth/sign-in", "/auth/identity", "/openapi.json"}
+
+
+def test_prod_routes_the_scheduler_commands_api_only() -> None:
+    """A CRM reaches the commands API through the Gateway, on its own HTTPS listener:
+    every command, its outcome, sign-in and OpenAPI; never health or metrics."""
+    documents = [
+        d for d in yaml.safe_load_all((OVERLAYS / "prod" / "front-doors.yaml").read_text()) if d
+    ]
+    (gateway,) = (d for d in documents if d["kind"] == "Gateway")
+    listeners = {listener["name"]: listener for listener in gateway["spec"]["listeners"]}
+    (route,) = (
+        d
+        for d in documents
+        if d["kind"] == "HTTPRoute" and d["metadata"]["name"] == "relance-scheduler"
+    )
+    (parent,) = route["spec"]["parentRefs"]
+    listener = listeners[parent["sectionName"]]
+    assert listener["protocol"] == "HTTPS"
+    assert route["spec"]["hostnames"] == [listener["hostname"]]
+    for rule in route["spec"]["rules"]:
+        assert rule["backendRefs"] == [{"name": "relance-scheduler", "port": 8080}]
+    for path in _commands_api_paths():
+        assert _routed(route, path), path
+    for path in ("/metrics", "/healthz", "/readyz", "/v1/other"):
+        assert not _routed(route, path), path
+    # the Service's port is the container's http port, where the API listens
+    (port,) = _of_kind("Service")["relance-scheduler"]["spec"]["ports"]
+    assert (port["port"], port["targetPort"]) == (8080, "http")
+    # the API accepts the provider's tokens issued for it
+    kustomization = yaml.safe_load((OVERLAYS / "prod" / "kustomization.yaml").read_text())
+    (patch,) = (
+        p["patch"]
+        for p in kustomization["patches"]
+        if p.get("target", {}) == {"kind": "ConfigMap", "name": "relance-scheduler"}
+    )
+    operations = {op["path"]: op["value"] for op in yaml.safe_load(patch)}
+    assert set(operations) == {"/data/RELANCE_AUTH_OIDC_ISSUER", "/data/RELANCE_AUTH_OIDC_AUDIENCE"}
+
+
+def test_the_scheduler_api_takes_its_credentials_from_a_secret_and_admits_the_console(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """RELANCE_AUTH_* from the Secret relance-scheduler-auth (optional: the API is then
+    closed, 401); the console's pods and Prometheus alone reach the port in the base."""
+    from services.runtime.auth import Authenticator
+    from services.runtime.clock import SystemClock
+    from services.scheduler.settings import SchedulerSettings
+
+    env = {v["name"]: v for v in _container("scheduler")["env"]}
+    for name, key in (
+        ("RELANCE_AUTH_API_KEYS", "api-keys"),
+        ("RELANCE_AUTH_SIGNING_KEYS", "signing-keys"),
+    ):
+        assert env[name]["valueFrom"]["secretKeyRef"] == {
+            "name": "relance-scheduler-auth",
+            "key": key,
+            "optional": True,
+        }
+    # the dev overlay's Secret holds keys the scheduler accepts
+    dev = yaml.safe_load((OVERLAYS / "dev" / "kustomization.yaml").read_text())
+    (secret,) = (g for g in dev["secretGenerator"] if g["name"] == "relance-scheduler-auth")
+    literals = dict(literal.split("=", 1) for literal in secret["literals"])
+    monkeypatch.setenv("RELANCE_AUTH_API_KEYS", literals["api-keys"])
+    monkeypatch.setenv("RELANCE_AUTH_SIGNING_KEYS", literals["signing-keys"])
+    settings = load(SchedulerSettings)
+    assert Authenticator("scheduler", settings.auth, SystemClock()).configured
+    assert literals["api-keys"].startswith("collector:crm:")
+    # the probes that take a pod out of the API's Service
+    container = _container("scheduler")
+    assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
+    assert container["startupProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+
+    policies = _of_kind("NetworkPolicy")
+    scheduler = {"app.kubernetes.io/name": "relance-scheduler", "relance.io/workload": "service"}
+    admitted = []
+    for policy in policies.values():
+        if policy["spec"]["podSelector"]["matchLabels"].items() <= scheduler.items():
+            for rule in policy["spec"].get("ingress", []):
+                assert rule["ports"] == [{"port": 8080, "protocol": "TCP"}]
+                admitted.extend(rule["from"])
+    assert {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "relance-console"}}} in (
+        admitted
+    )
+    assert len(admitted) == 2  # the console and Prometheus
+    egress = policies["relance-console-scheduler"]["spec"]
+    assert egress["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": "relance-console"}
+    ((rule),) = egress["egress"]
+    assert rule["to"] == [
+        {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "relance-scheduler"}}}
+    ]
+    assert rule["ports"] == [{"port": 8080, "protocol": "TCP"}]
 
 
 def test_alerts_exist_with_runbooks() -> None:

@@ -96,6 +96,19 @@ class Promises:
         record = await self._record(connection, row, 0, 1)
         return promises.broken(now, row, record)
 
+    async def payment_failed(
+        self, connection: Connection, now: datetime, failure: disputes.FailedPayment
+    ) -> list[Event]:
+        """The provider reports the announced payment failed: broken at once, so the
+        invoices resume without waiting for the deadline."""
+        row = await connection.fetchrow(queries.PROMISE_FOR_UPDATE, failure.promise_id)
+        if not promises.failure_applies(row, failure) or row is None:
+            return []
+        await connection.execute(
+            queries.CLOSE_PROMISE, failure.promise_id, "broken", failure.failed_on
+        )
+        return [promises.broken(now, row, None, failure.reason)]
+
     @staticmethod
     async def _record(
         connection: Connection, promise: Any, kept: int, broken: int

@@ -69,10 +69,12 @@ def kept(
 
 
 def broken(
-    now: datetime, row: Row, record: disputes.PromiseRecord | None
+    now: datetime, row: Row, record: disputes.PromiseRecord | None, failure: str | None = None
 ) -> disputes.PromiseBroken:
     """The promised date plus the grace is over and the payments do not cover it (for a
-    payment a provider announced: the ERP's payment did not arrive in time)."""
+    payment a provider announced: the ERP's payment did not arrive in time, or the provider
+    reported it failed: ``failure``)."""
+    announced = row["kind"] == "payment_announced"
     return disputes.PromiseBroken(
         event_id=event_id("promise.broken", row["promise_id"]),
         occurred_at=now,
@@ -86,5 +88,21 @@ def broken(
             received=Money(amount=max(Decimal(0), row["received"]), currency=row["currency"]),
             customer_record=record,
             kind=row["kind"],
+            announced_by=row["recorded_by"] if announced else None,
+            failure=failure if announced else None,
         ),
     )
+
+
+def failure_applies(row: Row | None, failure: disputes.FailedPayment) -> bool:
+    """Whether a provider's failure report breaks the promise: it must be an announced
+    payment of that customer; one already kept or broken stays as it is (a redelivery, or
+    a failure reported after the ERP's payment arrived: the ledger will show its reversal)."""
+    if row is None:
+        raise CommandRejected("unknown_promise", f"no promise {failure.promise_id}")
+    if row["kind"] != "payment_announced" or row["customer_id"] != failure.customer_id:
+        raise CommandRejected(
+            "not_an_announced_payment",
+            f"promise {failure.promise_id} is not a payment announced for {failure.customer_id}",
+        )
+    return bool(row["status"] == "open")

@@ -455,6 +455,8 @@ class Book:
                 purchase_order=row.purchase_order,
                 payment_terms=row.payment_terms,
                 extra=p.extra,
+                service_code=p.service_code,
+                commitment_number=p.commitment_number,
             ),
         )
         for parked in waiting:

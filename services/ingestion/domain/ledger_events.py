@@ -46,7 +46,7 @@ UNMATCHED_CASH_RECORDED = "ledger.unmatched_cash.recorded"
 UNMATCHED_CASH_CLEARED = "ledger.unmatched_cash.cleared"
 
 # event types written at another schema version than the envelope writer's 1
-_SCHEMA_VERSIONS = {OPEN_AMOUNT_CHANGED: 2}
+_SCHEMA_VERSIONS = {OPEN_AMOUNT_CHANGED: 2, INVOICE_OPENED: 2}
 
 _HEADERS = {
     event_type: (("event_type", event_type.encode()),)
@@ -170,8 +170,11 @@ def invoice_opened(
     purchase_order: str | None,
     payment_terms: str | None,
     extra: Mapping[str, object],
+    service_code: str | None = None,
+    commitment_number: str | None = None,
 ) -> str:
-    """The payload of ``ledger.invoice.opened`` (``OpenedInvoice``)."""
+    """The payload of ``ledger.invoice.opened`` (``OpenedInvoice``, schema version 2: a
+    public body's platform references)."""
     _positive("amount", amount)
     _positive("open amount", open_amount)
     if due_date < issue_date:
@@ -184,7 +187,9 @@ def invoice_opened(
         f'"issue_date":{day(issue_date)},"due_date":{day(due_date)},'
         f'"amount":{money(amount, currency)},"open_amount":{money(open_amount, currency)},'
         f'"purchase_order":{optional_string(purchase_order)},'
-        f'"payment_terms":{optional_string(payment_terms)},"extra":{extra_json}}}'
+        f'"payment_terms":{optional_string(payment_terms)},'
+        f'"service_code":{optional_string(service_code)},'
+        f'"commitment_number":{optional_string(commitment_number)},"extra":{extra_json}}}'
     )
 
 

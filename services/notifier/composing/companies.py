@@ -35,6 +35,16 @@ class Signatory(BaseModel):
     title: Line
 
 
+class CompanyColours(BaseModel):
+    """The company's colours on the customer portal's pages (docs/portal.md, "Branding");
+    the notifier does not use them, the file carries them for the portal."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    primary: Annotated[str, StringConstraints(pattern=r"^#[0-9a-fA-F]{6}$")]
+    accent: Annotated[str, StringConstraints(pattern=r"^#[0-9a-fA-F]{6}$")] | None = None
+
+
 class CompanyIdentity(BaseModel):
     """One creditor company as its messages, statements and letters present it."""
 
@@ -68,6 +78,9 @@ class CompanyIdentity(BaseModel):
         default=None, description="A PNG or JPEG drawn at the top of letters and statements."
     )
     signatory: Signatory
+    colours: CompanyColours | None = Field(
+        default=None, description="The portal's colours for the company (not used here)."
+    )
     notice_days: int = Field(
         default=8,
         ge=1,

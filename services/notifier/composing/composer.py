@@ -26,7 +26,13 @@ from services.notifier.composing.rendering import (
 from services.notifier.composing.statement_pdf import statement_pdf
 from services.notifier.domain.commitments import BrokenCommitment, recalled
 from services.notifier.domain.penalties import OpenAmountChange, payments_after_due
-from services.notifier.domain.statement import Handling, PenaltyTerms, Statement, statement_of
+from services.notifier.domain.statement import (
+    Handling,
+    PenaltyTerms,
+    PlatformReference,
+    Statement,
+    statement_of,
+)
 from services.notifier.errors import DeliveryError, TemplateNotFound, UnknownCompany
 from services.notifier.metrics import UNKNOWN_COMPANIES
 from services.notifier.reference_rates import RateBook
@@ -49,6 +55,8 @@ class OpenItem:
     amount: Decimal
     open_amount: Decimal
     open_amount_changes: str = "[]"  # JSON: value_date, before, after, as consumed
+    service_code: str | None = None  # a public body's references on the e-invoicing platform
+    commitment_number: str | None = None
 
     def payments(self) -> tuple[Payment, ...]:
         """What reduced the open amount after the due date, by value date (see
@@ -216,6 +224,11 @@ class EmailComposer:
             handled=customer.handled,
             customer_type=customer.customer_type,
             payments={item.invoice_id: item.payments() for item in customer.open_items},
+            references={
+                item.invoice_id: PlatformReference(item.service_code, item.commitment_number)
+                for item in customer.open_items
+                if item.service_code is not None or item.commitment_number is not None
+            },
         )
         if statement.include_penalties and statement.warnings:
             log.warning(
@@ -408,7 +421,8 @@ SAMPLE_BROKEN = (
 
 
 def sample_statement() -> Statement:
-    """Two late invoices in two currencies, with penalties: every branch of a template."""
+    """Two late invoices in two currencies, with penalties, one with a public body's
+    platform references: every branch of a template."""
     invoices = (
         DunnedInvoice(
             invoice_id="FR01/SAMPLE-1",
@@ -427,7 +441,13 @@ def sample_statement() -> Statement:
             days_overdue=14,
         ),
     )
-    return statement_of(invoices, date(2026, 2, 14), True, PenaltyTerms("FR", SAMPLE_RATES))
+    return statement_of(
+        invoices,
+        date(2026, 2, 14),
+        True,
+        PenaltyTerms("FR", SAMPLE_RATES),
+        references={"FR01/SAMPLE-2": PlatformReference("SERV-<01>", "EJ & 2026")},
+    )
 
 
 def sample_context(creditor: Creditor) -> dict[str, Any]:

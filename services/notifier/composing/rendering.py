@@ -4,7 +4,9 @@ A template set is a folder ``<templates>/<name>/<language>/`` holding ``subject.
 ``body.txt`` and ``body.html``; partials shared by every set live in ``<templates>/_partials``.
 HTML is autoescaped; text is not. Undefined variables are errors. Every set found is rendered
 once against a sample reminder when the catalogue is loaded, so that a broken template stops
-the service at start with the file and the error, instead of failing on a customer later.
+the service at start with the file and the error, instead of failing on a customer later;
+so does a set whose editable paragraphs are marked twice, or differ between its bodies or
+its languages (:mod:`services.notifier.composing.editable_marks`).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from babel.dates import format_date as babel_format_date
 from babel.numbers import format_currency, format_decimal
 from jinja2.sandbox import SandboxedEnvironment
 
+from services.notifier.composing import editable_marks
 from services.notifier.composing.companies import CompanyIdentity
 from services.notifier.domain.commitments import BrokenCommitment
 from services.notifier.domain.statement import Handling, Statement
@@ -288,6 +291,7 @@ class TemplateCatalogue:
         self.directory = directory
         self._environment = _environment(directory)
         self._sets: dict[tuple[str, str], tuple[jinja2.Template, ...]] = {}
+        self._editable: dict[tuple[str, str], frozenset[str]] = {}
         self.by_level: frozenset[str] = frozenset()
 
     @classmethod
@@ -304,8 +308,10 @@ class TemplateCatalogue:
                 catalogue._sets[key] = catalogue._compile(*key)
                 for medium in MEDIA:  # every set is also a letter's text
                     catalogue._render(key, catalogue._sets[key], {**sample, "medium": medium})
+                catalogue._editable[key] = editable_marks.marked(catalogue._environment, *key)
         if not catalogue._sets:
             raise TemplateConfigurationError(f"no template set in {directory}")
+        editable_marks.consistent(catalogue._editable)
         catalogue.by_level = _names_by_level(directory / NAMES_FILE)
         return catalogue
 
@@ -357,6 +363,13 @@ class TemplateCatalogue:
                     return name, wanted_language
         raise TemplateNotFound(
             f"no template among {list(names)} in {language} or {fallback_language}"
+        )
+
+    def editable(self, name: str) -> frozenset[str]:
+        """The paragraphs the set ``name`` marks as editable (the same in every language)."""
+        return next(
+            (names for (set_name, _), names in sorted(self._editable.items()) if set_name == name),
+            frozenset(),
         )
 
     @property

@@ -26,8 +26,50 @@ from services.notifier.composing.rendering import (
     format_handling,
     format_money,
     format_rate,
+    regional,
 )
-from services.notifier.domain.statement import Statement
+from services.notifier.domain.statement import PlatformReference, Statement
+
+PLATFORM_LABELS = {  # platform, generic platform, service code, commitment number
+    "fr": (
+        "Chorus Pro :",
+        "Plateforme de facturation publique :",
+        "code service",
+        "n° d'engagement",
+    ),
+    "en": ("Chorus Pro:", "Public e-invoicing platform:", "service code", "commitment number"),
+    "de": (
+        "Chorus Pro:",
+        "Öffentliche E-Rechnungsplattform:",
+        "Code der Dienststelle",
+        "Verpflichtungsnummer",
+    ),
+    "es": (
+        "Chorus Pro:",
+        "Plataforma pública de facturación electrónica:",
+        "código de servicio",
+        "número de compromiso",
+    ),
+    "it": (
+        "Chorus Pro:",
+        "Piattaforma pubblica di fatturazione elettronica:",
+        "codice servizio",
+        "numero di impegno",
+    ),
+}
+
+
+def platform_text(platform: PlatformReference, language: str, creditor_country: str) -> str:
+    """A public body's references on its e-invoicing platform (Chorus Pro for a French
+    creditor), as the letter's statement prints them under the invoice."""
+    chorus, generic, service, commitment = PLATFORM_LABELS.get(language, PLATFORM_LABELS["en"])
+    parts = []
+    if platform.service_code:
+        parts.append(f"{service} {platform.service_code}")
+    if platform.commitment_number:
+        parts.append(f"{commitment} {platform.commitment_number}")
+    return f"{chorus if creditor_country == 'FR' else generic} {', '.join(parts)}"
+
 
 LABELS = {
     "fr": {
@@ -339,6 +381,12 @@ def statement_pdf(
         customer_name,
         customer_id,
         *(line.invoice_number for line in statement.lines),
+        *(
+            reference or ""
+            for line in statement.lines
+            if line.platform is not None
+            for reference in (line.platform.service_code, line.platform.commitment_number)
+        ),
     )
     pdf.set_creation_date(created_at)
     pdf.set_title(pdf.text_of(labels["title"]))
@@ -379,8 +427,11 @@ def draw_statement(
     language: str,
     statement: Statement,
 ) -> None:
-    """The statement's title, table, penalties and bank details from the current position."""
+    """The statement's title, table, penalties and bank details from the current position
+    (labels in ``language``; dates and amounts as the creditor's country writes it: a
+    British company's 2 March 2026, not March 2, 2026)."""
     labels = LABELS.get(language, LABELS["en"])
+    local = regional(language, creditor.country)
     pdf.set_font("helvetica", "B", 14)
     pdf.cell(0, 8, pdf.text_of(labels["title"]), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("helvetica", "", 10)
@@ -394,7 +445,7 @@ def draw_statement(
     pdf.cell(
         0,
         5,
-        pdf.text_of(f"{labels['as_of']} {format_date(statement.as_of, language)}"),
+        pdf.text_of(f"{labels['as_of']} {format_date(statement.as_of, local)}"),
         new_x="LMARGIN",
         new_y="NEXT",
     )
@@ -411,16 +462,30 @@ def draw_statement(
     for item in statement.lines:
         cells = [
             item.invoice_number,
-            format_date(item.due_date, language, "medium"),
-            format_money(item.amount, item.currency, language),
-            format_money(item.open_amount, item.currency, language),
+            format_date(item.due_date, local, "medium"),
+            format_money(item.amount, item.currency, local),
+            format_money(item.open_amount, item.currency, local),
         ]
         if statement.include_penalties:
-            interest = format_money(item.interest, item.currency, language)
+            interest = format_money(item.interest, item.currency, local)
             cells.append(interest if item.handled is None else "-")
         for width, text in zip(widths, cells, strict=True):
             pdf.cell(width, 6, pdf.text_of(text), border=1)
         pdf.ln()
+        if item.platform is not None:  # where a public body's invoice is on its platform
+            pdf.set_font("helvetica", "", 8)
+            pdf.cell(
+                sum(widths),
+                5,
+                pdf.text_of(
+                    f"{item.invoice_number}: "
+                    + platform_text(item.platform, language, creditor.country)
+                ),
+                border=1,
+                new_x="LMARGIN",
+                new_y="NEXT",
+            )
+            pdf.set_font("helvetica", "", 9)
         if item.handled is not None:  # shown for completeness, never as due
             pdf.set_font("helvetica", "I", 8)
             pdf.cell(
@@ -434,9 +499,9 @@ def draw_statement(
             pdf.set_font("helvetica", "", 9)
     pdf.set_font("helvetica", "B", 9)
     for total in statement.totals:
-        cells = [labels["total"], "", "", format_money(total.open_amount, total.currency, language)]
+        cells = [labels["total"], "", "", format_money(total.open_amount, total.currency, local)]
         if statement.include_penalties:
-            cells.append(format_money(total.interest, total.currency, language))
+            cells.append(format_money(total.interest, total.currency, local))
         for width, text in zip(widths, cells, strict=True):
             pdf.cell(width, 6, pdf.text_of(text), border=1)
         pdf.ln()
@@ -444,13 +509,13 @@ def draw_statement(
         pdf.ln(4)
         pdf.set_font("helvetica", "", 9)
         if statement.annual_rate_percent is not None:
-            rate = labels["rate"].format(rate=format_rate(statement.annual_rate_percent, language))
+            rate = labels["rate"].format(rate=format_rate(statement.annual_rate_percent, local))
             _paragraphs(pdf, 5, pdf.text_of(rate))
         if statement.interest_unknown:
             _paragraphs(pdf, 5, pdf.text_of(labels["unknown"]))
     if statement.include_penalties and statement.indemnity_applies:
         indemnity = labels["indemnity"].format(
-            amount=format_money(statement.indemnity, statement.indemnity_currency, language),
+            amount=format_money(statement.indemnity, statement.indemnity_currency, local),
             count=statement.late_invoices,
         )
         _paragraphs(pdf, 5, pdf.text_of(indemnity))

@@ -42,6 +42,15 @@ class PenaltyTerms:
 
 
 @dataclass(frozen=True)
+class PlatformReference:
+    """Where a public body's invoice stands on the public e-invoicing platform (Chorus Pro
+    in France): the buyer's service code and commitment number, as the ERP gave them."""
+
+    service_code: str | None
+    commitment_number: str | None
+
+
+@dataclass(frozen=True)
 class StatementLine:
     invoice_id: str
     invoice_number: str
@@ -52,6 +61,7 @@ class StatementLine:
     days_late: int
     interest: Decimal
     handled: Handling | None = None
+    platform: PlatformReference | None = None  # a public body's e-invoicing references
 
 
 @dataclass(frozen=True)
@@ -97,6 +107,7 @@ def statement_of(
     handled: Mapping[str, Handling] | None = None,
     customer_type: CustomerType = "business",
     payments: Mapping[str, tuple[late_payment.Payment, ...]] | None = None,
+    references: Mapping[str, PlatformReference] | None = None,
 ) -> Statement:
     """Draw the statement of ``invoices`` on ``as_of``; penalties only if the step asks.
 
@@ -104,6 +115,7 @@ def statement_of(
     count of late invoices; a consumer is never charged the fixed recovery indemnity.
     ``payments``: by invoice, what reduced its open amount after its due date
     (``penalties.payments_after_due``): interest runs on the open amount of each day.
+    ``references``: by invoice, a public body's platform references, printed on its line.
     """
     handled = handled or {}
     ordered = sorted(invoices, key=lambda i: (i.due_date, i.invoice_number))
@@ -139,6 +151,7 @@ def statement_of(
                 days_late=penalties.days_late(invoice.due_date, as_of),
                 interest=owed.interest.get(invoice.invoice_id, Decimal(0)),
                 handled=handled.get(invoice.invoice_id),
+                platform=(references or {}).get(invoice.invoice_id),
             )
         )
     open_by: defaultdict[str, Decimal] = defaultdict(Decimal)

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from contracts import ledger
 from contracts.envelope import Event
 from contracts.money import Money
+from services.notifier import queries
 from services.notifier.handler import handle
 from services.runtime import migrations
 from services.runtime.clock import SimulatedClock
@@ -209,5 +210,49 @@ def test_opened_paid_in_part_twice_then_settled_in_one_batch(database_url: str) 
         assert '"after": 700.00' in item[7]
         assert '"after": 300.00' in item[7]
         assert closed == [("FR01/INV-2", samples.CUSTOMER, "settled")]
+
+    asyncio.run(check())
+
+
+def test_a_public_bodys_platform_references_outlive_a_settlement_and_its_reversal(
+    database_url: str,
+) -> None:
+    """The references come with the opening only; a settlement deletes the open item and a
+    reversal writes it afresh from an event without them: they are kept beside it."""
+    opened = samples.invoice_opened("INV-1")
+    public = opened.model_copy(
+        update={
+            "payload": opened.payload.model_copy(
+                update={"service_code": "SERV-ACHATS", "commitment_number": "EJ-2026-0417"}
+            )
+        }
+    )
+    reopened = Changed("INV-1", "0.00", "700.00", FEB_20).event()
+    assert isinstance(reopened.payload, ledger.OpenAmountChange)
+    reversal = reopened.model_copy(
+        update={"payload": reopened.payload.model_copy(update={"cause": "reversal"})}
+    )
+
+    async def check() -> None:
+        await migrations.apply_async(database_url, "notifier", MIGRATIONS)
+        connection = await asyncpg.connect(
+            database_url, server_settings={"search_path": "notifier"}
+        )
+        transaction = connection.transaction()
+        await transaction.start()
+        try:
+            work = UnitOfWork(connection, SimulatedClock(samples.NOW))
+            await handle(work, [public, samples.invoice_opened("INV-2")])
+            await handle(work, [samples.invoice_settled("INV-1")])
+            await handle(work, [reversal])
+            rows = await connection.fetch(queries.OPEN_ITEMS_OF, samples.CUSTOMER)
+        finally:
+            await transaction.rollback()
+            await connection.close()
+        found = {r["invoice_id"]: (r["service_code"], r["commitment_number"]) for r in rows}
+        assert found == {
+            "FR01/INV-1": ("SERV-ACHATS", "EJ-2026-0417"),
+            "FR01/INV-2": (None, None),
+        }
 
     asyncio.run(check())

@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import shutil
 import uuid
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -38,20 +36,9 @@ from tests.unit.notifier import samples
 
 pytestmark = pytest.mark.integration
 
+# the opening sentence the shipped French level-2 email marks as editable
 OPENING = "Malgré notre précédente relance, les factures ci-dessous restent impayées."
 REWRITTEN = "Suite à notre appel de ce matin, merci de régler ces factures sous 48 heures."
-
-
-def editable_templates(tmp_path: Path) -> Path:
-    """The repository's templates, level 2 in French offering its opening to rewrite."""
-    folder = tmp_path / "templates"
-    shutil.copytree(DEFAULT_TEMPLATES, folder)
-    for part in ("body.txt", "body.html"):
-        path = folder / "level_2" / "fr" / part
-        text = path.read_text()
-        assert OPENING in text
-        path.write_text(text.replace(OPENING, f'{{{{ editable("opening", "{OPENING}") }}}}'))
-    return folder
 
 
 @dataclasses.dataclass
@@ -62,13 +49,13 @@ class Desk:
 
 
 @pytest.fixture
-def desk(pool: asyncpg.Pool, mailbox: tuple[Mailbox, int], tmp_path: Path) -> Desk:
+def desk(pool: asyncpg.Pool, mailbox: tuple[Mailbox, int]) -> Desk:
     settings = NotifierSettings(
         smtp=SmtpSettings(host="127.0.0.1", port=mailbox[1], security="none", timeout_s=5),
         email=EmailSettings(
             sender="relances@creditor.example", message_id_domain="creditor.example"
         ),
-        templates_dir=editable_templates(tmp_path),
+        templates_dir=DEFAULT_TEMPLATES,  # level 2 marks its opening and closing
         internal_addresses={"collector": "recouvrement@creditor.example"},
     )
     clock = SimulatedClock(samples.NOW)
@@ -131,7 +118,7 @@ async def test_the_approved_version_is_sent_as_previewed_byte_for_byte(
     assert await desk.previews.render_all() == 1
     edit = {"opening": REWRITTEN}
     await desk.notifier.consume(proposal(reminder, 2, paragraphs=edit, edited_by="local:marie"))
-    await desk.notifier.consume(proposal(reminder, 3, paragraphs={"closing": "Merci."}))
+    await desk.notifier.consume(proposal(reminder, 3, paragraphs={"postscript": "Merci."}))
     assert await desk.previews.render_all() == 2
     assert box.received == []  # a preview reaches nobody
 
@@ -140,7 +127,8 @@ async def test_the_approved_version_is_sent_as_previewed_byte_for_byte(
     assert first["recipients"] == ["compta@acme.example", "achats@acme.example"]
     assert second["digest"] != first["digest"]
     assert (third["rendered"], third["digest"]) == (False, None)
-    assert "offers no editable paragraph closing (it offers: opening)" in third["reason"]
+    offered = "offers no editable paragraph postscript (it offers: closing, opening)"
+    assert offered in third["reason"]
 
     server = await serve(desk.previews.routes(authenticator(desk.notifier.clock)))
     base = f"http://127.0.0.1:{server.port}"
@@ -226,6 +214,39 @@ async def test_the_collectors_are_reminded_of_a_waiting_proposal_unless_it_was_d
     )
     await desk.notifier.consume(other, decided)
     desk.notifier.clock.advance(timedelta(days=3))
+    assert await sender.send_all() == 0
+    assert len(box.received) == 1
+
+
+async def test_the_collectors_reminder_describes_the_version_edited_since(
+    desk: Desk, mailbox: tuple[Mailbox, int]
+) -> None:
+    box, _ = mailbox
+    reminder = samples.reminder("INV-1")
+    first = proposal(reminder)
+    await desk.notifier.consume(samples.customer_upserted(), first)
+    texted = reminder.model_copy(update={"channel": "sms"})
+    edited = proposal(texted, 2, edited_by="local:marie")
+    await desk.notifier.consume(edited)
+    await desk.notifier.consume(first)  # a replay of version 1 changes nothing
+    sender = NoticeSender(
+        desk.notifier.pool,
+        desk.notifier.clock,
+        desk.settings,
+        NoticeComposer(desk.settings),
+        SmtpChannel(desk.settings),
+    )
+    desk.notifier.clock.advance(timedelta(days=2))  # the first version's reminder day
+    assert await sender.send_all() == 1
+    ((_, message),) = box.received
+    text = " ".join(message.get_body(("plain",)).get_content().split())  # type: ignore[union-attr]
+    assert "Un envoi (sms) au client" in text  # in the staff's language, French here
+    assert "version 2." in text
+    assert "version 1" not in text
+    assert "Cette version a été modifiée par local:marie ; elle part au contact billing." in text
+    # once sent, a later version does not send it again
+    await desk.notifier.consume(proposal(reminder, 3, edited_by="local:paul"))
+    desk.notifier.clock.advance(timedelta(hours=1))
     assert await sender.send_all() == 0
     assert len(box.received) == 1
 

@@ -81,17 +81,6 @@ def library(tmp_path: Path) -> Path:
     return folder
 
 
-def templates(tmp_path: Path) -> Path:
-    folder = tmp_path / "templates"
-    shutil.copytree(DEFAULT_TEMPLATES, folder)
-    for part in ("body.txt", "body.html"):
-        path = folder / "level_1" / "fr" / part
-        text = path.read_text()
-        assert OPENING in text
-        path.write_text(text.replace(OPENING, f'{{{{ editable("opening", "{OPENING}") }}}}'))
-    return folder
-
-
 def ledger_facts() -> list[Event]:
     at = datetime(2026, 11, 1, tzinfo=UTC)
     money = PositiveMoney(amount="1200.00", currency="EUR")
@@ -248,7 +237,7 @@ async def test_an_edited_proposal_is_approved_and_the_customer_receives_exactly_
             email=EmailSettings(
                 sender="relances@creditor.example", message_id_domain="creditor.example"
             ),
-            templates_dir=templates(tmp_path),
+            templates_dir=DEFAULT_TEMPLATES,  # level 1 marks its opening
         )
         adapter = EmailAdapter(
             EmailComposer.load(settings, RateBook(SAMPLE_RATES)), SmtpChannel(settings)

@@ -429,3 +429,40 @@ async def test_channel_without_adapter_fails_for_the_scheduler_to_fall_back(
     (failed,) = await notifier.published()
     assert failed["event_type"] == "delivery.failed"
     assert "not available" in failed["payload"]["reason"]
+
+
+async def test_a_public_bodys_formal_notice_names_its_platform_references(
+    notifier: Notifier, settings: NotifierSettings
+) -> None:
+    """From the ledger's opening to the paper: the notifier keeps the references the
+    invoice was opened with and prints them beside it, with the public buyers' law."""
+    from simulation.pdf_text import page_text
+
+    customer = samples.customer_upserted()
+    public = customer.model_copy(
+        update={
+            "payload": customer.payload.model_copy(
+                update={
+                    "segment": customer.payload.segment.model_copy(
+                        update={"customer_type": "public_body"}
+                    )
+                }
+            )
+        }
+    )
+    opened = samples.invoice_opened("INV-1")
+    opened = opened.model_copy(
+        update={
+            "payload": opened.payload.model_copy(
+                update={"service_code": "SERV-ACHATS", "commitment_number": "EJ-2026-0417"}
+            )
+        }
+    )
+    due = samples.reminder("INV-1", channel="registered_letter", level="formal_notice")
+    await notifier.consume(public, opened, samples.reminder_due(due))
+    assert await notifier.dispatcher.dispatch_all() == 1
+    assert settings.letters.drop_dir is not None
+    pdf = settings.letters.drop_dir / f"reminder-{due.reminder_id}-registered_letter.pdf"
+    text = " ".join(page_text(pdf.read_bytes()).split())
+    assert "Chorus Pro : code service SERV-ACHATS, n° d'engagement EJ-2026-0417" in text
+    assert "articles L2192-13 et R2192-31 du Code de la commande publique" in text

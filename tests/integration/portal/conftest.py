@@ -16,6 +16,7 @@ from contracts.envelope import Event
 from contracts.topics import DISPUTE_COMMANDS, DISPUTE_EVENTS, ERP_INVOICES, LEDGER_EVENTS, Topic
 from services.portal.app import DEFINITION, SCHEMA
 from services.portal.documents import DocumentStoreSettings, document_store
+from services.portal.gocardless import GoCardlessDirectDebit, GoCardlessSettings
 from services.portal.pages import Pages
 from services.portal.projection import apply_events
 from services.portal.settings import PortalSettings, StripeSettings
@@ -30,6 +31,13 @@ from services.runtime.outbox import KafkaRecordSender, OutboxRelay
 from services.runtime.settings import DatabaseSettings, KafkaSettings
 from services.runtime.signed_links import CustomerLinks, SignedLinkSettings
 from tests.integration.portal.document_standin import TOKEN, DocumentServerStandIn
+from tests.integration.portal.gocardless_standin import (
+    ACCESS_TOKEN,
+    GoCardlessStandIn,
+)
+from tests.integration.portal.gocardless_standin import (
+    WEBHOOK_SECRET as GOCARDLESS_SECRET,
+)
 from tests.integration.portal.stripe_standin import SECRET_KEY, WEBHOOK_SECRET, StripeStandIn
 from tests.kafka_tools import create_topics, unique
 from tests.unit.portal import samples
@@ -49,6 +57,7 @@ class Site:
     bootstrap: str
     stripe: StripeStandIn
     documents: DocumentServerStandIn
+    gocardless: GoCardlessStandIn = dataclasses.field(default_factory=GoCardlessStandIn)
 
     def url(self, token: str) -> str:
         return f"{self.base_url}/portal/{token}"
@@ -98,6 +107,12 @@ async def site(database_url: str, kafka_bootstrap: str) -> AsyncIterator[Site]:
         build_app(HealthState("documents"), [documents.routes()]), "127.0.0.1", 0
     )
     await document_server.start()
+    gocardless = GoCardlessStandIn()
+    gocardless_server = HttpServer(
+        build_app(HealthState("gocardless"), [gocardless.routes()]), "127.0.0.1", 0
+    )
+    await gocardless_server.start()
+    gocardless.base_url = f"http://127.0.0.1:{gocardless_server.port}"
     settings = PortalSettings(
         links=SignedLinkSettings(keys=KEYS, base_url="http://127.0.0.1", valid_days=45),
         company_names={"FR01": "Outillage Martin SA"},
@@ -113,6 +128,12 @@ async def site(database_url: str, kafka_bootstrap: str) -> AsyncIterator[Site]:
             base_url=f"http://127.0.0.1:{document_server.port}/documents",
             token=TOKEN,
         ),
+        gocardless=GoCardlessSettings(
+            api_base=gocardless.base_url,
+            flow_origin=gocardless.base_url,
+            access_token=ACCESS_TOKEN,
+            webhook_secrets=(GOCARDLESS_SECRET,),
+        ),
     )
     links = CustomerLinks(settings.links, clock)
     commands = dataclasses.replace(DISPUTE_COMMANDS, name=unique(DISPUTE_COMMANDS.name))
@@ -126,6 +147,7 @@ async def site(database_url: str, kafka_bootstrap: str) -> AsyncIterator[Site]:
         topic=commands,
         checkout=checkout,
         documents=document_store(settings.documents),
+        direct_debit=GoCardlessDirectDebit(settings.gocardless),
     )
     server = HttpServer(build_app(HealthState("portal"), [pages.routes()]), "127.0.0.1", 0)
     await server.start()
@@ -148,6 +170,7 @@ async def site(database_url: str, kafka_bootstrap: str) -> AsyncIterator[Site]:
         kafka_bootstrap,
         stripe,
         documents,
+        gocardless,
     )
     stop.set()
     await relaying
@@ -156,4 +179,5 @@ async def site(database_url: str, kafka_bootstrap: str) -> AsyncIterator[Site]:
     await checkout.close()
     await stripe_server.stop()
     await document_server.stop()
+    await gocardless_server.stop()
     await pool.close()

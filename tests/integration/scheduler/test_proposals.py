@@ -28,6 +28,7 @@ from services.runtime.consumer import BatchProcessor
 from services.runtime.database import create_pool
 from services.runtime.dead_letter import IncomingRecord
 from services.runtime.settings import DatabaseSettings
+from services.scheduler import suspensions
 from services.scheduler.app import DEFINITION, policy_of
 from services.scheduler.commands import CommandDesk, handler
 from services.scheduler.domain.library import DEFAULT_LIBRARY
@@ -377,6 +378,106 @@ async def test_a_proposal_nobody_decided_follows_its_step_s_policy(
         assert row["pause_reason"] == "proposal"  # still waits for someone to decide
         await desk.command(approval(proposal), paris(date(2026, 12, 9), 10))
         assert [r.step_name for r in await desk.reminders()] == ["courtesy", "friendly"]
+
+
+def hold(proposal: dunning.Proposal, until: date) -> Event:
+    at = datetime(2026, 12, 7, tzinfo=UTC)
+    payload = commands.Hold(
+        command_id=uuid.uuid4(),
+        customer_id=proposal.customer_id,
+        actor=COLLECTOR,
+        requested_at=at,
+        until=until,
+        reason="credit note being issued",
+    )
+    return commands.HoldCommand(
+        event_id=uuid.uuid4(), occurred_at=at, source="console", payload=payload
+    )
+
+
+async def proposal_row(pool: asyncpg.Pool, proposal: dunning.Proposal) -> asyncpg.Record:
+    row = await pool.fetchrow("SELECT * FROM proposal WHERE proposal_id = $1", proposal.proposal_id)
+    assert row is not None
+    return row
+
+
+@pytest.mark.parametrize("obstacle", ["held", "suspended"])
+async def test_a_timed_out_send_under_a_hold_or_suspension_goes_once_it_is_lifted(
+    pool: asyncpg.Pool, tmp_path: Path, obstacle: str
+) -> None:
+    folder = library(tmp_path, on_timeout="send", timeout_business_days=1)
+    desk = Desk(pool, folder, paris(date(2026, 11, 20), 10))
+    proposal = await proposed(desk)
+    if obstacle == "held":  # held until Thursday the 10th, midnight in Paris
+        await desk.command(hold(proposal, date(2026, 12, 10)), paris(date(2026, 12, 7), 10))
+    else:
+        async with pool.acquire() as connection, connection.transaction():
+            await suspensions.suspend(
+                connection,
+                company_code="FR01",
+                by="alice",
+                reason="ERP migration",
+                now=paris(date(2026, 12, 7), 10),
+            )
+    assert await desk.dead_letters() == []
+    desk.clock.set(proposal.deadline)  # Tuesday 8th, 09:00: the policy applies, once
+    assert await desk.timeouts.run_until_idle() == 1
+    assert await desk.timeouts.run_until_idle() == 0
+    row = await proposal_row(pool, proposal)
+    assert (row["status"], row["send_deferred"]) == ("pending", obstacle)
+    assert [r.step_name for r in await desk.reminders()] == ["courtesy"]
+    assert (await desk.invoice("FR01/F1"))["pause_reason"] in ("proposal", "hold")
+    desk.clock.set(paris(date(2026, 12, 9), 15))  # still held back the next day
+    assert await desk.timeouts.run_until_idle() == 0
+    assert await desk.emitted(dunning.ProposalClosed) == []
+
+    if obstacle == "held":
+        lifted = paris(date(2026, 12, 10), 0, 5)  # the hold's day has come
+        desk.clock.set(lifted)
+    else:
+        lifted = paris(date(2026, 12, 9), 16)
+        async with pool.acquire() as connection, connection.transaction():
+            await suspensions.resume(connection, company_code="FR01", by="alice", now=lifted)
+        desk.clock.set(lifted)
+    assert await desk.timeouts.run_until_idle() == 1
+    assert await desk.timeouts.run_until_idle() == 0  # sent once
+    steps = [(r.step_name, r.proposal) for r in await desk.reminders()]
+    assert steps == [
+        ("courtesy", None),
+        ("friendly", dunning.ProposalVersion(proposal_id=proposal.proposal_id, version=1)),
+    ]
+    friendly = (await desk.reminders())[-1]
+    # at the next instant of the sending window: 09:00 after the hold's midnight, at once
+    # when the resumption comes in the afternoon
+    expected = paris(date(2026, 12, 10), 9) if obstacle == "held" else lifted
+    assert friendly.scheduled_for == expected
+    (closed,) = await desk.emitted(dunning.ProposalClosed)
+    assert (closed.decision, closed.by) == ("approved", "timeout")
+    row = await proposal_row(pool, proposal)
+    assert (row["status"], row["send_deferred"]) == ("approved", None)
+    invoice = await desk.invoice("FR01/F1")
+    assert invoice["pause_reason"] is None
+    assert invoice["last_step_name"] == "friendly"
+
+
+async def test_a_deferred_send_decided_by_a_collector_meanwhile_is_not_sent_again(
+    pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    folder = library(tmp_path, on_timeout="send", timeout_business_days=1)
+    desk = Desk(pool, folder, paris(date(2026, 11, 20), 10))
+    proposal = await proposed(desk)
+    await desk.command(hold(proposal, date(2026, 12, 10)), paris(date(2026, 12, 7), 10))
+    desk.clock.set(proposal.deadline)
+    assert await desk.timeouts.run_until_idle() == 1
+    skipping = decision(
+        commands.SkipProposalCommand, commands.SkipProposal, proposal, reason="paid by cheque"
+    )
+    await desk.command(skipping, paris(date(2026, 12, 9), 10))
+    desk.clock.set(paris(date(2026, 12, 10), 10))
+    assert await desk.timeouts.run_until_idle() == 0
+    assert [r.step_name for r in await desk.reminders()] == ["courtesy"]
+    (closed,) = await desk.emitted(dunning.ProposalClosed)
+    assert (closed.decision, closed.by) == ("skipped", "local:marie")
 
 
 @pytest.mark.parametrize("policy", ["send", "hold"])

@@ -143,10 +143,15 @@ def test_a_payment_a_provider_announced_waits_its_own_time_and_is_not_the_custom
         "currency": "EUR",
         "received": Decimal("0"),
         "kind": "payment_announced",
+        "recorded_by": "stripe:cs_test_1",
     }
     broken = promises.broken(NOW, row, None)
     assert broken.payload.kind == "payment_announced"
     assert broken.payload.customer_record is None
+    assert broken.payload.announced_by == "stripe:cs_test_1"  # for the owner's alert
+    assert broken.payload.failure is None
+    failed = promises.broken(NOW, row, None, "failed: insufficient_funds")
+    assert failed.payload.failure == "failed: insufficient_funds"
     assert promises.kept(NOW, row, paid_on, None).payload.kind == "payment_announced"
 
 

@@ -349,3 +349,25 @@ def test_credit_from_two_prepayments_pays_from_each_value_date() -> None:
     assert isinstance(settled, ledger.InvoiceSettled)
     assert settled.payload.settled_on == date(2026, 2, 10)
     assert book.credit_lots[("FR01", "C1", "EUR")] == []
+
+
+def test_a_public_bodys_platform_references_are_carried_to_the_ledger() -> None:
+    issued = invoice("F1", "100")
+    public = issued.model_copy(
+        update={
+            "payload": issued.payload.model_copy(
+                update={"service_code": "SERV-ACHATS-01", "commitment_number": "EJ-2026-000417"}
+            )
+        }
+    )
+    book = Book()
+    book.apply_all([public, invoice("F2", "50")])
+    first, second = emitted(book)
+    assert isinstance(first, ledger.InvoiceOpened)
+    assert isinstance(second, ledger.InvoiceOpened)
+    assert first.schema_version == 2
+    assert (first.payload.service_code, first.payload.commitment_number) == (
+        "SERV-ACHATS-01",
+        "EJ-2026-000417",
+    )
+    assert (second.payload.service_code, second.payload.commitment_number) == (None, None)

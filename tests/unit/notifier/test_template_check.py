@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from services.notifier.composing.composer import SAMPLE_CREDITOR, sample_context
 from services.notifier.composing.rendering import DEFAULT_TEMPLATES, TemplateCatalogue
 from services.notifier.composing.template_check import DEFAULT_LIBRARY, check_library
+from services.notifier.errors import TemplateConfigurationError
 from services.notifier.templates_cli import app
 
 LANGUAGES = ("fr", "en", "de", "es", "it")
@@ -69,3 +70,98 @@ def test_the_command_exits_1_naming_each_problem(tmp_path: Path) -> None:
     accepted = runner.invoke(app, ["templates", "check", "--library", str(DEFAULT_LIBRARY)])
     assert accepted.exit_code == 0, accepted.output
     assert "fr, en, de, es, it" in accepted.output
+
+
+# -- editable paragraphs ---------------------------------------------------------------
+
+EDITABLE = {
+    "preventive": {"opening", "closing"},
+    "level_1": {"opening", "closing"},
+    "level_2": {"opening", "closing"},
+    "formal_notice": set(),  # its message is the notice itself: none to rewrite
+}
+
+
+def test_the_shipped_sets_mark_the_same_paragraphs_in_every_language(
+    catalogue: TemplateCatalogue,
+) -> None:
+    for name, names in EDITABLE.items():
+        assert catalogue.editable(name) == names, name
+    for name, language in catalogue.sets:
+        for part in ("body.txt", "body.html"):
+            text = (DEFAULT_TEMPLATES / name / language / part).read_text()
+            for paragraph in EDITABLE[name]:
+                assert text.count(f'editable("{paragraph}", ') == 1, (name, language, part)
+    formal = (DEFAULT_TEMPLATES / "formal_notice" / "fr" / "body.txt").read_text()
+    assert "editable(" not in formal
+
+
+def _marked_copy(tmp_path: Path, part: str, old: str, new: str, language: str = "fr") -> Path:
+    templates = tmp_path / "templates"
+    shutil.copytree(DEFAULT_TEMPLATES, templates)
+    path = templates / "level_2" / language / part
+    text = path.read_text()
+    assert text.count(old) == 1
+    path.write_text(text.replace(old, new))
+    return templates
+
+
+@pytest.mark.parametrize(
+    ("part", "old", "new", "language", "expected"),
+    [
+        (
+            "body.txt",
+            'editable("closing", ',
+            'editable("opening", ',
+            "fr",
+            r"level_2/fr/body\.txt marks the editable paragraph opening more than once",
+        ),
+        (
+            "body.html",
+            'editable("closing", ',
+            'editable("ending", ',
+            "fr",
+            r"level_2/fr: body\.txt marks closing, opening as editable but body\.html marks "
+            r"ending, opening",
+        ),
+        (
+            "body.txt",
+            'editable("closing", ',
+            'editable("ending", ',
+            "de",
+            r"level_2/de: body\.txt marks",  # its HTML body still says closing
+        ),
+        (
+            "body.txt",
+            'editable("opening", ',
+            'editable("open" ~ "ing", ',
+            "fr",
+            r"level_2/fr/body\.txt line 3: an editable paragraph is named by a quoted string",
+        ),
+    ],
+)
+def test_a_mark_named_twice_or_differently_between_bodies_is_refused_at_load(
+    tmp_path: Path, part: str, old: str, new: str, language: str, expected: str
+) -> None:
+    templates = _marked_copy(tmp_path, part, old, new, language)
+    with pytest.raises(TemplateConfigurationError, match=expected):
+        TemplateCatalogue.load(templates, sample_context(SAMPLE_CREDITOR))
+
+
+def test_languages_marking_different_paragraphs_are_refused_and_the_command_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    templates = _marked_copy(tmp_path, "body.txt", 'editable("closing", ', 'editable("ending", ')
+    html = templates / "level_2" / "fr" / "body.html"
+    html.write_text(html.read_text().replace('editable("closing", ', 'editable("ending", '))
+    with pytest.raises(TemplateConfigurationError) as refused:
+        TemplateCatalogue.load(templates, sample_context(SAMPLE_CREDITOR))
+    assert str(refused.value) == (
+        "template level_2 marks different editable paragraphs by language "
+        "(de: closing, opening; en: closing, opening; es: closing, opening; "
+        "fr: ending, opening; it: closing, opening)"
+    )
+    monkeypatch.setenv("RELANCE_NOTIFIER_TEMPLATES_DIR", str(templates))
+    result = CliRunner().invoke(app, ["templates", "check", "--library", str(DEFAULT_LIBRARY)])
+    assert result.exit_code == 1
+    assert "marks different editable paragraphs by language" in result.output

@@ -46,6 +46,8 @@ def test_notifier_consumes_reminders_ledger_disputes_and_interest_rates() -> Non
         "0014_proposal_previews.sql",
         "0015_open_amount_history.sql",
         "0016_broken_commitments.sql",
+        "0019_platform_references.sql",
+        "0021_unconfirmed_payment_notices.sql",
     ]
 
 

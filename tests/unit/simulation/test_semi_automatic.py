@@ -6,17 +6,17 @@ from datetime import date
 from email.message import EmailMessage
 from pathlib import Path
 
+from services.notifier.composing.composer import SAMPLE_CREDITOR, sample_context
 from services.notifier.composing.rendering import DEFAULT_TEMPLATES, TemplateCatalogue
 from services.scheduler.domain.library import DEFAULT_LIBRARY, load_library
 from simulation.semi_automatic import (
+    EDITABLE_LEVELS,
     EDITED,
-    OPENINGS,
     PARAGRAPH,
     SCENARIO,
     Collector,
     Pending,
     demo_library,
-    demo_templates,
     paragraph_received,
     plan_decisions,
     request,
@@ -39,16 +39,11 @@ def test_the_demo_library_confirms_one_scenario_and_leaves_the_repository_alone(
     assert not library.assignment.confirm
 
 
-def test_the_demo_templates_offer_the_level_2_opening(tmp_path: Path) -> None:
-    folder = demo_templates(DEFAULT_TEMPLATES, tmp_path / "templates")
-    TemplateCatalogue(folder)  # still valid templates
-    for level, openings in OPENINGS.items():
-        for language, opening in openings.items():
-            for part in ("body.txt", "body.html"):
-                text = (folder / level / language / part).read_text()
-                assert f'{{{{ editable("{PARAGRAPH}", "{opening}") }}}}' in text
-                shipped = (DEFAULT_TEMPLATES / level / language / part).read_text()
-                assert "editable(" not in shipped
+def test_the_demo_edits_a_paragraph_the_shipped_templates_mark() -> None:
+    catalogue = TemplateCatalogue.load(DEFAULT_TEMPLATES, sample_context(SAMPLE_CREDITOR))
+    levels = {"preventive", "level_1", "level_2", "formal_notice"}
+    assert {level for level in levels if PARAGRAPH in catalogue.editable(level)} == EDITABLE_LEVELS
+    assert {language for _, language in catalogue.sets} >= set(EDITED)
 
 
 def pending(number: int, raised_on: date = date(2026, 1, 9), version: int = 1) -> Pending:
