@@ -21,10 +21,12 @@ Each executed command is announced as a ``dunning.command.executed`` on
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import AwareDatetime, Field, StringConstraints, model_validator
+from pydantic_extra_types.country import CountryAlpha2
 
 from contracts.disputes import DisputeCategory
 from contracts.dunning import (
@@ -32,16 +34,18 @@ from contracts.dunning import (
     Channel,
     CommandExecuted,
     CommandName,
+    DunningLevel,
     ExecutedCommand,
     InvoiceSnapshot,
     ProposalAttachment,
     ProposalVersion,
+    RecipientRole,
     ScenarioId,
     StepName,
     TemplateName,
 )
-from contracts.envelope import Contract, CustomerId, Event
-from contracts.erp import ContactRole
+from contracts.envelope import CompanyCode, Contract, CustomerId, Event
+from contracts.erp import ContactRole, CustomerType, Market, PayerProfile, RiskRating
 from contracts.ledger import InvoiceId
 from contracts.money import PositiveMoney
 
@@ -63,6 +67,10 @@ CommandRejection = Literal[
     "already_decided",  # the proposal was approved, skipped or postponed before
     "stale_proposal",  # the proposal was edited since the version the collector saw
     "invalid_edit",  # an edit naming a channel the step cannot use, or nothing to change
+    "already_suspended",  # a suspension of a scope already suspended
+    "not_suspended",  # a resumption of a scope not suspended
+    "invalid_campaign",  # a campaign the library cannot send (unknown template, bad range)
+    "selection_changed",  # a launch whose recipients are no longer those of its dry run
 ]
 """Why the scheduler dead-lettered a command (the dead letter's ``reason``)."""
 
@@ -274,6 +282,132 @@ class LogCall(CommandBase):
         return self
 
 
+# Operators' commands: sending suspended and resumed, campaigns launched ---------------------
+
+ALL_COMPANIES = "*"
+"""The record key of an operator command that concerns every company."""
+
+
+class OperatorCommandBase(Contract):
+    """What every operator command carries: no customer, a scope of companies. Only a
+    credit manager or an administrator may give one, for companies of their portfolio (every
+    company: a portfolio that covers every customer)."""
+
+    command_id: UUID = Field(
+        description="Chosen by the producer: a command sent twice is applied once."
+    )
+    actor: CommandActor
+    requested_at: AwareDatetime
+
+
+class SuspendSending(OperatorCommandBase):
+    company_code: CompanyCode | None = Field(
+        default=None, description="The company whose customers are held; none: every company."
+    )
+    reason: Text
+
+    @property
+    def partition_key(self) -> str:
+        return self.company_code or ALL_COMPANIES
+
+
+class ResumeSending(OperatorCommandBase):
+    company_code: CompanyCode | None = Field(
+        default=None, description="The scope suspended; none: the suspension of every company."
+    )
+
+    @property
+    def partition_key(self) -> str:
+        return self.company_code or ALL_COMPANIES
+
+
+class CampaignStepSpec(Contract):
+    """What a campaign sends: one step, now."""
+
+    name: StepName
+    level: DunningLevel
+    channel: Channel
+    recipient: RecipientRole = "billing"
+    template: TemplateName
+    include_penalties: bool = False
+
+
+class CampaignCustomers(Contract):
+    """Conditions on a customer (as the assignment rules'); an empty list matches anything."""
+
+    payer_profile: tuple[PayerProfile, ...] = ()
+    customer_type: tuple[CustomerType, ...] = ()
+    market: tuple[Market, ...] = ()
+    country: tuple[CountryAlpha2, ...] = ()
+    risk_rating: tuple[RiskRating, ...] = ()
+    any_tag: tuple[Code, ...] = ()
+
+
+class CampaignSelection(Contract):
+    """Which customers and invoices a campaign reaches; every condition given must hold."""
+
+    company_codes: tuple[CompanyCode, ...] = Field(
+        default=(), description="The companies selected; none: every company."
+    )
+    customers: CampaignCustomers = CampaignCustomers()
+    min_days_overdue: int | None = Field(default=None, ge=-365, le=3650)
+    max_days_overdue: int | None = Field(default=None, ge=-365, le=3650)
+    min_open_amount: Decimal | None = Field(default=None, ge=0)
+    min_customer_total: Decimal | None = Field(
+        default=None,
+        ge=0,
+        description="The selected invoices of a customer total at least this in one currency.",
+    )
+
+
+class CampaignSpec(Contract):
+    """An ad-hoc campaign, as its YAML file declares it (``relance scheduler campaign``)."""
+
+    id: ScenarioId
+    description: Annotated[str, StringConstraints(max_length=2000)] = ""
+    step: CampaignStepSpec
+    select: CampaignSelection = CampaignSelection()
+
+
+Fingerprint = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+
+
+class LaunchCampaign(OperatorCommandBase):
+    campaign: CampaignSpec
+    fingerprint: Fingerprint = Field(
+        description=(
+            "The fingerprint of the recipients the dry run showed (POST "
+            "/v1/campaigns/dry-run): the launch is refused (selection_changed) when the "
+            "campaign would now reach other customers or invoices."
+        )
+    )
+
+    @property
+    def partition_key(self) -> str:
+        return f"campaign:{self.campaign.id}"
+
+
+class SuspendSendingCommand(Event):
+    """Stop sending to the customers of one company (or of all) until resumed, with a reason."""
+
+    event_type: Literal["command.suspend_sending"] = "command.suspend_sending"
+    payload: SuspendSending
+
+
+class ResumeSendingCommand(Event):
+    """End a suspension: held reminders are checked again and sent in the sending window."""
+
+    event_type: Literal["command.resume_sending"] = "command.resume_sending"
+    payload: ResumeSending
+
+
+class LaunchCampaignCommand(Event):
+    """Send a campaign's step now to the recipients its dry run showed."""
+
+    event_type: Literal["command.launch_campaign"] = "command.launch_campaign"
+    payload: LaunchCampaign
+
+
 class HoldCommand(Event):
     """Stop dunning a customer (or one invoice) until a date, with a reason."""
 
@@ -370,7 +504,10 @@ CollectorCommand = Annotated[
     | PostponeProposalCommand
     | SkipProposalCommand
     | ApproveProposalsCommand
-    | LogCallCommand,
+    | LogCallCommand
+    | SuspendSendingCommand
+    | ResumeSendingCommand
+    | LaunchCampaignCommand,
     Field(discriminator="event_type"),
 ]
 

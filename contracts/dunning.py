@@ -293,6 +293,10 @@ class Suspension(Contract):
     )
     reason: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
     at: AwareDatetime
+    role: ActorRole | None = Field(
+        default=None,
+        description="The role the person acted with (none: an operator at the command line).",
+    )
 
     @property
     def partition_key(self) -> str:
@@ -307,6 +311,10 @@ class SuspensionLifted(Contract):
     company_code: CompanyCode | None = None
     by: Annotated[str, StringConstraints(min_length=1, max_length=200)]
     at: AwareDatetime
+    role: ActorRole | None = Field(
+        default=None,
+        description="The role the person acted with (none: an operator at the command line).",
+    )
 
     @property
     def partition_key(self) -> str:
@@ -515,6 +523,10 @@ class CampaignRun(Contract):
     )
     by: ActorSubject = Field(description="The operator who launched it.")
     at: AwareDatetime
+    role: ActorRole | None = Field(
+        default=None,
+        description="The role the person acted with (none: an operator at the command line).",
+    )
     customers_reached: int = Field(ge=0)
     invoices_reached: int = Field(ge=0)
     skipped: dict[str, int] = Field(

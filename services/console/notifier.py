@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
 import httpx
@@ -69,3 +70,27 @@ class NotifierPreviews:
             )
         media_type = response.headers.get("content-type", "application/octet-stream")
         return Rendering(media_type, content, actual)
+
+    async def render_reminder(self, reminder: dict[str, Any]) -> Rendering:
+        """A reminder not sent yet (a campaign's recipient), rendered by the notifier as its
+        channel would render it now (``POST /previews/reminders``)."""
+        if not self.configured:
+            raise PreviewUnavailable("no notifier address (RELANCE_CONSOLE_NOTIFIER_URL)")
+        url = f"{self.base_url}/previews/reminders"
+        headers = {"X-API-Key": self.key.get_secret_value()} if self.key else {}
+        try:
+            if self.client is not None:
+                response = await self.client.post(
+                    url, json=reminder, headers=headers, timeout=self.timeout_s
+                )
+            else:
+                async with httpx.AsyncClient(timeout=self.timeout_s) as client:
+                    response = await client.post(url, json=reminder, headers=headers)
+        except httpx.HTTPError as exc:
+            raise PreviewUnavailable(f"the notifier did not answer: {type(exc).__name__}") from exc
+        if response.status_code != 200 or len(response.content) > MAX_BYTES:
+            raise PreviewUnavailable(
+                f"the notifier answered {response.status_code}: {response.text[:200]}"
+            )
+        media_type = response.headers.get("content-type", "application/octet-stream")
+        return Rendering(media_type, response.content, hashlib.sha256(response.content).hexdigest())

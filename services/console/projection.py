@@ -18,7 +18,7 @@ from uuid import UUID
 from contracts import disputes, dunning, ledger, notifications
 from contracts.envelope import Event
 from contracts.topics import DISPUTE_EVENTS, DUNNING_ACTIONS, LEDGER_EVENTS, NOTIFIER_DELIVERIES
-from services.console import queries
+from services.console import queries, suspensions
 from services.console.domain.timeline import entry_of
 from services.runtime.consumer import UnitOfWork
 
@@ -461,6 +461,8 @@ PROJECTIONS: Mapping[type[Event], Callable[[Any], list[Statement]]] = {
     dunning.CommandExecuted: _command_executed,
     dunning.ProposalRaised: _proposal_raised,
     dunning.ProposalClosed: _proposal_decided,
+    dunning.SendingSuspended: suspensions.suspended,
+    dunning.SendingResumed: suspensions.resumed,
     notifications.ProposalRendered: _proposal_rendered,
     notifications.DeliverySent: _delivery,
     notifications.DeliveryDelivered: _delivery,

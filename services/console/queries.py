@@ -600,3 +600,21 @@ FROM refused_commands r LEFT JOIN customers c USING (customer_id)
 WHERE r.actor_subject = $1 AND r.command = ANY($2::text[]) AND r.refused_at >= $3
 ORDER BY r.refused_at DESC LIMIT $4
 """
+
+# The names of some customers (a campaign's recipients on the Operations page).
+CUSTOMER_NAMES = "SELECT customer_id, name FROM customers WHERE customer_id = ANY($1::text[])"
+
+# Sending suspended and resumed (services.console.suspensions).
+SENDING_SUSPENDED = """
+INSERT INTO sending_suspensions (suspension_id, company_code, suspended_by, reason, suspended_at)
+VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (suspension_id) DO NOTHING
+"""
+
+SENDING_RESUMED = """
+UPDATE sending_suspensions SET resumed_by = $2, resumed_at = $3 WHERE suspension_id = $1
+"""
+
+SUSPENSIONS_IN_FORCE = """
+SELECT * FROM sending_suspensions WHERE resumed_at IS NULL ORDER BY suspended_at, suspension_id
+"""

@@ -109,6 +109,12 @@ async def customer(pool: Pool, customer_id: str) -> Customer | None:
     return Customer(**{name: row[name] for name in Customer.__dataclass_fields__})
 
 
+async def customer_names(pool: Pool, customer_ids: list[str]) -> dict[str, str]:
+    """The names of these customers, by id (those the read model knows)."""
+    rows = await pool.fetch(queries.CUSTOMER_NAMES, customer_ids)
+    return {r["customer_id"]: r["name"] for r in rows}
+
+
 async def open_items(
     pool: Pool, customer_id: str, today: date
 ) -> tuple[list[OpenItem], list[CurrencyTotals]]:

@@ -47,6 +47,18 @@ class ConsoleSettings(ServiceSettings):
         "RELANCE_AUTH_API_KEYS, role collector or above), sent as X-API-Key.",
     )
     notifier_timeout_s: float = Field(default=3.0, gt=0, le=30)
+    scheduler_url: str | None = Field(
+        default=None,
+        description="Where the scheduler serves its operators' routes (a campaign's dry run, "
+        "the library's versions), e.g. http://relance-scheduler:8082; none: the Operations "
+        "page offers suspensions only.",
+    )
+    scheduler_api_key: SecretStr = Field(
+        default=SecretStr(""),
+        description="The console's machine key at the scheduler (one of the scheduler's "
+        "RELANCE_AUTH_API_KEYS, role credit_manager or above), sent as X-API-Key.",
+    )
+    scheduler_timeout_s: float = Field(default=5.0, gt=0, le=30)
     previews_on_my_day: int = Field(
         default=20, ge=0, le=200, description="Proposals on My day shown with their preview."
     )

@@ -294,9 +294,34 @@ class Previews:
         ) -> Response:
             return await self.upload_route(proposal_id, request, identity)
 
+        async def sample(reminder: Reminder, identity: Identity = collector) -> Response:
+            return await self.sample_route(reminder, identity)
+
         router.add_api_route("/proposals/{proposal_id}/{version}", preview, methods=["GET"])
         router.add_api_route("/proposals/{proposal_id}/attachments", upload, methods=["POST"])
+        router.add_api_route("/previews/reminders", sample, methods=["POST"])
         return router
+
+    async def sample_route(self, reminder: Reminder, identity: Identity) -> Response:
+        """A reminder not sent yet (a campaign's dry run shows one per recipient), rendered
+        exactly as the channel's adapter would render it now; nothing is kept or sent."""
+        authorize(identity, company_code=reminder.company_code)  # 403, counted
+        adapter = self.dispatcher.adapters.get(reminder.channel)
+        if adapter is None:
+            return Response(status_code=422, content=f"channel {reminder.channel} unavailable")
+        try:
+            async with self.pool.acquire() as connection:
+                customer = await self.dispatcher.customer_view(
+                    connection, reminder.customer_id, [i.invoice_id for i in reminder.invoices]
+                )
+            outgoing = render(adapter, reminder, reminder.invoices, customer, {}, self.clock.now())
+        except (DeliveryError, UnknownParagraph) as exc:
+            return Response(status_code=409, content=str(exc)[:1000])
+        return Response(
+            content=outgoing.content,
+            media_type=MEDIA_TYPES.get(reminder.channel, "application/octet-stream"),
+            headers={"X-Content-SHA256": hashlib.sha256(outgoing.content).hexdigest()},
+        )
 
     async def upload_route(
         self, proposal_id: uuid.UUID, request: Request, identity: Identity

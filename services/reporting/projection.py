@@ -480,6 +480,7 @@ OPERATOR_ROLE = "administrator"
 def _operator_action(
     event: Event, action: str, companies: tuple[str, ...], before: str, after: str, **more: Any
 ) -> Statement:
+    role = getattr(event.payload, "role", None) or OPERATOR_ROLE  # none: the command line
     fields = {
         "suspension_id": None,
         "campaign_id": None,
@@ -496,7 +497,7 @@ def _operator_action(
             event.event_id,
             action,
             list(companies),
-            OPERATOR_ROLE,
+            role,
             event.occurred_at,
             before,
             after,

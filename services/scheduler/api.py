@@ -396,7 +396,9 @@ class CommandsApi:
 
     async def outcome(self, command_id: uuid.UUID, identity: Identity) -> Response:
         row = await self.pool.fetchrow(queries.COMMAND_OUTCOME, command_id)
-        if row is None or not (row["submitted_id"] or row["executed_id"] or row["refused_id"]):
+        if row is None or not (
+            row["submitted_id"] or row["executed_id"] or row["refused_id"] or row["operator_id"]
+        ):
             return JSONResponse(
                 {"error": "unknown_command", "detail": f"no command {command_id}"},
                 status_code=404,
@@ -407,8 +409,8 @@ class CommandsApi:
         customer_id = (
             audit.customer_id
             if audit is not None
-            else row["submitted_customer"] or row["refused_customer"]
-        )
+            else row["submitted_customer"] or row["refused_customer"] or ""
+        )  # "": an operator's command, which concerns no single customer
         if row["submitted_by"] != identity.actor:
             scope_row = await self.pool.fetchrow(queries.CUSTOMER_SCOPE, customer_id)
             if scope_row is None or not customer_covered(
@@ -424,7 +426,7 @@ class CommandsApi:
             command=(
                 audit.command
                 if audit is not None
-                else row["submitted_command"] or row["refused_command"]
+                else row["submitted_command"] or row["refused_command"] or row["operator_command"]
             ),
             customer_id=customer_id,
             status="pending",
@@ -440,6 +442,17 @@ class CommandsApi:
                     "detail": audit.detail,
                     "before": list(audit.before),
                     "after": list(audit.after),
+                }
+            )
+        elif row["operator_id"] is not None:  # suspend_sending, resume_sending, a campaign
+            detail = row["operator_detail"]
+            detail = json.loads(detail) if isinstance(detail, str) else detail
+            view = view.model_copy(
+                update={
+                    "status": "executed",
+                    "executed_at": row["operator_executed_at"],
+                    "actor": row["operator_actor"],
+                    "detail": {k: str(v) for k, v in detail.items()},
                 }
             )
         elif row["refused_id"] is not None:

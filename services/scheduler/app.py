@@ -23,6 +23,7 @@ from services.scheduler.commands import CommandDesk, handler
 from services.scheduler.domain.library import load_library
 from services.scheduler.domain.state import Policy
 from services.scheduler.library_store import LibraryWatch, reload_library
+from services.scheduler.operations_api import OperationsApi
 from services.scheduler.proposals import Timeouts
 from services.scheduler.settings import SchedulerSettings
 from services.scheduler.tick import Ticker
@@ -88,7 +89,11 @@ async def build(context: ServiceContext) -> ServiceParts:
     return ServiceParts(
         handler=handler(tracker.apply, CommandDesk(policy)),
         loops=loops,
-        routes=[api.router(), auth.sign_in_router()],
+        routes=[
+            api.router(),
+            OperationsApi(context.pool, context.clock, policy, auth).router(),
+            auth.sign_in_router(),
+        ],
     )
 
 

@@ -24,15 +24,21 @@ from zoneinfo import ZoneInfo
 import yaml
 from pydantic import ValidationError
 
-from contracts.dunning import CampaignLaunched, CampaignRun, Reminder, ReminderDue
+from contracts.dunning import ActorRole, CampaignLaunched, CampaignRun, Reminder, ReminderDue
 from contracts.envelope import Event
 from contracts.topics import DUNNING_ACTIONS, Topic
 from services.runtime.business_days import send_instant
 from services.runtime.clock import Clock
-from services.runtime.database import Pool
+from services.runtime.database import Connection, Pool
 from services.runtime.outbox import OutgoingRecord, enqueue
 from services.scheduler import queries
-from services.scheduler.domain.campaign import Campaign, SkipReason, check_campaign, select
+from services.scheduler.domain.campaign import (
+    Campaign,
+    SkipReason,
+    check_campaign,
+    fingerprint,
+    select,
+)
 from services.scheduler.domain.reminders import (
     account_of,
     dunned_invoice,
@@ -72,6 +78,8 @@ class CampaignReport:
     dry_run: bool
     reached: list[tuple[str, int]] = field(default_factory=list)  # customer, invoices
     skipped: dict[str, SkipReason] = field(default_factory=dict)
+    reminders: list[Reminder] = field(default_factory=list)  # one per customer reached
+    fingerprint: str = ""  # of what the campaign reaches (domain.campaign.fingerprint)
 
     def skipped_by_reason(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -80,64 +88,54 @@ class CampaignReport:
         return dict(sorted(counts.items()))
 
 
-async def run_campaign(
-    pool: Pool,
-    clock: Clock,
-    policy: Policy,
-    campaign: Campaign,
-    *,
-    dry_run: bool = False,
-    topic: Topic = DUNNING_ACTIONS,
-    by: str = "operator",
+async def plan_campaign(
+    connection: Connection, policy: Policy, campaign: Campaign, now: datetime
 ) -> CampaignReport:
-    """Send the campaign (``by``: who launched it, for the audit) or, dry, only report."""
-    now = clock.now()
-    report = CampaignReport(campaign.id, dry_run)
-    async with pool.acquire() as connection, connection.transaction():
-        held = suspended_among(await holding(connection), campaign.select.company_codes)
-        if held:
-            scopes = ", ".join(h.company_code or "every company" for h in held)
-            raise CampaignRefused(
-                f"sending is suspended ({scopes}): `relance scheduler resume` first"
-            )
-        customers = [
-            Customer.of(row)
-            for row in await connection.fetch(
-                queries.CAMPAIGN_CUSTOMERS, list(campaign.select.company_codes)
-            )
-        ]
-        invoices: dict[str, list[InvoiceState]] = {c.customer_id: [] for c in customers}
-        for row in await connection.fetch(queries.OPEN_INVOICES_OF, list(invoices)):
-            invoices[row["customer_id"]].append(InvoiceState.of(row))
-        reached_before = frozenset(
-            r["customer_id"] for r in await connection.fetch(queries.CAMPAIGN_REACHED, campaign.id)
+    """Whom the campaign reaches now and the reminder each would get, nothing written (the
+    customers are locked until the caller's transaction ends). :class:`CampaignRefused`
+    while sending is suspended for one of its companies."""
+    report = CampaignReport(campaign.id, dry_run=True)
+    held = suspended_among(await holding(connection), campaign.select.company_codes)
+    if held:
+        scopes = ", ".join(h.company_code or "every company" for h in held)
+        raise CampaignRefused(f"sending is suspended ({scopes}): `relance scheduler resume` first")
+    customers = [
+        Customer.of(row)
+        for row in await connection.fetch(
+            queries.CAMPAIGN_CUSTOMERS, list(campaign.select.company_codes)
         )
-        outcome = select(
-            campaign,
-            policy.library.assignment,
-            [(c, invoices[c.customer_id]) for c in customers],
-            now=now,
-            today_of={
-                c.customer_id: now.astimezone(ZoneInfo(c.time_zone)).date() for c in customers
-            },
-            min_gap=policy.min_gap,
-            already_reached=reached_before,
+    ]
+    invoices: dict[str, list[InvoiceState]] = {c.customer_id: [] for c in customers}
+    for row in await connection.fetch(queries.OPEN_INVOICES_OF, list(invoices)):
+        invoices[row["customer_id"]].append(InvoiceState.of(row))
+    reached_before = frozenset(
+        r["customer_id"] for r in await connection.fetch(queries.CAMPAIGN_REACHED, campaign.id)
+    )
+    outcome = select(
+        campaign,
+        policy.library.assignment,
+        [(c, invoices[c.customer_id]) for c in customers],
+        now=now,
+        today_of={c.customer_id: now.astimezone(ZoneInfo(c.time_zone)).date() for c in customers},
+        min_gap=policy.min_gap,
+        already_reached=reached_before,
+    )
+    report.skipped = outcome.skipped
+    report.fingerprint = fingerprint(campaign, outcome.targets)
+    step = campaign.step
+    for target in outcome.targets:
+        customer = target.customer
+        today = now.astimezone(ZoneInfo(customer.time_zone)).date()
+        at = send_instant(
+            today,
+            country=customer.country,
+            time_zone=customer.time_zone,
+            window=policy.window,
+            not_before=now,
         )
-        report.skipped = outcome.skipped
-        step = campaign.step
-        records: list[OutgoingRecord] = []
-        for target in outcome.targets:
-            customer = target.customer
-            today = now.astimezone(ZoneInfo(customer.time_zone)).date()
-            at = send_instant(
-                today,
-                country=customer.country,
-                time_zone=customer.time_zone,
-                window=policy.window,
-                not_before=now,
-            )
-            ids = [i.invoice_id for i in target.invoices]
-            reminder = Reminder(
+        ids = [i.invoice_id for i in target.invoices]
+        report.reminders.append(
+            Reminder(
                 reminder_id=reminder_id(customer.customer_id, campaign.id, step.name, ids),
                 customer_id=customer.customer_id,
                 company_code=customer.company_code,
@@ -155,30 +153,71 @@ async def run_campaign(
                 invoices=tuple(dunned_invoice(i, customer, now) for i in target.invoices),
                 statement=open_statement(account_of(invoices[customer.customer_id])),
             )
-            report.reached.append((customer.customer_id, len(ids)))
-            if dry_run:
-                continue
-            event = ReminderDue(
-                event_id=reminder.reminder_id, occurred_at=now, source=SOURCE, payload=reminder
-            )
-            records.append(OutgoingRecord.of(topic, event))
-            await connection.execute(queries.SET_LAST_CONTACT, customer.customer_id, at)
-            await connection.execute(
-                queries.RECORD_CAMPAIGN_CONTACT,
-                campaign.id,
-                customer.customer_id,
-                reminder.reminder_id,
-                ids,
-                at,
-                now,
-            )
-        if not dry_run:
-            records.append(OutgoingRecord.of(topic, launched(campaign, report, by, now)))
-        await enqueue(connection, records)
+        )
+        report.reached.append((customer.customer_id, len(ids)))
     return report
 
 
-def launched(campaign: Campaign, report: CampaignReport, by: str, now: datetime) -> Event:
+async def send_campaign(
+    connection: Connection,
+    campaign: Campaign,
+    report: CampaignReport,
+    *,
+    by: str,
+    now: datetime,
+    topic: Topic = DUNNING_ACTIONS,
+    role: ActorRole | None = None,
+) -> None:
+    """Send what :func:`plan_campaign` planned, in the caller's transaction: the reminders,
+    the customers' last contact, the campaign's contacts and its audit event."""
+    report.dry_run = False
+    records: list[OutgoingRecord] = []
+    for reminder in report.reminders:
+        event = ReminderDue(
+            event_id=reminder.reminder_id, occurred_at=now, source=SOURCE, payload=reminder
+        )
+        records.append(OutgoingRecord.of(topic, event))
+        at = reminder.scheduled_for
+        await connection.execute(queries.SET_LAST_CONTACT, reminder.customer_id, at)
+        await connection.execute(
+            queries.RECORD_CAMPAIGN_CONTACT,
+            campaign.id,
+            reminder.customer_id,
+            reminder.reminder_id,
+            [i.invoice_id for i in reminder.invoices],
+            at,
+            now,
+        )
+    records.append(OutgoingRecord.of(topic, launched(campaign, report, by, now, role)))
+    await enqueue(connection, records)
+
+
+async def run_campaign(
+    pool: Pool,
+    clock: Clock,
+    policy: Policy,
+    campaign: Campaign,
+    *,
+    dry_run: bool = False,
+    topic: Topic = DUNNING_ACTIONS,
+    by: str = "operator",
+) -> CampaignReport:
+    """Send the campaign (``by``: who launched it, for the audit) or, dry, only report."""
+    now = clock.now()
+    async with pool.acquire() as connection, connection.transaction():
+        report = await plan_campaign(connection, policy, campaign, now)
+        if not dry_run:
+            await send_campaign(connection, campaign, report, by=by, now=now, topic=topic)
+    return report
+
+
+def launched(
+    campaign: Campaign,
+    report: CampaignReport,
+    by: str,
+    now: datetime,
+    role: ActorRole | None = None,
+) -> Event:
     """The audit event of a campaign sent."""
     step = campaign.step
     run = CampaignRun(
@@ -190,6 +229,7 @@ def launched(campaign: Campaign, report: CampaignReport, by: str, now: datetime)
         company_codes=tuple(campaign.select.company_codes),
         by=by[:200],
         at=now,
+        role=role,
         customers_reached=len(report.reached),
         invoices_reached=sum(n for _, n in report.reached),
         skipped=report.skipped_by_reason(),

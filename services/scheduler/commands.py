@@ -52,6 +52,7 @@ from services.scheduler.domain.reminders import (
 )
 from services.scheduler.domain.state import Customer, InvoiceState, Policy, rescheduled
 from services.scheduler.errors import CommandRejected
+from services.scheduler.operations import OperatorDesk, is_operator_command
 from services.scheduler.outgoing import SOURCE
 from services.scheduler.suspensions import holding
 from services.scheduler.tracking import save, state_changed
@@ -123,8 +124,12 @@ class CommandDesk:
 
     def __init__(self, policy: Policy) -> None:
         self.policy = policy
+        self.operators = OperatorDesk(policy)
 
     async def apply(self, work: UnitOfWork, event: Event) -> None:
+        if is_operator_command(event):  # suspend, resume, launch a campaign
+            await self.operators.apply(work, event, identity_of(event.payload.actor))
+            return
         if isinstance(event, commands.ApproveProposalsCommand):
             await self._approve_all(work, event)
             return
@@ -548,7 +553,11 @@ class CommandDesk:
 
 
 def is_command(event: Event) -> bool:
-    return type(event) in NAMES or isinstance(event, commands.ApproveProposalsCommand)
+    return (
+        type(event) in NAMES
+        or isinstance(event, commands.ApproveProposalsCommand)
+        or is_operator_command(event)
+    )
 
 
 Handle = Callable[[UnitOfWork, Sequence[Event]], Awaitable[None]]

@@ -345,9 +345,25 @@ SELECT s.command_id AS submitted_id, s.command AS submitted_command,
        s.customer_id AS submitted_customer, s.actor_subject AS submitted_by, s.submitted_at,
        e.command_id AS executed_id, e.audit, e.executed_at,
        r.command_id AS refused_id, r.command AS refused_command,
-       r.customer_id AS refused_customer, r.reason, r.detail, r.refused_at
+       r.customer_id AS refused_customer, r.reason, r.detail, r.refused_at,
+       o.command_id AS operator_id, o.command AS operator_command,
+       o.actor_subject AS operator_actor, o.executed_at AS operator_executed_at,
+       o.detail AS operator_detail
 FROM (SELECT $1::uuid AS command_id) AS asked
 LEFT JOIN submitted_command AS s ON s.command_id = asked.command_id
 LEFT JOIN executed_command AS e ON e.command_id = asked.command_id
 LEFT JOIN refused_command AS r ON r.command_id = asked.command_id
+LEFT JOIN executed_operator_command AS o ON o.command_id = asked.command_id
+"""
+
+# -- operators' commands (services.scheduler.operations) ---------------------------------------
+
+OPERATOR_COMMAND_SEEN = "SELECT 1 FROM executed_operator_command WHERE command_id = $1"
+
+RECORD_OPERATOR_COMMAND = """
+INSERT INTO executed_operator_command
+    (command_id, command, company_codes, actor_subject, actor_role, requested_at, executed_at,
+     detail)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8::text::jsonb)
+ON CONFLICT (command_id) DO NOTHING
 """

@@ -18,7 +18,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from contracts.dunning import SendingResumed, SendingSuspended, Suspension, SuspensionLifted
+from contracts.dunning import (
+    ActorRole,
+    SendingResumed,
+    SendingSuspended,
+    Suspension,
+    SuspensionLifted,
+)
 from contracts.topics import DUNNING_ACTIONS
 from services.runtime.database import Connection
 from services.runtime.outbox import OutgoingRecord, enqueue
@@ -65,11 +71,23 @@ async def holding(connection: Connection) -> list[Holding]:
 
 
 async def suspend(
-    connection: Connection, *, company_code: str | None, by: str, reason: str, now: datetime
+    connection: Connection,
+    *,
+    company_code: str | None,
+    by: str,
+    reason: str,
+    now: datetime,
+    role: ActorRole | None = None,
 ) -> Suspension:
-    """Record a suspension and announce it, in the caller's transaction."""
+    """Record a suspension and announce it, in the caller's transaction (``role``: the one
+    ``by`` acted with, for the audit; none: an operator at the command line)."""
     suspension = Suspension(
-        suspension_id=uuid.uuid4(), company_code=company_code, by=by, reason=reason, at=now
+        suspension_id=uuid.uuid4(),
+        company_code=company_code,
+        by=by,
+        reason=reason,
+        at=now,
+        role=role,
     )
     recorded = await connection.fetchval(
         queries.SUSPEND, suspension.suspension_id, company_code, by, reason, now
@@ -84,13 +102,20 @@ async def suspend(
 
 
 async def resume(
-    connection: Connection, *, company_code: str | None, by: str, now: datetime
+    connection: Connection,
+    *,
+    company_code: str | None,
+    by: str,
+    now: datetime,
+    role: ActorRole | None = None,
 ) -> SuspensionLifted:
     """End the suspension of that scope and announce it, in the caller's transaction."""
     suspension_id = await connection.fetchval(queries.RESUME, company_code, by, now)
     if suspension_id is None:
         raise SuspensionRefused(f"sending is not suspended for {_scope(company_code)}")
-    lifted = SuspensionLifted(suspension_id=suspension_id, company_code=company_code, by=by, at=now)
+    lifted = SuspensionLifted(
+        suspension_id=suspension_id, company_code=company_code, by=by, at=now, role=role
+    )
     event = SendingResumed(event_id=uuid.uuid4(), occurred_at=now, source=SOURCE, payload=lifted)
     await enqueue(connection, [OutgoingRecord.of(DUNNING_ACTIONS, event)])
     return lifted

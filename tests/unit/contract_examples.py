@@ -558,6 +558,64 @@ def command_approve_proposals() -> Event:
     )
 
 
+def _manager() -> commands.CommandActor:
+    return commands.CommandActor(
+        subject="oidc:credit-manager-7", roles=("credit_manager",), company_codes=("FR01",)
+    )
+
+
+def command_suspend_sending() -> Event:
+    return commands.SuspendSendingCommand(
+        **envelope("command.suspend_sending", "console"),
+        payload=commands.SuspendSending(
+            command_id=uid("command-suspend"),
+            actor=_manager(),
+            requested_at=AT,
+            company_code="FR01",
+            reason="ERP migration weekend: balances unreliable",
+        ),
+    )
+
+
+def command_resume_sending() -> Event:
+    return commands.ResumeSendingCommand(
+        **envelope("command.resume_sending", "console"),
+        payload=commands.ResumeSending(
+            command_id=uid("command-resume"),
+            actor=_manager(),
+            requested_at=AT,
+            company_code="FR01",
+        ),
+    )
+
+
+def command_launch_campaign() -> Event:
+    return commands.LaunchCampaignCommand(
+        **envelope("command.launch_campaign", "console"),
+        payload=commands.LaunchCampaign(
+            command_id=uid("command-campaign"),
+            actor=_manager(),
+            requested_at=AT,
+            campaign=commands.CampaignSpec(
+                id="year-end-2026",
+                description="Every overdue domestic business customer before closing",
+                step=commands.CampaignStepSpec(
+                    name="year-end-email", level="level_1", channel="email", template="level-1"
+                ),
+                select=commands.CampaignSelection(
+                    company_codes=("FR01",),
+                    customers=commands.CampaignCustomers(
+                        customer_type=("business",), market=("domestic",)
+                    ),
+                    min_days_overdue=1,
+                    min_open_amount=Decimal("100.00"),
+                ),
+            ),
+            fingerprint="0" * 64,
+        ),
+    )
+
+
 def dunning_proposal_raised() -> Event:
     reminder = dunning_reminder_due().payload
     return dunning.ProposalRaised(
@@ -1029,6 +1087,9 @@ _BUILDERS: tuple[Callable[[], Event], ...] = (
     command_postpone_proposal,
     command_skip_proposal,
     command_approve_proposals,
+    command_suspend_sending,
+    command_resume_sending,
+    command_launch_campaign,
     dunning_proposal_raised,
     dunning_proposal_decided,
     notifier_proposal_rendered,

@@ -151,6 +151,10 @@ def test_the_key_is_the_customer_except_for_exchange_rates(event_type: str) -> N
         assert key == b"de_base_rate"  # one partition, each kind in order
     elif event_type.startswith("dunning.sending."):
         assert key == b"FR01"  # a suspension concerns a company, not one customer
+    elif event_type in ("command.suspend_sending", "command.resume_sending"):
+        assert key == b"FR01"  # an operator's command concerns a company
+    elif event_type == "command.launch_campaign":
+        assert key == b"campaign:year-end-2026"
     elif event_type == "command.approve_proposals":
         assert key == b"local:marie.dupont"  # proposals of several customers: by actor
     elif event_type == "dunning.campaign.launched":

@@ -25,8 +25,9 @@ from services.console import read_model
 from services.console.domain.commands import FIELDS
 from services.console.errors import CsrfRefused, SignInFailed, SignInNeeded
 from services.console.notifier import NotifierPreviews
+from services.console.scheduler import SchedulerOperations
 from services.console.settings import ConsoleSettings
-from services.console.web import proposals, workplace
+from services.console.web import operations, proposals, workplace
 from services.console.web.actions import act
 from services.console.web.i18n import LANGUAGES, Pages
 from services.console.web.oidc import OidcClient, Pending
@@ -66,9 +67,11 @@ class Console:
         commands_topic: Topic = DUNNING_COMMANDS,
         new_command_id: Callable[[], UUID] = uuid4,
         notifier: NotifierPreviews | None = None,
+        scheduler: SchedulerOperations | None = None,
     ) -> None:
         self.pool = pool
         self.notifier = notifier or NotifierPreviews(settings)
+        self.scheduler = scheduler or SchedulerOperations(settings)
         self.commands_topic = commands_topic
         self.new_command_id = new_command_id
         self.clock = clock
@@ -398,8 +401,22 @@ class Console:
     async def team(self, request: Request) -> Response:
         return await workplace.team_page(self, request)
 
-    async def operations(self, request: Request) -> Response:
-        return await workplace.operations_page(self, request)
+    async def operations(self, request: Request, sent: str = "") -> Response:
+        return await workplace.operations_page(self, request, sent)
+
+    async def operator_action(self, request: Request, action: str) -> Response:
+        return await operations.scope_action(self, request, action)
+
+    async def campaign_dry_run(self, request: Request) -> Response:
+        return await operations.campaign_dry_run(self, request)
+
+    async def campaign_launch(self, request: Request) -> Response:
+        return await operations.campaign_launch(self, request)
+
+    async def library_diff(
+        self, request: Request, scenario: str = "", before: int = 1, after: int = 1
+    ) -> Response:
+        return await operations.library_diff_page(self, request, scenario, before, after)
 
     async def search(self, request: Request, q: str = "") -> Response:
         identity = await self.identity(request)
@@ -493,6 +510,12 @@ class Console:
         router.add_api_route("/promises", self.promises, methods=["GET"])
         router.add_api_route("/team", self.team, methods=["GET"])
         router.add_api_route("/operations", self.operations, methods=["GET"])
+        router.add_api_route(
+            "/operations/campaign/dry-run", self.campaign_dry_run, methods=["POST"]
+        )
+        router.add_api_route("/operations/campaign/launch", self.campaign_launch, methods=["POST"])
+        router.add_api_route("/operations/library/diff", self.library_diff, methods=["GET"])
+        router.add_api_route("/operations/{action}", self.operator_action, methods=["POST"])
         router.add_api_route("/search", self.search, methods=["GET"])
         router.add_api_route("/static/{name}", self.static, methods=["GET"])
         return router

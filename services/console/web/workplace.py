@@ -18,6 +18,7 @@ from fastapi.responses import RedirectResponse
 from contracts.disputes import DisputeCategory
 from services.console import queries, read_model, team
 from services.console.domain.calls import OUTCOMES, log_call_of
+from services.console.web import operations
 from services.console.web.actions import actor_of
 from services.console.web.security import protect
 from services.runtime import outbox
@@ -206,10 +207,15 @@ async def team_page(console: Console, request: Request) -> Response:
     return console.render(request, "team.html", identity=identity, team=figures)
 
 
-async def operations_page(console: Console, request: Request) -> Response:
+async def operations_page(console: Console, request: Request, sent: str = "") -> Response:
     identity = await console.identity(request)
-    require_role(identity, "administrator")
+    require_role(identity, "credit_manager")  # credit managers and administrators
     figures = await team.operations(console.pool, console.settings.worklist_limit)
     return console.render(
-        request, "operations.html", identity=identity, ops=figures, now=console.clock.now()
+        request,
+        "operations.html",
+        identity=identity,
+        ops=figures,
+        now=console.clock.now(),
+        **await operations.page_values(console, identity, sent),
     )

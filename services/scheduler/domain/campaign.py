@@ -28,6 +28,8 @@ reached. Everything here is pure; :mod:`services.scheduler.campaigns` reads and 
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -181,3 +183,23 @@ def select(
             continue
         outcome.targets.append(Target(customer, chosen))
     return outcome
+
+
+def fingerprint(campaign: Campaign, targets: Sequence[Target]) -> str:
+    """What a dry run showed, as one digest: the campaign and each customer reached with
+    its invoices and their open amounts. A launch citing it is refused when the campaign
+    would now reach anything else (a payment arrived, an invoice was issued, a customer
+    was contacted meanwhile)."""
+    reached = sorted(
+        [
+            t.customer.customer_id,
+            sorted([i.invoice_id, str(i.open_amount), i.currency] for i in t.invoices),
+        ]
+        for t in targets
+    )
+    canonical = json.dumps(
+        {"campaign": campaign.model_dump(mode="json"), "reached": reached},
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()

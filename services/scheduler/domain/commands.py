@@ -37,6 +37,10 @@ COMMAND_ROLES = {
     "postpone_proposal": "collector",
     "skip_proposal": "collector",
     "approve_proposals": "collector",  # each proposal is then checked as a single approval
+    # operators' commands: their scope of companies is checked by domain.operations
+    "suspend_sending": "credit_manager",
+    "resume_sending": "credit_manager",
+    "launch_campaign": "credit_manager",
 }
 """The lowest role each command needs (a viewer gives none)."""
 

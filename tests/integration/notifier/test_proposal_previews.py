@@ -344,3 +344,29 @@ async def test_a_file_uploaded_for_a_proposal_goes_with_its_email(
     assert len(statements) == 1  # the statement is still there
     row = await desk.notifier.delivery(reminder.reminder_id)
     assert row["content_sha256"] == second["digest"]
+
+
+async def test_a_reminder_not_sent_yet_is_rendered_for_a_campaigns_dry_run(
+    desk: Desk, mailbox: tuple[Mailbox, int]
+) -> None:
+    box, _ = mailbox
+    reminder = samples.reminder("INV-1")
+    await desk.notifier.consume(samples.customer_upserted(), samples.invoice_opened("INV-1"))
+    body = reminder.model_dump(mode="json")
+    server = await serve(desk.previews.routes(authenticator(desk.notifier.clock)))
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{server.port}") as client:
+            got = await client.post("/previews/reminders", json=body, headers=AS_COLLECTOR)
+            assert got.status_code == 200, got.text
+            assert got.headers["content-type"] == "message/rfc822"
+            assert hashlib.sha256(got.content).hexdigest() == got.headers["X-Content-SHA256"]
+            assert b"INV-1" in got.content
+            unknown = {**body, "customer_id": "C-NOBODY"}
+            refused = await client.post("/previews/reminders", json=unknown, headers=AS_COLLECTOR)
+            assert refused.status_code == 409  # the notifier does not know that customer
+            anonymous = await client.post("/previews/reminders", json=body)
+            assert anonymous.status_code == 401
+    finally:
+        await server.stop()
+    assert box.received == []  # a preview reaches nobody
+    assert await desk.notifier.pool.fetchval("SELECT count(*) FROM deliveries") == 0

@@ -85,6 +85,7 @@ async def test_suspensions_and_campaigns_are_operator_actions_in_the_audit_trail
             company_code="FR01",
             by="jeanne.operator",
             at=AT.replace(hour=16),
+            role="credit_manager",  # from the console's Operations page; the CLI says none
         ),
     )
     campaign = dunning.CampaignLaunched(
@@ -116,7 +117,7 @@ async def test_suspensions_and_campaigns_are_operator_actions_in_the_audit_trail
         for r in rows
     ] == [
         ("sending_suspended", ["FR01"], "sending", "suspended", "administrator"),
-        ("sending_resumed", ["FR01"], "suspended", "sending", "administrator"),
+        ("sending_resumed", ["FR01"], "suspended", "sending", "credit_manager"),
         ("campaign_launched", ["FR01", "BE01"], "not_sent", "sent", "administrator"),
     ]
     assert rows[0]["suspension_id"] == rows[1]["suspension_id"] == suspension.suspension_id

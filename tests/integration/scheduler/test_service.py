@@ -53,6 +53,7 @@ def test_the_definition_consumes_the_ledger_and_the_disputes() -> None:
         "0008_library_versions.sql",
         "0009_proposals.sql",
         "0010_deferred_sends.sql",
+        "0012_operator_commands.sql",
     ]
 
 
