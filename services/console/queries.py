@@ -218,52 +218,60 @@ def _at_level(ids: str) -> str:
      WHERE l.invoice_id = ANY({ids}) AND l.level = $9))"""
 
 
+# Each source is read in the final order and cut at the limit on its own (an index per source
+# in that order, migration 0008), so the union sorts at most the limit per source instead of
+# every item of every customer; ties keep the final order (money at risk, then since).
 WORKLIST = f"""
-SELECT * FROM (
-SELECT 'proposal' AS kind, 0 AS urgency, c.customer_id, c.name, c.company_code,
+(SELECT 'proposal' AS kind, 0 AS urgency, c.customer_id, c.name, c.company_code,
        p.currency, p.at_risk, p.deadline::date AS since, p.step_name AS detail,
        p.proposal_id::text AS reference
 FROM proposals p JOIN customers c USING (customer_id)
 WHERE p.decision IS NULL AND {_FILTERS} AND ($9::text IS NULL OR p.level = $9)
+ORDER BY p.at_risk DESC, p.deadline LIMIT $11)
 UNION ALL
-SELECT 'broken_promise', 1, c.customer_id, c.name, c.company_code,
+(SELECT 'broken_promise', 1, c.customer_id, c.name, c.company_code,
        m.currency, m.amount AS at_risk, m.promised_date AS since, NULL AS detail,
        NULL AS reference
 FROM promises m JOIN customers c USING (customer_id)
 WHERE m.state = 'broken' AND {_FILTERS} AND {_at_level("m.invoice_ids")}
   AND EXISTS (SELECT 1 FROM invoices i WHERE i.status = 'open'
               AND i.invoice_id = ANY(m.invoice_ids))
+ORDER BY m.amount DESC, m.promised_date LIMIT $11)
 UNION ALL
-SELECT 'missed_instalment', 2, c.customer_id, c.name, c.company_code,
+(SELECT 'missed_instalment', 2, c.customer_id, c.name, c.company_code,
        p.missed_currency, p.missed_amount, p.last_missed_on, p.missed::text, NULL
 FROM plans p JOIN customers c USING (customer_id)
 WHERE p.state = 'agreed' AND p.missed > 0 AND {_FILTERS} AND {_at_level("p.invoice_ids")}
+ORDER BY p.missed_amount DESC, p.last_missed_on LIMIT $11)
 UNION ALL
-SELECT 'overdue_dispute', 3, c.customer_id, c.name, c.company_code,
+(SELECT 'overdue_dispute', 3, c.customer_id, c.name, c.company_code,
        coalesce(d.at_risk_currency, ''), coalesce(d.at_risk, 0), d.due_date, d.category, NULL
 FROM disputes d JOIN customers c USING (customer_id)
 WHERE d.state = 'open' AND d.due_date < $5 AND {_FILTERS}
   AND ($1::boolean OR d.owner IS NULL OR d.owner = ANY($10::text[]))
   AND {_at_level("d.invoice_ids")}
+ORDER BY d.at_risk DESC NULLS LAST, d.due_date LIMIT $11)
 UNION ALL
-SELECT 'delivery_trouble', 4, c.customer_id, c.name, c.company_code,
+(SELECT 'delivery_trouble', 4, c.customer_id, c.name, c.company_code,
        coalesce(v.at_risk_currency, ''), coalesce(v.at_risk, 0), v.at::date,
        'delivery.' || v.outcome, NULL
 FROM deliveries v JOIN customers c USING (customer_id)
 WHERE v.outcome IN ('failed', 'bounced') AND {_FILTERS} AND {_at_level("v.invoice_ids")}
+ORDER BY v.at_risk DESC NULLS LAST, v.at LIMIT $11)
 UNION ALL
-SELECT 'unmatched_cash', 5, c.customer_id, c.name, c.company_code,
+(SELECT 'unmatched_cash', 5, c.customer_id, c.name, c.company_code,
        u.currency, u.amount, u.value_date, u.kind, NULL
 FROM unmatched_cash u JOIN customers c USING (customer_id)
 WHERE u.cleared_at IS NULL AND {_FILTERS} AND $9::text IS NULL
+ORDER BY u.amount DESC, u.value_date LIMIT $11)
 UNION ALL
-SELECT 'call_due', 6, c.customer_id, c.name, c.company_code,
+(SELECT 'call_due', 6, c.customer_id, c.name, c.company_code,
        coalesce(t.at_risk_currency, ''), coalesce(t.at_risk, 0), t.scheduled_for::date,
        t.level, t.reminder_id::text
 FROM reminders t JOIN customers c USING (customer_id)
 WHERE t.channel = 'phone_call' AND t.closed_at IS NULL AND t.scheduled_for <= $6
   AND {_FILTERS} AND ($9::text IS NULL OR t.level = $9)
-) work
+ORDER BY t.at_risk DESC NULLS LAST, t.scheduled_for LIMIT $11)
 ORDER BY at_risk DESC, urgency, since LIMIT $11
 """
 
