@@ -285,17 +285,23 @@ WHERE c.collector_code <> '' AND {_IN_PORTFOLIO} ORDER BY 1
 """
 
 # Search: customers by name (trigram similarity) or number, and by invoice number.
-# $5 the text, $6 the text as a LIKE pattern (wildcards escaped), $7 the limit. Each arm is
-# its own query so that each can use its trigram index (one OR across them made the
-# planner scan the whole table).
+# SIMILAR_NAMES first, under a similarity threshold the reader sets ($1 the text, $2 the
+# limit); then SEARCH_CUSTOMERS, given those customers and scores ($5, $6), $7 the text as
+# a LIKE pattern (wildcards escaped), $8 the text, $9 the limit. Each arm is its own query
+# so that each can use its trigram index (one OR across them made the planner scan the
+# whole table).
+SIMILAR_NAMES = """
+SELECT customer_id, public.similarity(name, $1) AS score FROM customers
+WHERE name OPERATOR(public.%) $1 ORDER BY 2 DESC, customer_id LIMIT $2
+"""
+
 SEARCH_CUSTOMERS = f"""
 WITH found AS (
-    (SELECT customer_id, public.similarity(name, $5) AS score FROM customers
-     WHERE name OPERATOR(public.%) $5 ORDER BY 2 DESC LIMIT $7)
+    SELECT * FROM unnest($5::text[], $6::real[]) AS s(customer_id, score)
     UNION ALL
-    (SELECT customer_id, 1.0 FROM customers WHERE name ILIKE $6 LIMIT $7)
+    (SELECT customer_id, 1.0 FROM customers WHERE name ILIKE $7 LIMIT $9)
     UNION ALL
-    (SELECT customer_id, 1.5 FROM customers WHERE customer_id ILIKE $6 LIMIT $7)
+    (SELECT customer_id, 1.5 FROM customers WHERE customer_id ILIKE $7 LIMIT $9)
 )
 SELECT c.customer_id, c.name, c.company_code, NULL AS invoice_number, max(f.score) AS score
 FROM found f JOIN customers c USING (customer_id)
@@ -303,11 +309,11 @@ WHERE {_IN_PORTFOLIO}
 GROUP BY c.customer_id
 UNION ALL
 (SELECT c.customer_id, c.name, c.company_code, i.invoice_number,
-        public.similarity(i.invoice_number, $5) + 0.5
+        public.similarity(i.invoice_number, $8) + 0.5
  FROM invoices i JOIN customers c USING (customer_id)
- WHERE {_IN_PORTFOLIO} AND i.invoice_number ILIKE $6
- LIMIT $7)
-ORDER BY score DESC, name LIMIT $7
+ WHERE {_IN_PORTFOLIO} AND i.invoice_number ILIKE $7
+ LIMIT $9)
+ORDER BY score DESC, name LIMIT $9
 """
 
 # Collectors' commands sent from the console: recorded in the transaction that puts them in
