@@ -126,12 +126,11 @@ BEGIN
 END
 $$;
 
--- An invoice's share of what was invoiced and closed, added or taken back.
-CREATE FUNCTION team_count_flows(i console.invoices, s_company text, s_collector text,
-                                 s_market text, sign integer) RETURNS void
+-- An invoice's share of what was invoiced (its full amount on its issue date, unless
+-- cancelled), added (sign 1) or taken back (sign -1).
+CREATE FUNCTION team_count_issued(i console.invoices, s_company text, s_collector text,
+                                  s_market text, sign integer) RETURNS void
 LANGUAGE plpgsql AS $$
-DECLARE
-    closes boolean := i.status = 'settled' AND i.closed_on IS NOT NULL;
 BEGIN
     IF i.status = 'cancelled' THEN
         RETURN;
@@ -142,20 +141,42 @@ BEGIN
             sign * i.amount)
     ON CONFLICT (company_code, currency, seg_company, seg_collector, seg_market, day)
     DO UPDATE SET issued = f.issued + EXCLUDED.issued;
-    IF closes THEN
-        INSERT INTO console.team_daily_flows AS f
-            (company_code, currency, seg_company, seg_collector, seg_market, day, closed,
-             settled)
-        VALUES (i.company_code, i.currency, s_company, s_collector, s_market, i.closed_on,
-                sign * i.amount, sign)
-        ON CONFLICT (company_code, currency, seg_company, seg_collector, seg_market, day)
-        DO UPDATE SET closed = f.closed + EXCLUDED.closed, settled = f.settled + EXCLUDED.settled;
-    END IF;
     INSERT INTO console.team_receivable AS r
-    VALUES (i.company_code, i.currency, s_company, s_collector, s_market, sign * i.amount,
-            CASE WHEN closes THEN sign * i.amount ELSE 0 END)
+        (company_code, currency, seg_company, seg_collector, seg_market, issued)
+    VALUES (i.company_code, i.currency, s_company, s_collector, s_market, sign * i.amount)
     ON CONFLICT (company_code, currency, seg_company, seg_collector, seg_market)
-    DO UPDATE SET issued = r.issued + EXCLUDED.issued, closed = r.closed + EXCLUDED.closed;
+    DO UPDATE SET issued = r.issued + EXCLUDED.issued;
+END
+$$;
+
+-- A settled invoice's share of what closed (its full amount on the day it closed).
+CREATE FUNCTION team_count_closed(i console.invoices, s_company text, s_collector text,
+                                  s_market text, sign integer) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF i.status <> 'settled' OR i.closed_on IS NULL THEN
+        RETURN;
+    END IF;
+    INSERT INTO console.team_daily_flows AS f
+        (company_code, currency, seg_company, seg_collector, seg_market, day, closed, settled)
+    VALUES (i.company_code, i.currency, s_company, s_collector, s_market, i.closed_on,
+            sign * i.amount, sign)
+    ON CONFLICT (company_code, currency, seg_company, seg_collector, seg_market, day)
+    DO UPDATE SET closed = f.closed + EXCLUDED.closed, settled = f.settled + EXCLUDED.settled;
+    INSERT INTO console.team_receivable AS r
+        (company_code, currency, seg_company, seg_collector, seg_market, closed)
+    VALUES (i.company_code, i.currency, s_company, s_collector, s_market, sign * i.amount)
+    ON CONFLICT (company_code, currency, seg_company, seg_collector, seg_market)
+    DO UPDATE SET closed = r.closed + EXCLUDED.closed;
+END
+$$;
+
+CREATE FUNCTION team_count_flows(i console.invoices, s_company text, s_collector text,
+                                 s_market text, sign integer) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM console.team_count_issued(i, s_company, s_collector, s_market, sign);
+    PERFORM console.team_count_closed(i, s_company, s_collector, s_market, sign);
 END
 $$;
 
@@ -210,6 +231,9 @@ BEGIN
 END
 $$;
 
+-- Each change takes out the old row's shares that differ from the new row's and puts the
+-- new ones in: an open amount that changes moves one row, a settlement adds what closed and
+-- takes the invoice out of the open balance, leaving what was invoiced alone.
 CREATE FUNCTION team_track_invoice() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -217,35 +241,62 @@ DECLARE
     n record;
     r console.reminders;
     rs record;
-    open_changed boolean := TG_OP <> 'UPDATE'
-        OR (OLD.status, OLD.open_amount, OLD.due_date, OLD.company_code, OLD.currency,
-            OLD.customer_id)
-           IS DISTINCT FROM (NEW.status, NEW.open_amount, NEW.due_date, NEW.company_code,
-                             NEW.currency, NEW.customer_id);
-    flows_changed boolean := TG_OP <> 'UPDATE'
-        OR (OLD.status, OLD.amount, OLD.issue_date, OLD.closed_on, OLD.company_code,
-            OLD.currency, OLD.customer_id)
-           IS DISTINCT FROM (NEW.status, NEW.amount, NEW.issue_date, NEW.closed_on,
-                             NEW.company_code, NEW.currency, NEW.customer_id);
+    same boolean := TG_OP = 'UPDATE'
+        AND (OLD.company_code, OLD.currency, OLD.customer_id, OLD.amount)
+            IS NOT DISTINCT FROM (NEW.company_code, NEW.currency, NEW.customer_id, NEW.amount);
+    open_changed boolean := NOT same
+        OR (OLD.status, OLD.open_amount, OLD.due_date)
+           IS DISTINCT FROM (NEW.status, NEW.open_amount, NEW.due_date);
+    issued_changed boolean := NOT same
+        OR (OLD.status = 'cancelled', OLD.issue_date)
+           IS DISTINCT FROM (NEW.status = 'cancelled', NEW.issue_date);
+    closed_changed boolean := NOT same
+        OR (OLD.status = 'settled', OLD.closed_on)
+           IS DISTINCT FROM (NEW.status = 'settled', NEW.closed_on);
     paid_changed boolean := TG_OP <> 'UPDATE'
         OR (OLD.status, OLD.closed_on) IS DISTINCT FROM (NEW.status, NEW.closed_on);
 BEGIN
+    IF NOT (open_changed OR issued_changed OR closed_changed) THEN
+        RETURN NULL;
+    END IF;
     IF TG_OP <> 'INSERT' THEN
         SELECT * INTO o FROM console.team_segment(OLD.customer_id);
+    END IF;
+    IF TG_OP = 'UPDATE' AND OLD.customer_id = NEW.customer_id THEN
+        n := o;
+    ELSIF TG_OP <> 'DELETE' THEN
+        SELECT * INTO n FROM console.team_segment(NEW.customer_id);
+    END IF;
+    IF same AND open_changed AND OLD.status = 'open' AND NEW.status = 'open'
+       AND OLD.due_date = NEW.due_date THEN
+        -- the open amount alone changed: one row moves by the difference
+        UPDATE console.team_open_invoices a
+        SET open_amount = a.open_amount + NEW.open_amount - OLD.open_amount
+        WHERE (a.company_code, a.currency, a.seg_company, a.seg_collector, a.seg_market,
+               a.due_date) = (NEW.company_code, NEW.currency, n.company, n.collector,
+                              n.market, NEW.due_date);
+        open_changed := false;
+    END IF;
+    IF TG_OP <> 'INSERT' THEN
         IF open_changed THEN
             PERFORM console.team_count_open(OLD, o.company, o.collector, o.market, -1);
         END IF;
-        IF flows_changed THEN
-            PERFORM console.team_count_flows(OLD, o.company, o.collector, o.market, -1);
+        IF issued_changed THEN
+            PERFORM console.team_count_issued(OLD, o.company, o.collector, o.market, -1);
+        END IF;
+        IF closed_changed THEN
+            PERFORM console.team_count_closed(OLD, o.company, o.collector, o.market, -1);
         END IF;
     END IF;
     IF TG_OP <> 'DELETE' THEN
-        SELECT * INTO n FROM console.team_segment(NEW.customer_id);
         IF open_changed THEN
             PERFORM console.team_count_open(NEW, n.company, n.collector, n.market, 1);
         END IF;
-        IF flows_changed THEN
-            PERFORM console.team_count_flows(NEW, n.company, n.collector, n.market, 1);
+        IF issued_changed THEN
+            PERFORM console.team_count_issued(NEW, n.company, n.collector, n.market, 1);
+        END IF;
+        IF closed_changed THEN
+            PERFORM console.team_count_closed(NEW, n.company, n.collector, n.market, 1);
         END IF;
     END IF;
     IF paid_changed THEN

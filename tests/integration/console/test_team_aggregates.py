@@ -166,5 +166,11 @@ async def test_out_of_order_changes_kept_as_rebuilt(pool: asyncpg.Pool) -> None:
         "UPDATE invoices SET status = 'open', open_amount = 100 WHERE invoice_id = 'I-1'"
     )
     await pool.execute("DELETE FROM reminders WHERE reminder_id = $1", reminder)
+    await assert_rebuild_agrees(pool)
+    # an invoice corrected: its amount, open amount and due date at once
+    await pool.execute(
+        "UPDATE invoices SET amount = 60, open_amount = 25, due_date = due_date + 40"
+        " WHERE invoice_id = 'I-2'"
+    )
     kept = await assert_rebuild_agrees(pool)
     assert kept["team_steps_paid"] == set()
