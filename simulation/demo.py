@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -19,7 +20,14 @@ from datetime import timedelta
 from pathlib import Path
 
 from simulation.generator import Size
-from simulation.run import Options, Run, SuspensionPlan, history_digest, simulate
+from simulation.run import (
+    CONSOLE_KEY,
+    Options,
+    Run,
+    SuspensionPlan,
+    history_digest,
+    simulate,
+)
 
 # The people's doors the demo opens with --keep, on the demo's data (docs/console.md,
 # docs/portal.md); the timed run never starts them.
@@ -64,6 +72,21 @@ def write_html_report(run: Run, output: Path) -> str:
         return f"HTML report: `{' '.join(args)}` failed: {done.stderr.strip()[-500:]}"
     where = str(output) if output.exists() else done.stdout.strip()
     return f"HTML report: {where}"
+
+
+def console_environment(users_file: Path, notifier_url: str) -> dict[str, str]:
+    """The console's own settings in the demo: the run's accounts and signing key, cookies
+    over plain HTTP on the loopback, and the notifier that renders the proposals' previews,
+    asked with the console's machine key of this run (which the notifier accepts: see
+    :func:`simulation.run.machine_keys`)."""
+    return {
+        "RELANCE_AUTH_USERS_FILE": str(users_file),
+        "RELANCE_AUTH_SIGNING_KEYS": f"demo:{secrets.token_urlsafe(32)}",
+        # plain HTTP on the loopback: cookies without Secure (and without __Host-)
+        "RELANCE_CONSOLE_SECURE_COOKIES": "false",
+        "RELANCE_CONSOLE_NOTIFIER_URL": notifier_url,
+        "RELANCE_CONSOLE_NOTIFIER_API_KEY": CONSOLE_KEY,
+    }
 
 
 async def open_front_doors(run: Run) -> list[str]:
@@ -123,14 +146,8 @@ async def open_front_doors(run: Run) -> list[str]:
     ports = {service: free_port() for service in FRONT_DOORS}
     links_key = LINK_KEY
     portal_url = f"http://localhost:{run.processes['portal'].port}"
-    own = {
-        "console": {
-            "RELANCE_AUTH_USERS_FILE": str(users_file),
-            "RELANCE_AUTH_SIGNING_KEYS": f"demo:{secrets.token_urlsafe(32)}",
-            # plain HTTP on the loopback: cookies without Secure (and without __Host-)
-            "RELANCE_CONSOLE_SECURE_COOKIES": "false",
-        },
-    }
+    notifier_url = f"http://127.0.0.1:{run.processes['notifier'].port}"
+    own = {"console": console_environment(users_file, notifier_url)}
     started = []
     for service in FRONT_DOORS:
         environment = service_environment(

@@ -73,8 +73,18 @@ from simulation.timeline import sending_instants
 
 # The simulated collector's key for the notifier's call tasks (one per run, never reused).
 COLLECTOR_KEY = secrets.token_urlsafe(32)
+# The console's key for the notifier's previews of proposals (one per run, never printed).
+CONSOLE_KEY = secrets.token_urlsafe(32)
 # The key that signs the customers' links, shared by the notifier and the portal (one per run).
 LINK_KEY = secrets.token_urlsafe(32)
+
+
+def machine_keys() -> str:
+    """The machine keys the services accept (``RELANCE_AUTH_API_KEYS``): the simulated
+    collector's, which closes call tasks, and the console's, which reads the proposals'
+    previews at the notifier (``--keep``)."""
+    return f"collector:simulated-collector:{COLLECTOR_KEY},collector:console:{CONSOLE_KEY}"
+
 
 MORNING = clock_time(6, 0)
 
@@ -218,8 +228,7 @@ class Run:
             "RELANCE_SCHEDULER_TICK_INTERVAL_S": "0.1",
             "RELANCE_DISPUTES_TICK_INTERVAL_S": "0.1",
             "RELANCE_DISPUTES_API_PORT": str(free_port()),
-            # the simulated collector closes call tasks with a machine key of its own
-            "RELANCE_AUTH_API_KEYS": f"collector:simulated-collector:{COLLECTOR_KEY}",
+            "RELANCE_AUTH_API_KEYS": machine_keys(),
             "RELANCE_REPORTING_REFRESH_INTERVAL_S": "60",
             "RELANCE_REPORTING_DSO_MONTHS": "6",
         }

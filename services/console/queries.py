@@ -218,52 +218,60 @@ def _at_level(ids: str) -> str:
      WHERE l.invoice_id = ANY({ids}) AND l.level = $9))"""
 
 
+# Each source is read in the final order and cut at the limit on its own (an index per source
+# in that order, migration 0008), so the union sorts at most the limit per source instead of
+# every item of every customer; ties keep the final order (money at risk, then since).
 WORKLIST = f"""
-SELECT * FROM (
-SELECT 'proposal' AS kind, 0 AS urgency, c.customer_id, c.name, c.company_code,
+(SELECT 'proposal' AS kind, 0 AS urgency, c.customer_id, c.name, c.company_code,
        p.currency, p.at_risk, p.deadline::date AS since, p.step_name AS detail,
        p.proposal_id::text AS reference
 FROM proposals p JOIN customers c USING (customer_id)
 WHERE p.decision IS NULL AND {_FILTERS} AND ($9::text IS NULL OR p.level = $9)
+ORDER BY p.at_risk DESC, p.deadline LIMIT $11)
 UNION ALL
-SELECT 'broken_promise', 1, c.customer_id, c.name, c.company_code,
+(SELECT 'broken_promise', 1, c.customer_id, c.name, c.company_code,
        m.currency, m.amount AS at_risk, m.promised_date AS since, NULL AS detail,
        NULL AS reference
 FROM promises m JOIN customers c USING (customer_id)
 WHERE m.state = 'broken' AND {_FILTERS} AND {_at_level("m.invoice_ids")}
   AND EXISTS (SELECT 1 FROM invoices i WHERE i.status = 'open'
               AND i.invoice_id = ANY(m.invoice_ids))
+ORDER BY m.amount DESC, m.promised_date LIMIT $11)
 UNION ALL
-SELECT 'missed_instalment', 2, c.customer_id, c.name, c.company_code,
+(SELECT 'missed_instalment', 2, c.customer_id, c.name, c.company_code,
        p.missed_currency, p.missed_amount, p.last_missed_on, p.missed::text, NULL
 FROM plans p JOIN customers c USING (customer_id)
 WHERE p.state = 'agreed' AND p.missed > 0 AND {_FILTERS} AND {_at_level("p.invoice_ids")}
+ORDER BY p.missed_amount DESC, p.last_missed_on LIMIT $11)
 UNION ALL
-SELECT 'overdue_dispute', 3, c.customer_id, c.name, c.company_code,
+(SELECT 'overdue_dispute', 3, c.customer_id, c.name, c.company_code,
        coalesce(d.at_risk_currency, ''), coalesce(d.at_risk, 0), d.due_date, d.category, NULL
 FROM disputes d JOIN customers c USING (customer_id)
 WHERE d.state = 'open' AND d.due_date < $5 AND {_FILTERS}
   AND ($1::boolean OR d.owner IS NULL OR d.owner = ANY($10::text[]))
   AND {_at_level("d.invoice_ids")}
+ORDER BY d.at_risk DESC NULLS LAST, d.due_date LIMIT $11)
 UNION ALL
-SELECT 'delivery_trouble', 4, c.customer_id, c.name, c.company_code,
+(SELECT 'delivery_trouble', 4, c.customer_id, c.name, c.company_code,
        coalesce(v.at_risk_currency, ''), coalesce(v.at_risk, 0), v.at::date,
        'delivery.' || v.outcome, NULL
 FROM deliveries v JOIN customers c USING (customer_id)
 WHERE v.outcome IN ('failed', 'bounced') AND {_FILTERS} AND {_at_level("v.invoice_ids")}
+ORDER BY v.at_risk DESC NULLS LAST, v.at LIMIT $11)
 UNION ALL
-SELECT 'unmatched_cash', 5, c.customer_id, c.name, c.company_code,
+(SELECT 'unmatched_cash', 5, c.customer_id, c.name, c.company_code,
        u.currency, u.amount, u.value_date, u.kind, NULL
 FROM unmatched_cash u JOIN customers c USING (customer_id)
 WHERE u.cleared_at IS NULL AND {_FILTERS} AND $9::text IS NULL
+ORDER BY u.amount DESC, u.value_date LIMIT $11)
 UNION ALL
-SELECT 'call_due', 6, c.customer_id, c.name, c.company_code,
+(SELECT 'call_due', 6, c.customer_id, c.name, c.company_code,
        coalesce(t.at_risk_currency, ''), coalesce(t.at_risk, 0), t.scheduled_for::date,
        t.level, t.reminder_id::text
 FROM reminders t JOIN customers c USING (customer_id)
 WHERE t.channel = 'phone_call' AND t.closed_at IS NULL AND t.scheduled_for <= $6
   AND {_FILTERS} AND ($9::text IS NULL OR t.level = $9)
-) work
+ORDER BY t.at_risk DESC NULLS LAST, t.scheduled_for LIMIT $11)
 ORDER BY at_risk DESC, urgency, since LIMIT $11
 """
 
@@ -277,17 +285,23 @@ WHERE c.collector_code <> '' AND {_IN_PORTFOLIO} ORDER BY 1
 """
 
 # Search: customers by name (trigram similarity) or number, and by invoice number.
-# $5 the text, $6 the text as a LIKE pattern (wildcards escaped), $7 the limit. Each arm is
-# its own query so that each can use its trigram index (one OR across them made the
-# planner scan the whole table).
+# SIMILAR_NAMES first, under a similarity threshold the reader sets ($1 the text, $2 the
+# limit); then SEARCH_CUSTOMERS, given those customers and scores ($5, $6), $7 the text as
+# a LIKE pattern (wildcards escaped), $8 the text, $9 the limit. Each arm is its own query
+# so that each can use its trigram index (one OR across them made the planner scan the
+# whole table).
+SIMILAR_NAMES = """
+SELECT customer_id, public.similarity(name, $1) AS score FROM customers
+WHERE name OPERATOR(public.%) $1 ORDER BY 2 DESC, customer_id LIMIT $2
+"""
+
 SEARCH_CUSTOMERS = f"""
 WITH found AS (
-    (SELECT customer_id, public.similarity(name, $5) AS score FROM customers
-     WHERE name OPERATOR(public.%) $5 ORDER BY 2 DESC LIMIT $7)
+    SELECT * FROM unnest($5::text[], $6::real[]) AS s(customer_id, score)
     UNION ALL
-    (SELECT customer_id, 1.0 FROM customers WHERE name ILIKE $6 LIMIT $7)
+    (SELECT customer_id, 1.0 FROM customers WHERE name ILIKE $7 LIMIT $9)
     UNION ALL
-    (SELECT customer_id, 1.5 FROM customers WHERE customer_id ILIKE $6 LIMIT $7)
+    (SELECT customer_id, 1.5 FROM customers WHERE customer_id ILIKE $7 LIMIT $9)
 )
 SELECT c.customer_id, c.name, c.company_code, NULL AS invoice_number, max(f.score) AS score
 FROM found f JOIN customers c USING (customer_id)
@@ -295,11 +309,11 @@ WHERE {_IN_PORTFOLIO}
 GROUP BY c.customer_id
 UNION ALL
 (SELECT c.customer_id, c.name, c.company_code, i.invoice_number,
-        public.similarity(i.invoice_number, $5) + 0.5
+        public.similarity(i.invoice_number, $8) + 0.5
  FROM invoices i JOIN customers c USING (customer_id)
- WHERE {_IN_PORTFOLIO} AND i.invoice_number ILIKE $6
- LIMIT $7)
-ORDER BY score DESC, name LIMIT $7
+ WHERE {_IN_PORTFOLIO} AND i.invoice_number ILIKE $7
+ LIMIT $9)
+ORDER BY score DESC, name LIMIT $9
 """
 
 # Collectors' commands sent from the console: recorded in the transaction that puts them in
@@ -395,79 +409,106 @@ WHERE {_IN_PORTFOLIO} AND (p.state = 'agreed'
 ORDER BY p.missed DESC, p.agreed_on LIMIT $5
 """
 
-# --- the team: $5 today -----------------------------------------------------------------
+# --- the team: read from the aggregates the triggers of migration 0007 keep -------------
 
-_INVOICE_IN_PORTFOLIO = f"""($1::boolean OR EXISTS (SELECT 1 FROM customers c
-    WHERE c.customer_id = i.customer_id AND {_IN_PORTFOLIO}))"""
+# The portfolio filter on an aggregate's customer segment ($1 to $4 as above).
+_SEGMENT_IN_PORTFOLIO = """(
+    $1::boolean OR a.seg_company = ANY($2::text[]) OR a.seg_collector = ANY($3::text[])
+    OR a.seg_market = ANY($4::text[]))"""
 
-
-def aged_balance_and_dso(points: int) -> str:
-    """One scan of the invoices, per company and currency: the aged balance today (the last
-    of the dates) and the DSO at ``points`` dates ($5 .. $(4+points)), over the 90 days
-    before each: what was receivable that day (invoices issued by then and not yet closed,
-    at their full amount) over what was invoiced in those 90 days, times 90."""
-    today = f"${4 + points}::date"
-    columns = [
-        f"""sum(i.open_amount) FILTER (WHERE i.status = 'open') AS total,
-       sum(i.open_amount) FILTER (WHERE i.status = 'open' AND i.due_date >= {today})
-           AS not_due,
-       sum(i.open_amount) FILTER (WHERE i.status = 'open' AND i.due_date < {today}
-                                  AND i.due_date >= {today} - 30) AS d1_30,
-       sum(i.open_amount) FILTER (WHERE i.status = 'open' AND i.due_date < {today} - 30
-                                  AND i.due_date >= {today} - 60) AS d31_60,
-       sum(i.open_amount) FILTER (WHERE i.status = 'open' AND i.due_date < {today} - 60
-                                  AND i.due_date >= {today} - 90) AS d61_90,
-       sum(i.open_amount) FILTER (WHERE i.status = 'open' AND i.due_date < {today} - 90)
-           AS over_90"""
-    ]
-    for n in range(points):
-        d = f"${5 + n}::date"
-        columns.append(
-            f"""sum(i.amount) FILTER (WHERE i.issue_date <= {d}
-                  AND (i.closed_on IS NULL OR i.closed_on > {d})) AS receivable_{n},
-       sum(i.amount) FILTER (WHERE i.issue_date <= {d} AND i.issue_date > {d} - 90)
-           AS invoiced_{n}"""
-        )
-    return f"""
-SELECT i.company_code, i.currency, {", ".join(columns)}
-FROM invoices i
-WHERE i.status <> 'cancelled' AND {_INVOICE_IN_PORTFOLIO}
-GROUP BY 1, 2 ORDER BY 1, 2
+# Open amounts per company and currency by days past due at $5 (today).
+AGED_BALANCE = f"""
+SELECT a.company_code, a.currency, sum(a.open_amount) AS total,
+       sum(a.open_amount) FILTER (WHERE a.due_date >= $5::date) AS not_due,
+       sum(a.open_amount) FILTER (WHERE a.due_date < $5::date AND a.due_date >= $5::date - 30)
+           AS d1_30,
+       sum(a.open_amount) FILTER (WHERE a.due_date < $5::date - 30
+                                  AND a.due_date >= $5::date - 60) AS d31_60,
+       sum(a.open_amount) FILTER (WHERE a.due_date < $5::date - 60
+                                  AND a.due_date >= $5::date - 90) AS d61_90,
+       sum(a.open_amount) FILTER (WHERE a.due_date < $5::date - 90) AS over_90
+FROM team_open_invoices a
+WHERE {_SEGMENT_IN_PORTFOLIO}
+GROUP BY 1, 2 HAVING sum(a.invoices) > 0 ORDER BY 1, 2
 """
 
 
-# Effectiveness of each scenario step: of the invoices a step reminded since $5, how many
-# were paid within $6 days of it ($7 now).
+def dso_inputs(points: int) -> str:
+    """Per company and currency, at ``points`` dates ($5 .. $(4+points), oldest first): what
+    was receivable that day (invoices issued by then and not closed by then, at their full
+    amount: what is receivable in all, less what was invoiced after the day, plus what
+    closed after it) and what was invoiced in the 90 days before."""
+    first = "$5::date"
+    columns = [
+        f"b.receivable - coalesce(f.after_{n}, 0) AS receivable_{n}, f.invoiced_{n}"
+        for n in range(points)
+    ]
+    sums = []
+    for n in range(points):
+        d = f"${5 + n}::date"
+        sums.append(
+            f"""sum(a.issued - a.closed) FILTER (WHERE a.day > {d}) AS after_{n},
+           sum(a.issued) FILTER (WHERE a.day <= {d} AND a.day > {d} - 90) AS invoiced_{n}"""
+        )
+    return f"""
+WITH balance AS (
+    SELECT a.company_code, a.currency, sum(a.issued - a.closed) AS receivable
+    FROM team_receivable a WHERE {_SEGMENT_IN_PORTFOLIO}
+    GROUP BY 1, 2
+), flows AS (
+    SELECT a.company_code, a.currency,
+           {", ".join(sums)}
+    FROM team_daily_flows a
+    WHERE a.day > {first} - 90 AND {_SEGMENT_IN_PORTFOLIO}
+    GROUP BY 1, 2
+)
+SELECT b.company_code, b.currency, {", ".join(columns)}
+FROM balance b LEFT JOIN flows f USING (company_code, currency)
+ORDER BY 1, 2
+"""
+
+
+# Effectiveness of each scenario step: of the invoices a step reminded from day $5 to day
+# $7, how many were settled within $6 days of it.
 STEP_EFFECTIVENESS = f"""
-SELECT t.scenario_id, t.step_name, t.level, t.channel,
-       count(DISTINCT t.reminder_id) AS reminders, count(*) AS invoices,
-       count(*) FILTER (WHERE i.status = 'settled'
-                        AND i.closed_on <= (t.scheduled_for AT TIME ZONE 'UTC')::date + $6::integer)
-           AS paid
-FROM reminders t CROSS JOIN LATERAL unnest(t.invoice_ids) AS x(invoice_id)
-JOIN invoices i ON i.invoice_id = x.invoice_id
-WHERE t.scheduled_for >= $5::timestamptz AND t.scheduled_for <= $7::timestamptz
-  AND t.scenario_id IS NOT NULL
-  AND {_INVOICE_IN_PORTFOLIO}
-GROUP BY 1, 2, 3, 4 ORDER BY 1, 2
+SELECT scenario_id, step_name, level, channel, sum(reminders)::bigint AS reminders,
+       sum(invoices)::bigint AS invoices, sum(paid)::bigint AS paid
+FROM (
+    SELECT a.scenario_id, a.step_name, a.level, a.channel, a.reminders, a.invoices,
+           0 AS paid
+    FROM team_steps a
+    WHERE a.day >= $5::date AND a.day <= $7::date AND {_SEGMENT_IN_PORTFOLIO}
+    UNION ALL
+    SELECT a.scenario_id, a.step_name, a.level, a.channel, 0, 0, a.invoices
+    FROM team_steps_paid a
+    WHERE a.day >= $5::date AND a.day <= $7::date AND a.paid_after <= $6::integer
+      AND {_SEGMENT_IN_PORTFOLIO}
+) steps
+GROUP BY 1, 2, 3, 4 HAVING sum(reminders) > 0 ORDER BY 1, 2
 """
 
 # Each collector's workload and results. Customers per collector code; per collector code
-# and currency, open invoices and amounts and invoices settled since $5 (one join of the
-# invoices); calls due by $6 and promises kept or broken since $5, per collector code.
+# and currency, open invoices and amounts, and invoices settled from day $5; calls due by
+# $6 and promises kept or broken since $5, per collector code.
 COLLECTOR_CUSTOMERS = f"""
-SELECT c.collector_code, count(*) AS customers FROM customers c
-WHERE c.collector_code IS NOT NULL AND {_IN_PORTFOLIO}
-GROUP BY 1 ORDER BY 1
+SELECT c.collector_code, sum(c.customers)::bigint AS customers FROM customer_segments c
+WHERE c.collector_code <> '' AND {_IN_PORTFOLIO}
+GROUP BY 1 HAVING sum(c.customers) > 0 ORDER BY 1
 """
 
 COLLECTOR_INVOICES = f"""
-SELECT c.collector_code, i.currency,
-       count(*) FILTER (WHERE i.status = 'open') AS open_invoices,
-       coalesce(sum(i.open_amount) FILTER (WHERE i.status = 'open'), 0) AS open_amount,
-       count(*) FILTER (WHERE i.status = 'settled' AND i.closed_on >= $5::date) AS settled
-FROM customers c JOIN invoices i USING (customer_id)
-WHERE c.collector_code IS NOT NULL AND {_IN_PORTFOLIO}
+SELECT seg_collector AS collector_code, currency, sum(open_invoices)::bigint AS open_invoices,
+       sum(open_amount) AS open_amount, sum(settled)::bigint AS settled
+FROM (
+    SELECT a.seg_collector, a.currency, a.invoices AS open_invoices, a.open_amount,
+           0 AS settled
+    FROM team_open_invoices a WHERE a.seg_collector <> '' AND {_SEGMENT_IN_PORTFOLIO}
+    UNION ALL
+    SELECT a.seg_collector, a.currency, 0, 0, a.settled
+    FROM team_daily_flows a
+    WHERE a.day >= $5::date AND a.settled <> 0 AND a.seg_collector <> ''
+      AND {_SEGMENT_IN_PORTFOLIO}
+) invoices
 GROUP BY 1, 2 ORDER BY 1, 2
 """
 

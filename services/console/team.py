@@ -69,17 +69,14 @@ async def team(pool: Pool, identity: Identity, now: datetime, window_days: int) 
     today = now.date()
     who = portfolio_args(identity)
     dates = month_ends(today, DSO_POINTS)
-    rows = rows_of(
-        await fetch_planned(pool, queries.aged_balance_and_dso(len(dates)), *who, *dates)
-    )
-    aged = [r for r in rows if r["total"] is not None]
+    aged = rows_of(await fetch_planned(pool, queries.AGED_BALANCE, *who, today))
     trends = [
         DsoTrend(
             r["company_code"],
             r["currency"],
             [(d, dso(r[f"receivable_{n}"], r[f"invoiced_{n}"])) for n, d in enumerate(dates)],
         )
-        for r in rows
+        for r in await fetch_planned(pool, queries.dso_inputs(len(dates)), *who, *dates)
     ]
     since = now - timedelta(days=90)
     steps = [
@@ -94,7 +91,7 @@ async def team(pool: Pool, identity: Identity, now: datetime, window_days: int) 
             paid_share(r["paid"], r["invoices"]),
         )
         for r in await fetch_planned(
-            pool, queries.STEP_EFFECTIVENESS, *who, since, window_days, now
+            pool, queries.STEP_EFFECTIVENESS, *who, since.date(), window_days, today
         )
     ]
     results_since = today - timedelta(days=RESULTS_DAYS)

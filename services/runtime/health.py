@@ -198,6 +198,10 @@ class HttpServer:
             listening = socket.create_server((self._host, self.port), family=family)
         except OSError as exc:
             raise ConfigurationError(f"cannot listen on {self._host}:{self.port}: {exc}") from exc
+        # asyncio sets TCP_NODELAY only on sockets made with proto IPPROTO_TCP, which
+        # create_server's are not; connections inherit it from the listening socket. Without
+        # it, a response's body waits for the client's delayed ACK of its headers (40 ms).
+        listening.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.port = int(listening.getsockname()[1])
         self._task = asyncio.create_task(
             self._server.serve(sockets=[listening]), name="http-server"

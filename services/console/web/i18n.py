@@ -8,6 +8,7 @@ language has its own environment with autoescaping on for every template and the
 
 from __future__ import annotations
 
+import functools
 import io
 from collections.abc import Mapping
 from datetime import date, datetime
@@ -30,6 +31,7 @@ LANGUAGES = ("fr", "en")
 HERE = Path(__file__).parent.parent
 TEMPLATES = HERE / "templates"
 TRANSLATIONS = HERE / "translations"
+MONEY_CACHE = 50_000  # formatted amounts (and days) kept per language, about 5 MB each
 
 
 def catalogue(language: str) -> NullTranslations:
@@ -57,10 +59,20 @@ def environment(language: str) -> Environment:
     env.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
     locale = Locale.parse(language)
 
+    # Formatting an amount costs Babel about 0.3 ms, a tenth of My day's time for its 200
+    # items: the same amounts come back on every page, so each one is formatted once.
+    @functools.lru_cache(maxsize=MONEY_CACHE)
+    def formatted(amount: Decimal, currency: str) -> str:
+        return str(format_currency(amount, currency, locale=locale))
+
     def money(amount: Decimal | str | None, currency: str) -> str:
         if amount is None or not currency:
             return ""
-        return str(format_currency(Decimal(amount), currency, locale=locale))
+        return formatted(Decimal(amount), currency)
+
+    @functools.lru_cache(maxsize=MONEY_CACHE)
+    def formatted_day(value: date) -> str:
+        return str(format_date(value, "medium", locale=locale))
 
     def day(value: date | datetime | str | None) -> str:
         if value is None:
@@ -69,7 +81,7 @@ def environment(language: str) -> Environment:
             value = datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
         if isinstance(value, datetime):
             return str(format_datetime(value, "medium", locale=locale))
-        return str(format_date(value, "medium", locale=locale))
+        return formatted_day(value)
 
     def number(value: Decimal | int) -> str:
         return str(format_decimal(value, locale=locale))

@@ -390,6 +390,9 @@ class Console:
     async def proposal_pdf(self, request: Request, proposal_id: str, version: int) -> Response:
         return await proposals.pdf(self, request, proposal_id, version)
 
+    async def proposal_message(self, request: Request, proposal_id: str, version: int) -> Response:
+        return await proposals.message(self, request, proposal_id, version)
+
     async def disputes(
         self, request: Request, owner: str = "", category: str = "", age: str = ""
     ) -> Response:
@@ -505,6 +508,9 @@ class Console:
         )
         router.add_api_route(
             "/proposals/{proposal_id}/{version}/pdf", self.proposal_pdf, methods=["GET"]
+        )
+        router.add_api_route(
+            "/proposals/{proposal_id}/{version}/message", self.proposal_message, methods=["GET"]
         )
         router.add_api_route("/disputes", self.disputes, methods=["GET"])
         router.add_api_route("/promises", self.promises, methods=["GET"])

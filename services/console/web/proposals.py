@@ -12,6 +12,9 @@
 - ``POST /proposals/approve``: the proposals ticked on My day, confirmed, then one
   ``approve_proposals`` command.
 - ``GET /proposals/{id}/{version}/pdf``: the letter, or the PDF attached to the email.
+- ``GET /proposals/{id}/{version}/message``: the email's HTML, for the preview's frame,
+  under its own sandboxing policy (:func:`security.protect_message`): no script of the
+  message runs, and it loads nothing from outside.
 
 A decision the scheduler refuses (another collector decided first: ``already_decided``; the
 proposal was edited since: ``stale_proposal``) comes back through the dead-letter census and
@@ -43,7 +46,7 @@ from services.console.domain.proposals import (
 )
 from services.console.errors import PreviewUnavailable
 from services.console.web.actions import actor_of
-from services.console.web.security import protect
+from services.console.web.security import protect, protect_message
 from services.runtime import outbox
 from services.runtime.identity import Identity, Role, authorize, require_role
 from services.runtime.logs import get_logger
@@ -327,3 +330,19 @@ async def pdf(console: Console, request: Request, proposal_id: str, version: int
         headers={"Content-Disposition": f'attachment; filename="{safe_name}"'},
     )
     return protect(response)
+
+
+async def message(console: Console, request: Request, proposal_id: str, version: int) -> Response:
+    """The HTML of the proposal's email, shown in a sandboxed frame of its page."""
+    identity, found, customer = await _proposal_of(console, request, proposal_id)
+    if found is None or customer is None or version != found.version or not found.rendered:
+        return console.render(request, "not_found.html", status_code=404, identity=identity)
+    try:
+        rendering = await console.notifier.fetch(found.proposal_id, found.version, found.digest)
+    except PreviewUnavailable as exc:
+        log.warning("preview_unavailable", proposal_id=str(found.proposal_id), detail=str(exc))
+        return console.render(request, "not_found.html", status_code=404, identity=identity)
+    html = preview_of(rendering.media_type, rendering.content).html
+    if html is None:
+        return console.render(request, "not_found.html", status_code=404, identity=identity)
+    return protect_message(Response(html, media_type="text/html; charset=utf-8"))

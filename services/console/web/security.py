@@ -6,7 +6,9 @@
 - Every form carries the value of a second such cookie as a hidden field
   (double-submit); a POST without it, or with another value, is refused with 403.
 - Every answer carries a strict Content-Security-Policy: no script at all, styles only
-  from this site, no framing; the pages need no JavaScript.
+  from this site, no framing; the pages need no JavaScript. The one thing they frame is a
+  message's HTML, served by this site under a policy of its own that makes it a sandbox
+  (:func:`protect_message`).
 """
 
 from __future__ import annotations
@@ -29,6 +31,23 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "form-action 'self'",
         "base-uri 'none'",
         "frame-ancestors 'none'",
+        "frame-src 'self'",  # a message's HTML, served apart under MESSAGE_POLICY
+    )
+)
+
+# A message's HTML (an email as the customer will read it), shown in a frame of the console's
+# own pages and served with its own policy: a sandbox (an opaque origin, no script, no form,
+# no popup, no navigation of the page around it) that loads nothing but its inline styles
+# and inline images, framed by this site only.
+MESSAGE_POLICY = "; ".join(
+    (
+        "sandbox",
+        "default-src 'none'",
+        "style-src 'unsafe-inline'",
+        "img-src data:",
+        "form-action 'none'",
+        "base-uri 'none'",
+        "frame-ancestors 'self'",
     )
 )
 
@@ -123,4 +142,17 @@ def protect(response: Response, cache: bool = False) -> Response:
         response.headers[name] = value
     if not cache:
         response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def protect_message(response: Response) -> Response:
+    """The headers of a message's HTML shown in a frame: its sandboxing policy, framed by
+    this site only, never cached, and sending no referrer from its links."""
+    for name, value in HEADERS.items():
+        response.headers[name] = value
+    response.headers["Content-Security-Policy"] = MESSAGE_POLICY
+    response.headers["X-Frame-Options"] = "SAMEORIGIN"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cross-Origin-Resource-Policy"] = "same-origin"
+    response.headers["Cache-Control"] = "no-store"
     return response
