@@ -63,6 +63,7 @@ async def test_migrations_give_the_declared_tables(disputes_pool: asyncpg.Pool) 
         "dispute_transition",
         "promise",
         "payment_plan",
+        "plan_proposal",
         "customer_promise_record",
         "inbox",
         "outbox",
