@@ -113,6 +113,7 @@ async def test_an_accepted_proposal_is_a_plan_watched_like_any_other(timeline: T
         "SELECT status, decided_by, decided_role FROM plan_proposal WHERE proposal_id = $1",
         proposal_id,
     )
+    assert row is not None
     assert dict(row) == {
         "status": "accepted",
         "decided_by": "local:claire",
