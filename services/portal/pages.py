@@ -57,6 +57,7 @@ from services.portal.domain.forms import (
     check_promise,
 )
 from services.portal.domain.payment import announced_payment, idempotency_key, verify_signature
+from services.portal.domain.plans import PlanDecision, check_plan, rules_for
 from services.portal.errors import (
     BodyTooLarge,
     DocumentAltered,
@@ -144,6 +145,7 @@ class Pages:
         router.add_api_route(
             "/portal/{token}/callback", self._answering(self.callback), methods=["POST"]
         )
+        router.add_api_route("/portal/{token}/plan", self._answering(self.plan), methods=["POST"])
         if self.documents is not None:
             router.add_api_route(
                 "/portal/{token}/copy/{invoice_id:path}",
@@ -222,7 +224,11 @@ class Pages:
     async def page(self, request: Request) -> Response:
         link, customer = await self._access(request)
         done = request.query_params.get("done")
-        thanks = f"thanks_{done}" if done in ("promise", "dispute", "payment", "callback") else None
+        thanks = (
+            f"thanks_{done}"
+            if done in ("promise", "dispute", "payment", "callback", "plan")
+            else None
+        )
         return await self._render(request, link, customer, thanks=thanks)
 
     async def _render(
@@ -248,7 +254,23 @@ class Pages:
             line.invoice.invoice_id
             for line in account.payable(line.invoice.invoice_id for line in account.lines)
         }
+        plan_rules = rules_for(
+            link.company_code, self.settings.plan_rules, self.settings.company_plan_rules
+        )
+        proposals = [
+            {
+                **dict(row),
+                "instalments": [disputes.Instalment.model_validate(i) for i in row["instalments"]],
+            }
+            for row in await self.pool.fetch(
+                queries.PROPOSALS_SINCE, link.customer_id, link.company_code, since
+            )
+        ]
         html = self.environment.get_template("account.html").render(
+            plan_url=f"/portal/{token}/plan",
+            plan_rules=plan_rules,
+            plan_rows=range(1, plan_rules.max_instalments + 1),
+            proposals=proposals,
             t=words,
             lang=words.language,
             customer=customer,
@@ -270,6 +292,13 @@ class Pages:
                 "callback_date": "callback-date",
                 "slot": "slot-morning",
                 "attachment": "attachment",
+                "plan_instalments": "instalment-date-1",
+                "plan_total": "instalment-amount-1",
+                **{
+                    f"instalment_{what}_{n}": f"instalment-{what}-{n}"
+                    for what in ("date", "amount")
+                    for n in range(1, plan_rules.max_instalments + 1)
+                },
             },
             attachments=(
                 {
@@ -509,6 +538,45 @@ class Pages:
         await self._send(command)
         return self._done(request, "callback")
 
+    async def plan(self, request: Request) -> Response:
+        """The customer proposes a payment plan within the company's rules: a
+        ``payment_plan.propose`` for a credit manager to accept or refuse."""
+        link, customer = await self._access(request)
+        typed = await self._form(request, customer)
+        account = await self._account(link)
+        today = self.clock.now().date()
+        rules = rules_for(
+            link.company_code, self.settings.plan_rules, self.settings.company_plan_rules
+        )
+        checked = check_plan(typed, account, today, rules)
+        if not isinstance(checked, PlanDecision):
+            return await self._render(
+                request, link, customer, form="plan", typed=typed, errors=checked, status=422
+            )
+        ids = tuple(sorted(line.invoice.invoice_id for line in checked.lines))
+        key = f"{link.customer_id}/{link.company_code}/plan/{ids}/{checked.instalments}"
+        command = disputes.ProposePaymentPlan(
+            event_id=uuid.uuid5(COMMAND_NAMESPACE, key + "/event"),
+            occurred_at=self.clock.now(),
+            source=SOURCE,
+            payload=disputes.PlanProposal(
+                proposal_id=uuid.uuid5(COMMAND_NAMESPACE, key),
+                customer_id=link.customer_id,
+                company_code=link.company_code,
+                invoice_ids=ids,
+                proposed_on=today,
+                instalments=tuple(
+                    disputes.Instalment(
+                        due_date=day, amount={"amount": amount, "currency": checked.currency}
+                    )
+                    for day, amount in checked.instalments
+                ),
+                proposed_by=f"portal:{link.customer_id}",
+            ),
+        )
+        await self._send(command)
+        return self._done(request, "plan")
+
     async def pay(self, request: Request) -> Response:
         link, customer = await self._access(request)
         typed = await self._form(request, customer)
@@ -609,7 +677,11 @@ class Pages:
         return RedirectResponse(f"/portal/{request.path_params['token']}?done={what}", 303)
 
     async def _send(
-        self, command: disputes.RecordPromise | disputes.OpenDispute | disputes.RequestCallback
+        self,
+        command: disputes.RecordPromise
+        | disputes.OpenDispute
+        | disputes.RequestCallback
+        | disputes.ProposePaymentPlan,
     ) -> None:
         async with self.pool.acquire() as connection, connection.transaction():
             await outbox.enqueue(connection, [outbox.OutgoingRecord.of(self.topic, command)])

@@ -216,6 +216,47 @@ def _plan_ended(
     return [(queries.END_PAUSE, ("plan", event.payload.plan_id))]
 
 
+def _plan_agreed(event: disputes.PaymentPlanAgreed) -> list[Statement]:
+    """A plan agreed; if it was the customer's proposal (same id), no longer waiting."""
+    p = event.payload
+    return [
+        *_plan(event),
+        (queries.END_PAUSE, ("proposal", p.plan_id)),
+        (queries.PROPOSAL_DECIDED, (p.plan_id, "accepted", None, event.occurred_at.date())),
+    ]
+
+
+def _plan_proposed(event: disputes.PaymentPlanProposed) -> list[Statement]:
+    p = event.payload
+    return [
+        (
+            queries.START_PAUSE,
+            ("proposal", p.proposal_id, p.customer_id, list(p.invoice_ids), False, None),
+        ),
+        (
+            queries.RECORD_PROPOSAL,
+            (
+                p.proposal_id,
+                p.customer_id,
+                p.company_code,
+                list(p.invoice_ids),
+                [i.model_dump(mode="json") for i in p.instalments],
+                p.proposed_on,
+                p.answer_by,
+            ),
+        ),
+    ]
+
+
+def _plan_refused(event: disputes.PaymentPlanRefused) -> list[Statement]:
+    p = event.payload
+    status = "expired" if p.expired else "refused"
+    return [
+        (queries.END_PAUSE, ("proposal", p.proposal_id)),
+        (queries.PROPOSAL_DECIDED, (p.proposal_id, status, p.reason, p.refused_on)),
+    ]
+
+
 PROJECTIONS: Mapping[type[Event], Callable[[Any], list[Statement]]] = {
     erp.InvoiceIssued: _invoice_document,
     erp.InvoiceUpdated: _invoice_document,
@@ -230,7 +271,9 @@ PROJECTIONS: Mapping[type[Event], Callable[[Any], list[Statement]]] = {
     disputes.PromiseMade: _promise,
     disputes.PromiseKept: _promise_ended,
     disputes.PromiseBroken: _promise_ended,
-    disputes.PaymentPlanAgreed: _plan,
+    disputes.PaymentPlanAgreed: _plan_agreed,
+    disputes.PaymentPlanProposed: _plan_proposed,
+    disputes.PaymentPlanRefused: _plan_refused,
     disputes.PaymentPlanBroken: _plan_ended,
     disputes.PaymentPlanCompleted: _plan_ended,
 }

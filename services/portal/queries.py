@@ -97,3 +97,21 @@ DOCUMENT_OF = """
 SELECT invoice_number, reference, media_type, sha256 FROM invoice_documents
 WHERE invoice_id = $1 AND customer_id = $2 AND company_code = $3 AND reference IS NOT NULL
 """
+
+# payment plans the customer proposed ------------------------------------------------------
+RECORD_PROPOSAL = """
+INSERT INTO plan_proposals (proposal_id, customer_id, company_code, invoice_ids, instalments,
+                            proposed_on, answer_by)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+ON CONFLICT (proposal_id) DO NOTHING
+"""
+PROPOSAL_DECIDED = """
+UPDATE plan_proposals SET status = $2, reason = $3, decided_on = $4
+WHERE proposal_id = $1 AND status = 'pending'
+"""
+PROPOSALS_SINCE = """
+SELECT proposal_id, instalments, proposed_on, status, reason, decided_on FROM plan_proposals
+WHERE customer_id = $1 AND company_code = $2 AND (status = 'pending' OR proposed_on >= $3)
+ORDER BY proposed_on DESC, proposal_id
+LIMIT 10
+"""
