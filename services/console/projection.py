@@ -448,6 +448,40 @@ def _proposal_decided(event: dunning.ProposalClosed) -> list[Statement]:
 
 
 # Event class -> the function mapping one such event to its state statements.
+def _plan_agreed_or_accepted(event: disputes.PaymentPlanAgreed) -> list[Statement]:
+    """A plan agreed; a customer's proposal of the same id is accepted."""
+    a = event.payload
+    return [
+        *_plan_agreed(event),
+        (queries.PLAN_PROPOSAL_DECIDED, (a.plan_id, "accepted", a.agreed_by, None)),
+    ]
+
+
+def _plan_proposed(event: disputes.PaymentPlanProposed) -> list[Statement]:
+    p = event.payload
+    return [
+        (
+            queries.RECORD_PLAN_PROPOSAL,
+            (
+                p.proposal_id,
+                p.customer_id,
+                list(p.invoice_ids),
+                [i.model_dump(mode="json") for i in p.instalments],
+                p.instalments[0].amount.currency,
+                sum(i.amount.amount for i in p.instalments),
+                p.proposed_on,
+                p.answer_by,
+            ),
+        )
+    ]
+
+
+def _plan_refused(event: disputes.PaymentPlanRefused) -> list[Statement]:
+    r = event.payload
+    state = "expired" if r.expired else "refused"
+    return [(queries.PLAN_PROPOSAL_DECIDED, (r.proposal_id, state, r.by, r.reason))]
+
+
 PROJECTIONS: Mapping[type[Event], Callable[[Any], list[Statement]]] = {
     ledger.LedgerCustomerUpserted: _customer,
     ledger.InvoiceOpened: _opened,
@@ -474,7 +508,9 @@ PROJECTIONS: Mapping[type[Event], Callable[[Any], list[Statement]]] = {
     disputes.PromiseMade: _promise_made,
     disputes.PromiseKept: _promise_kept,
     disputes.PromiseBroken: _promise_broken,
-    disputes.PaymentPlanAgreed: _plan_agreed,
+    disputes.PaymentPlanAgreed: _plan_agreed_or_accepted,
+    disputes.PaymentPlanProposed: _plan_proposed,
+    disputes.PaymentPlanRefused: _plan_refused,
     disputes.PaymentPlanInstalmentMissed: _instalment_missed,
     disputes.PaymentPlanBroken: _plan_broken,
     disputes.PaymentPlanCompleted: _plan_completed,

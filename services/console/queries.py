@@ -600,3 +600,38 @@ FROM refused_commands r LEFT JOIN customers c USING (customer_id)
 WHERE r.actor_subject = $1 AND r.command = ANY($2::text[]) AND r.refused_at >= $3
 ORDER BY r.refused_at DESC LIMIT $4
 """
+
+# --- payment plans proposed by customers --------------------------------------------------
+
+RECORD_PLAN_PROPOSAL = """
+INSERT INTO plan_proposals (proposal_id, customer_id, invoice_ids, instalments, currency, total,
+                            proposed_on, answer_by)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+ON CONFLICT (proposal_id) DO NOTHING
+"""
+
+PLAN_PROPOSAL_DECIDED = """
+UPDATE plan_proposals SET state = $2, decided_by = $3, reason = $4
+WHERE proposal_id = $1 AND state = 'pending'
+"""
+
+PLAN_PROPOSAL = """
+SELECT p.*, c.name, c.company_code FROM plan_proposals p JOIN customers c USING (customer_id)
+WHERE p.proposal_id = $1
+"""
+
+PENDING_PLAN_PROPOSALS = f"""
+SELECT p.*, c.name, c.company_code,
+       (SELECT array_agg(i.invoice_number ORDER BY i.invoice_number) FROM invoices i
+        WHERE i.invoice_id = ANY(p.invoice_ids)) AS invoice_numbers
+FROM plan_proposals p JOIN customers c USING (customer_id)
+WHERE {_IN_PORTFOLIO} AND p.state = 'pending'
+ORDER BY p.answer_by, p.proposal_id
+LIMIT $5
+"""
+
+SEND_PLAN_DECISION = """
+UPDATE plan_proposals SET sent_decision = $2, sent_by = $3, sent_command_id = $4, sent_at = $5
+WHERE proposal_id = $1 AND state = 'pending' AND sent_command_id IS DISTINCT FROM $4
+RETURNING proposal_id
+"""

@@ -501,3 +501,53 @@ async def refused_decisions(
         )
         for r in rows
     ]
+
+
+@dataclass(frozen=True)
+class PlanProposal:
+    """A payment plan a customer proposed, waiting for a credit manager."""
+
+    proposal_id: UUID
+    customer_id: str
+    name: str
+    company_code: str
+    invoice_numbers: list[str]
+    instalments: list[tuple[date, Decimal]]
+    currency: str
+    total: Decimal
+    proposed_on: date
+    answer_by: datetime
+    sent_decision: str | None
+    sent_by: str | None
+
+
+def _plan_proposal(r: Any) -> PlanProposal:
+    return PlanProposal(
+        proposal_id=r["proposal_id"],
+        customer_id=r["customer_id"],
+        name=r["name"],
+        company_code=r["company_code"],
+        invoice_numbers=list(r.get("invoice_numbers") or []),
+        instalments=[
+            (date.fromisoformat(i["due_date"]), Decimal(str(i["amount"]["amount"])))
+            for i in r["instalments"]
+        ],
+        currency=r["currency"],
+        total=r["total"],
+        proposed_on=r["proposed_on"],
+        answer_by=r["answer_by"],
+        sent_decision=r["sent_decision"],
+        sent_by=r["sent_by"],
+    )
+
+
+async def pending_plan_proposals(pool: Pool, identity: Identity, limit: int) -> list[PlanProposal]:
+    """The proposals waiting in the reader's portfolio, those lapsing first."""
+    rows = await pool.fetch(queries.PENDING_PLAN_PROPOSALS, *portfolio_args(identity), limit)
+    return [_plan_proposal(r) for r in rows]
+
+
+async def plan_proposal(pool: Pool, proposal_id: UUID) -> tuple[PlanProposal, str] | None:
+    """One proposal and its state (pending, accepted, refused, expired)."""
+    row = await pool.fetchrow(queries.PLAN_PROPOSAL, proposal_id)
+    return None if row is None else (_plan_proposal(row), str(row["state"]))

@@ -283,6 +283,21 @@ def _plan_completed(e: disputes.PaymentPlanCompleted) -> tuple[str, Facts]:
     return "plan.completed", {"on": e.payload.completed_on.isoformat()}
 
 
+def _plan_proposed(e: disputes.PaymentPlanProposed) -> tuple[str, Facts]:
+    p = e.payload
+    return "plan.proposed", {
+        "instalments": len(p.instalments),
+        "first_due": p.instalments[0].due_date.isoformat(),
+        "deadline": p.answer_by.isoformat(),
+        "numbers": _numbers(p.invoice_ids),
+    }
+
+
+def _plan_refused(e: disputes.PaymentPlanRefused) -> tuple[str, Facts]:
+    r = e.payload
+    return ("plan.lapsed" if r.expired else "plan.refused"), {"reason": r.reason, "by": r.by}
+
+
 WORDING: Mapping[type[Event], Callable[[Any], tuple[str, Facts]]] = {
     ledger.InvoiceOpened: _opened,
     ledger.OpenAmountChanged: _changed,
@@ -314,6 +329,8 @@ WORDING: Mapping[type[Event], Callable[[Any], tuple[str, Facts]]] = {
     disputes.PaymentPlanInstalmentMissed: _instalment_missed,
     disputes.PaymentPlanBroken: _plan_broken,
     disputes.PaymentPlanCompleted: _plan_completed,
+    disputes.PaymentPlanProposed: _plan_proposed,
+    disputes.PaymentPlanRefused: _plan_refused,
 }
 
 

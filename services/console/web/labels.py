@@ -38,6 +38,8 @@ LABELS: dict[str, str] = {
     "broken": N_("Broken"),
     "agreed": N_("Agreed"),
     "completed": N_("Completed"),
+    "plan.accept": N_("Acceptance"),
+    "plan.refuse": N_("Refusal"),
     "matched": N_("Matched"),
     "released": N_("Released"),
     "dead_lettered": N_("Dead-lettered"),
@@ -100,6 +102,9 @@ LABELS: dict[str, str] = {
     "plan.instalment_missed": N_("Instalment missed"),
     "plan.broken": N_("Payment plan broken"),
     "plan.completed": N_("Payment plan completed"),
+    "plan.proposed": N_("Payment plan proposed by the customer"),
+    "plan.refused": N_("Proposed payment plan refused"),
+    "plan.lapsed": N_("Proposed payment plan lapsed"),
     # dispute categories
     "commercial": N_("Commercial"),
     "quality": N_("Quality"),

@@ -26,7 +26,7 @@ from services.console.domain.commands import FIELDS
 from services.console.errors import CsrfRefused, SignInFailed, SignInNeeded
 from services.console.notifier import NotifierPreviews
 from services.console.settings import ConsoleSettings
-from services.console.web import proposals, workplace
+from services.console.web import plans, proposals, workplace
 from services.console.web.actions import act
 from services.console.web.i18n import LANGUAGES, Pages
 from services.console.web.oidc import OidcClient, Pending
@@ -319,6 +319,8 @@ class Console:
             levels=DUNNING_LEVELS,
             filters=filters,
             company=company,
+            back="/my-day",
+            **await plans.proposal_values(self, identity, request),
         )
 
     async def customer(self, request: Request, customer_id: str, sent: str = "") -> Response:
@@ -394,6 +396,9 @@ class Console:
 
     async def promises(self, request: Request) -> Response:
         return await workplace.promises_page(self, request)
+
+    async def decide_plan(self, request: Request, proposal_id: str, decision: str) -> Response:
+        return await plans.decide_plan(self, request, proposal_id, decision)
 
     async def team(self, request: Request) -> Response:
         return await workplace.team_page(self, request)
@@ -491,6 +496,9 @@ class Console:
         )
         router.add_api_route("/disputes", self.disputes, methods=["GET"])
         router.add_api_route("/promises", self.promises, methods=["GET"])
+        router.add_api_route(
+            "/plan-proposals/{proposal_id}/{decision}", self.decide_plan, methods=["POST"]
+        )
         router.add_api_route("/team", self.team, methods=["GET"])
         router.add_api_route("/operations", self.operations, methods=["GET"])
         router.add_api_route("/search", self.search, methods=["GET"])
