@@ -607,6 +607,14 @@ class PaymentPlanRefused(Event):
     payload: RefusedPaymentPlan
 
 
+class CallbackRequested(Event):
+    """A customer asked to be called back (recorded by the disputes service): a call task
+    for the collectors, shown on the console's My day. It pauses nothing."""
+
+    event_type: Literal["callback.requested"] = "callback.requested"
+    payload: CallbackRequest
+
+
 DisputeEvent = Annotated[
     DisputeOpened
     | DisputeResolved
@@ -621,6 +629,7 @@ DisputeEvent = Annotated[
     | PaymentPlanBroken
     | PaymentPlanCompleted
     | PaymentPlanProposed
-    | PaymentPlanRefused,
+    | PaymentPlanRefused
+    | CallbackRequested,
     Field(discriminator="event_type"),
 ]

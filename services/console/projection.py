@@ -482,6 +482,25 @@ def _plan_refused(event: disputes.PaymentPlanRefused) -> list[Statement]:
     return [(queries.PLAN_PROPOSAL_DECIDED, (r.proposal_id, state, r.by, r.reason))]
 
 
+def _callback_requested(event: disputes.CallbackRequested) -> list[Statement]:
+    r = event.payload
+    return [
+        (
+            queries.RECORD_CALLBACK,
+            (
+                r.request_id,
+                r.customer_id,
+                r.phone,
+                r.on,
+                r.slot,
+                list(r.invoice_ids),
+                r.requested_by,
+                event.occurred_at,
+            ),
+        )
+    ]
+
+
 PROJECTIONS: Mapping[type[Event], Callable[[Any], list[Statement]]] = {
     ledger.LedgerCustomerUpserted: _customer,
     ledger.InvoiceOpened: _opened,
@@ -511,6 +530,7 @@ PROJECTIONS: Mapping[type[Event], Callable[[Any], list[Statement]]] = {
     disputes.PaymentPlanAgreed: _plan_agreed_or_accepted,
     disputes.PaymentPlanProposed: _plan_proposed,
     disputes.PaymentPlanRefused: _plan_refused,
+    disputes.CallbackRequested: _callback_requested,
     disputes.PaymentPlanInstalmentMissed: _instalment_missed,
     disputes.PaymentPlanBroken: _plan_broken,
     disputes.PaymentPlanCompleted: _plan_completed,

@@ -782,6 +782,14 @@ def callback_request() -> Event:
     )
 
 
+def callback_requested() -> Event:
+    request = callback_request()
+    assert isinstance(request, disputes.RequestCallback)
+    return disputes.CallbackRequested(
+        **envelope("callback.requested", "disputes"), payload=request.payload
+    )
+
+
 def payment_plan_agree() -> Event:
     return disputes.AgreePaymentPlan(**envelope("payment_plan.agree", "crm"), payload=_plan())
 
@@ -1076,6 +1084,7 @@ _BUILDERS: tuple[Callable[[], Event], ...] = (
     payment_plan_refuse,
     payment_plan_proposed,
     payment_plan_refused,
+    callback_requested,
     fx_rate_published,
     command_hold,
     command_release,

@@ -298,6 +298,11 @@ def _plan_refused(e: disputes.PaymentPlanRefused) -> tuple[str, Facts]:
     return ("plan.lapsed" if r.expired else "plan.refused"), {"reason": r.reason, "by": r.by}
 
 
+def _callback_requested(e: disputes.CallbackRequested) -> tuple[str, Facts]:
+    r = e.payload
+    return "callback.requested", {"due_date": r.on.isoformat(), "channel": "phone_call"}
+
+
 WORDING: Mapping[type[Event], Callable[[Any], tuple[str, Facts]]] = {
     ledger.InvoiceOpened: _opened,
     ledger.OpenAmountChanged: _changed,
@@ -331,6 +336,7 @@ WORDING: Mapping[type[Event], Callable[[Any], tuple[str, Facts]]] = {
     disputes.PaymentPlanCompleted: _plan_completed,
     disputes.PaymentPlanProposed: _plan_proposed,
     disputes.PaymentPlanRefused: _plan_refused,
+    disputes.CallbackRequested: _callback_requested,
 }
 
 

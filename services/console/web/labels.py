@@ -105,6 +105,9 @@ LABELS: dict[str, str] = {
     "plan.proposed": N_("Payment plan proposed by the customer"),
     "plan.refused": N_("Proposed payment plan refused"),
     "plan.lapsed": N_("Proposed payment plan lapsed"),
+    "callback.requested": N_("Call-back asked for"),
+    "morning": N_("Morning (9:00 to 12:00)"),
+    "afternoon": N_("Afternoon (14:00 to 17:00)"),
     # dispute categories
     "commercial": N_("Commercial"),
     "quality": N_("Quality"),

@@ -54,6 +54,9 @@ async def test_a_call_back_request_reaches_the_disputes_service(
     ]
     assert rows[0]["status"] == "open"
     assert disputes_service.rejected == []
+    (published,) = await disputes_service.events()  # for the console's My day, once
+    assert isinstance(published, disputes.CallbackRequested)
+    assert published.payload == command.payload
 
 
 async def test_a_request_with_errors_comes_back_with_what_was_typed(site: Site) -> None:
