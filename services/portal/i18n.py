@@ -13,7 +13,7 @@ from babel import Locale, negotiate_locale
 from babel.dates import format_date
 from babel.numbers import format_currency
 
-from services.portal.plan_words import PLAN_WORDS
+from services.portal.plan_words import OWNER_WORDS, PLAN_WORDS
 
 LANGUAGES = ("fr", "en", "de", "es", "it")
 FALLBACK = "en"
@@ -571,4 +571,6 @@ WORDS: dict[str, dict[str, str]] = {
 }
 
 for _language, _words in PLAN_WORDS.items():  # the payment plan form's words
+    WORDS[_language].update(_words)
+for _language, _words in OWNER_WORDS.items():  # the dispute owner's page
     WORDS[_language].update(_words)

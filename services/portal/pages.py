@@ -35,7 +35,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from contracts import disputes
 from contracts.topics import DISPUTE_COMMANDS, Topic
-from services.portal import i18n, metrics, queries
+from services.portal import i18n, metrics, owner_pages, queries
 from services.portal.documents import DocumentStore
 from services.portal.domain.account import Account, OpenInvoice, Pause, account_of
 from services.portal.domain.attachments import CheckedAttachment, check_attachments
@@ -68,6 +68,7 @@ from services.portal.errors import (
     ProviderFailed,
 )
 from services.portal.guard import RateLimit, form_fields, form_with_files, secured
+from services.portal.owner_links import DisputeLinks
 from services.portal.settings import PortalSettings
 from services.portal.stripe import InvoiceToPay, StripeCheckout
 from services.runtime import outbox
@@ -131,10 +132,19 @@ class Pages:
         self.checkout = checkout
         self.documents = documents
         self.form_targets = (settings.stripe.checkout_origin,) if checkout else ()
+        self.owner_links = DisputeLinks(settings.links, clock)
 
     def routes(self) -> APIRouter:
         router = APIRouter()
         router.add_api_route("/portal/static/portal.css", self.stylesheet, methods=["GET"])
+        router.add_api_route(
+            "/portal/dispute/{token}", self._answering(self.owner_page), methods=["GET"]
+        )
+        router.add_api_route(
+            "/portal/dispute/{token}/attachments/{number}",
+            self._answering(self.owner_attachment),
+            methods=["GET"],
+        )
         router.add_api_route("/portal/{token}", self._answering(self.page), methods=["GET"])
         router.add_api_route(
             "/portal/{token}/promise", self._answering(self.promise), methods=["POST"]
@@ -160,6 +170,12 @@ class Pages:
             "/portal/{anything:path}", self._answering(self.unknown), methods=["GET", "POST"]
         )
         return router
+
+    async def owner_page(self, request: Request) -> Response:
+        return await owner_pages.owner_page(self, request)
+
+    async def owner_attachment(self, request: Request) -> Response:
+        return await owner_pages.attachment(self, request)
 
     async def unknown(self, request: Request) -> Response:
         language = i18n.from_accept_language(request.headers.get("accept-language"))

@@ -257,6 +257,56 @@ def _plan_refused(event: disputes.PaymentPlanRefused) -> list[Statement]:
     ]
 
 
+def _dispute_for_owner(event: disputes.DisputeOpened) -> list[Statement]:
+    """The dispute's pause, and the dispute with its documents for its owner's page."""
+    d = event.payload
+    return [
+        *_dispute(event),
+        (
+            queries.UPSERT_OWNER_DISPUTE,
+            (
+                d.dispute_id,
+                d.customer_id,
+                d.category,
+                d.text,
+                list(d.invoice_ids),
+                d.whole_account,
+                d.owner_role,
+                d.due_date,
+            ),
+        ),
+        *(
+            (
+                queries.RECORD_ATTACHMENT,
+                (
+                    d.dispute_id,
+                    number,
+                    a.reference,
+                    a.media_type,
+                    a.size,
+                    a.sha256,
+                    a.file_name,
+                ),
+            )
+            for number, a in enumerate(d.attachments, start=1)
+        ),
+    ]
+
+
+def _dispute_resolved_for_owner(event: disputes.DisputeResolved) -> list[Statement]:
+    return [
+        *_dispute_resolved(event),
+        (queries.OWNER_DISPUTE_STATE, (event.payload.dispute_id, "resolved")),
+    ]
+
+
+def _dispute_reopened_for_owner(event: disputes.DisputeReopened) -> list[Statement]:
+    return [
+        *_dispute(event),
+        (queries.OWNER_DISPUTE_STATE, (event.payload.dispute_id, "open")),
+    ]
+
+
 PROJECTIONS: Mapping[type[Event], Callable[[Any], list[Statement]]] = {
     erp.InvoiceIssued: _invoice_document,
     erp.InvoiceUpdated: _invoice_document,
@@ -265,9 +315,9 @@ PROJECTIONS: Mapping[type[Event], Callable[[Any], list[Statement]]] = {
     ledger.OpenAmountChanged: _changed,
     ledger.InvoiceSettled: _settled,
     ledger.LedgerInvoiceCancelled: _cancelled,
-    disputes.DisputeOpened: _dispute,
-    disputes.DisputeReopened: _dispute,
-    disputes.DisputeResolved: _dispute_resolved,
+    disputes.DisputeOpened: _dispute_for_owner,
+    disputes.DisputeReopened: _dispute_reopened_for_owner,
+    disputes.DisputeResolved: _dispute_resolved_for_owner,
     disputes.PromiseMade: _promise,
     disputes.PromiseKept: _promise_ended,
     disputes.PromiseBroken: _promise_ended,

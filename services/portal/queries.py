@@ -115,3 +115,34 @@ WHERE customer_id = $1 AND company_code = $2 AND (status = 'pending' OR proposed
 ORDER BY proposed_on DESC, proposal_id
 LIMIT 10
 """
+
+# disputes' owners and the documents attached --------------------------------------------
+UPSERT_OWNER_DISPUTE = """
+INSERT INTO owner_disputes (dispute_id, customer_id, category, text, invoice_ids, whole_account,
+                            owner_role, due_date, state)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'open')
+ON CONFLICT (dispute_id) DO UPDATE SET
+    invoice_ids = EXCLUDED.invoice_ids, owner_role = EXCLUDED.owner_role,
+    due_date = EXCLUDED.due_date, state = 'open'
+"""
+RECORD_ATTACHMENT = """
+INSERT INTO dispute_attachments (dispute_id, number, reference, media_type, size, sha256,
+                                 file_name)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+ON CONFLICT (dispute_id, number) DO NOTHING
+"""
+OWNER_DISPUTE_STATE = "UPDATE owner_disputes SET state = $2 WHERE dispute_id = $1"
+OWNER_DISPUTE = """
+SELECT d.*, c.name AS customer_name, c.company_code, c.language FROM owner_disputes d
+LEFT JOIN customers c ON c.customer_id = d.customer_id
+WHERE d.dispute_id = $1
+LIMIT 1
+"""
+ATTACHMENTS_OF = """
+SELECT number, media_type, size, file_name FROM dispute_attachments
+WHERE dispute_id = $1 ORDER BY number
+"""
+ATTACHMENT = """
+SELECT reference, media_type, sha256, file_name FROM dispute_attachments
+WHERE dispute_id = $1 AND number = $2
+"""
