@@ -284,10 +284,3 @@ ORDER BY answer_by
 LIMIT $2
 FOR UPDATE SKIP LOCKED
 """
-
-LIST_PROPOSALS = """
-SELECT * FROM plan_proposal
-WHERE ($1::text IS NULL OR customer_id = $1) AND ($2::text IS NULL OR status = $2)
-ORDER BY proposed_at DESC, proposal_id
-LIMIT $3
-"""

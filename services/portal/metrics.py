@@ -10,3 +10,10 @@ COPIES = Counter(
     "copy, missing in the store, altered, store_failed).",
     ["service", "outcome"],
 )
+
+ATTACHMENTS = Counter(
+    "relance_portal_dispute_attachments",
+    "Documents attached to disputes asked for on their owners' pages, by outcome (served, "
+    "refused: not one of the link's dispute's documents, missing, altered, store_failed).",
+    ["service", "outcome"],
+)

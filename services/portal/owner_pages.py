@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from services.portal.pages import Pages
 
 logger = logging.getLogger(__name__)
-SOURCE = "dispute_owner"
+SOURCE = "portal"
 
 
 async def _dispute(pages: Pages, request: Request) -> tuple[dict[str, object], str]:
@@ -90,7 +90,7 @@ async def attachment(pages: Pages, request: Request) -> Response:
         else None
     )
     if row is None:
-        metrics.COPIES.labels(SOURCE, "refused").inc()
+        metrics.ATTACHMENTS.labels(SOURCE, "refused").inc()
         logger.warning(
             "attachment %r refused to the link of dispute %s: not one of its documents",
             number[:20],
@@ -103,15 +103,15 @@ async def attachment(pages: Pages, request: Request) -> Response:
         body = await pages.documents.fetch(row["reference"])
         check_copy(body, row["sha256"])
     except DocumentMissing as exc:
-        metrics.COPIES.labels(SOURCE, "missing").inc()
+        metrics.ATTACHMENTS.labels(SOURCE, "missing").inc()
         logger.warning("attachment %s missing in the document store: %s", row["reference"], exc)
         raise PageRefused(404, "copy_missing_title", "owner_attachment_missing", language) from exc
     except (DocumentStoreFailed, DocumentAltered) as exc:
         outcome = "altered" if isinstance(exc, DocumentAltered) else "store_failed"
-        metrics.COPIES.labels(SOURCE, outcome).inc()
+        metrics.ATTACHMENTS.labels(SOURCE, outcome).inc()
         logger.error("attachment %s not served (%s): %s", row["reference"], outcome, exc)
         raise PageRefused(502, "copy_failed_title", "copy_failed_text", language) from exc
-    metrics.COPIES.labels(SOURCE, "served").inc()
+    metrics.ATTACHMENTS.labels(SOURCE, "served").inc()
     return Response(
         body,
         media_type=row["media_type"],
