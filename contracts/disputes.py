@@ -266,6 +266,21 @@ class RequestCallback(Event):
     payload: CallbackRequest
 
 
+class CallbackClosure(Contract):
+    """A collector called back as asked and logged the call."""
+
+    request_id: UUID
+    customer_id: CustomerId
+    closed_by: Actor = Field(description="The authenticated identity that logged the call.")
+
+
+class CloseCallback(Event):
+    """Close a customer's call-back request: the call was made and logged (``log_call``)."""
+
+    event_type: Literal["callback.close"] = "callback.close"
+    payload: CallbackClosure
+
+
 class PlanProposal(Contract):
     """A payment plan the customer proposed on the portal, within the firm's rules; it
     waits for a credit manager's acceptance or refusal."""
@@ -337,7 +352,8 @@ DisputeCommand = Annotated[
     | RequestCallback
     | ProposePaymentPlan
     | AcceptPaymentPlan
-    | RefusePaymentPlan,
+    | RefusePaymentPlan
+    | CloseCallback,
     Field(discriminator="event_type"),
 ]
 

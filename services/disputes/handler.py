@@ -105,6 +105,13 @@ class CommandHandler:
                     "callback.request",
                     lambda c, now: book.callbacks.request(c, now, callback),
                 )
+            case disputes.CloseCallback(payload=closure):
+                await self._decide(
+                    work,
+                    event,
+                    "callback.close",
+                    lambda c, now: book.callbacks.close(c, now, closure),
+                )
             case disputes.ProposePaymentPlan(payload=proposal):
                 await self._decide(
                     work,

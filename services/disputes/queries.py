@@ -284,3 +284,10 @@ ORDER BY answer_by
 LIMIT $2
 FOR UPDATE SKIP LOCKED
 """
+
+CLOSE_CALLBACK = """
+UPDATE callback_request SET status = 'done', closed_at = coalesce(closed_at, $3),
+                            closed_by = coalesce(closed_by, $4)
+WHERE request_id = $1 AND customer_id = $2
+RETURNING request_id
+"""

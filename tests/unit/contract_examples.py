@@ -790,6 +790,15 @@ def callback_requested() -> Event:
     )
 
 
+def callback_close() -> Event:
+    return disputes.CloseCallback(
+        **envelope("callback.close", "console"),
+        payload=disputes.CallbackClosure(
+            request_id=uid("callback"), customer_id=CUSTOMER, closed_by="local:marie.dupont"
+        ),
+    )
+
+
 def payment_plan_agree() -> Event:
     return disputes.AgreePaymentPlan(**envelope("payment_plan.agree", "crm"), payload=_plan())
 
@@ -1085,6 +1094,7 @@ _BUILDERS: tuple[Callable[[], Event], ...] = (
     payment_plan_proposed,
     payment_plan_refused,
     callback_requested,
+    callback_close,
     fx_rate_published,
     command_hold,
     command_release,

@@ -5,20 +5,25 @@ the customer's other contacts, the invoices it is about, and the call's outcome 
 ``POST /callbacks/{id}/outcome``: the outcome as a ``log_call`` command on
 ``dunning.commands.v1`` (the scheduler records the call and forwards a promise or a
 dispute to the disputes service), recorded, put in the outbox and the task closed in one
-transaction; the ``command_id`` is drawn when the page is rendered, so the same form posted
+transaction, with ``callback.close`` for the disputes service, which keeps the request; the
+``command_id`` is drawn when the page is rendered, so the same form posted
 twice is one command. Role and portfolio are checked on every route.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING
-from uuid import UUID
+from uuid import UUID, uuid5
 
 from fastapi import Request, Response
 from fastapi.responses import RedirectResponse
 
+from contracts import disputes
+from contracts.topics import DISPUTE_COMMANDS
 from services.console import queries, read_model
 from services.console.domain.calls import OUTCOMES, log_call_of
+from services.console.domain.commands import EVENT_NAMESPACE, SOURCE
 from services.console.web.actions import actor_of
 from services.console.web.security import protect
 from services.console.web.workplace import CATEGORIES
@@ -140,7 +145,13 @@ async def callback_outcome(console: Console, request: Request, request_id: str) 
                 queries.CLOSE_CALLBACK, task.request_id, now, identity.actor, command_id
             )
             await outbox.enqueue(
-                connection, [outbox.OutgoingRecord.of(console.commands_topic, built)]
+                connection,
+                [
+                    outbox.OutgoingRecord.of(console.commands_topic, built),
+                    outbox.OutgoingRecord.of(
+                        DISPUTE_COMMANDS, closure_of(task, identity.actor, command_id, now)
+                    ),
+                ],
             )
     log.info(
         "command_sent",
@@ -152,3 +163,17 @@ async def callback_outcome(console: Console, request: Request, request_id: str) 
         again=recorded is None,
     )
     return protect(RedirectResponse(f"/callbacks/{task.request_id}?sent=yes", status_code=303))
+
+
+def closure_of(
+    task: read_model.CallbackTask, actor: str, command_id: UUID, now: datetime
+) -> disputes.CloseCallback:
+    """The disputes service's ``callback.close`` sent with the call's ``log_call``."""
+    return disputes.CloseCallback(
+        event_id=uuid5(EVENT_NAMESPACE, f"{command_id}/callback.close"),
+        occurred_at=now,
+        source=SOURCE,
+        payload=disputes.CallbackClosure(
+            request_id=task.request_id, customer_id=task.customer_id, closed_by=actor
+        ),
+    )

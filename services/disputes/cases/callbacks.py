@@ -25,6 +25,21 @@ class Callbacks:
     def __init__(self, ledger: LedgerView) -> None:
         self.ledger = ledger
 
+    @staticmethod
+    async def close(
+        connection: Connection, now: datetime, closure: disputes.CallbackClosure
+    ) -> list[Event]:
+        """The call was made and logged: the request is done (again: nothing changes)."""
+        closed = await connection.fetchval(
+            queries.CLOSE_CALLBACK, closure.request_id, closure.customer_id, now, closure.closed_by
+        )
+        if closed is None:
+            raise CommandRejected(
+                "unknown_callback",
+                f"no call-back request {closure.request_id} of customer {closure.customer_id}",
+            )
+        return []
+
     async def request(
         self, connection: Connection, now: datetime, request: disputes.CallbackRequest
     ) -> list[Event]:

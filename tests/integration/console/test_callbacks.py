@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from contracts import commands, disputes
-from contracts.topics import DISPUTE_EVENTS, DUNNING_COMMANDS
+from contracts.topics import DISPUTE_COMMANDS, DISPUTE_EVENTS, DUNNING_COMMANDS
 from services.console.settings import ConsoleSettings
 from services.console.web.pages import Console
 from services.runtime.auth import Authenticator, AuthSettings
@@ -142,3 +142,10 @@ async def test_a_call_back_is_a_call_task_closed_by_its_outcome(
     assert command.payload.invoice_ids == ("FR01/INV-1",)
     assert command.payload.outcome == "promise_to_pay"
     assert command.payload.actor.subject == "local:camille"
+    closures = await pool.fetch(
+        "SELECT value FROM outbox WHERE topic = $1 ORDER BY id", DISPUTE_COMMANDS.name
+    )
+    (closure,) = [DISPUTE_COMMANDS.parse(r["value"]) for r in closures]
+    assert isinstance(closure, disputes.CloseCallback)
+    assert closure.payload.request_id == REQUEST
+    assert closure.payload.closed_by == "local:camille"
