@@ -13,7 +13,7 @@ import uuid
 from datetime import UTC, timedelta
 from typing import Any
 
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 
 from services.runtime.clock import Clock
 from services.runtime.errors import ConfigurationError
@@ -22,10 +22,19 @@ from services.runtime.signed_links import (
     LinkExpired,
     LinkTampered,
     SignedLinkSettings,
-    _signer_on,
 )
 
 SALT = "relance.portal.dispute-owner"
+
+
+def _signer_on(clock: Clock) -> type[TimestampSigner]:
+    class ClockedSigner(TimestampSigner):
+        """``itsdangerous``'s timestamp signer, reading the injected clock."""
+
+        def get_timestamp(self) -> int:
+            return int(clock.now().timestamp())
+
+    return ClockedSigner
 
 
 class DisputeLinks:

@@ -66,10 +66,7 @@ async def owner_page(pages: Pages, request: Request) -> Response:
     dispute, language = await _dispute(pages, request)
     words = Words(language)
     attachments = await pages.pool.fetch(queries.ATTACHMENTS_OF, dispute["dispute_id"])
-    numbers = await pages.pool.fetch(
-        "SELECT invoice_id, invoice_number FROM invoices WHERE invoice_id = ANY($1::text[])",
-        dispute["invoice_ids"],
-    )
+    numbers = await pages.pool.fetch(queries.INVOICE_NUMBERS, dispute["invoice_ids"])
     html = pages.environment.get_template("owner.html").render(
         t=words,
         lang=words.language,

@@ -146,3 +146,6 @@ ATTACHMENT = """
 SELECT reference, media_type, sha256, file_name FROM dispute_attachments
 WHERE dispute_id = $1 AND number = $2
 """
+INVOICE_NUMBERS = """
+SELECT invoice_id, invoice_number FROM invoices WHERE invoice_id = ANY($1::text[])
+"""
