@@ -10,7 +10,7 @@ console does not use map to no statement.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, get_args
 from uuid import UUID
@@ -471,6 +471,8 @@ def _plan_proposed(event: disputes.PaymentPlanProposed) -> list[Statement]:
                 sum(i.amount.amount for i in p.instalments),
                 p.proposed_on,
                 p.answer_by,
+                # the instant ends the last day, in the customer's zone the event carries
+                (p.answer_by - timedelta(microseconds=1)).date(),
             ),
         )
     ]

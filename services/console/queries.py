@@ -605,8 +605,8 @@ ORDER BY r.refused_at DESC LIMIT $4
 
 RECORD_PLAN_PROPOSAL = """
 INSERT INTO plan_proposals (proposal_id, customer_id, invoice_ids, instalments, currency, total,
-                            proposed_on, answer_by)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                            proposed_on, answer_by, answer_day)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 ON CONFLICT (proposal_id) DO NOTHING
 """
 

@@ -517,6 +517,7 @@ class PlanProposal:
     total: Decimal
     proposed_on: date
     answer_by: datetime
+    answer_day: date
     sent_decision: str | None
     sent_by: str | None
 
@@ -536,6 +537,7 @@ def _plan_proposal(r: Any) -> PlanProposal:
         total=r["total"],
         proposed_on=r["proposed_on"],
         answer_by=r["answer_by"],
+        answer_day=r["answer_day"],
         sent_decision=r["sent_decision"],
         sent_by=r["sent_by"],
     )

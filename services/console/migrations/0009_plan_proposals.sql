@@ -11,6 +11,7 @@ CREATE TABLE plan_proposals (
     total           numeric(20, 4) NOT NULL,
     proposed_on     date NOT NULL,
     answer_by       timestamptz NOT NULL,
+    answer_day      date NOT NULL,        -- the last day to answer, in the customer's zone
     state           text NOT NULL DEFAULT 'pending'
                     CHECK (state IN ('pending', 'accepted', 'refused', 'expired')),
     decided_by      text,

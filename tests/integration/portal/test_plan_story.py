@@ -42,7 +42,13 @@ from services.runtime.health import HealthState, HttpServer, build_app
 from services.runtime.identity import hash_password
 from services.runtime.settings import DatabaseSettings
 from tests.integration.console.conftest import feed as feed_console
-from tests.integration.console.test_browser import CHROMIUM, CHROMIUM_ARGS, PASSWORD, signed_in
+from tests.integration.console.test_browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    PASSWORD,
+    shot,
+    signed_in,
+)
 from tests.integration.disputes.harness import Disputes
 from tests.integration.notifier.harness import Mailbox, free_port
 from tests.integration.portal.conftest import Site
@@ -195,6 +201,7 @@ async def test_a_plan_proposed_on_the_portal_accepted_in_the_console_and_confirm
     assert "Les échéances totalisent 1179.00 EUR" in await page.locator("#plan").inner_text()
     assert await page.input_value("#instalment-amount-1") == "580"  # nothing typed is lost
     assert await plan.locator("input[value='FR01/F-2026-002']").is_checked()
+    await shot(page, "portal-plan-error.png")
     await page.fill("#instalment-amount-2", "600")
     await page.locator("form[action$='/plan']").get_by_role("button").click()
     await page.wait_for_url("**?done=plan")
@@ -211,6 +218,7 @@ async def test_a_plan_proposed_on_the_portal_accepted_in_the_console_and_confirm
     await console.goto("/promises")
     row = console.locator(f"tr[data-proposal='{proposal.payload.proposal_id}']")
     assert "F-2026-001, F-2026-002" in await row.inner_text()
+    await shot(console, "console-plans-proposed.png")
     await row.get_by_role("button", name="Accept").click()
     await console.wait_for_url("**/promises?plan=accept")
     (sent,) = await services.console_pool.fetch(
