@@ -13,7 +13,8 @@ from babel import Locale, negotiate_locale
 from babel.dates import format_date
 from babel.numbers import format_currency
 
-from services.portal.plan_words import OWNER_WORDS, PLAN_WORDS
+from services.portal.owner_words import OWNER_WORDS
+from services.portal.plan_words import PLAN_WORDS
 
 LANGUAGES = ("fr", "en", "de", "es", "it")
 FALLBACK = "en"
