@@ -291,3 +291,10 @@ UPDATE callback_request SET status = 'done', closed_at = coalesce(closed_at, $3)
 WHERE request_id = $1 AND customer_id = $2
 RETURNING request_id
 """
+
+LIST_PROPOSALS = """
+SELECT * FROM plan_proposal
+WHERE ($1::text IS NULL OR customer_id = $1) AND ($2::text IS NULL OR status = $2)
+ORDER BY proposed_at DESC, proposal_id
+LIMIT $3
+"""
