@@ -28,6 +28,7 @@ from uuid import UUID
 from pydantic import AwareDatetime, Field, StringConstraints, model_validator
 from pydantic_extra_types.country import CountryAlpha2
 
+from contracts.actors import Code, CommandActor
 from contracts.disputes import DisputeCategory
 from contracts.dunning import (
     ActorRole,
@@ -75,24 +76,6 @@ CommandRejection = Literal[
 """Why the scheduler dead-lettered a command (the dead letter's ``reason``)."""
 
 Text = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
-Subject = Annotated[str, StringConstraints(min_length=1, max_length=200)]
-Code = Annotated[str, StringConstraints(min_length=1, max_length=100)]
-
-
-class CommandActor(Contract):
-    """The authenticated identity that asked, as the producer authenticated it."""
-
-    subject: Subject = Field(
-        description="Stable and unique: oidc:<sub>, local:<login>, api-key:<role>, operator:<name>."
-    )
-    roles: tuple[ActorRole, ...] = Field(min_length=1)
-    kind: Literal["person", "machine"] = "person"
-    company_codes: tuple[Code, ...] = Field(default=(), description="The actor's portfolio.")
-    collector_codes: tuple[Code, ...] = ()
-    segments: tuple[Code, ...] = ()
-    everything: bool = Field(
-        default=False, description="The portfolio covers every customer (an administrator's)."
-    )
 
 
 class CommandBase(Contract):
@@ -513,6 +496,7 @@ CollectorCommand = Annotated[
 
 __all__ = [
     "ActorRole",
+    "CommandActor",
     "CommandExecuted",
     "CommandName",
     "ExecutedCommand",

@@ -18,8 +18,9 @@ from itertools import pairwise
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import AwareDatetime, Field, StringConstraints, model_validator
 
+from contracts.actors import CommandActor
 from contracts.dunning import Channel, InternalRole
 from contracts.envelope import CompanyCode, Contract, CustomerId, Event
 from contracts.erp import PhoneNumber
@@ -286,6 +287,83 @@ class RequestCallback(Event):
     payload: CallbackRequest
 
 
+class CallbackClosure(Contract):
+    """A collector called back as asked and logged the call."""
+
+    request_id: UUID
+    customer_id: CustomerId
+    closed_by: Actor = Field(description="The authenticated identity that logged the call.")
+
+
+class CloseCallback(Event):
+    """Close a customer's call-back request: the call was made and logged (``log_call``)."""
+
+    event_type: Literal["callback.close"] = "callback.close"
+    payload: CallbackClosure
+
+
+class PlanProposal(Contract):
+    """A payment plan the customer proposed on the portal, within the firm's rules; it
+    waits for a credit manager's acceptance or refusal."""
+
+    proposal_id: UUID = Field(
+        description=(
+            "Chosen by the caller, so that a retried command is safe; the plan's id once accepted."
+        )
+    )
+    customer_id: CustomerId
+    company_code: CompanyCode
+    invoice_ids: InvoiceIds
+    proposed_on: date = Field(description="The customer's day when they proposed it.")
+    instalments: tuple[Instalment, ...] = Field(
+        min_length=1, description="Due dates strictly increasing, one currency."
+    )
+    proposed_by: Actor
+
+    @model_validator(mode="after")
+    def _instalments(self) -> PlanProposal:
+        _instalments_in_order(self.instalments)
+        return self
+
+
+class ProposePaymentPlan(Event):
+    """Record a payment plan a customer proposed (from the portal): its invoices pause
+    until a credit manager accepts or refuses it, or the wait is over."""
+
+    event_type: Literal["payment_plan.propose"] = "payment_plan.propose"
+    payload: PlanProposal
+
+
+class PlanDecision(Contract):
+    """A credit manager's answer to a proposed payment plan."""
+
+    proposal_id: UUID
+    customer_id: CustomerId
+    actor: CommandActor = Field(
+        description="The authenticated identity that decided (a credit manager or above)."
+    )
+    requested_at: AwareDatetime
+
+
+class PlanRefusal(PlanDecision):
+    reason: Text = Field(description="Why, told to the customer.")
+
+
+class AcceptPaymentPlan(Event):
+    """Accept a proposed payment plan: it becomes an agreed plan (``payment_plan.agreed``),
+    confirmed to the customer in writing."""
+
+    event_type: Literal["payment_plan.accept"] = "payment_plan.accept"
+    payload: PlanDecision
+
+
+class RefusePaymentPlan(Event):
+    """Refuse a proposed payment plan with a reason: its invoices resume."""
+
+    event_type: Literal["payment_plan.refuse"] = "payment_plan.refuse"
+    payload: PlanRefusal
+
+
 DisputeCommand = Annotated[
     OpenDispute
     | ResolveDispute
@@ -293,7 +371,11 @@ DisputeCommand = Annotated[
     | RecordPromise
     | AgreePaymentPlan
     | RequestCallback
-    | RecordPaymentFailure,
+    | RecordPaymentFailure
+    | ProposePaymentPlan
+    | AcceptPaymentPlan
+    | RefusePaymentPlan
+    | CloseCallback,
     Field(discriminator="event_type"),
 ]
 
@@ -541,6 +623,47 @@ class PaymentPlanCompleted(Event):
     payload: CompletedPaymentPlan
 
 
+class ProposedPaymentPlan(PlanProposal):
+    answer_by: AwareDatetime = Field(
+        description="When the proposal lapses (refused as expired) if nobody decided it."
+    )
+
+
+class PaymentPlanProposed(Event):
+    """A customer proposed a payment plan: its invoices pause while it waits for a credit
+    manager's decision."""
+
+    event_type: Literal["payment_plan.proposed"] = "payment_plan.proposed"
+    payload: ProposedPaymentPlan
+
+
+class RefusedPaymentPlan(Contract):
+    proposal_id: UUID
+    customer_id: CustomerId
+    company_code: CompanyCode
+    invoice_ids: InvoiceIds
+    refused_on: date
+    by: Actor = Field(description="The credit manager, or the disputes service when it lapsed.")
+    reason: Text
+    expired: bool = Field(default=False, description="Nobody decided in time: the proposal lapsed.")
+
+
+class PaymentPlanRefused(Event):
+    """A proposed payment plan was refused (or lapsed): its invoices resume where they
+    stopped, and the customer is told why."""
+
+    event_type: Literal["payment_plan.refused"] = "payment_plan.refused"
+    payload: RefusedPaymentPlan
+
+
+class CallbackRequested(Event):
+    """A customer asked to be called back (recorded by the disputes service): a call task
+    for the collectors, shown on the console's My day. It pauses nothing."""
+
+    event_type: Literal["callback.requested"] = "callback.requested"
+    payload: CallbackRequest
+
+
 DisputeEvent = Annotated[
     DisputeOpened
     | DisputeResolved
@@ -553,6 +676,9 @@ DisputeEvent = Annotated[
     | PaymentPlanAgreed
     | PaymentPlanInstalmentMissed
     | PaymentPlanBroken
-    | PaymentPlanCompleted,
+    | PaymentPlanCompleted
+    | PaymentPlanProposed
+    | PaymentPlanRefused
+    | CallbackRequested,
     Field(discriminator="event_type"),
 ]

@@ -183,7 +183,8 @@ DISPUTE_COMMANDS = Topic(
         "dispute from a call a collector logged); the disputes service's HTTP API decides its "
         "commands itself, without this topic."
     ),
-    producers=("crm", "portal", "scheduler"),
+    # console: a credit manager's acceptance or refusal of a plan a customer proposed
+    producers=("crm", "portal", "scheduler", "console"),
     consumers=("disputes",),
     partitions=3,
     retention=(

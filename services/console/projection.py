@@ -10,7 +10,7 @@ console does not use map to no statement.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, get_args
 from uuid import UUID
@@ -448,6 +448,61 @@ def _proposal_decided(event: dunning.ProposalClosed) -> list[Statement]:
 
 
 # Event class -> the function mapping one such event to its state statements.
+def _plan_agreed_or_accepted(event: disputes.PaymentPlanAgreed) -> list[Statement]:
+    """A plan agreed; a customer's proposal of the same id is accepted."""
+    a = event.payload
+    return [
+        *_plan_agreed(event),
+        (queries.PLAN_PROPOSAL_DECIDED, (a.plan_id, "accepted", a.agreed_by, None)),
+    ]
+
+
+def _plan_proposed(event: disputes.PaymentPlanProposed) -> list[Statement]:
+    p = event.payload
+    return [
+        (
+            queries.RECORD_PLAN_PROPOSAL,
+            (
+                p.proposal_id,
+                p.customer_id,
+                list(p.invoice_ids),
+                [i.model_dump(mode="json") for i in p.instalments],
+                p.instalments[0].amount.currency,
+                sum(i.amount.amount for i in p.instalments),
+                p.proposed_on,
+                p.answer_by,
+                # the instant ends the last day, in the customer's zone the event carries
+                (p.answer_by - timedelta(microseconds=1)).date(),
+            ),
+        )
+    ]
+
+
+def _plan_refused(event: disputes.PaymentPlanRefused) -> list[Statement]:
+    r = event.payload
+    state = "expired" if r.expired else "refused"
+    return [(queries.PLAN_PROPOSAL_DECIDED, (r.proposal_id, state, r.by, r.reason))]
+
+
+def _callback_requested(event: disputes.CallbackRequested) -> list[Statement]:
+    r = event.payload
+    return [
+        (
+            queries.RECORD_CALLBACK,
+            (
+                r.request_id,
+                r.customer_id,
+                r.phone,
+                r.on,
+                r.slot,
+                list(r.invoice_ids),
+                r.requested_by,
+                event.occurred_at,
+            ),
+        )
+    ]
+
+
 PROJECTIONS: Mapping[type[Event], Callable[[Any], list[Statement]]] = {
     ledger.LedgerCustomerUpserted: _customer,
     ledger.InvoiceOpened: _opened,
@@ -476,7 +531,10 @@ PROJECTIONS: Mapping[type[Event], Callable[[Any], list[Statement]]] = {
     disputes.PromiseMade: _promise_made,
     disputes.PromiseKept: _promise_kept,
     disputes.PromiseBroken: _promise_broken,
-    disputes.PaymentPlanAgreed: _plan_agreed,
+    disputes.PaymentPlanAgreed: _plan_agreed_or_accepted,
+    disputes.PaymentPlanProposed: _plan_proposed,
+    disputes.PaymentPlanRefused: _plan_refused,
+    disputes.CallbackRequested: _callback_requested,
     disputes.PaymentPlanInstalmentMissed: _instalment_missed,
     disputes.PaymentPlanBroken: _plan_broken,
     disputes.PaymentPlanCompleted: _plan_completed,

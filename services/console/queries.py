@@ -659,3 +659,68 @@ UPDATE sending_suspensions SET resumed_by = $2, resumed_at = $3 WHERE suspension
 SUSPENSIONS_IN_FORCE = """
 SELECT * FROM sending_suspensions WHERE resumed_at IS NULL ORDER BY suspended_at, suspension_id
 """
+
+# --- payment plans proposed by customers --------------------------------------------------
+
+RECORD_PLAN_PROPOSAL = """
+INSERT INTO plan_proposals (proposal_id, customer_id, invoice_ids, instalments, currency, total,
+                            proposed_on, answer_by, answer_day)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+ON CONFLICT (proposal_id) DO NOTHING
+"""
+
+PLAN_PROPOSAL_DECIDED = """
+UPDATE plan_proposals SET state = $2, decided_by = $3, reason = $4
+WHERE proposal_id = $1 AND state = 'pending'
+"""
+
+PLAN_PROPOSAL = """
+SELECT p.*, c.name, c.company_code FROM plan_proposals p JOIN customers c USING (customer_id)
+WHERE p.proposal_id = $1
+"""
+
+PENDING_PLAN_PROPOSALS = f"""
+SELECT p.*, c.name, c.company_code,
+       (SELECT array_agg(i.invoice_number ORDER BY i.invoice_number) FROM invoices i
+        WHERE i.invoice_id = ANY(p.invoice_ids)) AS invoice_numbers
+FROM plan_proposals p JOIN customers c USING (customer_id)
+WHERE {_IN_PORTFOLIO} AND p.state = 'pending'
+ORDER BY p.answer_by, p.proposal_id
+LIMIT $5
+"""
+
+SEND_PLAN_DECISION = """
+UPDATE plan_proposals SET sent_decision = $2, sent_by = $3, sent_command_id = $4, sent_at = $5
+WHERE proposal_id = $1 AND state = 'pending' AND sent_command_id IS DISTINCT FROM $4
+RETURNING proposal_id
+"""
+
+# --- call-backs customers asked for -------------------------------------------------------
+
+RECORD_CALLBACK = """
+INSERT INTO callback_tasks (request_id, customer_id, phone, on_day, slot, invoice_ids,
+                            requested_by, requested_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+ON CONFLICT (request_id) DO NOTHING
+"""
+
+OPEN_CALLBACKS = f"""
+SELECT t.*, c.name, c.company_code FROM callback_tasks t JOIN customers c USING (customer_id)
+WHERE {_IN_PORTFOLIO} AND t.closed_at IS NULL
+ORDER BY t.on_day, t.slot DESC, t.requested_at
+LIMIT $5
+"""
+
+CALLBACK_TASK = "SELECT * FROM callback_tasks WHERE request_id = $1"
+
+CLOSE_CALLBACK = """
+UPDATE callback_tasks SET closed_at = $2, closed_by = $3, command_id = $4
+WHERE request_id = $1 AND closed_at IS NULL
+RETURNING request_id
+"""
+
+CALLBACK_INVOICES = """
+SELECT invoice_id, invoice_number, due_date, currency, open_amount, status FROM invoices
+WHERE invoice_id = ANY($1::text[]) OR ($2::boolean AND customer_id = $3 AND status = 'open')
+ORDER BY due_date, invoice_number
+"""

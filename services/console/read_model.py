@@ -528,3 +528,122 @@ async def refused_decisions(
         )
         for r in rows
     ]
+
+
+@dataclass(frozen=True)
+class PlanProposal:
+    """A payment plan a customer proposed, waiting for a credit manager."""
+
+    proposal_id: UUID
+    customer_id: str
+    name: str
+    company_code: str
+    invoice_numbers: list[str]
+    instalments: list[tuple[date, Decimal]]
+    currency: str
+    total: Decimal
+    proposed_on: date
+    answer_by: datetime
+    answer_day: date
+    sent_decision: str | None
+    sent_by: str | None
+
+
+def _plan_proposal(r: Any) -> PlanProposal:
+    return PlanProposal(
+        proposal_id=r["proposal_id"],
+        customer_id=r["customer_id"],
+        name=r["name"],
+        company_code=r["company_code"],
+        invoice_numbers=list(r.get("invoice_numbers") or []),
+        instalments=[
+            (date.fromisoformat(i["due_date"]), Decimal(str(i["amount"]["amount"])))
+            for i in r["instalments"]
+        ],
+        currency=r["currency"],
+        total=r["total"],
+        proposed_on=r["proposed_on"],
+        answer_by=r["answer_by"],
+        answer_day=r["answer_day"],
+        sent_decision=r["sent_decision"],
+        sent_by=r["sent_by"],
+    )
+
+
+async def pending_plan_proposals(pool: Pool, identity: Identity, limit: int) -> list[PlanProposal]:
+    """The proposals waiting in the reader's portfolio, those lapsing first."""
+    rows = await pool.fetch(queries.PENDING_PLAN_PROPOSALS, *portfolio_args(identity), limit)
+    return [_plan_proposal(r) for r in rows]
+
+
+async def plan_proposal(pool: Pool, proposal_id: UUID) -> tuple[PlanProposal, str] | None:
+    """One proposal and its state (pending, accepted, refused, expired)."""
+    row = await pool.fetchrow(queries.PLAN_PROPOSAL, proposal_id)
+    return None if row is None else (_plan_proposal(row), str(row["state"]))
+
+
+# --- call-backs customers asked for -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CallbackTask:
+    """A customer's request to be called back: a call to make on a day, in a slot."""
+
+    request_id: UUID
+    customer_id: str
+    name: str
+    company_code: str
+    phone: str
+    on_day: date
+    slot: str
+    requested_by: str
+    requested_at: datetime
+    closed_at: datetime | None
+    closed_by: str | None
+    invoices: list[CallInvoice]
+
+    @property
+    def currency(self) -> str:
+        """The currency of the largest open amount: a promise is taken in it."""
+        open_ = [i for i in self.invoices if i.status == "open"] or self.invoices
+        return max(open_, key=lambda i: i.open_amount).currency if open_ else "EUR"
+
+
+async def open_callbacks(pool: Pool, identity: Identity, limit: int) -> list[CallbackTask]:
+    """The call-backs still to make in the reader's portfolio, by day and slot."""
+    rows = await pool.fetch(queries.OPEN_CALLBACKS, *portfolio_args(identity), limit)
+    return [_callback(r, []) for r in rows]
+
+
+async def callback_task(pool: Pool, request_id: UUID, name: str) -> CallbackTask | None:
+    """One call-back with the invoices it is about (none named: the customer's open ones)."""
+    row = await pool.fetchrow(queries.CALLBACK_TASK, request_id)
+    if row is None:
+        return None
+    invoices = [
+        CallInvoice(**dict(r))
+        for r in await pool.fetch(
+            queries.CALLBACK_INVOICES,
+            row["invoice_ids"],
+            not row["invoice_ids"],
+            row["customer_id"],
+        )
+    ]
+    return _callback({**dict(row), "name": name, "company_code": ""}, invoices)
+
+
+def _callback(r: Any, invoices: list[CallInvoice]) -> CallbackTask:
+    return CallbackTask(
+        request_id=r["request_id"],
+        customer_id=r["customer_id"],
+        name=r["name"],
+        company_code=r["company_code"],
+        phone=r["phone"],
+        on_day=r["on_day"],
+        slot=r["slot"],
+        requested_by=r["requested_by"],
+        requested_at=r["requested_at"],
+        closed_at=r["closed_at"],
+        closed_by=r["closed_by"],
+        invoices=invoices,
+    )

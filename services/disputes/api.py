@@ -63,6 +63,7 @@ SERVICE = "disputes"
 DisputeStatus = Literal["open", "awaiting_correction", "resolved"]
 PromiseStatus = Literal["open", "kept", "broken"]
 CallbackStatus = Literal["open", "done"]
+ProposalStatus = Literal["pending", "accepted", "refused", "expired"]
 PlanStatus = Literal["active", "completed", "broken"]
 # The least role a person needs for each action; machines keep their API role's permissions.
 ACTION_ROLES: Mapping[Action, Role] = {
@@ -199,6 +200,27 @@ class CallbackView(BaseModel):
 
     @classmethod
     def of(cls, row: Any) -> "CallbackView":
+        return cls(**{name: row[name] for name in cls.model_fields})
+
+
+class PlanProposalView(BaseModel):
+    proposal_id: UUID
+    customer_id: str
+    company_code: str
+    invoice_ids: list[str]
+    proposed_on: date
+    proposed_by: str
+    instalments: list[disputes.Instalment]
+    currency: str
+    answer_by: datetime
+    status: ProposalStatus
+    decided_by: str | None
+    decided_role: str | None
+    decided_at: datetime | None
+    reason: str | None
+
+    @classmethod
+    def of(cls, row: Any) -> "PlanProposalView":
         return cls(**{name: row[name] for name in cls.model_fields})
 
 
@@ -522,6 +544,17 @@ def build_api(
         """Customers' requests to be called back (from the portal), by day and slot."""
         rows = await pool.fetch(queries.LIST_CALLBACKS, customer_id, status, limit)
         return [CallbackView.of(r) for r in await visible(identity, rows)]
+
+    @app.get("/plan-proposals", response_model=list[PlanProposalView], tags=["payment plans"])
+    async def list_plan_proposals(
+        identity: Annotated[Identity, Depends(allowed("read"))],
+        customer_id: str | None = None,
+        status: ProposalStatus | None = "pending",
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ) -> list[PlanProposalView]:
+        """Payment plans customers proposed (from the portal), and who decided them."""
+        rows = await pool.fetch(queries.LIST_PROPOSALS, customer_id, status, limit)
+        return [PlanProposalView.of(r) for r in await visible(identity, rows)]
 
     @app.get(
         "/customers/{customer_id}/promise-record",

@@ -35,6 +35,7 @@ def policy_of(settings: DisputesSettings) -> Policy:
         instalment_grace_days=settings.instalment_grace_days,
         plan_first_within_days=settings.plan_first_within_days,
         announced_payment_days=settings.announced_payment_days,
+        plan_proposal_days=settings.plan_proposal_days,
     )
 
 

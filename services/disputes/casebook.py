@@ -24,6 +24,7 @@ from services.disputes.cases.disputes import Disputes
 from services.disputes.cases.ledger_view import LedgerView
 from services.disputes.cases.plans import Plans
 from services.disputes.cases.promises import Promises
+from services.disputes.cases.proposals import Proposals
 from services.disputes.domain.policy import Policy
 from services.runtime.database import Connection
 
@@ -38,6 +39,7 @@ class Casebook:
         self.promises = Promises(policy, self.ledger)
         self.plans = Plans(policy, self.ledger)
         self.callbacks = Callbacks(self.ledger)
+        self.proposals = Proposals(policy, self.ledger, self.plans)
 
     async def payment_received(
         self,

@@ -112,6 +112,34 @@ class CommandHandler:
                     "promise.payment_failed",
                     lambda c, now: book.promises.payment_failed(c, now, failure),
                 )
+            case disputes.CloseCallback(payload=closure):
+                await self._decide(
+                    work,
+                    event,
+                    "callback.close",
+                    lambda c, now: book.callbacks.close(c, now, closure),
+                )
+            case disputes.ProposePaymentPlan(payload=proposal):
+                await self._decide(
+                    work,
+                    event,
+                    "payment_plan.propose",
+                    lambda c, now: book.proposals.propose(c, now, proposal),
+                )
+            case disputes.AcceptPaymentPlan(payload=acceptance):
+                await self._decide(
+                    work,
+                    event,
+                    "payment_plan.accept",
+                    lambda c, now: book.proposals.accept(c, now, acceptance),
+                )
+            case disputes.RefusePaymentPlan(payload=refusal):
+                await self._decide(
+                    work,
+                    event,
+                    "payment_plan.refuse",
+                    lambda c, now: book.proposals.refuse(c, now, refusal),
+                )
             case notifications.CallTaskClosed(payload=call):
                 await self._call_closed(work, event, call)
             case _:

@@ -256,3 +256,47 @@ WHERE ($1::text IS NULL OR customer_id = $1) AND ($2::text IS NULL OR status = $
 ORDER BY on_day, slot, requested_at
 LIMIT $3
 """
+
+# Payment plans proposed by customers -------------------------------------------------------
+
+PROPOSAL = "SELECT * FROM plan_proposal WHERE proposal_id = $1"
+
+PROPOSAL_FOR_DECISION = "SELECT * FROM plan_proposal WHERE proposal_id = $1 FOR UPDATE"
+
+PENDING_PROPOSED_INVOICES = """
+SELECT proposal_id, invoice_ids FROM plan_proposal WHERE customer_id = $1 AND status = 'pending'
+"""
+
+INSERT_PROPOSAL = """
+INSERT INTO plan_proposal (proposal_id, customer_id, company_code, invoice_ids, proposed_on,
+                           proposed_by, instalments, currency, proposed_at, answer_by)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+"""
+
+DECIDE_PROPOSAL = """
+UPDATE plan_proposal
+SET status = $2, decided_by = $3, decided_role = $4, decided_at = $5, reason = $6
+WHERE proposal_id = $1 AND status = 'pending'
+"""
+
+DUE_PROPOSALS = """
+SELECT * FROM plan_proposal
+WHERE status = 'pending' AND answer_by <= $1
+ORDER BY answer_by
+LIMIT $2
+FOR UPDATE SKIP LOCKED
+"""
+
+CLOSE_CALLBACK = """
+UPDATE callback_request SET status = 'done', closed_at = coalesce(closed_at, $3),
+                            closed_by = coalesce(closed_by, $4)
+WHERE request_id = $1 AND customer_id = $2
+RETURNING request_id
+"""
+
+LIST_PROPOSALS = """
+SELECT * FROM plan_proposal
+WHERE ($1::text IS NULL OR customer_id = $1) AND ($2::text IS NULL OR status = $2)
+ORDER BY proposed_at DESC, proposal_id
+LIMIT $3
+"""

@@ -81,6 +81,13 @@ class DisputesSettings(ServiceSettings):
         "pauses its invoices while the ERP's payment is awaited; then they resume, with an "
         "alert.",
     )
+    plan_proposal_days: int = Field(
+        default=5,
+        ge=1,
+        le=60,
+        description="Days a payment plan proposed by a customer pauses its invoices while it "
+        "waits for a credit manager's decision; then it lapses and they resume.",
+    )
     instalment_grace_days: int = Field(
         default=2, ge=0, description="Days after an instalment's due date before it is missed."
     )

@@ -31,10 +31,11 @@ class TickOutcome:
     owner_reminders: int
     promises: int
     plans: int
+    proposals: int = 0
 
     @property
     def empty(self) -> bool:
-        return self.owner_reminders == self.promises == self.plans == 0
+        return self.owner_reminders == self.promises == self.plans == self.proposals == 0
 
 
 class Timers:
@@ -58,6 +59,9 @@ class Timers:
             plans = await connection.fetch(queries.DUE_PLANS, now, self.batch_size)
             for row in plans:
                 events.extend(await book.plans.check_due(connection, now, row))
+            lapsing = await connection.fetch(queries.DUE_PROPOSALS, now, self.batch_size)
+            for row in lapsing:
+                events.extend(await book.proposals.lapse(connection, now, row))
             await enqueue(connection, [OutgoingRecord.of(DISPUTE_EVENTS, e) for e in events])
         for event in events:
             metrics.EVENTS.labels(SERVICE, event.event_type).inc()
@@ -69,7 +73,7 @@ class Timers:
                     customer_id=event.payload.customer_id,
                     invoice_ids=list(event.payload.invoice_ids),
                 )
-        return TickOutcome(len(reminders), len(promises), len(plans))
+        return TickOutcome(len(reminders), len(promises), len(plans), len(lapsing))
 
     async def step(self) -> bool:
         """One tick; True when it found timers due (there may be more: tick again at once)."""

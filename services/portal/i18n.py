@@ -13,6 +13,9 @@ from babel import Locale, negotiate_locale
 from babel.dates import format_date
 from babel.numbers import format_currency
 
+from services.portal.owner_words import OWNER_WORDS
+from services.portal.plan_words import PLAN_WORDS
+
 LANGUAGES = ("fr", "en", "de", "es", "it")
 FALLBACK = "en"
 LOCALES = {"fr": "fr_FR", "en": "en_GB", "de": "de_DE", "es": "es_ES", "it": "it_IT"}
@@ -660,3 +663,8 @@ WORDS: dict[str, dict[str, str]] = {
         "not_found_text": "Questo conto non può ancora essere mostrato. Riprovi più tardi.",
     },
 }
+
+for _language, _words in PLAN_WORDS.items():  # the payment plan form's words
+    WORDS[_language].update(_words)
+for _language, _words in OWNER_WORDS.items():  # the dispute owner's page
+    WORDS[_language].update(_words)

@@ -18,3 +18,10 @@ WEBHOOKS = Counter(
     "ignored, unknown, repeated: what each GoCardless event did).",
     ["service", "provider", "outcome"],
 )
+
+ATTACHMENTS = Counter(
+    "relance_portal_dispute_attachments",
+    "Documents attached to disputes asked for on their owners' pages, by outcome (served, "
+    "refused: not one of the link's dispute's documents, missing, altered, store_failed).",
+    ["service", "outcome"],
+)

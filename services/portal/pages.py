@@ -42,7 +42,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from contracts import disputes
 from contracts.topics import DISPUTE_COMMANDS, Topic
-from services.portal import debits, i18n, metrics, queries
+from services.portal import debits, i18n, metrics, owner_pages, queries
 from services.portal.branding import Brand, load_brands
 from services.portal.documents import DocumentStore
 from services.portal.domain.account import Account, OpenInvoice, Pause, account_of
@@ -73,6 +73,7 @@ from services.portal.domain.forms import (
     check_promise,
 )
 from services.portal.domain.payment import announced_payment, idempotency_key, verify_signature
+from services.portal.domain.plans import PlanDecision, check_plan, rules_for
 from services.portal.errors import (
     BodyTooLarge,
     DocumentAltered,
@@ -85,6 +86,7 @@ from services.portal.errors import (
 )
 from services.portal.gocardless import DebitToStart, GoCardlessDirectDebit
 from services.portal.guard import RateLimit, form_fields, form_with_files, secured
+from services.portal.owner_links import DisputeLinks
 from services.portal.settings import PortalSettings
 from services.portal.stripe import InvoiceToPay, StripeCheckout
 from services.runtime import outbox
@@ -155,12 +157,21 @@ class Pages:
         )
         if direct_debit is not None:
             self.form_targets += (settings.gocardless.flow_origin,)
+        self.owner_links = DisputeLinks(settings.links, clock)
 
     def routes(self) -> APIRouter:
         router = APIRouter()
         router.add_api_route("/portal/static/portal.css", self.stylesheet, methods=["GET"])
         router.add_api_route("/portal/brand/{code}/brand.css", self.brand_sheet, methods=["GET"])
         router.add_api_route("/portal/brand/{code}/logo", self.brand_logo, methods=["GET"])
+        router.add_api_route(
+            "/portal/dispute/{token}", self._answering(self.owner_page), methods=["GET"]
+        )
+        router.add_api_route(
+            "/portal/dispute/{token}/attachments/{number}",
+            self._answering(self.owner_attachment),
+            methods=["GET"],
+        )
         router.add_api_route("/portal/{token}", self._answering(self.page), methods=["GET"])
         router.add_api_route(
             "/portal/{token}/promise", self._answering(self.promise), methods=["POST"]
@@ -171,6 +182,7 @@ class Pages:
         router.add_api_route(
             "/portal/{token}/callback", self._answering(self.callback), methods=["POST"]
         )
+        router.add_api_route("/portal/{token}/plan", self._answering(self.plan), methods=["POST"])
         if self.documents is not None:
             router.add_api_route(
                 "/portal/{token}/copy/{invoice_id:path}",
@@ -192,6 +204,12 @@ class Pages:
             "/portal/{anything:path}", self._answering(self.unknown), methods=["GET", "POST"]
         )
         return router
+
+    async def owner_page(self, request: Request) -> Response:
+        return await owner_pages.owner_page(self, request)
+
+    async def owner_attachment(self, request: Request) -> Response:
+        return await owner_pages.attachment(self, request)
 
     async def unknown(self, request: Request) -> Response:
         language = i18n.from_accept_language(request.headers.get("accept-language"))
@@ -275,9 +293,11 @@ class Pages:
     async def page(self, request: Request) -> Response:
         link, customer = await self._access(request)
         done = request.query_params.get("done")
-        thanks = f"thanks_{done}" if done in ("promise", "dispute", "payment", "callback") else None
-        if done in ("debit", "debit_paid"):
-            thanks = f"thanks_{done}"
+        thanks = (
+            f"thanks_{done}"
+            if done in ("promise", "dispute", "payment", "callback", "plan", "debit", "debit_paid")
+            else None
+        )
         return await self._render(request, link, customer, thanks=thanks)
 
     async def _render(
@@ -303,7 +323,23 @@ class Pages:
             line.invoice.invoice_id
             for line in account.payable(line.invoice.invoice_id for line in account.lines)
         }
+        plan_rules = rules_for(
+            link.company_code, self.settings.plan_rules, self.settings.company_plan_rules
+        )
+        proposals = [
+            {
+                **dict(row),
+                "instalments": [disputes.Instalment.model_validate(i) for i in row["instalments"]],
+            }
+            for row in await self.pool.fetch(
+                queries.PROPOSALS_SINCE, link.customer_id, link.company_code, since
+            )
+        ]
         html = self.environment.get_template("account.html").render(
+            plan_url=f"/portal/{token}/plan",
+            plan_rules=plan_rules,
+            plan_rows=range(1, plan_rules.max_instalments + 1),
+            proposals=proposals,
             t=words,
             lang=words.language,
             customer=customer,
@@ -330,6 +366,13 @@ class Pages:
                 "callback_date": "callback-date",
                 "slot": "slot-morning",
                 "attachment": "attachment",
+                "plan_instalments": "instalment-date-1",
+                "plan_total": "instalment-amount-1",
+                **{
+                    f"instalment_{what}_{n}": f"instalment-{what}-{n}"
+                    for what in ("date", "amount")
+                    for n in range(1, plan_rules.max_instalments + 1)
+                },
             },
             attachments=(
                 {
@@ -570,6 +613,45 @@ class Pages:
         await self._send(command)
         return self._done(request, "callback")
 
+    async def plan(self, request: Request) -> Response:
+        """The customer proposes a payment plan within the company's rules: a
+        ``payment_plan.propose`` for a credit manager to accept or refuse."""
+        link, customer = await self._access(request)
+        typed = await self._form(request, customer)
+        account = await self._account(link)
+        today = self.clock.now().date()
+        rules = rules_for(
+            link.company_code, self.settings.plan_rules, self.settings.company_plan_rules
+        )
+        checked = check_plan(typed, account, today, rules)
+        if not isinstance(checked, PlanDecision):
+            return await self._render(
+                request, link, customer, form="plan", typed=typed, errors=checked, status=422
+            )
+        ids = tuple(sorted(line.invoice.invoice_id for line in checked.lines))
+        key = f"{link.customer_id}/{link.company_code}/plan/{ids}/{checked.instalments}"
+        command = disputes.ProposePaymentPlan(
+            event_id=uuid.uuid5(COMMAND_NAMESPACE, key + "/event"),
+            occurred_at=self.clock.now(),
+            source=SOURCE,
+            payload=disputes.PlanProposal(
+                proposal_id=uuid.uuid5(COMMAND_NAMESPACE, key),
+                customer_id=link.customer_id,
+                company_code=link.company_code,
+                invoice_ids=ids,
+                proposed_on=today,
+                instalments=tuple(
+                    disputes.Instalment(
+                        due_date=day, amount={"amount": amount, "currency": checked.currency}
+                    )
+                    for day, amount in checked.instalments
+                ),
+                proposed_by=f"portal:{link.customer_id}",
+            ),
+        )
+        await self._send(command)
+        return self._done(request, "plan")
+
     async def pay(self, request: Request) -> Response:
         link, customer = await self._access(request)
         typed = await self._form(request, customer)
@@ -773,7 +855,11 @@ class Pages:
         return RedirectResponse(f"/portal/{request.path_params['token']}?done={what}", 303)
 
     async def _send(
-        self, command: disputes.RecordPromise | disputes.OpenDispute | disputes.RequestCallback
+        self,
+        command: disputes.RecordPromise
+        | disputes.OpenDispute
+        | disputes.RequestCallback
+        | disputes.ProposePaymentPlan,
     ) -> None:
         async with self.pool.acquire() as connection, connection.transaction():
             await outbox.enqueue(connection, [outbox.OutgoingRecord.of(self.topic, command)])

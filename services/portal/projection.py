@@ -216,6 +216,97 @@ def _plan_ended(
     return [(queries.END_PAUSE, ("plan", event.payload.plan_id))]
 
 
+def _plan_agreed(event: disputes.PaymentPlanAgreed) -> list[Statement]:
+    """A plan agreed; if it was the customer's proposal (same id), no longer waiting."""
+    p = event.payload
+    return [
+        *_plan(event),
+        (queries.END_PAUSE, ("proposal", p.plan_id)),
+        (queries.PROPOSAL_DECIDED, (p.plan_id, "accepted", None, event.occurred_at.date())),
+    ]
+
+
+def _plan_proposed(event: disputes.PaymentPlanProposed) -> list[Statement]:
+    p = event.payload
+    return [
+        (
+            queries.START_PAUSE,
+            ("proposal", p.proposal_id, p.customer_id, list(p.invoice_ids), False, None),
+        ),
+        (
+            queries.RECORD_PROPOSAL,
+            (
+                p.proposal_id,
+                p.customer_id,
+                p.company_code,
+                list(p.invoice_ids),
+                [i.model_dump(mode="json") for i in p.instalments],
+                p.proposed_on,
+                p.answer_by,
+            ),
+        ),
+    ]
+
+
+def _plan_refused(event: disputes.PaymentPlanRefused) -> list[Statement]:
+    p = event.payload
+    status = "expired" if p.expired else "refused"
+    return [
+        (queries.END_PAUSE, ("proposal", p.proposal_id)),
+        (queries.PROPOSAL_DECIDED, (p.proposal_id, status, p.reason, p.refused_on)),
+    ]
+
+
+def _dispute_for_owner(event: disputes.DisputeOpened) -> list[Statement]:
+    """The dispute's pause, and the dispute with its documents for its owner's page."""
+    d = event.payload
+    return [
+        *_dispute(event),
+        (
+            queries.UPSERT_OWNER_DISPUTE,
+            (
+                d.dispute_id,
+                d.customer_id,
+                d.category,
+                d.text,
+                list(d.invoice_ids),
+                d.whole_account,
+                d.owner_role,
+                d.due_date,
+            ),
+        ),
+        *(
+            (
+                queries.RECORD_ATTACHMENT,
+                (
+                    d.dispute_id,
+                    number,
+                    a.reference,
+                    a.media_type,
+                    a.size,
+                    a.sha256,
+                    a.file_name,
+                ),
+            )
+            for number, a in enumerate(d.attachments, start=1)
+        ),
+    ]
+
+
+def _dispute_resolved_for_owner(event: disputes.DisputeResolved) -> list[Statement]:
+    return [
+        *_dispute_resolved(event),
+        (queries.OWNER_DISPUTE_STATE, (event.payload.dispute_id, "resolved")),
+    ]
+
+
+def _dispute_reopened_for_owner(event: disputes.DisputeReopened) -> list[Statement]:
+    return [
+        *_dispute(event),
+        (queries.OWNER_DISPUTE_STATE, (event.payload.dispute_id, "open")),
+    ]
+
+
 PROJECTIONS: Mapping[type[Event], Callable[[Any], list[Statement]]] = {
     erp.InvoiceIssued: _invoice_document,
     erp.InvoiceUpdated: _invoice_document,
@@ -224,13 +315,15 @@ PROJECTIONS: Mapping[type[Event], Callable[[Any], list[Statement]]] = {
     ledger.OpenAmountChanged: _changed,
     ledger.InvoiceSettled: _settled,
     ledger.LedgerInvoiceCancelled: _cancelled,
-    disputes.DisputeOpened: _dispute,
-    disputes.DisputeReopened: _dispute,
-    disputes.DisputeResolved: _dispute_resolved,
+    disputes.DisputeOpened: _dispute_for_owner,
+    disputes.DisputeReopened: _dispute_reopened_for_owner,
+    disputes.DisputeResolved: _dispute_resolved_for_owner,
     disputes.PromiseMade: _promise,
     disputes.PromiseKept: _promise_ended,
     disputes.PromiseBroken: _promise_ended,
-    disputes.PaymentPlanAgreed: _plan,
+    disputes.PaymentPlanAgreed: _plan_agreed,
+    disputes.PaymentPlanProposed: _plan_proposed,
+    disputes.PaymentPlanRefused: _plan_refused,
     disputes.PaymentPlanBroken: _plan_ended,
     disputes.PaymentPlanCompleted: _plan_ended,
 }

@@ -142,3 +142,54 @@ DEBIT_FAILED = """
 UPDATE direct_debits SET status = 'failed', reason = $2, changed_at = $3
 WHERE debit_id = $1 AND status <> 'failed'
 """
+# payment plans the customer proposed ------------------------------------------------------
+RECORD_PROPOSAL = """
+INSERT INTO plan_proposals (proposal_id, customer_id, company_code, invoice_ids, instalments,
+                            proposed_on, answer_by)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+ON CONFLICT (proposal_id) DO NOTHING
+"""
+PROPOSAL_DECIDED = """
+UPDATE plan_proposals SET status = $2, reason = $3, decided_on = $4
+WHERE proposal_id = $1 AND status = 'pending'
+"""
+PROPOSALS_SINCE = """
+SELECT proposal_id, instalments, proposed_on, status, reason, decided_on FROM plan_proposals
+WHERE customer_id = $1 AND company_code = $2 AND (status = 'pending' OR proposed_on >= $3)
+ORDER BY proposed_on DESC, proposal_id
+LIMIT 10
+"""
+
+# disputes' owners and the documents attached --------------------------------------------
+UPSERT_OWNER_DISPUTE = """
+INSERT INTO owner_disputes (dispute_id, customer_id, category, text, invoice_ids, whole_account,
+                            owner_role, due_date, state)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'open')
+ON CONFLICT (dispute_id) DO UPDATE SET
+    invoice_ids = EXCLUDED.invoice_ids, owner_role = EXCLUDED.owner_role,
+    due_date = EXCLUDED.due_date, state = 'open'
+"""
+RECORD_ATTACHMENT = """
+INSERT INTO dispute_attachments (dispute_id, number, reference, media_type, size, sha256,
+                                 file_name)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+ON CONFLICT (dispute_id, number) DO NOTHING
+"""
+OWNER_DISPUTE_STATE = "UPDATE owner_disputes SET state = $2 WHERE dispute_id = $1"
+OWNER_DISPUTE = """
+SELECT d.*, c.name AS customer_name, c.company_code, c.language FROM owner_disputes d
+LEFT JOIN customers c ON c.customer_id = d.customer_id
+WHERE d.dispute_id = $1
+LIMIT 1
+"""
+ATTACHMENTS_OF = """
+SELECT number, media_type, size, file_name FROM dispute_attachments
+WHERE dispute_id = $1 ORDER BY number
+"""
+ATTACHMENT = """
+SELECT reference, media_type, sha256, file_name FROM dispute_attachments
+WHERE dispute_id = $1 AND number = $2
+"""
+INVOICE_NUMBERS = """
+SELECT invoice_id, invoice_number FROM invoices WHERE invoice_id = ANY($1::text[])
+"""

@@ -11,6 +11,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from services.portal.documents import DocumentStoreSettings
+from services.portal.domain.plans import PlanRules
 from services.portal.gocardless import GoCardlessSettings
 from services.runtime.settings import ServiceSettings
 from services.runtime.signed_links import SignedLinkSettings
@@ -93,6 +94,16 @@ class PortalSettings(ServiceSettings):
     )
     max_attachment_bytes: int = Field(
         default=5 * 1024 * 1024, ge=1024, description="Largest document attached to a dispute."
+    )
+    plan_rules: PlanRules = Field(
+        default_factory=PlanRules,
+        description="The rules of payment plans customers propose (JSON: max_instalments, "
+        "first_within_days, min_instalment, max_days).",
+    )
+    company_plan_rules: dict[str, PlanRules] = Field(
+        default_factory=dict,
+        description="Rules of an invoicing company's own, by company code (JSON map); the "
+        "others follow plan_rules.",
     )
     requests_per_minute: int = Field(
         default=30,

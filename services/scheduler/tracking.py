@@ -53,6 +53,7 @@ PAUSES: dict[type[Event], str] = {
     disputes.DisputeReopened: "dispute",
     disputes.PromiseMade: "promise_to_pay",
     disputes.PaymentPlanAgreed: "payment_plan",
+    disputes.PaymentPlanProposed: "payment_plan",  # while a credit manager decides
 }
 
 
@@ -79,6 +80,8 @@ def resumption_of(event: Event) -> tuple[str, Resumption] | None:
         case disputes.PaymentPlanBroken():
             return "payment_plan", Resumption.FIRMER_NOW
         case disputes.PaymentPlanCompleted():
+            return "payment_plan", Resumption.WHERE_IT_STOPPED
+        case disputes.PaymentPlanRefused():  # a proposed plan refused or lapsed
             return "payment_plan", Resumption.WHERE_IT_STOPPED
     return None
 

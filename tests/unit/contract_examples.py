@@ -853,8 +853,95 @@ def promise_payment_failed() -> Event:
     )
 
 
+def callback_requested() -> Event:
+    request = callback_request()
+    assert isinstance(request, disputes.RequestCallback)
+    return disputes.CallbackRequested(
+        **envelope("callback.requested", "disputes"), payload=request.payload
+    )
+
+
+def callback_close() -> Event:
+    return disputes.CloseCallback(
+        **envelope("callback.close", "console"),
+        payload=disputes.CallbackClosure(
+            request_id=uid("callback"), customer_id=CUSTOMER, closed_by="local:marie.dupont"
+        ),
+    )
+
+
 def payment_plan_agree() -> Event:
     return disputes.AgreePaymentPlan(**envelope("payment_plan.agree", "crm"), payload=_plan())
+
+
+def _proposal() -> disputes.PlanProposal:
+    return disputes.PlanProposal(
+        proposal_id=uid("plan proposal"),
+        customer_id=CUSTOMER,
+        company_code=COMPANY,
+        invoice_ids=(INVOICE,),
+        proposed_on=date(2024, 5, 20),
+        instalments=(
+            disputes.Instalment(due_date=date(2024, 5, 24), amount=eur_positive("600.00")),
+            disputes.Instalment(due_date=date(2024, 6, 24), amount=eur_positive("600.00")),
+        ),
+        proposed_by="portal:" + CUSTOMER,
+    )
+
+
+def payment_plan_propose() -> Event:
+    return disputes.ProposePaymentPlan(
+        **envelope("payment_plan.propose", "portal"), payload=_proposal()
+    )
+
+
+def payment_plan_accept() -> Event:
+    return disputes.AcceptPaymentPlan(
+        **envelope("payment_plan.accept", "console"),
+        payload=disputes.PlanDecision(
+            proposal_id=uid("plan proposal"),
+            customer_id=CUSTOMER,
+            actor=_actor(),
+            requested_at=datetime(2024, 5, 21, 9, 30, tzinfo=UTC),
+        ),
+    )
+
+
+def payment_plan_refuse() -> Event:
+    return disputes.RefusePaymentPlan(
+        **envelope("payment_plan.refuse", "console"),
+        payload=disputes.PlanRefusal(
+            proposal_id=uid("plan proposal"),
+            customer_id=CUSTOMER,
+            actor=_actor(),
+            requested_at=datetime(2024, 5, 21, 9, 30, tzinfo=UTC),
+            reason="Two instalments at most for this amount.",
+        ),
+    )
+
+
+def payment_plan_proposed() -> Event:
+    return disputes.PaymentPlanProposed(
+        **envelope("payment_plan.proposed", "disputes"),
+        payload=disputes.ProposedPaymentPlan(
+            **_proposal().model_dump(), answer_by=datetime(2024, 5, 23, 22, 0, tzinfo=UTC)
+        ),
+    )
+
+
+def payment_plan_refused() -> Event:
+    return disputes.PaymentPlanRefused(
+        **envelope("payment_plan.refused", "disputes"),
+        payload=disputes.RefusedPaymentPlan(
+            proposal_id=uid("plan proposal"),
+            customer_id=CUSTOMER,
+            company_code=COMPANY,
+            invoice_ids=(INVOICE,),
+            refused_on=date(2024, 5, 21),
+            by="oidc:credit-manager",
+            reason="Two instalments at most for this amount.",
+        ),
+    )
 
 
 def dispute_opened() -> Event:
@@ -1073,6 +1160,13 @@ _BUILDERS: tuple[Callable[[], Event], ...] = (
     payment_plan_instalment_missed,
     payment_plan_broken,
     payment_plan_completed,
+    payment_plan_propose,
+    payment_plan_accept,
+    payment_plan_refuse,
+    payment_plan_proposed,
+    payment_plan_refused,
+    callback_requested,
+    callback_close,
     fx_rate_published,
     command_hold,
     command_release,

@@ -43,7 +43,7 @@ def log_call_of(
     *,
     command_id: UUID,
     customer_id: str,
-    reminder_id: UUID,
+    reminder_id: UUID | None,
     invoice_ids: Sequence[str],
     currency: str,
     actor: commands.CommandActor,

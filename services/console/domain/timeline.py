@@ -283,6 +283,26 @@ def _plan_completed(e: disputes.PaymentPlanCompleted) -> tuple[str, Facts]:
     return "plan.completed", {"on": e.payload.completed_on.isoformat()}
 
 
+def _plan_proposed(e: disputes.PaymentPlanProposed) -> tuple[str, Facts]:
+    p = e.payload
+    return "plan.proposed", {
+        "instalments": len(p.instalments),
+        "first_due": p.instalments[0].due_date.isoformat(),
+        "deadline": p.answer_by.isoformat(),
+        "numbers": _numbers(p.invoice_ids),
+    }
+
+
+def _plan_refused(e: disputes.PaymentPlanRefused) -> tuple[str, Facts]:
+    r = e.payload
+    return ("plan.lapsed" if r.expired else "plan.refused"), {"reason": r.reason, "by": r.by}
+
+
+def _callback_requested(e: disputes.CallbackRequested) -> tuple[str, Facts]:
+    r = e.payload
+    return "callback.requested", {"due_date": r.on.isoformat(), "channel": "phone_call"}
+
+
 WORDING: Mapping[type[Event], Callable[[Any], tuple[str, Facts]]] = {
     ledger.InvoiceOpened: _opened,
     ledger.OpenAmountChanged: _changed,
@@ -314,6 +334,9 @@ WORDING: Mapping[type[Event], Callable[[Any], tuple[str, Facts]]] = {
     disputes.PaymentPlanInstalmentMissed: _instalment_missed,
     disputes.PaymentPlanBroken: _plan_broken,
     disputes.PaymentPlanCompleted: _plan_completed,
+    disputes.PaymentPlanProposed: _plan_proposed,
+    disputes.PaymentPlanRefused: _plan_refused,
+    disputes.CallbackRequested: _callback_requested,
 }
 
 

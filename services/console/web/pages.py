@@ -27,7 +27,7 @@ from services.console.errors import CsrfRefused, SignInFailed, SignInNeeded
 from services.console.notifier import NotifierPreviews
 from services.console.scheduler import SchedulerOperations
 from services.console.settings import ConsoleSettings
-from services.console.web import operations, proposals, workplace
+from services.console.web import callbacks, operations, plans, proposals, workplace
 from services.console.web.actions import act
 from services.console.web.i18n import LANGUAGES, Pages
 from services.console.web.oidc import OidcClient, Pending
@@ -322,6 +322,11 @@ class Console:
             levels=DUNNING_LEVELS,
             filters=filters,
             company=company,
+            back="/my-day",
+            callbacks=await read_model.open_callbacks(
+                self.pool, identity, self.settings.worklist_limit
+            ),
+            **await plans.proposal_values(self, identity, request),
         )
 
     async def customer(self, request: Request, customer_id: str, sent: str = "") -> Response:
@@ -400,6 +405,15 @@ class Console:
 
     async def promises(self, request: Request) -> Response:
         return await workplace.promises_page(self, request)
+
+    async def callback(self, request: Request, request_id: str, sent: str = "") -> Response:
+        return await callbacks.callback_page(self, request, request_id, sent)
+
+    async def callback_outcome(self, request: Request, request_id: str) -> Response:
+        return await callbacks.callback_outcome(self, request, request_id)
+
+    async def decide_plan(self, request: Request, proposal_id: str, decision: str) -> Response:
+        return await plans.decide_plan(self, request, proposal_id, decision)
 
     async def team(self, request: Request) -> Response:
         return await workplace.team_page(self, request)
@@ -501,6 +515,10 @@ class Console:
         router.add_api_route("/customers/{customer_id:path}", self.customer, methods=["GET"])
         router.add_api_route("/calls/{reminder_id}", self.call, methods=["GET"])
         router.add_api_route("/calls/{reminder_id}/outcome", self.call_outcome, methods=["POST"])
+        router.add_api_route("/callbacks/{request_id}", self.callback, methods=["GET"])
+        router.add_api_route(
+            "/callbacks/{request_id}/outcome", self.callback_outcome, methods=["POST"]
+        )
         router.add_api_route("/proposals/approve", self.approve_proposals, methods=["POST"])
         router.add_api_route("/proposals/{proposal_id}", self.proposal, methods=["GET"])
         router.add_api_route(
@@ -514,6 +532,9 @@ class Console:
         )
         router.add_api_route("/disputes", self.disputes, methods=["GET"])
         router.add_api_route("/promises", self.promises, methods=["GET"])
+        router.add_api_route(
+            "/plan-proposals/{proposal_id}/{decision}", self.decide_plan, methods=["POST"]
+        )
         router.add_api_route("/team", self.team, methods=["GET"])
         router.add_api_route("/operations", self.operations, methods=["GET"])
         router.add_api_route(

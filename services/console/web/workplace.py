@@ -20,6 +20,7 @@ from services.console import queries, read_model, team
 from services.console.domain.calls import OUTCOMES, log_call_of
 from services.console.web import operations
 from services.console.web.actions import actor_of
+from services.console.web.plans import proposal_values
 from services.console.web.security import protect
 from services.runtime import outbox
 from services.runtime.identity import Identity, authorize, require_role
@@ -184,7 +185,12 @@ async def disputes_page(
     )
 
 
-async def promises_page(console: Console, request: Request) -> Response:
+async def promises_page(
+    console: Console,
+    request: Request,
+    status_code: int = 200,
+    problem: tuple[str, dict[str, str]] | None = None,
+) -> Response:
     identity = await console.identity(request)
     today = console.clock.now().date()
     promises, plans = await read_model.promises_and_plans(
@@ -193,10 +199,13 @@ async def promises_page(console: Console, request: Request) -> Response:
     return console.render(
         request,
         "promises.html",
+        status_code=status_code,
         identity=identity,
         promises=promises,
         plans=plans,
         today=today,
+        back="/promises",
+        **await proposal_values(console, identity, request, problem),
     )
 
 

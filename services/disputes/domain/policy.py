@@ -29,6 +29,7 @@ class Policy:
     instalment_grace_days: int = 2
     plan_first_within_days: int = 7
     announced_payment_days: int = 5
+    plan_proposal_days: int = 5
 
     def owner_reminder_at(self, day: date) -> datetime:
         """When an owner reminder falls due on ``day``: the morning, in the service's zone."""

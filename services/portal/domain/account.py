@@ -2,6 +2,7 @@
 
 Each open invoice gets one status, the first that applies: ``in_dispute`` (an open dispute
 names it or covers the whole account), ``in_plan`` (a running payment plan names it),
+``plan_proposed`` (a plan the customer proposed waits for the firm's answer),
 ``promised`` (a running promise names it), ``overdue`` (its due date has passed), ``due``.
 Amounts are grouped per currency and never added across currencies.
 """
@@ -14,8 +15,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Literal
 
-InvoiceStatus = Literal["in_dispute", "in_plan", "promised", "overdue", "due"]
-PauseKind = Literal["dispute", "promise", "plan"]
+InvoiceStatus = Literal["in_dispute", "in_plan", "plan_proposed", "promised", "overdue", "due"]
+PauseKind = Literal["dispute", "promise", "plan", "proposal"]
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,8 @@ class Account:
         return tuple(
             line
             for line in self.lines
-            if line.invoice.invoice_id in chosen and line.status not in ("in_dispute", "in_plan")
+            if line.invoice.invoice_id in chosen
+            and line.status not in ("in_dispute", "in_plan", "plan_proposed")
         )
 
 
@@ -87,6 +89,8 @@ def status_of(invoice: OpenInvoice, pauses: Sequence[Pause], today: date) -> Inv
         status = "in_dispute"
     elif named("plan"):
         status = "in_plan"
+    elif named("proposal"):
+        status = "plan_proposed"
     elif promises:
         status = "promised"
     elif days_late > 0:

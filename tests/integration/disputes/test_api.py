@@ -255,3 +255,60 @@ async def test_the_owner_sees_open_call_back_requests(api: Api) -> None:
     ]
     refused = await api.client.get("/callbacks")
     assert refused.status_code == 401
+
+
+async def test_proposed_plans_are_listed_with_who_decided(api: Api) -> None:
+    from contracts.topics import DISPUTE_COMMANDS
+
+    proposal_id = str(uuid.uuid4())
+
+    def command(event_type: str, payload: dict[str, object]) -> object:
+        return DISPUTE_COMMANDS.adapter.validate_python(
+            {
+                "event_id": str(uuid.uuid4()),
+                "event_type": event_type,
+                "occurred_at": "2026-11-15T09:30:00Z",
+                "source": "portal",
+                "payload": payload,
+            }
+        )
+
+    proposed = command(
+        "payment_plan.propose",
+        {
+            "proposal_id": proposal_id,
+            "customer_id": "C1",
+            "company_code": "FR01",
+            "invoice_ids": ["FR01/F1"],
+            "proposed_on": "2026-11-15",
+            "instalments": [
+                {"due_date": "2026-11-18", "amount": {"amount": "600", "currency": "EUR"}},
+                {"due_date": "2026-12-18", "amount": {"amount": "600", "currency": "EUR"}},
+            ],
+            "proposed_by": "portal:C1",
+        },
+    )
+    refused = command(
+        "payment_plan.refuse",
+        {
+            "proposal_id": proposal_id,
+            "customer_id": "C1",
+            "actor": {"subject": "local:claire", "roles": ["credit_manager"]},
+            "requested_at": "2026-11-15T10:00:00Z",
+            "reason": "Two instalments of 600 in November.",
+        },
+    )
+    await api.disputes.feed([proposed])  # type: ignore[list-item]
+    pending = await api.client.get("/plan-proposals?customer_id=C1", headers=_as(READER))
+    assert pending.status_code == 200, pending.text
+    assert [(p["proposal_id"], p["status"]) for p in pending.json()] == [(proposal_id, "pending")]
+    await api.disputes.feed([refused])  # type: ignore[list-item]
+    assert api.disputes.rejected == []
+    listed = await api.client.get("/plan-proposals?status=refused", headers=_as(READER))
+    ((decided),) = listed.json()
+    assert (decided["decided_by"], decided["decided_role"], decided["reason"]) == (
+        "local:claire",
+        "credit_manager",
+        "Two instalments of 600 in November.",
+    )
+    assert (await api.client.get("/plan-proposals")).status_code == 401

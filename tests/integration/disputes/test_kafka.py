@@ -45,9 +45,11 @@ def test_the_definition_consumes_commands_the_ledger_and_call_outcomes() -> None
     assert DEFINITION.schema == "disputes"
     assert DEFINITION.consumes == (DISPUTE_COMMANDS, LEDGER_EVENTS, NOTIFIER_DELIVERIES)
     assert DEFINITION.migrations is not None
-    assert [p.name for p in DEFINITION.migrations.glob("*.sql")] == [
+    assert sorted(p.name for p in DEFINITION.migrations.glob("*.sql")) == [
         "0001_disputes.sql",
         "0002_announced_payments_callbacks_attachments.sql",
+        "0004_plan_proposals.sql",
+        "0005_callbacks_closed.sql",
     ]
 
 
@@ -63,6 +65,7 @@ async def test_migrations_give_the_declared_tables(disputes_pool: asyncpg.Pool) 
         "dispute_transition",
         "promise",
         "payment_plan",
+        "plan_proposal",
         "customer_promise_record",
         "inbox",
         "outbox",

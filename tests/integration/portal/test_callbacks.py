@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from datetime import date
 
@@ -54,6 +55,25 @@ async def test_a_call_back_request_reaches_the_disputes_service(
     ]
     assert rows[0]["status"] == "open"
     assert disputes_service.rejected == []
+    (published,) = await disputes_service.events()  # for the console's My day, once
+    assert isinstance(published, disputes.CallbackRequested)
+    assert published.payload == command.payload
+
+    def closure(request_id: uuid.UUID) -> disputes.CloseCallback:
+        return disputes.CloseCallback(
+            event_id=uuid.uuid4(),
+            occurred_at=samples.NOW,
+            source="console",
+            payload=disputes.CallbackClosure(
+                request_id=request_id, customer_id=samples.CUSTOMER, closed_by="local:camille"
+            ),
+        )
+
+    await disputes_service.feed([closure(command.payload.request_id), closure(uuid.uuid4())])
+    done = await disputes_service.pool.fetchrow("SELECT status, closed_by FROM callback_request")
+    assert done is not None
+    assert (done["status"], done["closed_by"]) == ("done", "local:camille")
+    assert [reason for reason, _ in disputes_service.rejected] == ["unknown_callback"]
 
 
 async def test_a_request_with_errors_comes_back_with_what_was_typed(site: Site) -> None:
