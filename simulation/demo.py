@@ -22,6 +22,7 @@ from pathlib import Path
 from simulation.generator import Size
 from simulation.run import (
     CONSOLE_KEY,
+    CONSOLE_OPERATIONS_KEY,
     Options,
     Run,
     SuspensionPlan,
@@ -74,12 +75,15 @@ def write_html_report(run: Run, output: Path) -> str:
     return f"HTML report: {where}"
 
 
-def console_environment(users_file: Path, notifier_url: str) -> dict[str, str]:
+def console_environment(
+    users_file: Path, notifier_url: str, scheduler_url: str | None = None
+) -> dict[str, str]:
     """The console's own settings in the demo: the run's accounts and signing key, cookies
     over plain HTTP on the loopback, and the notifier that renders the proposals' previews,
     asked with the console's machine key of this run (which the notifier accepts: see
-    :func:`simulation.run.machine_keys`)."""
-    return {
+    :func:`simulation.run.machine_keys`), and the scheduler that answers the Operations page's
+    campaign dry runs and library versions, with the console's other key of this run."""
+    environment = {
         "RELANCE_AUTH_USERS_FILE": str(users_file),
         "RELANCE_AUTH_SIGNING_KEYS": f"demo:{secrets.token_urlsafe(32)}",
         # plain HTTP on the loopback: cookies without Secure (and without __Host-)
@@ -87,6 +91,10 @@ def console_environment(users_file: Path, notifier_url: str) -> dict[str, str]:
         "RELANCE_CONSOLE_NOTIFIER_URL": notifier_url,
         "RELANCE_CONSOLE_NOTIFIER_API_KEY": CONSOLE_KEY,
     }
+    if scheduler_url is not None:
+        environment["RELANCE_CONSOLE_SCHEDULER_URL"] = scheduler_url
+        environment["RELANCE_CONSOLE_SCHEDULER_API_KEY"] = CONSOLE_OPERATIONS_KEY
+    return environment
 
 
 async def open_front_doors(run: Run) -> list[str]:
@@ -147,7 +155,8 @@ async def open_front_doors(run: Run) -> list[str]:
     links_key = LINK_KEY
     portal_url = f"http://localhost:{run.processes['portal'].port}"
     notifier_url = f"http://127.0.0.1:{run.processes['notifier'].port}"
-    own = {"console": console_environment(users_file, notifier_url)}
+    scheduler_url = f"http://127.0.0.1:{run.processes['scheduler'].port}"
+    own = {"console": console_environment(users_file, notifier_url, scheduler_url)}
     started = []
     for service in FRONT_DOORS:
         environment = service_environment(

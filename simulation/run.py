@@ -75,15 +75,22 @@ from simulation.timeline import sending_instants
 COLLECTOR_KEY = secrets.token_urlsafe(32)
 # The console's key for the notifier's previews of proposals (one per run, never printed).
 CONSOLE_KEY = secrets.token_urlsafe(32)
+# The console's key for the scheduler's operators' routes (a campaign's dry run, the library's
+# versions), a credit manager's there (one per run, never printed).
+CONSOLE_OPERATIONS_KEY = secrets.token_urlsafe(32)
 # The key that signs the customers' links, shared by the notifier and the portal (one per run).
 LINK_KEY = secrets.token_urlsafe(32)
 
 
 def machine_keys() -> str:
     """The machine keys the services accept (``RELANCE_AUTH_API_KEYS``): the simulated
-    collector's, which closes call tasks, and the console's, which reads the proposals'
-    previews at the notifier (``--keep``)."""
-    return f"collector:simulated-collector:{COLLECTOR_KEY},collector:console:{CONSOLE_KEY}"
+    collector's, which closes call tasks, and the console's two (``--keep``): one reads the
+    proposals' previews at the notifier, the other a campaign's dry run and the library's
+    versions at the scheduler."""
+    return (
+        f"collector:simulated-collector:{COLLECTOR_KEY},collector:console:{CONSOLE_KEY},"
+        f"credit_manager:console-operations:{CONSOLE_OPERATIONS_KEY}"
+    )
 
 
 MORNING = clock_time(6, 0)

@@ -8,13 +8,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import yaml
 
 from services.console.settings import ConsoleSettings
 from services.runtime.auth import Authenticator, AuthSettings
 from services.runtime.clock import SimulatedClock
 from simulation import run
 from simulation.demo import console_environment
-from tests.unit.test_k8s_manifests import _config, _container
+from tests.unit.test_k8s_manifests import OVERLAYS, _config, _container
 
 NOTIFIER = "http://127.0.0.1:41001"
 
@@ -62,3 +63,45 @@ def test_kubernetes_gives_both_sides_the_key_from_secrets() -> None:
     accepted = notifier["RELANCE_AUTH_API_KEYS"]["valueFrom"]["secretKeyRef"]
     assert (key["name"], key["key"]) == ("relance-console-notifier", "api-key")
     assert (accepted["name"], accepted["key"]) == ("relance-notifier-auth", "api-keys")
+
+
+async def test_the_demo_console_asks_the_scheduler_with_a_credit_managers_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Operations page's dry runs and library versions: the console names the run's
+    scheduler and carries the run's other key, which the scheduler identifies as the console
+    with a credit manager's role (and the notifier's preview key stays a collector's)."""
+    users = tmp_path / "console-users.yaml"
+    users.write_text("users: {}\n", encoding="utf-8")
+    scheduler_url = "http://127.0.0.1:41002"
+    for name, value in console_environment(users, NOTIFIER, scheduler_url).items():
+        monkeypatch.setenv(name, value)
+    console = ConsoleSettings()
+    assert console.scheduler_url == scheduler_url
+    key = console.scheduler_api_key.get_secret_value()
+    assert key == run.CONSOLE_OPERATIONS_KEY
+    assert key not in {run.CONSOLE_KEY, run.COLLECTOR_KEY, run.LINK_KEY}
+    assert key not in repr(console)
+
+    scheduler = AuthSettings(api_keys=run.machine_keys())
+    clock = SimulatedClock(datetime(2026, 6, 15, tzinfo=UTC))
+    identity = await Authenticator("scheduler", scheduler, clock).identify(key)
+    assert identity.subject == "api-key:console-operations"
+    assert identity.has("credit_manager")
+    previews = await Authenticator("scheduler", scheduler, clock).identify(run.CONSOLE_KEY)
+    assert not previews.has("credit_manager")
+
+
+def test_kubernetes_gives_the_console_a_key_the_scheduler_accepts() -> None:
+    assert _config("console")["RELANCE_CONSOLE_SCHEDULER_URL"] == "http://relance-scheduler:8080"
+    console = {v["name"]: v for v in _container("console")["env"]}
+    ref = console["RELANCE_CONSOLE_SCHEDULER_API_KEY"]["valueFrom"]["secretKeyRef"]
+    assert ref == {"name": "relance-console-scheduler", "key": "api-key", "optional": True}
+    dev = yaml.safe_load((OVERLAYS / "dev" / "kustomization.yaml").read_text())
+    generated = {
+        g["name"]: dict(literal.split("=", 1) for literal in g.get("literals", []))
+        for g in dev["secretGenerator"]
+    }
+    key = generated["relance-console-scheduler"]["api-key"]
+    accepted = generated["relance-scheduler-auth"]["api-keys"].split(",")
+    assert f"credit_manager:console-operations:{key}" in accepted
