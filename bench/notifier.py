@@ -232,7 +232,10 @@ async def run(
     workers: ComposingWorkers | None = None
     try:
         await migrations.apply_async(url, DEFINITION.schema, DEFINITION.migrations)
-        pool = await create_pool(DatabaseSettings(url=url), DEFINITION.schema, max_size=4)
+        # a connection per delivery in flight, and one to record an outcome without waiting
+        pool = await create_pool(
+            DatabaseSettings(url=url), DEFINITION.schema, max_size=(concurrency or 4) * 2 + 2
+        )
         settings = NotifierSettings(
             channel_rates_per_s={},
             smtp=SmtpSettings(host="127.0.0.1", port=port, security="none"),

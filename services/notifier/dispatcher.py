@@ -461,31 +461,24 @@ class Dispatcher:
 
     async def _sent(self, claimed: Claimed, receipt: Receipt) -> None:
         now = self.clock.now()
-        async with self.pool.acquire() as connection, connection.transaction():
-            await connection.execute(
-                queries.MARK_SENT, claimed.delivery_id, receipt.reply, now, receipt.tracking_id
-            )
-            await connection.execute(
-                queries.FINISH_ATTEMPT,
-                claimed.delivery_id,
-                claimed.attempt,
-                now,
-                "sent",
-                receipt.reply,
-            )
-            await self._emit(
-                connection,
-                DeliverySent(
-                    **self._envelope(claimed.delivery_id, "sent", claimed.attempt, now),
-                    payload=ProviderDelivery(
-                        **self._delivery(
-                            claimed.delivery_id, claimed.reminder, claimed.invoice_ids, now
-                        ),
-                        provider=claimed.adapter.provider,
-                        provider_tracking_id=receipt.tracking_id,
-                    ),
-                ),
-            )
+        event = DeliverySent(
+            **self._envelope(claimed.delivery_id, "sent", claimed.attempt, now),
+            payload=ProviderDelivery(
+                **self._delivery(claimed.delivery_id, claimed.reminder, claimed.invoice_ids, now),
+                provider=claimed.adapter.provider,
+                provider_tracking_id=receipt.tracking_id,
+            ),
+        )
+        await self.pool.execute(  # one statement: the duplicate window's only round trip
+            queries.RECORD_SENT,
+            claimed.delivery_id,
+            receipt.reply,
+            now,
+            receipt.tracking_id,
+            claimed.attempt,
+            *outbox.enqueued_row(outbox.OutgoingRecord.of(self.topic, event)),
+            outbox.channel_name(""),
+        )
         DELIVERIES.labels("notifier", claimed.reminder.channel, "sent").inc()
 
     async def _failed(
