@@ -231,11 +231,12 @@ class NotifierSettings(ServiceSettings):
     # Dispatching
     dispatch_interval_s: float = Field(default=1.0, gt=0)
     dispatch_concurrency: int = Field(
-        default=4,
+        default=2,
         ge=1,
         description=(
             "Deliveries one replica dispatches side by side (claim, compose, send, record), "
-            "as replicas do: while one waits on SMTP or PostgreSQL, another composes."
+            "as replicas do: while one waits on SMTP or PostgreSQL, another composes. More "
+            "lanes widen the duplicate window (docs/notifier.md)."
         ),
     )
     composing_workers: int | None = Field(
