@@ -78,6 +78,8 @@ async def build(context: ServiceContext) -> ServiceParts:
         limiter=SharedRateLimiter(context.pool, settings.channel_rates_per_s),
         workers=ComposingWorkers(settings, rate_book, workers) if workers else None,
     )
+    if dispatcher.workers is not None:
+        await dispatcher.workers.warm_up()  # each loads and checks the templates now
     previews = Previews(
         context.pool, context.clock, dispatcher, interval_s=settings.dispatch_interval_s
     )
