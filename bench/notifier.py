@@ -1,12 +1,21 @@
 """Notifier: emails with a one-page PDF statement per second, and the duplicate window.
 
-Run with ``python -m bench.notifier [--emails N] [--invoices K]``. In a fresh database
-(dropped afterwards) it records N reminder-due events (each for K invoices of its own
-customer) through the notifier's handler, then runs the real dispatcher against a real SMTP
-server on loopback (aiosmtpd) until every delivery is sent, and prints:
+Run with ``python -m bench.notifier [--emails N] [--invoices K] [--concurrency C]
+[--workers W] [--smtp-connections S]``. In a fresh database (dropped afterwards) it records N
+reminder-due events (each for K invoices of its own customer) through the notifier's
+handler, then runs the real dispatcher (C deliveries side by side, W composing processes,
+S SMTP sessions kept; the service's defaults unless given, and ``--concurrency 1 --workers 0
+--smtp-connections 0`` is the dispatcher of before: one delivery at a time, composed on its
+event loop, a new SMTP session per message) against a real SMTP server on loopback
+(aiosmtpd, in a process of its own as a real server would be) until every delivery is sent,
+and prints:
 
 * emails/s from the first claim to the last delivery recorded as sent;
-* the share of that time spent rendering PDF statements (fpdf2) and rendering the rest;
+* the share of that time spent rendering PDF statements (fpdf2) in the dispatcher's own
+  process (none when workers compose);
+* the CPU seconds of the dispatcher's process, of its composing workers and of the SMTP
+  server's process, the load average before and after, and ``bench.limits``' pydantic
+  figure measured in the same run (the host is shared: a loaded one shows here);
 * the *duplicate window*: for each email, the time from the SMTP server accepting it to the
   delivery being committed as ``sent`` (p50, p99, max). A crash inside that window is the
   one case where a reminder is sent twice (see ``services/notifier/dispatcher.py``).
@@ -19,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import multiprocessing
 import os
 import socket
 import statistics
@@ -30,19 +40,21 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from email import policy
 from email.parser import BytesHeaderParser
+from pathlib import Path
 from typing import Any
 
 import asyncpg
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from bench.limits import DEFAULT_DATABASE_URL
+from bench.limits import DEFAULT_DATABASE_URL, measure_pydantic
 from contracts import dunning, erp, ledger
 from contracts.money import PositiveMoney
 from services.notifier.app import DEFINITION, channel_adapters
 from services.notifier.channels.adapter import Receipt
 from services.notifier.composing import composer as composer_module
 from services.notifier.composing.composer import EmailComposer
+from services.notifier.composing.workers import ComposingWorkers, default_workers
 from services.notifier.dispatcher import Claimed, Dispatcher
 from services.notifier.handler import handle
 from services.notifier.settings import NotifierSettings, SmtpSettings
@@ -53,6 +65,8 @@ from services.runtime.database import create_pool
 from services.runtime.settings import DatabaseSettings
 
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+# the demo's companies (FR01 among them): without an identity every delivery fails
+DEMO_COMPANIES = Path(__file__).resolve().parents[1] / "simulation" / "companies.yaml"
 
 
 class Accepting:
@@ -69,6 +83,19 @@ class Accepting:
         headers = BytesHeaderParser(policy=policy.default).parsebytes(content)
         self.accepted_at[str(headers["Message-ID"]).strip()] = accepted
         return "250 OK queued"
+
+
+def _serve(port: int, ready: Any, stop: Any, results: Any) -> None:
+    """The SMTP server's process: accept until ``stop``, then send back when it accepted
+    each message (``perf_counter`` is the system's monotonic clock: comparable across
+    processes) and its CPU time."""
+    handler = Accepting()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    ready.set()
+    stop.wait()
+    controller.stop()
+    results.put((handler.accepted_at, time.process_time()))
 
 
 class TimedDispatcher(Dispatcher):
@@ -100,6 +127,18 @@ def timing_pdfs() -> Iterator[list[float]]:
         yield spent
     finally:
         setattr(composer_module, "statement_pdf", original)  # noqa: B010
+
+
+def _workers_cpu(workers: ComposingWorkers | None) -> float:
+    """CPU seconds the composing workers used so far (by pid, from ``/proc``)."""
+    if workers is None:
+        return 0.0
+    ticks = 0
+    for pid in workers.pids():
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def events(emails: int, invoices: int) -> list[Any]:
@@ -152,7 +191,7 @@ def events(emails: int, invoices: int) -> list[Any]:
                     level="level_1",
                     channel="email",
                     recipient_role="billing",
-                    template="level-1-firm",
+                    template="level_1",
                     language="fr",
                     include_penalties=True,
                     escalating=False,
@@ -169,51 +208,96 @@ def _database(url: str, name: str) -> str:
     return urllib.parse.urlunsplit(parts._replace(path="/" + name))
 
 
-async def run(emails: int, invoices: int, database_url: str) -> dict[str, float]:
+async def run(
+    emails: int,
+    invoices: int,
+    database_url: str,
+    concurrency: int | None,
+    composing: int | None,
+    connections: int | None,
+) -> dict[str, float]:
     name = f"bench_notifier_{uuid.uuid4().hex[:8]}"
     admin = await asyncpg.connect(database_url)
     await admin.execute(f'CREATE DATABASE "{name}"')
     await admin.close()
     url = _database(database_url, name)
-    handler = Accepting()
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = int(probe.getsockname()[1])
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
+    context = multiprocessing.get_context("spawn")
+    ready, stop, results = context.Event(), context.Event(), context.SimpleQueue()
+    server = context.Process(target=_serve, args=(port, ready, stop, results), daemon=True)
+    server.start()
+    ready.wait(30)
+    workers: ComposingWorkers | None = None
     try:
         await migrations.apply_async(url, DEFINITION.schema, DEFINITION.migrations)
-        pool = await create_pool(DatabaseSettings(url=url), DEFINITION.schema, max_size=4)
-        settings = NotifierSettings(
-            channel_rates_per_s={}, smtp=SmtpSettings(host="127.0.0.1", port=port, security="none")
+        # a connection per delivery in flight, and one to record an outcome without waiting
+        pool = await create_pool(
+            DatabaseSettings(url=url), DEFINITION.schema, max_size=(concurrency or 4) * 2 + 2
         )
+        settings = NotifierSettings(
+            channel_rates_per_s={},
+            smtp=SmtpSettings(host="127.0.0.1", port=port, security="none"),
+            companies_file=DEMO_COMPANIES,
+        )
+        if connections is not None:
+            settings.smtp.connections = connections
+        concurrency = concurrency or settings.dispatch_concurrency
+        composing = default_workers() if composing is None else composing
         composer = EmailComposer.load(settings)
         clock = SimulatedClock(NOW)
         async with pool.acquire() as connection, connection.transaction():
             await handle(UnitOfWork(connection, clock), events(emails, invoices))
+        if composing:
+            workers = ComposingWorkers(settings, composer.rate_book, composing)
+            await workers.warm_up()
         dispatcher = TimedDispatcher(
-            pool, clock, settings, channel_adapters(settings, composer), composer
+            pool,
+            clock,
+            settings,
+            channel_adapters(settings, composer),
+            composer,
+            workers=workers,
         )
         dispatcher.recorded_at = {}
+        load_before = os.getloadavg()
         with timing_pdfs() as pdf_times:
             started = time.perf_counter()
-            sent = await dispatcher.dispatch_all()
+            cpu = time.process_time()
+            workers_cpu = _workers_cpu(workers)
+            sent = await dispatcher.dispatch_all(concurrency)
             elapsed = time.perf_counter() - started
+            cpu = time.process_time() - cpu
+            workers_cpu = _workers_cpu(workers) - workers_cpu
+        load_after = os.getloadavg()
         rows = await pool.fetch("SELECT status, count(*) AS n FROM deliveries GROUP BY status")
         statuses: dict[str, int] = {r["status"]: r["n"] for r in rows}
         await pool.close()
     finally:
-        controller.stop()
+        if workers is not None:
+            workers.close()
+        stop.set()
+        accepted_at, server_cpu = results.get()
+        server.join(10)
         admin = await asyncpg.connect(database_url)
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
     windows = sorted(
         (dispatcher.recorded_at[m] - accepted) * 1000
-        for m, accepted in handler.accepted_at.items()
+        for m, accepted in accepted_at.items()
         if m in dispatcher.recorded_at
     )
     pdf_total = sum(pdf_times)
     return {
+        "concurrency": float(concurrency),
+        "composing_workers": float(composing),
+        "smtp_connections": float(settings.smtp.connections),
+        "load_before": load_before[0],
+        "load_after": load_after[0],
+        "cpu_s_dispatcher": cpu,
+        "cpu_s_workers": workers_cpu,
+        "cpu_s_smtp_server": server_cpu,
         "emails_sent": float(statuses.get("sent", 0)),
         "dispatched": float(sent),
         "elapsed_s": elapsed,
@@ -233,9 +317,30 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--emails", type=int, default=500)
     parser.add_argument("--invoices", type=int, default=3, help="invoices per statement")
+    parser.add_argument(
+        "--concurrency", type=int, help="deliveries side by side (dispatch_concurrency)"
+    )
+    parser.add_argument("--workers", type=int, help="composing processes (composing_workers)")
+    parser.add_argument(
+        "--smtp-connections", type=int, help="SMTP sessions kept (smtp.connections)"
+    )
+    parser.add_argument(
+        "--pydantic-events", type=int, default=50_000, help="for the same-run pydantic figure"
+    )
     args = parser.parse_args()
     database_url = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
-    figures = asyncio.run(run(args.emails, args.invoices, database_url))
+    pydantic_now = measure_pydantic(args.pydantic_events)[0].value
+    figures = asyncio.run(
+        run(
+            args.emails,
+            args.invoices,
+            database_url,
+            args.concurrency,
+            args.workers,
+            args.smtp_connections,
+        )
+    )
+    figures["pydantic_validate_now"] = pydantic_now
     for key, value in figures.items():
         print(f"{key:>20}: {value:,.3f}")
 

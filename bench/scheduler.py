@@ -11,7 +11,8 @@ invoices. ``--replicas N`` drains with N scheduler processes at once (``FOR UPDA
 LOCKED`` shares the work); each runs ``--concurrency`` ticks side by side, as the service's
 ``tick_concurrency`` does (default: the service's). Each line states the replicas and ticks
 in flight, the scheduler processes' CPU time during the drain and the load average before
-and after it, since other work on the machine moves the figures. Nothing is asserted: these
+and after it and ``bench.limits``' pydantic figure measured just before it, since other
+work on the machine moves the figures. Nothing is asserted: these
 are measurements.
 """
 
@@ -28,7 +29,7 @@ from datetime import UTC, date, datetime
 
 import asyncpg
 
-from bench.limits import DEFAULT_DATABASE_URL
+from bench.limits import DEFAULT_DATABASE_URL, measure_pydantic
 from services.runtime import gc_tuning, migrations
 from services.runtime.clock import SimulatedClock
 from services.runtime.database import Connection, create_pool
@@ -146,6 +147,9 @@ def measure(
     concurrency: int,
 ) -> None:
     due, loaded_s = asyncio.run(prepare(url, invoices, due_share))
+    # bench.limits' pure-CPU figure, now: what share of a core this host gives (148,151
+    # events/s on the quiet reference host)
+    pydantic_now = measure_pydantic(50_000)[0].value
     load_before = os.getloadavg()[0]
     if replicas == 1:
         runs = [replica(url, batch, concurrency, 0.0)]
@@ -174,6 +178,7 @@ def measure(
         f"{reminders / drain_s if drain_s else 0:,.0f}/s, scheduler CPU {cpu_s:5.2f} s | "
         f"empty tick: median {statistics.median(empty) * 1000:.2f} ms, "
         f"max {max(empty) * 1000:.2f} ms | load average {load_before:.2f} -> {load_after:.2f}"
+        f" | pydantic now {pydantic_now:,.0f} events/s"
     )
 
 

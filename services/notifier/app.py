@@ -34,6 +34,7 @@ from services.notifier.channels.sms.adapter import SmsAdapter
 from services.notifier.channels.sms.opt_out import SmsOptOuts
 from services.notifier.channels.sms.status import SmsStatusCallback
 from services.notifier.composing.composer import EmailComposer
+from services.notifier.composing.workers import ComposingWorkers, default_workers
 from services.notifier.dispatcher import Dispatcher
 from services.notifier.domain.sending_time import Place
 from services.notifier.handler import handler_for
@@ -65,6 +66,9 @@ async def build(context: ServiceContext) -> ServiceParts:
     for channel in CHANNELS:
         if channel not in adapters:
             log.warning("channel_unavailable", channel=channel)
+    workers = (
+        settings.composing_workers if settings.composing_workers is not None else default_workers()
+    )
     dispatcher = Dispatcher(
         context.pool,
         context.clock,
@@ -72,7 +76,10 @@ async def build(context: ServiceContext) -> ServiceParts:
         adapters,
         composer,
         limiter=SharedRateLimiter(context.pool, settings.channel_rates_per_s),
+        workers=ComposingWorkers(settings, rate_book, workers) if workers else None,
     )
+    if dispatcher.workers is not None:
+        await dispatcher.workers.warm_up()  # each loads and checks the templates now
     previews = Previews(
         context.pool, context.clock, dispatcher, interval_s=settings.dispatch_interval_s
     )

@@ -1,6 +1,7 @@
 """Sending pending deliveries, outside any consumer transaction, and recording the outcome.
 
-One delivery at a time, in three steps:
+``dispatch_concurrency`` deliveries at a time (each its own claim, as replicas), each in
+three steps:
 
 1. in a short transaction, claim a due delivery (``FOR UPDATE SKIP LOCKED``, so replicas
    share the work) whose company is not suspended, drop the invoices settled, cancelled,
@@ -47,8 +48,10 @@ from contracts.notifications import (
 from contracts.topics import NOTIFIER_DELIVERIES, Topic
 from services.notifier import queries
 from services.notifier.channels.adapter import ChannelAdapter, Outgoing, Receipt
+from services.notifier.channels.email.adapter import EmailAdapter
 from services.notifier.channels.phone import tasks as call_tasks
 from services.notifier.composing.composer import CustomerView, EmailComposer, OpenItem
+from services.notifier.composing.workers import ComposingWorkers
 from services.notifier.domain.commitments import BrokenCommitment
 from services.notifier.domain.handlings import Handlings, handlings_of
 from services.notifier.domain.sending_time import Place, next_window_instant
@@ -112,24 +115,37 @@ class Dispatcher:
     rng: random.Random = field(default_factory=random.Random)
     limiter: RateLimiter | None = None
     previews: Previews | None = None  # an approved proposal is sent as it was previewed
+    workers: ComposingWorkers | None = None  # emails composed in worker processes
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Dispatch until ``stop``; sleep ``dispatch_interval_s`` when nothing is due, or
-        while the database is away."""
-        loop = every(
-            lambda: self.settings.dispatch_interval_s,
-            self.dispatch_once,
-            name="dispatcher",
-            tolerate=TRANSIENT_ERRORS,
-        )
-        await loop(stop)
+        """Dispatch until ``stop``, ``dispatch_concurrency`` deliveries at a time; each lane
+        sleeps ``dispatch_interval_s`` when nothing is due, or while the database is away.
+        A lane that fails stops the others (and the service)."""
+        try:
+            async with asyncio.TaskGroup() as lanes:
+                for lane in range(self.settings.dispatch_concurrency):
+                    loop = every(
+                        lambda: self.settings.dispatch_interval_s,
+                        self.dispatch_once,
+                        name=f"dispatcher-{lane}",
+                        tolerate=TRANSIENT_ERRORS,
+                    )
+                    lanes.create_task(loop(stop))
+        finally:
+            if self.workers is not None:
+                self.workers.close()
 
-    async def dispatch_all(self) -> int:
-        """Dispatch until nothing is due; return how many deliveries were handled."""
-        handled = 0
-        while await self.dispatch_once():
-            handled += 1
-        return handled
+    async def dispatch_all(self, concurrency: int = 1) -> int:
+        """Dispatch until nothing is due, ``concurrency`` deliveries at a time; return how
+        many deliveries were handled."""
+
+        async def lane() -> int:
+            handled = 0
+            while await self.dispatch_once():
+                handled += 1
+            return handled
+
+        return sum(await asyncio.gather(*(lane() for _ in range(concurrency))))
 
     async def dispatch_once(self) -> bool:
         claim = await self._claim()
@@ -243,7 +259,7 @@ class Dispatcher:
                         connection, reminder, kept.remaining, adapter, customer, now
                     )
                 else:
-                    outgoing = adapter.prepare(reminder, kept.remaining, customer, now)
+                    outgoing = await self._prepare(adapter, reminder, kept.remaining, customer, now)
             except DeliveryError as exc:
                 await self._record_failure(
                     connection, delivery_id, reminder, attempt, exc, remaining_ids, now
@@ -255,8 +271,12 @@ class Dispatcher:
                 reach = reachable(customer.contacts, opted_out)
                 left_out = tuple(a for a in reach.left_out if a in outgoing.recipients)
                 try:
-                    outgoing = adapter.prepare(
-                        reminder, kept.remaining, replace(customer, contacts=reach.contacts), now
+                    outgoing = await self._prepare(
+                        adapter,
+                        reminder,
+                        kept.remaining,
+                        replace(customer, contacts=reach.contacts),
+                        now,
                     )
                 except DeliveryError:  # nobody left in the reminder's role
                     outgoing = replace(outgoing, recipients=())
@@ -290,6 +310,19 @@ class Dispatcher:
                 sending=Claimed(delivery_id, reminder, attempt, remaining_ids, adapter, outgoing),
                 place=place,
             )
+
+    async def _prepare(
+        self,
+        adapter: ChannelAdapter,
+        reminder: Reminder,
+        invoices: tuple[DunnedInvoice, ...],
+        customer: CustomerView,
+        now: datetime,
+    ) -> Outgoing:
+        """The adapter's exact content; an email composed by a worker process if there are."""
+        if self.workers is not None and isinstance(adapter, EmailAdapter):
+            return await adapter.prepare_in(self.workers, reminder, invoices, customer, now)
+        return adapter.prepare(reminder, invoices, customer, now)
 
     async def _suppress(
         self,
@@ -430,31 +463,24 @@ class Dispatcher:
 
     async def _sent(self, claimed: Claimed, receipt: Receipt) -> None:
         now = self.clock.now()
-        async with self.pool.acquire() as connection, connection.transaction():
-            await connection.execute(
-                queries.MARK_SENT, claimed.delivery_id, receipt.reply, now, receipt.tracking_id
-            )
-            await connection.execute(
-                queries.FINISH_ATTEMPT,
-                claimed.delivery_id,
-                claimed.attempt,
-                now,
-                "sent",
-                receipt.reply,
-            )
-            await self._emit(
-                connection,
-                DeliverySent(
-                    **self._envelope(claimed.delivery_id, "sent", claimed.attempt, now),
-                    payload=ProviderDelivery(
-                        **self._delivery(
-                            claimed.delivery_id, claimed.reminder, claimed.invoice_ids, now
-                        ),
-                        provider=claimed.adapter.provider,
-                        provider_tracking_id=receipt.tracking_id,
-                    ),
-                ),
-            )
+        event = DeliverySent(
+            **self._envelope(claimed.delivery_id, "sent", claimed.attempt, now),
+            payload=ProviderDelivery(
+                **self._delivery(claimed.delivery_id, claimed.reminder, claimed.invoice_ids, now),
+                provider=claimed.adapter.provider,
+                provider_tracking_id=receipt.tracking_id,
+            ),
+        )
+        await self.pool.execute(  # one statement: the duplicate window's only round trip
+            queries.RECORD_SENT,
+            claimed.delivery_id,
+            receipt.reply,
+            now,
+            receipt.tracking_id,
+            claimed.attempt,
+            *outbox.enqueued_row(outbox.OutgoingRecord.of(self.topic, event)),
+            outbox.channel_name(""),
+        )
         DELIVERIES.labels("notifier", claimed.reminder.channel, "sent").inc()
 
     async def _failed(

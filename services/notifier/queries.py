@@ -248,6 +248,27 @@ SET status = 'sent', lease_until = NULL, provider_reply = $2, last_error = NULL,
 WHERE delivery_id = $1
 """
 
+# A delivery its provider accepted, recorded in one statement, hence one round trip and its
+# own transaction: the delivery sent, its attempt finished, its ``delivery.sent`` in the
+# outbox (``$6``-``$10``: ``outbox.enqueued_row``) and the relay woken (``$11``:
+# ``outbox.channel_name`` of the empty schema, completed by the current one). The duplicate
+# window (from the provider's acceptance to this commit) is this statement alone, even while
+# other deliveries are claimed and composed on the same event loop.
+RECORD_SENT = """
+WITH sent AS (
+    UPDATE deliveries
+    SET status = 'sent', lease_until = NULL, provider_reply = $2, last_error = NULL,
+        updated_at = $3, provider_tracking_id = $4
+    WHERE delivery_id = $1
+), finished AS (
+    UPDATE delivery_attempts SET finished_at = $3, outcome = 'sent', detail = $2
+    WHERE delivery_id = $1 AND attempt = $5
+), queued AS (
+    INSERT INTO outbox (topic, key, value, headers, event_id) VALUES ($6, $7, $8, $9, $10)
+)
+SELECT pg_notify($11 || current_schema(), '')
+"""
+
 MARK_RETRY = """
 UPDATE deliveries
 SET status = 'pending', lease_until = NULL, next_attempt_at = $2, last_error = $3,

@@ -45,6 +45,19 @@ class SmtpSettings(BaseSettings):
     password: SecretStr | None = None
     timeout_s: float = Field(default=30.0, gt=0)
     cafile: Path | None = None
+    connections: int = Field(
+        default=4,
+        ge=0,
+        description=(
+            "SMTP sessions kept open and reused, one message at a time each (0: a new session "
+            "per message). A reused session saves the connection, EHLO, STARTTLS and login."
+        ),
+    )
+    idle_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="A session idle longer than this is closed rather than reused.",
+    )
 
 
 class EmailSettings(BaseSettings):
@@ -217,6 +230,23 @@ class NotifierSettings(ServiceSettings):
 
     # Dispatching
     dispatch_interval_s: float = Field(default=1.0, gt=0)
+    dispatch_concurrency: int = Field(
+        default=2,
+        ge=1,
+        description=(
+            "Deliveries one replica dispatches side by side (claim, compose, send, record), "
+            "as replicas do: while one waits on SMTP or PostgreSQL, another composes. More "
+            "lanes widen the duplicate window (docs/notifier.md)."
+        ),
+    )
+    composing_workers: int | None = Field(
+        default=None,
+        ge=0,
+        description=(
+            "Processes composing emails with their PDF (default: the machine's cores; 0: "
+            "compose in the service's own process)."
+        ),
+    )
     max_attempts: int = Field(default=8, ge=1)
     retry_base_s: float = Field(default=30.0, gt=0)
     retry_max_s: float = Field(default=3600.0, gt=0)

@@ -27,6 +27,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+from uuid import UUID
 
 from services.runtime import metrics, sql
 from services.runtime.database import TRANSIENT_ERRORS, Connection, Pool
@@ -54,6 +55,19 @@ def _encode_headers(headers: Headers) -> str:
 def _decode_headers(text: str) -> tuple[tuple[str, bytes], ...]:
     """The headers stored by :func:`_encode_headers` (read as text; cached likewise)."""
     return tuple((name, base64.b64decode(value)) for name, value in json.loads(text))
+
+
+def enqueued_row(record: OutgoingRecord) -> tuple[str, bytes | None, bytes, str, UUID | None]:
+    """The outbox row of ``record`` (topic, key, value, headers, event_id), for a service
+    writing it within a statement of its own; that statement also calls
+    ``pg_notify(channel_name(schema), '')`` to wake the relay, as :func:`enqueue` does."""
+    return (
+        record.topic,
+        record.key,
+        record.value,
+        _encode_headers(tuple(record.headers)),
+        record.event_id,
+    )
 
 
 def channel_name(schema: str) -> str:

@@ -118,6 +118,16 @@ def reminder_due(
     return _record(REMINDER_DUE, customer.customer_id, reminder_id, value)
 
 
+def payload_text(record: OutgoingRecord) -> str:
+    """The payload of an event written here, as the text of its JSON object: what follows the
+    envelope's ``"payload":`` (the envelope's last field) up to the event's closing brace."""
+    start = record.value.index(_PAYLOAD) + len(_PAYLOAD)
+    return record.value[start:-1].decode()
+
+
+_PAYLOAD = b'"payload":'
+
+
 def state_changed(state: InvoiceState, now: datetime) -> OutgoingRecord | None:
     """The ``dunning.state.changed`` of an invoice; None when it has no scenario."""
     if state.scenario_id is None:

@@ -168,8 +168,8 @@ RETURNING reminder_id
 # one JSON array; sent_reminder keeps each event's payload, as RECORD_REMINDER stores it.
 RECORD_REMINDERS = """
 INSERT INTO sent_reminder (reminder_id, customer_id, payload, fallback_of, created_at)
-SELECT (e ->> 'event_id')::uuid, e -> 'payload' ->> 'customer_id', e -> 'payload', NULL, $2
-FROM jsonb_array_elements(convert_from($1::bytea, 'UTF8')::jsonb) AS e
+SELECT r, c, p::jsonb, NULL, $4
+FROM unnest($1::uuid[], $2::text[], $3::text[]) AS v (r, c, p)
 ON CONFLICT (reminder_id) DO NOTHING
 """
 

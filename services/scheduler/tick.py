@@ -146,9 +146,16 @@ class _Writes:
             progress = {s.invoice_id: _progress(s) for s in self.states}  # the last one wins
             await connection.execute(queries.SAVE_PROGRESS, _dumps(list(progress.values())))
         if self.reminders:
-            # each reminder is serialised once, for the outbox; sent_reminder keeps its payload
-            values = b",".join(r.value for r in self.reminders)
-            await connection.execute(queries.RECORD_REMINDERS, b"[" + values + b"]", now)
+            # each reminder is serialised once, for the outbox; sent_reminder keeps its
+            # payload, cut out of the event's text (PostgreSQL parses each payload once,
+            # instead of a whole array of events and then each event's payload again)
+            await connection.execute(
+                queries.RECORD_REMINDERS,
+                [r.event_id for r in self.reminders],
+                [(r.key or b"").decode() for r in self.reminders],
+                [outgoing.payload_text(r) for r in self.reminders],
+                now,
+            )
         if self.contacts:
             customer_ids, instants = zip(*self.contacts, strict=True)
             await connection.execute(queries.SET_LAST_CONTACTS, customer_ids, instants)

@@ -11,6 +11,7 @@ its languages (:mod:`services.notifier.composing.editable_marks`).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -112,6 +113,7 @@ def regional(language: str, country: str) -> str:
     return language
 
 
+@functools.lru_cache(maxsize=4096)  # an email writes each amount 3 or 4 times (text, HTML, PDF)
 def format_money(amount: Decimal, currency: str, language: str) -> str:
     """``1 234,56 €`` in French, ``€1,234.56`` in English, ``¥1,235``, ``KWD 1.500``: Babel's
     pattern for the language and the currency's own digits (0 for JPY, 3 for KWD)."""

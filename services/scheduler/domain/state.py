@@ -128,6 +128,18 @@ class InvoiceState:
     def of(cls, row: Any) -> InvoiceState:
         return cls(**{name: row[name] for name in cls.__dataclass_fields__})
 
+    def moved(self, **changes: Any) -> InvoiceState:
+        """``dataclasses.replace`` for the tick's hot path: a copy with ``changes``, without
+        calling ``__init__`` again (a third of the cost of a reminder's decision went to
+        ``replace``). Only field names are accepted, as ``replace`` checks."""
+        if not changes.keys() <= _INVOICE_FIELDS:
+            raise TypeError(
+                f"not fields of InvoiceState: {sorted(changes.keys() - _INVOICE_FIELDS)}"
+            )
+        moved = object.__new__(InvoiceState)
+        moved.__dict__.update(self.__dict__, **changes)
+        return moved
+
     def held_at(self, now: datetime) -> bool:
         return self.held_until is not None and self.held_until > now
 
@@ -186,6 +198,9 @@ class InvoiceState:
         )
 
 
+_INVOICE_FIELDS = frozenset(InvoiceState.__dataclass_fields__)
+
+
 def scenario_of(policy: Policy, state: InvoiceState) -> Scenario | None:
     if state.scenario_id is None:
         return None
@@ -234,7 +249,7 @@ def rescheduled(
         or state.pause_reason
         or state.awaiting_delivery is not None
     ):
-        return replace(state, next_action_at=None)
+        return state.moved(next_action_at=None)
     if state.last_action_at is not None:
         gap = state.last_action_at + policy.min_gap
         not_before = gap if not_before is None else max(not_before, gap)
@@ -250,7 +265,7 @@ def rescheduled(
     at = None if planned is None else planned.at
     if at is not None and state.resumed and state.next_action_at is not None:
         at = min(at, state.next_action_at)  # an expedited resumption keeps its earlier timer
-    return replace(state, next_action_at=at)
+    return state.moved(next_action_at=at)
 
 
 def _override(policy: Policy, customer: Customer) -> str | None:

@@ -89,6 +89,16 @@ def customer(customer_id: str, zone: str) -> Customer:
     return Customer(customer_id, "FR01", "FR", zone, "fr", Segment(), None)
 
 
+@given(state=invoices(), at=instants)
+def test_a_moved_state_is_the_replaced_one(state: InvoiceState, at: datetime) -> None:
+    changes = {"next_action_at": at, "last_step_name": "friendly", "resumed": False}
+    moved = state.moved(**changes)
+    assert moved == replace(state, **changes)  # type: ignore[arg-type]
+    assert moved is not state
+    with pytest.raises(TypeError, match="next_actoin_at"):
+        state.moved(next_actoin_at=at)
+
+
 @settings(max_examples=300, deadline=None)
 @given(state=invoices(), now=instants)
 def test_a_state_change_is_the_models_dump(state: InvoiceState, now: datetime) -> None:
@@ -169,8 +179,9 @@ def test_a_reminder_due_is_the_models_dump(
     assert record == OutgoingRecord.of(DUNNING_ACTIONS, expected)
     # it validates (compared as JSON: an instant in a DST fold compares unequal across zones)
     assert DUNNING_ACTIONS.parse(record.value).model_dump_json().encode() == record.value
-    # sent_reminder keeps the payload: what the fallback reads back
-    payload = Reminder.model_validate(json.loads(record.value)["payload"])
+    # sent_reminder keeps the payload, cut out of the event's text: what the fallback reads
+    assert json.loads(outgoing.payload_text(record)) == json.loads(record.value)["payload"]
+    payload = Reminder.model_validate_json(outgoing.payload_text(record))
     assert payload.model_dump_json() == expected.payload.model_dump_json()
 
 
