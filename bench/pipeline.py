@@ -287,7 +287,7 @@ def reminder_due(n: int) -> dunning.ReminderDue:
             level="level_1",
             channel="email",
             recipient_role="billing",
-            template="level-1-firm",
+            template="level_1",
             language="fr",
             include_penalties=True,
             escalating=False,

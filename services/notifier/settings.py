@@ -231,12 +231,13 @@ class NotifierSettings(ServiceSettings):
     # Dispatching
     dispatch_interval_s: float = Field(default=1.0, gt=0)
     dispatch_concurrency: int = Field(
-        default=2,
+        default=1,
         ge=1,
         description=(
             "Deliveries one replica dispatches side by side (claim, compose, send, record), "
             "as replicas do: while one waits on SMTP or PostgreSQL, another composes. More "
-            "lanes widen the duplicate window (docs/notifier.md)."
+            "lanes widen the duplicate window at its 99th percentile (docs/notifier.md), so "
+            "one is the default; scale out with replicas or choose two knowingly."
         ),
     )
     composing_workers: int | None = Field(

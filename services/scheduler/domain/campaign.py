@@ -9,7 +9,7 @@ is declared in YAML like a scenario::
       name: year-end-email
       level: level_1
       channel: email
-      template: level-1-firm
+      template: reminder_firm
       include_penalties: false
     select:
       company_codes: [FR01]
