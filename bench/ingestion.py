@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import dataclasses
 import multiprocessing
 import os
@@ -403,6 +404,7 @@ class Setup:
     batch: int
     start_at: float  # wall clock: every process starts consuming then
     tune_gc: bool = True  # as services do (services.runtime.gc_tuning)
+    profile: str | None = None  # write the replica's cProfile statistics to this path
 
 
 @dataclasses.dataclass
@@ -503,7 +505,13 @@ async def consume(setup: Setup) -> ConsumerFigures:
 
 
 def replica(setup: Setup) -> ConsumerFigures:
-    return asyncio.run(consume(setup))
+    if setup.profile is None:
+        return asyncio.run(consume(setup))
+    profiler = cProfile.Profile()
+    try:
+        return profiler.runcall(asyncio.run, consume(setup))
+    finally:
+        profiler.dump_stats(f"{setup.profile}.{os.getpid()}")
 
 
 async def prepare(count: int, bootstrap: str, database_url: str) -> tuple[str, str, Balances]:
@@ -552,7 +560,13 @@ def loadavg() -> str:
 
 
 def run(
-    count: int, batch: int, consumers: int, bootstrap: str, database_url: str, tune_gc: bool
+    count: int,
+    batch: int,
+    consumers: int,
+    bootstrap: str,
+    database_url: str,
+    tune_gc: bool,
+    profile: str | None = None,
 ) -> tuple[dict[str, float], list[str]]:
     """The figures of one run, and the balances where the ledger and the generator differ."""
     suffix, schema, expected = asyncio.run(prepare(count, bootstrap, database_url))
@@ -563,7 +577,7 @@ def run(
     print(f"consuming with {consumers} replica(s)...", flush=True)
     start_at = time.time() + 5.0  # every replica has started and connected by then
     setups = [
-        Setup(bootstrap, database_url, schema, suffix, count, batch, start_at, tune_gc)
+        Setup(bootstrap, database_url, schema, suffix, count, batch, start_at, tune_gc, profile)
         for _ in range(consumers)
     ]
     brokers = listening_pids(int(bootstrap.split(",")[0].rsplit(":", 1)[1]))
@@ -639,11 +653,23 @@ def main() -> None:
         action="store_true",
         help="leave CPython's garbage collector as it is (services tune it at start)",
     )
+    parser.add_argument(
+        "--profile",
+        metavar="PATH",
+        help="run each replica under cProfile and write its statistics to PATH.<pid> "
+        "(the profiler's own cost inflates the replicas' CPU: not for figures)",
+    )
     args = parser.parse_args()
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", DEFAULT_BOOTSTRAP)
     database_url = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
     figures, differences = run(
-        args.events, args.batch, args.consumers, bootstrap, database_url, not args.default_gc
+        args.events,
+        args.batch,
+        args.consumers,
+        bootstrap,
+        database_url,
+        not args.default_gc,
+        args.profile,
     )
     for name, value in figures.items():
         print(f"{name:>36}: {value:,.3f}")
