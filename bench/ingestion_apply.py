@@ -35,7 +35,6 @@ from bench.limits import measure_pydantic
 from contracts import erp
 from contracts.envelope import Event
 from contracts.topics import Topic
-from services.runtime import gc_tuning
 from services.ingestion.domain.book import (
     Book,
     CreditLots,
@@ -46,6 +45,7 @@ from services.ingestion.domain.book import (
     InvoiceRow,
     document_of,
 )
+from services.runtime import gc_tuning
 
 
 class Ledger:
@@ -106,12 +106,12 @@ class Ledger:
                 opened.discard(key)
         for customer_id in book.changed_customers:
             self.customers[customer_id] = book.customers[customer_id]
-        for key in book.changed_balances:
-            self.balances[key] = book.balances[key]
-            self.lots[key] = book.credit_lots.get(key, [])
-            self.balances_by_customer.setdefault(key[1], set()).add(key)
-        for key in book.changed_documents:
-            self.documents[key] = book.documents[key]
+        for balance in book.changed_balances:
+            self.balances[balance] = book.balances[balance]
+            self.lots[balance] = book.credit_lots.get(balance, [])
+            self.balances_by_customer.setdefault(balance[1], set()).add(balance)
+        for document in book.changed_documents:
+            self.documents[document] = book.documents[document]
 
     def owed(self) -> Balances:
         owed: Balances = {}
