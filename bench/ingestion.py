@@ -405,6 +405,7 @@ class Setup:
     start_at: float  # wall clock: every process starts consuming then
     tune_gc: bool = True  # as services do (services.runtime.gc_tuning)
     profile: str | None = None  # write the replica's cProfile statistics to this path
+    dedupe_by_offsets: bool = True  # as the service; False: an inbox row per event
 
 
 @dataclasses.dataclass
@@ -440,6 +441,7 @@ async def consume(setup: Setup) -> ConsumerFigures:
         SimulatedClock(START),
         dead_letter_max_ratio=1.0,
         partition_locks=True,  # as the service (services/ingestion/app.py)
+        dedupe_by_offsets=setup.dedupe_by_offsets,
     )
     supervisor = Supervisor("bench")
     broker = make_broker(settings.kafka, "bench-ingestion", graceful_timeout=10)
@@ -567,6 +569,7 @@ def run(
     database_url: str,
     tune_gc: bool,
     profile: str | None = None,
+    dedupe_by_offsets: bool = True,
 ) -> tuple[dict[str, float], list[str]]:
     """The figures of one run, and the balances where the ledger and the generator differ."""
     suffix, schema, expected = asyncio.run(prepare(count, bootstrap, database_url))
@@ -577,7 +580,18 @@ def run(
     print(f"consuming with {consumers} replica(s)...", flush=True)
     start_at = time.time() + 5.0  # every replica has started and connected by then
     setups = [
-        Setup(bootstrap, database_url, schema, suffix, count, batch, start_at, tune_gc, profile)
+        Setup(
+            bootstrap,
+            database_url,
+            schema,
+            suffix,
+            count,
+            batch,
+            start_at,
+            tune_gc,
+            profile,
+            dedupe_by_offsets,
+        )
         for _ in range(consumers)
     ]
     brokers = listening_pids(int(bootstrap.split(",")[0].rsplit(":", 1)[1]))
@@ -618,6 +632,7 @@ def run(
         "load_1min_before": load_before[0],
         "load_1min_after": load_after[0],
         "pydantic_validate_now": pydantic_now,
+        "dedupe_by_offsets": float(dedupe_by_offsets),
     }
     # Where the CPU went, per event: the machine's ceiling is its cores over their sum.
     replicas_cpu = sum(r.cpu_s for r in runs)
@@ -659,6 +674,11 @@ def main() -> None:
         help="run each replica under cProfile and write its statistics to PATH.<pid> "
         "(the profiler's own cost inflates the replicas' CPU: not for figures)",
     )
+    parser.add_argument(
+        "--inbox",
+        action="store_true",
+        help="dedupe by an inbox row per event, as before the offsets kept with the ledger",
+    )
     args = parser.parse_args()
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", DEFAULT_BOOTSTRAP)
     database_url = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
@@ -670,6 +690,7 @@ def main() -> None:
         database_url,
         not args.default_gc,
         args.profile,
+        not args.inbox,
     )
     for name, value in figures.items():
         print(f"{name:>36}: {value:,.3f}")
