@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import dataclasses
 import multiprocessing
 import os
@@ -403,6 +404,8 @@ class Setup:
     batch: int
     start_at: float  # wall clock: every process starts consuming then
     tune_gc: bool = True  # as services do (services.runtime.gc_tuning)
+    profile: str | None = None  # write the replica's cProfile statistics to this path
+    dedupe_by_offsets: bool = True  # as the service; False: an inbox row per event
 
 
 @dataclasses.dataclass
@@ -438,6 +441,7 @@ async def consume(setup: Setup) -> ConsumerFigures:
         SimulatedClock(START),
         dead_letter_max_ratio=1.0,
         partition_locks=True,  # as the service (services/ingestion/app.py)
+        dedupe_by_offsets=setup.dedupe_by_offsets,
     )
     supervisor = Supervisor("bench")
     broker = make_broker(settings.kafka, "bench-ingestion", graceful_timeout=10)
@@ -503,7 +507,13 @@ async def consume(setup: Setup) -> ConsumerFigures:
 
 
 def replica(setup: Setup) -> ConsumerFigures:
-    return asyncio.run(consume(setup))
+    if setup.profile is None:
+        return asyncio.run(consume(setup))
+    profiler = cProfile.Profile()
+    try:
+        return profiler.runcall(asyncio.run, consume(setup))
+    finally:
+        profiler.dump_stats(f"{setup.profile}.{os.getpid()}")
 
 
 async def prepare(count: int, bootstrap: str, database_url: str) -> tuple[str, str, Balances]:
@@ -552,7 +562,14 @@ def loadavg() -> str:
 
 
 def run(
-    count: int, batch: int, consumers: int, bootstrap: str, database_url: str, tune_gc: bool
+    count: int,
+    batch: int,
+    consumers: int,
+    bootstrap: str,
+    database_url: str,
+    tune_gc: bool,
+    profile: str | None = None,
+    dedupe_by_offsets: bool = True,
 ) -> tuple[dict[str, float], list[str]]:
     """The figures of one run, and the balances where the ledger and the generator differ."""
     suffix, schema, expected = asyncio.run(prepare(count, bootstrap, database_url))
@@ -563,7 +580,18 @@ def run(
     print(f"consuming with {consumers} replica(s)...", flush=True)
     start_at = time.time() + 5.0  # every replica has started and connected by then
     setups = [
-        Setup(bootstrap, database_url, schema, suffix, count, batch, start_at, tune_gc)
+        Setup(
+            bootstrap,
+            database_url,
+            schema,
+            suffix,
+            count,
+            batch,
+            start_at,
+            tune_gc,
+            profile,
+            dedupe_by_offsets,
+        )
         for _ in range(consumers)
     ]
     brokers = listening_pids(int(bootstrap.split(",")[0].rsplit(":", 1)[1]))
@@ -604,6 +632,7 @@ def run(
         "load_1min_before": load_before[0],
         "load_1min_after": load_after[0],
         "pydantic_validate_now": pydantic_now,
+        "dedupe_by_offsets": float(dedupe_by_offsets),
     }
     # Where the CPU went, per event: the machine's ceiling is its cores over their sum.
     replicas_cpu = sum(r.cpu_s for r in runs)
@@ -639,11 +668,29 @@ def main() -> None:
         action="store_true",
         help="leave CPython's garbage collector as it is (services tune it at start)",
     )
+    parser.add_argument(
+        "--profile",
+        metavar="PATH",
+        help="run each replica under cProfile and write its statistics to PATH.<pid> "
+        "(the profiler's own cost inflates the replicas' CPU: not for figures)",
+    )
+    parser.add_argument(
+        "--inbox",
+        action="store_true",
+        help="dedupe by an inbox row per event, as before the offsets kept with the ledger",
+    )
     args = parser.parse_args()
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", DEFAULT_BOOTSTRAP)
     database_url = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
     figures, differences = run(
-        args.events, args.batch, args.consumers, bootstrap, database_url, not args.default_gc
+        args.events,
+        args.batch,
+        args.consumers,
+        bootstrap,
+        database_url,
+        not args.default_gc,
+        args.profile,
+        not args.inbox,
     )
     for name, value in figures.items():
         print(f"{name:>36}: {value:,.3f}")

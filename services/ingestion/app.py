@@ -36,6 +36,10 @@ async def build(context: ServiceContext) -> ServiceParts:
         # a batch reads a customer's rows, applies in memory and writes them back: during a
         # rebalance the old and the new owner of a partition must not both do so at once
         partition_locks=True,
+        # the ledger recognises a repeated ERP event by its own keys (an invoice's content,
+        # a document's id and content, a customer's version): Kafka's redeliveries are
+        # skipped by the offsets kept in the batch's transaction, no inbox row per event
+        dedupe_by_offsets=True,
         loops={
             "unmatched_cash": every(
                 settings.unmatched_cash_interval_s, measure_unmatched_cash, name="unmatched_cash"

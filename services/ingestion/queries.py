@@ -3,7 +3,10 @@
 Reads use ``unnest`` of arrays (one round trip per table and batch); writes are one
 set-based upsert per table and batch (``INSERT ... SELECT FROM unnest(...) ON CONFLICT``:
 the batch's keys are unique, the :class:`Book` keeps one row per key) and ``COPY`` for
-allocations; only parked documents, which are rare and carry an array per row, are
+allocations. The frequent upserts (invoices, documents, balances) pass one array of a row
+type (migration ``0005``) rather than an array per column: asyncpg checks each element of
+an array parameter against ``collections.abc`` in Python, per field with column arrays,
+per row with a row type; only parked documents, which are rare and carry an array per row, are
 written row by row.
 """
 
@@ -212,11 +215,7 @@ async def save_invoices(connection: Connection, rows: Iterable[InvoiceRow]) -> N
             "SELECT i.company_code, i.invoice_number, i.customer_id, i.version, i.currency, "
             "i.amount, i.open_amount, i.issue_date, i.due_date, i.status, i.settled_on, "
             "i.payment_terms, i.purchase_order, i.extra::jsonb, i.content_hash "
-            "FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], "
-            "$6::numeric[], $7::numeric[], $8::date[], $9::date[], $10::text[], $11::date[], "
-            "$12::text[], $13::text[], $14::text[], $15::text[]) AS i(company_code, "
-            "invoice_number, customer_id, version, currency, amount, open_amount, issue_date, "
-            "due_date, status, settled_on, payment_terms, purchase_order, extra, content_hash) "
+            "FROM unnest($1::invoice_upsert[]) AS i "
             "ON CONFLICT (company_code, invoice_number) DO UPDATE SET "
             "customer_id = EXCLUDED.customer_id, version = EXCLUDED.version, "
             "currency = EXCLUDED.currency, amount = EXCLUDED.amount, "
@@ -225,7 +224,7 @@ async def save_invoices(connection: Connection, rows: Iterable[InvoiceRow]) -> N
             "settled_on = EXCLUDED.settled_on, payment_terms = EXCLUDED.payment_terms, "
             "purchase_order = EXCLUDED.purchase_order, extra = EXCLUDED.extra, "
             "content_hash = EXCLUDED.content_hash",
-            *_columns_of(records, 15),
+            records,
         )
 
 
@@ -237,14 +236,11 @@ async def save_balances(
     if balances:
         await connection.execute(
             "INSERT INTO credit_balances (company_code, customer_id, currency, balance, lots) "
-            "SELECT c, k, cur, b, l::jsonb FROM unnest($1::text[], $2::text[], $3::text[], "
-            "$4::numeric[], $5::text[]) AS u(c, k, cur, b, l) "
+            "SELECT u.company_code, u.customer_id, u.currency, u.balance, u.lots::jsonb "
+            "FROM unnest($1::balance_upsert[]) AS u "
             "ON CONFLICT (company_code, customer_id, currency) "
             "DO UPDATE SET balance = EXCLUDED.balance, lots = EXCLUDED.lots",
-            *_columns_of(
-                [(*key, value, _lots_json(lots.get(key, []))) for key, value in balances.items()],
-                5,
-            ),
+            [(*key, value, _lots_json(lots.get(key, []))) for key, value in balances.items()],
         )
 
 
@@ -272,10 +268,9 @@ async def save_documents(connection: Connection, rows: Iterable[DocumentRow]) ->
         await connection.execute(
             "INSERT INTO documents (company_code, kind, document_id, customer_id, currency, "
             "amount, value_date, content_hash, status, event_id) "
-            "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], "
-            "$6::numeric[], $7::date[], $8::text[], $9::text[], $10::uuid[]) "
+            "SELECT * FROM unnest($1::document_upsert[]) "
             "ON CONFLICT (company_code, kind, document_id) DO UPDATE SET status = EXCLUDED.status",
-            *_columns_of(records, 10),
+            records,
         )
 
 

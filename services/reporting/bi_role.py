@@ -3,8 +3,8 @@
 Created at start if missing (the service's own role has CREATEROLE), as NOLOGIN; with a
 password in the settings it may log in with it. Without one an existing role's login is left
 as it is, so that an unset setting neither opens a door nor closes one set by hand.
-The kit's tables (inbox, outbox, migration log) stay out of its reach: the outbox holds
-dead-lettered records, whose raw bytes may contain personal data.
+The kit's tables (inbox, outbox, consumed offsets, migration log) stay out of its reach:
+the outbox holds dead-lettered records, whose raw bytes may contain personal data.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import asyncpg
 from services.reporting.errors import ReportingError
 from services.runtime.database import Connection
 
-PRIVATE_TABLES = ("inbox", "outbox")
+PRIVATE_TABLES = ("inbox", "outbox", "consumed_offsets")
 
 
 class BiRoleFailed(ReportingError):

@@ -142,6 +142,7 @@ class BatchProcessor:
     dead_letter_window: int = 1000
     retry_for_s: float = 120.0
     partition_locks: bool = False
+    dedupe_by_offsets: bool = False
     _recent: collections.deque[bool] = field(init=False)
     _by_name: dict[str, Topic] = field(init=False)
     _fresh_topics: frozenset[str] = field(init=False)
@@ -210,15 +211,6 @@ class BatchProcessor:
 
     async def _process_once(self, records: Sequence[IncomingRecord]) -> BatchOutcome:
         parsed, invalid = self._parse(records)
-        # One claim per record: events by their id, unreadable records by their position.
-        claims: dict[UUID, str] = {}
-        for record, event in parsed:
-            claims.setdefault(event.event_id, record.topic)
-        for dead in invalid:
-            claims.setdefault(
-                inbox.position_id(dead.record.topic, dead.record.partition, dead.record.offset),
-                dead.record.topic,
-            )
         async with self.pool.acquire() as connection, connection.transaction():
             if self.partition_locks:
                 await connection.execute(
@@ -226,21 +218,20 @@ class BatchProcessor:
                     self.service,
                     sorted({r.partition for r in records if r.partition >= 0}),
                 )
-            fresh = await inbox.claim(connection, list(claims.items()))
+            if self.dedupe_by_offsets:
+                is_new = await self._new_by_offsets(connection, records)
+            else:
+                is_new = await self._new_by_inbox(connection, parsed, invalid)
             new_events: list[Event] = []
             records_of: dict[UUID, IncomingRecord] = {}
             duplicates: list[IncomingRecord] = []
             for record, event in parsed:
-                if event.event_id in fresh and event.event_id not in records_of:
+                if event.event_id not in records_of and is_new(record, event.event_id):
                     new_events.append(event)
                     records_of[event.event_id] = record
                 else:
                     duplicates.append(record)
-            new_invalid = [
-                d
-                for d in invalid
-                if inbox.position_id(d.record.topic, d.record.partition, d.record.offset) in fresh
-            ]
+            new_invalid = [d for d in invalid if is_new(d.record, None)]
             work = UnitOfWork(connection, self.clock)
             if new_events:
                 await self.handler(work, new_events)
@@ -258,6 +249,8 @@ class BatchProcessor:
                 connection,
                 [*work.emitted, *(d.outgoing() for d in [*dead_letters, *held_back])],
             )
+            if self.dedupe_by_offsets:
+                await inbox.advance(connection, _next_offsets(records))
         self._count(records_of, work.rejected, duplicates, [*dead_letters, *held_back])
         if self._fresh_topics:
             self._note_newest(
@@ -270,6 +263,48 @@ class BatchProcessor:
             duplicates=len(duplicates) + len(invalid) - len(new_invalid),
             dead_lettered=len(dead_letters),
         )
+
+    async def _new_by_inbox(
+        self,
+        connection: Connection,
+        parsed: Sequence[tuple[IncomingRecord, Event]],
+        invalid: Sequence[DeadLetter],
+    ) -> Callable[[IncomingRecord, UUID | None], bool]:
+        """Claim the batch in the inbox: events by their id, unreadable records by position."""
+        claims: dict[UUID, str] = {}
+        for record, event in parsed:
+            claims.setdefault(event.event_id, record.topic)
+        for dead in invalid:
+            claims.setdefault(
+                inbox.position_id(dead.record.topic, dead.record.partition, dead.record.offset),
+                dead.record.topic,
+            )
+        fresh = await inbox.claim(connection, list(claims.items()))
+
+        def is_new(record: IncomingRecord, event_id: UUID | None) -> bool:
+            if event_id is None:
+                event_id = inbox.position_id(record.topic, record.partition, record.offset)
+            return event_id in fresh
+
+        return is_new
+
+    async def _new_by_offsets(
+        self, connection: Connection, records: Sequence[IncomingRecord]
+    ) -> Callable[[IncomingRecord, UUID | None], bool]:
+        """New: at or past its partition's next offset kept in the database.
+
+        Records without a position (partition or offset below 0) are always new; the
+        handler's state must recognise a repeated event itself.
+        """
+        done = await inbox.consumed_offsets(
+            connection,
+            sorted({(r.topic, r.partition) for r in records if r.partition >= 0}),
+        )
+
+        def is_new(record: IncomingRecord, event_id: UUID | None) -> bool:
+            return record.offset >= done.get((record.topic, record.partition), 0)
+
+        return is_new
 
     def _check_dead_letter_ratio(self, total: int, dead: int) -> None:
         batch = [True] * dead + [False] * (total - dead)
@@ -308,6 +343,17 @@ class BatchProcessor:
                 offset=dead.record.offset,
                 reason=dead.reason,
             )
+
+
+def _next_offsets(records: Sequence[IncomingRecord]) -> dict[inbox.Partition, int]:
+    """Each partition's offset after the batch's last record of it."""
+    next_offsets: dict[inbox.Partition, int] = {}
+    for record in records:
+        if record.partition >= 0 and record.offset >= 0:
+            key = (record.topic, record.partition)
+            if record.offset >= next_offsets.get(key, 0):
+                next_offsets[key] = record.offset + 1
+    return next_offsets
 
 
 def record_lag(service: str, consumer: Any, records: Sequence[IncomingRecord]) -> None:

@@ -100,6 +100,10 @@ class ServiceParts:
     on_stop: Callable[[], Awaitable[None]] | None = None
     # one batch at a time per partition number, across replicas (BatchProcessor)
     partition_locks: bool = False
+    # skip redelivered records by the partitions' offsets kept with the state instead of an
+    # inbox row per event: only for state that recognises a repeated event itself
+    # (BatchProcessor.dedupe_by_offsets)
+    dedupe_by_offsets: bool = False
 
 
 @dataclass(frozen=True)
@@ -379,6 +383,7 @@ async def _start(
             clock=clock,
             dead_letter_max_ratio=settings.dead_letter_max_ratio,
             partition_locks=parts.partition_locks,
+            dedupe_by_offsets=parts.dedupe_by_offsets,
         )
         subscribe(
             broker,

@@ -11,6 +11,20 @@ ON CONFLICT (event_id) DO NOTHING
 RETURNING event_id
 """
 
+# consumed positions (BatchProcessor.dedupe_by_offsets), read and locked, then advanced
+CONSUMED_OFFSETS = """
+SELECT o.topic, o.partition, o.next_offset
+FROM consumed_offsets o
+JOIN unnest($1::text[], $2::int[]) AS p(topic, partition) USING (topic, partition)
+FOR UPDATE OF o
+"""
+ADVANCE_OFFSETS = """
+INSERT INTO consumed_offsets (topic, partition, next_offset)
+SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[])
+ON CONFLICT (topic, partition) DO UPDATE
+SET next_offset = GREATEST(consumed_offsets.next_offset, EXCLUDED.next_offset)
+"""
+
 # one batch at a time per partition number (BatchProcessor.partition_locks), in order
 LOCK_PARTITIONS = """
 SELECT count(pg_advisory_xact_lock(hashtext('relance.partition.' || $1), p))

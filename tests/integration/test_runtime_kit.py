@@ -105,6 +105,42 @@ async def test_inbox_ignores_a_replayed_batch(pool: asyncpg.Pool, topic: Topic) 
     assert await pool.fetchval("SELECT count(*) FROM outbox") == 1
 
 
+async def test_dedupe_by_offsets_skips_what_the_kept_offsets_cover(
+    pool: asyncpg.Pool, topic: Topic
+) -> None:
+    processor = BatchProcessor("kit", [topic], record_seen, pool, CLOCK, dedupe_by_offsets=True)
+    values = [topic.value(invoice_event(n)) for n in range(1, 21)] + [b"{bad"]
+    records = incoming(topic, values)
+
+    first = await processor.process(records[:15])
+    # redelivered from an older position: the first 15 again, then the rest
+    replay = await processor.process(records[10:])
+    again = await processor.process(records)
+
+    assert (first.applied, first.duplicates, first.dead_lettered) == (14, 0, 1)
+    assert (replay.applied, replay.duplicates, replay.dead_lettered) == (5, 5, 1)
+    assert (again.applied, again.duplicates, again.dead_lettered) == (0, 21, 0)
+    assert await pool.fetchval("SELECT count(*) FROM seen") == 19
+    assert await pool.fetchval("SELECT count(*) FROM inbox") == 0  # no row per event
+    assert await pool.fetchval("SELECT count(*) FROM outbox") == 2  # each dead letter once
+    assert await pool.fetchval(
+        "SELECT next_offset FROM consumed_offsets WHERE topic = $1 AND partition = 0",
+        topic.name,
+    ) == len(values)
+
+    # a rolled-back batch does not move the offsets: a bug's batch is applied when retried
+    async def buggy(work: UnitOfWork, events: Sequence[Event]) -> None:
+        await record_seen(work, events)
+        raise RuntimeError("bug")
+
+    later = incoming(topic, [topic.value(invoice_event(n)) for n in range(30, 33)], len(values))
+    failing = BatchProcessor("kit", [topic], buggy, pool, CLOCK, dedupe_by_offsets=True)
+    with pytest.raises(RuntimeError, match="bug"):
+        await failing.process(later)
+    assert (await processor.process(later)).applied == 3
+    assert await pool.fetchval("SELECT count(*) FROM seen") == 22
+
+
 async def test_same_event_twice_in_one_batch_is_applied_once(
     pool: asyncpg.Pool, topic: Topic
 ) -> None:

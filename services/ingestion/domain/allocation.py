@@ -23,10 +23,26 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Protocol
 
 from services.ingestion.errors import Inapplicable
 
 ZERO = Decimal(0)
+
+
+class Owed(Protocol):
+    """What the allocation reads of an invoice (an :class:`OwedInvoice`, or a ledger row)."""
+
+    @property
+    def invoice_number(self) -> str: ...
+    @property
+    def currency(self) -> str: ...
+    @property
+    def open_amount(self) -> Decimal: ...
+    @property
+    def due_date(self) -> date: ...
+    @property
+    def issue_date(self) -> date: ...
 
 
 @dataclass(frozen=True)
@@ -53,7 +69,7 @@ class AllocationPlan:
 
 
 class _Spread:
-    def __init__(self, amount: Decimal, invoices: Sequence[OwedInvoice]) -> None:
+    def __init__(self, amount: Decimal, invoices: Sequence[Owed]) -> None:
         self.left = amount
         self.owed = {i.invoice_number: i.open_amount for i in invoices}
         self.parts: dict[str, Decimal] = {}
@@ -75,7 +91,7 @@ def allocate_payment(
     currency: str,
     explicit: Sequence[tuple[str, Decimal]],
     reference: str | None,
-    invoices: Sequence[OwedInvoice],
+    invoices: Sequence[Owed],
 ) -> AllocationPlan:
     """Spread a payment over ``invoices`` (the customer's known invoices) by the rule above.
 
@@ -110,9 +126,7 @@ def allocate_payment(
     return spread.plan()
 
 
-def allocate_credit_note(
-    amount: Decimal, currency: str, invoice: OwedInvoice | None
-) -> AllocationPlan:
+def allocate_credit_note(amount: Decimal, currency: str, invoice: Owed | None) -> AllocationPlan:
     """Reduce ``invoice`` by at most its open amount; the rest is credit."""
     if invoice is None:
         return AllocationPlan((), amount)

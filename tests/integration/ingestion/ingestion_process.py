@@ -30,7 +30,8 @@ async def build(context: ServiceContext) -> ServiceParts:
     handler = LedgerHandler(
         context.name, frozenset(settings.company_codes), ledger_topic=prefixed(LEDGER_EVENTS)
     )
-    return ServiceParts(handler=handler.handle)
+    # as the service (services/ingestion/app.py)
+    return ServiceParts(handler=handler.handle, partition_locks=True, dedupe_by_offsets=True)
 
 
 def definition() -> ServiceDefinition:

@@ -73,8 +73,14 @@ async def test_service_builds_the_ledger_from_kafka_and_publishes_ledger_events(
 
         async def booked() -> bool:
             try:
-                # 14 events and the broken record, each claimed once in the inbox
-                return bool(await connection.fetchval("SELECT count(*) = 15 FROM ledger.inbox"))
+                # 14 events and the broken record, each consumed once: the offsets kept with
+                # the ledger, and no inbox row per event
+                return bool(
+                    await connection.fetchval(
+                        "SELECT coalesce(sum(next_offset), 0) = 15 "
+                        "AND NOT EXISTS (SELECT 1 FROM ledger.inbox) FROM ledger.consumed_offsets"
+                    )
+                )
             except asyncpg.UndefinedTableError:
                 return False
 
