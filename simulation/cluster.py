@@ -253,6 +253,9 @@ class Observation:
     end_offsets: int
     notices_due: int = 0
     notices_unreceived: int = 0  # claimed or sent by the notifier, not at the SMTP server
+    # claimed by a dispatcher whose lease runs: being composed and sent right now (a clock
+    # advanced meanwhile would make the provider receive it later than it was checked)
+    deliveries_in_flight: int = 0
 
     @property
     def busy(self) -> bool:
@@ -263,6 +266,7 @@ class Observation:
             or self.deliveries_due
             or self.notices_due
             or self.notices_unreceived
+            or self.deliveries_in_flight
         )
 
     @property
@@ -274,7 +278,8 @@ class Observation:
             f"lag={ {k: v for k, v in self.lag.items() if v} } "
             f"outbox={ {k: v for k, v in self.outbox.items() if v} } "
             f"timers_due={self.timers_due} deliveries_due={self.deliveries_due} "
-            f"notices_due={self.notices_due} notices_unreceived={self.notices_unreceived}"
+            f"notices_due={self.notices_due} notices_unreceived={self.notices_unreceived} "
+            f"deliveries_in_flight={self.deliveries_in_flight}"
         )
 
 
@@ -303,6 +308,7 @@ class Quiescence:
     _coordinators: dict[str, int] = field(default_factory=dict)
     _group_service: dict[str, str] = field(default_factory=dict)
     _shortfall: tuple[int, float] | None = None  # (notices unreceived, since when)
+    _in_flight: tuple[int, float] | None = None  # (deliveries in flight, since when)
 
     async def start(self) -> None:
         for service in self.services:
@@ -365,7 +371,10 @@ class Quiescence:
         notices_due, unreceived = int(row["notices_due"]), 0
         if self.notices_received is not None:
             unreceived = self._unreceived(int(row["notices_claimed"]), self.notices_received())
-        database = Observation({}, outbox, timers, deliveries, -1, notices_due, unreceived)
+        in_flight = self._stranded_in_flight(int(row["deliveries_in_flight"]))
+        database = Observation(
+            {}, outbox, timers, deliveries, -1, notices_due, unreceived, in_flight
+        )
         if database.busy:
             return database
         partitions: dict[str, list[TopicPartition]] = {}
@@ -390,8 +399,20 @@ class Quiescence:
                     behind += max(0, ends.get(tp, 0) - (done.offset if done else 0))
             lag[group] = behind
         return Observation(
-            lag, outbox, timers, deliveries, sum(ends.values()), notices_due, unreceived
+            lag, outbox, timers, deliveries, sum(ends.values()), notices_due, unreceived, in_flight
         )
+
+    def _stranded_in_flight(self, count: int) -> int:
+        """Deliveries a dispatcher holds under a running lease, less any stranded by a crash
+        (their lease only ends on the simulated clock, which waits for quiet)."""
+        if not count:
+            self._in_flight = None
+            return 0
+        now = time.monotonic()
+        if self._in_flight is None or self._in_flight[0] != count:
+            self._in_flight = (count, now)
+            return count
+        return 0 if now - self._in_flight[1] > self.stranded_after_s else count
 
     def _unreceived(self, claimed: int, received: int) -> int:
         """The notices still on their way to the SMTP server, less any stranded by a crash."""
@@ -457,8 +478,12 @@ class Quiescence:
                 except asyncpg.PostgresError:
                     continue
                 timers.append(part)
-            deliveries = "0"
+            deliveries = in_flight = "0"
             if await exists("notifier.deliveries"):
+                in_flight = (
+                    "(SELECT count(*) FROM notifier.deliveries "
+                    "WHERE status = 'sending' AND lease_until > $1)"
+                )
                 held = ""
                 if await exists("notifier.suspensions"):
                     # held while the company's sending is suspended: not due now
@@ -496,6 +521,7 @@ class Quiescence:
             f"{scheduler_timers} AS timers_scheduler",
             f"{' + '.join(timers)} AS timers_disputes",
             f"{deliveries} AS deliveries",
+            f"{in_flight} AS deliveries_in_flight",
             f"{notices_due} AS notices_due",
             f"{notices_claimed} AS notices_claimed",
         ]

@@ -33,3 +33,17 @@ def test_a_shortfall_unchanged_past_the_grace_no_longer_holds_the_day() -> None:
     assert quiescence._unreceived(2, 1) == 0  # a send cut by a crash: its lease resends it
     assert quiescence._unreceived(3, 1) == 2  # a new notice on its way: waited for again
     assert quiescence._unreceived(3, 3) == 0
+
+
+def test_a_delivery_being_sent_holds_the_clock_until_it_is_done_or_stranded() -> None:
+    """A dispatcher checked the window, then composes and sends: the simulated clock must not
+    move meanwhile, or the provider would receive the message after the window closed."""
+    assert not observation(deliveries_in_flight=1).quiet
+    assert "deliveries_in_flight=1" in observation(deliveries_in_flight=1).describe()
+    quiescence = Quiescence("127.0.0.1:1", "postgresql://x", stranded_after_s=0.05)
+    assert quiescence._stranded_in_flight(1) == 1
+    assert quiescence._stranded_in_flight(1) == 1  # within the grace
+    time.sleep(0.06)
+    assert quiescence._stranded_in_flight(1) == 0  # a dispatcher killed mid-send
+    assert quiescence._stranded_in_flight(2) == 2  # another claimed: waited for again
+    assert quiescence._stranded_in_flight(0) == 0
