@@ -47,6 +47,9 @@ async def debit_for(
 ) -> Debit:
     """The debit of this choice: the latest attempt, unless it failed (then a new one)."""
     async with pool.acquire() as connection, connection.transaction():
+        # two requests of one double click both read "no debit yet" without this lock, and
+        # the second insert of the same (choice, attempt) failed: 500 instead of the same debit
+        await connection.execute(queries.LOCK_CHOICE, choice)
         latest = await connection.fetchrow(queries.LATEST_DEBIT, choice)
         if latest is not None and latest["status"] != "failed":
             return Debit(latest["debit_id"], latest["status"], latest["billing_request_id"])

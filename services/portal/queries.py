@@ -106,8 +106,10 @@ START_DEBIT = """
 INSERT INTO direct_debits (debit_id, choice, attempt, customer_id, company_code, invoice_ids,
                            amount, currency, created_at, changed_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)
-ON CONFLICT (debit_id) DO NOTHING
+ON CONFLICT DO NOTHING
 """
+# one choice's debits decided one request at a time (a double click: two requests at once)
+LOCK_CHOICE = "SELECT pg_advisory_xact_lock(hashtextextended($1, 20))"
 DEBIT_REQUESTED = """
 UPDATE direct_debits SET billing_request_id = $2, changed_at = $3
 WHERE debit_id = $1 AND billing_request_id IS NULL
