@@ -24,7 +24,9 @@ message, its recipients and its outcome stay in ``notices`` as proof.
 
 A notice to a customer (an agreement's confirmation) obeys the same controls as a reminder: it
 is held while the customer's company is suspended and waits for the customer's sending
-window on a business day. An owner reminder goes to internal staff and obeys neither.
+window on a business day. An owner reminder goes to internal staff and obeys neither; it
+carries the owner's signed link to the dispute's page on the portal (``DisputeLinks``) when
+links are configured, where they answer, attach a document or resolve the dispute.
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ from services.runtime.consumer import UnitOfWork
 from services.runtime.database import TRANSIENT_ERRORS, Pool
 from services.runtime.logs import get_logger
 from services.runtime.loops import every
+from services.runtime.signed_links import DisputeLinks
 
 log = get_logger(__name__)
 NOTICE_TEMPLATES = Path(__file__).parent / "notice_templates"
@@ -232,6 +235,7 @@ def _sample(creditor: Creditor) -> dict[str, Any]:
             firmness="urgent",
             escalated_to_manager=True,
         ),
+        "link": "https://portal.example.com/portal/dispute/sample-token",
         "proposal": {
             "proposal_id": str(uuid.UUID(int=3)),
             "version": 2,
@@ -264,8 +268,14 @@ def _sample(creditor: Creditor) -> dict[str, Any]:
 class NoticeComposer:
     """Renders notices with their own checked template sets (``notice_templates/``)."""
 
-    def __init__(self, settings: NotifierSettings, directory: Path = NOTICE_TEMPLATES) -> None:
+    def __init__(
+        self,
+        settings: NotifierSettings,
+        directory: Path = NOTICE_TEMPLATES,
+        owner_links: DisputeLinks | None = None,
+    ) -> None:
         self.settings = settings
+        self.owner_links = owner_links
         self.companies = Companies(settings.companies)
         self.catalogue = TemplateCatalogue.load(directory, _sample(SAMPLE_CREDITOR))
 
@@ -365,7 +375,10 @@ class NoticeComposer:
             reminder = disputes.OwnerReminder.model_validate(payload)
             to, cc = self._owner_addresses(reminder)
             language = self.settings.internal_language
-            context = {"reminder": reminder, "contact_name": None}
+            # the owner's page on the portal, scoped to this dispute: they answer, attach or
+            # resolve it there without an API key (none when links are not configured)
+            link = self.owner_links.url(reminder.dispute_id) if self.owner_links else None
+            context = {"reminder": reminder, "contact_name": None, "link": link}
         key = self.catalogue.resolve((kind,), language, self.settings.fallback_language)
         rendered = self.catalogue.render(
             key,
