@@ -1,11 +1,14 @@
 """Notices: emails that are not dunning reminders.
 
-Four kinds: three decided by the disputes service, one by the scheduler:
+Six kinds: five decided by the disputes service, one by the scheduler:
 
 - ``promise_confirmation`` and ``plan_confirmation``: every agreement, a promise to pay or a
   payment plan, whatever the channel it was made on (a call, a visit, an email, the
   customer's page), is confirmed in writing to the customer's billing contacts (DOMAIN.md:
   every agreement is confirmed in writing); the letter says how it was made;
+- ``plan_refusal``: a payment plan the customer proposed on the portal and that a credit
+  manager refused (with the reason, told to the customer) or that lapsed undecided is told
+  to the customer's billing contacts; the invoices' reminders resume;
 - ``owner_reminder``: the internal owner of an overdue dispute is reminded, at the address
   configured for their role (or the named owner's), the manager copied when escalated;
 - ``proposal_reminder``: the collectors (the address of the ``collector`` role) are reminded,
@@ -73,7 +76,7 @@ def notice_id_of(kind: str, subject_id: uuid.UUID) -> uuid.UUID:
     return uuid.uuid5(NOTICE_NAMESPACE, f"{kind}/{subject_id}")
 
 
-CUSTOMER_NOTICES = frozenset({"promise_confirmation", "plan_confirmation"})
+CUSTOMER_NOTICES = frozenset({"promise_confirmation", "plan_confirmation", "plan_refusal"})
 
 
 async def record_promise(work: UnitOfWork, promise: disputes.Promise) -> None:
@@ -96,6 +99,19 @@ async def record_plan(work: UnitOfWork, plan: disputes.PaymentPlan) -> None:
         "plan_confirmation",
         plan.customer_id,
         plan.model_dump(mode="json"),
+        work.clock.now(),
+    )
+
+
+async def record_plan_refusal(work: UnitOfWork, refused: disputes.RefusedPaymentPlan) -> None:
+    """A payment plan the customer proposed, refused (with the credit manager's reason) or
+    lapsed undecided, is told to the customer in writing, not only on their page."""
+    await work.connection.execute(
+        queries.RECORD_NOTICE,
+        notice_id_of("plan_refusal", refused.proposal_id),
+        "plan_refusal",
+        refused.customer_id,
+        refused.model_dump(mode="json"),
         work.clock.now(),
     )
 
@@ -225,6 +241,12 @@ def _sample(creditor: Creditor) -> dict[str, Any]:
             "agreed_on": date(2026, 1, 10),
             "agreed_by": "collector@example.com",
         },
+        "refusal": {
+            "invoice_ids": ("FR01/F1",),
+            "refused_on": date(2026, 1, 12),
+            "reason": "Two instalments at most for this amount.",
+            "expired": False,
+        },
         "reminder": disputes.OwnerReminder(
             reminder_id=uuid.UUID(int=1),
             dispute_id=uuid.UUID(int=2),
@@ -328,6 +350,14 @@ class NoticeComposer:
                     # a provider's announced payment is acknowledged, not confirmed as a
                     # commitment: the templates say so
                     "kind": promise.kind,
+                }
+            elif kind == "plan_refusal":
+                refused = disputes.RefusedPaymentPlan.model_validate(payload)
+                context["refusal"] = {
+                    "invoice_ids": refused.invoice_ids,
+                    "refused_on": refused.refused_on,
+                    "reason": None if refused.expired else refused.reason,
+                    "expired": refused.expired,
                 }
             else:
                 plan = disputes.PaymentPlan.model_validate(payload)
