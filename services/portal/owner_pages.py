@@ -314,7 +314,12 @@ async def resolve(pages: Pages, request: Request) -> Response:
         else None
     )
     command = disputes.ResolveDispute(
-        event_id=uuid.uuid5(OWNER_NAMESPACE, f"{dispute_id}/resolve/{checked.outcome}"),
+        # the instant too: a dispute reopened then resolved again by its owner is a new
+        # command (a form sent twice is rejected by the disputes service: no longer open)
+        event_id=uuid.uuid5(
+            OWNER_NAMESPACE,
+            f"{dispute_id}/resolve/{checked.outcome}/{pages.clock.now().isoformat()}",
+        ),
         occurred_at=pages.clock.now(),
         source=SOURCE,
         payload=disputes.DisputeResolution(
