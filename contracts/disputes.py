@@ -147,6 +147,19 @@ class OpenDispute(Event):
     payload: DisputeRequest
 
 
+CorrectionKind = Literal["credit_note", "corrected_invoice"]
+
+
+class ExpectedCorrection(Contract):
+    """What a justified dispute waits for in the ledger, as its owner announced it."""
+
+    kind: CorrectionKind = Field(description="A credit note, or a corrected invoice.")
+    reference: Annotated[
+        str, StringConstraints(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$")
+    ] = Field(description="Its number or reference in the ERP, when known.")
+    amount: PositiveMoney | None = Field(default=None, description="Its amount, when known.")
+
+
 class DisputeResolution(Contract):
     dispute_id: UUID
     customer_id: CustomerId
@@ -158,6 +171,19 @@ class DisputeResolution(Contract):
     )
     by: Actor
     note: Note | None = None
+    correction: ExpectedCorrection | None = Field(
+        default=None,
+        description=(
+            "Justified: the credit note or corrected invoice expected, when the owner said "
+            "which; never with another outcome."
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _correction_when_justified(self) -> DisputeResolution:
+        if self.correction is not None and self.outcome != "justified":
+            raise ValueError("a correction is expected only when the dispute is justified")
+        return self
 
 
 class ResolveDispute(Event):
@@ -165,6 +191,34 @@ class ResolveDispute(Event):
 
     event_type: Literal["dispute.resolve"] = "dispute.resolve"
     payload: DisputeResolution
+
+
+class DisputeAnswer(Contract):
+    """A message added to a dispute's history by someone working on it (its owner through
+    their link), with documents, without changing its state."""
+
+    dispute_id: UUID
+    customer_id: CustomerId
+    answer_id: UUID = Field(description="Chosen by the caller, so that a retried command is safe.")
+    by: Actor = Field(
+        description="The authenticated identity: owner-link:<dispute id>:<owner role> when "
+        "the owner answered through their link."
+    )
+    text: Note = Field(description="The message; may be empty when documents are attached.")
+    attachments: Attachments = ()
+
+    @model_validator(mode="after")
+    def _something(self) -> DisputeAnswer:
+        if not self.text.strip() and not self.attachments:
+            raise ValueError("an answer needs a message or a document")
+        return self
+
+
+class AnswerDispute(Event):
+    """Add a message or documents to an open dispute's history."""
+
+    event_type: Literal["dispute.answer"] = "dispute.answer"
+    payload: DisputeAnswer
 
 
 class DisputeReopening(Contract):
@@ -367,6 +421,7 @@ class RefusePaymentPlan(Event):
 DisputeCommand = Annotated[
     OpenDispute
     | ResolveDispute
+    | AnswerDispute
     | ReopenDispute
     | RecordPromise
     | AgreePaymentPlan
@@ -415,6 +470,9 @@ class ResolvedDispute(DisputedInvoices):
     outcome: DisputeOutcome
     by: Actor
     note: Note | None = None
+    correction: ExpectedCorrection | None = Field(
+        default=None, description="Justified: the credit note or corrected invoice expected."
+    )
 
 
 class DisputeResolved(Event):
@@ -422,6 +480,17 @@ class DisputeResolved(Event):
 
     event_type: Literal["dispute.resolved"] = "dispute.resolved"
     payload: ResolvedDispute
+
+
+class AnsweredDispute(DisputeAnswer):
+    """The message or documents, recorded in the dispute's history."""
+
+
+class DisputeAnswered(Event):
+    """Someone working on a dispute (its owner) answered: a message, documents, or both."""
+
+    event_type: Literal["dispute.answered"] = "dispute.answered"
+    payload: AnsweredDispute
 
 
 class ReopenedDispute(DisputedInvoices, Ownership):
@@ -667,6 +736,7 @@ class CallbackRequested(Event):
 DisputeEvent = Annotated[
     DisputeOpened
     | DisputeResolved
+    | DisputeAnswered
     | DisputeReopened
     | DisputeCorrectionReceived
     | DisputeOwnerReminderDue

@@ -31,7 +31,7 @@ import uvicorn
 from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from contracts import disputes
 from contracts.disputes import Actor, DisputeOutcome, Note, Text
@@ -100,6 +100,17 @@ class ResolveBody(Body):
     outcome: DisputeOutcome
     by: Actor | None = Field(default=None, description=IGNORED_ACTOR, deprecated=True)
     note: Note | None = None
+    correction: disputes.ExpectedCorrection | None = Field(
+        default=None,
+        description="Justified: the credit note or corrected invoice expected, if known.",
+    )
+
+    @model_validator(mode="after")
+    def _correction_when_justified(self) -> "ResolveBody":
+        if self.correction is not None and self.outcome != "justified":
+            raise ValueError("a correction is expected only when the dispute is justified")
+        return self
+
     expected_version: int | None = Field(
         default=None, ge=1, description="The version read; or send it as If-Match."
     )
@@ -467,6 +478,7 @@ def build_api(
             outcome=body.outcome,
             by=identity.actor,
             note=body.note,
+            correction=body.correction,
         )
         await command(
             "dispute.resolve",

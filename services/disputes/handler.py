@@ -80,6 +80,13 @@ class CommandHandler:
                     "dispute.resolve",
                     lambda c, now: book.disputes.resolve(c, now, resolution),
                 )
+            case disputes.AnswerDispute(payload=answer):
+                await self._decide(
+                    work,
+                    event,
+                    "dispute.answer",
+                    lambda c, now: book.disputes.answer(c, now, answer),
+                )
             case disputes.ReopenDispute(payload=reopening):
                 await self._decide(
                     work,

@@ -300,3 +300,13 @@ WHERE ($1::text IS NULL OR customer_id = $1) AND ($2::text IS NULL OR status = $
 ORDER BY proposed_at DESC, proposal_id
 LIMIT $3
 """
+
+# An answer (a message, documents) to a dispute: a new version, its history records it.
+ANSWER_DISPUTE = """
+UPDATE dispute SET version = version + 1, updated_at = $2 WHERE dispute_id = $1
+RETURNING version
+"""
+ANSWERED = """
+SELECT 1 FROM dispute_transition
+WHERE dispute_id = $1 AND action = 'answered' AND detail->>'answer_id' = $2
+"""

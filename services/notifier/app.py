@@ -50,7 +50,7 @@ from services.runtime.clock import Clock
 from services.runtime.logs import get_logger
 from services.runtime.loops import Loop
 from services.runtime.service import ServiceContext, ServiceDefinition, ServiceParts
-from services.runtime.signed_links import CustomerLinks
+from services.runtime.signed_links import CustomerLinks, DisputeLinks
 
 log = get_logger(__name__)
 CHANNELS: tuple[str, ...] = tuple(c for c in get_args(Channel) if c != "phone_call")
@@ -105,7 +105,11 @@ async def build(context: ServiceContext) -> ServiceParts:
         loops["lre-tracking"] = lre_tracker.run
     if settings.smtp.host is not None:
         notices = NoticeSender(
-            context.pool, context.clock, settings, NoticeComposer(settings), SmtpChannel(settings)
+            context.pool,
+            context.clock,
+            settings,
+            NoticeComposer(settings, owner_links=owner_links(settings, context.clock)),
+            SmtpChannel(settings),
         )
         loops["notices"] = notices.run
     else:
@@ -182,6 +186,14 @@ def customer_links(settings: NotifierSettings, clock: Clock) -> CustomerLinks | 
     if not settings.links.configured:
         return None
     return CustomerLinks(settings.links, clock)
+
+
+def owner_links(settings: NotifierSettings, clock: Clock) -> DisputeLinks | None:
+    """The minter of the links in the owners' reminders to their dispute's page on the
+    portal (``RELANCE_LINKS_*``), when both its keys and its base URL are set."""
+    if not settings.links.configured:
+        return None
+    return DisputeLinks(settings.links, clock)
 
 
 def maileva_client(settings: NotifierSettings) -> MailevaClient | None:

@@ -147,6 +147,8 @@ async def handle(
                 await connection.execute(queries.END_COMMITMENT, completed.plan_id)
             case disputes.PaymentPlanBroken(payload=broken_plan):
                 await connection.execute(queries.END_COMMITMENT, broken_plan.plan_id)
+            case disputes.PaymentPlanRefused(payload=refused_plan):
+                await notices.record_plan_refusal(work, refused_plan)
             case disputes.DisputeOwnerReminderDue(payload=owner_reminder):
                 await notices.record_owner_reminder(work, owner_reminder)
             case reference.ReferenceInterestRatePublished(payload=rate):

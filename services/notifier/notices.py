@@ -1,11 +1,14 @@
 """Notices: emails that are not dunning reminders.
 
-Four kinds: three decided by the disputes service, one by the scheduler:
+Six kinds: five decided by the disputes service, one by the scheduler:
 
 - ``promise_confirmation`` and ``plan_confirmation``: every agreement, a promise to pay or a
   payment plan, whatever the channel it was made on (a call, a visit, an email, the
   customer's page), is confirmed in writing to the customer's billing contacts (DOMAIN.md:
   every agreement is confirmed in writing); the letter says how it was made;
+- ``plan_refusal``: a payment plan the customer proposed on the portal and that a credit
+  manager refused (with the reason, told to the customer) or that lapsed undecided is told
+  to the customer's billing contacts; the invoices' reminders resume;
 - ``owner_reminder``: the internal owner of an overdue dispute is reminded, at the address
   configured for their role (or the named owner's), the manager copied when escalated;
 - ``proposal_reminder``: the collectors (the address of the ``collector`` role) are reminded,
@@ -24,7 +27,9 @@ message, its recipients and its outcome stay in ``notices`` as proof.
 
 A notice to a customer (an agreement's confirmation) obeys the same controls as a reminder: it
 is held while the customer's company is suspended and waits for the customer's sending
-window on a business day. An owner reminder goes to internal staff and obeys neither.
+window on a business day. An owner reminder goes to internal staff and obeys neither; it
+carries the owner's signed link to the dispute's page on the portal (``DisputeLinks``) when
+links are configured, where they answer, attach a document or resolve the dispute.
 """
 
 from __future__ import annotations
@@ -58,6 +63,7 @@ from services.runtime.consumer import UnitOfWork
 from services.runtime.database import TRANSIENT_ERRORS, Pool
 from services.runtime.logs import get_logger
 from services.runtime.loops import every
+from services.runtime.signed_links import DisputeLinks
 
 log = get_logger(__name__)
 NOTICE_TEMPLATES = Path(__file__).parent / "notice_templates"
@@ -70,7 +76,7 @@ def notice_id_of(kind: str, subject_id: uuid.UUID) -> uuid.UUID:
     return uuid.uuid5(NOTICE_NAMESPACE, f"{kind}/{subject_id}")
 
 
-CUSTOMER_NOTICES = frozenset({"promise_confirmation", "plan_confirmation"})
+CUSTOMER_NOTICES = frozenset({"promise_confirmation", "plan_confirmation", "plan_refusal"})
 
 
 async def record_promise(work: UnitOfWork, promise: disputes.Promise) -> None:
@@ -93,6 +99,19 @@ async def record_plan(work: UnitOfWork, plan: disputes.PaymentPlan) -> None:
         "plan_confirmation",
         plan.customer_id,
         plan.model_dump(mode="json"),
+        work.clock.now(),
+    )
+
+
+async def record_plan_refusal(work: UnitOfWork, refused: disputes.RefusedPaymentPlan) -> None:
+    """A payment plan the customer proposed, refused (with the credit manager's reason) or
+    lapsed undecided, is told to the customer in writing, not only on their page."""
+    await work.connection.execute(
+        queries.RECORD_NOTICE,
+        notice_id_of("plan_refusal", refused.proposal_id),
+        "plan_refusal",
+        refused.customer_id,
+        refused.model_dump(mode="json"),
         work.clock.now(),
     )
 
@@ -222,6 +241,12 @@ def _sample(creditor: Creditor) -> dict[str, Any]:
             "agreed_on": date(2026, 1, 10),
             "agreed_by": "collector@example.com",
         },
+        "refusal": {
+            "invoice_ids": ("FR01/F1",),
+            "refused_on": date(2026, 1, 12),
+            "reason": "Two instalments at most for this amount.",
+            "expired": False,
+        },
         "reminder": disputes.OwnerReminder(
             reminder_id=uuid.UUID(int=1),
             dispute_id=uuid.UUID(int=2),
@@ -232,6 +257,7 @@ def _sample(creditor: Creditor) -> dict[str, Any]:
             firmness="urgent",
             escalated_to_manager=True,
         ),
+        "link": "https://portal.example.com/portal/dispute/sample-token",
         "proposal": {
             "proposal_id": str(uuid.UUID(int=3)),
             "version": 2,
@@ -264,8 +290,14 @@ def _sample(creditor: Creditor) -> dict[str, Any]:
 class NoticeComposer:
     """Renders notices with their own checked template sets (``notice_templates/``)."""
 
-    def __init__(self, settings: NotifierSettings, directory: Path = NOTICE_TEMPLATES) -> None:
+    def __init__(
+        self,
+        settings: NotifierSettings,
+        directory: Path = NOTICE_TEMPLATES,
+        owner_links: DisputeLinks | None = None,
+    ) -> None:
         self.settings = settings
+        self.owner_links = owner_links
         self.companies = Companies(settings.companies)
         self.catalogue = TemplateCatalogue.load(directory, _sample(SAMPLE_CREDITOR))
 
@@ -319,6 +351,14 @@ class NoticeComposer:
                     # commitment: the templates say so
                     "kind": promise.kind,
                 }
+            elif kind == "plan_refusal":
+                refused = disputes.RefusedPaymentPlan.model_validate(payload)
+                context["refusal"] = {
+                    "invoice_ids": refused.invoice_ids,
+                    "refused_on": refused.refused_on,
+                    "reason": None if refused.expired else refused.reason,
+                    "expired": refused.expired,
+                }
             else:
                 plan = disputes.PaymentPlan.model_validate(payload)
                 context["plan"] = {
@@ -365,7 +405,10 @@ class NoticeComposer:
             reminder = disputes.OwnerReminder.model_validate(payload)
             to, cc = self._owner_addresses(reminder)
             language = self.settings.internal_language
-            context = {"reminder": reminder, "contact_name": None}
+            # the owner's page on the portal, scoped to this dispute: they answer, attach or
+            # resolve it there without an API key (none when links are not configured)
+            link = self.owner_links.url(reminder.dispute_id) if self.owner_links else None
+            context = {"reminder": reminder, "contact_name": None, "link": link}
         key = self.catalogue.resolve((kind,), language, self.settings.fallback_language)
         rendered = self.catalogue.render(
             key,

@@ -14,6 +14,40 @@ OWNER_WORDS: dict[str, dict[str, str]] = {
         "owner_no_attachments": "The customer attached no document.",
         "owner_not_found": "This dispute cannot be shown yet. Please try again later.",
         "owner_attachment_missing": "This document cannot be found.",
+        "owner_answers": "Answers so far",
+        "owner_answer_heading": "Answer",
+        "owner_answer_label": "Your answer (added to the dispute's history)",
+        "owner_answer_submit": "Send the answer",
+        "owner_answer_required": "Write an answer or attach a document.",
+        "owner_resolve_heading": "Resolve the dispute",
+        "owner_outcome_label": "Outcome",
+        "owner_outcome_required": "Choose whether the dispute is justified or rejected.",
+        "owner_outcome_justified": "Justified: we correct it",
+        "owner_outcome_rejected": "Rejected: the invoices are due",
+        "owner_outcome_settled_by_payment": "Settled by the customer's payment",
+        "owner_outcome_resolved": "Resolved",
+        "owner_correction_legend": "If justified: the correction expected",
+        "owner_correction_kind": "Correction",
+        "owner_correction_kind_required": "Choose a credit note or a corrected invoice.",
+        "owner_correction_credit_note": "Credit note",
+        "owner_correction_corrected_invoice": "Corrected invoice",
+        "owner_correction_reference": "Its number or reference",
+        "owner_reference_required": "Give the reference of the credit note or corrected invoice.",
+        "owner_reference_invalid": "This reference is not valid (at most 100 characters).",
+        "owner_correction_amount": "Its amount in {currency}, if known",
+        "owner_amount_invalid": "Enter a positive amount, with at most two decimals.",
+        "owner_currency_invalid": "The currency of this amount is not known.",
+        "owner_comment": "Comment (required when rejected)",
+        "owner_comment_required": "Say why the dispute is rejected.",
+        "owner_resolve_submit": "Resolve",
+        "owner_outcome": "Outcome",
+        "owner_no_more_changes": "This dispute is resolved: this page no longer takes changes.",
+        "owner_thanks_answer": "Thank you: your answer is recorded. It shows here in a moment.",
+        "owner_thanks_resolve": "Thank you: the resolution is sent. It shows here in a moment.",
+        "owner_closed_title": "Dispute already resolved",
+        "owner_closed_text": "This dispute is resolved: it no longer takes answers or changes.",
+        "owner_form_refused": "This form was not sent from the dispute's page. Open the link "
+        "again.",
     },
     "fr": {
         "owner_title": "Litige à traiter",
@@ -25,6 +59,45 @@ OWNER_WORDS: dict[str, dict[str, str]] = {
         "owner_no_attachments": "Le client n'a joint aucun document.",
         "owner_not_found": "Ce litige ne peut pas encore être affiché. Réessayez plus tard.",
         "owner_attachment_missing": "Ce document est introuvable.",
+        "owner_answers": "Réponses déjà apportées",
+        "owner_answer_heading": "Répondre",
+        "owner_answer_label": "Votre réponse (ajoutée à l'historique du litige)",
+        "owner_answer_submit": "Envoyer la réponse",
+        "owner_answer_required": "Écrivez une réponse ou joignez un document.",
+        "owner_resolve_heading": "Résoudre le litige",
+        "owner_outcome_label": "Issue",
+        "owner_outcome_required": "Indiquez si le litige est justifié ou rejeté.",
+        "owner_outcome_justified": "Justifié : nous corrigeons",
+        "owner_outcome_rejected": "Rejeté : les factures sont dues",
+        "owner_outcome_settled_by_payment": "Réglé par le paiement du client",
+        "owner_outcome_resolved": "Résolu",
+        "owner_correction_legend": "Si justifié : la correction attendue",
+        "owner_correction_kind": "Correction",
+        "owner_correction_kind_required": "Choisissez un avoir ou une facture rectificative.",
+        "owner_correction_credit_note": "Avoir",
+        "owner_correction_corrected_invoice": "Facture rectificative",
+        "owner_correction_reference": "Son numéro ou sa référence",
+        "owner_reference_required": "Indiquez la référence de l'avoir ou de la facture "
+        "rectificative.",
+        "owner_reference_invalid": "Cette référence n'est pas valide (100 caractères au plus).",
+        "owner_correction_amount": "Son montant en {currency}, s'il est connu",
+        "owner_amount_invalid": "Saisissez un montant positif, avec deux décimales au plus.",
+        "owner_currency_invalid": "La devise de ce montant n'est pas connue.",
+        "owner_comment": "Commentaire (obligatoire en cas de rejet)",
+        "owner_comment_required": "Expliquez pourquoi le litige est rejeté.",
+        "owner_resolve_submit": "Résoudre",
+        "owner_outcome": "Issue",
+        "owner_no_more_changes": "Ce litige est résolu : cette page n'accepte plus de "
+        "modification.",
+        "owner_thanks_answer": "Merci : votre réponse est enregistrée. Elle s'affiche ici dans un "
+        "instant.",
+        "owner_thanks_resolve": "Merci : la résolution est envoyée. Elle s'affiche ici dans un "
+        "instant.",
+        "owner_closed_title": "Litige déjà résolu",
+        "owner_closed_text": "Ce litige est résolu : il n'accepte plus de réponse ni de "
+        "modification.",
+        "owner_form_refused": "Ce formulaire n'a pas été envoyé depuis la page du litige. Rouvrez "
+        "le lien.",
     },
     "de": {
         "owner_title": "Zu klärende Reklamation",
@@ -62,3 +135,9 @@ OWNER_WORDS: dict[str, dict[str, str]] = {
         "owner_attachment_missing": "Questo documento non si trova.",
     },
 }
+
+# The owner's forms are worded in English and French; the other languages show them in
+# English until translated.
+for _language in ("de", "es", "it"):
+    for _key, _text in OWNER_WORDS["en"].items():
+        OWNER_WORDS[_language].setdefault(_key, _text)

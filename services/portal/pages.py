@@ -168,6 +168,14 @@ class Pages:
             "/portal/dispute/{token}", self._answering(self.owner_page), methods=["GET"]
         )
         router.add_api_route(
+            "/portal/dispute/{token}/answer", self._answering(self.owner_answer), methods=["POST"]
+        )
+        router.add_api_route(
+            "/portal/dispute/{token}/resolve",
+            self._answering(self.owner_resolve),
+            methods=["POST"],
+        )
+        router.add_api_route(
             "/portal/dispute/{token}/attachments/{number}",
             self._answering(self.owner_attachment),
             methods=["GET"],
@@ -207,6 +215,12 @@ class Pages:
 
     async def owner_page(self, request: Request) -> Response:
         return await owner_pages.owner_page(self, request)
+
+    async def owner_answer(self, request: Request) -> Response:
+        return await owner_pages.answer(self, request)
+
+    async def owner_resolve(self, request: Request) -> Response:
+        return await owner_pages.resolve(self, request)
 
     async def owner_attachment(self, request: Request) -> Response:
         return await owner_pages.attachment(self, request)

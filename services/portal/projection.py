@@ -14,7 +14,7 @@ from typing import Any
 
 from contracts import disputes, erp, ledger
 from contracts.envelope import Event
-from services.portal import queries
+from services.portal import owner_queries, queries
 from services.runtime.consumer import UnitOfWork
 
 Statement = tuple[str, tuple[Any, ...]]
@@ -294,16 +294,54 @@ def _dispute_for_owner(event: disputes.DisputeOpened) -> list[Statement]:
 
 
 def _dispute_resolved_for_owner(event: disputes.DisputeResolved) -> list[Statement]:
+    """The owner's page shows the outcome, and takes no more answers."""
+    p = event.payload
+    c = p.correction
     return [
         *_dispute_resolved(event),
-        (queries.OWNER_DISPUTE_STATE, (event.payload.dispute_id, "resolved")),
+        (
+            owner_queries.RESOLVED,
+            (
+                p.dispute_id,
+                p.outcome,
+                p.note,
+                p.by,
+                c.kind if c else None,
+                c.reference if c else None,
+                c.amount.amount if c and c.amount else None,
+                c.amount.currency if c and c.amount else None,
+            ),
+        ),
     ]
 
 
 def _dispute_reopened_for_owner(event: disputes.DisputeReopened) -> list[Statement]:
     return [
         *_dispute(event),
-        (queries.OWNER_DISPUTE_STATE, (event.payload.dispute_id, "open")),
+        (owner_queries.REOPENED, (event.payload.dispute_id,)),
+    ]
+
+
+def _dispute_answered(event: disputes.DisputeAnswered) -> list[Statement]:
+    """An answer in the owner's page's history, its documents beside the customer's."""
+    p = event.payload
+    return [
+        (owner_queries.RECORD_ANSWER, (p.answer_id, p.dispute_id, p.by, p.text, event.occurred_at)),
+        *(
+            (
+                owner_queries.RECORD_ANSWER_ATTACHMENT,
+                (
+                    p.dispute_id,
+                    a.reference,
+                    a.media_type,
+                    a.size,
+                    a.sha256,
+                    a.file_name,
+                    p.answer_id,
+                ),
+            )
+            for a in p.attachments
+        ),
     ]
 
 
@@ -318,6 +356,7 @@ PROJECTIONS: Mapping[type[Event], Callable[[Any], list[Statement]]] = {
     disputes.DisputeOpened: _dispute_for_owner,
     disputes.DisputeReopened: _dispute_reopened_for_owner,
     disputes.DisputeResolved: _dispute_resolved_for_owner,
+    disputes.DisputeAnswered: _dispute_answered,
     disputes.PromiseMade: _promise,
     disputes.PromiseKept: _promise_ended,
     disputes.PromiseBroken: _promise_ended,

@@ -13,11 +13,17 @@ link whose signature does not verify with any key is refused (:class:`LinkTamper
 Revoking the links of one customer and company is the portal's business (its revocation
 list): it compares :attr:`CustomerLink.signed_at` with the revocation's instant.
 
+A dispute's internal owner (sales, order administration...) gets a link too, scoped to that
+one dispute (:class:`DisputeLinks`): the same keys, another salt, so a customer's link never
+opens a dispute and a dispute's link never opens an account. It is
+``<base_url>/portal/dispute/<token>``.
+
 Both services import this module; neither imports the other.
 """
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
@@ -30,6 +36,7 @@ from services.runtime.clock import Clock
 from services.runtime.errors import ConfigurationError, RelanceError
 
 SALT = "relance.portal.customer-account"
+DISPUTE_SALT = "relance.portal.dispute-owner"
 MIN_KEY_LENGTH = 32
 
 
@@ -151,3 +158,60 @@ class CustomerLinks:
         if signed_at > now + timedelta(minutes=5):  # signed in the future: not ours
             raise LinkTampered()
         return CustomerLink(str(body["c"]), str(body["e"]), signed_at)
+
+
+class DisputeLinks:
+    """Mints (notifier) and checks (portal) the links to one dispute's owner page."""
+
+    def __init__(self, settings: SignedLinkSettings, clock: Clock) -> None:
+        CustomerLinks(settings, clock)  # the same checks of the keys
+        self.settings = settings
+        self.clock = clock
+        self.valid_for = timedelta(days=settings.valid_days)
+        self._serializer: URLSafeTimedSerializer = URLSafeTimedSerializer(
+            [key.get_secret_value() for key in settings.keys],
+            salt=DISPUTE_SALT,
+            signer=_signer_on(clock),
+        )
+
+    def token(self, dispute_id: uuid.UUID) -> str:
+        token: Any = self._serializer.dumps({"d": str(dispute_id)})
+        return str(token)
+
+    def url(self, dispute_id: uuid.UUID) -> str:
+        if not self.settings.base_url:
+            raise ConfigurationError("no base URL for links (RELANCE_LINKS_BASE_URL)")
+        return f"{self.settings.base_url.rstrip('/')}/portal/dispute/{self.token(dispute_id)}"
+
+    def check(self, token: str) -> uuid.UUID:
+        """The dispute ``token`` opens; raises :class:`LinkExpired` or :class:`LinkTampered`."""
+        try:
+            body, signed = self._serializer.loads(
+                token, max_age=int(self.valid_for.total_seconds()), return_timestamp=True
+            )
+        except SignatureExpired as exc:
+            raise LinkExpired() from exc
+        except BadSignature as exc:
+            raise LinkTampered() from exc
+        if not isinstance(body, dict) or not isinstance(body.get("d"), str):
+            raise LinkTampered()
+        if signed.astimezone(UTC) > self.clock.now() + timedelta(minutes=5):
+            raise LinkTampered()
+        try:
+            return uuid.UUID(body["d"])
+        except ValueError as exc:
+            raise LinkTampered() from exc
+
+    def form_token(self, dispute_id: uuid.UUID) -> str:
+        """The hidden field the owner page's forms carry (a CSRF token): an HMAC of the
+        dispute under its own salt, so only a page this portal served can post."""
+        signer = TimestampSigner(
+            [key.get_secret_value() for key in self.settings.keys], salt=DISPUTE_SALT + ".form"
+        )
+        return signer.get_signature(str(dispute_id).encode()).decode()
+
+    def check_form_token(self, dispute_id: uuid.UUID, value: str) -> bool:
+        signer = TimestampSigner(
+            [key.get_secret_value() for key in self.settings.keys], salt=DISPUTE_SALT + ".form"
+        )
+        return signer.verify_signature(str(dispute_id).encode(), value.encode())

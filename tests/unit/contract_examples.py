@@ -781,6 +781,32 @@ def dispute_resolve() -> Event:
     )
 
 
+def dispute_answer() -> Event:
+    return disputes.AnswerDispute(
+        **envelope("dispute.answer", "portal"),
+        payload=disputes.DisputeAnswer(
+            dispute_id=uid("dispute"),
+            customer_id=CUSTOMER,
+            answer_id=uid("answer"),
+            by=f"owner-link:{uid('dispute')}:order_administration",
+            text="Pallet 3 was indeed short; see the delivery note.",
+        ),
+    )
+
+
+def dispute_answered() -> Event:
+    return disputes.DisputeAnswered(
+        **envelope("dispute.answered", "disputes"),
+        payload=disputes.AnsweredDispute(
+            dispute_id=uid("dispute"),
+            customer_id=CUSTOMER,
+            answer_id=uid("answer"),
+            by=f"owner-link:{uid('dispute')}:order_administration",
+            text="Pallet 3 was indeed short; see the delivery note.",
+        ),
+    )
+
+
 def dispute_reopen() -> Event:
     return disputes.ReopenDispute(
         **envelope("dispute.reopen", "crm"),
@@ -1143,6 +1169,7 @@ _BUILDERS: tuple[Callable[[], Event], ...] = (
     call_task_closed,
     dispute_open,
     dispute_resolve,
+    dispute_answer,
     dispute_reopen,
     promise_record,
     payment_plan_agree,
@@ -1150,6 +1177,7 @@ _BUILDERS: tuple[Callable[[], Event], ...] = (
     promise_payment_failed,
     dispute_opened,
     dispute_resolved,
+    dispute_answered,
     dispute_reopened,
     dispute_correction_received,
     dispute_owner_reminder_due,

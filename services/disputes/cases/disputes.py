@@ -157,9 +157,45 @@ class Disputes:
             "resolved",
             resolution.by,
             now,
-            {"outcome": resolution.outcome, "note": resolution.note, "awaiting": awaiting},
+            {
+                "outcome": resolution.outcome,
+                "note": resolution.note,
+                "awaiting": awaiting,
+                "correction": (
+                    resolution.correction.model_dump(mode="json") if resolution.correction else None
+                ),
+            },
         )
         return [decide.resolved(now, row, resolution, version)]
+
+    async def answer(
+        self, connection: Connection, now: datetime, answer: disputes.DisputeAnswer
+    ) -> list[Event]:
+        """A message or documents added to an open dispute's history; a replayed answer
+        (same ``answer_id``) records nothing twice."""
+        row = decide.check_found(
+            await connection.fetchrow(queries.DISPUTE_FOR_UPDATE, answer.dispute_id),
+            answer.dispute_id,
+            answer.customer_id,
+        )
+        if await connection.fetchval(queries.ANSWERED, answer.dispute_id, str(answer.answer_id)):
+            return []
+        decide.check_answerable(row)
+        version = await connection.fetchval(queries.ANSWER_DISPUTE, answer.dispute_id, now)
+        await self._transition(
+            connection,
+            answer.dispute_id,
+            version,
+            "answered",
+            answer.by,
+            now,
+            {
+                "answer_id": str(answer.answer_id),
+                "text": answer.text,
+                "attachments": [a.model_dump(mode="json") for a in answer.attachments],
+            },
+        )
+        return [decide.answered(now, answer, version)]
 
     async def reopen(
         self,

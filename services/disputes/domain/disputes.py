@@ -161,7 +161,25 @@ def resolved(
             outcome=resolution.outcome,
             by=resolution.by,
             note=resolution.note,
+            correction=resolution.correction,
         ),
+    )
+
+
+def check_answerable(row: Row) -> None:
+    """Only an open dispute takes answers: a resolved one shows its outcome."""
+    if row["status"] != "open":
+        raise CommandRejected("dispute_not_open", f"dispute {row['dispute_id']} is {row['status']}")
+
+
+def answered(
+    now: datetime, answer: disputes.DisputeAnswer, version: int
+) -> disputes.DisputeAnswered:
+    return disputes.DisputeAnswered(
+        event_id=event_id("dispute.answered", answer.dispute_id, version),
+        occurred_at=now,
+        source=SOURCE,
+        payload=disputes.AnsweredDispute(**answer.model_dump()),
     )
 
 

@@ -146,6 +146,13 @@ async def test_resolving_needs_the_current_version(api: Api) -> None:
         f"{url}/resolve", json=resolution, headers={**_as(COLLECTOR), "If-Match": '"7"'}
     )
     assert (stale.status_code, stale.json()["error"]) == (409, "version_conflict")
+    correction = {"kind": "credit_note", "reference": "AV-1"}
+    not_justified = await client.post(
+        f"{url}/resolve",
+        json={**resolution, "correction": correction},
+        headers={**_as(COLLECTOR), "If-Match": '"1"'},
+    )
+    assert not_justified.status_code == 422  # a correction only when justified
     done = await client.post(
         f"{url}/resolve", json=resolution, headers={**_as(COLLECTOR), "If-Match": '"1"'}
     )

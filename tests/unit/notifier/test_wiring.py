@@ -48,6 +48,7 @@ def test_notifier_consumes_reminders_ledger_disputes_and_interest_rates() -> Non
         "0016_broken_commitments.sql",
         "0019_platform_references.sql",
         "0021_unconfirmed_payment_notices.sql",
+        "0025_plan_refusal_notices.sql",
     ]
 
 
