@@ -273,11 +273,17 @@ async def proposal_lines(run: Run) -> list[str]:
             or "none"
         ),
         f"  proposals raised {len(rows)}; approved {by_collector.get('approved', 0)} "
-        f"({collector.approved_in_bulk} of them in {collector.bulk_commands} bulk approvals); "
+        f"({collector.approved_in_bulk} approvals asked in {collector.bulk_commands} bulk "
+        "commands); "
         f"edited {sum(r['version'] > 1 for r in rows)}; postponed {status.get('postponed', 0)}; "
         f"skipped {status.get('skipped', 0)}; timed out {len(timed_out)} ("
         + (
-            ", ".join(f"{r['on_timeout']}: {r['status']}" for r in timed_out)
+            ", ".join(
+                f"{policy}: {status} {n}"
+                for (policy, status), n in sorted(
+                    Counter((r["on_timeout"], r["status"]) for r in timed_out).items()
+                )
+            )
             or "none past its deadline"
         )
         + f"); withdrawn {status.get('withdrawn', 0)} (invoices settled first); "
@@ -307,6 +313,21 @@ async def proposal_lines(run: Run) -> list[str]:
     if not collector.edited_reminders:
         lines.append("  no proposal was edited (fewer proposals than the collector's parts)")
     return lines
+
+
+def letters_abroad_lines(run: Run) -> list[str]:
+    """The letters to customers in Germany, Spain, Italy and the UK, read back from the print
+    room: each in the customer's language, from its company, under its law (docs/law.md);
+    the same check as the system test's, here requiring a formal notice in each country."""
+    from simulation.checks import addressees_of
+    from simulation.letters_law import LAWS, demo_rates, law_verdict, letters_in
+
+    assert run.providers is not None
+    addressees = addressees_of(run.history)
+    abroad = {c for c, a in addressees.items() if a.country in LAWS}
+    law = law_verdict(letters_in(run.providers.letters.directory, abroad), addressees, demo_rates())
+    mark = "" if law.ok(require_each=not run.history.size.simple) else "! "
+    return [f"  {mark}{law.line()}"] + [f"    ! {problem}" for problem in law.problems[:5]]
 
 
 async def summary_lines(run: Run) -> list[str]:
@@ -347,6 +368,7 @@ async def summary_lines(run: Run) -> list[str]:
         f"letters {counts['letters']} ({dict(run.providers.letters.by_channel())}); "
         f"notices by email {counts['notices']} (owner reminders, promise confirmations)"
     )
+    lines.extend(letters_abroad_lines(run))
     calls = await run.fetch("SELECT status, count(*) AS n FROM notifier.call_tasks GROUP BY 1")
     add(
         f"  call tasks: {dict((r['status'], r['n']) for r in calls)}; "
