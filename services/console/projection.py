@@ -106,6 +106,7 @@ def _customer(event: ledger.LedgerCustomerUpserted) -> list[Statement]:
                 c.segment.payer_profile,
                 collector_of(c.segment.tags),
                 contacts,
+                list(c.segment.tags),
             ),
         ),
         (
@@ -206,6 +207,7 @@ def _dunning_state(event: dunning.DunningStateChanged) -> list[Statement]:
                 s.paused,
                 s.pause_reason,
                 s.next_action_at,
+                s.paused_until,
             ),
         )
     ]
