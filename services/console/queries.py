@@ -739,3 +739,19 @@ DELIVERY = """
 SELECT delivery_id, reminder_id, customer_id, channel, outcome, reason, invoice_ids, at
 FROM deliveries WHERE delivery_id = $1
 """
+
+# A reference rate published (a later one for the same kind and day is a correction).
+RECORD_REFERENCE_RATE = """
+INSERT INTO reference_interest_rates (kind, valid_from, rate) VALUES ($1, $2, $3)
+ON CONFLICT (kind, valid_from) DO UPDATE SET rate = EXCLUDED.rate
+"""
+
+REFERENCE_RATES = "SELECT kind, valid_from, rate FROM reference_interest_rates"
+
+# How the customer's open amounts went down, from its timeline: each change of an open
+# amount (payment, credit note...) with the day it was announced.
+OPEN_AMOUNT_HISTORY = """
+SELECT at, facts FROM timeline
+WHERE customer_id = $1 AND kind LIKE 'invoice.%' AND facts ? 'before' AND facts ? 'open'
+ORDER BY at
+"""

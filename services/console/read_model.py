@@ -26,6 +26,7 @@ from services.console.domain.open_items import (
 )
 from services.runtime.database import Pool
 from services.runtime.identity import Identity
+from services.runtime.late_payment import ReferenceRate, ReferenceRates
 
 
 def rows_of(records: Sequence[Any]) -> list[dict[str, Any]]:
@@ -679,3 +680,31 @@ async def delivery(pool: Pool, delivery_id: UUID) -> DeliveryRow | None:
     if row is None:
         return None
     return DeliveryRow(**{name: row[name] for name in DeliveryRow.__dataclass_fields__})
+
+
+async def reference_rates(pool: Pool) -> ReferenceRates:
+    """Every reference interest rate published, as the kit's late-payment rules read them."""
+    rows = await pool.fetch(queries.REFERENCE_RATES)
+    return ReferenceRates(ReferenceRate(r["kind"], r["valid_from"], r["rate"]) for r in rows)
+
+
+async def open_amount_history(
+    pool: Pool, customer_id: str
+) -> list[tuple[date, str, Decimal, Decimal]]:
+    """Each change of an open amount of the customer's invoices: (day announced, invoice
+    number, open before, open after), oldest first."""
+    history: list[tuple[date, str, Decimal, Decimal]] = []
+    for r in await pool.fetch(queries.OPEN_AMOUNT_HISTORY, customer_id):
+        facts = r["facts"]
+        try:
+            history.append(
+                (
+                    r["at"].date(),
+                    str(facts["number"]),
+                    Decimal(facts["before"]["amount"]),
+                    Decimal(facts["open"]["amount"]),
+                )
+            )
+        except (KeyError, TypeError, ArithmeticError):
+            continue  # an entry worded otherwise: not an open amount change
+    return history

@@ -24,6 +24,7 @@ from contracts.topics import DUNNING_COMMANDS, Topic
 from services.console import read_model
 from services.console.domain.commands import FIELDS
 from services.console.domain.header import account_team_of, holds_in_force
+from services.console.domain.interest import OpenInvoice, accrued_interest, reductions_of
 from services.console.errors import CsrfRefused, SignInFailed, SignInNeeded
 from services.console.notifier import NotifierPreviews
 from services.console.scheduler import SchedulerOperations
@@ -52,6 +53,7 @@ from services.runtime.identity import (
     check_password,
     require_role,
 )
+from services.runtime.late_payment import law_of
 from services.runtime.logs import get_logger
 
 log = get_logger(__name__)
@@ -360,6 +362,17 @@ class Console:
         its_proposals = await read_model.proposals_of(
             self.pool, customer_id, self.settings.timeline_limit
         )
+        interest = accrued_interest(
+            [
+                OpenInvoice(i.invoice_number, i.due_date, i.currency, i.amount, i.open_amount)
+                for i in items
+            ],
+            reductions_of(await read_model.open_amount_history(self.pool, customer_id)),
+            law_of(country) if (country := self.creditor_country(found.company_code)) else None,
+            found.customer_type,  # type: ignore[arg-type]
+            await read_model.reference_rates(self.pool),
+            today,
+        )
         holds = holds_in_force(
             ((i.invoice_number, i.pause_reason, i.paused_until) for i in items),
             await read_model.last_hold_command(self.pool, customer_id),
@@ -381,6 +394,7 @@ class Console:
             refused=refused,
             proposals=its_proposals,
             holds=holds,
+            interest=interest,
             account_team=account_team_of(found.tags),
             sent=sent if sent in FIELDS else None,
             command_ids=command_ids,
@@ -388,6 +402,10 @@ class Console:
             can_act=identity.has("collector"),
             can_manage=identity.has("credit_manager"),
         )
+
+    def creditor_country(self, company_code: str) -> str | None:
+        """The invoicing company's country (its late-payment law), if configured."""
+        return self.settings.creditor_countries.get(company_code)
 
     async def action(self, request: Request, customer_id: str, action: str) -> Response:
         return await act(self, request, customer_id, action, self.commands_topic)
