@@ -75,7 +75,7 @@ def accrued_interest(
         return AccruedInterest({}, {}, None, "no_statutory_rate")
     rule = (
         f"{law.jurisdiction}: {terms.statutory.source}, + {terms.statutory.margin_points} "
-        f"points; simple interest per day (actual/365) from the day after the due date"
+        "points; each day bears a 365th of the yearly rate, also in a leap year"
     )
     per_invoice: dict[str, Decimal] = {}
     per_currency: dict[str, Decimal] = {}

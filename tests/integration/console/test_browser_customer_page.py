@@ -9,6 +9,7 @@ import hashlib
 import shutil
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
+from decimal import Decimal
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -21,10 +22,16 @@ from fastapi import APIRouter, Header, Response
 from fastapi.responses import JSONResponse
 from playwright.async_api import Browser
 
-from contracts import dunning, ledger, notifications
+from contracts import dunning, ledger, notifications, reference
 from contracts.envelope import Event
 from contracts.erp import Contact, Segment
-from contracts.topics import DUNNING_ACTIONS, LEDGER_EVENTS, NOTIFIER_DELIVERIES, Topic
+from contracts.topics import (
+    DUNNING_ACTIONS,
+    INTEREST_RATES,
+    LEDGER_EVENTS,
+    NOTIFIER_DELIVERIES,
+    Topic,
+)
 from services.console.settings import ConsoleSettings
 from services.console.web.pages import Console
 from services.runtime.auth import Authenticator, AuthSettings
@@ -203,7 +210,16 @@ def header_events() -> list[tuple[Topic, Event]]:
             provider="smtp",
         ),
     )
+    rate = reference.ReferenceInterestRatePublished(
+        event_id=uid("ecb rate"),
+        occurred_at=at(date(2025, 6, 11), 8),
+        source="ops",
+        payload=reference.ReferenceInterestRate(
+            kind="ecb_mro", valid_from=date(2025, 6, 11), rate=Decimal("2.15")
+        ),
+    )
     return [
+        (INTEREST_RATES, rate),
         (LEDGER_EVENTS, customer),
         (NOTIFIER_DELIVERIES, sent),
         (DUNNING_ACTIONS, hold),
@@ -229,7 +245,10 @@ async def consoles(pool: asyncpg.Pool, tmp_path: Path) -> AsyncIterator[tuple[st
     clock = SimulatedClock(NOW + timedelta(hours=3))
     auth = AuthSettings(users_file=users, signing_keys="k1:" + "s" * 40)
     reachable = ConsoleSettings(
-        auth=auth, notifier_url=f"http://127.0.0.1:{notifier.port}", notifier_api_key=KEY
+        auth=auth,
+        notifier_url=f"http://127.0.0.1:{notifier.port}",
+        notifier_api_key=KEY,
+        creditor_countries={"FR01": "FR"},
     )
     away = ConsoleSettings(auth=auth, notifier_url="http://127.0.0.1:9", notifier_api_key=KEY)
     servers = [
@@ -264,6 +283,16 @@ async def test_the_header_and_a_reminders_exact_copy_and_proofs(
     assert holds[0].startswith("Invoices INV-2 · until Mar 30, 2026")  # INV-1 is not held
     assert "credit note pending · by camille" in holds[0]
     assert HOLD_UNTIL.date() > TODAY
+    # statutory interest to 16 March at ECB 2.15 + 10 points (French law, a business):
+    # INV-1 9 days on 1,200 then 35 on 700 after the payment of 10 February: 11.75;
+    # INV-2 13 days on 800: 3.46; INV-4 29 days on USD 300: 2.90; INV-3 not yet due
+    interest = await page.locator("table.ageing td.interest").all_inner_texts()
+    assert interest == ["€15.21", "$2.90"]
+    per_invoice = await page.locator("table.items td.interest").all_inner_texts()
+    assert per_invoice == ["€11.75", "€3.46", "€0.00", "$2.90"]
+    rule = await page.locator("p.interest-rule").inner_text()
+    assert "simple" in rule
+    assert "Code de commerce L441-10 II" in rule
     await shot(page, "console-customer.png")
 
     await page.get_by_role("link", name="The exact copy sent and its proofs").click()
