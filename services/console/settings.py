@@ -62,5 +62,11 @@ class ConsoleSettings(ServiceSettings):
     previews_on_my_day: int = Field(
         default=20, ge=0, le=200, description="Proposals on My day shown with their preview."
     )
+    creditor_countries: dict[str, str] = Field(
+        default_factory=dict,
+        description="The country of each invoicing company (its code: ISO country), whose "
+        "late-payment law gives the statutory interest on the customer page, as JSON "
+        '(\'{"FR01": "FR", "DE02": "DE"}\'); a company not listed: no interest is stated.',
+    )
     auth: AuthSettings = Field(default_factory=AuthSettings)
     oidc: OidcClientSettings = Field(default_factory=OidcClientSettings)

@@ -171,7 +171,11 @@ def _proposal_decided(e: dunning.ProposalClosed) -> tuple[str, Facts]:
 def _delivery(e: Event) -> tuple[str, Facts]:
     d = e.payload
     assert isinstance(d, notifications.Delivery)
-    facts: Facts = {"channel": d.channel, "numbers": _numbers(d.invoice_ids)}
+    facts: Facts = {
+        "channel": d.channel,
+        "numbers": _numbers(d.invoice_ids),
+        "delivery": str(d.delivery_id),  # its exact copy and proofs, from the notifier
+    }
     provider = getattr(d, "provider", None)
     if provider:
         facts["provider"] = provider

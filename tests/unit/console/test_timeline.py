@@ -37,7 +37,8 @@ def test_the_projection_writes_the_timeline_last_and_ignores_unknown_events() ->
         t
         for t in PROJECTIONS
         # a state change, and a proposal's rendering (the preview, not the customer's story);
-        # a suspension concerns companies, not one customer (the Operations page lists it)
+        # a suspension concerns companies, not one customer (the Operations page lists it);
+        # a reference rate concerns every customer (their interest)
         if t.__name__
         in (
             "LedgerCustomerUpserted",
@@ -45,6 +46,7 @@ def test_the_projection_writes_the_timeline_last_and_ignores_unknown_events() ->
             "ProposalRendered",
             "SendingSuspended",
             "SendingResumed",
+            "ReferenceInterestRatePublished",
         )
     }
 
