@@ -226,6 +226,15 @@ def _dispute_reopened(e: disputes.DisputeReopened) -> tuple[str, Facts]:
     return "dispute.reopened", {"by": o.by, "reason": o.reason, "due_date": o.due_date.isoformat()}
 
 
+def _dispute_answered(e: disputes.DisputeAnswered) -> tuple[str, Facts]:
+    a = e.payload
+    return "dispute.answered", {
+        "by": a.by,
+        "text": a.text,
+        "attachments": [attachment.file_name for attachment in a.attachments],
+    }
+
+
 def _correction(e: disputes.DisputeCorrectionReceived) -> tuple[str, Facts]:
     c = e.payload
     return "dispute.correction_received", {"cause": c.cause, "numbers": _numbers(c.invoice_ids)}
@@ -329,6 +338,7 @@ WORDING: Mapping[type[Event], Callable[[Any], tuple[str, Facts]]] = {
     disputes.DisputeOpened: _dispute_opened,
     disputes.DisputeResolved: _dispute_resolved,
     disputes.DisputeReopened: _dispute_reopened,
+    disputes.DisputeAnswered: _dispute_answered,
     disputes.DisputeCorrectionReceived: _correction,
     disputes.DisputeOwnerReminderDue: _owner_reminder,
     disputes.PromiseMade: _promise_made,
