@@ -252,8 +252,9 @@ INTEREST_RATES = Topic(
         "base rate, Bank of England base rate), each in force from a day."
     ),
     producers=("ops",),  # ops: an operator loading the rates file (reference/)
-    # The notifier states and claims penalties (services.runtime.late_payment) with them.
-    consumers=("notifier",),
+    # The notifier states and claims penalties (services.runtime.late_payment) with them;
+    # the console states the interest accrued on a customer's page.
+    consumers=("notifier", "console"),
     partitions=1,
     retention=(
         "forever: a few records a year, and a claim for interest on an old debt needs the "

@@ -20,6 +20,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from simulation.generator import Size
+from simulation.providers import COMPANIES_FILE
 from simulation.run import (
     CONSOLE_KEY,
     CONSOLE_OPERATIONS_KEY,
@@ -90,6 +91,8 @@ def console_environment(
         "RELANCE_CONSOLE_SECURE_COOKIES": "false",
         "RELANCE_CONSOLE_NOTIFIER_URL": notifier_url,
         "RELANCE_CONSOLE_NOTIFIER_API_KEY": CONSOLE_KEY,
+        # the demo group's companies: their countries' law gives the interest shown
+        "RELANCE_CONSOLE_COMPANIES_FILE": str(COMPANIES_FILE),
     }
     if scheduler_url is not None:
         environment["RELANCE_CONSOLE_SCHEDULER_URL"] = scheduler_url

@@ -11,7 +11,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from contracts.topics import DISPUTE_EVENTS, DUNNING_ACTIONS, LEDGER_EVENTS, NOTIFIER_DELIVERIES
+from contracts.topics import (
+    DISPUTE_EVENTS,
+    DUNNING_ACTIONS,
+    INTEREST_RATES,
+    LEDGER_EVENTS,
+    NOTIFIER_DELIVERIES,
+)
 from services.console.dead_letters import DeadLetterCensus
 from services.console.projection import apply_events
 from services.console.settings import ConsoleSettings
@@ -51,7 +57,7 @@ DEFINITION = ServiceDefinition(
     name="console",
     schema=SCHEMA,
     migrations=MIGRATIONS,
-    consumes=(LEDGER_EVENTS, DUNNING_ACTIONS, NOTIFIER_DELIVERIES, DISPUTE_EVENTS),
+    consumes=(LEDGER_EVENTS, DUNNING_ACTIONS, NOTIFIER_DELIVERIES, DISPUTE_EVENTS, INTEREST_RATES),
     settings_class=ConsoleSettings,
     build=build,
 )

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 from uuid import UUID
 
 import httpx
@@ -94,3 +95,74 @@ class NotifierPreviews:
             )
         media_type = response.headers.get("content-type", "application/octet-stream")
         return Rendering(media_type, response.content, hashlib.sha256(response.content).hexdigest())
+
+
+class DeliveryArchive:
+    """Reads the notifier's proof archive: a delivery's exact copy, its proofs, and the
+    documents the provider returned (``GET /deliveries/{id}/content``, ``GET
+    /invoices/{id}/deliveries``, ``GET /deliveries/{id}/documents/{kind}``), with the
+    console's machine key. The bytes' SHA-256 must be the one the notifier states
+    (``X-Content-SHA256``), which is the one its archive recorded when it sent them."""
+
+    def __init__(self, notifier: NotifierPreviews) -> None:
+        self.notifier = notifier
+
+    @property
+    def configured(self) -> bool:
+        return self.notifier.configured
+
+    async def _get(self, path: str) -> httpx.Response:
+        n = self.notifier
+        if not n.configured:
+            raise PreviewUnavailable("no notifier address (RELANCE_CONSOLE_NOTIFIER_URL)")
+        url = f"{n.base_url}{path}"
+        headers = {"X-API-Key": n.key.get_secret_value()} if n.key else {}
+        try:
+            if n.client is not None:
+                response = await n.client.get(url, headers=headers, timeout=n.timeout_s)
+            else:
+                async with httpx.AsyncClient(timeout=n.timeout_s) as client:
+                    response = await client.get(url, headers=headers)
+        except httpx.HTTPError as exc:
+            raise PreviewUnavailable(f"the notifier did not answer: {type(exc).__name__}") from exc
+        if response.status_code != 200:
+            raise PreviewUnavailable(
+                f"the notifier answered {response.status_code}: {response.text[:200]}"
+            )
+        if len(response.content) > MAX_BYTES:
+            raise PreviewUnavailable(f"the answer is larger than {MAX_BYTES} bytes")
+        return response
+
+    def _checked(self, response: httpx.Response) -> Rendering:
+        content = response.content
+        actual = hashlib.sha256(content).hexdigest()
+        stated = response.headers.get("x-content-sha256")
+        if stated is not None and stated != actual:
+            raise PreviewUnavailable(
+                f"the bytes served ({actual[:12]}) are not those archived ({stated[:12]})"
+            )
+        media_type = response.headers.get("content-type", "application/octet-stream")
+        return Rendering(media_type, content, actual)
+
+    async def content(self, delivery_id: UUID) -> Rendering:
+        """The exact message or letter sent."""
+        return self._checked(await self._get(f"/deliveries/{delivery_id}/content"))
+
+    async def document(self, delivery_id: UUID, kind: str) -> Rendering:
+        """A document the provider returned (a deposit proof, an acknowledgement)."""
+        return self._checked(
+            await self._get(f"/deliveries/{delivery_id}/documents/{quote(kind, safe='')}")
+        )
+
+    async def proofs(self, delivery_id: UUID, invoice_id: str) -> dict[str, Any] | None:
+        """The delivery as the archive records it (recipients, provider ids, attempts,
+        provider reports, documents), found among the deliveries of one of its invoices."""
+        response = await self._get(f"/invoices/{quote(invoice_id, safe='')}/deliveries")
+        try:
+            listed = response.json().get("deliveries", [])
+        except (ValueError, AttributeError) as exc:
+            raise PreviewUnavailable("the notifier's answer is not a list of deliveries") from exc
+        return next(
+            (d for d in listed if isinstance(d, dict) and d.get("delivery_id") == str(delivery_id)),
+            None,
+        )

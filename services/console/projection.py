@@ -15,9 +15,15 @@ from decimal import Decimal
 from typing import Any, get_args
 from uuid import UUID
 
-from contracts import disputes, dunning, ledger, notifications
+from contracts import disputes, dunning, ledger, notifications, reference
 from contracts.envelope import Event
-from contracts.topics import DISPUTE_EVENTS, DUNNING_ACTIONS, LEDGER_EVENTS, NOTIFIER_DELIVERIES
+from contracts.topics import (
+    DISPUTE_EVENTS,
+    DUNNING_ACTIONS,
+    INTEREST_RATES,
+    LEDGER_EVENTS,
+    NOTIFIER_DELIVERIES,
+)
 from services.console import queries, suspensions
 from services.console.domain.timeline import entry_of
 from services.runtime.consumer import UnitOfWork
@@ -27,7 +33,7 @@ Statement = tuple[str, tuple[Any, ...]]
 COLLECTOR_TAG = "collector:"
 # The notifier's provider name for a phone reminder turned into a collector's call task.
 CALL_TASK_PROVIDER = "call_task"
-CONSUMED = (LEDGER_EVENTS, DUNNING_ACTIONS, NOTIFIER_DELIVERIES, DISPUTE_EVENTS)
+CONSUMED = (LEDGER_EVENTS, DUNNING_ACTIONS, NOTIFIER_DELIVERIES, DISPUTE_EVENTS, INTEREST_RATES)
 
 
 async def apply_events(work: UnitOfWork, events: Sequence[Event]) -> None:
@@ -106,6 +112,7 @@ def _customer(event: ledger.LedgerCustomerUpserted) -> list[Statement]:
                 c.segment.payer_profile,
                 collector_of(c.segment.tags),
                 contacts,
+                list(c.segment.tags),
             ),
         ),
         (
@@ -206,6 +213,7 @@ def _dunning_state(event: dunning.DunningStateChanged) -> list[Statement]:
                 s.paused,
                 s.pause_reason,
                 s.next_action_at,
+                s.paused_until,
             ),
         )
     ]
@@ -503,7 +511,13 @@ def _callback_requested(event: disputes.CallbackRequested) -> list[Statement]:
     ]
 
 
+def _reference_rate(event: reference.ReferenceInterestRatePublished) -> list[Statement]:
+    r = event.payload
+    return [(queries.RECORD_REFERENCE_RATE, (r.kind, r.valid_from, r.rate))]
+
+
 PROJECTIONS: Mapping[type[Event], Callable[[Any], list[Statement]]] = {
+    reference.ReferenceInterestRatePublished: _reference_rate,
     ledger.LedgerCustomerUpserted: _customer,
     ledger.InvoiceOpened: _opened,
     ledger.OpenAmountChanged: _changed,

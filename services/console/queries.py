@@ -11,14 +11,15 @@ from __future__ import annotations
 UPSERT_CUSTOMER = """
 INSERT INTO customers (customer_id, company_code, version, name, country, language,
                        customer_type, market, risk_rating, payer_profile, collector_code,
-                       contacts)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                       contacts, tags)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 ON CONFLICT (customer_id) DO UPDATE SET
     company_code = EXCLUDED.company_code, version = EXCLUDED.version, name = EXCLUDED.name,
     country = EXCLUDED.country, language = EXCLUDED.language,
     customer_type = EXCLUDED.customer_type, market = EXCLUDED.market,
     risk_rating = EXCLUDED.risk_rating, payer_profile = EXCLUDED.payer_profile,
-    collector_code = EXCLUDED.collector_code, contacts = EXCLUDED.contacts
+    collector_code = EXCLUDED.collector_code, contacts = EXCLUDED.contacts,
+    tags = EXCLUDED.tags
 WHERE customers.version <= EXCLUDED.version
 """
 
@@ -75,7 +76,7 @@ UPDATE invoices SET open_amount = 0, status = $2, closed_on = $3 WHERE invoice_i
 
 DUNNING_STATE = """
 UPDATE invoices SET scenario_id = $2, step_name = $3, level = $4, paused = $5,
-                    pause_reason = $6, next_action_at = $7
+                    pause_reason = $6, next_action_at = $7, paused_until = $8
 WHERE invoice_id = $1
 """
 
@@ -186,7 +187,7 @@ CUSTOMER = "SELECT * FROM customers WHERE customer_id = $1"
 OPEN_ITEMS = """
 SELECT i.invoice_id, i.invoice_number, i.issue_date, i.due_date, i.currency, i.amount,
        i.open_amount, i.scenario_id, i.step_name, i.level, i.paused, i.pause_reason,
-       i.next_action_at,
+       i.next_action_at, i.paused_until,
        EXISTS (SELECT 1 FROM disputes d WHERE d.customer_id = i.customer_id
                AND d.state = 'open' AND (d.whole_account OR i.invoice_id = ANY(d.invoice_ids)))
            AS disputed,
@@ -723,4 +724,34 @@ CALLBACK_INVOICES = """
 SELECT invoice_id, invoice_number, due_date, currency, open_amount, status FROM invoices
 WHERE invoice_id = ANY($1::text[]) OR ($2::boolean AND customer_id = $3 AND status = 'open')
 ORDER BY due_date, invoice_number
+"""
+
+# The customer's last hold or release executed (the header's hold in force).
+LAST_HOLD_COMMAND = """
+SELECT kind, facts FROM timeline
+WHERE customer_id = $1 AND kind IN ('command.hold', 'command.release')
+ORDER BY at DESC, event_id LIMIT 1
+"""
+
+# One delivery, with its customer (whose portfolio the page checks before asking the
+# notifier for its exact copy and proofs).
+DELIVERY = """
+SELECT delivery_id, reminder_id, customer_id, channel, outcome, reason, invoice_ids, at
+FROM deliveries WHERE delivery_id = $1
+"""
+
+# A reference rate published (a later one for the same kind and day is a correction).
+RECORD_REFERENCE_RATE = """
+INSERT INTO reference_interest_rates (kind, valid_from, rate) VALUES ($1, $2, $3)
+ON CONFLICT (kind, valid_from) DO UPDATE SET rate = EXCLUDED.rate
+"""
+
+REFERENCE_RATES = "SELECT kind, valid_from, rate FROM reference_interest_rates"
+
+# How the customer's open amounts went down, from its timeline: each change of an open
+# amount (payment, credit note...) with the day it was announced.
+OPEN_AMOUNT_HISTORY = """
+SELECT at, facts FROM timeline
+WHERE customer_id = $1 AND kind LIKE 'invoice.%' AND facts ? 'before' AND facts ? 'open'
+ORDER BY at
 """

@@ -7,7 +7,7 @@ by the page itself (a collector outside their portfolio gets 403, not an empty p
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -26,6 +26,7 @@ from services.console.domain.open_items import (
 )
 from services.runtime.database import Pool
 from services.runtime.identity import Identity
+from services.runtime.late_payment import ReferenceRate, ReferenceRates
 
 
 def rows_of(records: Sequence[Any]) -> list[dict[str, Any]]:
@@ -68,6 +69,7 @@ class Customer:
     payer_profile: str | None
     collector_code: str | None
     contacts: list[dict[str, Any]]
+    tags: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,8 @@ class OpenItem:
     step_name: str | None
     level: str | None
     next_action_at: datetime | None
+    pause_reason: str | None = None
+    paused_until: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -139,6 +143,8 @@ async def open_items(
             step_name=r["step_name"],
             level=r["level"],
             next_action_at=r["next_action_at"],
+            pause_reason=r["pause_reason"] if r["paused"] else None,
+            paused_until=r["paused_until"],
         )
         for r in await pool.fetch(queries.OPEN_ITEMS, customer_id)
     ]
@@ -647,3 +653,58 @@ def _callback(r: Any, invoices: list[CallInvoice]) -> CallbackTask:
         closed_by=r["closed_by"],
         invoices=invoices,
     )
+
+
+async def last_hold_command(pool: Pool, customer_id: str) -> tuple[str, dict[str, Any]] | None:
+    """The customer's last hold or release the scheduler executed: its kind and facts."""
+    row = await pool.fetchrow(queries.LAST_HOLD_COMMAND, customer_id)
+    return None if row is None else (row["kind"], dict(row["facts"]))
+
+
+@dataclass(frozen=True)
+class DeliveryRow:
+    """A delivery as the read model keeps it: its latest outcome."""
+
+    delivery_id: UUID
+    reminder_id: UUID
+    customer_id: str
+    channel: str
+    outcome: str
+    reason: str | None
+    invoice_ids: list[str]
+    at: datetime
+
+
+async def delivery(pool: Pool, delivery_id: UUID) -> DeliveryRow | None:
+    row = await pool.fetchrow(queries.DELIVERY, delivery_id)
+    if row is None:
+        return None
+    return DeliveryRow(**{name: row[name] for name in DeliveryRow.__dataclass_fields__})
+
+
+async def reference_rates(pool: Pool) -> ReferenceRates:
+    """Every reference interest rate published, as the kit's late-payment rules read them."""
+    rows = await pool.fetch(queries.REFERENCE_RATES)
+    return ReferenceRates(ReferenceRate(r["kind"], r["valid_from"], r["rate"]) for r in rows)
+
+
+async def open_amount_history(
+    pool: Pool, customer_id: str
+) -> list[tuple[date, str, Decimal, Decimal]]:
+    """Each change of an open amount of the customer's invoices: (day announced, invoice
+    number, open before, open after), oldest first."""
+    history: list[tuple[date, str, Decimal, Decimal]] = []
+    for r in await pool.fetch(queries.OPEN_AMOUNT_HISTORY, customer_id):
+        facts = r["facts"]
+        try:
+            history.append(
+                (
+                    r["at"].date(),
+                    str(facts["number"]),
+                    Decimal(facts["before"]["amount"]),
+                    Decimal(facts["open"]["amount"]),
+                )
+            )
+        except (KeyError, TypeError, ArithmeticError):
+            continue  # an entry worded otherwise: not an open amount change
+    return history

@@ -3,9 +3,11 @@ how is the installation's ``RELANCE_AUTH_*``, nested here)."""
 
 from __future__ import annotations
 
-from typing import Literal
+from pathlib import Path
+from typing import Any, Literal
 
-from pydantic import Field, SecretStr
+import yaml
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from services.console.web.oidc import OidcClientSettings
@@ -62,5 +64,37 @@ class ConsoleSettings(ServiceSettings):
     previews_on_my_day: int = Field(
         default=20, ge=0, le=200, description="Proposals on My day shown with their preview."
     )
+    creditor_countries: dict[str, str] = Field(
+        default_factory=dict,
+        description="The country of each invoicing company (its code: ISO country), whose "
+        "late-payment law gives the statutory interest on the customer page, as JSON "
+        '(\'{"FR01": "FR", "DE02": "DE"}\'); a company not listed: no interest is stated.',
+    )
+    companies_file: Path | None = Field(
+        default=None,
+        description="The companies file the notifier reads (RELANCE_NOTIFIER_COMPANIES_FILE): "
+        "each company's `country` fills creditor_countries where that does not name it.",
+    )
     auth: AuthSettings = Field(default_factory=AuthSettings)
     oidc: OidcClientSettings = Field(default_factory=OidcClientSettings)
+
+    @model_validator(mode="after")
+    def _countries_from_the_companies_file(self) -> Any:
+        """The companies' countries from the file all services read, so that a group's
+        companies are declared once; an explicit ``creditor_countries`` entry wins."""
+        if self.companies_file is None:
+            return self
+        try:
+            document = yaml.safe_load(self.companies_file.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise ValueError(f"companies_file {self.companies_file}: {exc}") from exc
+        companies = document.get("companies") if isinstance(document, dict) else None
+        if not isinstance(companies, dict):
+            raise ValueError(f"companies_file {self.companies_file}: no `companies` mapping")
+        found = {
+            str(code): str(company["country"])
+            for code, company in companies.items()
+            if isinstance(company, dict) and company.get("country")
+        }
+        self.creditor_countries = found | self.creditor_countries
+        return self

@@ -171,7 +171,11 @@ def _proposal_decided(e: dunning.ProposalClosed) -> tuple[str, Facts]:
 def _delivery(e: Event) -> tuple[str, Facts]:
     d = e.payload
     assert isinstance(d, notifications.Delivery)
-    facts: Facts = {"channel": d.channel, "numbers": _numbers(d.invoice_ids)}
+    facts: Facts = {
+        "channel": d.channel,
+        "numbers": _numbers(d.invoice_ids),
+        "delivery": str(d.delivery_id),  # its exact copy and proofs, from the notifier
+    }
     provider = getattr(d, "provider", None)
     if provider:
         facts["provider"] = provider
@@ -220,6 +224,15 @@ def _dispute_resolved(e: disputes.DisputeResolved) -> tuple[str, Facts]:
 def _dispute_reopened(e: disputes.DisputeReopened) -> tuple[str, Facts]:
     o = e.payload
     return "dispute.reopened", {"by": o.by, "reason": o.reason, "due_date": o.due_date.isoformat()}
+
+
+def _dispute_answered(e: disputes.DisputeAnswered) -> tuple[str, Facts]:
+    a = e.payload
+    return "dispute.answered", {
+        "by": a.by,
+        "text": a.text,
+        "attachments": [attachment.file_name for attachment in a.attachments],
+    }
 
 
 def _correction(e: disputes.DisputeCorrectionReceived) -> tuple[str, Facts]:
@@ -325,6 +338,7 @@ WORDING: Mapping[type[Event], Callable[[Any], tuple[str, Facts]]] = {
     disputes.DisputeOpened: _dispute_opened,
     disputes.DisputeResolved: _dispute_resolved,
     disputes.DisputeReopened: _dispute_reopened,
+    disputes.DisputeAnswered: _dispute_answered,
     disputes.DisputeCorrectionReceived: _correction,
     disputes.DisputeOwnerReminderDue: _owner_reminder,
     disputes.PromiseMade: _promise_made,

@@ -93,6 +93,7 @@ LABELS: dict[str, str] = {
     "dispute.opened": N_("Dispute opened"),
     "dispute.resolved": N_("Dispute resolved"),
     "dispute.reopened": N_("Dispute reopened"),
+    "dispute.answered": N_("Dispute answered by its owner"),
     "dispute.correction_received": N_("Correction received for a dispute"),
     "dispute.owner_reminder": N_("Dispute owner reminded"),
     "promise.made": N_("Promise to pay"),

@@ -23,11 +23,20 @@ from contracts.dunning import DunningLevel
 from contracts.topics import DUNNING_COMMANDS, Topic
 from services.console import read_model
 from services.console.domain.commands import FIELDS
+from services.console.domain.header import account_team_of, holds_in_force
+from services.console.domain.interest import OpenInvoice, accrued_interest, reductions_of
 from services.console.errors import CsrfRefused, SignInFailed, SignInNeeded
 from services.console.notifier import NotifierPreviews
 from services.console.scheduler import SchedulerOperations
 from services.console.settings import ConsoleSettings
-from services.console.web import callbacks, operations, plans, proposals, workplace
+from services.console.web import (
+    callbacks,
+    deliveries,
+    operations,
+    plans,
+    proposals,
+    workplace,
+)
 from services.console.web.actions import act
 from services.console.web.i18n import LANGUAGES, Pages
 from services.console.web.oidc import OidcClient, Pending
@@ -44,6 +53,7 @@ from services.runtime.identity import (
     check_password,
     require_role,
 )
+from services.runtime.late_payment import law_of
 from services.runtime.logs import get_logger
 
 log = get_logger(__name__)
@@ -352,6 +362,22 @@ class Console:
         its_proposals = await read_model.proposals_of(
             self.pool, customer_id, self.settings.timeline_limit
         )
+        interest = accrued_interest(
+            [
+                OpenInvoice(i.invoice_number, i.due_date, i.currency, i.amount, i.open_amount)
+                for i in items
+            ],
+            reductions_of(await read_model.open_amount_history(self.pool, customer_id)),
+            law_of(country) if (country := self.creditor_country(found.company_code)) else None,
+            found.customer_type,  # type: ignore[arg-type]
+            await read_model.reference_rates(self.pool),
+            today,
+        )
+        holds = holds_in_force(
+            ((i.invoice_number, i.pause_reason, i.paused_until) for i in items),
+            await read_model.last_hold_command(self.pool, customer_id),
+            today,
+        )
         # One command id per form, drawn now and carried by the form and its confirmation:
         # the same form posted twice is one command.
         command_ids = {action: self.new_command_id() for action in FIELDS}
@@ -367,12 +393,19 @@ class Console:
             waiting=waiting,
             refused=refused,
             proposals=its_proposals,
+            holds=holds,
+            interest=interest,
+            account_team=account_team_of(found.tags),
             sent=sent if sent in FIELDS else None,
             command_ids=command_ids,
             skip_ids=skip_ids,
             can_act=identity.has("collector"),
             can_manage=identity.has("credit_manager"),
         )
+
+    def creditor_country(self, company_code: str) -> str | None:
+        """The invoicing company's country (its late-payment law), if configured."""
+        return self.settings.creditor_countries.get(company_code)
 
     async def action(self, request: Request, customer_id: str, action: str) -> Response:
         return await act(self, request, customer_id, action, self.commands_topic)
@@ -397,6 +430,18 @@ class Console:
 
     async def proposal_message(self, request: Request, proposal_id: str, version: int) -> Response:
         return await proposals.message(self, request, proposal_id, version)
+
+    async def delivery(self, request: Request, delivery_id: str) -> Response:
+        return await deliveries.delivery_page(self, request, delivery_id)
+
+    async def delivery_message(self, request: Request, delivery_id: str) -> Response:
+        return await deliveries.message(self, request, delivery_id)
+
+    async def delivery_pdf(self, request: Request, delivery_id: str) -> Response:
+        return await deliveries.pdf(self, request, delivery_id)
+
+    async def delivery_document(self, request: Request, delivery_id: str, kind: str) -> Response:
+        return await deliveries.document(self, request, delivery_id, kind)
 
     async def disputes(
         self, request: Request, owner: str = "", category: str = "", age: str = ""
@@ -529,6 +574,14 @@ class Console:
         )
         router.add_api_route(
             "/proposals/{proposal_id}/{version}/message", self.proposal_message, methods=["GET"]
+        )
+        router.add_api_route("/deliveries/{delivery_id}", self.delivery, methods=["GET"])
+        router.add_api_route(
+            "/deliveries/{delivery_id}/message", self.delivery_message, methods=["GET"]
+        )
+        router.add_api_route("/deliveries/{delivery_id}/pdf", self.delivery_pdf, methods=["GET"])
+        router.add_api_route(
+            "/deliveries/{delivery_id}/documents/{kind}", self.delivery_document, methods=["GET"]
         )
         router.add_api_route("/disputes", self.disputes, methods=["GET"])
         router.add_api_route("/promises", self.promises, methods=["GET"])

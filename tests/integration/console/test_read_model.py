@@ -19,7 +19,14 @@ from services.runtime.identity import Identity, Portfolio
 from services.runtime.service import Supervisor, make_broker, subscribe
 from services.runtime.settings import KafkaSettings
 from tests.integration.console.conftest import feed, migrated_pool
-from tests.integration.console.story import NOW, SCRIPT_NAME, TODAY, call_closed, events
+from tests.integration.console.story import (
+    NOW,
+    SCRIPT_NAME,
+    TODAY,
+    call_closed,
+    events,
+    uid,
+)
 from tests.kafka_tools import create_topics, eventually, produce, unique
 
 pytestmark = pytest.mark.integration
@@ -78,6 +85,7 @@ async def test_the_timeline_tells_the_customers_story_newest_first(pool: asyncpg
     assert entries[5].facts == {
         "channel": "email",
         "numbers": ["INV-1", "INV-2"],
+        "delivery": str(uid("delivery A")),
         "provider": "smtp",
         "reason": "550 mailbox unknown",
         "bounce": "hard",

@@ -8,7 +8,13 @@ import asyncpg
 import httpx
 import pytest
 
-from contracts.topics import DISPUTE_EVENTS, DUNNING_ACTIONS, LEDGER_EVENTS, NOTIFIER_DELIVERIES
+from contracts.topics import (
+    DISPUTE_EVENTS,
+    DUNNING_ACTIONS,
+    INTEREST_RATES,
+    LEDGER_EVENTS,
+    NOTIFIER_DELIVERIES,
+)
 from services.console.app import DEFINITION, build
 from services.console.projection import apply_events
 from services.console.settings import ConsoleSettings
@@ -28,6 +34,7 @@ def test_it_consumes_the_public_topics_in_its_own_group() -> None:
         DUNNING_ACTIONS,
         NOTIFIER_DELIVERIES,
         DISPUTE_EVENTS,
+        INTEREST_RATES,
     )
     assert (DEFINITION.schema, DEFINITION.group_id) == ("console", "relance-console")
 
@@ -47,6 +54,7 @@ async def test_migrating_an_empty_database_gives_the_read_models_tables(
         "reminders",
         "deliveries",
         "timeline",
+        "reference_interest_rates",
         "inbox",
         "outbox",
     }

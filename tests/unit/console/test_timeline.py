@@ -37,7 +37,8 @@ def test_the_projection_writes_the_timeline_last_and_ignores_unknown_events() ->
         t
         for t in PROJECTIONS
         # a state change, and a proposal's rendering (the preview, not the customer's story);
-        # a suspension concerns companies, not one customer (the Operations page lists it)
+        # a suspension concerns companies, not one customer (the Operations page lists it);
+        # a reference rate concerns every customer (their interest)
         if t.__name__
         in (
             "LedgerCustomerUpserted",
@@ -45,9 +46,37 @@ def test_the_projection_writes_the_timeline_last_and_ignores_unknown_events() ->
             "ProposalRendered",
             "SendingSuspended",
             "SendingResumed",
+            "ReferenceInterestRatePublished",
         )
     }
 
 
 def test_number_of_an_invoice_id() -> None:
     assert number_of("FR01/INV/2026/1") == "INV/2026/1"
+
+
+def test_a_dispute_owner_s_answer_is_on_the_customer_s_timeline_with_its_documents() -> None:
+    from contracts import disputes
+    from tests.unit.contract_examples import dispute_answered
+
+    event = dispute_answered()
+    assert isinstance(event, disputes.DisputeAnswered)
+    document = disputes.Attachment(
+        reference="disputes/x/1",
+        media_type="application/pdf",
+        size=1200,
+        sha256="0" * 64,
+        file_name="delivery-note.pdf",
+    )
+    event = event.model_copy(
+        update={"payload": event.payload.model_copy(update={"attachments": (document,)})}
+    )
+    entry = entry_of(event)
+    assert entry is not None
+    assert entry.customer_id == event.payload.customer_id
+    assert entry.kind == "dispute.answered"
+    assert entry.kind in LABELS
+    assert entry.facts["text"] == event.payload.text
+    assert entry.facts["attachments"] == ["delivery-note.pdf"]
+    assert entry.facts["by"].startswith("owner-link:")
+    assert statements_for(event)  # the timeline row, written by the projection

@@ -105,3 +105,32 @@ def test_kubernetes_gives_the_console_a_key_the_scheduler_accepts() -> None:
     key = generated["relance-console-scheduler"]["api-key"]
     accepted = generated["relance-scheduler-auth"]["api-keys"].split(",")
     assert f"credit_manager:console-operations:{key}" in accepted
+
+
+def test_the_console_knows_each_company_s_country_from_the_companies_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Interest on the customer page follows the invoicing company's law: the demo and
+    Kubernetes give the console the companies file the notifier reads."""
+    users = tmp_path / "console-users.yaml"
+    users.write_text("users: {}\n", encoding="utf-8")
+    for name, value in console_environment(users, NOTIFIER).items():
+        monkeypatch.setenv(name, value)
+    countries = ConsoleSettings().creditor_countries
+    assert countries["FR01"] == "FR"
+    assert countries["DE01"] == "DE"
+    assert countries["GB01"] == "GB"
+    # an explicit entry wins over the file
+    monkeypatch.setenv("RELANCE_CONSOLE_CREDITOR_COUNTRIES", '{"FR01": "BE"}')
+    assert ConsoleSettings().creditor_countries["FR01"] == "BE"
+    # a file without companies is refused at start
+    broken = tmp_path / "companies.yaml"
+    broken.write_text("nothing: here\n", encoding="utf-8")
+    monkeypatch.setenv("RELANCE_CONSOLE_COMPANIES_FILE", str(broken))
+    with pytest.raises(ValueError, match="no `companies` mapping"):
+        ConsoleSettings()
+
+    path = _config("console")["RELANCE_CONSOLE_COMPANIES_FILE"]
+    container = _container("console")
+    mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+    assert path.startswith(mounts["companies"] + "/")

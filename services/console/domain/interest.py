@@ -1,0 +1,99 @@
+"""The statutory interest accrued on a customer's open invoices, to a day.
+
+A pure function of values, on the kit's late-payment rules (:mod:`services.runtime.
+late_payment`, the notifier states and claims interest with the same): the creditor
+company's law (its country), the customer's type, the reference rates published on
+``reference.interest-rates.v1``, and each invoice's history of open amounts as the read
+model knows it. Simple interest per day from the day after the due date to today included,
+on each day's open amount: each reduction of the open amount (a payment, a credit note) is
+dated the day the ledger announced it, the read model knowing no value dates. A history
+that does not add up to today's open amount (an amount that went up again) is replaced by
+today's open amount over the whole period. No contract rate is known to the console: the
+figure is the statutory one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from contracts.erp import CustomerType
+from services.runtime.errors import LatePaymentError
+from services.runtime.late_payment import (
+    Law,
+    Payment,
+    ReferenceRates,
+    interest_terms,
+    late_interest,
+)
+
+
+@dataclass(frozen=True)
+class OpenInvoice:
+    invoice_number: str
+    due_date: date
+    currency: str
+    amount: Decimal
+    open_amount: Decimal
+
+
+@dataclass(frozen=True)
+class AccruedInterest:
+    """What the page states: per invoice, per currency, and the rule used; or why not."""
+
+    per_invoice: dict[str, Decimal]
+    per_currency: dict[str, Decimal]
+    rule: str | None
+    unavailable: str | None = None
+
+
+def reductions_of(
+    history: Iterable[tuple[date, str, Decimal, Decimal]],
+) -> dict[str, list[Payment]]:
+    """(day, invoice number, open before, open after) changes as payments per invoice."""
+    payments: dict[str, list[Payment]] = {}
+    for day, number, before, after in history:
+        if after < before:
+            payments.setdefault(number, []).append(Payment(day, before - after))
+    return payments
+
+
+def accrued_interest(
+    invoices: Sequence[OpenInvoice],
+    payments: Mapping[str, Sequence[Payment]],
+    law: Law | None,
+    customer_type: CustomerType,
+    rates: ReferenceRates,
+    today: date,
+) -> AccruedInterest:
+    if law is None:
+        return AccruedInterest({}, {}, None, "no_creditor_country")
+    terms = interest_terms(law, customer_type)
+    if terms.statutory is None:
+        return AccruedInterest({}, {}, None, "no_statutory_rate")
+    rule = (
+        f"{law.jurisdiction}: {terms.statutory.source}, + {terms.statutory.margin_points} "
+        "points; each day bears a 365th of the yearly rate, also in a leap year"
+    )
+    per_invoice: dict[str, Decimal] = {}
+    per_currency: dict[str, Decimal] = {}
+    for invoice in invoices:
+        if invoice.due_date >= today:
+            continue
+        paid = list(payments.get(invoice.invoice_number, ()))
+        amount = invoice.amount
+        if amount - sum((p.amount for p in paid), Decimal(0)) != invoice.open_amount:
+            amount, paid = invoice.open_amount, []
+        try:
+            claim = late_interest(
+                amount, invoice.currency, invoice.due_date, today, terms, rates, paid
+            )
+        except LatePaymentError:  # no reference rate known for a day of the period
+            return AccruedInterest({}, {}, rule, "no_reference_rate")
+        per_invoice[invoice.invoice_number] = claim.total
+        per_currency[invoice.currency] = per_currency.get(invoice.currency, Decimal(0)) + (
+            claim.total
+        )
+    return AccruedInterest(per_invoice, per_currency, rule)
