@@ -755,3 +755,6 @@ SELECT at, facts FROM timeline
 WHERE customer_id = $1 AND kind LIKE 'invoice.%' AND facts ? 'before' AND facts ? 'open'
 ORDER BY at
 """
+
+# whether an invoice a customer page's action names is that customer's
+INVOICE_OF_CUSTOMER = "SELECT 1 FROM invoices WHERE invoice_id = $1 AND customer_id = $2"

@@ -21,7 +21,13 @@ from fastapi.responses import RedirectResponse
 from contracts import commands
 from contracts.topics import Topic
 from services.console import queries, read_model
-from services.console.domain.commands import FIELDS, LOWEST_ROLE, command_of, fields_of
+from services.console.domain.commands import (
+    FIELDS,
+    LOWEST_ROLE,
+    FormProblem,
+    command_of,
+    fields_of,
+)
 from services.console.web.security import protect
 from services.runtime import outbox
 from services.runtime.identity import Identity, authorize, require_role
@@ -81,6 +87,12 @@ async def act(
         now=now,
         today=now.date(),
     )
+    invoice_id = fields.get("invoice_id")
+    if invoice_id and not await console.pool.fetchval(
+        queries.INVOICE_OF_CUSTOMER, invoice_id, customer_id
+    ):
+        # an invoice of another customer (or none) named on this customer's page
+        built = [*(built if isinstance(built, list) else []), FormProblem("invoice_id", "invalid")]
     confirmed = form.get("confirmed") == "yes" and not isinstance(built, list)
     if not confirmed:
         return console.render(

@@ -224,3 +224,55 @@ async def test_refused_posts(site: Site, browser: Browser) -> None:
     assert refused.status == 403
     assert await site.pool.fetchval("SELECT count(*) FROM sent_command") == 0
     assert await site.pool.fetchval("SELECT count(*) FROM outbox") == 0
+
+
+async def test_an_action_on_one_invoice_names_only_this_customer_s_invoices(
+    site: Site, browser: Browser
+) -> None:
+    """Hold, release, send now and note offer the whole account or one of its invoices; an
+    invoice of another customer posted on this page is refused before anything is sent."""
+    page = await signed_in(browser, site.url, "camille")
+    await page.goto("/customers/C-1001")
+    for action in ("hold", "release", "send_now", "add_note"):
+        options = await page.locator(
+            f"form.action-{action} select[name=invoice_id] option"
+        ).all_inner_texts()
+        assert options[1:]
+        assert set(options[1:]) <= {"INV-1", "INV-2", "INV-3", "INV-4"}
+        assert "INV-D1" not in options
+    token = await page.locator("form.action-hold input[name=csrf_token]").input_value()
+    command_id = await page.locator("form.action-hold input[name=command_id]").input_value()
+    form: dict[str, str | float | bool] = {
+        "csrf_token": token,
+        "command_id": command_id,
+        "until": "2026-04-30",
+        "reason": "delivery checked with the warehouse",
+        "confirmed": "yes",
+    }
+    english = {"accept-language": "en"}
+
+    foreign = await page.request.post(
+        "/customers/C-1001/actions/hold",
+        form={**form, "invoice_id": "DE02/INV-D1"},
+        headers=english,
+    )
+    assert foreign.status == 422
+    assert "Invoice is not valid" in await foreign.text()
+    assert await site.pool.fetchval("SELECT count(*) FROM sent_command") == 0
+
+    await page.locator("form.action-hold select[name=invoice_id]").select_option(label="INV-2")
+    await page.fill("#hold-until", "2026-04-30")
+    await page.fill("#hold-reason", "delivery checked with the warehouse")
+    await page.locator("form.action-hold button[type=submit]").click()
+    assert "INV-2" in await page.locator("p.confirm").inner_text()
+    await page.get_by_role("button", name="Confirm and send").click()
+    await page.wait_for_load_state()
+    row = await site.pool.fetchrow("SELECT command, invoice_id FROM sent_command")
+    assert row is not None
+    assert (row["command"], row["invoice_id"]) == ("hold", "FR01/INV-2")
+    (record,) = await consume(site.bootstrap, site.commands.name, 1)
+    assert record.value is not None
+    command = site.commands.parse(record.value)
+    assert isinstance(command, commands.HoldCommand)
+    assert command.payload.invoice_id == "FR01/INV-2"
+    assert command.payload.customer_id == "C-1001"
