@@ -28,7 +28,7 @@ from pydantic import ValidationError
 from contracts import commands
 from contracts.dunning import DunningLevel
 from contracts.envelope import Event
-from contracts.erp import CustomerType
+from contracts.erp import CustomerType, Market, PayerProfile
 from services.console.domain.commands import FormProblem, command_event
 
 OPERATOR_ROLE: Literal["credit_manager"] = "credit_manager"
@@ -51,6 +51,10 @@ CAMPAIGN_FIELDS: tuple[str, ...] = (
     "template",
     "company",
     "customer_type",
+    "payer_profile",
+    "market",
+    "country",
+    "any_tag",
     "min_days_overdue",
     "max_days_overdue",
     "min_open_amount",
@@ -61,6 +65,8 @@ CAMPAIGN_FIELDS: tuple[str, ...] = (
 LEVELS: tuple[str, ...] = get_args(DunningLevel)
 CHANNELS: tuple[str, ...] = ("email", "sms", "postal_letter")
 CUSTOMER_TYPES: tuple[str, ...] = get_args(CustomerType)
+PAYER_PROFILES: tuple[str, ...] = get_args(PayerProfile)
+MARKETS: tuple[str, ...] = get_args(Market)
 
 
 def scope_of(form: Mapping[str, str]) -> str | None:
@@ -139,8 +145,17 @@ def campaign_of(fields: Mapping[str, str]) -> commands.CampaignSpec | list[FormP
     company = fields.get("company")
     if company and company != EVERY_COMPANY:
         selection["company_codes"] = (company,)
-    if fields.get("customer_type"):
-        selection["customers"] = {"customer_type": (fields["customer_type"],)}
+    customers: dict[str, tuple[str, ...]] = {}
+    for name in ("customer_type", "payer_profile", "market"):
+        if fields.get(name):
+            customers[name] = (fields[name],)
+    for name in ("country", "any_tag"):
+        # several, separated by commas or spaces (countries in upper case: ISO 3166)
+        listed = [v for v in fields.get(name, "").replace(",", " ").split() if v]
+        if listed:
+            customers[name] = tuple(v.upper() if name == "country" else v for v in listed)
+    if customers:
+        selection["customers"] = customers
     for name, whole in (
         ("min_days_overdue", True),
         ("max_days_overdue", True),
@@ -185,7 +200,8 @@ def _problem_of(error: Any) -> FormProblem:
     if name is None:
         name = location[-1] if location else "form"
         if location[:1] == ("select",) and len(location) > 1:
-            name = "customer_type" if location[1] == "customers" else location[1]
+            customers_field = location[2] if len(location) > 2 else "customer_type"
+            name = customers_field if location[1] == "customers" else location[1]
     return FormProblem(name, "invalid")
 
 

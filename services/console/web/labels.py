@@ -172,4 +172,12 @@ LABELS: dict[str, str] = {
     "business": N_("Business"),
     "public_body": N_("Public body"),
     "consumer": N_("Consumer"),
+    "negligent": N_("Negligent"),
+    "bad_payer": N_("Bad payer"),
+    "insolvent": N_("Insolvent"),
+    "disputer": N_("Disputes often"),
+    "automatic": N_("Pays automatically"),
+    "good_payer": N_("Good payer"),
+    "domestic": N_("Domestic"),
+    "export": N_("Export"),
 }

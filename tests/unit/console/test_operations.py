@@ -124,6 +124,29 @@ def test_a_campaign_form_with_problems_says_which_fields() -> None:
     assert named == [FormProblem("campaign_id", "invalid")]
 
 
+def test_a_campaign_selects_by_payer_profile_market_countries_and_segment_tags() -> None:
+    fields = campaign_fields_of(
+        {
+            **FORM,
+            "payer_profile": "negligent",
+            "market": "export",
+            "country": "de, es it",
+            "any_tag": "key-account, retail",
+        }
+    )
+    spec = campaign_of(fields)
+    assert isinstance(spec, commands.CampaignSpec)
+    customers = spec.select.customers
+    assert customers.payer_profile == ("negligent",)
+    assert customers.market == ("export",)
+    assert customers.country == ("DE", "ES", "IT")
+    assert customers.any_tag == ("key-account", "retail")
+    assert customers.customer_type == ("business",)
+    wrong = campaign_of({**fields, "payer_profile": "generous", "country": "Germany"})
+    assert isinstance(wrong, list)
+    assert {p.field for p in wrong} == {"payer_profile", "country"}
+
+
 def test_the_library_diff_marks_added_and_removed_lines_with_context() -> None:
     before = "id: negligent\nsteps:\n- name: courtesy\n  offset_days: -5\n- name: friendly\n"
     after = "id: negligent\nsteps:\n- name: courtesy\n  offset_days: -3\n- name: friendly\n"
