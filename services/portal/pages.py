@@ -27,6 +27,7 @@ with a thank-you notice, so that reloading does not post again.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import uuid
@@ -88,6 +89,7 @@ from services.portal.gocardless import DebitToStart, GoCardlessDirectDebit
 from services.portal.guard import RateLimit, form_fields, form_with_files, secured
 from services.portal.owner_links import DisputeLinks
 from services.portal.settings import PortalSettings
+from services.portal.statement_pdf import Issuer, Receipt, statement_file_name, statement_pdf
 from services.portal.stripe import InvoiceToPay, StripeCheckout
 from services.runtime import outbox
 from services.runtime.clock import Clock
@@ -191,6 +193,9 @@ class Pages:
             "/portal/{token}/callback", self._answering(self.callback), methods=["POST"]
         )
         router.add_api_route("/portal/{token}/plan", self._answering(self.plan), methods=["POST"])
+        router.add_api_route(
+            "/portal/{token}/statement.pdf", self._answering(self.statement), methods=["GET"]
+        )
         if self.documents is not None:
             router.add_api_route(
                 "/portal/{token}/copy/{invoice_id:path}",
@@ -411,9 +416,57 @@ class Pages:
             pay_url=f"/portal/{token}/pay" if self.checkout else None,
             debit_url=f"/portal/{token}/debit" if self.direct_debit else None,
             copy_url=f"/portal/{token}/copy/" if self.documents else None,
+            statement_url=f"/portal/{token}/statement.pdf",
             documented=await self._documented(link),
         )
         return HTMLResponse(html, status_code=status)
+
+    # the statement as PDF ----------------------------------------------------------------
+
+    async def statement(self, request: Request) -> Response:
+        """The account's statement as PDF, from the read model, scoped to the link's
+        customer and company like the page."""
+        link, customer = await self._access(request)
+        language = i18n.language_of(customer["language"])
+        account = await self._account(link)
+        today = self.clock.now().date()
+        since = today - timedelta(days=self.settings.recent_days)
+        receipts = [
+            Receipt(**dict(row))
+            for row in await self.pool.fetch(
+                queries.RECEIPTS_SINCE, link.customer_id, link.company_code, since
+            )
+        ]
+        brand = self.brands.get(link.company_code)
+        issuer = Issuer(
+            name=(
+                brand.company.legal_name
+                if brand
+                else self.settings.company_names.get(link.company_code, link.company_code)
+            ),
+            company=brand.company if brand else None,
+            logo=brand.logo[0] if brand and brand.logo else None,
+        )
+        body = await asyncio.to_thread(  # fpdf2 is CPU work: the other requests go on
+            statement_pdf,
+            issuer=issuer,
+            customer_name=customer["name"],
+            account=account,
+            receipts=receipts,
+            language=language,
+            today=today,
+            recent_days=self.settings.recent_days,
+        )
+        metrics.STATEMENTS.labels(SOURCE).inc()
+        name = statement_file_name(i18n.WORDS[language]["statement_file"], today)
+        return Response(
+            body,
+            media_type="application/pdf",
+            headers={
+                "Content-Disposition": f'attachment; filename="{name}"',
+                "Cache-Control": "no-store",
+            },
+        )
 
     # invoice copies ---------------------------------------------------------------------
 
