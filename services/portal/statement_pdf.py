@@ -112,7 +112,7 @@ def statement_pdf(
     if company is not None:
         lines = list(company.address)
         if company.registration:
-            lines.append(f"{pdf.word('statement_registration')} {company.registration}")
+            lines.append(company.registration)  # as written: "RCS Lyon 900 000 002"
         if company.vat_number:
             lines.append(f"{pdf.word('vat_number')} {company.vat_number}")
         lines.extend(x for x in (company.email, company.phone) if x)

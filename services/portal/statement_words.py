@@ -15,7 +15,6 @@ STATEMENT_WORDS: dict[str, dict[str, str]] = {
         "statement_file": "statement",
         "statement_nothing_open": "No invoice is open.",
         "statement_received": "Received in the last {days} days",
-        "statement_registration": "Registration",
         "statement_footer": "Statement drawn up from the records known on {date}; a payment "
         "made since may not appear yet.",
     },
@@ -30,7 +29,6 @@ STATEMENT_WORDS: dict[str, dict[str, str]] = {
         "statement_file": "releve",
         "statement_nothing_open": "Aucune facture n'est ouverte.",
         "statement_received": "Reçu ces {days} derniers jours",
-        "statement_registration": "Immatriculation",
         "statement_footer": "Relevé établi d'après les écritures connues au {date} ; un "
         "paiement effectué depuis peut ne pas encore y figurer.",
     },
@@ -45,7 +43,6 @@ STATEMENT_WORDS: dict[str, dict[str, str]] = {
         "statement_file": "kontoauszug",
         "statement_nothing_open": "Keine Rechnung ist offen.",
         "statement_received": "In den letzten {days} Tagen erhalten",
-        "statement_registration": "Handelsregister",
         "statement_footer": "Auszug nach den am {date} bekannten Buchungen; eine seither "
         "geleistete Zahlung ist möglicherweise noch nicht enthalten.",
     },
@@ -60,7 +57,6 @@ STATEMENT_WORDS: dict[str, dict[str, str]] = {
         "statement_file": "extracto",
         "statement_nothing_open": "No hay ninguna factura pendiente.",
         "statement_received": "Recibido en los últimos {days} días",
-        "statement_registration": "Registro mercantil",
         "statement_footer": "Extracto elaborado con los apuntes conocidos a {date}; un pago "
         "realizado después puede no figurar todavía.",
     },
@@ -75,7 +71,6 @@ STATEMENT_WORDS: dict[str, dict[str, str]] = {
         "statement_file": "estratto-conto",
         "statement_nothing_open": "Nessuna fattura è aperta.",
         "statement_received": "Ricevuto negli ultimi {days} giorni",
-        "statement_registration": "Registro delle imprese",
         "statement_footer": "Estratto redatto in base alle registrazioni note al {date}; un "
         "pagamento effettuato nel frattempo potrebbe non comparire ancora.",
     },
