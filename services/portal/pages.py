@@ -888,7 +888,14 @@ class Pages:
                 request, link, customer, form=kind, typed=typed, errors=twice, status=422
             )
         debit = await debits.debit_for(
-            self.pool, now, choice, link.customer_id, link.company_code, chosen, checked.currency
+            self.pool,
+            now,
+            choice,
+            link.customer_id,
+            link.company_code,
+            chosen,
+            checked.currency,
+            kind,
         )
         if debit.status in PAID_STATES:
             return self._done(request, f"{kind}_paid")

@@ -112,8 +112,8 @@ async def test_the_signed_webhook_announces_the_transfer_once(site: Site, transf
     assert again.headers["location"].endswith("?done=transfer_paid")
     assert by_debit.status_code == 422  # being paid: never a second payment
     assert site.gocardless.created == 1
-    rows = await site.pool.fetch("SELECT status, payment_id FROM direct_debits")
-    assert [(r["status"], r["payment_id"]) for r in rows] == [("announced", payment_id)]
+    rows = await site.pool.fetch("SELECT kind, status, payment_id FROM direct_debits")
+    assert [tuple(r) for r in rows] == [("transfer", "announced", payment_id)]
     records = await consume(site.bootstrap, site.commands.name, expected=2, timeout_s=3)
     assert len(records) == 1
     command = json.loads(records[0].value)
