@@ -32,6 +32,12 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from services.portal.domain.payment import minor_units
 from services.portal.errors import ProviderFailed
 
+TRANSFER_SCHEMES = {  # Instant Bank Pay's schemes and the currency each collects
+    "faster_payments": ("GBP",),
+    "sepa_credit_transfer": ("EUR",),
+    "sepa_instant_credit_transfer": ("EUR",),
+}
+
 
 class GoCardlessSettings(BaseSettings):
     """GoCardless (``RELANCE_GOCARDLESS_*``); without an access token the portal offers no
@@ -82,6 +88,17 @@ class GoCardlessSettings(BaseSettings):
             if value.strip().startswith("["):
                 return tuple(json.loads(value))
             return tuple(item.strip() for item in value.split(",") if item.strip())
+        return value
+
+    @field_validator("transfer_schemes")
+    @classmethod
+    def _transfer_schemes(cls, value: dict[str, str]) -> dict[str, str]:
+        for currency, scheme in value.items():
+            if scheme not in TRANSFER_SCHEMES or currency not in TRANSFER_SCHEMES[scheme]:
+                known = ", ".join(f"{s} ({'/'.join(c)})" for s, c in TRANSFER_SCHEMES.items())
+                raise ValueError(
+                    f"{currency}: {scheme!r} is not an Instant Bank Pay scheme for it ({known})"
+                )
         return value
 
     @model_validator(mode="after")
