@@ -210,10 +210,6 @@ def test_bank_transfer_schemes_are_read_as_json_and_checked(
 
 
 def test_a_transfer_in_a_currency_without_a_scheme_says_so() -> None:
-    refused = check_debit(
-        {"invoice": ["FR01/U1"]},  # type: ignore[arg-type]
-        _account(),
-        ("GBP", "EUR"),
-        "transfer_currency",
-    )
+    form, currencies = {"invoice": ["FR01/U1"]}, ("GBP", "EUR")
+    refused = check_debit(form, _account(), currencies, "transfer_currency")  # type: ignore[arg-type]
     assert refused == {"invoice": FieldError("transfer_currency", {"currencies": "GBP, EUR"})}
