@@ -65,9 +65,8 @@ class _Statement(FPDF):
     def footer(self) -> None:
         self.set_y(-14)
         self.set_font(FONT, "", 7)
-        self.multi_cell(
-            0, 3.5, self.word("statement_footer", date=i18n.day(self.today, self.language))
-        )
+        footer = self.word("statement_footer", date=i18n.day(self.today, self.language))
+        self.multi_cell(0, 3.5, footer, align="L")
 
     def word(self, key: str, **values: object) -> str:
         return self.words[key].format(**values)
@@ -106,7 +105,7 @@ def statement_pdf(
     if issuer.logo is not None:
         pdf.image(io.BytesIO(issuer.logo), x=pdf.w - pdf.r_margin - 40, y=pdf.t_margin, h=15)
     pdf.set_font(FONT, "B", 12)
-    pdf.cell(120, 6, issuer.name, new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(120, 6, issuer.name, align="L", new_x="LMARGIN", new_y="NEXT")  # long names wrap
     pdf.set_font(FONT, "", 9)
     company = issuer.company
     if company is not None:
@@ -117,14 +116,19 @@ def statement_pdf(
             lines.append(f"{pdf.word('vat_number')} {company.vat_number}")
         lines.extend(x for x in (company.email, company.phone) if x)
         for text in lines:
-            pdf.cell(120, 4.5, text, new_x="LMARGIN", new_y="NEXT")
+            pdf.multi_cell(120, 4.5, text, align="L", new_x="LMARGIN", new_y="NEXT")
     pdf.set_y(max(pdf.get_y(), pdf.t_margin + 18) + 8)
 
     pdf.set_font(FONT, "B", 15)
     pdf.cell(0, 8, pdf.word("statement_title"), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font(FONT, "", 10)
-    pdf.cell(
-        0, 5, f"{pdf.word('statement_customer')}: {customer_name}", new_x="LMARGIN", new_y="NEXT"
+    pdf.multi_cell(
+        0,
+        5,
+        f"{pdf.word('statement_customer')}: {customer_name}",
+        align="L",
+        new_x="LMARGIN",
+        new_y="NEXT",
     )
     pdf.cell(
         0,

@@ -11,7 +11,7 @@ import pytest
 from services.portal.branding import load_brands
 from services.portal.domain.account import OpenInvoice, Pause, account_of
 from services.portal.statement_pdf import Issuer, Receipt, statement_file_name, statement_pdf
-from tests.unit.notifier.pdf_text import page_text
+from tests.unit.notifier.pdf_text import page_text, text_runs
 
 TODAY = date(2026, 12, 6)
 COMPANIES = Path(__file__).parents[2] / "integration" / "portal" / "branding" / "companies.yaml"
@@ -129,3 +129,19 @@ def test_an_account_with_nothing_open_says_so() -> None:
 
 def test_the_file_is_named_in_the_customers_language() -> None:
     assert statement_file_name("releve", TODAY) == "releve-2026-12-06.pdf"
+
+
+def test_a_long_customer_name_wraps_inside_the_page() -> None:
+    name = "Établissements " + "Très Longue Raison Sociale " * 8
+    body = statement_pdf(
+        issuer=Issuer("Outillage Martin SA"),
+        customer_name=name,
+        account=ACCOUNT,
+        receipts=(),
+        language="fr",
+        today=TODAY,
+        recent_days=30,
+    )
+    runs = [r for r in text_runs(body) if "Longue" in r.text]
+    assert len(runs) > 1  # wrapped over lines, not drawn past the margin
+    assert " ".join(r.text.strip() for r in runs).split() == f"Client: {name}".split()
