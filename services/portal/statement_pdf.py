@@ -103,7 +103,14 @@ def statement_pdf(
 
     # the invoicing company: logo on the right, identity on the left
     if issuer.logo is not None:
-        pdf.image(io.BytesIO(issuer.logo), x=pdf.w - pdf.r_margin - 40, y=pdf.t_margin, h=15)
+        pdf.image(  # within 40 x 15 mm at the top right, whatever its proportions
+            io.BytesIO(issuer.logo),
+            x=pdf.w - pdf.r_margin - 40,
+            y=pdf.t_margin,
+            w=40,
+            h=15,
+            keep_aspect_ratio=True,
+        )
     pdf.set_font(FONT, "B", 12)
     pdf.multi_cell(120, 6, issuer.name, align="L", new_x="LMARGIN", new_y="NEXT")  # long names wrap
     pdf.set_font(FONT, "", 9)
