@@ -44,8 +44,10 @@ async def debit_for(
     company_code: str,
     invoices: Sequence[tuple[str, Decimal]],
     currency: str,
+    kind: str = "debit",
 ) -> Debit:
-    """The debit of this choice: the latest attempt, unless it failed (then a new one)."""
+    """The debit (or bank transfer, ``kind``) of this choice: the latest attempt, unless it
+    failed (then a new one)."""
     async with pool.acquire() as connection, connection.transaction():
         # two requests of one double click both read "no debit yet" without this lock, and
         # the second insert of the same (choice, attempt) failed: 500 instead of the same debit
@@ -66,6 +68,7 @@ async def debit_for(
             sum((amount for _, amount in invoices), Decimal(0)),
             currency,
             now,
+            kind,
         )
         return Debit(new_id, "started", None)
 

@@ -32,6 +32,12 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from services.portal.domain.payment import minor_units
 from services.portal.errors import ProviderFailed
 
+TRANSFER_SCHEMES = {  # Instant Bank Pay's schemes and the currency each collects
+    "faster_payments": ("GBP",),
+    "sepa_credit_transfer": ("EUR",),
+    "sepa_instant_credit_transfer": ("EUR",),
+}
+
 
 class GoCardlessSettings(BaseSettings):
     """GoCardless (``RELANCE_GOCARDLESS_*``); without an access token the portal offers no
@@ -59,6 +65,17 @@ class GoCardlessSettings(BaseSettings):
     currencies: Annotated[tuple[str, ...], NoDecode] = Field(
         default=("EUR",), description="The currencies the scheme collects, comma-separated."
     )
+    bank_transfer: bool = Field(
+        default=False,
+        description='Offer "Pay by bank transfer": GoCardless Instant Bank Pay, a billing '
+        "request with a payment request only (no mandate), approved in the payer's bank.",
+    )
+    transfer_schemes: dict[str, str] = Field(
+        default_factory=lambda: {"GBP": "faster_payments"},
+        description="Instant Bank Pay's scheme per currency (JSON): ``faster_payments`` for "
+        "GBP; for EUR, where GoCardless offers it to the creditor (payers in Germany, France "
+        "and Ireland), ``sepa_credit_transfer`` or ``sepa_instant_credit_transfer``.",
+    )
     timeout_s: float = Field(default=10.0, gt=0)
     max_webhook_bytes: int = Field(
         default=1_048_576, ge=1024, description="Largest webhook body (250 events at most)."
@@ -71,6 +88,17 @@ class GoCardlessSettings(BaseSettings):
             if value.strip().startswith("["):
                 return tuple(json.loads(value))
             return tuple(item.strip() for item in value.split(",") if item.strip())
+        return value
+
+    @field_validator("transfer_schemes")
+    @classmethod
+    def _transfer_schemes(cls, value: dict[str, str]) -> dict[str, str]:
+        for currency, scheme in value.items():
+            if scheme not in TRANSFER_SCHEMES or currency not in TRANSFER_SCHEMES[scheme]:
+                known = ", ".join(f"{s} ({'/'.join(c)})" for s, c in TRANSFER_SCHEMES.items())
+                raise ValueError(
+                    f"{currency}: {scheme!r} is not an Instant Bank Pay scheme for it ({known})"
+                )
         return value
 
     @model_validator(mode="after")
@@ -92,6 +120,7 @@ class DebitToStart:
     amount: Any  # Decimal
     currency: str
     language: str
+    transfer: bool = False  # a bank transfer (Instant Bank Pay): no mandate
 
 
 @dataclass(frozen=True)
@@ -157,24 +186,30 @@ class GoCardlessDirectDebit:
 
     async def _billing_request(self, debit: DebitToStart) -> str:
         metadata = {"relance_debit": debit.debit_id}
+        payment_request: dict[str, Any] = {
+            "description": " ".join(debit.invoice_numbers)[:255],
+            "amount": minor_units(debit.amount, debit.currency),
+            "currency": debit.currency,
+            "metadata": metadata,
+        }
+        billing_request: dict[str, Any] = {
+            "payment_request": payment_request,
+            "metadata": {
+                **metadata,
+                "customer": f"{debit.customer_id}/{debit.company_code}"[:500],
+            },
+        }
+        if debit.transfer:  # Instant Bank Pay: the payment alone, approved in the bank
+            payment_request["scheme"] = self.settings.transfer_schemes[debit.currency]
+        else:
+            billing_request["mandate_request"] = {
+                "scheme": self.settings.scheme,
+                "metadata": metadata,
+            }
         response = await self._call(
             "POST",
             "/billing_requests",
-            {
-                "billing_requests": {
-                    "payment_request": {
-                        "description": " ".join(debit.invoice_numbers)[:255],
-                        "amount": minor_units(debit.amount, debit.currency),
-                        "currency": debit.currency,
-                        "metadata": metadata,
-                    },
-                    "mandate_request": {"scheme": self.settings.scheme, "metadata": metadata},
-                    "metadata": {
-                        **metadata,
-                        "customer": f"{debit.customer_id}/{debit.company_code}"[:500],
-                    },
-                }
-            },
+            {"billing_requests": billing_request},
             idempotency_key=debit.debit_id,
         )
         conflicting = _conflicting_resource(response)

@@ -15,6 +15,8 @@ from babel.numbers import format_currency
 
 from services.portal.owner_words import OWNER_WORDS
 from services.portal.plan_words import PLAN_WORDS
+from services.portal.statement_words import STATEMENT_WORDS
+from services.portal.transfer_words import TRANSFER_WORDS
 
 LANGUAGES = ("fr", "en", "de", "es", "it")
 FALLBACK = "en"
@@ -667,4 +669,8 @@ WORDS: dict[str, dict[str, str]] = {
 for _language, _words in PLAN_WORDS.items():  # the payment plan form's words
     WORDS[_language].update(_words)
 for _language, _words in OWNER_WORDS.items():  # the dispute owner's page
+    WORDS[_language].update(_words)
+for _language, _words in STATEMENT_WORDS.items():  # the account's statement (PDF)
+    WORDS[_language].update(_words)
+for _language, _words in TRANSFER_WORDS.items():  # paying by bank transfer
     WORDS[_language].update(_words)

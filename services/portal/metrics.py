@@ -25,3 +25,9 @@ ATTACHMENTS = Counter(
     "refused: not one of the link's dispute's documents, missing, altered, store_failed).",
     ["service", "outcome"],
 )
+
+STATEMENTS = Counter(
+    "relance_portal_statements",
+    "Statements of account served as PDF on customers' signed links.",
+    ["service"],
+)

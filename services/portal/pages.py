@@ -27,6 +27,7 @@ with a thank-you notice, so that reloading does not post again.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import uuid
@@ -88,6 +89,7 @@ from services.portal.gocardless import DebitToStart, GoCardlessDirectDebit
 from services.portal.guard import RateLimit, form_fields, form_with_files, secured
 from services.portal.owner_links import DisputeLinks
 from services.portal.settings import PortalSettings
+from services.portal.statement_pdf import Issuer, Receipt, statement_file_name, statement_pdf
 from services.portal.stripe import InvoiceToPay, StripeCheckout
 from services.runtime import outbox
 from services.runtime.clock import Clock
@@ -191,6 +193,9 @@ class Pages:
             "/portal/{token}/callback", self._answering(self.callback), methods=["POST"]
         )
         router.add_api_route("/portal/{token}/plan", self._answering(self.plan), methods=["POST"])
+        router.add_api_route(
+            "/portal/{token}/statement.pdf", self._answering(self.statement), methods=["GET"]
+        )
         if self.documents is not None:
             router.add_api_route(
                 "/portal/{token}/copy/{invoice_id:path}",
@@ -207,6 +212,10 @@ class Pages:
             router.add_api_route(
                 "/portal/{token}/debit", self._answering(self.debit), methods=["POST"]
             )
+            if self.settings.gocardless.bank_transfer:
+                router.add_api_route(
+                    "/portal/{token}/transfer", self._answering(self.transfer), methods=["POST"]
+                )
         # anything else under /portal: a page with the same headers, not the framework's JSON
         router.add_api_route(
             "/portal/{anything:path}", self._answering(self.unknown), methods=["GET", "POST"]
@@ -309,7 +318,18 @@ class Pages:
         done = request.query_params.get("done")
         thanks = (
             f"thanks_{done}"
-            if done in ("promise", "dispute", "payment", "callback", "plan", "debit", "debit_paid")
+            if done
+            in (
+                "promise",
+                "dispute",
+                "payment",
+                "callback",
+                "plan",
+                "debit",
+                "debit_paid",
+                "transfer",
+                "transfer_paid",
+            )
             else None
         )
         return await self._render(request, link, customer, thanks=thanks)
@@ -410,10 +430,63 @@ class Pages:
             dispute_url=f"/portal/{token}/dispute",
             pay_url=f"/portal/{token}/pay" if self.checkout else None,
             debit_url=f"/portal/{token}/debit" if self.direct_debit else None,
+            transfer_url=(
+                f"/portal/{token}/transfer"
+                if self.direct_debit and self.settings.gocardless.bank_transfer
+                else None
+            ),
             copy_url=f"/portal/{token}/copy/" if self.documents else None,
+            statement_url=f"/portal/{token}/statement.pdf",
             documented=await self._documented(link),
         )
         return HTMLResponse(html, status_code=status)
+
+    # the statement as PDF ----------------------------------------------------------------
+
+    async def statement(self, request: Request) -> Response:
+        """The account's statement as PDF, from the read model, scoped to the link's
+        customer and company like the page."""
+        link, customer = await self._access(request)
+        language = i18n.language_of(customer["language"])
+        account = await self._account(link)
+        today = self.clock.now().date()
+        since = today - timedelta(days=self.settings.recent_days)
+        receipts = [
+            Receipt(**dict(row))
+            for row in await self.pool.fetch(
+                queries.RECEIPTS_SINCE, link.customer_id, link.company_code, since
+            )
+        ]
+        brand = self.brands.get(link.company_code)
+        issuer = Issuer(
+            name=(
+                brand.company.legal_name
+                if brand
+                else self.settings.company_names.get(link.company_code, link.company_code)
+            ),
+            company=brand.company if brand else None,
+            logo=brand.logo[0] if brand and brand.logo else None,
+        )
+        body = await asyncio.to_thread(  # fpdf2 is CPU work: the other requests go on
+            statement_pdf,
+            issuer=issuer,
+            customer_name=customer["name"],
+            account=account,
+            receipts=receipts,
+            language=language,
+            today=today,
+            recent_days=self.settings.recent_days,
+        )
+        metrics.STATEMENTS.labels(SOURCE).inc()
+        name = statement_file_name(i18n.WORDS[language]["statement_file"], today)
+        return Response(
+            body,
+            media_type="application/pdf",
+            headers={
+                "Content-Disposition": f'attachment; filename="{name}"',
+                "Cache-Control": "no-store",
+            },
+        )
 
     # invoice copies ---------------------------------------------------------------------
 
@@ -774,34 +847,58 @@ class Pages:
         """Pay chosen invoices by SEPA direct debit: the debit of this choice (one per
         choice until it fails), its billing request created once, and a redirect to a new
         Billing Request Flow. A choice already paid goes back to the account, paid."""
+        return await self._gocardless(request, "debit")
+
+    async def transfer(self, request: Request) -> Response:
+        """Pay chosen invoices by bank transfer (GoCardless Instant Bank Pay): as a direct
+        debit, with a billing request holding a payment request only (no mandate), in the
+        scheme of its currency; its own choice key, so its own idempotency key."""
+        return await self._gocardless(request, "transfer")
+
+    async def _gocardless(self, request: Request, kind: str) -> Response:
         link, customer = await self._access(request)
         typed = await self._form(request, customer)
         account = await self._account(link)
         assert self.direct_debit is not None
-        checked = check_debit(typed, account, self.settings.gocardless.currencies)
+        transfer = kind == "transfer"
+        currencies = (
+            tuple(self.settings.gocardless.transfer_schemes)
+            if transfer
+            else self.settings.gocardless.currencies
+        )
+        checked = check_debit(typed, account, currencies, f"{kind}_currency")
         if not isinstance(checked, PaymentDecision):
             return await self._render(
-                request, link, customer, form="debit", typed=typed, errors=checked, status=422
+                request, link, customer, form=kind, typed=typed, errors=checked, status=422
             )
         lines = sorted(checked.lines, key=lambda line: line.invoice.invoice_id)
         chosen = [(line.invoice.invoice_id, line.invoice.open_amount) for line in lines]
         now = self.clock.now()
         choice = choice_key(link.customer_id, link.company_code, chosen)
+        if transfer:  # never the same key as a direct debit of the same invoices
+            choice = f"transfer:{choice}"
         twice = not_paid_twice(
             [invoice_id for invoice_id, _ in chosen], await self._being_paid(link)
         )
         if twice:
             latest = await self.pool.fetchrow(queries.LATEST_DEBIT, choice)
             if latest is not None and latest["status"] in PAID_STATES:
-                return self._done(request, "debit_paid")  # this very choice, authorised
+                return self._done(request, f"{kind}_paid")  # this very choice, authorised
             return await self._render(
-                request, link, customer, form="debit", typed=typed, errors=twice, status=422
+                request, link, customer, form=kind, typed=typed, errors=twice, status=422
             )
         debit = await debits.debit_for(
-            self.pool, now, choice, link.customer_id, link.company_code, chosen, checked.currency
+            self.pool,
+            now,
+            choice,
+            link.customer_id,
+            link.company_code,
+            chosen,
+            checked.currency,
+            kind,
         )
         if debit.status in PAID_STATES:
-            return self._done(request, "debit_paid")
+            return self._done(request, f"{kind}_paid")
         token = request.path_params["token"]
         public = self.settings.links.base_url or str(request.base_url)
         here = f"{public.rstrip('/')}/portal/{token}"
@@ -816,13 +913,14 @@ class Pages:
                     amount=sum((amount for _, amount in chosen), Decimal(0)),
                     currency=checked.currency,
                     language=language,
+                    transfer=transfer,
                 ),
-                redirect_uri=f"{here}?done=debit",
+                redirect_uri=f"{here}?done={kind}",
                 exit_uri=here,
             )
         except ProviderFailed as exc:
             logger.warning(
-                "direct debit for %s/%s failed: %s", link.customer_id, link.company_code, exc
+                "%s for %s/%s failed: %s", kind, link.customer_id, link.company_code, exc
             )
             raise PageRefused(
                 502, "provider_failed_title", "provider_failed_text", language

@@ -104,8 +104,8 @@ SELECT * FROM direct_debits WHERE choice = $1 ORDER BY attempt DESC LIMIT 1
 """
 START_DEBIT = """
 INSERT INTO direct_debits (debit_id, choice, attempt, customer_id, company_code, invoice_ids,
-                           amount, currency, created_at, changed_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)
+                           amount, currency, created_at, changed_at, kind)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10)
 ON CONFLICT DO NOTHING
 """
 # one choice's debits decided one request at a time (a double click: two requests at once)

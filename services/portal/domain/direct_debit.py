@@ -145,11 +145,14 @@ def not_paid_twice(chosen: Sequence[str], being_paid: frozenset[str]) -> Errors:
 
 
 def check_debit(
-    form: Mapping[str, Sequence[str]], account: Account, currencies: Sequence[str]
+    form: Mapping[str, Sequence[str]],
+    account: Account,
+    currencies: Sequence[str],
+    error: str = "debit_currency",
 ) -> PaymentDecision | Errors:
-    """The invoices chosen for a direct debit: as for a card payment, and in a currency the
-    debit scheme collects (SEPA: euros)."""
+    """The invoices chosen for a direct debit (or a bank transfer, ``error`` then naming
+    it): as for a card payment, and in a currency the scheme collects (SEPA: euros)."""
     checked = check_payment(form, account)
     if isinstance(checked, PaymentDecision) and checked.currency not in currencies:
-        return {"invoice": FieldError("debit_currency", {"currencies": ", ".join(currencies)})}
+        return {"invoice": FieldError(error, {"currencies": ", ".join(currencies)})}
     return checked

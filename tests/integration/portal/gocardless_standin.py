@@ -11,7 +11,11 @@ billing requests really created. ``GET /billing_requests/{id}`` reads one.
 ``POST /billing_request_flows`` links a billing request (422 unknown) and answers the
 flow's ``authorisation_url``: ``GET /flow/{id}`` is the hosted page, whose "Authorise"
 link fulfils the billing request (a mandate and a payment, ``pending_submission``) and
-returns to the flow's ``redirect_uri``. ``webhook`` builds a signed batch of events as
+returns to the flow's ``redirect_uri``. A billing request with a payment request only (no
+``mandate_request``) is a bank transfer (Instant Bank Pay): its payment request's scheme
+must collect its currency (``faster_payments``: GBP; ``sepa_credit_transfer``,
+``sepa_instant_credit_transfer``: EUR), and fulfilling it makes a payment and no mandate.
+``webhook`` builds a signed batch of events as
 GoCardless would post it.
 """
 
@@ -29,6 +33,11 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 ACCESS_TOKEN = "sandbox_standin_Zm9yLXRlc3RzLW9ubHktNGVDMzlIcUx5"
 WEBHOOK_SECRET = "gc-standin-webhook-secret-8d2f1c0b7a6e5d4c"
 SCHEME_CURRENCIES = {"sepa_core": {"EUR"}, "bacs": {"GBP"}}
+TRANSFER_SCHEMES = {
+    "faster_payments": {"GBP"},
+    "sepa_credit_transfer": {"EUR"},
+    "sepa_instant_credit_transfer": {"EUR"},
+}
 
 
 def _error(status: int, kind: str, message: str, errors: list[dict[str, Any]]) -> JSONResponse:
@@ -102,7 +111,13 @@ class GoCardlessStandIn:
             )
         body = (await request.json())["billing_requests"]
         payment = body.get("payment_request") or {}
-        scheme = str((body.get("mandate_request") or {}).get("scheme"))
+        mandate = body.get("mandate_request")
+        if mandate is None:  # Instant Bank Pay: the payment request names its scheme
+            scheme = str(payment.get("scheme"))
+            collects = TRANSFER_SCHEMES.get(scheme, set())
+        else:
+            scheme = str(mandate.get("scheme"))
+            collects = SCHEME_CURRENCIES.get(scheme, set())
         amount, currency = payment.get("amount"), payment.get("currency")
         if not isinstance(amount, int) or amount <= 0:
             return _error(
@@ -111,7 +126,7 @@ class GoCardlessStandIn:
                 "Validation failed",
                 [{"field": "amount", "message": "must be a positive integer in minor units"}],
             )
-        if currency not in SCHEME_CURRENCIES.get(scheme, set()):
+        if currency not in collects:
             return _error(
                 422,
                 "validation_failed",
@@ -171,10 +186,12 @@ class GoCardlessStandIn:
         flow = self.flows.get(flow_id)
         if flow is None:
             return HTMLResponse("<h1>No such flow</h1>", status_code=404)
-        payment = self.billing_requests[flow["links"]["billing_request"]]["payment_request"]
+        billing_request = self.billing_requests[flow["links"]["billing_request"]]
+        payment = billing_request["payment_request"]
         return HTMLResponse(
             "<!doctype html><title>GoCardless stand-in</title>"
-            f"<h1>Direct debit of {payment['amount']} {payment['currency']}</h1>"
+            f"<h1>{'Direct debit' if billing_request['mandate_request'] else 'Bank transfer'}"
+            f" of {payment['amount']} {payment['currency']}</h1>"
             f'<label>IBAN <input name="iban" value="FR1420041010050500013M02606"></label>'
             f'<a href="/flow/{flow_id}/authorise">Authorise</a> '
             f'<a href="{flow["exit_uri"]}">Exit</a>'
@@ -191,10 +208,9 @@ class GoCardlessStandIn:
         if billing_request["status"] != "fulfilled":
             number = request_id[-3:]
             billing_request["status"] = "fulfilled"
-            billing_request["links"] = {
-                "mandate_request_mandate": f"MD000STANDIN{number}",
-                "payment_request_payment": f"PM000STANDIN{number}",
-            }
+            billing_request["links"] = {"payment_request_payment": f"PM000STANDIN{number}"}
+            if billing_request["mandate_request"] is not None:
+                billing_request["links"]["mandate_request_mandate"] = f"MD000STANDIN{number}"
         return str(billing_request["links"]["payment_request_payment"])
 
     def event(

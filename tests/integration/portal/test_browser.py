@@ -76,6 +76,8 @@ async def test_the_account_shows_open_invoices_with_their_status(page: Page, sit
     received = await page.locator("ul.receipts").inner_text()
     assert "Avoir · F-2025-090" in received
     assert "Paiement · F-2026-001" in received
+    statement = page.locator("a[href$='/statement.pdf']")
+    assert await statement.inner_text() == "Télécharger le relevé de compte (PDF)"
     # the disputed and planned invoices cannot be chosen again
     promise_choices = await page.locator("form[action$='/promise'] input[name=invoice]").all()
     values = {await box.get_attribute("value") for box in promise_choices}

@@ -189,3 +189,27 @@ def test_invoices_being_collected_are_not_paid_twice() -> None:
     assert not_paid_twice(["FR01/F2", "FR01/F1"], being_paid) == {
         "invoice": FieldError("already_being_paid")
     }
+
+
+def test_bank_transfer_schemes_are_read_as_json_and_checked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert GoCardlessSettings().transfer_schemes == {"GBP": "faster_payments"}
+    assert not GoCardlessSettings().bank_transfer
+    monkeypatch.setenv("RELANCE_GOCARDLESS_BANK_TRANSFER", "true")
+    monkeypatch.setenv(
+        "RELANCE_GOCARDLESS_TRANSFER_SCHEMES",
+        '{"GBP": "faster_payments", "EUR": "sepa_instant_credit_transfer"}',
+    )
+    settings = GoCardlessSettings()
+    assert settings.bank_transfer
+    assert settings.transfer_schemes["EUR"] == "sepa_instant_credit_transfer"
+    monkeypatch.setenv("RELANCE_GOCARDLESS_TRANSFER_SCHEMES", '{"EUR": "faster_payments"}')
+    with pytest.raises(ValidationError, match="EUR: 'faster_payments' is not an Instant Bank"):
+        GoCardlessSettings()
+
+
+def test_a_transfer_in_a_currency_without_a_scheme_says_so() -> None:
+    form, currencies = {"invoice": ["FR01/U1"]}, ("GBP", "EUR")
+    refused = check_debit(form, _account(), currencies, "transfer_currency")  # type: ignore[arg-type]
+    assert refused == {"invoice": FieldError("transfer_currency", {"currencies": "GBP, EUR"})}
