@@ -416,20 +416,28 @@ BEGIN
     ON CONFLICT (company_code, collector_code, market)
     DO UPDATE SET customers = EXCLUDED.customers;
 
-    DROP TABLE IF EXISTS team_invoices;
-    CREATE TEMPORARY TABLE team_invoices ON COMMIT DROP AS
+    -- (no temporary table: the service's database role may not create one)
+
+    WITH team_invoices AS (
     SELECT i.invoice_id, i.company_code, i.currency, i.status, i.issue_date, i.due_date,
            i.closed_on, i.amount, i.open_amount,
            coalesce(c.company_code, '') AS s_company,
            coalesce(c.collector_code, '') AS s_collector, coalesce(c.market, '') AS s_market
-    FROM console.invoices i LEFT JOIN console.customers c USING (customer_id);
-
+    FROM console.invoices i LEFT JOIN console.customers c USING (customer_id)
+    )
     INSERT INTO console.team_open_invoices
     SELECT company_code, currency, s_company, s_collector, s_market, due_date, count(*),
            sum(open_amount)
     FROM team_invoices WHERE status = 'open'
     GROUP BY 1, 2, 3, 4, 5, 6;
 
+    WITH team_invoices AS (
+    SELECT i.invoice_id, i.company_code, i.currency, i.status, i.issue_date, i.due_date,
+           i.closed_on, i.amount, i.open_amount,
+           coalesce(c.company_code, '') AS s_company,
+           coalesce(c.collector_code, '') AS s_collector, coalesce(c.market, '') AS s_market
+    FROM console.invoices i LEFT JOIN console.customers c USING (customer_id)
+    )
     INSERT INTO console.team_daily_flows
     SELECT company_code, currency, s_company, s_collector, s_market, day, sum(issued),
            sum(closed), sum(settled)
@@ -444,6 +452,13 @@ BEGIN
     ) flows
     GROUP BY 1, 2, 3, 4, 5, 6;
 
+    WITH team_invoices AS (
+    SELECT i.invoice_id, i.company_code, i.currency, i.status, i.issue_date, i.due_date,
+           i.closed_on, i.amount, i.open_amount,
+           coalesce(c.company_code, '') AS s_company,
+           coalesce(c.collector_code, '') AS s_collector, coalesce(c.market, '') AS s_market
+    FROM console.invoices i LEFT JOIN console.customers c USING (customer_id)
+    )
     INSERT INTO console.team_receivable
     SELECT company_code, currency, s_company, s_collector, s_market, sum(amount),
            coalesce(sum(amount) FILTER (WHERE status = 'settled' AND closed_on IS NOT NULL),
@@ -451,15 +466,15 @@ BEGIN
     FROM team_invoices WHERE status <> 'cancelled'
     GROUP BY 1, 2, 3, 4, 5;
 
-    DROP TABLE IF EXISTS team_reminders;
-    CREATE TEMPORARY TABLE team_reminders ON COMMIT DROP AS
+
+    WITH team_reminders AS (
     SELECT t.reminder_id, t.scenario_id, t.step_name, t.level, t.channel, t.invoice_ids,
            (t.scheduled_for AT TIME ZONE 'UTC')::date AS day,
            coalesce(c.company_code, '') AS s_company,
            coalesce(c.collector_code, '') AS s_collector, coalesce(c.market, '') AS s_market
     FROM console.reminders t LEFT JOIN console.customers c USING (customer_id)
-    WHERE t.scenario_id IS NOT NULL;
-
+    WHERE t.scenario_id IS NOT NULL
+    )
     INSERT INTO console.team_steps
     SELECT t.scenario_id, t.step_name, t.level, t.channel, t.s_company, t.s_collector,
            t.s_market, t.day, count(DISTINCT t.reminder_id),
@@ -467,6 +482,14 @@ BEGIN
     FROM team_reminders t LEFT JOIN console.invoices i ON i.invoice_id = ANY(t.invoice_ids)
     GROUP BY 1, 2, 3, 4, 5, 6, 7, 8;
 
+    WITH team_reminders AS (
+    SELECT t.reminder_id, t.scenario_id, t.step_name, t.level, t.channel, t.invoice_ids,
+           (t.scheduled_for AT TIME ZONE 'UTC')::date AS day,
+           coalesce(c.company_code, '') AS s_company,
+           coalesce(c.collector_code, '') AS s_collector, coalesce(c.market, '') AS s_market
+    FROM console.reminders t LEFT JOIN console.customers c USING (customer_id)
+    WHERE t.scenario_id IS NOT NULL
+    )
     INSERT INTO console.team_steps_paid
     SELECT t.scenario_id, t.step_name, t.level, t.channel, t.s_company, t.s_collector,
            t.s_market, t.day, i.closed_on - t.day, count(*)
