@@ -76,12 +76,13 @@ def statements_for(event: Event) -> list[Statement]:
     statements = [] if project is None else project(event)
     entry = entry_of(event)
     if entry is not None:
-        statements.append(
-            (
-                queries.ADD_TIMELINE_ENTRY,
-                (entry.event_id, entry.customer_id, entry.at, entry.kind, entry.facts),
-            )
-        )
+        values = (entry.event_id, entry.customer_id, entry.at, entry.kind, entry.facts)
+        if isinstance(event, dunning.CommandExecuted) and event.payload.command == "log_call":
+            # with the note, the contact called and the invoices the console kept when it
+            # sent the call (the scheduler's audit, kept for ever, leaves them out)
+            statements.append((queries.ADD_LOGGED_CALL_ENTRY, (*values, event.payload.command_id)))
+        else:
+            statements.append((queries.ADD_TIMELINE_ENTRY, values))
     return statements
 
 

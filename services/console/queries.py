@@ -174,6 +174,19 @@ INSERT INTO timeline (event_id, customer_id, at, kind, facts) VALUES ($1, $2, $3
 ON CONFLICT (event_id) DO NOTHING
 """
 
+# A call logged through this console: the entry also gets what the console kept with the
+# command it sent (the note, the contact called, the invoices' numbers), which the
+# scheduler's audit event leaves out ($6: the command id).
+ADD_LOGGED_CALL_ENTRY = """
+INSERT INTO timeline (event_id, customer_id, at, kind, facts)
+SELECT $1, $2, $3, $4, $5::jsonb || COALESCE(
+    (SELECT jsonb_strip_nulls(jsonb_build_object(
+         'note', s.facts -> 'note', 'called', s.facts -> 'called',
+         'numbers', s.facts -> 'numbers'))
+     FROM sent_command s WHERE s.command_id = $6), '{}'::jsonb)
+ON CONFLICT (event_id) DO NOTHING
+"""
+
 # --- the pages --------------------------------------------------------------------------
 
 # The portfolio filter every listing shares: $1 unrestricted, $2 company codes,
@@ -327,6 +340,8 @@ VALUES ($1, $2, $3, $4, $5, $6, $7)
 ON CONFLICT (command_id) DO NOTHING
 RETURNING command_id
 """
+
+SENT_COMMAND_EXISTS = "SELECT 1 FROM sent_command WHERE command_id = $1 AND customer_id = $2"
 
 COMMAND_EXECUTED = """
 UPDATE sent_command SET executed_at = $2 WHERE command_id = $1 AND executed_at IS NULL

@@ -23,7 +23,12 @@ from contracts.envelope import Event
 from services.runtime.consumer import UnitOfWork
 from services.scheduler import queries
 from services.scheduler.deliveries import call_closed
-from services.scheduler.domain.calls import FOLLOWED_UP, agreement_of, call_detail
+from services.scheduler.domain.calls import (
+    FOLLOWED_UP,
+    agreement_of,
+    call_detail,
+    discussed_invoices,
+)
 from services.scheduler.domain.state import Customer, Policy
 from services.scheduler.errors import CommandRejected
 
@@ -56,11 +61,12 @@ async def log_call(
     policy: Policy,
     customer: Customer,
     call: LogCall,
-    open_invoice_ids: Sequence[str],
+    open_invoices: Sequence[tuple[str, str, str | None]],
     now: datetime,
 ) -> Logged:
-    """Keep the call, follow up its reminder, forward its agreement; the audit's detail."""
-    invoice_ids = list(call.invoice_ids) or list(open_invoice_ids)
+    """Keep the call, follow up its reminder, forward its agreement; the audit's detail.
+    ``open_invoices``: the customer's, as (invoice id, currency, pause reason)."""
+    invoice_ids = discussed_invoices(call, open_invoices)
     agreement = agreement_of(call, invoice_ids, call.actor.subject, now) if invoice_ids else None
     if call.outcome in ("promise_to_pay", "dispute_raised") and agreement is None:
         raise CommandRejected("invoice_closed", f"{customer.customer_id} has no open invoice")

@@ -544,10 +544,13 @@ class CommandDesk:
     ) -> dict[str, str]:
         for invoice_id in call.invoice_ids:
             await self._targets(run, customer, invoice_id)
-        open_ids = [s.invoice_id for s in await self._targets(run, customer, None)]
+        open_invoices = [
+            (s.invoice_id, s.currency, s.pause_reason)
+            for s in await self._targets(run, customer, None)
+        ]
         # last of the checks: a call reminder's follow-up emits as the tracker does, and
         # nothing after this refuses the command
-        logged = await log_call(run.work, self.policy, customer, call, open_ids, run.now)
+        logged = await log_call(run.work, self.policy, customer, call, open_invoices, run.now)
         run.forwarded.extend(logged.forwarded)
         return logged.detail
 

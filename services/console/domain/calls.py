@@ -6,11 +6,16 @@ amount, the dispute's reason and category, a note; the call reminder it answers 
 invoices it was about), with the actor the console authenticated, or returns what is wrong.
 The scheduler applies the reminder's follow-up and forwards a promise or a dispute to the
 disputes service.
+
+A call of the collector's own, logged from the customer page, also names the contact called
+and the invoices discussed: :func:`subject_of` checks them against the customer's phone
+contacts and open invoices.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Literal, get_args
@@ -126,3 +131,99 @@ def _amount(text: str) -> Decimal | None:
     if not amount.is_finite() or amount <= 0 or not isinstance(exponent, int) or exponent < -4:
         return None
     return amount
+
+
+# -- a call of the collector's own, logged from the customer page ----------------------------
+
+HELD: frozenset[str] = frozenset({"disputed", "in_plan", "promised"})
+"""Open items' statuses a new promise cannot cover (the disputes service refuses them)."""
+
+
+@dataclass(frozen=True)
+class Discussable:
+    """One of the customer's open invoices, as the call's form offers it."""
+
+    invoice_id: str
+    invoice_number: str
+    currency: str
+    open_amount: Decimal
+    status: str
+
+
+@dataclass(frozen=True)
+class PhoneContact:
+    """One of the customer's contacts with a phone number, as the form offers it."""
+
+    phone: str
+    role: str
+    name: str | None = None
+
+    @property
+    def label(self) -> str:
+        return " · ".join(part for part in (self.role, self.name, self.phone) if part)
+
+
+@dataclass(frozen=True)
+class CallSubject:
+    """Who was called and which invoices were discussed, as posted and checked."""
+
+    contact: PhoneContact | None
+    all_open: bool
+    invoices: tuple[Discussable, ...]
+    currency: str  # the promise's: the discussed invoices' (the largest open one's)
+
+    @property
+    def invoice_ids(self) -> tuple[str, ...]:
+        return tuple(i.invoice_id for i in self.invoices)
+
+    @property
+    def numbers(self) -> tuple[str, ...]:
+        return tuple(i.invoice_number for i in self.invoices)
+
+
+def subject_of(
+    form: Mapping[str, str],
+    chosen: Sequence[str],
+    *,
+    contacts: Sequence[PhoneContact],
+    open_invoices: Sequence[Discussable],
+) -> tuple[CallSubject, list[FormProblem]]:
+    """The contact called (one of ``contacts``, required when there is one) and the invoices
+    discussed (``invoices=all``: every open invoice; ``chosen``: the ``invoice_id`` values
+    posted, each one of ``open_invoices``, an invoice of another customer or a closed one is
+    invalid); for a promise, invoices in one currency that no dispute, promise or payment
+    plan holds already. Problems come with the subject, so that every field is checked at
+    once."""
+    problems: list[FormProblem] = []
+    number = form.get("contact", "").strip()
+    contact = next((c for c in contacts if c.phone == number), None)
+    if contacts and contact is None:
+        problems.append(FormProblem("contact", "missing" if not number else "invalid"))
+    scope = form.get("invoices", "all").strip() or "all"
+    offered = {i.invoice_id: i for i in open_invoices}
+    invoices: list[Discussable] = []
+    if scope == "all":
+        invoices = list(open_invoices)
+    elif scope == "chosen":
+        wanted = list(dict.fromkeys(c.strip() for c in chosen if c.strip()))
+        if not wanted:
+            problems.append(FormProblem("invoice_id", "missing"))
+        elif any(w not in offered for w in wanted):
+            problems.append(FormProblem("invoice_id", "invalid"))
+        else:
+            invoices = [offered[w] for w in wanted]
+    else:
+        problems.append(FormProblem("invoices", "invalid"))
+    pool = invoices or list(open_invoices)
+    largest = max(pool, key=lambda i: i.open_amount, default=None)
+    currency = largest.currency if largest is not None else ""
+    outcome = form.get("outcome", "").strip()
+    if outcome in ("promise_to_pay", "dispute_raised") and not invoices and not problems:
+        problems.append(FormProblem("invoice_id", "missing"))
+    if outcome == "promise_to_pay" and invoices:
+        if len({i.currency for i in invoices}) > 1:
+            problems.append(FormProblem("invoice_id", "mixed_currencies"))
+        elif any(i.status in HELD for i in invoices):
+            problems.append(FormProblem("invoice_id", "held"))
+    subject = CallSubject(contact, scope != "chosen", tuple(invoices), currency)
+    return subject, problems

@@ -61,7 +61,15 @@ class FormProblem:
     """What is wrong with one field of the form (``field`` is the form field's name)."""
 
     field: str
-    problem: Literal["missing", "not_a_date", "not_after_today", "invalid", "unchanged"]
+    problem: Literal[
+        "missing",
+        "not_a_date",
+        "not_after_today",
+        "invalid",
+        "unchanged",
+        "mixed_currencies",
+        "held",
+    ]
 
 
 def fields_of(action: str, form: Mapping[str, str]) -> dict[str, str]:

@@ -141,7 +141,23 @@ def _command(e: dunning.CommandExecuted) -> tuple[str, Facts]:
     for name in ("until", "reason", "template", "scenario", "step"):
         if c.detail.get(name):
             facts[name] = c.detail[name]
+    if c.command == "log_call":
+        facts.update(_logged_call(c.detail))
     return f"command.{c.command}", facts
+
+
+def _logged_call(detail: Mapping[str, str]) -> Facts:
+    """A logged call's outcome and figures, from the scheduler's audit detail (its note is
+    not there: the console adds the one it sent, see ``queries.ADD_LOGGED_CALL_ENTRY``)."""
+    facts: Facts = {}
+    if detail.get("outcome"):
+        facts["outcome"] = detail["outcome"]
+    if detail.get("promised_date") and detail.get("promised_amount") and detail.get("currency"):
+        facts["promised_date"] = detail["promised_date"]
+        facts["promised"] = {"amount": detail["promised_amount"], "currency": detail["currency"]}
+    if detail.get("dispute_category"):
+        facts["category"] = detail["dispute_category"]
+    return facts
 
 
 def _proposal_raised(e: dunning.ProposalRaised) -> tuple[str, Facts]:

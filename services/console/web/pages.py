@@ -33,6 +33,7 @@ from services.console.web import (
     callbacks,
     deliveries,
     operations,
+    own_calls,
     plans,
     proposals,
     workplace,
@@ -396,7 +397,7 @@ class Console:
             holds=holds,
             interest=interest,
             account_team=account_team_of(found.tags),
-            sent=sent if sent in FIELDS else None,
+            sent=sent if sent in FIELDS or sent == own_calls.COMMAND else None,
             command_ids=command_ids,
             skip_ids=skip_ids,
             can_act=identity.has("collector"),
@@ -409,6 +410,12 @@ class Console:
 
     async def action(self, request: Request, customer_id: str, action: str) -> Response:
         return await act(self, request, customer_id, action, self.commands_topic)
+
+    async def own_call(self, request: Request, customer_id: str) -> Response:
+        return await own_calls.call_page(self, request, customer_id)
+
+    async def log_own_call(self, request: Request, customer_id: str) -> Response:
+        return await own_calls.log_own_call(self, request, customer_id)
 
     async def call(self, request: Request, reminder_id: str, sent: str = "") -> Response:
         return await workplace.call_page(self, request, reminder_id, sent)
@@ -556,6 +563,10 @@ class Console:
         router.add_api_route("/my-day", self.my_day, methods=["GET"])
         router.add_api_route(
             "/customers/{customer_id:path}/actions/{action}", self.action, methods=["POST"]
+        )
+        router.add_api_route("/customers/{customer_id:path}/call", self.own_call, methods=["GET"])
+        router.add_api_route(
+            "/customers/{customer_id:path}/call", self.log_own_call, methods=["POST"]
         )
         router.add_api_route("/customers/{customer_id:path}", self.customer, methods=["GET"])
         router.add_api_route("/calls/{reminder_id}", self.call, methods=["GET"])

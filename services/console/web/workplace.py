@@ -129,6 +129,8 @@ async def call_outcome(console: Console, request: Request, reminder_id: str) -> 
             command_id=command_id,
         )
     facts = {"outcome": form.get("outcome", ""), "reminder_id": str(found.reminder_id)}
+    if form.get("note", "").strip():  # shown on the timeline once the call is executed
+        facts["note"] = form["note"].strip()[:4000]
     async with console.pool.acquire() as connection, connection.transaction():
         recorded = await connection.fetchval(
             queries.RECORD_SENT_COMMAND,

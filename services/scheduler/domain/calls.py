@@ -77,6 +77,30 @@ FOLLOWED_UP: frozenset[str] = frozenset({"no_answer", "wrong_contact"})
 DEFAULT_DISPUTE_CATEGORY: DisputeCategory = "commercial"
 
 
+HELD_ELSEWHERE: frozenset[str] = frozenset({"dispute", "promise_to_pay", "payment_plan"})
+"""Pause reasons of invoices a new promise cannot cover (the disputes service refuses it)."""
+
+
+def discussed_invoices(
+    call: LogCall, open_invoices: Sequence[tuple[str, str, str | None]]
+) -> list[str]:
+    """The invoices a logged call is about: those it names; else the customer's open ones
+    (``(invoice id, currency, pause reason)``), and for a promise only those in its currency
+    that no dispute, promise or payment plan holds, so that the disputes service can record
+    it (a call without a reminder that names no invoice: a customer with invoices in several
+    currencies, or one of them disputed, would otherwise lose the promise)."""
+    if call.invoice_ids:
+        return list(call.invoice_ids)
+    if call.outcome == "promise_to_pay" and call.promised_amount is not None:
+        currency = call.promised_amount.currency
+        return [
+            invoice_id
+            for invoice_id, its_currency, pause_reason in open_invoices
+            if its_currency == currency and pause_reason not in HELD_ELSEWHERE
+        ]
+    return [invoice_id for invoice_id, _, _ in open_invoices]
+
+
 def agreement_of(
     call: LogCall, invoice_ids: Sequence[str], actor: str, now: datetime
 ) -> Event | None:

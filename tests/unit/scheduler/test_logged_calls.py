@@ -94,3 +94,27 @@ def test_the_operators_command_refuses_a_call_without_its_details_before_sending
     )
     assert result.exit_code == 2
     assert "a promise to pay needs a promised date and amount" in result.output
+
+
+def test_a_promise_naming_no_invoice_covers_the_free_open_ones_in_its_currency() -> None:
+    """A call without a reminder that names no invoice (the API, the CLI): the promise is
+    for the open invoices the disputes service can record it on, not every open one."""
+    from services.scheduler.domain.calls import discussed_invoices
+
+    open_invoices = [
+        ("FR01/A", "EUR", None),
+        ("FR01/B", "EUR", "dispute"),
+        ("FR01/C", "USD", None),
+        ("FR01/D", "EUR", "hold"),
+        ("FR01/E", "EUR", "promise_to_pay"),
+        ("FR01/F", "EUR", "payment_plan"),
+    ]
+    promised = call(
+        "promise_to_pay",
+        promised_date=date(2026, 12, 15),
+        promised_amount=PositiveMoney(amount=Decimal("800.00"), currency="EUR"),
+    )
+    assert discussed_invoices(promised, open_invoices) == ["FR01/A", "FR01/D"]
+    assert discussed_invoices(call("answered"), open_invoices) == [i for i, _, _ in open_invoices]
+    named = call("answered", invoice_ids=("FR01/C",))
+    assert discussed_invoices(named, open_invoices) == ["FR01/C"]
