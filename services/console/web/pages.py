@@ -38,6 +38,7 @@ from services.console.web import (
     workplace,
 )
 from services.console.web.actions import act
+from services.console.web.actions import message as act_message
 from services.console.web.i18n import LANGUAGES, Pages
 from services.console.web.oidc import OidcClient, Pending
 from services.console.web.security import CSRF_FIELD, Cookies, new_csrf_token, protect
@@ -401,6 +402,7 @@ class Console:
             skip_ids=skip_ids,
             can_act=identity.has("collector"),
             can_manage=identity.has("credit_manager"),
+            catalogue=await self.scheduler.catalogue(),  # None: the forms offer text fields
         )
 
     def creditor_country(self, company_code: str) -> str | None:
@@ -409,6 +411,9 @@ class Console:
 
     async def action(self, request: Request, customer_id: str, action: str) -> Response:
         return await act(self, request, customer_id, action, self.commands_topic)
+
+    async def action_message(self, request: Request, customer_id: str, action: str) -> Response:
+        return await act_message(self, request, customer_id, action)
 
     async def call(self, request: Request, reminder_id: str, sent: str = "") -> Response:
         return await workplace.call_page(self, request, reminder_id, sent)
@@ -556,6 +561,11 @@ class Console:
         router.add_api_route("/my-day", self.my_day, methods=["GET"])
         router.add_api_route(
             "/customers/{customer_id:path}/actions/{action}", self.action, methods=["POST"]
+        )
+        router.add_api_route(
+            "/customers/{customer_id:path}/actions/{action}/message",
+            self.action_message,
+            methods=["GET"],
         )
         router.add_api_route("/customers/{customer_id:path}", self.customer, methods=["GET"])
         router.add_api_route("/calls/{reminder_id}", self.call, methods=["GET"])
