@@ -57,8 +57,8 @@ async def test_a_collector_previews_send_now_then_confirms_it(
     await page.get_by_role("button", name="Confirm and send").click()
     await page.wait_for_load_state()
     assert page.url.endswith("/customers/C-1001?sent=send_now")
-    recorded = await site.console.fetchrow("SELECT command, actor_subject FROM sent_command")
-    assert (recorded["command"], recorded["actor_subject"]) == ("send_now", "local:camille")
+    recorded = await site.console.fetch("SELECT command, actor_subject FROM sent_command")
+    assert [tuple(r) for r in recorded] == [("send_now", "local:camille")]
     (sent,) = await site.deliver_commands()
     assert isinstance(sent, commands.SendNowCommand)
     assert (sent.payload.customer_id, sent.payload.template) == ("C-1001", None)
