@@ -4,13 +4,17 @@ preview unavailable that still lets the collector confirm."""
 
 from __future__ import annotations
 
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 from uuid import UUID
 
 from services.console.domain.previews import Preview
 from services.console.read_model import Customer
+from services.console.scheduler import SchedulerOperations
+from services.console.settings import ConsoleSettings
+from services.console.web.actions import rehearse
 from services.console.web.i18n import Pages
-from services.console.web.pages import customer_url
+from services.console.web.pages import Console, customer_url
 
 CUSTOMER = Customer(
     "C-1001", "FR01", "Dupont <b>SA</b>", "FR", "fr", "business", "domestic", "low", None, "C12", []
@@ -78,3 +82,21 @@ def test_a_refusal_and_an_unavailable_preview_are_said_and_confirming_stays_poss
     assert "The preview is unavailable" in unavailable
     assert "Confirm and send" in unavailable
     assert "Dupont &lt;b&gt;SA&lt;/b&gt;" in unavailable
+
+
+async def test_an_unreachable_scheduler_leaves_the_preview_unavailable_and_the_fields_typed() -> (
+    None
+):
+    settings = ConsoleSettings(scheduler_url="http://127.0.0.1:9", scheduler_timeout_s=1.0)
+    ticks = iter([0.0, 1.0, 20.0])
+    scheduler = SchedulerOperations(settings, monotonic=lambda: next(ticks))
+    console = cast(Console, SimpleNamespace(scheduler=scheduler, notifier=None))
+    shown = await rehearse(console, "C-1001", "send_now", {"template": "x"}, UUID(int=7))
+    assert (shown["rehearsed"], shown["dry"], shown["previews"]) == (True, None, [])
+    assert shown["frame_query"] == f"template=x&command_id={UUID(int=7)}"
+    assert await scheduler.catalogue() is None  # a text field, asked again later
+    assert scheduler._catalogue == (0.0, None)
+    assert await scheduler.catalogue() is None  # kept: not asked again after 1 s
+    assert scheduler._catalogue == (0.0, None)
+    assert await scheduler.catalogue() is None  # asked again after 15 s
+    assert scheduler._catalogue == (20.0, None)
