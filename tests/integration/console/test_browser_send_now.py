@@ -9,6 +9,7 @@ notifier in a sandboxed frame; confirming records the command, and nothing was s
 from __future__ import annotations
 
 import shutil
+from uuid import uuid4
 
 import pytest
 from playwright.async_api import Browser
@@ -54,9 +55,14 @@ async def test_a_collector_previews_send_now_then_confirms_it(
     assert await site.desk.reminders() == []  # a dry run: nothing sent
     assert await site.console.fetchval("SELECT count(*) FROM sent_command") == 0
 
-    await page.get_by_role("button", name="Confirm and send").click()
-    await page.wait_for_load_state()
-    assert page.url.endswith("/customers/C-1001?sent=send_now")
+    token = await page.locator("input[name=csrf_token]").first.input_value()
+    typed = await page.request.post(  # a template typed that the library does not have
+        f"{site.url}/customers/C-1001/actions/send_now",
+        form={"csrf_token": token, "command_id": str(uuid4()), "template": "no_such_template"},
+    )
+    assert typed.status == 422
+    async with page.expect_navigation(url="**/customers/C-1001?sent=send_now"):
+        await page.get_by_role("button", name="Confirm and send").click()
     recorded = await site.console.fetch("SELECT command, actor_subject FROM sent_command")
     assert [tuple(r) for r in recorded] == [("send_now", "local:camille")]
     (sent,) = await site.deliver_commands()

@@ -260,6 +260,15 @@ async def test_a_send_now_dry_run_says_what_would_go_out_and_writes_nothing(
         headers=api.bearer(collector),
     )
     assert change.status_code == 403  # a credit manager's command
+    manager = person("dominique", "credit_manager", company_codes=["FR01"])
+    changed = await api.client.post(
+        "/v1/commands/change_scenario/dry-run",
+        json={"customer_id": "C1", "scenario_id": "negligent"},
+        headers=api.bearer(manager),
+    )
+    assert (changed.status_code, changed.json()["refused"]) == (200, None)
+    assert changed.json()["at_next_tick"] is True
+    assert await pool.fetchval(counts) == before
 
 
 async def test_the_library_catalogue_lists_templates_scenarios_and_steps(api: Api) -> None:
