@@ -16,7 +16,7 @@ back: nothing is written, recorded or emitted.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -55,9 +55,10 @@ class CommandPreview:
     outgoing: tuple[Outgoing, ...] = ()
     at_next_tick: bool = False  # sent by the tick (the next step), not by the command
     suspended: bool = False  # sending is suspended for the customer's company: not yet
+    held: bool = False  # the customer is held: nothing before the hold ends
     postponed: tuple[tuple[str, datetime], ...] = ()  # invoice number, until (minimum gap)
     escalated: tuple[tuple[str, str], ...] = ()  # invoice number, exit action
-    left_out: tuple[tuple[str, str], ...] = field(default=())  # invoice number, why
+    left_out: tuple[tuple[str, str], ...] = ()  # invoice number, why
 
     def answer(self) -> dict[str, Any]:
         """As the operators' API answers it."""
@@ -67,6 +68,7 @@ class CommandPreview:
             else {"reason": self.refused[0], "detail": self.refused[1]},
             "at_next_tick": self.at_next_tick,
             "suspended": self.suspended,
+            "held": self.held,
             "outgoing": [
                 {"to_confirm": o.to_confirm, "reminder": o.reminder.model_dump(mode="json")}
                 for o in self.outgoing
@@ -137,7 +139,12 @@ async def _rehearse(
         for r in await connection.fetch(queries.DUE_INVOICES, [customer.customer_id], now)
     ]
     if not due or customer.held_at(now):
-        return CommandPreview(at_next_tick=True, suspended=suspended, left_out=left_out)
+        return CommandPreview(
+            at_next_tick=True,
+            suspended=suspended,
+            held=customer.held_at(now),
+            left_out=left_out,
+        )
     account = [
         (r["currency"], r["total"], r["invoices"])
         for r in await connection.fetch(queries.OPEN_ACCOUNTS, [customer.customer_id])
