@@ -169,6 +169,17 @@ class CommandDesk:
             work.emit(DISPUTE_COMMANDS, forwarded)
         metrics.COMMANDS.labels(SERVICE, name, "executed").inc()
 
+    async def rehearse(self, work: UnitOfWork, event: Event) -> list[Event]:
+        """Execute one command as :meth:`apply` would (the same checks and decisions) and
+        return what it would emit, raising :class:`CommandRejected` as it would refuse.
+
+        For a dry run: the writes stay in ``work``'s transaction, which the caller rolls
+        back; nothing is counted, recorded as refused or emitted.
+        """
+        run = _Run(work, self.policy, work.clock.now())
+        await self._execute(run, event, NAMES[type(event)])
+        return run.emitted
+
     async def _approve_all(self, work: UnitOfWork, event: commands.ApproveProposalsCommand) -> None:
         """Each proposal of a bulk approval is approved on its own, as a single approval
         (its own savepoint, audit and command id derived from the bulk's). The bulk command

@@ -10,6 +10,17 @@ scenario library's versions. Served beside the commands API, with the same authe
   fingerprint are of all of them. ``403`` for a company outside the caller's portfolio,
   ``409 suspended`` while sending is suspended for one of its companies, ``422`` for a
   campaign the library cannot send.
+- ``POST /v1/commands/send_now/dry-run`` (collector) and ``POST /v1/commands/change_scenario/
+  dry-run`` (credit_manager): the body is the command's (``customer_id``, optional
+  ``invoice_id``, ``template``, ``command_id``; ``scenario_id``); the answer is what the
+  command would make go out now, executed by the commands desk and decided by the tick's
+  rule in a transaction rolled back (:mod:`services.scheduler.command_previews`): refused
+  and why, or each reminder (step, level, channel, template, invoices, when, as the notifier
+  renders it for a preview), whether it waits for a confirmation, a suspension, the minimum
+  gap, the invoices passed over. ``403`` outside the caller's role or portfolio, ``404`` for
+  an unknown customer.
+- ``GET /v1/library/catalogue`` (collector): the library in force as lists to choose from:
+  its templates, its scenarios and their steps (name, level, channel, template).
 - ``GET /v1/library/versions`` (credit_manager): every version of every scenario the
   scheduler accepted (number, who, when, a summary, whether in force), newest first.
 - ``GET /v1/library/versions/{scenario_id}/{version}`` (credit_manager): one version's
@@ -22,21 +33,29 @@ numbers but not the scenarios' content: these routes are where a console reads t
 # No ``from __future__ import annotations``: FastAPI reads the endpoints' annotations.
 
 import json
+import uuid
 from typing import Annotated, Any
 
 import yaml
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ValidationError
 
+from contracts import commands
 from contracts.commands import CampaignSpec
 from services.runtime.auth import Authenticator, guarded_router
 from services.runtime.clock import Clock
 from services.runtime.database import Pool
 from services.runtime.identity import Identity, Refused
+from services.scheduler.api import actor_of
 from services.scheduler.campaigns import CampaignReport, plan_campaign
+from services.scheduler.command_previews import rehearse
+from services.scheduler.commands import CommandDesk
+from services.scheduler.domain.commands import COMMAND_ROLES
 from services.scheduler.domain.operations import OPERATOR_ROLE, authorize_scope, campaign_of
 from services.scheduler.domain.state import Policy
 from services.scheduler.errors import CampaignRefused, CommandRejected
+from services.scheduler.outgoing import SOURCE
 
 LIBRARY_VERSIONS = """
 SELECT v.scenario_id, v.version, v.removed, v.loaded_at, v.loaded_by, v.content,
@@ -101,6 +120,48 @@ def dry_run_answer(report: CampaignReport, offset: int, limit: int) -> dict[str,
     }
 
 
+class SendNowRehearsal(BaseModel):
+    """The body of a send_now's dry run: the command's, less its actor and instant."""
+
+    customer_id: str
+    invoice_id: str | None = None
+    template: str | None = None
+    command_id: uuid.UUID | None = None
+
+
+class ChangeScenarioRehearsal(BaseModel):
+    """The body of a change_scenario's dry run."""
+
+    customer_id: str
+    scenario_id: str
+    command_id: uuid.UUID | None = None
+
+
+def catalogue_of(policy: Policy) -> dict[str, Any]:
+    """The library in force as lists to choose from."""
+    library = policy.library
+    return {
+        "revision": library.revision,
+        "templates": sorted(library.templates),
+        "scenarios": [
+            {
+                "scenario_id": scenario.id,
+                "description": scenario.description,
+                "steps": [
+                    {
+                        "name": step.name,
+                        "level": step.level,
+                        "channel": step.channel,
+                        "template": step.template,
+                    }
+                    for step in scenario.steps
+                ],
+            }
+            for _, scenario in sorted(library.scenarios.items())
+        ],
+    }
+
+
 class OperationsApi:
     """The routes, over the scheduler's pool and its policy (library, window, gap)."""
 
@@ -109,6 +170,7 @@ class OperationsApi:
         self.clock = clock
         self.policy = policy
         self.auth = auth
+        self.desk = CommandDesk(policy)
 
     def router(self) -> APIRouter:
         router = guarded_router()
@@ -125,6 +187,23 @@ class OperationsApi:
         async def versions(identity: Annotated[Identity, manager]) -> Response:
             return await self.versions()
 
+        sender = Depends(self.auth.require(COMMAND_ROLES["send_now"]))  # type: ignore[arg-type]
+        changer = Depends(self.auth.require(COMMAND_ROLES["change_scenario"]))  # type: ignore[arg-type]
+        reader = Depends(self.auth.require("collector"))
+
+        async def send_now(
+            body: SendNowRehearsal, identity: Annotated[Identity, sender]
+        ) -> Response:
+            return await self.rehearse("send_now", body.model_dump(), identity)
+
+        async def change_scenario(
+            body: ChangeScenarioRehearsal, identity: Annotated[Identity, changer]
+        ) -> Response:
+            return await self.rehearse("change_scenario", body.model_dump(), identity)
+
+        async def catalogue(identity: Annotated[Identity, reader]) -> Response:
+            return JSONResponse(catalogue_of(self.policy))
+
         async def version(
             scenario_id: str, version: int, identity: Annotated[Identity, manager]
         ) -> Response:
@@ -136,6 +215,27 @@ class OperationsApi:
             methods=["POST"],
             tags=["operations"],
             summary="Whom a campaign would reach now, and the fingerprint a launch cites",
+        )
+        router.add_api_route(
+            "/v1/commands/send_now/dry-run",
+            send_now,
+            methods=["POST"],
+            tags=["operations"],
+            summary="What a send_now would make go out now, rendered as nothing yet",
+        )
+        router.add_api_route(
+            "/v1/commands/change_scenario/dry-run",
+            change_scenario,
+            methods=["POST"],
+            tags=["operations"],
+            summary="What a change of scenario would make go out at the next tick",
+        )
+        router.add_api_route(
+            "/v1/library/catalogue",
+            catalogue,
+            methods=["GET"],
+            tags=["operations"],
+            summary="The library's templates, scenarios and steps, to choose from",
         )
         router.add_api_route(
             "/v1/library/versions",
@@ -174,6 +274,35 @@ class OperationsApi:
             finally:
                 await transaction.rollback()
         return JSONResponse(dry_run_answer(report, offset, limit))
+
+    async def rehearse(self, name: str, body: dict[str, Any], identity: Identity) -> Response:
+        """A command's dry run, as the caller would give it now."""
+        now = self.clock.now()
+        event_class = (
+            commands.SendNowCommand if name == "send_now" else commands.ChangeScenarioCommand
+        )
+        payload_class = event_class.model_fields["payload"].annotation
+        assert isinstance(payload_class, type)
+        command_id = body.pop("command_id") or uuid.uuid4()
+        try:
+            payload = payload_class(
+                command_id=command_id, actor=actor_of(identity), requested_at=now, **body
+            )
+        except ValidationError as exc:
+            return JSONResponse(
+                {"error": "invalid_command", "detail": str(exc.errors()[:3])[:500]},
+                status_code=422,
+            )
+        event = event_class(event_id=uuid.uuid4(), occurred_at=now, source=SOURCE, payload=payload)
+        async with self.pool.acquire() as connection:
+            preview = await rehearse(connection, self.desk, self.clock, event)
+        if preview.refused is not None:
+            reason, detail = preview.refused
+            if reason == "forbidden":
+                raise Refused("portfolio", detail)
+            if reason == "unknown_customer":
+                return JSONResponse({"error": reason, "detail": detail}, status_code=404)
+        return JSONResponse({"command": name, **preview.answer()})
 
     async def versions(self) -> Response:
         rows = await self.pool.fetch(LIBRARY_VERSIONS)

@@ -164,3 +164,50 @@ def command_event(
             "payload": payload,
         }
     )
+
+
+REHEARSED = ("send_now", "change_scenario")
+"""The actions that may make something go out: their confirmation shows the scheduler's dry
+run of the command and the messages as the notifier would render them. Hold, release, add
+a note and skip a step send nothing (a hold's end lets the next step go at its own date,
+which the customer page shows)."""
+
+
+def rehearsal_of(
+    action: str, fields: Mapping[str, str], *, customer_id: str, command_id: UUID
+) -> dict[str, object] | None:
+    """The body of the scheduler's dry run of this action, or None for an action that
+    sends nothing. The command id is the form's: a template sent now is previewed with the
+    reminder id the command will give it."""
+    if action == "send_now":
+        return {
+            "customer_id": customer_id,
+            "invoice_id": fields.get("invoice_id"),
+            "template": fields.get("template"),
+            "command_id": str(command_id),
+        }
+    if action == "change_scenario":
+        return {
+            "customer_id": customer_id,
+            "scenario_id": fields.get("scenario_id", ""),
+            "command_id": str(command_id),
+        }
+    return None
+
+
+def unknown_choices(
+    action: str, fields: Mapping[str, str], catalogue: Mapping[str, Any] | None
+) -> list[FormProblem]:
+    """A template or scenario that the scheduler's library does not have (``catalogue``,
+    as ``GET /v1/library/catalogue`` answers it; None: not known, not checked here, the
+    scheduler refuses it on execution)."""
+    if catalogue is None:
+        return []
+    template = fields.get("template")
+    if action == "send_now" and template and template not in catalogue.get("templates", ()):
+        return [FormProblem("template", "invalid")]
+    if action == "change_scenario" and fields.get("scenario_id"):
+        scenarios = {s.get("scenario_id") for s in catalogue.get("scenarios", ())}
+        if fields["scenario_id"] not in scenarios:
+            return [FormProblem("scenario_id", "invalid")]
+    return []

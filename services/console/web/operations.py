@@ -104,6 +104,7 @@ async def page_values(console: Console, identity: Identity, sent: str) -> dict[s
         "versions": versions,
         "scenarios": sorted({v["scenario_id"] for v in versions}),
         "library_error": library_error,
+        "catalogue": await console.scheduler.catalogue(),  # None: text fields
         "sent": sent if sent in SENT else None,
     }
 
@@ -217,7 +218,15 @@ async def campaign_dry_run(console: Console, request: Request) -> Response:
     identity, form = await _operator(console, request)
     fields = campaign_fields_of(form)
     spec = campaign_of(fields)
+    catalogue = await console.scheduler.catalogue()
+    if (
+        not isinstance(spec, list)
+        and catalogue
+        and spec.step.template not in catalogue["templates"]
+    ):
+        spec = [FormProblem("template", "invalid")]  # not in the library: say so before asking
     values: dict[str, Any] = {
+        "catalogue": catalogue,
         "identity": identity,
         "fields": fields,
         "levels": LEVELS,

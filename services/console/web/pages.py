@@ -39,6 +39,7 @@ from services.console.web import (
     workplace,
 )
 from services.console.web.actions import act
+from services.console.web.actions import message as act_message
 from services.console.web.i18n import LANGUAGES, Pages
 from services.console.web.oidc import OidcClient, Pending
 from services.console.web.security import CSRF_FIELD, Cookies, new_csrf_token, protect
@@ -402,6 +403,7 @@ class Console:
             skip_ids=skip_ids,
             can_act=identity.has("collector"),
             can_manage=identity.has("credit_manager"),
+            catalogue=await self.scheduler.catalogue(),  # None: the forms offer text fields
         )
 
     def creditor_country(self, company_code: str) -> str | None:
@@ -416,6 +418,9 @@ class Console:
 
     async def log_own_call(self, request: Request, customer_id: str) -> Response:
         return await own_calls.log_own_call(self, request, customer_id)
+
+    async def action_message(self, request: Request, customer_id: str, action: str) -> Response:
+        return await act_message(self, request, customer_id, action)
 
     async def call(self, request: Request, reminder_id: str, sent: str = "") -> Response:
         return await workplace.call_page(self, request, reminder_id, sent)
@@ -567,6 +572,11 @@ class Console:
         router.add_api_route("/customers/{customer_id:path}/call", self.own_call, methods=["GET"])
         router.add_api_route(
             "/customers/{customer_id:path}/call", self.log_own_call, methods=["POST"]
+        )
+        router.add_api_route(
+            "/customers/{customer_id:path}/actions/{action}/message",
+            self.action_message,
+            methods=["GET"],
         )
         router.add_api_route("/customers/{customer_id:path}", self.customer, methods=["GET"])
         router.add_api_route("/calls/{reminder_id}", self.call, methods=["GET"])

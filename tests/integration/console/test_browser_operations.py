@@ -70,6 +70,9 @@ LIBRARY = Path(__file__).resolve().parents[3] / "scenarios"
 TODAY = date(2026, 12, 15)  # a Tuesday
 
 
+NAMES = {"C-1001": "Atelier Dubois SARL"}  # the notifier's own view of its customers
+
+
 class Notifier:
     """The notifier's ``POST /previews/reminders`` as the console meets it (the real route
     is tested in tests/integration/notifier/test_proposal_previews.py)."""
@@ -93,6 +96,8 @@ class Notifier:
             message["To"] = "compta@client.example"
             numbers = ", ".join(i.invoice_number for i in reminder.invoices)
             message.set_content(f"Please pay <b>{numbers}</b> before the year ends.")
+            name = NAMES.get(reminder.customer_id, reminder.customer_id)
+            message.add_alternative(f"<p>Dear {name}, please pay {numbers}.</p>", subtype="html")
             return Response(message.as_bytes(), media_type="message/rfc822")
 
         router.add_api_route("/previews/reminders", render, methods=["POST"])
@@ -316,7 +321,7 @@ async def test_a_campaign_dry_run_shows_recipients_and_a_rendered_message_then_l
     await page.get_by_label("Step name").fill("year-end-email")
     await page.get_by_label("Level").select_option("level_1")
     await page.get_by_label("Channel").select_option("email")
-    await page.get_by_label("Template").fill("reminder_firm")
+    await page.get_by_label("Template").select_option("reminder_firm")  # the library's
     await page.locator("#campaign-company").select_option("FR01")
     await page.get_by_label("At least this many days overdue").fill("1")
     await page.get_by_role("button", name="Dry run").press("Enter")

@@ -209,3 +209,78 @@ async def test_a_suspension_through_the_commands_api_is_followed_to_its_executio
             "local:dominique",
         )
         assert "suspension_id" in executed["detail"]
+
+
+async def test_a_send_now_dry_run_says_what_would_go_out_and_writes_nothing(
+    api: Api, pool: asyncpg.Pool
+) -> None:
+    collector = person("marie", "collector", company_codes=["FR01"])
+    counts = "SELECT array[(SELECT count(*) FROM outbox), (SELECT count(*) FROM executed_command)]"
+    before = await pool.fetchval(counts)
+    route = "/v1/commands/send_now/dry-run"
+    answer = await api.client.post(route, json={"customer_id": "C1"}, headers=api.bearer(collector))
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert (body["refused"], body["at_next_tick"], body["suspended"]) == (None, True, False)
+    # the tick's rule: each invoice's next step now, in one reminder to the customer
+    (sent,) = body["outgoing"]
+    assert [i["invoice_number"] for i in sent["reminder"]["invoices"]] == ["F1", "F2"]
+    assert sent["reminder"]["step_name"] != "send_now"
+    assert (sent["to_confirm"], body["postponed"], body["left_out"]) == (False, [], [])
+
+    template = await api.client.post(
+        route,
+        json={"customer_id": "C1", "invoice_id": "FR01/F1", "template": "reminder_firm"},
+        headers=api.bearer(collector),
+    )
+    (statement,) = template.json()["outgoing"]
+    assert statement["reminder"]["template"] == "reminder_firm"
+    assert template.json()["at_next_tick"] is False
+    assert await pool.fetchval(counts) == before  # nothing written, nothing emitted
+
+    unknown = await api.client.post(
+        route, json={"customer_id": "C1", "template": "no_such"}, headers=api.bearer(collector)
+    )
+    assert unknown.json()["refused"]["reason"] == "unknown_template"
+    await pool.execute(
+        "UPDATE customer SET held_until = $1 WHERE customer_id = 'C2'", NOW + timedelta(days=9)
+    )
+    held = await api.client.post(route, json={"customer_id": "C2"}, headers=api.bearer(collector))
+    assert (held.json()["refused"]["reason"], held.json()["outgoing"]) == ("held", [])
+    outsider = person("paul", "collector", company_codes=["BE01"])
+    refused = await api.client.post(route, json={"customer_id": "C1"}, headers=api.bearer(outsider))
+    assert refused.status_code == 403
+    missing = await api.client.post(
+        route, json={"customer_id": "C9"}, headers=api.bearer(collector)
+    )
+    assert missing.status_code == 404
+    change = await api.client.post(
+        "/v1/commands/change_scenario/dry-run",
+        json={"customer_id": "C1", "scenario_id": "negligent"},
+        headers=api.bearer(collector),
+    )
+    assert change.status_code == 403  # a credit manager's command
+    manager = person("dominique", "credit_manager", company_codes=["FR01"])
+    changed = await api.client.post(
+        "/v1/commands/change_scenario/dry-run",
+        json={"customer_id": "C1", "scenario_id": "negligent"},
+        headers=api.bearer(manager),
+    )
+    assert (changed.status_code, changed.json()["refused"]) == (200, None)
+    assert changed.json()["at_next_tick"] is True
+    assert await pool.fetchval(counts) == before
+
+
+async def test_the_library_catalogue_lists_templates_scenarios_and_steps(api: Api) -> None:
+    collector = person("marie", "collector")
+    answer = await api.client.get("/v1/library/catalogue", headers=api.bearer(collector))
+    assert answer.status_code == 200
+    body = answer.json()
+    assert {"reminder_friendly", "reminder_firm"} <= set(body["templates"])
+    scenarios = {s["scenario_id"]: s for s in body["scenarios"]}
+    assert "negligent" in scenarios
+    assert all(
+        {"name", "level", "channel", "template"} <= set(step)
+        for step in scenarios["negligent"]["steps"]
+    )
+    assert (await api.client.get("/v1/library/catalogue")).status_code == 401

@@ -5,7 +5,14 @@ from uuid import UUID, uuid4
 
 from contracts import commands, dunning
 from contracts.topics import DUNNING_COMMANDS
-from services.console.domain.commands import FormProblem, command_of, fields_of
+from services.console.domain.commands import (
+    REHEARSED,
+    FormProblem,
+    command_of,
+    fields_of,
+    rehearsal_of,
+    unknown_choices,
+)
 from services.console.domain.timeline import entry_of
 from services.console.web.actions import actor_of
 from services.runtime.identity import Identity, Portfolio
@@ -99,3 +106,30 @@ def test_an_executed_command_is_worded_on_the_timeline() -> None:
     assert entry is not None
     assert (entry.customer_id, entry.kind) == ("C-1001", "command.skip_step")
     assert entry.facts == {"by": "oidc:7f3a", "number": "INV-1", "step": "second_reminder"}
+
+
+def test_only_actions_that_send_have_a_dry_run_and_their_choices_are_checked() -> None:
+    body = rehearsal_of(
+        "send_now",
+        {"invoice_id": "FR01/F1", "template": "reminder_firm"},
+        customer_id="C-1001",
+        command_id=COMMAND_ID,
+    )
+    assert body == {
+        "customer_id": "C-1001",
+        "invoice_id": "FR01/F1",
+        "template": "reminder_firm",
+        "command_id": str(COMMAND_ID),
+    }
+    assert rehearsal_of("hold", {}, customer_id="C-1001", command_id=COMMAND_ID) is None
+    assert set(REHEARSED) == {"send_now", "change_scenario"}
+    catalogue = {"templates": ["reminder_firm"], "scenarios": [{"scenario_id": "negligent"}]}
+    assert unknown_choices("send_now", {"template": "reminder_firm"}, catalogue) == []
+    assert unknown_choices("send_now", {}, catalogue) == []  # the next step
+    assert unknown_choices("send_now", {"template": "typo"}, catalogue) == [
+        FormProblem("template", "invalid")
+    ]
+    assert unknown_choices("change_scenario", {"scenario_id": "nope"}, catalogue) == [
+        FormProblem("scenario_id", "invalid")
+    ]
+    assert unknown_choices("send_now", {"template": "typo"}, None) == []  # the scheduler checks
