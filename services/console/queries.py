@@ -219,61 +219,97 @@ def _at_level(ids: str) -> str:
      WHERE l.invoice_id = ANY({ids}) AND l.level = $9))"""
 
 
-# Each source is read in the final order and cut at the limit on its own (an index per source
-# in that order, migration 0008), so the union sorts at most the limit per source instead of
-# every item of every customer; ties keep the final order (money at risk, then since).
+def _ranked(amount: str, currency: str) -> str:
+    """An item's money at risk in the ranking currency ($12), by the latest rate (the
+    ``rates`` of the worklist); without a rate, its own amount, and the item is flagged."""
+    return f"""coalesce({amount} * x.rate, {amount}) AS ranking,
+       (x.rate IS NULL AND {currency} <> '') AS unconverted"""
+
+
+def _rate(currency: str) -> str:
+    return f"LEFT JOIN rates x ON x.currency = {currency}"
+
+
+# Each source is read in its final order, the money at risk converted into the ranking
+# currency ($12) with the latest rates (a hash join on a few rows: ``rates``), and cut at
+# the limit on its own, so that the union sorts at most the limit per source; ties keep the
+# final order (money at risk, then since). Converting takes each source's waiting rows (its
+# partial index of migration 0008: thousands, not the million invoices) instead of stopping
+# at the limit in the index's order. The kept items then get their amount in their
+# company's reporting currency ($13 company codes, $14 their currencies; else $12).
 WORKLIST = f"""
+WITH rates AS MATERIALIZED (
+    SELECT from_currency AS currency, rate FROM fx_conversions WHERE to_currency = $12::text
+    UNION ALL SELECT $12::text, 1::numeric
+), items AS (
 (SELECT 'proposal' AS kind, 0 AS urgency, c.customer_id, c.name, c.company_code,
-       p.currency, p.at_risk, p.deadline::date AS since, p.step_name AS detail,
-       p.proposal_id::text AS reference
-FROM proposals p JOIN customers c USING (customer_id)
+       p.currency::text AS currency, p.at_risk, p.deadline::date AS since,
+       p.step_name AS detail, p.proposal_id::text AS reference,
+       {_ranked("p.at_risk", "p.currency")}
+FROM proposals p JOIN customers c USING (customer_id) {_rate("p.currency")}
 WHERE p.decision IS NULL AND {_FILTERS} AND ($9::text IS NULL OR p.level = $9)
-ORDER BY p.at_risk DESC, p.deadline LIMIT $11)
+ORDER BY ranking DESC, p.deadline LIMIT $11)
 UNION ALL
 (SELECT 'broken_promise', 1, c.customer_id, c.name, c.company_code,
        m.currency, m.amount AS at_risk, m.promised_date AS since, NULL AS detail,
-       NULL AS reference
-FROM promises m JOIN customers c USING (customer_id)
+       NULL AS reference, {_ranked("m.amount", "m.currency")}
+FROM promises m JOIN customers c USING (customer_id) {_rate("m.currency")}
 WHERE m.state = 'broken' AND {_FILTERS} AND {_at_level("m.invoice_ids")}
   AND EXISTS (SELECT 1 FROM invoices i WHERE i.status = 'open'
               AND i.invoice_id = ANY(m.invoice_ids))
-ORDER BY m.amount DESC, m.promised_date LIMIT $11)
+ORDER BY ranking DESC, m.promised_date LIMIT $11)
 UNION ALL
 (SELECT 'missed_instalment', 2, c.customer_id, c.name, c.company_code,
-       p.missed_currency, p.missed_amount, p.last_missed_on, p.missed::text, NULL
-FROM plans p JOIN customers c USING (customer_id)
+       p.missed_currency, p.missed_amount, p.last_missed_on, p.missed::text, NULL,
+       {_ranked("p.missed_amount", "p.missed_currency")}
+FROM plans p JOIN customers c USING (customer_id) {_rate("p.missed_currency")}
 WHERE p.state = 'agreed' AND p.missed > 0 AND {_FILTERS} AND {_at_level("p.invoice_ids")}
-ORDER BY p.missed_amount DESC, p.last_missed_on LIMIT $11)
+ORDER BY ranking DESC, p.last_missed_on LIMIT $11)
 UNION ALL
 (SELECT 'overdue_dispute', 3, c.customer_id, c.name, c.company_code,
-       coalesce(d.at_risk_currency, ''), coalesce(d.at_risk, 0), d.due_date, d.category, NULL
-FROM disputes d JOIN customers c USING (customer_id)
+       coalesce(d.at_risk_currency, ''), coalesce(d.at_risk, 0), d.due_date, d.category, NULL,
+       {_ranked("coalesce(d.at_risk, 0)", "coalesce(d.at_risk_currency, '')")}
+FROM disputes d JOIN customers c USING (customer_id) {_rate("d.at_risk_currency")}
 WHERE d.state = 'open' AND d.due_date < $5 AND {_FILTERS}
   AND ($1::boolean OR d.owner IS NULL OR d.owner = ANY($10::text[]))
   AND {_at_level("d.invoice_ids")}
-ORDER BY d.at_risk DESC NULLS LAST, d.due_date LIMIT $11)
+ORDER BY ranking DESC, d.due_date LIMIT $11)
 UNION ALL
 (SELECT 'delivery_trouble', 4, c.customer_id, c.name, c.company_code,
        coalesce(v.at_risk_currency, ''), coalesce(v.at_risk, 0), v.at::date,
-       'delivery.' || v.outcome, NULL
-FROM deliveries v JOIN customers c USING (customer_id)
+       'delivery.' || v.outcome, NULL,
+       {_ranked("coalesce(v.at_risk, 0)", "coalesce(v.at_risk_currency, '')")}
+FROM deliveries v JOIN customers c USING (customer_id) {_rate("v.at_risk_currency")}
 WHERE v.outcome IN ('failed', 'bounced') AND {_FILTERS} AND {_at_level("v.invoice_ids")}
-ORDER BY v.at_risk DESC NULLS LAST, v.at LIMIT $11)
+ORDER BY ranking DESC, v.at LIMIT $11)
 UNION ALL
 (SELECT 'unmatched_cash', 5, c.customer_id, c.name, c.company_code,
-       u.currency, u.amount, u.value_date, u.kind, NULL
-FROM unmatched_cash u JOIN customers c USING (customer_id)
+       u.currency, u.amount, u.value_date, u.kind, NULL, {_ranked("u.amount", "u.currency")}
+FROM unmatched_cash u JOIN customers c USING (customer_id) {_rate("u.currency")}
 WHERE u.cleared_at IS NULL AND {_FILTERS} AND $9::text IS NULL
-ORDER BY u.amount DESC, u.value_date LIMIT $11)
+ORDER BY ranking DESC, u.value_date LIMIT $11)
 UNION ALL
 (SELECT 'call_due', 6, c.customer_id, c.name, c.company_code,
        coalesce(t.at_risk_currency, ''), coalesce(t.at_risk, 0), t.scheduled_for::date,
-       t.level, t.reminder_id::text
-FROM reminders t JOIN customers c USING (customer_id)
+       t.level, t.reminder_id::text,
+       {_ranked("coalesce(t.at_risk, 0)", "coalesce(t.at_risk_currency, '')")}
+FROM reminders t JOIN customers c USING (customer_id) {_rate("t.at_risk_currency")}
 WHERE t.channel = 'phone_call' AND t.closed_at IS NULL AND t.scheduled_for <= $6
   AND {_FILTERS} AND ($9::text IS NULL OR t.level = $9)
-ORDER BY t.at_risk DESC NULLS LAST, t.scheduled_for LIMIT $11)
-ORDER BY at_risk DESC, urgency, since LIMIT $11
+ORDER BY ranking DESC, t.scheduled_for LIMIT $11)
+)
+SELECT w.*, d.reporting_currency,
+       CASE WHEN w.currency = d.reporting_currency THEN w.at_risk
+            ELSE round(w.at_risk * y.rate, 2) END AS converted
+FROM (SELECT * FROM items ORDER BY ranking DESC, urgency, since LIMIT $11) AS w
+CROSS JOIN LATERAL (
+    SELECT coalesce((SELECT r.currency FROM unnest($13::text[], $14::text[])
+                       AS r(company_code, currency) WHERE r.company_code = w.company_code),
+                    $12::text) AS reporting_currency
+) AS d
+LEFT JOIN fx_conversions y
+  ON y.from_currency = w.currency AND y.to_currency = d.reporting_currency
+ORDER BY w.ranking DESC, w.urgency, w.since
 """
 
 COMPANIES = f"""
@@ -747,6 +783,14 @@ ON CONFLICT (kind, valid_from) DO UPDATE SET rate = EXCLUDED.rate
 """
 
 REFERENCE_RATES = "SELECT kind, valid_from, rate FROM reference_interest_rates"
+
+# An exchange rate published: the latest day of each pair is kept (the same day corrects it).
+RECORD_FX_RATE = """
+INSERT INTO fx_rates (base_currency, quote_currency, valid_on, rate) VALUES ($1, $2, $3, $4)
+ON CONFLICT (base_currency, quote_currency) DO UPDATE
+SET valid_on = EXCLUDED.valid_on, rate = EXCLUDED.rate
+WHERE fx_rates.valid_on <= EXCLUDED.valid_on
+"""
 
 # How the customer's open amounts went down, from its timeline: each change of an open
 # amount (payment, credit note...) with the day it was announced.

@@ -204,6 +204,15 @@ def names_of(identity: Identity) -> list[str]:
 
 
 @dataclass(frozen=True)
+class Reporting:
+    """The currencies My day converts into: ``currency`` ranks every item; each company's
+    own (``per_company``, else ``currency``) is shown beside an item's amount."""
+
+    currency: str = "EUR"
+    per_company: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class WorkFilter:
     """My day's filters; each None for all."""
 
@@ -219,7 +228,9 @@ async def worklist(
     now: datetime,
     filters: WorkFilter,
     limit: int,
+    reporting: Reporting = Reporting(),
 ) -> list[WorkItem]:
+    companies = sorted(reporting.per_company)
     rows = await fetch_planned(
         pool,
         queries.WORKLIST,
@@ -231,6 +242,9 @@ async def worklist(
         filters.level,
         names_of(identity),
         limit,
+        reporting.currency,
+        companies,
+        [reporting.per_company[c] for c in companies],
     )
     items = [
         WorkItem(
@@ -243,6 +257,10 @@ async def worklist(
             since=r["since"],
             detail=r["detail"],
             reference=r["reference"],
+            ranking=r["ranking"],
+            converted=r["converted"],
+            reporting_currency=r["reporting_currency"],
+            unconverted=r["unconverted"],
         )
         for r in rows
     ]

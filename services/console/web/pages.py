@@ -303,7 +303,15 @@ class Console:
         )
         now = self.clock.now()
         items = await read_model.worklist(
-            self.pool, identity, now.date(), now, filters, self.settings.worklist_limit
+            self.pool,
+            identity,
+            now.date(),
+            now,
+            filters,
+            self.settings.worklist_limit,
+            read_model.Reporting(
+                self.settings.reporting_currency, self.settings.reporting_currencies
+            ),
         )
         waiting = [UUID(i.reference) for i in items if i.kind == "proposal" and i.reference]
         shown = await read_model.proposals_by_id(
@@ -321,6 +329,7 @@ class Console:
             "my_day.html",
             identity=identity,
             items=items,
+            ranking_currency=self.settings.reporting_currency,
             proposals={str(p.proposal_id): p for p in shown},
             previews=await proposals.previews(self, shown),
             refused=refused,
