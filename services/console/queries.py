@@ -6,6 +6,8 @@ it for the pages. Each statement runs with the service's schema first in ``searc
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 # --- the projection -------------------------------------------------------------------
 
 UPSERT_CUSTOMER = """
@@ -219,84 +221,179 @@ def _at_level(ids: str) -> str:
      WHERE l.invoice_id = ANY({ids}) AND l.level = $9))"""
 
 
-def _ranked(amount: str, currency: str) -> str:
-    """An item's money at risk in the ranking currency ($12), by the latest rate (the
-    ``rates`` of the worklist); without a rate, its own amount, and the item is flagged."""
-    return f"""coalesce({amount} * x.rate, {amount}) AS ranking,
-       (x.rate IS NULL AND {currency} <> '') AS unconverted"""
+@dataclass(frozen=True)
+class _Source:
+    """One source of My day: its rows waiting (``table``, the partial indexes' predicate
+    ``waiting``, then ``where``), the money at risk (``amount`` in ``currency``) and the
+    order of its index on (currency, money at risk) after the currency (migration 0016)."""
+
+    kind: str
+    urgency: int
+    table: str
+    currency: str
+    amount: str
+    since: str
+    detail: str
+    reference: str
+    waiting: str
+    where: str
+    order: str
+    # whether an item may have no money at risk (no currency): listed after the others
+    nullable: bool = False
+
+    def columns(self) -> str:
+        return f"""'{self.kind}' AS kind, {self.urgency} AS urgency, c.customer_id, c.name,
+       c.company_code, coalesce({self.currency}, '')::text AS currency,
+       coalesce({self.amount}, 0) AS at_risk, {self.since} AS since, {self.detail} AS detail,
+       {self.reference} AS reference"""
+
+    def read(self) -> str:
+        """The source's first items by money at risk in the ranking currency: its currencies
+        found by skipping through the index (one descent each), then for each its first
+        items in the index's order, converted (no rate: its own amount, flagged); items
+        without money at risk (no currency) last. Each look-up stops at the limit."""
+        return f"""(SELECT s.*, s.at_risk * coalesce(x.rate, 1) AS ranking,
+       x.rate IS NULL AS unconverted
+ FROM (WITH RECURSIVE found(currency) AS (
+          SELECT min({self.currency}) FROM {self.table} WHERE {self.waiting}
+          UNION ALL
+          SELECT (SELECT min({self.currency}) FROM {self.table}
+                  WHERE {self.waiting} AND {self.currency} > f.currency)
+          FROM found f WHERE f.currency IS NOT NULL)
+       SELECT currency FROM found WHERE currency IS NOT NULL) AS k
+ LEFT JOIN rates x ON x.currency = k.currency
+ CROSS JOIN LATERAL (
+    SELECT {self.columns()}
+    FROM {self.table} JOIN customers c USING (customer_id)
+    WHERE {self.currency} = k.currency AND {self.waiting} AND {self.where}
+    ORDER BY {self.order} LIMIT $11) AS s
+ ORDER BY ranking DESC, since LIMIT $11)""" + (
+            f"""
+UNION ALL
+(SELECT {self.columns()}, 0::numeric AS ranking, false AS unconverted
+ FROM {self.table} JOIN customers c USING (customer_id)
+ WHERE {self.currency} IS NULL AND {self.waiting} AND {self.where}
+ ORDER BY {self.order} LIMIT $11)"""
+            if self.nullable
+            else ""
+        )
 
 
-def _rate(currency: str) -> str:
-    return f"LEFT JOIN rates x ON x.currency = {currency}"
+_SOURCES = (
+    _Source(
+        "proposal",
+        0,
+        "proposals p",
+        "p.currency",
+        "p.at_risk",
+        "p.deadline::date",
+        "p.step_name",
+        "p.proposal_id::text",
+        "p.decision IS NULL",
+        f"{_FILTERS} AND ($9::text IS NULL OR p.level = $9)",
+        "p.at_risk DESC, p.deadline",
+    ),
+    _Source(
+        "broken_promise",
+        1,
+        "promises m",
+        "m.currency",
+        "m.amount",
+        "m.promised_date",
+        "NULL",
+        "NULL",
+        "m.state = 'broken'",
+        f"""{_FILTERS} AND {_at_level("m.invoice_ids")}
+      AND EXISTS (SELECT 1 FROM invoices i WHERE i.status = 'open'
+                  AND i.invoice_id = ANY(m.invoice_ids))""",
+        "m.amount DESC, m.promised_date",
+    ),
+    _Source(
+        "missed_instalment",
+        2,
+        "plans p",
+        "p.missed_currency",
+        "p.missed_amount",
+        "p.last_missed_on",
+        "p.missed::text",
+        "NULL",
+        "p.state = 'agreed' AND p.missed > 0",
+        f"{_FILTERS} AND {_at_level('p.invoice_ids')}",
+        "p.missed_amount DESC, p.last_missed_on",
+    ),
+    _Source(
+        "overdue_dispute",
+        3,
+        "disputes d",
+        "d.at_risk_currency",
+        "d.at_risk",
+        "d.due_date",
+        "d.category",
+        "NULL",
+        "d.state = 'open'",
+        f"""d.due_date < $5 AND {_FILTERS}
+      AND ($1::boolean OR d.owner IS NULL OR d.owner = ANY($10::text[]))
+      AND {_at_level("d.invoice_ids")}""",
+        "d.at_risk DESC NULLS LAST, d.due_date",
+        nullable=True,
+    ),
+    _Source(
+        "delivery_trouble",
+        4,
+        "deliveries v",
+        "v.at_risk_currency",
+        "v.at_risk",
+        "v.at::date",
+        "'delivery.' || v.outcome",
+        "NULL",
+        "v.outcome IN ('failed', 'bounced')",
+        f"{_FILTERS} AND {_at_level('v.invoice_ids')}",
+        "v.at_risk DESC NULLS LAST, v.at",
+        nullable=True,
+    ),
+    _Source(
+        "unmatched_cash",
+        5,
+        "unmatched_cash u",
+        "u.currency",
+        "u.amount",
+        "u.value_date",
+        "u.kind",
+        "NULL",
+        "u.cleared_at IS NULL",
+        f"{_FILTERS} AND $9::text IS NULL",
+        "u.amount DESC, u.value_date",
+    ),
+    _Source(
+        "call_due",
+        6,
+        "reminders t",
+        "t.at_risk_currency",
+        "t.at_risk",
+        "t.scheduled_for::date",
+        "t.level",
+        "t.reminder_id::text",
+        "t.channel = 'phone_call' AND t.closed_at IS NULL",
+        f"t.scheduled_for <= $6 AND {_FILTERS} AND ($9::text IS NULL OR t.level = $9)",
+        "t.at_risk DESC NULLS LAST, t.scheduled_for",
+        nullable=True,
+    ),
+)
 
-
-# Each source is read in its final order, the money at risk converted into the ranking
-# currency ($12) with the latest rates (a hash join on a few rows: ``rates``), and cut at
-# the limit on its own, so that the union sorts at most the limit per source; ties keep the
-# final order (money at risk, then since). Converting takes each source's waiting rows (its
-# partial index of migration 0008: thousands, not the million invoices) instead of stopping
-# at the limit in the index's order. The kept items then get their amount in their
-# company's reporting currency ($13 company codes, $14 their currencies; else $12).
+# My day ranks by the money at risk converted into the ranking currency ($12) with the
+# latest rates (``rates``: a few rows). Each source is read in its final order and cut at
+# the limit on its own (``_Source.read``: one index look-up per currency it holds), so the
+# union sorts a few times the limit per source instead of every item of every customer;
+# ties keep the final order (money at risk, then since). The kept items then get their
+# amount in their company's reporting currency ($13 company codes, $14 their currencies;
+# else $12).
 WORKLIST = f"""
 WITH rates AS MATERIALIZED (
-    SELECT from_currency AS currency, rate FROM fx_conversions WHERE to_currency = $12::text
-    UNION ALL SELECT $12::text, 1::numeric
+    SELECT from_currency::char(3) AS currency, rate FROM fx_conversions
+    WHERE to_currency = $12::text
+    UNION ALL SELECT $12::char(3), 1::numeric
 ), items AS (
-(SELECT 'proposal' AS kind, 0 AS urgency, c.customer_id, c.name, c.company_code,
-       p.currency::text AS currency, p.at_risk, p.deadline::date AS since,
-       p.step_name AS detail, p.proposal_id::text AS reference,
-       {_ranked("p.at_risk", "p.currency")}
-FROM proposals p JOIN customers c USING (customer_id) {_rate("p.currency")}
-WHERE p.decision IS NULL AND {_FILTERS} AND ($9::text IS NULL OR p.level = $9)
-ORDER BY ranking DESC, p.deadline LIMIT $11)
-UNION ALL
-(SELECT 'broken_promise', 1, c.customer_id, c.name, c.company_code,
-       m.currency, m.amount AS at_risk, m.promised_date AS since, NULL AS detail,
-       NULL AS reference, {_ranked("m.amount", "m.currency")}
-FROM promises m JOIN customers c USING (customer_id) {_rate("m.currency")}
-WHERE m.state = 'broken' AND {_FILTERS} AND {_at_level("m.invoice_ids")}
-  AND EXISTS (SELECT 1 FROM invoices i WHERE i.status = 'open'
-              AND i.invoice_id = ANY(m.invoice_ids))
-ORDER BY ranking DESC, m.promised_date LIMIT $11)
-UNION ALL
-(SELECT 'missed_instalment', 2, c.customer_id, c.name, c.company_code,
-       p.missed_currency, p.missed_amount, p.last_missed_on, p.missed::text, NULL,
-       {_ranked("p.missed_amount", "p.missed_currency")}
-FROM plans p JOIN customers c USING (customer_id) {_rate("p.missed_currency")}
-WHERE p.state = 'agreed' AND p.missed > 0 AND {_FILTERS} AND {_at_level("p.invoice_ids")}
-ORDER BY ranking DESC, p.last_missed_on LIMIT $11)
-UNION ALL
-(SELECT 'overdue_dispute', 3, c.customer_id, c.name, c.company_code,
-       coalesce(d.at_risk_currency, ''), coalesce(d.at_risk, 0), d.due_date, d.category, NULL,
-       {_ranked("coalesce(d.at_risk, 0)", "coalesce(d.at_risk_currency, '')")}
-FROM disputes d JOIN customers c USING (customer_id) {_rate("d.at_risk_currency")}
-WHERE d.state = 'open' AND d.due_date < $5 AND {_FILTERS}
-  AND ($1::boolean OR d.owner IS NULL OR d.owner = ANY($10::text[]))
-  AND {_at_level("d.invoice_ids")}
-ORDER BY ranking DESC, d.due_date LIMIT $11)
-UNION ALL
-(SELECT 'delivery_trouble', 4, c.customer_id, c.name, c.company_code,
-       coalesce(v.at_risk_currency, ''), coalesce(v.at_risk, 0), v.at::date,
-       'delivery.' || v.outcome, NULL,
-       {_ranked("coalesce(v.at_risk, 0)", "coalesce(v.at_risk_currency, '')")}
-FROM deliveries v JOIN customers c USING (customer_id) {_rate("v.at_risk_currency")}
-WHERE v.outcome IN ('failed', 'bounced') AND {_FILTERS} AND {_at_level("v.invoice_ids")}
-ORDER BY ranking DESC, v.at LIMIT $11)
-UNION ALL
-(SELECT 'unmatched_cash', 5, c.customer_id, c.name, c.company_code,
-       u.currency, u.amount, u.value_date, u.kind, NULL, {_ranked("u.amount", "u.currency")}
-FROM unmatched_cash u JOIN customers c USING (customer_id) {_rate("u.currency")}
-WHERE u.cleared_at IS NULL AND {_FILTERS} AND $9::text IS NULL
-ORDER BY ranking DESC, u.value_date LIMIT $11)
-UNION ALL
-(SELECT 'call_due', 6, c.customer_id, c.name, c.company_code,
-       coalesce(t.at_risk_currency, ''), coalesce(t.at_risk, 0), t.scheduled_for::date,
-       t.level, t.reminder_id::text,
-       {_ranked("coalesce(t.at_risk, 0)", "coalesce(t.at_risk_currency, '')")}
-FROM reminders t JOIN customers c USING (customer_id) {_rate("t.at_risk_currency")}
-WHERE t.channel = 'phone_call' AND t.closed_at IS NULL AND t.scheduled_for <= $6
-  AND {_FILTERS} AND ($9::text IS NULL OR t.level = $9)
-ORDER BY ranking DESC, t.scheduled_for LIMIT $11)
+{(chr(10) + "UNION ALL" + chr(10)).join(source.read() for source in _SOURCES)}
 )
 SELECT w.*, d.reporting_currency,
        CASE WHEN w.currency = d.reporting_currency THEN w.at_risk

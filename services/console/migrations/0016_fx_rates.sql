@@ -31,3 +31,25 @@ WITH one_step AS (
 SELECT DISTINCT ON (from_currency, to_currency) from_currency, to_currency, rate, valid_on
 FROM (SELECT * FROM one_step UNION ALL SELECT * FROM two_steps) AS r
 ORDER BY from_currency, to_currency, preference, valid_on DESC;
+
+-- My day reads each source per currency in the order of its money at risk, converted (one
+-- look-up per currency with a rate, stopping at the limit): beside the indexes of 0008 (the
+-- money at risk alone: the currencies without a rate), one on (currency, money at risk).
+CREATE INDEX proposals_waiting_currency_at_risk ON proposals (currency, at_risk DESC, deadline)
+    WHERE decision IS NULL;
+CREATE INDEX promises_broken_currency_at_risk ON promises (currency, amount DESC, promised_date)
+    WHERE state = 'broken';
+CREATE INDEX plans_missed_currency_at_risk
+    ON plans (missed_currency, missed_amount DESC, last_missed_on)
+    WHERE state = 'agreed' AND missed > 0;
+CREATE INDEX disputes_open_currency_at_risk
+    ON disputes (at_risk_currency, at_risk DESC NULLS LAST, due_date)
+    WHERE state = 'open';
+CREATE INDEX deliveries_trouble_currency_at_risk
+    ON deliveries (at_risk_currency, at_risk DESC NULLS LAST, at)
+    WHERE outcome IN ('failed', 'bounced');
+CREATE INDEX unmatched_cash_currency_at_risk ON unmatched_cash (currency, amount DESC, value_date)
+    WHERE cleared_at IS NULL;
+CREATE INDEX reminders_calls_currency_at_risk
+    ON reminders (at_risk_currency, at_risk DESC NULLS LAST, scheduled_for)
+    WHERE channel = 'phone_call' AND closed_at IS NULL;
