@@ -32,9 +32,11 @@ from services.console.domain.operations import (
     CUSTOMER_TYPES,
     EVERY_COMPANY,
     LEVELS,
+    LISTED_FIELDS,
     MARKETS,
     OPERATOR_ROLE,
     PAYER_PROFILES,
+    RISK_RATINGS,
     campaign_fields_of,
     campaign_of,
     launch_of,
@@ -100,6 +102,7 @@ async def page_values(console: Console, identity: Identity, sent: str) -> dict[s
         "customer_types": CUSTOMER_TYPES,
         "payer_profiles": PAYER_PROFILES,
         "markets": MARKETS,
+        "risk_ratings": RISK_RATINGS,
         "campaigns_possible": console.scheduler.configured,
         "versions": versions,
         "scenarios": sorted({v["scenario_id"] for v in versions}),
@@ -112,6 +115,10 @@ async def _operator(console: Console, request: Request) -> tuple[Identity, dict[
     identity = await console.identity(request)
     require_role(identity, OPERATOR_ROLE)  # 403 for a collector, counted
     form = await console.form(request)
+    posted = await request.form()  # parsed once: the same form, every value of a field
+    for name in LISTED_FIELDS:
+        values = [v.strip() for v in posted.getlist(name) if isinstance(v, str) and v.strip()]
+        form[name] = ",".join(values)
     return identity, form
 
 
@@ -225,6 +232,7 @@ async def campaign_dry_run(console: Console, request: Request) -> Response:
         "customer_types": CUSTOMER_TYPES,
         "payer_profiles": PAYER_PROFILES,
         "markets": MARKETS,
+        "risk_ratings": RISK_RATINGS,
         "companies": await companies_of(console, identity),
         "every_company": identity.unrestricted,
     }
