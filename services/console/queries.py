@@ -899,3 +899,15 @@ ORDER BY at
 
 # whether an invoice a customer page's action names is that customer's
 INVOICE_OF_CUSTOMER = "SELECT 1 FROM invoices WHERE invoice_id = $1 AND customer_id = $2"
+
+# The console's audit log (sign-ins, sign-outs, language choices, refusals), and the whole
+# trail (that log, the commands sent, the plan decisions), newest first.
+RECORD_AUDIT = """
+INSERT INTO audit_log (at, action, outcome, subject, login, address, detail)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+"""
+
+AUDIT_TRAIL = """
+SELECT at, action, outcome, subject, login, address, customer_id, detail
+FROM audit_trail ORDER BY at DESC LIMIT $1
+"""

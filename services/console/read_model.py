@@ -726,3 +726,20 @@ async def open_amount_history(
         except (KeyError, TypeError, ArithmeticError):
             continue  # an entry worded otherwise: not an open amount change
     return history
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    at: datetime
+    action: str
+    outcome: str
+    subject: str | None
+    login: str | None
+    address: str | None
+    customer_id: str | None
+    detail: dict[str, Any]
+
+
+async def audit_trail(pool: Pool, limit: int) -> list[AuditRow]:
+    """The newest entries of the console's audit trail (migration 0017's view)."""
+    return [AuditRow(**dict(r)) for r in await pool.fetch(queries.AUDIT_TRAIL, limit)]

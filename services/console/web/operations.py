@@ -59,6 +59,7 @@ if TYPE_CHECKING:
 log = get_logger(__name__)
 
 RECIPIENTS_PER_PAGE = 20
+AUDIT_SHOWN = 50  # the audit trail's newest entries on the page
 SENT = ("suspend", "resume", "launch_campaign")
 
 
@@ -108,6 +109,13 @@ async def page_values(console: Console, identity: Identity, sent: str) -> dict[s
         "scenarios": sorted({v["scenario_id"] for v in versions}),
         "library_error": library_error,
         "sent": sent if sent in SENT else None,
+        # the whole console's trail: for a reader who sees every company only
+        "audit": (
+            await read_model.audit_trail(console.pool, AUDIT_SHOWN)
+            if identity.unrestricted
+            else None
+        ),
+        "audit_shown": AUDIT_SHOWN,
     }
 
 
