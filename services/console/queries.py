@@ -241,17 +241,33 @@ class _Source:
     # whether an item may have no money at risk (no currency): listed after the others
     nullable: bool = False
 
+    @property
+    def alias(self) -> str:
+        return self.table.split()[1]
+
     def columns(self) -> str:
-        return f"""'{self.kind}' AS kind, {self.urgency} AS urgency, c.customer_id, c.name,
-       c.company_code, coalesce({self.currency}, '')::text AS currency,
+        return f"""'{self.kind}' AS kind, {self.urgency} AS urgency,
+       {self.alias}.customer_id, coalesce({self.currency}, '')::text AS currency,
        coalesce({self.amount}, 0) AS at_risk, {self.since} AS since, {self.detail} AS detail,
        {self.reference} AS reference"""
 
-    def read(self) -> str:
+    def rows(self, everyone: bool) -> tuple[str, str]:
+        """The source's rows and the conditions on them. For a reader who sees everyone,
+        unfiltered, no customer is read here (the kept items' names are read once, after
+        the limit): the portfolio's conditions become a guard that holds for that reader
+        only, so that the query can never list more than the portfolio."""
+        if not everyone:
+            return f"{self.table} JOIN customers c USING (customer_id)", self.where
+        guard = """($1::boolean AND $7::text IS NULL AND $8::text IS NULL
+      AND $2::text[] IS NOT NULL AND $3::text[] IS NOT NULL AND $4::text[] IS NOT NULL)"""
+        return self.table, self.where.replace(_FILTERS, guard)
+
+    def read(self, everyone: bool) -> str:
         """The source's first items by money at risk in the ranking currency: its currencies
         found by skipping through the index (one descent each), then for each its first
         items in the index's order, converted (no rate: its own amount, flagged); items
         without money at risk (no currency) last. Each look-up stops at the limit."""
+        rows, where = self.rows(everyone)
         return f"""(SELECT s.*, s.at_risk * coalesce(x.rate, 1) AS ranking,
        x.rate IS NULL AS unconverted
  FROM (WITH RECURSIVE found(currency) AS (
@@ -264,15 +280,15 @@ class _Source:
  LEFT JOIN rates x ON x.currency = k.currency
  CROSS JOIN LATERAL (
     SELECT {self.columns()}
-    FROM {self.table} JOIN customers c USING (customer_id)
-    WHERE {self.currency} = k.currency AND {self.waiting} AND {self.where}
+    FROM {rows}
+    WHERE {self.currency} = k.currency AND {self.waiting} AND {where}
     ORDER BY {self.order} LIMIT $11) AS s
  ORDER BY ranking DESC, since LIMIT $11)""" + (
             f"""
 UNION ALL
 (SELECT {self.columns()}, 0::numeric AS ranking, false AS unconverted
- FROM {self.table} JOIN customers c USING (customer_id)
- WHERE {self.currency} IS NULL AND {self.waiting} AND {self.where}
+ FROM {rows}
+ WHERE {self.currency} IS NULL AND {self.waiting} AND {where}
  ORDER BY {self.order} LIMIT $11)"""
             if self.nullable
             else ""
@@ -380,6 +396,7 @@ _SOURCES = (
     ),
 )
 
+
 # My day ranks by the money at risk converted into the ranking currency ($12) with the
 # latest rates (``rates``: a few rows). Each source is read in its final order and cut at
 # the limit on its own (``_Source.read``: one index look-up per currency it holds), so the
@@ -387,27 +404,34 @@ _SOURCES = (
 # ties keep the final order (money at risk, then since). The kept items then get their
 # amount in their company's reporting currency ($13 company codes, $14 their currencies;
 # else $12).
-WORKLIST = f"""
+def _worklist(everyone: bool) -> str:
+    return f"""
 WITH rates AS MATERIALIZED (
     SELECT from_currency::char(3) AS currency, rate FROM fx_conversions
     WHERE to_currency = $12::text
     UNION ALL SELECT $12::char(3), 1::numeric
 ), items AS (
-{(chr(10) + "UNION ALL" + chr(10)).join(source.read() for source in _SOURCES)}
+{(chr(10) + "UNION ALL" + chr(10)).join(source.read(everyone) for source in _SOURCES)}
 )
-SELECT w.*, d.reporting_currency,
+SELECT w.*, c.name, c.company_code, d.reporting_currency,
        CASE WHEN w.currency = d.reporting_currency THEN w.at_risk
             ELSE round(w.at_risk * y.rate, 2) END AS converted
 FROM (SELECT * FROM items ORDER BY ranking DESC, urgency, since LIMIT $11) AS w
+JOIN customers c USING (customer_id)
 CROSS JOIN LATERAL (
     SELECT coalesce((SELECT r.currency FROM unnest($13::text[], $14::text[])
-                       AS r(company_code, currency) WHERE r.company_code = w.company_code),
+                       AS r(company_code, currency) WHERE r.company_code = c.company_code),
                     $12::text) AS reporting_currency
 ) AS d
 LEFT JOIN fx_conversions y
   ON y.from_currency = w.currency AND y.to_currency = d.reporting_currency
 ORDER BY w.ranking DESC, w.urgency, w.since
 """
+
+
+WORKLIST = _worklist(everyone=False)
+# the same for a reader who sees every customer, without filter on company or collector
+WORKLIST_EVERYONE = _worklist(everyone=True)
 
 COMPANIES = f"""
 SELECT DISTINCT c.company_code FROM customer_segments c WHERE {_IN_PORTFOLIO} ORDER BY 1

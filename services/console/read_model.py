@@ -231,9 +231,10 @@ async def worklist(
     reporting: Reporting = Reporting(),
 ) -> list[WorkItem]:
     companies = sorted(reporting.per_company)
+    everyone = identity.unrestricted and not (filters.company_code or filters.collector_code)
     rows = await fetch_planned(
         pool,
-        queries.WORKLIST,
+        queries.WORKLIST_EVERYONE if everyone else queries.WORKLIST,
         *portfolio_args(identity),
         today,
         now,

@@ -13,7 +13,7 @@ import pytest
 
 from contracts import reference
 from contracts.topics import FX_RATES
-from services.console import read_model
+from services.console import queries, read_model
 from services.console.domain.open_items import WorkItem
 from tests.integration.console.conftest import feed
 from tests.integration.console.story import NOW, events, uid
@@ -102,3 +102,23 @@ async def test_my_day_ranks_by_the_amount_in_the_reporting_currency(pool: asyncp
         ("EUR", day, Decimal("1")),
         ("GBP", day, Decimal("1.25")),
     ]
+
+
+async def test_the_query_for_readers_who_see_everyone_lists_the_same_and_no_more(
+    pool: asyncpg.Pool,
+) -> None:
+    """My day for an unrestricted, unfiltered reader reads no customer before the limit
+    (``WORKLIST_EVERYONE``): the same items as the general query; given a portfolio's
+    arguments, it lists nothing rather than more than the portfolio."""
+    await feed(pool, [*events(), *workplace_events()])
+    day = LATER.date()
+    after = (day, LATER, None, None, None, ["local:dominique"], 50, "EUR", [], [])
+    everyone = (True, [], [], [], *after)
+    general = await pool.fetch(queries.WORKLIST, *everyone)
+    assert len(general) == 7  # C-2001's failed delivery too
+    assert [dict(r) for r in await pool.fetch(queries.WORKLIST_EVERYONE, *everyone)] == [
+        dict(r) for r in general
+    ]
+    restricted = (False, [], ["C12"], [], *after)
+    assert len(await pool.fetch(queries.WORKLIST, *restricted)) == 6
+    assert await pool.fetch(queries.WORKLIST_EVERYONE, *restricted) == []
