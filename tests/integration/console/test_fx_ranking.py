@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 import asyncpg
 import pytest
@@ -112,13 +113,13 @@ async def test_the_query_for_readers_who_see_everyone_lists_the_same_and_no_more
     arguments, it lists nothing rather than more than the portfolio."""
     await feed(pool, [*events(), *workplace_events()])
     day = LATER.date()
-    after = (day, LATER, None, None, None, ["local:dominique"], 50, "EUR", [], [])
-    everyone = (True, [], [], [], *after)
+    after: tuple[Any, ...] = (day, LATER, None, None, None, ["local:dominique"], 50, "EUR", [], [])
+    everyone: tuple[Any, ...] = (True, [], [], [], *after)
     general = await pool.fetch(queries.WORKLIST, *everyone)
     assert len(general) == 7  # C-2001's failed delivery too
     assert [dict(r) for r in await pool.fetch(queries.WORKLIST_EVERYONE, *everyone)] == [
         dict(r) for r in general
     ]
-    restricted = (False, [], ["C12"], [], *after)
+    restricted: tuple[Any, ...] = (False, [], ["C12"], [], *after)
     assert len(await pool.fetch(queries.WORKLIST, *restricted)) == 6
     assert await pool.fetch(queries.WORKLIST_EVERYONE, *restricted) == []
