@@ -5,7 +5,8 @@ Run with ``python -m bench.console [--customers N] [--invoices N] [--workers N]
 [--requests N]``. In a fresh database (dropped afterwards) it loads the console's read
 model straight with SQL (customers with trigram-searchable names, open invoices with their
 scenario step, one timeline entry per invoice, broken promises, plans with missed
-instalments, overdue disputes, failed deliveries, unmatched cash, calls due; the Team
+instalments, overdue disputes, failed deliveries, unmatched cash, calls due, the latest
+EUR/USD rate (a tenth of the invoices are in dollars); the Team
 page's aggregates rebuilt once at the end), then serves
 the console's real pages over HTTP (the kit's server, a signed session cookie as after
 sign-in) and has ``--workers`` clients ask, each in turn:
@@ -193,6 +194,11 @@ WORK = [
            $2::timestamptz - interval '1 hour', ARRAY[invoice_id], 'standard', 'call_script',
            currency, open_amount
     FROM invoices WHERE invoice_id LIKE '%9' ORDER BY invoice_id LIMIT 5000
+    """,
+    # the latest exchange rate: My day ranks the USD items by their amount in EUR
+    """
+    INSERT INTO fx_rates (base_currency, quote_currency, valid_on, rate)
+    VALUES ('EUR', 'USD', $1::date - 1, 1.0825)
     """,
     """
     INSERT INTO unmatched_cash (kind, document_id, customer_id, company_code, currency, amount,

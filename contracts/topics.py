@@ -234,7 +234,8 @@ FX_RATES = Topic(
     union=reference.FxRateEvent,
     description="Daily exchange rates, for reporting in one currency.",
     producers=("ops", "erp"),  # ops: an operator's `relance report load-rates`
-    consumers=("reporting",),
+    # The console ranks My day across currencies with the latest rates.
+    consumers=("reporting", "console"),
     partitions=1,
     retention=(
         "forever: a few hundred small records a day, and reporting rebuilds past aged "

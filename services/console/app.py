@@ -14,6 +14,7 @@ from pathlib import Path
 from contracts.topics import (
     DISPUTE_EVENTS,
     DUNNING_ACTIONS,
+    FX_RATES,
     INTEREST_RATES,
     LEDGER_EVENTS,
     NOTIFIER_DELIVERIES,
@@ -57,7 +58,14 @@ DEFINITION = ServiceDefinition(
     name="console",
     schema=SCHEMA,
     migrations=MIGRATIONS,
-    consumes=(LEDGER_EVENTS, DUNNING_ACTIONS, NOTIFIER_DELIVERIES, DISPUTE_EVENTS, INTEREST_RATES),
+    consumes=(
+        LEDGER_EVENTS,
+        DUNNING_ACTIONS,
+        NOTIFIER_DELIVERIES,
+        DISPUTE_EVENTS,
+        INTEREST_RATES,
+        FX_RATES,
+    ),
     settings_class=ConsoleSettings,
     build=build,
 )

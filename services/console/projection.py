@@ -20,6 +20,7 @@ from contracts.envelope import Event
 from contracts.topics import (
     DISPUTE_EVENTS,
     DUNNING_ACTIONS,
+    FX_RATES,
     INTEREST_RATES,
     LEDGER_EVENTS,
     NOTIFIER_DELIVERIES,
@@ -33,7 +34,14 @@ Statement = tuple[str, tuple[Any, ...]]
 COLLECTOR_TAG = "collector:"
 # The notifier's provider name for a phone reminder turned into a collector's call task.
 CALL_TASK_PROVIDER = "call_task"
-CONSUMED = (LEDGER_EVENTS, DUNNING_ACTIONS, NOTIFIER_DELIVERIES, DISPUTE_EVENTS, INTEREST_RATES)
+CONSUMED = (
+    LEDGER_EVENTS,
+    DUNNING_ACTIONS,
+    NOTIFIER_DELIVERIES,
+    DISPUTE_EVENTS,
+    INTEREST_RATES,
+    FX_RATES,
+)
 
 
 async def apply_events(work: UnitOfWork, events: Sequence[Event]) -> None:
@@ -517,8 +525,14 @@ def _reference_rate(event: reference.ReferenceInterestRatePublished) -> list[Sta
     return [(queries.RECORD_REFERENCE_RATE, (r.kind, r.valid_from, r.rate))]
 
 
+def _fx_rate(event: reference.FxRatePublished) -> list[Statement]:
+    f = event.payload
+    return [(queries.RECORD_FX_RATE, (f.base_currency, f.quote_currency, f.valid_on, f.rate))]
+
+
 PROJECTIONS: Mapping[type[Event], Callable[[Any], list[Statement]]] = {
     reference.ReferenceInterestRatePublished: _reference_rate,
+    reference.FxRatePublished: _fx_rate,
     ledger.LedgerCustomerUpserted: _customer,
     ledger.InvoiceOpened: _opened,
     ledger.OpenAmountChanged: _changed,

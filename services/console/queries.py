@@ -6,6 +6,8 @@ it for the pages. Each statement runs with the service's schema first in ``searc
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 # --- the projection -------------------------------------------------------------------
 
 UPSERT_CUSTOMER = """
@@ -232,62 +234,217 @@ def _at_level(ids: str) -> str:
      WHERE l.invoice_id = ANY({ids}) AND l.level = $9))"""
 
 
-# Each source is read in the final order and cut at the limit on its own (an index per source
-# in that order, migration 0008), so the union sorts at most the limit per source instead of
-# every item of every customer; ties keep the final order (money at risk, then since).
-WORKLIST = f"""
-(SELECT 'proposal' AS kind, 0 AS urgency, c.customer_id, c.name, c.company_code,
-       p.currency, p.at_risk, p.deadline::date AS since, p.step_name AS detail,
-       p.proposal_id::text AS reference
-FROM proposals p JOIN customers c USING (customer_id)
-WHERE p.decision IS NULL AND {_FILTERS} AND ($9::text IS NULL OR p.level = $9)
-ORDER BY p.at_risk DESC, p.deadline LIMIT $11)
+@dataclass(frozen=True)
+class _Source:
+    """One source of My day: its rows waiting (``table``, the partial indexes' predicate
+    ``waiting``, then ``where``), the money at risk (``amount`` in ``currency``) and the
+    order of its index on (currency, money at risk) after the currency (migration 0016)."""
+
+    kind: str
+    urgency: int
+    table: str
+    currency: str
+    amount: str
+    since: str
+    detail: str
+    reference: str
+    waiting: str
+    where: str
+    order: str
+    # whether an item may have no money at risk (no currency): listed after the others
+    nullable: bool = False
+
+    @property
+    def alias(self) -> str:
+        return self.table.split()[1]
+
+    def columns(self) -> str:
+        return f"""'{self.kind}' AS kind, {self.urgency} AS urgency,
+       {self.alias}.customer_id, coalesce({self.currency}, '')::text AS currency,
+       coalesce({self.amount}, 0) AS at_risk, {self.since} AS since, {self.detail} AS detail,
+       {self.reference} AS reference"""
+
+    def rows(self, everyone: bool) -> tuple[str, str]:
+        """The source's rows and the conditions on them. For a reader who sees everyone,
+        unfiltered, no customer is read here (the kept items' names are read once, after
+        the limit): the portfolio's conditions become a guard that holds for that reader
+        only, so that the query can never list more than the portfolio."""
+        if not everyone:
+            return f"{self.table} JOIN customers c USING (customer_id)", self.where
+        guard = """($1::boolean AND $7::text IS NULL AND $8::text IS NULL
+      AND $2::text[] IS NOT NULL AND $3::text[] IS NOT NULL AND $4::text[] IS NOT NULL)"""
+        return self.table, self.where.replace(_FILTERS, guard)
+
+    def read(self, everyone: bool) -> str:
+        """The source's first items by money at risk in the ranking currency: its currencies
+        found by skipping through the index (one descent each), then for each its first
+        items in the index's order, converted (no rate: its own amount, flagged); items
+        without money at risk (no currency) last. Each look-up stops at the limit."""
+        rows, where = self.rows(everyone)
+        return f"""(SELECT s.*, s.at_risk * coalesce(x.rate, 1) AS ranking,
+       x.rate IS NULL AS unconverted
+ FROM (WITH RECURSIVE found(currency) AS (
+          SELECT min({self.currency}) FROM {self.table} WHERE {self.waiting}
+          UNION ALL
+          SELECT (SELECT min({self.currency}) FROM {self.table}
+                  WHERE {self.waiting} AND {self.currency} > f.currency)
+          FROM found f WHERE f.currency IS NOT NULL)
+       SELECT currency FROM found WHERE currency IS NOT NULL) AS k
+ LEFT JOIN rates x ON x.currency = k.currency
+ CROSS JOIN LATERAL (
+    SELECT {self.columns()}
+    FROM {rows}
+    WHERE {self.currency} = k.currency AND {self.waiting} AND {where}
+    ORDER BY {self.order} LIMIT $11) AS s
+ ORDER BY ranking DESC, since LIMIT $11)""" + (
+            f"""
 UNION ALL
-(SELECT 'broken_promise', 1, c.customer_id, c.name, c.company_code,
-       m.currency, m.amount AS at_risk, m.promised_date AS since, NULL AS detail,
-       NULL AS reference
-FROM promises m JOIN customers c USING (customer_id)
-WHERE m.state = 'broken' AND {_FILTERS} AND {_at_level("m.invoice_ids")}
-  AND EXISTS (SELECT 1 FROM invoices i WHERE i.status = 'open'
-              AND i.invoice_id = ANY(m.invoice_ids))
-ORDER BY m.amount DESC, m.promised_date LIMIT $11)
-UNION ALL
-(SELECT 'missed_instalment', 2, c.customer_id, c.name, c.company_code,
-       p.missed_currency, p.missed_amount, p.last_missed_on, p.missed::text, NULL
-FROM plans p JOIN customers c USING (customer_id)
-WHERE p.state = 'agreed' AND p.missed > 0 AND {_FILTERS} AND {_at_level("p.invoice_ids")}
-ORDER BY p.missed_amount DESC, p.last_missed_on LIMIT $11)
-UNION ALL
-(SELECT 'overdue_dispute', 3, c.customer_id, c.name, c.company_code,
-       coalesce(d.at_risk_currency, ''), coalesce(d.at_risk, 0), d.due_date, d.category, NULL
-FROM disputes d JOIN customers c USING (customer_id)
-WHERE d.state = 'open' AND d.due_date < $5 AND {_FILTERS}
-  AND ($1::boolean OR d.owner IS NULL OR d.owner = ANY($10::text[]))
-  AND {_at_level("d.invoice_ids")}
-ORDER BY d.at_risk DESC NULLS LAST, d.due_date LIMIT $11)
-UNION ALL
-(SELECT 'delivery_trouble', 4, c.customer_id, c.name, c.company_code,
-       coalesce(v.at_risk_currency, ''), coalesce(v.at_risk, 0), v.at::date,
-       'delivery.' || v.outcome, NULL
-FROM deliveries v JOIN customers c USING (customer_id)
-WHERE v.outcome IN ('failed', 'bounced') AND {_FILTERS} AND {_at_level("v.invoice_ids")}
-ORDER BY v.at_risk DESC NULLS LAST, v.at LIMIT $11)
-UNION ALL
-(SELECT 'unmatched_cash', 5, c.customer_id, c.name, c.company_code,
-       u.currency, u.amount, u.value_date, u.kind, NULL
-FROM unmatched_cash u JOIN customers c USING (customer_id)
-WHERE u.cleared_at IS NULL AND {_FILTERS} AND $9::text IS NULL
-ORDER BY u.amount DESC, u.value_date LIMIT $11)
-UNION ALL
-(SELECT 'call_due', 6, c.customer_id, c.name, c.company_code,
-       coalesce(t.at_risk_currency, ''), coalesce(t.at_risk, 0), t.scheduled_for::date,
-       t.level, t.reminder_id::text
-FROM reminders t JOIN customers c USING (customer_id)
-WHERE t.channel = 'phone_call' AND t.closed_at IS NULL AND t.scheduled_for <= $6
-  AND {_FILTERS} AND ($9::text IS NULL OR t.level = $9)
-ORDER BY t.at_risk DESC NULLS LAST, t.scheduled_for LIMIT $11)
-ORDER BY at_risk DESC, urgency, since LIMIT $11
+(SELECT {self.columns()}, 0::numeric AS ranking, false AS unconverted
+ FROM {rows}
+ WHERE {self.currency} IS NULL AND {self.waiting} AND {where}
+ ORDER BY {self.order} LIMIT $11)"""
+            if self.nullable
+            else ""
+        )
+
+
+_SOURCES = (
+    _Source(
+        "proposal",
+        0,
+        "proposals p",
+        "p.currency",
+        "p.at_risk",
+        "p.deadline::date",
+        "p.step_name",
+        "p.proposal_id::text",
+        "p.decision IS NULL",
+        f"{_FILTERS} AND ($9::text IS NULL OR p.level = $9)",
+        "p.at_risk DESC, p.deadline",
+    ),
+    _Source(
+        "broken_promise",
+        1,
+        "promises m",
+        "m.currency",
+        "m.amount",
+        "m.promised_date",
+        "NULL",
+        "NULL",
+        "m.state = 'broken'",
+        f"""{_FILTERS} AND {_at_level("m.invoice_ids")}
+      AND EXISTS (SELECT 1 FROM invoices i WHERE i.status = 'open'
+                  AND i.invoice_id = ANY(m.invoice_ids))""",
+        "m.amount DESC, m.promised_date",
+    ),
+    _Source(
+        "missed_instalment",
+        2,
+        "plans p",
+        "p.missed_currency",
+        "p.missed_amount",
+        "p.last_missed_on",
+        "p.missed::text",
+        "NULL",
+        "p.state = 'agreed' AND p.missed > 0",
+        f"{_FILTERS} AND {_at_level('p.invoice_ids')}",
+        "p.missed_amount DESC, p.last_missed_on",
+    ),
+    _Source(
+        "overdue_dispute",
+        3,
+        "disputes d",
+        "d.at_risk_currency",
+        "d.at_risk",
+        "d.due_date",
+        "d.category",
+        "NULL",
+        "d.state = 'open'",
+        f"""d.due_date < $5 AND {_FILTERS}
+      AND ($1::boolean OR d.owner IS NULL OR d.owner = ANY($10::text[]))
+      AND {_at_level("d.invoice_ids")}""",
+        "d.at_risk DESC NULLS LAST, d.due_date",
+        nullable=True,
+    ),
+    _Source(
+        "delivery_trouble",
+        4,
+        "deliveries v",
+        "v.at_risk_currency",
+        "v.at_risk",
+        "v.at::date",
+        "'delivery.' || v.outcome",
+        "NULL",
+        "v.outcome IN ('failed', 'bounced')",
+        f"{_FILTERS} AND {_at_level('v.invoice_ids')}",
+        "v.at_risk DESC NULLS LAST, v.at",
+        nullable=True,
+    ),
+    _Source(
+        "unmatched_cash",
+        5,
+        "unmatched_cash u",
+        "u.currency",
+        "u.amount",
+        "u.value_date",
+        "u.kind",
+        "NULL",
+        "u.cleared_at IS NULL",
+        f"{_FILTERS} AND $9::text IS NULL",
+        "u.amount DESC, u.value_date",
+    ),
+    _Source(
+        "call_due",
+        6,
+        "reminders t",
+        "t.at_risk_currency",
+        "t.at_risk",
+        "t.scheduled_for::date",
+        "t.level",
+        "t.reminder_id::text",
+        "t.channel = 'phone_call' AND t.closed_at IS NULL",
+        f"t.scheduled_for <= $6 AND {_FILTERS} AND ($9::text IS NULL OR t.level = $9)",
+        "t.at_risk DESC NULLS LAST, t.scheduled_for",
+        nullable=True,
+    ),
+)
+
+
+# My day ranks by the money at risk converted into the ranking currency ($12) with the
+# latest rates (``rates``: a few rows). Each source is read in its final order and cut at
+# the limit on its own (``_Source.read``: one index look-up per currency it holds), so the
+# union sorts a few times the limit per source instead of every item of every customer;
+# ties keep the final order (money at risk, then since). The kept items then get their
+# amount in their company's reporting currency ($13 company codes, $14 their currencies;
+# else $12).
+def _worklist(everyone: bool) -> str:
+    return f"""
+WITH rates AS MATERIALIZED (
+    SELECT from_currency::char(3) AS currency, rate FROM fx_conversions
+    WHERE to_currency = $12::text
+    UNION ALL SELECT $12::char(3), 1::numeric
+), items AS (
+{(chr(10) + "UNION ALL" + chr(10)).join(source.read(everyone) for source in _SOURCES)}
+)
+SELECT w.*, c.name, c.company_code, d.reporting_currency,
+       CASE WHEN w.currency = d.reporting_currency THEN w.at_risk
+            ELSE round(w.at_risk * y.rate, 2) END AS converted
+FROM (SELECT * FROM items ORDER BY ranking DESC, urgency, since LIMIT $11) AS w
+JOIN customers c USING (customer_id)
+CROSS JOIN LATERAL (
+    SELECT coalesce((SELECT r.currency FROM unnest($13::text[], $14::text[])
+                       AS r(company_code, currency) WHERE r.company_code = c.company_code),
+                    $12::text) AS reporting_currency
+) AS d
+LEFT JOIN fx_conversions y
+  ON y.from_currency = w.currency AND y.to_currency = d.reporting_currency
+ORDER BY w.ranking DESC, w.urgency, w.since
 """
+
+
+WORKLIST = _worklist(everyone=False)
+# the same for a reader who sees every customer, without filter on company or collector
+WORKLIST_EVERYONE = _worklist(everyone=True)
 
 COMPANIES = f"""
 SELECT DISTINCT c.company_code FROM customer_segments c WHERE {_IN_PORTFOLIO} ORDER BY 1
@@ -763,6 +920,14 @@ ON CONFLICT (kind, valid_from) DO UPDATE SET rate = EXCLUDED.rate
 
 REFERENCE_RATES = "SELECT kind, valid_from, rate FROM reference_interest_rates"
 
+# An exchange rate published: the latest day of each pair is kept (the same day corrects it).
+RECORD_FX_RATE = """
+INSERT INTO fx_rates (base_currency, quote_currency, valid_on, rate) VALUES ($1, $2, $3, $4)
+ON CONFLICT (base_currency, quote_currency) DO UPDATE
+SET valid_on = EXCLUDED.valid_on, rate = EXCLUDED.rate
+WHERE fx_rates.valid_on <= EXCLUDED.valid_on
+"""
+
 # How the customer's open amounts went down, from its timeline: each change of an open
 # amount (payment, credit note...) with the day it was announced.
 OPEN_AMOUNT_HISTORY = """
@@ -773,3 +938,15 @@ ORDER BY at
 
 # whether an invoice a customer page's action names is that customer's
 INVOICE_OF_CUSTOMER = "SELECT 1 FROM invoices WHERE invoice_id = $1 AND customer_id = $2"
+
+# The console's audit log (sign-ins, sign-outs, language choices, refusals), and the whole
+# trail (that log, the commands sent, the plan decisions), newest first.
+RECORD_AUDIT = """
+INSERT INTO audit_log (at, action, outcome, subject, login, address, detail)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+"""
+
+AUDIT_TRAIL = """
+SELECT at, action, outcome, subject, login, address, customer_id, detail
+FROM audit_trail ORDER BY at DESC LIMIT $1
+"""

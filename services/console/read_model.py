@@ -204,6 +204,15 @@ def names_of(identity: Identity) -> list[str]:
 
 
 @dataclass(frozen=True)
+class Reporting:
+    """The currencies My day converts into: ``currency`` ranks every item; each company's
+    own (``per_company``, else ``currency``) is shown beside an item's amount."""
+
+    currency: str = "EUR"
+    per_company: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class WorkFilter:
     """My day's filters; each None for all."""
 
@@ -219,10 +228,13 @@ async def worklist(
     now: datetime,
     filters: WorkFilter,
     limit: int,
+    reporting: Reporting = Reporting(),
 ) -> list[WorkItem]:
+    companies = sorted(reporting.per_company)
+    everyone = identity.unrestricted and not (filters.company_code or filters.collector_code)
     rows = await fetch_planned(
         pool,
-        queries.WORKLIST,
+        queries.WORKLIST_EVERYONE if everyone else queries.WORKLIST,
         *portfolio_args(identity),
         today,
         now,
@@ -231,6 +243,9 @@ async def worklist(
         filters.level,
         names_of(identity),
         limit,
+        reporting.currency,
+        companies,
+        [reporting.per_company[c] for c in companies],
     )
     items = [
         WorkItem(
@@ -243,6 +258,10 @@ async def worklist(
             since=r["since"],
             detail=r["detail"],
             reference=r["reference"],
+            ranking=r["ranking"],
+            converted=r["converted"],
+            reporting_currency=r["reporting_currency"],
+            unconverted=r["unconverted"],
         )
         for r in rows
     ]
@@ -708,3 +727,20 @@ async def open_amount_history(
         except (KeyError, TypeError, ArithmeticError):
             continue  # an entry worded otherwise: not an open amount change
     return history
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    at: datetime
+    action: str
+    outcome: str
+    subject: str | None
+    login: str | None
+    address: str | None
+    customer_id: str | None
+    detail: dict[str, Any]
+
+
+async def audit_trail(pool: Pool, limit: int) -> list[AuditRow]:
+    """The newest entries of the console's audit trail (migration 0017's view)."""
+    return [AuditRow(**dict(r)) for r in await pool.fetch(queries.AUDIT_TRAIL, limit)]

@@ -7,14 +7,16 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, TypeAdapter, ValidationError, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from contracts.money import CurrencyCode
 from services.console.web.oidc import OidcClientSettings
 from services.runtime.auth import AuthSettings
 from services.runtime.settings import ServiceSettings
 
 Language = Literal["fr", "en"]
+_CURRENCIES: TypeAdapter[dict[str, CurrencyCode]] = TypeAdapter(dict[str, CurrencyCode])
 
 
 class ConsoleSettings(ServiceSettings):
@@ -73,15 +75,28 @@ class ConsoleSettings(ServiceSettings):
     companies_file: Path | None = Field(
         default=None,
         description="The companies file the notifier reads (RELANCE_NOTIFIER_COMPANIES_FILE): "
-        "each company's `country` fills creditor_countries where that does not name it.",
+        "each company's `country` fills creditor_countries, and its `reporting_currency` "
+        "reporting_currencies, where those do not name it.",
+    )
+    reporting_currency: CurrencyCode = Field(
+        default=CurrencyCode("EUR"),
+        description="The currency My day ranks its items in across currencies and companies "
+        "(each item's money at risk converted with the latest rate of reference.fx-rates.v1).",
+    )
+    reporting_currencies: dict[str, CurrencyCode] = Field(
+        default_factory=dict,
+        description="The reporting currency of each invoicing company (its code: ISO 4217), "
+        "in which My day shows an item's converted amount beside its own, as JSON "
+        '(\'{"UK01": "GBP"}\'); a company not listed: reporting_currency.',
     )
     auth: AuthSettings = Field(default_factory=AuthSettings)
     oidc: OidcClientSettings = Field(default_factory=OidcClientSettings)
 
     @model_validator(mode="after")
     def _countries_from_the_companies_file(self) -> Any:
-        """The companies' countries from the file all services read, so that a group's
-        companies are declared once; an explicit ``creditor_countries`` entry wins."""
+        """The companies' countries (and reporting currencies, where the file gives one)
+        from the file all services read, so that a group's companies are declared once; an
+        explicit ``creditor_countries`` or ``reporting_currencies`` entry wins."""
         if self.companies_file is None:
             return self
         try:
@@ -97,4 +112,14 @@ class ConsoleSettings(ServiceSettings):
             if isinstance(company, dict) and company.get("country")
         }
         self.creditor_countries = found | self.creditor_countries
+        currencies = {
+            str(code): str(company["reporting_currency"]).upper()
+            for code, company in companies.items()
+            if isinstance(company, dict) and company.get("reporting_currency")
+        }
+        try:
+            checked = _CURRENCIES.validate_python(currencies)
+        except ValidationError as exc:
+            raise ValueError(f"companies_file {self.companies_file}: {exc}") from exc
+        self.reporting_currencies = checked | self.reporting_currencies
         return self

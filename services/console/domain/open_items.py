@@ -97,12 +97,25 @@ class WorkItem:
     since: date
     detail: str | None = None
     reference: str | None = None  # a call's reminder id or a proposal's id: its page
+    # The money at risk in the ranking currency (None: the same currency, or not known).
+    ranking: Decimal | None = None
+    # The money at risk in the company's reporting currency, when a rate gives it.
+    converted: Decimal | None = None
+    reporting_currency: str | None = None
+    unconverted: bool = False  # no rate from its currency: ranked by its own amount
+
+    @property
+    def ranking_amount(self) -> Decimal:
+        return self.at_risk if self.ranking is None else self.ranking
+
+    @property
+    def shows_conversion(self) -> bool:
+        """Whether the page states the amount in the company's reporting currency too."""
+        return self.converted is not None and self.currency != self.reporting_currency
 
 
 def ranked(items: Sequence[WorkItem], limit: int) -> list[WorkItem]:
-    """The worklist: most money at risk first; then the more urgent kind, the older item.
-
-    Amounts of different currencies are compared as numbers: a first version, until
-    the console reads exchange rates.
-    """
-    return sorted(items, key=lambda i: (-i.at_risk, URGENCY.index(i.kind), i.since))[:limit]
+    """The worklist: most money at risk first, in the ranking currency (the worklist query
+    converts with the latest exchange rates; an item without a rate counts its own amount);
+    then the more urgent kind, the older item."""
+    return sorted(items, key=lambda i: (-i.ranking_amount, URGENCY.index(i.kind), i.since))[:limit]

@@ -28,7 +28,7 @@ from pydantic import ValidationError
 from contracts import commands
 from contracts.dunning import DunningLevel
 from contracts.envelope import Event
-from contracts.erp import CustomerType, Market, PayerProfile
+from contracts.erp import CustomerType, Market, PayerProfile, RiskRating
 from services.console.domain.commands import FormProblem, command_event
 
 OPERATOR_ROLE: Literal["credit_manager"] = "credit_manager"
@@ -53,6 +53,7 @@ CAMPAIGN_FIELDS: tuple[str, ...] = (
     "customer_type",
     "payer_profile",
     "market",
+    "risk_rating",
     "country",
     "any_tag",
     "min_days_overdue",
@@ -67,6 +68,10 @@ CHANNELS: tuple[str, ...] = ("email", "sms", "postal_letter")
 CUSTOMER_TYPES: tuple[str, ...] = get_args(CustomerType)
 PAYER_PROFILES: tuple[str, ...] = get_args(PayerProfile)
 MARKETS: tuple[str, ...] = get_args(Market)
+RISK_RATINGS: tuple[str, ...] = get_args(RiskRating)
+LISTED_FIELDS: tuple[str, ...] = ("risk_rating",)
+"""The campaign's fields chosen several at a time (a multiple select): their values are
+carried joined by commas, from the form to the dry run and the launch."""
 
 
 def scope_of(form: Mapping[str, str]) -> str | None:
@@ -149,8 +154,9 @@ def campaign_of(fields: Mapping[str, str]) -> commands.CampaignSpec | list[FormP
     for name in ("customer_type", "payer_profile", "market"):
         if fields.get(name):
             customers[name] = (fields[name],)
-    for name in ("country", "any_tag"):
-        # several, separated by commas or spaces (countries in upper case: ISO 3166)
+    for name in ("risk_rating", "country", "any_tag"):
+        # several, separated by commas or spaces (countries in upper case: ISO 3166; risk
+        # ratings as the multiple select posts them, joined by commas)
         listed = [v for v in fields.get(name, "").replace(",", " ").split() if v]
         if listed:
             customers[name] = tuple(v.upper() if name == "country" else v for v in listed)

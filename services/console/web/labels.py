@@ -178,6 +178,10 @@ LABELS: dict[str, str] = {
     "disputer": N_("Disputes often"),
     "automatic": N_("Pays automatically"),
     "good_payer": N_("Good payer"),
+    "risk.low": N_("Low risk"),
+    "risk.medium": N_("Medium risk"),
+    "risk.high": N_("High risk"),
+    "risk.critical": N_("Critical risk"),
     "domestic": N_("Domestic"),
     "export": N_("Export"),
 }

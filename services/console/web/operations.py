@@ -32,9 +32,11 @@ from services.console.domain.operations import (
     CUSTOMER_TYPES,
     EVERY_COMPANY,
     LEVELS,
+    LISTED_FIELDS,
     MARKETS,
     OPERATOR_ROLE,
     PAYER_PROFILES,
+    RISK_RATINGS,
     campaign_fields_of,
     campaign_of,
     launch_of,
@@ -57,6 +59,7 @@ if TYPE_CHECKING:
 log = get_logger(__name__)
 
 RECIPIENTS_PER_PAGE = 20
+AUDIT_SHOWN = 50  # the audit trail's newest entries on the page
 SENT = ("suspend", "resume", "launch_campaign")
 
 
@@ -100,12 +103,20 @@ async def page_values(console: Console, identity: Identity, sent: str) -> dict[s
         "customer_types": CUSTOMER_TYPES,
         "payer_profiles": PAYER_PROFILES,
         "markets": MARKETS,
+        "risk_ratings": RISK_RATINGS,
         "campaigns_possible": console.scheduler.configured,
         "versions": versions,
         "scenarios": sorted({v["scenario_id"] for v in versions}),
         "library_error": library_error,
         "catalogue": await console.scheduler.catalogue(),  # None: text fields
         "sent": sent if sent in SENT else None,
+        # the whole console's trail: for a reader who sees every company only
+        "audit": (
+            await read_model.audit_trail(console.pool, AUDIT_SHOWN)
+            if identity.unrestricted
+            else None
+        ),
+        "audit_shown": AUDIT_SHOWN,
     }
 
 
@@ -113,6 +124,10 @@ async def _operator(console: Console, request: Request) -> tuple[Identity, dict[
     identity = await console.identity(request)
     require_role(identity, OPERATOR_ROLE)  # 403 for a collector, counted
     form = await console.form(request)
+    posted = await request.form()  # parsed once: the same form, every value of a field
+    for name in LISTED_FIELDS:
+        values = [v.strip() for v in posted.getlist(name) if isinstance(v, str) and v.strip()]
+        form[name] = ",".join(values)
     return identity, form
 
 
@@ -234,6 +249,7 @@ async def campaign_dry_run(console: Console, request: Request) -> Response:
         "customer_types": CUSTOMER_TYPES,
         "payer_profiles": PAYER_PROFILES,
         "markets": MARKETS,
+        "risk_ratings": RISK_RATINGS,
         "companies": await companies_of(console, identity),
         "every_company": identity.unrestricted,
     }

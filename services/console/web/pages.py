@@ -21,7 +21,8 @@ from fastapi.routing import APIRoute
 
 from contracts.dunning import DunningLevel
 from contracts.topics import DUNNING_COMMANDS, Topic
-from services.console import read_model
+from services.console import audit, read_model
+from services.console.domain.audit import AuditEntry, audit_entry
 from services.console.domain.commands import FIELDS
 from services.console.domain.header import account_team_of, holds_in_force
 from services.console.domain.interest import OpenInvoice, accrued_interest, reductions_of
@@ -200,6 +201,14 @@ class Console:
         except (Unauthenticated, SignInFailed) as exc:
             SIGN_INS.labels(SERVICE, "refused").inc()
             log.info("sign_in_refused", provider=True, detail=str(exc))
+            await self.audit(
+                audit_entry(
+                    "sign_in_with_provider",
+                    "refused",
+                    address=address_of(request),
+                    reason=str(exc)[:200],
+                )
+            )
             refused = self.render(
                 request, "sign_in.html", status_code=401, failed=True, **self.sign_in_values()
             )
@@ -207,6 +216,14 @@ class Console:
             return refused
         SIGN_INS.labels(SERVICE, "signed_in").inc()
         log.info("signed_in", subject=identity.subject, provider=True)
+        await self.audit(
+            audit_entry(
+                "sign_in_with_provider",
+                "done",
+                subject=identity.subject,
+                address=address_of(request),
+            )
+        )
         return self.open_session(identity)
 
     def redirect_uri(self, request: Request) -> str:
@@ -226,7 +243,7 @@ class Console:
         form = await self.form(request)
         login = form.get("login", "").strip()[:200]
         password = form.get("password", "")[:1000]
-        address = request.client.host if request.client else "unknown"
+        address = address_of(request)
         now = self.clock.now().timestamp()
         if self.auth.tokens is None or not self.auth.accounts:
             return self.render(
@@ -237,6 +254,15 @@ class Console:
             identity = check_password(self.auth.accounts, login, password)
         except SignInThrottled as exc:
             SIGN_INS.labels(SERVICE, "throttled").inc()
+            await self.audit(
+                audit_entry(
+                    "sign_in",
+                    "throttled",
+                    login=login,
+                    address=address,
+                    retry_after_s=exc.retry_after_s,
+                )
+            )
             response = self.render(
                 request,
                 "sign_in.html",
@@ -251,6 +277,7 @@ class Console:
             self.auth.limiter.failed(login, address, now)
             SIGN_INS.labels(SERVICE, "refused").inc()
             log.info("sign_in_refused", login=login, address=address)
+            await self.audit(audit_entry("sign_in", "refused", login=login, address=address))
             return self.render(
                 request,
                 "sign_in.html",
@@ -262,10 +289,18 @@ class Console:
         self.auth.limiter.succeeded(login)
         SIGN_INS.labels(SERVICE, "signed_in").inc()
         log.info("signed_in", subject=identity.subject)
+        await self.audit(
+            audit_entry("sign_in", "done", subject=identity.subject, login=login, address=address)
+        )
         return self.open_session(identity)
 
     async def sign_out(self, request: Request) -> Response:
         await self.form(request)
+        await self.audit(
+            audit_entry(
+                "sign_out", "done", subject=self.subject_of(request), address=address_of(request)
+            )
+        )
         response = RedirectResponse("/sign-in", status_code=303)
         self.cookies.clear_session(response)
         return protect(response)
@@ -279,6 +314,15 @@ class Console:
         response = RedirectResponse(back, status_code=303)
         if language in LANGUAGES:
             self.cookies.set_language(response, language)
+            await self.audit(
+                audit_entry(
+                    "language",
+                    "done",
+                    subject=self.subject_of(request),
+                    address=address_of(request),
+                    language=language,
+                )
+            )
         return protect(response)
 
     async def my_day(
@@ -305,7 +349,15 @@ class Console:
         )
         now = self.clock.now()
         items = await read_model.worklist(
-            self.pool, identity, now.date(), now, filters, self.settings.worklist_limit
+            self.pool,
+            identity,
+            now.date(),
+            now,
+            filters,
+            self.settings.worklist_limit,
+            read_model.Reporting(
+                self.settings.reporting_currency, self.settings.reporting_currencies
+            ),
         )
         waiting = [UUID(i.reference) for i in items if i.kind == "proposal" and i.reference]
         shown = await read_model.proposals_by_id(
@@ -323,6 +375,7 @@ class Console:
             "my_day.html",
             identity=identity,
             items=items,
+            ranking_currency=self.settings.reporting_currency,
             proposals={str(p.proposal_id): p for p in shown},
             previews=await proposals.previews(self, shown),
             refused=refused,
@@ -518,24 +571,63 @@ class Console:
             now = self.clock.now().timestamp()
             self.cookies.set_session(response, self.auth.tokens.issue(identity, now))
 
+    # --- the audit log --------------------------------------------------------------------
+
+    async def audit(self, entry: AuditEntry) -> None:
+        await audit.record(self.pool, self.clock, entry)
+
+    def subject_of(self, request: Request) -> str | None:
+        """Who the session cookie names, if it is still valid (signing out or choosing a
+        language needs no session)."""
+        token = request.cookies.get(self.cookies.session)
+        if not token or self.auth.tokens is None:
+            return None
+        try:
+            return self.auth.tokens.verify(token, self.clock.now().timestamp()).subject
+        except Unauthenticated:
+            return None
+
     # --- failures as pages --------------------------------------------------------------
 
-    def failure(self, request: Request, exc: Exception) -> Response:
+    async def failure(self, request: Request, exc: Exception) -> Response:
         if isinstance(exc, SignInNeeded):
             return protect(RedirectResponse("/sign-in", status_code=303))
         identity = getattr(request.state, "identity", None)
+        subject = identity.subject if identity else None
         if isinstance(exc, Refused):
             log.info(
                 "authorization_refused",
                 route=request.url.path,
                 reason=exc.reason,
-                subject=identity.subject if identity else None,
+                subject=subject,
+            )
+            await self.audit(
+                audit_entry(
+                    "request_refused",
+                    "refused",
+                    subject=subject,
+                    address=address_of(request),
+                    method=request.method,
+                    route=request.url.path[:300],
+                    reason=exc.reason,
+                )
             )
             return self.render(
                 request, "refused.html", status_code=403, identity=identity, reason=exc.reason
             )
         assert isinstance(exc, CsrfRefused)
         log.info("form_refused", route=request.url.path, detail=str(exc))
+        await self.audit(
+            audit_entry(
+                "request_refused",
+                "refused",
+                subject=subject,
+                address=address_of(request),
+                method=request.method,
+                route=request.url.path[:300],
+                reason="anti_forgery",
+            )
+        )
         return self.render(
             request, "refused.html", status_code=403, identity=identity, reason="csrf"
         )
@@ -551,7 +643,7 @@ class Console:
                     try:
                         response = await handler(request)
                     except (SignInNeeded, Refused, CsrfRefused) as exc:
-                        return console.failure(request, exc)
+                        return await console.failure(request, exc)
                     console.renew_session(request, response)
                     return response
 
@@ -620,6 +712,11 @@ class Console:
         router.add_api_route("/search", self.search, methods=["GET"])
         router.add_api_route("/static/{name}", self.static, methods=["GET"])
         return router
+
+
+def address_of(request: Request) -> str:
+    """The client's address as the server sees it (the Gateway's, behind one)."""
+    return request.client.host if request.client else "unknown"
 
 
 def customer_url(customer_id: str) -> str:

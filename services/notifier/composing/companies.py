@@ -81,6 +81,11 @@ class CompanyIdentity(BaseModel):
     colours: CompanyColours | None = Field(
         default=None, description="The portal's colours for the company (not used here)."
     )
+    reporting_currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] | None = Field(
+        default=None,
+        description="The company's reporting currency (ISO 4217), in which the console shows "
+        "My day's amounts (not used here).",
+    )
     notice_days: int = Field(
         default=8,
         ge=1,

@@ -323,6 +323,7 @@ async def test_a_campaign_dry_run_shows_recipients_and_a_rendered_message_then_l
     await page.get_by_label("Channel").select_option("email")
     await page.get_by_label("Template").select_option("reminder_firm")  # the library's
     await page.locator("#campaign-company").select_option("FR01")
+    await page.locator("#campaign-risk").select_option(["medium", "high"])  # C-1001: medium
     await page.get_by_label("At least this many days overdue").fill("1")
     await page.get_by_role("button", name="Dry run").press("Enter")
     await page.wait_for_load_state()
@@ -341,6 +342,8 @@ async def test_a_campaign_dry_run_shows_recipients_and_a_rendered_message_then_l
     assert not [r for r in await site.desk.reminders() if r.campaign_id]  # nothing sent
     await shot(page, "console-campaign-dry-run.png")
     fingerprint = await page.locator("input[name=fingerprint]").input_value()
+    chosen = page.locator("#campaign-risk option:checked")  # the form again, as posted
+    assert await chosen.all_inner_texts() == ["Medium risk", "High risk"]
 
     await page.get_by_role("button", name="Launch the campaign to 1 customer(s)").click()
     await page.wait_for_url("**/operations?sent=launch_campaign")
@@ -350,6 +353,7 @@ async def test_a_campaign_dry_run_shows_recipients_and_a_rendered_message_then_l
     assert isinstance(launch, commands.LaunchCampaignCommand)
     assert launch.payload.fingerprint == fingerprint
     assert launch.payload.campaign.select.company_codes == ("FR01",)
+    assert launch.payload.campaign.select.customers.risk_rating == ("medium", "high")
     sent = [r for r in await site.desk.reminders() if r.campaign_id == "year-end-2026"]
     assert [(r.customer_id, r.template) for r in sent] == [("C-1001", "reminder_firm")]
 

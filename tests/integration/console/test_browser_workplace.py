@@ -88,6 +88,10 @@ async def test_a_collector_makes_the_call_of_my_day_and_logs_a_promise(
     kinds = await page.locator("table.worklist .kind").all_inner_texts()
     assert kinds[0] == "Unmatched cash"  # €2,400 waiting for its invoice, most at risk
     assert {"Instalment missed", "Call to make", "Broken promise"} <= set(kinds)
+    # The call's 300 USD: no exchange rate in this story, ranked by its amount and flagged.
+    flagged = page.locator("table.worklist tbody tr", has=page.locator(".badge-no-rate"))
+    assert await flagged.locator(".kind").all_inner_texts() == ["Call to make"]
+    assert "amounts compared in EUR" in await page.locator("table.worklist caption").inner_text()
     await shot(page, "console-my-day-worklist.png")
     await page.get_by_label("Level").select_option("level_1")
     await page.get_by_role("button", name="Filter").press("Enter")
@@ -207,4 +211,7 @@ async def test_team_for_a_credit_manager_and_operations_for_an_administrator(
     assert "malformed_json" in text
     assert "hold_date_past" in text
     assert "ledger.events.v1" in text
+    audit = await admin.locator("section[aria-labelledby=audit]").inner_text()
+    assert "local:alex" in audit  # their sign-in, and the manager's before
+    assert "local:dominique" in audit
     await shot(admin, "console-operations.png")

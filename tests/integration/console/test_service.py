@@ -11,6 +11,7 @@ import pytest
 from contracts.topics import (
     DISPUTE_EVENTS,
     DUNNING_ACTIONS,
+    FX_RATES,
     INTEREST_RATES,
     LEDGER_EVENTS,
     NOTIFIER_DELIVERIES,
@@ -35,6 +36,7 @@ def test_it_consumes_the_public_topics_in_its_own_group() -> None:
         NOTIFIER_DELIVERIES,
         DISPUTE_EVENTS,
         INTEREST_RATES,
+        FX_RATES,
     )
     assert (DEFINITION.schema, DEFINITION.group_id) == ("console", "relance-console")
 
@@ -55,6 +57,7 @@ async def test_migrating_an_empty_database_gives_the_read_models_tables(
         "deliveries",
         "timeline",
         "reference_interest_rates",
+        "fx_rates",
         "inbox",
         "outbox",
     }

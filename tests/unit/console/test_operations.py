@@ -178,3 +178,21 @@ def test_a_refused_launch_is_read_from_its_dead_letter_without_a_customer() -> N
         "selection_changed",
     )
     assert refusal.actor_subject == "local:dominique"
+
+
+def test_a_campaign_selects_by_risk_rating_several_at_once() -> None:
+    """The multiple select's values arrive joined by commas (as the dry run carries them to
+    the launch); none selected: any rating."""
+    fields = campaign_fields_of({**FORM, "risk_rating": "high,critical"})
+    assert fields["risk_rating"] == "high,critical"
+    spec = campaign_of(fields)
+    assert isinstance(spec, commands.CampaignSpec)
+    assert spec.select.customers.risk_rating == ("high", "critical")
+    launch = launch_of(spec, "b" * 64, command_id=COMMAND_ID, actor=ACTOR, now=NOW)
+    assert isinstance(launch, commands.LaunchCampaignCommand)
+    assert launch.payload.campaign.select.customers.risk_rating == ("high", "critical")
+    anything = campaign_of(campaign_fields_of({**FORM, "risk_rating": ""}))
+    assert isinstance(anything, commands.CampaignSpec)
+    assert anything.select.customers.risk_rating == ()
+    wrong = campaign_of({**fields, "risk_rating": "high,extreme"})
+    assert wrong == [FormProblem("risk_rating", "invalid")]

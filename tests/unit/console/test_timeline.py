@@ -38,7 +38,8 @@ def test_the_projection_writes_the_timeline_last_and_ignores_unknown_events() ->
         for t in PROJECTIONS
         # a state change, and a proposal's rendering (the preview, not the customer's story);
         # a suspension concerns companies, not one customer (the Operations page lists it);
-        # a reference rate concerns every customer (their interest)
+        # a reference rate concerns every customer (their interest), an exchange rate too
+        # (My day's order)
         if t.__name__
         in (
             "LedgerCustomerUpserted",
@@ -47,6 +48,7 @@ def test_the_projection_writes_the_timeline_last_and_ignores_unknown_events() ->
             "SendingSuspended",
             "SendingResumed",
             "ReferenceInterestRatePublished",
+            "FxRatePublished",
         )
     }
 
