@@ -215,6 +215,9 @@ def _dunning_state(event: dunning.DunningStateChanged) -> list[Statement]:
                 s.pause_reason,
                 s.next_action_at,
                 s.paused_until,
+                None if s.next_step is None else s.next_step.step_name,
+                None if s.next_step is None else s.next_step.level,
+                None if s.next_step is None else s.next_step.channel,
             ),
         )
     ]

@@ -76,7 +76,8 @@ UPDATE invoices SET open_amount = 0, status = $2, closed_on = $3 WHERE invoice_i
 
 DUNNING_STATE = """
 UPDATE invoices SET scenario_id = $2, step_name = $3, level = $4, paused = $5,
-                    pause_reason = $6, next_action_at = $7, paused_until = $8
+                    pause_reason = $6, next_action_at = $7, paused_until = $8,
+                    next_step_name = $9, next_level = $10, next_channel = $11
 WHERE invoice_id = $1
 """
 
@@ -200,7 +201,7 @@ CUSTOMER = "SELECT * FROM customers WHERE customer_id = $1"
 OPEN_ITEMS = """
 SELECT i.invoice_id, i.invoice_number, i.issue_date, i.due_date, i.currency, i.amount,
        i.open_amount, i.scenario_id, i.step_name, i.level, i.paused, i.pause_reason,
-       i.next_action_at, i.paused_until,
+       i.next_action_at, i.paused_until, i.next_step_name, i.next_level, i.next_channel,
        EXISTS (SELECT 1 FROM disputes d WHERE d.customer_id = i.customer_id
                AND d.state = 'open' AND (d.whole_account OR i.invoice_id = ANY(d.invoice_ids)))
            AS disputed,
@@ -764,7 +765,8 @@ ON CONFLICT (kind, valid_from) DO UPDATE SET rate = EXCLUDED.rate
 REFERENCE_RATES = "SELECT kind, valid_from, rate FROM reference_interest_rates"
 
 # How the customer's open amounts went down, from its timeline: each change of an open
-# amount (payment, credit note...) with the day it was announced.
+# amount (payment, credit note...) with the day it was announced (its facts keep the value
+# date when the ledger gave one).
 OPEN_AMOUNT_HISTORY = """
 SELECT at, facts FROM timeline
 WHERE customer_id = $1 AND kind LIKE 'invoice.%' AND facts ? 'before' AND facts ? 'open'

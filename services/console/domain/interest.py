@@ -5,8 +5,9 @@ late_payment`, the notifier states and claims interest with the same): the credi
 company's law (its country), the customer's type, the reference rates published on
 ``reference.interest-rates.v1``, and each invoice's history of open amounts as the read
 model knows it. Simple interest per day from the day after the due date to today included,
-on each day's open amount: each reduction of the open amount (a payment, a credit note) is
-dated the day the ledger announced it, the read model knowing no value dates. A history
+on each day's open amount: each reduction of the open amount (a payment, a credit note)
+counts from its value date when the ledger's event carries one (version 2 of
+``ledger.invoice.open_amount_changed``), else from the day the ledger announced it. A history
 that does not add up to today's open amount (an amount that went up again) is replaced by
 today's open amount over the whole period. No contract rate is known to the console: the
 figure is the statutory one.
@@ -47,6 +48,19 @@ class AccruedInterest:
     per_currency: dict[str, Decimal]
     rule: str | None
     unavailable: str | None = None
+
+
+def effective_day(announced_on: date, value_date: str | date | None) -> date:
+    """The day a change of an open amount counts from: its value date when the ledger gave
+    one (``YYYY-MM-DD`` as the timeline keeps it), else the day the ledger announced it.
+
+    A value date that cannot be read is a bug of the read model, not the customer's: it
+    raises ``ValueError``."""
+    if value_date is None:
+        return announced_on
+    if isinstance(value_date, date):
+        return value_date
+    return date.fromisoformat(value_date)
 
 
 def reductions_of(

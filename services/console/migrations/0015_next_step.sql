@@ -1,0 +1,7 @@
+-- The step each invoice's next action takes (dunning.state.changed version 2): its name,
+-- level and channel, shown beside the next action's date in the customer's open items.
+-- NULL: no next action, the scenario's exit, or a version 1 event (which did not say).
+ALTER TABLE invoices
+    ADD COLUMN next_step_name text,
+    ADD COLUMN next_level text,
+    ADD COLUMN next_channel text;
