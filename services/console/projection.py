@@ -143,6 +143,7 @@ def _opened(event: ledger.InvoiceOpened) -> list[Statement]:
                 i.amount.currency,
                 i.amount.amount,
                 i.open_amount.amount,
+                i.late_interest_rate,
             ),
         ),
         *_at_risk_of_items_holding(i.invoice_id),

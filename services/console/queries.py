@@ -58,11 +58,12 @@ ON CONFLICT DO NOTHING
 
 OPEN_INVOICE = """
 INSERT INTO invoices (invoice_id, customer_id, company_code, invoice_number, issue_date,
-                      due_date, currency, amount, open_amount, status)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'open')
+                      due_date, currency, amount, open_amount, status, late_interest_rate)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'open', $10)
 ON CONFLICT (invoice_id) DO UPDATE SET
     due_date = EXCLUDED.due_date, amount = EXCLUDED.amount,
-    open_amount = EXCLUDED.open_amount, status = 'open'
+    open_amount = EXCLUDED.open_amount, status = 'open',
+    late_interest_rate = EXCLUDED.late_interest_rate
 """
 
 CHANGE_OPEN_AMOUNT = """
@@ -202,6 +203,7 @@ OPEN_ITEMS = """
 SELECT i.invoice_id, i.invoice_number, i.issue_date, i.due_date, i.currency, i.amount,
        i.open_amount, i.scenario_id, i.step_name, i.level, i.paused, i.pause_reason,
        i.next_action_at, i.paused_until, i.next_step_name, i.next_level, i.next_channel,
+       i.late_interest_rate,
        EXISTS (SELECT 1 FROM disputes d WHERE d.customer_id = i.customer_id
                AND d.state = 'open' AND (d.whole_account OR i.invoice_id = ANY(d.invoice_ids)))
            AS disputed,

@@ -92,6 +92,7 @@ class OpenItem:
     pause_reason: str | None = None
     paused_until: datetime | None = None
     next_action: NextAction = NOTHING
+    late_interest_rate: Decimal | None = None  # the rate the invoice's contract states
 
 
 @dataclass(frozen=True)
@@ -156,6 +157,7 @@ async def open_items(
                 next_level=r["next_level"],
                 next_channel=r["next_channel"],
             ),
+            late_interest_rate=r["late_interest_rate"],
         )
         for r in await pool.fetch(queries.OPEN_ITEMS, customer_id)
     ]

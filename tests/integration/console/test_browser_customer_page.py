@@ -256,10 +256,28 @@ def header_events() -> list[tuple[Topic, Event]]:
             value_date=date(2026, 3, 5),
         ),
     )
+    # INV-3 (not yet due) as its contract states a late-payment rate (ledger.invoice.opened v3)
+    contract = ledger.InvoiceOpened(
+        event_id=uid("invoice INV-3 contract rate"),
+        occurred_at=at(date(2026, 3, 15)),
+        source="ingestion",
+        payload=ledger.OpenedInvoice(
+            company_code="FR01",
+            customer_id="C-1001",
+            invoice_id="FR01/INV-3",
+            invoice_number="INV-3",
+            issue_date=date(2026, 3, 15),
+            due_date=date(2026, 4, 15),
+            amount=PositiveMoney(amount=Decimal(500), currency="EUR"),
+            open_amount=PositiveMoney(amount=Decimal(500), currency="EUR"),
+            late_interest_rate=Decimal("12.5"),
+        ),
+    )
     return [
         (INTEREST_RATES, rate),
         (LEDGER_EVENTS, customer),
         (LEDGER_EVENTS, paid),
+        (LEDGER_EVENTS, contract),
         (NOTIFIER_DELIVERIES, sent),
         (DUNNING_ACTIONS, hold),
         (DUNNING_ACTIONS, paused),
@@ -335,6 +353,9 @@ async def test_the_header_and_a_reminders_exact_copy_and_proofs(
     assert "simple" in rule
     assert "value dates" in rule
     assert "Code de commerce L441-10 II" in rule
+    assert await page.locator("p.interest-rule span.contract-rate").all_inner_texts() == [
+        "INV-3 12.5 %"
+    ]
     # what comes next per invoice: the step named by the scheduler, a hold, a date only
     next_actions = await page.locator("table.items td.next-action").all_inner_texts()
     assert next_actions[:2] == [

@@ -78,3 +78,33 @@ def test_a_payment_counts_from_its_value_date_when_the_ledger_gives_one() -> Non
     early = [(effective_day(date(2026, 2, 15), "2026-01-20"), "INV-1", Decimal(1000), Decimal(500))]
     found = accrued_interest(invoices, reductions_of(early), law_of("FR"), "business", RATES, TODAY)
     assert found.per_invoice["INV-1"] == Decimal("4.99")  # 500 x 12.15% x 30 / 365
+
+
+def test_an_invoice_at_the_rate_its_contract_states() -> None:
+    invoices = [
+        OpenInvoice("INV-1", date(2026, 1, 31), "EUR", Decimal(1000), Decimal(1000), Decimal(15)),
+        OpenInvoice("INV-2", date(2026, 1, 31), "EUR", Decimal(1000), Decimal(1000)),
+    ]
+    found = accrued_interest(invoices, {}, law_of("FR"), "business", RATES, TODAY)
+    # 30 days at 15%: 1000 x 15% x 30 / 365 = 12.33; the other at the statutory 12.15%: 9.99
+    assert found.per_invoice == {"INV-1": Decimal("12.33"), "INV-2": Decimal("9.99")}
+    assert found.per_currency == {"EUR": Decimal("22.32")}
+    assert found.contract_rates == {"INV-1": Decimal(15)}
+    assert found.rule is not None
+    assert "L441-10 II" in found.rule  # the statutory rule still applies to the others
+    # a contract rate needs no reference rate
+    alone = accrued_interest(invoices[:1], {}, law_of("FR"), "business", ReferenceRates([]), TODAY)
+    assert alone.per_invoice == {"INV-1": Decimal("12.33")}
+
+
+def test_a_consumer_owes_interest_only_at_a_contract_rate_outside_germany() -> None:
+    invoices = [
+        OpenInvoice("INV-1", date(2026, 1, 31), "EUR", Decimal(1000), Decimal(1000), Decimal(5)),
+        OpenInvoice("INV-2", date(2026, 1, 31), "EUR", Decimal(1000), Decimal(1000)),
+    ]
+    found = accrued_interest(invoices, {}, law_of("FR"), "consumer", RATES, TODAY)
+    assert found.unavailable is None
+    assert found.per_invoice == {"INV-1": Decimal("4.11")}  # 1000 x 5% x 30 / 365
+    assert found.contract_rates == {"INV-1": Decimal(5)}
+    assert found.rule is not None
+    assert "no statutory rate" in found.rule

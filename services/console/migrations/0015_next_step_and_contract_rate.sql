@@ -5,3 +5,8 @@ ALTER TABLE invoices
     ADD COLUMN next_step_name text,
     ADD COLUMN next_level text,
     ADD COLUMN next_channel text;
+
+-- The late-payment interest rate an invoice's contract states (ledger.invoice.opened
+-- version 3), percent a year: the interest to date is computed at it instead of the
+-- statutory rate. NULL: none stated.
+ALTER TABLE invoices ADD COLUMN late_interest_rate numeric(9, 4);
