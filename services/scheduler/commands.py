@@ -124,7 +124,11 @@ class _Run:
         changed = state_changed(
             after, self.now, heading_for(self.policy.library, after, self.customer)
         )
-        if changed is not None and before.snapshot(self.now) != after.snapshot(self.now):
+        # announced when what consumers see changes, the step the timer leads to included
+        if changed is not None and (before.snapshot(self.now), before.next_step) != (
+            after.snapshot(self.now),
+            after.next_step,
+        ):
             self.emitted.append(changed)
 
 

@@ -447,7 +447,7 @@ def _state_events(
 ) -> list[Event]:
     events: list[Event] = []
     for before, after in moves:
-        if before.snapshot(now) == after.snapshot(now):
+        if (before.snapshot(now), before.next_step) == (after.snapshot(now), after.next_step):
             continue
         snapshot = after.snapshot(now, heading_for(policy.library, after, customer))
         if snapshot is not None:

@@ -341,6 +341,10 @@ async def test_a_skipped_step_is_not_sent_and_the_invoice_moves_on(pool: asyncpg
         step_name="friendly",
     )
     await desk.command(skip, paris(date(2026, 11, 27), 10))
+    # the skip announces the step that now comes next
+    assert (await desk.states("FR01/F4"))[-1].next_step == dunning.NextStep(
+        step_name="call", level="level_1", channel="phone_call"
+    )
     await desk.tick(paris(date(2026, 12, 11), 10))
     assert len(await desk.reminders()) == 1  # no friendly
     skipped = await pool.fetch("SELECT step_name FROM skipped_step WHERE invoice_id = 'FR01/F4'")
