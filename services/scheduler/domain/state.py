@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import Enum
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -253,8 +254,15 @@ def heading_for(
     for index in range(_position_in(library, state), len(steps)):
         step = steps[index]
         if step.applies_to(state.open_amount, customer_type):
-            return NextStep(step_name=step.name, level=step.level, channel=step.channel)
+            return _next_step(step.name, step.level, step.channel)
     return None
+
+
+@lru_cache(maxsize=4096)
+def _next_step(name: str, level: str, channel: str) -> NextStep:
+    """One validated model per step of the library, not one per state announced (the tick
+    announces thousands; a model is immutable, so they may share it)."""
+    return NextStep.model_validate({"step_name": name, "level": level, "channel": channel})
 
 
 def at_position(policy: Policy, state: InvoiceState, position: int) -> InvoiceState:
