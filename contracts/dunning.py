@@ -231,6 +231,18 @@ class EscalationRaised(Event):
     payload: Escalation
 
 
+class NextStep(Contract):
+    """The step an invoice's next action takes, as its scenario states it."""
+
+    step_name: StepName
+    level: DunningLevel
+    channel: Channel = Field(
+        description=(
+            "The step's channel; a delivery that fails may still fall back to another one."
+        )
+    )
+
+
 class InvoiceDunningState(Contract):
     """Where one invoice stands in its scenario."""
 
@@ -253,6 +265,14 @@ class InvoiceDunningState(Contract):
             "this invoice before it, queued deliveries included)."
         ),
     )
+    next_step: NextStep | None = Field(
+        default=None,
+        description=(
+            "The step the next action (at next_action_at) takes: its name, level and channel. "
+            "None when there is no next action (paused, held, ended), when the next action is "
+            "the scenario's exit (an escalation), and in a version 1 event, which did not say."
+        ),
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> InvoiceDunningState:
@@ -266,13 +286,19 @@ class InvoiceDunningState(Contract):
             and self.next_action_at < self.last_action_at
         ):
             raise ValueError("the next action is before the last one")
+        if self.next_step is not None and self.next_action_at is None:
+            raise ValueError("a next step is given only with the next action's instant")
         return self
 
 
 class DunningStateChanged(Event):
-    """An invoice moved in its scenario, was paused or resumed; for reporting."""
+    """An invoice moved in its scenario, was paused or resumed; for reporting.
+
+    Version 2 adds ``next_step`` (the step the next action takes); a version 1 event has none.
+    """
 
     event_type: Literal["dunning.state.changed"] = "dunning.state.changed"
+    schema_version: int = Field(default=2, ge=1)
     payload: InvoiceDunningState
 
 

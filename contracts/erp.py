@@ -14,12 +14,21 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import EmailStr, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    BeforeValidator,
+    EmailStr,
+    Field,
+    PlainSerializer,
+    StringConstraints,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 from pydantic_extra_types.country import CountryAlpha2
 
 from contracts.envelope import CompanyCode, Contract, CustomerId, Event, ExtraAttributes
-from contracts.money import PositiveAmount, PositiveMoney
+from contracts.money import PositiveAmount, PositiveMoney, refuse_binary_float
 
 DocumentNumber = Annotated[
     str, StringConstraints(min_length=1, max_length=60, strip_whitespace=True)
@@ -163,6 +172,22 @@ PlatformReference = Annotated[
 ]
 """A reference of the public e-invoicing platform (a service code, a commitment number)."""
 
+LateInterestRate = Annotated[
+    Decimal,
+    Field(ge=0, le=100, max_digits=7, decimal_places=4, allow_inf_nan=False),
+    BeforeValidator(refuse_binary_float),
+    PlainSerializer(lambda value: format(value, "f"), return_type=str, when_used="json"),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^[0-9]{1,3}(\.[0-9]{1,4})?$",
+            "description": "Percent a year, e.g. 12.50.",
+        },
+        mode="validation",
+    ),
+]
+"""A yearly late-payment interest rate in percent, as an invoice or a contract states it."""
+
 
 class InvoicePayload(Contract):
     """A whole invoice as the ERP knows it at ``version``."""
@@ -194,6 +219,14 @@ class InvoicePayload(Contract):
             "order's reference in its accounts), which the platform asks of the invoice."
         ),
     )
+    late_interest_rate: LateInterestRate | None = Field(
+        default=None,
+        description=(
+            "The late-payment interest rate the invoice or the customer's contract states, in "
+            "percent a year (simple interest); it replaces the statutory rate. None: the "
+            "statutory rate of the creditor's law applies."
+        ),
+    )
     extra: ExtraAttributes = Field(default_factory=dict)
 
     @model_validator(mode="after")
@@ -210,8 +243,9 @@ class InvoicePayload(Contract):
 class InvoiceIssued(Event):
     event_type: Literal["erp.invoice.issued"] = "erp.invoice.issued"
     # 2: the payload may name the invoice's copy (``document``); 3: a public body's platform
-    # references (``service_code``, ``commitment_number``)
-    schema_version: int = Field(default=3, ge=1)
+    # references (``service_code``, ``commitment_number``); 4: a contract's late-payment
+    # interest rate (``late_interest_rate``)
+    schema_version: int = Field(default=4, ge=1)
     payload: InvoicePayload
 
 
@@ -219,8 +253,8 @@ class InvoiceUpdated(Event):
     """A correction of an issued invoice (amount, due date...), as a full new version."""
 
     event_type: Literal["erp.invoice.updated"] = "erp.invoice.updated"
-    # 2: the payload may name the invoice's copy (``document``)
-    schema_version: int = Field(default=3, ge=1)
+    # 2: the payload may name the invoice's copy (``document``); 3 and 4 as ``issued``
+    schema_version: int = Field(default=4, ge=1)
     payload: InvoicePayload
 
 

@@ -37,6 +37,7 @@ from contracts.erp import (
     Contact,
     DocumentNumber,
     LanguageCode,
+    LateInterestRate,
     PlatformReference,
     Segment,
     Version,
@@ -149,6 +150,13 @@ class OpenedInvoice(Contract):
         default=None,
         description="A public body's commitment number for the invoice (schema version 2).",
     )
+    late_interest_rate: LateInterestRate | None = Field(
+        default=None,
+        description=(
+            "The late-payment interest rate, percent a year, the invoice or its contract "
+            "states, as first issued (schema version 3); none: the statutory rate applies."
+        ),
+    )
     extra: ExtraAttributes = Field(default_factory=dict)
 
     @model_validator(mode="after")
@@ -168,8 +176,9 @@ class InvoiceOpened(Event):
     """An invoice entered the ledger with an open amount: dunning may start."""
 
     event_type: Literal["ledger.invoice.opened"] = "ledger.invoice.opened"
-    # 2: a public body's platform references (``service_code``, ``commitment_number``)
-    schema_version: int = Field(default=2, ge=1)
+    # 2: a public body's platform references (``service_code``, ``commitment_number``);
+    # 3: a contract's late-payment interest rate (``late_interest_rate``)
+    schema_version: int = Field(default=3, ge=1)
     payload: OpenedInvoice
 
 

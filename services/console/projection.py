@@ -151,6 +151,7 @@ def _opened(event: ledger.InvoiceOpened) -> list[Statement]:
                 i.amount.currency,
                 i.amount.amount,
                 i.open_amount.amount,
+                i.late_interest_rate,
             ),
         ),
         *_at_risk_of_items_holding(i.invoice_id),
@@ -223,6 +224,9 @@ def _dunning_state(event: dunning.DunningStateChanged) -> list[Statement]:
                 s.pause_reason,
                 s.next_action_at,
                 s.paused_until,
+                None if s.next_step is None else s.next_step.step_name,
+                None if s.next_step is None else s.next_step.level,
+                None if s.next_step is None else s.next_step.channel,
             ),
         )
     ]

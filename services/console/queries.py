@@ -60,11 +60,12 @@ ON CONFLICT DO NOTHING
 
 OPEN_INVOICE = """
 INSERT INTO invoices (invoice_id, customer_id, company_code, invoice_number, issue_date,
-                      due_date, currency, amount, open_amount, status)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'open')
+                      due_date, currency, amount, open_amount, status, late_interest_rate)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'open', $10)
 ON CONFLICT (invoice_id) DO UPDATE SET
     due_date = EXCLUDED.due_date, amount = EXCLUDED.amount,
-    open_amount = EXCLUDED.open_amount, status = 'open'
+    open_amount = EXCLUDED.open_amount, status = 'open',
+    late_interest_rate = EXCLUDED.late_interest_rate
 """
 
 CHANGE_OPEN_AMOUNT = """
@@ -78,7 +79,8 @@ UPDATE invoices SET open_amount = 0, status = $2, closed_on = $3 WHERE invoice_i
 
 DUNNING_STATE = """
 UPDATE invoices SET scenario_id = $2, step_name = $3, level = $4, paused = $5,
-                    pause_reason = $6, next_action_at = $7, paused_until = $8
+                    pause_reason = $6, next_action_at = $7, paused_until = $8,
+                    next_step_name = $9, next_level = $10, next_channel = $11
 WHERE invoice_id = $1
 """
 
@@ -202,7 +204,8 @@ CUSTOMER = "SELECT * FROM customers WHERE customer_id = $1"
 OPEN_ITEMS = """
 SELECT i.invoice_id, i.invoice_number, i.issue_date, i.due_date, i.currency, i.amount,
        i.open_amount, i.scenario_id, i.step_name, i.level, i.paused, i.pause_reason,
-       i.next_action_at, i.paused_until,
+       i.next_action_at, i.paused_until, i.next_step_name, i.next_level, i.next_channel,
+       i.late_interest_rate,
        EXISTS (SELECT 1 FROM disputes d WHERE d.customer_id = i.customer_id
                AND d.state = 'open' AND (d.whole_account OR i.invoice_id = ANY(d.invoice_ids)))
            AS disputed,
@@ -929,7 +932,8 @@ WHERE fx_rates.valid_on <= EXCLUDED.valid_on
 """
 
 # How the customer's open amounts went down, from its timeline: each change of an open
-# amount (payment, credit note...) with the day it was announced.
+# amount (payment, credit note...) with the day it was announced (its facts keep the value
+# date when the ledger gave one).
 OPEN_AMOUNT_HISTORY = """
 SELECT at, facts FROM timeline
 WHERE customer_id = $1 AND kind LIKE 'invoice.%' AND facts ? 'before' AND facts ? 'open'

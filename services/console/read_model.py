@@ -14,6 +14,8 @@ from typing import Any
 from uuid import UUID
 
 from services.console import queries
+from services.console.domain.interest import effective_day
+from services.console.domain.next_action import NOTHING, NextAction, next_action_of
 from services.console.domain.open_items import (
     AgeBucket,
     CurrencyTotals,
@@ -89,6 +91,8 @@ class OpenItem:
     next_action_at: datetime | None
     pause_reason: str | None = None
     paused_until: datetime | None = None
+    next_action: NextAction = NOTHING
+    late_interest_rate: Decimal | None = None  # the rate the invoice's contract states
 
 
 @dataclass(frozen=True)
@@ -145,6 +149,15 @@ async def open_items(
             next_action_at=r["next_action_at"],
             pause_reason=r["pause_reason"] if r["paused"] else None,
             paused_until=r["paused_until"],
+            next_action=next_action_of(
+                pause_reason=r["pause_reason"] if r["paused"] else None,
+                paused_until=r["paused_until"],
+                next_action_at=r["next_action_at"],
+                next_step_name=r["next_step_name"],
+                next_level=r["next_level"],
+                next_channel=r["next_channel"],
+            ),
+            late_interest_rate=r["late_interest_rate"],
         )
         for r in await pool.fetch(queries.OPEN_ITEMS, customer_id)
     ]
@@ -710,15 +723,16 @@ async def reference_rates(pool: Pool) -> ReferenceRates:
 async def open_amount_history(
     pool: Pool, customer_id: str
 ) -> list[tuple[date, str, Decimal, Decimal]]:
-    """Each change of an open amount of the customer's invoices: (day announced, invoice
-    number, open before, open after), oldest first."""
+    """Each change of an open amount of the customer's invoices: (the day it takes effect,
+    invoice number, open before, open after), in the order announced. The day is the change's
+    value date when the ledger gave one, else the day it was announced."""
     history: list[tuple[date, str, Decimal, Decimal]] = []
     for r in await pool.fetch(queries.OPEN_AMOUNT_HISTORY, customer_id):
         facts = r["facts"]
         try:
             history.append(
                 (
-                    r["at"].date(),
+                    effective_day(r["at"].date(), facts.get("value_date")),
                     str(facts["number"]),
                     Decimal(facts["before"]["amount"]),
                     Decimal(facts["open"]["amount"]),

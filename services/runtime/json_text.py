@@ -72,14 +72,20 @@ def money(value: Decimal, currency: str) -> str:
     return f'{{"amount":"{value:f}","currency":{string(currency)}}}'
 
 
-def envelope(event_id: uuid.UUID | str, event_type: str, occurred_at: str, source: str) -> str:
+def envelope(
+    event_id: uuid.UUID | str,
+    event_type: str,
+    occurred_at: str,
+    source: str,
+    schema_version: int = SCHEMA_VERSION,
+) -> str:
     """An event's envelope up to ``"payload":``; the payload object and ``}`` follow.
 
     ``occurred_at`` is the instant as :func:`instant` writes it; ``event_id`` a ``UUID`` or
-    its text as ``str()`` writes it.
+    its text as ``str()`` writes it; ``schema_version`` the event type's current one.
     """
     return (
         f'{{"event_id":"{event_id}","event_type":"{event_type}",'
-        f'"schema_version":{SCHEMA_VERSION},"occurred_at":"{occurred_at}",'
+        f'"schema_version":{schema_version},"occurred_at":"{occurred_at}",'
         f'"source":{string(source)},"payload":'
     )

@@ -50,7 +50,13 @@ from services.scheduler.domain.reminders import (
     open_statement,
     reminder_id,
 )
-from services.scheduler.domain.state import Customer, InvoiceState, Policy, rescheduled
+from services.scheduler.domain.state import (
+    Customer,
+    InvoiceState,
+    Policy,
+    heading_for,
+    rescheduled,
+)
 from services.scheduler.errors import CommandRejected
 from services.scheduler.operations import OperatorDesk, is_operator_command
 from services.scheduler.outgoing import SOURCE
@@ -108,14 +114,21 @@ class _Run:
         self.forwarded: list[Event] = []  # commands for the disputes service
         self.before: list[InvoiceState] = []
         self.after: list[InvoiceState] = []
+        self.customer: Customer | None = None  # the command's, once read
 
     async def store(self, before: InvoiceState, after: InvoiceState, *, saved: bool = True) -> None:
         if saved:
             await save(self.connection, after)
         self.before.append(before)
         self.after.append(after)
-        changed = state_changed(after, self.now)
-        if changed is not None and before.snapshot(self.now) != after.snapshot(self.now):
+        changed = state_changed(
+            after, self.now, heading_for(self.policy.library, after, self.customer)
+        )
+        # announced when what consumers see changes, the step the timer leads to included
+        if changed is not None and (before.snapshot(self.now), before.next_step) != (
+            after.snapshot(self.now),
+            after.next_step,
+        ):
             self.emitted.append(changed)
 
 
@@ -225,6 +238,7 @@ class CommandDesk:
         if row is None:
             raise CommandRejected("unknown_customer", f"no customer {payload.customer_id}")
         customer = Customer.of(row)
+        run.customer = customer
         seen = await connection.fetchval(
             "SELECT 1 FROM executed_command WHERE command_id = $1", payload.command_id
         )

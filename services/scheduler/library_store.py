@@ -55,6 +55,7 @@ from services.scheduler.domain.state import (
     InvoiceState,
     Policy,
     assigned,
+    heading_for,
     reassigned,
     rescheduled,
 )
@@ -480,16 +481,20 @@ async def apply_reload(connection: Connection, reload: Reload, *, by: str, now: 
         await connection.execute(
             SAVE_MOVES, json.dumps([_move_row(after) for _, after in reload.states])
         )
-        for before, after in reload.states:
-            # what a reload changes of the state consumers see: scenario, status, timer
-            if (before.scenario_id, before.status, before.next_action_at) != (
-                after.scenario_id,
-                after.status,
-                after.next_action_at,
-            ):
-                changed = outgoing.state_changed(after, now)
-                if changed is not None:
-                    records.append(changed)
+        seen = [
+            after
+            for before, after in reload.states
+            # what a reload changes of the state consumers see: scenario, status, timer and
+            # the step it leads to
+            if (before.scenario_id, before.status, before.next_action_at, before.next_step)
+            != (after.scenario_id, after.status, after.next_action_at, after.next_step)
+        ]
+        customers = await _customers(connection, [{"customer_id": s.customer_id} for s in seen])
+        for after in seen:
+            heading = heading_for(reload.library, after, customers.get(after.customer_id))
+            changed = outgoing.state_changed(after, now, heading)
+            if changed is not None:
+                records.append(changed)
     event = LibraryChanged(
         event_id=uuid.uuid4(), occurred_at=now, source=SOURCE, payload=reload.audit(by, now)
     )

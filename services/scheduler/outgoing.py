@@ -20,6 +20,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from contracts.dunning import NextStep
 from contracts.topics import DUNNING_ACTIONS
 from services.runtime import json_text
 from services.runtime.outbox import OutgoingRecord
@@ -43,8 +44,22 @@ _money = json_text.money
 instant = json_text.instant
 
 
+_SCHEMA_VERSIONS = {REMINDER_DUE: 1, STATE_CHANGED: 2}  # the contracts' current versions
+
+
 def _envelope(event_id: uuid.UUID, event_type: str, now: datetime) -> str:
-    return json_text.envelope(event_id, event_type, instant(now), SOURCE)
+    return json_text.envelope(
+        event_id, event_type, instant(now), SOURCE, _SCHEMA_VERSIONS[event_type]
+    )
+
+
+def _next_step(step: NextStep | None) -> str:
+    if step is None:
+        return "null"
+    return (
+        f'{{"step_name":{_string(step.step_name)},"level":{_string(step.level)},'
+        f'"channel":{_string(step.channel)}}}'
+    )
 
 
 def dunned_invoice(state: InvoiceState, today: date) -> str:
@@ -128,8 +143,13 @@ def payload_text(record: OutgoingRecord) -> str:
 _PAYLOAD = b'"payload":'
 
 
-def state_changed(state: InvoiceState, now: datetime) -> OutgoingRecord | None:
-    """The ``dunning.state.changed`` of an invoice; None when it has no scenario."""
+def state_changed(
+    state: InvoiceState, now: datetime, next_step: NextStep | None = None
+) -> OutgoingRecord | None:
+    """The ``dunning.state.changed`` of an invoice; None when it has no scenario.
+
+    ``next_step``: where its timer leads (:func:`~services.scheduler.domain.state.heading_for`),
+    written only beside a timer."""
     if state.scenario_id is None:
         return None
     if (state.last_step_name is None) != (state.last_level is None):
@@ -155,6 +175,7 @@ def state_changed(state: InvoiceState, now: datetime) -> OutgoingRecord | None:
         f'"last_action_at":{_optional_instant(state.last_action_at)},'
         f'"next_action_at":{_optional_instant(state.next_action_at)},'
         # the tick never moves a held invoice (queries.DUE_INVOICES): no hold to show
-        f'"paused_until":null}}}}'
+        f'"paused_until":null,'
+        f'"next_step":{_next_step(next_step if state.next_action_at is not None else None)}}}}}'
     )
     return _record(STATE_CHANGED, state.customer_id, event_id, value)

@@ -50,7 +50,7 @@ from services.scheduler import metrics, queries
 from services.scheduler.domain import proposals as decide
 from services.scheduler.domain.contact_rule import Reminding, sending_instant
 from services.scheduler.domain.scenario import Step
-from services.scheduler.domain.state import Customer, InvoiceState, Policy
+from services.scheduler.domain.state import Customer, InvoiceState, Policy, heading_for
 from services.scheduler.errors import CommandRejected
 from services.scheduler.outgoing import SOURCE
 from services.scheduler.suspensions import holding
@@ -442,11 +442,15 @@ async def edit(
 # -- timeouts ----------------------------------------------------------------------------
 
 
-def _state_events(moves: Sequence[Move], now: datetime) -> list[Event]:
+def _state_events(
+    policy: Policy, customer: Customer, moves: Sequence[Move], now: datetime
+) -> list[Event]:
     events: list[Event] = []
     for before, after in moves:
-        snapshot = after.snapshot(now)
-        if snapshot is not None and before.snapshot(now) != snapshot:
+        if (before.snapshot(now), before.next_step) == (after.snapshot(now), after.next_step):
+            continue
+        snapshot = after.snapshot(now, heading_for(policy.library, after, customer))
+        if snapshot is not None:
             events.append(
                 DunningStateChanged(
                     event_id=uuid.uuid4(), occurred_at=now, source=SOURCE, payload=snapshot
@@ -557,7 +561,7 @@ class Timeouts:
             if exc.reason != "invoice_closed":
                 return [], None  # it keeps waiting, as under ``hold``
             return await self._withdraw(connection, customer, stored, now), None
-        return [*_state_events(outcome.moves, now), *outcome.events], None
+        return [*_state_events(self.policy, customer, outcome.moves, now), *outcome.events], None
 
     async def _withdraw(
         self, connection: Connection, customer: Customer, stored: Stored, now: datetime
@@ -572,7 +576,7 @@ class Timeouts:
         reason = "no invoice waits at the step any more"
         await _end(connection, stored, "withdrawn", decide.TIMEOUT_ACTOR, now, reason)
         return [
-            *_state_events(moves, now),
+            *_state_events(self.policy, customer, moves, now),
             _closed(stored, customer, "withdrawn", decide.TIMEOUT_ACTOR, now, reason=reason),
         ]
 

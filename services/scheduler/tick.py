@@ -29,7 +29,7 @@ from services.scheduler import metrics, outgoing, proposals, queries
 from services.scheduler.domain.contact_rule import Decision, Move, decide
 from services.scheduler.domain.proposals import confirmation
 from services.scheduler.domain.reminders import escalation
-from services.scheduler.domain.state import Customer, InvoiceState, Policy
+from services.scheduler.domain.state import Customer, InvoiceState, Policy, heading_for
 from services.scheduler.library_store import adopt, unknown_versions
 from services.scheduler.outgoing import SOURCE
 
@@ -69,7 +69,7 @@ class _Writes:
     ) -> None:
         """The records and rows of one customer's decision, in the order they happened."""
         customer = decision.customer
-        self.moved(decision.spent, now)
+        self.moved(decision.spent, now, policy, customer)
         for escalating in decision.escalations:
             scenario = escalating.scenario
             assert scenario.exit_action is not None
@@ -79,8 +79,8 @@ class _Writes:
                 event_id=uuid.uuid4(), occurred_at=now, source=SOURCE, payload=payload
             )
             self.records.append(OutgoingRecord.of(DUNNING_ACTIONS, event))
-            self.moved(escalating.moves, now)
-        self.moved(decision.postponed, now)
+            self.moved(escalating.moves, now, policy, customer)
+        self.moved(decision.postponed, now, policy, customer)
         reminding = decision.reminder
         if reminding is not None:
             step = reminding.step
@@ -105,7 +105,9 @@ class _Writes:
                 self.proposed.append(raised)
                 self.records.append(raised.record)
                 for _, after in raised.moves:
-                    changed = outgoing.state_changed(after, now)
+                    changed = outgoing.state_changed(
+                        after, now, heading_for(policy.library, after, customer)
+                    )
                     if changed is not None:
                         self.records.append(changed)
                 self.skipped.extend(decision.skipped)
@@ -113,11 +115,17 @@ class _Writes:
             self.records.append(record)
             self.reminders.append(record)
             self.sent[(step.channel, step.level)] += 1
-            self.moved(reminding.moves, now)
+            self.moved(reminding.moves, now, policy, customer)
             self.contacts.append((customer.customer_id, reminding.scheduled_for))
         self.skipped.extend(decision.skipped)
 
-    def moved(self, moves: Sequence[Move], now: datetime) -> None:
+    def moved(
+        self,
+        moves: Sequence[Move],
+        now: datetime,
+        policy: Policy | None = None,
+        customer: Customer | None = None,
+    ) -> None:
         for before, after in moves:
             # the tick moves invoices through their scenario; the rest is not saved
             # (SAVE_PROGRESS)
@@ -137,7 +145,8 @@ class _Writes:
                 after.status,
                 after.next_action_at,
             ):
-                changed = outgoing.state_changed(after, now)
+                heading = None if policy is None else heading_for(policy.library, after, customer)
+                changed = outgoing.state_changed(after, now, heading)
                 if changed is not None:
                     self.records.append(changed)
 

@@ -18,7 +18,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from contracts import disputes, ledger, notifications
-from contracts.dunning import DunningStateChanged
+from contracts.dunning import DunningStateChanged, NextStep
 from contracts.envelope import Event
 from contracts.topics import DUNNING_ACTIONS
 from services.runtime.consumer import UnitOfWork
@@ -38,6 +38,7 @@ from services.scheduler.domain.state import (
     amount_changed,
     assigned,
     closed,
+    heading_for,
     opened,
     paused,
     reassigned,
@@ -114,8 +115,10 @@ async def save(connection: Connection, state: InvoiceState) -> None:
     )
 
 
-def state_changed(state: InvoiceState, now: datetime) -> DunningStateChanged | None:
-    snapshot = state.snapshot(now)
+def state_changed(
+    state: InvoiceState, now: datetime, next_step: NextStep | None = None
+) -> DunningStateChanged | None:
+    snapshot = state.snapshot(now, next_step)
     if snapshot is None:
         return None
     return DunningStateChanged(
@@ -165,11 +168,18 @@ class Tracker:
         return None if row is None else Customer.of(row)
 
     async def _store(
-        self, work: UnitOfWork, before: InvoiceState | None, after: InvoiceState, now: datetime
+        self,
+        work: UnitOfWork,
+        before: InvoiceState | None,
+        after: InvoiceState,
+        now: datetime,
+        customer: Customer | None = None,
     ) -> None:
         await save(work.connection, after)
         if before != after:
-            changed = state_changed(after, now)
+            if after.next_action_at is not None and customer is None:
+                customer = await self._customer_row(work, after.customer_id)
+            changed = state_changed(after, now, heading_for(self.policy.library, after, customer))
             if changed is not None:
                 work.emit(DUNNING_ACTIONS, changed)
 
@@ -195,12 +205,14 @@ class Tracker:
             before = InvoiceState.of(row)
             after = assigned(self.policy, before, customer, outstanding)
             after = rescheduled(self.policy, after, customer, now)
-            await self._store(work, before, after, now)
+            await self._store(work, before, after, now, customer)
         for row in await work.connection.fetch(queries.UNDER_WAY_INVOICES, payload.customer_id):
             before = InvoiceState.of(row)
             after = reassigned(self.policy, before, customer, outstanding)
             if after != before:
-                await self._store(work, before, rescheduled(self.policy, after, customer, now), now)
+                await self._store(
+                    work, before, rescheduled(self.policy, after, customer, now), now, customer
+                )
 
     async def _opened(self, work: UnitOfWork, payload: ledger.OpenedInvoice, now: datetime) -> None:
         await work.connection.execute(
@@ -226,7 +238,7 @@ class Tracker:
         if customer is not None and customer.held_at(now):  # a collector's hold covers it
             await work.connection.execute(queries.HOLD_LIKE_CUSTOMER, payload.invoice_id)
             after = replace(after, held_until=customer.held_until)
-        await self._store(work, None, after, now)
+        await self._store(work, None, after, now, customer)
 
     async def _amount_changed(
         self, work: UnitOfWork, payload: ledger.OpenAmountChange, now: datetime
@@ -245,7 +257,7 @@ class Tracker:
             open_amount=payload.open_amount.amount,
             now=now,
         )
-        await self._store(work, before, after, now)
+        await self._store(work, before, after, now, customer)
 
     async def _closed(self, work: UnitOfWork, invoice_id: str, now: datetime) -> None:
         row = await work.connection.fetchrow(queries.INVOICE_FOR_UPDATE, invoice_id)
@@ -274,4 +286,4 @@ class Tracker:
         for before in await self._targets(work, event):
             after = resumed(self.policy, before, customer, reason, how, now)
             if after is not None:  # None: not paused for this reason
-                await self._store(work, before, after, now)
+                await self._store(work, before, after, now, customer)

@@ -5,17 +5,26 @@ late_payment`, the notifier states and claims interest with the same): the credi
 company's law (its country), the customer's type, the reference rates published on
 ``reference.interest-rates.v1``, and each invoice's history of open amounts as the read
 model knows it. Simple interest per day from the day after the due date to today included,
-on each day's open amount: each reduction of the open amount (a payment, a credit note) is
-dated the day the ledger announced it, the read model knowing no value dates. A history
+on each day's open amount: each reduction of the open amount (a payment, a credit note)
+counts from its value date when the ledger's event carries one (version 2 of
+``ledger.invoice.open_amount_changed``), else from the day the ledger announced it. A history
 that does not add up to today's open amount (an amount that went up again) is replaced by
-today's open amount over the whole period. No contract rate is known to the console: the
-figure is the statutory one.
+today's open amount over the whole period.
+
+An invoice whose contract states a late-payment rate (``late_interest_rate`` of
+``ledger.invoice.opened`` version 3) bears that rate instead of the statutory one, for any
+debtor (docs/law.md, "Contract rates"): the page lists those invoices and their rates
+beside the statutory rule. A consumer owes no statutory interest outside Germany, so only
+its invoices with a contract rate bear any. France's floor (a contract rate may not be under
+three times the legal interest rate, L441-10 II) is not checked: the legal interest rate is
+not among the reference rates the console reads, and Relance claims what the invoice states
+(warn, never clamp).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
@@ -37,16 +46,32 @@ class OpenInvoice:
     currency: str
     amount: Decimal
     open_amount: Decimal
+    contract_rate: Decimal | None = None  # percent a year, as the invoice's contract states
 
 
 @dataclass(frozen=True)
 class AccruedInterest:
-    """What the page states: per invoice, per currency, and the rule used; or why not."""
+    """What the page states: per invoice, per currency, the statutory rule used and the
+    invoices at their contract's rate (invoice number: percent a year); or why not."""
 
     per_invoice: dict[str, Decimal]
     per_currency: dict[str, Decimal]
     rule: str | None
     unavailable: str | None = None
+    contract_rates: dict[str, Decimal] = field(default_factory=dict)
+
+
+def effective_day(announced_on: date, value_date: str | date | None) -> date:
+    """The day a change of an open amount counts from: its value date when the ledger gave
+    one (``YYYY-MM-DD`` as the timeline keeps it), else the day the ledger announced it.
+
+    A value date that cannot be read is a bug of the read model, not the customer's: it
+    raises ``ValueError``."""
+    if value_date is None:
+        return announced_on
+    if isinstance(value_date, date):
+        return value_date
+    return date.fromisoformat(value_date)
 
 
 def reductions_of(
@@ -70,18 +95,29 @@ def accrued_interest(
 ) -> AccruedInterest:
     if law is None:
         return AccruedInterest({}, {}, None, "no_creditor_country")
-    terms = interest_terms(law, customer_type)
-    if terms.statutory is None:
+    statutory = interest_terms(law, customer_type).statutory
+    contracted = [i for i in invoices if i.contract_rate is not None]
+    if statutory is None and not contracted:
         return AccruedInterest({}, {}, None, "no_statutory_rate")
-    rule = (
-        f"{law.jurisdiction}: {terms.statutory.source}, + {terms.statutory.margin_points} "
-        "points; each day bears a 365th of the yearly rate, also in a leap year"
-    )
+    day_count = "each day bears a 365th of the yearly rate, also in a leap year"
+    if statutory is None:
+        rule = f"{law.jurisdiction}: no statutory rate for this customer; {day_count}"
+    else:
+        rule = (
+            f"{law.jurisdiction}: {statutory.source}, + {statutory.margin_points} points; "
+            f"{day_count}"
+        )
     per_invoice: dict[str, Decimal] = {}
     per_currency: dict[str, Decimal] = {}
+    contract_rates: dict[str, Decimal] = {}
     for invoice in invoices:
+        if invoice.contract_rate is not None:
+            contract_rates[invoice.invoice_number] = invoice.contract_rate
+        elif statutory is None:
+            continue  # a consumer's invoice without a contract rate bears none
         if invoice.due_date >= today:
             continue
+        terms = interest_terms(law, customer_type, invoice.contract_rate)
         paid = list(payments.get(invoice.invoice_number, ()))
         amount = invoice.amount
         if amount - sum((p.amount for p in paid), Decimal(0)) != invoice.open_amount:
@@ -96,4 +132,4 @@ def accrued_interest(
         per_currency[invoice.currency] = per_currency.get(invoice.currency, Decimal(0)) + (
             claim.total
         )
-    return AccruedInterest(per_invoice, per_currency, rule)
+    return AccruedInterest(per_invoice, per_currency, rule, contract_rates=contract_rates)

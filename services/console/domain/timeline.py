@@ -60,6 +60,9 @@ def _changed(e: ledger.OpenAmountChanged) -> tuple[str, Facts]:
         "before": _money(c.previous_open_amount),
         "open": _money(c.open_amount),
         "document": c.cause_document_id,
+        # the day the change takes effect (version 2 events): the interest to date counts a
+        # payment from it, the timeline shows it beside the day the ledger announced it
+        **({"value_date": c.value_date.isoformat()} if c.value_date is not None else {}),
     }
 
 

@@ -155,6 +155,12 @@ LABELS: dict[str, str] = {
     "invalid_edit": N_("the edit is not possible"),
     "forbidden": N_("not allowed"),
     "held": N_("the customer is on hold"),
+    # why an invoice is paused (its next action in the open items)
+    "pause.dispute": N_("a dispute"),
+    "pause.promise_to_pay": N_("a promise to pay"),
+    "pause.payment_plan": N_("a payment plan"),
+    "pause.proposal": N_("a proposal waits for a collector"),
+    "pause.suspended": N_("sending is suspended"),
     "suspended": N_("sending is suspended"),
     "invoice_closed": N_("the invoices are closed"),
     # operators' commands (the Operations page)

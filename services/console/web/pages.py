@@ -419,7 +419,14 @@ class Console:
         )
         interest = accrued_interest(
             [
-                OpenInvoice(i.invoice_number, i.due_date, i.currency, i.amount, i.open_amount)
+                OpenInvoice(
+                    i.invoice_number,
+                    i.due_date,
+                    i.currency,
+                    i.amount,
+                    i.open_amount,
+                    i.late_interest_rate,
+                )
                 for i in items
             ],
             reductions_of(await read_model.open_amount_history(self.pool, customer_id)),

@@ -468,6 +468,7 @@ class Book:
                 extra=p.extra,
                 service_code=p.service_code,
                 commitment_number=p.commitment_number,
+                late_interest_rate=p.late_interest_rate,
             ),
         )
         for parked in waiting:

@@ -46,7 +46,7 @@ UNMATCHED_CASH_RECORDED = "ledger.unmatched_cash.recorded"
 UNMATCHED_CASH_CLEARED = "ledger.unmatched_cash.cleared"
 
 # event types written at another schema version than the envelope writer's 1
-_SCHEMA_VERSIONS = {OPEN_AMOUNT_CHANGED: 2, INVOICE_OPENED: 2}
+_SCHEMA_VERSIONS = {OPEN_AMOUNT_CHANGED: 2, INVOICE_OPENED: 3}
 
 _HEADERS = {
     event_type: (("event_type", event_type.encode()),)
@@ -185,9 +185,10 @@ def invoice_opened(
     extra: Mapping[str, object],
     service_code: str | None = None,
     commitment_number: str | None = None,
+    late_interest_rate: Decimal | None = None,
 ) -> str:
-    """The payload of ``ledger.invoice.opened`` (``OpenedInvoice``, schema version 2: a
-    public body's platform references)."""
+    """The payload of ``ledger.invoice.opened`` (``OpenedInvoice``, schema version 3: a
+    public body's platform references, a contract's late-payment interest rate)."""
     _positive("amount", amount)
     _positive("open amount", open_amount)
     if due_date < issue_date:
@@ -202,8 +203,13 @@ def invoice_opened(
         f'"purchase_order":{optional_string(purchase_order)},'
         f'"payment_terms":{optional_string(payment_terms)},'
         f'"service_code":{optional_string(service_code)},'
-        f'"commitment_number":{optional_string(commitment_number)},"extra":{extra_json}}}'
+        f'"commitment_number":{optional_string(commitment_number)},'
+        f'"late_interest_rate":{_optional_rate(late_interest_rate)},"extra":{extra_json}}}'
     )
+
+
+def _optional_rate(rate: Decimal | None) -> str:
+    return "null" if rate is None else f'"{rate:f}"'
 
 
 def open_amount_changed(

@@ -13,10 +13,11 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import Enum
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from contracts.dunning import InvoiceDunningState
+from contracts.dunning import InvoiceDunningState, NextStep
 from contracts.erp import Segment
 from contracts.money import PositiveMoney
 from services.runtime.business_days import SendingWindow, send_instant
@@ -162,11 +163,14 @@ class InvoiceState:
         remaining = sorted(set(self.pauses) - {reason})
         return replace(self, pause_reason=",".join(remaining) or None)
 
-    def snapshot(self, now: datetime | None = None) -> InvoiceDunningState | None:
+    def snapshot(
+        self, now: datetime | None = None, next_step: NextStep | None = None
+    ) -> InvoiceDunningState | None:
         """The contract's view of the state; None when the invoice has no scenario.
 
         At ``now``, a hold in force shows as a pause (``hold``, until ``paused_until``) when
         no other pause holds the invoice; its timer is not shown (nothing happens before).
+        ``next_step`` is :func:`heading_for`'s answer, shown only beside a timer.
         """
         if self.scenario_id is None:
             return None
@@ -195,6 +199,7 @@ class InvoiceState:
             pause_reason=self.pauses[0] if self.pauses else None,
             last_action_at=self.last_action_at,
             next_action_at=self.next_action_at,
+            next_step=next_step if self.next_action_at is not None else None,
         )
 
 
@@ -211,18 +216,53 @@ def position_of(policy: Policy, state: InvoiceState) -> int:
     """The index, in the scenario's version in force, of the step the invoice heads for
     (``len(steps)``: only the exit left), found by the step's identity: the rule of
     :mod:`services.scheduler.domain.versions` when it was read in another version."""
-    scenario = scenario_of(policy, state)
+    return _position_in(policy.library, state)
+
+
+def _position_in(library: Library, state: InvoiceState) -> int:
+    scenario = None if state.scenario_id is None else library.scenarios.get(state.scenario_id)
     if scenario is None:
         return 0
     if state.status == "escalated":
         return len(scenario.steps) + 1
-    library = policy.library
     if state.scenario_version is None or state.scenario_version == library.version_of(scenario.id):
         index = scenario.index_of(state.next_step)
         if index is not None:
             return index
     old = library.scenario_at(scenario.id, state.scenario_version)
     return followed_position(old, scenario, state.next_step)
+
+
+def heading_for(
+    library: Library, state: InvoiceState, customer: Customer | None
+) -> NextStep | None:
+    """The step the invoice's next action takes, as ``dunning.state.changed`` announces it.
+
+    The first step from the invoice's position that applies to its open amount and to the
+    customer's type, the one the tick will take when the timer fires (``plan`` and
+    ``resumed_step`` choose it the same way). None when there is no timer (paused, held,
+    closed, ended, waiting for a delivery), when only the exit is left, or when the customer
+    or the scenario is not known.
+    """
+    if state.next_action_at is None or customer is None:
+        return None
+    scenario = None if state.scenario_id is None else library.scenarios.get(state.scenario_id)
+    if scenario is None:
+        return None
+    customer_type = customer.segment.customer_type
+    steps = scenario.steps
+    for index in range(_position_in(library, state), len(steps)):
+        step = steps[index]
+        if step.applies_to(state.open_amount, customer_type):
+            return _next_step(step.name, step.level, step.channel)
+    return None
+
+
+@lru_cache(maxsize=4096)
+def _next_step(name: str, level: str, channel: str) -> NextStep:
+    """One validated model per step of the library, not one per state announced (the tick
+    announces thousands; a model is immutable, so they may share it)."""
+    return NextStep.model_validate({"step_name": name, "level": level, "channel": channel})
 
 
 def at_position(policy: Policy, state: InvoiceState, position: int) -> InvoiceState:

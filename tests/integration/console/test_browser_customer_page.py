@@ -25,6 +25,7 @@ from playwright.async_api import Browser
 from contracts import dunning, ledger, notifications, reference
 from contracts.envelope import Event
 from contracts.erp import Contact, Segment
+from contracts.money import Money, PositiveMoney
 from contracts.topics import (
     DUNNING_ACTIONS,
     INTEREST_RATES,
@@ -218,12 +219,69 @@ def header_events() -> list[tuple[Topic, Event]]:
             kind="ecb_mro", valid_from=date(2025, 6, 11), rate=Decimal("2.15")
         ),
     )
+    # the scheduler names the step its next action takes (dunning.state.changed version 2)
+    next_step = dunning.DunningStateChanged(
+        event_id=uid("state INV-1 next step"),
+        occurred_at=at(date(2026, 3, 6), 9),
+        source="scheduler",
+        payload=dunning.InvoiceDunningState(
+            customer_id="C-1001",
+            company_code="FR01",
+            invoice_id="FR01/INV-1",
+            scenario_id="standard",
+            step_name="level_1_email",
+            level="level_1",
+            paused=False,
+            last_action_at=at(date(2026, 3, 5), 9),
+            next_action_at=at(date(2026, 3, 20), 9),
+            next_step=dunning.NextStep(step_name="firm", level="level_2", channel="email"),
+        ),
+    )
+    # paid on 5 March, announced by the ledger on the 10th (open_amount_changed version 2)
+    paid = ledger.OpenAmountChanged(
+        event_id=uid("payment INV-2"),
+        occurred_at=at(date(2026, 3, 10)),
+        source="ingestion",
+        payload=ledger.OpenAmountChange(
+            company_code="FR01",
+            customer_id="C-1001",
+            invoice_id="FR01/INV-2",
+            invoice_number="INV-2",
+            previous_open_amount=Money(amount=Decimal(800), currency="EUR"),
+            open_amount=PositiveMoney(amount=Decimal(500), currency="EUR"),
+            cause="payment",
+            cause_document_id="PAY-81",
+            due_date=date(2026, 3, 3),
+            amount=PositiveMoney(amount=Decimal(800), currency="EUR"),
+            value_date=date(2026, 3, 5),
+        ),
+    )
+    # INV-3 (not yet due) as its contract states a late-payment rate (ledger.invoice.opened v3)
+    contract = ledger.InvoiceOpened(
+        event_id=uid("invoice INV-3 contract rate"),
+        occurred_at=at(date(2026, 3, 15)),
+        source="ingestion",
+        payload=ledger.OpenedInvoice(
+            company_code="FR01",
+            customer_id="C-1001",
+            invoice_id="FR01/INV-3",
+            invoice_number="INV-3",
+            issue_date=date(2026, 3, 15),
+            due_date=date(2026, 4, 15),
+            amount=PositiveMoney(amount=Decimal(500), currency="EUR"),
+            open_amount=PositiveMoney(amount=Decimal(500), currency="EUR"),
+            late_interest_rate=Decimal("12.5"),
+        ),
+    )
     return [
         (INTEREST_RATES, rate),
         (LEDGER_EVENTS, customer),
+        (LEDGER_EVENTS, paid),
+        (LEDGER_EVENTS, contract),
         (NOTIFIER_DELIVERIES, sent),
         (DUNNING_ACTIONS, hold),
         (DUNNING_ACTIONS, paused),
+        (DUNNING_ACTIONS, next_step),
     ]
 
 
@@ -285,14 +343,28 @@ async def test_the_header_and_a_reminders_exact_copy_and_proofs(
     assert HOLD_UNTIL.date() > TODAY
     # statutory interest to 16 March at ECB 2.15 + 10 points (French law, a business):
     # INV-1 9 days on 1,200 then 35 on 700 after the payment of 10 February: 11.75;
-    # INV-2 13 days on 800: 3.46; INV-4 29 days on USD 300: 2.90; INV-3 not yet due
+    # INV-2 1 day on 800, then 12 on 500 from the payment's value date (5 March, announced
+    # on the 10th): 2.26; INV-4 29 days on USD 300: 2.90; INV-3 not yet due
     interest = await page.locator("table.ageing td.interest").all_inner_texts()
-    assert interest == ["€15.21", "$2.90"]
+    assert interest == ["€14.01", "$2.90"]
     per_invoice = await page.locator("table.items td.interest").all_inner_texts()
-    assert per_invoice == ["€11.75", "€3.46", "€0.00", "$2.90"]
+    assert per_invoice == ["€11.75", "€2.26", "€0.00", "$2.90"]
     rule = await page.locator("p.interest-rule").inner_text()
     assert "simple" in rule
+    assert "value dates" in rule
     assert "Code de commerce L441-10 II" in rule
+    assert await page.locator("p.interest-rule span.contract-rate").all_inner_texts() == [
+        "INV-3 12.5 %"
+    ]
+    # what comes next per invoice: the step named by the scheduler, a hold, a date only
+    next_actions = await page.locator("table.items td.next-action").all_inner_texts()
+    assert next_actions[:2] == [
+        "Next on Mar 20, 2026: firm (Level 2, Email)",
+        "On hold until Mar 30, 2026",
+    ]
+    (payment,) = await page.locator("ol.timeline li", has_text="value date").all_inner_texts()
+    assert "invoice INV-2" in payment
+    assert "value date Mar 5, 2026" in payment
     await shot(page, "console-customer.png")
 
     await page.get_by_role("link", name="The exact copy sent and its proofs").click()

@@ -217,19 +217,33 @@ async def test_a_released_invoice_resumes_at_its_next_step_in_the_window(
     pool: asyncpg.Pool,
 ) -> None:
     desk = await started(pool, "C1", "F1")
+    friendly_step = dunning.NextStep(
+        step_name="friendly", level="level_1", channel="interactive_email"
+    )
+    opened_state, after_courtesy = await desk.states("FR01/F1")  # the ledger's, the tick's
+    assert opened_state.next_step == dunning.NextStep(
+        step_name="courtesy", level="preventive", channel="email"
+    )
+    assert after_courtesy.next_step == friendly_step
     await desk.command(
         hold("C1", date(2026, 12, 31), invoice_id="FR01/F1"), paris(date(2026, 11, 27), 11)
     )
+    assert (await desk.states("FR01/F1"))[-1].next_step is None  # held: no timer, no step
     await desk.tick(paris(date(2026, 12, 4), 12))
     assert len(await desk.reminders()) == 1
 
     release = command(commands.ReleaseCommand, commands.Release, "C1", invoice_id="FR01/F1")
     await desk.command(release, paris(date(2026, 12, 7), 7))  # a Monday, before the window
-    assert not (await desk.states("FR01/F1"))[-1].paused
+    released = (await desk.states("FR01/F1"))[-1]
+    assert not released.paused
+    assert released.next_step == friendly_step
     await desk.tick(paris(date(2026, 12, 7), 7))
     friendly = (await desk.reminders())[-1]
     assert friendly.step_name == "friendly"
     assert friendly.scheduled_for == paris(date(2026, 12, 7), 9)
+    assert (await desk.states("FR01/F1"))[-1].next_step == dunning.NextStep(
+        step_name="call", level="level_1", channel="phone_call"
+    )
 
     again = command(commands.ReleaseCommand, commands.Release, "C1", invoice_id="FR01/F1")
     await desk.command(again, paris(date(2026, 12, 7), 8))
@@ -327,6 +341,10 @@ async def test_a_skipped_step_is_not_sent_and_the_invoice_moves_on(pool: asyncpg
         step_name="friendly",
     )
     await desk.command(skip, paris(date(2026, 11, 27), 10))
+    # the skip announces the step that now comes next
+    assert (await desk.states("FR01/F4"))[-1].next_step == dunning.NextStep(
+        step_name="call", level="level_1", channel="phone_call"
+    )
     await desk.tick(paris(date(2026, 12, 11), 10))
     assert len(await desk.reminders()) == 1  # no friendly
     skipped = await pool.fetch("SELECT step_name FROM skipped_step WHERE invoice_id = 'FR01/F4'")

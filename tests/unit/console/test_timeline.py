@@ -82,3 +82,21 @@ def test_a_dispute_owner_s_answer_is_on_the_customer_s_timeline_with_its_documen
     assert entry.facts["attachments"] == ["delivery-note.pdf"]
     assert entry.facts["by"].startswith("owner-link:")
     assert statements_for(event)  # the timeline row, written by the projection
+
+
+def test_a_payment_s_value_date_is_kept_beside_the_day_it_was_announced() -> None:
+    from datetime import date
+
+    from contracts import ledger
+
+    (payment,) = [e for _, e in events() if isinstance(e, ledger.OpenAmountChanged)]
+    entry = entry_of(payment)
+    assert entry is not None
+    assert "value_date" not in entry.facts  # a version 1 event: none
+    dated = payment.model_copy(
+        update={"payload": payment.payload.model_copy(update={"value_date": date(2026, 2, 5)})}
+    )
+    entry = entry_of(dated)
+    assert entry is not None
+    assert entry.facts["value_date"] == "2026-02-05"
+    assert entry.at == payment.occurred_at  # the timeline stays in the order announced

@@ -365,9 +365,23 @@ def test_a_public_bodys_platform_references_are_carried_to_the_ledger() -> None:
     first, second = emitted(book)
     assert isinstance(first, ledger.InvoiceOpened)
     assert isinstance(second, ledger.InvoiceOpened)
-    assert first.schema_version == 2
+    assert first.schema_version == 3
     assert (first.payload.service_code, first.payload.commitment_number) == (
         "SERV-ACHATS-01",
         "EJ-2026-000417",
     )
     assert (second.payload.service_code, second.payload.commitment_number) == (None, None)
+
+
+def test_a_contract_rate_of_late_payment_interest_is_carried_to_the_ledger() -> None:
+    issued = invoice("F1", "100")
+    agreed = issued.model_copy(
+        update={"payload": issued.payload.model_copy(update={"late_interest_rate": D("12.50")})}
+    )
+    book = Book()
+    book.apply_all([agreed, invoice("F2", "50")])
+    first, second = emitted(book)
+    assert isinstance(first, ledger.InvoiceOpened)
+    assert isinstance(second, ledger.InvoiceOpened)
+    assert first.payload.late_interest_rate == D("12.50")
+    assert second.payload.late_interest_rate is None

@@ -123,6 +123,9 @@ def _compare(
     terms=st.none() | _text(100),
     service_code=st.none() | _text(100),
     commitment_number=st.none() | _text(100),
+    late_interest_rate=st.none()
+    | st.decimals(min_value=Decimal(0), max_value=Decimal(100), places=2)
+    | st.decimals(min_value=Decimal(0), max_value=Decimal(100), places=4),
     extra=extras,
     cause=st.uuids(),
     at=instants,
@@ -140,6 +143,7 @@ def test_an_opened_invoice_is_the_models_dump(
     terms: str | None,
     service_code: str | None,
     commitment_number: str | None,
+    late_interest_rate: Decimal | None,
     extra: dict[str, Any],
     cause: uuid.UUID,
     at: datetime,
@@ -160,6 +164,7 @@ def test_an_opened_invoice_is_the_models_dump(
             payment_terms=terms,
             service_code=service_code,
             commitment_number=commitment_number,
+            late_interest_rate=late_interest_rate,
             extra=extra,
         ),
         lambda: ledger_events.invoice_opened(
@@ -176,6 +181,7 @@ def test_an_opened_invoice_is_the_models_dump(
             extra=extra,
             service_code=service_code,
             commitment_number=commitment_number,
+            late_interest_rate=late_interest_rate,
         ),
         customer,
         cause,

@@ -20,7 +20,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from contracts.dunning import DunningStateChanged, Reminder, ReminderDue
+from contracts.dunning import DunningStateChanged, NextStep, Reminder, ReminderDue
 from contracts.erp import Segment
 from contracts.topics import DUNNING_ACTIONS
 from services.runtime.outbox import OutgoingRecord
@@ -99,11 +99,18 @@ def test_a_moved_state_is_the_replaced_one(state: InvoiceState, at: datetime) ->
         state.moved(next_actoin_at=at)
 
 
+next_steps = st.none() | st.sampled_from(STEPS).map(
+    lambda step: NextStep(step_name=step.name, level=step.level, channel=step.channel)
+)
+
+
 @settings(max_examples=300, deadline=None)
-@given(state=invoices(), now=instants)
-def test_a_state_change_is_the_models_dump(state: InvoiceState, now: datetime) -> None:
-    record = outgoing.state_changed(state, now)
-    snapshot = state.snapshot()
+@given(state=invoices(), now=instants, next_step=next_steps)
+def test_a_state_change_is_the_models_dump(
+    state: InvoiceState, now: datetime, next_step: NextStep | None
+) -> None:
+    record = outgoing.state_changed(state, now, next_step)
+    snapshot = state.snapshot(None, next_step)
     if snapshot is None:
         assert record is None
         return
@@ -114,7 +121,13 @@ def test_a_state_change_is_the_models_dump(state: InvoiceState, now: datetime) -
     )
     assert record == OutgoingRecord.of(DUNNING_ACTIONS, expected)
     # it validates (compared as JSON: an instant in a DST fold compares unequal across zones)
-    assert DUNNING_ACTIONS.parse(record.value).model_dump_json().encode() == record.value
+    parsed = DUNNING_ACTIONS.parse(record.value)
+    assert parsed.model_dump_json().encode() == record.value
+    assert parsed.schema_version == 2
+    # a next step is written only beside a timer
+    shown = next_step if state.next_action_at is not None else None
+    assert isinstance(parsed, DunningStateChanged)
+    assert parsed.payload.next_step == shown
 
 
 @settings(max_examples=300, deadline=None)
