@@ -370,15 +370,7 @@ class OutboxRelay:
         if not rows:
             metrics.OUTBOX_BACKLOG.labels(self.service).set(0)
             return 0
-        records = [
-            OutgoingRecord(
-                topic=row["topic"],
-                key=row["key"],
-                value=row["value"],
-                headers=_decode_headers(row["headers"]),
-            )
-            for row in rows
-        ]
+        records = [OutgoingRecord(row[0], row[1], row[2], _decode_headers(row[3])) for row in rows]
         await self.sender.send_all(records)
         if self.kafka_problem is not None:
             down_for = time.monotonic() - (self.kafka_down_since or time.monotonic())
@@ -387,7 +379,7 @@ class OutboxRelay:
             metrics.KAFKA_UNAVAILABLE.labels(self.service, "producer").set(0)
         if self.after_publish is not None:
             await self.after_publish(records)
-        await connection.execute(sql.DELETE_PUBLISHED, [row["id"] for row in rows])
+        await connection.execute(sql.DELETE_PUBLISHED, [row[4] for row in rows])
         self.published += len(records)
         for topic, count in collections.Counter(r.topic for r in records).items():
             metrics.OUTBOX_PUBLISHED.labels(self.service, topic).inc(count)

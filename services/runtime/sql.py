@@ -38,7 +38,7 @@ SELECT * FROM unnest($1::text[], $2::bytea[], $3::bytea[], $4::text[], $5::uuid[
 """
 NOTIFY = "SELECT pg_notify($1, '')"
 FETCH_BATCH = """
-SELECT id, topic, key, value, headers FROM outbox ORDER BY id LIMIT $1
+SELECT topic, key, value, headers, id FROM outbox ORDER BY id LIMIT $1
 """
 DELETE_PUBLISHED = "DELETE FROM outbox WHERE id = ANY($1::bigint[])"
 # bounded, so that a huge backlog does not make the gauge itself slow

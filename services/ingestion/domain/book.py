@@ -84,6 +84,33 @@ def content_hash(payload: Any, exclude: set[str] | frozenset[str] | None = None)
 
 _sha256 = hashlib.sha256
 _WITHOUT_VERSION = frozenset({"version"})
+_VERSION_FIELD = b',"version":'
+# The fields an invoice's JSON holds before its version: strings only, whose JSON cannot hold
+# an unescaped quote, so the first ``,"version":`` of the text is the version field's own.
+_BEFORE_VERSION = tuple(erp.InvoicePayload.model_fields).index("version")
+_VERSION_CUT = all(
+    field.annotation is str
+    for field in tuple(erp.InvoicePayload.model_fields.values())[:_BEFORE_VERSION]
+)
+
+
+def invoice_hash(payload: erp.InvoicePayload) -> str:
+    """:func:`content_hash` of an invoice without its version, the same digest.
+
+    The invoice is serialised whole and its ``"version":N`` cut out of the text: pydantic's
+    ``exclude`` made the serialisation three to four times slower, paid for every invoice.
+    The bytes hashed are those of ``exclude={"version"}`` (a unit test compares them); if a
+    field that is not a string ever comes before the version, this falls back to it.
+    """
+    if not _VERSION_CUT:
+        return content_hash(payload, exclude=_WITHOUT_VERSION)
+    text = _to_json(payload)
+    start = text.index(_VERSION_FIELD)
+    end = text.index(b",", start + len(_VERSION_FIELD))
+    return _sha256(text[:start] + text[end:]).hexdigest()
+
+
+_to_json = erp.InvoicePayload.__pydantic_serializer__.to_json
 
 
 @dataclass
@@ -396,7 +423,7 @@ class Book:
 
     def _invoice(self, event: erp.InvoiceIssued | erp.InvoiceUpdated) -> str:
         p = event.payload
-        digest = content_hash(p, exclude=_WITHOUT_VERSION)
+        digest = invoice_hash(p)
         stored = self.invoices.get((p.company_code, p.invoice_number))
         if stored is None:
             self._open(p, digest)

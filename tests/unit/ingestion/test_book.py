@@ -4,14 +4,23 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from contracts import ledger
+from contracts import erp, ledger
 from contracts.envelope import Event
+from contracts.money import PositiveMoney
 from contracts.topics import LEDGER_EVENTS
-from services.ingestion.domain.book import Book, CreditLots, add_credit, take_credit
+from services.ingestion.domain.book import (
+    Book,
+    CreditLots,
+    add_credit,
+    content_hash,
+    invoice_hash,
+    take_credit,
+)
 from tests.unit.ingestion.erp_events import (
     cancellation,
     credit_note,
@@ -385,3 +394,37 @@ def test_a_contract_rate_of_late_payment_interest_is_carried_to_the_ledger() -> 
     assert isinstance(second, ledger.InvoiceOpened)
     assert first.payload.late_interest_rate == D("12.50")
     assert second.payload.late_interest_rate is None
+
+
+document_numbers = st.text(
+    alphabet=st.sampled_from('FA0-9"\\,:{}version é'), min_size=1, max_size=30
+).filter(lambda n: n.strip() != "")
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=10),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner),
+    max_leaves=6,
+)
+
+
+@given(
+    number=document_numbers,
+    customer_id=st.sampled_from(["C1", 'C,"version":2,', "Ç"]),
+    version=st.integers(min_value=0, max_value=10**12),
+    purchase_order=st.none() | st.text(max_size=20),
+    extra=st.dictionaries(st.sampled_from(["version", ',"version":1,', "x"]), json_values),
+)
+def test_invoice_digest_hashes_the_bytes_of_the_invoice_without_its_version(
+    number: str, customer_id: str, version: int, purchase_order: str | None, extra: Any
+) -> None:
+    payload = erp.InvoicePayload(
+        company_code="FR01",
+        customer_id=customer_id,
+        invoice_number=number,
+        version=version,
+        issue_date=date(2026, 1, 2),
+        due_date=date(2026, 2, 1),
+        amount=PositiveMoney(amount=Decimal("12.50"), currency="EUR"),
+        purchase_order=purchase_order,
+        extra=extra,
+    )
+    assert invoice_hash(payload) == content_hash(payload, exclude={"version"})
