@@ -53,6 +53,7 @@ from aiokafka.structs import OffsetAndMetadata
 
 from contracts.topics import ALL_TOPICS
 from services.runtime.service import ServiceDefinition
+from simulation.timing import WaitStats
 
 SERVICES = ("ingestion", "scheduler", "notifier", "disputes", "reporting", "portal")
 # Settings of the kit that several services read alike: the customers' links, minted by the
@@ -293,7 +294,8 @@ class Quiescence:
     bootstrap: str
     database_url: str
     services: tuple[str, ...] = SERVICES
-    poll_s: float = 0.05
+    poll_s: float = 0.05  # between two observations while there is work left
+    confirm_s: float = 0.0  # between a first quiet observation and the confirming one
     # the distinct notices the SMTP stand-in received (None: notices are not waited for)
     notices_received: Callable[[], int] | None = None
     stranded_after_s: float = 10.0
@@ -309,6 +311,7 @@ class Quiescence:
     _group_service: dict[str, str] = field(default_factory=dict)
     _shortfall: tuple[int, float] | None = None  # (notices unreceived, since when)
     _in_flight: tuple[int, float] | None = None  # (deliveries in flight, since when)
+    stats: WaitStats = field(default_factory=WaitStats)
 
     async def start(self) -> None:
         for service in self.services:
@@ -538,25 +541,50 @@ class Quiescence:
         ``tend`` runs before each observation (the controller restarts a service that
         exited on its own there, as Kubernetes or systemd would).
         """
-        deadline = time.monotonic() + timeout_s
+        stats = self.stats
+        stats.waits += 1
+        began = time.monotonic()
+        deadline = began + timeout_s
         previous: Observation | None = None
         last: Observation | None = None
-        while True:
-            if tend is not None:
-                await tend()
-            try:
-                last = await self.observe(now)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, Exception) as exc:
+        first_quiet: float | None = None  # when the current streak of quiet ones began
+        try:
+            while True:
+                if tend is not None:
+                    await tend()
+                asked = time.monotonic()
+                try:
+                    last = await self.observe(now)
+                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, Exception) as exc:
+                    if time.monotonic() > deadline:
+                        raise RuntimeError(f"not quiescent after {timeout_s} s: {exc!r}") from exc
+                    await asyncio.sleep(0.5)
+                    continue
+                finally:
+                    stats.observations += 1
+                    stats.observing_s += time.monotonic() - asked
+                if not last.quiet:
+                    previous = first_quiet = None
+                elif previous is not None and previous.end_offsets == last.end_offsets:
+                    assert first_quiet is not None
+                    stats.confirming_s += time.monotonic() - first_quiet
+                    return last
+                else:
+                    previous = last
+                    first_quiet = first_quiet or asked
                 if time.monotonic() > deadline:
-                    raise RuntimeError(f"not quiescent after {timeout_s} s: {exc!r}") from exc
-                await asyncio.sleep(0.5)
-                continue
-            if last.quiet and previous is not None and previous.end_offsets == last.end_offsets:
-                return last
-            previous = last if last.quiet else None
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"not quiescent after {timeout_s} s: {last.describe()}")
-            await asyncio.sleep(self.poll_s)
+                    raise RuntimeError(f"not quiescent after {timeout_s} s: {last.describe()}")
+                # Quiet once: confirm at once. Nothing that is still to be done can hide
+                # from an observation (an event consumed and not yet committed is lag, one
+                # being relayed is still in its outbox, a due timer or delivery is counted
+                # until the transaction that handles it commits), so the second one only has
+                # to start after the first ended, to catch what happened during the first.
+                pause = self.confirm_s if first_quiet == asked else self.poll_s
+                slept = time.monotonic()
+                await asyncio.sleep(pause)
+                stats.sleeping_s += time.monotonic() - slept
+        finally:
+            stats.total_s += time.monotonic() - began
 
 
 async def partitions_of(consumer: AIOKafkaConsumer, name: str) -> list[TopicPartition]:
