@@ -294,7 +294,10 @@ class Quiescence:
     bootstrap: str
     database_url: str
     services: tuple[str, ...] = SERVICES
-    poll_s: float = 0.05  # between two observations while there is work left
+    # between two observations while there is work left: from poll_first_s, growing by
+    # half at each busy one up to poll_s (a short wait is seen soon, a long one asks less)
+    poll_first_s: float = 0.01
+    poll_s: float = 0.1
     confirm_s: float = 0.0  # between a first quiet observation and the confirming one
     # the distinct notices the SMTP stand-in received (None: notices are not waited for)
     notices_received: Callable[[], int] | None = None
@@ -548,6 +551,7 @@ class Quiescence:
         previous: Observation | None = None
         last: Observation | None = None
         first_quiet: float | None = None  # when the current streak of quiet ones began
+        poll = self.poll_first_s
         try:
             while True:
                 if tend is not None:
@@ -579,7 +583,10 @@ class Quiescence:
                 # being relayed is still in its outbox, a due timer or delivery is counted
                 # until the transaction that handles it commits), so the second one only has
                 # to start after the first ended, to catch what happened during the first.
-                pause = self.confirm_s if first_quiet == asked else self.poll_s
+                if first_quiet == asked:
+                    pause = self.confirm_s
+                else:
+                    pause, poll = poll, min(self.poll_s, poll * 1.5)
                 slept = time.monotonic()
                 await asyncio.sleep(pause)
                 stats.sleeping_s += time.monotonic() - slept

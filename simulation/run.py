@@ -155,6 +155,8 @@ class Options:
     templates_path: Path | None = None
     # a simulated collector decides the proposals of the steps to confirm (semi_automatic.py)
     decide_proposals: bool = False
+    # settings of the services (RELANCE_<SERVICE>_...) over the run's own
+    settings: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -257,6 +259,7 @@ class Run:
             extra["RELANCE_SCHEDULER_SCENARIOS_PATH"] = str(options.scenarios_path.resolve())
         if options.templates_path is not None:
             extra["RELANCE_NOTIFIER_TEMPLATES_DIR"] = str(options.templates_path.resolve())
+        extra.update(options.settings)
         await asyncio.to_thread(self._migrate)
         self.timings.lap("migrations")
         for service in SERVICES:
