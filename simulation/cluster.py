@@ -309,6 +309,7 @@ class Quiescence:
     _pool: asyncpg.Pool | None = None
     _groups: dict[str, tuple[str, ...]] = field(default_factory=dict)
     _query: str | None = None
+    _claimed_query: str | None = None  # the notices claimed or sent (None: no such table)
     _schemas: dict[str, str] = field(default_factory=dict)
     _coordinators: dict[str, int] = field(default_factory=dict)
     _group_service: dict[str, str] = field(default_factory=dict)
@@ -375,14 +376,18 @@ class Quiescence:
             timers += int(row["timers_scheduler"])
         deliveries = int(row["deliveries"])
         notices_due, unreceived = int(row["notices_due"]), 0
-        if self.notices_received is not None:
-            unreceived = self._unreceived(int(row["notices_claimed"]), self.notices_received())
         in_flight = self._stranded_in_flight(int(row["deliveries_in_flight"]))
-        database = Observation(
-            {}, outbox, timers, deliveries, -1, notices_due, unreceived, in_flight
-        )
+        database = Observation({}, outbox, timers, deliveries, -1, notices_due, 0, in_flight)
         if database.busy:
             return database
+        if self.notices_received is not None and self._claimed_query is not None:
+            # counted only now: it reads every notice sent so far (no index says "sent"),
+            # the costliest count of all, and a busy database has already answered
+            claimed = int(await self._pool.fetchval(self._claimed_query))
+            unreceived = self._unreceived(claimed, self.notices_received())
+            if unreceived:
+                database.notices_unreceived = unreceived
+                return database
         partitions: dict[str, list[TopicPartition]] = {}
         for topics in self._groups.values():
             for topic in topics:
@@ -503,7 +508,8 @@ class Quiescence:
                     "((status = 'pending' AND next_attempt_at <= $1) "
                     f"OR (status = 'sending' AND lease_until <= $1)){held})"
                 )
-            notices_due = notices_claimed = "0"
+            notices_due = "0"
+            self._claimed_query = None
             if await exists("notifier.notices"):
                 held = ""
                 if await exists("notifier.suspensions"):
@@ -520,8 +526,8 @@ class Quiescence:
                     "(SELECT count(*) FROM notifier.notices n "
                     f"WHERE status IN ('pending', 'sending') AND next_attempt_at <= $1{held})"
                 )
-                notices_claimed = (
-                    "(SELECT count(*) FROM notifier.notices WHERE status IN ('sending', 'sent'))"
+                self._claimed_query = (
+                    "SELECT count(*) FROM notifier.notices WHERE status IN ('sending', 'sent')"
                 )
         columns += [
             f"{scheduler_timers} AS timers_scheduler",
@@ -529,7 +535,6 @@ class Quiescence:
             f"{deliveries} AS deliveries",
             f"{in_flight} AS deliveries_in_flight",
             f"{notices_due} AS notices_due",
-            f"{notices_claimed} AS notices_claimed",
         ]
         return "SELECT " + ", ".join(columns) + ", $1::timestamptz AS at"
 
