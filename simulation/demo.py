@@ -27,8 +27,10 @@ from simulation.run import (
     Options,
     Run,
     SuspensionPlan,
+    end_of,
     history_digest,
     simulate,
+    start_of,
 )
 from simulation.timing import Timings
 
@@ -209,7 +211,7 @@ async def open_front_doors(run: Run) -> list[str]:
 
 
 async def demo(options: Options, *, keep: bool = False, timings: Timings | None = None) -> int:
-    from simulation.summary import summary_lines
+    from simulation.summary import refresh_dso, summary_lines
 
     timings = timings or Timings()
     began = timings.began
@@ -229,16 +231,22 @@ async def demo(options: Options, *, keep: bool = False, timings: Timings | None 
             "opened their account on the portal"
         )
         timings.lap("portal links")
-        for line in await summary_lines(run):
-            print(line)
+        # the HTML report is written by its own process while this one reads the summary
+        # (both mostly wait on PostgreSQL): the DSO table they both read refreshed first
+        await refresh_dso(run, start_of(run.history), end_of(run.history))
+        report = asyncio.create_task(
+            asyncio.to_thread(write_html_report, run, options.workdir.resolve() / "report.html")
+        )
+        try:
+            for line in await summary_lines(run, dso_refreshed=True):
+                print(line)
+        except BaseException:
+            report.cancel()
+            raise
         timings.lap("summary")
         print()
-        print(
-            await asyncio.to_thread(
-                write_html_report, run, options.workdir.resolve() / "report.html"
-            )
-        )
-        timings.lap("HTML report")
+        print(await report)
+        timings.lap("HTML report (after the summary)")
         print(
             f"Logs: {options.workdir.resolve() / 'logs'}; letters: "
             f"{options.workdir.resolve() / 'letters'}"
