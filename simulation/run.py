@@ -70,7 +70,14 @@ from simulation.semi_automatic import (
     request,
 )
 from simulation.timeline import sending_instants
-from simulation.timing import Timings, kafka_broker_pid, load_average, own_cpu_s, share
+from simulation.timing import (
+    Timings,
+    kafka_broker_pid,
+    load_average,
+    own_cpu_s,
+    share,
+    with_children,
+)
 
 # The simulated collector's key for the notifier's call tasks (one per run, never reused).
 COLLECTOR_KEY = secrets.token_urlsafe(32)
@@ -555,7 +562,9 @@ class Run:
     async def sample_cpu(self) -> None:
         """Note the CPU seconds of the services, the database's backends and the broker."""
         cpu = self.timings.cpu
-        cpu.sample("services", (p.process.pid for p in self.processes.values() if p.process))
+        for process in self.processes.values():
+            if process.process is not None:  # with its children: the composing processes
+                cpu.sample(f"services/{process.service}", with_children([process.process.pid]))
         with contextlib.suppress(Exception):
             rows = await self.fetch(
                 "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
@@ -614,13 +623,10 @@ class Run:
             + ", ".join(f"{name} {seconds:.0f} s" for name, seconds in groups.items() if seconds)
             + f"; {share(total, wall * (os.cpu_count() or 1))} of the cores over the wall time"
         )
-        per_service: defaultdict[str, float] = defaultdict(float)
-        by_pid = {p.process.pid: p.service for p in self.processes.values() if p.process}
-        for (group, pid), seconds in cpu.seen.items():
-            if group == "services" and pid in by_pid:
-                per_service[by_pid[pid]] += seconds
+        services = {p.service for p in self.processes.values()}
+        per_service = {name: cpu.total(f"services/{name}") for name in services}
         lines.append(
-            "  services' CPU: "
+            "  per service (replicas and their composing processes included): "
             + ", ".join(
                 f"{name} {seconds:.0f} s"
                 for name, seconds in sorted(per_service.items(), key=lambda i: -i[1])

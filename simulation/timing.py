@@ -30,6 +30,19 @@ def process_cpu_s(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
+def with_children(pids: Iterable[int]) -> list[int]:
+    """The processes and their live children (the notifier's composing processes)."""
+    found = []
+    for pid in pids:
+        found.append(pid)
+        try:
+            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        except OSError:
+            continue
+        found.extend(int(child) for child in children)
+    return found
+
+
 def own_cpu_s() -> float:
     """This process's CPU seconds, and its children's that have been waited for."""
     own = resource.getrusage(resource.RUSAGE_SELF)
@@ -70,7 +83,8 @@ class CpuSampler:
                 self.seen[key] = max(cpu, self.seen.get(key, 0.0))
 
     def total(self, group: str) -> float:
-        return sum(v for (g, _), v in self.seen.items() if g == group)
+        """The CPU seconds of ``group`` and of its subgroups (``services/notifier``)."""
+        return sum(v for (g, _), v in self.seen.items() if g == group or g.startswith(group + "/"))
 
 
 @dataclass

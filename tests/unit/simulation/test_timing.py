@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import subprocess
 import sys
 import time
 from datetime import UTC, datetime
 
 from simulation.cluster import Observation, Quiescence
-from simulation.timing import CpuSampler, Timings, process_cpu_s, share
+from simulation.timing import CpuSampler, Timings, process_cpu_s, share, with_children
 
 
 def test_the_cpu_of_a_live_process_is_read_and_a_gone_one_keeps_its_last_sample() -> None:
@@ -82,3 +83,34 @@ def test_quiet_twice_with_the_same_offsets_and_the_waits_are_counted() -> None:
     assert stats.sleeping_s >= 0.01  # the poll after the busy observation, at least
     assert stats.confirming_s > 0
     assert stats.total_s >= stats.observing_s + stats.sleeping_s
+
+
+def test_a_service_counts_with_its_children_and_a_group_with_its_subgroups() -> None:
+    parent = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import subprocess, sys, time\n"
+            "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(30)'])\n"
+            "print(child.pid, flush=True)\n"
+            "time.sleep(30)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert parent.stdout is not None
+    child = int(parent.stdout.readline())
+    try:
+        assert with_children([parent.pid]) == [parent.pid, child]
+        sampler = CpuSampler()
+        sampler.sample("services/notifier", with_children([parent.pid]))
+        sampler.sample("services/portal", [os.getpid()])
+        assert sampler.total("services") == sampler.total("services/notifier") + sampler.total(
+            "services/portal"
+        )
+        assert sampler.total("services/portal") > 0
+    finally:
+        os.kill(child, signal.SIGKILL)
+        parent.kill()
+        parent.wait()
+        parent.stdout.close()
