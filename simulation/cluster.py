@@ -53,6 +53,7 @@ from aiokafka.structs import OffsetAndMetadata
 
 from contracts.topics import ALL_TOPICS
 from services.runtime.service import ServiceDefinition
+from simulation.timing import WaitStats
 
 SERVICES = ("ingestion", "scheduler", "notifier", "disputes", "reporting", "portal")
 # Settings of the kit that several services read alike: the customers' links, minted by the
@@ -293,7 +294,11 @@ class Quiescence:
     bootstrap: str
     database_url: str
     services: tuple[str, ...] = SERVICES
-    poll_s: float = 0.05
+    # between two observations while there is work left: from poll_first_s, growing by
+    # half at each busy one up to poll_s (a short wait is seen soon, a long one asks less)
+    poll_first_s: float = 0.01
+    poll_s: float = 0.1
+    confirm_s: float = 0.0  # between a first quiet observation and the confirming one
     # the distinct notices the SMTP stand-in received (None: notices are not waited for)
     notices_received: Callable[[], int] | None = None
     stranded_after_s: float = 10.0
@@ -304,11 +309,13 @@ class Quiescence:
     _pool: asyncpg.Pool | None = None
     _groups: dict[str, tuple[str, ...]] = field(default_factory=dict)
     _query: str | None = None
+    _claimed_query: str | None = None  # the notices claimed or sent (None: no such table)
     _schemas: dict[str, str] = field(default_factory=dict)
     _coordinators: dict[str, int] = field(default_factory=dict)
     _group_service: dict[str, str] = field(default_factory=dict)
     _shortfall: tuple[int, float] | None = None  # (notices unreceived, since when)
     _in_flight: tuple[int, float] | None = None  # (deliveries in flight, since when)
+    stats: WaitStats = field(default_factory=WaitStats)
 
     async def start(self) -> None:
         for service in self.services:
@@ -369,14 +376,18 @@ class Quiescence:
             timers += int(row["timers_scheduler"])
         deliveries = int(row["deliveries"])
         notices_due, unreceived = int(row["notices_due"]), 0
-        if self.notices_received is not None:
-            unreceived = self._unreceived(int(row["notices_claimed"]), self.notices_received())
         in_flight = self._stranded_in_flight(int(row["deliveries_in_flight"]))
-        database = Observation(
-            {}, outbox, timers, deliveries, -1, notices_due, unreceived, in_flight
-        )
+        database = Observation({}, outbox, timers, deliveries, -1, notices_due, 0, in_flight)
         if database.busy:
             return database
+        if self.notices_received is not None and self._claimed_query is not None:
+            # counted only now: it reads every notice sent so far (no index says "sent"),
+            # the costliest count of all, and a busy database has already answered
+            claimed = int(await self._pool.fetchval(self._claimed_query))
+            unreceived = self._unreceived(claimed, self.notices_received())
+            if unreceived:
+                database.notices_unreceived = unreceived
+                return database
         partitions: dict[str, list[TopicPartition]] = {}
         for topics in self._groups.values():
             for topic in topics:
@@ -497,7 +508,8 @@ class Quiescence:
                     "((status = 'pending' AND next_attempt_at <= $1) "
                     f"OR (status = 'sending' AND lease_until <= $1)){held})"
                 )
-            notices_due = notices_claimed = "0"
+            notices_due = "0"
+            self._claimed_query = None
             if await exists("notifier.notices"):
                 held = ""
                 if await exists("notifier.suspensions"):
@@ -514,8 +526,8 @@ class Quiescence:
                     "(SELECT count(*) FROM notifier.notices n "
                     f"WHERE status IN ('pending', 'sending') AND next_attempt_at <= $1{held})"
                 )
-                notices_claimed = (
-                    "(SELECT count(*) FROM notifier.notices WHERE status IN ('sending', 'sent'))"
+                self._claimed_query = (
+                    "SELECT count(*) FROM notifier.notices WHERE status IN ('sending', 'sent')"
                 )
         columns += [
             f"{scheduler_timers} AS timers_scheduler",
@@ -523,7 +535,6 @@ class Quiescence:
             f"{deliveries} AS deliveries",
             f"{in_flight} AS deliveries_in_flight",
             f"{notices_due} AS notices_due",
-            f"{notices_claimed} AS notices_claimed",
         ]
         return "SELECT " + ", ".join(columns) + ", $1::timestamptz AS at"
 
@@ -538,25 +549,54 @@ class Quiescence:
         ``tend`` runs before each observation (the controller restarts a service that
         exited on its own there, as Kubernetes or systemd would).
         """
-        deadline = time.monotonic() + timeout_s
+        stats = self.stats
+        stats.waits += 1
+        began = time.monotonic()
+        deadline = began + timeout_s
         previous: Observation | None = None
         last: Observation | None = None
-        while True:
-            if tend is not None:
-                await tend()
-            try:
-                last = await self.observe(now)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, Exception) as exc:
+        first_quiet: float | None = None  # when the current streak of quiet ones began
+        poll = self.poll_first_s
+        try:
+            while True:
+                if tend is not None:
+                    await tend()
+                asked = time.monotonic()
+                try:
+                    last = await self.observe(now)
+                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, Exception) as exc:
+                    if time.monotonic() > deadline:
+                        raise RuntimeError(f"not quiescent after {timeout_s} s: {exc!r}") from exc
+                    await asyncio.sleep(0.5)
+                    continue
+                finally:
+                    stats.observations += 1
+                    stats.observing_s += time.monotonic() - asked
+                if not last.quiet:
+                    previous = first_quiet = None
+                elif previous is not None and previous.end_offsets == last.end_offsets:
+                    assert first_quiet is not None
+                    stats.confirming_s += time.monotonic() - first_quiet
+                    return last
+                else:
+                    previous = last
+                    first_quiet = first_quiet or asked
                 if time.monotonic() > deadline:
-                    raise RuntimeError(f"not quiescent after {timeout_s} s: {exc!r}") from exc
-                await asyncio.sleep(0.5)
-                continue
-            if last.quiet and previous is not None and previous.end_offsets == last.end_offsets:
-                return last
-            previous = last if last.quiet else None
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"not quiescent after {timeout_s} s: {last.describe()}")
-            await asyncio.sleep(self.poll_s)
+                    raise RuntimeError(f"not quiescent after {timeout_s} s: {last.describe()}")
+                # Quiet once: confirm at once. Nothing that is still to be done can hide
+                # from an observation (an event consumed and not yet committed is lag, one
+                # being relayed is still in its outbox, a due timer or delivery is counted
+                # until the transaction that handles it commits), so the second one only has
+                # to start after the first ended, to catch what happened during the first.
+                if first_quiet == asked:
+                    pause = self.confirm_s
+                else:
+                    pause, poll = poll, min(self.poll_s, poll * 1.5)
+                slept = time.monotonic()
+                await asyncio.sleep(pause)
+                stats.sleeping_s += time.monotonic() - slept
+        finally:
+            stats.total_s += time.monotonic() - began
 
 
 async def partitions_of(consumer: AIOKafkaConsumer, name: str) -> list[TopicPartition]:

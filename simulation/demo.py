@@ -27,36 +27,39 @@ from simulation.run import (
     Options,
     Run,
     SuspensionPlan,
+    end_of,
     history_digest,
     simulate,
+    start_of,
 )
+from simulation.timing import Timings
 
 # The people's doors the demo opens with --keep, on the demo's data (docs/console.md,
 # docs/portal.md); the timed run never starts them.
 FRONT_DOORS = ("console",)  # the portal already runs during the demo (the emails link to it)
 
 
-def html_report_command() -> list[str] | None:
-    """``relance report html`` when this installation has it, else None."""
+def html_report_command() -> tuple[list[str], str] | None:
+    """``relance report html`` and its help text when this installation has it, else None
+    (the help says which options this version takes)."""
     relance = shutil.which("relance") or str(Path(sys.executable).with_name("relance"))
+    command = [relance, "report", "html"]
     try:
         found = subprocess.run(  # noqa: S603 (our own relance executable)
-            [relance, "report", "html", "--help"], capture_output=True, text=True, timeout=60
+            [*command, "--help"], capture_output=True, text=True, timeout=60
         )
     except (OSError, subprocess.TimeoutExpired):
         return None
     if found.returncode != 0:
         return None
-    return [relance, "report", "html"]
+    return command, found.stdout
 
 
 def write_html_report(run: Run, output: Path) -> str:
-    command = html_report_command()
-    if command is None:
+    found = html_report_command()
+    if found is None:
         return "HTML report: `relance report html` is not available in this version; skipped."
-    help_text = subprocess.run(  # noqa: S603 (our own relance executable)
-        [*command, "--help"], capture_output=True, text=True
-    ).stdout
+    command, help_text = found
     args = list(command)
     for option in ("--out", "--output"):
         if option in help_text:
@@ -207,16 +210,17 @@ async def open_front_doors(run: Run) -> list[str]:
     return lines
 
 
-async def demo(options: Options, *, keep: bool = False) -> int:
-    from simulation.summary import summary_lines
+async def demo(options: Options, *, keep: bool = False, timings: Timings | None = None) -> int:
+    from simulation.summary import refresh_dso, summary_lines
 
-    began = time.monotonic()
+    timings = timings or Timings()
+    began = timings.began
     task = asyncio.current_task()
     assert task is not None
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):  # stop the services on Ctrl-C and SIGTERM
         loop.add_signal_handler(sig, task.cancel)
-    run = await simulate(options)
+    run = await simulate(options, timings)
     try:
         run.say(f"history fingerprint {history_digest(run.history)} (seed {options.seed})")
         run.say(f"simulating {options.size.days} days from {options.size.start}")
@@ -226,17 +230,33 @@ async def demo(options: Options, *, keep: bool = False) -> int:
             f"customers clicking their interactive email's link: {opened} of {clicked} "
             "opened their account on the portal"
         )
-        for line in await summary_lines(run):
-            print(line)
+        timings.lap("portal links")
+        # the HTML report is written by its own process while this one reads the summary
+        # (both mostly wait on PostgreSQL): the DSO table they both read refreshed first
+        await refresh_dso(run, start_of(run.history), end_of(run.history))
+        report = asyncio.create_task(
+            asyncio.to_thread(write_html_report, run, options.workdir.resolve() / "report.html")
+        )
+        try:
+            for line in await summary_lines(run, dso_refreshed=True):
+                print(line)
+        except BaseException:
+            report.cancel()
+            raise
+        timings.lap("summary")
         print()
-        print(write_html_report(run, options.workdir.resolve() / "report.html"))
+        print(await report)
+        timings.lap("HTML report (after the summary)")
         print(
             f"Logs: {options.workdir.resolve() / 'logs'}; letters: "
             f"{options.workdir.resolve() / 'letters'}"
         )
+        for line in await run.timing_lines():
+            print(line)
         print(
             f"Demo wall time: {time.monotonic() - began:.0f} s "
-            f"(generation {run.generation_s:.1f} s)"
+            f"(generation {run.generation_s:.1f} s)",
+            flush=True,
         )
         if keep:
             for line in await open_front_doors(run):
@@ -263,6 +283,17 @@ async def demo(options: Options, *, keep: bool = False) -> int:
 # The company whose sending the demo suspends for a week (an entity migrating its ERP):
 # the largest of the generated histories (France, Belgium, Switzerland).
 SUSPENDED_COMPANY = "FR01"
+
+
+# What the demo's processes need on a 2-core machine, over the run's settings (run.py):
+# one process composing the emails with their PDF per notifier replica rather than one per
+# core each (four replicas: four composing processes, not eight, to import and keep idle);
+# the disputes service's timers (owner reminders, promise deadlines, plan checks) looked at
+# every 0.2 s rather than 0.1 s (they fall due when the clock moves, a few times a day).
+DEMO_SETTINGS = {
+    "RELANCE_NOTIFIER_COMPOSING_WORKERS": "1",
+    "RELANCE_DISPUTES_TICK_INTERVAL_S": "0.2",
+}
 
 
 def suspension_for(size: Size) -> SuspensionPlan | None:
@@ -305,6 +336,7 @@ def main(
     workdir: Path = Path(".cache/demo"),
     database_name: str = "relance_demo",
 ) -> int:
+    timings = Timings()
     size = Size.small() if small else Size.demo()
     if days is not None:
         size = replace(size, days=days)
@@ -325,10 +357,11 @@ def main(
         replicas={} if small else {"notifier": 4, "scheduler": 2},
         suspension=suspension_for(size),
         decide_proposals=True,
+        settings=DEMO_SETTINGS,
     )
     options = semi_automatic(options)
     try:
-        return asyncio.run(demo(options, keep=keep))
+        return asyncio.run(demo(options, keep=keep, timings=timings))
     except (KeyboardInterrupt, asyncio.CancelledError):
         print("demo: interrupted; services stopped", file=sys.stderr)
         return 130

@@ -29,7 +29,7 @@ import secrets
 import shutil
 import sys
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -70,6 +70,14 @@ from simulation.semi_automatic import (
     request,
 )
 from simulation.timeline import sending_instants
+from simulation.timing import (
+    Timings,
+    kafka_broker_pid,
+    load_average,
+    own_cpu_s,
+    share,
+    with_children,
+)
 
 # The simulated collector's key for the notifier's call tasks (one per run, never reused).
 COLLECTOR_KEY = secrets.token_urlsafe(32)
@@ -154,6 +162,8 @@ class Options:
     templates_path: Path | None = None
     # a simulated collector decides the proposals of the steps to confirm (semi_automatic.py)
     decide_proposals: bool = False
+    # settings of the services (RELANCE_<SERVICE>_...) over the run's own
+    settings: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -187,6 +197,9 @@ class Run:
     instant: datetime | None = None  # the simulated instant the clock file holds
     suspension: SuspensionRecord | None = None
     collector: Collector = field(default_factory=Collector)
+    timings: Timings = field(default_factory=Timings)
+    barriers: int = 0
+    barrier_s: float = 0.0
 
     # setup ----------------------------------------------------------------------------------
 
@@ -200,7 +213,10 @@ class Run:
     async def set_clock(self, instant: datetime) -> None:
         """Move the clock; return once every service process is bound to see ``instant``."""
         self.instant = instant
+        began = time.monotonic()
         await move_clock(self.clock_file, instant)
+        self.barriers += 1
+        self.barrier_s += time.monotonic() - began
 
     def sending_instants(self, index: int) -> list[datetime]:
         zones = {c.time_zone for c in self.history.customers.values()}
@@ -217,6 +233,7 @@ class Run:
         self.say(f"database {options.database_name}, fresh topics on {options.bootstrap}")
         self.database_url = await fresh_database(options.admin_database_url, options.database_name)
         await fresh_topics(options.bootstrap)
+        self.timings.lap("database and topics")
         smtp = SmtpCollector(clock=self.simulated_now)
         smtp.start()
         sms = TwilioStandIn(clock=self.simulated_now)
@@ -249,7 +266,9 @@ class Run:
             extra["RELANCE_SCHEDULER_SCENARIOS_PATH"] = str(options.scenarios_path.resolve())
         if options.templates_path is not None:
             extra["RELANCE_NOTIFIER_TEMPLATES_DIR"] = str(options.templates_path.resolve())
+        extra.update(options.settings)
         await asyncio.to_thread(self._migrate)
+        self.timings.lap("migrations")
         for service in SERVICES:
             replicas = options.replicas.get(service, 1)
             for replica in range(1, replicas + 1):
@@ -269,8 +288,9 @@ class Run:
                 )
         await asyncio.gather(*(p.start() for p in self.processes.values()))
         await asyncio.gather(*(p.ready() for p in self.processes.values()))
+        self.timings.lap("services started")
         self.say(
-            "services ready: "
+            f"services ready in {self.timings.phases['services started']:.1f} s: "
             + ", ".join(
                 f"{n} (pid {p.process.pid if p.process else '?'}, :{p.port})"
                 for n, p in self.processes.items()
@@ -283,6 +303,7 @@ class Run:
             self.suspension = SuspensionRecord(options.suspension)
         await self.quiescence.start()
         await self._start_producer()
+        self.timings.lap("clients")
 
     def _migrate(self) -> None:
         from services.runtime import migrations
@@ -508,6 +529,7 @@ class Run:
         return f"exit {process.returncode}: {(said or ['no output'])[-1][:300]}"
 
     async def progress(self, index: int, stats: DayStats) -> None:
+        await self.sample_cpu()
         calls = await self.scalar("SELECT count(*) FROM notifier.call_tasks")
         counts = stats.providers
         self.say(
@@ -530,8 +552,87 @@ class Run:
         return list(await self.quiescence._pool.fetch(query, *args))
 
     async def run(self) -> None:
+        self.timings.lap("before the first day")
         for index in range(self.history.size.days):
             await self.day(index)
+        self.timings.lap("simulated days")
+
+    # where the time went ----------------------------------------------------------------------
+
+    async def sample_cpu(self) -> None:
+        """Note the CPU seconds of the services, the database's backends and the broker."""
+        cpu = self.timings.cpu
+        for process in self.processes.values():
+            if process.process is not None:  # with its children: the composing processes
+                cpu.sample(f"services/{process.service}", with_children([process.process.pid]))
+        with contextlib.suppress(Exception):
+            rows = await self.fetch(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+            )
+            cpu.sample("postgresql", (r["pid"] for r in rows))
+        broker = kafka_broker_pid()
+        if broker is not None:
+            cpu.sample("kafka", (broker,))
+
+    async def timing_lines(self) -> list[str]:
+        """Where the wall time went, what waiting cost, and the CPU of the demo's processes."""
+        await self.sample_cpu()
+        timings = self.timings
+        wall = time.monotonic() - timings.began
+        phases = timings.phases
+        days = phases.get("simulated days", 0.0)
+        per_step: defaultdict[str, float] = defaultdict(float)
+        for stats in self.days:
+            for step, seconds in stats.phases.items():
+                per_step[step] += seconds
+        waits = self.quiescence.stats if self.quiescence is not None else None
+        lines = [
+            "",
+            f"Where the time went ({wall:.0f} s wall; load average {timings.load_at_start} "
+            f"at the start, {load_average()} now, on {os.cpu_count()} cores):",
+            "  " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in phases.items()),
+            f"  {len(self.days)} days: "
+            + ", ".join(f"{step} {seconds:.0f} s" for step, seconds in per_step.items())
+            + f"; slowest day {max((d.seconds for d in self.days), default=0):.1f} s",
+        ]
+        idle = self.barrier_s
+        if waits is not None:
+            idle += waits.confirming_s
+            lines.append(
+                f"  quiescence: {waits.waits} waits, {waits.total_s:.0f} s in all; "
+                f"{waits.observations} observations, {waits.observing_s:.0f} s asking "
+                f"({1000 * waits.observing_s / max(1, waits.observations):.0f} ms each), "
+                f"{waits.sleeping_s:.0f} s between them; {waits.confirming_s:.0f} s from the "
+                "first quiet observation to the confirming one"
+            )
+        lines.append(
+            f"  clock barriers: {self.barriers}, {self.barrier_s:.1f} s; idle waiting "
+            f"(barriers and confirmations) {idle:.0f} s, {share(idle, days)} of the days"
+        )
+        cpu = timings.cpu
+        controller = own_cpu_s()  # since the process started, imports included
+        groups = {
+            "controller": controller,
+            "services": cpu.total("services"),
+            "PostgreSQL backends": cpu.total("postgresql"),
+            "Kafka broker": cpu.total("kafka"),
+        }
+        total = sum(groups.values())
+        lines.append(
+            f"  CPU: {total:.0f} s = "
+            + ", ".join(f"{name} {seconds:.0f} s" for name, seconds in groups.items() if seconds)
+            + f"; {share(total, wall * (os.cpu_count() or 1))} of the cores over the wall time"
+        )
+        services = {p.service for p in self.processes.values()}
+        per_service = {name: cpu.total(f"services/{name}") for name in services}
+        lines.append(
+            "  per service (replicas and their composing processes included): "
+            + ", ".join(
+                f"{name} {seconds:.0f} s"
+                for name, seconds in sorted(per_service.items(), key=lambda i: -i[1])
+            )
+        )
+        return lines
 
     # the customer's page ----------------------------------------------------------------------
 
@@ -688,12 +789,12 @@ class Run:
         return {**base, "outcome": "wrong_contact"}
 
 
-async def simulate(options: Options) -> Run:
+async def simulate(options: Options, timings: Timings | None = None) -> Run:
     """Generate, start everything, run every day; the caller prints and stops."""
-    began = time.monotonic()
+    timings = timings or Timings()
     history = generate(options.size, options.seed)
-    run = Run(options, history)
-    run.generation_s = time.monotonic() - began
+    run = Run(options, history, timings=timings)
+    run.generation_s = timings.lap("generation")
     run.say(
         f"generated {len(history.customers)} customers, {len(history.invoices)} invoices, "
         f"{history.record_count} records ({len(history.bad)} bad) in {run.generation_s:.1f} s"

@@ -330,7 +330,9 @@ def letters_abroad_lines(run: Run) -> list[str]:
     return [f"  {mark}{law.line()}"] + [f"    ! {problem}" for problem in law.problems[:5]]
 
 
-async def summary_lines(run: Run) -> list[str]:
+async def summary_lines(run: Run, *, dso_refreshed: bool = False) -> list[str]:
+    """The summary's lines; ``dso_refreshed``: :func:`refresh_dso` already ran for the run's
+    months (the demo runs it first, so that the HTML report, written meanwhile, reads it)."""
     history = run.history
     found = await dead_letter_account(run)
     lines: list[str] = []
@@ -445,7 +447,8 @@ async def summary_lines(run: Run) -> list[str]:
     add(f"  {'total':<10}{_money(total_before):>16}  ->{_money(total_after):>16}")
 
     add("")
-    await refresh_dso(run, start, end)
+    if not dso_refreshed:
+        await refresh_dso(run, start, end)
     dso = await run.fetch(
         "SELECT company_code, month, dso_days FROM reporting.dso_monthly "
         "WHERE month >= $1 AND month <= $2 ORDER BY company_code, month",
