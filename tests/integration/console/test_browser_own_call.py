@@ -193,7 +193,11 @@ async def test_a_collector_logs_a_call_of_their_own_with_a_promise_and_sees_it(
     await page.goto("/customers/C-1001")
     timeline = page.locator("ol.timeline > li")
     texts = await timeline.all_inner_texts()
-    promise, call = texts[:2]  # the newest first: the promise recorded, the call logged
+    # The call and the promise it recorded carry the same instant: found by what they say.
+    (call,) = [t for t in texts if "Call logged · INV-1, INV-3" in t]
+    (promise,) = [
+        t for t in texts if "Promise to pay · INV-1, INV-3" in t and "Call logged" not in t
+    ]
     assert "Call logged · INV-1, INV-3" in call
     assert "Promise to pay" in call
     assert "€1,200.00 · by Mar 20, 2026" in call

@@ -61,8 +61,11 @@ async def test_a_collector_previews_send_now_then_confirms_it(
         form={"csrf_token": token, "command_id": str(uuid4()), "template": "no_such_template"},
     )
     assert typed.status == 422
+    # Confirmed from the keyboard: the button sits below the fold under the framed message,
+    # and a mouse click raced the scroll that brings it into view (no request was made).
     async with page.expect_navigation(url="**/customers/C-1001?sent=send_now"):
-        await page.get_by_role("button", name="Confirm and send").click()
+        await page.get_by_role("button", name="Confirm and send").focus()
+        await page.keyboard.press("Enter")
     recorded = await site.console.fetch("SELECT command, actor_subject FROM sent_command")
     assert [tuple(r) for r in recorded] == [("send_now", "local:camille")]
     (sent,) = await site.deliver_commands()
