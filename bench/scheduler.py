@@ -10,9 +10,10 @@ the outbox, with its state moved on and its ``dunning.state.changed``), and the 
 invoices. ``--replicas N`` drains with N scheduler processes at once (``FOR UPDATE SKIP
 LOCKED`` shares the work); each runs ``--concurrency`` ticks side by side, as the service's
 ``tick_concurrency`` does (default: the service's). Each line states the replicas and ticks
-in flight, the scheduler processes' CPU time during the drain and the load average before
-and after it and ``bench.limits``' pydantic figure measured just before it, since other
-work on the machine moves the figures. Nothing is asserted: these
+in flight, the scheduler processes' CPU time during the drain and that of their own
+PostgreSQL backends (by pid, from ``/proc``: PostgreSQL's shared writers are not counted),
+the load average before and after it and ``bench.limits``' pydantic figure measured just
+before it, since other work on the machine moves the figures. Nothing is asserted: these
 are measurements.
 """
 
@@ -93,31 +94,53 @@ async def prepare(url: str, invoices: int, due_share: float) -> tuple[int, float
         await connection.close()
 
 
+def backend_cpu(pids: list[int]) -> float | None:
+    """The CPU time (user and system, in seconds) PostgreSQL's backends ``pids`` used so far,
+    from ``/proc`` (None where PostgreSQL runs elsewhere or the figures cannot be read)."""
+    ticks = 0
+    try:
+        for pid in pids:
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    except (OSError, IndexError, ValueError):
+        return None
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 async def drain(
     url: str, batch: int, concurrency: int, start_at: float
-) -> tuple[int, float, float, float]:
+) -> tuple[int, float, float, float, float | None]:
     """One scheduler replica: tick until nothing is due.
 
     Returns the reminders it emitted, when (wall clock) it started and finished, so that the
-    start-up of the replicas' processes is not counted, and the CPU time it used meanwhile.
+    start-up of the replicas' processes is not counted, the CPU time it used meanwhile, and
+    the CPU time its PostgreSQL backends used meanwhile.
     """
-    pool = await create_pool(DatabaseSettings(url=url), SCHEMA, max_size=concurrency + 1)
+    size = concurrency + 1
+    pool = await create_pool(DatabaseSettings(url=url), SCHEMA, min_size=size, max_size=size)
     try:
         ticker = Ticker(
             pool, SimulatedClock(NOW), policy_of(SchedulerSettings()), batch, concurrency
         )
         gc_tuning.tune(SchedulerSettings().gc_gen0_threshold)  # as services do once built
+        held = [await pool.acquire() for _ in range(size)]  # every connection, for its pid
+        pids = [c.get_server_pid() for c in held]
+        for connection in held:
+            await pool.release(connection)
         await asyncio.sleep(max(0.0, start_at - time.time()))
-        started, cpu = time.time(), time.process_time()
+        started, cpu, backends = time.time(), time.process_time(), backend_cpu(pids)
         reminders = sum(o.reminders for o in await ticker.run_until_idle())
-        return reminders, started, time.time(), time.process_time() - cpu
+        backends_after = backend_cpu(pids)
+        database = None if backends is None or backends_after is None else backends_after - backends
+        return reminders, started, time.time(), time.process_time() - cpu, database
     finally:
         await pool.close()
 
 
 def replica(
     url: str, batch: int, concurrency: int, start_at: float
-) -> tuple[int, float, float, float]:
+) -> tuple[int, float, float, float, float | None]:
     return asyncio.run(drain(url, batch, concurrency, start_at))
 
 
@@ -170,12 +193,19 @@ def measure(
     reminders = sum(r[0] for r in runs)
     drain_s = max(r[2] for r in runs) - min(r[1] for r in runs)
     cpu_s = sum(r[3] for r in runs)
+    backends = [r[4] for r in runs]
+    database = (
+        "?"
+        if any(b is None for b in backends)
+        else f"{sum(b for b in backends if b is not None):5.2f} s"
+    )
     emitted, empty = asyncio.run(empty_ticks(url, ticks))
     print(
         f"{invoices:>9,} open invoices (loaded in {loaded_s:5.1f} s) | {due:>6,} due, "
         f"{replicas} replica(s) x {concurrency} tick(s) at once, batch {batch}: "
         f"{reminders:>6,} reminders ({emitted:>7,} outbox events) in {drain_s:6.2f} s = "
-        f"{reminders / drain_s if drain_s else 0:,.0f}/s, scheduler CPU {cpu_s:5.2f} s | "
+        f"{reminders / drain_s if drain_s else 0:,.0f}/s, scheduler CPU {cpu_s:5.2f} s, "
+        f"its PostgreSQL backends' CPU {database} | "
         f"empty tick: median {statistics.median(empty) * 1000:.2f} ms, "
         f"max {max(empty) * 1000:.2f} ms | load average {load_before:.2f} -> {load_after:.2f}"
         f" | pydantic now {pydantic_now:,.0f} events/s"
