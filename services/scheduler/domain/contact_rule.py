@@ -24,8 +24,9 @@ from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from services.runtime.business_days import SendingWindow, send_instant
-from services.scheduler.domain.progress import Taken, due_now, resumed_step
+from services.scheduler.domain.progress import Taken, resumed_step
 from services.scheduler.domain.reminders import reminder_id
+from services.scheduler.domain.rule_memo import due_now
 from services.scheduler.domain.scenario import Scenario, Step
 from services.scheduler.domain.state import (
     Customer,

@@ -26,8 +26,8 @@ from services.scheduler.domain.progress import (
     Debtor,
     Notice,
     firmer_position,
-    plan,
 )
+from services.scheduler.domain.rule_memo import plan
 from services.scheduler.domain.scenario import Scenario
 from services.scheduler.domain.versions import followed_position
 
