@@ -81,7 +81,7 @@ class Customer:
             row["country"],
             row["time_zone"],
             row["language"],
-            Segment.model_validate(row["segment"]),
+            _segment(row["segment"]),
             row["last_contact_at"],
             row.get("held_until"),
             row.get("scenario_override"),
@@ -96,6 +96,31 @@ class Customer:
 
     def debtor(self, window: SendingWindow) -> Debtor:
         return Debtor(self.country, self.time_zone, self.segment.customer_type, window)
+
+
+_segments: dict[tuple[object, ...], Segment] = {}
+
+
+def _segment(stored: Any) -> Segment:
+    """``Segment.model_validate(stored)``, remembered for the stored objects seen (a book's
+    customers share few segments, and a tick reads hundreds of customers).
+
+    Only valid segments are remembered, and their values are strings, None and lists of
+    strings: another object with an equal key (lists as tuples) is the same JSON object.
+    """
+    if not isinstance(stored, dict):
+        return Segment.model_validate(stored)
+    key = tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in stored.items())
+    try:
+        known = _segments.get(key)
+    except TypeError:  # a nested object: not remembered
+        return Segment.model_validate(stored)
+    if known is None:
+        known = Segment.model_validate(stored)
+        if len(_segments) >= 10_000:
+            _segments.clear()
+        _segments[key] = known
+    return known
 
 
 @dataclass(frozen=True)
