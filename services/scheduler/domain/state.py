@@ -8,6 +8,7 @@ Pure: the tick (:mod:`services.scheduler.tick`) and the tracker
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
@@ -17,7 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from contracts.dunning import InvoiceDunningState
-from contracts.erp import Segment
+from contracts.erp import CustomerType, Segment
 from contracts.money import PositiveMoney
 from services.runtime.business_days import SendingWindow, send_instant
 from services.scheduler.domain.library import Library
@@ -95,7 +96,15 @@ class Customer:
         return ZoneInfo(self.time_zone)  # cached by zoneinfo
 
     def debtor(self, window: SendingWindow) -> Debtor:
-        return Debtor(self.country, self.time_zone, self.segment.customer_type, window)
+        return _debtor(self.country, self.time_zone, self.segment.customer_type, window)
+
+
+@functools.lru_cache(maxsize=1024)
+def _debtor(
+    country: str, time_zone: str, customer_type: CustomerType, window: SendingWindow
+) -> Debtor:
+    # one immutable Debtor per kind of customer, instead of two per customer and tick
+    return Debtor(country, time_zone, customer_type, window)
 
 
 _segments: dict[tuple[object, ...], Segment] = {}
