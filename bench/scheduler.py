@@ -21,12 +21,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import multiprocessing
 import os
 import statistics
 import time
 from concurrent.futures import ProcessPoolExecutor
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
 import asyncpg
 
@@ -212,6 +214,72 @@ def measure(
     )
 
 
+def rule_only(reminders: int, rounds: int = 5) -> None:
+    """The tick's Python work without PostgreSQL: the bench's due invoices (one per customer,
+    as read from the database) through the contact rule and the writes' building (events,
+    progress rows), batch by batch; the best of ``rounds`` CPU times per reminder. Less
+    noisy than a drain on a shared host, and the same work as its Python side."""
+    from services.scheduler.domain.contact_rule import decide
+    from services.scheduler.domain.state import Customer, InvoiceState
+    from services.scheduler.tick import _dumps, _progress, _Writes
+
+    policy = policy_of(SchedulerSettings())
+    gc_tuning.tune(SchedulerSettings().gc_gen0_threshold)
+    rows = [
+        (
+            {
+                "customer_id": f"C{g}",
+                "company_code": "FR01",
+                "country": "FR",
+                "time_zone": "Europe/Paris",
+                "language": "fr",
+                "segment": json.loads(SEGMENT),  # as the connection's codec reads it
+                "last_contact_at": None,
+            },
+            {
+                "invoice_id": f"FR01/F{g * PER_CUSTOMER}",
+                "customer_id": f"C{g}",
+                "company_code": "FR01",
+                "invoice_number": f"F{g * PER_CUSTOMER}",
+                "due_date": date(2026, 12, 5),
+                "currency": "EUR",
+                "amount": Decimal("1200.00"),
+                "open_amount": Decimal("1200.00"),
+                "scenario_id": "negligent",
+                "next_step": "friendly",
+                "scenario_version": None,
+                "status": "active",
+                "pause_reason": None,
+                "resumed": False,
+                "last_step_name": "courtesy",
+                "last_level": "preventive",
+                "last_action_at": NOW - timedelta(days=8),
+                "next_action_at": NOW - timedelta(hours=1),
+                "formal_notice_at": None,
+                "held_until": None,
+                "awaiting_delivery": None,
+            },
+        )
+        for g in range(reminders)
+    ]
+    account = [("EUR", Decimal("6000.00"), PER_CUSTOMER)]
+    best = float("inf")
+    for _ in range(rounds):
+        started = time.process_time()
+        for first in range(0, reminders, 500):
+            writes = _Writes()
+            for customer_row, invoice_row in rows[first : first + 500]:
+                customer = Customer.of(customer_row)
+                decision = decide(policy, customer, [InvoiceState.of(invoice_row)], NOW)
+                writes.add(decision, NOW, account, policy)
+            _dumps([_progress(s) for s in writes.states])
+        best = min(best, time.process_time() - started)
+    print(
+        f"rule only: {reminders:,} reminders, best of {rounds}: "
+        f"{best * 1e6 / reminders:.1f} us of CPU each | load average {os.getloadavg()[0]:.2f}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL)
@@ -228,7 +296,16 @@ def main() -> None:
         default=SchedulerSettings().tick_concurrency,
         help="ticks each replica runs side by side (the service's tick_concurrency)",
     )
+    parser.add_argument(
+        "--rule-only",
+        type=int,
+        metavar="N",
+        help="no database: N due invoices through the tick's Python work (rule_only)",
+    )
     args = parser.parse_args()
+    if args.rule_only:
+        rule_only(args.rule_only)
+        return
     for size in args.sizes:
         measure(
             args.database_url,
