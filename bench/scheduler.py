@@ -10,9 +10,10 @@ the outbox, with its state moved on and its ``dunning.state.changed``), and the 
 invoices. ``--replicas N`` drains with N scheduler processes at once (``FOR UPDATE SKIP
 LOCKED`` shares the work); each runs ``--concurrency`` ticks side by side, as the service's
 ``tick_concurrency`` does (default: the service's). Each line states the replicas and ticks
-in flight, the scheduler processes' CPU time during the drain and the load average before
-and after it and ``bench.limits``' pydantic figure measured just before it, since other
-work on the machine moves the figures. Nothing is asserted: these
+in flight, the scheduler processes' CPU time during the drain and that of their own
+PostgreSQL backends (by pid, from ``/proc``: PostgreSQL's shared writers are not counted),
+the load average before and after it and ``bench.limits``' pydantic figure measured just
+before it, since other work on the machine moves the figures. Nothing is asserted: these
 are measurements.
 """
 
@@ -20,12 +21,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import multiprocessing
 import os
 import statistics
 import time
 from concurrent.futures import ProcessPoolExecutor
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
 import asyncpg
 
@@ -93,31 +96,53 @@ async def prepare(url: str, invoices: int, due_share: float) -> tuple[int, float
         await connection.close()
 
 
+def backend_cpu(pids: list[int]) -> float | None:
+    """The CPU time (user and system, in seconds) PostgreSQL's backends ``pids`` used so far,
+    from ``/proc`` (None where PostgreSQL runs elsewhere or the figures cannot be read)."""
+    ticks = 0
+    try:
+        for pid in pids:
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    except (OSError, IndexError, ValueError):
+        return None
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 async def drain(
     url: str, batch: int, concurrency: int, start_at: float
-) -> tuple[int, float, float, float]:
+) -> tuple[int, float, float, float, float | None]:
     """One scheduler replica: tick until nothing is due.
 
     Returns the reminders it emitted, when (wall clock) it started and finished, so that the
-    start-up of the replicas' processes is not counted, and the CPU time it used meanwhile.
+    start-up of the replicas' processes is not counted, the CPU time it used meanwhile, and
+    the CPU time its PostgreSQL backends used meanwhile.
     """
-    pool = await create_pool(DatabaseSettings(url=url), SCHEMA, max_size=concurrency + 1)
+    size = concurrency + 1
+    pool = await create_pool(DatabaseSettings(url=url), SCHEMA, min_size=size, max_size=size)
     try:
         ticker = Ticker(
             pool, SimulatedClock(NOW), policy_of(SchedulerSettings()), batch, concurrency
         )
         gc_tuning.tune(SchedulerSettings().gc_gen0_threshold)  # as services do once built
+        held = [await pool.acquire() for _ in range(size)]  # every connection, for its pid
+        pids = [c.get_server_pid() for c in held]
+        for connection in held:
+            await pool.release(connection)
         await asyncio.sleep(max(0.0, start_at - time.time()))
-        started, cpu = time.time(), time.process_time()
+        started, cpu, backends = time.time(), time.process_time(), backend_cpu(pids)
         reminders = sum(o.reminders for o in await ticker.run_until_idle())
-        return reminders, started, time.time(), time.process_time() - cpu
+        backends_after = backend_cpu(pids)
+        database = None if backends is None or backends_after is None else backends_after - backends
+        return reminders, started, time.time(), time.process_time() - cpu, database
     finally:
         await pool.close()
 
 
 def replica(
     url: str, batch: int, concurrency: int, start_at: float
-) -> tuple[int, float, float, float]:
+) -> tuple[int, float, float, float, float | None]:
     return asyncio.run(drain(url, batch, concurrency, start_at))
 
 
@@ -170,15 +195,88 @@ def measure(
     reminders = sum(r[0] for r in runs)
     drain_s = max(r[2] for r in runs) - min(r[1] for r in runs)
     cpu_s = sum(r[3] for r in runs)
+    backends = [r[4] for r in runs]
+    database = (
+        "?"
+        if any(b is None for b in backends)
+        else f"{sum(b for b in backends if b is not None):5.2f} s"
+    )
     emitted, empty = asyncio.run(empty_ticks(url, ticks))
     print(
         f"{invoices:>9,} open invoices (loaded in {loaded_s:5.1f} s) | {due:>6,} due, "
         f"{replicas} replica(s) x {concurrency} tick(s) at once, batch {batch}: "
         f"{reminders:>6,} reminders ({emitted:>7,} outbox events) in {drain_s:6.2f} s = "
-        f"{reminders / drain_s if drain_s else 0:,.0f}/s, scheduler CPU {cpu_s:5.2f} s | "
+        f"{reminders / drain_s if drain_s else 0:,.0f}/s, scheduler CPU {cpu_s:5.2f} s, "
+        f"its PostgreSQL backends' CPU {database} | "
         f"empty tick: median {statistics.median(empty) * 1000:.2f} ms, "
         f"max {max(empty) * 1000:.2f} ms | load average {load_before:.2f} -> {load_after:.2f}"
         f" | pydantic now {pydantic_now:,.0f} events/s"
+    )
+
+
+def rule_only(reminders: int, rounds: int = 5) -> None:
+    """The tick's Python work without PostgreSQL: the bench's due invoices (one per customer,
+    as read from the database) through the contact rule and the writes' building (events,
+    progress rows), batch by batch; the best of ``rounds`` CPU times per reminder. Less
+    noisy than a drain on a shared host, and the same work as its Python side."""
+    from services.scheduler.domain.contact_rule import decide
+    from services.scheduler.domain.state import Customer, InvoiceState
+    from services.scheduler.tick import _dumps, _progress, _Writes
+
+    policy = policy_of(SchedulerSettings())
+    gc_tuning.tune(SchedulerSettings().gc_gen0_threshold)
+    rows = [
+        (
+            {
+                "customer_id": f"C{g}",
+                "company_code": "FR01",
+                "country": "FR",
+                "time_zone": "Europe/Paris",
+                "language": "fr",
+                "segment": json.loads(SEGMENT),  # as the connection's codec reads it
+                "last_contact_at": None,
+            },
+            {
+                "invoice_id": f"FR01/F{g * PER_CUSTOMER}",
+                "customer_id": f"C{g}",
+                "company_code": "FR01",
+                "invoice_number": f"F{g * PER_CUSTOMER}",
+                "due_date": date(2026, 12, 5),
+                "currency": "EUR",
+                "amount": Decimal("1200.00"),
+                "open_amount": Decimal("1200.00"),
+                "scenario_id": "negligent",
+                "next_step": "friendly",
+                "scenario_version": None,
+                "status": "active",
+                "pause_reason": None,
+                "resumed": False,
+                "last_step_name": "courtesy",
+                "last_level": "preventive",
+                "last_action_at": NOW - timedelta(days=8),
+                "next_action_at": NOW - timedelta(hours=1),
+                "formal_notice_at": None,
+                "held_until": None,
+                "awaiting_delivery": None,
+            },
+        )
+        for g in range(reminders)
+    ]
+    account = [("EUR", Decimal("6000.00"), PER_CUSTOMER)]
+    best = float("inf")
+    for _ in range(rounds):
+        started = time.process_time()
+        for first in range(0, reminders, 500):
+            writes = _Writes()
+            for customer_row, invoice_row in rows[first : first + 500]:
+                customer = Customer.of(customer_row)
+                decision = decide(policy, customer, [InvoiceState.of(invoice_row)], NOW)
+                writes.add(decision, NOW, account, policy)
+            _dumps([_progress(s) for s in writes.states])
+        best = min(best, time.process_time() - started)
+    print(
+        f"rule only: {reminders:,} reminders, best of {rounds}: "
+        f"{best * 1e6 / reminders:.1f} us of CPU each | load average {os.getloadavg()[0]:.2f}"
     )
 
 
@@ -198,7 +296,16 @@ def main() -> None:
         default=SchedulerSettings().tick_concurrency,
         help="ticks each replica runs side by side (the service's tick_concurrency)",
     )
+    parser.add_argument(
+        "--rule-only",
+        type=int,
+        metavar="N",
+        help="no database: N due invoices through the tick's Python work (rule_only)",
+    )
     args = parser.parse_args()
+    if args.rule_only:
+        rule_only(args.rule_only)
+        return
     for size in args.sizes:
         measure(
             args.database_url,

@@ -24,6 +24,7 @@ from contracts.dunning import NextStep
 from contracts.topics import DUNNING_ACTIONS
 from services.runtime import json_text
 from services.runtime.outbox import OutgoingRecord
+from services.scheduler.domain.ids import random_uuid
 from services.scheduler.domain.scenario import Step
 from services.scheduler.domain.state import Customer, InvoiceState
 from services.scheduler.errors import InvalidState
@@ -47,7 +48,7 @@ instant = json_text.instant
 _SCHEMA_VERSIONS = {REMINDER_DUE: 1, STATE_CHANGED: 2}  # the contracts' current versions
 
 
-def _envelope(event_id: uuid.UUID, event_type: str, now: datetime) -> str:
+def _envelope(event_id: uuid.UUID | str, event_type: str, now: datetime) -> str:
     return json_text.envelope(
         event_id, event_type, instant(now), SOURCE, _SCHEMA_VERSIONS[event_type]
     )
@@ -116,9 +117,10 @@ def reminder_due(
         raise InvalidState("a reminder lists each invoice once")
     today = now.astimezone(ZoneInfo(customer.time_zone)).date()
     listed = ",".join(dunned_invoice(s, today) for s in invoices)
+    reminder_text = str(reminder_id)  # written twice
     value = (
-        f"{_envelope(reminder_id, REMINDER_DUE, now)}"
-        f'{{"reminder_id":"{reminder_id}",'
+        f"{_envelope(reminder_text, REMINDER_DUE, now)}"
+        f'{{"reminder_id":"{reminder_text}",'
         f'"customer_id":{_string(customer.customer_id)},'
         f'"company_code":{_string(customer.company_code)},'
         f'"scenario_id":{_string(scenario_id)},"campaign_id":null,'
@@ -160,7 +162,7 @@ def state_changed(
         and state.next_action_at < state.last_action_at
     ):
         raise InvalidState("the next action is before the last one")
-    event_id = uuid.uuid4()
+    event_id = random_uuid()
     pauses = state.pauses
     value = (
         f"{_envelope(event_id, STATE_CHANGED, now)}"

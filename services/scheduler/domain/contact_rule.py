@@ -24,8 +24,9 @@ from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from services.runtime.business_days import SendingWindow, send_instant
-from services.scheduler.domain.progress import Taken, due_now, resumed_step
+from services.scheduler.domain.progress import Taken, resumed_step
 from services.scheduler.domain.reminders import reminder_id
+from services.scheduler.domain.rule_memo import due_now
 from services.scheduler.domain.scenario import Scenario, Step
 from services.scheduler.domain.state import (
     Customer,
@@ -154,7 +155,7 @@ def decide(
             postponed.append(Move(due.state, replace(due.state, next_action_at=later)))
     reminder = None
     if gap_end is None or gap_end <= now:
-        reminder = _reminding(policy, customer, steps[firmest], now, skipped)
+        reminder = _reminding(policy, customer, steps[firmest], sending_at, skipped)
     return Decision(customer, tuple(spent), escalations, tuple(postponed), reminder, tuple(skipped))
 
 
@@ -162,14 +163,14 @@ def _reminding(
     policy: Policy,
     customer: Customer,
     group: list[Due],
-    now: datetime,
+    at: datetime,
     skipped: list[tuple[str, str, str]],
 ) -> Reminding:
     step: Step = max((d.taken.step for d in group if d.taken.step), key=lambda s: s.offset_days)
     scenario_id = group[0].scenario.id
     # the timers fired at a sending instant, unless the tick runs late (a restart at night, a
     # catch-up, a resumption): then the reminder waits for the next one, never goes at once
-    at = sending_instant(policy, customer, now)
+    # (``at``: the sending instant of the tick's ``now``, computed once by decide)
     moves = []
     for due in group:
         taken_step = due.taken.step

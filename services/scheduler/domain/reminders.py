@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from contracts.dunning import DunnedInvoice, Escalation, OpenStatement
 from contracts.money import PositiveMoney
+from services.scheduler.domain.ids import name_uuid
 from services.scheduler.domain.scenario import Scenario
 from services.scheduler.domain.state import Customer, InvoiceState
 
@@ -27,7 +28,7 @@ def reminder_id(
 ) -> uuid.UUID:
     """The same step for the same invoices of a customer always has the same id."""
     key = "|".join([customer_id, scenario_id, step, *sorted(invoices)])
-    return uuid.uuid5(REMINDER_NAMESPACE, key)
+    return name_uuid(REMINDER_NAMESPACE, key)  # uuid.uuid5, made faster
 
 
 def dunned_invoice(state: InvoiceState, customer: Customer, now: datetime) -> DunnedInvoice:

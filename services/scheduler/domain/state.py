@@ -8,6 +8,7 @@ Pure: the tick (:mod:`services.scheduler.tick`) and the tracker
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
@@ -18,7 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from contracts.dunning import InvoiceDunningState, NextStep
-from contracts.erp import Segment
+from contracts.erp import CustomerType, Segment
 from contracts.money import PositiveMoney
 from services.runtime.business_days import SendingWindow, send_instant
 from services.scheduler.domain.library import Library
@@ -27,8 +28,8 @@ from services.scheduler.domain.progress import (
     Debtor,
     Notice,
     firmer_position,
-    plan,
 )
+from services.scheduler.domain.rule_memo import plan
 from services.scheduler.domain.scenario import Scenario
 from services.scheduler.domain.versions import followed_position
 
@@ -82,7 +83,7 @@ class Customer:
             row["country"],
             row["time_zone"],
             row["language"],
-            Segment.model_validate(row["segment"]),
+            _segment(row["segment"]),
             row["last_contact_at"],
             row.get("held_until"),
             row.get("scenario_override"),
@@ -96,7 +97,40 @@ class Customer:
         return ZoneInfo(self.time_zone)  # cached by zoneinfo
 
     def debtor(self, window: SendingWindow) -> Debtor:
-        return Debtor(self.country, self.time_zone, self.segment.customer_type, window)
+        return _debtor(self.country, self.time_zone, self.segment.customer_type, window)
+
+
+@functools.lru_cache(maxsize=1024)
+def _debtor(
+    country: str, time_zone: str, customer_type: CustomerType, window: SendingWindow
+) -> Debtor:
+    # one immutable Debtor per kind of customer, instead of two per customer and tick
+    return Debtor(country, time_zone, customer_type, window)
+
+
+_segments: dict[tuple[object, ...], Segment] = {}
+
+
+def _segment(stored: Any) -> Segment:
+    """``Segment.model_validate(stored)``, remembered for the stored objects seen (a book's
+    customers share few segments, and a tick reads hundreds of customers).
+
+    Only valid segments are remembered, and their values are strings, None and lists of
+    strings: another object with an equal key (lists as tuples) is the same JSON object.
+    """
+    if not isinstance(stored, dict):
+        return Segment.model_validate(stored)
+    key = tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in stored.items())
+    try:
+        known = _segments.get(key)
+    except TypeError:  # a nested object: not remembered
+        return Segment.model_validate(stored)
+    if known is None:
+        known = Segment.model_validate(stored)
+        if len(_segments) >= 10_000:
+            _segments.clear()
+        _segments[key] = known
+    return known
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,46 @@
+"""The tick's fast identifiers are the standard library's: ``uuid5`` bit for bit, and
+random version-4 ids that behave as ``uuid.UUID`` values everywhere."""
+
+from __future__ import annotations
+
+import pickle
+import uuid
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from services.scheduler.domain import ids
+
+
+@settings(max_examples=500)
+@given(namespace=st.uuids(), name=st.text())
+def test_a_name_based_id_is_uuid5(namespace: uuid.UUID, name: str) -> None:
+    made = ids.name_uuid(namespace, name)
+    expected = uuid.uuid5(namespace, name)
+    assert made == expected
+    assert (str(made), made.bytes, made.version, made.variant, hash(made)) == (
+        str(expected),
+        expected.bytes,
+        expected.version,
+        expected.variant,
+        hash(expected),
+    )
+    assert pickle.loads(pickle.dumps(made)) == expected
+
+
+def test_random_ids_are_version_4_and_do_not_repeat() -> None:
+    made = [ids.random_uuid() for _ in range(10_000)]  # more than one batch of random bytes
+    assert len(set(made)) == len(made)
+    for one in made[:100]:
+        assert (one.version, one.variant) == (4, uuid.RFC_4122)
+        assert uuid.UUID(str(one)) == one
+
+
+def test_a_forked_process_reads_random_bytes_of_its_own() -> None:
+    first = ids.random_uuid()
+    ids._random.pid = -2  # as in a child forked after the parent read its batch
+    buffer = ids._random.buffer
+    ids.random_uuid()
+    assert ids._random.buffer is not buffer
+    assert ids._random.at == 16
+    assert first.version == 4
