@@ -270,11 +270,16 @@ def summary_lines(found: Account) -> list[str]:
         "every one explained" if found.explained else "NOT all explained (see the lines marked !)"
     )
     add(
-        f"Dead letters: {found.total}, {verdict}: {len(found.injected)} bad records injected "
+        f"Dead letters: {found.total}, {verdict}: {found.bad_records} bad records injected "
         f"on purpose, {len(found.rejected)} records refused by the services' rules"
         + (f", {len(found.unexplained)} unexplained" if found.unexplained else "")
     )
-    add(f"  injected on purpose ({len(found.injected)} of the {found.bad_records} bad records):")
+    # a topic read by several services (erp.invoices.v1: ingestion and the portal) has its
+    # bad records refused by each of them: more dead letters than bad records
+    add(
+        f"  injected on purpose ({len(found.injected)} dead letters of the {found.bad_records} "
+        "bad records, each refused by every service reading its topic):"
+    )
     by_topic: defaultdict[str, Counter[str]] = defaultdict(Counter)
     for item in found.injected:
         by_topic[item.dead_letter.topic][item.dead_letter.reason] += 1
