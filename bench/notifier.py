@@ -217,6 +217,7 @@ async def run(
     composing: int | None,
     connections: int | None,
     look_ahead: int | None = None,
+    nice: int | None = None,
 ) -> dict[str, float]:
     name = f"bench_notifier_{uuid.uuid4().hex[:8]}"
     admin = await asyncpg.connect(database_url)
@@ -241,6 +242,8 @@ async def run(
         )
         if connections is not None:
             settings.smtp.connections = connections
+        if nice is not None:
+            settings.composing_nice = nice
         concurrency = concurrency or settings.dispatch_concurrency
         if look_ahead is None:
             look_ahead = settings.dispatch_look_ahead
@@ -298,6 +301,7 @@ async def run(
     return {
         "concurrency": float(concurrency),
         "look_ahead": float(look_ahead),
+        "composing_nice": float(settings.composing_nice),
         "composing_workers": float(composing),
         "smtp_connections": float(settings.smtp.connections),
         "load_before": load_before[0],
@@ -331,6 +335,7 @@ def main() -> None:
         "--look-ahead", type=int, help="deliveries a lane composes ahead (dispatch_look_ahead)"
     )
     parser.add_argument("--workers", type=int, help="composing processes (composing_workers)")
+    parser.add_argument("--nice", type=int, help="the workers' lower CPU priority (composing_nice)")
     parser.add_argument(
         "--smtp-connections", type=int, help="SMTP sessions kept (smtp.connections)"
     )
@@ -349,6 +354,7 @@ def main() -> None:
             args.workers,
             args.smtp_connections,
             args.look_ahead,
+            args.nice,
         )
     )
     figures["pydantic_validate_now"] = pydantic_now

@@ -258,6 +258,16 @@ class NotifierSettings(ServiceSettings):
             "compose in the service's own process)."
         ),
     )
+    composing_nice: int = Field(
+        default=0,
+        ge=0,
+        le=19,
+        description=(
+            "How much lower the composing workers' CPU priority is than the service's "
+            "(Unix niceness added at their start), so that sending and recording a message "
+            "are not kept waiting for a core by composing (0: the same priority)."
+        ),
+    )
     max_attempts: int = Field(default=8, ge=1)
     retry_base_s: float = Field(default=30.0, gt=0)
     retry_max_s: float = Field(default=3600.0, gt=0)
