@@ -1,7 +1,9 @@
 """Sending pending deliveries, outside any consumer transaction, and recording the outcome.
 
-``dispatch_concurrency`` deliveries at a time (each its own claim, as replicas), each in
-three steps:
+``dispatch_concurrency`` lanes side by side (each its own claims, as replicas); a lane
+claims and composes ``dispatch_look_ahead`` deliveries ahead while it checks, sends and
+records one (steps 2 and 3 are one delivery at a time per lane). Each delivery in three
+steps:
 
 1. in a short transaction, claim a due delivery (``FOR UPDATE SKIP LOCKED``, so replicas
    share the work) whose company is not suspended, drop the invoices settled, cancelled,
@@ -12,9 +14,9 @@ three steps:
    next sending-window instant if it is outside the window, else compose the message and
    record it, its hash and its recipients with status ``sending`` and a lease;
 2. wait for the channel's rate limit, check again (one statement: suspension, settlement,
-   dispute, promise or plan, hold, opt-out, the window) and, if anything changed, hand the
-   delivery back to the claim without consuming an attempt; else hand the message to the
-   provider, with no transaction open;
+   dispute, promise or plan, hold, opt-out, the window, and the claim still ours with enough
+   of its lease left) and, if anything changed, hand the delivery back to the claim without
+   consuming an attempt; else hand the message to the provider, with no transaction open;
 3. in a second transaction, record the outcome (``sent``, a retry with backoff and jitter,
    or ``failed``) and put the delivery event in the outbox.
 

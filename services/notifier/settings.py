@@ -236,12 +236,11 @@ class NotifierSettings(ServiceSettings):
         description=(
             "Lanes one replica dispatches side by side (each claims, composes, sends and "
             "records on its own), as replicas do. More lanes widen the duplicate window at "
-            "its 99th percentile (docs/notifier.md), so one is the default; the look-ahead "
-            "gives one lane its throughput instead."
+            "its 99th percentile (docs/notifier.md), so one is the default."
         ),
     )
     dispatch_look_ahead: int = Field(
-        default=2,
+        default=0,
         ge=0,
         description=(
             "Deliveries a lane claims and composes ahead while it sends one: the final "
