@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
@@ -108,10 +109,14 @@ async def test_a_delivery_composed_ahead_whose_invoice_is_paid_meanwhile_is_not_
         await service.consume(samples.invoice_settled(number))
 
     adapter.meanwhile = paid_meanwhile
-    settings = service.dispatcher.settings
-    service.dispatcher.workers = ComposingWorkers(settings, adapter.composer.rate_book, 1)
+    settings = service.dispatcher.settings.model_copy(update={"composing_nice": 5})
+    workers = ComposingWorkers(settings, adapter.composer.rate_book, 1)
+    service.dispatcher.workers = workers
     # sent; handed back by its final check; dropped by the next claim
     assert await service.dispatcher.dispatch_all() == 3
+    (worker,) = workers.pids()  # composing below the service's CPU priority
+    here = os.getpriority(os.PRIO_PROCESS, 0)
+    assert os.getpriority(os.PRIO_PROCESS, worker) == min(19, here + 5)
 
     (ahead,) = composed_ahead
     assert b"application/pdf" in ahead["content"]  # it had been composed, PDF and all
