@@ -1,10 +1,11 @@
 """Notifier: emails with a one-page PDF statement per second, and the duplicate window.
 
 Run with ``python -m bench.notifier [--emails N] [--invoices K] [--concurrency C]
-[--workers W] [--smtp-connections S]``. In a fresh database (dropped afterwards) it records N
-reminder-due events (each for K invoices of its own customer) through the notifier's
-handler, then runs the real dispatcher (C deliveries side by side, W composing processes,
-S SMTP sessions kept; the service's defaults unless given, and ``--concurrency 1 --workers 0
+[--look-ahead A] [--workers W] [--smtp-connections S]``. In a fresh database (dropped
+afterwards) it records N reminder-due events (each for K invoices of its own customer)
+through the notifier's handler, then runs the real dispatcher (C lanes side by side, each
+composing A deliveries ahead while it sends one, W composing processes, S SMTP sessions
+kept; the service's defaults unless given, and ``--concurrency 1 --look-ahead 0 --workers 0
 --smtp-connections 0`` is the dispatcher of before: one delivery at a time, composed on its
 event loop, a new SMTP session per message) against a real SMTP server on loopback
 (aiosmtpd, in a process of its own as a real server would be) until every delivery is sent,
@@ -61,7 +62,7 @@ from services.notifier.settings import NotifierSettings, SmtpSettings
 from services.runtime import migrations
 from services.runtime.clock import SimulatedClock
 from services.runtime.consumer import UnitOfWork
-from services.runtime.database import create_pool
+from services.runtime.database import Connection, create_pool
 from services.runtime.settings import DatabaseSettings
 
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
@@ -103,8 +104,8 @@ class TimedDispatcher(Dispatcher):
 
     recorded_at: dict[str, float]
 
-    async def _sent(self, claimed: Claimed, receipt: Receipt) -> None:
-        await super()._sent(claimed, receipt)
+    async def _sent(self, connection: Connection, claimed: Claimed, receipt: Receipt) -> None:
+        await super()._sent(connection, claimed, receipt)
         if receipt.tracking_id is not None:
             self.recorded_at[receipt.tracking_id] = time.perf_counter()
 
@@ -215,6 +216,8 @@ async def run(
     concurrency: int | None,
     composing: int | None,
     connections: int | None,
+    look_ahead: int | None = None,
+    nice: int | None = None,
 ) -> dict[str, float]:
     name = f"bench_notifier_{uuid.uuid4().hex[:8]}"
     admin = await asyncpg.connect(database_url)
@@ -232,10 +235,6 @@ async def run(
     workers: ComposingWorkers | None = None
     try:
         await migrations.apply_async(url, DEFINITION.schema, DEFINITION.migrations)
-        # a connection per delivery in flight, and one to record an outcome without waiting
-        pool = await create_pool(
-            DatabaseSettings(url=url), DEFINITION.schema, max_size=(concurrency or 4) * 2 + 2
-        )
         settings = NotifierSettings(
             channel_rates_per_s={},
             smtp=SmtpSettings(host="127.0.0.1", port=port, security="none"),
@@ -243,7 +242,17 @@ async def run(
         )
         if connections is not None:
             settings.smtp.connections = connections
+        if nice is not None:
+            settings.composing_nice = nice
         concurrency = concurrency or settings.dispatch_concurrency
+        if look_ahead is None:
+            look_ahead = settings.dispatch_look_ahead
+        # a connection per claim in flight and per lane's turn, and two to spare
+        pool = await create_pool(
+            DatabaseSettings(url=url),
+            DEFINITION.schema,
+            max_size=concurrency * (look_ahead + 2) + 2,
+        )
         composing = default_workers() if composing is None else composing
         composer = EmailComposer.load(settings)
         clock = SimulatedClock(NOW)
@@ -266,7 +275,7 @@ async def run(
             started = time.perf_counter()
             cpu = time.process_time()
             workers_cpu = _workers_cpu(workers)
-            sent = await dispatcher.dispatch_all(concurrency)
+            sent = await dispatcher.dispatch_all(concurrency, look_ahead)
             elapsed = time.perf_counter() - started
             cpu = time.process_time() - cpu
             workers_cpu = _workers_cpu(workers) - workers_cpu
@@ -291,6 +300,8 @@ async def run(
     pdf_total = sum(pdf_times)
     return {
         "concurrency": float(concurrency),
+        "look_ahead": float(look_ahead),
+        "composing_nice": float(settings.composing_nice),
         "composing_workers": float(composing),
         "smtp_connections": float(settings.smtp.connections),
         "load_before": load_before[0],
@@ -320,7 +331,11 @@ def main() -> None:
     parser.add_argument(
         "--concurrency", type=int, help="deliveries side by side (dispatch_concurrency)"
     )
+    parser.add_argument(
+        "--look-ahead", type=int, help="deliveries a lane composes ahead (dispatch_look_ahead)"
+    )
     parser.add_argument("--workers", type=int, help="composing processes (composing_workers)")
+    parser.add_argument("--nice", type=int, help="the workers' lower CPU priority (composing_nice)")
     parser.add_argument(
         "--smtp-connections", type=int, help="SMTP sessions kept (smtp.connections)"
     )
@@ -338,6 +353,8 @@ def main() -> None:
             args.concurrency,
             args.workers,
             args.smtp_connections,
+            args.look_ahead,
+            args.nice,
         )
     )
     figures["pydantic_validate_now"] = pydantic_now

@@ -50,7 +50,7 @@ from services.notifier.settings import NotifierSettings, SmtpSettings
 from services.runtime import migrations
 from services.runtime.clock import SimulatedClock
 from services.runtime.consumer import UnitOfWork
-from services.runtime.database import create_pool
+from services.runtime.database import Connection, create_pool
 from services.runtime.settings import DatabaseSettings
 
 INVOICES = 3
@@ -79,8 +79,10 @@ class TimedDispatcher(Dispatcher):
     checked_at: dict[str, float]
     refused: int = 0
 
-    async def final_check(self, claimed: Claimed, place: Place) -> bool:
-        passed = await super().final_check(claimed, place)
+    async def final_check(
+        self, claimed: Claimed, place: Place, *, connection: Connection | None = None
+    ) -> bool:
+        passed = await super().final_check(claimed, place, connection=connection)
         if claimed.outgoing.tracking_id is not None and passed:
             self.checked_at[claimed.outgoing.tracking_id] = time.perf_counter()
         if not passed:

@@ -1,7 +1,9 @@
 """Sending pending deliveries, outside any consumer transaction, and recording the outcome.
 
-``dispatch_concurrency`` deliveries at a time (each its own claim, as replicas), each in
-three steps:
+``dispatch_concurrency`` lanes side by side (each its own claims, as replicas); a lane
+claims and composes ``dispatch_look_ahead`` deliveries ahead while it checks, sends and
+records one (steps 2 and 3 are one delivery at a time per lane). Each delivery in three
+steps:
 
 1. in a short transaction, claim a due delivery (``FOR UPDATE SKIP LOCKED``, so replicas
    share the work) whose company is not suspended, drop the invoices settled, cancelled,
@@ -12,9 +14,9 @@ three steps:
    next sending-window instant if it is outside the window, else compose the message and
    record it, its hash and its recipients with status ``sending`` and a lease;
 2. wait for the channel's rate limit, check again (one statement: suspension, settlement,
-   dispute, promise or plan, hold, opt-out, the window) and, if anything changed, hand the
-   delivery back to the claim without consuming an attempt; else hand the message to the
-   provider, with no transaction open;
+   dispute, promise or plan, hold, opt-out, the window, and the claim still ours with enough
+   of its lease left) and, if anything changed, hand the delivery back to the claim without
+   consuming an attempt; else hand the message to the provider, with no transaction open;
 3. in a second transaction, record the outcome (``sent``, a retry with backoff and jitter,
    or ``failed``) and put the delivery event in the outbox.
 
@@ -64,7 +66,7 @@ from services.runtime import outbox
 from services.runtime.clock import Clock
 from services.runtime.database import TRANSIENT_ERRORS, Connection, Pool
 from services.runtime.logs import get_logger
-from services.runtime.loops import every
+from services.runtime.loops import Step, every
 
 if TYPE_CHECKING:
     from services.notifier.previews import Previews
@@ -118,85 +120,135 @@ class Dispatcher:
     workers: ComposingWorkers | None = None  # emails composed in worker processes
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Dispatch until ``stop``, ``dispatch_concurrency`` deliveries at a time; each lane
-        sleeps ``dispatch_interval_s`` when nothing is due, or while the database is away.
-        A lane that fails stops the others (and the service)."""
+        """Dispatch until ``stop``, ``dispatch_concurrency`` lanes side by side, each with
+        ``dispatch_look_ahead`` deliveries claimed and composed ahead (see :meth:`lane`);
+        each step of a lane sleeps ``dispatch_interval_s`` when nothing is due, or while the
+        database is away. A step that fails stops the others (and the service)."""
         try:
             async with asyncio.TaskGroup() as lanes:
                 for lane in range(self.settings.dispatch_concurrency):
-                    loop = every(
-                        lambda: self.settings.dispatch_interval_s,
-                        self.dispatch_once,
-                        name=f"dispatcher-{lane}",
-                        tolerate=TRANSIENT_ERRORS,
-                    )
-                    lanes.create_task(loop(stop))
+                    for ahead, step in enumerate(self.lane()):
+                        loop = every(
+                            lambda: self.settings.dispatch_interval_s,
+                            step,
+                            name=f"dispatcher-{lane}-{ahead}",
+                            tolerate=TRANSIENT_ERRORS,
+                        )
+                        lanes.create_task(loop(stop))
         finally:
             if self.workers is not None:
                 self.workers.close()
 
-    async def dispatch_all(self, concurrency: int = 1) -> int:
-        """Dispatch until nothing is due, ``concurrency`` deliveries at a time; return how
-        many deliveries were handled."""
+    async def dispatch_all(self, concurrency: int = 1, look_ahead: int | None = None) -> int:
+        """Dispatch until nothing is due, ``concurrency`` lanes side by side, each with
+        ``look_ahead`` deliveries composed ahead (``dispatch_look_ahead`` unless given);
+        return how many deliveries were handled."""
 
-        async def lane() -> int:
+        async def drain(step: Step) -> int:
             handled = 0
-            while await self.dispatch_once():
+            while await step():
                 handled += 1
             return handled
 
-        return sum(await asyncio.gather(*(lane() for _ in range(concurrency))))
+        steps = [step for _ in range(concurrency) for step in self.lane(look_ahead)]
+        return sum(await asyncio.gather(*(drain(step) for step in steps)))
 
-    async def dispatch_once(self) -> bool:
-        claim = await self._claim()
+    def lane(self, look_ahead: int | None = None) -> list[Step]:
+        """One lane: ``look_ahead + 1`` steps that claim and compose side by side (in the
+        composing workers), while the lane's final check, provider call and record of the
+        outcome run for one delivery at a time, in the order their messages were composed.
+        So the next messages are composed while one is sent, and the duplicate window is
+        one delivery's, as with no look-ahead; at most ``look_ahead`` deliveries of a lane
+        wait, claimed and composed, for their turn."""
+        ahead = self.settings.dispatch_look_ahead if look_ahead is None else look_ahead
+        sending = asyncio.Lock()  # FIFO: the turns go in the order the claims were composed
+
+        async def step() -> bool:
+            claim = await self._claim()
+            if claim.sending is None:
+                return claim.found
+            async with sending:
+                await self.deliver(claim)
+            return True
+
+        return [step] * (ahead + 1)
+
+    async def deliver(self, claim: Claim) -> None:
+        """A claimed and composed delivery's turn: wait for the channel's rate limit, check
+        again, hand it to the provider and record the outcome. The connection is taken before
+        the final check, so that the record of an accepted message (the duplicate window)
+        never waits for the pool, whatever the claims ahead hold."""
         claimed = claim.sending
-        if claimed is None:
-            return claim.found
+        assert claimed is not None
         if self.limiter is not None:
             await self.limiter.wait(claimed.reminder.channel)
-        if not await self.final_check(claimed, claim.place or self._default_place):
-            return True
-        try:
-            outgoing = replace(claimed.outgoing, attempt=claimed.attempt)
-            receipt = await claimed.adapter.send(outgoing)
-        except DeliveryError as exc:
-            await self._failed(
-                claimed.delivery_id, claimed.reminder, claimed.attempt, exc, claimed.invoice_ids
-            )
-        else:
-            await self._sent(claimed, receipt)
-        return True
+        async with self.pool.acquire() as connection:
+            place = claim.place or self._default_place
+            if not await self.final_check(claimed, place, connection=connection):
+                return
+            try:
+                outgoing = replace(claimed.outgoing, attempt=claimed.attempt)
+                receipt = await claimed.adapter.send(outgoing)
+            except DeliveryError as exc:
+                await self._failed(
+                    connection,
+                    claimed.delivery_id,
+                    claimed.reminder,
+                    claimed.attempt,
+                    exc,
+                    claimed.invoice_ids,
+                )
+            else:
+                await self._sent(connection, claimed, receipt)
 
     @property
     def _default_place(self) -> Place:
         return Place(self.settings.default_country, self.settings.default_time_zone)
 
-    async def final_check(self, claimed: Claimed, place: Place) -> bool:
+    async def final_check(
+        self, claimed: Claimed, place: Place, *, connection: Connection | None = None
+    ) -> bool:
         """Right before the provider call: may the message still go? If not, the delivery
         goes back to the claim (pending, its attempt taken back), which then drops it with
-        its reason, holds it or pushes it to the window, as for any other."""
-        row = await self.pool.fetchrow(
+        its reason, holds it or pushes it to the window, as for any other.
+
+        The claim's lease must also still be this dispatcher's, with at least
+        ``sending_lease_margin_s`` left for the send and its record: a delivery claimed ahead
+        that waited too long for its turn is not sent on a lease that may end meanwhile
+        (another dispatcher may claim it then); it goes back to the claim if it is still
+        ours, and is left to whoever claimed it again if not."""
+        if connection is None:
+            async with self.pool.acquire() as own:
+                return await self.final_check(claimed, place, connection=own)
+        now = self.clock.now()
+        row = await connection.fetchrow(
             queries.FINAL_CHECK,
             claimed.reminder.company_code,
             claimed.reminder.customer_id,
             list(claimed.invoice_ids),
             list(claimed.outgoing.recipients),
-            self.clock.now(),
+            now,
+            claimed.delivery_id,
+            claimed.attempt,
+            now + timedelta(seconds=self.settings.sending_lease_margin_s),
         )
         assert row is not None
-        now = self.clock.now()
         later = next_window_instant(now, place, self.settings.sending_window)
         refused = [name for name, value in row.items() if value]
         if not refused and later is None:
             return True
-        async with self.pool.acquire() as connection, connection.transaction():
-            await connection.execute(queries.UNCLAIM, claimed.delivery_id, later or now, now)
-            await connection.execute(queries.DROP_ATTEMPT, claimed.delivery_id, claimed.attempt)
+        async with connection.transaction():
+            unclaimed = await connection.fetchval(
+                queries.UNCLAIM, claimed.delivery_id, later or now, now, claimed.attempt
+            )
+            if unclaimed is not None:
+                await connection.execute(queries.DROP_ATTEMPT, claimed.delivery_id, claimed.attempt)
         FINAL_CHECK_REFUSALS.labels("notifier", claimed.reminder.channel).inc()
         log.info(
             "delivery_final_check_refused",
             delivery_id=str(claimed.delivery_id),
             causes=refused or ["outside_window"],
+            handed_back=unclaimed is not None,
         )
         return False
 
@@ -461,7 +513,7 @@ class Dispatcher:
         )
         return view, place, frozenset(row["opted_out"])
 
-    async def _sent(self, claimed: Claimed, receipt: Receipt) -> None:
+    async def _sent(self, connection: Connection, claimed: Claimed, receipt: Receipt) -> None:
         now = self.clock.now()
         event = DeliverySent(
             **self._envelope(claimed.delivery_id, "sent", claimed.attempt, now),
@@ -471,7 +523,7 @@ class Dispatcher:
                 provider_tracking_id=receipt.tracking_id,
             ),
         )
-        await self.pool.execute(  # one statement: the duplicate window's only round trip
+        await connection.execute(  # one statement: the duplicate window's only round trip
             queries.RECORD_SENT,
             claimed.delivery_id,
             receipt.reply,
@@ -485,6 +537,7 @@ class Dispatcher:
 
     async def _failed(
         self,
+        connection: Connection,
         delivery_id: uuid.UUID,
         reminder: Reminder,
         attempt: int,
@@ -492,7 +545,7 @@ class Dispatcher:
         invoice_ids: tuple[str, ...],
     ) -> None:
         now = self.clock.now()
-        async with self.pool.acquire() as connection, connection.transaction():
+        async with connection.transaction():
             await connection.execute(
                 queries.FINISH_ATTEMPT, delivery_id, attempt, now, "failed", error.reason
             )

@@ -77,7 +77,8 @@ SELECT kind, invoice_ids, false, since, until FROM commitments WHERE customer_id
 """
 
 # The final check, right before the provider call, after the rate limit's wait: one
-# statement, no transaction. Anything true sends the delivery back to the claim.
+# statement, no transaction. Anything true sends the delivery back to the claim; so does a
+# claim ($6, its attempt $7) no longer this dispatcher's or whose lease ends before $8.
 FINAL_CHECK = f"""
 SELECT
     NOT {NOT_SUSPENDED.format(company="$1")} AS suspended,
@@ -90,15 +91,20 @@ SELECT
             WHERE invoice_id = ANY($3::text[]) AND held
               AND (held_until IS NULL OR held_until > $5))
         AS held,
-    EXISTS (SELECT 1 FROM opt_outs WHERE address = ANY($4::text[])) AS opted_out
+    EXISTS (SELECT 1 FROM opt_outs WHERE address = ANY($4::text[])) AS opted_out,
+    NOT EXISTS (SELECT 1 FROM deliveries
+                WHERE delivery_id = $6 AND status = 'sending' AND attempts = $7
+                  AND lease_until > $8) AS lease_ending
 """
 
-# Back to the claim: the attempt started is taken back (not consumed).
+# Back to the claim: the attempt started is taken back (not consumed); only by the claim
+# that started it ($4), never by one that claimed the delivery again after its lease.
 UNCLAIM = """
 UPDATE deliveries
 SET status = 'pending', lease_until = NULL, next_attempt_at = $2, attempts = attempts - 1,
     updated_at = $3
-WHERE delivery_id = $1 AND status = 'sending'
+WHERE delivery_id = $1 AND status = 'sending' AND attempts = $4
+RETURNING delivery_id
 """
 
 DROP_ATTEMPT = "DELETE FROM delivery_attempts WHERE delivery_id = $1 AND attempt = $2"

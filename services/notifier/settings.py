@@ -234,10 +234,19 @@ class NotifierSettings(ServiceSettings):
         default=1,
         ge=1,
         description=(
-            "Deliveries one replica dispatches side by side (claim, compose, send, record), "
-            "as replicas do: while one waits on SMTP or PostgreSQL, another composes. More "
-            "lanes widen the duplicate window at its 99th percentile (docs/notifier.md), so "
-            "one is the default; scale out with replicas or choose two knowingly."
+            "Lanes one replica dispatches side by side (each claims, composes, sends and "
+            "records on its own), as replicas do. More lanes widen the duplicate window at "
+            "its 99th percentile (docs/notifier.md), so one is the default."
+        ),
+    )
+    dispatch_look_ahead: int = Field(
+        default=0,
+        ge=0,
+        description=(
+            "Deliveries a lane claims and composes ahead while it sends one: the final "
+            "check, the provider call and the record of the outcome stay one at a time per "
+            "lane, so the duplicate window stays one delivery's (0: claim the next one only "
+            "once the last is recorded)."
         ),
     )
     composing_workers: int | None = Field(
@@ -246,6 +255,16 @@ class NotifierSettings(ServiceSettings):
         description=(
             "Processes composing emails with their PDF (default: the machine's cores; 0: "
             "compose in the service's own process)."
+        ),
+    )
+    composing_nice: int = Field(
+        default=0,
+        ge=0,
+        le=19,
+        description=(
+            "How much lower the composing workers' CPU priority is than the service's "
+            "(Unix niceness added at their start), so that sending and recording a message "
+            "are not kept waiting for a core by composing (0: the same priority)."
         ),
     )
     max_attempts: int = Field(default=8, ge=1)
@@ -269,6 +288,13 @@ class NotifierSettings(ServiceSettings):
     sending_lease_s: float = Field(
         default=300.0, gt=0, description="After this, a delivery left 'sending' is retried."
     )
+    sending_lease_margin_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="The least of its lease a delivery must have left at its final check "
+        "(for the provider call and the record): one claimed ahead that waited longer for "
+        "its turn goes back to the claim instead of being sent.",
+    )
 
     # When a message may reach a customer (mirrors the scheduler's settings of the same name)
     window_start: time = Field(
@@ -289,6 +315,12 @@ class NotifierSettings(ServiceSettings):
     default_time_zone: str = Field(
         default="Europe/Paris", description="Time zone of a customer not known yet."
     )
+
+    @model_validator(mode="after")
+    def _lease_outlasts_its_margin(self) -> NotifierSettings:
+        if self.sending_lease_margin_s >= self.sending_lease_s:
+            raise ValueError("sending_lease_margin_s must be shorter than sending_lease_s")
+        return self
 
     @model_validator(mode="after")
     def _read_companies(self) -> NotifierSettings:

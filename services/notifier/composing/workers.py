@@ -57,6 +57,10 @@ _composer: EmailComposer | None = None  # the worker process's own
 
 def _start(settings: NotifierSettings) -> None:
     global _composer
+    if settings.composing_nice:
+        # composing is batch work: the service's own process (the duplicate window), the
+        # database and the SMTP server take a core first when they are ready to run
+        os.nice(settings.composing_nice)
     configure("notifier", settings.log_level)
     _composer = EmailComposer.load(settings, RateBook())
 

@@ -156,3 +156,9 @@ def test_smtp_channel_needs_a_host() -> None:
     settings = NotifierSettings()
     with pytest.raises(ValueError, match="no SMTP host"):
         SmtpChannel(settings)
+
+
+def test_a_lease_must_outlast_the_margin_a_final_check_asks_of_it() -> None:
+    assert NotifierSettings(sending_lease_s=300, sending_lease_margin_s=60).dispatch_look_ahead == 0
+    with pytest.raises(ValueError, match="sending_lease_margin_s must be shorter"):
+        NotifierSettings(sending_lease_s=60, sending_lease_margin_s=60)
