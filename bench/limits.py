@@ -124,10 +124,10 @@ def invoice_payload(index: int, size: int = PAYLOAD_BYTES) -> bytes:
 def event_json(event: InvoiceIssued) -> bytes:
     """The JSON the benchmark's ERP sends for ``event``."""
     # without the optional copy reference (schema version 2) and public bodies' platform
-    # references (version 3), which the benchmark's ERP does not send: its payloads stay
-    # the size they were measured at
+    # references (version 3) and contract interest rate (version 4), which the benchmark's
+    # ERP does not send: its payloads stay the size they were measured at
     return event.model_dump_json(
-        exclude={"payload": {"document", "service_code", "commitment_number"}}
+        exclude={"payload": {"document", "service_code", "commitment_number", "late_interest_rate"}}
     ).encode()
 
 
