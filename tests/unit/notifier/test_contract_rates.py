@@ -150,3 +150,25 @@ def test_the_view_keeps_the_opening_rate_through_a_change_of_the_open_amount() -
     row = alone.items["FR01/INV-1"].row
     assert row is not None
     assert not row.states_rate  # the row's stored rate is left as it is
+
+
+def test_the_pdf_statement_names_the_contract_rate(composer: EmailComposer) -> None:
+    from services.notifier.composing.statement_pdf import statement_pdf
+    from tests.unit.notifier.pdf_text import page_text
+
+    due = reminder("INV-1", "INV-2", level="formal_notice", template="formal_notice")
+    customer = _customer(_item("INV-1", "12.50"), _item("INV-2", None))
+    statement = composer.render_reminder(due, due.invoices, customer, NOW).statement
+    text = page_text(
+        statement_pdf(
+            creditor=composer.creditor_for("FR01"),
+            customer_name="ACME",
+            customer_id="C-1",
+            language="fr",
+            statement=statement,
+            created_at=NOW,
+        )
+    )
+    assert "Taux des pénalités de retard : 12,15 % l'an" in text
+    assert "Facture INV-1 : taux contractuel de 12,5 % l'an." in text
+    assert "Facture INV-2 : taux contractuel" not in text
