@@ -483,6 +483,7 @@ class Dispatcher:
                 r["open_amount_changes"],
                 r["service_code"],
                 r["commitment_number"],
+                r["late_interest_rate"],
             )
             for r in await connection.fetch(queries.OPEN_ITEMS_OF, customer_id)
         )

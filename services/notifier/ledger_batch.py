@@ -16,7 +16,9 @@ tables were in:
   the open item, a reversal reopens a closed invoice): such a row is deleted first and then
   written afresh, as the events would; otherwise it is upserted, keeping what the upsert of
   a single event keeps (the open item's customer, number and history of changes);
-* the last event decides the mutable columns (due date, amounts, a closure's status);
+* the last event decides the mutable columns (due date, amounts, a closure's status); the
+  contract's late-payment interest rate is the last ``ledger.invoice.opened``'s (a change of
+  the open amount does not state it, so it keeps the rate the row has);
 * changes of the open amount are appended in order, each once (a redelivered change, or one
   already in the row's history, is not appended again).
 
@@ -27,7 +29,7 @@ upserts go in order in one ``executemany``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -56,6 +58,11 @@ class OpenItem:
     currency: str
     amount: Decimal
     open_amount: Decimal
+    # percent a year, as the invoice's contract states it (``ledger.invoice.opened`` v3)
+    late_interest_rate: Decimal | None = None
+    # True: the event stated the invoice's terms (an opening), so ``late_interest_rate``
+    # replaces the row's; False (a change of the open amount): the row's rate is kept
+    states_rate: bool = False
 
 
 @dataclass(frozen=True)
@@ -110,7 +117,13 @@ class LedgerRun:
                     )
                 )
             case ledger.InvoiceOpened(payload=opened):
-                self._upsert_item(_open_item(opened))
+                self._upsert_item(
+                    replace(
+                        _open_item(opened),
+                        late_interest_rate=opened.late_interest_rate,
+                        states_rate=True,
+                    )
+                )
                 if opened.service_code is not None or opened.commitment_number is not None:
                     self.references[opened.invoice_id] = (
                         opened.service_code,
@@ -149,6 +162,8 @@ class LedgerRun:
                 row.currency,
                 row.amount,
                 row.open_amount,
+                row.late_interest_rate if row.states_rate else write.row.late_interest_rate,
+                row.states_rate or write.row.states_rate,
             )
 
     def _append_change(self, invoice_id: str, change: AmountChange) -> None:
@@ -180,7 +195,7 @@ def _open_item(item: ledger.OpenedInvoice | ledger.OpenAmountChange) -> OpenItem
 
 
 async def apply(connection: Connection, run: LedgerRun) -> None:
-    """Write ``run`` in at most eight statements (rows in invoice order, for a stable lock
+    """Write ``run`` in at most nine statements (rows in invoice order, for a stable lock
     order)."""
     if run.customers:
         await connection.executemany(queries.UPSERT_CUSTOMER, run.customers)
@@ -207,6 +222,13 @@ async def apply(connection: Connection, run: LedgerRun) -> None:
     rows = [w.row for _, w in items if w.row is not None]
     if rows:
         await connection.execute(queries.UPSERT_OPEN_ITEMS, *_columns(rows))
+    stated = [row for row in rows if row.states_rate]
+    if stated:
+        await connection.execute(
+            queries.RECORD_CONTRACT_RATES,
+            [row.invoice_id for row in stated],
+            [row.late_interest_rate for row in stated],
+        )
     references = sorted(run.references.items())
     if references:
         await connection.execute(

@@ -456,11 +456,21 @@ FROM new
 WHERE open_items.invoice_id = new.invoice_id
 """
 
+# The late-payment interest rate each opened invoice's contract states (NULL: none), as the
+# ledger opened it; a change of the open amount does not state it and leaves it as it is.
+RECORD_CONTRACT_RATES = """
+UPDATE open_items o SET late_interest_rate = c.late_interest_rate
+FROM unnest($1::text[], $2::numeric[]) AS c(invoice_id, late_interest_rate)
+WHERE o.invoice_id = c.invoice_id
+  AND o.late_interest_rate IS DISTINCT FROM c.late_interest_rate
+"""
+
 DELETE_OPEN_ITEMS = "DELETE FROM open_items WHERE invoice_id = ANY($1::text[])"
 
 OPEN_ITEMS_OF = """
 SELECT o.invoice_id, o.invoice_number, o.due_date, o.currency, o.amount, o.open_amount,
-       o.open_amount_changes::text AS open_amount_changes, r.service_code, r.commitment_number
+       o.open_amount_changes::text AS open_amount_changes, r.service_code, r.commitment_number,
+       o.late_interest_rate
 FROM open_items o LEFT JOIN platform_references r ON r.invoice_id = o.invoice_id
 WHERE o.customer_id = $1 ORDER BY o.due_date, o.invoice_number
 """

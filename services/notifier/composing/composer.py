@@ -57,6 +57,7 @@ class OpenItem:
     open_amount_changes: str = "[]"  # JSON: value_date, before, after, as consumed
     service_code: str | None = None  # a public body's references on the e-invoicing platform
     commitment_number: str | None = None
+    late_interest_rate: Decimal | None = None  # percent a year, as the contract states it
 
     def payments(self) -> tuple[Payment, ...]:
         """What reduced the open amount after the due date, by value date (see
@@ -228,6 +229,11 @@ class EmailComposer:
                 item.invoice_id: PlatformReference(item.service_code, item.commitment_number)
                 for item in customer.open_items
                 if item.service_code is not None or item.commitment_number is not None
+            },
+            contract_rates={
+                item.invoice_id: item.late_interest_rate
+                for item in customer.open_items
+                if item.late_interest_rate is not None
             },
         )
         if statement.include_penalties and statement.warnings:
@@ -422,7 +428,7 @@ SAMPLE_BROKEN = (
 
 def sample_statement() -> Statement:
     """Two late invoices in two currencies, with penalties, one with a public body's
-    platform references: every branch of a template."""
+    platform references and its contract's interest rate: every branch of a template."""
     invoices = (
         DunnedInvoice(
             invoice_id="FR01/SAMPLE-1",
@@ -447,6 +453,7 @@ def sample_statement() -> Statement:
         True,
         PenaltyTerms("FR", SAMPLE_RATES),
         references={"FR01/SAMPLE-2": PlatformReference("SERV-<01>", "EJ & 2026")},
+        contract_rates={"FR01/SAMPLE-2": Decimal("12.50")},
     )
 
 

@@ -84,6 +84,7 @@ LABELS = {
         "total": "Total",
         "rate": "Taux des pénalités de retard : {rate} % l'an "
         "à compter du lendemain de l'échéance.",
+        "contract_rate": "Facture {invoice} : taux contractuel de {rate} % l'an.",
         "indemnity": "Indemnité forfaitaire pour frais de recouvrement : {amount} "
         "({count} facture(s)).",
         "unknown": "Les intérêts de retard ne figurent pas dans ce relevé : le taux de "
@@ -100,6 +101,7 @@ LABELS = {
         "interest": "Interest",
         "total": "Total",
         "rate": "Late-payment interest rate: {rate}% a year from the day after the due date.",
+        "contract_rate": "Invoice {invoice}: contractual rate of {rate}% a year.",
         "indemnity": "Fixed recovery indemnity: {amount} ({count} invoice(s)).",
         "unknown": "Late-payment interest is left out of this statement: the reference rate "
         "of some days late is not published yet.",
@@ -115,6 +117,7 @@ LABELS = {
         "interest": "Zinsen",
         "total": "Summe",
         "rate": "Verzugszinssatz: {rate} % pro Jahr ab dem Tag nach Fälligkeit.",
+        "contract_rate": "Rechnung {invoice}: vertraglicher Zinssatz von {rate} % pro Jahr.",
         "indemnity": "Pauschale für Beitreibungskosten: {amount} ({count} Rechnung(en)).",
         "unknown": "Verzugszinsen sind in dieser Übersicht nicht enthalten: Der "
         "Referenzzinssatz einiger Verzugstage ist noch nicht veröffentlicht.",
@@ -130,6 +133,7 @@ LABELS = {
         "interest": "Intereses",
         "total": "Total",
         "rate": "Tipo de interés de demora: {rate} % anual desde el día siguiente al vencimiento.",
+        "contract_rate": "Factura {invoice}: tipo contractual del {rate} % anual.",
         "indemnity": "Indemnización por costes de cobro: {amount} ({count} factura(s)).",
         "unknown": "Los intereses de demora no figuran en este extracto: el tipo de "
         "referencia de algunos días de retraso aún no se ha publicado.",
@@ -146,6 +150,7 @@ LABELS = {
         "total": "Totale",
         "rate": "Tasso degli interessi di mora: {rate} % annuo dal giorno successivo alla "
         "scadenza.",
+        "contract_rate": "Fattura {invoice}: tasso contrattuale del {rate} % annuo.",
         "indemnity": "Importo forfettario per i costi di recupero: {amount} ({count} fattura/e).",
         "unknown": "Gli interessi di mora non figurano in questo estratto: il tasso di "
         "riferimento di alcuni giorni di ritardo non è ancora pubblicato.",
@@ -511,6 +516,12 @@ def draw_statement(
         if statement.annual_rate_percent is not None:
             rate = labels["rate"].format(rate=format_rate(statement.annual_rate_percent, local))
             _paragraphs(pdf, 5, pdf.text_of(rate))
+        for line in statement.due_lines:  # at the contract's rate instead
+            if line.contract_rate is not None:
+                contract = labels["contract_rate"].format(
+                    invoice=line.invoice_number, rate=format_rate(line.contract_rate, local)
+                )
+                _paragraphs(pdf, 5, pdf.text_of(contract))
         if statement.interest_unknown:
             _paragraphs(pdf, 5, pdf.text_of(labels["unknown"]))
     if statement.include_penalties and statement.indemnity_applies:

@@ -12,6 +12,13 @@ their value dates) lowers it from its value date; where that history is missing 
 plain series of reductions (a reversal, a correction upward), the current open amount is
 the base over the whole period, as before.
 
+An invoice whose contract states a late-payment rate (``late_interest_rate`` of
+``ledger.invoice.opened`` version 3) bears that rate instead of the statutory one, for any
+debtor, a consumer included (``docs/law.md``, "Contract rates"); it needs no reference
+rate. France's floor (a contract rate may not be under three times the legal interest
+rate, L441-10 II) is not checked: the legal interest rate is not among the reference rates
+the notifier keeps, and Relance claims what the invoice states (warn, never clamp).
+
 A day whose reference rate is not known yet does not make anyone guess: the interest is
 left out (:attr:`Penalties.interest_unknown`) and the statement says so.
 """
@@ -19,7 +26,7 @@ left out (:attr:`Penalties.interest_unknown`) and the statement says so.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from itertools import pairwise
@@ -41,6 +48,8 @@ class LateInvoice:
     # reductions of the open amount after the due date, by value date (none: the current
     # open amount is the base for every day)
     payments: tuple[late_payment.Payment, ...] = ()
+    # percent a year, as the invoice's contract states it; None: the statutory rate
+    contract_rate: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -73,7 +82,9 @@ class Penalties:
     """The penalties of a statement drawn on ``as_of``.
 
     ``interest`` maps each invoice id to its interest (absent when unknown);
-    ``yearly_rate`` is the statutory rate in force on ``as_of`` (None if unknown or none);
+    ``yearly_rate`` is the statutory rate in force on ``as_of`` (None if unknown or none, or
+    when every late invoice bears its contract's rate instead);
+    ``contract_rates`` maps each late invoice bearing its contract's rate to that rate;
     ``indemnity`` is in ``indemnity_currency``, None for a consumer.
     """
 
@@ -84,6 +95,7 @@ class Penalties:
     indemnity_currency: str
     interest_unknown: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
+    contract_rates: dict[str, Decimal] = field(default_factory=dict)
 
     @property
     def indemnity_applies(self) -> bool:
@@ -111,6 +123,8 @@ def penalties_of(
     law = late_payment.law_of(creditor_country)
     terms = late_payment.interest_terms(law, customer_type)
     interest: dict[str, Decimal] = {}
+    contract_rates: dict[str, Decimal] = {}
+    statutory_late = 0  # late invoices bearing the statutory rate
     unknown: list[str] = []
     warnings: list[str] = list(terms.warnings)
     indemnity: Decimal | None = None if customer_type == "consumer" else Decimal(0)
@@ -118,6 +132,12 @@ def penalties_of(
     for invoice in invoices:
         if days_late(invoice.due_date, as_of) == 0 or invoice.open_amount <= 0:
             continue
+        invoice_terms = terms
+        if invoice.contract_rate is not None:
+            invoice_terms = late_payment.interest_terms(law, customer_type, invoice.contract_rate)
+            contract_rates[invoice.invoice_id] = invoice.contract_rate
+        else:
+            statutory_late += 1
         try:
             paid = sum((p.amount for p in invoice.payments), Decimal(0))
             claim = late_payment.late_interest(
@@ -125,7 +145,7 @@ def penalties_of(
                 invoice.currency,
                 invoice.due_date,
                 as_of,
-                terms,
+                invoice_terms,
                 rates,
                 payments=invoice.payments,
             )
@@ -146,11 +166,13 @@ def penalties_of(
     return Penalties(
         jurisdiction=law.jurisdiction,
         interest=interest,
-        yearly_rate=_rate_on(terms, rates, as_of),
+        # stated when an invoice bears it, or when none is late (as the statutory rule)
+        yearly_rate=_rate_on(terms, rates, as_of) if statutory_late or not contract_rates else None,
         indemnity=indemnity,
         indemnity_currency=indemnity_currency,
         interest_unknown=tuple(unknown),
         warnings=tuple(warnings),
+        contract_rates=contract_rates,
     )
 
 

@@ -3,6 +3,10 @@
 An invoice handled elsewhere (under an open dispute, an active promise to pay or a payment
 plan) is never presented as due: when it is shown for completeness its line carries what
 handles it (``handled``) and it counts toward no total, no interest and no indemnity.
+
+A late invoice whose contract states a late-payment rate bears interest at that rate; its
+line carries the rate (``contract_rate``) so that the text says so, and the statutory rate
+is stated only while a late invoice still bears it (``penalties``).
 """
 
 from __future__ import annotations
@@ -62,6 +66,9 @@ class StatementLine:
     interest: Decimal
     handled: Handling | None = None
     platform: PlatformReference | None = None  # a public body's e-invoicing references
+    # the yearly rate (percent) the invoice's contract states, when the line bears interest
+    # at it instead of the statutory rate
+    contract_rate: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -97,6 +104,11 @@ class Statement:
     def due_lines(self) -> tuple[StatementLine, ...]:
         return tuple(line for line in self.lines if line.handled is None)
 
+    @property
+    def contract_rate_lines(self) -> tuple[StatementLine, ...]:
+        """The late invoices bearing interest at their contract's rate, not the statutory one."""
+        return tuple(line for line in self.due_lines if line.contract_rate is not None)
+
 
 def statement_of(
     invoices: Iterable[DunnedInvoice],
@@ -108,6 +120,7 @@ def statement_of(
     customer_type: CustomerType = "business",
     payments: Mapping[str, tuple[late_payment.Payment, ...]] | None = None,
     references: Mapping[str, PlatformReference] | None = None,
+    contract_rates: Mapping[str, Decimal] | None = None,
 ) -> Statement:
     """Draw the statement of ``invoices`` on ``as_of``; penalties only if the step asks.
 
@@ -116,6 +129,8 @@ def statement_of(
     ``payments``: by invoice, what reduced its open amount after its due date
     (``penalties.payments_after_due``): interest runs on the open amount of each day.
     ``references``: by invoice, a public body's platform references, printed on its line.
+    ``contract_rates``: by invoice, the late-payment rate its contract states (percent a
+    year), which it bears instead of the statutory rate.
     """
     handled = handled or {}
     ordered = sorted(invoices, key=lambda i: (i.due_date, i.invoice_number))
@@ -128,6 +143,7 @@ def statement_of(
                 i.open_amount.currency,
                 i.due_date,
                 (payments or {}).get(i.invoice_id, ()),
+                (contract_rates or {}).get(i.invoice_id),
             )
             for i in due
         )
@@ -152,6 +168,7 @@ def statement_of(
                 interest=owed.interest.get(invoice.invoice_id, Decimal(0)),
                 handled=handled.get(invoice.invoice_id),
                 platform=(references or {}).get(invoice.invoice_id),
+                contract_rate=owed.contract_rates.get(invoice.invoice_id),
             )
         )
     open_by: defaultdict[str, Decimal] = defaultdict(Decimal)
