@@ -140,7 +140,10 @@ def owner_assignment_facts(
     invoices' amounts as the notifier knows them when the event arrives (a snapshot: the
     email says what was disputed, not what is open when it is sent)."""
     known = {str(item["invoice_id"]): item for item in items}
-    invoice_ids = list(dispute.invoice_ids) or list(known)
+    # a whole account: the invoices it names, then every other open item of the customer
+    invoice_ids = list(
+        dict.fromkeys([*dispute.invoice_ids, *(known if dispute.whole_account else ())])
+    )
     invoices = [
         {
             "invoice_id": invoice_id,

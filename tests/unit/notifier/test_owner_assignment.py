@@ -91,6 +91,7 @@ def test_a_reopened_dispute_says_who_reopened_it_and_why() -> None:
     reopened = disputes.ReopenedDispute(
         dispute_id=DISPUTE,
         customer_id="C-1",
+        invoice_ids=("FR01/F9",),
         whole_account=True,
         owner_role="order_administration",
         due_date=date(2026, 12, 18),
@@ -98,7 +99,7 @@ def test_a_reopened_dispute_says_who_reopened_it_and_why() -> None:
         reason="The credit note never came.",
     )
     facts = owner_assignment_facts(reopened, ITEMS)
-    assert [i["invoice_id"] for i in facts["invoices"]] == ["FR01/F1", "FR01/F2"]
+    assert [i["invoice_id"] for i in facts["invoices"]] == ["FR01/F9", "FR01/F1", "FR01/F2"]
     composed = composer("en").compose("owner_assignment", facts, None)
     assert composed.subject.startswith("Dispute reopened: customer C-1")
     assert "was reopened by local:anna" in composed.text
