@@ -176,8 +176,8 @@ async def contacts_of(run: Run, reminder_customers: dict[str, str]) -> list[Cont
     """Every email, SMS and letter the stand-ins received for a customer, with its instant.
 
     Reminder emails name their reminder in their Message-ID (``<reminder-{id}.{channel}@``),
-    notices theirs (``<notice-{id}@``: owner reminders go to the creditor's own people and
-    are left out, promise confirmations go to the customer); SMS are matched to the
+    notices theirs (``<notice-{id}@``: owner reminders and assignments go to the creditor's
+    own people and are left out, promise confirmations go to the customer); SMS are matched to the
     customer by the number the notifier recorded for the delivery; letters name the
     customer in their manifest.
     """
@@ -199,7 +199,7 @@ async def contacts_of(run: Run, reminder_customers: dict[str, str]) -> list[Cont
             found.append(Contact("email", customer, email.received_at, email.message_id))
         elif (notice_id := email.notice_id) is not None:
             kind, customer = notices.get(notice_id, ("unknown notice", None))
-            if kind != "owner_reminder":
+            if kind not in ("owner_reminder", "owner_assignment"):
                 found.append(Contact(kind, customer, email.received_at, email.message_id))
         else:
             found.append(Contact("email", None, email.received_at, email.message_id))

@@ -514,9 +514,9 @@ class Quiescence:
                 held = ""
                 if await exists("notifier.suspensions"):
                     # a notice to a customer of a suspended company (a promise's written
-                    # confirmation) is held like a delivery; an owner reminder is not
+                    # confirmation) is held like a delivery; an owner's email is not
                     held = (
-                        " AND (n.kind = 'owner_reminder' OR NOT EXISTS ("
+                        " AND (n.kind IN ('owner_reminder', 'owner_assignment') OR NOT EXISTS ("
                         "SELECT 1 FROM notifier.customers c "
                         "JOIN notifier.suspensions s ON s.lifted_at IS NULL "
                         "AND (s.company_code IS NULL OR s.company_code = c.company_code) "

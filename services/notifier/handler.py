@@ -84,8 +84,10 @@ async def handle(
                 await suspensions.resume(work, lifted, rules)
             case disputes.DisputeOpened(payload=opened):
                 await _open_dispute(work, opened.dispute_id, opened, event.occurred_at.date())
+                await notices.record_owner_assignment(work, opened, event.event_id)
             case disputes.DisputeReopened(payload=reopened):
                 await _open_dispute(work, reopened.dispute_id, reopened, event.occurred_at.date())
+                await notices.record_owner_assignment(work, reopened, event.event_id)
             case disputes.DisputeResolved(payload=resolved):
                 await connection.execute(queries.CLOSE_DISPUTE, resolved.dispute_id)
             case disputes.PromiseMade(payload=promise):

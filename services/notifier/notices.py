@@ -1,6 +1,6 @@
 """Notices: emails that are not dunning reminders.
 
-Six kinds: five decided by the disputes service, one by the scheduler:
+Seven kinds: six decided by the disputes service, one by the scheduler:
 
 - ``promise_confirmation`` and ``plan_confirmation``: every agreement, a promise to pay or a
   payment plan, whatever the channel it was made on (a call, a visit, an email, the
@@ -11,6 +11,10 @@ Six kinds: five decided by the disputes service, one by the scheduler:
   to the customer's billing contacts; the invoices' reminders resume;
 - ``owner_reminder``: the internal owner of an overdue dispute is reminded, at the address
   configured for their role (or the named owner's), the manager copied when escalated;
+- ``owner_assignment``: the internal owner of a dispute is told at once when it is opened
+  (by the customer on the portal, from the CRM or on a collector's call) or reopened, at the
+  same address as their reminders: the customer, the invoices and their amounts, the
+  category, the customer's words, the due date and the signed link to the dispute's page;
 - ``proposal_reminder``: the collectors (the address of the ``collector`` role) are reminded,
   a business day before its deadline, of a proposal nobody decided yet (the scheduler's
   semi-automatic mode); cancelled when it is decided first;
@@ -27,9 +31,10 @@ message, its recipients and its outcome stay in ``notices`` as proof.
 
 A notice to a customer (an agreement's confirmation) obeys the same controls as a reminder: it
 is held while the customer's company is suspended and waits for the customer's sending
-window on a business day. An owner reminder goes to internal staff and obeys neither; it
-carries the owner's signed link to the dispute's page on the portal (``DisputeLinks``) when
-links are configured, where they answer, attach a document or resolve the dispute.
+window on a business day. An owner reminder or assignment goes to internal staff and obeys
+neither; it carries the owner's signed link to the dispute's page on the portal
+(``DisputeLinks``) when links are configured, where they answer, attach a document or
+resolve the dispute.
 """
 
 from __future__ import annotations
@@ -38,7 +43,7 @@ import asyncio
 import json
 import random
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -46,7 +51,6 @@ from pathlib import Path
 from typing import Any
 
 from contracts import disputes, dunning
-from contracts.dunning import InternalRole
 from services.notifier import queries
 from services.notifier.channels.email.smtp import SmtpChannel
 from services.notifier.composing.companies import Companies
@@ -67,7 +71,9 @@ from services.runtime.signed_links import DisputeLinks
 
 log = get_logger(__name__)
 NOTICE_TEMPLATES = Path(__file__).parent / "notice_templates"
-INTERNAL_KINDS = frozenset({"owner_reminder", "proposal_reminder", "announced_payment_unconfirmed"})
+INTERNAL_KINDS = frozenset(
+    {"owner_reminder", "owner_assignment", "proposal_reminder", "announced_payment_unconfirmed"}
+)
 """Notices to the creditor's own staff: neither the customer's window nor a suspension."""
 NOTICE_NAMESPACE = uuid.UUID("9d2c6a1e-4f0b-4c7e-8a35-2b1f0e7d6c93")
 
@@ -123,6 +129,82 @@ async def record_owner_reminder(work: UnitOfWork, reminder: disputes.OwnerRemind
         "owner_reminder",
         reminder.customer_id,
         reminder.model_dump(mode="json"),
+        work.clock.now(),
+    )
+
+
+def owner_assignment_facts(
+    dispute: disputes.OpenedDispute | disputes.ReopenedDispute, items: Sequence[Mapping[str, Any]]
+) -> dict[str, Any]:
+    """What a dispute's owner is told when it opens (or reopens): ``items`` are the disputed
+    invoices' amounts as the notifier knows them when the event arrives (a snapshot: the
+    email says what was disputed, not what is open when it is sent)."""
+    known = {str(item["invoice_id"]): item for item in items}
+    # a whole account: the invoices it names, then every other open item of the customer
+    invoice_ids = list(
+        dict.fromkeys([*dispute.invoice_ids, *(known if dispute.whole_account else ())])
+    )
+    invoices = [
+        {
+            "invoice_id": invoice_id,
+            "currency": known[invoice_id]["currency"] if invoice_id in known else None,
+            "amount": str(known[invoice_id]["amount"]) if invoice_id in known else None,
+            "open_amount": str(known[invoice_id]["open_amount"]) if invoice_id in known else None,
+        }
+        for invoice_id in invoice_ids
+    ]
+    facts: dict[str, Any] = {
+        "dispute_id": str(dispute.dispute_id),
+        "customer_id": dispute.customer_id,
+        "invoice_ids": list(dispute.invoice_ids),
+        "whole_account": dispute.whole_account,
+        "invoices": invoices,
+        "owner_role": dispute.owner_role,
+        "owner": dispute.owner,
+        "due_date": dispute.due_date.isoformat(),
+    }
+    if isinstance(dispute, disputes.OpenedDispute):
+        return {
+            **facts,
+            "reopened": False,
+            "category": dispute.category,
+            "text": dispute.text,
+            "raised_by": dispute.raised_by,
+            "attachments": len(dispute.attachments),
+            "reopened_by": None,
+        }
+    return {
+        **facts,
+        "reopened": True,
+        "category": None,
+        "text": dispute.reason,
+        "raised_by": None,
+        "attachments": 0,
+        "reopened_by": dispute.by,
+    }
+
+
+async def record_owner_assignment(
+    work: UnitOfWork,
+    dispute: disputes.OpenedDispute | disputes.ReopenedDispute,
+    event_id: uuid.UUID,
+) -> None:
+    """The dispute's owner is told once that it was opened for them (its id derived from
+    the dispute), and once per reopening (derived from the reopening event, so that a
+    redelivered one records nothing twice)."""
+    subject = dispute.dispute_id if isinstance(dispute, disputes.OpenedDispute) else event_id
+    items = await work.connection.fetch(
+        queries.DISPUTED_ITEMS,
+        dispute.customer_id,
+        list(dispute.invoice_ids),
+        dispute.whole_account,
+    )
+    await work.connection.execute(
+        queries.RECORD_NOTICE,
+        notice_id_of("owner_assignment", subject),
+        "owner_assignment",
+        dispute.customer_id,
+        owner_assignment_facts(dispute, [dict(item) for item in items]),
         work.clock.now(),
     )
 
@@ -258,6 +340,29 @@ def _sample(creditor: Creditor) -> dict[str, Any]:
             escalated_to_manager=True,
         ),
         "link": "https://portal.example.com/portal/dispute/sample-token",
+        "assignment": {
+            "dispute_id": str(uuid.UUID(int=2)),
+            "whole_account": False,
+            "invoices": [
+                {
+                    "invoice_id": "FR01/F1",
+                    "currency": "EUR",
+                    "amount": Decimal("1200.00"),
+                    "open_amount": Decimal("1180.00"),
+                },
+                {"invoice_id": "FR01/F2", "currency": None, "amount": None, "open_amount": None},
+            ],
+            "totals": [("EUR", Decimal("1180.00"))],
+            "owner_role": "sales",
+            "owner": None,
+            "due_date": date(2026, 1, 31),
+            "reopened": False,
+            "category": "quality",
+            "text": "The <pallets> arrived damaged & wet.",
+            "raised_by": "portal",
+            "attachments": 1,
+            "reopened_by": None,
+        },
         "proposal": {
             "proposal_id": str(uuid.UUID(int=3)),
             "version": 2,
@@ -401,6 +506,13 @@ class NoticeComposer:
                 "announced_on": date.fromisoformat(payload["announced_on"]),
             }
             context = {"payment": facts, "contact_name": None}
+        elif kind == "owner_assignment":
+            to = (self._owner_address(payload.get("owner"), payload["owner_role"]),)
+            language = self.settings.internal_language
+            link = (
+                self.owner_links.url(uuid.UUID(payload["dispute_id"])) if self.owner_links else None
+            )
+            context = {"assignment": assignment_view(payload), "contact_name": None, "link": link}
         else:
             reminder = disputes.OwnerReminder.model_validate(payload)
             to, cc = self._owner_addresses(reminder)
@@ -427,17 +539,48 @@ class NoticeComposer:
     def _owner_addresses(
         self, reminder: disputes.OwnerReminder
     ) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        addresses: Mapping[InternalRole, str] = self.settings.internal_addresses
-        owner = reminder.owner if reminder.owner and "@" in reminder.owner else None
-        to = owner or addresses.get(reminder.owner_role)
-        if to is None:
-            raise DeliveryError(
-                f"no address for role {reminder.owner_role} (RELANCE_NOTIFIER_INTERNAL_ADDRESSES)",
-                retryable=False,
-            )
-        manager = addresses.get("manager")
+        to = self._owner_address(reminder.owner, reminder.owner_role)
+        manager = self.settings.internal_addresses.get("manager")
         cc = (manager,) if reminder.escalated_to_manager and manager and manager != to else ()
         return (to,), cc
+
+    def _owner_address(self, owner: str | None, role: str) -> str:
+        """The named owner's address when they were named by it, else their role's."""
+        addresses = {str(r): a for r, a in self.settings.internal_addresses.items()}
+        to = owner if owner and "@" in owner else addresses.get(role)
+        if to is None:
+            raise DeliveryError(
+                f"no address for role {role} (RELANCE_NOTIFIER_INTERNAL_ADDRESSES)",
+                retryable=False,
+            )
+        return to
+
+
+def assignment_view(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """The recorded facts as the templates use them: amounts and dates as values, the
+    disputed open amount totalled per currency."""
+    invoices = [
+        {
+            **invoice,
+            "amount": None if invoice["amount"] is None else Decimal(invoice["amount"]),
+            "open_amount": (
+                None if invoice["open_amount"] is None else Decimal(invoice["open_amount"])
+            ),
+        }
+        for invoice in payload["invoices"]
+    ]
+    totals: dict[str, Decimal] = {}
+    for invoice in invoices:
+        if invoice["currency"] is not None:
+            totals[invoice["currency"]] = (
+                totals.get(invoice["currency"], Decimal(0)) + invoice["open_amount"]
+            )
+    return {
+        **payload,
+        "invoices": invoices,
+        "totals": sorted(totals.items()),
+        "due_date": date.fromisoformat(payload["due_date"]),
+    }
 
 
 class NoticeSender:

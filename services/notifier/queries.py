@@ -398,7 +398,7 @@ SELECT n.notice_id, n.kind, n.customer_id, n.payload::text AS payload, n.attempt
 FROM notices n
 LEFT JOIN customers c ON c.customer_id = n.customer_id
 WHERE n.status IN ('pending', 'sending') AND n.next_attempt_at <= $1
-  AND (n.kind IN ('owner_reminder', 'proposal_reminder')
+  AND (n.kind IN ('owner_reminder', 'owner_assignment', 'proposal_reminder')
        OR {NOT_SUSPENDED.format(company="c.company_code")})
 ORDER BY n.next_attempt_at
 LIMIT 1
@@ -420,6 +420,16 @@ UPDATE notices SET status = 'pending', next_attempt_at = $2, error = $3 WHERE no
 """
 
 NOTICE_FAILED = "UPDATE notices SET status = 'failed', error = $2 WHERE notice_id = $1"
+
+# What a dispute's owner is told about its invoices when it opens: their amounts as the
+# notifier knows them (none yet for an invoice it has not seen); a whole account: every open
+# item of the customer.
+DISPUTED_ITEMS = """
+SELECT o.invoice_id, o.currency, o.amount, o.open_amount
+FROM open_items o
+WHERE o.customer_id = $1 AND ($3 OR o.invoice_id = ANY($2::text[]))
+ORDER BY o.due_date, o.invoice_number
+"""
 
 NOTICE_CUSTOMER = (
     "SELECT name, language, contacts::text AS contacts, company_code FROM customers"

@@ -110,6 +110,48 @@ OWNER_WORDS: dict[str, dict[str, str]] = {
         "owner_not_found": "Diese Reklamation kann noch nicht angezeigt werden. Bitte "
         "versuchen Sie es später erneut.",
         "owner_attachment_missing": "Dieses Dokument ist nicht auffindbar.",
+        "owner_answers": "Bisherige Antworten",
+        "owner_answer_heading": "Antworten",
+        "owner_answer_label": "Ihre Antwort (wird dem Verlauf der Reklamation hinzugefügt)",
+        "owner_answer_submit": "Antwort senden",
+        "owner_answer_required": "Schreiben Sie eine Antwort oder fügen Sie ein Dokument bei.",
+        "owner_resolve_heading": "Reklamation abschließen",
+        "owner_outcome_label": "Ergebnis",
+        "owner_outcome_required": "Wählen Sie, ob die Reklamation berechtigt ist oder abgelehnt "
+        "wird.",
+        "owner_outcome_justified": "Berechtigt: wir korrigieren",
+        "owner_outcome_rejected": "Abgelehnt: die Rechnungen sind fällig",
+        "owner_outcome_settled_by_payment": "Durch die Zahlung des Kunden erledigt",
+        "owner_outcome_resolved": "Geklärt",
+        "owner_correction_legend": "Falls berechtigt: die erwartete Korrektur",
+        "owner_correction_kind": "Korrektur",
+        "owner_correction_kind_required": "Wählen Sie eine Gutschrift oder eine korrigierte "
+        "Rechnung.",
+        "owner_correction_credit_note": "Gutschrift",
+        "owner_correction_corrected_invoice": "Korrigierte Rechnung",
+        "owner_correction_reference": "Ihre Nummer oder Referenz",
+        "owner_reference_required": "Geben Sie die Referenz der Gutschrift oder der korrigierten "
+        "Rechnung an.",
+        "owner_reference_invalid": "Diese Referenz ist ungültig (höchstens 100 Zeichen).",
+        "owner_correction_amount": "Ihr Betrag in {currency}, falls bekannt",
+        "owner_amount_invalid": "Geben Sie einen positiven Betrag mit höchstens zwei "
+        "Nachkommastellen ein.",
+        "owner_currency_invalid": "Die Währung dieses Betrags ist nicht bekannt.",
+        "owner_comment": "Kommentar (bei Ablehnung erforderlich)",
+        "owner_comment_required": "Begründen Sie, warum die Reklamation abgelehnt wird.",
+        "owner_resolve_submit": "Abschließen",
+        "owner_outcome": "Ergebnis",
+        "owner_no_more_changes": "Diese Reklamation ist geklärt: diese Seite nimmt keine "
+        "Änderungen mehr an.",
+        "owner_thanks_answer": "Vielen Dank: Ihre Antwort ist gespeichert. Sie erscheint hier in "
+        "Kürze.",
+        "owner_thanks_resolve": "Vielen Dank: der Abschluss ist gesendet. Er erscheint hier in "
+        "Kürze.",
+        "owner_closed_title": "Reklamation bereits geklärt",
+        "owner_closed_text": "Diese Reklamation ist geklärt: sie nimmt keine Antworten oder "
+        "Änderungen mehr an.",
+        "owner_form_refused": "Dieses Formular wurde nicht von der Seite der Reklamation gesendet. "
+        "Öffnen Sie den Link erneut.",
     },
     "es": {
         "owner_title": "Reclamación por resolver",
@@ -121,6 +163,45 @@ OWNER_WORDS: dict[str, dict[str, str]] = {
         "owner_no_attachments": "El cliente no adjuntó ningún documento.",
         "owner_not_found": "Esta reclamación aún no puede mostrarse. Inténtelo más tarde.",
         "owner_attachment_missing": "Este documento no se encuentra.",
+        "owner_answers": "Respuestas hasta ahora",
+        "owner_answer_heading": "Responder",
+        "owner_answer_label": "Su respuesta (se añade al historial de la reclamación)",
+        "owner_answer_submit": "Enviar la respuesta",
+        "owner_answer_required": "Escriba una respuesta o adjunte un documento.",
+        "owner_resolve_heading": "Resolver la reclamación",
+        "owner_outcome_label": "Resultado",
+        "owner_outcome_required": "Indique si la reclamación está justificada o se rechaza.",
+        "owner_outcome_justified": "Justificada: la corregimos",
+        "owner_outcome_rejected": "Rechazada: las facturas son exigibles",
+        "owner_outcome_settled_by_payment": "Saldada por el pago del cliente",
+        "owner_outcome_resolved": "Resuelta",
+        "owner_correction_legend": "Si está justificada: la corrección prevista",
+        "owner_correction_kind": "Corrección",
+        "owner_correction_kind_required": "Elija una factura rectificativa de abono o una factura "
+        "corregida.",
+        "owner_correction_credit_note": "Abono",
+        "owner_correction_corrected_invoice": "Factura rectificativa",
+        "owner_correction_reference": "Su número o referencia",
+        "owner_reference_required": "Indique la referencia del abono o de la factura "
+        "rectificativa.",
+        "owner_reference_invalid": "Esta referencia no es válida (100 caracteres como máximo).",
+        "owner_correction_amount": "Su importe en {currency}, si se conoce",
+        "owner_amount_invalid": "Introduzca un importe positivo, con dos decimales como máximo.",
+        "owner_currency_invalid": "La moneda de este importe no se conoce.",
+        "owner_comment": "Comentario (obligatorio si se rechaza)",
+        "owner_comment_required": "Explique por qué se rechaza la reclamación.",
+        "owner_resolve_submit": "Resolver",
+        "owner_outcome": "Resultado",
+        "owner_no_more_changes": "Esta reclamación está resuelta: esta página ya no admite "
+        "cambios.",
+        "owner_thanks_answer": "Gracias: su respuesta está registrada. Aparecerá aquí en un "
+        "momento.",
+        "owner_thanks_resolve": "Gracias: la resolución se ha enviado. Aparecerá aquí en un "
+        "momento.",
+        "owner_closed_title": "Reclamación ya resuelta",
+        "owner_closed_text": "Esta reclamación está resuelta: ya no admite respuestas ni cambios.",
+        "owner_form_refused": "Este formulario no se envió desde la página de la reclamación. Abra "
+        "de nuevo el enlace.",
     },
     "it": {
         "owner_title": "Contestazione da risolvere",
@@ -133,11 +214,44 @@ OWNER_WORDS: dict[str, dict[str, str]] = {
         "owner_not_found": "Questa contestazione non può ancora essere mostrata. Riprovi più "
         "tardi.",
         "owner_attachment_missing": "Questo documento non si trova.",
+        "owner_answers": "Risposte finora",
+        "owner_answer_heading": "Rispondere",
+        "owner_answer_label": "La sua risposta (aggiunta alla cronologia della contestazione)",
+        "owner_answer_submit": "Inviare la risposta",
+        "owner_answer_required": "Scriva una risposta o alleghi un documento.",
+        "owner_resolve_heading": "Risolvere la contestazione",
+        "owner_outcome_label": "Esito",
+        "owner_outcome_required": "Indichi se la contestazione è fondata o respinta.",
+        "owner_outcome_justified": "Fondata: la correggiamo",
+        "owner_outcome_rejected": "Respinta: le fatture sono dovute",
+        "owner_outcome_settled_by_payment": "Saldata dal pagamento del cliente",
+        "owner_outcome_resolved": "Risolta",
+        "owner_correction_legend": "Se fondata: la correzione attesa",
+        "owner_correction_kind": "Correzione",
+        "owner_correction_kind_required": "Scelga una nota di credito o una fattura rettificata.",
+        "owner_correction_credit_note": "Nota di credito",
+        "owner_correction_corrected_invoice": "Fattura rettificata",
+        "owner_correction_reference": "Il suo numero o riferimento",
+        "owner_reference_required": "Indichi il riferimento della nota di credito o della fattura "
+        "rettificata.",
+        "owner_reference_invalid": "Questo riferimento non è valido (al massimo 100 caratteri).",
+        "owner_correction_amount": "Il suo importo in {currency}, se noto",
+        "owner_amount_invalid": "Inserisca un importo positivo, con al massimo due decimali.",
+        "owner_currency_invalid": "La valuta di questo importo non è nota.",
+        "owner_comment": "Commento (obbligatorio se respinta)",
+        "owner_comment_required": "Spieghi perché la contestazione è respinta.",
+        "owner_resolve_submit": "Risolvere",
+        "owner_outcome": "Esito",
+        "owner_no_more_changes": "Questa contestazione è risolta: questa pagina non accetta più "
+        "modifiche.",
+        "owner_thanks_answer": "Grazie: la sua risposta è registrata. Comparirà qui tra un "
+        "momento.",
+        "owner_thanks_resolve": "Grazie: la risoluzione è stata inviata. Comparirà qui tra un "
+        "momento.",
+        "owner_closed_title": "Contestazione già risolta",
+        "owner_closed_text": "Questa contestazione è risolta: non accetta più risposte né "
+        "modifiche.",
+        "owner_form_refused": "Questo modulo non è stato inviato dalla pagina della contestazione. "
+        "Riapra il link.",
     },
 }
-
-# The owner's forms are worded in English and French; the other languages show them in
-# English until translated.
-for _language in ("de", "es", "it"):
-    for _key, _text in OWNER_WORDS["en"].items():
-        OWNER_WORDS[_language].setdefault(_key, _text)

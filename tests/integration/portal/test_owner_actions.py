@@ -87,6 +87,9 @@ async def test_the_owner_answers_attaches_and_resolves_from_the_emailed_link(
         page = await client.get(owner)
         assert page.status_code == 200
         assert "Résoudre le litige" in page.text
+        german = await client.get(owner, headers={"accept-language": "de-DE,de;q=0.9"})
+        assert "Reklamation abschließen" in german.text  # the reader's language
+        assert "Antwort senden" in german.text
         token = form_token(page.text)
         other_token = form_token((await client.get(other_owner)).text)
 

@@ -50,6 +50,7 @@ def test_notifier_consumes_reminders_ledger_disputes_and_interest_rates() -> Non
         "0021_unconfirmed_payment_notices.sql",
         "0025_plan_refusal_notices.sql",
         "0027_contract_interest_rates.sql",
+        "0030_owner_assignment_notices.sql",
     ]
 
 
