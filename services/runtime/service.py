@@ -32,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import itertools
 import signal
 import ssl
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
@@ -50,6 +51,7 @@ from fastapi import APIRouter
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
+from faststream.kafka.subscriber.usecase import BatchSubscriber
 from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 
 from contracts.topics import Topic
@@ -243,6 +245,34 @@ async def _undecoded(message: Any) -> None:
     return None
 
 
+class _PatientBatchSubscriber(BatchSubscriber):
+    """FastStream's batch subscriber without its sleep after an empty poll.
+
+    FastStream asks aiokafka for up to ``batch_timeout_ms`` of records and, when none came,
+    sleeps as long again before the next poll. aiokafka's ``getmany`` already waits on a
+    future that its background fetcher (a long poll at the broker, ``fetch_max_wait_ms``)
+    resolves the moment records arrive: the wait costs no CPU and adds no latency, the
+    sleep adds both a delay for the next record and, kept short for the sake of that delay,
+    a wake-up every few tens of milliseconds. Without the sleep, a long
+    ``batch_timeout_ms`` keeps an idle consumer asleep and a record still starts its batch
+    at once.
+    """
+
+    __slots__ = ()
+
+    async def get_msg(self, consumer: Any) -> tuple[Any, ...]:
+        messages = await consumer.getmany(
+            timeout_ms=self.batch_timeout_ms, max_records=self.max_records
+        )
+        return tuple(itertools.chain.from_iterable(messages.values()))
+
+
+def _without_idle_sleep(subscriber: Any) -> None:
+    if type(subscriber) is not BatchSubscriber:  # a FastStream upgrade changed its classes
+        raise TypeError(f"expected FastStream's BatchSubscriber, got {type(subscriber)!r}")
+    subscriber.__class__ = _PatientBatchSubscriber
+
+
 def subscribe(
     broker: KafkaBroker,
     processor: BatchProcessor,
@@ -264,6 +294,7 @@ def subscribe(
         # JSON decoding of every body would be thrown away (it cost ~20 µs per record).
         decoder=_undecoded,
     )
+    _without_idle_sleep(subscriber)
 
     @subscriber
     async def on_batch(message: KafkaMessage) -> None:
@@ -388,7 +419,7 @@ async def _start(
         subscribe(
             broker,
             processor,
-            group_id=definition.group_id,
+            group_id=settings.consumer_group or definition.group_id,
             settings=settings,
             on_fatal=supervisor.fail,
         )
