@@ -474,7 +474,7 @@ async def test_an_idle_consumer_takes_each_record_at_once_and_stops_promptly(
             await produce(kafka_bootstrap, topic.name, [(topic.key(event), topic.value(event))])
             produced = loop.time()
             query = f"SELECT count(*) = {number} FROM seen"
-            await eventually(lambda q=query: _count(pool, q), interval_s=0.01)  # type: ignore[misc]
+            await eventually(lambda q=query: _count(pool, q), interval_s=0.01)
             latencies.append(loop.time() - produced)
     finally:
         stopping = loop.time()
