@@ -104,7 +104,7 @@ class ServiceSettings(BaseSettings):
     batch_max_records: int = Field(default=500, ge=1)
     batch_timeout_ms: int = Field(
         default=500,
-        ge=0,
+        ge=1,
         description="How long an idle consumer waits for records before polling again; "
         "records arriving meanwhile start a batch at once, so a longer wait costs no "
         "latency, only fewer wake-ups.",
