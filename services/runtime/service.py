@@ -263,9 +263,17 @@ class _PatientBatchSubscriber(BatchSubscriber):
     __slots__ = ()
 
     async def get_msg(self, consumer: Any) -> tuple[Any, ...]:
+        loop = asyncio.get_running_loop()
+        began = loop.time()
         messages = await consumer.getmany(
             timeout_ms=self.batch_timeout_ms, max_records=self.max_records
         )
+        if not messages:
+            # getmany returns nothing before its timeout only when something is off (the
+            # broker away): wait out the rest rather than poll again at once
+            rest = self.batch_timeout_ms / 1000 - (loop.time() - began)
+            if rest > 0:
+                await asyncio.sleep(rest)
         return tuple(itertools.chain.from_iterable(messages.values()))
 
 
