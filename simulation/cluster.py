@@ -231,7 +231,6 @@ def service_environment(
             f"{prefix}CLOCK": f"file:{clock_file}",
             f"{prefix}HTTP_PORT": str(port),
             f"{prefix}LOG_LEVEL": os.environ.get("RELANCE_SIMULATION_LOG_LEVEL", "WARNING"),
-            f"{prefix}BATCH_TIMEOUT_MS": "50",
             f"{prefix}DRAIN_TIMEOUT_S": "10",
         }
     )

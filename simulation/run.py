@@ -256,12 +256,6 @@ class Run:
             "RELANCE_REPORTING_REFRESH_INTERVAL_S": "60",
             "RELANCE_REPORTING_DSO_MONTHS": "6",
         }
-        for service in SERVICES:
-            # FastStream sleeps for the batch timeout after an empty poll: with the default
-            # 200 ms, each hop of a quiet day's events (ERP to ingestion, ledger to the
-            # scheduler, dunning actions to the notifier...) could wait up to 200 ms. Idle
-            # consumers poll more often instead.
-            extra[f"RELANCE_{service.upper()}_BATCH_TIMEOUT_MS"] = "40"
         if options.scenarios_path is not None:
             extra["RELANCE_SCHEDULER_SCENARIOS_PATH"] = str(options.scenarios_path.resolve())
         if options.templates_path is not None:

@@ -32,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import itertools
 import signal
 import ssl
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
@@ -50,6 +51,7 @@ from fastapi import APIRouter
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
+from faststream.kafka.subscriber.usecase import BatchSubscriber
 from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 
 from contracts.topics import Topic
@@ -60,7 +62,7 @@ from services.runtime.database import TRANSIENT_ERRORS, Pool, create_pool
 from services.runtime.dead_letter import IncomingRecord
 from services.runtime.errors import ConfigurationError, SupervisedTaskFailed, TransientError
 from services.runtime.health import HealthState, HttpServer, build_app
-from services.runtime.loops import pause
+from services.runtime.loops import Activity, pause
 from services.runtime.outbox import KafkaRecordSender, OutboxRelay, kafka_unavailable
 from services.runtime.settings import KafkaSettings, ServiceSettings
 
@@ -90,6 +92,8 @@ class ServiceContext:
     pool: Pool
     clock: Clock
     sender: KafkaRecordSender
+    # what may give the idle loops work (services.runtime.loops.every)
+    activity: Activity | None = None
 
 
 @dataclass
@@ -243,6 +247,42 @@ async def _undecoded(message: Any) -> None:
     return None
 
 
+class _PatientBatchSubscriber(BatchSubscriber):
+    """FastStream's batch subscriber without its sleep after an empty poll.
+
+    FastStream asks aiokafka for up to ``batch_timeout_ms`` of records and, when none came,
+    sleeps as long again before the next poll. aiokafka's ``getmany`` already waits on a
+    future that its background fetcher (a long poll at the broker, ``fetch_max_wait_ms``)
+    resolves the moment records arrive: the wait costs no CPU and adds no latency, the
+    sleep adds both a delay for the next record and, kept short for the sake of that delay,
+    a wake-up every few tens of milliseconds. Without the sleep, a long
+    ``batch_timeout_ms`` keeps an idle consumer asleep and a record still starts its batch
+    at once.
+    """
+
+    __slots__ = ()
+
+    async def get_msg(self, consumer: Any) -> tuple[Any, ...]:
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        messages = await consumer.getmany(
+            timeout_ms=self.batch_timeout_ms, max_records=self.max_records
+        )
+        if not messages:
+            # getmany returns nothing before its timeout only when something is off (the
+            # broker away): wait out the rest rather than poll again at once
+            rest = self.batch_timeout_ms / 1000 - (loop.time() - began)
+            if rest > 0:
+                await asyncio.sleep(rest)
+        return tuple(itertools.chain.from_iterable(messages.values()))
+
+
+def _without_idle_sleep(subscriber: Any) -> None:
+    if type(subscriber) is not BatchSubscriber:  # a FastStream upgrade changed its classes
+        raise TypeError(f"expected FastStream's BatchSubscriber, got {type(subscriber)!r}")
+    subscriber.__class__ = _PatientBatchSubscriber
+
+
 def subscribe(
     broker: KafkaBroker,
     processor: BatchProcessor,
@@ -264,6 +304,7 @@ def subscribe(
         # JSON decoding of every body would be thrown away (it cost ~20 µs per record).
         decoder=_undecoded,
     )
+    _without_idle_sleep(subscriber)
 
     @subscriber
     async def on_batch(message: KafkaMessage) -> None:
@@ -360,7 +401,8 @@ async def _start(
         await sender.start()
     except TransientError as exc:  # the relay connects it when Kafka is back
         log.warning("kafka_unavailable_at_start", error=str(exc))
-    context = ServiceContext(definition.name, settings, pool, clock, sender)
+    activity = Activity(clock, recheck_s=settings.idle_recheck_s)
+    context = ServiceContext(definition.name, settings, pool, clock, sender, activity)
     parts = await definition.build(context)
     if parts.on_stop is not None:
         running.closers.append(("on_stop", parts.on_stop))
@@ -384,11 +426,12 @@ async def _start(
             dead_letter_max_ratio=settings.dead_letter_max_ratio,
             partition_locks=parts.partition_locks,
             dedupe_by_offsets=parts.dedupe_by_offsets,
+            on_applied=activity.batch_applied,
         )
         subscribe(
             broker,
             processor,
-            group_id=definition.group_id,
+            group_id=settings.consumer_group or definition.group_id,
             settings=settings,
             on_fatal=supervisor.fail,
         )

@@ -102,7 +102,24 @@ class ServiceSettings(BaseSettings):
         default=20.0, gt=0, description="How long SIGTERM waits for the current batch."
     )
     batch_max_records: int = Field(default=500, ge=1)
-    batch_timeout_ms: int = Field(default=200, ge=0)
+    batch_timeout_ms: int = Field(
+        default=500,
+        ge=1,
+        description="How long an idle consumer waits for records before polling again; "
+        "records arriving meanwhile start a batch at once, so a longer wait costs no "
+        "latency, only fewer wake-ups.",
+    )
+    idle_recheck_s: float = Field(
+        default=1.0,
+        gt=0,
+        description="A loop whose last step found nothing runs again at once when the "
+        "clock moved or a batch was applied; otherwise after this long at the latest.",
+    )
+    consumer_group: str = Field(
+        default="",
+        description="The Kafka consumer group; empty for `relance-<service>`. Two "
+        "deployments sharing one Kafka cluster and its topics need distinct groups.",
+    )
     dead_letter_max_ratio: float = Field(
         default=0.5,
         gt=0,

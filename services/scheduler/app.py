@@ -76,10 +76,13 @@ async def build(context: ServiceContext) -> ServiceParts:
         await timeouts.run_until_idle()  # each proposal nobody decided follows its policy
 
     loops = {
-        "tick": every(settings.tick_interval_s, tick, name="tick"),
+        "tick": every(settings.tick_interval_s, tick, name="tick", activity=context.activity),
         "library": every(settings.library_check_interval_s, watch.check, name="library"),
         "proposal_timeouts": every(
-            settings.tick_interval_s, proposals_past_deadline, name="proposal_timeouts"
+            settings.tick_interval_s,
+            proposals_past_deadline,
+            name="proposal_timeouts",
+            activity=context.activity,
         ),
     }
     auth = Authenticator("scheduler", settings.auth, context.clock)

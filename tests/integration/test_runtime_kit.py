@@ -444,3 +444,47 @@ async def test_sender_keeps_partitioning_order_and_headers_of_plain_sends(
     first = next(r for r in got if r.value.startswith(b"000007."))
     assert list(first.headers) == [("event_type", b"ledger.invoice.opened"), ("n", b"7")]
     assert [r.value for r in by_key[None]] == [b"keyless"]
+
+
+async def test_an_idle_consumer_takes_each_record_at_once_and_stops_promptly(
+    pool: asyncpg.Pool, topic: Topic, kafka_bootstrap: str
+) -> None:
+    """The wait for records costs no latency: a record reaching an idle consumer starts its
+    batch at once, and stopping does not wait for the wait. (FastStream's own batch
+    subscriber sleeps as long as the wait after an empty poll: the second record, sent
+    2.6 s after the first was applied, 0.6 s into that sleep, waited 1.4 s more.)"""
+    await create_topics(kafka_bootstrap, [topic.name, topic.dead_letter])
+    settings = ServiceSettings(
+        kafka=KafkaSettings(bootstrap_servers=kafka_bootstrap), batch_timeout_ms=2_000
+    )
+    processor = BatchProcessor("kit", [topic], record_seen, pool, CLOCK)
+    supervisor = Supervisor("kit")
+    broker = make_broker(settings.kafka, "kit-test", graceful_timeout=5)
+    subscriber = subscribe(
+        broker, processor, group_id=unique("group"), settings=settings, on_fatal=supervisor.fail
+    )
+    loop = asyncio.get_running_loop()
+    latencies: list[float] = []
+    await broker.start()
+    try:
+        await eventually(lambda: _assigned(subscriber))
+        for number, idle_s in ((1, 0.0), (2, 2.6)):
+            await asyncio.sleep(idle_s)
+            event = invoice_event(number)
+            await produce(kafka_bootstrap, topic.name, [(topic.key(event), topic.value(event))])
+            produced = loop.time()
+            query = f"SELECT count(*) = {number} FROM seen"
+            await eventually(lambda q=query: _count(pool, q), interval_s=0.01)
+            latencies.append(loop.time() - produced)
+    finally:
+        stopping = loop.time()
+        await broker.stop()
+        stopped_after = loop.time() - stopping
+    assert supervisor.failure is None
+    assert latencies[1] < 0.7, latencies
+    assert stopped_after < 5.0, stopped_after
+
+
+async def _assigned(subscriber: Any) -> bool:
+    consumer = getattr(subscriber, "consumer", None)
+    return consumer is not None and bool(consumer.assignment())
