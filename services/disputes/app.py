@@ -56,7 +56,7 @@ async def build(context: ServiceContext) -> ServiceParts:
     )
     return ServiceParts(
         handler=handler.handle,
-        loops={"tick": timers.loop(settings.tick_interval_s, context.activity), "api": api.run},
+        loops={"tick": timers.loop(settings.tick_interval_s), "api": api.run},
     )
 
 

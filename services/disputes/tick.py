@@ -19,7 +19,7 @@ from services.disputes.casebook import Casebook
 from services.runtime.clock import Clock
 from services.runtime.database import Pool
 from services.runtime.logs import get_logger
-from services.runtime.loops import Activity, Loop, every
+from services.runtime.loops import Loop, every
 from services.runtime.outbox import OutgoingRecord, enqueue
 
 SERVICE = "disputes"
@@ -87,7 +87,6 @@ class Timers:
             if outcome.empty:
                 return outcomes
 
-    def loop(self, interval_s: float, activity: Activity | None = None) -> Loop:
-        """The supervised loop: tick until idle, then every ``interval_s`` seconds (when
-        the clock moved or a batch was applied, given the service's ``activity``)."""
-        return every(interval_s, self.step, name="tick", activity=activity)
+    def loop(self, interval_s: float) -> Loop:
+        """The supervised loop: tick until idle, then every ``interval_s`` seconds."""
+        return every(interval_s, self.step, name="tick")

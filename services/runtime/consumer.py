@@ -143,7 +143,6 @@ class BatchProcessor:
     retry_for_s: float = 120.0
     partition_locks: bool = False
     dedupe_by_offsets: bool = False
-    on_applied: Callable[[], None] | None = None  # after each committed batch
     _recent: collections.deque[bool] = field(init=False)
     _by_name: dict[str, Topic] = field(init=False)
     _fresh_topics: frozenset[str] = field(init=False)
@@ -185,8 +184,6 @@ class BatchProcessor:
         async for attempt in retrying:
             with attempt:
                 outcome = await self._process_once(records)
-        if self.on_applied is not None:
-            self.on_applied()
         metrics.BATCH_SECONDS.labels(self.service).observe(time.perf_counter() - started)
         metrics.BATCH_RECORDS.labels(self.service).observe(len(records))
         return outcome

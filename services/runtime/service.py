@@ -62,7 +62,7 @@ from services.runtime.database import TRANSIENT_ERRORS, Pool, create_pool
 from services.runtime.dead_letter import IncomingRecord
 from services.runtime.errors import ConfigurationError, SupervisedTaskFailed, TransientError
 from services.runtime.health import HealthState, HttpServer, build_app
-from services.runtime.loops import Activity, pause
+from services.runtime.loops import pause
 from services.runtime.outbox import KafkaRecordSender, OutboxRelay, kafka_unavailable
 from services.runtime.settings import KafkaSettings, ServiceSettings
 
@@ -92,8 +92,6 @@ class ServiceContext:
     pool: Pool
     clock: Clock
     sender: KafkaRecordSender
-    # what may give the idle loops work (services.runtime.loops.every)
-    activity: Activity | None = None
 
 
 @dataclass
@@ -401,8 +399,7 @@ async def _start(
         await sender.start()
     except TransientError as exc:  # the relay connects it when Kafka is back
         log.warning("kafka_unavailable_at_start", error=str(exc))
-    activity = Activity(clock, recheck_s=settings.idle_recheck_s)
-    context = ServiceContext(definition.name, settings, pool, clock, sender, activity)
+    context = ServiceContext(definition.name, settings, pool, clock, sender)
     parts = await definition.build(context)
     if parts.on_stop is not None:
         running.closers.append(("on_stop", parts.on_stop))
@@ -426,7 +423,6 @@ async def _start(
             dead_letter_max_ratio=settings.dead_letter_max_ratio,
             partition_locks=parts.partition_locks,
             dedupe_by_offsets=parts.dedupe_by_offsets,
-            on_applied=activity.batch_applied,
         )
         subscribe(
             broker,

@@ -109,12 +109,6 @@ class ServiceSettings(BaseSettings):
         "records arriving meanwhile start a batch at once, so a longer wait costs no "
         "latency, only fewer wake-ups.",
     )
-    idle_recheck_s: float = Field(
-        default=1.0,
-        gt=0,
-        description="A loop whose last step found nothing runs again at once when the "
-        "clock moved or a batch was applied; otherwise after this long at the latest.",
-    )
     consumer_group: str = Field(
         default="",
         description="The Kafka consumer group; empty for `relance-<service>`. Two "

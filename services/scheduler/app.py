@@ -76,13 +76,10 @@ async def build(context: ServiceContext) -> ServiceParts:
         await timeouts.run_until_idle()  # each proposal nobody decided follows its policy
 
     loops = {
-        "tick": every(settings.tick_interval_s, tick, name="tick", activity=context.activity),
+        "tick": every(settings.tick_interval_s, tick, name="tick"),
         "library": every(settings.library_check_interval_s, watch.check, name="library"),
         "proposal_timeouts": every(
-            settings.tick_interval_s,
-            proposals_past_deadline,
-            name="proposal_timeouts",
-            activity=context.activity,
+            settings.tick_interval_s, proposals_past_deadline, name="proposal_timeouts"
         ),
     }
     auth = Authenticator("scheduler", settings.auth, context.clock)
