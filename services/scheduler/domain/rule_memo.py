@@ -23,7 +23,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Final
+from typing import Final, TypeVar
 
 from services.scheduler.domain import progress
 from services.scheduler.domain.progress import NO_NOTICE, Debtor, Notice, Planned, Taken
@@ -32,6 +32,8 @@ from services.scheduler.domain.scenario import Scenario
 MAX_ENTRIES: Final = 100_000
 
 _thresholds: dict[int, tuple[Scenario, tuple[Decimal, ...]]] = {}
+T = TypeVar("T")
+
 _due: dict[tuple[object, ...], tuple[Scenario, Taken | None]] = {}
 _planned: dict[tuple[object, ...], tuple[Scenario, Planned | None]] = {}
 
@@ -89,10 +91,7 @@ def due_now(
         resumed=resumed,
         notice=notice,
     )
-    if len(_due) >= MAX_ENTRIES:
-        _due.clear()
-    _due[key] = (scenario, taken)
-    return taken
+    return _remember(_due, key, scenario, taken)
 
 
 def plan(
@@ -127,7 +126,18 @@ def plan(
         not_before=not_before,
         notice=notice,
     )
-    if len(_planned) >= MAX_ENTRIES:
-        _planned.clear()
-    _planned[key] = (scenario, planned)
-    return planned
+    return _remember(_planned, key, scenario, planned)
+
+
+def _remember(
+    cache: dict[tuple[object, ...], tuple[Scenario, T]],
+    key: tuple[object, ...],
+    scenario: Scenario,
+    answer: T,
+) -> T:
+    """Keep ``answer`` under ``key`` with its scenario (checked by identity on a hit), the
+    cache emptied when full."""
+    if len(cache) >= MAX_ENTRIES:
+        cache.clear()
+    cache[key] = (scenario, answer)
+    return answer
