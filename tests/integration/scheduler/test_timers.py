@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -14,6 +15,7 @@ import asyncpg
 import pytest
 
 from contracts.erp import Segment
+from contracts.topics import DUNNING_ACTIONS
 from services.runtime import migrations
 from services.runtime.clock import SimulatedClock
 from services.runtime.database import create_pool
@@ -306,3 +308,15 @@ async def test_ids_with_quotes_and_accents_go_through_every_step(pool: asyncpg.P
         "SELECT count(*) FROM sent_reminder WHERE customer_id = $1", 'C"é\\1'
     )
     assert reminded == 6
+    # sent_reminder keeps each payload as the text the outbox's event carries, byte for byte
+    # (a `json` column: not re-serialised as `jsonb` would), and reads it back as a mapping
+    events = await pool.fetch(
+        "SELECT event_id, value FROM outbox WHERE topic = $1", DUNNING_ACTIONS.name
+    )
+    carried = {e["event_id"]: json.loads(e["value"])["payload"] for e in events}
+    kept = await pool.fetch("SELECT reminder_id, payload, payload::text AS text FROM sent_reminder")
+    assert len(kept) == 6
+    for row in kept:
+        assert row["payload"] == carried[row["reminder_id"]]
+        raw = next(e["value"] for e in events if e["event_id"] == row["reminder_id"]).decode()
+        assert raw.endswith(f'"payload":{row["text"]}}}')
