@@ -167,6 +167,8 @@ async def wal_figures(url: str) -> tuple[float, int, int] | None:
         return None
     finally:
         await connection.close()
+    if row is None:
+        return None
     return float(row["wal_bytes"]), row["wal_fpi"], row["checkpoints"]
 
 
