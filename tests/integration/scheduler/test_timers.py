@@ -256,6 +256,27 @@ async def test_two_concurrent_tickers_never_emit_a_step_twice(database_url: str)
             await p.close()
 
 
+async def test_ticks_deciding_in_slices_side_by_side_remind_each_customer_once(
+    pool: asyncpg.Pool,
+) -> None:
+    # batches larger than a decision slice (50 customers): each tick yields to the other
+    # while it decides, one tick deciding at a time
+    scheduler = Scheduler.of(
+        pool, SimulatedClock(morning(date(2026, 11, 15))), batch_size=60, concurrency=2
+    )
+    events = [customer(f"C{n}") for n in range(150)]
+    events += [opened(f"C{n}", f"F{n}", DUE) for n in range(150)]
+    await scheduler.feed(events)
+    scheduler.clock.set(morning(date(2026, 11, 26)))  # every courtesy step is due
+
+    outcomes = await scheduler.ticker.run_until_idle()
+
+    assert sum(o.reminders for o in outcomes) == 150
+    assert sorted(o.customers for o in outcomes if not o.empty) == [30, 60, 60]
+    reached = Counter(r.customer_id for r in await scheduler.reminders())
+    assert reached == {f"C{n}": 1 for n in range(150)}
+
+
 async def test_a_tick_claims_past_the_customers_another_tick_holds(pool: asyncpg.Pool) -> None:
     scheduler = Scheduler.of(pool, SimulatedClock(morning(date(2026, 11, 15))), batch_size=1)
     events = [customer("C0"), customer("C1"), customer("C2")]
