@@ -12,6 +12,8 @@ LOCKED`` shares the work); each runs ``--concurrency`` ticks side by side, as th
 ``tick_concurrency`` does (default: the service's). Each line states the replicas and ticks
 in flight, the scheduler processes' CPU time during the drain and that of their own
 PostgreSQL backends (by pid, from ``/proc``: PostgreSQL's shared writers are not counted),
+what the whole server wrote to its WAL meanwhile (bytes, full-page images, checkpoints
+begun: a checkpoint during the drain makes every page's first change after it costlier),
 the load average before and after it and ``bench.limits``' pydantic figure measured just
 before it, since other work on the machine moves the figures. Nothing is asserted: these
 are measurements.
@@ -146,6 +148,30 @@ def replica(
     return asyncio.run(drain(url, batch, concurrency, start_at))
 
 
+# What the whole server wrote to its WAL and how many checkpoints it began: a checkpoint
+# during a drain makes each page's first change after it write the whole page to the WAL
+# (full-page images), which a host running other people's tests does every few seconds.
+WAL_SQL = """
+SELECT w.wal_bytes, w.wal_fpi, b.checkpoints_timed + b.checkpoints_req AS checkpoints
+FROM pg_stat_wal w, pg_stat_bgwriter b
+"""
+
+
+async def wal_figures(url: str) -> tuple[float, int, int] | None:
+    """The server's WAL bytes and full-page images so far, and its checkpoints (None where
+    the statistics cannot be read)."""
+    connection = await asyncpg.connect(url)
+    try:
+        row = await connection.fetchrow(WAL_SQL)
+    except asyncpg.PostgresError:
+        return None
+    finally:
+        await connection.close()
+    if row is None:
+        return None
+    return float(row["wal_bytes"]), row["wal_fpi"], row["checkpoints"]
+
+
 async def empty_ticks(url: str, count: int) -> tuple[int, list[float]]:
     """The outbox size, and the duration of ``count`` ticks with nothing due."""
     pool = await create_pool(DatabaseSettings(url=url), SCHEMA, max_size=2)
@@ -176,6 +202,7 @@ def measure(
     # events/s on the quiet reference host)
     pydantic_now = measure_pydantic(50_000)[0].value
     load_before = os.getloadavg()[0]
+    wal_before = asyncio.run(wal_figures(url))
     if replicas == 1:
         runs = [replica(url, batch, concurrency, 0.0)]
     else:
@@ -192,6 +219,13 @@ def measure(
                 )
             )
     load_after = os.getloadavg()[0]
+    wal_after = asyncio.run(wal_figures(url))
+    wal = (
+        "?"
+        if wal_before is None or wal_after is None
+        else f"{(wal_after[0] - wal_before[0]) / 1e6:,.0f} MB, "
+        f"{wal_after[1] - wal_before[1]:,} full pages, {wal_after[2] - wal_before[2]} checkpoints"
+    )
     reminders = sum(r[0] for r in runs)
     drain_s = max(r[2] for r in runs) - min(r[1] for r in runs)
     cpu_s = sum(r[3] for r in runs)
@@ -207,7 +241,7 @@ def measure(
         f"{replicas} replica(s) x {concurrency} tick(s) at once, batch {batch}: "
         f"{reminders:>6,} reminders ({emitted:>7,} outbox events) in {drain_s:6.2f} s = "
         f"{reminders / drain_s if drain_s else 0:,.0f}/s, scheduler CPU {cpu_s:5.2f} s, "
-        f"its PostgreSQL backends' CPU {database} | "
+        f"its PostgreSQL backends' CPU {database}, server WAL meanwhile {wal} | "
         f"empty tick: median {statistics.median(empty) * 1000:.2f} ms, "
         f"max {max(empty) * 1000:.2f} ms | load average {load_before:.2f} -> {load_after:.2f}"
         f" | pydantic now {pydantic_now:,.0f} events/s"

@@ -14,6 +14,7 @@ check them. Rarer events (escalations, campaigns, fallbacks) go through the mode
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 from datetime import date, datetime
@@ -49,9 +50,16 @@ _SCHEMA_VERSIONS = {REMINDER_DUE: 1, STATE_CHANGED: 2}  # the contracts' current
 
 
 def _envelope(event_id: uuid.UUID | str, event_type: str, now: datetime) -> str:
-    return json_text.envelope(
-        event_id, event_type, instant(now), SOURCE, _SCHEMA_VERSIONS[event_type]
-    )
+    """``json_text.envelope``: the part after the event id is the same for a tick's events of
+    one type, and written once per type and instant."""
+    return f'{{"event_id":"{event_id}"{_envelope_rest(event_type, now, now.utcoffset())}'
+
+
+@functools.lru_cache(maxsize=256)
+def _envelope_rest(event_type: str, now: datetime, offset: object) -> str:
+    # the offset is part of the key: the same instant in two zones is written two ways
+    whole = json_text.envelope("", event_type, instant(now), SOURCE, _SCHEMA_VERSIONS[event_type])
+    return whole[len('{"event_id":""') :]
 
 
 def _next_step(step: NextStep | None) -> str:
@@ -115,7 +123,7 @@ def reminder_due(
         raise InvalidState("a reminder lists at least one invoice")
     if len({s.invoice_id for s in invoices}) != len(invoices):
         raise InvalidState("a reminder lists each invoice once")
-    today = now.astimezone(ZoneInfo(customer.time_zone)).date()
+    today = _today(now, now.utcoffset(), customer.time_zone)
     listed = ",".join(dunned_invoice(s, today) for s in invoices)
     reminder_text = str(reminder_id)  # written twice
     value = (
@@ -123,16 +131,43 @@ def reminder_due(
         f'{{"reminder_id":"{reminder_text}",'
         f'"customer_id":{_string(customer.customer_id)},'
         f'"company_code":{_string(customer.company_code)},'
-        f'"scenario_id":{_string(scenario_id)},"campaign_id":null,'
-        f'"step_name":{_string(step.name)},"level":{_string(step.level)},'
-        f'"channel":{_string(step.channel)},"recipient_role":{_string(step.recipient)},'
-        f'"template":{_string(step.template)},"language":{_string(customer.language)},'
-        f'"include_penalties":{_bool(step.include_penalties)},'
-        f'"escalating":{_bool(step.escalating)},'
+        f"{_step_fields(scenario_id, step, customer.language)}"
         f'"scheduled_for":"{instant(scheduled_for)}",'
         f'"invoices":[{listed}],"statement":{statement(account)},"proposal":null}}}}'
     )
     return _record(REMINDER_DUE, customer.customer_id, reminder_id, value)
+
+
+@functools.lru_cache(maxsize=1024)
+def _today(now: datetime, offset: object, time_zone: str) -> date:
+    """The customer's date at ``now`` (a tick's one instant, for a few time zones)."""
+    return now.astimezone(ZoneInfo(time_zone)).date()
+
+
+# A reminder's fields from "scenario_id" to "escalating" are the step's, the scenario's and
+# the customer's language: written once per (scenario, step, language) rather than once per
+# reminder. Steps are keyed by identity (a library's steps live as long as it does) and the
+# identity is checked on every hit, so a step of a replaced library is never mistaken.
+_step_texts: dict[tuple[str, int, str], tuple[Step, str]] = {}
+
+
+def _step_fields(scenario_id: str, step: Step, language: str) -> str:
+    key = (scenario_id, id(step), language)
+    known = _step_texts.get(key)
+    if known is not None and known[0] is step:
+        return known[1]
+    text = (
+        f'"scenario_id":{_string(scenario_id)},"campaign_id":null,'
+        f'"step_name":{_string(step.name)},"level":{_string(step.level)},'
+        f'"channel":{_string(step.channel)},"recipient_role":{_string(step.recipient)},'
+        f'"template":{_string(step.template)},"language":{_string(language)},'
+        f'"include_penalties":{_bool(step.include_penalties)},'
+        f'"escalating":{_bool(step.escalating)},'
+    )
+    if len(_step_texts) >= 4096:
+        _step_texts.clear()
+    _step_texts[key] = (step, text)
+    return text
 
 
 def payload_text(record: OutgoingRecord) -> str:

@@ -164,11 +164,13 @@ ON CONFLICT (reminder_id) DO NOTHING
 RETURNING reminder_id
 """
 
-# A tick's reminders: their reminder-due events (serialised once, for the outbox) sent as
-# one JSON array; sent_reminder keeps each event's payload, as RECORD_REMINDER stores it.
+# A tick's reminders: their ids, customers and payloads (each the text of its JSON object, cut
+# out of the event serialised once for the outbox) as three arrays; sent_reminder keeps each
+# payload as RECORD_REMINDER stores it. The payload column is `json`: the text is checked and
+# kept, not parsed into `jsonb` (migration 0013).
 RECORD_REMINDERS = """
 INSERT INTO sent_reminder (reminder_id, customer_id, payload, fallback_of, created_at)
-SELECT r, c, p::jsonb, NULL, $4
+SELECT r, c, p::json, NULL, $4
 FROM unnest($1::uuid[], $2::text[], $3::text[]) AS v (r, c, p)
 ON CONFLICT (reminder_id) DO NOTHING
 """

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -14,6 +15,7 @@ import asyncpg
 import pytest
 
 from contracts.erp import Segment
+from contracts.topics import DUNNING_ACTIONS
 from services.runtime import migrations
 from services.runtime.clock import SimulatedClock
 from services.runtime.database import create_pool
@@ -254,6 +256,27 @@ async def test_two_concurrent_tickers_never_emit_a_step_twice(database_url: str)
             await p.close()
 
 
+async def test_ticks_deciding_in_slices_side_by_side_remind_each_customer_once(
+    pool: asyncpg.Pool,
+) -> None:
+    # batches larger than a decision slice (50 customers): each tick yields to the other
+    # while it decides, one tick deciding at a time
+    scheduler = Scheduler.of(
+        pool, SimulatedClock(morning(date(2026, 11, 15))), batch_size=60, concurrency=2
+    )
+    events = [customer(f"C{n}") for n in range(150)]
+    events += [opened(f"C{n}", f"F{n}", DUE) for n in range(150)]
+    await scheduler.feed(events)
+    scheduler.clock.set(morning(date(2026, 11, 26)))  # every courtesy step is due
+
+    outcomes = await scheduler.ticker.run_until_idle()
+
+    assert sum(o.reminders for o in outcomes) == 150
+    assert sorted(o.customers for o in outcomes if not o.empty) == [30, 60, 60]
+    reached = Counter(r.customer_id for r in await scheduler.reminders())
+    assert reached == {f"C{n}": 1 for n in range(150)}
+
+
 async def test_a_tick_claims_past_the_customers_another_tick_holds(pool: asyncpg.Pool) -> None:
     scheduler = Scheduler.of(pool, SimulatedClock(morning(date(2026, 11, 15))), batch_size=1)
     events = [customer("C0"), customer("C1"), customer("C2")]
@@ -306,3 +329,15 @@ async def test_ids_with_quotes_and_accents_go_through_every_step(pool: asyncpg.P
         "SELECT count(*) FROM sent_reminder WHERE customer_id = $1", 'C"é\\1'
     )
     assert reminded == 6
+    # sent_reminder keeps each payload as the text the outbox's event carries, byte for byte
+    # (a `json` column: not re-serialised as `jsonb` would), and reads it back as a mapping
+    events = await pool.fetch(
+        "SELECT event_id, value FROM outbox WHERE topic = $1", DUNNING_ACTIONS.name
+    )
+    carried = {e["event_id"]: json.loads(e["value"])["payload"] for e in events}
+    kept = await pool.fetch("SELECT reminder_id, payload, payload::text AS text FROM sent_reminder")
+    assert len(kept) == 6
+    for row in kept:
+        assert row["payload"] == carried[row["reminder_id"]]
+        raw = next(e["value"] for e in events if e["event_id"] == row["reminder_id"]).decode()
+        assert raw.endswith(f'"payload":{row["text"]}}}')

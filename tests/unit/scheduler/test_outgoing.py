@@ -234,3 +234,33 @@ def test_the_rules_the_models_check_on_the_state_are_checked() -> None:
         )
     with pytest.raises(ValueError, match="together"):
         outgoing.state_changed(replace(STATE, last_level=None), NOW)
+
+
+def test_a_reminders_step_fields_follow_its_scenario_step_and_language() -> None:
+    # the step's part of a reminder is written once per (scenario, step, language) and reused
+    step = STEPS[0]
+    renamed = step.model_copy(update={"template": "reminder_renamed"})  # a new library's step
+    for scenario_id, language, used in [
+        ("negligent", "fr", step),
+        ("negligent", "de", step),
+        ("bad_payer", "fr", step),
+        ("negligent", "fr", renamed),
+        ("negligent", "fr", step),
+    ]:
+        who = replace(customer("C1", "Europe/Paris"), language=language)
+        record = outgoing.reminder_due(
+            reminder_id=uuid.uuid4(),
+            now=NOW,
+            customer=who,
+            scenario_id=scenario_id,
+            step=used,
+            scheduled_for=NOW,
+            invoices=[STATE],
+            account=[],
+        )
+        payload = Reminder.model_validate_json(outgoing.payload_text(record))
+        assert (payload.scenario_id, payload.language, payload.template) == (
+            scenario_id,
+            language,
+            used.template,
+        )
