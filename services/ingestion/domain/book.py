@@ -59,7 +59,6 @@ from services.ingestion.domain.allocation import (
     correct_amount,
 )
 from services.ingestion.errors import Inapplicable
-from services.runtime import json_text
 from services.runtime.records import OutgoingRecord
 
 DocumentKind = Literal["payment", "credit_note"]
@@ -279,7 +278,6 @@ class Book:
     apply_credit: bool = True
     ledger_topic: str = LEDGER_EVENTS.name
 
-    emitted: list[OutgoingRecord] = field(default_factory=list)
     dead_parked: list[tuple[ParkedDocument, str, str]] = field(default_factory=list)
     rejected: list[tuple[Event, str, str]] = field(default_factory=list)
     allocations: list[AllocationRow] = field(default_factory=list)
@@ -293,9 +291,11 @@ class Book:
 
     _open_by_customer: dict[tuple[str, str], set[str]] = field(default_factory=dict)
     _cause: tuple[uuid.UUID, datetime] | None = None
-    _cause_at: str | None = None  # the cause's instant as JSON text, written once
-    _cause_state: Any = None  # the hash state its ledger event ids start from, made once
-    _counter: int = 0
+    _caused: ledger_events.Caused | None = None  # the cause's ledger events, once it emits
+    _written: int = 0  # the cause's ledger events already written as records
+    # the ledger events not yet written as records, by cause, and those written
+    _causes: list[ledger_events.Cause] = field(default_factory=list)
+    _records: list[OutgoingRecord] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         for row in self.invoices.values():
@@ -306,12 +306,18 @@ class Book:
     def apply_all(self, events: Iterable[Event]) -> None:
         for event in events:
             self.apply(event)
+        self._write_records()
+
+    @property
+    def emitted(self) -> list[OutgoingRecord]:
+        """The ledger events emitted so far, as outbox records, in the order emitted."""
+        self._write_records()
+        return self._records
 
     def apply(self, event: Event) -> None:
         self._cause = (event.event_id, event.occurred_at)
-        self._cause_at = None
-        self._cause_state = None
-        self._counter = 0
+        self._caused = None
+        self._written = 0
         try:
             company = str(event.payload.company_code)
             if self.known_companies and company not in self.known_companies:
@@ -386,9 +392,8 @@ class Book:
 
     def _begin(self, cause_id: uuid.UUID, at: datetime) -> None:
         self._cause = (cause_id, at)
-        self._cause_at = None
-        self._cause_state = None
-        self._counter = 0
+        self._caused = None
+        self._written = 0
 
     # -- customers -----------------------------------------------------------------------
 
@@ -925,16 +930,20 @@ class Book:
 
         Its id is derived from the ERP event that caused it and its rank among that event's
         ledger events, so that a replay emits the same ids; it occurred when its cause did.
+        The records are written batch-wise (:func:`ledger_events.records`) at the end of
+        :meth:`apply_all`, or when :attr:`emitted` is read.
         """
-        assert self._cause is not None
-        cause_id, occurred_at = self._cause
-        if self._cause_at is None:
-            self._cause_at = json_text.instant_once(occurred_at)
-            self._cause_state = ledger_events.cause_state(cause_id)
-        self._counter += 1
-        event_id, text = ledger_events.event_id_and_text(self._cause_state, self._counter)
-        self.emitted.append(
-            ledger_events.record(
-                self.ledger_topic, event_type, event_id, self._cause_at, customer_id, payload, text
-            )
-        )
+        caused = self._caused
+        if caused is None:
+            assert self._cause is not None
+            caused = self._caused = []
+            self._causes.append((*self._cause, self._written + 1, caused))
+        caused.append((event_type, customer_id, payload))
+
+    def _write_records(self) -> None:
+        if self._causes:
+            self._records += ledger_events.records(self.ledger_topic, self._causes)
+            self._causes.clear()
+        if self._caused is not None:  # the cause's next ledger events rank after these
+            self._written += len(self._caused)
+            self._caused = None
