@@ -53,6 +53,7 @@ from services.ingestion.domain import ledger_events
 from services.ingestion.domain.allocation import (
     ZERO,
     AllocationPlan,
+    Owed,
     OwedInvoice,
     allocate_credit_note,
     allocate_payment,
@@ -289,7 +290,8 @@ class Book:
     unparked: set[DocumentKey] = field(default_factory=set)
     tally: Tally = field(default_factory=Tally)
 
-    _open_by_customer: dict[tuple[str, str], set[str]] = field(default_factory=dict)
+    # each customer's open invoices in a company, by number: a payment's candidates
+    _open_by_customer: dict[tuple[str, str], dict[str, InvoiceRow]] = field(default_factory=dict)
     _cause: tuple[uuid.UUID, datetime] | None = None
     _caused: ledger_events.Caused | None = None  # the cause's ledger events, once it emits
     _written: int = 0  # the cause's ledger events already written as records
@@ -777,21 +779,18 @@ class Book:
         kind, document_id, amount, currency, value_date, _ = document_of(event)
         plan: AllocationPlan
         if isinstance(event, erp.PaymentReceived):
-            # the rows themselves: they have what the allocation reads (OwedInvoice's
-            # fields); building one object per open invoice of the customer for every
-            # payment was a visible cost
-            invoices = self.invoices
+            # the rows themselves, by number: they have what the allocation reads
+            # (OwedInvoice's fields), and the index is copied in C, not rebuilt per payment
+            # (a customer may have hundreds of open invoices)
             company = p.company_code
-            candidates = {
-                n: invoices[(company, n)]
-                for n in self._open_by_customer.get((company, p.customer_id), ())
-            }
+            candidates: dict[str, Owed] = dict(
+                self._open_by_customer.get((company, p.customer_id), {})
+            )
             explicit = [(a.invoice_number, a.amount) for a in event.payload.allocations]
             for number, _ in explicit:
-                candidates.setdefault(number, invoices[(company, number)])
-            plan = allocate_payment(
-                amount, currency, explicit, event.payload.reference, list(candidates.values())
-            )
+                if number not in candidates:
+                    candidates[number] = self.invoices[(company, number)]
+            plan = allocate_payment(amount, currency, explicit, event.payload.reference, candidates)
         else:
             named = event.payload.invoice_number
             row = self.invoices.get((p.company_code, named)) if named else None
@@ -916,13 +915,13 @@ class Book:
 
     def _index(self, row: InvoiceRow) -> None:
         if row.status == "open":
-            self._open_by_customer.setdefault((row.company_code, row.customer_id), set()).add(
+            self._open_by_customer.setdefault((row.company_code, row.customer_id), {})[
                 row.invoice_number
-            )
+            ] = row
 
     def _unindex(self, row: InvoiceRow) -> None:
-        self._open_by_customer.get((row.company_code, row.customer_id), set()).discard(
-            row.invoice_number
+        self._open_by_customer.get((row.company_code, row.customer_id), {}).pop(
+            row.invoice_number, None
         )
 
     def _emit(self, event_type: str, customer_id: str, payload: str) -> None:
