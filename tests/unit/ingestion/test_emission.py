@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from datetime import UTC, datetime
 
 import pytest
 
@@ -20,6 +21,7 @@ from bench.ingestion import erp_mix
 from bench.ingestion_apply import Ledger
 from contracts.topics import LEDGER_EVENTS
 from services.ingestion.domain import ledger_events
+from services.ingestion.domain.book import Book
 from services.runtime import json_text
 from services.runtime.records import OutgoingRecord
 
@@ -86,3 +88,18 @@ def test_the_bench_mix_gives_the_records_of_the_per_event_path(
         ledger_events.CREDIT_BALANCE_CHANGED,
         ledger_events.CUSTOMER_UPSERTED,
     } <= {t.decode() for t in types}
+
+
+def test_reading_the_records_mid_cause_keeps_the_ranks() -> None:
+    """Records written while an ERP event is still emitting (``emitted`` read between two of
+    its ledger events) leave the next one the following rank, not the first again."""
+    book = Book()
+    cause, at = uuid.uuid4(), datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
+    book._begin(cause, at)
+    book._emit(ledger_events.INVOICE_CANCELLED, "C1", "{}")
+    assert len(book.emitted) == 1
+    book._emit(ledger_events.INVOICE_CANCELLED, "C1", "{}")
+    book._emit(ledger_events.INVOICE_CANCELLED, "C1", "{}")
+    assert [r.event_id for r in book.emitted] == [
+        uuid.uuid5(ledger_events.LEDGER_NAMESPACE, f"{cause}:{rank}") for rank in (1, 2, 3)
+    ]
