@@ -461,22 +461,26 @@ class Book:
         return "applied"
 
     def _open(self, p: erp.InvoicePayload, digest: str) -> None:
+        # positionally (company, number, customer, version, currency, amount, open amount,
+        # issue and due dates, status, settled on, terms, purchase order, extra, digest):
+        # fifteen keywords cost three times as much, for every invoice
+        amount = p.amount.amount
         row = InvoiceRow(
-            company_code=p.company_code,
-            invoice_number=p.invoice_number,
-            customer_id=p.customer_id,
-            version=p.version,
-            currency=p.amount.currency,
-            amount=p.amount.amount,
-            open_amount=p.amount.amount,
-            issue_date=p.issue_date,
-            due_date=p.due_date,
-            status="open",
-            settled_on=None,
-            payment_terms=p.payment_terms,
-            purchase_order=p.purchase_order,
-            extra_json=json.dumps(p.extra) if p.extra else "{}",
-            content_hash=digest,
+            p.company_code,
+            p.invoice_number,
+            p.customer_id,
+            p.version,
+            p.amount.currency,
+            amount,
+            amount,
+            p.issue_date,
+            p.due_date,
+            "open",
+            None,
+            p.payment_terms,
+            p.purchase_order,
+            json.dumps(p.extra) if p.extra else "{}",
+            digest,
         )
         self.invoices[row.key] = row
         self._index(row)
