@@ -19,7 +19,7 @@ ever goes below zero and the parts always add up to the document's amount.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -69,16 +69,26 @@ class AllocationPlan:
 
 
 class _Spread:
-    def __init__(self, amount: Decimal, invoices: Sequence[Owed]) -> None:
+    def __init__(self, amount: Decimal, by_number: Mapping[str, Owed]) -> None:
         self.left = amount
-        self.owed = {i.invoice_number: i.open_amount for i in invoices}
+        self.by_number = by_number
+        # what is still owed on the invoices given to so far; the others owe their
+        # open amount (not copied for every invoice: most are never given to)
+        self.owed: dict[str, Decimal] = {}
         self.parts: dict[str, Decimal] = {}
 
+    def owed_on(self, invoice_number: str) -> Decimal:
+        owed = self.owed.get(invoice_number)
+        if owed is not None:
+            return owed
+        invoice = self.by_number.get(invoice_number)
+        return ZERO if invoice is None else invoice.open_amount
+
     def give(self, invoice_number: str, wanted: Decimal) -> None:
-        part = min(wanted, self.owed.get(invoice_number, ZERO), self.left)
+        part = min(wanted, self.owed_on(invoice_number), self.left)
         if part <= 0:
             return
-        self.owed[invoice_number] -= part
+        self.owed[invoice_number] = self.owed_on(invoice_number) - part
         self.left -= part
         self.parts[invoice_number] = self.parts.get(invoice_number, ZERO) + part
 
@@ -91,13 +101,14 @@ def allocate_payment(
     currency: str,
     explicit: Sequence[tuple[str, Decimal]],
     reference: str | None,
-    invoices: Sequence[Owed],
+    invoices: Sequence[Owed] | dict[str, Owed],
 ) -> AllocationPlan:
     """Spread a payment over ``invoices`` (the customer's known invoices) by the rule above.
 
+    ``invoices`` may be given by number (a dict), as the ledger's batch holds them.
     Every invoice named in ``explicit`` must be among ``invoices``.
     """
-    by_number = {i.invoice_number: i for i in invoices}
+    by_number = invoices if isinstance(invoices, dict) else {i.invoice_number: i for i in invoices}
     for number, _ in explicit:
         invoice = by_number[number]
         if invoice.currency != currency:
@@ -105,7 +116,7 @@ def allocate_payment(
                 "currency_mismatch",
                 f"a payment in {currency} is allocated to invoice {number} in {invoice.currency}",
             )
-    spread = _Spread(amount, invoices)
+    spread = _Spread(amount, by_number)
     for number, wanted in explicit:
         spread.give(number, wanted)
     if reference is not None:
@@ -115,10 +126,11 @@ def allocate_payment(
     if spread.left > 0:
         # A heap rather than a sort: a payment usually settles one or two invoices of a
         # customer who may have hundreds open, so only those are ever ordered.
+        owed = spread.owed
         oldest_first = [
             (i.due_date, i.issue_date, i.invoice_number)
-            for i in invoices
-            if i.currency == currency and spread.owed[i.invoice_number] > 0
+            for i in by_number.values()
+            if i.currency == currency and owed.get(i.invoice_number, i.open_amount) > 0
         ]
         heapq.heapify(oldest_first)
         while spread.left > 0 and oldest_first:
@@ -136,7 +148,7 @@ def allocate_credit_note(amount: Decimal, currency: str, invoice: Owed | None) -
             f"a credit note in {currency} names invoice {invoice.invoice_number} "
             f"in {invoice.currency}",
         )
-    spread = _Spread(amount, [invoice])
+    spread = _Spread(amount, {invoice.invoice_number: invoice})
     spread.give(invoice.invoice_number, amount)
     return spread.plan()
 

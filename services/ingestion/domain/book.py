@@ -53,13 +53,13 @@ from services.ingestion.domain import ledger_events
 from services.ingestion.domain.allocation import (
     ZERO,
     AllocationPlan,
+    Owed,
     OwedInvoice,
     allocate_credit_note,
     allocate_payment,
     correct_amount,
 )
 from services.ingestion.errors import Inapplicable
-from services.runtime import json_text
 from services.runtime.records import OutgoingRecord
 
 DocumentKind = Literal["payment", "credit_note"]
@@ -279,7 +279,6 @@ class Book:
     apply_credit: bool = True
     ledger_topic: str = LEDGER_EVENTS.name
 
-    emitted: list[OutgoingRecord] = field(default_factory=list)
     dead_parked: list[tuple[ParkedDocument, str, str]] = field(default_factory=list)
     rejected: list[tuple[Event, str, str]] = field(default_factory=list)
     allocations: list[AllocationRow] = field(default_factory=list)
@@ -291,11 +290,14 @@ class Book:
     unparked: set[DocumentKey] = field(default_factory=set)
     tally: Tally = field(default_factory=Tally)
 
-    _open_by_customer: dict[tuple[str, str], set[str]] = field(default_factory=dict)
+    # each customer's open invoices in a company, by number: a payment's candidates
+    _open_by_customer: dict[tuple[str, str], dict[str, InvoiceRow]] = field(default_factory=dict)
     _cause: tuple[uuid.UUID, datetime] | None = None
-    _cause_at: str | None = None  # the cause's instant as JSON text, written once
-    _cause_state: Any = None  # the hash state its ledger event ids start from, made once
-    _counter: int = 0
+    _caused: ledger_events.Caused | None = None  # the cause's ledger events, once it emits
+    _written: int = 0  # the cause's ledger events already written as records
+    # the ledger events not yet written as records, by cause, and those written
+    _causes: list[ledger_events.Cause] = field(default_factory=list)
+    _records: list[OutgoingRecord] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         for row in self.invoices.values():
@@ -306,12 +308,18 @@ class Book:
     def apply_all(self, events: Iterable[Event]) -> None:
         for event in events:
             self.apply(event)
+        self._write_records()
+
+    @property
+    def emitted(self) -> list[OutgoingRecord]:
+        """The ledger events emitted so far, as outbox records, in the order emitted."""
+        self._write_records()
+        return self._records
 
     def apply(self, event: Event) -> None:
         self._cause = (event.event_id, event.occurred_at)
-        self._cause_at = None
-        self._cause_state = None
-        self._counter = 0
+        self._caused = None
+        self._written = 0
         try:
             company = str(event.payload.company_code)
             if self.known_companies and company not in self.known_companies:
@@ -386,9 +394,8 @@ class Book:
 
     def _begin(self, cause_id: uuid.UUID, at: datetime) -> None:
         self._cause = (cause_id, at)
-        self._cause_at = None
-        self._cause_state = None
-        self._counter = 0
+        self._caused = None
+        self._written = 0
 
     # -- customers -----------------------------------------------------------------------
 
@@ -454,22 +461,26 @@ class Book:
         return "applied"
 
     def _open(self, p: erp.InvoicePayload, digest: str) -> None:
+        # positionally (company, number, customer, version, currency, amount, open amount,
+        # issue and due dates, status, settled on, terms, purchase order, extra, digest):
+        # fifteen keywords cost three times as much, for every invoice
+        amount = p.amount.amount
         row = InvoiceRow(
-            company_code=p.company_code,
-            invoice_number=p.invoice_number,
-            customer_id=p.customer_id,
-            version=p.version,
-            currency=p.amount.currency,
-            amount=p.amount.amount,
-            open_amount=p.amount.amount,
-            issue_date=p.issue_date,
-            due_date=p.due_date,
-            status="open",
-            settled_on=None,
-            payment_terms=p.payment_terms,
-            purchase_order=p.purchase_order,
-            extra_json=json.dumps(p.extra) if p.extra else "{}",
-            content_hash=digest,
+            p.company_code,
+            p.invoice_number,
+            p.customer_id,
+            p.version,
+            p.amount.currency,
+            amount,
+            amount,
+            p.issue_date,
+            p.due_date,
+            "open",
+            None,
+            p.payment_terms,
+            p.purchase_order,
+            json.dumps(p.extra) if p.extra else "{}",
+            digest,
         )
         self.invoices[row.key] = row
         self._index(row)
@@ -772,21 +783,18 @@ class Book:
         kind, document_id, amount, currency, value_date, _ = document_of(event)
         plan: AllocationPlan
         if isinstance(event, erp.PaymentReceived):
-            # the rows themselves: they have what the allocation reads (OwedInvoice's
-            # fields); building one object per open invoice of the customer for every
-            # payment was a visible cost
-            invoices = self.invoices
+            # the rows themselves, by number: they have what the allocation reads
+            # (OwedInvoice's fields), and the index is copied in C, not rebuilt per payment
+            # (a customer may have hundreds of open invoices)
             company = p.company_code
-            candidates = {
-                n: invoices[(company, n)]
-                for n in self._open_by_customer.get((company, p.customer_id), ())
-            }
+            candidates: dict[str, Owed] = dict(
+                self._open_by_customer.get((company, p.customer_id), {})
+            )
             explicit = [(a.invoice_number, a.amount) for a in event.payload.allocations]
             for number, _ in explicit:
-                candidates.setdefault(number, invoices[(company, number)])
-            plan = allocate_payment(
-                amount, currency, explicit, event.payload.reference, list(candidates.values())
-            )
+                if number not in candidates:
+                    candidates[number] = self.invoices[(company, number)]
+            plan = allocate_payment(amount, currency, explicit, event.payload.reference, candidates)
         else:
             named = event.payload.invoice_number
             row = self.invoices.get((p.company_code, named)) if named else None
@@ -911,13 +919,13 @@ class Book:
 
     def _index(self, row: InvoiceRow) -> None:
         if row.status == "open":
-            self._open_by_customer.setdefault((row.company_code, row.customer_id), set()).add(
+            self._open_by_customer.setdefault((row.company_code, row.customer_id), {})[
                 row.invoice_number
-            )
+            ] = row
 
     def _unindex(self, row: InvoiceRow) -> None:
-        self._open_by_customer.get((row.company_code, row.customer_id), set()).discard(
-            row.invoice_number
+        self._open_by_customer.get((row.company_code, row.customer_id), {}).pop(
+            row.invoice_number, None
         )
 
     def _emit(self, event_type: str, customer_id: str, payload: str) -> None:
@@ -925,16 +933,20 @@ class Book:
 
         Its id is derived from the ERP event that caused it and its rank among that event's
         ledger events, so that a replay emits the same ids; it occurred when its cause did.
+        The records are written batch-wise (:func:`ledger_events.records`) at the end of
+        :meth:`apply_all`, or when :attr:`emitted` is read.
         """
-        assert self._cause is not None
-        cause_id, occurred_at = self._cause
-        if self._cause_at is None:
-            self._cause_at = json_text.instant_once(occurred_at)
-            self._cause_state = ledger_events.cause_state(cause_id)
-        self._counter += 1
-        event_id, text = ledger_events.event_id_and_text(self._cause_state, self._counter)
-        self.emitted.append(
-            ledger_events.record(
-                self.ledger_topic, event_type, event_id, self._cause_at, customer_id, payload, text
-            )
-        )
+        caused = self._caused
+        if caused is None:
+            assert self._cause is not None
+            caused = self._caused = []
+            self._causes.append((*self._cause, self._written + 1, caused))
+        caused.append((event_type, customer_id, payload))
+
+    def _write_records(self) -> None:
+        if self._causes:
+            self._records += ledger_events.records(self.ledger_topic, self._causes)
+            self._causes.clear()
+        if self._caused is not None:  # the cause's next ledger events rank after these
+            self._written += len(self._caused)
+            self._caused = None

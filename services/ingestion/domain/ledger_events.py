@@ -19,10 +19,9 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Mapping
-from datetime import date
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
 
 import pydantic_core
 
@@ -31,7 +30,7 @@ from contracts.ledger import invoice_id_of
 from contracts.money import PositiveMoney
 from services.runtime import json_text
 from services.runtime.json_text import day, money, optional_string, string
-from services.runtime.records import OutgoingRecord
+from services.runtime.records import Headers, OutgoingRecord
 
 SOURCE = "ingestion"
 LEDGER_NAMESPACE = uuid.UUID("0b6f5a52-6d1e-4f0c-9a57-1f1f6c3e2a10")
@@ -65,23 +64,21 @@ _LARGEST = Decimal(10) ** 14  # an Amount has at most 14 digits before the point
 _NAMESPACE_HASH = hashlib.sha1(LEDGER_NAMESPACE.bytes, usedforsecurity=False)
 
 
+Caused = list[tuple[str, str, str]]
+"""The ledger events of one ERP event, in order: (event type, customer id, payload text)."""
+
+Cause = tuple[uuid.UUID, datetime, int, Caused]
+"""An ERP event's id and instant, the rank of the first of the ledger events that follow
+among those it caused (1 unless some were written already), and those ledger events."""
+
+
 def event_id_of(cause_id: uuid.UUID, counter: int) -> uuid.UUID:
     """The id of the ``counter``-th ledger event caused by the ERP event ``cause_id``.
 
-    ``uuid5(LEDGER_NAMESPACE, f"{cause_id}:{counter}")``, computed from a copy of the
-    namespace's hash state: the same id on every replay, so downstream dedupes by it.
+    ``uuid5(LEDGER_NAMESPACE, f"{cause_id}:{counter}")``: the same id on every replay, so
+    downstream dedupes by it. :func:`records` computes the same values batch-wise.
     """
-    return event_id_and_text(cause_state(cause_id), counter)[0]
-
-
-def cause_state(cause_id: uuid.UUID) -> Any:
-    """The hash state of ``LEDGER_NAMESPACE`` and ``"{cause_id}:"``, the ids' common prefix.
-
-    Computed once per ERP event: formatting a ``UUID`` as text is slow in pure Python.
-    """
-    state = _NAMESPACE_HASH.copy()
-    state.update(f"{cause_id}:".encode())
-    return state
+    return uuid.uuid5(LEDGER_NAMESPACE, f"{cause_id}:{counter}")
 
 
 _VERSION_5_CLEAR = ~((0xC000 << 48) | (0xF000 << 64))
@@ -90,67 +87,87 @@ _new_object = object.__new__
 _set_slot = object.__setattr__
 _UUID = uuid.UUID
 _UNKNOWN = uuid.SafeUUID.unknown
+_to_json = pydantic_core.to_json
 
 
 _COUNTED = 64
 _COUNTERS = [str(n).encode() for n in range(_COUNTED)]
 
 
-def event_id_and_text(cause: Any, counter: int) -> tuple[uuid.UUID, str]:
-    """:func:`event_id_of` from :func:`cause_state`, and the id as text.
+def records(topic: str, causes: Iterable[Cause]) -> list[OutgoingRecord]:
+    """The outbox records of the ledger events of ``causes``, in order, for ``topic``.
 
-    The same value as ``uuid.UUID(bytes=digest[:16], version=5)`` (the variant and version
-    bits set as that constructor sets them), built without its checks, and the text
-    ``str(UUID)`` writes: at two ledger events per ERP event the constructor and ``str``
-    were 4 µs of the 6 the id cost.
+    The ``n``-th ledger event caused by an ERP event has the id
+    :func:`event_id_of` ``(cause, n)`` and occurred when its cause did (its ``Cause`` gives
+    the rank of its first ledger event). A batch's records are written in one loop: per ERP
+    event the hash state of the ids' common prefix (the namespace and ``"{cause}:"``) and
+    the instant's JSON; per ledger event a copy of that state, its SHA-1, the ``UUID`` and
+    the value, the envelope's fixed parts made once per event type. The id, the instant
+    and the cause's text are written by pydantic's own serializer (the envelope's fields
+    are a ``UUID`` and an ``AwareDatetime``): the same bytes as the model's dump, two to
+    three times faster than ``str(UUID)`` and ``datetime.isoformat``.
     """
-    digest = cause.copy()
-    digest.update(_COUNTERS[counter] if counter < _COUNTED else str(counter).encode())
-    value = (int.from_bytes(digest.digest()[:16]) & _VERSION_5_CLEAR) | _VERSION_5_SET
-    event_id = _new_object(_UUID)
-    _set_slot(event_id, "int", value)
-    _set_slot(event_id, "is_safe", _UNKNOWN)
-    hex_ = f"{value:032x}"
-    return event_id, f"{hex_[:8]}-{hex_[8:12]}-{hex_[12:16]}-{hex_[16:20]}-{hex_[20:]}"
+    written: list[OutgoingRecord] = []
+    append = written.append
+    start = _NAMESPACE_HASH.copy
+    from_bytes = int.from_bytes
+    to_json = _to_json
+    counters = _COUNTERS
+    pieces = _PIECES
+    for cause_id, occurred_at, first, caused in causes:
+        prefix = start()
+        prefix.update(to_json(cause_id)[1:-1])
+        prefix.update(b":")
+        at = to_json(occurred_at)
+        for counter, (event_type, customer_id, payload) in enumerate(caused, first):
+            state = prefix.copy()
+            state.update(counters[counter] if counter < _COUNTED else str(counter).encode())
+            event_id = _new_object(_UUID)
+            _set_slot(
+                event_id,
+                "int",
+                (from_bytes(state.digest()[:16]) & _VERSION_5_CLEAR) | _VERSION_5_SET,
+            )
+            _set_slot(event_id, "is_safe", _UNKNOWN)
+            before_at, after_at, headers = pieces[event_type]
+            value = b'{"event_id":%b%b%b%b%b}' % (
+                to_json(event_id),
+                before_at,
+                at,
+                after_at,
+                payload.encode(),
+            )
+            append(OutgoingRecord(topic, customer_id.encode(), value, headers, event_id))
+    return written
 
 
 def record(
     topic: str,
     event_type: str,
-    event_id: uuid.UUID,
-    occurred_at: str,
+    cause_id: uuid.UUID,
+    occurred_at: datetime,
     customer_id: str,
     payload: str,
-    event_id_text: str | None = None,
 ) -> OutgoingRecord:
-    """An outbox record of a ledger event whose payload is the JSON text ``payload``.
-
-    ``occurred_at`` is written by :func:`services.runtime.json_text.instant_once`;
-    ``event_id_text``, if given, is ``str(event_id)`` (:func:`event_id_and_text`).
-    """
-    # the envelope as json_text.envelope writes it, from two pieces made once per event type
-    before_at, after_at = _ENVELOPES[event_type]
-    text = str(event_id) if event_id_text is None else event_id_text
-    value = f'{{"event_id":"{text}{before_at}{occurred_at}{after_at}{payload}}}'
-    return OutgoingRecord(
-        topic, customer_id.encode(), value.encode(), _HEADERS[event_type], event_id
-    )
+    """The record of the first ledger event of ``cause_id`` (:func:`records` of one)."""
+    return records(topic, [(cause_id, occurred_at, 1, [(event_type, customer_id, payload)])])[0]
 
 
-def _envelope_pieces(event_type: str) -> tuple[str, str]:
-    """What :func:`json_text.envelope` writes between the id and the instant, and after it."""
+def _envelope_pieces(event_type: str) -> tuple[bytes, bytes, Headers]:
+    """What :func:`json_text.envelope` writes between the id's JSON and the instant's, and
+    after the instant's up to the payload, as bytes; and the record's headers."""
     marker_id, marker_at = "\x00id\x00", "\x00at\x00"
     head = json_text.envelope(marker_id, event_type, marker_at, SOURCE)
     version = _SCHEMA_VERSIONS.get(event_type)
     if version is not None:
         head = head.replace('"schema_version":1,', f'"schema_version":{version},', 1)
-    prefix, rest = head.split(marker_id)
-    assert prefix == '{"event_id":"', prefix
-    before_at, after_at = rest.split(marker_at)
-    return before_at, after_at
+    prefix, rest = head.split(f'"{marker_id}"')
+    assert prefix == '{"event_id":', prefix
+    before_at, after_at = rest.split(f'"{marker_at}"')
+    return before_at.encode(), after_at.encode(), _HEADERS[event_type]
 
 
-_ENVELOPES = {event_type: _envelope_pieces(event_type) for event_type in _HEADERS}
+_PIECES = {event_type: _envelope_pieces(event_type) for event_type in _HEADERS}
 
 
 def _head(company_code: str, customer_id: str, invoice_number: str) -> str:

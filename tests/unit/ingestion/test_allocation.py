@@ -100,6 +100,9 @@ def test_parts_add_up_and_nothing_goes_negative(
     ]
     plan = allocate_payment(amount, "EUR", named, reference, owed_invoices)
     by_number = {i.invoice_number: i for i in owed_invoices}
+    # given by number (as the book passes its rows), the same plan, the invoices untouched
+    assert allocate_payment(amount, "EUR", named, reference, dict(by_number)) == plan
+    assert [i.open_amount for i in owed_invoices] == [a for a, _, _ in invoices]
     assert plan.allocated + plan.credit == amount
     assert plan.credit >= 0
     assert len({n for n, _ in plan.allocations}) == len(plan.allocations)

@@ -98,12 +98,7 @@ def _compare(
             write()
         return
     record = ledger_events.record(
-        LEDGER_EVENTS.name,
-        event_type,
-        event_id,
-        json_text.instant_once(occurred_at),
-        customer_id,
-        write(),
+        LEDGER_EVENTS.name, event_type, cause, occurred_at, customer_id, write()
     )
     assert record == OutgoingRecord.of(LEDGER_EVENTS, expected)
     assert LEDGER_EVENTS.parse(record.value) == expected
@@ -419,26 +414,40 @@ def test_a_credit_balance_change_is_the_models_dump(
     )
 
 
-@given(cause=st.uuids(), counter=st.integers(1, 1000))
-def test_ledger_event_ids_are_the_uuid5_of_their_cause_and_rank(
-    cause: uuid.UUID, counter: int
-) -> None:
-    assert ledger_events.event_id_of(cause, counter) == uuid.uuid5(
-        ledger_events.LEDGER_NAMESPACE, f"{cause}:{counter}"
+@settings(max_examples=50)
+@given(
+    causes=st.lists(
+        st.tuples(st.uuids(), instants, st.integers(1, 200), st.integers(0, 80)), max_size=4
     )
-
-
-@given(cause=st.uuids(), counter=st.integers(1, 10_000))
-def test_ids_built_from_the_cause_state_are_uuid5_values_and_texts(
-    cause: uuid.UUID, counter: int
+)
+def test_records_have_the_uuid5_ids_of_their_cause_and_rank(
+    causes: list[tuple[uuid.UUID, datetime, int, int]],
 ) -> None:
-    expected = uuid.uuid5(ledger_events.LEDGER_NAMESPACE, f"{cause}:{counter}")
-    event_id, text = ledger_events.event_id_and_text(ledger_events.cause_state(cause), counter)
-    assert event_id == expected
-    assert hash(event_id) == hash(expected)
-    assert (event_id.version, event_id.variant) == (5, uuid.RFC_4122)
-    assert event_id.bytes == expected.bytes
-    assert text == str(expected) == str(event_id)
+    """Ids from the batch-wise loop are uuid5 values (ranks above the cached counters too),
+    and each record's envelope names its id and its cause's instant as the model dumps them."""
+    written = ledger_events.records(
+        LEDGER_EVENTS.name,
+        [
+            (cause, at, first, [(ledger_events.INVOICE_CANCELLED, "C1", "{}")] * count)
+            for cause, at, first, count in causes
+        ],
+    )
+    expected = [
+        (uuid.uuid5(ledger_events.LEDGER_NAMESPACE, f"{cause}:{rank}"), at)
+        for cause, at, first, count in causes
+        for rank in range(first, first + count)
+    ]
+    assert len(written) == len(expected)
+    for record, (event_id, at) in zip(written, expected, strict=True):
+        assert record.event_id == event_id
+        assert record.event_id is not None
+        assert hash(record.event_id) == hash(event_id)
+        assert (record.event_id.version, record.event_id.variant) == (5, uuid.RFC_4122)
+        assert record.value.startswith(
+            json_text.envelope(
+                event_id, ledger_events.INVOICE_CANCELLED, json_text.instant_once(at), "ingestion"
+            ).encode()
+        )
 
 
 def test_a_rule_the_arithmetic_could_break_is_refused_with_its_reason() -> None:
