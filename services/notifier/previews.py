@@ -26,7 +26,6 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from email.message import EmailMessage
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
@@ -37,7 +36,9 @@ from contracts.topics import NOTIFIER_DELIVERIES, Topic
 from services.notifier import notices, queries
 from services.notifier.channels.adapter import ChannelAdapter, Outgoing
 from services.notifier.composing.composer import CustomerView
+from services.notifier.composing.mime import Attachment, with_attachments
 from services.notifier.composing.rendering import rewritten
+from services.notifier.composing.workers import ComposedBytes
 from services.notifier.dispatcher import Dispatcher
 from services.notifier.errors import DeliveryError, UnknownParagraph
 from services.runtime import outbox
@@ -99,15 +100,15 @@ def render(
         )
     if not files:
         return outgoing
-    message = outgoing.message
-    if not isinstance(message, EmailMessage):
+    if not isinstance(outgoing.message, ComposedBytes):
         raise DeliveryError("files are attached to an email only", retryable=False)
+    added = []
     for file in files:
         maintype, _, subtype = file.media_type.partition("/")
-        message.add_attachment(
-            file.content, maintype=maintype, subtype=subtype, filename=file.filename
-        )
-    return Outgoing(message.as_bytes(), outgoing.recipients, outgoing.tracking_id, message)
+        added.append(Attachment(file.filename, file.content, maintype, subtype))
+    content = with_attachments(outgoing.content, added)
+    composed = ComposedBytes(content, outgoing.recipients, outgoing.message.message_id)
+    return Outgoing(content, outgoing.recipients, outgoing.tracking_id, composed)
 
 
 async def files_of(connection: Connection, proposal: Proposal) -> list[File]:

@@ -7,14 +7,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from email import message_from_bytes, policy
 from email.message import EmailMessage
+from functools import cached_property
 from typing import Any
 
 from contracts.dunning import DUNNING_LEVELS, DunnedInvoice, DunningLevel, Reminder
 from contracts.erp import CustomerType
 from contracts.money import PositiveMoney
 from services.notifier.composing.companies import Companies
-from services.notifier.composing.mime import Attachment, build_message, message_id_of
+from services.notifier.composing.mime import Attachment, message_bytes, message_id_of
 from services.notifier.composing.rendering import (
     Creditor,
     Medium,
@@ -147,9 +149,18 @@ class Rendering:
 
 @dataclass(frozen=True)
 class ComposedEmail:
-    message: EmailMessage
+    """A composed email: its exact bytes (``as_bytes()``'s, line ends ``\\n``), recipients
+    and Message-ID; :attr:`message` is the same message parsed, for what reads it."""
+
+    content: bytes
     recipients: Recipients
     message_id: str
+
+    @cached_property
+    def message(self) -> EmailMessage:
+        parsed = message_from_bytes(self.content, policy=policy.default)
+        assert isinstance(parsed, EmailMessage)
+        return parsed
 
 
 class EmailComposer:
@@ -279,7 +290,7 @@ class EmailComposer:
         message_id = message_id_of(
             reminder.reminder_id, reminder.channel, self.settings.email.message_id_domain
         )
-        message = build_message(
+        content = message_bytes(
             sender=self.settings.email.sender,
             to=recipients.to,
             cc=recipients.cc,
@@ -288,7 +299,7 @@ class EmailComposer:
             sent_at=now,
             attachments=(Attachment(f"statement-{statement.as_of.isoformat()}.pdf", pdf),),
         )
-        return ComposedEmail(message, recipients, message_id)
+        return ComposedEmail(content, recipients, message_id)
 
     def account_statement(
         self,

@@ -123,11 +123,13 @@ def format_money(amount: Decimal, currency: str, language: str) -> str:
     return _CODE_THEN_DIGIT.sub("\u00a0", text)
 
 
+@functools.lru_cache(maxsize=4096)  # a statement writes its few dates in text, HTML and PDF
 def format_date(value: date, language: str, width: DateWidth = "long") -> str:
     """``14 février 2026``, ``February 14, 2026``: Babel's date in the message's language."""
     return babel_format_date(value, format=width, locale=locale_of(language))
 
 
+@functools.lru_cache(maxsize=1024)
 def format_rate(value: Decimal, language: str) -> str:
     """A percentage figure as the language writes numbers: ``12,15`` in French."""
     return format_decimal(value, format="#,##0.##", locale=locale_of(language))

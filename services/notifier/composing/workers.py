@@ -80,7 +80,7 @@ def _compose(
     except DeliveryError as exc:
         return NotComposed(exc.reason, exc.retryable)
     recipients = (*composed.recipients.to, *composed.recipients.cc)
-    return ComposedBytes(composed.message.as_bytes(), recipients, composed.message_id)
+    return ComposedBytes(composed.content, recipients, composed.message_id)
 
 
 def _ready() -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from email.message import EmailMessage
 from email.utils import parseaddr
 
 from contracts.dunning import DunnedInvoice, Reminder
@@ -35,9 +34,8 @@ class EmailAdapter:
             reminder, invoices, customer, now, portal=self.portal(reminder, now)
         )
         recipients = (*composed.recipients.to, *composed.recipients.cc)
-        return Outgoing(
-            composed.message.as_bytes(), recipients, composed.message_id, composed.message
-        )
+        message = ComposedBytes(composed.content, recipients, composed.message_id)
+        return Outgoing(composed.content, recipients, composed.message_id, message)
 
     async def prepare_in(
         self,
@@ -61,12 +59,10 @@ class EmailAdapter:
         return None
 
     async def send(self, outgoing: Outgoing) -> Receipt:
-        if isinstance(outgoing.message, ComposedBytes):  # composed by a worker process
-            reply = await self.smtp.send_from(outgoing.content, self.sender, outgoing.recipients)
-            return Receipt(outgoing.tracking_id, reply)
         if isinstance(outgoing.message, bytes):  # an approved proposal, as it was previewed
             reply = await self.smtp.send_bytes(outgoing.message, outgoing.recipients)
             return Receipt(outgoing.tracking_id, reply)
-        assert isinstance(outgoing.message, EmailMessage)
-        reply = await self.smtp.send(outgoing.message)
+        # composed here or by a worker process: its bytes, from the configured sender
+        assert isinstance(outgoing.message, ComposedBytes)
+        reply = await self.smtp.send_from(outgoing.content, self.sender, outgoing.recipients)
         return Receipt(outgoing.tracking_id, reply)

@@ -1,0 +1,143 @@
+"""Composing: the CPU of one email with its PDF statement, in one process, by part.
+
+Run with ``python -m bench.composing [--emails N] [--rounds R] [--invoices K]``. Composes N
+of ``bench.notifier``'s emails (K invoices a statement, the demo's FR01) R times in this
+process, as a composing worker does (``EmailComposer.compose`` then the message's bytes),
+and prints the best and the median of the rounds in milliseconds per email, all in, and for
+the parts timed alone over the same emails: the PDF statement, the MIME message (built and
+serialised), the templates. The load average before and after is printed beside: the host
+is shared. Nothing is asserted: these are measurements; run it alternately with the code
+before a change to compare.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from contracts import dunning
+from contracts.money import PositiveMoney
+from services.notifier.composing.composer import CustomerView, EmailComposer
+from services.notifier.settings import NotifierSettings
+
+NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+DEMO_COMPANIES = Path(__file__).resolve().parents[1] / "simulation" / "companies.yaml"
+
+
+def emails(count: int, invoices: int) -> list[tuple[dunning.Reminder, CustomerView]]:
+    """``bench.notifier``'s reminders and customers, as the dispatcher hands them over."""
+    out = []
+    for n in range(count):
+        customer = f"C{n:06d}"
+        dunned = tuple(
+            dunning.DunnedInvoice(
+                invoice_id=f"FR01/F{n:06d}-{k}",
+                invoice_number=f"F{n:06d}-{k}",
+                days_overdue=29,
+                due_date=date(2026, 2, 1),
+                amount=PositiveMoney(amount=Decimal("1250.00") + k, currency="EUR"),
+                open_amount=PositiveMoney(amount=Decimal("1250.00") + k, currency="EUR"),
+            )
+            for k in range(invoices)
+        )
+        reminder = dunning.Reminder(
+            reminder_id=uuid.uuid4(),
+            customer_id=customer,
+            company_code="FR01",
+            scenario_id="bench",
+            step_name="d+15-email",
+            level="level_1",
+            channel="email",
+            recipient_role="billing",
+            template="level_1",
+            language="fr",
+            include_penalties=True,
+            escalating=False,
+            scheduled_for=NOW,
+            invoices=dunned,
+        )
+        contacts = [
+            {"role": "billing", "email": f"compta{n}@client.example"},
+            {"role": "buyer", "email": f"achats{n}@client.example"},
+        ]
+        view = CustomerView.of_row(f"Client {n} SAS", "fr" if n % 3 else "en", json.dumps(contacts))
+        out.append((reminder, view))
+    return out
+
+
+def _rounds(work: Callable[[], None], rounds: int, count: int) -> list[float]:
+    spent = []
+    for _ in range(rounds):
+        started = time.process_time()
+        work()
+        spent.append((time.process_time() - started) * 1000 / count)
+    return spent
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--emails", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--invoices", type=int, default=3, help="invoices per statement")
+    args = parser.parse_args()
+    settings = NotifierSettings(companies_file=DEMO_COMPANIES)
+    composer = EmailComposer.load(settings)
+    batch = emails(args.emails, args.invoices)
+    composed: list[Any] = []
+
+    def all_in() -> None:
+        composed.clear()
+        for reminder, view in batch:
+            email = composer.compose(reminder, reminder.invoices, view, NOW)
+            composed.append(email.content if hasattr(email, "content") else email.message)
+            if not hasattr(email, "content"):
+                email.message.as_bytes()
+
+    def templates() -> None:
+        for reminder, view in batch:
+            composer.render_reminder(reminder, reminder.invoices, view, NOW)
+
+    from services.notifier.composing import composer as composer_module
+
+    pdf_args: list[dict[str, Any]] = []
+    original = composer_module.statement_pdf  # type: ignore[attr-defined]
+
+    def noting(**kwargs: Any) -> bytes:
+        pdf_args.append(kwargs)
+        return original(**kwargs)
+
+    setattr(composer_module, "statement_pdf", noting)  # noqa: B010 (noting the arguments)
+    all_in()
+    setattr(composer_module, "statement_pdf", original)  # noqa: B010
+
+    def pdfs() -> None:
+        for kwargs in pdf_args:
+            original(**kwargs)
+
+    load_before = os.getloadavg()[0]
+    figures = {
+        "all in": _rounds(all_in, args.rounds, args.emails),
+        "PDF statement": _rounds(pdfs, args.rounds, args.emails),
+        "templates": _rounds(templates, args.rounds, args.emails),
+    }
+    load_after = os.getloadavg()[0]
+    print(
+        f"{args.emails} emails x {args.rounds} rounds, load {load_before:.2f} -> {load_after:.2f}"
+    )
+    for name, spent in figures.items():
+        print(f"{name:>14}: best {min(spent):.3f} ms, median {statistics.median(spent):.3f} ms")
+    rest = min(figures["all in"]) - min(figures["PDF statement"]) - min(figures["templates"])
+    print(f"{'MIME (rest)':>14}: {rest:.3f} ms (best all in minus the parts' best)")
+
+
+if __name__ == "__main__":
+    main()
