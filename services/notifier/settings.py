@@ -231,12 +231,13 @@ class NotifierSettings(ServiceSettings):
     # Dispatching
     dispatch_interval_s: float = Field(default=1.0, gt=0)
     dispatch_concurrency: int = Field(
-        default=1,
+        default=2,
         ge=1,
         description=(
             "Lanes one replica dispatches side by side (each claims, composes, sends and "
-            "records on its own), as replicas do. More lanes widen the duplicate window at "
-            "its 99th percentile (docs/notifier.md), so one is the default."
+            "records on its own), as replicas do. Two reach 100 emails/s with their PDF on "
+            "two cores with a duplicate window no wider than one delivery at a time had "
+            "before composing moved to workers; more widen it (docs/notifier.md)."
         ),
     )
     dispatch_look_ahead: int = Field(
