@@ -1,5 +1,5 @@
 """``python -m relance``: the same command line as the ``relance`` script."""
 
-from relance.cli import main
+from relance.entry import main
 
 main()

@@ -20,17 +20,20 @@
 
 Each service keeps its own subcommands in ``services/<name>/cli.py``; this module only
 mounts them, and finds each service's :class:`ServiceDefinition` in ``services.<name>.app``.
+The ``relance`` script enters through :mod:`relance.entry`, which starts ``relance run
+SERVICE`` without importing this module (and so every service's subcommands).
 """
 
 from __future__ import annotations
 
 import asyncio
-import importlib
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from relance.entry import SERVICES as SERVICES
+from relance.entry import serve, service_definition
 from services.ingestion.unmatched import app as unmatched_app
 from services.notifier.cli import app as call_tasks_app
 from services.notifier.templates_cli import app as notifier_app
@@ -38,17 +41,14 @@ from services.notifier.templates_cli import template_problems
 from services.reporting.cli import app as report_app
 from services.runtime import migrations
 from services.runtime.dlq_admin import app as dlq_app
-from services.runtime.errors import RelanceError
 from services.runtime.reference_rates import app as reference_rates_app
-from services.runtime.service import ServiceDefinition, run
+from services.runtime.service import ServiceDefinition
 from services.runtime.settings import KafkaSettings, ServiceSettings, load
 from services.scheduler.cli import app as scheduler_app
 from services.scheduler.cli import library_reload as scheduler_library_reload
 from services.scheduler.domain.library import load_library
 from services.scheduler.errors import InvalidScenarios
 from services.scheduler.settings import SchedulerSettings
-
-SERVICES = ("ingestion", "scheduler", "notifier", "disputes", "reporting", "portal", "console")
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Relance: dunning on Kafka.")
 topics_app = typer.Typer(no_args_is_help=True, help="Kafka topics.")
@@ -70,9 +70,7 @@ app.add_typer(library_app, name="library")
 def definition(service: str) -> ServiceDefinition:
     if service not in SERVICES:
         raise typer.BadParameter(f"unknown service {service!r}; one of {', '.join(SERVICES)}")
-    module = importlib.import_module(f"services.{service}.app")
-    found: ServiceDefinition = module.DEFINITION
-    return found
+    return service_definition(service)
 
 
 @app.command("services")
@@ -87,14 +85,7 @@ def list_services() -> None:
 @app.command("run")
 def run_service(service: Annotated[str, typer.Argument(help="ingestion, scheduler, ...")]) -> None:
     """Run one service until SIGTERM or SIGINT."""
-    found = definition(service)
-    try:
-        settings = load(found.settings_class)
-        code = asyncio.run(run(found, settings))
-    except RelanceError as exc:
-        typer.echo(f"relance {service}: {exc}", err=True)
-        raise typer.Exit(2) from exc
-    raise typer.Exit(code)
+    raise typer.Exit(serve(definition(service)))
 
 
 @app.command("migrate")
