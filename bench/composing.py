@@ -17,19 +17,16 @@ import json
 import os
 import statistics
 import time
-import uuid
 from collections.abc import Callable
-from datetime import UTC, date, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from bench.notifier import NOW
+from bench.notifier import reminder as bench_reminder
 from contracts import dunning
-from contracts.money import PositiveMoney
 from services.notifier.composing.composer import CustomerView, EmailComposer
 from services.notifier.settings import NotifierSettings
 
-NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 DEMO_COMPANIES = Path(__file__).resolve().parents[1] / "simulation" / "companies.yaml"
 
 
@@ -37,34 +34,7 @@ def emails(count: int, invoices: int) -> list[tuple[dunning.Reminder, CustomerVi
     """``bench.notifier``'s reminders and customers, as the dispatcher hands them over."""
     out = []
     for n in range(count):
-        customer = f"C{n:06d}"
-        dunned = tuple(
-            dunning.DunnedInvoice(
-                invoice_id=f"FR01/F{n:06d}-{k}",
-                invoice_number=f"F{n:06d}-{k}",
-                days_overdue=29,
-                due_date=date(2026, 2, 1),
-                amount=PositiveMoney(amount=Decimal("1250.00") + k, currency="EUR"),
-                open_amount=PositiveMoney(amount=Decimal("1250.00") + k, currency="EUR"),
-            )
-            for k in range(invoices)
-        )
-        reminder = dunning.Reminder(
-            reminder_id=uuid.uuid4(),
-            customer_id=customer,
-            company_code="FR01",
-            scenario_id="bench",
-            step_name="d+15-email",
-            level="level_1",
-            channel="email",
-            recipient_role="billing",
-            template="level_1",
-            language="fr",
-            include_penalties=True,
-            escalating=False,
-            scheduled_for=NOW,
-            invoices=dunned,
-        )
+        reminder = bench_reminder(n, invoices, NOW)
         contacts = [
             {"role": "billing", "email": f"compta{n}@client.example"},
             {"role": "buyer", "email": f"achats{n}@client.example"},

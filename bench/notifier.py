@@ -142,6 +142,37 @@ def _workers_cpu(workers: ComposingWorkers | None) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+def reminder(n: int, invoices: int, now: datetime) -> dunning.Reminder:
+    """The benchmark's ``n``-th reminder: customer ``C{n:06d}``, ``invoices`` invoices."""
+    dunned = tuple(
+        dunning.DunnedInvoice(
+            invoice_id=f"FR01/F{n:06d}-{k}",
+            invoice_number=f"F{n:06d}-{k}",
+            days_overdue=29,
+            due_date=date(2026, 2, 1),
+            amount=PositiveMoney(amount=Decimal("1250.00") + k, currency="EUR"),
+            open_amount=PositiveMoney(amount=Decimal("1250.00") + k, currency="EUR"),
+        )
+        for k in range(invoices)
+    )
+    return dunning.Reminder(
+        reminder_id=uuid.uuid4(),
+        customer_id=f"C{n:06d}",
+        company_code="FR01",
+        scenario_id="bench",
+        step_name="d+15-email",
+        level="level_1",
+        channel="email",
+        recipient_role="billing",
+        template="level_1",
+        language="fr",
+        include_penalties=True,
+        escalating=False,
+        scheduled_for=now,
+        invoices=dunned,
+    )
+
+
 def events(emails: int, invoices: int) -> list[Any]:
     now = NOW
     out: list[Any] = []
@@ -167,38 +198,12 @@ def events(emails: int, invoices: int) -> list[Any]:
                 ),
             )
         )
-        dunned = tuple(
-            dunning.DunnedInvoice(
-                invoice_id=f"FR01/F{n:06d}-{k}",
-                invoice_number=f"F{n:06d}-{k}",
-                days_overdue=29,
-                due_date=date(2026, 2, 1),
-                amount=PositiveMoney(amount=Decimal("1250.00") + k, currency="EUR"),
-                open_amount=PositiveMoney(amount=Decimal("1250.00") + k, currency="EUR"),
-            )
-            for k in range(invoices)
-        )
         out.append(
             dunning.ReminderDue(
                 event_id=uuid.uuid4(),
                 occurred_at=now,
                 source="scheduler",
-                payload=dunning.Reminder(
-                    reminder_id=uuid.uuid4(),
-                    customer_id=customer,
-                    company_code="FR01",
-                    scenario_id="bench",
-                    step_name="d+15-email",
-                    level="level_1",
-                    channel="email",
-                    recipient_role="billing",
-                    template="level_1",
-                    language="fr",
-                    include_penalties=True,
-                    escalating=False,
-                    scheduled_for=now,
-                    invoices=dunned,
-                ),
+                payload=reminder(n, invoices, now),
             )
         )
     return out
