@@ -18,7 +18,9 @@ database (dropped afterwards) it measures:
   (``aging_roll_s``, once a day).
 
 The projection runs with the maintained aged balance on (rolled to today first), as the
-service does.
+service does. The load average is printed before and after, with ``bench.limits``' pydantic
+figure measured in the same run (``--pydantic-events``), so that a noisy host shows in the
+output.
 
 Nothing is asserted: these are measurements.
 """
@@ -41,6 +43,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from bench.limits import DEFAULT_BOOTSTRAP, DEFAULT_DATABASE_URL
+from bench.pipeline import load_average, pydantic_reference
 from contracts import ledger
 from contracts.envelope import Event
 from contracts.money import PositiveMoney
@@ -275,6 +278,10 @@ async def aged_balance(url: str, count: int) -> dict[str, float]:
 
 
 async def main(args: argparse.Namespace) -> None:
+    print(f"before: {load_average()}")
+    if args.pydantic_events:
+        reference = pydantic_reference(args.pydantic_events)
+        print(f"bench.limits pydantic_validate, same run: {reference:,.0f} events/s")
     name = f"bench_reporting_{uuid.uuid4().hex[:8]}"
     admin = await asyncpg.connect(args.database_url)
     await admin.execute(f'CREATE DATABASE "{name}"')
@@ -294,6 +301,7 @@ async def main(args: argparse.Namespace) -> None:
         admin = await asyncpg.connect(args.database_url)
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
+    print(f" after: {load_average()}")
     for family, figures in results.items():
         for metric, value in figures.items():
             print(f"{family:<14} {metric:<24} {value:>14,.3f}")
@@ -306,6 +314,12 @@ def cli() -> None:
     parser.add_argument("--open-items", type=int, default=5_000_000)
     parser.add_argument("--bootstrap", default=DEFAULT_BOOTSTRAP)
     parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL)
+    parser.add_argument(
+        "--pydantic-events",
+        type=int,
+        default=50_000,
+        help="events for the same-run pydantic figure (0: skip it)",
+    )
     asyncio.run(main(parser.parse_args()))
 
 

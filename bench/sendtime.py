@@ -37,7 +37,8 @@ import asyncpg
 from aiosmtpd.controller import Controller
 
 from bench.limits import DEFAULT_DATABASE_URL
-from bench.notifier import NOW, Accepting, _database, events
+from bench.notifier import DEMO_COMPANIES, NOW, Accepting, _database, events
+from bench.pipeline import pydantic_reference
 from contracts import disputes
 from services.notifier.app import DEFINITION, channel_adapters
 from services.notifier.channels.adapter import ChannelAdapter, Outgoing, Receipt
@@ -160,6 +161,7 @@ async def run(
         settings = NotifierSettings(
             channel_rates_per_s=rates,
             smtp=SmtpSettings(host="127.0.0.1", port=port, security="none"),
+            companies_file=DEMO_COMPANIES,
         )
         composer = EmailComposer.load(settings)
         clock = SimulatedClock(NOW)
@@ -244,9 +246,18 @@ def main() -> None:
     parser.add_argument(
         "--email-rate", type=float, default=0.0, help="the shared rate limit (0: none)"
     )
+    parser.add_argument(
+        "--pydantic-events",
+        type=int,
+        default=50_000,
+        help="events for the same-run bench.limits pydantic figure (0: skip it)",
+    )
     args = parser.parse_args()
     database_url = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
     print(f"before: {_uptime()}")
+    if args.pydantic_events:
+        reference = pydantic_reference(args.pydantic_events)
+        print(f"bench.limits pydantic_validate, same run: {reference:,.0f} events/s")
     figures = asyncio.run(run(args.emails, args.disputes_per_s, database_url, args.email_rate))
     print(f" after: {_uptime()}")
     for key, value in figures.items():
