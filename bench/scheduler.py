@@ -9,7 +9,9 @@ the outbox, with its state moved on and its ``dunning.state.changed``), and the 
 ``--empty-ticks`` ticks with nothing due, which must not grow with the number of open
 invoices. ``--replicas N`` drains with N scheduler processes at once (``FOR UPDATE SKIP
 LOCKED`` shares the work); each runs ``--concurrency`` ticks side by side, as the service's
-``tick_concurrency`` does (default: the service's). Each line states the replicas and ticks
+``tick_concurrency`` does (default: the service's), and with ``--deciding-process`` decides
+in a process of its own as ``tick_deciding_process`` does (its CPU counted with the
+scheduler's). Each line states the replicas and ticks
 in flight, the scheduler processes' CPU time during the drain and that of their own
 PostgreSQL backends (by pid, from ``/proc``: PostgreSQL's shared writers are not counted),
 what the whole server wrote to its WAL meanwhile (bytes, full-page images, checkpoints
@@ -41,7 +43,7 @@ from services.runtime.database import Connection, create_pool
 from services.runtime.settings import DatabaseSettings
 from services.scheduler.app import MIGRATIONS_PATH, policy_of
 from services.scheduler.settings import SchedulerSettings
-from services.scheduler.tick import Ticker
+from services.scheduler.tick import DecidingProcess, Ticker
 
 SCHEMA = "bench_scheduler"
 NOW = datetime(2026, 12, 8, 9, 30, tzinfo=UTC)  # a Tuesday, 10:30 in Paris
@@ -113,19 +115,23 @@ def backend_cpu(pids: list[int]) -> float | None:
 
 
 async def drain(
-    url: str, batch: int, concurrency: int, start_at: float
+    url: str, batch: int, concurrency: int, start_at: float, deciding_process: bool = False
 ) -> tuple[int, float, float, float, float | None]:
     """One scheduler replica: tick until nothing is due.
 
     Returns the reminders it emitted, when (wall clock) it started and finished, so that the
-    start-up of the replicas' processes is not counted, the CPU time it used meanwhile, and
-    the CPU time its PostgreSQL backends used meanwhile.
+    start-up of the replicas' processes is not counted, the CPU time it used meanwhile (its
+    deciding process's included), and the CPU time its PostgreSQL backends used meanwhile.
     """
     size = concurrency + 1
     pool = await create_pool(DatabaseSettings(url=url), SCHEMA, min_size=size, max_size=size)
+    deciding = None
+    if deciding_process:
+        deciding = DecidingProcess(SchedulerSettings().gc_gen0_threshold)
+        await deciding.warm_up()
     try:
         ticker = Ticker(
-            pool, SimulatedClock(NOW), policy_of(SchedulerSettings()), batch, concurrency
+            pool, SimulatedClock(NOW), policy_of(SchedulerSettings()), batch, concurrency, deciding
         )
         gc_tuning.tune(SchedulerSettings().gc_gen0_threshold)  # as services do once built
         held = [await pool.acquire() for _ in range(size)]  # every connection, for its pid
@@ -133,19 +139,27 @@ async def drain(
         for connection in held:
             await pool.release(connection)
         await asyncio.sleep(max(0.0, start_at - time.time()))
+        workers = [] if deciding is None else deciding.pids()
         started, cpu, backends = time.time(), time.process_time(), backend_cpu(pids)
+        workers_cpu = backend_cpu(workers)
         reminders = sum(o.reminders for o in await ticker.run_until_idle())
         backends_after = backend_cpu(pids)
         database = None if backends is None or backends_after is None else backends_after - backends
-        return reminders, started, time.time(), time.process_time() - cpu, database
+        workers_used = (backend_cpu(workers) or 0.0) - (workers_cpu or 0.0)
+        own = time.process_time() - cpu + workers_used
+        if deciding is not None:
+            print(f"  .. of the scheduler's CPU, its deciding process: {workers_used:.2f} s")
+        return reminders, started, time.time(), own, database
     finally:
         await pool.close()
+        if deciding is not None:
+            deciding.close()
 
 
 def replica(
-    url: str, batch: int, concurrency: int, start_at: float
+    url: str, batch: int, concurrency: int, start_at: float, deciding_process: bool = False
 ) -> tuple[int, float, float, float, float | None]:
-    return asyncio.run(drain(url, batch, concurrency, start_at))
+    return asyncio.run(drain(url, batch, concurrency, start_at, deciding_process))
 
 
 # What the whole server wrote to its WAL and how many checkpoints it began: a checkpoint
@@ -196,6 +210,7 @@ def measure(
     batch: int,
     replicas: int,
     concurrency: int,
+    deciding_process: bool = False,
 ) -> None:
     due, loaded_s = asyncio.run(prepare(url, invoices, due_share))
     # bench.limits' pure-CPU figure, now: what share of a core this host gives (148,151
@@ -204,7 +219,7 @@ def measure(
     load_before = os.getloadavg()[0]
     wal_before = asyncio.run(wal_figures(url))
     if replicas == 1:
-        runs = [replica(url, batch, concurrency, 0.0)]
+        runs = [replica(url, batch, concurrency, 0.0, deciding_process)]
     else:
         context = multiprocessing.get_context("spawn")
         start_at = time.time() + 5.0  # every replica has started and connected by then
@@ -216,6 +231,7 @@ def measure(
                     [batch] * replicas,
                     [concurrency] * replicas,
                     [start_at] * replicas,
+                    [deciding_process] * replicas,
                 )
             )
     load_after = os.getloadavg()[0]
@@ -238,7 +254,8 @@ def measure(
     emitted, empty = asyncio.run(empty_ticks(url, ticks))
     print(
         f"{invoices:>9,} open invoices (loaded in {loaded_s:5.1f} s) | {due:>6,} due, "
-        f"{replicas} replica(s) x {concurrency} tick(s) at once, batch {batch}: "
+        f"{replicas} replica(s) x {concurrency} tick(s) at once, batch {batch}"
+        f"{', deciding process' if deciding_process else ''}: "
         f"{reminders:>6,} reminders ({emitted:>7,} outbox events) in {drain_s:6.2f} s = "
         f"{reminders / drain_s if drain_s else 0:,.0f}/s, scheduler CPU {cpu_s:5.2f} s, "
         f"its PostgreSQL backends' CPU {database}, server WAL meanwhile {wal} | "
@@ -331,6 +348,13 @@ def main() -> None:
         help="ticks each replica runs side by side (the service's tick_concurrency)",
     )
     parser.add_argument(
+        "--deciding-process",
+        action=argparse.BooleanOptionalAction,
+        default=SchedulerSettings().tick_deciding_process,
+        help="each replica decides in a process of its own (the service's "
+        "tick_deciding_process); its CPU is counted in the scheduler's",
+    )
+    parser.add_argument(
         "--rule-only",
         type=int,
         metavar="N",
@@ -349,6 +373,7 @@ def main() -> None:
             args.batch,
             args.replicas,
             args.concurrency,
+            args.deciding_process,
         )
 
 

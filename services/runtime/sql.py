@@ -37,6 +37,8 @@ INSERT INTO outbox (topic, key, value, headers, event_id)
 SELECT * FROM unnest($1::text[], $2::bytea[], $3::bytea[], $4::text[], $5::uuid[])
 """
 NOTIFY = "SELECT pg_notify($1, '')"
+# NOTIFY on the channel of the connection's own schema (outbox.channel_name), in one round trip
+NOTIFY_OWN_SCHEMA = "SELECT pg_notify('relance_outbox_' || current_schema(), '')"
 FETCH_BATCH = """
 SELECT topic, key, value, headers, id FROM outbox ORDER BY id LIMIT $1
 """

@@ -9,6 +9,8 @@ and a tick loop emits what falls due (or proposes it, for steps to confirm:
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -26,7 +28,7 @@ from services.scheduler.library_store import LibraryWatch, reload_library
 from services.scheduler.operations_api import OperationsApi
 from services.scheduler.proposals import Timeouts
 from services.scheduler.settings import SchedulerSettings
-from services.scheduler.tick import Ticker
+from services.scheduler.tick import DecidingProcess, Ticker
 from services.scheduler.tracking import Tracker
 
 MIGRATIONS_PATH = Path(__file__).parent / "migrations"
@@ -63,8 +65,17 @@ async def build(context: ServiceContext) -> ServiceParts:
         seen=started.digest,
     )
     tracker = Tracker(policy)
+    deciding = None
+    if settings.tick_deciding_process:
+        deciding = DecidingProcess(settings.gc_gen0_threshold)
+        await deciding.warm_up()
     ticker = Ticker(
-        context.pool, context.clock, policy, settings.tick_batch_size, settings.tick_concurrency
+        context.pool,
+        context.clock,
+        policy,
+        settings.tick_batch_size,
+        settings.tick_concurrency,
+        deciding,
     )
 
     async def tick() -> None:
@@ -94,7 +105,15 @@ async def build(context: ServiceContext) -> ServiceParts:
             OperationsApi(context.pool, context.clock, policy, auth).router(),
             auth.sign_in_router(),
         ],
+        on_stop=None if deciding is None else _closing(deciding),
     )
+
+
+def _closing(deciding: DecidingProcess) -> Callable[[], Awaitable[None]]:
+    async def close() -> None:
+        await asyncio.to_thread(deciding.close)
+
+    return close
 
 
 DEFINITION = ServiceDefinition(

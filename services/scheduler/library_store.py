@@ -34,7 +34,7 @@ import hashlib
 import json
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
@@ -627,15 +627,16 @@ async def adopt(connection: Connection, policy: Policy) -> None:
         policy.library = library
 
 
-def unknown_versions(policy: Policy, states: Sequence[InvoiceState]) -> bool:
+def unknown_versions(policy: Policy, versions: Iterable[tuple[str | None, int | None]]) -> bool:
     """Whether an invoice refers to a scenario version the policy's library does not know
-    (another replica accepted a new one since): adopt the latest before deciding."""
+    (another replica accepted a new one since): adopt the latest before deciding.
+    ``versions``: the invoices' (scenario_id, scenario_version)."""
     library = policy.library
-    for state in states:
-        if state.scenario_id is None or state.scenario_version is None:
+    for scenario_id, version in versions:
+        if scenario_id is None or version is None:
             continue
-        if library.scenario_at(state.scenario_id, state.scenario_version) is None and (
-            state.scenario_version > (library.version_of(state.scenario_id) or 0)
+        if library.scenario_at(scenario_id, version) is None and (
+            version > (library.version_of(scenario_id) or 0)
         ):
             return True
     return False

@@ -54,6 +54,13 @@ class SchedulerSettings(ServiceSettings):
             "its own customers, so PostgreSQL writes one batch while Python decides the next."
         ),
     )
+    tick_deciding_process: bool = Field(
+        default=False,
+        description=(
+            "Whether a replica decides its ticks' batches (the contact rule, the events' text) "
+            "in a process of its own, on another core than its claims and writes."
+        ),
+    )
     formal_notice_delay_days: int = Field(
         default=8,
         ge=0,

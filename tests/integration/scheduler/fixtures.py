@@ -20,7 +20,7 @@ from services.runtime.consumer import UnitOfWork
 from services.runtime.outbox import enqueue
 from services.scheduler.app import policy_of
 from services.scheduler.settings import SchedulerSettings
-from services.scheduler.tick import Ticker
+from services.scheduler.tick import DecidingProcess, Ticker
 from services.scheduler.tracking import Tracker
 
 SCHEMA = "scheduler"
@@ -150,11 +150,15 @@ class Scheduler:
         clock: SimulatedClock,
         batch_size: int = 500,
         concurrency: int | None = None,
+        deciding: DecidingProcess | None = None,
     ) -> Scheduler:
-        """A scheduler ticking like the service: by default as many ticks at once as it runs."""
+        """A scheduler ticking like the service: by default as many ticks at once as it runs
+        (deciding in ``deciding``, when given)."""
         settings = SchedulerSettings()
         policy = policy_of(settings)
-        ticker = Ticker(pool, clock, policy, batch_size, concurrency or settings.tick_concurrency)
+        ticker = Ticker(
+            pool, clock, policy, batch_size, concurrency or settings.tick_concurrency, deciding
+        )
         return cls(pool, clock, Tracker(policy), ticker)
 
     async def feed(self, events: Sequence[Event]) -> None:

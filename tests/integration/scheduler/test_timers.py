@@ -6,7 +6,8 @@ import asyncio
 import json
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -21,6 +22,8 @@ from services.runtime.clock import SimulatedClock
 from services.runtime.database import create_pool
 from services.runtime.settings import DatabaseSettings
 from services.scheduler import suspensions
+from services.scheduler.settings import SchedulerSettings
+from services.scheduler.tick import DecidingProcess
 from tests.integration.scheduler.fixtures import (
     SCHEMA,
     Scheduler,
@@ -38,6 +41,13 @@ pytestmark = pytest.mark.integration
 
 MIGRATIONS = Path(__file__).resolve().parents[3] / "services" / "scheduler" / "migrations"
 DUE = date(2026, 12, 1)  # a Tuesday
+
+
+@pytest.fixture(scope="module")
+def deciding() -> Iterator[DecidingProcess]:
+    process = DecidingProcess(SchedulerSettings().gc_gen0_threshold)
+    yield process
+    process.close()
 
 
 @pytest.fixture
@@ -341,3 +351,55 @@ async def test_ids_with_quotes_and_accents_go_through_every_step(pool: asyncpg.P
         assert row["payload"] == carried[row["reminder_id"]]
         raw = next(e["value"] for e in events if e["event_id"] == row["reminder_id"]).decode()
         assert raw.endswith(f'"payload":{row["text"]}}}')
+
+
+async def test_a_deciding_process_decides_as_the_tick_would(
+    pool: asyncpg.Pool, deciding: DecidingProcess
+) -> None:
+    # every step to the escalation, decided in a process of its own, two ticks at once
+    # sending it batches; the library replaced on the way reaches the process
+    scheduler = Scheduler.of(
+        pool, SimulatedClock(morning(date(2026, 11, 15))), batch_size=2, deciding=deciding
+    )
+    events = [customer('C"é\\1'), opened('C"é\\1', 'F"ü\\1', DUE)]
+    events += [customer(f"C{n}") for n in range(5)]
+    events += [opened(f"C{n}", f"F{n}", DUE) for n in range(5)]
+    await scheduler.feed(events)
+
+    sent = await walk(scheduler, date(2026, 11, 16), 20)
+    policy = scheduler.ticker.policy
+    policy.library = replace(policy.library)  # an equal library, as a reload gives
+    sent.update(await walk(scheduler, date(2026, 12, 6), 80))
+    assert deciding.library_sent is policy.library  # the new one went to the process
+
+    assert list(sent) == ["courtesy", "friendly", "call", "firm", "registered", "formal_notice"]
+    reached = Counter((r.customer_id, r.step_name) for r in await scheduler.reminders())
+    assert set(reached.values()) == {1}
+    assert len(reached) == 6 * 6
+    assert sorted(e.customer_id for e in await scheduler.escalations()) == sorted(
+        ['C"é\\1', *(f"C{n}" for n in range(5))]
+    )
+    # the reminders kept for fallbacks carry the events' payloads, as the tick's own do
+    outbox = await pool.fetch(
+        "SELECT event_id, value FROM outbox WHERE topic = $1", DUNNING_ACTIONS.name
+    )
+    carried = {e["event_id"]: json.loads(e["value"])["payload"] for e in outbox}
+    kept = await pool.fetch("SELECT reminder_id, payload FROM sent_reminder")
+    assert len(kept) == 36
+    assert all(row["payload"] == carried[row["reminder_id"]] for row in kept)
+
+
+async def test_a_state_the_contract_refuses_fails_the_tick_in_the_deciding_process_too(
+    pool: asyncpg.Pool, deciding: DecidingProcess
+) -> None:
+    scheduler = Scheduler.of(
+        pool, SimulatedClock(morning(date(2026, 11, 15))), concurrency=2, deciding=deciding
+    )
+    await scheduler.feed([customer("C1"), opened("C1", "F1", DUE)])
+    before = len(await scheduler.emitted())
+    await pool.execute("UPDATE dunning_invoice SET amount = 1 WHERE invoice_id = 'FR01/F1'")
+    scheduler.clock.set(morning(date(2026, 11, 26)))
+    with pytest.raises(ValueError, match="not within the invoice amount"):
+        await scheduler.ticker.run_until_idle()
+    assert len(await scheduler.emitted()) == before  # the tick rolled back
+    assert await pool.fetchval("SELECT count(*) FROM sent_reminder") == 0

@@ -99,6 +99,18 @@ def test_a_moved_state_is_the_replaced_one(state: InvoiceState, at: datetime) ->
         state.moved(next_actoin_at=at)
 
 
+@given(state=invoices(), held=st.none() | instants, notice=st.none() | instants)
+def test_a_state_read_from_a_row_is_the_constructed_one(
+    state: InvoiceState, held: datetime | None, notice: datetime | None
+) -> None:
+    row = {**vars(replace(state, held_until=held, formal_notice_at=notice)), "hold_reason": "x"}
+    read = InvoiceState.of(row)
+    assert read == InvoiceState(**{k: v for k, v in row.items() if k != "hold_reason"})
+    assert list(vars(read)) == list(InvoiceState.__dataclass_fields__)
+    with pytest.raises(KeyError, match="awaiting_delivery"):
+        InvoiceState.of({k: v for k, v in row.items() if k != "awaiting_delivery"})
+
+
 next_steps = st.none() | st.sampled_from(STEPS).map(
     lambda step: NextStep(step_name=step.name, level=step.level, channel=step.channel)
 )
