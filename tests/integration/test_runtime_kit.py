@@ -324,8 +324,14 @@ async def test_enqueued_rows_are_kept_as_given_whether_inserted_or_copied(
         dataclasses.replace(OutgoingRecord.of(topic, invoice_event(n)), headers=headers)
         for n in range(count)
     ]
+    statements: list[str] = []
     async with pool.acquire() as connection, connection.transaction():
+        connection.add_query_logger(lambda logged: statements.append(logged.query))
         assert await enqueue(connection, records) == count
+    # a few rows go through the prepared INSERT, a batch of COPY_FROM_ROWS or more by COPY
+    # (which asyncpg's query logger does not see)
+    inserted = [q for q in statements if "INSERT INTO outbox" in q]
+    assert len(inserted) == (1 if count < COPY_FROM_ROWS else 0)
     rows = await pool.fetch("SELECT topic, key, value, headers, event_id FROM outbox ORDER BY id")
     kept = [
         OutgoingRecord(
