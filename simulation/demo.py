@@ -287,7 +287,7 @@ SUSPENDED_COMPANY = "FR01"
 
 # What the demo's processes need on a 2-core machine, over the run's settings (run.py):
 # one process composing the emails with their PDF per notifier replica rather than one per
-# core each (four replicas: four composing processes, not eight, to import and keep idle);
+# core each (two replicas: two composing processes, not four, to import and keep idle);
 # the disputes service's timers (owner reminders, promise deadlines, plan checks) looked at
 # every 0.2 s rather than 0.1 s (they fall due when the clock moves, a few times a day).
 DEMO_SETTINGS = {
@@ -354,7 +354,9 @@ def main(
         ),
         database_name=database_name,
         progress_every=1 if size.days <= 60 else 5,
-        replicas={} if small else {"notifier": 4, "scheduler": 2},
+        # two notifier replicas, each dispatching in two lanes (its default): four lanes as
+        # with four replicas of one, half the processes starting, importing and polling
+        replicas={} if small else {"notifier": 2, "scheduler": 2},
         suspension=suspension_for(size),
         decide_proposals=True,
         settings=DEMO_SETTINGS,

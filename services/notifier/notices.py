@@ -601,6 +601,8 @@ class NoticeSender:
         self.composer = composer
         self.smtp = smtp
         self.rng = rng or random.Random()  # noqa: S311 (retry jitter, not a secret)
+        # the last claim found no notice due: ask first (one statement, no transaction)
+        self._idle = False
 
     async def run(self, stop: asyncio.Event) -> None:
         """Send notices until ``stop``; sleep when none is due or the database is away."""
@@ -620,8 +622,11 @@ class NoticeSender:
 
     async def send_once(self) -> bool:
         now = self.clock.now()
+        if self._idle and not await self.pool.fetchval(queries.ANY_NOTICE_DUE, now):
+            return False
         async with self.pool.acquire() as connection, connection.transaction():
             row = await connection.fetchrow(queries.CLAIM_NOTICE, now)
+            self._idle = row is None
             if row is None:
                 return False
             if row["kind"] not in INTERNAL_KINDS:  # to a customer: only in their window

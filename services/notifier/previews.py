@@ -141,6 +141,8 @@ class Previews:
         self.dispatcher = dispatcher
         self.topic = topic
         self.interval_s = interval_s
+        # the last claim found no preview pending: ask first (one statement, no transaction)
+        self._idle = False
 
     async def run(self, stop: asyncio.Event) -> None:
         loop = every(
@@ -157,8 +159,11 @@ class Previews:
     async def render_once(self) -> bool:
         """Render one pending preview, in one transaction; False when none is pending."""
         now = self.clock.now()
+        if self._idle and not await self.pool.fetchval(queries.ANY_PREVIEW_PENDING):
+            return False
         async with self.pool.acquire() as connection, connection.transaction():
             row = await connection.fetchrow(queries.CLAIM_PREVIEW)
+            self._idle = row is None
             if row is None:
                 return False
             proposal = Proposal.model_validate_json(row["proposal"])

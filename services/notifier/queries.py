@@ -46,21 +46,30 @@ NOT_SUSPENDED = """NOT EXISTS (
     SELECT 1 FROM suspensions s
     WHERE s.lifted_at IS NULL AND (s.company_code IS NULL OR s.company_code = {company}))"""
 
+# A delivery the claim may take at $1: due, or its sending lease ended, and not suspended.
+DUE_DELIVERY = f"""
+FROM deliveries d
+WHERE ((d.status = 'pending' AND d.next_attempt_at <= $1)
+       OR (d.status = 'sending' AND d.lease_until <= $1))
+  AND {NOT_SUSPENDED.format(company="d.company_code")}"""
+
 # With the customer's invoices held by a collector at $1 (a hold whose date has passed no
 # longer counts): set-based, in the claim's own round trip.
 CLAIM_DUE = f"""
 SELECT d.reminder_id, d.channel, d.delivery_id, d.reminder::text AS reminder, d.attempts,
        ARRAY(SELECT h.invoice_id FROM invoice_holds h
              WHERE h.customer_id = d.customer_id AND h.held
-               AND (h.held_until IS NULL OR h.held_until > $1)) AS held
-FROM deliveries d
-WHERE ((d.status = 'pending' AND d.next_attempt_at <= $1)
-       OR (d.status = 'sending' AND d.lease_until <= $1))
-  AND {NOT_SUSPENDED.format(company="d.company_code")}
+               AND (h.held_until IS NULL OR h.held_until > $1)) AS held{DUE_DELIVERY}
 ORDER BY d.next_attempt_at
 LIMIT 1
 FOR UPDATE OF d SKIP LOCKED
 """
+
+# Whether the claim would find a delivery at $1, without a transaction or a lock: an idle
+# lane asks this first (one round trip, not the claim's BEGIN, SELECT and COMMIT). A
+# delivery another claim holds counts here and is skipped by the claim: it only costs the
+# claim's round trips, as before.
+ANY_DUE = f"SELECT EXISTS (SELECT 1{DUE_DELIVERY})"
 
 # In one round trip: which of the reminder's invoices ($2) are closed, and what handles the
 # customer's invoices elsewhere (open disputes, active promises and plans).
@@ -392,18 +401,23 @@ ON CONFLICT (notice_id) DO NOTHING
 
 # A notice to a customer (a promise's confirmation) is held while the customer's company is
 # suspended; an owner reminder or a proposal's reminder goes to internal staff and is not.
-CLAIM_NOTICE = f"""
-SELECT n.notice_id, n.kind, n.customer_id, n.payload::text AS payload, n.attempts,
-       c.country, c.time_zone
+DUE_NOTICE = f"""
 FROM notices n
 LEFT JOIN customers c ON c.customer_id = n.customer_id
 WHERE n.status IN ('pending', 'sending') AND n.next_attempt_at <= $1
   AND (n.kind IN ('owner_reminder', 'owner_assignment', 'proposal_reminder')
-       OR {NOT_SUSPENDED.format(company="c.company_code")})
+       OR {NOT_SUSPENDED.format(company="c.company_code")})"""
+
+CLAIM_NOTICE = f"""
+SELECT n.notice_id, n.kind, n.customer_id, n.payload::text AS payload, n.attempts,
+       c.country, c.time_zone{DUE_NOTICE}
 ORDER BY n.next_attempt_at
 LIMIT 1
 FOR UPDATE OF n SKIP LOCKED
 """
+
+# As ANY_DUE for the notices loop.
+ANY_NOTICE_DUE = f"SELECT EXISTS (SELECT 1{DUE_NOTICE})"
 
 NOTICE_WAIT = "UPDATE notices SET next_attempt_at = $2 WHERE notice_id = $1"
 
@@ -510,6 +524,9 @@ ORDER BY created_at
 LIMIT 1
 FOR UPDATE SKIP LOCKED
 """
+
+# As ANY_DUE for the previews loop.
+ANY_PREVIEW_PENDING = "SELECT EXISTS (SELECT 1 FROM proposal_previews WHERE status = 'pending')"
 
 PREVIEW_RENDERED = """
 UPDATE proposal_previews

@@ -27,6 +27,7 @@ Exceptions::
 from __future__ import annotations
 
 import base64
+import functools
 import json
 from collections import deque
 from collections.abc import Iterable, Mapping
@@ -38,7 +39,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet, OctKey
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.runtime.errors import RelanceError
 
@@ -225,8 +226,14 @@ def covers_invoices(identity: Identity, invoice_ids: Iterable[str]) -> bool:
 # ---- local accounts ------------------------------------------------------------------
 
 _HASHER = PasswordHasher()
-# Verified against when the account is unknown, so that timing does not tell which exist.
-_ABSENT_HASH = _HASHER.hash("relance: no such account")
+
+
+@functools.cache
+def _absent_hash() -> str:
+    """Verified against when the account is unknown, so that timing does not tell which
+    exist. Made when a users file is first read (``UsersFile``), not at import: a hash is
+    about 0.2 s of CPU, which every process importing this module paid at start."""
+    return _HASHER.hash("relance: no such account")
 
 
 def hash_password(password: str) -> str:
@@ -263,6 +270,13 @@ class UsersFile(BaseModel):
 
     users: dict[str, LocalAccount] = Field(default_factory=dict)
 
+    @model_validator(mode="after")
+    def _absent_hash_ready(self) -> UsersFile:
+        """Sign-in may follow: the unknown accounts' hash made now, so that the first
+        unknown login takes as long as the others."""
+        _absent_hash()
+        return self
+
 
 def identity_of_account(login: str, account: LocalAccount) -> Identity:
     entry = account.portfolio
@@ -278,7 +292,7 @@ def check_password(accounts: Mapping[str, LocalAccount], login: str, password: s
     """The identity of a local account whose password matches; raise Unauthenticated."""
     account = accounts.get(login)
     try:
-        _HASHER.verify(account.password_hash if account else _ABSENT_HASH, password)
+        _HASHER.verify(account.password_hash if account else _absent_hash(), password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         raise Unauthenticated("unknown account or wrong password") from None
     if account is None or account.disabled:

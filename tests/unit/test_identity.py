@@ -149,3 +149,19 @@ def test_local_tokens_expire_and_carry_the_identity() -> None:
         tokens.verify(token, now=1_000_700)
     with pytest.raises(Unauthenticated):
         tokens.verify(token[:-4] + "AAAA", now=1_000_100)
+
+
+def test_the_unknown_accounts_hash_is_made_when_a_users_file_is_read_not_at_import() -> None:
+    import subprocess
+    import sys
+
+    probe = (
+        "import services.runtime.identity as identity\n"
+        "print(identity._absent_hash.cache_info().currsize)\n"
+        "identity.UsersFile.model_validate({'users': {}})\n"
+        "print(identity._absent_hash.cache_info().currsize)\n"
+    )
+    made = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert made == ["0", "1"]  # nothing hashed by importing; ready once accounts are read

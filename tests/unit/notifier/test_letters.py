@@ -296,3 +296,76 @@ def test_a_letter_is_the_same_from_one_second_to_the_next(composer: EmailCompose
     time.sleep(1.1)  # fpdf2 dates the XMP with the real clock; the bytes must not change
     again, _, _ = letter_pdf(composer, due, due.invoices, _customer("fr"), NOW)
     assert again == first
+
+
+def _embedded_fonts(pdf: bytes) -> list[Any]:
+    """The TrueType fonts a PDF embeds, parsed by fontTools (each stream compressed)."""
+    import io
+    import re
+    import zlib
+
+    from fontTools.ttLib import TTFont
+
+    fonts = []
+    for stream in re.finditer(rb"stream\r?\n(.*?)endstream", pdf, re.S):
+        try:
+            data = zlib.decompress(stream.group(1))
+        except zlib.error:
+            continue
+        if data[:4] == b"\x00\x01\x00\x00":  # a TrueType font file
+            font = TTFont(io.BytesIO(data))
+            font.ensureDecompiled()
+            fonts.append(font)
+    return fonts
+
+
+def test_a_letters_font_is_loaded_once_per_process_and_the_letter_reads_the_same(
+    composer: EmailComposer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import fpdf.fpdf
+
+    from services.notifier.composing import statement_pdf
+
+    assert statement_pdf.LOADED_ONCE  # fpdf2's TTFFont is the one _dejavu knows how to copy
+    customer = CustomerView(
+        name="Przedsiębiorstwo Łódź Sp. z o.o.",
+        language="fr",
+        contacts=_customer("fr").contacts,
+    )
+    due = reminder("INV-1", "INV-2", level="formal_notice", channel="registered_letter")
+    letter_pdf(composer, due, due.invoices, customer, NOW)  # the fonts loaded, if not yet
+    parsed: list[str] = []
+
+    class CountedFont(fpdf.fpdf.TTFFont):  # type: ignore[misc, name-defined]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            parsed.append(str(args[2]))
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(fpdf.fpdf, "TTFFont", CountedFont)
+    loaded, _, _ = letter_pdf(composer, due, due.invoices, customer, NOW)
+    assert parsed == []  # nothing parsed again for this letter
+    monkeypatch.setattr(statement_pdf, "LOADED_ONCE", False)
+    parsed_each_time, _, _ = letter_pdf(composer, due, due.invoices, customer, NOW)
+    assert sorted(parsed) == ["dejavu", "dejavuB"]  # fpdf2's own add_font, per document
+
+    assert text_runs(loaded) == text_runs(parsed_each_time)
+    assert any("Łódź" in run.text for run in text_runs(loaded))
+    ours, theirs = _embedded_fonts(loaded), _embedded_fonts(parsed_each_time)
+    assert len(ours) == len(theirs) == 2
+    for font, reference in zip(ours, theirs, strict=True):
+        # the same subset: glyphs, outlines, widths and character map; only the font-wide
+        # bounding box and maxima may be the cut font's (larger, still true)
+        assert font.getGlyphOrder() == reference.getGlyphOrder()
+        assert font["glyf"].glyphs.keys() == reference["glyf"].glyphs.keys()
+        for name in font.getGlyphOrder():
+            assert (
+                font["glyf"][name].getCoordinates(font["glyf"])[0]
+                == (reference["glyf"][name].getCoordinates(reference["glyf"])[0])
+            )
+        assert font["hmtx"].metrics == reference["hmtx"].metrics
+        assert font.getBestCmap() == reference.getBestCmap()
+        head, reference_head = font["head"], reference["head"]
+        assert head.xMin <= reference_head.xMin
+        assert head.yMin <= reference_head.yMin
+        assert head.xMax >= reference_head.xMax
+        assert head.yMax >= reference_head.yMax
