@@ -30,7 +30,7 @@ from typing import Any, Protocol, TypeAlias
 from uuid import UUID
 
 from services.runtime import metrics, sql
-from services.runtime.database import TRANSIENT_ERRORS, Connection, Pool
+from services.runtime.database import TRANSIENT_ERRORS, Connection, Pool, holds_session_state
 from services.runtime.errors import TransientError
 from services.runtime.logs import get_logger
 
@@ -344,6 +344,7 @@ class OutboxRelay:
     async def _hold_lock_and_relay(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             async with self.pool.acquire() as connection:
+                holds_session_state(connection)  # the lock and the LISTEN: reset on release
                 if not await connection.fetchval(sql.TRY_RELAY_LOCK):
                     self.active = False
                     await _wait(stop, self.standby_retry_s)

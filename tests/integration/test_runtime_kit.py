@@ -21,7 +21,7 @@ from contracts.topics import ERP_INVOICES, Topic
 from services.runtime import migrations
 from services.runtime.clock import SimulatedClock
 from services.runtime.consumer import BatchProcessor, UnitOfWork
-from services.runtime.database import create_pool
+from services.runtime.database import create_pool, holds_session_state
 from services.runtime.dead_letter import IncomingRecord
 from services.runtime.outbox import (
     COPY_FROM_ROWS,
@@ -494,3 +494,46 @@ async def test_an_idle_consumer_takes_each_record_at_once_and_stops_promptly(
 async def _assigned(subscriber: Any) -> bool:
     consumer = getattr(subscriber, "consumer", None)
     return consumer is not None and bool(consumer.assignment())
+
+
+async def test_a_released_connection_is_reset_in_full_only_when_it_took_session_state(
+    database_url: str,
+) -> None:
+    pool = await create_pool(DatabaseSettings(url=database_url), SCHEMA, min_size=1, max_size=1)
+    statements: list[str] = []
+
+    async def advisory_locks(connection: Any) -> int:
+        return int(
+            await connection.fetchval(
+                "SELECT count(*) FROM pg_locks"
+                " WHERE locktype = 'advisory' AND pid = pg_backend_pid()"
+            )
+        )
+
+    try:
+        async with pool.acquire() as connection:
+            pid = connection.get_server_pid()
+            connection.add_query_logger(lambda logged: statements.append(logged.query))
+            await connection.execute("SELECT 1")
+        # no session state taken: no reset round trip on release
+        assert not [s for s in statements if "pg_advisory_unlock_all" in s]
+        async with pool.acquire() as connection:
+            assert connection.get_server_pid() == pid  # the same connection, one in the pool
+            holds_session_state(connection)
+            assert await connection.fetchval("SELECT pg_try_advisory_lock(4242)")
+            assert await advisory_locks(connection) == 1
+        assert len([s for s in statements if "pg_advisory_unlock_all" in s]) == 1
+        async with pool.acquire() as connection:
+            assert connection.get_server_pid() == pid
+            assert await advisory_locks(connection) == 0  # released by the full reset
+            # a transaction left open is rolled back on release whatever the marking
+            transaction = connection.transaction()
+            await transaction.start()
+            await connection.execute("SELECT pg_advisory_xact_lock(4243)")
+        async with pool.acquire() as connection:
+            assert not connection.is_in_transaction()
+            assert await advisory_locks(connection) == 0
+        # only the marked release sent the reset query
+        assert len([s for s in statements if "pg_advisory_unlock_all" in s]) == 1
+    finally:
+        await pool.close()
