@@ -430,10 +430,11 @@ class Book:
 
     def _invoice(self, event: erp.InvoiceIssued | erp.InvoiceUpdated) -> str:
         p = event.payload
-        digest = invoice_hash(p)
+        content, opened = ledger_events.invoice_texts(p)
+        digest = invoice_hash(p) if content is None else _sha256(content).hexdigest()
         stored = self.invoices.get((p.company_code, p.invoice_number))
         if stored is None:
-            self._open(p, digest)
+            self._open(p, digest, opened)
             return "applied"
         if stored.content_hash == digest:
             if p.version > stored.version:
@@ -460,7 +461,8 @@ class Book:
         self._correct(stored, p, digest)
         return "applied"
 
-    def _open(self, p: erp.InvoicePayload, digest: str) -> None:
+    def _open(self, p: erp.InvoicePayload, digest: str, opened: str) -> None:
+        """Open a new invoice; ``opened`` is its ledger event's payload (``invoice_texts``)."""
         # positionally (company, number, customer, version, currency, amount, open amount,
         # issue and due dates, status, settled on, terms, purchase order, extra, digest):
         # fifteen keywords cost three times as much, for every invoice
@@ -485,30 +487,15 @@ class Book:
         self.invoices[row.key] = row
         self._index(row)
         self.changed_invoices.add(row.key)
-        waiting = sorted(
-            (d for d in self.parked.values() if self._waits_for(d, row)),
-            key=lambda d: d.event.occurred_at,
+        waiting = (
+            sorted(
+                (d for d in self.parked.values() if self._waits_for(d, row)),
+                key=lambda d: d.event.occurred_at,
+            )
+            if self.parked
+            else ()
         )
-        self._emit(
-            ledger_events.INVOICE_OPENED,
-            row.customer_id,
-            ledger_events.invoice_opened(
-                company_code=row.company_code,
-                customer_id=row.customer_id,
-                invoice_number=row.invoice_number,
-                issue_date=row.issue_date,
-                due_date=row.due_date,
-                currency=row.currency,
-                amount=row.amount,
-                open_amount=row.amount,
-                purchase_order=row.purchase_order,
-                payment_terms=row.payment_terms,
-                extra=p.extra,
-                service_code=p.service_code,
-                commitment_number=p.commitment_number,
-                late_interest_rate=p.late_interest_rate,
-            ),
-        )
+        self._emit(ledger_events.INVOICE_OPENED, row.customer_id, opened)
         for parked in waiting:
             if parked.kind != "cancellation":
                 self._apply_parked(parked)

@@ -25,7 +25,7 @@ from decimal import Decimal
 
 import pydantic_core
 
-from contracts import ledger
+from contracts import erp, ledger
 from contracts.ledger import invoice_id_of
 from contracts.money import PositiveMoney
 from services.runtime import json_text
@@ -223,6 +223,82 @@ def invoice_opened(
         f'"commitment_number":{optional_string(commitment_number)},'
         f'"late_interest_rate":{_optional_rate(late_interest_rate)},"extra":{extra_json}}}'
     )
+
+
+# the fields of an ERP invoice in the order pydantic dumps them; :func:`invoice_texts` writes
+# them by hand, and leaves it to pydantic if the contract ever has other fields
+_INVOICE_FIELDS = (
+    "company_code",
+    "customer_id",
+    "invoice_number",
+    "version",
+    "issue_date",
+    "due_date",
+    "amount",
+    "payment_terms",
+    "purchase_order",
+    "document",
+    "service_code",
+    "commitment_number",
+    "late_interest_rate",
+    "extra",
+)
+_INVOICE_WRITTEN = tuple(erp.InvoicePayload.model_fields) == _INVOICE_FIELDS
+
+
+def invoice_texts(p: erp.InvoicePayload) -> tuple[bytes | None, str]:
+    """An ERP invoice's JSON without its version, and its ``ledger.invoice.opened`` payload.
+
+    The first is what the invoice's content digest hashes: the bytes of
+    ``p.model_dump_json(exclude={"version"})`` (None when the invoice carries a document,
+    or the contract other fields: the caller asks pydantic then). The second is
+    :func:`invoice_opened` of the invoice opened at its whole amount. Both are written from
+    the same pieces in one pass: pydantic's serializer took 2.7 µs per invoice for the
+    first, and the keyword call and helpers of :func:`invoice_opened` as much again for the
+    second; unit tests compare both with the models' bytes for generated invoices.
+    """
+    money_ = p.amount
+    amount = money_.amount
+    if not amount > 0:
+        raise ValueError(f"the amount must be positive, not {amount}")
+    issue_date, due_date = p.issue_date, p.due_date
+    if due_date < issue_date:
+        raise ValueError(f"due date {due_date} is before issue date {issue_date}")
+    company_code, customer_id, invoice_number = p.company_code, p.customer_id, p.invoice_number
+    company, customer, number = string(company_code), string(customer_id), string(invoice_number)
+    dates = f'"issue_date":"{issue_date.isoformat()}","due_date":"{due_date.isoformat()}",'
+    money_text = f'{{"amount":"{amount:f}","currency":{string(money_.currency)}}}'
+    terms, purchase_order = p.payment_terms, p.purchase_order
+    terms_text = "null" if terms is None else string(terms)
+    order_text = "null" if purchase_order is None else string(purchase_order)
+    service_code, commitment_number, rate = (
+        p.service_code,
+        p.commitment_number,
+        p.late_interest_rate,
+    )
+    platform = (
+        f'"service_code":{"null" if service_code is None else string(service_code)},'
+        f'"commitment_number":'
+        f"{'null' if commitment_number is None else string(commitment_number)},"
+        f'"late_interest_rate":{"null" if rate is None else _optional_rate(rate)},'
+    )
+    extra = p.extra
+    extra_text = _to_json(extra).decode() if extra else "{}"
+    opened = (
+        f'{{"company_code":{company},"customer_id":{customer},'
+        f'"invoice_id":{string(f"{company_code}/{invoice_number}")},"invoice_number":{number},'
+        f'{dates}"amount":{money_text},"open_amount":{money_text},'
+        f'"purchase_order":{order_text},"payment_terms":{terms_text},'
+        f'{platform}"extra":{extra_text}}}'
+    )
+    if p.document is not None or not _INVOICE_WRITTEN:
+        return None, opened
+    content = (
+        f'{{"company_code":{company},"customer_id":{customer},"invoice_number":{number},'
+        f'{dates}"amount":{money_text},"payment_terms":{terms_text},'
+        f'"purchase_order":{order_text},"document":null,{platform}"extra":{extra_text}}}'
+    )
+    return content.encode(), opened
 
 
 def _optional_rate(rate: Decimal | None) -> str:
