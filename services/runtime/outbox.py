@@ -57,7 +57,9 @@ def _decode_headers(text: str) -> tuple[tuple[str, bytes], ...]:
     return tuple((name, base64.b64decode(value)) for name, value in json.loads(text))
 
 
-def enqueued_row(record: OutgoingRecord) -> tuple[str, bytes | None, bytes, str, UUID | None]:
+def enqueued_row(
+    record: OutgoingRecord,
+) -> tuple[str, bytes | None, bytes, str, UUID | str | None]:
     """The outbox row of ``record`` (topic, key, value, headers, event_id), for a service
     writing it within a statement of its own; that statement also calls
     ``pg_notify(channel_name(schema), '')`` to wake the relay, as :func:`enqueue` does."""
