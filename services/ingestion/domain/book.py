@@ -44,7 +44,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from contracts import erp, ledger
 from contracts.envelope import Event
@@ -771,16 +771,19 @@ class Book:
         plan: AllocationPlan
         if isinstance(event, erp.PaymentReceived):
             # the rows themselves, by number: they have what the allocation reads
-            # (OwedInvoice's fields), and the index is copied in C, not rebuilt per payment
-            # (a customer may have hundreds of open invoices)
+            # (OwedInvoice's fields); the index itself unless the payment names invoices
+            # that are not in it (a customer may have hundreds of open invoices)
             company = p.company_code
-            candidates: dict[str, Owed] = dict(
-                self._open_by_customer.get((company, p.customer_id), {})
+            candidates = cast(
+                dict[str, Owed], self._open_by_customer.get((company, p.customer_id), {})
             )
             explicit = [(a.invoice_number, a.amount) for a in event.payload.allocations]
-            for number, _ in explicit:
-                if number not in candidates:
-                    candidates[number] = self.invoices[(company, number)]
+            if any(number not in candidates for number, _ in explicit):
+                # copied only then: the allocation reads the candidates, never changes them
+                candidates = dict(candidates)
+                for number, _ in explicit:
+                    if number not in candidates:
+                        candidates[number] = self.invoices[(company, number)]
             plan = allocate_payment(amount, currency, explicit, event.payload.reference, candidates)
         else:
             named = event.payload.invoice_number
