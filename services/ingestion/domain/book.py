@@ -828,18 +828,18 @@ class Book:
         self._emit(
             ledger_events.OPEN_AMOUNT_CHANGED,
             row.customer_id,
-            ledger_events.open_amount_changed(
-                company_code=row.company_code,
-                customer_id=row.customer_id,
-                invoice_number=row.invoice_number,
-                currency=row.currency,
-                previous_open_amount=before,
-                open_amount=row.open_amount,
-                cause=cause,
-                cause_document_id=document_id,
-                due_date=row.due_date,
-                amount=row.amount,
-                value_date=value_date,
+            ledger_events.open_amount_changed(  # positionally: keywords cost more
+                row.company_code,
+                row.customer_id,
+                row.invoice_number,
+                row.currency,
+                before,
+                row.open_amount,
+                cause,
+                document_id,
+                row.due_date,
+                row.amount,
+                value_date,
             ),
         )
 
@@ -855,18 +855,18 @@ class Book:
         self._emit(
             ledger_events.INVOICE_SETTLED,
             row.customer_id,
-            ledger_events.invoice_settled(
-                company_code=row.company_code,
-                customer_id=row.customer_id,
-                invoice_number=row.invoice_number,
-                currency=row.currency,
-                settled_on=value_date,
-                cause=cause,
-                cause_document_id=document_id,
-                previous_open_amount=before,
-                amount=row.amount,
-                issue_date=row.issue_date,
-                due_date=row.due_date,
+            ledger_events.invoice_settled(  # positionally: keywords cost more
+                row.company_code,
+                row.customer_id,
+                row.invoice_number,
+                row.currency,
+                value_date,
+                cause,
+                document_id,
+                before,
+                row.amount,
+                row.issue_date,
+                row.due_date,
             ),
         )
 

@@ -275,7 +275,8 @@ def invoice_texts(p: erp.InvoicePayload) -> tuple[bytes | None, str]:
     extra_text = _to_json(extra).decode() if extra else "{}"
     opened = (
         f'{{"company_code":{company},"customer_id":{customer},'
-        f'"invoice_id":{string(f"{company_code}/{invoice_number}")},"invoice_number":{number},'
+        f'"invoice_id":{string(invoice_id_of(company_code, invoice_number))},'
+        f'"invoice_number":{number},'
         f'{dates}"amount":{money_text},"open_amount":{money_text},'
         f'"purchase_order":{order_text},"payment_terms":{terms_text},'
         f'{platform}"extra":{extra_text}}}'
@@ -295,7 +296,6 @@ def _optional_rate(rate: Decimal | None) -> str:
 
 
 def open_amount_changed(
-    *,
     company_code: str,
     customer_id: str,
     invoice_number: str,
@@ -308,29 +308,41 @@ def open_amount_changed(
     amount: Decimal,
     value_date: date,
 ) -> str:
-    """The payload of ``ledger.invoice.open_amount_changed`` (``OpenAmountChange``)."""
+    """The payload of ``ledger.invoice.open_amount_changed`` (``OpenAmountChange``).
+
+    Called positionally by the book (eleven keywords cost about a microsecond more, paid
+    for most payments), and written in one f-string, the currency's JSON made once.
+    """
     before, after = previous_open_amount, open_amount
-    _positive("open amount", after)
-    _positive("amount", amount)
+    if not (after > 0 and amount > 0):
+        _positive("open amount", after)
+        _positive("amount", amount)
     if before < 0:
         raise ValueError("the previous open amount cannot be negative")
     if after > amount:
         raise ValueError(f"open amount {after} exceeds the invoice amount {amount}")
-    if cause in ("payment", "credit_note", "credit_balance") and not after < before:
+    if cause in _LOWERING and not after < before:
         raise ValueError(f"a {cause} lowers the open amount, not {before} to {after}")
     if cause == "reversal" and not after > before:
         raise ValueError(f"a reversal raises the open amount, not {before} to {after}")
+    in_currency = f',"currency":{string(currency)}}}'
     return (
-        f"{_head(company_code, customer_id, invoice_number)}"
-        f'"previous_open_amount":{money(before, currency)},'
-        f'"open_amount":{money(after, currency)},"cause":"{cause}",'
-        f'"cause_document_id":{string(cause_document_id)},"due_date":{day(due_date)},'
-        f'"amount":{money(amount, currency)},"value_date":{day(value_date)}}}'
+        f'{{"company_code":{string(company_code)},"customer_id":{string(customer_id)},'
+        f'"invoice_id":{string(invoice_id_of(company_code, invoice_number))},'
+        f'"invoice_number":{string(invoice_number)},'
+        f'"previous_open_amount":{{"amount":"{before:f}"{in_currency},'
+        f'"open_amount":{{"amount":"{after:f}"{in_currency},"cause":"{cause}",'
+        f'"cause_document_id":{string(cause_document_id)},'
+        f'"due_date":"{due_date.isoformat()}",'
+        f'"amount":{{"amount":"{amount:f}"{in_currency},'
+        f'"value_date":"{value_date.isoformat()}"}}'
     )
 
 
+_LOWERING = frozenset({"payment", "credit_note", "credit_balance"})
+
+
 def invoice_settled(
-    *,
     company_code: str,
     customer_id: str,
     invoice_number: str,
@@ -343,18 +355,23 @@ def invoice_settled(
     issue_date: date,
     due_date: date,
 ) -> str:
-    """The payload of ``ledger.invoice.settled`` (``Settlement``)."""
-    _positive("previous open amount", previous_open_amount)
-    _positive("amount", amount)
+    """The payload of ``ledger.invoice.settled`` (``Settlement``); positionally, in one
+    f-string, as :func:`open_amount_changed`."""
+    if not (previous_open_amount > 0 and amount > 0):
+        _positive("previous open amount", previous_open_amount)
+        _positive("amount", amount)
     if previous_open_amount > amount:
         raise ValueError("the previous open amount exceeds the invoice amount")
+    in_currency = f',"currency":{string(currency)}}}'
     return (
-        f"{_head(company_code, customer_id, invoice_number)}"
-        f'"settled_on":{day(settled_on)},"cause":"{cause}",'
+        f'{{"company_code":{string(company_code)},"customer_id":{string(customer_id)},'
+        f'"invoice_id":{string(invoice_id_of(company_code, invoice_number))},'
+        f'"invoice_number":{string(invoice_number)},'
+        f'"settled_on":"{settled_on.isoformat()}","cause":"{cause}",'
         f'"cause_document_id":{string(cause_document_id)},'
-        f'"previous_open_amount":{money(previous_open_amount, currency)},'
-        f'"amount":{money(amount, currency)},'
-        f'"issue_date":{day(issue_date)},"due_date":{day(due_date)}}}'
+        f'"previous_open_amount":{{"amount":"{previous_open_amount:f}"{in_currency},'
+        f'"amount":{{"amount":"{amount:f}"{in_currency},'
+        f'"issue_date":"{issue_date.isoformat()}","due_date":"{due_date.isoformat()}"}}'
     )
 
 
