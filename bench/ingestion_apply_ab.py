@@ -96,7 +96,7 @@ def one_round(
             book.apply_all(events)
             apply_s[label] += time.process_time() - t0
             emitted[label].extend(
-                (r.topic, r.key, r.value, tuple(r.headers), r.event_id) for r in book.emitted
+                (r.topic, r.key, r.value, tuple(r.headers), str(r.event_id)) for r in book.emitted
             )
             if book.rejected or book.parked:
                 raise SystemExit(f"{label}: events rejected or parked")

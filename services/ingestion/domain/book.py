@@ -44,7 +44,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from contracts import erp, ledger
 from contracts.envelope import Event
@@ -430,10 +430,11 @@ class Book:
 
     def _invoice(self, event: erp.InvoiceIssued | erp.InvoiceUpdated) -> str:
         p = event.payload
-        digest = invoice_hash(p)
+        content, opened = ledger_events.invoice_texts(p)
+        digest = invoice_hash(p) if content is None else _sha256(content).hexdigest()
         stored = self.invoices.get((p.company_code, p.invoice_number))
         if stored is None:
-            self._open(p, digest)
+            self._open(p, digest, opened)
             return "applied"
         if stored.content_hash == digest:
             if p.version > stored.version:
@@ -460,7 +461,8 @@ class Book:
         self._correct(stored, p, digest)
         return "applied"
 
-    def _open(self, p: erp.InvoicePayload, digest: str) -> None:
+    def _open(self, p: erp.InvoicePayload, digest: str, opened: str) -> None:
+        """Open a new invoice; ``opened`` is its ledger event's payload (``invoice_texts``)."""
         # positionally (company, number, customer, version, currency, amount, open amount,
         # issue and due dates, status, settled on, terms, purchase order, extra, digest):
         # fifteen keywords cost three times as much, for every invoice
@@ -485,30 +487,15 @@ class Book:
         self.invoices[row.key] = row
         self._index(row)
         self.changed_invoices.add(row.key)
-        waiting = sorted(
-            (d for d in self.parked.values() if self._waits_for(d, row)),
-            key=lambda d: d.event.occurred_at,
+        waiting = (
+            sorted(
+                (d for d in self.parked.values() if self._waits_for(d, row)),
+                key=lambda d: d.event.occurred_at,
+            )
+            if self.parked
+            else ()
         )
-        self._emit(
-            ledger_events.INVOICE_OPENED,
-            row.customer_id,
-            ledger_events.invoice_opened(
-                company_code=row.company_code,
-                customer_id=row.customer_id,
-                invoice_number=row.invoice_number,
-                issue_date=row.issue_date,
-                due_date=row.due_date,
-                currency=row.currency,
-                amount=row.amount,
-                open_amount=row.amount,
-                purchase_order=row.purchase_order,
-                payment_terms=row.payment_terms,
-                extra=p.extra,
-                service_code=p.service_code,
-                commitment_number=p.commitment_number,
-                late_interest_rate=p.late_interest_rate,
-            ),
-        )
+        self._emit(ledger_events.INVOICE_OPENED, row.customer_id, opened)
         for parked in waiting:
             if parked.kind != "cancellation":
                 self._apply_parked(parked)
@@ -784,16 +771,19 @@ class Book:
         plan: AllocationPlan
         if isinstance(event, erp.PaymentReceived):
             # the rows themselves, by number: they have what the allocation reads
-            # (OwedInvoice's fields), and the index is copied in C, not rebuilt per payment
-            # (a customer may have hundreds of open invoices)
+            # (OwedInvoice's fields); the index itself unless the payment names invoices
+            # that are not in it (a customer may have hundreds of open invoices)
             company = p.company_code
-            candidates: dict[str, Owed] = dict(
-                self._open_by_customer.get((company, p.customer_id), {})
+            candidates = cast(
+                dict[str, Owed], self._open_by_customer.get((company, p.customer_id), {})
             )
             explicit = [(a.invoice_number, a.amount) for a in event.payload.allocations]
-            for number, _ in explicit:
-                if number not in candidates:
-                    candidates[number] = self.invoices[(company, number)]
+            if any(number not in candidates for number, _ in explicit):
+                # copied only then: the allocation reads the candidates, never changes them
+                candidates = dict(candidates)
+                for number, _ in explicit:
+                    if number not in candidates:
+                        candidates[number] = self.invoices[(company, number)]
             plan = allocate_payment(amount, currency, explicit, event.payload.reference, candidates)
         else:
             named = event.payload.invoice_number
@@ -838,18 +828,18 @@ class Book:
         self._emit(
             ledger_events.OPEN_AMOUNT_CHANGED,
             row.customer_id,
-            ledger_events.open_amount_changed(
-                company_code=row.company_code,
-                customer_id=row.customer_id,
-                invoice_number=row.invoice_number,
-                currency=row.currency,
-                previous_open_amount=before,
-                open_amount=row.open_amount,
-                cause=cause,
-                cause_document_id=document_id,
-                due_date=row.due_date,
-                amount=row.amount,
-                value_date=value_date,
+            ledger_events.open_amount_changed(  # positionally: keywords cost more
+                row.company_code,
+                row.customer_id,
+                row.invoice_number,
+                row.currency,
+                before,
+                row.open_amount,
+                cause,
+                document_id,
+                row.due_date,
+                row.amount,
+                value_date,
             ),
         )
 
@@ -865,18 +855,18 @@ class Book:
         self._emit(
             ledger_events.INVOICE_SETTLED,
             row.customer_id,
-            ledger_events.invoice_settled(
-                company_code=row.company_code,
-                customer_id=row.customer_id,
-                invoice_number=row.invoice_number,
-                currency=row.currency,
-                settled_on=value_date,
-                cause=cause,
-                cause_document_id=document_id,
-                previous_open_amount=before,
-                amount=row.amount,
-                issue_date=row.issue_date,
-                due_date=row.due_date,
+            ledger_events.invoice_settled(  # positionally: keywords cost more
+                row.company_code,
+                row.customer_id,
+                row.invoice_number,
+                row.currency,
+                value_date,
+                cause,
+                document_id,
+                before,
+                row.amount,
+                row.issue_date,
+                row.due_date,
             ),
         )
 

@@ -124,3 +124,72 @@ def test_credit_note_parts_add_up(amount: Decimal, open_amount: Decimal, extra: 
     assert fix.open_amount >= 0
     assert fix.overpaid >= 0
     assert fix.open_amount - fix.overpaid == amount - extra
+
+
+def _oldest_first_by_sorting(
+    amount: Decimal,
+    currency: str,
+    explicit: list[tuple[str, Decimal]],
+    reference: str | None,
+    invoices: list[OwedInvoice],
+) -> tuple[tuple[str, Decimal], ...]:
+    """The rule written plainly: every candidate sorted, then given to in that order."""
+    owed = {i.invoice_number: i.open_amount for i in invoices}
+    parts: dict[str, Decimal] = {}
+    left = amount
+
+    def give(number: str, wanted: Decimal) -> None:
+        nonlocal left
+        part = min(wanted, owed.get(number, D(0)), left)
+        if part > 0:
+            owed[number] -= part
+            left -= part
+            parts[number] = parts.get(number, D(0)) + part
+
+    for number, wanted in explicit:
+        give(number, wanted)
+    currencies = {i.invoice_number: i.currency for i in invoices}
+    if reference is not None and currencies.get(reference.strip()) == currency:
+        give(reference.strip(), left)
+    for invoice in sorted(invoices, key=lambda i: (i.due_date, i.issue_date, i.invoice_number)):
+        if invoice.currency == currency:
+            give(invoice.invoice_number, left)
+    return tuple(parts.items())
+
+
+@given(
+    amount=money,
+    invoices=st.lists(
+        st.tuples(money, st.integers(0, 3), st.integers(0, 3), st.sampled_from(["EUR", "USD"])),
+        max_size=12,
+    ),
+    explicit=st.lists(st.tuples(st.integers(0, 11), money), max_size=4),
+    reference=st.one_of(st.none(), st.integers(0, 13).map(lambda i: f" I{i} ")),
+)
+def test_the_oldest_due_first_is_the_order_of_a_plain_sort(
+    amount: Decimal,
+    invoices: list[tuple[Decimal, int, int, str]],
+    explicit: list[tuple[int, Decimal]],
+    reference: str | None,
+) -> None:
+    """Ties in due and issue dates, other currencies, invoices paid off by the explicit
+    allocations or the reference first: the heap's plan is the sorted list's."""
+    owed_invoices = [
+        OwedInvoice(
+            f"I{n}",
+            cur,
+            a,
+            date(2026, 1, 1) + timedelta(days=due),
+            date(2025, 12, 1) + timedelta(days=issue),
+        )
+        for n, (a, due, issue, cur) in enumerate(invoices)
+    ]
+    named = [
+        (f"I{i}", a)
+        for i, a in explicit
+        if i < len(owed_invoices) and owed_invoices[i].currency == "EUR"
+    ]
+    plan = allocate_payment(amount, "EUR", named, reference, owed_invoices)
+    assert plan.allocations == _oldest_first_by_sorting(
+        amount, "EUR", named, reference, owed_invoices
+    )

@@ -46,7 +46,7 @@ def per_event_records(topic: str, causes: Iterable[ledger_events.Cause]) -> list
                     customer_id.encode(),
                     f"{head}{payload}}}".encode(),
                     (("event_type", event_type.encode()),),
-                    event_id,
+                    str(event_id),  # the records keep the id's text
                 )
             )
     return written
@@ -100,6 +100,6 @@ def test_reading_the_records_mid_cause_keeps_the_ranks() -> None:
     assert len(book.emitted) == 1
     book._emit(ledger_events.INVOICE_CANCELLED, "C1", "{}")
     book._emit(ledger_events.INVOICE_CANCELLED, "C1", "{}")
-    assert [r.event_id for r in book.emitted] == [
+    assert [r.event_uuid for r in book.emitted] == [
         uuid.uuid5(ledger_events.LEDGER_NAMESPACE, f"{cause}:{rank}") for rank in (1, 2, 3)
     ]

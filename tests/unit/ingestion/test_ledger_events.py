@@ -10,9 +10,11 @@ balance), the writer refuses them exactly when the model does.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import uuid
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -22,7 +24,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from contracts import ledger
+from contracts import erp, ledger
 from contracts.envelope import Event
 from contracts.money import Money, PositiveMoney
 from contracts.topics import LEDGER_EVENTS
@@ -100,7 +102,10 @@ def _compare(
     record = ledger_events.record(
         LEDGER_EVENTS.name, event_type, cause, occurred_at, customer_id, write()
     )
-    assert record == OutgoingRecord.of(LEDGER_EVENTS, expected)
+    assert record.event_id == str(expected.event_id)  # the id's text, as str() writes it
+    assert dataclasses.replace(record, event_id=record.event_uuid) == OutgoingRecord.of(
+        LEDGER_EVENTS, expected
+    )
     assert LEDGER_EVENTS.parse(record.value) == expected
 
 
@@ -439,10 +444,11 @@ def test_records_have_the_uuid5_ids_of_their_cause_and_rank(
     ]
     assert len(written) == len(expected)
     for record, (event_id, at) in zip(written, expected, strict=True):
-        assert record.event_id == event_id
-        assert record.event_id is not None
-        assert hash(record.event_id) == hash(event_id)
-        assert (record.event_id.version, record.event_id.variant) == (5, uuid.RFC_4122)
+        assert record.event_id == str(event_id)
+        as_uuid = record.event_uuid
+        assert as_uuid == event_id
+        assert as_uuid is not None
+        assert (as_uuid.version, as_uuid.variant) == (5, uuid.RFC_4122)
         assert record.value.startswith(
             json_text.envelope(
                 event_id, ledger_events.INVOICE_CANCELLED, json_text.instant_once(at), "ingestion"
@@ -465,3 +471,100 @@ def test_a_rule_the_arithmetic_could_break_is_refused_with_its_reason() -> None:
             amount=Decimal("50"),
             value_date=date(2026, 1, 2),
         )
+
+
+def _any_text(max_size: int) -> st.SearchStrategy[str]:
+    """Text with control characters, quotes and backslashes as well (not surrogates)."""
+    return st.text(
+        alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"])
+        | st.sampled_from('"\\\n\x00\x1f\x7f\u2028,:{}'),
+        max_size=max_size,
+    )
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    company=companies,
+    customer=customers,
+    number=numbers,
+    version=st.integers(min_value=0, max_value=10**15),
+    issue=dates,
+    days=st.integers(min_value=0, max_value=400),
+    currency=currencies,
+    amount=amounts,
+    purchase_order=st.none() | _any_text(100),
+    terms=st.none() | _any_text(100),
+    service_code=st.none() | _text(100),
+    commitment_number=st.none() | _text(100),
+    late_interest_rate=st.none()
+    | st.decimals(min_value=Decimal(0), max_value=Decimal(100), places=2)
+    | st.decimals(min_value=Decimal(0), max_value=Decimal(100), places=4),
+    extra=extras,
+)
+def test_an_invoices_texts_are_its_dump_without_version_and_its_opened_payload(
+    company: str,
+    customer: str,
+    number: str,
+    version: int,
+    issue: date,
+    days: int,
+    currency: str,
+    amount: Decimal,
+    purchase_order: str | None,
+    terms: str | None,
+    service_code: str | None,
+    commitment_number: str | None,
+    late_interest_rate: Decimal | None,
+    extra: dict[str, Any],
+) -> None:
+    payload = erp.InvoicePayload(
+        company_code=company,
+        customer_id=customer,
+        invoice_number=number,
+        version=version,
+        issue_date=issue,
+        due_date=issue + timedelta(days=days),
+        amount=PositiveMoney(amount=amount, currency=currency),
+        payment_terms=terms,
+        purchase_order=purchase_order,
+        service_code=service_code,
+        commitment_number=commitment_number,
+        late_interest_rate=late_interest_rate,
+        extra=extra,
+    )
+    content, opened = ledger_events.invoice_texts(payload)
+    assert content == payload.model_dump_json(exclude={"version"}).encode()
+    assert opened == ledger_events.invoice_opened(
+        company_code=payload.company_code,
+        customer_id=payload.customer_id,
+        invoice_number=payload.invoice_number,
+        issue_date=payload.issue_date,
+        due_date=payload.due_date,
+        currency=currency,
+        amount=payload.amount.amount,
+        open_amount=payload.amount.amount,
+        purchase_order=payload.purchase_order,
+        payment_terms=payload.payment_terms,
+        extra=payload.extra,
+        service_code=payload.service_code,
+        commitment_number=payload.commitment_number,
+        late_interest_rate=payload.late_interest_rate,
+    )
+
+
+def test_an_invoice_with_its_document_leaves_the_digests_text_to_pydantic() -> None:
+    payload = erp.InvoicePayload.model_validate(
+        {
+            "company_code": "FR01",
+            "customer_id": "C1",
+            "invoice_number": "F1",
+            "version": 1,
+            "issue_date": "2026-01-02",
+            "due_date": "2026-02-01",
+            "amount": {"amount": "12.50", "currency": "EUR"},
+            "document": {"reference": "invoices/F1.pdf"},
+        }
+    )
+    content, opened = ledger_events.invoice_texts(payload)
+    assert content is None
+    assert json.loads(opened)["invoice_number"] == "F1"
