@@ -75,6 +75,12 @@ json_values = st.recursive(
     max_leaves=6,
 )
 extras = st.dictionaries(st.text(max_size=8), json_values, max_size=3)
+# an invoice's contractual late-payment rate, percent a year, as the contract allows
+late_interest_rates = (
+    st.none()
+    | st.decimals(min_value=Decimal(0), max_value=Decimal(100), places=2)
+    | st.decimals(min_value=Decimal(0), max_value=Decimal(100), places=4)
+)
 
 
 def _compare(
@@ -123,9 +129,7 @@ def _compare(
     terms=st.none() | _text(100),
     service_code=st.none() | _text(100),
     commitment_number=st.none() | _text(100),
-    late_interest_rate=st.none()
-    | st.decimals(min_value=Decimal(0), max_value=Decimal(100), places=2)
-    | st.decimals(min_value=Decimal(0), max_value=Decimal(100), places=4),
+    late_interest_rate=late_interest_rates,
     extra=extras,
     cause=st.uuids(),
     at=instants,
@@ -496,9 +500,7 @@ def _any_text(max_size: int) -> st.SearchStrategy[str]:
     terms=st.none() | _any_text(100),
     service_code=st.none() | _text(100),
     commitment_number=st.none() | _text(100),
-    late_interest_rate=st.none()
-    | st.decimals(min_value=Decimal(0), max_value=Decimal(100), places=2)
-    | st.decimals(min_value=Decimal(0), max_value=Decimal(100), places=4),
+    late_interest_rate=late_interest_rates,
     extra=extras,
 )
 def test_an_invoices_texts_are_its_dump_without_version_and_its_opened_payload(
