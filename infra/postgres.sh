@@ -75,6 +75,10 @@ work_mem = 16MB
 maintenance_work_mem = 256MB
 max_wal_size = 4GB
 checkpoint_timeout = 15min
+# Logical decoding: ingestion's relay may read its ledger events from the WAL
+# (pg_logical_emit_message in the batch's transaction) instead of an outbox table.
+wal_level = logical
+max_replication_slots = 64
 # Loopback only: TLS would protect nothing here, and it cost clients (which prefer it when
 # offered) 40-60% more CPU per round trip and the server 15-40% (measured with asyncpg).
 # Deployed servers are reached with sslmode=verify-full (docs/operations.md).
@@ -85,6 +89,13 @@ CONF
     as_root pg_ctlcluster "$v" "$CLUSTER" start
   else
     as_root pg_ctlcluster "$v" "$CLUSTER" reload
+    # Settings read only at start (wal_level, max_replication_slots) need a restart when a
+    # cluster made by an earlier version of this script runs without them.
+    if [[ "$(as_postgres psql -X -At -p "$PORT" -d postgres -c \
+          "SELECT count(*) FROM pg_settings WHERE pending_restart")" != 0 ]]; then
+      say "restarting cluster $v/$CLUSTER for settings read at start"
+      as_root pg_ctlcluster "$v" "$CLUSTER" restart
+    fi
   fi
   local deadline=$((SECONDS + 60))
   until pg_isready -q -h 127.0.0.1 -p "$PORT"; do
@@ -94,8 +105,8 @@ CONF
   # Roles and database, idempotently. The application role may create databases (each
   # integration test gets a fresh one) and roles (the read-only BI role).
   psql_admin <<SQL
-SELECT 'CREATE ROLE $ROLE LOGIN CREATEDB CREATEROLE' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$ROLE')\gexec
-ALTER ROLE $ROLE WITH LOGIN CREATEDB CREATEROLE PASSWORD '$PASSWORD';
+SELECT 'CREATE ROLE $ROLE LOGIN CREATEDB CREATEROLE REPLICATION' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$ROLE')\gexec
+ALTER ROLE $ROLE WITH LOGIN CREATEDB CREATEROLE REPLICATION PASSWORD '$PASSWORD';
 -- lets the tests drop a database whose sessions belong to the BI role
 GRANT pg_signal_backend TO $ROLE;
 SELECT 'CREATE DATABASE $DB OWNER $ROLE' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '$DB')\gexec
