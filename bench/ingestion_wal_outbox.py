@@ -50,7 +50,16 @@ from services.runtime.outbox import OutboxRelay, OutgoingRecord, _encode_headers
 from services.runtime.settings import DatabaseSettings
 
 LEDGER_PER_ERP = 1.8
-MODES = ("base", "outbox", "wal_none", "wal_each", "wal_chunk", "wal_batch", "wal_batch_td")
+MODES = (
+    "base",
+    "outbox",
+    "wal_none",
+    "wal_each",
+    "wal_chunk",
+    "wal_stream",
+    "wal_batch",
+    "wal_batch_td",
+)
 CHUNK = 500  # records per message of wal_chunk
 PREFIX = "relance.outbox"
 PUBLICATION = "relance_no_tables"
@@ -207,6 +216,8 @@ async def run_mode(
                 await reader.execute(f"SET work_mem = '{work_mem}'")
             writer_pid = await writer.fetchval("SELECT pg_backend_pid()")
             reader_pid = await reader.fetchval("SELECT pg_backend_pid()")
+            if mode == "wal_stream":
+                stream, reader_pid = await start_stream(reader, database_url, slot)
             relay = OutboxRelay("bench", readers, NoSender(), batch_size=5000)
             peek = PEEK_TEST_DECODING if mode.endswith("_td") else PEEK_PGOUTPUT
             options = () if mode.endswith("_td") else (PUBLICATION,)
@@ -229,7 +240,7 @@ async def run_mode(
                             PREFIX,
                             [frames((r,)) for r in records],
                         )
-                    elif mode == "wal_chunk":
+                    elif mode in ("wal_chunk", "wal_stream"):
                         await writer.execute(
                             "SELECT count(pg_logical_emit_message(true, $1, m)) "
                             "FROM unnest($2::bytea[]) AS m",
@@ -254,6 +265,12 @@ async def run_mode(
                         read += sent
                         if sent < relay.batch_size:
                             break
+                elif mode == "wal_stream":
+                    # the walsender decodes as the WAL comes: wait until it sent this batch
+                    target = await writer.fetchval("SELECT pg_current_wal_lsn()")
+                    while await writer.fetchval(CONFIRMED, slot) < target:
+                        await asyncio.sleep(0.02)
+                    read = ledger_events  # pg_recvlogical writes them to /dev/null
                 elif mode.startswith("wal"):
                     p0 = process_cpu_s(reader_pid) or 0.0
                     rows = await reader.fetch(peek, slot, 5000, *options)
@@ -278,6 +295,11 @@ async def run_mode(
                     assert read == ledger_events, (mode, read, ledger_events)
                 cost.events += ledger_events
             w1, r1 = process_cpu_s(writer_pid), process_cpu_s(reader_pid)
+            if mode == "wal_stream":
+                cost.extra["pg_recvlogical"] = process_cpu_s(stream.pid) or 0.0
+                stream.terminate()
+                await stream.wait()
+                await asyncio.sleep(0.5)  # the walsender exits, the slot becomes inactive
             if mode.startswith("wal"):
                 # WAL that every peek reads again: from the restart point to the confirmed one
                 cost.extra["reread_MB"] = (
@@ -307,6 +329,64 @@ async def run_mode(
     return cost
 
 
+# pg_stat_replication's positions are shown to pg_read_all_stats only: the slot's, to anyone
+CONFIRMED = "SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = $1"
+
+
+async def start_stream(
+    observer: asyncpg.Connection, database_url: str, slot: str
+) -> tuple[asyncio.subprocess.Process, int]:
+    """``pg_recvlogical`` streaming ``slot`` to /dev/null, and its walsender's pid.
+
+    The streaming protocol decodes each WAL record once, as it comes, and never reads it
+    again: the best case of logical decoding, whatever client reads the stream.
+    """
+    name = f"bench_stream_{slot}"
+    separator = "&" if "?" in database_url else "?"
+    stream = await asyncio.create_subprocess_exec(
+        "pg_recvlogical",
+        "-d",
+        f"{database_url}{separator}application_name={name}",
+        "--slot",
+        slot,
+        "--start",
+        "-o",
+        "proto_version=1",
+        "-o",
+        f"publication_names={PUBLICATION}",
+        "-o",
+        "messages=true",
+        "-f",
+        "/dev/null",
+        "--fsync-interval=1",
+        "--status-interval=1",
+    )
+    for _ in range(200):
+        pid = await observer.fetchval(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = $1 "
+            "AND backend_type = 'walsender'",
+            name,
+        )
+        if pid is not None:
+            return stream, pid
+        await asyncio.sleep(0.05)
+    stream.terminate()
+    raise SystemExit("pg_recvlogical did not start streaming")
+
+
+async def cluster_wal_rate(url: str, seconds: float = 5.0) -> float:
+    """MB/s of WAL the whole cluster writes while the bench waits: others' work, which every
+    logical decoder of the cluster reads too (a slot filters by database after reading)."""
+    connection = await asyncpg.connect(url)
+    try:
+        before = await connection.fetchval("SELECT pg_current_wal_lsn()")
+        await asyncio.sleep(seconds)
+        after = await connection.fetchval("SELECT pg_current_wal_lsn()")
+    finally:
+        await connection.close()
+    return float(after - before) / seconds / 1e6
+
+
 def loadavg() -> str:
     return " ".join(f"{v:.2f}" for v in os.getloadavg())
 
@@ -320,6 +400,25 @@ async def _admin(url: str, statement: str) -> None:
     connection = await asyncpg.connect(url)
     try:
         await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+async def _drop_database(url: str, database: str) -> None:
+    """Drop the bench's database and any slot left on it (a slot forbids DROP DATABASE)."""
+    connection = await asyncpg.connect(url)
+    try:
+        await connection.execute(
+            "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots "
+            "WHERE database = $1 AND active_pid IS NOT NULL",
+            database,
+        )
+        await connection.execute(
+            "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
+            "WHERE database = $1",
+            database,
+        )
+        await connection.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
     finally:
         await connection.close()
 
@@ -339,6 +438,7 @@ def main() -> None:
     url = _with_database(admin_url, database)
     asyncio.run(_admin(url, f"CREATE PUBLICATION {PUBLICATION}"))
     print(f"load average before: {loadavg()}")
+    print(f"cluster WAL before: {asyncio.run(cluster_wal_rate(url)):.1f} MB/s")
     print(f"pydantic_validate now: {measure_pydantic(50_000)[0].value:,.0f}/s", flush=True)
     results: dict[str, list[Cost]] = {mode: [] for mode in modes}
     try:
@@ -356,9 +456,10 @@ def main() -> None:
                     flush=True,
                 )
     finally:
-        asyncio.run(_admin(admin_url, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+        asyncio.run(_drop_database(admin_url, database))
     print(f"pydantic_validate now: {measure_pydantic(50_000)[0].value:,.0f}/s")
     print(f"load average after: {loadavg()}")
+    print(f"cluster WAL after: {asyncio.run(cluster_wal_rate(admin_url)):.1f} MB/s")
     base = results.get("base")
     print("median per ledger event (writer minus base), µs of CPU; x1.8 per ERP event:")
     for mode, costs in results.items():
