@@ -1,29 +1,35 @@
 """Ledger events through the outbox table or through the WAL: CPU per event, both sides.
 
-Run with ``python -m bench.ingestion_wal_outbox [--batches N] [--erp N] [--rounds N]``. In a
-fresh database (logical slots belong to one database; the bench drops its own at the end),
-each batch is a transaction that upserts ``--erp`` ledger-like rows (the ERP events'
-effect, which logical decoding must read and skip too) and hands over 1.8 ledger events per
-ERP event, 600-byte values as ingestion's, by one of:
+Run with ``python -m bench.ingestion_wal_outbox [--batches N] [--erp N] [--rounds N]
+[--modes a,b] [--work-mem 128MB]``. In a fresh database (logical slots belong to one
+database; the bench drops its slots and its database at the end), each batch is a
+transaction that upserts ``--erp`` ledger-like rows (the ERP events' effect, which logical
+decoding must read and skip too) and hands over 1.8 ledger events per ERP event, 600-byte
+values as ingestion's, by one of the modes:
 
 - ``outbox``: today's ``COPY`` into the outbox table (:func:`enqueue`), read back and deleted
-  by :meth:`OutboxRelay.relay_once` in batches of 5,000;
-- ``wal_each``: one ``pg_logical_emit_message(true, ...)`` per ledger event;
-- ``wal_batch``: one message per batch carrying every record (:mod:`services.runtime.wal_outbox`'s
-  frames), and ``wal_batch_td``, the same read through ``test_decoding`` instead of
-  ``pgoutput``;
+  by :meth:`OutboxRelay.relay_once` in batches of 5,000; ``outbox_truncate``: the same
+  ``COPY``, read in id order, then the table emptied by one ``TRUNCATE``;
+- ``wal_each``: one ``pg_logical_emit_message(true, ...)`` per ledger event; ``wal_chunk``:
+  one per 500 ledger events; ``wal_batch``: one per batch carrying every record
+  (length-prefixed frames), and ``wal_batch_td``, the same read through ``test_decoding``
+  instead of ``pgoutput``; each read back by ``pg_logical_slot_peek_binary_changes`` and
+  acknowledged by ``pg_replication_slot_advance``, as a relay would after Kafka
+  acknowledged, then peeked once more (the relay's next, empty, look);
+- ``wal_stream``: as ``wal_chunk``, streamed by a walsender to ``pg_recvlogical`` (each WAL
+  record decoded once); its reading figures are the walsender's (the client is C);
+- ``wal_none``: no ledger events, a slot peeked: the decoding of the ledger rows alone;
+- ``base``: the ledger-like rows alone, subtracted from the writer's figures of the others.
 
-each read back by ``pg_logical_slot_peek_binary_changes`` and acknowledged by
-``pg_replication_slot_advance``, as a relay would after Kafka acknowledged. Each batch is
-read right after it committed. ``base`` writes the ledger-like rows alone: its cost is
-subtracted from the writer's figures of the others.
-
-The sender publishes nothing (Kafka's side is the same for every mode). Per mode it prints
-the microseconds of CPU per ledger event of the writing client (``process_time`` around its
-transaction), of the writer's PostgreSQL backend, of the reading client and of the reading
-backend (``/proc/<pid>/stat`` of ``pg_backend_pid()``: the decoding runs in the backend that
-calls the SQL function), and the WAL written per ledger event; with the load average and a
-``bench.limits`` pydantic figure before and after. Multiply by 1.8 for a figure per ERP event.
+Each batch is read right after it committed. The sender publishes nothing (Kafka's side is
+the same for every mode). Per mode it prints the microseconds of CPU per ledger event of the
+writing client (``process_time`` around its transaction), of the writer's PostgreSQL
+backend, of the reading client and of the reading backend (``/proc/<pid>/stat`` of
+``pg_backend_pid()``: the decoding runs in the backend that calls the SQL function), the
+WAL written (cluster-wide, so others' writes show in it) and where the reading backend's
+time went; with the load average, a ``bench.limits`` pydantic figure and the cluster's WAL
+rate before and after. Multiply by 1.8 for a figure per ERP event. Needs ``wal_level =
+logical`` and a role with REPLICATION.
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ import urllib.parse
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import asyncpg
 
@@ -46,13 +53,20 @@ from bench.ingestion_relay import NoSender, ledger_like
 from bench.limits import DEFAULT_DATABASE_URL, measure_pydantic
 from services.runtime import migrations
 from services.runtime.database import create_pool
-from services.runtime.outbox import OutboxRelay, OutgoingRecord, _encode_headers, enqueue
+from services.runtime.outbox import (
+    OutboxRelay,
+    OutgoingRecord,
+    _decode_headers,
+    _encode_headers,
+    enqueue,
+)
 from services.runtime.settings import DatabaseSettings
 
 LEDGER_PER_ERP = 1.8
 MODES = (
     "base",
     "outbox",
+    "outbox_truncate",
     "wal_none",
     "wal_each",
     "wal_chunk",
@@ -138,6 +152,7 @@ def messages_of_test_decoding(rows: Sequence[asyncpg.Record]) -> tuple[list[byte
     return contents, last_commit
 
 
+FETCH_AFTER = "SELECT topic, key, value, headers, id FROM outbox WHERE id > $1 ORDER BY id LIMIT $2"
 PEEK_PGOUTPUT = (
     "SELECT lsn, data FROM pg_logical_slot_peek_binary_changes($1, NULL, $2, "
     "'proto_version', '1', 'publication_names', $3, 'messages', 'true')"
@@ -164,10 +179,10 @@ ON CONFLICT (company_code, invoice_number) DO UPDATE SET version = EXCLUDED.vers
 """
 
 
-def ledger_columns(batch: int, erp: int) -> list[list[object]]:
+def ledger_columns(batch: int, erp: int) -> list[list[Any]]:
     """``erp`` ledger-like rows: new invoices half the time, updates of earlier ones else."""
     numbers = [
-        f"INV{(batch * erp + n) if n % 2 else (n * 7919) % (erp * 4)}:08d" for n in range(erp)
+        f"INV{(batch * erp + n) if n % 2 else (n * 7919) % (erp * 4):08d}" for n in range(erp)
     ]
     numbers = list(dict.fromkeys(numbers))
     count = len(numbers)
@@ -231,7 +246,7 @@ async def run_mode(
                 started = time.process_time()
                 async with writer.transaction():
                     await writer.execute(UPSERT_LEDGER, *columns)
-                    if mode == "outbox":
+                    if mode.startswith("outbox"):
                         await enqueue(writer, records)
                     elif mode == "wal_each":
                         await writer.execute(
@@ -265,10 +280,22 @@ async def run_mode(
                         read += sent
                         if sent < relay.batch_size:
                             break
+                elif mode == "outbox_truncate":
+                    # read as the relay does, then empty the table at once instead of
+                    # deleting row by row (a relay would alternate two tables: TRUNCATE
+                    # waits for the writers' locks)
+                    last = 0
+                    while rows := await reader.fetch(FETCH_AFTER, last, 5000):
+                        records_read = [
+                            OutgoingRecord(r[0], r[1], r[2], _decode_headers(r[3])) for r in rows
+                        ]
+                        read += len(records_read)
+                        last = rows[-1][4]
+                    await reader.execute("TRUNCATE outbox")
                 elif mode == "wal_stream":
                     # the walsender decodes as the WAL comes: wait until it sent this batch
                     target = await writer.fetchval("SELECT pg_current_wal_lsn()")
-                    while await writer.fetchval(CONFIRMED, slot) < target:
+                    while await writer.fetchval(CONFIRMED, slot) < target:  # noqa: ASYNC110
                         await asyncio.sleep(0.02)
                     read = ledger_events  # pg_recvlogical writes them to /dev/null
                 elif mode.startswith("wal"):
@@ -334,7 +361,7 @@ CONFIRMED = "SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_nam
 
 
 async def start_stream(
-    observer: asyncpg.Connection, database_url: str, slot: str
+    observer: Any, database_url: str, slot: str
 ) -> tuple[asyncio.subprocess.Process, int]:
     """``pg_recvlogical`` streaming ``slot`` to /dev/null, and its walsender's pid.
 
@@ -465,7 +492,7 @@ def main() -> None:
     for mode, costs in results.items():
 
         def median(attribute: str, costs: list[Cost] = costs) -> float:
-            return statistics.median(getattr(c, attribute) / c.events * 1e6 for c in costs)
+            return float(statistics.median(getattr(c, attribute) / c.events * 1e6 for c in costs))
 
         writer_c, writer_s = median("writer_client"), median("writer_server")
         if base and mode != "base":
