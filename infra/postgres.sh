@@ -75,8 +75,8 @@ work_mem = 16MB
 maintenance_work_mem = 256MB
 max_wal_size = 4GB
 checkpoint_timeout = 15min
-# Logical decoding: ingestion's relay may read its ledger events from the WAL
-# (pg_logical_emit_message in the batch's transaction) instead of an outbox table.
+# Logical decoding, for bench.ingestion_wal_outbox only (ledger events through the WAL
+# against the outbox table: docs/ingestion.md, sixth round); no service reads the WAL.
 wal_level = logical
 max_replication_slots = 64
 # Loopback only: TLS would protect nothing here, and it cost clients (which prefer it when
