@@ -112,7 +112,28 @@ class Closed:
         return samples.invoice_settled(self.number)
 
 
-Fact = Opened | Changed | Closed
+@dataclass(frozen=True)
+class CreditChanged:
+    """A fact of the ledger the notifier keeps no view of: it must not change the end."""
+
+    def event(self) -> Event:
+        return ledger.CreditBalanceChanged(
+            event_id=uuid.uuid4(),
+            occurred_at=samples.NOW,
+            source="ingestion",
+            payload=ledger.CreditBalanceChange(
+                company_code="FR01",
+                customer_id=samples.CUSTOMER,
+                currency="EUR",
+                balance=Decimal("50.00"),
+                delta=Decimal("50.00"),
+                cause="payment",
+                cause_document_id="PAY-1",
+            ),
+        )
+
+
+Fact = Opened | Changed | Closed | CreditChanged
 numbers = st.sampled_from(INVOICES)
 facts: st.SearchStrategy[Fact] = st.one_of(
     st.builds(Opened, numbers, st.sampled_from(["1000.00", "1200.00"]), st.just(FEB_10)),
@@ -125,6 +146,7 @@ facts: st.SearchStrategy[Fact] = st.one_of(
         st.sampled_from([None, FEB_10, FEB_20]),
     ),
     st.builds(Closed, numbers, st.booleans()),
+    st.just(CreditChanged()),
 )
 
 
@@ -254,5 +276,64 @@ def test_a_public_bodys_platform_references_outlive_a_settlement_and_its_reversa
             "FR01/INV-1": ("SERV-ACHATS", "EJ-2026-0417"),
             "FR01/INV-2": (None, None),
         }
+
+    asyncio.run(check())
+
+
+class _CountingConnection(asyncpg.Connection):
+    """A real connection that counts the statements sent through it."""
+
+    statements = 0
+
+    async def execute(self, *args: Any, **kwargs: Any) -> Any:
+        type(self).statements += 1
+        return await super().execute(*args, **kwargs)
+
+    async def executemany(self, *args: Any, **kwargs: Any) -> Any:
+        type(self).statements += 1
+        return await super().executemany(*args, **kwargs)
+
+    async def fetch(self, *args: Any, **kwargs: Any) -> Any:
+        type(self).statements += 1
+        return await super().fetch(*args, **kwargs)
+
+
+def test_facts_the_notifier_ignores_do_not_split_a_run_of_ledger_events(
+    database_url: str,
+) -> None:
+    """A payment's ledger events come with a credit balance's change between them: the run
+    of ledger events goes on past it, written with as many statements as without it."""
+    facts: list[Fact] = [
+        Opened("INV-1", "1200.00", FEB_10),
+        CreditChanged(),
+        Opened("INV-2", "1000.00", FEB_10),
+        CreditChanged(),
+        Changed("INV-1", "1200.00", "700.00", FEB_10),
+        CreditChanged(),
+        Closed("INV-2", cancelled=False),
+    ]
+
+    async def statements(batch: list[Event]) -> int:
+        connection = await asyncpg.connect(
+            database_url,
+            server_settings={"search_path": "notifier"},
+            connection_class=_CountingConnection,
+        )
+        transaction = connection.transaction()
+        await transaction.start()
+        try:
+            _CountingConnection.statements = 0
+            await handle(UnitOfWork(connection, SimulatedClock(samples.NOW)), batch)
+            return _CountingConnection.statements
+        finally:
+            await transaction.rollback()
+            await connection.close()
+
+    async def check() -> None:
+        await migrations.apply_async(database_url, "notifier", MIGRATIONS)
+        events = [f.event() for f in facts]
+        without = [e for e in events if not isinstance(e, ledger.CreditBalanceChanged)]
+        assert await statements(events) == await statements(without) > 0
+        await _compare(database_url, [], facts)
 
     asyncio.run(check())
