@@ -1,0 +1,143 @@
+"""The notifier's consumption of ledger events alone: CPU per ledger event, no Kafka.
+
+Run with ``python -m bench.notifier_ledger [--events N] [--batch N] [--profile]``. It runs
+``bench.ingestion``'s mix of N ERP events through ingestion's rules in memory (as
+``bench.ingestion_apply`` does) to get the ledger events they publish, in their order and
+with their bytes, then hands them to the notifier's own consumer plumbing (the runtime kit's
+``BatchProcessor`` with the notifier's handler, its inbox and its outbox) in batches of
+``--batch`` records against a fresh database migrated with the notifier's schema. It prints
+the ledger events by type, the rate, and the CPU per ledger event of this process and of its
+PostgreSQL backend (by pid, from ``/proc``), with the load average before and after and a
+``bench.limits``-style pydantic figure of the same moment, so that a noisy host shows.
+
+This is the notifier's side of payment → suppression (``bench.suppression``): a settlement
+suppresses a reminder only once the notifier's consumer has written it, and that consumer
+reads every ledger event ingestion publishes (about 1.8 per ERP event).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import cProfile
+import os
+import pstats
+import time
+import urllib.parse
+import uuid
+from datetime import UTC, datetime
+
+import asyncpg
+
+from bench.ingestion import erp_mix, loadavg, process_cpu_s
+from bench.ingestion_apply import Ledger
+from bench.limits import measure_pydantic
+from services.notifier.app import DEFINITION
+from services.notifier.handler import DEFAULT_RULES, handler_for
+from services.runtime import migrations
+from services.runtime.clock import SimulatedClock
+from services.runtime.consumer import BatchProcessor
+from services.runtime.database import create_pool
+from services.runtime.dead_letter import IncomingRecord
+from services.runtime.settings import DatabaseSettings
+
+DATABASE_URL = os.environ.get(
+    "DATABASE_URL", "postgresql://relance:relance@127.0.0.1:5433/relance"
+)
+
+
+def ledger_records(erp_events: int, batch: int = 500) -> list[IncomingRecord]:
+    """The ledger events ingestion's rules publish for ``bench.ingestion``'s mix, in order,
+    as the notifier's consumer receives them (one partition, offsets in order)."""
+    mix = erp_mix(erp_events)
+    ledger = Ledger()
+    records: list[IncomingRecord] = []
+    for start in range(0, len(mix), batch):
+        events = [event for _, event in mix[start : start + batch]]
+        book = ledger.load(events)
+        book.apply_all(events)
+        for out in book.emitted:
+            records.append(
+                IncomingRecord(out.topic, 0, len(records), out.key, out.value, tuple(out.headers))
+            )
+        ledger.save(book)
+    return records
+
+
+def _with_database(url: str, name: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    return urllib.parse.urlunsplit(parts._replace(path="/" + name))
+
+
+async def run(erp_events: int, batch: int, profile: bool) -> None:
+    records = ledger_records(erp_events)
+    kinds = collections.Counter(dict(r.headers).get("event_type", b"?").decode() for r in records)
+    print(f"{len(records):,} ledger events from {erp_events:,} ERP events:")
+    for kind, count in kinds.most_common():
+        print(f"  {kind:45} {count:>8,}")
+    name = f"bench_notifier_ledger_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(DATABASE_URL)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    url = _with_database(DATABASE_URL, name)
+    try:
+        await migrations.apply_async(url, "notifier", DEFINITION.migrations)
+        pool = await create_pool(DatabaseSettings(url=url), "notifier", min_size=1, max_size=1)
+        try:
+            processor = BatchProcessor(
+                service="notifier",
+                topics=DEFINITION.consumes,
+                handler=handler_for(DEFAULT_RULES),
+                pool=pool,
+                clock=SimulatedClock(datetime(2026, 3, 1, tzinfo=UTC)),
+            )
+            async with pool.acquire() as connection:
+                backend = await connection.fetchval("SELECT pg_backend_pid()")
+            profiler = cProfile.Profile() if profile else None
+            load_before = loadavg()
+            wall0, cpu0, backend0 = time.perf_counter(), time.process_time(), process_cpu_s(backend)
+            for start in range(0, len(records), batch):
+                if profiler is not None:
+                    profiler.enable()
+                await processor.process(records[start : start + batch])
+                if profiler is not None:
+                    profiler.disable()
+            wall = time.perf_counter() - wall0
+            cpu = time.process_time() - cpu0
+            backend_cpu = (process_cpu_s(backend) or 0.0) - (backend0 or 0.0)
+        finally:
+            await pool.close()
+    finally:
+        admin = await asyncpg.connect(DATABASE_URL)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+    count = len(records)
+    pydantic = measure_pydantic(100_000)[0]
+    print(f"load average before {load_before}, after {loadavg()}")
+    print(f"pydantic (bench.limits) now: {pydantic.value:,.0f} events/s")
+    print(
+        f"{count:,} ledger events in {wall:.2f} s: {count / wall:,.0f} ledger events/s, "
+        f"CPU per ledger event: this process {cpu / count * 1e6:.1f} µs, "
+        f"its PostgreSQL backend {backend_cpu / count * 1e6:.1f} µs"
+        + (" (under cProfile)" if profile else "")
+    )
+    if profiler is not None:
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=20_000, help="ERP events (default 20,000)")
+    parser.add_argument("--batch", type=int, default=500, help="records per batch (default 500)")
+    parser.add_argument("--profile", action="store_true", help="cProfile the consumption")
+    args = parser.parse_args()
+    asyncio.run(run(args.events, args.batch, args.profile))
+
+
+if __name__ == "__main__":
+    main()
