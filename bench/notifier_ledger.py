@@ -35,16 +35,14 @@ from bench.ingestion_apply import Ledger
 from bench.limits import measure_pydantic
 from services.notifier.app import DEFINITION
 from services.notifier.handler import DEFAULT_RULES, handler_for
-from services.runtime import migrations
+from services.runtime import gc_tuning, migrations
 from services.runtime.clock import SimulatedClock
 from services.runtime.consumer import BatchProcessor
 from services.runtime.database import create_pool
 from services.runtime.dead_letter import IncomingRecord
 from services.runtime.settings import DatabaseSettings
 
-DATABASE_URL = os.environ.get(
-    "DATABASE_URL", "postgresql://relance:relance@127.0.0.1:5433/relance"
-)
+DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql://relance:relance@127.0.0.1:5433/relance")
 
 
 def ledger_records(erp_events: int, batch: int = 500) -> list[IncomingRecord]:
@@ -96,6 +94,7 @@ async def run(erp_events: int, batch: int, profile: bool) -> None:
             )
             async with pool.acquire() as connection:
                 backend = await connection.fetchval("SELECT pg_backend_pid()")
+            gc_tuning.tune()  # as the services do once started (the records are frozen too)
             profiler = cProfile.Profile() if profile else None
             load_before = loadavg()
             wall0, cpu0, backend0 = time.perf_counter(), time.process_time(), process_cpu_s(backend)
