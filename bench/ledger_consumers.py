@@ -1,18 +1,22 @@
-"""The notifier's consumption of ledger events alone: CPU per ledger event, no Kafka.
+"""A service's consumption of ledger events alone: CPU per ledger event, no Kafka.
 
-Run with ``python -m bench.notifier_ledger [--events N] [--batch N] [--profile]``. It runs
+Run with ``python -m bench.ledger_consumers [--service notifier|scheduler] [--events N]
+[--batch N] [--profile]``. It runs
 ``bench.ingestion``'s mix of N ERP events through ingestion's rules in memory (as
 ``bench.ingestion_apply`` does) to get the ledger events they publish, in their order and
 with their bytes, then hands them to the notifier's own consumer plumbing (the runtime kit's
-``BatchProcessor`` with the notifier's handler, its inbox and its outbox) in batches of
-``--batch`` records against a fresh database migrated with the notifier's schema. It prints
-the ledger events by type, the rate, and the CPU per ledger event of this process and of its
-PostgreSQL backend (by pid, from ``/proc``), with the load average before and after and a
-``bench.limits``-style pydantic figure of the same moment, so that a noisy host shows.
+``BatchProcessor`` with the service's handler, its inbox and its outbox: the notifier's
+views of the ledger, or the scheduler's tracker with the default scenario library) in
+batches of ``--batch`` records against a fresh database migrated with the service's
+schema. It prints the ledger events by type, the rate, and the CPU per ledger event of this
+process and of its PostgreSQL backend (by pid, from ``/proc``), with the load average
+before and after and a ``bench.limits``-style pydantic figure of the same moment, so that a
+noisy host shows.
 
-This is the notifier's side of payment → suppression (``bench.suppression``): a settlement
-suppresses a reminder only once the notifier's consumer has written it, and that consumer
-reads every ledger event ingestion publishes (about 1.8 per ERP event).
+Both follow every ledger event ingestion publishes (about 1.8 per ERP event): the notifier's
+consumer is its side of payment → suppression (``bench.suppression``: a settlement suppresses
+a reminder only once it is written there), the scheduler's tracker what stops the next
+reminders of a settled invoice and plans the new ones.
 """
 
 from __future__ import annotations
@@ -33,14 +37,24 @@ import asyncpg
 from bench.ingestion import erp_mix, loadavg, process_cpu_s
 from bench.ingestion_apply import Ledger
 from bench.limits import measure_pydantic
-from services.notifier.app import DEFINITION
+from services.notifier.app import DEFINITION as NOTIFIER
 from services.notifier.handler import DEFAULT_RULES, handler_for
 from services.runtime import gc_tuning, migrations
 from services.runtime.clock import SimulatedClock
-from services.runtime.consumer import BatchProcessor
-from services.runtime.database import create_pool
+from services.runtime.consumer import BatchProcessor, Handler
+from services.runtime.database import Pool, create_pool
 from services.runtime.dead_letter import IncomingRecord
+from services.runtime.service import ServiceDefinition
 from services.runtime.settings import DatabaseSettings
+from services.scheduler.app import DEFINITION as SCHEDULER
+from services.scheduler.app import policy_of
+from services.scheduler.commands import CommandDesk
+from services.scheduler.commands import handler as scheduler_handler
+from services.scheduler.library_store import reload_library
+from services.scheduler.settings import SchedulerSettings
+from services.scheduler.tracking import Tracker
+
+START = datetime(2026, 3, 1, tzinfo=UTC)
 
 DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql://relance:relance@127.0.0.1:5433/relance")
 
@@ -68,13 +82,22 @@ def _with_database(url: str, name: str) -> str:
     return urllib.parse.urlunsplit(parts._replace(path="/" + name))
 
 
-async def run(erp_events: int, batch: int, profile: bool) -> None:
+async def _handler(service: str, pool: Pool) -> tuple[ServiceDefinition, Handler]:
+    if service == "notifier":
+        return NOTIFIER, handler_for(DEFAULT_RULES)
+    settings = SchedulerSettings()
+    policy = policy_of(settings)
+    await reload_library(pool, policy, settings.scenarios_path, by="bench", now=START)
+    return SCHEDULER, scheduler_handler(Tracker(policy).apply, CommandDesk(policy))
+
+
+async def run(service: str, erp_events: int, batch: int, profile: bool) -> None:
     records = ledger_records(erp_events)
     kinds = collections.Counter(dict(r.headers).get("event_type", b"?").decode() for r in records)
     print(f"{len(records):,} ledger events from {erp_events:,} ERP events:")
     for kind, count in kinds.most_common():
         print(f"  {kind:45} {count:>8,}")
-    name = f"bench_notifier_ledger_{uuid.uuid4().hex[:8]}"
+    name = f"bench_ledger_consumers_{uuid.uuid4().hex[:8]}"
     admin = await asyncpg.connect(DATABASE_URL)
     try:
         await admin.execute(f'CREATE DATABASE "{name}"')
@@ -82,15 +105,19 @@ async def run(erp_events: int, batch: int, profile: bool) -> None:
         await admin.close()
     url = _with_database(DATABASE_URL, name)
     try:
-        await migrations.apply_async(url, "notifier", DEFINITION.migrations)
-        pool = await create_pool(DatabaseSettings(url=url), "notifier", min_size=1, max_size=1)
+        definition = NOTIFIER if service == "notifier" else SCHEDULER
+        await migrations.apply_async(url, definition.schema, definition.migrations)
+        pool = await create_pool(
+            DatabaseSettings(url=url), definition.schema, min_size=1, max_size=1
+        )
         try:
+            definition, handler = await _handler(service, pool)
             processor = BatchProcessor(
-                service="notifier",
-                topics=DEFINITION.consumes,
-                handler=handler_for(DEFAULT_RULES),
+                service=service,
+                topics=definition.consumes,
+                handler=handler,
                 pool=pool,
-                clock=SimulatedClock(datetime(2026, 3, 1, tzinfo=UTC)),
+                clock=SimulatedClock(START),
             )
             async with pool.acquire() as connection:
                 backend = await connection.fetchval("SELECT pg_backend_pid()")
@@ -119,6 +146,7 @@ async def run(erp_events: int, batch: int, profile: bool) -> None:
     pydantic = measure_pydantic(100_000)[0]
     print(f"load average before {load_before}, after {loadavg()}")
     print(f"pydantic (bench.limits) now: {pydantic.value:,.0f} events/s")
+    print(f"the {service}'s consumer:")
     print(
         f"{count:,} ledger events in {wall:.2f} s: {count / wall:,.0f} ledger events/s, "
         f"CPU per ledger event: this process {cpu / count * 1e6:.1f} µs, "
@@ -131,11 +159,12 @@ async def run(erp_events: int, batch: int, profile: bool) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--service", choices=("notifier", "scheduler"), default="notifier")
     parser.add_argument("--events", type=int, default=20_000, help="ERP events (default 20,000)")
     parser.add_argument("--batch", type=int, default=500, help="records per batch (default 500)")
     parser.add_argument("--profile", action="store_true", help="cProfile the consumption")
     args = parser.parse_args()
-    asyncio.run(run(args.events, args.batch, args.profile))
+    asyncio.run(run(args.service, args.events, args.batch, args.profile))
 
 
 if __name__ == "__main__":
