@@ -145,6 +145,16 @@ def main() -> None:
             f"{label}: best {min(values):.1f}, median {statistics.median(values):.1f} µs "
             f"per ERP event over {len(values)} rounds"
         )
+    if len(apply_us) == 2:
+        # the rounds are paired (both codes on the same batches, alternately): their
+        # differences resolve less than the spread of either code's figures
+        first, second = apply_us.values()
+        differences = [a - b for a, b in zip(first, second, strict=True)]
+        print(
+            f"{' - '.join(apply_us)} per round: "
+            + ", ".join(f"{d:+.1f}" for d in differences)
+            + f"; median {statistics.median(differences):+.1f} µs per ERP event"
+        )
     if failures:
         print(f"FAILED ({len(failures)}):", file=sys.stderr)
         for line in failures[:20]:
