@@ -539,12 +539,18 @@ class Book:
         )
         # each part of the credit pays from its own value date, never before the issue date
         lots = self.credit_lots.setdefault(key, [])
-        paid_on: dict[date, Decimal] = {}
-        for when, lot_part in take_credit(lots, part):
-            day = row.issue_date if when is None else max(when, row.issue_date)
-            paid_on[day] = paid_on.get(day, ZERO) + lot_part
-        for day, day_part in sorted(paid_on.items()):
-            self._pay(row, day_part, "credit_balance", row.invoice_number, day)
+        parts = take_credit(lots, part)
+        if len(parts) == 1:  # most often: one lot, one day (the same sum as below)
+            when, lot_part = parts[0]
+            day = row.issue_date if when is None or when < row.issue_date else when
+            self._pay(row, ZERO + lot_part, "credit_balance", row.invoice_number, day)
+        else:
+            paid_on: dict[date, Decimal] = {}
+            for when, lot_part in parts:
+                day = row.issue_date if when is None else max(when, row.issue_date)
+                paid_on[day] = paid_on.get(day, ZERO) + lot_part
+            for day, day_part in sorted(paid_on.items()):
+                self._pay(row, day_part, "credit_balance", row.invoice_number, day)
         self._credit(
             row.company_code,
             row.customer_id,
@@ -918,14 +924,8 @@ class Book:
         self._emit(
             ledger_events.CREDIT_BALANCE_CHANGED,
             customer,
-            ledger_events.credit_balance_changed(
-                company_code=company,
-                customer_id=customer,
-                currency=currency,
-                balance=balance,
-                delta=delta,
-                cause=cause,
-                cause_document_id=document_id,
+            ledger_events.credit_balance_changed(  # positionally: keywords cost more
+                company, customer, currency, balance, delta, cause, document_id
             ),
         )
 
