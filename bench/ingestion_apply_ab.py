@@ -8,8 +8,15 @@ module names; both apply ``bench.ingestion``'s mix as ``bench.ingestion_apply`` 
 and loading untimed, ``apply_all`` timed in process CPU time, the records built), each
 from its own in-memory ledger, batch by batch: every batch is applied by one code then the
 other, which one first alternating from batch to batch, so that the host's load and the
-heap's size fall on both alike. Across processes, and even run after run in one process,
+heap's size fall on both alike. Even so, on a loaded host one side can be favoured by a few
+µs per ERP event, the same code against a copy of itself included (docs/ingestion.md, sixth
+round): run it both ways (each checkout as ``OLD`` of the other) and take half the
+difference. Across processes, and even run after run in one process,
 the same code on a shared host moved by more than the few µs a change is worth.
+
+With ``--payments-first`` the mix's invoices come after every other event (the order the
+end-to-end runs mostly see: a payment arrives before its invoice, becomes credit, and the
+invoice is paid from that credit when it opens); by default, the order generated.
 
 It prints each run's µs per ERP event and, per code, the best and the median, with the load
 average and a pydantic figure before and after. It checks that both reconcile with the
@@ -33,7 +40,7 @@ from typing import Any
 from bench import ingestion_apply
 from bench.ingestion import erp_mix, expected_balances, reconcile
 from bench.limits import measure_pydantic
-from contracts.topics import Topic
+from contracts.topics import ERP_INVOICES, Topic
 from services.ingestion.domain import book as current_book
 from services.runtime import gc_tuning
 
@@ -110,10 +117,20 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=50_000)
     parser.add_argument("--batch", type=int, default=5_000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--payments-first",
+        action="store_true",
+        help="apply every other event before the invoices, as end to end, where the payments' "
+        "topic runs ahead of the invoices': payments become credit, invoices are paid from it",
+    )
     args = parser.parse_args()
     books = {"new": current_book.Book, "old": old_book(args.old).Book}
     mix = erp_mix(args.events)
     expected = expected_balances(mix)
+    if args.payments_first:
+        mix = [m for m in mix if m[0] is not ERP_INVOICES] + [
+            m for m in mix if m[0] is ERP_INVOICES
+        ]
     records = [(topic, topic.value(event)) for topic, event in mix]
     del mix
     gc_tuning.tune()
@@ -144,6 +161,16 @@ def main() -> None:
         print(
             f"{label}: best {min(values):.1f}, median {statistics.median(values):.1f} µs "
             f"per ERP event over {len(values)} rounds"
+        )
+    if len(apply_us) == 2:
+        # the rounds are paired (both codes on the same batches, alternately): their
+        # differences resolve less than the spread of either code's figures
+        first, second = apply_us.values()
+        differences = [a - b for a, b in zip(first, second, strict=True)]
+        print(
+            f"{' - '.join(apply_us)} per round: "
+            + ", ".join(f"{d:+.1f}" for d in differences)
+            + f"; median {statistics.median(differences):+.1f} µs per ERP event"
         )
     if failures:
         print(f"FAILED ({len(failures)}):", file=sys.stderr)

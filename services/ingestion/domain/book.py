@@ -44,7 +44,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal, cast
+from typing import Any, Literal, NamedTuple, cast
 
 from contracts import erp, ledger
 from contracts.envelope import Event
@@ -185,8 +185,15 @@ class ParkedDocument:
         return (self.company_code, self.kind, self.document_id)
 
 
-@dataclass(frozen=True)
-class AllocationRow:
+class AllocationRow(NamedTuple):
+    """A part of a payment, credit note or credit balance given to an invoice.
+
+    A named tuple rather than a frozen dataclass: made for every part of a payment and
+    every use of credit, whose ``__init__`` set its six fields one by one through
+    ``object.__setattr__`` (0.81 µs against 0.29); a tuple of strings and a ``Decimal`` is
+    also one object the collector stops tracking.
+    """
+
     company_code: str
     kind: DocumentKind | Literal["credit_balance"]
     document_id: str
@@ -245,13 +252,21 @@ class Tally:
     unparked: int = 0
 
 
-def document_of(event: Document) -> tuple[DocumentKind, str, Decimal, str, date, tuple[str, ...]]:
-    """(kind, id, amount, currency, value date, invoices named) of a payment or credit note."""
-    if isinstance(event, erp.PaymentReceived):
+DocumentFacts = tuple[DocumentKind, str, Decimal, str, date, tuple[str, ...]]
+"""(kind, id, amount, currency, value date, invoices named) of a payment or credit note."""
+
+
+def document_of(event: Document) -> DocumentFacts:
+    """(kind, id, amount, currency, value date, invoices named) of a payment or credit note.
+
+    The book reads them once per document and passes them on (:meth:`Book._document`).
+    """
+    if type(event) is erp.PaymentReceived:
         p = event.payload
-        named = tuple(dict.fromkeys(a.invoice_number for a in p.allocations))
+        allocations = p.allocations
+        named = tuple(dict.fromkeys([a.invoice_number for a in allocations])) if allocations else ()
         return ("payment", p.payment_id, p.amount.amount, p.amount.currency, p.received_on, named)
-    c = event.payload
+    c = cast(erp.CreditNotePayload, event.payload)  # the exact type, not isinstance(): cheaper
     named = (c.invoice_number,) if c.invoice_number else ()
     return (
         "credit_note",
@@ -367,8 +382,9 @@ class Book:
                 update={"payload": event.payload.model_copy(update={"invoice_number": None})}
             )
         try:
-            self._check_named(event, parked.company_code, parked.customer_id)
-            self._spread(event)
+            facts = document_of(event)
+            self._check_named(facts, parked.company_code, parked.customer_id)
+            self._spread(event, facts)
         except Inapplicable as exc:
             self._dead_parked(parked, exc)
             self.documents[parked.key].status = "rejected"
@@ -523,12 +539,18 @@ class Book:
         )
         # each part of the credit pays from its own value date, never before the issue date
         lots = self.credit_lots.setdefault(key, [])
-        paid_on: dict[date, Decimal] = {}
-        for when, lot_part in take_credit(lots, part):
-            day = row.issue_date if when is None else max(when, row.issue_date)
-            paid_on[day] = paid_on.get(day, ZERO) + lot_part
-        for day, day_part in sorted(paid_on.items()):
-            self._pay(row, day_part, "credit_balance", row.invoice_number, day)
+        parts = take_credit(lots, part)
+        if len(parts) == 1:  # most often: one lot, one day (the same sum as below)
+            when, lot_part = parts[0]
+            day = row.issue_date if when is None or when < row.issue_date else when
+            self._pay(row, ZERO + lot_part, "credit_balance", row.invoice_number, day)
+        else:
+            paid_on: dict[date, Decimal] = {}
+            for when, lot_part in parts:
+                day = row.issue_date if when is None else max(when, row.issue_date)
+                paid_on[day] = paid_on.get(day, ZERO) + lot_part
+            for day, day_part in sorted(paid_on.items()):
+                self._pay(row, day_part, "credit_balance", row.invoice_number, day)
         self._credit(
             row.company_code,
             row.customer_id,
@@ -570,8 +592,9 @@ class Book:
             return False
         assert not isinstance(parked.event, erp.InvoiceCancelled)
         try:
-            self._check_named(parked.event, parked.company_code, parked.customer_id)
-            self._spread(parked.event)
+            facts = document_of(parked.event)
+            self._check_named(facts, parked.company_code, parked.customer_id)
+            self._spread(parked.event, facts)
         except Inapplicable as exc:
             self._dead_parked(parked, exc)
             self.documents[parked.key].status = "rejected"
@@ -698,7 +721,9 @@ class Book:
 
     def _document(self, event: Document) -> str:
         p = event.payload
-        kind, document_id, amount, currency, value_date, named = document_of(event)
+        # the facts read once and passed on: reading them was a visible part of a payment
+        facts = document_of(event)
+        kind, document_id, amount, currency, value_date, named = facts
         key: DocumentKey = (p.company_code, kind, document_id)
         digest = content_hash(p)
         stored = self.documents.get(key)
@@ -711,8 +736,9 @@ class Book:
             )
         missing = tuple(n for n in named if (p.company_code, n) not in self.invoices)
         if not missing:
-            self._check_named(event, p.company_code, p.customer_id)
-            self._spread(event)
+            if named:
+                self._check_named(facts, p.company_code, p.customer_id)
+            self._spread(event, facts)
         status = "parked" if missing else "applied"
         self.documents[key] = DocumentRow(
             p.company_code,
@@ -749,8 +775,8 @@ class Book:
             return "parked"
         return "applied"
 
-    def _check_named(self, event: Document, company: str, customer: str) -> None:
-        _, document_id, _, currency, _, named = document_of(event)
+    def _check_named(self, facts: DocumentFacts, company: str, customer: str) -> None:
+        _, document_id, _, currency, _, named = facts
         for number in named:
             row = self.invoices[(company, number)]
             if row.customer_id != customer:
@@ -765,11 +791,13 @@ class Book:
                     f"{document_id} in {currency} names invoice {number} in {row.currency}",
                 )
 
-    def _spread(self, event: Document) -> None:
-        p = event.payload
-        kind, document_id, amount, currency, value_date, _ = document_of(event)
+    def _spread(self, event: Document, facts: DocumentFacts) -> None:
+        """Apply a payment or credit note whose named invoices are all known and checked;
+        ``facts`` are its :func:`document_of`."""
+        kind, document_id, amount, currency, value_date, _ = facts
         plan: AllocationPlan
-        if isinstance(event, erp.PaymentReceived):
+        if type(event) is erp.PaymentReceived:
+            p = event.payload
             # the rows themselves, by number: they have what the allocation reads
             # (OwedInvoice's fields); the index itself unless the payment names invoices
             # that are not in it (a customer may have hundreds of open invoices)
@@ -777,28 +805,30 @@ class Book:
             candidates = cast(
                 dict[str, Owed], self._open_by_customer.get((company, p.customer_id), {})
             )
-            explicit = [(a.invoice_number, a.amount) for a in event.payload.allocations]
-            if any(number not in candidates for number, _ in explicit):
+            allocations = p.allocations
+            explicit = [(a.invoice_number, a.amount) for a in allocations] if allocations else []
+            if explicit and any(number not in candidates for number, _ in explicit):
                 # copied only then: the allocation reads the candidates, never changes them
                 candidates = dict(candidates)
                 for number, _ in explicit:
                     if number not in candidates:
                         candidates[number] = self.invoices[(company, number)]
-            plan = allocate_payment(amount, currency, explicit, event.payload.reference, candidates)
+            plan = allocate_payment(amount, currency, explicit, p.reference, candidates)
         else:
-            named = event.payload.invoice_number
-            row = self.invoices.get((p.company_code, named)) if named else None
+            c = cast(erp.CreditNotePayload, event.payload)
+            company = c.company_code
+            named = c.invoice_number
+            row = self.invoices.get((company, named)) if named else None
             plan = allocate_credit_note(amount, currency, row)
         for number, part in plan.allocations:
-            row = self.invoices[(p.company_code, number)]
+            row = self.invoices[(company, number)]
             self.allocations.append(
-                AllocationRow(p.company_code, kind, document_id, number, currency, part)
+                AllocationRow(company, kind, document_id, number, currency, part)
             )
             self._pay(row, part, kind, document_id, value_date)
         if plan.credit > 0:
-            self._credit(
-                p.company_code, p.customer_id, currency, plan.credit, kind, document_id, value_date
-            )
+            customer = event.payload.customer_id
+            self._credit(company, customer, currency, plan.credit, kind, document_id, value_date)
 
     def _pay(
         self,
@@ -894,14 +924,8 @@ class Book:
         self._emit(
             ledger_events.CREDIT_BALANCE_CHANGED,
             customer,
-            ledger_events.credit_balance_changed(
-                company_code=company,
-                customer_id=customer,
-                currency=currency,
-                balance=balance,
-                delta=delta,
-                cause=cause,
-                cause_document_id=document_id,
+            ledger_events.credit_balance_changed(  # positionally: keywords cost more
+                company, customer, currency, balance, delta, cause, document_id
             ),
         )
 

@@ -395,7 +395,6 @@ def invoice_cancelled(
 
 
 def credit_balance_changed(
-    *,
     company_code: str,
     customer_id: str,
     currency: str,
@@ -404,7 +403,12 @@ def credit_balance_changed(
     cause: ledger.CreditBalanceCause,
     cause_document_id: str,
 ) -> str:
-    """The payload of ``ledger.customer.credit_balance_changed`` (``CreditBalanceChange``)."""
+    """The payload of ``ledger.customer.credit_balance_changed`` (``CreditBalanceChange``).
+
+    Called positionally by the book, as :func:`open_amount_changed` is: a payment that
+    arrives before its invoice becomes credit, and the invoice is then paid from it, two
+    changes of the balance per payment when payments run ahead of invoices.
+    """
     if delta == 0:
         raise ValueError("a credit balance change cannot be zero")
     if balance < 0:
