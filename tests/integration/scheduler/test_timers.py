@@ -307,10 +307,15 @@ async def test_a_tick_claims_past_the_customers_another_tick_holds(pool: asyncpg
     assert reached == {"C0": 1, "C1": 1, "C2": 1}
 
 
+@pytest.mark.parametrize("in_process", [True, False], ids=["in-process", "deciding-process"])
 async def test_a_state_the_contract_refuses_fails_the_tick_and_emits_nothing(
-    pool: asyncpg.Pool,
+    pool: asyncpg.Pool, in_process: bool, request: pytest.FixtureRequest
 ) -> None:
-    scheduler = Scheduler.of(pool, SimulatedClock(morning(date(2026, 11, 15))), concurrency=2)
+    # deciding in the service's process, or in the deciding process (the error crosses back)
+    deciding = None if in_process else request.getfixturevalue("deciding")
+    scheduler = Scheduler.of(
+        pool, SimulatedClock(morning(date(2026, 11, 15))), concurrency=2, deciding=deciding
+    )
     await scheduler.feed([customer("C1"), opened("C1", "F1", DUE)])
     before = len(await scheduler.emitted())
     # an open amount above the invoice's: a reminder must not list it
@@ -387,19 +392,3 @@ async def test_a_deciding_process_decides_as_the_tick_would(
     kept = await pool.fetch("SELECT reminder_id, payload FROM sent_reminder")
     assert len(kept) == 36
     assert all(row["payload"] == carried[row["reminder_id"]] for row in kept)
-
-
-async def test_a_state_the_contract_refuses_fails_the_tick_in_the_deciding_process_too(
-    pool: asyncpg.Pool, deciding: DecidingProcess
-) -> None:
-    scheduler = Scheduler.of(
-        pool, SimulatedClock(morning(date(2026, 11, 15))), concurrency=2, deciding=deciding
-    )
-    await scheduler.feed([customer("C1"), opened("C1", "F1", DUE)])
-    before = len(await scheduler.emitted())
-    await pool.execute("UPDATE dunning_invoice SET amount = 1 WHERE invoice_id = 'FR01/F1'")
-    scheduler.clock.set(morning(date(2026, 11, 26)))
-    with pytest.raises(ValueError, match="not within the invoice amount"):
-        await scheduler.ticker.run_until_idle()
-    assert len(await scheduler.emitted()) == before  # the tick rolled back
-    assert await pool.fetchval("SELECT count(*) FROM sent_reminder") == 0
