@@ -25,7 +25,7 @@ from contracts.dunning import NextStep
 from contracts.topics import DUNNING_ACTIONS
 from services.runtime import json_text
 from services.runtime.outbox import OutgoingRecord
-from services.scheduler.domain.ids import random_uuid
+from services.scheduler.domain.ids import random_id_text
 from services.scheduler.domain.scenario import Step
 from services.scheduler.domain.state import Customer, InvoiceState
 from services.scheduler.errors import InvalidState
@@ -97,7 +97,9 @@ def statement(account: Sequence[tuple[str, Decimal, int]]) -> str:
     return f'{{"totals":[{totals}],"open_invoices":{sum(n for _, _, n in rows)}}}'
 
 
-def _record(event_type: str, customer_id: str, event_id: uuid.UUID, value: str) -> OutgoingRecord:
+def _record(
+    event_type: str, customer_id: str, event_id: uuid.UUID | str, value: str
+) -> OutgoingRecord:
     return OutgoingRecord(
         topic=DUNNING_ACTIONS.name,
         key=customer_id.encode(),
@@ -197,7 +199,7 @@ def state_changed(
         and state.next_action_at < state.last_action_at
     ):
         raise InvalidState("the next action is before the last one")
-    event_id = random_uuid()
+    event_id = random_id_text()  # text: written into the JSON and the outbox's COPY only
     pauses = state.pauses
     value = (
         f"{_envelope(event_id, STATE_CHANGED, now)}"

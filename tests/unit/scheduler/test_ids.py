@@ -44,3 +44,28 @@ def test_a_forked_process_reads_random_bytes_of_its_own() -> None:
     assert ids._random.buffer is not buffer
     assert ids._random.at == 16
     assert first.version == 4
+
+
+@settings(max_examples=500)
+@given(random=st.binary(min_size=16, max_size=16))
+def test_a_random_ids_text_is_the_text_of_the_uuid_of_the_same_bytes(random: bytes) -> None:
+    made = ids.uuid_of((int.from_bytes(random) & ~ids._VERSION_BITS) | ids._V4)
+    assert ids.id_text_of(random.hex()) == str(made)
+    assert (uuid.UUID(ids.id_text_of(random.hex())).version, made.variant) == (4, uuid.RFC_4122)
+
+
+def test_random_id_texts_are_version_4_ids_and_do_not_repeat() -> None:
+    made = [ids.random_id_text() for _ in range(10_000)]  # more than one batch of random bytes
+    assert len(set(made)) == len(made)
+    for one in made:
+        parsed = uuid.UUID(one)
+        assert (parsed.version, parsed.variant, str(parsed)) == (4, uuid.RFC_4122, one)
+
+
+def test_random_ids_and_their_texts_share_the_random_bytes_without_reusing_them() -> None:
+    ids.random_uuid()
+    at = ids._random.at
+    text = ids.random_id_text()
+    assert text == ids.id_text_of(ids._random.buffer[at : at + 16].hex())
+    assert ids._random.at == at + 16
+    assert ids.random_uuid() != uuid.UUID(text)
