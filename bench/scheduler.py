@@ -140,20 +140,48 @@ async def drain(
             await pool.release(connection)
         await asyncio.sleep(max(0.0, start_at - time.time()))
         workers = [] if deciding is None else deciding.pids()
+        idle = _IdleTimer(asyncio.get_running_loop())
         started, cpu, backends = time.time(), time.process_time(), backend_cpu(pids)
         workers_cpu = backend_cpu(workers)
-        reminders = sum(o.reminders for o in await ticker.run_until_idle())
+        with idle:
+            reminders = sum(o.reminders for o in await ticker.run_until_idle())
         backends_after = backend_cpu(pids)
         database = None if backends is None or backends_after is None else backends_after - backends
         workers_used = (backend_cpu(workers) or 0.0) - (workers_cpu or 0.0)
         own = time.process_time() - cpu + workers_used
         if deciding is not None:
             print(f"  .. of the scheduler's CPU, its deciding process: {workers_used:.2f} s")
+        print(f"  .. the scheduler's event loop idle (waiting in select): {idle.seconds:.2f} s")
         return reminders, started, time.time(), own, database
     finally:
         await pool.close()
         if deciding is not None:
             deciding.close()
+
+
+class _IdleTimer:
+    """The time the event loop spends waiting for something to do (in its selector's
+    ``select``): what the replica waits on PostgreSQL (or its deciding process) with nothing
+    else to run. A diagnosis (the loop's selector is a private attribute)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.selector = loop._selector  # type: ignore[attr-defined]
+        self.seconds = 0.0
+
+    def __enter__(self) -> None:
+        select = self.selector.select
+
+        def timed(timeout: float | None = None) -> object:
+            started = time.perf_counter()
+            try:
+                return select(timeout)
+            finally:
+                self.seconds += time.perf_counter() - started
+
+        self.selector.select = timed
+
+    def __exit__(self, *exc: object) -> None:
+        del self.selector.select  # the class's own again
 
 
 def replica(

@@ -41,17 +41,20 @@ def name_uuid(namespace: uuid.UUID, name: str) -> uuid.UUID:
 
 class _RandomBytes:
     def __init__(self) -> None:
-        self.pid = -1
         self.buffer = b""
         self.digits = ""  # the buffer's hexadecimal digits
         self.at = 0  # the next id's index in the buffer
 
     def _read(self) -> None:
-        self.pid, self.buffer, self.at = os.getpid(), os.urandom(16 * _BATCH), 0
+        self.buffer, self.at = os.urandom(16 * _BATCH), 0
         self.digits = self.buffer.hex()
 
+    def forget(self) -> None:
+        """In a forked child: its parent's bytes are not its own (read anew at the next id)."""
+        self.buffer, self.digits, self.at = b"", "", 0
+
     def next16(self) -> bytes:
-        if self.at >= len(self.buffer) or self.pid != os.getpid():
+        if self.at >= len(self.buffer):
             self._read()
         at = self.at
         self.at = at + 16
@@ -59,7 +62,7 @@ class _RandomBytes:
 
     def next32_digits(self) -> str:
         """The next 16 bytes as 32 hexadecimal digits."""
-        if self.at >= len(self.buffer) or self.pid != os.getpid():
+        if self.at >= len(self.buffer):
             self._read()
         at = self.at
         self.at = at + 16
@@ -67,6 +70,9 @@ class _RandomBytes:
 
 
 _random = _RandomBytes()
+# a forked process must not repeat its parent's ids: it forgets the bytes read before the fork
+# (told by the interpreter, rather than asking the system for the process id at every id)
+os.register_at_fork(after_in_child=_random.forget)
 
 
 def random_uuid() -> uuid.UUID:

@@ -3,6 +3,7 @@ random version-4 ids that behave as ``uuid.UUID`` values everywhere."""
 
 from __future__ import annotations
 
+import os
 import pickle
 import uuid
 
@@ -37,13 +38,20 @@ def test_random_ids_are_version_4_and_do_not_repeat() -> None:
 
 
 def test_a_forked_process_reads_random_bytes_of_its_own() -> None:
-    first = ids.random_uuid()
-    ids._random.pid = -2  # as in a child forked after the parent read its batch
-    buffer = ids._random.buffer
     ids.random_uuid()
-    assert ids._random.buffer is not buffer
-    assert ids._random.at == 16
-    assert first.version == 4
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # the child: its next ids come from bytes it reads itself
+        os.close(read)
+        os.write(write, (str(ids.random_uuid()) + ids.random_id_text()).encode())
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        made_there = pipe.read()
+    os.waitpid(child, 0)
+    parent_next = str(ids.random_uuid()) + ids.random_id_text()  # what the parent makes next
+    assert len(made_there) == len(parent_next) == 72
+    assert made_there != parent_next
 
 
 @settings(max_examples=500)
