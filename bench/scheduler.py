@@ -43,7 +43,7 @@ from services.runtime.database import Connection, create_pool
 from services.runtime.settings import DatabaseSettings
 from services.scheduler.app import MIGRATIONS_PATH, policy_of
 from services.scheduler.settings import SchedulerSettings
-from services.scheduler.tick import DecidingProcess, Ticker
+from services.scheduler.tick import DecidingProcess, Ticker, TickOutcome
 
 SCHEMA = "bench_scheduler"
 NOW = datetime(2026, 12, 8, 9, 30, tzinfo=UTC)  # a Tuesday, 10:30 in Paris
@@ -141,6 +141,17 @@ async def drain(
         await asyncio.sleep(max(0.0, start_at - time.time()))
         workers = [] if deciding is None else deciding.pids()
         idle = _IdleTimer(asyncio.get_running_loop())
+        ticks: list[float] = []  # each tick's time, its transaction's included
+        tick = ticker.tick
+
+        async def timed_tick() -> TickOutcome:
+            started = time.perf_counter()
+            try:
+                return await tick()
+            finally:
+                ticks.append(time.perf_counter() - started)
+
+        ticker.tick = timed_tick  # type: ignore[method-assign]
         started, cpu, backends = time.time(), time.process_time(), backend_cpu(pids)
         workers_cpu = backend_cpu(workers)
         with idle:
@@ -152,6 +163,15 @@ async def drain(
         if deciding is not None:
             print(f"  .. of the scheduler's CPU, its deciding process: {workers_used:.2f} s")
         print(f"  .. the scheduler's event loop idle (waiting in select): {idle.seconds:.2f} s")
+        if ticks:
+            # a payment for an invoice a tick holds waits for that tick's commit
+            ticks.sort()
+            print(
+                f"  .. {len(ticks)} ticks, each from its claim to its commit: median "
+                f"{statistics.median(ticks) * 1000:.0f} ms, 95th percentile "
+                f"{ticks[int(0.95 * (len(ticks) - 1))] * 1000:.0f} ms, "
+                f"max {ticks[-1] * 1000:.0f} ms"
+            )
         return reminders, started, time.time(), own, database
     finally:
         await pool.close()
