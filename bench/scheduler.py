@@ -43,7 +43,7 @@ from services.runtime.database import Connection, create_pool
 from services.runtime.settings import DatabaseSettings
 from services.scheduler.app import MIGRATIONS_PATH, policy_of
 from services.scheduler.settings import SchedulerSettings
-from services.scheduler.tick import DecidingProcess, Ticker, TickOutcome
+from services.scheduler.tick import DecidingProcess, Ticker, TickOutcome, load_calendars
 
 SCHEMA = "bench_scheduler"
 NOW = datetime(2026, 12, 8, 9, 30, tzinfo=UTC)  # a Tuesday, 10:30 in Paris
@@ -133,6 +133,7 @@ async def drain(
         ticker = Ticker(
             pool, SimulatedClock(NOW), policy_of(SchedulerSettings()), batch, concurrency, deciding
         )
+        load_calendars(NOW.date())  # as the service does at start-up
         gc_tuning.tune(SchedulerSettings().gc_gen0_threshold)  # as services do once built
         held = [await pool.acquire() for _ in range(size)]  # every connection, for its pid
         pids = [c.get_server_pid() for c in held]
