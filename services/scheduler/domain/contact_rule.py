@@ -156,13 +156,14 @@ def decide(
             postponed.append(Move(due.state, replace(due.state, next_action_at=later)))
     reminder = None
     if gap_end is None or gap_end <= now:
-        reminder = _reminding(policy, customer, steps[firmest], sending_at, skipped)
+        reminder = _reminding(policy, customer, debtor, steps[firmest], sending_at, skipped)
     return Decision(customer, tuple(spent), escalations, tuple(postponed), reminder, tuple(skipped))
 
 
 def _reminding(
     policy: Policy,
     customer: Customer,
+    debtor: Debtor,  # customer.debtor(policy.window)
     group: list[Due],
     at: datetime,
     skipped: list[tuple[str, str, str]],
@@ -173,7 +174,6 @@ def _reminding(
     # catch-up, a resumption): then the reminder waits for the next one, never goes at once
     # (``at``: the sending instant of the tick's ``now``, computed once by decide)
     moves = []
-    debtor = customer.debtor(policy.window)
     for due in group:
         for passed in due.taken.skipped:
             skipped.append((due.state.invoice_id, scenario_id, passed.name))
