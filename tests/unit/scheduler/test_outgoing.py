@@ -136,6 +136,11 @@ def test_a_state_change_is_the_models_dump(
     assert replace(record, event_id=record.event_uuid) == OutgoingRecord.of(
         DUNNING_ACTIONS, expected
     )
+    # the same state again, its place and heading then written from what was remembered
+    again = outgoing.state_changed(replace(state), now, next_step)
+    assert again is not None
+    assert isinstance(again.event_id, str)
+    assert again.value == record.value.replace(record.event_id.encode(), again.event_id.encode())
     # it validates (compared as JSON: an instant in a DST fold compares unequal across zones)
     parsed = DUNNING_ACTIONS.parse(record.value)
     assert parsed.model_dump_json().encode() == record.value
