@@ -43,7 +43,7 @@ from services.runtime.database import Connection, create_pool
 from services.runtime.settings import DatabaseSettings
 from services.scheduler.app import MIGRATIONS_PATH, policy_of
 from services.scheduler.settings import SchedulerSettings
-from services.scheduler.tick import DecidingProcess, Ticker
+from services.scheduler.tick import DecidingProcess, Ticker, TickOutcome, load_calendars
 
 SCHEMA = "bench_scheduler"
 NOW = datetime(2026, 12, 8, 9, 30, tzinfo=UTC)  # a Tuesday, 10:30 in Paris
@@ -133,6 +133,7 @@ async def drain(
         ticker = Ticker(
             pool, SimulatedClock(NOW), policy_of(SchedulerSettings()), batch, concurrency, deciding
         )
+        load_calendars(NOW.date())  # as the service does at start-up
         gc_tuning.tune(SchedulerSettings().gc_gen0_threshold)  # as services do once built
         held = [await pool.acquire() for _ in range(size)]  # every connection, for its pid
         pids = [c.get_server_pid() for c in held]
@@ -140,20 +141,68 @@ async def drain(
             await pool.release(connection)
         await asyncio.sleep(max(0.0, start_at - time.time()))
         workers = [] if deciding is None else deciding.pids()
+        idle = _IdleTimer(asyncio.get_running_loop())
+        ticks: list[float] = []  # each tick's time, its transaction's included
+        tick = ticker.tick
+
+        async def timed_tick() -> TickOutcome:
+            started = time.perf_counter()
+            try:
+                return await tick()
+            finally:
+                ticks.append(time.perf_counter() - started)
+
+        ticker.tick = timed_tick  # type: ignore[method-assign]
         started, cpu, backends = time.time(), time.process_time(), backend_cpu(pids)
         workers_cpu = backend_cpu(workers)
-        reminders = sum(o.reminders for o in await ticker.run_until_idle())
+        with idle:
+            reminders = sum(o.reminders for o in await ticker.run_until_idle())
         backends_after = backend_cpu(pids)
         database = None if backends is None or backends_after is None else backends_after - backends
         workers_used = (backend_cpu(workers) or 0.0) - (workers_cpu or 0.0)
         own = time.process_time() - cpu + workers_used
         if deciding is not None:
             print(f"  .. of the scheduler's CPU, its deciding process: {workers_used:.2f} s")
+        print(f"  .. the scheduler's event loop idle (waiting in select): {idle.seconds:.2f} s")
+        if ticks:
+            # a payment for an invoice a tick holds waits for that tick's commit
+            ticks.sort()
+            print(
+                f"  .. {len(ticks)} ticks, each from its claim to its commit: median "
+                f"{statistics.median(ticks) * 1000:.0f} ms, 95th percentile "
+                f"{ticks[int(0.95 * (len(ticks) - 1))] * 1000:.0f} ms, "
+                f"max {ticks[-1] * 1000:.0f} ms"
+            )
         return reminders, started, time.time(), own, database
     finally:
         await pool.close()
         if deciding is not None:
             deciding.close()
+
+
+class _IdleTimer:
+    """The time the event loop spends waiting for something to do (in its selector's
+    ``select``): what the replica waits on PostgreSQL (or its deciding process) with nothing
+    else to run. A diagnosis (the loop's selector is a private attribute)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.selector = loop._selector  # type: ignore[attr-defined]
+        self.seconds = 0.0
+
+    def __enter__(self) -> None:
+        select = self.selector.select
+
+        def timed(timeout: float | None = None) -> object:
+            started = time.perf_counter()
+            try:
+                return select(timeout)
+            finally:
+                self.seconds += time.perf_counter() - started
+
+        self.selector.select = timed
+
+    def __exit__(self, *exc: object) -> None:
+        del self.selector.select  # the class's own again
 
 
 def replica(

@@ -28,7 +28,7 @@ from services.scheduler.library_store import LibraryWatch, reload_library
 from services.scheduler.operations_api import OperationsApi
 from services.scheduler.proposals import Timeouts
 from services.scheduler.settings import SchedulerSettings
-from services.scheduler.tick import DecidingProcess, Ticker
+from services.scheduler.tick import DecidingProcess, Ticker, load_calendars
 from services.scheduler.tracking import Tracker
 
 MIGRATIONS_PATH = Path(__file__).parent / "migrations"
@@ -69,6 +69,7 @@ async def build(context: ServiceContext) -> ServiceParts:
     if settings.tick_deciding_process:
         deciding = DecidingProcess(settings.gc_gen0_threshold)
         await deciding.warm_up()
+    load_calendars(context.clock.now().date())
     ticker = Ticker(
         context.pool,
         context.clock,

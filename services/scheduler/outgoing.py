@@ -25,7 +25,7 @@ from contracts.dunning import NextStep
 from contracts.topics import DUNNING_ACTIONS
 from services.runtime import json_text
 from services.runtime.outbox import OutgoingRecord
-from services.scheduler.domain.ids import random_uuid
+from services.scheduler.domain.ids import random_id_text
 from services.scheduler.domain.scenario import Step
 from services.scheduler.domain.state import Customer, InvoiceState
 from services.scheduler.errors import InvalidState
@@ -97,7 +97,9 @@ def statement(account: Sequence[tuple[str, Decimal, int]]) -> str:
     return f'{{"totals":[{totals}],"open_invoices":{sum(n for _, _, n in rows)}}}'
 
 
-def _record(event_type: str, customer_id: str, event_id: uuid.UUID, value: str) -> OutgoingRecord:
+def _record(
+    event_type: str, customer_id: str, event_id: uuid.UUID | str, value: str
+) -> OutgoingRecord:
     return OutgoingRecord(
         topic=DUNNING_ACTIONS.name,
         key=customer_id.encode(),
@@ -197,22 +199,62 @@ def state_changed(
         and state.next_action_at < state.last_action_at
     ):
         raise InvalidState("the next action is before the last one")
-    event_id = random_uuid()
-    pauses = state.pauses
+    event_id = random_id_text()  # text: written into the JSON and the outbox's COPY only
     value = (
         f"{_envelope(event_id, STATE_CHANGED, now)}"
         f'{{"customer_id":{_string(state.customer_id)},'
         f'"company_code":{_string(state.company_code)},'
         f'"invoice_id":{_string(state.invoice_id)},'
-        f'"scenario_id":{_string(state.scenario_id)},'
-        f'"step_name":{_optional_string(state.last_step_name)},'
-        f'"level":{_optional_string(state.last_level)},'
-        f'"paused":{_bool(state.pause_reason is not None)},'
-        f'"pause_reason":{_optional_string(pauses[0] if pauses else None)},'
+        f"{_place(state.scenario_id, state.last_step_name, state.last_level, state.pause_reason)}"
         f'"last_action_at":{_optional_instant(state.last_action_at)},'
         f'"next_action_at":{_optional_instant(state.next_action_at)},'
         # the tick never moves a held invoice (queries.DUE_INVOICES): no hold to show
         f'"paused_until":null,'
-        f'"next_step":{_next_step(next_step if state.next_action_at is not None else None)}}}}}'
+        f'"next_step":{_heading(next_step if state.next_action_at is not None else None)}}}}}'
     )
     return _record(STATE_CHANGED, state.customer_id, event_id, value)
+
+
+# A state change's fields from "scenario_id" to "pause_reason" depend on four of the state's
+# values that a tick's invoices share (a few scenarios, steps and pauses): written once per
+# combination rather than once per state change.
+_places: dict[tuple[str, str | None, str | None, str | None], str] = {}
+
+
+def _place(
+    scenario_id: str, step_name: str | None, level: str | None, pause_reason: str | None
+) -> str:
+    key = (scenario_id, step_name, level, pause_reason)
+    known = _places.get(key)
+    if known is not None:
+        return known
+    pauses = tuple(pause_reason.split(",")) if pause_reason else ()  # InvoiceState.pauses
+    text = (
+        f'"scenario_id":{_string(scenario_id)},'
+        f'"step_name":{_optional_string(step_name)},'
+        f'"level":{_optional_string(level)},'
+        f'"paused":{_bool(pause_reason is not None)},'
+        f'"pause_reason":{_optional_string(pauses[0] if pauses else None)},'
+    )
+    if len(_places) >= 4096:
+        _places.clear()
+    _places[key] = text
+    return text
+
+
+# A next step's text, per model (the tick's headings are one model per step of the library,
+# state.heading_for); the model is kept with its text and checked by identity on every hit.
+_headings: dict[int, tuple[NextStep, str]] = {}
+
+
+def _heading(step: NextStep | None) -> str:
+    if step is None:
+        return "null"
+    known = _headings.get(id(step))
+    if known is not None and known[0] is step:
+        return known[1]
+    text = _next_step(step)
+    if len(_headings) >= 4096:
+        _headings.clear()
+    _headings[id(step)] = (step, text)
+    return text

@@ -45,7 +45,11 @@ class SchedulerSettings(ServiceSettings):
     window_end: time = time(18, 0)
     min_contact_gap_hours: float = Field(default=20.0, ge=0)
     tick_interval_s: float = Field(default=5.0, gt=0)
-    tick_batch_size: int = Field(default=500, ge=1)
+    # due invoices claimed per tick: 1,000 drains a large book with half the round trips of
+    # 500 (docs/scenarios.md, *Performance*), a tick then holding its invoices about 0.3 s
+    # (a payment for one of them waits that long in the tracker; the notifier's own check
+    # suppresses the reminder meanwhile)
+    tick_batch_size: int = Field(default=1000, ge=1)
     tick_concurrency: int = Field(
         default=2,
         ge=1,

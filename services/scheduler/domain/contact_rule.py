@@ -20,13 +20,14 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, Final, NamedTuple
 from zoneinfo import ZoneInfo
 
 from services.runtime.business_days import SendingWindow, send_instant
-from services.scheduler.domain.progress import Taken, resumed_step
+from services.scheduler.domain.library import Library
+from services.scheduler.domain.progress import Debtor, Taken, resumed_step
 from services.scheduler.domain.reminders import reminder_id
-from services.scheduler.domain.rule_memo import due_now
+from services.scheduler.domain.rule_memo import MAX_ENTRIES, amount_class, due_now
 from services.scheduler.domain.scenario import Scenario, Step
 from services.scheduler.domain.state import (
     Customer,
@@ -155,13 +156,14 @@ def decide(
             postponed.append(Move(due.state, replace(due.state, next_action_at=later)))
     reminder = None
     if gap_end is None or gap_end <= now:
-        reminder = _reminding(policy, customer, steps[firmest], sending_at, skipped)
+        reminder = _reminding(policy, customer, debtor, steps[firmest], sending_at, skipped)
     return Decision(customer, tuple(spent), escalations, tuple(postponed), reminder, tuple(skipped))
 
 
 def _reminding(
     policy: Policy,
     customer: Customer,
+    debtor: Debtor,  # customer.debtor(policy.window)
     group: list[Due],
     at: datetime,
     skipped: list[tuple[str, str, str]],
@@ -173,21 +175,9 @@ def _reminding(
     # (``at``: the sending instant of the tick's ``now``, computed once by decide)
     moves = []
     for due in group:
-        taken_step = due.taken.step
-        assert taken_step is not None
         for passed in due.taken.skipped:
             skipped.append((due.state.invoice_id, scenario_id, passed.name))
-        moved = due.state.moved(  # one copy: the tick's hot path (at_position, inlined)
-            next_step=due.scenario.id_at(due.taken.position + 1),
-            scenario_version=policy.library.version_of(due.scenario.id),
-            last_step_name=taken_step.name,
-            last_level=taken_step.level,
-            last_action_at=at,
-            resumed=False,
-            # an escalating step must be delivered (or deemed delivered) before the next one
-            awaiting_delivery=taken_step.name if taken_step.escalating else None,
-        )
-        moves.append(Move(due.state, rescheduled(policy, moved, customer, at)))
+        moves.append(Move(due.state, reminded(policy, customer, debtor, due, at)))
     return Reminding(
         reminder_id=reminder_id(
             customer.customer_id, scenario_id, step.name, [d.state.invoice_id for d in group]
@@ -198,6 +188,86 @@ def _reminding(
         invoices=tuple(d.state for d in group),
         moves=tuple(moves),
     )
+
+
+def reminded_by_definition(
+    policy: Policy, customer: Customer, due: Due, at: datetime
+) -> InvoiceState:
+    """An invoice after the step ``due`` takes is sent at ``at``: the step recorded, the
+    invoice heading for the next one (of the version in force), its timer planned again."""
+    taken_step = due.taken.step
+    assert taken_step is not None
+    moved = due.state.moved(  # one copy: the tick's hot path (at_position, inlined)
+        next_step=due.scenario.id_at(due.taken.position + 1),
+        scenario_version=policy.library.version_of(due.scenario.id),
+        last_step_name=taken_step.name,
+        last_level=taken_step.level,
+        last_action_at=at,
+        resumed=False,
+        # an escalating step must be delivered (or deemed delivered) before the next one
+        awaiting_delivery=taken_step.name if taken_step.escalating else None,
+    )
+    return rescheduled(policy, moved, customer, at)
+
+
+# What :func:`reminded_by_definition` changes of an invoice, remembered: a batch's reminded
+# invoices share few of its inputs (a few scenarios, steps and due dates, a tick's one
+# instant, a few kinds of customer), and rescheduling each one was a tenth of a tick's Python.
+_CHANGED: Final = (
+    "next_step",
+    "scenario_version",
+    "last_step_name",
+    "last_level",
+    "last_action_at",
+    "resumed",
+    "awaiting_delivery",
+    "next_action_at",
+)
+_reminded_changes: dict[tuple[object, ...], tuple[Library, Scenario, Step, dict[str, Any]]] = {}
+
+
+def reminded(
+    policy: Policy, customer: Customer, debtor: Debtor, due: Due, at: datetime
+) -> InvoiceState:
+    """:func:`reminded_by_definition`, its changes remembered (unit tests compare the two).
+
+    The changes depend on the library (the version in force, the step after this one), the
+    scenario, the step taken and its position, ``at``, the invoice's status and pauses (no
+    timer for a paused or inactive one), its due date, the class of its open amount (the only
+    way the rules read it: :func:`~.rule_memo.amount_class`), the customer's kind
+    (``debtor``, ``customer.debtor(policy.window)``), its formal notice, and the policy's
+    minimum gap and notice delay. The library, the scenario and the step are keyed by
+    identity and checked on every hit; the other fields of the invoice are not changed.
+    """
+    state = due.state
+    scenario = due.scenario
+    step = due.taken.step
+    library = policy.library
+    assert step is not None
+    key = (
+        id(library),
+        state.scenario_id,
+        id(scenario),
+        id(step),
+        due.taken.position,
+        at,
+        state.status,
+        state.pause_reason,
+        state.due_date,
+        amount_class(scenario, state.open_amount),
+        debtor,
+        state.formal_notice_at,
+        policy.min_gap,
+        policy.notice_delay,
+    )
+    known = _reminded_changes.get(key)
+    if known is not None and known[0] is library and known[1] is scenario and known[2] is step:
+        return state.moved(**known[3])
+    after = reminded_by_definition(policy, customer, due, at)
+    if len(_reminded_changes) >= MAX_ENTRIES:
+        _reminded_changes.clear()
+    _reminded_changes[key] = (library, scenario, step, {f: getattr(after, f) for f in _CHANGED})
+    return after
 
 
 def sending_instant(policy: Policy, customer: Customer, now: datetime) -> datetime:

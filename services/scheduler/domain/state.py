@@ -29,7 +29,7 @@ from services.scheduler.domain.progress import (
     Notice,
     firmer_position,
 )
-from services.scheduler.domain.rule_memo import plan
+from services.scheduler.domain.rule_memo import amount_class, plan
 from services.scheduler.domain.scenario import Scenario
 from services.scheduler.domain.versions import followed_position
 
@@ -285,6 +285,13 @@ def heading_for(
     ``resumed_step`` choose it the same way). None when there is no timer (paused, held,
     closed, ended, waiting for a delivery), when only the exit is left, or when the customer
     or the scenario is not known.
+
+    Remembered (a tick announces one per moved invoice, and they share few answers): the
+    answer depends on the library, the invoice's scenario, its place in it (status, step,
+    version), the class of its open amount (:func:`~.rule_memo.amount_class`: the only way a
+    step's conditions read it) and the customer's type. The library and the scenario are
+    keyed by identity and checked on every hit. :func:`heading_by_definition` is the rule
+    step by step (unit tests compare the two).
     """
     if state.next_action_at is None or customer is None:
         return None
@@ -292,6 +299,44 @@ def heading_for(
     if scenario is None:
         return None
     customer_type = customer.segment.customer_type
+    key = (
+        id(library),
+        state.scenario_id,
+        id(scenario),
+        state.status,
+        state.next_step,
+        state.scenario_version,
+        amount_class(scenario, state.open_amount),
+        customer_type,
+    )
+    known = _headings.get(key)
+    if known is not None and known[0] is library and known[1] is scenario:
+        return known[2]
+    heading = _heading(library, scenario, state, customer_type)
+    if len(_headings) >= 10_000:
+        _headings.clear()
+    _headings[key] = (library, scenario, heading)
+    return heading
+
+
+_headings: dict[tuple[object, ...], tuple[Library, Scenario, NextStep | None]] = {}
+
+
+def heading_by_definition(
+    library: Library, state: InvoiceState, customer: Customer | None
+) -> NextStep | None:
+    """:func:`heading_for`, not remembered."""
+    if state.next_action_at is None or customer is None:
+        return None
+    scenario = None if state.scenario_id is None else library.scenarios.get(state.scenario_id)
+    if scenario is None:
+        return None
+    return _heading(library, scenario, state, customer.segment.customer_type)
+
+
+def _heading(
+    library: Library, scenario: Scenario, state: InvoiceState, customer_type: CustomerType
+) -> NextStep | None:
     steps = scenario.steps
     for index in range(_position_in(library, state), len(steps)):
         step = steps[index]

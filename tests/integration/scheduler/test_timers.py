@@ -15,11 +15,13 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from contracts.dunning import DunningStateChanged, ReminderDue
 from contracts.erp import Segment
 from contracts.topics import DUNNING_ACTIONS
 from services.runtime import migrations
 from services.runtime.clock import SimulatedClock
 from services.runtime.database import create_pool
+from services.runtime.outbox import COPY_FROM_ROWS, channel_name
 from services.runtime.settings import DatabaseSettings
 from services.scheduler import suspensions
 from services.scheduler.settings import SchedulerSettings
@@ -307,10 +309,15 @@ async def test_a_tick_claims_past_the_customers_another_tick_holds(pool: asyncpg
     assert reached == {"C0": 1, "C1": 1, "C2": 1}
 
 
+@pytest.mark.parametrize("in_process", [True, False], ids=["in-process", "deciding-process"])
 async def test_a_state_the_contract_refuses_fails_the_tick_and_emits_nothing(
-    pool: asyncpg.Pool,
+    pool: asyncpg.Pool, in_process: bool, request: pytest.FixtureRequest
 ) -> None:
-    scheduler = Scheduler.of(pool, SimulatedClock(morning(date(2026, 11, 15))), concurrency=2)
+    # deciding in the service's process, or in the deciding process (the error crosses back)
+    deciding = None if in_process else request.getfixturevalue("deciding")
+    scheduler = Scheduler.of(
+        pool, SimulatedClock(morning(date(2026, 11, 15))), concurrency=2, deciding=deciding
+    )
     await scheduler.feed([customer("C1"), opened("C1", "F1", DUE)])
     before = len(await scheduler.emitted())
     # an open amount above the invoice's: a reminder must not list it
@@ -320,6 +327,40 @@ async def test_a_state_the_contract_refuses_fails_the_tick_and_emits_nothing(
         await scheduler.ticker.run_until_idle()
     assert len(await scheduler.emitted()) == before  # the tick rolled back
     assert await pool.fetchval("SELECT count(*) FROM sent_reminder") == 0
+
+
+@pytest.mark.parametrize("customers", [2, COPY_FROM_ROWS // 2 + 10], ids=["inserted", "copied"])
+async def test_a_tick_writes_its_events_in_order_and_wakes_the_relay(
+    pool: asyncpg.Pool, database_url: str, customers: int
+) -> None:
+    # a small tick's events go in the tick's statement, a large one's by COPY (two outbox
+    # rows per customer); either way the relay is woken when the tick commits
+    scheduler = Scheduler.of(pool, SimulatedClock(morning(date(2026, 11, 15))))
+    await scheduler.feed(
+        [e for n in range(customers) for e in (customer(f"C{n}"), opened(f"C{n}", f"F{n}", DUE))]
+    )
+    before = await pool.fetchval("SELECT coalesce(max(id), 0) FROM outbox")
+    listener = await asyncpg.connect(database_url)
+    woken = asyncio.Event()
+    await listener.add_listener(channel_name(SCHEMA), lambda *_: woken.set())
+    try:
+        scheduler.clock.set(morning(date(2026, 11, 26)))  # the preventive step is due
+        await scheduler.ticker.run_until_idle()
+        await asyncio.wait_for(woken.wait(), 10)
+    finally:
+        await listener.close()
+    rows = await pool.fetch("SELECT value FROM outbox WHERE id > $1 ORDER BY id", before)
+    events = [DUNNING_ACTIONS.parse(r["value"]) for r in rows]
+    assert len(events) == 2 * customers
+    reminded = []
+    for reminder, changed in zip(events[::2], events[1::2], strict=True):
+        # each reminder, then its invoice's state change
+        assert isinstance(reminder, ReminderDue)
+        assert isinstance(changed, DunningStateChanged)
+        assert changed.payload.customer_id == reminder.payload.customer_id
+        assert changed.payload.step_name == reminder.payload.step_name
+        reminded.append(reminder.payload.customer_id)
+    assert sorted(reminded) == sorted(f"C{n}" for n in range(customers))
 
 
 async def test_ids_with_quotes_and_accents_go_through_every_step(pool: asyncpg.Pool) -> None:
@@ -387,19 +428,3 @@ async def test_a_deciding_process_decides_as_the_tick_would(
     kept = await pool.fetch("SELECT reminder_id, payload FROM sent_reminder")
     assert len(kept) == 36
     assert all(row["payload"] == carried[row["reminder_id"]] for row in kept)
-
-
-async def test_a_state_the_contract_refuses_fails_the_tick_in_the_deciding_process_too(
-    pool: asyncpg.Pool, deciding: DecidingProcess
-) -> None:
-    scheduler = Scheduler.of(
-        pool, SimulatedClock(morning(date(2026, 11, 15))), concurrency=2, deciding=deciding
-    )
-    await scheduler.feed([customer("C1"), opened("C1", "F1", DUE)])
-    before = len(await scheduler.emitted())
-    await pool.execute("UPDATE dunning_invoice SET amount = 1 WHERE invoice_id = 'FR01/F1'")
-    scheduler.clock.set(morning(date(2026, 11, 26)))
-    with pytest.raises(ValueError, match="not within the invoice amount"):
-        await scheduler.ticker.run_until_idle()
-    assert len(await scheduler.emitted()) == before  # the tick rolled back
-    assert await pool.fetchval("SELECT count(*) FROM sent_reminder") == 0

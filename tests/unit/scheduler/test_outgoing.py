@@ -127,11 +127,20 @@ def test_a_state_change_is_the_models_dump(
         assert record is None
         return
     assert record is not None
-    assert record.event_id is not None
+    assert isinstance(record.event_id, str)  # a version-4 id's text
+    assert record.event_uuid is not None
+    assert (record.event_uuid.version, str(record.event_uuid)) == (4, record.event_id)
     expected = DunningStateChanged(
-        event_id=record.event_id, occurred_at=now, source=SOURCE, payload=snapshot
+        event_id=record.event_uuid, occurred_at=now, source=SOURCE, payload=snapshot
     )
-    assert record == OutgoingRecord.of(DUNNING_ACTIONS, expected)
+    assert replace(record, event_id=record.event_uuid) == OutgoingRecord.of(
+        DUNNING_ACTIONS, expected
+    )
+    # the same state again, its place and heading then written from what was remembered
+    again = outgoing.state_changed(replace(state), now, next_step)
+    assert again is not None
+    assert isinstance(again.event_id, str)
+    assert again.value == record.value.replace(record.event_id.encode(), again.event_id.encode())
     # it validates (compared as JSON: an instant in a DST fold compares unequal across zones)
     parsed = DUNNING_ACTIONS.parse(record.value)
     assert parsed.model_dump_json().encode() == record.value
