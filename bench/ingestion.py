@@ -347,9 +347,6 @@ class BackendCpu:
         self.windows = windows
         self.baseline: dict[int, float] = {}
         self.last: dict[int, float] = {}
-        # autovacuum workers while they work on the run's schema: CPU first seen, last seen
-        self.autovacuum_first: dict[int, float] = {}
-        self.autovacuum_last: dict[int, float] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._started = threading.Event()
@@ -366,13 +363,6 @@ class BackendCpu:
 
     def used(self) -> float:
         return sum(self.last[pid] - self.baseline.get(pid, 0.0) for pid in list(self.last))
-
-    def autovacuum_used(self) -> float:
-        """CPU seconds of autovacuum workers seen working on the run's schema."""
-        return sum(
-            self.autovacuum_last[pid] - self.autovacuum_first[pid]
-            for pid in list(self.autovacuum_last)
-        )
 
     def _run(self) -> None:
         asyncio.run(self._watch())
@@ -403,8 +393,6 @@ class BackendCpu:
                     used = process_cpu_s(pid)
                     if used is not None and used >= self.last[pid]:
                         self.last[pid] = used
-                if self.windows is not None:
-                    await self._autovacuum(connection)
                 if first:
                     first = False
                     self._started.set()
@@ -421,21 +409,6 @@ class BackendCpu:
                 await self.windows.close()
             await connection.close()
 
-    async def _autovacuum(self, connection: asyncpg.Connection) -> None:
-        # only while the worker's query names the run's schema: a worker goes on to other
-        # tables of the database (other people's) once it is done with the run's
-        rows = await connection.fetch(
-            "SELECT pid FROM pg_stat_activity WHERE backend_type = 'autovacuum worker' "
-            "AND position($1 IN query) > 0",
-            self.application_name,
-        )
-        for row in rows:
-            used = process_cpu_s(row["pid"])
-            if used is None:
-                continue
-            self.autovacuum_first.setdefault(row["pid"], used)
-            self.autovacuum_last[row["pid"]] = used
-
 
 @dataclasses.dataclass
 class Windows:
@@ -443,8 +416,8 @@ class Windows:
 
     Each window's line gives the ERP events applied (the group's committed offsets), the CPU
     microseconds per event of the replicas, their backends and the Kafka broker (by pid, as
-    the run's totals), of autovacuum workers while on the run's schema and of every
-    ``postgres`` process of the host (others' work included: an upper bound); what the
+    the run's totals) and of every ``postgres`` process of the host (autovacuum,
+    checkpoints and others' work included: an upper bound); what the
     whole server did (checkpoints begun, buffers written by checkpoints and by backends, WAL
     bytes and full-page images, all cluster-wide: other people's databases count too); the
     run's tables' blocks read from outside shared buffers and found in them per event; the
@@ -480,6 +453,7 @@ class Windows:
             "b.buffers_checkpoint, b.buffers_backend, b.buffers_clean, "
             "w.wal_bytes, w.wal_fpi, w.wal_records FROM pg_stat_bgwriter b, pg_stat_wal w"
         )
+        assert server is not None
         io = await connection.fetchrow(
             "SELECT coalesce(sum(heap_blks_read + coalesce(idx_blks_read, 0) "
             "+ coalesce(toast_blks_read, 0)), 0) AS read, "
@@ -488,6 +462,7 @@ class Windows:
             "FROM pg_statio_all_tables WHERE schemaname = $1",
             self.schema,
         )
+        assert io is not None
         tables = await connection.fetch(
             "SELECT relname, n_live_tup, n_dead_tup, autovacuum_count, autoanalyze_count "
             "FROM pg_stat_all_tables WHERE schemaname = $1",
@@ -509,7 +484,6 @@ class Windows:
             "replicas": sum(process_cpu_s(pid) or 0.0 for pid in self.replica_pids),
             "postgres": cpu.used(),
             "kafka": sum(process_cpu_s(pid) or 0.0 for pid in self.kafka_pids),
-            "autovacuum": cpu.autovacuum_used(),
             "postgres_host": postgres_host_cpu_s(),
             "checkpoints": float(server["checkpoints"]),
             "buffers_checkpoint": float(server["buffers_checkpoint"]),
@@ -540,8 +514,11 @@ class Windows:
             "replicas": per_event("replicas"),
             "postgres": per_event("postgres"),
             "kafka": per_event("kafka"),
-            "autovacuum": per_event("autovacuum"),
             "postgres_host": per_event("postgres_host"),
+            "replicas_s": now["replicas"] - before["replicas"],
+            "postgres_s": now["postgres"] - before["postgres"],
+            "kafka_s": now["kafka"] - before["kafka"],
+            "postgres_host_s": now["postgres_host"] - before["postgres_host"],
             "checkpoints": now["checkpoints"] - before["checkpoints"],
             "wal_bytes": per_event("wal_bytes", 1.0),
             "wal_fpi": per_event("wal_fpi", 1.0),
@@ -561,7 +538,7 @@ class Windows:
 
 WINDOW_HEADER = (
     "window: end s, ERP events done, events/s | CPU µs/event: replicas, PostgreSQL "
-    "backends, Kafka, autovacuum (run's schema), every postgres process (host) | "
+    "backends, Kafka, every postgres process (host) | "
     "checkpoints begun, WAL bytes/event and full-page images/event (cluster), buffers "
     "written by backends | run's blocks read/event, hit/event | outbox live, dead rows, "
     "autovacuums | load 1 min"
@@ -569,10 +546,19 @@ WINDOW_HEADER = (
 
 
 def window_line(row: dict[str, float]) -> str:
+    if row["events_per_s"]:
+        cpu = (
+            f"{row['replicas']:6.1f} {row['postgres']:5.1f} {row['kafka']:5.1f} "
+            f"{row['postgres_host']:5.1f}"
+        )
+    else:  # the relay draining the outbox once every record is consumed: CPU seconds
+        cpu = (
+            f"draining, CPU s: {row['replicas_s']:.2f} {row['postgres_s']:.2f} "
+            f"{row['kafka_s']:.2f} {row['postgres_host_s']:.2f}"
+        )
     return (
         f"window {row['t']:6.1f} s {row['events_done']:9,.0f} {row['events_per_s']:7,.0f}/s | "
-        f"{row['replicas']:6.1f} {row['postgres']:5.1f} {row['kafka']:5.1f} "
-        f"{row['autovacuum']:4.1f} {row['postgres_host']:5.1f} | "
+        f"{cpu} | "
         f"{row['checkpoints']:.0f} {row['wal_bytes']:6,.0f} {row['wal_fpi']:5.2f} "
         f"{row['buffers_backend']:6,.0f} | {row['blocks_read']:5.2f} {row['blocks_hit']:6.1f} | "
         f"{row['outbox_live']:7,.0f} {row['outbox_dead']:8,.0f} {row['vacuums']:.0f} | "
@@ -747,15 +733,19 @@ async def print_tables(database_url: str, schema: str) -> None:
             "SELECT s.relname, pg_relation_size(s.relid) AS heap, "
             "pg_indexes_size(s.relid) AS indexes, pg_total_relation_size(s.relid) AS total, "
             "s.n_live_tup, s.n_dead_tup, s.n_tup_ins, s.n_tup_upd, s.n_tup_hot_upd, "
-            "s.n_tup_del, s.autovacuum_count, s.autoanalyze_count, s.last_autovacuum "
-            "FROM pg_stat_all_tables s WHERE s.schemaname = $1 ORDER BY total DESC",
+            "s.n_tup_del, s.autovacuum_count, s.autoanalyze_count, s.last_autovacuum, "
+            "io.heap_blks_hit + coalesce(io.idx_blks_hit, 0) AS hit, "
+            "io.heap_blks_read + coalesce(io.idx_blks_read, 0) AS read "
+            "FROM pg_stat_all_tables s JOIN pg_statio_all_tables io USING (relid) "
+            "WHERE s.schemaname = $1 ORDER BY total DESC",
             schema,
         )
     finally:
         await connection.close()
     print(
         "table: heap MiB, indexes MiB, total MiB | live, dead rows | inserted, updated "
-        "(HOT), deleted | autovacuums, autoanalyzes, last autovacuum"
+        "(HOT), deleted | autovacuums, autoanalyzes, last autovacuum | blocks hit, read "
+        "(heap and indexes)"
     )
     mib = 2**20
     for r in rows:
@@ -767,7 +757,7 @@ async def print_tables(database_url: str, schema: str) -> None:
             f"{r['total'] / mib:7.1f} | {r['n_live_tup']:9,} {r['n_dead_tup']:9,} | "
             f"{r['n_tup_ins']:9,} {r['n_tup_upd']:9,} ({r['n_tup_hot_upd']:,}) "
             f"{r['n_tup_del']:9,} | {r['autovacuum_count']} {r['autoanalyze_count']} "
-            f"{last.strftime('%H:%M:%S') if last else '-'}"
+            f"{last.strftime('%H:%M:%S') if last else '-'} | {r['hit']:,} {r['read']:,}"
         )
 
 
