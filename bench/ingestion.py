@@ -551,9 +551,9 @@ def window_line(row: dict[str, float]) -> str:
             f"{row['replicas']:6.1f} {row['postgres']:5.1f} {row['kafka']:5.1f} "
             f"{row['postgres_host']:5.1f}"
         )
-    else:  # the relay draining the outbox once every record is consumed: CPU seconds
+    else:  # no batch committed (the start, or the relay draining the outbox): CPU seconds
         cpu = (
-            f"draining, CPU s: {row['replicas_s']:.2f} {row['postgres_s']:.2f} "
+            f"no batch, CPU s: {row['replicas_s']:.2f} {row['postgres_s']:.2f} "
             f"{row['kafka_s']:.2f} {row['postgres_host_s']:.2f}"
         )
     return (
