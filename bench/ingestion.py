@@ -20,6 +20,14 @@ waits or batch sizes can pass. PostgreSQL's background processes (WAL writer, ch
 autovacuum) serve every database client on the host, so they are printed apart, host-wide,
 not charged.
 
+Every ``--window-s`` seconds (10 by default) it also prints what the run and the server did
+in that window (class ``Windows``): the ERP events committed, the CPU per event of each of
+those processes, the checkpoints begun, the WAL bytes and full-page images per event (both
+cluster-wide), the run's tables' blocks hit and read per event, the outbox's live and dead
+rows and the autovacuums of the run's tables, and the load; at the end, each table's size,
+rows written, dead rows, autovacuums and blocks. A long run's figures can then be told
+apart from a short one's: the book's size, the relay's backlog, the server's checkpoints.
+
 Because the host is shared, it prints the load average before and after the run, and the
 ``bench.limits`` pydantic figure measured in the same run (right before consuming), so that
 a noisy host shows in the output. At the end it reconciles the ledger with the generator to
