@@ -593,6 +593,7 @@ class Setup:
     tune_gc: bool = True  # as services do (services.runtime.gc_tuning)
     profile: str | None = None  # write the replica's cProfile statistics to this path
     dedupe_by_offsets: bool = True  # as the service; False: an inbox row per event
+    relay_batch: int = IngestionSettings().outbox_batch_size  # rows the relay reads at once
 
 
 @dataclasses.dataclass
@@ -645,7 +646,7 @@ async def consume(setup: Setup) -> ConsumerFigures:
         "bench",
         pool,
         sender,
-        batch_size=IngestionSettings().outbox_batch_size,
+        batch_size=setup.relay_batch,
         poll_interval_s=0.05,
     )
     if setup.tune_gc:
@@ -794,6 +795,7 @@ def run(
     profile: str | None = None,
     dedupe_by_offsets: bool = True,
     window_s: float = 10.0,
+    relay_batch: int = IngestionSettings().outbox_batch_size,
 ) -> tuple[dict[str, float], list[str]]:
     """The figures of one run, and the balances where the ledger and the generator differ."""
     suffix, schema, expected = asyncio.run(prepare(count, bootstrap, database_url))
@@ -815,6 +817,7 @@ def run(
             tune_gc,
             profile,
             dedupe_by_offsets,
+            relay_batch,
         )
         for _ in range(consumers)
     ]
@@ -871,6 +874,7 @@ def run(
         "load_1min_after": load_after[0],
         "pydantic_validate_now": pydantic_now,
         "dedupe_by_offsets": float(dedupe_by_offsets),
+        "relay_batch": float(relay_batch),
     }
     # Where the CPU went, per event: the machine's ceiling is its cores over their sum.
     replicas_cpu = sum(r.cpu_s for r in runs)
@@ -923,6 +927,13 @@ def main() -> None:
         default=10.0,
         help="print what the run and the server did every this many seconds (0: never)",
     )
+    parser.add_argument(
+        "--relay-batch",
+        type=int,
+        default=IngestionSettings().outbox_batch_size,
+        help="outbox rows the relay reads, publishes and deletes at once "
+        "(the service's RELANCE_INGESTION_OUTBOX_BATCH_SIZE)",
+    )
     args = parser.parse_args()
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", DEFAULT_BOOTSTRAP)
     database_url = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
@@ -936,6 +947,7 @@ def main() -> None:
         args.profile,
         not args.inbox,
         args.window_s,
+        args.relay_batch,
     )
     for name, value in figures.items():
         print(f"{name:>36}: {value:,.3f}")
