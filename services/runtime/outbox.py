@@ -404,10 +404,11 @@ class OutboxRelay:
             # to the newest (exact but for the ids of rolled-back transactions and of rows
             # not committed yet). Counting a large backlog after every batch cost as much as
             # a third of the relay's PostgreSQL time; counting it every few seconds still
-            # cost PostgreSQL 0.3-0.5 s per count of 250,000 rows once a relay fell behind
-            # (an index-only scan fetching every heap row: the outbox is never all-visible),
-            # a third of its time and more as the backlog grew (docs/ingestion.md, "the
-            # million against the 200,000"); scrapes are seconds apart anyway.
+            # cost the backend 0.2-0.4 µs of CPU per waiting row and count once a relay fell
+            # behind (an index-only scan fetching every heap row: the outbox is never
+            # all-visible), 5-10 µs per event over ingestion's million-event run, growing
+            # with the backlog (docs/ingestion.md, "the million against the 200,000");
+            # scrapes are seconds apart anyway.
             self._backlog_counted_at = now
             newest = await connection.fetchval(sql.NEWEST_ID)
             last = rows[-1][4]
