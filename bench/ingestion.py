@@ -20,6 +20,14 @@ waits or batch sizes can pass. PostgreSQL's background processes (WAL writer, ch
 autovacuum) serve every database client on the host, so they are printed apart, host-wide,
 not charged.
 
+Every ``--window-s`` seconds (10 by default) it also prints what the run and the server did
+in that window (class ``Windows``): the ERP events committed, the CPU per event of each of
+those processes, the checkpoints begun, the WAL bytes and full-page images per event (both
+cluster-wide), the run's tables' blocks hit and read per event, the outbox's live and dead
+rows and the autovacuums of the run's tables, and the load; at the end, each table's size,
+rows written, dead rows, autovacuums and blocks. A long run's figures can then be told
+apart from a short one's: the book's size, the relay's backlog, the server's checkpoints.
+
 Because the host is shared, it prints the load average before and after the run, and the
 ``bench.limits`` pydantic figure measured in the same run (right before consuming), so that
 a noisy host shows in the output. At the end it reconciles the ledger with the generator to
@@ -329,12 +337,22 @@ class BackendCpu:
     one's CPU: what a backend used before :meth:`start` is not counted, and a backend that
     ends loses at most its last ``interval_s`` (the pools keep their connections for the
     whole run).
+
+    With a :class:`Windows` it also notes, every ``windows.seconds``, what the run and the
+    server did since the last window (see :class:`Windows`).
     """
 
-    def __init__(self, database_url: str, application_name: str, interval_s: float = 0.5):
+    def __init__(
+        self,
+        database_url: str,
+        application_name: str,
+        interval_s: float = 0.5,
+        windows: Windows | None = None,
+    ):
         self.database_url = database_url
         self.application_name = application_name
         self.interval_s = interval_s
+        self.windows = windows
         self.baseline: dict[int, float] = {}
         self.last: dict[int, float] = {}
         self._stop = threading.Event()
@@ -349,7 +367,10 @@ class BackendCpu:
         """Stop looking; the CPU seconds the run's backends used since :meth:`start`."""
         self._stop.set()
         self._thread.join()
-        return sum(self.last[pid] - self.baseline.get(pid, 0.0) for pid in self.last)
+        return self.used()
+
+    def used(self) -> float:
+        return sum(self.last[pid] - self.baseline.get(pid, 0.0) for pid in list(self.last))
 
     def _run(self) -> None:
         asyncio.run(self._watch())
@@ -359,7 +380,10 @@ class BackendCpu:
             self.database_url, server_settings={"application_name": "bench-ingestion-watch"}
         )
         first = True
+        next_window = 0.0
         try:
+            if self.windows is not None:
+                await self.windows.open()
             while True:
                 pids = await connection.fetch(
                     "SELECT pid FROM pg_stat_activity WHERE application_name = $1",
@@ -380,11 +404,174 @@ class BackendCpu:
                 if first:
                     first = False
                     self._started.set()
+                if self.windows is not None and (
+                    self._stop.is_set() or time.monotonic() >= next_window
+                ):
+                    await self.windows.note(connection, self)
+                    next_window = time.monotonic() + self.windows.seconds
                 if self._stop.is_set():
                     break  # after one last look
                 await asyncio.sleep(self.interval_s)
         finally:
+            if self.windows is not None:
+                await self.windows.close()
             await connection.close()
+
+
+@dataclasses.dataclass
+class Windows:
+    """What the run and the server did in each window of ``seconds`` of the run.
+
+    Each window's line gives the ERP events applied (the group's committed offsets), the CPU
+    microseconds per event of the replicas, their backends and the Kafka broker (by pid, as
+    the run's totals) and of every ``postgres`` process of the host (autovacuum,
+    checkpoints and others' work included: an upper bound); what the
+    whole server did (checkpoints begun, buffers written by checkpoints and by backends, WAL
+    bytes and full-page images, all cluster-wide: other people's databases count too); the
+    run's tables' blocks read from outside shared buffers and found in them per event; the
+    outbox's live and dead rows and every autovacuum of the run's tables; and the load.
+    """
+
+    schema: str
+    group: str
+    bootstrap: str
+    replica_pids: list[int]
+    kafka_pids: list[int]
+    seconds: float = 10.0
+    rows: list[dict[str, float]] = dataclasses.field(default_factory=list)
+    vacuums: list[str] = dataclasses.field(default_factory=list)
+    _previous: dict[str, float] | None = None
+    _admin: Any = None
+    _started_at: float = 0.0
+    _autovacuum_counts: dict[str, tuple[int, int]] = dataclasses.field(default_factory=dict)
+
+    async def open(self) -> None:
+        self._admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
+        await self._admin.start()
+        self._started_at = time.time()
+
+    async def close(self) -> None:
+        if self._admin is not None:
+            await self._admin.close()
+
+    async def _totals(self, connection: asyncpg.Connection, cpu: BackendCpu) -> dict[str, float]:
+        committed = await self._admin.list_consumer_group_offsets(self.group)
+        server = await connection.fetchrow(
+            "SELECT b.checkpoints_timed + b.checkpoints_req AS checkpoints, "
+            "b.buffers_checkpoint, b.buffers_backend, b.buffers_clean, "
+            "w.wal_bytes, w.wal_fpi, w.wal_records FROM pg_stat_bgwriter b, pg_stat_wal w"
+        )
+        assert server is not None
+        io = await connection.fetchrow(
+            "SELECT coalesce(sum(heap_blks_read + coalesce(idx_blks_read, 0) "
+            "+ coalesce(toast_blks_read, 0)), 0) AS read, "
+            "coalesce(sum(heap_blks_hit + coalesce(idx_blks_hit, 0) "
+            "+ coalesce(toast_blks_hit, 0)), 0) AS hit "
+            "FROM pg_statio_all_tables WHERE schemaname = $1",
+            self.schema,
+        )
+        assert io is not None
+        tables = await connection.fetch(
+            "SELECT relname, n_live_tup, n_dead_tup, autovacuum_count, autoanalyze_count "
+            "FROM pg_stat_all_tables WHERE schemaname = $1",
+            self.schema,
+        )
+        at = time.time() - self._started_at
+        for t in tables:
+            counts = (t["autovacuum_count"], t["autoanalyze_count"])
+            before = self._autovacuum_counts.get(t["relname"], (0, 0))
+            if counts[0] > before[0]:
+                self.vacuums.append(f"{at:6.1f} s: autovacuum of {t['relname']}")
+            if counts[1] > before[1]:
+                self.vacuums.append(f"{at:6.1f} s: autoanalyze of {t['relname']}")
+            self._autovacuum_counts[t["relname"]] = counts
+        outbox = next((t for t in tables if t["relname"] == "outbox"), None)
+        return {
+            "t": at,
+            "events": float(sum(max(0, c.offset) for c in committed.values())),
+            "replicas": sum(process_cpu_s(pid) or 0.0 for pid in self.replica_pids),
+            "postgres": cpu.used(),
+            "kafka": sum(process_cpu_s(pid) or 0.0 for pid in self.kafka_pids),
+            "postgres_host": postgres_host_cpu_s(),
+            "checkpoints": float(server["checkpoints"]),
+            "buffers_checkpoint": float(server["buffers_checkpoint"]),
+            "buffers_backend": float(server["buffers_backend"]),
+            "wal_bytes": float(server["wal_bytes"]),
+            "wal_fpi": float(server["wal_fpi"]),
+            "blocks_read": float(io["read"]),
+            "blocks_hit": float(io["hit"]),
+            "outbox_live": float(outbox["n_live_tup"]) if outbox else 0.0,
+            "outbox_dead": float(outbox["n_dead_tup"]) if outbox else 0.0,
+            "vacuums": float(sum(c[0] for c in self._autovacuum_counts.values())),
+        }
+
+    async def note(self, connection: asyncpg.Connection, cpu: BackendCpu) -> None:
+        now = await self._totals(connection, cpu)
+        before, self._previous = self._previous, now
+        if before is None:
+            return
+        events = now["events"] - before["events"]
+
+        def per_event(name: str, scale: float = 1e6) -> float:
+            return (now[name] - before[name]) / events * scale if events else float("nan")
+
+        row = {
+            "t": now["t"],
+            "events_done": now["events"],
+            "events_per_s": events / (now["t"] - before["t"]),
+            "replicas": per_event("replicas"),
+            "postgres": per_event("postgres"),
+            "kafka": per_event("kafka"),
+            "postgres_host": per_event("postgres_host"),
+            "replicas_s": now["replicas"] - before["replicas"],
+            "postgres_s": now["postgres"] - before["postgres"],
+            "kafka_s": now["kafka"] - before["kafka"],
+            "postgres_host_s": now["postgres_host"] - before["postgres_host"],
+            "checkpoints": now["checkpoints"] - before["checkpoints"],
+            "wal_bytes": per_event("wal_bytes", 1.0),
+            "wal_fpi": per_event("wal_fpi", 1.0),
+            "buffers_backend": now["buffers_backend"] - before["buffers_backend"],
+            "blocks_read": per_event("blocks_read", 1.0),
+            "blocks_hit": per_event("blocks_hit", 1.0),
+            "outbox_live": now["outbox_live"],
+            "outbox_dead": now["outbox_dead"],
+            "vacuums": now["vacuums"] - before["vacuums"],
+            "load": os.getloadavg()[0],
+        }
+        self.rows.append(row)
+        if len(self.rows) == 1:
+            print(WINDOW_HEADER, flush=True)
+        print(window_line(row), flush=True)
+
+
+WINDOW_HEADER = (
+    "window: end s, ERP events done, events/s | CPU µs/event: replicas, PostgreSQL "
+    "backends, Kafka, every postgres process (host) | "
+    "checkpoints begun, WAL bytes/event and full-page images/event (cluster), buffers "
+    "written by backends | run's blocks read/event, hit/event | outbox live, dead rows, "
+    "autovacuums | load 1 min"
+)
+
+
+def window_line(row: dict[str, float]) -> str:
+    if row["events_per_s"]:
+        cpu = (
+            f"{row['replicas']:6.1f} {row['postgres']:5.1f} {row['kafka']:5.1f} "
+            f"{row['postgres_host']:5.1f}"
+        )
+    else:  # no batch committed (the start, or the relay draining the outbox): CPU seconds
+        cpu = (
+            f"no batch, CPU s: {row['replicas_s']:.2f} {row['postgres_s']:.2f} "
+            f"{row['kafka_s']:.2f} {row['postgres_host_s']:.2f}"
+        )
+    return (
+        f"window {row['t']:6.1f} s {row['events_done']:9,.0f} {row['events_per_s']:7,.0f}/s | "
+        f"{cpu} | "
+        f"{row['checkpoints']:.0f} {row['wal_bytes']:6,.0f} {row['wal_fpi']:5.2f} "
+        f"{row['buffers_backend']:6,.0f} | {row['blocks_read']:5.2f} {row['blocks_hit']:6.1f} | "
+        f"{row['outbox_live']:7,.0f} {row['outbox_dead']:8,.0f} {row['vacuums']:.0f} | "
+        f"{row['load']:.2f}"
+    )
 
 
 def own_cpu_s() -> float:
@@ -406,6 +593,7 @@ class Setup:
     tune_gc: bool = True  # as services do (services.runtime.gc_tuning)
     profile: str | None = None  # write the replica's cProfile statistics to this path
     dedupe_by_offsets: bool = True  # as the service; False: an inbox row per event
+    relay_batch: int = IngestionSettings().outbox_batch_size  # rows the relay reads at once
 
 
 @dataclasses.dataclass
@@ -458,7 +646,7 @@ async def consume(setup: Setup) -> ConsumerFigures:
         "bench",
         pool,
         sender,
-        batch_size=IngestionSettings().outbox_batch_size,
+        batch_size=setup.relay_batch,
         poll_interval_s=0.05,
     )
     if setup.tune_gc:
@@ -546,6 +734,42 @@ async def prepare(count: int, bootstrap: str, database_url: str) -> tuple[str, s
     return suffix, schema, expected
 
 
+async def print_tables(database_url: str, schema: str) -> None:
+    """The run's tables at the end: sizes, rows written, dead rows, vacuums."""
+    connection = await asyncpg.connect(database_url)
+    try:
+        rows = await connection.fetch(
+            "SELECT s.relname, pg_relation_size(s.relid) AS heap, "
+            "pg_indexes_size(s.relid) AS indexes, pg_total_relation_size(s.relid) AS total, "
+            "s.n_live_tup, s.n_dead_tup, s.n_tup_ins, s.n_tup_upd, s.n_tup_hot_upd, "
+            "s.n_tup_del, s.autovacuum_count, s.autoanalyze_count, s.last_autovacuum, "
+            "io.heap_blks_hit + coalesce(io.idx_blks_hit, 0) AS hit, "
+            "io.heap_blks_read + coalesce(io.idx_blks_read, 0) AS read "
+            "FROM pg_stat_all_tables s JOIN pg_statio_all_tables io USING (relid) "
+            "WHERE s.schemaname = $1 ORDER BY total DESC",
+            schema,
+        )
+    finally:
+        await connection.close()
+    print(
+        "table: heap MiB, indexes MiB, total MiB | live, dead rows | inserted, updated "
+        "(HOT), deleted | autovacuums, autoanalyzes, last autovacuum | blocks hit, read "
+        "(heap and indexes)"
+    )
+    mib = 2**20
+    for r in rows:
+        if not (r["n_tup_ins"] or r["n_live_tup"]):
+            continue
+        last = r["last_autovacuum"]
+        print(
+            f"  {r['relname']:>20}: {r['heap'] / mib:7.1f} {r['indexes'] / mib:7.1f} "
+            f"{r['total'] / mib:7.1f} | {r['n_live_tup']:9,} {r['n_dead_tup']:9,} | "
+            f"{r['n_tup_ins']:9,} {r['n_tup_upd']:9,} ({r['n_tup_hot_upd']:,}) "
+            f"{r['n_tup_del']:9,} | {r['autovacuum_count']} {r['autoanalyze_count']} "
+            f"{last.strftime('%H:%M:%S') if last else '-'} | {r['hit']:,} {r['read']:,}"
+        )
+
+
 async def leftovers(database_url: str, schema: str) -> int:
     """Documents still parked at the end; drops the schema."""
     connection = await asyncpg.connect(database_url, server_settings={"search_path": schema})
@@ -570,6 +794,8 @@ def run(
     tune_gc: bool,
     profile: str | None = None,
     dedupe_by_offsets: bool = True,
+    window_s: float = 10.0,
+    relay_batch: int = IngestionSettings().outbox_batch_size,
 ) -> tuple[dict[str, float], list[str]]:
     """The figures of one run, and the balances where the ledger and the generator differ."""
     suffix, schema, expected = asyncio.run(prepare(count, bootstrap, database_url))
@@ -591,6 +817,7 @@ def run(
             tune_gc,
             profile,
             dedupe_by_offsets,
+            relay_batch,
         )
         for _ in range(consumers)
     ]
@@ -598,10 +825,20 @@ def run(
     if not brokers:
         print("the Kafka broker's process was not found: its CPU is not counted", flush=True)
     context = multiprocessing.get_context("spawn")
-    backends = BackendCpu(database_url, schema)
     with ProcessPoolExecutor(consumers, mp_context=context) as executor:
         pending = executor.map(replica, setups)
         time.sleep(max(0.0, start_at - time.time()))
+        windows = None
+        if window_s:
+            windows = Windows(
+                schema,
+                f"bench-{suffix}",
+                bootstrap,
+                list(executor._processes),  # the replicas' pids
+                brokers,
+                window_s,
+            )
+        backends = BackendCpu(database_url, schema, windows=windows)
         backends.start()
         kafka_before = [process_cpu_s(pid) or 0.0 for pid in brokers]
         postgres_host_before = postgres_host_cpu_s()
@@ -614,6 +851,10 @@ def run(
     elapsed = max(r.rss_samples[-1][0] for r in runs)
     latencies = [s for r in runs for s in r.latencies]
     differences = reconcile(expected, asyncio.run(ledger_balances(database_url, schema)))
+    if windows is not None:
+        for line in windows.vacuums:
+            print(line)
+        asyncio.run(print_tables(database_url, schema))
     parked = asyncio.run(leftovers(database_url, schema))
     figures = {
         "events": float(count),
@@ -633,6 +874,7 @@ def run(
         "load_1min_after": load_after[0],
         "pydantic_validate_now": pydantic_now,
         "dedupe_by_offsets": float(dedupe_by_offsets),
+        "relay_batch": float(relay_batch),
     }
     # Where the CPU went, per event: the machine's ceiling is its cores over their sum.
     replicas_cpu = sum(r.cpu_s for r in runs)
@@ -679,6 +921,19 @@ def main() -> None:
         action="store_true",
         help="dedupe by an inbox row per event, as before the offsets kept with the ledger",
     )
+    parser.add_argument(
+        "--window-s",
+        type=float,
+        default=10.0,
+        help="print what the run and the server did every this many seconds (0: never)",
+    )
+    parser.add_argument(
+        "--relay-batch",
+        type=int,
+        default=IngestionSettings().outbox_batch_size,
+        help="outbox rows the relay reads, publishes and deletes at once "
+        "(the service's RELANCE_INGESTION_OUTBOX_BATCH_SIZE)",
+    )
     args = parser.parse_args()
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", DEFAULT_BOOTSTRAP)
     database_url = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
@@ -691,6 +946,8 @@ def main() -> None:
         not args.default_gc,
         args.profile,
         not args.inbox,
+        args.window_s,
+        args.relay_batch,
     )
     for name, value in figures.items():
         print(f"{name:>36}: {value:,.3f}")

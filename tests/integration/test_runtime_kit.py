@@ -371,6 +371,42 @@ async def test_a_busy_relay_counts_its_backlog_at_most_once_per_interval(
     assert await pool.fetchval("SELECT count(*) FROM outbox") == 0
 
 
+async def test_a_busy_relays_backlog_is_estimated_from_the_ids(
+    pool: asyncpg.Pool, topic: Topic, kafka_bootstrap: str
+) -> None:
+    """Rows waiting after the last published id, up to the newest; a rolled-back
+    transaction's ids count too (the estimate's known excess), rows already gone do not."""
+    await create_topics(kafka_bootstrap, [topic.name])
+    async with pool.acquire() as connection:
+        async with connection.transaction():
+            await enqueue(
+                connection, [OutgoingRecord.of(topic, invoice_event(n)) for n in range(12)]
+            )
+        rolled_back = connection.transaction()
+        await rolled_back.start()
+        await enqueue(connection, [OutgoingRecord.of(topic, invoice_event(n)) for n in range(3)])
+        await rolled_back.rollback()  # its three ids stay unused
+        async with connection.transaction():
+            await enqueue(
+                connection, [OutgoingRecord.of(topic, invoice_event(n)) for n in range(5)]
+            )
+    service = f"kit-{uuid.uuid4().hex[:6]}"
+    sender = KafkaRecordSender({"bootstrap_servers": kafka_bootstrap}, "kit-relay")
+    await sender.start()
+    try:
+        relay = OutboxRelay(service, pool, sender, batch_size=10, backlog_interval_s=0)
+        async with pool.acquire() as connection:
+            assert await relay.relay_once(connection) == 10
+            waiting = await connection.fetchval("SELECT count(*) FROM outbox")
+            assert waiting == 7
+            backlog = REGISTRY.get_sample_value("relance_outbox_backlog", {"service": service})
+            assert backlog == waiting + 3
+            assert await relay.relay_once(connection) == 7
+    finally:
+        await sender.stop()
+    assert await pool.fetchval("SELECT count(*) FROM outbox") == 0
+
+
 async def test_dead_letter_limit_stops_the_consumer(pool: asyncpg.Pool, topic: Topic) -> None:
     processor = BatchProcessor(
         "kit", [topic], record_seen, pool, CLOCK, dead_letter_max_ratio=0.5, dead_letter_window=200
