@@ -13,7 +13,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -24,7 +23,7 @@ from contracts.erp import Segment
 from services.runtime import migrations
 from services.runtime.clock import SimulatedClock
 from services.runtime.consumer import UnitOfWork
-from services.runtime.database import create_pool
+from services.runtime.database import Connection, create_pool
 from services.runtime.settings import DatabaseSettings
 from services.scheduler.app import policy_of
 from services.scheduler.commands import CommandDesk, handler
@@ -175,7 +174,7 @@ State = tuple[list[dict[str, Any]], list[dict[str, Any]], list[Any]]
 
 
 async def _end_state(
-    connection: asyncpg.Connection, policy: Policy, batch: list[Event], batched: bool
+    connection: Connection, policy: Policy, batch: list[Event], batched: bool
 ) -> State:
     """The tables and the events emitted after ``EARLIER`` then ``batch``; rolled back."""
     transaction = connection.transaction()
