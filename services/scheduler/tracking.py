@@ -21,7 +21,7 @@ from contracts.envelope import Event
 from contracts.topics import DUNNING_ACTIONS
 from services.runtime.consumer import UnitOfWork
 from services.runtime.database import Connection
-from services.scheduler import queries
+from services.scheduler import outgoing, queries
 from services.scheduler.deliveries import (
     call_closed,
     letter_returned,
@@ -218,9 +218,20 @@ class Tracker:
     def _announce(
         self, work: UnitOfWork, after: InvoiceState, now: datetime, customer: Customer | None
     ) -> None:
-        changed = state_changed(after, now, heading_for(self.policy.library, after, customer))
-        if changed is not None:
-            work.emit(DUNNING_ACTIONS, changed)
+        """Emit the invoice's ``dunning.state.changed`` (none without a scenario).
+
+        Written as text by :func:`services.scheduler.outgoing.state_changed`, the bytes the
+        model dumps, as the tick writes it; a hold in force that shows as a pause (which
+        the tick never announces) goes through the model."""
+        next_step = heading_for(self.policy.library, after, customer)
+        if after.held_at(now) and not after.pauses:
+            changed = state_changed(after, now, next_step)
+            if changed is not None:
+                work.emit(DUNNING_ACTIONS, changed)
+            return
+        record = outgoing.state_changed(after, now, next_step)
+        if record is not None:
+            work.emit_records((record,))
 
     # -- a run of ledger events, in memory (services.scheduler.ledger_run) ---------------
 

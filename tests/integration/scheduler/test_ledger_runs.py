@@ -20,10 +20,12 @@ from hypothesis import strategies as st
 from contracts import ledger
 from contracts.envelope import Event
 from contracts.erp import Segment
+from contracts.topics import DUNNING_ACTIONS
 from services.runtime import migrations
 from services.runtime.clock import SimulatedClock
 from services.runtime.consumer import UnitOfWork
 from services.runtime.database import Connection, create_pool
+from services.runtime.outbox import OutgoingRecord
 from services.runtime.settings import DatabaseSettings
 from services.scheduler.app import policy_of
 from services.scheduler.commands import CommandDesk, handler
@@ -196,6 +198,8 @@ async def _end_state(
         invoices = await connection.fetch("SELECT * FROM dunning_invoice ORDER BY invoice_id")
         emitted = []
         for record in work.emitted:
+            # the bytes and headers the contract's model gives
+            assert record == OutgoingRecord.of(DUNNING_ACTIONS, DUNNING_ACTIONS.parse(record.value))
             event = json.loads(record.value)
             del event["event_id"]
             emitted.append((record.topic, record.key, event))
