@@ -82,8 +82,10 @@ class CustomerRow:
 class LedgerRun:
     """The customers' and invoices' rows a run of ledger events reads and writes."""
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, owed_matters: bool = True) -> None:
         self.connection = connection
+        # False: no assignment rule reads what a customer owes, which is then not read
+        self.owed_matters = owed_matters
         self._customers: dict[str, CustomerRow | None] = {}
         self._invoices: dict[str, InvoiceState | None] = {}
         self._hold_reasons: dict[str, str | None] = {}
@@ -95,9 +97,12 @@ class LedgerRun:
         self._upserted: dict[str, list[Any]] = {}  # customers to write: their upsert's row
 
     @classmethod
-    async def load(cls, connection: Connection, events: Sequence[Event]) -> LedgerRun:
-        """A run with what ``events`` will read, read in three statements."""
-        run = cls(connection)
+    async def load(
+        cls, connection: Connection, events: Sequence[Event], owed_matters: bool = True
+    ) -> LedgerRun:
+        """A run with what ``events`` will read, read in three statements (two when what
+        the customers owe does not matter)."""
+        run = cls(connection, owed_matters)
         invoice_ids: set[str] = set()
         customer_ids: set[str] = set()
         upserted: set[str] = set()
@@ -123,7 +128,7 @@ class LedgerRun:
             run._invoices[invoice_id] = None
         run._complete |= upserted
         owing |= upserted
-        if owing:
+        if owing and owed_matters:
             await run._load_owed(sorted(owing))
         return run
 
@@ -168,7 +173,10 @@ class LedgerRun:
 
     async def outstanding(self, customer_id: str) -> dict[str, Decimal]:
         """``queries.OUTSTANDING``: what the customer owes on its followed invoices, per
-        currency (a currency with no such invoice left does not appear)."""
+        currency (a currency with no such invoice left does not appear); nothing when no
+        assignment rule reads it (``owed_matters``)."""
+        if not self.owed_matters:
+            return {}
         if customer_id not in self._owed:
             await self._load_owed([customer_id])
         totals = dict(self._owed[customer_id])

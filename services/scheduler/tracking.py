@@ -164,7 +164,11 @@ class Tracker:
         )
 
     async def _apply_run(self, work: UnitOfWork, events: Sequence[Event]) -> None:
-        run = await LedgerRun.load(work.connection, events)
+        # what a customer owes is read only if an assignment rule reads it (the rules
+        # decide alike with any total otherwise: Match.owes_enough)
+        rules = self.policy.library.assignment.rules
+        owed_matters = any(rule.when.min_outstanding is not None for rule in rules)
+        run = await LedgerRun.load(work.connection, events, owed_matters)
         for event in events:
             now = work.clock.now()
             if isinstance(event, ledger.LedgerCustomerUpserted):
