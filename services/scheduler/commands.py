@@ -61,7 +61,7 @@ from services.scheduler.errors import CommandRejected
 from services.scheduler.operations import OperatorDesk, is_operator_command
 from services.scheduler.outgoing import SOURCE
 from services.scheduler.suspensions import holding
-from services.scheduler.tracking import save, state_changed
+from services.scheduler.tracking import Tracker, save, state_changed
 
 SERVICE = "scheduler"
 log = get_logger(__name__)
@@ -594,13 +594,32 @@ Handle = Callable[[UnitOfWork, Sequence[Event]], Awaitable[None]]
 def handler(
     apply_event: Callable[[UnitOfWork, Event], Awaitable[None]], desk: CommandDesk
 ) -> Handle:
-    """The scheduler's one handler: commands to the desk, every other event to the tracker."""
+    """The scheduler's one handler: commands to the desk, every other event to the tracker.
+
+    Given the tracker's ``apply``, the events between two commands go to the tracker
+    together (its :meth:`~services.scheduler.tracking.Tracker.handle`, which applies a run
+    of ledger events set-based); a command reads the tables, so it ends the run.
+    """
+    tracker = getattr(apply_event, "__self__", None)
+    if isinstance(tracker, Tracker) and apply_event == tracker.apply:
+        handle_events = tracker.handle
+    else:
+
+        async def handle_events(work: UnitOfWork, events: Sequence[Event]) -> None:
+            for event in events:
+                await apply_event(work, event)
 
     async def handle(work: UnitOfWork, events: Sequence[Event]) -> None:
+        others: list[Event] = []
         for event in events:
             if is_command(event):
+                if others:
+                    await handle_events(work, others)
+                    others = []
                 await desk.apply(work, event)
             else:
-                await apply_event(work, event)
+                others.append(event)
+        if others:
+            await handle_events(work, others)
 
     return handle

@@ -369,3 +369,66 @@ INSERT INTO executed_operator_command
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8::text::jsonb)
 ON CONFLICT (command_id) DO NOTHING
 """
+
+# -- a run of the tracker's ledger events (services.scheduler.ledger_run) ----------------------
+
+RUN_CUSTOMERS = "SELECT * FROM customer WHERE customer_id = ANY($1::text[])"
+
+# The run's invoices, and every followed invoice of the customers it upserts (their
+# assignment is decided again), locked in invoice order.
+RUN_INVOICES = """
+SELECT * FROM dunning_invoice
+WHERE invoice_id = ANY($1::text[])
+   OR (customer_id = ANY($2::text[]) AND status IN ('active', 'unassigned'))
+ORDER BY invoice_id
+FOR UPDATE
+"""
+
+# OUTSTANDING for several customers, with the number of invoices behind each total.
+RUN_OUTSTANDING = """
+SELECT customer_id, currency, sum(open_amount) AS total, count(*) AS invoices
+FROM dunning_invoice
+WHERE customer_id = ANY($1::text[]) AND status IN ('active', 'unassigned')
+GROUP BY customer_id, currency
+"""
+
+# The invoices a run changed, as one JSON array of rows: a new invoice is inserted whole, an
+# existing one gets the columns SAVE_INVOICE writes and its hold (HOLD_LIKE_CUSTOMER).
+# Amounts travel as strings (numeric keeps their scale), instants with their offset.
+WRITE_INVOICES = """
+INSERT INTO dunning_invoice AS d (
+    invoice_id, customer_id, company_code, invoice_number, due_date, currency, amount,
+    open_amount, scenario_id, next_step, status, pause_reason, resumed, last_step_name,
+    last_level, last_action_at, next_action_at, formal_notice_at, scenario_version,
+    awaiting_delivery, held_until, hold_reason)
+SELECT v ->> 0, v ->> 1, v ->> 2, v ->> 3, (v ->> 4)::date, v ->> 5, (v ->> 6)::numeric,
+       (v ->> 7)::numeric, v ->> 8, v ->> 9, v ->> 10, v ->> 11, (v ->> 12)::boolean,
+       v ->> 13, v ->> 14, (v ->> 15)::timestamptz, (v ->> 16)::timestamptz,
+       (v ->> 17)::timestamptz, (v ->> 18)::int, v ->> 19, (v ->> 20)::timestamptz, v ->> 21
+FROM jsonb_array_elements($1::text::jsonb) AS v
+ON CONFLICT (invoice_id) DO UPDATE SET
+    due_date = EXCLUDED.due_date, amount = EXCLUDED.amount,
+    open_amount = EXCLUDED.open_amount, scenario_id = EXCLUDED.scenario_id,
+    next_step = EXCLUDED.next_step, status = EXCLUDED.status,
+    pause_reason = EXCLUDED.pause_reason, resumed = EXCLUDED.resumed,
+    last_step_name = EXCLUDED.last_step_name, last_level = EXCLUDED.last_level,
+    last_action_at = EXCLUDED.last_action_at, next_action_at = EXCLUDED.next_action_at,
+    formal_notice_at = EXCLUDED.formal_notice_at,
+    scenario_version = EXCLUDED.scenario_version,
+    awaiting_delivery = EXCLUDED.awaiting_delivery, held_until = EXCLUDED.held_until,
+    hold_reason = EXCLUDED.hold_reason
+"""
+
+# UPSERT_CUSTOMER for the customers a run upserted (each with its last version applied), as
+# one JSON array of [customer_id, company_code, country, time_zone, language, segment,
+# version] rows.
+UPSERT_CUSTOMERS = """
+INSERT INTO customer (customer_id, company_code, country, time_zone, language, segment, version)
+SELECT v ->> 0, v ->> 1, v ->> 2, v ->> 3, v ->> 4, v -> 5, (v ->> 6)::bigint
+FROM jsonb_array_elements($1::text::jsonb) AS v
+ON CONFLICT (customer_id) DO UPDATE SET
+    company_code = EXCLUDED.company_code, country = EXCLUDED.country,
+    time_zone = EXCLUDED.time_zone, language = EXCLUDED.language,
+    segment = EXCLUDED.segment, version = EXCLUDED.version
+WHERE customer.version <= EXCLUDED.version
+"""

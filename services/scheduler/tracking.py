@@ -10,12 +10,10 @@ invoice has none, so it is never reminded.
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
-from decimal import Decimal
 
 from contracts import disputes, ledger, notifications
 from contracts.dunning import DunningStateChanged, NextStep
@@ -23,7 +21,7 @@ from contracts.envelope import Event
 from contracts.topics import DUNNING_ACTIONS
 from services.runtime.consumer import UnitOfWork
 from services.runtime.database import Connection
-from services.scheduler import queries
+from services.scheduler import outgoing, queries
 from services.scheduler.deliveries import (
     call_closed,
     letter_returned,
@@ -47,6 +45,7 @@ from services.scheduler.domain.state import (
 )
 from services.scheduler.domain.state import Resumption as Resumption  # where callers find it
 from services.scheduler.fallback import fall_back, needs_fallback
+from services.scheduler.ledger_run import RUN_EVENTS, LedgerRun
 from services.scheduler.outgoing import SOURCE
 
 PAUSES: dict[type[Event], str] = {
@@ -87,12 +86,6 @@ def resumption_of(event: Event) -> tuple[str, Resumption] | None:
     return None
 
 
-async def _outstanding(work: UnitOfWork, customer_id: str) -> dict[str, Decimal]:
-    """What the customer owes on the invoices the scheduler follows, per currency."""
-    rows = await work.connection.fetch(queries.OUTSTANDING, customer_id)
-    return {r["currency"]: r["total"] for r in rows}
-
-
 async def save(connection: Connection, state: InvoiceState) -> None:
     await connection.execute(
         queries.SAVE_INVOICE,
@@ -127,26 +120,71 @@ def state_changed(
 
 
 class Tracker:
-    """The scheduler's handler of ledger and dispute events."""
+    """The scheduler's handler of ledger and dispute events.
+
+    Consecutive ledger events of a batch are applied together (:mod:`services.scheduler.
+    ledger_run`): their rows read up front, the same logic applied to each in order in
+    memory, the changed rows written at the end of the run, before the next event the
+    tracker handles (a pause, a delivery's outcome) reads the tables. A fact it ignores (a
+    customer's credit balance, between a payment's ledger events) does not end the run.
+    """
 
     def __init__(self, policy: Policy) -> None:
         self.policy = policy
 
     async def handle(self, work: UnitOfWork, events: Sequence[Event]) -> None:
+        run: list[Event] = []
         for event in events:
-            await self.apply(work, event)
+            if isinstance(event, RUN_EVENTS):
+                run.append(event)
+            elif self.ignores(event):
+                continue
+            else:
+                if run:
+                    await self._apply_run(work, run)
+                    run = []
+                await self._apply_one(work, event)
+        if run:
+            await self._apply_run(work, run)
 
     async def apply(self, work: UnitOfWork, event: Event) -> None:
+        await self.handle(work, (event,))
+
+    def ignores(self, event: Event) -> bool:
+        """True for an event the tracker changes nothing for (a customer's credit balance,
+        a dispute resolved as justified): it does not end a run of ledger events."""
+        return not (
+            isinstance(event, RUN_EVENTS)
+            or type(event) in PAUSES
+            or needs_fallback(event) is not None
+            or returned_letter(event) is not None
+            or serves_notice(self.policy, event) is not None
+            or isinstance(event, notifications.CallTaskClosed)
+            or resumption_of(event) is not None
+        )
+
+    async def _apply_run(self, work: UnitOfWork, events: Sequence[Event]) -> None:
+        # what a customer owes is read only if an assignment rule reads it (the rules
+        # decide alike with any total otherwise: Match.owes_enough)
+        rules = self.policy.library.assignment.rules
+        owed_matters = any(rule.when.min_outstanding is not None for rule in rules)
+        run = await LedgerRun.load(work.connection, events, owed_matters)
+        for event in events:
+            now = work.clock.now()
+            if isinstance(event, ledger.LedgerCustomerUpserted):
+                await self._customer(work, run, event.payload, now)
+            elif isinstance(event, ledger.InvoiceOpened):
+                await self._opened(work, run, event.payload, now)
+            elif isinstance(event, ledger.OpenAmountChanged):
+                await self._amount_changed(work, run, event.payload, now)
+            else:
+                assert isinstance(event, ledger.InvoiceSettled | ledger.LedgerInvoiceCancelled)
+                await self._closed(work, run, event.payload.invoice_id, now)
+        await run.write()
+
+    async def _apply_one(self, work: UnitOfWork, event: Event) -> None:
         now = work.clock.now()
-        if isinstance(event, ledger.LedgerCustomerUpserted):
-            await self._customer(work, event.payload, now)
-        elif isinstance(event, ledger.InvoiceOpened):
-            await self._opened(work, event.payload, now)
-        elif isinstance(event, ledger.OpenAmountChanged):
-            await self._amount_changed(work, event.payload, now)
-        elif isinstance(event, ledger.InvoiceSettled | ledger.LedgerInvoiceCancelled):
-            await self._closed(work, event.payload.invoice_id, now)
-        elif type(event) in PAUSES:
+        if type(event) in PAUSES:
             await self._pause(work, event, PAUSES[type(event)], now)
         elif (failed := needs_fallback(event)) is not None:
             if (bounce := returned_letter(event)) is not None:
@@ -179,75 +217,85 @@ class Tracker:
         if before != after:
             if after.next_action_at is not None and customer is None:
                 customer = await self._customer_row(work, after.customer_id)
-            changed = state_changed(after, now, heading_for(self.policy.library, after, customer))
+            self._announce(work, after, now, customer)
+
+    def _announce(
+        self, work: UnitOfWork, after: InvoiceState, now: datetime, customer: Customer | None
+    ) -> None:
+        """Emit the invoice's ``dunning.state.changed`` (none without a scenario).
+
+        Written as text by :func:`services.scheduler.outgoing.state_changed`, the bytes the
+        model dumps, as the tick writes it; a hold in force that shows as a pause (which
+        the tick never announces) goes through the model."""
+        next_step = heading_for(self.policy.library, after, customer)
+        if after.held_at(now) and not after.pauses:
+            changed = state_changed(after, now, next_step)
             if changed is not None:
                 work.emit(DUNNING_ACTIONS, changed)
+            return
+        record = outgoing.state_changed(after, now, next_step)
+        if record is not None:
+            work.emit_records((record,))
+
+    # -- a run of ledger events, in memory (services.scheduler.ledger_run) ---------------
+
+    async def _keep(
+        self,
+        work: UnitOfWork,
+        run: LedgerRun,
+        before: InvoiceState | None,
+        after: InvoiceState,
+        now: datetime,
+        customer: Customer | None = None,
+    ) -> None:
+        """:meth:`_store` within a run: the save kept in ``run``, the change announced."""
+        run.save(after)
+        if before != after:
+            if after.next_action_at is not None and customer is None:
+                customer = await run.customer(after.customer_id)
+            self._announce(work, after, now, customer)
 
     async def _customer(
-        self, work: UnitOfWork, payload: ledger.LedgerCustomer, now: datetime
+        self, work: UnitOfWork, run: LedgerRun, payload: ledger.LedgerCustomer, now: datetime
     ) -> None:
-        applied = await work.connection.fetchval(
-            queries.UPSERT_CUSTOMER,
-            payload.customer_id,
-            payload.company_code,
-            payload.country,
-            payload.time_zone,
-            payload.language,
-            json.loads(payload.segment.model_dump_json()),
-            payload.version,
-        )
-        if applied is None:
+        customer = await run.upsert_customer(payload)
+        if customer is None:
             return  # an older version than the one kept
-        customer = await self._customer_row(work, payload.customer_id)
-        assert customer is not None
-        outstanding = await _outstanding(work, payload.customer_id)
-        for row in await work.connection.fetch(queries.NOT_STARTED_INVOICES, payload.customer_id):
-            before = InvoiceState.of(row)
+        outstanding = await run.outstanding(payload.customer_id)
+        for before in await run.not_started(payload.customer_id):
             after = assigned(self.policy, before, customer, outstanding)
             after = rescheduled(self.policy, after, customer, now)
-            await self._store(work, before, after, now, customer)
-        for row in await work.connection.fetch(queries.UNDER_WAY_INVOICES, payload.customer_id):
-            before = InvoiceState.of(row)
+            await self._keep(work, run, before, after, now, customer)
+        for before in await run.under_way(payload.customer_id):
             after = reassigned(self.policy, before, customer, outstanding)
             if after != before:
-                await self._store(
-                    work, before, rescheduled(self.policy, after, customer, now), now, customer
+                await self._keep(
+                    work, run, before, rescheduled(self.policy, after, customer, now), now, customer
                 )
 
-    async def _opened(self, work: UnitOfWork, payload: ledger.OpenedInvoice, now: datetime) -> None:
-        await work.connection.execute(
-            queries.INSERT_INVOICE,
-            payload.invoice_id,
-            payload.customer_id,
-            payload.company_code,
-            payload.invoice_number,
-            payload.due_date,
-            payload.amount.currency,
-            payload.amount.amount,
-            payload.open_amount.amount,
-        )
-        row = await work.connection.fetchrow(queries.INVOICE_FOR_UPDATE, payload.invoice_id)
-        before = InvoiceState.of(row)
+    async def _opened(
+        self, work: UnitOfWork, run: LedgerRun, payload: ledger.OpenedInvoice, now: datetime
+    ) -> None:
+        before = await run.insert_invoice(payload)
         if before.last_step_name is not None or before.status not in ("active", "unassigned"):
             return  # already followed: a replayed or late opening changes nothing
-        customer = await self._customer_row(work, payload.customer_id)
+        customer = await run.customer(payload.customer_id)
         outstanding = None
         if customer is not None:
-            outstanding = await _outstanding(work, payload.customer_id)
+            outstanding = await run.outstanding(payload.customer_id)
         after = opened(self.policy, before, customer, outstanding, now)
         if customer is not None and customer.held_at(now):  # a collector's hold covers it
-            await work.connection.execute(queries.HOLD_LIKE_CUSTOMER, payload.invoice_id)
+            await run.hold_like_customer(payload.invoice_id)
             after = replace(after, held_until=customer.held_until)
-        await self._store(work, None, after, now, customer)
+        await self._keep(work, run, None, after, now, customer)
 
     async def _amount_changed(
-        self, work: UnitOfWork, payload: ledger.OpenAmountChange, now: datetime
+        self, work: UnitOfWork, run: LedgerRun, payload: ledger.OpenAmountChange, now: datetime
     ) -> None:
-        row = await work.connection.fetchrow(queries.INVOICE_FOR_UPDATE, payload.invoice_id)
-        if row is None:
+        before = await run.invoice(payload.invoice_id)
+        if before is None:
             return  # an invoice opened before the scheduler followed the ledger
-        before = InvoiceState.of(row)
-        customer = await self._customer_row(work, payload.customer_id)
+        customer = await run.customer(payload.customer_id)
         after = amount_changed(
             self.policy,
             before,
@@ -257,14 +305,17 @@ class Tracker:
             open_amount=payload.open_amount.amount,
             now=now,
         )
-        await self._store(work, before, after, now, customer)
+        await self._keep(work, run, before, after, now, customer)
 
-    async def _closed(self, work: UnitOfWork, invoice_id: str, now: datetime) -> None:
-        row = await work.connection.fetchrow(queries.INVOICE_FOR_UPDATE, invoice_id)
-        if row is None:
+    async def _closed(
+        self, work: UnitOfWork, run: LedgerRun, invoice_id: str, now: datetime
+    ) -> None:
+        before = await run.invoice(invoice_id)
+        if before is None:
             return
-        before = InvoiceState.of(row)
-        await self._store(work, before, closed(before), now)
+        await self._keep(work, run, before, closed(before), now)
+
+    # -- pauses and resumptions, one event at a time -------------------------------------
 
     async def _targets(self, work: UnitOfWork, event: Event) -> list[InvoiceState]:
         payload = event.payload
