@@ -1,22 +1,24 @@
 """A service's consumption of ledger events alone: CPU per ledger event, no Kafka.
 
-Run with ``python -m bench.ledger_consumers [--service notifier|scheduler] [--events N]
-[--batch N] [--profile]``. It runs
-``bench.ingestion``'s mix of N ERP events through ingestion's rules in memory (as
+Run with ``python -m bench.ledger_consumers [--service S] [--events N] [--batch N]
+[--profile]``, S one of notifier (the default), scheduler, reporting, disputes, console. It
+runs ``bench.ingestion``'s mix of N ERP events through ingestion's rules in memory (as
 ``bench.ingestion_apply`` does) to get the ledger events they publish, in their order and
-with their bytes, then hands them to the notifier's own consumer plumbing (the runtime kit's
+with their bytes, then hands them to the service's own consumer plumbing (the runtime kit's
 ``BatchProcessor`` with the service's handler, its inbox and its outbox: the notifier's
-views of the ledger, or the scheduler's tracker with the default scenario library) in
-batches of ``--batch`` records against a fresh database migrated with the service's
+views of the ledger, the scheduler's tracker with the default scenario library, or the
+handler the other services' ``build`` gives with default settings, their loops not started)
+in batches of ``--batch`` records against a fresh database migrated with the service's
 schema. It prints the ledger events by type, the rate, and the CPU per ledger event of this
 process and of its PostgreSQL backend (by pid, from ``/proc``), with the load average
 before and after and a ``bench.limits``-style pydantic figure of the same moment, so that a
 noisy host shows.
 
-Both follow every ledger event ingestion publishes (about 1.8 per ERP event): the notifier's
-consumer is its side of payment → suppression (``bench.suppression``: a settlement suppresses
-a reminder only once it is written there), the scheduler's tracker what stops the next
-reminders of a settled invoice and plans the new ones.
+Every one of them follows every ledger event ingestion publishes (about 1.8 per ERP event):
+the notifier's consumer is its side of payment → suppression (``bench.suppression``: a
+settlement suppresses a reminder only once it is written there), the scheduler's tracker
+what stops the next reminders of a settled invoice and plans the new ones, reporting's
+projection what BI reads, the console's what collectors see.
 """
 
 from __future__ import annotations
@@ -25,12 +27,14 @@ import argparse
 import asyncio
 import collections
 import cProfile
+import importlib
 import os
 import pstats
 import time
 import urllib.parse
 import uuid
 from datetime import UTC, datetime
+from typing import Any, cast
 
 import asyncpg
 
@@ -44,7 +48,7 @@ from services.runtime.clock import SimulatedClock
 from services.runtime.consumer import BatchProcessor, Handler
 from services.runtime.database import Pool, create_pool
 from services.runtime.dead_letter import IncomingRecord
-from services.runtime.service import ServiceDefinition
+from services.runtime.service import ServiceContext, ServiceDefinition
 from services.runtime.settings import DatabaseSettings
 from services.scheduler.app import DEFINITION as SCHEDULER
 from services.scheduler.app import policy_of
@@ -82,13 +86,36 @@ def _with_database(url: str, name: str) -> str:
     return urllib.parse.urlunsplit(parts._replace(path="/" + name))
 
 
+# Services built the way they start (their ``build`` with default settings), beside the two
+# wired by hand above them.
+BUILT = ("reporting", "disputes", "console")
+
+
+def _definition(service: str) -> ServiceDefinition:
+    if service == "notifier":
+        return NOTIFIER
+    if service == "scheduler":
+        return SCHEDULER
+    definition: ServiceDefinition = importlib.import_module(f"services.{service}.app").DEFINITION
+    return definition
+
+
 async def _handler(service: str, pool: Pool) -> tuple[ServiceDefinition, Handler]:
     if service == "notifier":
         return NOTIFIER, handler_for(DEFAULT_RULES)
-    settings = SchedulerSettings()
-    policy = policy_of(settings)
-    await reload_library(pool, policy, settings.scenarios_path, by="bench", now=START)
-    return SCHEDULER, scheduler_handler(Tracker(policy).apply, CommandDesk(policy))
+    if service == "scheduler":
+        settings = SchedulerSettings()
+        policy = policy_of(settings)
+        await reload_library(pool, policy, settings.scenarios_path, by="bench", now=START)
+        return SCHEDULER, scheduler_handler(Tracker(policy).apply, CommandDesk(policy))
+    definition = _definition(service)
+    context = ServiceContext(
+        service, definition.settings_class(), pool, SimulatedClock(START), cast(Any, None)
+    )
+    parts = await definition.build(context)  # its loops are not started: consumption only
+    if parts.handler is None:
+        raise SystemExit(f"{service} consumes nothing")
+    return definition, parts.handler
 
 
 async def _backend(pool: Pool) -> tuple[int, float | None]:
@@ -112,7 +139,7 @@ async def run(service: str, erp_events: int, batch: int, profile: bool) -> None:
         await admin.close()
     url = _with_database(DATABASE_URL, name)
     try:
-        definition = NOTIFIER if service == "notifier" else SCHEDULER
+        definition = _definition(service)
         await migrations.apply_async(url, definition.schema, definition.migrations)
         pool = await create_pool(
             DatabaseSettings(url=url), definition.schema, min_size=1, max_size=1
@@ -175,7 +202,7 @@ async def run(service: str, erp_events: int, batch: int, profile: bool) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--service", choices=("notifier", "scheduler"), default="notifier")
+    parser.add_argument("--service", choices=("notifier", "scheduler", *BUILT), default="notifier")
     parser.add_argument("--events", type=int, default=20_000, help="ERP events (default 20,000)")
     parser.add_argument("--batch", type=int, default=500, help="records per batch (default 500)")
     parser.add_argument("--profile", action="store_true", help="cProfile the consumption")
