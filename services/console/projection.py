@@ -3,8 +3,9 @@
 :func:`statements_for` maps one event to the parameterised statements that apply it (the
 state tables, then the customer's timeline entry from :mod:`domain.timeline`);
 :func:`apply_events`, the service's batch handler, runs them in the batch's transaction, in
-the order of the events. The kit's inbox applies each event id once; event types the
-console does not use map to no statement.
+the order of the events, a run of ledger events regrouped set-based by
+:mod:`services.console.ledger_run` to the same effect. The kit's inbox applies each event
+id once; event types the console does not use map to no statement.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from contracts.topics import (
     LEDGER_EVENTS,
     NOTIFIER_DELIVERIES,
 )
-from services.console import queries, suspensions
+from services.console import ledger_run, queries, suspensions
 from services.console.domain.timeline import entry_of
 from services.runtime.consumer import UnitOfWork
 
@@ -45,10 +46,25 @@ CONSUMED = (
 
 
 async def apply_events(work: UnitOfWork, events: Sequence[Event]) -> None:
-    """The service's batch handler; then, once per topic, how fresh the read model is."""
-    for event in events:
-        for sql, args in statements_for(event):
-            await work.connection.execute(sql, *args)
+    """The service's batch handler; then, once per topic, how fresh the read model is.
+
+    A run of consecutive ledger events is applied set-based (:mod:`ledger_run`: a few
+    statements per run, the same end state); any other event with its own statements, in
+    the batch's order. Every path that applies events (a batch, its retry after a
+    transient error, a replay or a catch-up from the start of a topic) comes through here.
+    """
+    start = 0
+    while start < len(events):
+        end = start
+        while end < len(events) and ledger_run.in_run(events[end]):
+            end += 1
+        if end > start:
+            await ledger_run.apply_run(work.connection, events[start:end], statements_for)
+        else:
+            end = start + 1
+            for sql, args in statements_for(events[start]):
+                await work.connection.execute(sql, *args)
+        start = end
     for sql, args in freshness_of(events, work.clock.now()):
         await work.connection.execute(sql, *args)
 

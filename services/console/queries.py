@@ -191,6 +191,58 @@ SELECT $1, $2, $3, $4, $5::jsonb || COALESCE(
 ON CONFLICT (event_id) DO NOTHING
 """
 
+# --- a run of ledger events, set-based (services/console/ledger_run.py) ---------------
+# Each statement applies a layer's worth of one of the per-event statements above (one row
+# per invoice at most), its arguments one array per column, in that statement's order.
+
+OPEN_INVOICES = """
+INSERT INTO invoices (invoice_id, customer_id, company_code, invoice_number, issue_date,
+                      due_date, currency, amount, open_amount, status, late_interest_rate)
+SELECT u.invoice_id, u.customer_id, u.company_code, u.invoice_number, u.issue_date,
+       u.due_date, u.currency, u.amount, u.open_amount, 'open', u.late_interest_rate
+FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::date[], $6::date[],
+            $7::text[], $8::numeric[], $9::numeric[], $10::numeric[])
+     AS u(invoice_id, customer_id, company_code, invoice_number, issue_date, due_date,
+          currency, amount, open_amount, late_interest_rate)
+ON CONFLICT (invoice_id) DO UPDATE SET
+    due_date = EXCLUDED.due_date, amount = EXCLUDED.amount,
+    open_amount = EXCLUDED.open_amount, status = 'open',
+    late_interest_rate = EXCLUDED.late_interest_rate
+"""
+
+CHANGE_OPEN_AMOUNTS = """
+UPDATE invoices i SET open_amount = u.open_amount, due_date = u.due_date, amount = u.amount,
+                      status = 'open'
+FROM unnest($1::text[], $2::numeric[], $3::date[], $4::numeric[])
+     AS u(invoice_id, open_amount, due_date, amount)
+WHERE i.invoice_id = u.invoice_id
+"""
+
+CLOSE_INVOICES = """
+UPDATE invoices i SET open_amount = 0, status = u.status, closed_on = u.closed_on
+FROM unnest($1::text[], $2::text[], $3::date[]) AS u(invoice_id, status, closed_on)
+WHERE i.invoice_id = u.invoice_id
+"""
+
+# INVOICE_AT_RISK once for a run's invoices ($1): the items holding any of them.
+INVOICES_AT_RISK = [
+    f"""UPDATE disputes d SET (at_risk_currency, at_risk) = {_AT_RISK_OF.format(alias="d")}
+WHERE d.state = 'open' AND d.invoice_ids && $1::text[]""",
+    f"""UPDATE deliveries v SET (at_risk_currency, at_risk) = {_AT_RISK_OF.format(alias="v")}
+WHERE v.outcome IN ('failed', 'bounced') AND v.invoice_ids && $1::text[]""",
+    f"""UPDATE reminders t SET (at_risk_currency, at_risk) = {_AT_RISK_OF.format(alias="t")}
+WHERE t.channel = 'phone_call' AND t.closed_at IS NULL AND t.invoice_ids && $1::text[]""",
+]
+
+# A run's timeline entries ($5: each entry's facts as JSON text).
+ADD_TIMELINE_ENTRIES = """
+INSERT INTO timeline (event_id, customer_id, at, kind, facts)
+SELECT u.event_id, u.customer_id, u.at, u.kind, u.facts::jsonb
+FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::text[], $5::text[])
+     AS u(event_id, customer_id, at, kind, facts)
+ON CONFLICT (event_id) DO NOTHING
+"""
+
 # --- the pages --------------------------------------------------------------------------
 
 # The portfolio filter every listing shares: $1 unrestricted, $2 company codes,
