@@ -234,8 +234,17 @@ $$;
 CREATE FUNCTION team_track_invoices_updated() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    IF NOT EXISTS (SELECT FROM new_rows) THEN
-        RETURN NULL;  -- nothing updated (or an INSERT ... ON CONFLICT that only inserted)
+    -- nothing the aggregates count changed (a dunning state, a money at risk), or nothing
+    -- updated at all (an INSERT ... ON CONFLICT that only inserted): the common case of a
+    -- single-row update, answered by one look at the transition tables
+    IF NOT EXISTS (
+        SELECT FROM old_rows o JOIN new_rows n USING (invoice_id)
+        WHERE (o.company_code, o.currency, o.customer_id, o.amount, o.status, o.open_amount,
+               o.due_date, o.issue_date, o.closed_on)
+              IS DISTINCT FROM (n.company_code, n.currency, n.customer_id, n.amount, n.status,
+                                n.open_amount, n.due_date, n.issue_date, n.closed_on)
+    ) THEN
+        RETURN NULL;
     END IF;
     PERFORM console.team_count_invoice_changes(
         ARRAY(SELECT o::console.invoices FROM old_rows o),
