@@ -12,10 +12,10 @@ consecutive ledger events with the same statements' arguments, regrouped:
   written with one statement per kind (``unnest`` arrays: opened, amount changed, closed),
   its customers and parked documents with ``executemany``;
 * a customer's upsert and the events of its invoices keep their order too: the Team
-  page's triggers count an invoice in its customer's segment (``team_segment`` reads the
-  customer; the customer's trigger moves its invoices), so an invoice event comes in a
-  layer after its customer's last upsert before it, and an upsert after the layers of its
-  invoices' events before it;
+  page's triggers count an invoice in its customer's segment (the invoices' trigger reads
+  the customer's row, the customer's trigger moves its invoices), so an invoice event comes
+  in a layer after its customer's last upsert before it, and an upsert after the layers of
+  its invoices' events before it;
 * the money at risk of the items holding the run's invoices is refreshed once, at the end,
   over all of them (three statements), and the run's timeline entries are written in one.
 
