@@ -19,11 +19,30 @@ from contracts.topics import DISPUTE_EVENTS
 from services.disputes import metrics, queries
 from services.disputes.casebook import Casebook
 from services.disputes.errors import CommandRejected
+from services.disputes.ledger_run import RUN_EVENTS, LedgerRun
 from services.runtime.consumer import UnitOfWork
 from services.runtime.database import Connection
 
 SERVICE = "disputes"
 CALL_NAMESPACE = uuid.UUID("c2a4e1d0-7f36-4b0b-9e55-0d8c3a71f6b2")
+
+# What the service does something with besides the ledger's events: commands and the
+# collectors' call outcomes, which end a run of ledger events.
+COMMANDS = (
+    disputes.OpenDispute,
+    disputes.ResolveDispute,
+    disputes.AnswerDispute,
+    disputes.ReopenDispute,
+    disputes.RecordPromise,
+    disputes.AgreePaymentPlan,
+    disputes.RequestCallback,
+    disputes.RecordPaymentFailure,
+    disputes.CloseCallback,
+    disputes.ProposePaymentPlan,
+    disputes.AcceptPaymentPlan,
+    disputes.RefusePaymentPlan,
+    notifications.CallTaskClosed,
+)
 
 Decide = Callable[[Connection, datetime], Awaitable[list[Event]]]
 
@@ -39,8 +58,26 @@ class CommandHandler:
         self.call_dispute_category = call_dispute_category
 
     async def handle(self, work: UnitOfWork, events: Sequence[Event]) -> None:
+        """A batch: consecutive ledger events are applied together as a run
+        (:mod:`services.disputes.ledger_run`), written before the next command or call
+        outcome, which reads the tables; a fact the service ignores does not end a run."""
+        run: list[Event] = []
         for event in events:
-            await self.apply(work, event)
+            if isinstance(event, RUN_EVENTS):
+                run.append(event)
+            elif isinstance(event, COMMANDS):
+                if run:
+                    await self._apply_run(work, run)
+                    run = []
+                await self.apply(work, event)
+        if run:
+            await self._apply_run(work, run)
+
+    async def _apply_run(self, work: UnitOfWork, events: Sequence[Event]) -> None:
+        run = await LedgerRun.load(work.connection, self.casebook.policy, events)
+        for event in events:
+            self._emit(work, run.apply(event, work.clock.now()))
+        await run.write()
 
     async def _decide(self, work: UnitOfWork, event: Event, name: str, decide: Decide) -> None:
         """Apply one command in a savepoint; on rejection nothing it did remains."""
@@ -149,8 +186,13 @@ class CommandHandler:
                 )
             case notifications.CallTaskClosed(payload=call):
                 await self._call_closed(work, event, call)
+            case _ if isinstance(event, RUN_EVENTS):
+                await self._apply_run(work, [event])
             case _:
-                self._emit(work, await self._ledger(work.connection, work.clock.now(), event))
+                pass  # other facts do not concern disputes
+
+    async def apply_one_at_a_time(self, work: UnitOfWork, event: Event) -> None:
+        self._emit(work, await self._ledger(work.connection, work.clock.now(), event))
 
     async def _call_closed(
         self, work: UnitOfWork, event: Event, call: notifications.ClosedCallTask

@@ -310,3 +310,80 @@ ANSWERED = """
 SELECT 1 FROM dispute_transition
 WHERE dispute_id = $1 AND action = 'answered' AND detail->>'answer_id' = $2
 """
+
+# A run of ledger events (services.disputes.ledger_run): read up front, written set-based ----
+
+RUN_CUSTOMERS = """
+SELECT customer_id, time_zone, version FROM customer WHERE customer_id = ANY($1::text[])
+"""
+
+# The open promises and active plans on the run's invoices, locked as OPEN_PROMISES_ON_INVOICE
+# and ACTIVE_PLANS_ON_INVOICE lock them (which of them a payment reaches is decided in memory).
+RUN_OPEN_PROMISES = """
+SELECT * FROM promise WHERE status = 'open' AND invoice_ids && $1::text[]
+ORDER BY promise_id
+FOR UPDATE
+"""
+
+RUN_ACTIVE_PLANS = """
+SELECT * FROM payment_plan WHERE status = 'active' AND invoice_ids && $1::text[]
+ORDER BY plan_id
+FOR UPDATE
+"""
+
+# The open whole-account disputes of the customers the run opens invoices for, and the
+# justified disputes awaiting a correction on one of the run's invoices.
+RUN_DISPUTES = """
+SELECT * FROM dispute
+WHERE (whole_account AND status = 'open' AND customer_id = ANY($1::text[]))
+   OR (status = 'awaiting_correction' AND awaiting && $2::text[])
+ORDER BY dispute_id
+FOR UPDATE
+"""
+
+RUN_INVOICES = """
+SELECT invoice_id, customer_id, currency, open_amount, status FROM invoice
+WHERE invoice_id = ANY($1::text[])
+"""
+
+RUN_PROMISE_RECORDS = """
+SELECT customer_id, kept, broken FROM customer_promise_record
+WHERE customer_id = ANY($1::text[])
+ORDER BY customer_id
+FOR UPDATE
+"""
+
+# UPSERT_CUSTOMER for several customers (one row each, the run's last version).
+WRITE_CUSTOMERS = """
+INSERT INTO customer (customer_id, time_zone, version)
+SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])
+ON CONFLICT (customer_id) DO UPDATE SET time_zone = EXCLUDED.time_zone, version = EXCLUDED.version
+WHERE customer.version <= EXCLUDED.version
+"""
+
+# The invoices' rows as the run left them (one row each); an existing row keeps its customer
+# and currency, as OPEN_INVOICE, SET_OPEN_AMOUNT and CLOSE_INVOICE keep them.
+WRITE_INVOICES = """
+INSERT INTO invoice (invoice_id, customer_id, currency, open_amount, status)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::numeric[], $5::text[])
+ON CONFLICT (invoice_id) DO UPDATE SET open_amount = EXCLUDED.open_amount, status = EXCLUDED.status
+"""
+
+# RECORD_PAYMENT for several payments, in the order given.
+RECORD_PAYMENTS = """
+INSERT INTO payment (invoice_id, customer_id, amount, received_at)
+SELECT * FROM unnest($1::text[], $2::text[], $3::numeric[], $4::timestamptz[])
+"""
+
+SAVE_PROMISE = """
+UPDATE promise SET received = $2, status = $3, closed_on = $4 WHERE promise_id = $1
+"""
+
+SAVE_DISPUTE = """
+UPDATE dispute SET invoice_ids = $2, awaiting = $3, status = $4, version = $5, updated_at = $6
+WHERE dispute_id = $1
+"""
+
+ADD_PROMISES_DECIDED = """
+UPDATE customer_promise_record SET kept = kept + $2, broken = broken + $3 WHERE customer_id = $1
+"""
