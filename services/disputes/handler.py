@@ -12,11 +12,11 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 
-from contracts import disputes, ledger, notifications
+from contracts import disputes, notifications
 from contracts.disputes import DisputeCategory
 from contracts.envelope import Event
 from contracts.topics import DISPUTE_EVENTS
-from services.disputes import metrics, queries
+from services.disputes import metrics
 from services.disputes.casebook import Casebook
 from services.disputes.errors import CommandRejected
 from services.disputes.ledger_run import RUN_EVENTS, LedgerRun
@@ -191,9 +191,6 @@ class CommandHandler:
             case _:
                 pass  # other facts do not concern disputes
 
-    async def apply_one_at_a_time(self, work: UnitOfWork, event: Event) -> None:
-        self._emit(work, await self._ledger(work.connection, work.clock.now(), event))
-
     async def _call_closed(
         self, work: UnitOfWork, event: Event, call: notifications.ClosedCallTask
     ) -> None:
@@ -229,77 +226,3 @@ class CommandHandler:
                 "call.dispute",
                 lambda c, now: book.disputes.open(c, now, request, call.closed_by),
             )
-
-    async def _ledger(self, connection: Connection, now: datetime, event: Event) -> list[Event]:
-        book = self.casebook
-        match event:
-            case ledger.LedgerCustomerUpserted(payload=customer):
-                await connection.execute(
-                    queries.UPSERT_CUSTOMER,
-                    customer.customer_id,
-                    customer.time_zone,
-                    customer.version,
-                )
-            case ledger.InvoiceOpened(payload=opened):
-                new = await connection.fetchval(
-                    queries.OPEN_INVOICE,
-                    opened.invoice_id,
-                    opened.customer_id,
-                    opened.open_amount.currency,
-                    opened.open_amount.amount,
-                )
-                if new is not None:
-                    return await book.disputes.invoice_opened(
-                        connection, now, opened.customer_id, opened.invoice_id
-                    )
-            case ledger.OpenAmountChanged(payload=change):
-                await connection.execute(
-                    queries.SET_OPEN_AMOUNT,
-                    change.invoice_id,
-                    change.customer_id,
-                    change.open_amount.currency,
-                    change.open_amount.amount,
-                )
-                moved = change.previous_open_amount.amount - change.open_amount.amount
-                if change.cause in ("payment", "reversal"):
-                    return await book.payment_received(
-                        connection, now, change.customer_id, change.invoice_id, moved
-                    )
-                if change.cause in ("credit_note", "correction"):
-                    return await book.disputes.corrected(
-                        connection, now, change.customer_id, change.invoice_id, change.cause
-                    )
-            case ledger.InvoiceSettled(payload=settlement):
-                await connection.execute(
-                    queries.CLOSE_INVOICE,
-                    settlement.invoice_id,
-                    settlement.customer_id,
-                    settlement.amount.currency,
-                    "settled",
-                )
-                events: list[Event] = []
-                if settlement.cause == "payment":
-                    events = await book.payment_received(
-                        connection,
-                        now,
-                        settlement.customer_id,
-                        settlement.invoice_id,
-                        settlement.previous_open_amount.amount,
-                    )
-                return events + await book.invoice_closed(
-                    connection, now, settlement.customer_id, settlement.invoice_id, "settled"
-                )
-            case ledger.LedgerInvoiceCancelled(payload=cancellation):
-                await connection.execute(
-                    queries.CLOSE_INVOICE,
-                    cancellation.invoice_id,
-                    cancellation.customer_id,
-                    cancellation.previous_open_amount.currency,
-                    "cancelled",
-                )
-                return await book.invoice_closed(
-                    connection, now, cancellation.customer_id, cancellation.invoice_id, "cancelled"
-                )
-            case _:
-                pass  # other facts on these topics do not concern disputes
-        return []

@@ -173,7 +173,7 @@ class LedgerRun:
             index.setdefault(invoice_id, []).append(key)  # rows come by id
 
     def _time_zone(self, customer_id: str) -> str:
-        """``LedgerView.time_zone``: the customer's zone as the run left it."""
+        """The customer's zone as the run left it (``LedgerView.time_zone``)."""
         customer = self._customers[customer_id]  # every customer the run reads is loaded
         return customer.time_zone if customer and customer.time_zone else self.policy.time_zone
 
@@ -181,17 +181,17 @@ class LedgerRun:
         return now.astimezone(ZoneInfo(self._time_zone(customer_id))).date()
 
     def _open_promises_on(self, invoice_id: str, now: datetime) -> list[Row]:
-        """``queries.OPEN_PROMISES_ON_INVOICE``."""
+        """The invoice's promises open at this point of the run and made by ``now``, by id."""
         found = (self._promises[k] for k in self._promises_on.get(invoice_id, ()))
         return [p for p in found if p["status"] == "open" and p["made_at"] <= now]
 
     def _active_plans_on(self, invoice_id: str, now: datetime) -> list[Row]:
-        """``queries.ACTIVE_PLANS_ON_INVOICE``."""
+        """The invoice's plans active at this point of the run and made by ``now``, by id."""
         found = (self._plans[k] for k in self._plans_on.get(invoice_id, ()))
         return [p for p in found if p["status"] == "active" and p["made_at"] <= now]
 
     def _closed_among(self, invoice_ids: Sequence[str]) -> int:
-        """``queries.CLOSED_AMONG``: how many of the invoices exist and are not open."""
+        """How many of the invoices exist and are settled or cancelled."""
         rows = (self._invoices[i] for i in dict.fromkeys(invoice_ids))
         return sum(1 for row in rows if row is not None and row.status != "open")
 
@@ -207,7 +207,7 @@ class LedgerRun:
                     self._customers[customer.customer_id] = row
                     self._upserted[customer.customer_id] = None
             case ledger.InvoiceOpened(payload=opened):
-                if self._invoices[opened.invoice_id] is None:  # OPEN_INVOICE inserted it
+                if self._invoices[opened.invoice_id] is None:  # a replay changes nothing
                     amount = opened.open_amount
                     self._put_invoice(
                         opened.invoice_id,
@@ -261,8 +261,8 @@ class LedgerRun:
     def _upsert_invoice(
         self, invoice_id: str, customer_id: str, currency: str, open_amount: Decimal, status: str
     ) -> None:
-        """``SET_OPEN_AMOUNT`` and ``CLOSE_INVOICE``: a row that exists keeps its customer
-        and currency."""
+        """The invoice's row with its open amount and status (a new row, or the row that
+        exists, which keeps its customer and currency)."""
         row = self._invoices[invoice_id]
         if row is None:
             row = InvoiceRow(customer_id, currency, open_amount, status)
@@ -275,8 +275,9 @@ class LedgerRun:
         self._changed_invoices[invoice_id] = None
 
     def _invoice_opened(self, now: datetime, customer_id: str, invoice_id: str) -> list[Event]:
-        """``Disputes.invoice_opened``: the customer's open whole-account disputes take the
-        invoice in, and are published again."""
+        """An invoice opened while its whole account is disputed is disputed too: the
+        customer's open whole-account disputes take it in (their version unchanged) and are
+        published again as ``dispute.opened``, which every consumer applies idempotently."""
         events: list[Event] = []
         for dispute_id in sorted(self._disputes):
             row = self._disputes[dispute_id]
@@ -299,7 +300,8 @@ class LedgerRun:
     def _corrected(
         self, now: datetime, customer_id: str, invoice_id: str, cause: CorrectionCause
     ) -> list[Event]:
-        """``Disputes.corrected``: what a justified dispute waited for on the invoice."""
+        """The ledger shows what a justified dispute waited for on the invoice: resolved
+        once nothing else is awaited."""
         events: list[Event] = []
         for dispute_id in sorted(self._disputes):
             row = self._disputes[dispute_id]
@@ -309,7 +311,7 @@ class LedgerRun:
                 and invoice_id in row["awaiting"]
             ):
                 continue
-            if row["awaiting"] == [invoice_id]:  # queries.CORRECTION_RECEIVED
+            if row["awaiting"] == [invoice_id]:  # the last one awaited
                 row["status"] = "resolved"
             row["awaiting"] = [i for i in row["awaiting"] if i != invoice_id]
             row["version"] += 1
@@ -330,7 +332,7 @@ class LedgerRun:
     def _payment_received(
         self, now: datetime, customer_id: str, invoice_id: str, amount: Decimal
     ) -> list[Event]:
-        """``Casebook.payment_received``: promises kept, plans progress."""
+        """A payment (negative: a reversal) on the invoice: promises kept, plans progress."""
         self._payments.append((invoice_id, customer_id, amount, now))
         today = self._today(customer_id, now)
         events: list[Event] = []
@@ -347,8 +349,8 @@ class LedgerRun:
     def _invoice_closed(
         self, now: datetime, customer_id: str, invoice_id: str, cause: CorrectionCause
     ) -> list[Event]:
-        """``Casebook.invoice_closed``: the disputes waiting for it, then promises and plans
-        with every invoice closed, kept and completed."""
+        """Settled or cancelled: what a justified dispute waited for, then promises and
+        plans with nothing left to pay end, kept and completed."""
         events = self._corrected(now, customer_id, invoice_id, cause)
         today = self._today(customer_id, now)
         for row in self._open_promises_on(invoice_id, now):
@@ -364,12 +366,12 @@ class LedgerRun:
         self._changed_promises[row["promise_id"]] = None
 
     def _keep_promise(self, now: datetime, row: Row, today: date) -> Event:
-        """``Promises._keep``: closed as kept, the customer's record with it."""
+        """As ``Promises._keep``: closed as kept, the customer's record with it."""
         self._set_promise(row, status="kept", closed_on=today)
         return promises.kept(now, row, today, self._record_kept(row))
 
     def _record_kept(self, promise: Row) -> PromiseRecord | None:
-        """``Promises._record`` with one more kept: None for a payment a provider announced,
+        """As ``Promises._record``, one more kept: None for a payment a provider announced,
         or for a customer without a record."""
         if not promises.counts_in_record(promise["kind"]):
             return None
@@ -382,7 +384,7 @@ class LedgerRun:
         return PromiseRecord(kept=record[0], broken=record[1])
 
     def _plan_moved(self, now: datetime, row: Row, received: Decimal, today: date) -> list[Event]:
-        """``Plans._moved``: completed once covered, else its next check moves."""
+        """As ``Plans._moved``: completed once covered, else its next check moves."""
         instalments = plans.instalments_of(row)
         if commitments.plan_progress(instalments, received).completed:
             return self._complete_plan(now, row, received, today)
@@ -400,7 +402,7 @@ class LedgerRun:
     def _complete_plan(
         self, now: datetime, row: Row, received: Decimal, today: date
     ) -> list[Event]:
-        """``Plans._complete``."""
+        """The plan completed (as ``Plans._complete``)."""
         self._set_plan(
             row, received=received, status="completed", next_check_at=None, closed_on=today
         )

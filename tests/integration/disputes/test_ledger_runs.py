@@ -345,13 +345,8 @@ async def _end_state(
         if batched:  # as the consumer hands a batch
             await handler.handle(work, batch)
         else:
-            for event in batch:
-                from services.disputes.handler import COMMANDS  # TEMP: the old path
-
-                if isinstance(event, COMMANDS):
-                    await handler.apply(work, event)
-                else:
-                    await handler.apply_one_at_a_time(work, event)
+            for event in batch:  # a run of one ledger event at a time
+                await handler.apply(work, event)
         tables = {}
         for table, order in TABLES.items():
             rows = await connection.fetch(f"SELECT * FROM {table} ORDER BY {order}")
