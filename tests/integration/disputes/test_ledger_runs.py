@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any, cast
 
 import pytest
+from asyncpg.exceptions import DeadlockDetectedError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -21,14 +22,17 @@ from contracts import disputes, ledger
 from contracts.envelope import Event
 from contracts.erp import Segment
 from contracts.money import Money, PositiveMoney
+from contracts.topics import DISPUTE_COMMANDS, DISPUTE_EVENTS, LEDGER_EVENTS
 from services.disputes.app import DEFINITION, policy_of
 from services.disputes.casebook import Casebook
-from services.disputes.handler import CommandHandler
+from services.disputes.handler import COMMANDS, CommandHandler
 from services.disputes.settings import DisputesSettings
 from services.runtime import migrations
 from services.runtime.clock import SimulatedClock
-from services.runtime.consumer import UnitOfWork
+from services.runtime.consumer import BatchProcessor, UnitOfWork
 from services.runtime.database import Connection, create_pool
+from services.runtime.dead_letter import IncomingRecord
+from services.runtime.outbox import OutgoingRecord
 from services.runtime.settings import DatabaseSettings
 from tests.integration.disputes.harness import command
 
@@ -387,28 +391,31 @@ def _types(emitted: list[Any]) -> list[str]:
     return [dict(headers)["event_type"].decode() for _, _, _, headers in emitted]
 
 
+# One batch of the cases a run must get right from memory, each after an earlier event of
+# the run changed what it reads.
+STORY: list[Fact] = [
+    Credit("C1"),
+    Upsert("C2", "Europe/Paris", 2),  # C2's day is now the 20th, not the 19th
+    Upsert("C2", "America/New_York", 1),  # older: ignored
+    Change("N1", "500.00", "100.00", "payment"),  # 400 of C1's 600 promised
+    Open("N6", "250.00"),  # joins C2's whole-account dispute
+    Open("N6", "250.00"),  # replayed: changes nothing
+    Change("N2", "700.00", "300.00", "payment"),  # 800 of 600: C1's promise kept
+    Change("N1", "100.00", "50.00", "credit_note"),  # the correction C1's dispute awaits
+    Settle("N2", "300.00", "credit_note"),  # the last one: the dispute is resolved
+    Change("N3", "900.00", "600.00", "payment"),  # the plan's first instalment
+    Change("N5", "400.00", "300.00", "payment"),  # not enough for C2's promise
+    Promise("N3", "100.00"),  # rejected (the plan holds N3): it ends the run
+    Change("N5", "300.00", "200.00", "payment"),  # C2's promise kept (on its day)
+    Open("N7", "300.00"),  # a customer not known yet
+    Settle("N3", "600.00", "payment"),  # the plan completed
+    Cancel("N4"),  # the announced payment's invoice cancelled: kept, not in the record
+]
+
+
 def test_a_run_reads_what_its_earlier_events_wrote(database_url: str) -> None:
-    """The cases a run must get right from memory, in one batch, each after an earlier
-    event of the run changed what it reads."""
-    batch: list[Fact] = [
-        Credit("C1"),
-        Upsert("C2", "Europe/Paris", 2),  # C2's day is now the 20th, not the 19th
-        Upsert("C2", "America/New_York", 1),  # older: ignored
-        Change("N1", "500.00", "100.00", "payment"),  # 400 of C1's 600 promised
-        Open("N6", "250.00"),  # joins C2's whole-account dispute
-        Open("N6", "250.00"),  # replayed: changes nothing
-        Change("N2", "700.00", "300.00", "payment"),  # 800 of 600: C1's promise kept
-        Change("N1", "100.00", "50.00", "credit_note"),  # the correction C1's dispute awaits
-        Settle("N2", "300.00", "credit_note"),  # the last one: the dispute is resolved
-        Change("N3", "900.00", "600.00", "payment"),  # the plan's first instalment
-        Change("N5", "400.00", "300.00", "payment"),  # not enough for C2's promise
-        Promise("N3", "100.00"),  # rejected (the plan holds N3): it ends the run
-        Change("N5", "300.00", "200.00", "payment"),  # C2's promise kept (on its day)
-        Open("N7", "300.00"),  # a customer not known yet
-        Settle("N3", "600.00", "payment"),  # the plan completed
-        Cancel("N4"),  # the announced payment's invoice cancelled: kept, not in the record
-    ]
-    tables, emitted, rejected = asyncio.run(_compare(database_url, batch))
+    """The cases a run must get right from memory (``STORY``)."""
+    tables, emitted, rejected = asyncio.run(_compare(database_url, STORY))
     assert [reason for _, (reason, _) in rejected] == ["overlapping_payment_plan"]
     assert _types(emitted) == [
         "dispute.opened",  # N6 added
@@ -499,3 +506,62 @@ def test_a_run_costs_a_few_statements_whatever_its_length(database_url: str) -> 
     assert asyncio.run(_statements(database_url, large, batched=True)) <= 11
     # one event at a time: a run per event, the same statements each time
     assert asyncio.run(_statements(database_url, large, batched=False)) > 5 * len(large)
+
+
+def _records(events: Sequence[Event], first_offset: int) -> list[IncomingRecord]:
+    """The events as the consumer receives them: commands and ledger facts on their topics."""
+    records = []
+    for offset, event in enumerate(events, start=first_offset):
+        topic = DISPUTE_COMMANDS if isinstance(event, COMMANDS) else LEDGER_EVENTS
+        out = OutgoingRecord.of(topic, event)
+        records.append(
+            IncomingRecord(topic.name, 0, offset, out.key, out.value, tuple(out.headers))
+        )
+    return records
+
+
+async def _retried_and_replayed(url: str) -> None:
+    await migrations.apply_async(url, DEFINITION.schema, DEFINITION.migrations)
+    pool = await create_pool(DatabaseSettings(url=url), DEFINITION.schema, min_size=1, max_size=1)
+    try:
+        earlier, batch = _earlier(), [f.event() for f in STORY]
+        async with pool.acquire() as connection:
+            tables, emitted, _ = await _end_state(connection, earlier, batch, batched=True)
+        handler, failures = _handler(), [DeadlockDetectedError("deadlock detected")]
+
+        async def failing_once(work: UnitOfWork, events: Sequence[Event]) -> None:
+            await handler.handle(work, events)
+            if failures:  # after the runs wrote: the transaction is rolled back, then retried
+                raise failures.pop()
+
+        clock = SimulatedClock(START - timedelta(hours=1))
+        processor = BatchProcessor("disputes", DEFINITION.consumes, handler.handle, pool, clock)
+        await processor.process(_records(earlier, 0))
+        after_earlier = await pool.fetchval("SELECT coalesce(max(id), 0) FROM outbox")
+        clock.set(START)
+        records = _records(batch, len(earlier))
+        processor.handler = failing_once
+        assert (await processor.process(records)).applied == len(batch) - 1  # one rejected
+        assert not failures
+        assert (await processor.process(records)).duplicates == len(batch)  # replayed
+        async with pool.acquire() as connection:
+            for table, order in TABLES.items():
+                rows = await connection.fetch(f"SELECT * FROM {table} ORDER BY {order}")
+                assert [{k: v for k, v in r.items() if k != "id"} for r in rows] == tables[table]
+        published = await pool.fetch(
+            "SELECT topic, key, value FROM outbox WHERE id > $1 AND topic = $2 ORDER BY id",
+            after_earlier,
+            DISPUTE_EVENTS.name,
+        )
+        assert [tuple(r) for r in published] == [(t, k, v) for t, k, v, _ in emitted]
+    finally:
+        await pool.close()
+
+
+def test_a_batch_retried_after_a_transient_error_then_replayed_ends_as_applied_once(
+    database_url: str,
+) -> None:
+    """Through the consumer's plumbing: the batch fails once after its runs wrote (rolled
+    back, retried), then comes again (its events are duplicates): the tables and the
+    outbox are those of the batch applied once."""
+    asyncio.run(_retried_and_replayed(database_url))
