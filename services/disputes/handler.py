@@ -12,18 +12,37 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 
-from contracts import disputes, ledger, notifications
+from contracts import disputes, notifications
 from contracts.disputes import DisputeCategory
 from contracts.envelope import Event
 from contracts.topics import DISPUTE_EVENTS
-from services.disputes import metrics, queries
+from services.disputes import metrics
 from services.disputes.casebook import Casebook
 from services.disputes.errors import CommandRejected
+from services.disputes.ledger_run import RUN_EVENTS, LedgerRun
 from services.runtime.consumer import UnitOfWork
 from services.runtime.database import Connection
 
 SERVICE = "disputes"
 CALL_NAMESPACE = uuid.UUID("c2a4e1d0-7f36-4b0b-9e55-0d8c3a71f6b2")
+
+# What the service does something with besides the ledger's events: commands and the
+# collectors' call outcomes, which end a run of ledger events.
+COMMANDS = (
+    disputes.OpenDispute,
+    disputes.ResolveDispute,
+    disputes.AnswerDispute,
+    disputes.ReopenDispute,
+    disputes.RecordPromise,
+    disputes.AgreePaymentPlan,
+    disputes.RequestCallback,
+    disputes.RecordPaymentFailure,
+    disputes.CloseCallback,
+    disputes.ProposePaymentPlan,
+    disputes.AcceptPaymentPlan,
+    disputes.RefusePaymentPlan,
+    notifications.CallTaskClosed,
+)
 
 Decide = Callable[[Connection, datetime], Awaitable[list[Event]]]
 
@@ -39,8 +58,26 @@ class CommandHandler:
         self.call_dispute_category = call_dispute_category
 
     async def handle(self, work: UnitOfWork, events: Sequence[Event]) -> None:
+        """A batch: consecutive ledger events are applied together as a run
+        (:mod:`services.disputes.ledger_run`), written before the next command or call
+        outcome, which reads the tables; a fact the service ignores does not end a run."""
+        run: list[Event] = []
         for event in events:
-            await self.apply(work, event)
+            if isinstance(event, RUN_EVENTS):
+                run.append(event)
+            elif isinstance(event, COMMANDS):
+                if run:
+                    await self._apply_run(work, run)
+                    run = []
+                await self.apply(work, event)
+        if run:
+            await self._apply_run(work, run)
+
+    async def _apply_run(self, work: UnitOfWork, events: Sequence[Event]) -> None:
+        run = await LedgerRun.load(work.connection, self.casebook.policy, events)
+        for event in events:
+            self._emit(work, run.apply(event, work.clock.now()))
+        await run.write()
 
     async def _decide(self, work: UnitOfWork, event: Event, name: str, decide: Decide) -> None:
         """Apply one command in a savepoint; on rejection nothing it did remains."""
@@ -149,8 +186,10 @@ class CommandHandler:
                 )
             case notifications.CallTaskClosed(payload=call):
                 await self._call_closed(work, event, call)
+            case _ if isinstance(event, RUN_EVENTS):
+                await self._apply_run(work, [event])
             case _:
-                self._emit(work, await self._ledger(work.connection, work.clock.now(), event))
+                pass  # other facts do not concern disputes
 
     async def _call_closed(
         self, work: UnitOfWork, event: Event, call: notifications.ClosedCallTask
@@ -187,77 +226,3 @@ class CommandHandler:
                 "call.dispute",
                 lambda c, now: book.disputes.open(c, now, request, call.closed_by),
             )
-
-    async def _ledger(self, connection: Connection, now: datetime, event: Event) -> list[Event]:
-        book = self.casebook
-        match event:
-            case ledger.LedgerCustomerUpserted(payload=customer):
-                await connection.execute(
-                    queries.UPSERT_CUSTOMER,
-                    customer.customer_id,
-                    customer.time_zone,
-                    customer.version,
-                )
-            case ledger.InvoiceOpened(payload=opened):
-                new = await connection.fetchval(
-                    queries.OPEN_INVOICE,
-                    opened.invoice_id,
-                    opened.customer_id,
-                    opened.open_amount.currency,
-                    opened.open_amount.amount,
-                )
-                if new is not None:
-                    return await book.disputes.invoice_opened(
-                        connection, now, opened.customer_id, opened.invoice_id
-                    )
-            case ledger.OpenAmountChanged(payload=change):
-                await connection.execute(
-                    queries.SET_OPEN_AMOUNT,
-                    change.invoice_id,
-                    change.customer_id,
-                    change.open_amount.currency,
-                    change.open_amount.amount,
-                )
-                moved = change.previous_open_amount.amount - change.open_amount.amount
-                if change.cause in ("payment", "reversal"):
-                    return await book.payment_received(
-                        connection, now, change.customer_id, change.invoice_id, moved
-                    )
-                if change.cause in ("credit_note", "correction"):
-                    return await book.disputes.corrected(
-                        connection, now, change.customer_id, change.invoice_id, change.cause
-                    )
-            case ledger.InvoiceSettled(payload=settlement):
-                await connection.execute(
-                    queries.CLOSE_INVOICE,
-                    settlement.invoice_id,
-                    settlement.customer_id,
-                    settlement.amount.currency,
-                    "settled",
-                )
-                events: list[Event] = []
-                if settlement.cause == "payment":
-                    events = await book.payment_received(
-                        connection,
-                        now,
-                        settlement.customer_id,
-                        settlement.invoice_id,
-                        settlement.previous_open_amount.amount,
-                    )
-                return events + await book.invoice_closed(
-                    connection, now, settlement.customer_id, settlement.invoice_id, "settled"
-                )
-            case ledger.LedgerInvoiceCancelled(payload=cancellation):
-                await connection.execute(
-                    queries.CLOSE_INVOICE,
-                    cancellation.invoice_id,
-                    cancellation.customer_id,
-                    cancellation.previous_open_amount.currency,
-                    "cancelled",
-                )
-                return await book.invoice_closed(
-                    connection, now, cancellation.customer_id, cancellation.invoice_id, "cancelled"
-                )
-            case _:
-                pass  # other facts on these topics do not concern disputes
-        return []

@@ -4,12 +4,6 @@ from __future__ import annotations
 
 # The ledger, as far as the service needs it ----------------------------------------------
 
-UPSERT_CUSTOMER = """
-INSERT INTO customer (customer_id, time_zone, version) VALUES ($1, $2, $3)
-ON CONFLICT (customer_id) DO UPDATE SET time_zone = EXCLUDED.time_zone, version = EXCLUDED.version
-WHERE customer.version <= EXCLUDED.version
-"""
-
 CUSTOMER_TIME_ZONE = "SELECT time_zone FROM customer WHERE customer_id = $1"
 
 # The companies a customer has invoices with (an invoice id is <company_code>/<number>).
@@ -17,33 +11,10 @@ CUSTOMER_COMPANIES = """
 SELECT DISTINCT split_part(invoice_id, '/', 1) AS company_code FROM invoice WHERE customer_id = $1
 """
 
-OPEN_INVOICE = """
-INSERT INTO invoice (invoice_id, customer_id, currency, open_amount, status)
-VALUES ($1, $2, $3, $4, 'open')
-ON CONFLICT (invoice_id) DO NOTHING
-RETURNING invoice_id
-"""
-
-SET_OPEN_AMOUNT = """
-INSERT INTO invoice (invoice_id, customer_id, currency, open_amount, status)
-VALUES ($1, $2, $3, $4, 'open')
-ON CONFLICT (invoice_id) DO UPDATE SET open_amount = EXCLUDED.open_amount, status = 'open'
-"""
-
-CLOSE_INVOICE = """
-INSERT INTO invoice (invoice_id, customer_id, currency, open_amount, status)
-VALUES ($1, $2, $3, 0, $4)
-ON CONFLICT (invoice_id) DO UPDATE SET open_amount = 0, status = EXCLUDED.status
-"""
-
 INVOICES = "SELECT * FROM invoice WHERE invoice_id = ANY($1::text[])"
 
 OPEN_INVOICES_OF_CUSTOMER = """
 SELECT invoice_id FROM invoice WHERE customer_id = $1 AND status = 'open' ORDER BY invoice_id
-"""
-
-RECORD_PAYMENT = """
-INSERT INTO payment (invoice_id, customer_id, amount, received_at) VALUES ($1, $2, $3, $4)
 """
 
 # Disputes ----------------------------------------------------------------------------------
@@ -65,20 +36,6 @@ INSERT INTO dispute (dispute_id, customer_id, invoice_ids, whole_account, catego
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'open', $11, $12, $12, $13)
 """
 
-# Open disputes on a whole account, which take in the invoices opened after them.
-OPEN_WHOLE_ACCOUNT_DISPUTES = """
-SELECT * FROM dispute
-WHERE customer_id = $1 AND whole_account AND status = 'open' AND NOT ($2 = ANY(invoice_ids))
-ORDER BY dispute_id
-FOR UPDATE
-"""
-
-ADD_DISPUTED_INVOICE = """
-UPDATE dispute SET invoice_ids = array_append(invoice_ids, $2), updated_at = $3
-WHERE dispute_id = $1
-RETURNING *
-"""
-
 RESOLVE_DISPUTE = """
 UPDATE dispute SET status = $2, outcome = $3, awaiting = $4, next_reminder_at = NULL,
                    version = version + 1, updated_at = $5
@@ -92,23 +49,6 @@ UPDATE dispute SET status = 'open', outcome = NULL, awaiting = '{}', owner_role 
                    next_reminder_at = $5, version = version + 1, updated_at = $6
 WHERE dispute_id = $1
 RETURNING version
-"""
-
-# A justified dispute whose correction arrived on one invoice; resolved once all arrived.
-CORRECTION_RECEIVED = """
-UPDATE dispute SET awaiting = array_remove(awaiting, $2),
-                   status = CASE WHEN awaiting = ARRAY[$2]::text[] THEN 'resolved'
-                                 ELSE status END,
-                   version = version + 1, updated_at = $3
-WHERE dispute_id = $1
-RETURNING version
-"""
-
-AWAITING_CORRECTION = """
-SELECT * FROM dispute
-WHERE customer_id = $1 AND status = 'awaiting_correction' AND $2 = ANY(awaiting)
-ORDER BY dispute_id
-FOR UPDATE
 """
 
 RECORD_TRANSITION = """
@@ -156,14 +96,6 @@ INSERT INTO promise (promise_id, customer_id, invoice_ids, promised_date, amount
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'open', $11)
 """
 
-OPEN_PROMISES_ON_INVOICE = """
-SELECT * FROM promise WHERE status = 'open' AND $1 = ANY(invoice_ids) AND made_at <= $2
-ORDER BY promise_id
-FOR UPDATE
-"""
-
-ADD_TO_PROMISE = "UPDATE promise SET received = received + $2 WHERE promise_id = $1"
-
 CLOSE_PROMISE = "UPDATE promise SET status = $2, closed_on = $3 WHERE promise_id = $1"
 
 DUE_PROMISES = """
@@ -208,12 +140,6 @@ INSERT INTO payment_plan (plan_id, customer_id, invoice_ids, agreed_on, agreed_b
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'active', $9)
 """
 
-ACTIVE_PLANS_ON_INVOICE = """
-SELECT * FROM payment_plan WHERE status = 'active' AND $1 = ANY(invoice_ids) AND made_at <= $2
-ORDER BY plan_id
-FOR UPDATE
-"""
-
 UPDATE_PLAN = """
 UPDATE payment_plan SET received = $2, status = $3, next_check_at = $4, closed_on = $5
 WHERE plan_id = $1
@@ -232,10 +158,6 @@ SELECT * FROM payment_plan
 WHERE ($1::text IS NULL OR customer_id = $1) AND ($2::text IS NULL OR status = $2)
 ORDER BY made_at DESC, plan_id
 LIMIT $3
-"""
-
-CLOSED_AMONG = """
-SELECT count(*) FROM invoice WHERE invoice_id = ANY($1::text[]) AND status <> 'open'
 """
 
 # Call-back requests --------------------------------------------------------------------------
@@ -309,4 +231,85 @@ RETURNING version
 ANSWERED = """
 SELECT 1 FROM dispute_transition
 WHERE dispute_id = $1 AND action = 'answered' AND detail->>'answer_id' = $2
+"""
+
+# A run of ledger events (services.disputes.ledger_run): read up front, written set-based ----
+
+# The rows of many keys are read by joining their array (``= ANY($1)`` on a parameter
+# compares every row of a sequential scan with every key: its cost grew with the table).
+RUN_CUSTOMERS = """
+SELECT c.customer_id, c.time_zone, c.version
+FROM unnest($1::text[]) AS wanted(customer_id) JOIN customer c USING (customer_id)
+"""
+
+# The open promises and active plans on the run's invoices, locked (which of them an event
+# reaches, by its instant, is decided in memory).
+RUN_OPEN_PROMISES = """
+SELECT * FROM promise WHERE status = 'open' AND invoice_ids && $1::text[]
+ORDER BY promise_id
+FOR UPDATE
+"""
+
+RUN_ACTIVE_PLANS = """
+SELECT * FROM payment_plan WHERE status = 'active' AND invoice_ids && $1::text[]
+ORDER BY plan_id
+FOR UPDATE
+"""
+
+# The open whole-account disputes of the customers the run opens invoices for, and the
+# justified disputes awaiting a correction on one of the run's invoices.
+RUN_DISPUTES = """
+SELECT * FROM dispute
+WHERE (whole_account AND status = 'open' AND customer_id = ANY($1::text[]))
+   OR (status = 'awaiting_correction' AND awaiting && $2::text[])
+ORDER BY dispute_id
+FOR UPDATE
+"""
+
+RUN_INVOICES = """
+SELECT i.invoice_id, i.customer_id, i.currency, i.open_amount, i.status
+FROM unnest($1::text[]) AS wanted(invoice_id) JOIN invoice i USING (invoice_id)
+"""
+
+RUN_PROMISE_RECORDS = """
+SELECT customer_id, kept, broken FROM customer_promise_record
+WHERE customer_id = ANY($1::text[])
+ORDER BY customer_id
+FOR UPDATE
+"""
+
+# Customers as the ledger describes them (one row each, the run's last version): an older
+# version changes nothing.
+WRITE_CUSTOMERS = """
+INSERT INTO customer (customer_id, time_zone, version)
+SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])
+ON CONFLICT (customer_id) DO UPDATE SET time_zone = EXCLUDED.time_zone, version = EXCLUDED.version
+WHERE customer.version <= EXCLUDED.version
+"""
+
+# The invoices' rows as the run left them (one row each); an existing row keeps its customer
+# and currency.
+WRITE_INVOICES = """
+INSERT INTO invoice (invoice_id, customer_id, currency, open_amount, status)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::numeric[], $5::text[])
+ON CONFLICT (invoice_id) DO UPDATE SET open_amount = EXCLUDED.open_amount, status = EXCLUDED.status
+"""
+
+# Payments the ledger showed (a reversal is negative), in the order given.
+RECORD_PAYMENTS = """
+INSERT INTO payment (invoice_id, customer_id, amount, received_at)
+SELECT * FROM unnest($1::text[], $2::text[], $3::numeric[], $4::timestamptz[])
+"""
+
+SAVE_PROMISE = """
+UPDATE promise SET received = $2, status = $3, closed_on = $4 WHERE promise_id = $1
+"""
+
+SAVE_DISPUTE = """
+UPDATE dispute SET invoice_ids = $2, awaiting = $3, status = $4, version = $5, updated_at = $6
+WHERE dispute_id = $1
+"""
+
+ADD_PROMISES_DECIDED = """
+UPDATE customer_promise_record SET kept = kept + $2, broken = broken + $3 WHERE customer_id = $1
 """

@@ -11,7 +11,6 @@ from datetime import datetime
 from typing import Any
 
 from contracts import disputes
-from contracts.disputes import CorrectionCause
 from contracts.envelope import Event
 from services.disputes import queries
 from services.disputes.cases.ledger_view import LedgerView
@@ -97,33 +96,6 @@ class Disputes:
             {"category": request.category, "owner_role": route.owner_role},
         )
         return [decide.opened(now, request, invoice_ids, route)]
-
-    async def invoice_opened(
-        self, connection: Connection, now: datetime, customer_id: str, invoice_id: str
-    ) -> list[Event]:
-        """An invoice opened while its whole account is disputed is disputed too.
-
-        The dispute is published again as ``dispute.opened`` with the invoice added: every
-        consumer applies it idempotently (same dispute id), and pauses the new invoice.
-        """
-        events: list[Event] = []
-        rows = await connection.fetch(queries.OPEN_WHOLE_ACCOUNT_DISPUTES, customer_id, invoice_id)
-        for found in rows:
-            row = await connection.fetchrow(
-                queries.ADD_DISPUTED_INVOICE, found["dispute_id"], invoice_id, now
-            )
-            assert row is not None
-            await self._transition(
-                connection,
-                row["dispute_id"],
-                row["version"],
-                "invoice_added",
-                "ledger",
-                now,
-                {"invoice_id": invoice_id},
-            )
-            events.append(decide.invoice_added(now, row, customer_id, invoice_id))
-        return events
 
     async def resolve(
         self,
@@ -240,34 +212,6 @@ class Disputes:
             {"reason": reopening.reason},
         )
         return [decide.reopened(now, row, reopening, route, version)]
-
-    async def corrected(
-        self,
-        connection: Connection,
-        now: datetime,
-        customer_id: str,
-        invoice_id: str,
-        cause: CorrectionCause,
-    ) -> list[Event]:
-        """The ledger shows what a justified dispute waited for on ``invoice_id``."""
-        events: list[Event] = []
-        for row in await connection.fetch(queries.AWAITING_CORRECTION, customer_id, invoice_id):
-            version = await connection.fetchval(
-                queries.CORRECTION_RECEIVED, row["dispute_id"], invoice_id, now
-            )
-            await self._transition(
-                connection,
-                row["dispute_id"],
-                version,
-                "correction_received",
-                "ledger",
-                now,
-                {"invoice_id": invoice_id, "cause": cause},
-            )
-            events.append(
-                decide.correction_received(now, row["dispute_id"], customer_id, invoice_id, cause)
-            )
-        return events
 
     async def remind_owner(self, connection: Connection, now: datetime, row: Any) -> Event:
         """An open dispute's owner reminder is due: emit it and set the next one."""

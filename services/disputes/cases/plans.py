@@ -58,26 +58,6 @@ class Plans:
         )
         return [plans.agreed(now, plan)]
 
-    async def payment_received(
-        self, connection: Connection, now: datetime, invoice_id: str, amount: Decimal, today: date
-    ) -> list[Event]:
-        """A payment (negative: a reversal) on ``invoice_id`` moves its active plans."""
-        events: list[Event] = []
-        for row in await connection.fetch(queries.ACTIVE_PLANS_ON_INVOICE, invoice_id, now):
-            events.extend(await self._moved(connection, now, row, row["received"] + amount, today))
-        return events
-
-    async def invoice_closed(
-        self, connection: Connection, now: datetime, invoice_id: str, today: date
-    ) -> list[Event]:
-        """Plans on ``invoice_id`` with every invoice closed are completed."""
-        events: list[Event] = []
-        for row in await connection.fetch(queries.ACTIVE_PLANS_ON_INVOICE, invoice_id, now):
-            closed = await connection.fetchval(queries.CLOSED_AMONG, row["invoice_ids"])
-            if closed == len(row["invoice_ids"]):
-                events.extend(await self._complete(connection, now, row, row["received"], today))
-        return events
-
     async def check_due(self, connection: Connection, now: datetime, row: Any) -> list[Event]:
         """An instalment's grace is over: the plan is broken if it is not covered."""
         today = await self.ledger.today(connection, row["customer_id"], now)

@@ -7,7 +7,6 @@ then writes the promise and the customer's promise record, in the caller's trans
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -63,29 +62,6 @@ class Promises:
         if promises.counts_in_record(promise.kind):
             await connection.execute(queries.PROMISE_MADE, promise.customer_id)
         return [promises.made(now, promise)]
-
-    async def payment_received(
-        self, connection: Connection, now: datetime, invoice_id: str, amount: Decimal, today: date
-    ) -> list[Event]:
-        """A payment (negative: a reversal) on ``invoice_id`` counts towards its promises."""
-        events: list[Event] = []
-        for row in await connection.fetch(queries.OPEN_PROMISES_ON_INVOICE, invoice_id, now):
-            await connection.execute(queries.ADD_TO_PROMISE, row["promise_id"], amount)
-            received = row["received"] + amount
-            if commitments.promise_kept(row["amount"], received, all_closed=False):
-                events.append(await self._keep(connection, now, row, today))
-        return events
-
-    async def invoice_closed(
-        self, connection: Connection, now: datetime, invoice_id: str, today: date
-    ) -> list[Event]:
-        """Promises on ``invoice_id`` with every invoice closed are kept."""
-        events: list[Event] = []
-        for row in await connection.fetch(queries.OPEN_PROMISES_ON_INVOICE, invoice_id, now):
-            closed = await connection.fetchval(queries.CLOSED_AMONG, row["invoice_ids"])
-            if closed == len(row["invoice_ids"]):
-                events.append(await self._keep(connection, now, row, today))
-        return events
 
     async def deadline_passed(self, connection: Connection, now: datetime, row: Any) -> Event:
         """The promised date plus the grace is over and the promise was not kept: broken."""
