@@ -27,11 +27,17 @@ MARK = "editable"
 BODIES = ("body.txt", "body.html")
 
 
-def _marks_in(environment: jinja2.Environment, path: str, seen: set[str]) -> list[str]:
-    """The names marked in the template at ``path`` and in those it extends or includes."""
-    if path in seen:
-        return []
-    seen.add(path)
+# A template's own marks and the templates it extends or includes, by path: a catalogue's
+# sets share their layouts and partials, parsed once per catalogue instead of once per set.
+Parsed = dict[str, tuple[list[str], list[str]]]
+
+
+def _parsed(
+    environment: jinja2.Environment, path: str, parsed: Parsed
+) -> tuple[list[str], list[str]]:
+    """The names ``path`` itself marks, and the templates it extends or includes."""
+    if path in parsed:
+        return parsed[path]
     assert environment.loader is not None
     source, _, _ = environment.loader.get_source(environment, path)
     tree = environment.parse(source, name=path)
@@ -46,18 +52,35 @@ def _marks_in(environment: jinja2.Environment, path: str, seen: set[str]) -> lis
                 'quoted string, as in editable("opening", "...")'
             )
         names.append(first.value)
-    for referenced in meta.find_referenced_templates(tree):
-        if referenced is not None:
-            names.extend(_marks_in(environment, referenced, seen))
+    referenced = [r for r in meta.find_referenced_templates(tree) if r is not None]
+    parsed[path] = (names, referenced)
+    return parsed[path]
+
+
+def _marks_in(
+    environment: jinja2.Environment, path: str, seen: set[str], parsed: Parsed
+) -> list[str]:
+    """The names marked in the template at ``path`` and in those it extends or includes."""
+    if path in seen:
+        return []
+    seen.add(path)
+    own, referenced = _parsed(environment, path, parsed)
+    names = list(own)
+    for template in referenced:
+        names.extend(_marks_in(environment, template, seen, parsed))
     return names
 
 
-def marked(environment: jinja2.Environment, name: str, language: str) -> frozenset[str]:
-    """The names the set ``name``/``language`` marks; refused as described in the module."""
+def marked(
+    environment: jinja2.Environment, name: str, language: str, parsed: Parsed | None = None
+) -> frozenset[str]:
+    """The names the set ``name``/``language`` marks; refused as described in the module.
+    ``parsed``, shared by the calls of one catalogue's load, keeps each template parsed once."""
+    parsed = {} if parsed is None else parsed
     by_part: dict[str, frozenset[str]] = {}
     for part in BODIES:
         path = f"{name}/{language}/{part}"
-        counted = Counter(_marks_in(environment, path, set()))
+        counted = Counter(_marks_in(environment, path, set(), parsed))
         twice = sorted(n for n, count in counted.items() if count > 1)
         if twice:
             raise TemplateConfigurationError(

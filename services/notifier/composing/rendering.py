@@ -302,6 +302,7 @@ class TemplateCatalogue:
     def load(cls, directory: Path, sample: Mapping[str, Any]) -> TemplateCatalogue:
         """Compile every set and render it against ``sample``; raise on the first error."""
         catalogue = cls(directory)
+        parsed: editable_marks.Parsed = {}  # the sets' layouts and partials, parsed once
         if not directory.is_dir():
             raise TemplateConfigurationError(f"template folder {directory} does not exist")
         for name_dir in sorted(p for p in directory.iterdir() if p.is_dir()):
@@ -312,7 +313,9 @@ class TemplateCatalogue:
                 catalogue._sets[key] = catalogue._compile(*key)
                 for medium in MEDIA:  # every set is also a letter's text
                     catalogue._render(key, catalogue._sets[key], {**sample, "medium": medium})
-                catalogue._editable[key] = editable_marks.marked(catalogue._environment, *key)
+                catalogue._editable[key] = editable_marks.marked(
+                    catalogue._environment, *key, parsed
+                )
         if not catalogue._sets:
             raise TemplateConfigurationError(f"no template set in {directory}")
         editable_marks.consistent(catalogue._editable)
