@@ -43,3 +43,9 @@ async def feed(
     )
     for start in range(0, len(records), batch_size):
         await processor.process(records[start : start + batch_size])
+
+
+@pytest.fixture
+def database_schemas() -> tuple[str, ...]:
+    """The console's schema, migrated, in each test's fresh database."""
+    return ("console",)

@@ -46,3 +46,9 @@ def disputes(disputes_pool: asyncpg.Pool, clock: SimulatedClock) -> Disputes:
 @pytest.fixture
 def timeline(disputes: Disputes, scheduler_pool: asyncpg.Pool, clock: SimulatedClock) -> Timeline:
     return Timeline(disputes, Scheduler.of(scheduler_pool, clock), clock)
+
+
+@pytest.fixture
+def database_schemas() -> tuple[str, ...]:
+    """The disputes' and the scheduler's schemas, migrated, in each test's fresh database."""
+    return ("disputes", "scheduler")

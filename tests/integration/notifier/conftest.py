@@ -34,3 +34,9 @@ def mailbox() -> Iterator[tuple[Mailbox, int]]:
         yield box, port
     finally:
         controller.stop()
+
+
+@pytest.fixture
+def database_schemas() -> tuple[str, ...]:
+    """The notifier's schema, migrated, in each test's fresh database."""
+    return ("notifier",)

@@ -181,3 +181,9 @@ async def site(database_url: str, kafka_bootstrap: str) -> AsyncIterator[Site]:
     await document_server.stop()
     await gocardless_server.stop()
     await pool.close()
+
+
+@pytest.fixture
+def database_schemas() -> tuple[str, ...]:
+    """The portal's schema, migrated, in each test's fresh database."""
+    return ("portal",)

@@ -52,3 +52,9 @@ async def feed(
     batch_processor = processor(pool)
     for start in range(0, len(records), batch_size):
         await batch_processor.process(records[start : start + batch_size])
+
+
+@pytest.fixture
+def database_schemas() -> tuple[str, ...]:
+    """Reporting's schema, migrated, in each test's fresh database."""
+    return ("reporting",)
