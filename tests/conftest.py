@@ -49,7 +49,7 @@ def database_schemas() -> tuple[str, ...]:
     return ()
 
 
-class _Databases:
+class Databases:
     """The session's templates, and the test databases dropped in the background.
 
     ``DROP DATABASE`` makes the server take an immediate checkpoint and waits for it: what
@@ -95,15 +95,15 @@ class _Databases:
 
 
 @pytest.fixture(scope="session")
-def _databases(infrastructure: Servers) -> Iterator[_Databases]:
-    databases = _Databases(infrastructure.database_url)
+def _databases(infrastructure: Servers) -> Iterator[Databases]:
+    databases = Databases(infrastructure.database_url)
     yield databases
     databases.close()
 
 
 @pytest.fixture
 async def database_url(
-    _databases: _Databases, database_schemas: tuple[str, ...]
+    _databases: Databases, database_schemas: tuple[str, ...]
 ) -> AsyncIterator[str]:
     """A fresh database for one test, dropped afterwards: empty, or with the schemas of
     ``database_schemas`` migrated."""

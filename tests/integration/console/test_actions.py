@@ -15,7 +15,7 @@ from uuid import UUID
 
 import asyncpg
 import pytest
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser
 
 from contracts import commands, dunning
 from contracts.topics import DUNNING_ACTIONS, DUNNING_COMMANDS, Topic
@@ -29,7 +29,7 @@ from services.runtime.outbox import KafkaRecordSender, OutboxRelay
 from services.runtime.settings import KafkaSettings
 from tests.integration.console.conftest import feed
 from tests.integration.console.story import NOW, call_closed, events
-from tests.integration.console.test_browser import CHROMIUM, CHROMIUM_ARGS, PASSWORD, signed_in
+from tests.integration.console.test_browser import PASSWORD, signed_in
 from tests.kafka_tools import consume, create_topics, unique
 
 pytestmark = [
@@ -94,16 +94,6 @@ async def site(pool: asyncpg.Pool, tmp_path: Path, kafka_bootstrap: str) -> Asyn
         await relaying
         await sender.stop()
         await server.stop()
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            await launched.close()
 
 
 async def test_a_collector_holds_a_customer_and_sees_it_on_the_timeline(

@@ -13,7 +13,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page
 
 from services.console.settings import ConsoleSettings
 from services.console.web.oidc import OidcClientSettings
@@ -32,16 +32,6 @@ pytestmark = [
     pytest.mark.skipif(not shutil.which("chromium"), reason="apt-get install chromium"),
 ]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 IMAGES = Path(__file__).resolve().parents[3] / "docs" / "images"
 PASSWORD = "correct horse battery"
 USERS = f"""
@@ -80,16 +70,6 @@ async def console_url(
         yield f"http://localhost:{server.port}"
     finally:
         await server.stop()
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            await launched.close()
 
 
 async def signed_in(browser: Browser, url: str, login: str, locale: str = "en-GB") -> Page:

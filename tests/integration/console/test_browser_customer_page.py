@@ -42,7 +42,6 @@ from tests.integration.console.conftest import feed
 from tests.integration.console.story import NOW, TODAY, at, events, uid
 from tests.integration.console.test_browser import (
     USERS,
-    browser,  # noqa: F401 (the fixture)
     shot,
     signed_in,
 )
@@ -327,7 +326,7 @@ async def consoles(pool: asyncpg.Pool, tmp_path: Path) -> AsyncIterator[tuple[st
 
 async def test_the_header_and_a_reminders_exact_copy_and_proofs(
     consoles: tuple[str, str, Archive],
-    browser: Browser,  # noqa: F811
+    browser: Browser,
 ) -> None:
     console_url, _, archive = consoles
     page = await signed_in(browser, console_url, "camille")
@@ -408,7 +407,7 @@ async def test_the_header_and_a_reminders_exact_copy_and_proofs(
 
 async def test_outside_the_portfolio_or_with_the_notifier_away(
     consoles: tuple[str, str, Archive],
-    browser: Browser,  # noqa: F811
+    browser: Browser,
 ) -> None:
     console_url, away_url, archive = consoles
     # Nordwind's failed delivery belongs to collector C99: camille is refused before the

@@ -27,7 +27,6 @@ from tests.integration.console.proposal_story import proposal_events, rendered
 from tests.integration.console.story import NOW, events, uid
 from tests.integration.console.test_browser import (
     USERS,
-    browser,  # noqa: F401 (the fixture)
     signed_in,
 )
 from tests.integration.console.test_browser_proposals import (
@@ -95,7 +94,7 @@ async def console_url(
 
 async def test_the_message_is_framed_in_a_sandbox_and_its_script_does_not_run(
     console_url: str,
-    browser: Browser,  # noqa: F811
+    browser: Browser,
 ) -> None:
     page = await signed_in(browser, console_url, "camille")
     blocked: list[str] = []

@@ -51,7 +51,6 @@ from tests.integration.console.conftest import feed
 from tests.integration.console.story import events
 from tests.integration.console.test_browser import (
     USERS,
-    browser,  # noqa: F401 (the fixture)
     shot,
     signed_in,
 )
@@ -226,7 +225,7 @@ async def site(
 
 async def test_a_credit_manager_suspends_one_company_and_nothing_is_sent_for_it(
     site: Site,
-    browser: Browser,  # noqa: F811
+    browser: Browser,
 ) -> None:
     page = await signed_in(browser, site.url, "dominique")
     await page.get_by_role("link", name="Operations").click()
@@ -313,7 +312,7 @@ async def test_a_credit_manager_suspends_one_company_and_nothing_is_sent_for_it(
 
 async def test_a_campaign_dry_run_shows_recipients_and_a_rendered_message_then_launches(
     site: Site,
-    browser: Browser,  # noqa: F811
+    browser: Browser,
 ) -> None:
     page = await signed_in(browser, site.url, "dominique")
     await page.goto("/operations")
@@ -360,7 +359,7 @@ async def test_a_campaign_dry_run_shows_recipients_and_a_rendered_message_then_l
 
 async def test_the_library_versions_and_a_diff(
     site: Site,
-    browser: Browser,  # noqa: F811
+    browser: Browser,
 ) -> None:
     page = await signed_in(browser, site.url, "dominique")
     await page.goto("/operations")

@@ -47,7 +47,6 @@ from tests.integration.console.conftest import feed
 from tests.integration.console.story import NOW, call_closed, events
 from tests.integration.console.test_browser import (
     USERS,
-    browser,  # noqa: F401 (the fixture)
     shot,
     signed_in,
 )
@@ -117,7 +116,7 @@ async def consume(
 
 async def test_a_collector_logs_a_call_of_their_own_with_a_promise_and_sees_it(
     console_url: str,
-    browser: Browser,  # noqa: F811
+    browser: Browser,
     pool: asyncpg.Pool,
     services: tuple[asyncpg.Pool, asyncpg.Pool],
 ) -> None:

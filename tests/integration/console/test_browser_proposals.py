@@ -44,7 +44,6 @@ from tests.integration.console.proposal_story import (
 from tests.integration.console.story import NOW, _dunned, events, uid
 from tests.integration.console.test_browser import (
     USERS,
-    browser,  # noqa: F401 (the fixture)
     shot,
     signed_in,
 )
@@ -120,7 +119,7 @@ async def console_url(
 
 async def test_a_collector_previews_edits_and_approves_then_approves_two_at_once(
     console_url: str,
-    browser: Browser,  # noqa: F811
+    browser: Browser,
     pool: asyncpg.Pool,
     notifier: tuple[Notifier, str],
 ) -> None:
@@ -244,7 +243,7 @@ async def test_a_collector_previews_edits_and_approves_then_approves_two_at_once
 
 async def test_a_proposal_outside_the_portfolio_and_a_form_without_token(
     console_url: str,
-    browser: Browser,  # noqa: F811
+    browser: Browser,
     pool: asyncpg.Pool,
 ) -> None:
     page = await signed_in(browser, console_url, "camille")

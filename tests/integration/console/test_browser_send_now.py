@@ -16,7 +16,6 @@ from playwright.async_api import Browser
 
 from contracts import commands
 from tests.integration.console.test_browser import (
-    browser,  # noqa: F401 (the fixture)
     signed_in,
 )
 from tests.integration.console.test_browser_operations import (
@@ -33,7 +32,7 @@ pytestmark = [
 
 async def test_a_collector_previews_send_now_then_confirms_it(
     site: Site,  # noqa: F811
-    browser: Browser,  # noqa: F811
+    browser: Browser,
 ) -> None:
     page = await signed_in(browser, site.url, "camille")
     await page.goto("/customers/C-1001")

@@ -31,7 +31,6 @@ from tests.integration.console.story import NOW, events, uid
 from tests.integration.console.test_browser import (
     PASSWORD,
     USERS,
-    browser,  # noqa: F401 (the fixture)
     shot,
     signed_in,
 )
@@ -81,7 +80,7 @@ async def console_url(pool: asyncpg.Pool, tmp_path: Path) -> AsyncIterator[str]:
 
 async def test_a_collector_makes_the_call_of_my_day_and_logs_a_promise(
     console_url: str,
-    browser: Browser,  # noqa: F811
+    browser: Browser,
     pool: asyncpg.Pool,
 ) -> None:
     page = await signed_in(browser, console_url, "camille")
@@ -155,7 +154,7 @@ async def test_a_collector_makes_the_call_of_my_day_and_logs_a_promise(
 
 async def test_disputes_promises_and_plans_and_refusals(
     console_url: str,
-    browser: Browser,  # noqa: F811
+    browser: Browser,
 ) -> None:
     page = await signed_in(browser, console_url, "camille")
     await page.get_by_role("link", name="Disputes").click()
@@ -188,7 +187,7 @@ async def test_disputes_promises_and_plans_and_refusals(
 
 async def test_team_for_a_credit_manager_and_operations_for_an_administrator(
     console_url: str,
-    browser: Browser,  # noqa: F811
+    browser: Browser,
 ) -> None:
     manager = await signed_in(browser, console_url, "dominique")
     await manager.get_by_role("link", name="Team").click()

@@ -13,38 +13,20 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, FilePayload, Page, async_playwright
+from playwright.async_api import Browser, FilePayload, Page
 
 from tests.integration.portal.conftest import Site
 from tests.integration.portal.stripe_standin import signature
 from tests.kafka_tools import consume
 from tests.unit.portal import samples
 
-CHROMIUM = "/usr/bin/chromium"
 IMAGES = Path(__file__).resolve().parents[3] / "docs" / "images"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 pytestmark = [
     pytest.mark.integration,
     pytest.mark.browser,
     pytest.mark.skipif(shutil.which("chromium") is None, reason="apt-get install chromium"),
 ]
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield launched
-        await launched.close()
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from tests.integration.disputes.harness import Timeline
 from tests.integration.portal.conftest import Site, feed
 from tests.integration.portal.test_announced_payments import PAID, _pauses, _settled
 from tests.integration.portal.test_announced_payments import timeline as timeline
-from tests.integration.portal.test_browser import IMAGES, browser, page  # noqa: F401
+from tests.integration.portal.test_browser import IMAGES, page  # noqa: F401
 from tests.integration.portal.test_browser import pytestmark as browser_marks
 from tests.integration.portal.test_direct_debits import refused, webhook_url
 from tests.kafka_tools import consume
@@ -85,7 +85,7 @@ async def _masthead_colour(shown: Page) -> str:
 
 
 async def test_each_customer_sees_the_company_that_invoices_them(
-    browser: Browser,  # noqa: F811
+    browser: Browser,
     page: Page,  # noqa: F811
     branded: Site,
 ) -> None:

@@ -10,13 +10,13 @@ import shutil
 from collections.abc import AsyncIterator
 
 import pytest
-from playwright.async_api import Browser, FilePayload, Page, async_playwright
+from playwright.async_api import Browser, FilePayload, Page
 
 from contracts import disputes
 from services.runtime.signed_links import DisputeLinks
 from tests.integration.disputes.harness import Disputes
 from tests.integration.portal.conftest import Site
-from tests.integration.portal.test_browser import ARGS, CHROMIUM, IMAGES
+from tests.integration.portal.test_browser import IMAGES
 from tests.integration.portal.test_owner_actions import DELIVERY_NOTE, _through
 from tests.integration.portal.test_owner_attachments import (  # noqa: F401 (fixture)
     PDF,
@@ -32,13 +32,10 @@ pytestmark = [
 
 
 @pytest.fixture
-async def page() -> AsyncIterator[Page]:
-    async with async_playwright() as playwright:
-        browser: Browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        context = await browser.new_context(viewport={"width": 1024, "height": 900}, locale="fr-FR")
-        yield await context.new_page()
-        await context.close()
-        await browser.close()
+async def page(browser: Browser) -> AsyncIterator[Page]:
+    context = await browser.new_context(viewport={"width": 1024, "height": 900}, locale="fr-FR")
+    yield await context.new_page()
+    await context.close()
 
 
 async def test_an_owner_answers_attaches_and_resolves_in_the_browser(

@@ -20,7 +20,7 @@ from typing import Any
 import asyncpg
 import pytest
 from aiosmtpd.controller import Controller
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser
 
 from contracts import disputes, erp
 from contracts.envelope import Event
@@ -43,8 +43,6 @@ from services.runtime.identity import hash_password
 from services.runtime.settings import DatabaseSettings
 from tests.integration.console.conftest import feed as feed_console
 from tests.integration.console.test_browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     PASSWORD,
     shot,
     signed_in,
@@ -161,14 +159,6 @@ async def console_url(services: Services, tmp_path: Path) -> AsyncIterator[str]:
     await server.start()
     yield f"http://127.0.0.1:{server.port}"
     await server.stop()
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        await launched.close()
 
 
 def _text(message: EmailMessage) -> str:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -48,7 +49,7 @@ from services.runtime.consumer import BatchProcessor
 from services.runtime.database import create_pool
 from services.runtime.dead_letter import IncomingRecord
 from services.runtime.settings import DatabaseSettings
-from tests.conftest import _with_database
+from tests.conftest import Databases, _with_database
 from tests.infrastructure import Servers
 
 pytestmark = pytest.mark.integration
@@ -56,6 +57,7 @@ pytestmark = pytest.mark.integration
 DAY0 = date(2026, 1, 1)
 TODAY = date(2026, 4, 1)  # after every value date and publication
 CENT = Decimal("0.01")
+TEMPLATE: list[str] = []  # the name of the module's template database (fixture base_url)
 CLOCK = SimulatedClock(datetime(2026, 4, 1, 8, 0, tzinfo=UTC))
 
 
@@ -264,8 +266,8 @@ async def _project(url: str, ledger_events: list[Event]) -> asyncpg.Pool:
 async def _check(base_url: str, history: list[InvoicePlan]) -> None:
     admin = await asyncpg.connect(base_url)
     name = f"late_{uuid.uuid4().hex[:10]}"
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
+    try:  # a copy of the module's template, migrated once: each example starts empty
+        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE[0]}"')
     finally:
         await admin.close()
     url = _with_database(base_url, name)
@@ -323,12 +325,19 @@ async def _check(base_url: str, history: list[InvoicePlan]) -> None:
 
 
 @pytest.fixture(scope="module")
-def base_url(infrastructure: Servers) -> str:
-    return infrastructure.database_url
+def base_url(infrastructure: Servers) -> Iterator[str]:
+    """The server's URL; each example's database is a copy of ``TEMPLATE``, a database with
+    ingestion's and reporting's schemas migrated once for the module."""
+    databases = Databases(infrastructure.database_url)
+    TEMPLATE[:] = [asyncio.run(databases.template(("ingestion", "reporting")))]
+    try:
+        yield infrastructure.database_url
+    finally:
+        databases.close()
 
 
 @settings(
-    max_examples=25,
+    max_examples=12,  # a new dozen histories at every run; 25 took ~50 s of the CI
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
