@@ -888,9 +888,10 @@ def run(
     }
     figures["drain_s"] = elapsed - figures["all_consumed_s"]  # the relay alone at the end
     if windows is not None:
-        # The relay's rate while the replicas consume (windows in which a batch committed),
-        # against the rate at which the batches wrote ledger events into the outbox.
-        busy = [row for row in windows.rows if row["events_per_s"]]
+        # The relay's rate while the replicas consume (the windows that ended before every
+        # event was applied), against the rate at which the batches wrote ledger events
+        # into the outbox.
+        busy = [row for row in windows.rows if row["events_per_s"] and row["events_done"] < count]
         seconds = sum(row["seconds"] for row in busy)
         if seconds:
             figures["outbox_written_per_s_consuming"] = (
