@@ -148,6 +148,9 @@ def _partition_index(key: bytes, partitions: int) -> int:
     return int(murmur2(key) & 0x7FFFFFFF) % partitions
 
 
+MAX_BATCH_BYTES = 1_000_000  # a record batch's largest size (KafkaRecordSender)
+
+
 class KafkaRecordSender:
     """An idempotent aiokafka producer (acks=all), used by the relay and the dead letters.
 
@@ -188,7 +191,13 @@ class KafkaRecordSender:
             enable_idempotence=True,
             acks="all",
             linger_ms=5,
-            max_batch_size=256 * 1024,
+            # A partition's share of a relay batch in one record batch: 5,000 ledger
+            # events of about 600 bytes are 250 KB on each of 12 partitions, which at
+            # 256 KiB often took a second record batch, and so a second produce request
+            # after the first's response (one is in flight per broker), each step waiting
+            # for a turn of an event loop shared with a busy consumer (docs/ingestion.md,
+            # "eighth round"). Below the brokers' default message.max.bytes (1,048,588).
+            max_batch_size=MAX_BATCH_BYTES,
             compression_type=None,
         )
 
