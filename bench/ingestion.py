@@ -472,8 +472,8 @@ class Windows:
         )
         assert io is not None
         tables = await connection.fetch(
-            "SELECT relname, n_live_tup, n_dead_tup, autovacuum_count, autoanalyze_count "
-            "FROM pg_stat_all_tables WHERE schemaname = $1",
+            "SELECT relname, n_live_tup, n_dead_tup, n_tup_ins, n_tup_del, autovacuum_count, "
+            "autoanalyze_count FROM pg_stat_all_tables WHERE schemaname = $1",
             self.schema,
         )
         at = time.time() - self._started_at
@@ -502,6 +502,8 @@ class Windows:
             "blocks_hit": float(io["hit"]),
             "outbox_live": float(outbox["n_live_tup"]) if outbox else 0.0,
             "outbox_dead": float(outbox["n_dead_tup"]) if outbox else 0.0,
+            "outbox_written": float(outbox["n_tup_ins"]) if outbox else 0.0,
+            "outbox_published": float(outbox["n_tup_del"]) if outbox else 0.0,
             "vacuums": float(sum(c[0] for c in self._autovacuum_counts.values())),
         }
 
@@ -535,6 +537,13 @@ class Windows:
             "blocks_hit": per_event("blocks_hit", 1.0),
             "outbox_live": now["outbox_live"],
             "outbox_dead": now["outbox_dead"],
+            "seconds": now["t"] - before["t"],
+            "outbox_written_delta": now["outbox_written"] - before["outbox_written"],
+            "outbox_published_delta": now["outbox_published"] - before["outbox_published"],
+            "outbox_written_per_s": (now["outbox_written"] - before["outbox_written"])
+            / (now["t"] - before["t"]),
+            "outbox_published_per_s": (now["outbox_published"] - before["outbox_published"])
+            / (now["t"] - before["t"]),
             "vacuums": now["vacuums"] - before["vacuums"],
             "load": os.getloadavg()[0],
         }
@@ -549,7 +558,7 @@ WINDOW_HEADER = (
     "backends, Kafka, every postgres process (host) | "
     "checkpoints begun, WAL bytes/event and full-page images/event (cluster), buffers "
     "written by backends | run's blocks read/event, hit/event | outbox live, dead rows, "
-    "autovacuums | load 1 min"
+    "autovacuums | outbox rows written/s, published (deleted)/s by the relay | load 1 min"
 )
 
 
@@ -570,6 +579,7 @@ def window_line(row: dict[str, float]) -> str:
         f"{row['checkpoints']:.0f} {row['wal_bytes']:6,.0f} {row['wal_fpi']:5.2f} "
         f"{row['buffers_backend']:6,.0f} | {row['blocks_read']:5.2f} {row['blocks_hit']:6.1f} | "
         f"{row['outbox_live']:7,.0f} {row['outbox_dead']:8,.0f} {row['vacuums']:.0f} | "
+        f"{row['outbox_written_per_s']:6,.0f} {row['outbox_published_per_s']:6,.0f} | "
         f"{row['load']:.2f}"
     )
 
@@ -876,6 +886,21 @@ def run(
         "dedupe_by_offsets": float(dedupe_by_offsets),
         "relay_batch": float(relay_batch),
     }
+    figures["drain_s"] = elapsed - figures["all_consumed_s"]  # the relay alone at the end
+    if windows is not None:
+        # The relay's rate while the replicas consume (the windows that ended before every
+        # event was applied), against the rate at which the batches wrote ledger events
+        # into the outbox.
+        busy = [row for row in windows.rows if row["events_per_s"] and row["events_done"] < count]
+        seconds = sum(row["seconds"] for row in busy)
+        if seconds:
+            figures["outbox_written_per_s_consuming"] = (
+                sum(row["outbox_written_delta"] for row in busy) / seconds
+            )
+            figures["relay_published_per_s_consuming"] = (
+                sum(row["outbox_published_delta"] for row in busy) / seconds
+            )
+        figures["outbox_live_max"] = max((row["outbox_live"] for row in windows.rows), default=0)
     # Where the CPU went, per event: the machine's ceiling is its cores over their sum.
     replicas_cpu = sum(r.cpu_s for r in runs)
     figures["cpu_us_per_event_replicas"] = replicas_cpu / count * 1e6

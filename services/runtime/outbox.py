@@ -4,7 +4,9 @@ A service that changes its state and emits events writes both in one PostgreSQL
 transaction: the events go to its ``outbox`` table (:func:`enqueue`). The
 :class:`OutboxRelay` publishes the rows in id order with an idempotent producer, then
 deletes them. There are no dual writes: an event exists if and only if its state change
-committed.
+committed. The relay is pipelined: while Kafka acknowledges one batch it reads the next
+(and deletes the batch before, acknowledged already) in one statement; a batch's rows are
+never deleted before Kafka acknowledged them, and one batch is in flight at a time.
 
 Publishing is at least once. If the relay dies after Kafka acknowledged a batch and before
 the rows were deleted, the next relay publishes them again; consumers drop the copies by
@@ -12,7 +14,8 @@ the rows were deleted, the next relay publishes them again; consumers drop the c
 
 Per-key order: one relay per schema is active at a time (a PostgreSQL advisory lock; other
 replicas wait as standbys), rows are sent in id order, and the idempotent producer keeps
-the order of each partition.
+the order of each partition. A row committed after the rows around its id were read (its
+transaction took the id earlier) is read with the next batch, as an unpipelined relay would.
 """
 
 from __future__ import annotations
@@ -145,6 +148,9 @@ def _partition_index(key: bytes, partitions: int) -> int:
     return int(murmur2(key) & 0x7FFFFFFF) % partitions
 
 
+MAX_BATCH_BYTES = 1_000_000  # a record batch's largest size (KafkaRecordSender)
+
+
 class KafkaRecordSender:
     """An idempotent aiokafka producer (acks=all), used by the relay and the dead letters.
 
@@ -185,7 +191,13 @@ class KafkaRecordSender:
             enable_idempotence=True,
             acks="all",
             linger_ms=5,
-            max_batch_size=256 * 1024,
+            # A partition's share of a relay batch in one record batch: 5,000 ledger
+            # events of about 600 bytes are 250 KB on each of 12 partitions, which at
+            # 256 KiB often took a second record batch, and so a second produce request
+            # after the first's response (one is in flight per broker), each step waiting
+            # for a turn of an event loop shared with a busy consumer (docs/ingestion.md,
+            # "eighth round"). Below the brokers' default message.max.bytes (1,048,588).
+            max_batch_size=MAX_BATCH_BYTES,
             compression_type=None,
         )
 
@@ -367,14 +379,90 @@ class OutboxRelay:
 
         await connection.add_listener(channel_name(schema), _notified)
         try:
-            while not stop.is_set():
-                wake.clear()
-                sent = await self.relay_once(connection)
-                if sent < self.batch_size:
-                    await _wait_any(stop, wake, self.poll_interval_s)
+            await self._pipeline(connection, stop, wake)
         finally:
             if not connection.is_closed():
                 await connection.remove_listener(channel_name(schema), _notified)
+
+    async def _pipeline(
+        self, connection: Connection, stop: asyncio.Event, wake: asyncio.Event
+    ) -> None:
+        """Publish batch after batch, reading the next one while Kafka acknowledges this one.
+
+        One batch is in flight at a time, so the order of each partition is the order of the
+        rows as before; the rows of a batch are deleted once Kafka acknowledged them, by the
+        statement that reads the batch after next (or at once, when the outbox is empty).
+        Each batch is thus one round trip to PostgreSQL, made while the previous batch is on
+        its way to Kafka, instead of a read, a send and a delete one after the other: a relay
+        sharing its event loop with a busy consumer waits for a turn of that loop at every
+        step (docs/ingestion.md, "eighth round").
+        """
+        acknowledged: list[int] = []  # published and acknowledged, not deleted yet
+        wake.clear()
+        rows = await connection.fetch(sql.FETCH_BATCH, self.batch_size)
+        while not stop.is_set():
+            if not rows:
+                if acknowledged:
+                    await connection.execute(sql.DELETE_PUBLISHED, acknowledged)
+                    acknowledged = []
+                metrics.OUTBOX_BACKLOG.labels(self.service).set(0)
+                await _wait_any(stop, wake, self.poll_interval_s)
+                wake.clear()
+                rows = (
+                    []
+                    if stop.is_set()
+                    else await connection.fetch(sql.FETCH_BATCH, self.batch_size)
+                )
+                continue
+            records = _records(rows)
+            ids = [row[4] for row in rows]
+            wake.clear()  # a row committed from now on is read next, or wakes the relay
+            around = _around(acknowledged, ids, limit=2 * self.batch_size)
+            if around is None:
+                # ids too sparse to read around (a large rolled-back transaction among
+                # them): one step at a time, as relay_once
+                await self.sender.send_all(records)
+                await self._acknowledged(records)
+                await connection.execute(sql.DELETE_PUBLISHED, acknowledged + ids)
+                acknowledged = []
+                following = await connection.fetch(sql.FETCH_BATCH, self.batch_size)
+            else:
+                following = await self._send_and_read_next(
+                    connection, records, acknowledged, around
+                )
+                await self._acknowledged(records)
+                acknowledged = ids  # deleted by the next read
+            await self._count(connection, records, rows)
+            rows = following
+        if acknowledged and not connection.is_closed():
+            await connection.execute(sql.DELETE_PUBLISHED, acknowledged)
+
+    async def _send_and_read_next(
+        self,
+        connection: Connection,
+        records: Sequence[OutgoingRecord],
+        acknowledged: list[int],
+        around: _Around,
+    ) -> list[Any]:
+        """Send ``records`` and, meanwhile, delete ``acknowledged`` and read the next batch;
+        return it once Kafka acknowledged ``records``."""
+        sending = asyncio.ensure_future(self.sender.send_all(records))
+        try:
+            following = await connection.fetch(
+                sql.DELETE_PUBLISHED_FETCH_NEXT,
+                acknowledged,
+                around.low,
+                around.high,
+                around.gaps,
+                self.batch_size,
+            )
+        except BaseException:
+            # the rows stay in the outbox, to be published again (at least once)
+            sending.cancel()
+            await asyncio.gather(sending, return_exceptions=True)
+            raise
+        await sending
+        return following
 
     async def relay_once(self, connection: Connection) -> int:
         """Publish one batch; return how many rows were published."""
@@ -382,8 +470,15 @@ class OutboxRelay:
         if not rows:
             metrics.OUTBOX_BACKLOG.labels(self.service).set(0)
             return 0
-        records = [OutgoingRecord(row[0], row[1], row[2], _decode_headers(row[3])) for row in rows]
+        records = _records(rows)
         await self.sender.send_all(records)
+        await self._acknowledged(records)
+        await connection.execute(sql.DELETE_PUBLISHED, [row[4] for row in rows])
+        await self._count(connection, records, rows)
+        return len(records)
+
+    async def _acknowledged(self, records: Sequence[OutgoingRecord]) -> None:
+        """Kafka acknowledged ``records``; their rows are not deleted yet."""
         if self.kafka_problem is not None:
             down_for = time.monotonic() - (self.kafka_down_since or time.monotonic())
             log.info("outbox_relay_reconnected", service=self.service, down_s=round(down_for, 1))
@@ -391,7 +486,11 @@ class OutboxRelay:
             metrics.KAFKA_UNAVAILABLE.labels(self.service, "producer").set(0)
         if self.after_publish is not None:
             await self.after_publish(records)
-        await connection.execute(sql.DELETE_PUBLISHED, [row[4] for row in rows])
+
+    async def _count(
+        self, connection: Connection, records: Sequence[OutgoingRecord], rows: Sequence[Any]
+    ) -> None:
+        """Count a published batch and, now and then, the backlog behind it."""
         self.published += len(records)
         for topic, count in collections.Counter(r.topic for r in records).items():
             metrics.OUTBOX_PUBLISHED.labels(self.service, topic).inc(count)
@@ -413,7 +512,39 @@ class OutboxRelay:
             newest = await connection.fetchval(sql.NEWEST_ID)
             last = rows[-1][4]
             metrics.OUTBOX_BACKLOG.labels(self.service).set(max(0, (newest or last) - last))
-        return len(records)
+
+
+def _records(rows: Sequence[Any]) -> list[OutgoingRecord]:
+    return [OutgoingRecord(row[0], row[1], row[2], _decode_headers(row[3])) for row in rows]
+
+
+@dataclass(frozen=True)
+class _Around:
+    """What a pipelined read leaves out: the ids ``low`` to ``high`` but for ``gaps``."""
+
+    low: int
+    high: int
+    gaps: list[int]
+
+
+def _around(acknowledged: Sequence[int], in_flight: Sequence[int], limit: int) -> _Around | None:
+    """The span of two batches' ids (each batch in id order) and the ids in it that neither
+    holds, or None when there are more than ``limit`` of those.
+
+    Usually there are none: a batch is the rows that follow the previous one. A gap is an
+    id that a rolled-back transaction took, a row committed after the batches were read
+    (read next, so that a key's rows keep the order in which they became visible), or a row
+    already deleted (published in an earlier batch).
+    """
+    ends = [*acknowledged[:1], *acknowledged[-1:], *in_flight[:1], *in_flight[-1:]]
+    low, high = min(ends), max(ends)
+    missing = high - low + 1 - len(acknowledged) - len(in_flight)
+    if missing > limit:
+        return None
+    if missing == 0:
+        return _Around(low, high, [])
+    held = set(acknowledged).union(in_flight)
+    return _Around(low, high, [n for n in range(low, high + 1) if n not in held])
 
 
 async def _wait(stop: asyncio.Event, seconds: float) -> None:

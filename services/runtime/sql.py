@@ -43,6 +43,24 @@ FETCH_BATCH = """
 SELECT topic, key, value, headers, id FROM outbox ORDER BY id LIMIT $1
 """
 DELETE_PUBLISHED = "DELETE FROM outbox WHERE id = ANY($1::bigint[])"
+# A pipelined relay's next batch, read while Kafka acknowledges the current one: deletes the
+# rows acknowledged before ($1) and reads the first rows in id order that are neither those
+# nor the ones in flight. The select sees the rows as they were before the delete, so both
+# sets are left out: they span the ids $2..$3, of which $4 are the ids not in either (gaps
+# left by rolled-back transactions, or rows committed since), read by key. Each part is an
+# ordered range of the primary key: the rows in flight and just published are skipped by
+# the index's bounds, not filtered one by one.
+DELETE_PUBLISHED_FETCH_NEXT = """
+WITH published AS (DELETE FROM outbox WHERE id = ANY($1::bigint[]))
+SELECT topic, key, value, headers, id FROM (
+    (SELECT topic, key, value, headers, id FROM outbox WHERE id < $2 ORDER BY id LIMIT $5)
+    UNION ALL
+    (SELECT topic, key, value, headers, id FROM outbox WHERE id = ANY($4::bigint[]))
+    UNION ALL
+    (SELECT topic, key, value, headers, id FROM outbox WHERE id > $3 ORDER BY id LIMIT $5)
+) AS waiting
+ORDER BY id LIMIT $5
+"""
 # the newest row's id, one descent of the primary key from its right end: a busy relay's
 # backlog is estimated from it (OutboxRelay.relay_once) rather than counted
 NEWEST_ID = "SELECT max(id) FROM outbox"

@@ -25,6 +25,7 @@ from services.runtime.database import create_pool, holds_session_state
 from services.runtime.dead_letter import IncomingRecord
 from services.runtime.outbox import (
     COPY_FROM_ROWS,
+    MAX_BATCH_BYTES,
     KafkaRecordSender,
     OutboxRelay,
     OutgoingRecord,
@@ -455,9 +456,10 @@ async def test_sender_keeps_partitioning_order_and_headers_of_plain_sends(
         )
         for n in range(3000)
     ]
-    # no key: spread over partitions; larger than a whole 256 KiB batch: sent on its own
+    # no key: spread over partitions; larger than a whole record batch (and smaller than
+    # the broker's largest message, 1,048,588 bytes by default): sent on its own
     records.append(OutgoingRecord(batched, None, b"keyless"))
-    records.append(OutgoingRecord(batched, b"C1", b"L" * 300_000))
+    records.append(OutgoingRecord(batched, b"C1", b"L" * (MAX_BATCH_BYTES + 10_000)))
     records.append(OutgoingRecord(batched, b"C1", b"after-the-large-one"))
     sender = KafkaRecordSender({"bootstrap_servers": kafka_bootstrap}, "test-sender")
     await sender.start()
