@@ -169,7 +169,11 @@ async def test_a_kafka_outage_is_waited_out(
     assert not failures, failures[:10]
     assert posted_during_outage > 0, (answers, timeline)
     assert degraded_reasons, answers  # readiness said why while Kafka was away
-    assert all("unreachable" in r or "connect" in r for r in degraded_reasons), degraded_reasons
+    # each reason says that Kafka is away: not reached, not connected yet, or a batch the
+    # relay could not publish (a request that timed out while the broker was stopping)
+    said = ("unreachable", "connect", "cannot publish: ")
+    odd = sorted({r for r in degraded_reasons if not any(words in r for words in said)})
+    assert not odd, odd
     assert answers["/healthz 200 ok"] == sum(
         count for key, count in answers.items() if key.startswith("/healthz")
     )
