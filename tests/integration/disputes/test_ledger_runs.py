@@ -35,6 +35,7 @@ from services.runtime.dead_letter import IncomingRecord
 from services.runtime.outbox import OutgoingRecord
 from services.runtime.settings import DatabaseSettings
 from tests.integration.disputes.harness import command
+from tests.ledger_facts import credit_balance_changed
 
 pytestmark = pytest.mark.integration
 
@@ -190,18 +191,7 @@ class Credit:
     customer_id: str
 
     def event(self) -> Event:
-        return _fact(
-            ledger.CreditBalanceChanged,
-            ledger.CreditBalanceChange(
-                company_code="FR01",
-                customer_id=self.customer_id,
-                currency="EUR",
-                balance=Decimal("50.00"),
-                delta=Decimal("50.00"),
-                cause="payment",
-                cause_document_id="PAY-1",
-            ),
-        )
+        return credit_balance_changed(self.customer_id, START)
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from services.notifier.handler import handle
 from services.runtime import migrations
 from services.runtime.clock import SimulatedClock
 from services.runtime.consumer import UnitOfWork
+from tests.ledger_facts import credit_balance_changed
 from tests.unit.notifier import samples
 
 pytestmark = pytest.mark.integration
@@ -117,20 +118,7 @@ class CreditChanged:
     """A fact of the ledger the notifier keeps no view of: it must not change the end."""
 
     def event(self) -> Event:
-        return ledger.CreditBalanceChanged(
-            event_id=uuid.uuid4(),
-            occurred_at=samples.NOW,
-            source="ingestion",
-            payload=ledger.CreditBalanceChange(
-                company_code="FR01",
-                customer_id=samples.CUSTOMER,
-                currency="EUR",
-                balance=Decimal("50.00"),
-                delta=Decimal("50.00"),
-                cause="payment",
-                cause_document_id="PAY-1",
-            ),
-        )
+        return credit_balance_changed(samples.CUSTOMER, samples.NOW, source="ingestion")
 
 
 Fact = Opened | Changed | Closed | CreditChanged

@@ -18,7 +18,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from contracts import ledger
 from contracts.envelope import Event
 from contracts.erp import Segment
 from contracts.topics import DUNNING_ACTIONS
@@ -36,6 +35,7 @@ from services.scheduler.settings import SchedulerSettings
 from services.scheduler.tracking import Tracker
 from tests.integration.scheduler import fixtures
 from tests.integration.scheduler.fixtures import SCHEMA
+from tests.ledger_facts import credit_balance_changed
 
 pytestmark = pytest.mark.integration
 
@@ -112,20 +112,7 @@ class Credit:
     customer_id: str
 
     def event(self) -> Event:
-        return ledger.CreditBalanceChanged(
-            event_id=uuid.uuid4(),
-            occurred_at=fixtures.AT,
-            source="ledger",
-            payload=ledger.CreditBalanceChange(
-                company_code="FR01",
-                customer_id=self.customer_id,
-                currency="EUR",
-                balance=Decimal("50.00"),
-                delta=Decimal("50.00"),
-                cause="payment",
-                cause_document_id="PAY-1",
-            ),
-        )
+        return credit_balance_changed(self.customer_id, fixtures.AT)
 
 
 @dataclass(frozen=True)
