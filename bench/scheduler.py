@@ -45,7 +45,9 @@ from services.scheduler.app import MIGRATIONS_PATH, policy_of
 from services.scheduler.settings import SchedulerSettings
 from services.scheduler.tick import DecidingProcess, Ticker, TickOutcome, load_calendars
 
-SCHEMA = "bench_scheduler"
+# The bench's book lives in this schema, dropped and loaded again at each run; two benches
+# running at once on one server each need their own (BENCH_SCHEDULER_SCHEMA).
+SCHEMA = os.environ.get("BENCH_SCHEDULER_SCHEMA", "bench_scheduler")
 NOW = datetime(2026, 12, 8, 9, 30, tzinfo=UTC)  # a Tuesday, 10:30 in Paris
 PER_CUSTOMER = 5
 SEGMENT = '{"payer_profile": "negligent"}'
