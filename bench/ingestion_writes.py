@@ -33,6 +33,7 @@ from bench.limits import DEFAULT_DATABASE_URL, measure_pydantic
 from services.ingestion.app import DEFINITION
 from services.ingestion.domain.book import Book
 from services.ingestion.handler import LedgerHandler
+from services.ingestion.settings import IngestionSettings
 from services.runtime import gc_tuning, migrations
 from services.runtime.clock import SystemClock
 from services.runtime.consumer import UnitOfWork
@@ -104,7 +105,7 @@ def main() -> None:
     args = parser.parse_args()
     database_url = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
     books = books_of(args.events, args.batch)
-    gc_tuning.tune()  # as services do at start
+    gc_tuning.tune(IngestionSettings().gc_gen0_threshold)  # as the service does at start
     schema = f"bench_writes_{uuid.uuid4().hex[:8]}"
     migrations.apply(database_url, schema, DEFINITION.migrations)
     print(f"load average before: {loadavg()}")
