@@ -660,7 +660,7 @@ async def consume(setup: Setup) -> ConsumerFigures:
         poll_interval_s=0.05,
     )
     if setup.tune_gc:
-        gc_tuning.tune(settings.gc_gen0_threshold)
+        gc_tuning.tune(IngestionSettings().gc_gen0_threshold)  # as the service
     await asyncio.sleep(max(0.0, setup.start_at - time.time()))
     samples: list[tuple[float, float]] = []
     consumed_s = 0.0

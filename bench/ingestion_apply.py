@@ -45,6 +45,7 @@ from services.ingestion.domain.book import (
     InvoiceRow,
     document_of,
 )
+from services.ingestion.settings import IngestionSettings
 from services.runtime import gc_tuning
 
 
@@ -163,7 +164,7 @@ def main() -> None:
     expected = expected_balances(mix)
     records = [(topic, topic.value(event)) for topic, event in mix]
     del mix
-    gc_tuning.tune()  # as services do at start
+    gc_tuning.tune(IngestionSettings().gc_gen0_threshold)  # as the service does at start
     print(f"load average before: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     print(f"pydantic_validate now: {measure_pydantic(50_000)[0].value:,.0f}/s")
     parse_us: list[float] = []

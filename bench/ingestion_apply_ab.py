@@ -42,6 +42,7 @@ from bench.ingestion import erp_mix, expected_balances, reconcile
 from bench.limits import measure_pydantic
 from contracts.topics import ERP_INVOICES, Topic
 from services.ingestion.domain import book as current_book
+from services.ingestion.settings import IngestionSettings
 from services.runtime import gc_tuning
 
 _DOMAIN = "services.ingestion.domain"
@@ -133,7 +134,7 @@ def main() -> None:
         ]
     records = [(topic, topic.value(event)) for topic, event in mix]
     del mix
-    gc_tuning.tune()
+    gc_tuning.tune(IngestionSettings().gc_gen0_threshold)  # as the service
     print(f"load average before: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     print(f"pydantic_validate now: {measure_pydantic(50_000)[0].value:,.0f}/s", flush=True)
     apply_us: dict[str, list[float]] = {label: [] for label in books}

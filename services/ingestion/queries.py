@@ -203,8 +203,8 @@ async def save_invoices(connection: Connection, rows: Iterable[InvoiceRow]) -> N
             r.customer_id,
             r.version,
             r.currency,
-            r.amount,
-            r.open_amount,
+            str(r.amount),
+            str(r.open_amount),
             r.issue_date,
             r.due_date,
             r.status,
@@ -222,7 +222,8 @@ async def save_invoices(connection: Connection, rows: Iterable[InvoiceRow]) -> N
             "amount, open_amount, issue_date, due_date, status, settled_on, payment_terms, "
             "purchase_order, extra, content_hash) "
             "SELECT i.company_code, i.invoice_number, i.customer_id, i.version, i.currency, "
-            "i.amount, i.open_amount, i.issue_date, i.due_date, i.status, i.settled_on, "
+            "i.amount::numeric, i.open_amount::numeric, i.issue_date, i.due_date, i.status, "
+            "i.settled_on, "
             "i.payment_terms, i.purchase_order, i.extra::jsonb, i.content_hash "
             "FROM unnest($1::invoice_upsert[]) AS i "
             "ON CONFLICT (company_code, invoice_number) DO UPDATE SET "
@@ -245,11 +246,11 @@ async def save_balances(
     if balances:
         await connection.execute(
             "INSERT INTO credit_balances (company_code, customer_id, currency, balance, lots) "
-            "SELECT u.company_code, u.customer_id, u.currency, u.balance, u.lots::jsonb "
+            "SELECT u.company_code, u.customer_id, u.currency, u.balance::numeric, u.lots::jsonb "
             "FROM unnest($1::balance_upsert[]) AS u "
             "ON CONFLICT (company_code, customer_id, currency) "
             "DO UPDATE SET balance = EXCLUDED.balance, lots = EXCLUDED.lots",
-            [(*key, value, _lots_json(lots.get(key, []))) for key, value in balances.items()],
+            [(*key, str(value), _lots_json(lots.get(key, []))) for key, value in balances.items()],
         )
 
 
@@ -265,7 +266,7 @@ async def save_documents(connection: Connection, rows: Iterable[DocumentRow]) ->
             r.document_id,
             r.customer_id,
             r.currency,
-            r.amount,
+            str(r.amount),
             r.value_date,
             r.content_hash,
             r.status,
@@ -277,7 +278,9 @@ async def save_documents(connection: Connection, rows: Iterable[DocumentRow]) ->
         await connection.execute(
             "INSERT INTO documents (company_code, kind, document_id, customer_id, currency, "
             "amount, value_date, content_hash, status, event_id) "
-            "SELECT * FROM unnest($1::document_upsert[]) "
+            "SELECT d.company_code, d.kind, d.document_id, d.customer_id, d.currency, "
+            "d.amount::numeric, d.value_date, d.content_hash, d.status, d.event_id "
+            "FROM unnest($1::document_upsert[]) AS d "
             "ON CONFLICT (company_code, kind, document_id) DO UPDATE SET status = EXCLUDED.status",
             records,
         )

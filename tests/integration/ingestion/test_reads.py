@@ -9,8 +9,10 @@ the rows asked for.
 
 from __future__ import annotations
 
+import random
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -121,3 +123,111 @@ async def test_reads_find_odd_keys_exactly(pool: asyncpg.Pool) -> None:
         (parked,) = await queries.parked_awaiting(connection, [ODD[4]])
         assert (parked[2], list(parked[4])) == ("P1", [ODD[4], "x"])
         assert await queries.parked_awaiting(connection, ["x y"]) == []
+
+
+def odd_amounts() -> list[Decimal]:
+    """Amounts in every form a ``Decimal`` takes: exponents, trailing zeros, signs, rounding."""
+    rng = random.Random(22)
+    edges = [
+        Decimal("1E+3"),
+        Decimal("1.0E+2"),
+        Decimal("0E-7"),
+        Decimal("-0"),
+        Decimal("0.00005"),
+        Decimal("0.00015"),
+        Decimal("-0.00005"),
+        Decimal("1E-10"),
+        Decimal("5.10"),
+        Decimal("5.1000"),
+        Decimal("99999999999999.9999"),
+        Decimal("12345678901234.56785"),
+        Decimal("123456789.123456789"),
+        Decimal("-17.5"),
+        Decimal("7"),
+    ]
+    drawn = [
+        Decimal((rng.randrange(2), tuple(rng.randrange(10) for _ in range(digits)), exponent))
+        for digits in range(1, 19)
+        for exponent in range(-9, 14 - digits)
+        for _ in range(3)
+    ]
+    return edges + drawn
+
+
+async def test_amounts_as_text_are_the_numbers_binary_amounts_were(pool: asyncpg.Pool) -> None:
+    """The upserts send amounts as ``str(Decimal)`` cast to ``numeric`` (migration 0006)
+    instead of asyncpg's binary ``numeric``: the same number, scale included, for every
+    form of ``Decimal``; then the ledger's columns round both alike."""
+    amounts = odd_amounts()
+    async with pool.acquire() as connection:
+        rows = await connection.fetch(
+            "SELECT b::text AS b, t::numeric::text AS t, b::numeric(18, 4)::text AS b4, "
+            "t::numeric::numeric(18, 4)::text AS t4 "
+            "FROM unnest($1::numeric[], $2::text[]) AS u(b, t)",
+            amounts,
+            [str(a) for a in amounts],
+        )
+    assert len(rows) == len(amounts)
+    assert [r["t"] for r in rows] == [r["b"] for r in rows]
+    assert [r["t4"] for r in rows] == [r["b4"] for r in rows]
+
+
+async def test_upserts_store_the_amounts_given(pool: asyncpg.Pool) -> None:
+    """Invoices, documents and balances written with amounts as text read back as the
+    ``numeric(18, 4)`` of the ``Decimal`` given."""
+    amounts = [a for a in odd_amounts() if round(a, 4) > 0]
+    async with pool.acquire() as connection, connection.transaction():
+        await queries.save_invoices(
+            connection,
+            [
+                replace(invoice("FR01", f"F{n}", f"C{n}"), amount=a, open_amount=a)
+                for n, a in enumerate(amounts)
+            ],
+        )
+        await queries.save_documents(
+            connection,
+            [
+                DocumentRow(
+                    "FR01",
+                    "payment",
+                    f"P{n}",
+                    f"C{n}",
+                    "EUR",
+                    a,
+                    date(2026, 1, 3),
+                    "d",
+                    "applied",
+                    uuid.uuid4(),
+                )
+                for n, a in enumerate(amounts)
+            ],
+        )
+        await queries.save_balances(
+            connection, {("FR01", f"C{n}", "EUR"): a for n, a in enumerate(amounts)}, {}
+        )
+        want = {
+            r["n"]: r["a"]
+            for r in await connection.fetch(
+                "SELECT n::int - 1 AS n, a::numeric(18, 4) AS a "
+                "FROM unnest($1::numeric[]) WITH ORDINALITY AS u(a, n)",
+                amounts,
+            )
+        }
+        invoices = await connection.fetch(
+            "SELECT substr(invoice_number, 2)::int AS n, amount, open_amount FROM invoices"
+        )
+        assert {r["n"]: r["amount"] for r in invoices} == want
+        assert {r["n"]: r["open_amount"] for r in invoices} == want
+        documents = await connection.fetch(
+            "SELECT substr(document_id, 2)::int AS n, amount FROM documents"
+        )
+        assert {r["n"]: r["amount"] for r in documents} == want
+        balances = await connection.fetch(
+            "SELECT substr(customer_id, 2)::int AS n, balance FROM credit_balances"
+        )
+        assert {r["n"]: r["balance"] for r in balances} == want
+        read = await queries.invoices_by_key(connection, [("FR01", "F0"), ("FR01", "F1")])
+        assert sorted((r.invoice_number, str(r.amount)) for r in read) == [
+            ("F0", str(want[0])),
+            ("F1", str(want[1])),
+        ]
