@@ -17,7 +17,9 @@ PostgreSQL backends (by pid, from ``/proc``: PostgreSQL's shared writers are not
 what the whole server wrote to its WAL meanwhile (bytes, full-page images, checkpoints
 begun: a checkpoint during the drain makes every page's first change after it costlier),
 the load average before and after it and ``bench.limits``' pydantic figure measured just
-before it, since other work on the machine moves the figures. Nothing is asserted: these
+before it, since other work on the machine moves the figures. ``--statements`` drains the
+book one tick at a time instead and prints, per tick, each statement's wall time and the CPU
+its PostgreSQL backend spent on it (``/proc/PID/schedstat``). Nothing is asserted: these
 are measurements.
 """
 
@@ -316,6 +318,99 @@ def measure(
     )
 
 
+def _backend_ns(pid: int) -> int:
+    """The nanoseconds of CPU PostgreSQL's backend ``pid`` ran so far (``/proc/PID/schedstat``:
+    ``/proc/PID/stat`` counts in hundredths of a second, too coarse for one statement)."""
+    with open(f"/proc/{pid}/schedstat") as stat:
+        return int(stat.read().split()[0])
+
+
+class _TimedStatements:
+    """A connection whose statements are timed, by name: the wall time the tick waits for each
+    and the CPU its backend spent on it (a diagnosis for ``--statements``)."""
+
+    TIMED = ("fetch", "fetchrow", "fetchval", "execute", "copy_records_to_table")
+
+    def __init__(
+        self, connection: Connection, names: dict[str, str], figures: dict[str, list[float]]
+    ) -> None:
+        self._connection = connection
+        self._pid = connection.get_server_pid()
+        self._names = names
+        self._figures = figures
+
+    def measured(self, name: str, cpu_ns: int, wall_s: float) -> None:
+        figures = self._figures.setdefault(name, [0, 0, 0.0])  # times, CPU ns, wall s
+        figures[0] += 1
+        figures[1] += cpu_ns
+        figures[2] += wall_s
+
+    def __getattr__(self, attribute: str) -> object:
+        method = getattr(self._connection, attribute)
+        if attribute not in self.TIMED:
+            return method
+
+        async def timed(*args: object, **kwargs: object) -> object:
+            if attribute == "copy_records_to_table":
+                name = f"COPY {args[0]}"
+            else:
+                text = str(args[0])
+                name = self._names.get(text) or " ".join(text.split())[:40]
+            cpu, started = _backend_ns(self._pid), time.perf_counter()
+            try:
+                return await method(*args, **kwargs)
+            finally:
+                self.measured(name, _backend_ns(self._pid) - cpu, time.perf_counter() - started)
+
+        return timed
+
+
+async def statements(url: str, batch: int) -> None:
+    """The drain one tick at a time, each statement's backend CPU and wall time per tick."""
+    from services.scheduler import queries
+
+    names = {v: k for k, v in vars(queries).items() if k.isupper() and isinstance(v, str)}
+    pool = await create_pool(DatabaseSettings(url=url), SCHEMA, min_size=1, max_size=1)
+    figures: dict[str, list[float]] = {}
+    try:
+        ticker = Ticker(pool, SimulatedClock(NOW), policy_of(SchedulerSettings()), batch)
+        load_calendars(NOW.date())
+        gc_tuning.tune(SchedulerSettings().gc_gen0_threshold)
+        reminders = ticks = 0
+        started = time.perf_counter()
+        while True:
+            async with pool.acquire() as connection:
+                timed = _TimedStatements(connection, names, figures)
+                cpu, at = _backend_ns(timed._pid), time.perf_counter()
+                transaction = connection.transaction()
+                await transaction.start()
+                timed.measured("BEGIN", _backend_ns(timed._pid) - cpu, time.perf_counter() - at)
+                outcome, _ = await ticker._tick_in(timed)  # type: ignore[arg-type]
+                cpu, at = _backend_ns(timed._pid), time.perf_counter()
+                await transaction.commit()
+                timed.measured("COMMIT", _backend_ns(timed._pid) - cpu, time.perf_counter() - at)
+            ticks += 1
+            reminders += outcome.reminders
+            if outcome.empty:
+                break
+        wall = time.perf_counter() - started
+    finally:
+        await pool.close()
+    print(
+        f"{reminders:,} reminders in {ticks} ticks of {batch}, one at a time: {wall:.2f} s | "
+        f"load average {os.getloadavg()[0]:.2f}"
+    )
+    print(f"  {'statement':<40} {'times':>5} {'backend CPU/tick':>17} {'wall/tick':>10}")
+    for name, (count, cpu_ns, wall_s) in sorted(figures.items(), key=lambda f: -f[1][1]):
+        print(
+            f"  {name:<40} {count:5d} {cpu_ns / 1e6 / ticks:14.2f} ms "
+            f"{wall_s * 1e3 / ticks:7.2f} ms"
+        )
+    total_cpu = sum(f[1] for f in figures.values()) / 1e9
+    total_wall = sum(f[2] for f in figures.values())
+    print(f"  {'all':<40} {total_cpu:15.2f} s {total_wall:8.2f} s")
+
+
 def rule_only(reminders: int, rounds: int = 5) -> None:
     """The tick's Python work without PostgreSQL: the bench's due invoices (one per customer,
     as read from the database) through the contact rule and the writes' building (events,
@@ -411,7 +506,19 @@ def main() -> None:
         metavar="N",
         help="no database: N due invoices through the tick's Python work (rule_only)",
     )
+    parser.add_argument(
+        "--statements",
+        action="store_true",
+        help="drain one tick at a time and print each statement's backend CPU and wall time "
+        "per tick (statements)",
+    )
     args = parser.parse_args()
+    if args.statements:
+        for size in args.sizes:
+            due, loaded_s = asyncio.run(prepare(args.database_url, size, args.due_share))
+            print(f"{size:,} open invoices (loaded in {loaded_s:.1f} s), {due:,} due")
+            asyncio.run(statements(args.database_url, args.batch))
+        return
     if args.rule_only:
         rule_only(args.rule_only)
         return
