@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from contracts.dunning import DunningStateChanged, NextStep, Reminder, ReminderDue
 from contracts.erp import Segment
 from contracts.topics import DUNNING_ACTIONS
+from services.runtime import json_text
 from services.runtime.outbox import OutgoingRecord
 from services.scheduler import outgoing
 from services.scheduler.domain.library import load_library
@@ -285,3 +286,43 @@ def test_a_reminders_step_fields_follow_its_scenario_step_and_language() -> None
             language,
             used.template,
         )
+
+
+def test_equal_instants_in_other_zones_are_written_each_their_way() -> None:
+    """The instants' and the state change's remembered texts are kept per datetime object
+    (checked by identity): an equal instant in another zone, or a new object, is written as
+    the model writes it, never as the one remembered."""
+    in_utc = datetime(2026, 5, 20, 7, 30, tzinfo=UTC)
+    state = next(iter(LIBRARY.scenarios.values()))
+    step = state.steps[0]
+    in_kolkata = in_utc.astimezone(ZoneInfo("Asia/Kolkata"))
+    for at in (in_utc, in_kolkata, in_utc, datetime.fromisoformat(in_kolkata.isoformat())):
+        assert outgoing.instant(at) == json_text.instant_once(at)
+        moved = InvoiceState(
+            invoice_id="I1",
+            customer_id="C1",
+            company_code="FR01",
+            invoice_number="F1",
+            due_date=date(2026, 5, 1),
+            currency="EUR",
+            amount=Decimal("10"),
+            open_amount=Decimal("10"),
+            scenario_id=state.id,
+            next_step=step.id,
+            scenario_version=None,
+            status="active",
+            pause_reason=None,
+            resumed=False,
+            last_step_name=step.name,
+            last_level=step.level,
+            last_action_at=at,
+            next_action_at=at + timedelta(days=3),
+        )
+        record = outgoing.state_changed(moved, at)
+        assert record is not None
+        snapshot = moved.snapshot()
+        assert snapshot is not None
+        expected = DunningStateChanged(
+            event_id=record.event_uuid, occurred_at=at, source=SOURCE, payload=snapshot
+        )
+        assert record.value == OutgoingRecord.of(DUNNING_ACTIONS, expected).value
