@@ -163,8 +163,17 @@ class _Writes:
         # each reminder is serialised once, for the outbox; sent_reminder keeps its payload,
         # cut out of the event's text (PostgreSQL parses each payload once, instead of a
         # whole array of events and then each event's payload again)
+        # enqueued_row's rows, each kind of headers encoded once (a tick's records share a
+        # few header tuples, alive meanwhile: their ids name them for the loop's length)
+        outbox: list[EnqueuedRow] = []
+        encoded: dict[int, str] = {}
+        for r in self.records:
+            headers = encoded.get(id(r.headers))
+            if headers is None:
+                headers = encoded[id(r.headers)] = enqueued_row(r)[3]
+            outbox.append((r.topic, r.key, r.value, headers, r.event_id))
         return Sealed(
-            outbox=[enqueued_row(r) for r in self.records],
+            outbox=outbox,
             progress=progress,
             reminders=(
                 [r.event_id for r in self.reminders],
@@ -478,8 +487,11 @@ class Ticker:
         accounts: defaultdict[str, list[tuple[str, Decimal, int]]],
     ) -> Sealed:
         by_customer: defaultdict[str, list[InvoiceState]] = defaultdict(list)
-        for row in invoices:
-            by_customer[row["customer_id"]].append(InvoiceState.of(row))
+        if invoices:
+            read = InvoiceState.reader(tuple(invoices[0].keys()))  # one query's columns
+            for row in invoices:
+                state = read(row)
+                by_customer[state.customer_id].append(state)
         writes = _Writes()
         reminders = escalations = 0
         async with self._deciding:

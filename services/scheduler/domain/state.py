@@ -9,12 +9,13 @@ Pure: the tick (:mod:`services.scheduler.tick`) and the tracker
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import Enum
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -175,6 +176,27 @@ class InvoiceState:
         state = object.__new__(cls)
         state.__dict__.update({name: row[name] for name in _INVOICE_FIELD_ORDER})
         return state
+
+    @classmethod
+    def reader(cls, columns: Sequence[str]) -> Callable[[Any], InvoiceState]:
+        """:meth:`of` for rows whose columns are ``columns`` (a query's rows share theirs):
+        the fields taken by position, in one step, rather than looked up by name one by one
+        (a tick reads a state per due invoice). A field missing from ``columns`` fails here,
+        as :meth:`of` fails on the first row."""
+        positions = []
+        for name in _INVOICE_FIELD_ORDER:
+            try:
+                positions.append(list(columns).index(name))
+            except ValueError:
+                raise KeyError(name) from None
+        values_of = itemgetter(*positions)
+
+        def read(row: Any) -> InvoiceState:
+            state = object.__new__(cls)
+            state.__dict__.update(zip(_INVOICE_FIELD_ORDER, values_of(row), strict=True))
+            return state
+
+        return read
 
     def moved(self, **changes: Any) -> InvoiceState:
         """``dataclasses.replace`` for the tick's hot path: a copy with ``changes``, without

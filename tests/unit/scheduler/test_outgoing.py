@@ -112,6 +112,23 @@ def test_a_state_read_from_a_row_is_the_constructed_one(
         InvoiceState.of({k: v for k, v in row.items() if k != "awaiting_delivery"})
 
 
+@given(state=invoices(), held=st.none() | instants, data=st.data())
+def test_a_state_read_by_position_is_the_one_read_by_name(
+    state: InvoiceState, held: datetime | None, data: st.DataObject
+) -> None:
+    """``InvoiceState.reader``: the fields taken by position from rows whose columns are
+    given (in the table's order, or any other, with columns that are not fields)."""
+    named = {**vars(replace(state, held_until=held)), "hold_reason": "x", "legacy_position": 2}
+    columns = data.draw(st.permutations(list(named)))
+    row = tuple(named[c] for c in columns)  # a row of those columns, read by position
+    read = InvoiceState.reader(columns)(row)
+    assert read == InvoiceState.of(named)
+    assert list(vars(read)) == list(InvoiceState.__dataclass_fields__)
+    assert vars(read) == vars(InvoiceState.of(named))
+    with pytest.raises(KeyError, match="awaiting_delivery"):
+        InvoiceState.reader([c for c in columns if c != "awaiting_delivery"])
+
+
 next_steps = st.none() | st.sampled_from(STEPS).map(
     lambda step: NextStep(step_name=step.name, level=step.level, channel=step.channel)
 )
@@ -326,3 +343,30 @@ def test_equal_instants_in_other_zones_are_written_each_their_way() -> None:
             event_id=record.event_uuid, occurred_at=at, source=SOURCE, payload=snapshot
         )
         assert record.value == OutgoingRecord.of(DUNNING_ACTIONS, expected).value
+
+
+@given(
+    headers=st.lists(
+        st.sampled_from(
+            [
+                (("event_type", b"dunning.reminder.due"),),
+                (("event_type", b"dunning.state.changed"),),
+                (("event_type", b"dunning.escalation.raised"), ("trace", b"\x00\xff")),
+                (),
+            ]
+        ).map(lambda h: tuple(tuple(pair) for pair in h)),  # equal tuples, other objects
+        max_size=12,
+    )
+)
+def test_a_ticks_outbox_rows_are_the_kits_rows(
+    headers: list[tuple[tuple[str, bytes], ...]],
+) -> None:
+    """``_Writes.sealed`` encodes each kind of headers once; its rows are ``enqueued_row``'s."""
+    from services.runtime.outbox import enqueued_row
+    from services.scheduler.tick import _Writes
+
+    writes = _Writes()
+    for n, h in enumerate(headers):
+        event_id = uuid.uuid4() if n % 2 else str(uuid.uuid4())
+        writes.records.append(OutgoingRecord("t", f"C{n}".encode(), b"{}", h, event_id))
+    assert writes.sealed().outbox == [enqueued_row(r) for r in writes.records]
