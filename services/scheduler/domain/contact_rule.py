@@ -320,7 +320,7 @@ def reminded(
         # decided in one situation with the other invoices in it (situation_of)
         changes = situation.changes
         if changes is not None:
-            return state.moved(**changes)
+            return state.moved_by(changes)
         after = reminded_by_definition(policy, customer, due, at)
         situation.changes = {f: getattr(after, f) for f in _CHANGED}
         return after
@@ -346,7 +346,7 @@ def reminded(
     )
     known = _reminded_changes.get(key)
     if known is not None and known[0] is library and known[1] is scenario and known[2] is step:
-        return state.moved(**known[3])
+        return state.moved_by(known[3])
     after = reminded_by_definition(policy, customer, due, at)
     if len(_reminded_changes) >= MAX_ENTRIES:
         _reminded_changes.clear()

@@ -96,8 +96,12 @@ def test_a_moved_state_is_the_replaced_one(state: InvoiceState, at: datetime) ->
     moved = state.moved(**changes)
     assert moved == replace(state, **changes)  # type: ignore[arg-type]
     assert moved is not state
+    assert list(vars(moved)) == list(InvoiceState.__dataclass_fields__)
+    assert vars(state.moved_by(changes)) == vars(moved)
     with pytest.raises(TypeError, match="next_actoin_at"):
         state.moved(next_actoin_at=at)
+    with pytest.raises(TypeError, match="next_actoin_at"):
+        state.moved_by({"next_actoin_at": at})
 
 
 @given(state=invoices(), held=st.none() | instants, notice=st.none() | instants)
