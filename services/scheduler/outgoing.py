@@ -40,10 +40,30 @@ _HEADERS = {
 }
 _string = json_text.string
 _optional_string = json_text.optional_string
-_optional_instant = json_text.optional_instant
 _bool = json_text.boolean
 _money = json_text.money
-instant = json_text.instant
+
+# An instant's text per datetime object: a tick writes the same few objects thousands of times
+# (its ``now``, the sending instants, the timers the remembered moves share), and a lookup
+# by identity costs less than hashing the instant and its offset. The object is kept with its
+# text (its id cannot be reused meanwhile) and checked on every hit.
+_instants: dict[int, tuple[datetime, str]] = {}
+
+
+def instant(at: datetime) -> str:
+    """``json_text.instant``, remembered per datetime object."""
+    known = _instants.get(id(at))
+    if known is not None and known[0] is at:
+        return known[1]
+    text = json_text.instant(at)
+    if len(_instants) >= 4096:
+        _instants.clear()
+    _instants[id(at)] = (at, text)
+    return text
+
+
+def _optional_instant(at: datetime | None) -> str:
+    return "null" if at is None else f'"{instant(at)}"'
 
 
 _SCHEMA_VERSIONS = {REMINDER_DUE: 1, STATE_CHANGED: 2}  # the contracts' current versions
@@ -51,8 +71,18 @@ _SCHEMA_VERSIONS = {REMINDER_DUE: 1, STATE_CHANGED: 2}  # the contracts' current
 
 def _envelope(event_id: uuid.UUID | str, event_type: str, now: datetime) -> str:
     """``json_text.envelope``: the part after the event id is the same for a tick's events of
-    one type, and written once per type and instant."""
-    return f'{{"event_id":"{event_id}"{_envelope_rest(event_type, now, now.utcoffset())}'
+    one type, and written once per type and instant (per ``now`` object, checked by
+    identity, before the cache by value)."""
+    known = _envelope_rests.get((event_type, id(now)))
+    if known is None or known[0] is not now:
+        known = (now, _envelope_rest(event_type, now, now.utcoffset()))
+        if len(_envelope_rests) >= 256:
+            _envelope_rests.clear()
+        _envelope_rests[(event_type, id(now))] = known
+    return f'{{"event_id":"{event_id}"{known[1]}'
+
+
+_envelope_rests: dict[tuple[str, int], tuple[datetime, str]] = {}
 
 
 @functools.lru_cache(maxsize=256)
@@ -90,6 +120,11 @@ def dunned_invoice(state: InvoiceState, today: date) -> str:
 
 def statement(account: Sequence[tuple[str, Decimal, int]]) -> str:
     """An ``OpenStatement`` of (currency, open total, open invoices) rows; null if none is open."""
+    if len(account) == 1:  # most customers owe in one currency
+        ((currency, total, count),) = account
+        if total > 0:
+            return f'{{"totals":[{_money(total, currency)}],"open_invoices":{count}}}'
+        return "null"
     rows = sorted((c, t, n) for c, t, n in account if t > 0)
     if not rows:
         return "null"
@@ -101,11 +136,7 @@ def _record(
     event_type: str, customer_id: str, event_id: uuid.UUID | str, value: str
 ) -> OutgoingRecord:
     return OutgoingRecord(
-        topic=DUNNING_ACTIONS.name,
-        key=customer_id.encode(),
-        value=value.encode(),
-        headers=_HEADERS[event_type],
-        event_id=event_id,
+        DUNNING_ACTIONS.name, customer_id.encode(), value.encode(), _HEADERS[event_type], event_id
     )
 
 
@@ -123,9 +154,15 @@ def reminder_due(
     """The ``dunning.reminder.due`` of one step for a group of the customer's invoices."""
     if not invoices:
         raise InvalidState("a reminder lists at least one invoice")
-    if len({s.invoice_id for s in invoices}) != len(invoices):
+    if len(invoices) > 1 and len({s.invoice_id for s in invoices}) != len(invoices):
         raise InvalidState("a reminder lists each invoice once")
-    today = _today(now, now.utcoffset(), customer.time_zone)
+    known = _todays.get((id(now), customer.time_zone))
+    if known is None or known[0] is not now:
+        known = (now, _today(now, now.utcoffset(), customer.time_zone))
+        if len(_todays) >= 1024:
+            _todays.clear()
+        _todays[(id(now), customer.time_zone)] = known
+    today = known[1]
     listed = ",".join(dunned_invoice(s, today) for s in invoices)
     reminder_text = str(reminder_id)  # written twice
     value = (
@@ -138,6 +175,10 @@ def reminder_due(
         f'"invoices":[{listed}],"statement":{statement(account)},"proposal":null}}}}'
     )
     return _record(REMINDER_DUE, customer.customer_id, reminder_id, value)
+
+
+# The customer's date per ``now`` object (checked by identity) and time zone, before _today.
+_todays: dict[tuple[int, str], tuple[datetime, date]] = {}
 
 
 @functools.lru_cache(maxsize=1024)
@@ -191,28 +232,65 @@ def state_changed(
     written only beside a timer."""
     if state.scenario_id is None:
         return None
-    if (state.last_step_name is None) != (state.last_level is None):
-        raise InvalidState("step name and level are given together")
-    if (
-        state.last_action_at is not None
-        and state.next_action_at is not None
-        and state.next_action_at < state.last_action_at
-    ):
-        raise InvalidState("the next action is before the last one")
     event_id = random_id_text()  # text: written into the JSON and the outbox's COPY only
     value = (
         f"{_envelope(event_id, STATE_CHANGED, now)}"
         f'{{"customer_id":{_string(state.customer_id)},'
         f'"company_code":{_string(state.company_code)},'
         f'"invoice_id":{_string(state.invoice_id)},'
-        f"{_place(state.scenario_id, state.last_step_name, state.last_level, state.pause_reason)}"
-        f'"last_action_at":{_optional_instant(state.last_action_at)},'
-        f'"next_action_at":{_optional_instant(state.next_action_at)},'
-        # the tick never moves a held invoice (queries.DUE_INVOICES): no hold to show
-        f'"paused_until":null,'
-        f'"next_step":{_heading(next_step if state.next_action_at is not None else None)}}}}}'
+        f"{_progress_fields(state, next_step)}"
     )
     return _record(STATE_CHANGED, state.customer_id, event_id, value)
+
+
+# A state change's fields from "scenario_id" to its end (the step, the pauses, the two
+# instants, the next step) are the same for the invoices a tick moved alike: written once per
+# combination. The instants and the next step are keyed by identity (the moves remembered by
+# the contact rule share their objects) and checked on every hit, with the objects kept.
+_progress_texts: dict[tuple[object, ...], tuple[object, object, object, str]] = {}
+
+
+def _progress_fields(state: InvoiceState, next_step: NextStep | None) -> str:
+    last_action_at = state.last_action_at
+    next_action_at = state.next_action_at
+    key = (
+        state.scenario_id,
+        state.last_step_name,
+        state.last_level,
+        state.pause_reason,
+        id(last_action_at),
+        id(next_action_at),
+        id(next_step),
+    )
+    known = _progress_texts.get(key)
+    if (
+        known is not None
+        and known[0] is last_action_at
+        and known[1] is next_action_at
+        and known[2] is next_step
+    ):
+        return known[3]
+    if (state.last_step_name is None) != (state.last_level is None):
+        raise InvalidState("step name and level are given together")
+    if (
+        last_action_at is not None
+        and next_action_at is not None
+        and next_action_at < last_action_at
+    ):
+        raise InvalidState("the next action is before the last one")
+    assert state.scenario_id is not None
+    text = (
+        f"{_place(state.scenario_id, state.last_step_name, state.last_level, state.pause_reason)}"
+        f'"last_action_at":{_optional_instant(last_action_at)},'
+        f'"next_action_at":{_optional_instant(next_action_at)},'
+        # the tick never moves a held invoice (queries.DUE_INVOICES): no hold to show
+        f'"paused_until":null,'
+        f'"next_step":{_heading(next_step if next_action_at is not None else None)}}}}}'
+    )
+    if len(_progress_texts) >= 4096:
+        _progress_texts.clear()
+    _progress_texts[key] = (last_action_at, next_action_at, next_step, text)
+    return text
 
 
 # A state change's fields from "scenario_id" to "pause_reason" depend on four of the state's

@@ -32,7 +32,7 @@ from services.runtime.database import Connection, Pool
 from services.runtime.outbox import EnqueuedRow, OutgoingRecord, enqueue_rows, enqueued_row
 from services.scheduler import metrics, outgoing, proposals, queries
 from services.scheduler.domain.contact_rule import Decision, Move, decide
-from services.scheduler.domain.proposals import confirmation
+from services.scheduler.domain.proposals import confirmation, may_need_confirmation
 from services.scheduler.domain.reminders import escalation
 from services.scheduler.domain.state import Customer, InvoiceState, Policy, heading_for
 from services.scheduler.library_store import adopt, unknown_versions
@@ -74,7 +74,8 @@ class _Writes:
     ) -> None:
         """The records and rows of one customer's decision, in the order they happened."""
         customer = decision.customer
-        self.moved(decision.spent, now, policy, customer)
+        if decision.spent:
+            self.moved(decision.spent, now, policy, customer)
         for escalating in decision.escalations:
             scenario = escalating.scenario
             assert scenario.exit_action is not None
@@ -85,7 +86,8 @@ class _Writes:
             )
             self.records.append(OutgoingRecord.of(DUNNING_ACTIONS, event))
             self.moved(escalating.moves, now, policy, customer)
-        self.moved(decision.postponed, now, policy, customer)
+        if decision.postponed:
+            self.moved(decision.postponed, now, policy, customer)
         reminding = decision.reminder
         if reminding is not None:
             step = reminding.step
@@ -102,8 +104,9 @@ class _Writes:
             confirm = None
             if policy is not None and reminding.scenario_id in policy.library.scenarios:
                 scenario = policy.library.scenarios[reminding.scenario_id]
-                outstanding = proposals.outstanding_of(account)
-                confirm = confirmation(policy, customer, scenario, step, outstanding)
+                if may_need_confirmation(policy, scenario, step):
+                    outstanding = proposals.outstanding_of(account)
+                    confirm = confirmation(policy, customer, scenario, step, outstanding)
             if policy is not None and confirm is not None:
                 # a step to confirm: a proposal instead of the reminder; the invoices wait
                 raised = proposals.raised(policy, customer, reminding, record, confirm, now)
@@ -134,21 +137,17 @@ class _Writes:
         for before, after in moves:
             # the tick moves invoices through their scenario; the rest is not saved
             # (SAVE_PROGRESS)
-            assert (after.invoice_id, after.due_date, after.amount, after.open_amount) == (
-                before.invoice_id,
-                before.due_date,
-                before.amount,
-                before.open_amount,
-            )
-            assert (after.scenario_id, after.pause_reason) == (
-                before.scenario_id,
-                before.pause_reason,
-            )
+            assert after.invoice_id == before.invoice_id
+            assert after.due_date == before.due_date
+            assert after.amount == before.amount
+            assert after.open_amount == before.open_amount
+            assert after.scenario_id == before.scenario_id
+            assert after.pause_reason == before.pause_reason
             self.states.append(after)
-            if (before.next_step, before.status, before.next_action_at) != (
-                after.next_step,
-                after.status,
-                after.next_action_at,
+            if (
+                before.next_step != after.next_step
+                or before.status != after.status
+                or before.next_action_at != after.next_action_at
             ):
                 heading = None if policy is None else heading_for(policy.library, after, customer)
                 changed = outgoing.state_changed(after, now, heading)
@@ -164,8 +163,17 @@ class _Writes:
         # each reminder is serialised once, for the outbox; sent_reminder keeps its payload,
         # cut out of the event's text (PostgreSQL parses each payload once, instead of a
         # whole array of events and then each event's payload again)
+        # enqueued_row's rows, each kind of headers encoded once (a tick's records share a
+        # few header tuples, alive meanwhile: their ids name them for the loop's length)
+        outbox: list[EnqueuedRow] = []
+        encoded: dict[int, str] = {}
+        for r in self.records:
+            headers = encoded.get(id(r.headers))
+            if headers is None:
+                headers = encoded[id(r.headers)] = enqueued_row(r)[3]
+            outbox.append((r.topic, r.key, r.value, headers, r.event_id))
         return Sealed(
-            outbox=[enqueued_row(r) for r in self.records],
+            outbox=outbox,
             progress=progress,
             reminders=(
                 [r.event_id for r in self.reminders],
@@ -479,8 +487,11 @@ class Ticker:
         accounts: defaultdict[str, list[tuple[str, Decimal, int]]],
     ) -> Sealed:
         by_customer: defaultdict[str, list[InvoiceState]] = defaultdict(list)
-        for row in invoices:
-            by_customer[row["customer_id"]].append(InvoiceState.of(row))
+        if invoices:
+            read = InvoiceState.reader(tuple(invoices[0].keys()))  # one query's columns
+            for row in invoices:
+                state = read(row)
+                by_customer[state.customer_id].append(state)
         writes = _Writes()
         reminders = escalations = 0
         async with self._deciding:

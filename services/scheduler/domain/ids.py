@@ -35,8 +35,20 @@ def uuid_of(value: int) -> uuid.UUID:
 
 def name_uuid(namespace: uuid.UUID, name: str) -> uuid.UUID:
     """``uuid.uuid5(namespace, name)``."""
-    digest = hashlib.sha1(namespace.bytes + name.encode(), usedforsecurity=False).digest()
+    digest = hashlib.sha1(_bytes_of(namespace) + name.encode(), usedforsecurity=False).digest()
     return uuid_of((int.from_bytes(digest[:16]) & ~_VERSION_BITS) | _V5)
+
+
+_namespaces: dict[uuid.UUID, bytes] = {}
+
+
+def _bytes_of(namespace: uuid.UUID) -> bytes:
+    """``namespace.bytes`` (a property that formats the id's integer at every call),
+    remembered for the few namespaces there are."""
+    known = _namespaces.get(namespace)
+    if known is None:
+        known = _namespaces[namespace] = namespace.bytes
+    return known
 
 
 class _RandomBytes:

@@ -77,6 +77,15 @@ def confirmation(
     )
 
 
+def may_need_confirmation(policy: Policy, scenario: Scenario, step: Step) -> bool:
+    """False when :func:`confirmation` is None whoever the customer and whatever they owe
+    (the step, its scenario and the library's confirming segments say nothing to confirm):
+    the tick then asks no more."""
+    if step.confirm is not None:
+        return bool(step.confirm)
+    return bool(scenario.confirm) or bool(policy.library.assignment.confirm)
+
+
 def proposal_id_of(reminder_id: uuid.UUID, raised_at: datetime) -> uuid.UUID:
     """A proposal of a reminder raised at an instant (a postponed step is proposed anew)."""
     return uuid.uuid5(PROPOSAL_NAMESPACE, f"{reminder_id}/{raised_at.isoformat()}")

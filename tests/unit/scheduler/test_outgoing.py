@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from contracts.dunning import DunningStateChanged, NextStep, Reminder, ReminderDue
 from contracts.erp import Segment
 from contracts.topics import DUNNING_ACTIONS
+from services.runtime import json_text
 from services.runtime.outbox import OutgoingRecord
 from services.scheduler import outgoing
 from services.scheduler.domain.library import load_library
@@ -95,8 +96,12 @@ def test_a_moved_state_is_the_replaced_one(state: InvoiceState, at: datetime) ->
     moved = state.moved(**changes)
     assert moved == replace(state, **changes)  # type: ignore[arg-type]
     assert moved is not state
+    assert list(vars(moved)) == list(InvoiceState.__dataclass_fields__)
+    assert vars(state.moved_by(changes)) == vars(moved)
     with pytest.raises(TypeError, match="next_actoin_at"):
         state.moved(next_actoin_at=at)
+    with pytest.raises(TypeError, match="next_actoin_at"):
+        state.moved_by({"next_actoin_at": at})
 
 
 @given(state=invoices(), held=st.none() | instants, notice=st.none() | instants)
@@ -109,6 +114,23 @@ def test_a_state_read_from_a_row_is_the_constructed_one(
     assert list(vars(read)) == list(InvoiceState.__dataclass_fields__)
     with pytest.raises(KeyError, match="awaiting_delivery"):
         InvoiceState.of({k: v for k, v in row.items() if k != "awaiting_delivery"})
+
+
+@given(state=invoices(), held=st.none() | instants, data=st.data())
+def test_a_state_read_by_position_is_the_one_read_by_name(
+    state: InvoiceState, held: datetime | None, data: st.DataObject
+) -> None:
+    """``InvoiceState.reader``: the fields taken by position from rows whose columns are
+    given (in the table's order, or any other, with columns that are not fields)."""
+    named = {**vars(replace(state, held_until=held)), "hold_reason": "x", "legacy_position": 2}
+    columns = data.draw(st.permutations(list(named)))
+    row = tuple(named[c] for c in columns)  # a row of those columns, read by position
+    read = InvoiceState.reader(columns)(row)
+    assert read == InvoiceState.of(named)
+    assert list(vars(read)) == list(InvoiceState.__dataclass_fields__)
+    assert vars(read) == vars(InvoiceState.of(named))
+    with pytest.raises(KeyError, match="awaiting_delivery"):
+        InvoiceState.reader([c for c in columns if c != "awaiting_delivery"])
 
 
 next_steps = st.none() | st.sampled_from(STEPS).map(
@@ -285,3 +307,70 @@ def test_a_reminders_step_fields_follow_its_scenario_step_and_language() -> None
             language,
             used.template,
         )
+
+
+def test_equal_instants_in_other_zones_are_written_each_their_way() -> None:
+    """The instants' and the state change's remembered texts are kept per datetime object
+    (checked by identity): an equal instant in another zone, or a new object, is written as
+    the model writes it, never as the one remembered."""
+    in_utc = datetime(2026, 5, 20, 7, 30, tzinfo=UTC)
+    state = next(iter(LIBRARY.scenarios.values()))
+    step = state.steps[0]
+    in_kolkata = in_utc.astimezone(ZoneInfo("Asia/Kolkata"))
+    for at in (in_utc, in_kolkata, in_utc, datetime.fromisoformat(in_kolkata.isoformat())):
+        assert outgoing.instant(at) == json_text.instant_once(at)
+        moved = InvoiceState(
+            invoice_id="I1",
+            customer_id="C1",
+            company_code="FR01",
+            invoice_number="F1",
+            due_date=date(2026, 5, 1),
+            currency="EUR",
+            amount=Decimal("10"),
+            open_amount=Decimal("10"),
+            scenario_id=state.id,
+            next_step=step.id,
+            scenario_version=None,
+            status="active",
+            pause_reason=None,
+            resumed=False,
+            last_step_name=step.name,
+            last_level=step.level,
+            last_action_at=at,
+            next_action_at=at + timedelta(days=3),
+        )
+        record = outgoing.state_changed(moved, at)
+        assert record is not None
+        snapshot = moved.snapshot()
+        assert snapshot is not None
+        expected = DunningStateChanged(
+            event_id=record.event_uuid, occurred_at=at, source=SOURCE, payload=snapshot
+        )
+        assert record.value == OutgoingRecord.of(DUNNING_ACTIONS, expected).value
+
+
+@given(
+    headers=st.lists(
+        st.sampled_from(
+            [
+                (("event_type", b"dunning.reminder.due"),),
+                (("event_type", b"dunning.state.changed"),),
+                (("event_type", b"dunning.escalation.raised"), ("trace", b"\x00\xff")),
+                (),
+            ]
+        ).map(lambda h: tuple(tuple(pair) for pair in h)),  # equal tuples, other objects
+        max_size=12,
+    )
+)
+def test_a_ticks_outbox_rows_are_the_kits_rows(
+    headers: list[tuple[tuple[str, bytes], ...]],
+) -> None:
+    """``_Writes.sealed`` encodes each kind of headers once; its rows are ``enqueued_row``'s."""
+    from services.runtime.outbox import enqueued_row
+    from services.scheduler.tick import _Writes
+
+    writes = _Writes()
+    for n, h in enumerate(headers):
+        event_id = uuid.uuid4() if n % 2 else str(uuid.uuid4())
+        writes.records.append(OutgoingRecord("t", f"C{n}".encode(), b"{}", h, event_id))
+    assert writes.sealed().outbox == [enqueued_row(r) for r in writes.records]
