@@ -43,6 +43,7 @@ import argparse
 import asyncio
 import cProfile
 import dataclasses
+import gc
 import multiprocessing
 import os
 import random
@@ -614,6 +615,8 @@ class ConsumerFigures:
     rss_samples: list[tuple[float, float]]  # (seconds since start, RSS MiB)
     consumed_s: float  # seconds from start until every record's offset was committed
     cpu_s: float  # CPU seconds the replica used while consuming
+    gc_s: float = 0.0  # of which in CPython's cyclic collector (gc.callbacks)
+    gc_collections: int = 0
 
 
 async def consume(setup: Setup) -> ConsumerFigures:
@@ -640,6 +643,7 @@ async def consume(setup: Setup) -> ConsumerFigures:
         dead_letter_max_ratio=1.0,
         partition_locks=True,  # as the service (services/ingestion/app.py)
         dedupe_by_offsets=setup.dedupe_by_offsets,
+        gc_paused=True,  # as the service
     )
     supervisor = Supervisor("bench")
     broker = make_broker(settings.kafka, "bench-ingestion", graceful_timeout=10)
@@ -665,6 +669,18 @@ async def consume(setup: Setup) -> ConsumerFigures:
     samples: list[tuple[float, float]] = []
     consumed_s = 0.0
     cpu_at_start = own_cpu_s()
+    # the collector's own CPU, timed by its callbacks around each collection
+    gc_started: list[float] = []
+    gc_spent = [0.0, 0.0]  # seconds, collections
+
+    def on_collection(phase: str, _: dict[str, int]) -> None:
+        if phase == "start":
+            gc_started.append(time.process_time())
+        elif gc_started:
+            gc_spent[0] += time.process_time() - gc_started.pop()
+            gc_spent[1] += 1
+
+    gc.callbacks.append(on_collection)
     supervisor.start("outbox-relay", relay.run)
     await broker.start()
     # Progress is read from the group's committed offsets (committed after each batch's
@@ -701,6 +717,8 @@ async def consume(setup: Setup) -> ConsumerFigures:
         samples,
         consumed_s,
         own_cpu_s() - cpu_at_start,
+        gc_spent[0],
+        int(gc_spent[1]),
     )
 
 
@@ -904,6 +922,9 @@ def run(
     # Where the CPU went, per event: the machine's ceiling is its cores over their sum.
     replicas_cpu = sum(r.cpu_s for r in runs)
     figures["cpu_us_per_event_replicas"] = replicas_cpu / count * 1e6
+    # of the replicas' CPU, in CPython's cyclic collector (timed by gc.callbacks)
+    figures["gc_us_per_event_replicas"] = sum(r.gc_s for r in runs) / count * 1e6
+    figures["gc_collections_replicas"] = float(sum(r.gc_collections for r in runs))
     figures["cpu_us_per_event_postgres"] = postgres_cpu / count * 1e6
     figures["cpu_us_per_event_kafka"] = (sum(kafka_after) - sum(kafka_before)) / count * 1e6
     total_us = sum(v for k, v in figures.items() if k.startswith("cpu_us_per_event_"))

@@ -18,7 +18,9 @@ less often, which costs a little memory (bounded by the thresholds), not correct
 
 from __future__ import annotations
 
+import contextlib
 import gc
+from collections.abc import Iterator
 
 GEN0_THRESHOLD = 50_000
 GEN1_THRESHOLD = 20
@@ -32,3 +34,36 @@ def tune(
     gc.collect()
     gc.freeze()
     gc.set_threshold(gen0, gen1, gen2)
+
+
+_pauses = 0  # batches under way with the collector paused (one thread: the event loop's)
+_resume = False  # whether the collector was enabled when the first of them began
+
+
+@contextlib.contextmanager
+def paused() -> Iterator[None]:
+    """No cyclic collection until the block ends, nested or interleaved blocks included.
+
+    For a batch whose objects all stay alive until it ends: each collection in between
+    walks them and frees none of them. Once the block ends (and its objects are freed by
+    their reference counts), the collector runs again as set by :func:`tune`: the count
+    of allocations not freed meanwhile decides whether the collection put off runs.
+    Cyclic garbage made meanwhile, by the batch or by the process's other tasks, waits for
+    that collection. The collector is enabled again however the block ends (an exception,
+    a task's cancellation), and only by the last of concurrent blocks to end, if it was
+    enabled when the first began.
+
+    Hand-written because it is two calls of the standard library's :mod:`gc` (``disable``,
+    ``enable``) and a count: there is nothing to take from a library.
+    """
+    global _pauses, _resume
+    if _pauses == 0:
+        _resume = gc.isenabled()
+        gc.disable()
+    _pauses += 1
+    try:
+        yield
+    finally:
+        _pauses -= 1
+        if _pauses == 0 and _resume:
+            gc.enable()
