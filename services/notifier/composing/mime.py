@@ -81,7 +81,11 @@ _ADDRESS = rf"{_WORD}(?:\.{_WORD})*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*"
 _ADDRESSES = re.compile(rf"{_ADDRESS}(?:, {_ADDRESS})*")
 _MESSAGE_ID = re.compile(rf"<{_ADDRESS}>")
 _UNSTRUCTURED = re.compile(r"[!-<>-~]+(?: [!-<>-~]+)*")  # printable ASCII words, no '='
-_DATE = re.compile(r"[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} [+-]\d{4}")
+# years from 1900: the policy reads a year below 100 (0099) as 1999 and writes that date, so
+# such a value goes through the policy as any other
+_DATE = re.compile(
+    r"[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} (?:19|[2-9]\d)\d{2} \d{2}:\d{2}:\d{2} [+-]\d{4}"
+)
 _PLAIN = {
     "From": _ADDRESSES,
     "To": _ADDRESSES,

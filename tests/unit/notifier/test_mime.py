@@ -11,7 +11,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from services.notifier.composing.composer import EmailComposer
@@ -116,6 +116,7 @@ ADDRESS = r"[a-zA-Z0-9_%+.-]{1,25}@[a-z0-9.-]{1,25}"
         st.datetimes(timezones=st.timezones()).map(format_datetime),
     ),
 )
+@example(name="Date", value="Thu, 01 Jan 0099 00:00:00 +0000")  # the policy: 1999
 def test_a_plain_header_as_the_policy_folds_it(name: str, value: str) -> None:
     try:
         parsed = policy.default.header_store_parse(name, value)[1]
