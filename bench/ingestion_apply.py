@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import copy
 import cProfile
-import os
 import pstats
 import statistics
 import sys
@@ -31,7 +30,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 from bench.ingestion import Balances, erp_mix, expected_balances, reconcile
-from bench.limits import measure_pydantic
+from bench.limits import print_host
 from contracts import erp
 from contracts.envelope import Event
 from contracts.topics import Topic
@@ -153,6 +152,16 @@ def one_round(
     return parse_s, apply_s, emitted, ledger, troubles
 
 
+def exit_unless_reconciled(failures: Sequence[str], success: str) -> None:
+    """Print ``success``, or the first differences to stderr and exit with status 1."""
+    if failures:
+        print(f"LEDGER DOES NOT RECONCILE ({len(failures)}):", file=sys.stderr)
+        for line in failures[:20]:
+            print(f"  {line}", file=sys.stderr)
+        sys.exit(1)
+    print(success)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=100_000)
@@ -165,8 +174,7 @@ def main() -> None:
     records = [(topic, topic.value(event)) for topic, event in mix]
     del mix
     gc_tuning.tune(IngestionSettings().gc_gen0_threshold)  # as the service does at start
-    print(f"load average before: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
-    print(f"pydantic_validate now: {measure_pydantic(50_000)[0].value:,.0f}/s")
+    print_host("before")
     parse_us: list[float] = []
     apply_us: list[float] = []
     failures: list[str] = []
@@ -187,8 +195,7 @@ def main() -> None:
         if profiler is not None:
             apply_us.pop()
             pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
-    print(f"pydantic_validate now: {measure_pydantic(50_000)[0].value:,.0f}/s")
-    print(f"load average after: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    print_host("after")
     print(f"ledger events per ERP event: {emitted / args.events:.3f}")
     for name, values in (("parse", parse_us), ("apply", apply_us)):
         if values:
@@ -196,12 +203,9 @@ def main() -> None:
                 f"{name}: best {min(values):.1f}, median {statistics.median(values):.1f} µs "
                 f"per ERP event over {len(values)} round(s)"
             )
-    if failures:
-        print(f"LEDGER DOES NOT RECONCILE ({len(failures)}):", file=sys.stderr)
-        for line in failures[:20]:
-            print(f"  {line}", file=sys.stderr)
-        sys.exit(1)
-    print(f"ledger reconciled with the generator to the cent: {len(expected)} balances")
+    exit_unless_reconciled(
+        failures, f"ledger reconciled with the generator to the cent: {len(expected)} balances"
+    )
 
 
 if __name__ == "__main__":

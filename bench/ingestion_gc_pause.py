@@ -21,15 +21,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gc
-import os
 import statistics
-import sys
 import time
 from collections.abc import Sequence
 
 from bench.ingestion import erp_mix, expected_balances, reconcile
-from bench.ingestion_apply import Ledger
-from bench.limits import measure_pydantic
+from bench.ingestion_apply import Ledger, exit_unless_reconciled
+from bench.limits import print_host
 from contracts.topics import Topic
 from services.ingestion.settings import IngestionSettings
 from services.runtime import gc_tuning
@@ -73,8 +71,7 @@ def main() -> None:
     records = [(topic, topic.value(event)) for topic, event in mix]
     del mix
     gc_tuning.tune(IngestionSettings().gc_gen0_threshold)  # as the service does at start
-    print(f"load average before: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
-    print(f"pydantic_validate now: {measure_pydantic(50_000)[0].value:,.0f}/s", flush=True)
+    print_host("before")
     parse_us: dict[str, list[float]] = {w: [] for w in ways}
     batch_us: dict[str, list[float]] = {w: [] for w in ways}
     failures: list[str] = []
@@ -107,8 +104,7 @@ def main() -> None:
             ),
             flush=True,
         )
-    print(f"pydantic_validate now: {measure_pydantic(50_000)[0].value:,.0f}/s")
-    print(f"load average after: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    print_host("after")
     for name, figures in (("parse", parse_us), ("batch", batch_us)):
         if args.only:
             values = figures[args.only]
@@ -120,12 +116,10 @@ def main() -> None:
             f"median {statistics.median(figures['paused']):.1f} µs per ERP event; paused - "
             f"running per round: {', '.join(f'{d:+.1f}' for d in differences)}"
         )
-    if failures:
-        print(f"LEDGER DOES NOT RECONCILE ({len(failures)}):", file=sys.stderr)
-        for line in failures[:20]:
-            print(f"  {line}", file=sys.stderr)
-        sys.exit(1)
-    print(f"both ledgers reconciled with the generator to the cent: {len(expected)} balances")
+    exit_unless_reconciled(
+        failures,
+        f"both ledgers reconciled with the generator to the cent: {len(expected)} balances",
+    )
 
 
 if __name__ == "__main__":

@@ -24,10 +24,12 @@ import os
 import statistics
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
+from pathlib import Path
+from typing import Any
 
 from bench.ingestion import process_cpu_s
-from bench.limits import DEFAULT_DATABASE_URL, measure_pydantic
+from bench.limits import DEFAULT_DATABASE_URL, print_host
 from services.runtime import migrations
 from services.runtime.database import create_pool
 from services.runtime.outbox import OutboxRelay, OutgoingRecord, enqueue
@@ -82,8 +84,40 @@ async def one_round(database_url: str, schema: str, rows: int, batch: int) -> tu
         await pool.close()
 
 
-def loadavg() -> str:
-    return " ".join(f"{v:.2f}" for v in os.getloadavg())
+def rounds_in_fresh_schema(
+    prefix: str,
+    service_migrations: Path | None,
+    one_round: Callable[[str, str], Coroutine[Any, Any, tuple[float, float]]],
+    rounds: int,
+    names: tuple[str, str],
+    unit: str,
+) -> None:
+    """Run ``one_round(database_url, schema)`` ``rounds`` times in a schema made for the run
+    (``<prefix>_<random>``, migrated with the kit's and ``service_migrations``, dropped at the
+    end), between the host's figures, then print each round's and the best and median of the
+    two CPU figures it returns, named ``names``, in µs of CPU per ``unit``."""
+    database_url = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
+    schema = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    migrations.apply(database_url, schema, service_migrations)
+    print_host("before")
+    figures: tuple[list[float], list[float]] = ([], [])
+    try:
+        for n in range(rounds):
+            pair = asyncio.run(one_round(database_url, schema))
+            for values, value in zip(figures, pair, strict=True):
+                values.append(value)
+            print(
+                f"round {n + 1}: {names[0]} {pair[0]:.2f}, {names[1]} {pair[1]:.2f} µs/{unit}",
+                flush=True,
+            )
+    finally:
+        asyncio.run(_drop(database_url, schema))
+    print_host("after")
+    for name, values in zip(names, figures, strict=True):
+        print(
+            f"{name}: best {min(values):.2f}, median {statistics.median(values):.2f} µs of CPU "
+            f"per {unit} over {len(values)} round(s)"
+        )
 
 
 def main() -> None:
@@ -92,28 +126,14 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=5_000)
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
-    database_url = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
-    schema = f"bench_relay_{uuid.uuid4().hex[:8]}"
-    migrations.apply(database_url, schema, None)
-    print(f"load average before: {loadavg()}")
-    print(f"pydantic_validate now: {measure_pydantic(50_000)[0].value:,.0f}/s", flush=True)
-    client_us: list[float] = []
-    server_us: list[float] = []
-    try:
-        for n in range(args.rounds):
-            client, server = asyncio.run(one_round(database_url, schema, args.rows, args.batch))
-            client_us.append(client)
-            server_us.append(server)
-            print(f"round {n + 1}: relay {client:.2f} µs/row, PostgreSQL {server:.2f} µs/row")
-    finally:
-        asyncio.run(_drop(database_url, schema))
-    print(f"pydantic_validate now: {measure_pydantic(50_000)[0].value:,.0f}/s")
-    print(f"load average after: {loadavg()}")
-    for name, values in (("relay", client_us), ("PostgreSQL", server_us)):
-        print(
-            f"{name}: best {min(values):.2f}, median {statistics.median(values):.2f} µs of CPU "
-            f"per row over {len(values)} round(s)"
-        )
+    rounds_in_fresh_schema(
+        "bench_relay",
+        None,
+        lambda url, schema: one_round(url, schema, args.rows, args.batch),
+        args.rounds,
+        ("relay", "PostgreSQL"),
+        "row",
+    )
 
 
 async def _drop(database_url: str, schema: str) -> None:

@@ -20,21 +20,17 @@ outbox rows are not written here (``bench.ingestion_relay`` measures the outbox)
 from __future__ import annotations
 
 import argparse
-import asyncio
-import os
-import statistics
 import time
-import uuid
 from collections.abc import Sequence
 
 from bench.ingestion import erp_mix, process_cpu_s
 from bench.ingestion_apply import Ledger
-from bench.limits import DEFAULT_DATABASE_URL, measure_pydantic
+from bench.ingestion_relay import rounds_in_fresh_schema
 from services.ingestion.app import DEFINITION
 from services.ingestion.domain.book import Book
 from services.ingestion.handler import LedgerHandler
 from services.ingestion.settings import IngestionSettings
-from services.runtime import gc_tuning, migrations
+from services.runtime import gc_tuning
 from services.runtime.clock import SystemClock
 from services.runtime.consumer import UnitOfWork
 from services.runtime.database import create_pool
@@ -93,50 +89,22 @@ async def one_round(
         await pool.close()
 
 
-def loadavg() -> str:
-    return " ".join(f"{v:.2f}" for v in os.getloadavg())
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=50_000)
     parser.add_argument("--batch", type=int, default=5_000)
     parser.add_argument("--rounds", type=int, default=7)
     args = parser.parse_args()
-    database_url = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
     books = books_of(args.events, args.batch)
     gc_tuning.tune(IngestionSettings().gc_gen0_threshold)  # as the service does at start
-    schema = f"bench_writes_{uuid.uuid4().hex[:8]}"
-    migrations.apply(database_url, schema, DEFINITION.migrations)
-    print(f"load average before: {loadavg()}")
-    print(f"pydantic_validate now: {measure_pydantic(50_000)[0].value:,.0f}/s", flush=True)
-    client_us: list[float] = []
-    server_us: list[float] = []
-    try:
-        for n in range(args.rounds):
-            client, server = asyncio.run(one_round(database_url, schema, books, args.events))
-            client_us.append(client)
-            server_us.append(server)
-            print(f"round {n + 1}: client {client:.2f}, PostgreSQL {server:.2f} µs/event")
-    finally:
-        asyncio.run(_drop(database_url, schema))
-    print(f"pydantic_validate now: {measure_pydantic(50_000)[0].value:,.0f}/s")
-    print(f"load average after: {loadavg()}")
-    for name, values in (("client", client_us), ("PostgreSQL", server_us)):
-        print(
-            f"{name}: best {min(values):.2f}, median {statistics.median(values):.2f} µs of CPU "
-            f"per ERP event over {len(values)} round(s)"
-        )
-
-
-async def _drop(database_url: str, schema: str) -> None:
-    import asyncpg
-
-    connection = await asyncpg.connect(database_url)
-    try:
-        await connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
-    finally:
-        await connection.close()
+    rounds_in_fresh_schema(
+        "bench_writes",
+        DEFINITION.migrations,
+        lambda url, schema: one_round(url, schema, books, args.events),
+        args.rounds,
+        ("client", "PostgreSQL"),
+        "ERP event",
+    )
 
 
 if __name__ == "__main__":

@@ -290,6 +290,22 @@ def render_table(figures: Sequence[Figure]) -> str:
 # ---------------------------------------------------------------------------------------
 
 
+def loadavg() -> str:
+    """The host's load averages (1, 5, 15 minutes), as every benchmark prints them."""
+    return " ".join(f"{v:.2f}" for v in os.getloadavg())
+
+
+def print_host(when: str) -> None:
+    """The host's figures a benchmark prints ``"before"`` and ``"after"`` its runs: the load
+    average and a ``pydantic_validate`` rate of the moment, so that a noisy host shows in the
+    output (the rate is measured after the load is read before, and before it is read after)."""
+    if when == "before":
+        print(f"load average before: {loadavg()}")
+    print(f"pydantic_validate now: {measure_pydantic(50_000)[0].value:,.0f}/s", flush=True)
+    if when != "before":
+        print(f"load average after: {loadavg()}")
+
+
 def log(message: str) -> None:
     print(f"  .. {message}", file=sys.stderr, flush=True)
 
