@@ -23,21 +23,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import time
 from collections.abc import Sequence
 
-from bench.limits import DEFAULT_BOOTSTRAP, DEFAULT_DATABASE_URL
 from bench.pipeline import (
     Stack,
     background_erp,
     erp_background,
     erp_customer,
-    load_average,
-    print_figures,
-    pydantic_reference,
-    quiet_logs,
     reminder_due,
+    run_between_host_figures,
     spread,
 )
 from contracts.topics import ERP_CUSTOMERS
@@ -130,15 +125,9 @@ async def run(args: argparse.Namespace, bootstrap: str, database_url: str) -> di
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
-    quiet_logs()
-    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", DEFAULT_BOOTSTRAP)
-    database_url = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
-    print(f"before: {load_average()}", flush=True)
-    reference = pydantic_reference(args.pydantic_events)
-    print(f"bench.limits pydantic_validate, this run: {reference:,.0f} events/s", flush=True)
-    figures = asyncio.run(run(args, bootstrap, database_url))
-    print(f" after: {load_average()}")
-    print_figures(figures)
+    figures = run_between_host_figures(
+        lambda bootstrap, database_url: run(args, bootstrap, database_url), args.pydantic_events
+    )
     if figures["sent_per_s"] < 0.95 * args.rate:
         print(
             f"the notifier did not keep up: {figures['sent_per_s']:.1f} emails/s sent for "

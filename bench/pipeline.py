@@ -35,7 +35,7 @@ import socket
 import time
 import urllib.parse
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -47,7 +47,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiosmtpd.controller import Controller
 
 from bench.ingestion import erp_mix
-from bench.limits import measure_pydantic
+from bench.limits import DEFAULT_BOOTSTRAP, DEFAULT_DATABASE_URL, measure_pydantic
 from bench.notifier import Accepting
 from contracts import dunning, erp
 from contracts.envelope import Event
@@ -647,3 +647,21 @@ def print_figures(figures: dict[str, float]) -> None:
     width = max(len(k) for k in figures)
     for key, value in figures.items():
         print(f"{key:>{width}}: {value:,.3f}")
+
+
+def run_between_host_figures(
+    run: Callable[[str, str], Coroutine[Any, Any, dict[str, float]]], pydantic_events: int
+) -> dict[str, float]:
+    """``run(bootstrap, database_url)`` with the services' logs quiet, between the load
+    average before and after and a ``bench.limits`` pydantic figure of the moment; prints
+    and returns its figures."""
+    quiet_logs()
+    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", DEFAULT_BOOTSTRAP)
+    database_url = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
+    print(f"before: {load_average()}", flush=True)
+    reference = pydantic_reference(pydantic_events)
+    print(f"bench.limits pydantic_validate, this run: {reference:,.0f} events/s", flush=True)
+    figures = asyncio.run(run(bootstrap, database_url))
+    print(f" after: {load_average()}")
+    print_figures(figures)
+    return figures

@@ -33,12 +33,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
 import time
 from collections.abc import Sequence
 
-from bench.limits import DEFAULT_BOOTSTRAP, DEFAULT_DATABASE_URL
 from bench.pipeline import (
     Stack,
     background_erp,
@@ -48,11 +46,8 @@ from bench.pipeline import (
     erp_invoice,
     erp_payment,
     invoice_id,
-    load_average,
-    print_figures,
-    pydantic_reference,
-    quiet_logs,
     reminder_due,
+    run_between_host_figures,
     spread,
 )
 from contracts.topics import ERP_CUSTOMERS, ERP_INVOICES, ERP_PAYMENTS
@@ -229,15 +224,9 @@ async def run(args: argparse.Namespace, bootstrap: str, database_url: str) -> di
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
-    quiet_logs()
-    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", DEFAULT_BOOTSTRAP)
-    database_url = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
-    print(f"before: {load_average()}", flush=True)
-    reference = pydantic_reference(args.pydantic_events)
-    print(f"bench.limits pydantic_validate, this run: {reference:,.0f} events/s", flush=True)
-    figures = asyncio.run(run(args, bootstrap, database_url))
-    print(f" after: {load_average()}")
-    print_figures(figures)
+    figures = run_between_host_figures(
+        lambda bootstrap, database_url: run(args, bootstrap, database_url), args.pydantic_events
+    )
     p99 = figures["payment_to_suppression_p99_ms"]
     met = p99 < TARGET_P99_MS and figures["not_suppressed_in_time"] == 0
     print(f"target p99 < {TARGET_P99_MS:.0f} ms: {'met' if met else 'NOT met'} ({p99:,.0f} ms)")
