@@ -5,22 +5,22 @@ of ``bench.notifier``'s emails (K invoices a statement, the demo's FR01) R times
 process, as a composing worker does (``EmailComposer.compose`` then the message's bytes),
 and prints the best and the median of the rounds in milliseconds per email, all in, and for
 the parts timed alone over the same emails: the PDF statement, the MIME message (built and
-serialised), the templates. The load average before and after is printed beside: the host
-is shared. Nothing is asserted: these are measurements; run it alternately with the code
-before a change to compare.
+serialised), the templates. The load average and a ``bench.limits`` pydantic figure are
+printed before and after: the host is shared. Nothing is asserted: these are measurements;
+run it alternately with the code before a change to compare.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bench.limits import print_host
 from bench.notifier import NOW
 from bench.notifier import reminder as bench_reminder
 from contracts import dunning
@@ -93,16 +93,14 @@ def main() -> None:
         for kwargs in pdf_args:
             original(**kwargs)
 
-    load_before = os.getloadavg()[0]
+    print_host("before")
     figures = {
         "all in": _rounds(all_in, args.rounds, args.emails),
         "PDF statement": _rounds(pdfs, args.rounds, args.emails),
         "templates": _rounds(templates, args.rounds, args.emails),
     }
-    load_after = os.getloadavg()[0]
-    print(
-        f"{args.emails} emails x {args.rounds} rounds, load {load_before:.2f} -> {load_after:.2f}"
-    )
+    print_host("after")
+    print(f"{args.emails} emails x {args.rounds} rounds")
     for name, spent in figures.items():
         print(f"{name:>14}: best {min(spent):.3f} ms, median {statistics.median(spent):.3f} ms")
     rest = min(figures["all in"]) - min(figures["PDF statement"]) - min(figures["templates"])

@@ -22,8 +22,8 @@ import uuid
 
 import asyncpg
 
-from bench.ingestion import loadavg, process_cpu_s
-from bench.limits import DEFAULT_DATABASE_URL
+from bench.ingestion import process_cpu_s
+from bench.limits import DEFAULT_DATABASE_URL, print_host
 
 COUNT = "SELECT count(*) FROM (SELECT 1 FROM outbox LIMIT 1000000) AS backlog"
 NEWEST = "SELECT max(id) FROM outbox"
@@ -48,7 +48,7 @@ async def measure(database_url: str, live: int, dead: int, rounds: int) -> None:
         )
         await connection.execute("DELETE FROM outbox WHERE id <= $1", dead)
         pid = connection.get_server_pid()
-        print(f"load average before: {loadavg()}")
+        print_host("before")
         for query in (COUNT, NEWEST):  # warm the cache and the plans once
             await connection.fetchval(query)
         figures: dict[str, tuple[list[float], list[float]]] = {
@@ -62,7 +62,7 @@ async def measure(database_url: str, live: int, dead: int, rounds: int) -> None:
                 await connection.fetchval(query)
                 figures[name][1].append(time.perf_counter() - started)
                 figures[name][0].append((process_cpu_s(pid) or 0.0) - cpu)
-        print(f"load average after: {loadavg()}")
+        print_host("after")
         print(f"outbox: {live:,} rows waiting after {dead:,} published and not vacuumed yet")
         for name, (cpu_s, wall_s) in figures.items():
             print(
