@@ -112,3 +112,72 @@ def test_ingestion_database_benchmarks_count_client_and_server(database_url: str
     )
     assert figure(relay, "relay: best") > 0
     assert_host_figures(relay)
+
+
+def test_scheduler_emits_every_due_reminder_and_times_the_empty_tick(database_url: str) -> None:
+    output = run_bench(
+        "bench.scheduler",
+        "--database-url",
+        database_url,
+        "--sizes",
+        "4000",
+        "--empty-ticks",
+        "2",
+        database_url=database_url,
+    )
+    found = re.search(
+        r"4,000 open invoices .*\|\s+(\d+) due, .*:\s+(\d+) reminders .*empty tick: median "
+        r"([\d.]+) ms.*load average [\d.]+ -> [\d.]+ \| pydantic now [\d,]+ events/s",
+        output,
+    )
+    assert found, output[-3000:]
+    due, reminders, empty_tick_ms = int(found[1]), int(found[2]), float(found[3])
+    assert due == 200  # the bench's due share, 5 %
+    assert reminders == due
+    assert empty_tick_ms > 0
+
+
+def test_a_payment_suppresses_its_reminder_and_none_is_sent_once_it_is_visible(
+    database_url: str, kafka_bootstrap: str
+) -> None:
+    output = run_bench(
+        "bench.suppression",
+        "--payments",
+        "8",
+        "--payment-rate",
+        "8",
+        "--erp-rate",
+        "50",
+        "--pydantic-events",
+        "5000",
+        database_url=database_url,
+        bootstrap=kafka_bootstrap,
+    )
+    assert figure(output, "payment_to_suppression_count") == 8
+    assert figure(output, "not_suppressed_in_time") == 0
+    assert figure(output, "raced_accepted_after_settlement_visible") == 0
+    assert figure(output, "payment_to_suppression_p99_ms") > 0
+    assert figure(output, "cpu_s_notifier") > 0
+    assert re.search(r"^ after: load average [\d.]+", output, re.MULTILINE)
+    assert re.search(r"pydantic_validate, this run: [\d,]+ events/s", output)
+
+
+def test_reminders_due_are_all_sent_and_their_latency_measured(
+    database_url: str, kafka_bootstrap: str
+) -> None:
+    output = run_bench(
+        "bench.due_to_sent",
+        "--seconds",
+        "2",
+        "--rate",
+        "5",
+        "--pydantic-events",
+        "5000",
+        database_url=database_url,
+        bootstrap=kafka_bootstrap,
+    )
+    assert figure(output, "sent") == 10
+    assert figure(output, "failed") == 0
+    assert figure(output, "not_done") == 0
+    assert figure(output, "due_to_sent_count") == 10
+    assert figure(output, "due_to_sent_p50_ms") > 0
