@@ -64,9 +64,9 @@ from services.notifier.rate_limit import RateLimiter
 from services.notifier.settings import NotifierSettings
 from services.runtime import outbox
 from services.runtime.clock import Clock
-from services.runtime.database import TRANSIENT_ERRORS, Connection, Pool
+from services.runtime.database import TRANSIENT_ERRORS, Connection, Pool, holds_session_state
 from services.runtime.logs import get_logger
-from services.runtime.loops import Step, every
+from services.runtime.loops import Step, Wakeup, every, pause
 
 if TYPE_CHECKING:
     from services.notifier.previews import Previews
@@ -123,9 +123,12 @@ class Dispatcher:
         """Dispatch until ``stop``, ``dispatch_concurrency`` lanes side by side, each with
         ``dispatch_look_ahead`` deliveries claimed and composed ahead (see :meth:`lane`);
         each step of a lane sleeps ``dispatch_interval_s`` when nothing is due, or while the
-        database is away. A step that fails stops the others (and the service)."""
+        database is away, or until a new delivery is recorded (:meth:`listen`). A step that
+        fails stops the others (and the service)."""
+        wake = Wakeup()
         try:
             async with asyncio.TaskGroup() as lanes:
+                lanes.create_task(self.listen(wake, stop))
                 for lane in range(self.settings.dispatch_concurrency):
                     for ahead, step in enumerate(self.lane()):
                         loop = every(
@@ -133,11 +136,41 @@ class Dispatcher:
                             step,
                             name=f"dispatcher-{lane}-{ahead}",
                             tolerate=TRANSIENT_ERRORS,
+                            wake=wake,
                         )
                         lanes.create_task(loop(stop))
         finally:
             if self.workers is not None:
                 self.workers.close()
+
+    async def listen(self, wake: Wakeup, stop: asyncio.Event) -> None:
+        """Ring ``wake`` whenever a consumer commits a new delivery (the ``NOTIFY`` of
+        ``queries.RECORD_DELIVERY``, any replica's), until ``stop``: an idle lane then claims
+        it at once rather than up to ``dispatch_interval_s`` later. The lanes' own interval
+        still finds everything else (retries, released holds, a delivery recorded while the
+        listening connection was away): the listener only makes them sooner."""
+        while not stop.is_set():
+            try:
+                async with self.pool.acquire() as connection:
+                    holds_session_state(connection)  # the LISTEN: reset on release
+                    schema = await connection.fetchval("SELECT current_schema()")
+                    # schemas are ASCII identifiers: a character is a byte, as left() counts
+                    channel = (queries.DELIVERY_CHANNEL_PREFIX + schema)[: queries.CHANNEL_BYTES]
+
+                    def _notified(*_: object) -> None:
+                        wake.ring()
+
+                    await connection.add_listener(channel, _notified)
+                    try:
+                        wake.ring()  # what was recorded before the LISTEN is claimed now
+                        while not stop.is_set() and not connection.is_closed():
+                            await pause(stop, self.settings.dispatch_interval_s)
+                    finally:
+                        if not connection.is_closed():
+                            await connection.remove_listener(channel, _notified)
+            except TRANSIENT_ERRORS as exc:
+                log.warning("dispatcher_listener_lost", error=repr(exc))
+                await pause(stop, self.settings.dispatch_interval_s)
 
     async def dispatch_all(self, concurrency: int = 1, look_ahead: int | None = None) -> int:
         """Dispatch until nothing is due, ``concurrency`` lanes side by side, each with
