@@ -69,7 +69,7 @@ from services.notifier.domain.commitments import BrokenCommitment
 from services.notifier.domain.handlings import Handlings, handlings_of
 from services.notifier.domain.sending_time import Place, next_window_instant
 from services.notifier.domain.suppression import SilenceFacts, reachable, silence
-from services.notifier.errors import DeliveryError
+from services.notifier.errors import DeliveryError, ListeningLost
 from services.notifier.metrics import (
     DELIVERIES,
     FINAL_CHECK_REFUSALS,
@@ -126,10 +126,6 @@ class Claim:
 
 NOTHING_DUE = Claim(found=False)
 SETTLED = Claim(found=True)
-
-
-class ListeningLost(ConnectionError):
-    """The dispatcher's listening connection closed: the server ended it, or it broke."""
 
 
 def _listener_error(error: BaseException, *, retry_in_s: float, attempt: int = 1) -> None:
