@@ -128,19 +128,6 @@ NOTHING_DUE = Claim(found=False)
 SETTLED = Claim(found=True)
 
 
-def _listener_error(error: BaseException, *, retry_in_s: float, attempt: int = 1) -> None:
-    """Log (the error's type and text: no setting, no address beyond what asyncpg says)
-    and count an error of the dispatcher's listening side."""
-    LISTENER_ERRORS.labels("notifier", type(error).__name__).inc()
-    log.warning(
-        "dispatcher_listener_failed",
-        error_type=type(error).__name__,
-        error=repr(error),
-        attempt=attempt,
-        retry_in_s=round(retry_in_s, 3),
-    )
-
-
 def retry_delay(attempt: int, base_s: float, max_s: float, rng: random.Random) -> float:
     """Exponential backoff with jitter: between half and all of ``base * 2**(attempt-1)``."""
     ceiling = min(max_s, base_s * 2.0 ** (attempt - 1))
@@ -164,6 +151,9 @@ class Dispatcher:
     listen_connection: ListenConnection | None = None
     listen_probe_s: float = LISTEN_PROBE_S
     listening_pid: int | None = field(default=None, init=False)  # its backend, while it listens
+    # errors of the listening side since it last listened, and when the first of them came
+    _listener_errors: int = field(default=0, init=False)
+    _listener_away_since: float = field(default=0.0, init=False)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Dispatch until ``stop``, ``dispatch_concurrency`` lanes side by side, each with
@@ -227,7 +217,7 @@ class Dispatcher:
                     except Exception as exc:
                         if time.monotonic() - started < LISTEN_STEADY_S:
                             raise  # again after a backoff that grows while it keeps failing
-                        _listener_error(exc, retry_in_s=0.0)  # a new backoff: listen at once
+                        self._listener_error(exc, retry_in_s=0.0)  # listen at once
 
     async def _listen_once(self, wake: Wakeup, stop: asyncio.Event) -> None:
         """Listen on a new connection until ``stop`` (then close it) or until it fails (then
@@ -253,7 +243,17 @@ class Dispatcher:
 
             await connection.add_listener(channel, _notified)
             self.listening_pid = connection.get_server_pid()
-            log.info("dispatcher_listening", channel=channel, backend_pid=self.listening_pid)
+            if self._listener_errors:  # the end of an outage, as loud as its errors were
+                log.warning(
+                    "dispatcher_listener_back",
+                    channel=channel,
+                    backend_pid=self.listening_pid,
+                    after_errors=self._listener_errors,
+                    away_s=round(time.monotonic() - self._listener_away_since, 3),
+                )
+                self._listener_errors = 0
+            else:
+                log.info("dispatcher_listening", channel=channel, backend_pid=self.listening_pid)
             wake.ring()  # what was recorded before the LISTEN is claimed now
             while not stop.is_set():
                 await pause(stop, self.listen_probe_s, lost, 0)
@@ -274,11 +274,26 @@ class Dispatcher:
         finally:
             self.listening_pid = None
 
+    def _listener_error(self, error: BaseException, *, retry_in_s: float, attempt: int = 1) -> None:
+        """Log (the error's type and text: no setting, no address beyond what asyncpg says)
+        and count an error of the listening side."""
+        if not self._listener_errors:
+            self._listener_away_since = time.monotonic()
+        self._listener_errors += 1
+        LISTENER_ERRORS.labels("notifier", type(error).__name__).inc()
+        log.warning(
+            "dispatcher_listener_failed",
+            error_type=type(error).__name__,
+            error=repr(error),
+            attempt=attempt,
+            retry_in_s=round(retry_in_s, 3),
+        )
+
     def _listener_retrying(self, state: RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome is not None else None
         sleep = state.next_action.sleep if state.next_action is not None else 0.0
         if error is not None:
-            _listener_error(error, retry_in_s=sleep, attempt=state.attempt_number)
+            self._listener_error(error, retry_in_s=sleep, attempt=state.attempt_number)
 
     async def dispatch_all(self, concurrency: int = 1, look_ahead: int | None = None) -> int:
         """Dispatch until nothing is due, ``concurrency`` lanes side by side, each with
