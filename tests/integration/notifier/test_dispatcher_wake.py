@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import functools
+from typing import Any
 
 import asyncpg
 import pytest
@@ -238,6 +239,63 @@ class _BrokenListen:
         raise asyncpg.exceptions.InternalClientError(
             "cannot switch to state 12; another operation (2) is in progress"
         )
+
+
+class _WedgedProbe:
+    """A connection that still looks open but whose protocol is stuck mid-operation: its
+    probe meets asyncpg's protocol error."""
+
+    def __init__(self, connection: asyncpg.Connection) -> None:
+        self._connection = connection
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._connection, name)
+
+    async def fetchval(self, query: str, *args: Any, **kwargs: Any) -> Any:
+        if query == "SELECT 1":
+            raise asyncpg.exceptions.InternalClientError(
+                "cannot switch to state 12; another operation (2) is in progress"
+            )
+        return await self._connection.fetchval(query, *args, **kwargs)
+
+
+async def test_a_listening_connection_whose_probe_fails_is_replaced(
+    pool: asyncpg.Pool, mailbox: tuple[Mailbox, int], database_url: str
+) -> None:
+    box, port = mailbox
+    real = _connector(database_url)
+    opened: list[asyncpg.Connection] = []
+
+    async def wedged_first() -> asyncpg.Connection:
+        connection = await real()
+        opened.append(connection)
+        return _WedgedProbe(connection) if len(opened) == 1 else connection  # type: ignore[return-value]
+
+    notifier = _notifier(pool, port, wedged_first)
+    notifier.dispatcher.listen_probe_s = 0.2
+    await notifier.consume(samples.customer_upserted())
+    before = _errors("InternalClientError")
+    stop = asyncio.Event()
+    running = asyncio.create_task(notifier.dispatcher.run(stop))
+    try:
+
+        async def replaced() -> bool:
+            return len(opened) >= 2 and notifier.dispatcher.listening_pid == (
+                opened[1].get_server_pid()
+            )
+
+        await eventually(replaced, timeout_s=10, interval_s=0.02)
+        await _listening(pool, notifier.dispatcher)
+        assert opened[0].is_closed()  # terminated at its failed probe, not reused
+        assert _errors("InternalClientError") == before + 1
+        await _idle(box)
+        due = samples.reminder("INV-1")
+        await notifier.consume(samples.reminder_due(due))
+        await _received(box, 1)
+        assert not running.done()
+    finally:
+        stop.set()
+        await asyncio.wait_for(running, timeout=15)
 
 
 class _FailingOnce(Wakeup):
