@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import functools
+import uuid
 from typing import Any
 
 import asyncpg
@@ -19,7 +20,7 @@ from contracts.topics import NOTIFIER_DELIVERIES
 from services.notifier.channels.email.adapter import EmailAdapter
 from services.notifier.channels.email.smtp import SmtpChannel
 from services.notifier.composing.composer import SAMPLE_RATES, EmailComposer
-from services.notifier.dispatcher import Dispatcher, ListenConnection
+from services.notifier.dispatcher import Claim, Dispatcher, ListenConnection
 from services.notifier.metrics import LISTENER_ERRORS
 from services.notifier.reference_rates import RateBook
 from services.notifier.settings import NotifierSettings, SmtpSettings
@@ -88,6 +89,15 @@ async def _listening(pool: asyncpg.Pool, dispatcher: Dispatcher, other_than: int
     return int(await eventually(listening, timeout_s=10, interval_s=0.05))
 
 
+async def _sent(notifier: Notifier, reminder_id: uuid.UUID) -> None:
+    """Until the delivery is recorded sent (just after the mail server accepted it)."""
+
+    async def sent() -> bool:
+        return bool((await notifier.delivery(reminder_id))["status"] == "sent")
+
+    await eventually(sent, timeout_s=10, interval_s=0.02)
+
+
 def _errors(error: str) -> float:
     return float(LISTENER_ERRORS.labels("notifier", error)._value.get())
 
@@ -112,14 +122,14 @@ async def test_an_idle_dispatcher_sends_a_new_reminder_at_once(
         first = samples.reminder("INV-1")
         await notifier.consume(samples.reminder_due(first))  # committed: NOTIFY
         await _received(box, 1)
-        assert (await notifier.delivery(first.reminder_id))["status"] == "sent"
+        await _sent(notifier, first.reminder_id)
 
         # the same reminder again records nothing, and a second one wakes the lanes again
         await notifier.consume(samples.reminder_due(first))
         second = samples.reminder("INV-2")
         await notifier.consume(samples.reminder_due(second))
         await _received(box, 2)
-        assert (await notifier.delivery(second.reminder_id))["status"] == "sent"
+        await _sent(notifier, second.reminder_id)
     finally:
         stop.set()
         await asyncio.wait_for(running, timeout=15)
@@ -169,7 +179,7 @@ async def test_the_listening_backend_terminated_the_dispatcher_listens_again(
         second = samples.reminder("INV-2")
         await notifier.consume(samples.reminder_due(second))
         await _received(box, 2)
-        assert (await notifier.delivery(second.reminder_id))["status"] == "sent"
+        await _sent(notifier, second.reminder_id)
 
         # and again, twice in a row, the backend ended at once after it listens
         for _ in range(2):
@@ -339,3 +349,40 @@ async def test_a_failing_callback_discards_the_connection_and_listens_again(
     finally:
         stop.set()
         await asyncio.wait_for(listening, timeout=15)
+
+
+async def test_a_lane_meeting_asyncpgs_protocol_error_waits_it_out(
+    pool: asyncpg.Pool, mailbox: tuple[Mailbox, int], database_url: str
+) -> None:
+    """A pooled connection used between a restarting server's error and its close raises
+    asyncpg's InternalClientError: the lane logs it and waits (here for the next wake), the
+    dispatcher goes on."""
+    box, port = mailbox
+    notifier = _notifier(pool, port, _connector(database_url))
+    dispatcher = notifier.dispatcher
+    claim = dispatcher._claim
+    failed: list[int] = []
+
+    async def claim_failing_once() -> Claim:
+        if not failed:
+            failed.append(1)
+            raise asyncpg.exceptions.InternalClientError(
+                "cannot switch to state 12; another operation (2) is in progress"
+            )
+        return await claim()
+
+    dispatcher._claim = claim_failing_once  # type: ignore[method-assign]
+    await notifier.consume(samples.customer_upserted())
+    stop = asyncio.Event()
+    running = asyncio.create_task(dispatcher.run(stop))
+    try:
+        await _listening(pool, dispatcher)
+        await _idle(box)
+        assert failed
+        due = samples.reminder("INV-1")
+        await notifier.consume(samples.reminder_due(due))
+        await _received(box, 1)
+        assert not running.done()
+    finally:
+        stop.set()
+        await asyncio.wait_for(running, timeout=15)
