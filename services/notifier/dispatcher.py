@@ -100,18 +100,6 @@ LISTEN_RETRY_MAX_S = 10.0
 LISTEN_STEADY_S = 10.0
 LISTEN_PROBE_S = 30.0
 LISTEN_PROBE_TIMEOUT_S = 5.0
-# What a lane's step waits out (logged, then its interval or the next wake) rather than end
-# the dispatcher: the transient errors, and asyncpg's InternalClientError ("cannot switch to
-# state 12; another operation (2) is in progress"), met by a pooled connection used in the
-# moment between the FATAL error of a server ending it (PostgreSQL restarting) and the close
-# of its socket, which asyncpg reads one after the other: what it would have raised a moment
-# later is ConnectionDoesNotExistError, a transient one (the system test with faults met it in
-# a lane and in the scheduler's loops). A delivery that met it in its turn is where the same
-# lost connection leaves it: claimed under its lease, as after a crash.
-LANE_TOLERATES: tuple[type[BaseException], ...] = (
-    *TRANSIENT_ERRORS,
-    asyncpg.exceptions.InternalClientError,
-)
 ListenConnection = Callable[[], Awaitable["asyncpg.Connection[asyncpg.Record]"]]
 
 
@@ -183,7 +171,7 @@ class Dispatcher:
                             lambda: self.settings.dispatch_interval_s,
                             step,
                             name=f"dispatcher-{lane}-{ahead}",
-                            tolerate=LANE_TOLERATES,
+                            tolerate=TRANSIENT_ERRORS,
                             wake=wake,
                         )
                         lanes.create_task(loop(stop))
