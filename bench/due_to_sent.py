@@ -9,8 +9,9 @@ statement, to customers the notifier already knows. By default R is the email ch
 rate limit M (the service's ``CHANNEL_RATES_PER_S``): the notifier's rated throughput. It
 measures, for each reminder, the time from its publication (handed to the Kafka producer)
 to the SMTP server on loopback accepting the message (its final ``250`` to ``DATA``): the
-notifier's consumer batch and transaction, the dispatcher's poll (it sleeps
-``DISPATCH_INTERVAL_S``, 1 s, when nothing is due), the rate limiter's slot, the claim,
+notifier's consumer batch and transaction, the dispatcher's wake-up by the new delivery's
+``NOTIFY`` (else its poll: it sleeps ``DISPATCH_INTERVAL_S``, 1 s, when nothing is due),
+the rate limiter's slot, the claim,
 composing with the PDF, the final check and SMTP. ``--erp-rate`` adds a background
 stream of ERP events through ingestion (none by default).
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import multiprocessing
 import multiprocessing.process
 import os
@@ -67,7 +68,7 @@ from services.notifier.settings import NotifierSettings, SmtpSettings
 from services.runtime import gc_tuning, logs, migrations
 from services.runtime.clock import SimulatedClock
 from services.runtime.consumer import BatchProcessor
-from services.runtime.database import create_pool
+from services.runtime.database import connect, create_pool
 from services.runtime.outbox import KafkaRecordSender, OutboxRelay
 from services.runtime.service import Supervisor, make_broker, subscribe
 from services.runtime.settings import DatabaseSettings, KafkaSettings, ServiceSettings
@@ -382,6 +383,9 @@ async def _serve(name: str, setup: ServiceSetup) -> None:
             composer,
             topic=renamed(NOTIFIER_DELIVERIES, setup.suffix),
             limiter=SharedRateLimiter(pool, notifier.channel_rates_per_s),
+            listen_connection=functools.partial(  # woken by a new delivery, as the service
+                connect, DatabaseSettings(url=setup.url), NOTIFIER.schema, "notifier-listener"
+            ),
         )
         supervisor.start("dispatcher", dispatcher.run)
     subscribe(

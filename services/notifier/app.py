@@ -47,6 +47,7 @@ from services.notifier.settings import NotifierSettings
 from services.notifier.suspensions import ReleaseRules
 from services.runtime.auth import Authenticator
 from services.runtime.clock import Clock
+from services.runtime.database import connect
 from services.runtime.logs import get_logger
 from services.runtime.loops import Loop
 from services.runtime.service import ServiceContext, ServiceDefinition, ServiceParts
@@ -77,6 +78,9 @@ async def build(context: ServiceContext) -> ServiceParts:
         composer,
         limiter=SharedRateLimiter(context.pool, settings.channel_rates_per_s),
         workers=ComposingWorkers(settings, rate_book, workers) if workers else None,
+        listen_connection=functools.partial(
+            connect, settings.database, DEFINITION.schema, "notifier-listener"
+        ),
     )
     if dispatcher.workers is not None:
         await dispatcher.workers.warm_up()  # each loads and checks the templates now

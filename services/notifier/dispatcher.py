@@ -28,13 +28,24 @@ That window is the one allowed duplicate.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import random
+import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
+
+import asyncpg
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception_type,
+    wait_exponential,
+    wait_random,
+)
 
 from contracts.dunning import DunnedInvoice, Reminder
 from contracts.envelope import Event
@@ -58,21 +69,38 @@ from services.notifier.domain.commitments import BrokenCommitment
 from services.notifier.domain.handlings import Handlings, handlings_of
 from services.notifier.domain.sending_time import Place, next_window_instant
 from services.notifier.domain.suppression import SilenceFacts, reachable, silence
-from services.notifier.errors import DeliveryError
-from services.notifier.metrics import DELIVERIES, FINAL_CHECK_REFUSALS, WINDOW_WAITS
+from services.notifier.errors import DeliveryError, ListeningLost
+from services.notifier.metrics import (
+    DELIVERIES,
+    FINAL_CHECK_REFUSALS,
+    LISTENER_ERRORS,
+    WINDOW_WAITS,
+)
 from services.notifier.rate_limit import RateLimiter
 from services.notifier.settings import NotifierSettings
 from services.runtime import outbox
 from services.runtime.clock import Clock
 from services.runtime.database import TRANSIENT_ERRORS, Connection, Pool
 from services.runtime.logs import get_logger
-from services.runtime.loops import Step, every
+from services.runtime.loops import Step, Wakeup, every, pause
 
 if TYPE_CHECKING:
     from services.notifier.previews import Previews
 
 log = get_logger(__name__)
 EVENT_NAMESPACE = uuid.UUID("0e3b8f4a-52c1-4a77-b3f4-7c9d1e2a6b58")
+
+# The dispatcher's listening connection (:meth:`Dispatcher.listen`): an attempt to listen
+# that fails waits LISTEN_RETRY_INITIAL_S, doubling up to LISTEN_RETRY_MAX_S (each with up to
+# LISTEN_RETRY_INITIAL_S of jitter); a session lost after listening LISTEN_STEADY_S or longer
+# listens again at once. A listening connection is probed every LISTEN_PROBE_S (its own
+# ``listen_probe_s``); a probe, or a close at stop, that takes LISTEN_PROBE_TIMEOUT_S fails.
+LISTEN_RETRY_INITIAL_S = 0.2
+LISTEN_RETRY_MAX_S = 10.0
+LISTEN_STEADY_S = 10.0
+LISTEN_PROBE_S = 30.0
+LISTEN_PROBE_TIMEOUT_S = 5.0
+ListenConnection = Callable[[], Awaitable["asyncpg.Connection[asyncpg.Record]"]]
 
 
 @dataclass(frozen=True)
@@ -118,14 +146,25 @@ class Dispatcher:
     limiter: RateLimiter | None = None
     previews: Previews | None = None  # an approved proposal is sent as it was previewed
     workers: ComposingWorkers | None = None  # emails composed in worker processes
+    # Opens the connection of its own that :meth:`listen` listens on for new deliveries
+    # (``services.runtime.database.connect``); None: the lanes only poll.
+    listen_connection: ListenConnection | None = None
+    listen_probe_s: float = LISTEN_PROBE_S
+    listening_pid: int | None = field(default=None, init=False)  # its backend, while it listens
+    # errors of the listening side since it last listened, and when the first of them came
+    _listener_errors: int = field(default=0, init=False)
+    _listener_away_since: float = field(default=0.0, init=False)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Dispatch until ``stop``, ``dispatch_concurrency`` lanes side by side, each with
         ``dispatch_look_ahead`` deliveries claimed and composed ahead (see :meth:`lane`);
         each step of a lane sleeps ``dispatch_interval_s`` when nothing is due, or while the
-        database is away. A step that fails stops the others (and the service)."""
+        database is away, or until a new delivery is recorded (:meth:`listen`). A step that
+        fails stops the others (and the service)."""
+        wake = Wakeup()
         try:
             async with asyncio.TaskGroup() as lanes:
+                lanes.create_task(self.listen(wake, stop))
                 for lane in range(self.settings.dispatch_concurrency):
                     for ahead, step in enumerate(self.lane()):
                         loop = every(
@@ -133,11 +172,128 @@ class Dispatcher:
                             step,
                             name=f"dispatcher-{lane}-{ahead}",
                             tolerate=TRANSIENT_ERRORS,
+                            wake=wake,
                         )
                         lanes.create_task(loop(stop))
         finally:
             if self.workers is not None:
                 self.workers.close()
+
+    async def listen(self, wake: Wakeup, stop: asyncio.Event) -> None:
+        """Ring ``wake`` whenever a consumer commits a new delivery (the ``NOTIFY`` of
+        ``queries.RECORD_DELIVERY``, any replica's), until ``stop``: an idle lane then claims
+        it at once rather than up to ``dispatch_interval_s`` later. The lanes' own interval
+        still finds everything else (retries, released holds, a delivery recorded while the
+        listening connection was away): the listener only makes them sooner.
+
+        So nothing of the listening side may end the dispatcher: any error (the connection
+        refused or lost, PostgreSQL restarting, asyncpg's protocol errors, a failing
+        callback) is logged and counted, its connection terminated, and the listener listens
+        again on a new one after a backoff (:data:`LISTEN_RETRY_INITIAL_S` doubling up to
+        :data:`LISTEN_RETRY_MAX_S`; at once when the lost session had listened
+        :data:`LISTEN_STEADY_S`), while the lanes poll. Only cancellation goes through.
+
+        The connection is one of its own (``listen_connection``), not the pool's: a
+        ``LISTEN`` lives as long as the service, so a pooled one would be taken from the
+        lanes, the consumer and HTTP for good, and, when it breaks, handed back to the pool's
+        reset (the full reset query of :func:`~services.runtime.database.holds_session_state`)
+        in whatever state it broke in. Its own connection is terminated on any error and
+        never reused; the pool never sees it."""
+        if self.listen_connection is None:
+            return
+        while not stop.is_set():
+            retrying = AsyncRetrying(
+                retry=retry_if_exception_type(Exception),
+                wait=wait_exponential(multiplier=LISTEN_RETRY_INITIAL_S, max=LISTEN_RETRY_MAX_S)
+                + wait_random(0, LISTEN_RETRY_INITIAL_S),
+                sleep=functools.partial(pause, stop),
+                before_sleep=self._listener_retrying,
+            )
+            async for attempt in retrying:  # until a session ends by ``stop`` or after long
+                with attempt:
+                    started = time.monotonic()
+                    try:
+                        await self._listen_once(wake, stop)
+                    except Exception as exc:
+                        if time.monotonic() - started < LISTEN_STEADY_S:
+                            raise  # again after a backoff that grows while it keeps failing
+                        self._listener_error(exc, retry_in_s=0.0)  # listen at once
+
+    async def _listen_once(self, wake: Wakeup, stop: asyncio.Event) -> None:
+        """Listen on a new connection until ``stop`` (then close it) or until it fails (then
+        terminate it and raise): probed every ``listen_probe_s`` so that a connection broken
+        without closing (a half-open socket, a protocol left mid-operation) is found too."""
+        if stop.is_set() or self.listen_connection is None:
+            return
+        lost = Wakeup()  # rung when the connection closes, or a callback failed
+        failures: list[Exception] = []
+        connection = await self.listen_connection()
+        try:
+            connection.add_termination_listener(lambda _: lost.ring())
+            schema = await connection.fetchval("SELECT current_schema()")
+            # schemas are ASCII identifiers: a character is a byte, as left() counts
+            channel = (queries.DELIVERY_CHANNEL_PREFIX + schema)[: queries.CHANNEL_BYTES]
+
+            def _notified(*_: object) -> None:
+                try:
+                    wake.ring()
+                except Exception as exc:  # asyncpg calls this on its own: nothing would see it
+                    failures.append(exc)
+                    lost.ring()
+
+            await connection.add_listener(channel, _notified)
+            self.listening_pid = connection.get_server_pid()
+            if self._listener_errors:  # the end of an outage, as loud as its errors were
+                log.warning(
+                    "dispatcher_listener_back",
+                    channel=channel,
+                    backend_pid=self.listening_pid,
+                    after_errors=self._listener_errors,
+                    away_s=round(time.monotonic() - self._listener_away_since, 3),
+                )
+                self._listener_errors = 0
+            else:
+                log.info("dispatcher_listening", channel=channel, backend_pid=self.listening_pid)
+            wake.ring()  # what was recorded before the LISTEN is claimed now
+            while not stop.is_set():
+                await pause(stop, self.listen_probe_s, lost, 0)
+                if failures:
+                    raise failures[0]
+                if lost.rings or connection.is_closed():
+                    raise ListeningLost("the listening connection was closed")
+                if not stop.is_set():
+                    await connection.fetchval("SELECT 1", timeout=LISTEN_PROBE_TIMEOUT_S)
+        except BaseException:
+            connection.terminate()  # broken, or cancelled mid-operation: never reused
+            raise
+        else:
+            try:
+                await connection.close(timeout=LISTEN_PROBE_TIMEOUT_S)
+            except Exception:
+                connection.terminate()
+        finally:
+            self.listening_pid = None
+
+    def _listener_error(self, error: BaseException, *, retry_in_s: float, attempt: int = 1) -> None:
+        """Log (the error's type and text: no setting, no address beyond what asyncpg says)
+        and count an error of the listening side."""
+        if not self._listener_errors:
+            self._listener_away_since = time.monotonic()
+        self._listener_errors += 1
+        LISTENER_ERRORS.labels("notifier", type(error).__name__).inc()
+        log.warning(
+            "dispatcher_listener_failed",
+            error_type=type(error).__name__,
+            error=repr(error),
+            attempt=attempt,
+            retry_in_s=round(retry_in_s, 3),
+        )
+
+    def _listener_retrying(self, state: RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome is not None else None
+        sleep = state.next_action.sleep if state.next_action is not None else 0.0
+        if error is not None:
+            self._listener_error(error, retry_in_s=sleep, attempt=state.attempt_number)
 
     async def dispatch_all(self, concurrency: int = 1, look_ahead: int | None = None) -> int:
         """Dispatch until nothing is due, ``concurrency`` lanes side by side, each with

@@ -11,7 +11,8 @@
           ├── DeliveryError               a channel could not hand a message over (retryable?)
           ├── CipherError                 an AR24 reply that does not decrypt (also ValueError)
           ├── CallTaskConflict            a call task already closed with another outcome
-          └── UnknownParagraph            an edit rewrites a paragraph no template part offers
+          ├── UnknownParagraph            an edit rewrites a paragraph no template part offers
+          └── ListeningLost               the dispatcher's listening connection closed
 """
 
 from __future__ import annotations
@@ -62,3 +63,8 @@ class CallTaskConflict(NotifierError):
 
 class UnknownParagraph(NotifierError):
     """An edit rewrites a paragraph the template does not offer to rewrite."""
+
+
+class ListeningLost(NotifierError):
+    """The dispatcher's listening connection closed (the server ended it, or it broke): the
+    dispatcher listens again on a new one, and its lanes poll meanwhile."""

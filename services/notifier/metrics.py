@@ -34,3 +34,10 @@ UNKNOWN_COMPANIES = Counter(
     "Deliveries failed because their company has no creditor identity configured.",
     ["service", "company_code"],
 )
+
+LISTENER_ERRORS = Counter(
+    "relance_notifier_dispatcher_listener_errors_total",
+    "Errors of the dispatcher's listening connection (lost, refused, broken), by type: each "
+    "discards the connection and listens again after a backoff; the lanes poll meanwhile.",
+    ["service", "error"],
+)

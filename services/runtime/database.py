@@ -27,7 +27,15 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.SerializationError,
     asyncpg.exceptions.DeadlockDetectedError,
     asyncpg.exceptions.AdminShutdownError,
+    # "cannot switch to state 12; another operation (2) is in progress": a pooled connection
+    # used in the moment between the FATAL error of a server ending it (PostgreSQL restarting)
+    # and the close of its socket, which asyncpg reads one after the other; a moment later
+    # the same connection raises ConnectionDoesNotExistError. The system test with faults
+    # met it in the notifier's dispatcher, notices and previews and the scheduler's tick.
+    asyncpg.exceptions.InternalClientError,
 )
+
+CONNECT_TIMEOUT_S = 10.0  # a connection of its own (:func:`connect`) that takes longer fails
 
 
 async def _init_connection(connection: Connection) -> None:
@@ -81,3 +89,22 @@ async def create_pool(settings: DatabaseSettings, schema: str, **overrides: Any)
         raise TransientError(f"cannot connect to PostgreSQL: {exc}") from exc
     assert pool is not None
     return pool
+
+
+async def connect(
+    settings: DatabaseSettings, schema: str, application_name: str | None = None
+) -> asyncpg.Connection[asyncpg.Record]:
+    """A connection of its own, outside any pool, that sees ``schema`` first as the pool's
+    connections do: for a session that lives as long as the service (a ``LISTEN``), which
+    would otherwise keep one of the pool's connections for good and hand it back, when it
+    breaks, to the pool's reset. Its owner closes or terminates it; asyncpg's errors (and
+    ``OSError``) reach the caller as they are."""
+    return await asyncpg.connect(
+        dsn=settings.url.get_secret_value(),
+        command_timeout=settings.command_timeout_s,
+        timeout=CONNECT_TIMEOUT_S,
+        server_settings={
+            "search_path": f'"{schema}", public',
+            "application_name": application_name or schema,
+        },
+    )

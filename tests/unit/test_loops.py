@@ -1,5 +1,5 @@
 """The kit's periodic loop: sleeps between idle steps, runs busy steps back to back,
-tolerates only the errors it is told to, and stops promptly."""
+tolerates only the errors it is told to, stops promptly, and wakes when rung."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from services.runtime.loops import every
+from services.runtime.loops import Step, Wakeup, every
 
 
 async def test_busy_steps_run_back_to_back_and_idle_steps_sleep() -> None:
@@ -60,3 +60,45 @@ async def test_tolerated_errors_are_retried_and_others_propagate() -> None:
 
     with pytest.raises(ValueError, match="bug"):
         await asyncio.wait_for(every(0.01, broken, tolerate=(ConnectionError,))(asyncio.Event()), 5)
+
+
+async def test_a_ring_ends_every_waiting_loops_sleep() -> None:
+    stop = asyncio.Event()
+    wake = Wakeup()
+    calls = {"a": 0, "b": 0}
+
+    def step_of(name: str) -> Step:
+        async def step() -> bool:
+            calls[name] += 1
+            return False  # idle: sleep 60 s unless rung
+
+        return step
+
+    loops = [asyncio.ensure_future(every(60, step_of(n), wake=wake)(stop)) for n in ("a", "b")]
+    await asyncio.sleep(0.05)
+    assert calls == {"a": 1, "b": 1}  # both asleep
+    wake.ring()
+    await asyncio.sleep(0.05)
+    assert calls == {"a": 2, "b": 2}  # one ring woke both
+    await asyncio.sleep(0.1)
+    assert calls == {"a": 2, "b": 2}  # and only once: asleep again
+    stop.set()
+    await asyncio.wait_for(asyncio.gather(*loops), timeout=5)
+
+
+async def test_a_ring_during_a_step_skips_the_next_sleep() -> None:
+    stop = asyncio.Event()
+    wake = Wakeup()
+    calls = 0
+
+    async def step() -> bool:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            wake.ring()  # work came in while this step looked (it found none)
+        if calls == 2:
+            stop.set()
+        return False
+
+    await asyncio.wait_for(every(60, step, wake=wake)(stop), timeout=5)
+    assert calls == 2  # the step ran again at once instead of sleeping 60 s
