@@ -19,8 +19,12 @@ begun: a checkpoint during the drain makes every page's first change after it co
 the load average before and after it and ``bench.limits``' pydantic figure measured just
 before it, since other work on the machine moves the figures. ``--statements`` drains the
 book one tick at a time instead and prints, per tick, each statement's wall time and the CPU
-its PostgreSQL backend spent on it (``/proc/PID/schedstat``). Nothing is asserted: these
-are measurements.
+its PostgreSQL backend spent on it (``/proc/PID/schedstat``). ``--used-book`` measures a
+book as a service's is after months (its free room spread across the table, not at its end):
+the loaded book is drained once unmeasured, its due invoices set back as they were loaded,
+what the drain wrote emptied (outbox, reminders kept, skipped steps, last contacts), the
+tables vacuumed, and then drained again, measured. Nothing is asserted: these are
+measurements.
 """
 
 from __future__ import annotations
@@ -209,6 +213,60 @@ class _IdleTimer:
         del self.selector.select  # the class's own again
 
 
+# The book's due invoices as loaded, kept to set them back after a first drain (--used-book).
+KEEP_DUE_SQL = """
+CREATE TABLE bench_due_as_loaded AS
+SELECT * FROM dunning_invoice WHERE next_action_at IS NOT NULL AND next_action_at <= $1
+"""
+SET_BACK_SQL = """
+UPDATE dunning_invoice AS d SET
+    next_step = b.next_step, status = b.status, resumed = b.resumed,
+    last_step_name = b.last_step_name, last_level = b.last_level,
+    last_action_at = b.last_action_at, next_action_at = b.next_action_at,
+    scenario_version = b.scenario_version, awaiting_delivery = b.awaiting_delivery
+FROM bench_due_as_loaded AS b WHERE d.invoice_id = b.invoice_id
+"""
+
+
+async def _connect(url: str) -> Connection:
+    return await asyncpg.connect(url, server_settings={"search_path": SCHEMA})
+
+
+async def keep_due(url: str) -> None:
+    connection = await _connect(url)
+    try:
+        await connection.execute(KEEP_DUE_SQL, NOW)
+    finally:
+        await connection.close()
+
+
+async def set_back(url: str) -> float:
+    """The drained book as a used one: its due invoices due again, what the drain wrote
+    emptied, the tables vacuumed (their free room where the old row versions were)."""
+    connection = await _connect(url)
+    try:
+        started = time.perf_counter()
+        await connection.execute(SET_BACK_SQL)
+        await connection.execute(
+            "UPDATE customer SET last_contact_at = NULL WHERE last_contact_at IS NOT NULL"
+        )
+        await connection.execute("TRUNCATE outbox, sent_reminder, skipped_step, proposal")
+        await connection.execute("VACUUM (ANALYZE) dunning_invoice, customer")
+        return time.perf_counter() - started
+    finally:
+        await connection.close()
+
+
+def used_book(url: str, batch: int, concurrency: int) -> None:
+    """The loaded book drained once (not measured), set back and vacuumed."""
+    asyncio.run(keep_due(url))
+    print("  .. the book drained once (not measured), to be used:")
+    reminders = replica(url, batch, concurrency, 0.0)[0]
+    print(
+        f"  .. {reminders:,} reminders; set back and vacuumed in {asyncio.run(set_back(url)):.1f} s"
+    )
+
+
 def replica(
     url: str, batch: int, concurrency: int, start_at: float, deciding_process: bool = False
 ) -> tuple[int, float, float, float, float | None]:
@@ -264,8 +322,11 @@ def measure(
     replicas: int,
     concurrency: int,
     deciding_process: bool = False,
+    used: bool = False,
 ) -> None:
     due, loaded_s = asyncio.run(prepare(url, invoices, due_share))
+    if used:
+        used_book(url, batch, concurrency)
     # bench.limits' pure-CPU figure, now: what share of a core this host gives (148,151
     # events/s on the quiet reference host)
     pydantic_now = measure_pydantic(50_000)[0].value
@@ -308,7 +369,8 @@ def measure(
     print(
         f"{invoices:>9,} open invoices (loaded in {loaded_s:5.1f} s) | {due:>6,} due, "
         f"{replicas} replica(s) x {concurrency} tick(s) at once, batch {batch}"
-        f"{', deciding process' if deciding_process else ''}: "
+        f"{', deciding process' if deciding_process else ''}"
+        f"{', used book' if used else ''}: "
         f"{reminders:>6,} reminders ({emitted:>7,} outbox events) in {drain_s:6.2f} s = "
         f"{reminders / drain_s if drain_s else 0:,.0f}/s, scheduler CPU {cpu_s:5.2f} s, "
         f"its PostgreSQL backends' CPU {database}, server WAL meanwhile {wal} | "
@@ -512,11 +574,19 @@ def main() -> None:
         help="drain one tick at a time and print each statement's backend CPU and wall time "
         "per tick (statements)",
     )
+    parser.add_argument(
+        "--used-book",
+        action="store_true",
+        help="drain the loaded book once unmeasured, set its due invoices back and vacuum, "
+        "then measure (a book whose free room is spread across the table, as a service's)",
+    )
     args = parser.parse_args()
     if args.statements:
         for size in args.sizes:
             due, loaded_s = asyncio.run(prepare(args.database_url, size, args.due_share))
             print(f"{size:,} open invoices (loaded in {loaded_s:.1f} s), {due:,} due")
+            if args.used_book:
+                used_book(args.database_url, args.batch, args.concurrency)
             asyncio.run(statements(args.database_url, args.batch))
         return
     if args.rule_only:
@@ -532,6 +602,7 @@ def main() -> None:
             args.replicas,
             args.concurrency,
             args.deciding_process,
+            args.used_book,
         )
 
 

@@ -142,7 +142,7 @@ def _record(
 
 def reminder_due(
     *,
-    reminder_id: uuid.UUID,
+    reminder_id: uuid.UUID | str,
     now: datetime,
     customer: Customer,
     scenario_id: str,
@@ -151,7 +151,8 @@ def reminder_due(
     invoices: Sequence[InvoiceState],
     account: Sequence[tuple[str, Decimal, int]],
 ) -> OutgoingRecord:
-    """The ``dunning.reminder.due`` of one step for a group of the customer's invoices."""
+    """The ``dunning.reminder.due`` of one step for a group of the customer's invoices; its id
+    as a ``uuid.UUID`` or as its text (the tick's, as ``str`` of the id writes it)."""
     if not invoices:
         raise InvalidState("a reminder lists at least one invoice")
     if len(invoices) > 1 and len({s.invoice_id for s in invoices}) != len(invoices):
@@ -164,7 +165,7 @@ def reminder_due(
         _todays[(id(now), customer.time_zone)] = known
     today = known[1]
     listed = ",".join(dunned_invoice(s, today) for s in invoices)
-    reminder_text = str(reminder_id)  # written twice
+    reminder_text = str(reminder_id)  # written twice (a text is its own str)
     value = (
         f"{_envelope(reminder_text, REMINDER_DUE, now)}"
         f'{{"reminder_id":"{reminder_text}",'

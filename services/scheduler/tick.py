@@ -92,7 +92,7 @@ class _Writes:
         if reminding is not None:
             step = reminding.step
             record = outgoing.reminder_due(
-                reminder_id=reminding.reminder_id,
+                reminder_id=reminding.reminder_text,
                 now=now,
                 customer=customer,
                 scenario_id=reminding.scenario_id,

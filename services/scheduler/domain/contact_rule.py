@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 from services.runtime.business_days import SendingWindow, send_instant
 from services.scheduler.domain.library import Library
 from services.scheduler.domain.progress import Debtor, Taken, resumed_step
-from services.scheduler.domain.reminders import reminder_id
+from services.scheduler.domain.reminders import reminder_id_text
 from services.scheduler.domain.rule_memo import MAX_ENTRIES, amount_class, due_now
 from services.scheduler.domain.scenario import Scenario, Step
 from services.scheduler.domain.state import (
@@ -78,9 +78,12 @@ class Due:
 
 @dataclass(frozen=True, init=False)
 class Reminding:
-    """One ``dunning.reminder.due``: ``step`` for ``invoices``, which move as ``moves`` say."""
+    """One ``dunning.reminder.due``: ``step`` for ``invoices``, which move as ``moves`` say.
 
-    reminder_id: uuid.UUID
+    Its id is kept as text (``reminder_text``, ``str`` of :attr:`reminder_id`): the tick only
+    writes it, and making a ``uuid.UUID`` then formatting it was a twelfth of a tick."""
+
+    reminder_text: str
     scenario_id: str
     step: Step
     scheduled_for: datetime
@@ -89,7 +92,7 @@ class Reminding:
 
     def __init__(
         self,
-        reminder_id: uuid.UUID,
+        reminder_text: str,
         scenario_id: str,
         step: Step,
         scheduled_for: datetime,
@@ -100,7 +103,7 @@ class Reminding:
             self,
             "__dict__",
             {
-                "reminder_id": reminder_id,
+                "reminder_text": reminder_text,
                 "scenario_id": scenario_id,
                 "step": step,
                 "scheduled_for": scheduled_for,
@@ -108,6 +111,11 @@ class Reminding:
                 "moves": moves,
             },
         )
+
+    @property
+    def reminder_id(self) -> uuid.UUID:
+        """The id as a ``uuid.UUID`` (a proposal's id is made of it)."""
+        return uuid.UUID(self.reminder_text)
 
 
 @dataclass(frozen=True)
@@ -254,7 +262,7 @@ def _reminding(
             skipped.append((due.state.invoice_id, scenario_id, passed.name))
         moves.append(Move(due.state, reminded(policy, customer, debtor, due, at)))
     return Reminding(
-        reminder_id=reminder_id(
+        reminder_text=reminder_id_text(
             customer.customer_id, scenario_id, step.name, [d.state.invoice_id for d in group]
         ),
         scenario_id=scenario_id,

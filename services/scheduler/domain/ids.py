@@ -8,7 +8,10 @@ them), :func:`random_uuid` a version-4 id from the operating system's random byt
 4,096 ids at a time (and read anew in a forked process, which must not repeat its parent's).
 :func:`random_id_text` is such an id's text (``str`` of the ``uuid.UUID``), written straight
 from the bytes' hexadecimal digits: a state change's event id is only ever written as text
-(into its JSON, and into the outbox's ``COPY``, which reads either form).
+(into its JSON, and into the outbox's ``COPY``, which reads either form); likewise
+:func:`name_id_text`, a name-based id's text: a reminder's id is written as text by the tick
+(its event's JSON, the outbox's ``COPY``, the reminders kept), the ``uuid.UUID`` made only
+where a proposal or a command needs one.
 """
 
 from __future__ import annotations
@@ -37,6 +40,16 @@ def name_uuid(namespace: uuid.UUID, name: str) -> uuid.UUID:
     """``uuid.uuid5(namespace, name)``."""
     digest = hashlib.sha1(_bytes_of(namespace) + name.encode(), usedforsecurity=False).digest()
     return uuid_of((int.from_bytes(digest[:16]) & ~_VERSION_BITS) | _V5)
+
+
+def name_id_text(namespace: uuid.UUID, name: str) -> str:
+    """``str(uuid.uuid5(namespace, name))``, written straight from the digest's hexadecimal
+    digits (the version's digit 5, the variant's 8 to b) without making the ``uuid.UUID``."""
+    digits = hashlib.sha1(_bytes_of(namespace) + name.encode(), usedforsecurity=False).hexdigest()
+    return (
+        f"{digits[:8]}-{digits[8:12]}-5{digits[13:16]}-"
+        f"{_VARIANT_DIGIT[digits[16]]}{digits[17:20]}-{digits[20:32]}"
+    )
 
 
 _namespaces: dict[uuid.UUID, bytes] = {}

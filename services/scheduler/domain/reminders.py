@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from contracts.dunning import DunnedInvoice, Escalation, OpenStatement
 from contracts.money import PositiveMoney
-from services.scheduler.domain.ids import name_uuid
+from services.scheduler.domain.ids import name_id_text, name_uuid
 from services.scheduler.domain.scenario import Scenario
 from services.scheduler.domain.state import Customer, InvoiceState
 
@@ -29,6 +29,12 @@ def reminder_id(
     """The same step for the same invoices of a customer always has the same id."""
     key = "|".join([customer_id, scenario_id, step, *sorted(invoices)])
     return name_uuid(REMINDER_NAMESPACE, key)  # uuid.uuid5, made faster
+
+
+def reminder_id_text(customer_id: str, scenario_id: str, step: str, invoices: Sequence[str]) -> str:
+    """``str(reminder_id(...))``, without the ``uuid.UUID`` (the tick writes the id as text)."""
+    key = "|".join([customer_id, scenario_id, step, *sorted(invoices)])
+    return name_id_text(REMINDER_NAMESPACE, key)
 
 
 def dunned_invoice(state: InvoiceState, customer: Customer, now: datetime) -> DunnedInvoice:

@@ -55,6 +55,7 @@ def test_the_definition_consumes_the_ledger_and_the_disputes() -> None:
         "0010_deferred_sends.sql",
         "0012_operator_commands.sql",
         "0013_sent_reminder_payload_json.sql",
+        "0014_no_scenario_index.sql",
     ]
 
 

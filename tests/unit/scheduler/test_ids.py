@@ -10,7 +10,7 @@ import uuid
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.scheduler.domain import ids
+from services.scheduler.domain import ids, reminders
 
 
 @settings(max_examples=500)
@@ -27,6 +27,33 @@ def test_a_name_based_id_is_uuid5(namespace: uuid.UUID, name: str) -> None:
         hash(expected),
     )
     assert pickle.loads(pickle.dumps(made)) == expected
+
+
+@settings(max_examples=1000)
+@given(namespace=st.uuids(), name=st.text())
+def test_a_name_based_ids_text_is_the_text_of_uuid5(namespace: uuid.UUID, name: str) -> None:
+    text = ids.name_id_text(namespace, name)
+    expected = uuid.uuid5(namespace, name)
+    assert text == str(expected)
+    parsed = uuid.UUID(text)
+    assert (parsed, parsed.version, parsed.variant) == (expected, 5, uuid.RFC_4122)
+
+
+@settings(max_examples=300)
+@given(
+    customer=st.text(),
+    scenario=st.text(),
+    step=st.text(),
+    invoices=st.lists(st.text(), min_size=1, max_size=5),
+)
+def test_a_reminders_id_text_is_the_text_of_its_id(
+    customer: str, scenario: str, step: str, invoices: list[str]
+) -> None:
+    made = reminders.reminder_id(customer, scenario, step, invoices)
+    text = reminders.reminder_id_text(customer, scenario, step, invoices)
+    assert text == str(made)
+    key = "|".join([customer, scenario, step, *sorted(invoices)])
+    assert made == uuid.uuid5(reminders.REMINDER_NAMESPACE, key)
 
 
 def test_random_ids_are_version_4_and_do_not_repeat() -> None:

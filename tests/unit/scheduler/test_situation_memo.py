@@ -32,7 +32,7 @@ from services.scheduler.domain.contact_rule import (
 from services.scheduler.domain.library import Library
 from services.scheduler.domain.progress import Debtor, Taken
 from services.scheduler.domain.proposals import confirmation, may_need_confirmation
-from services.scheduler.domain.reminders import reminder_id
+from services.scheduler.domain.reminders import reminder_id, reminder_id_text
 from services.scheduler.domain.state import Customer, InvoiceState, Policy
 from tests.unit.scheduler.test_move_memo import (
     AMOUNTS,
@@ -233,9 +233,9 @@ def test_the_values_built_in_one_step_are_the_constructed_ones(
     debtor = customer_of("FR", "business").debtor(SendingWindow())
     situation = contact_rule.Situation(BASE, scenario, debtor, at, taken)
     assert due == Due(state, scenario, taken, situation)  # not part of the value
-    rid = reminder_id("C1", scenario.id, step.name, [state.invoice_id])
+    rid = reminder_id_text("C1", scenario.id, step.name, [state.invoice_id])
     fields = {
-        "reminder_id": rid,
+        "reminder_text": rid,
         "scenario_id": scenario.id,
         "step": step,
         "scheduled_for": at,
@@ -244,6 +244,7 @@ def test_the_values_built_in_one_step_are_the_constructed_ones(
     }
     reminding = Reminding(**fields)  # type: ignore[arg-type]
     assert vars(reminding) == fields
+    assert reminding.reminder_id == reminder_id("C1", scenario.id, step.name, [state.invoice_id])
     assert replace(reminding, scheduled_for=at) == reminding
     customer = customer_of("FR", "business")
     decision = Decision(customer, (), (), (Move(state, state),), reminding, (("i", "s", "t"),))
