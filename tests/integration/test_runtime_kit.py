@@ -575,3 +575,155 @@ async def test_a_released_connection_is_reset_in_full_only_when_it_took_session_
         assert len([s for s in statements if "pg_advisory_unlock_all" in s]) == 1
     finally:
         await pool.close()
+
+
+# -- a batch's parts in lanes --------------------------------------------------------------
+
+
+def in_partitions(topic: Topic, numbers: Sequence[int], partitions: int) -> list[IncomingRecord]:
+    """Invoices ``numbers`` spread over ``partitions`` partitions, offsets growing in each."""
+    offsets: dict[int, int] = {}
+    records = []
+    for n in numbers:
+        partition = n % partitions
+        offset = offsets.get(partition, 0)
+        offsets[partition] = offset + 1
+        records.append(
+            IncomingRecord(topic.name, partition, offset, b"k", topic.value(invoice_event(n)))
+        )
+    return records
+
+
+async def test_lanes_apply_a_batchs_parts_at_once_each_partition_in_its_order(
+    pool: asyncpg.Pool, topic: Topic
+) -> None:
+    import gc
+
+    await pool.execute("ALTER TABLE seen ADD COLUMN applied bigserial")
+    both_in = asyncio.Barrier(2)
+    parts_seen: list[set[int]] = []
+    collector: list[bool] = []
+
+    async def seen_together(work: UnitOfWork, events: Sequence[Event]) -> None:
+        # each part waits here for the other: both transactions are open at once
+        parts_seen.append({int(e.payload.customer_id[1:]) for e in events})
+        collector.append(gc.isenabled())
+        await asyncio.wait_for(both_in.wait(), 10)
+        await record_seen(work, events)
+
+    processor = BatchProcessor(
+        "kit",
+        [topic],
+        seen_together,
+        pool,
+        CLOCK,
+        partition_locks=True,
+        dedupe_by_offsets=True,
+        gc_paused=True,
+        lanes=2,
+    )
+    records = in_partitions(topic, range(1, 41), 4)
+    by_partition = {
+        p: [r.offset for r in records if r.partition == p] for p in {r.partition for r in records}
+    }
+
+    outcome = await processor.process(records)
+
+    assert (outcome.applied, outcome.duplicates, outcome.dead_lettered) == (39, 0, 1)
+    assert len(parts_seen) == 2
+    assert not any(collector)  # paused in both parts
+    assert gc.isenabled()  # and running again once the last part ended
+    rows = await pool.fetch("SELECT invoice_number FROM seen ORDER BY applied")
+    applied = [int(r["invoice_number"][1:]) for r in rows]
+    for partition, offsets in by_partition.items():
+        # each partition's records applied in their order, all of them but the rejected
+        numbers = [n for n in applied if n % 4 == partition]
+        assert numbers == [n for n in range(1, 41) if n % 4 == partition and n != 13]
+        assert len(offsets) == 10
+    kept = await pool.fetch("SELECT partition, next_offset FROM consumed_offsets ORDER BY 1")
+    assert [tuple(r) for r in kept] == [(p, 10) for p in range(4)]
+    # redelivered: every part skips what it applied
+    again = await processor.process(records)
+    assert (again.applied, again.duplicates, again.dead_lettered) == (0, 40, 0)
+
+
+async def test_with_lanes_a_failed_part_is_applied_once_when_the_batch_comes_again(
+    pool: asyncpg.Pool, topic: Topic
+) -> None:
+    failing_partition = 1
+
+    async def buggy_for_one_partition(work: UnitOfWork, events: Sequence[Event]) -> None:
+        await record_seen(work, events)
+        if any(int(e.payload.invoice_number[1:]) % 2 == failing_partition for e in events):
+            raise RuntimeError("bug")
+
+    def lanes(handler: Any) -> BatchProcessor:
+        return BatchProcessor(
+            "kit",
+            [topic],
+            handler,
+            pool,
+            CLOCK,
+            partition_locks=True,
+            dedupe_by_offsets=True,
+            lanes=2,
+        )
+
+    records = in_partitions(topic, range(20, 40), 2)
+    with pytest.raises(RuntimeError, match="bug"):
+        await lanes(buggy_for_one_partition).process(records)
+    # the other part committed, with its offsets; the failed one left nothing
+    assert await pool.fetchval("SELECT count(*) FROM seen") == 10
+    kept = await pool.fetch("SELECT partition, next_offset FROM consumed_offsets ORDER BY 1")
+    assert [tuple(r) for r in kept] == [(0, 10)]
+
+    # the batch delivered again (its Kafka offsets were not committed): the part that
+    # committed is skipped by its offsets, the failed part applied once
+    outcome = await lanes(record_seen).process(records)
+    assert (outcome.applied, outcome.duplicates) == (10, 10)
+    assert await pool.fetchval("SELECT count(*) FROM seen") == 20
+    assert await pool.fetchval("SELECT count(DISTINCT invoice_number) FROM seen") == 20
+
+
+async def test_with_lanes_a_part_waits_for_the_old_owner_and_the_batch_for_every_part(
+    pool: asyncpg.Pool, topic: Topic
+) -> None:
+    # a rebalance: another replica still applies a batch of partition 0 (it lost it while
+    # the batch was under way); this replica, its new owner, got partitions 0 and 5
+    old_owner = await pool.acquire()
+    transaction = old_owner.transaction()
+    await transaction.start()
+    await old_owner.execute(
+        "SELECT pg_advisory_xact_lock(hashtext('relance.partition.' || $1), 0)", "kit"
+    )
+    processor = BatchProcessor(
+        "kit", [topic], record_seen, pool, CLOCK, partition_locks=True, lanes=2
+    )
+    records = [
+        dataclasses.replace(r, partition=r.partition * 5)
+        for r in in_partitions(topic, range(1, 7), 2)
+    ]
+    try:
+        waiting = asyncio.ensure_future(processor.process(records))
+        # partition 5's part commits without waiting; the batch is not done before
+        # partition 0's part is
+        await eventually(lambda: _count_seen(pool, 3), timeout_s=10)
+        await asyncio.sleep(0.3)
+        assert not waiting.done()
+        assert await pool.fetchval("SELECT count(*) FROM seen") == 3
+    finally:
+        await transaction.commit()
+        await pool.release(old_owner)
+    assert (await asyncio.wait_for(waiting, 10)).applied == 6
+    assert await pool.fetchval("SELECT count(*) FROM seen") == 6
+
+
+async def _count_seen(pool: asyncpg.Pool, count: int) -> bool:
+    return bool(await pool.fetchval("SELECT count(*) FROM seen") == count)
+
+
+def test_lanes_need_partition_locks(topic: Topic) -> None:
+    with pytest.raises(ValueError, match="partition_locks"):
+        BatchProcessor("kit", [topic], record_seen, None, CLOCK, lanes=2)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="at least 1"):
+        BatchProcessor("kit", [topic], record_seen, None, CLOCK, lanes=0)  # type: ignore[arg-type]

@@ -300,3 +300,68 @@ async def test_parked_events_found_inapplicable_later_are_dead_lettered_then(
     assert [tuple(r) for r in statuses] == [("cancellation", "rejected"), ("payment", "rejected")]
     open_amounts = await pool.fetch("SELECT open_amount FROM invoices ORDER BY invoice_number")
     assert [r["open_amount"] for r in open_amounts] == [Decimal(100), Decimal(80)]
+
+
+async def test_a_batchs_parts_in_lanes_leave_the_ledger_one_transaction_would(
+    pool: asyncpg.Pool, database_url: str
+) -> None:
+    """The same Kafka batches, applied whole or in parts of disjoint partition numbers at
+    once (``lanes``): the same ledger, each customer's ledger events the same in the same
+    order, the same offsets kept; delivered again, nothing more."""
+    from bench.ingestion import erp_mix
+
+    mix = erp_mix(1500)
+    offsets: dict[tuple[str, int], int] = {}
+    records = []
+    for topic, event in mix:
+        # keyed by customer as the ERP topics are: a customer's events, whatever the topic,
+        # are in the same partition number of each
+        partition = int(event.payload.customer_id[1:]) % 12
+        offset = offsets.get((topic.name, partition), 0)
+        offsets[(topic.name, partition)] = offset + 1
+        records.append(
+            IncomingRecord(topic.name, partition, offset, topic.key(event), topic.value(event))
+        )
+    batches = [records[start : start + 400] for start in range(0, len(records), 400)]
+
+    async def apply(target: asyncpg.Pool, lanes: int) -> list[BatchOutcome]:
+        kit = BatchProcessor(
+            "ingestion",
+            DEFINITION.consumes,
+            LedgerHandler().handle,
+            target,
+            CLOCK,
+            partition_locks=True,
+            dedupe_by_offsets=True,
+            lanes=lanes,
+        )
+        return [await kit.process(batch) for batch in batches]
+
+    async def by_key(target: asyncpg.Pool) -> dict[bytes, list[bytes]]:
+        kept: dict[bytes, list[bytes]] = {}
+        for row in await target.fetch("SELECT key, value FROM outbox ORDER BY id"):
+            kept.setdefault(bytes(row["key"]), []).append(bytes(row["value"]))
+        return kept
+
+    async def offsets_kept(target: asyncpg.Pool) -> list[tuple[Any, ...]]:
+        rows = await target.fetch("SELECT * FROM consumed_offsets ORDER BY 1, 2")
+        return [tuple(r) for r in rows]
+
+    whole = await apply(pool, 1)
+    await migrations.apply_async(database_url, "ledger_lanes", DEFINITION.migrations)
+    in_lanes = await create_pool(DatabaseSettings(url=database_url), "ledger_lanes")
+    try:
+        parts = await apply(in_lanes, 3)
+        assert [(o.applied, o.duplicates, o.dead_lettered) for o in parts] == [
+            (o.applied, o.duplicates, o.dead_lettered) for o in whole
+        ]
+        assert sum(o.applied for o in parts) == len(mix)
+        assert await totals(in_lanes) == await totals(pool)
+        assert await by_key(in_lanes) == await by_key(pool)
+        assert await offsets_kept(in_lanes) == await offsets_kept(pool)
+        ledger_events = await in_lanes.fetchval("SELECT count(*) FROM outbox")
+        again = await apply(in_lanes, 3)
+        assert sum(o.duplicates for o in again) == len(mix)
+        assert await in_lanes.fetchval("SELECT count(*) FROM outbox") == ledger_events
+    finally:
+        await in_lanes.close()
