@@ -644,7 +644,6 @@ class Setup:
     profile: str | None = None  # write the replica's cProfile statistics to this path
     dedupe_by_offsets: bool = True  # as the service; False: an inbox row per event
     relay_batch: int = IngestionSettings().outbox_batch_size  # rows the relay reads at once
-    lanes: int = IngestionSettings().batch_lanes  # parts of a batch applied at once
 
 
 @dataclasses.dataclass
@@ -668,9 +667,7 @@ async def consume(setup: Setup) -> ConsumerFigures:
     """
     topics = [dataclasses.replace(t, name=f"bench-{setup.suffix}.{t.name}") for t in ERP_TOPICS]
     ledger = dataclasses.replace(LEDGER_EVENTS, name=f"bench-{setup.suffix}.{LEDGER_EVENTS.name}")
-    pool = await create_pool(
-        DatabaseSettings(url=setup.database_url), setup.schema, max_size=max(4, setup.lanes + 2)
-    )
+    pool = await create_pool(DatabaseSettings(url=setup.database_url), setup.schema, max_size=4)
     settings = ServiceSettings(
         kafka=KafkaSettings(bootstrap_servers=setup.bootstrap),
         batch_max_records=setup.batch,
@@ -687,7 +684,6 @@ async def consume(setup: Setup) -> ConsumerFigures:
         partition_locks=True,  # as the service (services/ingestion/app.py)
         dedupe_by_offsets=setup.dedupe_by_offsets,
         gc_paused=True,  # as the service
-        lanes=setup.lanes,
     )
     supervisor = Supervisor("bench")
     broker = make_broker(settings.kafka, "bench-ingestion", graceful_timeout=10)
@@ -869,7 +865,6 @@ def run(
     dedupe_by_offsets: bool = True,
     window_s: float = 10.0,
     relay_batch: int = IngestionSettings().outbox_batch_size,
-    lanes: int = IngestionSettings().batch_lanes,
 ) -> tuple[dict[str, float], list[str]]:
     """The figures of one run, and the balances where the ledger and the generator differ."""
     suffix, schema, expected = asyncio.run(prepare(count, bootstrap, database_url))
@@ -892,7 +887,6 @@ def run(
             profile,
             dedupe_by_offsets,
             relay_batch,
-            lanes,
         )
         for _ in range(consumers)
     ]
@@ -950,7 +944,6 @@ def run(
         "pydantic_validate_now": pydantic_now,
         "dedupe_by_offsets": float(dedupe_by_offsets),
         "relay_batch": float(relay_batch),
-        "lanes": float(lanes),
     }
     figures["drain_s"] = elapsed - figures["all_consumed_s"]  # the relay alone at the end
     if windows is not None:
@@ -1043,13 +1036,6 @@ def main() -> None:
         help="outbox rows the relay reads, publishes and deletes at once "
         "(the service's RELANCE_INGESTION_OUTBOX_BATCH_SIZE)",
     )
-    parser.add_argument(
-        "--lanes",
-        type=int,
-        default=IngestionSettings().batch_lanes,
-        help="parts of a batch applied at once, each in its own transaction "
-        "(the service's RELANCE_INGESTION_BATCH_LANES)",
-    )
     args = parser.parse_args()
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", DEFAULT_BOOTSTRAP)
     database_url = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
@@ -1064,7 +1050,6 @@ def main() -> None:
         not args.inbox,
         args.window_s,
         args.relay_batch,
-        args.lanes,
     )
     for name, value in figures.items():
         print(f"{name:>36}: {value:,.3f}")

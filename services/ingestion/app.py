@@ -44,10 +44,6 @@ async def build(context: ServiceContext) -> ServiceParts:
         # collector's runs in between walked them all and freed none (docs/ingestion.md,
         # issue 22's tenth round)
         gc_paused=True,
-        # a batch's parts of disjoint partition numbers in flight at once, on as many
-        # connections: one part's Python beside another's statements; one by default
-        # (docs/ingestion.md, issue 22's eleventh round)
-        lanes=settings.batch_lanes,
         loops={
             "unmatched_cash": every(
                 settings.unmatched_cash_interval_s, measure_unmatched_cash, name="unmatched_cash"

@@ -17,20 +17,6 @@ class IngestionSettings(ServiceSettings):
     # volumes (bench.ingestion: 2,000-record batches ran about 25% slower than 5,000).
     batch_max_records: int = Field(default=5000, ge=1)
     outbox_batch_size: int = Field(default=5000, ge=1)
-    batch_lanes: int = Field(
-        default=1,
-        ge=1,
-        le=12,
-        description=(
-            "Parts of a Kafka batch applied at once, each in its own transaction on its own "
-            "connection, split by partition number: while one part's statements run in "
-            "PostgreSQL the replica parses and applies another. 1 (the default) applies the "
-            "batch in one transaction: with two replicas on the two cores PostgreSQL also "
-            "uses, two lanes kept the cores busier but cost more CPU per event, no faster "
-            "(docs/ingestion.md, issue 22's eleventh round); for a replica with a core of its "
-            "own and PostgreSQL elsewhere."
-        ),
-    )
     company_codes: tuple[str, ...] = Field(
         default=(),
         description=(

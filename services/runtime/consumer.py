@@ -27,18 +27,6 @@ the inbox claim: the new owner waits until the old owner's batch committed and t
 what it wrote. Partition numbers, not topic partitions: topics keyed alike with the same
 number of partitions put a key in the same partition number of each.
 
-With ``lanes`` above one (it needs ``partition_locks``: state keyed like the partitions),
-a batch is split by partition number into up to that many parts of about equal size, each
-applied in its own transaction on its own connection, at the same time: while one part's
-statements run in PostgreSQL, the process parses and applies another. A partition number's
-records all go to one part, in their batch order, and the next batch begins only once
-every part committed, so each partition's records are still applied in order, one batch
-after the other. Each part reads and advances its own partitions' offsets (or claims its
-own events), is retried on its own and counts its own dead letters; the Kafka offsets are
-committed once every part has. If one part fails, the others still end (commit or fail)
-before the batch's error is raised: a part committed is skipped by its offsets when the
-batch is delivered again.
-
 For the ERP's topics (``erp.*``) the processor also keeps the ``occurred_at`` of the newest
 event it applied, per topic, and exports its age as ``relance_ledger_freshness_seconds``
 (computed against the service's clock when scraped, so it grows while nothing arrives):
@@ -47,7 +35,6 @@ how far behind the ERP the ledger is. The ingestion service is the one that cons
 
 from __future__ import annotations
 
-import asyncio
 import collections
 import contextlib
 import functools
@@ -161,21 +148,12 @@ class BatchProcessor:
     # what a batch parses and builds stays alive until it ends, so a collection in between
     # walks all of it and frees none of it
     gc_paused: bool = False
-    # parts of a batch applied at once, each in its own transaction, split by partition
-    # number (needs partition_locks); 1: the batch in one transaction
-    lanes: int = 1
     _recent: collections.deque[bool] = field(init=False)
     _by_name: dict[str, Topic] = field(init=False)
     _fresh_topics: frozenset[str] = field(init=False)
     _newest: dict[str, datetime] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.lanes < 1:
-            raise ValueError(f"lanes must be at least 1, not {self.lanes}")
-        if self.lanes > 1 and not self.partition_locks:
-            # the parts of a batch are disjoint only by partition number: without the
-            # locks' premise (state keyed like the partitions) they could touch the same rows
-            raise ValueError("lanes above 1 need partition_locks")
         self._recent = collections.deque(maxlen=self.dead_letter_window)
         self._by_name = {t.name: t for t in self.topics}
         self._fresh_topics = frozenset(
@@ -201,28 +179,6 @@ class BatchProcessor:
 
     async def process(self, records: Sequence[IncomingRecord]) -> BatchOutcome:
         started = time.perf_counter()
-        parts = split_by_partition(records, self.lanes) if self.lanes > 1 else [records]
-        if len(parts) == 1:
-            outcome = await self._process_retried(records)
-        else:
-            # every part ends, committed or failed, before the batch's outcome or error
-            ended = await asyncio.gather(
-                *(self._process_retried(part) for part in parts), return_exceptions=True
-            )
-            for result in ended:
-                if isinstance(result, BaseException):
-                    raise result
-            outcomes = [r for r in ended if isinstance(r, BatchOutcome)]
-            outcome = BatchOutcome(
-                applied=sum(o.applied for o in outcomes),
-                duplicates=sum(o.duplicates for o in outcomes),
-                dead_lettered=sum(o.dead_lettered for o in outcomes),
-            )
-        metrics.BATCH_SECONDS.labels(self.service).observe(time.perf_counter() - started)
-        metrics.BATCH_RECORDS.labels(self.service).observe(len(records))
-        return outcome
-
-    async def _process_retried(self, records: Sequence[IncomingRecord]) -> BatchOutcome:
         retrying = AsyncRetrying(
             retry=retry_if_exception_type(TRANSIENT_ERRORS),
             wait=wait_exponential(multiplier=0.2, max=10),
@@ -231,11 +187,11 @@ class BatchProcessor:
         )
         outcome = BatchOutcome(0, 0, 0)
         async for attempt in retrying:
-            # concurrent parts' pauses are counted: the collector runs again once the last
-            # of them has ended (gc_tuning.paused)
             with attempt, gc_tuning.paused() if self.gc_paused else contextlib.nullcontext():
                 # the attempt's objects are freed as it returns, before the collector runs
                 outcome = await self._process_once(records)
+        metrics.BATCH_SECONDS.labels(self.service).observe(time.perf_counter() - started)
+        metrics.BATCH_RECORDS.labels(self.service).observe(len(records))
         return outcome
 
     def _parse(
@@ -393,33 +349,6 @@ class BatchProcessor:
                 offset=dead.record.offset,
                 reason=dead.reason,
             )
-
-
-def split_by_partition(
-    records: Sequence[IncomingRecord], parts: int
-) -> list[Sequence[IncomingRecord]]:
-    """``records`` in up to ``parts`` parts of about equal size, by partition number.
-
-    A partition number's records all go to the same part, in their order in ``records``
-    (each part keeps the batch's order). Partition numbers are given, largest first, to the
-    part with the fewest records so far (ties: the lowest partition number, the first
-    part), so the split depends on the batch alone. Records without a partition (below 0)
-    go with partition number -1. Empty parts are left out; a batch of one partition number
-    is one part, ``records`` itself.
-    """
-    counts = collections.Counter(r.partition if r.partition >= 0 else -1 for r in records)
-    if parts <= 1 or len(counts) <= 1:
-        return [records]
-    sizes = [0] * min(parts, len(counts))
-    part_of: dict[int, int] = {}
-    for partition, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
-        smallest = min(range(len(sizes)), key=sizes.__getitem__)
-        part_of[partition] = smallest
-        sizes[smallest] += count
-    split: list[list[IncomingRecord]] = [[] for _ in sizes]
-    for record in records:
-        split[part_of[record.partition if record.partition >= 0 else -1]].append(record)
-    return list(split)
 
 
 def _next_offsets(records: Sequence[IncomingRecord]) -> dict[inbox.Partition, int]:

@@ -109,9 +109,6 @@ class ServiceParts:
     # no cyclic collection while a batch is under way (BatchProcessor.gc_paused): for
     # batches whose objects all stay alive until the batch ends
     gc_paused: bool = False
-    # parts of a batch applied at once, each in its own transaction, split by partition
-    # number (BatchProcessor.lanes; needs partition_locks)
-    lanes: int = 1
 
 
 @dataclass(frozen=True)
@@ -430,7 +427,6 @@ async def _start(
             partition_locks=parts.partition_locks,
             dedupe_by_offsets=parts.dedupe_by_offsets,
             gc_paused=parts.gc_paused,
-            lanes=parts.lanes,
         )
         subscribe(
             broker,

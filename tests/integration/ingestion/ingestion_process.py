@@ -31,13 +31,7 @@ async def build(context: ServiceContext) -> ServiceParts:
         context.name, frozenset(settings.company_codes), ledger_topic=prefixed(LEDGER_EVENTS)
     )
     # as the service (services/ingestion/app.py)
-    return ServiceParts(
-        handler=handler.handle,
-        partition_locks=True,
-        dedupe_by_offsets=True,
-        gc_paused=True,
-        lanes=settings.batch_lanes,
-    )
+    return ServiceParts(handler=handler.handle, partition_locks=True, dedupe_by_offsets=True)
 
 
 def definition() -> ServiceDefinition:

@@ -59,9 +59,8 @@ async def start(env: dict[str, str]) -> asyncio.subprocess.Process:
     )
 
 
-@pytest.mark.parametrize("lanes", [1, 2], ids=["one-transaction", "two-lanes"])
 async def test_killed_and_restarted_service_loses_and_duplicates_nothing(
-    kafka_bootstrap: str, database_url: str, lanes: int
+    kafka_bootstrap: str, database_url: str
 ) -> None:
     prefix = f"test-{uuid.uuid4().hex[:10]}."
     await create_topics(
@@ -87,8 +86,6 @@ async def test_killed_and_restarted_service_loses_and_duplicates_nothing(
         "INGESTION_TEST_PREFIX": prefix,
         "RELANCE_INGESTION_HTTP_PORT": "0",
         "RELANCE_INGESTION_BATCH_MAX_RECORDS": "100",
-        # a batch's parts in their own transactions, at once: killed between them too
-        "RELANCE_INGESTION_BATCH_LANES": str(lanes),
         "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
         "DATABASE_URL": database_url,
         "PYTHONPATH": str(ROOT),
