@@ -236,22 +236,61 @@ async def produce_all(bootstrap: str, records: list[tuple[str, bytes, bytes]]) -
 
 
 class TimedBatchProcessor(BatchProcessor):
-    """The kit's processor, noting each batch's latency and dead letters."""
+    """The kit's processor, noting each batch's latency and dead letters, and where the
+    replica's time went: in its batches (on the CPU or waiting) and between them."""
 
     latencies: list[float]
     dead_lettered: int
+    # (wall, process CPU) at each batch's start and end; batches may overlap
+    spans: list[tuple[float, float, float, float]]
 
     def __post_init__(self) -> None:
         super().__post_init__()
         self.latencies = []
         self.dead_lettered = 0
+        self.spans = []
 
     async def process(self, records: Sequence[IncomingRecord]) -> BatchOutcome:
         started = time.perf_counter()
+        cpu_started = time.process_time()
         outcome = await super().process(records)
-        self.latencies.append(time.perf_counter() - started)
+        ended = time.perf_counter()
+        self.latencies.append(ended - started)
+        self.spans.append((started, cpu_started, ended, time.process_time()))
         self.dead_lettered += outcome.dead_lettered
         return outcome
+
+
+def time_shares(spans: Sequence[tuple[float, float, float, float]]) -> dict[str, float]:
+    """Seconds of a replica's consuming (first batch's start to last batch's end): with at
+    least one batch under way (``in_batches``) and the process's CPU then (``in_batches_cpu``,
+    the relay's and fetcher's included), and between batches (likewise)."""
+    if not spans:
+        return {}
+    ordered = sorted(spans)
+    first, last_end = ordered[0][0], max(s[2] for s in ordered)
+    covered = 0.0
+    covered_cpu = 0.0
+    run_start, run_end = ordered[0][0], ordered[0][2]
+    run_cpu = (ordered[0][1], ordered[0][3])
+    for start, cpu_start, end, cpu_end in ordered[1:]:
+        if start <= run_end:
+            if end > run_end:
+                run_end, run_cpu = end, (run_cpu[0], cpu_end)
+            continue
+        covered += run_end - run_start
+        covered_cpu += run_cpu[1] - run_cpu[0]
+        run_start, run_end, run_cpu = start, end, (cpu_start, cpu_end)
+    covered += run_end - run_start
+    covered_cpu += run_cpu[1] - run_cpu[0]
+    total_cpu = max(s[3] for s in ordered) - ordered[0][1]
+    return {
+        "wall": last_end - first,
+        "in_batches": covered,
+        "in_batches_cpu": covered_cpu,
+        "between": last_end - first - covered,
+        "between_cpu": total_cpu - covered_cpu,
+    }
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -617,6 +656,7 @@ class ConsumerFigures:
     cpu_s: float  # CPU seconds the replica used while consuming
     gc_s: float = 0.0  # of which in CPython's cyclic collector (gc.callbacks)
     gc_collections: int = 0
+    shares: dict[str, float] = dataclasses.field(default_factory=dict)  # time_shares
 
 
 async def consume(setup: Setup) -> ConsumerFigures:
@@ -719,6 +759,7 @@ async def consume(setup: Setup) -> ConsumerFigures:
         own_cpu_s() - cpu_at_start,
         gc_spent[0],
         int(gc_spent[1]),
+        time_shares(processor.spans),
     )
 
 
@@ -934,6 +975,21 @@ def run(
     figures["cpu_us_per_event_postgres_host_wide"] = (
         (postgres_host_after - postgres_host_before) / count * 1e6
     )
+    # Where each replica's time went while consuming, as shares of its wall time: in a
+    # batch on the CPU, in a batch waiting (PostgreSQL, or the CPU taken by others), between
+    # batches (Kafka: the commit, the next fetch) on the CPU or waiting.
+    for n, r in enumerate(runs):
+        shares = r.shares
+        if shares.get("wall"):
+            wall = shares["wall"]
+            figures[f"replica{n}_in_batch_cpu_share"] = shares["in_batches_cpu"] / wall
+            figures[f"replica{n}_in_batch_waiting_share"] = (
+                shares["in_batches"] - shares["in_batches_cpu"]
+            ) / wall
+            figures[f"replica{n}_between_batches_cpu_share"] = shares["between_cpu"] / wall
+            figures[f"replica{n}_between_batches_waiting_share"] = (
+                shares["between"] - shares["between_cpu"]
+            ) / wall
     # Memory of each replica over the run: at 10%, 50% and the end, and its peak.
     for n, r in enumerate(runs):
         samples = r.rss_samples
