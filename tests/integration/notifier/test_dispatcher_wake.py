@@ -8,9 +8,11 @@ counted, the connection discarded, and the dispatcher listens again and is woken
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import functools
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
@@ -63,6 +65,18 @@ def _notifier(pool: asyncpg.Pool, port: int, listen_connection: ListenConnection
     return Notifier(pool, clock, dispatcher, topic.name)
 
 
+@contextlib.asynccontextmanager
+async def _dispatching(dispatcher: Dispatcher) -> AsyncIterator[asyncio.Task[None]]:
+    """The dispatcher running (lanes and listener) until the block ends, then stopped."""
+    stop = asyncio.Event()
+    running = asyncio.create_task(dispatcher.run(stop))
+    try:
+        yield running
+    finally:
+        stop.set()
+        await asyncio.wait_for(running, timeout=15)
+
+
 async def _received(box: Mailbox, count: int, within_s: float = 15.0) -> None:
     async def arrived() -> bool:
         return len(box.received) >= count
@@ -113,9 +127,7 @@ async def test_an_idle_dispatcher_sends_a_new_reminder_at_once(
     box, port = mailbox
     notifier = _notifier(pool, port, _connector(database_url))
     await notifier.consume(samples.customer_upserted())
-    stop = asyncio.Event()
-    running = asyncio.create_task(notifier.dispatcher.run(stop))
-    try:
+    async with _dispatching(notifier.dispatcher):
         await _listening(pool, notifier.dispatcher)
         await _idle(box)
 
@@ -130,9 +142,6 @@ async def test_an_idle_dispatcher_sends_a_new_reminder_at_once(
         await notifier.consume(samples.reminder_due(second))
         await _received(box, 2)
         await _sent(notifier, second.reminder_id)
-    finally:
-        stop.set()
-        await asyncio.wait_for(running, timeout=15)
     assert notifier.dispatcher.listening_pid is None  # closed at stop
 
 
@@ -143,13 +152,8 @@ async def test_a_delivery_recorded_before_the_dispatcher_starts_is_sent_at_start
     notifier = _notifier(pool, port, _connector(database_url))
     due = samples.reminder("INV-1")
     await notifier.consume(samples.customer_upserted(), samples.reminder_due(due))
-    stop = asyncio.Event()
-    running = asyncio.create_task(notifier.dispatcher.run(stop))
-    try:
+    async with _dispatching(notifier.dispatcher):
         await _received(box, 1)
-    finally:
-        stop.set()
-        await asyncio.wait_for(running, timeout=15)
 
 
 async def test_the_listening_backend_terminated_the_dispatcher_listens_again(
@@ -217,9 +221,7 @@ async def test_unexpected_errors_of_the_listening_connection_do_not_end_the_disp
     await notifier.consume(samples.customer_upserted())
     runtime_before = _errors("RuntimeError")
     internal_before = _errors("InternalClientError")
-    stop = asyncio.Event()
-    running = asyncio.create_task(notifier.dispatcher.run(stop))
-    try:
+    async with _dispatching(notifier.dispatcher) as running:
         await _listening(pool, notifier.dispatcher)
         assert len(opened) == 3
         assert opened[1].is_closed()  # the broken one terminated, never reused
@@ -230,9 +232,6 @@ async def test_unexpected_errors_of_the_listening_connection_do_not_end_the_disp
         await notifier.consume(samples.reminder_due(due))
         await _received(box, 1)
         assert not running.done()
-    finally:
-        stop.set()
-        await asyncio.wait_for(running, timeout=15)
     assert opened[2].is_closed()
 
 
@@ -285,9 +284,7 @@ async def test_a_listening_connection_whose_probe_fails_is_replaced(
     notifier.dispatcher.listen_probe_s = 0.2
     await notifier.consume(samples.customer_upserted())
     before = _errors("InternalClientError")
-    stop = asyncio.Event()
-    running = asyncio.create_task(notifier.dispatcher.run(stop))
-    try:
+    async with _dispatching(notifier.dispatcher) as running:
 
         async def replaced() -> bool:
             return len(opened) >= 2 and notifier.dispatcher.listening_pid == (
@@ -303,9 +300,6 @@ async def test_a_listening_connection_whose_probe_fails_is_replaced(
         await notifier.consume(samples.reminder_due(due))
         await _received(box, 1)
         assert not running.done()
-    finally:
-        stop.set()
-        await asyncio.wait_for(running, timeout=15)
 
 
 class _FailingOnce(Wakeup):
@@ -373,9 +367,7 @@ async def test_a_lane_meeting_asyncpgs_protocol_error_waits_it_out(
 
     dispatcher._claim = claim_failing_once  # type: ignore[method-assign]
     await notifier.consume(samples.customer_upserted())
-    stop = asyncio.Event()
-    running = asyncio.create_task(dispatcher.run(stop))
-    try:
+    async with _dispatching(dispatcher) as running:
         await _listening(pool, dispatcher)
         await _idle(box)
         assert failed
@@ -383,6 +375,3 @@ async def test_a_lane_meeting_asyncpgs_protocol_error_waits_it_out(
         await notifier.consume(samples.reminder_due(due))
         await _received(box, 1)
         assert not running.done()
-    finally:
-        stop.set()
-        await asyncio.wait_for(running, timeout=15)
