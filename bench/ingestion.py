@@ -458,6 +458,40 @@ class BackendCpu:
             await connection.close()
 
 
+class OutboxVacuum:
+    """``VACUUM outbox`` every ``seconds`` of the run, on a connection named after the schema
+    (so :class:`BackendCpu` counts its CPU with the run's backends): how much of a long run's
+    cost is the outbox's dead rows between two of autovacuum's visits (at most one a minute
+    per database, ``autovacuum_naptime``). A measurement, not what the service does."""
+
+    def __init__(self, database_url: str, schema: str, seconds: float) -> None:
+        self.database_url = database_url
+        self.schema = schema
+        self.seconds = seconds
+        self.vacuums = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._run()), daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    async def _run(self) -> None:
+        connection = await asyncpg.connect(
+            self.database_url,
+            server_settings={"search_path": self.schema, "application_name": self.schema},
+        )
+        try:
+            while not self._stop.wait(self.seconds):
+                await connection.execute("VACUUM outbox")
+                self.vacuums += 1
+        finally:
+            await connection.close()
+
+
 @dataclasses.dataclass
 class Windows:
     """What the run and the server did in each window of ``seconds`` of the run.
@@ -865,6 +899,7 @@ def run(
     dedupe_by_offsets: bool = True,
     window_s: float = 10.0,
     relay_batch: int = IngestionSettings().outbox_batch_size,
+    vacuum_outbox_s: float = 0.0,
 ) -> tuple[dict[str, float], list[str]]:
     """The figures of one run, and the balances where the ledger and the generator differ."""
     suffix, schema, expected = asyncio.run(prepare(count, bootstrap, database_url))
@@ -909,11 +944,16 @@ def run(
             )
         backends = BackendCpu(database_url, schema, windows=windows)
         backends.start()
+        vacuum = OutboxVacuum(database_url, schema, vacuum_outbox_s) if vacuum_outbox_s else None
+        if vacuum is not None:
+            vacuum.start()
         kafka_before = [process_cpu_s(pid) or 0.0 for pid in brokers]
         postgres_host_before = postgres_host_cpu_s()
         runs = list(pending)
         kafka_after = [process_cpu_s(pid) or 0.0 for pid in brokers]
         postgres_host_after = postgres_host_cpu_s()
+        if vacuum is not None:
+            vacuum.stop()
         postgres_cpu = backends.stop()
     load_after = os.getloadavg()
     print(f"load average after: {loadavg()}", flush=True)
@@ -944,6 +984,7 @@ def run(
         "pydantic_validate_now": pydantic_now,
         "dedupe_by_offsets": float(dedupe_by_offsets),
         "relay_batch": float(relay_batch),
+        "outbox_vacuums_by_the_bench": float(vacuum.vacuums if vacuum is not None else 0),
     }
     figures["drain_s"] = elapsed - figures["all_consumed_s"]  # the relay alone at the end
     if windows is not None:
@@ -1036,6 +1077,13 @@ def main() -> None:
         help="outbox rows the relay reads, publishes and deletes at once "
         "(the service's RELANCE_INGESTION_OUTBOX_BATCH_SIZE)",
     )
+    parser.add_argument(
+        "--vacuum-outbox-s",
+        type=float,
+        default=0.0,
+        help="VACUUM the outbox every this many seconds of the run, its CPU counted with the "
+        "run's backends (0: autovacuum alone, as a service)",
+    )
     args = parser.parse_args()
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", DEFAULT_BOOTSTRAP)
     database_url = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
@@ -1050,6 +1098,7 @@ def main() -> None:
         not args.inbox,
         args.window_s,
         args.relay_batch,
+        args.vacuum_outbox_s,
     )
     for name, value in figures.items():
         print(f"{name:>36}: {value:,.3f}")
