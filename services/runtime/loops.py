@@ -24,15 +24,19 @@ Step = Callable[[], Awaitable[bool | None]]
 
 
 async def pause(
-    stop: asyncio.Event, seconds: float, wake: Wakeup | None = None, since: int = 0
+    stop: asyncio.Event,
+    seconds: float,
+    wake: Wakeup | asyncio.Event | None = None,
+    since: int = 0,
 ) -> None:
-    """Sleep ``seconds``, or less if ``stop`` is set meanwhile, or ``wake`` rung (not at all
-    when it was rung since its count ``since``)."""
+    """Sleep ``seconds``, or less if ``stop`` is set meanwhile, or ``wake`` rung (a
+    :class:`Wakeup`: not at all when it was rung since its count ``since``) or set (an
+    ``asyncio.Event``: not at all when it is set already)."""
     if wake is None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=seconds)
         return
-    if wake.rings != since:
+    if isinstance(wake, Wakeup) and wake.rings != since:
         return
     waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wake.wait())]
     try:

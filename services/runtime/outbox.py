@@ -36,6 +36,7 @@ from services.runtime import metrics, sql
 from services.runtime.database import TRANSIENT_ERRORS, Connection, Pool, holds_session_state
 from services.runtime.errors import TransientError
 from services.runtime.logs import get_logger
+from services.runtime.loops import pause
 
 # The record is a value of its own module (no driver); re-exported for the shells.
 from services.runtime.records import Headers as Headers
@@ -331,7 +332,7 @@ class OutboxRelay:
                 await self._hold_lock_and_relay(stop)
             except TRANSIENT_ERRORS as exc:
                 log.warning("outbox_relay_retrying", service=self.service, error=repr(exc))
-                await _wait(stop, self.standby_retry_s)
+                await pause(stop, self.standby_retry_s)
             except Exception as exc:
                 if not kafka_unavailable(exc):
                     raise
@@ -348,7 +349,7 @@ class OutboxRelay:
                 reset = getattr(self.sender, "reset", None)
                 if reset is not None:
                     await reset()
-                await _wait(stop, backoff)
+                await pause(stop, backoff)
                 backoff = min(backoff * 2, self.kafka_retry_max_s)
             else:
                 backoff = self.standby_retry_s
@@ -359,7 +360,7 @@ class OutboxRelay:
                 holds_session_state(connection)  # the lock and the LISTEN: reset on release
                 if not await connection.fetchval(sql.TRY_RELAY_LOCK):
                     self.active = False
-                    await _wait(stop, self.standby_retry_s)
+                    await pause(stop, self.standby_retry_s)
                     continue
                 try:
                     self.active = True
@@ -406,7 +407,7 @@ class OutboxRelay:
                     await connection.execute(sql.DELETE_PUBLISHED, acknowledged)
                     acknowledged = []
                 metrics.OUTBOX_BACKLOG.labels(self.service).set(0)
-                await _wait_any(stop, wake, self.poll_interval_s)
+                await pause(stop, self.poll_interval_s, wake)
                 wake.clear()
                 rows = (
                     []
@@ -545,17 +546,3 @@ def _around(acknowledged: Sequence[int], in_flight: Sequence[int], limit: int) -
         return _Around(low, high, [])
     held = set(acknowledged).union(in_flight)
     return _Around(low, high, [n for n in range(low, high + 1) if n not in held])
-
-
-async def _wait(stop: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), timeout=seconds)
-
-
-async def _wait_any(stop: asyncio.Event, wake: asyncio.Event, seconds: float) -> None:
-    waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wake.wait())]
-    try:
-        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()

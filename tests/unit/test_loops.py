@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from services.runtime.loops import Step, Wakeup, every
+from services.runtime.loops import Step, Wakeup, every, pause
 
 
 async def test_busy_steps_run_back_to_back_and_idle_steps_sleep() -> None:
@@ -102,3 +102,22 @@ async def test_a_ring_during_a_step_skips_the_next_sleep() -> None:
 
     await asyncio.wait_for(every(60, step, wake=wake)(stop), timeout=5)
     assert calls == 2  # the step ran again at once instead of sleeping 60 s
+
+
+async def test_a_pause_on_an_event_ends_when_it_is_set_or_at_once_if_set_already() -> None:
+    """The outbox relay's wake is an ``asyncio.Event`` its LISTEN sets: the same pause."""
+    loop = asyncio.get_running_loop()
+    stop, wake = asyncio.Event(), asyncio.Event()
+    started = loop.time()
+    loop.call_later(0.05, wake.set)
+    await pause(stop, 5.0, wake)
+    assert loop.time() - started < 1.0
+    started = loop.time()
+    await pause(stop, 5.0, wake)  # still set: no sleep at all
+    assert loop.time() - started < 1.0
+    wake.clear()
+    started = loop.time()
+    await pause(stop, 0.05, wake)  # neither set: the time is up
+    assert 0.04 <= loop.time() - started < 1.0
+    assert not stop.is_set()
+    assert not wake.is_set()
