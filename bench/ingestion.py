@@ -83,10 +83,14 @@ START = datetime(2026, 1, 1, 8, 0, tzinfo=UTC)
 PARTITIONS = 12  # as the ERP topics in production (docs/contracts.md)
 
 
-def erp_mix(count: int, seed: int = 7) -> list[tuple[Topic, Event]]:
-    """A month of ERP traffic: 60% invoices, 35% payments, 5% customers and credit notes."""
+def erp_mix(count: int, seed: int = 7, customers: int | None = None) -> list[tuple[Topic, Event]]:
+    """A month of ERP traffic: 60% invoices, 35% payments, 5% customers and credit notes.
+
+    ``customers`` (by default one per 40 events: 25,000 in a million) sets how many
+    customers the events are spread over, so how many distinct customers a batch names.
+    """
     rng = random.Random(seed)
-    customers = max(10, count // 40)
+    customers = customers or max(10, count // 40)
     by_name = {t.name: t for t in ERP_TOPICS}
     out: list[tuple[Topic, Event]] = []
     invoices: list[tuple[str, Decimal]] = []
@@ -807,14 +811,16 @@ def replica(setup: Setup) -> ConsumerFigures:
         profiler.dump_stats(f"{setup.profile}.{os.getpid()}")
 
 
-async def prepare(count: int, bootstrap: str, database_url: str) -> tuple[str, str, Balances]:
+async def prepare(
+    count: int, bootstrap: str, database_url: str, customers: int | None = None
+) -> tuple[str, str, Balances]:
     """Fresh topics holding ``count`` ERP events, a fresh ledger schema, the balances due."""
     suffix = uuid.uuid4().hex[:8]
     topics = [dataclasses.replace(t, name=f"bench-{suffix}.{t.name}") for t in ERP_TOPICS]
     ledger = dataclasses.replace(LEDGER_EVENTS, name=f"bench-{suffix}.{LEDGER_EVENTS.name}")
     renamed = {t.name.split(".", 1)[1]: t for t in topics}
     print(f"generating {count} ERP events...", flush=True)
-    mix = erp_mix(count)
+    mix = erp_mix(count, customers=customers)
     records = [
         (renamed[topic.name].name, topic.key(event), topic.value(event)) for topic, event in mix
     ]
@@ -900,9 +906,10 @@ def run(
     window_s: float = 10.0,
     relay_batch: int = IngestionSettings().outbox_batch_size,
     vacuum_outbox_s: float = 0.0,
+    customers: int | None = None,
 ) -> tuple[dict[str, float], list[str]]:
     """The figures of one run, and the balances where the ledger and the generator differ."""
-    suffix, schema, expected = asyncio.run(prepare(count, bootstrap, database_url))
+    suffix, schema, expected = asyncio.run(prepare(count, bootstrap, database_url, customers))
     # the ceiling of this moment: the same host, a few seconds before consuming
     pydantic_now = measure_pydantic(50_000)[0].value
     load_before = os.getloadavg()
@@ -1084,6 +1091,12 @@ def main() -> None:
         help="VACUUM the outbox every this many seconds of the run, its CPU counted with the "
         "run's backends (0: autovacuum alone, as a service)",
     )
+    parser.add_argument(
+        "--customers",
+        type=int,
+        default=None,
+        help="customers the events are spread over (default: one per 40 events)",
+    )
     args = parser.parse_args()
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", DEFAULT_BOOTSTRAP)
     database_url = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
@@ -1099,6 +1112,7 @@ def main() -> None:
         args.window_s,
         args.relay_batch,
         args.vacuum_outbox_s,
+        args.customers,
     )
     for name, value in figures.items():
         print(f"{name:>36}: {value:,.3f}")

@@ -168,8 +168,14 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=5_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--profile", action="store_true", help="cProfile one round's apply")
+    parser.add_argument(
+        "--customers",
+        type=int,
+        default=None,
+        help="customers the events are spread over (default: one per 40 events)",
+    )
     args = parser.parse_args()
-    mix = erp_mix(args.events)
+    mix = erp_mix(args.events, customers=args.customers)
     expected = expected_balances(mix)
     records = [(topic, topic.value(event)) for topic, event in mix]
     del mix
