@@ -508,6 +508,7 @@ class Windows:
     bytes and full-page images, all cluster-wide: other people's databases count too); the
     run's tables' blocks read from outside shared buffers and found in them per event; the
     outbox's live and dead rows and every autovacuum of the run's tables; and the load.
+    With ``tables``, a second line gives each table's heap and index blocks hit per event.
     """
 
     schema: str
@@ -516,6 +517,7 @@ class Windows:
     replica_pids: list[int]
     kafka_pids: list[int]
     seconds: float = 10.0
+    tables: bool = False
     rows: list[dict[str, float]] = dataclasses.field(default_factory=list)
     vacuums: list[str] = dataclasses.field(default_factory=list)
     _previous: dict[str, float] | None = None
@@ -554,6 +556,15 @@ class Windows:
             "autoanalyze_count FROM pg_stat_all_tables WHERE schemaname = $1",
             self.schema,
         )
+        by_table: dict[str, float] = {}
+        if self.tables:
+            for t in await connection.fetch(
+                "SELECT relname, heap_blks_hit, coalesce(idx_blks_hit, 0) AS idx_blks_hit "
+                "FROM pg_statio_all_tables WHERE schemaname = $1",
+                self.schema,
+            ):
+                by_table[f"heap:{t['relname']}"] = float(t["heap_blks_hit"])
+                by_table[f"index:{t['relname']}"] = float(t["idx_blks_hit"])
         at = time.time() - self._started_at
         for t in tables:
             counts = (t["autovacuum_count"], t["autoanalyze_count"])
@@ -583,6 +594,7 @@ class Windows:
             "outbox_written": float(outbox["n_tup_ins"]) if outbox else 0.0,
             "outbox_published": float(outbox["n_tup_del"]) if outbox else 0.0,
             "vacuums": float(sum(c[0] for c in self._autovacuum_counts.values())),
+            **by_table,
         }
 
     async def note(self, connection: asyncpg.Connection, cpu: BackendCpu) -> None:
@@ -629,6 +641,22 @@ class Windows:
         if len(self.rows) == 1:
             print(WINDOW_HEADER, flush=True)
         print(window_line(row), flush=True)
+        if self.tables and events:
+            hits = {
+                name.split(":", 1)[1]: (per_event(f"heap:{name.split(':', 1)[1]}", 1.0), per)
+                for name in now
+                if name.startswith("index:") and name in before
+                for per in (per_event(name, 1.0),)
+            }
+            print(
+                "  blocks hit per event, heap + index: "
+                + ", ".join(
+                    f"{table} {heap:.1f}+{index:.1f}"
+                    for table, (heap, index) in sorted(hits.items(), key=lambda h: -sum(h[1]))
+                    if heap + index >= 0.05
+                ),
+                flush=True,
+            )
 
 
 WINDOW_HEADER = (
@@ -682,6 +710,8 @@ class Setup:
     profile: str | None = None  # write the replica's cProfile statistics to this path
     dedupe_by_offsets: bool = True  # as the service; False: an inbox row per event
     relay_batch: int = IngestionSettings().outbox_batch_size  # rows the relay reads at once
+    # as the service: a backlog read in the order produced (services.runtime.time_order)
+    time_order: bool = IngestionSettings().time_order
 
 
 @dataclasses.dataclass
@@ -710,6 +740,7 @@ async def consume(setup: Setup) -> ConsumerFigures:
         kafka=KafkaSettings(bootstrap_servers=setup.bootstrap),
         batch_max_records=setup.batch,
         batch_timeout_ms=100,
+        time_order=setup.time_order,
     )
     handler = LedgerHandler(ledger_topic=ledger)
     processor = TimedBatchProcessor(
@@ -907,6 +938,8 @@ def run(
     relay_batch: int = IngestionSettings().outbox_batch_size,
     vacuum_outbox_s: float = 0.0,
     customers: int | None = None,
+    time_order: bool = IngestionSettings().time_order,
+    window_tables: bool = False,
 ) -> tuple[dict[str, float], list[str]]:
     """The figures of one run, and the balances where the ledger and the generator differ."""
     suffix, schema, expected = asyncio.run(prepare(count, bootstrap, database_url, customers))
@@ -929,6 +962,7 @@ def run(
             profile,
             dedupe_by_offsets,
             relay_batch,
+            time_order,
         )
         for _ in range(consumers)
     ]
@@ -948,6 +982,7 @@ def run(
                 list(executor._processes),  # the replicas' pids
                 brokers,
                 window_s,
+                tables=window_tables,
             )
         backends = BackendCpu(database_url, schema, windows=windows)
         backends.start()
@@ -991,6 +1026,7 @@ def run(
         "pydantic_validate_now": pydantic_now,
         "dedupe_by_offsets": float(dedupe_by_offsets),
         "relay_batch": float(relay_batch),
+        "time_order": float(time_order),
         "outbox_vacuums_by_the_bench": float(vacuum.vacuums if vacuum is not None else 0),
     }
     figures["drain_s"] = elapsed - figures["all_consumed_s"]  # the relay alone at the end
@@ -1097,6 +1133,17 @@ def main() -> None:
         default=None,
         help="customers the events are spread over (default: one per 40 events)",
     )
+    parser.add_argument(
+        "--window-tables",
+        action="store_true",
+        help="print each window's blocks hit per event table by table, heap and indexes",
+    )
+    parser.add_argument(
+        "--no-time-order",
+        action="store_true",
+        help="each partition as aiokafka fetches it, not in the order produced "
+        "(the service's RELANCE_INGESTION_TIME_ORDER=false)",
+    )
     args = parser.parse_args()
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", DEFAULT_BOOTSTRAP)
     database_url = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
@@ -1113,6 +1160,8 @@ def main() -> None:
         args.relay_batch,
         args.vacuum_outbox_s,
         args.customers,
+        not args.no_time_order,
+        args.window_tables,
     )
     for name, value in figures.items():
         print(f"{name:>36}: {value:,.3f}")

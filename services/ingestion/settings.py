@@ -17,6 +17,9 @@ class IngestionSettings(ServiceSettings):
     # volumes (bench.ingestion: 2,000-record batches ran about 25% slower than 5,000).
     batch_max_records: int = Field(default=5000, ge=1)
     outbox_batch_size: int = Field(default=5000, ge=1)
+    # A backlog in the ERP's order: payments applied before the invoices they pay become
+    # credit, and the ledger carries more events (services.runtime.time_order).
+    time_order: bool = True
     company_codes: tuple[str, ...] = Field(
         default=(),
         description=(

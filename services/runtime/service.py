@@ -38,7 +38,7 @@ import ssl
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from aiokafka.errors import (
     AuthenticationFailedError,
@@ -65,6 +65,7 @@ from services.runtime.health import HealthState, HttpServer, build_app
 from services.runtime.loops import pause
 from services.runtime.outbox import KafkaRecordSender, OutboxRelay, kafka_unavailable
 from services.runtime.settings import KafkaSettings, ServiceSettings
+from services.runtime.time_order import TimeOrder
 
 log = logs.get_logger(__name__)
 
@@ -262,13 +263,18 @@ class _PatientBatchSubscriber(BatchSubscriber):
     """
 
     __slots__ = ()
+    time_order: TimeOrder | None = None  # set per subscriber (services.runtime.time_order)
 
     async def get_msg(self, consumer: Any) -> tuple[Any, ...]:
         loop = asyncio.get_running_loop()
         began = loop.time()
+        order = self.time_order
+        partitions = () if order is None else await order.partitions(consumer)
         messages = await consumer.getmany(
-            timeout_ms=self.batch_timeout_ms, max_records=self.max_records
+            *partitions, timeout_ms=self.batch_timeout_ms, max_records=self.max_records
         )
+        if order is not None:
+            order.taken(messages)
         if not messages:
             # getmany returns nothing before its timeout only when something is off (the
             # broker away): wait out the rest rather than poll again at once
@@ -278,10 +284,11 @@ class _PatientBatchSubscriber(BatchSubscriber):
         return tuple(itertools.chain.from_iterable(messages.values()))
 
 
-def _without_idle_sleep(subscriber: Any) -> None:
+def _without_idle_sleep(subscriber: Any, time_order: TimeOrder | None = None) -> None:
     if type(subscriber) is not BatchSubscriber:  # a FastStream upgrade changed its classes
         raise TypeError(f"expected FastStream's BatchSubscriber, got {type(subscriber)!r}")
     subscriber.__class__ = _PatientBatchSubscriber
+    cast(_PatientBatchSubscriber, subscriber).time_order = time_order
 
 
 def subscribe(
@@ -305,7 +312,16 @@ def subscribe(
         # JSON decoding of every body would be thrown away (it cost ~20 µs per record).
         decoder=_undecoded,
     )
-    _without_idle_sleep(subscriber)
+    _without_idle_sleep(
+        subscriber,
+        TimeOrder(
+            settings.time_order_skew_ms,
+            settings.time_order_max_hold_s,
+            backlog=settings.batch_max_records,
+        )
+        if settings.time_order
+        else None,
+    )
 
     @subscriber
     async def on_batch(message: KafkaMessage) -> None:

@@ -109,6 +109,16 @@ class ServiceSettings(BaseSettings):
         "records arriving meanwhile start a batch at once, so a longer wait costs no "
         "latency, only fewer wake-ups.",
     )
+    time_order: bool = Field(
+        default=False,
+        description="Read a backlog in the order its records were produced across topics "
+        "and partitions (services.runtime.time_order): a batch takes no record from a "
+        "partition more than `time_order_skew_ms` of record time ahead of the one furthest "
+        "behind, for at most `time_order_max_hold_s`. Off: each partition as aiokafka "
+        "fetches it.",
+    )
+    time_order_skew_ms: int = Field(default=1000, ge=0)
+    time_order_max_hold_s: float = Field(default=5.0, gt=0)
     consumer_group: str = Field(
         default="",
         description="The Kafka consumer group; empty for `relance-<service>`. Two "
