@@ -462,16 +462,17 @@ class BackendCpu:
             await connection.close()
 
 
-class OutboxVacuum:
-    """``VACUUM outbox`` every ``seconds`` of the run, on a connection named after the schema
+class TableVacuum:
+    """``VACUUM table`` every ``seconds`` of the run, on a connection named after the schema
     (so :class:`BackendCpu` counts its CPU with the run's backends): how much of a long run's
-    cost is the outbox's dead rows between two of autovacuum's visits (at most one a minute
+    cost is a table's dead rows between two of autovacuum's visits (at most one a minute
     per database, ``autovacuum_naptime``). A measurement, not what the service does."""
 
-    def __init__(self, database_url: str, schema: str, seconds: float) -> None:
+    def __init__(self, database_url: str, schema: str, seconds: float, table: str) -> None:
         self.database_url = database_url
         self.schema = schema
         self.seconds = seconds
+        self.table = table
         self.vacuums = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=lambda: asyncio.run(self._run()), daemon=True)
@@ -490,7 +491,7 @@ class OutboxVacuum:
         )
         try:
             while not self._stop.wait(self.seconds):
-                await connection.execute("VACUUM outbox")
+                await connection.execute(f"VACUUM {self.table}")
                 self.vacuums += 1
         finally:
             await connection.close()
@@ -937,6 +938,7 @@ def run(
     window_s: float = 10.0,
     relay_batch: int = IngestionSettings().outbox_batch_size,
     vacuum_outbox_s: float = 0.0,
+    vacuum_invoices_s: float = 0.0,
     customers: int | None = None,
     time_order: bool = IngestionSettings().time_order,
     window_tables: bool = False,
@@ -986,15 +988,19 @@ def run(
             )
         backends = BackendCpu(database_url, schema, windows=windows)
         backends.start()
-        vacuum = OutboxVacuum(database_url, schema, vacuum_outbox_s) if vacuum_outbox_s else None
-        if vacuum is not None:
+        vacuums = [
+            TableVacuum(database_url, schema, seconds, table)
+            for table, seconds in (("outbox", vacuum_outbox_s), ("invoices", vacuum_invoices_s))
+            if seconds
+        ]
+        for vacuum in vacuums:
             vacuum.start()
         kafka_before = [process_cpu_s(pid) or 0.0 for pid in brokers]
         postgres_host_before = postgres_host_cpu_s()
         runs = list(pending)
         kafka_after = [process_cpu_s(pid) or 0.0 for pid in brokers]
         postgres_host_after = postgres_host_cpu_s()
-        if vacuum is not None:
+        for vacuum in vacuums:
             vacuum.stop()
         postgres_cpu = backends.stop()
     load_after = os.getloadavg()
@@ -1027,7 +1033,7 @@ def run(
         "dedupe_by_offsets": float(dedupe_by_offsets),
         "relay_batch": float(relay_batch),
         "time_order": float(time_order),
-        "outbox_vacuums_by_the_bench": float(vacuum.vacuums if vacuum is not None else 0),
+        **{f"{v.table}_vacuums_by_the_bench": float(v.vacuums) for v in vacuums},
     }
     figures["drain_s"] = elapsed - figures["all_consumed_s"]  # the relay alone at the end
     if windows is not None:
@@ -1128,6 +1134,12 @@ def main() -> None:
         "run's backends (0: autovacuum alone, as a service)",
     )
     parser.add_argument(
+        "--vacuum-invoices-s",
+        type=float,
+        default=0.0,
+        help="VACUUM the invoices every this many seconds of the run, as --vacuum-outbox-s",
+    )
+    parser.add_argument(
         "--customers",
         type=int,
         default=None,
@@ -1159,6 +1171,7 @@ def main() -> None:
         args.window_s,
         args.relay_batch,
         args.vacuum_outbox_s,
+        args.vacuum_invoices_s,
         args.customers,
         not args.no_time_order,
         args.window_tables,
