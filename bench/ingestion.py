@@ -713,7 +713,6 @@ class Setup:
     relay_batch: int = IngestionSettings().outbox_batch_size  # rows the relay reads at once
     # as the service: a backlog read in the order produced (services.runtime.time_order)
     time_order: bool = IngestionSettings().time_order
-    uvloop: bool = False  # the replica's event loop: uvloop's instead of asyncio's
 
 
 @dataclasses.dataclass
@@ -835,10 +834,6 @@ async def consume(setup: Setup) -> ConsumerFigures:
 
 
 def replica(setup: Setup) -> ConsumerFigures:
-    if setup.uvloop:
-        import uvloop
-
-        return uvloop.run(consume(setup))
     if setup.profile is None:
         return asyncio.run(consume(setup))
     profiler = cProfile.Profile()
@@ -947,7 +942,6 @@ def run(
     customers: int | None = None,
     time_order: bool = IngestionSettings().time_order,
     window_tables: bool = False,
-    use_uvloop: bool = False,
 ) -> tuple[dict[str, float], list[str]]:
     """The figures of one run, and the balances where the ledger and the generator differ."""
     suffix, schema, expected = asyncio.run(prepare(count, bootstrap, database_url, customers))
@@ -971,7 +965,6 @@ def run(
             dedupe_by_offsets,
             relay_batch,
             time_order,
-            use_uvloop,
         )
         for _ in range(consumers)
     ]
@@ -1040,7 +1033,6 @@ def run(
         "dedupe_by_offsets": float(dedupe_by_offsets),
         "relay_batch": float(relay_batch),
         "time_order": float(time_order),
-        "uvloop": float(use_uvloop),
         **{f"{v.table}_vacuums_by_the_bench": float(v.vacuums) for v in vacuums},
     }
     figures["drain_s"] = elapsed - figures["all_consumed_s"]  # the relay alone at the end
@@ -1154,9 +1146,6 @@ def main() -> None:
         help="customers the events are spread over (default: one per 40 events)",
     )
     parser.add_argument(
-        "--uvloop", action="store_true", help="run each replica on uvloop's event loop"
-    )
-    parser.add_argument(
         "--window-tables",
         action="store_true",
         help="print each window's blocks hit per event table by table, heap and indexes",
@@ -1186,7 +1175,6 @@ def main() -> None:
         args.customers,
         not args.no_time_order,
         args.window_tables,
-        args.uvloop,
     )
     for name, value in figures.items():
         print(f"{name:>36}: {value:,.3f}")
