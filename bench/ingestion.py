@@ -372,6 +372,9 @@ def postgres_host_cpu_s() -> float:
     return used
 
 
+BACKEND_LAST_LOOK_S = 1.2  # more than two of BackendCpu's intervals
+
+
 class BackendCpu:
     """The CPU of the PostgreSQL backends serving the run, found by ``application_name``.
 
@@ -819,6 +822,10 @@ async def consume(setup: Setup) -> ConsumerFigures:
         await broker.stop()
         await supervisor.shutdown(grace_s=10)
         await sender.stop()
+        # the parent's BackendCpu reads the backends' CPU every 0.5 s and cannot once they
+        # have ended: give it a last look at this replica's before the pool closes them (a
+        # run of a few thousand events is over between two of its looks)
+        await asyncio.sleep(BACKEND_LAST_LOOK_S)
         await pool.close()
     return ConsumerFigures(
         processor.latencies,
