@@ -27,12 +27,15 @@ is a few lines on top of ``getmany(*partitions)``.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from aiokafka import TopicPartition
 from aiokafka.errors import IllegalStateError
+
+POSITION_WAIT_S = 0.1
 
 
 class _Consumer(Protocol):
@@ -82,8 +85,10 @@ class TimeOrder:
             if highwater is None:
                 continue  # never fetched: nothing known of it yet
             try:
-                position = await consumer.position(partition)
-            except IllegalStateError:  # unassigned meanwhile: a rebalance is on
+                # aiokafka waits for a position being reset (up to its request timeout):
+                # never hold a batch for it, take from every partition instead
+                position = await asyncio.wait_for(consumer.position(partition), POSITION_WAIT_S)
+            except (IllegalStateError, TimeoutError):  # unassigned meanwhile, or no position
                 return ()
             if position < highwater:
                 waiting.append(partition)

