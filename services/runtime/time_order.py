@@ -80,19 +80,21 @@ class TimeOrder:
             del self._last[gone]
         waiting: list[TopicPartition] = []
         behind = 0
-        for partition in assigned:
-            highwater = consumer.highwater(partition)
-            if highwater is None:
-                continue  # never fetched: nothing known of it yet
-            try:
-                # aiokafka waits for a position being reset (up to its request timeout):
-                # never hold a batch for it, take from every partition instead
-                position = await asyncio.wait_for(consumer.position(partition), POSITION_WAIT_S)
-            except (IllegalStateError, TimeoutError):  # unassigned meanwhile, or no position
-                return ()
-            if position < highwater:
-                waiting.append(partition)
-                behind += highwater - position
+        try:
+            # aiokafka waits for a position being reset (up to its request timeout): never
+            # hold a batch for it, take from every partition instead (one deadline for all:
+            # a valid position is returned at once)
+            async with asyncio.timeout(POSITION_WAIT_S):
+                for partition in assigned:
+                    highwater = consumer.highwater(partition)
+                    if highwater is None:
+                        continue  # never fetched: nothing known of it yet
+                    position = await consumer.position(partition)
+                    if position < highwater:
+                        waiting.append(partition)
+                        behind += highwater - position
+        except (IllegalStateError, TimeoutError):  # unassigned meanwhile, or no position
+            return ()
         if behind < self.backlog:
             self._held_since.clear()
             return ()
@@ -103,8 +105,8 @@ class TimeOrder:
         held: dict[TopicPartition, float] = {}
         for partition in assigned:
             last = self._last.get(partition)
-            behind = floor is None and last is None
-            if behind or (floor is not None and (last is None or last <= floor + self.skew_ms)):
+            # not seen yet (first while any waiting one is unseen), or within the skew
+            if last is None or (floor is not None and last <= floor + self.skew_ms):
                 chosen.append(partition)
                 continue
             since = self._held_since.get(partition, now)
