@@ -49,7 +49,7 @@ from services.runtime.auth import Authenticator
 from services.runtime.clock import Clock
 from services.runtime.database import connect
 from services.runtime.logs import get_logger
-from services.runtime.loops import Loop
+from services.runtime.loops import Loop, Wakeup
 from services.runtime.service import ServiceContext, ServiceDefinition, ServiceParts
 from services.runtime.signed_links import CustomerLinks, DisputeLinks
 
@@ -61,6 +61,7 @@ async def build(context: ServiceContext) -> ServiceParts:
     settings = context.settings
     assert isinstance(settings, NotifierSettings)
     rate_book = RateBook()
+    rates_changed = Wakeup()  # a consumer recorded a rate: the book reloads at once
     await rate_book.refresh(context.pool)  # statements drawn from the first send know them
     composer = EmailComposer.load(settings, rate_book)
     adapters = channel_adapters(settings, composer, customer_links(settings, context.clock))
@@ -81,6 +82,7 @@ async def build(context: ServiceContext) -> ServiceParts:
         listen_connection=functools.partial(
             connect, settings.database, DEFINITION.schema, "notifier-listener"
         ),
+        rates_changed=rates_changed,
     )
     if dispatcher.workers is not None:
         await dispatcher.workers.warm_up()  # each loads and checks the templates now
@@ -92,7 +94,10 @@ async def build(context: ServiceContext) -> ServiceParts:
         "dispatcher": dispatcher.run,
         "previews": previews.run,
         "reference-rates": functools.partial(
-            rate_book.run, context.pool, settings.reference_rates_refresh_s
+            rate_book.run,
+            context.pool,
+            settings.reference_rates_refresh_s,
+            wake=rates_changed,
         ),
     }
     maileva = maileva_client(settings)

@@ -59,7 +59,7 @@ from contracts.notifications import (
     SuppressionReason,
 )
 from contracts.topics import NOTIFIER_DELIVERIES, Topic
-from services.notifier import queries
+from services.notifier import queries, reference_rates
 from services.notifier.channels.adapter import ChannelAdapter, Outgoing, Receipt
 from services.notifier.channels.email.adapter import EmailAdapter
 from services.notifier.channels.phone import tasks as call_tasks
@@ -150,6 +150,10 @@ class Dispatcher:
     # (``services.runtime.database.connect``); None: the lanes only poll.
     listen_connection: ListenConnection | None = None
     listen_probe_s: float = LISTEN_PROBE_S
+    # Rung when a consumer commits a reference rate (the NOTIFY of
+    # ``reference_rates.RECORD_RATE``), on the same listening connection: the rate book
+    # reloads then (``RateBook.run``), not only every ``reference_rates_refresh_s``.
+    rates_changed: Wakeup | None = None
     listening_pid: int | None = field(default=None, init=False)  # its backend, while it listens
     # errors of the listening side since it last listened, and when the first of them came
     _listener_errors: int = field(default=0, init=False)
@@ -242,6 +246,20 @@ class Dispatcher:
                     lost.ring()
 
             await connection.add_listener(channel, _notified)
+            rates = self.rates_changed
+            if rates is not None:
+
+                def _rates_notified(*_: object) -> None:
+                    try:
+                        rates.ring()
+                    except Exception as exc:  # as for a delivery's
+                        failures.append(exc)
+                        lost.ring()
+
+                rates_channel = (reference_rates.RATES_CHANNEL_PREFIX + schema)[
+                    : queries.CHANNEL_BYTES
+                ]
+                await connection.add_listener(rates_channel, _rates_notified)
             self.listening_pid = connection.get_server_pid()
             if self._listener_errors:  # the end of an outage, as loud as its errors were
                 log.warning(
@@ -255,6 +273,8 @@ class Dispatcher:
             else:
                 log.info("dispatcher_listening", channel=channel, backend_pid=self.listening_pid)
             wake.ring()  # what was recorded before the LISTEN is claimed now
+            if rates is not None:
+                rates.ring()  # and a rate recorded while nobody listened is loaded
             while not stop.is_set():
                 await pause(stop, self.listen_probe_s, lost, 0)
                 if failures:

@@ -1,9 +1,15 @@
-"""Reference interest rates consumed by the notifier from Kafka reach its statements."""
+"""Reference interest rates consumed by the notifier from Kafka reach its statements: at once,
+not at the rate book's next refresh (the dispatcher's listener hears the consumer's commit),
+also after the listening connection was lost."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
+import functools
 import uuid
+from collections.abc import AsyncIterator
 from datetime import date
 from decimal import Decimal
 
@@ -13,13 +19,18 @@ import pytest
 from contracts.reference import ReferenceInterestRate, ReferenceInterestRatePublished
 from contracts.topics import INTEREST_RATES
 from services.notifier.composing.composer import CustomerView, EmailComposer
+from services.notifier.dispatcher import Dispatcher
 from services.notifier.handler import handle
 from services.notifier.reference_rates import RateBook
 from services.notifier.settings import NotifierSettings
 from services.runtime.clock import SimulatedClock
 from services.runtime.consumer import BatchProcessor
+from services.runtime.database import connect
 from services.runtime.dead_letter import IncomingRecord
-from tests.kafka_tools import consume, create_topics, produce, unique
+from services.runtime.errors import NoReferenceRate
+from services.runtime.loops import Wakeup
+from services.runtime.settings import DatabaseSettings
+from tests.kafka_tools import consume, create_topics, eventually, produce, unique
 from tests.unit.notifier import samples
 
 pytestmark = pytest.mark.integration
@@ -77,3 +88,114 @@ async def test_a_rate_consumed_from_kafka_is_the_one_statements_use(
     assert [(r["kind"], r["valid_from"], r["rate"]) for r in rows] == [
         ("ecb_mro", date(2025, 6, 11), Decimal("2.1500"))
     ]
+
+
+REFRESH_S = 300.0  # the default: far longer than the test waits, only the announcement can
+
+
+def _knows(book: RateBook, valid_from: date, rate: str) -> bool:
+    try:
+        return book.rates.in_force("ecb_mro", valid_from) == Decimal(rate)
+    except NoReferenceRate:
+        return False
+
+
+async def _loaded(book: RateBook, valid_from: date, rate: str) -> None:
+    """Until the book in memory (not the table) holds ``rate`` from ``valid_from``; a few
+    seconds at most, where its own refresh comes only after ``REFRESH_S``."""
+
+    async def known() -> bool:
+        return _knows(book, valid_from, rate)
+
+    await eventually(known, timeout_s=5, interval_s=0.02)
+
+
+async def _record(pool: asyncpg.Pool, *events: ReferenceInterestRatePublished) -> None:
+    """The notifier's consumer applies ``events`` (as from Kafka) and commits."""
+    topic = INTEREST_RATES
+    records = [
+        IncomingRecord(topic.name, 0, offset, topic.key(e), topic.value(e))
+        for offset, e in enumerate(events)
+    ]
+    processor = BatchProcessor("notifier", [topic], handle, pool, SimulatedClock(samples.NOW))
+    outcome = await processor.process(records)
+    assert outcome.dead_lettered == 0
+
+
+async def _listening(pool: asyncpg.Pool, dispatcher: Dispatcher, other_than: int = 0) -> int:
+    """Until the dispatcher's listener (not ``other_than``) listens on the rates' channel."""
+
+    async def listening() -> int:
+        pid = dispatcher.listening_pid
+        if pid is None or pid == other_than:
+            return 0
+        found = await pool.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE pid = $1 AND application_name = "
+            "'listener' AND query LIKE 'LISTEN %relance_rates_%'",
+            pid,
+        )
+        return pid if found else 0
+
+    return int(await eventually(listening, timeout_s=10, interval_s=0.05))
+
+
+@contextlib.asynccontextmanager
+async def _running(
+    pool: asyncpg.Pool, database_url: str
+) -> AsyncIterator[tuple[RateBook, Dispatcher]]:
+    """A notifier's rate book and dispatcher (lanes, listener) as the service wires them."""
+    settings = NotifierSettings(company_countries={"FR01": "FR"}, dispatch_interval_s=60.0)
+    book = RateBook()
+    changed = Wakeup()
+    dispatcher = Dispatcher(
+        pool,
+        SimulatedClock(samples.NOW),
+        settings,
+        {},
+        EmailComposer.load(settings, book),
+        listen_connection=functools.partial(
+            connect, DatabaseSettings(url=database_url), "notifier", "listener"
+        ),
+        rates_changed=changed,
+    )
+    stop = asyncio.Event()
+    tasks = [
+        asyncio.create_task(dispatcher.run(stop)),
+        asyncio.create_task(book.run(pool, REFRESH_S, stop, wake=changed)),
+    ]
+    try:
+        yield book, dispatcher
+    finally:
+        stop.set()
+        await asyncio.wait_for(asyncio.gather(*tasks), timeout=15)
+
+
+async def test_a_rate_recorded_reaches_the_running_notifier_statements_at_once(
+    pool: asyncpg.Pool, database_url: str
+) -> None:
+    async with _running(pool, database_url) as (book, dispatcher):
+        await _listening(pool, dispatcher)
+        await asyncio.sleep(0.2)  # the book's first refresh found no rate
+        assert not _knows(book, date(2025, 6, 11), "2.15")
+
+        await _record(pool, rate_published("ecb_mro", date(2025, 6, 11), "2.15"))
+        await _loaded(book, date(2025, 6, 11), "2.15")
+
+        # a correction of the same day replaces it, as promptly
+        await _record(pool, rate_published("ecb_mro", date(2025, 6, 11), "2.40"))
+        await _loaded(book, date(2025, 6, 11), "2.40")
+
+
+async def test_after_its_listening_backend_ended_the_notifier_still_hears_new_rates(
+    pool: asyncpg.Pool, database_url: str
+) -> None:
+    async with _running(pool, database_url) as (book, dispatcher):
+        first = await _listening(pool, dispatcher)
+        assert await pool.fetchval("SELECT pg_terminate_backend($1)", first)
+        # recorded while nobody may be listening: loaded when the listener is back at most
+        await _record(pool, rate_published("ecb_mro", date(2025, 6, 11), "2.15"))
+        await _listening(pool, dispatcher, other_than=first)
+        await _loaded(book, date(2025, 6, 11), "2.15")
+
+        await _record(pool, rate_published("ecb_mro", date(2025, 12, 17), "2.00"))
+        await _loaded(book, date(2025, 12, 17), "2.00")
