@@ -713,9 +713,10 @@ class Setup:
     tune_gc: bool = True  # as services do (services.runtime.gc_tuning)
     profile: str | None = None  # write the replica's cProfile statistics to this path
     dedupe_by_offsets: bool = True  # as the service; False: an inbox row per event
-    relay_batch: int = IngestionSettings().outbox_batch_size  # rows the relay reads at once
+    relay_batch: int = IngestionSettings().outbox_batch_size  # records the relay reads at once
     # as the service: a backlog read in the order produced (services.runtime.time_order)
     time_order: bool = IngestionSettings().time_order
+    outbox_chunks: bool = True  # as the service: a batch's ledger events in outbox chunks
 
 
 @dataclasses.dataclass
@@ -756,6 +757,7 @@ async def consume(setup: Setup) -> ConsumerFigures:
         dead_letter_max_ratio=1.0,
         partition_locks=True,  # as the service (services/ingestion/app.py)
         dedupe_by_offsets=setup.dedupe_by_offsets,
+        outbox_chunks=setup.outbox_chunks,
         gc_paused=True,  # as the service
     )
     supervisor = Supervisor("bench")
@@ -949,6 +951,7 @@ def run(
     customers: int | None = None,
     time_order: bool = IngestionSettings().time_order,
     window_tables: bool = False,
+    outbox_chunks: bool = True,
 ) -> tuple[dict[str, float], list[str]]:
     """The figures of one run, and the balances where the ledger and the generator differ."""
     suffix, schema, expected = asyncio.run(prepare(count, bootstrap, database_url, customers))
@@ -972,6 +975,7 @@ def run(
             dedupe_by_offsets,
             relay_batch,
             time_order,
+            outbox_chunks,
         )
         for _ in range(consumers)
     ]
@@ -1040,6 +1044,7 @@ def run(
         "dedupe_by_offsets": float(dedupe_by_offsets),
         "relay_batch": float(relay_batch),
         "time_order": float(time_order),
+        "outbox_chunks": float(outbox_chunks),
         **{f"{v.table}_vacuums_by_the_bench": float(v.vacuums) for v in vacuums},
     }
     figures["drain_s"] = elapsed - figures["all_consumed_s"]  # the relay alone at the end
@@ -1130,7 +1135,7 @@ def main() -> None:
         "--relay-batch",
         type=int,
         default=IngestionSettings().outbox_batch_size,
-        help="outbox rows the relay reads, publishes and deletes at once "
+        help="ledger events the relay reads, publishes and deletes at once "
         "(the service's RELANCE_INGESTION_OUTBOX_BATCH_SIZE)",
     )
     parser.add_argument(
@@ -1163,6 +1168,11 @@ def main() -> None:
         help="each partition as aiokafka fetches it, not in the order produced "
         "(the service's RELANCE_INGESTION_TIME_ORDER=false)",
     )
+    parser.add_argument(
+        "--no-outbox-chunks",
+        action="store_true",
+        help="an outbox row per ledger event, not a dozen to a row as the service writes them",
+    )
     args = parser.parse_args()
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", DEFAULT_BOOTSTRAP)
     database_url = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
@@ -1182,6 +1192,7 @@ def main() -> None:
         args.customers,
         not args.no_time_order,
         args.window_tables,
+        not args.no_outbox_chunks,
     )
     for name, value in figures.items():
         print(f"{name:>36}: {value:,.3f}")

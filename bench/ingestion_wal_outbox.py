@@ -10,10 +10,9 @@ values as ingestion's, by one of the modes:
 - ``outbox``: today's ``COPY`` into the outbox table (:func:`enqueue`), read back and deleted
   by :meth:`OutboxRelay.relay_once` in batches of 5,000; ``outbox_truncate``: the same
   ``COPY``, read in id order, then the table emptied by one ``TRUNCATE``;
-- ``outbox_chunk``: ``--chunk-records`` ledger events (10) per row of a table of chunks
-  (the frames below, one ``bytea`` kept in the row uncompressed: ``STORAGE EXTERNAL`` and a
-  ``toast_tuple_target`` of 8,160 bytes), written by ``COPY``, read in id order 5,000
-  ledger events at a time, unframed into records and deleted as the relay does;
+- ``outbox_chunk``: the outbox in chunks, as ingestion writes it (``enqueue(...,
+  chunks=True)``: about 8 KB of ledger events per row, ``outbox.frames``), read back and
+  deleted by :meth:`OutboxRelay.relay_once` 5,000 ledger events at a time;
 - ``wal_each``: one ``pg_logical_emit_message(true, ...)`` per ledger event; ``wal_chunk``:
   one per 500 ledger events; ``wal_batch``: one per batch carrying every record
   (length-prefixed frames), and ``wal_batch_td``, the same read through ``test_decoding``
@@ -80,13 +79,7 @@ MODES = (
     "wal_batch_td",
 )
 CHUNK = 500  # records per message of wal_chunk
-CHUNKS_TABLE = """
-CREATE TABLE outbox_chunks (id bigserial PRIMARY KEY, records bytea NOT NULL)
-WITH (toast_tuple_target = 8160);
-ALTER TABLE outbox_chunks ALTER COLUMN records SET STORAGE EXTERNAL
-"""
-FETCH_CHUNKS = "SELECT records, id FROM outbox_chunks ORDER BY id LIMIT $1"
-DELETE_CHUNKS = "DELETE FROM outbox_chunks WHERE id = ANY($1::bigint[])"
+
 PREFIX = "relance.outbox"
 PUBLICATION = "relance_no_tables"
 
@@ -228,7 +221,6 @@ async def run_mode(
     batches: int,
     erp: int,
     work_mem: str | None,
-    chunk_records: int = 10,
 ) -> Cost:
     schema = f"bench_{mode}_{uuid.uuid4().hex[:6]}"
     await migrations.apply_async(database_url, schema, None)
@@ -239,7 +231,6 @@ async def run_mode(
     try:
         async with writers.acquire() as writer, readers.acquire() as reader:
             await writer.execute(LEDGER_TABLE)
-            await writer.execute(CHUNKS_TABLE)
             if mode.startswith("wal"):
                 plugin = "test_decoding" if mode.endswith("_td") else "pgoutput"
                 await reader.execute(
@@ -264,17 +255,8 @@ async def run_mode(
                 started = time.process_time()
                 async with writer.transaction():
                     await writer.execute(UPSERT_LEDGER, *columns)
-                    if mode == "outbox_chunk":
-                        await writer.copy_records_to_table(
-                            "outbox_chunks",
-                            columns=["records"],
-                            records=[
-                                (frames(records[at : at + chunk_records]),)
-                                for at in range(0, len(records), chunk_records)
-                            ],
-                        )
-                    elif mode.startswith("outbox"):
-                        await enqueue(writer, records)
+                    if mode.startswith("outbox"):
+                        await enqueue(writer, records, chunks=mode == "outbox_chunk")
                     elif mode == "wal_each":
                         await writer.execute(
                             "SELECT count(pg_logical_emit_message(true, $1, m)) "
@@ -301,22 +283,12 @@ async def run_mode(
                 cost.writer_client += time.process_time() - started
                 started = time.process_time()
                 read = 0
-                if mode == "outbox":
+                if mode in ("outbox", "outbox_chunk"):
                     while True:
                         sent = await relay.relay_once(reader)
                         read += sent
                         if sent < relay.batch_size:
                             break
-                elif mode == "outbox_chunk":
-                    per_read = max(1, 5000 // chunk_records)
-                    while chunks := await reader.fetch(FETCH_CHUNKS, per_read):
-                        records_read = [
-                            OutgoingRecord(t, k, v, _decode_headers(h))
-                            for chunk in chunks
-                            for t, k, v, h in unframe(chunk[0])
-                        ]
-                        read += len(records_read)
-                        await reader.execute(DELETE_CHUNKS, [chunk[1] for chunk in chunks])
                 elif mode == "outbox_truncate":
                     # read as the relay does, then empty the table at once instead of
                     # deleting row by row (a relay would alternate two tables: TRUNCATE
@@ -494,9 +466,6 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--modes", default=",".join(MODES))
     parser.add_argument("--work-mem", help="the reading session's work_mem, e.g. 64MB")
-    parser.add_argument(
-        "--chunk-records", type=int, default=10, help="ledger events per row of outbox_chunk"
-    )
     args = parser.parse_args()
     modes = args.modes.split(",")
     admin_url = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
@@ -511,9 +480,7 @@ def main() -> None:
     try:
         for n in range(args.rounds):
             for mode in modes:  # alternately, so that the host's noise spreads over all
-                cost = asyncio.run(
-                    run_mode(url, mode, args.batches, args.erp, args.work_mem, args.chunk_records)
-                )
+                cost = asyncio.run(run_mode(url, mode, args.batches, args.erp, args.work_mem))
                 results[mode].append(cost)
                 e = cost.events / 1e6
                 print(

@@ -40,6 +40,9 @@ async def build(context: ServiceContext) -> ServiceParts:
         # a document's id and content, a customer's version): Kafka's redeliveries are
         # skipped by the offsets kept in the batch's transaction, no inbox row per event
         dedupe_by_offsets=True,
+        # a batch emits 1.5 ledger events per ERP event, thousands: a dozen to an outbox row
+        # (docs/ingestion.md, thirteenth round)
+        outbox_chunks=True,
         # a batch's parsed events, rows and ledger events are alive until it ends: the
         # collector's runs in between walked them all and freed none (docs/ingestion.md,
         # issue 22's tenth round)

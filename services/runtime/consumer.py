@@ -144,6 +144,9 @@ class BatchProcessor:
     retry_for_s: float = 120.0
     partition_locks: bool = False
     dedupe_by_offsets: bool = False
+    # a batch's emitted records go to the outbox in chunks (outbox.enqueue's ``chunks``):
+    # for a service that emits thousands per batch
+    outbox_chunks: bool = False
     # each attempt at a batch runs with the cyclic collector paused (gc_tuning.paused):
     # what a batch parses and builds stays alive until it ends, so a collection in between
     # walks all of it and frees none of it
@@ -254,6 +257,7 @@ class BatchProcessor:
             await outbox.enqueue(
                 connection,
                 [*work.emitted, *(d.outgoing() for d in [*dead_letters, *held_back])],
+                chunks=self.outbox_chunks,
             )
             if self.dedupe_by_offsets:
                 await inbox.advance(connection, _next_offsets(records))

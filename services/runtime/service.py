@@ -107,6 +107,8 @@ class ServiceParts:
     # inbox row per event: only for state that recognises a repeated event itself
     # (BatchProcessor.dedupe_by_offsets)
     dedupe_by_offsets: bool = False
+    # a batch's records written to the outbox in chunks (BatchProcessor.outbox_chunks)
+    outbox_chunks: bool = False
     # no cyclic collection while a batch is under way (BatchProcessor.gc_paused): for
     # batches whose objects all stay alive until the batch ends
     gc_paused: bool = False
@@ -442,6 +444,7 @@ async def _start(
             dead_letter_max_ratio=settings.dead_letter_max_ratio,
             partition_locks=parts.partition_locks,
             dedupe_by_offsets=parts.dedupe_by_offsets,
+            outbox_chunks=parts.outbox_chunks,
             gc_paused=parts.gc_paused,
         )
         subscribe(

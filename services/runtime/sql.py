@@ -40,7 +40,7 @@ NOTIFY = "SELECT pg_notify($1, '')"
 # NOTIFY on the channel of the connection's own schema (outbox.channel_name), in one round trip
 NOTIFY_OWN_SCHEMA = "SELECT pg_notify('relance_outbox_' || current_schema(), '')"
 FETCH_BATCH = """
-SELECT topic, key, value, headers, id FROM outbox ORDER BY id LIMIT $1
+SELECT topic, key, value, headers, id, records FROM outbox ORDER BY id LIMIT $1
 """
 DELETE_PUBLISHED = "DELETE FROM outbox WHERE id = ANY($1::bigint[])"
 # A pipelined relay's next batch, read while Kafka acknowledges the current one: deletes the
@@ -52,12 +52,14 @@ DELETE_PUBLISHED = "DELETE FROM outbox WHERE id = ANY($1::bigint[])"
 # the index's bounds, not filtered one by one.
 DELETE_PUBLISHED_FETCH_NEXT = """
 WITH published AS (DELETE FROM outbox WHERE id = ANY($1::bigint[]))
-SELECT topic, key, value, headers, id FROM (
-    (SELECT topic, key, value, headers, id FROM outbox WHERE id < $2 ORDER BY id LIMIT $5)
+SELECT topic, key, value, headers, id, records FROM (
+    (SELECT topic, key, value, headers, id, records FROM outbox WHERE id < $2 ORDER BY id
+     LIMIT $5)
     UNION ALL
-    (SELECT topic, key, value, headers, id FROM outbox WHERE id = ANY($4::bigint[]))
+    (SELECT topic, key, value, headers, id, records FROM outbox WHERE id = ANY($4::bigint[]))
     UNION ALL
-    (SELECT topic, key, value, headers, id FROM outbox WHERE id > $3 ORDER BY id LIMIT $5)
+    (SELECT topic, key, value, headers, id, records FROM outbox WHERE id > $3 ORDER BY id
+     LIMIT $5)
 ) AS waiting
 ORDER BY id LIMIT $5
 """

@@ -170,3 +170,73 @@ async def _outbox_empty(pool: asyncpg.Pool, relay: OutboxRelay, task: asyncio.Ta
     if task.done():  # the relay crashed (a check failed): say why at once
         return True
     return relay.published > 0 and not await pool.fetchval("SELECT EXISTS (SELECT 1 FROM outbox)")
+
+
+class CountingSender:
+    """The real producer; remembers how many records each batch held."""
+
+    def __init__(self, real: KafkaRecordSender) -> None:
+        self.real = real
+        self.batches: list[int] = []
+
+    async def send_all(self, records: Sequence[OutgoingRecord]) -> None:
+        await self.real.send_all(records)
+        self.batches.append(len(records))
+
+
+async def test_records_written_in_chunks_and_one_by_one_are_published_once_in_commit_order(
+    pool: asyncpg.Pool, kafka_bootstrap: str
+) -> None:
+    topic = unique("chunks.v1")
+    await create_topics(kafka_bootstrap, [topic])
+    enqueued: list[OutgoingRecord] = []
+
+    def made(key: str | None, n: int, size: int = 600) -> OutgoingRecord:
+        value = f"{key}:{n}:".encode().ljust(size, b".")
+        headers = (("event_type", b"ledger.x"), ("raw", bytes([n % 256, 0, 255])))
+        return OutgoingRecord(topic, None if key is None else key.encode(), value, headers)
+
+    async def commit(records: list[OutgoingRecord], chunks: bool) -> None:
+        async with pool.acquire() as connection, connection.transaction():
+            await enqueue(connection, records, chunks=chunks)
+        enqueued.extend(records)
+
+    # a batch in chunks (one record larger than a chunk among them, some without a key),
+    # then a few records one by one, then chunks again
+    first = [made(KEYS[n % 4] if n % 7 else None, n) for n in range(1500)]
+    first[200] = made("K0", 200, size=20_000)
+    await commit(first, chunks=True)
+    await commit([made(KEYS[n % 4], n) for n in range(1500, 1503)], chunks=True)  # too few
+    await commit([made(KEYS[n % 4], n) for n in range(1503, 3003)], chunks=True)
+    rows = await pool.fetch("SELECT records IS NOT NULL AS chunk FROM outbox ORDER BY id")
+    assert 200 < sum(r["chunk"] for r in rows) < 300  # a dozen ledger events to a row
+    assert sum(not r["chunk"] for r in rows) == 3
+
+    real = KafkaRecordSender({"bootstrap_servers": kafka_bootstrap}, "kit-chunks")
+    sender = CountingSender(real)
+    relay = OutboxRelay("kit-chunks", pool, sender, batch_size=100, poll_interval_s=0.1)
+    stop = asyncio.Event()
+    task = asyncio.create_task(relay.run(stop))
+    try:
+        await eventually(lambda: _outbox_empty(pool, relay, task), timeout_s=20)
+    finally:
+        stop.set()
+        (outcome,) = await asyncio.gather(task, return_exceptions=True)
+        await real.stop()
+    if isinstance(outcome, BaseException):
+        raise outcome
+
+    assert relay.published == len(enqueued) == 3003
+    # the first read takes 100 rows, a thousand records; then about 100 records a batch
+    assert sum(sender.batches) == 3003
+    assert max(sender.batches[1:]) <= 200, sender.batches
+    published = await consume(kafka_bootstrap, topic, expected=len(enqueued))
+    assert len(published) == len(enqueued)  # each once (and nothing after, read on 0.5 s)
+    got = {bytes(r.value): r for r in published}
+    for sent in enqueued:
+        kafka_record = got[sent.value]
+        assert kafka_record.key == sent.key
+        assert tuple((name, bytes(value)) for name, value in kafka_record.headers) == sent.headers
+    for key in KEYS:
+        in_kafka = [bytes(r.value) for r in published if r.key == key.encode()]
+        assert in_kafka == [r.value for r in enqueued if r.key == key.encode()], key
