@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import AsyncIterator, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -300,3 +300,50 @@ async def test_parked_events_found_inapplicable_later_are_dead_lettered_then(
     assert [tuple(r) for r in statuses] == [("cancellation", "rejected"), ("payment", "rejected")]
     open_amounts = await pool.fetch("SELECT open_amount FROM invoices ORDER BY invoice_number")
     assert [r["open_amount"] for r in open_amounts] == [Decimal(100), Decimal(80)]
+
+
+async def test_invoices_paid_in_later_batches_are_stored_paid_with_the_rest_of_them_kept(
+    pool: asyncpg.Pool,
+) -> None:
+    """An invoice stored by an earlier batch and paid by a later one is written back with
+    what the payment changed (open amount, status, settlement day) and the rest of it as it
+    was; the next batch reads what it wrote."""
+    feed, batches = Feed(), processor(pool)
+    await batches.process(feed.records([invoice("F1", "100"), invoice("F2", "50")]))
+    columns = (
+        "customer_id, version, currency, amount, issue_date, due_date, payment_terms, "
+        "purchase_order, extra, content_hash"
+    )
+    before = {
+        r["invoice_number"]: r
+        for r in await pool.fetch(f"SELECT invoice_number, {columns} FROM invoices")
+    }
+
+    await batches.process(feed.records([payment("P1", "30", allocations=(("F1", "30"),))]))
+    assert await _invoice_state(pool, "F1") == (Decimal("70"), "open", None)
+
+    await batches.process(
+        feed.records(
+            [payment("P2", "70", allocations=(("F1", "70"),)), credit_note("C1", "20", "F2")]
+        )
+    )
+    assert await _invoice_state(pool, "F1") == (Decimal("0"), "settled", date(2026, 2, 10))
+    assert await _invoice_state(pool, "F2") == (Decimal("30"), "open", None)
+
+    # a payment without allocations pays the oldest invoice still open, as stored just now
+    await batches.process(feed.records([payment("P3", "40")]))
+    assert await _invoice_state(pool, "F2") == (Decimal("0"), "settled", date(2026, 2, 10))
+    assert await pool.fetchval("SELECT balance FROM credit_balances") == Decimal("10")
+    after = {
+        r["invoice_number"]: r
+        for r in await pool.fetch(f"SELECT invoice_number, {columns} FROM invoices")
+    }
+    assert after == before  # nothing but what a payment changes was touched
+
+
+async def _invoice_state(pool: asyncpg.Pool, number: str) -> tuple[Any, ...]:
+    row = await pool.fetchrow(
+        "SELECT open_amount, status, settled_on FROM invoices WHERE invoice_number = $1", number
+    )
+    assert row is not None
+    return tuple(row)
