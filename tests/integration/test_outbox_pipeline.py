@@ -135,17 +135,11 @@ async def test_a_pipelined_relay_deletes_only_what_kafka_acknowledged_and_keeps_
         after_publish=after_publish,
         backlog_interval_s=0,
     )
-    stop = asyncio.Event()
-    task = asyncio.create_task(relay.run(stop))
     try:
-        await eventually(lambda: _outbox_empty(pool, relay, task), timeout_s=20)
+        await _relay_until_empty(pool, relay)
     finally:
-        stop.set()
-        (outcome,) = await asyncio.gather(task, return_exceptions=True)
         await pool.release(late)
         await real.stop()
-    if isinstance(outcome, BaseException):
-        raise outcome
 
     assert sender.calls > sender.fail_at
     assert observed["backlog"] == observed["waiting_after_14"] == 31
@@ -164,6 +158,20 @@ async def test_a_pipelined_relay_deletes_only_what_kafka_acknowledged_and_keeps_
         in_commit_order = [r.value for r in enqueued if r.key == key.encode()]
         assert first_copies == in_commit_order, key
     assert list(dict.fromkeys(v for v in values if v.startswith(b"KL"))) == [b"KL:5", b"KL:45"]
+
+
+async def _relay_until_empty(pool: asyncpg.Pool, relay: OutboxRelay) -> None:
+    """Run ``relay`` until it published something and the outbox is empty, then stop it;
+    raise what ended it before that."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(relay.run(stop))
+    try:
+        await eventually(lambda: _outbox_empty(pool, relay, task), timeout_s=20)
+    finally:
+        stop.set()
+        (outcome,) = await asyncio.gather(task, return_exceptions=True)
+    if isinstance(outcome, BaseException):
+        raise outcome
 
 
 async def _outbox_empty(pool: asyncpg.Pool, relay: OutboxRelay, task: asyncio.Task[None]) -> bool:
@@ -215,16 +223,10 @@ async def test_records_written_in_chunks_and_one_by_one_are_published_once_in_co
     real = KafkaRecordSender({"bootstrap_servers": kafka_bootstrap}, "kit-chunks")
     sender = CountingSender(real)
     relay = OutboxRelay("kit-chunks", pool, sender, batch_size=100, poll_interval_s=0.1)
-    stop = asyncio.Event()
-    task = asyncio.create_task(relay.run(stop))
     try:
-        await eventually(lambda: _outbox_empty(pool, relay, task), timeout_s=20)
+        await _relay_until_empty(pool, relay)
     finally:
-        stop.set()
-        (outcome,) = await asyncio.gather(task, return_exceptions=True)
         await real.stop()
-    if isinstance(outcome, BaseException):
-        raise outcome
 
     assert relay.published == len(enqueued) == 3003
     # the first read takes 100 rows, a thousand records; then about 100 records a batch

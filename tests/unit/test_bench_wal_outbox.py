@@ -4,25 +4,12 @@ messages as the server writes them. No PostgreSQL, no timing."""
 from __future__ import annotations
 
 import struct
-import uuid
 
 from hypothesis import given
-from hypothesis import strategies as st
 
 from bench import ingestion_wal_outbox as bench
 from services.runtime.outbox import OutgoingRecord, _decode_headers
-
-records = st.lists(
-    st.builds(
-        OutgoingRecord,
-        st.text(min_size=1, max_size=40),
-        st.none() | st.binary(max_size=40),
-        st.binary(max_size=700),
-        st.lists(st.tuples(st.text(max_size=20), st.binary(max_size=20)), max_size=3).map(tuple),
-        st.just(uuid.uuid4()),
-    ),
-    max_size=20,
-)
+from tests.unit.test_outbox_chunks import records
 
 
 @given(records)

@@ -22,6 +22,7 @@ from services.runtime.auth import Authenticator, AuthSettings
 from services.runtime.clock import Clock, SimulatedClock
 from services.runtime.consumer import UnitOfWork
 from services.runtime.health import HttpServer
+from tests.kafka_tools import eventually
 
 # A machine key holding the collector role and every portfolio, for tests of the routes'
 # behaviour; tests of who may do what use people (tests/identity_provider.py).
@@ -91,3 +92,28 @@ class Mailbox:
         assert isinstance(message, EmailMessage)
         self.received.append((envelope, message))
         return "250 OK queued"
+
+
+async def listening(
+    pool: asyncpg.Pool,
+    dispatcher: Dispatcher,
+    other_than: int = 0,
+    channel: str = "relance_deliveries_",
+) -> int:
+    """Until the dispatcher listens on a backend (not ``other_than``) that PostgreSQL shows
+    listening on ``channel`` (a prefix); its pid. The listener's application name is
+    ``listener``."""
+
+    async def found() -> int:
+        pid = dispatcher.listening_pid
+        if pid is None or pid == other_than:
+            return 0
+        channels = await pool.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE pid = $1 AND application_name = "
+            "'listener' AND query LIKE $2",
+            pid,
+            f"LISTEN %{channel}%",
+        )
+        return pid if channels else 0
+
+    return int(await eventually(found, timeout_s=10, interval_s=0.05))

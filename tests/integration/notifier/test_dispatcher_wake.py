@@ -30,7 +30,7 @@ from services.runtime.clock import SimulatedClock
 from services.runtime.database import connect
 from services.runtime.loops import Wakeup
 from services.runtime.settings import DatabaseSettings
-from tests.integration.notifier.harness import Mailbox, Notifier
+from tests.integration.notifier.harness import Mailbox, Notifier, listening
 from tests.kafka_tools import eventually, unique
 from tests.unit.notifier import samples
 
@@ -85,24 +85,6 @@ async def _received(box: Mailbox, count: int, within_s: float = 15.0) -> None:
     assert len(box.received) == count
 
 
-async def _listening(pool: asyncpg.Pool, dispatcher: Dispatcher, other_than: int = 0) -> int:
-    """Until the dispatcher listens on a backend (not ``other_than``) that PostgreSQL shows
-    listening on the deliveries' channel; its pid."""
-
-    async def listening() -> int:
-        pid = dispatcher.listening_pid
-        if pid is None or pid == other_than:
-            return 0
-        channels = await pool.fetchval(
-            "SELECT count(*) FROM pg_stat_activity WHERE pid = $1 AND application_name = "
-            "'listener' AND query LIKE 'LISTEN %relance_deliveries_%'",
-            pid,
-        )
-        return pid if channels else 0
-
-    return int(await eventually(listening, timeout_s=10, interval_s=0.05))
-
-
 async def _sent(notifier: Notifier, reminder_id: uuid.UUID) -> None:
     """Until the delivery is recorded sent (just after the mail server accepted it)."""
 
@@ -128,7 +110,7 @@ async def test_an_idle_dispatcher_sends_a_new_reminder_at_once(
     notifier = _notifier(pool, port, _connector(database_url))
     await notifier.consume(samples.customer_upserted())
     async with _dispatching(notifier.dispatcher):
-        await _listening(pool, notifier.dispatcher)
+        await listening(pool, notifier.dispatcher)
         await _idle(box)
 
         first = samples.reminder("INV-1")
@@ -166,7 +148,7 @@ async def test_the_listening_backend_terminated_the_dispatcher_listens_again(
     running = asyncio.create_task(notifier.dispatcher.run(stop))
     lost_before = _errors("ListeningLost") + _errors("AdminShutdownError")
     try:
-        first_pid = await _listening(pool, notifier.dispatcher)
+        first_pid = await listening(pool, notifier.dispatcher)
         await _idle(box)
         first = samples.reminder("INV-1")
         await notifier.consume(samples.reminder_due(first))
@@ -174,7 +156,7 @@ async def test_the_listening_backend_terminated_the_dispatcher_listens_again(
 
         # PostgreSQL ends the listening backend (as a restart or an administrator does)
         assert await pool.fetchval("SELECT pg_terminate_backend($1)", first_pid)
-        second_pid = await _listening(pool, notifier.dispatcher, other_than=first_pid)
+        second_pid = await listening(pool, notifier.dispatcher, other_than=first_pid)
         assert second_pid != first_pid
         assert not running.done()  # the dispatcher kept running through it
         assert _errors("ListeningLost") + _errors("AdminShutdownError") > lost_before
@@ -187,9 +169,9 @@ async def test_the_listening_backend_terminated_the_dispatcher_listens_again(
 
         # and again, twice in a row, the backend ended at once after it listens
         for _ in range(2):
-            pid = await _listening(pool, notifier.dispatcher)
+            pid = await listening(pool, notifier.dispatcher)
             assert await pool.fetchval("SELECT pg_terminate_backend($1)", pid)
-            await _listening(pool, notifier.dispatcher, other_than=pid)
+            await listening(pool, notifier.dispatcher, other_than=pid)
         third = samples.reminder("INV-3")
         await notifier.consume(samples.reminder_due(third))
         await _received(box, 3)
@@ -222,7 +204,7 @@ async def test_unexpected_errors_of_the_listening_connection_do_not_end_the_disp
     runtime_before = _errors("RuntimeError")
     internal_before = _errors("InternalClientError")
     async with _dispatching(notifier.dispatcher) as running:
-        await _listening(pool, notifier.dispatcher)
+        await listening(pool, notifier.dispatcher)
         assert len(opened) == 3
         assert opened[1].is_closed()  # the broken one terminated, never reused
         assert _errors("RuntimeError") == runtime_before + 1
@@ -292,7 +274,7 @@ async def test_a_listening_connection_whose_probe_fails_is_replaced(
             )
 
         await eventually(replaced, timeout_s=10, interval_s=0.02)
-        await _listening(pool, notifier.dispatcher)
+        await listening(pool, notifier.dispatcher)
         assert opened[0].is_closed()  # terminated at its failed probe, not reused
         assert _errors("InternalClientError") == before + 1
         await _idle(box)
@@ -326,11 +308,11 @@ async def test_a_failing_callback_discards_the_connection_and_listens_again(
     wake = _FailingOnce(fail_at=2)  # the first ring follows the LISTEN, the second a NOTIFY
     stop = asyncio.Event()
     before = _errors("RuntimeError")
-    listening = asyncio.create_task(notifier.dispatcher.listen(wake, stop))
+    task = asyncio.create_task(notifier.dispatcher.listen(wake, stop))
     try:
-        first_pid = await _listening(pool, notifier.dispatcher)
+        first_pid = await listening(pool, notifier.dispatcher)
         await notifier.consume(samples.reminder_due(samples.reminder("INV-1")))  # fails
-        await _listening(pool, notifier.dispatcher, other_than=first_pid)
+        await listening(pool, notifier.dispatcher, other_than=first_pid)
         assert _errors("RuntimeError") == before + 1
         rings = wake.rings
         await notifier.consume(samples.reminder_due(samples.reminder("INV-2")))
@@ -339,10 +321,10 @@ async def test_a_failing_callback_discards_the_connection_and_listens_again(
             return wake.rings > rings
 
         await eventually(rung, timeout_s=10, interval_s=0.02)
-        assert not listening.done()
+        assert not task.done()
     finally:
         stop.set()
-        await asyncio.wait_for(listening, timeout=15)
+        await asyncio.wait_for(task, timeout=15)
 
 
 async def test_a_lane_meeting_asyncpgs_protocol_error_waits_it_out(
@@ -368,7 +350,7 @@ async def test_a_lane_meeting_asyncpgs_protocol_error_waits_it_out(
     dispatcher._claim = claim_failing_once  # type: ignore[method-assign]
     await notifier.consume(samples.customer_upserted())
     async with _dispatching(dispatcher) as running:
-        await _listening(pool, dispatcher)
+        await listening(pool, dispatcher)
         await _idle(box)
         assert failed
         due = samples.reminder("INV-1")

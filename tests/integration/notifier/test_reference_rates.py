@@ -30,6 +30,7 @@ from services.runtime.dead_letter import IncomingRecord
 from services.runtime.errors import NoReferenceRate
 from services.runtime.loops import Wakeup
 from services.runtime.settings import DatabaseSettings
+from tests.integration.notifier.harness import listening
 from tests.kafka_tools import consume, create_topics, eventually, produce, unique
 from tests.unit.notifier import samples
 
@@ -90,6 +91,7 @@ async def test_a_rate_consumed_from_kafka_is_the_one_statements_use(
     ]
 
 
+RATES = "relance_rates_"  # the channel's prefix (reference_rates.RATES_CHANNEL_PREFIX)
 REFRESH_S = 300.0  # the default: far longer than the test waits, only the announcement can
 
 
@@ -120,23 +122,6 @@ async def _record(pool: asyncpg.Pool, *events: ReferenceInterestRatePublished) -
     processor = BatchProcessor("notifier", [topic], handle, pool, SimulatedClock(samples.NOW))
     outcome = await processor.process(records)
     assert outcome.dead_lettered == 0
-
-
-async def _listening(pool: asyncpg.Pool, dispatcher: Dispatcher, other_than: int = 0) -> int:
-    """Until the dispatcher's listener (not ``other_than``) listens on the rates' channel."""
-
-    async def listening() -> int:
-        pid = dispatcher.listening_pid
-        if pid is None or pid == other_than:
-            return 0
-        found = await pool.fetchval(
-            "SELECT count(*) FROM pg_stat_activity WHERE pid = $1 AND application_name = "
-            "'listener' AND query LIKE 'LISTEN %relance_rates_%'",
-            pid,
-        )
-        return pid if found else 0
-
-    return int(await eventually(listening, timeout_s=10, interval_s=0.05))
 
 
 @contextlib.asynccontextmanager
@@ -174,7 +159,7 @@ async def test_a_rate_recorded_reaches_the_running_notifier_statements_at_once(
     pool: asyncpg.Pool, database_url: str
 ) -> None:
     async with _running(pool, database_url) as (book, dispatcher):
-        await _listening(pool, dispatcher)
+        await listening(pool, dispatcher, channel=RATES)
         await asyncio.sleep(0.2)  # the book's first refresh found no rate
         assert not _knows(book, date(2025, 6, 11), "2.15")
 
@@ -190,11 +175,11 @@ async def test_after_its_listening_backend_ended_the_notifier_still_hears_new_ra
     pool: asyncpg.Pool, database_url: str
 ) -> None:
     async with _running(pool, database_url) as (book, dispatcher):
-        first = await _listening(pool, dispatcher)
+        first = await listening(pool, dispatcher, channel=RATES)
         assert await pool.fetchval("SELECT pg_terminate_backend($1)", first)
         # recorded while nobody may be listening: loaded when the listener is back at most
         await _record(pool, rate_published("ecb_mro", date(2025, 6, 11), "2.15"))
-        await _listening(pool, dispatcher, other_than=first)
+        await listening(pool, dispatcher, other_than=first, channel=RATES)
         await _loaded(book, date(2025, 6, 11), "2.15")
 
         await _record(pool, rate_published("ecb_mro", date(2025, 12, 17), "2.00"))
