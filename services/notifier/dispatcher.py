@@ -234,32 +234,28 @@ class Dispatcher:
         connection = await self.listen_connection()
         try:
             connection.add_termination_listener(lambda _: lost.ring())
-            schema = await connection.fetchval("SELECT current_schema()")
-            # schemas are ASCII identifiers: a character is a byte, as left() counts
-            channel = (queries.DELIVERY_CHANNEL_PREFIX + schema)[: queries.CHANNEL_BYTES]
+            schema: str = await connection.fetchval("SELECT current_schema()")
 
-            def _notified(*_: object) -> None:
-                try:
-                    wake.ring()
-                except Exception as exc:  # asyncpg calls this on its own: nothing would see it
-                    failures.append(exc)
-                    lost.ring()
+            def _channel(prefix: str) -> str:
+                # schemas are ASCII identifiers: a character is a byte, as left() counts
+                return (prefix + schema)[: queries.CHANNEL_BYTES]
 
-            await connection.add_listener(channel, _notified)
-            rates = self.rates_changed
-            if rates is not None:
-
-                def _rates_notified(*_: object) -> None:
+            def _ringing(target: Wakeup) -> Callable[..., None]:
+                def _notified(*_: object) -> None:
                     try:
-                        rates.ring()
-                    except Exception as exc:  # as for a delivery's
+                        target.ring()
+                    except Exception as exc:  # asyncpg calls this on its own: nobody sees it
                         failures.append(exc)
                         lost.ring()
 
-                rates_channel = (reference_rates.RATES_CHANNEL_PREFIX + schema)[
-                    : queries.CHANNEL_BYTES
-                ]
-                await connection.add_listener(rates_channel, _rates_notified)
+                return _notified
+
+            channel = _channel(queries.DELIVERY_CHANNEL_PREFIX)
+            await connection.add_listener(channel, _ringing(wake))
+            rates = self.rates_changed
+            if rates is not None:
+                rates_channel = _channel(reference_rates.RATES_CHANNEL_PREFIX)
+                await connection.add_listener(rates_channel, _ringing(rates))
             self.listening_pid = connection.get_server_pid()
             if self._listener_errors:  # the end of an outage, as loud as its errors were
                 log.warning(
