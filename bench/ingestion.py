@@ -61,6 +61,7 @@ from typing import Any
 import asyncpg
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError
 
 from bench.limits import DEFAULT_BOOTSTRAP, DEFAULT_DATABASE_URL, load_limits, measure_pydantic
 from contracts import erp
@@ -405,6 +406,7 @@ class BackendCpu:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._started = threading.Event()
+        self.error: Exception | None = None
 
     def start(self) -> None:
         self._thread.start()
@@ -414,13 +416,24 @@ class BackendCpu:
         """Stop looking; the CPU seconds the run's backends used since :meth:`start`."""
         self._stop.set()
         self._thread.join()
+        if self.error is not None:
+            # the backends' CPU stopped being looked at: a figure would be short, not small
+            raise RuntimeError(
+                f"the PostgreSQL backends' CPU was not watched to the end: {self.error!r}"
+            ) from self.error
         return self.used()
 
     def used(self) -> float:
         return sum(self.last[pid] - self.baseline.get(pid, 0.0) for pid in list(self.last))
 
     def _run(self) -> None:
-        asyncio.run(self._watch())
+        try:
+            asyncio.run(self._watch())
+        except Exception as exc:
+            # said now, and again by :meth:`stop`, which fails the run
+            print(f"the backends' CPU watcher stopped: {exc!r}", file=sys.stderr, flush=True)
+            self.error = exc
+            self._started.set()
 
     async def _watch(self) -> None:
         connection = await asyncpg.connect(
@@ -454,7 +467,12 @@ class BackendCpu:
                 if self.windows is not None and (
                     self._stop.is_set() or time.monotonic() >= next_window
                 ):
-                    await self.windows.note(connection, self)
+                    try:
+                        await self.windows.note(connection, self)
+                    except KafkaError as exc:
+                        # the group's offsets unreadable for a moment (a coordinator
+                        # moving, say): this window joins the next, the CPU is still looked at
+                        print(f"  window skipped: {exc!r}", flush=True)
                     next_window = time.monotonic() + self.windows.seconds
                 if self._stop.is_set():
                     break  # after one last look
