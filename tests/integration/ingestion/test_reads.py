@@ -23,7 +23,7 @@ from services.ingestion import queries
 from services.ingestion.app import DEFINITION
 from services.ingestion.domain.book import DocumentRow, InvoiceRow
 from services.runtime import migrations
-from services.runtime.database import create_pool
+from services.runtime.database import Connection, create_pool
 from services.runtime.settings import DatabaseSettings
 
 pytestmark = pytest.mark.integration
@@ -231,3 +231,69 @@ async def test_upserts_store_the_amounts_given(pool: asyncpg.Pool) -> None:
             ("F0", str(want[0])),
             ("F1", str(want[1])),
         ]
+
+
+class _Recording:
+    """A connection that notes each statement read through it, to be explained after."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.statements: list[tuple[str, tuple[object, ...]]] = []
+
+    async def fetch(self, query: str, *args: object) -> list[asyncpg.Record]:
+        self.statements.append((query, args))
+        return await self.connection.fetch(query, *args)
+
+
+def _scans(plan: dict[str, object]) -> list[tuple[str, str]]:
+    found = []
+    if "Relation Name" in plan:
+        found.append((str(plan["Node Type"]), str(plan["Relation Name"])))
+    for child in plan.get("Plans", []):  # type: ignore[attr-defined]
+        found.extend(_scans(child))
+    return found
+
+
+async def test_the_ledger_keys_compare_byte_by_byte_in_every_index(pool: asyncpg.Pool) -> None:
+    """Every text column of an index of the ledger's tables is in the C collation (migration
+    0007): a btree under a libc collation calls strcoll at every comparison of a descent."""
+    async with pool.acquire() as connection:
+        rows = await connection.fetch(
+            "SELECT t.relname, a.attname, coalesce(c.collname, '') AS collation "
+            "FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid "
+            "JOIN pg_namespace n ON n.oid = t.relnamespace "
+            "JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = ANY(i.indkey) "
+            "LEFT JOIN pg_collation c ON c.oid = a.attcollation "
+            "WHERE n.nspname = $1 AND a.atttypid IN ('text'::regtype, 'bpchar'::regtype) "
+            "AND t.relname IN ('customers', 'invoices', 'documents', 'allocations', "
+            "'credit_balances', 'parked_documents')",
+            DEFINITION.schema,
+        )
+    columns = {(r["relname"], r["attname"]): r["collation"] for r in rows}
+    assert ("invoices", "invoice_number") in columns
+    assert ("credit_balances", "currency") in columns
+    assert {k: c for k, c in columns.items() if c != "C"} == {}
+
+
+async def test_every_read_of_a_batch_uses_an_index_of_its_keys(pool: asyncpg.Pool) -> None:
+    """The reads compare the C-collated keys with the JSON arrays' text (the database's
+    default collation): each must still find its rows through an index, not a scan of the
+    table, which the planner would take (sequential scans being priced out) only when no
+    index fits the comparison's collation."""
+    async with pool.acquire() as connection, connection.transaction():
+        await queries.save_invoices(connection, [invoice("FR01", n, n) for n in ODD])
+        recording = _Recording(connection)
+        some = sorted(ODD[1::2])
+        await queries.invoices_by_key(recording, [("FR01", n) for n in ODD])  # type: ignore[arg-type]
+        await queries.open_invoices_of(recording, some)  # type: ignore[arg-type]
+        await queries.customer_versions(recording, some)  # type: ignore[arg-type]
+        await queries.balances_of(recording, some)  # type: ignore[arg-type]
+        await queries.documents_by_key(recording, [("FR01", "payment", n) for n in some])  # type: ignore[arg-type]
+        assert len(recording.statements) == 5
+        await connection.execute("SET LOCAL enable_seqscan = off")
+        for query, args in recording.statements:
+            (plan,) = await connection.fetchval(f"EXPLAIN (FORMAT JSON) {query}", *args)
+            scans = [s for s in _scans(plan["Plan"]) if s[1] != "k"]
+            assert scans, query
+            # an index scan, or a bitmap heap scan over one: anything but a sequential scan
+            assert all(kind != "Seq Scan" for kind, _ in scans), (query, scans)
