@@ -107,6 +107,11 @@ class OwnPostgres:
         if not versions:
             return
         command = ["pg_dropcluster", "--stop", versions[-1].name, self.cluster]
+        # pg_dropcluster leaves the configuration directory behind when it holds a file it
+        # did not write (infra/postgres.sh's conf.d/relance.conf): removed with it
+        leftover = ["rm", "-rf", f"/etc/postgresql/{versions[-1].name}/{self.cluster}"]
         if os.geteuid() != 0:
             command.insert(0, "sudo")
+            leftover.insert(0, "sudo")
         subprocess.run(command, capture_output=True, timeout=120)
+        subprocess.run(leftover, capture_output=True, timeout=60)
