@@ -23,7 +23,7 @@ per transaction writes (``enqueue(..., chunks=True)``: ingestion's batches). The
 reads both kinds; a chunk's records keep their order, and its row is deleted like any once
 Kafka acknowledged all of them. A relay batch is about ``batch_size`` records whatever the
 rows hold: the rows read next are ``batch_size`` times the rows per record of the batch
-before (:meth:`OutboxRelay._rows_for`).
+before (:meth:`OutboxRelay._note_read`).
 """
 
 from __future__ import annotations
@@ -414,7 +414,7 @@ class OutboxRelay:
     active: bool = field(default=False, init=False)
     # rows per read: ``batch_size`` at first, then as many as make ``batch_size`` records at
     # the rows per record of the last batch (a chunk holds a dozen records or more)
-    _rows: int = field(default=0, init=False)
+    _rows_per_read: int = field(default=0, init=False)
     _backlog_counted_at: float = field(default=float("-inf"), init=False)
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -498,7 +498,7 @@ class OutboxRelay:
         """
         acknowledged: list[int] = []  # published and acknowledged, not deleted yet
         wake.clear()
-        limit = self._rows_for()  # the read that gave ``rows`` took at most this many
+        limit = self._read_size  # the read that gave ``rows`` took at most this many
         rows = await connection.fetch(sql.FETCH_BATCH, limit)
         while not stop.is_set():
             if not rows:
@@ -508,12 +508,13 @@ class OutboxRelay:
                 metrics.OUTBOX_BACKLOG.labels(self.service).set(0)
                 await pause(stop, self.poll_interval_s, wake)
                 wake.clear()
-                limit = self._rows_for()
+                limit = self._read_size
                 rows = [] if stop.is_set() else await connection.fetch(sql.FETCH_BATCH, limit)
                 continue
             records = _records(rows)
             ids = [row[4] for row in rows]
-            next_limit = self._rows_for(rows=len(rows), records=len(records))
+            self._note_read(len(rows), len(records))
+            next_limit = self._read_size
             wake.clear()  # a row committed from now on is read next, or wakes the relay
             around = _around(acknowledged, ids, limit=2 * self.batch_size)
             if around is None:
@@ -565,26 +566,29 @@ class OutboxRelay:
 
     async def relay_once(self, connection: Connection) -> int:
         """Publish one batch; return how many records were published."""
-        limit = self._rows_for()
+        limit = self._read_size
         rows = await connection.fetch(sql.FETCH_BATCH, limit)
         if not rows:
             metrics.OUTBOX_BACKLOG.labels(self.service).set(0)
             return 0
         records = _records(rows)
-        self._rows_for(rows=len(rows), records=len(records))
+        self._note_read(len(rows), len(records))
         await self.sender.send_all(records)
         await self._acknowledged(records)
         await connection.execute(sql.DELETE_PUBLISHED, [row[4] for row in rows])
         await self._count(connection, records, rows, limit)
         return len(records)
 
-    def _rows_for(self, *, rows: int = 0, records: int = 0) -> int:
-        """How many rows the next read takes: about ``batch_size`` records at the rows per
-        record of the batch just read (``rows`` of ``records``, when given), at least one
-        and at most ``batch_size``."""
+    @property
+    def _read_size(self) -> int:
+        """How many rows the next read takes (see :meth:`_note_read`)."""
+        return self._rows_per_read or self.batch_size
+
+    def _note_read(self, rows: int, records: int) -> None:
+        """A read gave ``rows`` holding ``records``: the next takes about ``batch_size``
+        records at that many rows per record, at least one row and at most ``batch_size``."""
         if records:
-            self._rows = max(1, min(self.batch_size, self.batch_size * rows // records))
-        return self._rows or self.batch_size
+            self._rows_per_read = max(1, min(self.batch_size, self.batch_size * rows // records))
 
     async def _acknowledged(self, records: Sequence[OutgoingRecord]) -> None:
         """Kafka acknowledged ``records``; their rows are not deleted yet."""
