@@ -146,7 +146,11 @@ class LedgerHandler:
         await queries.save_customers(
             connection, (book.customers[c] for c in book.changed_customers)
         )
-        await queries.save_invoices(connection, (book.invoices[k] for k in book.changed_invoices))
+        await queries.save_invoices(
+            connection,
+            (book.invoices[k] for k in book.opened_invoices),
+            (book.invoices[k] for k in book.changed_invoices - book.opened_invoices),
+        )
         await queries.save_balances(
             connection, {k: book.balances[k] for k in book.changed_balances}, book.credit_lots
         )

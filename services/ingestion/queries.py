@@ -4,13 +4,14 @@ Reads take their keys as JSON arrays (``json_array_elements_text``; the pool's `
 codec dumps a list with the C encoder), one round trip per table and batch: asyncpg
 checks every element of a ``text[]`` parameter against ``collections.abc`` in Python,
 two calls per string, about 0.8 µs per ERP event for a batch's keys. Writes are one
-set-based upsert per table and batch (``INSERT ... SELECT FROM unnest(...) ON CONFLICT``:
-the batch's keys are unique, the :class:`Book` keeps one row per key) and ``COPY`` for
-allocations. The frequent upserts (invoices, documents, balances) pass one array of a row
-type (migration ``0005``) rather than an array per column: asyncpg checks each element of
-an array parameter against ``collections.abc`` in Python, per field with column arrays,
-per row with a row type; only parked documents, which are rare and carry an array per row, are
-written row by row.
+set-based statement per table and batch (``INSERT ... SELECT FROM unnest(...) ON
+CONFLICT``: the batch's keys are unique, the :class:`Book` keeps one row per key; for
+invoices an ``INSERT`` of the new and an ``UPDATE`` of the stored, :func:`save_invoices`)
+and ``COPY`` for allocations. The frequent writes (invoices, documents, balances) pass one
+array of a row type (migration ``0005``) rather than an array per column: asyncpg checks
+each element of an array parameter against ``collections.abc`` in Python, per field with
+column arrays, per row with a row type; only parked documents, which are rare and carry an
+array per row, are written row by row.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
+
+import asyncpg
 
 from services.ingestion.domain.book import (
     AllocationRow,
@@ -32,6 +35,7 @@ from services.ingestion.domain.book import (
     InvoiceRow,
 )
 from services.runtime.database import Connection
+from services.runtime.errors import WriteConflict
 
 _INVOICE_COLUMNS = (
     "company_code, invoice_number, customer_id, version, currency, amount, open_amount, "
@@ -195,8 +199,9 @@ async def save_customers(connection: Connection, rows: Iterable[CustomerRow]) ->
         )
 
 
-async def save_invoices(connection: Connection, rows: Iterable[InvoiceRow]) -> None:
-    records = [
+def _invoice_records(rows: Iterable[InvoiceRow]) -> list[tuple[Any, ...]]:
+    # in the order of the invoice_upsert row type (migration 0005); amounts as text (0006)
+    return [
         (
             r.company_code,
             r.invoice_number,
@@ -216,25 +221,54 @@ async def save_invoices(connection: Connection, rows: Iterable[InvoiceRow]) -> N
         )
         for r in rows
     ]
-    if records:
+
+
+async def save_invoices(
+    connection: Connection, opened: Iterable[InvoiceRow], changed: Iterable[InvoiceRow]
+) -> None:
+    """Write a batch's new invoices (``opened``) and the stored ones it changed.
+
+    New invoices by a plain ``INSERT``, stored ones by ``UPDATE``: the batch read every
+    invoice it touches, so it knows which is which, and an ``INSERT ... ON CONFLICT DO
+    UPDATE`` (a speculative insertion, checked again after the insert) cost more per row.
+    An invoice the batch found absent can still be there at its insert: another replica's
+    batch, of another partition, opened the same number first (two customers of a company
+    given one invoice number; a customer's own batches wait for each other, see
+    ``BatchProcessor.partition_locks``). The unique violation becomes a
+    :class:`~services.runtime.errors.WriteConflict`: the batch is rolled back and retried,
+    reads that invoice, and the ledger's rules decide (an ``invoice_conflict`` for another
+    customer's invoice), where an upsert would have overwritten the first one.
+    """
+    new = _invoice_records(opened)
+    if new:
+        try:
+            await connection.execute(
+                "INSERT INTO invoices (company_code, invoice_number, customer_id, version, "
+                "currency, amount, open_amount, issue_date, due_date, status, settled_on, "
+                "payment_terms, purchase_order, extra, content_hash) "
+                "SELECT i.company_code, i.invoice_number, i.customer_id, i.version, "
+                "i.currency, i.amount::numeric, i.open_amount::numeric, i.issue_date, "
+                "i.due_date, i.status, i.settled_on, i.payment_terms, i.purchase_order, "
+                "i.extra::jsonb, i.content_hash "
+                "FROM unnest($1::invoice_upsert[]) AS i",
+                new,
+            )
+        except asyncpg.UniqueViolationError as exc:
+            raise WriteConflict(
+                f"an invoice this batch opens was opened by another batch first: {exc.detail}"
+            ) from exc
+    known = _invoice_records(changed)
+    if known:
         await connection.execute(
-            "INSERT INTO invoices (company_code, invoice_number, customer_id, version, currency, "
-            "amount, open_amount, issue_date, due_date, status, settled_on, payment_terms, "
-            "purchase_order, extra, content_hash) "
-            "SELECT i.company_code, i.invoice_number, i.customer_id, i.version, i.currency, "
-            "i.amount::numeric, i.open_amount::numeric, i.issue_date, i.due_date, i.status, "
-            "i.settled_on, "
-            "i.payment_terms, i.purchase_order, i.extra::jsonb, i.content_hash "
+            "UPDATE invoices AS v SET customer_id = i.customer_id, version = i.version, "
+            "currency = i.currency, amount = i.amount::numeric, "
+            "open_amount = i.open_amount::numeric, issue_date = i.issue_date, "
+            "due_date = i.due_date, status = i.status, settled_on = i.settled_on, "
+            "payment_terms = i.payment_terms, purchase_order = i.purchase_order, "
+            "extra = i.extra::jsonb, content_hash = i.content_hash "
             "FROM unnest($1::invoice_upsert[]) AS i "
-            "ON CONFLICT (company_code, invoice_number) DO UPDATE SET "
-            "customer_id = EXCLUDED.customer_id, version = EXCLUDED.version, "
-            "currency = EXCLUDED.currency, amount = EXCLUDED.amount, "
-            "open_amount = EXCLUDED.open_amount, issue_date = EXCLUDED.issue_date, "
-            "due_date = EXCLUDED.due_date, status = EXCLUDED.status, "
-            "settled_on = EXCLUDED.settled_on, payment_terms = EXCLUDED.payment_terms, "
-            "purchase_order = EXCLUDED.purchase_order, extra = EXCLUDED.extra, "
-            "content_hash = EXCLUDED.content_hash",
-            records,
+            "WHERE v.company_code = i.company_code AND v.invoice_number = i.invoice_number",
+            known,
         )
 
 

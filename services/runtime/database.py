@@ -8,7 +8,7 @@ from typing import Any, TypeAlias
 import asyncpg
 import asyncpg.pool
 
-from services.runtime.errors import TransientError
+from services.runtime.errors import TransientError, WriteConflict
 from services.runtime.settings import DatabaseSettings
 
 Pool: TypeAlias = "asyncpg.Pool[asyncpg.Record]"
@@ -33,6 +33,9 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     # the same connection raises ConnectionDoesNotExistError. The system test with faults
     # met it in the notifier's dispatcher, notices and previews and the scheduler's tick.
     asyncpg.exceptions.InternalClientError,
+    # raised by a service's own code for a unique violation that another transaction's
+    # commit caused (ingestion's new invoices): retrying reads what that one wrote
+    WriteConflict,
 )
 
 CONNECT_TIMEOUT_S = 10.0  # a connection of its own (:func:`connect`) that takes longer fails

@@ -6,6 +6,7 @@
      ├── ConfigurationError      settings or files that cannot work
      │    └── EmptySendingWindow a sending window that ends before it starts (*, ValueError)
      ├── TransientError          worth retrying: the database or the broker is unavailable
+     │    └── WriteConflict      a concurrent transaction wrote the same key first: retry
      ├── MigrationError          a schema migration failed
      ├── SupervisedTaskFailed    a background task of a service stopped; the service stops
      ├── DeadLetterLimitExceeded too many records dead-lettered; the consumer stopped
@@ -48,6 +49,10 @@ class ConfigurationError(RelanceError):
 
 class TransientError(RelanceError):
     """A dependency is unavailable for now; retrying may succeed."""
+
+
+class WriteConflict(TransientError):
+    """A concurrent transaction wrote the same key first; the work is retried and reads it."""
 
 
 class MigrationError(RelanceError):

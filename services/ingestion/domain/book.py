@@ -298,6 +298,8 @@ class Book:
     rejected: list[tuple[Event, str, str]] = field(default_factory=list)
     allocations: list[AllocationRow] = field(default_factory=list)
     changed_invoices: set[InvoiceKey] = field(default_factory=set)
+    # the changed invoices that were not stored: opened by this batch
+    opened_invoices: set[InvoiceKey] = field(default_factory=set)
     changed_customers: set[str] = field(default_factory=set)
     changed_balances: set[BalanceKey] = field(default_factory=set)
     changed_documents: set[DocumentKey] = field(default_factory=set)
@@ -503,6 +505,7 @@ class Book:
         self.invoices[row.key] = row
         self._index(row)
         self.changed_invoices.add(row.key)
+        self.opened_invoices.add(row.key)
         waiting = (
             sorted(
                 (d for d in self.parked.values() if self._waits_for(d, row)),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from collections.abc import AsyncIterator, Sequence
@@ -19,7 +20,7 @@ from services.ingestion.app import DEFINITION
 from services.ingestion.handler import LedgerHandler
 from services.runtime import migrations
 from services.runtime.clock import SimulatedClock
-from services.runtime.consumer import BatchOutcome, BatchProcessor
+from services.runtime.consumer import BatchOutcome, BatchProcessor, Handler, UnitOfWork
 from services.runtime.database import create_pool
 from services.runtime.dead_letter import IncomingRecord
 from services.runtime.settings import DatabaseSettings
@@ -159,6 +160,69 @@ async def test_duplicates_and_conflicts(pool: asyncpg.Pool) -> None:
     assert await pool.fetchval("SELECT amount FROM invoices") == Decimal("120")
     assert await pool.fetchval("SELECT name FROM customers") == "Dupont SA"
     assert await dead_reasons(pool, "erp.invoices.v1.dlq") == ["invoice_conflict"]
+
+
+async def test_two_customers_racing_on_one_invoice_number_leave_the_first_one_whole(
+    pool: asyncpg.Pool,
+) -> None:
+    """Two replicas, two customers' partitions, one invoice number of one company opened by
+    both at once: each batch read it absent; the second's insert waits for the first's
+    commit, fails on the key, and its batch is retried, reads the first customer's invoice
+    and dead-letters its own as an ``invoice_conflict``. The first invoice stays whole."""
+    handler = LedgerHandler()
+    first_written, release_first = asyncio.Event(), asyncio.Event()
+
+    async def first_handler(work: UnitOfWork, events: Sequence[Event]) -> None:
+        await handler.handle(work, events)  # F1 of C1 inserted, not committed yet
+        first_written.set()
+        await release_first.wait()
+
+    def replica(handle: Handler) -> BatchProcessor:
+        return BatchProcessor(
+            "ingestion",
+            DEFINITION.consumes,
+            handle,
+            pool,
+            CLOCK,
+            dead_letter_max_ratio=1.0,
+            partition_locks=True,
+            retry_for_s=30.0,
+        )
+
+    def record(event: Event, partition: int) -> IncomingRecord:
+        value = event.model_dump_json().encode()
+        return IncomingRecord(
+            ERP_INVOICES.name, partition, 0, event.payload.customer_id.encode(), value
+        )
+
+    first = asyncio.create_task(
+        replica(first_handler).process([record(invoice("F1", "100", customer_id="C1"), 0)])
+    )
+    await asyncio.wait_for(first_written.wait(), 10)
+    second = asyncio.create_task(
+        replica(handler.handle).process([record(invoice("F1", "999", customer_id="C2"), 1)])
+    )
+    for _ in range(200):  # the second's insert waits on the first's row
+        waiting = await pool.fetchval(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        if waiting:
+            break
+        await asyncio.sleep(0.05)
+    assert waiting == 1
+    release_first.set()
+    assert await asyncio.wait_for(first, 10) == BatchOutcome(
+        applied=1, duplicates=0, dead_lettered=0
+    )
+    assert await asyncio.wait_for(second, 30) == BatchOutcome(
+        applied=0, duplicates=0, dead_lettered=1
+    )
+    rows = await pool.fetch("SELECT customer_id, amount FROM invoices")
+    assert [tuple(r) for r in rows] == [("C1", Decimal("100"))]
+    assert await dead_reasons(pool, "erp.invoices.v1.dlq") == ["invoice_conflict"]
+    opened = await outbox(pool, "ledger.events.v1")
+    assert [e["value"]["payload"]["customer_id"] for e in opened] == ["C1"]
 
 
 def scenario() -> list[Event]:

@@ -67,6 +67,7 @@ async def test_reads_find_odd_keys_exactly(pool: asyncpg.Pool) -> None:
             connection,
             [invoice(c, n, n) for c in ("FR01", ODD[0]) for n in ODD]
             + [invoice("FR01", f"settled {n}", n, "settled") for n in ODD],
+            [],
         )
         await queries.save_documents(
             connection,
@@ -183,6 +184,7 @@ async def test_upserts_store_the_amounts_given(pool: asyncpg.Pool) -> None:
                 replace(invoice("FR01", f"F{n}", f"C{n}"), amount=a, open_amount=a)
                 for n, a in enumerate(amounts)
             ],
+            [],
         )
         await queries.save_documents(
             connection,
@@ -244,6 +246,10 @@ class _Recording:
         self.statements.append((query, args))
         return await self.connection.fetch(query, *args)
 
+    async def execute(self, query: str, *args: object) -> str:
+        self.statements.append((query, args))
+        return await self.connection.execute(query, *args)
+
 
 def _scans(plan: dict[str, object]) -> list[tuple[str, str]]:
     found = []
@@ -281,7 +287,7 @@ async def test_every_read_of_a_batch_uses_an_index_of_its_keys(pool: asyncpg.Poo
     table, which the planner would take (sequential scans being priced out) only when no
     index fits the comparison's collation."""
     async with pool.acquire() as connection, connection.transaction():
-        await queries.save_invoices(connection, [invoice("FR01", n, n) for n in ODD])
+        await queries.save_invoices(connection, [invoice("FR01", n, n) for n in ODD], [])
         recording = _Recording(connection)
         some = sorted(ODD[1::2])
         await queries.invoices_by_key(recording, [("FR01", n) for n in ODD])  # type: ignore[arg-type]
@@ -289,7 +295,9 @@ async def test_every_read_of_a_batch_uses_an_index_of_its_keys(pool: asyncpg.Poo
         await queries.customer_versions(recording, some)  # type: ignore[arg-type]
         await queries.balances_of(recording, some)  # type: ignore[arg-type]
         await queries.documents_by_key(recording, [("FR01", "payment", n) for n in some])  # type: ignore[arg-type]
-        assert len(recording.statements) == 5
+        settled = [invoice("FR01", n, n, "settled") for n in some]
+        await queries.save_invoices(recording, [], settled)  # type: ignore[arg-type]
+        assert len(recording.statements) == 6
         await connection.execute("SET LOCAL enable_seqscan = off")
         for query, args in recording.statements:
             (plan,) = await connection.fetchval(f"EXPLAIN (FORMAT JSON) {query}", *args)

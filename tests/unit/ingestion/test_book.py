@@ -54,6 +54,23 @@ def test_partial_then_full_payment_settles_alone() -> None:
     assert settled.payload.cause_document_id == "P2"
 
 
+def test_the_invoices_a_batch_opens_are_told_apart_from_the_stored_ones_it_changes() -> None:
+    stored = Book()
+    stored.apply_all([invoice("F1", "100"), invoice("F2", "50")])
+    assert stored.opened_invoices == {("FR01", "F1"), ("FR01", "F2")}
+    book = Book(invoices={k: stored.invoices[k] for k in [("FR01", "F1"), ("FR01", "F2")]})
+    book.apply_all(
+        [
+            payment("P1", "100", allocations=(("F1", "100"),)),
+            invoice("F3", "70"),
+            payment("P2", "30", allocations=(("F3", "30"),)),
+        ]
+    )
+    # F1 settled, F3 opened then partly paid in the same batch: an insert, F1 an update
+    assert book.changed_invoices == {("FR01", "F1"), ("FR01", "F3")}
+    assert book.opened_invoices == {("FR01", "F3")}
+
+
 def test_overpayment_leaves_a_credit_balance() -> None:
     book = Book()
     book.apply_all([invoice("F1", "100"), payment("P1", "130.5")])
