@@ -155,7 +155,9 @@ class LedgerHandler:
             connection, {k: book.balances[k] for k in book.changed_balances}, book.credit_lots
         )
         await queries.save_documents(
-            connection, (book.documents[k] for k in book.changed_documents)
+            connection,
+            (book.documents[k] for k in book.opened_documents),
+            (book.documents[k] for k in book.changed_documents - book.opened_documents),
         )
         await queries.save_allocations(connection, book.allocations)
         await queries.delete_parked(connection, book.unparked)

@@ -1,12 +1,12 @@
 """The SQL of the ingestion service: loading a batch's rows and writing back what changed.
 
 Reads take their keys as JSON arrays (``json_array_elements_text``; the pool's ``json``
-codec dumps a list with the C encoder), one round trip per table and batch: asyncpg
-checks every element of a ``text[]`` parameter against ``collections.abc`` in Python,
-two calls per string, about 0.8 µs per ERP event for a batch's keys. Writes are one
-set-based statement per table and batch (``INSERT ... SELECT FROM unnest(...) ON
-CONFLICT``: the batch's keys are unique, the :class:`Book` keeps one row per key; for
-invoices an ``INSERT`` of the new and an ``UPDATE`` of the stored, :func:`save_invoices`)
+codec dumps a list with the C encoder), one round trip per table and batch: asyncpg checks
+every element of a ``text[]`` parameter against ``collections.abc`` in Python, two calls
+per string, about 0.8 µs per ERP event for a batch's keys. Writes are one set-based
+statement per table and batch (``INSERT ... SELECT FROM unnest(...) ON CONFLICT``: the
+batch's keys are unique, the :class:`Book` keeps one row per key; for invoices and
+documents an ``INSERT`` of the new and an ``UPDATE`` of the stored, :func:`save_invoices`)
 and ``COPY`` for allocations. The frequent writes (invoices, documents, balances) pass one
 array of a row type (migration ``0005``) rather than an array per column: asyncpg checks
 each element of an array parameter against ``collections.abc`` in Python, per field with
@@ -292,8 +292,9 @@ def _lots_json(lots: CreditLots) -> str:
     return json.dumps([[None if d is None else d.isoformat(), f"{a:f}"] for d, a in lots])
 
 
-async def save_documents(connection: Connection, rows: Iterable[DocumentRow]) -> None:
-    records = [
+def _document_records(rows: Iterable[DocumentRow]) -> list[tuple[Any, ...]]:
+    # in the order of the document_upsert row type (migration 0005); the amount as text (0006)
+    return [
         (
             r.company_code,
             r.kind,
@@ -308,15 +309,39 @@ async def save_documents(connection: Connection, rows: Iterable[DocumentRow]) ->
         )
         for r in rows
     ]
-    if records:
+
+
+async def save_documents(
+    connection: Connection, opened: Iterable[DocumentRow], changed: Iterable[DocumentRow]
+) -> None:
+    """Write a batch's new payments and credit notes (``opened``) and the stored ones whose
+    status it changed (a parked document applied or rejected), as :func:`save_invoices`
+    does invoices: a document id that another partition's batch stored first (two
+    customers' documents given one id) is a :class:`WriteConflict`, retried, and then a
+    ``document_conflict`` by the rules instead of both applied."""
+    new = _document_records(opened)
+    if new:
+        try:
+            await connection.execute(
+                "INSERT INTO documents (company_code, kind, document_id, customer_id, currency, "
+                "amount, value_date, content_hash, status, event_id) "
+                "SELECT d.company_code, d.kind, d.document_id, d.customer_id, d.currency, "
+                "d.amount::numeric, d.value_date, d.content_hash, d.status, d.event_id "
+                "FROM unnest($1::document_upsert[]) AS d",
+                new,
+            )
+        except asyncpg.UniqueViolationError as exc:
+            raise WriteConflict(
+                f"a document this batch applies was stored by another batch first: {exc.detail}"
+            ) from exc
+    known = _document_records(changed)
+    if known:
         await connection.execute(
-            "INSERT INTO documents (company_code, kind, document_id, customer_id, currency, "
-            "amount, value_date, content_hash, status, event_id) "
-            "SELECT d.company_code, d.kind, d.document_id, d.customer_id, d.currency, "
-            "d.amount::numeric, d.value_date, d.content_hash, d.status, d.event_id "
+            "UPDATE documents AS v SET status = d.status "
             "FROM unnest($1::document_upsert[]) AS d "
-            "ON CONFLICT (company_code, kind, document_id) DO UPDATE SET status = EXCLUDED.status",
-            records,
+            "WHERE v.company_code = d.company_code AND v.kind = d.kind "
+            "AND v.document_id = d.document_id",
+            known,
         )
 
 

@@ -303,6 +303,8 @@ class Book:
     changed_customers: set[str] = field(default_factory=set)
     changed_balances: set[BalanceKey] = field(default_factory=set)
     changed_documents: set[DocumentKey] = field(default_factory=set)
+    # the changed documents that were not stored: first seen by this batch
+    opened_documents: set[DocumentKey] = field(default_factory=set)
     changed_parked: set[DocumentKey] = field(default_factory=set)
     unparked: set[DocumentKey] = field(default_factory=set)
     tally: Tally = field(default_factory=Tally)
@@ -756,6 +758,7 @@ class Book:
             event.event_id,
         )
         self.changed_documents.add(key)
+        self.opened_documents.add(key)
         if missing:
             self.parked[key] = ParkedDocument(
                 p.company_code, kind, document_id, p.customer_id, named, event

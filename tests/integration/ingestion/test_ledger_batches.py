@@ -162,18 +162,38 @@ async def test_duplicates_and_conflicts(pool: asyncpg.Pool) -> None:
     assert await dead_reasons(pool, "erp.invoices.v1.dlq") == ["invoice_conflict"]
 
 
-async def test_two_customers_racing_on_one_invoice_number_leave_the_first_one_whole(
-    pool: asyncpg.Pool,
+RACES = {
+    "invoice": (
+        invoice("F1", "100", customer_id="C1"),
+        invoice("F1", "999", customer_id="C2"),
+        "invoices",
+        "invoice_conflict",
+    ),
+    "payment": (
+        payment("P1", "100", customer_id="C1"),
+        payment("P1", "999", customer_id="C2"),
+        "documents",
+        "document_conflict",
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", RACES)
+async def test_two_customers_racing_on_one_document_number_leave_the_first_one_whole(
+    pool: asyncpg.Pool, kind: str
 ) -> None:
-    """Two replicas, two customers' partitions, one invoice number of one company opened by
-    both at once: each batch read it absent; the second's insert waits for the first's
-    commit, fails on the key, and its batch is retried, reads the first customer's invoice
-    and dead-letters its own as an ``invoice_conflict``. The first invoice stays whole."""
+    """Two replicas, two customers' partitions, one invoice number (or payment id) of one
+    company written by both at once: each batch read it absent; the second's insert waits
+    for the first's commit, fails on the key, and its batch is retried, reads the first
+    customer's row and dead-letters its own as a conflict. The first stays whole, and the
+    second customer's document changed nothing (no second payment applied as credit)."""
+    first_event, second_event, table, reason = RACES[kind]
+    topic = TOPIC_OF[first_event.event_type]
     handler = LedgerHandler()
     first_written, release_first = asyncio.Event(), asyncio.Event()
 
     async def first_handler(work: UnitOfWork, events: Sequence[Event]) -> None:
-        await handler.handle(work, events)  # F1 of C1 inserted, not committed yet
+        await handler.handle(work, events)  # C1's row inserted, not committed yet
         first_written.set()
         await release_first.wait()
 
@@ -191,17 +211,11 @@ async def test_two_customers_racing_on_one_invoice_number_leave_the_first_one_wh
 
     def record(event: Event, partition: int) -> IncomingRecord:
         value = event.model_dump_json().encode()
-        return IncomingRecord(
-            ERP_INVOICES.name, partition, 0, event.payload.customer_id.encode(), value
-        )
+        return IncomingRecord(topic.name, partition, 0, event.payload.customer_id.encode(), value)
 
-    first = asyncio.create_task(
-        replica(first_handler).process([record(invoice("F1", "100", customer_id="C1"), 0)])
-    )
+    first = asyncio.create_task(replica(first_handler).process([record(first_event, 0)]))
     await asyncio.wait_for(first_written.wait(), 10)
-    second = asyncio.create_task(
-        replica(handler.handle).process([record(invoice("F1", "999", customer_id="C2"), 1)])
-    )
+    second = asyncio.create_task(replica(handler.handle).process([record(second_event, 1)]))
     for _ in range(200):  # the second's insert waits on the first's row
         waiting = await pool.fetchval(
             "SELECT count(*) FROM pg_stat_activity "
@@ -218,11 +232,13 @@ async def test_two_customers_racing_on_one_invoice_number_leave_the_first_one_wh
     assert await asyncio.wait_for(second, 30) == BatchOutcome(
         applied=0, duplicates=0, dead_lettered=1
     )
-    rows = await pool.fetch("SELECT customer_id, amount FROM invoices")
+    rows = await pool.fetch(f"SELECT customer_id, amount FROM {table}")
     assert [tuple(r) for r in rows] == [("C1", Decimal("100"))]
-    assert await dead_reasons(pool, "erp.invoices.v1.dlq") == ["invoice_conflict"]
-    opened = await outbox(pool, "ledger.events.v1")
-    assert [e["value"]["payload"]["customer_id"] for e in opened] == ["C1"]
+    assert await dead_reasons(pool, f"{topic.name}.dlq") == [reason]
+    emitted = await outbox(pool, "ledger.events.v1")
+    assert emitted
+    assert {e["value"]["payload"]["customer_id"] for e in emitted} == {"C1"}
+    assert await pool.fetchval("SELECT count(*) FROM credit_balances WHERE customer_id = 'C2'") == 0
 
 
 def scenario() -> list[Event]:

@@ -86,6 +86,7 @@ async def test_reads_find_odd_keys_exactly(pool: asyncpg.Pool) -> None:
                 )
                 for n in ODD
             ],
+            [],
         )
         await queries.save_balances(
             connection,
@@ -203,6 +204,7 @@ async def test_upserts_store_the_amounts_given(pool: asyncpg.Pool) -> None:
                 )
                 for n, a in enumerate(amounts)
             ],
+            [],
         )
         await queries.save_balances(
             connection, {("FR01", f"C{n}", "EUR"): a for n, a in enumerate(amounts)}, {}
@@ -282,10 +284,11 @@ async def test_the_ledger_keys_compare_byte_by_byte_in_every_index(pool: asyncpg
 
 
 async def test_every_read_of_a_batch_uses_an_index_of_its_keys(pool: asyncpg.Pool) -> None:
-    """The reads compare the C-collated keys with the JSON arrays' text (the database's
-    default collation): each must still find its rows through an index, not a scan of the
-    table, which the planner would take (sequential scans being priced out) only when no
-    index fits the comparison's collation."""
+    """The reads (and the updates by key) compare the C-collated keys with the JSON arrays'
+    text or the row type's fields (the database's default collation): each must still find
+    its rows through an index, not a scan of the table, which the planner would take
+    (sequential scans being priced out) only when no index fits the comparison's
+    collation."""
     async with pool.acquire() as connection, connection.transaction():
         await queries.save_invoices(connection, [invoice("FR01", n, n) for n in ODD], [])
         recording = _Recording(connection)
@@ -297,7 +300,23 @@ async def test_every_read_of_a_batch_uses_an_index_of_its_keys(pool: asyncpg.Poo
         await queries.documents_by_key(recording, [("FR01", "payment", n) for n in some])  # type: ignore[arg-type]
         settled = [invoice("FR01", n, n, "settled") for n in some]
         await queries.save_invoices(recording, [], settled)  # type: ignore[arg-type]
-        assert len(recording.statements) == 6
+        applied = [
+            DocumentRow(
+                "FR01",
+                "payment",
+                n,
+                n,
+                "EUR",
+                Decimal("1"),
+                date(2026, 1, 3),
+                "d",
+                "applied",
+                uuid.uuid4(),
+            )
+            for n in some
+        ]
+        await queries.save_documents(recording, [], applied)  # type: ignore[arg-type]
+        assert len(recording.statements) == 7
         await connection.execute("SET LOCAL enable_seqscan = off")
         for query, args in recording.statements:
             (plan,) = await connection.fetchval(f"EXPLAIN (FORMAT JSON) {query}", *args)

@@ -71,6 +71,18 @@ def test_the_invoices_a_batch_opens_are_told_apart_from_the_stored_ones_it_chang
     assert book.opened_invoices == {("FR01", "F3")}
 
 
+def test_the_documents_a_batch_applies_first_are_told_apart_from_the_stored_ones() -> None:
+    first = Book()
+    first.apply_all([payment("P9", "40", allocations=(("F9", "40"),)), payment("P1", "10")])
+    assert first.opened_documents == {("FR01", "payment", "P9"), ("FR01", "payment", "P1")}
+    assert first.documents[("FR01", "payment", "P9")].status == "parked"
+    later = Book(documents=dict(first.documents), parked=dict(first.parked))
+    later.apply_all([invoice("F9", "100"), payment("P2", "5")])
+    # P9 released (stored: an update of its status), P2 new (an insert)
+    assert later.changed_documents == {("FR01", "payment", "P9"), ("FR01", "payment", "P2")}
+    assert later.opened_documents == {("FR01", "payment", "P2")}
+
+
 def test_overpayment_leaves_a_credit_balance() -> None:
     book = Book()
     book.apply_all([invoice("F1", "100"), payment("P1", "130.5")])
