@@ -46,7 +46,13 @@ from typing import Any
 from uuid import UUID
 
 from pydantic import ValidationError
-from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception_type,
+    stop_after_delay,
+    wait_exponential,
+)
 
 from contracts.envelope import Event
 from contracts.topics import Topic
@@ -186,6 +192,7 @@ class BatchProcessor:
             retry=retry_if_exception_type(TRANSIENT_ERRORS),
             wait=wait_exponential(multiplier=0.2, max=10),
             stop=stop_after_delay(self.retry_for_s),
+            before_sleep=self._note_retry,
             reraise=True,
         )
         outcome = BatchOutcome(0, 0, 0)
@@ -196,6 +203,20 @@ class BatchProcessor:
         metrics.BATCH_SECONDS.labels(self.service).observe(time.perf_counter() - started)
         metrics.BATCH_RECORDS.labels(self.service).observe(len(records))
         return outcome
+
+    def _note_retry(self, state: RetryCallState) -> None:
+        # a batch about to be applied again: counted and logged, so that a database that
+        # keeps failing, or replicas that keep conflicting, show before the retries run out
+        error = state.outcome.exception() if state.outcome is not None else None
+        name = type(error).__name__
+        metrics.BATCH_RETRIES.labels(self.service, name).inc()
+        log.warning(
+            "batch_retried",
+            error=name,
+            detail=str(error),
+            attempt=state.attempt_number,
+            sleep_s=round(state.upcoming_sleep, 3),
+        )
 
     def _parse(
         self, records: Sequence[IncomingRecord]

@@ -28,6 +28,12 @@ BATCH_SECONDS = Histogram(
     ["service"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
+BATCH_RETRIES = Counter(
+    "relance_batch_retries_total",
+    "Batches rolled back and applied again after a transient error (the database unavailable, "
+    "a serialization failure or deadlock, a key another transaction wrote first), by error.",
+    ["service", "error"],
+)
 BATCH_RECORDS = Histogram(
     "relance_batch_records",
     "Records per batch.",

@@ -12,6 +12,7 @@ from typing import Any
 
 import asyncpg
 import pytest
+from prometheus_client import REGISTRY
 
 from contracts import erp
 from contracts.envelope import Event
@@ -213,6 +214,13 @@ async def test_two_customers_racing_on_one_document_number_leave_the_first_one_w
         value = event.model_dump_json().encode()
         return IncomingRecord(topic.name, partition, 0, event.payload.customer_id.encode(), value)
 
+    def retries() -> float:
+        sample = REGISTRY.get_sample_value(
+            "relance_batch_retries_total", {"service": "ingestion", "error": "WriteConflict"}
+        )
+        return sample or 0.0
+
+    retried_before = retries()
     first = asyncio.create_task(replica(first_handler).process([record(first_event, 0)]))
     await asyncio.wait_for(first_written.wait(), 10)
     second = asyncio.create_task(replica(handler.handle).process([record(second_event, 1)]))
@@ -232,6 +240,7 @@ async def test_two_customers_racing_on_one_document_number_leave_the_first_one_w
     assert await asyncio.wait_for(second, 30) == BatchOutcome(
         applied=0, duplicates=0, dead_lettered=1
     )
+    assert retries() == retried_before + 1  # counted (and logged as batch_retried)
     rows = await pool.fetch(f"SELECT customer_id, amount FROM {table}")
     assert [tuple(r) for r in rows] == [("C1", Decimal("100"))]
     assert await dead_reasons(pool, f"{topic.name}.dlq") == [reason]
