@@ -289,7 +289,17 @@ async def save_balances(
 
 
 def _lots_json(lots: CreditLots) -> str:
-    return json.dumps([[None if d is None else d.isoformat(), f"{a:f}"] for d, a in lots])
+    """The lots as the JSON ``[["2026-02-01", "12.50"], [null, "3"]]`` (value date or null,
+    amount as text). Hand-written: a lot is an ISO date and a decimal's digits, text that
+    needs no escaping, and ``json.dumps`` of the nested lists cost three times as much
+    (7 µs against 2.2 for a balance of four lots), for every credit balance a batch writes."""
+    return (
+        "["
+        + ",".join(
+            [f'[null,"{a:f}"]' if d is None else f'["{d.isoformat()}","{a:f}"]' for d, a in lots]
+        )
+        + "]"
+    )
 
 
 def _document_records(rows: Iterable[DocumentRow]) -> list[tuple[Any, ...]]:

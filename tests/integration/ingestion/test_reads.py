@@ -237,6 +237,20 @@ async def test_upserts_store_the_amounts_given(pool: asyncpg.Pool) -> None:
         ]
 
 
+async def test_credit_lots_read_back_as_written(pool: asyncpg.Pool) -> None:
+    """A balance's lots (value date or none, amount in every form a ``Decimal`` takes) are
+    stored as JSON text and read back equal, in order."""
+    amounts = [a for a in odd_amounts() if a > 0]
+    lots = [(None if n % 5 == 0 else date(2026, 1, 1 + n % 28), a) for n, a in enumerate(amounts)]
+    async with pool.acquire() as connection, connection.transaction():
+        key = ("FR01", "C1", "EUR")
+        await queries.save_balances(connection, {key: Decimal("1")}, {key: lots})
+        _, read = await queries.balances_of(connection, ["C1"])
+        stored = await connection.fetchval("SELECT jsonb_array_length(lots) FROM credit_balances")
+    assert stored == len(lots)
+    assert read[key] == lots
+
+
 class _Recording:
     """A connection that notes each statement read through it, to be explained after."""
 
