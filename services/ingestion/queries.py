@@ -223,6 +223,19 @@ def _invoice_records(rows: Iterable[InvoiceRow]) -> list[tuple[Any, ...]]:
     ]
 
 
+async def _insert_new(
+    connection: Connection, statement: str, records: list[tuple[Any, ...]], what: str
+) -> None:
+    """Insert rows the batch read as absent; a key that another transaction committed in
+    the meantime is a :class:`WriteConflict` (see :func:`save_invoices`)."""
+    if not records:
+        return
+    try:
+        await connection.execute(statement, records)
+    except asyncpg.UniqueViolationError as exc:
+        raise WriteConflict(f"{what} was written by another batch first: {exc.detail}") from exc
+
+
 async def save_invoices(
     connection: Connection, opened: Iterable[InvoiceRow], changed: Iterable[InvoiceRow]
 ) -> None:
@@ -239,24 +252,18 @@ async def save_invoices(
     reads that invoice, and the ledger's rules decide (an ``invoice_conflict`` for another
     customer's invoice), where an upsert would have overwritten the first one.
     """
-    new = _invoice_records(opened)
-    if new:
-        try:
-            await connection.execute(
-                "INSERT INTO invoices (company_code, invoice_number, customer_id, version, "
-                "currency, amount, open_amount, issue_date, due_date, status, settled_on, "
-                "payment_terms, purchase_order, extra, content_hash) "
-                "SELECT i.company_code, i.invoice_number, i.customer_id, i.version, "
-                "i.currency, i.amount::numeric, i.open_amount::numeric, i.issue_date, "
-                "i.due_date, i.status, i.settled_on, i.payment_terms, i.purchase_order, "
-                "i.extra::jsonb, i.content_hash "
-                "FROM unnest($1::invoice_upsert[]) AS i",
-                new,
-            )
-        except asyncpg.UniqueViolationError as exc:
-            raise WriteConflict(
-                f"an invoice this batch opens was opened by another batch first: {exc.detail}"
-            ) from exc
+    await _insert_new(
+        connection,
+        "INSERT INTO invoices (company_code, invoice_number, customer_id, version, currency, "
+        "amount, open_amount, issue_date, due_date, status, settled_on, payment_terms, "
+        "purchase_order, extra, content_hash) "
+        "SELECT i.company_code, i.invoice_number, i.customer_id, i.version, i.currency, "
+        "i.amount::numeric, i.open_amount::numeric, i.issue_date, i.due_date, i.status, "
+        "i.settled_on, i.payment_terms, i.purchase_order, i.extra::jsonb, i.content_hash "
+        "FROM unnest($1::invoice_upsert[]) AS i",
+        _invoice_records(opened),
+        "an invoice this batch opens",
+    )
     known = _invoice_records(changed)
     if known:
         await connection.execute(
@@ -329,21 +336,16 @@ async def save_documents(
     does invoices: a document id that another partition's batch stored first (two
     customers' documents given one id) is a :class:`WriteConflict`, retried, and then a
     ``document_conflict`` by the rules instead of both applied."""
-    new = _document_records(opened)
-    if new:
-        try:
-            await connection.execute(
-                "INSERT INTO documents (company_code, kind, document_id, customer_id, currency, "
-                "amount, value_date, content_hash, status, event_id) "
-                "SELECT d.company_code, d.kind, d.document_id, d.customer_id, d.currency, "
-                "d.amount::numeric, d.value_date, d.content_hash, d.status, d.event_id "
-                "FROM unnest($1::document_upsert[]) AS d",
-                new,
-            )
-        except asyncpg.UniqueViolationError as exc:
-            raise WriteConflict(
-                f"a document this batch applies was stored by another batch first: {exc.detail}"
-            ) from exc
+    await _insert_new(
+        connection,
+        "INSERT INTO documents (company_code, kind, document_id, customer_id, currency, "
+        "amount, value_date, content_hash, status, event_id) "
+        "SELECT d.company_code, d.kind, d.document_id, d.customer_id, d.currency, "
+        "d.amount::numeric, d.value_date, d.content_hash, d.status, d.event_id "
+        "FROM unnest($1::document_upsert[]) AS d",
+        _document_records(opened),
+        "a document this batch applies",
+    )
     known = _document_records(changed)
     if known:
         await connection.execute(

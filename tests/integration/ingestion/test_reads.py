@@ -61,6 +61,22 @@ def invoice(company: str, number: str, customer: str, status: str = "open") -> I
     )
 
 
+def payment_row(number: str) -> DocumentRow:
+    """An applied payment of 1 EUR whose id and customer are both ``number``."""
+    return DocumentRow(
+        "FR01",
+        "payment",
+        number,
+        number,
+        "EUR",
+        Decimal("1"),
+        date(2026, 1, 3),
+        "d",
+        "applied",
+        uuid.uuid4(),
+    )
+
+
 async def test_reads_find_odd_keys_exactly(pool: asyncpg.Pool) -> None:
     async with pool.acquire() as connection, connection.transaction():
         await queries.save_invoices(
@@ -71,21 +87,7 @@ async def test_reads_find_odd_keys_exactly(pool: asyncpg.Pool) -> None:
         )
         await queries.save_documents(
             connection,
-            [
-                DocumentRow(
-                    "FR01",
-                    "payment",
-                    n,
-                    n,
-                    "EUR",
-                    Decimal("1"),
-                    date(2026, 1, 3),
-                    "d",
-                    "applied",
-                    uuid.uuid4(),
-                )
-                for n in ODD
-            ],
+            [payment_row(n) for n in ODD],
             [],
         )
         await queries.save_balances(
@@ -314,21 +316,7 @@ async def test_every_read_of_a_batch_uses_an_index_of_its_keys(pool: asyncpg.Poo
         await queries.documents_by_key(recording, [("FR01", "payment", n) for n in some])  # type: ignore[arg-type]
         settled = [invoice("FR01", n, n, "settled") for n in some]
         await queries.save_invoices(recording, [], settled)  # type: ignore[arg-type]
-        applied = [
-            DocumentRow(
-                "FR01",
-                "payment",
-                n,
-                n,
-                "EUR",
-                Decimal("1"),
-                date(2026, 1, 3),
-                "d",
-                "applied",
-                uuid.uuid4(),
-            )
-            for n in some
-        ]
+        applied = [payment_row(n) for n in some]
         await queries.save_documents(recording, [], applied)  # type: ignore[arg-type]
         assert len(recording.statements) == 7
         await connection.execute("SET LOCAL enable_seqscan = off")
