@@ -247,15 +247,22 @@ class Settlement(Contract):
     settled_on: date = Field(description="Value date of the settling document; feeds the DSO.")
     cause: SettlementCause
     cause_document_id: DocumentId
-    previous_open_amount: PositiveMoney = Field(description="What the settling document paid.")
-    amount: PositiveMoney
+    previous_open_amount: PositiveMoney = Field(
+        description=(
+            "What the settling document paid; at most the invoice amount but for a "
+            "correction, which may lower the total below what was still owed."
+        )
+    )
+    amount: PositiveMoney = Field(description="The invoice total now.")
     issue_date: date
     due_date: date
 
     @model_validator(mode="after")
     def _consistent(self) -> Settlement:
         _same_currency(self.previous_open_amount, self.amount)
-        if self.previous_open_amount.amount > self.amount.amount:
+        # a correction that lowers the total to what was paid or less settles an invoice
+        # that owed more than its new total (200 owing 140, corrected to 50)
+        if self.cause != "correction" and self.previous_open_amount.amount > self.amount.amount:
             raise ValueError("the previous open amount exceeds the invoice amount")
         return self
 

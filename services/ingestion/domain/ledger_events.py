@@ -360,7 +360,7 @@ def invoice_settled(
     if not (previous_open_amount > 0 and amount > 0):
         _positive("previous open amount", previous_open_amount)
         _positive("amount", amount)
-    if previous_open_amount > amount:
+    if previous_open_amount > amount and cause != "correction":
         raise ValueError("the previous open amount exceeds the invoice amount")
     in_currency = f',"currency":{string(currency)}}}'
     return (

@@ -184,6 +184,24 @@ def test_correction_below_what_was_paid_settles_and_credits_the_excess() -> None
     assert book.balances[("FR01", "C1", "EUR")] == D("10")
 
 
+def test_correction_below_what_was_still_owed_settles_the_invoice_by_correction() -> None:
+    # 200 owing 140 corrected to 50: the 60 paid exceed the new total; the settlement says
+    # what the invoice owed (140), more than its total now, which only a correction may do
+    book = Book()
+    book.apply_all([invoice("F1", "200"), payment("P1", "60")])
+    book.apply(invoice("F1", "50", version=2, updated=True))
+    settled, credit = emitted(book)[-2:]
+    assert isinstance(settled, ledger.InvoiceSettled)
+    assert (settled.payload.cause, settled.payload.previous_open_amount.amount) == (
+        "correction",
+        D("140"),
+    )
+    assert settled.payload.amount.amount == D("50")
+    assert isinstance(credit, ledger.CreditBalanceChanged)
+    assert book.balances[("FR01", "C1", "EUR")] == D("10")
+    assert book.invoices[("FR01", "F1")].status == "settled"
+
+
 def test_duplicate_payment_id_with_other_content_is_a_conflict() -> None:
     book = Book()
     book.apply_all([invoice("F1", "100"), payment("P1", "10"), payment("P1", "20")])
@@ -311,8 +329,12 @@ def streams(draw: st.DrawFn) -> list[Event]:
     for k in range(draw(st.integers(0, 8))):
         target = draw(st.sampled_from(numbers))
         currency = currency_of[target]
-        kind = draw(st.sampled_from(["explicit", "free", "credit"]))
-        if kind == "explicit":
+        kind = draw(st.sampled_from(["explicit", "free", "credit", "correction"]))
+        if kind == "correction":  # the ERP's new total, to below what was paid or owed
+            events.append(
+                invoice(target, draw(amounts), currency=currency, version=k + 2, updated=True)
+            )
+        elif kind == "explicit":
             events.append(
                 payment(f"P{k}", draw(amounts), currency=currency, allocations=((target, "0.01"),))
             )
@@ -331,9 +353,14 @@ def test_any_order_keeps_money_exact_and_never_negative(events: list[Event]) -> 
         assert 0 <= row.open_amount <= row.amount
     applied = sum((d.amount for d in book.documents.values() if d.status == "applied"), Decimal(0))
     allocated = sum((a.amount for a in book.allocations), Decimal(0))
-    assert allocated + sum(book.balances.values(), Decimal(0)) == applied
+    credit = sum(book.balances.values(), Decimal(0))
     paid = sum((r.amount - r.open_amount for r in book.invoices.values()), Decimal(0))
-    assert paid == allocated
+    # what came in went to invoices or to credit (a correction below what was paid moves
+    # the excess from the invoice to credit, with no allocation of its own)
+    assert paid + credit == applied
+    if not any(type(e) is erp.InvoiceUpdated for e in events):
+        assert allocated + credit == applied
+        assert paid == allocated
     for record in book.emitted:  # every ledger event is its contract's dump, and valid
         assert LEDGER_EVENTS.value(LEDGER_EVENTS.parse(record.value)) == record.value
 
