@@ -11,12 +11,15 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 
 from contracts import erp
 from contracts.envelope import Event
 from contracts.topics import ERP_CREDIT_NOTES, ERP_INVOICES, ERP_PAYMENTS, LEDGER_EVENTS, Topic
 from services.ingestion import metrics, queries
+from services.ingestion.domain.allocation import ZERO
 from services.ingestion.domain.book import (
+    BalanceKey,
     Book,
     DocumentKey,
     InvoiceKey,
@@ -48,6 +51,26 @@ def held_dead_letters(book: Book) -> list[tuple[IncomingRecord, uuid.UUID, str, 
         )
         held.append((record, parked.event.event_id, reason, detail))
     return held
+
+
+def _paying(
+    event: erp.PaymentReceived | erp.CreditNoteIssued,
+    invoice_keys: set[InvoiceKey],
+    reach: dict[BalanceKey, Decimal],
+) -> DocumentKey:
+    """The key of a batch's payment or credit note; the invoices it names, or a payment's
+    reference may name, added to ``invoice_keys``; a payment's amount to ``reach``."""
+    payload = event.payload
+    company = payload.company_code
+    kind, document_id, amount, currency, _, named = document_of(event)
+    invoice_keys.update((company, n) for n in named)
+    if type(event) is erp.PaymentReceived:
+        reference = event.payload.reference
+        if reference is not None:  # allocate_payment looks the stripped text up first
+            invoice_keys.add((company, reference.strip()))
+        key = (company, payload.customer_id, currency)
+        reach[key] = reach.get(key, ZERO) + amount
+    return (company, kind, document_id)
 
 
 @dataclass(frozen=True)
@@ -88,7 +111,8 @@ class LedgerHandler:
         invoice_keys: set[InvoiceKey] = set()
         document_keys: set[DocumentKey] = set()
         customers: set[str] = set()
-        paying: set[str] = set()
+        # what the batch's payments bring to each (company, customer, currency): see below
+        reach: dict[BalanceKey, Decimal] = {}
         arriving: set[str] = set()
         for event in events:
             payload = event.payload
@@ -102,10 +126,7 @@ class LedgerHandler:
                 invoice_keys.add((payload.company_code, payload.invoice_number))
                 arriving.add(payload.invoice_number)
             elif type(event) is erp.PaymentReceived or type(event) is erp.CreditNoteIssued:
-                kind, document_id, _, _, _, named = document_of(event)
-                document_keys.add((payload.company_code, kind, document_id))
-                invoice_keys.update((payload.company_code, n) for n in named)
-                paying.add(payload.customer_id)
+                document_keys.add(_paying(event, invoice_keys, reach))
         parked: dict[DocumentKey, ParkedDocument] = {}
         for row in await queries.parked_awaiting(connection, sorted(arriving)):
             company, kind, document_id, customer, awaiting, event_json = row
@@ -120,12 +141,27 @@ class LedgerHandler:
             )
             invoice_keys.update((company, n) for n in awaiting)
             document_keys.add((company, kind, document_id))
+            if not isinstance(document, erp.InvoiceCancelled):
+                _paying(document, invoice_keys, reach)
             customers.add(customer)
-            paying.add(customer)
         invoices = {r.key: r for r in await queries.invoices_by_key(connection, invoice_keys)}
         balances, credit_lots = await queries.balances_of(connection, sorted(customers))
-        for row in await queries.open_invoices_of(connection, sorted(paying)):
-            invoices.setdefault(row.key, row)
+        # A payment pays what it names, then the customer's open invoices in its currency
+        # oldest first (allocation.allocate_payment); a credit note only the invoice it
+        # names. The invoices read by key (named, referred to, or the batch's own) are all
+        # in the book; the others of a customer change in this batch only through such
+        # spreads, which take them in order and never more than the payments bring: only
+        # those whose older ones owe less than that can be reached, not every open invoice
+        # of a paying customer (a customer may have hundreds). What the invoices read by key
+        # owed is added, in case the batch paid them otherwise (a credit note names one).
+        if reach:
+            for row in invoices.values():
+                if row.status == "open":
+                    key = (row.company_code, row.customer_id, row.currency)
+                    if key in reach:
+                        reach[key] += row.open_amount
+            for row in await queries.open_invoices_reached(connection, reach):
+                invoices.setdefault(row.key, row)
         return Book(
             invoices=invoices,
             customers={

@@ -84,12 +84,39 @@ async def invoices_by_key(connection: Connection, keys: Iterable[InvoiceKey]) ->
     return [_invoice(r) for r in rows]
 
 
-async def open_invoices_of(connection: Connection, customers: Sequence[str]) -> list[InvoiceRow]:
-    if not customers:
+# A customer's open invoices in one currency, oldest first as a payment without allocations
+# pays them (allocation._OLDEST_FIRST: due date, issue date, number; the number is in the C
+# collation, Python's order of str), with what the older ones still owe.
+_OWED_BEFORE = (
+    "sum(i.open_amount) OVER (PARTITION BY i.company_code, i.customer_id, i.currency "
+    "ORDER BY i.due_date, i.issue_date, i.invoice_number ROWS UNBOUNDED PRECEDING) "
+    "- i.open_amount"
+)
+
+
+async def open_invoices_reached(
+    connection: Connection, reach: dict[BalanceKey, Decimal]
+) -> list[InvoiceRow]:
+    """The open invoices of each (company, customer, currency) of ``reach``, oldest first,
+    up to the first whose older ones owe ``reach[key]`` or more between them: the invoices
+    that a batch's payments of that much in all, spread oldest first, can come to
+    (``LedgerHandler.load`` says what the amount must cover)."""
+    if not reach:
         return []
+    companies, customers, currencies = _columns(reach, 3)
+    amounts = [str(reach[k]) for k in zip(companies, customers, currencies, strict=True)]
     rows = await connection.fetch(
-        f"SELECT {_INVOICE_COLUMNS} FROM invoices WHERE status = 'open' AND {_CUSTOMER_IN_JSON}",
-        list(customers),
+        f"SELECT {_INVOICE_COLUMNS} FROM (SELECT i.*, {_OWED_BEFORE} AS owed_before, k.reach "
+        "FROM ROWS FROM (json_array_elements_text($1::json), json_array_elements_text($2::json), "
+        "json_array_elements_text($3::json), json_array_elements_text($4::json)) "
+        "AS k(company_code, customer_id, currency, reach) "
+        "JOIN invoices i ON i.status = 'open' AND i.customer_id = k.customer_id "
+        "AND i.company_code = k.company_code AND i.currency = k.currency::char(3)) o "
+        "WHERE o.owed_before < o.reach::numeric",
+        companies,
+        customers,
+        currencies,
+        amounts,
     )
     return [_invoice(r) for r in rows]
 

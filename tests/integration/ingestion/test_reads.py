@@ -105,7 +105,8 @@ async def test_reads_find_odd_keys_exactly(pool: asyncpg.Pool) -> None:
         found = await queries.invoices_by_key(connection, asked)
         assert sorted(r.key for r in found) == sorted(asked[:-1])
         some = sorted(ODD[1::2])
-        opened = await queries.open_invoices_of(connection, some)
+        reach = {(c, n, "EUR"): Decimal("10") for c in ("FR01", ODD[0]) for n in some}
+        opened = await queries.open_invoices_reached(connection, reach)
         assert sorted((r.company_code, r.customer_id) for r in opened) == sorted(
             (c, n) for c in ("FR01", ODD[0]) for n in some
         )
@@ -310,7 +311,8 @@ async def test_every_read_of_a_batch_uses_an_index_of_its_keys(pool: asyncpg.Poo
         recording = _Recording(connection)
         some = sorted(ODD[1::2])
         await queries.invoices_by_key(recording, [("FR01", n) for n in ODD])  # type: ignore[arg-type]
-        await queries.open_invoices_of(recording, some)  # type: ignore[arg-type]
+        reach = {("FR01", n, "EUR"): Decimal("10") for n in some}
+        await queries.open_invoices_reached(recording, reach)  # type: ignore[arg-type]
         await queries.customer_versions(recording, some)  # type: ignore[arg-type]
         await queries.balances_of(recording, some)  # type: ignore[arg-type]
         await queries.documents_by_key(recording, [("FR01", "payment", n) for n in some])  # type: ignore[arg-type]
