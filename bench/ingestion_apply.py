@@ -34,6 +34,7 @@ from bench.limits import print_host
 from contracts import erp
 from contracts.envelope import Event
 from contracts.topics import Topic
+from services.ingestion.domain.allocation import OLDEST_FIRST
 from services.ingestion.domain.book import (
     Book,
     CreditLots,
@@ -42,8 +43,8 @@ from services.ingestion.domain.book import (
     DocumentRow,
     InvoiceKey,
     InvoiceRow,
-    document_of,
 )
+from services.ingestion.handler import document_reads
 from services.ingestion.settings import IngestionSettings
 from services.runtime import gc_tuning
 
@@ -65,21 +66,35 @@ class Ledger:
         invoice_keys: set[InvoiceKey] = set()
         document_keys: set[DocumentKey] = set()
         customers: set[str] = set()
-        paying: set[str] = set()
+        reach: dict[tuple[str, str, str], Decimal] = {}
         for event in events:
             payload = event.payload
             customers.add(payload.customer_id)
             if isinstance(event, erp.InvoiceIssued | erp.InvoiceUpdated | erp.InvoiceCancelled):
                 invoice_keys.add((payload.company_code, payload.invoice_number))
             elif isinstance(event, erp.PaymentReceived | erp.CreditNoteIssued):
-                kind, document_id, _, _, _, named = document_of(event)
-                document_keys.add((payload.company_code, kind, document_id))
-                invoice_keys.update((payload.company_code, n) for n in named)
-                paying.add(payload.customer_id)
+                document_keys.add(document_reads(event, invoice_keys, reach))
         invoices = {k: copy.copy(self.invoices[k]) for k in invoice_keys if k in self.invoices}
-        for customer in paying:
-            for key in self.open_by_customer.get(customer, ()):
-                invoices.setdefault(key, copy.copy(self.invoices[key]))
+        for read in invoices.values():
+            key = (read.company_code, read.customer_id, read.currency)
+            if read.status == "open" and key in reach:
+                reach[key] += read.open_amount
+        # queries.open_invoices_reached: oldest first, up to the first whose older ones owe
+        # what the payments bring
+        for (company, customer, currency), amount in reach.items():
+            owed_before = Decimal(0)
+            for owed in sorted(
+                (
+                    self.invoices[k]
+                    for k in self.open_by_customer.get(customer, ())
+                    if k[0] == company and self.invoices[k].currency == currency
+                ),
+                key=OLDEST_FIRST,
+            ):
+                if owed_before >= amount:
+                    break
+                invoices.setdefault(owed.key, copy.copy(owed))
+                owed_before += owed.open_amount
         balance_keys = {k for c in customers for k in self.balances_by_customer.get(c, ())}
         return Book(
             invoices=invoices,

@@ -53,7 +53,7 @@ def held_dead_letters(book: Book) -> list[tuple[IncomingRecord, uuid.UUID, str, 
     return held
 
 
-def _paying(
+def document_reads(
     event: erp.PaymentReceived | erp.CreditNoteIssued,
     invoice_keys: set[InvoiceKey],
     reach: dict[BalanceKey, Decimal],
@@ -126,7 +126,7 @@ class LedgerHandler:
                 invoice_keys.add((payload.company_code, payload.invoice_number))
                 arriving.add(payload.invoice_number)
             elif type(event) is erp.PaymentReceived or type(event) is erp.CreditNoteIssued:
-                document_keys.add(_paying(event, invoice_keys, reach))
+                document_keys.add(document_reads(event, invoice_keys, reach))
         parked: dict[DocumentKey, ParkedDocument] = {}
         for row in await queries.parked_awaiting(connection, sorted(arriving)):
             company, kind, document_id, customer, awaiting, event_json = row
@@ -142,7 +142,7 @@ class LedgerHandler:
             invoice_keys.update((company, n) for n in awaiting)
             document_keys.add((company, kind, document_id))
             if not isinstance(document, erp.InvoiceCancelled):
-                _paying(document, invoice_keys, reach)
+                document_reads(document, invoice_keys, reach)
             customers.add(customer)
         invoices = {r.key: r for r in await queries.invoices_by_key(connection, invoice_keys)}
         balances, credit_lots = await queries.balances_of(connection, sorted(customers))

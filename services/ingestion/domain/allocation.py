@@ -130,7 +130,7 @@ def allocate_payment(
         # all the candidates are made in C (attrgetter over the values), and the currency
         # and what is still owed checked only for the invoices popped: a Python loop over
         # every open invoice of the customer, per payment, was the largest part of it.
-        oldest_first = list(map(_OLDEST_FIRST, by_number.values()))
+        oldest_first = list(map(OLDEST_FIRST, by_number.values()))
         heapq.heapify(oldest_first)
         pop = heapq.heappop
         while spread.left > 0 and oldest_first:
@@ -140,7 +140,7 @@ def allocate_payment(
     return spread.plan()
 
 
-_OLDEST_FIRST = operator.attrgetter("due_date", "issue_date", "invoice_number")
+OLDEST_FIRST = operator.attrgetter("due_date", "issue_date", "invoice_number")
 
 
 def allocate_credit_note(amount: Decimal, currency: str, invoice: Owed | None) -> AllocationPlan:
