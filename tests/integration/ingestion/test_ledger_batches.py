@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -19,12 +19,9 @@ from contracts.envelope import Event
 from contracts.topics import ERP_CREDIT_NOTES, ERP_CUSTOMERS, ERP_INVOICES, ERP_PAYMENTS, Topic
 from services.ingestion.app import DEFINITION
 from services.ingestion.handler import LedgerHandler
-from services.runtime import migrations
 from services.runtime.clock import SimulatedClock
 from services.runtime.consumer import BatchOutcome, BatchProcessor, Handler, UnitOfWork
-from services.runtime.database import create_pool
 from services.runtime.dead_letter import IncomingRecord
-from services.runtime.settings import DatabaseSettings
 from tests.unit.ingestion.erp_events import (
     cancellation,
     credit_note,
@@ -45,14 +42,6 @@ TOPIC_OF = {
     "erp.payment.received": ERP_PAYMENTS,
     "erp.credit_note.issued": ERP_CREDIT_NOTES,
 }
-
-
-@pytest.fixture
-async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    await migrations.apply_async(database_url, DEFINITION.schema, DEFINITION.migrations)
-    pool = await create_pool(DatabaseSettings(url=database_url), DEFINITION.schema)
-    yield pool
-    await pool.close()
 
 
 class Feed:

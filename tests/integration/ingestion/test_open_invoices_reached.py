@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -23,28 +23,17 @@ from contracts import erp
 from contracts.envelope import Event
 from contracts.money import PositiveMoney
 from services.ingestion import queries
-from services.ingestion.app import DEFINITION
 from services.ingestion.domain.book import Book
 from services.ingestion.handler import LedgerHandler
-from services.runtime import migrations
 from services.runtime.clock import SimulatedClock
 from services.runtime.consumer import UnitOfWork
-from services.runtime.database import Connection, create_pool
-from services.runtime.settings import DatabaseSettings
+from services.runtime.database import Connection
 from tests.unit.ingestion.erp_events import credit_note, invoice, payment
 
 pytestmark = pytest.mark.integration
 
 CLOCK = SimulatedClock(datetime(2026, 3, 1, 8, 0, tzinfo=UTC))
 AT = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    await migrations.apply_async(database_url, DEFINITION.schema, DEFINITION.migrations)
-    pool = await create_pool(DatabaseSettings(url=database_url), DEFINITION.schema)
-    yield pool
-    await pool.close()
 
 
 class _EveryOpenInvoice(LedgerHandler):

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -22,23 +21,13 @@ import pytest
 from services.ingestion import queries
 from services.ingestion.app import DEFINITION
 from services.ingestion.domain.book import DocumentRow, InvoiceRow
-from services.runtime import migrations
-from services.runtime.database import Connection, create_pool
-from services.runtime.settings import DatabaseSettings
+from services.runtime.database import Connection
 
 pytestmark = pytest.mark.integration
 
 PARKED_AT = datetime(2026, 1, 5, tzinfo=UTC)
 
 ODD = ['a"b', "back\\slash", "comma,brace{}", "Zoë Ünïcödé", "emoji 🧾", "  spaced  ", "NULL"]
-
-
-@pytest.fixture
-async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    await migrations.apply_async(database_url, DEFINITION.schema, DEFINITION.migrations)
-    pool = await create_pool(DatabaseSettings(url=database_url), DEFINITION.schema)
-    yield pool
-    await pool.close()
 
 
 def invoice(company: str, number: str, customer: str, status: str = "open") -> InvoiceRow:
