@@ -66,6 +66,7 @@ class Ledger:
         invoice_keys: set[InvoiceKey] = set()
         document_keys: set[DocumentKey] = set()
         customers: set[str] = set()
+        upserted: set[str] = set()  # the customers read, for their upserts' versions
         reach: dict[tuple[str, str, str], Decimal] = {}
         for event in events:
             payload = event.payload
@@ -74,6 +75,8 @@ class Ledger:
                 invoice_keys.add((payload.company_code, payload.invoice_number))
             elif isinstance(event, erp.PaymentReceived | erp.CreditNoteIssued):
                 document_keys.add(document_reads(event, invoice_keys, reach))
+            elif isinstance(event, erp.CustomerUpserted):
+                upserted.add(payload.customer_id)
         invoices = {k: copy.copy(self.invoices[k]) for k in invoice_keys if k in self.invoices}
         for read in invoices.values():
             key = (read.company_code, read.customer_id, read.currency)
@@ -100,7 +103,7 @@ class Ledger:
             invoices=invoices,
             customers={
                 c: CustomerRow(c, row.company_code, row.version, None)
-                for c in customers
+                for c in upserted
                 if (row := self.customers.get(c)) is not None
             },
             balances={k: self.balances[k] for k in balance_keys},

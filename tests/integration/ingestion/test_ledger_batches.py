@@ -425,3 +425,35 @@ async def _invoice_state(pool: asyncpg.Pool, number: str) -> tuple[Any, ...]:
     )
     assert row is not None
     return tuple(row)
+
+
+async def test_only_the_customers_a_batch_upserts_are_read_and_an_older_version_changes_nothing(
+    pool: asyncpg.Pool,
+) -> None:
+    handler = LedgerHandler()
+    async with pool.acquire() as connection, connection.transaction():
+        work = UnitOfWork(connection, CLOCK)
+        await handler.handle(
+            work, [customer("C1", version=5), customer("C3", version=1), invoice("F1")]
+        )
+        stale = customer("C1", version=3, name="Dupont et fils")
+        events = [
+            invoice("F2", customer_id="C3"),
+            payment("P1", "50.00"),
+            customer("C2", version=1),
+            stale,
+        ]
+        book = await handler.load(UnitOfWork(connection, CLOCK), events)
+        # C3, stored, is named by an invoice alone: no upsert of it compares versions
+        assert sorted(book.customers) == ["C1"]
+        assert book.customers["C1"].version == 5
+        work = UnitOfWork(connection, CLOCK)
+        await handler.handle(work, events)
+        rows = await connection.fetch(
+            "SELECT customer_id, version, name FROM customers ORDER BY customer_id"
+        )
+        assert [tuple(r) for r in rows] == [
+            ("C1", 5, "Dupont SA"),
+            ("C2", 1, "Dupont SA"),
+            ("C3", 1, "Dupont SA"),
+        ]
