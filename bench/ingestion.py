@@ -870,14 +870,35 @@ def replica(setup: Setup) -> ConsumerFigures:
         profiler.dump_stats(f"{setup.profile}.{os.getpid()}")
 
 
+def run_topic_names(suffix: str) -> list[str]:
+    """The topics of the run ``suffix``: its ERP topics, their dead-letter topics, its ledger."""
+    topics = [dataclasses.replace(t, name=f"bench-{suffix}.{t.name}") for t in ERP_TOPICS]
+    return (
+        [t.name for t in topics]
+        + [t.dead_letter for t in topics]
+        + [f"bench-{suffix}.{LEDGER_EVENTS.name}"]
+    )
+
+
+async def delete_run_topics(bootstrap: str, suffix: str) -> None:
+    """Delete the run's topics: a million-event run left about 2 GB of them in the broker
+    (a week's retention), and a developer's benchmarks filled the disk."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.delete_topics(run_topic_names(suffix))
+    finally:
+        await admin.close()
+
+
 async def prepare(
     count: int, bootstrap: str, database_url: str, customers: int | None = None
 ) -> tuple[str, str, Balances]:
     """Fresh topics holding ``count`` ERP events, a fresh ledger schema, the balances due."""
     suffix = uuid.uuid4().hex[:8]
     topics = [dataclasses.replace(t, name=f"bench-{suffix}.{t.name}") for t in ERP_TOPICS]
-    ledger = dataclasses.replace(LEDGER_EVENTS, name=f"bench-{suffix}.{LEDGER_EVENTS.name}")
     renamed = {t.name.split(".", 1)[1]: t for t in topics}
+    print(f"topics: bench-{suffix}.* (deleted at the end)", flush=True)
     print(f"generating {count} ERP events...", flush=True)
     mix = erp_mix(count, customers=customers)
     records = [
@@ -888,7 +909,7 @@ async def prepare(
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
-        names = [t.name for t in topics] + [t.dead_letter for t in topics] + [ledger.name]
+        names = run_topic_names(suffix)
         await admin.create_topics(
             [NewTopic(n, num_partitions=PARTITIONS, replication_factor=1) for n in names]
         )
@@ -971,8 +992,54 @@ def run(
     window_tables: bool = False,
     outbox_chunks: bool = True,
 ) -> tuple[dict[str, float], list[str]]:
-    """The figures of one run, and the balances where the ledger and the generator differ."""
+    """The figures of one run, and the balances where the ledger and the generator differ;
+    the run's topics are deleted at the end (its schema too, by :func:`leftovers`)."""
     suffix, schema, expected = asyncio.run(prepare(count, bootstrap, database_url, customers))
+    try:
+        return _consume_and_count(
+            count,
+            batch,
+            consumers,
+            bootstrap,
+            database_url,
+            tune_gc,
+            profile,
+            dedupe_by_offsets,
+            window_s,
+            relay_batch,
+            vacuum_outbox_s,
+            vacuum_invoices_s,
+            time_order,
+            window_tables,
+            outbox_chunks,
+            suffix,
+            schema,
+            expected,
+        )
+    finally:
+        asyncio.run(delete_run_topics(bootstrap, suffix))
+
+
+def _consume_and_count(
+    count: int,
+    batch: int,
+    consumers: int,
+    bootstrap: str,
+    database_url: str,
+    tune_gc: bool,
+    profile: str | None,
+    dedupe_by_offsets: bool,
+    window_s: float,
+    relay_batch: int,
+    vacuum_outbox_s: float,
+    vacuum_invoices_s: float,
+    time_order: bool,
+    window_tables: bool,
+    outbox_chunks: bool,
+    suffix: str,
+    schema: str,
+    expected: Balances,
+) -> tuple[dict[str, float], list[str]]:
     # the ceiling of this moment: the same host, a few seconds before consuming
     pydantic_now = measure_pydantic(50_000)[0].value
     load_before = os.getloadavg()

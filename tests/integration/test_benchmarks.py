@@ -5,6 +5,7 @@ positive: speed is what the benchmarks measure, not what a test decides."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import subprocess
@@ -12,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient
 
 pytestmark = pytest.mark.integration
 
@@ -77,6 +79,20 @@ def test_ingestion_end_to_end_reconciles_the_ledger_to_the_cent(
     assert figure(output, "replica0_peak_rss_mib") > 0
     assert re.search(r"load average before: [\d.]+", output)
     assert re.search(r"load average after: [\d.]+", output)
+    # the run's topics are gone: a million-event run leaves about 2 GB otherwise
+    found = re.search(r"^topics: (bench-[0-9a-f]+)\.\*", output, re.MULTILINE)
+    assert found, output[-2000:]
+    left = asyncio.run(_topics(kafka_bootstrap))
+    assert [t for t in left if t.startswith(found.group(1) + ".")] == []
+
+
+async def _topics(bootstrap: str) -> list[str]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        return list(await admin.list_topics())
+    finally:
+        await admin.close()
 
 
 def test_ingestion_in_memory_benchmarks_reconcile_and_print_the_host(database_url: str) -> None:
