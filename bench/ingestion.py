@@ -996,195 +996,157 @@ def run(
     the run's topics are deleted at the end (its schema too, by :func:`leftovers`)."""
     suffix, schema, expected = asyncio.run(prepare(count, bootstrap, database_url, customers))
     try:
-        return _consume_and_count(
-            count,
-            batch,
-            consumers,
-            bootstrap,
-            database_url,
-            tune_gc,
-            profile,
-            dedupe_by_offsets,
-            window_s,
-            relay_batch,
-            vacuum_outbox_s,
-            vacuum_invoices_s,
-            time_order,
-            window_tables,
-            outbox_chunks,
-            suffix,
-            schema,
-            expected,
+        # the ceiling of this moment: the same host, a few seconds before consuming
+        pydantic_now = measure_pydantic(50_000)[0].value
+        load_before = os.getloadavg()
+        print(f"load average before: {loadavg()}", flush=True)
+        print(f"consuming with {consumers} replica(s)...", flush=True)
+        start_at = time.time() + 5.0  # every replica has started and connected by then
+        setups = [
+            Setup(
+                bootstrap,
+                database_url,
+                schema,
+                suffix,
+                count,
+                batch,
+                start_at,
+                tune_gc,
+                profile,
+                dedupe_by_offsets,
+                relay_batch,
+                time_order,
+                outbox_chunks,
+            )
+            for _ in range(consumers)
+        ]
+        brokers = listening_pids(int(bootstrap.split(",")[0].rsplit(":", 1)[1]))
+        if not brokers:
+            print("the Kafka broker's process was not found: its CPU is not counted", flush=True)
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(consumers, mp_context=context) as executor:
+            pending = executor.map(replica, setups)
+            time.sleep(max(0.0, start_at - time.time()))
+            windows = None
+            if window_s:
+                windows = Windows(
+                    schema,
+                    f"bench-{suffix}",
+                    bootstrap,
+                    list(executor._processes),  # the replicas' pids
+                    brokers,
+                    window_s,
+                    tables=window_tables,
+                )
+            backends = BackendCpu(database_url, schema, windows=windows)
+            backends.start()
+            vacuums = [
+                TableVacuum(database_url, schema, seconds, table)
+                for table, seconds in (("outbox", vacuum_outbox_s), ("invoices", vacuum_invoices_s))
+                if seconds
+            ]
+            for vacuum in vacuums:
+                vacuum.start()
+            kafka_before = [process_cpu_s(pid) or 0.0 for pid in brokers]
+            postgres_host_before = postgres_host_cpu_s()
+            runs = list(pending)
+            kafka_after = [process_cpu_s(pid) or 0.0 for pid in brokers]
+            postgres_host_after = postgres_host_cpu_s()
+            for vacuum in vacuums:
+                vacuum.stop()
+            postgres_cpu = backends.stop()
+        load_after = os.getloadavg()
+        print(f"load average after: {loadavg()}", flush=True)
+        elapsed = max(r.rss_samples[-1][0] for r in runs)
+        latencies = [s for r in runs for s in r.latencies]
+        differences = reconcile(expected, asyncio.run(ledger_balances(database_url, schema)))
+        if windows is not None:
+            for line in windows.vacuums:
+                print(line)
+            asyncio.run(print_tables(database_url, schema))
+        parked = asyncio.run(leftovers(database_url, schema))
+        figures = {
+            "events": float(count),
+            "consumers": float(consumers),
+            "elapsed_s": elapsed,
+            "events_per_s": count / elapsed,
+            "all_consumed_s": min(r.consumed_s for r in runs),
+            "p99_batch_s": percentile(latencies, 0.99),
+            "p50_batch_s": percentile(latencies, 0.50),
+            "batches": float(len(latencies)),
+            "published_records": float(sum(r.published for r in runs)),
+            "dead_lettered": float(sum(r.dead_lettered for r in runs)),
+            "parked_left": float(parked),
+            "balances_checked": float(len(expected)),
+            "balances_differing": float(len(differences)),
+            "load_1min_before": load_before[0],
+            "load_1min_after": load_after[0],
+            "pydantic_validate_now": pydantic_now,
+            "dedupe_by_offsets": float(dedupe_by_offsets),
+            "relay_batch": float(relay_batch),
+            "time_order": float(time_order),
+            "outbox_chunks": float(outbox_chunks),
+            **{f"{v.table}_vacuums_by_the_bench": float(v.vacuums) for v in vacuums},
+        }
+        figures["drain_s"] = elapsed - figures["all_consumed_s"]  # the relay alone at the end
+        if windows is not None:
+            # The relay's rate while the replicas consume (the windows that ended before every
+            # event was applied), against the rate at which the batches wrote ledger events
+            # into the outbox.
+            busy = [
+                row for row in windows.rows if row["events_per_s"] and row["events_done"] < count
+            ]
+            seconds = sum(row["seconds"] for row in busy)
+            if seconds:
+                figures["outbox_written_per_s_consuming"] = (
+                    sum(row["outbox_written_delta"] for row in busy) / seconds
+                )
+                figures["relay_published_per_s_consuming"] = (
+                    sum(row["outbox_published_delta"] for row in busy) / seconds
+                )
+            figures["outbox_live_max"] = max(
+                (row["outbox_live"] for row in windows.rows), default=0
+            )
+        # Where the CPU went, per event: the machine's ceiling is its cores over their sum.
+        replicas_cpu = sum(r.cpu_s for r in runs)
+        figures["cpu_us_per_event_replicas"] = replicas_cpu / count * 1e6
+        # of the replicas' CPU, in CPython's cyclic collector (timed by gc.callbacks)
+        figures["gc_us_per_event_replicas"] = sum(r.gc_s for r in runs) / count * 1e6
+        figures["gc_collections_replicas"] = float(sum(r.gc_collections for r in runs))
+        figures["cpu_us_per_event_postgres"] = postgres_cpu / count * 1e6
+        figures["cpu_us_per_event_kafka"] = (sum(kafka_after) - sum(kafka_before)) / count * 1e6
+        total_us = sum(v for k, v in figures.items() if k.startswith("cpu_us_per_event_"))
+        figures["cpu_us_per_event_all"] = total_us
+        figures["cpu_bound_events_per_s"] = (os.cpu_count() or 1) * 1e6 / total_us
+        # not charged: every postgres process of the host, background writers and others' too
+        figures["cpu_us_per_event_postgres_host_wide"] = (
+            (postgres_host_after - postgres_host_before) / count * 1e6
         )
+        # Where each replica's time went while consuming, as shares of its wall time: in a
+        # batch on the CPU, in a batch waiting (PostgreSQL, or the CPU taken by others), between
+        # batches (Kafka: the commit, the next fetch) on the CPU or waiting.
+        for n, r in enumerate(runs):
+            shares = r.shares
+            if shares.get("wall"):
+                wall = shares["wall"]
+                figures[f"replica{n}_in_batch_cpu_share"] = shares["in_batches_cpu"] / wall
+                figures[f"replica{n}_in_batch_waiting_share"] = (
+                    shares["in_batches"] - shares["in_batches_cpu"]
+                ) / wall
+                figures[f"replica{n}_between_batches_cpu_share"] = shares["between_cpu"] / wall
+                figures[f"replica{n}_between_batches_waiting_share"] = (
+                    shares["between"] - shares["between_cpu"]
+                ) / wall
+        # Memory of each replica over the run: at 10%, 50% and the end, and its peak.
+        for n, r in enumerate(runs):
+            samples = r.rss_samples
+            for share in (0.1, 0.5, 1.0):
+                at = samples[min(len(samples) - 1, int(share * (len(samples) - 1)))]
+                figures[f"replica{n}_rss_{int(share * 100)}%_mib"] = at[1]
+            figures[f"replica{n}_peak_rss_mib"] = max(m for _, m in samples)
+        return figures, differences
     finally:
         asyncio.run(delete_run_topics(bootstrap, suffix))
-
-
-def _consume_and_count(
-    count: int,
-    batch: int,
-    consumers: int,
-    bootstrap: str,
-    database_url: str,
-    tune_gc: bool,
-    profile: str | None,
-    dedupe_by_offsets: bool,
-    window_s: float,
-    relay_batch: int,
-    vacuum_outbox_s: float,
-    vacuum_invoices_s: float,
-    time_order: bool,
-    window_tables: bool,
-    outbox_chunks: bool,
-    suffix: str,
-    schema: str,
-    expected: Balances,
-) -> tuple[dict[str, float], list[str]]:
-    # the ceiling of this moment: the same host, a few seconds before consuming
-    pydantic_now = measure_pydantic(50_000)[0].value
-    load_before = os.getloadavg()
-    print(f"load average before: {loadavg()}", flush=True)
-    print(f"consuming with {consumers} replica(s)...", flush=True)
-    start_at = time.time() + 5.0  # every replica has started and connected by then
-    setups = [
-        Setup(
-            bootstrap,
-            database_url,
-            schema,
-            suffix,
-            count,
-            batch,
-            start_at,
-            tune_gc,
-            profile,
-            dedupe_by_offsets,
-            relay_batch,
-            time_order,
-            outbox_chunks,
-        )
-        for _ in range(consumers)
-    ]
-    brokers = listening_pids(int(bootstrap.split(",")[0].rsplit(":", 1)[1]))
-    if not brokers:
-        print("the Kafka broker's process was not found: its CPU is not counted", flush=True)
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(consumers, mp_context=context) as executor:
-        pending = executor.map(replica, setups)
-        time.sleep(max(0.0, start_at - time.time()))
-        windows = None
-        if window_s:
-            windows = Windows(
-                schema,
-                f"bench-{suffix}",
-                bootstrap,
-                list(executor._processes),  # the replicas' pids
-                brokers,
-                window_s,
-                tables=window_tables,
-            )
-        backends = BackendCpu(database_url, schema, windows=windows)
-        backends.start()
-        vacuums = [
-            TableVacuum(database_url, schema, seconds, table)
-            for table, seconds in (("outbox", vacuum_outbox_s), ("invoices", vacuum_invoices_s))
-            if seconds
-        ]
-        for vacuum in vacuums:
-            vacuum.start()
-        kafka_before = [process_cpu_s(pid) or 0.0 for pid in brokers]
-        postgres_host_before = postgres_host_cpu_s()
-        runs = list(pending)
-        kafka_after = [process_cpu_s(pid) or 0.0 for pid in brokers]
-        postgres_host_after = postgres_host_cpu_s()
-        for vacuum in vacuums:
-            vacuum.stop()
-        postgres_cpu = backends.stop()
-    load_after = os.getloadavg()
-    print(f"load average after: {loadavg()}", flush=True)
-    elapsed = max(r.rss_samples[-1][0] for r in runs)
-    latencies = [s for r in runs for s in r.latencies]
-    differences = reconcile(expected, asyncio.run(ledger_balances(database_url, schema)))
-    if windows is not None:
-        for line in windows.vacuums:
-            print(line)
-        asyncio.run(print_tables(database_url, schema))
-    parked = asyncio.run(leftovers(database_url, schema))
-    figures = {
-        "events": float(count),
-        "consumers": float(consumers),
-        "elapsed_s": elapsed,
-        "events_per_s": count / elapsed,
-        "all_consumed_s": min(r.consumed_s for r in runs),
-        "p99_batch_s": percentile(latencies, 0.99),
-        "p50_batch_s": percentile(latencies, 0.50),
-        "batches": float(len(latencies)),
-        "published_records": float(sum(r.published for r in runs)),
-        "dead_lettered": float(sum(r.dead_lettered for r in runs)),
-        "parked_left": float(parked),
-        "balances_checked": float(len(expected)),
-        "balances_differing": float(len(differences)),
-        "load_1min_before": load_before[0],
-        "load_1min_after": load_after[0],
-        "pydantic_validate_now": pydantic_now,
-        "dedupe_by_offsets": float(dedupe_by_offsets),
-        "relay_batch": float(relay_batch),
-        "time_order": float(time_order),
-        "outbox_chunks": float(outbox_chunks),
-        **{f"{v.table}_vacuums_by_the_bench": float(v.vacuums) for v in vacuums},
-    }
-    figures["drain_s"] = elapsed - figures["all_consumed_s"]  # the relay alone at the end
-    if windows is not None:
-        # The relay's rate while the replicas consume (the windows that ended before every
-        # event was applied), against the rate at which the batches wrote ledger events
-        # into the outbox.
-        busy = [row for row in windows.rows if row["events_per_s"] and row["events_done"] < count]
-        seconds = sum(row["seconds"] for row in busy)
-        if seconds:
-            figures["outbox_written_per_s_consuming"] = (
-                sum(row["outbox_written_delta"] for row in busy) / seconds
-            )
-            figures["relay_published_per_s_consuming"] = (
-                sum(row["outbox_published_delta"] for row in busy) / seconds
-            )
-        figures["outbox_live_max"] = max((row["outbox_live"] for row in windows.rows), default=0)
-    # Where the CPU went, per event: the machine's ceiling is its cores over their sum.
-    replicas_cpu = sum(r.cpu_s for r in runs)
-    figures["cpu_us_per_event_replicas"] = replicas_cpu / count * 1e6
-    # of the replicas' CPU, in CPython's cyclic collector (timed by gc.callbacks)
-    figures["gc_us_per_event_replicas"] = sum(r.gc_s for r in runs) / count * 1e6
-    figures["gc_collections_replicas"] = float(sum(r.gc_collections for r in runs))
-    figures["cpu_us_per_event_postgres"] = postgres_cpu / count * 1e6
-    figures["cpu_us_per_event_kafka"] = (sum(kafka_after) - sum(kafka_before)) / count * 1e6
-    total_us = sum(v for k, v in figures.items() if k.startswith("cpu_us_per_event_"))
-    figures["cpu_us_per_event_all"] = total_us
-    figures["cpu_bound_events_per_s"] = (os.cpu_count() or 1) * 1e6 / total_us
-    # not charged: every postgres process of the host, background writers and others' too
-    figures["cpu_us_per_event_postgres_host_wide"] = (
-        (postgres_host_after - postgres_host_before) / count * 1e6
-    )
-    # Where each replica's time went while consuming, as shares of its wall time: in a
-    # batch on the CPU, in a batch waiting (PostgreSQL, or the CPU taken by others), between
-    # batches (Kafka: the commit, the next fetch) on the CPU or waiting.
-    for n, r in enumerate(runs):
-        shares = r.shares
-        if shares.get("wall"):
-            wall = shares["wall"]
-            figures[f"replica{n}_in_batch_cpu_share"] = shares["in_batches_cpu"] / wall
-            figures[f"replica{n}_in_batch_waiting_share"] = (
-                shares["in_batches"] - shares["in_batches_cpu"]
-            ) / wall
-            figures[f"replica{n}_between_batches_cpu_share"] = shares["between_cpu"] / wall
-            figures[f"replica{n}_between_batches_waiting_share"] = (
-                shares["between"] - shares["between_cpu"]
-            ) / wall
-    # Memory of each replica over the run: at 10%, 50% and the end, and its peak.
-    for n, r in enumerate(runs):
-        samples = r.rss_samples
-        for share in (0.1, 0.5, 1.0):
-            at = samples[min(len(samples) - 1, int(share * (len(samples) - 1)))]
-            figures[f"replica{n}_rss_{int(share * 100)}%_mib"] = at[1]
-        figures[f"replica{n}_peak_rss_mib"] = max(m for _, m in samples)
-    return figures, differences
 
 
 def main() -> None:
