@@ -111,9 +111,9 @@ class LedgerHandler:
         invoice_keys: set[InvoiceKey] = set()
         document_keys: set[DocumentKey] = set()
         customers: set[str] = set()
-        # the customers whose stored version an upsert compares with (Book._customer): the
-        # only use of a customer's row, whose read cost PostgreSQL 3-4 µs a key for the
-        # many customers a batch names that no upsert ever stored
+        # the customers whose stored version an upsert compares with (Book._customer), the
+        # only use of a customer's row: reading every customer a batch names cost about
+        # 1.5 µs per ERP event (docs/ingestion.md, sixteenth round)
         upserted: set[str] = set()
         # what the batch's payments bring to each (company, customer, currency): see below
         reach: dict[BalanceKey, Decimal] = {}
