@@ -248,12 +248,16 @@ class TimedBatchProcessor(BatchProcessor):
     dead_lettered: int
     # (wall, process CPU) at each batch's start and end; batches may overlap
     spans: list[tuple[float, float, float, float]]
+    records: int  # ERP records this replica's batches took
+    last_ended_at: float  # time.time() when its last batch ended
 
     def __post_init__(self) -> None:
         super().__post_init__()
         self.latencies = []
         self.dead_lettered = 0
         self.spans = []
+        self.records = 0
+        self.last_ended_at = 0.0
 
     async def process(self, records: Sequence[IncomingRecord]) -> BatchOutcome:
         started = time.perf_counter()
@@ -263,6 +267,8 @@ class TimedBatchProcessor(BatchProcessor):
         self.latencies.append(ended - started)
         self.spans.append((started, cpu_started, ended, time.process_time()))
         self.dead_lettered += outcome.dead_lettered
+        self.records += len(records)
+        self.last_ended_at = time.time()
         return outcome
 
 
@@ -748,6 +754,8 @@ class ConsumerFigures:
     gc_s: float = 0.0  # of which in CPython's cyclic collector (gc.callbacks)
     gc_collections: int = 0
     shares: dict[str, float] = dataclasses.field(default_factory=dict)  # time_shares
+    records: int = 0  # ERP records its batches took
+    last_batch_s: float = 0.0  # seconds from start until its last batch ended
 
 
 async def consume(setup: Setup) -> ConsumerFigures:
@@ -857,6 +865,8 @@ async def consume(setup: Setup) -> ConsumerFigures:
         gc_spent[0],
         int(gc_spent[1]),
         time_shares(processor.spans),
+        processor.records,
+        processor.last_ended_at - setup.start_at,
     )
 
 
@@ -1137,6 +1147,13 @@ def run(
                 figures[f"replica{n}_between_batches_waiting_share"] = (
                     shares["between"] - shares["between_cpu"]
                 ) / wall
+        # What each replica did and when it was done: the ERP records its batches took, the
+        # ledger events its relay published (the active one's work), the end of its last
+        # batch. A replica left consuming alone at the end runs on one core.
+        for n, r in enumerate(runs):
+            figures[f"replica{n}_records"] = float(r.records)
+            figures[f"replica{n}_published"] = float(r.published)
+            figures[f"replica{n}_last_batch_s"] = r.last_batch_s
         # Memory of each replica over the run: at 10%, 50% and the end, and its peak.
         for n, r in enumerate(runs):
             samples = r.rss_samples

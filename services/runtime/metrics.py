@@ -50,6 +50,12 @@ OUTBOX_BACKLOG = Gauge(
     "Events written to the outbox and not yet acknowledged by Kafka.",
     ["service"],
 )
+OUTBOX_RELAY_TURNS = Counter(
+    "relance_outbox_relay_turns_total",
+    "Times this replica's outbox relay took the outbox's lock: at start, after the active "
+    "relay stopped, or in turn with the other replicas' relays while the outbox is busy.",
+    ["service"],
+)
 OUTBOX_PUBLISHED = Counter(
     "relance_outbox_published_total",
     "Events published from the outbox to Kafka.",

@@ -13,9 +13,13 @@ the rows were deleted, the next relay publishes them again; consumers drop the c
 ``event_id`` (see :mod:`services.runtime.inbox`).
 
 Per-key order: one relay per schema is active at a time (a PostgreSQL advisory lock; other
-replicas wait as standbys), rows are sent in id order, and the idempotent producer keeps
-the order of each partition. A row committed after the rows around its id were read (its
-transaction took the id earlier) is read with the next batch, as an unpipelined relay would.
+replicas' relays wait for it in PostgreSQL's queue), rows are sent in id order, and the
+idempotent producer keeps the order of each partition. The relays take turns: after
+``turn_s`` the active one lets go of the lock when another waits, once Kafka acknowledged
+what it sent and its rows are deleted; the next reads the outbox from its oldest row, so a
+key's records leave in order whichever replica sends them. A row committed after the rows
+around its id were read (its transaction took the id earlier) is read with the next batch,
+as an unpipelined relay would.
 
 A row is one record, or a **chunk**: records one after the other in a single ``bytea``
 (:func:`frames`), up to :data:`CHUNK_BYTES`, which a service emitting thousands of records
@@ -403,6 +407,12 @@ class OutboxRelay:
     batch_size: int = 500
     poll_interval_s: float = 1.0
     standby_retry_s: float = 2.0
+    # How long the active relay keeps the lock while another replica's relay waits for it:
+    # the relays take turns, so that relaying (a tenth of the CPU of ingestion's active
+    # replica) is shared between the replicas instead of slowing the one that relays, which
+    # then finished its share of a backlog last, on one core (docs/ingestion.md,
+    # "seventeenth round").
+    turn_s: float = 2.0
     # A test hook: runs after Kafka acknowledged a batch and before its rows are deleted.
     after_publish: Callable[[Sequence[OutgoingRecord]], Awaitable[None]] | None = None
     backlog_interval_s: float = 5.0  # how often a busy relay counts its backlog
@@ -412,6 +422,7 @@ class OutboxRelay:
     kafka_down_since: float | None = field(default=None, init=False)
     published: int = field(default=0, init=False)
     active: bool = field(default=False, init=False)
+    turns: int = field(default=0, init=False)  # times this relay took the lock
     # rows per read: ``batch_size`` at first, then as many as make ``batch_size`` records at
     # the rows per record of the last batch (a chunk holds a dozen records or more)
     _rows_per_read: int = field(default=0, init=False)
@@ -456,18 +467,51 @@ class OutboxRelay:
         while not stop.is_set():
             async with self.pool.acquire() as connection:
                 holds_session_state(connection)  # the lock and the LISTEN: reset on release
-                if not await connection.fetchval(sql.TRY_RELAY_LOCK):
-                    self.active = False
-                    await pause(stop, self.standby_retry_s)
+                if not await self._take_lock(connection, stop):
                     continue
                 try:
                     self.active = True
-                    log.info("outbox_relay_active", service=self.service)
+                    self.turns += 1
+                    metrics.OUTBOX_RELAY_TURNS.labels(self.service).inc()
+                    if self.turns == 1:
+                        log.info("outbox_relay_active", service=self.service)
                     await self._relay(connection, stop)
                 finally:
                     self.active = False
                     if not connection.is_closed():
                         await connection.fetchval(sql.RELAY_UNLOCK)
+
+    async def _take_lock(self, connection: Connection, stop: asyncio.Event) -> bool:
+        """Take the relay's lock, waiting in PostgreSQL's queue for it (it is granted in
+        turn, at once when the active relay lets go); False once ``stop`` is set first."""
+        if await connection.fetchval(sql.TRY_RELAY_LOCK):
+            return True
+        waiting = asyncio.ensure_future(connection.fetchval(sql.RELAY_LOCK))
+        stopping = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait((waiting, stopping), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+            if not waiting.done():
+                # cancelled in PostgreSQL too; should the lock have been granted meanwhile,
+                # the connection's reset on release lets it go
+                waiting.cancel()
+            await asyncio.gather(stopping, waiting, return_exceptions=True)
+        if waiting.cancelled():
+            return False
+        waiting.result()  # a database error, raised
+        return True
+
+    async def _turn_over(self, connection: Connection, turn_ends: float) -> float | None:
+        """When this relay's turn is over and another replica's relay waits for the lock,
+        None: let go of it (the pipeline ends, the lock is released, this relay queues again
+        behind the other). Else when the turn ends."""
+        now = time.monotonic()
+        if now < turn_ends:
+            return turn_ends
+        if await connection.fetchval(sql.RELAY_LOCK_WAITED_FOR):
+            return None
+        return now + self.turn_s
 
     async def _relay(self, connection: Connection, stop: asyncio.Event) -> None:
         wake = asyncio.Event()
@@ -500,7 +544,14 @@ class OutboxRelay:
         wake.clear()
         limit = self._read_size  # the read that gave ``rows`` took at most this many
         rows = await connection.fetch(sql.FETCH_BATCH, limit)
+        turn_ends = time.monotonic() + self.turn_s
         while not stop.is_set():
+            next_turn_ends = await self._turn_over(connection, turn_ends)
+            if next_turn_ends is None:
+                # ``rows``, read and not sent, stay for the next relay, which reads the
+                # outbox from its oldest row once this one has let go of the lock
+                break
+            turn_ends = next_turn_ends
             if not rows:
                 if acknowledged:
                     await connection.execute(sql.DELETE_PUBLISHED, acknowledged)

@@ -66,8 +66,21 @@ ORDER BY id LIMIT $5
 # the newest row's id, one descent of the primary key from its right end: a busy relay's
 # backlog is estimated from it (OutboxRelay.relay_once) rather than counted
 NEWEST_ID = "SELECT max(id) FROM outbox"
-TRY_RELAY_LOCK = "SELECT pg_try_advisory_lock(hashtext('relance.outbox.' || current_schema()))"
-RELAY_UNLOCK = "SELECT pg_advisory_unlock(hashtext('relance.outbox.' || current_schema()))"
+_RELAY_KEY = "hashtext('relance.outbox.' || current_schema())"
+TRY_RELAY_LOCK = f"SELECT pg_try_advisory_lock({_RELAY_KEY})"
+# waits in PostgreSQL's queue for the lock: granted in turn, at once when its holder lets go
+RELAY_LOCK = f"SELECT pg_advisory_lock({_RELAY_KEY})"
+RELAY_UNLOCK = f"SELECT pg_advisory_unlock({_RELAY_KEY})"
+# whether another session waits for the relay's lock (a standby replica's relay). A bigint
+# advisory key is held in pg_locks as its high half (classid) and low half (objid), objsubid 1.
+RELAY_LOCK_WAITED_FOR = f"""
+SELECT EXISTS (
+    SELECT 1 FROM pg_locks
+    WHERE locktype = 'advisory' AND NOT granted AND objsubid = 1
+      AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+      AND (classid::bigint << 32 | objid::bigint) = {_RELAY_KEY}::bigint
+)
+"""
 
 # schema
 CREATE_SCHEMA = 'CREATE SCHEMA IF NOT EXISTS "{schema}"'

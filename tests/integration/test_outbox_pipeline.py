@@ -242,3 +242,102 @@ async def test_records_written_in_chunks_and_one_by_one_are_published_once_in_co
     for key in KEYS:
         in_kafka = [bytes(r.value) for r in published if r.key == key.encode()]
         assert in_kafka == [r.value for r in enqueued if r.key == key.encode()], key
+
+
+class TurnTakingSender:
+    """A replica's own producer (a real one); notes what its relay published, and checks,
+    before each batch, that no other replica's relay holds the lock at the same time."""
+
+    def __init__(self, real: KafkaRecordSender, others: list[OutboxRelay]) -> None:
+        self.real = real
+        self.others = others
+        self.values: list[bytes] = []
+
+    async def send_all(self, records: Sequence[OutgoingRecord]) -> None:
+        assert not any(other.active for other in self.others)
+        await self.real.send_all(records)
+        self.values.extend(r.value for r in records)
+
+
+async def test_the_replicas_relays_take_turns_while_the_outbox_is_busy_each_key_in_order(
+    pool: asyncpg.Pool, kafka_bootstrap: str
+) -> None:
+    """Two replicas' relays, each with its own producer, on one outbox written all along:
+    they take turns (the active one lets go after ``turn_s`` when the other waits), one at a
+    time; every record is published once (a relay lets go only after Kafka acknowledged
+    what it sent and its rows are deleted), each key in commit order across the turns."""
+    topic = unique("turns.v1")
+    await create_topics(kafka_bootstrap, [topic])
+    enqueued: list[OutgoingRecord] = []
+    service = f"kit-turns-{uuid.uuid4().hex[:6]}"
+    turns_before = REGISTRY.get_sample_value(
+        "relance_outbox_relay_turns_total", {"service": service}
+    )
+    reals = [
+        KafkaRecordSender({"bootstrap_servers": kafka_bootstrap}, f"kit-turns-{n}")
+        for n in range(2)
+    ]
+    relays: list[OutboxRelay] = []
+    senders = [TurnTakingSender(real, []) for real in reals]
+    for sender in senders:
+        relays.append(
+            OutboxRelay(service, pool, sender, batch_size=20, poll_interval_s=0.05, turn_s=0.15)
+        )
+    senders[0].others.append(relays[1])
+    senders[1].others.append(relays[0])
+    stop = asyncio.Event()
+    tasks = [asyncio.create_task(relay.run(stop)) for relay in relays]
+    try:
+        for n in range(0, 1200, 8):  # about 2 s of transactions of eight records
+            records = [record(topic, KEYS[m % 4], m) for m in range(n, n + 8)]
+            async with pool.acquire() as connection, connection.transaction():
+                await enqueue(connection, records)
+            enqueued.extend(records)
+            await asyncio.sleep(0.01)
+            assert not any(task.done() for task in tasks)
+        await eventually(lambda: _outbox_empty(pool, relays[0], tasks[0]), timeout_s=20)
+    finally:
+        stop.set()
+        outcomes = await asyncio.gather(*tasks, return_exceptions=True)
+        for real in reals:
+            await real.stop()
+    assert not [o for o in outcomes if isinstance(o, BaseException)], outcomes
+
+    assert min(relay.turns for relay in relays) >= 3, [relay.turns for relay in relays]
+    assert REGISTRY.get_sample_value(
+        "relance_outbox_relay_turns_total", {"service": service}
+    ) == sum(relay.turns for relay in relays) + (turns_before or 0)
+    assert all(sender.values for sender in senders)
+    assert sum(relay.published for relay in relays) == len(enqueued)
+    published = await consume(kafka_bootstrap, topic, expected=len(enqueued))
+    values = [bytes(r.value) for r in published]
+    assert len(values) == len(enqueued)  # each once, whichever relay sent it
+    for key in KEYS:
+        in_kafka = [bytes(r.value) for r in published if r.key == key.encode()]
+        assert in_kafka == [r.value for r in enqueued if r.key == key.encode()], key
+
+
+async def test_a_relay_alone_keeps_the_lock_past_its_turn(
+    pool: asyncpg.Pool, kafka_bootstrap: str
+) -> None:
+    """With no other relay waiting, the active one does not let go at the end of its turn."""
+    topic = unique("alone.v1")
+    await create_topics(kafka_bootstrap, [topic])
+    real = KafkaRecordSender({"bootstrap_servers": kafka_bootstrap}, "kit-alone")
+    sender = CountingSender(real)
+    relay = OutboxRelay("kit-alone", pool, sender, batch_size=5, poll_interval_s=0.05, turn_s=0.05)
+    stop = asyncio.Event()
+    task = asyncio.create_task(relay.run(stop))
+    try:
+        for n in range(0, 200, 4):
+            async with pool.acquire() as connection, connection.transaction():
+                await enqueue(connection, [record(topic, KEYS[m % 4], m) for m in range(n, n + 4)])
+            await asyncio.sleep(0.01)
+        await eventually(lambda: _outbox_empty(pool, relay, task), timeout_s=20)
+    finally:
+        stop.set()
+        await asyncio.gather(task, return_exceptions=True)
+        await real.stop()
+    assert relay.published == 200
+    assert len(sender.batches) >= 10  # busy across many turns' lengths
+    assert relay.turns == 1
