@@ -503,9 +503,10 @@ class OutboxRelay:
         return True
 
     async def _turn_over(self, connection: Connection, turn_ends: float) -> float | None:
-        """When this relay's turn is over and another replica's relay waits for the lock,
-        None: let go of it (the pipeline ends, the lock is released, this relay queues again
-        behind the other). Else when the turn ends."""
+        """When this relay's turn is over (``turn_s`` since it began or was renewed; looked
+        at only while the relay has rows to send) and another replica's relay waits for the
+        lock, None: let go of it (the pipeline ends, the lock is released, this relay queues
+        again behind the other). Else when the turn ends."""
         now = time.monotonic()
         if now < turn_ends:
             return turn_ends
@@ -546,12 +547,13 @@ class OutboxRelay:
         rows = await connection.fetch(sql.FETCH_BATCH, limit)
         turn_ends = time.monotonic() + self.turn_s
         while not stop.is_set():
-            next_turn_ends = await self._turn_over(connection, turn_ends)
-            if next_turn_ends is None:
-                # ``rows``, read and not sent, stay for the next relay, which reads the
-                # outbox from its oldest row once this one has let go of the lock
-                break
-            turn_ends = next_turn_ends
+            if rows:  # busy: an idle relay keeps the lock (turns share work, not waits)
+                next_turn_ends = await self._turn_over(connection, turn_ends)
+                if next_turn_ends is None:
+                    # ``rows``, read and not sent, stay for the next relay, which reads the
+                    # outbox from its oldest row once this one has let go of the lock
+                    break
+                turn_ends = next_turn_ends
             if not rows:
                 if acknowledged:
                     await connection.execute(sql.DELETE_PUBLISHED, acknowledged)

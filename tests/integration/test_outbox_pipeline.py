@@ -281,15 +281,18 @@ async def test_the_replicas_relays_take_turns_while_the_outbox_is_busy_each_key_
     senders = [TurnTakingSender(real, []) for real in reals]
     for sender in senders:
         relays.append(
-            OutboxRelay(service, pool, sender, batch_size=20, poll_interval_s=0.05, turn_s=0.15)
+            OutboxRelay(service, pool, sender, batch_size=10, poll_interval_s=0.05, turn_s=0.15)
         )
     senders[0].others.append(relays[1])
     senders[1].others.append(relays[0])
     stop = asyncio.Event()
     tasks = [asyncio.create_task(relay.run(stop)) for relay in relays]
     try:
-        for n in range(0, 1200, 8):  # about 2 s of transactions of eight records
-            records = [record(topic, KEYS[m % 4], m) for m in range(n, n + 8)]
+        # about 2 s of transactions of 24 records, written faster than the relays' batches
+        # of ten go: the outbox stays busy, a turn ends with a batch acknowledged and not
+        # deleted yet (its rows are deleted before the lock is let go)
+        for n in range(0, 3000, 24):
+            records = [record(topic, KEYS[m % 4], m) for m in range(n, n + 24)]
             async with pool.acquire() as connection, connection.transaction():
                 await enqueue(connection, records)
             enqueued.extend(records)

@@ -424,13 +424,15 @@ async def test_relay_is_single_active_per_schema(pool: asyncpg.Pool, kafka_boots
     sender = KafkaRecordSender({"bootstrap_servers": kafka_bootstrap}, "kit-relay")
     await sender.start()
     stop = asyncio.Event()
-    first = OutboxRelay("kit", pool, sender, poll_interval_s=0.1, standby_retry_s=0.1)
-    second = OutboxRelay("kit", pool, sender, poll_interval_s=0.1, standby_retry_s=0.1)
+    # turns as short as the polls: idle relays still keep their roles (turns share work)
+    first = OutboxRelay("kit", pool, sender, poll_interval_s=0.1, standby_retry_s=0.1, turn_s=0.1)
+    second = OutboxRelay("kit", pool, sender, poll_interval_s=0.1, standby_retry_s=0.1, turn_s=0.1)
     tasks = [asyncio.create_task(first.run(stop)), asyncio.create_task(second.run(stop))]
     try:
         await eventually(lambda: _truthy(first.active or second.active))
         await asyncio.sleep(0.5)
         assert first.active != second.active
+        assert first.turns + second.turns == 1
     finally:
         stop.set()
         await asyncio.gather(*tasks)
