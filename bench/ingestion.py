@@ -249,6 +249,7 @@ class TimedBatchProcessor(BatchProcessor):
     # (wall, process CPU) at each batch's start and end; batches may overlap
     spans: list[tuple[float, float, float, float]]
     records: int  # ERP records this replica's batches took
+    first_started_at: float  # time.time() when its first batch began
     last_ended_at: float  # time.time() when its last batch ended
 
     def __post_init__(self) -> None:
@@ -257,9 +258,11 @@ class TimedBatchProcessor(BatchProcessor):
         self.dead_lettered = 0
         self.spans = []
         self.records = 0
+        self.first_started_at = 0.0
         self.last_ended_at = 0.0
 
     async def process(self, records: Sequence[IncomingRecord]) -> BatchOutcome:
+        self.first_started_at = self.first_started_at or time.time()
         started = time.perf_counter()
         cpu_started = time.process_time()
         outcome = await super().process(records)
@@ -755,6 +758,7 @@ class ConsumerFigures:
     gc_collections: int = 0
     shares: dict[str, float] = dataclasses.field(default_factory=dict)  # time_shares
     records: int = 0  # ERP records its batches took
+    first_batch_s: float = 0.0  # seconds from start until its first batch began
     last_batch_s: float = 0.0  # seconds from start until its last batch ended
 
 
@@ -866,6 +870,7 @@ async def consume(setup: Setup) -> ConsumerFigures:
         int(gc_spent[1]),
         time_shares(processor.spans),
         processor.records,
+        processor.first_started_at - setup.start_at,
         processor.last_ended_at - setup.start_at,
     )
 
@@ -1153,7 +1158,13 @@ def run(
         for n, r in enumerate(runs):
             figures[f"replica{n}_records"] = float(r.records)
             figures[f"replica{n}_published"] = float(r.published)
+            figures[f"replica{n}_first_batch_s"] = r.first_batch_s
             figures[f"replica{n}_last_batch_s"] = r.last_batch_s
+        ends = [r.last_batch_s for r in runs]
+        figures["replicas_last_batch_spread_s"] = max(ends) - min(ends)
+        # how much of the machine's cores the run's processes kept busy: events/s against
+        # the rate at which their CPU per event would saturate every core
+        figures["cores_busy_share"] = figures["events_per_s"] / figures["cpu_bound_events_per_s"]
         # Memory of each replica over the run: at 10%, 50% and the end, and its peak.
         for n, r in enumerate(runs):
             samples = r.rss_samples

@@ -77,6 +77,13 @@ def test_ingestion_end_to_end_reconciles_the_ledger_to_the_cent(
     assert figure(output, "cpu_us_per_event_replicas") > 0
     assert figure(output, "cpu_us_per_event_postgres") > 0
     assert figure(output, "replica0_peak_rss_mib") > 0
+    # each replica's share: every record taken (a rebalance may hand a batch over twice),
+    # every ledger event published by one relay or the other
+    taken = figure(output, "replica0_records") + figure(output, "replica1_records")
+    assert 2000 <= taken < 4000
+    published = figure(output, "replica0_published") + figure(output, "replica1_published")
+    assert published == figure(output, "published_records")
+    assert 0 < figure(output, "cores_busy_share") < 1.5
     assert re.search(r"load average before: [\d.]+", output)
     assert re.search(r"load average after: [\d.]+", output)
     # the run's topics are gone: a million-event run leaves about 2 GB otherwise
