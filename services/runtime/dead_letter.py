@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from pydantic import ValidationError
@@ -25,12 +25,16 @@ from services.runtime.records import OutgoingRecord
 MAX_DETAIL = 4000
 
 
-_set_attribute = object.__setattr__
+_new_tuple = tuple.__new__
 
 
-@dataclass(frozen=True, init=False)
-class IncomingRecord:
-    """What the consumer plumbing keeps of a Kafka record."""
+class IncomingRecord(NamedTuple):
+    """What the consumer plumbing keeps of a Kafka record.
+
+    A named tuple, made by :meth:`of` through ``tuple.__new__``: a consumer makes one per
+    record it reads, and a dataclass (its ``__dict__`` set in one step) cost about four
+    times as much to make, and more to free (docs/ingestion.md, eighteenth round).
+    """
 
     topic: str
     partition: int
@@ -39,43 +43,21 @@ class IncomingRecord:
     value: bytes
     headers: tuple[tuple[str, bytes], ...] = ()
 
-    def __init__(
-        self,
-        topic: str,
-        partition: int,
-        offset: int,
-        key: bytes | None,
-        value: bytes,
-        headers: tuple[tuple[str, bytes], ...] = (),
-    ) -> None:
-        # The fields in one step, as OutgoingRecord does: a frozen dataclass's own
-        # __init__ sets them one by one through object.__setattr__, and a consumer makes
-        # one per record it reads (3.3-3.7 µs each with six fields, about half of it that).
-        _set_attribute(
-            self,
-            "__dict__",
-            {
-                "topic": topic,
-                "partition": partition,
-                "offset": offset,
-                "key": key,
-                "value": value,
-                "headers": headers,
-            },
-        )
-
     @classmethod
     def of(cls, record: Any) -> IncomingRecord:
-        """From an aiokafka ``ConsumerRecord`` (positionally: keywords cost more)."""
+        """From an aiokafka ``ConsumerRecord``."""
         value = record.value
         headers = record.headers
-        return cls(
-            record.topic,
-            record.partition,
-            record.offset,
-            record.key,
-            b"" if value is None else value,
-            tuple([(name, value or b"") for name, value in headers]) if headers else (),
+        return _new_tuple(
+            cls,
+            (
+                record.topic,
+                record.partition,
+                record.offset,
+                record.key,
+                b"" if value is None else value,
+                tuple([(name, value or b"") for name, value in headers]) if headers else (),
+            ),
         )
 
 

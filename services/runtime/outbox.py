@@ -135,6 +135,7 @@ def unframe(chunk: bytes) -> list[OutgoingRecord]:
     append = records.append
     unpack = _FRAME_HEAD.unpack_from
     head = _FRAME_HEAD.size
+    new = tuple.__new__  # OutgoingRecord's fields as they are, without its __new__
     at = 0
     end = len(chunk)
     while at < end:
@@ -149,7 +150,7 @@ def unframe(chunk: bytes) -> list[OutgoingRecord]:
             raise ValueError(f"a chunk of the outbox ends inside a frame ({at} of {end} bytes)")
         topic, headers = _unkind(chunk[kind_at:key_at])
         key = chunk[key_at:value_at] if key_length >= 0 else None
-        append(OutgoingRecord(topic, key, chunk[value_at:at], headers))
+        append(new(OutgoingRecord, (topic, key, chunk[value_at:at], headers, None)))
     return records
 
 

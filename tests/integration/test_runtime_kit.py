@@ -166,7 +166,7 @@ async def test_with_partition_locks_a_batch_waits_for_the_old_owner_of_its_parti
     other = BatchProcessor("kit", [topic], record_seen, pool, CLOCK, partition_locks=True)
     records = incoming(topic, [topic.value(invoice_event(n)) for n in range(1, 4)])
     elsewhere = [
-        dataclasses.replace(r, partition=5)
+        r._replace(partition=5)
         for r in incoming(topic, [topic.value(invoice_event(n)) for n in range(4, 6)])
     ]
     try:
@@ -322,8 +322,7 @@ async def test_enqueued_rows_are_kept_as_given_whether_inserted_or_copied(
 ) -> None:
     headers = (("event_type", b"x"), ("n", bytes([0, 255])))
     records = [
-        dataclasses.replace(OutgoingRecord.of(topic, invoice_event(n)), headers=headers)
-        for n in range(count)
+        OutgoingRecord.of(topic, invoice_event(n))._replace(headers=headers) for n in range(count)
     ]
     statements: list[str] = []
     async with pool.acquire() as connection, connection.transaction():

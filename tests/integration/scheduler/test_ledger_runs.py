@@ -5,7 +5,6 @@ end as the same events applied one at a time: the same rows in ``customer`` and
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
 import uuid
 from dataclasses import dataclass, replace
@@ -192,7 +191,7 @@ async def _end_state(
             # the bytes and headers the contract's model gives (the state changes' ids are
             # kept as text, the model's as a UUID: compared as UUIDs)
             model = OutgoingRecord.of(DUNNING_ACTIONS, DUNNING_ACTIONS.parse(record.value))
-            assert dataclasses.replace(record, event_id=record.event_uuid) == model
+            assert record._replace(event_id=record.event_uuid) == model
             event = json.loads(record.value)
             del event["event_id"]
             emitted.append((record.topic, record.key, event))

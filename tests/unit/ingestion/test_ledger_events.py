@@ -10,7 +10,6 @@ balance), the writer refuses them exactly when the model does.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import uuid
 from collections.abc import Callable
@@ -109,9 +108,7 @@ def _compare(
         LEDGER_EVENTS.name, event_type, cause, occurred_at, customer_id, write()
     )
     assert record.event_id == str(expected.event_id)  # the id's text, as str() writes it
-    assert dataclasses.replace(record, event_id=record.event_uuid) == OutgoingRecord.of(
-        LEDGER_EVENTS, expected
-    )
+    assert record._replace(event_id=record.event_uuid) == OutgoingRecord.of(LEDGER_EVENTS, expected)
     assert LEDGER_EVENTS.parse(record.value) == expected
 
 

@@ -155,7 +155,7 @@ def test_a_state_change_is_the_models_dump(
     expected = DunningStateChanged(
         event_id=record.event_uuid, occurred_at=now, source=SOURCE, payload=snapshot
     )
-    assert replace(record, event_id=record.event_uuid) == OutgoingRecord.of(
+    assert record._replace(event_id=record.event_uuid) == OutgoingRecord.of(
         DUNNING_ACTIONS, expected
     )
     # the same state again, its place and heading then written from what was remembered
