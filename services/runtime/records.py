@@ -29,10 +29,10 @@ class OutgoingRecord(NamedTuple):
 
     A named tuple rather than a frozen dataclass: a busy service makes one per event twice
     (emitting it, and relaying it from the outbox), ingestion three times per ERP event
-    on average. A dataclass with its ``__dict__`` set in one step cost 0.40-0.43 µs to
-    make, this tuple 0.23 through its ``__new__`` and about 0.1 through ``tuple.__new__``
-    (hand-measured), which the loops that make thousands a batch call, and it is freed
-    without a dictionary (docs/ingestion.md, eighteenth round).
+    on average. Made and freed, the dataclass (its ``__dict__`` set in one step) cost
+    0.90-0.92 µs, this tuple 0.50-0.58 through its ``__new__``; the loops that make
+    thousands a batch call ``tuple.__new__`` (the outbox's ``unframe``: 1.03-1.07 µs a
+    record against 0.69-0.73; hand-measured, docs/ingestion.md, eighteenth round).
     """
 
     topic: str
