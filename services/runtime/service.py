@@ -309,6 +309,7 @@ def subscribe(
         max_records=settings.batch_max_records,
         batch_timeout_ms=settings.batch_timeout_ms,
         auto_offset_reset="earliest",
+        heartbeat_interval_ms=settings.heartbeat_interval_ms,
         ack_policy=AckPolicy.NACK_ON_ERROR,
         # The processor parses each record with its topic's contract; FastStream's own
         # JSON decoding of every body would be thrown away (it cost ~20 µs per record).

@@ -119,6 +119,16 @@ class ServiceSettings(BaseSettings):
     )
     time_order_skew_ms: int = Field(default=1000, ge=0)
     time_order_max_hold_s: float = Field(default=5.0, gt=0)
+    heartbeat_interval_ms: int = Field(
+        default=500,
+        ge=50,
+        lt=10_000,
+        description="How often the consumer tells Kafka's group coordinator it is alive "
+        "(below aiokafka's session timeout of 10 s). The replicas of a group notice a "
+        "rebalance (a replica started, stopped or gone) at their next heartbeat, and the "
+        "partitions move only once every one has rejoined: at aiokafka's default of 3,000 "
+        "a replica started a moment after another waited about 3 s with nothing to do.",
+    )
     consumer_group: str = Field(
         default="",
         description="The Kafka consumer group; empty for `relance-<service>`. Two "

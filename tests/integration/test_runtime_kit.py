@@ -530,6 +530,52 @@ async def test_an_idle_consumer_takes_each_record_at_once_and_stops_promptly(
     assert stopped_after < 5.0, stopped_after
 
 
+async def test_a_replica_started_after_another_gets_its_share_within_a_heartbeat_or_two(
+    pool: asyncpg.Pool, topic: Topic, kafka_bootstrap: str
+) -> None:
+    """A second replica joining the group (a scale-out, a restart, two replicas started a
+    moment apart) is assigned its partitions once the first has noticed the rebalance at
+    its next heartbeat and rejoined: about half a second with the kit's heartbeat (500 ms),
+    2.8 s here with aiokafka's default of 3 s, for which a replica of ingestion's million
+    started a moment after the other sat idle 3 s (docs/ingestion.md, eighteenth round)."""
+    await create_topics(kafka_bootstrap, [topic.name, topic.dead_letter], partitions=4)
+    settings = ServiceSettings(kafka=KafkaSettings(bootstrap_servers=kafka_bootstrap))
+    group = unique("group")
+    supervisor = Supervisor("kit")
+    brokers = [make_broker(settings.kafka, f"kit-test-{n}", graceful_timeout=5) for n in (0, 1)]
+    subscribers = [
+        subscribe(
+            broker,
+            BatchProcessor("kit", [topic], record_seen, pool, CLOCK),
+            group_id=group,
+            settings=settings,
+            on_fatal=supervisor.fail,
+        )
+        for broker in brokers
+    ]
+    loop = asyncio.get_running_loop()
+    await brokers[0].start()
+    try:
+        await eventually(lambda: _assigned(subscribers[0]))
+        await asyncio.sleep(0.2)  # the first replica settled, between two heartbeats
+        joining = loop.time()
+        await brokers[1].start()
+
+        async def shared() -> bool:
+            first, second = (s.consumer.assignment() for s in subscribers)
+            return bool(first) and bool(second) and not first & second
+
+        await eventually(shared, interval_s=0.02)
+        joined_after = loop.time() - joining
+        assignments = [s.consumer.assignment() for s in subscribers]
+    finally:
+        for broker in reversed(brokers):
+            await broker.stop()
+    assert supervisor.failure is None
+    assert {tp.partition for a in assignments for tp in a} == {0, 1, 2, 3}
+    assert joined_after < 1.5, joined_after
+
+
 async def _assigned(subscriber: Any) -> bool:
     consumer = getattr(subscriber, "consumer", None)
     return consumer is not None and bool(consumer.assignment())
