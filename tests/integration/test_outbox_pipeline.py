@@ -6,6 +6,7 @@ published, still comes before the later rows of its key."""
 from __future__ import annotations
 
 import asyncio
+import statistics
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
@@ -16,7 +17,15 @@ from prometheus_client import REGISTRY
 
 from services.runtime import migrations
 from services.runtime.database import create_pool
-from services.runtime.outbox import KafkaRecordSender, OutboxRelay, OutgoingRecord, enqueue
+from services.runtime.outbox import (
+    PACKED_MARK,
+    KafkaRecordSender,
+    OutboxRelay,
+    OutgoingRecord,
+    enqueue,
+    enqueued_row,
+    frames,
+)
 from services.runtime.settings import DatabaseSettings
 from tests.kafka_tools import consume, create_topics, eventually, unique
 
@@ -209,29 +218,43 @@ async def test_records_written_in_chunks_and_one_by_one_are_published_once_in_co
             await enqueue(connection, records, chunks=chunks)
         enqueued.extend(records)
 
-    # a batch in chunks (one record larger than a chunk among them, some without a key),
-    # then a few records one by one, then chunks again
+    # a batch in packed chunks (one record larger than a plain chunk among them, some
+    # without a key), a chunk as written before packing, a few records one by one, then
+    # packed chunks again
     first = [made(KEYS[n % 4] if n % 7 else None, n) for n in range(1500)]
-    first[200] = made("K0", 200, size=20_000)
+    first[200] = made("K0", 200, size=30_000)
     await commit(first, chunks=True)
-    await commit([made(KEYS[n % 4], n) for n in range(1500, 1503)], chunks=True)  # too few
-    await commit([made(KEYS[n % 4], n) for n in range(1503, 3003)], chunks=True)
-    rows = await pool.fetch("SELECT records IS NOT NULL AS chunk FROM outbox ORDER BY id")
-    assert 200 < sum(r["chunk"] for r in rows) < 300  # a dozen ledger events to a row
-    assert sum(not r["chunk"] for r in rows) == 3
+    before_packing = [made(KEYS[n % 4], n) for n in range(1500, 1510)]
+    (plain,) = frames(enqueued_row(r) for r in before_packing)
+    await pool.execute("INSERT INTO outbox (records) VALUES ($1)", plain)
+    enqueued.extend(before_packing)
+    await commit([made(KEYS[n % 4], n) for n in range(1510, 1513)], chunks=True)  # too few
+    await commit([made(KEYS[n % 4], n) for n in range(1513, 3013)], chunks=True)
+    rows = await pool.fetch("SELECT records FROM outbox ORDER BY id")
+    chunks = [bytes(r["records"]) for r in rows if r["records"] is not None]
+    packed = [c for c in chunks if c.startswith(PACKED_MARK)]
+    assert 0 < chunks.index(plain) < len(chunks) - 1  # kept as written, amid packed ones
+    assert len(packed) == len(chunks) - 1
+    assert 60 < len(packed) < 100  # about forty records of 600 bytes to a packed chunk
+    assert max(len(c) for c in packed) < 2_000  # records this alike pack tight
+    assert len(rows) - len(chunks) == 3
 
     real = KafkaRecordSender({"bootstrap_servers": kafka_bootstrap}, "kit-chunks")
     sender = CountingSender(real)
-    relay = OutboxRelay("kit-chunks", pool, sender, batch_size=100, poll_interval_s=0.1)
+    relay = OutboxRelay("kit-chunks", pool, sender, batch_size=40, poll_interval_s=0.1)
     try:
         await _relay_until_empty(pool, relay)
     finally:
         await real.stop()
 
-    assert relay.published == len(enqueued) == 3003
-    # the first read takes 100 rows, a thousand records; then about 100 records a batch
-    assert sum(sender.batches) == 3003
-    assert max(sender.batches[1:]) <= 200, sender.batches
+    assert relay.published == len(enqueued) == 3013
+    # the first read takes 40 rows, some 1,300 records; then about 40 records a batch: a
+    # packed chunk (34 records here), a few after a read of small rows (the plain chunk,
+    # the single records) made the rows per record look high
+    assert sum(sender.batches) == 3013
+    assert sender.batches[0] > 1_000, sender.batches
+    assert max(sender.batches[1:]) <= 160, sender.batches
+    assert statistics.median(sender.batches[1:]) <= 40, sender.batches
     published = await consume(kafka_bootstrap, topic, expected=len(enqueued))
     assert len(published) == len(enqueued)  # each once (and nothing after, read on 0.5 s)
     got = {bytes(r.value): r for r in published}
